@@ -1,0 +1,276 @@
+"""The mapper contract: one source row -> canonical records of one task profile, or a rejection.
+
+A field map is ``{source_field: canonical_field}`` (the CLI's ``--field-map src=dst``); source
+fields may be dotted paths into nested objects (``key.company``, ``prompt.text``). Mappers look
+fields up through ``Mapper.canonical_map`` (canonical -> source) and read values with the
+helpers below, so every mapper rejects a wrong-typed value the same way (``wrong_type``) instead
+of turning it into a Python repr string.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping
+
+from brewslm.errors import MapperError
+from brewslm.sources.base import ParseFailure
+
+if TYPE_CHECKING:
+    from brewslm.introspection.profile import SampleProfile
+
+Record = dict[str, Any]
+FieldMap = dict[str, str]  # source field (dotted path) -> canonical field
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A canonical field a mapper fills, and the source names it is usually found under."""
+
+    name: str
+    required: bool = True
+    candidates: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a row was not accepted: a stable snake_case ``reason`` and a one-line ``detail``."""
+
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class Proposal:
+    """A mapper + field map the introspector proposes for a dataset, with its confidence."""
+
+    mapper_id: str
+    field_map: FieldMap
+    confidence: float
+    evidence: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mapper_id": self.mapper_id,
+            "field_map": dict(self.field_map),
+            "options": dict(self.options),
+            "confidence": round(float(self.confidence), 4),
+            "evidence": list(self.evidence),
+        }
+
+
+MapOutcome = "list[Record] | Rejection"
+
+
+class Mapper(ABC):
+    """Base class of every mapper. Subclasses set the class attributes and implement ``map_row``."""
+
+    id: ClassVar[str]
+    task_profile: ClassVar[str]
+    description: ClassVar[str] = ""
+    fields: ClassVar[tuple[FieldSpec, ...]] = ()
+    options_doc: ClassVar[dict[str, str]] = {}  # option name -> what it does
+
+    # --- field maps -------------------------------------------------------------------------
+    def default_field_map(self, source_fields: Iterable[str]) -> FieldMap:
+        """Guess a field map from common names (case-insensitive, first candidate that exists)."""
+        by_lower = {f.lower(): f for f in source_fields}
+        guessed: FieldMap = {}
+        for spec in self.fields:
+            for cand in spec.candidates:
+                src = by_lower.get(cand.lower())
+                if src is not None and src not in guessed:
+                    guessed[src] = spec.name
+                    break
+        return guessed
+
+    def resolve_field_map(
+        self, field_map: Mapping[str, str] | None, source_fields: Iterable[str] | None = None
+    ) -> FieldMap:
+        """The user's map over the guessed defaults, checked: every target is a canonical field
+        of this mapper and every required canonical field has a source."""
+        known = {spec.name for spec in self.fields}
+        user = dict(field_map or {})
+        for src, dst in user.items():
+            if dst not in known:
+                raise MapperError(
+                    f"field map '{src}={dst}': '{dst}' is not a field of mapper '{self.id}'; "
+                    f"its fields are: {', '.join(sorted(known))}"
+                )
+        resolved: FieldMap = {}
+        if source_fields is not None:
+            covered = set(user.values())
+            for src, dst in self.default_field_map(source_fields).items():
+                if dst not in covered and src not in user:
+                    resolved[src] = dst
+        resolved.update(user)
+        missing = [s.name for s in self.fields if s.required and s.name not in resolved.values()]
+        if missing:
+            have = f"; source fields: {', '.join(sorted(source_fields))}" if source_fields else ""
+            raise MapperError(
+                f"mapper '{self.id}' needs a source for {', '.join(missing)}; "
+                f"add --field-map SOURCE={missing[0]}{have}"
+            )
+        return resolved
+
+    @staticmethod
+    def canonical_map(field_map: Mapping[str, str]) -> dict[str, str]:
+        """Invert a field map to canonical -> source (the first source wins)."""
+        out: dict[str, str] = {}
+        for src, dst in field_map.items():
+            out.setdefault(dst, src)
+        return out
+
+    # --- options ----------------------------------------------------------------------------
+    def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(self.options_doc))
+        if unknown:
+            known = ", ".join(sorted(self.options_doc)) or "none"
+            raise MapperError(f"mapper '{self.id}' has no option '{unknown[0]}'; its options: {known}")
+        return options
+
+    def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Extra manifest information about the target (e.g. ``{"scoring_mode": "span_set"}``)."""
+        return {}
+
+    # --- mapping ----------------------------------------------------------------------------
+    def apply(self, row: Any, fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+        """Map one source row. ``fields`` is canonical -> source (see ``canonical_map``)."""
+        if isinstance(row, ParseFailure):
+            return Rejection("parse_error", f"line {row.position}: {row.error}")
+        if not isinstance(row, dict):
+            return Rejection("wrong_type", f"row is a {type_name(row)}, not an object")
+        return self.map_row(row, fields, options)
+
+    @abstractmethod
+    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+        """Return one or more canonical records for ``row``, or a ``Rejection``."""
+
+    # --- introspection ----------------------------------------------------------------------
+    def sniff(self, profile: "SampleProfile") -> Proposal | None:
+        """Look at a sample and propose this mapper with a field map and confidence, or None."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task_profile": self.task_profile,
+            "description": self.description,
+            "fields": [
+                {"name": s.name, "required": s.required, "candidates": list(s.candidates), "description": s.description}
+                for s in self.fields
+            ],
+            "options": dict(self.options_doc),
+        }
+
+
+# --- value helpers shared by all mappers ------------------------------------------------------
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def get_path(row: Any, path: str) -> Any:
+    """Value at a dotted path (``a.b``, ``a.0.b`` for list items), or ``MISSING``."""
+    if isinstance(row, dict) and path in row:
+        return row[path]
+    cur = row
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, (list, tuple)) and part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return MISSING
+    return cur
+
+
+def source_of(fields: Mapping[str, str], canonical: str) -> str | None:
+    return fields.get(canonical)
+
+
+def read_text(row: Any, path: str | None, missing_reason: str, *, allow_empty: bool = False) -> "str | Rejection":
+    """A text value kept exactly as written (newlines and inner whitespace intact).
+
+    Missing, null or blank -> ``missing_reason``; a number, list or object -> ``wrong_type``.
+    """
+    value = MISSING if path is None else get_path(row, path)
+    if value is MISSING or value is None:
+        return Rejection(missing_reason, f"field '{path}' is missing" if path else "no source field mapped")
+    if not isinstance(value, str):
+        return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where text is expected")
+    if not allow_empty and not value.strip():
+        return Rejection(missing_reason, f"field '{path}' is empty")
+    return value
+
+
+def read_label(row: Any, path: str | None, missing_reason: str = "missing_label") -> "str | Rejection":
+    """A class label as a string: strings are stripped, ints and integral floats become their
+    digits, booleans become ``true``/``false``; lists, objects and NaN are ``wrong_type``."""
+    value = MISSING if path is None else get_path(row, path)
+    if value is MISSING or value is None:
+        return Rejection(missing_reason, f"field '{path}' is missing" if path else "no source field mapped")
+    return label_to_str(value, path or "label", missing_reason)
+
+
+def label_to_str(value: Any, path: str, missing_reason: str = "missing_label") -> "str | Rejection":
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return Rejection("wrong_type", f"field '{path}' is {value}, not a label")
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        text = value.strip()
+        return text if text else Rejection(missing_reason, f"field '{path}' is empty")
+    return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where a label is expected")
+
+
+def read_list(row: Any, path: str | None, missing_reason: str) -> "list | Rejection":
+    """A list value; a JSON string holding a list is decoded (CSV cells carry lists that way)."""
+    value = MISSING if path is None else get_path(row, path)
+    if value is MISSING or value is None:
+        return Rejection(missing_reason, f"field '{path}' is missing" if path else "no source field mapped")
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            return Rejection("wrong_type", f"field '{path}' holds text that is not a JSON list ({exc.msg})")
+    if not isinstance(value, (list, tuple)):
+        return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where a list is expected")
+    return list(value)
+
+
+def read_object(row: Any, path: str | None, missing_reason: str) -> "dict | Rejection":
+    """An object value; a JSON string holding an object is decoded."""
+    value = MISSING if path is None else get_path(row, path)
+    if value is MISSING or value is None:
+        return Rejection(missing_reason, f"field '{path}' is missing" if path else "no source field mapped")
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            return Rejection("wrong_type", f"field '{path}' holds text that is not a JSON object ({exc.msg})")
+    if not isinstance(value, dict):
+        return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where an object is expected")
+    return value

@@ -1,0 +1,59 @@
+"""The task-profile contract: what a canonical record of one task looks like.
+
+A task profile owns the canonical record's schema (a pydantic model), checks every record a
+mapper produces against it, and keeps streaming statistics for the dataset manifest (label
+counts, span types, an inferred JSON schema...). Training, evaluation and serving key on it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from typing import Any, ClassVar, Mapping
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from brewslm.mappers.base import Record, Rejection
+
+
+class CanonicalRecord(BaseModel):
+    """Base of every canonical record model: extra keys (``id``, ``subtask``, ``meta``) are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Summary:
+    """Streaming statistics over accepted records, written into the manifest."""
+
+    def __init__(self, output_schema: Mapping[str, Any]):
+        self.output_schema = dict(output_schema)
+        self.count = 0
+
+    def add(self, record: Record) -> None:
+        self.count += 1
+
+    def result(self) -> dict[str, Any]:
+        """Manifest entries: ``{"stats": {...}, "output_schema": {...}}``."""
+        return {"stats": {"records": self.count}, "output_schema": dict(self.output_schema)}
+
+
+class TaskProfile(ABC):
+    id: ClassVar[str]
+    description: ClassVar[str] = ""
+    record_model: ClassVar[type[CanonicalRecord]]
+    summary_class: ClassVar[type[Summary]] = Summary
+
+    def validate(self, record: Record) -> Rejection | None:
+        """None when the record fits this profile, else ``invalid_record`` naming the field."""
+        try:
+            self.record_model.model_validate(record)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err.get("loc", ())) or "record"
+            return Rejection("invalid_record", f"{self.id} record field '{where}': {err.get('msg')}")
+        return None
+
+    def new_summary(self, output_schema: Mapping[str, Any] | None = None) -> Summary:
+        return self.summary_class(output_schema or {})
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "description": self.description, "schema": self.record_model.model_json_schema()}
