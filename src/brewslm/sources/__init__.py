@@ -91,9 +91,18 @@ def known_sources() -> list[str]:
 
 
 def open_source(locator: str | Locator) -> Source:
-    """Open the source a locator names; an unknown scheme lists the known ones."""
+    """Open the source a locator names; an unknown scheme lists the known ones.
+
+    The generic ``?join=<file>&on=<key>`` options work with every connector (see ``join.py``).
+    """
+    from brewslm.sources.join import with_join
+
     _ensure_loaded()
     loc = locator if isinstance(locator, Locator) else Locator.parse(locator)
+    return with_join(loc, _open_plain)
+
+
+def _open_plain(loc: Locator) -> Source:
     factory = _SOURCES.get(loc.scheme)
     if factory is None:
         raise SourceError(

@@ -1,0 +1,140 @@
+"""``conll:/path`` — token-per-line files (CoNLL-2003, WNUT, ``.bio``/``.iob``).
+
+One token per line with its columns separated by a tab (or, on lines without a tab, by
+whitespace); the **first** column is the token and the **last** the tag, so 2-column WNUT files
+and 4-column CoNLL-2003 files both work. A blank line ends a sentence; ``-DOCSTART-`` lines are
+skipped (they end a sentence too). Each sentence becomes a row
+``{"id": "<file name>:<n>", "tokens": [...], "tags": [...]}`` with ``n`` the 1-based sentence
+number in the file.
+
+A line with a single column, an empty token or tag, or bytes that are not UTF-8 turns its whole
+sentence into a ``ParseFailure`` (position: the bad line), since dropping the line would shift
+the tags. A sentence (or line) longer than ``max_record_bytes`` (default 64 MiB) is skipped to its
+end and reported the same way (a file with no blank lines is caught by this). An empty file
+yields zero rows.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from brewslm.sources.base import RAW_TEXT_LIMIT, Locator, ParseFailure, SourceRow
+from brewslm.sources.filebase import (
+    MAX_RECORD_BYTES,
+    UTF8_BOM,
+    FileSource,
+    int_option,
+    looks_binary,
+    read_lines_capped,
+)
+
+DOCSTART = "-DOCSTART-"
+
+
+class _Sentence:
+    """The sentence being read: its tokens and tags, or the first error found in it."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.tags: list[str] = []
+        self.raw: list[str] = []
+        self.raw_chars = 0
+        self.size = 0
+        self.error: tuple[int, str] | None = None
+
+    def add_raw(self, text: str) -> None:
+        if self.raw_chars <= RAW_TEXT_LIMIT:
+            self.raw.append(text[: RAW_TEXT_LIMIT])
+            self.raw_chars += len(text) + 1
+
+    def fail(self, lineno: int, error: str) -> None:
+        if self.error is None:
+            self.error = (lineno, error)
+        self.tokens, self.tags = [], []  # no need to keep them any more
+
+    @property
+    def empty(self) -> bool:
+        return not self.tokens and self.error is None and not self.raw
+
+
+class ConllSource(FileSource):
+    options_doc = {"max_record_bytes": f"longest sentence read, in bytes (default {MAX_RECORD_BYTES})"}
+
+    def __init__(self, locator: Locator):
+        super().__init__(locator)
+        self.max_record_bytes = int_option(locator, "max_record_bytes", MAX_RECORD_BYTES)
+        if not self.is_empty and looks_binary(self.probe()):
+            raise self.error("holds binary data, not token-per-line text (NUL and control bytes near the start)")
+
+    def rows(self) -> Iterator[SourceRow]:
+        if self.is_empty:
+            return
+        cap = self.max_record_bytes
+        number = 0
+        sentence = _Sentence()
+        lineno = 0
+
+        def finish() -> SourceRow | None:
+            nonlocal number, sentence
+            done, sentence = sentence, _Sentence()
+            if done.empty:
+                return None
+            number += 1
+            if done.error is not None:
+                return ParseFailure(done.error[0], "\n".join(done.raw), done.error[1])
+            return {"id": f"{self.path.name}:{number}", "tokens": done.tokens, "tags": done.tags}
+
+        with self.reading(lambda: f"after line {lineno}"), self.open_stream() as stream:
+            for lineno, line, overlong in read_lines_capped(stream, cap):
+                if lineno == 1 and line.startswith(UTF8_BOM):
+                    line = line[len(UTF8_BOM):]
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    text = line.decode("utf-8", errors="replace")
+                    sentence.add_raw(text)
+                    sentence.fail(lineno, f"line {lineno}: invalid UTF-8 (byte 0x{line[exc.start]:02x})")
+                    continue
+                if overlong is not None:
+                    sentence.add_raw(text)
+                    sentence.fail(lineno, f"line {lineno} is longer than {cap} bytes ({overlong} bytes)")
+                    continue
+                if not text.strip():
+                    row = finish()
+                    if row is not None:
+                        yield row
+                    continue
+                columns = text.split("\t") if "\t" in text else text.split()
+                columns = [c.strip() for c in columns]
+                while len(columns) > 1 and not columns[-1]:
+                    columns.pop()
+                if columns[0] == DOCSTART:
+                    row = finish()
+                    if row is not None:
+                        yield row
+                    continue
+                sentence.add_raw(text)
+                sentence.size += len(line) + 1
+                if sentence.size > cap:
+                    sentence.fail(
+                        lineno,
+                        f"sentence is longer than {cap} bytes (no blank line between sentences?); "
+                        "raise ?max_record_bytes= to read it",
+                    )
+                    continue
+                if sentence.error is not None:
+                    continue
+                if len(columns) < 2:
+                    sentence.fail(lineno, f"line {lineno} has one column; expected a token and a tag")
+                elif not columns[0] or not columns[-1]:
+                    which = "token" if not columns[0] else "tag"
+                    sentence.fail(lineno, f"line {lineno} has an empty {which}")
+                else:
+                    sentence.tokens.append(columns[0])
+                    sentence.tags.append(columns[-1])
+            row = finish()
+            if row is not None:
+                yield row
+
+
+SOURCES = {"conll": ConllSource, "bio": ConllSource, "iob": ConllSource}

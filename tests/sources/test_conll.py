@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+
+from brewslm.errors import SourceError
+from brewslm.sources import open_source
+from brewslm.sources.base import ParseFailure
+
+
+def write(tmp_path: Path, data: str | bytes, name: str = "ner.conll") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def rows(path: Path, scheme: str = "conll", options: str = "") -> list:
+    return list(open_source(f"{scheme}:{path}{options}").rows())
+
+
+def test_tab_separated_sentences(tmp_path: Path):
+    path = write(tmp_path, "Hello\tO\nNew York\tB-loc\n!\tO\n\n@user\tO\nrocks\tO\n")
+    assert rows(path) == [
+        {"id": "ner.conll:1", "tokens": ["Hello", "New York", "!"], "tags": ["O", "B-loc", "O"]},
+        {"id": "ner.conll:2", "tokens": ["@user", "rocks"], "tags": ["O", "O"]},
+    ]
+
+
+def test_conll2003_columns_docstart_and_crlf(tmp_path: Path):
+    text = (
+        "-DOCSTART- -X- -X- O\r\n\r\n"
+        "EU NNP B-NP B-ORG\r\nrejects VBZ B-VP O\r\n\r\n\r\n"
+        "-DOCSTART- -X- -X- O\r\n"
+        "Peter NNP B-NP B-PER\r\n"
+    )
+    assert rows(write(tmp_path, text, "eng.train")) == [
+        {"id": "eng.train:1", "tokens": ["EU", "rejects"], "tags": ["B-ORG", "O"]},
+        {"id": "eng.train:2", "tokens": ["Peter"], "tags": ["B-PER"]},
+    ]
+
+
+def test_malformed_line_turns_its_sentence_into_a_sentinel(tmp_path: Path):
+    path = write(tmp_path, "a\tO\nlonely\nb\tO\n\nc\tO\n\n\tB-x\n\nd\t\n")
+    got = rows(path)
+    assert isinstance(got[0], ParseFailure)
+    assert got[0].position == 2 and got[0].error == "line 2 has one column; expected a token and a tag"
+    assert got[0].raw == "a\tO\nlonely\nb\tO"
+    assert got[1] == {"id": "ner.conll:2", "tokens": ["c"], "tags": ["O"]}
+    assert isinstance(got[2], ParseFailure) and got[2].error == "line 7 has an empty token"
+    assert isinstance(got[3], ParseFailure) and got[3].error == "line 9 has one column; expected a token and a tag"
+
+
+def test_invalid_utf8_and_bom(tmp_path: Path):
+    path = write(tmp_path, b"\xef\xbb\xbfok\tO\n\nbad\xff\tO\n\nfine\tO\n")
+    got = rows(path)
+    assert got[0]["tokens"] == ["ok"]
+    assert isinstance(got[1], ParseFailure) and "invalid UTF-8" in got[1].error
+    assert got[2]["tokens"] == ["fine"]
+
+
+def test_sentence_cap_catches_a_file_without_blank_lines(tmp_path: Path):
+    path = write(tmp_path, "".join(f"t{i}\tO\n" for i in range(2000)) + "\nlast\tO\n")
+    got = rows(path, options="?max_record_bytes=1000")
+    assert isinstance(got[0], ParseFailure) and "sentence is longer than 1000 bytes" in got[0].error
+    assert got[1]["tokens"] == ["last"]
+
+
+def test_long_line_is_a_sentinel(tmp_path: Path):
+    path = write(tmp_path, "x" * 5000 + "\tO\n\nok\tO\n")
+    got = rows(path, options="?max_record_bytes=100")
+    assert isinstance(got[0], ParseFailure) and got[0].error == "line 1 is longer than 100 bytes (5002 bytes)"
+    assert got[1]["tokens"] == ["ok"]
+
+
+def test_other_schemes_gzip_empty_missing_binary(tmp_path: Path):
+    bio = write(tmp_path, gzip.compress(b"a\tB-x\n"), "x.bio.gz")
+    assert rows(bio, "file")[0]["tags"] == ["B-x"]
+    assert rows(write(tmp_path, "a O\n", "y.iob"), "iob")[0]["tokens"] == ["a"]
+    assert rows(write(tmp_path, "", "empty.conll")) == []
+    assert rows(write(tmp_path, "\n\n\n", "blank.conll")) == []
+    with pytest.raises(SourceError, match=r"^file not found: "):
+        open_source(f"conll:{tmp_path}/none.conll")
+    with pytest.raises(SourceError, match="holds binary data"):
+        open_source(f"conll:{write(tmp_path, os.urandom(5000) + bytes(100), 'bin.conll')}")

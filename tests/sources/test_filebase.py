@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from brewslm.errors import SourceError
+from brewslm.sources import open_source
+from brewslm.sources.base import Locator
+from brewslm.sources.filebase import (
+    bool_option,
+    check_options,
+    dataset_name_for,
+    format_suffix,
+    int_option,
+    jsonable,
+    looks_binary,
+    open_binary,
+    read_lines_capped,
+    resolve_file,
+)
+
+
+def lines_of(data: bytes, cap: int) -> list[tuple[int, bytes, int | None]]:
+    return list(read_lines_capped(io.BufferedReader(io.BytesIO(data)), cap))
+
+
+def test_lines_strip_line_ends_and_count_from_one():
+    assert lines_of(b"a\r\nb\n\nc", 100) == [(1, b"a", None), (2, b"b", None), (3, b"", None), (4, b"c", None)]
+
+
+def test_line_exactly_at_the_cap_is_whole():
+    assert lines_of(b"x" * 10 + b"\nok\n", 10) == [(1, b"x" * 10, None), (2, b"ok", None)]
+
+
+def test_overlong_line_is_cut_and_skipped_to_its_newline():
+    got = lines_of(b"short\n" + b"y" * 1000 + b"\nafter\n" + b"z" * 50, 20)
+    assert got[0] == (1, b"short", None)
+    assert got[1] == (2, b"y" * 20, 1000)
+    assert got[2] == (3, b"after", None)
+    assert got[3] == (4, b"z" * 20, 50)
+
+
+def test_overlong_line_memory_is_bounded_by_the_cap(tmp_path: Path):
+    path = tmp_path / "big.jsonl"
+    with open(path, "wb") as f:
+        f.write(b'{"a": 1}\n"')
+        for _ in range(16):
+            f.write(b"q" * (1024 * 1024))  # a 16 MiB line
+        f.write(b'"\n{"b": 2}\n')
+    cap = 64 * 1024
+    tracemalloc.start()
+    try:
+        with open_binary(path) as stream:
+            got = [(n, len(line), over) for n, line, over in read_lines_capped(stream, cap)]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got == [(1, 8, None), (2, cap, 16 * 1024 * 1024 + 2), (3, 8, None)]
+    assert peak < 1024 * 1024, f"peak {peak} bytes while reading a 16 MiB line with a 64 KiB cap"
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
+def test_open_binary_decompresses_by_magic_bytes(tmp_path: Path, compress):
+    path = tmp_path / "data.bin"  # no telling suffix: the magic bytes decide
+    path.write_bytes(compress(b"hello\nworld\n"))
+    with open_binary(path) as stream:
+        assert stream.read() == b"hello\nworld\n"
+
+
+def test_looks_binary():
+    assert looks_binary(os.urandom(4096) + b"\x00" * 10)
+    assert looks_binary("text".encode("utf-16-le") * 100)
+    assert not looks_binary(b'{"a": 1}\n' * 100)
+    assert not looks_binary(b'{"a": 1}\n' * 100 + b"\x00" + b'{"b": 2}\n' * 100)  # one stray NUL is still text
+
+
+def test_missing_path_directory_and_empty_target(tmp_path: Path):
+    with pytest.raises(SourceError, match=r"file not found: .*nope\.jsonl \(locator 'jsonl:.*nope\.jsonl'\)"):
+        resolve_file(Locator.parse(f"jsonl:{tmp_path}/nope.jsonl"))
+    with pytest.raises(SourceError, match="is a directory, not a file"):
+        resolve_file(Locator.parse(f"csv:{tmp_path}"))
+    with pytest.raises(SourceError, match="has no '<scheme>:' prefix|names no file"):
+        resolve_file(Locator(scheme="csv", target="  ", raw="csv:  "))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file(tmp_path: Path):
+    path = tmp_path / "secret.csv"
+    path.write_text("a\n1\n")
+    path.chmod(0)
+    with pytest.raises(SourceError, match="permission denied"):
+        resolve_file(Locator.parse(f"csv:{path}"))
+
+
+def test_options_are_checked_and_parsed():
+    loc = Locator.parse("jsonl:/x?max_record_bytes=12&header=no&bogus=1")
+    with pytest.raises(SourceError, match="unknown option 'bogus'.*accept: header, max_record_bytes"):
+        check_options(loc, {"max_record_bytes": "", "header": ""})
+    assert int_option(loc, "max_record_bytes", 5) == 12
+    assert int_option(loc, "absent", 5) == 5
+    assert bool_option(loc, "header", None) is False
+    with pytest.raises(SourceError, match="not a whole number"):
+        int_option(Locator.parse("jsonl:/x?n=abc"), "n", 1)
+    with pytest.raises(SourceError, match="must be at least 1"):
+        int_option(Locator.parse("jsonl:/x?n=0"), "n", 1)
+    with pytest.raises(SourceError, match="true, false or auto"):
+        bool_option(Locator.parse("csv:/x?header=maybe"), "header", None)
+
+
+def test_dataset_names_and_suffixes():
+    assert dataset_name_for(Path("/d/intent_banking77/train.csv")) == "intent_banking77_train"
+    assert dataset_name_for(Path("/d/qa_squad2/dev-v2.0.json")) == "qa_squad2_dev-v2.0"
+    assert dataset_name_for(Path("/d/x/reviews.jsonl.gz")) == "reviews"
+    assert dataset_name_for(Path("/d/x/my file (1).csv")) == "my_file_1"
+    assert format_suffix(Path("a.JSONL.gz")) == ".jsonl"
+    assert format_suffix(Path("a.csv")) == ".csv"
+
+
+def test_file_sources_have_a_fingerprint_that_changes_with_the_file(tmp_path: Path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"a": 1}\n')
+    before = open_source(f"jsonl:{path}").fingerprint()
+    assert before and str(path) in before
+    path.write_text('{"a": 1}\n{"a": 2}\n')
+    assert open_source(f"jsonl:{path}").fingerprint() != before
+
+
+def test_jsonable_converts_arrow_values():
+    import datetime as dt
+    import decimal
+
+    import numpy as np
+
+    value = {
+        "when": dt.datetime(2024, 1, 2, 3, 4, 5),
+        "day": dt.date(2024, 1, 2),
+        "price": decimal.Decimal("2.50"),
+        "count": decimal.Decimal("3"),
+        "pair": (1, 2),
+        "text": b"caf\xc3\xa9",
+        "blob": b"\xff\x00",
+        "np": np.int64(7),
+        "arr": np.array([1.5, 2.5]),
+        "took": dt.timedelta(seconds=90),
+    }
+    assert jsonable(value) == {
+        "when": "2024-01-02T03:04:05",
+        "day": "2024-01-02",
+        "price": 2.5,
+        "count": 3,
+        "pair": [1, 2],
+        "text": "café",
+        "blob": b"\xff\x00",
+        "np": 7,
+        "arr": [1.5, 2.5],
+        "took": 90.0,
+    }
