@@ -247,8 +247,13 @@ def test_property_csv_writer_rows_round_trip(tmp_path: Path, delimiter: str, bod
     assert got == expected
 
 
+# Under header=auto a first row whose cells reappear as values in the same column reads as data
+# (documented in csv_source); such bodies need ?header=true, which the test above covers.
+not_a_header_name = cells.filter(lambda c: c.strip() not in ("text", "label"))
+
+
 @HYPOTHESIS
-@given(body=st.lists(st.tuples(cells, cells), min_size=3, max_size=15))
+@given(body=st.lists(st.tuples(not_a_header_name, not_a_header_name), min_size=3, max_size=15))
 def test_property_sniffed_round_trip_with_a_real_header(tmp_path: Path, body: list[tuple[str, str]]):
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
