@@ -89,6 +89,11 @@ class Mapper(ABC):
                     break
         return guessed
 
+    def canonical_field_of(self, target: str) -> str | None:
+        """The canonical field a field-map target fills, or None when it is not one of this
+        mapper's. Mappers whose targets carry a sub-name (``target.<name>``) override this."""
+        return target if any(spec.name == target for spec in self.fields) else None
+
     def resolve_field_map(
         self, field_map: Mapping[str, str] | None, source_fields: Iterable[str] | None = None
     ) -> FieldMap:
@@ -97,19 +102,20 @@ class Mapper(ABC):
         known = {spec.name for spec in self.fields}
         user = dict(field_map or {})
         for src, dst in user.items():
-            if dst not in known:
+            if self.canonical_field_of(dst) is None:
                 raise MapperError(
                     f"field map '{src}={dst}': '{dst}' is not a field of mapper '{self.id}'; "
                     f"its fields are: {', '.join(sorted(known))}"
                 )
         resolved: FieldMap = {}
         if source_fields is not None:
-            covered = set(user.values())
+            covered = {self.canonical_field_of(dst) for dst in user.values()}
             for src, dst in self.default_field_map(source_fields).items():
-                if dst not in covered and src not in user:
+                if self.canonical_field_of(dst) not in covered and src not in user:
                     resolved[src] = dst
         resolved.update(user)
-        missing = [s.name for s in self.fields if s.required and s.name not in resolved.values()]
+        filled = {self.canonical_field_of(dst) for dst in resolved.values()}
+        missing = [s.name for s in self.fields if s.required and s.name not in filled]
         if missing:
             have = f"; source fields: {', '.join(sorted(source_fields))}" if source_fields else ""
             raise MapperError(
@@ -169,6 +175,12 @@ class Mapper(ABC):
             "options": dict(self.options_doc),
         }
 
+
+# The optional ``id`` every canonical record may carry: the source row's own identifier.
+SOURCE_ID_FIELD = FieldSpec(
+    "id", required=False, candidates=("id", "uid", "guid", "example_id", "idx"),
+    description="the source row's own id, carried into the record as 'id'",
+)
 
 # --- value helpers shared by all mappers ------------------------------------------------------
 
@@ -273,4 +285,15 @@ def read_object(row: Any, path: str | None, missing_reason: str) -> "dict | Reje
             return Rejection("wrong_type", f"field '{path}' holds text that is not a JSON object ({exc.msg})")
     if not isinstance(value, dict):
         return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where an object is expected")
+    return value
+
+
+def read_source_id(row: Any, path: str | None) -> "str | int | None | Rejection":
+    """A row's own id for the record's optional ``id``: a string or whole number is kept as is,
+    absent or null is None, anything else (list, object, boolean, fraction) is ``wrong_type``."""
+    value = MISSING if path is None else get_path(row, path)
+    if value is MISSING or value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where an id is expected")
     return value

@@ -1,0 +1,358 @@
+"""span_passthrough: text + character spans already given -> span_set records.
+
+Spans are read in their common spellings:
+
+- objects with a start, an end and a label under any usual name: ``{start, end, label}``,
+  ``{start_position, end_position, entity_type, entity_value}`` (Presidio),
+  ``{start_offset, end_offset, type}``, ``{begin, end, tag}``, ``{start_char, end_char, entity}``,
+  ``{start, length, label}``; Label Studio results ``{value: {start, end, text, labels: [..]}}``
+  (one span per label);
+- lists ``[start, end, label]`` (spaCy training tuples), optionally ``[start, end, label, text]``.
+
+Offsets are end-exclusive character offsets unless ``end_inclusive=true``. A span outside the
+text, empty or reversed is ``span_out_of_bounds``; a span whose stated text (``entity_value``,
+``text``...) is not what the offsets cut out of the text is ``span_text_mismatch``.
+
+Whitespace rule: offsets are trimmed so a span never starts or ends with whitespace (annotation
+tools often include a trailing space), and a stated value that differs from the text only in
+surrounding whitespace or in the kind/amount of inner whitespace (``"12 Main St"`` stated for
+``"12 Main\\nSt"`` in the text) still matches; any other difference (case, characters) does not.
+Spans are returned sorted by ``(start, end)``; exact duplicates are kept once. An empty span list
+is a valid hard negative; an absent or null span field is ``missing_spans``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from brewslm.errors import MapperError
+from brewslm.introspection.profile import SampleProfile
+from brewslm.mappers._options import OptionsCache
+from brewslm.mappers._sniffing import choose_text_field, leaf_name
+from brewslm.mappers.base import (
+    SOURCE_ID_FIELD,
+    FieldSpec,
+    Mapper,
+    Proposal,
+    Record,
+    Rejection,
+    get_path,
+    label_to_str,
+    read_list,
+    read_source_id,
+    read_text,
+    type_name,
+)
+
+START_KEYS = ("start", "start_position", "start_offset", "start_char", "char_start", "startOffset", "begin",
+              "start_idx", "start_index", "from", "offset")
+END_KEYS = ("end", "end_position", "end_offset", "end_char", "char_end", "endOffset", "stop", "end_idx",
+            "end_index", "to")
+LENGTH_KEYS = ("length", "len")
+LABEL_KEYS = ("label", "entity_type", "type", "entity", "tag", "category", "entity_group", "label_name",
+              "entity_label", "ner_type", "class", "labels")
+VALUE_KEYS = ("entity_value", "value", "text", "span", "surface", "mention", "word", "span_text")
+
+TEXT_CANDIDATES = ("text", "full_text", "sentence", "content", "document", "source_text", "passage", "body",
+                   "raw_text", "input", "context", "unmasked_text")
+SPAN_CANDIDATES = ("spans", "entities", "entity_spans", "annotations", "labels", "ner", "mentions",
+                   "privacy_mask", "span_labels", "label", "ents", "ner_spans")
+
+
+@dataclass(frozen=True)
+class _Options:
+    end_inclusive: bool
+    check_values: bool
+    default_label: str | None
+
+
+class SpanPassthroughMapper(Mapper):
+    id = "span_passthrough"
+    task_profile = "structured_extraction"
+    description = "Text + character spans in common spellings -> span_set records (offsets checked)."
+    fields = (
+        FieldSpec("text", candidates=TEXT_CANDIDATES, description="the text the offsets point into"),
+        FieldSpec("spans", candidates=SPAN_CANDIDATES,
+                  description="list of spans: objects with start/end/label keys, or [start, end, label] lists"),
+        SOURCE_ID_FIELD,
+    )
+    options_doc = {
+        "end_inclusive": "true when the source's end offsets point at the last character, not one past it "
+                         "(default false)",
+        "check_values": "compare a span's stated text (entity_value, text...) with the text at its offsets and "
+                        "reject mismatches as span_text_mismatch (default true)",
+        "default_label": "label for spans that carry none (single-type data); without it such a span is "
+                         "missing_label",
+    }
+
+    def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"scoring_mode": "span_set"}
+
+    def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        checked = super().check_options(options)
+        _parse_options(checked)
+        return checked
+
+    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+        opts = _cached_options(options)
+        text = read_text(row, fields.get("text"), "missing_text")
+        if isinstance(text, Rejection):
+            return text
+        raw_spans = read_list(row, fields.get("spans"), "missing_spans")
+        if isinstance(raw_spans, Rejection):
+            return raw_spans
+        spans: list[dict[str, Any]] = []
+        for i, item in enumerate(raw_spans):
+            parsed = read_span(item, i, opts)
+            if isinstance(parsed, Rejection):
+                return parsed
+            for start, end, label, value in parsed:
+                checked = check_span(text, start, end, value, i, check_value=opts.check_values)
+                if isinstance(checked, Rejection):
+                    return checked
+                spans.append({"start": checked[0], "end": checked[1], "label": label})
+        unique = {(s["start"], s["end"], s["label"]): s for s in spans}
+        record: Record = {"text": text, "spans": [unique[k] for k in sorted(unique)]}
+        source_id = read_source_id(row, fields.get("id"))
+        if isinstance(source_id, Rejection):
+            return source_id
+        if source_id is not None:
+            record["id"] = source_id
+        return [record]
+
+    # --- introspection ------------------------------------------------------------------------
+    def sniff(self, profile: SampleProfile) -> Proposal | None:
+        best: Proposal | None = None
+        for span_field, fp in profile.fields.items():
+            if not fp.list_count or fp.list_count < 0.5 * profile.n_rows:
+                continue
+            shape = _span_shape(fp)
+            if shape is None:
+                continue
+            proposal = _judge(profile, span_field, shape)
+            if proposal is not None and (best is None or proposal.confidence > best.confidence):
+                best = proposal
+        return best
+
+
+def _parse_options(options: Mapping[str, Any]) -> _Options:
+    def flag(name: str, default: bool) -> bool:
+        value = options.get(name, default)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise MapperError(f"span_passthrough option {name} must be true or false, not {value!r}")
+        return value
+
+    default_label = options.get("default_label")
+    if default_label is not None and (not isinstance(default_label, str) or not default_label.strip()):
+        raise MapperError(f"span_passthrough option default_label must be a non-empty string, not {default_label!r}")
+    return _Options(flag("end_inclusive", False), flag("check_values", True), default_label)
+
+
+def _first_key(item: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        if key in item:
+            return key
+    lower = {str(k).lower(): k for k in item}
+    for key in keys:
+        if key.lower() in lower:
+            return lower[key.lower()]
+    return None
+
+
+def _offset(value: Any, what: str, index: int) -> "int | Rejection":
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return Rejection("wrong_type", f"span {index}: the {what} offset is a {type_name(value)}, not a whole number")
+    return value
+
+
+def read_span(item: Any, index: int, opts: _Options) -> "list[tuple[int, int, str, str | None]] | Rejection":
+    """``[(start, end, label, stated_value)]`` for one span in any supported spelling (end exclusive)."""
+    if isinstance(item, Mapping) and isinstance(item.get("value"), Mapping) and _first_key(item["value"], START_KEYS):
+        inner = dict(item["value"])  # Label Studio: offsets and labels sit under "value"
+        for key in ("labels", "label"):
+            if key not in inner and key in item:
+                inner[key] = item[key]
+        item = inner
+    if isinstance(item, Mapping):
+        start_key, end_key = _first_key(item, START_KEYS), _first_key(item, END_KEYS)
+        if start_key is None:
+            return Rejection("wrong_type", f"span {index} has no start offset (keys: {', '.join(map(str, item))})")
+        start = _offset(item[start_key], "start", index)
+        if isinstance(start, Rejection):
+            return start
+        if end_key is None:
+            length_key = _first_key(item, LENGTH_KEYS)
+            if length_key is None:
+                return Rejection("wrong_type", f"span {index} has no end offset or length (keys: {', '.join(map(str, item))})")
+            length = _offset(item[length_key], "length", index)
+            if isinstance(length, Rejection):
+                return length
+            end = start + length
+        else:
+            end_value = _offset(item[end_key], "end", index)
+            if isinstance(end_value, Rejection):
+                return end_value
+            end = end_value + 1 if opts.end_inclusive else end_value
+        label_key = _first_key(item, LABEL_KEYS)
+        raw_label = item[label_key] if label_key is not None else None
+        value_key = _first_key(item, VALUE_KEYS)
+        value = item[value_key] if value_key is not None and value_key != label_key else None
+    elif isinstance(item, (list, tuple)) and len(item) in (3, 4):
+        start, end_value = _offset(item[0], "start", index), _offset(item[1], "end", index)
+        for got in (start, end_value):
+            if isinstance(got, Rejection):
+                return got
+        end = end_value + 1 if opts.end_inclusive else end_value  # type: ignore[operator]
+        raw_label = item[2]
+        value = item[3] if len(item) == 4 else None
+    else:
+        return Rejection(
+            "wrong_type", f"span {index} is a {type_name(item)}; expected an object with start/end/label or [start, end, label]"
+        )
+    if value is not None and not isinstance(value, str):
+        return Rejection("wrong_type", f"span {index}: the stated text is a {type_name(value)}, not text")
+    labels = _labels(raw_label, index, opts.default_label)
+    if isinstance(labels, Rejection):
+        return labels
+    return [(start, end, label, value) for label in labels]  # type: ignore[misc]
+
+
+def _labels(raw: Any, index: int, default: str | None) -> "list[str] | Rejection":
+    if raw is None or (isinstance(raw, (list, tuple)) and not raw):
+        if default is None:
+            return Rejection("missing_label", f"span {index} has no label; give option default_label for single-type data")
+        return [default]
+    items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    out = []
+    for item in items:
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            return Rejection("wrong_type", f"span {index}: the label is a number, not a name")
+        label = label_to_str(item, f"span {index} label")
+        if isinstance(label, Rejection):
+            return label
+        out.append(label)
+    return out
+
+
+def check_span(
+    text: str, start: int, end: int, value: str | None, index: int, *, check_value: bool = True
+) -> "tuple[int, int] | Rejection":
+    """The span's offsets trimmed of surrounding whitespace, or why they do not fit the text."""
+    if not 0 <= start < end <= len(text):
+        what = "empty or reversed" if 0 <= start and end <= len(text) else f"outside the text ({len(text)} characters)"
+        return Rejection("span_out_of_bounds", f"span {index} [{start}, {end}) is {what}")
+    piece = text[start:end]
+    if not piece.strip():
+        return Rejection("span_out_of_bounds", f"span {index} [{start}, {end}) covers only whitespace")
+    if check_value and value is not None and value != piece and value.split() != piece.split():
+        return Rejection(
+            "span_text_mismatch",
+            f"span {index} [{start}, {end}) states {_short(value)} but the text there is {_short(piece)}",
+        )
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    return start + lead, end - trail
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+# --- sniffing -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Shape:
+    kind: str  # "object" or "triple"
+    has_value: bool
+
+
+def _span_shape(fp: Any) -> _Shape | None:
+    if fp.item_frac("object") >= 0.9:
+        keys = {str(k) for k in fp.item_keys}
+        lower = {k.lower() for k in keys}
+        if "value" in lower and not (lower & {k.lower() for k in START_KEYS}):
+            return _Shape("object", True)  # Label Studio results; checked row by row in _judge
+        has_start = bool(lower & {k.lower() for k in START_KEYS})
+        has_end = bool(lower & {k.lower() for k in END_KEYS + LENGTH_KEYS})
+        has_label = bool(lower & {k.lower() for k in LABEL_KEYS})
+        if has_start and has_end and has_label:
+            return _Shape("object", bool(lower & {k.lower() for k in VALUE_KEYS}))
+        return None
+    if fp.item_frac("list") >= 0.9:
+        return _Shape("triple", False)
+    return None
+
+
+def _judge(profile: SampleProfile, span_field: str, shape: _Shape) -> Proposal | None:
+    """Pick the text field whose characters the offsets fit best, and grade the fit."""
+    opts_exclusive = _Options(end_inclusive=False, check_values=True, default_label="_")
+    opts_inclusive = _Options(end_inclusive=True, check_values=True, default_label="_")
+    text_fields = [p for p, fp in profile.fields.items() if fp.present and fp.frac("string") >= 0.9 and p != span_field]
+    named, _ = choose_text_field(profile, TEXT_CANDIDATES, exclude=[span_field])
+    best: tuple[float, Proposal] | None = None
+    for text_field in text_fields:
+        fits = {False: [0, 0, 0], True: [0, 0, 0]}  # end_inclusive -> [spans fit, spans, values compared]
+        rows_with_spans = rows_checked = 0
+        for row in profile.rows:
+            text, spans = get_path(row, text_field), get_path(row, span_field)
+            if not isinstance(text, str) or not isinstance(spans, list):
+                continue
+            rows_checked += 1
+            rows_with_spans += bool(spans)
+            for inclusive, opts in ((False, opts_exclusive), (True, opts_inclusive)):
+                for i, item in enumerate(spans[:50]):
+                    parsed = read_span(item, i, opts)
+                    if isinstance(parsed, Rejection):
+                        fits[inclusive][1] += 1
+                        continue
+                    for start, end, _label, value in parsed:
+                        fits[inclusive][1] += 1
+                        fits[inclusive][2] += value is not None
+                        if not isinstance(check_span(text, start, end, value, i), Rejection):
+                            fits[inclusive][0] += 1
+        if rows_checked < 0.8 * profile.n_rows or not rows_with_spans:
+            continue
+        inclusive = fits[True][0] > fits[False][0] and fits[True][2] > 0
+        fit, total, compared = fits[inclusive]
+        if not total:
+            continue
+        rate = fit / total
+        if rate < 0.5:
+            continue
+        confidence = 0.7
+        evidence = [
+            f"'{span_field}' holds {shape.kind} spans in {rows_with_spans}/{rows_checked} rows "
+            f"({rows_checked - rows_with_spans} with none)",
+        ]
+        if compared:
+            evidence.append(f"{fit}/{total} sample spans have offsets whose text in '{text_field}' matches the stated value")
+            confidence = 0.7 + 0.27 * max(0.0, (rate - 0.5) / 0.5)
+        else:
+            evidence.append(f"{fit}/{total} sample spans lie inside '{text_field}' (no stated values to compare)")
+            confidence = 0.65 + 0.2 * max(0.0, (rate - 0.5) / 0.5)
+        if leaf_name(span_field).lower() in SPAN_CANDIDATES:
+            confidence += 0.01
+        if text_field == named:
+            confidence += 0.01
+        field_map = {text_field: "text", span_field: "spans"}
+        id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
+        if id_field:
+            field_map[id_field] = "id"
+        options: dict[str, Any] = {}
+        if inclusive:
+            options["end_inclusive"] = True
+            evidence.append("end offsets point at the last character: end_inclusive=true")
+        proposal = Proposal(SpanPassthroughMapper.id, field_map, round(min(confidence, 0.97), 4), evidence, options)
+        if best is None or proposal.confidence > best[0]:
+            best = (proposal.confidence, proposal)
+    return best[1] if best else None
+
+
+_cached_options = OptionsCache(_parse_options)
+
+MAPPER = SpanPassthroughMapper()

@@ -1,0 +1,236 @@
+"""structured_extraction: pull structure out of text, scored in one of two modes.
+
+- ``span_set``: ``{"text": str, "spans": [{"start": int, "end": int, "label": str}, ...]}`` with
+  end-exclusive character offsets sorted by ``(start, end)``; ``text[start:end]`` is the span. An
+  empty span list is a valid hard negative. Token-level mappers also keep ``tokens`` and ``tags``
+  (IOB2), parallel lists.
+- ``field_match``: ``{"text": str, "target": {field: value, ...}}`` with JSON values. The manifest's
+  ``output_schema.json_schema`` is the schema the mapper was given, or else one inferred here over
+  *every* accepted record (never a sample): the JSON types seen per field, and as ``required`` the
+  fields present in every record.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any, Mapping, Optional
+
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, field_validator, model_validator
+
+from brewslm.mappers.base import Record
+from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+
+SPAN_SET = "span_set"
+FIELD_MATCH = "field_match"
+
+
+class Span(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: StrictInt
+    end: StrictInt
+    label: StrictStr
+
+    @field_validator("label")
+    @classmethod
+    def _label_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("empty span label")
+        return value
+
+
+class StructuredExtractionRecord(CanonicalRecord):
+    text: StrictStr
+    spans: Optional[list[Span]] = None
+    tokens: Optional[list[StrictStr]] = None
+    tags: Optional[list[StrictStr]] = None
+    target: Optional[dict[str, Any]] = None
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("empty text")
+        return value
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> "StructuredExtractionRecord":
+        if (self.spans is None) == (self.target is None):
+            raise ValueError("a record has either 'spans' (span_set) or 'target' (field_match), exactly one")
+        if self.spans is not None:
+            _check_spans(self.text, self.spans)
+            if (self.tokens is None) != (self.tags is None):
+                raise ValueError("'tokens' and 'tags' come together")
+            if self.tokens is not None and len(self.tokens) != len(self.tags or []):
+                raise ValueError(f"{len(self.tokens)} tokens but {len(self.tags or [])} tags")
+        else:
+            if self.tokens is not None or self.tags is not None:
+                raise ValueError("'tokens'/'tags' belong to span_set records, not field_match ones")
+            if not self.target:
+                raise ValueError("the target has no fields")
+            _check_json(self.target, "target")
+        return self
+
+
+def _check_spans(text: str, spans: list[Span]) -> None:
+    previous: tuple[int, int] | None = None
+    for i, span in enumerate(spans):
+        if not 0 <= span.start < span.end <= len(text):
+            raise ValueError(
+                f"span {i} [{span.start}, {span.end}) is empty or outside the text ({len(text)} characters)"
+            )
+        if previous is not None and (span.start, span.end) < previous:
+            raise ValueError(f"span {i} is out of order: spans are sorted by (start, end)")
+        previous = (span.start, span.end)
+
+
+def _check_json(value: Any, where: str) -> None:
+    """Target values must be plain JSON: no NaN, no Python objects a JSON writer would choke on."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"'{where}' is {value}, not a JSON number")
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}.{i}")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"'{where}' has a non-text key {key!r}")
+            _check_json(item, f"{where}.{key}")
+        return
+    raise ValueError(f"'{where}' is a {type(value).__name__}, not a JSON value")
+
+
+# --- JSON schema inference ----------------------------------------------------------------------
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+class SchemaInference:
+    """Streams JSON values and describes them as a JSON schema: the types seen at every position,
+    object properties (``required`` = present in every object seen there) and array item types.
+    Memory grows with the number of distinct keys, not with the number of values."""
+
+    def __init__(self) -> None:
+        self.types: Counter[str] = Counter()
+        self.objects = 0
+        self.properties: dict[str, SchemaInference] = {}
+        self.items: SchemaInference | None = None
+
+    def add(self, value: Any) -> None:
+        kind = json_type(value)
+        self.types[kind] += 1
+        if kind == "object":
+            self.objects += 1
+            for key, item in value.items():
+                self.properties.setdefault(str(key), SchemaInference()).add(item)
+        elif kind == "array":
+            if self.items is None:
+                self.items = SchemaInference()
+            for item in value:
+                self.items.add(item)
+
+    @property
+    def seen(self) -> int:
+        return sum(self.types.values())
+
+    def schema(self) -> dict[str, Any]:
+        kinds = [k for k, _ in sorted(self.types.items(), key=lambda kv: (-kv[1], kv[0]))]
+        if "integer" in kinds and "number" in kinds:  # 3 and 3.5 in one field: a number
+            kinds.remove("integer")
+        out: dict[str, Any] = {}
+        if kinds:
+            out["type"] = kinds[0] if len(kinds) == 1 else kinds
+        if self.objects:
+            out["properties"] = {key: node.schema() for key, node in self.properties.items()}
+            out["required"] = [key for key, node in self.properties.items() if node.seen == self.objects]
+        if self.items is not None and self.items.seen:
+            out["items"] = self.items.schema()
+        return out
+
+
+class StructuredExtractionSummary(Summary):
+    """span_set: span label counts, spans per record, records without spans (hard negatives).
+    field_match: how often each target field is present, and the JSON schema of the target."""
+
+    def __init__(self, output_schema: Mapping[str, Any]):
+        super().__init__(output_schema)
+        self.span_records = 0
+        self.span_label_counts: Counter[str] = Counter()
+        self.spans = 0
+        self.without_spans = 0
+        self.target_records = 0
+        self.field_counts: Counter[str] = Counter()
+        self.target_schema = SchemaInference()
+
+    def add(self, record: Record) -> None:
+        super().add(record)
+        spans = record.get("spans")
+        if spans is not None:
+            self.span_records += 1
+            self.spans += len(spans)
+            self.without_spans += not spans
+            self.span_label_counts.update(span["label"] for span in spans)
+        target = record.get("target")
+        if target is not None:
+            self.target_records += 1
+            self.field_counts.update(target.keys())
+            self.target_schema.add(target)
+
+    def result(self) -> dict[str, Any]:
+        out = super().result()
+        stats, schema = out["stats"], out["output_schema"]
+        mode = schema.get("scoring_mode") or (FIELD_MATCH if self.target_records > self.span_records else SPAN_SET)
+        schema["scoring_mode"] = mode
+        if self.span_records:
+            stats.update(
+                {
+                    "spans": self.spans,
+                    "span_label_counts": _by_count(self.span_label_counts),
+                    "num_span_labels": len(self.span_label_counts),
+                    "records_without_spans": self.without_spans,
+                    "mean_spans_per_record": round(self.spans / self.span_records, 3),
+                }
+            )
+        if self.target_records:
+            inferred = self.target_schema.schema()
+            stats["field_counts"] = _by_count(self.field_counts)
+            if schema.get("json_schema"):
+                stats["inferred_json_schema"] = inferred  # kept beside the given one for comparison
+            else:
+                schema["json_schema"] = inferred
+        return out
+
+
+def _by_count(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+class StructuredExtractionProfile(TaskProfile):
+    id = "structured_extraction"
+    description = "Text -> character spans (span_set) or a JSON object of fields (field_match)."
+    record_model = StructuredExtractionRecord
+    summary_class = StructuredExtractionSummary
+
+
+PROFILE = StructuredExtractionProfile()
