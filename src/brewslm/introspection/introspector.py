@@ -1,0 +1,147 @@
+"""Introspect a source: sample it, profile the sample, let every mapper sniff, gate, rank.
+
+Deterministic first: each registered mapper's ``sniff`` proposes itself with a field map and a
+confidence (see the rubric in ``brewslm.mappers``), every proposal is dry-run by the gate, and
+the best one is accepted when it reaches ``ACCEPT_THRESHOLD``. Only when none does, and LLM
+assist is on (argument, or ``DATASET_IMPORT_LLM_ASSIST_ENABLED=true``), a local teacher model is
+asked; its proposal passes the same gate.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from brewslm.errors import ConfigError
+from brewslm.introspection.gate import ACCEPT_THRESHOLD, gate
+from brewslm.introspection.llm_assist import HFTeacher, Teacher, ask_teacher
+from brewslm.introspection.profile import SampleProfile, profile_rows
+from brewslm.mappers.base import Proposal
+
+LLM_ASSIST_ENV = "DATASET_IMPORT_LLM_ASSIST_ENABLED"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+@dataclass
+class IntrospectionResult:
+    locator: str
+    sample_rows: int  # rows read for the sample, parse failures included
+    parse_failures: int
+    proposals: list[Proposal]  # gated, best first
+    accepted: Proposal | None
+    llm_assist: dict[str, Any] | None = None  # None when LLM assist was off
+    warnings: list[str] = field(default_factory=list)  # e.g. a plugin mapper whose sniff failed
+    profile: SampleProfile | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "locator": self.locator,
+            "sample_rows": self.sample_rows,
+            "parse_failures": self.parse_failures,
+            "proposals": [p.to_dict() for p in self.proposals],
+            "accepted": self.accepted.to_dict() if self.accepted else None,
+            "llm_assist": self.llm_assist,
+            "warnings": list(self.warnings),
+        }
+
+
+def llm_assist_enabled(flag: bool | None = None) -> bool:
+    """The explicit flag when given, else ``DATASET_IMPORT_LLM_ASSIST_ENABLED``."""
+    if flag is not None:
+        return bool(flag)
+    raw = os.environ.get(LLM_ASSIST_ENV, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{LLM_ASSIST_ENV}='{raw}' is not a boolean; use true or false")
+
+
+def sniff_all(profile: SampleProfile) -> tuple[list[Proposal], list[str]]:
+    """Every registered mapper's own proposal (ungated), and warnings for sniffers that failed."""
+    from brewslm.mappers import list_mappers
+
+    proposals: list[Proposal] = []
+    warnings: list[str] = []
+    for mapper in list_mappers():
+        try:
+            proposal = mapper.sniff(profile)
+        except Exception as exc:  # noqa: BLE001 - one broken (plugin) sniffer must not stop the rest
+            warnings.append(f"mapper '{mapper.id}' failed to sniff the sample and was skipped: {type(exc).__name__}: {exc}")
+            continue
+        if proposal is None:
+            continue
+        if not isinstance(proposal, Proposal):
+            warnings.append(f"mapper '{mapper.id}' returned a {type(proposal).__name__} from sniff, not a Proposal; skipped")
+            continue
+        proposals.append(proposal)
+    return proposals, warnings
+
+
+def rank(proposals: list[Proposal]) -> list[Proposal]:
+    """Best first: confidence, then mapper id (a stable, deterministic order for ties)."""
+    return sorted(proposals, key=lambda p: (-p.confidence, p.mapper_id))
+
+
+def introspect_profile(
+    profile: SampleProfile,
+    *,
+    locator: str = "",
+    sample_rows: int | None = None,
+    llm_assist: bool | None = None,
+    teacher: str | Teacher | None = None,
+) -> IntrospectionResult:
+    """Introspection over an already profiled sample (``introspect`` without the source)."""
+    raw, warnings = sniff_all(profile)
+    proposals = rank([gate(p, profile) for p in raw])
+    best = proposals[0] if proposals and proposals[0].confidence >= ACCEPT_THRESHOLD else None
+    assist: dict[str, Any] | None = None
+    if llm_assist_enabled(llm_assist):
+        if best is not None:
+            assist = {"enabled": True, "used": False, "reason": f"'{best.mapper_id}' was accepted without it"}
+        elif profile.n_rows == 0:
+            assist = {"enabled": True, "used": False, "reason": "the sample has no parsed rows to show a teacher"}
+        else:
+            model = teacher if isinstance(teacher, Teacher) else HFTeacher(teacher)
+            outcome = ask_teacher(profile, model, ACCEPT_THRESHOLD)
+            assist = outcome.report
+            if outcome.accepted and outcome.proposal is not None:
+                best = outcome.proposal
+                proposals = rank([best, *proposals])
+    return IntrospectionResult(
+        locator=locator,
+        sample_rows=profile.n_rows + profile.n_parse_failures if sample_rows is None else sample_rows,
+        parse_failures=profile.n_parse_failures,
+        proposals=proposals,
+        accepted=best,
+        llm_assist=assist,
+        warnings=warnings,
+        profile=profile,
+    )
+
+
+def introspect(
+    locator: str,
+    *,
+    sample_size: int = 2000,
+    llm_assist: bool | None = None,
+    teacher: str | Teacher | None = None,
+) -> IntrospectionResult:
+    """Sample ``locator``, propose mappers best first, and accept the best one at >= 0.8.
+
+    ``llm_assist`` None reads ``DATASET_IMPORT_LLM_ASSIST_ENABLED``; ``teacher`` is a local HF
+    model path (None -> the embedded SmolLM2) or any object with ``name`` and ``complete(prompt)``.
+    """
+    from brewslm.sources import open_source
+
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
+        raise ConfigError(f"sample size must be a positive whole number, not {sample_size!r}")
+    llm_assist_enabled(llm_assist)  # a bad environment value fails before the source is read
+    source = open_source(locator)
+    rows = source.sample(sample_size)
+    profile = profile_rows(rows)
+    return introspect_profile(
+        profile, locator=str(locator), sample_rows=len(rows), llm_assist=llm_assist, teacher=teacher
+    )
