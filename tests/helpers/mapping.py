@@ -2,33 +2,30 @@
 
 ``run_mapper`` resolves the field map, maps every row through ``Mapper.apply`` and checks every
 record against the mapper's task profile, so a test sees exactly what an import would keep.
-``SHARED`` / ``needs_shared`` / ``shared_rows`` read the shared public datasets through the
-real connectors; tests using them skip when the folder is absent.
+``needs_shared`` / ``shared_rows`` read the shared public datasets (``helpers.shared_datasets``)
+through the real connectors; tests using them skip when the folder is absent.
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import pytest
-
 from brewslm.introspection.profile import profile_rows
 from brewslm.mappers import get_mapper
 from brewslm.mappers.base import Proposal, Rejection
-from brewslm.sources import open_source
 from brewslm.tasks import get_task_profile
-
-SHARED = Path(os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"))
+from helpers import shared_datasets
+from helpers.shared_datasets import SHARED_DATA
 
 
 def needs_shared(test):
     """Mark a test as using the shared datasets; it skips when the folder is absent."""
-    skip = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared datasets not found at {SHARED}")
-    return pytest.mark.shared_data(skip(test))
+    for mark in SHARED_DATA:
+        test = mark(test)
+    return test
 
 
 @dataclass
@@ -72,16 +69,10 @@ def sniff(mapper_id: str, rows: Iterable[Any]) -> Proposal | None:
     return get_mapper(mapper_id).sniff(profile_rows(list(rows)))
 
 
-def shared_rows(locator: str) -> list[Any]:
-    """All rows of ``<scheme>:<path relative to SHARED>[?options]`` through the real connector."""
-    scheme, _, rest = locator.partition(":")
-    target, _, query = rest.partition("?")
-    parts = []
-    for part in query.split("&") if query else []:
-        key, _, value = part.partition("=")
-        parts.append(f"join={SHARED / Path(target).parent / value}" if key == "join" else part)
-    full = f"{scheme}:{SHARED / target}" + ("?" + "&".join(parts) if parts else "")
-    return list(open_source(full).rows())
+def shared_rows(spec: str) -> list[Any]:
+    """All rows of a shared file (``"jsonl:qa_squad2/dev.jsonl"``; a ``?join=`` file is relative to
+    the main file's folder) through the real connector."""
+    return list(shared_datasets.rows(spec))
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> str:

@@ -1,0 +1,365 @@
+"""chat_messages_passthrough: conversations -> chat_sft records.
+
+Reads a message list in the common spellings (``{role, content}``, ShareGPT ``{from, value}``,
+Taskmaster ``{speaker, text}``, bare alternating strings, ``Human:/Assistant:`` transcripts) and
+OpenAssistant-style message trees (a root ``{text, role: prompter|assistant, replies: [...]}``).
+
+Decisions, so a person can predict the output:
+- consecutive turns of one speaker are merged (joined with a newline), which is what utterances
+  split across chat bubbles (Taskmaster) mean; ``consecutive_turns: reject`` rejects them instead;
+- trailing user turns (a question never answered) and assistant turns before the first user turn
+  (a greeting) are dropped, noted in the record's ``meta.dropped_turns``; a conversation with no
+  assistant reply left is ``missing_assistant_reply``;
+- a message tree yields one conversation per root-to-leaf path (``tree_mode: all_paths``, the
+  default) or one along the best-ranked reply at each level (``best_path``). Messages marked
+  ``deleted`` or with ``review_result: false`` are skipped with their whole subtree. Paths that end
+  in an unanswered prompter message are trimmed to their last assistant reply; sibling unanswered
+  prompts then give the same conversation, which is emitted once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Mapping
+
+from brewslm.errors import MapperError
+from brewslm.mappers.base import (
+    FieldSpec,
+    Mapper,
+    Proposal,
+    Record,
+    Rejection,
+    get_path,
+    read_source_id,
+    type_name,
+)
+from brewslm.mappers.messages import (
+    CONSECUTIVE_OPTION,
+    ROLE_KEYS,
+    ROLE_MAP_OPTION,
+    SEPARATOR_OPTION,
+    SKIP,
+    TOOL,
+    TOOL_CALL,
+    Turn,
+    arrange_turns,
+    canonical_role,
+    consecutive_options,
+    content_key,
+    drop_blank,
+    json_list,
+    read_system,
+    read_turns,
+    role_key,
+    role_map_option,
+)
+from brewslm.tasks.messages import ASSISTANT, SYSTEM, USER
+
+REPLY_KEYS = ("replies", "children")
+TREE_MODES = ("all_paths", "best_path")
+TOOL_FIELDS = ("tools", "functions", "function", "tool_schemas")
+MESSAGE_FIELD_NAMES = (
+    "messages", "conversations", "conversation", "dialog", "dialogue", "utterances", "turns", "chat", "history",
+)
+PAIR_FIELD_NAMES = ("chosen", "rejected", "chosen_messages", "rejected_messages")
+
+
+def is_tree_node(value: Any) -> bool:
+    return isinstance(value, dict) and any(isinstance(value.get(k), list) for k in REPLY_KEYS) and (
+        content_key(value) is not None
+    )
+
+
+def _replies(node: Mapping[str, Any]) -> list[Any]:
+    return next((node[k] for k in REPLY_KEYS if isinstance(node.get(k), list)), [])
+
+
+def _usable(node: Any) -> bool:
+    return isinstance(node, dict) and not node.get("deleted") and node.get("review_result") is not False
+
+
+def _unusable_count(root: Any) -> int:
+    """Messages of a tree that ``_usable`` leaves out (their subtrees are not counted again)."""
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if not _usable(node):
+            count += 1
+            continue
+        stack.extend(_replies(node))
+    return count
+
+
+def _rank(node: Mapping[str, Any], position: int) -> tuple[float, int]:
+    rank = node.get("rank")
+    return (float(rank) if isinstance(rank, (int, float)) and not isinstance(rank, bool) else float("inf"), position)
+
+
+class ChatMessagesPassthrough(Mapper):
+    id = "chat_messages_passthrough"
+    task_profile = "chat_sft"
+    description = "Message lists, transcripts or OpenAssistant message trees -> chat conversations."
+    fields = (
+        FieldSpec(
+            "messages",
+            candidates=MESSAGE_FIELD_NAMES + ("prompt",),
+            description="a list of messages, a Human:/Assistant: transcript, or the root of a message tree",
+        ),
+        FieldSpec("system", required=False, candidates=("system", "system_prompt"), description="a system prompt"),
+        FieldSpec(
+            "id",
+            required=False,
+            candidates=("id", "conversation_id", "dialog_id", "dialogue_id", "message_tree_id", "conv_id"),
+            description="the source's conversation id",
+        ),
+    )
+    options_doc = {
+        "role_map": ROLE_MAP_OPTION,
+        "consecutive_turns": CONSECUTIVE_OPTION,
+        "merge_separator": SEPARATOR_OPTION,
+        "tree_mode": "message trees: 'all_paths' (default, one conversation per root-to-leaf path) or "
+        "'best_path' (follow the best-ranked reply at each level)",
+    }
+
+    # --- mapping ----------------------------------------------------------------------------
+    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+        role_map = role_map_option(options)
+        consecutive, separator = consecutive_options(options)
+        tree_mode = options.get("tree_mode", "all_paths")
+        if tree_mode not in TREE_MODES:
+            raise MapperError(f"option tree_mode must be one of {', '.join(TREE_MODES)}, not {tree_mode!r}")
+        path = fields.get("messages")
+        if path is None:
+            return Rejection("missing_messages", "no source field mapped to messages")
+        value = get_path(row, path)
+
+        system = read_system(row, fields.get("system"))
+        if isinstance(system, Rejection):
+            return system
+        extra: dict[str, Any] = {}
+        source_id = read_source_id(row, fields.get("id"))
+        if isinstance(source_id, Rejection):
+            return source_id
+        if source_id is not None:
+            extra["id"] = source_id
+
+        if is_tree_node(value):
+            conversations = self._tree_conversations(value, path, role_map, tree_mode)
+        elif isinstance(value, dict):
+            return Rejection(
+                "wrong_type",
+                f"field '{path}' is an object that is not a message tree (no replies list); map a message list",
+            )
+        else:
+            turns = read_turns(value, path, role_map)
+            if isinstance(turns, Rejection):
+                return turns
+            conversations = [(turns, {})]
+        if isinstance(conversations, Rejection):
+            return conversations
+
+        records: list[Record] = []
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        for turns, meta in conversations:
+            if system:
+                turns = [Turn(SYSTEM, system)] + turns
+            result = self._conversation(turns, path, consecutive, separator)
+            if isinstance(result, Rejection):
+                if len(conversations) == 1 or result.reason != "missing_assistant_reply":
+                    return result
+                continue  # a tree path with no reply at all; the other paths still count
+            messages, dropped = result
+            key = tuple((m["role"], m["content"]) for m in messages)
+            if key in seen:
+                continue
+            seen.add(key)
+            record: Record = {"messages": messages, **extra}
+            meta = dict(meta)
+            if dropped:
+                meta["dropped_turns"] = dropped
+            if meta:
+                record["meta"] = meta
+            records.append(record)
+        if not records:
+            return Rejection("missing_assistant_reply", f"field '{path}': no path of the message tree has an assistant reply")
+        return records
+
+    def _conversation(
+        self, turns: list[Turn], path: str, consecutive: str, separator: str
+    ) -> "tuple[list[dict[str, str]], dict[str, int]] | Rejection":
+        for i, turn in enumerate(turns):
+            if turn.role in (TOOL, TOOL_CALL):
+                return Rejection(
+                    "invalid_role",
+                    f"field '{path}' message {i} is a tool {'call' if turn.role == TOOL_CALL else 'result'}; "
+                    f"import tool-calling conversations with tool_call_passthrough",
+                )
+        turns = drop_blank(turns)
+        arranged = arrange_turns(turns, consecutive, separator, f"field '{path}'")
+        if isinstance(arranged, Rejection):
+            return arranged
+        head = [t for t in arranged if t.role == SYSTEM]
+        body = [t for t in arranged if t.role != SYSTEM]
+        dropped: dict[str, int] = {}
+        lead = next((i for i, t in enumerate(body) if t.role == USER), None)
+        if lead is None:
+            if any(t.role == ASSISTANT for t in body):
+                return Rejection("invalid_turn_order", f"field '{path}': the conversation has no user turn")
+            return Rejection("missing_assistant_reply", f"field '{path}': the conversation has no assistant reply")
+        if lead:
+            dropped["leading_assistant"] = lead
+            body = body[lead:]
+        last = max((i for i, t in enumerate(body) if t.role == ASSISTANT), default=None)
+        if last is None:
+            return Rejection("missing_assistant_reply", f"field '{path}': no assistant reply follows the user turn")
+        if last < len(body) - 1:
+            dropped["trailing_user"] = len(body) - 1 - last
+            body = body[: last + 1]
+        return [t.as_message() for t in head + body], dropped
+
+    def _tree_conversations(
+        self, root: dict[str, Any], path: str, role_map: Mapping[str, Any], mode: str
+    ) -> "list[tuple[list[Turn], dict[str, Any]]] | Rejection":
+        if not _usable(root):
+            return Rejection("missing_messages", f"field '{path}': the root message is deleted or failed review")
+        conversations: list[tuple[list[Turn], dict[str, Any]]] = []
+        # iterative depth-first walk: each stack entry is the path of nodes from the root
+        stack: list[list[dict[str, Any]]] = [[root]]
+        while stack:
+            nodes = stack.pop()
+            replies = _replies(nodes[-1])
+            if any(not isinstance(c, dict) for c in replies):
+                return Rejection("wrong_type", f"field '{path}' (depth {len(nodes)}) has a reply that is not a message object")
+            children = [c for c in replies if _usable(c)]
+            if mode == "best_path" and children:
+                children = [min(enumerate(children), key=lambda ic: _rank(ic[1], ic[0]))[1]]
+            if children:
+                stack.extend(nodes + [child] for child in reversed(children))
+                continue
+            turns: list[Turn] = []
+            for depth, node in enumerate(nodes):
+                turn = self._tree_turn(node, f"{path} (depth {depth})", role_map)
+                if isinstance(turn, Rejection):
+                    return turn
+                if turn is not None:
+                    turns.append(turn)
+            ids = [n.get("message_id") for n in nodes if isinstance(n.get("message_id"), str)]
+            conversations.append((turns, {"message_ids": ids} if ids else {}))
+        return conversations
+
+    @staticmethod
+    def _tree_turn(node: dict[str, Any], where: str, role_map: Mapping[str, Any]) -> "Turn | None | Rejection":
+        rkey = role_key(node)
+        role = canonical_role(node.get(rkey), role_map) if rkey else None
+        if role is None:
+            raw = node.get(rkey) if rkey else None
+            return Rejection("invalid_role", f"message at {where} has role {raw!r}; map it with the role_map option")
+        if role == SKIP:
+            return None
+        text = node.get(content_key(node) or "text")
+        if not isinstance(text, str):
+            return Rejection("wrong_type", f"message at {where} has {type_name(text)} text where text is expected")
+        return Turn(role, text, node)
+
+    # --- introspection ----------------------------------------------------------------------
+    def sniff(self, profile) -> Proposal | None:
+        candidates = []
+        for name in profile.top_level():
+            fp = profile.field(name)
+            if fp is None or not fp.present:
+                continue
+            tree_share = sum(is_tree_node(r.get(name)) for r in profile.rows) / profile.n_rows
+            message_items = fp.main_type == "list" and fp.item_frac("object") > 0.9 and (
+                any(k in fp.item_keys for k in ROLE_KEYS)
+            )
+            if fp.main_type == "string" and fp.json_like >= 0.9 * fp.str_count:
+                # CSV cells carry message lists as JSON text
+                decoded = [json_list(v) for v in fp.examples]
+                message_items = all(
+                    d and all(isinstance(m, dict) and role_key(m) for m in d) for d in decoded
+                )
+            string_dialog = (
+                fp.main_type == "list" and fp.item_frac("string") > 0.9 and name.lower() in MESSAGE_FIELD_NAMES
+            )
+            if tree_share > 0.5 or message_items or string_dialog:
+                candidates.append((name, tree_share > 0.5))
+        if not candidates:
+            return None
+        # prefer a conventionally named field, then the one with the best coverage
+        candidates.sort(key=lambda c: (c[0].lower() not in MESSAGE_FIELD_NAMES + ("prompt",), -profile.coverage(c[0])))
+        name, is_tree = candidates[0]
+        field_map = {name: "messages"}
+        for spec in self.fields[1:]:
+            src = profile.find(spec.candidates, lambda fp: fp.main_type in ("string", "number"))
+            if src and src not in field_map:
+                field_map[src] = spec.name
+        fields = self.canonical_map(field_map)
+
+        evidence: list[str] = []
+        roles: Counter = Counter()
+        tool_turns = 0
+        for row in profile.rows:
+            value = json_list(row.get(name))
+            if value:
+                for item in value:
+                    if isinstance(item, dict):
+                        rkey = role_key(item)
+                        raw = item.get(rkey) if rkey else None
+                        roles[str(raw)] += 1
+                        role = canonical_role(raw)
+                        if role in (TOOL, TOOL_CALL) or "tool_calls" in item or "function_call" in item:
+                            tool_turns += 1
+        accepted, rejected = 0, Counter()
+        records = 0
+        for row in profile.rows:
+            out = self.map_row(row, fields, {})
+            if isinstance(out, Rejection):
+                rejected[out.reason] += 1
+            else:
+                accepted += 1
+                records += len(out)
+        n = profile.n_rows
+        accept_share = accepted / n if n else 0.0
+        if is_tree:
+            paths = sum(
+                len(convs)
+                for r in profile.rows
+                if is_tree_node(r.get(name))
+                and not isinstance(convs := self._tree_conversations(r[name], name, {}, "all_paths"), Rejection)
+            )
+            skipped = sum(_unusable_count(r[name]) for r in profile.rows if is_tree_node(r.get(name)))
+            evidence.append(f"field '{name}' holds message trees (text/role/replies) in {accepted}/{n} rows")
+            if skipped:
+                evidence.append(f"{skipped} deleted or review-failed messages are skipped with their replies")
+            evidence.append(
+                f"{paths} root-to-leaf paths give {records} distinct conversations "
+                "(paths ending in unanswered prompts are trimmed to their last reply)"
+            )
+        elif roles:
+            top = ", ".join(f"{r} ({c})" for r, c in roles.most_common(5))
+            evidence.append(f"field '{name}' holds message lists; speaker roles: {top}")
+        else:
+            evidence.append(f"field '{name}' holds lists of utterances")
+        evidence.append(f"{accepted}/{n} sampled rows map to valid conversations")
+        if rejected:
+            evidence.append("rejections: " + ", ".join(f"{r} ({c})" for r, c in rejected.most_common(3)))
+
+        confidence = 0.65
+        if accept_share >= 0.9:
+            confidence = 0.93 if (is_tree or roles) else 0.82
+        elif accept_share >= 0.6:
+            confidence = 0.75
+        tool_field = next((f for f in TOOL_FIELDS if profile.coverage(f) > 0), None)
+        if tool_turns or tool_field:
+            confidence = min(confidence, 0.5)
+            evidence.append(
+                f"tool-calling data ({tool_turns} tool turns" + (f", field '{tool_field}'" if tool_field else "")
+                + "): tool_call_passthrough fits better"
+            )
+        if name.lower() in PAIR_FIELD_NAMES or all(profile.coverage(f) > 0 for f in ("chosen", "rejected")):
+            confidence = min(confidence, 0.5)
+            evidence.append("chosen/rejected pairs: preference_pair fits better")
+        return Proposal(self.id, field_map, confidence, evidence)
+
+
+MAPPER = ChatMessagesPassthrough()

@@ -1,0 +1,73 @@
+"""qa: question answering, closed-book or over one given context.
+
+Record: ``{"question": str, "answer": str, "context": str (optional)}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from pydantic import StrictStr, field_validator
+
+from brewslm.mappers.base import Record
+from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+
+
+class QaRecord(CanonicalRecord):
+    question: StrictStr
+    answer: StrictStr
+    context: Optional[StrictStr] = None
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("empty text")
+        return value
+
+
+class QaSummary(Summary):
+    """Lengths, how many records carry a context, and how many answers are spans of it (extractive)."""
+
+    def __init__(self, output_schema: Mapping[str, Any]):
+        super().__init__(output_schema)
+        self.question_chars = 0
+        self.answer_chars = 0
+        self.with_context = 0
+        self.context_chars = 0
+        self.answer_in_context = 0
+
+    def add(self, record: Record) -> None:
+        super().add(record)
+        self.question_chars += len(record["question"])
+        self.answer_chars += len(record["answer"])
+        context = record.get("context")
+        if context:
+            self.with_context += 1
+            self.context_chars += len(context)
+            self.answer_in_context += record["answer"] in context
+
+    def result(self) -> dict[str, Any]:
+        out = super().result()
+        n = self.count or 1
+        out["stats"].update(
+            {
+                "mean_question_chars": round(self.question_chars / n, 1),
+                "mean_answer_chars": round(self.answer_chars / n, 1),
+                "context_share": round(self.with_context / n, 4),
+                "mean_context_chars": round(self.context_chars / max(self.with_context, 1), 1),
+                # of the records with a context, the share whose answer is a literal span of it
+                "extractive_share": round(self.answer_in_context / max(self.with_context, 1), 4),
+            }
+        )
+        return out
+
+
+class QaProfile(TaskProfile):
+    id = "qa"
+    description = "Question -> answer pairs, optionally with one context passage."
+    record_model = QaRecord
+    summary_class = QaSummary
+
+
+PROFILE = QaProfile()

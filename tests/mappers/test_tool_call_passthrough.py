@@ -1,0 +1,343 @@
+import json
+
+import pytest
+
+from brewslm.errors import MapperError
+from brewslm.mappers.tool_call_passthrough import normalise_schema, parse_calls
+from helpers.mapping import needs_shared, run_mapper, shared_rows, sniff
+
+M = "tool_call_passthrough"
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "Current weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+TIME = {"name": "get_time", "description": "", "parameters": {"type": "object", "properties": {}}}
+
+
+def openai_tools(*tools):
+    return [{"type": "function", "function": t} for t in tools]
+
+
+def tool_call(name, args, as_text=True):
+    return {"id": "call_1", "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args) if as_text else args}}
+
+
+def roles(record):
+    return [m["role"] for m in record["messages"]]
+
+
+def test_openai_messages_give_one_record_per_decision():
+    row = {
+        "messages": [
+            {"role": "system", "content": "You are helpful."},
+            {"role": "user", "content": "Weather in Oslo?"},
+            {"role": "assistant", "content": None, "tool_calls": [tool_call("get_weather", {"city": "Oslo"})]},
+            {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 3}'},
+            {"role": "assistant", "content": "It is 3 degrees."},
+            {"role": "user", "content": "Thanks!"},
+            {"role": "assistant", "content": "You're welcome."},
+        ],
+        "tools": openai_tools(WEATHER),
+    }
+    out = run_mapper(M, [row])
+    first, second, third = out.records
+    assert first["calls"] == [{"tool": "get_weather", "arguments": {"city": "Oslo"}}] and first["answer"] is None
+    assert roles(first) == ["system", "user"]
+    assert first["tools"] == [WEATHER]
+    assert second["calls"] == [] and second["answer"] == "It is 3 degrees."
+    assert roles(second) == ["system", "user", "assistant", "tool"]
+    assert json.loads(second["messages"][2]["content"]) == {"name": "get_weather", "arguments": {"city": "Oslo"}}
+    assert second["messages"][3]["content"] == '{"temp": 3}'
+    assert third["calls"] == [] and third["answer"] == "You're welcome." and roles(third)[-1] == "user"
+
+
+def test_parallel_calls_and_legacy_function_call():
+    parallel = {
+        "messages": [
+            {"role": "user", "content": "Weather in Oslo and the time?"},
+            {"role": "assistant", "content": "Checking both.",
+             "tool_calls": [tool_call("get_weather", {"city": "Oslo"}, as_text=False), tool_call("get_time", {})]},
+        ],
+        "tools": [WEATHER, TIME],
+    }
+    legacy = {
+        "messages": [
+            {"role": "user", "content": "Time?"},
+            {"role": "assistant", "content": "One moment.", "function_call": {"name": "get_time", "arguments": "{}"}},
+            {"role": "function", "name": "get_time", "content": "12:00"},
+            {"role": "assistant", "content": "Noon."},
+        ],
+        "tools": [TIME],
+    }
+    out = run_mapper(M, [parallel, legacy])
+    assert [c["tool"] for c in out.records[0]["calls"]] == ["get_weather", "get_time"]
+    assert out.records[0]["meta"] == {"assistant_text": "Checking both."}
+    assert out.records[1]["calls"] == [{"tool": "get_time", "arguments": {}}]
+    assert out.records[1]["meta"] == {"assistant_text": "One moment."}
+    assert out.records[2]["answer"] == "Noon." and roles(out.records[2]) == ["user", "assistant", "tool"]
+
+
+def test_sharegpt_glaive_form():
+    tools = json.dumps([WEATHER, TIME])
+    row = {
+        "conversations": [
+            {"from": "system", "value": "Use tools."},
+            {"from": "human", "value": "Weather in Oslo?"},
+            {"from": "gpt", "value": "Let me look."},
+            {"from": "function_call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
+            {"from": "observation", "value": '{"temp": 3}'},
+            {"from": "gpt", "value": "3 degrees."},
+            {"from": "human", "value": "And the time? Also Bergen weather."},
+            {"from": "function_call", "value": '{"name": "get_time", "arguments": "{}"}'},
+            {"from": "function_call", "value": '{"name": "get_weather", "arguments": {"city": "Bergen"}}'},
+            {"from": "observation", "value": "12:00"},
+            {"from": "observation", "value": '{"temp": 5}'},
+            {"from": "gpt", "value": "Noon, 5 degrees."},
+        ],
+        "tools": tools,
+    }
+    out = run_mapper(M, [row])
+    kinds = [(len(r["calls"]), r["answer"]) for r in out.records]
+    assert kinds == [(1, None), (0, "3 degrees."), (2, None), (0, "Noon, 5 degrees.")]
+    assert out.records[0]["meta"] == {"assistant_text": "Let me look."}
+    assert roles(out.records[0]) == ["system", "user"]
+    assert roles(out.records[3])[-3:] == ["assistant", "tool", "tool"]
+    assert json.loads(out.records[3]["messages"][-3]["content"]) == [
+        {"name": "get_time", "arguments": {}}, {"name": "get_weather", "arguments": {"city": "Bergen"}}
+    ]
+
+
+def test_no_tool_chats_are_negatives_unless_rejected():
+    row = {"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}], "tools": "[]"}
+    out = run_mapper(M, [row])
+    assert out.records == [{"messages": [{"role": "user", "content": "Hi"}], "tools": [], "calls": [], "answer": "Hello!"}]
+    assert run_mapper(M, [row], None, {"empty_tools": "reject"}).reasons == {"missing_tools": 1}
+    with pytest.raises(MapperError):
+        run_mapper(M, [row], None, {"empty_tools": "maybe"})
+
+
+def test_query_with_xlam_answers_and_flat_parameters():
+    row = {
+        "id": 11,
+        "query": "Weather in Oslo, in celsius?",
+        "tools": json.dumps([{"name": "get_weather", "description": "Weather",
+                              "parameters": {"city": {"type": "str", "description": "City"},
+                                             "unit": {"type": "str, optional", "default": "c"}}}]),
+        "answers": json.dumps([{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "c"}}]),
+    }
+    record = run_mapper(M, [row], {"query": "messages", "tools": "tools", "answers": "calls", "id": "id"}).records[0]
+    assert record["messages"] == [{"role": "user", "content": "Weather in Oslo, in celsius?"}]
+    assert record["tools"][0]["parameters"] == {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "City"}, "unit": {"type": "string", "default": "c"}},
+        "required": ["city"],
+    }
+    assert record["calls"] == [{"tool": "get_weather", "arguments": {"city": "Oslo", "unit": "c"}}]
+    assert record["id"] == 11 and "acceptable" not in record
+
+
+BFCL_FUNCTION = {
+    "name": "cards.winner",
+    "description": "Find the winner",
+    "parameters": {
+        "type": "dict",
+        "properties": {
+            "players": {"type": "dict", "description": "Hands by player", "properties": {}},
+            "type": {"type": "string", "description": "a parameter that happens to be named 'type'"},
+            "stake": {"type": "float"},
+            "pair": {"type": "tuple", "items": {"type": "any"}},
+        },
+        "required": ["players"],
+    },
+}
+
+
+def test_bfcl_query_ground_truth_and_irrelevance():
+    fields = {"question": "messages", "function": "tools", "ground_truth": "calls", "id": "id"}
+    rows = [
+        {"id": "simple_1", "question": [[{"role": "system", "content": "S"}, {"role": "user", "content": "Who wins?"}]],
+         "function": [BFCL_FUNCTION],
+         "ground_truth": [{"cards.winner": {"players": [{"Ann": [["A", "K"]], "Bob": [["2", "3"], ["3", "2"]]}],
+                                            "type": ["", "poker"], "stake": [""]}}]},
+        {"id": "irrelevance_1", "question": [[{"role": "user", "content": "Tell me a joke"}]], "function": [BFCL_FUNCTION]},
+    ]
+    out = run_mapper(M, rows, fields)
+    call, negative = out.records
+    assert call["calls"] == [{"tool": "cards.winner", "arguments": {"players": {"Ann": ["A", "K"], "Bob": ["2", "3"]},
+                                                                    "type": "poker"}}]
+    assert call["acceptable"] == [{"players": [{"Ann": [["A", "K"]], "Bob": [["2", "3"], ["3", "2"]]}],
+                                   "type": ["", "poker"], "stake": [""]}]
+    assert [m["role"] for m in call["messages"]] == ["system", "user"]
+    params = call["tools"][0]["parameters"]
+    assert params["type"] == "object" and params["properties"]["players"]["type"] == "object"
+    assert params["properties"]["type"] == {"type": "string", "description": "a parameter that happens to be named 'type'"}
+    assert params["properties"]["stake"]["type"] == "number"
+    assert params["properties"]["pair"] == {"type": "array", "items": {}}
+    assert negative["calls"] == [] and negative["answer"] is None and negative["id"] == "irrelevance_1"
+
+
+def test_normalise_schema_leaves_json_schema_alone():
+    schema = {"type": "object", "properties": {"a": {"type": ["string", "null"]}, "b": {"anyOf": [{"type": "int"}]}}}
+    assert normalise_schema(schema) == {
+        "type": "object", "properties": {"a": {"type": ["string", "null"]}, "b": {"anyOf": [{"type": "integer"}]}}
+    }
+
+
+def test_parse_calls_forms():
+    assert parse_calls('{"name": "f", "arguments": "{\\"x\\": 1}"}', "c") == ([{"tool": "f", "arguments": {"x": 1}}], None)
+    assert parse_calls([{"function": {"name": "f", "arguments": ""}}], "c") == ([{"tool": "f", "arguments": {}}], None)
+    assert parse_calls("", "c") == ([], None)
+    assert parse_calls({"tool": "f", "arguments": {"x": 1}}, "c") == ([{"tool": "f", "arguments": {"x": 1}}], None)
+    assert parse_calls([{"get_time": {}}], "c") == ([{"tool": "get_time", "arguments": {}}], [{}])
+    for bad in ('{"name": "f", "arguments": "{x}"}', "{oops", '{"arguments": {}}', '{"name": "f", "arguments": [1]}',
+                [3], {"f": {"x": 1}}):
+        assert parse_calls(bad, "c").reason == "invalid_tool_call", bad
+
+
+def conv(*turns, tools=None):
+    return {"conversations": [{"from": f, "value": v} for f, v in turns],
+            "tools": json.dumps([WEATHER]) if tools is None else tools}
+
+
+@pytest.mark.parametrize(
+    "row,reason",
+    [
+        ({"tools": "[]"}, "missing_messages"),
+        (conv(tools="[]") | {"conversations": []}, "missing_messages"),
+        ({"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Yo"}]}, "missing_tools"),
+        (conv(("human", "Hi"), ("gpt", "Yo"), tools=None) | {"tools": None}, "missing_tools"),
+        (conv(("human", "Hi"), ("gpt", "Yo"), tools="not json"), "wrong_type"),
+        (conv(("human", "Hi"), ("gpt", "Yo"), tools='[{"description": "no name"}]'), "wrong_type"),
+        (conv(("human", "Hi"), ("gpt", "Yo"), tools='[{"name": "f", "parameters": "{bad"}]'), "wrong_type"),
+        (conv(("human", "Hi"), ("gpt", "Yo"), tools='[{"name": "f", "parameters": {"type": "string"}}]'), "wrong_type"),
+        (conv(("human", "Weather?"), ("function_call", "{not json")), "invalid_tool_call"),
+        (conv(("human", "Weather?"), ("function_call", '{"name": "book_flight", "arguments": {}}')), "invalid_tool_call"),
+        (conv(("human", "Weather?"), ("function_call", '{"name": "get_weather", "arguments": "{city"}')), "invalid_tool_call"),
+        (conv(("human", "Weather?"), ("function_call", "")), "invalid_tool_call"),
+        (conv(("human", "Hi"), ("observation", "{}"), ("gpt", "x")), "invalid_turn_order"),
+        (conv(("gpt", "Welcome"), ("human", "Hi")), "invalid_turn_order"),
+        (conv(("human", "Hi"), ("system", "late"), ("gpt", "x")), "invalid_turn_order"),
+        (conv(("human", "Hi"), ("critic", "x")), "invalid_role"),
+        (conv(("human", "Hi")), "missing_answer"),
+        ({"conversations": [[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]], "tools": []},
+         "wrong_type"),
+        ({"conversations": "[broken", "tools": []}, "wrong_type"),
+    ],
+)
+def test_rejections(row, reason):
+    out = run_mapper(M, [row], {"conversations": "messages", "tools": "tools"})
+    assert out.reasons == {reason: 1}, out.rejections
+
+
+def test_query_without_ground_truth_is_missing_answer():
+    row = {"question": [[{"role": "user", "content": "Weather?"}]], "function": [WEATHER]}
+    out = run_mapper(M, [row], {"question": "messages", "function": "tools"})
+    assert out.reasons == {"missing_answer": 1} and "join" in out.rejections[0][1].detail
+
+
+def glaive_rows(n=20):
+    return [conv(("human", f"Weather in city {i}?"),
+                 ("function_call", json.dumps({"name": "get_weather", "arguments": {"city": f"c{i}"}})),
+                 ("observation", '{"temp": 1}'), ("gpt", "It is cold.")) for i in range(n)]
+
+
+def test_sniff_conversations_beats_chat():
+    rows = glaive_rows()
+    proposal = sniff(M, rows)
+    assert proposal.confidence >= 0.9 and proposal.field_map == {"conversations": "messages", "tools": "tools"}
+    assert sniff("chat_messages_passthrough", rows).confidence <= 0.6
+
+
+def test_sniff_query_form():
+    rows = [{"id": f"simple_{i}", "question": [[{"role": "user", "content": f"Weather in {i}?"}]], "function": [WEATHER],
+             "ground_truth": [{"get_weather": {"city": [str(i)]}}]} for i in range(20)]
+    proposal = sniff(M, rows)
+    assert proposal.confidence >= 0.8
+    assert proposal.field_map == {"question": "messages", "function": "tools", "ground_truth": "calls", "id": "id"}
+    unjoined = sniff(M, [{k: v for k, v in r.items() if k != "ground_truth"} for r in rows])
+    assert unjoined.confidence < 0.8 and any("join" in e for e in unjoined.evidence)
+
+
+@needs_shared
+@pytest.mark.parametrize("split,rows,call_records,records", [("train", 180, 108, 553), ("dev", 40, 42, 149)])
+def test_shared_glaive(split, rows, call_records, records):
+    data = shared_rows(f"jsonl:tool_calling_glaive/{split}.jsonl")
+    proposal = sniff(M, data)
+    assert proposal.confidence >= 0.9
+    assert proposal.field_map == {"conversations": "messages", "tools": "tools"}
+    assert sniff("chat_messages_passthrough", data).confidence <= 0.6
+    out = run_mapper(M, data, proposal.field_map)
+    assert not out.rejections and len(out.per_row) == rows
+    # one record per assistant decision: every function_call turn and every gpt turn
+    assert len(out.records) == records
+    assert sum(bool(r["calls"]) for r in out.records) == call_records
+    gpt_turns = sum(1 for row in data for t in row["conversations"] if t["from"] == "gpt")
+    assert sum(not r["calls"] for r in out.records) == gpt_turns
+
+
+@needs_shared
+@pytest.mark.parametrize("split,rows,negatives", [("train", 240, 50), ("dev", 60, 14)])
+def test_shared_bfcl_joined(split, rows, negatives):
+    data = shared_rows(f"jsonl:tool_calling_bfcl/{split}.jsonl?join={split}_possible_answer.jsonl&on=id")
+    proposal = sniff(M, data)
+    assert proposal.confidence >= 0.8
+    assert proposal.field_map == {"question": "messages", "function": "tools", "ground_truth": "calls", "id": "id"}
+    out = run_mapper(M, data, proposal.field_map)
+    assert not out.rejections and len(out.records) == rows
+    no_call = [r for r in out.records if not r["calls"]]
+    assert len(no_call) == negatives and all("irrelevance" in r["id"] for r in no_call)
+    for record in out.records:
+        assert all(t["parameters"]["type"] == "object" for t in record["tools"])
+        if record["calls"]:
+            assert len(record["acceptable"]) == len(record["calls"])
+    unjoined = sniff(M, shared_rows(f"jsonl:tool_calling_bfcl/{split}.jsonl"))
+    assert unjoined.confidence < 0.8
+
+
+def test_csv_export(tmp_path):
+    from brewslm.sources import open_source
+    from helpers.mapping import write_csv
+
+    data = list(open_source(write_csv(tmp_path / "tools.csv", glaive_rows())).rows())
+    proposal = sniff(M, data)
+    assert proposal.confidence >= 0.9 and proposal.field_map == {"conversations": "messages", "tools": "tools"}
+    out = run_mapper(M, data, proposal.field_map)
+    assert not out.rejections and len(out.records) == 40
+
+
+from hypothesis import given, settings  # noqa: E402
+
+from hypothesis import strategies as st  # noqa: E402
+
+from helpers.mapping import json_rows, message_lists  # noqa: E402
+
+CALL_TEXTS = ('{"name": "get_weather", "arguments": {"city": "x"}}', '{"name": "get_time", "arguments": "{}"}',
+              '[{"name": "get_time", "arguments": {}}]', '{"name": "nope"}', "{bad", "Sure.", " ")
+TOOLS = st.sampled_from((json.dumps([WEATHER, TIME]), "[]", json.dumps([WEATHER]), "oops", '[{"name": "x", "parameters": 1}]'))
+SHAREGPT = st.fixed_dictionaries({
+    "messages": message_lists("from", "value", ("human", "gpt", "function_call", "observation", "system", "critic"),
+                              CALL_TEXTS, max_size=9),
+    "tools": TOOLS,
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(SHAREGPT | json_rows(
+    ("messages", "tools", "calls", "role", "content", "from", "value", "tool_calls", "function_call", "function", "name",
+     "arguments", "parameters", "type", "properties", "system", "id"),
+    ("user", "assistant", "gpt", "human", "function_call", "observation", "tool", "get_weather", "dict", "object",
+     '{"name": "get_weather", "arguments": {}}', '[{"name": "get_weather"}]', "[]", "{bad"),
+))
+def test_any_row_gives_valid_records_or_a_rejection(row):
+    run_mapper(M, [row], {"messages": "messages", "tools": "tools", "calls": "calls", "system": "system", "id": "id"})
+
+
+def test_system_field_joins_the_conversation():
+    row = conv(("system", "Inline rules."), ("human", "Hi"), ("gpt", "Hello")) | {"system": "Field rules."}
+    out = run_mapper(M, [row], {"conversations": "messages", "tools": "tools", "system": "system"})
+    assert out.records[0]["messages"][0] == {"role": "system", "content": "Field rules.\nInline rules."}
+    assert run_mapper(M, [row | {"system": 5}], {"conversations": "messages", "tools": "tools", "system": "system"}
+                      ).reasons == {"wrong_type": 1}
