@@ -1,0 +1,110 @@
+"""What an import is asked to do (``ImportSpec``) and what it did (``ImportResult``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from brewslm.errors import ConfigError
+
+ImportMode = Literal["append", "replace"]
+SplitChoice = Literal["auto", "train", "validation", "test"]
+OutputFormat = Literal["jsonl", "parquet"]
+
+
+class ImportSpec(BaseModel):
+    """One import: where rows come from, how they map, where they go.
+
+    ``mapper_id=None`` asks the introspector and uses its accepted proposal (an error when none
+    is accepted). ``mode="append"`` adds to the dataset's current version, de-duplicated by
+    content hash; ``"replace"`` starts the new version empty. ``split="auto"`` assigns each record
+    to train/validation/test (80/10/10) from its content hash and ``seed``, so a record keeps its
+    split across re-imports. Rejection reasons in ``drop_reasons`` are expected: still counted and
+    saved to ``rejected.jsonl``, but not warned about.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    locator: str
+    mapper_id: Optional[str] = None
+    field_map: Optional[dict[str, str]] = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    dataset: Optional[str] = None
+    mode: ImportMode = "append"
+    split: SplitChoice = "auto"
+    seed: int = 0
+    drop_reasons: list[str] = Field(default_factory=list)
+    actor: Optional[str] = None
+    config_id: Optional[str] = None
+    format: OutputFormat = "jsonl"
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_line_errors(cls, data: Any, handler: Any) -> "ImportSpec":
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err.get("loc", ())) or "spec"
+            raise ConfigError(f"import setting '{where}': {err.get('msg')}") from None
+
+
+@dataclass
+class ImportResult:
+    """The outcome of a successful import.
+
+    ``accepted`` counts the records this import added; ``duplicates`` the valid records it skipped
+    because the dataset (or this import) already had them; ``rejected_counts`` the rows (or
+    records) rejected, by reason. ``split_counts`` and ``records`` describe the whole new version.
+    """
+
+    dataset: str
+    version: int
+    path: Path
+    accepted: int
+    rejected_counts: dict[str, int]
+    duplicates: int
+    split_counts: dict[str, int]
+    manifest: dict[str, Any]
+    event_id: int | None
+    rows_read: int = 0
+    records: int = 0
+    carried_over: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.rejected_counts.values())
+
+    @property
+    def rejected_path(self) -> Path:
+        return self.path / "rejected.jsonl"
+
+    @property
+    def task_profile(self) -> str:
+        return self.manifest.get("task_profile", "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "path": str(self.path),
+            "task_profile": self.task_profile,
+            "mapper_id": self.manifest.get("mapper_id"),
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "rejected_counts": dict(self.rejected_counts),
+            "duplicates": self.duplicates,
+            "carried_over": self.carried_over,
+            "records": self.records,
+            "split_counts": dict(self.split_counts),
+            "rejected_path": str(self.rejected_path),
+            "content_hash": self.manifest.get("content_hash"),
+            "warnings": list(self.warnings),
+            "event_id": self.event_id,
+            "manifest": self.manifest,
+        }
