@@ -1,0 +1,104 @@
+"""The ``brewslm`` command line: a table of plain functions, one options dataclass each.
+
+    brewslm data introspect --locator jsonl:reviews.jsonl
+    brewslm data import --locator jsonl:reviews.jsonl --save-as reviews
+    python -m brewslm data mappings list --json
+
+A command function takes its options and returns a result; ``main`` prints it (text, or one
+JSON document with ``--json``). A ``BrewError`` (or an ``OSError`` such as an unwritable
+``BREWSLM_HOME``) becomes ``error: <one line>`` on stderr and exit status 2, a usage error the
+same; Ctrl-C exits 130 without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Mapping, Sequence
+
+from brewslm import __version__
+from brewslm.cli import data
+from brewslm.cli.command import Command
+from brewslm.cli.options import add_options, from_namespace
+from brewslm.cli.output import write_json
+from brewslm.errors import BrewError
+
+COMMANDS: dict[str, Any] = {
+    "data": {"help": "Import, inspect and audit datasets.", **data.COMMANDS},
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line that points at ``--help``, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="brewslm",
+        description="BrewSLM: from messy domain data to a small language model you can trust and ship.",
+    )
+    parser.add_argument("--version", action="version", version=f"brewslm {__version__}")
+    _add_commands(parser, COMMANDS)
+    return parser
+
+
+def _add_commands(parser: argparse.ArgumentParser, table: Mapping[str, Any]) -> None:
+    names = [k for k in table if k != "help"]
+    sub = parser.add_subparsers(title="commands", metavar="{" + ",".join(names) + "}", required=True)
+    for name in names:
+        entry = table[name]
+        if isinstance(entry, Command):
+            child = sub.add_parser(
+                name,
+                help=entry.summary,
+                description=entry.description,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            add_options(child, entry.options)
+            child.set_defaults(_command=entry)
+        else:
+            child = sub.add_parser(name, help=entry.get("help"), description=entry.get("help"))
+            _add_commands(child, entry)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        namespace = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else 0
+    command: Command = namespace._command
+    options = from_namespace(command.options, namespace)
+    try:
+        result = command.run(options)
+        if getattr(options, "json", False):
+            write_json(result)
+        else:
+            text = command.render(result)
+            if text:
+                print(text)
+        sys.stdout.flush()
+    except BrewError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # the machine said no (permissions, disk full, a bad BREWSLM_HOME)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    return 0
+
+
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]

@@ -1,0 +1,31 @@
+"""One CLI command: the function that runs it, its options dataclass and how its result reads."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from brewslm.cli.output import to_jsonable
+
+
+def _render_json_like(result: Any) -> str:
+    import json
+
+    return json.dumps(to_jsonable(result), ensure_ascii=False, indent=2)
+
+
+@dataclass(frozen=True)
+class Command:
+    run: Callable[[Any], Any]  # options -> result (JSON-able through cli.output.to_jsonable)
+    options: type  # dataclass of documented options, see cli.options
+    render: Callable[[Any], str] = _render_json_like  # result -> text for people
+
+    @property
+    def description(self) -> str:
+        """The function's docstring is the command's ``--help`` description."""
+        return inspect.cleandoc(self.run.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        return self.description.split("\n", 1)[0]

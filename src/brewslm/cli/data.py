@@ -1,0 +1,499 @@
+"""``brewslm data ...``: introspect sources, import them into versioned datasets, audit the imports.
+
+The library calls are imported inside each command so ``brewslm --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from brewslm.cli.command import Command
+from brewslm.cli.options import json_flag, option
+from brewslm.cli.output import SPLITS, counts, key_values, table, to_jsonable, when
+from brewslm.cli.progress import import_progress
+from brewslm.errors import BrewError, ConfigError
+
+LOCATOR_HELP = (
+    "Where the rows come from, '<scheme>:<target>[?key=value]', e.g. jsonl:data/train.jsonl, "
+    "csv:reviews.csv, json:squad.json?explode=data.paragraphs.qas, hf:./my_dataset:train "
+    "(see 'brewslm data sources')."
+)
+
+
+# --- argument values -----------------------------------------------------------------------------
+
+def parse_field_map(pairs: Iterable[str]) -> dict[str, str]:
+    """``["review=text", "meta.stars=label"]`` -> ``{"review": "text", "meta.stars": "label"}``."""
+    field_map: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, canonical = pair.rpartition("=")
+        source, canonical = source.strip(), canonical.strip()
+        if not sep or not source or not canonical:
+            raise ConfigError(
+                f"--field-map '{pair}' is not SOURCE=CANONICAL; write e.g. --field-map review=text"
+            )
+        if source in field_map and field_map[source] != canonical:
+            raise ConfigError(
+                f"--field-map maps source field '{source}' twice ({field_map[source]}, {canonical}); keep one"
+            )
+        field_map[source] = canonical
+    return field_map
+
+
+def parse_options(pairs: Iterable[str]) -> dict[str, Any]:
+    """``["labels=[\\"a\\",\\"b\\"]", "repair=true", "sep=;"]`` -> JSON values where they parse, else text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--option '{pair}' is not KEY=VALUE; write e.g. --option repair=true")
+        try:
+            options[key] = json.loads(raw)
+        except ValueError:
+            options[key] = raw
+    return options
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+# --- introspect ----------------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class IntrospectOptions:
+    locator: str = option(LOCATOR_HELP)
+    llm_assist: bool | None = option(
+        "When no proposal reaches the 0.8 gate, ask a local teacher model for one; its proposal goes "
+        "through the same gate (default: the DATASET_IMPORT_LLM_ASSIST_ENABLED environment variable).",
+        default=None,
+    )
+    teacher: str | None = option(
+        "Teacher model for --llm-assist: a local Hugging Face model folder (default: the embedded SmolLM2).",
+        default=None,
+        metavar="PATH",
+    )
+    sample_size: int = option("Rows sampled for sniffing: the first rows plus a seeded reservoir.", default=2000,
+                              metavar="N")
+    json: bool = json_flag()
+
+
+def introspect(opts: IntrospectOptions) -> dict[str, Any]:
+    """Propose mappers and field maps for a source, best first, with confidence and evidence.
+
+    A proposal at confidence >= 0.8 that passes a dry run on the sample is accepted; 'data import'
+    without --mapper uses it.
+    """
+    from brewslm.introspection import introspect as run_introspection
+
+    result = run_introspection(
+        opts.locator,
+        sample_size=_positive("--sample-size", opts.sample_size),
+        llm_assist=opts.llm_assist,
+        teacher=opts.teacher,
+    )
+    return to_jsonable(result)
+
+
+def _field_map_text(field_map: dict[str, str]) -> str:
+    return ", ".join(f"{src}={dst}" for src, dst in field_map.items()) or "-"
+
+
+def render_introspection(result: dict[str, Any]) -> str:
+    lines = [key_values([
+        ("source", result["locator"]),
+        ("sampled", f"{result['sample_rows']} rows, {result['parse_failures']} unparseable"),
+    ]), ""]
+    accepted = result.get("accepted")
+    for rank, proposal in enumerate(result["proposals"], 1):
+        mark = "  accepted" if accepted and rank == 1 and proposal["mapper_id"] == accepted["mapper_id"] else ""
+        lines.append(f"{rank}. {proposal['mapper_id']}  {proposal['confidence']:.2f}{mark}")
+        lines.append(f"   field map: {_field_map_text(proposal['field_map'])}")
+        if proposal.get("options"):
+            lines.append(f"   options: {json.dumps(proposal['options'], ensure_ascii=False)}")
+        lines += [f"   - {line}" for line in proposal.get("evidence") or []]
+    if not result["proposals"]:
+        lines.append("no mapper fits this sample")
+    lines += [f"warning: {w}" for w in result.get("warnings") or []]
+    assist = result.get("llm_assist")
+    if assist:
+        lines += ["", "llm assist: " + ", ".join(
+            f"{k}={v}" for k, v in assist.items() if v is not None and not isinstance(v, (dict, list)))]
+    lines.append("")
+    if accepted:
+        argv = ["brewslm", "data", "import", "--locator", result["locator"], "--mapper", accepted["mapper_id"]]
+        if accepted["field_map"]:
+            argv += ["--field-map", *(f"{src}={dst}" for src, dst in accepted["field_map"].items())]
+        argv += [f"--option={key}={json.dumps(value)}" for key, value in (accepted.get("options") or {}).items()]
+        lines.append("next: " + shlex.join(argv))
+    else:
+        lines.append("no proposal reached 0.8: choose one with 'brewslm data import --mapper ID --field-map SRC=DST', "
+                     "or try --llm-assist")
+    return "\n".join(lines)
+
+
+# --- import --------------------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class ImportOptions:
+    locator: str = option(LOCATOR_HELP)
+    mapper: str | None = option(
+        "Mapper id (see 'brewslm data mappers'); default: the proposal 'data introspect' accepts.",
+        default=None, metavar="ID",
+    )
+    field_map: list[str] = option(
+        "Which source field feeds which canonical field, SOURCE=CANONICAL (dotted source paths allowed); "
+        "give several or repeat the option. Unmapped fields are guessed from common names.",
+        default=[], metavar="SRC=DST",
+    )
+    options: list[str] = option(
+        "Mapper option KEY=VALUE; VALUE is read as JSON when it parses (labels='[\"a\",\"b\"]', repair=true), "
+        "else as text. See 'brewslm data mappers' for each mapper's options.",
+        default=[], metavar="KEY=VALUE", flag="--option",
+    )
+    dataset: str | None = option("Dataset name (default: the source's name, e.g. the file stem).", default=None,
+                                 metavar="NAME")
+    mode: str = option(
+        "append: a new version holding the previous one plus this import, de-duplicated by content; "
+        "replace: a new version holding only this import.",
+        default="append", choices=("append", "replace"),
+    )
+    split: str = option(
+        "auto: a deterministic hash-based 80/10/10 train/validation/test split; or put every row in one split.",
+        default="auto", choices=("auto", "train", "validation", "test"),
+    )
+    seed: int = option("Seed of the auto split.", default=0)
+    drop_reasons: list[str] = option(
+        "Rejection reasons you expect (e.g. parse_error in an export known to be messy): still counted and "
+        "saved to rejected.jsonl, but not warned about.",
+        default=[], metavar="CODE", flag="--drop-reason",
+    )
+    format: str = option("File format of the dataset's splits.", default="jsonl", choices=("jsonl", "parquet"))
+    save_as: str | None = option(
+        "Also save this import as a named mapping (locator, mapper, field map, options...) and run it by "
+        "that name; re-run it later with 'brewslm data mappings rerun NAME'.",
+        default=None, metavar="NAME",
+    )
+    json: bool = json_flag()
+
+
+def import_(opts: ImportOptions) -> dict[str, Any]:
+    """Import a source into a new version of a dataset: stream rows through a mapper, keep the rejected ones.
+
+    Rows are streamed (constant memory), mapped to canonical records, checked against the mapper's
+    task profile, de-duplicated by content hash and split; rejected rows are saved beside the
+    dataset with their reason. A failed import leaves the previous version intact. With --save-as
+    the mapping is saved (validated and resolved) and run by name; if the import fails it is not kept.
+    """
+    from brewslm.ingestion import ImportSpec, run_import
+
+    spec = ImportSpec(
+        locator=opts.locator,
+        mapper_id=opts.mapper,
+        field_map=parse_field_map(opts.field_map) or None,
+        options=parse_options(opts.options),
+        dataset=opts.dataset,
+        mode=opts.mode,
+        split=opts.split,
+        seed=opts.seed,
+        drop_reasons=opts.drop_reasons,
+        format=opts.format,
+    )
+    if opts.save_as:
+        return _import_as_saved_mapping(opts.save_as, spec)
+    with import_progress(f"importing {opts.locator}") as progress:
+        return to_jsonable(run_import(spec, progress=progress))
+
+
+def _import_as_saved_mapping(name: str, spec: Any) -> dict[str, Any]:
+    from brewslm.ingestion import delete_mapping, rerun_mapping, save_mapping
+
+    saved = to_jsonable(save_mapping(name, spec))
+    try:
+        with import_progress(f"importing {spec.locator}") as progress:
+            result = to_jsonable(rerun_mapping(name, progress=progress))
+    except BrewError as exc:
+        # A mapping that never ran successfully would block re-trying the same command.
+        delete_mapping(name)
+        raise type(exc)(f"{exc}; mapping '{name}' was not saved") from exc
+    except BaseException:
+        delete_mapping(name)
+        raise
+    result["saved_mapping"] = saved
+    return result
+
+
+def render_import(result: dict[str, Any]) -> str:
+    rows = [
+        ("dataset", f"{result['dataset']} v{result['version']}"),
+        ("path", result["path"]),
+        ("task profile", result["task_profile"]),
+        ("mapper", f"{result['mapper_id']} ({_field_map_text(result['manifest'].get('field_map') or {})})"),
+        ("rows read", result["rows_read"]),
+        ("accepted", result["accepted"]),
+        ("duplicates", result["duplicates"]),
+        ("rejected", counts(result["rejected_counts"])),
+        ("records", f"{result['records']} ({counts(result['split_counts'], SPLITS)})"),
+    ]
+    if result["rejected"]:
+        rows.append(("rejected rows", result["rejected_path"]))
+    if result.get("saved_mapping"):
+        rows.append(("saved mapping", result["saved_mapping"]["name"]))
+    lines = [key_values(rows)] + [f"warning: {w}" for w in result.get("warnings") or []]
+    return "\n".join(lines)
+
+
+# --- saved mappings ------------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class ListOptions:
+    json: bool = json_flag()
+
+
+@dataclass(kw_only=True)
+class MappingNameOptions:
+    name: str = option("Name of the saved mapping (see 'brewslm data mappings list').", positional=True)
+    json: bool = json_flag()
+
+
+def mappings_list(opts: ListOptions) -> list[dict[str, Any]]:
+    """List saved mappings with their last run."""
+    from brewslm.ingestion import list_mappings
+
+    return to_jsonable(list_mappings())
+
+
+def render_mappings(mappings: list[dict[str, Any]]) -> str:
+    if not mappings:
+        return "no saved mappings; save one with 'brewslm data import ... --save-as NAME'"
+    return table(
+        ["name", "locator", "mapper", "last run (UTC)", "accepted"],
+        [(m["name"], m["locator"], m["mapper_id"], when(m["last_run_at"]), m["last_run_accepted"]) for m in mappings],
+    )
+
+
+def mappings_show(opts: MappingNameOptions) -> dict[str, Any]:
+    """Show one saved mapping: locator, mapper, field map, options, last run."""
+    from brewslm.ingestion import get_mapping
+
+    return to_jsonable(get_mapping(opts.name))
+
+
+def render_mapping(mapping: dict[str, Any]) -> str:
+    return key_values(
+        (k, _field_map_text(v) if k == "field_map" and isinstance(v, dict) else v) for k, v in mapping.items()
+    )
+
+
+def mappings_history(opts: MappingNameOptions) -> list[dict[str, Any]]:
+    """Show every saved revision of a mapping, oldest first."""
+    from brewslm.ingestion import mapping_history
+
+    return to_jsonable(mapping_history(opts.name))
+
+
+def render_history(revisions: list[dict[str, Any]]) -> str:
+    return table(
+        ["version", "change", "saved (UTC)", "by", "mapper", "field map"],
+        [(r["version"], r["change"], when(r["saved_at"]), r["saved_by"], r["definition"].get("mapper_id"),
+          _field_map_text(r["definition"].get("field_map") or {})) for r in revisions],
+        width=80,
+    )
+
+
+def mappings_rerun(opts: MappingNameOptions) -> dict[str, Any]:
+    """Re-run a saved mapping: import its locator again with its mapper and field map."""
+    from brewslm.ingestion import rerun_mapping
+
+    with import_progress(f"re-running {opts.name}") as progress:
+        return to_jsonable(rerun_mapping(opts.name, progress=progress))
+
+
+def mappings_delete(opts: MappingNameOptions) -> dict[str, Any]:
+    """Delete a saved mapping (its datasets and audit events stay)."""
+    from brewslm.ingestion import delete_mapping
+
+    delete_mapping(opts.name)
+    return {"deleted": opts.name}
+
+
+# --- events --------------------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class EventsOptions:
+    stage: str | None = option("Only events of this stage, e.g. ingestion.", default=None)
+    reason: str | None = option("Only events with this reason code, e.g. dataset_import_failed.", default=None,
+                                metavar="CODE")
+    mapping: str | None = option("Only events of this saved mapping: its runs and its changes.", default=None,
+                                 metavar="NAME")
+    limit: int = option("Most recent events to show.", default=20, metavar="N")
+    json: bool = json_flag()
+
+
+def events(opts: EventsOptions) -> list[dict[str, Any]]:
+    """Show the audit log, newest first: import runs (dataset_import_run, dataset_import_failed) and changes
+    to saved mappings (mapping_saved, mapping_updated, mapping_deleted)."""
+    from brewslm.ingestion import list_events
+
+    return to_jsonable(list_events(
+        stage=opts.stage, reason_code=opts.reason, mapping=opts.mapping, limit=_positive("--limit", opts.limit)
+    ))
+
+
+def _event_outcome(payload: dict[str, Any]) -> str:
+    if payload.get("error"):
+        return str(payload["error"])
+    if "accepted_count" in payload:
+        return f"{payload['accepted_count']} accepted; rejected: {counts(payload.get('rejection_counts'))}"
+    return ", ".join(f"{k} {v}" for k, v in payload.items() if isinstance(v, (str, int, float)))
+
+
+def render_events(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return "no events"
+    rows = [
+        (e["id"], when(e["created_at"]), e["reason_code"], e["actor"], e.get("dataset"),
+         e.get("config_id"), e["payload"].get("mapper_id"), _event_outcome(e["payload"]))
+        for e in items
+    ]
+    return table(["id", "time (UTC)", "reason", "actor", "dataset", "mapping", "mapper", "outcome"], rows, width=70)
+
+
+# --- datasets ------------------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class PreviewOptions:
+    dataset: str = option("Dataset name (see 'brewslm data datasets').", positional=True)
+    version: int | None = option("Dataset version (default: the latest).", default=None, metavar="N")
+    split: str | None = option("Only records of this split (default: all, in this order).", default=None,
+                               choices=("train", "validation", "test"))
+    rows: int = option("Records to show.", default=10, metavar="N")
+    rejected: bool = option("Show the rejected rows with their reason instead of the records.", default=False)
+    json: bool = json_flag()
+
+
+def preview(opts: PreviewOptions) -> dict[str, Any]:
+    """Show a dataset version's manifest summary and its first records (or its rejected rows)."""
+    import itertools
+
+    from brewslm.ingestion import open_dataset
+
+    limit = _positive("--rows", opts.rows)
+    if opts.rejected and opts.split:
+        raise ConfigError("--split does not apply to --rejected: rejected rows belong to no split")
+    version = open_dataset(opts.dataset, opts.version)
+    if opts.rejected:
+        rows = list(itertools.islice(version.iter_rejected(), limit))
+    else:
+        rows = list(itertools.islice(version.iter_records(opts.split), limit))
+    manifest = to_jsonable(version.manifest)
+    return {
+        "dataset": version.name,
+        "version": version.version,
+        "split": opts.split,
+        "kind": "rejected" if opts.rejected else "records",
+        "manifest": manifest,
+        "rows": to_jsonable(rows),
+    }
+
+
+def render_preview(result: dict[str, Any]) -> str:
+    manifest = result["manifest"]
+    totals = manifest.get("counts") or {}
+    summary = {k: v for k, v in (manifest.get("summary") or {}).items() if not isinstance(v, (dict, list))}
+    head = key_values([
+        ("dataset", f"{result['dataset']} v{result['version']}"),
+        ("task profile", manifest.get("task_profile")),
+        ("source", (manifest.get("source") or {}).get("locator")),
+        ("mapper", f"{manifest.get('mapper_id')} ({_field_map_text(manifest.get('field_map') or {})})"),
+        ("records", f"{totals.get('records')} ({counts(totals.get('splits'), SPLITS)})"),
+        ("rejected", counts(totals.get("rejected"))),
+        ("summary", ", ".join(f"{k} {v}" for k, v in summary.items()) or None),
+        ("created", when(manifest.get("created_at"))),
+    ])
+    if not result["rows"]:
+        body = "no rejected rows" if result["kind"] == "rejected" else "no records"
+    else:
+        body = "\n".join(json.dumps(r, ensure_ascii=False) for r in result["rows"])
+    return f"{head}\n\n{body}"
+
+
+def datasets(opts: ListOptions) -> list[dict[str, Any]]:
+    """List datasets with their latest version, task profile and record count."""
+    from brewslm.ingestion import list_datasets
+
+    return to_jsonable(list_datasets())
+
+
+def render_datasets(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return "no datasets; import one with 'brewslm data import --locator ...'"
+    return table(
+        ["name", "version", "task profile", "records", "created (UTC)"],
+        [(d["name"], d["version"], d["task_profile"], d["records"], when(d["created_at"])) for d in items],
+    )
+
+
+# --- catalogues ----------------------------------------------------------------------------------
+
+def mappers(opts: ListOptions) -> list[dict[str, Any]]:
+    """List the mappers: id, task profile, the canonical fields each fills (* = required) and its options."""
+    from brewslm.mappers import list_mappers, plugin_errors
+
+    catalogue = [m.describe() for m in list_mappers()]
+    for line in plugin_errors():
+        print(f"warning: {line}", file=sys.stderr)
+    return to_jsonable(catalogue)
+
+
+def render_mappers(items: list[dict[str, Any]]) -> str:
+    blocks = []
+    for m in items:
+        fields = ", ".join(f"{f['name']}{'*' if f.get('required') else ''}" for f in m.get("fields", []))
+        lines = [f"{m['id']}  ({m['task_profile']})", f"  {m['description']}", f"  fields: {fields}  (* required)"]
+        lines += [f"  option {name}: {doc}" for name, doc in (m.get("options") or {}).items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def sources(opts: ListOptions) -> dict[str, Any]:
+    """List the locator schemes that can be imported, and plugins that failed to load."""
+    from brewslm import mappers as mapper_registry
+    from brewslm import sources as source_registry
+
+    return {
+        "sources": source_registry.known_sources(),
+        "plugin_errors": source_registry.plugin_errors() + mapper_registry.plugin_errors(),
+    }
+
+
+def render_sources(result: dict[str, Any]) -> str:
+    lines = ["known locator schemes: " + ", ".join(result["sources"])]
+    lines += [f"plugin error: {e}" for e in result["plugin_errors"]]
+    return "\n".join(lines)
+
+
+COMMANDS: dict[str, Any] = {
+    "introspect": Command(introspect, IntrospectOptions, render_introspection),
+    "import": Command(import_, ImportOptions, render_import),
+    "mappings": {
+        "help": "Saved mappings: list, show, history, rerun, delete.",
+        "list": Command(mappings_list, ListOptions, render_mappings),
+        "show": Command(mappings_show, MappingNameOptions, render_mapping),
+        "history": Command(mappings_history, MappingNameOptions, render_history),
+        "rerun": Command(mappings_rerun, MappingNameOptions, render_import),
+        "delete": Command(mappings_delete, MappingNameOptions, lambda r: f"deleted mapping '{r['deleted']}'"),
+    },
+    "events": Command(events, EventsOptions, render_events),
+    "preview": Command(preview, PreviewOptions, render_preview),
+    "datasets": Command(datasets, ListOptions, render_datasets),
+    "mappers": Command(mappers, ListOptions, render_mappers),
+    "sources": Command(sources, ListOptions, render_sources),
+}

@@ -1,0 +1,90 @@
+"""Command options declared once, as dataclasses: each field's help text is its ``--help`` line.
+
+    @dataclass(kw_only=True)
+    class PreviewOptions:
+        dataset: str = option("Dataset name.", positional=True)
+        rows: int = option("Records to show.", default=10)
+
+``add_options(parser, PreviewOptions)`` turns the fields into arguments (the type picks the
+argparse action: ``bool`` -> a flag, ``int`` -> a number, ``list[str]`` -> a repeatable option
+taking one or more values) and ``from_namespace`` builds the dataclass back from the parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from typing import Any, Sequence
+
+_REQUIRED: Any = dataclasses.MISSING
+
+
+def option(
+    help: str,
+    default: Any = _REQUIRED,
+    *,
+    positional: bool = False,
+    choices: Sequence[str] | None = None,
+    metavar: str | None = None,
+    flag: str | None = None,
+) -> Any:
+    """A documented command option; without ``default`` it is required. The flag is
+    ``--field-name`` unless ``flag`` names another."""
+    metadata = {"help": help, "positional": positional, "choices": choices, "metavar": metavar, "flag": flag}
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def json_flag() -> Any:
+    return option("Print one JSON document on stdout (progress and errors go to stderr).", default=False)
+
+
+def add_options(parser: argparse.ArgumentParser, options_class: type) -> None:
+    hints = typing.get_type_hints(options_class)
+    for f in dataclasses.fields(options_class):
+        meta = f.metadata
+        kind = _kind(hints[f.name])
+        kwargs: dict[str, Any] = {"help": meta["help"]}
+        if meta.get("choices"):
+            kwargs["choices"] = list(meta["choices"])
+        if meta.get("metavar"):
+            kwargs["metavar"] = meta["metavar"]
+        if meta.get("positional"):
+            kwargs.setdefault("metavar", f.name.upper())
+            if kind is int:
+                kwargs["type"] = int
+            parser.add_argument(f.name, **kwargs)
+            continue
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+        if kind is bool:
+            kwargs.update(action="store_true", default=None if f.default is None else False)
+        elif kind is list:
+            kwargs.update(action="extend", nargs="+", default=[])
+        else:
+            if kind is int:
+                kwargs["type"] = int
+            if required:
+                kwargs["required"] = True
+            else:
+                kwargs["default"] = f.default
+                if f.default is not None:
+                    kwargs["help"] += " (default: %(default)s)"
+        parser.add_argument(flag, dest=f.name, **kwargs)
+
+
+def from_namespace(options_class: type, namespace: argparse.Namespace) -> Any:
+    return options_class(**{f.name: getattr(namespace, f.name) for f in dataclasses.fields(options_class)})
+
+
+def _kind(annotation: Any) -> type:
+    """The argparse-relevant type of a field annotation (``int | None`` -> ``int``)."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, Sequence):
+        return list
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if args and origin is not None:
+        return _kind(args[0])
+    return annotation if isinstance(annotation, type) else str

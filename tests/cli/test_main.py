@@ -1,0 +1,132 @@
+"""``main``: help, usage errors, error lines and exit codes; ``python -m brewslm``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import brewslm
+from brewslm import cli
+from brewslm.cli.command import Command
+from brewslm.cli.data import ListOptions
+from brewslm.errors import SourceError
+
+DATA_COMMANDS = ["introspect", "import", "mappings", "events", "preview", "datasets", "mappers", "sources"]
+
+
+def test_top_level_help_lists_the_command_groups(cli):
+    run = cli("--help")
+    assert run.code == 0 and "data" in run.out and "Import, inspect and audit datasets." in run.out
+
+
+def test_data_help_lists_every_subcommand(cli):
+    run = cli("data", "--help")
+    assert run.code == 0
+    for name in DATA_COMMANDS:
+        assert name in run.out
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["data", "import", "--help"], ["--locator", "--mapper", "--field-map SRC=DST", "--option KEY=VALUE",
+                                        "--dataset", "--mode {append,replace}",
+                                        "--split {auto,train,validation,test}", "--save-as", "--json",
+                                        "--drop-reason CODE", "--format {jsonl,parquet}",
+                                        "de-duplicated by content"]),
+        (["data", "introspect", "--help"], ["--locator", "--llm-assist", "--teacher PATH", "--sample-size N",
+                                            "(default: 2000)"]),
+        (["data", "mappings", "--help"], ["list", "show", "history", "rerun", "delete"]),
+        (["data", "mappings", "rerun", "--help"], ["NAME", "Re-run a saved mapping"]),
+        (["data", "events", "--help"], ["--stage", "--reason CODE", "--mapping NAME", "--limit N"]),
+        (["data", "preview", "--help"], ["DATASET", "--split", "--rows N", "--rejected", "--version N"]),
+    ],
+)
+def test_subcommand_help_documents_every_option(cli, argv, expected):
+    run = cli(*argv)
+    assert run.code == 0
+    for text in expected:
+        assert text in run.out, text
+
+
+def test_version(cli):
+    run = cli("--version")
+    assert run.code == 0 and run.out.strip() == f"brewslm {brewslm.__version__}"
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        ([], "required"),
+        (["data"], "required"),
+        (["nonsense"], "invalid choice"),
+        (["data", "import"], "--locator"),
+        (["data", "import", "--locator", "jsonl:x", "--mode", "merge"], "invalid choice: 'merge'"),
+        (["data", "events", "--limit", "many"], "invalid int value: 'many'"),
+        (["data", "preview"], "DATASET"),
+        (["data", "mappings", "show"], "NAME"),
+        (["data", "datasets", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(cli, argv, fragment):
+    run = cli(*argv)
+    assert run.code == 2
+    assert run.out == ""
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+    assert "--help" in lines[0]
+
+
+def _install(monkeypatch, name, run_fn):
+    monkeypatch.setitem(cli.COMMANDS["data"], name, Command(run_fn, ListOptions, lambda r: str(r)))
+
+
+def test_brew_error_is_one_line_and_exit_2(cli, monkeypatch):
+    def fail(opts):
+        raise SourceError("file '/nope.jsonl' does not exist;\ncheck the path")
+
+    _install(monkeypatch, "fails", fail)
+    run = cli("data", "fails", "--json")
+    assert (run.code, run.out) == (2, "")
+    assert run.err == "error: file '/nope.jsonl' does not exist; check the path\n"
+
+
+def test_ctrl_c_exits_130_without_a_traceback(cli, monkeypatch):
+    def interrupted(opts):
+        raise KeyboardInterrupt
+
+    _install(monkeypatch, "slow", interrupted)
+    run = cli("data", "slow")
+    assert run.code == 130 and "Traceback" not in run.err and run.out == ""
+
+
+def test_an_unusable_workspace_is_one_line(cli, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("BREWSLM_HOME", str(blocker / "home"))
+    run = cli("data", "datasets")
+    assert run.code == 2 and run.err.count("\n") == 1 and run.err.startswith("error: ")
+    assert str(blocker / "home") in run.err and "Traceback" not in run.err
+
+
+def test_json_output_is_exactly_one_document(cli, monkeypatch):
+    _install(monkeypatch, "answer", lambda opts: {"path": Path("/x"), "n": 1})
+    run = cli("data", "answer", "--json")
+    assert run.code == 0 and run.json() == {"path": "/x", "n": 1}
+    text = cli("data", "answer")
+    assert text.out == "{'path': PosixPath('/x'), 'n': 1}\n"
+
+
+def test_python_dash_m_brewslm(tmp_path):
+    env = {**os.environ, "BREWSLM_HOME": str(tmp_path / "home")}
+    proc = subprocess.run([sys.executable, "-m", "brewslm", "--help"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: brewslm" in proc.stdout and "data" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "brewslm", "data", "import"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
