@@ -205,3 +205,13 @@ def test_real_smollm2_converts_loads_and_answers() -> None:
     assert "Paris" in answer
     print(f"SmolLM2 conversion {converted:.1f}s, reload {loaded:.1f}s, answer {answer!r}")
 
+
+
+def test_base_model_env_overrides_the_default(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from brewslm.models import default_base_model
+
+    monkeypatch.setenv("BREWSLM_BASE_MODEL", str(tiny_model_dir))
+    assert default_base_model() == str(tiny_model_dir)
+    model, _ = load_causal_lm()  # no name: the override, not the embedded SmolLM2
+    assert model.config.hidden_size == load_causal_lm(tiny_model_dir)[0].config.hidden_size
+    assert not (workspace.models_dir() / "smollm2-135m-instruct").exists()

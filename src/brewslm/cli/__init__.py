@@ -18,13 +18,14 @@ import sys
 from typing import Any, Mapping, Sequence
 
 from brewslm import __version__
-from brewslm.cli import data
+from brewslm.cli import data, quickstart
 from brewslm.cli.command import Command
 from brewslm.cli.options import add_options, from_namespace
 from brewslm.cli.output import write_json
 from brewslm.errors import BrewError
 
 COMMANDS: dict[str, Any] = {
+    "quickstart": quickstart.COMMAND,
     "data": {"help": "Import, inspect and audit datasets.", **data.COMMANDS},
 }
 

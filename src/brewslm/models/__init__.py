@@ -2,7 +2,9 @@
 loader every part uses for causal LMs (embedded, a local folder, or a hub id when online)."""
 
 from brewslm.models.embedded import (
+    BASE_MODEL_ENV,
     EMBEDDED_MODEL_NAME,
+    default_base_model,
     embedded_gguf_path,
     embedded_model_dir,
     load_causal_lm,
@@ -11,7 +13,9 @@ from brewslm.models.embedded import (
 )
 
 __all__ = [
+    "BASE_MODEL_ENV",
     "EMBEDDED_MODEL_NAME",
+    "default_base_model",
     "embedded_gguf_path",
     "embedded_model_dir",
     "load_causal_lm",

@@ -224,19 +224,30 @@ def _load_folder(folder: str, dtype: Any, *, local_only: bool) -> tuple[Any, Any
     return model, tokenizer
 
 
+BASE_MODEL_ENV = "BREWSLM_BASE_MODEL"
+
+
+def default_base_model() -> str:
+    """The base model used wherever none is named: ``BREWSLM_BASE_MODEL`` (a local model folder,
+    ``.gguf`` file or hub id) when set, else the embedded SmolLM2 folder (converted on first use)."""
+    override = os.environ.get(BASE_MODEL_ENV, "").strip()
+    return override or str(embedded_model_dir())
+
+
 def load_causal_lm(name_or_path: str | os.PathLike | None = None, device: Any = None, dtype: Any = None) -> tuple[Any, Any]:
-    """Load ``(model, tokenizer)``: None -> the embedded SmolLM2; a local model folder (or a
+    """Load ``(model, tokenizer)``: None -> ``default_base_model()`` (``BREWSLM_BASE_MODEL``, else the
+    embedded SmolLM2); a local model folder (or a
     ``.gguf`` file); anything else is a Hugging Face hub id, which needs a network unless it is
     already in the local hub cache. The model is in eval mode on ``device``; the tokenizer has a
     pad token."""
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
 
-    if name_or_path is None:
+    if name_or_path is None and not os.environ.get(BASE_MODEL_ENV, "").strip():
         model, tokenizer = _load_folder(str(embedded_model_dir()), torch_dtype, local_only=True)
         return _finish(model, tokenizer, torch_device)
 
-    name = os.fspath(name_or_path).strip()
+    name = os.fspath(name_or_path if name_or_path is not None else default_base_model()).strip()
     if not name:
         raise ConfigError("model name is empty; give a local model folder or leave it unset for the embedded SmolLM2")
     path = Path(name).expanduser()

@@ -46,7 +46,7 @@ def parse_json_line(line: bytes, lineno: int) -> SourceRow:
     try:
         value: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], f"invalid JSON: {exc.msg} at column {exc.colno}")
+        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], f"invalid JSON: {exc.msg} (column {exc.colno})")
     except RecursionError:
         return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], "invalid JSON: nested too deeply")
     if not isinstance(value, dict):
