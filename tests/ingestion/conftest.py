@@ -7,9 +7,6 @@ they never leak into other packages' tests (e.g. introspection rankings over all
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -22,6 +19,7 @@ from brewslm.mappers.base import FieldSpec, Mapper, Rejection, read_label, read_
 from brewslm.sources.base import Source
 from brewslm.storage.db import reset_engines
 from brewslm.tasks.base import CanonicalRecord, TaskProfile
+from helpers.database import fresh_database
 
 TEST_SCHEME = "ingest-test"
 
@@ -143,7 +141,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("BREWSLM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("DATASET_IMPORT_LLM_ASSIST_ENABLED", raising=False)
     reset_engines()
-    with _test_database(monkeypatch):
+    with fresh_database(monkeypatch):
         yield home
     reset_engines()
 
@@ -195,29 +193,3 @@ def jsonl_file(tmp_path: Path) -> Callable[..., str]:
         return f"jsonl:{write_jsonl(tmp_path / name, rows, extra_lines)}"
 
     return make
-
-
-@contextmanager
-def _test_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """With ``BREWSLM_TEST_DATABASE_URL`` (a PostgreSQL server URL) each test gets its own empty
-    database there, so the suite also proves the schema and queries portable; else SQLite."""
-    server = os.environ.get("BREWSLM_TEST_DATABASE_URL")
-    if not server:
-        monkeypatch.delenv("BREWSLM_DATABASE_URL", raising=False)
-        yield
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"brewslm_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    monkeypatch.setenv("BREWSLM_DATABASE_URL", make_url(server).set(database=name).render_as_string(hide_password=False))
-    try:
-        yield
-    finally:
-        reset_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

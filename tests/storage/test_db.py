@@ -79,6 +79,15 @@ def test_an_unusable_database_url_is_a_one_line_config_error(monkeypatch):
     assert "secret" not in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_database_driver_that_is_not_installed_is_a_one_line_config_error(monkeypatch):
+    monkeypatch.setenv("BREWSLM_DATABASE_URL", "mysql+pymysql://brew:secret@127.0.0.1/brewslm")
+    with pytest.raises(ConfigError) as err:
+        get_engine()
+    message = str(err.value)
+    assert "'pymysql'" in message and "not installed" in message and "\n" not in message
+    assert "secret" not in message
+
+
 def test_timestamps_come_back_as_aware_utc():
     local = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     with session_scope() as session:

@@ -93,6 +93,11 @@ def get_engine(url: str | None = None) -> Engine:
             upgrade(engine)
         except ConfigError:
             raise
+        except ModuleNotFoundError as exc:  # e.g. a PostgreSQL URL without psycopg installed
+            raise ConfigError(
+                f"database {safe_url(url)} needs the Python driver '{exc.name}', which is not installed; "
+                "pip install it (for PostgreSQL: pip install 'psycopg[binary]') or change BREWSLM_DATABASE_URL"
+            ) from None
         except (SQLAlchemyError, OSError, ValueError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(
