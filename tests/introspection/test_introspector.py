@@ -86,8 +86,9 @@ def test_bad_sample_size_and_unknown_source() -> None:
 def test_to_dict_is_the_documented_json_document(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "reviews.jsonl", review_rows(20))
     doc = json.loads(json.dumps(introspect(f"toy:{path}").to_dict()))
-    assert list(doc) == ["locator", "sample_rows", "parse_failures", "proposals", "accepted", "llm_assist", "warnings"]
-    assert doc["locator"] == f"toy:{path}"
+    assert list(doc) == ["locator", "sample_rows", "parse_failures", "proposals", "accepted", "llm_assist", "warnings",
+                         "refined_from"]
+    assert doc["locator"] == f"toy:{path}" and doc["refined_from"] is None
     assert doc["accepted"] == doc["proposals"][0]
     for proposal in doc["proposals"]:
         assert set(proposal) == {"mapper_id", "field_map", "options", "confidence", "evidence"}

@@ -2,9 +2,13 @@
 
 Deterministic first: each registered mapper's ``sniff`` proposes itself with a field map and a
 confidence (see the rubric in ``brewslm.mappers``), every proposal is dry-run by the gate, and
-the best one is accepted when it reaches ``ACCEPT_THRESHOLD``. Only when none does, and LLM
-assist is on (argument, or ``DATASET_IMPORT_LLM_ASSIST_ENABLED=true``), a local teacher model is
-asked; its proposal passes the same gate.
+the best one is accepted when it reaches ``ACCEPT_THRESHOLD``. When none does and the source is
+a JSON document whose rows nest lists of records (SQuAD articles -> paragraphs -> questions), the
+source is re-sampled one list level down at a time (``explode``) and sniffed again; the result
+then carries that refined locator (``locator``, with ``refined_from`` the one asked for), and
+imports should read the refined one. Only when still nothing is accepted, and LLM assist is on
+(argument, or ``DATASET_IMPORT_LLM_ASSIST_ENABLED=true``), a local teacher model is asked; its
+proposal passes the same gate.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from brewslm.errors import ConfigError
+from brewslm.errors import BrewError, ConfigError
 from brewslm.introspection.gate import ACCEPT_THRESHOLD, gate
 from brewslm.introspection.llm_assist import HFTeacher, Teacher, ask_teacher
+from brewslm.introspection.nested import explode_locator, find_record_lists, read_as_content
 from brewslm.introspection.profile import SampleProfile, profile_rows
 from brewslm.mappers.base import Proposal
 
@@ -26,7 +31,7 @@ _FALSE = ("", "0", "false", "no", "off")
 
 @dataclass
 class IntrospectionResult:
-    locator: str
+    locator: str  # the locator the proposals apply to: the refined one when nested records were exploded
     sample_rows: int  # rows read for the sample, parse failures included
     parse_failures: int
     proposals: list[Proposal]  # gated, best first
@@ -34,6 +39,7 @@ class IntrospectionResult:
     llm_assist: dict[str, Any] | None = None  # None when LLM assist was off
     warnings: list[str] = field(default_factory=list)  # e.g. a plugin mapper whose sniff failed
     profile: SampleProfile | None = field(default=None, repr=False, compare=False)
+    refined_from: str | None = None  # the locator asked for, when ``locator`` had to explode nested records
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +50,7 @@ class IntrospectionResult:
             "accepted": self.accepted.to_dict() if self.accepted else None,
             "llm_assist": self.llm_assist,
             "warnings": list(self.warnings),
+            "refined_from": self.refined_from,
         }
 
 
@@ -85,6 +92,42 @@ def rank(proposals: list[Proposal]) -> list[Proposal]:
     return sorted(proposals, key=lambda p: (-p.confidence, p.mapper_id))
 
 
+def _sniff_and_gate(profile: SampleProfile, *, locator: str, sample_rows: int | None) -> IntrospectionResult:
+    """The deterministic part: every sniffer's proposal, gated and ranked; the best accepted at
+    ``ACCEPT_THRESHOLD``."""
+    raw, warnings = sniff_all(profile)
+    proposals = rank([gate(p, profile) for p in raw])
+    best = proposals[0] if proposals and proposals[0].confidence >= ACCEPT_THRESHOLD else None
+    return IntrospectionResult(
+        locator=locator,
+        sample_rows=profile.n_rows + profile.n_parse_failures if sample_rows is None else sample_rows,
+        parse_failures=profile.n_parse_failures,
+        proposals=proposals,
+        accepted=best,
+        warnings=warnings,
+        profile=profile,
+    )
+
+
+def _assist(result: IntrospectionResult, llm_assist: bool | None, teacher: str | Teacher | None) -> IntrospectionResult:
+    """Ask the teacher model when LLM assist is on and nothing was accepted deterministically."""
+    if not llm_assist_enabled(llm_assist):
+        return result
+    profile = result.profile
+    if result.accepted is not None:
+        result.llm_assist = {"enabled": True, "used": False, "reason": f"'{result.accepted.mapper_id}' was accepted without it"}
+    elif profile is None or profile.n_rows == 0:
+        result.llm_assist = {"enabled": True, "used": False, "reason": "the sample has no parsed rows to show a teacher"}
+    else:
+        model = teacher if isinstance(teacher, Teacher) else HFTeacher(teacher)
+        outcome = ask_teacher(profile, model, ACCEPT_THRESHOLD)
+        result.llm_assist = outcome.report
+        if outcome.accepted and outcome.proposal is not None:
+            result.accepted = outcome.proposal
+            result.proposals = rank([outcome.proposal, *result.proposals])
+    return result
+
+
 def introspect_profile(
     profile: SampleProfile,
     *,
@@ -94,32 +137,45 @@ def introspect_profile(
     teacher: str | Teacher | None = None,
 ) -> IntrospectionResult:
     """Introspection over an already profiled sample (``introspect`` without the source)."""
-    raw, warnings = sniff_all(profile)
-    proposals = rank([gate(p, profile) for p in raw])
-    best = proposals[0] if proposals and proposals[0].confidence >= ACCEPT_THRESHOLD else None
-    assist: dict[str, Any] | None = None
-    if llm_assist_enabled(llm_assist):
-        if best is not None:
-            assist = {"enabled": True, "used": False, "reason": f"'{best.mapper_id}' was accepted without it"}
-        elif profile.n_rows == 0:
-            assist = {"enabled": True, "used": False, "reason": "the sample has no parsed rows to show a teacher"}
-        else:
-            model = teacher if isinstance(teacher, Teacher) else HFTeacher(teacher)
-            outcome = ask_teacher(profile, model, ACCEPT_THRESHOLD)
-            assist = outcome.report
-            if outcome.accepted and outcome.proposal is not None:
-                best = outcome.proposal
-                proposals = rank([best, *proposals])
-    return IntrospectionResult(
-        locator=locator,
-        sample_rows=profile.n_rows + profile.n_parse_failures if sample_rows is None else sample_rows,
-        parse_failures=profile.n_parse_failures,
-        proposals=proposals,
-        accepted=best,
-        llm_assist=assist,
-        warnings=warnings,
-        profile=profile,
-    )
+    return _assist(_sniff_and_gate(profile, locator=locator, sample_rows=sample_rows), llm_assist, teacher)
+
+
+def refine_nested(top: IntrospectionResult, source: Any, rows: list[Any], sample_size: int) -> IntrospectionResult | None:
+    """Introspection one list level down at a time, for a JSON source whose rows wrap lists of
+    records (see ``brewslm.introspection.nested``): the first level where a proposal is
+    accepted, with ``locator`` the refined locator; None when no level fits (notes go to
+    ``top.warnings``)."""
+    from brewslm.sources import open_source
+
+    chain = find_record_lists(rows)
+    level, tried = top, []
+    for depth in range(1, len(chain) + 1):
+        reader = read_as_content(chain[depth - 1], level.proposals)
+        if reader is not None:
+            break  # e.g. passages or messages that a mapper reads as they are
+        refinement = explode_locator(top.locator, source, rows, chain[:depth])
+        if refinement is None:
+            return None
+        try:
+            refined_rows = open_source(refinement.locator).sample(sample_size)
+        except BrewError as exc:
+            top.warnings.append(f"could not read the nested records with '{refinement.locator}': {exc}")
+            return None
+        tried.append(refinement.locator)
+        level = _sniff_and_gate(profile_rows(refined_rows), locator=refinement.locator, sample_rows=len(refined_rows))
+        if level.accepted is not None:
+            level.refined_from = top.locator
+            path = " -> ".join(chain[:depth])
+            level.accepted.evidence.insert(0, (
+                f"the rows of '{top.locator}' wrap lists of records ({path}); these are the records of "
+                f"'{refinement.locator}': import with that locator"
+            ))
+            if refinement.note:
+                level.warnings.append(refinement.note)
+            return level
+    if tried:
+        top.warnings.append(f"the rows nest lists of records, but no mapper fits them either (tried {', '.join(tried)})")
+    return None
 
 
 def introspect(
@@ -133,6 +189,8 @@ def introspect(
 
     ``llm_assist`` None reads ``DATASET_IMPORT_LLM_ASSIST_ENABLED``; ``teacher`` is a local HF
     model path (None -> the embedded SmolLM2) or any object with ``name`` and ``complete(prompt)``.
+    A JSON document whose rows wrap lists of records is refined first: ``result.locator`` is then
+    the exploding locator the proposals apply to (``result.refined_from`` the one given).
     """
     from brewslm.sources import open_source
 
@@ -141,7 +199,7 @@ def introspect(
     llm_assist_enabled(llm_assist)  # a bad environment value fails before the source is read
     source = open_source(locator)
     rows = source.sample(sample_size)
-    profile = profile_rows(rows)
-    return introspect_profile(
-        profile, locator=str(locator), sample_rows=len(rows), llm_assist=llm_assist, teacher=teacher
-    )
+    result = _sniff_and_gate(profile_rows(rows), locator=str(locator), sample_rows=len(rows))
+    if result.accepted is None:
+        result = refine_nested(result, source, rows, sample_size) or result
+    return _assist(result, llm_assist, teacher)

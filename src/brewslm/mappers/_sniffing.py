@@ -2,18 +2,26 @@
 
 - label-like: a scalar field with few distinct values that repeat (type-aware: ints, bools and
   multi-word strings all count; distinct <= max(50, 0.2 * rows), each value seen twice on average);
-- identifier / metadata: id-like names, values unique per row, or always null;
+- identifier / metadata: id-like names, values unique per row, one value everywhere, or always null;
 - free text: a string field with several words per value that is not label-like;
 - substantive: anything a mapper leaves unmapped that carries task information (labels, lists,
-  objects, other free text), the sign that a generic mapper would throw data away.
+  objects, other free text), the sign that a generic mapper would throw data away;
+- questions: text whose values read as questions (a ``?`` at the end, or a wh-word first);
+- copied values: a short field whose values occur in a text field of the same row (the mark of
+  key-value extraction; but a few classes that keep recurring in the text are labels, not values).
+
+These are the cross-mapper judgements: when two sniffers can both read a table, they consult the
+same helper here (a label column named like an answer beside questions is QA; an extraction target
+made only of label-like fields is classification), so their confidences agree on who wins.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Any, Iterable
 
 from brewslm.introspection.profile import FieldProfile, SampleProfile
+from brewslm.mappers.base import get_path
 
 _ID_NAMES = frozenset({
     "id", "_id", "uid", "uuid", "guid", "idx", "index", "key_id", "example_id", "row_id", "doc_id",
@@ -24,6 +32,14 @@ LABEL_NAMES = ("label", "labels", "category", "intent", "class", "sentiment", "t
                "gold_label", "polarity", "topic", "tag", "y", "emotion", "stance", "rating", "stars",
                "coarse_label", "fine_label", "is_spam", "toxic")
 _CAMEL_ID = re.compile(r"[a-z0-9](Id|ID|Idx)$")
+# usual names of the question and answer columns of QA data
+QUESTION_NAMES = ("question", "query", "q", "instruction", "prompt", "input", "user_query")
+SPECIFIC_QUESTION_NAMES = ("question", "query", "q", "user_query", "instruction")
+ANSWER_NAMES = ("answer", "answers", "response", "output", "a", "completion", "gold_answer", "reference_answer", "solution")
+_WH_WORDS = frozenset({"what", "who", "whom", "whose", "which", "when", "where", "why", "how"})
+_WORD = re.compile(r"\w+")
+# at least this share of a field's values reading as questions makes it a question column
+QUESTION_SHARE = 0.5
 
 
 def leaf_name(path: str) -> str:
@@ -91,8 +107,14 @@ def is_identifier(fp: FieldProfile) -> bool:
     return unique and (not fp.str_count or fp.mean_words <= 1.5)
 
 
+def is_constant(fp: FieldProfile) -> bool:
+    """One scalar value in every row that has the field (a language or licence column): it tells
+    nothing about any row, so leaving it out of a field map loses nothing."""
+    return fp.present >= 2 and not fp.distinct_overflow and fp.distinct == 1 and _scalar_share(fp) >= 0.95
+
+
 def is_metadata(path: str, fp: FieldProfile) -> bool:
-    return fp.present == 0 or is_id_like_name(path) or is_identifier(fp)
+    return fp.present == 0 or is_id_like_name(path) or is_identifier(fp) or is_constant(fp)
 
 
 def is_text(fp: FieldProfile) -> bool:
@@ -136,14 +158,29 @@ def choose_text_field(
     return fallback, False
 
 
-def field_kind(path: str, fp: FieldProfile, n_rows: int) -> str:
-    """One word for what a field holds: metadata, label, list, object, text or value."""
+def children(profile: SampleProfile, path: str) -> list[str]:
+    """The profiled fields one object level below ``path``."""
+    prefix = path + "."
+    return [p for p in profile.fields if p.startswith(prefix) and "." not in p[len(prefix):]]
+
+
+def field_kind(path: str, fp: FieldProfile, n_rows: int, profile: SampleProfile | None = None) -> str:
+    """One word for what a field holds: metadata, label, list, object, text or value.
+
+    With the ``profile``, an object whose fields are labels (and metadata) only (``meta:
+    {channel: "web"}``) is a ``label`` like a flat column of the same values would be, not
+    structured data; an object of metadata only stays an ``object`` (dropping it is still a loss
+    a person should see)."""
     if is_metadata(path, fp):
         return "metadata"
     main = fp.main_type
     if main == "list":
         return "list"
     if main == "object":
+        if profile is not None and fp.frac("object") >= 0.95:
+            kinds = {field_kind(child, profile.fields[child], n_rows) for child in children(profile, path)}
+            if "label" in kinds and kinds <= {"label", "metadata"}:
+                return "label"
         return "object"
     if is_label_like(fp, n_rows):
         return "label"
@@ -153,17 +190,104 @@ def field_kind(path: str, fp: FieldProfile, n_rows: int) -> str:
 
 
 def unmapped_fields(profile: SampleProfile, used: Iterable[str]) -> dict[str, str]:
-    """Top-level fields a field map leaves out that carry data, with their kind (metadata and
-    always-null fields are left out of the answer)."""
+    """Fields a field map leaves out that carry data, with their kind (metadata and always-null
+    fields are left out of the answer): top-level fields, and the siblings of a mapped dotted
+    path (mapping ``fields.branch`` leaves ``fields.name`` behind)."""
+    used = set(used)
     used_roots = {u.split(".", 1)[0] for u in used}
     out: dict[str, str] = {}
     for path in profile.top_level():
-        if path in used_roots:
+        if path in used:
             continue
-        kind = field_kind(path, profile.fields[path], profile.n_rows)
+        if path in used_roots:
+            for child in children(profile, path):
+                if child not in used:
+                    kind = field_kind(child, profile.fields[child], profile.n_rows, profile)
+                    if kind != "metadata":
+                        out[child] = kind
+            continue
+        kind = field_kind(path, profile.fields[path], profile.n_rows, profile)
         if kind != "metadata":
             out[path] = kind
     return out
+
+
+def label_candidates(profile: SampleProfile, *, exclude: Iterable[str] = ()) -> list[str]:
+    """Every label-like field that is not id-like, most classes first (top-level before nested)."""
+    excluded = set(exclude)
+    n = profile.n_rows
+    found = [
+        p for p, fp in profile.fields.items()
+        if p not in excluded and not is_id_like_name(p) and is_label_like(fp, n)
+    ]
+    return sorted(found, key=lambda p: ("." in p, -profile.fields[p].distinct))
+
+
+# --- questions ----------------------------------------------------------------------------------
+
+def reads_as_question(text: str) -> bool:
+    """A question mark at the end, or a wh-word first ("how do I reset it")."""
+    stripped = text.strip()
+    if stripped.endswith("?"):
+        return True
+    first = _WORD.search(stripped.lower())
+    return bool(first) and first.group(0) in _WH_WORDS and first.start() == 0
+
+
+def question_share(profile: SampleProfile, path: str) -> float:
+    """The share of a field's present string values that read as questions."""
+    texts = [v for v in (get_path(row, path) for row in profile.rows) if isinstance(v, str) and v.strip()]
+    return sum(reads_as_question(t) for t in texts) / len(texts) if texts else 0.0
+
+
+def is_answer_name(path: str) -> bool:
+    return leaf_name(path).lower() in ANSWER_NAMES
+
+
+# --- values copied from a text ------------------------------------------------------------------
+
+def words_of(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def value_occurs(value: Any, text: str, text_words: set[str]) -> bool | None:
+    """Whether an extracted value can be found in the source text: verbatim (ignoring case), or
+    most (>= 60%) of its words — OCR text spreads an address over lines and splits a company
+    name. None for values that say nothing either way (blank, boolean)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if value.strip().lower() in text.lower():
+        return True
+    words = _WORD.findall(value.lower())
+    if not words:
+        return False
+    return sum(w in text_words for w in words) / len(words) >= 0.6
+
+
+def occurrence_rate(profile: SampleProfile, value_path: str, text_path: str) -> tuple[int, int]:
+    """``(found, checked)``: over the sample rows where it can be judged, how often the value at
+    ``value_path`` occurs in the text at ``text_path`` (see ``value_occurs``)."""
+    found = checked = 0
+    for row in profile.rows:
+        text = get_path(row, text_path)
+        if not isinstance(text, str):
+            continue
+        hit = value_occurs(get_path(row, value_path), text, words_of(text))
+        if hit is not None:
+            checked += 1
+            found += hit
+    return found, checked
+
+
+def is_recurring_class(profile: SampleProfile, path: str) -> bool:
+    """A field holding a handful of classes (label-like or constant): its values recurring in a
+    text say "this text is about X", not "X was extracted from this text"."""
+    fp = profile.field(path)
+    return fp is not None and (is_label_like(fp, profile.n_rows) or is_constant(fp))
 
 
 def describe_values(fp: FieldProfile, limit: int = 5) -> str:

@@ -20,7 +20,6 @@ infers it over every accepted record.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -28,11 +27,17 @@ from brewslm.errors import MapperError
 from brewslm.introspection.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import (
+    QUESTION_SHARE,
+    children,
     choose_text_field,
     is_free_text,
     is_id_like_name,
+    is_recurring_class,
     leaf_name,
+    question_share,
     unmapped_fields,
+    value_occurs,
+    words_of,
 )
 from brewslm.mappers.base import (
     MISSING,
@@ -55,7 +60,6 @@ TEXT_CANDIDATES = ("text", "ocr_text", "ocr", "document", "content", "full_text"
                    "receipt_text", "source_text", "context", "words_text")
 TARGET_CANDIDATES = ("target", "key", "fields", "kv", "key_values", "extraction", "extracted", "entities",
                      "output", "ground_truth", "gt_parse", "annotation", "labels", "values")
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class KvToStructuredMapper(Mapper):
         if not proposals:
             return None
         best = max(proposals, key=lambda p: p.confidence)
+        _discount_lookalikes(profile, best, text_field)
         id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
         if id_field and id_field not in best.field_map:
             best.field_map[id_field] = "id"
@@ -156,6 +161,41 @@ class KvToStructuredMapper(Mapper):
             best.evidence.append(f"fields left unmapped: {', '.join(leftover[:5])}")
             best.confidence = round(min(best.confidence, 0.6), 4)
         return best
+
+
+def _target_fields(profile: SampleProfile, field_map: dict[str, str]) -> list[str]:
+    """The source fields that make up the target: flat ``target.<name>`` sources, and the
+    profiled fields of an object mapped to ``target``."""
+    out: list[str] = []
+    for src, dst in field_map.items():
+        if dst.startswith(TARGET_PREFIX):
+            out.append(src)
+        elif dst == TARGET:
+            out.extend(children(profile, src))
+    return out
+
+
+def _discount_lookalikes(profile: SampleProfile, proposal: Proposal, text_field: str) -> None:
+    """Values found in a text make extraction likely, unless the table is something else that
+    also repeats words of its text: questions with their answers (QA), or a handful of classes
+    that keep recurring in the text (a topic, an intent, a channel: classification metadata)."""
+    targets = _target_fields(profile, proposal.field_map)
+    asked = question_share(profile, text_field)
+    sentences = [t for t in targets if is_free_text(profile.fields[t], profile.n_rows, 3.0)]
+    if asked >= QUESTION_SHARE and sentences:
+        # slot values picked out of queries ("flights from Lisbon to Osaka?") stay extraction;
+        # a whole sentence echoing a question is its answer
+        proposal.evidence.append(
+            f"'{text_field}' reads as questions ({asked:.0%} of values) and '{sentences[0]}' holds sentences "
+            "that repeat their words: answers, not extracted values"
+        )
+        proposal.confidence = round(min(proposal.confidence, 0.6), 4)
+    if targets and all(is_recurring_class(profile, t) for t in targets):
+        shown = ", ".join(f"{t} ({profile.fields[t].distinct} values)" for t in targets[:5])
+        proposal.evidence.append(
+            f"every target field holds a few recurring classes, not values that change per document: {shown}"
+        )
+        proposal.confidence = round(min(proposal.confidence, 0.6), 4)
 
 
 def _parse_options(options: Mapping[str, Any]) -> _Options:
@@ -197,24 +237,6 @@ def _json_problem(value: Any, depth: int = 0) -> str | None:
 
 # --- sniffing -----------------------------------------------------------------------------------
 
-def value_occurs(value: Any, text: str, text_words: set[str]) -> bool | None:
-    """Whether an extracted value can be found in the source text: verbatim (ignoring case), or
-    most (>= 60%) of its words — OCR text spreads an address over lines and splits a company
-    name. None for values that say nothing either way (blank, boolean)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    if value.strip().lower() in text.lower():
-        return True
-    words = _WORD.findall(value.lower())
-    if not words:
-        return False
-    return sum(w in text_words for w in words) / len(words) >= 0.6
-
-
 def _scalar_leaves(value: Any, limit: int = 50) -> list[Any]:
     out: list[Any] = []
     stack = [value]
@@ -243,7 +265,7 @@ def _judge_object(profile: SampleProfile, text_field: str) -> Proposal | None:
                 continue
             for key in obj:
                 keys[str(key)] = keys.get(str(key), 0) + 1
-            words = set(_WORD.findall(text.lower()))
+            words = words_of(text)
             for leaf in _scalar_leaves(obj):
                 hit = value_occurs(leaf, text, words)
                 if hit is not None:
@@ -267,7 +289,7 @@ def _judge_flat(profile: SampleProfile, text_field: str) -> Proposal | None:
     n = profile.n_rows
     rates: dict[str, float] = {}
     texts = [get_path(row, text_field) for row in profile.rows]
-    words = [set(_WORD.findall(t.lower())) if isinstance(t, str) else set() for t in texts]
+    words = [words_of(t) if isinstance(t, str) else set() for t in texts]
     for path in profile.top_level():
         fp = profile.fields[path]
         # unique values are fine here (an order number is worth extracting); id-like names are not

@@ -21,12 +21,16 @@ from brewslm.errors import MapperError
 from brewslm.introspection.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import (
+    LABEL_NAMES,
+    QUESTION_SHARE,
     choose_text_field,
     describe_values,
+    is_answer_name,
     is_free_text,
-    is_id_like_name,
-    LABEL_NAMES,
     is_label_like,
+    label_candidates,
+    occurrence_rate,
+    question_share,
     unmapped_fields,
 )
 from brewslm.mappers.base import (
@@ -112,13 +116,11 @@ class LabelToClassificationMapper(Mapper):
             return None
         label_field = profile.find(LABEL_CANDIDATES, lambda fp: is_label_like(fp, n))
         label_by_name = label_field is not None
+        candidates = label_candidates(profile)
         if label_field is None:
-            # no usual name: the label-like field with the most classes (metadata such as a
-            # split or language column usually has fewer values than the real label)
-            label_field = profile.best(
-                lambda fp: is_label_like(fp, n) and not is_id_like_name(fp.path),
-                key=lambda fp: fp.distinct,
-            )
+            # no usual name: the top-level label-like field with the most classes (metadata such
+            # as a split or language column usually has fewer values than the real label)
+            label_field = next((c for c in candidates if "." not in c), None)
         if label_field is None:
             return None
         text_field, text_by_name = choose_text_field(profile, TEXT_CANDIDATES, exclude=[label_field], min_words=1.0)
@@ -134,12 +136,45 @@ class LabelToClassificationMapper(Mapper):
         if not is_free_text(text_fp, n, min_words=1.5):
             confidence -= 0.15
             evidence.append(f"'{text_field}' values are very short for free text")
+        confidence = _weigh_other_readings(profile, label_field, label_by_name, text_field, candidates, confidence, evidence)
         field_map = {text_field: "text", label_field: "label"}
         id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
         if id_field and id_field not in field_map:
             field_map[id_field] = "id"
         confidence = _discount_unmapped(profile, field_map, confidence, evidence)
         return Proposal(self.id, field_map, round(confidence, 4), evidence)
+
+
+def _weigh_other_readings(
+    profile: SampleProfile, label_field: str, label_by_name: bool, text_field: str,
+    candidates: list[str], confidence: float, evidence: list[str],
+) -> float:
+    """Lower the confidence where the same table reads better as something else, and name the
+    other label candidates so a person can overrule the choice (``--field-map COLUMN=label``)."""
+    others = [c for c in candidates if c not in (label_field, text_field)]
+    if others:
+        shown = ", ".join(f"'{c}' ({profile.fields[c].distinct} values)" for c in others[:3])
+        why = "its usual label name" if label_by_name else "the most classes"
+        evidence.append(f"also label-like: {shown}; '{label_field}' was chosen for {why}")
+        if not label_by_name:
+            confidence -= 0.05  # nothing but the class count tells the real label from metadata
+    if is_answer_name(label_field):
+        asked = question_share(profile, text_field)
+        if asked >= QUESTION_SHARE:
+            evidence.append(
+                f"'{text_field}' reads as questions ({asked:.0%}) and '{label_field}' is named as their answer: "
+                "QA with short answers rather than classes"
+            )
+            confidence = min(confidence, 0.7)
+    if not label_by_name:
+        found, checked = occurrence_rate(profile, label_field, text_field)
+        if checked and found / checked >= 0.8:
+            evidence.append(
+                f"values of '{label_field}' occur in '{text_field}' in {found}/{checked} rows: "
+                "more like a value extracted from the text than a class"
+            )
+            confidence -= 0.15
+    return confidence
 
 
 def _discount_unmapped(profile: SampleProfile, field_map: dict[str, str], confidence: float, evidence: list[str]) -> float:

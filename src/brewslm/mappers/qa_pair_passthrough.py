@@ -12,6 +12,19 @@ import json
 from collections import Counter
 from typing import Any, Mapping
 
+from brewslm.mappers._sniffing import (  # the names live there: other sniffers weigh QA against their own reading
+    ANSWER_NAMES,
+    LABEL_NAMES,
+    QUESTION_NAMES,
+    QUESTION_SHARE,
+    SPECIFIC_QUESTION_NAMES,
+    describe_values,
+    is_free_text,
+    is_id_like_name,
+    is_label_like,
+    leaf_name,
+    question_share,
+)
 from brewslm.mappers.base import (
     MISSING,
     FieldSpec,
@@ -26,9 +39,6 @@ from brewslm.mappers.base import (
     type_name,
 )
 
-QUESTION_NAMES = ("question", "query", "q", "instruction", "prompt", "input", "user_query")
-SPECIFIC_QUESTION_NAMES = ("question", "query", "q", "user_query", "instruction")
-ANSWER_NAMES = ("answer", "answers", "response", "output", "a", "completion", "gold_answer", "reference_answer", "solution")
 CONTEXT_NAMES = (
     "context", "contexts", "passage", "passages", "document", "documents", "paragraph", "paragraphs", "article",
     "retrieved_contexts", "retrieved_passages", "ctxs", "docs", "search_results", "evidence",
@@ -144,12 +154,17 @@ class QaPairPassthrough(Mapper):
         return [record]
 
     def sniff(self, profile) -> Proposal | None:
+        n = profile.n_rows
+        if not n:
+            return None
         question = profile.find(QUESTION_NAMES, lambda fp: fp.main_type == "string")
-        if not question:
-            return None
-        answer = profile.find(ANSWER_NAMES, answer_like, exclude=[question])
-        if not answer:
-            return None
+        answer = profile.find(ANSWER_NAMES, answer_like, exclude=[question] if question else [])
+        by_name = bool(question and answer)
+        if not by_name:
+            # no usual names: a column of questions beside one other text column
+            question, answer = _questions_by_value(profile)
+            if not question or not answer:
+                return None
         field_map = {question: "question", answer: "answer"}
         context = profile.find(OPTIONAL_CONTEXT_NAMES, lambda fp: fp.present > 0, exclude=field_map)
         if context and profile.field(context).main_type == "string":
@@ -160,7 +175,6 @@ class QaPairPassthrough(Mapper):
             field_map[source_id] = "id"
         fields = self.canonical_map(field_map)
 
-        n = profile.n_rows
         reasons: Counter = Counter()
         accepted = asked = 0
         for row in profile.rows:
@@ -177,12 +191,24 @@ class QaPairPassthrough(Mapper):
         if asked:
             evidence.append(f"{asked}/{n} questions end with '?'")
         confidence = 0.6
+        asked_share = question_share(profile, question)
         if share >= 0.9:
             # generic names (prompt/input -> output) need questions that read like questions
             specific = question.lower() in SPECIFIC_QUESTION_NAMES or answer.lower() == "completion"
-            confidence = 0.85 if (specific or asked / n >= 0.3) else 0.75
+            confidence = 0.85 if (specific or asked_share >= 0.3) else 0.75
         elif share >= 0.6:
             confidence = 0.7
+        if not by_name:
+            confidence = min(confidence, 0.7)
+            evidence.append(f"no usual question/answer names: '{question}' was chosen because its values read as questions")
+        answer_fp = profile.fields[answer]
+        if is_label_like(answer_fp, n) and asked_share < QUESTION_SHARE:
+            # "answers" drawn from a few classes, to inputs that are not questions: a classifier's data
+            confidence = min(confidence, 0.6)
+            evidence.append(
+                f"'{answer}' holds {answer_fp.distinct} recurring values ({describe_values(answer_fp)}) and only "
+                f"{asked_share:.0%} of '{question}' read as questions: more like class labels than answers"
+            )
         unanswerable = profile.find(UNANSWERABLE_NAMES)
         empty_answers = reasons.get("missing_answer", 0)
         if retrieval:
@@ -197,6 +223,30 @@ class QaPairPassthrough(Mapper):
         if reasons:
             evidence.append("rejections: " + ", ".join(f"{r} ({c})" for r, c in reasons.most_common(3)))
         return Proposal(self.id, field_map, confidence, evidence)
+
+
+def _questions_by_value(profile) -> tuple[str | None, str | None]:
+    """A top-level text column whose values read as questions (most of them), and the text
+    column beside it with the most words per value as the answers (a column named like a class
+    label, TREC's questions with their ``coarse_label``, is not an answer); or ``(None, None)``."""
+    n = profile.n_rows
+    question = profile.best(
+        lambda fp: fp.frac("string") >= 0.9 and fp.present >= 0.8 * n and not is_id_like_name(fp.path)
+        and question_share(profile, fp.path) >= 0.8,
+        key=lambda fp: question_share(profile, fp.path),
+        top_level_only=True,
+    )
+    if question is None:
+        return None, None
+    answer = profile.best(
+        lambda fp: fp.present >= 0.8 * n and not is_id_like_name(fp.path) and leaf_name(fp.path).lower() not in LABEL_NAMES
+        and (is_free_text(fp, n, 1.0) or (fp.frac("string") >= 0.9 and is_label_like(fp, n)))
+        and question_share(profile, fp.path) < QUESTION_SHARE,
+        key=lambda fp: fp.mean_words,
+        exclude=[question],
+        top_level_only=True,
+    )
+    return question, answer
 
 
 MAPPER = QaPairPassthrough()

@@ -1,0 +1,71 @@
+"""The shared sniffing judgements in brewslm.mappers._sniffing, on small profiled samples."""
+
+from __future__ import annotations
+
+from brewslm.introspection.profile import profile_rows
+from brewslm.mappers._sniffing import (
+    field_kind,
+    is_constant,
+    is_metadata,
+    is_recurring_class,
+    label_candidates,
+    occurrence_rate,
+    question_share,
+    reads_as_question,
+    unmapped_fields,
+)
+
+
+def test_reads_as_question() -> None:
+    assert reads_as_question("Where is my parcel?")
+    assert reads_as_question("how do I reset the kettle")
+    assert reads_as_question("  Why not  ")
+    assert not reads_as_question("The kettle broke.")
+    assert not reads_as_question("Somehow it works")  # a wh-word inside a word is not a question
+
+
+def test_question_share_counts_present_strings_only() -> None:
+    profile = profile_rows([{"q": "Who?"}, {"q": "A statement."}, {"q": None}, {"q": 3}, {"other": 1}])
+    assert question_share(profile, "q") == 0.5
+    assert question_share(profile, "missing") == 0.0
+
+
+def test_constant_columns_are_metadata() -> None:
+    profile = profile_rows([{"lang": "en", "n": i % 2} for i in range(30)])
+    assert is_constant(profile.fields["lang"]) and is_metadata("lang", profile.fields["lang"])
+    assert not is_constant(profile.fields["n"])
+    assert is_recurring_class(profile, "lang") and is_recurring_class(profile, "n")
+
+
+def test_an_object_of_labels_is_a_label_and_an_object_of_ids_stays_an_object() -> None:
+    rows = [{"meta": {"channel": ["web", "app", "phone"][i % 3], "row": i}, "extra": {"page": i}} for i in range(60)]
+    profile = profile_rows(rows)
+    assert field_kind("meta", profile.fields["meta"], 60, profile) == "label"
+    assert field_kind("meta", profile.fields["meta"], 60) == "object"  # without the profile: no look inside
+    assert field_kind("extra", profile.fields["extra"], 60, profile) == "object"
+
+
+def test_unmapped_fields_include_siblings_of_a_mapped_path() -> None:
+    rows = [{"text": f"words number {i} here", "fields": {"branch": ["a", "b"][i % 2], "name": f"person {i} x y"}}
+            for i in range(40)]
+    profile = profile_rows(rows)
+    assert unmapped_fields(profile, ["text", "fields.branch"]) == {"fields.name": "text"}
+    assert unmapped_fields(profile, ["text", "fields"]) == {}
+
+
+def test_label_candidates_order_and_exclusions() -> None:
+    rows = [{"id": i % 4, "team": ["a", "b", "c", "d"][i % 4], "mood": ["x", "y"][i % 2],
+             "meta": {"k": ["p", "q", "r", "s", "t"][i % 5]}} for i in range(60)]
+    profile = profile_rows(rows)
+    # top-level first, most classes first; id-like names never
+    assert label_candidates(profile) == ["team", "mood", "meta.k"]
+    assert label_candidates(profile, exclude=["team"]) == ["mood", "meta.k"]
+
+
+def test_occurrence_rate() -> None:
+    rows = [{"text": "Invoice from ACME LTD total 12.50", "vendor": "ACME LTD", "total": 12.5},
+            {"text": "Invoice from Globex", "vendor": "Initech", "total": None},
+            {"text": None, "vendor": "ACME LTD"}]
+    profile = profile_rows(rows)
+    assert occurrence_rate(profile, "vendor", "text") == (1, 2)
+    assert occurrence_rate(profile, "total", "text") == (1, 1)
