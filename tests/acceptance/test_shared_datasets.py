@@ -151,3 +151,14 @@ def test_import_accepts_the_rows_a_person_would(locator, mapper_id):
 
 def test_every_case_has_an_expected_count():
     assert set(EXPECTED_RECORDS) == {c[0] for c in CASES}
+
+
+@pytest.mark.parametrize("name", ["train-v2.0.json", "dev-v2.0.json"])
+def test_nested_squad_document_imports_without_an_explode_option(name):
+    """A SQuAD document as it lies there: the introspector follows data -> paragraphs -> qas and the
+    import reads (and records) the refined locator."""
+    result = run_import(ImportSpec(locator=f"json:{SHARED / 'qa_squad2' / name}", dataset="squad"))
+    assert result.manifest["mapper_id"] == "rag_passthrough"
+    assert result.manifest["source"]["locator"].endswith("?explode=data.paragraphs.qas")
+    expected = EXPECTED_RECORDS[f"json:qa_squad2/{name}?explode=data.paragraphs.qas"]
+    assert sum(result.split_counts.values()) == expected and sum(result.rejected_counts.values()) == 0

@@ -135,7 +135,9 @@ def _check_field_sources(field_map: Mapping[str, str], sample: list[SourceRow], 
             )
 
 
-def _introspect(locator: str) -> tuple[str, dict[str, str], dict[str, Any], dict[str, Any]]:
+def _introspect(locator: str) -> tuple[str, dict[str, str], dict[str, Any], dict[str, Any], str]:
+    """(mapper id, field map, options, the accepted proposal, the locator to read): the locator is
+    the introspector's refined one when it had to look inside nested JSON lists."""
     try:
         from brewslm.introspection import introspect
     except ImportError as exc:  # pragma: no cover - introspection ships with the package
@@ -151,7 +153,10 @@ def _introspect(locator: str) -> tuple[str, dict[str, str], dict[str, Any], dict
             f"no mapper fits '{locator}' with enough confidence{best}; "
             "pass a mapper id (--mapper) and a field map, or try --llm-assist"
         )
-    return accepted.mapper_id, dict(accepted.field_map), dict(accepted.options), accepted.to_dict()
+    proposal = accepted.to_dict()
+    if result.refined_from:
+        proposal["refined_from"] = result.refined_from
+    return accepted.mapper_id, dict(accepted.field_map), dict(accepted.options), proposal, result.locator
 
 
 def _merge_field_maps(proposed: Mapping[str, str], user: Mapping[str, str] | None) -> dict[str, str]:
@@ -164,7 +169,16 @@ def _merge_field_maps(proposed: Mapping[str, str], user: Mapping[str, str] | Non
 
 
 def plan_import(spec: ImportSpec) -> ImportPlan:
-    """Open the source, pick the mapper, resolve the field map and options; raise on any misfit."""
+    """Open the source, pick the mapper, resolve the field map and options; raise on any misfit.
+
+    Without a mapper id the introspector picks one first; when it refined the locator (nested JSON
+    lists), the returned plan's spec carries the refined locator, which is what gets read and recorded.
+    """
+    introspected = None
+    if not spec.mapper_id:
+        mapper_id, proposed_map, proposed_options, introspected, locator = _introspect(spec.locator)
+        if locator != spec.locator:
+            spec = spec.model_copy(update={"locator": locator})
     source = open_source(spec.locator)
     sample = source.sample(SAMPLE_ROWS, scan_limit=SAMPLE_SCAN)
     if not sample:
@@ -177,13 +191,11 @@ def plan_import(spec: ImportSpec) -> ImportPlan:
         )
     fields = sample_fields(sample)
 
-    introspected = None
     if spec.mapper_id:
         mapper = get_mapper(spec.mapper_id)
         field_map = dict(spec.field_map or {})
         options = dict(spec.options)
     else:
-        mapper_id, proposed_map, proposed_options, introspected = _introspect(spec.locator)
         mapper = get_mapper(mapper_id)
         field_map = _merge_field_maps(proposed_map, spec.field_map)
         options = {**proposed_options, **spec.options}
@@ -313,6 +325,7 @@ def _progress_reporter(progress: Any) -> Callable[[int, int], None] | None:
 
 def _run(spec: ImportSpec, state: _RunState, report: Callable[[int, int], None] | None) -> ImportResult:
     plan = plan_import(spec)
+    spec = state.spec = plan.spec  # the introspector may have refined the locator
     state.mapper_id = plan.mapper.id
     state.task_profile = plan.profile.id
     state.dataset = plan.dataset

@@ -141,7 +141,7 @@ def validate_definition(definition: dict[str, Any]) -> dict[str, Any]:
     spec = ImportSpec(**definition)
     plan = plan_import(spec)
     return {
-        "locator": spec.locator,
+        "locator": plan.spec.locator,  # the refined locator when the introspector looked inside nested JSON
         "mapper_id": plan.mapper.id,
         "field_map": dict(plan.field_map),
         "options": dict(plan.options),
