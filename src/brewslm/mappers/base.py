@@ -134,11 +134,18 @@ class Mapper(ABC):
 
     # --- options ----------------------------------------------------------------------------
     def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Reject unknown option names and bad values before any row is read."""
         options = dict(options or {})
         unknown = sorted(set(options) - set(self.options_doc))
         if unknown:
             known = ", ".join(sorted(self.options_doc)) or "none"
             raise MapperError(f"mapper '{self.id}' has no option '{unknown[0]}'; its options: {known}")
+        self.parse_options(options)
+        return options
+
+    def parse_options(self, options: Mapping[str, Any]) -> Any:
+        """The options in ready-to-use form, raising ``MapperError`` for a bad value. Mappers with
+        options override this (behind an ``OptionsCache``: ``map_row`` calls it for every row)."""
         return options
 
     def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -286,6 +293,17 @@ def read_object(row: Any, path: str | None, missing_reason: str) -> "dict | Reje
     if not isinstance(value, dict):
         return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where an object is expected")
     return value
+
+
+def attach_source_id(records: list[Record], row: Any, fields: Mapping[str, str]) -> "list[Record] | Rejection":
+    """``records`` with the row's own id (the mapped ``id`` field, when there is one) set on each."""
+    source_id = read_source_id(row, fields.get("id"))
+    if isinstance(source_id, Rejection):
+        return source_id
+    if source_id is not None:
+        for record in records:
+            record["id"] = source_id
+    return records
 
 
 def read_source_id(row: Any, path: str | None) -> "str | int | None | Rejection":

@@ -40,9 +40,9 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
+    attach_source_id,
     get_path,
     read_list,
-    read_source_id,
     type_name,
 )
 
@@ -292,10 +292,8 @@ class BioToSpansMapper(Mapper):
     def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"scoring_mode": "span_set"}
 
-    def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        checked = super().check_options(options)
-        _parse_options(checked)
-        return checked
+    def parse_options(self, options: Mapping[str, Any]) -> Any:
+        return _cached_options(options)
 
     def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
         opts = _cached_options(options)
@@ -334,12 +332,7 @@ class BioToSpansMapper(Mapper):
                 )
         spans = entities_to_spans(tokens, entities, opts.joiner)
         record: Record = {"text": text, "spans": spans, "tokens": list(tokens), "tags": encode(len(tokens), entities)}
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            record["id"] = source_id
-        return [record]
+        return attach_source_id([record], row, fields)
 
     # --- introspection ------------------------------------------------------------------------
     def sniff(self, profile: SampleProfile) -> Proposal | None:

@@ -47,9 +47,9 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
+    attach_source_id,
     get_path,
     read_object,
-    read_source_id,
     read_text,
     type_name,
 )
@@ -96,10 +96,8 @@ class KvToStructuredMapper(Mapper):
             out["json_schema"] = opts.json_schema
         return out
 
-    def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        checked = super().check_options(options)
-        _parse_options(checked)
-        return checked
+    def parse_options(self, options: Mapping[str, Any]) -> Any:
+        return _cached_options(options)
 
     def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
         opts = _cached_options(options)
@@ -129,12 +127,7 @@ class KvToStructuredMapper(Mapper):
             where = ", ".join(src for dst, src in fields.items() if dst == TARGET or dst.startswith(TARGET_PREFIX))
             return Rejection("no_fields_extracted", f"no value in {where or 'the target fields'}")
         record: Record = {"text": text, "target": target}
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            record["id"] = source_id
-        return [record]
+        return attach_source_id([record], row, fields)
 
     # --- introspection ------------------------------------------------------------------------
     def sniff(self, profile: SampleProfile) -> Proposal | None:

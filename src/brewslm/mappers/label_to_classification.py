@@ -40,9 +40,9 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
+    attach_source_id,
     label_to_str,
     read_label,
-    read_source_id,
     read_text,
 )
 
@@ -76,10 +76,8 @@ class LabelToClassificationMapper(Mapper):
         opts = _cached_options(options)
         return {"labels": sorted(opts.allowed)} if opts.allowed is not None else {}
 
-    def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        checked = super().check_options(options)
-        _parse_options(checked)
-        return checked
+    def parse_options(self, options: Mapping[str, Any]) -> Any:
+        return _cached_options(options)
 
     def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
         opts = _cached_options(options)
@@ -102,12 +100,7 @@ class LabelToClassificationMapper(Mapper):
                 f"label '{label}' of field '{fields.get('label')}' is not one of the {len(opts.allowed)} allowed labels",
             )
         record: Record = {"text": text, "label": label}
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            record["id"] = source_id
-        return [record]
+        return attach_source_id([record], row, fields)
 
     # --- introspection ------------------------------------------------------------------------
     def sniff(self, profile: SampleProfile) -> Proposal | None:

@@ -27,8 +27,8 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
+    attach_source_id,
     get_path,
-    read_source_id,
 )
 from brewslm.mappers.messages import (
     CONSECUTIVE_OPTION,
@@ -135,14 +135,9 @@ class PreferencePair(Mapper):
             "chosen": tail_c[0].content,
             "rejected": tail_r[0].content,
         }
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            record["id"] = source_id
         if dropped:
             record["meta"] = {"dropped_turns": dropped}
-        return [record]
+        return attach_source_id([record], row, fields)
 
     def _prompt(self, row: dict[str, Any], fields: Mapping[str, str], role_map: Mapping[str, Any]) -> "list[Turn] | None | Rejection":
         system = read_system(row, fields.get("system"))

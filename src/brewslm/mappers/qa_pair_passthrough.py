@@ -32,9 +32,9 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
+    attach_source_id,
     get_path,
     label_to_str,
-    read_source_id,
     read_text,
     type_name,
 )
@@ -144,14 +144,9 @@ class QaPairPassthrough(Mapper):
                 if isinstance(context, Rejection):
                     return context
                 record["context"] = context
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            record["id"] = source_id
         if len(answers) > 1:
             record["meta"] = {"alternatives": answers[1:]}
-        return [record]
+        return attach_source_id([record], row, fields)
 
     def sniff(self, profile) -> Proposal | None:
         n = profile.n_rows

@@ -23,8 +23,8 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
+    attach_source_id,
     get_path,
-    read_source_id,
     read_text,
     type_name,
 )
@@ -143,12 +143,7 @@ class RagPassthrough(Mapper):
             record.update(answer=answers[0], is_refusal=False)
             if len(answers) > 1:
                 record["alternatives"] = answers[1:]
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            record["id"] = source_id
-        return [record]
+        return attach_source_id([record], row, fields)
 
     def sniff(self, profile) -> Proposal | None:
         question = profile.find(QUESTION_NAMES, lambda fp: fp.main_type == "string")

@@ -37,10 +37,10 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
+    attach_source_id,
     get_path,
     label_to_str,
     read_list,
-    read_source_id,
     read_text,
     type_name,
 )
@@ -89,10 +89,8 @@ class SpanPassthroughMapper(Mapper):
     def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
         return {"scoring_mode": "span_set"}
 
-    def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        checked = super().check_options(options)
-        _parse_options(checked)
-        return checked
+    def parse_options(self, options: Mapping[str, Any]) -> Any:
+        return _cached_options(options)
 
     def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
         opts = _cached_options(options)
@@ -114,12 +112,7 @@ class SpanPassthroughMapper(Mapper):
                 spans.append({"start": checked[0], "end": checked[1], "label": label})
         unique = {(s["start"], s["end"], s["label"]): s for s in spans}
         record: Record = {"text": text, "spans": [unique[k] for k in sorted(unique)]}
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            record["id"] = source_id
-        return [record]
+        return attach_source_id([record], row, fields)
 
     # --- introspection ------------------------------------------------------------------------
     def sniff(self, profile: SampleProfile) -> Proposal | None:

@@ -20,7 +20,7 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
-    read_source_id,
+    attach_source_id,
     read_text,
 )
 
@@ -43,12 +43,7 @@ class TextOnlyMapper(Mapper):
         if isinstance(text, Rejection):
             return text
         record: Record = {"text": text}
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            record["id"] = source_id
-        return [record]
+        return attach_source_id([record], row, fields)
 
     def sniff(self, profile: SampleProfile) -> Proposal | None:
         text_field, by_name = choose_text_field(profile, TEXT_CANDIDATES, min_words=1.0)

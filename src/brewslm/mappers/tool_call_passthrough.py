@@ -40,8 +40,8 @@ from brewslm.mappers.base import (
     Proposal,
     Record,
     Rejection,
+    attach_source_id,
     get_path,
-    read_source_id,
     type_name,
 )
 from brewslm.mappers.messages import (
@@ -334,13 +334,7 @@ class ToolCallPassthrough(Mapper):
                 f"field '{path}' has no assistant turn and no ground-truth calls follow it; map a calls field "
                 "(for BFCL join the answers: ?join=<split>_possible_answer.jsonl&on=id)",
             )
-        source_id = read_source_id(row, fields.get("id"))
-        if isinstance(source_id, Rejection):
-            return source_id
-        if source_id is not None:
-            for record in records:
-                record["id"] = source_id
-        return records
+        return attach_source_id(records, row, fields)
 
     # conversation -> turns ----------------------------------------------------------------
     @staticmethod
