@@ -168,27 +168,34 @@ def _merge_field_maps(proposed: Mapping[str, str], user: Mapping[str, str] | Non
     return merged
 
 
+def _open_and_sample(locator: str) -> tuple[Source, list[Any]]:
+    """The source and a sample of it; an empty or wholly unparseable source stops here."""
+    source = open_source(locator)
+    sample = source.sample(SAMPLE_ROWS, scan_limit=SAMPLE_SCAN)
+    if not sample:
+        raise ImportFailed(f"source '{locator}' has no rows; nothing to import")
+    if all(isinstance(row, ParseFailure) for row in sample):
+        first = sample[0]
+        raise ImportFailed(
+            f"none of the {len(sample)} rows sampled from '{locator}' could be parsed "
+            f"(row {first.position}: {first.error}); check the file and the locator's format prefix"
+        )
+    return source, sample
+
+
 def plan_import(spec: ImportSpec) -> ImportPlan:
     """Open the source, pick the mapper, resolve the field map and options; raise on any misfit.
 
     Without a mapper id the introspector picks one first; when it refined the locator (nested JSON
     lists), the returned plan's spec carries the refined locator, which is what gets read and recorded.
     """
+    source, sample = _open_and_sample(spec.locator)
     introspected = None
     if not spec.mapper_id:
         mapper_id, proposed_map, proposed_options, introspected, locator = _introspect(spec.locator)
         if locator != spec.locator:
             spec = spec.model_copy(update={"locator": locator})
-    source = open_source(spec.locator)
-    sample = source.sample(SAMPLE_ROWS, scan_limit=SAMPLE_SCAN)
-    if not sample:
-        raise ImportFailed(f"source '{spec.locator}' has no rows; nothing to import")
-    if all(isinstance(row, ParseFailure) for row in sample):
-        first = sample[0]
-        raise ImportFailed(
-            f"none of the {len(sample)} rows sampled from '{spec.locator}' could be parsed "
-            f"(row {first.position}: {first.error}); check the file and the locator's format prefix"
-        )
+            source, sample = _open_and_sample(locator)
     fields = sample_fields(sample)
 
     if spec.mapper_id:
