@@ -256,6 +256,24 @@ def test_saved_mapping_lifecycle(cli, tickets_jsonl):
     assert "tickets-daily" in one_error_line(cli("data", "mappings", "rerun", "tickets-daily"))
 
 
+def test_editing_a_mapping_is_validated_and_versioned(cli, tickets_jsonl):
+    import_tickets(cli, tickets_jsonl, "--save-as", "tickets-daily")
+    edited = cli("data", "mappings", "edit", "tickets-daily", "--option", 'labels=["billing","shipping"]',
+                 "--drop-reason", "label_not_allowed", "--json")
+    assert edited.code == 0, edited.err
+    assert edited.json()["options"] == {"labels": ["billing", "shipping"]} and edited.json()["version"] == 2
+    history = cli("data", "mappings", "history", "tickets-daily", "--json").json()
+    assert [h["version"] for h in history] == [1, 2]
+
+    rerun = cli("data", "mappings", "rerun", "tickets-daily", "--json").json()
+    assert rerun["rejected_counts"]["label_not_allowed"] == 15  # the edited definition is what runs
+
+    # an edit that does not fit the source is refused and the mapping stays as it was
+    assert "nonsense" in one_error_line(cli("data", "mappings", "edit", "tickets-daily", "--field-map", "nonsense=text"))
+    assert "nothing to change" in one_error_line(cli("data", "mappings", "edit", "tickets-daily"))
+    assert cli("data", "mappings", "show", "tickets-daily", "--json").json()["version"] == 2
+
+
 def test_save_as_keeps_no_mapping_when_the_import_fails(cli, tickets_jsonl):
     line = one_error_line(cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper",
                               "label_to_classification", "--option", 'labels=["refunds"]', "--save-as", "strict"))

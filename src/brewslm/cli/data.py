@@ -316,6 +316,50 @@ def mappings_rerun(opts: MappingNameOptions) -> dict[str, Any]:
         return to_jsonable(rerun_mapping(opts.name, progress=progress))
 
 
+@dataclass(kw_only=True)
+class EditOptions:
+    name: str = option("Name of the saved mapping to edit.", positional=True)
+    locator: str | None = option("New locator.", default=None, metavar="LOCATOR")
+    mapper: str | None = option("New mapper id (without --field-map the field map is guessed anew).",
+                                default=None, metavar="ID")
+    field_map: list[str] = option("New field map, SOURCE=CANONICAL ... (replaces the saved one).",
+                                  default=[], metavar="SRC=DST")
+    options: list[str] = option("New mapper options KEY=VALUE ... (replace the saved ones).",
+                                default=[], metavar="KEY=VALUE", flag="--option")
+    dataset: str | None = option("New target dataset name.", default=None, metavar="NAME")
+    mode: str | None = option("New import mode.", default=None, choices=("append", "replace"))
+    split: str | None = option("New split policy.", default=None, choices=("auto", "train", "validation", "test"))
+    drop_reasons: list[str] = option("New expected rejection reasons (replace the saved ones).",
+                                     default=[], metavar="CODE", flag="--drop-reason")
+    json: bool = json_flag()
+
+
+def mappings_edit(opts: EditOptions) -> dict[str, Any]:
+    """Edit a saved mapping: the new definition is validated against its source and saved as a new version.
+
+    Only the settings given change; the previous definition stays in 'brewslm data mappings history'.
+    """
+    from brewslm.ingestion import update_mapping
+
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "locator": opts.locator,
+            "mapper_id": opts.mapper,
+            "field_map": parse_field_map(opts.field_map) or None,
+            "options": parse_options(opts.options) or None,
+            "dataset": opts.dataset,
+            "mode": opts.mode,
+            "split": opts.split,
+            "drop_reasons": opts.drop_reasons or None,
+        }.items()
+        if value is not None
+    }
+    if not changes:
+        raise ConfigError(f"nothing to change in mapping '{opts.name}'; give e.g. --field-map or --locator")
+    return to_jsonable(update_mapping(opts.name, **changes))
+
+
 def mappings_delete(opts: MappingNameOptions) -> dict[str, Any]:
     """Delete a saved mapping (its datasets and audit events stay)."""
     from brewslm.ingestion import delete_mapping
@@ -489,6 +533,7 @@ COMMANDS: dict[str, Any] = {
         "show": Command(mappings_show, MappingNameOptions, render_mapping),
         "history": Command(mappings_history, MappingNameOptions, render_history),
         "rerun": Command(mappings_rerun, MappingNameOptions, render_import),
+        "edit": Command(mappings_edit, EditOptions, render_mapping),
         "delete": Command(mappings_delete, MappingNameOptions, lambda r: f"deleted mapping '{r['deleted']}'"),
     },
     "events": Command(events, EventsOptions, render_events),
