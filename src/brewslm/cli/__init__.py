@@ -18,7 +18,7 @@ import sys
 from typing import Any, Mapping, Sequence
 
 from brewslm import __version__
-from brewslm.cli import data, quickstart
+from brewslm.cli import data, quickstart, train
 from brewslm.cli.command import Command
 from brewslm.cli.options import add_options, from_namespace
 from brewslm.cli.output import write_json
@@ -27,7 +27,9 @@ from brewslm.errors import BrewError
 COMMANDS: dict[str, Any] = {
     "quickstart": quickstart.COMMAND,
     "data": {"help": "Import, inspect and audit datasets.", **data.COMMANDS},
+    "train": {"help": "Fine-tune a base model on a dataset; export the result.", **train.COMMANDS},
 }
+GROUP_KEYS = ("help", "default")  # a group's "default" names the command run when none is given
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_commands(parser: argparse.ArgumentParser, table: Mapping[str, Any]) -> None:
-    names = [k for k in table if k != "help"]
+    names = [k for k in table if k not in GROUP_KEYS]
     sub = parser.add_subparsers(title="commands", metavar="{" + ",".join(names) + "}", required=True)
     for name in names:
         entry = table[name]
@@ -66,10 +68,23 @@ def _add_commands(parser: argparse.ArgumentParser, table: Mapping[str, Any]) -> 
             _add_commands(child, entry)
 
 
+def _with_default_command(argv: list[str], table: Mapping[str, Any]) -> list[str]:
+    """``brewslm train --dataset x`` runs ``brewslm train run --dataset x``: a group with a
+    ``default`` command runs it when the next word is not one of its commands (or --help)."""
+    if not argv or not isinstance(table.get(argv[0]), dict):
+        return argv
+    group, rest = table[argv[0]], argv[1:]
+    default = group.get("default")
+    if not default or (rest and (rest[0] in group or rest[0] in ("-h", "--help"))):
+        return [argv[0], *_with_default_command(rest, group)]
+    return [argv[0], default, *rest]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        namespace = parser.parse_args(argv)
+        namespace = parser.parse_args(_with_default_command(args, COMMANDS))
     except SystemExit as exc:  # --help, --version, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else 0
     command: Command = namespace._command

@@ -55,6 +55,8 @@ def add_options(parser: argparse.ArgumentParser, options_class: type) -> None:
             kwargs.setdefault("metavar", f.name.upper())
             if kind is int:
                 kwargs["type"] = int
+            elif kind is list:  # any number of trailing words, e.g. KEY=VALUE overrides
+                kwargs["nargs"] = "*"
             parser.add_argument(f.name, **kwargs)
             continue
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING

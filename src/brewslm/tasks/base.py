@@ -2,7 +2,9 @@
 
 A task profile owns the canonical record's schema (a pydantic model), checks every record a
 mapper produces against it, and keeps streaming statistics for the dataset manifest (label
-counts, span types, an inferred JSON schema...). Training, evaluation and serving key on it.
+counts, span types, an inferred JSON schema...). Training, evaluation and serving key on it:
+``render(record, context)`` is the one place a record becomes chat messages (see
+``brewslm.tasks.rendering``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, ClassVar, Mapping
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from brewslm.mappers.base import Record, Rejection
+from brewslm.tasks.rendering import RenderContext, Rendered
 
 
 class CanonicalRecord(BaseModel):
@@ -54,6 +57,17 @@ class TaskProfile(ABC):
 
     def new_summary(self, output_schema: Mapping[str, Any] | None = None) -> Summary:
         return self.summary_class(output_schema or {})
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """The record as chat messages with the assistant turns to train on; the same rendering is
+        used for training, evaluation and serving. ``context`` carries dataset-level facts from the
+        manifest (``RenderContext.from_manifest``). Raises ``NotRenderable`` for a valid record
+        that has nothing to learn."""
+        raise NotImplementedError(f"task profile '{self.id}' has no renderer")
+
+    @property
+    def can_render(self) -> bool:
+        return type(self).render is not TaskProfile.render
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "description": self.description, "schema": self.record_model.model_json_schema()}

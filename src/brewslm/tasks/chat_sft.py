@@ -2,7 +2,8 @@
 
 Record: ``{"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...]}`` — an
 optional leading system message, then alternating user/assistant turns starting with the user,
-ending with an assistant turn (so there is at least one reply to learn).
+ending with an assistant turn (so there is at least one reply to learn). Rendered as is, with
+every assistant turn trained.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import field_validator
 
 from brewslm.mappers.base import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, USER, Message, check_messages
 
 
@@ -76,6 +78,10 @@ class ChatSftProfile(TaskProfile):
     description = "Multi-turn conversations (system/user/assistant) for supervised fine-tuning."
     record_model = ChatRecord
     summary_class = ChatSummary
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """The conversation as is; every assistant turn is trained."""
+        return conversation(record["messages"], train="all")
 
 
 PROFILE = ChatSftProfile()

@@ -2,7 +2,7 @@
 
 Record: ``{"text": str, "label": str}``. Labels are strings whatever the source held (``0``,
 ``true``, ``not entailment``); the manifest keeps their counts so class balance is visible before
-training.
+training. Rendered as an instruction + the text, answered by the label alone.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import StrictStr, field_validator
 
 from brewslm.mappers.base import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+from brewslm.tasks.rendering import RenderContext, Rendered, single_turn
 
 
 class ClassificationRecord(CanonicalRecord):
@@ -72,6 +73,17 @@ class ClassificationProfile(TaskProfile):
     description = "Text -> one class label."
     record_model = ClassificationRecord
     summary_class = ClassificationSummary
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """User: the instruction (with the allowed labels when the manifest knows them and there are
+        at most ``max_listed_labels``) and the text; assistant: the label, nothing else."""
+        context = context or RenderContext()
+        labels = context.labels
+        if labels and len(labels) <= context.max_listed_labels:
+            ask = f"Classify the text into one of these labels: {', '.join(labels)}. Reply with the label only."
+        else:
+            ask = "Classify the text. Reply with the label only."
+        return single_turn(f"{ask}\n\nText: {record['text']}", record["label"])
 
 
 PROFILE = ClassificationProfile()

@@ -12,6 +12,7 @@ from pydantic import StrictStr, field_validator, model_validator
 
 from brewslm.mappers.base import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, USER, Message, check_messages
 
 
@@ -85,6 +86,12 @@ class DpoProfile(TaskProfile):
     description = "Preference pairs: a prompt conversation with a chosen and a rejected assistant reply."
     record_model = DpoRecord
     summary_class = DpoSummary
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """The prompt conversation answered by the chosen reply (the trained turn), with the
+        rejected reply alongside (``Rendered.rejected``; ``with_completion`` swaps it in)."""
+        chosen = conversation([*record["prompt"], {"role": "assistant", "content": record["chosen"]}], train="last")
+        return Rendered(messages=chosen.messages, trained_turns=chosen.trained_turns, rejected=record["rejected"])
 
 
 PROFILE = DpoProfile()

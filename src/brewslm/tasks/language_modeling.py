@@ -1,6 +1,6 @@
 """language_modeling: plain text for continued pre-training / domain adaptation.
 
-Record: ``{"text": str}``, the text exactly as written.
+Record: ``{"text": str}``, the text exactly as written; rendered as raw text, all tokens trained.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pydantic import StrictStr, field_validator
 
 from brewslm.mappers.base import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+from brewslm.tasks.rendering import RenderContext, Rendered
 
 
 class LanguageModelingRecord(CanonicalRecord):
@@ -62,6 +63,10 @@ class LanguageModelingProfile(TaskProfile):
     description = "Plain text documents for (continued) language-model training."
     record_model = LanguageModelingRecord
     summary_class = LanguageModelingSummary
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """The raw text, no chat template: every token (and a closing end-of-text token) is trained."""
+        return Rendered(text=record["text"])
 
 
 PROFILE = LanguageModelingProfile()

@@ -1,6 +1,7 @@
 """qa: question answering, closed-book or over one given context.
 
-Record: ``{"question": str, "answer": str, "context": str (optional)}``.
+Record: ``{"question": str, "answer": str, "context": str (optional)}``; rendered as the question
+(after its context, when there is one) answered by the answer.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pydantic import StrictStr, field_validator
 
 from brewslm.mappers.base import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+from brewslm.tasks.rendering import RenderContext, Rendered, single_turn
 
 
 class QaRecord(CanonicalRecord):
@@ -68,6 +70,16 @@ class QaProfile(TaskProfile):
     description = "Question -> answer pairs, optionally with one context passage."
     record_model = QaRecord
     summary_class = QaSummary
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """Closed book: the question alone. With a context: the context, then the question.
+        The answer is the reply."""
+        question, passage = record["question"], record.get("context")
+        if passage:
+            user = f"Answer the question using the context.\n\nContext:\n{passage}\n\nQuestion: {question}"
+        else:
+            user = question
+        return single_turn(user, record["answer"])
 
 
 PROFILE = QaProfile()

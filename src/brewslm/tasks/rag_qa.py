@@ -14,6 +14,7 @@ from pydantic import StrictBool, StrictStr, field_validator, model_validator
 
 from brewslm.mappers.base import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+from brewslm.tasks.rendering import REFUSAL, RenderContext, Rendered, single_turn
 
 
 class RagRecord(CanonicalRecord):
@@ -96,6 +97,16 @@ class RagQaProfile(TaskProfile):
     description = "Question + retrieved passages -> answer, or a refusal when the passages do not answer it."
     record_model = RagRecord
     summary_class = RagSummary
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """The numbered passages and the question; the reply is the answer, or ``REFUSAL`` word for
+        word when the passages do not hold it."""
+        passages = "\n\n".join(f"[{i}] {text}" for i, text in enumerate(record["passages"], 1))
+        user = (
+            "Answer the question using only the passages below. If they do not contain the answer, "
+            f"reply exactly: {REFUSAL}\n\nPassages:\n{passages}\n\nQuestion: {record['question']}"
+        )
+        return single_turn(user, REFUSAL if record["is_refusal"] else record["answer"])
 
 
 PROFILE = RagQaProfile()

@@ -8,6 +8,10 @@
   ``output_schema.json_schema`` is the schema the mapper was given, or else one inferred here over
   *every* accepted record (never a sample): the JSON types seen per field, and as ``required`` the
   fields present in every record.
+
+Rendering: span_set replies with a JSON list ``[{"text": ..., "label": ...}]`` in offset order
+(models quote text far better than they count characters; ``rendering.locate_spans`` turns the list
+back into offsets), ``[]`` when there are none; field_match replies with the target JSON object.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, field_validato
 
 from brewslm.mappers.base import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
+from brewslm.tasks.rendering import RenderContext, Rendered, locate_spans, single_turn, to_json
 
 SPAN_SET = "span_set"
 FIELD_MATCH = "field_match"
@@ -231,6 +236,35 @@ class StructuredExtractionProfile(TaskProfile):
     description = "Text -> character spans (span_set) or a JSON object of fields (field_match)."
     record_model = StructuredExtractionRecord
     summary_class = StructuredExtractionSummary
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        context = context or RenderContext()
+        text = record["text"]
+        if record.get("spans") is not None:
+            labels = context.span_labels
+            kinds = f" (labels: {', '.join(labels)})" if labels and len(labels) <= context.max_listed_labels else ""
+            ask = (
+                f"Extract the entities{kinds} from the text as a JSON list of {{\"text\", \"label\"}} objects "
+                "in order of appearance. Reply [] if there are none."
+            )
+            return single_turn(f"{ask}\n\nText: {text}", to_json(rendered_spans(record)))
+        fields = context.fields
+        keys = f" with the keys: {', '.join(fields)}" if fields else ""
+        return single_turn(f"Extract the fields from the text as a JSON object{keys}.\n\nText: {text}",
+                           to_json(record["target"]))
+
+
+def rendered_spans(record: Record) -> list[dict[str, str]]:
+    """The span_set completion's items: each span's text and label, in offset order."""
+    text = record["text"]
+    return [{"text": text[s["start"]:s["end"]], "label": s["label"]} for s in record["spans"]]
+
+
+def span_offsets_recoverable(record: Record) -> bool:
+    """Whether ``locate_spans`` recovers this record's exact offsets from its rendering (false only
+    when a span repeats an earlier, unannotated occurrence of the same text)."""
+    found = locate_spans(record["text"], rendered_spans(record))
+    return found == [{"start": s["start"], "end": s["end"], "label": s["label"]} for s in record["spans"]]
 
 
 PROFILE = StructuredExtractionProfile()

@@ -11,6 +11,12 @@ Record (one per assistant decision point)::
 In the history, an earlier assistant tool call is an assistant message whose content is the call
 as JSON (``call_message_content``) and a tool result is a ``tool`` message. A history may end with
 a tool result: the decision then is whether to call again or to answer from the result.
+
+Rendering: a system message lists the offered tools as JSON schemas (after the record's own system
+prompt, if any) and says how to call them; the reply is ``{"tool": name, "arguments": {...}}`` (a
+JSON list of them for parallel calls, ``call_json``) or the direct answer. Earlier calls in the
+history are rewritten into the same ``{"tool", "arguments"}`` form, so a conversation never mixes
+two call formats. A no-call record without a known answer has nothing to learn (``NotRenderable``).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, StrictStr, field_validator, model_va
 
 from brewslm.mappers.base import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
-from brewslm.tasks.messages import TOOL, USER, Message, check_messages
+from brewslm.tasks.rendering import NotRenderable, RenderContext, Rendered, to_json
+from brewslm.tasks.messages import ASSISTANT, SYSTEM, TOOL, USER, Message, check_messages
 
 TOP_TOOLS = 20  # tool names listed in the manifest
 
@@ -87,6 +94,40 @@ def call_message_content(calls: list[Mapping[str, Any]]) -> str:
     return json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False)
 
 
+TOOLS_INSTRUCTION = (
+    "You can call the tools below, given as JSON schemas, one per line. To call a tool, reply with only "
+    'a JSON object {"tool": <tool name>, "arguments": {<argument>: <value>}}; to make several calls at '
+    "once, reply with a JSON list of such objects. If no tool fits the request, answer directly."
+)
+
+
+def call_json(calls: list[Mapping[str, Any]]) -> str:
+    """The reply that makes ``calls``: one ``{"tool", "arguments"}`` object, or a JSON list of them."""
+    payload = [{"tool": c["tool"], "arguments": c["arguments"]} for c in calls]
+    return to_json(payload[0] if len(payload) == 1 else payload)
+
+
+def _as_call_reply(content: str) -> str:
+    """An earlier assistant tool call (``{"name", "arguments"}`` JSON, or a list) in the ``call_json``
+    form; any other assistant message is returned unchanged."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return content
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(
+        isinstance(i, dict) and set(i) == {"name", "arguments"} and isinstance(i["name"], str) for i in items
+    ):
+        return content
+    return call_json([{"tool": i["name"], "arguments": i["arguments"]} for i in items])
+
+
+def tools_system_prompt(tools: list[Mapping[str, Any]]) -> str:
+    lines = [to_json({"name": t["name"], "description": t.get("description", ""), "parameters": t["parameters"]})
+             for t in tools]
+    return TOOLS_INSTRUCTION + "\n\nTools:\n" + "\n".join(lines)
+
+
 class ToolCallSummary(Summary):
     """Call vs no-call balance, parallel calls, tools offered and called."""
 
@@ -145,6 +186,28 @@ class ToolCallProfile(TaskProfile):
     description = "Conversation + offered tools -> the tool calls to make (or none, with a direct answer)."
     record_model = ToolCallRecord
     summary_class = ToolCallSummary
+
+    def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        calls = record["calls"]
+        if calls:
+            reply = call_json(calls)
+        elif record.get("answer") is not None:
+            reply = record["answer"]
+        else:
+            raise NotRenderable("a no-call tool_call record without a known answer has no reply to learn")
+        history = [dict(m) for m in record["messages"]]
+        own_system = history.pop(0)["content"] if history and history[0]["role"] == SYSTEM else None
+        if record["tools"]:
+            system = tools_system_prompt(record["tools"])
+            system = f"{own_system}\n\n{system}" if own_system else system
+        else:
+            system = own_system
+        messages = ([{"role": SYSTEM, "content": system}] if system else []) + [
+            {"role": m["role"], "content": _as_call_reply(m["content"]) if m["role"] == ASSISTANT else m["content"]}
+            for m in history
+        ]
+        messages.append({"role": ASSISTANT, "content": reply})
+        return Rendered(messages=tuple(messages), trained_turns=(len(messages) - 1,))
 
 
 PROFILE = ToolCallProfile()

@@ -1,0 +1,317 @@
+"""Every training option, in one typed object shared by the CLI, the Python API and the web UI.
+
+    config = load_config("train.yaml", overrides=["lora.r=8", "epochs=2"], dataset="reviews")
+
+``TrainConfig`` is a pydantic model with ``extra="forbid"``: an unknown key is a ``ConfigError``
+that suggests the closest known option ("unknown option 'learning_rte'; did you mean
+'learning_rate'?"). Each field's description is its help text (``describe_options``). Overrides are
+``key=value`` strings, dotted for nested sections (``lora.r=8``, ``early_stopping.patience=3``);
+values are read as YAML scalars/lists (``8``, ``true``, ``null``, ``[q_proj, v_proj]``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Iterable, Literal, Mapping, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from brewslm.errors import ConfigError
+
+Method = Literal["lora", "full", "dpo", "orpo"]
+PREFERENCE_METHODS = ("dpo", "orpo")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LoraConfig(_Section):
+    r: int = Field(16, ge=1, description="LoRA rank.")
+    alpha: float = Field(32.0, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r).")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the LoRA branch input (0 skips the dropout op).")
+    target_modules: Union[str, list[str]] = Field(
+        "all-linear",
+        description="Linear layers that get adapters: 'all-linear' (every linear layer but the output head) or a "
+        "list of module names such as [q_proj, v_proj].",
+    )
+
+
+class EarlyStoppingConfig(_Section):
+    patience: Optional[int] = Field(
+        None, ge=1, description="Stop after this many validation passes without improvement (unset: never stop early)."
+    )
+    min_delta: float = Field(0.0, ge=0, description="The validation loss must drop by more than this to count as better.")
+
+
+class PreferenceConfig(_Section):
+    beta: float = Field(
+        0.1, gt=0, description="DPO: the implicit reward is beta x the log-prob ratio to the reference model; larger "
+        "beta keeps the model closer to the reference (TRL's default 0.1).",
+    )
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=0.5, description="DPO: assumed share of pairs whose preference label is wrong (conservative DPO); 0 is plain sigmoid DPO.",
+    )
+    orpo_lambda: float = Field(
+        0.1, gt=0, description="ORPO: weight of the odds-ratio term added to the chosen reply's NLL (the paper's lambda).",
+    )
+
+
+class TrainConfig(_Section):
+    """One training run. Defaults suit LoRA on a small model on CPU."""
+
+    # what to train on and from
+    dataset: str = Field(description="Dataset name in the workspace, or the path of a dataset version folder.")
+    dataset_version: Optional[int] = Field(None, ge=1, description="Dataset version (unset: the current one).")
+    base_model: Optional[str] = Field(
+        None, description="Base model: a local Hugging Face folder, a .gguf file or a hub id (unset: BREWSLM_BASE_MODEL, else the embedded SmolLM2-135M-Instruct)."
+    )
+    method: Method = Field(
+        "lora", description="lora (adapters), full (all weights), dpo or orpo (preference pairs, with LoRA adapters)."
+    )
+    lora: LoraConfig = Field(default_factory=LoraConfig, description="LoRA settings (methods lora, dpo, orpo).")
+    preference: PreferenceConfig = Field(
+        default_factory=PreferenceConfig, description="DPO / ORPO settings (methods dpo, orpo)."
+    )
+    qlora: bool = Field(False, description="Load the base model in 4-bit (needs CUDA and bitsandbytes) and train LoRA adapters on it.")
+
+    # optimisation
+    learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate (AdamW); about 2e-5 suits full fine-tuning.")
+    epochs: float = Field(3.0, gt=0, description="Passes over the training split (fractions allowed).")
+    max_steps: Optional[int] = Field(None, ge=1, description="Optimizer steps to run; overrides epochs when set.")
+    batch_size: int = Field(8, ge=1, description="Examples per micro-batch.")
+    grad_accum: int = Field(1, ge=1, description="Micro-batches per optimizer step (effective batch = batch_size x grad_accum).")
+    max_seq_len: int = Field(1024, ge=16, description="Longest token sequence; longer prompts lose tokens from the middle, never the whole reply.")
+    lr_schedule: Literal["cosine", "linear", "constant"] = Field("cosine", description="Learning-rate decay after warm-up.")
+    warmup_ratio: float = Field(0.03, ge=0, le=1, description="Share of the steps spent warming the learning rate up linearly.")
+    warmup_steps: Optional[int] = Field(None, ge=0, description="Warm-up steps; overrides warmup_ratio when set.")
+    min_lr_ratio: float = Field(0.0, ge=0, le=1, description="Where cosine/linear decay ends, as a share of the peak learning rate.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay (not applied to biases and norms).")
+    adam_beta1: float = Field(0.9, ge=0, lt=1, description="AdamW beta1.")
+    adam_beta2: float = Field(0.999, ge=0, lt=1, description="AdamW beta2.")
+    max_grad_norm: Optional[float] = Field(1.0, gt=0, description="Clip the gradient norm to this (unset: no clipping).")
+    seed: int = Field(0, description="Seed for initialisation, shuffling, dropout and sampling.")
+
+    # data
+    batching: Literal["length_grouped", "packed", "padded"] = Field(
+        "length_grouped",
+        description="length_grouped: shuffled batches of similar length (least padding); packed: several examples per "
+        "row with no attention across them; padded: shuffled batches padded to their longest example.",
+    )
+    prefix_sharing: bool = Field(
+        True,
+        description="Run the prompt prefix that all rows of a micro-batch share (instructions, tool schemas, system "
+        "prompt) once instead of once per row: the same loss and gradients, about twice as fast on templated prompts "
+        "(with lora.dropout > 0 the shared part draws one dropout mask for all rows). Not used with "
+        "gradient_checkpointing or packed batching.",
+    )
+    class_balance: Literal["none", "upsample", "downsample"] = Field(
+        "none", description="Classification only: repeat minority-class examples or drop majority-class ones to equal class counts."
+    )
+    max_train_examples: Optional[int] = Field(None, ge=1, description="Use only the first N training records (unset: all).")
+    max_eval_examples: Optional[int] = Field(None, ge=1, description="Use only the first N validation records (unset: all).")
+
+    # evaluation, checkpoints, stopping
+    eval_every: Optional[int] = Field(
+        None, ge=1, description="Optimizer steps between validation passes (unset: at the end of every epoch)."
+    )
+    eval_batch_size: Optional[int] = Field(None, ge=1, description="Validation micro-batch size (unset: batch_size).")
+    save_every: Optional[int] = Field(None, ge=1, description="Optimizer steps between checkpoints (unset: only the final model is saved).")
+    keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept on disk (oldest deleted first).")
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig, description="Stop when the validation loss stops improving.")
+    resume: Optional[str] = Field(
+        None, description="Continue a run: a checkpoint folder, a run folder (its latest checkpoint) or 'latest' (output_dir's latest)."
+    )
+
+    # hardware
+    device: Optional[str] = Field(None, description="cpu, cuda, cuda:1... (unset: CUDA when available, else CPU).")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Compute precision: auto = float32 on CPU, bfloat16 (else float16) autocast on CUDA."
+    )
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass: less memory, ~30% slower.")
+    memory_check: bool = Field(True, description="Refuse to start when the estimated memory need exceeds what is available.")
+
+    # output and reporting
+    output_dir: Optional[str] = Field(None, description="Run folder (unset: <BREWSLM_HOME>/runs/<run_name>).")
+    run_name: Optional[str] = Field(None, description="Run name (unset: <dataset>-<method>-<timestamp>).")
+    log_every: int = Field(10, ge=1, description="Optimizer steps between progress lines on stderr (metrics.jsonl gets every step).")
+    mlflow: bool = Field(False, description="Log parameters and metrics to MLflow (MLFLOW_TRACKING_URI, else a local ./mlruns store).")
+    mlflow_experiment: str = Field("brewslm", description="MLflow experiment name.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainConfig":
+        if self.qlora and self.method == "full":
+            raise ValueError("qlora trains LoRA adapters on a 4-bit model; it cannot be combined with method=full")
+        return self
+
+    @property
+    def objective(self) -> str:
+        """sft, dpo or orpo: what the loss is (lora and full both mean supervised fine-tuning)."""
+        return self.method if self.method in PREFERENCE_METHODS else "sft"
+
+    @property
+    def uses_lora(self) -> bool:
+        return self.method != "full"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+def option_names(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
+    """Every option as a dotted name (``lora.r``...), sections included."""
+    names: list[str] = []
+    for name, field in model.model_fields.items():
+        names.append(prefix + name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.extend(option_names(annotation, f"{prefix}{name}."))
+    return names
+
+
+def describe_options(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[dict[str, Any]]:
+    """``[{"name", "default", "help"}]`` for every leaf option, in declaration order (for --help and UIs)."""
+    out: list[dict[str, Any]] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            out.extend(describe_options(annotation, f"{prefix}{name}."))
+            continue
+        default = None if field.is_required() else field.get_default(call_default_factory=True)
+        out.append({"name": prefix + name, "default": default, "required": field.is_required(), "help": field.description or ""})
+    return out
+
+
+def _suggest(name: str) -> str:
+    close = difflib.get_close_matches(name, option_names(), n=1, cutoff=0.6)
+    if not close:  # a nested name typed without its section, e.g. 'patience'
+        leaves = {n.rsplit(".", 1)[-1]: n for n in option_names() if "." in n}
+        match = difflib.get_close_matches(name.rsplit(".", 1)[-1], list(leaves), n=1, cutoff=0.8)
+        close = [leaves[match[0]]] if match else []
+    return f"; did you mean '{close[0]}'?" if close else "; see 'brewslm train --help' for the options"
+
+
+def _error_from(exc: ValidationError) -> ConfigError:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    if err.get("type") == "extra_forbidden":
+        return ConfigError(f"unknown option '{where}'{_suggest(where)}")
+    if err.get("type") == "missing":
+        return ConfigError(f"option '{where}' is required")
+    value = err.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, (dict, BaseModel)) else ""
+    message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
+    return ConfigError(f"option '{where}': {message}{shown}" if where else f"training config: {message}")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"lora.r=8"`` -> ``(["lora", "r"], 8)``; the value is read as YAML (numbers, booleans, null, lists)."""
+    import yaml
+
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"override '{text}' is not KEY=VALUE; write e.g. learning_rate=1e-4 or lora.r=8")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, str) and _looks_like_float(value):  # YAML 1.1 reads '1e-4' as a string
+        value = float(value)
+    return key.split("."), value
+
+
+def _looks_like_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return any(c.isdigit() for c in text)
+
+
+def _set_dotted(data: dict[str, Any], path: list[str], value: Any, original: str) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override '{original}': '{part}' is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"config file {file} does not exist")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {file}{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {file} must hold a mapping of options, not a {type(data).__name__}")
+    return data
+
+
+def build_config(data: Mapping[str, Any]) -> TrainConfig:
+    """Validate a dict of options into a ``TrainConfig``; errors are one-line ``ConfigError``s."""
+    try:
+        return TrainConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _error_from(exc) from None
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    **fields: Any,
+) -> TrainConfig:
+    """Options from a YAML file, then keyword ``fields`` (unset ones, None, are ignored), then
+    ``key=value`` overrides, in that order of precedence (later wins)."""
+    data: dict[str, Any] = read_config_file(path) if path else {}
+    for key, value in fields.items():
+        if value is not None:
+            data[key] = value
+    for text in overrides:
+        keys, value = parse_override(text)
+        _set_dotted(data, keys, value, text)
+    return build_config(data)
+
+
+def update_config(config: TrainConfig, overrides: Iterable[str] = (), **fields: Any) -> TrainConfig:
+    """A copy of ``config`` with fields and overrides applied and validated again."""
+    data = config.to_dict()
+    data.update({k: v for k, v in fields.items() if v is not None})
+    for text in overrides:
+        keys, value = parse_override(text)
+        _set_dotted(data, keys, value, text)
+    return build_config(data)
+
+
+__all__ = [
+    "EarlyStoppingConfig",
+    "LoraConfig",
+    "Method",
+    "PREFERENCE_METHODS",
+    "PreferenceConfig",
+    "TrainConfig",
+    "build_config",
+    "describe_options",
+    "load_config",
+    "option_names",
+    "parse_override",
+    "read_config_file",
+    "update_config",
+]

@@ -1,0 +1,83 @@
+"""Export a trained run as a standalone Hugging Face model folder.
+
+``export_merged(run_dir, out_dir)`` folds a LoRA adapter into the base weights (peft
+``merge_and_unload``) - or copies full fine-tuned weights - and writes config, weights, generation
+config, tokenizer and chat template, so ``AutoModelForCausalLM.from_pretrained(out_dir)`` and
+``AutoTokenizer.from_pretrained(out_dir)`` need neither peft nor BrewSLM.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from brewslm.errors import ConfigError
+from brewslm.training.run import MODEL_DIR, read_run
+
+EXPORT_RECORD = "brewslm_export.json"
+
+
+def load_trained(run_dir: str | Path, device: Any = None) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of a finished run, adapter attached (not merged), in eval mode."""
+    from transformers import AutoTokenizer
+
+    from brewslm.models import load_causal_lm
+
+    run_dir = Path(run_dir).expanduser()
+    record = read_run(run_dir)
+    model_dir = run_dir / record.get("model_dir", MODEL_DIR)
+    if record.get("status") != "finished" or not model_dir.is_dir():
+        raise ConfigError(f"run {run_dir} has no finished model (status: {record.get('status')}); train it to the end first")
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    if record.get("model_kind") == "full":
+        model, _ = load_causal_lm(str(model_dir), device=device)
+        return model.eval(), tokenizer
+    from peft import PeftModel
+
+    from brewslm.training.model import quiet_peft
+
+    base, _ = load_causal_lm(_base_source(record), device=device)
+    with quiet_peft():
+        model = PeftModel.from_pretrained(base, str(model_dir))
+    return model.eval(), tokenizer
+
+
+def _base_source(record: dict[str, Any]) -> str | None:
+    """The base model the run trained on: the folder it was loaded from while that still exists
+    (so a changed ``BREWSLM_BASE_MODEL`` cannot swap the base under an adapter), else the base as
+    configured (None: the default base, re-resolved in this workspace)."""
+    recorded = record.get("base_model_path")
+    if recorded and Path(recorded).expanduser().exists():
+        return recorded
+    return record.get("base_model")
+
+
+def export_merged(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the run's model as a plain transformers folder (LoRA merged in); returns ``out_dir``."""
+    run_dir, out = Path(run_dir).expanduser(), Path(out_dir).expanduser()
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"export folder {out} is not empty; choose a new folder or pass overwrite")
+    from brewslm.training.model import quiet_loading
+
+    record = read_run(run_dir)
+    with quiet_loading():
+        model, tokenizer = load_trained(run_dir, device="cpu")
+        if record.get("model_kind") != "full":
+            model = model.merge_and_unload()
+        out.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(out))
+        tokenizer.save_pretrained(str(out))
+    (out / EXPORT_RECORD).write_text(json.dumps({
+        "run": str(run_dir),
+        "run_name": record.get("name"),
+        "dataset": record.get("dataset"),
+        "method": record.get("method"),
+        "base_model": record.get("base_model"),
+        "render_context": record.get("render_context"),
+        "merged_lora": record.get("model_kind") != "full",
+    }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return out
+
+
+__all__ = ["EXPORT_RECORD", "export_merged", "load_trained"]

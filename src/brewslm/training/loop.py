@@ -1,0 +1,473 @@
+"""The training loop, read top to bottom: config -> checks -> model -> data -> schedule -> loop
+(step, log, evaluate, stop early, checkpoint) -> save.
+
+    from brewslm.training import load_config, train
+    result = train(load_config("train.yaml", dataset="reviews"))
+
+Everything objective-specific (data, loss, validation metric) sits behind ``objective.Objective``;
+everything else - precision, LoRA, AdamW, warm-up + decay, gradient accumulation normalised by the
+step's trained-token count, clipping, exact resume, early stopping, progress, metrics, the run
+folder and the audit-log events - is here, once, for SFT and preference training alike.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from brewslm import __version__
+from brewslm.errors import BrewError, ConfigError
+from brewslm.storage.datasets import DatasetVersion
+from brewslm.tasks import get_task_profile
+from brewslm.tasks.base import TaskProfile
+from brewslm.tasks.rendering import RenderContext
+from brewslm.training.checkpoint import (
+    LoopState,
+    check_resume_compatible,
+    load_checkpoint,
+    load_trainable,
+    read_checkpoint_state,
+    resolve_resume,
+    save_checkpoint,
+    save_trainable,
+    seed_everything,
+)
+from brewslm.training.config import TrainConfig
+from brewslm.training.encoding import ensure_chat_template
+from brewslm.training.memory import available_memory, check_memory, estimate_memory, model_shape
+from brewslm.training.model import (
+    Precision,
+    apply_method,
+    causal_lm,
+    check_base_model,
+    check_qlora,
+    load_base,
+    parameter_counts,
+    quiet_loading,
+    resolve_precision,
+)
+from brewslm.training.objective import Objective, build_objective
+from brewslm.training.report import (
+    MetricsLog,
+    MlflowLogger,
+    Progress,
+    StderrProgress,
+    check_mlflow_available,
+    plot_loss_curve,
+)
+from brewslm.training.run import (
+    BEST_WEIGHTS,
+    CONFIG_FILE,
+    LOSS_CURVE,
+    METRICS_FILE,
+    MODEL_DIR,
+    RUN_RECORD,
+    now,
+    open_training_dataset,
+    resolve_run_dir,
+    write_run,
+)
+
+STAGE = "training"
+RUN_STARTED = "training_run_started"
+RUN_FINISHED = "training_run_finished"
+RUN_FAILED = "training_run_failed"
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced. ``train_loss`` is the mean loss of the last 10 steps."""
+
+    run_dir: Path
+    model_dir: Path
+    steps: int
+    epochs: float
+    train_loss: float
+    final_step_loss: float
+    eval_loss: float | None
+    best_eval_loss: float | None
+    best_step: int | None
+    stopped_early: bool
+    tokens_per_second: float
+    train_seconds: float
+    tokens: int
+    trained_tokens: int
+    data: dict[str, Any] = field(default_factory=dict)
+    event_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["run_dir"], out["model_dir"] = str(self.run_dir), str(self.model_dir)
+        return out
+
+
+# --- the learning rate: a pure function of the step (nothing to checkpoint) ---------------------
+
+def lr_at(step: int, *, peak: float, warmup: int, total: int, schedule: str, min_ratio: float = 0.0) -> float:
+    """Learning rate for the update after ``step`` completed steps: linear warm-up from 0, then
+    cosine / linear decay to ``min_ratio x peak`` at ``total``, or constant (the formulas of
+    transformers' schedulers, so runs compare with TRL step for step)."""
+    if step < warmup:
+        return peak * step / max(1, warmup)
+    if schedule == "constant":
+        return peak
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    shape = 0.5 * (1.0 + math.cos(math.pi * progress)) if schedule == "cosine" else 1.0 - progress
+    return peak * (min_ratio + (1.0 - min_ratio) * shape)
+
+
+def build_optimizer(model: Any, config: TrainConfig, precision: Precision) -> Any:
+    """AdamW over the trainable parameters; no weight decay on biases and norm weights (1-D tensors)."""
+    import torch
+
+    decay, no_decay = [], []
+    for _, param in model.named_parameters():
+        if param.requires_grad:
+            (decay if param.ndim >= 2 else no_decay).append(param)
+    groups = [{"params": decay, "weight_decay": config.weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
+    # the fused kernel updates all (hundreds of small) LoRA tensors in one pass; on CPU since torch 2.4
+    fused = precision.device.type == "cuda" or (precision.device.type == "cpu" and version >= (2, 4))
+    return torch.optim.AdamW(
+        groups, lr=config.learning_rate, betas=(config.adam_beta1, config.adam_beta2), eps=1e-8, fused=fused,
+    )
+
+
+# --- checks that need no model (they fail within the first second) -----------------------------
+
+@dataclass
+class Setup:
+    dataset: DatasetVersion
+    profile: TaskProfile
+    context: RenderContext
+    precision: Precision
+
+
+def preflight(config: TrainConfig) -> Setup:
+    """Everything that can be checked before loading a model: hardware options, the dataset, its
+    task profile's renderer, the splits, the base model path, MLflow."""
+    check_qlora(config)
+    if config.mlflow:
+        check_mlflow_available()
+    precision = resolve_precision(config)
+    dataset = open_training_dataset(config)
+    profile = get_task_profile(dataset.task_profile)
+    if not profile.can_render:
+        raise ConfigError(f"task profile '{profile.id}' of dataset '{dataset.name}' has no renderer, so it cannot be trained on")
+    if config.objective != "sft" and profile.id != "dpo":
+        raise ConfigError(f"method {config.method} trains on preference pairs (task profile dpo); dataset '{dataset.name}' is {profile.id}")
+    splits = dataset.counts.get("splits") or {}
+    if not splits.get("train") and next(iter(dataset.iter_records("train")), None) is None:
+        shown = ", ".join(f"{k} {v}" for k, v in splits.items()) or "no records"
+        raise ConfigError(f"dataset '{dataset.name}' v{dataset.version} has an empty train split ({shown}); import more data or re-split it")
+    if config.early_stopping.patience and not splits.get("validation") and next(iter(dataset.iter_records("validation")), None) is None:
+        raise ConfigError(f"early stopping needs validation data, and dataset '{dataset.name}' v{dataset.version} has an empty validation split")
+    check_base_model(config.base_model)
+    return Setup(dataset, profile, RenderContext.from_manifest(dataset.manifest), precision)
+
+
+def check_training_memory(model: Any, objective: Objective, config: TrainConfig, precision: Precision) -> None:
+    if not config.memory_check:
+        return
+    total, trainable = parameter_counts(model)
+    shape = model_shape(causal_lm(model))
+    rows, width, targets = objective.longest_batch()
+    compute_bytes = 2 if precision.autocast_dtype is not None else 4
+    estimate = estimate_memory(
+        total_params=total, trainable_params=trainable, param_bytes=0 if config.qlora else 4,
+        compute_bytes=compute_bytes, layers=shape["layers"], hidden=shape["hidden"], heads=shape["heads"],
+        vocab=shape["vocab"], batch_rows=rows, seq_len=width, targets=targets,
+        gradient_checkpointing=config.gradient_checkpointing,
+    )
+    available, what = available_memory(precision.device)
+    check_memory(estimate, available, what, already_resident=estimate.weights)
+
+
+def _micro_batches(objective: Objective, epoch: int, index: int) -> Iterator[tuple[int, int, Any]]:
+    """(epoch, index, micro-batch) from a data position on, across epochs, forever."""
+    while True:
+        plan = objective.plan_epoch(epoch)
+        for i in range(index, len(plan)):
+            yield epoch, i, plan[i]
+        epoch, index = epoch + 1, 0
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
+    """Train as ``config`` says; returns the run's result. Bad configuration raises a one-line
+    ``ConfigError`` before any training step; a run that fails after starting is recorded as
+    ``training_run_failed`` in the audit log."""
+    import torch
+
+    from brewslm.storage.events import record_event
+
+    progress = progress or StderrProgress(every=config.log_every)
+
+    # -- checks, model, data: all before the run folder exists ------------------------------------
+    setup = preflight(config)
+    precision, dataset = setup.precision, setup.dataset
+    resume_from = None
+    if config.resume:
+        guess = resolve_run_dir(config, dataset) if (config.output_dir or config.run_name) else None
+        resume_from = resolve_resume(config.resume, guess)
+        _, saved_config = read_checkpoint_state(resume_from)
+        check_resume_compatible(saved_config, config.to_dict())
+        run_dir = resume_from.parent.parent
+    else:
+        run_dir = resolve_run_dir(config, dataset)
+        if (run_dir / RUN_RECORD).is_file():
+            raise ConfigError(f"{run_dir} already holds a training run; pick another output_dir/run_name, or resume=latest to continue it")
+
+    seed_everything(config.seed)
+    model, tokenizer = load_base(config, precision)
+    added_template = ensure_chat_template(tokenizer)
+    model = apply_method(model, config)
+    objective = build_objective(config, dataset, setup.profile, setup.context, tokenizer, model)
+    check_training_memory(model, objective, config, precision)
+
+    # -- schedule -------------------------------------------------------------------------------------
+    batches_per_epoch = len(objective.plan_epoch(0))
+    steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.grad_accum))
+    total_steps = config.max_steps or max(1, math.ceil(config.epochs * batches_per_epoch / config.grad_accum))
+    warmup = config.warmup_steps if config.warmup_steps is not None else math.ceil(config.warmup_ratio * total_steps)
+    eval_every = config.eval_every or steps_per_epoch
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = build_optimizer(model, config, precision)
+    scaler = torch.amp.GradScaler(precision.device.type) if precision.grad_scaler else None
+
+    # -- run folder, record, resume ------------------------------------------------------------------
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
+    metrics = MetricsLog(run_dir / METRICS_FILE)
+    state = LoopState()
+    if resume_from is not None:
+        state = load_checkpoint(resume_from, model, optimizer, scaler=scaler)
+        metrics.truncate_after(state.step)
+    elif metrics.path.exists():
+        metrics.path.unlink()
+    total_params, trainable_params = parameter_counts(model)
+    record: dict[str, Any] = {
+        "name": run_dir.name,
+        "status": "running",
+        "started_at": now(),
+        "dataset": {"name": dataset.name, "version": dataset.version, "task_profile": setup.profile.id, "path": str(dataset.path)},
+        "base_model": config.base_model,
+        "base_model_path": str(getattr(causal_lm(model), "name_or_path", "") or ""),
+        "method": config.method,
+        "objective": objective.name,
+        "model_dir": MODEL_DIR,
+        "model_kind": "lora_adapter" if config.uses_lora else "full",
+        "render_context": setup.context.to_dict(),
+        "chat_template_added": added_template,
+        "precision": precision.describe(),
+        "device": str(precision.device),
+        "parameters": {"total": total_params, "trainable": trainable_params},
+        "schedule": {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch, "warmup_steps": warmup,
+                     "eval_every": eval_every, "micro_batches_per_epoch": batches_per_epoch},
+        "data": objective.report(),
+        "resumed_from": str(resume_from) if resume_from else None,
+        "brewslm_version": __version__,
+    }
+    write_run(run_dir, record)
+    event_payload = {"run_dir": str(run_dir), "method": config.method, "base_model": config.base_model,
+                     "dataset_version": dataset.version, "total_steps": total_steps, "resumed_from": record["resumed_from"]}
+    record_event(STAGE, RUN_STARTED, event_payload, dataset=dataset.name)
+    tracker = None
+    try:
+        tracker = MlflowLogger(config.mlflow_experiment, run_dir.name, config.to_dict()) if config.mlflow else None
+        progress({"event": "start", "method": config.method, "examples": objective.train_examples,
+                  "tokens": record["data"].get("train", {}).get("tokens", 0), "total_steps": total_steps,
+                  "trainable_params": trainable_params, "precision": precision.describe(),
+                  "device": str(precision.device), "run_dir": str(run_dir), "resumed_from": record["resumed_from"]})
+        result = _run(config, objective, model, optimizer, scaler, params, precision, state, metrics, progress,
+                      tracker, run_dir, total_steps, warmup, eval_every)
+        model_dir = _save_model(model, tokenizer, config, run_dir)
+        entries = metrics.read()
+        plot_loss_curve(entries, run_dir / LOSS_CURVE, title=f"{dataset.name} · {config.method} · {run_dir.name}")
+        result.update(model_dir=model_dir, data=objective.report())
+        final = TrainResult(run_dir=run_dir, **result)
+        record.update(status="finished", finished_at=now(), metrics=_public_metrics(final), data=final.data)
+        write_run(run_dir, record)
+        final.event_id = record_event(STAGE, RUN_FINISHED, {**event_payload, "metrics": _public_metrics(final)},
+                                      dataset=dataset.name)
+        if tracker is not None:
+            tracker.log({"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step)
+            tracker.finish("finished")
+        progress({"event": "end", "steps": final.steps, "train_loss": final.train_loss, "eval_loss": final.eval_loss,
+                  "stopped_early": final.stopped_early, "tokens_per_s": final.tokens_per_second, "run_dir": str(run_dir)})
+        return final
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        message = str(exc) if isinstance(exc, BrewError) else f"{type(exc).__name__}: {exc}"
+        record.update(status="interrupted" if interrupted else "failed", finished_at=now(), error=message, step=state.step)
+        write_run(run_dir, record)
+        record_event(STAGE, RUN_FAILED, {**event_payload, "error": message, "step": state.step}, dataset=dataset.name)
+        if tracker is not None:
+            tracker.finish("failed")
+        raise
+
+
+def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, scaler: Any, params: list,
+         precision: Precision, state: LoopState, metrics: MetricsLog, progress: Progress, tracker: Any,
+         run_dir: Path, total_steps: int, warmup: int, eval_every: int) -> dict[str, Any]:
+    import torch
+
+    stream = _micro_batches(objective, state.epoch, state.batch_in_epoch)
+    session_tokens, session_seconds, session_steps = 0, 0.0, 0
+    recent = [e["loss"] for e in metrics.read() if e.get("kind") == "train"][-10:]  # a resumed run's past steps
+    last_loss = recent[-1] if recent else float("nan")
+    stopped_early = False
+    eval_loss: float | None = state.last_eval_loss
+    model.train()
+    while state.step < total_steps:
+        # ---- one optimizer step over grad_accum micro-batches ----
+        lr = lr_at(state.step, peak=config.learning_rate, warmup=warmup, total=total_steps,
+                   schedule=config.lr_schedule, min_ratio=config.min_lr_ratio)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        started = time.perf_counter()
+        items = [next(stream) for _ in range(config.grad_accum)]
+        batches = [objective.collate(item) for _, _, item in items]
+        weight = sum(objective.weight(batch) for batch in batches)  # the step's normaliser
+        loss_sum = 0.0
+        step_metrics: dict[str, float] = {}
+        for batch in batches:
+            batch = batch.to(precision.device)
+            with precision.autocast():
+                summed, extra = objective.loss(model, batch)
+            loss = summed / max(weight, 1)
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            loss_sum += float(summed.detach())
+            for key, value in extra.items():
+                step_metrics[key] = step_metrics.get(key, 0.0) + float(value)
+        grad_norm = None
+        if config.max_grad_norm is not None:
+            if scaler is not None:
+                scaler.unscale_(optimizer)
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        seconds = time.perf_counter() - started
+
+        # ---- bookkeeping: data position, counters, log ----
+        epoch, index, _ = items[-1]
+        plan_length = len(objective.plan_epoch(epoch))
+        state.epoch, state.batch_in_epoch = (epoch + 1, 0) if index + 1 >= plan_length else (epoch, index + 1)
+        state.step += 1
+        tokens = sum(batch.tokens for batch in batches)
+        state.tokens += tokens
+        state.trained_tokens += sum(getattr(batch, "targets", 0) for batch in batches)
+        state.train_seconds += seconds
+        session_tokens += tokens
+        session_seconds += seconds
+        session_steps += 1
+        last_loss = loss_sum / max(weight, 1)
+        recent = (recent + [last_loss])[-10:]
+        tokens_per_s = session_tokens / max(session_seconds, 1e-9)
+        entry = {
+            "kind": "train", "step": state.step, "epoch": round(epoch + (index + 1) / plan_length, 4),
+            "loss": last_loss, "lr": lr, "grad_norm": grad_norm, "tokens": state.tokens,
+            "trained_tokens": state.trained_tokens, "tokens_per_s": round(tokens_per_s, 2),
+            "step_seconds": round(seconds, 4),
+            "eta_s": round((total_steps - state.step) * session_seconds / session_steps, 1),
+            **{key: value / max(weight, 1) for key, value in step_metrics.items()},
+        }
+        metrics.write(entry)
+        progress({"event": "step", "total_steps": total_steps, **entry})
+        if tracker is not None:
+            tracker.log({"loss": last_loss, "lr": lr, "tokens_per_s": tokens_per_s}, state.step)
+
+        # ---- evaluate, stop early ----
+        if objective.has_eval and (state.step % eval_every == 0 or state.step == total_steps):
+            results = objective.evaluate(model, precision)
+            model.train()
+            eval_loss = results["eval_loss"]
+            improved = state.best_eval_loss is None or eval_loss < state.best_eval_loss - config.early_stopping.min_delta
+            if improved:
+                state.best_eval_loss, state.best_step, state.evals_without_improvement = eval_loss, state.step, 0
+                if config.early_stopping.patience:
+                    save_trainable(model, run_dir / BEST_WEIGHTS)
+            else:
+                state.evals_without_improvement += 1
+            state.last_eval_step, state.last_eval_loss = state.step, eval_loss
+            eval_entry = {"kind": "eval", "step": state.step, **results, "best_eval_loss": state.best_eval_loss,
+                          "improved": improved}
+            metrics.write(eval_entry)
+            progress({"event": "eval", **eval_entry})
+            if tracker is not None:
+                tracker.log(results, state.step)
+            patience = config.early_stopping.patience
+            if patience and state.evals_without_improvement >= patience:
+                stopped_early = True
+                progress({"event": "info", "message": f"early stop at step {state.step}: no validation improvement in "
+                          f"{patience} evaluations (best {state.best_eval_loss:.4f} at step {state.best_step})"})
+
+        # ---- checkpoint ----
+        if config.save_every and (state.step % config.save_every == 0):
+            save_checkpoint(run_dir, model, optimizer, state, config.to_dict(), scaler=scaler, keep=config.keep_checkpoints)
+        if stopped_early:
+            break
+
+    if config.early_stopping.patience and (run_dir / BEST_WEIGHTS).is_file():
+        load_trainable(model, run_dir / BEST_WEIGHTS)  # the model we keep is the best one seen
+        eval_loss = state.best_eval_loss
+    epochs_done = state.epoch + state.batch_in_epoch / max(len(objective.plan_epoch(state.epoch)), 1)
+    return {
+        "steps": state.step,
+        "epochs": round(epochs_done, 4),
+        "train_loss": sum(recent) / max(len(recent), 1) if recent else float("nan"),
+        "final_step_loss": last_loss,
+        "eval_loss": eval_loss,
+        "best_eval_loss": state.best_eval_loss,
+        "best_step": state.best_step,
+        "stopped_early": stopped_early,
+        "tokens_per_second": round(session_tokens / max(session_seconds, 1e-9), 2),
+        "train_seconds": round(state.train_seconds, 3),
+        "tokens": state.tokens,
+        "trained_tokens": state.trained_tokens,
+    }
+
+
+def _save_model(model: Any, tokenizer: Any, config: TrainConfig, run_dir: Path) -> Path:
+    """The LoRA adapter (peft format) or the full weights, with the tokenizer and its chat template."""
+    out = run_dir / MODEL_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    with quiet_loading():
+        if config.uses_lora:
+            model.save_pretrained(str(out))
+        else:
+            causal_lm(model).save_pretrained(str(out))
+        tokenizer.save_pretrained(str(out))
+    return out
+
+
+def _public_metrics(result: TrainResult) -> dict[str, Any]:
+    keys = ("steps", "epochs", "train_loss", "final_step_loss", "eval_loss", "best_eval_loss", "best_step",
+            "stopped_early", "tokens_per_second", "train_seconds", "tokens", "trained_tokens")
+    return {key: getattr(result, key) for key in keys}
+
+
+__all__ = [
+    "RUN_FAILED",
+    "RUN_FINISHED",
+    "RUN_STARTED",
+    "STAGE",
+    "Setup",
+    "TrainResult",
+    "build_optimizer",
+    "check_training_memory",
+    "lr_at",
+    "preflight",
+    "train",
+]

@@ -1,0 +1,354 @@
+"""The model side of training: load the base, attach LoRA (or unfreeze everything), pick the
+precision, and compute the completion-only loss.
+
+Two speed levers live in ``target_hidden`` / ``completion_loss``, both exact:
+
+- the output head runs only where the next token is trained: the body's hidden states are
+  gathered at those positions first, so for a classification example of ~60 tokens with 2-3
+  trained tokens the 49k-wide LM head (about a fifth of SmolLM2's FLOPs per token) runs on ~4% of
+  the positions, and no (batch x length x vocab) logits tensor is ever built;
+- the prompt prefix every row of a micro-batch shares (instructions, label list, tool schemas,
+  the template's system prompt) runs once, and the rows attend to its cached keys/values
+  (``Batch.prefix_len``): templated prompts spend most of their tokens there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from brewslm.errors import ConfigError
+from brewslm.training.config import TrainConfig
+
+
+# --- precision ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Precision:
+    """Weights are kept in ``param_dtype``; the forward pass runs under autocast to ``autocast_dtype``
+    when set; ``grad_scaler`` is needed for float16 autocast."""
+
+    device: Any
+    param_dtype: Any
+    autocast_dtype: Any = None
+    grad_scaler: bool = False
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        import torch
+
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
+
+    def describe(self) -> str:
+        name = str(self.param_dtype).removeprefix("torch.")
+        if self.autocast_dtype is None:
+            return name
+        return f"{name} weights, {str(self.autocast_dtype).removeprefix('torch.')} autocast"
+
+
+def resolve_precision(config: TrainConfig) -> Precision:
+    """auto: float32 on CPU (exact, and what its matmul kernels are best at); bfloat16 autocast on
+    a GPU that supports it, else float16 autocast with a gradient scaler. Explicit dtypes are
+    honoured where the hardware has them."""
+    import torch
+
+    from brewslm.models import resolve_device
+
+    device = resolve_device(config.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device '{config.device}' asks for CUDA, but torch sees no GPU; use device=cpu")
+    if config.dtype == "float32" or (config.dtype == "auto" and device.type != "cuda"):
+        return Precision(device, torch.float32)
+    if config.dtype == "float16" and device.type != "cuda":
+        raise ConfigError("dtype float16 needs a CUDA device; use dtype=bfloat16 or float32 on CPU")
+    if config.dtype == "bfloat16" or (config.dtype == "auto" and torch.cuda.is_bf16_supported()):
+        return Precision(device, torch.float32, torch.bfloat16)
+    return Precision(device, torch.float32, torch.float16, grad_scaler=True)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+def check_base_model(name: str | None) -> None:
+    """Fail fast on a base model path that does not exist (before anything heavy is loaded)."""
+    from pathlib import Path
+
+    if name is None:
+        return
+    path = Path(name).expanduser()
+    looks_local = name.startswith(("/", ".", "~")) or path.exists() or name.count("/") > 1
+    if looks_local and not path.exists():
+        raise ConfigError(f"base model {path} does not exist; give a local model folder, a .gguf file, or leave base_model unset for the embedded SmolLM2")
+
+
+def load_base(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` from ``brewslm.models.load_causal_lm`` (or 4-bit for QLoRA), in train mode."""
+    from brewslm.models import load_causal_lm
+
+    check_base_model(config.base_model)
+    with quiet_loading():
+        if config.qlora:
+            model, tokenizer = _load_4bit(config, precision)
+        else:
+            model, tokenizer = load_causal_lm(config.base_model, device=precision.device, dtype=precision.param_dtype)
+    if getattr(model.config, "use_cache", None):
+        model.config.use_cache = False  # no KV cache while training
+    return model, tokenizer
+
+
+def check_qlora(config: TrainConfig) -> None:
+    import importlib.util
+
+    import torch
+
+    if not config.qlora:
+        return
+    if not torch.cuda.is_available():
+        raise ConfigError("qlora needs a CUDA GPU (4-bit bitsandbytes kernels); none is available - use method=lora without qlora on CPU")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError("qlora needs the bitsandbytes package; install it with: pip install bitsandbytes")
+
+
+def _load_4bit(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
+    from brewslm.models import default_base_model
+
+    check_qlora(config)
+    source = config.base_model or default_base_model()
+    compute = precision.autocast_dtype or torch.bfloat16
+    quantization = BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute
+    )
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(source, quantization_config=quantization, device_map={"": precision.device})
+    from peft import prepare_model_for_kbit_training
+
+    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+    return model, tokenizer
+
+
+# --- adapters -----------------------------------------------------------------------------------
+
+def linear_layer_names(model: Any) -> list[str]:
+    """The distinct leaf names of the model's linear layers (``q_proj``, ``down_proj``...), without
+    the output head: what LoRA ``target_modules`` may name."""
+    import torch
+
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    names = set()
+    for name, module in model.named_modules():
+        if module is head:
+            continue
+        if isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear4bit", "Linear8bitLt"):
+            names.add(name.rsplit(".", 1)[-1])
+    return sorted(names)
+
+
+def check_lora_targets(model: Any, targets: str | list[str]) -> None:
+    if targets == "all-linear":
+        return
+    targets = [targets] if isinstance(targets, str) else list(targets)
+    available = linear_layer_names(model)
+    missing = [t for t in targets if t not in available and not any(n.endswith(t) for n in available)]
+    if missing:
+        raise ConfigError(
+            f"LoRA target module{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
+            f"do{'' if len(missing) > 1 else 'es'} not exist in this model; its linear layers are: {', '.join(available)}"
+        )
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No transformers progress bars ("Loading weights", "Writing model shards") while training
+    loads or saves: the run's own progress lines are the output."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+@contextlib.contextmanager
+def quiet_peft() -> Iterator[None]:
+    """peft probes a property transformers 5 deprecated every time it wraps a model; the warning
+    says nothing a BrewSLM user can act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
+
+
+def enable_gradient_checkpointing(model: Any) -> None:
+    """Non-reentrant activation checkpointing (works with frozen inputs, so LoRA needs no
+    ``enable_input_require_grads``); the transformers 5 name first, the older one otherwise."""
+    enable = getattr(model, "activation_checkpointing_enable", None)
+    if callable(enable):
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def apply_method(model: Any, config: TrainConfig) -> Any:
+    """LoRA adapters (methods lora, dpo, orpo) via peft, or every weight trainable (method full).
+    Call with the torch seed set: LoRA's initial A matrices are random."""
+    if config.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
+    if not config.uses_lora:
+        for param in model.parameters():
+            param.requires_grad_(True)
+        model.train()
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    check_lora_targets(model, config.lora.target_modules)
+    lora = LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=config.lora.target_modules,
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
+    with quiet_peft():
+        peft_model = get_peft_model(model, lora)
+    peft_model.train()
+    return peft_model
+
+
+def causal_lm(model: Any) -> Any:
+    """The transformers ``*ForCausalLM`` under a peft wrapper (or the model itself)."""
+    get_base = getattr(model, "get_base_model", None)
+    return get_base() if callable(get_base) else model
+
+
+def parameter_counts(model: Any) -> tuple[int, int]:
+    """(all parameters, trainable parameters), tied weights counted once."""
+    total = trainable = 0
+    for param in model.parameters():
+        total += param.numel()
+        trainable += param.numel() if param.requires_grad else 0
+    return total, trainable
+
+
+def trainable_parameters(model: Any) -> Iterator[tuple[str, Any]]:
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            yield name, param
+
+
+# --- the loss -----------------------------------------------------------------------------------
+
+def _body_and_head(model: Any) -> tuple[Any, Any]:
+    lm = causal_lm(model)
+    body = lm.get_decoder() if hasattr(lm, "get_decoder") else None
+    if body is None:
+        body = getattr(lm, getattr(lm, "base_model_prefix", "model"), None)
+    head = lm.get_output_embeddings()
+    if body is None or head is None:
+        raise ConfigError(f"{type(lm).__name__} does not expose a decoder body and an output head; completion-only training needs both")
+    return body, head
+
+
+def _scale_logits(lm: Any, logits: Any) -> Any:
+    """The few output-logit transforms causal LMs apply after their head (Gemma 2 soft-capping,
+    Cohere's logit_scale, Granite's logits_scaling), so the loss equals the model's own."""
+    import torch
+
+    config = lm.config
+    scale = getattr(config, "logit_scale", None)
+    if scale:
+        logits = logits * scale
+    divisor = getattr(config, "logits_scaling", None)
+    if divisor:
+        logits = logits / divisor
+    cap = getattr(config, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return logits
+
+
+def target_hidden(model: Any, batch: Any) -> Any:
+    """The last hidden states (targets x hidden) at the batch's target positions.
+
+    With ``batch.prefix_len = P > 0`` the rows' shared first P tokens run once, as one row; their
+    keys and values are repeated for every row and the rows' own tokens attend to them from the
+    cache. Gradients flow back through the shared prefix, summed over rows, so loss and gradients
+    are those of the plain batch (up to float rounding) at a fraction of the cost when prompts
+    share a long template (instructions, tool schemas, a system prompt).
+    """
+    import torch
+
+    body, _ = _body_and_head(model)
+    ids = batch.input_ids
+    rows_n, width = ids.shape
+    rows, cols = batch.target_index // width, batch.target_index % width
+    shared = batch.prefix_len
+    if shared:
+        cache = body(input_ids=ids[:1, :shared], use_cache=True).past_key_values
+        cache.batch_repeat_interleave(rows_n)
+        positions = torch.arange(shared, width, device=ids.device)[None].expand(rows_n, -1)
+        out = body(input_ids=ids[:, shared:], past_key_values=cache, position_ids=positions, use_cache=True)
+        return _last_hidden(out)[rows, cols - shared]
+    mask = batch.attention_mask
+    if mask is not None and mask.dim() == 4 and "flash" in str(getattr(body.config, "_attn_implementation", "")):
+        # flash attention takes no dense mask; it reads packed sequences from the restarting position_ids
+        mask = None
+    out = body(input_ids=ids, attention_mask=mask, position_ids=batch.position_ids, use_cache=False)
+    return _last_hidden(out)[rows, cols]
+
+
+def _last_hidden(out: Any) -> Any:
+    return out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
+
+
+def target_logits(model: Any, batch: Any) -> Any:
+    """Float32 logits (targets x vocab) at the positions whose next token is trained, only there."""
+    _, head = _body_and_head(model)
+    return _scale_logits(causal_lm(model), head(target_hidden(model, batch))).float()
+
+
+def completion_loss(model: Any, batch: Any) -> Any:
+    """Summed cross-entropy over the batch's trained tokens (divide by the step's trained-token
+    count: with gradient accumulation, across all its micro-batches)."""
+    import torch.nn.functional as F
+
+    return F.cross_entropy(target_logits(model, batch), batch.target_ids, reduction="sum")
+
+
+def target_logprobs(model: Any, batch: Any) -> Any:
+    """Log-probability of every trained target token (targets,), for preference objectives that
+    sum them per sequence (``batch.target_index // T`` gives each target's row)."""
+    import torch
+
+    logits = target_logits(model, batch)
+    return torch.log_softmax(logits, dim=-1).gather(1, batch.target_ids[:, None]).squeeze(1)
+
+
+__all__ = [
+    "Precision",
+    "apply_method",
+    "causal_lm",
+    "check_base_model",
+    "check_lora_targets",
+    "check_qlora",
+    "completion_loss",
+    "target_hidden",
+    "linear_layer_names",
+    "load_base",
+    "parameter_counts",
+    "quiet_loading",
+    "quiet_peft",
+    "resolve_precision",
+    "target_logits",
+    "target_logprobs",
+    "trainable_parameters",
+]

@@ -1,0 +1,116 @@
+"""The run folder and its record.
+
+``<BREWSLM_HOME>/runs/<run_name>/`` (or ``output_dir``) holds::
+
+    config.yaml        the resolved TrainConfig
+    run.json           what was trained on what, the render context, data report, final metrics, status
+    metrics.jsonl      one line per optimizer step ("kind": "train") and per evaluation ("kind": "eval")
+    loss_curve.png     train (raw + EMA) and validation loss
+    model/             LoRA adapter (peft) or full weights, plus the tokenizer with its chat template
+    best.safetensors   best-so-far trainable weights while early stopping watches validation loss
+    checkpoints/       step-NNNNNN/ folders (see checkpoint.py)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from brewslm import workspace
+from brewslm.errors import ConfigError
+from brewslm.storage.datasets import MANIFEST, DatasetVersion, open_dataset
+from brewslm.tasks.rendering import RenderContext
+from brewslm.training.config import TrainConfig
+
+RUN_RECORD = "run.json"
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.jsonl"
+LOSS_CURVE = "loss_curve.png"
+MODEL_DIR = "model"
+BEST_WEIGHTS = "best.safetensors"
+
+
+def runs_dir() -> Path:
+    path = workspace.home_dir() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def open_training_dataset(config: TrainConfig) -> DatasetVersion:
+    """The dataset ``config.dataset`` names: a workspace dataset, or a dataset version folder
+    (one holding ``manifest.json``) or dataset folder given by path."""
+    name = config.dataset
+    path = Path(name).expanduser()
+    if (path / MANIFEST).is_file():
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        return DatasetVersion(str(manifest.get("name") or path.parent.name), int(manifest.get("version") or 0), path)
+    if path.is_dir() and (path / "CURRENT").is_file():
+        version = (path / "CURRENT").read_text(encoding="utf-8").strip()
+        if (path / version / MANIFEST).is_file():
+            return DatasetVersion(path.name, int(version.lstrip("v")), path / version)
+    if "/" in name or name.startswith("."):
+        raise ConfigError(f"dataset path {path} is not a dataset folder (no manifest.json); import data with 'brewslm data import'")
+    return open_dataset(name, config.dataset_version)
+
+
+def default_run_name(config: TrainConfig, dataset: DatasetVersion) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset.name).strip("-") or "run"
+    return f"{slug}-{config.method}-{stamp}"
+
+
+def resolve_run_dir(config: TrainConfig, dataset: DatasetVersion) -> Path:
+    if config.output_dir:
+        return Path(config.output_dir).expanduser()
+    if config.run_name:
+        return runs_dir() / config.run_name
+    base = runs_dir() / default_run_name(config, dataset)
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def read_run(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir).expanduser() / RUN_RECORD
+    if not path.is_file():
+        raise ConfigError(f"{Path(run_dir)} is not a training run folder (no {RUN_RECORD})")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_run(run_dir: Path, record: Mapping[str, Any]) -> None:
+    path = Path(run_dir) / RUN_RECORD
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dict(record), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def render_context_of(run_dir: str | Path) -> RenderContext:
+    """The render context a run was trained with, so evaluation and serving prompt identically."""
+    return RenderContext.from_dict(read_run(run_dir).get("render_context"))
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+__all__ = [
+    "BEST_WEIGHTS",
+    "CONFIG_FILE",
+    "LOSS_CURVE",
+    "METRICS_FILE",
+    "MODEL_DIR",
+    "RUN_RECORD",
+    "default_run_name",
+    "now",
+    "open_training_dataset",
+    "read_run",
+    "render_context_of",
+    "resolve_run_dir",
+    "runs_dir",
+    "write_run",
+]

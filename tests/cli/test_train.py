@@ -1,0 +1,74 @@
+"""``brewslm train`` and ``brewslm train export`` end to end on the tiny model, in a private workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
+
+
+def one_error_line(run) -> str:
+    assert run.code == 2, (run.code, run.out, run.err)
+    assert "Traceback" not in run.err
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
+    return lines[0]
+
+
+@pytest.fixture
+def tickets(cli, tickets_jsonl: Path) -> str:
+    run = cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
+              "--dataset", "tickets", "--json")
+    assert run.code == 0, run.err
+    return "tickets"
+
+
+def test_train_then_export(cli, tickets, tiny_model_dir, tmp_path) -> None:
+    config = tmp_path / "train.yaml"
+    config.write_text("batch_size: 4\nlora:\n  r: 4\nlog_every: 1\n", encoding="utf-8")
+    run = cli("train", "--dataset", tickets, "--base", str(tiny_model_dir), "--config", str(config),
+              "max_steps=3", "max_seq_len=128", f"output_dir={tmp_path / 'run'}", "--json")
+    assert run.code == 0, run.err
+    result = run.json()
+    assert result["steps"] == 3 and result["run_dir"] == str(tmp_path / "run")
+    assert "step 1/3" in run.err and "step 3/3" in run.err and "done:" in run.err
+    assert (tmp_path / "run" / "model" / "adapter_config.json").is_file()
+
+    exported = cli("train", "export", str(tmp_path / "run"), "--merge", "--out", str(tmp_path / "merged"))
+    assert exported.code == 0, exported.err
+    assert "merged model" in exported.out and (tmp_path / "merged" / "config.json").is_file()
+    assert json.loads((tmp_path / "merged" / "brewslm_export.json").read_text())["merged_lora"] is True
+
+
+def test_train_run_is_the_default_command_and_reads_as_text(cli, tickets, tiny_model_dir, tmp_path) -> None:
+    run = cli("train", "run", "--dataset", tickets, "--base", str(tiny_model_dir), "--method", "full", "--quiet",
+              "max_steps=1", "max_seq_len=128", "run_name=first")
+    assert run.code == 0, run.err
+    assert run.err == "" and "steps" in run.out and "throughput" in run.out
+    named = cli("train", "export", "first", "--merge", "--out", str(tmp_path / "full"), "--json")
+    assert named.code == 0 and named.json()["out"] == str(tmp_path / "full")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["learning_rte=1e-4"], "error: unknown option 'learning_rte'; did you mean 'learning_rate'?"),
+    (["lora.r=zero"], "error: option 'lora.r': Input should be a valid integer"),
+    (["--dataset", "missing"], "error: dataset 'missing' not found"),
+])
+def test_bad_options_are_one_line_errors(cli, tiny_model_dir, args, message) -> None:
+    base = [] if "--dataset" in args else ["--dataset", "d"]
+    line = one_error_line(cli("train", *base, "--base", str(tiny_model_dir), *args))
+    assert line.startswith(message), line
+
+
+def test_export_needs_merge_and_a_run(cli, tmp_path) -> None:
+    assert "pass --merge" in one_error_line(cli("train", "export", "x", "--out", str(tmp_path / "o")))
+    assert "no training run 'x'" in one_error_line(cli("train", "export", "x", "--merge", "--out", str(tmp_path / "o")))
+
+
+def test_help_lists_every_training_option(cli) -> None:
+    run = cli("train", "run", "--help")
+    assert run.code == 0 and "lora.target_modules" in run.out and "early_stopping.patience" in run.out
+    assert "export" in cli("train", "--help").out
