@@ -5,10 +5,10 @@
 
 Stage 1, data: the example review set that ships with BrewSLM is introspected, and the accepted
 mapping is imported into a fresh version of the ``quickstart-reviews`` dataset (rejected rows
-kept with their reasons). Stage 2, model: the base model is made ready, the embedded
-SmolLM2-135M-Instruct (converted once from its GGUF and cached in the workspace) or
-``BREWSLM_BASE_MODEL`` when set. Fine-tuning and the base-vs-tuned evaluation join this job as
-those stages land.
+kept with their reasons). Stage 2, fine-tune: LoRA on the base model (the embedded
+SmolLM2-135M-Instruct, converted once from its GGUF and cached; ``BREWSLM_BASE_MODEL`` when set),
+completion-only loss on the labels, with the validation loss before and after. The base-vs-tuned
+evaluation on the held-out split joins this job with the evaluation stage.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from brewslm.cli.data import render_import
 from brewslm.cli.options import json_flag, option
 from brewslm.cli.output import key_values, to_jsonable
 from brewslm.cli.progress import import_progress
+from brewslm.cli.train import render_train
 
 EXAMPLE_FILE = "sentiment_reviews.jsonl"
 
@@ -30,6 +31,8 @@ EXAMPLE_FILE = "sentiment_reviews.jsonl"
 @dataclass(kw_only=True)
 class QuickstartOptions:
     dataset: str = option("Dataset name the example is imported into.", default="quickstart-reviews")
+    epochs: float = option("Fine-tuning epochs over the example's training split.", default=2.0)
+    quiet: bool = option("No training progress lines on stderr.", default=False)
     json: bool = json_flag()
 
 
@@ -39,15 +42,17 @@ def example_locator() -> str:
 
 
 def quickstart(opts: QuickstartOptions) -> dict[str, Any]:
-    """Run the main job on the embedded defaults: import the example reviews and ready the base model.
+    """Run the main job on the embedded defaults: import the example reviews, fine-tune the base model on them.
 
-    The shipped example (product reviews with a few broken rows) is introspected, imported with
-    the accepted mapping into a new dataset version, and the embedded SmolLM2 model is converted
-    once and cached, ready for fine-tuning.
+    The shipped example (product reviews with a few broken rows) is introspected and imported
+    with the accepted mapping into a new dataset version; then LoRA fine-tunes the base model on
+    its training split (completion-only loss), reporting the validation loss and the run folder.
     """
     from brewslm.ingestion import ImportSpec, run_import
     from brewslm.introspection import introspect
     from brewslm.models import default_base_model
+    from brewslm.training import build_config, train
+    from brewslm.training.report import StderrProgress
 
     locator = example_locator()
     started = time.perf_counter()
@@ -64,8 +69,16 @@ def quickstart(opts: QuickstartOptions) -> dict[str, Any]:
     )
     with import_progress(f"importing {locator}") as progress:
         imported = to_jsonable(run_import(spec, progress=progress))
-    model_started = time.perf_counter()
-    model_dir = default_base_model()
+
+    config = build_config({
+        "dataset": opts.dataset,
+        "base_model": default_base_model(),
+        "method": "lora",
+        "epochs": opts.epochs,
+        "run_name": f"{opts.dataset}-v{imported['version']}-lora",
+    })
+    progress = (lambda event: None) if opts.quiet else StderrProgress(every=config.log_every)
+    trained = train(config, progress=progress).to_dict()
     return {
         "introspection": {
             "mapper_id": found.accepted.mapper_id,
@@ -73,7 +86,7 @@ def quickstart(opts: QuickstartOptions) -> dict[str, Any]:
             "confidence": found.accepted.confidence,
         },
         "import": imported,
-        "model": {"path": str(model_dir), "seconds": round(time.perf_counter() - model_started, 1)},
+        "training": trained,
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -85,11 +98,11 @@ def render_quickstart(result: dict[str, Any]) -> str:
         f"data: introspected as {found['mapper_id']} ({mapping}) at confidence {found['confidence']:.2f}",
         render_import(result["import"]),
         "",
-        key_values([
-            ("base model", result["model"]["path"]),
-            ("total time", f"{result['seconds']} s"),
-        ]),
-        f"next: brewslm data preview {result['import']['dataset']} --rows 5",
+        "fine-tune:",
+        render_train(result["training"]),
+        "",
+        key_values([("total time", f"{result['seconds']} s")]),
+        f"next: brewslm train export {result['training']['run_dir']} --merge --out ./quickstart-model",
     ])
 
 
