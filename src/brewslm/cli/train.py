@@ -71,6 +71,8 @@ fail before training starts.
 
 
 def render_train(result: dict[str, Any]) -> str:
+    if result.get("rank"):  # a multi-process run: rank 0 prints the summary
+        return ""
     eval_loss = result.get("eval_loss")
     return key_values([
         ("run", result["run_dir"]),

@@ -4,7 +4,8 @@ A checkpoint is a folder ``<run>/checkpoints/step-000120/``::
 
     trainable.safetensors   the parameters being trained (LoRA adapters, or every weight), exact
     optimizer.pt            AdamW state (and the fp16 gradient scaler's, when used)
-    rng.pt                  Python, NumPy, torch CPU and CUDA generator states
+    rng.pt                  Python, NumPy, torch CPU and CUDA generator states (of a multi-process
+                            run: rank 0's, and every process's under "ranks")
     state.json              step, data position (epoch, micro-batch), early-stopping counters,
                             token/time totals, and the config it was written under
 
@@ -74,10 +75,16 @@ def save_trainable(model: Any, path: Path) -> None:
 
 def load_trainable(model: Any, path: Path) -> None:
     """Copy saved trainable parameters back into ``model`` in place (names must match exactly)."""
-    import torch
     from safetensors.torch import load_file
 
-    saved = load_file(str(path))
+    apply_trainable(model, load_file(str(path)), path)
+
+
+def apply_trainable(model: Any, saved: Mapping[str, Any], path: Path) -> None:
+    """Copy ``saved`` (name -> tensor, as ``trainable_state`` gives) into ``model``'s parameters;
+    ``path`` names where they came from in the error when they do not fit."""
+    import torch
+
     params = dict(model.named_parameters())
     missing = [name for name, p in params.items() if p.requires_grad and name not in saved]
     unknown = [name for name in saved if name not in params]
@@ -125,7 +132,17 @@ def seed_everything(seed: int) -> None:
 def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: LoopState, config: Mapping[str, Any],
                     *, scaler: Any = None, keep: int = 2) -> Path:
     """Write a checkpoint for ``state.step`` and delete all but the newest ``keep``."""
+    return write_checkpoint(run_dir, state, config, weights=trainable_state(model), optimizer=optimizer.state_dict(),
+                            scaler=scaler.state_dict() if scaler is not None else None, rng=rng_state(), keep=keep)
+
+
+def write_checkpoint(run_dir: Path, state: LoopState, config: Mapping[str, Any], *, weights: Mapping[str, Any],
+                     optimizer: Mapping[str, Any], scaler: Mapping[str, Any] | None, rng: Mapping[str, Any],
+                     keep: int = 2) -> Path:
+    """``save_checkpoint`` from states already taken out of the model, optimizer and RNGs (a
+    multi-process run gathers them from every process first, see ``distributed``)."""
     import torch
+    from safetensors.torch import save_file
 
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
@@ -133,10 +150,9 @@ def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: LoopState,
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_trainable(model, tmp / WEIGHTS)
-    torch.save({"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler is not None else None},
-               tmp / OPTIMIZER)
-    torch.save(rng_state(), tmp / RNG)
+    save_file(dict(weights), str(tmp / WEIGHTS))
+    torch.save({"optimizer": dict(optimizer), "scaler": scaler}, tmp / OPTIMIZER)
+    torch.save(dict(rng), tmp / RNG)
     (tmp / STATE).write_text(json.dumps({"state": state.to_dict(), "config": dict(config)}, indent=2) + "\n",
                              encoding="utf-8")
     if final.exists():
@@ -189,19 +205,38 @@ def read_checkpoint_state(path: Path) -> tuple[LoopState, dict[str, Any]]:
     return LoopState.from_dict(data["state"]), dict(data.get("config") or {})
 
 
-def load_checkpoint(path: Path, model: Any, optimizer: Any, *, scaler: Any = None) -> LoopState:
-    """Restore weights, optimizer, gradient scaler and RNG states; returns the loop state."""
+@dataclass
+class Checkpoint:
+    """A checkpoint folder read back: what ``write_checkpoint`` wrote."""
+
+    path: Path
+    weights: dict[str, Any]
+    optimizer: dict[str, Any]
+    scaler: dict[str, Any] | None
+    rng: dict[str, Any]
+    state: LoopState
+
+
+def read_checkpoint(path: Path) -> Checkpoint:
     import torch
+    from safetensors.torch import load_file
 
     path = Path(path)
-    load_trainable(model, path / WEIGHTS)
     saved = torch.load(path / OPTIMIZER, map_location="cpu", weights_only=False)
-    optimizer.load_state_dict(saved["optimizer"])
-    if scaler is not None and saved.get("scaler") is not None:
-        scaler.load_state_dict(saved["scaler"])
-    set_rng_state(torch.load(path / RNG, map_location="cpu", weights_only=False))
     state, _ = read_checkpoint_state(path)
-    return state
+    return Checkpoint(path, load_file(str(path / WEIGHTS)), saved["optimizer"], saved.get("scaler"),
+                      torch.load(path / RNG, map_location="cpu", weights_only=False), state)
+
+
+def load_checkpoint(path: Path, model: Any, optimizer: Any, *, scaler: Any = None) -> LoopState:
+    """Restore weights, optimizer, gradient scaler and RNG states; returns the loop state."""
+    saved = read_checkpoint(path)
+    apply_trainable(model, saved.weights, saved.path / WEIGHTS)
+    optimizer.load_state_dict(saved.optimizer)
+    if scaler is not None and saved.scaler is not None:
+        scaler.load_state_dict(saved.scaler)
+    set_rng_state(saved.rng)
+    return saved.state
 
 
 RESUME_INVARIANTS = (
@@ -224,13 +259,16 @@ def check_resume_compatible(saved: Mapping[str, Any], current: Mapping[str, Any]
 
 __all__ = [
     "CHECKPOINTS",
+    "Checkpoint",
     "LoopState",
     "RESUME_INVARIANTS",
     "check_resume_compatible",
     "latest_checkpoint",
+    "apply_trainable",
     "list_checkpoints",
     "load_checkpoint",
     "load_trainable",
+    "read_checkpoint",
     "read_checkpoint_state",
     "resolve_resume",
     "rng_state",
@@ -239,4 +277,5 @@ __all__ = [
     "seed_everything",
     "set_rng_state",
     "trainable_state",
+    "write_checkpoint",
 ]

@@ -58,6 +58,16 @@ class PreferenceConfig(_Section):
     )
 
 
+class DistributedConfig(_Section):
+    strategy: Literal["ddp", "fsdp"] = Field(
+        "ddp",
+        description="How the processes of a torchrun / accelerate launch share a run: ddp (each holds the whole model, "
+        "gradients are summed across processes every step) or fsdp (weights, gradients and optimizer state sharded "
+        "across processes per decoder layer, for models whose training state does not fit one device). Either way "
+        "batch_size x grad_accum is the global batch and each process trains on its share of every micro-batch's rows.",
+    )
+
+
 class TrainConfig(_Section):
     """One training run. Defaults suit LoRA on a small model on CPU."""
 
@@ -131,6 +141,10 @@ class TrainConfig(_Section):
     )
     gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass: less memory, ~30% slower.")
     memory_check: bool = Field(True, description="Refuse to start when the estimated memory need exceeds what is available.")
+    distributed: DistributedConfig = Field(
+        default_factory=DistributedConfig,
+        description="Several processes (torchrun / accelerate launch); a single process ignores it.",
+    )
 
     # output and reporting
     output_dir: Optional[str] = Field(None, description="Run folder (unset: <BREWSLM_HOME>/runs/<run_name>).")
@@ -143,6 +157,11 @@ class TrainConfig(_Section):
     def _consistent(self) -> "TrainConfig":
         if self.qlora and self.method == "full":
             raise ValueError("qlora trains LoRA adapters on a 4-bit model; it cannot be combined with method=full")
+        if self.distributed.strategy == "fsdp" and self.qlora:
+            raise ValueError("qlora's 4-bit weights cannot be sharded by FSDP; use distributed.strategy=ddp with qlora")
+        if self.distributed.strategy == "fsdp" and self.dtype == "float16":
+            raise ValueError("dtype float16 needs a gradient scaler, which FSDP here does not support; use dtype=bfloat16 "
+                             "with distributed.strategy=fsdp")
         return self
 
     @property
@@ -301,6 +320,7 @@ def update_config(config: TrainConfig, overrides: Iterable[str] = (), **fields: 
 
 
 __all__ = [
+    "DistributedConfig",
     "EarlyStoppingConfig",
     "LoraConfig",
     "Method",

@@ -7,7 +7,9 @@
 Everything objective-specific (data, loss, validation metric) sits behind ``objective.Objective``;
 everything else - precision, LoRA, AdamW, warm-up + decay, gradient accumulation normalised by the
 step's trained-token count, clipping, exact resume, early stopping, progress, metrics, the run
-folder and the audit-log events - is here, once, for SFT and preference training alike.
+folder and the audit-log events - is here, once, for SFT and preference training alike. Under
+torchrun / accelerate launch the same loop runs in every process; ``distributed.Runtime`` shares
+each micro-batch's rows, sums normalisers and gradients, and keeps the writes on rank 0.
 """
 
 from __future__ import annotations
@@ -27,15 +29,12 @@ from brewslm.tasks.rendering import RenderContext
 from brewslm.training.checkpoint import (
     LoopState,
     check_resume_compatible,
-    load_checkpoint,
-    load_trainable,
     read_checkpoint_state,
     resolve_resume,
-    save_checkpoint,
-    save_trainable,
     seed_everything,
 )
 from brewslm.training.config import TrainConfig
+from brewslm.training.distributed import Runtime, adjust_config, start
 from brewslm.training.encoding import ensure_chat_template
 from brewslm.training.memory import available_memory, check_memory, estimate_memory, model_shape
 from brewslm.training.model import (
@@ -79,7 +78,8 @@ RUN_FAILED = "training_run_failed"
 
 @dataclass
 class TrainResult:
-    """What a finished run produced. ``train_loss`` is the mean loss of the last 10 steps."""
+    """What a finished run produced. ``train_loss`` is the mean loss of the last 10 steps. In a
+    multi-process run every process returns the same result but its own ``rank``."""
 
     run_dir: Path
     model_dir: Path
@@ -97,6 +97,7 @@ class TrainResult:
     trained_tokens: int
     data: dict[str, Any] = field(default_factory=dict)
     event_id: int | None = None
+    rank: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -171,21 +172,34 @@ def preflight(config: TrainConfig) -> Setup:
     return Setup(dataset, profile, RenderContext.from_manifest(dataset.manifest), precision)
 
 
-def check_training_memory(model: Any, objective: Objective, config: TrainConfig, precision: Precision) -> None:
+def check_training_memory(model: Any, objective: Objective, config: TrainConfig, precision: Precision,
+                          runtime: Runtime | None = None) -> None:
+    """Refuse a run whose estimated memory need exceeds what is free. With several processes each
+    needs its share of a micro-batch's rows, and under FSDP its shard of weights, gradients and
+    optimizer state (the whole model is loaded, then sharded); processes on one CPU machine share
+    its RAM."""
     if not config.memory_check:
         return
+    runtime = runtime or Runtime()
     total, trainable = parameter_counts(model)
     shape = model_shape(causal_lm(model))
     rows, width, targets = objective.longest_batch()
+    processes = runtime.world_size
+    shards = processes if runtime.strategy == "fsdp" else 1
+    param_bytes = 0 if config.qlora else 4
     compute_bytes = 2 if precision.autocast_dtype is not None else 4
     estimate = estimate_memory(
-        total_params=total, trainable_params=trainable, param_bytes=0 if config.qlora else 4,
+        total_params=-(-total // shards), trainable_params=-(-trainable // shards), param_bytes=param_bytes,
         compute_bytes=compute_bytes, layers=shape["layers"], hidden=shape["hidden"], heads=shape["heads"],
-        vocab=shape["vocab"], batch_rows=rows, seq_len=width, targets=targets,
+        vocab=shape["vocab"], batch_rows=-(-rows // processes), seq_len=width, targets=-(-targets // processes),
         gradient_checkpointing=config.gradient_checkpointing,
     )
+    runtime.barrier()  # every process has loaded its model: free memory is what is left for all of them
     available, what = available_memory(precision.device)
-    check_memory(estimate, available, what, already_resident=estimate.weights)
+    if runtime.distributed and precision.device.type != "cuda" and runtime.local_world_size > 1:
+        available //= runtime.local_world_size
+        what = f"{what} per process ({runtime.local_world_size} processes share this machine)"
+    check_memory(estimate, available, what, already_resident=total * param_bytes)
 
 
 def _micro_batches(objective: Objective, epoch: int, index: int) -> Iterator[tuple[int, int, Any]]:
@@ -202,16 +216,32 @@ def _micro_batches(objective: Objective, epoch: int, index: int) -> Iterator[tup
 def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Train as ``config`` says; returns the run's result. Bad configuration raises a one-line
     ``ConfigError`` before any training step; a run that fails after starting is recorded as
-    ``training_run_failed`` in the audit log."""
+    ``training_run_failed`` in the audit log. Started by torchrun / accelerate launch, every
+    process calls this and they train as one run (``brewslm.training.distributed``)."""
+    progress = progress or StderrProgress(every=config.log_every)
+    setup = preflight(config)  # fails alike in every process, before they meet
+    runtime = start(config, setup.precision)
+    try:
+        return _train(adjust_config(config, runtime), setup, runtime, runtime.progress(progress))
+    finally:
+        runtime.close()
+
+
+def _new_run_dir(config: TrainConfig, dataset: DatasetVersion) -> Path:
+    run_dir = resolve_run_dir(config, dataset)
+    if (run_dir / RUN_RECORD).is_file():
+        raise ConfigError(f"{run_dir} already holds a training run; pick another output_dir/run_name, or resume=latest to continue it")
+    return run_dir
+
+
+def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progress) -> TrainResult:
     import torch
 
     from brewslm.storage.events import record_event
 
-    progress = progress or StderrProgress(every=config.log_every)
-
     # -- checks, model, data: all before the run folder exists ------------------------------------
-    setup = preflight(config)
-    precision, dataset = setup.precision, setup.dataset
+    precision, dataset = runtime.precision, setup.dataset
+    main = runtime.is_main
     resume_from = None
     if config.resume:
         guess = resolve_run_dir(config, dataset) if (config.output_dir or config.run_name) else None
@@ -220,16 +250,15 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         check_resume_compatible(saved_config, config.to_dict())
         run_dir = resume_from.parent.parent
     else:
-        run_dir = resolve_run_dir(config, dataset)
-        if (run_dir / RUN_RECORD).is_file():
-            raise ConfigError(f"{run_dir} already holds a training run; pick another output_dir/run_name, or resume=latest to continue it")
+        run_dir = runtime.on_main(lambda: _new_run_dir(config, dataset))  # one name, one check, for all processes
 
     seed_everything(config.seed)
     model, tokenizer = load_base(config, precision)
     added_template = ensure_chat_template(tokenizer)
     model = apply_method(model, config)
     objective = build_objective(config, dataset, setup.profile, setup.context, tokenizer, model)
-    check_training_memory(model, objective, config, precision)
+    check_training_memory(model, objective, config, precision, runtime)
+    model = runtime.prepare(model, config.seed)
 
     # -- schedule -------------------------------------------------------------------------------------
     batches_per_epoch = len(objective.plan_epoch(0))
@@ -241,15 +270,17 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     optimizer = build_optimizer(model, config, precision)
     scaler = torch.amp.GradScaler(precision.device.type) if precision.grad_scaler else None
 
-    # -- run folder, record, resume ------------------------------------------------------------------
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
+    # -- run folder, record, resume (files: rank 0) --------------------------------------------------
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
     metrics = MetricsLog(run_dir / METRICS_FILE)
     state = LoopState()
     if resume_from is not None:
-        state = load_checkpoint(resume_from, model, optimizer, scaler=scaler)
-        metrics.truncate_after(state.step)
-    elif metrics.path.exists():
+        state = runtime.load_checkpoint(resume_from, model, optimizer, scaler=scaler, seed=config.seed)
+        if main:
+            metrics.truncate_after(state.step)
+    elif main and metrics.path.exists():
         metrics.path.unlink()
     total_params, trainable_params = parameter_counts(model)
     record: dict[str, Any] = {
@@ -270,44 +301,53 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         "parameters": {"total": total_params, "trainable": trainable_params},
         "schedule": {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch, "warmup_steps": warmup,
                      "eval_every": eval_every, "micro_batches_per_epoch": batches_per_epoch},
+        "distributed": runtime.describe(),
         "data": objective.report(),
         "resumed_from": str(resume_from) if resume_from else None,
         "brewslm_version": __version__,
     }
-    write_run(run_dir, record)
     event_payload = {"run_dir": str(run_dir), "method": config.method, "base_model": config.base_model,
                      "dataset_version": dataset.version, "total_steps": total_steps, "resumed_from": record["resumed_from"]}
-    record_event(STAGE, RUN_STARTED, event_payload, dataset=dataset.name)
+    if main:
+        write_run(run_dir, record)
+        record_event(STAGE, RUN_STARTED, event_payload, dataset=dataset.name)
+    runtime.barrier()  # the run folder is ready (and a resumed run's metrics trimmed) before anyone reads it
     tracker = None
     try:
-        tracker = MlflowLogger(config.mlflow_experiment, run_dir.name, config.to_dict()) if config.mlflow else None
+        tracker = MlflowLogger(config.mlflow_experiment, run_dir.name, config.to_dict()) if config.mlflow and main else None
         progress({"event": "start", "method": config.method, "examples": objective.train_examples,
                   "tokens": record["data"].get("train", {}).get("tokens", 0), "total_steps": total_steps,
                   "trainable_params": trainable_params, "precision": precision.describe(),
-                  "device": str(precision.device), "run_dir": str(run_dir), "resumed_from": record["resumed_from"]})
+                  "device": str(precision.device), "run_dir": str(run_dir), "resumed_from": record["resumed_from"],
+                  "processes": runtime.world_size, "strategy": runtime.strategy})
         result = _run(config, objective, model, optimizer, scaler, params, precision, state, metrics, progress,
-                      tracker, run_dir, total_steps, warmup, eval_every)
-        model_dir = _save_model(model, tokenizer, config, run_dir)
-        entries = metrics.read()
-        plot_loss_curve(entries, run_dir / LOSS_CURVE, title=f"{dataset.name} · {config.method} · {run_dir.name}")
+                      tracker, run_dir, total_steps, warmup, eval_every, runtime)
+        full_state = runtime.model_state(model, trainable_only=config.uses_lora)  # gathered under FSDP
+        model_dir = run_dir / MODEL_DIR
+        if main:
+            _save_model(model, tokenizer, config, run_dir, state_dict=full_state)
+            plot_loss_curve(metrics.read(), run_dir / LOSS_CURVE, title=f"{dataset.name} · {config.method} · {run_dir.name}")
         result.update(model_dir=model_dir, data=objective.report())
-        final = TrainResult(run_dir=run_dir, **result)
-        record.update(status="finished", finished_at=now(), metrics=_public_metrics(final), data=final.data)
-        write_run(run_dir, record)
-        final.event_id = record_event(STAGE, RUN_FINISHED, {**event_payload, "metrics": _public_metrics(final)},
-                                      dataset=dataset.name)
+        final = TrainResult(run_dir=run_dir, rank=runtime.rank, **result)
+        if main:
+            record.update(status="finished", finished_at=now(), metrics=_public_metrics(final), data=final.data)
+            write_run(run_dir, record)
+            final.event_id = record_event(STAGE, RUN_FINISHED, {**event_payload, "metrics": _public_metrics(final)},
+                                          dataset=dataset.name)
         if tracker is not None:
             tracker.log({"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step)
             tracker.finish("finished")
         progress({"event": "end", "steps": final.steps, "train_loss": final.train_loss, "eval_loss": final.eval_loss,
                   "stopped_early": final.stopped_early, "tokens_per_s": final.tokens_per_second, "run_dir": str(run_dir)})
+        runtime.barrier()  # every process returns once the run folder is complete
         return final
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
         message = str(exc) if isinstance(exc, BrewError) else f"{type(exc).__name__}: {exc}"
-        record.update(status="interrupted" if interrupted else "failed", finished_at=now(), error=message, step=state.step)
-        write_run(run_dir, record)
-        record_event(STAGE, RUN_FAILED, {**event_payload, "error": message, "step": state.step}, dataset=dataset.name)
+        if main:
+            record.update(status="interrupted" if interrupted else "failed", finished_at=now(), error=message, step=state.step)
+            write_run(run_dir, record)
+            record_event(STAGE, RUN_FAILED, {**event_payload, "error": message, "step": state.step}, dataset=dataset.name)
         if tracker is not None:
             tracker.finish("failed")
         raise
@@ -315,8 +355,10 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
 
 def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, scaler: Any, params: list,
          precision: Precision, state: LoopState, metrics: MetricsLog, progress: Progress, tracker: Any,
-         run_dir: Path, total_steps: int, warmup: int, eval_every: int) -> dict[str, Any]:
+         run_dir: Path, total_steps: int, warmup: int, eval_every: int, runtime: Runtime) -> dict[str, Any]:
     import torch
+
+    main = runtime.is_main
 
     stream = _micro_batches(objective, state.epoch, state.batch_in_epoch)
     session_tokens, session_seconds, session_steps = 0, 0.0, 0
@@ -333,19 +375,24 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
             group["lr"] = lr
         started = time.perf_counter()
         items = [next(stream) for _ in range(config.grad_accum)]
-        batches = [objective.collate(item) for _, _, item in items]
-        weight = sum(objective.weight(batch) for batch in batches)  # the step's normaliser
+        shares = [runtime.shard(item) for _, _, item in items]  # this process's rows of each micro-batch
+        batches = [objective.collate(rows) for rows, _ in shares]
+        counted = [batch for batch, (_, real) in zip(batches, shares) if real]
+        weight = runtime.sum([sum(objective.weight(batch) for batch in counted)])[0]  # the step's normaliser, all processes
         loss_sum = 0.0
         step_metrics: dict[str, float] = {}
-        for batch in batches:
+        for batch, (_, real) in zip(batches, shares):
             batch = batch.to(precision.device)
             with precision.autocast():
-                summed, extra = objective.loss(model, batch)
+                summed, extra = runtime.forward(objective.loss, model, batch)
+            if not real:  # an empty share: the same calls as the other processes, contributing nothing
+                summed, extra = summed * 0.0, {key: 0.0 for key in extra}
             loss = summed / max(weight, 1)
             (scaler.scale(loss) if scaler is not None else loss).backward()
             loss_sum += float(summed.detach())
             for key, value in extra.items():
                 step_metrics[key] = step_metrics.get(key, 0.0) + float(value)
+        runtime.sync_gradients(params)
         grad_norm = None
         if config.max_grad_norm is not None:
             if scaler is not None:
@@ -364,9 +411,14 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
         plan_length = len(objective.plan_epoch(epoch))
         state.epoch, state.batch_in_epoch = (epoch + 1, 0) if index + 1 >= plan_length else (epoch, index + 1)
         state.step += 1
-        tokens = sum(batch.tokens for batch in batches)
+        for batch in counted:
+            runtime.count(batch)
+        totals = runtime.sum([loss_sum, sum(batch.tokens for batch in counted),
+                              sum(getattr(batch, "targets", 0) for batch in counted), *step_metrics.values()])
+        loss_sum, tokens, targets = totals[0], int(totals[1]), int(totals[2])
+        step_metrics = dict(zip(step_metrics, totals[3:]))
         state.tokens += tokens
-        state.trained_tokens += sum(getattr(batch, "targets", 0) for batch in batches)
+        state.trained_tokens += targets
         state.train_seconds += seconds
         session_tokens += tokens
         session_seconds += seconds
@@ -382,27 +434,29 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
             "eta_s": round((total_steps - state.step) * session_seconds / session_steps, 1),
             **{key: value / max(weight, 1) for key, value in step_metrics.items()},
         }
-        metrics.write(entry)
+        if main:
+            metrics.write(entry)
         progress({"event": "step", "total_steps": total_steps, **entry})
         if tracker is not None:
             tracker.log({"loss": last_loss, "lr": lr, "tokens_per_s": tokens_per_s}, state.step)
 
         # ---- evaluate, stop early ----
         if objective.has_eval and (state.step % eval_every == 0 or state.step == total_steps):
-            results = objective.evaluate(model, precision)
+            results = runtime.evaluate(objective, model, precision)  # the same numbers in every process
             model.train()
             eval_loss = results["eval_loss"]
             improved = state.best_eval_loss is None or eval_loss < state.best_eval_loss - config.early_stopping.min_delta
             if improved:
                 state.best_eval_loss, state.best_step, state.evals_without_improvement = eval_loss, state.step, 0
                 if config.early_stopping.patience:
-                    save_trainable(model, run_dir / BEST_WEIGHTS)
+                    runtime.save_trainable(model, run_dir / BEST_WEIGHTS)
             else:
                 state.evals_without_improvement += 1
             state.last_eval_step, state.last_eval_loss = state.step, eval_loss
             eval_entry = {"kind": "eval", "step": state.step, **results, "best_eval_loss": state.best_eval_loss,
                           "improved": improved}
-            metrics.write(eval_entry)
+            if main:
+                metrics.write(eval_entry)
             progress({"event": "eval", **eval_entry})
             if tracker is not None:
                 tracker.log(results, state.step)
@@ -414,13 +468,18 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
 
         # ---- checkpoint ----
         if config.save_every and (state.step % config.save_every == 0):
-            save_checkpoint(run_dir, model, optimizer, state, config.to_dict(), scaler=scaler, keep=config.keep_checkpoints)
+            runtime.save_checkpoint(run_dir, model, optimizer, state, config.to_dict(), scaler=scaler,
+                                    keep=config.keep_checkpoints)
         if stopped_early:
             break
 
-    if config.early_stopping.patience and (run_dir / BEST_WEIGHTS).is_file():
-        load_trainable(model, run_dir / BEST_WEIGHTS)  # the model we keep is the best one seen
-        eval_loss = state.best_eval_loss
+    if config.early_stopping.patience:
+        runtime.barrier()  # rank 0 has written the best weights
+        if (run_dir / BEST_WEIGHTS).is_file():
+            runtime.load_trainable(model, run_dir / BEST_WEIGHTS)  # the model we keep is the best one seen
+            eval_loss = state.best_eval_loss
+    if runtime.distributed:
+        progress(runtime.summary())
     epochs_done = state.epoch + state.batch_in_epoch / max(len(objective.plan_epoch(state.epoch)), 1)
     return {
         "steps": state.step,
@@ -438,16 +497,19 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
     }
 
 
-def _save_model(model: Any, tokenizer: Any, config: TrainConfig, run_dir: Path) -> Path:
-    """The LoRA adapter (peft format) or the full weights, with the tokenizer and its chat template."""
+def _save_model(model: Any, tokenizer: Any, config: TrainConfig, run_dir: Path,
+                state_dict: dict[str, Any] | None = None) -> Path:
+    """The LoRA adapter (peft format) or the full weights, with the tokenizer and its chat template;
+    ``state_dict`` gives the weights when the model holds only its shard of them (FSDP)."""
     out = run_dir / MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
+    extra = {"state_dict": state_dict} if state_dict is not None else {}
     with quiet_loading():
         if config.uses_lora:
-            model.save_pretrained(str(out))
+            model.save_pretrained(str(out), **extra)
         else:
-            causal_lm(model).save_pretrained(str(out))
+            causal_lm(model).save_pretrained(str(out), **extra)
         tokenizer.save_pretrained(str(out))
     return out
 

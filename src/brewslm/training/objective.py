@@ -11,11 +11,16 @@ folder. An ``Objective`` owns the data and the loss:
     objective.weight(batch)              # how much the batch counts in the step's normaliser
                                          #   (trained tokens for SFT; pairs for DPO)
     objective.loss(model, batch)         # -> (summed loss tensor, {metric: summed value})
-    objective.evaluate(model, precision) # -> {"eval_loss": ..., ...} on the validation split
+    objective.evaluate(model, precision, shard=(rank, processes))
+                                         # -> {"eval_loss": ..., ...} on the validation split
+                                         #   (every processes-th batch from rank on; default all)
+    objective.eval_count                 # the key of evaluate()'s result that counts what its
+                                         #   means are over (merges the shards of several processes)
     objective.report()                   # -> data report for run.json
 
 The step loss is ``sum(loss over micro-batches) / sum(weight over micro-batches)``, so gradient
-accumulation (and, later, data-parallel ranks) average over tokens, not over micro-batches.
+accumulation and data-parallel processes (``brewslm.training.distributed``) average over tokens,
+not over micro-batches.
 
 ``build_objective`` picks the implementation from ``config.objective``: ``sft`` is
 ``brewslm.training.sft.SftObjective``; ``dpo`` and ``orpo`` are built in
@@ -40,6 +45,7 @@ class Objective(Protocol):
     name: str
     train_examples: int
     has_eval: bool
+    eval_count: str
 
     def plan_epoch(self, epoch: int) -> list[Any]: ...
 
@@ -49,7 +55,7 @@ class Objective(Protocol):
 
     def loss(self, model: Any, batch: Any) -> tuple[Any, dict[str, float]]: ...
 
-    def evaluate(self, model: Any, precision: Any) -> dict[str, float]: ...
+    def evaluate(self, model: Any, precision: Any, shard: tuple[int, int] = (0, 1)) -> dict[str, float]: ...
 
     def report(self) -> dict[str, Any]: ...
 

@@ -309,6 +309,8 @@ def orpo_loss(policy: Any, reply_tokens: Any, orpo_lambda: float) -> tuple[Any, 
 class PreferenceObjective:
     """DPO or ORPO over a ``dpo`` dataset, driven by ``loop.train`` (see ``objective.Objective``)."""
 
+    eval_count = "eval_pairs"  # evaluate()'s means are per pair
+
     def __init__(self, config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext,
                  tokenizer: Any, model: Any):
         check_preference_config(config, dataset, profile)
@@ -394,16 +396,18 @@ class PreferenceObjective:
         losses, metrics = self._pair_losses(model, batch)
         return losses.sum(), _summed(metrics)
 
-    def measure(self, model: Any, precision: Any, pairs: PairSet) -> dict[str, float]:
+    def measure(self, model: Any, precision: Any, pairs: PairSet, shard: tuple[int, int] = (0, 1)) -> dict[str, float]:
         """Mean loss and metrics per pair of ``pairs`` (``self.train`` or ``self.eval``), without
-        gradients; the model is left in eval mode."""
+        gradients; the model is left in eval mode. ``shard=(rank, processes)`` measures every
+        ``processes``-th batch from ``rank`` on."""
         import torch
 
         model.eval()
         total, count = 0.0, 0
         sums: dict[str, float] = {}
+        rank, processes = shard
         with torch.no_grad():
-            for item in eval_batches(pairs, self.config.eval_batch_size or self.config.batch_size):  # type: ignore[arg-type]
+            for item in eval_batches(pairs, self.config.eval_batch_size or self.config.batch_size)[rank::processes]:  # type: ignore[arg-type]
                 batch = collate_pairs(pairs, item, self.pad_id, share_prefix=self.config.prefix_sharing)
                 batch = batch.to(precision.device)
                 with precision.autocast():
@@ -414,11 +418,11 @@ class PreferenceObjective:
                     sums[key] = sums.get(key, 0.0) + value
         return {"loss": total / max(count, 1), "pairs": count, **{k: v / max(count, 1) for k, v in sums.items()}}
 
-    def evaluate(self, model: Any, precision: Any) -> dict[str, float]:
+    def evaluate(self, model: Any, precision: Any, shard: tuple[int, int] = (0, 1)) -> dict[str, float]:
         """``measure`` on the validation pairs, every key prefixed ``eval_`` (``eval_loss``...)."""
         if not self.has_eval:
             return {}
-        return {f"eval_{key}": value for key, value in self.measure(model, precision, self.eval).items()}
+        return {f"eval_{key}": value for key, value in self.measure(model, precision, self.eval, shard).items()}
 
     def report(self) -> dict[str, Any]:
         settings = self.config.preference

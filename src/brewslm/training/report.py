@@ -7,6 +7,8 @@ The loop emits plain dict events to one ``progress`` callable:
 - ``{"event": "eval", "step", "eval_loss", "best_eval_loss", "improved", ...}``
 - ``{"event": "info", "message"}``
 - ``{"event": "end", "steps", "train_loss", "eval_loss", "stopped_early", "run_dir", ...}``
+- ``{"event": "rank", "rank", "world_size", "micro_batches", "examples", "tokens", ...}`` - one per
+  process of a multi-process run, its own share (the other events come from rank 0 only)
 
 ``StderrProgress`` prints them for people; the web UI or a notebook can pass its own callable.
 """
@@ -55,16 +57,21 @@ class StderrProgress:
             mark = " (best)" if event.get("improved") else ""
             line = f"eval at step {event['step']} | val loss {event['eval_loss']:.4f}{mark}"
         elif kind == "start":
+            processes = event.get("processes") or 1
+            where = f"{processes} processes ({event.get('strategy')}), {event['device']} each" if processes > 1 else event["device"]
             line = (
                 f"training {event['method']} on {event['examples']} examples ({event['tokens']} tokens), "
                 f"{event['total_steps']} steps, {event['trainable_params']:,} trainable parameters, "
-                f"{event['precision']} on {event['device']} -> {event['run_dir']}"
+                f"{event['precision']} on {where} -> {event['run_dir']}"
             )
         elif kind == "end":
             stop = " (early stop)" if event.get("stopped_early") else ""
             val = f", val loss {event['eval_loss']:.4f}" if event.get("eval_loss") is not None else ""
             line = (f"done{stop}: {event['steps']} steps, train loss {event['train_loss']:.4f}{val}, "
                     f"{event['tokens_per_s']:.0f} tok/s -> {event['run_dir']}")
+        elif kind == "rank":
+            line = (f"rank {event['rank']}/{event['world_size']} ({event['strategy']}): trained "
+                    f"{event['micro_batches']} micro-batch shares, {event['examples']} examples, {event['tokens']} tokens")
         elif kind == "info":
             line = str(event.get("message", ""))
         else:

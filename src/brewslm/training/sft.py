@@ -30,6 +30,7 @@ from brewslm.training.model import completion_loss
 
 class SftObjective:
     name = "sft"
+    eval_count = "eval_tokens"  # evaluate()'s means are per trained token
 
     def __init__(self, config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext, tokenizer: Any):
         self.config = config
@@ -97,16 +98,18 @@ class SftObjective:
     def loss(self, model: Any, batch: Batch) -> tuple[Any, dict[str, float]]:
         return completion_loss(model, batch), {}
 
-    def evaluate(self, model: Any, precision: Any) -> dict[str, float]:
-        """Mean cross-entropy per trained token over the validation split (model left in eval mode)."""
+    def evaluate(self, model: Any, precision: Any, shard: tuple[int, int] = (0, 1)) -> dict[str, float]:
+        """Mean cross-entropy per trained token over the validation split (model left in eval mode);
+        ``shard=(rank, processes)`` evaluates every ``processes``-th batch from ``rank`` on."""
         import torch
 
         if not self.has_eval:
             return {}
         model.eval()
         total, count = 0.0, 0
+        rank, processes = shard
         with torch.no_grad():
-            for item in eval_batches(self.eval, self.config.eval_batch_size or self.config.batch_size):
+            for item in eval_batches(self.eval, self.config.eval_batch_size or self.config.batch_size)[rank::processes]:
                 batch = collate(self.eval, item, self.pad_id, share_prefix=self.config.prefix_sharing).to(precision.device)
                 with precision.autocast():
                     total += float(completion_loss(model, batch))
