@@ -1,4 +1,5 @@
 import json
+import pytest
 
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.tool_call import call_message_content
@@ -68,3 +69,19 @@ def test_summary():
     assert stats["mean_calls_per_call_record"] == 1.5
     assert stats["no_tools_offered_share"] == 0.25 and stats["no_call_with_answer"] == 1
     assert stats["distinct_tools"] == 1 and stats["top_called_tools"] == {"get_weather": 3}
+
+
+def test_render_prompt_gives_an_irrelevance_row_its_question() -> None:
+    from brewslm.tasks import get_task_profile
+    from brewslm.tasks.rendering import NotRenderable
+
+    profile = get_task_profile("tool_call")
+    record = {"messages": [{"role": "user", "content": "Tell me a joke"}],
+              "tools": [{"name": "get_weather", "description": "", "parameters": {"type": "object", "properties": {}}}],
+              "calls": [], "answer": None}
+    with pytest.raises(NotRenderable):
+        profile.render(record)
+    rendered = profile.render_prompt(record)
+    assert rendered.prompt[-1] == {"role": "user", "content": "Tell me a joke"}
+    assert "get_weather" in rendered.prompt[0]["content"]
+    assert rendered.completion == ""

@@ -65,6 +65,12 @@ class TaskProfile(ABC):
         that has nothing to learn."""
         raise NotImplementedError(f"task profile '{self.id}' has no renderer")
 
+    def render_prompt(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """The rendering whose ``prompt`` a model is asked when it is evaluated or served. The same
+        as ``render``, except that a record with nothing to train on still has a question to ask
+        (profiles whose ``render`` raises ``NotRenderable`` override this)."""
+        return self.render(record, context)
+
     @property
     def can_render(self) -> bool:
         return type(self).render is not TaskProfile.render

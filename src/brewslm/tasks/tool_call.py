@@ -209,5 +209,12 @@ class ToolCallProfile(TaskProfile):
         messages.append({"role": ASSISTANT, "content": reply})
         return Rendered(messages=tuple(messages), trained_turns=(len(messages) - 1,))
 
+    def render_prompt(self, record: Record, context: RenderContext | None = None) -> Rendered:
+        """A no-call record without a known answer (a BFCL irrelevance row) is still a question: its
+        prompt is asked with an empty gold reply (scoring checks that the model does not call)."""
+        if not record["calls"] and record.get("answer") is None:
+            return self.render({**record, "answer": ""}, context)
+        return self.render(record, context)
+
 
 PROFILE = ToolCallProfile()
