@@ -1,4 +1,5 @@
 import json
+
 import pytest
 
 from brewslm.tasks import get_task_profile
