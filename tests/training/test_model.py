@@ -106,6 +106,18 @@ def test_a_shared_prefix_runs_once_and_changes_nothing(tokenizer, examples) -> N
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_packed_loss_equals_separate_losses_under_each_attention(tokenizer, examples, attention) -> None:
+    # eager attention adds the mask to the scores: a boolean block mask would add 1.0, not block
+    model = build_tiny_model(tokenizer, seed=1)
+    model.config._attn_implementation = attention
+    for layer in model.model.layers:
+        layer.self_attn.config._attn_implementation = attention
+    packed = completion_loss(model, collate(examples, [(0, 1, 2)], pad_id=0))
+    separate = sum(completion_loss(model, collate(examples, [(i,)], pad_id=0)) for i in range(3))
+    torch.testing.assert_close(packed, separate, rtol=1e-5, atol=1e-5)
+
+
 def test_packing_leaks_nothing_across_examples(model, examples) -> None:
     packed = collate(examples, [(0, 1, 2)], pad_id=0)
     assert packed.attention_mask is not None

@@ -247,7 +247,7 @@ def trainable_parameters(model: Any) -> Iterator[tuple[str, Any]]:
 
 # --- the loss -----------------------------------------------------------------------------------
 
-def _body_and_head(model: Any) -> tuple[Any, Any]:
+def body_and_head(model: Any) -> tuple[Any, Any]:
     lm = causal_lm(model)
     body = lm.get_decoder() if hasattr(lm, "get_decoder") else None
     if body is None:
@@ -258,7 +258,7 @@ def _body_and_head(model: Any) -> tuple[Any, Any]:
     return body, head
 
 
-def _scale_logits(lm: Any, logits: Any) -> Any:
+def scale_logits(lm: Any, logits: Any) -> Any:
     """The few output-logit transforms causal LMs apply after their head (Gemma 2 soft-capping,
     Cohere's logit_scale, Granite's logits_scaling), so the loss equals the model's own."""
     import torch
@@ -287,7 +287,7 @@ def target_hidden(model: Any, batch: Any) -> Any:
     """
     import torch
 
-    body, _ = _body_and_head(model)
+    body, _ = body_and_head(model)
     ids = batch.input_ids
     rows_n, width = ids.shape
     rows, cols = batch.target_index // width, batch.target_index % width
@@ -297,23 +297,39 @@ def target_hidden(model: Any, batch: Any) -> Any:
         cache.batch_repeat_interleave(rows_n)
         positions = torch.arange(shared, width, device=ids.device)[None].expand(rows_n, -1)
         out = body(input_ids=ids[:, shared:], past_key_values=cache, position_ids=positions, use_cache=True)
-        return _last_hidden(out)[rows, cols - shared]
-    mask = batch.attention_mask
-    if mask is not None and mask.dim() == 4 and "flash" in str(getattr(body.config, "_attn_implementation", "")):
-        # flash attention takes no dense mask; it reads packed sequences from the restarting position_ids
-        mask = None
+        return last_hidden(out)[rows, cols - shared]
+    mask = block_mask_for(body, batch.attention_mask)
     out = body(input_ids=ids, attention_mask=mask, position_ids=batch.position_ids, use_cache=False)
-    return _last_hidden(out)[rows, cols]
+    return last_hidden(out)[rows, cols]
 
 
-def _last_hidden(out: Any) -> Any:
+def block_mask_for(body: Any, mask: Any) -> Any:
+    """A packed batch's boolean block mask (rows x 1 x T x T, True = may attend) in the form the
+    model's attention implementation reads: as is for SDPA, additive (0 / most negative float) for
+    eager attention - which adds the mask to the scores, so a boolean one would add 1.0 instead of
+    blocking - and none for flash attention, which reads packed sequences from the restarting
+    position_ids."""
+    import torch
+
+    if mask is None or mask.dim() != 4 or mask.dtype != torch.bool:
+        return mask
+    implementation = str(getattr(body.config, "_attn_implementation", ""))
+    if "flash" in implementation:
+        return None
+    if implementation == "eager":
+        dtype = next(body.parameters()).dtype
+        return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, torch.finfo(dtype).min)
+    return mask
+
+
+def last_hidden(out: Any) -> Any:
     return out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
 
 
 def target_logits(model: Any, batch: Any) -> Any:
     """Float32 logits (targets x vocab) at the positions whose next token is trained, only there."""
-    _, head = _body_and_head(model)
-    return _scale_logits(causal_lm(model), head(target_hidden(model, batch))).float()
+    _, head = body_and_head(model)
+    return scale_logits(causal_lm(model), head(target_hidden(model, batch))).float()
 
 
 def completion_loss(model: Any, batch: Any) -> Any:
@@ -336,6 +352,8 @@ def target_logprobs(model: Any, batch: Any) -> Any:
 __all__ = [
     "Precision",
     "apply_method",
+    "block_mask_for",
+    "body_and_head",
     "causal_lm",
     "check_base_model",
     "check_lora_targets",
@@ -343,11 +361,13 @@ __all__ = [
     "completion_loss",
     "target_hidden",
     "linear_layer_names",
+    "last_hidden",
     "load_base",
     "parameter_counts",
     "quiet_loading",
     "quiet_peft",
     "resolve_precision",
+    "scale_logits",
     "target_logits",
     "target_logprobs",
     "trainable_parameters",
