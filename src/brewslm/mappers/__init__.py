@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 
 from brewslm.errors import MapperError, PluginError
 from brewslm.mappers.base import FieldSpec, Mapper, Proposal, Rejection
+from brewslm.registry import package_members
 
 _MAPPERS: dict[str, Mapper] = {}
 _BUILTIN_IDS: set[str] = set()
@@ -39,11 +39,7 @@ def _ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name in ("base",) or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        mapper = getattr(module, "MAPPER", None)
+    for mapper in package_members(__name__, __path__, "MAPPER"):
         if isinstance(mapper, Mapper):
             _MAPPERS[mapper.id] = mapper
             _BUILTIN_IDS.add(mapper.id)

@@ -6,10 +6,9 @@ rag_qa, chat_sft, language_modeling, dpo (preference pairs), tool_call.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 
 from brewslm.errors import ConfigError
+from brewslm.registry import package_members
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
 
 _PROFILES: dict[str, TaskProfile] = {}
@@ -27,11 +26,7 @@ def _ensure_loaded() -> None:
     if _loaded:
         return
     _loaded = True
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name == "base" or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        profile = getattr(module, "PROFILE", None)
+    for profile in package_members(__name__, __path__, "PROFILE"):
         if isinstance(profile, TaskProfile):
             _PROFILES.setdefault(profile.id, profile)
 
