@@ -1,0 +1,118 @@
+"""The evaluation-handler contract: how one task profile's predictions are scored.
+
+A handler turns (canonical record, prediction) pairs into metrics in two pure steps:
+
+1. ``score_example(record, prediction)`` -> ``Scored``: *additive* sufficient statistics for that
+   example (counts and sums: ``{"correct": 1.0, "tp:positive": 1.0, ...}``) plus a JSON-able
+   ``detail`` for the predictions file (matched / missed spans, why a parse failed...).
+2. ``metrics(totals)`` -> ``{metric: value}``: the metric values computed from the statistics
+   summed over any set of examples.
+
+Because every metric is a function of summed statistics, one code path gives the metrics of the
+whole set, of each ``subtask`` group, and of every bootstrap resample (a resample's totals are
+``counts @ stats_matrix``), so confidence intervals cost microseconds per resample and can never
+disagree with the reported point value.
+
+Predictions are *target-shaped* (what ``brewslm eval score --pred`` files hold): a label string
+(classification), a list of ``{"start", "end", "label"}`` spans (span_set), a JSON object
+(field_match), an answer string (qa, rag_qa), a ``{"tool", "arguments"}`` object, a list of them
+(parallel calls) or a plain string (a direct answer without a call) for tool_call, and a dict of
+model scores for the log-probability strategies (dpo: ``{"chosen_logprob", "rejected_logprob",
+...}``; perplexity: ``{"nll", "tokens"}``). ``None`` means no usable prediction (generated text
+that does not parse): it is scored, and counted as unparseable, never skipped.
+
+``parse(text, record)`` turns a generated completion into that shape; it is strict (classification
+accepts the exact label after normalisation, never "the first label mentioned").
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, Sequence
+
+from brewslm.tasks.rendering import RenderContext
+
+# How a handler's predictions are obtained from a model (see brewslm.evaluation.prediction):
+LABEL_SCORING = "label_scoring"  # log-likelihood of every candidate label given the prompt
+GENERATION = "generation"  # greedy / low-temperature decoding of the completion, then parse()
+PREFERENCE = "preference"  # summed log-probs of the chosen and the rejected reply
+PERPLEXITY = "perplexity"  # summed NLL and token count of the trained tokens
+STRATEGIES = (LABEL_SCORING, GENERATION, PREFERENCE, PERPLEXITY)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One example's additive statistics and its per-example detail (JSON-able)."""
+
+    stats: dict[str, float]
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class EvalHandler(ABC):
+    """Scores one task profile (and, for structured_extraction, one scoring mode).
+
+    Subclasses set the class attributes and implement ``gold``, ``score_example`` and ``metrics``;
+    generation-based handlers also implement ``parse``. ``options`` are the handler's own knobs
+    (e.g. field_match normalisation) from the eval config; ``context`` is the render context the
+    model was trained with (labels, span labels, fields); ``manifest`` the dataset manifest
+    (output schema, label counts).
+    """
+
+    task: ClassVar[str]  # task profile id
+    scoring_mode: ClassVar[str | None] = None  # structured_extraction only: "span_set" | "field_match"
+    strategies: ClassVar[tuple[str, ...]] = (GENERATION,)  # supported; the first is the default
+    headline: ClassVar[str]  # the metric a report and the lift lead with
+    lower_is_better: ClassVar[frozenset[str]] = frozenset()  # metrics where smaller wins (perplexity)
+    max_new_tokens: ClassVar[int] = 256  # generation budget for one completion
+    constrainable: ClassVar[bool] = False  # generation can be constrained to a JSON schema
+    constraint_allows_text: ClassVar[bool] = False  # under constraint a plain-text reply stays allowed (tool calls)
+
+    def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
+                 manifest: Mapping[str, Any] | None = None):
+        self.options = dict(options or {})
+        self.context = context or RenderContext()
+        self.manifest = dict(manifest or {})
+
+    @property
+    def strategy(self) -> str:
+        return self.strategies[0]
+
+    @abstractmethod
+    def gold(self, record: Mapping[str, Any]) -> Any:
+        """The record's target in prediction shape (what a perfect prediction equals)."""
+
+    def parse(self, text: str, record: Mapping[str, Any]) -> Any:
+        """A generated completion -> a target-shaped prediction, or None when it does not parse."""
+        raise NotImplementedError(f"{type(self).__name__} does not score generated text")
+
+    @abstractmethod
+    def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
+        """Additive statistics of one example (a None prediction is unparseable: scored as wrong)."""
+
+    @abstractmethod
+    def metrics(self, totals: Mapping[str, float]) -> dict[str, float | None]:
+        """Metric values from statistics summed over a set of examples (pure; None = undefined,
+        e.g. precision with nothing predicted is reported as 0 only where the reference library
+        does so)."""
+
+    def breakdown(self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
+                  scored: Sequence[Scored]) -> dict[str, Any]:
+        """Report sections that are not single numbers (confusion matrix, per-class / per-type
+        tables, per-field accuracy...), JSON-able. Default: none."""
+        return {}
+
+    def candidate_labels(self) -> list[str]:
+        """LABEL_SCORING only: the labels scored for every example."""
+        raise NotImplementedError(f"{type(self).__name__} does not use label scoring")
+
+    def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Constrained decoding only: the JSON schema a completion for ``record`` must satisfy."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"task": self.task, "scoring_mode": self.scoring_mode, "strategies": list(self.strategies),
+                "headline": self.headline, "lower_is_better": sorted(self.lower_is_better)}
+
+
+__all__ = ["GENERATION", "LABEL_SCORING", "PERPLEXITY", "PREFERENCE", "STRATEGIES", "EvalHandler", "Scored"]

@@ -1,0 +1,132 @@
+"""classification handler: one label per text, scored like scikit-learn's classification_report.
+
+Predictions are label strings: the argmax of label scoring (the default strategy: every candidate
+label's log-likelihood given the prompt) or a generated reply read by ``parse``. Parsing is strict:
+the reply, stripped of surrounding whitespace and quotes and a trailing period and compared without
+case, must be exactly one candidate label; anything else ("not positive", "positive, I think") is
+unparseable - counted, scored as a miss of the gold class, never guessed.
+
+Metrics (``metrics.classification``): ``accuracy``, micro / macro / weighted precision, recall
+and F1 over gold ∪ predicted labels, the legacy aliases ``exact_match`` (= accuracy) and ``f1``
+(= macro_f1) that existing gates use, ``majority_baseline_accuracy`` / ``_macro_f1`` when the
+manifest names the majority label, ``length_ratio`` and ``unparseable_rate``. Headline: macro_f1.
+Breakdown: the confusion matrix (gold rows; predicted columns plus ``unparseable``) and the
+per-class table.
+
+Options: ``majority_label`` overrides the manifest's majority label for the baseline metrics.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Mapping, Sequence
+
+from brewslm.errors import ConfigError
+from brewslm.evaluation.handlers.base import GENERATION, LABEL_SCORING, EvalHandler, Scored
+from brewslm.evaluation.metrics.classification import (
+    UNPARSEABLE_COLUMN,
+    classification_metrics,
+    confusion_matrix,
+    label_stats,
+    majority_baseline,
+    per_class,
+)
+from brewslm.evaluation.metrics.common import example_stats, shared_metrics, sum_stats
+from brewslm.tasks.rendering import RenderContext
+
+_QUOTES = "\"'`“”‘’«»"
+
+
+def normalise_label(text: str) -> str:
+    """Casefolded, without surrounding whitespace, matching quotes or trailing periods."""
+    value = text
+    while True:
+        before = value
+        value = value.strip().rstrip(".").strip()
+        if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:
+            value = value[1:-1]
+        if value == before:
+            return value.casefold()
+
+
+class ClassificationHandler(EvalHandler):
+    task = "classification"
+    strategies = (LABEL_SCORING, GENERATION)
+    headline = "macro_f1"
+    max_new_tokens = 32  # a label, nothing else
+
+    def gold(self, record: Mapping[str, Any]) -> str:
+        return record["label"]
+
+    def candidate_labels(self) -> list[str]:
+        labels = self.context.labels or RenderContext.from_manifest(self.manifest).labels
+        if not labels:
+            raise ConfigError("classification scoring needs the label set, but neither the run's render context nor "
+                              "the dataset manifest (output_schema.labels, summary.label_counts) names any labels; "
+                              "re-import the dataset so its manifest counts them")
+        return list(labels)
+
+    @cached_property
+    def _candidates(self) -> frozenset[str]:
+        return frozenset(self.candidate_labels())
+
+    @cached_property
+    def _by_normal_form(self) -> dict[str, list[str]]:
+        table: dict[str, list[str]] = {}
+        for label in sorted(self._candidates):
+            table.setdefault(normalise_label(label), []).append(label)
+        return table
+
+    def parse(self, text: str, record: Mapping[str, Any]) -> str | None:
+        """The one candidate label the reply is, or None. An exact match wins; otherwise the
+        normalised reply must equal exactly one label's normal form."""
+        stripped = text.strip()
+        if stripped in self._candidates:
+            return stripped
+        matches = self._by_normal_form.get(normalise_label(text), [])
+        return matches[0] if len(matches) == 1 else None
+
+    def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
+        if prediction is not None and not isinstance(prediction, str):
+            raise ConfigError(f"a classification prediction is a label string or null, not the "
+                              f"{type(prediction).__name__} {prediction!r}; write labels as the records do (text)")
+        gold = self.gold(record)
+        stats = {**example_stats(gold, prediction), **label_stats(gold, prediction)}
+        detail: dict[str, Any] = {"correct": prediction == gold}
+        if prediction is None:
+            detail["unparseable"] = True
+        return Scored(stats, detail)
+
+    @property
+    def majority_label(self) -> str | None:
+        if self.options.get("majority_label") is not None:
+            return str(self.options["majority_label"])
+        summary = self.manifest.get("summary") or self.manifest.get("stats") or {}
+        if summary.get("majority_label") is not None:
+            return str(summary["majority_label"])
+        counts = summary.get("label_counts") or {}
+        return min(counts, key=lambda label: (-counts[label], label)) if counts else None  # ties: by name
+
+    def metrics(self, totals: Mapping[str, float]) -> dict[str, float | None]:
+        values = classification_metrics(totals)
+        out: dict[str, float | None] = {
+            "accuracy": values["accuracy"],
+            "exact_match": values["accuracy"],
+            "macro_f1": values["macro_f1"],
+            "f1": values["macro_f1"],
+            **values,
+        }
+        if self.majority_label is not None:
+            out.update(majority_baseline(totals, self.majority_label))
+        out.update(shared_metrics(totals))
+        return out
+
+    def breakdown(self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
+                  scored: Sequence[Scored]) -> dict[str, Any]:
+        totals = sum_stats(s.stats for s in scored)
+        labels, matrix = confusion_matrix(totals)
+        return {"labels": labels, "columns": labels + [UNPARSEABLE_COLUMN], "confusion_matrix": matrix,
+                "per_class": per_class(totals)}
+
+
+HANDLER = ClassificationHandler
