@@ -1,0 +1,49 @@
+"""Prediction strategies: how a model's answers to a dataset's prompts are obtained for scoring.
+
+Every strategy starts from the task profile's rendering of a record (``profile.render``) and
+conditions the model on exactly the prompt tokens training used (``prompts``). Which one a task
+uses is its handler's choice (``EvalHandler.strategies``):
+
+- label scoring (``score_labels``): the log-likelihood of every candidate label as the reply;
+  classification's default - one forward per example, calibrated probabilities, a confidence.
+- generation (``generate``): batched greedy / sampled decoding with a KV cache, optionally
+  constrained to a JSON schema (``JsonConstraint``); the handler's ``parse`` reads the reply.
+  ``generate_one_by_one`` is the naive per-example baseline the speed benchmark compares with.
+- preference (``preference_scores``) and perplexity (``sequence_scores``): summed log-probs of
+  reference replies / text, on the tokens training learns from.
+- the pairwise judge (``judge_pairwise``): a local model's P(reply A is better), both orders averaged.
+
+Every function takes ``progress(done, total)`` (examples), runs the model in eval mode without
+gradients, and works with plain and peft models.
+"""
+
+from brewslm.evaluation.prediction.constrained import JsonConstraint
+from brewslm.evaluation.prediction.generation import Generation, generate, generate_one_by_one
+from brewslm.evaluation.prediction.judge import judge_pairwise, judge_prompt, win_rates
+from brewslm.evaluation.prediction.label_scoring import LabelScores, score_labels
+from brewslm.evaluation.prediction.prompts import ProgressFn, end_of_turn_ids, prompt_ids
+from brewslm.evaluation.prediction.sequence_scores import (
+    PreferenceScore,
+    SequenceScore,
+    preference_scores,
+    sequence_scores,
+)
+
+__all__ = [
+    "Generation",
+    "JsonConstraint",
+    "LabelScores",
+    "PreferenceScore",
+    "ProgressFn",
+    "SequenceScore",
+    "end_of_turn_ids",
+    "generate",
+    "generate_one_by_one",
+    "judge_pairwise",
+    "judge_prompt",
+    "preference_scores",
+    "prompt_ids",
+    "score_labels",
+    "sequence_scores",
+    "win_rates",
+]

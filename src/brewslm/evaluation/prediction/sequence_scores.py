@@ -1,0 +1,133 @@
+"""Sequence scores: the summed log-probability of a rendering's trained tokens (= minus its NLL).
+
+The perplexity strategy (chat_sft, language_modeling) and the preference strategy (dpo) measure how
+likely a model finds the reference text, on exactly the tokens training learns from:
+
+- a chat rendering: every trained assistant turn with its end-of-turn token, given the
+  conversation before it (``training.encoding.encode``, cut to ``max_seq_len`` as training cuts);
+- raw text (language modelling): every token after the first, plus the closing EOS; a text longer
+  than ``max_seq_len`` is scored in consecutive windows (``encode_text_windows``: each window's
+  first token is the previous window's last, so every token is scored once, with up to
+  ``max_seq_len - 1`` tokens of context) and the windows are summed back per record;
+- a preference pair (``preference_scores``): prompt + chosen and prompt + rejected, cut together
+  the way DPO training cuts them (``preference.truncate_pair``: the same prompt tokens on both
+  sides), each side's reply tokens summed.
+
+The computation is training's own (``ExampleSet``, ``collate``, ``model.target_logprobs``):
+examples sorted by length, several per forward, the output head only at the trained positions, the
+prompt prefix a batch shares run once. The sums are exact per record (to float rounding), whatever
+the batching.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from brewslm.errors import ConfigError
+from brewslm.evaluation.prediction.prompts import ProgressCounter, ProgressFn, inference_mode, pad_token_id
+from brewslm.tasks.rendering import Rendered
+from brewslm.training.data import ExampleSet, collate, eval_batches
+from brewslm.training.encoding import EncodedExample, encode, encode_text_windows
+from brewslm.training.model import target_logprobs
+from brewslm.training.preference import truncate_pair
+
+
+@dataclass(frozen=True)
+class SequenceScore:
+    """Summed log-probability (= -NLL) of a rendering's trained tokens, and how many there are."""
+
+    logprob: float
+    tokens: int
+
+    @property
+    def nll(self) -> float:
+        return -self.logprob
+
+    def to_prediction(self) -> dict[str, Any]:
+        """The perplexity handlers' prediction: ``{"nll", "tokens"}``."""
+        return {"nll": self.nll, "tokens": self.tokens}
+
+
+@dataclass(frozen=True)
+class PreferenceScore:
+    """A preference pair's two sequence scores (the replies given the same prompt tokens)."""
+
+    chosen: SequenceScore
+    rejected: SequenceScore
+
+    def to_prediction(self, reference: "PreferenceScore | None" = None) -> dict[str, Any]:
+        """The dpo handler's prediction; ``reference``: the same pair scored by the reference
+        model (the base, adapters disabled), which adds the ``ref_*`` keys the DPO reward needs."""
+        out: dict[str, Any] = {
+            "chosen_logprob": self.chosen.logprob, "rejected_logprob": self.rejected.logprob,
+            "chosen_tokens": self.chosen.tokens, "rejected_tokens": self.rejected.tokens,
+        }
+        if reference is not None:
+            out["ref_chosen_logprob"] = reference.chosen.logprob
+            out["ref_rejected_logprob"] = reference.rejected.logprob
+        return out
+
+
+def score_encoded(model: Any, encoded: Sequence[EncodedExample], owners: Sequence[int], records: int, pad_id: int,
+                  *, batch_size: int = 8, progress: ProgressFn = None, unit: int = 1) -> list[SequenceScore]:
+    """Summed trained-token log-probs of ``encoded`` examples, added up per owner record
+    (``owners[i]``: the record of example ``i``, in ``range(records)``). Progress counts
+    examples of ``unit`` consecutive records (2: a preference pair's two sequences)."""
+    # ExampleSet drops examples with nothing to score; keep the owner of every one it keeps
+    kept = [i for i, example in enumerate(encoded) if any(example.trained[1:])]
+    examples = ExampleSet.from_encoded([encoded[i] for i in kept])
+    owner = np.asarray([owners[i] for i in kept], dtype=np.int64)
+    logprobs = np.zeros(records, dtype=np.float64)
+    tokens = np.zeros(records, dtype=np.int64)
+    counter = ProgressCounter(np.bincount(owner // unit, minlength=-(-records // unit)).tolist(), progress)
+    device = next(model.parameters()).device
+    with inference_mode(model):
+        for item in eval_batches(examples, max(1, batch_size)):
+            batch = collate(examples, item, pad_id, share_prefix=True)
+            values = target_logprobs(model, batch.to(device)).double().cpu().numpy()
+            rows = (batch.target_index // batch.input_ids.shape[1]).numpy()
+            target_owner = owner[np.asarray([row[0] for row in item])[rows]]
+            np.add.at(logprobs, target_owner, values)
+            np.add.at(tokens, target_owner, 1)
+            counter.finish([int(owner[row[0]]) // unit for row in item])
+    return [SequenceScore(float(lp), int(n)) for lp, n in zip(logprobs, tokens)]
+
+
+def sequence_scores(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_seq_len: int = 2048,
+                    batch_size: int = 8, progress: ProgressFn = None) -> list[SequenceScore]:
+    """One ``SequenceScore`` per rendering, in order (see the module notes)."""
+    encoded: list[EncodedExample] = []
+    owners: list[int] = []
+    for i, item in enumerate(rendered):
+        if item.is_chat:
+            pieces = [encode(item, tokenizer, max_seq_len)]
+        else:
+            pieces = encode_text_windows(item.text or "", tokenizer, max_seq_len)
+        encoded.extend(pieces)
+        owners.extend([i] * len(pieces))
+    return score_encoded(model, encoded, owners, len(rendered), pad_token_id(tokenizer), batch_size=batch_size,
+                         progress=progress)
+
+
+def preference_scores(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_seq_len: int = 2048,
+                      batch_size: int = 8, progress: ProgressFn = None) -> list[PreferenceScore]:
+    """Chosen and rejected reply scores of preference renderings (``dpo`` profile: the chosen reply
+    is the trained turn, ``Rendered.rejected`` the alternative), in order."""
+    encoded: list[EncodedExample] = []
+    for item in rendered:
+        if item.rejected is None:
+            raise ConfigError("preference scoring needs records with a rejected reply (the dpo task profile); "
+                              "score this dataset with its task's own strategy")
+        chosen = encode(item, tokenizer, sys.maxsize)
+        rejected = encode(item.with_completion(item.rejected), tokenizer, sys.maxsize)
+        encoded.extend(truncate_pair(chosen, rejected, max_seq_len))
+    scores = score_encoded(model, encoded, range(len(encoded)), len(encoded), pad_token_id(tokenizer),
+                           batch_size=batch_size, progress=progress, unit=2)
+    return [PreferenceScore(scores[2 * i], scores[2 * i + 1]) for i in range(len(rendered))]
+
+
+__all__ = ["PreferenceScore", "SequenceScore", "preference_scores", "score_encoded", "sequence_scores"]
