@@ -103,18 +103,24 @@ class MetricsLog:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def agg_figure(width: float, height: float, dpi: int = 110) -> Any:
+    """A matplotlib ``Figure`` on the Agg backend (no display needed), for ``figure.savefig(path)``.
+    Shared by every PNG BrewSLM draws (loss curve, evaluation pictures)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=dpi)
+
+
 def plot_loss_curve(entries: list[Mapping[str, Any]], path: Path, title: str = "") -> Path | None:
     """Training loss per step (raw and smoothed) and validation loss, as a PNG (matplotlib Agg)."""
     train = [(e["step"], e["loss"]) for e in entries if e.get("kind") == "train"]
     evals = [(e["step"], e["eval_loss"]) for e in entries if e.get("kind") == "eval"]
     if not train and not evals:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 4), dpi=110)
+    figure = agg_figure(7, 4)
     axes = figure.add_subplot(1, 1, 1)
     if train:
         steps, losses = zip(*train)
@@ -185,6 +191,7 @@ __all__ = [
     "MlflowLogger",
     "Progress",
     "StderrProgress",
+    "agg_figure",
     "check_mlflow_available",
     "flatten",
     "format_duration",
