@@ -7,7 +7,8 @@
 A command function takes its options and returns a result; ``main`` prints it (text, or one
 JSON document with ``--json``). A ``BrewError`` (or an ``OSError`` such as an unwritable
 ``BREWSLM_HOME``) becomes ``error: <one line>`` on stderr and exit status 2, a usage error the
-same; Ctrl-C exits 130 without a traceback.
+same; Ctrl-C exits 130 without a traceback. A command may decide its own exit status from its
+result after it is printed (``brewslm eval`` exits 1 when a gate fails).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Mapping, Sequence
 
 from brewslm import __version__
 from brewslm.cli import data, quickstart, train
+from brewslm.cli import eval as eval_commands  # the module is cli/eval.py; keep the builtin eval unshadowed
 from brewslm.cli.command import Command
 from brewslm.cli.options import add_options, from_namespace
 from brewslm.cli.output import write_json
@@ -28,6 +30,7 @@ COMMANDS: dict[str, Any] = {
     "quickstart": quickstart.COMMAND,
     "data": {"help": "Import, inspect and audit datasets.", **data.COMMANDS},
     "train": {"help": "Fine-tune a base model on a dataset; export the result.", **train.COMMANDS},
+    "eval": {"help": "Score a fine-tune against its base on held-out gold rows; gates, reports.", **eval_commands.COMMANDS},
 }
 GROUP_KEYS = ("help", "default")  # a group's "default" names the command run when none is given
 
@@ -98,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if text:
                 print(text)
         sys.stdout.flush()
+        if command.exit_status is not None:
+            return command.exit_status(result)
     except BrewError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -20,6 +20,9 @@ class Command:
     run: Callable[[Any], Any]  # options -> result (JSON-able through cli.output.to_jsonable)
     options: type  # dataclass of documented options, see cli.options
     render: Callable[[Any], str] = _render_json_like  # result -> text for people
+    # result -> exit status, asked after the result is printed (e.g. 1 when an eval gate failed, so
+    # CI fails with the report on screen); None: a command that returns a result succeeded (0)
+    exit_status: Callable[[Any], int] | None = None
 
     @property
     def description(self) -> str:

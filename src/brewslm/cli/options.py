@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import textwrap
 import typing
 from typing import Any, Sequence
 
@@ -28,10 +29,14 @@ def option(
     choices: Sequence[str] | None = None,
     metavar: str | None = None,
     flag: str | None = None,
+    one_per_flag: bool = False,
 ) -> Any:
     """A documented command option; without ``default`` it is required. The flag is
-    ``--field-name`` unless ``flag`` names another."""
-    metadata = {"help": help, "positional": positional, "choices": choices, "metavar": metavar, "flag": flag}
+    ``--field-name`` unless ``flag`` names another. A list option takes one or more values per
+    flag; with ``one_per_flag`` exactly one (repeat the flag for more), so values that follow it
+    (e.g. trailing KEY=VALUE words) are not swallowed."""
+    metadata = {"help": help, "positional": positional, "choices": choices, "metavar": metavar, "flag": flag,
+                "one_per_flag": one_per_flag}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -64,7 +69,9 @@ def add_options(parser: argparse.ArgumentParser, options_class: type) -> None:
         if kind is bool:
             kwargs.update(action="store_true", default=None if f.default is None else False)
         elif kind is list:
-            kwargs.update(action="extend", nargs="+", default=[])
+            kwargs.update(action="append" if meta.get("one_per_flag") else "extend", default=[])
+            if not meta.get("one_per_flag"):
+                kwargs["nargs"] = "+"
         else:
             if kind is int:
                 kwargs["type"] = int
@@ -79,6 +86,18 @@ def add_options(parser: argparse.ArgumentParser, options_class: type) -> None:
 
 def from_namespace(options_class: type, namespace: argparse.Namespace) -> Any:
     return options_class(**{f.name: getattr(namespace, f.name) for f in dataclasses.fields(options_class)})
+
+
+def options_help(described: Sequence[dict[str, Any]], title: str) -> str:
+    """The ``KEY=VALUE`` options of a config model (``describe_options(Model)``) as an indented
+    block for a command's ``--help``."""
+    lines = [title]
+    for entry in described:
+        default = "required" if entry["required"] else f"default: {entry['default']}"
+        text = f"{entry['help']} ({default})"
+        lines.append(f"  {entry['name']}")
+        lines.extend(textwrap.wrap(text, width=88, initial_indent="      ", subsequent_indent="      "))
+    return "\n".join(lines)
 
 
 def _kind(annotation: Any) -> type:

@@ -12,13 +12,12 @@ stays quick.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from brewslm.cli.command import Command
-from brewslm.cli.options import json_flag, option
+from brewslm.cli.options import json_flag, option, options_help
 from brewslm.cli.output import key_values
 from brewslm.errors import ConfigError
 from brewslm.training.config import describe_options
@@ -41,13 +40,7 @@ class TrainOptions:
 
 
 def _options_help() -> str:
-    lines = ["training options (KEY=VALUE):"]
-    for entry in describe_options():
-        default = "required" if entry["required"] else f"default: {entry['default']}"
-        text = f"{entry['help']} ({default})"
-        lines.append(f"  {entry['name']}")
-        lines.extend(textwrap.wrap(text, width=88, initial_indent="      ", subsequent_indent="      "))
-    return "\n".join(lines)
+    return options_help(describe_options(), "training options (KEY=VALUE):")
 
 
 def train_run(opts: TrainOptions) -> dict[str, Any]:
@@ -94,15 +87,12 @@ class ExportOptions:
 
 
 def _run_folder(name: str) -> Path:
-    from brewslm.training.run import RUN_RECORD, runs_dir
+    from brewslm.training.run import find_run, runs_dir
 
-    path = Path(name).expanduser()
-    if (path / RUN_RECORD).is_file():
-        return path
-    named = runs_dir() / name
-    if (named / RUN_RECORD).is_file():
-        return named
-    raise ConfigError(f"no training run '{name}': give a run folder or the name of a run under {runs_dir()}")
+    run = find_run(name)
+    if run is None:
+        raise ConfigError(f"no training run '{name}': give a run folder or the name of a run under {runs_dir()}")
+    return run
 
 
 def train_export(opts: ExportOptions) -> dict[str, Any]:

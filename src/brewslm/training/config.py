@@ -7,13 +7,17 @@ that suggests the closest known option ("unknown option 'learning_rte'; did you 
 'learning_rate'?"). Each field's description is its help text (``describe_options``). Overrides are
 ``key=value`` strings, dotted for nested sections (``lora.r=8``, ``early_stopping.patience=3``);
 values are read as YAML scalars/lists (``8``, ``true``, ``null``, ``[q_proj, v_proj]``).
+
+The option machinery (YAML file + fields + overrides, did-you-mean, one-line errors, help text) is
+generic over any ``OptionsModel`` - ``load_options(EvalConfig, ...)`` serves the evaluation config
+the same way; ``load_config`` / ``build_config`` / ``update_config`` are its ``TrainConfig`` forms.
 """
 
 from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Optional, Union
+from typing import Any, ClassVar, Iterable, Literal, Mapping, Optional, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -23,11 +27,17 @@ Method = Literal["lora", "full", "dpo", "orpo"]
 PREFERENCE_METHODS = ("dpo", "orpo")
 
 
-class _Section(BaseModel):
+class OptionsModel(BaseModel):
+    """A section of options: unknown keys are errors. A top-level options model names the command
+    whose ``--help`` lists its options and what its errors call it."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    options_help: ClassVar[str] = "brewslm --help"  # where the options are listed
+    options_label: ClassVar[str] = "config"  # what a whole-config error is about
 
-class LoraConfig(_Section):
+
+class LoraConfig(OptionsModel):
     r: int = Field(16, ge=1, description="LoRA rank.")
     alpha: float = Field(32.0, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r).")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the LoRA branch input (0 skips the dropout op).")
@@ -38,14 +48,14 @@ class LoraConfig(_Section):
     )
 
 
-class EarlyStoppingConfig(_Section):
+class EarlyStoppingConfig(OptionsModel):
     patience: Optional[int] = Field(
         None, ge=1, description="Stop after this many validation passes without improvement (unset: never stop early)."
     )
     min_delta: float = Field(0.0, ge=0, description="The validation loss must drop by more than this to count as better.")
 
 
-class PreferenceConfig(_Section):
+class PreferenceConfig(OptionsModel):
     beta: float = Field(
         0.1, gt=0, description="DPO: the implicit reward is beta x the log-prob ratio to the reference model; larger "
         "beta keeps the model closer to the reference (TRL's default 0.1).",
@@ -58,7 +68,7 @@ class PreferenceConfig(_Section):
     )
 
 
-class DistributedConfig(_Section):
+class DistributedConfig(OptionsModel):
     strategy: Literal["ddp", "fsdp"] = Field(
         "ddp",
         description="How the processes of a torchrun / accelerate launch share a run: ddp (each holds the whole model, "
@@ -68,8 +78,11 @@ class DistributedConfig(_Section):
     )
 
 
-class TrainConfig(_Section):
+class TrainConfig(OptionsModel):
     """One training run. Defaults suit LoRA on a small model on CPU."""
+
+    options_help: ClassVar[str] = "brewslm train --help"
+    options_label: ClassVar[str] = "training config"
 
     # what to train on and from
     dataset: str = Field(description="Dataset name in the workspace, or the path of a dataset version folder.")
@@ -184,6 +197,9 @@ class TrainConfig(_Section):
 
 # --- loading -----------------------------------------------------------------------------------
 
+Options = TypeVar("Options", bound=BaseModel)
+
+
 def option_names(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
     """Every option as a dotted name (``lora.r``...), sections included."""
     names: list[str] = []
@@ -208,26 +224,29 @@ def describe_options(model: type[BaseModel] = TrainConfig, prefix: str = "") -> 
     return out
 
 
-def _suggest(name: str) -> str:
-    close = difflib.get_close_matches(name, option_names(), n=1, cutoff=0.6)
+def _suggest(name: str, model: type[BaseModel]) -> str:
+    names = option_names(model)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if not close:  # a nested name typed without its section, e.g. 'patience'
-        leaves = {n.rsplit(".", 1)[-1]: n for n in option_names() if "." in n}
+        leaves = {n.rsplit(".", 1)[-1]: n for n in names if "." in n}
         match = difflib.get_close_matches(name.rsplit(".", 1)[-1], list(leaves), n=1, cutoff=0.8)
         close = [leaves[match[0]]] if match else []
-    return f"; did you mean '{close[0]}'?" if close else "; see 'brewslm train --help' for the options"
+    help_command = getattr(model, "options_help", OptionsModel.options_help)
+    return f"; did you mean '{close[0]}'?" if close else f"; see '{help_command}' for the options"
 
 
-def _error_from(exc: ValidationError) -> ConfigError:
+def _error_from(exc: ValidationError, model: type[BaseModel]) -> ConfigError:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err.get("loc", ()))
     if err.get("type") == "extra_forbidden":
-        return ConfigError(f"unknown option '{where}'{_suggest(where)}")
+        return ConfigError(f"unknown option '{where}'{_suggest(where, model)}")
     if err.get("type") == "missing":
         return ConfigError(f"option '{where}' is required")
     value = err.get("input")
     shown = f" (got {value!r})" if not isinstance(value, (dict, BaseModel)) else ""
     message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
-    return ConfigError(f"option '{where}': {message}{shown}" if where else f"training config: {message}")
+    label = getattr(model, "options_label", OptionsModel.options_label)
+    return ConfigError(f"option '{where}': {message}{shown}" if where else f"{label}: {message}")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -284,12 +303,40 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def build_options(model: type[Options], data: Mapping[str, Any]) -> Options:
+    """Validate a dict of options into ``model``; errors are one-line ``ConfigError``s."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _error_from(exc, model) from None
+
+
+def _apply(data: dict[str, Any], overrides: Iterable[str], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword ``fields`` (None ones are ignored), then ``key=value`` overrides, onto ``data``."""
+    data.update({key: value for key, value in fields.items() if value is not None})
+    for text in overrides:
+        keys, value = parse_override(text)
+        _set_dotted(data, keys, value, text)
+    return data
+
+
+def load_options(model: type[Options], path: str | Path | None = None, overrides: Iterable[str] = (),
+                 fields: Mapping[str, Any] | None = None) -> Options:
+    """Options from a YAML file, then ``fields`` (unset ones, None, are ignored), then ``key=value``
+    overrides, in that order of precedence (later wins), validated into ``model``."""
+    data: dict[str, Any] = read_config_file(path) if path else {}
+    return build_options(model, _apply(data, overrides, fields or {}))
+
+
+def update_options(config: Options, overrides: Iterable[str] = (), fields: Mapping[str, Any] | None = None) -> Options:
+    """A copy of ``config`` with fields and overrides applied and validated again."""
+    data = config.model_dump(mode="json")
+    return build_options(type(config), _apply(data, overrides, fields or {}))
+
+
 def build_config(data: Mapping[str, Any]) -> TrainConfig:
     """Validate a dict of options into a ``TrainConfig``; errors are one-line ``ConfigError``s."""
-    try:
-        return TrainConfig.model_validate(dict(data))
-    except ValidationError as exc:
-        raise _error_from(exc) from None
+    return build_options(TrainConfig, data)
 
 
 def load_config(
@@ -299,24 +346,12 @@ def load_config(
 ) -> TrainConfig:
     """Options from a YAML file, then keyword ``fields`` (unset ones, None, are ignored), then
     ``key=value`` overrides, in that order of precedence (later wins)."""
-    data: dict[str, Any] = read_config_file(path) if path else {}
-    for key, value in fields.items():
-        if value is not None:
-            data[key] = value
-    for text in overrides:
-        keys, value = parse_override(text)
-        _set_dotted(data, keys, value, text)
-    return build_config(data)
+    return load_options(TrainConfig, path, overrides, fields)
 
 
 def update_config(config: TrainConfig, overrides: Iterable[str] = (), **fields: Any) -> TrainConfig:
     """A copy of ``config`` with fields and overrides applied and validated again."""
-    data = config.to_dict()
-    data.update({k: v for k, v in fields.items() if v is not None})
-    for text in overrides:
-        keys, value = parse_override(text)
-        _set_dotted(data, keys, value, text)
-    return build_config(data)
+    return update_options(config, overrides, fields)
 
 
 __all__ = [
@@ -324,14 +359,18 @@ __all__ = [
     "EarlyStoppingConfig",
     "LoraConfig",
     "Method",
+    "OptionsModel",
     "PREFERENCE_METHODS",
     "PreferenceConfig",
     "TrainConfig",
     "build_config",
+    "build_options",
     "describe_options",
     "load_config",
+    "load_options",
     "option_names",
     "parse_override",
     "read_config_file",
     "update_config",
+    "update_options",
 ]

@@ -37,13 +37,13 @@ def load_trained(run_dir: str | Path, device: Any = None) -> tuple[Any, Any]:
 
     from brewslm.training.model import quiet_peft
 
-    base, _ = load_causal_lm(_base_source(record), device=device)
+    base, _ = load_causal_lm(base_model_source(record), device=device)
     with quiet_peft():
         model = PeftModel.from_pretrained(base, str(model_dir))
     return model.eval(), tokenizer
 
 
-def _base_source(record: dict[str, Any]) -> str | None:
+def base_model_source(record: dict[str, Any]) -> str | None:
     """The base model the run trained on: the folder it was loaded from while that still exists
     (so a changed ``BREWSLM_BASE_MODEL`` cannot swap the base under an adapter), else the base as
     configured (None: the default base, re-resolved in this workspace)."""
@@ -80,4 +80,4 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool =
     return out
 
 
-__all__ = ["EXPORT_RECORD", "export_merged", "load_trained"]
+__all__ = ["EXPORT_RECORD", "base_model_source", "export_merged", "load_trained"]

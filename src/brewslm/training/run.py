@@ -40,9 +40,13 @@ def runs_dir() -> Path:
 
 
 def open_training_dataset(config: TrainConfig) -> DatasetVersion:
-    """The dataset ``config.dataset`` names: a workspace dataset, or a dataset version folder
-    (one holding ``manifest.json``) or dataset folder given by path."""
-    name = config.dataset
+    """The dataset ``config.dataset`` names (see ``open_dataset_ref``)."""
+    return open_dataset_ref(config.dataset, config.dataset_version)
+
+
+def open_dataset_ref(name: str, version: int | None = None) -> DatasetVersion:
+    """A workspace dataset by name (``version``: None = the current one), or a dataset version
+    folder (one holding ``manifest.json``) or dataset folder given by path."""
     path = Path(name).expanduser()
     if (path / MANIFEST).is_file():
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -53,7 +57,7 @@ def open_training_dataset(config: TrainConfig) -> DatasetVersion:
             return DatasetVersion(path.name, int(version.lstrip("v")), path / version)
     if "/" in name or name.startswith("."):
         raise ConfigError(f"dataset path {path} is not a dataset folder (no manifest.json); import data with 'brewslm data import'")
-    return open_dataset(name, config.dataset_version)
+    return open_dataset(name, version)
 
 
 def default_run_name(config: TrainConfig, dataset: DatasetVersion) -> str:
@@ -73,6 +77,17 @@ def resolve_run_dir(config: TrainConfig, dataset: DatasetVersion) -> Path:
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
+
+
+def find_run(name: str) -> Path | None:
+    """A run folder (one holding ``run.json``), or the name of a run under ``<BREWSLM_HOME>/runs``;
+    None when ``name`` is neither."""
+    path = Path(name).expanduser()
+    if (path / RUN_RECORD).is_file():
+        return path
+    if "/" not in name and "\\" not in name and (runs_dir() / name / RUN_RECORD).is_file():
+        return runs_dir() / name
+    return None
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:
@@ -106,7 +121,9 @@ __all__ = [
     "MODEL_DIR",
     "RUN_RECORD",
     "default_run_name",
+    "find_run",
     "now",
+    "open_dataset_ref",
     "open_training_dataset",
     "read_run",
     "render_context_of",
