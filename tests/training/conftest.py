@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
+from helpers.workspace import private_workspace
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer, tiny_model_dir  # noqa: F401  (a fixture)
 
 SENTIMENT = [
@@ -33,12 +34,7 @@ SENTIMENT = [
 
 @pytest.fixture(autouse=True)
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("BREWSLM_HOME", str(home))
-    monkeypatch.setenv("BREWSLM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("BREWSLM_DATABASE_URL", raising=False)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return home
+    return private_workspace(tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -1,0 +1,15 @@
+"""Fixtures for the recipe tests: a private workspace and the tiny random model as the base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers.workspace import private_workspace
+from helpers.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return private_workspace(tmp_path, monkeypatch)
