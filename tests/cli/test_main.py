@@ -130,3 +130,16 @@ def test_python_dash_m_brewslm(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "brewslm", "data", "import"], capture_output=True, text=True,
                          env=env, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_overrides_may_follow_flags() -> None:
+    parser = cli.build_parser()
+    namespace = cli._parse(parser, ["train", "run", "--dataset", "reviews", "epochs=2", "--quiet", "lora.r=8"])
+    assert namespace.overrides == ["epochs=2", "lora.r=8"] and namespace.quiet
+
+
+def test_a_stray_word_after_flags_is_still_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli._parse(cli.build_parser(), ["quickstart", "--quiet", "stray"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: stray" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 
 from brewslm import __version__
 from brewslm.cli import data, quickstart, train
+from brewslm.cli import run as run_commands
 from brewslm.cli import eval as eval_commands  # the module is cli/eval.py; keep the builtin eval unshadowed
 from brewslm.cli.command import Command
 from brewslm.cli.options import add_options, from_namespace
@@ -31,6 +32,8 @@ COMMANDS: dict[str, Any] = {
     "data": {"help": "Import, inspect and audit datasets.", **data.COMMANDS},
     "train": {"help": "Fine-tune a base model on a dataset; export the result.", **train.COMMANDS},
     "eval": {"help": "Score a fine-tune against its base on held-out gold rows; gates, reports.", **eval_commands.COMMANDS},
+    "run": run_commands.RUN,
+    "recipes": {"help": "The built-in use-case recipes: list, show, twists.", **run_commands.COMMANDS},
 }
 GROUP_KEYS = ("help", "default")  # a group's "default" names the command run when none is given
 
@@ -83,11 +86,26 @@ def _with_default_command(argv: list[str], table: Mapping[str, Any]) -> list[str
     return [argv[0], default, *rest]
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse, letting KEY=VALUE overrides come after flags too (``brewslm run sentiment --base X
+    train.epochs=1``): argparse stops collecting a positional list at the first flag, and its
+    intermixed parser does not support sub-commands, so the words left over are added to the
+    command's ``overrides`` when they all look like overrides."""
+    namespace, extras = parser.parse_known_args(argv)
+    if extras:
+        if isinstance(getattr(namespace, "overrides", None), list) and all(
+                "=" in word and not word.startswith("-") for word in extras):
+            namespace.overrides.extend(extras)
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return namespace
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        namespace = parser.parse_args(_with_default_command(args, COMMANDS))
+        namespace = _parse(parser, _with_default_command(args, COMMANDS))
     except SystemExit as exc:  # --help, --version, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else 0
     command: Command = namespace._command
