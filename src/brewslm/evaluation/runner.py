@@ -301,7 +301,7 @@ def predict(handler: EvalHandler, strategy: str, loaded: _Loaded, rows: EvalRows
                 raise ConfigError("label scoring needs the candidate labels, and neither the run nor the dataset "
                                   "manifest lists any; use strategy=generation")
             scored = api.score_labels(model, tokenizer, rows.rendered, labels, **common)
-            return [Predicted(s.best, None, {"probabilities": dict(s.probabilities), "logprobs": dict(s.logprobs),
+            return [Predicted(handler.label_prediction(s), None, {"probabilities": dict(s.probabilities), "logprobs": dict(s.logprobs),
                                              "confidence": s.confidence}) for s in scored]
         if strategy == GENERATION:
             generations = api.generate(model, tokenizer, rows.rendered, max_new_tokens=_max_new_tokens(config, handler),

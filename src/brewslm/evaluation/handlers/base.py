@@ -106,6 +106,12 @@ class EvalHandler(ABC):
         """LABEL_SCORING only: the labels scored for every example."""
         raise NotImplementedError(f"{type(self).__name__} does not use label scoring")
 
+    def label_prediction(self, scores: Any) -> Any:
+        """LABEL_SCORING only: the prediction made from one example's ``LabelScores`` - the most
+        likely label; a handler may route low-confidence examples elsewhere (classification's
+        ``confidence_threshold``)."""
+        return scores.best
+
     def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         """Constrained decoding only: the JSON schema a completion for ``record`` must satisfy."""
         return None

@@ -14,6 +14,15 @@ Breakdown: the confusion matrix (gold rows; predicted columns plus ``unparseable
 per-class table.
 
 Options: ``majority_label`` overrides the manifest's majority label for the baseline metrics.
+``confidence_threshold`` (label scoring): an example whose best label's probability is below it is
+routed to ``fallback_label`` (default ``talk_to_human``) instead - the intent router's "ask a
+human". A routed row is a miss for its gold class with no false positive (the router abstained),
+unless the fallback is itself one of the labels (an out-of-scope class), which is then scored like
+any label. Routing adds ``coverage`` (rows answered, not routed) and ``routed_accuracy`` (accuracy
+over the answered rows). A prediction equal to the fallback label counts as routed, so a
+predictions file re-scores to the same numbers. ``rare_labels`` (a list) adds ``rare_recall``: the
+mean recall of those classes (the ones with gold rows in the scored set) - intent recipes name the
+bottom quartile of training counts.
 """
 
 from __future__ import annotations
@@ -22,19 +31,24 @@ from functools import cached_property
 from typing import Any, Mapping, Sequence
 
 from brewslm.errors import ConfigError
+from brewslm.evaluation.handlers._options import check_options
 from brewslm.evaluation.handlers.base import GENERATION, LABEL_SCORING, EvalHandler, Scored
 from brewslm.evaluation.metrics.classification import (
     UNPARSEABLE_COLUMN,
+    class_counts,
     classification_metrics,
+    confusion_key,
     confusion_matrix,
     label_stats,
     majority_baseline,
     per_class,
 )
-from brewslm.evaluation.metrics.common import example_stats, shared_metrics, sum_stats
+from brewslm.evaluation.metrics.common import count_key, example_stats, ratio, shared_metrics, sum_stats
 from brewslm.tasks.rendering import RenderContext
 
 _QUOTES = "\"'`“”‘’«»"
+OPTIONS = ("majority_label", "confidence_threshold", "fallback_label", "rare_labels")
+DEFAULT_FALLBACK_LABEL = "talk_to_human"
 
 
 def normalise_label(text: str) -> str:
@@ -54,6 +68,37 @@ class ClassificationHandler(EvalHandler):
     strategies = (LABEL_SCORING, GENERATION)
     headline = "macro_f1"
     max_new_tokens = 32  # a label, nothing else
+
+    def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
+                 manifest: Mapping[str, Any] | None = None):
+        super().__init__(options, context, manifest)
+        check_options(self.options, OPTIONS, self.task)
+        threshold = self.options.get("confidence_threshold")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                      or not 0.0 <= threshold <= 1.0):
+            raise ConfigError(f"handler option 'confidence_threshold' must be a probability between 0 and 1, "
+                              f"not {threshold!r}")
+        rare = self.options.get("rare_labels")
+        if rare is not None and (isinstance(rare, str) or not all(isinstance(label, str) for label in rare)):
+            raise ConfigError(f"handler option 'rare_labels' must be a list of label strings, not {rare!r}")
+
+    @property
+    def confidence_threshold(self) -> float | None:
+        value = self.options.get("confidence_threshold")
+        return None if value is None else float(value)
+
+    @property
+    def fallback_label(self) -> str | None:
+        """The label low-confidence rows are routed to; None when no routing is configured."""
+        if self.options.get("fallback_label") is not None:
+            return str(self.options["fallback_label"])
+        return DEFAULT_FALLBACK_LABEL if self.confidence_threshold is not None else None
+
+    def label_prediction(self, scores: Any) -> str:
+        threshold = self.confidence_threshold
+        if threshold is not None and scores.confidence < threshold:
+            return self.fallback_label
+        return scores.best
 
     def gold(self, record: Mapping[str, Any]) -> str:
         return record["label"]
@@ -91,8 +136,19 @@ class ClassificationHandler(EvalHandler):
             raise ConfigError(f"a classification prediction is a label string or null, not the "
                               f"{type(prediction).__name__} {prediction!r}; write labels as the records do (text)")
         gold = self.gold(record)
-        stats = {**example_stats(gold, prediction), **label_stats(gold, prediction)}
+        fallback = self.fallback_label
+        routed = fallback is not None and prediction == fallback
+        if routed and fallback not in self._candidates:  # an abstention: a miss, not a predicted class
+            counts = label_stats(gold, None)
+            del counts[confusion_key(gold, None)]  # not unparseable: the cell names the fallback
+            counts[confusion_key(gold, fallback)] = 1.0
+        else:
+            counts = label_stats(gold, prediction)
+        stats = {**example_stats(gold, prediction), **counts}
         detail: dict[str, Any] = {"correct": prediction == gold}
+        if fallback is not None:
+            stats["routed"] = 1.0 if routed else 0.0
+            detail["routed"] = routed
         if prediction is None:
             detail["unparseable"] = True
         return Scored(stats, detail)
@@ -118,6 +174,13 @@ class ClassificationHandler(EvalHandler):
         }
         if self.majority_label is not None:
             out.update(majority_baseline(totals, self.majority_label))
+        if self.fallback_label is not None:
+            examples, routed = totals.get("examples", 0.0), totals.get("routed", 0.0)
+            answered_correct = totals.get("correct", 0.0) - totals.get(count_key("tp", self.fallback_label), 0.0)
+            out["coverage"] = ratio(examples - routed, examples)
+            out["routed_accuracy"] = ratio(answered_correct, examples - routed)
+        if self.options.get("rare_labels") is not None:
+            out["rare_recall"] = rare_recall(totals, self.options["rare_labels"])
         out.update(shared_metrics(totals))
         return out
 
@@ -127,6 +190,14 @@ class ClassificationHandler(EvalHandler):
         labels, matrix = confusion_matrix(totals)
         return {"labels": labels, "columns": labels + [UNPARSEABLE_COLUMN], "confusion_matrix": matrix,
                 "per_class": per_class(totals)}
+
+
+def rare_recall(totals: Mapping[str, float], labels: Sequence[str]) -> float | None:
+    """Mean recall of ``labels`` over those with gold rows in ``totals`` (None when none has)."""
+    counts = class_counts(totals)
+    recalls = [counts[label].tp / counts[label].support for label in labels
+               if label in counts and counts[label].support]
+    return sum(recalls) / len(recalls) if recalls else None
 
 
 HANDLER = ClassificationHandler

@@ -20,7 +20,8 @@ Breakdown: ``per_field`` ``{field: {"accuracy", "support"}}``, fields in schema 
 
 Options (``json_fields.FieldNormalization``, booleans): ``ignore_case`` (false),
 ``normalize_whitespace`` (true), ``normalize_numbers`` (true: ``"3" == 3 == 3.0``),
-``normalize_dates`` (false: ISO-parse common date forms), ``dayfirst`` (true).
+``normalize_dates`` (false: ISO-parse common date forms), ``dayfirst`` (true); ``json_schema``
+(an object: the target's JSON schema, replacing the manifest's - a recipe's contract).
 """
 
 from __future__ import annotations
@@ -60,13 +61,16 @@ class FieldMatchHandler(EvalHandler):
     def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
                  manifest: Mapping[str, Any] | None = None):
         super().__init__(options, context, manifest)
-        check_options(self.options, FieldNormalization.option_names(), f"structured_extraction ({FIELD_MATCH})")
+        check_options(self.options, (*FieldNormalization.option_names(), "json_schema"),
+                      f"structured_extraction ({FIELD_MATCH})")
+        if self.options.get("json_schema") is not None and not isinstance(self.options["json_schema"], dict):
+            raise ConfigError(f"handler option 'json_schema' must be a JSON schema object, not {self.options['json_schema']!r}")
         self.normalization = FieldNormalization.from_options(self.options)
 
     @property
     def schema(self) -> dict[str, Any] | None:
-        """The dataset's JSON schema of a target (None when the manifest has none)."""
-        schema = (self.manifest.get("output_schema") or {}).get("json_schema")
+        """The target's JSON schema: the ``json_schema`` option, else the dataset's (None when neither)."""
+        schema = self.options.get("json_schema") or (self.manifest.get("output_schema") or {}).get("json_schema")
         return dict(schema) if schema else None
 
     @cached_property
