@@ -1,0 +1,87 @@
+"""The recipe pipeline on the tiny model: end to end, resumable, fail-fast."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from brewslm.errors import BrewError
+from brewslm.recipes import load_recipe
+from brewslm.recipes.pipeline import STATE_FILE, run_recipe
+
+FAST = ["train.max_steps=2", "train.batch_size=4", "eval.max_examples=16", "eval.bootstrap_samples=20"]
+
+
+def test_sentiment_runs_end_to_end_and_resumes(tiny_model_dir: Path, tmp_path: Path):
+    out = tmp_path / "pipe"
+    first = run_recipe(load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True)
+    assert {name: s["status"] for name, s in first.stages.items()} == dict.fromkeys(
+        ("data", "train", "eval", "export"), "ran")
+    assert first.report["task"] == "classification" and first.report["metrics"]["base"] is not None
+    assert "macro_f1" in first.report["lift"]
+    assert Path(first.report_html).is_file() and (Path(first.export_dir) / "config.json").is_file()
+    assert first.twist["scores"]["majority"]["accuracy"] is not None
+    assert any("majority-class baseline" in line for line in first.twist_lines)
+    state = json.loads((out / STATE_FILE).read_text())
+    assert set(state["stages"]) == {"data", "train", "eval", "export"}
+
+    again = run_recipe(load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True)
+    assert {s["status"] for s in again.stages.values()} == {"skipped"}
+    assert again.report == first.report
+
+    # a changed training key re-runs train and what depends on it; the data stage stays
+    changed = run_recipe(load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3"]),
+                         base_model=str(tiny_model_dir), out_dir=out, quiet=True)
+    assert {n: s["status"] for n, s in changed.stages.items()} == {
+        "data": "skipped", "train": "ran", "eval": "ran", "export": "ran"}
+
+    # a changed eval key re-runs only the evaluation
+    evaluated = run_recipe(load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3", "eval.max_examples=12"]),
+                           base_model=str(tiny_model_dir), out_dir=out, quiet=True)
+    assert {n: s["status"] for n, s in evaluated.stages.items()} == {
+        "data": "skipped", "train": "skipped", "eval": "ran", "export": "skipped"}
+
+
+def _recipe_file(tmp_path: Path, rows: list[dict], field_map: dict[str, str]) -> Path:
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "broken", "task": "classification",
+        "data": {"locator": f"jsonl:{data}", "mapper": "label_to_classification", "field_map": field_map},
+    }))
+    return path
+
+
+def _fails_fast(recipe_path: Path, tmp_path: Path, message: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(BrewError) as err:
+        run_recipe(load_recipe(recipe_path), base_model=str(tmp_path / "never-loaded"), out_dir=tmp_path / "o")
+    assert time.perf_counter() - started < 5
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "o").exists()  # nothing ran
+
+
+def test_a_field_map_naming_a_missing_field_fails_before_anything_runs(tmp_path: Path):
+    rows = [{"review": f"text {i}", "rating": "good" if i % 2 else "bad"} for i in range(20)]
+    _fails_fast(_recipe_file(tmp_path, rows, {"reveiw": "text", "rating": "label"}), tmp_path,
+                "field map 'reveiw=text': the source has no field 'reveiw'")
+
+
+def test_data_that_maps_to_zero_rows_fails_with_the_rejection_reasons(tmp_path: Path):
+    rows = [{"review": f"text {i}", "rating": None} for i in range(20)]
+    _fails_fast(_recipe_file(tmp_path, rows, {"review": "text", "rating": "label"}), tmp_path,
+                "none of the 20 sample rows")
+
+
+def test_a_mapper_for_another_task_fails_fast(tmp_path: Path):
+    rows = [{"text": f"text {i}"} for i in range(20)]
+    path = _recipe_file(tmp_path, rows, {"text": "text"})
+    raw = yaml.safe_load(path.read_text())
+    raw["data"]["mapper"] = "text_only"
+    path.write_text(yaml.safe_dump(raw))
+    _fails_fast(path, tmp_path, "task is 'classification' but mapper 'text_only' makes language_modeling records")
