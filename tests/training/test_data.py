@@ -181,3 +181,16 @@ def test_every_profile_trains_exactly_its_reply(profile_id, record, reply) -> No
     examples = load_examples([record], get_task_profile(profile_id), RenderContext(), tokenizer, 1024)
     ids, trained = examples.example(0)
     assert tokenizer.decode(ids[trained].tolist()) == reply + "<|im_end|>"
+
+
+def test_sample_records_is_a_seeded_random_sample_in_stored_order() -> None:
+    from brewslm.training.data import sample_records
+
+    records = [{"i": i} for i in range(100)]
+    picked = sample_records(iter(records), 10, seed=3)
+    assert len(picked) == 10 and picked == sorted(picked, key=lambda r: r["i"])
+    assert picked == sample_records(iter(records), 10, seed=3)
+    assert picked != sample_records(iter(records), 10, seed=4)
+    assert any(r["i"] >= 10 for r in picked)  # not simply the first ten: later records get picked too
+    assert sample_records(records, None, seed=3) is records
+    assert sample_records(iter(records[:5]), 10, seed=3) == records[:5]

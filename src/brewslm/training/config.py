@@ -132,8 +132,8 @@ class TrainConfig(OptionsModel):
     class_balance: Literal["none", "upsample", "downsample"] = Field(
         "none", description="Classification only: repeat minority-class examples or drop majority-class ones to equal class counts."
     )
-    max_train_examples: Optional[int] = Field(None, ge=1, description="Use only the first N training records (unset: all).")
-    max_eval_examples: Optional[int] = Field(None, ge=1, description="Use only the first N validation records (unset: all).")
+    max_train_examples: Optional[int] = Field(None, ge=1, description="Train on a seeded random sample of N training records, in stored order (unset: all).")
+    max_eval_examples: Optional[int] = Field(None, ge=1, description="Validate on a seeded random sample of N validation records (unset: all).")
 
     # evaluation, checkpoints, stopping
     eval_every: Optional[int] = Field(

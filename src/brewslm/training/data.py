@@ -173,6 +173,25 @@ def load_examples(
     return builder.build(report)
 
 
+def sample_records(records: Iterable[dict[str, Any]], limit: int | None, seed: int) -> Iterable[dict[str, Any]]:
+    """A seeded random sample of ``limit`` records, kept in their stored order (all of them when
+    ``limit`` is None). One streaming pass (reservoir sampling) holds ``limit`` records at most.
+    A random sample, not the first N: records a dataset gained later (appended versions, a
+    recipe's added negatives) sit at the end and must stay as likely to be picked."""
+    if limit is None:
+        return records
+    rng = np.random.default_rng([seed, 104729])
+    reservoir: list[tuple[int, dict[str, Any]]] = []
+    for index, record in enumerate(records):
+        if index < limit:
+            reservoir.append((index, record))
+        else:
+            slot = int(rng.integers(0, index + 1))
+            if slot < limit:
+                reservoir[slot] = (index, record)
+    return [record for _, record in sorted(reservoir, key=lambda pair: pair[0])]
+
+
 # --- class balance -----------------------------------------------------------------------------
 
 def balance_classes(classes: Sequence[str], mode: str, seed: int) -> tuple[np.ndarray, dict[str, Any] | None]:
@@ -385,5 +404,6 @@ __all__ = [
     "eval_batches",
     "load_examples",
     "plan_epoch",
+    "sample_records",
     "shared_prefix_length",
 ]

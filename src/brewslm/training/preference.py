@@ -38,7 +38,16 @@ from brewslm.errors import ConfigError
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import NotRenderable, RenderContext
 from brewslm.training.config import PREFERENCE_METHODS, TrainConfig
-from brewslm.training.data import Batch, DataReport, ExampleSet, MicroBatch, collate, eval_batches, plan_epoch
+from brewslm.training.data import (
+    Batch,
+    DataReport,
+    ExampleSet,
+    MicroBatch,
+    collate,
+    eval_batches,
+    plan_epoch,
+    sample_records,
+)
 from brewslm.training.encoding import EncodedExample, encode, truncate
 from brewslm.training.model import Precision, resolve_precision, target_logprobs
 
@@ -317,8 +326,8 @@ class PreferenceObjective:
         self.config = config
         self.name = config.objective
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
-        self.train = load_pairs(dataset.iter_records("train"), profile, context, tokenizer, config.max_seq_len,
-                                limit=config.max_train_examples)
+        train_records = sample_records(dataset.iter_records("train"), config.max_train_examples, config.seed)
+        self.train = load_pairs(train_records, profile, context, tokenizer, config.max_seq_len)
         if len(self.train) == 0:
             dropped = ", ".join(f"{n} {reason}" for reason, n in self.train.report.dropped.items()) or "none"
             raise ConfigError(
@@ -330,8 +339,8 @@ class PreferenceObjective:
                 f"max_seq_len={config.max_seq_len} is too small to hold any complete reply: all {len(self.train)} "
                 "pairs would lose the end of a reply; raise max_seq_len"
             )
-        self.eval = load_pairs(dataset.iter_records("validation"), profile, context, tokenizer, config.max_seq_len,
-                               limit=config.max_eval_examples)
+        eval_records = sample_records(dataset.iter_records("validation"), config.max_eval_examples, config.seed)
+        self.eval = load_pairs(eval_records, profile, context, tokenizer, config.max_seq_len)
         self.indices = np.arange(len(self.train))
         self.reference_info: dict[str, Any] | None = None
         if self.name == "dpo":

@@ -24,6 +24,7 @@ from brewslm.training.data import (
     eval_batches,
     load_examples,
     plan_epoch,
+    sample_records,
 )
 from brewslm.training.model import completion_loss
 
@@ -40,8 +41,9 @@ class SftObjective:
             raise ConfigError(
                 f"class_balance={config.class_balance} applies to classification datasets; '{dataset.name}' is {profile.id}"
             )
-        self.train = load_examples(dataset.iter_records("train"), profile, context, tokenizer, config.max_seq_len,
-                                   class_field=class_field, limit=config.max_train_examples)
+        train_records = sample_records(dataset.iter_records("train"), config.max_train_examples, config.seed)
+        self.train = load_examples(train_records, profile, context, tokenizer, config.max_seq_len,
+                                   class_field=class_field)
         if len(self.train) == 0:
             skipped = ", ".join(f"{n} {reason}" for reason, n in self.train.report.skipped.items()) or "none"
             raise ConfigError(
@@ -49,8 +51,8 @@ class SftObjective:
                 f"({self.train.report.records} records, skipped: {skipped})"
             )
         check_fits(self.train, config.max_seq_len)
-        self.eval = load_examples(dataset.iter_records("validation"), profile, context, tokenizer, config.max_seq_len,
-                                  limit=config.max_eval_examples)
+        eval_records = sample_records(dataset.iter_records("validation"), config.max_eval_examples, config.seed)
+        self.eval = load_examples(eval_records, profile, context, tokenizer, config.max_seq_len)
         if config.class_balance != "none" and self.train.classes is not None:
             self.indices, balance = balance_classes(self.train.classes, config.class_balance, config.seed)
         else:
