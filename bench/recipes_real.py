@@ -22,8 +22,8 @@ base model is the embedded SmolLM2-135M-Instruct, converted once into
 ``BREWSLM_BASE_MODEL`` names another.
 
 Bounding the time. The recipes as written train on the whole training split and evaluate on the
-whole test split. ``--max-train N`` sets ``train.max_train_examples`` (the first N training
-records), ``--max-eval N`` sets ``eval.max_examples`` (a seeded sample of N test rows) and
+whole test split. ``--max-train N`` sets ``train.max_train_examples`` (a seeded sample of N
+training records), ``--max-eval N`` sets ``eval.max_examples`` (a seeded sample of N test rows) and
 ``train.max_eval_examples`` (the validation-loss rows during training), ``--epochs`` sets
 ``train.epochs``; ``--set KEY=VALUE`` passes any other dotted recipe override. The overrides are
 recorded with the results.
@@ -253,7 +253,7 @@ def render_markdown(rows: list[dict[str, Any]], result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipes", help="comma-separated real recipes (default: all of recipes/real/)")
-    parser.add_argument("--max-train", type=int, help="train.max_train_examples: the first N training records")
+    parser.add_argument("--max-train", type=int, help="train.max_train_examples: a seeded sample of N training records")
     parser.add_argument("--max-eval", type=int, help="eval.max_examples (and train.max_eval_examples): N rows")
     parser.add_argument("--epochs", type=float, help="train.epochs")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
