@@ -15,6 +15,7 @@ import pytest
 from brewslm.errors import ConfigError
 from brewslm.evaluation import evaluate, load_eval_config, score_files
 from brewslm.evaluation.runner import StderrEvalProgress, resolve_baseline, resolve_model
+from helpers.workspace import private_workspace
 from helpers.tiny_model import save_tiny_causal_lm
 
 SENTIMENT = [
@@ -39,10 +40,7 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
     root = tmp_path_factory.mktemp("eval-runner")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BREWSLM_HOME", str(root / "home"))
-        patch.setenv("BREWSLM_CACHE_DIR", str(root / "cache"))
-        patch.delenv("BREWSLM_DATABASE_URL", raising=False)
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        private_workspace(root, patch)
 
         def load(dataset: str, rows: list[dict], mapper: str, split: str, field_map: dict | None = None) -> None:
             path = root / f"{dataset}-{split}.jsonl"

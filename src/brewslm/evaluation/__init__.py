@@ -9,7 +9,7 @@
 Modules: ``config`` (EvalConfig), ``runner`` (the service: rows, models, predictions, report;
 ``score_files`` re-scores saved predictions), ``handlers`` (one scorer per task profile, a
 registry mapper plugins can add to), ``prediction`` (label scoring, batched and constrained
-generation, sequence log-probs, the pairwise judge), ``metrics`` (pure metric functions),
+generation, sequence log-probs, the pairwise and grounding judges), ``metrics`` (pure metric functions),
 ``aggregate`` (subtask breakdown, bootstrap intervals, paired lift), ``gates``, ``report``
 (report.json / .md / .html), ``harness`` (offline lm-eval smoke checks).
 
@@ -21,7 +21,10 @@ generation, sequence log-probs, the pairwise judge), ``metrics`` (pure metric fu
 ``prediction`` are target-shaped (see ``handlers.base``), ``raw`` the generated text (None for
 the log-probability strategies), ``scores`` the model's scores (label probabilities and
 log-probs for label scoring; token count and whether it stopped by itself for generation), and
-``detail`` the handler's per-example detail. ``score_files(task, None, that_file)`` re-scores it.
+``detail`` the handler's per-example detail. A judged evaluation (rag_qa's ``faithfulness:
+llm_judge``) adds ``judge_support``: ``{"judge_model", "claims": [{"sentence", "support"}]}``, the
+judge's verdicts, which a re-score reads instead of a model. ``score_files(task, None, that_file)``
+re-scores it.
 """
 
 from brewslm.evaluation.config import EvalConfig, build_eval_config, load_eval_config, update_eval_config

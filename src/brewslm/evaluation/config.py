@@ -76,13 +76,17 @@ class EvalConfig(OptionsModel):
         description="Options of the task's scorer, e.g. {normalize_case: false} for field_match or {beta: 0.1} for dpo.",
     )
 
-    # LLM-as-judge (chat_sft, language_modeling)
+    # LLM-as-judge (chat_sft, language_modeling; rag_qa faithfulness)
     judge: bool = Field(
         False,
         description="chat_sft / language_modeling: also generate replies with both models and report the win rate of "
         "the model over the baseline, judged pairwise by a local model (both presentation orders, to cancel position bias).",
     )
-    judge_model: Optional[str] = Field(None, description="The judge: a model folder, .gguf or hub id (unset: the baseline model).")
+    judge_model: Optional[str] = Field(
+        None,
+        description="The judge, for 'judge' and for rag_qa's handler option faithfulness=llm_judge: a model folder, "
+        ".gguf or hub id (unset: the baseline model).",
+    )
 
     # output
     out_dir: Optional[str] = Field(

@@ -27,6 +27,7 @@ file) are one-line ``ConfigError``s naming the split, option, file or line.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import random
 import re
@@ -236,6 +237,12 @@ class Predicted:
     raw: str | None = None
     scores: dict[str, Any] | None = None
     source: Any = None  # the prediction API's result it came from (a PreferenceScore keeps the pair for ref_*)
+    judge_support: dict[str, Any] | None = None  # judged handlers: {"judge_model", "claims": [{"sentence", "support"}]}
+
+    @property
+    def support(self) -> list[float] | None:
+        """The judge's probabilities, in ``judge_claims`` order (None: not judged)."""
+        return None if self.judge_support is None else [c["support"] for c in self.judge_support["claims"]]
 
 
 def _ticker(progress: EvalProgress | None, model: str, phase: str) -> Callable[[int, int], None] | None:
@@ -342,17 +349,44 @@ def judge_replies(config: EvalConfig, handler: EvalHandler, rows: EvalRows, tune
                 loaded.model, loaded.tokenizer, rows.rendered, max_new_tokens=_max_new_tokens(config, handler),
                 temperature=config.temperature, seed=config.seed, batch_size=config.batch_size,
                 max_seq_len=config.max_seq_len, progress=_ticker(progress, label, "replies for the judge"))]
-    if config.judge_model:
-        judge_ref = resolve_model(config.judge_model)
-        judge = _Loaded(judge_ref, *load_model(judge_ref, config.device))
-    else:
-        judge = base
+    judge = load_judge(config, base)
     with judge.active():
         wins = api.judge_pairwise(judge.model, judge.tokenizer, prompts, replies["tuned"], replies["base"],
                                   batch_size=config.batch_size, max_seq_len=config.max_seq_len,
                                   progress=_ticker(progress, "judge", "pairwise"))
     section = {**api.win_rates(wins), "judge_model": judge.ref.name}
     return section, replies["tuned"], replies["base"], list(wins)
+
+
+def load_judge(config: EvalConfig, base: _Loaded | None) -> _Loaded:
+    """The local judge: ``config.judge_model``, else the baseline as already loaded (a LoRA run's
+    base is the run with its adapter off). ``plan_evaluation`` refused a judge with neither."""
+    if config.judge_model:
+        judge_ref = resolve_model(config.judge_model)
+        return _Loaded(judge_ref, *load_model(judge_ref, config.device))
+    assert base is not None, "plan_evaluation refuses a judged evaluation without a judge or a baseline"
+    return base
+
+
+def judge_predictions(config: EvalConfig, handler: EvalHandler, rows: EvalRows, predicted: Mapping[str, list[Predicted]],
+                      judge: _Loaded, progress: EvalProgress | None) -> dict[str, list[Predicted]]:
+    """Judged handlers (rag_qa's ``faithfulness: llm_judge``): the judge rates what the handler
+    asks about each prediction (``judge_claims``); the verdicts ride on the predictions, and so into
+    the predictions files, where a re-score finds them."""
+    from brewslm.evaluation import prediction as api
+
+    judged = {}
+    for label, values in predicted.items():
+        claims = [handler.judge_claims(record, p.prediction) for record, p in zip(rows.records, values)]
+        with judge.active():
+            support = iter(api.judge_support(judge.model, judge.tokenizer, [c for row in claims for c in row],
+                                             batch_size=config.batch_size, max_seq_len=config.max_seq_len,
+                                             progress=_ticker(progress, "judge", f"faithfulness of {label}")))
+        judged[label] = [dataclasses.replace(p, judge_support={
+            "judge_model": judge.ref.name,
+            "claims": [{"sentence": claim.sentence, "support": next(support)} for claim in row]})
+            for p, row in zip(values, claims)]
+    return judged
 
 
 # --- scoring and the report --------------------------------------------------------------------------
@@ -375,8 +409,15 @@ class ModelEval:
         return {"seconds": self.seconds, "examples_per_second": n / self.seconds if self.seconds > 0 else None}
 
 
-def score_all(handler: EvalHandler, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any]) -> list[Scored]:
-    return [handler.score_example(record, prediction) for record, prediction in zip(records, predictions)]
+def score_all(handler: EvalHandler, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
+              support: Sequence[Sequence[float] | None] | None = None) -> list[Scored]:
+    """Every row's ``Scored``; ``support`` (judged handlers): the judge's verdicts per row."""
+    if not handler.judged:
+        return [handler.score_example(record, prediction) for record, prediction in zip(records, predictions)]
+    support = support if support is not None else [None] * len(records)
+    return [handler.score_example(record, prediction) if verdicts is None
+            else handler.score_judged(record, prediction, verdicts)
+            for record, prediction, verdicts in zip(records, predictions, support)]
 
 
 def statistics(handler: EvalHandler, scored: Sequence[Scored], subtasks: Sequence[str | None], *,
@@ -393,7 +434,7 @@ def prediction_rows(handler: EvalHandler, rows: Sequence[Mapping[str, Any]], ren
                     result: ModelEval) -> Iterator[dict[str, Any]]:
     """The ``predictions_<model>.jsonl`` rows (see the module docstring of ``brewslm.evaluation``)."""
     for index, (record, render, predicted, scored) in enumerate(zip(rows, rendered, result.predicted, result.scored)):
-        yield {
+        row = {
             "index": index,
             "id": record.get("id"),
             "subtask": record.get("subtask"),
@@ -405,6 +446,9 @@ def prediction_rows(handler: EvalHandler, rows: Sequence[Mapping[str, Any]], ren
             "scores": predicted.scores,
             "detail": scored.detail,
         }
+        if predicted.judge_support is not None:
+            row["judge_support"] = predicted.judge_support
+        yield row
 
 
 def write_jsonl(path: Path, rows: Iterator[Mapping[str, Any]]) -> Path:
@@ -478,6 +522,9 @@ def plan_evaluation(config: EvalConfig) -> EvalPlan:
                                context=context, manifest=dataset.manifest)
     strategy = _check_strategy(config, handler)
     base = resolve_baseline(config, tuned)
+    if handler.judged and base is None and not config.judge_model:
+        raise ConfigError(f"handler option faithfulness=llm_judge needs a judge model, by default the baseline, and "
+                          f"'{tuned.name}' has none; pass judge_model=MODEL or --baseline MODEL")
     if config.judge and base is None:
         raise ConfigError(f"option 'judge' compares the model's replies with the baseline's, and '{tuned.name}' "
                           "is not a run with a known base; pass --baseline MODEL")
@@ -513,10 +560,15 @@ def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress) -> tuple[
         predicted["base"] = [Predicted(p.prediction, reply, p.scores, p.source)
                              for p, reply in zip(predicted["base"], base_replies)]
 
+    if plan.handler.judged:
+        judge_model = load_judge(config, base)
+        emit({"event": "info", "message": f"faithfulness judged by {judge_model.ref.name}"})
+        predicted = judge_predictions(config, plan.handler, plan.rows, predicted, judge_model, emit)
+
     refs = {"tuned": plan.tuned, "base": plan.base}
     results = {}
     for label, values in predicted.items():
-        scored = score_all(plan.handler, plan.rows.records, [p.prediction for p in values])
+        scored = score_all(plan.handler, plan.rows.records, [p.prediction for p in values], [p.support for p in values])
         results[label] = ModelEval(refs[label], values, scored, seconds[label])
     return results, judge
 
@@ -706,7 +758,9 @@ def score_files(task: str, gold_path: str | Path | None, pred_path: str | Path, 
     mode = scoring_mode or (manifest.get("output_schema") or {}).get("scoring_mode")
     handler = get_eval_handler(profile.id, mode, options=options, context=context, manifest=manifest)
     values = [row["prediction"] for _, row in predictions]
-    scored = score_all(handler, records, values)
+    support = ([saved_support(handler, record, number, row, pred_path) for record, (number, row) in zip(records, predictions)]
+               if handler.judged else None)
+    scored = score_all(handler, records, values, support)
     stats = statistics(handler, scored, [r.get("subtask") for r in records], samples=bootstrap_samples,
                        confidence=confidence, seed=seed)
     return {
@@ -722,6 +776,25 @@ def score_files(task: str, gold_path: str | Path | None, pred_path: str | Path, 
         "bootstrap": {"samples": bootstrap_samples, "confidence": confidence, "seed": seed},
         "files": {"gold": str(gold_file), "predictions": str(pred_path)},
     }
+
+
+def saved_support(handler: EvalHandler, record: Mapping[str, Any], number: int, row: Mapping[str, Any],
+                  pred_path: str | Path) -> list[float]:
+    """A judged predictions row's saved verdicts, checked against what the handler would ask the
+    judge now (an edited answer no longer matches its verdicts: a one-line error naming the line)."""
+    claims = [claim.sentence for claim in handler.judge_claims(record, row["prediction"])]
+    saved = row.get("judge_support")
+    entries = saved.get("claims") if isinstance(saved, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("support"), (int, float))
+                                                and not isinstance(e.get("support"), bool) for e in entries):
+        if not claims:
+            return []
+        raise ConfigError(f"{pred_path} line {number}: no judge verdicts (\"judge_support\") for this answer; "
+                          "re-score a predictions file written by 'brewslm eval' with the same handler options")
+    if [e.get("sentence") for e in entries] != claims:
+        raise ConfigError(f"{pred_path} line {number}: the saved judge verdicts are for other sentences than the "
+                          "answer's; the prediction was edited after judging - evaluate again to judge it")
+    return [float(e["support"]) for e in entries]
 
 
 # --- progress on stderr ----------------------------------------------------------------------------
@@ -762,6 +835,8 @@ __all__ = [
     "StderrEvalProgress",
     "build_report",
     "evaluate",
+    "judge_predictions",
+    "load_judge",
     "load_model",
     "manifest_from_records",
     "plan_evaluation",
@@ -770,5 +845,6 @@ __all__ = [
     "resolve_baseline",
     "resolve_model",
     "run_models",
+    "saved_support",
     "score_files",
 ]

@@ -23,6 +23,12 @@ that does not parse): it is scored, and counted as unparseable, never skipped.
 
 ``parse(text, record)`` turns a generated completion into that shape; it is strict (classification
 accepts the exact label after normalisation, never "the first label mentioned").
+
+Judged scoring (a handler whose option set asks for a local judge model, ``judged`` true - rag_qa's
+``faithfulness: llm_judge``): handlers load no model, so the service asks the handler what needs
+judging (``judge_claims(record, prediction)``), has the judge rate each claim (a probability), saves
+the verdicts with the prediction and scores with ``score_judged(record, prediction, support)``.
+Re-scoring a predictions file passes the saved verdicts back the same way.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class EvalHandler(ABC):
     max_new_tokens: ClassVar[int] = 256  # generation budget for one completion
     constrainable: ClassVar[bool] = False  # generation can be constrained to a JSON schema
     constraint_allows_text: ClassVar[bool] = False  # under constraint a plain-text reply stays allowed (tool calls)
+    judged: bool = False  # scoring needs a local judge's verdicts (judge_claims / score_judged); set by options
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
                  manifest: Mapping[str, Any] | None = None):
@@ -111,6 +118,16 @@ class EvalHandler(ABC):
         likely label; a handler may route low-confidence examples elsewhere (classification's
         ``confidence_threshold``)."""
         return scores.best
+
+    def judge_claims(self, record: Mapping[str, Any], prediction: Any) -> list[Any]:
+        """Judged handlers only: what the judge must rate for this prediction, in order (the
+        prediction API's judge input, e.g. ``faithfulness.SupportClaim``); empty: nothing to judge."""
+        return []
+
+    def score_judged(self, record: Mapping[str, Any], prediction: Any, support: Sequence[float]) -> Scored:
+        """Judged handlers only: ``score_example`` with the judge's probability for each of
+        ``judge_claims(record, prediction)``, in the same order."""
+        raise NotImplementedError(f"{type(self).__name__} is not scored with a judge")
 
     def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         """Constrained decoding only: the JSON schema a completion for ``record`` must satisfy."""

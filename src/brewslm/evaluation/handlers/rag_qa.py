@@ -8,8 +8,17 @@ Metrics:
 - ``exact_match`` / ``f1`` (headline): SQuAD answer scores on the *answerable* rows only, the best
   over the answer and its ``alternatives``; refusing an answerable question scores 0.
 - ``faithfulness``: on the rows the model answered (did not refuse), the mean share of answer
-  sentences supported by the passages (``faithfulness.lexical_faithfulness``, option
-  ``support_threshold``, default 0.5). A refusal gold with a non-refusal answer is such a row.
+  sentences supported by the passages. A refusal gold with a non-refusal answer is such a row.
+  Two scorers (option ``faithfulness``):
+  ``"lexical"`` (default, no model): ``faithfulness.lexical_faithfulness``, a sentence is supported
+  when enough of its content words are in one passage (option ``support_threshold``, default 0.5);
+  ``"llm_judge"``: a local judge model (the eval config's ``judge_model``, default the baseline)
+  rates every checkable answer sentence (``judge_claims``: the sentences the lexical scorer checks,
+  each sent with the question, the passages and the whole answer; prompt in
+  ``prediction.grounding``), and an answer's faithfulness is the mean of its sentences' support
+  probabilities (``faithfulness.judged_faithfulness``). Refusals are never judged. The service
+  runs the judge after generation and saves the verdicts in the predictions file
+  (``judge_support``), so a re-score without a model gives the same numbers.
 - ``refusal_accuracy``: the model refuses exactly when the gold is a refusal (all rows);
   ``refusal_precision`` (of its refusals, the share where the gold is a refusal; None when it
   never refuses), ``refusal_recall`` (of the gold refusals, the share it refused; None when there
@@ -21,24 +30,33 @@ Metrics:
 - ``length_ratio`` (against the gold reply, ``REFUSAL`` included) and ``unparseable_rate`` (null
   predictions in a predictions file).
 
-Options: ``faithfulness`` - the scorer: ``"lexical"`` (default, the only one so far; an NLI or
-LLM-judge scorer is the planned alternative), ``support_threshold``, ``max_answer_chars``.
+Options: ``faithfulness`` - the scorer, ``"lexical"`` (default) or ``"llm_judge"``;
+``support_threshold`` (lexical only), ``max_answer_chars``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.handlers._options import check_options
 from brewslm.evaluation.handlers.base import GENERATION, Scored
 from brewslm.evaluation.handlers.qa import QaHandler, answer_scores, check_answer_prediction
 from brewslm.evaluation.metrics.common import example_stats, ratio, shared_metrics
-from brewslm.evaluation.metrics.faithfulness import DEFAULT_SUPPORT_THRESHOLD, is_refusal, lexical_faithfulness
+from brewslm.evaluation.metrics.faithfulness import (
+    DEFAULT_SUPPORT_THRESHOLD,
+    Faithfulness,
+    SupportClaim,
+    is_refusal,
+    judged_faithfulness,
+    lexical_faithfulness,
+    support_claims,
+)
 from brewslm.tasks.rendering import REFUSAL, RenderContext
 
-FAITHFULNESS_SCORERS = ("lexical",)
+LEXICAL, LLM_JUDGE = "lexical", "llm_judge"
+FAITHFULNESS_SCORERS = (LEXICAL, LLM_JUDGE)
 DEFAULT_MAX_ANSWER_CHARS = 500
 
 TEMPLATE_DEBRIS = re.compile(
@@ -76,10 +94,11 @@ class RagQaHandler(QaHandler):
                  manifest: Mapping[str, Any] | None = None):
         super().__init__(options, context, manifest)
         check_options(self.options, ("faithfulness", "support_threshold", "max_answer_chars"), self.task)
-        scorer = self.options.get("faithfulness", "lexical")
+        scorer = self.options.get("faithfulness", LEXICAL)
         if scorer not in FAITHFULNESS_SCORERS:
             raise ConfigError(f"handler option faithfulness={scorer!r} is not available for rag_qa; "
                               f"scorers: {', '.join(FAITHFULNESS_SCORERS)}")
+        self.judged = scorer == LLM_JUDGE
         self.support_threshold = self.options.get("support_threshold", DEFAULT_SUPPORT_THRESHOLD)
         if isinstance(self.support_threshold, bool) or not isinstance(self.support_threshold, (int, float)) \
                 or not 0.0 <= self.support_threshold <= 1.0:
@@ -94,11 +113,24 @@ class RagQaHandler(QaHandler):
     def gold(self, record: Mapping[str, Any]) -> str:
         return REFUSAL if record["is_refusal"] else record["answer"]
 
+    def judge_claims(self, record: Mapping[str, Any], prediction: Any) -> list[SupportClaim]:
+        """faithfulness=llm_judge: the answer's checkable sentences for the judge (none for a
+        refusal, an empty or unparseable reply, or with the lexical scorer)."""
+        if not self.judged or not self._answered(prediction):
+            return []
+        return support_claims(record["question"], record["passages"], prediction)
+
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
-        check_answer_prediction(prediction, self.task)
+        if self.judged and self.judge_claims(record, prediction):
+            raise ConfigError("handler option faithfulness=llm_judge scores answers with a judge's verdicts, and "
+                              "this answer has none; re-score a predictions file written by 'brewslm eval' with "
+                              "that option (its rows carry judge_support), or use faithfulness=lexical")
+        return self.score_judged(record, prediction, ())
+
+    def score_judged(self, record: Mapping[str, Any], prediction: Any, support: Sequence[float]) -> Scored:
+        answered = self._answered(prediction)  # (checks the prediction's shape first)
         gold_refusal = bool(record["is_refusal"])
         refused = prediction is not None and is_refusal(prediction)
-        answered = prediction is not None and not refused and bool(prediction.strip())
         stats = {
             **example_stats(self.gold(record), prediction),
             "answerable": float(not gold_refusal),
@@ -113,7 +145,7 @@ class RagQaHandler(QaHandler):
             stats.update({"exact_match": em, "f1": f1})
             detail.update({"exact_match": em, "f1": f1})
         if answered:
-            grounding = lexical_faithfulness(prediction, record["passages"], self.support_threshold)
+            grounding = self._grounding(record, prediction, support)
             stats.update({"answered": 1.0, "faithfulness": grounding.score})
             detail.update({"faithfulness": grounding.score, "unsupported_sentences": grounding.unsupported})
         problems = format_problems(prediction, self.max_answer_chars) if prediction is not None else ["unparseable"]
@@ -121,6 +153,16 @@ class RagQaHandler(QaHandler):
         if problems:
             detail["format_problems"] = problems
         return Scored(stats, detail)
+
+    def _answered(self, prediction: Any) -> bool:
+        """The model gave an answer (not a refusal, not empty, not unparseable): faithfulness applies."""
+        check_answer_prediction(prediction, self.task)
+        return prediction is not None and bool(prediction.strip()) and not is_refusal(prediction)
+
+    def _grounding(self, record: Mapping[str, Any], prediction: str, support: Sequence[float]) -> Faithfulness:
+        if self.judged:
+            return judged_faithfulness(prediction, support)
+        return lexical_faithfulness(prediction, record["passages"], self.support_threshold)
 
     def metrics(self, totals: Mapping[str, float]) -> dict[str, float | None]:
         examples, answerable = totals.get("examples", 0.0), totals.get("answerable", 0.0)

@@ -17,7 +17,14 @@ The default scorer is lexical and needs no model:
 
 A lexical score cannot see negation or paraphrase; it catches answers that bring in facts the
 passages never mention, which is the common failure of a fine-tune that memorised its answers.
-An NLI or LLM-judge scorer plugs in at the handler (``options["faithfulness"]``).
+
+The judged scorer (``options["faithfulness"] = "llm_judge"`` in the rag_qa handler) checks the
+same sentences - ``checkable_sentences``, the ones the lexical scorer checks - but a local judge
+model gives each one a support probability (``prediction.grounding``); ``judged_faithfulness``
+turns those probabilities into the same ``Faithfulness``, *graded*: the answer's score is the mean
+probability (the expected share of supported sentences), and a sentence counts as supported in
+the detail when the judge leans to "yes" (probability >= 0.5). This module stays model-free: the
+probabilities come in as numbers.
 
 Refusals: ``is_refusal(text)`` is true when the text is the trained ``REFUSAL`` sentence after
 normalisation, or starts with one of ``REFUSAL_OPENINGS`` - a deliberately short list of the ways
@@ -103,10 +110,12 @@ class SentenceSupport:
 
 @dataclass(frozen=True)
 class Faithfulness:
-    """An answer's sentences with their support; ``score`` = supported / checked sentences
-    (1.0 when no sentence is checkable)."""
+    """An answer's sentences with their support; ``score`` = supported / checked sentences, or for
+    a ``graded`` (judged) answer the mean support of the checked sentences (1.0 when no sentence
+    is checkable)."""
 
     sentences: tuple[SentenceSupport, ...]
+    graded: bool = False
 
     @property
     def checked(self) -> int:
@@ -118,11 +127,59 @@ class Faithfulness:
 
     @property
     def score(self) -> float:
-        return self.supported / self.checked if self.checked else 1.0
+        if not self.checked:
+            return 1.0
+        if self.graded:
+            return sum(s.support for s in self.sentences if s.support is not None) / self.checked
+        return self.supported / self.checked
 
     @property
     def unsupported(self) -> list[str]:
         return [s.sentence for s in self.sentences if s.support is not None and not s.supported]
+
+
+def checkable_sentences(answer: str) -> list[str]:
+    """The sentences of ``answer`` that claim something checkable (have content words), in order:
+    what the lexical scorer measures and what a judge is asked about."""
+    return [sentence for sentence in split_sentences(answer) if content_words(sentence)]
+
+
+@dataclass(frozen=True)
+class SupportClaim:
+    """One answer sentence for a judge to check against the passages (the question and the whole
+    answer come along so the judge can read "it" and "they" in the sentence)."""
+
+    question: str
+    passages: tuple[str, ...]
+    answer: str
+    sentence: str
+
+
+def support_claims(question: str, passages: Sequence[str], answer: str) -> list[SupportClaim]:
+    """What a judge is asked about ``answer``: one claim per checkable sentence, in order."""
+    return [SupportClaim(question, tuple(passages), answer, sentence) for sentence in checkable_sentences(answer)]
+
+
+JUDGE_LEANS_YES = 0.5
+"""A judged sentence counts as supported (in the detail) at this support probability or above."""
+
+
+def judged_faithfulness(answer: str, support: Sequence[float]) -> Faithfulness:
+    """A graded ``Faithfulness`` from a judge's support probability for each of
+    ``checkable_sentences(answer)`` (aligned, in order); sentences without content words are left
+    out as in the lexical scorer (pure)."""
+    claims = checkable_sentences(answer)
+    if len(claims) != len(support):
+        raise ValueError(f"{len(support)} support values for {len(claims)} checkable sentences")
+    verdicts = iter(support)
+    scored = []
+    for sentence in split_sentences(answer):
+        if content_words(sentence):
+            p = float(next(verdicts))
+            scored.append(SentenceSupport(sentence, p, p >= JUDGE_LEANS_YES))
+        else:
+            scored.append(SentenceSupport(sentence, None, True))
+    return Faithfulness(tuple(scored), graded=True)
 
 
 def lexical_faithfulness(answer: str, passages: Sequence[str],
@@ -152,11 +209,16 @@ def is_refusal(text: str) -> bool:
 __all__ = [
     "DEFAULT_SUPPORT_THRESHOLD",
     "FUNCTION_WORDS",
+    "JUDGE_LEANS_YES",
     "REFUSAL_OPENINGS",
     "Faithfulness",
     "SentenceSupport",
+    "SupportClaim",
+    "checkable_sentences",
     "content_words",
     "is_refusal",
+    "judged_faithfulness",
     "lexical_faithfulness",
     "split_sentences",
+    "support_claims",
 ]

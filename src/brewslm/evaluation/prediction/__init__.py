@@ -12,6 +12,8 @@ uses is its handler's choice (``EvalHandler.strategies``):
 - preference (``preference_scores``) and perplexity (``sequence_scores``): summed log-probs of
   reference replies / text, on the tokens training learns from.
 - the pairwise judge (``judge_pairwise``): a local model's P(reply A is better), both orders averaged.
+- the grounding judge (``judge_support``): a local model's P(an answer sentence is supported by
+  its passages), for rag_qa's ``faithfulness: llm_judge``.
 
 Every function takes ``progress(done, total)`` (examples), runs the model in eval mode without
 gradients, and works with plain and peft models.
@@ -19,6 +21,7 @@ gradients, and works with plain and peft models.
 
 from brewslm.evaluation.prediction.constrained import JsonConstraint
 from brewslm.evaluation.prediction.generation import Generation, generate, generate_one_by_one
+from brewslm.evaluation.prediction.grounding import judge_support, support_prompt
 from brewslm.evaluation.prediction.judge import judge_pairwise, judge_prompt, win_rates
 from brewslm.evaluation.prediction.label_scoring import LabelScores, score_labels
 from brewslm.evaluation.prediction.prompts import ProgressFn, end_of_turn_ids, prompt_ids
@@ -41,9 +44,11 @@ __all__ = [
     "generate_one_by_one",
     "judge_pairwise",
     "judge_prompt",
+    "judge_support",
     "preference_scores",
     "prompt_ids",
     "score_labels",
     "sequence_scores",
+    "support_prompt",
     "win_rates",
 ]
