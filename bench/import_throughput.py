@@ -22,12 +22,13 @@ import json
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measure import peak_rss_kb, proc_status_kb  # noqa: E402  (bench/ is the script folder)
 
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_ROWS = (100_000, 1_000_000)
@@ -74,24 +75,6 @@ def dataset_file(rows: int) -> Path:
     return path
 
 
-def _proc_status_kb(key: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _peak_rss_kb() -> int:
-    hwm = _proc_status_kb("VmHWM")
-    if hwm is not None:
-        return hwm
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak  # macOS reports bytes
-
-
 def measure_one(path: Path) -> dict:
     """Run one import in this process (a fresh child) and report time and memory."""
     from brewslm.ingestion import ImportSpec, run_import
@@ -99,11 +82,11 @@ def measure_one(path: Path) -> dict:
     from brewslm.sources import known_sources
 
     list_mappers(), known_sources()  # load the registries first so they do not count as growth
-    before_kb = _proc_status_kb("VmRSS") or _peak_rss_kb()
+    before_kb = proc_status_kb("VmRSS") or peak_rss_kb()
     started = time.perf_counter()
     result = run_import(ImportSpec(locator=f"jsonl:{path}"))
     seconds = time.perf_counter() - started
-    peak_kb = _peak_rss_kb()
+    peak_kb = peak_rss_kb()
     lines = sum(1 for _ in path.open("rb"))
     return {
         "rows": lines,

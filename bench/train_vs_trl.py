@@ -66,6 +66,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from measure import peak_rss_mb, rss_mb  # noqa: E402  (bench/ is the script folder)
+
 OUT = Path(__file__).resolve().parent / "out"
 REPO = Path(__file__).resolve().parents[1]
 MODEL_HOME = OUT / "train_vs_trl_home"  # the embedded model, converted once and reused across runs
@@ -87,31 +89,6 @@ TRL_VARIANTS = {
 
 def shared_datasets_dir() -> Path:
     return Path(os.environ.get("BREWSLM_SHARED_DATASETS", str(REPO.parent / "shared" / "datasets")))
-
-
-def _proc_status_kb(key: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    kb = _proc_status_kb("VmHWM")
-    if kb is None:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        kb = peak // 1024 if sys.platform == "darwin" else peak  # macOS reports bytes
-    return round(kb / 1024, 1)
-
-
-def rss_mb() -> float | None:
-    kb = _proc_status_kb("VmRSS")
-    return round(kb / 1024, 1) if kb is not None else None
 
 
 def _system_busy_seconds() -> float | None:
