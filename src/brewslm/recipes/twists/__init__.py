@@ -91,6 +91,11 @@ class RecipeContext:
         return open_dataset(self.dataset, self.dataset_version)
 
 
+def rate_text(value: Any) -> str:
+    """A metric value in a twist's summary lines: three decimals, ``-`` when undefined."""
+    return "-" if value is None else f"{value:.3f}"
+
+
 class Twist:
     """Base class: every hook is a no-op. ``self.options`` is the validated recipe section."""
 
@@ -186,5 +191,6 @@ __all__ = [
     "build_twist",
     "get_twist",
     "list_twists",
+    "rate_text",
     "register_twist",
 ]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal, Mapping, Optional
 from pydantic import Field
 
 from brewslm.errors import ConfigError
-from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions
+from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions, rate_text
 
 METRICS = ("accuracy", "macro_f1")
 
@@ -77,14 +77,10 @@ class ClassBalance(Twist):
         for who in ("majority", "base", "tuned"):
             row = scores.get(who)
             if row:
-                lines.append(f"  {who:<9}" + "  ".join(f"{m} {_fmt(row.get(m))}" for m in METRICS))
+                lines.append(f"  {who:<9}" + "  ".join(f"{m} {rate_text(row.get(m))}" for m in METRICS))
         if section.get("tuned_beats_majority") is False:
             lines.append("  warning: the fine-tune does not beat always answering the majority label")
         return lines
-
-
-def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 TWIST = ClassBalance

@@ -41,7 +41,7 @@ from pydantic import Field
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.metrics.text import normalize_answer
-from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions
+from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
 from brewslm.retrieval import Chunk, Document, Hit, Retriever, chunk_documents, recall_at_k
 
@@ -307,19 +307,16 @@ class FaqRagTwist(Twist):
         if retrieval:
             split = retrieval["splits"].get("test") or next(iter(retrieval["splits"].values()), {})
             lines.append(f"retrieval ({retrieval['retrieval']}, {retrieval['chunks']} chunks): recall@1 "
-                         f"{_fmt(split.get('recall_at_1'))}, recall@{retrieval['top_k']} {_fmt(split.get('recall_at_k'))}"
+                         f"{rate_text(split.get('recall_at_1'))}, "
+                         f"recall@{retrieval['top_k']} {rate_text(split.get('recall_at_k'))}"
                          f" (test); replies: {_outcomes(split.get('outcomes') or {})}")
         for name, pair in (section.get("metrics") or {}).items():
-            lines.append(f"{name}: base {_fmt(pair.get('base'))} -> tuned {_fmt(pair.get('tuned'))}")
+            lines.append(f"{name}: base {rate_text(pair.get('base'))} -> tuned {rate_text(pair.get('tuned'))}")
         return lines
 
 
 def _squash(text: str) -> str:
     return " ".join(text.split()).casefold()
-
-
-def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 def _outcomes(counts: Mapping[str, int]) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import Field
 
 from brewslm.errors import ConfigError
-from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions
+from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions, rate_text
 
 SWEEP_FILE = "threshold_sweep.json"
 CURVE_FILE = "coverage_accuracy.png"
@@ -173,13 +173,14 @@ class IntentRouterTwist(Twist):
                 "curve": str(ctx.twist_dir / CURVE_FILE), "sweep": str(ctx.twist_dir / SWEEP_FILE)}
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
-        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        lines = [f"router threshold {fmt(section.get('threshold'))} (validation coverage "
-                 f"{fmt(section['validation'].get('coverage'))}, accuracy {fmt(section['validation'].get('accuracy'))}"
+        lines = [f"router threshold {rate_text(section.get('threshold'))} (validation coverage "
+                 f"{rate_text(section['validation'].get('coverage'))}, "
+                 f"accuracy {rate_text(section['validation'].get('accuracy'))}"
                  + ("" if section.get("target_reached") else "; target accuracy not reached") + ")"]
         for label, values in (section.get("test") or {}).items():
-            lines.append(f"{label}: coverage {fmt(values.get('coverage'))}, routed accuracy "
-                         f"{fmt(values.get('routed_accuracy'))}, rare-intent recall {fmt(values.get('rare_recall'))}")
+            lines.append(f"{label}: coverage {rate_text(values.get('coverage'))}, routed accuracy "
+                         f"{rate_text(values.get('routed_accuracy'))}, "
+                         f"rare-intent recall {rate_text(values.get('rare_recall'))}")
         lines.append(f"coverage/accuracy curve: {section.get('curve')}")
         return lines
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Optional
 
 from pydantic import AliasChoices, Field, field_validator
 
-from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions
+from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions, rate_text
 
 COMPARED = ("valid_json_rate", "schema_valid_rate", "field_accuracy")
 
@@ -77,14 +77,13 @@ class JsonConstrainedTwist(Twist):
                 "constrained_report": str(ctx.twist_dir / "constrained" / "report.html") if constrained else None}
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
-        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         lines = []
         for metric, modes in (section.get("comparison") or {}).items():
             parts = []
             for mode in ("free", "constrained"):
                 values = modes.get(mode)
                 if values:
-                    parts.append(f"{mode}: " + ", ".join(f"{label} {fmt(v)}" for label, v in values.items()))
+                    parts.append(f"{mode}: " + ", ".join(f"{label} {rate_text(v)}" for label, v in values.items()))
             lines.append(f"{metric}: " + " | ".join(parts))
         return lines
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import Field
 
 from brewslm.evaluation.metrics.faithfulness import split_sentences
-from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions
+from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
 
 
@@ -132,14 +132,10 @@ class PiiRecallTwist(Twist):
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
         recall = section.get("recall") or {}
-        lines = [f"span recall: base {_fmt(recall.get('base'))} -> tuned {_fmt(recall.get('tuned'))}"]
+        lines = [f"span recall: base {rate_text(recall.get('base'))} -> tuned {rate_text(recall.get('tuned'))}"]
         for gate in section.get("recall_gates") or []:
             lines.append(f"gate {gate.get('gate')}: {'passed' if gate.get('passed') else 'FAILED'}")
         return lines
-
-
-def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 TWIST = PiiRecallTwist

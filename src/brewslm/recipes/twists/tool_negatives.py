@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from pydantic import Field
 
-from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions
+from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
 
 NEGATIVE_ANSWER = "None of the available tools can do that."
@@ -114,8 +114,7 @@ class ToolNegativesTwist(Twist):
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
         values = section.get("no_tool_accuracy") or {}
-        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        return [f"no-tool accuracy: base {fmt(values.get('base'))} -> tuned {fmt(values.get('tuned'))}"]
+        return [f"no-tool accuracy: base {rate_text(values.get('base'))} -> tuned {rate_text(values.get('tuned'))}"]
 
 
 TWIST = ToolNegativesTwist
