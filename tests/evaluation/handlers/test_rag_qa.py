@@ -24,7 +24,7 @@ UNANSWERABLE = {"question": "How tall is it?", "passages": PASSAGES, "answer": "
 
 def test_registered():
     handler = get_eval_handler("rag_qa")
-    assert isinstance(handler, RagQaHandler) and handler.headline == "f1"
+    assert isinstance(handler, RagQaHandler) and handler.headline == "overall_f1"
 
 
 def test_a_perfect_model():
@@ -34,7 +34,7 @@ def test_a_perfect_model():
     assert predictions == [handler.gold(r) for r in records] == ["1889", "Gustave Eiffel's company", REFUSAL]
     metrics, _ = metrics_of(handler, records, predictions)
     assert metrics == {
-        "exact_match": 1.0, "f1": 1.0, "faithfulness": 1.0, "refusal_accuracy": 1.0, "refusal_precision": 1.0,
+        "overall_f1": 1.0, "overall_exact_match": 1.0, "exact_match": 1.0, "f1": 1.0, "faithfulness": 1.0, "refusal_accuracy": 1.0, "refusal_precision": 1.0,
         "refusal_recall": 1.0, "refusal_rate": pytest.approx(1 / 3), "format_compliance": 1.0, "length_ratio": 1.0,
         "unparseable_rate": 0.0,
     }
@@ -48,6 +48,7 @@ def test_a_refusal_gold_with_a_non_refusal_answer():
     assert metrics["refusal_accuracy"] == 0.0 and metrics["refusal_recall"] == 0.0
     assert metrics["refusal_precision"] is None  # it never refused
     assert metrics["exact_match"] is None and metrics["f1"] is None
+    assert metrics["overall_f1"] == metrics["overall_exact_match"] == 0.0  # answered where it should refuse
     assert metrics["faithfulness"] == 0.0
     assert scored[0].detail["unsupported_sentences"] == ["It is 330 metres tall."]
     assert scored[0].detail["refused"] is False and scored[0].detail["gold_refusal"] is True
@@ -57,6 +58,7 @@ def test_refusing_an_answerable_question():
     handler = RagQaHandler()
     metrics, scored = metrics_of(handler, [ANSWERABLE, UNANSWERABLE], [REFUSAL, REFUSAL])
     assert metrics["f1"] == 0.0 and metrics["exact_match"] == 0.0
+    assert metrics["overall_f1"] == 0.5  # the refusal row scores 1, the refused answerable row 0
     assert metrics["refusal_accuracy"] == 0.5
     assert metrics["refusal_precision"] == 0.5 and metrics["refusal_recall"] == 1.0 and metrics["refusal_rate"] == 1.0
     assert metrics["faithfulness"] is None  # nothing was answered
@@ -70,6 +72,9 @@ def test_answer_scores_use_alternatives_and_only_answerable_rows():
     metrics, _ = metrics_of(handler, [ANSWERABLE, ANSWERABLE, UNANSWERABLE], ["completed in 1889", "In 1889.", REFUSAL])
     assert metrics["exact_match"] == 0.5
     assert metrics["f1"] == pytest.approx((0.8 + 1.0) / 2)
+    # SQuAD 2.0's official scores count the correctly refused row as 1
+    assert metrics["overall_f1"] == pytest.approx((0.8 + 1.0 + 1.0) / 3)
+    assert metrics["overall_exact_match"] == pytest.approx(2 / 3)
     assert metrics["refusal_accuracy"] == 1.0
 
 

@@ -5,8 +5,13 @@ answer, or ``REFUSAL`` for a refusal record (``is_refusal``). A prediction is a 
 ``faithfulness.is_refusal`` says so (the trained sentence, or a common refusal opening).
 
 Metrics:
-- ``exact_match`` / ``f1`` (headline): SQuAD answer scores on the *answerable* rows only, the best
-  over the answer and its ``alternatives``; refusing an answerable question scores 0.
+- ``overall_f1`` (headline) / ``overall_exact_match``: SQuAD 2.0's official scores over every row -
+  an answerable row scores its answer (below), a refusal row 1 when the model refused and 0 when it
+  answered. Answering well and refusing when the passages do not hold the answer both count, so a
+  model that never refuses cannot win by ignoring half of the task.
+- ``exact_match`` / ``f1``: SQuAD answer scores on the *answerable* rows only (SQuAD 2.0's
+  "HasAns"), the best over the answer and its ``alternatives``; refusing an answerable question
+  scores 0.
 - ``faithfulness``: on the rows the model answered (did not refuse), the mean share of answer
   sentences supported by the passages. A refusal gold with a non-refusal answer is such a row.
   Two scorers (option ``faithfulness``):
@@ -87,7 +92,7 @@ class RagQaHandler(QaHandler):
 
     task = "rag_qa"
     strategies = (GENERATION,)
-    headline = "f1"
+    headline = "overall_f1"
     max_new_tokens = 160  # a grounded answer of a few sentences, or the refusal sentence
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
@@ -142,8 +147,10 @@ class RagQaHandler(QaHandler):
         detail: dict[str, Any] = {"refused": refused, "gold_refusal": gold_refusal}
         if not gold_refusal:
             em, f1 = answer_scores(prediction if answered else None, record)
-            stats.update({"exact_match": em, "f1": f1})
+            stats.update({"exact_match": em, "f1": f1, "overall_exact_match": em, "overall_f1": f1})
             detail.update({"exact_match": em, "f1": f1})
+        else:
+            stats.update({"overall_exact_match": float(refused), "overall_f1": float(refused)})
         if answered:
             grounding = self._grounding(record, prediction, support)
             stats.update({"answered": 1.0, "faithfulness": grounding.score})
@@ -168,6 +175,8 @@ class RagQaHandler(QaHandler):
         examples, answerable = totals.get("examples", 0.0), totals.get("answerable", 0.0)
         refused_right = totals.get("refused_gold_refusals", 0.0)
         return {
+            "overall_f1": ratio(totals.get("overall_f1", 0.0), examples),
+            "overall_exact_match": ratio(totals.get("overall_exact_match", 0.0), examples),
             "exact_match": ratio(totals.get("exact_match", 0.0), answerable),
             "f1": ratio(totals.get("f1", 0.0), answerable),
             "faithfulness": ratio(totals.get("faithfulness", 0.0), totals.get("answered", 0.0)),
