@@ -72,6 +72,19 @@ def test_blank_values_are_absent_unless_kept():
     assert run(row, {"key": "target"}, keep_empty=True)[0]["target"] == {"company": "GREEN LEAF", "address": "  "}
 
 
+def test_ocr_box_coordinates_stripped_on_request():
+    ocr = ("72,25,326,25,326,64,72,64,GREEN LEAF CAFE SDN BHD\n"
+           " 50, 81, 300, 81, 300, 99, 50, 99, NO 4, JALAN MAWAR\n"
+           "TOTAL 23.50\n"
+           "1,2,3,4,TOTAL 9\n")  # four numbers are not a box: the line stays
+    row = {"ocr": ocr, "key": {"total": "23.50"}}
+    assert run(row, {"ocr": "text", "key": "target"})[0]["text"] == ocr  # kept by default
+    [record] = run(row, {"ocr": "text", "key": "target"}, ocr_box_lines="strip")
+    assert record["text"] == "GREEN LEAF CAFE SDN BHD\nNO 4, JALAN MAWAR\nTOTAL 23.50\n1,2,3,4,TOTAL 9\n"
+    with pytest.raises(MapperError, match="ocr_box_lines"):
+        MAPPER.check_options({"ocr_box_lines": "drop"})
+
+
 def test_values_and_text_kept_exactly_and_id_carried():
     row = {"text": RECEIPT, "key": {"company": " GREEN  LEAF\n"}, "id": "r1"}
     [record] = run(row, {"key": "target", "id": "id"})

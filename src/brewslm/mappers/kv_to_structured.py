@@ -13,6 +13,11 @@ bytes from a binary format) is ``wrong_type``. A null or blank value is an absen
 ``keep_empty=true`` keeps blank strings). A row whose target ends up empty is
 ``no_fields_extracted``.
 
+OCR exports. Receipt and form datasets (ICDAR SROIE among them) often carry the OCR output as CSV
+lines ``x1,y1,x2,y2,x3,y3,x4,y4,text``: the eight box coordinates make up most of the tokens (about
+4/5 on SROIE) and say little to a text model, so option ``ocr_box_lines=strip`` keeps only each such
+line's text (other lines stay as they are).
+
 The manifest's JSON schema is the ``json_schema`` option when given, otherwise the task profile
 infers it over every accepted record.
 """
@@ -20,6 +25,7 @@ infers it over every accepted record.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -62,10 +68,21 @@ TARGET_CANDIDATES = ("target", "key", "fields", "kv", "key_values", "extraction"
                      "output", "ground_truth", "gt_parse", "annotation", "labels", "values")
 
 
+OCR_BOX_LINE = re.compile(r"^[ \t]*(?:-?\d+(?:\.\d+)?[ \t]*,[ \t]*){8}", re.MULTILINE)
+"""The eight box coordinates that open an OCR CSV line (``x1,y1,...,x4,y4,``)."""
+OCR_BOX_CHOICES = ("keep", "strip")
+
+
 @dataclass(frozen=True)
 class _Options:
     json_schema: dict[str, Any] | None
     keep_empty: bool
+    strip_ocr_boxes: bool = False
+
+
+def strip_ocr_boxes(text: str) -> str:
+    """``text`` with the box coordinates removed from every OCR CSV line (see the module notes)."""
+    return OCR_BOX_LINE.sub("", text)
 
 
 class KvToStructuredMapper(Mapper):
@@ -81,6 +98,7 @@ class KvToStructuredMapper(Mapper):
     options_doc = {
         "json_schema": "the target's JSON schema (an object); without it the schema is inferred over all records",
         "keep_empty": "true: keep blank-string values instead of treating them as absent (default false)",
+        "ocr_box_lines": "strip: keep only the text of OCR CSV lines 'x1,y1,...,x4,y4,text' (default keep)",
     }
 
     # --- field maps: target.<name> fills the canonical field 'target' ------------------------
@@ -104,6 +122,8 @@ class KvToStructuredMapper(Mapper):
         text = read_text(row, fields.get("text"), "missing_text")
         if isinstance(text, Rejection):
             return text
+        if opts.strip_ocr_boxes:
+            text = strip_ocr_boxes(text)
         target: dict[str, Any] = {}
         sources: list[tuple[str, str, Any]] = []  # (target name, source path, value)
         if fields.get(TARGET):
@@ -200,7 +220,10 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
         keep = keep.strip().lower() == "true"
     if not isinstance(keep, bool):
         raise MapperError(f"kv_to_structured option keep_empty must be true or false, not {keep!r}")
-    return _Options(schema, keep)
+    boxes = options.get("ocr_box_lines", "keep")
+    if boxes not in OCR_BOX_CHOICES:
+        raise MapperError(f"kv_to_structured option ocr_box_lines must be one of {', '.join(OCR_BOX_CHOICES)}, not {boxes!r}")
+    return _Options(schema, keep, boxes == "strip")
 
 
 def _json_problem(value: Any, depth: int = 0) -> str | None:
