@@ -4,6 +4,7 @@
     python bench/recipes_real.py --recipes sentiment,intent        # some of them (names with or without real/)
     python bench/recipes_real.py --max-train 500 --max-eval 200 --epochs 1   # bounded time
     python bench/recipes_real.py --readme                          # + the Markdown table to paste into the README
+    python bench/recipes_real.py --recipes tool_call --merge --readme   # re-run one, keep the others' rows
     python bench/recipes_real.py --set eval.batch_size=16 --set train.batch_size=4   # any other recipe override
     BREWSLM_BASE_MODEL=/tmp/tiny python bench/recipes_real.py --recipes sentiment \\
         --max-train 16 --max-eval 8 --epochs 0.1                   # wiring smoke run on a tiny model
@@ -35,6 +36,9 @@ evaluation report on the test rows; "lift" is tuned - base with the report's pai
 interval (95% unless the recipe says otherwise); "gates" are the recipe's gates (passed when all
 pass). The table is printed and written, with every recipe's metrics, intervals, stage times and
 twist findings, to ``bench/out/recipes_real.json``; ``--readme`` also prints it as Markdown.
+``--merge`` keeps the rows of the recipes this run did not run from the previous file, so the six
+can be measured in several sittings; every row records the command that produced it, and the
+Markdown names each command under the table.
 """
 
 from __future__ import annotations
@@ -242,10 +246,27 @@ def render_markdown(rows: list[dict[str, Any]], result: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join("---" for _ in HEADERS) + "|"]
     lines += ["| " + " | ".join(markdown_escape(c) for c in table_cells(row)) + " |" for row in rows]
     machine = result["machine"]
-    lines += ["", f"`{result['command']}` on {machine['cpu']} ({machine['cpus']} cores), base model "
+    commands: dict[str, list[str]] = {}
+    for row in rows:
+        commands.setdefault(row.get("command") or result["command"], []).append(row["recipe"])
+    runs = "; ".join(f"`{command}`" + (f" ({', '.join(names)})" if len(commands) > 1 else "")
+                     for command, names in commands.items())
+    lines += ["", f"{runs} on {machine['cpu']} ({machine['cpus']} cores), base model "
               f"{result['base_model_name']}, {result['created_at'][:10]}"
               + (f"; overrides: {' '.join(result['overrides'])}" if result["overrides"] else "") + "."]
     return "\n".join(lines)
+
+
+def merge_previous(rows: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
+    """``rows`` plus the previous results file's rows for the recipes not in ``rows``, in ``order``."""
+    if not OUT_FILE.is_file():
+        return rows
+    previous = json.loads(OUT_FILE.read_text(encoding="utf-8"))
+    ran = {row["recipe"] for row in rows}
+    kept = [{"command": previous.get("command"), **row} for row in previous.get("recipes", [])
+            if row.get("recipe") not in ran]
+    position = {name: i for i, name in enumerate(order)}
+    return sorted(kept + rows, key=lambda row: position.get(row["recipe"], len(position)))
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -263,6 +284,8 @@ def main() -> None:
     parser.add_argument("--work", help="keep the workspaces (one per recipe) under this folder (default: a "
                         "temporary folder, deleted at the end)")
     parser.add_argument("--readme", action="store_true", help="also print the Markdown table for the README")
+    parser.add_argument("--merge", action="store_true", help="keep the previous results file's rows of the "
+                        "recipes not run this time (measure the six in several sittings)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -289,9 +312,14 @@ def main() -> None:
             rows.append(row)
     import torch
 
+    command = " ".join(["python", "bench/recipes_real.py", *sys.argv[1:]])
+    for row in rows:
+        row["command"] = command
+    if args.merge:
+        rows = merge_previous(rows, real_recipe_names())
     result = {
         "created_at": started.isoformat(timespec="seconds"),
-        "command": " ".join(["python", "bench/recipes_real.py", *sys.argv[1:]]),
+        "command": command,
         "base_model": base,
         "base_model_name": Path(base).name,
         "overrides": recipe_overrides(args),
