@@ -39,11 +39,12 @@ def test_sentiment_runs_end_to_end_and_resumes(tiny_model_dir: Path, tmp_path: P
     assert {n: s["status"] for n, s in changed.stages.items()} == {
         "data": "skipped", "train": "ran", "eval": "ran", "export": "ran"}
 
-    # a changed eval key re-runs only the evaluation
+    # a changed eval key re-runs the evaluation and the export (the exported folder carries the
+    # report and the model card quotes it); the weights are not retrained
     evaluated = run_recipe(load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3", "eval.max_examples=12"]),
                            base_model=str(tiny_model_dir), out_dir=out, quiet=True)
     assert {n: s["status"] for n, s in evaluated.stages.items()} == {
-        "data": "skipped", "train": "skipped", "eval": "ran", "export": "skipped"}
+        "data": "skipped", "train": "skipped", "eval": "ran", "export": "ran"}
 
 
 def _recipe_file(tmp_path: Path, rows: list[dict], field_map: dict[str, str]) -> Path:

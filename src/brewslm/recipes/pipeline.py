@@ -22,7 +22,12 @@ restarts at the stage that failed. Stages:
   the base model and the data's content hash.
 - ``eval``: base and fine-tune on the same held-out rows into ``<out>/eval/<fingerprint>``, then
   the twist's ``after_eval``; fingerprint: eval + twist sections and the weights' hash.
-- ``export``: the merged model into ``<out>/model``; fingerprint: export section and the weights.
+- ``export``: the merged model into ``<out>/model`` with its model card, recipe and eval report
+  (``brewslm.export.export_hf``); fingerprint: export section, the weights, the eval stage and
+  the recipe (the card describes it).
+
+``pipeline.json`` also keeps the recipe as run (``"recipe"``), so ``brewslm serve <out>`` and
+``brewslm export <out>`` know the twist's serving settings (``brewslm.export.resolve_bundle``).
 """
 
 from __future__ import annotations
@@ -184,6 +189,8 @@ class _Runner:
         self.twist: Twist | None = recipe.build_twist()
         self.ctx = RecipeContext(recipe=recipe, out_dir=out_dir, base_model=base_model, log=log)
         self.state = read_state(out_dir)
+        # the recipe as run: brewslm.export.resolve_bundle reads it (twist serving settings, model card)
+        self.state["recipe"] = recipe.to_dict()
         self.stages: dict[str, dict[str, Any]] = {}
 
     def stage(self, name: str, inputs: str, outputs_exist: Callable[[Mapping[str, Any]], bool],
@@ -277,16 +284,20 @@ class _Runner:
         if not self.recipe.export.enabled:
             return None
         export = self.recipe.export
-        inputs = fingerprint("export", export.model_dump(mode="json"), trained["weights_hash"])
+        # the eval stage's fingerprint too: the folder carries its report and the twist's serving settings
+        inputs = fingerprint("export", export.model_dump(mode="json"), trained["weights_hash"],
+                             self.stages["eval"]["fingerprint"], self.recipe.to_dict())
         model_dir = self.out_dir / "model"
 
         def work() -> dict[str, Any]:
-            from brewslm.training import export_merged
+            from brewslm.export.bundle import bundle_from_recipe_dir
+            from brewslm.export.hf import export_hf
 
             if not export.merge:
                 return {"model_dir": str(trained["model_dir"]), "merged": False}
-            export_merged(trained["run_dir"], model_dir, overwrite=True)
-            return {"model_dir": str(model_dir), "merged": True}
+            write_state(self.out_dir, self.state)  # the bundle reads the recipe and eval outputs from it
+            result = export_hf(bundle_from_recipe_dir(self.out_dir), model_dir, overwrite=True)
+            return {"model_dir": str(model_dir), "merged": True, "card": str(model_dir / result.files["card"])}
 
         return self.stage("export", inputs, lambda o: Path(o["model_dir"]).is_dir(), work)
 

@@ -19,6 +19,10 @@ did-you-mean) type the rest of the section. The pipeline calls its hooks, each a
 - ``after_eval(ctx, result) -> dict``: the twist's section of the pipeline result (JSON-able),
   saved in ``pipeline.json``; ``describe(section) -> list[str]`` turns it into the text lines
   ``brewslm run`` prints.
+- ``serving_settings(section, twist_dir) -> dict``: what serving the fine-tune needs from the
+  twist (``brewslm.export.ServingSettings`` fields: a confidence threshold and fallback label, a
+  JSON schema, retrieval), from its ``after_eval`` section and the files in its twist folder;
+  read by ``brewslm.export.resolve_bundle`` for a recipe folder and stored by ``brewslm export``.
 
 Files a twist writes go under ``ctx.twist_dir``. Hook results are cached by the pipeline with the
 stage they belong to (prepare_data with the data stage, adjust_eval/after_eval with the eval
@@ -128,6 +132,9 @@ class Twist:
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
         return []
+
+    def serving_settings(self, section: Mapping[str, Any], twist_dir: Path) -> dict[str, Any]:
+        return {}
 
 
 _TWISTS: dict[str, type[Twist]] = {}

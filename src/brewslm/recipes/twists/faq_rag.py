@@ -25,7 +25,9 @@ system would retrieve, not the gold passage the data came with:
 The rewritten records replace the dataset's splits in a new version (imported through
 ``rag_passthrough``, so they are validated and counted like any import). Retrieval recall@1 and
 recall@k per split, the reply outcomes and the index size are saved to ``retrieval.json`` in the
-twist folder and reported beside the eval's refusal accuracy, faithfulness and format compliance.
+twist folder and reported beside the eval's refusal accuracy, faithfulness and format compliance;
+the indexed chunks are saved to ``chunks.jsonl`` there, what a served model retrieves from
+(``serving_settings``).
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from pydantic import Field
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.metrics.text import normalize_answer
+from brewslm.export.bundle import CHUNKS_FILE, write_chunks
 from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
 from brewslm.retrieval import Chunk, Document, Hit, Retriever, chunk_documents, recall_at_k
@@ -50,7 +54,7 @@ REPORT_FILE = "retrieval.json"
 RAG_FIELD_MAP = {"question": "question", "passages": "context", "answer": "answer"}
 """How the rewritten rows read through ``rag_passthrough`` (an empty answer is a refusal; ``id``
 is mapped too when the records carry ids)."""
-EVAL_METRICS = ("refusal_accuracy", "faithfulness", "format_compliance", "f1")
+EVAL_METRICS = ("refusal_accuracy", "faithfulness", "format_compliance", "overall_f1", "f1")
 
 Outcome = Literal["answered", "injected", "missed", "not_covered", "refusal"]
 
@@ -285,6 +289,7 @@ class FaqRagTwist(Twist):
             summary.update(prepared.summary)
         report["seconds"] = round(time.perf_counter() - started, 1)
         (ctx.twist_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_chunks(ctx.twist_dir / CHUNKS_FILE, indexed)  # what a served model retrieves from
         if prepared is None:
             return None
         summary.update({k: v for k, v in report.items() if k != "splits"},
@@ -313,6 +318,16 @@ class FaqRagTwist(Twist):
         for name, pair in (section.get("metrics") or {}).items():
             lines.append(f"{name}: base {rate_text(pair.get('base'))} -> tuned {rate_text(pair.get('tuned'))}")
         return lines
+
+    def serving_settings(self, section: Mapping[str, Any], twist_dir: Path) -> dict[str, Any]:
+        """Retrieval over the chunks the prompts were built from, as the recipe configured it
+        (/v1/rag/answer retrieves, then prompts with the rag_qa profile)."""
+        chunks = twist_dir / CHUNKS_FILE
+        if not chunks.is_file():  # a pipeline from before the chunks were saved: re-run its data stage
+            return {}
+        opts = self.options
+        return {"retrieval": {"chunks_file": str(chunks), "mode": opts.retrieval, "top_k": opts.top_k,
+                              "candidates": opts.candidates}}
 
 
 def _squash(text: str) -> str:

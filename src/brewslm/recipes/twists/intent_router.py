@@ -184,6 +184,13 @@ class IntentRouterTwist(Twist):
         lines.append(f"coverage/accuracy curve: {section.get('curve')}")
         return lines
 
+    def serving_settings(self, section: Mapping[str, Any], twist_dir: Path) -> dict[str, Any]:
+        """The threshold tuned on validation and the label answered below it (/v1/classify routes with them)."""
+        if section.get("threshold") is None:
+            return {}
+        return {"confidence_threshold": section["threshold"],
+                "fallback_label": section.get("fallback_label") or self.options.fallback_label}
+
 
 TWIST = IntentRouterTwist
 

@@ -11,6 +11,7 @@ generation (the recipe's main report), then constrained decoding to the schema
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from pydantic import AliasChoices, Field, field_validator
@@ -86,6 +87,11 @@ class JsonConstrainedTwist(Twist):
                     parts.append(f"{mode}: " + ", ".join(f"{label} {rate_text(v)}" for label, v in values.items()))
             lines.append(f"{metric}: " + " | ".join(parts))
         return lines
+
+    def serving_settings(self, section: Mapping[str, Any], twist_dir: Path) -> dict[str, Any]:
+        """The recipe's schema is the extract endpoint's contract; without one the bundle falls back
+        to the dataset's inferred schema (``brewslm.export.bundle.with_dataset_schema``)."""
+        return {"json_schema": self.options.json_schema} if self.options.json_schema is not None else {}
 
 
 TWIST = JsonConstrainedTwist

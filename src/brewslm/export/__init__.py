@@ -1,0 +1,22 @@
+"""Ship a fine-tune: the model bundle (what a run, recipe or export folder serves as), the merged
+Hugging Face export with its model card, and the GGUF export for llama.cpp / Ollama.
+
+- ``bundle``: ``resolve_bundle(spec) -> ModelBundle`` (weights to load, task, render context,
+  recipe, eval report, ``ServingSettings``) - the contract ``brewslm serve`` builds on.
+- ``hf``: ``export_hf(spec, out_dir)`` - merged standalone folder + tokenizer + chat template +
+  recipe.yaml + eval report files + README.md model card + ``brewslm_export.json``.
+- ``gguf``: ``export_gguf(spec, out_dir, quant)`` - a llama.cpp GGUF (f32 / f16 / q8_0) of a
+  Llama-family model, verified against the merged model through transformers' GGUF loader.
+- ``model_card``: ``render_model_card(...)`` - the README.md text (pure).
+"""
+
+from brewslm.export.bundle import (
+    CHUNKS_FILE,
+    EXPORT_RECORD,
+    ModelBundle,
+    ServingSettings,
+    read_chunks,
+    resolve_bundle,
+)
+
+__all__ = ["CHUNKS_FILE", "EXPORT_RECORD", "ModelBundle", "ServingSettings", "read_chunks", "resolve_bundle"]

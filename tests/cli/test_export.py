@@ -1,0 +1,58 @@
+"""``brewslm export`` end to end on a tiny LoRA run: hf and gguf, text and --json output, default
+folders, and bad input as one line with exit status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli.test_eval import lora_run  # noqa: F401  (a fixture)
+from cli.test_train import one_error_line, tickets  # noqa: F401  (tickets: a fixture)
+from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
+
+
+def test_export_hf_then_gguf_of_the_export(cli, lora_run, tmp_path) -> None:
+    hf = cli("export", str(lora_run), "--out", str(tmp_path / "hf"), "--json")
+    assert hf.code == 0, hf.err
+    result = hf.json()
+    assert result["format"] == "hf" and result["task"] == "classification" and result["files"]["card"] == "README.md"
+    assert (tmp_path / "hf" / "README.md").is_file()
+
+    text = cli("export", str(tmp_path / "hf"), "--format", "gguf", "--quant", "q8_0", "--out", str(tmp_path / "gguf"))
+    assert text.code == 0, text.err
+    assert "verified      passed: max |logit diff|" in text.out and "Q8_0" in text.out
+    assert (tmp_path / "gguf" / "run-q8_0.gguf").is_file()
+
+
+def test_default_folder_is_under_the_workspace_and_no_verify_skips_the_check(cli, lora_run, workspace) -> None:
+    run = cli("export", str(lora_run), "--format", "gguf", "--no-verify", "--json")
+    assert run.code == 0, run.err
+    result = run.json()
+    assert Path(result["path"]) == workspace / "exports" / "run-gguf-f16" / "run-f16.gguf"
+    assert result["verification"] is None and result["type_counts"]["F16"] > 0
+
+
+BAD_INPUT = [
+    (["no-such-run"], "'no-such-run' is not an export folder"),
+    (["{run}", "--quant", "q8_0"], "--quant applies to --format gguf"),
+    (["{run}", "--format", "gguf", "--quant", "q4"], "argument --quant: invalid choice"),
+    (["{run}", "--out", "{busy}"], "is not empty; choose a new folder or pass --overwrite"),
+    (["{model}"], "plain model folder, there is nothing to merge"),
+]
+
+
+def test_bad_input_exits_2_with_one_line(cli, lora_run, tiny_model_dir, tmp_path) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("keep", encoding="utf-8")
+    for args, message in BAD_INPUT:  # one run trained for all cases
+        filled = [a.format(run=lora_run, busy=busy, model=tiny_model_dir) for a in args]
+        assert message in one_error_line(cli("export", *filled)), args
+    assert (busy / "notes.txt").read_text(encoding="utf-8") == "keep"
+
+
+def test_help_documents_every_option(cli) -> None:
+    run = cli("export", "--help")
+    assert run.code == 0
+    for flag in ("--format {hf,gguf}", "--out DIR", "--quant {f32,f16,q8_0}", "--overwrite", "--no-verify", "--json"):
+        assert flag in run.out
+    assert "export" in cli("--help").out
