@@ -25,14 +25,24 @@ not something to hide). ``tokens`` counts the tokens generated, the end-of-turn 
 ``model.generate`` per example, no batching; under a constraint, a logits processor narrows each
 step to ``ConstrainedReply``'s candidates, so its greedy replies match ``generate``'s.
 Both work with plain models and peft models (adapter on).
+
+The loop itself is ``decode_rows(model, tokenizer, rows)``: one batch of ``DecodeRow``s, each
+with its own budget, temperature, seed, constraint and stop strings, which the server's engine
+(``brewslm.serving.engine``) drives too. A row may also stream (``on_text`` gets the reply's new
+text as soon as it is final: text that could still turn out to start a stop string, or a
+character whose bytes are not all generated yet, is held back), report its end at once
+(``on_done``, while its batch-mates go on) and be cancelled (``cancelled()`` is asked before
+every step; a cancelled row leaves the batch and its cache rows). A stop string ends a reply as
+the end-of-turn token does (``finished``), the text cut before it.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.prediction.constrained import (
@@ -55,20 +65,32 @@ class Generation:
 
 
 @dataclass(frozen=True)
-class _Settings:
+class DecodeTokens:
+    """The token ids decoding needs from a tokenizer (read once per tokenizer)."""
+
+    stop_ids: frozenset[int]  # end a reply (``prompts.end_of_turn_ids``)
+    pad_id: int  # left-padding of a batch's prompts (never attended to)
+
+
+@dataclass(frozen=True, eq=False)
+class DecodeRow:
+    """One prompt to decode and how; every row of a batch has its own settings."""
+
+    prompt: Sequence[int]
     max_new_tokens: int
-    temperature: float
-    seed: int
-    stop_ids: frozenset[int]
-    pad_id: int
+    temperature: float = 0.0  # 0: greedy
+    seed: int = 0
+    index: int = 0  # mixed into the seed, so rows of one call sample from streams of their own
+    constraint: ConstrainedReply | None = None
+    stop: tuple[str, ...] = ()  # strings that end the reply (not part of the text returned)
+    on_text: Callable[[str], None] | None = None  # the reply's new final text, as it is generated
+    on_done: Callable[["Generation"], None] | None = None  # the row's result, as soon as it ends
+    cancelled: Callable[[], bool] | None = None  # asked before each step: True -> the row leaves
 
 
 def _check_arguments(rendered: Sequence[Rendered], max_new_tokens: int, temperature: float, batch_size: int,
                      constraints: Sequence[JsonConstraint | None] | None) -> list[JsonConstraint | None]:
-    if max_new_tokens < 1:
-        raise ConfigError(f"max_new_tokens is {max_new_tokens}; generation needs at least 1")
-    if temperature < 0:
-        raise ConfigError(f"temperature is {temperature}; use 0 for greedy decoding or a positive value to sample")
+    check_budget(max_new_tokens, temperature)
     if batch_size < 1:
         raise ConfigError(f"batch_size is {batch_size}; use at least 1")
     if constraints is None:
@@ -78,13 +100,21 @@ def _check_arguments(rendered: Sequence[Rendered], max_new_tokens: int, temperat
     return list(constraints)
 
 
-def _settings(tokenizer: Any, max_new_tokens: int, temperature: float, seed: int) -> _Settings:
+def check_budget(max_new_tokens: int, temperature: float) -> None:
+    """One-line errors for a generation budget or temperature no decoding can honour."""
+    if max_new_tokens < 1:
+        raise ConfigError(f"max_new_tokens is {max_new_tokens}; generation needs at least 1")
+    if temperature < 0:
+        raise ConfigError(f"temperature is {temperature}; use 0 for greedy decoding or a positive value to sample")
+
+
+def decode_tokens(tokenizer: Any) -> DecodeTokens:
     stop_ids = end_of_turn_ids(tokenizer)
     if not stop_ids:
         raise ConfigError("the tokenizer has no EOS token and its chat template no end-of-turn token; "
                           "generation would never stop - give the tokenizer an eos_token")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
-    return _Settings(max_new_tokens, float(temperature), seed, frozenset(stop_ids), int(pad_id))
+    return DecodeTokens(frozenset(stop_ids), int(pad_id))
 
 
 def _decode(tokenizer: Any, ids: Sequence[int]) -> str:
@@ -107,10 +137,10 @@ def _row_generator(seed: int, index: int) -> Any:
 class _Chooser:
     """Picks one row's next token from its logits: greedy, sampled, constrained or not."""
 
-    def __init__(self, settings: _Settings, index: int, constraint: ConstrainedReply | None):
-        self.settings = settings
-        self.constraint = constraint
-        self.generator = _row_generator(settings.seed, index) if settings.temperature > 0 else None
+    def __init__(self, row: DecodeRow):
+        self.temperature = float(row.temperature)
+        self.constraint = row.constraint
+        self.generator = _row_generator(row.seed, row.index) if self.temperature > 0 else None
 
     def choose(self, logits: Any, best: int) -> int | None:
         """The next token given the row's logits and their argmax (computed for the whole batch
@@ -129,7 +159,7 @@ class _Chooser:
             return best
         else:
             pool = torch.topk(logits, min(SAMPLING_TOP_K, logits.shape[-1])).indices.cpu()
-        weights = torch.softmax(logits.float().cpu()[pool] / self.settings.temperature, dim=-1)
+        weights = torch.softmax(logits.float().cpu()[pool] / self.temperature, dim=-1)
         return int(pool[torch.multinomial(weights, 1, generator=self.generator)])
 
     def taken(self, token_id: int) -> None:
@@ -137,25 +167,66 @@ class _Chooser:
             self.constraint.advance(token_id)
 
 
-def _constrained_replies(tokenizer: Any, constraints: Sequence[JsonConstraint | None],
-                         stop_ids: frozenset[int]) -> list[ConstrainedReply | None]:
-    """One ``ConstrainedReply`` per constrained row; rows with equal constraints (the same schema,
-    e.g. a dataset's output schema on every row) share one checker: its compiled schema and memo."""
-    if not any(constraints):
-        return [None] * len(constraints)
-    texts = TokenTexts(tokenizer)
-    checkers: dict[str, JsonPrefixChecker] = {}
-    out: list[ConstrainedReply | None] = []
-    for constraint in constraints:
+class ReplyText:
+    """A row's reply as text while its tokens arrive: where a stop string ends it, and how much of
+    it is final (safe to stream). The reply is re-decoded whole at each token (a token's text can
+    depend on its neighbours: multi-byte characters, word-initial spaces), which costs microseconds
+    at the lengths a reply has."""
+
+    def __init__(self, tokenizer: Any, stop: Sequence[str]):
+        self.tokenizer = tokenizer
+        self.stop = tuple(s for s in stop if s)
+        self.hold = max((len(s) for s in self.stop), default=1) - 1  # a stop string's head may be at the end
+        self.text = ""
+        self.sent = 0
+        self.stopped = False
+
+    def update(self, ids: Sequence[int]) -> bool:
+        """Re-read the reply from ``ids`` (no end-of-turn token); True when it holds a stop string
+        (the text is cut before the first one)."""
+        self.text = _decode(self.tokenizer, ids)
+        cuts = [at for at in (self.text.find(s) for s in self.stop) if at >= 0]
+        if cuts:
+            self.text = self.text[: min(cuts)]
+            self.stopped = True
+        return self.stopped
+
+    def new_text(self, final: bool) -> str:
+        """The text not handed out yet that can no longer change (all of it when ``final``)."""
+        end = len(self.text)
+        if not final:
+            end -= self.hold
+            while end > self.sent and self.text[end - 1] == "\ufffd":  # a character still missing bytes
+                end -= 1
+        delta = self.text[self.sent:end] if end > self.sent else ""
+        self.sent = max(self.sent, end)
+        return delta
+
+
+class ReplyConstraints:
+    """Each constrained row's ``ConstrainedReply``. Rows with equal constraints (the same schema,
+    e.g. a dataset's output schema on every row) share one checker - its compiled schema and memo -
+    and the tokenizer's token texts are read once, when the first constraint comes. The newest
+    ``max_checkers`` checkers are kept (a server sees many schemas over its life)."""
+
+    def __init__(self, tokenizer: Any, stop_ids: Sequence[int], *, max_checkers: int = 64):
+        self.tokenizer = tokenizer
+        self.stop_ids = sorted(stop_ids)
+        self.max_checkers = max_checkers
+        self._texts: TokenTexts | None = None
+        self._checkers: OrderedDict[str, JsonPrefixChecker] = OrderedDict()
+
+    def reply(self, constraint: JsonConstraint | None) -> ConstrainedReply | None:
         if constraint is None:
-            out.append(None)
-            continue
+            return None
         key = json.dumps([constraint.schema, constraint.allow_text], sort_keys=True, default=str)
-        checker = checkers.get(key)
-        if checker is None:
-            checker = checkers[key] = JsonPrefixChecker.for_constraint(constraint)
-        out.append(ConstrainedReply(checker, texts, sorted(stop_ids)))
-    return out
+        checker = self._checkers.pop(key, None) or JsonPrefixChecker.for_constraint(constraint)
+        self._checkers[key] = checker
+        while len(self._checkers) > self.max_checkers:
+            self._checkers.popitem(last=False)
+        if self._texts is None:
+            self._texts = TokenTexts(self.tokenizer)
+        return ConstrainedReply(checker, self._texts, self.stop_ids)
 
 
 def _accepts_logits_to_keep(model: Any) -> bool:
@@ -173,40 +244,85 @@ def _last_logits(model: Any, keep_last: bool, **inputs: Any) -> tuple[Any, Any]:
     return out.logits[:, -1].float(), out.past_key_values
 
 
-def _generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], choosers: Sequence[_Chooser],
-                    settings: _Settings, keep_last: bool) -> list[Generation]:
+def _prefill(model: Any, prompts: Sequence[Sequence[int]], pad_id: int, keep_last: bool) -> tuple[Any, ...]:
+    """The prompts, left-padded, through the model once: logits at each row's last position, the
+    cache, the attention mask and each row's next position (padding does not shift positions)."""
     import torch
 
     device = next(model.parameters()).device
     rows = len(prompts)
     width = max(len(p) for p in prompts)
-    input_ids = torch.full((rows, width), settings.pad_id, dtype=torch.long)
+    input_ids = torch.full((rows, width), pad_id, dtype=torch.long)
     attention = torch.zeros((rows, width), dtype=torch.long)
     for row, prompt in enumerate(prompts):
-        input_ids[row, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
+        input_ids[row, width - len(prompt):] = torch.tensor(list(prompt), dtype=torch.long)
         attention[row, width - len(prompt):] = 1
-    positions = (attention.cumsum(-1) - 1).clamp(min=0)  # padding does not shift a row's positions
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
     input_ids, attention, positions = input_ids.to(device), attention.to(device), positions.to(device)
     logits, cache = _last_logits(model, keep_last, input_ids=input_ids, attention_mask=attention,
                                  position_ids=positions)
-    next_position = positions[:, -1] + 1
-    generated: list[list[int]] = [[] for _ in range(rows)]
-    finished = [False] * rows
-    live = list(range(rows))  # the rows still decoding, in the cache's row order
-    for step in range(settings.max_new_tokens):
+    return logits, cache, attention, positions[:, -1] + 1
+
+
+def _decode_batch(model: Any, tokenizer: Any, rows: Sequence[DecodeRow], tokens: DecodeTokens,
+                  keep_last: bool) -> list[Generation]:
+    import torch
+
+    device = next(model.parameters()).device
+    choosers = [_Chooser(row) for row in rows]
+    texts = [ReplyText(tokenizer, row.stop) if row.stop or row.on_text else None for row in rows]
+    logits, cache, attention, next_position = _prefill(model, [row.prompt for row in rows], tokens.pad_id, keep_last)
+    generated: list[list[int]] = [[] for _ in rows]
+    results: list[Generation | None] = [None] * len(rows)
+
+    def end(row: int, finished: bool) -> None:
+        ids = generated[row]
+        result = _finish(tokenizer, ids, finished and ids[-1] in tokens.stop_ids)
+        text = texts[row]
+        if text is not None:
+            if text.stopped:
+                result = Generation(text=text.text, tokens=len(ids), finished=True)
+            if rows[row].on_text is not None:
+                text.text = result.text
+                rest = text.new_text(final=True)
+                if rest:
+                    rows[row].on_text(rest)
+        results[row] = result
+        if rows[row].on_done is not None:
+            rows[row].on_done(result)
+
+    live = list(range(len(rows)))  # the rows still decoding, in the cache's row order
+    while live:
         going: list[int] = []  # slots (positions in ``live``) of the rows that go on
         best = logits.argmax(dim=-1).tolist()
         for slot, row in enumerate(live):
+            spec = rows[row]
+            if spec.cancelled is not None and spec.cancelled():
+                end(row, False)
+                continue
             token = choosers[row].choose(logits[slot], best[slot])
-            if token is None:
-                continue  # nothing can continue a constrained reply: it ends unfinished
+            if token is None:  # nothing can continue a constrained reply: it ends unfinished
+                end(row, False)
+                continue
             generated[row].append(token)
-            if token in settings.stop_ids:
-                finished[row] = True
+            if token in tokens.stop_ids:
+                end(row, True)
                 continue
             choosers[row].taken(token)
+            text = texts[row]
+            if text is not None:
+                if text.update(generated[row]):
+                    end(row, True)
+                    continue
+                if spec.on_text is not None:
+                    delta = text.new_text(final=False)
+                    if delta:
+                        spec.on_text(delta)
+            if len(generated[row]) >= spec.max_new_tokens:
+                end(row, False)
+                continue
             going.append(slot)
-        if not going or step == settings.max_new_tokens - 1:
+        if not going:
             break
         if len(going) < len(live):  # stopped rows leave the batch and the cache
             index = torch.tensor(going, device=device)
@@ -218,7 +334,21 @@ def _generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]]
         logits, cache = _last_logits(model, keep_last, input_ids=feed, attention_mask=attention,
                                      position_ids=next_position[:, None], past_key_values=cache)
         next_position = next_position + 1
-    return [_finish(tokenizer, generated[row], finished[row]) for row in range(rows)]
+    return [r for r in results if r is not None]
+
+
+def decode_rows(model: Any, tokenizer: Any, rows: Sequence[DecodeRow], *,
+                tokens: DecodeTokens | None = None) -> list[Generation]:
+    """Every row decoded in one batch (see the module notes), results in row order. ``tokens``:
+    ``decode_tokens(tokenizer)``, read once by a caller that decodes many batches."""
+    if not rows:
+        return []
+    for row in rows:
+        check_budget(row.max_new_tokens, row.temperature)
+        if not row.prompt:
+            raise ConfigError("a prompt has no tokens; generation needs at least one token to continue")
+    with inference_mode(model):
+        return _decode_batch(model, tokenizer, rows, tokens or decode_tokens(tokenizer), _accepts_logits_to_keep(model))
 
 
 def generate(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_new_tokens: int,
@@ -231,18 +361,18 @@ def generate(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_ne
     ``max_seq_len - max_new_tokens`` lose tokens from the middle, as training cuts them.
     """
     constraints = _check_arguments(rendered, max_new_tokens, temperature, batch_size, constraints)
-    settings = _settings(tokenizer, max_new_tokens, temperature, seed)
-    prompts = [prompt_ids(r, tokenizer, max_seq_len, reserve=max_new_tokens) for r in rendered]
-    replies = _constrained_replies(tokenizer, constraints, settings.stop_ids)
-    choosers = [_Chooser(settings, index, reply) for index, reply in enumerate(replies)]
+    tokens = decode_tokens(tokenizer)
+    replies = ReplyConstraints(tokenizer, tokens.stop_ids)
+    rows = [DecodeRow(prompt_ids(item, tokenizer, max_seq_len, reserve=max_new_tokens), max_new_tokens,
+                      temperature, seed, index, replies.reply(constraint))
+            for index, (item, constraint) in enumerate(zip(rendered, constraints))]
     keep_last = _accepts_logits_to_keep(model)
-    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))  # longest first: peak memory shows early
-    results: list[Generation | None] = [None] * len(prompts)
+    order = sorted(range(len(rows)), key=lambda i: -len(rows[i].prompt))  # longest first: peak memory shows early
+    results: list[Generation | None] = [None] * len(rows)
     with inference_mode(model):
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            outputs = _generate_batch(model, tokenizer, [prompts[i] for i in batch], [choosers[i] for i in batch],
-                                      settings, keep_last)
+            outputs = _decode_batch(model, tokenizer, [rows[i] for i in batch], tokens, keep_last)
             for index, output in zip(batch, outputs):
                 results[index] = output
             if progress is not None:
@@ -288,11 +418,12 @@ def generate_one_by_one(model: Any, tokenizer: Any, rendered: Sequence[Rendered]
     from transformers import LogitsProcessorList
 
     constraints = _check_arguments(rendered, max_new_tokens, temperature, batch_size, constraints)
-    settings = _settings(tokenizer, max_new_tokens, temperature, seed)
-    replies = _constrained_replies(tokenizer, constraints, settings.stop_ids)
-    sampling = settings.temperature > 0
+    tokens = decode_tokens(tokenizer)
+    builder = ReplyConstraints(tokenizer, tokens.stop_ids)
+    replies = [builder.reply(constraint) for constraint in constraints]
+    sampling = temperature > 0
     decoding: dict[str, Any] = (
-        {"do_sample": True, "temperature": settings.temperature, "top_k": SAMPLING_TOP_K, "top_p": 1.0}
+        {"do_sample": True, "temperature": float(temperature), "top_k": SAMPLING_TOP_K, "top_p": 1.0}
         if sampling else {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
     )
     device = next(model.parameters()).device
@@ -307,14 +438,15 @@ def generate_one_by_one(model: Any, tokenizer: Any, rendered: Sequence[Rendered]
                 output = model.generate(
                     input_ids=torch.tensor([ids], device=device),
                     attention_mask=torch.ones((1, len(ids)), dtype=torch.long, device=device),
-                    max_new_tokens=max_new_tokens, eos_token_id=sorted(settings.stop_ids),
-                    pad_token_id=settings.pad_id, logits_processor=processors, **decoding,
+                    max_new_tokens=max_new_tokens, eos_token_id=sorted(tokens.stop_ids),
+                    pad_token_id=tokens.pad_id, logits_processor=processors, **decoding,
                 )
             new = output[0, len(ids):].tolist()
-            results.append(_finish(tokenizer, new, bool(new) and new[-1] in settings.stop_ids))
+            results.append(_finish(tokenizer, new, bool(new) and new[-1] in tokens.stop_ids))
             if progress is not None:
                 progress(index + 1, len(rendered))
     return results
 
 
-__all__ = ["Generation", "generate", "generate_one_by_one"]
+__all__ = ["DecodeRow", "DecodeTokens", "Generation", "ReplyConstraints", "ReplyText", "check_budget",
+           "decode_rows", "decode_tokens", "generate", "generate_one_by_one"]

@@ -1,0 +1,438 @@
+"""The OpenAI-compatible routes: ``GET /v1/models``, ``POST /v1/chat/completions``, ``POST /v1/completions``.
+
+The official ``openai`` client works unchanged against them (``base_url="http://127.0.0.1:8000/v1"``):
+
+    client.chat.completions.create(model="sentiment", messages=[{"role": "user", "content": "..."}])
+    for chunk in client.chat.completions.create(..., stream=True): ...        # server-sent events
+
+- ``model`` picks the served model (a run, recipe, export or adapter id from ``/v1/models``);
+  left out, the first served model answers.
+- chat messages go through the model's chat template (``ServedModel.chat_prompt_ids``), a
+  completion prompt is tokenised as it is;
+- ``max_tokens`` (or ``max_completion_tokens``) defaults to the server's ``default_max_tokens``
+  for chat and to 16 (OpenAI's default) for completions; above ``max_tokens_limit`` it is a 400;
+- ``temperature`` defaults to 0 (greedy): a small fine-tune answers best greedily, and a client
+  that wants samples says so; ``seed`` makes sampling repeatable (without one, each request draws
+  a fresh seed); ``stop`` takes up to 4 strings;
+- ``response_format`` ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema":
+  {"schema": ...}}`` constrains decoding so the reply is a JSON document (of that schema);
+- ``stream: true`` answers ``text/event-stream``: one ``data: {chunk}`` per text delta (the first
+  carries the role), a last chunk with the ``finish_reason``, with ``stream_options:
+  {"include_usage": true}`` a usage chunk, then ``data: [DONE]``. A stream that fails or times out
+  midway ends with a ``data: {"error": ...}`` event (the status line has gone out already).
+- ``finish_reason`` is ``stop`` (end of turn or a stop string) or ``length`` (``max_tokens`` hit).
+
+OpenAI parameters this server does not implement are refused with a 400 naming them when set to
+anything but their neutral value (``n`` > 1, ``logprobs``, penalties, ``logit_bias``, ``top_p``
+< 1, ``tools`` - a tool-calling fine-tune is served at ``/v1/tool_call``), never silently
+ignored; bookkeeping fields (``user``, ``metadata``, ``store``) are accepted. Unknown fields are
+422, like any other schema violation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+import uuid
+from typing import Any, AsyncIterator, Callable, Literal, Union
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from brewslm.errors import BrewError
+from brewslm.evaluation.prediction.constrained import JsonConstraint, JsonPrefixChecker
+from brewslm.serving.engine import GenerateRequest, TextStream
+from brewslm.serving.errors import ApiRoute, bad_request, error_for, timed_out
+from brewslm.serving.state import ServerState, Usage, generate, reply_budget, server_state
+from brewslm.serving.tasks_api import model_endpoints
+
+COMPLETIONS_DEFAULT_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
+MAX_STOP_STRINGS = 4
+
+router = APIRouter(route_class=ApiRoute)
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextPart(_Request):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(_Request):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: Union[str, list[TextPart], None] = None
+    name: str | None = None
+    tool_call_id: str | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text for part in self.content)
+        return self.content or ""
+
+    def as_template_message(self) -> dict[str, str]:
+        # "developer" is the newer name of the system role
+        return {"role": "system" if self.role == "developer" else self.role, "content": self.text()}
+
+
+class StreamOptions(_Request):
+    include_usage: bool = False
+
+
+class JsonSchemaFormat(_Request):
+    name: str = "reply"
+    description: str | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(_Request):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+
+Stop = Union[str, list[str], None]
+
+
+class _Sampling(_Request):
+    """The generation parameters both endpoints share, and OpenAI's ones this server refuses."""
+
+    model: str | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    seed: int | None = None
+    stop: Stop = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    n: int | None = Field(None, ge=1)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    presence_penalty: float | None = Field(None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(None, ge=-2.0, le=2.0)
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stops(cls, value: Stop) -> Stop:
+        stops = [value] if isinstance(value, str) else (value or [])
+        if len(stops) > MAX_STOP_STRINGS:
+            raise ValueError(f"at most {MAX_STOP_STRINGS} stop strings")
+        if any(not stop for stop in stops):
+            raise ValueError("a stop string is empty")
+        return value
+
+    def stop_strings(self) -> tuple[str, ...]:
+        return (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
+
+    def unsupported(self) -> list[str]:
+        """The parameters set to something this server does not do."""
+        found = []
+        if self.n not in (None, 1):
+            found.append("n")
+        if self.top_p not in (None, 1.0):
+            found.append("top_p")
+        if self.presence_penalty not in (None, 0.0):
+            found.append("presence_penalty")
+        if self.frequency_penalty not in (None, 0.0):
+            found.append("frequency_penalty")
+        if self.logit_bias:
+            found.append("logit_bias")
+        return found
+
+
+class ChatCompletionRequest(_Sampling):
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    response_format: ResponseFormat | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+
+    def unsupported(self) -> list[str]:
+        found = super().unsupported()
+        if self.logprobs or self.top_logprobs:
+            found.append("logprobs")
+        if self.tools or self.tool_choice not in (None, "none"):
+            found.append("tools (serve a tool_call fine-tune and use /v1/tool_call)")
+        return found
+
+
+class CompletionRequest(_Sampling):
+    prompt: Union[str, list[str]]
+    echo: bool | None = None
+    suffix: str | None = None
+    best_of: int | None = Field(None, ge=1)
+    logprobs: int | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompts(cls, value: Union[str, list[str]]) -> Union[str, list[str]]:
+        prompts = [value] if isinstance(value, str) else value
+        if not prompts or any(not prompt for prompt in prompts):
+            raise ValueError("a prompt is empty")
+        return value
+
+    def prompts(self) -> list[str]:
+        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
+
+    def unsupported(self) -> list[str]:
+        found = super().unsupported()
+        if self.echo:
+            found.append("echo")
+        if self.suffix:
+            found.append("suffix")
+        if self.best_of not in (None, 1):
+            found.append("best_of")
+        if self.logprobs is not None:
+            found.append("logprobs")
+        return found
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class _Choice(BaseModel):
+    index: int
+    finish_reason: str  # "stop" (end of turn or a stop string) | "length" (max_tokens reached)
+    logprobs: None = None
+
+
+class ChatChoice(_Choice):
+    message: AssistantMessage
+
+
+class CompletionChoice(_Choice):
+    text: str
+
+
+class _Reply(BaseModel):
+    id: str
+    created: int
+    model: str  # the served id that answered
+    usage: Usage
+
+
+class ChatCompletion(_Reply):
+    object: Literal["chat.completion"] = "chat.completion"
+    choices: list[ChatChoice]
+
+
+class Completion(_Reply):
+    object: Literal["text_completion"] = "text_completion"
+    choices: list[CompletionChoice]
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "brewslm"
+    task: str | None = None  # the task profile the model was fine-tuned for (None: a plain model)
+    scoring_mode: str | None = None
+    kind: str  # export | recipe | run | model (ModelBundle.kind; a base served beside its adapters: model)
+    adapter: bool = False  # a LoRA adapter over a base served beside it
+    base: str | None = None  # an adapter's base id
+    endpoints: list[str]  # the endpoints this model answers
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+@router.get("/v1/models", response_model=ModelList)
+async def list_models(request: Request) -> ModelList:
+    state = server_state(request)
+    return ModelList(data=[ModelCard(**served.describe(), created=state.created, endpoints=model_endpoints(served))
+                           for served in state.models])
+
+
+@router.get("/v1/models/{model_id:path}", response_model=ModelCard)
+async def get_model(model_id: str, request: Request) -> ModelCard:
+    server_state(request).models.get(model_id)  # 404 for an unknown id
+    listing = await list_models(request)
+    return next(card for card in listing.data if card.id == model_id)
+
+
+@router.post("/v1/chat/completions", response_model=ChatCompletion)
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+    state = server_state(request)
+    _refuse_unsupported(body.unsupported())
+    served = state.models.get(body.model)
+    budget = reply_budget(state, body.max_completion_tokens or body.max_tokens, state.settings.default_max_tokens,
+                          "max_completion_tokens" if body.max_completion_tokens else "max_tokens")
+    prompt = served.chat_prompt_ids([message.as_template_message() for message in body.messages])
+    generation = _generate_request(served.id, prompt, budget, body, _constraint(body.response_format))
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    if body.stream:
+        # the engine checks the request now: a bad one is an ordinary error response, not a broken stream
+        stream = state.engine.stream(generation)
+        return _sse(_chat_chunks(state, generation, stream, completion_id, _include_usage(body)))
+    result = await generate(state, generation)
+    return ChatCompletion(id=completion_id, created=int(time.time()), model=served.id,
+                          choices=[ChatChoice(index=0, message=AssistantMessage(content=result.text),
+                                              finish_reason=result.finish_reason)],
+                          usage=Usage.of(result.prompt_tokens, result.completion_tokens))
+
+
+@router.post("/v1/completions", response_model=Completion)
+async def completions(body: CompletionRequest, request: Request) -> Any:
+    state = server_state(request)
+    _refuse_unsupported(body.unsupported())
+    served = state.models.get(body.model)
+    budget = reply_budget(state, body.max_tokens, COMPLETIONS_DEFAULT_MAX_TOKENS)
+    prompts = body.prompts()
+    if len(prompts) > state.settings.max_inputs:
+        raise bad_request(f"{len(prompts)} prompts; this server completes at most {state.settings.max_inputs} per "
+                          "request", param="prompt")
+    requests = [_generate_request(served.id, served.text_prompt_ids(prompt), budget, body, None) for prompt in prompts]
+    completion_id = f"cmpl-{uuid.uuid4().hex}"
+    if body.stream:
+        if len(requests) > 1:
+            raise bad_request("streaming takes one prompt; send the prompts as separate requests", param="prompt")
+        stream = state.engine.stream(requests[0])
+        return _sse(_completion_chunks(state, requests[0], stream, completion_id, _include_usage(body)))
+    results = await asyncio.gather(*(generate(state, r) for r in requests))
+    return Completion(id=completion_id, created=int(time.time()), model=served.id,
+                      choices=[CompletionChoice(index=i, text=r.text, finish_reason=r.finish_reason)
+                               for i, r in enumerate(results)],
+                      usage=Usage.of(sum(r.prompt_tokens for r in results), sum(r.completion_tokens for r in results)))
+
+
+# --- pieces ---------------------------------------------------------------------------------------
+
+def _refuse_unsupported(names: list[str]) -> None:
+    if names:
+        raise bad_request(f"not supported by this server: {', '.join(names)}; leave them out or at their defaults",
+                          param=names[0].split(" ")[0])
+
+
+def _constraint(response_format: ResponseFormat | None) -> JsonConstraint | None:
+    """The JSON constraint a ``response_format`` asks for (None: free text); a schema the
+    constrained decoder cannot compile is a 400 here, before any model runs."""
+    if response_format is None or response_format.type == "text":
+        return None
+    if response_format.type == "json_object":
+        return JsonConstraint({"type": "object"})
+    if response_format.json_schema is None:
+        raise bad_request("response_format of type json_schema needs a 'json_schema' object with a 'schema'",
+                          param="response_format.json_schema")
+    schema = response_format.json_schema.schema_
+    try:
+        JsonPrefixChecker(schema)
+    except BrewError as exc:
+        raise bad_request(f"response_format schema: {exc}", param="response_format.json_schema.schema") from None
+    return JsonConstraint(schema)
+
+
+def _generate_request(model_id: str, prompt: list[int], budget: int, body: _Sampling,
+                      constraint: JsonConstraint | None) -> GenerateRequest:
+    temperature = body.temperature or 0.0
+    # sampling without a seed: a fresh draw per request (greedy ignores the seed)
+    seed = body.seed if body.seed is not None else (secrets.randbits(31) if temperature > 0 else 0)
+    return GenerateRequest(model=model_id, prompt_ids=list(prompt), max_new_tokens=budget, temperature=temperature,
+                           seed=seed, constraint=constraint, stop=body.stop_strings())
+
+
+def _include_usage(body: _Sampling) -> bool:
+    return bool(body.stream_options and body.stream_options.include_usage)
+
+
+def _sse(events: AsyncIterator[dict[str, Any] | str]) -> StreamingResponse:
+    async def encoded() -> AsyncIterator[str]:
+        async with contextlib.aclosing(events):  # a client that leaves closes the engine stream too
+            async for event in events:
+                yield f"data: {event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)}\n\n"
+
+    return StreamingResponse(encoded(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _stream_deltas(state: ServerState, request: GenerateRequest,
+                         stream: TextStream) -> AsyncIterator[tuple[str, Any]]:
+    """``("delta", text)`` per piece of the reply, then ``("end", GenerateResult)``, or
+    ``("error", body)`` when generation fails or the request times out midway. Leaving early
+    (the client went away) closes the engine stream, which takes the row out of its batch."""
+    deadline = time.monotonic() + state.settings.request_timeout_s
+    try:
+        while True:
+            try:
+                delta = await asyncio.wait_for(stream.__anext__(), max(deadline - time.monotonic(), 0.0))
+            except StopAsyncIteration:
+                break
+            yield "delta", delta
+        result = stream.result
+        state.metrics.observe_tokens(request.model, result.prompt_tokens, result.completion_tokens)
+        yield "end", result
+    except asyncio.TimeoutError:
+        yield "error", timed_out(state.settings.request_timeout_s).body()
+    except Exception as exc:
+        yield "error", error_for(exc).body()
+    finally:
+        await stream.aclose()
+
+
+async def _chunks(state: ServerState, request: GenerateRequest, stream: TextStream, include_usage: bool,
+                  chunk: Callable[[str | None, str | None], dict[str, Any]]) -> AsyncIterator[dict[str, Any] | str]:
+    """The events of one stream: ``chunk(text, None)`` per delta (``chunk(None, None)`` first: the
+    opening chunk), ``chunk(None, finish_reason)`` at the end, the usage chunk when asked for, and
+    ``[DONE]``; an error event instead of the end when generation fails."""
+    yield chunk(None, None)
+    async with contextlib.aclosing(_stream_deltas(state, request, stream)) as events:
+        async for kind, value in events:
+            if kind == "delta":
+                if value:
+                    yield chunk(value, None)
+            elif kind == "end":
+                yield chunk(None, value.finish_reason)
+                if include_usage:
+                    yield {**chunk(None, None), "choices": [], "usage": Usage.of(value.prompt_tokens, value.completion_tokens).model_dump()}
+            else:
+                yield value  # an error body: {"error": {...}}
+    yield "[DONE]"
+
+
+def _chat_chunks(state: ServerState, request: GenerateRequest, stream: TextStream, completion_id: str,
+                 include_usage: bool) -> AsyncIterator[dict[str, Any] | str]:
+    created = int(time.time())
+
+    def chunk(text: str | None, finish_reason: str | None) -> dict[str, Any]:
+        opening = text is None and finish_reason is None
+        delta = {"role": "assistant", "content": ""} if opening else ({"content": text} if text is not None else {})
+        return {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": request.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]}
+
+    return _chunks(state, request, stream, include_usage, chunk)
+
+
+def _completion_chunks(state: ServerState, request: GenerateRequest, stream: TextStream, completion_id: str,
+                       include_usage: bool) -> AsyncIterator[dict[str, Any] | str]:
+    created = int(time.time())
+
+    def chunk(text: str | None, finish_reason: str | None) -> dict[str, Any]:
+        return {"id": completion_id, "object": "text_completion", "created": created, "model": request.model,
+                "choices": [{"index": 0, "text": text or "", "finish_reason": finish_reason, "logprobs": None}]}
+
+    return _chunks(state, request, stream, include_usage, chunk)
+
+
+__all__ = ["ChatCompletion", "ChatCompletionRequest", "ChatMessage", "Completion", "CompletionRequest", "ModelCard",
+           "ModelList", "ResponseFormat", "Usage", "router"]

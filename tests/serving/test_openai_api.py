@@ -1,0 +1,153 @@
+"""The OpenAI-compatible routes, called with the official ``openai`` client against a real uvicorn
+server on a loopback port: two LoRA runs over one tiny base (three served ids), plain and
+streaming chat, completions, model selection, JSON-constrained replies, stop strings, seeds and
+the refusals of what the server does not do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator
+
+import jsonschema
+import openai
+import pytest
+
+from brewslm.serving.app import create_app
+from brewslm.serving.models import ServedModels
+from brewslm.serving.settings import server_settings
+
+MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "the best movie this year"}]
+
+
+@pytest.fixture(scope="module")
+def server(sentiment_run: Path, qa_run: Path, serve: Callable[..., Any]) -> Iterator[SimpleNamespace]:
+    models = ServedModels.load([str(sentiment_run), str(qa_run)])
+    app = create_app(models, server_settings(api_key="", max_tokens_limit=256, default_max_tokens=12))
+    with serve(app) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="not-needed", max_retries=0, timeout=60)
+        yield SimpleNamespace(url=url, models=models, client=client, ids=models.ids())
+
+
+def test_models_lists_every_served_id_with_its_task(server: SimpleNamespace) -> None:
+    listing = server.client.models.list()
+    ids = [model.id for model in listing.data]
+    assert ids == server.ids and len(ids) == 3  # two adapters and their shared base
+    by_id = {model.id: model.model_dump() for model in listing.data}
+    sentiment, qa, base = server.ids
+    assert by_id[sentiment]["task"] == "classification" and "/v1/classify" in by_id[sentiment]["endpoints"]
+    assert by_id[qa]["task"] == "qa" and by_id[qa]["adapter"] is True and by_id[qa]["base"] == base
+    assert by_id[base]["task"] is None and by_id[base]["endpoints"] == ["/v1/chat/completions", "/v1/completions"]
+    assert server.client.models.retrieve(qa).id == qa
+    with pytest.raises(openai.NotFoundError) as caught:
+        server.client.models.retrieve("no-such-model")
+    assert caught.value.body["code"] == "model_not_found"
+
+
+def test_chat_completion_round_trip_counts_tokens(server: SimpleNamespace) -> None:
+    sentiment = server.ids[0]
+    reply = server.client.chat.completions.create(model=sentiment, messages=MESSAGES, max_tokens=10)
+    assert reply.object == "chat.completion" and reply.model == sentiment and reply.id.startswith("chatcmpl-")
+    choice = reply.choices[0]
+    assert choice.message.role == "assistant" and isinstance(choice.message.content, str)
+    assert choice.finish_reason in ("stop", "length")
+    prompt = server.models.get(sentiment).chat_prompt_ids(MESSAGES)
+    assert reply.usage.prompt_tokens == len(prompt)
+    assert 1 <= reply.usage.completion_tokens <= 10
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    assert (choice.finish_reason == "length") == (reply.usage.completion_tokens == 10)
+    again = server.client.chat.completions.create(model=sentiment, messages=MESSAGES, max_tokens=10)
+    assert again.choices[0].message.content == choice.message.content  # greedy by default
+
+
+def test_streamed_chat_matches_the_plain_reply(server: SimpleNamespace) -> None:
+    qa = server.ids[1]
+    plain = server.client.chat.completions.create(model=qa, messages=MESSAGES, max_tokens=12)
+    chunks = list(server.client.chat.completions.create(model=qa, messages=MESSAGES, max_tokens=12, stream=True,
+                                                        stream_options={"include_usage": True}))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert all(chunk.object == "chat.completion.chunk" and chunk.model == qa for chunk in chunks)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == plain.choices[0].message.content
+    finishing = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishing == [plain.choices[0].finish_reason]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == plain.usage.completion_tokens
+
+
+def test_default_model_and_default_budget(server: SimpleNamespace) -> None:
+    reply = server.client.chat.completions.create(model="", messages=MESSAGES)
+    assert reply.model == server.ids[0]
+    assert reply.usage.completion_tokens <= 12  # the server's default_max_tokens
+
+
+def test_completions_plain_batch_and_stream(server: SimpleNamespace) -> None:
+    base = server.ids[2]
+    one = server.client.completions.create(model=base, prompt="The quick brown fox", max_tokens=8)
+    assert one.object == "text_completion" and len(one.choices) == 1
+    assert one.usage.prompt_tokens == len(server.models.get(base).text_prompt_ids("The quick brown fox"))
+    both = server.client.completions.create(model=base, prompt=["The quick brown fox", "My parcel"], max_tokens=8)
+    assert [c.index for c in both.choices] == [0, 1]
+    assert both.choices[0].text == one.choices[0].text
+    streamed = list(server.client.completions.create(model=base, prompt="The quick brown fox", max_tokens=8,
+                                                     stream=True))
+    assert "".join(c.choices[0].text for c in streamed) == one.choices[0].text
+    assert streamed[-1].choices[0].finish_reason == one.choices[0].finish_reason
+
+
+def test_json_schema_response_format_gives_a_valid_document(server: SimpleNamespace) -> None:
+    # a random model pads with all the whitespace the decoder allows: the budget leaves room for it
+    schema = {"type": "object", "properties": {"positive": {"type": "boolean"}}, "required": ["positive"],
+              "additionalProperties": False}
+    reply = server.client.chat.completions.create(
+        model=server.ids[0], messages=MESSAGES, max_tokens=256,
+        response_format={"type": "json_schema", "json_schema": {"name": "review", "schema": schema}})
+    assert reply.choices[0].finish_reason == "stop"
+    jsonschema.validate(json.loads(reply.choices[0].message.content), schema)
+    loose = server.client.chat.completions.create(model=server.ids[0], messages=MESSAGES, max_tokens=32,
+                                                  response_format={"type": "json_object"})
+    if loose.choices[0].finish_reason == "stop":
+        assert isinstance(json.loads(loose.choices[0].message.content), dict)
+
+
+def test_stop_strings_cut_the_reply(server: SimpleNamespace) -> None:
+    base = server.ids[2]
+    full = server.client.completions.create(model=base, prompt="The quick brown fox", max_tokens=16).choices[0].text
+    assert len(full) >= 4, "the tiny model replied too briefly for this test"
+    stop = full[2:4]
+    cut = server.client.completions.create(model=base, prompt="The quick brown fox", max_tokens=16, stop=[stop])
+    assert cut.choices[0].text == full[: full.index(stop)]
+    assert cut.choices[0].finish_reason == "stop"
+
+
+def test_sampling_is_repeatable_with_a_seed(server: SimpleNamespace) -> None:
+    def sample(seed: int) -> str:
+        return server.client.chat.completions.create(model=server.ids[1], messages=MESSAGES, max_tokens=12,
+                                                     temperature=1.0, seed=seed).choices[0].message.content
+
+    assert sample(7) == sample(7)
+
+
+def test_unsupported_parameters_are_refused_by_name(server: SimpleNamespace) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        server.client.chat.completions.create(model=server.ids[0], messages=MESSAGES, n=2)
+    assert caught.value.body["param"] == "n" and "not supported" in caught.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as caught:
+        server.client.chat.completions.create(model=server.ids[0], messages=MESSAGES,
+                                              tools=[{"type": "function", "function": {"name": "f"}}])
+    assert "/v1/tool_call" in caught.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as caught:
+        server.client.completions.create(model=server.ids[2], prompt=["a", "b"], stream=True)
+    assert caught.value.body["param"] == "prompt"
+    with pytest.raises(openai.BadRequestError) as caught:
+        server.client.chat.completions.create(
+            model=server.ids[0], messages=MESSAGES,
+            response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "frob"}}})
+    assert caught.value.body["param"] == "response_format.json_schema.schema"
+
+
+def test_unknown_model_is_404_in_openai_shape(server: SimpleNamespace) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        server.client.chat.completions.create(model="nope", messages=MESSAGES)
+    assert caught.value.body["code"] == "model_not_found"
+    assert all(model_id in caught.value.body["message"] for model_id in server.ids)
