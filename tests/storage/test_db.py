@@ -14,7 +14,7 @@ from brewslm.errors import ConfigError
 from brewslm.storage.db import MIGRATIONS_DIR, alembic_config, get_engine, session_scope, upgrade
 from brewslm.storage.models import Base, RunEvent, SavedMapping, SavedMappingVersion
 
-TABLES = {"run_events", "saved_mappings", "saved_mapping_versions", "datasets", "dataset_versions"}
+TABLES = {"run_events", "saved_mappings", "saved_mapping_versions", "datasets", "dataset_versions", "jobs"}
 
 
 def _revision(engine) -> str | None:
@@ -28,7 +28,7 @@ def test_first_use_creates_the_database_and_runs_the_migrations(workspace):
         assert (workspace / "brewslm.db").is_file()
     assert TABLES <= set(inspect(engine).get_table_names())
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head == "0001" and _revision(engine) == head
+    assert head == "0002" and _revision(engine) == head
 
 
 def test_the_migrations_produce_exactly_the_models_schema(tmp_path):

@@ -19,9 +19,11 @@ import sys
 from typing import Any, Mapping, Sequence
 
 from brewslm import __version__
-from brewslm.cli import data, quickstart, train
+from brewslm.cli import data, quickstart, train, ui
 from brewslm.cli import run as run_commands
 from brewslm.cli import eval as eval_commands  # the module is cli/eval.py; keep the builtin eval unshadowed
+from brewslm.cli import export as export_command
+from brewslm.cli import serve as serve_command
 from brewslm.cli.command import Command
 from brewslm.cli.options import add_options, from_namespace
 from brewslm.cli.output import write_json
@@ -32,8 +34,11 @@ COMMANDS: dict[str, Any] = {
     "data": {"help": "Import, inspect and audit datasets.", **data.COMMANDS},
     "train": {"help": "Fine-tune a base model on a dataset; export the result.", **train.COMMANDS},
     "eval": {"help": "Score a fine-tune against its base on held-out gold rows; gates, reports.", **eval_commands.COMMANDS},
+    "export": export_command.COMMAND,
     "run": run_commands.RUN,
     "recipes": {"help": "The built-in use-case recipes: list, show, twists.", **run_commands.COMMANDS},
+    "ui": ui.COMMAND,
+    "serve": serve_command.COMMAND,
 }
 GROUP_KEYS = ("help", "default")  # a group's "default" names the command run when none is given
 

@@ -48,6 +48,10 @@ class DryRun:
     records: int
     rejections: Counter
     first_detail: dict[str, str]
+    # Kept only when ``dry_run`` is asked for examples (the web wizard's dry-run preview):
+    examples: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # first accepted records
+    # reason -> its first rejected rows: {"row": 1-based sample row, "detail": ..., "raw": the row}
+    rejected_examples: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
 
     @property
     def accept_rate(self) -> float:
@@ -150,12 +154,15 @@ def field_in_sample(profile: SampleProfile, path: str) -> bool:
     return any(get_path(row, path) is not MISSING for row in profile.rows)
 
 
-def dry_run(mapper: Mapper, field_map: dict[str, str], options: dict[str, Any], profile: SampleProfile) -> DryRun:
+def dry_run(
+    mapper: Mapper, field_map: dict[str, str], options: dict[str, Any], profile: SampleProfile, *, keep_examples: int = 0
+) -> DryRun:
     """Map every parsed sample row and validate the records against the mapper's task profile.
 
     A row counts as accepted when it yields at least one record and every record it yields is
     valid. A mapper that raises on a row (a plugin bug, a teacher's odd map) counts that row as
-    rejected with ``mapper_error`` instead of stopping introspection.
+    rejected with ``mapper_error`` instead of stopping introspection. ``keep_examples`` > 0 also
+    keeps that many accepted records and, per rejection reason, that many rejected rows.
     """
     from brewslm.tasks import get_task_profile
 
@@ -163,6 +170,8 @@ def dry_run(mapper: Mapper, field_map: dict[str, str], options: dict[str, Any], 
     fields = mapper.canonical_map(field_map)
     rejections: Counter = Counter()
     first_detail: dict[str, str] = {}
+    examples: list[dict[str, Any]] = []
+    rejected_examples: dict[str, list[dict[str, Any]]] = {}
     accepted = records = 0
     for index, row in enumerate(profile.rows, start=1):
         try:
@@ -173,11 +182,14 @@ def dry_run(mapper: Mapper, field_map: dict[str, str], options: dict[str, Any], 
         if problem is None:
             accepted += 1
             records += len(outcome)
+            examples.extend(outcome[: max(0, keep_examples - len(examples))])
             continue
         rejections[problem.reason] += 1
         detail = problem.detail if len(problem.detail) <= _DETAIL_CHARS else problem.detail[:_DETAIL_CHARS] + "…"
         first_detail.setdefault(problem.reason, f"sample row {index}: {detail}")
-    return DryRun(len(profile.rows), accepted, records, rejections, first_detail)
+        if keep_examples and len(rejected_examples.setdefault(problem.reason, [])) < keep_examples:
+            rejected_examples[problem.reason].append({"row": index, "detail": problem.detail, "raw": row})
+    return DryRun(len(profile.rows), accepted, records, rejections, first_detail, examples, rejected_examples)
 
 
 def _check_outcome(outcome: Any, task: Any) -> Rejection | None:

@@ -31,13 +31,19 @@ from brewslm import __version__
 from brewslm.serving import openai_api, tasks_api
 from brewslm.serving.errors import ApiRoute, install_error_handlers, unavailable
 from brewslm.serving.metrics import MetricsMiddleware, ServerMetrics
-from brewslm.serving.security import ApiKeyMiddleware, BodyLimitMiddleware
+from brewslm.serving.security import ApiKeyMiddleware, BodyLimitMiddleware, api_paths_only
 from brewslm.serving.settings import ServerSettings
 from brewslm.serving.state import ServerState, server_state
 
 
-def create_app(models: Any, settings: ServerSettings) -> FastAPI:
-    """An app serving ``models`` (``ServedModels``) under ``settings``; run it with uvicorn."""
+API_PREFIXES = ("/v1/", "/metrics")
+"""The API's own paths: with the web UI mounted alongside, only these get the API key and body limits."""
+
+
+def create_app(models: Any, settings: ServerSettings, *, ui: Any = None) -> FastAPI:
+    """An app serving ``models`` (``ServedModels``) under ``settings``; run it with uvicorn.
+    ``ui`` (``UISettings``): also serve the web UI under / (its Playground then talks to these
+    models); the UI's pages keep their own access rules (login cookie, upload limit)."""
     from brewslm.serving.engine import Engine
 
     engine = Engine(models, batching=settings.batching, window_ms=settings.window_ms,
@@ -63,9 +69,15 @@ def create_app(models: Any, settings: ServerSettings) -> FastAPI:
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
     install_error_handlers(app)
+    guarded = None
+    if ui is not None:
+        from brewslm.ui.app import mount_ui
+
+        mount_ui(app, ui)
+        guarded = api_paths_only(API_PREFIXES)
     # added last = runs first: count everything, then check the key, then the body size
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(ApiKeyMiddleware, api_key=settings.key)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes, guarded=guarded)
+    app.add_middleware(ApiKeyMiddleware, api_key=settings.key, guarded=guarded)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, endpoints=_paths(app))
     return app
 

@@ -53,14 +53,23 @@ def key_matches(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
+def api_paths_only(prefixes: tuple[str, ...]) -> Callable[[str], bool]:
+    """A ``guarded`` predicate for an app that also hosts the web UI: the API's paths get these
+    guards, the UI's pages keep their own (a login cookie, their own upload limit)."""
+    return lambda path: path.startswith(prefixes)
+
+
 class ApiKeyMiddleware:
-    def __init__(self, app: ASGIApp, api_key: str | None, open_paths: frozenset[str] = OPEN_PATHS):
+    def __init__(self, app: ASGIApp, api_key: str | None, open_paths: frozenset[str] = OPEN_PATHS,
+                 guarded: Callable[[str], bool] | None = None):
         self.app = app
         self.api_key = api_key
         self.open_paths = open_paths
+        self.guarded = guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.api_key is None or scope["path"] in self.open_paths:
+        if (scope["type"] != "http" or self.api_key is None or scope["path"] in self.open_paths
+                or (self.guarded is not None and not self.guarded(scope["path"]))):
             await self.app(scope, receive, send)
             return
         if not key_matches(self.api_key, bearer_token(_header(scope, b"authorization"))):
@@ -70,12 +79,14 @@ class ApiKeyMiddleware:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, guarded: Callable[[str], bool] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.guarded = guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+        if (scope["type"] != "http" or scope["method"] not in BODY_METHODS
+                or (self.guarded is not None and not self.guarded(scope["path"]))):
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")

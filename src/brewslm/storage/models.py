@@ -174,3 +174,25 @@ class DatasetVersionRow(Base):
     finished_at: Mapped[Optional[datetime]]
 
     dataset: Mapped[DatasetRow] = relationship(back_populates="versions")
+
+
+class Job(Base):
+    """One long piece of work started from the web UI (an import, a training run, an evaluation),
+    run by its own worker process; the row is the job's whole state, so it outlives the page and
+    the server. ``status``: queued | running | succeeded | failed | cancelled | interrupted."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[Optional[dict[str, Any]]]
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    pid: Mapped[Optional[int]] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
+    cancel_requested_at: Mapped[Optional[datetime]]
