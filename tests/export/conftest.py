@@ -11,16 +11,14 @@ from typing import Iterator
 import pytest
 
 from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
-from helpers.workspace import private_workspace
+from helpers.workspace import shared_workspace
 from training.conftest import SENTIMENT, tiny_lm_dir  # noqa: F401  (tiny_lm_dir: a fixture)
 
 
 @pytest.fixture(scope="package", autouse=True)
 def export_space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The private workspace (``BREWSLM_HOME``) of the whole export test package (every test uses it)."""
-    root = tmp_path_factory.mktemp("export")
-    with pytest.MonkeyPatch.context() as patch:
-        private_workspace(root, patch)
+    with shared_workspace(tmp_path_factory, "export") as root:
         yield root
 
 

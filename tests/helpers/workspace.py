@@ -4,11 +4,18 @@ the developer's environment switches (a database URL, LLM assist, an MLflow serv
     @pytest.fixture(autouse=True)
     def workspace(tmp_path, monkeypatch):
         return private_workspace(tmp_path, monkeypatch)
+
+    @pytest.fixture(scope="package")            # one workspace for a whole test package
+    def space(tmp_path_factory):
+        with shared_workspace(tmp_path_factory, "export") as root:
+            yield root
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -22,3 +29,13 @@ def private_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in CLEARED:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@contextlib.contextmanager
+def shared_workspace(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A private workspace shared by the tests of a wider scope (a package, a module); yields its
+    root folder (the workspace's home is ``root / "home"``)."""
+    root = tmp_path_factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as patch:
+        private_workspace(root, patch)
+        yield root

@@ -28,15 +28,13 @@ from brewslm.serving.local import running_server
 from evaluation.prediction.scoring_models import tiny_model, tiny_tokenizer
 from evaluation.prediction.test_generation import lively
 from evaluation.test_runner import QA, SENTIMENT
-from helpers.workspace import private_workspace
+from helpers.workspace import shared_workspace
 
 
 @pytest.fixture(scope="package")
 def serving_space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A private workspace for the whole serving test package (runs are trained once)."""
-    root = tmp_path_factory.mktemp("serving")
-    with pytest.MonkeyPatch.context() as patch:
-        private_workspace(root, patch)
+    with shared_workspace(tmp_path_factory, "serving") as root:
         yield root
 
 
