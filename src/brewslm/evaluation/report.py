@@ -277,11 +277,15 @@ def report_pictures(report: Mapping[str, Any]) -> list[Picture]:
     return pictures
 
 
+CONFUSION_AXES = ("labels", "columns")  # the confusion matrix's row and column names, drawn with it
+
+
 def _section_keys(breakdowns: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Breakdown keys in the tuned model's order, then the base's (labels + matrix are one section)."""
+    """Breakdown keys in the tuned model's order, then the base's (labels, columns and the matrix
+    are one section: the confusion matrix)."""
     keys: list[str] = []
     for model in ("tuned", "base"):
-        keys.extend(k for k in breakdowns.get(model, {}) if k not in keys and k != "labels")
+        keys.extend(k for k in breakdowns.get(model, {}) if k not in keys and k not in CONFUSION_AXES)
     return keys
 
 
