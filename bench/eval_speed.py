@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import platform
 import random
@@ -49,9 +48,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import report_result  # noqa: E402
 import train_vs_trl as shared  # noqa: E402  (the SST-2 reader, model resolution and machine facts)
 
-OUT = shared.OUT
 DATASET = "sst2_eval"
 TARGET_SPEEDUP = 5.0
 
@@ -214,12 +213,7 @@ def main() -> None:
         Path(os.environ["BREWSLM_HOME"]).mkdir(parents=True)
         result = run(args, base, Path(work))
     result["command"] = " ".join(["python", "bench/eval_speed.py", *sys.argv[1:]])
-    table = render_table(result)
-    print(table)
-    OUT.mkdir(parents=True, exist_ok=True)
-    out_file = OUT / "eval_speed.json"
-    out_file.write_text(json.dumps({**result, "table": table}, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {out_file}", file=sys.stderr)
+    report_result("eval_speed", result, render_table(result))
 
 
 if __name__ == "__main__":

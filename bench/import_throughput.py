@@ -28,9 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import peak_rss_kb, proc_status_kb  # noqa: E402  (bench/ is the script folder)
+from measure import OUT, peak_rss_kb, proc_status_kb  # noqa: E402  (bench/ is the script folder)
 
-OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_ROWS = (100_000, 1_000_000)
 SEED = 1234
 

@@ -1,10 +1,15 @@
-"""Process memory readings the benchmarks share (Linux /proc/self/status, with getrusage as the fallback)."""
+"""What the benchmarks share: process memory readings (Linux /proc/self/status, with getrusage as the
+fallback) and printing + saving a result."""
 
 from __future__ import annotations
 
+import json
 import resource
 import sys
 from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "out"
 
 
 def proc_status_kb(key: str) -> int | None:
@@ -34,3 +39,13 @@ def peak_rss_mb() -> float:
 def rss_mb() -> float | None:
     kb = proc_status_kb("VmRSS")
     return round(kb / 1024, 1) if kb is not None else None
+
+
+def report_result(name: str, result: dict[str, Any], table: str) -> Path:
+    """Print ``table`` and write ``result`` with it to ``bench/out/<name>.json``; returns the file."""
+    print(table)
+    OUT.mkdir(parents=True, exist_ok=True)
+    out_file = OUT / f"{name}.json"
+    out_file.write_text(json.dumps({**result, "table": table}, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {out_file}", file=sys.stderr)
+    return out_file

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -49,9 +48,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import report_result  # noqa: E402
 import train_vs_trl as shared  # noqa: E402  (model resolution and machine facts)
 
-OUT = shared.OUT
 TARGET_SPEEDUP = 2.0
 TARGET_CLIENTS = 8
 QUESTIONS = [
@@ -254,12 +253,7 @@ def main() -> None:
                     "load_1m_at_end": round(os.getloadavg()[0], 2)},
         "command": " ".join(["python", "bench/serve_load.py", *sys.argv[1:]]),
     }
-    table = render_table(result)
-    print(table)
-    OUT.mkdir(parents=True, exist_ok=True)
-    out_file = OUT / "serve_load.json"
-    out_file.write_text(json.dumps({**result, "table": table}, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwritten to {out_file}", file=sys.stderr)
+    report_result("serve_load", result, render_table(result))
 
 
 if __name__ == "__main__":

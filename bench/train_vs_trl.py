@@ -66,9 +66,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from measure import peak_rss_mb, rss_mb  # noqa: E402  (bench/ is the script folder)
+from measure import OUT, peak_rss_mb, rss_mb  # noqa: E402  (bench/ is the script folder)
 
-OUT = Path(__file__).resolve().parent / "out"
 REPO = Path(__file__).resolve().parents[1]
 MODEL_HOME = OUT / "train_vs_trl_home"  # the embedded model, converted once and reused across runs
 DATASET = "sst2"
