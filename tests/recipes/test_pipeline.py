@@ -86,3 +86,37 @@ def test_a_mapper_for_another_task_fails_fast(tmp_path: Path):
     raw["data"]["mapper"] = "text_only"
     path.write_text(yaml.safe_dump(raw))
     _fails_fast(path, tmp_path, "task is 'classification' but mapper 'text_only' makes language_modeling records")
+
+
+def _rows(prefix: str, count: int) -> list[dict]:
+    return [{"review": f"{prefix} review number {i}", "rating": "good" if i % 2 else "bad"} for i in range(count)]
+
+
+def test_a_test_file_goes_whole_into_the_test_split_and_is_what_eval_scores(tiny_model_dir: Path, tmp_path: Path):
+    path = _recipe_file(tmp_path, _rows("train", 60), {"review": "text", "rating": "label"})
+    held_out = tmp_path / "held_out.jsonl"
+    # two rows repeat the main file: already imported there, so not added again (no train/test leak)
+    held_out.write_text("".join(json.dumps(r) + "\n" for r in [*_rows("held-out", 30), *_rows("train", 2)]))
+    raw = yaml.safe_load(path.read_text())
+    raw["data"]["test_locator"] = f"jsonl:{held_out}"
+    raw["export"] = {"enabled": False}
+    path.write_text(yaml.safe_dump(raw))
+
+    result = run_recipe(load_recipe(path, FAST[:2] + ["eval.bootstrap_samples=20"]),
+                        base_model=str(tiny_model_dir), out_dir=tmp_path / "o", quiet=True)
+    data = result.stages["data"]["outputs"]
+    main, test = data["import"], data["test_import"]
+    assert main["accepted"] == 60 and test["accepted"] == 30 and test["duplicates"] == 2
+    assert test["split_counts"]["test"] == main["split_counts"]["test"] + 30
+    assert sum(test["split_counts"].values()) == 90
+    assert result.report["dataset"]["examples"] == test["split_counts"]["test"]
+
+
+def test_a_test_file_that_maps_to_zero_rows_fails_fast_naming_it(tmp_path: Path):
+    path = _recipe_file(tmp_path, _rows("train", 20), {"review": "text", "rating": "label"})
+    held_out = tmp_path / "held_out.jsonl"
+    held_out.write_text("".join(json.dumps({"review": f"x {i}", "rating": None}) + "\n" for i in range(20)))
+    raw = yaml.safe_load(path.read_text())
+    raw["data"]["test_locator"] = f"jsonl:{held_out}"
+    path.write_text(yaml.safe_dump(raw))
+    _fails_fast(path, tmp_path, f"none of the 20 sample rows of jsonl:{held_out}")

@@ -56,6 +56,12 @@ class DataSection(OptionsModel):
     options: dict[str, Any] = Field(default_factory=dict, description="Mapper options.")
     dataset: Optional[str] = Field(None, description="Workspace dataset name the rows are imported into (unset: the recipe name).")
     seed: int = Field(0, description="Seed of the train/validation/test split.")
+    test_locator: Optional[str] = Field(
+        None,
+        description="A held-out file mapped like `locator` whose rows all go to the test split (e.g. the "
+        "dataset's official dev or test file): more test rows, a tighter lift interval. `locator`'s rows are "
+        "still split 80/10/10; a record already imported from it is not added again.",
+    )
 
 
 class ExportSection(OptionsModel):

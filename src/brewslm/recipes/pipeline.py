@@ -16,8 +16,9 @@ content hashes (the dataset version's ``content_hash``, the trained weights' byt
 skips every stage whose fingerprint is unchanged and whose outputs still exist, and a failed run
 restarts at the stage that failed. Stages:
 
-- ``data``: the import (a new version of the recipe's dataset) and the twist's ``prepare_data``;
-  fingerprint: data + twist sections and the source file's bytes (its locator, for remote sources).
+- ``data``: the import (a new version of the recipe's dataset), then ``data.test_locator``'s rows
+  appended to the test split, and the twist's ``prepare_data``; fingerprint: data + twist sections
+  and the source files' bytes (their locators, for remote sources).
 - ``train``: fine-tune into ``<out>/runs/<fingerprint>``; fingerprint: train + twist sections,
   the base model and the data's content hash.
 - ``eval``: base and fine-tune on the same held-out rows into ``<out>/eval/<fingerprint>``, then
@@ -69,6 +70,18 @@ def _import_spec(recipe: RecipeConfig) -> Any:
     )
 
 
+def _test_import_spec(recipe: RecipeConfig, mapper_id: str | None = None,
+                      field_map: Mapping[str, str] | None = None) -> Any:
+    """The import of ``data.test_locator`` into the test split, with the main import's mapper and field
+    map once known (so both files map alike), else the recipe's; None without a test file."""
+    if not recipe.data.test_locator:
+        return None
+    main = _import_spec(recipe)
+    return main.model_copy(update={
+        "locator": resolve_locator(recipe.data.test_locator), "mode": "append", "split": "test",
+        "mapper_id": mapper_id or main.mapper_id, "field_map": dict(field_map) if field_map else main.field_map})
+
+
 def check_recipe(recipe: RecipeConfig) -> dict[str, Any]:
     """Open the data and dry-run the mapping on its first rows; raise one-line errors for what cannot
     work. Returns what it found: the mapper, field map and the sample's accepted share."""
@@ -78,20 +91,31 @@ def check_recipe(recipe: RecipeConfig) -> dict[str, Any]:
     from brewslm.introspection.profile import profile_rows
     from brewslm.sources.base import ParseFailure
 
-    plan = plan_import(_import_spec(recipe))
-    mapper_task = plan.mapper.task_profile
-    if mapper_task != recipe.task:
-        raise ConfigError(f"recipe '{recipe.name}': task is '{recipe.task}' but mapper '{plan.mapper.id}' makes "
-                          f"{mapper_task} records; change task or data.mapper")
-    sample = [row for row in plan.source.sample(SAMPLE_ROWS, scan_limit=SAMPLE_SCAN) if not isinstance(row, ParseFailure)]
-    run = dry_run(plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(sample))
-    if run.records == 0:
-        reasons = ", ".join(f"{reason} x{count} ({run.first_detail[reason]})"
-                            for reason, count in run.rejections.most_common(TOP_REASONS)) or "no rows"
-        raise MapperError(f"recipe '{recipe.name}': none of the {run.rows} sample rows of {recipe.data.locator} map to "
-                          f"a {recipe.task} record with mapper '{plan.mapper.id}'; rejected: {reasons}")
-    return {"mapper": plan.mapper.id, "field_map": dict(plan.field_map), "sample_rows": run.rows,
-            "sample_accepted": run.accepted, "locator": plan.spec.locator}
+    def check(spec: Any, locator: str) -> tuple[Any, Any]:
+        plan = plan_import(spec)
+        mapper_task = plan.mapper.task_profile
+        if mapper_task != recipe.task:
+            raise ConfigError(f"recipe '{recipe.name}': task is '{recipe.task}' but mapper '{plan.mapper.id}' makes "
+                              f"{mapper_task} records; change task or data.mapper")
+        sample = [row for row in plan.source.sample(SAMPLE_ROWS, scan_limit=SAMPLE_SCAN)
+                  if not isinstance(row, ParseFailure)]
+        run = dry_run(plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(sample))
+        if run.records == 0:
+            reasons = ", ".join(f"{reason} x{count} ({run.first_detail[reason]})"
+                                for reason, count in run.rejections.most_common(TOP_REASONS)) or "no rows"
+            raise MapperError(f"recipe '{recipe.name}': none of the {run.rows} sample rows of {locator} map to "
+                              f"a {recipe.task} record with mapper '{plan.mapper.id}'; rejected: {reasons}")
+        return plan, run
+
+    plan, run = check(_import_spec(recipe), recipe.data.locator)
+    found = {"mapper": plan.mapper.id, "field_map": dict(plan.field_map), "sample_rows": run.rows,
+             "sample_accepted": run.accepted, "locator": plan.spec.locator}
+    test_spec = _test_import_spec(recipe, plan.mapper.id, plan.field_map)
+    if test_spec is not None:
+        test_plan, test_run = check(test_spec, recipe.data.test_locator)
+        found["test"] = {"sample_rows": test_run.rows, "sample_accepted": test_run.accepted,
+                         "locator": test_plan.spec.locator}
+    return found
 
 
 # --- fingerprints and state -----------------------------------------------------------------------
@@ -214,6 +238,8 @@ class _Runner:
     def data(self) -> dict[str, Any]:
         spec = _import_spec(self.recipe)
         extra = self.twist.input_locators() if self.twist else []
+        if self.recipe.data.test_locator:
+            extra = [*extra, self.recipe.data.test_locator]
         inputs = fingerprint("data", self.recipe.data.model_dump(mode="json"), self.recipe.twist,
                              _source_identity(spec.locator), [_source_identity(resolve_locator(l)) for l in extra])
 
@@ -221,9 +247,17 @@ class _Runner:
             from brewslm.ingestion import run_import
 
             imported = run_import(spec)
-            self.ctx.dataset, self.ctx.dataset_version = imported.dataset, imported.version
-            out = {"import": _import_summary(imported.to_dict()), "dataset": imported.dataset,
-                   "version": imported.version, "prepared": None}
+            latest, test_summary = imported, None
+            test_spec = _test_import_spec(self.recipe, imported.manifest.get("mapper_id"),
+                                          imported.manifest.get("field_map"))
+            if test_spec is not None:
+                latest = run_import(test_spec)  # the dataset's next version: the one later stages use
+                test_summary = _import_summary(latest.to_dict())
+                self.log(f"data: {latest.accepted} test records from {self.recipe.data.test_locator} "
+                         f"({latest.duplicates} already imported, {latest.rejected} rejected)")
+            self.ctx.dataset, self.ctx.dataset_version = latest.dataset, latest.version
+            out = {"import": _import_summary(imported.to_dict()), "test_import": test_summary,
+                   "dataset": latest.dataset, "version": latest.version, "prepared": None}
             prepared = self.twist.prepare_data(self.ctx) if self.twist else None
             if prepared is not None:
                 out.update(dataset=prepared.dataset, version=prepared.version,
