@@ -104,6 +104,12 @@ def test_an_uploaded_csv_is_read_from_the_uploads_folder_under_its_own_name(ui_c
     assert "case 0 about the bill" in reply.text
 
 
+def test_an_upload_that_cannot_be_read_is_refused_and_not_kept(ui_client, ui_settings):
+    reply = ui_client.post("/data/source", files={"file": ("scan.pdf", b"%PDF-1.4 binary", "application/pdf")})
+    assert reply.status_code == 400 and "\n" not in one_line_error(reply)
+    assert list(ui_settings.uploads_dir.iterdir()) == []
+
+
 def test_a_source_with_no_fitting_mapper_offers_the_teacher_model(ui_client, tmp_path):
     path = tmp_path / "numbers.jsonl"
     path.write_text("".join(f'{{"a": {i}, "b": {i * 2}}}\n' for i in range(20)), encoding="utf-8")
@@ -225,6 +231,17 @@ def test_rerunning_an_unknown_mapping_is_refused_before_a_job_starts(ui_client):
     reply = ui_client.post("/data/mappings/nope/rerun")
     assert reply.status_code == 400
     assert "no saved mapping named 'nope'" in one_line_error(reply)
+    assert jobs.list_jobs() == []
+
+
+def test_a_saved_mapping_reading_outside_the_allowed_roots_is_refused_before_a_job_starts(ui_client, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "reviews.jsonl"
+    write_reviews(elsewhere)
+    save_mapping("outside", ImportSpec(locator=f"jsonl:{elsewhere}", mapper_id="label_to_classification",
+                                       field_map=CLASSIFICATION_MAP, dataset="reviews"))  # e.g. by the CLI
+    reply = ui_client.post("/data/mappings/outside/rerun")
+    assert reply.status_code == 400
+    assert f"{elsewhere} is outside the folders this UI may read" in one_line_error(reply)
     assert jobs.list_jobs() == []
 
 

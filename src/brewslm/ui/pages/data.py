@@ -267,14 +267,20 @@ async def open_source_step(request: Request, locator: str = Form(""),
                            file: UploadFile | None = File(None)) -> HTMLResponse:
     settings = current_settings(request)
     dataset_default = ""
+    uploaded: Path | None = None
     if file is not None and file.filename:
-        path = await save_upload(file, settings)
-        locator = f"file:{path}"
+        uploaded = await save_upload(file, settings)
+        locator = f"file:{uploaded}"
         dataset_default = dataset_name_for(Path(safe_file_name(file.filename)))
     elif not locator.strip():
         raise ConfigError("give a locator (e.g. jsonl:data/train.jsonl) or choose a file to upload")
     locator = check_locator(locator.strip(), settings)
-    result = await run_in_threadpool(introspect, locator, llm_assist=False)
+    try:
+        result = await run_in_threadpool(introspect, locator, llm_assist=False)
+    except Exception:
+        if uploaded is not None:  # unreadable: no later step can use it, so it is not kept
+            uploaded.unlink(missing_ok=True)
+        raise
     proposals = proposal_views([proposal.to_dict() for proposal in result.proposals])
     chosen = proposals[0] if proposals else None  # the accepted one when there is one: it ranks first
     fields = list(result.profile.fields) if result.profile is not None else []
@@ -381,6 +387,8 @@ def save_mapping_step(request: Request, job_id: int = Form(...), name: str = For
 @router.post("/data/mappings/{name}/rerun", response_class=HTMLResponse)
 def rerun_step(request: Request, name: str) -> HTMLResponse:
     mapping = get_mapping(name)  # an unknown name: the one-line error, before a job is queued
+    # saved by the CLI or another UI, it may name files this UI must not read
+    check_locator(mapping.locator, current_settings(request))
     job_id = jobs.submit_job("rerun_mapping", {"name": mapping.name})
     return render(request, "data_job.html", job=jobs.get_job(job_id))
 
