@@ -41,6 +41,17 @@ def test_eval_gates_decide_the_exit_status_and_predictions_rescore(cli, tickets,
     text = cli("eval", "score", "--task", "classification", "--pred", result["files"]["predictions_base"])
     assert text.code == 0 and "macro_f1" in text.out and "95% CI" in text.out
 
+    # the wrong examples: for classification, exactly the rows whose label differs from the gold one
+    rows = [json.loads(line) for line in Path(result["files"]["predictions_tuned"]).read_text().splitlines()]
+    wrong = [row["index"] for row in rows if row["prediction"] != row["gold"]]
+    errors = cli("eval", "errors", str(tmp_path / "pass"), "--limit", "0", "--json")
+    assert errors.code == 0, errors.err
+    assert errors.json()["errors"] == len(wrong) and [e["index"] for e in errors.json()["shown"]] == wrong
+    every = cli("eval", "errors", str(tmp_path / "pass" / "report.json"), "--model", "base", "--all", "--limit", "2")
+    assert every.code == 0 and f"of {len(rows)} wrong by macro_f1" in every.out
+    assert f"... {len(rows) - 2} more" in every.out
+    assert one_error_line(cli("eval", "errors", str(tmp_path))).startswith(f"error: {tmp_path} has no report.json")
+
     # one value per --gate: the KEY=VALUE words after it stay overrides
     failed = cli("eval", "run", "--model", str(lora_run), "--dataset", tickets, "--gate", "accuracy > 1",
                  "bootstrap_samples=0", "max_seq_len=128", "--out", str(tmp_path / "fail"), "--quiet")

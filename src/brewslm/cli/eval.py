@@ -4,6 +4,7 @@
     brewslm eval --model ./merged --dataset reviews --baseline none --config eval.yaml max_examples=200
     brewslm eval score --task classification --gold test.jsonl --pred predictions_tuned.jsonl --json
     brewslm eval harness --model reviews-lora-20250101-120000 --tasks arc_easy --limit 50
+    brewslm eval errors runs/reviews-lora-20250101-120000/eval/reviews-test-20250101-130000 --limit 10
 
 ``brewslm eval`` is ``brewslm eval run`` (the group's default command). It prints the report summary
 and exits 0 when every gate passes, 1 when one fails (so a project's CI can use it), 2 on errors.
@@ -167,11 +168,61 @@ def render_harness(result: dict[str, Any]) -> str:
     return table(["task", "metric", "value"], rows)
 
 
+@dataclass(kw_only=True)
+class ErrorsOptions:
+    report: str = option("An evaluation's output folder (the 'report' line 'brewslm eval' prints) or its report.json.",
+                         positional=True, metavar="REPORT")
+    model: str = option("Whose predictions to review.", default="tuned", choices=("tuned", "base"))
+    limit: int = option("Show at most this many wrong examples (0: all).", default=20, metavar="N")
+    all: bool = option("Show every example with its verdict, not only the wrong ones.", default=False)
+    json: bool = json_flag()
+
+
+def eval_errors(opts: ErrorsOptions) -> dict[str, Any]:
+    """The examples a model got wrong in a finished evaluation: input, gold, prediction.
+
+    An example is wrong when it falls short of the task's headline metric scored alone (a wrong
+    label, a missed span, a wrong field, a wrong tool or argument), as the report scored it; the web
+    UI's "errors only" filter is the same rule.
+    """
+    from brewslm.evaluation.review import prompt_of, review_predictions
+
+    review = review_predictions(opts.report, opts.model)
+    verdicts = review.verdicts or [None] * len(review.rows)
+    examples = [
+        {"index": row.get("index", number), "id": row.get("id"), "verdict": verdict, "input": prompt_of(row.get("input")),
+         "gold": row.get("gold"), "prediction": row.get("prediction"), "raw": row.get("raw")}
+        for number, (row, verdict) in enumerate(zip(review.rows, verdicts))
+        if opts.all or verdict == "error"
+    ]
+    shown = examples[: opts.limit] if opts.limit > 0 else examples
+    return {"model": review.model, "predictions": str(review.path) if review.path else None,
+            "headline": review.headline, "examples": len(review.rows), "errors": review.errors,
+            "note": review.note, "shown": shown, "more": len(examples) - len(shown)}
+
+
+def render_errors(result: dict[str, Any]) -> str:
+    errors = result["errors"]
+    verdicts = (f"{errors} of {result['examples']} wrong by {result['headline']}" if errors is not None
+                else result["note"] or "this task has no per-example right or wrong")
+    head = key_values([("model", result["model"]), ("predictions", result["predictions"] or "-"),
+                       ("examples", verdicts)])
+    if not result["shown"]:
+        return head
+    rows = [[e["index"], e["verdict"] or "-", e["input"], e["gold"],
+             "(unparseable) " + str(e["raw"] or "") if e["prediction"] is None else e["prediction"]]
+            for e in result["shown"]]
+    more = f"\n... {result['more']} more (--limit 0 shows all)" if result["more"] else ""
+    return head + "\n\n" + table(["#", "verdict", "input", "gold", "prediction"], rows, width=60) + more
+
+
 COMMANDS: dict[str, Any] = {
     "default": "run",
     "run": Command(eval_run, EvalOptions, render_eval, exit_status=eval_exit_status),
     "score": Command(eval_score, ScoreOptions, render_score),
     "harness": Command(eval_harness, HarnessOptions, render_harness),
+    "errors": Command(eval_errors, ErrorsOptions, render_errors),
 }
 
-__all__ = ["COMMANDS", "EvalOptions", "HarnessOptions", "ScoreOptions", "eval_harness", "eval_run", "eval_score"]
+__all__ = ["COMMANDS", "ErrorsOptions", "EvalOptions", "HarnessOptions", "ScoreOptions", "eval_errors", "eval_harness",
+           "eval_run", "eval_score"]

@@ -21,11 +21,10 @@ evaluation jobs started here. A report is addressed by a key - its folder relati
 opened, so a URL never names a file.
 
 The report body is ``evaluation.report.report_blocks`` - the very blocks ``report.html`` is
-made of - rendered by the page's template; the pictures are the PNGs the report wrote. A
-prediction is an error when its example falls short of the task's headline metric (a wrong label,
-a missed span, a wrong field...): the example is scored alone by the task's eval handler
-(``score_all`` + ``metrics``), as the report scored it. Perplexity tasks have no per-example
-right or wrong, so their table has no error filter.
+made of - rendered by the page's template; the pictures are the PNGs the report wrote. The
+per-example verdicts ("correct" / "error" by the task's headline metric) are
+``evaluation.review``'s, as ``brewslm eval errors`` prints them. Perplexity tasks have no
+per-example right or wrong, so their table has no error filter.
 """
 
 from __future__ import annotations
@@ -36,14 +35,21 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from brewslm.errors import BrewError, ConfigError
+from brewslm.errors import ConfigError
 from brewslm.evaluation.config import EvalConfig
 from brewslm.evaluation.report import format_interval, format_value, report_blocks, report_pictures
+from brewslm.evaluation.review import (
+    REPORT_FILE,
+    predictions_file,
+    prompt_of,
+    read_report,
+    score_predictions_file,
+)
 from brewslm.training.run import RUN_RECORD, read_run, runs_dir
 from brewslm.ui import jobs
 from brewslm.ui.app import current_settings, is_htmx, render
@@ -59,9 +65,7 @@ from brewslm.ui.pages.options_form import (
 router = APIRouter()
 
 JOB_KIND = "eval"
-REPORT_FILE = "report.json"
 REPORT_FILES = ("report.html", "report.md", "report.json")  # what /evaluate/report/file serves
-MODELS = ("tuned", "base")
 PRIMARY_OPTIONS = ("model", "dataset", "split", "baseline", "max_examples", "strategy", "gates", "bootstrap_samples")
 PATH_OPTIONS = ("model", "baseline", "dataset", "judge_model", "out_dir")  # local paths: inside the allowed roots
 PER_PAGE = 25
@@ -114,16 +118,6 @@ def find_report(key: str) -> Path:
         if report_key(folder) == key:
             return folder
     raise ConfigError(f"no evaluation report '{key}'; the reports there are are listed on the Evaluate page")
-
-
-def read_report(folder: Path) -> dict[str, Any]:
-    try:
-        report = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"report {folder / REPORT_FILE} is unreadable ({exc}); evaluate again to rewrite it") from None
-    if not isinstance(report, dict):
-        raise ConfigError(f"report {folder / REPORT_FILE} is not a report document (a JSON object)")
-    return report
 
 
 @dataclass(frozen=True)
@@ -236,79 +230,21 @@ def _short(value: Any, limit: int = INPUT_CHARS) -> str:
 
 
 def prompt_text(prompt: Any) -> str:
-    """What a row was asked: the last user message of a chat prompt, or the raw text."""
-    if isinstance(prompt, list):
-        users = [m.get("content") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
-        return _short(users[-1] if users else prompt)
-    return _short(prompt if prompt is not None else "")
-
-
-def report_handler(report: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> Any:
-    """The eval handler that scored the report: its task and scoring mode, handler options and the
-    dataset's manifest (the records' own summary when the dataset folder is gone)."""
-    from brewslm.evaluation.handlers import get_eval_handler
-    from brewslm.evaluation.runner import manifest_from_records
-    from brewslm.tasks import get_task_profile
-    from brewslm.tasks.rendering import RenderContext
-    from brewslm.training.run import open_dataset_ref
-
-    profile = get_task_profile(str(report.get("task")))
-    path = (report.get("dataset") or {}).get("path")
-    try:
-        manifest = dict(open_dataset_ref(path).manifest) if path else manifest_from_records(profile, records)
-    except BrewError:
-        manifest = manifest_from_records(profile, records)
-    options = (report.get("config") or {}).get("handler_options") or {}
-    return get_eval_handler(profile.id, report.get("scoring_mode"), options=options,
-                            context=RenderContext.from_manifest(manifest), manifest=manifest)
-
-
-def example_verdicts(handler: Any, rows: Sequence[Mapping[str, Any]], path: Path) -> list[str] | None:
-    """Per row "correct" or "error" by the headline metric of the example scored alone; None for
-    a task whose headline is lower-is-better (perplexity: no right or wrong per example)."""
-    from brewslm.evaluation.runner import saved_support, score_all
-
-    if handler.headline in handler.lower_is_better:
-        return None
-    records = [row.get("record") or {} for row in rows]
-    predictions = [row.get("prediction") for row in rows]
-    support = ([saved_support(handler, record, number, row, path) for number, (record, row)
-                in enumerate(zip(records, rows), start=1)] if handler.judged else None)
-    verdicts = []
-    for row, scored in zip(rows, score_all(handler, records, predictions, support)):
-        if row.get("prediction") is not None and row.get("prediction") == row.get("gold"):
-            verdicts.append("correct")  # exact, even where a lone example's metric is undefined (no spans at all)
-            continue
-        value = handler.metrics(scored.stats).get(handler.headline)
-        right = isinstance(value, (int, float)) and math.isfinite(value) and value >= 1.0 - 1e-9
-        verdicts.append("correct" if right and row.get("prediction") is not None else "error")
-    return verdicts
+    return _short(prompt_of(prompt))
 
 
 @functools.lru_cache(maxsize=8)
 def _scored_file(path: str, mtime_ns: int, report_text: str) -> tuple[list[dict[str, Any]], list[str] | None, str | None]:
     """A predictions file's rows and their verdicts (cached per file version: paging re-reads nothing)."""
-    from brewslm.evaluation.runner import read_jsonl_rows
-
-    rows = [row for _, row in read_jsonl_rows(path, "predictions")]
-    try:
-        report = json.loads(report_text)
-        verdicts = example_verdicts(report_handler(report, [r.get("record") or {} for r in rows]), rows, Path(path))
-        note = None
-    except BrewError as exc:  # an edited file or an unknown handler: the rows still show, unjudged
-        verdicts, note = None, f"no per-example verdicts: {exc}"
-    return rows, verdicts, note
+    return score_predictions_file(Path(path), json.loads(report_text))
 
 
 def predictions_page(key: str, folder: Path, report: Mapping[str, Any], model: str = "tuned",
                      errors_only: bool = False, page: int = 1, per_page: int = PER_PAGE) -> PredictionsPage:
-    files = report.get("predictions") or {}
-    models = [m for m in MODELS if files.get(m) and (folder / str(files[m])).is_file()]
-    if not models:
+    model, models, path = predictions_file(folder, report, model)
+    if path is None:
         return PredictionsPage(key, model, [], errors_only, False, [], 1, 1, 0, 0, None,
                                note="this report saved no predictions file")
-    model = model if model in models else models[0]
-    path = folder / Path(str(files[model])).name  # a file of the report's own folder, never elsewhere
     rows, verdicts, note = _scored_file(str(path), path.stat().st_mtime_ns, json.dumps(report, sort_keys=True))
     indexed = list(enumerate(rows))
     can_filter = verdicts is not None
@@ -458,12 +394,10 @@ __all__ = [
     "PredictionRow",
     "PredictionsPage",
     "ReportSummary",
-    "example_verdicts",
     "find_report",
     "list_reports",
     "predictions_page",
     "report_folders",
-    "report_handler",
     "report_key",
     "router",
     "start_evaluation",
