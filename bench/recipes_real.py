@@ -235,7 +235,7 @@ def table_cells(row: dict[str, Any]) -> list[str]:
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
-    from brewslm.cli.output import table
+    from brewslm.output import table
 
     return table(HEADERS, [table_cells(row) for row in rows], width=200)  # error lines whole
 

@@ -360,7 +360,7 @@ def test_asking_the_teacher_model_queues_an_introspect_job_with_llm_assist(ui_cl
 
 
 def test_the_teacher_models_proposals_land_in_the_wizard_when_its_job_is_done(ui_client, numbers):
-    from brewslm.cli.output import to_jsonable
+    from brewslm.output import to_jsonable
     from brewslm.storage.db import session_scope
     from brewslm.storage.models import Job, utcnow
 

@@ -26,7 +26,7 @@ from brewslm.cli import export as export_command
 from brewslm.cli import serve as serve_command
 from brewslm.cli.command import Command
 from brewslm.cli.options import add_options, from_namespace
-from brewslm.cli.output import write_json
+from brewslm.output import write_json
 from brewslm.errors import BrewError
 
 COMMANDS: dict[str, Any] = {

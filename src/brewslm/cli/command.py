@@ -6,7 +6,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from brewslm.cli.output import to_jsonable
+from brewslm.output import to_jsonable
 
 
 def _render_json_like(result: Any) -> str:

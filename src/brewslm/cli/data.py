@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
-from brewslm.cli.output import SPLITS, counts, key_values, table, to_jsonable, when
+from brewslm.output import SPLITS, counts, key_values, table, to_jsonable, when
 from brewslm.cli.progress import import_progress
 from brewslm.errors import BrewError, ConfigError
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option, options_help
-from brewslm.cli.output import key_values, table
+from brewslm.output import key_values, table
 from brewslm.evaluation.config import EvalConfig
 from brewslm.storage.datasets import SPLITS
 from brewslm.training.config import describe_options

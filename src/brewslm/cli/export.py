@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
-from brewslm.cli.output import key_values
+from brewslm.output import key_values
 from brewslm.errors import ConfigError
 
 FORMATS = ("hf", "gguf")

@@ -20,7 +20,7 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
-from brewslm.cli.output import key_values, table
+from brewslm.output import key_values, table
 
 
 @dataclass(kw_only=True)

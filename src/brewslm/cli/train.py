@@ -18,7 +18,7 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option, options_help
-from brewslm.cli.output import key_values
+from brewslm.output import key_values
 from brewslm.errors import ConfigError
 from brewslm.training.config import describe_options
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import option
-from brewslm.cli.output import key_values
+from brewslm.output import key_values
 
 
 @dataclass(kw_only=True)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, Mapping, Sequence, Union
 
+from brewslm.output import key_values, table, to_jsonable
 from brewslm.training.report import agg_figure
 
 SCHEMA_VERSION = 1
@@ -601,8 +602,6 @@ def render_html(report: Mapping[str, Any], images: Mapping[str, bytes] | None = 
 def render_text_summary(report: Mapping[str, Any]) -> str:
     """What ``brewslm eval`` prints: the title, the models, the metric table with the lift and its
     interval, the judge's rates, and each gate's verdict."""
-    from brewslm.cli.output import key_values, table  # imported here: the CLI package imports this module
-
     lines = [_title(report), key_values(_facts(report)[:3]), ""]
     headers, rows = _metrics_table(report)
     lines.append(table(headers, rows, width=80))
@@ -623,7 +622,6 @@ def render_text_summary(report: Mapping[str, Any]) -> str:
 def write_reports(report: Mapping[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """Write ``report.json``, ``report.md``, ``report.html`` and the pictures into ``out_dir``
     (created); ``{"json", "markdown", "html", <picture stem>...: path}``."""
-    from brewslm.cli.output import to_jsonable  # non-finite floats -> null: report.json stays valid JSON
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

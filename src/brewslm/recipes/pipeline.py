@@ -161,7 +161,7 @@ def read_state(out_dir: Path) -> dict[str, Any]:
 
 
 def write_state(out_dir: Path, state: Mapping[str, Any]) -> None:
-    from brewslm.cli.output import to_jsonable
+    from brewslm.output import to_jsonable
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / (STATE_FILE + ".tmp")

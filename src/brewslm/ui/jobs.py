@@ -124,7 +124,7 @@ class JobInfo:
 # --- the job kinds -------------------------------------------------------------------------------
 
 def _jsonable(value: Any) -> Any:
-    from brewslm.cli.output import to_jsonable
+    from brewslm.output import to_jsonable
 
     return to_jsonable(value)
 

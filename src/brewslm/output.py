@@ -1,4 +1,5 @@
-"""Turning command results into text: plain tables for people, one JSON document for machines."""
+"""Turning results into text: plain tables for people, one JSON document for machines (the CLI, the
+reports, the UI and the recipe pipeline all write through here)."""
 
 from __future__ import annotations
 

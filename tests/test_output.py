@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from brewslm.cli.output import cell, counts, key_values, table, to_jsonable, when, write_json
+from brewslm.output import cell, counts, key_values, table, to_jsonable, when, write_json
 
 
 @dataclass
