@@ -15,7 +15,7 @@ import pytest
 from brewslm.errors import ConfigError
 from brewslm.evaluation import evaluate, load_eval_config, score_files
 from brewslm.evaluation.runner import StderrEvalProgress, resolve_baseline, resolve_model
-from helpers.workspace import private_workspace
+from helpers.workspace import shared_workspace
 from helpers.tiny_model import save_tiny_causal_lm
 
 SENTIMENT = [
@@ -38,9 +38,7 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from brewslm.storage.datasets import open_dataset
     from brewslm.training import build_config, train
 
-    root = tmp_path_factory.mktemp("eval-runner")
-    with pytest.MonkeyPatch.context() as patch:
-        private_workspace(root, patch)
+    with shared_workspace(tmp_path_factory, "eval-runner") as root:
 
         def load(dataset: str, rows: list[dict], mapper: str, split: str, field_map: dict | None = None) -> None:
             path = root / f"{dataset}-{split}.jsonl"

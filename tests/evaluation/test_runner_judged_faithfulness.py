@@ -16,7 +16,7 @@ from brewslm.evaluation import evaluate, load_eval_config, score_files
 from brewslm.evaluation.metrics.faithfulness import SupportClaim
 from brewslm.evaluation.prediction import judge_support
 from brewslm.models import load_causal_lm
-from helpers.workspace import private_workspace
+from helpers.workspace import shared_workspace
 from helpers.tiny_model import save_tiny_causal_lm
 
 PASSAGES = ["The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
@@ -31,9 +31,7 @@ JUDGED = {"faithfulness": "llm_judge"}
 def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from brewslm.ingestion import ImportSpec, run_import
 
-    root = tmp_path_factory.mktemp("eval-judged")
-    with pytest.MonkeyPatch.context() as patch:
-        private_workspace(root, patch)
+    with shared_workspace(tmp_path_factory, "eval-judged") as root:
         path = root / "rag.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
         run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="rag_passthrough", dataset="rag", split="test",
