@@ -90,6 +90,13 @@ def test_missing_path_directory_and_empty_target(tmp_path: Path):
         resolve_file(Locator(scheme="csv", target="  ", raw="csv:  "))
 
 
+def test_a_named_pipe_is_refused_not_read_as_empty(tmp_path: Path):
+    pipe = tmp_path / "stream.jsonl"
+    os.mkfifo(pipe)  # nobody writes to it: reading it would block, and an import reads its source twice
+    with pytest.raises(SourceError, match=r"stream\.jsonl is not a regular file \(a pipe or device\); write the stream"):
+        open_source(f"jsonl:{pipe}")
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
 def test_unreadable_file(tmp_path: Path):
     path = tmp_path / "secret.csv"

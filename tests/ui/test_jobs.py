@@ -1,7 +1,8 @@
 """Background jobs: real worker processes, state in the database, clean cancel, dead workers noticed.
 
-A job that must stay busy reads a named pipe nobody writes to: the import blocks in the read until
-it is cancelled or killed, so no test depends on how fast the machine is. Cancelling a real
+A job that must stay busy imports from a source plugin (``DATA_ADAPTER_PLUGIN_MODULES``, which the
+worker process inherits) whose rows never come: the import blocks until it is cancelled or killed,
+so no test depends on how fast the machine is. Cancelling a real
 training run (the loop records it as interrupted) is tested through the Train tab, in
 test_train_eval_pages.py.
 """
@@ -39,16 +40,38 @@ def reviews(tmp_path: Path) -> Path:
     return path
 
 
+WAITING_PLUGIN = """
+import time
+
+from brewslm.sources import register_source
+from brewslm.sources.base import Source
+
+
+class WaitingSource(Source):
+    \"\"\"waiting:<name> - a source whose first row never arrives.\"\"\"
+
+    def rows(self):
+        while True:
+            time.sleep(0.05)
+        yield {}
+
+
+register_source("waiting", WaitingSource)
+"""
+
+
 @pytest.fixture
-def blocking_source(tmp_path: Path) -> Path:
-    """A named pipe: opening it for reading waits for a writer that never comes."""
-    path = tmp_path / "stream.jsonl"
-    os.mkfifo(path)
-    return path
+def blocking_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The locator of a source plugin whose rows never come (the worker inherits the environment)."""
+    (tmp_path / "waiting_plugin.py").write_text(WAITING_PLUGIN, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("DATA_ADAPTER_PLUGIN_MODULES", "waiting_plugin")
+    return "waiting:stream"
 
 
-def _import_params(path: Path, dataset: str = "reviews") -> dict:
-    return {"locator": f"jsonl:{path}", "mapper_id": "label_to_classification", "dataset": dataset}
+def _import_params(source: Path | str, dataset: str = "reviews") -> dict:
+    locator = source if isinstance(source, str) else f"jsonl:{source}"
+    return {"locator": locator, "mapper_id": "label_to_classification", "dataset": dataset}
 
 
 def _wait_for_status(job_id: int, status: str, timeout: float = 30.0) -> jobs.JobInfo:

@@ -105,6 +105,10 @@ def resolve_file(locator: Locator) -> Path:
         raise SourceError(f"file not found: {path} (locator '{locator}')")
     if path.is_dir():
         raise SourceError(f"{path} is a directory, not a file (locator '{locator}'); name one file inside it")
+    if not path.is_file():
+        # a pipe or device reads once and has no size; an import reads its source more than once
+        raise SourceError(f"{path} is not a regular file (a pipe or device); write the stream to a file and "
+                          f"import that (locator '{locator}')")
     if not os.access(path, os.R_OK):
         raise SourceError(f"cannot read {path}: permission denied (locator '{locator}')")
     return path
