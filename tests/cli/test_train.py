@@ -41,6 +41,7 @@ def test_train_then_export(cli, tickets, tiny_model_dir, tmp_path) -> None:
     assert exported.code == 0, exported.err
     assert "merged model" in exported.out and (tmp_path / "merged" / "config.json").is_file()
     assert json.loads((tmp_path / "merged" / "brewslm_export.json").read_text())["merged_lora"] is True
+    assert (tmp_path / "merged" / "README.md").is_file()  # the model card 'brewslm export' writes too
 
 
 def test_train_run_is_the_default_command_and_reads_as_text(cli, tickets, tiny_model_dir, tmp_path) -> None:

@@ -99,15 +99,16 @@ def train_export(opts: ExportOptions) -> dict[str, Any]:
     """Export a finished run as a standalone Hugging Face model folder (LoRA merged in).
 
     The folder loads with plain transformers (AutoModelForCausalLM / AutoTokenizer.from_pretrained)
-    and keeps the tokenizer's chat template.
+    and keeps the tokenizer's chat template. It is what 'brewslm export RUN --format hf' writes
+    (model card and the run's latest evaluation report included); that command also writes GGUF.
     """
-    from brewslm.training import export_merged
+    from brewslm.export.hf import export_hf
 
     if not opts.merge:
         raise ConfigError("export writes a merged standalone model; pass --merge (the adapter itself is in the run's model/ folder)")
     run = _run_folder(opts.run)
-    out = export_merged(run, opts.out, overwrite=opts.overwrite)
-    return {"run": str(run), "out": str(out)}
+    exported = export_hf(run, opts.out, overwrite=opts.overwrite)
+    return {"run": str(run), "out": str(exported.out_dir)}
 
 
 def render_export(result: dict[str, Any]) -> str:
