@@ -30,6 +30,8 @@ class UIOptions:
                                    "working directory, BREWSLM_HOME and BREWSLM_SHARED_DATASETS); repeat for more.",
                                    default=[], metavar="DIR", one_per_flag=True)
     max_upload_mb: int = option("Largest file the wizard accepts as an upload, in MB.", default=50)
+    keep_uploads_days: float = option("At start, delete uploads older than this many days that no dataset, saved "
+                                      "mapping or job uses (0: keep every upload).", default=7.0, metavar="DAYS")
 
 
 def ui_settings(opts: UIOptions) -> Any:
@@ -47,8 +49,11 @@ def ui_settings(opts: UIOptions) -> Any:
         extra.append(path)
     if opts.max_upload_mb < 1:
         raise ConfigError(f"--max-upload-mb must be at least 1, not {opts.max_upload_mb}")
+    if opts.keep_uploads_days < 0:
+        raise ConfigError(f"--keep-uploads-days must be 0 or more, not {opts.keep_uploads_days}")
     return UISettings(host=opts.host, port=opts.port, models=list(opts.model),
-                      allowed_roots=[*default_allowed_roots(), *extra], max_upload_bytes=opts.max_upload_mb * 1024 * 1024)
+                      allowed_roots=[*default_allowed_roots(), *extra], max_upload_bytes=opts.max_upload_mb * 1024 * 1024,
+                      upload_retention_days=opts.keep_uploads_days)
 
 
 def ui(opts: UIOptions) -> dict[str, Any]:

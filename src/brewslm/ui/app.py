@@ -44,6 +44,7 @@ from brewslm.ui.access import (
     too_large_message,
 )
 from brewslm.ui.settings import UISettings
+from brewslm.ui.uploads import prune_uploads
 
 UI_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = UI_DIR / "templates"
@@ -310,6 +311,7 @@ def mount_ui(app: FastAPI, settings: UISettings) -> FastAPI:
 
     app.add_middleware(BodyLimit, settings=settings, render_413=render_413)
     jobs.recover_jobs()
+    prune_uploads(settings)  # after recover_jobs: a job that was running still names its upload
     return app
 
 

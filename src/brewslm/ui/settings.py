@@ -44,6 +44,8 @@ class UISettings(BaseModel):
         None, description="Host names requests may address; default: the loopback names when bound to loopback, "
                           "else any ('*').")
     max_upload_bytes: int = Field(DEFAULT_MAX_UPLOAD_BYTES, ge=1, description="Largest file an upload may be, in bytes.")
+    upload_retention_days: float = Field(7.0, ge=0, description="At start, delete uploads older than this many days "
+                                         "that no dataset, saved mapping or job refers to (0: keep every upload).")
     models: list[str] = Field(default_factory=list, description="Served models (run folders, model folders, hub ids) "
                                                                 "for the Playground.")
 
