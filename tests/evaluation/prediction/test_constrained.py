@@ -11,6 +11,7 @@ Then the real thing: the tiny model decoding under constraints, batched and one 
 from __future__ import annotations
 
 import json
+import math
 
 import jsonschema
 import pytest
@@ -86,6 +87,22 @@ def test_prefix_cases(text, viable, complete):
 
 
 @pytest.mark.parametrize("schema, text, viable, complete", [
+    ({"type": "string", "maxLength": 3}, '"abc"', True, True),
+    ({"type": "string", "maxLength": 3}, '"abcd', False, False),
+    ({"type": "string", "maxLength": 1}, '"\\ud83d\\ude00"', True, True),  # one character, as a surrogate pair
+    ({"type": "string", "minLength": 2}, '"a"', False, False),
+    ({"type": "string", "minLength": 2}, '"a\\n"', True, True),
+    ({"type": "integer", "minimum": 10, "maximum": 20}, "2", True, False),  # 20 is still ahead
+    ({"type": "integer", "minimum": 10, "maximum": 20}, "3", False, False),
+    ({"type": "integer", "minimum": 10, "maximum": 20}, "21", False, False),
+    ({"type": "integer", "minimum": 10, "maximum": 20}, "-", False, False),
+    ({"type": "integer", "maximum": -5}, "-4", True, False),  # -40 and below are ahead
+    ({"type": "integer", "maximum": -5}, "-0", False, False),
+    ({"type": "integer", "exclusiveMaximum": 0}, "-1", True, True),
+    ({"type": "integer", "exclusiveMaximum": 0}, "0", False, False),
+    ({"type": "integer", "minimum": 5, "exclusiveMinimum": True}, "5", True, False),  # draft 4: 5 is out, 50 in
+    ({"type": "integer", "minimum": 5, "exclusiveMinimum": True}, "6", True, True),
+    ({"type": "number", "maximum": 1}, "7", True, True),  # non-integer bounds are not enforced
     ({"type": ["integer", "null"]}, "nul", True, False),
     ({"type": ["integer", "null"]}, "-0", True, True),
     ({"type": "number"}, "-0.5e+3", True, True),
@@ -157,6 +174,8 @@ def test_one_of_tool_calls_narrow_by_tool_name():
     ({"type": "strnig"}, "unknown type 'strnig'"),
     ({"$ref": "https://example.com/s.json"}, "not local"),
     ({"$ref": "#/$defs/missing"}, "points at nothing"),
+    ({"type": "string", "maxLength": -1}, "maxLength must be a whole number"),
+    ({"type": "integer", "minimum": "3"}, "minimum must be a number"),
 ])
 def test_schema_errors_name_the_problem(schema, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -183,7 +202,36 @@ def _leaf() -> st.SearchStrategy[dict]:
                  min_size=1, max_size=3, unique_by=json.dumps).map(lambda v: {"enum": v}),
         st.sampled_from(STRINGS + [7, False]).map(lambda v: {"const": v}),
         st.just({"type": ["string", "null"]}),
+        _bounded_string(),
+        _bounded_integer(),
     )
+
+
+@st.composite
+def _bounded_string(draw):
+    low = draw(st.integers(0, 3))
+    schema = {"type": "string", "minLength": low}
+    if draw(st.booleans()):
+        schema["maxLength"] = draw(st.integers(low, low + 3))
+    return schema
+
+
+@st.composite
+def _bounded_integer(draw):
+    """An integer range in one of the spellings (inclusive, exclusive, fractional bounds), never empty."""
+    low = draw(st.integers(-120, 120))
+    high = draw(st.integers(low, low + draw(st.sampled_from([0, 3, 40, 5000]))))
+    schema = {"type": "integer"}
+    spell = draw(st.sampled_from(["inclusive", "exclusive", "fraction", "low only", "high only"]))
+    if spell in ("inclusive", "low only"):
+        schema["minimum"] = low
+    if spell in ("inclusive", "high only"):
+        schema["maximum"] = high
+    if spell == "exclusive":
+        schema.update(exclusiveMinimum=low - 1, exclusiveMaximum=high + 1)
+    if spell == "fraction":
+        schema.update(minimum=low - 0.5, maximum=high + 0.5)
+    return schema
 
 
 def _object(children: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
@@ -250,6 +298,12 @@ def _instance(draw, schema):
     if kind == "array":
         size = draw(st.integers(schema["minItems"], schema.get("maxItems", schema["minItems"] + 2)))
         return [draw(_instance(schema["items"])) for _ in range(size)]
+    if kind == "string" and "minLength" in schema:
+        return draw(st.text(min_size=schema["minLength"], max_size=schema.get("maxLength", schema["minLength"] + 8)))
+    if kind == "integer" and schema.keys() & {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -10**6 - 1) + 1)
+        high = schema.get("maximum", schema.get("exclusiveMaximum", 10**6 + 1) - 1)
+        return draw(st.integers(math.ceil(low), math.floor(high)))
     return draw({
         "string": st.text(max_size=8),
         "integer": st.integers(-10**6, 10**6),

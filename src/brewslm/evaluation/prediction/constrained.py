@@ -27,9 +27,14 @@ Decoding deliberately produces a *subset* of what the schema accepts, which keep
 valid: an object that lists ``properties`` without saying ``additionalProperties`` gets no other
 keys; an untyped schema with object (array) keywords is read as an object (array); a key appears
 once; a numeric ``enum``/``const`` value is written as Python's ``json.dumps`` spells it.
+String lengths (``minLength``/``maxLength``, counted in characters as JSON Schema counts them; a
+multi-byte character split across tokens reads as one U+FFFD per piece, so it may count twice) and
+integer bounds (``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum`` on ``integer``:
+a digit is allowed only while some completion of the number can still land in range) are enforced.
 Not enforced (the output still has the right shape and types, and the evaluation's schema check
-still reports them): value bounds (``minimum``, ``maxLength``, ``pattern``, ``format``,
-``multipleOf``, ``uniqueItems``, ``minProperties``...), ``not`` and ``if``/``then``/``else``;
+still reports them): bounds of non-integer numbers (an exponent can reach almost any value, so no
+prefix is a dead end), ``pattern``, ``format``, ``multipleOf``, ``uniqueItems``, ``minProperties``...,
+``not`` and ``if``/``then``/``else``;
 ``oneOf`` is treated as ``anyOf`` (its branches are exclusive in practice: tool calls differ by
 their ``const`` tool name), and ``allOf`` branches are merged key by key (properties and required
 lists are unioned).
@@ -177,22 +182,34 @@ class _ArrayShape(_Alternative):
 
 
 class _StringShape(_Alternative):
-    __slots__ = ("allowed",)
+    __slots__ = ("allowed", "min_length", "max_length")
 
-    def __init__(self, allowed: frozenset[str] | None):
+    def __init__(self, allowed: frozenset[str] | None, min_length: int = 0, max_length: int | None = None):
         super().__init__()
+        if allowed is not None:  # an enum value of the wrong length can never be written
+            allowed = frozenset(v for v in allowed if min_length <= len(v) and (max_length is None or len(v) <= max_length))
+            min_length, max_length = 0, None
         self.allowed = allowed  # None: any string
+        self.min_length = min_length
+        self.max_length = max_length
 
     def _check(self) -> bool:
-        return self.allowed is None or bool(self.allowed)
+        if self.allowed is not None:
+            return bool(self.allowed)
+        return self.max_length is None or self.min_length <= self.max_length
 
 
 class _NumberShape(_Alternative):
-    __slots__ = ("integer",)
+    __slots__ = ("integer", "minimum", "maximum")
 
-    def __init__(self, integer: bool):
+    def __init__(self, integer: bool, minimum: int | None = None, maximum: int | None = None):
         super().__init__()
         self.integer = integer
+        self.minimum = minimum  # inclusive integer bounds; integers only
+        self.maximum = maximum
+
+    def _check(self) -> bool:
+        return self.minimum is None or self.maximum is None or self.minimum <= self.maximum
 
 
 class _LiteralShape(_Alternative):
@@ -307,10 +324,11 @@ class _Compiler:
             elif kind == "array":
                 out.append(self._array(schema))
             elif kind == "string":
-                out.append(_StringShape(None))
+                out.append(_StringShape(None, *_length_bounds(schema)))
             elif kind in ("number", "integer"):
                 if not (kind == "integer" and "number" in types):
-                    out.append(_NumberShape(integer=kind == "integer"))
+                    integer = kind == "integer"
+                    out.append(_NumberShape(integer, *(_integer_bounds(schema) if integer else (None, None))))
             elif kind == "boolean":
                 out.append(_LiteralShape(("true", "false")))
             elif kind == "null":
@@ -395,6 +413,62 @@ _REPLACE, _PUSH, _DONE, _DONE_BEFORE = range(4)
 _Move = tuple  # (kind, frame, child)
 
 
+def _length_bounds(schema: Mapping[str, Any]) -> tuple[int, int | None]:
+    """``minLength`` / ``maxLength`` of a string schema, checked."""
+    bounds = []
+    for key, default in (("minLength", 0), ("maxLength", None)):
+        value = schema.get(key, default)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ConfigError(f"the JSON schema's {key} must be a whole number >= 0, got {value!r}; fix the schema")
+        bounds.append(value)
+    return bounds[0], bounds[1]
+
+
+def _integer_bounds(schema: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """The inclusive integer range of ``minimum`` / ``maximum`` / ``exclusiveMinimum`` /
+    ``exclusiveMaximum`` (draft 6+ numbers; draft 4's boolean exclusives modify the plain bound)."""
+    def bound(key: str) -> float | None:
+        value = schema.get(key)
+        if value is None or isinstance(value, bool) and key.startswith("exclusive"):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"the JSON schema's {key} must be a number, got {value!r}; fix the schema")
+        return value
+
+    low, high = bound("minimum"), bound("maximum")
+    lows = [math.ceil(low) + (schema.get("exclusiveMinimum") is True and float(low).is_integer())] if low is not None else []
+    highs = [math.floor(high) - (schema.get("exclusiveMaximum") is True and float(high).is_integer())] if high is not None else []
+    if (value := bound("exclusiveMinimum")) is not None:
+        lows.append(math.floor(value) + 1)
+    if (value := bound("exclusiveMaximum")) is not None:
+        highs.append(math.ceil(value) - 1)
+    return (max(lows) if lows else None), (min(highs) if highs else None)
+
+
+def _integer_reachable(text: str, low: int | None, high: int | None) -> bool:
+    """Whether the integer prefix ``text`` (``-``, ``-12``, ``0``...) can still end as a value in
+    [low, high]: ``d`` goes on to ``d`` itself or any number in [d * 10^k, (d + 1) * 10^k - 1]."""
+    negative = text.startswith("-")
+    digits = text[1:] if negative else text
+    if negative:  # -x in [low, high] <=> x in [-high, -low]
+        low, high = (None if high is None else -high), (None if low is None else -low)
+    if digits == "":  # a bare minus: "-0" (x = 0) or any x >= 1, so only an upper bound below 0 shuts it
+        return high is None or high >= 0
+    value = int(digits)
+    if (low is None or low <= value) and (high is None or value <= high):
+        return True
+    if digits == "0" or (high is not None and value > high):
+        return False  # nothing follows a leading zero; longer numbers are only larger
+    if high is None:
+        return True
+    scale = 10
+    while value * scale <= high:
+        if (value + 1) * scale - 1 >= (low if low is not None else value * scale):
+            return True
+        scale *= 10
+    return False
+
+
 def _start_value(node: _Node, ch: str) -> list[Any]:
     """Frames for the values of ``node`` that can begin with ``ch`` (having read it)."""
     frames: list[Any] = []
@@ -409,11 +483,17 @@ def _start_value(node: _Node, ch: str) -> list[Any]:
                 frames.append(_ArrayFrame(alt, 0, "first", 0))
         elif isinstance(alt, _StringShape):
             if ch == '"':
-                frames.append(_StringFrame(alt.allowed, "" if alt.allowed is not None else None, ""))
+                bounded = alt.min_length > 0 or alt.max_length is not None
+                frames.append(_StringFrame(alt.allowed, "" if alt.allowed is not None or bounded else None, "",
+                                           alt.min_length, alt.max_length))
         elif isinstance(alt, _NumberShape):
             state = _NUMBER_START.get(ch)
             if state is not None:
-                frames.append(_NumberFrame(alt.integer, state))
+                bounds = (alt.minimum, alt.maximum) if alt.integer else (None, None)
+                frame = _NumberFrame(alt.integer, state, *bounds,
+                                     ch if bounds != (None, None) else "")
+                if frame.reachable():
+                    frames.append(frame)
         elif isinstance(alt, _LiteralShape):
             if any(text.startswith(ch) for text in alt.texts):
                 frames.append(_LiteralFrame(alt.texts, ch))
@@ -423,18 +503,24 @@ def _start_value(node: _Node, ch: str) -> list[Any]:
 @dataclass(frozen=True, slots=True)
 class _StringFrame:
     allowed: frozenset[str] | None  # the values it may take (enum, object keys); None: any
-    content: str | None  # decoded text so far, kept when it matters (allowed values, keys)
+    content: str | None  # decoded text so far, kept when it matters (allowed values, keys, lengths)
     escape: str  # "" | "\\" | "u" + the hex digits read so far
+    min_length: int = 0
+    max_length: int | None = None
+
+    def _with(self, content: str | None, escape: str) -> "_StringFrame":
+        return _StringFrame(self.allowed, content, escape, self.min_length, self.max_length)
 
     def step(self, ch: str) -> list[_Move]:
         if not self.escape:
             if ch == '"':
-                done = self.allowed is None or self.content in self.allowed
+                done = ((self.allowed is None or self.content in self.allowed)
+                        and len(self.content or "") >= self.min_length)
                 return [(_DONE, None, None)] if done else []
             if ch == "\\":
                 if not self._escapable_next():
                     return []
-                return [(_REPLACE, _StringFrame(self.allowed, self.content, "\\"), None)]
+                return [(_REPLACE, self._with(self.content, "\\"), None)]
             if ch < " ":  # raw control characters are not JSON
                 return []
             return self._add(ch)
@@ -442,7 +528,7 @@ class _StringFrame:
             if ch in _SIMPLE_ESCAPES:
                 return self._add(_SIMPLE_ESCAPES[ch])
             if ch == "u":
-                return [(_REPLACE, _StringFrame(self.allowed, self.content, "u"), None)]
+                return [(_REPLACE, self._with(self.content, "u"), None)]
             return []
         if ch not in _HEX:
             return []
@@ -450,14 +536,15 @@ class _StringFrame:
         if len(digits) < 4:
             if self.allowed is not None and not any(self._hex_fits(value, digits) for value in self.allowed):
                 return []
-            return [(_REPLACE, _StringFrame(self.allowed, self.content, "u" + digits), None)]
+            return [(_REPLACE, self._with(self.content, "u" + digits), None)]
         return self._add(chr(int(digits, 16)), escaped=True)
 
     def _escapable_next(self) -> bool:
         """An escape can follow: the string is free, or an allowed value goes on with a character
         a ``\\uXXXX`` escape can spell (every simple escape is one of those)."""
         if self.allowed is None:
-            return True
+            # a full string has no room, except for the low half of a surrogate pair (it adds no character)
+            return self.max_length is None or len(self.content or "") < self.max_length or self._pair_open()
         at = len(self.content or "")
         return any(value.startswith(self.content or "") and len(value) > at and ord(value[at]) <= 0xFFFF
                    and not 0xD800 <= ord(value[at]) <= 0xDFFF for value in self.allowed)
@@ -469,9 +556,12 @@ class _StringFrame:
         code = ord(value[at])
         return code <= 0xFFFF and not 0xD800 <= code <= 0xDFFF and f"{code:04x}".startswith(digits.lower())
 
+    def _pair_open(self) -> bool:
+        return bool(self.content) and 0xD800 <= ord(self.content[-1]) <= 0xDBFF
+
     def _add(self, char: str, escaped: bool = False) -> list[_Move]:
         if self.content is None:
-            return [(_REPLACE, self if not self.escape else _StringFrame(None, None, ""), None)]
+            return [(_REPLACE, self if not self.escape else self._with(None, ""), None)]
         content = self.content
         if escaped and 0xDC00 <= ord(char) <= 0xDFFF and content and 0xD800 <= ord(content[-1]) <= 0xDBFF:
             # a \\u surrogate pair reads as one character, as json.loads reads it
@@ -483,7 +573,9 @@ class _StringFrame:
                 return []  # allowed values are matched by code points; spell them unescaped
             if not any(value.startswith(content) for value in self.allowed):
                 return []
-        return [(_REPLACE, _StringFrame(self.allowed, content, ""), None)]
+        elif self.max_length is not None and len(content) > self.max_length:
+            return []
+        return [(_REPLACE, self._with(content, ""), None)]
 
     def accepting(self) -> bool:
         return False
@@ -519,15 +611,32 @@ def _number_next(state: str, ch: str, integer: bool) -> str | None:
 class _NumberFrame:
     integer: bool
     state: str
+    minimum: int | None = None  # integer bounds (then ``text`` holds what was read)
+    maximum: int | None = None
+    text: str = ""
+
+    @property
+    def bounded(self) -> bool:
+        return self.minimum is not None or self.maximum is not None
+
+    def reachable(self) -> bool:
+        return not self.bounded or _integer_reachable(self.text, self.minimum, self.maximum)
 
     def step(self, ch: str) -> list[_Move]:
         nxt = _number_next(self.state, ch, self.integer)
         if nxt is not None:
-            return [(_REPLACE, _NumberFrame(self.integer, nxt), None)]
+            frame = _NumberFrame(self.integer, nxt, self.minimum, self.maximum, self.text + ch if self.bounded else "")
+            if frame.reachable():
+                return [(_REPLACE, frame, None)]
         return [(_DONE_BEFORE, None, None)] if self.accepting() else []
 
     def accepting(self) -> bool:
-        return self.state in _NUMBER_ACCEPTING
+        if self.state not in _NUMBER_ACCEPTING:
+            return False
+        if not self.bounded:
+            return True
+        value = int(self.text)
+        return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
 
 
 @dataclass(frozen=True, slots=True)
