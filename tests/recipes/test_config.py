@@ -31,6 +31,13 @@ def test_overrides_and_data_replace_recipe_values():
     assert recipe.data.locator == "jsonl:/elsewhere.jsonl" and recipe.data.mapper == "label_to_classification"
 
 
+def test_other_data_drops_the_recipes_own_held_out_file_unless_one_is_given():
+    assert load_recipe("real/tool_call").data.test_locator == "shared:tool_calling_glaive/dev.jsonl"
+    assert load_recipe("real/tool_call", data="jsonl:/mine.jsonl").data.test_locator is None
+    given = load_recipe("real/tool_call", ["data.test_locator=jsonl:/my-test.jsonl"], data="jsonl:/mine.jsonl")
+    assert given.data.test_locator == "jsonl:/my-test.jsonl"
+
+
 @pytest.mark.parametrize("override, message", [
     ("trian.epochs=1", "unknown option 'trian'; did you mean 'train'?"),
     ("train.epoch=1", "unknown option 'train.epoch'; did you mean 'train.epochs'?"),

@@ -26,7 +26,8 @@ from brewslm.output import key_values, table
 @dataclass(kw_only=True)
 class RunOptions:
     recipe: str = option("A built-in recipe name (see 'brewslm recipes list') or a recipe YAML file.", positional=True)
-    data: str | None = option("Replace the recipe's data locator (jsonl:/path, csv:/path, shared:<dataset>/<file>...).",
+    data: str | None = option("Replace the recipe's data locator (jsonl:/path, csv:/path, shared:<dataset>/<file>...); "
+                              "the recipe's data.test_locator goes with it (set data.test_locator=... for yours).",
                               default=None, metavar="LOCATOR")
     base: str | None = option("Base model: a model folder, .gguf file or hub id (default: BREWSLM_BASE_MODEL, else "
                               "the embedded SmolLM2-135M-Instruct).", default=None, metavar="MODEL")

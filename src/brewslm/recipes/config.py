@@ -184,12 +184,16 @@ def find_recipe(name_or_path: str | Path) -> Path:
 
 
 def load_recipe(name_or_path: str | Path, overrides: Iterable[str] = (), *, data: str | None = None) -> RecipeConfig:
-    """Read, override (``data`` replaces ``data.locator``; then ``KEY=VALUE``) and validate a recipe."""
+    """Read, override (``data`` replaces ``data.locator`` and drops ``data.test_locator``, a held-out
+    file of the recipe's own dataset; then ``KEY=VALUE``) and validate a recipe."""
     path = find_recipe(name_or_path)
+    overrides = list(overrides)
     try:
         recipe = load_options(RecipeConfig, path, overrides)
         if data:
-            recipe = update_options(recipe, fields={"data": {**recipe.data.model_dump(), "locator": data}})
+            held_out = {} if any(o.partition("=")[0].strip() == "data.test_locator" for o in overrides) else {
+                "test_locator": None}
+            recipe = update_options(recipe, fields={"data": {**recipe.data.model_dump(), "locator": data, **held_out}})
     except ConfigError as exc:
         raise ConfigError(f"recipe {path}: {exc}") from None
     return recipe
