@@ -48,7 +48,7 @@ from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import NotRenderable, RenderContext, Rendered
 from brewslm.training.report import format_duration
-from brewslm.training.run import find_run, now, open_dataset_ref, read_run, render_context_of
+from brewslm.training.run import finished_model_dir, find_run, now, open_dataset_ref, read_run, render_context_of
 
 PREDICTIONS_FILE = "predictions_{model}.jsonl"
 
@@ -92,9 +92,7 @@ def resolve_model(spec: str) -> ModelRef:
     run_dir = find_run(spec)
     if run_dir is not None:
         record = read_run(run_dir)
-        if record.get("status") != "finished":
-            raise ConfigError(f"run {run_dir} has no finished model (status: {record.get('status')}); "
-                              "train it to the end first (resume=<run folder> continues it)")
+        finished_model_dir(run_dir, record)
         return ModelRef(spec, "run", str(run_dir), str(record.get("name") or run_dir.name), record)
     path = Path(spec).expanduser()
     exported = path / EXPORT_RECORD

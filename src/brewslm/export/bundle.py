@@ -45,7 +45,7 @@ from typing import Any, Iterable, Mapping
 
 from brewslm.errors import ConfigError
 from brewslm.tasks.rendering import RenderContext
-from brewslm.training.run import MODEL_DIR, RUN_RECORD, find_run, read_run
+from brewslm.training.run import RUN_RECORD, find_run, finished_model_dir, read_run
 
 EXPORT_RECORD = "brewslm_export.json"  # the same file name training.export writes
 PIPELINE_STATE = "pipeline.json"  # recipes.pipeline.STATE_FILE (not imported: the recipes package is heavier)
@@ -139,9 +139,7 @@ def bundle_from_run(run_dir: str | Path, *, name: str | None = None, recipe: Map
 
     run_dir = Path(run_dir).expanduser().resolve()
     record = read_run(run_dir)
-    model_dir = run_dir / record.get("model_dir", MODEL_DIR)
-    if record.get("status") != "finished" or not model_dir.is_dir():
-        raise ConfigError(f"run {run_dir} has no finished model (status: {record.get('status')}); train it to the end first")
+    model_dir = finished_model_dir(run_dir, record)
     context = dict(record.get("render_context") or {})
     task = (record.get("dataset") or {}).get("task_profile")
     is_adapter = record.get("model_kind") != "full"

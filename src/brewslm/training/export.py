@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from brewslm.errors import ConfigError
-from brewslm.training.run import MODEL_DIR, read_run
+from brewslm.training.run import finished_model_dir, read_run
 
 EXPORT_RECORD = "brewslm_export.json"
 
@@ -26,9 +26,7 @@ def load_trained(run_dir: str | Path, device: Any = None) -> tuple[Any, Any]:
 
     run_dir = Path(run_dir).expanduser()
     record = read_run(run_dir)
-    model_dir = run_dir / record.get("model_dir", MODEL_DIR)
-    if record.get("status") != "finished" or not model_dir.is_dir():
-        raise ConfigError(f"run {run_dir} has no finished model (status: {record.get('status')}); train it to the end first")
+    model_dir = finished_model_dir(run_dir, record)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     if record.get("model_kind") == "full":
         model, _ = load_causal_lm(str(model_dir), device=device)

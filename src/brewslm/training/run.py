@@ -97,6 +97,16 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def finished_model_dir(run_dir: Path, record: Mapping[str, Any]) -> Path:
+    """The trained model folder of the run ``record`` describes; a one-line error when the run
+    did not finish (or its model folder is gone)."""
+    model_dir = Path(run_dir) / record.get("model_dir", MODEL_DIR)
+    if record.get("status") != "finished" or not model_dir.is_dir():
+        raise ConfigError(f"run {run_dir} has no finished model (status: {record.get('status')}); "
+                          "train it to the end first (resume=<run folder> continues it)")
+    return model_dir
+
+
 def write_run(run_dir: Path, record: Mapping[str, Any]) -> None:
     path = Path(run_dir) / RUN_RECORD
     tmp = path.with_suffix(".json.tmp")
