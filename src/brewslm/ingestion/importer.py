@@ -110,6 +110,17 @@ class ImportPlan:
     dataset: str
     source_fields: list[str]
     introspected: dict[str, Any] | None = None
+    sample: list[SourceRow] = field(default_factory=list)  # the rows the field map was checked on
+
+
+def dry_run_plan(plan: ImportPlan, *, keep_examples: int = 0) -> Any:
+    """The introspector's dry run (``gate.dry_run``) of the plan's mapping over the plan's own
+    sample: what the import would accept and reject, by reason, before anything is written."""
+    from brewslm.introspection.gate import dry_run
+    from brewslm.introspection.profile import profile_rows
+
+    return dry_run(plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(plan.sample),
+                   keep_examples=keep_examples)
 
 
 def sample_fields(rows: Iterable[SourceRow]) -> list[str]:
@@ -224,6 +235,7 @@ def plan_import(spec: ImportSpec) -> ImportPlan:
         dataset=dataset,
         source_fields=fields,
         introspected=introspected,
+        sample=sample,
     )
 
 

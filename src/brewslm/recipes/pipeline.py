@@ -85,11 +85,7 @@ def _test_import_spec(recipe: RecipeConfig, mapper_id: str | None = None,
 def check_recipe(recipe: RecipeConfig) -> dict[str, Any]:
     """Open the data and dry-run the mapping on its first rows; raise one-line errors for what cannot
     work. Returns what it found: the mapper, field map and the sample's accepted share."""
-    from brewslm.ingestion import plan_import
-    from brewslm.ingestion.importer import SAMPLE_ROWS, SAMPLE_SCAN
-    from brewslm.introspection.gate import dry_run
-    from brewslm.introspection.profile import profile_rows
-    from brewslm.sources.base import ParseFailure
+    from brewslm.ingestion import dry_run_plan, plan_import
 
     def check(spec: Any, locator: str) -> tuple[Any, Any]:
         plan = plan_import(spec)
@@ -97,9 +93,7 @@ def check_recipe(recipe: RecipeConfig) -> dict[str, Any]:
         if mapper_task != recipe.task:
             raise ConfigError(f"recipe '{recipe.name}': task is '{recipe.task}' but mapper '{plan.mapper.id}' makes "
                               f"{mapper_task} records; change task or data.mapper")
-        sample = [row for row in plan.source.sample(SAMPLE_ROWS, scan_limit=SAMPLE_SCAN)
-                  if not isinstance(row, ParseFailure)]
-        run = dry_run(plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(sample))
+        run = dry_run_plan(plan)
         if run.records == 0:
             reasons = ", ".join(f"{reason} x{count} ({run.first_detail[reason]})"
                                 for reason, count in run.rejections.most_common(TOP_REASONS)) or "no rows"

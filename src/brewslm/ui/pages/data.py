@@ -19,7 +19,7 @@ Routes::
                                          the rejected rows
 
 Every step is a service the CLI calls: ``introspect`` (``brewslm data introspect``), ``plan_import``
-and the introspector's own dry run (``gate.dry_run``) for the preview, ``run_import`` and
+and its dry run (``dry_run_plan``, the recipe check's too) for the preview, ``run_import`` and
 ``rerun_mapping`` as jobs (``brewslm data import`` / ``mappings rerun``), ``save_mapping``,
 ``list_mappings``, ``list_datasets`` and ``open_dataset`` (``data datasets`` / ``data preview``);
 the form's field map and options are read by the CLI's own ``parse_field_map`` / ``parse_options``.
@@ -43,6 +43,7 @@ from brewslm.cli.data import parse_field_map, parse_options
 from brewslm.errors import ConfigError
 from brewslm.ingestion import (
     ImportSpec,
+    dry_run_plan,
     get_mapping,
     list_datasets,
     list_mappings,
@@ -51,11 +52,8 @@ from brewslm.ingestion import (
     plan_import,
     save_mapping,
 )
-from brewslm.ingestion.importer import SAMPLE_ROWS, SAMPLE_SCAN
 from brewslm.ingestion.spec import ImportMode, SplitChoice
 from brewslm.introspection import ACCEPT_THRESHOLD, introspect
-from brewslm.introspection.gate import dry_run
-from brewslm.introspection.profile import profile_rows
 from brewslm.mappers import get_mapper, list_mappers
 from brewslm.sources import open_source
 from brewslm.sources.base import ParseFailure
@@ -207,10 +205,8 @@ def preview_import(spec: ImportSpec) -> DryRunView:
     """Plan the import as ``run_import`` would (same checks, same resolved field map) and run the
     introspector's dry run over the same sample the plan checks the field map against."""
     plan = plan_import(spec)
-    sample = plan.source.sample(SAMPLE_ROWS, scan_limit=SAMPLE_SCAN)
-    run = dry_run(plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(sample),
-                  keep_examples=max(ACCEPTED_EXAMPLES, EXAMPLES_PER_REASON))
-    failures = [row for row in sample if isinstance(row, ParseFailure)]
+    run = dry_run_plan(plan, keep_examples=max(ACCEPTED_EXAMPLES, EXAMPLES_PER_REASON))
+    failures = [row for row in plan.sample if isinstance(row, ParseFailure)]
     return DryRunView(
         locator=plan.spec.locator,
         mapper_id=plan.mapper.id,
