@@ -1,5 +1,5 @@
 """Turning results into text: plain tables for people, one JSON document for machines (the CLI, the
-reports, the UI and the recipe pipeline all write through here)."""
+reports, the UI and the recipe pipeline all write through here), and reading such a document back."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence, TextIO
+
+from brewslm.errors import ConfigError
 
 MAX_CELL = 60  # wider cells are cut so a table stays readable in a terminal
 
@@ -42,6 +44,18 @@ def write_json(payload: Any, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     json.dump(to_jsonable(payload), stream, ensure_ascii=False, indent=2)
     stream.write("\n")
+
+
+def read_json_object(path: Path, fix: str) -> dict[str, Any]:
+    """The JSON object in ``path``; unreadable or not an object: a one-line ``ConfigError`` naming
+    the file and ``fix`` (what writes it again)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} is unreadable ({exc}); {fix}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is not a JSON object; {fix}")
+    return data
 
 
 def cell(value: Any, width: int = MAX_CELL) -> str:

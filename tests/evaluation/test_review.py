@@ -54,6 +54,18 @@ def test_the_report_json_path_works_and_a_missing_model_or_report_is_one_line(tm
         review_predictions(tmp_path)
 
 
+def test_a_broken_report_is_one_line_naming_the_file_and_the_fix(tmp_path: Path):
+    rows = [{"record": {"text": "a", "label": "pos"}, "gold": "pos", "prediction": "neg"}]
+    folder = report_folder(tmp_path, "classification", rows)
+    (folder / "report.json").write_text('{"task": "classif', encoding="utf-8")  # a torn write
+    with pytest.raises(ConfigError, match=r"report\.json is unreadable \(.*\); evaluate again to rewrite it$"):
+        review_predictions(folder)
+    (folder / "report.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"report\.json is not a JSON object; evaluate again to rewrite it$"):
+        review_predictions(folder)
+    assert (folder / "predictions_tuned.jsonl").is_file()  # nothing else touched
+
+
 def test_the_prompt_is_the_last_user_message():
     chat = [{"role": "system", "content": "s"}, {"role": "user", "content": "first"},
             {"role": "assistant", "content": "a"}, {"role": "user", "content": "last"}]

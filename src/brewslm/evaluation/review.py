@@ -13,13 +13,13 @@ table both read a report through here.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from brewslm.errors import BrewError, ConfigError
+from brewslm.output import read_json_object
 
 REPORT_FILE = "report.json"
 MODELS = ("tuned", "base")
@@ -27,13 +27,7 @@ MODELS = ("tuned", "base")
 
 def read_report(folder: Path) -> dict[str, Any]:
     """The ``report.json`` of a report folder; an unreadable one is a one-line ``ConfigError``."""
-    try:
-        report = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"report {folder / REPORT_FILE} is unreadable ({exc}); evaluate again to rewrite it") from None
-    if not isinstance(report, dict):
-        raise ConfigError(f"report {folder / REPORT_FILE} is not a report document (a JSON object)")
-    return report
+    return read_json_object(folder / REPORT_FILE, "evaluate again to rewrite it")
 
 
 def report_handler(report: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> Any:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from brewslm.errors import ConfigError
+from brewslm.output import read_json_object
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.run import RUN_RECORD, find_run, finished_model_dir, read_run
 
@@ -51,6 +52,7 @@ EXPORT_RECORD = "brewslm_export.json"  # the same file name training.export writ
 PIPELINE_STATE = "pipeline.json"  # recipes.pipeline.STATE_FILE (not imported: the recipes package is heavier)
 CHUNKS_FILE = "chunks.jsonl"  # a rag bundle's indexed chunks, one retrieval.Chunk per line
 EXPORT_FORMAT = 2  # brewslm_export.json written by brewslm.export (1: training.export_merged's record)
+REWRITE = "re-run the step that wrote it"  # how a broken pipeline.json or export record is mended
 
 BUNDLE_KINDS = ("export", "recipe", "run", "model")
 
@@ -163,7 +165,7 @@ def bundle_from_run(run_dir: str | Path, *, name: str | None = None, recipe: Map
 def bundle_from_recipe_dir(out_dir: str | Path) -> ModelBundle:
     """A recipe output folder: its trained run, eval report and the twist's serving settings."""
     out_dir = Path(out_dir).expanduser().resolve()
-    state = _read_json(out_dir / PIPELINE_STATE)
+    state = read_json_object(out_dir / PIPELINE_STATE, REWRITE)
     stages = state.get("stages") or {}
     trained = (stages.get("train") or {}).get("outputs") or {}
     if not trained.get("run_dir"):
@@ -181,7 +183,7 @@ def bundle_from_recipe_dir(out_dir: str | Path) -> ModelBundle:
 def bundle_from_export(folder: str | Path) -> ModelBundle:
     """An export folder: merged weights plus what ``brewslm export`` recorded beside them."""
     folder = Path(folder).expanduser().resolve()
-    record = _read_json(folder / EXPORT_RECORD)
+    record = read_json_object(folder / EXPORT_RECORD, REWRITE)
     context = record.get("render_context")
     serving = ServingSettings.from_dict(record.get("serving"))
     if serving.retrieval and serving.retrieval.get("chunks_file"):  # stored relative to the folder
@@ -323,16 +325,6 @@ def _recipe_out_dir(text: str) -> Path | None:
 
     out = default_out_dir(load_recipe(text))
     return out if (out / PIPELINE_STATE).is_file() else None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is unreadable ({exc}); re-run the step that wrote it") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} is not a JSON object; re-run the step that wrote it")
-    return data
 
 
 __all__ = [
