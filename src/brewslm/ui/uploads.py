@@ -30,18 +30,17 @@ def _referring_documents() -> Iterator[str]:
         for version in list_versions(name):
             yield json.dumps(open_dataset(name, version).manifest.get("source") or {})
     for mapping in list_mappings():
-        yield mapping.locator
-        for saved in mapping_history(mapping.name):
+        for saved in mapping_history(mapping.name):  # the current definition is the last one
             yield json.dumps(saved.definition)
     for job in jobs.list_jobs(limit=None):
         yield json.dumps(job.params)
 
 
-def unused_uploads(settings: UISettings, *, now: float | None = None) -> list[Path]:
+def unused_uploads(settings: UISettings) -> list[Path]:
     """Uploads older than the retention that nothing refers to (none when the retention is 0)."""
     if settings.upload_retention_days <= 0:
         return []
-    cutoff = (time.time() if now is None else now) - settings.upload_retention_days * DAY_SECONDS
+    cutoff = time.time() - settings.upload_retention_days * DAY_SECONDS
     old = [p for p in settings.uploads_dir.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
     if not old:
         return []
@@ -49,10 +48,10 @@ def unused_uploads(settings: UISettings, *, now: float | None = None) -> list[Pa
     return [p for p in old if not any(p.name in text for text in documents)]
 
 
-def prune_uploads(settings: UISettings, *, now: float | None = None) -> list[Path]:
+def prune_uploads(settings: UISettings) -> list[Path]:
     """Delete ``unused_uploads``; returns what was deleted."""
     removed = []
-    for path in unused_uploads(settings, now=now):
+    for path in unused_uploads(settings):
         path.unlink(missing_ok=True)
         removed.append(path)
     return removed

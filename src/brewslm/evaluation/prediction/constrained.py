@@ -186,10 +186,7 @@ class _StringShape(_Alternative):
 
     def __init__(self, allowed: frozenset[str] | None, min_length: int = 0, max_length: int | None = None):
         super().__init__()
-        if allowed is not None:  # an enum value of the wrong length can never be written
-            allowed = frozenset(v for v in allowed if min_length <= len(v) and (max_length is None or len(v) <= max_length))
-            min_length, max_length = 0, None
-        self.allowed = allowed  # None: any string
+        self.allowed = allowed  # None: any string (enum values come without length bounds)
         self.min_length = min_length
         self.max_length = max_length
 
@@ -489,9 +486,8 @@ def _start_value(node: _Node, ch: str) -> list[Any]:
         elif isinstance(alt, _NumberShape):
             state = _NUMBER_START.get(ch)
             if state is not None:
-                bounds = (alt.minimum, alt.maximum) if alt.integer else (None, None)
-                frame = _NumberFrame(alt.integer, state, *bounds,
-                                     ch if bounds != (None, None) else "")
+                bounded = alt.minimum is not None or alt.maximum is not None
+                frame = _NumberFrame(alt.integer, state, alt.minimum, alt.maximum, ch if bounded else "")
                 if frame.reachable():
                     frames.append(frame)
         elif isinstance(alt, _LiteralShape):
@@ -563,7 +559,7 @@ class _StringFrame:
         if self.content is None:
             return [(_REPLACE, self if not self.escape else self._with(None, ""), None)]
         content = self.content
-        if escaped and 0xDC00 <= ord(char) <= 0xDFFF and content and 0xD800 <= ord(content[-1]) <= 0xDBFF:
+        if escaped and 0xDC00 <= ord(char) <= 0xDFFF and self._pair_open():
             # a \\u surrogate pair reads as one character, as json.loads reads it
             char = chr(0x10000 + ((ord(content[-1]) - 0xD800) << 10) + (ord(char) - 0xDC00))
             content = content[:-1]
