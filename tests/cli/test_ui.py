@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from brewslm.cli.ui import UIOptions, ui_settings
 
@@ -18,9 +19,10 @@ from brewslm.cli.ui import UIOptions, ui_settings
 def test_options_become_settings(tmp_path: Path, workspace: Path):
     extra = tmp_path / "exports"
     extra.mkdir()
-    settings = ui_settings(UIOptions(port=8123, model=["runs/a", "hub/b"], allow_root=[str(extra)], max_upload_mb=2))
+    settings = ui_settings(UIOptions(port=8123, model=["runs/a", "hub/b"], allow_root=[str(extra)], max_upload_mb=2,
+                                     keep_uploads_days=0.5))
     assert (settings.host, settings.port, settings.models) == ("127.0.0.1", 8123, ["runs/a", "hub/b"])
-    assert settings.max_upload_bytes == 2 * 1024 * 1024
+    assert settings.max_upload_bytes == 2 * 1024 * 1024 and settings.upload_retention_days == 0.5
     assert extra.resolve() in settings.allowed_roots and Path.cwd().resolve() in settings.allowed_roots
     assert workspace.resolve() in settings.allowed_roots
 
@@ -28,6 +30,13 @@ def test_options_become_settings(tmp_path: Path, workspace: Path):
 def test_a_missing_root_is_a_one_line_error(cli, tmp_path: Path):
     result = cli("ui", "--allow-root", str(tmp_path / "nope"))
     assert result.code == 2 and result.err.strip() == f"error: --allow-root {tmp_path / 'nope'}: not a folder; name an existing folder"
+
+
+@pytest.mark.parametrize("days", ["-1", "soon", "nan"])
+def test_a_bad_upload_retention_is_a_one_line_error(cli, days):
+    result = cli("ui", "--keep-uploads-days", days)
+    assert result.code == 2
+    assert result.err.strip() == f"error: --keep-uploads-days must be a number of days, 0 or more, not {days}"
 
 
 def _free_port() -> int:

@@ -36,6 +36,7 @@ class UIOptions:
 
 def ui_settings(opts: UIOptions) -> Any:
     """The ``UISettings`` the options describe (the API key comes from BREWSLM_API_KEY)."""
+    import math
     from pathlib import Path
 
     from brewslm.errors import ConfigError
@@ -49,11 +50,15 @@ def ui_settings(opts: UIOptions) -> Any:
         extra.append(path)
     if opts.max_upload_mb < 1:
         raise ConfigError(f"--max-upload-mb must be at least 1, not {opts.max_upload_mb}")
-    if opts.keep_uploads_days < 0:
-        raise ConfigError(f"--keep-uploads-days must be 0 or more, not {opts.keep_uploads_days}")
+    try:  # the command line hands a float option over as its text
+        keep_days = float(opts.keep_uploads_days)
+    except ValueError:
+        keep_days = math.nan
+    if not keep_days >= 0:
+        raise ConfigError(f"--keep-uploads-days must be a number of days, 0 or more, not {opts.keep_uploads_days}")
     return UISettings(host=opts.host, port=opts.port, models=list(opts.model),
                       allowed_roots=[*default_allowed_roots(), *extra], max_upload_bytes=opts.max_upload_mb * 1024 * 1024,
-                      upload_retention_days=opts.keep_uploads_days)
+                      upload_retention_days=keep_days)
 
 
 def ui(opts: UIOptions) -> dict[str, Any]:
