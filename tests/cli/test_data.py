@@ -236,7 +236,11 @@ def test_saved_mapping_lifecycle(cli, tickets_jsonl):
     assert shown["locator"] == f"jsonl:{tickets_jsonl}" and shown["field_map"]["text"] == "text"
     assert "label_to_classification" in cli("data", "mappings", "show", "tickets-daily").out
 
-    rerun = cli("data", "mappings", "rerun", "tickets-daily", "--json")
+    unchanged = cli("data", "mappings", "rerun", "tickets-daily")
+    assert unchanged.code == 0, unchanged.err
+    assert unchanged.out.strip() == ("source unchanged since tickets v1 (same fingerprint) and mapped the same way; "
+                                     "nothing written; 'brewslm data mappings rerun tickets-daily --force' imports it anyway")
+    rerun = cli("data", "mappings", "rerun", "tickets-daily", "--force", "--json")
     assert rerun.code == 0, rerun.err
     assert rerun.json()["dataset"] == "tickets" and rerun.json()["version"] == 2
 

@@ -6,17 +6,21 @@ import pytest
 
 from brewslm.errors import ConfigError, MapperError, SourceError
 from brewslm.ingestion import (
+    ImportResult,
     ImportSpec,
     delete_mapping,
     get_mapping,
     list_events,
     list_mappings,
+    list_versions,
     mapping_history,
     open_dataset,
     rerun_mapping,
+    run_import,
     save_mapping,
     update_mapping,
 )
+from brewslm.ingestion.mappings import UnchangedSource
 
 from .conftest import review_rows, write_jsonl
 
@@ -125,10 +129,59 @@ def test_rerun_imports_with_config_id_and_records_the_last_run(tickets):
     mapping = get_mapping("tickets")
     assert mapping.last_run_accepted == 30 and mapping.last_run_status == "ok" and mapping.last_run_at is not None
 
-    second = rerun_mapping("tickets")
+    second = rerun_mapping("tickets", force=True)  # the source is unchanged: only force imports it again
     assert second.accepted == 0 and second.duplicates == 30 and second.version == 2
     assert get_mapping("tickets").last_run_accepted == 0
     assert len(list_events(mapping="tickets", reason_code="dataset_import_run")) == 2
+
+
+# --- re-running an unchanged source ---------------------------------------------------------------
+
+def test_rerunning_an_unchanged_source_writes_nothing_and_says_so(tickets):
+    save_mapping("tickets", tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"})
+    first = rerun_mapping("tickets")
+    again = rerun_mapping("tickets")
+    assert isinstance(again, UnchangedSource) and (again.dataset, again.version) == ("tickets", first.version)
+    assert again.message == "source unchanged since tickets v1 (same fingerprint) and mapped the same way; nothing written"
+    assert list_versions("tickets") == [1]
+    assert len(list_events(mapping="tickets", reason_code="dataset_import_run")) == 1
+    mapping = get_mapping("tickets")
+    assert mapping.last_run_status == "ok" and mapping.last_run_accepted == 0
+    shown = again.to_dict()  # reads like an import result: nothing read, nothing added
+    assert shown["unchanged"] is True and shown["accepted"] == 0 and shown["records"] == first.records
+    assert shown["split_counts"] == first.split_counts and shown["warnings"] == [again.message]
+
+
+def test_a_changed_source_or_mapping_is_imported_again(tickets, tmp_path):
+    save_mapping("tickets", tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"})
+    rerun_mapping("tickets")
+    path = tmp_path / "tickets.jsonl"
+    write_jsonl(path, [{"body": r["text"], "topic": r["label"]} for r in review_rows(32)])  # two rows more
+    grown = rerun_mapping("tickets")
+    assert isinstance(grown, ImportResult) and grown.version == 2 and grown.accepted == 2
+    assert isinstance(rerun_mapping("tickets"), UnchangedSource)
+    update_mapping("tickets", drop_reasons=["wrong_type"])  # the new version's manifest says so
+    assert rerun_mapping("tickets").version == 3
+    update_mapping("tickets", options={"lowercase_label": True})
+    assert rerun_mapping("tickets").version == 4
+
+
+def test_an_import_replacing_the_mappings_records_means_a_rerun_imports(tickets, tmp_path):
+    save_mapping("tickets", tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"})
+    rerun_mapping("tickets")
+    other = write_jsonl(tmp_path / "other.jsonl", [{"body": r["text"], "topic": r["label"]} for r in review_rows(3, 100)])
+    spec = dict(locator=f"jsonl:{other}", mapper_id=CLS, field_map={"body": "text", "topic": "label"}, dataset="tickets")
+    run_import(ImportSpec(**spec))  # appended: the mapping's records are still there
+    assert isinstance(rerun_mapping("tickets"), UnchangedSource)
+    run_import(ImportSpec(**spec, mode="replace"))  # replaced: they are gone
+    restored = rerun_mapping("tickets")
+    assert isinstance(restored, ImportResult) and restored.version == 4 and restored.accepted == 30
+
+
+def test_a_mapping_that_never_wrote_its_dataset_imports(tickets):
+    run_import(ImportSpec(locator=tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"}))
+    save_mapping("tickets", tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"})
+    assert rerun_mapping("tickets").version == 2  # v1 has the same content but no mapping wrote it
 
 
 def test_a_failed_rerun_is_recorded_on_the_mapping_and_in_the_log(tmp_path):

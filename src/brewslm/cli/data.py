@@ -308,12 +308,31 @@ def render_history(revisions: list[dict[str, Any]]) -> str:
     )
 
 
-def mappings_rerun(opts: MappingNameOptions) -> dict[str, Any]:
-    """Re-run a saved mapping: import its locator again with its mapper and field map."""
+@dataclass(kw_only=True)
+class RerunOptions:
+    name: str = option("Name of the saved mapping (see 'brewslm data mappings list').", positional=True)
+    force: bool = option("Import even when the source and the mapping are unchanged since the version the "
+                         "mapping last wrote (that import only re-counts the same rows as duplicates).",
+                         default=False)
+    json: bool = json_flag()
+
+
+def mappings_rerun(opts: RerunOptions) -> dict[str, Any]:
+    """Re-run a saved mapping: import its locator again with its mapper and field map.
+
+    When the source (its fingerprint: size and modification time for files) and the mapping are
+    unchanged since the dataset version the mapping last wrote, nothing is written (--force imports anyway).
+    """
     from brewslm.ingestion import rerun_mapping
 
     with import_progress(f"re-running {opts.name}") as progress:
-        return to_jsonable(rerun_mapping(opts.name, progress=progress))
+        return to_jsonable(rerun_mapping(opts.name, progress=progress, force=opts.force))
+
+
+def render_rerun(result: dict[str, Any]) -> str:
+    if result.get("unchanged"):
+        return f"{result['message']}; 'brewslm data mappings rerun {result['name']} --force' imports it anyway"
+    return render_import(result)
 
 
 @dataclass(kw_only=True)
@@ -532,7 +551,7 @@ COMMANDS: dict[str, Any] = {
         "list": Command(mappings_list, ListOptions, render_mappings),
         "show": Command(mappings_show, MappingNameOptions, render_mapping),
         "history": Command(mappings_history, MappingNameOptions, render_history),
-        "rerun": Command(mappings_rerun, MappingNameOptions, render_import),
+        "rerun": Command(mappings_rerun, RerunOptions, render_rerun),
         "edit": Command(mappings_edit, EditOptions, render_mapping),
         "delete": Command(mappings_delete, MappingNameOptions, lambda r: f"deleted mapping '{r['deleted']}'"),
     },

@@ -4,7 +4,9 @@ A mapping is validated when it is saved or edited exactly as an import would be 
 parses and opens, the mapper exists, the field map resolves against a sample of the source, the
 options are known) and stored resolved: the field map and dataset name it will really use.
 Every definition it ever had is kept in ``saved_mapping_versions``; each save, edit and delete is
-also an audit event. ``rerun_mapping`` imports with the current definition, ``config_id`` = name.
+also an audit event. ``rerun_mapping`` imports with the current definition, ``config_id`` = name,
+unless nothing changed since the version the mapping last wrote (same source fingerprint, same
+definition): then it writes nothing and returns an ``UnchangedSource`` (``force=True`` imports anyway).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from brewslm.errors import ConfigError
-from brewslm.ingestion.importer import STAGE, plan_import, run_import
+from brewslm.ingestion.importer import STAGE, _fingerprint, plan_import, run_import
 from brewslm.ingestion.spec import ImportResult, ImportSpec
-from brewslm.storage.datasets import validate_dataset_name
+from brewslm.sources import open_source
+from brewslm.storage.datasets import current_version, list_versions, open_dataset, validate_dataset_name
 from brewslm.storage.db import session_scope
 from brewslm.storage.events import default_actor, new_event
 from brewslm.storage.models import SavedMapping, SavedMappingVersion, utcnow
@@ -295,16 +298,119 @@ def delete_mapping(name: str, *, actor: str | None = None) -> None:
         session.delete(row)
 
 
-def rerun_mapping(name: str, actor: str | None = None, progress: Any = None) -> ImportResult:
-    """Import again with the mapping's current definition; records last_run_at / last_run_accepted."""
+@dataclass(frozen=True)
+class UnchangedSource:
+    """A re-run that wrote nothing: the source and the mapping are as they were when the mapping
+    wrote ``dataset`` v``version``, so importing again would only copy that version."""
+
+    name: str
+    dataset: str
+    version: int
+    fingerprint: str
+    manifest: dict[str, Any]
+
+    @property
+    def message(self) -> str:
+        return (f"source unchanged since {self.dataset} v{self.version} (same fingerprint) and mapped the same way; "
+                "nothing written")
+
+    def to_dict(self) -> dict[str, Any]:
+        # The keys of ImportResult.to_dict that describe the outcome, so a caller rendering import
+        # results (the UI's job panel) shows this one too: nothing read, nothing added.
+        counts = self.manifest.get("counts") or {}
+        return {
+            "unchanged": True,
+            "message": self.message,
+            "name": self.name,
+            "dataset": self.dataset,
+            "version": self.version,
+            "task_profile": self.manifest.get("task_profile", ""),
+            "mapper_id": self.manifest.get("mapper_id"),
+            "source_fingerprint": self.fingerprint,
+            "rows_read": 0,
+            "accepted": 0,
+            "rejected": 0,
+            "rejected_counts": {},
+            "duplicates": 0,
+            "records": counts.get("records"),
+            "split_counts": dict(counts.get("splits") or {}),
+            "content_hash": self.manifest.get("content_hash"),
+            "warnings": [self.message],
+        }
+
+
+def rerun_mapping(name: str, actor: str | None = None, progress: Any = None,
+                  force: bool = False) -> ImportResult | UnchangedSource:
+    """Import again with the mapping's current definition; records last_run_at / last_run_accepted.
+
+    When the source's fingerprint and the definition match the version the mapping last wrote (and
+    that version's records are still in the dataset), nothing is written and an ``UnchangedSource``
+    says so; ``force`` imports anyway."""
     mapping = get_mapping(name)
     try:
+        unchanged = None if force else _unchanged_since(mapping)
+        if unchanged is not None:
+            _mark_run(name, status="ok", accepted=0)
+            return unchanged
         result = run_import(mapping.to_spec(actor=actor), progress=progress)
     except BaseException:
         _mark_run(name, status="failed", accepted=0)
         raise
     _mark_run(name, status="ok", accepted=result.accepted)
     return result
+
+
+# The definition keys that decide what an import writes (records, splits, files, warnings), as the
+# manifest records them; the others (dataset, the name) are where it writes.
+_WRITTEN_KEYS = ("locator", "mapper_id", "field_map", "options", "drop_reasons", "mode", "split", "seed", "format")
+
+
+def _manifest_definition(manifest: dict[str, Any]) -> dict[str, Any]:
+    split = manifest.get("split") or {}
+    return {
+        "locator": (manifest.get("source") or {}).get("locator"),
+        "mapper_id": manifest.get("mapper_id"),
+        "field_map": manifest.get("field_map"),
+        "options": manifest.get("options"),
+        "drop_reasons": manifest.get("drop_reasons"),
+        "mode": manifest.get("mode"),
+        "split": split.get("assign"),
+        "seed": split.get("seed"),
+        "format": manifest.get("format"),
+    }
+
+
+def _unchanged_since(mapping: SavedMappingInfo) -> UnchangedSource | None:
+    """The version this mapping last wrote when re-running it now would write the same thing, else None.
+
+    Walks back from the dataset's current version: versions other imports appended after it keep its
+    records, but a later replace (or this mapping replacing whatever came after) means a re-run
+    changes the dataset. Anything that cannot be told (no fingerprint, an unreadable manifest)
+    counts as changed: the import runs and reports its own errors."""
+    try:
+        fingerprint = _fingerprint(open_source(mapping.locator))
+    except Exception:  # the import opens it again and fails with the proper event
+        return None
+    if fingerprint is None or not mapping.dataset:
+        return None
+    current = current_version(mapping.dataset)
+    if current is None:
+        return None
+    wanted = {key: mapping.definition()[key] for key in _WRITTEN_KEYS}
+    for number in reversed([v for v in list_versions(mapping.dataset) if v <= current]):
+        try:
+            manifest = open_dataset(mapping.dataset, number).manifest
+        except ConfigError:
+            return None
+        if manifest.get("config_id") == mapping.name:
+            same = (manifest.get("source") or {}).get("fingerprint") == fingerprint
+            if not same or _manifest_definition(manifest) != wanted:
+                return None
+            return UnchangedSource(name=mapping.name, dataset=mapping.dataset, version=number,
+                                   fingerprint=fingerprint, manifest=manifest)
+        if mapping.mode != "append" or manifest.get("mode") != "append":
+            return None
+    return None
 
 
 def _mark_run(name: str, *, status: str, accepted: int) -> None:
