@@ -101,3 +101,18 @@ def test_every_option_is_documented() -> None:
     assert "lora.target_modules" in names and "early_stopping.min_delta" in names
     assert set(names) <= set(option_names())
     assert TrainConfig.model_fields["learning_rate"].description.startswith("Peak learning rate")
+
+
+@pytest.mark.parametrize("run_name", ["/abs/elsewhere", "../../elsewhere", "../datasets/reviews/v1", "a/b", "a\\b",
+                                      "..", ".", ""])
+def test_a_run_name_is_one_folder_name_never_a_path(run_name: str) -> None:
+    # runs_dir() / run_name is where the run is written: a separator or '..' would put it anywhere
+    with pytest.raises(ConfigError) as info:
+        load_config(overrides=[f"run_name='{run_name}'"], dataset="d")
+    message = str(info.value)
+    assert message.startswith("option 'run_name':") and "output_dir" in message and "\n" not in message
+
+
+def test_plain_run_names_are_kept_as_given() -> None:
+    for run_name in ("r1", "007", "reviews-lora-20240101-120000", "my run.v2"):
+        assert load_config(dataset="d", run_name=run_name).run_name == run_name

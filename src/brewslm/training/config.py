@@ -19,12 +19,22 @@ import difflib
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Literal, Mapping, Optional, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from brewslm.errors import ConfigError
 
 Method = Literal["lora", "full", "dpo", "orpo"]
 PREFERENCE_METHODS = ("dpo", "orpo")
+
+
+def check_run_name(name: str) -> str:
+    """``name`` when it is one folder name (the run goes to ``<BREWSLM_HOME>/runs/<name>``); a
+    separator, ``..`` or an absolute path would put the run folder anywhere, so those are a
+    ``ValueError`` (a path is what ``output_dir`` is for)."""
+    if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise ValueError(f"a run name is one folder name under <BREWSLM_HOME>/runs, not a path ({name!r}); "
+                         "to put the run elsewhere, set output_dir")
+    return name
 
 
 class OptionsModel(BaseModel):
@@ -165,6 +175,11 @@ class TrainConfig(OptionsModel):
     log_every: int = Field(10, ge=1, description="Optimizer steps between progress lines on stderr (metrics.jsonl gets every step).")
     mlflow: bool = Field(False, description="Log parameters and metrics to MLflow (MLFLOW_TRACKING_URI, else a local ./mlruns store).")
     mlflow_experiment: str = Field("brewslm", description="MLflow experiment name.")
+
+    @field_validator("run_name")
+    @classmethod
+    def _run_name_is_a_name(cls, name: Optional[str]) -> Optional[str]:
+        return name if name is None else check_run_name(name)
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
@@ -365,6 +380,7 @@ __all__ = [
     "TrainConfig",
     "build_config",
     "build_options",
+    "check_run_name",
     "describe_options",
     "load_config",
     "load_options",
