@@ -1,4 +1,5 @@
-"""``brewslm train`` and ``brewslm train export`` end to end on the tiny model, in a private workspace."""
+"""``brewslm train`` and ``brewslm train export`` (an alias of ``brewslm export``) end to end on the tiny model,
+in a private workspace."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def test_train_then_export(cli, tickets, tiny_model_dir, tmp_path) -> None:
 
     exported = cli("train", "export", str(tmp_path / "run"), "--merge", "--out", str(tmp_path / "merged"))
     assert exported.code == 0, exported.err
-    assert "merged model" in exported.out and (tmp_path / "merged" / "config.json").is_file()
+    assert exported.err.strip() == (f"note: 'brewslm train export' is now 'brewslm export {tmp_path / 'run'} "
+                                    f"--format hf --out {tmp_path / 'merged'}'; it ran that")
+    assert "model card" in exported.out and (tmp_path / "merged" / "config.json").is_file()  # export's output
     assert json.loads((tmp_path / "merged" / "brewslm_export.json").read_text())["merged_lora"] is True
     assert (tmp_path / "merged" / "README.md").is_file()  # the model card 'brewslm export' writes too
 
@@ -49,8 +52,9 @@ def test_train_run_is_the_default_command_and_reads_as_text(cli, tickets, tiny_m
               "max_steps=1", "max_seq_len=128", "run_name=first")
     assert run.code == 0, run.err
     assert run.err == "" and "steps" in run.out and "throughput" in run.out
-    named = cli("train", "export", "first", "--merge", "--out", str(tmp_path / "full"), "--json")
-    assert named.code == 0 and named.json()["out"] == str(tmp_path / "full")
+    named = cli("train", "export", "first", "--out", str(tmp_path / "full"), "--json")  # --merge: always
+    assert named.code == 0 and named.json()["out_dir"] == str(tmp_path / "full")
+    assert named.json() == cli("export", "first", "--out", str(tmp_path / "full"), "--overwrite", "--json").json()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -64,9 +68,10 @@ def test_bad_options_are_one_line_errors(cli, tiny_model_dir, args, message) -> 
     assert line.startswith(message), line
 
 
-def test_export_needs_merge_and_a_run(cli, tmp_path) -> None:
-    assert "pass --merge" in one_error_line(cli("train", "export", "x", "--out", str(tmp_path / "o")))
-    assert "no training run 'x'" in one_error_line(cli("train", "export", "x", "--merge", "--out", str(tmp_path / "o")))
+def test_train_export_errors_are_brewslm_exports_in_one_line_saying_where_it_went(cli, tmp_path) -> None:
+    line = one_error_line(cli("train", "export", "x", "--merge", "--out", str(tmp_path / "o")))
+    assert "'x' is not an export folder" in line
+    assert line.endswith(f"('brewslm train export' is now 'brewslm export x --format hf --out {tmp_path / 'o'}')")
 
 
 def test_help_lists_every_training_option(cli) -> None:

@@ -2,24 +2,25 @@
 
     brewslm train --dataset reviews                         # LoRA on the embedded SmolLM2
     brewslm train --dataset reviews --config train.yaml lora.r=8 epochs=2
-    brewslm train export reviews-lora-20250101-120000 --merge --out ./reviews-model
+    brewslm export reviews-lora-20250101-120000 --out ./reviews-model   # the merged, standalone model
 
-``brewslm train`` is ``brewslm train run`` (the group's default command). Every training option
-lives in ``brewslm.training.TrainConfig``; the command line sets the common ones as flags and any
-other as ``KEY=VALUE``. The library calls are imported inside each command so ``brewslm --help``
-stays quick.
+``brewslm train`` is ``brewslm train run`` (the group's default command); ``brewslm train export``
+is an alias of ``brewslm export ... --format hf``, kept for old scripts: it says so and runs it.
+Every training option lives in ``brewslm.training.TrainConfig``; the command line sets the common
+ones as flags and any other as ``KEY=VALUE``. The library calls are imported inside each command
+so ``brewslm --help`` stays quick.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from brewslm.cli import export as export_cli
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option, options_help
+from brewslm.errors import BrewError
 from brewslm.output import key_values
-from brewslm.errors import ConfigError
 from brewslm.training.config import describe_options
 
 
@@ -44,13 +45,15 @@ def _options_help() -> str:
 
 
 def train_run(opts: TrainOptions) -> dict[str, Any]:
+    from brewslm.storage.processes import stop_cleanly_on_sigterm
     from brewslm.training import load_config, train
     from brewslm.training.report import StderrProgress
 
     config = load_config(opts.config, overrides=opts.overrides, dataset=opts.dataset, base_model=opts.base,
                          method=opts.method)
     progress = (lambda event: None) if opts.quiet else StderrProgress(every=config.log_every)
-    return train(config, progress=progress).to_dict()
+    # SIGTERM (kill, a scheduler) stops it like Ctrl-C: the loop records the run interrupted, with its event
+    return stop_cleanly_on_sigterm(lambda: train(config, progress=progress).to_dict())
 
 
 train_run.__doc__ = f"""Fine-tune a base model on an imported dataset (LoRA or full, completion-only loss).
@@ -80,45 +83,39 @@ def render_train(result: dict[str, Any]) -> str:
 @dataclass(kw_only=True)
 class ExportOptions:
     run: str = option("Run folder, or a run name under <BREWSLM_HOME>/runs.", positional=True)
-    merge: bool = option("Fold the LoRA adapter into the base weights, giving a standalone model (required).", default=False)
-    out: str = option("Folder to write the model to (new or empty).", metavar="DIR")
+    merge: bool = option("Accepted for old scripts: 'brewslm export' always merges the adapter in.", default=False)
+    out: str | None = option("Folder to write the model to, new or empty (default: "
+                             "<BREWSLM_HOME>/exports/<name>-hf).", default=None, metavar="DIR")
     overwrite: bool = option("Write into a folder that is not empty.", default=False)
     json: bool = json_flag()
 
 
-def _run_folder(name: str) -> Path:
-    from brewslm.training.run import find_run, runs_dir
-
-    run = find_run(name)
-    if run is None:
-        raise ConfigError(f"no training run '{name}': give a run folder or the name of a run under {runs_dir()}")
-    return run
-
-
 def train_export(opts: ExportOptions) -> dict[str, Any]:
-    """Export a finished run as a standalone Hugging Face model folder (LoRA merged in).
+    """Moved: this is 'brewslm export RUN --format hf' now; this alias says so and runs it.
 
-    The folder loads with plain transformers (AutoModelForCausalLM / AutoTokenizer.from_pretrained)
-    and keeps the tokenizer's chat template. It is what 'brewslm export RUN --format hf' writes
-    (model card and the run's latest evaluation report included); that command also writes GGUF.
+    'brewslm export' writes the same merged standalone folder (model card, recipe and the run's
+    latest evaluation report included) and also writes GGUF.
     """
-    from brewslm.export.hf import export_hf
+    import shlex
+    import sys
 
-    if not opts.merge:
-        raise ConfigError("export writes a merged standalone model; pass --merge (the adapter itself is in the run's model/ folder)")
-    run = _run_folder(opts.run)
-    exported = export_hf(run, opts.out, overwrite=opts.overwrite)
-    return {"run": str(run), "out": str(exported.out_dir)}
-
-
-def render_export(result: dict[str, Any]) -> str:
-    return key_values([("run", result["run"]), ("merged model", result["out"])])
+    argv = ["brewslm", "export", opts.run, "--format", "hf", *(["--out", opts.out] if opts.out else []),
+            *(["--overwrite"] if opts.overwrite else [])]
+    moved = f"'brewslm train export' is now '{shlex.join(argv)}'"
+    try:
+        result = export_cli.export_command(export_cli.ExportOptions(run=opts.run, format="hf", out=opts.out,
+                                                                    overwrite=opts.overwrite))
+    except BrewError as exc:  # still one error line, saying where the command went
+        raise type(exc)(f"{exc} ({moved})") from exc
+    # stderr: a --json caller's stdout stays one JSON document
+    print(f"note: {moved}; it ran that", file=sys.stderr)
+    return result
 
 
 COMMANDS: dict[str, Any] = {
     "default": "run",
     "run": Command(train_run, TrainOptions, render_train),
-    "export": Command(train_export, ExportOptions, render_export),
+    "export": Command(train_export, ExportOptions, export_cli.render_export),
 }
 
 __all__ = ["COMMANDS", "ExportOptions", "TrainOptions", "train_export", "train_run"]

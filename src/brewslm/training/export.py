@@ -3,7 +3,9 @@
 ``export_merged(run_dir, out_dir)`` folds a LoRA adapter into the base weights (peft
 ``merge_and_unload``) - or copies full fine-tuned weights - and writes config, weights, generation
 config, tokenizer and chat template, so ``AutoModelForCausalLM.from_pretrained(out_dir)`` and
-``AutoTokenizer.from_pretrained(out_dir)`` need neither peft nor BrewSLM.
+``AutoTokenizer.from_pretrained(out_dir)`` need neither peft nor BrewSLM. The command that ships a
+run is ``brewslm export`` (``brewslm.export.hf`` writes the model card, report and bundle around
+this); ``brewslm train export`` is only its alias.
 """
 
 from __future__ import annotations
