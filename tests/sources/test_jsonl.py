@@ -55,7 +55,7 @@ def test_bad_lines_become_sentinels_with_line_numbers(tmp_path: Path):
     assert failures[1].error == "expected a JSON object, got a list"
     assert failures[2].error == "expected a JSON object, got a string"
     assert failures[3].error.startswith("invalid UTF-8 (byte 0xff")
-    assert "nested too deeply" in failures[4].error or failures[4].error.startswith("invalid JSON")
+    assert failures[4].reason == "too_deep" and "levels deep" in failures[4].error
     assert len(failures[4].raw) <= 2001
     for failure in failures:
         assert "\n" not in failure.error

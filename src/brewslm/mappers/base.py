@@ -156,7 +156,7 @@ class Mapper(ABC):
     def apply(self, row: Any, fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
         """Map one source row. ``fields`` is canonical -> source (see ``canonical_map``)."""
         if isinstance(row, ParseFailure):
-            return Rejection("parse_error", f"line {row.position}: {row.error}")
+            return Rejection(row.reason, f"line {row.position}: {row.error}")
         if not isinstance(row, dict):
             return Rejection("wrong_type", f"row is a {type_name(row)}, not an object")
         return self.map_row(row, fields, options)

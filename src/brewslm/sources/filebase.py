@@ -20,6 +20,7 @@ import bz2
 import contextlib
 import datetime as _dt
 import decimal
+import errno
 import gzip
 import lzma
 import os
@@ -101,8 +102,10 @@ def resolve_file(locator: Locator) -> Path:
     if not locator.target.strip():
         raise SourceError(f"locator '{locator}' names no file; write e.g. {locator.scheme}:/path/to/file")
     path = Path(os.path.abspath(locator.path()))
-    if not path.exists():
-        raise SourceError(f"file not found: {path} (locator '{locator}')")
+    try:
+        os.stat(path)
+    except OSError as exc:
+        raise SourceError(f"{_stat_problem(path, exc)} (locator '{locator}')") from None
     if path.is_dir():
         raise SourceError(f"{path} is a directory, not a file (locator '{locator}'); name one file inside it")
     if not path.is_file():
@@ -112,6 +115,21 @@ def resolve_file(locator: Locator) -> Path:
     if not os.access(path, os.R_OK):
         raise SourceError(f"cannot read {path}: permission denied (locator '{locator}')")
     return path
+
+
+def _stat_problem(path: Path, exc: OSError) -> str:
+    """What is actually wrong when a path cannot be looked at: "not found" only when it is so."""
+    if exc.errno == errno.ELOOP:
+        return f"{path} is a symbolic link loop (its links point back at each other); point it at a real file"
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
+    if exc.errno == errno.ENOENT:
+        return f"file not found: {path}"
+    if exc.errno == errno.ENOTDIR:
+        return f"{path} goes through a file as if it were a folder; check the path"
+    if exc.errno == errno.EACCES:
+        return f"cannot read {path}: permission denied on a folder of its path"
+    return f"cannot open {path}: {exc.strerror or type(exc).__name__}"
 
 
 def strip_compression_suffix(name: str) -> str:

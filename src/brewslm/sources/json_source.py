@@ -20,6 +20,11 @@ byte-order mark is skipped). What becomes rows:
   list yields no rows;
 - an item that is not an object becomes ``{"col_1": ..., "col_2": ...}`` for a list (clinc150's
   ``[text, intent]`` pairs) or ``{"col_1": value}`` for a scalar, like a CSV row without header.
+Numbers: read as Python floats and ints. The fast reader holds integers up to 64 bits; when the
+document has a larger one, it is read again (from the start, rows already given are not repeated)
+in exact-number mode, where such integers stay exact. An integer longer than Python's digit limit
+(4300 digits) cannot be read by either: a one-line ``SourceError`` names it (JSON lines reject
+such a record alone). A record nested deeper than ``MAX_DEPTH`` becomes a ``too_deep`` row.
 A top-level scalar, a missing ``path`` and JSON that is invalid (or truncated) are one-line
 ``SourceError``s. ``ParseFailure.position`` is the 1-based index of the top-level record. An
 empty file yields zero rows.
@@ -27,15 +32,24 @@ empty file yields zero rows.
 
 from __future__ import annotations
 
-import json
+import decimal
+import re
 from typing import Any, BinaryIO, Iterator
 
 import ijson
 
 from brewslm.errors import SourceError
 from brewslm.mappers.base import type_name
-from brewslm.sources.base import RAW_TEXT_LIMIT, Locator, ParseFailure, SourceRow
-from brewslm.sources.filebase import UTF8_BOM, FileSource
+from brewslm.sources.base import (
+    Locator,
+    ParseFailure,
+    SourceRow,
+    int_digit_limit,
+    raw_json,
+    too_deep,
+    too_long_integer,
+)
+from brewslm.sources.filebase import SKIP_CHUNK, UTF8_BOM, FileSource
 
 SPLIT_FIELD = "split"
 FALLBACK_SPLIT_FIELD = "source_split"
@@ -44,6 +58,11 @@ _ENDS = ("end_map", "end_array")
 _KINDS = {"start_array": "array", "start_map": "object"}
 _KEYS_SHOWN = 30
 _CHECK_EVENTS = 200
+_INT_OVERFLOW = "integer overflow"  # what the fast (float) reader says of an integer past 64 bits
+
+
+class _NeedExactNumbers(Exception):
+    """The fast reader met an integer past 64 bits: read again in exact-number mode."""
 
 
 def parse_path(text: str, locator: Locator) -> list[str]:
@@ -80,10 +99,6 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def _raw(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)[: RAW_TEXT_LIMIT + 1]
-
-
 def explode(record: Any, chain: list[str], parents: dict[str, Any], position: int) -> Iterator[SourceRow]:
     """Rows of ``record`` flattened through the list fields in ``chain``."""
     if not chain:
@@ -91,18 +106,30 @@ def explode(record: Any, chain: list[str], parents: dict[str, Any], position: in
         return
     key = chain[0]
     if not isinstance(record, dict):
-        yield ParseFailure(position, _raw(record), f"record is a {type_name(record)}, cannot explode '{key}'")
+        yield ParseFailure(position, raw_json(record), f"record is a {type_name(record)}, cannot explode '{key}'")
         return
     if key not in record:
-        yield ParseFailure(position, _raw(record), f"record has no field '{key}' to explode")
+        yield ParseFailure(position, raw_json(record), f"record has no field '{key}' to explode")
         return
     children = record[key]
     if not isinstance(children, list):
-        yield ParseFailure(position, _raw(record), f"field '{key}' is a {type_name(children)}, not a list to explode")
+        yield ParseFailure(position, raw_json(record), f"field '{key}' is a {type_name(children)}, not a list to explode")
         return
     carried = {**parents, **{k: v for k, v in record.items() if k != key and _is_scalar(v)}}
     for child in children:
         yield from explode(child, chain[1:], carried, position)
+
+
+def plain_numbers(value: Any) -> Any:
+    """Exact-number mode reads decimals as ``Decimal``: make them floats, as the fast reader does.
+    A value nested past ``MAX_DEPTH`` is left alone (the row becomes ``too_deep`` anyway)."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_numbers(v) for v in value]
+    return value
 
 
 def _skip_bom(stream: BinaryIO) -> None:
@@ -127,6 +154,7 @@ class JsonSource(FileSource):
         self.chain = parse_path(locator.options.get("explode", ""), locator) if "explode" in locator.options else []
         if "explode" in locator.options and not self.chain:
             raise SourceError(f"option 'explode' in locator '{locator}' is empty; write e.g. explode=data.paragraphs.qas")
+        self.exact_numbers = False  # switched on when the document holds an integer past 64 bits
         self.kind = "empty" if self.is_empty or not self.probe(4096).strip(b" \t\r\n" + UTF8_BOM) else self._plan()
 
     # --- planning: what is at the selected path? ----------------------------------------------
@@ -144,7 +172,7 @@ class JsonSource(FileSource):
             _skip_bom(stream)
             try:
                 done_at: int | None = None
-                for count, (prefix, event, value) in enumerate(ijson.parse(stream, use_float=True)):
+                for count, (prefix, event, value) in enumerate(ijson.parse(stream, use_float=not self.exact_numbers)):
                     if done_at is not None and count - done_at > _CHECK_EVENTS:
                         break  # a few events more, so a syntax error near the start shows up now
                     if event == "map_key" and prefix in keys and len(keys[prefix]) < _KEYS_SHOWN:
@@ -158,8 +186,43 @@ class JsonSource(FileSource):
                     elif prefix == container and event in _ENDS:
                         break  # the container closed without holding every wanted key
             except ijson.JSONError as exc:
+                if self._needs_exact_numbers(exc):
+                    return self._scan_kinds(wanted)
                 raise self.error(f"is not valid JSON ({_json_error(exc)})") from None
         return found, keys
+
+    def _needs_exact_numbers(self, exc: Exception) -> bool:
+        """True when ``exc`` is the fast reader's integer overflow and exact-number mode can read
+        the document (now switched on); a one-line error when no reader can."""
+        if self.exact_numbers or _INT_OVERFLOW not in str(exc):
+            return False
+        offset = self._huge_integer_offset()
+        if offset is not None:
+            # the exact reader would crash the process on it, so it is refused before reading
+            raise self.error(f"holds a number near byte {offset} that is too long: {too_long_integer()}, or "
+                             "convert the file to JSON lines (jsonl:), where such a record is rejected alone")
+        self.exact_numbers = True
+        return True
+
+    def _huge_integer_offset(self) -> int | None:
+        """Byte offset (in the decompressed data) of the first run of digits too long for ``int``."""
+        limit = int_digit_limit()
+        if not limit:
+            return None
+        huge = re.compile(rb"[0-9]{%d,}" % (limit + 1))
+        keep = limit + 1  # a run may straddle two chunks
+        offset, tail = 0, b""
+        with self.reading(), self.open_stream() as stream:
+            while True:
+                chunk = stream.read(SKIP_CHUNK * 16)
+                if not chunk:
+                    return None
+                data = tail + chunk
+                found = huge.search(data)
+                if found:
+                    return offset - len(tail) + found.start()
+                tail = data[-keep:]
+                offset += len(chunk)
 
     def _plan(self) -> str:
         container = _prefix(self.container)
@@ -196,6 +259,18 @@ class JsonSource(FileSource):
     def rows(self) -> Iterator[SourceRow]:
         if self.kind == "empty":
             return
+        given = 0  # rows yielded so far: a re-read in exact-number mode goes on after them
+        while True:
+            try:
+                for index, row in enumerate(self._read(), start=1):
+                    if index > given:
+                        given = index
+                        yield row
+                return
+            except _NeedExactNumbers:
+                continue
+
+    def _read(self) -> Iterator[SourceRow]:
         count = 0
         with self.reading(lambda: f"after record {count}"), self.open_stream() as stream:
             _skip_bom(stream)
@@ -204,14 +279,19 @@ class JsonSource(FileSource):
                     for count, row in self._named_arrays(stream):
                         yield row
                 else:
-                    for count, record in enumerate(ijson.items(stream, self.record_prefix, use_float=True), start=1):
+                    items = ijson.items(stream, self.record_prefix, use_float=not self.exact_numbers)
+                    for count, record in enumerate(items, start=1):
+                        if self.exact_numbers and not too_deep(record):
+                            record = plain_numbers(record)
                         yield from explode(record, self.record_chain, {}, count)
             except ijson.JSONError as exc:
+                if self._needs_exact_numbers(exc):
+                    raise _NeedExactNumbers from None
                 raise self.error(f"is not valid JSON after record {count} ({_json_error(exc)})") from None
 
     def _named_arrays(self, stream: BinaryIO) -> Iterator[tuple[int, SourceRow]]:
         container = _prefix(self.container)
-        events = ijson.parse(stream, use_float=True)
+        events = ijson.parse(stream, use_float=not self.exact_numbers)
         key: str | None = None
         keys: list[str] = []
         array_prefix: str | None = None
@@ -247,6 +327,8 @@ class JsonSource(FileSource):
                 item = builder.value
             else:
                 item = value
+            if self.exact_numbers and not too_deep(item):
+                item = plain_numbers(item)
             index += 1
             row = as_row(item)
             row[FALLBACK_SPLIT_FIELD if SPLIT_FIELD in row else SPLIT_FIELD] = key

@@ -3,8 +3,10 @@
 Streams line by line in binary with a bounded reader, so memory stays flat whatever the file
 size. Per line:
 - blank lines are skipped; a UTF-8 byte-order mark on the first line is ignored;
-- invalid UTF-8, invalid JSON, or a JSON value that is not an object (a list, a number...) become a
-  ``ParseFailure`` sentinel carrying the line number, the raw text (truncated) and a one-line error;
+- invalid UTF-8, invalid JSON, an integer longer than Python's digit limit (4300 digits), or a JSON
+  value that is not an object (a list, a number...) become a ``ParseFailure`` sentinel carrying
+  the line number, the raw text (truncated) and a one-line error; a line nested deeper than the
+  parser's recursion allows becomes a ``too_deep`` one (as does any row past ``MAX_DEPTH``);
 - a line longer than ``max_record_bytes`` (default 64 MiB, ``?max_record_bytes=N``) is skipped up
   to its newline and becomes a ``ParseFailure``.
 A file that holds binary data (NUL and control bytes near the start, no line of JSON), is
@@ -18,7 +20,15 @@ import json
 from typing import Any, Iterator
 
 from brewslm.mappers.base import type_name
-from brewslm.sources.base import RAW_TEXT_LIMIT, Locator, ParseFailure, SourceRow
+from brewslm.sources.base import (
+    RAW_TEXT_LIMIT,
+    TOO_DEEP,
+    Locator,
+    ParseFailure,
+    SourceRow,
+    too_deep_error,
+    too_long_integer,
+)
 from brewslm.sources.filebase import (
     MAX_RECORD_BYTES,
     UTF8_BOM,
@@ -47,8 +57,11 @@ def parse_json_line(line: bytes, lineno: int) -> SourceRow:
         value: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], f"invalid JSON: {exc.msg} (column {exc.colno})")
+    except ValueError:
+        # the only other ValueError json.loads raises: an integer past Python's digit limit
+        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], too_long_integer())
     except RecursionError:
-        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], "invalid JSON: nested too deeply")
+        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], too_deep_error(), TOO_DEEP)
     if not isinstance(value, dict):
         return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], f"expected a JSON object, got a {type_name(value)}")
     return value
