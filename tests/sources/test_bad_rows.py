@@ -154,3 +154,10 @@ def test_an_empty_locator_says_nothing_follows_the_scheme(text: str):
     with pytest.raises(SourceError, match=f"names nothing after '{scheme}:'") as info:
         open_source(text)
     assert "prefix" not in str(info.value)
+
+
+def test_a_too_deep_jsonl_row_names_its_line(tmp_path: Path):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"a": 1}\n\n\n' + deep_value(300) + "\n")
+    rows = records(f"jsonl:{path}")
+    assert reasons(rows) == ["ok", TOO_DEEP] and rows[1].position == 4

@@ -639,7 +639,7 @@ def _stream_new(
                 stats.duplicates += 1
         pending.clear()
 
-    rows = plan.source.rows()
+    rows = plan.source.records()  # rows checked for depth: a 10,000-deep record is one too_deep row
     row_number = 0
     valid = 0
     next_report = PROGRESS_EVERY

@@ -26,6 +26,7 @@ from brewslm.sources.base import (
     Locator,
     ParseFailure,
     SourceRow,
+    check_depth,
     too_deep_error,
     too_long_integer,
 )
@@ -64,7 +65,7 @@ def parse_json_line(line: bytes, lineno: int) -> SourceRow:
         return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], too_deep_error(), TOO_DEEP)
     if not isinstance(value, dict):
         return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], f"expected a JSON object, got a {type_name(value)}")
-    return value
+    return check_depth(value, lineno)  # here, so a too_deep row names its line, not its row index
 
 
 class JsonlSource(FileSource):

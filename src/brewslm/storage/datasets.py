@@ -312,12 +312,7 @@ class VersionWriter:
         self.split_counts[split] += 1
 
     def write_rejected(self, entry: Mapping[str, Any]) -> None:
-        text = json.dumps(entry, ensure_ascii=False, default=_jsonable)
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:  # unpaired surrogates in the raw row: keep them, escaped, as valid JSON
-            data = json.dumps(entry, ensure_ascii=True, default=_jsonable).encode("ascii")
-        self._rejected.write(data + b"\n")
+        self._rejected.write(rejected_line(entry))
         self.rejected_count += 1
 
     def content_hash(self) -> str:
@@ -359,6 +354,47 @@ class VersionWriter:
         finally:
             self._closed = True
             shutil.rmtree(self.tmp_path, ignore_errors=True)
+
+
+NON_FINITE_NOTE = "NaN/Infinity values are written as the strings \"NaN\", \"Infinity\", \"-Infinity\""
+TOO_DEEP_NOTE = "the raw row is nested too deeply to write; see the reason and detail"
+
+
+def rejected_line(entry: Mapping[str, Any]) -> bytes:
+    """One line of ``rejected.jsonl``: strict JSON that any parser reads. NaN/Infinity (which
+    strict parsers refuse) become strings and the entry's ``note`` says so; unpaired surrogates
+    in the raw row are kept, escaped."""
+    entry = dict(entry)
+    try:
+        text = json.dumps(entry, ensure_ascii=False, allow_nan=False, default=_jsonable)
+    except ValueError:
+        entry = {**_finite(entry), "note": NON_FINITE_NOTE}
+        text = json.dumps(entry, ensure_ascii=False, allow_nan=False, default=_jsonable)
+    except RecursionError:  # sources reject deep rows first (too_deep); this guards direct callers
+        entry = {**entry, "raw": None, "note": TOO_DEEP_NOTE}
+        text = json.dumps(entry, ensure_ascii=False, allow_nan=False, default=_jsonable)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # unpaired surrogates in the raw row: keep them, escaped, as valid JSON
+        data = json.dumps(json.loads(text), ensure_ascii=True, allow_nan=False).encode("ascii")
+    return data + b"\n"
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN/Infinity floats (also inside non-JSON values) as the strings strict JSON allows."""
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return _finite(_jsonable(value))
 
 
 def _jsonable(value: Any) -> Any:
