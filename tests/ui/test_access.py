@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import io
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,11 +19,14 @@ from brewslm.ui.access import (
     SESSION_COOKIE,
     UploadTooLarge,
     check_locator,
+    check_output_path,
     safe_file_name,
     save_upload,
     session_token,
 )
 from brewslm.ui.app import SECURITY_HEADERS, create_ui_app, templates
+from helpers.tiny_model import save_tiny_causal_lm
+from ui.runs_fixture import import_sentiment, one_thread_workers  # noqa: F401  (a fixture)
 
 KEY = "s3cret-key-for-tests"
 LOCAL = "http://127.0.0.1:8000"
@@ -84,6 +89,112 @@ def test_a_symlink_inside_a_root_that_points_outside_is_refused(settings, root, 
 def test_a_malformed_locator_is_the_source_layers_error(settings):
     with pytest.raises(SourceError, match="no '<scheme>:' prefix"):
         check_locator("/etc/passwd", settings)
+
+
+# --- where a request may make the UI write -----------------------------------------------------
+
+def _errors_of(page: str) -> list[str]:
+    """The one-line errors a page shows (form-level, per option, an error page), unescaped."""
+    found = re.findall(r'role="alert"[^>]*>(.*?)</(?:div|span)>', page, re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", "", e)).split()) for e in found]
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*")) if folder.exists() else []
+
+
+def test_an_output_folder_must_be_inside_the_roots_and_outside_what_is_never_written(settings, root, workspace,
+                                                                                   tmp_path):
+    assert check_output_path(root / "runs" / "r1", settings) == root / "runs" / "r1"
+    assert check_output_path(workspace / "runs" / "r1", settings)  # the workspace: where runs go by default
+    outside = tmp_path / "elsewhere"
+    (root / "linked").symlink_to(tmp_path)
+    for path, message in [
+        (outside, "is outside the folders this UI may write"),
+        (f"{root}/../elsewhere", "is outside the folders this UI may write"),
+        (root / "linked" / "elsewhere", "(a link to"),  # not there yet: the link above it decides
+        (workspace / "datasets" / "sentiment" / "v1", "inside the workspace's datasets folder"),
+        (workspace / "runs" / ".." / "datasets" / "new", "inside the workspace's datasets folder"),
+        (settings.uploads_dir / "run", "inside the uploads folder"),
+    ]:
+        with pytest.raises(ConfigError) as error:
+            check_output_path(path, settings, what="run folder")
+        assert message in str(error.value) and str(error.value).startswith("run folder ") and "\n" not in str(error.value)
+
+
+def test_shared_datasets_are_never_written_though_readable(settings, root, monkeypatch):
+    shared = root / "shared"
+    shared.mkdir()
+    monkeypatch.setenv("BREWSLM_SHARED_DATASETS", str(shared))
+    with pytest.raises(ConfigError, match="inside the shared datasets folder"):
+        check_output_path(shared / "reviews" / "run", settings)
+
+
+@pytest.fixture
+def trainable(tmp_path, workspace) -> dict:
+    """A sentiment dataset in the workspace and the tiny model, for forms that get as far as
+    queueing a job; the roots are the test's folder (the workspace inside), as by default."""
+    import_sentiment(tmp_path)
+    return {"model": str(save_tiny_causal_lm(tmp_path / "tiny")), "dataset": "sentiment"}
+
+
+def _refused(response, *needles: str) -> None:
+    errors = _errors_of(response.text)
+    assert response.status_code in (400, 403), (response.status_code, errors)
+    assert any(all(n in e for n in needles) for e in errors), errors
+
+
+def test_train_run_name_and_output_dir_never_put_a_run_outside(ui_settings, trainable, workspace, tmp_path,
+                                                             monkeypatch):
+    """Issue 14: run_name went unchecked, so a whole run folder landed wherever the server could write."""
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"  # outside every root
+    monkeypatch.chdir(tmp_path.parent)
+    client = _client(ui_settings)
+    version = workspace / "datasets" / "sentiment" / "v1"
+    published = _files_under(version)
+    small = {"dataset": "sentiment", "base_model": trainable["model"], "max_steps": "1", "max_seq_len": "64"}
+    for run_name in (str(elsewhere), f"../../../{elsewhere.name}", "../datasets/sentiment/v1"):
+        response = client.post("/train", data={**small, "run_name": run_name})
+        _refused(response, "run name", "output_dir")
+    for output_dir, needle in [(str(elsewhere), "outside the folders this UI may write"),
+                               (elsewhere.name, "outside the folders this UI may write"),  # relative: the cwd
+                               (str(version), "inside the workspace's datasets folder"),
+                               (str(workspace / "uploads" / "run"), "inside the uploads folder")]:
+        _refused(client.post("/train", data={**small, "output_dir": output_dir}), needle)
+    assert jobs.list_jobs(kind="train") == []
+    assert not elsewhere.exists() and _files_under(version) == published
+    assert not (workspace / "datasets" / "sentiment" / "v1" / "config.yaml").exists()
+
+
+def test_evaluate_out_dir_never_puts_a_report_outside(ui_settings, trainable, workspace, tmp_path, monkeypatch):
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    monkeypatch.chdir(tmp_path.parent)
+    client = _client(ui_settings)
+    version = workspace / "datasets" / "sentiment" / "v1"
+    published = _files_under(version)
+    form = {"model": trainable["model"], "dataset": "sentiment", "max_examples": "1", "bootstrap_samples": "0"}
+    for out_dir, needle in [(str(elsewhere), "outside the folders this UI may write"),
+                            (elsewhere.name, "outside the folders this UI may write"),
+                            (f"{workspace}/runs/../../../{elsewhere.name}", "outside the folders this UI may write"),
+                            (str(version), "inside the workspace's datasets folder")]:
+        _refused(client.post("/evaluate", data={**form, "out_dir": out_dir}), needle)
+    assert jobs.list_jobs(kind="eval") == []
+    assert not elsewhere.exists() and _files_under(version) == published
+
+
+def test_import_and_mapping_names_and_upload_names_never_become_paths(settings, root, tmp_path, make_job):
+    client = _client(settings)
+    locator = f"jsonl:{root}/rows.jsonl"
+    escape = "../../elsewhere"
+    _refused(client.post("/data/import", data={"locator": locator, "mapper_id": "label_to_classification",
+                                               "dataset": escape}), "dataset name", "not allowed")
+    assert jobs.list_jobs(kind="import") == []
+    job_id = make_job(status=jobs.SUCCEEDED, params={"locator": locator, "mapper_id": "label_to_classification"})
+    _refused(client.post("/data/mappings", data={"job_id": job_id, "name": escape}), "not allowed")
+    uploaded = client.post("/data/source", files={"file": ("../../../escape.jsonl", b'{"text": "a", "label": "x"}\n')})
+    assert uploaded.status_code == 200
+    assert [p.name for p in settings.uploads_dir.iterdir() if p.name.endswith("-escape.jsonl")]
+    assert not list(tmp_path.rglob("escape.jsonl")) and not (tmp_path.parent / "escape.jsonl").exists()
 
 
 # --- the API key ---------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ locator may name, how big an upload may be.
   site is refused; browsers always send one of them, so a forged form post from elsewhere fails.
 - Locators: ``check_locator`` refuses any local path outside ``settings.allowed_roots`` (real
   paths, symlinks followed) — the main file, a ``?join=`` companion, a local ``hf:`` folder.
+- Outputs: ``check_output_path`` refuses any folder a job would write into (a run folder, a report
+  folder) outside the allowed roots and the workspace, or inside the workspace's datasets, the
+  uploads or the shared datasets — after joining, with symlinks followed.
 - Uploads: ``save_upload`` streams a file under ``$BREWSLM_HOME/uploads`` with a safe unique name
   and stops at ``settings.max_upload_bytes`` (``UploadTooLarge``, a 413 page); ``BodyLimit`` (ASGI)
   refuses an oversized request before it is parsed at all.
@@ -34,6 +37,7 @@ from fastapi import HTTPException, Request
 from brewslm.errors import BrewError, ConfigError
 from brewslm.serving.security import bearer_token, key_matches
 from brewslm.ui.settings import UISettings
+from brewslm.workspace import datasets_dir, home_dir
 
 SESSION_COOKIE = "brewslm_ui_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -136,6 +140,47 @@ def check_path(path: str | Path, settings: UISettings, *, what: str = "file") ->
         raise ConfigError(f"{what} {shown} is outside the folders this UI may read "
                           f"({', '.join(str(r) for r in roots)}); upload the file instead, or restart "
                           "'brewslm ui' with --allow-root DIR")
+    return candidate
+
+
+# --- where a request may make the UI write ---------------------------------------------------------
+
+def writable_roots(settings: UISettings) -> list[Path]:
+    """The allowed roots plus the workspace, where runs and reports go by default."""
+    home = Path(os.path.realpath(home_dir()))
+    return settings.allowed_roots + ([home] if home not in settings.allowed_roots else [])
+
+
+def never_written(settings: UISettings) -> list[tuple[Path, str]]:
+    """Folders inside the roots that no request may write into, with what they are: a published
+    dataset version never changes, an upload is only ever read, the shared datasets are read-only."""
+    from brewslm.recipes.config import shared_datasets_dir
+
+    folders = [(datasets_dir(), "the workspace's datasets folder"), (settings.uploads_dir, "the uploads folder")]
+    try:
+        folders.append((shared_datasets_dir(), "the shared datasets folder"))
+    except ConfigError:  # none configured or found: nothing more to protect
+        pass
+    return folders
+
+
+def check_output_path(path: str | Path, settings: UISettings, *, what: str = "output folder") -> Path:
+    """The absolute form of ``path`` (``~`` expanded, relative to the working directory) where a
+    job will write, if its real location (symlinks followed, also those of the folders above it that
+    exist yet) is inside the writable roots and not inside a folder that is never written; else a
+    one-line ``ConfigError``. Every value that becomes a folder a request writes into passes here."""
+    candidate = Path(os.path.abspath(Path(path).expanduser()))
+    real = Path(os.path.realpath(candidate))
+    shown = f"{candidate} (a link to {real})" if real != candidate else str(candidate)
+    roots = writable_roots(settings)
+    if not _inside(candidate, roots):
+        raise ConfigError(f"{what} {shown} is outside the folders this UI may write "
+                          f"({', '.join(str(r) for r in roots)}); pick a folder inside them, or restart "
+                          "'brewslm ui' with --allow-root DIR")
+    for folder, name in never_written(settings):
+        if _inside(candidate, [folder]):
+            raise ConfigError(f"{what} {shown} is inside {name} ({os.path.realpath(folder)}), which this UI "
+                              "never writes into; pick another folder")
     return candidate
 
 

@@ -58,7 +58,7 @@ from brewslm.mappers import get_mapper, list_mappers
 from brewslm.sources import open_source
 from brewslm.sources.base import ParseFailure
 from brewslm.sources.filebase import dataset_name_for
-from brewslm.storage.datasets import SPLITS, dataset_name_from
+from brewslm.storage.datasets import SPLITS, dataset_name_from, validate_dataset_name
 from brewslm.ui import jobs
 from brewslm.ui.access import check_locator, check_path, safe_file_name, save_upload
 from brewslm.ui.app import current_settings, render
@@ -343,6 +343,8 @@ def import_step(request: Request, form: MappingForm = Depends(mapping_form)) -> 
     spec = form.spec()
     if not spec.mapper_id:
         raise ConfigError("choose a mapper before importing")
+    if spec.dataset:  # the name becomes a folder of the workspace: refused here, not by a failed job
+        validate_dataset_name(spec.dataset)
     job_id = jobs.submit_job("import", spec.model_dump(mode="json", exclude_none=True))
     return render(request, "data_job.html", job=jobs.get_job(job_id))
 

@@ -52,6 +52,7 @@ from brewslm.evaluation.review import (
 )
 from brewslm.training.run import RUN_RECORD, read_run, runs_dir
 from brewslm.ui import jobs
+from brewslm.ui.access import check_output_path
 from brewslm.ui.app import current_settings, is_htmx, render
 from brewslm.ui.pages import json_text
 from brewslm.ui.pages.options_form import (
@@ -67,7 +68,7 @@ router = APIRouter()
 JOB_KIND = "eval"
 REPORT_FILES = ("report.html", "report.md", "report.json")  # what /evaluate/report/file serves
 PRIMARY_OPTIONS = ("model", "dataset", "split", "baseline", "max_examples", "strategy", "gates", "bootstrap_samples")
-PATH_OPTIONS = ("model", "baseline", "dataset", "judge_model", "out_dir")  # local paths: inside the allowed roots
+PATH_OPTIONS = ("model", "baseline", "dataset", "judge_model")  # local paths read: inside the allowed roots
 PER_PAGE = 25
 POLL_SECONDS = 2
 INPUT_CHARS = 400  # a prompt is shown cut to this many characters (the full record is in the row's detail)
@@ -284,16 +285,21 @@ def finished_runs() -> list[str]:
 
 
 def start_evaluation(config: EvalConfig, settings: Any) -> int:
-    """Fail fast on what needs no model (paths, gates, the model and dataset named), then queue the
-    evaluation as a job; returns the job id."""
+    """Fail fast on what needs no model (paths, gates, the model and dataset named, the report
+    folder where this UI may write), then queue the evaluation as a job; returns the job id."""
     from brewslm.evaluation.gates import parse_gates
-    from brewslm.evaluation.runner import resolve_model
+    from brewslm.evaluation.runner import default_out_dir, resolve_model
     from brewslm.training.run import open_dataset_ref
 
     check_path_options(config, PATH_OPTIONS, settings)
     parse_gates(config.gates)
-    open_dataset_ref(config.dataset, config.dataset_version)
-    resolve_model(config.model)
+    dataset = open_dataset_ref(config.dataset, config.dataset_version)
+    tuned = resolve_model(config.model)
+    # out_dir, else the folder the job will pick (beside the run's): only its parents matter, and
+    # the job picks the same ones
+    out_dir = check_output_path(default_out_dir(config, tuned, dataset), settings, what="report folder")
+    if config.out_dir:  # absolute, as checked: the job writes there whatever its working directory
+        config = config.model_copy(update={"out_dir": str(out_dir)})
     return jobs.submit_job(JOB_KIND, {"config": config.to_dict()})
 
 

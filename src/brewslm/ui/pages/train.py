@@ -22,7 +22,6 @@ A run started with ``brewslm train`` shows live here too (``/train/runs/NAME``).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -31,10 +30,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from brewslm.errors import ConfigError
-from brewslm.training.config import TrainConfig
+from brewslm.training.config import TrainConfig, check_run_name
 from brewslm.training.report import MetricsLog, format_duration
 from brewslm.training.run import METRICS_FILE, RUN_RECORD, read_run, runs_dir
 from brewslm.ui import jobs
+from brewslm.ui.access import check_output_path
 from brewslm.ui.app import current_settings, is_htmx, render
 from brewslm.ui.pages.options_form import (
     FORM_ERROR,
@@ -51,9 +51,9 @@ JOB_KIND = "train"
 POLL_SECONDS = 2
 PRIMARY_OPTIONS = ("dataset", "base_model", "method", "epochs", "max_steps", "learning_rate", "batch_size",
                    "max_seq_len", "lora.r", "run_name")
-RUN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # a run is named, never addressed by path, from a URL
 RECENT = 20  # jobs and runs listed on the page
-PATH_OPTIONS = ("dataset", "base_model", "output_dir", "resume")  # local paths: inside the allowed roots
+PATH_OPTIONS = ("dataset", "base_model", "resume")  # local paths read: inside the allowed roots
+RESUME_LATEST = "latest"  # resume's one value that is not a path (output_dir's newest checkpoint)
 
 
 # --- the loss curve --------------------------------------------------------------------------------
@@ -229,9 +229,12 @@ def list_runs(limit: int = RECENT) -> list[RunPanel]:
 
 
 def named_run_dir(name: str) -> Path:
-    """The run ``name`` under ``<BREWSLM_HOME>/runs`` (names only: a URL never reaches other folders)."""
-    if not RUN_NAME.match(name) or name in (".", ".."):
-        raise ConfigError(f"'{name}' is not a run name; runs are listed on the Train page")
+    """The run ``name`` under ``<BREWSLM_HOME>/runs`` (names only, by the config's own rule: a URL
+    never reaches other folders)."""
+    try:
+        check_run_name(name)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}; runs are listed on the Train page") from None
     folder = runs_dir() / name
     if not (folder / RUN_RECORD).is_file():
         raise ConfigError(f"no training run '{name}' under {runs_dir()}; runs are listed on the Train page")
@@ -255,15 +258,20 @@ def recipe_defaults(name: str) -> dict[str, Any]:
 
 
 def start_training(config: TrainConfig, settings: Any) -> int:
-    """Check ``config`` as ``train`` would before loading a model (``preflight``; paths inside
-    the allowed roots), fix its run folder, and queue it as a job; returns the job id."""
+    """Check ``config`` as ``train`` would before loading a model (``preflight``; what it reads inside
+    the allowed roots), fix its run folder where this UI may write (``check_output_path``, on the
+    folder ``output_dir`` or ``run_name`` make once joined), and queue it as a job; returns the job id."""
     from brewslm.training.loop import preflight
     from brewslm.training.run import resolve_run_dir
 
     check_path_options(config, PATH_OPTIONS, settings)
     setup = preflight(config)
-    if not config.resume and not config.output_dir:
-        config = config.model_copy(update={"output_dir": str(resolve_run_dir(config, setup.dataset))})
+    if config.resume and config.resume != RESUME_LATEST:  # a resumed run writes on in its checkpoint's run
+        check_output_path(config.resume, settings, what="option 'resume':")
+    if not config.resume or config.output_dir or config.run_name:
+        run_dir = check_output_path(resolve_run_dir(config, setup.dataset), settings, what="run folder")
+        # absolute, as checked: the job writes there whatever its working directory
+        config = config.model_copy(update={"output_dir": str(run_dir)})
     return jobs.submit_job(JOB_KIND, {"config": config.to_dict()})
 
 
