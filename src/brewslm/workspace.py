@@ -44,3 +44,16 @@ def kaggle_cache_dir() -> Path:
     path = cache_dir() / "kaggle"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+CRASH_ENV = "BREWSLM_TEST_CRASH_AT"
+
+
+def crash_point(step: str) -> None:
+    """A named point in a multi-step write (e.g. publishing a dataset version). When
+    ``BREWSLM_TEST_CRASH_AT`` names it, the process SIGKILLs itself right here: the crash-recovery
+    tests use it to leave exactly the state a ``kill -9`` at that moment would."""
+    if os.environ.get(CRASH_ENV) == step:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)

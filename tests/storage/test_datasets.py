@@ -88,17 +88,22 @@ def test_half_written_and_unpointed_versions_are_handled():
     (stale / "train.jsonl").write_text("half")
     incomplete = dataset_dir("ds") / "v5"  # no manifest: never published
     incomplete.mkdir()
+    assert remove_stale_temporaries("ds") == [stale] and not stale.exists()
+    stale.mkdir()
     assert list_versions("ds") == [1] and open_dataset("ds").version == 1
+    assert not stale.exists()  # the first read of this process found the crash mark and settled the store
     assert [d.name for d in list_datasets()] == ["ds"]
     assert next_version("ds") == 6  # never reuse a number a directory already has
-    assert remove_stale_temporaries("ds") == [stale] and not stale.exists()
 
-    # a crash between publishing v2 and moving CURRENT: v2 is complete, CURRENT still says v1
+    # a crash between renaming v6 and moving CURRENT: v6 is complete but CURRENT, the commit
+    # point, still says v1 - so v6 is not published: not listed, not current, not openable
     _publish("ds", {"train": [{"_key": "b"}]})
     (dataset_dir("ds") / "CURRENT").write_text("v1\n")
-    assert current_version("ds") == 1
+    assert current_version("ds") == 1 and list_versions("ds") == [1]
+    with pytest.raises(ConfigError, match="no version 6"):
+        open_dataset("ds", 6)
     (dataset_dir("ds") / "CURRENT").unlink()
-    assert current_version("ds") == 6  # no pointer: the newest complete version
+    assert current_version("ds") is None and list_datasets() == []  # no pointer: nothing committed
 
 
 def test_parquet_versions_share_one_schema_across_splits():

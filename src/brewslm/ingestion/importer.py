@@ -44,16 +44,18 @@ from brewslm.storage.datasets import (
     dataset_name_from,
     next_version,
     open_dataset,
-    remove_stale_temporaries,
+    pending_marker,
     validate_dataset_name,
 )
 from brewslm.storage.events import default_actor, new_event, record_event
+from brewslm.storage.recovery import reconcile_dataset
+from brewslm.workspace import crash_point
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile
 
-STAGE = "ingestion"
-RUN_OK = "dataset_import_run"
-RUN_FAILED = "dataset_import_failed"
+STAGE = catalog.STAGE
+RUN_OK = catalog.IMPORT_RUN
+RUN_FAILED = catalog.IMPORT_FAILED
 MAPPER_ERROR = "mapper_error"
 MAPPER_ERROR_ABORT = 1000  # consecutive leading rows a mapper may crash on before the import stops
 SPLIT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
@@ -253,6 +255,7 @@ class _RunState:
     version: int | None = None
     version_started: bool = False
     published: bool = False
+    failure_logged: bool = False
     rows_read: int = 0
     rejection_counts: dict[str, int] = field(default_factory=dict)
 
@@ -270,7 +273,8 @@ def run_import(spec: ImportSpec, progress: Progress | Any = None) -> ImportResul
         return _run(spec, state, _progress_reporter(progress))
     except BaseException as exc:
         failure = _as_brew_error(exc, state)
-        _log_failure(state, failure if failure is not None else exc)
+        if not state.failure_logged:
+            _log_failure(state, failure if failure is not None else exc)
         if failure is not None and failure is not exc:
             raise failure from exc
         raise
@@ -351,7 +355,8 @@ def _run(spec: ImportSpec, state: _RunState, report: Callable[[int, int], None] 
     fingerprint = _fingerprint(plan.source)
 
     with dataset_lock(plan.dataset):
-        remove_stale_temporaries(plan.dataset)
+        # settle what a crashed import left first, so the parent is the committed CURRENT version
+        reconcile_dataset(plan.dataset)
         parent_number = current_version(plan.dataset)
         parent = open_dataset(plan.dataset, parent_number) if parent_number is not None else None
         if parent is not None and spec.mode == "append":
@@ -359,6 +364,7 @@ def _run(spec: ImportSpec, state: _RunState, report: Callable[[int, int], None] 
         version = next_version(plan.dataset)
         state.version = version
         writer = VersionWriter(plan.dataset, version, spec.format)
+        pending = pending_marker(plan.dataset, version)  # removed once the catalogue holds the outcome
         try:
             catalog.begin_version(
                 plan.dataset,
@@ -374,43 +380,26 @@ def _run(spec: ImportSpec, state: _RunState, report: Callable[[int, int], None] 
             state.version_started = True
             stats = _write_version(plan, writer, parent if spec.mode == "append" else None, state, report)
             manifest = _manifest(plan, writer, stats, parent, fingerprint, state)
-            published = writer.publish(manifest)
-        except BaseException:
+            crash_point("after_rows_written")
+            published = writer.publish(manifest)  # CURRENT moved: committed (see storage/datasets.py)
+        except BaseException as exc:
             writer.discard()
+            # logged under the lock, so crash recovery in another process never races this failure
+            state.failure_logged = True
+            failure = _as_brew_error(exc, state)
+            _log_failure(state, failure if failure is not None else exc)
+            pending.unlink(missing_ok=True)
             raise
-    state.published = True
-
-    payload = {
-        "source_id": spec.locator,
-        "mapper_id": plan.mapper.id,
-        "task_profile": plan.profile.id,
-        "accepted_count": stats.accepted,
-        "rejection_counts": dict(stats.rejection_counts),
-        "duplicates": stats.duplicates,
-        "rows_read": stats.rows_read,
-        "records": sum(writer.split_counts.values()),
-        "split_counts": dict(writer.split_counts),
-        "config_id": spec.config_id,
-        "dataset": plan.dataset,
-        "version": version,
-        "mode": spec.mode,
-        "content_hash": manifest["content_hash"],
-    }
-    event = new_event(STAGE, RUN_OK, payload, actor=state.actor, dataset=plan.dataset, config_id=spec.config_id)
-    event_id = catalog.finish_version(
-        plan.dataset,
-        version,
-        status=catalog.PUBLISHED,
-        event=event,
-        task_profile=plan.profile.id,
-        record_count=payload["records"],
-        accepted_count=stats.accepted,
-        rejected_count=sum(stats.rejection_counts.values()),
-        duplicate_count=stats.duplicates,
-        split_counts=dict(writer.split_counts),
-        rejection_counts=dict(stats.rejection_counts),
-        content_hash=manifest["content_hash"],
-    )
+        state.published = True
+        # The catalogue follows the committed files. Recorded under the lock so another process's
+        # crash recovery cannot adopt this version first; if this process dies before it, that
+        # recovery adopts the version from its manifest with the same event.
+        payload, details = catalog.import_outcome(manifest)
+        event = new_event(STAGE, RUN_OK, payload, actor=state.actor, dataset=plan.dataset, config_id=spec.config_id)
+        event_id = catalog.finish_version(plan.dataset, version, status=catalog.PUBLISHED, event=event,
+                                          task_profile=plan.profile.id, **details)
+        pending.unlink(missing_ok=True)
+        crash_point("after_catalogue")
     return ImportResult(
         dataset=plan.dataset,
         version=version,

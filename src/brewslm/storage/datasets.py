@@ -8,11 +8,27 @@ Layout under ``$BREWSLM_HOME/datasets/<name>/``::
       rejected.jsonl     rows that were not accepted: row number, reason, detail, raw row
       manifest.json      what was imported, how, and what came out
     .tmp-v4-<random>/    a version being written (or left by a crash; cleaned by the next import)
+    .tmp-pending-v4      an import's outcome is not in the catalogue yet (removed once it is)
     .lock                held while an import writes this dataset
 
-A version is written into a temporary directory beside the versions and published with one
-``rename`` followed by an atomic replace of ``CURRENT``, so readers see either the previous
-version or the complete new one, never a half-written version.
+A version is written into a temporary directory beside the versions, renamed to ``vN`` and then
+committed by the atomic replace of ``CURRENT``.
+
+The commit rule (one rule, for readers and for crash recovery): **``CURRENT`` is the commit
+point.** A version exists exactly when its folder is complete (has ``manifest.json``) and its
+number is at most the one ``CURRENT`` names; the database catalogue (``catalog.py``) follows the
+files, never the other way round. A crash leaves at most one of these, and every command that
+opens the workspace settles it (``recovery.py``: once per process when the database opens, or
+when a command that reads only files first finds a crash mark - a ``.tmp-*`` entry or a complete
+version past ``CURRENT``; and again by the next import under the dataset's lock):
+
+- ``.tmp-*`` folders (killed while writing): removed; the version's ``writing`` row becomes
+  ``failed`` with a ``dataset_import_failed`` event saying it was interrupted;
+- a complete ``vN`` past ``CURRENT`` (killed between the rename and ``CURRENT``): never
+  committed, so removed, its row ``failed`` the same way; the next import builds on ``CURRENT``;
+- a committed version whose row is ``writing`` or missing (killed after ``CURRENT``, before the
+  catalogue): adopted - the row becomes ``published`` from the manifest, with the
+  ``dataset_import_run`` event the import would have logged, marked ``recovered``.
 
 JSONL (the default) stores each record exactly. Parquet (``format="parquet"``) stores all splits
 under one schema inferred from every record, so a field some records lack reads back as null.
@@ -31,7 +47,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from brewslm.errors import ConfigError, ImportFailed
-from brewslm.workspace import datasets_dir
+from brewslm.workspace import crash_point, datasets_dir
 
 SPLITS = ("train", "validation", "test")
 OUTPUT_FORMATS = ("jsonl", "parquet")
@@ -82,21 +98,77 @@ def _version_dirs(directory: Path) -> dict[int, Path]:
     return found
 
 
+def complete_versions(directory: Path) -> list[int]:
+    """Version folders that hold a manifest, committed or not, oldest first."""
+    return sorted(v for v, path in _version_dirs(directory).items() if (path / MANIFEST).is_file())
+
+
+def read_pointer(directory: Path) -> int | None:
+    """The version number ``CURRENT`` names (None: no pointer, or not a ``vN`` line)."""
+    try:
+        match = _VERSION_DIR_RE.match((directory / CURRENT).read_text(encoding="utf-8").strip())
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(match.group(1)) if match else None
+
+
+def committed(version: int, pointer: int | None) -> bool:
+    """The commit rule (module docstring): a complete version is published iff ``CURRENT`` has
+    reached it."""
+    return pointer is not None and version <= pointer
+
+
+def has_crash_marks(directory: Path) -> bool:
+    """Did an unfinished write leave something here: a ``.tmp-*`` entry (a version being written,
+    an outcome not yet catalogued) or a complete version ``CURRENT`` never committed?"""
+    if not directory.is_dir():
+        return False
+    if any(child.name.startswith(TMP_PREFIX) for child in directory.iterdir()):
+        return True
+    pointer = read_pointer(directory)
+    return any(not committed(v, pointer) for v in complete_versions(directory))
+
+
+def pending_marker(name: str, version: int) -> Path:
+    """Written (under the lock) before an import's ``writing`` row, removed once the row holds the
+    outcome: while it exists the catalogue may lag the files, so readers of files alone still know
+    to settle the workspace after a crash."""
+    path = dataset_dir(name) / f"{TMP_PREFIX}pending-v{version}"
+    path.touch()
+    return path
+
+
+_CHECKED: set[str] = set()  # dataset roots this process has checked for crash marks
+
+
+def _settle_crashes_once() -> None:
+    """The first dataset read of a process: if a crash left marks, open the database, which settles
+    the store (``recovery.py``). Costs a directory listing per dataset; the database (and its
+    start-up time) is only touched when there is something to settle."""
+    root = datasets_dir()
+    if str(root) in _CHECKED:
+        return
+    _CHECKED.add(str(root))
+    if any(has_crash_marks(child) for child in root.iterdir() if child.is_dir() and _NAME_RE.match(child.name)):
+        from brewslm.storage.db import get_engine
+
+        try:
+            get_engine()
+        except ConfigError:  # a broken database URL is reported by the commands that need the database
+            pass
+
+
 def list_versions(name: str) -> list[int]:
-    """Published (complete) versions of a dataset, oldest first."""
-    return sorted(v for v, path in _version_dirs(dataset_dir(name)).items() if (path / MANIFEST).is_file())
+    """Published versions of a dataset (complete and committed by ``CURRENT``), oldest first."""
+    _settle_crashes_once()
+    directory = dataset_dir(name)
+    pointer = read_pointer(directory)
+    return [v for v in complete_versions(directory) if committed(v, pointer)]
 
 
 def current_version(name: str) -> int | None:
-    """The version ``CURRENT`` names; the newest complete version if ``CURRENT`` is missing or stale
-    (a crash between publishing a version and updating ``CURRENT``)."""
-    directory = dataset_dir(name)
+    """The published version ``CURRENT`` names (the newest published one, should its folder be gone)."""
     versions = list_versions(name)
-    pointer = directory / CURRENT
-    if pointer.is_file():
-        match = _VERSION_DIR_RE.match(pointer.read_text(encoding="utf-8").strip())
-        if match and int(match.group(1)) in versions:
-            return int(match.group(1))
     return versions[-1] if versions else None
 
 
@@ -209,11 +281,12 @@ def open_dataset(name: str, version: int | None = None) -> DatasetVersion:
 
 
 def list_dataset_names() -> list[str]:
+    _settle_crashes_once()
     root = datasets_dir()
     return sorted(
         child.name
         for child in root.iterdir()
-        if child.is_dir() and _NAME_RE.match(child.name) and any((p / MANIFEST).is_file() for p in _version_dirs(child).values())
+        if child.is_dir() and _NAME_RE.match(child.name) and list_versions(child.name)
     )
 
 
@@ -225,23 +298,34 @@ def list_datasets() -> list[DatasetVersion]:
 # --- writing --------------------------------------------------------------------------------
 
 @contextmanager
-def dataset_lock(name: str) -> Iterator[Path]:
-    """Hold the dataset's write lock; a second writer fails at once with a clear message."""
+def try_dataset_lock(name: str) -> Iterator[bool]:
+    """Hold the dataset's write lock if it is free; yields False (holding nothing) when another
+    process has it."""
     directory = dataset_dir(name)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise ImportFailed(
-                    f"dataset '{name}' is being written by another import (lock {path}); retry when it finishes"
-                ) from None
-        yield directory
+                yield False
+                return
+        yield True
     finally:
         os.close(fd)
+
+
+@contextmanager
+def dataset_lock(name: str) -> Iterator[Path]:
+    """Hold the dataset's write lock; a second writer fails at once with a clear message."""
+    with try_dataset_lock(name) as held:
+        if not held:
+            raise ImportFailed(
+                f"dataset '{name}' is being written by another import (lock {dataset_dir(name) / '.lock'}); "
+                "retry when it finishes"
+            )
+        yield dataset_dir(name)
 
 
 def remove_stale_temporaries(name: str) -> list[Path]:
@@ -342,9 +426,13 @@ class VersionWriter:
         _fsync_dir(self.tmp_path)
         if self.final_path.exists():
             raise ImportFailed(f"dataset '{self.name}' v{self.version} appeared while writing it; nothing was changed")
+        crash_point("before_rename")
         os.rename(self.tmp_path, self.final_path)
-        _atomic_write_text(self.directory / CURRENT, f"v{self.version}\n")
         _fsync_dir(self.directory)
+        crash_point("after_rename")
+        _atomic_write_text(self.directory / CURRENT, f"v{self.version}\n")  # the commit point
+        _fsync_dir(self.directory)
+        crash_point("after_current")
         return DatasetVersion(self.name, self.version, self.final_path)
 
     def discard(self) -> None:

@@ -106,7 +106,23 @@ def get_engine(url: str | None = None) -> Engine:
             ) from exc
         _ENGINES[url] = engine
         _SESSIONMAKERS[url] = sessionmaker(engine, expire_on_commit=False)
-        return engine
+    if url == database_url():
+        _settle_workspace()
+    return engine
+
+
+def _settle_workspace() -> None:
+    """Once per process, when the workspace's database first opens: settle what a crashed import
+    left (``recovery.py``), so every command starts from a consistent store. Best effort: a
+    problem here is logged and must not stop the command that only wanted to read."""
+    import logging
+
+    from brewslm.storage.recovery import reconcile_workspace
+
+    try:
+        reconcile_workspace()
+    except Exception:  # noqa: BLE001
+        logging.getLogger(__name__).warning("could not settle the workspace after a crash", exc_info=True)
 
 
 @contextmanager
