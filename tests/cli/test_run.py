@@ -24,6 +24,17 @@ def test_run_prints_the_table_paths_and_exits_by_the_gates(cli, tiny_model_dir, 
     assert failing.code == 1
     document = failing.json()
     assert document["stages"]["train"]["status"] == "skipped" and document["passed"] is False
+    assert document["stages"]["export"]["status"] == "blocked" and document["export_dir"] is None
+
+    text = cli("run", "sentiment", *FAST, "eval.gates=[macro_f1 > 2]", "--base", tiny_model_dir, "--out", out)
+    assert text.code == 1 and "export: blocked, a gate failed" in text.err
+    assert "model       not exported: a gate failed (--export-anyway exports it, its model card marked failed)" \
+        in text.out
+
+    anyway = cli("run", "sentiment", *FAST, "eval.gates=[macro_f1 > 2]", "--base", tiny_model_dir, "--out", out,
+                 "--quiet", "--export-anyway")
+    assert anyway.code == 1 and f"{out / 'model'}" in anyway.out  # exported, and still a failed gate
+    assert "FAILED its quality gates" in (out / "model" / "README.md").read_text(encoding="utf-8")
 
 
 def test_a_recipe_typo_is_one_line_and_exit_2(cli):

@@ -104,6 +104,15 @@ def test_rendered_card_sections_and_escaping() -> None:
     assert "below a confidence of 0.350" in card and "- `model.safetensors`" in card
 
 
+def test_a_card_of_a_model_that_failed_its_gates_says_so_up_front() -> None:
+    card = render_model_card(facts())
+    warning = ("> **Warning: this model FAILED its quality gates (macro_f1 >= 0.8) and was exported anyway.**")
+    assert warning in card and card.index(warning) < card.index("## Model")
+    passing = report(gates=[{"gate": "macro_f1 >= 0.5", "passed": True, "value": 0.61}], passed=True)
+    assert "FAILED its quality gates" not in render_model_card(facts(report=passing))
+    assert "FAILED its quality gates" not in render_model_card(facts(report=None))
+
+
 def test_card_without_a_report_says_so() -> None:
     card = render_model_card(facts(report=None, language=None, mean_input_chars=None))
     assert "No evaluation report was found" in card and "unmeasured" in card

@@ -14,11 +14,12 @@ from brewslm.recipes import load_recipe
 from brewslm.recipes.pipeline import STATE_FILE, run_recipe
 
 FAST = ["train.max_steps=2", "train.batch_size=4", "eval.max_examples=16", "eval.bootstrap_samples=20"]
+WIRING = {"export_anyway": True}  # two training steps may fail the recipe's gate; these tests are about stages
 
 
 def test_sentiment_runs_end_to_end_and_resumes(tiny_model_dir: Path, tmp_path: Path):
     out = tmp_path / "pipe"
-    first = run_recipe(load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True)
+    first = run_recipe(load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING)
     assert {name: s["status"] for name, s in first.stages.items()} == dict.fromkeys(
         ("data", "train", "eval", "export"), "ran")
     assert first.report["task"] == "classification" and first.report["metrics"]["base"] is not None
@@ -29,22 +30,40 @@ def test_sentiment_runs_end_to_end_and_resumes(tiny_model_dir: Path, tmp_path: P
     state = json.loads((out / STATE_FILE).read_text())
     assert set(state["stages"]) == {"data", "train", "eval", "export"}
 
-    again = run_recipe(load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True)
+    again = run_recipe(load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING)
     assert {s["status"] for s in again.stages.values()} == {"skipped"}
     assert again.report == first.report
 
     # a changed training key re-runs train and what depends on it; the data stage stays
     changed = run_recipe(load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3"]),
-                         base_model=str(tiny_model_dir), out_dir=out, quiet=True)
+                         base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING)
     assert {n: s["status"] for n, s in changed.stages.items()} == {
         "data": "skipped", "train": "ran", "eval": "ran", "export": "ran"}
 
     # a changed eval key re-runs the evaluation and the export (the exported folder carries the
     # report and the model card quotes it); the weights are not retrained
     evaluated = run_recipe(load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3", "eval.max_examples=12"]),
-                           base_model=str(tiny_model_dir), out_dir=out, quiet=True)
+                           base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING)
     assert {n: s["status"] for n, s in evaluated.stages.items()} == {
         "data": "skipped", "train": "skipped", "eval": "ran", "export": "ran"}
+
+
+def test_a_failed_gate_stops_before_the_export_unless_export_anyway(tiny_model_dir: Path, tmp_path: Path):
+    out = tmp_path / "pipe"
+    failing = load_recipe("sentiment", [*FAST, "eval.gates=[macro_f1 > 2]"])
+    lines: list[str] = []
+    blocked = run_recipe(failing, base_model=str(tiny_model_dir), out_dir=out, quiet=True, log=lines.append)
+    assert not blocked.passed and blocked.export_dir is None and not (out / "model").exists()
+    assert blocked.stages["export"]["status"] == "blocked" and Path(blocked.report_html).is_file()  # report written
+    assert "export: blocked, a gate failed (export_anyway exports it, its model card marked failed)" in lines
+    assert "export" not in json.loads((out / STATE_FILE).read_text())["stages"]
+
+    anyway = run_recipe(failing, base_model=str(tiny_model_dir), out_dir=out, quiet=True, export_anyway=True)
+    assert {n: s["status"] for n, s in anyway.stages.items()} == {
+        "data": "skipped", "train": "skipped", "eval": "skipped", "export": "ran"}
+    assert not anyway.passed and anyway.export_dir == str(out / "model")
+    card = (out / "model" / "README.md").read_text(encoding="utf-8")
+    assert "> **Warning: this model FAILED its quality gates (macro_f1 > 2) and was exported anyway.**" in card
 
 
 def _recipe_file(tmp_path: Path, rows: list[dict], field_map: dict[str, str]) -> Path:

@@ -9,7 +9,8 @@
 then runs import -> twist data -> train -> evaluate base and fine-tune -> export, skipping the
 stages whose inputs did not change since the last run in the same folder, and prints the
 base-vs-tuned table with the lift and its interval, the twist's findings, the gates, and where the
-model and the HTML report are. Exit status: 0 when every gate passes, 1 when one fails, 2 on errors.
+model and the HTML report are. A failed gate stops before the export (--export-anyway exports it,
+its model card marked failed). Exit status: 0 when every gate passes, 1 when one fails, 2 on errors.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class RunOptions:
                              "<BREWSLM_HOME>/recipe-runs/<recipe>).", default=None, metavar="DIR")
     overrides: list[str] = option("Recipe overrides as dotted KEY=VALUE, e.g. train.epochs=1 eval.max_examples=50.",
                                   default=[], positional=True, metavar="KEY=VALUE")
+    export_anyway: bool = option("Export the model even when a gate fails (its model card says the gates failed; "
+                                 "the exit status is still 1).", default=False)
     quiet: bool = option("No progress lines on stderr.", default=False)
     json: bool = json_flag()
 
@@ -50,7 +53,8 @@ def run(opts: RunOptions) -> dict[str, Any]:
 
     recipe = load_recipe(opts.recipe, opts.overrides, data=opts.data)
     log = (lambda line: None) if opts.quiet else (lambda line: print(f"[{recipe.name}] {line}", file=sys.stderr))
-    return run_recipe(recipe, base_model=opts.base, out_dir=opts.out, log=log, quiet=opts.quiet).to_dict()
+    return run_recipe(recipe, base_model=opts.base, out_dir=opts.out, log=log, quiet=opts.quiet,
+                      export_anyway=opts.export_anyway).to_dict()
 
 
 def render_run(result: dict[str, Any]) -> str:
@@ -63,7 +67,10 @@ def render_run(result: dict[str, Any]) -> str:
         lines += [render_text_summary(result["report"]), ""]
     if result.get("twist_lines"):
         lines += [*result["twist_lines"], ""]
-    paths = [("model", result.get("export_dir") or "not exported"), ("report", result.get("report_html")),
+    blocked = (result["stages"].get("export") or {}).get("status") == "blocked"
+    model = result.get("export_dir") or ("not exported: a gate failed (--export-anyway exports it, its model card "
+                                         "marked failed)" if blocked else "not exported")
+    paths = [("model", model), ("report", result.get("report_html")),
              ("pipeline", result["out_dir"]), ("total time", f"{result['seconds']} s")]
     lines.append(key_values([(k, v) for k, v in paths if v is not None]))
     return "\n".join(lines)

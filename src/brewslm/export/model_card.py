@@ -318,10 +318,15 @@ def _report_limitations(report: Mapping[str, Any]) -> list[str]:
     if majority is not None and tuned.get("accuracy") is not None and tuned["accuracy"] <= majority:
         out.append(f"Its accuracy ({_num(tuned['accuracy'])}) is no better than always answering the most common "
                    f"label ({_num(majority)}).")
-    failed = [str(g.get("gate")) for g in report.get("gates") or [] if not g.get("passed")]
+    failed = failed_gates(report)
     if failed:
         out.append(f"It failed its quality gates: {', '.join(failed)}.")
     return out
+
+
+def failed_gates(report: Mapping[str, Any]) -> list[str]:
+    """The gates an evaluation report failed, as written (``macro_f1 >= 0.8``)."""
+    return [str(g.get("gate")) for g in report.get("gates") or [] if not g.get("passed")]
 
 
 def _weakest(report: Mapping[str, Any]) -> list[str]:
@@ -381,6 +386,10 @@ def render_model_card(facts: CardFacts) -> str:
     from brewslm.evaluation.report import markdown_escape as esc
 
     parts = [_front_matter(facts), f"# {esc(facts.name)}", _summary(facts)]
+    failed = failed_gates(facts.report or {})
+    if failed:  # said up front: whoever picks the folder up must not miss that it was not good enough
+        parts.append(f"> **Warning: this model FAILED its quality gates ({esc(', '.join(failed))}) and was exported "
+                     "anyway.** Read the evaluation and the limitations below before using it.")
     parts += ["## Model", _bullets([(k, v) for k, v in _model_rows(facts) if v is not None])]
     parts += ["## Training data", _bullets([(k, v) for k, v in _data_rows(facts) if v is not None])]
     parts += ["## Evaluation", *_evaluation(facts)]
@@ -515,6 +524,7 @@ __all__ = [
     "LanguageGuess",
     "STANDARD_LIMITATIONS",
     "collect_card_facts",
+    "failed_gates",
     "guess_language",
     "limitations",
     "render_model_card",

@@ -25,7 +25,8 @@ restarts at the stage that failed. Stages:
   the twist's ``after_eval``; fingerprint: eval + twist sections and the weights' hash.
 - ``export``: the merged model into ``<out>/model`` with its model card, recipe and eval report
   (``brewslm.export.export_hf``); fingerprint: export section, the weights, the eval stage and
-  the recipe (the card describes it).
+  the recipe (the card describes it). A failed gate stops the run before it (status ``blocked``,
+  the report still written) unless ``export_anyway``: then the card says the gates failed.
 
 ``pipeline.json`` also keeps the recipe as run (``"recipe"``), so ``brewslm serve <out>`` and
 ``brewslm export <out>`` know the twist's serving settings (``brewslm.export.resolve_bundle``).
@@ -329,6 +330,13 @@ class _Runner:
 
         return self.stage("export", inputs, lambda o: Path(o["model_dir"]).is_dir(), work)
 
+    def block_export(self) -> None:
+        """A gate failed: no model leaves the pipeline (a folder an earlier, passing run exported stays)."""
+        if not self.recipe.export.enabled:
+            return
+        self.log("export: blocked, a gate failed (export_anyway exports it, its model card marked failed)")
+        self.stages["export"] = {"status": "blocked", "reason": "a gate failed", "seconds": 0.0, "outputs": None}
+
 
 def _dataset_hash(name: str, version: int) -> str | None:
     from brewslm.storage.datasets import open_dataset
@@ -346,8 +354,9 @@ def _import_summary(imported: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_recipe(recipe: RecipeConfig, *, base_model: str | None = None, out_dir: str | Path | None = None,
-               log: Log | None = None, quiet: bool = False) -> PipelineResult:
-    """Check the recipe against its data, then run (or skip, when unchanged) every stage."""
+               log: Log | None = None, quiet: bool = False, export_anyway: bool = False) -> PipelineResult:
+    """Check the recipe against its data, then run (or skip, when unchanged) every stage; a failed
+    gate stops before the export unless ``export_anyway`` (the model card then says it failed)."""
     from brewslm.models import default_base_model
 
     started = time.perf_counter()
@@ -360,7 +369,10 @@ def run_recipe(recipe: RecipeConfig, *, base_model: str | None = None, out_dir: 
     data = runner.data()
     trained = runner.train(data)
     evaluated = runner.evaluate(data, trained)
-    runner.export(trained)
+    if evaluated["passed"] or export_anyway:
+        runner.export(trained)
+    else:
+        runner.block_export()
     report = json.loads(Path(evaluated["files"]["json"]).read_text(encoding="utf-8"))
     section = evaluated.get("twist") or {}
     lines = runner.twist.describe(section) if runner.twist and section else []
