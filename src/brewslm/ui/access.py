@@ -123,21 +123,35 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(real.is_relative_to(os.path.realpath(root)) for root in roots)
 
 
+def _roots_and(settings: UISettings, folder: Path) -> list[Path]:
+    """The allowed roots plus ``folder`` (its real path), once."""
+    real = Path(os.path.realpath(folder))
+    return settings.allowed_roots + ([real] if real not in settings.allowed_roots else [])
+
+
 def readable_roots(settings: UISettings) -> list[Path]:
     """The allowed roots plus the uploads folder (an upload is always readable)."""
-    uploads = Path(os.path.realpath(settings.uploads_dir))
-    return settings.allowed_roots + ([uploads] if uploads not in settings.allowed_roots else [])
+    return _roots_and(settings, settings.uploads_dir)
+
+
+def _absolute(path: str | Path) -> Path:
+    """``path`` as a request means it: ``~`` expanded, relative to the working directory."""
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
+def _shown(candidate: Path) -> str:
+    """A path for an error message, with where it really leads when a link is on the way."""
+    real = Path(os.path.realpath(candidate))
+    return f"{candidate} (a link to {real})" if real != candidate else str(candidate)
 
 
 def check_path(path: str | Path, settings: UISettings, *, what: str = "file") -> Path:
     """``path`` (``~`` expanded, relative to the working directory) if its real location is inside
     the allowed roots, else a one-line ``ConfigError``."""
-    candidate = Path(os.path.abspath(Path(path).expanduser()))
+    candidate = _absolute(path)
     roots = readable_roots(settings)
     if not _inside(candidate, roots):
-        real = Path(os.path.realpath(candidate))
-        shown = f"{candidate} (a link to {real})" if real != candidate else str(candidate)
-        raise ConfigError(f"{what} {shown} is outside the folders this UI may read "
+        raise ConfigError(f"{what} {_shown(candidate)} is outside the folders this UI may read "
                           f"({', '.join(str(r) for r in roots)}); upload the file instead, or restart "
                           "'brewslm ui' with --allow-root DIR")
     return candidate
@@ -147,8 +161,7 @@ def check_path(path: str | Path, settings: UISettings, *, what: str = "file") ->
 
 def writable_roots(settings: UISettings) -> list[Path]:
     """The allowed roots plus the workspace, where runs and reports go by default."""
-    home = Path(os.path.realpath(home_dir()))
-    return settings.allowed_roots + ([home] if home not in settings.allowed_roots else [])
+    return _roots_and(settings, home_dir())
 
 
 def never_written(settings: UISettings) -> list[tuple[Path, str]]:
@@ -169,17 +182,15 @@ def check_output_path(path: str | Path, settings: UISettings, *, what: str = "ou
     job will write, if its real location (symlinks followed, also those of the folders above it that
     exist yet) is inside the writable roots and not inside a folder that is never written; else a
     one-line ``ConfigError``. Every value that becomes a folder a request writes into passes here."""
-    candidate = Path(os.path.abspath(Path(path).expanduser()))
-    real = Path(os.path.realpath(candidate))
-    shown = f"{candidate} (a link to {real})" if real != candidate else str(candidate)
+    candidate = _absolute(path)
     roots = writable_roots(settings)
     if not _inside(candidate, roots):
-        raise ConfigError(f"{what} {shown} is outside the folders this UI may write "
+        raise ConfigError(f"{what} {_shown(candidate)} is outside the folders this UI may write "
                           f"({', '.join(str(r) for r in roots)}); pick a folder inside them, or restart "
                           "'brewslm ui' with --allow-root DIR")
     for folder, name in never_written(settings):
         if _inside(candidate, [folder]):
-            raise ConfigError(f"{what} {shown} is inside {name} ({os.path.realpath(folder)}), which this UI "
+            raise ConfigError(f"{what} {_shown(candidate)} is inside {name} ({os.path.realpath(folder)}), which this UI "
                               "never writes into; pick another folder")
     return candidate
 
