@@ -57,6 +57,7 @@ class EvalOptions:
 def eval_run(opts: EvalOptions) -> dict[str, Any]:
     from brewslm.evaluation import evaluate, load_eval_config, update_eval_config
     from brewslm.evaluation.runner import StderrEvalProgress
+    from brewslm.storage.processes import stop_cleanly_on_sigterm
 
     config = load_eval_config(opts.config, overrides=opts.overrides, model=opts.model, dataset=opts.dataset,
                               split=opts.split, baseline=opts.baseline, strategy=opts.strategy,
@@ -64,7 +65,8 @@ def eval_run(opts: EvalOptions) -> dict[str, Any]:
     if opts.gate:
         config = update_eval_config(config, gates=[*config.gates, *opts.gate])
     progress = None if opts.quiet else StderrEvalProgress()
-    return evaluate(config, progress=progress).to_dict()
+    # SIGTERM stops it like Ctrl-C (no report is written part way), exiting 143 instead of dying mid-write
+    return stop_cleanly_on_sigterm(lambda: evaluate(config, progress=progress).to_dict())
 
 
 eval_run.__doc__ = f"""Evaluate a fine-tune and its base on the same held-out rows: metrics, lift, gates.

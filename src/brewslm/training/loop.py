@@ -63,17 +63,16 @@ from brewslm.training.run import (
     LOSS_CURVE,
     METRICS_FILE,
     MODEL_DIR,
+    RUN_FAILED,
+    RUN_FINISHED,
     RUN_RECORD,
+    RUN_STARTED,
+    STAGE,
     now,
     open_training_dataset,
     resolve_run_dir,
     write_run,
 )
-
-STAGE = "training"
-RUN_STARTED = "training_run_started"
-RUN_FINISHED = "training_run_finished"
-RUN_FAILED = "training_run_failed"
 
 
 @dataclass

@@ -9,11 +9,18 @@
     model/             LoRA adapter (peft) or full weights, plus the tokenizer with its chat template
     best.safetensors   best-so-far trainable weights while early stopping watches validation loss
     checkpoints/       step-NNNNNN/ folders (see checkpoint.py)
+
+A record written with status ``running`` carries its process's owner stamp
+(``storage.processes.process_stamp``). ``read_run`` - the one reader of run.json - settles a
+``running`` record whose process is provably gone (killed with SIGKILL, crashed, machine
+restarted): it becomes ``interrupted`` with a ``training_run_failed`` event (reason
+``interrupted``), the way the UI settles a job whose worker died.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +29,7 @@ from typing import Any, Mapping
 from brewslm import workspace
 from brewslm.errors import ConfigError
 from brewslm.storage.datasets import MANIFEST, DatasetVersion, open_dataset
+from brewslm.storage.processes import process_stamp, stamp_alive
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.config import TrainConfig
 
@@ -31,6 +39,12 @@ METRICS_FILE = "metrics.jsonl"
 LOSS_CURVE = "loss_curve.png"
 MODEL_DIR = "model"
 BEST_WEIGHTS = "best.safetensors"
+
+STAGE = "training"
+RUN_STARTED = "training_run_started"
+RUN_FINISHED = "training_run_finished"
+RUN_FAILED = "training_run_failed"
+RUNNING, INTERRUPTED = "running", "interrupted"
 
 
 def runs_dir() -> Path:
@@ -91,10 +105,49 @@ def find_run(name: str) -> Path | None:
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:
+    """The run's record; a ``running`` one whose process is gone is settled first (module docstring)."""
     path = Path(run_dir).expanduser() / RUN_RECORD
     if not path.is_file():
         raise ConfigError(f"{Path(run_dir)} is not a training run folder (no {RUN_RECORD})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("status") == RUNNING and not stamp_alive(record.get("owner")):
+        record = _settle_orphan(path.parent, record)
+    return record
+
+
+def _settle_orphan(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    from brewslm.storage.events import record_event
+
+    owner = record.get("owner") or {}
+    # one settler per dead owner: readers racing here must not log the interruption twice
+    claim = run_dir / f".settled-{owner.get('pid')}-{owner.get('start')}"
+    try:
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return {**record, "status": INTERRUPTED}
+    error = (f"interrupted: its process {owner.get('pid')} ended without recording an outcome "
+             "(killed, crashed or the machine restarted)")
+    record = {**record, "status": INTERRUPTED, "finished_at": now(), "error": error}
+    write_run(run_dir, record)
+    record_event(STAGE, RUN_FAILED, {"run_dir": str(run_dir), "method": record.get("method"),
+                                     "base_model": record.get("base_model"), "error": error,
+                                     "reason": INTERRUPTED, "recovered": True},
+                 dataset=(record.get("dataset") or {}).get("name"))
+    return record
+
+
+def settle_runs() -> list[Path]:
+    """Settle every ``running`` run under ``runs_dir()`` whose process is gone; returns their folders."""
+    settled = []
+    for folder in sorted(runs_dir().iterdir()):
+        path = folder / RUN_RECORD
+        try:
+            if path.is_file() and json.loads(path.read_text(encoding="utf-8")).get("status") == RUNNING:
+                if read_run(folder).get("status") == INTERRUPTED:
+                    settled.append(folder)
+        except (OSError, ValueError):  # a half-written or foreign file: not ours to settle
+            continue
+    return settled
 
 
 def finished_model_dir(run_dir: Path, record: Mapping[str, Any]) -> Path:
@@ -108,6 +161,9 @@ def finished_model_dir(run_dir: Path, record: Mapping[str, Any]) -> Path:
 
 
 def write_run(run_dir: Path, record: Mapping[str, Any]) -> None:
+    """Write run.json atomically; a ``running`` record gets this process's owner stamp."""
+    if record.get("status") == RUNNING and "owner" not in record:
+        record = {**record, "owner": process_stamp()}
     path = Path(run_dir) / RUN_RECORD
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(dict(record), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
@@ -129,7 +185,11 @@ __all__ = [
     "LOSS_CURVE",
     "METRICS_FILE",
     "MODEL_DIR",
+    "RUN_FAILED",
+    "RUN_FINISHED",
     "RUN_RECORD",
+    "RUN_STARTED",
+    "STAGE",
     "default_run_name",
     "find_run",
     "now",
@@ -139,5 +199,6 @@ __all__ = [
     "render_context_of",
     "resolve_run_dir",
     "runs_dir",
+    "settle_runs",
     "write_run",
 ]

@@ -41,6 +41,7 @@ from sqlalchemy import select, update
 from brewslm.errors import BrewError, ConfigError
 from brewslm.storage.db import session_scope
 from brewslm.storage.events import default_actor
+from brewslm.storage.processes import process_alive
 from brewslm.storage.models import Job, utcnow
 from brewslm.workspace import home_dir
 
@@ -392,21 +393,7 @@ def worker_alive(pid: int, job_id: int) -> bool:
     if child is not None and child.poll() is not None:  # reaps our own finished workers (no zombies)
         _CHILDREN.pop(pid, None)
         return False
-    proc = Path("/proc") / str(pid)
-    if Path("/proc/self").exists():
-        try:
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return False
-        return state != "Z" and WORKER_MODULE.encode() in cmdline and str(job_id).encode() in cmdline
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid, markers=(WORKER_MODULE, str(job_id)))
 
 
 def _signal_group(pid: int, sig: int) -> None:
