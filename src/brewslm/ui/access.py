@@ -145,16 +145,21 @@ def _shown(candidate: Path) -> str:
     return f"{candidate} (a link to {real})" if real != candidate else str(candidate)
 
 
+def _in_roots(path: str | Path, roots: list[Path], *, what: str, may: str, instead: str) -> Path:
+    """``path`` as a request means it (``_absolute``) when its real location is inside ``roots``,
+    else a one-line ``ConfigError`` saying what the UI ``may`` do there and what to do ``instead``."""
+    candidate = _absolute(path)
+    if not _inside(candidate, roots):
+        raise ConfigError(f"{what} {_shown(candidate)} is outside the folders this UI may {may} "
+                          f"({', '.join(str(r) for r in roots)}); {instead}, or restart "
+                          "'brewslm ui' with --allow-root DIR")
+    return candidate
+
+
 def check_path(path: str | Path, settings: UISettings, *, what: str = "file") -> Path:
     """``path`` (``~`` expanded, relative to the working directory) if its real location is inside
     the allowed roots, else a one-line ``ConfigError``."""
-    candidate = _absolute(path)
-    roots = readable_roots(settings)
-    if not _inside(candidate, roots):
-        raise ConfigError(f"{what} {_shown(candidate)} is outside the folders this UI may read "
-                          f"({', '.join(str(r) for r in roots)}); upload the file instead, or restart "
-                          "'brewslm ui' with --allow-root DIR")
-    return candidate
+    return _in_roots(path, readable_roots(settings), what=what, may="read", instead="upload the file instead")
 
 
 # --- where a request may make the UI write ---------------------------------------------------------
@@ -182,12 +187,7 @@ def check_output_path(path: str | Path, settings: UISettings, *, what: str = "ou
     job will write, if its real location (symlinks followed, also those of the folders above it that
     exist yet) is inside the writable roots and not inside a folder that is never written; else a
     one-line ``ConfigError``. Every value that becomes a folder a request writes into passes here."""
-    candidate = _absolute(path)
-    roots = writable_roots(settings)
-    if not _inside(candidate, roots):
-        raise ConfigError(f"{what} {_shown(candidate)} is outside the folders this UI may write "
-                          f"({', '.join(str(r) for r in roots)}); pick a folder inside them, or restart "
-                          "'brewslm ui' with --allow-root DIR")
+    candidate = _in_roots(path, writable_roots(settings), what=what, may="write", instead="pick a folder inside them")
     for folder, name in never_written(settings):
         if _inside(candidate, [folder]):
             raise ConfigError(f"{what} {_shown(candidate)} is inside {name} ({os.path.realpath(folder)}), which this UI "
