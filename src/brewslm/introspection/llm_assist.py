@@ -27,6 +27,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 from brewslm.introspection.gate import field_in_sample, gate
 from brewslm.introspection.profile import SampleProfile, profile_rows
 from brewslm.mappers.base import MISSING, FieldSpec, Proposal, get_path
+from brewslm.models.kv_cache import cache_argument, output_cache
 
 MAX_NEW_TOKENS = 160
 PROMPT_ROWS = 3
@@ -176,8 +177,8 @@ class HFTeacher:
             new_ids, cache = context_ids[len(known[0]):], known[1]
         else:
             new_ids, cache = context_ids, None
-        out = model(input_ids=torch.tensor([new_ids], device=model.device), past_key_values=cache, use_cache=True)
-        self._context = (list(context_ids), out.past_key_values, out.logits[0, -1])
+        out = model(input_ids=torch.tensor([new_ids], device=model.device), **cache_argument(model, cache), use_cache=True)
+        self._context = (list(context_ids), output_cache(out), out.logits[0, -1])
         return self._context[1], self._context[2]
 
     def _tail_logprobs(self, cache: Any, context_len: int, tails: list[list[int]]) -> list[float]:
@@ -199,7 +200,7 @@ class HFTeacher:
             if not hasattr(past, "batch_repeat_interleave"):  # an old cache type: one at a time
                 return [self._tail_logprobs(cache, context_len, [t])[0] for t in tails]
             past.batch_repeat_interleave(len(tails))
-        out = model(input_ids=inputs, attention_mask=mask, past_key_values=past, use_cache=True)
+        out = model(input_ids=inputs, attention_mask=mask, **cache_argument(model, past), use_cache=True)
         logps = torch.log_softmax(out.logits.float(), dim=-1)
         return [sum(logps[row, j, tail[j + 1]].item() for j in range(len(tail) - 1)) for row, tail in enumerate(tails)]
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from brewslm.errors import ConfigError
+from brewslm.models.kv_cache import cache_argument, output_cache
 from brewslm.training.config import TrainConfig
 
 
@@ -293,10 +294,10 @@ def target_hidden(model: Any, batch: Any) -> Any:
     rows, cols = batch.target_index // width, batch.target_index % width
     shared = batch.prefix_len
     if shared:
-        cache = body(input_ids=ids[:1, :shared], use_cache=True).past_key_values
+        cache = output_cache(body(input_ids=ids[:1, :shared], use_cache=True))
         cache.batch_repeat_interleave(rows_n)
         positions = torch.arange(shared, width, device=ids.device)[None].expand(rows_n, -1)
-        out = body(input_ids=ids[:, shared:], past_key_values=cache, position_ids=positions, use_cache=True)
+        out = body(input_ids=ids[:, shared:], **cache_argument(body, cache), position_ids=positions, use_cache=True)
         return last_hidden(out)[rows, cols - shared]
     mask = block_mask_for(body, batch.attention_mask)
     out = body(input_ids=ids, attention_mask=mask, position_ids=batch.position_ids, use_cache=False)

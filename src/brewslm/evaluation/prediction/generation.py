@@ -52,6 +52,7 @@ from brewslm.evaluation.prediction.constrained import (
     JsonPrefixChecker,
     TokenTexts,
 )
+from brewslm.models.kv_cache import cache_argument, output_cache
 from brewslm.evaluation.prediction.prompts import ProgressFn, end_of_turn_ids, inference_mode, prompt_ids
 from brewslm.tasks.rendering import Rendered
 from brewslm.training.model import causal_lm
@@ -241,7 +242,7 @@ def _last_logits(model: Any, keep_last: bool, **inputs: Any) -> tuple[Any, Any]:
     if keep_last:
         inputs["logits_to_keep"] = 1  # the LM head runs on the last position only
     out = model(use_cache=True, **inputs)
-    return out.logits[:, -1].float(), out.past_key_values
+    return out.logits[:, -1].float(), output_cache(out)
 
 
 def _prefill(model: Any, prompts: Sequence[Sequence[int]], pad_id: int, keep_last: bool) -> tuple[Any, ...]:
@@ -332,7 +333,7 @@ def _decode_batch(model: Any, tokenizer: Any, rows: Sequence[DecodeRow], tokens:
         attention = torch.cat([attention, attention.new_ones((len(live), 1))], dim=1)
         feed = torch.tensor([generated[row][-1] for row in live], device=device)[:, None]
         logits, cache = _last_logits(model, keep_last, input_ids=feed, attention_mask=attention,
-                                     position_ids=next_position[:, None], past_key_values=cache)
+                                     position_ids=next_position[:, None], **cache_argument(model, cache))
         next_position = next_position + 1
     return [r for r in results if r is not None]
 

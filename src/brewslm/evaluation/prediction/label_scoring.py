@@ -45,6 +45,7 @@ from brewslm.evaluation.prediction.prompts import (
     reply_ids,
     reply_suffix,
 )
+from brewslm.models.kv_cache import cache_argument, output_cache
 from brewslm.tasks.rendering import Rendered
 from brewslm.training.data import MIN_SHARED_PREFIX
 from brewslm.training.model import body_and_head, last_hidden, scale_logits, causal_lm
@@ -191,7 +192,7 @@ class _PrefixCache:
 
         if prefix != self.tokens:
             ids = torch.tensor([prefix], dtype=torch.long, device=self.device)
-            self.cache = self.body(input_ids=ids, use_cache=True).past_key_values
+            self.cache = output_cache(self.body(input_ids=ids, use_cache=True))
             self.tokens = prefix
         cache = copy.deepcopy(self.cache)  # batch_repeat_interleave works in place
         cache.batch_repeat_interleave(rows)
@@ -274,7 +275,7 @@ def _forward(model: Any, batch: list[_Row], prefix: tuple[int, ...], prefix_cach
               "attention_mask": _attention_mask(layout.blocks, len(prefix), dtype).to(device),
               "position_ids": torch.from_numpy(layout.positions).to(device)}
     if prefix:
-        out = body(**inputs, past_key_values=prefix_cache.for_rows(prefix, len(batch)), use_cache=True)
+        out = body(**inputs, **cache_argument(body, prefix_cache.for_rows(prefix, len(batch))), use_cache=True)
     else:
         out = body(**inputs, use_cache=False)
     index = (lambda values: torch.tensor(values, dtype=torch.long, device=device))
