@@ -166,6 +166,19 @@ def test_recover_settles_jobs_whose_worker_is_gone_or_was_never_ours(make_job):
     assert get_job(finished).status == jobs.SUCCEEDED and get_job(finished).finished_at is None
 
 
+def test_recover_also_settles_a_training_run_its_killed_process_left_running():
+    from brewslm.storage.processes import process_stamp
+    from brewslm.training.run import read_run, runs_dir, write_run
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run_dir = runs_dir() / "killed"
+    run_dir.mkdir()
+    write_run(run_dir, {"name": "killed", "status": "running", "owner": {**process_stamp(), "pid": dead.pid}})
+    jobs.recover_jobs()
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted" == read_run(run_dir)["status"]
+
+
 def test_the_worker_honours_a_cancel_that_came_before_it_started(reviews, make_job):
     job_id = make_job(params=_import_params(reviews), cancel_requested_at=utcnow())
     assert worker.run_job(job_id) == 0

@@ -381,7 +381,11 @@ def wait_for_job(job_id: int, timeout: float = 60.0, poll: float = 0.2) -> JobIn
 
 
 def recover_jobs() -> list[int]:
-    """Settle every queued/running job whose worker is gone (run at server start); returns their ids."""
+    """Settle every queued/running job whose worker is gone (run at server start), and every
+    training run its killed process left ``running`` (``settle_runs``); returns the jobs' ids."""
+    from brewslm.training.run import settle_runs
+
+    settle_runs()
     return _settle_orphans()
 
 
