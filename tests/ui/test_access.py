@@ -156,11 +156,12 @@ def test_train_run_name_and_output_dir_never_put_a_run_outside(ui_settings, trai
     for run_name in (str(elsewhere), f"../../../{elsewhere.name}", "../datasets/sentiment/v1"):
         response = client.post("/train", data={**small, "run_name": run_name})
         _refused(response, "run name", "output_dir")
-    for output_dir, needle in [(str(elsewhere), "outside the folders this UI may write"),
-                               (elsewhere.name, "outside the folders this UI may write"),  # relative: the cwd
-                               (str(version), "inside the workspace's datasets folder"),
-                               (str(workspace / "uploads" / "run"), "inside the uploads folder")]:
-        _refused(client.post("/train", data={**small, "output_dir": output_dir}), needle)
+    for option, value, needle in [("output_dir", str(elsewhere), "outside the folders this UI may write"),
+                                  ("output_dir", elsewhere.name, "outside the folders this UI may write"),  # the cwd
+                                  ("output_dir", str(version), "inside the workspace's datasets folder"),
+                                  ("output_dir", str(workspace / "uploads" / "run"), "inside the uploads folder"),
+                                  ("resume", str(version), "inside the workspace's datasets folder")]:  # writes on there
+        _refused(client.post("/train", data={**small, option: value}), needle)
     assert jobs.list_jobs(kind="train") == []
     assert not elsewhere.exists() and _files_under(version) == published
     assert not (workspace / "datasets" / "sentiment" / "v1" / "config.yaml").exists()
