@@ -1,6 +1,7 @@
 """/metrics: the pure pieces (throughput window, engine stats as gauges) and the Prometheus text a
 real server exposes after a few requests (counts by endpoint and status, latency histogram,
-tokens matching the replies' usage, tokens/s, the batcher's numbers)."""
+tokens matching the replies' usage, tokens/s, the batcher's numbers), and requests refused before
+routing (413, 401) counted under the route they were sent to."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import httpx
+from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from brewslm.serving.app import create_app
@@ -83,3 +85,24 @@ def test_a_live_server_exposes_requests_latency_tokens_and_batches(served_base_d
     assert values[("brewslm_engine_generated_tokens", ())] == generated
     assert sum(v for (name, _), v in values.items() if name == "brewslm_engine_batch_sizes") == \
         values[("brewslm_engine_batches", ())]
+
+
+def test_requests_refused_before_routing_count_under_their_route(served_base_dir: Path) -> None:
+    # 413 and 401 are answered by middleware, before the router names the route: they were "other"
+    app = create_app(ServedModels.load([str(served_base_dir)]), server_settings(api_key="k", max_request_bytes=64))
+    http = TestClient(app, headers={"Authorization": "Bearer k"})
+    big = {"messages": [{"role": "user", "content": "x" * 100}]}
+    assert http.post("/v1/chat/completions", json=big).status_code == 413
+    assert http.post("/v1/classify", json={"input": "y" * 100}).status_code == 413
+    assert TestClient(app).get("/v1/models/some-model").status_code == 401
+    assert TestClient(app).get("/openapi.json").status_code == 401
+    assert TestClient(app).get("/no/such/path").status_code == 401
+    values = samples(http.get("/metrics").text)
+
+    def requests(endpoint: str, status: str) -> float:
+        return values.get(("brewslm_requests_total", (("endpoint", endpoint), ("status", status))), 0.0)
+
+    assert requests("/v1/chat/completions", "413") == 1 and requests("/v1/classify", "413") == 1
+    assert requests("/v1/models/{model_id:path}", "401") == 1  # the template, as when routed
+    assert requests("/openapi.json", "401") == 1
+    assert requests("other", "401") == 1 and requests("other", "413") == 0

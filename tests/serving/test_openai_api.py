@@ -1,7 +1,8 @@
 """The OpenAI-compatible routes, called with the official ``openai`` client against a real uvicorn
 server on a loopback port: two LoRA runs over one tiny base (three served ids), plain and
 streaming chat, completions, model selection, JSON-constrained replies, stop strings, seeds and
-the refusals of what the server does not do."""
+the refusals of what the server does not do; request checks that need no fine-tune run against
+the base alone (``base_server``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,48 @@ def server(sentiment_run: Path, qa_run: Path, serve: Callable[..., Any]) -> Iter
     with serve(app) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="not-needed", max_retries=0, timeout=60)
         yield SimpleNamespace(url=url, models=models, client=client, ids=models.ids())
+
+
+@pytest.fixture(scope="module")
+def base_server(served_base_dir: Path, serve: Callable[..., Any]) -> Iterator[openai.OpenAI]:
+    """The tiny base alone, for the request checks (no LoRA run to train)."""
+    app = create_app(ServedModels.load([str(served_base_dir)]), server_settings(api_key="", default_max_tokens=8))
+    with serve(app) as url:
+        yield openai.OpenAI(base_url=f"{url}/v1", api_key="not-needed", max_retries=0, timeout=60)
+
+
+def test_messages_need_content_and_tool_messages_their_call_id(base_server: openai.OpenAI) -> None:
+    # a content-less tool message was answered (200, after generating a whole reply)
+    cases = [([{"role": "tool"}], "messages[0].content"),
+             ([{"role": "tool", "content": None, "tool_call_id": "c1"}], "messages[0].content"),
+             ([{"role": "user", "content": "hi"}, {"role": "assistant"}], "messages[1].content"),
+             ([{"role": "system", "content": "x"}, {"role": "tool", "content": "42"}], "messages[1].tool_call_id")]
+    for messages, param in cases:
+        with pytest.raises(openai.BadRequestError) as caught:
+            base_server.chat.completions.create(model="", messages=messages, max_tokens=2)
+        assert caught.value.body["param"] == param and param in caught.value.body["message"]
+    reply = base_server.chat.completions.create(
+        model="", max_tokens=2, messages=[{"role": "user", "content": ""},
+                                          {"role": "tool", "content": "42", "tool_call_id": "c1"}])
+    assert reply.choices[0].message.role == "assistant"
+
+
+def test_top_p_is_taken_with_greedy_decoding(base_server: openai.OpenAI) -> None:
+    # greedy decoding picks the most likely token, which every nucleus holds: any top_p fits
+    greedy = base_server.chat.completions.create(model="", messages=MESSAGES, max_tokens=4)
+    for top_p in (5e-324, 0.5, 1.0):
+        reply = base_server.chat.completions.create(model="", messages=MESSAGES, max_tokens=4, top_p=top_p)
+        assert reply.choices[0].message.content == greedy.choices[0].message.content
+    assert base_server.completions.create(model="", prompt="hello", max_tokens=2, top_p=5e-324).choices
+    with pytest.raises(openai.BadRequestError) as caught:  # sampling draws from the top-k, not a nucleus
+        base_server.chat.completions.create(model="", messages=MESSAGES, max_tokens=4, top_p=0.5, temperature=1.0)
+    assert caught.value.body["param"] == "top_p"
+    sampled = base_server.chat.completions.create(model="", messages=MESSAGES, max_tokens=4, top_p=1.0,
+                                                  temperature=1.0, seed=1)
+    assert sampled.choices
+    for outside in (0.0, -1.0, 1.5):
+        with pytest.raises(openai.UnprocessableEntityError):
+            base_server.chat.completions.create(model="", messages=MESSAGES, max_tokens=4, top_p=outside)
 
 
 def test_models_lists_every_served_id_with_its_task(server: SimpleNamespace) -> None:

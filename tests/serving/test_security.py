@@ -85,7 +85,7 @@ def test_malformed_json_is_400_and_schema_violations_422(server: SimpleNamespace
     missing = error_of(server.http.post("/v1/chat/completions", json={"max_tokens": 4}), 422)
     assert missing["param"] == "messages" and "required" in missing["message"]
     bad_role = error_of(server.http.post("/v1/chat/completions", json={"messages": [{"role": "wizard", "content": "x"}]}), 422)
-    assert bad_role["param"] == "messages.0.role"
+    assert bad_role["param"] == "messages[0].role"  # as OpenAI names it
     typo = error_of(server.http.post("/v1/chat/completions", json={**CHAT, "temprature": 0.5}), 422)
     assert typo["param"] == "temprature"
     zero = error_of(server.http.post("/v1/chat/completions", json={**CHAT, "max_tokens": 0}), 422)
@@ -96,7 +96,24 @@ def test_malformed_json_is_400_and_schema_violations_422(server: SimpleNamespace
                                         headers={"Content-Type": "text/plain"}), 422)
     assert "Content-Type: application/json" in as_text["message"]
     image = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}
-    assert error_of(server.http.post("/v1/chat/completions", json=image), 422)["param"] == "messages.0.content"
+    assert error_of(server.http.post("/v1/chat/completions", json=image), 422)["param"] == "messages[0].content"
+
+
+def test_an_empty_body_and_nan_are_malformed_json_400(server: SimpleNamespace) -> None:
+    # both were 422s: an empty body read as a missing body, NaN as a wrong type (Python parses it)
+    for path in ("/v1/chat/completions", "/v1/classify"):
+        empty = error_of(server.http.post(path, content=b"", headers={"Content-Type": "application/json"}), 400)
+        assert empty["code"] == "invalid_json" and "empty" in empty["message"]
+    assert error_of(server.http.post("/v1/completions"), 400)["code"] == "invalid_json"  # no body, no type
+    for constant in (b"NaN", b"Infinity", b"-Infinity"):
+        body = b'{"messages": [{"role": "user", "content": "hi"}], "temperature": ' + constant + b"}"
+        for raw in (body, b'{"messages": ' + constant + b"}"):
+            error = error_of(server.http.post("/v1/chat/completions", content=raw,
+                                              headers={"Content-Type": "application/json"}), 400)
+            assert error["code"] == "invalid_json" and constant.decode().lstrip("-") in error["message"]
+    # a JSON null is valid JSON that is not an object: still the schema's 422
+    assert error_of(server.http.post("/v1/chat/completions", content=b"null",
+                                     headers={"Content-Type": "application/json"}), 422)
 
 
 def test_requests_above_the_limits_are_400(server: SimpleNamespace) -> None:

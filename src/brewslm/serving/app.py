@@ -11,12 +11,15 @@
   ``tasks_api`` (``/v1/classify``, ``/v1/extract``, ``/v1/spans``, ``/v1/tool_call``,
   ``/v1/rag/answer``), ``GET /healthz`` (200 with the model ids once the engine runs, 503 before)
   and ``GET /metrics`` (Prometheus text, ``metrics``);
-- middleware, outermost first: metrics (so refused requests are counted too), the API key
-  (401), the body size limit (413) - see ``security``;
+- middleware, outermost first: metrics (so refused requests are counted too, under the route
+  they were sent to), the API key (401), the body size limit (413) - see ``security``;
 - error handlers: every failure is one JSON error in OpenAI's shape (``errors``).
 
-The interactive docs (``/docs``, ``/openapi.json``) are off: the API is OpenAI's plus the task
-endpoints documented in ``tasks_api``, and a smaller surface is a safer default.
+``GET /openapi.json`` is FastAPI's schema of the API, for clients, code generators and fuzzers:
+each route documents the errors it may answer (``errors.error_responses``, the error model) and,
+when the server has a key, the bearer scheme it needs. It needs the key like every API path. The
+interactive pages (``/docs``, ``/redoc``) stay off: they load scripts from a CDN, and a smaller
+surface is a safer default.
 """
 
 from __future__ import annotations
@@ -25,19 +28,24 @@ import contextlib
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from brewslm import __version__
 from brewslm.serving import openai_api, tasks_api
-from brewslm.serving.errors import ApiRoute, install_error_handlers, unavailable
+from brewslm.serving.errors import API_ERRORS, ApiRoute, error_responses, install_error_handlers, unavailable
 from brewslm.serving.metrics import MetricsMiddleware, ServerMetrics
-from brewslm.serving.security import ApiKeyMiddleware, BodyLimitMiddleware, api_paths_only
+from brewslm.serving.security import OPEN_PATHS, ApiKeyMiddleware, BodyLimitMiddleware, api_paths_only
 from brewslm.serving.settings import ServerSettings
 from brewslm.serving.state import ServerState, server_state
 
 
-API_PREFIXES = ("/v1/", "/metrics")
+OPENAPI_PATH = "/openapi.json"
+API_PREFIXES = ("/v1/", "/metrics", OPENAPI_PATH)
 """The API's own paths: with the web UI mounted alongside, only these get the API key and body limits."""
+METRICS_TEXT = {"description": "Every metric in Prometheus' text format",
+                "content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
 def create_app(models: Any, settings: ServerSettings, *, ui: Any = None) -> FastAPI:
@@ -61,13 +69,16 @@ def create_app(models: Any, settings: ServerSettings, *, ui: Any = None) -> Fast
             await engine.stop()
 
     app = FastAPI(title="BrewSLM", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=OPENAPI_PATH)
     app.state.brewslm = state
     app.router.route_class = ApiRoute
     app.include_router(openai_api.router)
     app.include_router(tasks_api.router)
-    app.add_api_route("/healthz", healthz, methods=["GET"])
-    app.add_api_route("/metrics", metrics, methods=["GET"])
+    app.add_api_route("/healthz", healthz, methods=["GET"], responses=error_responses(503))
+    # a plain Response class: the errors stay documented as JSON, the 200 as Prometheus text
+    app.add_api_route("/metrics", metrics, methods=["GET"], response_class=Response,
+                      responses={**API_ERRORS, 200: METRICS_TEXT})
+    _publish_schema(app, settings)
     install_error_handlers(app)
     guarded = None
     if ui is not None:
@@ -78,7 +89,7 @@ def create_app(models: Any, settings: ServerSettings, *, ui: Any = None) -> Fast
     # added last = runs first: count everything, then check the key, then the body size
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes, guarded=guarded)
     app.add_middleware(ApiKeyMiddleware, api_key=settings.key, guarded=guarded)
-    app.add_middleware(MetricsMiddleware, metrics=state.metrics, endpoints=_paths(app))
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics, routes=_api_routes(app))
     return app
 
 
@@ -94,8 +105,30 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
-def _paths(app: FastAPI) -> list[str]:
-    return [route.path for route in app.routes if "{" not in getattr(route, "path", "{")]
+def _api_routes(app: FastAPI) -> list[BaseRoute]:
+    """The API's routes one by one: newer FastAPI keeps an included router as one lazy entry of
+    ``app.routes``, so the routers' own lists are read; the app's plain routes are added."""
+    return [*openai_api.router.routes, *tasks_api.router.routes, *(r for r in app.routes if isinstance(r, Route))]
+
+
+def _publish_schema(app: FastAPI, settings: ServerSettings) -> None:
+    """``/openapi.json`` is FastAPI's schema of the API routes alone (the web UI's pages, when
+    mounted, are no API); with a key set it says every route but /healthz needs it as a bearer token."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:  # built once, on the first request for it
+            document = get_openapi(title=app.title, version=app.version, routes=_api_routes(app))
+            if settings.key is not None:
+                document.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http",
+                                                                                      "scheme": "bearer"}}
+                document["security"] = [{"bearer": []}]
+                for path in OPEN_PATHS:
+                    for operation in document.get("paths", {}).get(path, {}).values():
+                        operation["security"] = []
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 __all__ = ["create_app"]

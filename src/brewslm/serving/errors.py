@@ -6,11 +6,13 @@ The official ``openai`` client reads this shape into its exceptions (``BadReques
 ``AuthenticationError``, ``NotFoundError``...). Status codes follow one rule:
 
 - 400: the request is well-formed JSON of the right shape but asks for something this server will
-  not do (``max_tokens`` above the limit, an endpoint the model's task does not serve) - and
-  malformed JSON;
+  not do (``max_tokens`` above the limit, an endpoint the model's task does not serve, a tool
+  message without content) - and malformed JSON: an empty body, a syntax error, and ``NaN`` or
+  ``Infinity`` (Python's parser takes them, JSON and OpenAI's clients do not);
 - 401: a missing or wrong API key; 404: an unknown model or path; 405: a wrong method;
 - 413: a body above the size limit;
-- 422: valid JSON that violates the request schema (a missing field, a wrong type);
+- 422: valid JSON that violates the request schema (a missing field, a wrong type); ``param``
+  names the field as OpenAI does (``messages[0].role``);
 - 503: the server is starting or shutting down; 504: the request took longer than its timeout;
 - 500: a bug: the message says so without details; the traceback goes to the server log only.
 
@@ -20,10 +22,12 @@ the routes, such as a prompt longer than the context: 400; anything else: a logg
 responses (``ApiRoute``, the route class that catches what an endpoint raises) and streams (an
 error event) both use it. ``install_error_handlers(app)`` adds FastAPI's validation errors
 (``validation_error``) and Starlette's HTTP errors (unknown path, wrong method).
+``ErrorResponse`` is the shape as a model, for the OpenAPI schema (``error_responses``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Callable, Mapping, Sequence
 
@@ -31,6 +35,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from brewslm.errors import BrewError
@@ -61,6 +66,42 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorResponse(BaseModel):
+    """Every error's body (``error_body``), as the OpenAPI schema documents it."""
+
+    error: ErrorDetail
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON, or a request this server will not do (the message says which field)",
+    401: "A missing or wrong API key (when the server has one)",
+    404: "An unknown model id or path",
+    413: "A body above the server's max_request_bytes",
+    422: "JSON that does not fit the request schema (param names the field)",
+    500: "A server failure (the details are in the server log)",
+    503: "The server is starting or stopping",
+    504: "The request ran past the server's request_timeout_s",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses, each with the error model."""
+    return {status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+API_ERRORS = error_responses(401, 500)
+"""What any API route may answer instead of its result."""
+BODY_ERRORS = error_responses(400, 401, 404, 413, 422, 500, 503, 504)
+"""What a route that takes a JSON body and runs a model may answer instead of its result."""
 
 
 def error_body(message: str, *, type: str = INVALID_REQUEST, code: str | None = None,
@@ -121,12 +162,15 @@ def error_for(exc: BaseException) -> ApiError:
     return internal_error()
 
 
-def _location(loc: Sequence[Any]) -> str:
-    """A validation error's place in the body as a dotted path (``messages.0.role``)."""
-    parts = [str(part) for part in loc]
+def field_path(loc: Sequence[Any]) -> str:
+    """A place in the body as OpenAI's clients name it: ``messages[0].role``."""
+    parts = list(loc)
     if parts and parts[0] == "body":
         parts = parts[1:]
-    return ".".join(parts)
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "dict_type"})
@@ -151,10 +195,10 @@ def validation_error(exc: RequestValidationError) -> ApiError:
         return ApiError(400, f"the request body is not valid JSON{': ' + str(detail) if detail else ''}",
                         code="invalid_json")
     loc = tuple(first.get("loc", ()))
-    # a value that fits no form of a union fails once per form (messages.0.content.str, ...
+    # a value that fits no form of a union fails once per form (messages[0].content.str, ...
     # .content.list[TextPart]...): name the field they share, not pydantic's form tags
     shared = _common_prefix([tuple(e.get("loc", ())) for e in errors])
-    where = _location(shared if len(shared) > 1 and len(loc) == len(shared) + 1 else loc)
+    where = field_path(shared if len(shared) > 1 and len(loc) == len(shared) + 1 else loc)
     message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
     if first.get("type") == "missing":
         text = f"field '{where}' is required" if where else "a request body is required"
@@ -194,16 +238,46 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_error)
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value (send a number or null)")
+
+
+class StrictJsonRequest(Request):
+    """A request whose JSON body is read as JSON is specified: ``NaN``, ``Infinity`` and
+    ``-Infinity`` - which Python's parser accepts - fail like any other syntax error."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_strict_json"):
+            body = await self.body()
+            try:
+                self._strict_json = json.loads(body, parse_constant=_no_constant)
+            except _NotJson as exc:
+                # FastAPI answers a JSONDecodeError as malformed JSON (``json_invalid``): 400
+                raise json.JSONDecodeError(str(exc), body.decode("utf-8", "replace"), 0) from None
+        return self._strict_json
+
+
 class ApiRoute(APIRoute):
     """A route whose exceptions are answered right where they happen (``error_for``): an
     unexpected one becomes a logged 500 in the error shape - Starlette's last-resort handler
-    would answer too, but then re-raise it into the server log as a crash."""
+    would answer too, but then re-raise it into the server log as a crash. Its body is read
+    strictly (``StrictJsonRequest``), and an empty one is malformed JSON (400), not a missing
+    field: to an OpenAI client "no JSON" is a bad request, whatever the schema says."""
 
     def get_route_handler(self) -> Callable[[Request], Any]:
         handler = super().get_route_handler()
+        takes_body = bool(self.dependant.body_params)
 
         async def guarded(request: Request) -> Response:
+            request = StrictJsonRequest(request.scope, request.receive)
             try:
+                if takes_body and not await request.body():
+                    return ApiError(400, "the request body is empty; send a JSON object with "
+                                         "'Content-Type: application/json'", code="invalid_json").response()
                 return await handler(request)
             except (RequestValidationError, StarletteHTTPException):
                 raise  # answered by their handlers (400/422, 404/405)
@@ -214,11 +288,19 @@ class ApiRoute(APIRoute):
 
 
 __all__ = [
+    "API_ERRORS",
     "ApiError",
     "ApiRoute",
+    "BODY_ERRORS",
+    "ERROR_DESCRIPTIONS",
+    "ErrorDetail",
+    "ErrorResponse",
+    "StrictJsonRequest",
     "bad_request",
     "error_body",
     "error_for",
+    "error_responses",
+    "field_path",
     "install_error_handlers",
     "internal_error",
     "not_found",

@@ -5,8 +5,8 @@ one process - tests, the load benchmark - count separately) and renders it in Pr
 format for ``GET /metrics``:
 
 - ``brewslm_requests_total{endpoint, status}``: requests answered (401s, 413s and 404s included;
-  ``endpoint`` is the route's path template, or ``other`` for unknown paths so junk URLs cannot
-  grow the label set);
+  ``endpoint`` is the route's path template - also for a request refused before routing, such as
+  a 413 - or ``other`` for unknown paths so junk URLs cannot grow the label set);
 - ``brewslm_request_duration_seconds{endpoint}``: a latency histogram (a stream counts until its
   last byte);
 - ``brewslm_prompt_tokens_total{model}`` / ``brewslm_generated_tokens_total{model}``: tokens read
@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.routing import BaseRoute, Match
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 """Seconds: from a health probe to a long generation on a CPU."""
@@ -123,12 +124,13 @@ def _is_number(value: Any) -> bool:
 
 class MetricsMiddleware:
     """Counts and times every HTTP request under its route's path template (``/v1/models/{model_id}``);
-    a request answered before routing (401, 413) under its path when it is one of ``endpoints``."""
+    a request answered before routing (401, 413) under the template of the first of ``routes`` its
+    path and method would have reached (a wrong method: that path's route)."""
 
-    def __init__(self, app: Any, metrics: ServerMetrics, endpoints: Sequence[str]):
+    def __init__(self, app: Any, metrics: ServerMetrics, routes: Sequence[BaseRoute]):
         self.app = app
         self.metrics = metrics
-        self.endpoints = frozenset(endpoints)
+        self.routes = list(routes)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -147,8 +149,18 @@ class MetricsMiddleware:
             await self.app(scope, receive, recording_send)
         finally:
             route = getattr(scope.get("route"), "path", None)  # set by the router when a route matched
-            endpoint = route or (scope["path"] if scope["path"] in self.endpoints else OTHER_ENDPOINT)
+            endpoint = route or self._template(scope) or OTHER_ENDPOINT
             self.metrics.observe_request(endpoint, status, time.perf_counter() - started)
+
+    def _template(self, scope: dict[str, Any]) -> str | None:
+        partial = None
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return getattr(route, "path", None)
+            if match is Match.PARTIAL and partial is None:
+                partial = getattr(route, "path", None)
+        return partial
 
 
 __all__ = ["LATENCY_BUCKETS", "MetricsMiddleware", "OTHER_ENDPOINT", "ServerMetrics", "engine_families",

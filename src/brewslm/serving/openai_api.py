@@ -22,11 +22,17 @@ The official ``openai`` client works unchanged against them (``base_url="http://
   midway ends with a ``data: {"error": ...}`` event (the status line has gone out already).
 - ``finish_reason`` is ``stop`` (end of turn or a stop string) or ``length`` (``max_tokens`` hit).
 
+- every chat message needs its ``content`` (a string or text parts; null is a 400 naming
+  ``messages[i].content``) and a ``tool`` message its ``tool_call_id``, as OpenAI requires;
+- ``top_p`` (in (0, 1]) is taken with greedy decoding, where it changes nothing: the most likely
+  token is inside every nucleus.
+
 OpenAI parameters this server does not implement are refused with a 400 naming them when set to
 anything but their neutral value (``n`` > 1, ``logprobs``, penalties, ``logit_bias``, ``top_p``
-< 1, ``tools`` - a tool-calling fine-tune is served at ``/v1/tool_call``), never silently
-ignored; bookkeeping fields (``user``, ``metadata``, ``store``) are accepted. Unknown fields are
-422, like any other schema violation.
+< 1 with ``temperature`` > 0 - sampling draws from the top-k tokens, not a nucleus - ``tools``:
+a tool-calling fine-tune is served at ``/v1/tool_call``), never silently ignored; bookkeeping
+fields (``user``, ``metadata``, ``store``) are accepted. Unknown fields are 422, like any other
+schema violation.
 """
 
 from __future__ import annotations
@@ -46,14 +52,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from brewslm.errors import BrewError
 from brewslm.evaluation.prediction.constrained import JsonConstraint, JsonPrefixChecker
 from brewslm.serving.engine import GenerateRequest, TextStream
-from brewslm.serving.errors import ApiRoute, bad_request, error_for, timed_out
+from brewslm.serving.errors import (API_ERRORS, BODY_ERRORS, ApiRoute, bad_request, error_for, error_responses,
+                                    field_path, timed_out)
 from brewslm.serving.state import ServerState, Usage, generate, reply_budget, server_state
 from brewslm.serving.tasks_api import model_endpoints
 
 COMPLETIONS_DEFAULT_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
 MAX_STOP_STRINGS = 4
 
-router = APIRouter(route_class=ApiRoute)
+router = APIRouter(route_class=ApiRoute, responses=API_ERRORS)
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -137,8 +144,8 @@ class _Sampling(_Request):
         found = []
         if self.n not in (None, 1):
             found.append("n")
-        if self.top_p not in (None, 1.0):
-            found.append("top_p")
+        if self.top_p not in (None, 1.0) and self.temperature:  # greedy: any top_p picks the same token
+            found.append("top_p (below 1 with temperature above 0)")
         if self.presence_penalty not in (None, 0.0):
             found.append("presence_penalty")
         if self.frequency_penalty not in (None, 0.0):
@@ -159,6 +166,18 @@ class ChatCompletionRequest(_Sampling):
     parallel_tool_calls: bool | None = None
     metadata: dict[str, str] | None = None
     store: bool | None = None
+
+    def message_problem(self) -> tuple[str, str] | None:
+        """The first message OpenAI would refuse, as (field path, why); None when all are fine.
+        Without this check a content-less message renders as an empty turn and the model answers it."""
+        for index, message in enumerate(self.messages):
+            if message.content is None:
+                return (field_path(("messages", index, "content")),
+                        f"a {message.role} message needs its content (a string or a list of text parts)")
+            if message.role == "tool" and not message.tool_call_id:
+                return (field_path(("messages", index, "tool_call_id")),
+                        "a tool message needs the tool_call_id it answers")
+        return None
 
     def unsupported(self) -> list[str]:
         found = super().unsupported()
@@ -265,16 +284,19 @@ async def list_models(request: Request) -> ModelList:
                            for served in state.models])
 
 
-@router.get("/v1/models/{model_id:path}", response_model=ModelCard)
+@router.get("/v1/models/{model_id:path}", response_model=ModelCard, responses=error_responses(404, 422))
 async def get_model(model_id: str, request: Request) -> ModelCard:
     server_state(request).models.get(model_id)  # 404 for an unknown id
     listing = await list_models(request)
     return next(card for card in listing.data if card.id == model_id)
 
 
-@router.post("/v1/chat/completions", response_model=ChatCompletion)
+@router.post("/v1/chat/completions", response_model=ChatCompletion, responses=BODY_ERRORS)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
     state = server_state(request)
+    problem = body.message_problem()
+    if problem is not None:
+        raise bad_request(f"{problem[0]}: {problem[1]}", param=problem[0])
     _refuse_unsupported(body.unsupported())
     served = state.models.get(body.model)
     budget = reply_budget(state, body.max_completion_tokens or body.max_tokens, state.settings.default_max_tokens,
@@ -293,7 +315,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
                           usage=Usage.of(result.prompt_tokens, result.completion_tokens))
 
 
-@router.post("/v1/completions", response_model=Completion)
+@router.post("/v1/completions", response_model=Completion, responses=BODY_ERRORS)
 async def completions(body: CompletionRequest, request: Request) -> Any:
     state = server_state(request)
     _refuse_unsupported(body.unsupported())

@@ -50,10 +50,10 @@ from brewslm.evaluation.metrics.faithfulness import is_refusal, lexical_faithful
 from brewslm.evaluation.metrics.tool_calls import as_decision, call_problem
 from brewslm.evaluation.prediction.constrained import JsonConstraint
 from brewslm.serving.engine import GenerateRequest, GenerateResult
-from brewslm.serving.errors import ApiRoute, bad_request, unprocessable
+from brewslm.serving.errors import BODY_ERRORS, ApiRoute, bad_request, unprocessable
 from brewslm.serving.state import ServerState, Usage, generate, reply_budget, server_state, within_timeout
 
-router = APIRouter(route_class=ApiRoute)
+router = APIRouter(route_class=ApiRoute, responses=BODY_ERRORS)
 
 OPENAI_ENDPOINTS = ("/v1/chat/completions", "/v1/completions")
 DEFAULT_TOP_K = 3
