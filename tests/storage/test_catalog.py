@@ -27,3 +27,14 @@ def test_a_failed_attempt_is_kept_and_its_number_can_be_retried():
     (row,) = catalog.catalogue_versions("ds")
     assert row["status"] == "writing" and row["error"] is None
     assert catalog.catalogue_versions("unknown") == []
+
+
+def test_a_settled_version_gets_no_second_outcome():
+    """Crash recovery and a late importer must not both record an outcome for one version."""
+    catalog.begin_version("ds", 1, task_profile="classification", path="/x/v1")
+    first = catalog.finish_version("ds", 1, status=catalog.FAILED, event=new_event("ingestion", "dataset_import_failed"),
+                                   error="interrupted")
+    late = catalog.finish_version("ds", 1, status=catalog.PUBLISHED, event=new_event("ingestion", "dataset_import_run"))
+    assert first is not None and late is None
+    assert catalog.catalogue_versions("ds")[0]["status"] == "failed"
+    assert [e.reason_code for e in list_events()] == ["dataset_import_failed"]
