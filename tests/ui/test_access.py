@@ -355,3 +355,15 @@ def test_in_the_browser_login_then_a_page_with_a_hostile_job_shows_its_text(star
     assert dialogs == [] and page_errors == []
     cookie = next(c for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["value"] != KEY
+
+
+def test_resume_is_refused_when_the_run_it_continues_lies_outside(ui_settings, trainable, tmp_path):
+    """A resumed run writes on two levels above its checkpoint: a checkpoint just inside a root
+    would put the run folder above the root, so that folder is what gets checked."""
+    checkpoint = tmp_path / "step-1"
+    checkpoint.mkdir()
+    (checkpoint / "state.json").write_text("{}", encoding="utf-8")
+    small = {"dataset": "sentiment", "base_model": trainable["model"], "max_steps": "1", "max_seq_len": "64"}
+    _refused(_client(ui_settings).post("/train", data={**small, "resume": str(checkpoint)}),
+             "the run it continues", "outside the folders this UI may write")
+    assert jobs.list_jobs(kind="train") == []

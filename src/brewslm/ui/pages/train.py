@@ -261,13 +261,17 @@ def start_training(config: TrainConfig, settings: Any) -> int:
     """Check ``config`` as ``train`` would before loading a model (``preflight``; what it reads inside
     the allowed roots), fix its run folder where this UI may write (``check_output_path``, on the
     folder ``output_dir`` or ``run_name`` make once joined), and queue it as a job; returns the job id."""
+    from brewslm.training.checkpoint import resolve_resume
     from brewslm.training.loop import preflight
     from brewslm.training.run import resolve_run_dir
 
     check_path_options(config, PATH_OPTIONS, settings)
     setup = preflight(config)
-    if config.resume and config.resume != RESUME_LATEST:  # a resumed run writes on in its checkpoint's run
-        check_output_path(config.resume, settings, what="option 'resume':")
+    if config.resume and config.resume != RESUME_LATEST:
+        # a resumed run writes on in its checkpoint's run folder (two levels above the checkpoint), so
+        # that folder, not the path given, is what must lie where this UI may write
+        checkpoint = resolve_resume(str(check_output_path(config.resume, settings, what="option 'resume':")), None)
+        check_output_path(checkpoint.parent.parent, settings, what="option 'resume' (the run it continues):")
     if not config.resume or config.output_dir or config.run_name:
         run_dir = check_output_path(resolve_run_dir(config, setup.dataset), settings, what="run folder")
         # absolute, as checked: the job writes there whatever its working directory
