@@ -143,3 +143,60 @@ def test_a_stray_word_after_flags_is_still_a_usage_error(capsys) -> None:
         cli._parse(cli.build_parser(), ["quickstart", "--quiet", "stray"])
     assert exc.value.code == 2
     assert "unrecognized arguments: stray" in capsys.readouterr().err
+
+
+# A command that warns the ways third-party libraries do - a Python warning raised inside a
+# transformers module, its logger, mlflow's logger, a library logging through the root logger -
+# and the ways BrewSLM itself does; run through ``main`` in a fresh interpreter, where Python's
+# own warning display and the libraries' own stderr handlers are in place (pytest swaps both).
+NOISY_COMMAND = """
+import logging, sys, warnings
+from brewslm import cli
+from brewslm.cli.command import Command
+from brewslm.cli.data import ListOptions
+
+def noisy(opts):
+    exec(compile("import warnings; warnings.warn('FutureWarning: past_key_values is deprecated', FutureWarning)",
+                 "transformers/modeling_utils.py", "exec"), {"__name__": "transformers.modeling_utils"})
+    import transformers  # its own stderr handler, level from TRANSFORMERS_VERBOSITY
+    logging.getLogger("transformers.generation").warning("Warning: transformers logger")
+    import mlflow  # its own handler too, INFO by default
+    logging.getLogger("mlflow.tracking").info("Warning: mlflow logger")
+    logging.getLogger("torch.distributed").warning("Warning: a root-propagating logger")
+    exec(compile("import warnings; warnings.warn('brewslm own warning')", "brewslm/x.py", "exec"),
+         {"__name__": "brewslm.x"})
+    logging.getLogger("brewslm.storage").warning("brewslm own log line")
+    return "done"
+
+cli.COMMANDS["data"]["noisy"] = Command(noisy, ListOptions, str)
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["data", "noisy"], False),
+    (["--verbose", "data", "noisy"], True),
+    (["data", "noisy", "--verbose"], True),  # the switch works anywhere on the line
+])
+def test_third_party_warnings_show_only_with_verbose(tmp_path, argv, shown):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS", "TRANSFORMERS_VERBOSITY",
+                                                           "MLFLOW_LOGGING_LEVEL")}
+    proc = subprocess.run([sys.executable, "-c", NOISY_COMMAND, *argv], capture_output=True, text=True,
+                          env={**env, "BREWSLM_HOME": str(tmp_path / "home")}, timeout=240)
+    assert proc.returncode == 0 and proc.stdout == "done\n", proc.stderr
+    for line in ("FutureWarning", "transformers logger", "mlflow logger", "root-propagating"):
+        assert (line in proc.stderr) is shown, (line, proc.stderr)
+    assert "brewslm own warning" in proc.stderr and "brewslm own log line" in proc.stderr
+
+
+def test_quiet_settings_are_put_back_after_an_in_process_run(cli, monkeypatch):
+    import logging
+    import warnings
+
+    _install(monkeypatch, "answer", lambda opts: os.environ.get("TRANSFORMERS_VERBOSITY"))
+    monkeypatch.delenv("TRANSFORMERS_VERBOSITY", raising=False)
+    filters, level = list(warnings.filters), logging.getLogger("transformers").level
+    assert cli("data", "answer").out == "error\n"  # set for the run...
+    assert "TRANSFORMERS_VERBOSITY" not in os.environ  # ...and only for it
+    assert warnings.filters == filters and logging.getLogger("transformers").level == level
+    assert cli("data", "answer", "--verbose").out == "None\n"

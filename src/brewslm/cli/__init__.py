@@ -9,14 +9,22 @@ JSON document with ``--json``). A ``BrewError`` (or an ``OSError`` such as an un
 ``BREWSLM_HOME``) becomes ``error: <one line>`` on stderr and exit status 2, a usage error the
 same; Ctrl-C exits 130 without a traceback. A command may decide its own exit status from its
 result after it is printed (``brewslm eval`` exits 1 when a gate fails).
+
+Third-party libraries (transformers, torch, datasets, mlflow...) stay quiet: their Python warnings
+and their log lines below ERROR are dropped for the command's run, unless ``--verbose`` (anywhere
+on the line) or the user's own ``-W`` / ``PYTHONWARNINGS`` / ``TRANSFORMERS_VERBOSITY``-style
+settings say otherwise. BrewSLM's own warnings and log lines always show.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
-from typing import Any, Mapping, Sequence
+import warnings
+from typing import Any, Iterator, Mapping, Sequence
 
 from brewslm import __version__
 from brewslm.cli import data, quickstart, train, ui
@@ -41,6 +49,16 @@ COMMANDS: dict[str, Any] = {
     "serve": serve_command.COMMAND,
 }
 GROUP_KEYS = ("help", "default")  # a group's "default" names the command run when none is given
+VERBOSE = "--verbose"
+
+# Libraries that give their logger its own stderr handler and level when first imported, read from
+# these variables - so a level set on the logger before the import would be overwritten.
+QUIET_ENV = {"TRANSFORMERS_VERBOSITY": "error", "DATASETS_VERBOSITY": "error", "HF_HUB_VERBOSITY": "error",
+             "MLFLOW_LOGGING_LEVEL": "ERROR"}
+# Their loggers and those of libraries that log through the root logger (Python's last-resort
+# handler prints WARNING and above): ERROR for the run, whether imported already or later.
+QUIET_LOGGERS = ("", "transformers", "datasets", "huggingface_hub", "mlflow", "alembic", "torch", "accelerate",
+                 "peft", "urllib3", "httpx", "filelock", "matplotlib", "py.warnings")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="BrewSLM: from messy domain data to a small language model you can trust and ship.",
     )
     parser.add_argument("--version", action="version", version=f"brewslm {__version__}")
+    parser.add_argument(VERBOSE, action="store_true",
+                        help="also show third-party libraries' warnings and log lines (transformers, torch, "
+                             "datasets, mlflow...); allowed anywhere on the command line")
     _add_commands(parser, COMMANDS)
     return parser
 
@@ -106,9 +127,56 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     return namespace
 
 
+def _split_verbose(args: list[str]) -> tuple[list[str], bool]:
+    """``--verbose`` taken out of the words before any ``--``: it is a switch for the whole
+    command line, so ``brewslm train ... --verbose`` works as well as ``brewslm --verbose train``."""
+    end = args.index("--") if "--" in args else len(args)
+    kept = [word for word in args[:end] if word != VERBOSE]
+    return kept + args[end:], len(kept) < end
+
+
+@contextlib.contextmanager
+def third_party_quiet(verbose: bool) -> Iterator[None]:
+    """Third-party warnings and log lines below ERROR dropped while the command runs (see the
+    module notes); everything is put back afterwards, for callers that run ``main`` in-process."""
+    if verbose:
+        yield
+        return
+    saved_env = {name: os.environ.get(name) for name in QUIET_ENV}
+    saved_levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    own = logging.getLogger("brewslm")
+    own_level = own.level
+    with warnings.catch_warnings():
+        if not sys.warnoptions:  # -W / PYTHONWARNINGS: the user chose what to see
+            warnings.simplefilter("ignore")
+            warnings.filterwarnings("default", module=r"brewslm(\..*)?")  # our own still show
+        for name, value in QUIET_ENV.items():
+            os.environ.setdefault(name, value)
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        if own_level == logging.NOTSET:  # ours no longer inherit the root logger's new ERROR
+            own.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for name, level in saved_levels.items():
+                logging.getLogger(name).setLevel(level)
+            own.setLevel(own_level)
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    args, verbose = _split_verbose(list(sys.argv[1:] if argv is None else argv))
+    with third_party_quiet(verbose):
+        return _main(args)
+
+
+def _main(args: list[str]) -> int:
     parser = build_parser()
-    args = list(sys.argv[1:] if argv is None else argv)
     try:
         namespace = _parse(parser, _with_default_command(args, COMMANDS))
     except SystemExit as exc:  # --help, --version, or a usage error argparse already printed
@@ -145,4 +213,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+__all__ = ["COMMANDS", "Command", "build_parser", "main", "third_party_quiet"]
