@@ -94,7 +94,10 @@ class EvalConfig(OptionsModel):
         description="Folder for report.json/.md/.html and the predictions (unset: <run>/eval/<dataset>-<split>-<time> "
         "for a run, else <BREWSLM_HOME>/evals/<dataset>-<split>-<time>).",
     )
-    mlflow: bool = Field(False, description="Log the metrics and the report files to MLflow (MLFLOW_TRACKING_URI, else ./mlruns).")
+    mlflow: bool = Field(False, description="Log the metrics and the report files to MLflow; a tracker failure is one "
+                         "warning line and the evaluation goes on.")
+    mlflow_tracking_uri: Optional[str] = Field(None, description="MLflow tracking URI (unset: MLFLOW_TRACKING_URI, else "
+                                               "sqlite:///<BREWSLM_HOME>/mlflow.db).")
     mlflow_experiment: str = Field("brewslm", description="MLflow experiment name.")
 
     @field_validator("gates", mode="before")

@@ -658,15 +658,15 @@ def _log_mlflow(config: EvalConfig, report: Mapping[str, Any], paths: Mapping[st
     """Metrics (``tuned.*``, ``base.*``, ``lift.*``) and the report files as artifacts of one MLflow run."""
     from brewslm.training.report import MlflowLogger
 
-    logger = MlflowLogger(config.mlflow_experiment, f"eval-{tuned.name}-{dataset.name}-{config.split}", config.to_dict())
+    logger = MlflowLogger(config.mlflow_experiment, f"eval-{tuned.name}-{dataset.name}-{config.split}", config.to_dict(),
+                          config.mlflow_tracking_uri)
     status = "failed"
     try:
         for label in ("tuned", "base"):
             logger.log({f"{label}.{k}": v for k, v in (report["metrics"].get(label) or {}).items()}, step=0)
         logger.log({f"lift.{k}": v.get("lift") for k, v in (report.get("lift") or {}).items()}, step=0)
         logger.log({"gates_passed": float(bool(report["passed"]))}, step=0)
-        for path in paths.values():
-            logger.mlflow.log_artifact(str(path))
+        logger.log_artifacts(paths.values())
         status = "finished"
     finally:
         logger.finish(status)

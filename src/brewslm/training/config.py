@@ -173,7 +173,10 @@ class TrainConfig(OptionsModel):
     output_dir: Optional[str] = Field(None, description="Run folder (unset: <BREWSLM_HOME>/runs/<run_name>).")
     run_name: Optional[str] = Field(None, description="Run name (unset: <dataset>-<method>-<timestamp>).")
     log_every: int = Field(10, ge=1, description="Optimizer steps between progress lines on stderr (metrics.jsonl gets every step).")
-    mlflow: bool = Field(False, description="Log parameters and metrics to MLflow (MLFLOW_TRACKING_URI, else a local ./mlruns store).")
+    mlflow: bool = Field(False, description="Log parameters, metrics and the run's files (config, loss curve, metrics) to MLflow; "
+                         "a tracker failure is one warning line and training goes on.")
+    mlflow_tracking_uri: Optional[str] = Field(None, description="MLflow tracking URI (unset: MLFLOW_TRACKING_URI, else "
+                                               "sqlite:///<BREWSLM_HOME>/mlflow.db).")
     mlflow_experiment: str = Field("brewslm", description="MLflow experiment name.")
 
     @field_validator("run_name")

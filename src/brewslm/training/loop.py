@@ -313,7 +313,8 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
     runtime.barrier()  # the run folder is ready (and a resumed run's metrics trimmed) before anyone reads it
     tracker = None
     try:
-        tracker = MlflowLogger(config.mlflow_experiment, run_dir.name, config.to_dict()) if config.mlflow and main else None
+        tracker = (MlflowLogger(config.mlflow_experiment, run_dir.name, config.to_dict(), config.mlflow_tracking_uri)
+                   if config.mlflow and main else None)
         progress({"event": "start", "method": config.method, "examples": objective.train_examples,
                   "tokens": record["data"].get("train", {}).get("tokens", 0), "total_steps": total_steps,
                   "trainable_params": trainable_params, "precision": precision.describe(),
@@ -335,6 +336,7 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
                                           dataset=dataset.name)
         if tracker is not None:
             tracker.log({"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step)
+            tracker.log_artifacts(run_dir / name for name in (CONFIG_FILE, RUN_RECORD, METRICS_FILE, LOSS_CURVE))
             tracker.finish("finished")
         progress({"event": "end", "steps": final.steps, "train_loss": final.train_loss, "eval_loss": final.eval_loss,
                   "stopped_early": final.stopped_early, "tokens_per_s": final.tokens_per_second, "run_dir": str(run_dir)})
