@@ -14,6 +14,7 @@ from brewslm import cli
 from brewslm.cli.command import Command
 from brewslm.cli.data import ListOptions
 from brewslm.errors import SourceError
+from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
 
 DATA_COMMANDS = ["introspect", "import", "mappings", "events", "preview", "datasets", "mappers", "sources"]
 
@@ -200,3 +201,22 @@ def test_quiet_settings_are_put_back_after_an_in_process_run(cli, monkeypatch):
     assert "TRANSFORMERS_VERBOSITY" not in os.environ  # ...and only for it
     assert warnings.filters == filters and logging.getLogger("transformers").level == level
     assert cli("data", "answer", "--verbose").out == "None\n"
+
+
+def test_a_tiny_train_and_eval_print_no_third_party_lines(cli, tickets_jsonl, tiny_model_dir, tmp_path, workspace):
+    """The real thing, in fresh interpreters: training (shared-prefix batches, MLflow on, its first
+    SQLite migration included) and evaluation (label scoring from a cached prefix) print only
+    BrewSLM's own lines."""
+    assert cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
+               "--dataset", "tickets").code == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS", "TRANSFORMERS_VERBOSITY",
+                                                           "MLFLOW_LOGGING_LEVEL", "MLFLOW_TRACKING_URI")}
+    runs = [["train", "--dataset", "tickets", "--base", str(tiny_model_dir), "max_steps=1", "max_seq_len=128",
+             "lora.r=4", f"output_dir={tmp_path / 'run'}", "mlflow=true"],
+            ["eval", "--model", str(tmp_path / "run"), "--dataset", "tickets", "--quiet"]]
+    for argv in runs:
+        proc = subprocess.run([sys.executable, "-m", "brewslm", *argv], capture_output=True, text=True, env=env,
+                              timeout=280)
+        assert proc.returncode in (0, 1), proc.stderr  # eval: 1 when a gate fails
+        assert "warning" not in proc.stderr.lower() and " INFO " not in proc.stderr, proc.stderr
+    assert (workspace / "mlflow.db").is_file()
