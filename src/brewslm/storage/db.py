@@ -112,17 +112,12 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def _settle_workspace() -> None:
-    """Once per process, when the workspace's database first opens: settle what a crashed import
-    left (``recovery.py``), so every command starts from a consistent store. Best effort: a
-    problem here is logged and must not stop the command that only wanted to read."""
-    import logging
+    """Once per process, when the workspace's database first opens: settle what a crash left
+    (crashed imports, runs whose process is gone; ``recovery.py``), so every command starts from a
+    consistent store. Best effort (``settle_workspace`` logs its problems)."""
+    from brewslm.storage.recovery import settle_workspace
 
-    from brewslm.storage.recovery import reconcile_workspace
-
-    try:
-        reconcile_workspace()
-    except Exception:  # noqa: BLE001
-        logging.getLogger(__name__).warning("could not settle the workspace after a crash", exc_info=True)
+    settle_workspace()
 
 
 @contextmanager

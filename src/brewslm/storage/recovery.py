@@ -1,12 +1,14 @@
-"""Settling what a crash left in the dataset store, by the commit rule of ``datasets.py``:
-``CURRENT`` is the commit point and the catalogue follows the files.
+"""Settling what a crash left in the workspace: dataset versions, by the commit rule of
+``datasets.py`` (``CURRENT`` is the commit point and the catalogue follows the files), and training
+runs whose process died while their record said ``running`` (``run_records.settle_runs``).
 
-``reconcile_workspace()`` runs once per process when the workspace database opens (``db.py``), so
-every command sees a consistent store; it only takes a dataset's lock and rewrites anything when
-the cheap check finds something to settle (a ``writing`` row, a temporary folder, a version past
-``CURRENT``, a committed version the catalogue does not list as published). A dataset whose lock
-is held is being written by a live import and is left alone; that import settles it itself
-(``reconcile_dataset`` under its lock) before it picks its parent version.
+``settle_workspace()`` runs once per process when the workspace database opens (``db.py``), so
+every command sees a consistent store. ``reconcile_workspace()`` only takes a dataset's lock and
+rewrites anything when the cheap check finds something to settle (a ``writing`` row, a temporary
+folder, a version past ``CURRENT``, a committed version the catalogue does not list as
+published). A dataset whose lock is held is being written by a live import and is left alone;
+that import settles it itself (``reconcile_dataset`` under its lock) before it picks its parent
+version.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from brewslm.storage.datasets import (
     try_dataset_lock,
 )
 from brewslm.storage.events import default_actor
+from brewslm.storage.run_records import settle_runs
 from brewslm.workspace import datasets_dir
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,17 @@ def needs_reconcile(name: str, catalogue: tuple[int | None, dict[int, str]] | No
     return (max(published) if published else None) != current
 
 
+def settle_workspace() -> None:
+    """Settle crashed imports, then runs whose process is gone. Best effort, each on its own: a
+    problem is logged and must neither stop the command that only wanted to read nor keep the
+    other half from being settled."""
+    for what, settle in (("datasets", reconcile_workspace), ("training runs", settle_runs)):
+        try:
+            settle()
+        except Exception:  # noqa: BLE001
+            log.warning("could not settle the workspace's %s after a crash", what, exc_info=True)
+
+
 def reconcile_workspace() -> dict[str, dict[str, list[int]]]:
     """Settle every dataset that needs it and whose lock is free; returns what was done, by dataset."""
     state = catalog.catalogue_state()
@@ -108,4 +122,4 @@ def reconcile_workspace() -> dict[str, dict[str, list[int]]]:
     return done
 
 
-__all__ = ["needs_reconcile", "reconcile_dataset", "reconcile_workspace"]
+__all__ = ["needs_reconcile", "reconcile_dataset", "reconcile_workspace", "settle_workspace"]

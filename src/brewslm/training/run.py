@@ -10,47 +10,43 @@
     best.safetensors   best-so-far trainable weights while early stopping watches validation loss
     checkpoints/       step-NNNNNN/ folders (see checkpoint.py)
 
-A record written with status ``running`` carries its process's owner stamp
-(``storage.processes.process_stamp``). ``read_run`` - the one reader of run.json - settles a
-``running`` record whose process is provably gone (killed with SIGKILL, crashed, machine
-restarted): it becomes ``interrupted`` with a ``training_run_failed`` event (reason
-``interrupted``), the way the UI settles a job whose worker died.
+run.json itself - reading and writing it, its ``running`` owner stamp and settling a run whose
+process is gone - lives in ``storage/run_records.py`` (re-exported here), so the workspace's
+once-per-process crash settling can reach it from below.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
-from brewslm import workspace
 from brewslm.errors import ConfigError
 from brewslm.storage.datasets import MANIFEST, DatasetVersion, open_dataset
-from brewslm.storage.processes import process_stamp, stamp_alive
+from brewslm.storage.run_records import (
+    INTERRUPTED,
+    RUN_FAILED,
+    RUN_FINISHED,
+    RUN_RECORD,
+    RUN_STARTED,
+    RUNNING,
+    STAGE,
+    now,
+    read_run,
+    runs_dir,
+    settle_runs,
+    write_run,
+)
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.config import TrainConfig
 
-RUN_RECORD = "run.json"
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 LOSS_CURVE = "loss_curve.png"
 MODEL_DIR = "model"
 BEST_WEIGHTS = "best.safetensors"
-
-STAGE = "training"
-RUN_STARTED = "training_run_started"
-RUN_FINISHED = "training_run_finished"
-RUN_FAILED = "training_run_failed"
-RUNNING, INTERRUPTED = "running", "interrupted"
-
-
-def runs_dir() -> Path:
-    path = workspace.home_dir() / "runs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def open_training_dataset(config: TrainConfig) -> DatasetVersion:
@@ -104,52 +100,6 @@ def find_run(name: str) -> Path | None:
     return None
 
 
-def read_run(run_dir: str | Path) -> dict[str, Any]:
-    """The run's record; a ``running`` one whose process is gone is settled first (module docstring)."""
-    path = Path(run_dir).expanduser() / RUN_RECORD
-    if not path.is_file():
-        raise ConfigError(f"{Path(run_dir)} is not a training run folder (no {RUN_RECORD})")
-    record = json.loads(path.read_text(encoding="utf-8"))
-    if record.get("status") == RUNNING and not stamp_alive(record.get("owner")):
-        record = _settle_orphan(path.parent, record)
-    return record
-
-
-def _settle_orphan(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
-    from brewslm.storage.events import record_event
-
-    owner = record.get("owner") or {}
-    # one settler per dead owner: readers racing here must not log the interruption twice
-    claim = run_dir / f".settled-{owner.get('pid')}-{owner.get('start')}"
-    try:
-        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-    except FileExistsError:
-        return {**record, "status": INTERRUPTED}
-    error = (f"interrupted: its process {owner.get('pid')} ended without recording an outcome "
-             "(killed, crashed or the machine restarted)")
-    record = {**record, "status": INTERRUPTED, "finished_at": now(), "error": error}
-    write_run(run_dir, record)
-    record_event(STAGE, RUN_FAILED, {"run_dir": str(run_dir), "method": record.get("method"),
-                                     "base_model": record.get("base_model"), "error": error,
-                                     "reason": INTERRUPTED, "recovered": True},
-                 dataset=(record.get("dataset") or {}).get("name"))
-    return record
-
-
-def settle_runs() -> list[Path]:
-    """Settle every ``running`` run under ``runs_dir()`` whose process is gone; returns their folders."""
-    settled = []
-    for folder in sorted(runs_dir().iterdir()):
-        path = folder / RUN_RECORD
-        try:
-            if path.is_file() and json.loads(path.read_text(encoding="utf-8")).get("status") == RUNNING:
-                if read_run(folder).get("status") == INTERRUPTED:
-                    settled.append(folder)
-        except (OSError, ValueError):  # a half-written or foreign file: not ours to settle
-            continue
-    return settled
-
-
 def finished_model_dir(run_dir: Path, record: Mapping[str, Any]) -> Path:
     """The trained model folder of the run ``record`` describes; a one-line error when the run
     did not finish (or its model folder is gone)."""
@@ -160,28 +110,15 @@ def finished_model_dir(run_dir: Path, record: Mapping[str, Any]) -> Path:
     return model_dir
 
 
-def write_run(run_dir: Path, record: Mapping[str, Any]) -> None:
-    """Write run.json atomically; a ``running`` record gets this process's owner stamp."""
-    if record.get("status") == RUNNING and "owner" not in record:
-        record = {**record, "owner": process_stamp()}
-    path = Path(run_dir) / RUN_RECORD
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(dict(record), indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def render_context_of(run_dir: str | Path) -> RenderContext:
     """The render context a run was trained with, so evaluation and serving prompt identically."""
     return RenderContext.from_dict(read_run(run_dir).get("render_context"))
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
 __all__ = [
     "BEST_WEIGHTS",
     "CONFIG_FILE",
+    "INTERRUPTED",
     "LOSS_CURVE",
     "METRICS_FILE",
     "MODEL_DIR",
@@ -189,6 +126,7 @@ __all__ = [
     "RUN_FINISHED",
     "RUN_RECORD",
     "RUN_STARTED",
+    "RUNNING",
     "STAGE",
     "default_run_name",
     "find_run",
