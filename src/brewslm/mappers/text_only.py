@@ -5,6 +5,11 @@ reaches the acceptance threshold only when one text field is essentially all the
 and always-null columns aside); when labels, lists, objects or further text sit beside it,
 importing just the text would silently throw them away, so it scores at most 0.55 and a specific
 mapper (or a person) has to decide.
+
+Provenance is not task data: an object whose fields are all provenance (one value in every row,
+always null, id-like names, unique strings such as URLs: ``meta: {"source": "CMU Movie Summary
+Corpus"}``) tells nothing about any one text, so leaving it out does not hold the text back; the
+evidence names it.
 """
 
 from __future__ import annotations
@@ -12,7 +17,14 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from brewslm.introspection.profile import SampleProfile
-from brewslm.mappers._sniffing import choose_text_field, unmapped_fields
+from brewslm.mappers._sniffing import (
+    children,
+    choose_text_field,
+    is_constant,
+    is_id_like_name,
+    is_identifier,
+    unmapped_fields,
+)
 from brewslm.mappers.base import (
     SOURCE_ID_FIELD,
     FieldSpec,
@@ -56,6 +68,12 @@ class TextOnlyMapper(Mapper):
             field_map[id_field] = "id"
         evidence = [f"field '{text_field}' is text, {fp.mean_words:.1f} words per value on average"]
         rest = unmapped_fields(profile, field_map)
+        provenance = [p for p, kind in rest.items() if kind == "object" and is_provenance(profile, p)]
+        for path in provenance:
+            del rest[path]
+        if provenance:
+            evidence.append(f"left out as provenance (every field inside is constant, an id or empty): "
+                            f"{', '.join(provenance[:5])}")
         others = [p for p in profile.top_level() if p not in field_map]
         if any(kind in ("label", "list", "object") for kind in rest.values()):
             confidence = 0.45
@@ -69,7 +87,8 @@ class TextOnlyMapper(Mapper):
         else:
             confidence = 0.85 if not others else 0.82
             evidence.append(
-                "it is the only field" if not others else f"the other fields are ids or empty: {', '.join(others[:5])}"
+                "it is the only field" if not others
+                else f"the other fields are ids, constants, provenance or empty: {', '.join(others[:5])}"
             )
             if fp.mean_words < 3:
                 confidence -= 0.15
@@ -77,6 +96,22 @@ class TextOnlyMapper(Mapper):
             if not by_name:
                 confidence -= 0.02
         return Proposal(self.id, field_map, round(confidence, 4), evidence)
+
+
+def is_provenance(profile: SampleProfile, path: str) -> bool:
+    """An object field whose profiled fields are all provenance: one value everywhere, always null,
+    named like an id, or unique strings (a URL, a hash). Unique numbers (a page, a position) may
+    still order or place the text, so an object holding them stays data a person should see."""
+    fp = profile.fields[path]
+    inner = children(profile, path)
+
+    def provenance(child: str) -> bool:
+        cp = profile.fields[child]
+        if is_constant(cp) or cp.present == 0 or is_id_like_name(child):
+            return True
+        return is_identifier(cp) and cp.frac("string") >= 0.95
+
+    return fp.frac("object") >= 0.95 and bool(inner) and all(provenance(child) for child in inner)
 
 
 MAPPER = TextOnlyMapper()
