@@ -10,7 +10,9 @@ only separates two adjacent entities of the same type), ``bioes`` (= ``iobes``) 
 ``bilou`` when it uses L-/U- tags, ``bioes`` when it uses E-/S- tags and ``iob2`` otherwise; IOB1
 data must be named (the sniffer does that, per dataset, when the sample looks like IOB1).
 
-Output: ``text`` = the tokens joined by ``joiner`` (one space by default), ``spans`` = one
+Output: ``text`` = the tokens joined by ``joiner`` (one space by default; the sniffer picks ``""``
+when the tokens are single characters, the text's own spaces among them: character-level tagging,
+as in Korean or Chinese NER, where a space between tokens would double every real one), ``spans`` = one
 ``{start, end, label}`` per entity with end-exclusive character offsets into that text, plus
 ``tokens`` and the ``tags`` rewritten as IOB2 (so every scheme reaches training in one form).
 
@@ -456,12 +458,39 @@ def _judge_pair(profile: SampleProfile, tok: str, tag: str) -> Proposal | None:
     if not entity_tags:  # every tag O: shaped right, but nothing shows it is entity tagging
         confidence = 0.7
         evidence.append("no entity tag occurs in the sample (all O)")
-    options = {"scheme": scheme} if scheme != "auto" else {}
+    options: dict[str, Any] = {"scheme": scheme} if scheme != "auto" else {}
+    joiner_note = _character_tokens(profile, tok)
+    if joiner_note:
+        options["joiner"] = ""
+        evidence.append(joiner_note)
     if scheme in ("iob2", "auto"):
         broken = sum(1 for seq in sequences if _breaks(seq, "iob2"))
         if broken:
             evidence.append(f"{broken} sample rows break IOB2 (I- without B-); option repair=true reads them leniently")
     return Proposal(BioToSpansMapper.id, field_map, confidence, evidence, options)
+
+
+CHARACTER_SHARE = 0.98  # of the sample's tokens one character long, for character-level tagging
+MIN_CHARACTER_TOKENS = 20
+
+
+def _character_tokens(profile: SampleProfile, tok: str) -> str | None:
+    """Evidence that the tokens are the characters of the text (joined with no separator), or None:
+    nearly every token one character long, over enough tokens to tell."""
+    total = single = spaces = 0
+    for row in profile.rows:
+        tokens = get_path(row, tok)
+        if not isinstance(tokens, list):
+            continue
+        for token in tokens:
+            if isinstance(token, str):
+                total += 1
+                single += len(token) == 1
+                spaces += len(token) == 1 and token.isspace()
+    if total < MIN_CHARACTER_TOKENS or single < CHARACTER_SHARE * total:
+        return None
+    return (f"{single}/{total} sample tokens are single characters ({spaces} of them spaces): character-level "
+            "tags, the text is the tokens joined with no separator (joiner=\"\")")
 
 
 def _guess_scheme(sequences: list[list[str]], letters: Counter) -> tuple[str, str]:
