@@ -142,7 +142,7 @@ def test_rerunning_an_unchanged_source_writes_nothing_and_says_so(tickets):
     first = rerun_mapping("tickets")
     again = rerun_mapping("tickets")
     assert isinstance(again, UnchangedSource) and (again.dataset, again.version) == ("tickets", first.version)
-    assert again.message == "source unchanged since tickets v1 (same fingerprint) and mapped the same way; nothing written"
+    assert again.message == "source unchanged since tickets v1 (same content hash) and mapped the same way; nothing written"
     assert list_versions("tickets") == [1]
     assert len(list_events(mapping="tickets", reason_code="dataset_import_run")) == 1
     mapping = get_mapping("tickets")
@@ -150,6 +150,18 @@ def test_rerunning_an_unchanged_source_writes_nothing_and_says_so(tickets):
     shown = again.to_dict()  # reads like an import result: nothing read, nothing added
     assert shown["unchanged"] is True and shown["accepted"] == 0 and shown["records"] == first.records
     assert shown["split_counts"] == first.split_counts and shown["warnings"] == [again.message]
+
+
+def test_a_touched_or_copied_source_with_the_same_bytes_is_unchanged(tickets, tmp_path):
+    """The content hash decides, not size + modification time: a touched file is the same source."""
+    import os
+
+    save_mapping("tickets", tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"})
+    rerun_mapping("tickets")
+    path = tmp_path / "tickets.jsonl"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert isinstance(rerun_mapping("tickets"), UnchangedSource)
+    assert list_versions("tickets") == [1]
 
 
 def test_a_changed_source_or_mapping_is_imported_again(tickets, tmp_path):

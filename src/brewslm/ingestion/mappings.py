@@ -311,7 +311,8 @@ class UnchangedSource:
 
     @property
     def message(self) -> str:
-        return (f"source unchanged since {self.dataset} v{self.version} (same fingerprint) and mapped the same way; "
+        same = "same content hash" if self.fingerprint.startswith("sha256:") else "same fingerprint"
+        return (f"source unchanged since {self.dataset} v{self.version} ({same}) and mapped the same way; "
                 "nothing written")
 
     def to_dict(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import datetime as _dt
 import decimal
 import errno
 import gzip
+import hashlib
 import lzma
 import os
 import re
@@ -156,8 +157,13 @@ def dataset_name_for(path: Path) -> str:
 
 
 def file_fingerprint(path: Path) -> str:
-    st = path.stat()
-    return f"{st.st_size}:{st.st_mtime_ns}:{path}"
+    """The sha256 of the file's bytes: a re-run of an unchanged file (touched, copied, moved) is
+    recognised as unchanged, and a changed one never passes for the old (size + mtime could)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
 
 
 # --- reading ------------------------------------------------------------------------------------
