@@ -75,6 +75,9 @@ class Mapper(ABC):
     description: ClassVar[str] = ""
     fields: ClassVar[tuple[FieldSpec, ...]] = ()
     options_doc: ClassVar[dict[str, str]] = {}  # option name -> what it does
+    # canonical field -> the required fields it builds when mapped (OCR boxes build text and
+    # target): those are then neither required nor guessed from their usual names
+    builds: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     # --- field maps -------------------------------------------------------------------------
     def default_field_map(self, source_fields: Iterable[str]) -> FieldMap:
@@ -110,11 +113,13 @@ class Mapper(ABC):
         resolved: FieldMap = {}
         if source_fields is not None:
             covered = {self.canonical_field_of(dst) for dst in user.values()}
+            covered |= self.built_fields(covered)
             for src, dst in self.default_field_map(source_fields).items():
                 if self.canonical_field_of(dst) not in covered and src not in user:
                     resolved[src] = dst
         resolved.update(user)
         filled = {self.canonical_field_of(dst) for dst in resolved.values()}
+        filled |= self.built_fields(filled)
         missing = [s.name for s in self.fields if s.required and s.name not in filled]
         if missing:
             have = f"; source fields: {', '.join(sorted(source_fields))}" if source_fields else ""
@@ -123,6 +128,10 @@ class Mapper(ABC):
                 f"add --field-map SOURCE={missing[0]}{have}"
             )
         return resolved
+
+    def built_fields(self, filled: Iterable[str | None]) -> set[str]:
+        """The canonical fields that the mapped fields in ``filled`` build (see ``builds``)."""
+        return {built for name in filled if name in self.builds for built in self.builds[name]}
 
     @staticmethod
     def canonical_map(field_map: Mapping[str, str]) -> dict[str, str]:

@@ -18,11 +18,23 @@ tools often include a trailing space), and a stated value that differs from the 
 surrounding whitespace or in the kind/amount of inner whitespace (``"12 Main St"`` stated for
 ``"12 Main\\nSt"`` in the text) still matches; any other difference (case, characters) does not.
 Spans are returned sorted by ``(start, end)``; exact duplicates are kept once. An empty span list
-is a valid hard negative; an absent or null span field is ``missing_spans``.
+is a valid hard negative; an absent or null span field is ``missing_spans``, unless option
+``absent_spans=empty``: annotation tools that leave the key out of a task with no entity
+(Prodigy) are read as "no span" (the sniffer chooses it only when some rows leave the key out and
+no row writes an empty list, so an absent key cannot mean "not annotated" beside explicit ``[]``).
+
+Annotated chunks. Slot-filling data often stores an utterance as consecutive chunks
+``[{"text": "weather in "}, {"text": "Paris", "entity": "city"}]`` with no offsets at all. Map that
+list to ``chunks`` (``data=chunks``) and it builds the record: ``text`` = the chunks' texts
+concatenated exactly (no joiner), one span per chunk that carries a label, at that chunk's
+offsets (trimmed of surrounding whitespace by the rule above). The chunk's text and label keys are
+found by their usual names or named by options ``chunk_text_key`` / ``chunk_label_key``. A chunk
+that is not an object or whose text is not a string is ``wrong_type``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -31,6 +43,7 @@ from brewslm.introspection.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import choose_text_field, leaf_name
 from brewslm.mappers.base import (
+    MISSING,
     SOURCE_ID_FIELD,
     FieldSpec,
     Mapper,
@@ -60,11 +73,19 @@ SPAN_CANDIDATES = ("spans", "entities", "entity_spans", "annotations", "labels",
                    "privacy_mask", "span_labels", "label", "ents", "ner_spans")
 
 
+CHUNKS = "chunks"
+CHUNK_TEXT_KEYS = ("text", "chunk", "value", "content", "word", "surface")
+CHUNK_LABEL_KEYS = ("entity", "label", "slot", "slot_name", "type", "tag", "entity_type", "category")
+
+
 @dataclass(frozen=True)
 class _Options:
     end_inclusive: bool
     check_values: bool
     default_label: str | None
+    absent_empty: bool = False
+    chunk_text_key: str | None = None
+    chunk_label_key: str | None = None
 
 
 class SpanPassthroughMapper(Mapper):
@@ -76,7 +97,11 @@ class SpanPassthroughMapper(Mapper):
         FieldSpec("spans", candidates=SPAN_CANDIDATES,
                   description="list of spans: objects with start/end/label keys, or [start, end, label] lists"),
         SOURCE_ID_FIELD,
+        FieldSpec(CHUNKS, required=False,
+                  description="the text as annotated chunks [{text, entity?}]: builds the text (concatenated) and "
+                              "one span per labelled chunk"),
     )
+    builds = {CHUNKS: ("text", "spans")}
     options_doc = {
         "end_inclusive": "true when the source's end offsets point at the last character, not one past it "
                          "(default false)",
@@ -84,6 +109,10 @@ class SpanPassthroughMapper(Mapper):
                         "reject mismatches as span_text_mismatch (default true)",
         "default_label": "label for spans that carry none (single-type data); without it such a span is "
                          "missing_label",
+        "absent_spans": "reject (default: an absent span field is missing_spans) or empty (an absent span field "
+                        "means no span)",
+        "chunk_text_key": "chunks: the key holding a chunk's text (default: text, chunk, value, ...)",
+        "chunk_label_key": "chunks: the key holding a chunk's label (default: entity, label, slot, ...)",
     }
 
     def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,10 +123,15 @@ class SpanPassthroughMapper(Mapper):
 
     def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
         opts = _cached_options(options)
+        if fields.get(CHUNKS):
+            return _map_chunks(row, fields, opts)
         text = read_text(row, fields.get("text"), "missing_text")
         if isinstance(text, Rejection):
             return text
-        raw_spans = read_list(row, fields.get("spans"), "missing_spans")
+        if opts.absent_empty and fields.get("spans") and get_path(row, fields["spans"]) is MISSING:
+            raw_spans: list[Any] | Rejection = []
+        else:
+            raw_spans = read_list(row, fields.get("spans"), "missing_spans")
         if isinstance(raw_spans, Rejection):
             return raw_spans
         spans: list[dict[str, Any]] = []
@@ -116,7 +150,7 @@ class SpanPassthroughMapper(Mapper):
 
     # --- introspection ------------------------------------------------------------------------
     def sniff(self, profile: SampleProfile) -> Proposal | None:
-        best: Proposal | None = None
+        best: Proposal | None = _judge_chunks(profile)
         for span_field, fp in profile.fields.items():
             if not fp.list_count or fp.list_count < 0.5 * profile.n_rows:
                 continue
@@ -141,7 +175,16 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     default_label = options.get("default_label")
     if default_label is not None and (not isinstance(default_label, str) or not default_label.strip()):
         raise MapperError(f"span_passthrough option default_label must be a non-empty string, not {default_label!r}")
-    return _Options(flag("end_inclusive", False), flag("check_values", True), default_label)
+    absent = options.get("absent_spans", "reject")
+    if absent not in ("reject", "empty"):
+        raise MapperError(f"span_passthrough option absent_spans must be reject or empty, not {absent!r}")
+    keys = {}
+    for name in ("chunk_text_key", "chunk_label_key"):
+        value = options.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise MapperError(f"span_passthrough option {name} must be a key name, not {value!r}")
+        keys[name] = value
+    return _Options(flag("end_inclusive", False), flag("check_values", True), default_label, absent == "empty", **keys)
 
 
 def _first_key(item: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -288,11 +331,16 @@ def _judge(profile: SampleProfile, span_field: str, shape: _Shape) -> Proposal |
     text_fields = [p for p, fp in profile.fields.items() if fp.present and fp.frac("string") >= 0.9 and p != span_field]
     named, _ = choose_text_field(profile, TEXT_CANDIDATES, exclude=[span_field])
     best: tuple[float, Proposal] | None = None
+    absent = sum(1 for row in profile.rows if get_path(row, span_field) is MISSING)
+    explicit_empty = sum(1 for row in profile.rows if get_path(row, span_field) == [])
+    absent_empty = bool(absent) and not explicit_empty
     for text_field in text_fields:
         fits = {False: [0, 0, 0], True: [0, 0, 0]}  # end_inclusive -> [spans fit, spans, values compared]
         rows_with_spans = rows_checked = 0
         for row in profile.rows:
             text, spans = get_path(row, text_field), get_path(row, span_field)
+            if absent_empty and spans is MISSING:
+                spans = []
             if not isinstance(text, str) or not isinstance(spans, list):
                 continue
             rows_checked += 1
@@ -337,6 +385,10 @@ def _judge(profile: SampleProfile, span_field: str, shape: _Shape) -> Proposal |
         if id_field:
             field_map[id_field] = "id"
         options: dict[str, Any] = {}
+        if absent_empty:
+            options["absent_spans"] = "empty"
+            evidence.append(f"{absent} rows leave '{span_field}' out and none holds an empty list: "
+                            "an absent key means no span (absent_spans=empty)")
         if inclusive:
             options["end_inclusive"] = True
             evidence.append("end offsets point at the last character: end_inclusive=true")
@@ -344,6 +396,115 @@ def _judge(profile: SampleProfile, span_field: str, shape: _Shape) -> Proposal |
         if best is None or proposal.confidence > best[0]:
             best = (proposal.confidence, proposal)
     return best[1] if best else None
+
+
+# --- annotated chunks ----------------------------------------------------------------------------
+
+def _chunk_key(item: Mapping[str, Any], named: str | None, candidates: tuple[str, ...]) -> str | None:
+    if named is not None:
+        return named if named in item else None
+    return _first_key(item, candidates)
+
+
+def _map_chunks(row: dict[str, Any], fields: Mapping[str, str], opts: _Options) -> "list[Record] | Rejection":
+    path = fields[CHUNKS]
+    chunks = read_list(row, path, "missing_text")
+    if isinstance(chunks, Rejection):
+        return chunks
+    pieces: list[str] = []
+    spans: list[dict[str, Any]] = []
+    pos = 0
+    for i, chunk in enumerate(chunks):
+        if not isinstance(chunk, Mapping):
+            return Rejection("wrong_type", f"chunk {i} of '{path}' is a {type_name(chunk)}, not an object")
+        text_key = _chunk_key(chunk, opts.chunk_text_key, CHUNK_TEXT_KEYS)
+        piece = chunk.get(text_key) if text_key is not None else None
+        if not isinstance(piece, str):
+            what = "has no text" if piece is None else f"holds a {type_name(piece)} as its text"
+            return Rejection("wrong_type", f"chunk {i} of '{path}' {what}")
+        label_key = _chunk_key(chunk, opts.chunk_label_key, CHUNK_LABEL_KEYS)
+        raw_label = chunk.get(label_key) if label_key is not None and label_key != text_key else None
+        if raw_label is not None:
+            label = label_to_str(raw_label, f"chunk {i} label")
+            if isinstance(label, Rejection):
+                return label
+            spans.append({"start": pos, "end": pos + len(piece), "label": label})
+        pieces.append(piece)
+        pos += len(piece)
+    text = "".join(pieces)
+    if not text.strip():
+        return Rejection("missing_text", f"the chunks of '{path}' hold no text")
+    out: list[dict[str, Any]] = []
+    for i, span in enumerate(spans):
+        checked = check_span(text, span["start"], span["end"], None, i)
+        if isinstance(checked, Rejection):
+            return checked
+        out.append({"start": checked[0], "end": checked[1], "label": span["label"]})
+    unique = {(s["start"], s["end"], s["label"]): s for s in out}
+    record: Record = {"text": text, "spans": [unique[k] for k in sorted(unique)]}
+    return attach_source_id([record], row, fields)
+
+
+def _judge_chunks(profile: SampleProfile) -> Proposal | None:
+    """A list of objects that each hold a text, some of them (not all) also a label, and no
+    offsets: a text cut into annotated chunks. Unlabelled chunks in most rows tell it from a list
+    of labelled items (messages with roles, tagged tokens)."""
+    n = profile.n_rows
+    best: Proposal | None = None
+    for path, fp in profile.fields.items():
+        if fp.list_count < 0.8 * n or fp.item_frac("object") < 0.95:
+            continue
+        keys = {str(k).lower() for k in fp.item_keys}
+        if keys & {k.lower() for k in START_KEYS + END_KEYS}:
+            continue
+        items = 0
+        texts: Counter[str] = Counter()
+        labelled: Counter[str] = Counter()
+        values: dict[str, Counter] = {}
+        rows_mixed = 0
+        for row in profile.rows:
+            chunks = get_path(row, path)
+            if not isinstance(chunks, list) or not chunks:
+                continue
+            plain = tagged = 0
+            for chunk in chunks[:200]:
+                if not isinstance(chunk, dict):
+                    continue
+                items += 1
+                strings = {str(k): v for k, v in chunk.items() if isinstance(v, str)}
+                for key in strings:
+                    texts[key] += 1
+                extra = len(strings) > 1
+                tagged += extra
+                plain += not extra
+                for key, v in strings.items():
+                    values.setdefault(key, Counter())[v] += 1
+                    if extra:
+                        labelled[key] += 1
+            rows_mixed += bool(plain and tagged)
+        if not items or rows_mixed < 0.5 * n:
+            continue
+        text_key = next((k for k, c in texts.most_common() if c >= 0.95 * items), None)
+        label_keys = [k for k in labelled if k != text_key and texts[k] < 0.95 * items
+                      and len(values[k]) <= max(50, 0.5 * texts[k])]
+        if text_key is None or not label_keys:
+            continue
+        label_key = next((k for k in CHUNK_LABEL_KEYS if k in label_keys), None) or max(label_keys, key=lambda k: texts[k])
+        evidence = [
+            f"'{path}' holds the text as chunks: '{text_key}' in all {items} sample chunks, a label in "
+            f"'{label_key}' on {texts[label_key]} of them ({len(values[label_key])} values), no offsets; "
+            f"{rows_mixed}/{n} rows mix labelled and plain chunks",
+            "text = the chunks' texts concatenated; spans = the labelled chunks' offsets",
+        ]
+        field_map = {path: CHUNKS}
+        id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda f: f.frac("list") == 0 and f.frac("object") == 0)
+        if id_field:
+            field_map[id_field] = "id"
+        options = {"chunk_text_key": text_key, "chunk_label_key": label_key}
+        proposal = Proposal(SpanPassthroughMapper.id, field_map, 0.88, evidence, options)
+        if best is None or proposal.confidence > best.confidence:
+            best = proposal
+    return best
 
 
 _cached_options = OptionsCache(_parse_options)
