@@ -98,6 +98,38 @@ def project(record: dict[str, Any], task: str) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_") and k not in ("id", "meta")}
 
 
+def tool_call_rows(records: list[dict[str, Any]], locator: str, proposal: Any) -> list[dict[str, Any]]:
+    """Imported tool_call records grouped back per source row, the unit of expected.jsonl.
+
+    BrewSLM writes one tool_call record per assistant DECISION (a conversation with three calls and
+    a final answer gives four records), while the corpus counts one line per source row with all
+    of that row's calls in order. Records carry no source-row id, so the source is read again and
+    every row mapped with the accepted proposal (the mapper, field map and options the import
+    used); a row is one pseudo-record ``{tools, calls: the calls of all its records, in order}``
+    when every record it yields is among the imported ones (by content key: a record the import
+    de-duplicated counts through its identical twin). Imported records that no row accounts for
+    are kept as they are, so they still show as corruptions, never vanish."""
+    from brewslm.ingestion.importer import record_key
+    from brewslm.mappers import get_mapper
+    from brewslm.sources import open_source
+
+    imported = Counter(r.get("_key") for r in records)
+    mapper = get_mapper(proposal.mapper_id)
+    fields = mapper.canonical_map(proposal.field_map)
+    rows: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for source_row in open_source(locator).records():
+        outcome = mapper.apply(source_row, fields, proposal.options)
+        if not isinstance(outcome, list) or not outcome:
+            continue
+        keys = [record_key(r) for r in outcome]
+        if not all(imported[k] for k in keys):
+            continue  # the import rejected (part of) this row
+        used.update(keys)
+        rows.append({"tools": outcome[0].get("tools"), "calls": [c for r in outcome for c in r.get("calls") or []]})
+    return rows + [r for r in records if r.get("_key") not in used]
+
+
 def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
@@ -201,6 +233,9 @@ def evaluate(folder: Path) -> dict[str, Any]:
                 version = open_dataset(imported.dataset, imported.version)
                 task = version.task_profile
                 records = [record for split in SPLITS for record in version.iter_records(split)]
+                if task == "tool_call":
+                    row["records"] = len(records)
+                    records = tool_call_rows(records, result.locator, result.accepted)
                 row["accepted_rows"] = len(records)
                 row["rejected"] = dict(imported.rejected_counts)
                 row["duplicates"] = imported.duplicates

@@ -255,3 +255,55 @@ def trees(draw, depth=0):
 def test_any_row_gives_valid_records_or_a_rejection(row):
     for options in ({}, {"tree_mode": "best_path", "consecutive_turns": "reject"}):
         run_mapper(M, [row], {"messages": "messages", "system": "system", "id": "id"}, options)
+
+
+# --- classes 7 and 11: JSON-looking text, typed parts, tool-call shapes ------------------------------
+
+import json  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def test_replies_that_look_like_json_stay_text():
+    lyric = "[Verse 1]\nHello darkness"
+    rows = [
+        {"messages": msgs(("user", "Sing"), ("assistant", lyric))},
+        {"messages": msgs(("user", "Squares?"), ("assistant", "[0, 1, 4, 9]"))},
+        {"messages": json.dumps(msgs(("user", "{json?}"), ("assistant", '{"a": 1}')))},  # a CSV cell
+    ]
+    out = run_mapper(M, rows, {"messages": "messages"})
+    assert not out.rejections, out.rejections
+    assert [r["messages"][1]["content"] for r in out.records] == [lyric, "[0, 1, 4, 9]", '{"a": 1}']
+    assert out.records[2]["messages"][0]["content"] == "{json?}"
+    # a field holding only text that starts with '[' is plain text, not a broken JSON list
+    bad = run_mapper(M, [{"messages": lyric}], {"messages": "messages"})
+    assert bad.reasons == {"wrong_type": 1} and "plain text" in bad.rejections[0][1].detail
+
+
+def test_typed_parts_reasoning_is_counted_and_tool_parts_point_to_tool_calls():
+    row = {"messages": [
+        {"role": "user", "content": [{"type": "text", "value": "Hi"}]},
+        {"role": "assistant", "content": [{"type": "reasoning", "value": "greet"}, {"type": "text", "value": "Hello"}]},
+    ]}
+    out = run_mapper(M, [row], {"messages": "messages"})
+    assert out.records[0]["messages"] == msgs(("user", "Hi"), ("assistant", "Hello"))
+    assert out.records[0]["meta"]["dropped_turns"] == {"reasoning_parts": 1}
+    call = {"messages": [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": [{"type": "tool_call", "value": '{"name": "w", "arguments": {}}'}]},
+    ]}
+    assert run_mapper(M, [call], {"messages": "messages"}).reasons == {"invalid_role": 1}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text().filter(str.strip), st.sampled_from(["", "[", "{", "[Verse 1] ", "[1, 2]"])),
+                min_size=2, max_size=6))
+def test_fidelity_every_text_is_kept_exactly(pairs):
+    texts = [tricky + text for text, tricky in pairs]
+    if len(texts) % 2:
+        texts = texts[:-1]
+    row = {"conversations": [{"from": "human" if i % 2 == 0 else "gpt", "value": t} for i, t in enumerate(texts)]}
+    out = run_mapper(M, [row], {"conversations": "messages"}, {"consecutive_turns": "reject"})
+    assert not out.rejections, out.rejections
+    assert [m["content"] for m in out.records[0]["messages"]] == texts

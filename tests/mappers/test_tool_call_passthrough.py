@@ -224,7 +224,8 @@ def conv(*turns, tools=None):
         (conv(("human", "Hi")), "missing_answer"),
         ({"conversations": [[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]], "tools": []},
          "wrong_type"),
-        ({"conversations": "[broken", "tools": []}, "wrong_type"),
+        # text that merely starts with "[" is a bare query (class 7), not a broken message list
+        ({"conversations": "[broken", "tools": []}, "missing_answer"),
     ],
 )
 def test_rejections(row, reason):
@@ -341,3 +342,132 @@ def test_system_field_joins_the_conversation():
     assert out.records[0]["messages"][0] == {"role": "system", "content": "Field rules.\nInline rules."}
     assert run_mapper(M, [row | {"system": 5}], {"conversations": "messages", "tools": "tools", "system": "system"}
                       ).reasons == {"wrong_type": 1}
+
+
+# --- class 11: tool calls in other shapes (fixtures written here) ---------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def calls_of(records):
+    return [[c["tool"], c["arguments"]] for r in records for c in r["calls"]]
+
+
+@pytest.mark.parametrize("call_role", ["function call", "function_call", "tool_call", "Function Call"])
+@pytest.mark.parametrize("as_object", [True, False])
+def test_call_roles_with_object_or_text_content(call_role, as_object):
+    call = {"name": "get_weather", "arguments": {"city": "Oslo"}}
+    row = {
+        "conversation": [
+            {"role": "user", "content": "Weather in Oslo?"},
+            {"role": call_role, "content": call if as_object else json.dumps(call)},
+            {"role": "observation", "content": {"temp": 3}},
+            {"role": "assistant", "content": "3 degrees."},
+        ],
+        "api_list": [WEATHER],
+    }
+    out = run_mapper(M, [row], {"conversation": "messages", "api_list": "tools"})
+    assert not out.rejections, out.rejections
+    assert calls_of(out.records) == [["get_weather", {"city": "Oslo"}]]
+    assert out.records[1]["messages"][-1] == {"role": "tool", "content": '{"temp": 3}'}
+    # a hand mapping naming the role explicitly reads the same (it used to reject every row as wrong_type)
+    mapped = run_mapper(M, [row], {"conversation": "messages", "api_list": "tools"},
+                        {"role_map": {call_role: "tool_call", "observation": "tool"}})
+    assert calls_of(mapped.records) == calls_of(out.records)
+
+
+def test_openai_arguments_as_text_or_object_and_double_encoded_rejected():
+    def row(arguments):
+        return {"messages": [{"role": "user", "content": "Weather?"},
+                             {"role": "assistant", "tool_calls": [{"type": "function", "function": {
+                                 "name": "get_weather", "arguments": arguments}}]}],
+                "tools": openai_tools(WEATHER)}
+
+    out = run_mapper(M, [row('{"city": "Oslo"}'), row({"city": "Oslo"}), row(json.dumps('{"city": "Oslo"}'))])
+    assert calls_of(out.records) == [["get_weather", {"city": "Oslo"}]] * 2
+    [(index, rejection)] = out.rejections
+    assert index == 3 and rejection.reason == "invalid_tool_call" and "encoded twice" in rejection.detail
+
+
+def test_legacy_function_call_and_function_results():
+    row = {"messages": [
+        {"role": "user", "content": "Time?"},
+        {"role": "assistant", "content": None, "function_call": {"name": "get_time", "arguments": "{}"}},
+        {"role": "function", "name": "get_time", "content": "12:00"},
+        {"role": "assistant", "content": "It is noon."},
+    ], "functions": [TIME]}
+    out = run_mapper(M, [row])
+    assert calls_of(out.records) == [["get_time", {}]]
+    assert out.records[1]["answer"] == "It is noon."
+
+
+def test_sharegpt_turns_with_call_roles():
+    row = {"conversations": [
+        {"from": "human", "value": "Weather in Oslo?"},
+        {"from": "function call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
+        {"from": "observation", "value": '{"temp": 3}'},
+        {"from": "gpt", "value": "[Note] 3 degrees."},
+    ], "tools": json.dumps([WEATHER])}
+    out = run_mapper(M, [row], {"conversations": "messages", "tools": "tools"})
+    assert calls_of(out.records) == [["get_weather", {"city": "Oslo"}]]
+    assert out.records[1]["answer"] == "[Note] 3 degrees."  # text starting with '[' stays text
+
+
+def test_typed_content_parts_with_reasoning():
+    row = {"messages": [
+        {"role": "user", "content": [{"type": "text", "value": "Weather in Oslo?"}]},
+        {"role": "assistant", "content": [
+            {"type": "reasoning", "value": "I should call the weather tool."},
+            {"type": "tool_call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
+        ]},
+        {"role": "tool", "content": [{"type": "text", "value": "3C"}]},
+        {"role": "assistant", "content": [{"type": "reasoning", "value": "Done."}, {"type": "text", "value": "3C."}]},
+    ], "tools": json.dumps(openai_tools(WEATHER))}
+    out = run_mapper(M, [row])
+    assert not out.rejections, out.rejections
+    first, second = out.records
+    assert calls_of([first]) == [["get_weather", {"city": "Oslo"}]]
+    assert first["meta"] == {"reasoning": "I should call the weather tool."}
+    assert second["answer"] == "3C." and second["meta"] == {"reasoning": "Done."}
+
+
+def test_sniff_finds_tools_and_calls_by_their_values_whatever_the_field_names():
+    rows = [{
+        "dialogue_turns": [
+            {"role": "user", "content": f"Weather in city {i}?"},
+            {"role": "function call", "content": {"name": "get_weather", "arguments": {"city": f"c{i}"}}},
+            {"role": "observation", "content": "3C"},
+            {"role": "assistant", "content": "3C."},
+        ],
+        "offered": json.dumps([WEATHER, TIME]),
+    } for i in range(20)]
+    proposal = sniff(M, rows)
+    assert proposal is not None and proposal.confidence >= 0.9, proposal
+    assert proposal.field_map == {"dialogue_turns": "messages", "offered": "tools"}
+    chat = sniff("chat_messages_passthrough", rows)
+    assert chat is None or chat.confidence <= 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(min_size=1).filter(str.strip),
+    st.text(),
+    st.text(min_size=1).filter(str.strip),
+    st.sampled_from(["[", "{", "[Verse 1]", "[0, 1, 3]", '{"a": 1}', " 7 ", "null", ""]),
+)
+def test_fidelity_texts_are_kept_exactly(query, result, answer, tricky):
+    query, answer = query + tricky, tricky + answer
+    row = {"messages": [
+        {"role": "user", "content": query},
+        {"role": "assistant", "tool_calls": [tool_call("get_weather", {"city": tricky})]},
+        {"role": "tool", "content": result},
+        {"role": "assistant", "content": answer},
+    ], "tools": openai_tools(WEATHER)}
+    out = run_mapper(M, [row])
+    assert not out.rejections, out.rejections
+    first, second = out.records
+    assert first["messages"] == [{"role": "user", "content": query}]
+    assert first["calls"] == [{"tool": "get_weather", "arguments": {"city": tricky}}]
+    assert second["messages"][-1] == {"role": "tool", "content": result}
+    assert second["answer"] == answer

@@ -34,6 +34,9 @@ class FieldSpec:
     required: bool = True
     candidates: tuple[str, ...] = ()
     description: str = ""
+    # several source fields may feed it (a field map naming it more than once: title=text body=text);
+    # the mapper joins them. Any other canonical field takes one source.
+    joinable: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class Mapper(ABC):
                     f"field map '{src}={dst}': '{dst}' is not a field of mapper '{self.id}'; "
                     f"its fields are: {', '.join(sorted(known))}"
                 )
+        self.check_single_sources(user)
         resolved: FieldMap = {}
         if source_fields is not None:
             covered = {self.canonical_field_of(dst) for dst in user.values()}
@@ -132,6 +136,20 @@ class Mapper(ABC):
     def built_fields(self, filled: Iterable[str | None]) -> set[str]:
         """The canonical fields that the mapped fields in ``filled`` build (see ``builds``)."""
         return {built for name in filled if name in self.builds for built in self.builds[name]}
+
+    def check_single_sources(self, field_map: Mapping[str, str]) -> None:
+        """A target named by several source fields must be one the mapper joins (``joinable``):
+        otherwise all but one source would be dropped silently."""
+        joinable = {spec.name for spec in self.fields if spec.joinable}
+        sources: dict[str, list[str]] = {}
+        for src, dst in field_map.items():
+            sources.setdefault(dst, []).append(src)
+        for dst, srcs in sources.items():
+            if len(srcs) > 1 and dst not in joinable:
+                raise MapperError(
+                    f"field map gives '{dst}' {len(srcs)} sources ({', '.join(srcs)}); mapper '{self.id}' takes one "
+                    f"source for '{dst}'" + (f" (several may feed: {', '.join(sorted(joinable))})" if joinable else "")
+                )
 
     @staticmethod
     def canonical_map(field_map: Mapping[str, str]) -> dict[str, str]:
@@ -185,7 +203,8 @@ class Mapper(ABC):
             "task_profile": self.task_profile,
             "description": self.description,
             "fields": [
-                {"name": s.name, "required": s.required, "candidates": list(s.candidates), "description": s.description}
+                {"name": s.name, "required": s.required, "candidates": list(s.candidates), "description": s.description,
+                 "joinable": s.joinable}
                 for s in self.fields
             ],
             "options": dict(self.options_doc),
@@ -214,6 +233,37 @@ def type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def structure_from_text(value: Any, want: type | tuple[type, ...] = (list, dict), *, items: type | None = None) -> Any:
+    """The list/object a string holds as ONE COMPLETE JSON document of the wanted type, else None.
+
+    The one rule for JSON inside strings (CSV cells, JSON-encoded tool lists and calls): a string
+    is decoded only where a mapper needs structure, only when the whole string is a JSON document
+    of the type ``want`` (``list``, ``dict`` or both), and with ``items`` only when every list item
+    is of that type (``'["Paris", "paris"]'`` is a list of aliases, ``"[0, 1, 3]"`` is not). Anything
+    else - text that merely starts with a bracket (``"[Verse 1] ..."``), a truncated or trailing-text
+    document, a scalar - gives None: the caller keeps the string exactly as it is (where the target
+    is text) or rejects it; nothing is ever kept from a partial parse. A value that already has the
+    wanted type is returned as is, so callers can pass raw field values straight through.
+    """
+    wanted = want if isinstance(want, tuple) else (want,)
+    if isinstance(value, str):
+        text = value.strip()
+        opener = {list: "[", dict: "{"}
+        if not text or text[0] not in {opener[w] for w in wanted if w in opener}:
+            return None
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+    if not isinstance(value, wanted):
+        return None
+    if items is not None and isinstance(value, list) and not all(
+        isinstance(i, items) and not (items is int and isinstance(i, bool)) for i in value
+    ):
+        return None
+    return value
 
 
 def get_path(row: Any, path: str) -> Any:
@@ -279,11 +329,11 @@ def read_list(row: Any, path: str | None, missing_reason: str) -> "list | Reject
     value = MISSING if path is None else get_path(row, path)
     if value is MISSING or value is None:
         return Rejection(missing_reason, f"field '{path}' is missing" if path else "no source field mapped")
-    if isinstance(value, str) and value.lstrip().startswith("["):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            return Rejection("wrong_type", f"field '{path}' holds text that is not a JSON list ({exc.msg})")
+    if isinstance(value, str):
+        decoded = structure_from_text(value, list)
+        if decoded is None:
+            return Rejection("wrong_type", f"field '{path}' holds text, not a list (nor a complete JSON list)")
+        value = decoded
     if not isinstance(value, (list, tuple)):
         return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where a list is expected")
     return list(value)
@@ -294,11 +344,11 @@ def read_object(row: Any, path: str | None, missing_reason: str) -> "dict | Reje
     value = MISSING if path is None else get_path(row, path)
     if value is MISSING or value is None:
         return Rejection(missing_reason, f"field '{path}' is missing" if path else "no source field mapped")
-    if isinstance(value, str) and value.lstrip().startswith("{"):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            return Rejection("wrong_type", f"field '{path}' holds text that is not a JSON object ({exc.msg})")
+    if isinstance(value, str):
+        decoded = structure_from_text(value, dict)
+        if decoded is None:
+            return Rejection("wrong_type", f"field '{path}' holds text, not an object (nor a complete JSON object)")
+        value = decoded
     if not isinstance(value, dict):
         return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where an object is expected")
     return value

@@ -43,6 +43,7 @@ from brewslm.mappers.messages import (
     TOOL_CALL,
     Turn,
     arrange_turns,
+    call_shape,
     canonical_role,
     consecutive_options,
     content_key,
@@ -52,6 +53,7 @@ from brewslm.mappers.messages import (
     read_turns,
     role_key,
     role_map_option,
+    tools_value_share,
 )
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, USER
 
@@ -188,12 +190,14 @@ class ChatMessagesPassthrough(Mapper):
         self, turns: list[Turn], path: str, consecutive: str, separator: str
     ) -> "tuple[list[dict[str, str]], dict[str, int]] | Rejection":
         for i, turn in enumerate(turns):
-            if turn.role in (TOOL, TOOL_CALL):
+            raw = turn.raw if isinstance(turn.raw, dict) else {}
+            if turn.role in (TOOL, TOOL_CALL) or turn.calls or raw.get("tool_calls") or raw.get("function_call"):
                 return Rejection(
                     "invalid_role",
-                    f"field '{path}' message {i} is a tool {'call' if turn.role == TOOL_CALL else 'result'}; "
+                    f"field '{path}' message {i} is a tool {'result' if turn.role == TOOL else 'call'}; "
                     f"import tool-calling conversations with tool_call_passthrough",
                 )
+        reasoning = sum(len(t.reasoning) for t in turns)
         turns = drop_blank(turns)
         arranged = arrange_turns(turns, consecutive, separator, f"field '{path}'")
         if isinstance(arranged, Rejection):
@@ -215,6 +219,8 @@ class ChatMessagesPassthrough(Mapper):
         if last < len(body) - 1:
             dropped["trailing_user"] = len(body) - 1 - last
             body = body[: last + 1]
+        if reasoning:
+            dropped["reasoning_parts"] = reasoning  # thoughts are not reply text; counted, not trained
         return [t.as_message() for t in head + body], dropped
 
     def _tree_conversations(
@@ -306,8 +312,7 @@ class ChatMessagesPassthrough(Mapper):
                         rkey = role_key(item)
                         raw = item.get(rkey) if rkey else None
                         roles[str(raw)] += 1
-                        role = canonical_role(raw)
-                        if role in (TOOL, TOOL_CALL) or "tool_calls" in item or "function_call" in item:
+                        if call_shape(item):
                             tool_turns += 1
         accepted, rejected = 0, Counter()
         records = 0
@@ -349,7 +354,12 @@ class ChatMessagesPassthrough(Mapper):
             confidence = 0.93 if (is_tree or roles) else 0.82
         elif accept_share >= 0.6:
             confidence = 0.75
-        tool_field = next((f for f in TOOL_FIELDS if profile.coverage(f) > 0), None)
+        tool_field = next((f for f in TOOL_FIELDS if profile.coverage(f) > 0), None) or next(
+            (p for p in profile.top_level() if p != name
+             and tools_value_share([r.get(p) for r in profile.rows]) >= 0.9
+             and any(json_list(r.get(p)) or isinstance(r.get(p), dict) for r in profile.rows)),
+            None,
+        )
         if tool_turns or tool_field:
             confidence = min(confidence, 0.5)
             evidence.append(

@@ -6,6 +6,17 @@ Messages come as ``{role, content}`` (OpenAI), ``{from, value}`` (ShareGPT: huma
 Everything is reduced to ``Turn(role, content, raw)`` where role is ``system``, ``user``,
 ``assistant``, ``tool_call`` (an assistant turn that calls tools, ShareGPT ``function_call``) or
 ``tool`` (a tool result); the raw message stays available for tool-call details.
+
+Role names are matched case-insensitively with spaces and hyphens read as ``_`` (``function call``,
+``Function-Call`` and ``function_call`` are one role). Content may be a string, or a list of typed
+parts ``[{"type": "text"|"tool_call"|"reasoning", "text"|"value"|...: ...}]``: text parts are joined
+with a newline, ``tool_call`` parts go to ``Turn.calls`` and ``reasoning`` parts to
+``Turn.reasoning`` (the caller decides what to keep; nothing is dropped here). A tool-call turn may
+hold its call as a JSON object instead of a string (``Turn.calls``); a tool result given as a JSON
+object or list becomes its JSON text (``json.dumps(..., ensure_ascii=False)``, reversible).
+
+A string where a message list is expected is a transcript, a COMPLETE JSON message list
+(``structure_from_text``), or plain text; text that merely starts with ``[`` stays text.
 """
 
 from __future__ import annotations
@@ -16,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
-from brewslm.mappers.base import MISSING, Rejection, get_path, read_text, type_name
+from brewslm.mappers.base import MISSING, Rejection, get_path, read_text, structure_from_text, type_name
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, TOOL, USER
 
 TOOL_CALL = "tool_call"  # pseudo-role: an assistant turn whose content is a tool call
@@ -32,6 +43,11 @@ ROLE_KEYS = ("role", "from", "speaker", "author", "sender")
 CONTENT_KEYS = ("content", "value", "text", "message", "utterance")
 SKIP = "skip"  # a role_map target that drops that speaker's messages on purpose (narrator notes...)
 
+_ROLE_SEPARATORS = re.compile(r"[\s\-]+")
+PART_TEXT_KEYS = ("text", "value", "content")  # where a typed content part keeps its payload
+CALL_PART_TYPES = ("tool_call", "function_call", "tool_use")
+REASONING_PART_TYPES = ("reasoning", "thinking", "thought")
+
 # HH-RLHF transcripts: a turn marker starts the text or follows a blank line.
 _TRANSCRIPT_MARKER = re.compile(r"(?:\A\s*|\n\n)(Human|Assistant):")
 _TRANSCRIPT_ROLES = {"Human": USER, "Assistant": ASSISTANT}
@@ -42,6 +58,8 @@ class Turn:
     role: str
     content: str
     raw: Any = field(default=None, repr=False)
+    calls: list[Any] = field(default_factory=list)  # call payloads from typed parts or object content
+    reasoning: list[str] = field(default_factory=list)  # 'reasoning' content parts, in order
 
     def as_message(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}
@@ -58,7 +76,12 @@ def canonical_role(raw_role: Any, role_map: Mapping[str, Any] | None = None) -> 
             target = next((t for k, t in role_map.items() if str(k).strip().lower() == wanted), MISSING)
         if target is not MISSING:
             return SKIP if target in (None, SKIP) else str(target)
-    return ROLE_ALIASES.get(raw_role.strip().lower())
+    return ROLE_ALIASES.get(role_word(raw_role))
+
+
+def role_word(raw_role: str) -> str:
+    """A role name as matched against the aliases: lower case, spaces and hyphens as ``_``."""
+    return _ROLE_SEPARATORS.sub("_", raw_role.strip().lower())
 
 
 def role_key(item: Mapping[str, Any]) -> str | None:
@@ -103,33 +126,71 @@ def read_system(row: Any, path: str | None) -> "str | None | Rejection":
 
 
 def json_list(value: Any) -> list | None:
-    """A list value, or a JSON string holding one (CSV cells); else None."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, str) and value.lstrip().startswith("["):
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            return None
-        return decoded if isinstance(decoded, list) else None
-    return None
+    """A list value, or a string holding one complete JSON list (CSV cells); else None."""
+    return structure_from_text(value, list)
+
+
+def is_plain_text(value: Any) -> bool:
+    """A string that is neither a transcript nor a complete JSON list: a bare prompt or reply,
+    kept exactly as written (``"[Verse 1] ..."`` included)."""
+    return isinstance(value, str) and not is_transcript(value) and json_list(value) is None
+
+
+def is_parts(value: Any) -> bool:
+    """A list of typed content parts (``[{"type": ...}, ...]``)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(p, dict) and "type" in p for p in value)
+
+
+def _part_payload(part: Mapping[str, Any]) -> Any:
+    kind = part.get("type")
+    if isinstance(kind, str) and kind in part:
+        return part[kind]  # OpenAI-style {"type": "tool_call", "tool_call": {...}}
+    key = next((k for k in PART_TEXT_KEYS if k in part), None)
+    if key is None:  # the part itself is the payload ({"type": "tool_use", "name", "input"})
+        return {k: v for k, v in part.items() if k != "type"}
+    return part[key]
+
+
+def read_content(value: Any, where: str) -> "tuple[str | None, list[Any], list[str]] | Rejection":
+    """Message content -> ``(text, calls, reasoning)``: a string as is, null as None, typed parts
+    split by type (text parts joined with a newline); an unknown part type is ``wrong_type``."""
+    if value is None or value is MISSING:
+        return None, [], []
+    if isinstance(value, str):
+        return value, [], []
+    if isinstance(value, list) and all(isinstance(p, dict) for p in value):
+        texts: list[str] = []
+        calls: list[Any] = []
+        reasoning: list[str] = []
+        for part in value:
+            kind = part.get("type", "text")
+            word = role_word(kind) if isinstance(kind, str) else ""
+            payload = _part_payload(part)
+            if word in ("text", "input_text", "output_text") and isinstance(payload, str):
+                texts.append(payload)
+            elif word in CALL_PART_TYPES:
+                calls.append(payload)
+            elif word in REASONING_PART_TYPES and isinstance(payload, str):
+                reasoning.append(payload)
+            else:
+                return Rejection(
+                    "wrong_type", f"{where} has a '{kind}' content part; only text, tool_call and reasoning parts can be imported"
+                )
+        return ("\n".join(texts) if texts else None), calls, reasoning
+    return Rejection("wrong_type", f"{where} content is a {type_name(value)} where text is expected")
 
 
 def content_text(value: Any, where: str) -> "str | None | Rejection":
-    """Message content as text: a string as is, OpenAI content parts joined, null as None."""
-    if value is None or value is MISSING:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(p, dict) for p in value):
-        texts = []
-        for part in value:
-            kind = part.get("type", "text")
-            if kind != "text" or not isinstance(part.get("text"), str):
-                return Rejection("wrong_type", f"{where} has a '{kind}' content part; only text parts can be imported")
-            texts.append(part["text"])
-        return "\n".join(texts)
-    return Rejection("wrong_type", f"{where} content is a {type_name(value)} where text is expected")
+    """Message content as text: a string as is, typed text parts joined, null as None; content
+    holding tool calls or reasoning is ``wrong_type`` here (use ``read_content``)."""
+    read = read_content(value, where)
+    if isinstance(read, Rejection):
+        return read
+    text, calls, reasoning = read
+    if calls or reasoning:
+        kind = "tool_call" if calls else "reasoning"
+        return Rejection("wrong_type", f"{where} has a '{kind}' content part; only text parts can be imported here")
+    return text
 
 
 def read_turns(
@@ -145,17 +206,16 @@ def read_turns(
     if isinstance(value, str):
         if is_transcript(value):
             return parse_transcript(value)
-        if value.lstrip().startswith("["):
-            try:
-                value = json.loads(value)
-            except ValueError as exc:
-                return Rejection("wrong_type", f"field '{path}' holds text that is not a JSON message list ({exc})")
+        decoded = json_list(value)
+        if decoded is not None:
+            value = decoded
         elif not value.strip():
             return Rejection(missing_reason, f"field '{path}' is empty")
         else:
             return Rejection(
                 "wrong_type",
-                f"field '{path}' is plain text, not a message list or a 'Human:/Assistant:' transcript",
+                f"field '{path}' is plain text, not a message list (nor a complete JSON one) or a "
+                "'Human:/Assistant:' transcript",
             )
     if not isinstance(value, (list, tuple)):
         return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where a message list is expected")
@@ -184,11 +244,87 @@ def read_turns(
         if role == SKIP:
             continue
         ckey = content_key(item)
-        text = content_text(item.get(ckey) if ckey else None, f"message {where}")
-        if isinstance(text, Rejection):
-            return text
-        turns.append(Turn(role, text or "", item))
+        raw_content = item.get(ckey) if ckey else None
+        if isinstance(raw_content, (dict, list)) and not is_parts(raw_content) and role in (TOOL_CALL, TOOL):
+            if role == TOOL_CALL:  # the call itself as an object (or a list of calls)
+                turns.append(Turn(role, "", item, calls=list(raw_content) if isinstance(raw_content, list) else [raw_content]))
+            else:  # a structured tool result: its JSON text
+                turns.append(Turn(role, json.dumps(raw_content, ensure_ascii=False), item))
+            continue
+        read = read_content(raw_content, f"message {where}")
+        if isinstance(read, Rejection):
+            return read
+        text, calls, reasoning = read
+        turns.append(Turn(role, text or "", item, calls=calls, reasoning=reasoning))
     return turns
+
+
+# --- tool-calling shapes, by value (sniffers of the chat and tool-call mappers) ---------------
+
+def looks_like_tool(item: Any) -> bool:
+    """A function schema by its shape: a name and parameters (or an OpenAI ``{function: {...}}``
+    wrapper, or Anthropic's ``input_schema``)."""
+    if isinstance(item, str):
+        item = structure_from_text(item, dict)
+    if not isinstance(item, dict):
+        return False
+    if isinstance(item.get("function"), dict):
+        item = item["function"]
+    return isinstance(item.get("name"), str) and any(k in item for k in ("parameters", "input_schema"))
+
+
+def tools_value_share(values: list[Any]) -> float:
+    """The share of present values that are a tool list (a list of tool schemas, a JSON string of
+    one, or one schema): the value evidence for a tools field, whatever its name."""
+    present = [v for v in values if v is not None and v is not MISSING]
+    if not present:
+        return 0.0
+    hits = 0
+    for value in present:
+        value = structure_from_text(value) if isinstance(value, str) else value
+        if isinstance(value, dict):
+            value = [value]
+        if isinstance(value, list) and (not value or all(looks_like_tool(i) for i in value)):
+            hits += 1
+    return hits / len(present)
+
+
+def message_list_share(values: list[Any]) -> float:
+    """The share of present values that are message lists (or complete JSON strings of one): lists
+    of objects that each carry a role key (role/from/speaker...)."""
+    present = [v for v in values if v is not None and v is not MISSING]
+    if not present:
+        return 0.0
+    hits = 0
+    for value in present:
+        value = json_list(value)
+        hits += bool(value) and all(isinstance(m, dict) and role_key(m) for m in value)
+    return hits / len(present)
+
+
+def call_shape(message: Any) -> str | None:
+    """How a message shows a tool call or result, by its values: a call/result role, OpenAI
+    ``tool_calls``/``function_call``, typed ``tool_call`` content parts, or call content given as an
+    object; None for a plain message."""
+    if not isinstance(message, dict):
+        return None
+    if message.get("tool_calls"):
+        return "tool_calls"
+    if message.get("function_call"):
+        return "function_call"
+    rkey = role_key(message)
+    raw = message.get(rkey) if rkey else None
+    role = canonical_role(raw)
+    if role in (TOOL, TOOL_CALL):
+        return str(raw)
+    ckey = content_key(message)
+    content = message.get(ckey) if ckey else None
+    if isinstance(content, list) and any(
+        isinstance(p, dict) and isinstance(p.get("type"), str) and role_word(p["type"]) in CALL_PART_TYPES
+        for p in content
+    ):
+        return "tool_call parts"
+    return None
 
 
 def drop_blank(turns: list[Turn]) -> list[Turn]:
@@ -202,7 +338,9 @@ def merge_consecutive(turns: list[Turn], separator: str) -> list[Turn]:
     for turn in turns:
         if merged and turn.role == merged[-1].role and turn.role in (SYSTEM, USER, ASSISTANT):
             last = merged[-1]
-            merged[-1] = Turn(last.role, last.content + separator + turn.content, last.raw)
+            # a turn with no text (reasoning only) adds no separator
+            content = last.content + separator + turn.content if last.content and turn.content else last.content or turn.content
+            merged[-1] = Turn(last.role, content, last.raw, last.calls + turn.calls, last.reasoning + turn.reasoning)
         else:
             merged.append(turn)
     return merged

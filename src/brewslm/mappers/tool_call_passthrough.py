@@ -42,19 +42,23 @@ from brewslm.mappers.base import (
     Rejection,
     attach_source_id,
     get_path,
+    structure_from_text,
     type_name,
 )
 from brewslm.mappers.messages import (
     ROLE_MAP_OPTION,
     TOOL_CALL,
     Turn,
-    canonical_role,
+    call_shape,
+    is_transcript,
     json_list,
     merge_consecutive,
     read_system,
     read_turns,
-    role_key,
+    looks_like_tool,
+    message_list_share,
     role_map_option,
+    tools_value_share,
 )
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, TOOL, USER
 from brewslm.tasks.tool_call import call_message_content
@@ -104,10 +108,10 @@ def parameters_schema(value: Any, where: str) -> "dict[str, Any] | Rejection":
     if value is None or value is MISSING:
         return {"type": "object", "properties": {}}
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return Rejection("wrong_type", f"{where} parameters are text that is not JSON")
+        decoded = structure_from_text(value, dict)
+        if decoded is None:
+            return Rejection("wrong_type", f"{where} parameters are text that is not a complete JSON object")
+        value = decoded
     if not isinstance(value, dict):
         return Rejection("wrong_type", f"{where} parameters are a {type_name(value)}, not a JSON schema object")
     if "type" not in value and "properties" not in value and value and all(isinstance(v, dict) for v in value.values()):
@@ -135,12 +139,12 @@ def read_tools(row: Any, path: str | None) -> "list[dict[str, Any]] | Rejection"
     if isinstance(value, str):
         if not value.strip():
             return Rejection("missing_tools", f"field '{path}' is empty")
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            return Rejection("wrong_type", f"field '{path}' is text that is not a JSON tool list ({exc})")
+        decoded = structure_from_text(value)
+        if decoded is None:
+            return Rejection("wrong_type", f"field '{path}' is text that is not a complete JSON tool list")
+        value = decoded
     if isinstance(value, dict):
-        value = [value]
+        value = [value] if looks_like_tool(value) else _named_tools(value)
     if not isinstance(value, list):
         return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where a tool list is expected")
     tools: list[dict[str, Any]] = []
@@ -148,10 +152,10 @@ def read_tools(row: Any, path: str | None) -> "list[dict[str, Any]] | Rejection"
     for i, item in enumerate(value):
         where = f"tool {path}[{i}]"
         if isinstance(item, str):
-            try:
-                item = json.loads(item)
-            except ValueError:
-                return Rejection("wrong_type", f"{where} is text that is not a JSON tool definition")
+            decoded = structure_from_text(item, dict)
+            if decoded is None:
+                return Rejection("wrong_type", f"{where} is text that is not a complete JSON tool definition")
+            item = decoded
         if isinstance(item, dict) and isinstance(item.get("function"), dict):
             item = item["function"]  # OpenAI {type: function, function: {...}}
         if not isinstance(item, dict):
@@ -172,6 +176,14 @@ def read_tools(row: Any, path: str | None) -> "list[dict[str, Any]] | Rejection"
         seen.add(name)
         tools.append({"name": name, "description": description, "parameters": schema})
     return tools
+
+
+def _named_tools(value: dict[str, Any]) -> list[Any]:
+    """Tools keyed by name (``{name: {description, parameters}}``): each schema with its name."""
+    return [
+        {"name": name, **spec} if isinstance(spec, dict) and "name" not in spec else spec
+        for name, spec in value.items()
+    ]
 
 
 # --- calls ----------------------------------------------------------------------------------
@@ -198,22 +210,32 @@ def _first_acceptable(values: Any) -> Any:
 def parse_call(item: Any, where: str) -> "tuple[dict[str, Any], dict[str, list[Any]] | None] | Rejection":
     """One call in any common spelling -> (``{tool, arguments}``, BFCL acceptable values or None)."""
     if isinstance(item, str):
-        try:
-            item = json.loads(item)
-        except ValueError as exc:
-            return Rejection("invalid_tool_call", f"{where} is not valid JSON ({exc.msg})")
+        decoded = structure_from_text(item, dict)
+        if decoded is None:
+            return Rejection("invalid_tool_call", f"{where} is text that is not a complete JSON call object")
+        item = decoded
     if not isinstance(item, dict):
         return Rejection("invalid_tool_call", f"{where} is a {type_name(item)}, not a call object")
     if isinstance(item.get("function"), dict):
         item = item["function"]  # OpenAI tool_calls entry
     if "name" in item or "tool" in item:
         name = item.get("name", item.get("tool"))
-        arguments = item.get("arguments", item.get("parameters", {}))
+        arguments = item.get("arguments", item.get("parameters", item.get("input", {})))
         if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
-            except ValueError as exc:
-                return Rejection("invalid_tool_call", f"{where} arguments are not valid JSON ({exc.msg})")
+            if not arguments.strip():
+                arguments = {}
+            else:
+                try:  # the whole string must be the arguments object: never a partial or a second decode
+                    decoded = json.loads(arguments)
+                except ValueError as exc:
+                    return Rejection("invalid_tool_call", f"{where} arguments are not valid JSON ({exc.msg})")
+                if isinstance(decoded, str):
+                    return Rejection(
+                        "invalid_tool_call",
+                        f"{where} arguments are JSON text encoded twice (they decode to a string, not an object); "
+                        "fix the source rather than decoding twice",
+                    )
+                arguments = decoded
         if arguments is None:
             arguments = {}
         acceptable = None
@@ -240,13 +262,12 @@ def parse_call(item: Any, where: str) -> "tuple[dict[str, Any], dict[str, list[A
 def parse_calls(value: Any, where: str) -> "tuple[list[dict[str, Any]], list[dict[str, list[Any]]] | None] | Rejection":
     """A list of calls (or one call, or a JSON string of either) -> calls and, for BFCL, acceptable values."""
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
+        if not value.strip():
             return [], None
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            return Rejection("invalid_tool_call", f"{where} is not valid JSON ({exc.msg})")
+        decoded = structure_from_text(value)
+        if decoded is None:
+            return Rejection("invalid_tool_call", f"{where} is text that is not a complete JSON call or list of calls")
+        value = decoded
     items = value if isinstance(value, list) else [value]
     calls, acceptable = [], []
     for i, item in enumerate(items):
@@ -260,7 +281,12 @@ def parse_calls(value: Any, where: str) -> "tuple[list[dict[str, Any]], list[dic
     return calls, None
 
 
-# --- the mapper ----------------------------------------------------------------------------
+def _non_empty(value: Any) -> bool:
+    value = structure_from_text(value) if isinstance(value, str) else value
+    return bool(value)
+
+
+# --- the mapper ---# --- the mapper ----------------------------------------------------------------------------
 
 class ToolCallPassthrough(Mapper):
     id = "tool_call_passthrough"
@@ -342,10 +368,10 @@ class ToolCallPassthrough(Mapper):
         value = get_path(row, path) if path else MISSING
         if value is MISSING or value is None:
             return Rejection("missing_messages", f"field '{path}' is missing" if path else "no source field mapped to messages")
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if isinstance(value, str) and json_list(value) is None and not is_transcript(value):
             if not value.strip():
                 return Rejection("missing_messages", f"field '{path}' is empty")
-            return [Turn(USER, value)]  # a bare query
+            return [Turn(USER, value)]  # a bare query, kept exactly (even when it starts with '[')
         if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
             if len(value) > 1:
                 return Rejection(
@@ -360,9 +386,9 @@ class ToolCallPassthrough(Mapper):
         # OpenAI assistant messages that carry tool_calls/function_call are call turns
         for turn in turns:
             raw = turn.raw if isinstance(turn.raw, dict) else {}
-            if turn.role == ASSISTANT and (raw.get("tool_calls") or raw.get("function_call")):
+            if turn.role == ASSISTANT and (raw.get("tool_calls") or raw.get("function_call") or turn.calls):
                 turn.role = TOOL_CALL
-        turns = [t for t in turns if t.role in (TOOL_CALL, TOOL) or t.content.strip()]
+        turns = [t for t in turns if t.role in (TOOL_CALL, TOOL) or t.content.strip() or t.reasoning]
         if not turns:
             return Rejection("missing_messages", f"field '{path}' has no messages with content")
         # utterances split across bubbles: join consecutive user (or system) turns
@@ -375,6 +401,8 @@ class ToolCallPassthrough(Mapper):
             value: Any = raw["tool_calls"]
         elif raw.get("function_call"):
             value = raw["function_call"]
+        elif turn.calls:
+            value = turn.calls  # typed tool_call parts, or the call given as an object
         else:
             value = turn.content
         parsed = parse_calls(value, where)
@@ -415,7 +443,9 @@ class ToolCallPassthrough(Mapper):
                         "invalid_turn_order", f"{where} is an assistant turn with no user turn or tool result before it"
                     )
                 if turn.role == TOOL_CALL:
-                    preface = turns[i - 1].content if i and turns[i - 1].role == ASSISTANT else None
+                    before = turns[i - 1] if i and turns[i - 1].role == ASSISTANT else None
+                    preface = before.content if before else None
+                    reasoning = list(before.reasoning) if before else []
                     calls: list[dict[str, Any]] = []
                     while i < len(turns) and turns[i].role == TOOL_CALL:
                         got = self._calls_of(turns[i], f"field '{path}' message {i}")
@@ -423,21 +453,30 @@ class ToolCallPassthrough(Mapper):
                             return got
                         calls.extend(got)
                         raw = turns[i].raw if isinstance(turns[i].raw, dict) else {}
-                        if (raw.get("tool_calls") or raw.get("function_call")) and turns[i].content.strip():
-                            preface = turns[i].content  # OpenAI: text written alongside the call
+                        alongside = raw.get("tool_calls") or raw.get("function_call") or turns[i].calls
+                        if alongside and turns[i].content.strip():
+                            preface = turns[i].content  # OpenAI / typed parts: text written alongside the call
+                        reasoning.extend(turns[i].reasoning)
                         i += 1
                     record = self._record(history, tools, calls, None, path)
                     if isinstance(record, Rejection):
                         return record
-                    if preface:
-                        record["meta"] = {"assistant_text": preface}
+                    meta = {"assistant_text": preface} if preface else {}
+                    if reasoning:
+                        meta["reasoning"] = "\n".join(reasoning)
+                    if meta:
+                        record["meta"] = meta
                     records.append(record)
                     history.append({"role": ASSISTANT, "content": call_message_content(calls)})
                     after_call = True
                     continue
+                if not turn.content.strip():
+                    return Rejection("missing_answer", f"{where} holds reasoning but neither a reply nor a call")
                 record = self._record(history, tools, [], turn.content, path)
                 if isinstance(record, Rejection):
                     return record
+                if turn.reasoning:
+                    record["meta"] = {"reasoning": "\n".join(turn.reasoning)}
                 records.append(record)
                 history.append(turn.as_message())
             if turn.role != TOOL:
@@ -461,18 +500,28 @@ class ToolCallPassthrough(Mapper):
 
     # --- introspection ----------------------------------------------------------------------
     def sniff(self, profile) -> Proposal | None:
-        def tools_like(fp) -> bool:
-            if fp.main_type == "list":
-                return fp.item_frac("object") > 0.5 or fp.list_len_total == 0
-            return fp.main_type == "string" and fp.json_like >= 0.9 * fp.str_count
+        def values(path: str) -> list[Any]:
+            return [get_path(row, path) for row in profile.rows]
 
-        tools = profile.find(TOOLS_NAMES, tools_like)
-        conversation = profile.find(
-            MESSAGE_NAMES, lambda fp: fp.main_type in ("list", "string") and (fp.item_frac("object") > 0.5 or fp.json_like)
+        def holds_tools(path: str) -> bool:
+            vals = values(path)
+            return tools_value_share(vals) >= 0.9 and any(tools_value_share([v]) and _non_empty(v) for v in vals)
+
+        def holds_messages(path: str) -> bool:
+            return message_list_share(values(path)) >= 0.9
+
+        # tools and conversation are found by their VALUES (tool schemas; lists of role-keyed
+        # messages); a usual name only breaks ties between fields that both qualify
+        top = profile.top_level()
+        tools = profile.find(TOOLS_NAMES, lambda fp: holds_tools(fp.path)) or next(
+            (p for p in top if holds_tools(p)), None
+        )
+        conversation = profile.find(MESSAGE_NAMES, lambda fp: fp.path != tools and holds_messages(fp.path)) or next(
+            (p for p in top if p != tools and holds_messages(p)), None
         )
         query = None
         if conversation is None:
-            query = profile.find(QUERY_NAMES, lambda fp: fp.main_type in ("string", "list"))
+            query = profile.find(QUERY_NAMES, lambda fp: fp.main_type in ("string", "list"), exclude=[tools] if tools else [])
         messages = conversation or query
         if not tools or not messages:
             return None
@@ -502,14 +551,12 @@ class ToolCallPassthrough(Mapper):
         share = accepted / n if n else 0.0
         evidence = []
         if conversation:
-            roles = Counter()
+            roles: Counter = Counter()
             for row in profile.rows:
                 for item in json_list(row.get(conversation)) or []:
-                    if isinstance(item, dict) and role_key(item):
-                        raw = item[role_key(item)]
-                        role = canonical_role(raw)
-                        if role in (TOOL, TOOL_CALL) or item.get("tool_calls") or item.get("function_call"):
-                            roles[str(raw) if not item.get("tool_calls") else "tool_calls"] += 1
+                    kind = call_shape(item)
+                    if kind:
+                        roles[kind] += 1
             evidence.append(f"field '{conversation}' holds conversations; tool turns: "
                             + (", ".join(f"{r} ({c})" for r, c in roles.most_common(4)) or "none in the sample"))
         else:
