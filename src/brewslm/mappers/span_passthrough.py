@@ -42,6 +42,7 @@ from brewslm.errors import MapperError
 from brewslm.introspection.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import choose_text_field, leaf_name
+from brewslm.mappers.messages import ROLE_KEYS  # a speaker role is never a chunk's text
 from brewslm.mappers.base import (
     MISSING,
     SOURCE_ID_FIELD,
@@ -75,6 +76,7 @@ SPAN_CANDIDATES = ("spans", "entities", "entity_spans", "annotations", "labels",
 
 CHUNKS = "chunks"
 CHUNK_TEXT_KEYS = ("text", "chunk", "value", "content", "word", "surface")
+CHUNK_SAMPLE = 5000  # chunks looked at by the sniffer, over the whole sample
 CHUNK_LABEL_KEYS = ("entity", "label", "slot", "slot_name", "type", "tag", "entity_type", "category")
 
 
@@ -462,10 +464,14 @@ def _judge_chunks(profile: SampleProfile) -> Proposal | None:
         labelled: Counter[str] = Counter()
         values: dict[str, Counter] = {}
         rows_mixed = 0
+        looked_at = 0
         for row in profile.rows:
             chunks = get_path(row, path)
             if not isinstance(chunks, list) or not chunks:
                 continue
+            if items >= CHUNK_SAMPLE:
+                break
+            looked_at += 1
             plain = tagged = 0
             for chunk in chunks[:200]:
                 if not isinstance(chunk, dict):
@@ -482,9 +488,9 @@ def _judge_chunks(profile: SampleProfile) -> Proposal | None:
                     if extra:
                         labelled[key] += 1
             rows_mixed += bool(plain and tagged)
-        if not items or rows_mixed < 0.5 * n:
+        if not items or rows_mixed < 0.5 * looked_at:
             continue
-        text_key = next((k for k, c in texts.most_common() if c >= 0.95 * items), None)
+        text_key = next((k for k, c in texts.most_common() if c >= 0.95 * items and k not in ROLE_KEYS), None)
         label_keys = [k for k in labelled if k != text_key and texts[k] < 0.95 * items
                       and len(values[k]) <= max(50, 0.5 * texts[k])]
         if text_key is None or not label_keys:
@@ -493,7 +499,7 @@ def _judge_chunks(profile: SampleProfile) -> Proposal | None:
         evidence = [
             f"'{path}' holds the text as chunks: '{text_key}' in all {items} sample chunks, a label in "
             f"'{label_key}' on {texts[label_key]} of them ({len(values[label_key])} values), no offsets; "
-            f"{rows_mixed}/{n} rows mix labelled and plain chunks",
+            f"{rows_mixed}/{looked_at} rows mix labelled and plain chunks",
             "text = the chunks' texts concatenated; spans = the labelled chunks' offsets",
         ]
         field_map = {path: CHUNKS}
