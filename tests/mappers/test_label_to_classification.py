@@ -158,8 +158,9 @@ def test_sniff_stays_low_when_the_data_is_richer_than_text_and_label():
     rows = reviews(context=lambda i: REVIEWS[(i + 1) % 6] * 3, answers=lambda i: [{"text": "x", "answer_start": 0}])
     proposal = MAPPER.sniff(profile_rows(rows))
     assert proposal.confidence <= 0.6
+    # a second free-text field is no longer left out: it is joined into the text (issue 15, class 1)
     two_texts = reviews(summary=lambda i: f"{REVIEWS[(i + 2) % 6]} and more words here {i}")
-    assert MAPPER.sniff(profile_rows(two_texts)).confidence < 0.9
+    assert MAPPER.sniff(profile_rows(two_texts)).field_map == {"review": "text", "summary": "text", "label": "label"}
 
 
 def test_sniff_finds_no_label():

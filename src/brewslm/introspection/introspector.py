@@ -199,7 +199,9 @@ def introspect(
     llm_assist_enabled(llm_assist)  # a bad environment value fails before the source is read
     source = open_source(locator)
     rows = source.sample(sample_size)
-    result = _sniff_and_gate(profile_rows(rows), locator=str(locator), sample_rows=len(rows))
+    profile = profile_rows(rows)
+    profile.origin = getattr(source, "path", None)  # file sources: where side files (label names) live
+    result = _sniff_and_gate(profile, locator=str(locator), sample_rows=len(rows))
     if result.accepted is None:
         result = refine_nested(result, source, rows, sample_size) or result
     return _assist(result, llm_assist, teacher)

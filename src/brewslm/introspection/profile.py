@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from brewslm.mappers.base import type_name
@@ -71,6 +72,8 @@ class SampleProfile:
     rows: list[dict[str, Any]]
     n_parse_failures: int
     fields: dict[str, FieldProfile]
+    # the file the rows were read from, when known: sniffers may look beside it (a label-name file)
+    origin: Path | None = None
 
     @property
     def n_rows(self) -> int:

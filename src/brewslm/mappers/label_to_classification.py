@@ -10,10 +10,31 @@ Options:
   already is one of the names is kept; an id with no name is ``label_not_allowed``.
 - ``labels``: the allowed label set, checked after naming; anything else is ``label_not_allowed``.
   Without it every label is accepted: the allowed set is never guessed from a sample.
+- ``joiner``: the string between the values when several source fields feed ``text``
+  (default ``"\n\n"``).
+
+Several text fields. ``text`` may be fed by several source fields (title + body, premise +
+hypothesis): the field map names each one with the target ``text`` (``--field-map title=text
+--field-map body=text``; the UI editor: pick ``text`` for each). The record's text is their values
+joined with ``joiner`` in the order the field map lists them, which is column order in the
+introspector's proposals and in the UI editor. Every value is kept exactly as written, an empty
+one included (``"title" + joiner + ""``), so the rule is reversible given the joiner; a row where
+one of the fields is missing or null is ``missing_text``, one that is not a string is
+``wrong_type``, and one where all of them are blank is ``missing_text``.
+
+Introspection proposes every free-text field of the table (prose, or a short title unique per
+row whose value recurs in the main text or that is named like one), and for class ids without
+names (``1``..``14``) looks for a label-name file beside the data (``classes.txt``,
+``labels.json``, ``*.names``, or any small file of that shape; see
+``brewslm.sources.class_labels.find_label_names``): when one names every id, the proposal carries
+``label_names`` as an ``{id: name}`` object (kept in the import's manifest, so the ids stay
+recoverable), and the evidence names the file and whether the ids were read 0- or 1-based.
+Otherwise the evidence says the ids have no names and they are kept.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -21,19 +42,29 @@ from brewslm.errors import MapperError
 from brewslm.introspection.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import (
+    ANSWER_NAMES,
     LABEL_NAMES,
+    QUESTION_NAMES,
     QUESTION_SHARE,
     choose_text_field,
     describe_values,
     is_answer_name,
     is_free_text,
+    is_id_like_name,
+    is_identifier,
     is_label_like,
+    is_metadata,
+    is_text,
     label_candidates,
+    leaf_name,
     occurrence_rate,
+    pair_verdict,
     question_share,
+    speaker_roles,
     unmapped_fields,
 )
 from brewslm.mappers.base import (
+    MISSING,
     SOURCE_ID_FIELD,
     FieldSpec,
     Mapper,
@@ -41,20 +72,34 @@ from brewslm.mappers.base import (
     Record,
     Rejection,
     attach_source_id,
+    get_path,
     label_to_str,
     read_label,
     read_text,
+    type_name,
 )
+from brewslm.sources.class_labels import class_ids, find_label_names
 
 TEXT_CANDIDATES = ("text", "sentence", "utterance", "query", "review", "content", "document", "body", "comment",
                    "message", "tweet", "question", "input", "prompt", "review_text", "sentence1", "title", "headline")
 LABEL_CANDIDATES = LABEL_NAMES
+DEFAULT_JOINER = "\n\n"
+# names under which a short field is the title of the text beside it
+TITLE_NAMES = ("title", "headline", "subject", "summary", "heading")
+# fields named for another mapper's role (QA, RAG, chat, preferences) are never joined into the
+# text: leaving them unmapped keeps the "richer than text + label" discount
+_ROLE_NAMES = frozenset(n.lower() for n in (*QUESTION_NAMES, *ANSWER_NAMES)) | {
+    "context", "contexts", "passage", "passages", "chosen", "rejected", "messages", "conversation"}
+MAX_TEXT_FIELDS = 4
+_PROSE_WORDS = 4.0  # a second free-text field: at least this many words per value on average
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
 class _Options:
     names: dict[str, str] | None
     allowed: frozenset[str] | None
+    joiner: str = DEFAULT_JOINER
 
 
 class LabelToClassificationMapper(Mapper):
@@ -62,7 +107,8 @@ class LabelToClassificationMapper(Mapper):
     task_profile = "classification"
     description = "Text + class label (string, integer id or boolean) -> classification records."
     fields = (
-        FieldSpec("text", candidates=TEXT_CANDIDATES, description="the text to classify"),
+        FieldSpec("text", candidates=TEXT_CANDIDATES, joinable=True,
+                  description="the text to classify; several source fields may feed it (joined with the joiner option)"),
         FieldSpec("label", candidates=LABEL_CANDIDATES, description="its class label"),
         SOURCE_ID_FIELD,
     )
@@ -70,7 +116,18 @@ class LabelToClassificationMapper(Mapper):
         "labels": "list of allowed labels (after label_names); any other label is rejected as label_not_allowed",
         "label_names": "names for label ids: a list (index -> name) or an object (id -> name), "
                        "e.g. [\"negative\", \"positive\"]",
+        "joiner": "the text between the values when several source fields feed 'text', in field-map order "
+                  "(default two newlines, \"\\n\\n\")",
     }
+
+    def canonical_map(self, field_map: Mapping[str, str]) -> dict[str, Any]:  # type: ignore[override]
+        """canonical -> source, where ``text`` fed by several source fields maps to the tuple of
+        them in field-map order (``map_row`` joins their values)."""
+        fields: dict[str, Any] = Mapper.canonical_map(field_map)
+        texts = tuple(src for src, dst in field_map.items() if dst == "text")
+        if len(texts) > 1:
+            fields["text"] = texts
+        return fields
 
     def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
         opts = _cached_options(options)
@@ -81,7 +138,11 @@ class LabelToClassificationMapper(Mapper):
 
     def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
         opts = _cached_options(options)
-        text = read_text(row, fields.get("text"), "missing_text")
+        source = fields.get("text")
+        if isinstance(source, (tuple, list)):
+            text = read_joined_text(row, source, opts.joiner)
+        else:
+            text = read_text(row, source, "missing_text")
         if isinstance(text, Rejection):
             return text
         label = read_label(row, fields.get("label"))
@@ -123,19 +184,135 @@ class LabelToClassificationMapper(Mapper):
         evidence = [
             f"field '{label_field}' has {label_fp.distinct} distinct values over {label_fp.present} rows: "
             f"{describe_values(label_fp)}",
-            f"field '{text_field}' is free text, {text_fp.mean_words:.1f} words per value on average",
+            f"field '{text_field}' is free text, {mean_words(profile, text_field):.1f} words per value on average",
         ]
         confidence = 0.95 if label_by_name and text_by_name else 0.9 if label_by_name or text_by_name else 0.85
-        if not is_free_text(text_fp, n, min_words=1.5):
+        if not is_free_text(text_fp, n, min_words=0) or mean_words(profile, text_field) < 1.5:
             confidence -= 0.15
             evidence.append(f"'{text_field}' values are very short for free text")
         confidence = _weigh_other_readings(profile, label_field, label_by_name, text_field, candidates, confidence, evidence)
-        field_map = {text_field: "text", label_field: "label"}
         id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
+        texts = text_fields(profile, text_field, exclude=[label_field, id_field or ""], evidence=evidence)
+        field_map = {field: "text" for field in texts}
+        field_map[label_field] = "label"
         if id_field and id_field not in field_map:
             field_map[id_field] = "id"
+        options = _label_names_from_beside(profile, label_field, evidence)
         confidence = _discount_unmapped(profile, field_map, confidence, evidence)
-        return Proposal(self.id, field_map, round(confidence, 4), evidence)
+        verdict = pair_verdict(profile, label_field)
+        if verdict:  # a verdict on two replies (preference_pair), not a class of a text
+            evidence.append(f"{verdict}: a preference between them, not a class")
+            confidence = min(confidence, 0.6)
+        if speaker_roles(label_fp):  # turns of a conversation: the label is who speaks
+            evidence.append(f"the values of '{label_field}' are chat roles: these rows are message turns, not labelled texts")
+            confidence = min(confidence, 0.5)
+        return Proposal(self.id, field_map, round(confidence, 4), evidence, options)
+
+
+def _word_count(text: str) -> float:
+    """Words in a text; for Chinese and Japanese (no spaces) about one word per two characters."""
+    cjk = len(_CJK.findall(text))
+    return len(text.split()) + cjk / 2 if cjk else float(len(text.split()))
+
+
+def mean_words(profile: SampleProfile, path: str) -> float:
+    """Words per string value of a field (see ``_word_count``; blank values count as none)."""
+    values = [v for v in (get_path(row, path) for row in profile.rows) if isinstance(v, str)]
+    return sum(_word_count(v) for v in values) / len(values) if values else 0.0
+
+
+def _digit_share(profile: SampleProfile, path: str) -> float:
+    """The share of a field's characters (spaces aside) that are digits: dates, times, codes."""
+    chars = digits = 0
+    for row in profile.rows:
+        value = get_path(row, path)
+        if isinstance(value, str):
+            compact = "".join(value.split())
+            chars += len(compact)
+            digits += sum(c.isdigit() for c in compact)
+    return digits / chars if chars else 0.0
+
+
+def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], evidence: list[str]) -> list[str]:
+    """The free-text fields that make up the text with ``main``, in column order: other top-level
+    string fields, present wherever ``main`` is, that are prose (several words per value, mostly
+    distinct) or the text's title (short, unique per row, and named like a title or recurring in
+    ``main``). Metadata (ids, dates, codes, constants), label-like fields and fields named for
+    another mapper's role (question, answer, context...) are never joined."""
+    n = profile.n_rows
+    main_fp = profile.fields[main]
+    chosen: dict[str, str] = {}
+    for path in profile.top_level():
+        if path == main or path in exclude or len(chosen) >= MAX_TEXT_FIELDS - 1:
+            continue
+        fp = profile.fields[path]
+        name = leaf_name(path).lower()
+        if name in _ROLE_NAMES or is_id_like_name(path) or not is_text(fp):
+            continue
+        words = mean_words(profile, path)
+        if is_metadata(path, fp) and not (is_identifier(fp) and words > 1.5):  # unspaced CJK text is no id
+            continue
+        if fp.present < 0.95 * main_fp.present or fp.json_like > 0.5 * max(fp.str_count, 1):
+            continue
+        if is_label_like(fp, n) or _digit_share(profile, path) > 0.25:
+            continue
+        unique = fp.distinct_overflow or fp.distinct >= 0.9 * fp.present
+        if words >= _PROSE_WORDS and (fp.distinct_overflow or fp.distinct >= 0.3 * fp.present):
+            chosen[path] = f"'{path}' ({words:.1f} words per value)"
+            continue
+        if not unique or words < 1:
+            continue
+        if name in TITLE_NAMES:
+            chosen[path] = f"'{path}' (a title by its name, {words:.1f} words per value, unique per row)"
+            continue
+        found, checked = occurrence_rate(profile, path, main)
+        if checked and found >= 0.6 * checked:
+            chosen[path] = (f"'{path}' (a title: {words:.1f} words per value, unique per row, "
+                            f"its value recurs in '{main}' in {found}/{checked} rows)")
+    if not chosen:
+        return [main]
+    ordered = [p for p in profile.top_level() if p == main or p in chosen]
+    evidence.append(
+        f"{len(ordered)} free-text fields make the text, joined with the joiner option (default "
+        f"\"\\n\\n\") in column order: '{main}' and " + ", ".join(chosen[p] for p in ordered if p in chosen)
+    )
+    return ordered
+
+
+def _label_names_from_beside(profile: SampleProfile, label_field: str, evidence: list[str]) -> dict[str, Any]:
+    """Options naming class ids from a label-name file beside the data, with the evidence; none
+    (the ids kept, and said so) when the labels are ids and no such file names them all."""
+    values = (get_path(row, label_field) for row in profile.rows)
+    ids = class_ids(v for v in values if v is not MISSING and v is not None)
+    if ids is None:
+        return {}
+    found = find_label_names(profile.origin, ids)
+    shown = f"{min(ids)}..{max(ids)}" if len(ids) > 2 else ", ".join(str(i) for i in sorted(ids))
+    if found is None:
+        evidence.append(f"labels of '{label_field}' are class ids without names ({shown}); no label-name file "
+                        "beside the data names them all, so the ids are kept")
+        return {}
+    examples = ", ".join(f"{i} = '{found.names[str(i)]}'" for i in sorted(ids)[:3])
+    evidence.append(f"labels of '{label_field}' are class ids ({shown}); named from {found.describe()}: {examples}"
+                    f"{', ...' if len(ids) > 3 else ''} (option label_names, kept in the manifest)")
+    return {"label_names": dict(found.names)}
+
+
+def read_joined_text(row: Any, paths: "tuple[str, ...] | list[str]", joiner: str) -> "str | Rejection":
+    """The values of several text fields joined with ``joiner``, each exactly as written (an
+    empty one too, so the join stays reversible); a missing or null field is ``missing_text``, a
+    value that is not a string ``wrong_type``, all of them blank ``missing_text``."""
+    parts: list[str] = []
+    for path in paths:
+        value = get_path(row, path)
+        if value is MISSING or value is None:
+            return Rejection("missing_text", f"field '{path}' is missing (text joins {', '.join(paths)})")
+        if not isinstance(value, str):
+            return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where text is expected")
+        parts.append(value)
+    if not any(part.strip() for part in parts):
+        return Rejection("missing_text", f"fields {', '.join(paths)} are all empty")
+    return joiner.join(parts)
 
 
 def _weigh_other_readings(
@@ -211,7 +388,10 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
         if bad:
             raise MapperError(f"label_to_classification option labels: {bad[0]!r} is not a label")
         allowed = frozenset(converted)  # type: ignore[arg-type]
-    return _Options(names, allowed)
+    joiner = options.get("joiner", DEFAULT_JOINER)
+    if not isinstance(joiner, str) or not joiner:
+        raise MapperError("label_to_classification option joiner must be a non-empty string, e.g. \"\\n\\n\"")
+    return _Options(names, allowed, joiner)
 
 
 _cached_options = OptionsCache(_parse_options)
