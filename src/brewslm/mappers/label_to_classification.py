@@ -58,9 +58,7 @@ from brewslm.mappers._sniffing import (
     label_candidates,
     leaf_name,
     occurrence_rate,
-    pair_verdict,
     question_share,
-    speaker_roles,
     unmapped_fields,
 )
 from brewslm.mappers.base import (
@@ -199,13 +197,6 @@ class LabelToClassificationMapper(Mapper):
             field_map[id_field] = "id"
         options = _label_names_from_beside(profile, label_field, evidence)
         confidence = _discount_unmapped(profile, field_map, confidence, evidence)
-        verdict = pair_verdict(profile, label_field)
-        if verdict:  # a verdict on two replies (preference_pair), not a class of a text
-            evidence.append(f"{verdict}: a preference between them, not a class")
-            confidence = min(confidence, 0.6)
-        if speaker_roles(label_fp):  # turns of a conversation: the label is who speaks
-            evidence.append(f"the values of '{label_field}' are chat roles: these rows are message turns, not labelled texts")
-            confidence = min(confidence, 0.5)
         return Proposal(self.id, field_map, round(confidence, 4), evidence, options)
 
 
