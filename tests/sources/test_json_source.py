@@ -53,12 +53,27 @@ def test_top_level_array_of_records(tmp_path: Path):
 
 
 def test_object_of_named_arrays_gets_a_split_field(tmp_path: Path):
-    path = write(tmp_path, {"version": 2, "train": [["hi there", "greet"], ["bye", "leave"]], "val": [{"text": "yo", "split": "mine"}]})
+    path = write(tmp_path, {"version": 2, "train": [["hi there", "greet"], ["bye", "leave"]], "val": [["yo", "greet"]]})
     assert rows(path) == [
         {"col_1": "hi there", "col_2": "greet", "split": "train"},
         {"col_1": "bye", "col_2": "leave", "split": "train"},
-        {"text": "yo", "split": "mine", "source_split": "val"},
+        {"col_1": "yo", "col_2": "greet", "split": "val"},
     ]
+    path = write(tmp_path, {"train": [{"text": "a", "split": "mine"}], "val": [{"text": "yo"}]}, "own.json")
+    assert rows(path) == [{"text": "a", "split": "mine", "source_split": "train"}, {"text": "yo", "split": "val"}]
+
+
+def test_named_arrays_of_another_shape_are_not_mixed_in(tmp_path: Path):
+    """Only the arrays alike the largest are read together; the others are named in a note."""
+    doc = {"labels": ["greet", "leave"], "train": [{"text": f"hello number {i}", "label": "greet"} for i in range(5)],
+           "test": [{"text": "bye now", "label": "leave"}], "authors": [["Ann", "Bo"]]}
+    source = open_source(f"json:{write(tmp_path, doc)}")
+    got = list(source.rows())
+    assert [r["split"] for r in got] == ["train"] * 5 + ["test"]
+    assert got[0] == {"text": "hello number 0", "label": "greet", "split": "train"}
+    assert any("train (5 records), test (1 record)" in n for n in source.notes)
+    assert any(n.startswith("other collections") and "labels (2 items)" in n and "authors (1 item)" in n
+               for n in source.notes)
 
 
 def test_array_of_scalars_becomes_col_1(tmp_path: Path):

@@ -20,7 +20,14 @@ from typing import Any
 from brewslm.errors import BrewError, ConfigError
 from brewslm.introspection.gate import ACCEPT_THRESHOLD, gate
 from brewslm.introspection.llm_assist import HFTeacher, Teacher, ask_teacher
-from brewslm.introspection.nested import explode_locator, find_record_lists, read_as_content
+from brewslm.introspection.nested import (
+    Refinement,
+    explode_locator,
+    find_record_lists,
+    parallel_list_fields,
+    read_as_content,
+    zip_locator,
+)
 from brewslm.introspection.profile import SampleProfile, profile_rows
 from brewslm.mappers.base import Proposal
 
@@ -143,10 +150,9 @@ def introspect_profile(
 def refine_nested(top: IntrospectionResult, source: Any, rows: list[Any], sample_size: int) -> IntrospectionResult | None:
     """Introspection one list level down at a time, for a JSON source whose rows wrap lists of
     records (see ``brewslm.introspection.nested``): the first level where a proposal is
-    accepted, with ``locator`` the refined locator; None when no level fits (notes go to
+    accepted, with ``locator`` the refined locator; then, when none fits, the rows' parallel
+    lists zipped into one row per position. None when nothing fits (notes go to
     ``top.warnings``)."""
-    from brewslm.sources import open_source
-
     chain = find_record_lists(rows)
     level, tried = top, []
     for depth in range(1, len(chain) + 1):
@@ -156,26 +162,47 @@ def refine_nested(top: IntrospectionResult, source: Any, rows: list[Any], sample
         refinement = explode_locator(top.locator, source, rows, chain[:depth])
         if refinement is None:
             return None
-        try:
-            refined_rows = open_source(refinement.locator).sample(sample_size)
-        except BrewError as exc:
-            top.warnings.append(f"could not read the nested records with '{refinement.locator}': {exc}")
+        level = _refined_level(top, refinement, sample_size, tried)
+        if level is None:
             return None
-        tried.append(refinement.locator)
-        level = _sniff_and_gate(profile_rows(refined_rows), locator=refinement.locator, sample_rows=len(refined_rows))
         if level.accepted is not None:
-            level.refined_from = top.locator
             path = " -> ".join(chain[:depth])
-            level.accepted.evidence.insert(0, (
-                f"the rows of '{top.locator}' wrap lists of records ({path}); these are the records of "
-                f"'{refinement.locator}': import with that locator"
-            ))
-            if refinement.note:
-                level.warnings.append(refinement.note)
-            return level
+            return _accept_refined(top, level, refinement, f"the rows of '{top.locator}' wrap lists of records ({path})")
+    parallel = parallel_list_fields(rows)
+    if parallel and not any(read_as_content(name, top.proposals) for name in parallel):
+        refinement = zip_locator(top.locator, source, parallel)
+        level = _refined_level(top, refinement, sample_size, tried) if refinement else None
+        if level is not None and level.accepted is not None:
+            fields = ", ".join(parallel)
+            return _accept_refined(top, level, refinement,  # type: ignore[arg-type]
+                                   f"the rows of '{top.locator}' hold parallel lists ({fields}), one record per position")
     if tried:
-        top.warnings.append(f"the rows nest lists of records, but no mapper fits them either (tried {', '.join(tried)})")
+        top.warnings.append(f"the rows nest lists of records (or parallel lists), but no mapper fits them either (tried {', '.join(tried)})")
     return None
+
+
+def _refined_level(top: IntrospectionResult, refinement: Refinement, sample_size: int,
+                   tried: list[str]) -> IntrospectionResult | None:
+    """Sniff and gate a sample of the refined locator; None (with a warning) when it cannot be read."""
+    from brewslm.sources import open_source
+
+    try:
+        refined_rows = open_source(refinement.locator).sample(sample_size)
+    except BrewError as exc:
+        top.warnings.append(f"could not read the nested records with '{refinement.locator}': {exc}")
+        return None
+    tried.append(refinement.locator)
+    return _sniff_and_gate(profile_rows(refined_rows), locator=refinement.locator, sample_rows=len(refined_rows))
+
+
+def _accept_refined(top: IntrospectionResult, level: IntrospectionResult, refinement: Refinement,
+                    why: str) -> IntrospectionResult:
+    level.refined_from = top.locator
+    assert level.accepted is not None
+    level.accepted.evidence.insert(0, f"{why}; these are the records of '{refinement.locator}': import with that locator")
+    if refinement.note:
+        level.warnings.append(refinement.note)
+    return level
 
 
 def introspect(

@@ -33,8 +33,11 @@ empty file yields zero rows.
 from __future__ import annotations
 
 import decimal
+import json
 import re
-from typing import Any, BinaryIO, Iterator
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Iterable, Iterator
 
 import ijson
 
@@ -49,7 +52,7 @@ from brewslm.sources.base import (
     too_deep,
     too_long_integer,
 )
-from brewslm.sources.filebase import SKIP_CHUNK, UTF8_BOM, FileSource
+from brewslm.sources.filebase import MAX_RECORD_BYTES, SKIP_CHUNK, UTF8_BOM, FileSource, read_lines_capped
 
 SPLIT_FIELD = "split"
 FALLBACK_SPLIT_FIELD = "source_split"
@@ -58,7 +61,12 @@ _ENDS = ("end_map", "end_array")
 _KINDS = {"start_array": "array", "start_map": "object"}
 _KEYS_SHOWN = 30
 _CHECK_EVENTS = 200
+_TRAILING = "trailing garbage"  # what the reader says of a second value after the document
 _INT_OVERFLOW = "integer overflow"  # what the fast (float) reader says of an integer past 64 bits
+
+
+class _JsonLines(Exception):
+    """The file holds JSON Lines, not one document."""
 
 
 class _NeedExactNumbers(Exception):
@@ -120,6 +128,26 @@ def explode(record: Any, chain: list[str], parents: dict[str, Any], position: in
         yield from explode(child, chain[1:], carried, position)
 
 
+def unzip(row: SourceRow, fields: list[str], position: int) -> Iterator[SourceRow]:
+    """One row per position of the parallel lists ``fields`` of ``row`` (equal lengths), each
+    with the items at that position in those fields and every other field of ``row`` as it is."""
+    if not isinstance(row, dict):
+        yield row
+        return
+    for name in fields:
+        if not isinstance(row.get(name), list):
+            what = f"is a {type_name(row[name])}" if name in row else "is missing"
+            yield ParseFailure(position, raw_json(row), f"field '{name}' {what}, not a list to zip")
+            return
+    lengths = [len(row[name]) for name in fields]
+    if len(set(lengths)) > 1:
+        shown = ", ".join(f"'{name}' ({n})" for name, n in zip(fields, lengths))
+        yield ParseFailure(position, raw_json(row), f"the lists to zip have different lengths: {shown}")
+        return
+    for i in range(lengths[0]):
+        yield {k: (v[i] if k in fields else v) for k, v in row.items()}
+
+
 def plain_numbers(value: Any) -> Any:
     """Exact-number mode reads decimals as ``Decimal``: make them floats, as the fast reader does.
     A value nested past ``MAX_DEPTH`` is left alone (the row becomes ``too_deep`` anyway)."""
@@ -142,10 +170,236 @@ def _json_error(exc: Exception) -> str:
     return first.strip()
 
 
+# --- layout discovery: where in a JSON document are the records? --------------------------------
+# A top-level object is scanned once (a bounded number of parse events) to find every collection
+# of records reachable through object keys: arrays, and objects keyed by id (dict-of-records).
+# Each is scored by its share of the document (bytes, roughly), lowered for arrays of scalars and
+# for records whose key sets differ; the best is read, with its alike siblings as named arrays.
+
+SCAN_EVENTS = 400_000  # parse events the layout scan reads at most (a fraction of a second)
+_PEEK_EVENTS = 20_000  # parse events read to see whether a top-level array holds sequences
+_TRACK_DEPTH = 6  # object levels below the container where collections are looked for
+_MAX_NODES = 2000  # containers tracked by one scan
+_KEYS_KEPT = 64  # keys remembered per object
+_ITEMS_KEPT = 200  # items per collection whose key sets are compared
+_SCALAR_WEIGHT = 0.25  # an array of plain values is a weaker candidate than an array of records
+_MIN_HOMOGENEITY = 0.5  # dict-of-records: records share at least this much of their key sets
+_MIN_OBJECT_SHARE = 0.9  # dict-of-records: this share of its values are objects
+_MANY_ENTRIES = 10  # dict-of-records with non-id-like keys: at least this many entries
+_ID_KEY_SHARE = 0.8  # dict-of-records: this share of keys hold a digit (ids), unless there are many
+_OTHERS_SHOWN = 5
+KEY_FIELDS = ("id", "key", "record_id", "record_key", "_key")  # the first one free holds the key
+
+
+class _ScanBudget(Exception):
+    """The layout scan read its share of the document."""
+
+
+@dataclass
+class _Node:
+    """One object or array reached through object keys below the container."""
+
+    path: tuple[str, ...]
+    kind: str  # "array" | "object"
+    start: int  # scan size when it opened
+    end: int | None = None  # scan size when it closed (None: the scan stopped inside it)
+    items: int = 0  # array items / object entries
+    kinds: Counter = field(default_factory=Counter)  # "object" / "array" / "scalar" per item
+    keys: list[str] = field(default_factory=list)  # an object's own keys (the first _KEYS_KEPT)
+    item_keys: list[tuple[str, ...]] = field(default_factory=list)  # key sets of object items
+    lengths: set[int] = field(default_factory=set)  # lengths of array items
+    children: dict[str, "_Node"] = field(default_factory=dict)
+
+    def size(self, total: int) -> int:
+        return (self.end if self.end is not None else total) - self.start
+
+    def add_item(self, event: str, keys: list[str] | None, length: int | None = None) -> None:
+        self.items += 1
+        self.kinds["object" if event == "start_map" else "array" if event == "start_array" else "scalar"] += 1
+        if keys is not None and len(self.item_keys) < _ITEMS_KEPT:
+            self.item_keys.append(tuple(keys))
+        if length is not None and len(self.lengths) < _ITEMS_KEPT:
+            self.lengths.add(length)
+
+    @property
+    def item_kind(self) -> str:
+        return self.kinds.most_common(1)[0][0] if self.kinds else "scalar"
+
+    def common_keys(self) -> set[str]:
+        counts = Counter(k for keys in self.item_keys for k in set(keys))
+        return {k for k, c in counts.items() if c * 2 >= len(self.item_keys)}
+
+    def homogeneity(self) -> float:
+        """How alike the key sets of the object items are (1.0: all the same)."""
+        if not self.item_keys:
+            return 1.0
+        common = self.common_keys()
+        return sum(_jaccard(set(keys), common) for keys in self.item_keys) / len(self.item_keys)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+class _LayoutScan:
+    """Walks ``basic_parse`` events of one object, building ``_Node``s, until the budget is spent."""
+
+    def __init__(self, events: Iterator[tuple[str, Any]], budget: int | None = None):
+        self.events = events
+        self.budget = SCAN_EVENTS if budget is None else budget
+        self.count = 0
+        self.size = 0  # ~ bytes read: 1 per event plus the length of strings and keys
+        self.nodes = 0
+        self.complete = False
+
+    def next(self) -> tuple[str, Any]:
+        if self.count >= self.budget:
+            raise _ScanBudget
+        event, value = next(self.events)
+        self.count += 1
+        self.size += 1 + (len(value) if isinstance(value, str) else 0)
+        return event, value
+
+    def skip(self, event: str) -> tuple[list[str] | None, int | None]:
+        """Consume the value that ``event`` opened; its own keys when it is an object, its
+        length when it is an array."""
+        if event not in _STARTS:
+            return None, None
+        keys: list[str] | None = [] if event == "start_map" else None
+        length = 0
+        depth = 1
+        while depth:
+            event, value = self.next()
+            if depth == 1:
+                if event == "map_key":
+                    if keys is not None and len(keys) < _KEYS_KEPT:
+                        keys.append(value)
+                elif event not in _ENDS:
+                    length += 1
+            if event in _STARTS:
+                depth += 1
+            elif event in _ENDS:
+                depth -= 1
+        return keys, (length if keys is None else None)
+
+    def fill(self, node: _Node, depth: int) -> None:
+        """Read the rest of ``node`` (its start event is consumed)."""
+        self.nodes += 1
+        if node.kind == "object":
+            while True:
+                event, key = self.next()
+                if event == "end_map":
+                    break
+                event, _ = self.next()
+                if event in _STARTS and depth < _TRACK_DEPTH and self.nodes < _MAX_NODES:
+                    child = _Node(node.path + (key,), _KINDS[event], self.size)
+                    node.children[key] = child
+                    self.fill(child, depth + 1)
+                    node.add_item(event, child.keys if child.kind == "object" else None)
+                else:
+                    node.add_item(event, *self.skip(event))
+                if len(node.keys) < _KEYS_KEPT:
+                    node.keys.append(key)
+        else:
+            while True:
+                event, _ = self.next()
+                if event == "end_array":
+                    break
+                node.add_item(event, *self.skip(event))
+        node.end = self.size
+
+    def run(self, first: str) -> _Node:
+        root = _Node((), _KINDS[first], 0)
+        try:
+            self.fill(root, 0)
+            self.complete = True
+        except _ScanBudget:
+            pass
+        return root
+
+
+def _descend(events: Iterator[tuple[str, Any]], path: list[str]) -> str | None:
+    """Consume ``basic_parse`` events up to the start of the value at ``path`` (object keys);
+    its first event, or None when it is not there."""
+    event, _ = next(events)
+    for key in path:
+        if event != "start_map":
+            return None
+        while True:
+            event, value = next(events)
+            if event == "end_map":
+                return None
+            event, _ = next(events)
+            if value == key:
+                break
+            depth = 1 if event in _STARTS else 0
+            while depth:
+                inner, _ = next(events)
+                depth += 1 if inner in _STARTS else -1 if inner in _ENDS else 0
+    return event
+
+
+def _is_keyed(node: _Node) -> bool:
+    """An object whose values are records alike (dict-of-records), keyed by ids or by many names."""
+    if node.kind != "object" or node.items < 2 or node.kinds["object"] < _MIN_OBJECT_SHARE * node.items:
+        return False
+    if node.homogeneity() < _MIN_HOMOGENEITY:
+        return False
+    id_like = sum(1 for k in node.keys if any(c.isdigit() for c in k))
+    return id_like >= _ID_KEY_SHARE * len(node.keys) or node.items >= _MANY_ENTRIES
+
+
+@dataclass
+class _Candidate:
+    node: _Node
+    mode: str  # "array" | "keyed"
+    score: float
+
+
+def _candidates(root: _Node, total: int) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.kind == "array" and node.items:
+            weight = _SCALAR_WEIGHT if node.item_kind == "scalar" else 0.5 + 0.5 * node.homogeneity()
+            found.append(_Candidate(node, "array", node.size(total) * weight))
+        elif _is_keyed(node):
+            found.append(_Candidate(node, "keyed", node.size(total) * (0.5 + 0.5 * node.homogeneity())))
+            continue  # the records' own lists are content, not collections
+        stack.extend(reversed(list(node.children.values())))
+    return sorted(found, key=lambda c: -c.score)
+
+
+def _alike(a: _Candidate, b: _Candidate) -> bool:
+    if a.mode != b.mode or a.node.item_kind != b.node.item_kind:
+        return False
+    if a.node.item_kind != "object":
+        return True
+    return _jaccard(a.node.common_keys(), b.node.common_keys()) >= 0.5
+
+
+def _dotted(path: Iterable[str]) -> str:
+    text = ".".join(path)
+    return text or "the top level"
+
+
+def _count(node: _Node, complete: bool, noun: str) -> str:
+    plural = noun if node.items == 1 else noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{'' if node.end is not None or complete else 'at least '}{node.items} {plural}"
+
+
+def free_key_field(taken: Iterable[str]) -> str:
+    taken = set(taken)
+    return next((f for f in KEY_FIELDS if f not in taken), KEY_FIELDS[-1] + "_")
+
+
 class JsonSource(FileSource):
     options_doc = {
         "path": "JSON pointer (/data) or dotted path (data) of the array or object of arrays to read",
         "explode": "dotted list fields to flatten, e.g. data.paragraphs.qas (parent scalar fields are carried)",
+        "keyed": "read the object at path as records keyed by id; the key goes into this field (e.g. keyed=id)",
+        "zip": "comma-separated list fields of equal length in each record (parallel lists): one row per position",
     }
 
     def __init__(self, locator: Locator):
@@ -154,8 +408,31 @@ class JsonSource(FileSource):
         self.chain = parse_path(locator.options.get("explode", ""), locator) if "explode" in locator.options else []
         if "explode" in locator.options and not self.chain:
             raise SourceError(f"option 'explode' in locator '{locator}' is empty; write e.g. explode=data.paragraphs.qas")
+        self.zipped = [f for f in locator.options.get("zip", "").split(",") if f.strip()]
+        if "zip" in locator.options and not self.zipped:
+            raise SourceError(f"option 'zip' in locator '{locator}' is empty; name the parallel lists, e.g. zip=questions,answers")
+        self.key_field = locator.options.get("keyed")
+        if self.key_field is not None and not self.key_field.strip():
+            raise SourceError(f"option 'keyed' in locator '{locator}' is empty; name the field for the keys, e.g. keyed=id")
         self.exact_numbers = False  # switched on when the document holds an integer past 64 bits
+        self.mode = "array"  # array | keyed | split | jsonl (how rows are read; set by _plan)
+        self.split_mode = False
+        self.members: set[str] | None = None  # split mode: the named collections read (None: every array)
+        self.open_members = False  # split mode: the scan stopped early; later collections alike are read too
+        self.member_kind = "array"  # split mode: "array" or "keyed" collections
+        self.sequences = False  # items are lists of different lengths: each is kept whole in col_1
+        self.discovered = False  # the layout was found by the scan, not given by options
+        self.notes: list[str] = getattr(self, "notes", [])  # what the reader decided (evidence)
+        self.record_chain: list[str] = list(self.chain)
         self.kind = "empty" if self.is_empty or not self.probe(4096).strip(b" \t\r\n" + UTF8_BOM) else self._plan()
+
+    def pinned_options(self) -> list[tuple[str, str]]:
+        """``path`` / ``keyed`` options that read the layout this source settled on, so a refined
+        locator reads the same records without the scan (``explode`` is the caller's)."""
+        options = [("path", ".".join(self.container))] if self.container else []
+        if self.mode == "keyed" and self.key_field:
+            options.append(("keyed", self.key_field))
+        return options
 
     # --- planning: what is at the selected path? ----------------------------------------------
     def _where(self) -> str:
@@ -188,8 +465,24 @@ class JsonSource(FileSource):
             except ijson.JSONError as exc:
                 if self._needs_exact_numbers(exc):
                     return self._scan_kinds(wanted)
-                raise self.error(f"is not valid JSON ({_json_error(exc)})") from None
+                if _TRAILING in str(exc) and self._first_line_is_a_record():
+                    raise _JsonLines from None
+                hint = "; one JSON value per line is read with jsonl:" if _TRAILING in str(exc) else ""
+                raise self.error(f"is not valid JSON ({_json_error(exc)}){hint}") from None
         return found, keys
+
+    def _first_line_is_a_record(self) -> bool:
+        """Whether the first non-blank line is a whole JSON object or array by itself (JSON Lines)."""
+        with self.reading(), self.open_stream() as stream:
+            for _, line, overlong in read_lines_capped(stream, MAX_RECORD_BYTES):
+                if overlong is not None:
+                    return False
+                if line.strip():
+                    try:
+                        return isinstance(json.loads(line.removeprefix(UTF8_BOM)), (dict, list))
+                    except (ValueError, RecursionError):
+                        return False
+        return False
 
     def _needs_exact_numbers(self, exc: Exception) -> bool:
         """True when ``exc`` is the fast reader's integer overflow and exact-number mode can read
@@ -225,8 +518,29 @@ class JsonSource(FileSource):
                 offset += len(chunk)
 
     def _plan(self) -> str:
+        try:
+            if looks_like_json_lines(self.probe()):
+                raise _JsonLines
+            return self._plan_document()
+        except _JsonLines:
+            return self._plan_json_lines()
+
+    def _plan_json_lines(self) -> str:
+        """A ``.json`` file that holds JSON Lines: read line by line, as ``jsonl:`` does."""
+        from brewslm.sources.jsonl import JsonlSource
+
+        if self.container or self.key_field:
+            raise self.error("holds JSON Lines (one JSON value per line), not one document: "
+                             "'path' and 'keyed' select inside a document; drop them (or read it with jsonl:)")
+        self.mode = "jsonl"
+        self.lines = JsonlSource(Locator(scheme="jsonl", target=str(self.path), raw=str(self.locator)))
+        self.notes.append("the file holds JSON Lines (one record per line), not one JSON document: "
+                          "read line by line, as jsonl: reads it")
+        return "lines"
+
+    def _plan_document(self) -> str:
         container = _prefix(self.container)
-        wanted = [container] + ([_child(container, self.chain[0])] if self.chain else [])
+        wanted = [container] + ([_child(container, self.chain[0])] if self.chain and not self.key_field else [])
         found, keys_at = self._scan_kinds(wanted)
         kind = found.get(container)
         if kind is None:
@@ -238,10 +552,14 @@ class JsonSource(FileSource):
             raise self.error(
                 f"holds a {kind} {self._where()}, not an array of records or an object of named arrays"
             )
-        self.split_mode = False
-        if kind == "array":
+        if self.key_field:
+            if kind != "object":
+                raise self.error(f"holds an array {self._where()}, not an object keyed by id; drop 'keyed'")
+            self.mode = "keyed"
+        elif kind == "array":
             self.record_prefix = _child(container, "item")
-            self.record_chain = list(self.chain)
+            if not self.chain:
+                self._peek_items()
         elif self.chain:
             first = _child(container, self.chain[0])
             first_kind = found.get(first)
@@ -252,12 +570,129 @@ class JsonSource(FileSource):
             self.record_prefix = _child(first, "item")
             self.record_chain = self.chain[1:]
         else:
-            self.split_mode = True
+            self._discover(keys)
         return kind
+
+    def _discover(self, keys: list[str]) -> None:
+        """Scan the object at the container for its collections of records and settle on one
+        (see the layout discovery above); a one-line error when there is none."""
+        with self.reading(), self.open_stream() as stream:
+            _skip_bom(stream)
+            try:
+                events = ijson.basic_parse(stream, use_float=not self.exact_numbers)
+                first = _descend(events, self.container)
+                scan = _LayoutScan(events)
+                root = scan.run(first or "start_map")
+            except ijson.JSONError as exc:
+                if self._needs_exact_numbers(exc):
+                    return self._discover(keys)
+                raise self.error(f"is not valid JSON ({_json_error(exc)})") from None
+        found = _candidates(root, scan.size)
+        if not found:
+            shown = f"; its keys: {', '.join(keys)}" if keys else ""
+            raise self.error(
+                f"holds an object without any array of records {self._where()}{shown}; "
+                "select an array with ?path= (or use jsonl: for one object per line)"
+            )
+        best = found[0]
+        parent = best.node.path[:-1]
+        group = [c for c in found if c.node.path[:-1] == parent and _alike(best, c)] if best.node.path else [best]
+        group.sort(key=lambda c: c.node.start)  # document order
+        base = list(self.container)
+        self.discovered = True
+        if not best.node.path:
+            self.mode = "keyed"
+            self.key_field = free_key_field(k for keys_ in best.node.item_keys for k in keys_)
+            self.notes.append(self._keyed_note(best.node, scan.complete))
+        elif len(group) > 1 or (not parent and best.mode == "array"):  # one top-level array: named, as ever
+            self.container = base + list(parent)
+            self.mode, self.split_mode = "split", True
+            self.members = {c.node.path[-1] for c in group}
+            holder = self._holder(root, parent)
+            self.open_members = not scan.complete and (holder is None or holder.end is None)
+            self.member_kind = best.mode
+            if best.mode == "keyed":
+                self.key_field = free_key_field(k for c in group for keys_ in c.node.item_keys for k in keys_)
+            shown = ", ".join(f"{c.node.path[-1]} ({_count(c.node, scan.complete, 'record' if c.mode == 'array' else 'entry')})"
+                              for c in group)
+            what = "arrays" if best.mode == "array" else "objects keyed by id"
+            where = f"in {len(group)} named {what} at {_dotted(self.container)}:" if len(group) > 1 else "at"
+            note = (f"records {where} {shown}; "
+                    f"each row carries its {'array' if best.mode == 'array' else 'object'}'s name in '{SPLIT_FIELD}'")
+            if best.mode == "keyed":
+                note += f" and its key in '{self.key_field}'"
+            self.notes.append(note + (" (or in 'source_split' when a record has its own 'split')"))
+        else:
+            self.container = base + list(best.node.path)
+            if best.mode == "keyed":
+                self.mode = "keyed"
+                self.key_field = free_key_field(k for keys_ in best.node.item_keys for k in keys_)
+                self.notes.append(self._keyed_note(best.node, scan.complete))
+            else:
+                self.mode = "array"
+                self.record_prefix = _child(_prefix(self.container), "item")
+                self.notes.append(f"records at {_dotted(self.container)} ({_count(best.node, scan.complete, 'record')})")
+        if best.mode == "array":
+            self._note_sequences([c.node for c in group])
+        others = [c for c in found if c not in group][:_OTHERS_SHOWN]
+        if others:
+            shown = ", ".join(f"{_dotted(base + list(c.node.path))} ({_count(c.node, scan.complete, 'item' if c.mode == 'array' else 'entry')})"
+                              for c in others)
+            self.notes.append(f"other collections in the document, not read: {shown}")
+        pinned = "&".join(f"{k}={v}" for k, v in self.pinned_options())
+        if pinned:
+            self.notes.append(f"to read another part, set ?path= (this one is ?{pinned})")
+
+    def _peek_items(self) -> None:
+        """Whether the items of the array read are lists of different lengths (a bounded look)."""
+        with self.reading(), self.open_stream() as stream:
+            _skip_bom(stream)
+            try:
+                events = ijson.basic_parse(stream, use_float=not self.exact_numbers)
+                first = _descend(events, self.container)
+                node = _LayoutScan(events, _PEEK_EVENTS).run(first or "start_array")
+            except ijson.JSONError:
+                return  # reading the rows reports it
+        self._note_sequences([node])
+
+    def _note_sequences(self, nodes: list[_Node]) -> None:
+        lengths = set().union(*(n.lengths for n in nodes))
+        if all(n.item_kind == "array" for n in nodes) and len(lengths) > 1:
+            self.sequences = True
+            self.notes.append(f"the items are lists of {min(lengths)} to {max(lengths)} values (a sequence, "
+                              "not a row of columns): each is kept whole, as a list, in 'col_1'")
+
+    @staticmethod
+    def _holder(root: _Node, path: tuple[str, ...]) -> _Node | None:
+        node: _Node | None = root
+        for key in path:
+            node = node.children.get(key) if node is not None else None
+        return node
+
+    def _keyed_note(self, node: _Node, complete: bool) -> str:
+        note = (f"records keyed by id at {_dotted(self.container)} ({_count(node, complete, 'entry')}, "
+                f"keys such as {', '.join(node.keys[:3])}): each row carries its key in '{self.key_field}'")
+        if self.key_field != KEY_FIELDS[0]:
+            note += f" (the records have their own '{KEY_FIELDS[0]}' field, kept as it is)"
+        return note
 
     # --- rows -------------------------------------------------------------------------------
     def rows(self) -> Iterator[SourceRow]:
+        if not self.zipped:
+            yield from self._rows()
+            return
+        for position, row in enumerate(self._rows(), start=1):
+            yield from unzip(row, self.zipped, position)
+
+    def _rows(self) -> Iterator[SourceRow]:
         if self.kind == "empty":
+            return
+        if self.mode == "jsonl":
+            for position, row in enumerate(self.lines.rows(), start=1):
+                if isinstance(row, dict) and self.chain:
+                    yield from explode(row, self.chain, {}, position)
+                else:
+                    yield row
             return
         given = 0  # rows yielded so far: a re-read in exact-number mode goes on after them
         while True:
@@ -276,69 +711,114 @@ class JsonSource(FileSource):
             _skip_bom(stream)
             try:
                 if self.split_mode:
-                    for count, row in self._named_arrays(stream):
+                    for count, row in self._named_collections(stream):
                         yield row
+                elif self.mode == "keyed":
+                    entries = ijson.kvitems(stream, _prefix(self.container), use_float=not self.exact_numbers)
+                    for count, (key, value) in enumerate(entries, start=1):
+                        row = self._keyed_row(key, self._plain(value), count)
+                        yield from explode(row, self.record_chain, {}, count) if isinstance(row, dict) else (row,)
                 else:
                     items = ijson.items(stream, self.record_prefix, use_float=not self.exact_numbers)
                     for count, record in enumerate(items, start=1):
-                        if self.exact_numbers and not too_deep(record):
-                            record = plain_numbers(record)
-                        yield from explode(record, self.record_chain, {}, count)
+                        yield from explode(self._item(record), self.record_chain, {}, count)
             except ijson.JSONError as exc:
                 if self._needs_exact_numbers(exc):
                     raise _NeedExactNumbers from None
-                raise self.error(f"is not valid JSON after record {count} ({_json_error(exc)})") from None
+                hint = "; one JSON value per line is read with jsonl:" if _TRAILING in str(exc) else ""
+                raise self.error(f"is not valid JSON after record {count} ({_json_error(exc)}){hint}") from None
 
-    def _named_arrays(self, stream: BinaryIO) -> Iterator[tuple[int, SourceRow]]:
+    def _plain(self, value: Any) -> Any:
+        return plain_numbers(value) if self.exact_numbers and not too_deep(value) else value
+
+    def _item(self, value: Any) -> Any:
+        """An array item as it becomes a row (a list stays whole when the items are sequences)."""
+        value = self._plain(value)
+        return {"col_1": value} if self.sequences and isinstance(value, list) else value
+
+    def _keyed_row(self, key: str, value: Any, position: int) -> SourceRow:
+        """One entry of an object keyed by id as a row: the record with its key in ``key_field``."""
+        field_name = self.key_field or KEY_FIELDS[0]
+        if not isinstance(value, dict):
+            return ParseFailure(position, raw_json(value), f"entry '{key}' is a {type_name(value)}, not a record (an object)")
+        if field_name in value:
+            return ParseFailure(position, raw_json(value), f"entry '{key}' already has a field '{field_name}' "
+                                "for its key; name another with ?keyed=<field>")
+        return {field_name: key, **value}
+
+    def _is_member(self, key: str, event: str) -> bool:
+        if self.members is None:
+            return event == "start_array"
+        if key in self.members:
+            return True
+        return self.open_members and event == ("start_array" if self.member_kind == "array" else "start_map")
+
+    def _named_collections(self, stream: BinaryIO) -> Iterator[tuple[int, SourceRow]]:
+        """The items of every named array (or the entries of every object keyed by id) of the
+        container that is read, in document order, each row with the collection's name."""
         container = _prefix(self.container)
         events = ijson.parse(stream, use_float=not self.exact_numbers)
         key: str | None = None
-        keys: list[str] = []
-        array_prefix: str | None = None
-        item_prefix = ""
-        index = arrays = 0
+        member: str | None = None  # prefix of the collection being read
+        member_kind = "array"
+        index = 0
         for prefix, event, value in events:
-            if array_prefix is None:
+            if member is None:
                 if prefix == container and event == "map_key":
                     key = value
-                    if len(keys) < _KEYS_SHOWN:
-                        keys.append(value)
-                elif event == "start_array" and key is not None and prefix == _child(container, key):
-                    array_prefix, item_prefix = prefix, _child(prefix, "item")
-                    arrays += 1
+                elif (event in _STARTS and key is not None and prefix == _child(container, key)
+                      and self._is_member(key, event)):
+                    member, member_kind = prefix, _KINDS[event]
                 elif prefix == container and event == "end_map":
                     break
                 continue
-            if prefix == array_prefix and event == "end_array":
-                array_prefix = None
+            if prefix == member and event in _ENDS:
+                member = None
                 continue
-            if prefix != item_prefix:
-                continue
-            if event in _STARTS:
-                builder = ijson.ObjectBuilder()
-                depth = 1
-                while depth:
-                    builder.event(event, value)
-                    _, event, value = next(events)
-                    if event in _STARTS:
-                        depth += 1
-                    elif event in _ENDS:
-                        depth -= 1
-                item = builder.value
+            entry: str | None = None
+            if member_kind == "array":
+                if prefix != _child(member, "item"):
+                    continue
             else:
-                item = value
-            if self.exact_numbers and not too_deep(item):
-                item = plain_numbers(item)
+                if prefix != member or event != "map_key":
+                    continue
+                entry = value
+                _, event, value = next(events)
+            item = self._item(_build(events, event, value))
             index += 1
-            row = as_row(item)
-            row[FALLBACK_SPLIT_FIELD if SPLIT_FIELD in row else SPLIT_FIELD] = key
+            row = as_row(item) if entry is None else self._keyed_row(entry, item, index)
+            if isinstance(row, dict):
+                row[FALLBACK_SPLIT_FIELD if SPLIT_FIELD in row else SPLIT_FIELD] = key
             yield index, row
-        if arrays == 0:
-            shown = f"; its keys: {', '.join(keys)}" if keys else ""
-            raise self.error(
-                f"holds an object without any array of records {self._where()}{shown}; "
-                "select an array with ?path= (or use jsonl: for one object per line)"
-            )
 
+
+def _build(events: Iterator[tuple[str, str, Any]], event: str, value: Any) -> Any:
+    """The whole value that ``event`` starts, from ``ijson.parse`` events."""
+    if event not in _STARTS:
+        return value
+    builder = ijson.ObjectBuilder()
+    depth = 1
+    while depth:
+        builder.event(event, value)
+        _, event, value = next(events)
+        if event in _STARTS:
+            depth += 1
+        elif event in _ENDS:
+            depth -= 1
+    return builder.value
+
+
+def looks_like_json_lines(head: bytes) -> bool:
+    """Whether the start of a file reads as JSON Lines: a first line that is a whole JSON object
+    or array by itself, and a second one that starts another (a document spread over lines
+    starts with a line that is not a whole value; a one-line document has no second line)."""
+    lines = [line for line in head.removeprefix(UTF8_BOM).split(b"\n") if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        first = json.loads(lines[0])
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(first, (dict, list)) and lines[1].lstrip()[:1] in (b"{", b"[")
 
 SOURCES = {"json": JsonSource}
