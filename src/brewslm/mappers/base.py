@@ -354,6 +354,37 @@ def read_object(row: Any, path: str | None, missing_reason: str) -> "dict | Reje
     return value
 
 
+def read_label_names(raw: Any, owner: str) -> "dict[str, str] | None":
+    """A ``label_names`` option as ``{id: name}``: a list is index -> name, an object id -> name
+    (ids as ``label_to_str`` writes them: ``"3"``); None when not given. ``owner`` names the mapper
+    in the error a bad value raises."""
+    if raw is None:
+        return None
+    if isinstance(raw, (list, tuple)):
+        pairs = list(enumerate(raw))
+    elif isinstance(raw, Mapping):
+        pairs = list(raw.items())
+    else:
+        raise MapperError(f"{owner} option label_names must be a list or an object of names")
+    names: dict[str, str] = {}
+    for key, name in pairs:
+        key_str, name_str = label_to_str(key, "label_names"), label_to_str(name, "label_names")
+        if isinstance(key_str, Rejection) or isinstance(name_str, Rejection) or not isinstance(name, str):
+            raise MapperError(f"{owner} option label_names: entry {key!r} -> {name!r} is not a name")
+        names[key_str] = name_str
+    return names
+
+
+def name_label(label: str, names: "Mapping[str, str] | None", where: str) -> "str | Rejection":
+    """``label`` through ``label_names``: an id becomes its name, a label that already is one of the
+    names stays; anything else is ``label_not_allowed``. Without names the label is kept."""
+    if names is None or label in names.values() and label not in names:
+        return label
+    if label in names:
+        return names[label]
+    return Rejection("label_not_allowed", f"label '{label}' of {where} has no entry in label_names")
+
+
 def attach_source_id(records: list[Record], row: Any, fields: Mapping[str, str]) -> "list[Record] | Rejection":
     """``records`` with the row's own id (the mapped ``id`` field, when there is one) set on each."""
     source_id = read_source_id(row, fields.get("id"))
