@@ -1,15 +1,31 @@
-"""``json:/path[?path=<pointer>][&explode=a.b.c]`` — one JSON document holding records.
+"""``json:/path[?path=<pointer>][&keyed=<field>][&explode=a.b.c][&zip=a,b]`` — one JSON document
+holding records (or JSON Lines in a ``.json`` file).
 
 Streamed with ijson (one record in memory at a time; gzip/bz2/xz read transparently; a UTF-8
 byte-order mark is skipped). What becomes rows:
 - a top-level **array**: each item is a row;
-- a top-level **object of named arrays** (``{"train": [...], "val": [...]}``): the items of every
-  array-valued key, in document order; each row gets the array's name in the field ``split``
-  (or in ``source_split`` when the row already has a ``split`` field, whose value is kept). Keys
-  holding anything other than an array (e.g. SQuAD's ``"version": "v2.0"``) are ignored; an
-  object with no array at all is an error;
+- a top-level **object**: where its records are is found by one bounded scan (``SCAN_EVENTS``
+  parse events, a fraction of a second) of every collection reachable through object keys:
+  arrays, and objects **keyed by id** (``{"16418930": {...}, "16418931": {...}}``: values that are
+  objects with alike key sets, under keys that hold digits, or under many keys). Each is scored by
+  its share of the document (bytes, roughly; an array of plain values counts a quarter, records
+  with differing key sets less) and the best is read:
+  - an array directly under the object, with the other arrays there whose items are alike (same
+    kind; for objects, mostly the same keys): the **named arrays** (``{"train": [...], "val":
+    [...]}``, SQuAD's ``{"version": ..., "data": [...]}``) are read in document order, each row
+    with the array's name in the field ``split`` (or in ``source_split`` when the row has a
+    ``split`` field of its own, whose value is kept); named objects keyed by id likewise;
+  - a collection deeper down (``{"meta": {...}, "data": {"examples": [...]}}``): read alone, as
+    ``?path=data.examples`` would (alike siblings there are read as named arrays);
+  - an object keyed by id: one row per entry, the record with its key in the field ``id`` (or
+    ``key``, ``record_id``... the first name no sampled record uses); an entry that is not an
+    object, or whose record already has that field, becomes a ``ParseFailure``.
+  What was chosen, the other collections left aside and the options that pin the choice are
+  the source's ``notes`` (the introspection evidence); an object with no collection is an error;
 - ``?path=`` selects the array or object to read instead of the top level: a JSON pointer
-  (``/data``) or a dotted path (``data``, ``results.items``); it must go through object keys only;
+  (``/data``) or a dotted path (``data``, ``results.items``); it must go through object keys
+  only; an object there is scanned as above. ``?keyed=<field>`` reads the selected object as
+  records keyed by id, the key in ``<field>``, without a scan;
 - ``&explode=a.b.c`` flattens nested record lists: from the selected value (an object: ``a`` is
   one of its keys; an array: ``a`` is a key of its items) each record's list ``a`` is entered, then
   ``b`` in each of those, and so on; the innermost items are the rows, carrying the scalar fields
@@ -17,9 +33,18 @@ byte-order mark is skipped). What becomes rows:
   wins. SQuAD: ``json:dev-v2.0.json?explode=data.paragraphs.qas`` gives one row per question
   with ``title``, ``context``, ``question``, ``id``, ``answers``, ``is_impossible``... A record
   without the list to explode, or whose field is not a list, becomes a ``ParseFailure``; an empty
-  list yields no rows;
+  list yields no rows. With ``keyed``, the chain starts at each entry's record;
+- ``&zip=a,b`` reads PARALLEL lists (``{"api": ..., "instructions": [i1, i2], "answers": [a1,
+  a2]}``): one row per position, the items at that position in ``a`` and ``b``, every other field
+  carried whole; lists of different lengths, or a field that is not a list, make a
+  ``ParseFailure``;
 - an item that is not an object becomes ``{"col_1": ..., "col_2": ...}`` for a list (clinc150's
-  ``[text, intent]`` pairs) or ``{"col_1": value}`` for a scalar, like a CSV row without header.
+  ``[text, intent]`` pairs) or ``{"col_1": value}`` for a scalar, like a CSV row without header;
+  when the lists of one collection have different lengths (dialogues as bare lists of
+  utterances) each is a sequence, not a row of columns, and stays whole: ``{"col_1": [...]}``;
+- a ``.json`` file that holds **JSON Lines** (its first line a whole object or array, the next one
+  starting another; or the document ends where the first line does) is read line by line as
+  ``jsonl:`` reads it, with a note; ``path``/``keyed`` are refused there, ``explode``/``zip`` apply.
 Numbers: read as Python floats and ints. The fast reader holds integers up to 64 bits; when the
 document has a larger one, it is read again (from the start, rows already given are not repeated)
 in exact-number mode, where such integers stay exact. An integer longer than Python's digit limit
