@@ -45,7 +45,7 @@ def test_mapping():
     assert out.records == [{"question": "Capital of France?\n", "answer": "Paris", "id": "q1"}]
     out = run_mapper(M, rows[1:])
     assert out.records == [{"question": "Who?", "answer": "Ada", "context": "Ada Lovelace wrote the first program.",
-                            "id": "q2", "meta": {"alternatives": ["Ada Lovelace"]}}]
+                            "alternatives": ["Ada Lovelace"], "id": "q2"}]
     alpaca = run_mapper(M, [{"instruction": "Translate: hi", "input": "", "output": "salut"}])
     assert alpaca.records == [{"question": "Translate: hi", "answer": "salut"}]
 
@@ -71,8 +71,15 @@ def test_sniff_closed_book_vs_with_context():
     closed = [{"question": f"What is {i}+{i}?", "answer": str(2 * i)} for i in range(30)]
     proposal = sniff(M, closed)
     assert proposal.confidence >= 0.8 and proposal.field_map == {"question": "question", "answer": "answer"}
+    # one context text per question, every question answered: a qa record keeps the context
     with_context = [{**r, "context": f"Arithmetic fact {i}."} for i, r in enumerate(closed)]
-    assert sniff(M, with_context).confidence <= 0.6
+    proposal = sniff(M, with_context)
+    assert proposal.confidence >= 0.8 and proposal.field_map["context"] == "context"
+    assert sniff("rag_passthrough", with_context).confidence <= 0.7
+    # a list of passages per question is retrieval QA
+    with_passages = [{**r, "context": [f"Arithmetic fact {i}.", "Another fact."]} for i, r in enumerate(closed)]
+    assert sniff(M, with_passages).confidence <= 0.55
+    assert sniff("rag_passthrough", with_passages).confidence >= 0.85
     unanswerable = [{**r, "is_impossible": i % 2 == 0, "answer": "" if i % 2 == 0 else r["answer"]}
                     for i, r in enumerate(with_context)]
     assert sniff(M, unanswerable).confidence <= 0.5
@@ -100,3 +107,49 @@ from helpers.mapping import json_rows  # noqa: E402
 @given(json_rows(("question", "answer", "context", "text", "answer_start", "id"), ('[{"text": "x"}]', "[oops")))
 def test_any_row_gives_valid_records_or_a_rejection(row):
     run_mapper(M, [row], {"question": "question", "answer": "answer", "context": "context", "id": "id"})
+
+
+# --- issue 15, class 9: gold answers as alias lists ----------------------------------------------
+
+def test_alias_lists_keep_every_gold_in_source_order():
+    rows = [
+        {"question": "Capital of France?", "answer": ["Paris", "paris, france", "Paris"]},
+        {"question": "Who wrote it?", "answers": {"text": ["Ada", "Ada Lovelace"], "answer_start": [0, 0]}},
+        {"question": "Which digits?", "answer": "[0, 1, 3, 4, 6, 9]"},  # a text that looks like JSON stays text
+        {"question": "Which city?", "answer": '["Rome", "Roma"]'},  # a CSV cell holding an alias list
+    ]
+    out = run_mapper(M, rows[:1])
+    assert out.records == [{"question": "Capital of France?", "answer": "Paris", "alternatives": ["paris, france"]}]
+    out = run_mapper(M, rows[1:2])
+    assert out.records[0]["answer"] == "Ada" and out.records[0]["alternatives"] == ["Ada Lovelace"]
+    out = run_mapper(M, rows[2:], {"question": "question", "answer": "answer"})
+    assert out.records[0] == {"question": "Which digits?", "answer": "[0, 1, 3, 4, 6, 9]"}
+    assert out.records[1] == {"question": "Which city?", "answer": "Rome", "alternatives": ["Roma"]}
+
+
+def test_sniff_says_alias_lists_are_kept():
+    rows = [{"question": f"Who founded city {i}?", "answer": [f"Founder {i}", f"founder {i} the elder"]}
+            for i in range(20)]
+    proposal = sniff(M, rows)
+    assert proposal.confidence >= 0.8
+    assert any("several gold answers" in e and "training target" in e for e in proposal.evidence)
+
+
+def test_unanswerable_flag_is_rejected_not_answered():
+    rows = [{"question": "Q?", "context": "c", "answer": "a", "is_impossible": True},
+            {"question": "Q?", "context": "c", "answer": "a", "is_impossible": False}]
+    out = run_mapper(M, rows)
+    assert out.reasons == {"unanswerable": 1} and len(out.records) == 1
+
+
+# --- issue 15, class 10: reading comprehension under other names -----------------------------------
+
+def test_question_and_context_named_by_words_and_questions_in_other_scripts():
+    # questions nested in passages, exploded: a query_text field, a context_text field, answers
+    rows = [{"context_id": f"C{i}", "context_text": f"第{i}段：这座城市的创建者是张{i}，他在很久以前来到这里并建造了城墙。",
+             "query_id": f"C{i}_Q0", "query_text": f"这座城市的创建者是谁{i}？", "answers": [f"张{i}"]}
+            for i in range(20)]
+    proposal = sniff(M, rows)
+    assert proposal.confidence >= 0.8, proposal.evidence
+    assert proposal.field_map == {"query_text": "question", "answers": "answer", "context_text": "context"}
+    assert sniff("rag_passthrough", rows).confidence < proposal.confidence

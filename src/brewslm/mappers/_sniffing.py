@@ -225,10 +225,14 @@ def label_candidates(profile: SampleProfile, *, exclude: Iterable[str] = ()) -> 
 
 # --- questions ----------------------------------------------------------------------------------
 
+# question marks of other scripts: full-width (Chinese, Japanese), Arabic, Greek, inverted
+_QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e", "\u2e2e")
+
+
 def reads_as_question(text: str) -> bool:
-    """A question mark at the end, or a wh-word first ("how do I reset it")."""
+    """A question mark (of any script) at the end, or a wh-word first ("how do I reset it")."""
     stripped = text.strip()
-    if stripped.endswith("?"):
+    if stripped.endswith(_QUESTION_MARKS):
         return True
     first = _WORD.search(stripped.lower())
     return bool(first) and first.group(0) in _WH_WORDS and first.start() == 0

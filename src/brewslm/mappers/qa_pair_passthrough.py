@@ -1,17 +1,29 @@
 """qa_pair_passthrough: question + answer (+ optional context) -> qa records.
 
-Answers come as a string, a number, a list of strings, a SQuAD list ``[{text, answer_start}]`` or
-a Hugging Face dict ``{text: [...], answer_start: [...]}``; the first answer is the answer and the
-other distinct ones are kept in ``meta.alternatives``. A dataset with a context field and
-unanswerable questions is retrieval QA: ``rag_passthrough`` handles it, with refusals.
+Answers come as a string, a number, a list of strings (an alias list), a SQuAD list
+``[{text, answer_start}]`` or a Hugging Face dict ``{text: [...], answer_start: [...]}``: every
+distinct gold is kept, the first as ``answer`` (the training target) and the others, in source
+order, as ``alternatives`` (evaluation scores a reply by the best of them). The context is one
+text; a list of passages, or unanswerable questions (an empty answer list, a true
+``is_impossible``), are retrieval QA: ``rag_passthrough`` reads them, with refusals. Here a row
+flagged unanswerable is rejected (``unanswerable``): a qa record cannot say "no answer".
+How the fields are found is ``brewslm.mappers._reading``.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any, Mapping
 
+from brewslm.mappers._reading import (  # noqa: F401 - read_answers and the names are imported from here too
+    ANSWER_TEXT_KEYS,
+    CONTEXT_NAMES,
+    UNANSWERABLE_NAMES,
+    answer_like,
+    find_reading_fields,
+    read_answers,
+    read_flag,
+)
 from brewslm.mappers._sniffing import (  # the names live there: other sniffers weigh QA against their own reading
     ANSWER_NAMES,
     LABEL_NAMES,
@@ -34,95 +46,25 @@ from brewslm.mappers.base import (
     Rejection,
     attach_source_id,
     get_path,
-    label_to_str,
     read_text,
-    type_name,
 )
 
-CONTEXT_NAMES = (
-    "context", "contexts", "passage", "passages", "document", "documents", "paragraph", "paragraphs", "article",
-    "retrieved_contexts", "retrieved_passages", "ctxs", "docs", "search_results", "evidence",
-)
 # Alpaca-style 'input' is an optional addition to the instruction, not retrieved context.
 OPTIONAL_CONTEXT_NAMES = CONTEXT_NAMES + ("input",)
-UNANSWERABLE_NAMES = ("is_impossible", "unanswerable", "is_unanswerable", "impossible", "no_answer")
-ANSWER_TEXT_KEYS = ("text", "answer", "value", "span_text")
-
-
-def read_answers(row: Any, path: str | None) -> "list[str] | Rejection":
-    """All gold answer texts at ``path``, first one first, duplicates and blanks left out.
-
-    An absent, null or empty answer gives ``[]`` (the caller decides whether that is a refusal or
-    a rejection); a value that is not text, a number or a list/object of them is ``wrong_type``.
-    """
-    value = MISSING if path is None else get_path(row, path)
-    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
-        try:  # CSV cells carry answer lists as JSON; text that merely starts with a bracket stays text
-            value = json.loads(value)
-        except ValueError:
-            pass
-    texts: list[str] = []
-
-    def take(item: Any, where: str) -> Rejection | None:
-        if item is None:
-            return None
-        if isinstance(item, str):
-            texts.append(item)
-            return None
-        if isinstance(item, (int, float, bool)):
-            text = label_to_str(item, where, "missing_answer")
-            if isinstance(text, Rejection):
-                return text
-            texts.append(text)
-            return None
-        if isinstance(item, dict):
-            key = next((k for k in ANSWER_TEXT_KEYS if k in item), None)
-            if key is None:
-                return Rejection("wrong_type", f"field '{where}' is an object without a text/answer key")
-            inner = item[key]
-            items = inner if isinstance(inner, list) else [inner]
-            for sub in items:
-                if isinstance(sub, (list, dict)):
-                    return Rejection("wrong_type", f"field '{where}.{key}' nests a {type_name(sub)}")
-                problem = take(sub, f"{where}.{key}")
-                if problem:
-                    return problem
-            return None
-        if isinstance(item, list):
-            for i, sub in enumerate(item):
-                if isinstance(sub, list):
-                    return Rejection("wrong_type", f"field '{where}[{i}]' is a nested list where an answer is expected")
-                problem = take(sub, f"{where}[{i}]")
-                if problem:
-                    return problem
-            return None
-        return Rejection("wrong_type", f"field '{where}' is a {type_name(item)} where an answer is expected")
-
-    if value is not MISSING:
-        problem = take(value, path or "answer")
-        if problem:
-            return problem
-    seen: set[str] = set()
-    out = []
-    for text in texts:
-        if text.strip() and text not in seen:
-            seen.add(text)
-            out.append(text)
-    return out
-
-
-def answer_like(fp) -> bool:
-    return fp.main_type in ("string", "list", "object", "number", "boolean")
 
 
 class QaPairPassthrough(Mapper):
     id = "qa_pair_passthrough"
     task_profile = "qa"
-    description = "Question + answer (+ optional context) pairs; SQuAD-style answer lists read their first answer."
+    description = "Question + answer (+ optional context) pairs; every gold of an alias or SQuAD answer list is kept."
     fields = (
         FieldSpec("question", candidates=QUESTION_NAMES, description="the question"),
         FieldSpec("answer", candidates=ANSWER_NAMES, description="the answer text, or a list of gold answers"),
         FieldSpec("context", required=False, candidates=OPTIONAL_CONTEXT_NAMES, description="a context passage"),
+        FieldSpec(
+            "unanswerable", required=False, candidates=UNANSWERABLE_NAMES,
+            description="a flag that is true when the question has no answer (such rows are rejected)",
+        ),
         FieldSpec("id", required=False, candidates=("id", "qid", "question_id"), description="the source's row id"),
     )
 
@@ -130,6 +72,12 @@ class QaPairPassthrough(Mapper):
         question = read_text(row, fields.get("question"), "missing_question")
         if isinstance(question, Rejection):
             return question
+        unanswerable = read_flag(row, fields.get("unanswerable"))
+        if isinstance(unanswerable, Rejection):
+            return unanswerable
+        if unanswerable:
+            return Rejection("unanswerable", f"field '{fields['unanswerable']}' flags the question as unanswerable; "
+                             "qa records have no refusal (rag_passthrough keeps such rows as refusals)")
         answers = read_answers(row, fields.get("answer"))
         if isinstance(answers, Rejection):
             return answers
@@ -145,33 +93,47 @@ class QaPairPassthrough(Mapper):
                     return context
                 record["context"] = context
         if len(answers) > 1:
-            record["meta"] = {"alternatives": answers[1:]}
+            record["alternatives"] = answers[1:]
         return attach_source_id([record], row, fields)
 
     def sniff(self, profile) -> Proposal | None:
         n = profile.n_rows
         if not n:
             return None
-        question = profile.find(QUESTION_NAMES, lambda fp: fp.main_type == "string")
-        answer = profile.find(ANSWER_NAMES, answer_like, exclude=[question] if question else [])
-        by_name = bool(question and answer)
-        if not by_name:
+        reading = find_reading_fields(profile)
+        if reading is not None and reading.answer is not None:
+            question, answer, by_name = reading.question, reading.answer, reading.named
+        elif reading is not None and reading.context is not None:
+            return None  # questions and their context, but no gold answer (decoys, predictions) to map
+        else:
             # no usual names: a column of questions beside one other text column
+            reading = None
             question, answer = _questions_by_value(profile)
+            by_name = False
             if not question or not answer:
                 return None
         field_map = {question: "question", answer: "answer"}
-        context = profile.find(OPTIONAL_CONTEXT_NAMES, lambda fp: fp.present > 0, exclude=field_map)
-        if context and profile.field(context).main_type == "string":
-            field_map[context] = "context"
-        retrieval = context if context and context.lower() in CONTEXT_NAMES else None
-        source_id = profile.find(self.fields[3].candidates, lambda fp: fp.main_type in ("string", "number"), exclude=field_map)
+        passages = context = None
+        if reading is not None and reading.context is not None:
+            if reading.passage_list:
+                passages = reading.context
+            else:
+                context = reading.context
+                field_map[context] = "context"
+        else:
+            optional = profile.find(("input",), lambda fp: fp.main_type == "string", exclude=field_map)
+            if optional:
+                field_map[optional] = "context"
+        unanswerable = reading.unanswerable if reading is not None else None
+        if unanswerable:
+            field_map[unanswerable] = "unanswerable"
+        source_id = profile.find(self.fields[4].candidates, lambda fp: fp.main_type in ("string", "number"), exclude=field_map)
         if source_id:
             field_map[source_id] = "id"
         fields = self.canonical_map(field_map)
 
         reasons: Counter = Counter()
-        accepted = asked = 0
+        accepted = asked = aliased = 0
         for row in profile.rows:
             q = row.get(question)
             asked += isinstance(q, str) and q.rstrip().endswith("?")
@@ -180,9 +142,18 @@ class QaPairPassthrough(Mapper):
                 reasons[out.reason] += 1
             else:
                 accepted += 1
+                aliased += bool(out[0].get("alternatives"))
         share = accepted / n if n else 0.0
         evidence = [f"field '{question}' holds questions, '{answer}' their answers"]
+        if reading is not None:
+            found = reading.describe_found()
+            if found:
+                evidence.append(found)
+            evidence.extend(reading.notes)
         evidence.append(f"{accepted}/{n} sampled rows have a question and an answer")
+        if aliased:
+            evidence.append(f"{aliased}/{accepted} questions have several gold answers: all kept, the first is the "
+                            "training target, evaluation takes the best")
         if asked:
             evidence.append(f"{asked}/{n} questions end with '?'")
         confidence = 0.6
@@ -204,16 +175,15 @@ class QaPairPassthrough(Mapper):
                 f"'{answer}' holds {answer_fp.distinct} recurring values ({describe_values(answer_fp)}) and only "
                 f"{asked_share:.0%} of '{question}' read as questions: more like class labels than answers"
             )
-        unanswerable = profile.find(UNANSWERABLE_NAMES)
-        empty_answers = reasons.get("missing_answer", 0)
-        if retrieval:
+        refusals = reasons.get("missing_answer", 0) + reasons.get("unanswerable", 0)
+        if passages:
             confidence = min(confidence, 0.55)
-            evidence.append(f"field '{retrieval}' holds context passages: rag_passthrough fits better")
-        if retrieval and (unanswerable or empty_answers):
+            evidence.append(f"field '{passages}' holds a list of passages per question: rag_passthrough fits better")
+        if (passages or context) and refusals:
             confidence = min(confidence, 0.45)
             evidence.append(
-                f"unanswerable questions ({empty_answers} rows without an answer"
-                + (f", field '{unanswerable}'" if unanswerable else "") + ") are refusal cases"
+                f"unanswerable questions ({refusals} rows without an answer"
+                + (f", field '{unanswerable}'" if unanswerable else "") + ") are refusal cases: rag_passthrough keeps them"
             )
         if reasons:
             evidence.append("rejections: " + ", ".join(f"{r} ({c})" for r, c in reasons.most_common(3)))

@@ -1,102 +1,45 @@
 """rag_passthrough: question + context/passages + answer -> rag_qa records, refusals included.
 
 Context comes as one string, a list of strings, a list of passage objects (``text``, ``content``,
-``passage_text``...), HotpotQA-style ``[title, [sentences]]`` pairs, or an MS MARCO-style object
-of lists (``{passage_text: [...]}``). Answers come in the forms ``qa_pair_passthrough`` reads
-(string, list, SQuAD list, HF dict); the first is the answer, the other distinct ones are
-``alternatives``. No gold answer (absent, empty, ``[]``), an unanswerable flag that is true
-(``is_impossible``), or an answer listed in the ``refusal_answers`` option makes a refusal
-record: ``is_refusal`` true and ``answer`` "". SQuAD's ``plausible_answers`` are decoys, not gold.
+``passage_text``...: the text is taken, a title is not part of it), HotpotQA-style
+``[title, [sentences]]`` pairs, or an MS MARCO-style object of lists (``{passage_text: [...]}``).
+Answers come in the forms ``qa_pair_passthrough`` reads (string, alias list, SQuAD list, HF
+dict, a yes/no/maybe decision, a long-form answer); the first is the answer (the training
+target), the other distinct ones are ``alternatives``, in source order. No gold answer (absent,
+empty, ``[]``), an unanswerable flag that is true (``is_impossible``), or an answer listed in the
+``refusal_answers`` option makes a refusal record: ``is_refusal`` true and ``answer`` "". SQuAD's
+``plausible_answers`` are decoys, not gold. How the fields are found, and when this mapper
+rather than ``qa_pair_passthrough`` fits (a list of passages, or unanswerable questions), is
+``brewslm.mappers._reading``.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
+from brewslm.mappers._reading import (  # noqa: F401 - the readers are imported from here too
+    ANSWER_NAMES,
+    CONTEXT_NAMES,
+    PASSAGE_TEXT_KEYS,
+    QUESTION_NAMES,
+    TRUE_WORDS,
+    UNANSWERABLE_NAMES,
+    find_reading_fields,
+    read_answers,
+    read_flag,
+    read_passages,
+)
 from brewslm.mappers.base import (
-    MISSING,
     FieldSpec,
     Mapper,
     Proposal,
     Record,
     Rejection,
     attach_source_id,
-    get_path,
     read_text,
-    type_name,
 )
-from brewslm.mappers.qa_pair_passthrough import (
-    ANSWER_NAMES,
-    CONTEXT_NAMES,
-    QUESTION_NAMES,
-    UNANSWERABLE_NAMES,
-    answer_like,
-    read_answers,
-)
-
-PASSAGE_TEXT_KEYS = ("text", "content", "passage_text", "passage", "page_content", "contents", "body", "snippet", "context")
-TRUE_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
-
-
-def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
-    """The passages at ``path`` as a list of non-blank strings, kept exactly as written."""
-    value = MISSING if path is None else get_path(row, path)
-    if value is MISSING or value is None:
-        return Rejection("missing_context", f"field '{path}' is missing" if path else "no source field mapped to context")
-    if isinstance(value, str) and value.lstrip().startswith("["):
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            decoded = None
-        if isinstance(decoded, list):
-            value = decoded
-    if isinstance(value, dict):
-        key = next((k for k in PASSAGE_TEXT_KEYS if k in value), None)
-        if key is None:
-            return Rejection("wrong_type", f"field '{path}' is an object without a text/content/passage_text key")
-        value = value[key]
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list):
-        return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where passages are expected")
-    passages: list[str] = []
-    for i, item in enumerate(items):
-        where = f"{path}[{i}]"
-        if isinstance(item, dict):
-            key = next((k for k in PASSAGE_TEXT_KEYS if k in item), None)
-            item = item.get(key) if key else MISSING
-            if item is MISSING:
-                return Rejection("wrong_type", f"passage {where} is an object without a text/content key")
-        elif (
-            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-            and isinstance(item[1], list) and all(isinstance(s, str) for s in item[1])
-        ):
-            item = "".join(item[1])  # HotpotQA [title, [sentences]]: sentences carry their own spacing
-        if item is None:
-            continue
-        if not isinstance(item, str):
-            return Rejection("wrong_type", f"passage {where} is a {type_name(item)} where text is expected")
-        if item.strip():
-            passages.append(item)
-    if not passages:
-        return Rejection("missing_context", f"field '{path}' has no non-empty passage")
-    return passages
-
-
-def read_flag(row: Any, path: str | None) -> "bool | Rejection":
-    """An unanswerable flag: booleans, 0/1, or true/false/yes/no text (CSV); absent is False."""
-    value = MISSING if path is None else get_path(row, path)
-    if value is MISSING or value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS:
-        return TRUE_WORDS[value.strip().lower()]
-    return Rejection("wrong_type", f"field '{path}' is {value!r}, not true/false")
 
 
 class RagPassthrough(Mapper):
@@ -146,27 +89,23 @@ class RagPassthrough(Mapper):
         return attach_source_id([record], row, fields)
 
     def sniff(self, profile) -> Proposal | None:
-        question = profile.find(QUESTION_NAMES, lambda fp: fp.main_type == "string")
-        if not question:
+        reading = find_reading_fields(profile)
+        if reading is None or reading.context is None or reading.answer is None:
             return None
-        context = profile.find(CONTEXT_NAMES, lambda fp: fp.main_type in ("string", "list", "object"), exclude=[question])
-        if not context:
-            return None
-        answer = profile.find(ANSWER_NAMES, answer_like, exclude=[question, context])
-        if not answer:
-            return None
+        question, context, answer = reading.question, reading.context, reading.answer
         field_map = {question: "question", context: "context", answer: "answer"}
-        for spec in self.fields[3:]:
-            src = profile.find(
-                spec.candidates, lambda fp: fp.main_type in ("string", "number", "boolean"), exclude=field_map
-            )
-            if src:
-                field_map[src] = spec.name
+        if reading.unanswerable:
+            field_map[reading.unanswerable] = "unanswerable"
+        source_id = profile.find(
+            self.fields[4].candidates, lambda fp: fp.main_type in ("string", "number", "boolean"), exclude=field_map
+        )
+        if source_id:
+            field_map[source_id] = "id"
         fields = self.canonical_map(field_map)
 
         n = profile.n_rows
         reasons: Counter = Counter()
-        accepted = refusals = extractive = 0
+        accepted = refusals = extractive = aliased = 0
         for row in profile.rows:
             out = self.map_row(row, fields, {})
             if isinstance(out, Rejection):
@@ -178,12 +117,21 @@ class RagPassthrough(Mapper):
                 refusals += 1
             else:
                 extractive += any(record["answer"] in p for p in record["passages"])
+                aliased += bool(record.get("alternatives"))
         answerable = accepted - refusals
         share = accepted / n if n else 0.0
-        evidence = [f"field '{question}' holds questions, '{context}' their context, '{answer}' the answers"]
+        evidence = [f"field '{question}' holds questions, '{context}' their "
+                    + ("passages" if reading.passage_list else "context") + f", '{answer}' the answers"]
+        found = reading.describe_found()
+        if found:
+            evidence.append(found)
+        evidence.extend(reading.notes)
         evidence.append(f"{accepted}/{n} sampled rows have a question, passages and an answer or refusal")
         if answerable:
             evidence.append(f"{extractive}/{answerable} answers are quoted verbatim from the passages")
+        if aliased:
+            evidence.append(f"{aliased}/{answerable} questions have several gold answers: all kept, the first is the "
+                            "training target, evaluation takes the best")
         if refusals:
             flag = fields.get("unanswerable")
             evidence.append(
@@ -201,6 +149,14 @@ class RagPassthrough(Mapper):
                 confidence += 0.05
         elif share >= 0.6:
             confidence = 0.75
+        if not reading.named:
+            strong = answerable and extractive / answerable >= 0.8
+            confidence = min(confidence, 0.8 if strong else 0.7)
+            evidence.append("the question or answer field was found by its values, not by its name")
+        if not reading.passage_list and not refusals and not fields.get("unanswerable"):
+            confidence = min(confidence, 0.7)
+            evidence.append(f"one context text per question and every question answered: qa_pair_passthrough "
+                            f"keeps '{context}' as the record's context")
         return Proposal(self.id, field_map, round(confidence, 4), evidence)
 
 

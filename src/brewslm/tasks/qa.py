@@ -1,7 +1,13 @@
 """qa: question answering, closed-book or over one given context.
 
-Record: ``{"question": str, "answer": str, "context": str (optional)}``; rendered as the question
-(after its context, when there is one) answered by the answer.
+Record: ``{"question": str, "answer": str, "context": str (optional), "alternatives": [str]
+(optional)}``; rendered as the question (after its context, when there is one) answered by the answer.
+
+``alternatives`` are the other gold answers of the question (an alias list such as
+``["Paris", "paris, france"]``, SQuAD's extra crowd answers), in source order after ``answer``:
+evaluation scores a reply by the best of them (SQuAD's max over golds), while training teaches
+the first gold, ``answer``, alone. Records written before ``alternatives`` existed kept the other
+golds in ``meta.alternatives``; evaluation still reads them there.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ class QaRecord(CanonicalRecord):
     question: StrictStr
     answer: StrictStr
     context: Optional[StrictStr] = None
+    alternatives: Optional[list[StrictStr]] = None
 
     @field_validator("question", "answer")
     @classmethod
@@ -26,6 +33,13 @@ class QaRecord(CanonicalRecord):
         if not value.strip():
             raise ValueError("empty text")
         return value
+
+    @field_validator("alternatives")
+    @classmethod
+    def _alternatives_not_blank(cls, values: Optional[list[str]]) -> Optional[list[str]]:
+        if values and any(not v.strip() for v in values):
+            raise ValueError("an empty alternative answer")
+        return values
 
 
 class QaSummary(Summary):
@@ -38,6 +52,7 @@ class QaSummary(Summary):
         self.with_context = 0
         self.context_chars = 0
         self.answer_in_context = 0
+        self.with_alternatives = 0
 
     def add(self, record: Record) -> None:
         super().add(record)
@@ -48,6 +63,7 @@ class QaSummary(Summary):
             self.with_context += 1
             self.context_chars += len(context)
             self.answer_in_context += record["answer"] in context
+        self.with_alternatives += bool(record.get("alternatives"))
 
     def result(self) -> dict[str, Any]:
         out = super().result()
@@ -60,6 +76,8 @@ class QaSummary(Summary):
                 "mean_context_chars": round(self.context_chars / max(self.with_context, 1), 1),
                 # of the records with a context, the share whose answer is a literal span of it
                 "extractive_share": round(self.answer_in_context / max(self.with_context, 1), 4),
+                # the share of questions with more than one gold answer (aliases)
+                "alternatives_share": round(self.with_alternatives / n, 4),
             }
         )
         return out
@@ -73,7 +91,7 @@ class QaProfile(TaskProfile):
 
     def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
         """Closed book: the question alone. With a context: the context, then the question.
-        The answer is the reply."""
+        The reply is ``answer``, the first gold: other golds (``alternatives``) are not trained on."""
         question, passage = record["question"], record.get("context")
         if passage:
             user = f"Answer the question using the context.\n\nContext:\n{passage}\n\nQuestion: {question}"

@@ -3,7 +3,9 @@
 Record: ``{"question": str, "passages": [str, ...], "answer": str, "is_refusal": bool,
 "alternatives": [str] (optional)}`` — ``is_refusal`` is true exactly when there is no gold
 answer (``answer == ""``): the model should say the passages do not answer the question.
-``alternatives`` are other accepted phrasings of the answer (e.g. SQuAD's extra crowd answers).
+``alternatives`` are the other gold answers (an alias list, SQuAD's extra crowd answers), in source
+order after ``answer``: evaluation scores a reply by the best of them, training teaches ``answer``
+(the first gold) alone.
 """
 
 from __future__ import annotations

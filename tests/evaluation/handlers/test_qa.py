@@ -59,3 +59,20 @@ def test_the_rendered_completion_scores_perfectly():
 
 def test_empty_totals_give_none():
     assert QaHandler().metrics({}) == {"exact_match": None, "f1": None, "length_ratio": None, "unparseable_rate": None}
+
+
+def test_alias_lists_score_by_the_best_gold_and_old_meta_alternatives_still_count():
+    handler = QaHandler()
+    aliases = {"question": "Capital?", "answer": "Paris", "alternatives": ["paris, france"]}
+    legacy = {"question": "Capital?", "answer": "Paris", "meta": {"alternatives": ["paris, france"]}}
+    for record in (aliases, legacy):
+        metrics, scored = metrics_of(handler, [record], ["Paris, France"])
+        assert metrics["exact_match"] == 1.0 and metrics["f1"] == 1.0
+    # only the first gold: "Paris, France" vs "Paris" is p 1/2, r 1
+    metrics, _ = metrics_of(handler, [{"question": "Capital?", "answer": "Paris"}], ["Paris, France"])
+    assert metrics["exact_match"] == 0.0 and metrics["f1"] == pytest.approx(2 / 3)
+
+
+def test_training_target_is_the_first_gold():
+    record = {"question": "Capital?", "answer": "Paris", "alternatives": ["paris, france"]}
+    assert get_task_profile("qa").render(record).completion == "Paris"

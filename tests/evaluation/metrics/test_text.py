@@ -60,3 +60,93 @@ def test_best_over_alternatives():
 
 def test_answer_tokens():
     assert answer_tokens("The quick, brown fox.") == ["quick", "brown", "fox"]
+
+
+# --- issue 15, class 9: the best alias, as the official SQuAD v2.0 script scores it ----------------
+# A direct transcription of evaluate-v2.0.py (normalize_answer, get_tokens, compute_exact,
+# compute_f1, and the max over the golds of get_raw_scores, with its filter of golds that
+# normalise to nothing), to compare with on hand examples.
+
+import collections as _collections  # noqa: E402
+import re as _re  # noqa: E402
+import string as _string  # noqa: E402
+
+
+def _official_normalize_answer(s):
+    def remove_articles(text):
+        regex = _re.compile(r"\b(a|an|the)\b", _re.UNICODE)
+        return _re.sub(regex, " ", text)
+
+    def white_space_fix(text):
+        return " ".join(text.split())
+
+    def remove_punc(text):
+        exclude = set(_string.punctuation)
+        return "".join(ch for ch in text if ch not in exclude)
+
+    def lower(text):
+        return text.lower()
+
+    return white_space_fix(remove_articles(remove_punc(lower(s))))
+
+
+def _official_get_tokens(s):
+    if not s:
+        return []
+    return _official_normalize_answer(s).split()
+
+
+def _official_compute_exact(a_gold, a_pred):
+    return int(_official_normalize_answer(a_gold) == _official_normalize_answer(a_pred))
+
+
+def _official_compute_f1(a_gold, a_pred):
+    gold_toks = _official_get_tokens(a_gold)
+    pred_toks = _official_get_tokens(a_pred)
+    common = _collections.Counter(gold_toks) & _collections.Counter(pred_toks)
+    num_same = sum(common.values())
+    if len(gold_toks) == 0 or len(pred_toks) == 0:
+        return int(gold_toks == pred_toks)
+    if num_same == 0:
+        return 0
+    precision = 1.0 * num_same / len(pred_toks)
+    recall = 1.0 * num_same / len(gold_toks)
+    return (2 * precision * recall) / (precision + recall)
+
+
+def _official_scores(golds, a_pred):
+    gold_answers = [a for a in golds if _official_normalize_answer(a)]
+    if not gold_answers:
+        gold_answers = [""]
+    return (max(_official_compute_exact(a, a_pred) for a in gold_answers),
+            max(_official_compute_f1(a, a_pred) for a in gold_answers))
+
+
+ALIAS_CASES = [
+    (["Paris", "paris, france"], "Paris, France."),
+    (["Paris", "paris, france"], "in paris"),
+    (["14 December 1972 UTC", "December 1972"], "december 1972"),
+    (["14 December 1972 UTC", "December 1972"], "On 14 December"),
+    (["Bobby Scott", "Bob Russell"], "Russell and Scott"),
+    (["The", "Denver Broncos"], "a"),  # a gold that normalises to nothing is left out ...
+    (["The", "An"], "the"),  # ... unless all do: then the gold is the empty answer
+    (["The", "An"], "Paris"),
+    (["Broncos", "Denver Broncos", "Broncos"], "Broncos team"),
+    (["x y y", "x"], "x x y"),
+]
+
+
+@pytest.mark.parametrize("golds, prediction", ALIAS_CASES)
+def test_best_alias_equals_the_official_max_over_golds(golds, prediction):
+    official_em, official_f1 = _official_scores(golds, prediction)
+    assert best_exact_match(prediction, golds) == official_em
+    assert best_token_f1(prediction, golds) == pytest.approx(official_f1)
+
+
+def test_best_alias_hand_computed():
+    # one alias matches exactly though the first does not
+    assert best_exact_match("paris, france", ["Paris", "paris, france"]) == 1.0
+    # "in paris" vs "Paris": p 1/2, r 1 -> 2/3; vs "paris, france": p 1/2, r 1/2 -> 1/2; best 2/3
+    assert best_token_f1("in paris", ["Paris", "paris, france"]) == pytest.approx(2 / 3)
+    # "The" normalises to nothing and is not a gold a reply of "a" can match
+    assert best_exact_match("a", ["The", "Denver Broncos"]) == 0.0

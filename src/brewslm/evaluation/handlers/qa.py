@@ -1,9 +1,11 @@
 """qa handler: question answering scored with SQuAD's exact match and token F1.
 
 Predictions are answer strings: the generated reply, stripped (``parse`` never fails; an empty
-reply is an answer that matches nothing). The gold is the record's ``answer``; a record's
-``alternatives`` (other accepted phrasings, when a mapper keeps them) count too: each metric takes
-the best match.
+reply is an answer that matches nothing). The golds are the record's ``answer`` and its
+``alternatives`` (the other gold answers of an alias list, SQuAD's extra crowd answers; records
+written before that field kept them in ``meta.alternatives``, read too): each metric takes the best
+match, as the official SQuAD v2.0 script does (``metrics.text.scoring_golds``). Training teaches
+``answer`` only, so a model is trained on the first gold and scored against all of them.
 
 Metrics: ``exact_match`` and ``f1`` (headline; ``metrics.text``: lower-cased, without punctuation
 and articles, whitespace collapsed), ``length_ratio`` (predicted / gold answer characters) and
@@ -21,8 +23,12 @@ from brewslm.evaluation.metrics.text import best_exact_match, best_token_f1
 
 
 def accepted_answers(record: Mapping[str, Any]) -> list[str]:
-    """The record's answer and its alternative phrasings (text items of ``alternatives``), in that order."""
+    """The record's answer and its other golds (text items of ``alternatives``, or of
+    ``meta.alternatives`` in records written before that field), in that order."""
     alternatives = record.get("alternatives")
+    meta = record.get("meta")
+    if alternatives is None and isinstance(meta, Mapping):
+        alternatives = meta.get("alternatives")
     extra = [a for a in alternatives if isinstance(a, str)] if isinstance(alternatives, list) else []
     return [record["answer"], *extra]
 

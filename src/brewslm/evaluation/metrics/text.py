@@ -9,8 +9,10 @@ collapse whitespace. So "The Denver Broncos." and "denver broncos" are an exact 
   normalised tokens (a multiset overlap). When either side has no tokens left after normalisation
   (an empty answer, or one made only of articles/punctuation) the F1 is 1.0 when both are empty
   and 0.0 otherwise, as in the official script.
-- ``best_exact_match`` / ``best_token_f1``: the maximum over several accepted gold phrasings
-  (SQuAD's alternative crowd answers, rag_qa ``alternatives``).
+- ``best_exact_match`` / ``best_token_f1``: the maximum over several accepted gold answers
+  (SQuAD's alternative crowd answers, an alias list: a record's ``answer`` and ``alternatives``),
+  as the official SQuAD v2.0 script scores them (``scoring_golds``): golds that normalise to
+  nothing are left out unless every gold does, in which case the gold is the empty answer.
 
 All functions are pure and return floats, so handlers can sum them as additive statistics.
 """
@@ -54,14 +56,24 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def scoring_golds(golds: Iterable[str]) -> list[str]:
+    """The golds a prediction is scored against, by the official SQuAD v2.0 rule: those that keep
+    some text after normalisation, or ``[""]`` when none does (an empty list stays empty)."""
+    golds = list(golds)
+    if not golds:
+        return []
+    return [gold for gold in golds if normalize_answer(gold)] or [""]
+
+
 def best_exact_match(prediction: str, golds: Iterable[str]) -> float:
     """The best exact match against any accepted answer (0.0 when there is none)."""
-    return max((exact_match(prediction, gold) for gold in golds), default=0.0)
+    return max((exact_match(prediction, gold) for gold in scoring_golds(golds)), default=0.0)
 
 
 def best_token_f1(prediction: str, golds: Iterable[str]) -> float:
     """The best token F1 against any accepted answer (0.0 when there is none)."""
-    return max((token_f1(prediction, gold) for gold in golds), default=0.0)
+    return max((token_f1(prediction, gold) for gold in scoring_golds(golds)), default=0.0)
 
 
-__all__ = ["answer_tokens", "best_exact_match", "best_token_f1", "exact_match", "normalize_answer", "token_f1"]
+__all__ = ["answer_tokens", "best_exact_match", "best_token_f1", "exact_match", "normalize_answer", "scoring_golds",
+           "token_f1"]
