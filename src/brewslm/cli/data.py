@@ -27,7 +27,11 @@ LOCATOR_HELP = (
 # --- argument values -----------------------------------------------------------------------------
 
 def parse_field_map(pairs: Iterable[str]) -> dict[str, str]:
-    """``["review=text", "meta.stars=label"]`` -> ``{"review": "text", "meta.stars": "label"}``."""
+    """``["review=text", "meta.stars=label"]`` -> ``{"review": "text", "meta.stars": "label"}``.
+
+    A target may be named by several sources (``["title=text", "body=text"]``) and the order is
+    kept: a mapper whose field joins several sources joins them in this order; the others refuse
+    a second source (``Mapper.resolve_field_map``)."""
     field_map: dict[str, str] = {}
     for pair in pairs:
         source, sep, canonical = pair.rpartition("=")
@@ -150,7 +154,9 @@ class ImportOptions:
     )
     field_map: list[str] = option(
         "Which source field feeds which canonical field, SOURCE=CANONICAL (dotted source paths allowed); "
-        "give several or repeat the option. Unmapped fields are guessed from common names.",
+        "give several or repeat the option. A target that joins several sources (label_to_classification's text) "
+        "is named once per source, in the order they are joined: title=text body=text. "
+        "Unmapped fields are guessed from common names.",
         default=[], metavar="SRC=DST",
     )
     options: list[str] = option(
