@@ -226,3 +226,26 @@ def test_key_values_fidelity_property(text, key, flat):
     expected["amount"] = flat
     for name, value in record["target"].items():
         assert value == expected[name] and type(value) is type(expected[name])
+
+
+def test_sniff_a_funsd_like_form():
+    """Entities with their own ids, word lists and links beside box/text/label: the label is the key
+    whose few values repeat, not the per-form running id."""
+    rows = []
+    for f in range(8):
+        form = [
+            {"id": 0, "box": [20, 10, 300, 30], "text": "REGISTRATION FORM", "label": "header", "words": [], "linking": []},
+            {"id": 1, "box": [20, 50, 80, 66], "text": "Name:", "label": "question", "words": [], "linking": [[1, 2]]},
+            {"id": 2, "box": [90, 50, 200, 66], "text": f"Person {f}", "label": "answer", "words": [], "linking": [[1, 2]]},
+            {"id": 3, "box": [20, 80, 80, 96], "text": "Date:", "label": "question", "words": [], "linking": [[3, 4]]},
+            {"id": 4, "box": [90, 80, 200, 96], "text": f"0{f}/01/98", "label": "answer", "words": [], "linking": [[3, 4]]},
+            {"id": 5, "box": [20, 120, 90, 136], "text": "page 1", "label": "other", "words": [], "linking": []},
+        ]
+        rows.append({"form": form})
+    proposal = MAPPER.sniff(profile_rows(rows))
+    assert proposal.field_map == {"form": "boxes"} and proposal.confidence >= 0.85
+    assert proposal.options["label_key"] == "label" and "box_format" not in proposal.options
+    [record] = run_mapper("kv_to_structured", rows[:1], proposal.field_map, proposal.options).records
+    assert record["text"] == "REGISTRATION FORM\nName: Person 0\nDate: 00/01/98\npage 1"
+    assert record["target"] == {"header": ["REGISTRATION FORM"], "question": ["Name:", "Date:"],
+                                "answer": ["Person 0", "00/01/98"]}
