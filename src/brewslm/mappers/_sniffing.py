@@ -298,3 +298,178 @@ def describe_values(fp: FieldProfile, limit: int = 5) -> str:
     shown = [v for v, _ in fp.values.most_common(limit)]
     more = ", ..." if fp.distinct > limit else ""
     return ", ".join(shown) + more
+
+
+# --- two responses and the field that says which one is preferred --------------------------------
+# A verdict field orients a pair of responses only when its VALUES point at the two response fields:
+# their names (``grade: agent`` beside ``agent_response``), their index (``label: 2`` beside
+# ``output_1``/``output_2``), a/b or left/right in the fields' order; a tie word is a tie. The same
+# reading tells label_to_classification that such a field is a verdict on a pair, not a class.
+
+_INDEXED = re.compile(r"^(?P<stem>.*?)(?:[_\-\s.]?(?P<digit>\d+)|[_\-\s](?P<letter>[A-Za-z])|(?<=[a-z])(?P<cap>[A-Z]))$")
+_NAME_TOKEN = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+TIE_WORDS = frozenset({"tie", "tied", "both", "neither", "equal", "draw", "same", "none", "even", "both_good",
+                       "both_bad", "both good", "both bad", "bothbad", "bothgood"})
+_FIRST_WORDS = frozenset({"left", "first", "former", "1st", "top"})
+_SECOND_WORDS = frozenset({"right", "second", "latter", "2nd", "bottom"})
+RESPONSE_A, RESPONSE_B, TIE = "response_a", "response_b", "tie"
+
+
+def parent_path(path: str) -> str:
+    return path.rsplit(".", 1)[0] if "." in path else ""
+
+
+def name_words(path: str) -> set[str]:
+    """The lower-case words of a field's leaf name (``agent_response`` -> agent, response)."""
+    return {w.lower() for w in _NAME_TOKEN.findall(leaf_name(path))}
+
+
+def indexed_name(path: str) -> tuple[str, str] | None:
+    """``(parent|stem, index)`` of a field named like ``output_1``, ``answer2``, ``response_b``,
+    ``textB``; None otherwise."""
+    m = _INDEXED.match(leaf_name(path))
+    if not m or not m.group("stem"):
+        return None
+    return f"{parent_path(path)}|{m.group('stem').lower()}", m.group("digit") or m.group("letter") or m.group("cap")
+
+
+def consecutive_tokens(t1: str, t2: str) -> bool:
+    if t1.isdigit() and t2.isdigit():
+        return int(t2) == int(t1) + 1
+    return len(t1) == len(t2) == 1 and t1.isalpha() and ord(t2.lower()) == ord(t1.lower()) + 1
+
+
+def is_tie_word(value: str) -> bool:
+    low = value.strip().lower()
+    return low in TIE_WORDS or low.startswith("tie")
+
+
+def is_reply_text(fp: FieldProfile, n_rows: int) -> bool:
+    """A string field that can hold a model's reply: text, not a short class, not a row id."""
+    return is_text(fp) and fp.mean_words >= 1 and not is_label_like(fp, n_rows) and not is_identifier(fp)
+
+
+def indexed_pairs(profile: SampleProfile, accept: Any = None) -> list[tuple[str, str]]:
+    """Sibling reply fields named alike but for consecutive indexes (first, second), longest first."""
+    n = profile.n_rows
+    accept = accept or (lambda fp: is_reply_text(fp, n))
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for path, fp in profile.fields.items():
+        if is_id_like_name(path) or not accept(fp):
+            continue
+        indexed = indexed_name(path)
+        if indexed:
+            groups.setdefault(indexed[0], []).append((indexed[1], path))
+    pairs = []
+    for members in groups.values():
+        if len(members) != 2:
+            continue
+        (t1, p1), (t2, p2) = sorted(members, key=lambda m: (int(m[0]) if m[0].isdigit() else 0, m[0].lower()))
+        if consecutive_tokens(t1, t2) and profile.fields[p1].main_type == profile.fields[p2].main_type:
+            pairs.append((p1, p2))
+    size = lambda pq: profile.fields[pq[0]].mean_chars + profile.fields[pq[1]].mean_chars  # noqa: E731
+    return sorted(pairs, key=size, reverse=True)
+
+
+def _common_prefix(x: str, y: str) -> str:
+    i = 0
+    while i < min(len(x), len(y)) and x[i] == y[i]:
+        i += 1
+    return x[:i]
+
+
+def read_verdict_values(values: Iterable[str], a: str, b: str) -> tuple[dict[str, str], str, float] | None:
+    """What each value of a verdict field means for the responses at ``a`` (first) and ``b``:
+    ``({value: response_a|response_b|tie}, how it was read, confidence)``, or None when the values
+    do not point at the two responses. An index base that the values do not settle (``1``/``2``
+    beside ``x_0``/``x_1``) is read in the fields' order and said so, at a lower confidence."""
+    values = list(values)
+    ties = [v for v in values if is_tie_word(v)]
+    sides = [v for v in values if v not in ties]
+    ta, tb = (indexed_name(a) or ("", ""))[1], (indexed_name(b) or ("", ""))[1]
+    if len(sides) == 3 and {"0", "1", "2"} == set(sides) and "0" not in (ta, tb):
+        ties, sides = ties + ["0"], ["1", "2"]  # 1 / 2 / 0 = first / second / tie
+    lower = {v.lower(): v for v in sides}
+    if len(sides) != 2 or len(lower) != 2:
+        return None
+    names = (leaf_name(a).lower(), leaf_name(b).lower())
+    words_a, words_b = name_words(a), name_words(b)
+    prefix = _common_prefix(*lower)
+    suffixes = {v[len(prefix):]: lower[v] for v in lower}
+    first = second = None
+    how, conf = "", 0.0
+    if set(lower) == set(names):
+        first, second, how, conf = lower[names[0]], lower[names[1]], "its values are the response fields' names", 0.95
+    elif all(v in words_a ^ words_b for v in lower) and len({v in words_a for v in lower}) == 2:
+        first = next(lower[v] for v in lower if v in words_a)
+        second = next(lower[v] for v in lower if v in words_b)
+        how, conf = "its values name the response fields", 0.95
+    elif ta and {ta.lower(), tb.lower()} == set(suffixes):
+        first, second = suffixes[ta.lower()], suffixes[tb.lower()]
+        how, conf = "its values carry the responses' own index", 0.95
+    elif set(lower) <= _FIRST_WORDS | _SECOND_WORDS and len({v in _FIRST_WORDS for v in lower}) == 2:
+        first = next(lower[v] for v in lower if v in _FIRST_WORDS)
+        second = next(lower[v] for v in lower if v in _SECOND_WORDS)
+        how, conf = f"'{first}' is the first response, as a side-by-side view shows them", 0.9
+    elif set(suffixes) == {"a", "b"}:
+        first, second = suffixes["a"], suffixes["b"]
+        how, conf = "a/b are the first and second response, in the fields' order", 0.85
+    elif all(s.isdigit() for s in suffixes) and consecutive_tokens(*sorted(suffixes, key=int)):
+        lo, hi = sorted(suffixes, key=int)
+        first, second = suffixes[lo], suffixes[hi]
+        how = (f"the index base is ambiguous (values {lo}/{hi}, fields indexed {ta or '?'}/{tb or '?'}): "
+               f"read in the fields' order, {lo} = the first; check it")
+        conf = 0.7
+    if first is None:
+        return None
+    return {first: RESPONSE_A, second: RESPONSE_B, **{t: TIE for t in ties}}, how, conf
+
+
+def pair_named_by(profile: SampleProfile, values: Iterable[str], exclude: Iterable[str] = ()) -> tuple[str, str] | None:
+    """Two sibling reply fields that the (non-tie) ``values`` name, one each (``agent``/``base``
+    beside ``agent_response``/``base_response``), in column order; None when not exactly so."""
+    sides = [v.lower() for v in values if not is_tie_word(v)]
+    if len(sides) != 2:
+        return None
+    excluded = set(exclude)
+    n = profile.n_rows
+    replies = [p for p, fp in profile.fields.items() if p not in excluded and is_reply_text(fp, n)]
+    found = []
+    for side in sides:
+        hits = [p for p in replies if leaf_name(p).lower() == side or side in name_words(p)]
+        if len(hits) != 1:
+            return None
+        found.append(hits[0])
+    a, b = found
+    if a == b or parent_path(a) != parent_path(b):
+        return None
+    order = list(profile.fields)
+    return (a, b) if order.index(a) < order.index(b) else (b, a)
+
+
+def pair_verdict(profile: SampleProfile, path: str) -> str | None:
+    """Evidence that ``path`` is a verdict on two reply fields of the same rows (its values index or
+    name them, see ``read_verdict_values``), or None. Such a field orients a preference pair; it is
+    not a class of the texts."""
+    fp = profile.field(path)
+    if fp is None or fp.distinct_overflow or not 2 <= fp.distinct <= 5:
+        return None
+    values = list(fp.values)
+    pairs = [pq for pq in indexed_pairs(profile) if path not in pq]
+    named = pair_named_by(profile, values, exclude=[path])
+    if named:
+        pairs.append(named)
+    for a, b in pairs:
+        read = read_verdict_values(values, a, b)
+        if read is not None and read[2] >= 0.85:
+            return f"the values of '{path}' point at the reply fields '{a}' and '{b}' ({read[1]})"
+    return None
+
+
+def speaker_roles(fp: FieldProfile) -> bool:
+    """Every value is a chat role name (human/gpt/user/assistant/system...), at least two of them:
+    the field says who speaks in a conversation's turns (rows exploded from a message list), it is
+    not a class of the text beside it."""
+    from brewslm.mappers.messages import ROLE_ALIASES, role_word
+
+    return fp.distinct >= 2 and not fp.distinct_overflow and all(role_word(v) in ROLE_ALIASES for v in fp.values)

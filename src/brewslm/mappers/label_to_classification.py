@@ -58,7 +58,9 @@ from brewslm.mappers._sniffing import (
     label_candidates,
     leaf_name,
     occurrence_rate,
+    pair_verdict,
     question_share,
+    speaker_roles,
     unmapped_fields,
 )
 from brewslm.mappers.base import (
@@ -90,6 +92,7 @@ _ROLE_NAMES = frozenset(n.lower() for n in (*QUESTION_NAMES, *ANSWER_NAMES)) | {
     "context", "contexts", "passage", "passages", "chosen", "rejected", "messages", "conversation"}
 MAX_TEXT_FIELDS = 4
 _PROSE_WORDS = 4.0  # a second free-text field: at least this many words per value on average
+_MAX_DIGIT_SHARE = 0.25  # a field whose characters are more digits than this holds dates or codes
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -197,6 +200,13 @@ class LabelToClassificationMapper(Mapper):
             field_map[id_field] = "id"
         options = _label_names_from_beside(profile, label_field, evidence)
         confidence = _discount_unmapped(profile, field_map, confidence, evidence)
+        verdict = pair_verdict(profile, label_field)
+        if verdict:  # a verdict on two replies (preference_pair), not a class of a text
+            evidence.append(f"{verdict}: a preference between them, not a class")
+            confidence = min(confidence, 0.6)
+        if speaker_roles(label_fp):  # turns of a conversation: the label is who speaks
+            evidence.append(f"the values of '{label_field}' are chat roles: these rows are message turns, not labelled texts")
+            confidence = min(confidence, 0.5)
         return Proposal(self.id, field_map, round(confidence, 4), evidence, options)
 
 
@@ -245,7 +255,7 @@ def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], eviden
             continue
         if fp.present < 0.95 * main_fp.present or fp.json_like > 0.5 * max(fp.str_count, 1):
             continue
-        if is_label_like(fp, n) or _digit_share(profile, path) > 0.25:
+        if is_label_like(fp, n) or _digit_share(profile, path) > _MAX_DIGIT_SHARE:
             continue
         unique = fp.distinct_overflow or fp.distinct >= 0.9 * fp.present
         if words >= _PROSE_WORDS and (fp.distinct_overflow or fp.distinct >= 0.3 * fp.present):
@@ -344,6 +354,10 @@ def _discount_unmapped(profile: SampleProfile, field_map: dict[str, str], confid
     rest = unmapped_fields(profile, field_map)
     structured = [p for p, kind in rest.items() if kind in ("list", "object")]
     texts = [p for p, kind in rest.items() if kind == "text"]
+    dated = [p for p in texts if _digit_share(profile, p) > _MAX_DIGIT_SHARE]
+    if dated:  # timestamps and codes ("Mon Apr 06 22:19:45 PDT 2009") have words but are no text
+        evidence.append(f"left out as dates or codes (mostly digits), not text: {', '.join(dated[:5])}")
+        texts = [p for p in texts if p not in dated]
     if structured:
         evidence.append(f"structured fields left unmapped: {', '.join(structured[:5])}")
         return min(confidence, 0.55)

@@ -2,11 +2,26 @@
 
 Accepted shapes:
 - ``prompt`` + ``chosen`` + ``rejected`` strings (a plain prompt becomes one user message);
-- chat-list ``chosen``/``rejected`` (message lists, with or without a separate prompt): the turns
-  both lists share are the prompt, the diverging final assistant turns are the replies;
+- chat-list ``chosen``/``rejected`` (message lists, with or without a separate prompt, or single
+  message objects such as ShareGPT ``{"from": "gpt", "value": ...}``): the turns both lists share
+  are the prompt, the diverging final assistant turns are the replies; two whole conversations
+  that do not share their prompt turns are rejected (``missing_prompt``);
 - HH-RLHF full transcripts with no prompt field (``"\\n\\nHuman: ...\\n\\nAssistant: ..."``): the
   turns are parsed and split the same way — prompt = the shared prefix up to the last assistant
-  turn, chosen/rejected = the two final assistant replies.
+  turn, chosen/rejected = the two final assistant replies;
+- two responses in a fixed order (``response_a``, ``response_b``) oriented by
+  * a verdict field (``preference``) whose values the ``preference_values`` option maps to
+    ``response_a``, ``response_b`` or ``tie`` (e.g. ``{"1": "response_a", "2": "response_b",
+    "0": "tie"}``, ``{"A": "response_a", "B": "response_b"}``, ``{"left": ..., "right": ...}``);
+    the map is explicit, never guessed per row: a value it does not name is ``unknown_preference``;
+  * several verdict fields (``preference.<name>``, e.g. three annotators): the strict majority
+    of the verdicts given wins; no majority is ``no_majority``;
+  * a score per response (``score_a``, ``score_b``): the higher score is chosen
+    (``higher_score_wins: false`` for ranks/costs);
+  a tie verdict or equal scores are rejected as ``tie``, an absent/blank verdict or score as
+  ``missing_preference``: a pair is never oriented by a guess.
+- an Alpaca ``input`` beside the prompt: the user turn is ``prompt + input_joiner + input``
+  (joiner ``"\\n\\n"`` by default) when the input is not blank, else the prompt alone.
 
 A prompt given as a transcript ending in an empty ``Assistant:`` marker (TRL style) loses that
 marker. Plain reply strings are kept exactly; text cut out of a transcript loses only the
@@ -17,9 +32,29 @@ in ``meta.dropped_turns``.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Mapping
 
+from brewslm.errors import MapperError
+from brewslm.mappers._options import OptionsCache
+from brewslm.mappers._sniffing import (
+    RESPONSE_A,
+    RESPONSE_B,
+    TIE,
+    indexed_name,
+    indexed_pairs,
+    is_id_like_name,
+    is_label_like,
+    is_reply_text,
+    is_text,
+    leaf_name,
+    name_words,
+    pair_named_by,
+    parent_path,
+    read_verdict_values,
+)
 from brewslm.mappers.base import (
     MISSING,
     FieldSpec,
@@ -29,21 +64,29 @@ from brewslm.mappers.base import (
     Rejection,
     attach_source_id,
     get_path,
+    label_to_str,
+    type_name,
 )
 from brewslm.mappers.messages import (
     CONSECUTIVE_OPTION,
+    CONTENT_KEYS,
+    ROLE_KEYS,
     ROLE_MAP_OPTION,
     SEPARATOR_OPTION,
     TOOL,
     TOOL_CALL,
     Turn,
     arrange_turns,
+    canonical_role,
     consecutive_options,
+    content_key,
     content_text,
     drop_blank,
+    is_plain_text,
     is_transcript,
     read_system,
     read_turns,
+    role_key,
     role_map_option,
 )
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, USER
@@ -60,34 +103,200 @@ def _same(a: Turn, b: Turn) -> bool:
     return a.role == b.role and a.content == b.content
 
 
+# --- orientation of two responses ------------------------------------------------------------
+DEFAULT_INPUT_JOINER = "\n\n"
+
+
+@dataclass(frozen=True)
+class _Options:
+    values: dict[str, str] | None  # verdict value (as read_label spells it) -> response_a | response_b | tie
+    folded: dict[str, str] | None  # the same, keyed case-insensitively
+    higher_wins: bool
+    input_joiner: str
+
+
+def _parse_options(options: Mapping[str, Any]) -> _Options:
+    raw = options.get("preference_values")
+    values = folded = None
+    if raw is not None:
+        if not isinstance(raw, Mapping) or not raw:
+            raise MapperError(
+                'option preference_values must be an object such as {"1": "response_a", "2": "response_b", "0": "tie"}'
+            )
+        values = {}
+        for key, target in raw.items():
+            key_str = label_to_str(key, "preference_values")
+            if isinstance(key_str, Rejection) or target not in (RESPONSE_A, RESPONSE_B, TIE):
+                raise MapperError(
+                    f"option preference_values: {key!r} -> {target!r}; each value must map to response_a, response_b or tie"
+                )
+            values[key_str] = target
+        if RESPONSE_A not in values.values() or RESPONSE_B not in values.values():
+            raise MapperError("option preference_values must name a value for response_a and one for response_b")
+        folded = {k.lower(): v for k, v in values.items()}
+        if len(folded) != len(values) and any(folded[k.lower()] != v for k, v in values.items()):
+            raise MapperError("option preference_values has values that differ only in case but mean different things")
+    higher = options.get("higher_score_wins", True)
+    if not isinstance(higher, bool):
+        raise MapperError(f"option higher_score_wins must be true or false, not {higher!r}")
+    joiner = options.get("input_joiner", DEFAULT_INPUT_JOINER)
+    if not isinstance(joiner, str):
+        raise MapperError(f"option input_joiner must be text, not a {type_name(joiner)}")
+    return _Options(values, folded, higher, joiner)
+
+
+_cached_options = OptionsCache(_parse_options)
+
+
+def _one_verdict(row: Any, path: str, opts: _Options) -> "str | None | Rejection":
+    """What one verdict field says: response_a, response_b, tie, None when absent or blank."""
+    value = get_path(row, path)
+    if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if opts.values is None:
+        raise MapperError(
+            f"field '{path}' is mapped to preference but the preference_values option is not set; say what each "
+            'value means, e.g. {"1": "response_a", "2": "response_b", "0": "tie"}'
+        )
+    key = label_to_str(value, path, "missing_preference")
+    if isinstance(key, Rejection):
+        return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where a preference verdict is expected")
+    target = opts.values.get(key) or opts.folded.get(key.lower())  # type: ignore[union-attr]
+    if target is None:
+        known = ", ".join(sorted(opts.values))
+        return Rejection("unknown_preference", f"field '{path}' has {key!r}, not one of the preference_values ({known})")
+    return target
+
+
+def _verdict(row: Any, paths: list[str], opts: _Options) -> "str | Rejection":
+    votes: list[str] = []
+    for path in paths:
+        vote = _one_verdict(row, path, opts)
+        if isinstance(vote, Rejection):
+            return vote
+        if vote is not None:
+            votes.append(vote)
+    where = f"field '{paths[0]}'" if len(paths) == 1 else f"fields {', '.join(repr(p) for p in paths)}"
+    if not votes:
+        return Rejection("missing_preference", f"{where} {'is' if len(paths) == 1 else 'are'} missing or blank")
+    winner, count = Counter(votes).most_common(1)[0]
+    if len(paths) > 1 and count * 2 <= len(votes):
+        tally = ", ".join(f"{v} {c}" for v, c in Counter(votes).most_common())
+        return Rejection("no_majority", f"the verdicts of {where} have no majority ({tally})")
+    if winner == TIE:
+        return Rejection("tie", f"{where} {'says' if len(votes) == 1 else 'mostly say'} the responses are tied")
+    return winner
+
+
+def _score(row: Any, path: str) -> "float | None | Rejection":
+    value = get_path(row, path)
+    if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return Rejection("wrong_type", f"field '{path}' holds {value!r}, not a score")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where a score is expected")
+    return float(value)
+
+
+def _by_scores(row: Any, path_a: str, path_b: str, higher_wins: bool) -> "str | Rejection":
+    a, b = _score(row, path_a), _score(row, path_b)
+    for s in (a, b):
+        if isinstance(s, Rejection):
+            return s
+    if a is None or b is None:
+        return Rejection("missing_preference", f"field '{path_a if a is None else path_b}' has no score")
+    if a == b:
+        return Rejection("tie", f"fields '{path_a}' and '{path_b}' give both responses the score {a:g}")
+    return RESPONSE_A if (a > b) == higher_wins else RESPONSE_B
+
+
+def _input_text(row: Any, path: str | None) -> "str | None | Rejection":
+    """The Alpaca ``input``: None when unmapped, absent or blank; text is kept exactly."""
+    value = MISSING if path is None else get_path(row, path)
+    if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where text is expected")
+    return value
+
+
 class PreferencePair(Mapper):
     id = "preference_pair"
     task_profile = "dpo"
     description = "Prompt + chosen/rejected replies (strings, chat lists or HH-RLHF transcripts) -> preference pairs."
     fields = (
         FieldSpec("prompt", required=False, candidates=PROMPT_NAMES, description="the prompt text, transcript or message list"),
-        FieldSpec("chosen", candidates=CHOSEN_NAMES, description="the preferred reply, transcript or message list"),
-        FieldSpec("rejected", candidates=REJECTED_NAMES, description="the other reply, transcript or message list"),
+        FieldSpec("chosen", required=False, candidates=CHOSEN_NAMES, description="the preferred reply, transcript or message list"),
+        FieldSpec("rejected", required=False, candidates=REJECTED_NAMES, description="the other reply, transcript or message list"),
         FieldSpec("system", required=False, candidates=("system", "system_prompt"), description="a system prompt"),
         FieldSpec("id", required=False, candidates=("id", "pair_id", "prompt_id"), description="the source's row id"),
+        FieldSpec("response_a", required=False, description="the first of two responses (oriented by preference or scores)"),
+        FieldSpec("response_b", required=False, description="the second of two responses"),
+        FieldSpec("preference", required=False,
+                  description="which response is preferred (values mapped by the preference_values option); "
+                              "several verdict fields as preference.<name> are decided by majority"),
+        FieldSpec("score_a", required=False, description="a score of response_a (the higher score is chosen)"),
+        FieldSpec("score_b", required=False, description="a score of response_b"),
+        FieldSpec("input", required=False, description="an Alpaca-style input appended to the prompt (input_joiner)"),
     )
     options_doc = {
         "role_map": ROLE_MAP_OPTION,
         "consecutive_turns": CONSECUTIVE_OPTION,
         "merge_separator": SEPARATOR_OPTION,
+        "preference_values": "what each value of the preference field means: an object value -> response_a | "
+                             "response_b | tie, e.g. {\"1\": \"response_a\", \"2\": \"response_b\", \"0\": \"tie\"}",
+        "higher_score_wins": "with score_a/score_b: true (default) chooses the higher score, false the lower (ranks, costs)",
+        "input_joiner": "text between the prompt and a non-blank input field (default a blank line, \"\\n\\n\")",
     }
+
+    def canonical_field_of(self, target: str) -> str | None:
+        if target.startswith("preference.") and len(target) > len("preference."):
+            return "preference"
+        return super().canonical_field_of(target)
+
+    def resolve_field_map(self, field_map: Mapping[str, str] | None, source_fields=None) -> dict[str, str]:
+        resolved = super().resolve_field_map(field_map, source_fields)
+        filled = {self.canonical_field_of(dst) for dst in resolved.values()}
+        if {"chosen", "rejected"} <= filled:
+            return resolved
+        pair = {"response_a", "response_b"} <= filled
+        oriented = "preference" in filled or {"score_a", "score_b"} <= filled
+        if pair and oriented:
+            return resolved
+        have = f"; source fields: {', '.join(sorted(source_fields))}" if source_fields else ""
+        if pair:
+            raise MapperError(
+                f"mapper '{self.id}' needs to know which response is preferred: map a verdict field "
+                f"(--field-map FIELD=preference, with the preference_values option) or two scores (score_a, score_b){have}"
+            )
+        missing = next(c for c in ("chosen", "rejected") if c not in filled)
+        raise MapperError(
+            f"mapper '{self.id}' needs a source for {missing} (or response_a + response_b with a preference "
+            f"or scores); add --field-map SOURCE={missing}{have}"
+        )
+
+    def parse_options(self, options: Mapping[str, Any]) -> Any:
+        return _cached_options(options)
 
     # --- mapping ----------------------------------------------------------------------------
     def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
         role_map = role_map_option(options)
         consecutive, separator = consecutive_options(options)
+        opts = _cached_options(options)
 
-        prompt = self._prompt(row, fields, role_map)
+        paths = self._oriented_paths(row, fields, opts)
+        if isinstance(paths, Rejection):
+            return paths
+        prompt = self._prompt(row, fields, role_map, opts)
         if isinstance(prompt, Rejection):
             return prompt
         sides: list[list[Turn]] = []
-        for side in ("chosen", "rejected"):
-            full = self._side(row, fields.get(side), side, prompt, role_map)
+        for side, path in zip(("chosen", "rejected"), paths):
+            full = self._side(row, path, side, prompt, role_map)
             if isinstance(full, Rejection):
                 return full
             full = arrange_turns(drop_blank(full), consecutive, separator, f"{side}")
@@ -139,16 +348,45 @@ class PreferencePair(Mapper):
             record["meta"] = {"dropped_turns": dropped}
         return attach_source_id([record], row, fields)
 
-    def _prompt(self, row: dict[str, Any], fields: Mapping[str, str], role_map: Mapping[str, Any]) -> "list[Turn] | None | Rejection":
+    @staticmethod
+    def _oriented_paths(row: dict[str, Any], fields: Mapping[str, str], opts: "_Options") -> "tuple[str | None, str | None] | Rejection":
+        """(chosen path, rejected path): the chosen/rejected fields, or the two responses put in
+        order by the verdict field(s) or the scores."""
+        if "response_a" not in fields or "response_b" not in fields or ("chosen" in fields and "rejected" in fields):
+            return fields.get("chosen"), fields.get("rejected")
+        verdicts = sorted((k, v) for k, v in fields.items() if k == "preference" or k.startswith("preference."))
+        if verdicts:
+            winner = _verdict(row, [path for _, path in verdicts], opts)
+        elif "score_a" in fields and "score_b" in fields:
+            winner = _by_scores(row, fields["score_a"], fields["score_b"], opts.higher_wins)
+        else:
+            return Rejection("missing_preference", "no preference field or scores are mapped for response_a/response_b")
+        if isinstance(winner, Rejection):
+            return winner
+        a, b = fields["response_a"], fields["response_b"]
+        return (a, b) if winner == RESPONSE_A else (b, a)
+
+    def _prompt(
+        self, row: dict[str, Any], fields: Mapping[str, str], role_map: Mapping[str, Any], opts: "_Options | None" = None
+    ) -> "list[Turn] | None | Rejection":
         system = read_system(row, fields.get("system"))
         if isinstance(system, Rejection):
             return system
         turns = [Turn(SYSTEM, system)] if system else []
         path = fields.get("prompt")
         value = get_path(row, path) if path else MISSING
+        extra = _input_text(row, fields.get("input"))
+        if isinstance(extra, Rejection):
+            return extra
+        if extra is not None:
+            if not isinstance(value, str) or not value.strip():
+                return Rejection("missing_prompt", f"field '{fields.get('input')}' has an input but the prompt "
+                                 f"{'field is blank' if path else 'field is not mapped'}")
+            joiner = opts.input_joiner if opts is not None else DEFAULT_INPUT_JOINER
+            return turns + [Turn(USER, value + joiner + extra)]
         if value is MISSING or value is None or (isinstance(value, (str, list)) and not value):
             return turns or None
-        if isinstance(value, str) and not is_transcript(value) and not value.lstrip().startswith("["):
+        if is_plain_text(value):
             if not value.strip():
                 return turns or None
             return turns + [Turn(USER, value)]
@@ -165,12 +403,18 @@ class PreferencePair(Mapper):
         value = get_path(row, path) if path else MISSING
         if value is MISSING or value is None:
             return Rejection(missing, f"field '{path}' is missing" if path else f"no source field mapped to {side}")
-        if isinstance(value, dict):  # a single message object
-            text = content_text(value.get("content", value.get("value", value.get("text"))), f"field '{path}'")
+        single = isinstance(value, dict)
+        if single:  # a single message object: its text is the reply, whatever it starts with
+            rkey = role_key(value)
+            role = canonical_role(value[rkey], role_map) if rkey else ASSISTANT
+            if role != ASSISTANT:
+                return Rejection("invalid_role", f"field '{path}' is a {value[rkey]!r} message, not an assistant reply")
+            ckey = content_key(value)
+            text = content_text(value.get(ckey) if ckey else None, f"field '{path}'")
             if isinstance(text, Rejection):
                 return text
             value = text if text is not None else ""
-        if isinstance(value, str) and not is_transcript(value) and not value.lstrip().startswith("["):
+        if single or is_plain_text(value):
             if not value.strip():
                 return Rejection(missing, f"field '{path}' is empty")
             if prompt is None:
@@ -185,39 +429,78 @@ class PreferencePair(Mapper):
 
     # --- introspection ----------------------------------------------------------------------
     def sniff(self, profile) -> Proposal | None:
-        def usable(fp) -> bool:
-            return fp.main_type in ("string", "list", "object")
-
-        chosen = profile.find(CHOSEN_NAMES, usable)
-        rejected = profile.find(REJECTED_NAMES, usable, exclude=[chosen] if chosen else [])
-        if not chosen or not rejected:
+        n = profile.n_rows
+        if not n:
             return None
-        field_map = {chosen: "chosen", rejected: "rejected"}
-        prompt = profile.find(PROMPT_NAMES, lambda fp: fp.main_type in ("string", "list"), exclude=field_map)
+        named = _named_sides(profile)
+        if named is not None:
+            chosen, rejected, how = named
+            field_map = {chosen: "chosen", rejected: "rejected"}
+            evidence = [f"fields '{chosen}' and '{rejected}' hold the chosen and rejected replies{how}"]
+            return self._finish(profile, field_map, evidence, 0.95)
+        pairs = indexed_pairs(profile, accept=lambda fp: _is_messages(fp) or is_reply_text(fp, n))
+        orientation = _orientation(profile, pairs)
+        if orientation is None:
+            return None
+        (a, b), paths, mapping, how, ceiling, note = orientation
+        field_map = {a: RESPONSE_A, b: RESPONSE_B}
+        evidence = [f"fields '{a}' and '{b}' hold two responses to one prompt, no chosen/rejected fields", how]
+        options: dict[str, Any] = {}
+        if mapping is None:  # scores
+            field_map[paths[0]], field_map[paths[1]] = "score_a", "score_b"
+        elif len(paths) == 1:
+            field_map[paths[0]] = "preference"
+            options["preference_values"] = mapping
+        else:
+            for path in paths:
+                field_map[path] = f"preference.{leaf_name(path)}"
+            options["preference_values"] = mapping
+        if note:
+            evidence.append(note)
+        return self._finish(profile, field_map, evidence, ceiling, options)
+
+    def _finish(
+        self, profile, field_map: dict[str, str], evidence: list[str], ceiling: float, options: dict[str, Any] | None = None
+    ) -> Proposal:
+        """Add the prompt, input, system and id fields, dry-run the sample, weigh the evidence."""
+        used = list(field_map)
+        parent = parent_path(next(iter(field_map)))
+        prompt, prompt_how = _prompt_field(profile, used, parent)
         if prompt:
             field_map[prompt] = "prompt"
-        for spec in self.fields[3:]:
+            evidence.append(prompt_how)
+            extra = _input_field(profile, prompt, list(field_map))
+            if extra:
+                field_map[extra] = "input"
+                evidence.append(
+                    f"field '{extra}' is the Alpaca input beside the instruction: the user turn is "
+                    f"'{leaf_name(prompt)}' + a blank line + '{leaf_name(extra)}' when it is not blank"
+                )
+        for spec in self.fields[3:5]:
             src = profile.find(spec.candidates, lambda fp: fp.main_type in ("string", "number"), exclude=field_map)
             if src:
                 field_map[src] = spec.name
         fields = self.canonical_map(field_map)
-
+        options = dict(options or {})
         n = profile.n_rows
         accepted, multi_turn, transcripts = 0, 0, 0
         rejected_reasons: Counter = Counter()
+        chosen_path = fields.get("chosen")
         for row in profile.rows:
-            value = row.get(chosen)
+            value = row.get(chosen_path) if chosen_path else None
             transcripts += isinstance(value, str) and is_transcript(value)
-            out = self.map_row(row, fields, {})
+            try:
+                out = self.map_row(row, fields, options)
+            except MapperError as exc:
+                out = Rejection("mapper_error", str(exc))
             if isinstance(out, Rejection):
                 rejected_reasons[out.reason] += 1
             else:
                 accepted += 1
                 multi_turn += any(m["role"] == ASSISTANT for m in out[0]["prompt"])
-        share = accepted / n if n else 0.0
-        evidence = [f"fields '{chosen}' and '{rejected}' hold the chosen and rejected replies"]
-        if prompt:
-            evidence.append(f"field '{prompt}' holds the prompt")
+        # a tie or a missing verdict is the data saying "no preference": rejecting it is the right reading
+        understood = accepted + sum(rejected_reasons[r] for r in _VERDICT_REJECTIONS)
+        share = understood / n if n else 0.0
         if transcripts:
             evidence.append(
                 f"{transcripts}/{n} rows are Human:/Assistant: transcripts; the prompt is their shared prefix"
@@ -233,7 +516,195 @@ class PreferencePair(Mapper):
             confidence = 0.8
         else:
             confidence = 0.6
-        return Proposal(self.id, field_map, confidence, evidence)
+        return Proposal(self.id, field_map, min(confidence, ceiling), evidence, options)
+
+
+# --- sniffing helpers (evidence from values; names only as generic synonyms) -------------------
+_CHOSEN_WORDS = frozenset({"chosen", "preferred", "better", "winner", "winning", "accepted", "win"})
+_REJECTED_WORDS = frozenset({"rejected", "dispreferred", "worse", "loser", "losing", "lose"})
+_VERDICT_WORDS = frozenset({"preference", "preferred", "label", "winner", "choice", "selected", "selection", "verdict",
+                            "better", "best", "chosen", "judgement", "judgment", "annotation", "vote", "pick", "gold",
+                            "grade"})
+_VERDICT_REJECTIONS = ("tie", "no_majority", "missing_preference")
+_LEAF_ROWS = 300  # rows walked for verdict fields nested deeper than the profile goes
+
+
+def _is_messages(fp) -> bool:
+    """A list field whose items are message objects (a role key and a content key)."""
+    if fp.main_type != "list" or fp.item_frac("object") < 0.9:
+        return False
+    keys = set(fp.item_keys)
+    return bool(keys & set(ROLE_KEYS)) and bool(keys & set(CONTENT_KEYS))
+
+
+def _reply_like(fp, n: int) -> bool:
+    """Text that can be a reply (not a short class), a message list, or one message object."""
+    return _is_messages(fp) or fp.main_type == "object" or (is_text(fp) and not is_label_like(fp, n) and fp.mean_chars > 0)
+
+
+def _named_sides(profile) -> "tuple[str, str, str] | None":
+    """The chosen and rejected fields: by their usual names, else by a name word that says so
+    (``chosen_messages``/``rejected_messages``) when both hold the same kind of value."""
+    n = profile.n_rows
+
+    def usable(fp) -> bool:
+        return fp.main_type in ("string", "list", "object")
+
+    chosen = profile.find(CHOSEN_NAMES, usable)
+    rejected = profile.find(REJECTED_NAMES, usable, exclude=[chosen] if chosen else [])
+    if chosen and rejected:
+        return chosen, rejected, ""
+    top = profile.top_level()
+    wins = [p for p in top if name_words(p) & _CHOSEN_WORDS and _reply_like(profile.fields[p], n)]
+    loses = [p for p in top if name_words(p) & _REJECTED_WORDS and _reply_like(profile.fields[p], n)]
+    if len(wins) == 1 and len(loses) == 1 and profile.fields[wins[0]].main_type == profile.fields[loses[0]].main_type:
+        kind = "message lists" if _is_messages(profile.fields[wins[0]]) else f"{profile.fields[wins[0]].main_type}s"
+        return wins[0], loses[0], f" (their names say so; both are {kind})"
+    return None
+
+
+def _scalar_leaves(rows: list[Any], skip: set[str]) -> "tuple[dict[str, Counter], Counter, int]":
+    """Short scalar values under every path of the first rows, lists followed into their first
+    item (``annotations.0.result.0.value.selected``); ``multi[path]`` counts rows where a list on
+    the way held more than one item (other annotations that path does not read)."""
+    values: dict[str, Counter] = {}
+    multi: Counter = Counter()
+
+    def walk(value: Any, path: str, depth: int, several: bool) -> None:
+        if isinstance(value, dict):
+            if depth < 7:
+                for key, sub in value.items():
+                    child = f"{path}.{key}" if path else str(key)
+                    if child not in skip:
+                        walk(sub, child, depth + 1, several)
+        elif isinstance(value, list):
+            if value and depth < 7 and isinstance(value[0], dict):
+                walk(value[0], f"{path}.0", depth + 1, several or len(value) > 1)
+        elif value is not None and not (isinstance(value, str) and (len(value) > 40 or not value.strip())):
+            key = label_to_str(value, path)
+            if isinstance(key, str):
+                values.setdefault(path, Counter())[key] += 1
+                multi[path] += several
+
+    rows = rows[:_LEAF_ROWS]
+    for row in rows:
+        walk(row, "", 0, False)
+    return values, multi, len(rows)
+
+
+def _orientation(profile, pairs: list[tuple[str, str]]):
+    """How two responses are oriented: ``((a, b), verdict paths or score paths, preference_values
+    or None for scores, evidence, confidence ceiling, note)``, or None when nothing in the rows
+    says which one is preferred. ``pairs`` are the index-named reply pairs; a verdict field whose
+    values name two other reply fields (``grade: agent`` / ``agent_response``) brings its own."""
+    values, multi, walked = _scalar_leaves(profile.rows, {p for pair in pairs for p in pair})
+    found = []
+    for path, counts in values.items():
+        if is_id_like_name(path) or sum(counts.values()) < 0.8 * walked or not 2 <= len(counts) <= 5:
+            continue
+        tries = list(pairs)
+        named = pair_named_by(profile, counts, exclude=[path])
+        if named and named not in tries:
+            tries.append(named)
+        for a, b in tries:
+            read = None if path in (a, b) else read_verdict_values(counts, a, b)
+            if read is not None:
+                found.append((path, (a, b), *read))
+                break
+    if found:
+        found.sort(key=lambda f: (-f[4], not name_words(f[0]) & _VERDICT_WORDS, f[0].count("."), f[0]))
+        path, (a, b), mapping, how, conf = found[0]
+        stem = indexed_name(path)
+        sides = {v: t for v, t in mapping.items() if t != TIE}
+        same = [f for f in found if f[1] == (a, b) and stem and indexed_name(f[0]) and indexed_name(f[0])[0] == stem[0]
+                and {v: t for v, t in f[2].items() if t != TIE} == sides]
+        paths = [f[0] for f in same] if len(same) >= 2 else [path]
+        if len(paths) > 1:  # sibling verdicts (annotator1..3) read alike: one map for all, ties of any
+            mapping = {**sides, **{v: TIE for f in same for v, t in f[2].items() if t == TIE}}
+            conf = min(f[4] for f in same)
+        shown = ", ".join(f"{v} -> {leaf_name(a) if t == RESPONSE_A else leaf_name(b) if t == RESPONSE_B else 'tie (rejected)'}"
+                          for v, t in mapping.items())
+        if len(paths) > 1:
+            text = (f"fields {', '.join(repr(p) for p in paths)} are {len(paths)} verdicts on the pair ({shown}; {how}): "
+                    "the majority verdict is chosen, no majority or a tie is rejected")
+        else:
+            text = f"field '{path}' says which response is preferred: {shown} ({how})"
+        notes = []
+        deep = max(multi[p] for p in paths)
+        if deep:
+            notes.append(f"{deep}/{walked} rows hold more than one item in a list on the way to '{paths[0]}': only the first is read")
+            conf = min(conf, 0.7)
+        others = [f for f in found[1:] if f[0] not in paths]
+        if others and others[0][4] >= conf and (others[0][1], others[0][2]) != ((a, b), mapping):
+            notes.append(f"also read as a verdict, differently: {', '.join(f[0] for f in others[:3])}")
+            conf -= 0.1
+        return (a, b), paths, mapping, text, conf, "; ".join(notes)
+    for a, b in pairs:
+        scores = _score_pair(profile, a, b)
+        if scores:
+            sa, sb = scores
+            text = (f"fields '{sa}' and '{sb}' score the two responses: the higher score is chosen, "
+                    "equal scores are rejected as a tie")
+            return (a, b), [sa, sb], None, text, 0.85, ""
+    return None
+
+
+def _score_pair(profile, a: str, b: str) -> "tuple[str, str] | None":
+    """Two numeric fields scoring the responses: named after each response (``output_1_score``) or
+    indexed like them (``score_1``/``score_2`` beside ``output_1``/``output_2``)."""
+    numeric = [p for p, fp in profile.fields.items()
+               if fp.present >= 0.8 * profile.n_rows and fp.frac("number") >= 0.95 and not is_id_like_name(p)]
+    la, lb = leaf_name(a).lower(), leaf_name(b).lower()
+    by_name = ([p for p in numeric if la in leaf_name(p).lower() and lb not in leaf_name(p).lower()],
+               [p for p in numeric if lb in leaf_name(p).lower() and la not in leaf_name(p).lower()])
+    if len(by_name[0]) == 1 and len(by_name[1]) == 1:
+        return by_name[0][0], by_name[1][0]
+    ta, tb = (indexed_name(a) or ("", ""))[1], (indexed_name(b) or ("", ""))[1]
+    groups: dict[str, dict[str, str]] = {}
+    for p in numeric:
+        indexed = indexed_name(p)
+        if indexed:
+            groups.setdefault(indexed[0], {})[indexed[1].lower()] = p
+    for members in groups.values():
+        if len(members) == 2 and ta.lower() in members and tb.lower() in members:
+            return members[ta.lower()], members[tb.lower()]
+    return None
+
+
+def _prompt_field(profile, used: list[str], parent: str) -> "tuple[str | None, str]":
+    """The prompt: a field with a usual prompt name (beside the replies first), else a list of
+    message objects (a ShareGPT/OpenAI conversation) that is not one of the replies."""
+    n = profile.n_rows
+
+    def ok(fp) -> bool:
+        return fp.main_type in ("string", "list") and (fp.main_type == "list" or not is_label_like(fp, n))
+
+    for name in PROMPT_NAMES:
+        for path in (f"{parent}.{name}" if parent else name, name):
+            fp = profile.field(path)
+            if fp is None:
+                hit = profile.find([path], ok, exclude=used)
+                fp = profile.field(hit) if hit else None
+                path = hit or path
+            if fp is not None and path not in used and ok(fp):
+                return path, f"field '{path}' holds the prompt"
+    lists = [p for p in profile.top_level() if p not in used and _is_messages(profile.fields[p])]
+    if len(lists) == 1:
+        keys = "/".join(k for k in (*ROLE_KEYS, *CONTENT_KEYS) if k in profile.fields[lists[0]].item_keys)
+        return lists[0], f"field '{lists[0]}' is a list of messages ({keys}): the prompt conversation"
+    return None, ""
+
+
+def _input_field(profile, prompt: str, used: list[str]) -> str | None:
+    """An Alpaca ``input`` beside an ``instruction`` style prompt."""
+    if leaf_name(prompt).lower() == "input" or profile.fields[prompt].main_type != "string":
+        return None
+    parent = parent_path(prompt)
+    path = f"{parent}.input" if parent else "input"
+    fp = profile.field(path)
+    if path in used or fp is None or fp.frac("string") < 0.9:
+        return None
+    return path
 
 
 MAPPER = PreferencePair()

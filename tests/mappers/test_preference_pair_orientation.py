@@ -1,0 +1,263 @@
+"""preference_pair: pairs oriented by a field (issue 15, class 8), on fixtures written here.
+
+Two responses in a fixed order plus a verdict (an index 1/2 or 0/1, letters A/B, left/right, the
+winning field's name, several annotators) or a score per response; whole conversations or ShareGPT
+turn objects as chosen/rejected. The imported chosen is always the preferred response; ties,
+missing verdicts and unknown values are rejected with a reason, never oriented by a guess.
+"""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from brewslm.errors import MapperError
+from brewslm.introspection.introspector import introspect_profile
+from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.messages import is_transcript
+from helpers.mapping import run_mapper, sniff
+
+M = "preference_pair"
+ONE_TWO = {"preference_values": {"1": "response_a", "2": "response_b", "0": "tie"}}
+
+
+def user(text):
+    return [{"role": "user", "content": text}]
+
+
+def table(n=24, **encode):
+    """Rows of two different answers to a question; row i prefers the second answer when i % 3 == 0."""
+    rows = []
+    for i in range(n):
+        first, second = f"First answer number {i} with a few words.", f"Second answer {i}, worded another way."
+        row = {"question": f"What is item {i} about?", encode.get("a", "output_1"): first, encode.get("b", "output_2"): second}
+        row[encode.get("field", "preference")] = encode["values"][1 if i % 3 == 0 else 0]
+        rows.append(row)
+    return rows
+
+
+def preferred(rows, a="output_1", b="output_2", field="preference", values=(1, 2)):
+    return [(r[a], r[b]) if r[field] == values[0] else (r[b], r[a]) for r in rows]
+
+
+def accepted_proposal(rows):
+    result = introspect_profile(profile_rows(rows), llm_assist=False)
+    assert result.accepted is not None, [p.to_dict() for p in result.proposals]
+    return result.accepted
+
+
+# --- mapping ---------------------------------------------------------------------------------------
+
+def test_index_field_orients_the_pair():
+    rows = [{"input": "Q", "output_1": "a", "output_2": "b", "label": 2},
+            {"input": "Q", "output_1": "c", "output_2": "d", "label": 1},
+            {"input": "Q", "output_1": "e", "output_2": "f", "label": 0},
+            {"input": "Q", "output_1": "g", "output_2": "h", "label": None},
+            {"input": "Q", "output_1": "g", "output_2": "h", "label": 7}]
+    fmap = {"input": "prompt", "output_1": "response_a", "output_2": "response_b", "label": "preference"}
+    out = run_mapper(M, rows, fmap, ONE_TWO)
+    assert [(r["chosen"], r["rejected"]) for r in out.records] == [("b", "a"), ("c", "d")]
+    assert [(i, r.reason) for i, r in out.rejections] == [(3, "tie"), (4, "missing_preference"), (5, "unknown_preference")]
+
+
+def test_scores_orient_the_pair_and_equal_scores_are_a_tie():
+    rows = [{"prompt": "Q", "r1": "a", "r2": "b", "s1": 2.5, "s2": 7},
+            {"prompt": "Q", "r1": "a", "r2": "b", "s1": "9", "s2": "3"},
+            {"prompt": "Q", "r1": "a", "r2": "b", "s1": 4, "s2": 4.0},
+            {"prompt": "Q", "r1": "a", "r2": "b", "s1": 4, "s2": None}]
+    fmap = {"r1": "response_a", "r2": "response_b", "s1": "score_a", "s2": "score_b"}
+    out = run_mapper(M, rows, fmap)
+    assert [(r["chosen"], r["rejected"]) for r in out.records] == [("b", "a"), ("a", "b")]
+    assert out.reasons == {"tie": 1, "missing_preference": 1}
+    lower = run_mapper(M, rows[:1], fmap, {"higher_score_wins": False})
+    assert lower.records[0]["chosen"] == "a"
+
+
+def test_several_annotators_decide_by_majority():
+    rows = [{"instruction": "Do it", "input": "on this", "a": "x", "b": "y", "v1": 2, "v2": 2, "v3": 1},
+            {"instruction": "Do it", "input": " ", "a": "x", "b": "y", "v1": 1, "v2": None, "v3": 1},
+            {"instruction": "Do it", "input": "", "a": "x", "b": "y", "v1": 0, "v2": 0, "v3": 1},
+            {"instruction": "Do it", "input": "", "a": "x", "b": "y", "v1": 0, "v2": 2, "v3": 1}]
+    fmap = {"instruction": "prompt", "input": "input", "a": "response_a", "b": "response_b",
+            "v1": "preference.v1", "v2": "preference.v2", "v3": "preference.v3"}
+    out = run_mapper(M, rows, fmap, ONE_TWO)
+    assert out.records[0] == {"prompt": user("Do it\n\non this"), "chosen": "y", "rejected": "x"}
+    assert out.records[1] == {"prompt": user("Do it"), "chosen": "x", "rejected": "y"}
+    assert out.reasons == {"tie": 1, "no_majority": 1}
+
+
+def test_orientation_must_be_explicit():
+    rows = [{"prompt": "Q", "a": "x", "b": "y", "pick": 1}]
+    with pytest.raises(MapperError, match="which response is preferred"):
+        run_mapper(M, rows, {"a": "response_a", "b": "response_b"})
+    with pytest.raises(MapperError, match="preference_values"):
+        run_mapper(M, rows, {"a": "response_a", "b": "response_b", "pick": "preference"})
+    with pytest.raises(MapperError, match="response_a, response_b or tie"):
+        run_mapper(M, rows, {"a": "response_a", "b": "response_b", "pick": "preference"},
+                   {"preference_values": {"1": "first"}})
+
+
+def test_sharegpt_turn_objects_and_whole_conversations():
+    conv = [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "List primes"}]
+    row = {"conversations": conv, "chosen": {"from": "gpt", "value": "[2, 3, 5] are primes"},
+           "rejected": {"from": "gpt", "value": "[Verse 1] nine"}}
+    out = run_mapper(M, [row], {"conversations": "prompt"})
+    assert out.records == [{"prompt": [{"role": "system", "content": "Be brief."}] + user("List primes"),
+                            "chosen": "[2, 3, 5] are primes", "rejected": "[Verse 1] nine"}]
+    wrong_side = dict(row, rejected={"from": "human", "value": "hm"})
+    assert run_mapper(M, [wrong_side], {"conversations": "prompt"}).reasons == {"invalid_role": 1}
+
+    def conversation(question, reply):
+        return user(question) + [{"role": "assistant", "content": [{"type": "text", "value": reply}]}]
+
+    rows = [{"chosen_messages": conversation("Q", "good"), "rejected_messages": conversation("Q", "bad")},
+            {"chosen_messages": conversation("Q1", "good"), "rejected_messages": conversation("Q2", "bad")}]
+    proposal = sniff(M, rows * 10)
+    assert proposal.field_map == {"chosen_messages": "chosen", "rejected_messages": "rejected"}
+    out = run_mapper(M, rows, proposal.field_map)
+    assert out.records == [{"prompt": user("Q"), "chosen": "good", "rejected": "bad"}]
+    assert out.reasons == {"missing_prompt": 1}  # the two conversations do not share their prompt
+
+
+# --- introspection: detected from the values -------------------------------------------------------
+
+@pytest.mark.parametrize("encode,expected", [
+    (dict(values=(1, 2)), {"1": "response_a", "2": "response_b"}),
+    (dict(values=("A", "B"), field="winner"), {"A": "response_a", "B": "response_b"}),
+    (dict(values=(0, 1), a="response_0", b="response_1", field="label"), {"0": "response_a", "1": "response_b"}),
+    (dict(values=("model_a", "model_b"), a="response_a", b="response_b", field="winner"),
+     {"model_a": "response_a", "model_b": "response_b"}),
+    (dict(values=("output_1", "output_2")), {"output_1": "response_a", "output_2": "response_b"}),
+    (dict(values=("agent", "base"), a="agent_response", b="base_response", field="grade"),
+     {"agent": "response_a", "base": "response_b"}),
+])
+def test_sniff_reads_the_orientation_from_values(encode, expected):
+    rows = table(**encode)
+    proposal = accepted_proposal(rows)
+    assert proposal.mapper_id == M and proposal.confidence >= 0.8
+    assert proposal.options["preference_values"] == expected
+    a, b = encode.get("a", "output_1"), encode.get("b", "output_2")
+    assert any(f"-> {a}" in e for e in proposal.evidence), proposal.evidence
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    field = encode.get("field", "preference")
+    assert [(r["chosen"], r["rejected"]) for r in out.records] == preferred(rows, a, b, field, encode["values"])
+
+
+def test_ambiguous_index_base_is_said_and_not_accepted():
+    rows = table(values=(1, 2), a="response_0", b="response_1")
+    proposal = sniff(M, rows)
+    assert proposal.options["preference_values"] == {"1": "response_a", "2": "response_b"}
+    assert proposal.confidence < 0.8 and any("ambiguous" in e for e in proposal.evidence)
+
+
+def test_sniff_nested_left_right_verdict_and_ties():
+    rows = []
+    for i in range(20):
+        verdict = "tie" if i % 5 == 4 else ("left", "right")[i % 2]
+        rows.append({"id": 100 + i, "data": {"prompt": f"Tell me about {i}", "answer1": f"one {i} is fine", "answer2": f"two {i} is better"},
+                     "annotations": [{"result": [{"type": "pairwise", "value": {"selected": verdict}}], "lead_time": i}]})
+    proposal = accepted_proposal(rows)
+    assert proposal.field_map["annotations.0.result.0.value.selected"] == "preference"
+    assert proposal.options["preference_values"] == {"left": "response_a", "right": "response_b", "tie": "tie"}
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert out.reasons == {"tie": 4}
+    kept = [r for r in rows if r["annotations"][0]["result"][0]["value"]["selected"] != "tie"]
+    want = [r["data"]["answer1"] if r["annotations"][0]["result"][0]["value"]["selected"] == "left" else r["data"]["answer2"]
+            for r in kept]
+    assert [r["chosen"] for r in out.records] == want
+
+
+def test_sniff_annotators_and_scores():
+    rows = []
+    for i in range(30):
+        votes = [(1, 1, 2), (2, 2, 1), (1, 1, 1), (2, 2, 2), (1, 2, 1), (2, 1, 2), (0, 0, 1), (2, 2, 0), (1, 1, 0),
+                 (2, 1, 0)][i % 10]
+        rows.append({"instruction": f"Rewrite sentence {i}", "input": f"text {i}" if i % 2 else "",
+                     "response1": f"Shorter, clearer: item {i}.", "response2": f"Maybe say it like this instead ({i})",
+                     **{f"annotator{k + 1}": v for k, v in enumerate(votes)}})
+    proposal = accepted_proposal(rows)
+    assert sorted(k for k, v in proposal.field_map.items() if v.startswith("preference")) == ["annotator1", "annotator2", "annotator3"]
+    assert proposal.field_map["input"] == "input"
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert out.reasons == {"tie": 3, "no_majority": 3}
+    assert [r["chosen"][0] for r in out.records[:8]] == ["S", "M", "S", "M", "S", "M", "M", "S"]
+    scored = [{"prompt": f"Q{i} here", "output_1": f"a {i} x", "output_2": f"b {i} y", "output_1_score": i % 4,
+               "output_2_score": 2 if i == 6 else 1.5} for i in range(20)]
+    proposal = accepted_proposal(scored)
+    assert proposal.field_map["output_1_score"] == "score_a" and proposal.field_map["output_2_score"] == "score_b"
+    out = run_mapper(M, scored, proposal.field_map, proposal.options)
+    assert out.reasons == {"tie": 1} and all(r["chosen"].startswith("a") == (int(r["chosen"].split()[1]) % 4 > 1.5)
+                                               for r in out.records)
+
+
+def test_a_verdict_on_two_replies_is_not_a_class():
+    """label_to_classification must not read the verdict as a class of the joined texts, nor the
+    speaker of conversation turns (rows exploded from a message list) as a class."""
+    rows = table(values=(1, 2), field="label")
+    result = introspect_profile(profile_rows(rows), llm_assist=False)
+    classification = next(p for p in result.proposals if p.mapper_id == "label_to_classification")
+    assert classification.confidence < 0.8 and any("not a class" in e for e in classification.evidence)
+    turns = [{"from": ("human", "system")[i % 2], "value": f"some words of turn number {i}"} for i in range(20)]
+    result = introspect_profile(profile_rows(turns), llm_assist=False)
+    assert result.accepted is None or result.accepted.mapper_id != "label_to_classification"
+
+
+def test_sharegpt_prompt_list_is_found():
+    rows = [{"conversations": [{"from": "human", "value": f"问题 {i}"}], "chosen": {"from": "gpt", "value": f"好 {i}"},
+             "rejected": {"from": "gpt", "value": f"坏 {i}"}} for i in range(12)]
+    proposal = accepted_proposal(rows)
+    assert proposal.mapper_id == M and proposal.field_map["conversations"] == "prompt"
+
+
+# --- fidelity: the chosen is always the preferred response -----------------------------------------
+
+ENCODINGS = [
+    ("output_1", "output_2", (1, 2, 0)),
+    ("response_0", "response_1", (0, 1, "tie")),
+    ("response_a", "response_b", ("A", "B", "tie")),
+    ("response_a", "response_b", ("model_a", "model_b", "both_bad")),
+    ("answer1", "answer2", ("left", "right", "tie")),
+    ("agent_response", "base_response", ("agent", "base", "tie")),
+]
+TEXT = st.text(min_size=1, max_size=30) | st.sampled_from(["[0, 1, 3]", "{\"a\": 1}", "[Verse 1] la", " 12 ", "\n\nHuman: x"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(ENCODINGS), st.lists(st.tuples(TEXT, TEXT, TEXT, st.sampled_from([0, 1, 1, 2, 2, None])), min_size=12, max_size=20))
+def test_imported_chosen_is_always_the_preferred_response(encoding, items):
+    a, b, values = encoding
+    rows = []
+    for i, (prompt, first, second, pick) in enumerate(items):
+        rows.append({"prompt": f"{prompt} #{i}", a: f"{first} one {i}", b: f"{second} two {i}",
+                     "verdict": None if pick is None else values[pick - 1 if pick else 2]})
+    proposal = sniff(M, rows)
+    if proposal is None or proposal.confidence < 0.8:
+        return  # not detected is allowed; wrongly oriented is not
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    by_row = dict(enumerate(out.per_row))
+    for i, (row, (_, _, _, pick)) in enumerate(zip(rows, items)):
+        outcome = by_row[i]
+        if pick in (None, 0):
+            assert not isinstance(outcome, list), (row, outcome)
+            assert outcome.reason in ("tie", "missing_preference")
+            continue
+        if not isinstance(outcome, list):
+            assert outcome.reason in ("missing_chosen", "missing_rejected", "identical_pair", "missing_prompt"), outcome
+            continue
+        want_chosen, want_rejected = (row[a], row[b]) if pick == 1 else (row[b], row[a])
+        assert (outcome[0]["chosen"], outcome[0]["rejected"]) == (want_chosen, want_rejected)
+        if not is_transcript(row["prompt"]):  # a "Human: ..." prompt is read as a transcript (documented)
+            assert outcome[0]["prompt"] == [{"role": "user", "content": row["prompt"]}]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["1", 1, 2, "2", 0, "0", None, "", "x", 1.0, True]), TEXT, TEXT), min_size=1, max_size=6))
+def test_any_verdict_value_orients_exactly_or_is_rejected(items):
+    rows = [{"p": "Q", "a": x, "b": y, "v": v} for v, x, y in items]
+    out = run_mapper(M, rows, {"p": "prompt", "a": "response_a", "b": "response_b", "v": "preference"}, ONE_TWO)
+    for row, outcome in zip(rows, out.per_row):
+        key = str(int(row["v"])) if isinstance(row["v"], (int, float)) and not isinstance(row["v"], bool) else row["v"]
+        if not isinstance(outcome, list):
+            continue
+        assert key in ("1", "2")
+        want = (row["a"], row["b"]) if key == "1" else (row["b"], row["a"])
+        assert (outcome[0]["chosen"], outcome[0]["rejected"]) == want
