@@ -62,7 +62,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO, ClassVar, Iterable, Iterator
 
 import ijson
 
@@ -201,10 +201,10 @@ def _json_error(exc: Exception) -> str:
 # Each is scored by its share of the document (bytes, roughly), lowered for arrays of scalars and
 # for records whose key sets differ; the best is read, with its alike siblings as named arrays.
 
-SCAN_EVENTS = 400_000  # parse events the layout scan reads at most (a fraction of a second)
+SCAN_EVENTS = 300_000  # parse events the layout scan reads at most (~0.2 s)
 _PEEK_EVENTS = 20_000  # parse events read to see whether a top-level array holds sequences
 _TRACK_DEPTH = 6  # object levels below the container where collections are looked for
-_MAX_NODES = 2000  # containers tracked by one scan
+_MAX_NODES = 500  # containers tracked by one scan (the rest are skimmed: kind, keys, length)
 _KEYS_KEPT = 64  # keys remembered per object
 _ITEMS_KEPT = 200  # items per collection whose key sets are compared
 _SCALAR_WEIGHT = 0.25  # an array of plain values is a weaker candidate than an array of records
@@ -287,24 +287,34 @@ class _LayoutScan:
 
     def skip(self, event: str) -> tuple[list[str] | None, int | None]:
         """Consume the value that ``event`` opened; its own keys when it is an object, its
-        length when it is an array."""
+        length when it is an array. The hot loop of the scan: kept flat."""
         if event not in _STARTS:
             return None, None
         keys: list[str] | None = [] if event == "start_map" else None
-        length = 0
-        depth = 1
-        while depth:
-            event, value = self.next()
-            if depth == 1:
-                if event == "map_key":
-                    if keys is not None and len(keys) < _KEYS_KEPT:
-                        keys.append(value)
-                elif event not in _ENDS:
-                    length += 1
-            if event in _STARTS:
-                depth += 1
-            elif event in _ENDS:
-                depth -= 1
+        length, depth = 0, 1
+        count, size, budget = self.count, self.size, self.budget
+        try:
+            for event, value in self.events:
+                count += 1
+                size += 1
+                if value.__class__ is str:
+                    size += len(value)
+                if depth == 1:
+                    if event == "map_key":
+                        if keys is not None and len(keys) < _KEYS_KEPT:
+                            keys.append(value)
+                    elif event not in _ENDS:
+                        length += 1
+                if event in _STARTS:
+                    depth += 1
+                elif event in _ENDS:
+                    depth -= 1
+                    if not depth:
+                        break
+                if count >= budget:
+                    raise _ScanBudget
+        finally:
+            self.count, self.size = count, size
         return keys, (length if keys is None else None)
 
     def fill(self, node: _Node, depth: int) -> None:
@@ -598,9 +608,36 @@ class JsonSource(FileSource):
             self._discover(keys)
         return kind
 
+    _LAYOUTS: ClassVar[dict[tuple, dict[str, Any]]] = {}  # settled layouts by file identity (one import opens a source 3 times)
+    _LAYOUT_FIELDS = ("container", "mode", "split_mode", "members", "open_members", "member_kind", "key_field",
+                      "sequences", "record_prefix", "discovered", "exact_numbers")
+
     def _discover(self, keys: list[str]) -> None:
         """Scan the object at the container for its collections of records and settle on one
-        (see the layout discovery above); a one-line error when there is none."""
+        (see the layout discovery above); a one-line error when there is none. The decision is
+        remembered for the same file (path, size, modification time) and options."""
+        try:
+            st = self.path.stat()
+            identity: tuple = (str(self.path), st.st_size, st.st_mtime_ns, tuple(sorted(self.locator.options.items())))
+        except OSError:
+            identity = ()
+        known = self._LAYOUTS.get(identity) if identity else None
+        if known is not None:
+            notes = known.pop("notes")
+            for name, value in known.items():
+                setattr(self, name, value)
+            self.notes.extend(notes)
+            known["notes"] = notes
+            return
+        before = len(self.notes)
+        self._scan_and_settle(keys)
+        if identity:
+            if len(self._LAYOUTS) > 32:
+                self._LAYOUTS.clear()
+            self._LAYOUTS[identity] = {**{name: getattr(self, name, None) for name in self._LAYOUT_FIELDS},
+                                       "notes": list(self.notes[before:])}
+
+    def _scan_and_settle(self, keys: list[str]) -> None:
         with self.reading(), self.open_stream() as stream:
             _skip_bom(stream)
             try:
@@ -610,7 +647,7 @@ class JsonSource(FileSource):
                 root = scan.run(first or "start_map")
             except ijson.JSONError as exc:
                 if self._needs_exact_numbers(exc):
-                    return self._discover(keys)
+                    return self._scan_and_settle(keys)
                 raise self.error(f"is not valid JSON ({_json_error(exc)})") from None
         found = _candidates(root, scan.size)
         if not found:
