@@ -229,3 +229,34 @@ def test_import_keeps_the_id_to_name_mapping_in_the_manifest(tmp_path, monkeypat
         by_text = {r["text"]: r["label"] for r in records}
         for row in csv.reader(open(data, encoding="utf-8", newline="")):
             assert inverse[by_text["\n\n".join(row[1:])]] == row[0]
+
+
+def test_a_saved_mapping_keeps_several_sources_in_their_order(tmp_path, monkeypatch):
+    from helpers.database import fresh_database
+
+    from brewslm.ingestion import open_dataset
+    from brewslm.ingestion.mappings import get_mapping, rerun_mapping, save_mapping
+
+    data = headerless(tmp_path, n=20)
+    body_first = {"col_3": "text", "col_2": "text", "col_1": "label"}  # deliberately not column order
+    with fresh_database(monkeypatch):
+        saved = save_mapping("topics", f"csv:{data}", mapper_id=MAPPER.id, field_map=body_first,
+                             options={"joiner": " || "}, dataset="topics")
+        assert list(saved.field_map.items()) == list(body_first.items())
+        assert list(get_mapping("topics").field_map.items()) == list(body_first.items())
+        assert rerun_mapping("topics").accepted == 20
+        ds = open_dataset("topics")
+        texts = {r["text"] for split in ("train", "validation", "test") for r in ds.iter_records(split)}
+        for row in csv.reader(open(data, encoding="utf-8", newline="")):
+            assert f"{row[2]} || {row[1]}" in texts
+
+
+def test_timestamps_beside_the_text_neither_join_it_nor_hold_it_back():
+    # a headerless tweet-sentiment layout: polarity, tweet id, timestamp, query, user, text
+    rows = [{"col_1": str(4 * (i % 2)), "col_2": str(1467810369 + i), "col_3": f"Mon Apr {1 + i % 28:02d} 22:{i % 60:02d}:45 PDT 2009",
+             "col_4": "NO_QUERY", "col_5": f"user{i}", "col_6": f"@friend that is so sad, I missed the show again today {i}"}
+            for i in range(200)]
+    proposal = MAPPER.sniff(profile_rows(rows))
+    assert proposal.field_map == {"col_6": "text", "col_1": "label"}
+    assert proposal.confidence >= 0.8
+    assert any("dates or codes" in e and "col_3" in e for e in proposal.evidence)

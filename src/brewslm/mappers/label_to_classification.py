@@ -182,13 +182,14 @@ class LabelToClassificationMapper(Mapper):
         if text_field is None:
             return None
         text_fp, label_fp = profile.fields[text_field], profile.fields[label_field]
+        words = mean_words(profile, text_field)
         evidence = [
             f"field '{label_field}' has {label_fp.distinct} distinct values over {label_fp.present} rows: "
             f"{describe_values(label_fp)}",
-            f"field '{text_field}' is free text, {mean_words(profile, text_field):.1f} words per value on average",
+            f"field '{text_field}' is free text, {words:.1f} words per value on average",
         ]
         confidence = 0.95 if label_by_name and text_by_name else 0.9 if label_by_name or text_by_name else 0.85
-        if not is_free_text(text_fp, n, min_words=0) or mean_words(profile, text_field) < 1.5:
+        if not is_free_text(text_fp, n, min_words=0) or words < 1.5:
             confidence -= 0.15
             evidence.append(f"'{text_field}' values are very short for free text")
         confidence = _weigh_other_readings(profile, label_field, label_by_name, text_field, candidates, confidence, evidence)
@@ -212,8 +213,11 @@ class LabelToClassificationMapper(Mapper):
 
 def _word_count(text: str) -> float:
     """Words in a text; for Chinese and Japanese (no spaces) about one word per two characters."""
+    words = len(text.split())
+    if text.isascii():
+        return float(words)
     cjk = len(_CJK.findall(text))
-    return len(text.split()) + cjk / 2 if cjk else float(len(text.split()))
+    return words + cjk / 2
 
 
 def mean_words(profile: SampleProfile, path: str) -> float:
@@ -228,10 +232,21 @@ def _digit_share(profile: SampleProfile, path: str) -> float:
     for row in profile.rows:
         value = get_path(row, path)
         if isinstance(value, str):
-            compact = "".join(value.split())
-            chars += len(compact)
-            digits += sum(c.isdigit() for c in compact)
+            chars += len(value) - sum(map(str.isspace, value))
+            digits += sum(map(str.isdigit, value))
     return digits / chars if chars else 0.0
+
+
+def _recurs_in(profile: SampleProfile, path: str, text_path: str, limit: int = 300) -> tuple[int, int]:
+    """``(found, checked)``: in how many of the first ``limit`` rows the value of ``path`` occurs
+    verbatim (ignoring case) in the text at ``text_path`` (a title repeated in its article)."""
+    found = checked = 0
+    for row in profile.rows[:limit]:
+        value, text = get_path(row, path), get_path(row, text_path)
+        if isinstance(value, str) and value.strip() and isinstance(text, str):
+            checked += 1
+            found += value.strip().lower() in text.lower()
+    return found, checked
 
 
 def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], evidence: list[str]) -> list[str]:
@@ -266,7 +281,7 @@ def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], eviden
         if name in TITLE_NAMES:
             chosen[path] = f"'{path}' (a title by its name, {words:.1f} words per value, unique per row)"
             continue
-        found, checked = occurrence_rate(profile, path, main)
+        found, checked = _recurs_in(profile, path, main)
         if checked and found >= 0.6 * checked:
             chosen[path] = (f"'{path}' (a title: {words:.1f} words per value, unique per row, "
                             f"its value recurs in '{main}' in {found}/{checked} rows)")
@@ -295,7 +310,8 @@ def _label_names_from_beside(profile: SampleProfile, label_field: str, evidence:
         return {}
     examples = ", ".join(f"{i} = '{found.names[str(i)]}'" for i in sorted(ids)[:3])
     evidence.append(f"labels of '{label_field}' are class ids ({shown}); named from {found.describe()}: {examples}"
-                    f"{', ...' if len(ids) > 3 else ''} (option label_names, kept in the manifest)")
+                    f"{', ...' if len(ids) > 3 else ''} (option label_names, kept in the manifest; "
+                    "--option label_names=null keeps the ids)")
     return {"label_names": dict(found.names)}
 
 
