@@ -68,6 +68,7 @@ _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 PASSAGE_MIN_CHARS = 60  # a passage found by its shape alone is at least this long on average
 QUOTED_SHARE = 0.5  # a context found by its shape alone quotes the answers in this share of rows
+JUDGED_ROWS = 300  # sample rows read to weigh context and answer candidates (sniffing stays cheap)
 
 
 # --- readers --------------------------------------------------------------------------------------
@@ -283,7 +284,7 @@ def _find_question(profile) -> tuple[str | None, str]:
 def _mean_first_gold_chars(profile, path: str) -> tuple[float, int]:
     """Mean length of the first gold over the rows that have one, and how many rows read."""
     total = read = 0
-    for row in profile.rows:
+    for row in profile.rows[:JUDGED_ROWS]:
         golds = read_answers(row, path)
         if isinstance(golds, list) and golds:
             total += len(golds[0])
@@ -300,7 +301,7 @@ def _find_answer(profile, question: str, notes: list[str]) -> tuple[str | None, 
         words = name_words(fp.path)
         if words & ANSWER_WORDS and not words & NOT_GOLD_WORDS and answer_like(fp) and not is_id_like_name(fp.path):
             chars, read = _mean_first_gold_chars(profile, fp.path)
-            if read >= 0.5 * profile.n_rows:
+            if read >= 0.5 * min(profile.n_rows, JUDGED_ROWS):
                 worded.append((chars, fp.path))
     if not worded:
         return None, ""
@@ -336,8 +337,8 @@ def _shaped_like_passages(profile, fp, question_chars: float) -> bool:
         if fp.item_frac("object") >= 0.9:
             return any(k in fp.item_keys for k in PASSAGE_TEXT_KEYS)
         if fp.item_frac("string") >= 0.9:
-            lengths = [len(item) for row in profile.rows[:200] for item in (row.get(fp.path) or [])
-                       if isinstance(item, str)]
+            lists = (row.get(fp.path) for row in profile.rows[:JUDGED_ROWS])
+            lengths = [len(item) for value in lists if isinstance(value, list) for item in value if isinstance(item, str)]
             return bool(lengths) and sum(lengths) / len(lengths) >= PASSAGE_MIN_CHARS
     return False
 
@@ -362,9 +363,10 @@ def _find_context(profile, question: str, answer: str | None, golds: list, notes
             candidates[fp.path] = _ContextCandidate(fp.path, 2, bool(words & NOT_GOLD_WORDS), 100 + order)
     if not candidates:
         return None
-    n = profile.n_rows
+    rows = profile.rows[:JUDGED_ROWS]
+    n = len(rows)
     for cand in candidates.values():
-        for row, row_golds in zip(profile.rows, golds):
+        for row, row_golds in zip(rows, golds):
             passages = read_passages(row, cand.path)
             if isinstance(passages, Rejection):
                 continue
@@ -401,12 +403,13 @@ def _answer_by_quotes(profile, question: str, context: str) -> str | None:
                 and fp.mean_chars * 2 > context_fp.mean_chars:
             continue
         checked = quoted = 0
-        for row in profile.rows:
+        rows = profile.rows[:JUDGED_ROWS]
+        for row in rows:
             golds, passages = read_answers(row, fp.path), read_passages(row, context)
             if isinstance(golds, list) and golds and isinstance(passages, list):
                 checked += 1
                 quoted += any(g in p for g in golds for p in passages)
-        share = quoted / checked if checked >= 0.8 * profile.n_rows else 0.0
+        share = quoted / checked if checked >= 0.8 * len(rows) else 0.0
         if share > best_share:
             best, best_share = fp.path, share
     return best
@@ -414,7 +417,15 @@ def _answer_by_quotes(profile, question: str, context: str) -> str | None:
 
 def find_reading_fields(profile) -> ReadingFields | None:
     """The question, answer, context and unanswerable-flag fields of reading-comprehension
-    data (see the module doc), or None when no field holds questions."""
+    data (see the module doc), or None when no field holds questions. Worked out once per
+    profile: both QA sniffers ask."""
+    memo = profile.__dict__.get("_reading_fields", MISSING)
+    if memo is MISSING:
+        memo = profile.__dict__["_reading_fields"] = _find_reading_fields(profile)
+    return memo
+
+
+def _find_reading_fields(profile) -> ReadingFields | None:
     if not profile.n_rows:
         return None
     question, how = _find_question(profile)
@@ -422,7 +433,7 @@ def find_reading_fields(profile) -> ReadingFields | None:
         return None
     found = ReadingFields(question, found={"question": how})
     answer, how = _find_answer(profile, question, found.notes)
-    golds = [read_answers(row, answer) if answer else [] for row in profile.rows]
+    golds = [read_answers(row, answer) if answer else [] for row in profile.rows[:JUDGED_ROWS]]
     context = _find_context(profile, question, answer, golds, found.notes)
     if answer is None and context is not None:
         answer = _answer_by_quotes(profile, question, context.path)
