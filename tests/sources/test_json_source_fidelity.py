@@ -127,3 +127,12 @@ def test_zip_keeps_every_value(rows, asks):
         got = list(open_source(f"json:{path}?zip=asks,answers").rows())
     expected = [{**r, "asks": a, "answers": [{"n": i}]} for r in doc for i, a in enumerate(asks)]
     assert len(got) == len(expected) and all(same(g, e) for g, e in zip(got, expected))
+
+
+@SETTINGS
+@given(texts=st.lists(st.text(min_size=24, max_size=60), min_size=2, max_size=10), data=st.data())
+def test_parallel_arrays_read_as_columns(texts, data):
+    numbers = data.draw(st.lists(st.integers(-9, 9), min_size=len(texts), max_size=len(texts)))
+    got = read(json.dumps({"meta": {"v": 1}, "texts": texts, "n": numbers}).encode())
+    expected = [{"texts": t, "n": n} for t, n in zip(texts, numbers)]
+    assert len(got) == len(expected) and all(same(g, e) for g, e in zip(got, expected))

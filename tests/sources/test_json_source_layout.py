@@ -200,3 +200,28 @@ def test_looks_like_json_lines():
     assert not json_source.looks_like_json_lines(b'{"a": 1}\n')
     assert not json_source.looks_like_json_lines(b'[{"a": 1},\n{"a": 2}]')
     assert not json_source.looks_like_json_lines(b'"text"\n"more"')
+
+
+# --- parallel arrays at the document level (columns) ----------------------------------------------
+
+def test_parallel_arrays_of_one_length_are_columns(tmp_path: Path):
+    doc = {"version": 1, "question": ["Where is the depot?", "When did it open?", "Who runs it?"],
+           "answer": ["Oslo", "1990", "Ann"], "score": [1, 2, 3]}
+    rows, notes = read(f"json:{write(tmp_path, doc)}")
+    assert rows == [{"question": "Where is the depot?", "answer": "Oslo", "score": 1},
+                    {"question": "When did it open?", "answer": "1990", "score": 2},
+                    {"question": "Who runs it?", "answer": "Ann", "score": 3}]
+    assert any("parallel arrays of 3 values at the top level (question, answer, score): read as columns" in n
+               for n in notes)
+    big = write(tmp_path, b'{"a": [%d, 2], "t": ["some long text here", "more long text here"]}' % 2**80, "big.json")
+    assert read(f"json:{big}")[0] == [{"a": 2**80, "t": "some long text here"}, {"a": 2, "t": "more long text here"}]
+
+
+def test_alike_arrays_of_one_length_or_split_names_stay_named_arrays(tmp_path: Path):
+    splits = {"train": ["a text here", "b text here"], "test": ["c", "d"]}  # split names: never columns
+    assert [r["split"] for r in read(f"json:{write(tmp_path, splits)}")[0]] == ["train", "train", "test", "test"]
+    intents = {"GetWeather": [{"text": "rain?"}, {"text": "sun?"}], "PlayMusic": [{"text": "jazz"}, {"text": "pop"}]}
+    rows = read(f"json:{write(tmp_path, intents, 'intents.json')}")[0]
+    assert rows[0] == {"text": "rain?", "split": "GetWeather"} and len(rows) == 4
+    topics = {"sports": ["a match report", "a race report"], "politics": ["a vote report", "a bill report"]}
+    assert [r["split"] for r in read(f"json:{write(tmp_path, topics, 'topics.json')}")[0]] == ["sports"] * 2 + ["politics"] * 2

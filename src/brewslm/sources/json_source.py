@@ -15,6 +15,9 @@ byte-order mark is skipped). What becomes rows:
     [...]}``, SQuAD's ``{"version": ..., "data": [...]}``) are read in document order, each row
     with the array's name in the field ``split`` (or in ``source_split`` when the row has a
     ``split`` field of its own, whose value is kept); named objects keyed by id likewise;
+  - arrays of plain values (or lists) side by side, all of one length and differing in kind or
+    size (``{"question": [...], "answer": [...]}``), none named like a split: the COLUMNS of one
+    table, read in step, one row per position with each array's value under its name;
   - a collection deeper down (``{"meta": {...}, "data": {"examples": [...]}}``): read alone, as
     ``?path=data.examples`` would (alike siblings there are read as named arrays);
   - an object keyed by id: one row per entry, the record with its key in the field ``id`` (or
@@ -57,6 +60,7 @@ empty file yields zero rows.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import json
 import re
@@ -414,6 +418,33 @@ def _alike(a: _Candidate, b: _Candidate) -> bool:
     return _jaccard(a.node.common_keys(), b.node.common_keys()) >= 0.5
 
 
+_SPLIT_WORDS = {"train", "training", "dev", "devel", "development", "valid", "validation", "val", "test",
+                "testing", "eval", "evaluation", "holdout", "heldout", "trial", "sample", "demo", "demos"}
+_COLUMN_SIZE_RATIO = 3.0  # arrays whose values differ this much in size are columns of one table
+
+
+def split_like(name: str) -> bool:
+    """A name that says a split (``train``, ``oos_val``, ``test-2019``): generic words only."""
+    return any(word in _SPLIT_WORDS for word in re.split(r"[^a-z]+", name.lower()) if word)
+
+
+def _columns(best: _Candidate, found: list[_Candidate], total: int) -> list[_Candidate]:
+    """Sibling arrays of plain values (or lists) of one length whose values differ in kind or
+    size (texts beside labels, questions beside answers): the columns of one table, not named
+    splits; [] when the best collection is not such an array."""
+    if best.mode != "array" or not best.node.path or best.node.end is None or best.node.items < 2:
+        return []
+    parent = best.node.path[:-1]
+    same = [c for c in found if c.mode == "array" and c.node.path[:-1] == parent and c.node.end is not None
+            and c.node.items == best.node.items]
+    if len(same) < 2 or any(c.node.item_kind == "object" for c in same) or any(split_like(c.node.path[-1]) for c in same):
+        return []
+    sizes = [c.node.size(total) / c.node.items for c in same]
+    if len({c.node.item_kind for c in same}) == 1 and max(sizes) < _COLUMN_SIZE_RATIO * min(sizes):
+        return []  # alike arrays of one length: named collections that happen to be as long
+    return sorted(same, key=lambda c: c.node.start)
+
+
 def _dotted(path: Iterable[str]) -> str:
     text = ".".join(path)
     return text or "the top level"
@@ -456,6 +487,7 @@ class JsonSource(FileSource):
         self.open_members = False  # split mode: the scan stopped early; later collections alike are read too
         self.member_kind = "array"  # split mode: "array" or "keyed" collections
         self.sequences = False  # items are lists of different lengths: each is kept whole in col_1
+        self.column_order: list[str] = []  # columns mode: the parallel arrays, in document order
         self.discovered = False  # the layout was found by the scan, not given by options
         self.notes: list[str] = getattr(self, "notes", [])  # what the reader decided (evidence)
         self.record_chain: list[str] = list(self.chain)
@@ -610,7 +642,7 @@ class JsonSource(FileSource):
 
     _LAYOUTS: ClassVar[dict[tuple, dict[str, Any]]] = {}  # settled layouts by file identity (one import opens a source 3 times)
     _LAYOUT_FIELDS = ("container", "mode", "split_mode", "members", "open_members", "member_kind", "key_field",
-                      "sequences", "record_prefix", "discovered", "exact_numbers")
+                      "sequences", "record_prefix", "discovered", "exact_numbers", "column_order")
 
     def _discover(self, keys: list[str]) -> None:
         """Scan the object at the container for its collections of records and settle on one
@@ -662,7 +694,17 @@ class JsonSource(FileSource):
         group.sort(key=lambda c: c.node.start)  # document order
         base = list(self.container)
         self.discovered = True
-        if not best.node.path:
+        columns = _columns(best, found, scan.size)
+        if columns:
+            group = columns
+            self.container = base + list(parent)
+            self.mode, self.members = "columns", {c.node.path[-1] for c in group}
+            self.column_order = [c.node.path[-1] for c in group]
+            self.notes.append(
+                f"records as parallel arrays of {best.node.items} values at {_dotted(self.container)} "
+                f"({', '.join(self.column_order)}): read as columns, one row per position, each array's "
+                "value under its name")
+        elif not best.node.path:
             self.mode = "keyed"
             self.key_field = free_key_field(k for keys_ in best.node.item_keys for k in keys_)
             self.notes.append(self._keyed_note(best.node, scan.complete))
@@ -694,7 +736,7 @@ class JsonSource(FileSource):
                 self.mode = "array"
                 self.record_prefix = _child(_prefix(self.container), "item")
                 self.notes.append(f"records at {_dotted(self.container)} ({_count(best.node, scan.complete, 'record')})")
-        if best.mode == "array":
+        if best.mode == "array" and self.mode != "columns":
             self._note_sequences([c.node for c in group])
         others = [c for c in found if c not in group][:_OTHERS_SHOWN]
         if others:
@@ -772,7 +814,10 @@ class JsonSource(FileSource):
         with self.reading(lambda: f"after record {count}"), self.open_stream() as stream:
             _skip_bom(stream)
             try:
-                if self.split_mode:
+                if self.mode == "columns":
+                    for count, row in enumerate(self._columns(), start=1):
+                        yield row
+                elif self.split_mode:
                     for count, row in self._named_collections(stream):
                         yield row
                 elif self.mode == "keyed":
@@ -789,6 +834,18 @@ class JsonSource(FileSource):
                     raise _NeedExactNumbers from None
                 hint = "; one JSON value per line is read with jsonl:" if _TRAILING in str(exc) else ""
                 raise self.error(f"is not valid JSON after record {count} ({_json_error(exc)}){hint}") from None
+
+    def _columns(self) -> Iterator[SourceRow]:
+        """Rows of parallel arrays: one stream per array, read in step (nothing held but a row)."""
+        with contextlib.ExitStack() as stack:
+            readers = []
+            for name in self.column_order:
+                stream = stack.enter_context(self.open_stream())
+                _skip_bom(stream)
+                prefix = _child(_child(_prefix(self.container), name), "item")
+                readers.append(ijson.items(stream, prefix, use_float=not self.exact_numbers))
+            for values in zip(*readers):
+                yield {name: self._plain(value) for name, value in zip(self.column_order, values)}
 
     def _plain(self, value: Any) -> Any:
         return plain_numbers(value) if self.exact_numbers and not too_deep(value) else value
