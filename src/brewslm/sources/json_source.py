@@ -586,7 +586,7 @@ class JsonSource(FileSource):
 
     def _plan(self) -> str:
         try:
-            if looks_like_json_lines(self.probe()):
+            if looks_like_json_lines(getattr(self, "probe_utf8", self.probe)()):  # decoded head when the file base decodes
                 raise _JsonLines
             return self._plan_document()
         except _JsonLines:
