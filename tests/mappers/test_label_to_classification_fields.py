@@ -260,3 +260,11 @@ def test_timestamps_beside_the_text_neither_join_it_nor_hold_it_back():
     assert proposal.field_map == {"col_6": "text", "col_1": "label"}
     assert proposal.confidence >= 0.8
     assert any("dates or codes" in e and "col_3" in e for e in proposal.evidence)
+
+
+def test_unnamed_chinese_text_is_found_by_its_characters():
+    reviews_zh = ["这家酒店的服务非常好，房间也很干净", "位置不错但是早餐太差了，不会再来", "性价比很高，推荐给大家",
+                  "前台态度恶劣，体验很糟糕", "环境安静，适合休息"]
+    rows = [{"col_1": str(i % 2), "col_2": f"{reviews_zh[i % 5]}{i}"} for i in range(100)]
+    proposal = MAPPER.sniff(profile_rows(rows))
+    assert proposal.field_map == {"col_2": "text", "col_1": "label"} and proposal.confidence >= 0.8

@@ -180,6 +180,8 @@ class LabelToClassificationMapper(Mapper):
             return None
         text_field, text_by_name = choose_text_field(profile, TEXT_CANDIDATES, exclude=[label_field], min_words=1.0)
         if text_field is None:
+            text_field = _wordiest_unspaced_text(profile, exclude=[label_field])
+        if text_field is None:
             return None
         text_fp, label_fp = profile.fields[text_field], profile.fields[label_field]
         words = mean_words(profile, text_field)
@@ -235,6 +237,21 @@ def _digit_share(profile: SampleProfile, path: str) -> float:
             chars += len(value) - sum(map(str.isspace, value))
             digits += sum(map(str.isdigit, value))
     return digits / chars if chars else 0.0
+
+
+def _wordiest_unspaced_text(profile: SampleProfile, exclude: list[str]) -> str | None:
+    """The top-level text field with the most words per value counted as ``_word_count`` does
+    (Chinese or Japanese written without spaces), for tables whose text no name points at."""
+    n = profile.n_rows
+    best, most = None, 2.5
+    for path in profile.top_level():
+        fp = profile.fields[path]
+        if path in exclude or is_id_like_name(path) or not is_free_text(fp, n, min_words=0) or fp.mean_chars < 5:
+            continue
+        words = mean_words(profile, path)
+        if words > most:
+            best, most = path, words
+    return best
 
 
 def _recurs_in(profile: SampleProfile, path: str, text_path: str, limit: int = 300) -> tuple[int, int]:
