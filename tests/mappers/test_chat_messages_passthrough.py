@@ -307,3 +307,44 @@ def test_fidelity_every_text_is_kept_exactly(pairs):
     out = run_mapper(M, [row], {"conversations": "messages"}, {"consecutive_turns": "reject"})
     assert not out.rejections, out.rejections
     assert [m["content"] for m in out.records[0]["messages"]] == texts
+
+
+# --- chat dialects: user turns and replies as parallel lists (MT-bench + a joined answer file) -------
+
+def parallel_rows(n=12, answered=5):
+    rows = []
+    for i in range(n):
+        row = {"question_id": i, "turns": [f"Question {i}?", f"And a follow-up {i}?"],
+               "reference": ["", f"hint {i}"]}  # a decoy: as many items, but short and sometimes blank
+        if i < answered:
+            row["choices"] = [{"index": 0, "turns": [f"A long first answer number {i}.", f"[{i}] a long second answer."]}]
+        rows.append(row)
+    return rows
+
+
+def test_parallel_turn_lists_are_interleaved_and_unanswered_rows_rejected():
+    out = run_mapper(M, parallel_rows(), {"turns": "messages", "choices.0.turns": "replies"})
+    assert len(out.records) == 5 and out.reasons == {"missing_assistant_reply": 7}
+    assert all(r.defect for _, r in out.rejections)  # the data lacks replies: not a wrong mapping
+    assert out.records[1]["messages"] == msgs(
+        ("user", "Question 1?"), ("assistant", "A long first answer number 1."),
+        ("user", "And a follow-up 1?"), ("assistant", "[1] a long second answer."),
+    )
+    uneven = {"turns": ["a", "b"], "choices": [{"turns": ["only one"]}]}
+    assert run_mapper(M, [uneven], {"turns": "messages", "choices.0.turns": "replies"}).reasons == {
+        "invalid_turn_order": 1}
+
+
+def test_sniff_pairs_the_parallel_replies_not_the_decoy_and_the_gate_keeps_it():
+    from brewslm.introspection.gate import gate
+    from brewslm.introspection.profile import profile_rows
+
+    rows = parallel_rows()
+    proposal = sniff(M, rows)
+    assert proposal.field_map == {"turns": "messages", "choices.0.turns": "replies"}, proposal
+    gated = gate(proposal, profile_rows(rows))
+    # 7 of 12 rows are unanswered: defects of the data, left out of the gate's rate
+    assert gated.confidence >= 0.9, gated.evidence
+    # when replies are rare (4 of 40 rows), the defects no longer excuse the rate: not accepted
+    rare = parallel_rows(n=40, answered=4)
+    assert gate(sniff(M, rare), profile_rows(rare)).confidence < 0.8

@@ -471,3 +471,26 @@ def test_fidelity_texts_are_kept_exactly(query, result, answer, tricky):
     assert first["calls"] == [{"tool": "get_weather", "arguments": {"city": tricky}}]
     assert second["messages"][-1] == {"role": "tool", "content": result}
     assert second["answer"] == answer
+
+
+def test_gate_does_not_hold_data_defects_against_the_right_mapping():
+    from brewslm.introspection.gate import gate
+    from brewslm.introspection.profile import profile_rows
+
+    def row(i, arguments):
+        return {"messages": [{"role": "system", "content": "You fly a drone."},
+                             {"role": "user", "content": f"command {i}"},
+                             {"role": "assistant", "tool_calls": [{"type": "function", "function": {
+                                 "name": "get_weather", "arguments": arguments}}]}],
+                "tools": openai_tools(WEATHER, TIME)}
+
+    rows = [row(i, json.dumps({"city": f"c{i}"})) for i in range(8)]
+    rows += [row(i, json.dumps(json.dumps({"city": "home"}))) for i in range(6)]  # encoded twice
+    proposal = sniff(M, rows)
+    assert proposal.field_map == {"messages": "messages", "tools": "tools"}
+    gated = gate(proposal, profile_rows(rows))
+    assert gated.confidence >= 0.9, gated.evidence
+    assert any("defects of the data" in e for e in gated.evidence)
+    # a rejection that is not a defect (a call to a tool nobody offered) still counts against it
+    rows[:6] = [{**r, "tools": openai_tools(TIME)} for r in rows[:6]]
+    assert gate(sniff(M, rows), profile_rows(rows)).confidence < 0.8

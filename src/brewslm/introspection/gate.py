@@ -10,7 +10,11 @@ profile, and scales the confidence by the share of rows that came through:
 
 so a proposal keeps its full confidence while at least 90% of the sample maps cleanly (a correct
 mapper on data with a few genuinely bad rows is not punished), and loses confidence linearly
-below that: at 80% a 0.9 proposal drops to exactly 0.8, at 50% to 0.5. Sample rows the source
+below that: at 80% a 0.9 proposal drops to exactly 0.8, at 50% to 0.5. Rows a mapper rejects as
+defects of the data itself (``Rejection.defect``: the row has the mapped shape, its own content
+is unusable, e.g. an unanswered question or call arguments encoded twice) are left out of the
+rate once at least five rows and a quarter of the sample map cleanly (``mappers.base.fit_share``):
+they are the rows a correct import must reject, not a sign of a wrong mapping. Sample rows the source
 could not parse (``ParseFailure``) are a property of the file, not of the mapper, and are left
 out of the rate. Teacher-model proposals carry no confidence of their own; the prior they enter
 with comes from the proposed mapper's own sniffer (see ``llm_assist.corroborate``).
@@ -28,7 +32,7 @@ from typing import Any
 
 from brewslm.errors import BrewError
 from brewslm.introspection.profile import SampleProfile
-from brewslm.mappers.base import MISSING, Mapper, Proposal, Rejection, get_path
+from brewslm.mappers.base import MISSING, Mapper, Proposal, Rejection, fit_share, get_path
 
 ACCEPT_THRESHOLD = 0.8
 FULL_CREDIT_RATE = 0.9
@@ -52,10 +56,16 @@ class DryRun:
     examples: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # first accepted records
     # reason -> its first rejected rows: {"row": 1-based sample row, "detail": ..., "raw": the row}
     rejected_examples: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    defects: int = 0  # rejected rows whose rejection is a defect of the data (Rejection.defect)
 
     @property
     def accept_rate(self) -> float:
         return self.accepted / self.rows if self.rows else 0.0
+
+    @property
+    def fit_rate(self) -> float:
+        """The rate the gate scales by: data-defect rows left out once enough rows map cleanly."""
+        return fit_share(self.accepted, self.rows, self.defects)
 
 
 def adjusted_confidence(prior: float, accept_rate: float) -> float:
@@ -102,8 +112,14 @@ def gate(proposal: Proposal, profile: SampleProfile) -> Proposal:
         return reject(str(exc))
 
     run = dry_run(mapper, field_map, options, profile)
-    confidence = adjusted_confidence(proposal.confidence, run.accept_rate)
+    rate = run.fit_rate
+    confidence = adjusted_confidence(proposal.confidence, rate)
     evidence.append(_describe_run(run))
+    if rate != run.accept_rate:
+        evidence.append(
+            f"{run.defects} rejected rows are defects of the data itself (the mapped shape is there, its content is "
+            f"unusable): left out of the rate, {run.accepted}/{run.rows - run.defects} = {rate:.1%}"
+        )
     if run.accepted == 0:
         return dataclasses.replace(
             proposal, field_map=field_map, options=options, confidence=0.0,
@@ -111,7 +127,7 @@ def gate(proposal: Proposal, profile: SampleProfile) -> Proposal:
         )
     if confidence < proposal.confidence:
         evidence.append(
-            f"confidence {proposal.confidence:.2f} x min(1, {run.accept_rate:.3f} / {FULL_CREDIT_RATE}) "
+            f"confidence {proposal.confidence:.2f} x min(1, {rate:.3f} / {FULL_CREDIT_RATE}) "
             f"= {confidence:.2f}"
         )
     constant = _constant_required_fields(mapper, field_map, profile)
@@ -172,7 +188,7 @@ def dry_run(
     first_detail: dict[str, str] = {}
     examples: list[dict[str, Any]] = []
     rejected_examples: dict[str, list[dict[str, Any]]] = {}
-    accepted = records = 0
+    accepted = records = defects = 0
     for index, row in enumerate(profile.rows, start=1):
         try:
             outcome = mapper.apply(row, fields, options)
@@ -185,11 +201,12 @@ def dry_run(
             examples.extend(outcome[: max(0, keep_examples - len(examples))])
             continue
         rejections[problem.reason] += 1
+        defects += problem.defect
         detail = problem.detail if len(problem.detail) <= _DETAIL_CHARS else problem.detail[:_DETAIL_CHARS] + "…"
         first_detail.setdefault(problem.reason, f"sample row {index}: {detail}")
         if keep_examples and len(rejected_examples.setdefault(problem.reason, [])) < keep_examples:
             rejected_examples[problem.reason].append({"row": index, "detail": problem.detail, "raw": row})
-    return DryRun(len(profile.rows), accepted, records, rejections, first_detail, examples, rejected_examples)
+    return DryRun(len(profile.rows), accepted, records, rejections, first_detail, examples, rejected_examples, defects)
 
 
 def _check_outcome(outcome: Any, task: Any) -> Rejection | None:

@@ -45,6 +45,25 @@ class Rejection:
 
     reason: str
     detail: str = ""
+    # True when the row has the shape the mapping reads and its OWN content is unusable (a
+    # question nobody answered, call arguments encoded twice): no other mapping would import it
+    # faithfully, so the introspector's gate does not count it against the mapping (gate.py)
+    defect: bool = False
+
+
+DEFECT_MIN_ACCEPTED = 5  # clean rows needed before data-defect rejections stop counting against a mapping
+DEFECT_MIN_SHARE = 0.25  # ... and the share of the rows they must be
+
+
+def fit_share(accepted: int, rows: int, defects: int = 0) -> float:
+    """How well a mapping fits ``rows``: the accepted share, with the rows rejected as defects of
+    the data itself (``Rejection.defect``) left out once at least ``DEFECT_MIN_ACCEPTED`` rows and
+    ``DEFECT_MIN_SHARE`` of all rows are accepted. Used by the gate and by sniffers alike."""
+    if not rows:
+        return 0.0
+    if not defects or accepted < max(DEFECT_MIN_ACCEPTED, DEFECT_MIN_SHARE * rows) or defects >= rows:
+        return accepted / rows
+    return accepted / (rows - defects)
 
 
 @dataclass

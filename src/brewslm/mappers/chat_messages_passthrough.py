@@ -24,12 +24,15 @@ from typing import Any, Mapping
 
 from brewslm.errors import MapperError
 from brewslm.mappers.base import (
+    MISSING,
     FieldSpec,
     Mapper,
     Proposal,
     Record,
     Rejection,
+    fit_share,
     get_path,
+    structure_from_text,
     read_source_id,
     type_name,
 )
@@ -97,6 +100,85 @@ def _rank(node: Mapping[str, Any], position: int) -> tuple[float, int]:
     return (float(rank) if isinstance(rank, (int, float)) and not isinstance(rank, bool) else float("inf"), position)
 
 
+def _text_list(value: Any) -> list[str] | None:
+    """A list of strings (or a string holding one complete JSON list of strings), else None."""
+    return structure_from_text(value, list, items=str)
+
+
+def parallel_turns(users: Any, replies: Any, path: str, replies_path: str) -> "list[Turn] | Rejection":
+    """User turns and the assistant's replies given as two parallel lists, interleaved:
+    user 1, reply 1, user 2, reply 2... Every turn must be non-blank text and the lists the same
+    length; a row with no replies at all (an unanswered question) is ``missing_assistant_reply``."""
+    user_texts = _text_list(users)
+    if user_texts is None or not user_texts:
+        return Rejection("wrong_type", f"field '{path}' is not a list of user turns (text)")
+    if replies is MISSING or replies is None:
+        return Rejection(
+            "missing_assistant_reply", f"field '{replies_path}' is missing: the turns are unanswered", defect=True
+        )
+    reply_texts = _text_list(replies)
+    if reply_texts is None:
+        return Rejection("wrong_type", f"field '{replies_path}' is not a list of replies (text)")
+    if len(reply_texts) != len(user_texts):
+        return Rejection(
+            "invalid_turn_order",
+            f"field '{path}' has {len(user_texts)} user turns but '{replies_path}' has {len(reply_texts)} replies",
+        )
+    turns: list[Turn] = []
+    for i, (user, reply) in enumerate(zip(user_texts, reply_texts)):
+        if not user.strip():
+            return Rejection("missing_messages", f"field '{path}' turn {i} is empty")
+        if not reply.strip():
+            return Rejection("missing_assistant_reply", f"field '{replies_path}' reply {i} is empty", defect=True)
+        turns += [Turn(USER, user), Turn(ASSISTANT, reply)]
+    return turns
+
+
+def string_list_paths(row: Any, depth: int = 3, prefix: str = "") -> dict[str, list[str]]:
+    """Every path in a row (through objects, and the first item of lists of objects) holding a
+    non-empty list of strings: where a parallel list of replies may hide (``choices.0.turns``)."""
+    found: dict[str, list[str]] = {}
+    if depth < 0:
+        return found
+    if isinstance(row, dict):
+        for key, value in row.items():
+            if not isinstance(key, str) or "." in key:
+                continue
+            path = f"{prefix}{key}"
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                found[path] = value
+            else:
+                found.update(string_list_paths(value, depth - 1, path + "."))
+    elif isinstance(row, list) and row and isinstance(row[0], dict):
+        found.update(string_list_paths(row[0], depth - 1, prefix + "0."))
+    return found
+
+
+def find_parallel_replies(profile, name: str) -> tuple[str, int] | None:
+    """A list of strings that runs parallel to the user-turn list ``name``: in every row where both
+    are present, as many items as ``name``'s. Of several, the one whose items are never blank and
+    longest on average (replies, not short grading hints). ``(path, rows where present)``."""
+    stats: dict[str, list[int]] = {}  # path -> [rows, rows of equal length, blank items, chars, items]
+    for row in profile.rows:
+        users = row.get(name) if isinstance(row, dict) else None
+        if not isinstance(users, list):
+            continue
+        for path, items in string_list_paths(row).items():
+            if path == name:
+                continue
+            st = stats.setdefault(path, [0, 0, 0, 0, 0])
+            st[0] += 1
+            st[1] += len(items) == len(users)
+            st[2] += sum(not i.strip() for i in items)
+            st[3] += sum(len(i) for i in items)
+            st[4] += len(items)
+    fits = [(p, st) for p, st in stats.items() if st[0] >= 2 and st[1] == st[0]]
+    if not fits:
+        return None
+    path, st = min(fits, key=lambda ps: (ps[1][2] > 0, -ps[1][3] / max(ps[1][4], 1)))
+    return path, st[0]
+
+
 class ChatMessagesPassthrough(Mapper):
     id = "chat_messages_passthrough"
     task_profile = "chat_sft"
@@ -108,6 +190,13 @@ class ChatMessagesPassthrough(Mapper):
             description="a list of messages, a Human:/Assistant: transcript, or the root of a message tree",
         ),
         FieldSpec("system", required=False, candidates=("system", "system_prompt"), description="a system prompt"),
+        FieldSpec(
+            "replies",
+            required=False,
+            candidates=(),
+            description="the assistant's turns as a list PARALLEL to a messages list of user turns "
+            "(user turn i is answered by reply i; MT-bench: turns + choices.0.turns)",
+        ),
         FieldSpec(
             "id",
             required=False,
@@ -145,7 +234,12 @@ class ChatMessagesPassthrough(Mapper):
         if source_id is not None:
             extra["id"] = source_id
 
-        if is_tree_node(value):
+        if fields.get("replies"):
+            turns = parallel_turns(value, get_path(row, fields["replies"]), path, fields["replies"])
+            if isinstance(turns, Rejection):
+                return turns
+            conversations = [(turns, {})]
+        elif is_tree_node(value):
             conversations = self._tree_conversations(value, path, role_map, tree_mode)
         elif isinstance(value, dict):
             return Rejection(
@@ -295,6 +389,11 @@ class ChatMessagesPassthrough(Mapper):
         candidates.sort(key=lambda c: (c[0].lower() not in MESSAGE_FIELD_NAMES + ("prompt",), -profile.coverage(c[0])))
         name, is_tree = candidates[0]
         field_map = {name: "messages"}
+        parallel = None
+        if profile.field(name) is not None and profile.field(name).main_type == "list" and not is_tree:
+            parallel = find_parallel_replies(profile, name)
+            if parallel:
+                field_map[parallel[0]] = "replies"
         for spec in self.fields[1:]:
             src = profile.find(spec.candidates, lambda fp: fp.main_type in ("string", "number"))
             if src and src not in field_map:
@@ -315,16 +414,17 @@ class ChatMessagesPassthrough(Mapper):
                         if call_shape(item):
                             tool_turns += 1
         accepted, rejected = 0, Counter()
-        records = 0
+        records = defects = 0
         for row in profile.rows:
             out = self.map_row(row, fields, {})
             if isinstance(out, Rejection):
                 rejected[out.reason] += 1
+                defects += out.defect
             else:
                 accepted += 1
                 records += len(out)
         n = profile.n_rows
-        accept_share = accepted / n if n else 0.0
+        accept_share = fit_share(accepted, n, defects)
         if is_tree:
             paths = sum(
                 len(convs)
@@ -340,6 +440,11 @@ class ChatMessagesPassthrough(Mapper):
                 f"{paths} root-to-leaf paths give {records} distinct conversations "
                 "(paths ending in unanswered prompts are trimmed to their last reply)"
             )
+        elif parallel:
+            evidence.append(
+                f"field '{name}' holds lists of user turns and '{parallel[0]}' (in {parallel[1]}/{profile.n_rows} rows) "
+                "a list of as many replies: turns interleaved user/assistant; rows without replies are rejected"
+            )
         elif roles:
             top = ", ".join(f"{r} ({c})" for r, c in roles.most_common(5))
             evidence.append(f"field '{name}' holds message lists; speaker roles: {top}")
@@ -351,7 +456,7 @@ class ChatMessagesPassthrough(Mapper):
 
         confidence = 0.65
         if accept_share >= 0.9:
-            confidence = 0.93 if (is_tree or roles) else 0.82
+            confidence = 0.93 if (is_tree or roles or parallel) else 0.82
         elif accept_share >= 0.6:
             confidence = 0.75
         tool_field = next((f for f in TOOL_FIELDS if profile.coverage(f) > 0), None) or next(

@@ -41,6 +41,7 @@ from brewslm.mappers.base import (
     Record,
     Rejection,
     attach_source_id,
+    fit_share,
     get_path,
     structure_from_text,
     type_name,
@@ -228,12 +229,13 @@ def parse_call(item: Any, where: str) -> "tuple[dict[str, Any], dict[str, list[A
                 try:  # the whole string must be the arguments object: never a partial or a second decode
                     decoded = json.loads(arguments)
                 except ValueError as exc:
-                    return Rejection("invalid_tool_call", f"{where} arguments are not valid JSON ({exc.msg})")
+                    return Rejection("invalid_tool_call", f"{where} arguments are not valid JSON ({exc.msg})", defect=True)
                 if isinstance(decoded, str):
                     return Rejection(
                         "invalid_tool_call",
                         f"{where} arguments are JSON text encoded twice (they decode to a string, not an object); "
                         "fix the source rather than decoding twice",
+                        defect=True,
                     )
                 arguments = decoded
         if arguments is None:
@@ -537,18 +539,19 @@ class ToolCallPassthrough(Mapper):
 
         n = profile.n_rows
         reasons: Counter = Counter()
-        accepted = records = call_records = call_rows = 0
+        accepted = records = call_records = call_rows = defects = 0
         for row in profile.rows:
             out = self.map_row(row, fields, {})
             if isinstance(out, Rejection):
                 reasons[out.reason] += 1
+                defects += out.defect
                 continue
             accepted += 1
             records += len(out)
             with_calls = sum(bool(r["calls"]) for r in out)
             call_records += with_calls
             call_rows += with_calls > 0
-        share = accepted / n if n else 0.0
+        share = fit_share(accepted, n, defects)
         evidence = []
         if conversation:
             roles: Counter = Counter()
