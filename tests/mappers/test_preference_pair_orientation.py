@@ -180,12 +180,13 @@ def test_sniff_annotators_and_scores():
     out = run_mapper(M, rows, proposal.field_map, proposal.options)
     assert out.reasons == {"tie": 3, "no_majority": 3}
     assert [r["chosen"][0] for r in out.records[:8]] == ["S", "M", "S", "M", "S", "M", "M", "S"]
-    scored = [{"prompt": f"Q{i} here", "output_1": f"a {i} x", "output_2": f"b {i} y", "output_1_score": i % 4,
+    scored = [{"prompt": f"Q{i} here", "output_1": f"a reply to {i}, first", "output_2": f"b reply to {i}, second",
+               "output_1_score": i % 4,
                "output_2_score": 2 if i == 6 else 1.5} for i in range(20)]
     proposal = accepted_proposal(scored)
     assert proposal.field_map["output_1_score"] == "score_a" and proposal.field_map["output_2_score"] == "score_b"
     out = run_mapper(M, scored, proposal.field_map, proposal.options)
-    assert out.reasons == {"tie": 1} and all(r["chosen"].startswith("a") == (int(r["chosen"].split()[1]) % 4 > 1.5)
+    assert out.reasons == {"tie": 1} and all(r["chosen"].startswith("a") == (int(r["chosen"].split()[3][:-1]) % 4 > 1.5)
                                                for r in out.records)
 
 
@@ -261,3 +262,26 @@ def test_any_verdict_value_orients_exactly_or_is_rejected(items):
         assert key in ("1", "2")
         want = (row["a"], row["b"]) if key == "1" else (row["b"], row["a"])
         assert (outcome[0]["chosen"], outcome[0]["rejected"]) == want
+
+
+def test_scored_completions_list():
+    rows = [{"instruction": f"Explain topic {i}",
+             "completions": [{"model": "m1", "response": f"A short take on {i}.", "score": (i % 5) + 0.5},
+                             {"model": "m2", "response": f"A longer answer about {i}, with detail.", "score": 3},
+                             {"model": "m3", "response": f"Not sure about {i} honestly.", "score": 1}]}
+            for i in range(20)]
+    rows[4]["completions"][0]["score"] = 3  # ties with m2 at the top
+    rows[7]["completions"][2]["score"] = None
+    proposal = accepted_proposal(rows)
+    assert proposal.field_map == {"completions": "completions", "instruction": "prompt"}
+    assert proposal.options == {"completion_text": "response", "completion_score": "score"}
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert out.reasons == {"tie": 1, "missing_preference": 1}
+    for record in out.records:
+        i = int(record["prompt"][0]["content"].split()[-1])
+        first = rows[i]["completions"][0]
+        best = first if first["score"] > 3 else rows[i]["completions"][1]
+        worst = first if first["score"] < 1 else rows[i]["completions"][2]
+        assert (record["chosen"], record["rejected"]) == (best["response"], worst["response"])
+    with pytest.raises(MapperError, match="completion_text"):
+        run_mapper(M, rows[:1], {"completions": "completions", "instruction": "prompt"})

@@ -447,12 +447,34 @@ def pair_named_by(profile: SampleProfile, values: Iterable[str], exclude: Iterab
     return (a, b) if order.index(a) < order.index(b) else (b, a)
 
 
+def score_pair(profile: SampleProfile, a: str, b: str) -> tuple[str, str] | None:
+    """Two numeric fields scoring the responses: named after each response (``output_1_score``) or
+    indexed like them (``score_1``/``score_2`` beside ``output_1``/``output_2``)."""
+    numeric = [p for p, fp in profile.fields.items()
+               if fp.present >= 0.8 * profile.n_rows and fp.frac("number") >= 0.95 and not is_id_like_name(p)]
+    la, lb = leaf_name(a).lower(), leaf_name(b).lower()
+    by_name = ([p for p in numeric if la in leaf_name(p).lower() and lb not in leaf_name(p).lower()],
+               [p for p in numeric if lb in leaf_name(p).lower() and la not in leaf_name(p).lower()])
+    if len(by_name[0]) == 1 and len(by_name[1]) == 1:
+        return by_name[0][0], by_name[1][0]
+    ta, tb = (indexed_name(a) or ("", ""))[1], (indexed_name(b) or ("", ""))[1]
+    groups: dict[str, dict[str, str]] = {}
+    for p in numeric:
+        indexed = indexed_name(p)
+        if indexed:
+            groups.setdefault(indexed[0], {})[indexed[1].lower()] = p
+    for members in groups.values():
+        if len(members) == 2 and ta.lower() in members and tb.lower() in members:
+            return members[ta.lower()], members[tb.lower()]
+    return None
+
+
 def pair_verdict(profile: SampleProfile, path: str) -> str | None:
     """Evidence that ``path`` is a verdict on two reply fields of the same rows (its values index or
     name them, see ``read_verdict_values``), or None. Such a field orients a preference pair; it is
     not a class of the texts."""
     fp = profile.field(path)
-    if fp is None or fp.distinct_overflow or not 2 <= fp.distinct <= 5:
+    if fp is None or fp.distinct_overflow or fp.distinct < 2:
         return None
     values = list(fp.values)
     pairs = [pq for pq in indexed_pairs(profile) if path not in pq]
@@ -463,6 +485,9 @@ def pair_verdict(profile: SampleProfile, path: str) -> str | None:
         read = read_verdict_values(values, a, b)
         if read is not None and read[2] >= 0.85:
             return f"the values of '{path}' point at the reply fields '{a}' and '{b}' ({read[1]})"
+        scores = score_pair(profile, a, b)
+        if scores and path in scores:
+            return f"'{path}' is one of two scores ('{scores[0]}', '{scores[1]}') of the reply fields '{a}' and '{b}'"
     return None
 
 

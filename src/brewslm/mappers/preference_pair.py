@@ -54,6 +54,7 @@ from brewslm.mappers._sniffing import (
     pair_named_by,
     parent_path,
     read_verdict_values,
+    score_pair,
 )
 from brewslm.mappers.base import (
     MISSING,
@@ -113,6 +114,8 @@ class _Options:
     folded: dict[str, str] | None  # the same, keyed case-insensitively
     higher_wins: bool
     input_joiner: str
+    completion_text: str | None = None
+    completion_score: str | None = None
 
 
 def _parse_options(options: Mapping[str, Any]) -> _Options:
@@ -142,7 +145,13 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     joiner = options.get("input_joiner", DEFAULT_INPUT_JOINER)
     if not isinstance(joiner, str):
         raise MapperError(f"option input_joiner must be text, not a {type_name(joiner)}")
-    return _Options(values, folded, higher, joiner)
+    keys = []
+    for name in ("completion_text", "completion_score"):
+        key = options.get(name)
+        if key is not None and (not isinstance(key, str) or not key.strip()):
+            raise MapperError(f"option {name} must be a key name such as \"response\" or \"score\"")
+        keys.append(key)
+    return _Options(values, folded, higher, joiner, *keys)
 
 
 _cached_options = OptionsCache(_parse_options)
@@ -214,6 +223,38 @@ def _by_scores(row: Any, path_a: str, path_b: str, higher_wins: bool) -> "str | 
     return RESPONSE_A if (a > b) == higher_wins else RESPONSE_B
 
 
+def _by_completion_scores(row: Any, path: str, opts: _Options) -> "tuple[str, str] | Rejection":
+    """(chosen path, rejected path) into a list of scored completions: the unique highest score is
+    chosen, the lowest rejected (the first of equally low ones, in list order); equal top scores
+    are a tie, an item without a score is ``missing_preference``."""
+    if opts.completion_text is None or opts.completion_score is None:
+        raise MapperError(
+            f"field '{path}' is mapped to completions but the completion_text and completion_score options are not "
+            'both set; say where each item keeps its text and its score, e.g. {"completion_text": "response", '
+            '"completion_score": "score"}'
+        )
+    items = get_path(row, path)
+    if items is MISSING or items is None:
+        return Rejection("missing_chosen", f"field '{path}' is missing")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return Rejection("wrong_type", f"field '{path}' is a {type_name(items)} where a list of scored completions is expected")
+    if len(items) < 2:
+        return Rejection("missing_rejected", f"field '{path}' has {len(items)} completion(s); a pair needs two")
+    scores = []
+    for i, item in enumerate(items):
+        score = _score(item, opts.completion_score)
+        if isinstance(score, Rejection):
+            return Rejection(score.reason, f"completion {i} of field '{path}': {score.detail}")
+        if score is None:
+            return Rejection("missing_preference", f"completion {i} of field '{path}' has no '{opts.completion_score}' score")
+        scores.append(score if opts.higher_wins else -score)
+    best = max(scores)
+    if scores.count(best) > 1:
+        return Rejection("tie", f"{scores.count(best)} completions of field '{path}' share the best score")
+    worst = scores.index(min(scores))
+    return f"{path}.{scores.index(best)}.{opts.completion_text}", f"{path}.{worst}.{opts.completion_text}"
+
+
 def _input_text(row: Any, path: str | None) -> "str | None | Rejection":
     """The Alpaca ``input``: None when unmapped, absent or blank; text is kept exactly."""
     value = MISSING if path is None else get_path(row, path)
@@ -242,6 +283,9 @@ class PreferencePair(Mapper):
         FieldSpec("score_a", required=False, description="a score of response_a (the higher score is chosen)"),
         FieldSpec("score_b", required=False, description="a score of response_b"),
         FieldSpec("input", required=False, description="an Alpaca-style input appended to the prompt (input_joiner)"),
+        FieldSpec("completions", required=False,
+                  description="a list of scored candidate responses (completion_text / completion_score say where "
+                              "the text and the score are in each item): the highest score is chosen, the lowest rejected"),
     )
     options_doc = {
         "role_map": ROLE_MAP_OPTION,
@@ -251,6 +295,9 @@ class PreferencePair(Mapper):
                              "response_b | tie, e.g. {\"1\": \"response_a\", \"2\": \"response_b\", \"0\": \"tie\"}",
         "higher_score_wins": "with score_a/score_b: true (default) chooses the higher score, false the lower (ranks, costs)",
         "input_joiner": "text between the prompt and a non-blank input field (default a blank line, \"\\n\\n\")",
+        "completion_text": "with completions: the key (or dotted path) of the response text in each item",
+        "completion_score": "with completions: the key (or dotted path) of the score in each item "
+                            "(higher_score_wins applies)",
     }
 
     def canonical_field_of(self, target: str) -> str | None:
@@ -261,7 +308,7 @@ class PreferencePair(Mapper):
     def resolve_field_map(self, field_map: Mapping[str, str] | None, source_fields=None) -> dict[str, str]:
         resolved = super().resolve_field_map(field_map, source_fields)
         filled = {self.canonical_field_of(dst) for dst in resolved.values()}
-        if {"chosen", "rejected"} <= filled:
+        if {"chosen", "rejected"} <= filled or "completions" in filled:
             return resolved
         pair = {"response_a", "response_b"} <= filled
         oriented = "preference" in filled or {"score_a", "score_b"} <= filled
@@ -352,6 +399,8 @@ class PreferencePair(Mapper):
     def _oriented_paths(row: dict[str, Any], fields: Mapping[str, str], opts: "_Options") -> "tuple[str | None, str | None] | Rejection":
         """(chosen path, rejected path): the chosen/rejected fields, or the two responses put in
         order by the verdict field(s) or the scores."""
+        if "completions" in fields and not ("chosen" in fields and "rejected" in fields):
+            return _by_completion_scores(row, fields["completions"], opts)
         if "response_a" not in fields or "response_b" not in fields or ("chosen" in fields and "rejected" in fields):
             return fields.get("chosen"), fields.get("rejected")
         verdicts = sorted((k, v) for k, v in fields.items() if k == "preference" or k.startswith("preference."))
@@ -439,9 +488,10 @@ class PreferencePair(Mapper):
             evidence = [f"fields '{chosen}' and '{rejected}' hold the chosen and rejected replies{how}"]
             return self._finish(profile, field_map, evidence, 0.95)
         pairs = indexed_pairs(profile, accept=lambda fp: _is_messages(fp) or is_reply_text(fp, n))
-        orientation = _orientation(profile, pairs)
+        replies = sum(is_reply_text(fp, n) for fp in profile.fields.values())
+        orientation = _orientation(profile, pairs) if pairs or replies >= 2 else None
         if orientation is None:
-            return None
+            return self._sniff_completions(profile)
         (a, b), paths, mapping, how, ceiling, note = orientation
         field_map = {a: RESPONSE_A, b: RESPONSE_B}
         evidence = [f"fields '{a}' and '{b}' hold two responses to one prompt, no chosen/rejected fields", how]
@@ -458,6 +508,19 @@ class PreferencePair(Mapper):
         if note:
             evidence.append(note)
         return self._finish(profile, field_map, evidence, ceiling, options)
+
+    def _sniff_completions(self, profile) -> Proposal | None:
+        """A list of objects holding a response text and a numeric score each (not messages)."""
+        found = _scored_list(profile)
+        if found is None:
+            return None
+        path, text_key, score_key, mean = found
+        evidence = [
+            f"field '{path}' lists {mean:.1f} candidate responses per row, each with a text ('{text_key}') and a "
+            f"numeric score ('{score_key}'): the highest score is chosen, the lowest rejected, equal top scores are a tie"
+        ]
+        options = {"completion_text": text_key, "completion_score": score_key}
+        return self._finish(profile, {path: "completions"}, evidence, 0.85, options)
 
     def _finish(
         self, profile, field_map: dict[str, str], evidence: list[str], ceiling: float, options: dict[str, Any] | None = None
@@ -482,11 +545,12 @@ class PreferencePair(Mapper):
                 field_map[src] = spec.name
         fields = self.canonical_map(field_map)
         options = dict(options or {})
-        n = profile.n_rows
+        rows = profile.rows[:_TRIAL_ROWS]  # the gate dry-runs the whole sample; this only weighs the reading
+        n = len(rows)
         accepted, multi_turn, transcripts = 0, 0, 0
         rejected_reasons: Counter = Counter()
         chosen_path = fields.get("chosen")
-        for row in profile.rows:
+        for row in rows:
             value = row.get(chosen_path) if chosen_path else None
             transcripts += isinstance(value, str) and is_transcript(value)
             try:
@@ -527,6 +591,7 @@ _VERDICT_WORDS = frozenset({"preference", "preferred", "label", "winner", "choic
                             "grade"})
 _VERDICT_REJECTIONS = ("tie", "no_majority", "missing_preference")
 _LEAF_ROWS = 300  # rows walked for verdict fields nested deeper than the profile goes
+_TRIAL_ROWS = 500  # rows the sniffer maps to weigh its own reading
 
 
 def _is_messages(fp) -> bool:
@@ -560,6 +625,38 @@ def _named_sides(profile) -> "tuple[str, str, str] | None":
     if len(wins) == 1 and len(loses) == 1 and profile.fields[wins[0]].main_type == profile.fields[loses[0]].main_type:
         kind = "message lists" if _is_messages(profile.fields[wins[0]]) else f"{profile.fields[wins[0]].main_type}s"
         return wins[0], loses[0], f" (their names say so; both are {kind})"
+    return None
+
+
+def _scored_list(profile) -> "tuple[str, str, str, float] | None":
+    """``(field, text key, score key, mean items)`` of a top-level list of scored completions."""
+    n = profile.n_rows
+    for path in profile.top_level():
+        fp = profile.fields[path]
+        if fp.main_type != "list" or fp.item_frac("object") < 0.9 or _is_messages(fp) or fp.mean_list_len < 2:
+            continue
+        texts: dict[str, list[int]] = {}
+        numbers: Counter = Counter()
+        items = 0
+        for row in profile.rows[:_LEAF_ROWS]:
+            value = row.get(path)
+            for item in value if isinstance(value, list) else []:
+                if not isinstance(item, dict):
+                    continue
+                items += 1
+                for key, sub in item.items():
+                    if isinstance(sub, str) and sub.strip():
+                        texts.setdefault(key, []).append(len(sub.split()))
+                    elif isinstance(sub, (int, float)) and not isinstance(sub, bool):
+                        numbers[key] += 1
+        if not items:
+            continue
+        text_keys = [k for k, words in texts.items() if len(words) >= 0.9 * items and sum(words) / len(words) >= 2]
+        score_keys = [k for k, c in numbers.items() if c >= 0.9 * items]
+        if len(score_keys) != 1 or not text_keys:
+            continue  # no score, or several numbers and nothing to tell which one ranks the texts
+        text_key = max(text_keys, key=lambda k: sum(texts[k]) / len(texts[k]))
+        return path, text_key, score_keys[0], fp.mean_list_len
     return None
 
 
@@ -640,34 +737,12 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
             conf -= 0.1
         return (a, b), paths, mapping, text, conf, "; ".join(notes)
     for a, b in pairs:
-        scores = _score_pair(profile, a, b)
+        scores = score_pair(profile, a, b)
         if scores:
             sa, sb = scores
             text = (f"fields '{sa}' and '{sb}' score the two responses: the higher score is chosen, "
                     "equal scores are rejected as a tie")
             return (a, b), [sa, sb], None, text, 0.85, ""
-    return None
-
-
-def _score_pair(profile, a: str, b: str) -> "tuple[str, str] | None":
-    """Two numeric fields scoring the responses: named after each response (``output_1_score``) or
-    indexed like them (``score_1``/``score_2`` beside ``output_1``/``output_2``)."""
-    numeric = [p for p, fp in profile.fields.items()
-               if fp.present >= 0.8 * profile.n_rows and fp.frac("number") >= 0.95 and not is_id_like_name(p)]
-    la, lb = leaf_name(a).lower(), leaf_name(b).lower()
-    by_name = ([p for p in numeric if la in leaf_name(p).lower() and lb not in leaf_name(p).lower()],
-               [p for p in numeric if lb in leaf_name(p).lower() and la not in leaf_name(p).lower()])
-    if len(by_name[0]) == 1 and len(by_name[1]) == 1:
-        return by_name[0][0], by_name[1][0]
-    ta, tb = (indexed_name(a) or ("", ""))[1], (indexed_name(b) or ("", ""))[1]
-    groups: dict[str, dict[str, str]] = {}
-    for p in numeric:
-        indexed = indexed_name(p)
-        if indexed:
-            groups.setdefault(indexed[0], {})[indexed[1].lower()] = p
-    for members in groups.values():
-        if len(members) == 2 and ta.lower() in members and tb.lower() in members:
-            return members[ta.lower()], members[tb.lower()]
     return None
 
 
