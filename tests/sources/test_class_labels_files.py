@@ -127,3 +127,28 @@ def test_id_and_name_per_line(tmp_path):
     data = folder(tmp_path, {"classes.txt": "1\tWorld\n2\tSports\n3 Business\n4 Sci/Tech\n"})
     found = find_label_names(data, {1, 4})
     assert found.names == {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"} and found.base is None
+
+
+# --- property: a names file that fits maps every id to its own line, reversibly -------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+NAME = st.text(st.characters(blacklist_characters="\n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", blacklist_categories=("Cs",)),
+               min_size=1, max_size=20).map(str.strip).filter(lambda s: s and len(s.split()) <= 8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(NAME, min_size=2, max_size=12, unique=True), base=st.sampled_from([0, 1]), data=st.data())
+def test_names_file_property(tmp_path_factory, names, base, data):
+    folder_ = tmp_path_factory.mktemp("names")
+    (folder_ / "classes.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+    data_file = folder_ / "train.csv"
+    data_file.write_text("x\n", encoding="utf-8")
+    ids = set(data.draw(st.lists(st.integers(base, base + len(names) - 1), min_size=1, max_size=5)))
+    if base == 0:
+        ids.add(0)  # 0-based ids show an id 0 somewhere
+    found = find_label_names(data_file, ids)
+    assert found is not None and found.base == (0 if 0 in ids else 1)
+    assert [found.names[str(i + found.base)] for i in range(len(names))] == names  # line n = id n (+ base)
+    assert len(set(found.names.values())) == len(found.names)  # reversible

@@ -199,7 +199,8 @@ def _parse_names(text: str, is_json: bool) -> list[str] | dict[str, str] | None:
         try:
             data = json.loads(stripped)
         except ValueError:
-            return None
+            # a .json file must be JSON; a text file may just start with a name like "[UNK]"
+            return None if is_json else _name_lines(stripped)
         if isinstance(data, dict) and len(data) == 1:
             inner = next(iter(data.values()))
             if isinstance(inner, (list, dict)):
@@ -209,6 +210,11 @@ def _parse_names(text: str, is_json: bool) -> list[str] | dict[str, str] | None:
         if isinstance(data, dict):
             return _explicit(data)
         return None
+    return _name_lines(stripped)
+
+
+def _name_lines(stripped: str) -> list[str] | dict[str, str] | None:
+    """One name per line (or ``<id> <name>`` per line); a blank line in between is no names file."""
     lines = stripped.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not all(line.strip() for line in lines):
         return None
