@@ -84,7 +84,11 @@ def test_wrong_encoding_names_the_fix(brewslm, tmp_path):
     rows = [(f"{t} ({i}): très bon café, déçu par le gâteau", label) for i, (t, label) in
             enumerate((r["text"], r["label"]) for r in reviews())]
     latin.write_bytes(("text,label\n" + "\n".join(f'"{t}",{label}' for t, label in rows) + "\n").encode("latin-1"))
-    assert "encoding=latin-1" in one_line_error(brewslm("data", "import", "--locator", f"csv:{latin}"))
+    copy = tmp_path / "detected.csv"
+    copy.write_bytes(latin.read_bytes())
+    detected = imported(brewslm("data", "import", "--locator", f"csv:{copy}", "--json"))  # issue 15: detected
+    assert detected["accepted"] == 60
+    assert "très bon café" in imported(brewslm("data", "preview", "detected", "--rows", "1", "--json"))["rows"][0]["text"]
     result = imported(brewslm("data", "import", "--locator", f"csv:{latin}?encoding=latin-1", "--json"))
     assert result["accepted"] == 60
     preview = imported(brewslm("data", "preview", "latin", "--rows", "1", "--json"))

@@ -146,19 +146,20 @@ def test_record_cap_bounds_memory_for_a_long_line_and_an_unbalanced_quote(tmp_pa
     assert peak < 2 * 1024 * 1024
 
 
-def test_latin1_file_gets_a_one_line_error_suggesting_the_encoding(tmp_path: Path):
+def test_latin1_file_is_detected_and_the_encoding_option_overrides(tmp_path: Path):
     path = write(tmp_path, "text,label\ncaf\xe9 cr\xe8me,1\n".encode("latin-1"))
-    with pytest.raises(SourceError) as info:
-        open_source(f"csv:{path}")
-    message = str(info.value)
-    assert str(path) in message and "?encoding=latin-1" in message and "\n" not in message
+    source = open_source(f"csv:{path}")
+    assert list(source.rows()) == [{"text": "café crème", "label": "1"}]
+    assert source.encoding.codec in ("cp1252", "iso8859-1") and any("encoding: " in n for n in source.notes)
     assert rows(path, "?encoding=latin-1") == [{"text": "café crème", "label": "1"}]
+    assert rows(path, "?encoding=koi8-r") == [{"text": "caf" + b"\xe9".decode("koi8-r") + " cr" + b"\xe8".decode("koi8-r") + "me", "label": "1"}]
     with pytest.raises(SourceError, match="unknown encoding 'klingon'"):
         open_source(f"csv:{path}?encoding=klingon")
 
 
 def test_a_bad_byte_far_down_only_spoils_its_row(tmp_path: Path):
-    head = "text,label\n" + "".join(f"row {i},a\n" for i in range(10_000))  # > 64 KiB of good text
+    # > 64 KiB of good UTF-8 text (with accents: a file of UTF-8 with one bad byte, not a legacy encoding)
+    head = "text,label\n" + "".join(f"row {i} café,a\n" for i in range(10_000))
     path = write(tmp_path, head.encode() + b"bad \xff byte,b\nlast,c\n")
     got = rows(path)
     assert len(got) == 10_002

@@ -47,9 +47,9 @@ def test_options_pass_through_and_errors_name_the_file_locator(tmp_path: Path):
         open_source(f"file:{path}?nope=1")
 
 
-def test_unknown_extension_lists_the_supported_ones(tmp_path: Path):
+def test_unknown_binary_content_lists_the_supported_ones(tmp_path: Path):
     path = tmp_path / "notes.docx"
-    path.write_bytes(b"x")
+    path.write_bytes(bytes(range(256)) * 16)
     with pytest.raises(SourceError) as info:
         open_source(f"file:{path}")
     message = str(info.value)

@@ -231,4 +231,17 @@ def introspect(
     result = _sniff_and_gate(profile, locator=str(locator), sample_rows=len(rows))
     if result.accepted is None:
         result = refine_nested(result, source, rows, sample_size) or result
+    _add_source_notes(result, getattr(source, "notes", None))
     return _assist(result, llm_assist, teacher)
+
+
+def _add_source_notes(result: IntrospectionResult, notes: list[str] | None) -> None:
+    """What the source decided from the data (encoding, header, quoting, record unit): first in
+    the accepted proposal's evidence, or a warning line when nothing was accepted."""
+    if not notes:
+        return
+    lines = [f"source {note}" for note in notes]
+    if result.accepted is not None:
+        result.accepted.evidence[:0] = [line for line in lines if line not in result.accepted.evidence]
+    else:
+        result.warnings.extend(lines)

@@ -26,6 +26,7 @@ _BUILTIN_MODULES = (
     "csv_source",
     "json_source",
     "conll",
+    "text",
     "parquet",
     "file",
     "hf",

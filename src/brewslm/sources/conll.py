@@ -7,7 +7,15 @@ skipped (they end a sentence too). Each sentence becomes a row
 ``{"id": "<file name>:<n>", "tokens": [...], "tags": [...]}`` with ``n`` the 1-based sentence
 number in the file.
 
-A line with a single column, an empty token or tag, or bytes that are not UTF-8 turns its whole
+Comment lines are skipped: a line starting with ``#`` and a space (``# text = ...`` of CoNLL-U,
+``## <id>\t<sentence>`` of KLUE) unless it reads as a token line: as many columns as the file's
+token lines (the commonest count in the head) and, as last column, a tag seen there
+(so ``# O`` in a file tagged ``O`` stays a token). A token that is only whitespace (a space
+character as a token of character-level Korean or Chinese data, ``" \tO"``) is kept as it is on
+tab-separated lines; other tokens and tags are stripped of surrounding spaces.
+The encoding is detected (or ``?encoding=``), see ``filebase``.
+
+A line with a single column, an empty token or tag, or bytes the encoding cannot decode turns its whole
 sentence into a ``ParseFailure`` (position: the bad line), since dropping the line would shift
 the tags. A sentence (or line) longer than ``max_record_bytes`` (default 64 MiB) is skipped to its
 end and reported the same way (a file with no blank lines is caught by this). An empty file
@@ -16,6 +24,8 @@ yields zero rows.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Iterator
 
 from brewslm.sources.base import RAW_TEXT_LIMIT, Locator, ParseFailure, SourceRow
@@ -29,6 +39,38 @@ from brewslm.sources.filebase import (
 )
 
 DOCSTART = "-DOCSTART-"
+_COMMENT = re.compile(r"^#+ ")
+
+
+def split_columns(text: str) -> list[str]:
+    """A token line's columns: at tabs when it has one (a whitespace-only token kept as it is),
+    else at runs of whitespace; empty trailing columns dropped."""
+    if "\t" in text:
+        raw = text.split("\t")
+        columns = [raw[0] if raw[0] and not raw[0].strip() else raw[0].strip()] + [c.strip() for c in raw[1:]]
+    else:
+        columns = text.split()
+    while len(columns) > 1 and not columns[-1]:
+        columns.pop()
+    return columns or [""]
+
+
+def token_line_shape(lines: list[str]) -> tuple[int, set[str]]:
+    """The commonest column count of the token lines in ``lines`` and the tags seen on them."""
+    counts: Counter[int] = Counter()
+    tags: set[str] = set()
+    for line in lines:
+        if not line.strip() or _COMMENT.match(line) or line.startswith(DOCSTART):
+            continue
+        columns = split_columns(line)
+        if len(columns) >= 2:
+            counts[len(columns)] += 1
+            tags.add(columns[-1])
+    return (counts.most_common(1)[0][0] if counts else 0), tags
+
+
+def is_comment(text: str, columns: list[str], width: int, tags: set[str]) -> bool:
+    return bool(_COMMENT.match(text)) and not (len(columns) == width and columns[-1] in tags)
 
 
 class _Sentence:
@@ -63,8 +105,13 @@ class ConllSource(FileSource):
     def __init__(self, locator: Locator):
         super().__init__(locator)
         self.max_record_bytes = int_option(locator, "max_record_bytes", MAX_RECORD_BYTES)
-        if not self.is_empty and looks_binary(self.probe()):
-            raise self.error("holds binary data, not token-per-line text (NUL and control bytes near the start)")
+        self.width, self.tags = 0, set()
+        if not self.is_empty:
+            head = self.probe_utf8()
+            if looks_binary(head):
+                raise self.error("holds binary data, not token-per-line text (NUL and control bytes near the start)")
+            lines = head.decode("utf-8", "replace").splitlines()[:-1] or head.decode("utf-8", "replace").splitlines()
+            self.width, self.tags = token_line_shape(lines)
 
     def rows(self) -> Iterator[SourceRow]:
         if self.is_empty:
@@ -93,7 +140,8 @@ class ConllSource(FileSource):
                 except UnicodeDecodeError as exc:
                     text = line.decode("utf-8", errors="replace")
                     sentence.add_raw(text)
-                    sentence.fail(lineno, f"line {lineno}: invalid UTF-8 (byte 0x{line[exc.start]:02x})")
+                    what = "invalid UTF-8" if self.encoding.is_utf8 else f"bytes that are not valid {self.encoding.codec}"
+                    sentence.fail(lineno, f"line {lineno}: {what} (byte 0x{line[exc.start]:02x})")
                     continue
                 if overlong is not None:
                     sentence.add_raw(text)
@@ -104,10 +152,9 @@ class ConllSource(FileSource):
                     if row is not None:
                         yield row
                     continue
-                columns = text.split("\t") if "\t" in text else text.split()
-                columns = [c.strip() for c in columns]
-                while len(columns) > 1 and not columns[-1]:
-                    columns.pop()
+                columns = split_columns(text)
+                if is_comment(text, columns, self.width, self.tags):
+                    continue
                 if columns[0] == DOCSTART:
                     row = finish()
                     if row is not None:

@@ -5,15 +5,23 @@ Streams record by record (never reads the whole file) and handles:
 - the delimiter: sniffed from the first 64 KiB among ``,`` tab ``;`` ``|`` (the one that splits the
   header into 2+ columns and the most rows into the same number of columns); ``.tsv``/``.tab``
   files default to tab; ``?delimiter=`` (``,`` ``;`` ``|`` ``tab`` or any single character) overrides;
-- encodings: UTF-8 by default; a byte-order mark selects UTF-8/16/32; ``?encoding=latin-1`` (any
-  Python codec) for other files. A head that is not valid text in the encoding is refused with one
-  ``SourceError`` that suggests ``?encoding=latin-1``; an isolated bad byte further down turns
-  only its row into a ``ParseFailure``;
+- encodings: detected (byte-order mark, UTF-16 without one, UTF-8 validity, charset-normalizer;
+  see ``filebase``), ``?encoding=cp1252`` (any Python codec) overrides; a byte the encoding cannot
+  decode turns only its row into a ``ParseFailure``;
+- quoting (``?quoting=auto``, the default): RFC 4180 quotes, except in tab-separated text whose
+  quotes do not wrap whole fields (``faux "masterpieces.`` then ``" The structure`` on the next
+  line): there a ``"`` is an ordinary character and every line is one record (``?quoting=none``
+  forces that, ``?quoting=csv`` the quote rules). The rule (``quotes_wrap_fields``): more than half
+  of the sample's quotes are stray, neither at a field boundary nor doubled;
 - the header (``?header=auto``, the default): the first row is the header unless it looks like
-  data: every cell numeric, or more columns vote "data" than "header" (a column whose other values
-  are all numbers votes "data" when the first cell is a number too and "header" when it is not; a
-  first cell that repeats as a value further down the same column votes "data"). Without a header
-  (``?header=false``, or auto deciding so) the columns are named ``col_1``, ``col_2``...;
+  data: every cell numeric, or more columns vote "data" than "header". Per column, by the values
+  below row 1: all numbers -> "data" when row 1's cell is a number too, "header" when it is not;
+  row 1's cell repeats further down -> "data"; a column of few distinct values (labels) that row 1's
+  cell is not among -> "header"; free text (median 20+ characters) -> "data" when row 1's cell is
+  as long as the shortest of them (and 20+ characters), "header" when it is shorter than half the
+  lower quartile. A tie keeps the header. ``?header=yes|no`` overrides. The decision and its
+  reason are a note of the source (shown as evidence). Without a header the columns are named
+  ``col_1``, ``col_2``...;
 - header names are stripped of surrounding spaces; an empty name becomes ``col_<position>`` and a
   repeated one ``<name>_<position>`` (1-based column position), so no column is lost;
 - a row with more or fewer cells than the header (ragged), a quoting error (``"a"b``; an
@@ -23,12 +31,11 @@ Streams record by record (never reads the whole file) and handles:
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
 import sys
-from typing import Iterator, TextIO
+from typing import Any, Iterator, TextIO
 
 from brewslm.errors import SourceError
 from brewslm.sources.base import RAW_TEXT_LIMIT, Locator, ParseFailure, SourceRow
@@ -36,9 +43,6 @@ from brewslm.sources.filebase import (
     MAX_RECORD_BYTES,
     PROBE_BYTES,
     SKIP_CHUNK,
-    UTF8_BOM,
-    UTF16_BOMS,
-    UTF32_BOMS,
     FileSource,
     bool_option,
     format_suffix,
@@ -101,9 +105,9 @@ def parse_delimiter(value: str, locator: Locator) -> str:
     return delimiter
 
 
-def _parse_sample(text: str, delimiter: str) -> list[list[str]]:
+def _parse_sample(text: str, delimiter: str, quoting: int = csv.QUOTE_MINIMAL) -> list[list[str]]:
     rows: list[list[str]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
     try:
         for row in reader:
             if row:
@@ -127,32 +131,81 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
     return bool(_NUMBER.match(cell.strip().replace(",", "")))
 
 
 def guess_has_header(rows: list[list[str]]) -> bool:
     """Whether the first sampled row is a header (see the module docstring for the rule)."""
+    return header_decision(rows)[0]
+
+
+def _quartile(values: list[int]) -> int:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 4]
+
+
+def header_decision(rows: list[list[str]]) -> tuple[bool, str]:
+    """Whether the first sampled row is a header, and why (the module docstring has the rule)."""
     if not rows:
-        return True
+        return True, "no rows to compare"
     first = rows[0]
     filled = [c for c in first if c.strip()]
-    if filled and all(_is_number(c) for c in filled):
-        return False
+    if filled and all(is_number(c) for c in filled):
+        return False, "every cell of row 1 is a number"
     rest = [r for r in rows[1:] if len(r) == len(first)]
-    header_votes = data_votes = 0
-    for col, cell in enumerate(first):
-        values = [r[col] for r in rest if r[col].strip()]
+    header_votes: list[str] = []
+    data_votes: list[str] = []
+    for col, cell in enumerate(first, start=1):
+        values = [r[col - 1] for r in rest if r[col - 1].strip()]
         if not values or not cell.strip():
             continue
-        if all(_is_number(v) for v in values):
-            if _is_number(cell):
-                data_votes += 1
-            else:
-                header_votes += 1
+        lengths = [len(v) for v in values]
+        if all(is_number(v) for v in values):
+            (data_votes if is_number(cell) else header_votes).append(
+                f"column {col} holds numbers below row 1 and {'a number' if is_number(cell) else 'a word'} in it")
         elif cell in set(values):
-            data_votes += 1
-    return data_votes <= header_votes
+            data_votes.append(f"row 1's '{cell[:30]}' repeats in column {col}")
+        elif len(values) >= 4 and len(set(values)) <= max(2, len(values) // 3):
+            header_votes.append(f"column {col} holds {len(set(values))} distinct values, not row 1's '{cell[:30]}'")
+        elif sorted(lengths)[len(lengths) // 2] >= 20:
+            if len(cell) >= 20 and len(cell) >= min(lengths):
+                data_votes.append(f"row 1's cell in column {col} is free text as long as the rest ({len(cell)} characters)")
+            elif len(cell) < _quartile(lengths) / 2:
+                header_votes.append(f"row 1's cell in column {col} is much shorter ({len(cell)} characters) than the free text below it")
+    if len(data_votes) > len(header_votes):
+        return False, "; ".join(data_votes)
+    if header_votes:
+        return True, "; ".join(header_votes)
+    return True, "row 1 does not look like the rows below it in any column" if not data_votes else "; ".join(data_votes) + " (a tie keeps the header)"
+
+
+def quotes_wrap_fields(sample: str, delimiter: str) -> bool:
+    """Whether the quotes in ``sample`` follow the CSV quote rules rather than sit in the text.
+    Each ``"`` is at a field boundary (first character of a line or right after ``delimiter``; last
+    character or right before one), doubled (``""``), or stray (anywhere else: ``faux "master``).
+    False when stray quotes are more than half of all of them."""
+    stray = total = 0
+    for line in sample.splitlines():
+        if '"' not in line:
+            continue
+        last = len(line) - 1
+        i = 0
+        while i <= last:
+            if line[i] != '"':
+                i += 1
+                continue
+            if i < last and line[i + 1] == '"':
+                total += 2
+                i += 2
+                continue
+            total += 1
+            at_start = i == 0 or line[i - 1] == delimiter
+            at_end = i == last or line[i + 1] == delimiter
+            if not (at_start or at_end):
+                stray += 1
+            i += 1
+    return not (stray and 2 * stray > total)
 
 
 def clean_header(cells: list[str]) -> list[str]:
@@ -174,7 +227,7 @@ class CsvSource(FileSource):
     options_doc = {
         "delimiter": "field separator: one character, or tab, comma, semicolon, pipe (default: sniffed; tab for .tsv)",
         "header": "true, false (columns col_1, col_2, ...) or auto (default: first row unless it looks like data)",
-        "encoding": "text encoding, e.g. latin-1 or cp1252 (default utf-8; a byte-order mark selects UTF-8/16/32)",
+        "quoting": "auto (default), csv (RFC 4180 quotes) or none (a quote is an ordinary character)",
         "max_record_bytes": f"longest record read, in characters (default {MAX_RECORD_BYTES})",
     }
 
@@ -182,50 +235,40 @@ class CsvSource(FileSource):
         super().__init__(locator)
         self.max_record_bytes = int_option(locator, "max_record_bytes", MAX_RECORD_BYTES)
         header_option = bool_option(locator, "header", None)
-        head = b"" if self.is_empty else self.probe()
-        self.encoding = self._choose_encoding(head)
-        sample = self._decode_head(head)
+        quoting_option = locator.options.get("quoting", "auto").strip().lower() or "auto"
+        if quoting_option not in ("auto", "csv", "none"):
+            raise SourceError(f"option 'quoting={quoting_option}' in locator '{locator}' must be auto, csv or none")
+        sample = "" if self.is_empty else self._sample_text()
         if "delimiter" in locator.options:
             self.delimiter = parse_delimiter(locator.options["delimiter"], locator)
         elif locator.scheme == "tsv" or format_suffix(self.path) in (".tsv", ".tab"):
             self.delimiter = "\t"
         else:
             self.delimiter = sniff_delimiter(sample)
-        sample_rows = _parse_sample(sample, self.delimiter)
-        self.has_header = guess_has_header(sample_rows) if header_option is None else header_option
+        if quoting_option == "auto":
+            plain = self.delimiter == "\t" and not quotes_wrap_fields(sample, self.delimiter)
+            if plain:
+                self.notes.append('quoting: none: the quotes in this tab-separated text do not wrap whole fields, '
+                                  'so a " is a character and every line is one record (?quoting=csv to change)')
+        else:
+            plain = quoting_option == "none"
+        self.quoting = csv.QUOTE_NONE if plain else csv.QUOTE_MINIMAL
+        sample_rows = _parse_sample(sample, self.delimiter, self.quoting)
+        if header_option is None:
+            self.has_header, why = header_decision(sample_rows)
+            if self.has_header:
+                self.notes.append(f"header: row 1 holds the column names ({why}; ?header=no to read it as data)")
+            else:
+                self.notes.append(f"no header: row 1 is data, columns are named col_1, col_2... ({why}; ?header=yes to change)")
+        else:
+            self.has_header = header_option
 
-    # --- encoding ---------------------------------------------------------------------------
-    def _choose_encoding(self, head: bytes) -> str:
-        given = self.locator.options.get("encoding")
-        if given:
-            try:
-                name = codecs.lookup(given).name
-            except LookupError:
-                raise self.error(f"unknown encoding '{given}'; use e.g. utf-8, latin-1, cp1252, utf-16") from None
-            return "utf-8-sig" if name == "utf-8" and head.startswith(UTF8_BOM) else name
-        if head.startswith(UTF32_BOMS):
-            return "utf-32"
-        if head.startswith(UTF16_BOMS):
-            return "utf-16"
-        if head.startswith(UTF8_BOM):
-            return "utf-8-sig"
-        return "utf-8"
-
-    def _decode_head(self, head: bytes) -> str:
-        if not self.encoding.startswith(("utf-16", "utf-32")) and looks_binary(head):
+    def _sample_text(self) -> str:
+        head = self.probe_utf8(PROBE_BYTES)
+        if looks_binary(head):
             raise self.error("holds binary data, not CSV text (NUL and control bytes near the start)")
-        truncated = len(head) >= PROBE_BYTES
-        try:
-            text = codecs.getincrementaldecoder(self.encoding)("strict").decode(head, final=not truncated)
-        except UnicodeDecodeError as exc:
-            byte = f"byte 0x{head[exc.start]:02x} at offset {exc.start}"
-            if "encoding" in self.locator.options:
-                raise self.error(f"is not valid {self.encoding} text ({byte}); check ?encoding=") from None
-            raise self.error(
-                f"is not UTF-8 text ({byte}); if it is Latin-1 or Windows-1252, add ?encoding=latin-1 "
-                "(or ?encoding=cp1252) to the locator"
-            ) from None
-        if truncated:  # the last line may be cut by the probe
+        text = head.decode("utf-8", "surrogateescape")
+        if len(head) >= PROBE_BYTES:  # the last line may be cut by the probe
             text = text[: text.rfind("\n") + 1] or text
         return text
 
@@ -236,6 +279,16 @@ class CsvSource(FileSource):
         text = out.getvalue()[: RAW_TEXT_LIMIT + 1]
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
+    def _reader(self, lines: _CappedLines) -> Any:
+        return csv.reader(lines, delimiter=self.delimiter, strict=True, quoting=self.quoting)
+
+    def _undecoded_error(self) -> str:
+        codec = self.encoding.codec
+        if self.encoding.is_utf8:
+            return (f"bytes that are not valid {codec}; if the file is Latin-1 or Windows-1252 "
+                    "add ?encoding=latin-1 (or cp1252)")
+        return f"bytes that are not valid {codec} (the encoding {self.encoding.why}); set the right one with ?encoding="
+
     def rows(self) -> Iterator[SourceRow]:
         if self.is_empty:
             return
@@ -243,9 +296,9 @@ class CsvSource(FileSource):
         lines: _CappedLines | None = None
         where = lambda: f"near line {lines.lineno}" if lines else ""  # noqa: E731
         with self.reading(where), self.open_stream() as raw:
-            text = io.TextIOWrapper(raw, encoding=self.encoding, errors="surrogateescape", newline="")
+            text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
             lines = _CappedLines(text, cap)
-            reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+            reader = self._reader(lines)
             header: list[str] | None = None
             while True:
                 start = lines.lineno + 1
@@ -261,11 +314,11 @@ class CsvSource(FileSource):
                         f"record is longer than {cap} characters (unbalanced quote?); "
                         "raise ?max_record_bytes= to read it",
                     )
-                    reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+                    reader = self._reader(lines)
                     continue
                 except csv.Error as exc:
                     yield ParseFailure(start, lines.last_line, f"malformed CSV: {exc} (unbalanced quote or truncated file?)")
-                    reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+                    reader = self._reader(lines)
                     continue
                 if not cells:
                     continue
@@ -273,8 +326,7 @@ class CsvSource(FileSource):
                     yield ParseFailure(
                         start,
                         self._raw(cells),
-                        f"bytes that are not valid {self.encoding}; if the file is Latin-1 or Windows-1252 "
-                        "add ?encoding=latin-1 (or cp1252)",
+                        self._undecoded_error(),
                     )
                     continue
                 if header is None:

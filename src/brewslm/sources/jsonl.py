@@ -2,16 +2,17 @@
 
 Streams line by line in binary with a bounded reader, so memory stays flat whatever the file
 size. Per line:
-- blank lines are skipped; a UTF-8 byte-order mark on the first line is ignored;
+- blank lines are skipped; a byte-order mark is ignored; the encoding is detected (UTF-16/32 with
+  or without a BOM, Windows-1252...; see ``filebase``) or given with ``?encoding=``;
 - invalid UTF-8, invalid JSON, an integer longer than Python's digit limit (4300 digits), or a JSON
   value that is not an object (a list, a number...) become a ``ParseFailure`` sentinel carrying
   the line number, the raw text (truncated) and a one-line error; a line nested deeper than the
   parser's recursion allows becomes a ``too_deep`` one (as does any row past ``MAX_DEPTH``);
 - a line longer than ``max_record_bytes`` (default 64 MiB, ``?max_record_bytes=N``) is skipped up
   to its newline and becomes a ``ParseFailure``.
-A file that holds binary data (NUL and control bytes near the start, no line of JSON), is
-UTF-16/32 encoded, or is a pretty-printed JSON document (first line ``[`` or ``{``: use ``json:``)
-is refused with one ``SourceError``. An empty file yields zero rows.
+A file that holds binary data (NUL and control bytes near the start, no line of JSON) or is a
+pretty-printed JSON document (first line ``[`` or ``{``: use ``json:``) is refused with one
+``SourceError``. An empty file yields zero rows.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ from brewslm.sources.base import (
 from brewslm.sources.filebase import (
     MAX_RECORD_BYTES,
     UTF8_BOM,
-    UTF16_BOMS,
-    UTF32_BOMS,
     FileSource,
     int_option,
     looks_binary,
@@ -75,13 +74,9 @@ class JsonlSource(FileSource):
         super().__init__(locator)
         self.max_record_bytes = int_option(locator, "max_record_bytes", MAX_RECORD_BYTES)
         if not self.is_empty:
-            self._check_head(self.probe())
+            self._check_head(self.probe_utf8())
 
     def _check_head(self, head: bytes) -> None:
-        if head.startswith(UTF32_BOMS) or head.startswith(UTF16_BOMS):
-            raise self.error(
-                "is UTF-16/32 encoded; JSON lines must be UTF-8: convert it first (e.g. iconv -f UTF-16 -t UTF-8)"
-            )
         if looks_binary(head) and not _any_object_line(head):
             raise self.error("holds binary data, not JSON lines (NUL and control bytes near the start)")
         first = next((line.strip() for line in head.removeprefix(UTF8_BOM).split(b"\n") if line.strip()), b"")

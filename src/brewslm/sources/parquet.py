@@ -24,6 +24,7 @@ def _arrow_message(exc: Exception) -> str:
 
 
 class ParquetSource(FileSource):
+    text_format = False  # binary: no ?encoding=
     options_doc = {
         "columns": "comma-separated columns to read (default: all)",
         "batch_size": "rows per record batch (default 1024)",
