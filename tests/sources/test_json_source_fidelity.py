@@ -136,3 +136,15 @@ def test_parallel_arrays_read_as_columns(texts, data):
     got = read(json.dumps({"meta": {"v": 1}, "texts": texts, "n": numbers}).encode())
     expected = [{"texts": t, "n": n} for t, n in zip(texts, numbers)]
     assert len(got) == len(expected) and all(same(g, e) for g, e in zip(got, expected))
+
+
+@SETTINGS
+@given(names=st.lists(st.from_regex(r"[a-z_]{1,10}", fullmatch=True).filter(lambda n: n not in ("id", "key")),
+                      min_size=2, max_size=4, unique=True),
+       ids=st.lists(st.integers(0, 10**9), min_size=1, max_size=15, unique=True), data=st.data())
+def test_columns_keyed_by_row_id(names, ids, data):
+    keys = [str(i) for i in ids]
+    doc = {name: {k: data.draw(scalars) for k in keys} for name in names}
+    got = read(json.dumps(doc).encode())
+    expected = [{"id": k, **{name: doc[name][k] for name in names}} for k in keys]
+    assert len(got) == len(expected) and all(same(g, e) for g, e in zip(got, expected))

@@ -225,3 +225,17 @@ def test_alike_arrays_of_one_length_or_split_names_stay_named_arrays(tmp_path: P
     assert rows[0] == {"text": "rain?", "split": "GetWeather"} and len(rows) == 4
     topics = {"sports": ["a match report", "a race report"], "politics": ["a vote report", "a bill report"]}
     assert [r["split"] for r in read(f"json:{write(tmp_path, topics, 'topics.json')}")[0]] == ["sports"] * 2 + ["politics"] * 2
+
+
+def test_columns_keyed_by_row_id_as_pandas_writes_them(tmp_path: Path):
+    doc = {"text": {str(i): f"review number {i}" for i in range(12)}, "label": {str(i): i % 2 for i in range(12)}}
+    rows, notes = read(f"json:{write(tmp_path, doc)}")
+    assert rows[:2] == [{"id": "0", "text": "review number 0", "label": 0}, {"id": "1", "text": "review number 1", "label": 1}]
+    assert len(rows) == 12 and any("columns keyed by row id at the top level (text, label: 12 rows each" in n for n in notes)
+    # the same ids in another order in one column: rejected rows, never a row glued from two records
+    shuffled = {"text": doc["text"], "label": dict(reversed(list(doc["label"].items())))}
+    rows, _ = read(f"json:{write(tmp_path, shuffled, 'shuffled.json')}")
+    assert all(isinstance(r, ParseFailure) for r in rows[:6])
+    # records keyed by id (the other orientation) are not columns
+    index = {str(i): {"text": f"review number {i}", "label": i % 2} for i in range(12)}
+    assert read(f"json:{write(tmp_path, index, 'index.json')}")[0][0] == {"id": "0", "text": "review number 0", "label": 0}

@@ -18,6 +18,10 @@ byte-order mark is skipped). What becomes rows:
   - arrays of plain values (or lists) side by side, all of one length and differing in kind or
     size (``{"question": [...], "answer": [...]}``), none named like a split: the COLUMNS of one
     table, read in step, one row per position with each array's value under its name;
+  - named objects of plain values under the same row ids (``{"text": {"0": ..., "1": ...},
+    "label": {"0": ..., "1": ...}}``, pandas' default ``to_json``): columns keyed by row id, read
+    in step, one row per id with the id in ``id``; a row whose ids differ between columns is a
+    ``ParseFailure`` (never a row glued from two records);
   - a collection deeper down (``{"meta": {...}, "data": {"examples": [...]}}``): read alone, as
     ``?path=data.examples`` would (alike siblings there are read as named arrays);
   - an object keyed by id: one row per entry, the record with its key in the field ``id`` (or
@@ -388,6 +392,24 @@ def _is_keyed(node: _Node) -> bool:
     return id_like >= _ID_KEY_SHARE * len(node.keys) or node.items >= _MANY_ENTRIES
 
 
+def _id_like_share(keys: list[str]) -> float:
+    return sum(1 for k in keys if any(c.isdigit() for c in k)) / len(keys) if keys else 0.0
+
+
+def _is_keyed_columns(node: _Node) -> bool:
+    """Columns keyed by row id, as pandas' ``to_json()`` writes a table by default (``{"text":
+    {"0": "a", "1": "b"}, "label": {"0": 1, "1": 0}}``): named objects (not ids) of plain values,
+    all under the same row ids, complete (the scan saw them whole)."""
+    columns = list(node.children.values())
+    if (node.kind != "object" or len(columns) < 2 or len(columns) != node.items or _id_like_share(node.keys) >= 0.5
+            or any(c.kind != "object" or c.end is None or not c.items for c in columns)):
+        return False
+    first = columns[0]
+    return (all(c.items == first.items and set(c.keys) == set(first.keys) for c in columns)
+            and all(c.kinds["scalar"] >= _MIN_OBJECT_SHARE * c.items for c in columns)
+            and _id_like_share(first.keys) >= _ID_KEY_SHARE)
+
+
 @dataclass
 class _Candidate:
     node: _Node
@@ -403,6 +425,9 @@ def _candidates(root: _Node, total: int) -> list[_Candidate]:
         if node.kind == "array" and node.items:
             weight = _SCALAR_WEIGHT if node.item_kind == "scalar" else 0.5 + 0.5 * node.homogeneity()
             found.append(_Candidate(node, "array", node.size(total) * weight))
+        elif _is_keyed_columns(node):
+            found.append(_Candidate(node, "keyed_columns", node.size(total)))
+            continue
         elif _is_keyed(node):
             found.append(_Candidate(node, "keyed", node.size(total) * (0.5 + 0.5 * node.homogeneity())))
             continue  # the records' own lists are content, not collections
@@ -695,7 +720,16 @@ class JsonSource(FileSource):
         base = list(self.container)
         self.discovered = True
         columns = _columns(best, found, scan.size)
-        if columns:
+        if best.mode == "keyed_columns":
+            self.container = base + list(best.node.path)
+            self.mode = "keyed_columns"
+            self.column_order = list(best.node.children)
+            self.key_field = free_key_field(self.column_order)
+            self.notes.append(
+                f"records as columns keyed by row id at {_dotted(self.container)} ({', '.join(self.column_order)}: "
+                f"{_count(next(iter(best.node.children.values())), scan.complete, 'row')} each, as pandas' to_json "
+                f"writes a table): read in step, one row per id, the row id in '{self.key_field}'")
+        elif columns:
             group = columns
             self.container = base + list(parent)
             self.mode, self.members = "columns", {c.node.path[-1] for c in group}
@@ -814,7 +848,7 @@ class JsonSource(FileSource):
         with self.reading(lambda: f"after record {count}"), self.open_stream() as stream:
             _skip_bom(stream)
             try:
-                if self.mode == "columns":
+                if self.mode in ("columns", "keyed_columns"):
                     for count, row in enumerate(self._columns(), start=1):
                         yield row
                 elif self.split_mode:
@@ -839,13 +873,24 @@ class JsonSource(FileSource):
         """Rows of parallel arrays: one stream per array, read in step (nothing held but a row)."""
         with contextlib.ExitStack() as stack:
             readers = []
+            keyed = self.mode == "keyed_columns"
             for name in self.column_order:
                 stream = stack.enter_context(self.open_stream())
                 _skip_bom(stream)
-                prefix = _child(_child(_prefix(self.container), name), "item")
-                readers.append(ijson.items(stream, prefix, use_float=not self.exact_numbers))
-            for values in zip(*readers):
-                yield {name: self._plain(value) for name, value in zip(self.column_order, values)}
+                column = _child(_prefix(self.container), name)
+                readers.append(ijson.kvitems(stream, column, use_float=not self.exact_numbers) if keyed
+                               else ijson.items(stream, _child(column, "item"), use_float=not self.exact_numbers))
+            for position, values in enumerate(zip(*readers), start=1):
+                if not keyed:
+                    yield {name: self._plain(value) for name, value in zip(self.column_order, values)}
+                    continue
+                ids = {key for key, _ in values}
+                if len(ids) > 1:
+                    shown = ", ".join(f"{name}: {key}" for name, (key, _) in zip(self.column_order, values))
+                    yield ParseFailure(position, shown, f"the columns list different row ids at row {position} ({shown})")
+                    continue
+                yield {self.key_field or KEY_FIELDS[0]: values[0][0],
+                       **{name: self._plain(value) for name, (_, value) in zip(self.column_order, values)}}
 
     def _plain(self, value: Any) -> Any:
         return plain_numbers(value) if self.exact_numbers and not too_deep(value) else value
