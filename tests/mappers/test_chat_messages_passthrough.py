@@ -348,3 +348,16 @@ def test_sniff_pairs_the_parallel_replies_not_the_decoy_and_the_gate_keeps_it():
     # when replies are rare (4 of 40 rows), the defects no longer excuse the rate: not accepted
     rare = parallel_rows(n=40, answered=4)
     assert gate(sniff(M, rare), profile_rows(rare)).confidence < 0.8
+
+
+def test_bare_utterance_lists_under_any_name_are_found_by_their_values():
+    rows = [{"col_1": [f"utterance number {i} here", f"a reply {i} to it", "and then more words"][: 2 + i % 2],
+             "split": "train"} for i in range(20)]
+    proposal = sniff(M, rows)
+    assert proposal.field_map == {"col_1": "messages"} and proposal.confidence >= 0.8, proposal
+    out = run_mapper(M, rows, {"col_1": "messages"})
+    assert out.records[1]["messages"] == msgs(("user", "utterance number 1 here"), ("assistant", "a reply 1 to it"))
+    # not a dialogue: a list beside a label, tokens, or pairs that always have two items
+    assert sniff(M, [{**r, "label": i % 3} for i, r in enumerate(rows)]) is None
+    assert sniff(M, [{"words": ["EU", "rejects", "German", "call"][: 2 + i % 3]} for i in range(20)]) is None
+    assert sniff(M, [{"pair": [f"a title {i} here", f"a body {i} here"]} for i in range(20)]) is None

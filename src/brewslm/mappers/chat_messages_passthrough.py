@@ -36,6 +36,7 @@ from brewslm.mappers.base import (
     read_source_id,
     type_name,
 )
+from brewslm.mappers._sniffing import is_metadata
 from brewslm.mappers.messages import (
     CONSECUTIVE_OPTION,
     ROLE_KEYS,
@@ -177,6 +178,31 @@ def find_parallel_replies(profile, name: str) -> tuple[str, int] | None:
         return None
     path, st = min(fits, key=lambda ps: (ps[1][2] > 0, -ps[1][3] / max(ps[1][4], 1)))
     return path, st[0]
+
+
+def bare_dialogue(profile, name: str) -> bool:
+    """A list of utterances under any name, by its values: the row holds nothing else of substance
+    (ids, split names aside), nearly every list has two or more strings of several words (or
+characters, for unspaced scripts), and the number
+    of turns varies from row to row. Tokens (one word each), fixed-size tuples and lists beside a
+    question or a label are not dialogues."""
+    others = [p for p in profile.top_level() if p != name and not is_metadata(p, profile.fields[p])]
+    if others:
+        return False
+    lengths: set[int] = set()
+    dialogues = words = chars = items = 0
+    for row in profile.rows:
+        value = row.get(name) if isinstance(row, dict) else None
+        if not isinstance(value, list) or len(value) < 2 or not all(isinstance(v, str) for v in value):
+            continue
+        dialogues += 1
+        lengths.add(len(value))
+        items += len(value)
+        words += sum(len(v.split()) for v in value)
+        chars += sum(len(v) for v in value)
+    # several words per utterance, or several characters where words are not spaced (Chinese)
+    wordy = items > 0 and (words / items >= 2 or chars / items >= 6)
+    return dialogues >= 0.9 * profile.n_rows and len(lengths) > 1 and wordy
 
 
 class ChatMessagesPassthrough(Mapper):
@@ -379,7 +405,8 @@ class ChatMessagesPassthrough(Mapper):
                     d and all(isinstance(m, dict) and role_key(m) for m in d) for d in decoded
                 )
             string_dialog = (
-                fp.main_type == "list" and fp.item_frac("string") > 0.9 and name.lower() in MESSAGE_FIELD_NAMES
+                fp.main_type == "list" and fp.item_frac("string") > 0.9
+                and (name.lower() in MESSAGE_FIELD_NAMES or bare_dialogue(profile, name))
             )
             if tree_share > 0.5 or message_items or string_dialog:
                 candidates.append((name, tree_share > 0.5))
