@@ -285,3 +285,36 @@ def test_scored_completions_list():
         assert (record["chosen"], record["rejected"]) == (best["response"], worst["response"])
     with pytest.raises(MapperError, match="completion_text"):
         run_mapper(M, rows[:1], {"completions": "completions", "instruction": "prompt"})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["scores", "annotators", "completions"]),
+       st.lists(st.tuples(TEXT, TEXT, TEXT, st.integers(0, 3), st.integers(0, 3), st.integers(0, 2)), min_size=12, max_size=18))
+def test_scores_and_votes_never_invert_a_pair(kind, items):
+    rows, want = [], []
+    for i, (prompt, first, second, s1, s2, extra) in enumerate(items):
+        a, b = f"{first} one {i}", f"{second} two {i}"
+        row = {"prompt": f"{prompt} #{i}"}
+        if kind == "scores":
+            row.update({"output_1": a, "output_2": b, "score_1": s1, "score_2": s2})
+            want.append(None if s1 == s2 else (a, b) if s1 > s2 else (b, a))
+        elif kind == "annotators":
+            votes = [1 + s1 % 2, 1 + s2 % 2, extra]  # 1 = output_1, 2 = output_2, 0 = tie
+            row.update({"output_1": a, "output_2": b, **{f"judge_{k}": v for k, v in enumerate(votes)}})
+            top = max(set(votes), key=votes.count)
+            want.append((a, b) if top == 1 and votes.count(1) >= 2 else (b, a) if top == 2 and votes.count(2) >= 2 else None)
+        else:
+            row["completions"] = [{"text": a, "score": s1}, {"text": b, "score": s2}]
+            want.append(None if s1 == s2 else (a, b) if s1 > s2 else (b, a))
+        rows.append(row)
+    proposal = sniff(M, rows)
+    if proposal is None or proposal.confidence < 0.8:
+        return
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    for expected, outcome in zip(want, out.per_row):
+        if expected is None:
+            assert not isinstance(outcome, list), outcome
+        elif isinstance(outcome, list):
+            assert (outcome[0]["chosen"], outcome[0]["rejected"]) == expected
+        else:
+            assert outcome.reason in ("missing_chosen", "missing_rejected", "identical_pair", "missing_prompt"), outcome
