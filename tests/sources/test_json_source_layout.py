@@ -193,15 +193,6 @@ def test_trailing_garbage_that_is_not_json_lines_is_one_line(tmp_path: Path):
         list(open_source(f"json:{path}").rows())
 
 
-def test_looks_like_json_lines():
-    assert json_source.looks_like_json_lines(b'{"a": 1}\n{"a": 2}\n')
-    assert json_source.looks_like_json_lines(b'\xef\xbb\xbf["a", 1]\r\n["b", 2]')
-    assert not json_source.looks_like_json_lines(b'{\n  "a": 1\n}\n')
-    assert not json_source.looks_like_json_lines(b'{"a": 1}\n')
-    assert not json_source.looks_like_json_lines(b'[{"a": 1},\n{"a": 2}]')
-    assert not json_source.looks_like_json_lines(b'"text"\n"more"')
-
-
 # --- parallel arrays at the document level (columns) ----------------------------------------------
 
 def test_parallel_arrays_of_one_length_are_columns(tmp_path: Path):

@@ -85,7 +85,15 @@ from brewslm.sources.base import (
     too_deep,
     too_long_integer,
 )
-from brewslm.sources.filebase import MAX_RECORD_BYTES, SKIP_CHUNK, UTF8_BOM, FileSource, read_lines_capped
+from brewslm.sources.file import looks_like_json_lines
+from brewslm.sources.filebase import (
+    MAX_RECORD_BYTES,
+    PROBE_BYTES,
+    SKIP_CHUNK,
+    UTF8_BOM,
+    FileSource,
+    read_lines_capped,
+)
 
 SPLIT_FIELD = "split"
 FALLBACK_SPLIT_FIELD = "source_split"
@@ -611,7 +619,8 @@ class JsonSource(FileSource):
 
     def _plan(self) -> str:
         try:
-            if looks_like_json_lines(getattr(self, "probe_utf8", self.probe)()):  # decoded head when the file base decodes
+            head = getattr(self, "probe_utf8", self.probe)()  # the decoded head where the file base decodes
+            if looks_like_json_lines(head.decode("utf-8", errors="replace"), cut=len(head) >= PROBE_BYTES):
                 raise _JsonLines
             return self._plan_document()
         except _JsonLines:
@@ -971,18 +980,5 @@ def _build(events: Iterator[tuple[str, str, Any]], event: str, value: Any) -> An
             depth -= 1
     return builder.value
 
-
-def looks_like_json_lines(head: bytes) -> bool:
-    """Whether the start of a file reads as JSON Lines: a first line that is a whole JSON object
-    or array by itself, and a second one that starts another (a document spread over lines
-    starts with a line that is not a whole value; a one-line document has no second line)."""
-    lines = [line for line in head.removeprefix(UTF8_BOM).split(b"\n") if line.strip()]
-    if len(lines) < 2:
-        return False
-    try:
-        first = json.loads(lines[0])
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(first, (dict, list)) and lines[1].lstrip()[:1] in (b"{", b"[")
 
 SOURCES = {"json": JsonSource}
