@@ -49,8 +49,8 @@ byte-order mark is skipped). What becomes rows:
   ``[text, intent]`` pairs) or ``{"col_1": value}`` for a scalar, like a CSV row without header;
   when the lists of one collection have different lengths (dialogues as bare lists of
   utterances) each is a sequence, not a row of columns, and stays whole: ``{"col_1": [...]}``;
-- a ``.json`` file that holds **JSON Lines** (its first line a whole object or array, the next one
-  starting another; or the document ends where the first line does) is read line by line as
+- a ``.json`` file that holds **JSON Lines** (its head sniffed as ``file:`` sniffs it, 2+ lines each
+  a JSON object; or the document ends where its first line, a whole value, does) is read line by line as
   ``jsonl:`` reads it, with a note; ``path``/``keyed`` are refused there, ``explode``/``zip`` apply.
 Numbers: read as Python floats and ints. The fast reader holds integers up to 64 bits; when the
 document has a larger one, it is read again (from the start, rows already given are not repeated)
