@@ -115,3 +115,28 @@ def test_questions_nested_inside_passages_import_as_qa(tmp_path: Path):
     assert result.accepted is not None and result.accepted.mapper_id == QA, result.to_dict()["proposals"][:2]
     assert result.locator.endswith("explode=qas")
     assert result.accepted.field_map == {"query_text": "question", "answers": "answer", "passage_text": "context"}
+
+
+def test_a_recurring_no_answer_gold_is_proposed_as_refusal_answers():
+    rows = [{"query": f"what is the boiling point of liquid {i}",
+             "passages": {"is_selected": [0, 1], "passage_text": [f"Liquid {i} boils at {100 + i} degrees.", "Other text."]},
+             "answers": ["No Answer Present."] if i % 5 == 0 else [f"{100 + i} degrees"]}
+            for i in range(40)]
+    proposal = sniff(RAG, rows)
+    assert proposal.options == {"refusal_answers": ["No Answer Present."]}
+    assert proposal.confidence >= 0.9
+    out = run_mapper(RAG, rows, proposal.field_map, proposal.options)
+    assert [r["is_refusal"] for r in out.records[:2]] == [True, False]
+    assert sniff(QA, rows).confidence <= 0.45
+
+
+def test_answer_objects_with_aliases_and_a_gold_beside_a_generated_answer():
+    rows = [{"question": f"Which band sang song {i}?", "answer": {"value": f"Band {i}", "aliases": [f"Band {i}", f"The Band {i}"],
+                                                                "normalized_aliases": [f"band {i}"]}}
+            for i in range(10)]
+    out = run_mapper(QA, rows, sniff(QA, rows).field_map)
+    assert out.records[0]["answer"] == "Band 0" and out.records[0]["alternatives"] == ["The Band 0"]
+    ragas = [{"question": f"Who wrote book {i}?", "contexts": [f"Book {i} was written by Author {i}.", "Other."],
+              "answer": f"I think it was Author {i + 1}.", "ground_truth": f"Author {i}"} for i in range(10)]
+    proposal = sniff(RAG, ragas)
+    assert proposal.field_map["ground_truth"] == "answer" and "answer" not in proposal.field_map

@@ -49,6 +49,11 @@ CONTEXT_NAMES = (
 )
 UNANSWERABLE_NAMES = ("is_impossible", "unanswerable", "is_unanswerable", "impossible", "no_answer")
 ANSWER_TEXT_KEYS = ("text", "answer", "value", "span_text")
+# an answer object's other golds, after its text (TriviaQA's {"value": ..., "aliases": [...]})
+ALIAS_KEYS = ("aliases", "alternatives")
+# names of a gold answer that win over an "answer" beside them (RAG evaluation sets keep the
+# model's generated answer as "answer" and the gold as "ground_truth")
+GOLD_NAMES = ("ground_truth", "ground_truths", "gold_answer", "gold_answers", "reference_answer", "reference_answers")
 PASSAGE_TEXT_KEYS = ("text", "content", "passage_text", "passage", "page_content", "contents", "body", "snippet", "context")
 TRUE_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
 
@@ -68,6 +73,13 @@ _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 PASSAGE_MIN_CHARS = 60  # a passage found by its shape alone is at least this long on average
 QUOTED_SHARE = 0.5  # a context found by its shape alone quotes the answers in this share of rows
+# a gold that says there is no answer (MS MARCO's "No Answer Present."), when the same text recurs
+_NO_ANSWER = re.compile(
+    r"\b(?:no answer|not answerable|unanswerable|cannot be answered|can ?not answer|can't be answered|"
+    r"no information|not enough information|insufficient information|"
+    r"not (?:mentioned|stated|given|provided) in the (?:context|passages?|text|documents?))\b|^\W*n/?a\W*$",
+    re.IGNORECASE,
+)
 JUDGED_ROWS = 300  # sample rows read to weigh context and answer candidates (sniffing stays cheap)
 
 
@@ -83,7 +95,7 @@ def _decoded_answers(value: str) -> Any:
         all(isinstance(i, str) for i in decoded) or all(isinstance(i, dict) for i in decoded)
     ):
         return decoded
-    if isinstance(decoded, dict) and any(k in decoded for k in ANSWER_TEXT_KEYS):
+    if isinstance(decoded, dict) and any(k in decoded for k in ANSWER_TEXT_KEYS + ALIAS_KEYS):
         return decoded
     return value
 
@@ -116,16 +128,17 @@ def read_answers(row: Any, path: str | None) -> "list[str] | Rejection":
             return None
         if isinstance(item, dict):
             key = next((k for k in ANSWER_TEXT_KEYS if k in item), None)
-            if key is None:
+            keys = ([key] if key else []) + [k for k in ALIAS_KEYS if k in item]
+            if not keys:
                 return Rejection("wrong_type", f"field '{where}' is an object without a text/answer key")
-            inner = item[key]
-            items = inner if isinstance(inner, list) else [inner]
-            for sub in items:
-                if isinstance(sub, (list, dict)):
-                    return Rejection("wrong_type", f"field '{where}.{key}' nests a {type_name(sub)}")
-                problem = take(sub, f"{where}.{key}")
-                if problem:
-                    return problem
+            for key in keys:
+                inner = item[key]
+                for sub in inner if isinstance(inner, list) else [inner]:
+                    if isinstance(sub, (list, dict)):
+                        return Rejection("wrong_type", f"field '{where}.{key}' nests a {type_name(sub)}")
+                    problem = take(sub, f"{where}.{key}")
+                    if problem:
+                        return problem
             return None
         if isinstance(item, list):
             for i, sub in enumerate(item):
@@ -245,6 +258,7 @@ class ReadingFields:
     context: str | None = None
     passage_list: bool = False  # the context holds a list of passages in most rows
     unanswerable: str | None = None
+    refusal_answers: list[str] = field(default_factory=list)  # recurring golds that say "no answer"
     found: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -293,8 +307,12 @@ def _mean_first_gold_chars(profile, path: str) -> tuple[float, int]:
 
 
 def _find_answer(profile, question: str, notes: list[str]) -> tuple[str | None, str]:
-    named = profile.find(ANSWER_NAMES, answer_like, exclude=[question])
+    named = profile.find(GOLD_NAMES + ANSWER_NAMES, answer_like, exclude=[question])
     if named:
+        other = profile.find(ANSWER_NAMES, answer_like, exclude=[question, named])
+        if other and named.lower() in GOLD_NAMES:
+            notes.append(f"'{named}' is named as the gold: '{other}' beside it is taken for a generated answer, "
+                         f"not a gold (map {other}=answer to use it instead)")
         return named, "name"
     worded = []
     for fp in _top_level(profile, (question,)):
@@ -444,8 +462,24 @@ def _find_reading_fields(profile) -> ReadingFields | None:
         found.context = context.path
         found.found["context"] = ("name", "words", "values")[context.tier]
         found.passage_list = context.lists >= 0.5 * max(context.readable, 1)
+    if answer is not None:
+        found.refusal_answers = _refusal_answers(profile, answer)
     found.unanswerable = profile.find(
         UNANSWERABLE_NAMES, lambda fp: fp.main_type in ("string", "number", "boolean"),
         exclude=[f for f in (question, answer, found.context) if f],
     )
     return found
+
+
+def _refusal_answers(profile, answer: str) -> list[str]:
+    """Gold texts that say there is no answer ("No Answer Present.", "unanswerable", "N/A") and
+    recur (in at least 3 rows and 2% of them): the dataset's way of marking a refusal."""
+    counts: dict[str, int] = {}
+    for row in profile.rows:
+        golds = read_answers(row, answer)
+        if isinstance(golds, list):
+            for gold in golds:
+                if _NO_ANSWER.search(gold) and len(gold) <= 60:
+                    counts[gold] = counts.get(gold, 0) + 1
+    least = max(3, 0.02 * profile.n_rows)
+    return [text for text, count in counts.items() if count >= least]

@@ -176,6 +176,12 @@ class QaPairPassthrough(Mapper):
                 f"{asked_share:.0%} of '{question}' read as questions: more like class labels than answers"
             )
         refusals = reasons.get("missing_answer", 0) + reasons.get("unanswerable", 0)
+        if reading is not None and reading.refusal_answers:
+            said = set(reading.refusal_answers)
+            refusals += sum(1 for row in profile.rows
+                            if isinstance(golds := read_answers(row, answer), list) and golds and golds[0] in said)
+            evidence.append("answers " + ", ".join(repr(a) for a in reading.refusal_answers)
+                            + " say the question has no answer: refusal cases a qa record cannot hold")
         if passages:
             confidence = min(confidence, 0.55)
             evidence.append(f"field '{passages}' holds a list of passages per question: rag_passthrough fits better")

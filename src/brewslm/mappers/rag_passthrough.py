@@ -102,12 +102,13 @@ class RagPassthrough(Mapper):
         if source_id:
             field_map[source_id] = "id"
         fields = self.canonical_map(field_map)
+        options = {"refusal_answers": list(reading.refusal_answers)} if reading.refusal_answers else {}
 
         n = profile.n_rows
         reasons: Counter = Counter()
         accepted = refusals = extractive = aliased = 0
         for row in profile.rows:
-            out = self.map_row(row, fields, {})
+            out = self.map_row(row, fields, options)
             if isinstance(out, Rejection):
                 reasons[out.reason] += 1
                 continue
@@ -134,10 +135,11 @@ class RagPassthrough(Mapper):
                             "training target, evaluation takes the best")
         if refusals:
             flag = fields.get("unanswerable")
-            evidence.append(
-                f"{refusals}/{accepted} questions are unanswerable (refusal cases"
-                + (f", flagged by '{flag}'" if flag else ", empty answers") + ")"
-            )
+            marked = [f"flagged by '{flag}'"] if flag else []
+            if options:
+                marked.append("answers " + ", ".join(repr(a) for a in options["refusal_answers"]) + " (option refusal_answers)")
+            evidence.append(f"{refusals}/{accepted} questions are unanswerable (refusal cases: "
+                            + ", ".join(marked + ["empty answers"]) + ")")
         if reasons:
             evidence.append("rejections: " + ", ".join(f"{r} ({c})" for r, c in reasons.most_common(3)))
         confidence = 0.6
@@ -157,7 +159,7 @@ class RagPassthrough(Mapper):
             confidence = min(confidence, 0.7)
             evidence.append(f"one context text per question and every question answered: qa_pair_passthrough "
                             f"keeps '{context}' as the record's context")
-        return Proposal(self.id, field_map, round(confidence, 4), evidence)
+        return Proposal(self.id, field_map, round(confidence, 4), evidence, options)
 
 
 MAPPER = RagPassthrough()
