@@ -85,3 +85,19 @@ def test_other_schemes_gzip_empty_missing_binary(tmp_path: Path):
         open_source(f"conll:{tmp_path}/none.conll")
     with pytest.raises(SourceError, match="holds binary data"):
         open_source(f"conll:{write(tmp_path, os.urandom(5000) + bytes(100), 'bin.conll')}")
+
+
+def test_comment_lines_and_space_tokens_issue_15(tmp_path: Path):
+    # KLUE style: file-header comments, a per-sentence comment repeating the sentence, a space token
+    data = "## 토큰 구분자 : \\n\n## 컬럼명 : CHAR\tNE_TAG\n" + "".join(
+        f"## doc-{i}\t<경찰:OG>은 또\n경\tB-OG\n찰\tI-OG\n은\tO\n \tO\n또\tO\n\n" for i in range(3)
+    ) + "# O\t\n#\tO\nok\tO\n\n"
+    path = tmp_path / "klue.tsv"
+    path.write_text(data, encoding="utf-8")
+    got = list(open_source(f"conll:{path}").rows())
+    assert [r["tokens"] for r in got[:3]] == [["경", "찰", "은", " ", "또"]] * 3
+    assert got[0]["tags"] == ["B-OG", "I-OG", "O", "O", "O"]
+    assert got[3]["tokens"] == ["#", "ok"]  # '#\tO' is a token line; '# O\t' (no tag column) a comment
+    whitespace = tmp_path / "ws.conll"
+    whitespace.write_text("# sent_id = 1\n# text = a b\na O\n# O\n\n", encoding="utf-8")
+    assert list(open_source(f"conll:{whitespace}").rows())[0]["tokens"] == ["a", "#"]  # '# O': tag O seen

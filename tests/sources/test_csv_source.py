@@ -264,3 +264,69 @@ def test_property_sniffed_round_trip_with_a_real_header(tmp_path: Path, body: li
     path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
     got = list(open_source(f"csv:{path}").rows())
     assert got == [{"text": a, "label": b} for a, b in body]
+
+
+# --- header detection and quoting (issue 15) ------------------------------------------------------
+
+TITLES = ["Abbott Ltd", "Schwan-Stabilo", "Q-workshop", "Marvell Software", "Dynamic Air", "Audi of America"]
+BODIES = [
+    " Abbott of Farnham E D Abbott Limited was a British coachbuilding business based in Farnham Surrey.",
+    " Schwan-STABILO is a German maker of pens for writing colouring and cosmetics as well as markers.",
+    " Q-workshop is a Polish company located in Poznań that specializes in designing and production of dice.",
+    " Marvell Software Solutions Israel known as RADLAN Computer Communications Limited before 2007.",
+    " Dynamic Air Engineering is a manufacturer of industrial fans and cooling systems in California.",
+    " Audi of America is the American subsidiary of the German automobile manufacturer Audi AG based in Virginia.",
+]
+
+
+def test_headerless_text_columns_are_named_col_n(tmp_path: Path):
+    body = "".join(f"{t},{b}\r\n" for t, b in zip(TITLES, BODIES))
+    source = open_source(f"csv:{write(tmp_path, body)}")
+    assert not source.has_header and source.notes[-1].startswith("no header: row 1 is data")
+    assert list(source.rows())[0] == {"col_1": TITLES[0], "col_2": BODIES[0]}
+    with_header = write(tmp_path, "title,content\r\n" + body, "named.csv")
+    source = open_source(f"csv:{with_header}")
+    assert source.has_header and "much shorter" in source.notes[-1]
+    assert list(source.rows())[0] == {"title": TITLES[0], "content": BODIES[0]}
+
+
+def test_header_votes_from_labels_and_numbers():
+    rows_ = [["sentence", "label"]] + [[b, ["pos", "neg"][i % 2]] for i, b in enumerate(BODIES * 2)]
+    assert guess_has_header(rows_)
+    assert not guess_has_header([[b, ["pos", "neg"][i % 2]] for i, b in enumerate(BODIES * 2)])
+    assert not guess_has_header([["1", "a title here", BODIES[0]]] + [[str(i), t, b] for i, (t, b) in enumerate(zip(TITLES, BODIES))])
+
+
+@pytest.mark.parametrize("value", ["yes", "no"])
+def test_header_option_yes_no_overrides(tmp_path: Path, value: str):
+    path = write(tmp_path, "a,b\n1,2\n")
+    got = rows(path, f"?header={value}")
+    assert got == ([{"a": "1", "b": "2"}] if value == "yes" else [{"col_1": "a", "col_2": "b"}, {"col_1": "1", "col_2": "2"}])
+
+
+def test_tab_separated_text_with_stray_quotes_reads_one_record_per_line(tmp_path: Path):
+    lines = [
+        'A very, very slow-moving, aimless movie.  \t0',
+        'The so-called "masterpiece" of the year.  \t1',
+        'This is one of those faux "masterpieces.  \t0',
+        '" The structure of this film is easily the most tightly constructed.  \t1',
+        'Loved it "a lot" and "so much".  \t1',
+    ] * 4
+    path = write(tmp_path, "\n".join(lines) + "\n", "imdb.txt")
+    source = open_source(f"tsv:{path}")
+    got = list(source.rows())
+    assert [r["col_1"] + "\t" + r["col_2"] for r in got] == lines
+    assert any(n.startswith("quoting: none") for n in source.notes)
+    glued = list(open_source(f"tsv:{path}?quoting=csv").rows())
+    assert len(glued) < len(lines)  # the quote rules glue lines together: why auto says none
+
+
+def test_properly_quoted_tsv_keeps_the_quote_rules(tmp_path: Path):
+    body = io.StringIO()
+    writer = csv.writer(body, delimiter="\t")
+    writer.writerow(["text", "label"])
+    for i in range(10):
+        writer.writerow([f'He said "hi {i}"\tthen left\nand came back', "a"])
+    source = open_source(f"csv:{write(tmp_path, body.getvalue(), 'q.tsv')}")
+    assert source.quoting == csv.QUOTE_MINIMAL
+    assert list(source.rows())[3] == {"text": 'He said "hi 3"\tthen left\nand came back', "label": "a"}

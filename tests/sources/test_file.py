@@ -62,3 +62,51 @@ def test_missing_file_and_directory(tmp_path: Path):
         open_source(f"file:{tmp_path}/gone.docx")
     with pytest.raises(SourceError, match="is a directory"):
         open_source(f"file:{tmp_path}")
+
+
+# --- content, not extension (issue 15) ------------------------------------------------------------
+
+from brewslm.sources.conll import ConllSource  # noqa: E402
+from brewslm.sources.text import TextSource  # noqa: E402
+
+RECORDS = [{"id": i, "title": f"Headline number {i}", "category": ["POLITICS", "SPORTS"][i % 2]} for i in range(12)]
+JSONL = "".join(__import__("json").dumps(r) + "\n" for r in RECORDS)
+CONLL = "".join(f"# sent {i}\nBudi\tB-PER\npergi\tO\nke\tO\nJakarta\tB-LOC\n.\tO\n\n" for i in range(6))
+PROSE = "Ein Satz, mit Kommas, und noch mehr.\nNoch ein Satz.\nUnd, schließlich, der dritte, lange Satz hier.\n" * 3
+
+
+@pytest.mark.parametrize(("name", "data", "kind"), [
+    ("news.json", JSONL.replace("\n", "\r\n"), JsonlSource),  # JSON lines in a .json (CRLF)
+    ("valid-v1.3.json", JSONL, JsonlSource),
+    ("records.txt", JSONL, JsonlSource),
+    ("train_preprocess.txt", CONLL, ConllSource),  # CoNLL in a .txt
+    ("ner_dev.tsv", CONLL, ConllSource),  # CoNLL in a .tsv
+    ("table.txt", "sentence\tlabel\n" + "".join(f"review number {i} here\t{i % 2}\n" for i in range(10)), CsvSource),
+    ("tatoeba.deu", PROSE, TextSource),  # prose with commas is not a CSV
+    ("doc.jsonl", __import__("json").dumps(RECORDS, indent=2), JsonSource),  # pretty-printed document
+    ("single.csv", "text\nhello\nworld\n", CsvSource),  # one column: the content says text, the extension csv
+])
+def test_content_decides_the_connector(tmp_path: Path, name: str, data: str, kind: type):
+    path = tmp_path / name
+    path.write_bytes(data.encode())
+    source = open_source(f"file:{path}")
+    assert isinstance(source, kind)
+    assert source.notes[0].startswith("format: ")
+    assert list(source.rows())
+
+
+def test_jsonl_in_json_reads_every_record_exactly(tmp_path: Path):
+    path = tmp_path / "data.json"
+    path.write_bytes(JSONL.encode("utf-16"))  # and in UTF-16 with a BOM
+    source = open_source(f"file:{path}")
+    assert list(source.rows()) == RECORDS
+    assert "extension .json says json" in source.notes[0] and any("utf-16" in n for n in source.notes)
+
+
+def test_compressed_parquet_is_named(tmp_path: Path):
+    path = tmp_path / "a.parquet.gz"
+    buffer = __import__("io").BytesIO()
+    pq.write_table(pa.table({"x": [1]}), buffer)
+    path.write_bytes(gzip.compress(buffer.getvalue()))
+    with pytest.raises(SourceError, match="compressed Parquet file"):
+        open_source(f"file:{path}")

@@ -169,3 +169,61 @@ def test_jsonable_converts_arrow_values():
         "arr": [1.5, 2.5],
         "took": 90.0,
     }
+
+
+# --- text encodings (issue 15) --------------------------------------------------------------------
+
+from brewslm.sources.filebase import EncodingChoice, Utf8Transcoder, detect_encoding  # noqa: E402
+
+FRENCH = "Le café était déjà servi à la crème, très apprécié. Où est la fenêtre? Noël approche, sa sœur arrive.\n" * 20
+
+
+@pytest.mark.parametrize(("data", "codec", "bom"), [
+    ("\ufeff" + FRENCH, "utf-8", 3),
+    (FRENCH, "utf-16", 2),
+    (FRENCH, "utf-16-be", 0),
+    (FRENCH, "utf-16-le", 0),
+    (FRENCH, "utf-32", 4),
+    (FRENCH, "utf-8", 0),
+    (FRENCH, "cp1252", 0),
+])
+def test_detect_encoding(data: str, codec: str, bom: int):
+    raw = data.encode("utf-8" if data.startswith("\ufeff") else codec)
+    choice = detect_encoding(raw, complete=True)
+    expected = {"utf-16": "utf-16-le", "utf-32": "utf-32-le"}.get(codec, codec)
+    assert (choice.codec, choice.bom) == (expected, bom) and choice.why
+    assert raw[choice.bom:].decode(choice.codec) == data.lstrip("\ufeff")
+
+
+def test_detect_encoding_other_scripts_and_ascii():
+    assert detect_encoding(b"plain ascii\n" * 10).codec == "utf-8"
+    russian = ("Привет, как дела? Это длинный текст на русском языке о погоде и о книгах. " * 10).encode("cp1251")
+    assert detect_encoding(russian, complete=True).codec == "cp1251"
+    # a UTF-8 file with one bad byte stays UTF-8 (that row is rejected), it is not re-read as cp1252
+    mostly = ("déjà vu, café crème\n" * 50).encode() + b"caf\xe9\n"
+    assert detect_encoding(mostly, complete=True).codec == "utf-8"
+    # a multi-byte character cut at the end of a probe is not an error
+    assert detect_encoding("é".encode() * 10 + "é".encode()[:1], complete=False).codec == "utf-8"
+
+
+def test_transcoder_streams_utf8_and_marks_undecodable_bytes_invalid():
+    data = ("ligne très longue " * 5000 + "\n").encode("utf-16-le") * 3
+    stream = io.BufferedReader(Utf8Transcoder(io.BytesIO(data), "utf-16-le"))  # type: ignore[arg-type]
+    assert stream.read() == data.decode("utf-16-le").encode("utf-8")
+    bad = io.BufferedReader(Utf8Transcoder(io.BytesIO(b"ok \x81 ok\n"), "cp1252"))  # 0x81: undefined in cp1252
+    out = bad.read()
+    with pytest.raises(UnicodeDecodeError):
+        out.decode("utf-8")
+    assert out.startswith(b"ok ") and out.endswith(b" ok\n")
+
+
+def test_encoding_option_and_note(tmp_path: Path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes('{"t": "Müller"}\n'.encode("latin-1"))
+    source = open_source(f"jsonl:{path}?encoding=latin-1")
+    assert source.encoding == EncodingChoice("iso8859-1", 0, "given with ?encoding=")
+    assert list(source.rows()) == [{"t": "Müller"}] and source.notes == ["encoding: iso8859-1 (given with ?encoding=)"]
+    with pytest.raises(SourceError, match="unknown encoding 'martian'"):
+        open_source(f"jsonl:{path}?encoding=martian")
+    with pytest.raises(SourceError, match="unknown option 'encoding'"):
+        open_source(f"parquet:{path}?encoding=utf-8")  # a binary format has no text encoding
