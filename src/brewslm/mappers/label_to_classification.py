@@ -306,8 +306,9 @@ def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], eviden
         return [main]
     ordered = [p for p in profile.top_level() if p == main or p in chosen]
     evidence.append(
-        f"{len(ordered)} free-text fields make the text, joined with the joiner option (default "
-        f"\"\\n\\n\") in column order: '{main}' and " + ", ".join(chosen[p] for p in ordered if p in chosen)
+        f"{len(ordered)} free-text fields make the text, joined in column order with the joiner option "
+        f"(default \"\\n\\n\"): " + " + ".join(f"'{p}'" for p in ordered) + "; besides the main text '"
+        + main + "': " + ", ".join(chosen[p] for p in ordered if p in chosen)
     )
     return ordered
 
