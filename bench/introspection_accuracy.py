@@ -17,7 +17,8 @@ BREWSLM_HOME, this script
    --mapper and no --field-map (`run_import(ImportSpec(locator=...))`: it introspects again and uses
    the accepted proposal), and reads back every record of every split;
 3. projects each record onto the folder's task fields (same rules as count.py) and compares them with
-   expected.jsonl as multisets.
+   expected.jsonl as multisets. tool_call records (one per assistant decision) are first grouped back
+   into one per source row (``tool_call_rows``), the unit count.py counts.
 
 Scores per dataset: right mapper = a proposal was accepted, at >= 0.8, and it is the expected mapper;
 right rows = accepted records == expected rows; silent corruptions = accepted records whose projection
