@@ -199,17 +199,22 @@ def open_binary(path: Path) -> BinaryIO:
     return raw
 
 
+def read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes from ``stream`` (fewer only at its end)."""
+    chunks, got = [], 0
+    while got < size:
+        chunk = stream.read(size - got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
 def read_probe(path: Path, size: int = PROBE_BYTES) -> bytes:
     """Up to ``size`` bytes from the start of the (decompressed) file."""
     with open_binary(path) as stream:
-        chunks, got = [], 0
-        while got < size:
-            chunk = stream.read(size - got)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
+        return read_up_to(stream, size)
 
 
 def looks_binary(head: bytes) -> bool:
@@ -521,14 +526,7 @@ class FileSource(Source):
     def probe_utf8(self, size: int = PROBE_BYTES) -> bytes:
         """The head of ``open_stream``: up to ``size`` UTF-8 bytes."""
         with self.reading(), self.open_stream() as stream:
-            chunks, got = [], 0
-            while got < size:
-                chunk = stream.read(size - got)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                got += len(chunk)
-            return b"".join(chunks)
+            return read_up_to(stream, size)
 
     def _encoding_probe(self) -> bytes:
         """Up to ``ENCODING_PROBE_BYTES`` of the head; a read failure past ``PROBE_BYTES`` (a
