@@ -305,6 +305,8 @@ def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], eviden
     if not chosen:
         return [main]
     ordered = [p for p in profile.top_level() if p == main or p in chosen]
+    if main not in ordered:  # a nested main text (never so today: text fields are top-level)
+        ordered.insert(0, main)
     evidence.append(
         f"{len(ordered)} free-text fields make the text, joined in column order with the joiner option "
         f"(default \"\\n\\n\"): " + " + ".join(f"'{p}'" for p in ordered) + "; besides the main text '"

@@ -12,6 +12,7 @@ Also: ``find_label_names`` finds a label-name file beside a data file (``classes
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -118,6 +119,7 @@ NAME_FILE_STEMS = ("classes", "labels", "class_names", "label_names", "classname
 NAME_FILE_SUFFIXES = ("", ".txt", ".json", ".names", ".lst", ".list", ".labels")
 MAX_NAME_FILE_BYTES = 64 * 1024
 MAX_FILES_LOOKED_AT = 64  # a folder of many files is not scanned beyond this many candidates
+MAX_ENTRIES_LISTED = 5000  # nor listed beyond this many entries
 MAX_NAME_CHARS = 100
 MAX_NAME_WORDS = 8
 _ID_AND_NAME = re.compile(r"^(\d+)[ \t]+(\S.*)$")
@@ -270,7 +272,8 @@ def find_label_names(data_path: Path | str | None, ids: Iterable[int]) -> LabelN
     data_path = Path(data_path)
     folder = data_path.parent
     try:
-        entries = sorted(p for p in folder.iterdir() if p.name != data_path.name and not p.name.startswith("."))
+        listed = itertools.islice(folder.iterdir(), MAX_ENTRIES_LISTED)  # a folder of 100k images stays cheap
+        entries = sorted(p for p in listed if p.name != data_path.name and not p.name.startswith("."))
     except OSError:
         return None
     named = [p for p in entries if _named_like_names_file(p)]
