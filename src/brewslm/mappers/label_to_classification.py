@@ -106,7 +106,8 @@ class _Options:
 class LabelToClassificationMapper(Mapper):
     id = "label_to_classification"
     task_profile = "classification"
-    description = "Text + class label (string, integer id or boolean) -> classification records."
+    description = ("Text (one field, or several joined) + class label (string, integer id or boolean) "
+                   "-> classification records.")
     fields = (
         FieldSpec("text", candidates=TEXT_CANDIDATES, joinable=True,
                   description="the text to classify; several source fields may feed it (joined with the joiner option)"),
