@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from brewslm.introspection import introspect
+from brewslm.introspection import introspect, introspect_profile, profile_rows
 from helpers.mapping import run_mapper, sniff
 
 RAG, QA = "rag_passthrough", "qa_pair_passthrough"
@@ -140,3 +140,29 @@ def test_answer_objects_with_aliases_and_a_gold_beside_a_generated_answer():
               "answer": f"I think it was Author {i + 1}.", "ground_truth": f"Author {i}"} for i in range(10)]
     proposal = sniff(RAG, ragas)
     assert proposal.field_map["ground_truth"] == "answer" and "answer" not in proposal.field_map
+
+
+def test_flat_reading_comprehension_table_is_qa_not_extraction():
+    # the questions' words recur in the context: still questions, with answers quoted from it
+    rows = [{"Question": f"What colour is item {i}?", "Answer": f"Colour {i}", "Context": f"Item {i} is painted in Colour {i}."}
+            for i in range(30)]
+    result = introspect_profile(profile_rows(rows))
+    assert result.accepted.mapper_id == QA and result.accepted.confidence >= 0.9
+    assert result.accepted.field_map == {"Question": "question", "Answer": "answer", "Context": "context"}
+
+
+def test_passages_in_an_object_of_lists_under_other_keys_and_a_reference_beside_a_response():
+    rows = [{"question": f"Which band sang song {i}?",
+             "answer": {"value": f"Band {i}", "aliases": [f"Band {i}", f"The Band {i}"]},
+             "search_results": {"title": ["x"], "search_context": [f"Song {i} is a song by Band {i}, released in 1990."]}}
+            for i in range(20)]
+    proposal = sniff(RAG, rows)
+    assert proposal.confidence >= 0.85 and proposal.field_map["search_results"] == "context"
+    record = run_mapper(RAG, rows, proposal.field_map).records[0]
+    assert record["passages"] == ["Song 0 is a song by Band 0, released in 1990."]
+    assert record["answer"] == "Band 0" and record["alternatives"] == ["The Band 0"]
+    ragas = [{"user_input": f"Who wrote book {i}?", "retrieved_contexts": [f"Book {i} was written by Author {i}."],
+              "response": f"Author {i + 1} wrote it.", "reference": f"Author {i}"} for i in range(20)]
+    proposal = sniff(RAG, ragas)
+    assert proposal.field_map == {"user_input": "question", "retrieved_contexts": "context", "reference": "answer"}
+    assert proposal.confidence >= 0.8

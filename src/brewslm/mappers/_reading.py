@@ -69,6 +69,7 @@ NOT_GOLD_WORDS = frozenset({
     "pred", "preds", "prediction", "predictions", "predicted", "generated", "plausible", "wrong", "incorrect",
     "distractor", "distractors", "negative", "negatives", "neg", "candidate", "candidates",
 })
+PASSAGE_WORDS = CONTEXT_WORDS | {"text", "content", "contents", "body"}
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 PASSAGE_MIN_CHARS = 60  # a passage found by its shape alone is at least this long on average
@@ -163,6 +164,20 @@ def read_answers(row: Any, path: str | None) -> "list[str] | Rejection":
     return out
 
 
+def _passage_key(obj: dict) -> str | None:
+    """The key of a passage object (or an object of passage lists) that holds the text: a usual
+    one (``text``, ``content``...), else the first whose name is made of passage words
+    (``search_context``, ``wiki_context``) and holds text or a list."""
+    key = next((k for k in PASSAGE_TEXT_KEYS if k in obj), None)
+    if key is not None:
+        return key
+    return next(
+        (k for k, v in obj.items() if isinstance(k, str) and isinstance(v, (str, list)) and name_words(k) & PASSAGE_WORDS
+         and not name_words(k) & NOT_GOLD_WORDS and not is_id_like_name(k)),
+        None,
+    )
+
+
 def _passage_list_text(value: str) -> list | None:
     """A CSV cell holding the passages as one complete JSON list of texts or passage objects."""
     decoded = structure_from_text(value, list)
@@ -183,7 +198,7 @@ def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
         decoded = _passage_list_text(value)
         value = value if decoded is None else decoded
     if isinstance(value, dict):
-        key = next((k for k in PASSAGE_TEXT_KEYS if k in value), None)
+        key = _passage_key(value)
         if key is None:
             return Rejection("wrong_type", f"field '{path}' is an object without a text/content/passage_text key")
         value = value[key]
@@ -194,7 +209,7 @@ def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
     for i, item in enumerate(items):
         where = f"{path}[{i}]"
         if isinstance(item, dict):
-            key = next((k for k in PASSAGE_TEXT_KEYS if k in item), None)
+            key = _passage_key(item)
             item = item.get(key) if key else MISSING
             if item is MISSING:
                 return Rejection("wrong_type", f"passage {where} is an object without a text/content key")
@@ -308,9 +323,12 @@ def _mean_first_gold_chars(profile, path: str) -> tuple[float, int]:
 
 def _find_answer(profile, question: str, notes: list[str]) -> tuple[str | None, str]:
     named = profile.find(GOLD_NAMES + ANSWER_NAMES, answer_like, exclude=[question])
+    if named and named.lower() == "response":
+        # a model's response beside a reference (RAG evaluation sets): the reference is the gold
+        named = profile.find(("reference", "references"), answer_like, exclude=[question]) or named
     if named:
         other = profile.find(ANSWER_NAMES, answer_like, exclude=[question, named])
-        if other and named.lower() in GOLD_NAMES:
+        if other and named.lower() in GOLD_NAMES + ("reference", "references"):
             notes.append(f"'{named}' is named as the gold: '{other}' beside it is taken for a generated answer, "
                          f"not a gold (map {other}=answer to use it instead)")
         return named, "name"
@@ -353,7 +371,7 @@ def _shaped_like_passages(profile, fp, question_chars: float) -> bool:
         return fp.mean_chars >= max(PASSAGE_MIN_CHARS, 3 * question_chars)
     if fp.main_type == "list":
         if fp.item_frac("object") >= 0.9:
-            return any(k in fp.item_keys for k in PASSAGE_TEXT_KEYS)
+            return any(k in PASSAGE_TEXT_KEYS or name_words(str(k)) & PASSAGE_WORDS for k in fp.item_keys)
         if fp.item_frac("string") >= 0.9:
             lists = (row.get(fp.path) for row in profile.rows[:JUDGED_ROWS])
             lengths = [len(item) for value in lists if isinstance(value, list) for item in value if isinstance(item, str)]

@@ -49,8 +49,10 @@ from brewslm.mappers.base import (
     read_text,
 )
 
-# Alpaca-style 'input' is an optional addition to the instruction, not retrieved context.
-OPTIONAL_CONTEXT_NAMES = CONTEXT_NAMES + ("input",)
+# Names guessed for the one context text (a field the sniffer leaves out, such as a list of
+# passages, must not come back by its name): Alpaca-style 'input' is an optional addition to the
+# instruction, not retrieved context.
+OPTIONAL_CONTEXT_NAMES = ("context", "passage", "document", "paragraph", "article", "input")
 
 
 class QaPairPassthrough(Mapper):
@@ -133,7 +135,7 @@ class QaPairPassthrough(Mapper):
         fields = self.canonical_map(field_map)
 
         reasons: Counter = Counter()
-        accepted = asked = aliased = 0
+        accepted = asked = aliased = with_context = extractive = 0
         for row in profile.rows:
             q = row.get(question)
             asked += isinstance(q, str) and q.rstrip().endswith("?")
@@ -142,7 +144,11 @@ class QaPairPassthrough(Mapper):
                 reasons[out.reason] += 1
             else:
                 accepted += 1
-                aliased += bool(out[0].get("alternatives"))
+                record = out[0]
+                aliased += bool(record.get("alternatives"))
+                if "context" in record:
+                    with_context += 1
+                    extractive += record["answer"] in record["context"]
         share = accepted / n if n else 0.0
         evidence = [f"field '{question}' holds questions, '{answer}' their answers"]
         if reading is not None:
@@ -162,6 +168,12 @@ class QaPairPassthrough(Mapper):
             # generic names (prompt/input -> output) need questions that read like questions
             specific = question.lower() in SPECIFIC_QUESTION_NAMES or answer.lower() == "completion"
             confidence = 0.85 if (specific or asked_share >= 0.3) else 0.75
+            if context and by_name and asked_share >= QUESTION_SHARE and with_context >= 0.9 * accepted \
+                    and extractive >= 0.8 * with_context:
+                # reading comprehension: questions, and answers quoted from their context (SQuAD v1);
+                # the questions' words recur in the context too, which is no extraction target
+                confidence = 0.92
+                evidence.append(f"{extractive}/{with_context} answers are quoted verbatim from '{context}'")
         elif share >= 0.6:
             confidence = 0.7
         if not by_name:
