@@ -28,6 +28,7 @@ An explicitly empty tool list (``"[]"``, plain chat) is kept: its replies are ne
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from typing import Any, Mapping
@@ -73,6 +74,7 @@ SCHEMA_TYPES = {
     "int": "integer", "bool": "boolean", "str": "string",
 }
 CALL_KEYS = {"arguments", "parameters", "args", "function", "type", "id"}  # never a BFCL function name key
+SNIFF_VALUES = 300  # sample rows whose values are read to find the tools and conversation fields
 JSON_TYPES = {"object", "number", "array", "integer", "boolean", "string", "null"}
 
 
@@ -137,6 +139,18 @@ def read_tools(row: Any, path: str | None) -> "list[dict[str, Any]] | Rejection"
     value = MISSING if path is None else get_path(row, path)
     if value is MISSING or value is None:
         return Rejection("missing_tools", f"field '{path}' is missing" if path else "no source field mapped to tools")
+    if isinstance(value, str):
+        # datasets repeat one tool list as the same JSON string on every row: read it once
+        return _tools_from_text(value, path)
+    return _tools_from(value, path)
+
+
+@functools.lru_cache(maxsize=32)
+def _tools_from_text(value: str, path: str | None) -> "list[dict[str, Any]] | Rejection":
+    return _tools_from(value, path)
+
+
+def _tools_from(value: Any, path: str | None) -> "list[dict[str, Any]] | Rejection":
     if isinstance(value, str):
         if not value.strip():
             return Rejection("missing_tools", f"field '{path}' is empty")
@@ -502,8 +516,8 @@ class ToolCallPassthrough(Mapper):
 
     # --- introspection ----------------------------------------------------------------------
     def sniff(self, profile) -> Proposal | None:
-        def values(path: str) -> list[Any]:
-            return [get_path(row, path) for row in profile.rows]
+        def values(path: str) -> list[Any]:  # value evidence from the first rows keeps the sniff cheap
+            return [get_path(row, path) for row in profile.rows[:SNIFF_VALUES]]
 
         def holds_tools(path: str) -> bool:
             vals = values(path)
