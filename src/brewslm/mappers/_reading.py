@@ -38,7 +38,7 @@ from brewslm.mappers._sniffing import (
     QUESTION_NAMES,
     QUESTION_SHARE,
     is_id_like_name,
-    leaf_name,
+    name_words,
     question_share,
 )
 from brewslm.mappers.base import MISSING, Rejection, get_path, label_to_str, structure_from_text, type_name
@@ -70,7 +70,6 @@ NOT_GOLD_WORDS = frozenset({
     "distractor", "distractors", "negative", "negatives", "neg", "candidate", "candidates",
 })
 PASSAGE_WORDS = CONTEXT_WORDS | {"text", "content", "contents", "body"}
-_NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 PASSAGE_MIN_CHARS = 60  # a passage found by its shape alone is at least this long on average
 QUOTED_SHARE = 0.5  # a context found by its shape alone quotes the answers in this share of rows
@@ -252,12 +251,6 @@ def holds_passage_list(value: Any) -> bool:
 
 
 # --- finding the fields ---------------------------------------------------------------------------
-
-def name_words(path: str) -> set[str]:
-    """The lower-cased words of a field's leaf name: ``positive_ctxs`` -> {positive, ctxs},
-    ``queryText`` -> {query, text}, ``LONG_ANSWER`` -> {long, answer}."""
-    return {w.lower() for w in _NAME_WORD.findall(leaf_name(path))}
-
 
 def answer_like(fp) -> bool:
     return fp.main_type in ("string", "list", "object", "number", "boolean")
