@@ -318,3 +318,50 @@ def test_scores_and_votes_never_invert_a_pair(kind, items):
             assert (outcome[0]["chosen"], outcome[0]["rejected"]) == expected
         else:
             assert outcome.reason in ("missing_chosen", "missing_rejected", "identical_pair", "missing_prompt"), outcome
+
+
+def test_arena_style_conversation_pair():
+    """Two whole conversations per row (conversation_a/_b), the winner named model_a/model_b/tie
+    (bothbad), model names beside them; a pair whose follow-up questions differ is rejected."""
+    rows = []
+    for i in range(20):
+        question = [{"role": "user", "content": f"Tell me a fact about {i}"}]
+        rows.append({"model_a": ("vicuna", "alpaca")[i % 2], "model_b": "koala",
+                     "conversation_a": question + [{"role": "assistant", "content": f"Fact A about {i}."}],
+                     "conversation_b": question + [{"role": "assistant", "content": f"Fact B about {i}!"}],
+                     "winner": ("model_a", "model_b", "model_b", "tie (bothbad)", "model_a")[i % 5]})
+    rows[2]["conversation_b"][0] = {"role": "user", "content": "Something else"}
+    proposal = accepted_proposal(rows)
+    assert proposal.field_map["conversation_a"] == "response_a" and proposal.field_map["winner"] == "preference"
+    assert proposal.options["preference_values"] == {"model_a": "response_a", "model_b": "response_b",
+                                                     "tie (bothbad)": "tie"}
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert out.reasons == {"tie": 4, "missing_prompt": 1}
+    for record in out.records:
+        i = int(record["prompt"][0]["content"].split()[-1])
+        assert record["chosen"].startswith("Fact A" if rows[i]["winner"] == "model_a" else "Fact B")
+
+
+@pytest.mark.parametrize("values", [("Output (a)", "Output (b)"), ("[[A]]", "[[B]]"), ("Response 1", "Response 2")])
+def test_verdict_values_with_marks_around_the_index(values):
+    a, b = ("output_1", "output_2") if values[0].endswith("1") else ("output_a", "output_b")
+    rows = table(values=values, a=a, b=b, field="judgement")
+    proposal = accepted_proposal(rows)
+    assert proposal.options["preference_values"] == {values[0]: "response_a", values[1]: "response_b"}
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert [(r["chosen"], r["rejected"]) for r in out.records] == preferred(rows, a, b, "judgement", values)
+
+
+def test_numbers_indexed_like_the_responses_are_scores_or_verdicts():
+    """score_1/score_2 holding 0..2 are scores (their name says so), never read as 1/2 verdicts;
+    x_1/x_2 with such values could be either, so the proposal stays below 0.8 and says so."""
+    rows = [{"prompt": f"Q{i} asks something", "output_1": f"one reply for {i}", "output_2": f"another reply {i}",
+             "score_1": i % 3, "score_2": (i + 1) % 3} for i in range(20)]
+    proposal = accepted_proposal(rows)
+    assert proposal.field_map["score_1"] == "score_a" and proposal.field_map["score_2"] == "score_b"
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert all((r["chosen"] == rows[i]["output_1"]) == (rows[i]["score_1"] > rows[i]["score_2"])
+               for i, r in enumerate(out.records))
+    unclear = [{k.replace("score", "x"): v for k, v in row.items()} for row in rows]
+    proposal = sniff(M, unclear)
+    assert proposal.confidence < 0.8 and any("could also be" in e for e in proposal.evidence)

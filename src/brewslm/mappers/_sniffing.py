@@ -313,6 +313,7 @@ TIE_WORDS = frozenset({"tie", "tied", "both", "neither", "equal", "draw", "same"
 _FIRST_WORDS = frozenset({"left", "first", "former", "1st", "top"})
 _SECOND_WORDS = frozenset({"right", "second", "latter", "2nd", "bottom"})
 RESPONSE_A, RESPONSE_B, TIE = "response_a", "response_b", "tie"
+_EDGE_MARKS = re.compile(r"^[\W_]+|[\W_]+$")
 
 
 def parent_path(path: str) -> str:
@@ -395,7 +396,7 @@ def read_verdict_values(values: Iterable[str], a: str, b: str) -> tuple[dict[str
     names = (leaf_name(a).lower(), leaf_name(b).lower())
     words_a, words_b = name_words(a), name_words(b)
     prefix = _common_prefix(*lower)
-    suffixes = {v[len(prefix):]: lower[v] for v in lower}
+    suffixes = {_EDGE_MARKS.sub("", v[len(prefix):]): lower[v] for v in lower}  # "Output (b)", "[[B]]" -> b
     first = second = None
     how, conf = "", 0.0
     if set(lower) == set(names):

@@ -64,6 +64,7 @@ from brewslm.mappers.base import (
     Record,
     Rejection,
     attach_source_id,
+    fit_share,
     get_path,
     label_to_str,
     type_name,
@@ -187,13 +188,15 @@ def _verdict(row: Any, paths: list[str], opts: _Options) -> "str | Rejection":
             votes.append(vote)
     where = f"field '{paths[0]}'" if len(paths) == 1 else f"fields {', '.join(repr(p) for p in paths)}"
     if not votes:
-        return Rejection("missing_preference", f"{where} {'is' if len(paths) == 1 else 'are'} missing or blank")
+        verb = "is" if len(paths) == 1 else "are"
+        return Rejection("missing_preference", f"{where} {verb} missing or blank", defect=True)
     winner, count = Counter(votes).most_common(1)[0]
     if len(paths) > 1 and count * 2 <= len(votes):
         tally = ", ".join(f"{v} {c}" for v, c in Counter(votes).most_common())
-        return Rejection("no_majority", f"the verdicts of {where} have no majority ({tally})")
+        return Rejection("no_majority", f"the verdicts of {where} have no majority ({tally})", defect=True)
     if winner == TIE:
-        return Rejection("tie", f"{where} {'says' if len(votes) == 1 else 'mostly say'} the responses are tied")
+        verb = "says" if len(votes) == 1 else "mostly say"
+        return Rejection("tie", f"{where} {verb} the responses are tied", defect=True)
     return winner
 
 
@@ -217,9 +220,9 @@ def _by_scores(row: Any, path_a: str, path_b: str, higher_wins: bool) -> "str | 
         if isinstance(s, Rejection):
             return s
     if a is None or b is None:
-        return Rejection("missing_preference", f"field '{path_a if a is None else path_b}' has no score")
+        return Rejection("missing_preference", f"field '{path_a if a is None else path_b}' has no score", defect=True)
     if a == b:
-        return Rejection("tie", f"fields '{path_a}' and '{path_b}' give both responses the score {a:g}")
+        return Rejection("tie", f"fields '{path_a}' and '{path_b}' give both responses the score {a:g}", defect=True)
     return RESPONSE_A if (a > b) == higher_wins else RESPONSE_B
 
 
@@ -246,11 +249,13 @@ def _by_completion_scores(row: Any, path: str, opts: _Options) -> "tuple[str, st
         if isinstance(score, Rejection):
             return Rejection(score.reason, f"completion {i} of field '{path}': {score.detail}")
         if score is None:
-            return Rejection("missing_preference", f"completion {i} of field '{path}' has no '{opts.completion_score}' score")
+            return Rejection(
+                "missing_preference", f"completion {i} of field '{path}' has no '{opts.completion_score}' score", defect=True
+            )
         scores.append(score if opts.higher_wins else -score)
     best = max(scores)
     if scores.count(best) > 1:
-        return Rejection("tie", f"{scores.count(best)} completions of field '{path}' share the best score")
+        return Rejection("tie", f"{scores.count(best)} completions of field '{path}' share the best score", defect=True)
     worst = scores.index(min(scores))
     return f"{path}.{scores.index(best)}.{opts.completion_text}", f"{path}.{worst}.{opts.completion_text}"
 
@@ -360,7 +365,7 @@ class PreferencePair(Mapper):
         while shared < min(len(chosen), len(rejected)) and _same(chosen[shared], rejected[shared]):
             shared += 1
         if shared == len(chosen) == len(rejected):
-            return Rejection("identical_pair", "chosen and rejected are the same conversation")
+            return Rejection("identical_pair", "chosen and rejected are the same conversation", defect=True)
         head, tail_c, tail_r = chosen[:shared], chosen[shared:], rejected[shared:]
         if not tail_c:
             return Rejection("missing_chosen", "chosen has no reply beyond the turns it shares with rejected")
@@ -465,7 +470,7 @@ class PreferencePair(Mapper):
             value = text if text is not None else ""
         if single or is_plain_text(value):
             if not value.strip():
-                return Rejection(missing, f"field '{path}' is empty")
+                return Rejection(missing, f"field '{path}' is empty", defect=True)
             if prompt is None:
                 return Rejection("missing_prompt", f"{side} is a bare reply and no prompt field is mapped or filled")
             return prompt + [Turn(ASSISTANT, value)]
@@ -547,7 +552,7 @@ class PreferencePair(Mapper):
         options = dict(options or {})
         rows = profile.rows[:_TRIAL_ROWS]  # the gate dry-runs the whole sample; this only weighs the reading
         n = len(rows)
-        accepted, multi_turn, transcripts = 0, 0, 0
+        accepted, multi_turn, transcripts, defects = 0, 0, 0, 0
         rejected_reasons: Counter = Counter()
         chosen_path = fields.get("chosen")
         for row in rows:
@@ -559,12 +564,12 @@ class PreferencePair(Mapper):
                 out = Rejection("mapper_error", str(exc))
             if isinstance(out, Rejection):
                 rejected_reasons[out.reason] += 1
+                defects += out.defect
             else:
                 accepted += 1
                 multi_turn += any(m["role"] == ASSISTANT for m in out[0]["prompt"])
-        # a tie or a missing verdict is the data saying "no preference": rejecting it is the right reading
-        understood = accepted + sum(rejected_reasons[r] for r in _VERDICT_REJECTIONS)
-        share = understood / n if n else 0.0
+        # a tie, a missing verdict or an empty reply is the data's own (Rejection.defect), not a misreading
+        share = fit_share(accepted, n, defects)
         if transcripts:
             evidence.append(
                 f"{transcripts}/{n} rows are Human:/Assistant: transcripts; the prompt is their shared prefix"
@@ -589,7 +594,7 @@ _REJECTED_WORDS = frozenset({"rejected", "dispreferred", "worse", "loser", "losi
 _VERDICT_WORDS = frozenset({"preference", "preferred", "label", "winner", "choice", "selected", "selection", "verdict",
                             "better", "best", "chosen", "judgement", "judgment", "annotation", "vote", "pick", "gold",
                             "grade"})
-_VERDICT_REJECTIONS = ("tie", "no_majority", "missing_preference")
+_SCORE_WORDS = frozenset({"score", "scores", "rating", "ratings", "reward", "rewards", "points", "quality", "logprob"})
 _LEAF_ROWS = 300  # rows walked for verdict fields nested deeper than the profile goes
 _TRIAL_ROWS = 500  # rows the sniffer maps to weigh its own reading
 
@@ -695,9 +700,14 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
     says which one is preferred. ``pairs`` are the index-named reply pairs; a verdict field whose
     values name two other reply fields (``grade: agent`` / ``agent_response``) brings its own."""
     values, multi, walked = _scalar_leaves(profile.rows, {p for pair in pairs for p in pair})
+    # two numbers indexed like the responses may be their scores or two judges' verdicts (1/2 or
+    # 0/1/2 read either way): a score-like name settles it, else the verdict reading stays below 0.8
+    scored = {p for a, b in pairs for p in (score_pair(profile, a, b) or ())}
     found = []
     for path, counts in values.items():
         if is_id_like_name(path) or sum(counts.values()) < 0.8 * walked or not 2 <= len(counts) <= 5:
+            continue
+        if path in scored and name_words(path) & _SCORE_WORDS:
             continue
         tries = list(pairs)
         named = pair_named_by(profile, counts, exclude=[path])
@@ -706,6 +716,9 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
         for a, b in tries:
             read = None if path in (a, b) else read_verdict_values(counts, a, b)
             if read is not None:
+                if path in scored and not name_words(path) & _VERDICT_WORDS:
+                    read = (read[0], read[1] + "; these numbers could also be the responses' scores: check it",
+                            min(read[2], 0.7))
                 found.append((path, (a, b), *read))
                 break
     if found:
