@@ -227,3 +227,9 @@ def test_encoding_option_and_note(tmp_path: Path):
         open_source(f"jsonl:{path}?encoding=martian")
     with pytest.raises(SourceError, match="unknown option 'encoding'"):
         open_source(f"parquet:{path}?encoding=utf-8")  # a binary format has no text encoding
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_and_few_ascii_characters_is_found_by_its_line_breaks(codec: str):
+    text = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。\n" * 20
+    assert detect_encoding(text.encode(codec), complete=True).codec == codec

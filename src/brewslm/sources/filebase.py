@@ -14,7 +14,8 @@ Decisions shared by every file connector:
   goes on after it;
 - text encodings (``detect_encoding``, every text connector: jsonl, csv, json, conll, text): a
   byte-order mark decides first (UTF-32, UTF-16, UTF-8); then UTF-16/32 without a BOM from the NUL
-  byte pattern (ASCII characters of UTF-16-LE have a NUL at every odd offset); then UTF-8 when the
+  byte pattern (ASCII characters of UTF-16-LE have a NUL at every odd offset) or, for text with
+  few ASCII characters (CJK), from its line breaks (``0A 00`` code units); then UTF-8 when the
   head (first 1 MiB) is valid UTF-8, or holds at least twice as many valid multi-byte UTF-8
   characters as invalid bytes (a UTF-8 file with a few bad bytes: those rows are rejected); else a
   legacy encoding named by charset-normalizer from up to 64 KiB around the first invalid byte
@@ -348,6 +349,23 @@ def _nul_pattern(head: bytes) -> str | None:
     return None
 
 
+def _utf16_line_breaks(head: bytes) -> str | None:
+    """UTF-16 without a BOM and with few ASCII characters (CJK text): its line breaks are the code
+    unit ``0A 00`` (LE) or ``00 0A`` (BE) at even offsets. A codec when the head has 2+ line-feed
+    bytes and 90%+ of them sit so (a single-byte file has ``0A`` followed by text, never a NUL)."""
+    sample = head[: len(head) - len(head) % 2]
+    total = sample.count(b"\n")
+    if total < 2:
+        return None
+    le = sum(1 for i in range(0, len(sample), 2) if sample[i] == 10 and sample[i + 1] == 0)
+    be = sum(1 for i in range(0, len(sample), 2) if sample[i] == 0 and sample[i + 1] == 10)
+    if le >= 0.9 * total:
+        return "utf-16-le"
+    if be >= 0.9 * total:
+        return "utf-16-be"
+    return None
+
+
 def _utf8_balance(head: bytes) -> tuple[int, int, int]:
     """(valid multi-byte UTF-8 characters, invalid bytes, offset of the first invalid byte)."""
     valid = invalid = 0
@@ -377,6 +395,10 @@ def detect_encoding(head: bytes, complete: bool = False) -> EncodingChoice:
     nul_codec = _nul_pattern(head)
     if nul_codec and _decodes(head[: len(head) - len(head) % 4], nul_codec, False):
         return EncodingChoice(nul_codec, 0, f"no byte-order mark; NUL bytes fall as in {nul_codec.upper()} text")
+    if b"\x00" in head[:PROBE_BYTES]:
+        wide = _utf16_line_breaks(head[:PROBE_BYTES])
+        if wide and _decodes(head[: len(head) - len(head) % 2], wide, False):
+            return EncodingChoice(wide, 0, f"no byte-order mark; line breaks are {wide.upper()} code units")
     if head.isascii():
         return EncodingChoice("utf-8", 0, "ASCII only in the first bytes read")
     if _decodes(head, "utf-8", complete):
