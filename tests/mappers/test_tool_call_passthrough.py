@@ -494,3 +494,13 @@ def test_gate_does_not_hold_data_defects_against_the_right_mapping():
     # a rejection that is not a defect (a call to a tool nobody offered) still counts against it
     rows[:6] = [{**r, "tools": openai_tools(TIME)} for r in rows[:6]]
     assert gate(sniff(M, rows), profile_rows(rows)).confidence < 0.8
+
+
+def test_react_and_anthropic_call_spellings():
+    from brewslm.mappers.tool_call_passthrough import parse_call
+
+    assert parse_call({"Action": "get_weather", "Action_Input": '{"city": "Oslo"}'}, "c")[0] == {
+        "tool": "get_weather", "arguments": {"city": "Oslo"}}
+    assert parse_call({"type": "tool_use", "id": "t1", "name": "get_time", "input": {}}, "c")[0] == {
+        "tool": "get_time", "arguments": {}}
+    assert parse_call({"Action": "x", "Action_Input": "{not json"}, "c").reason == "invalid_tool_call"

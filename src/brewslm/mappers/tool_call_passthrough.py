@@ -222,6 +222,20 @@ def _first_acceptable(values: Any) -> Any:
     return MISSING
 
 
+# how a call names its tool and its arguments: OpenAI/xLAM, Anthropic (input), ReAct (Action, Action_Input)
+CALL_NAME_KEYS = ("name", "tool", "tool_name", "action")
+CALL_ARGUMENT_KEYS = ("arguments", "parameters", "args", "input", "action_input", "tool_input")
+
+
+def _spelled(item: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    """The first of ``keys`` the object has, matched exactly, then case-insensitively."""
+    found = next((k for k in keys if k in item), None)
+    if found is None:
+        lower = {str(k).lower(): k for k in item}
+        found = next((lower[k] for k in keys if k in lower), None)
+    return found
+
+
 def parse_call(item: Any, where: str) -> "tuple[dict[str, Any], dict[str, list[Any]] | None] | Rejection":
     """One call in any common spelling -> (``{tool, arguments}``, BFCL acceptable values or None)."""
     if isinstance(item, str):
@@ -233,9 +247,11 @@ def parse_call(item: Any, where: str) -> "tuple[dict[str, Any], dict[str, list[A
         return Rejection("invalid_tool_call", f"{where} is a {type_name(item)}, not a call object")
     if isinstance(item.get("function"), dict):
         item = item["function"]  # OpenAI tool_calls entry
-    if "name" in item or "tool" in item:
-        name = item.get("name", item.get("tool"))
-        arguments = item.get("arguments", item.get("parameters", item.get("input", {})))
+    name_key = _spelled(item, CALL_NAME_KEYS)
+    if name_key is not None and (isinstance(item[name_key], str) or len(item) > 1):  # {"action": {...}} is BFCL
+        name = item[name_key]
+        args_key = _spelled(item, CALL_ARGUMENT_KEYS)
+        arguments = item[args_key] if args_key is not None else {}
         if isinstance(arguments, str):
             if not arguments.strip():
                 arguments = {}
@@ -302,7 +318,7 @@ def _non_empty(value: Any) -> bool:
     return bool(value)
 
 
-# --- the mapper ---# --- the mapper ----------------------------------------------------------------------------
+# --- the mapper ----------------------------------------------------------------------------
 
 class ToolCallPassthrough(Mapper):
     id = "tool_call_passthrough"
