@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from brewslm.errors import SourceError
 from brewslm.sources import open_source
 from brewslm.sources.base import ParseFailure
-from brewslm.sources.csv_source import clean_header, guess_has_header, sniff_delimiter
+from brewslm.sources.csv_source import clean_header, guess_has_header, header_decision, sniff_delimiter
 
 HYPOTHESIS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -330,3 +330,9 @@ def test_properly_quoted_tsv_keeps_the_quote_rules(tmp_path: Path):
     source = open_source(f"csv:{write(tmp_path, body.getvalue(), 'q.tsv')}")
     assert source.quoting == csv.QUOTE_MINIMAL
     assert list(source.rows())[3] == {"text": 'He said "hi 3"\tthen left\nand came back', "label": "a"}
+
+
+def test_a_short_first_text_does_not_outvote_a_repeated_label():
+    body = [[b, ["pos", "neg"][i % 2]] for i, b in enumerate(BODIES * 2)]
+    decided, why = header_decision([["Good!", "pos"]] + body)
+    assert decided is False and "repeats in column 2" in why

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import gzip
+import io
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -70,7 +72,7 @@ from brewslm.sources.conll import ConllSource  # noqa: E402
 from brewslm.sources.text import TextSource  # noqa: E402
 
 RECORDS = [{"id": i, "title": f"Headline number {i}", "category": ["POLITICS", "SPORTS"][i % 2]} for i in range(12)]
-JSONL = "".join(__import__("json").dumps(r) + "\n" for r in RECORDS)
+JSONL = "".join(json.dumps(r) + "\n" for r in RECORDS)
 CONLL = "".join(f"# sent {i}\nBudi\tB-PER\npergi\tO\nke\tO\nJakarta\tB-LOC\n.\tO\n\n" for i in range(6))
 PROSE = "Ein Satz, mit Kommas, und noch mehr.\nNoch ein Satz.\nUnd, schließlich, der dritte, lange Satz hier.\n" * 3
 
@@ -83,7 +85,7 @@ PROSE = "Ein Satz, mit Kommas, und noch mehr.\nNoch ein Satz.\nUnd, schließlich
     ("ner_dev.tsv", CONLL, ConllSource),  # CoNLL in a .tsv
     ("table.txt", "sentence\tlabel\n" + "".join(f"review number {i} here\t{i % 2}\n" for i in range(10)), CsvSource),
     ("tatoeba.deu", PROSE, TextSource),  # prose with commas is not a CSV
-    ("doc.jsonl", __import__("json").dumps(RECORDS, indent=2), JsonSource),  # pretty-printed document
+    ("doc.jsonl", json.dumps(RECORDS, indent=2), JsonSource),  # pretty-printed document
     ("single.csv", "text\nhello\nworld\n", CsvSource),  # one column: the content says text, the extension csv
 ])
 def test_content_decides_the_connector(tmp_path: Path, name: str, data: str, kind: type):
@@ -105,7 +107,7 @@ def test_jsonl_in_json_reads_every_record_exactly(tmp_path: Path):
 
 def test_compressed_parquet_is_named(tmp_path: Path):
     path = tmp_path / "a.parquet.gz"
-    buffer = __import__("io").BytesIO()
+    buffer = io.BytesIO()
     pq.write_table(pa.table({"x": [1]}), buffer)
     path.write_bytes(gzip.compress(buffer.getvalue()))
     with pytest.raises(SourceError, match="compressed Parquet file"):

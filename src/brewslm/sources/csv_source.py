@@ -14,12 +14,13 @@ Streams record by record (never reads the whole file) and handles:
   forces that, ``?quoting=csv`` the quote rules). The rule (``quotes_wrap_fields``): more than half
   of the sample's quotes are stray, neither at a field boundary nor doubled;
 - the header (``?header=auto``, the default): the first row is the header unless it looks like
-  data: every cell numeric, or more columns vote "data" than "header". Per column, by the values
-  below row 1: all numbers -> "data" when row 1's cell is a number too, "header" when it is not;
-  row 1's cell repeats further down -> "data"; a column of few distinct values (labels) that row 1's
-  cell is not among -> "header"; free text (median 20+ characters) -> "data" when row 1's cell is
-  as long as the shortest of them (and 20+ characters), "header" when it is shorter than half the
-  lower quartile. A tie keeps the header. ``?header=yes|no`` overrides. The decision and its
+  data: every cell numeric, or the columns' votes weigh more for "data" than for "header". Per
+  column, by the values below row 1: all numbers -> "data" when row 1's cell is a number too,
+  "header" when it is not (weight 2: types are the strongest evidence); row 1's cell repeats
+  further down -> "data" (weight 2: a name is rarely also a value); a column of few distinct
+  values (labels) that row 1's cell is not among -> "header" (weight 1); free text (median 20+
+  characters) -> "data" when row 1's cell is as long as the shortest of them (and 20+ characters),
+  "header" when it is shorter than half the lower quartile (weight 1). A tie keeps the header. ``?header=yes|no`` overrides. The decision and its
   reason are a note of the source (shown as evidence). Without a header the columns are named
   ``col_1``, ``col_2``...;
 - header names are stripped of surrounding spaces; an empty name becomes ``col_<position>`` and a
@@ -154,7 +155,7 @@ def header_decision(rows: list[list[str]]) -> tuple[bool, str]:
     if filled and all(is_number(c) for c in filled):
         return False, "every cell of row 1 is a number"
     rest = [r for r in rows[1:] if len(r) == len(first)]
-    header_votes: list[str] = []
+    header_votes: list[str] = []  # a strong vote is listed twice (weight 2)
     data_votes: list[str] = []
     for col, cell in enumerate(first, start=1):
         values = [r[col - 1] for r in rest if r[col - 1].strip()]
@@ -162,10 +163,10 @@ def header_decision(rows: list[list[str]]) -> tuple[bool, str]:
             continue
         lengths = [len(v) for v in values]
         if all(is_number(v) for v in values):
-            (data_votes if is_number(cell) else header_votes).append(
-                f"column {col} holds numbers below row 1 and {'a number' if is_number(cell) else 'a word'} in it")
+            (data_votes if is_number(cell) else header_votes).extend(
+                [f"column {col} holds numbers below row 1 and {'a number' if is_number(cell) else 'a word'} in it"] * 2)
         elif cell in set(values):
-            data_votes.append(f"row 1's '{cell[:30]}' repeats in column {col}")
+            data_votes.extend([f"row 1's '{cell[:30]}' repeats in column {col}"] * 2)
         elif len(values) >= 4 and len(set(values)) <= max(2, len(values) // 3):
             header_votes.append(f"column {col} holds {len(set(values))} distinct values, not row 1's '{cell[:30]}'")
         elif sorted(lengths)[len(lengths) // 2] >= 20:
@@ -173,11 +174,12 @@ def header_decision(rows: list[list[str]]) -> tuple[bool, str]:
                 data_votes.append(f"row 1's cell in column {col} is free text as long as the rest ({len(cell)} characters)")
             elif len(cell) < _quartile(lengths) / 2:
                 header_votes.append(f"row 1's cell in column {col} is much shorter ({len(cell)} characters) than the free text below it")
+    data_why, header_why = "; ".join(dict.fromkeys(data_votes)), "; ".join(dict.fromkeys(header_votes))
     if len(data_votes) > len(header_votes):
-        return False, "; ".join(data_votes)
-    if header_votes:
-        return True, "; ".join(header_votes)
-    return True, "row 1 does not look like the rows below it in any column" if not data_votes else "; ".join(data_votes) + " (a tie keeps the header)"
+        return False, data_why + (f" (outweighs: {header_why})" if header_why else "")
+    if not data_votes:
+        return True, header_why or "no column tells row 1 apart from the rows below it"
+    return True, f"{header_why} (a tie with: {data_why}, keeps the header)"
 
 
 def quotes_wrap_fields(sample: str, delimiter: str) -> bool:
