@@ -365,3 +365,16 @@ def test_numbers_indexed_like_the_responses_are_scores_or_verdicts():
     unclear = [{k.replace("score", "x"): v for k, v in row.items()} for row in rows]
     proposal = sniff(M, unclear)
     assert proposal.confidence < 0.8 and any("could also be" in e for e in proposal.evidence)
+
+
+def test_two_fields_that_read_as_verdicts_equally_are_not_accepted():
+    rows = table(values=(1, 2), field="flag")
+    for i, row in enumerate(rows):
+        row["turn"] = 1 + (i % 2)  # also 1/2, a different reading
+    proposal = sniff(M, rows)
+    assert proposal.confidence < 0.8 and any("just as well" in e for e in proposal.evidence)
+    named = table(values=(1, 2), field="preference")
+    for i, row in enumerate(named):
+        row["turn"] = 1 + (i % 2)
+    proposal = accepted_proposal(named)
+    assert proposal.field_map["preference"] == "preference" and "turn" not in proposal.field_map

@@ -744,10 +744,16 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
         if deep:
             notes.append(f"{deep}/{walked} rows hold more than one item in a list on the way to '{paths[0]}': only the first is read")
             conf = min(conf, 0.7)
-        others = [f for f in found[1:] if f[0] not in paths]
-        if others and others[0][4] >= conf and (others[0][1], others[0][2]) != ((a, b), mapping):
-            notes.append(f"also read as a verdict, differently: {', '.join(f[0] for f in others[:3])}")
-            conf -= 0.1
+        named = bool(name_words(path) & _VERDICT_WORDS)
+        others = [f for f in found if f[0] not in paths and f[4] >= found[0][4]]
+        rivals = [f[0] for f in others if bool(name_words(f[0]) & _VERDICT_WORDS) >= named]
+        if rivals:  # another field reads as well as a verdict and nothing tells them apart
+            notes.append(f"'{rivals[0]}' reads as a verdict just as well ({len(rivals)} such field(s)); "
+                         f"'{paths[0]}' was taken first by position: check it")
+            conf = min(conf, 0.7)
+        elif others:
+            notes.append(f"also reads as a verdict: {', '.join(f[0] for f in others[:3])}; "
+                         f"'{paths[0]}' was chosen for its name")
         return (a, b), paths, mapping, text, conf, "; ".join(notes)
     for a, b in pairs:
         scores = score_pair(profile, a, b)
