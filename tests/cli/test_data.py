@@ -120,7 +120,7 @@ def test_introspect_csv_with_uncommon_names(cli, tickets_csv):
 
 def test_introspect_with_a_missing_teacher_is_one_line(cli, tmp_path):
     numbers = tmp_path / "numbers.jsonl"
-    numbers.write_text('{"a": 1, "b": 2}\n{"a": 3, "b": 4}\n', encoding="utf-8")
+    numbers.write_text('{"a": 1, "b": "2 apples"}\n{"a": 3, "b": "4 pears"}\n', encoding="utf-8")  # one candidate
     plain = cli("data", "introspect", "--locator", f"jsonl:{numbers}", "--json")
     assert plain.code == 0 and plain.json()["accepted"] is None
     assert "no proposal reached 0.8" in cli("data", "introspect", "--locator", f"jsonl:{numbers}").out

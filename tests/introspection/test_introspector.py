@@ -97,7 +97,8 @@ def test_to_dict_is_the_documented_json_document(tmp_path: Path) -> None:
 
 # --- LLM assist switching ----------------------------------------------------------------------
 
-HARD_ROWS = [{"utterance": f"please {verb} my card", "intent_code": verb} for verb in ("freeze", "cancel", "renew")] * 10
+HARD_ROWS = [{"utterance": f"please {verb} my card number {i}", "intent_code": verb}
+             for i, verb in enumerate(("freeze", "cancel", "renew") * 10)]
 GOOD_ANSWER = '{"mapper_id": "toy_label", "field_map": {"utterance": "text", "intent_code": "label"}}'
 
 

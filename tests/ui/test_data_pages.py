@@ -336,7 +336,7 @@ class ScriptedTeacher:
     name = "scripted teacher"
 
     def complete(self, prompt: str) -> str:
-        return '{"mapper_id": "text_only", "field_map": {"b": "text"}}'
+        return "A"  # the first candidate
 
 
 @pytest.fixture
@@ -359,11 +359,28 @@ def test_asking_the_teacher_model_queues_an_introspect_job_with_llm_assist(ui_cl
     assert jobs.wait_for_job(job_id, timeout=JOB_TIMEOUT_S).status == jobs.CANCELLED
 
 
-def test_the_teacher_models_proposals_land_in_the_wizard_when_its_job_is_done(ui_client, numbers):
+def test_asking_an_endpoint_teacher_queues_its_url_and_model_never_a_key(ui_client, numbers, monkeypatch):
+    monkeypatch.setenv("BREWSLM_TEACHER_API_KEY", "sk-ui-secret")
+    reply = ui_client.post("/data/assist", data={"locator": numbers, "teacher_url": "http://127.0.0.1:9/v1",
+                                                 "teacher_model": "llama3"})
+    assert reply.status_code == 200
+    job = jobs.cancel_job(job_id_in(reply.text))
+    assert job.params == {"locator": numbers, "llm_assist": True,
+                          "teacher": {"url": "http://127.0.0.1:9/v1", "model": "llama3"}}
+    assert "sk-ui-secret" not in str(job.params)
+    assert jobs.wait_for_job(job.id, timeout=JOB_TIMEOUT_S).status == jobs.CANCELLED
+    reply = ui_client.post("/data/assist", data={"locator": numbers, "teacher_url": "ftp://example.com"})
+    assert "must be an http(s) address" in one_line_error(reply)
+
+
+def test_the_teacher_models_proposals_land_in_the_wizard_when_its_job_is_done(ui_client, tmp_path):
     from brewslm.output import to_jsonable
     from brewslm.storage.db import session_scope
     from brewslm.storage.models import Job, utcnow
 
+    path = tmp_path / "apples.jsonl"  # one short-text candidate (text_only), below the gate
+    path.write_text("".join(f'{{"a": {i}, "b": "{i * 2} apples"}}\n' for i in range(20)), encoding="utf-8")
+    numbers = f"jsonl:{path}"
     result = to_jsonable(introspect(numbers, llm_assist=True, teacher=ScriptedTeacher()))
     with session_scope() as session:  # the state a finished "introspect" job leaves in the jobs table
         row = Job(kind="introspect", params={"locator": numbers, "llm_assist": True}, status=jobs.SUCCEEDED,
@@ -374,7 +391,7 @@ def test_the_teacher_models_proposals_land_in_the_wizard_when_its_job_is_done(ui
     outcome = ui_client.get(f"/data/jobs/{job_id}/outcome").text
     assert "teacher model: " in outcome and "teacher=scripted teacher" in outcome and "verdict=rejected" in outcome
     assert '<li class="proposal" data-mapper="text_only">' in outcome
-    assert "proposed by the teacher model (scripted teacher)" in outcome
+    assert "chosen by the teacher model (scripted teacher)" in outcome
     assert 'hx-post="/data/editor"' in outcome  # each proposal loads into the editor
 
 

@@ -71,19 +71,39 @@ def _positive(name: str, value: int) -> int:
 
 # --- introspect ----------------------------------------------------------------------------------
 
+LLM_ASSIST_HELP = (
+    "When no proposal reaches the 0.8 gate, let a teacher model choose among candidate mappings built from "
+    "the sample; its choice goes through the same gate (default: the DATASET_IMPORT_LLM_ASSIST_ENABLED "
+    "environment variable)."
+)
+TEACHER_HELP = "Teacher model for --llm-assist: a local Hugging Face model folder (default: the embedded SmolLM2)."
+TEACHER_URL_HELP = (
+    "Teacher for --llm-assist: an OpenAI-compatible endpoint instead of the local model (a local Ollama, "
+    "vLLM or llama.cpp server, or a hosted API), e.g. http://localhost:11434/v1; its key is read from "
+    "BREWSLM_TEACHER_API_KEY, else OPENAI_API_KEY (never printed)."
+)
+TEACHER_MODEL_HELP = "Model name at --teacher-url (default: the first model the server lists)."
+
+
+def teacher_setting(path: str | None, url: str | None, model: str | None) -> str | dict[str, Any] | None:
+    """What ``introspect(teacher=...)`` takes: an endpoint as ``{"url", "model"}`` (the key stays in
+    the environment), else the local model folder (None: the embedded one)."""
+    if url:
+        if path:
+            raise ConfigError("give --teacher (a local model) or --teacher-url (an endpoint), not both")
+        return {"url": url, "model": model}
+    if model:
+        raise ConfigError("--teacher-model names a model at --teacher-url; give the endpoint too")
+    return path
+
+
 @dataclass(kw_only=True)
 class IntrospectOptions:
     locator: str = option(LOCATOR_HELP)
-    llm_assist: bool | None = option(
-        "When no proposal reaches the 0.8 gate, ask a local teacher model for one; its proposal goes "
-        "through the same gate (default: the DATASET_IMPORT_LLM_ASSIST_ENABLED environment variable).",
-        default=None,
-    )
-    teacher: str | None = option(
-        "Teacher model for --llm-assist: a local Hugging Face model folder (default: the embedded SmolLM2).",
-        default=None,
-        metavar="PATH",
-    )
+    llm_assist: bool | None = option(LLM_ASSIST_HELP, default=None)
+    teacher: str | None = option(TEACHER_HELP, default=None, metavar="PATH")
+    teacher_url: str | None = option(TEACHER_URL_HELP, default=None, metavar="URL")
+    teacher_model: str | None = option(TEACHER_MODEL_HELP, default=None, metavar="NAME")
     sample_size: int = option("Rows sampled for sniffing: the first rows plus a seeded reservoir.", default=2000,
                               metavar="N")
     json: bool = json_flag()
@@ -101,7 +121,7 @@ def introspect(opts: IntrospectOptions) -> dict[str, Any]:
         opts.locator,
         sample_size=_positive("--sample-size", opts.sample_size),
         llm_assist=opts.llm_assist,
-        teacher=opts.teacher,
+        teacher=teacher_setting(opts.teacher, opts.teacher_url, opts.teacher_model),
     )
     return to_jsonable(result)
 
@@ -182,6 +202,11 @@ class ImportOptions:
         default=[], metavar="CODE", flag="--drop-reason",
     )
     format: str = option("File format of the dataset's splits.", default="jsonl", choices=("jsonl", "parquet"))
+    llm_assist: bool | None = option(
+        "Without --mapper: " + LLM_ASSIST_HELP[0].lower() + LLM_ASSIST_HELP[1:], default=None)
+    teacher: str | None = option(TEACHER_HELP, default=None, metavar="PATH")
+    teacher_url: str | None = option(TEACHER_URL_HELP, default=None, metavar="URL")
+    teacher_model: str | None = option(TEACHER_MODEL_HELP, default=None, metavar="NAME")
     save_as: str | None = option(
         "Also save this import as a named mapping (locator, mapper, field map, options...) and run it by "
         "that name; re-run it later with 'brewslm data mappings rerun NAME'.",
@@ -200,11 +225,20 @@ def import_(opts: ImportOptions) -> dict[str, Any]:
     """
     from brewslm.ingestion import ImportSpec, run_import
 
+    locator, mapper_id = opts.locator, opts.mapper
+    field_map, options = parse_field_map(opts.field_map) or None, parse_options(opts.options)
+    teacher = teacher_setting(opts.teacher, opts.teacher_url, opts.teacher_model)
+    if mapper_id is None and (opts.llm_assist or teacher is not None):
+        from brewslm.introspection import llm_assist_enabled
+
+        if not llm_assist_enabled(opts.llm_assist):
+            raise ConfigError("--teacher, --teacher-url and --teacher-model choose the teacher for --llm-assist; add it")
+        locator, mapper_id, field_map, options = _assisted_mapping(locator, teacher, field_map, options)
     spec = ImportSpec(
-        locator=opts.locator,
-        mapper_id=opts.mapper,
-        field_map=parse_field_map(opts.field_map) or None,
-        options=parse_options(opts.options),
+        locator=locator,
+        mapper_id=mapper_id,
+        field_map=field_map,
+        options=options,
         dataset=opts.dataset,
         mode=opts.mode,
         split=opts.split,
@@ -216,6 +250,22 @@ def import_(opts: ImportOptions) -> dict[str, Any]:
         return _import_as_saved_mapping(opts.save_as, spec)
     with import_progress(f"importing {opts.locator}") as progress:
         return to_jsonable(run_import(spec, progress=progress))
+
+
+def _assisted_mapping(locator: str, teacher: Any, field_map: dict[str, str] | None,
+                      options: dict[str, Any]) -> tuple[str, str, dict[str, str] | None, dict[str, Any]]:
+    """The mapping introspection with LLM assist accepts (your --field-map and --option win), or a
+    one-line error saying why none was."""
+    from brewslm.errors import MapperError
+    from brewslm.introspection import introspect as run_introspection
+
+    result = run_introspection(locator, llm_assist=True, teacher=teacher)
+    if result.accepted is None:
+        why = (result.llm_assist or {}).get("reason") or "no teacher was asked"
+        raise MapperError(f"no proposal reached 0.8, the teacher's neither ({why}); "
+                          "pass a mapper id (--mapper) and a field map")
+    accepted = result.accepted
+    return result.locator, accepted.mapper_id, field_map or dict(accepted.field_map), {**accepted.options, **options}
 
 
 def _import_as_saved_mapping(name: str, spec: Any) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 ``introspect(locator)`` samples the source, profiles the sample (``profile_rows``), asks every
 registered mapper to ``sniff`` it, dry-runs each proposal through ``gate`` and ranks them; the best
-is accepted at ``ACCEPT_THRESHOLD`` (0.8). With LLM assist on, a local teacher model is asked when
-nothing is accepted, and its proposal passes the same gate.
+is accepted at ``ACCEPT_THRESHOLD`` (0.8). With LLM assist on, a teacher model (local, or an
+OpenAI-compatible endpoint) chooses among candidate mappings when nothing is accepted, and its
+choice passes the same gate.
 """
 
 from brewslm.introspection.gate import ACCEPT_THRESHOLD, FULL_CREDIT_RATE, adjusted_confidence, gate
@@ -14,7 +15,7 @@ from brewslm.introspection.introspector import (
     introspect_profile,
     llm_assist_enabled,
 )
-from brewslm.introspection.llm_assist import ChoosingTeacher, HFTeacher, Teacher
+from brewslm.introspection.llm_assist import ChoosingTeacher, HFTeacher, OpenAITeacher, RankingTeacher, Teacher
 from brewslm.introspection.profile import FieldProfile, SampleProfile, profile_rows
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "ChoosingTeacher",
     "FULL_CREDIT_RATE",
     "LLM_ASSIST_ENV",
+    "OpenAITeacher",
+    "RankingTeacher",
     "FieldProfile",
     "HFTeacher",
     "IntrospectionResult",

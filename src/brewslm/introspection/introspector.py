@@ -19,7 +19,7 @@ from typing import Any
 
 from brewslm.errors import BrewError, ConfigError
 from brewslm.introspection.gate import ACCEPT_THRESHOLD, gate
-from brewslm.introspection.llm_assist import HFTeacher, Teacher, ask_teacher
+from brewslm.introspection.llm_assist import Teacher, ask_teacher, make_teacher
 from brewslm.introspection.nested import (
     Refinement,
     explode_locator,
@@ -116,8 +116,9 @@ def _sniff_and_gate(profile: SampleProfile, *, locator: str, sample_rows: int | 
     )
 
 
-def _assist(result: IntrospectionResult, llm_assist: bool | None, teacher: str | Teacher | None) -> IntrospectionResult:
-    """Ask the teacher model when LLM assist is on and nothing was accepted deterministically."""
+def _assist(result: IntrospectionResult, llm_assist: bool | None, teacher: str | dict | Teacher | None) -> IntrospectionResult:
+    """Ask the teacher model when LLM assist is on and nothing was accepted deterministically:
+    it chooses among candidates seeded by the sniffers' proposals (``ask_teacher``)."""
     if not llm_assist_enabled(llm_assist):
         return result
     profile = result.profile
@@ -126,8 +127,7 @@ def _assist(result: IntrospectionResult, llm_assist: bool | None, teacher: str |
     elif profile is None or profile.n_rows == 0:
         result.llm_assist = {"enabled": True, "used": False, "reason": "the sample has no parsed rows to show a teacher"}
     else:
-        model = teacher if isinstance(teacher, Teacher) else HFTeacher(teacher)
-        outcome = ask_teacher(profile, model, ACCEPT_THRESHOLD)
+        outcome = ask_teacher(profile, make_teacher(teacher), ACCEPT_THRESHOLD, result.proposals)
         result.llm_assist = outcome.report
         if outcome.accepted and outcome.proposal is not None:
             result.accepted = outcome.proposal
@@ -141,7 +141,7 @@ def introspect_profile(
     locator: str = "",
     sample_rows: int | None = None,
     llm_assist: bool | None = None,
-    teacher: str | Teacher | None = None,
+    teacher: str | dict | Teacher | None = None,
 ) -> IntrospectionResult:
     """Introspection over an already profiled sample (``introspect`` without the source)."""
     return _assist(_sniff_and_gate(profile, locator=locator, sample_rows=sample_rows), llm_assist, teacher)
@@ -210,12 +210,13 @@ def introspect(
     *,
     sample_size: int = 2000,
     llm_assist: bool | None = None,
-    teacher: str | Teacher | None = None,
+    teacher: str | dict | Teacher | None = None,
 ) -> IntrospectionResult:
     """Sample ``locator``, propose mappers best first, and accept the best one at >= 0.8.
 
     ``llm_assist`` None reads ``DATASET_IMPORT_LLM_ASSIST_ENABLED``; ``teacher`` is a local HF
-    model path (None -> the embedded SmolLM2) or any object with ``name`` and ``complete(prompt)``.
+    model path (None -> the embedded SmolLM2), ``{"url": ..., "model": ...}`` for an
+    OpenAI-compatible endpoint, or any object with ``name`` and ``complete(prompt)``.
     A JSON document whose rows wrap lists of records is refined first: ``result.locator`` is then
     the exploding locator the proposals apply to (``result.refined_from`` the one given).
     """

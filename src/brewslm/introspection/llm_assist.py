@@ -1,31 +1,49 @@
-"""LLM assist: when no deterministic proposal reaches the threshold, ask a local teacher model.
+"""LLM assist: when no deterministic proposal reaches the threshold, let a teacher model choose.
 
-The teacher sees the mapper catalogue (ids, task profiles, canonical fields, descriptions) and a
-few truncated sample rows, and answers with a JSON object ``{"mapper_id", "field_map"}``. Its
-answer is parsed leniently (the first JSON object in the text, code fences and chatter around it
-ignored) but validated strictly, and the resulting proposal goes through the same gate as every
-sniffer's: an unknown mapper or field is rejected, never trusted.
+The teacher does not write a mapping from scratch: it ranks a short list of candidates, each a
+(mapper, field map) built deterministically from the sample (``build_candidates``): the
+sniffers' own proposals, including those below the threshold, and assignments of the sample's
+fields to each mapper's required canonical fields by what their values hold (free text, label
+column, list, object -- ``field_kind``), each screened by that mapper's own sniffer. The
+teacher sees a few sample rows and the lettered candidates and picks one:
 
-The teacher sits behind a small protocol so the assist logic is independent of the model:
-``Teacher.complete(prompt)`` for free text, and optionally ``ChoosingTeacher.choose(...)``, which
-ranks given continuations. ``HFTeacher`` runs any local Hugging Face causal LM (default: the
-embedded SmolLM2) with its chat template; it writes its answer by choosing (guided decoding: the
-mapper id among the registered ones, then a dataset field for each required canonical field), so
-even a 135M model yields a well-formed answer, or greedily in free text with ``guided=False``.
+- ``HFTeacher`` (the offline default: the embedded SmolLM2, or any local Hugging Face causal LM)
+  scores every candidate's label ("B. label_to_classification: review -> text, stars -> label")
+  as the continuation of the prompt -- mean log-likelihood per token, one forward pass over the
+  shared prompt and one batched pass over the labels on copies of its key/value cache -- and
+  takes the best. No free generation, so even a 135M model gives a usable answer in seconds.
+- ``OpenAITeacher`` (``--teacher-url``): any OpenAI-compatible ``/v1/chat/completions``
+  endpoint (Ollama, vLLM, llama.cpp server, a hosted API) is asked for the letter, with
+  ``logprobs`` when the server gives them; its key comes from ``BREWSLM_TEACHER_API_KEY`` (else
+  ``OPENAI_API_KEY``) and is never shown. Any HTTP, auth, timeout or parse failure is one line in
+  the report (``verdict: failed``), never a traceback.
+- Any other object with ``complete(prompt) -> str`` answers in text: a letter, or a JSON object
+  ``{"mapper_id", "field_map"}`` that must be one of the candidates.
 
-A teacher names fields well and judges values poorly, so its proposal's prior confidence comes
-from the proposed mapper's own sniffer run on the sample with the teacher's names applied
-(``corroborate``); the gate's dry run then scales it like any other proposal's.
+A teacher names fields well and judges values poorly, so the chosen candidate's prior confidence
+comes from its mapper's own sniffer run on the sample with the teacher's names applied
+(``corroborate``); the gate's dry run then scales it like any other proposal's, and it is
+accepted only at the threshold (0.8).
 """
 from __future__ import annotations
 
 import ast
+import itertools
 import json
+import math
+import os
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
+from brewslm.errors import BrewError
 from brewslm.introspection.gate import field_in_sample, gate
 from brewslm.introspection.profile import SampleProfile, profile_rows
+from brewslm.mappers._sniffing import field_kind, is_metadata, is_text, label_candidates
 from brewslm.mappers.base import MISSING, FieldSpec, Proposal, get_path
 from brewslm.models.kv_cache import cache_argument, output_cache
 
@@ -33,20 +51,44 @@ MAX_NEW_TOKENS = 160
 PROMPT_ROWS = 3
 VALUE_CHARS = 160  # a string value in a prompt row is cut to this many characters
 LIST_ITEMS = 4  # list values in prompt rows keep this many items
-ROW_CHARS = 700  # one prompt row's JSON is cut to this many characters
+ROW_CHARS = 600  # one prompt row's JSON is cut to this many characters
 ANSWER_CHARS = 2000  # the raw answer kept in the result
-GUIDED_FIELD_OPTIONS = 40  # dataset fields a guided teacher ranks per canonical field
 OPTION_BATCH = 8  # options scored in one forward pass
 UNCORROBORATED_CAP = 0.6  # a teacher map the mapper's own sniffer does not confirm stays below the gate
+MAX_CANDIDATES = 8  # candidates the teacher ranks
+LETTERS = "ABCDEFGH"
+SCREEN_ROWS = 200  # sample rows a candidate field assignment is screened on
+ROLE_POOL = 4  # dataset fields tried per canonical field when assigning roles by value
+ROLE_TRIES = 12  # role assignments screened per mapper
+DESCRIPTION_CHARS = 90  # a mapper description in the prompt is cut to this many characters
+ANSWER_PREFIX = "Answer:"  # options start with a space: " A. ...", a token of its own
+TEACHER_KEY_ENV = "BREWSLM_TEACHER_API_KEY"
+TEACHER_KEY_FALLBACK_ENV = "OPENAI_API_KEY"
+TEACHER_TIMEOUT_S = 60.0
+TWIN_ODDS = 20.0  # an endpoint's letter odds that tell a candidate from its role-swapped twin
 
 SYSTEM_PROMPT = (
-    "You match datasets to BrewSLM data mappers. Reply with one JSON object and nothing else."
+    "You match datasets to BrewSLM data mappers. Reply with the letter of one candidate and nothing else."
 )
+
+# What each canonical field of the built-in mappers holds, by its own (canonical) name: the kinds
+# of dataset field (``field_kind``) that may feed it when roles are assigned by value. Canonical
+# fields not listed (a plugin's) take text.
+ROLE_KINDS: dict[str, tuple[str, ...]] = {
+    "label": ("label",),
+    "tokens": ("list",),
+    "tags": ("list",),
+    "messages": ("list",),
+    "tools": ("list", "text"),
+    "spans": ("list",),
+    "target": ("object",),
+    "context": ("text", "list"),
+}
 
 
 @runtime_checkable
 class Teacher(Protocol):
-    """Anything that completes a prompt: a local model, or a scripted stand-in in tests."""
+    """Anything that completes a prompt: a local model, an endpoint, or a scripted stand-in in tests."""
 
     name: str
 
@@ -55,33 +97,43 @@ class Teacher(Protocol):
 
 @runtime_checkable
 class ChoosingTeacher(Teacher, Protocol):
-    """A teacher that can also rank given continuations of its answer. Small local models write
-    free-form JSON poorly but rank options well, so the answer is then built choice by choice
-    (guided decoding) and is well-formed by construction; the gate still judges it."""
+    """A teacher that can also rank given continuations of its answer (by likelihood)."""
 
     def choose(self, prompt: str, answer_prefix: str, options: Sequence[str]) -> int: ...
 
 
+@runtime_checkable
+class RankingTeacher(Teacher, Protocol):
+    """A teacher that ranks the lettered candidate labels of a prompt (``build_prompt``)."""
+
+    def rank(self, prompt: str, labels: Sequence[str]) -> "Ranking": ...
+
+
+@dataclass
+class Ranking:
+    choice: int | None  # index of the chosen label; None: read ``answer`` as text (``read_choice``)
+    scores: list[float | None]  # per label, higher is better (None: the teacher gave none)
+    answer: str  # what the teacher said, for the report
+    log_probabilities: bool = False  # scores are the log-probabilities of the answer letters
+
+
+class TeacherError(BrewError):
+    """The teacher could not be asked (endpoint unreachable, refused, timed out, answered garbage)."""
+
+
 class HFTeacher:
-    """A local Hugging Face causal LM as the teacher: chat template, greedy decoding, token budget.
+    """A local Hugging Face causal LM as the teacher: it ranks candidates by label scoring.
 
     The model loads on first use through ``brewslm.models.load_causal_lm`` (None -> the embedded
-    SmolLM2, converted once and cached).
+    SmolLM2, converted once and cached). ``complete`` (greedy free text) is kept for the
+    ``Teacher`` protocol; introspection uses ``rank``.
     """
 
-    def __init__(
-        self,
-        name_or_path: str | None = None,
-        *,
-        max_new_tokens: int = MAX_NEW_TOKENS,
-        device: Any = None,
-        guided: bool = True,
-    ):
+    def __init__(self, name_or_path: str | None = None, *, max_new_tokens: int = MAX_NEW_TOKENS, device: Any = None):
         self.name_or_path = name_or_path
         self.name = name_or_path or "embedded SmolLM2-135M-Instruct"
         self.max_new_tokens = max_new_tokens
         self.device = device
-        self.guided = guided  # False: free-form generation only (``choose`` still works if called)
         self._model = None
         self._tokenizer = None
         self._context: tuple[list[int], Any, Any] | None = None  # ids, KV cache, last logits
@@ -125,6 +177,16 @@ class HFTeacher:
             )
         return tokenizer.decode(output[0, input_ids.shape[1]:], skip_special_tokens=True)
 
+    def rank(self, prompt: str, labels: Sequence[str]) -> Ranking:
+        """Each lettered label (" A. ...") scored as the answer after ``ANSWER_PREFIX``: its mean
+        log-probability per token (so a longer field map is not penalised for its length); the
+        best wins, ties to the earlier one."""
+        options = [f" {LETTERS[i]}. {label}" for i, label in enumerate(labels)]
+        sums, lengths = self._option_logprobs(prompt, ANSWER_PREFIX, options)
+        scores = [s / max(n, 1) for s, n in zip(sums, lengths)]
+        choice = max(range(len(options)), key=lambda i: (scores[i], -i))
+        return Ranking(choice, [round(s, 4) for s in scores], options[choice].strip())
+
     def choose(self, prompt: str, answer_prefix: str, options: Sequence[str]) -> int:
         """The index of the option the model finds most likely to come next after the chat
         prompt and ``answer_prefix`` (ties go to the earlier option)."""
@@ -133,10 +195,13 @@ class HFTeacher:
 
     def option_logprobs(self, prompt: str, answer_prefix: str, options: Sequence[str]) -> list[float]:
         """Each option's log-probability (the sum over its tokens) as the continuation of the
-        chat prompt and ``answer_prefix``.
+        chat prompt and ``answer_prefix``."""
+        return self._option_logprobs(prompt, answer_prefix, options)[0]
 
-        The context's key/value cache is kept and extended between calls (a guided answer only
-        grows), and the options are scored in batches on copies of it."""
+    def _option_logprobs(self, prompt: str, answer_prefix: str, options: Sequence[str]) -> tuple[list[float], list[int]]:
+        """Sums of log-probabilities and token counts of the options. The context's key/value
+        cache is computed once (and extended between calls when the context only grows), and the
+        options are scored in batches on copies of it."""
         import torch
 
         if not options:
@@ -145,6 +210,7 @@ class HFTeacher:
         context = self._chat_text(prompt) + answer_prefix
         context_ids = self._ids(context)
         scores: dict[int, float] = {}
+        lengths: dict[int, int] = {}
         with torch.no_grad():
             cache, last_logits = self._context_state(context_ids)
             first_logps = torch.log_softmax(last_logits.float(), dim=-1)
@@ -153,8 +219,10 @@ class HFTeacher:
                 full = self._ids(context + option)
                 if full[:len(context_ids)] == context_ids and len(full) > len(context_ids):
                     tails[index] = full[len(context_ids):]
+                    lengths[index] = len(tails[index])
                 else:  # the option merged with the context's last token: score the whole text
                     scores[index] = self._full_logprob(context_ids, full)
+                    lengths[index] = max(1, len(full) - max(min(len(context_ids), len(full) - 1), 1))
             for index, tail in tails.items():
                 scores[index] = first_logps[tail[0]].item()
             longer = [i for i, tail in tails.items() if len(tail) > 1]
@@ -162,7 +230,7 @@ class HFTeacher:
                 chunk = longer[chunk_start:chunk_start + OPTION_BATCH]
                 for index, logprob in zip(chunk, self._tail_logprobs(cache, len(context_ids), [tails[i] for i in chunk])):
                     scores[index] += logprob
-        return [scores[i] for i in range(len(options))]
+        return [scores[i] for i in range(len(options))], [lengths[i] for i in range(len(options))]
 
     def _context_state(self, context_ids: list[int]) -> tuple[Any, Any]:
         """The key/value cache and last-position logits for ``context_ids``, extending the
@@ -214,30 +282,352 @@ class HFTeacher:
         return sum(logps[i - 1, full[i]].item() for i in range(max(start, 1), len(full)))
 
 
+# --- an OpenAI-compatible endpoint as the teacher ------------------------------------------------
+
+def teacher_api_key() -> tuple[str | None, str | None]:
+    """The endpoint key and the variable it came from: ``BREWSLM_TEACHER_API_KEY``, else
+    ``OPENAI_API_KEY``, else none (a local server needs none)."""
+    for name in (TEACHER_KEY_ENV, TEACHER_KEY_FALLBACK_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value, name
+    return None, None
+
+
+class OpenAITeacher:
+    """Any OpenAI-compatible chat completions endpoint as the teacher (``--teacher-url``).
+
+    ``url`` is the server's base (``http://localhost:11434`` for Ollama, ``.../v1``) or the full
+    ``.../chat/completions`` address. Without ``model`` the server's first listed model is used
+    (``GET /v1/models``). The key is read from the environment (``teacher_api_key``) when not
+    given, sent only as the ``Authorization`` header, and never appears in a message."""
+
+    def __init__(self, url: str, model: str | None = None, *, api_key: str | None = None,
+                 timeout: float = TEACHER_TIMEOUT_S):
+        parsed = urllib.parse.urlsplit(str(url).strip())
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise TeacherError(f"--teacher-url must be an http(s) address such as http://localhost:11434/v1, not {_public_url(url)!r}")
+        path = parsed.path.rstrip("/")
+        if path.endswith("/chat/completions"):
+            path = path[: -len("/chat/completions")]
+        elif not path.endswith("/v1"):
+            path += "/v1"
+        self.base = _public_url(urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, path, "", "")))  # no userinfo
+        self.model = model.strip() if isinstance(model, str) and model.strip() else None
+        if api_key is None:
+            api_key, _ = teacher_api_key()
+        self._key = api_key
+        self.timeout = float(timeout)
+        self.name = f"{self.model or 'default model'} at {_public_url(self.base)}"
+        self.logprobs_used = False
+
+    def __repr__(self) -> str:  # never the key
+        return f"OpenAITeacher({_public_url(self.base)!r}, model={self.model!r})"
+
+    # -- the protocol ---------------------------------------------------------------------------
+    def complete(self, prompt: str) -> str:
+        return self._chat(prompt, max_tokens=MAX_NEW_TOKENS, logprobs=False)[0]
+
+    def rank(self, prompt: str, labels: Sequence[str]) -> Ranking:
+        """Ask for the letter; with logprobs, every letter's log-probability is its score."""
+        letters = LETTERS[:len(labels)]
+        try:
+            text, logprobs = self._chat(prompt, max_tokens=16, logprobs=True)
+        except TeacherError as exc:
+            if "HTTP 400" not in str(exc) and "HTTP 422" not in str(exc):
+                raise
+            text, logprobs = self._chat(prompt, max_tokens=16, logprobs=False)  # a server without logprobs
+        choice = read_letter(text, letters)
+        scores = _letter_logprobs(logprobs, letters)
+        self.logprobs_used = any(s is not None for s in scores)
+        if not self.logprobs_used:
+            scores = [0.0 if i == choice else None for i in range(len(labels))]
+        return Ranking(choice, scores, text, log_probabilities=self.logprobs_used)  # no letter: maybe a candidate's JSON
+
+    # -- HTTP -----------------------------------------------------------------------------------
+    def _request(self, path: str, body: dict[str, Any] | None) -> Any:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, headers=headers, method="POST" if data else "GET")
+        where = f"teacher endpoint {_public_url(self.base + path)}"
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            detail = self._redact(_error_message(exc))
+            if exc.code in (401, 403):
+                _, source = teacher_api_key()
+                hint = (f"the key from {source} was refused" if source and self._key
+                        else f"set {TEACHER_KEY_ENV} (or {TEACHER_KEY_FALLBACK_ENV}) to the endpoint's key")
+                raise TeacherError(f"{where} refused the request (HTTP {exc.code}): {hint}{detail}") from None
+            raise TeacherError(f"{where} answered HTTP {exc.code}{detail}") from None
+        except (socket.timeout, TimeoutError):
+            raise TeacherError(f"{where} did not answer within {self.timeout:g} s") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, (socket.timeout, TimeoutError)):
+                raise TeacherError(f"{where} did not answer within {self.timeout:g} s") from None
+            raise TeacherError(f"{where} is unreachable: {self._redact(str(exc.reason))}") from None
+        except (OSError, ValueError) as exc:
+            raise TeacherError(f"{where} failed: {type(exc).__name__}: {self._redact(str(exc))}") from None
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise TeacherError(f"{where} did not answer with JSON: {self._redact(_snippet(raw.decode('utf-8', 'replace')))!r}") from None
+
+    def _model_name(self) -> str:
+        if self.model is None:
+            listing = self._request("/models", None)
+            models = listing.get("data") if isinstance(listing, dict) else None
+            first = models[0].get("id") if isinstance(models, list) and models and isinstance(models[0], dict) else None
+            if not isinstance(first, str) or not first:
+                raise TeacherError(f"teacher endpoint {_public_url(self.base)} lists no model; name one with --teacher-model")
+            self.model = first
+            self.name = f"{first} at {_public_url(self.base)}"
+        return self.model
+
+    def _chat(self, prompt: str, *, max_tokens: int, logprobs: bool) -> tuple[str, Any]:
+        body: dict[str, Any] = {
+            "model": self._model_name(),
+            "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
+            "temperature": 0,
+            "max_tokens": max_tokens,
+        }
+        if logprobs:
+            body.update(logprobs=True, top_logprobs=len(LETTERS))
+        reply = self._request("/chat/completions", body)
+        try:
+            choice = reply["choices"][0]
+            text = choice["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise TeacherError(
+                f"teacher endpoint {_public_url(self.base)} did not answer with a chat completion: {self._redact(_snippet(json.dumps(reply)))!r}"
+            ) from None
+        if not isinstance(text, str):
+            raise TeacherError(f"teacher endpoint {_public_url(self.base)} answered with no message text")
+        return text, (choice.get("logprobs") if isinstance(choice, dict) else None)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+
+def _public_url(url: str) -> str:
+    """An address without credentials, query or fragment (where a key could hide)."""
+    try:
+        parts = urllib.parse.urlsplit(str(url))
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", "")) if parts.scheme else "<address>"
+    except ValueError:
+        return "<address>"
+
+
+def _snippet(text: str, limit: int = 120) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _error_message(exc: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(exc.read().decode("utf-8", "replace"))
+        message = body.get("error", {}).get("message") if isinstance(body.get("error"), dict) else body.get("error")
+    except (ValueError, AttributeError, OSError):
+        message = None
+    return f": {_snippet(message)}" if isinstance(message, str) and message.strip() else ""
+
+
+def read_letter(text: str, letters: str) -> int | None:
+    """The candidate letter an answer names: a lone letter ("B", "B.", "(B)", "Option B", "**B**"),
+    or a JSON object with "option"/"letter"/"answer" holding one; None when there is none."""
+    stripped = text.strip()
+    match = re.match(r"^[\W_]*(?:(?:option|answer|candidate)\s*:?\s*)?([A-Z])(?![A-Za-z])", stripped, re.IGNORECASE)
+    if match and match.group(1).upper() in letters and (match.group(1).isupper() or len(stripped) <= 3):
+        return letters.index(match.group(1).upper())
+    try:
+        obj = first_json_object(text)
+    except AnswerError:
+        obj = {}
+    for key in ("option", "letter", "answer", "choice"):
+        value = obj.get(key)
+        if isinstance(value, str) and value.strip().upper().rstrip(".") in letters and value.strip():
+            return letters.index(value.strip().upper().rstrip("."))
+    return None
+
+
+def _letter_logprobs(logprobs: Any, letters: str) -> list[float | None]:
+    """Each letter's log-probability at the first answer token that is a letter (OpenAI's
+    ``logprobs.content[i].top_logprobs``), None where the server gave none."""
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list):
+        return [None] * len(letters)
+    for entry in content:
+        if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
+            continue
+        token = entry["token"].strip(" *([.:)")
+        if token.upper() not in letters or len(token) != 1:
+            continue
+        found: dict[str, float] = {}
+        for alt in [entry, *(entry.get("top_logprobs") or [])]:
+            if isinstance(alt, dict) and isinstance(alt.get("token"), str) and isinstance(alt.get("logprob"), (int, float)):
+                key = alt["token"].strip(" *([.:)").upper()
+                if key in letters and len(key) == 1 and math.isfinite(alt["logprob"]):
+                    found[key] = max(found.get(key, -math.inf), float(alt["logprob"]))
+        return [round(found[c], 4) if c in found else None for c in letters]
+    return [None] * len(letters)
+
+
+def make_teacher(teacher: "str | Teacher | dict[str, Any] | None") -> Teacher:
+    """The teacher an introspection asks: a ``Teacher`` as it is; ``{"url": ..., "model": ...}``
+    an OpenAI-compatible endpoint (the key from the environment); a string a local Hugging Face
+    model folder or hub id; None the embedded SmolLM2."""
+    if isinstance(teacher, Teacher):
+        return teacher
+    if isinstance(teacher, dict):
+        url = teacher.get("url")
+        if url:
+            return OpenAITeacher(str(url), teacher.get("model"), timeout=float(teacher.get("timeout") or TEACHER_TIMEOUT_S))
+        return HFTeacher(teacher.get("model") or None)
+    return HFTeacher(teacher)
+
+
+# --- the candidates -------------------------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    """One (mapper, field map) option the teacher may choose, with where it came from and its
+    prior: the mapper's own sniffer on the screening sample with these names applied."""
+
+    mapper_id: str
+    field_map: dict[str, str]
+    options: dict[str, Any] = field(default_factory=dict)
+    origin: str = ""
+    prior: float = 0.0
+    confidence: float = 0.0  # the sniffer proposal's own (gated) confidence, 0 for a role assignment
+    # the same fields in other roles that the sniffer backs as much: only names tell them apart
+    twins: list[str] = field(default_factory=list)
+
+    def label(self) -> str:
+        fields = ", ".join(f"{src} -> {dst}" for src, dst in self.field_map.items())
+        return f"{self.mapper_id}: {fields}"
+
+    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return self.mapper_id, tuple(sorted(self.field_map.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mapper_id": self.mapper_id, "field_map": dict(self.field_map), "options": dict(self.options),
+                        "origin": self.origin, "prior": round(self.prior, 4)} | ({"twins": list(self.twins)} if self.twins else {})
+
+
+def build_candidates(profile: SampleProfile, proposals: Sequence[Proposal], mappers: list[Any]) -> list[Candidate]:
+    """At most ``MAX_CANDIDATES`` options, deterministically: every sniffer proposal with a
+    confidence above 0 (below the threshold too), and for each mapper the best assignment of
+    dataset fields to its required canonical fields by what their values hold (``role_maps``).
+    Each is screened by its mapper's own sniffer on the first ``SCREEN_ROWS`` rows with its names
+    applied (``corroborate``); the list is ordered by that prior, then by the proposal's own
+    confidence, then by mapper id."""
+    by_id = {m.id: m for m in mappers}
+    screen = profile if profile.n_rows <= SCREEN_ROWS else profile_rows(profile.rows[:SCREEN_ROWS])
+    found: dict[tuple, tuple[Candidate, float]] = {}
+    for proposal in proposals:
+        mapper = by_id.get(proposal.mapper_id)
+        if mapper is None or proposal.confidence <= 0 or not proposal.field_map:
+            continue
+        candidate = Candidate(proposal.mapper_id, dict(proposal.field_map), dict(proposal.options or {}),
+                              origin=f"sniffer proposal at {proposal.confidence:.2f}", confidence=proposal.confidence)
+        prior, _ = corroborate(Proposal(candidate.mapper_id, candidate.field_map, 0.0), screen, mapper)
+        candidate.prior = max(prior, proposal.confidence)
+        if candidate.key() not in found:
+            found[candidate.key()] = (candidate, candidate.confidence)
+    for mapper in mappers:
+        tried: list[Candidate] = []
+        for field_map in role_maps(screen, mapper):
+            candidate = Candidate(mapper.id, field_map, origin="fields assigned by their values")
+            if candidate.key() not in found:
+                candidate.prior, _ = corroborate(Proposal(mapper.id, field_map, 0.0), screen, mapper)
+                tried.append(candidate)
+        best = max(tried, key=lambda c: c.prior, default=None)  # the first of equals
+        if best is None or best.prior <= 0:
+            continue
+        # a permutation of the same fields that the sniffer backs as much (question and answer
+        # swapped) is offered too: only names can tell the two apart
+        twin = next((c for c in tried if c is not best and _same_fields(c, best) and c.prior >= best.prior), None)
+        for candidate in (best, twin):
+            if candidate is not None:
+                found[candidate.key()] = (candidate, 0.0)
+    everything = [candidate for candidate, _ in found.values()]
+    for candidate in everything:  # a sniffer's own roles rest on its evidence; assigned roles may not
+        if not candidate.confidence:
+            candidate.twins = sorted(o.label() for o in everything if o is not candidate and _same_fields(o, candidate)
+                                     and o.prior >= candidate.prior)
+    ordered = sorted(found.values(), key=lambda pair: (-pair[0].prior, -pair[1], pair[0].mapper_id, pair[0].label()))
+    return [candidate for candidate, _ in ordered[:MAX_CANDIDATES]]
+
+
+def _same_fields(a: Candidate, b: Candidate) -> bool:
+    """The same mapper fed by the same dataset fields, in other roles."""
+    return a.mapper_id == b.mapper_id and set(a.field_map) == set(b.field_map) and a.field_map != b.field_map
+
+
+def role_maps(profile: SampleProfile, mapper: Any) -> list[dict[str, str]]:
+    """Field maps that feed each required canonical field of ``mapper`` from a dataset field of a
+    kind that can hold it (``ROLE_KINDS``: free text, a label column, a list, an object), each
+    dataset field used once; at most ``ROLE_TRIES``, the most present and wordiest fields first."""
+    required = [spec for spec in mapper.fields if spec.required]
+    if not required:
+        return []
+    n = profile.n_rows
+    kinds = {path: field_kind(path, fp, n, profile) for path, fp in profile.fields.items()}
+    labels = label_candidates(profile)
+
+    def pool(spec: FieldSpec) -> list[str]:
+        wanted = ROLE_KINDS.get(spec.name, ("text",))
+        paths = []
+        for kind in wanted:
+            if kind == "label":
+                paths += labels
+            elif kind == "text":  # free text first, then any other string column (short answers)
+                paths += sorted((p for p, fp in profile.fields.items() if is_text(fp) and not is_metadata(p, fp)),
+                                key=lambda p: (kinds[p] != "text", "." in p, -profile.coverage(p), -profile.fields[p].mean_words, p))
+            else:
+                paths += sorted((p for p in profile.fields if kinds[p] == kind),
+                                key=lambda p: ("." in p, -profile.coverage(p), p))
+        return list(dict.fromkeys(paths))[:ROLE_POOL]
+
+    pools = [pool(spec) for spec in required]
+    maps: list[dict[str, str]] = []
+    for combo in itertools.product(*pools):
+        if len(set(combo)) == len(combo):
+            maps.append({src: spec.name for src, spec in zip(combo, required)})
+            if len(maps) >= ROLE_TRIES:
+                break
+    return maps
+
+
 # --- the prompt ---------------------------------------------------------------------------------
 
-def build_prompt(profile: SampleProfile, mappers: list[Any]) -> str:
-    """The teacher's question: the mapper catalogue, the dataset's fields and a few sample rows."""
-    lines = ["Available mappers (id, task profile: what it does; canonical fields, * = required):"]
-    for mapper in mappers:
-        fields = ", ".join(f"{spec.name}{'*' if spec.required else ''}" for spec in mapper.fields)
-        description = " ".join((mapper.description or "").split())
-        lines.append(f"- {mapper.id} ({mapper.task_profile}): {description} Fields: {fields}")
-    lines.append("")
-    lines.append(f"Dataset fields ({profile.n_rows} sample rows; name: type, share of rows present):")
-    for path, fp in profile.fields.items():
-        lines.append(f"- {path}: {fp.main_type}, {profile.coverage(path):.0%}")
-    lines.append("")
-    lines.append("Sample rows:")
+def build_prompt(profile: SampleProfile, candidates: Sequence[Candidate], mappers: list[Any]) -> str:
+    """The teacher's question: a few sample rows, then the lettered candidates (mapper, what it
+    does, dataset field -> canonical field), then the request for one letter."""
+    by_id = {m.id: m for m in mappers}
+    lines = [f"Sample rows of a dataset ({len(profile.top_level())} fields):"]
     for row in profile.rows[:PROMPT_ROWS]:
         text = json.dumps(_shorten(row), ensure_ascii=False)
         lines.append(text if len(text) <= ROW_CHARS else text[:ROW_CHARS] + "…")
     lines.append("")
-    lines.append(
-        "Which mapper fits this dataset, and which dataset field feeds each canonical field? "
-        'Answer with JSON only, in this form: {"mapper_id": "<mapper id>", '
-        '"field_map": {"<dataset field>": "<canonical field>"}}'
-    )
+    lines.append("Candidate mappings (mapper: dataset field -> canonical field):")
+    for letter, candidate in zip(LETTERS, candidates):
+        mapper = by_id.get(candidate.mapper_id)
+        description = " ".join((getattr(mapper, "description", "") or "").split())
+        if len(description) > DESCRIPTION_CHARS:
+            description = description[:DESCRIPTION_CHARS].rsplit(" ", 1)[0] + "…"
+        task = getattr(mapper, "task_profile", "")
+        lines.append(f"{letter}. {candidate.label()}  [{task}: {description}]")
+    lines.append("")
+    lines.append(f"Which candidate maps this dataset correctly? Answer with one letter ({LETTERS[0]}-{LETTERS[len(candidates) - 1]}).")
     return "\n".join(lines)
 
 
@@ -385,38 +775,19 @@ def _renamed_rows(rows: list[dict[str, Any]], rename: dict[str, str]) -> list[di
     return out
 
 
-# --- guided answers -----------------------------------------------------------------------------
-
-def guided_answer(teacher: ChoosingTeacher, prompt: str, profile: SampleProfile, mappers: list[Any]) -> str:
-    """Build the JSON answer choice by choice: the teacher ranks the mapper ids after
-    ``{"mapper_id": "``, then, for each required canonical field of its mapper, the dataset
-    fields as the entry ``"<field>": "<canonical>"``. Optional fields are left to the gate's
-    name-based defaults."""
-    answer = '{"mapper_id": "'
-    pick = teacher.choose(prompt, answer, [f'{m.id}"' for m in mappers])
-    mapper = mappers[pick]
-    answer += f'{mapper.id}", "field_map": {{'
-    candidates = _guided_field_candidates(profile)
-    used: set[str] = set()
-    for spec in (s for s in mapper.fields if s.required):
-        free = [f for f in candidates if f not in used]
-        if not free:
-            break
-        # The split falls right after an opening quote: punctuation runs such as `{"` or `", "`
-        # are single tokens in byte-level BPE, so ending the context inside one would make
-        # every option re-tokenise the context.
-        answer += ', "' if used else '"'
-        options = [f"{json.dumps(f, ensure_ascii=False)[1:]}: {json.dumps(spec.name)}" for f in free]
-        choice = teacher.choose(prompt, answer, options)
-        answer += options[choice]
-        used.add(free[choice])
-    return answer + "}}"
-
-
-def _guided_field_candidates(profile: SampleProfile) -> list[str]:
-    """Dataset fields worth offering: top-level first, then nested, most present first, capped."""
-    paths = sorted(profile.fields, key=lambda p: ("." in p, -profile.coverage(p)))
-    return paths[:GUIDED_FIELD_OPTIONS]
+def read_choice(answer: str, candidates: Sequence[Candidate], profile: SampleProfile, mappers: dict[str, Any]) -> int:
+    """The candidate a text answer chooses: its letter, or a JSON ``{"mapper_id", "field_map"}``
+    equal to one of the candidates (a field map written the wrong way round is read reversed).
+    Anything else is an ``AnswerError``: a teacher may only choose among the candidates."""
+    letter = read_letter(answer, LETTERS[:len(candidates)])
+    if letter is not None:
+        return letter
+    proposal, _ = parse_answer(answer, profile, mappers)
+    wanted = Candidate(proposal.mapper_id, proposal.field_map).key()
+    for index, candidate in enumerate(candidates):
+        if candidate.key() == wanted:
+            return index
+    raise AnswerError(f"the answer's mapping ({Candidate(proposal.mapper_id, proposal.field_map).label()}) is not one of the candidates")
 
 
 # --- the whole exchange -------------------------------------------------------------------------
@@ -428,39 +799,67 @@ class AssistOutcome:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float) -> AssistOutcome:
-    """Ask ``teacher`` for a proposal, gate it, and describe the exchange for the result."""
+def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float,
+                proposals: Sequence[Proposal] = ()) -> AssistOutcome:
+    """Build the candidates, let ``teacher`` choose one, gate it, and describe the exchange.
+
+    ``proposals`` are the sniffers' (gated) proposals; they seed the candidates. A teacher that
+    cannot be asked (``TeacherError``) or answers with no candidate (``AnswerError``) gives a
+    report with ``verdict`` ``failed`` or ``rejected`` and one line of ``reason``."""
+    import time
+
     from brewslm.mappers import list_mappers
 
     mappers = list_mappers()
-    prompt = build_prompt(profile, mappers)
-    report: dict[str, Any] = {
-        "enabled": True,
-        "used": True,
-        "teacher": teacher.name,
-        "asked": {
-            "mappers": [m.id for m in mappers],
-            "sample_rows_shown": min(PROMPT_ROWS, profile.n_rows),
-            "prompt_chars": len(prompt),
-        },
-    }
-    guided = isinstance(teacher, ChoosingTeacher) and getattr(teacher, "guided", True)
-    report["mode"] = "guided" if guided else "free"
-    answer = guided_answer(teacher, prompt, profile, mappers) if guided else teacher.complete(prompt)
+    started = time.perf_counter()
+    candidates = build_candidates(profile, proposals, mappers)
+    report: dict[str, Any] = {"enabled": True, "used": True, "teacher": teacher.name,
+                              "candidates": [c.to_dict() for c in candidates]}
+    if not candidates:
+        report.update(verdict="rejected", proposal=None,
+                      reason="no candidate mapping to rank: no mapper's sniffer finds a fit for any assignment of the fields")
+        return AssistOutcome(None, False, report)
+    prompt = build_prompt(profile, candidates, mappers)
+    report["asked"] = {"candidates": len(candidates), "sample_rows_shown": min(PROMPT_ROWS, profile.n_rows),
+                       "prompt_chars": len(prompt)}
+    ranking: Ranking | None = None
+    try:
+        if isinstance(teacher, RankingTeacher):
+            report["mode"] = "ranked"
+            ranking = teacher.rank(prompt, [c.label() for c in candidates])
+            answer = ranking.answer
+            report["raw_answer"] = answer if len(answer) <= ANSWER_CHARS else answer[:ANSWER_CHARS] + "…"
+            report["scores"] = {LETTERS[i]: s for i, s in enumerate(ranking.scores)}
+            choice = ranking.choice if ranking.choice is not None else read_choice(
+                answer, candidates, profile, {m.id: m for m in mappers})
+        else:
+            report["mode"] = "free"
+            answer = teacher.complete(prompt)
+            report["raw_answer"] = answer if len(answer) <= ANSWER_CHARS else answer[:ANSWER_CHARS] + "…"
+            choice = read_choice(answer, candidates, profile, {m.id: m for m in mappers})
+    except TeacherError as exc:
+        report.update(verdict="failed", proposal=None, reason=str(exc), seconds=round(time.perf_counter() - started, 2))
+        return AssistOutcome(None, False, report)
+    except AnswerError as exc:
+        report.update(verdict="rejected", proposal=None, reason=f"unusable answer: {exc}",
+                      seconds=round(time.perf_counter() - started, 2))
+        return AssistOutcome(None, False, report)
+    report["teacher"] = teacher.name  # an endpoint names its model once asked
     if getattr(teacher, "prompt_truncated", False):
         report["asked"]["prompt_truncated"] = True
-    report["raw_answer"] = answer if len(answer) <= ANSWER_CHARS else answer[:ANSWER_CHARS] + "…"
-    try:
-        proposal, notes = parse_answer(answer, profile, {m.id: m for m in mappers})
-    except AnswerError as exc:
-        report["verdict"] = "rejected"
-        report["reason"] = f"unusable answer: {exc}"
-        report["proposal"] = None
-        return AssistOutcome(None, False, report)
-    mapper = next((m for m in mappers if m.id == proposal.mapper_id), None)
-    prior, support = corroborate(proposal, profile, mapper) if mapper is not None else (0.0, [])
+    chosen = candidates[choice]
+    report["choice"] = LETTERS[choice]
+    mapper = next(m for m in mappers if m.id == chosen.mapper_id)
+    proposal = Proposal(chosen.mapper_id, dict(chosen.field_map), 0.0, evidence=[], options=dict(chosen.options))
+    prior, support = corroborate(proposal, profile, mapper)
+    prior = max(prior, chosen.confidence)  # a sniffer's own view of its proposal still counts
+    if chosen.twins and not _decisive(ranking, choice, candidates, chosen):
+        support.append(f"but its sniffer backs '{chosen.twins[0]}' as much: the roles rest on the teacher's reading "
+                       f"of the names alone, so the confidence stays at most {UNCORROBORATED_CAP}")
+        prior = min(prior, UNCORROBORATED_CAP)
     proposal.confidence = prior
-    proposal.evidence = [f"proposed by the teacher model ({teacher.name})", *notes, *support]
+    proposal.evidence = [f"chosen by the teacher model ({teacher.name}) from {len(candidates)} candidates "
+                         f"(option {LETTERS[choice]}: {chosen.origin})", *support]
     gated = gate(proposal, profile)
     accepted = gated.confidence >= threshold
     report["proposal"] = gated.to_dict()
@@ -469,7 +868,24 @@ def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float) -> A
         f"passed the gate at {gated.confidence:.2f}" if accepted
         else _rejection_reason(gated, threshold, prior, support)
     )
+    report["seconds"] = round(time.perf_counter() - started, 2)
     return AssistOutcome(gated, accepted, report)
+
+
+def _decisive(ranking: Ranking | None, choice: int, candidates: Sequence[Candidate], chosen: Candidate) -> bool:
+    """Whether the teacher told role-swapped twins apart with calibrated odds: the chosen letter
+    at least ``TWIN_ODDS`` times as likely as each twin's (only an endpoint's logprobs give odds),
+    and no twin is a sniffer's own proposal."""
+    if ranking is None or not ranking.log_probabilities or ranking.scores[choice] is None:
+        return False
+    labels = [c.label() for c in candidates]
+    for twin in chosen.twins:
+        if twin not in labels or candidates[labels.index(twin)].confidence:
+            return False  # a sniffer's own roles are value evidence: names alone never overrule them
+        other = ranking.scores[labels.index(twin)]
+        if other is not None and ranking.scores[choice] - other < math.log(TWIN_ODDS):
+            return False
+    return True
 
 
 def _rejection_reason(gated: Proposal, threshold: float, prior: float, support: list[str]) -> str:

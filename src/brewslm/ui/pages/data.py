@@ -8,7 +8,8 @@ Routes::
                                          introspector's ranked proposals and the field-map editor
     POST /data/editor                    the editor for a chosen proposal, or for another mapper
                                          (``guess``: that mapper's own guess of the field map)
-    POST /data/assist                    ask the teacher model for a proposal (LLM assist): a job
+    POST /data/assist                    let the teacher model choose a mapping (LLM assist; a local model
+                                         or an OpenAI-compatible endpoint): a job
     POST /data/dry-run                   the edited mapping on a sample: accepted records and the
                                          rejections by reason, with examples
     POST /data/import                    import with the edited mapping: a job
@@ -323,10 +324,16 @@ def editor_step(
 
 
 @router.post("/data/assist", response_class=HTMLResponse)
-def assist_step(request: Request, locator: str = Form(...), teacher: str = Form("")) -> HTMLResponse:
+def assist_step(request: Request, locator: str = Form(...), teacher: str = Form(""), teacher_url: str = Form(""),
+                teacher_model: str = Form("")) -> HTMLResponse:
     settings = current_settings(request)
     params: dict[str, Any] = {"locator": check_locator(locator, settings), "llm_assist": True}
-    if teacher.strip():
+    if teacher_url.strip():  # an OpenAI-compatible endpoint; its key stays in the server's environment
+        from brewslm.introspection import OpenAITeacher
+
+        OpenAITeacher(teacher_url.strip())  # a malformed address is refused here, not by a failed job
+        params["teacher"] = {"url": teacher_url.strip(), "model": teacher_model.strip() or None}
+    elif teacher.strip():
         params["teacher"] = str(check_path(teacher.strip(), settings, what="teacher model folder"))
     return render(request, "data_job.html", job=jobs.get_job(jobs.submit_job("introspect", params)))
 
