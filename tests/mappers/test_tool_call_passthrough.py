@@ -504,3 +504,17 @@ def test_react_and_anthropic_call_spellings():
     assert parse_call({"type": "tool_use", "id": "t1", "name": "get_time", "input": {}}, "c")[0] == {
         "tool": "get_time", "arguments": {}}
     assert parse_call({"Action": "x", "Action_Input": "{not json"}, "c").reason == "invalid_tool_call"
+
+
+SNIFF_KEYS = ("messages", "tools", "turns", "choices", "role", "content", "type", "value", "name", "parameters",
+              "arguments", "tool_calls", "function", "from", "text")
+SNIFF_TEXTS = ("user", "assistant", "tool_call", "reasoning", "text", "function call", "observation",
+               '{"name": "f", "arguments": {}}', '[{"name": "f", "parameters": {}}]', "[Verse 1]", "{bad")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(json_rows(SNIFF_KEYS, SNIFF_TEXTS).filter(lambda r: isinstance(r, dict)), min_size=1, max_size=6))
+def test_sniffers_never_raise_on_any_rows(rows):
+    for mapper_id in (M, "chat_messages_passthrough"):
+        proposal = sniff(mapper_id, rows)
+        assert proposal is None or 0 <= proposal.confidence <= 1
