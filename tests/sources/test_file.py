@@ -112,3 +112,17 @@ def test_compressed_parquet_is_named(tmp_path: Path):
     path.write_bytes(gzip.compress(buffer.getvalue()))
     with pytest.raises(SourceError, match="compressed Parquet file"):
         open_source(f"file:{path}")
+
+
+def test_sniffing_edge_cases(tmp_path: Path):
+    lyrics = tmp_path / "song.txt"
+    lyrics.write_text("[Verse 1]\nI walked along the river\n[Chorus]\nOh oh oh\n", encoding="utf-8")
+    assert isinstance(open_source(f"file:{lyrics}"), TextSource)  # '[' that does not start JSON
+    broken = tmp_path / "rows.json"
+    broken.write_text(JSONL + '{"id": 99, "title": "cut sho\n' + JSONL, encoding="utf-8")
+    source = open_source(f"file:{broken}")
+    assert isinstance(source, JsonlSource)  # one broken line is a bad row of JSON lines
+    assert sum(1 for r in source.rows() if not isinstance(r, dict)) == 1
+    titles = tmp_path / "abstracts.txt"  # headerless title + body, commas inside neither quoted nor short
+    titles.write_text("".join(f'Company {i},"An abstract, with commas, number {i}."\n' for i in range(8)), encoding="utf-8")
+    assert isinstance(open_source(f"file:{titles}"), CsvSource)

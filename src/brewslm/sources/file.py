@@ -3,8 +3,9 @@
 The head of the file (decompressed when gzip/bz2/xz; decoded with the detected encoding, see
 ``filebase``) is sniffed (``sniff_format``), first rule that holds:
 1. Parquet magic bytes ``PAR1`` -> ``parquet:``;
-2. the first character is ``{`` or ``[``: ``jsonl:`` when there are 2+ non-blank lines and every
-   one of them (up to 200; the last one of a cut head left out) is a JSON object on its own, or
+2. the text starts as JSON does (``{`` or ``[`` followed by what JSON allows there): ``jsonl:``
+   when there are 2+ non-blank lines, the first and 90%+ of them (up to 200; the last one of a cut
+   head left out) a JSON object on its own, or
    the file is one line holding one object with no list value (a lone record), else ``json:``
    (one document, pretty-printed or not);
 3. token-per-line text -> ``conll:``: blank lines separate groups of 2+ lines on average, and of
@@ -12,9 +13,10 @@ The head of the file (decompressed when gzip/bz2/xz; decoded with the detected e
    first column that is one token (no inner whitespace) and a last column of at most 30
    characters without spaces, with few distinct values (at most half the lines);
 4. a delimited table -> ``csv:``: for tab, ``,``, ``;`` or ``|`` (in that order, quote rules as the
-   CSV connector decides them), 90%+ of 5+ parsed rows have the first row's 2+ fields, and (for a
-   delimiter other than tab, which prose rarely holds) some column other than the longest one is
-   short: all numbers or at most half distinct values;
+   CSV connector decides them), 90%+ of 5+ parsed rows have the first row's 2+ fields; for a
+   delimiter other than tab (prose holds commas) with exactly 2 fields and no field opening with a
+   quote, also some column other than the longest one is short: all numbers or at most half
+   distinct values;
 5. other text -> ``text:`` (one record per line or per paragraph; see ``text.py``).
 Binary data that is none of these is an error. The extension decides only where the content is
 weak: content sniffed as ``text`` in a file named ``.csv``/``.tsv``/``.json``/``.jsonl``/``.conll``
@@ -95,9 +97,20 @@ def _is_json_object(line: str) -> bool:
 
 
 def looks_like_json_lines(text: str, cut: bool = False) -> bool:
-    """2+ non-blank lines in ``text``, each a JSON object on its own (the first 200)."""
+    """2+ non-blank lines in ``text`` (the first 200), the first and 90%+ of them a JSON object on
+    its own (a broken line is a bad row of a JSON-lines file, not another format)."""
     lines = [line for line in _head_lines(text, cut) if line.strip()][:_SNIFF_LINES]
-    return len(lines) >= 2 and all(_is_json_object(line) for line in lines)
+    if len(lines) < 2 or not _is_json_object(lines[0]):
+        return False
+    return sum(1 for line in lines if _is_json_object(line)) >= 0.9 * len(lines)
+
+
+_JSON_START = re.compile(r'^(\[\s*([\[{"\]\-0-9]|true|false|null)|\{\s*["}])')
+
+
+def starts_like_json(text: str) -> bool:
+    """``[`` or ``{`` followed by what JSON allows there (``[Verse 1]`` is text, not JSON)."""
+    return bool(_JSON_START.match(text))
 
 
 def _single_record_line(text: str) -> bool:
@@ -148,7 +161,8 @@ def _table_evidence(text: str) -> tuple[str, str] | None:
         if len(alike) < 0.9 * len(rows):
             continue
         name = "tab" if delimiter == "\t" else f"'{delimiter}'"
-        if delimiter != "\t":
+        quoted = re.search(r'(^|%s)"' % re.escape(delimiter), text, re.M) is not None
+        if delimiter != "\t" and width == 2 and not quoted:
             body = alike[1:]
             lengths = [sum(len(r[c]) for r in body) for c in range(width)]
             longest = lengths.index(max(lengths))
@@ -176,7 +190,7 @@ def sniff_format(raw_head: bytes) -> tuple[str | None, str]:
     if looks_binary(text.encode("utf-8", "surrogatepass")):
         return None, "binary data"
     stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped[:1] in ("{", "["):
+    if starts_like_json(stripped):
         if looks_like_json_lines(text, cut):
             return "jsonl", "every line is a JSON object of its own"
         if not cut and _single_record_line(stripped):
