@@ -229,6 +229,7 @@ _MIN_OBJECT_SHARE = 0.9  # dict-of-records: this share of its values are objects
 _MANY_ENTRIES = 10  # dict-of-records with non-id-like keys: at least this many entries
 _ID_KEY_SHARE = 0.8  # dict-of-records: this share of keys hold a digit (ids), unless there are many
 _OTHERS_SHOWN = 5
+_MEMBERS_SHOWN = 10  # named arrays listed in the note
 KEY_FIELDS = ("id", "key", "record_id", "record_key", "_key")  # the first one free holds the key
 
 
@@ -761,7 +762,9 @@ class JsonSource(FileSource):
             if best.mode == "keyed":
                 self.key_field = free_key_field(k for c in group for keys_ in c.node.item_keys for k in keys_)
             shown = ", ".join(f"{c.node.path[-1]} ({_count(c.node, scan.complete, 'record' if c.mode == 'array' else 'entry')})"
-                              for c in group)
+                              for c in group[:_MEMBERS_SHOWN])
+            if len(group) > _MEMBERS_SHOWN:
+                shown += f" and {len(group) - _MEMBERS_SHOWN} more"
             what = "arrays" if best.mode == "array" else "objects keyed by id"
             where = f"in {len(group)} named {what} at {_dotted(self.container)}:" if len(group) > 1 else "at"
             note = (f"records {where} {shown}; "
