@@ -133,3 +133,20 @@ def test_conll_tokens_read_back_exactly(tmp_path: Path, sentences, codec):
     path.write_bytes(data)
     got = list(open_source(locator("conll", path, option)).rows())
     assert [(r["tokens"], r["tags"]) for r in got] == [([t for t, _ in s], [g for _, g in s]) for s in sentences]
+
+
+@FIDELITY
+@given(
+    records=st.lists(st.fixed_dictionaries({"text": CELL, "label": CELL}), min_size=1, max_size=10),
+    codec=st.sampled_from(ENCODINGS),
+    indent=st.sampled_from([None, 2]),
+)
+def test_json_documents_in_any_encoding_read_back_exactly(tmp_path: Path, records, codec, indent):
+    # json: reads the UTF-8 stream filebase gives every text connector (issue 15: json: had no encoding)
+    text = json.dumps(records, ensure_ascii=False, indent=indent)
+    if not representable(text, codec):
+        codec = "utf-8"
+    data, option = encode(text, codec)
+    path = tmp_path / "data.json"
+    path.write_bytes(data)
+    assert list(open_source(locator("json", path, option)).rows()) == records
