@@ -518,3 +518,22 @@ def test_sniffers_never_raise_on_any_rows(rows):
     for mapper_id in (M, "chat_messages_passthrough"):
         proposal = sniff(mapper_id, rows)
         assert proposal is None or 0 <= proposal.confidence <= 1
+
+
+def test_anthropic_tool_use_and_tool_result_parts():
+    row = {"messages": [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": [
+            {"type": "text", "text": "Let me look."},
+            {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Oslo"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "3C [cloudy]"}]}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "3C and cloudy."}]},
+    ], "tools": [{"name": "get_weather", "description": "", "input_schema": WEATHER["parameters"]}]}
+    out = run_mapper(M, [row])
+    assert not out.rejections, out.rejections
+    first, second = out.records
+    assert first["calls"] == [{"tool": "get_weather", "arguments": {"city": "Oslo"}}]
+    assert first["meta"] == {"assistant_text": "Let me look."}
+    assert second["messages"][-1] == {"role": "tool", "content": "3C [cloudy]"}
+    assert second["answer"] == "3C and cloudy."

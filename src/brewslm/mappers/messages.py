@@ -13,7 +13,8 @@ parts ``[{"type": "text"|"tool_call"|"reasoning", "text"|"value"|...: ...}]``: t
 with a newline, ``tool_call`` parts go to ``Turn.calls`` and ``reasoning`` parts to
 ``Turn.reasoning`` (the caller decides what to keep; nothing is dropped here). A tool-call turn may
 hold its call as a JSON object instead of a string (``Turn.calls``); a tool result given as a JSON
-object or list becomes its JSON text (``json.dumps(..., ensure_ascii=False)``, reversible).
+object or list becomes its JSON text (``json.dumps(..., ensure_ascii=False)``, reversible);
+``tool_result`` parts of a message (Anthropic) become tool turns ahead of that message's text.
 
 A string where a message list is expected is a transcript, a COMPLETE JSON message list
 (``structure_from_text``), or plain text; text that merely starts with ``[`` stays text.
@@ -47,6 +48,7 @@ _ROLE_SEPARATORS = re.compile(r"[\s\-]+")
 PART_TEXT_KEYS = ("text", "value", "content")  # where a typed content part keeps its payload
 CALL_PART_TYPES = ("tool_call", "function_call", "tool_use")
 REASONING_PART_TYPES = ("reasoning", "thinking", "thought")
+RESULT_PART_TYPES = ("tool_result", "function_result")
 
 # HH-RLHF transcripts: a turn marker starts the text or follows a blank line.
 _TRANSCRIPT_MARKER = re.compile(r"(?:\A\s*|\n\n)(Human|Assistant):")
@@ -251,12 +253,39 @@ def read_turns(
             else:  # a structured tool result: its JSON text
                 turns.append(Turn(role, json.dumps(raw_content, ensure_ascii=False), item))
             continue
+        if is_parts(raw_content) and any(_is_result_part(p) for p in raw_content):
+            # Anthropic: tool results travel as 'tool_result' parts of a user message; each is a tool turn
+            for part in (p for p in raw_content if _is_result_part(p)):
+                result = _result_text(part, f"message {where}")
+                if isinstance(result, Rejection):
+                    return result
+                turns.append(Turn(TOOL, result, part))
+            raw_content = [p for p in raw_content if not _is_result_part(p)]
+            if not raw_content:
+                continue
         read = read_content(raw_content, f"message {where}")
         if isinstance(read, Rejection):
             return read
         text, calls, reasoning = read
         turns.append(Turn(role, text or "", item, calls=calls, reasoning=reasoning))
     return turns
+
+
+def _is_result_part(part: Mapping[str, Any]) -> bool:
+    kind = part.get("type")
+    return isinstance(kind, str) and role_word(kind) in RESULT_PART_TYPES
+
+
+def _result_text(part: Mapping[str, Any], where: str) -> "str | Rejection":
+    """A tool_result part's content as text: a string as is, text parts joined with a newline,
+    any other JSON value as its JSON text (``json.dumps(..., ensure_ascii=False)``)."""
+    value = part.get("content", "")
+    if value is None or isinstance(value, str):
+        return value or ""
+    if is_parts(value):
+        text = content_text(value, f"{where} tool_result")
+        return text if isinstance(text, Rejection) else text or ""
+    return json.dumps(value, ensure_ascii=False)
 
 
 # --- tool-calling shapes, by value (sniffers of the chat and tool-call mappers) ---------------
