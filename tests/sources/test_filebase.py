@@ -134,9 +134,11 @@ def test_file_sources_have_a_fingerprint_that_changes_with_the_file(tmp_path: Pa
     path = tmp_path / "a.jsonl"
     path.write_text('{"a": 1}\n')
     before = open_source(f"jsonl:{path}").fingerprint()
-    assert before and str(path) in before
+    assert before and before.startswith("sha256:")  # the bytes, not size + mtime
     path.write_text('{"a": 1}\n{"a": 2}\n')
     assert open_source(f"jsonl:{path}").fingerprint() != before
+    path.write_text('{"a": 1}\n')  # the same bytes again: the same source
+    assert open_source(f"jsonl:{path}").fingerprint() == before
 
 
 def test_jsonable_converts_arrow_values():

@@ -70,4 +70,4 @@ def test_name_and_fingerprint(tmp_path: Path):
     path = write_table(tmp_path / "reviews.parquet", pa.table({"a": [1]}))
     source = open_source(f"file:{path}")
     assert source.name == "reviews"
-    assert source.fingerprint().endswith(str(path))
+    assert source.fingerprint().startswith("sha256:")
