@@ -537,3 +537,14 @@ def test_anthropic_tool_use_and_tool_result_parts():
     assert first["meta"] == {"assistant_text": "Let me look."}
     assert second["messages"][-1] == {"role": "tool", "content": "3C [cloudy]"}
     assert second["answer"] == "3C and cloudy."
+
+
+def test_tools_keyed_by_name_are_found_by_value():
+    keyed = {t["name"]: {k: v for k, v in t.items() if k != "name"} for t in (WEATHER, TIME)}
+    rows = [{"dialog": [{"role": "user", "content": f"Weather {i}?"},
+                        {"role": "assistant", "tool_calls": [tool_call("get_weather", {"city": str(i)})]}],
+             "apis": keyed} for i in range(10)]
+    proposal = sniff(M, rows)
+    assert proposal.field_map == {"dialog": "messages", "apis": "tools"}
+    out = run_mapper(M, rows, proposal.field_map)
+    assert not out.rejections and sorted(t["name"] for t in out.records[0]["tools"]) == ["get_time", "get_weather"]

@@ -302,9 +302,18 @@ def looks_like_tool(item: Any) -> bool:
     return isinstance(item.get("name"), str) and any(k in item for k in ("parameters", "input_schema"))
 
 
+def named_tools(value: Mapping[str, Any]) -> list[Any]:
+    """Tools keyed by name (``{name: {description, parameters}}``): each schema with its name."""
+    return [
+        {"name": name, **spec} if isinstance(spec, dict) and "name" not in spec else spec
+        for name, spec in value.items()
+    ]
+
+
 def tools_value_share(values: list[Any]) -> float:
     """The share of present values that are a tool list (a list of tool schemas, a JSON string of
-    one, or one schema): the value evidence for a tools field, whatever its name."""
+    one, one schema, or schemas keyed by tool name): the value evidence for a tools field,
+    whatever its name."""
     present = [v for v in values if v is not None and v is not MISSING]
     if not present:
         return 0.0
@@ -312,7 +321,7 @@ def tools_value_share(values: list[Any]) -> float:
     for value in present:
         value = structure_from_text(value) if isinstance(value, str) else value
         if isinstance(value, dict):
-            value = [value]
+            value = [value] if looks_like_tool(value) else named_tools(value)
         if isinstance(value, list) and (not value or all(looks_like_tool(i) for i in value)):
             hits += 1
     return hits / len(present)

@@ -59,6 +59,7 @@ from brewslm.mappers.messages import (
     read_turns,
     looks_like_tool,
     message_list_share,
+    named_tools,
     role_map_option,
     tools_value_share,
 )
@@ -159,7 +160,7 @@ def _tools_from(value: Any, path: str | None) -> "list[dict[str, Any]] | Rejecti
             return Rejection("wrong_type", f"field '{path}' is text that is not a complete JSON tool list")
         value = decoded
     if isinstance(value, dict):
-        value = [value] if looks_like_tool(value) else _named_tools(value)
+        value = [value] if looks_like_tool(value) else named_tools(value)
     if not isinstance(value, list):
         return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where a tool list is expected")
     tools: list[dict[str, Any]] = []
@@ -191,14 +192,6 @@ def _tools_from(value: Any, path: str | None) -> "list[dict[str, Any]] | Rejecti
         seen.add(name)
         tools.append({"name": name, "description": description, "parameters": schema})
     return tools
-
-
-def _named_tools(value: dict[str, Any]) -> list[Any]:
-    """Tools keyed by name (``{name: {description, parameters}}``): each schema with its name."""
-    return [
-        {"name": name, **spec} if isinstance(spec, dict) and "name" not in spec else spec
-        for name, spec in value.items()
-    ]
 
 
 # --- calls ----------------------------------------------------------------------------------
