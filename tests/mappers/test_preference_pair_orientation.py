@@ -378,3 +378,26 @@ def test_two_fields_that_read_as_verdicts_equally_are_not_accepted():
         row["turn"] = 1 + (i % 2)
     proposal = accepted_proposal(named)
     assert proposal.field_map["preference"] == "preference" and "turn" not in proposal.field_map
+
+
+def test_scores_settle_a_pair_whose_verdict_base_is_unsure():
+    """SHP-like: labels 0/1 beside fields indexed A/B (which is 1?) and score_A/score_B: the scores orient."""
+    rows = [{"history": f"Why is the sky {i} blue?", "human_ref_A": f"Rayleigh scattering, case {i}.",
+             "human_ref_B": f"Because of the sea {i}", "labels": int(i % 3 != 0), "score_A": 10 + (i % 3 != 0) * 5,
+             "score_B": 12} for i in range(20)]
+    proposal = accepted_proposal(rows)
+    assert proposal.field_map["score_A"] == "score_a" and proposal.field_map["history"] == "prompt"
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert [r["chosen"].startswith("Rayleigh") for r in out.records] == [i % 3 != 0 for i in range(20)]
+
+
+def test_scored_completions_with_a_critique_and_two_numbers():
+    rows = [{"instruction": f"Explain {i}", "completions": [
+        {"response": f"Good explanation of {i}.", "critique": f"A long critique of the answer number {i}, " * 3,
+         "overall_score": 8.5, "fine_grained_score": 3.0 + i % 2},
+        {"response": f"Poor one about {i}", "critique": f"Another long critique that goes on about {i}, " * 3,
+         "overall_score": 4.0, "fine_grained_score": 4.5}]} for i in range(12)]
+    proposal = accepted_proposal(rows)
+    assert proposal.options == {"completion_text": "response", "completion_score": "overall_score"}
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert all(r["chosen"].startswith("Good") and r["rejected"].startswith("Poor") for r in out.records)

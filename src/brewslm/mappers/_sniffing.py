@@ -18,6 +18,7 @@ made only of label-like fields is classification), so their confidences agree on
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any, Iterable
 
 from brewslm.introspection.profile import FieldProfile, SampleProfile
@@ -470,6 +471,24 @@ def score_pair(profile: SampleProfile, a: str, b: str) -> tuple[str, str] | None
     return None
 
 
+def follows_scores(profile: SampleProfile, path: str, score_a: str, score_b: str) -> tuple[int, int] | None:
+    """``(agreeing, compared)`` when each value of ``path`` goes with one side of the two scores
+    winning (one value with a, another with b) in >= 95% of the rows where the scores differ."""
+    sides: dict[str, Counter] = {}
+    for row in profile.rows:
+        value, a, b = get_path(row, path), get_path(row, score_a), get_path(row, score_b)
+        if value is None or isinstance(value, (dict, list)) or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)) or a == b:
+            continue
+        sides.setdefault(str(value), Counter())["a" if a > b else "b"] += 1
+    if len(sides) < 2:
+        return None
+    agreeing = sum(c.most_common(1)[0][1] for c in sides.values())
+    compared = sum(sum(c.values()) for c in sides.values())
+    winners = {c.most_common(1)[0][0] for c in sides.values()}
+    return (agreeing, compared) if winners == {"a", "b"} and agreeing >= 0.95 * compared >= 5 else None
+
+
 def pair_verdict(profile: SampleProfile, path: str) -> str | None:
     """Evidence that ``path`` is a verdict on two reply fields of the same rows (its values index or
     name them, see ``read_verdict_values``), or None. Such a field orients a preference pair; it is
@@ -489,6 +508,10 @@ def pair_verdict(profile: SampleProfile, path: str) -> str | None:
         scores = score_pair(profile, a, b)
         if scores and path in scores:
             return f"'{path}' is one of two scores ('{scores[0]}', '{scores[1]}') of the reply fields '{a}' and '{b}'"
+        agree = follows_scores(profile, path, *scores) if scores else None
+        if agree:
+            return (f"the values of '{path}' follow which of '{scores[0]}'/'{scores[1]}' is higher in {agree[0]}/{agree[1]} "
+                    f"rows: a verdict on the reply fields '{a}' and '{b}'")
     return None
 
 

@@ -595,6 +595,9 @@ _VERDICT_WORDS = frozenset({"preference", "preferred", "label", "winner", "choic
                             "better", "best", "chosen", "judgement", "judgment", "annotation", "vote", "pick", "gold",
                             "grade"})
 _SCORE_WORDS = frozenset({"score", "scores", "rating", "ratings", "reward", "rewards", "points", "quality", "logprob"})
+# where preference data keeps the prompt besides the usual names (sniffing only)
+_MORE_PROMPT_NAMES = ("history", "post", "context", "conversation", "conversations", "dialog", "dialogue", "source")
+_REPLY_WORDS = frozenset({"response", "text", "completion", "output", "answer", "content", "generation", "reply"})
 _LEAF_ROWS = 300  # rows walked for verdict fields nested deeper than the profile goes
 _TRIAL_ROWS = 500  # rows the sniffer maps to weigh its own reading
 
@@ -658,10 +661,15 @@ def _scored_list(profile) -> "tuple[str, str, str, float] | None":
             continue
         text_keys = [k for k, words in texts.items() if len(words) >= 0.9 * items and sum(words) / len(words) >= 2]
         score_keys = [k for k, c in numbers.items() if c >= 0.9 * items]
-        if len(score_keys) != 1 or not text_keys:
-            continue  # no score, or several numbers and nothing to tell which one ranks the texts
-        text_key = max(text_keys, key=lambda k: sum(texts[k]) / len(texts[k]))
-        return path, text_key, score_keys[0], fp.mean_list_len
+        if len(score_keys) > 1:  # several numbers: a score-like name must single one out
+            score_keys = [k for k in score_keys if name_words(k) & _SCORE_WORDS]
+            if len(score_keys) > 1:
+                score_keys = [k for k in score_keys if "overall" in name_words(k)]
+        if len(text_keys) > 1:  # several texts (a critique beside the response): a reply-like name decides
+            text_keys = [k for k in text_keys if name_words(k) & _REPLY_WORDS]
+        if len(score_keys) != 1 or len(text_keys) != 1:
+            continue  # nothing tells which number ranks which text
+        return path, text_keys[0], score_keys[0], fp.mean_list_len
     return None
 
 
@@ -754,15 +762,19 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
         elif others:
             notes.append(f"also reads as a verdict: {', '.join(f[0] for f in others[:3])}; "
                          f"'{paths[0]}' was chosen for its name")
-        return (a, b), paths, mapping, text, conf, "; ".join(notes)
-    for a, b in pairs:
-        scores = score_pair(profile, a, b)
-        if scores:
-            sa, sb = scores
-            text = (f"fields '{sa}' and '{sb}' score the two responses: the higher score is chosen, "
-                    "equal scores are rejected as a tie")
-            return (a, b), [sa, sb], None, text, 0.85, ""
-    return None
+        verdict = (a, b), paths, mapping, text, conf, "; ".join(notes)
+        if conf >= 0.8:
+            return verdict
+    scored_pair = next(((pair, sp) for pair in pairs if (sp := score_pair(profile, *pair))), None)
+    if scored_pair is not None:
+        (a, b), (sa, sb) = scored_pair
+        text = (f"fields '{sa}' and '{sb}' score the two responses: the higher score is chosen, "
+                "equal scores are rejected as a tie")
+        if {sa, sb} & {f[0] for f in found} and not name_words(sa) & _SCORE_WORDS:
+            return verdict  # the same two numbers read as verdicts just as well: stays below 0.8, says so
+        note = f"'{verdict[1][0]}' might say the same, but its reading is unsure ({verdict[4]:.2f})" if found else ""
+        return (a, b), [sa, sb], None, text, 0.85, note
+    return verdict if found else None
 
 
 def _prompt_field(profile, used: list[str], parent: str) -> "tuple[str | None, str]":
@@ -773,7 +785,7 @@ def _prompt_field(profile, used: list[str], parent: str) -> "tuple[str | None, s
     def ok(fp) -> bool:
         return fp.main_type in ("string", "list") and (fp.main_type == "list" or not is_label_like(fp, n))
 
-    for name in PROMPT_NAMES:
+    for name in PROMPT_NAMES + _MORE_PROMPT_NAMES:
         for path in (f"{parent}.{name}" if parent else name, name):
             fp = profile.field(path)
             if fp is None:
