@@ -401,3 +401,16 @@ def test_scored_completions_with_a_critique_and_two_numbers():
     assert proposal.options == {"completion_text": "response", "completion_score": "overall_score"}
     out = run_mapper(M, rows, proposal.field_map, proposal.options)
     assert all(r["chosen"].startswith("Good") and r["rejected"].startswith("Poor") for r in out.records)
+
+
+def test_negated_chosen_name_and_nested_prompt_messages():
+    """preferred_output / non_preferred_output (a negated chosen word is the rejected side), the
+    prompt as input.messages one object level down."""
+    rows = [{"input": {"messages": [{"role": "system", "content": "Be exact."}, {"role": "user", "content": f"Q{i}?"}]},
+             "preferred_output": [{"role": "assistant", "content": f"good {i}"}],
+             "non_preferred_output": [{"role": "assistant", "content": f"bad {i}"}]} for i in range(12)]
+    proposal = accepted_proposal(rows)
+    assert proposal.field_map == {"preferred_output": "chosen", "non_preferred_output": "rejected", "input.messages": "prompt"}
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert out.records[3] == {"prompt": [{"role": "system", "content": "Be exact."}, {"role": "user", "content": "Q3?"}],
+                              "chosen": "good 3", "rejected": "bad 3"}

@@ -590,6 +590,7 @@ class PreferencePair(Mapper):
 
 # --- sniffing helpers (evidence from values; names only as generic synonyms) -------------------
 _CHOSEN_WORDS = frozenset({"chosen", "preferred", "better", "winner", "winning", "accepted", "win"})
+_NEGATIONS = frozenset({"non", "not", "un", "dis", "no", "less"})
 _REJECTED_WORDS = frozenset({"rejected", "dispreferred", "worse", "loser", "losing", "lose"})
 _VERDICT_WORDS = frozenset({"preference", "preferred", "label", "winner", "choice", "selected", "selection", "verdict",
                             "better", "best", "chosen", "judgement", "judgment", "annotation", "vote", "pick", "gold",
@@ -628,8 +629,9 @@ def _named_sides(profile) -> "tuple[str, str, str] | None":
     if chosen and rejected:
         return chosen, rejected, ""
     top = profile.top_level()
-    wins = [p for p in top if name_words(p) & _CHOSEN_WORDS and _reply_like(profile.fields[p], n)]
-    loses = [p for p in top if name_words(p) & _REJECTED_WORDS and _reply_like(profile.fields[p], n)]
+    sides = {p: _side_named(p) for p in top if _reply_like(profile.fields[p], n)}
+    wins = [p for p, side in sides.items() if side == "chosen"]
+    loses = [p for p, side in sides.items() if side == "rejected"]
     if len(wins) == 1 and len(loses) == 1 and profile.fields[wins[0]].main_type == profile.fields[loses[0]].main_type:
         kind = "message lists" if _is_messages(profile.fields[wins[0]]) else f"{profile.fields[wins[0]].main_type}s"
         return wins[0], loses[0], f" (their names say so; both are {kind})"
@@ -671,6 +673,15 @@ def _scored_list(profile) -> "tuple[str, str, str, float] | None":
             continue  # nothing tells which number ranks which text
         return path, text_keys[0], score_keys[0], fp.mean_list_len
     return None
+
+
+def _side_named(path: str) -> str | None:
+    """"chosen" or "rejected" when a field's name says so: a chosen word (``preferred_output``), a
+    rejected word (``rejected_messages``), or a chosen word negated (``non_preferred_output``)."""
+    words = name_words(path)
+    if words & _CHOSEN_WORDS:
+        return "rejected" if words & _NEGATIONS else "chosen"
+    return "rejected" if words & _REJECTED_WORDS else None
 
 
 def _scalar_leaves(rows: list[Any], skip: set[str]) -> "tuple[dict[str, Counter], Counter, int]":
@@ -795,6 +806,8 @@ def _prompt_field(profile, used: list[str], parent: str) -> "tuple[str | None, s
             if fp is not None and path not in used and ok(fp):
                 return path, f"field '{path}' holds the prompt"
     lists = [p for p in profile.top_level() if p not in used and _is_messages(profile.fields[p])]
+    if not lists:  # one object level down (``input.messages``)
+        lists = [p for p, fp in profile.fields.items() if "." in p and p.split(".")[0] not in used and _is_messages(fp)]
     if len(lists) == 1:
         keys = "/".join(k for k in (*ROLE_KEYS, *CONTENT_KEYS) if k in profile.fields[lists[0]].item_keys)
         return lists[0], f"field '{lists[0]}' is a list of messages ({keys}): the prompt conversation"
