@@ -16,6 +16,8 @@ M = "rag_passthrough"
         ([{"title": "T", "text": "p1"}, {"content": "p2"}, {"passage_text": "p3"}], ["p1", "p2", "p3"]),
         ([["Title", ["Sentence one.", " Sentence two."]]], ["Sentence one. Sentence two."]),
         ({"is_selected": [0, 1], "passage_text": ["a", "b"]}, ["a", "b"]),
+        ({"title": ["T1", "T2"], "sentences": [["One.", " Two."], ["Three."]]}, ["One. Two.", "Three."]),
+        ({"url": ["u"], "search_context": ["p1", "p2"]}, ["p1", "p2"]),
         ('["p1", "p2"]', ["p1", "p2"]),
         ("[Note] a passage that starts with a bracket", ["[Note] a passage that starts with a bracket"]),
     ],

@@ -166,3 +166,18 @@ def test_passages_in_an_object_of_lists_under_other_keys_and_a_reference_beside_
     proposal = sniff(RAG, ragas)
     assert proposal.field_map == {"user_input": "question", "retrieved_contexts": "context", "reference": "answer"}
     assert proposal.confidence >= 0.8
+
+
+def test_hotpot_layouts_and_a_context_in_a_shape_no_reader_takes():
+    hf = [{"id": str(i), "question": f"Which team did player {i} join?", "answer": f"Team {i}",
+           "context": {"title": [f"Player {i}", "Other"], "sentences": [[f"Player {i} is an athlete.", f" He joined Team {i}."],
+                                                                       ["Unrelated."]]}} for i in range(20)]
+    proposal = sniff(RAG, hf)
+    assert proposal.confidence >= 0.85
+    assert run_mapper(RAG, hf, proposal.field_map).records[0]["passages"] == ["Player 0 is an athlete. He joined Team 0.",
+                                                                              "Unrelated."]
+    # a context named as such that no reader takes: closed-book QA would silently drop it
+    odd = [{"question": f"Which team did player {i} join?", "answer": f"Team {i}", "context": {"graph": [[i, i + 1]]}}
+           for i in range(20)]
+    proposal = sniff(QA, odd)
+    assert proposal.confidence < 0.8 and any("named like a context" in e for e in proposal.evidence)

@@ -187,9 +187,10 @@ def _passage_list_text(value: str) -> list | None:
 
 def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
     """The passages at ``path`` as a list of non-blank strings, kept exactly as written (a passage
-    object gives its text; HotpotQA ``[title, [sentences]]`` gives the sentences joined as they
-    are, since they carry their own spacing). A string is one passage unless it is a whole JSON
-    list of passages (``_passage_list_text``)."""
+    object gives its text; HotpotQA ``[title, [sentences]]``, or its Hugging Face layout
+    ``{title: [...], sentences: [[...], ...]}``, gives each passage's sentences joined as they are,
+    since they carry their own spacing). A string is one passage unless it is a whole JSON list
+    of passages (``_passage_list_text``)."""
     value = MISSING if path is None else get_path(row, path)
     if value is MISSING or value is None:
         return Rejection("missing_context", f"field '{path}' is missing" if path else "no source field mapped to context")
@@ -198,9 +199,15 @@ def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
         value = value if decoded is None else decoded
     if isinstance(value, dict):
         key = _passage_key(value)
-        if key is None:
+        sentences = value.get("sentences")
+        if key is None and isinstance(sentences, list) and all(
+            isinstance(group, list) and all(isinstance(t, str) for t in group) for group in sentences
+        ):
+            value = ["".join(group) for group in sentences]
+        elif key is None:
             return Rejection("wrong_type", f"field '{path}' is an object without a text/content/passage_text key")
-        value = value[key]
+        else:
+            value = value[key]
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
         return Rejection("wrong_type", f"field '{path}' is a {type_name(value)} where passages are expected")
@@ -267,6 +274,7 @@ class ReadingFields:
     passage_list: bool = False  # the context holds a list of passages in most rows
     unanswerable: str | None = None
     refusal_answers: list[str] = field(default_factory=list)  # recurring golds that say "no answer"
+    context_unread: bool = False  # a field named like a context holds values no reader takes
     found: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -350,6 +358,7 @@ class _ContextCandidate:
     demoted: bool  # named like a negative/decoy
     order: int
     readable: int = 0
+    unreadable: int = 0  # values there, in a shape read_passages does not read
     lists: int = 0
     checked: int = 0
     quoted: int = 0
@@ -398,6 +407,7 @@ def _find_context(profile, question: str, answer: str | None, golds: list, notes
         for row, row_golds in zip(rows, golds):
             passages = read_passages(row, cand.path)
             if isinstance(passages, Rejection):
+                cand.unreadable += passages.reason == "wrong_type"
                 continue
             cand.readable += 1
             cand.lists += holds_passage_list(get_path(row, cand.path))
@@ -409,6 +419,10 @@ def _find_context(profile, question: str, answer: str | None, golds: list, notes
         if c.readable and (c.tier == 0 or c.readable >= 0.5 * n) and (c.tier < 2 or c.quoted_share >= QUOTED_SHARE)
     ]
     if not usable:
+        unread = [c for c in candidates.values() if c.tier < 2 and c.unreadable >= 0.5 * n]
+        if unread:
+            notes.append(f"field '{unread[0].path}' is named like a context, but {unread[0].unreadable}/{n} of its "
+                         "values are in a shape neither QA mapper reads as passages: the records would lose it")
         return None
     usable.sort(key=lambda c: (c.tier, c.demoted, -round(c.quoted_share, 2), c.order))
     chosen = usable[0]
@@ -463,7 +477,9 @@ def _find_reading_fields(profile) -> ReadingFields | None:
     found = ReadingFields(question, found={"question": how})
     answer, how = _find_answer(profile, question, found.notes)
     golds = [read_answers(row, answer) if answer else [] for row in profile.rows[:JUDGED_ROWS]]
+    notes_before = len(found.notes)
     context = _find_context(profile, question, answer, golds, found.notes)
+    found.context_unread = context is None and len(found.notes) > notes_before
     if answer is None and context is not None:
         answer = _answer_by_quotes(profile, question, context.path)
         how = "values"

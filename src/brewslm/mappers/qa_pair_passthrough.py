@@ -194,6 +194,8 @@ class QaPairPassthrough(Mapper):
                             if isinstance(golds := read_answers(row, answer), list) and golds and golds[0] in said)
             evidence.append("answers " + ", ".join(repr(a) for a in reading.refusal_answers)
                             + " say the question has no answer: refusal cases a qa record cannot hold")
+        if reading is not None and reading.context_unread:
+            confidence = min(confidence, 0.6)  # (the evidence line is among the reading notes)
         if passages:
             confidence = min(confidence, 0.55)
             evidence.append(f"field '{passages}' holds a list of passages per question: rag_passthrough fits better")
