@@ -101,3 +101,19 @@ def test_comment_lines_and_space_tokens_issue_15(tmp_path: Path):
     whitespace = tmp_path / "ws.conll"
     whitespace.write_text("# sent_id = 1\n# text = a b\na O\n# O\n\n", encoding="utf-8")
     assert list(open_source(f"conll:{whitespace}").rows())[0]["tokens"] == ["a", "#"]  # '# O': tag O seen
+
+
+def test_token_and_tag_columns_are_read_from_the_values(tmp_path: Path):
+    # UNER / CoNLL-U style: a running index first, the IOB tag in the middle, constant misc columns after
+    uner = tmp_path / "da.iob2"
+    uner.write_text("# sent_id = 1\n# text = Anna bor i Aarhus\n1\tAnna\tB-PER\tO#O\ts\n2\tbor\tO\tO#O\ts\n"
+                    "3\ti\tO\tO#O\ts\n4\tAarhus\tB-LOC\tO#O\ts\n\n1\tHej\tO\tO#O\ts\n\n", encoding="utf-8")
+    source = open_source(f"conll:{uner}")
+    assert [r["tokens"] for r in source.rows()] == [["Anna", "bor", "i", "Aarhus"], ["Hej"]]
+    assert next(iter(source.rows()))["tags"] == ["B-PER", "O", "O", "B-LOC"]
+    assert "token = column 2" in source.notes[-1] and "tag = column 3" in source.notes[-1]
+    # CoNLL-2003: the chunk column is IOB too; the NER column (the last with entities) wins
+    conll03 = tmp_path / "eng.conll"
+    conll03.write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\nPeter NNP B-NP B-PER\n\n")
+    assert [r["tags"] for r in open_source(f"conll:{conll03}").rows()] == [["B-ORG", "O", "B-MISC"], ["B-PER"]]
+    assert [r["tags"] for r in open_source(f"conll:{conll03}?tag_column=3").rows()] == [["B-NP", "B-VP", "B-NP"], ["B-NP"]]

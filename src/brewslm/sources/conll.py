@@ -1,8 +1,13 @@
 """``conll:/path`` — token-per-line files (CoNLL-2003, WNUT, ``.bio``/``.iob``).
 
 One token per line with its columns separated by a tab (or, on lines without a tab, by
-whitespace); the **first** column is the token and the **last** the tag, so 2-column WNUT files
-and 4-column CoNLL-2003 files both work. A blank line ends a sentence; ``-DOCSTART-`` lines are
+whitespace). Which columns hold the token and the tag is read from the head of the file
+(``token_and_tag_columns``): the token is the first column that is not a running index (integers
+counting 1, 2, 3... within each sentence, as in CoNLL-U and UNER files); the tag is the last column
+(after the token) whose values all look like IOB tags (``O``, ``B-X``, ``I-X``, ``E-X``, ``S-X``, or
+``X-B``...) and hold at least one entity, else the last such column, else the last column. So
+2-column WNUT files, 4-column CoNLL-2003 files (the NER column, not the chunk one) and
+``index token tag misc`` UNER files all work; ``?token_column=N&tag_column=N`` (1-based) override. A blank line ends a sentence; ``-DOCSTART-`` lines are
 skipped (they end a sentence too). Each sentence becomes a row
 ``{"id": "<file name>:<n>", "tokens": [...], "tags": [...]}`` with ``n`` the 1-based sentence
 number in the file.
@@ -28,6 +33,7 @@ import re
 from collections import Counter
 from typing import Iterator
 
+from brewslm.errors import SourceError
 from brewslm.sources.base import RAW_TEXT_LIMIT, Locator, ParseFailure, SourceRow
 from brewslm.sources.filebase import (
     MAX_RECORD_BYTES,
@@ -40,19 +46,51 @@ from brewslm.sources.filebase import (
 
 DOCSTART = "-DOCSTART-"
 _COMMENT = re.compile(r"^#+ ")
+_IOB = re.compile(r"^(O|[BIESLU]-\S+|\S+-[BIESLU])$")
 
 
 def split_columns(text: str) -> list[str]:
     """A token line's columns: at tabs when it has one (a whitespace-only token kept as it is),
     else at runs of whitespace; empty trailing columns dropped."""
     if "\t" in text:
-        raw = text.split("\t")
-        columns = [raw[0] if raw[0] and not raw[0].strip() else raw[0].strip()] + [c.strip() for c in raw[1:]]
+        columns = [c if c and not c.strip() else c.strip() for c in text.split("\t")]
     else:
         columns = text.split()
-    while len(columns) > 1 and not columns[-1]:
+    while len(columns) > 1 and not columns[-1].strip():
         columns.pop()
     return columns or [""]
+
+
+def token_and_tag_columns(lines: list[str], width: int) -> tuple[int, int, str]:
+    """0-based token and tag columns for token lines of ``width`` columns (see the module
+    docstring for the rule), and why; (0, -1) for two columns or when nothing tells."""
+    if width <= 2:
+        return 0, -1, "the first column is the token, the last the tag"
+    sentences: list[list[list[str]]] = [[]]
+    for line in lines:
+        if not line.strip() or line.startswith(DOCSTART):
+            sentences.append([])
+            continue
+        columns = split_columns(line)
+        if _COMMENT.match(line) or len(columns) != width:
+            continue
+        sentences[-1].append(columns)
+    rows = [r for s in sentences for r in s]
+    if not rows:
+        return 0, -1, "the first column is the token, the last the tag"
+
+    def running_index(col: int) -> bool:
+        return all(
+            [r[col] for r in s] == [str(i) for i in range(1, len(s) + 1)] for s in sentences if s
+        )
+
+    token = next((c for c in range(width) if not running_index(c)), 0)
+    iob = [c for c in range(token + 1, width) if all(_IOB.match(r[c].strip()) for r in rows)]
+    with_entities = [c for c in iob if any(r[c].strip() != "O" for r in rows)]
+    tag = (with_entities or iob or [width - 1])[-1]
+    why = [f"token = column {token + 1}" + (" (the columns before it are running indexes)" if token else ""),
+           f"tag = column {tag + 1}" + (" (IOB tags)" if iob else " (the last column)")]
+    return token, tag, ", ".join(why)
 
 
 def token_line_shape(lines: list[str]) -> tuple[int, set[str]]:
@@ -100,18 +138,33 @@ class _Sentence:
 
 
 class ConllSource(FileSource):
-    options_doc = {"max_record_bytes": f"longest sentence read, in bytes (default {MAX_RECORD_BYTES})"}
+    options_doc = {
+        "max_record_bytes": f"longest sentence read, in bytes (default {MAX_RECORD_BYTES})",
+        "token_column": "1-based column of the token (default: the first that is not a running index)",
+        "tag_column": "1-based column of the tag (default: the last column of IOB tags, else the last)",
+    }
 
     def __init__(self, locator: Locator):
         super().__init__(locator)
         self.max_record_bytes = int_option(locator, "max_record_bytes", MAX_RECORD_BYTES)
         self.width, self.tags = 0, set()
+        self.token_col, self.tag_col = 0, -1
         if not self.is_empty:
             head = self.probe_utf8()
             if looks_binary(head):
                 raise self.error("holds binary data, not token-per-line text (NUL and control bytes near the start)")
             lines = head.decode("utf-8", "replace").splitlines()[:-1] or head.decode("utf-8", "replace").splitlines()
             self.width, self.tags = token_line_shape(lines)
+            self.token_col, self.tag_col, why = token_and_tag_columns(lines, self.width)
+            if self.width > 2:
+                self.notes.append(f"columns: {self.width} per token line; {why}")
+        if "token_column" in locator.options:
+            self.token_col = int_option(locator, "token_column", 1) - 1
+        if "tag_column" in locator.options:
+            self.tag_col = int_option(locator, "tag_column", 1) - 1
+        if self.tag_col >= 0 and self.tag_col == self.token_col:
+            raise SourceError(f"token_column and tag_column in locator '{locator}' name the same column")
+        self.needed = max(self.token_col, self.tag_col) + 1
 
     def rows(self) -> Iterator[SourceRow]:
         if self.is_empty:
@@ -173,12 +226,15 @@ class ConllSource(FileSource):
                     continue
                 if len(columns) < 2:
                     sentence.fail(lineno, f"line {lineno} has one column; expected a token and a tag")
-                elif not columns[0] or not columns[-1]:
-                    which = "token" if not columns[0] else "tag"
+                elif len(columns) < self.needed:
+                    sentence.fail(lineno, f"line {lineno} has {len(columns)} columns; the token and tag are in "
+                                          f"columns {self.token_col + 1} and {self.tag_col + 1}")
+                elif not columns[self.token_col] or not columns[self.tag_col].strip():
+                    which = "token" if not columns[self.token_col] else "tag"
                     sentence.fail(lineno, f"line {lineno} has an empty {which}")
                 else:
-                    sentence.tokens.append(columns[0])
-                    sentence.tags.append(columns[-1])
+                    sentence.tokens.append(columns[self.token_col])
+                    sentence.tags.append(columns[self.tag_col].strip())
             row = finish()
             if row is not None:
                 yield row
