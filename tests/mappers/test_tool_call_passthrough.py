@@ -548,3 +548,25 @@ def test_tools_keyed_by_name_are_found_by_value():
     assert proposal.field_map == {"dialog": "messages", "apis": "tools"}
     out = run_mapper(M, rows, proposal.field_map)
     assert not out.rejections and sorted(t["name"] for t in out.records[0]["tools"]) == ["get_time", "get_weather"]
+
+
+def test_query_with_expected_calls_and_tools_keyed_by_name_found_by_values():
+    # ToolAlpaca-like rows: tools only as keys (name -> description text, name -> [path, method]), a
+    # 'components' appendix beside the descriptions, ReAct-spelled golden calls under an unusual name
+    rows = []
+    for i in range(20):
+        rows.append({
+            "Instructions": f"Is today a holiday in country {i}?",
+            "Function_Description": {"is_holiday": "Whether today is a holiday", "country_info": "Country facts",
+                                     "components": "Output formats: ..."},
+            "Function_Projection": {"is_holiday": ["/holiday", "get"], "country_info": ["/info", "get"]},
+            "Golden_Answers": [{"Action": "is_holiday", "Action_Input": json.dumps({"country": f"c{i}"})}],
+        })
+    proposal = sniff(M, rows)
+    assert proposal.field_map == {"Instructions": "messages", "Function_Projection": "tools", "Golden_Answers": "calls"}
+    assert proposal.confidence >= 0.9
+    out = run_mapper(M, rows, proposal.field_map)
+    assert not out.rejections
+    assert sorted(t["name"] for t in out.records[0]["tools"]) == ["country_info", "is_holiday"]
+    assert out.records[3]["calls"] == [{"tool": "is_holiday", "arguments": {"country": "c3"}}]
+    assert out.records[3]["messages"] == [{"role": "user", "content": "Is today a holiday in country 3?"}]

@@ -303,11 +303,20 @@ def looks_like_tool(item: Any) -> bool:
 
 
 def named_tools(value: Mapping[str, Any]) -> list[Any]:
-    """Tools keyed by name (``{name: {description, parameters}}``): each schema with its name."""
-    return [
-        {"name": name, **spec} if isinstance(spec, dict) and "name" not in spec else spec
-        for name, spec in value.items()
-    ]
+    """Tools keyed by name: ``{name: {description, parameters}}`` (each schema with its name),
+    ``{name: "what it does"}`` (a description, no parameter schema) or ``{name: [anything else]}``
+    (a tool known by its name only, e.g. name -> [HTTP path, method]). An object entry with none of
+    the schema keys (an OpenAPI ``components`` section kept beside the functions) is not a tool."""
+    tools: list[Any] = []
+    for name, spec in value.items():
+        if isinstance(spec, str):
+            tools.append({"name": name, "description": spec})
+        elif isinstance(spec, dict):
+            if any(k in spec for k in ("name", "description", "parameters", "input_schema")):
+                tools.append(spec if "name" in spec else {"name": name, **spec})
+        elif isinstance(spec, list):
+            tools.append({"name": name})
+    return tools
 
 
 def tools_value_share(values: list[Any]) -> float:
@@ -320,8 +329,8 @@ def tools_value_share(values: list[Any]) -> float:
     hits = 0
     for value in present:
         value = structure_from_text(value) if isinstance(value, str) else value
-        if isinstance(value, dict):
-            value = [value] if looks_like_tool(value) else named_tools(value)
+        if isinstance(value, dict):  # one schema, or schemas keyed by name (none found: not tools)
+            value = [value] if looks_like_tool(value) else (named_tools(value) or None)
         if isinstance(value, list) and (not value or all(looks_like_tool(i) for i in value)):
             hits += 1
     return hits / len(present)

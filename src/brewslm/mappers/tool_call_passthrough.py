@@ -67,7 +67,8 @@ from brewslm.tasks.messages import ASSISTANT, SYSTEM, TOOL, USER
 from brewslm.tasks.tool_call import call_message_content
 
 MESSAGE_NAMES = ("messages", "conversations", "conversation", "chat", "dialog", "dialogue")
-QUERY_NAMES = ("question", "query", "prompt", "user_query", "instruction", "input")
+QUERY_NAMES = ("question", "query", "prompt", "user_query", "instruction", "input", "instructions", "questions",
+               "queries")
 TOOLS_NAMES = ("tools", "functions", "function", "tool_schemas", "available_tools", "apis")
 CALLS_NAMES = ("ground_truth", "answers", "calls", "expected_calls", "tool_calls", "expected_tool_calls", "answer")
 SCHEMA_TYPES = {
@@ -304,6 +305,43 @@ def parse_calls(value: Any, where: str) -> "tuple[list[dict[str, Any]], list[dic
     if any(a is not None for a in acceptable):
         return calls, [a or {} for a in acceptable]
     return calls, None
+
+
+def call_list_share(values: list[Any]) -> float:
+    """The share of present values that are one or more well-formed calls (a calls field by value)."""
+    present = [v for v in values if v is not None and v is not MISSING and v != "" and v != []]
+    if not present:
+        return 0.0
+    hits = 0
+    for value in present:
+        if isinstance(value, (str, list, dict)):
+            parsed = parse_calls(value, "value")
+            hits += not isinstance(parsed, Rejection) and bool(parsed[0])
+    return hits / len(present)
+
+
+def tools_covering_calls(rows: list[Any], calls_path: str, exclude: tuple[str, ...]) -> str | None:
+    """The top-level field whose tools offer every tool the calls at ``calls_path`` name, in at
+    least 90% of the rows that have calls: the one covering most rows, then the one offering the
+    fewest tools (the tighter list: a section kept beside the functions is not a tool)."""
+    best, best_key = None, None
+    candidates = {k for row in rows if isinstance(row, dict) for k in row} - set(exclude)
+    for path in sorted(candidates):
+        covered = judged = offered = 0
+        for row in rows:
+            parsed = parse_calls(row.get(calls_path), "value") if isinstance(row, dict) else None
+            if not isinstance(parsed, tuple) or not parsed[0]:
+                continue
+            judged += 1
+            tools = read_tools(row, path)
+            if isinstance(tools, list) and tools:
+                covered += {c["tool"] for c in parsed[0]} <= {t["name"] for t in tools}
+                offered += len(tools)
+        share = covered / judged if judged else 0.0
+        key = (share, -offered / max(judged, 1))
+        if share >= 0.9 and (best_key is None or key > best_key):
+            best, best_key = path, key
+    return best
 
 
 def _non_empty(value: Any) -> bool:
@@ -548,10 +586,19 @@ class ToolCallPassthrough(Mapper):
         if conversation is None:
             query = profile.find(QUERY_NAMES, lambda fp: fp.main_type in ("string", "list"), exclude=[tools] if tools else [])
         messages = conversation or query
+        calls = None
+        if query and not tools:
+            # query + expected calls: the calls field by its call-shaped values, the tools field as
+            # the one whose tools (schemas or name -> description) offer the called names
+            calls = profile.find(CALLS_NAMES, lambda fp: fp.path != query) or next(
+                (p for p in top if p != query and call_list_share(values(p)) >= 0.9), None
+            )
+            if calls:
+                tools = tools_covering_calls(profile.rows[:SNIFF_VALUES], calls, exclude=(query, calls))
         if not tools or not messages:
             return None
         field_map = {messages: "messages", tools: "tools"}
-        calls = profile.find(CALLS_NAMES, lambda fp: fp.main_type in ("list", "string", "object"), exclude=field_map)
+        calls = calls or profile.find(CALLS_NAMES, lambda fp: fp.main_type in ("list", "string", "object"), exclude=field_map)
         if calls and conversation is None:
             field_map[calls] = "calls"
         for spec in self.fields[3:]:
