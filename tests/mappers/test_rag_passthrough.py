@@ -18,6 +18,7 @@ M = "rag_passthrough"
         ({"is_selected": [0, 1], "passage_text": ["a", "b"]}, ["a", "b"]),
         ({"title": ["T1", "T2"], "sentences": [["One.", " Two."], ["Three."]]}, ["One. Two.", "Three."]),
         ({"url": ["u"], "search_context": ["p1", "p2"]}, ["p1", "p2"]),
+        ([{"title": "D1", "paragraphs": ["p1", " ", "p2"]}, {"title": "D2", "paragraphs": ["p3"]}], ["p1", "p2", "p3"]),
         ('["p1", "p2"]', ["p1", "p2"]),
         ("[Note] a passage that starts with a bracket", ["[Note] a passage that starts with a bracket"]),
     ],

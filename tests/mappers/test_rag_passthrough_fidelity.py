@@ -27,6 +27,8 @@ passage_shapes = st.one_of(
     st.tuples(st.just("list"), st.lists(texts, max_size=4)),
     st.tuples(st.just("objects"), st.lists(texts, max_size=4)),
     st.tuples(st.just("csv"), st.lists(texts, max_size=4)),
+    st.tuples(st.just("columns"), st.lists(texts, max_size=4)),
+    st.tuples(st.just("documents"), st.lists(texts, max_size=4)),
 )
 
 
@@ -37,6 +39,10 @@ def encode_passages(shape: str, passages: list[str]):
         return list(passages)
     if shape == "objects":
         return [{"title": f"T{i}", "text": p, "score": 1.5} for i, p in enumerate(passages)]
+    if shape == "columns":  # an object of parallel lists (MS MARCO)
+        return {"is_selected": [0] * len(passages), "passage_text": list(passages)}
+    if shape == "documents":  # documents holding their paragraphs
+        return [{"title": "D1", "paragraphs": passages[:2]}, {"title": "D2", "paragraphs": passages[2:]}]
     return json.dumps(passages)
 
 

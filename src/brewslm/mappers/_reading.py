@@ -189,8 +189,9 @@ def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
     """The passages at ``path`` as a list of non-blank strings, kept exactly as written (a passage
     object gives its text; HotpotQA ``[title, [sentences]]``, or its Hugging Face layout
     ``{title: [...], sentences: [[...], ...]}``, gives each passage's sentences joined as they are,
-    since they carry their own spacing). A string is one passage unless it is a whole JSON list
-    of passages (``_passage_list_text``)."""
+    since they carry their own spacing; a document object with a list of paragraphs gives each
+    paragraph). A string is one passage unless it is a whole JSON list of passages
+    (``_passage_list_text``)."""
     value = MISSING if path is None else get_path(row, path)
     if value is MISSING or value is None:
         return Rejection("missing_context", f"field '{path}' is missing" if path else "no source field mapped to context")
@@ -219,6 +220,10 @@ def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
             item = item.get(key) if key else MISSING
             if item is MISSING:
                 return Rejection("wrong_type", f"passage {where} is an object without a text/content key")
+            if isinstance(item, list) and all(isinstance(t, str) for t in item):
+                # a document object holding its paragraphs: each paragraph is a passage, as written
+                passages.extend(t for t in item if t.strip())
+                continue
         elif (
             isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
             and isinstance(item[1], list) and all(isinstance(s, str) for s in item[1])
