@@ -590,7 +590,9 @@ class ToolCallPassthrough(Mapper):
         if query and not tools:
             # query + expected calls: the calls field by its call-shaped values, the tools field as
             # the one whose tools (schemas or name -> description) offer the called names
-            calls = profile.find(CALLS_NAMES, lambda fp: fp.path != query) or next(
+            calls = profile.find(
+                CALLS_NAMES, lambda fp: fp.path != query and call_list_share(values(fp.path)) >= 0.9
+            ) or next(
                 (p for p in top if p != query and call_list_share(values(p)) >= 0.9), None
             )
             if calls:
