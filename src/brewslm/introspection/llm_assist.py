@@ -619,7 +619,12 @@ def build_prompt(profile: SampleProfile, candidates: Sequence[Candidate], mapper
         lines.append(text if len(text) <= ROW_CHARS else text[:ROW_CHARS] + "…")
     lines.append("")
     lines.append("Candidate mappings (mapper: dataset field -> canonical field):")
+    described: set[str] = set()
     for letter, candidate in zip(LETTERS, candidates):
+        if candidate.mapper_id in described:  # a mapper's description once: a shorter prompt
+            lines.append(f"{letter}. {candidate.label()}")
+            continue
+        described.add(candidate.mapper_id)
         mapper = by_id.get(candidate.mapper_id)
         description = " ".join((getattr(mapper, "description", "") or "").split())
         if len(description) > DESCRIPTION_CHARS:
