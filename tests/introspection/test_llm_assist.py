@@ -130,12 +130,12 @@ def test_a_letter_answer_is_gated_and_accepted() -> None:
 
 
 @pytest.mark.parametrize("answer", ["B", "B.", "(B)", "Option B", "**B**", "b", "B. toy_plain: utterance -> text",
-                                    '{"option": "B"}'])
+                                    '{"option": "B"}', "Answer: B", "B - the plain text one", " B\n"])
 def test_letter_forms(answer: str) -> None:
     assert read_letter(answer, "ABC") == 1
 
 
-@pytest.mark.parametrize("answer", ["Based on the rows", "I think so", "Z", ""])
+@pytest.mark.parametrize("answer", ["Based on the rows", "I think so", "Z", "", "A good fit is C", "a b c"])
 def test_no_letter(answer: str) -> None:
     assert read_letter(answer, "ABC") is None
 

@@ -444,7 +444,9 @@ def read_letter(text: str, letters: str) -> int | None:
     """The candidate letter an answer names: a lone letter ("B", "B.", "(B)", "Option B", "**B**"),
     or a JSON object with "option"/"letter"/"answer" holding one; None when there is none."""
     stripped = text.strip()
-    match = re.match(r"^[\W_]*(?:(?:option|answer|candidate)\s*:?\s*)?([A-Z])(?![A-Za-z])", stripped, re.IGNORECASE)
+    # the letter must stand alone: "A good fit is C" names no letter at its start
+    match = re.match(r"^[\W_]*(?:(?:option|answer|candidate)\s*:?\s*)?([A-Z])(?=\s*$|[.):*,\]]|\s+[-\u2013\u2014(:])",
+                     stripped, re.IGNORECASE)
     if match and match.group(1).upper() in letters and (match.group(1).isupper() or len(stripped) <= 3):
         return letters.index(match.group(1).upper())
     try:
