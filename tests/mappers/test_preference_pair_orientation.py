@@ -414,3 +414,20 @@ def test_negated_chosen_name_and_nested_prompt_messages():
     out = run_mapper(M, rows, proposal.field_map, proposal.options)
     assert out.records[3] == {"prompt": [{"role": "system", "content": "Be exact."}, {"role": "user", "content": "Q3?"}],
                               "chosen": "good 3", "rejected": "bad 3"}
+
+
+def test_one_hot_outcome_flags():
+    """winner_model_a / winner_model_b / winner_tie as 0/1 columns (exactly one set per row)."""
+    outcomes = ("a", "b", "b", "tie", "a", "b")
+    rows = [{"id": i, "prompt": f"Question {i} for both models", "response_a": f"Answer A to {i}.",
+             "response_b": f"Answer B to {i}!", "winner_model_a": int(outcomes[i % 6] == "a"),
+             "winner_model_b": int(outcomes[i % 6] == "b"), "winner_tie": int(outcomes[i % 6] == "tie")} for i in range(30)]
+    proposal = accepted_proposal(rows)
+    assert {k: v for k, v in proposal.field_map.items() if k.startswith("winner")} == {
+        "winner_model_a": "wins_a", "winner_model_b": "wins_b", "winner_tie": "tie"}
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert out.reasons == {"tie": 5}
+    assert all(r["chosen"] == rows[r["id"]]["response_" + outcomes[r["id"] % 6]] for r in out.records)
+    clash = [dict(rows[0], winner_model_b=1), dict(rows[0], winner_model_a=0), dict(rows[0], winner_tie="maybe")]
+    assert run_mapper(M, clash, proposal.field_map).reasons == {
+        "conflicting_preference": 1, "missing_preference": 1, "wrong_type": 1}

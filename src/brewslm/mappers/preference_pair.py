@@ -43,6 +43,7 @@ from brewslm.mappers._sniffing import (
     RESPONSE_A,
     RESPONSE_B,
     TIE,
+    TIE_WORDS,
     indexed_name,
     indexed_pairs,
     is_id_like_name,
@@ -260,6 +261,32 @@ def _by_completion_scores(row: Any, path: str, opts: _Options) -> "tuple[str, st
     return f"{path}.{scores.index(best)}.{opts.completion_text}", f"{path}.{worst}.{opts.completion_text}"
 
 
+_TRUE, _FALSE = frozenset({"1", "true"}), frozenset({"0", "false"})
+
+
+def _by_flags(row: Any, path_a: str, path_b: str, path_tie: str | None) -> "str | Rejection":
+    """One-hot outcome flags (``winner_model_a``/``winner_model_b``/``winner_tie``): exactly one set."""
+    set_flags = []
+    for path, outcome in ((path_a, RESPONSE_A), (path_b, RESPONSE_B), (path_tie, TIE)):
+        value = MISSING if path is None else get_path(row, path)
+        if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        flag = label_to_str(value, path)
+        flag = flag.lower() if isinstance(flag, str) else None
+        if flag not in _TRUE | _FALSE:
+            return Rejection("wrong_type", f"field '{path}' holds {value!r}, not a 0/1 flag")
+        if flag in _TRUE:
+            set_flags.append((path, outcome))
+    if not set_flags:
+        return Rejection("missing_preference", f"none of the flags '{path_a}', '{path_b}'"
+                         + (f", '{path_tie}'" if path_tie else "") + " is set", defect=True)
+    if len(set_flags) > 1:
+        return Rejection("conflicting_preference", f"flags {', '.join(repr(p) for p, _ in set_flags)} are all set", defect=True)
+    if set_flags[0][1] == TIE:
+        return Rejection("tie", f"field '{set_flags[0][0]}' says the responses are tied", defect=True)
+    return set_flags[0][1]
+
+
 def _input_text(row: Any, path: str | None) -> "str | None | Rejection":
     """The Alpaca ``input``: None when unmapped, absent or blank; text is kept exactly."""
     value = MISSING if path is None else get_path(row, path)
@@ -288,6 +315,9 @@ class PreferencePair(Mapper):
         FieldSpec("score_a", required=False, description="a score of response_a (the higher score is chosen)"),
         FieldSpec("score_b", required=False, description="a score of response_b"),
         FieldSpec("input", required=False, description="an Alpaca-style input appended to the prompt (input_joiner)"),
+        FieldSpec("wins_a", required=False, description="a 0/1 (true/false) flag: response_a won (one-hot with wins_b, tie)"),
+        FieldSpec("wins_b", required=False, description="a 0/1 (true/false) flag: response_b won"),
+        FieldSpec("tie", required=False, description="a 0/1 (true/false) flag: the two responses tied"),
         FieldSpec("completions", required=False,
                   description="a list of scored candidate responses (completion_text / completion_score say where "
                               "the text and the score are in each item): the highest score is chosen, the lowest rejected"),
@@ -316,7 +346,7 @@ class PreferencePair(Mapper):
         if {"chosen", "rejected"} <= filled or "completions" in filled:
             return resolved
         pair = {"response_a", "response_b"} <= filled
-        oriented = "preference" in filled or {"score_a", "score_b"} <= filled
+        oriented = "preference" in filled or {"score_a", "score_b"} <= filled or {"wins_a", "wins_b"} <= filled
         if pair and oriented:
             return resolved
         have = f"; source fields: {', '.join(sorted(source_fields))}" if source_fields else ""
@@ -413,6 +443,8 @@ class PreferencePair(Mapper):
             winner = _verdict(row, [path for _, path in verdicts], opts)
         elif "score_a" in fields and "score_b" in fields:
             winner = _by_scores(row, fields["score_a"], fields["score_b"], opts.higher_wins)
+        elif "wins_a" in fields and "wins_b" in fields:
+            winner = _by_flags(row, fields["wins_a"], fields["wins_b"], fields.get("tie"))
         else:
             return Rejection("missing_preference", "no preference field or scores are mapped for response_a/response_b")
         if isinstance(winner, Rejection):
@@ -501,7 +533,10 @@ class PreferencePair(Mapper):
         field_map = {a: RESPONSE_A, b: RESPONSE_B}
         evidence = [f"fields '{a}' and '{b}' hold two responses to one prompt, no chosen/rejected fields", how]
         options: dict[str, Any] = {}
-        if mapping is None:  # scores
+        if mapping == "flags":
+            for path, target in zip(paths, ("wins_a", "wins_b", "tie")):
+                field_map[path] = target
+        elif mapping is None:  # scores
             field_map[paths[0]], field_map[paths[1]] = "score_a", "score_b"
         elif len(paths) == 1:
             field_map[paths[0]] = "preference"
@@ -718,6 +753,9 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
     or None for scores, evidence, confidence ceiling, note)``, or None when nothing in the rows
     says which one is preferred. ``pairs`` are the index-named reply pairs; a verdict field whose
     values name two other reply fields (``grade: agent`` / ``agent_response``) brings its own."""
+    flags = _one_hot_flags(profile, pairs)
+    if flags is not None:
+        return flags
     values, multi, walked = _scalar_leaves(profile.rows, {p for pair in pairs for p in pair})
     # two numbers indexed like the responses may be their scores or two judges' verdicts (1/2 or
     # 0/1/2 read either way): a score-like name settles it, else the verdict reading stays below 0.8
@@ -786,6 +824,43 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
         note = f"'{verdict[1][0]}' might say the same, but its reading is unsure ({verdict[4]:.2f})" if found else ""
         return (a, b), [sa, sb], None, text, 0.85, note
     return verdict if found else None
+
+
+def _one_hot_flags(profile, pairs: list[tuple[str, str]]):
+    """0/1 flags named after each response's index (``winner_model_a``/``winner_model_b``, a
+    ``winner_tie`` beside them) of which exactly one is set in (nearly) every row: one-hot outcomes."""
+    n = profile.n_rows
+
+    def is_flag(fp) -> bool:
+        return fp.present >= 0.8 * n and not fp.distinct_overflow and 1 <= fp.distinct <= 2 and \
+            {v.lower() for v in fp.values} <= _TRUE | _FALSE
+
+    flags = [p for p, fp in profile.fields.items() if is_flag(fp)]
+    for a, b in pairs:
+        ta, tb = (indexed_name(a) or ("", ""))[1].lower(), (indexed_name(b) or ("", ""))[1].lower()
+        groups: dict[str, dict[str, str]] = {}
+        for p in flags:
+            indexed = indexed_name(p)
+            if indexed and indexed[1].lower() in (ta, tb) and p not in (a, b):
+                groups.setdefault(indexed[0], {})[indexed[1].lower()] = p
+        for stem, members in groups.items():
+            if set(members) != {ta, tb}:
+                continue
+            fa, fb = members[ta], members[tb]
+            stem_words = name_words(stem.split("|")[1])
+            ties = [p for p in flags if p not in (fa, fb) and name_words(p) & TIE_WORDS and name_words(p) & stem_words]
+            tie = ties[0] if len(ties) == 1 else None
+            paths = [fa, fb] + ([tie] if tie else [])
+            one_hot = sum(
+                sum(str(label_to_str(get_path(r, p), p)).lower() in _TRUE for p in paths) == 1 for r in profile.rows
+            )
+            if one_hot < 0.95 * n:
+                continue
+            text = (f"fields {', '.join(repr(p) for p in paths)} are one-hot outcome flags (exactly one is set in "
+                    f"{one_hot}/{n} rows): {leaf_name(fa)} -> {leaf_name(a)}, {leaf_name(fb)} -> {leaf_name(b)}"
+                    + (f", {leaf_name(tie)} -> tie (rejected)" if tie else ""))
+            return (a, b), paths, "flags", text, 0.9, ""
+    return None
 
 
 def _prompt_field(profile, used: list[str], parent: str) -> "tuple[str | None, str]":
