@@ -18,10 +18,22 @@ Accepted shapes:
     of the verdicts given wins; no majority is ``no_majority``;
   * a score per response (``score_a``, ``score_b``): the higher score is chosen
     (``higher_score_wins: false`` for ranks/costs);
+  * one-hot outcome flags (``wins_a``, ``wins_b``, optional ``tie``; 0/1 or true/false): exactly
+    one must be set, two set is ``conflicting_preference``;
   a tie verdict or equal scores are rejected as ``tie``, an absent/blank verdict or score as
   ``missing_preference``: a pair is never oriented by a guess.
+- a list of scored completions (``completions`` with the ``completion_text`` and
+  ``completion_score`` options): the unique highest score is chosen, the lowest rejected (the
+  first of equally low ones), equal top scores are a ``tie``;
 - an Alpaca ``input`` beside the prompt: the user turn is ``prompt + input_joiner + input``
   (joiner ``"\\n\\n"`` by default) when the input is not blank, else the prompt alone.
+
+The sniffer reads the orientation from the values: two sibling reply fields named alike but for
+an index (``output_1``/``output_2``, ``response_a``/``response_b``) or named by a verdict's values
+(``grade: agent`` beside ``agent_response``), and a verdict field anywhere in the row (nested
+objects and first list items included) whose values point at them; the value -> response map is
+in the proposal's options and evidence. An index base the values do not settle is read in the
+fields' order below 0.8, and said so.
 
 A prompt given as a transcript ending in an empty ``Assistant:`` marker (TRL style) loses that
 marker. Plain reply strings are kept exactly; text cut out of a transcript loses only the
