@@ -45,7 +45,7 @@ from brewslm.sources.filebase import (
 )
 
 DOCSTART = "-DOCSTART-"
-_COMMENT = re.compile(r"^#+ ")
+COMMENT_LINE = re.compile(r"^#+ ")
 _IOB = re.compile(r"^(O|[BIESLU]-\S+|\S+-[BIESLU])$")
 
 
@@ -72,7 +72,7 @@ def token_and_tag_columns(lines: list[str], width: int) -> tuple[int, int, str]:
             sentences.append([])
             continue
         columns = split_columns(line)
-        if _COMMENT.match(line) or len(columns) != width:
+        if COMMENT_LINE.match(line) or len(columns) != width:
             continue
         sentences[-1].append(columns)
     rows = [r for s in sentences for r in s]
@@ -98,7 +98,7 @@ def token_line_shape(lines: list[str]) -> tuple[int, set[str]]:
     counts: Counter[int] = Counter()
     tags: set[str] = set()
     for line in lines:
-        if not line.strip() or _COMMENT.match(line) or line.startswith(DOCSTART):
+        if not line.strip() or COMMENT_LINE.match(line) or line.startswith(DOCSTART):
             continue
         columns = split_columns(line)
         if len(columns) >= 2:
@@ -108,7 +108,7 @@ def token_line_shape(lines: list[str]) -> tuple[int, set[str]]:
 
 
 def is_comment(text: str, columns: list[str], width: int, tags: set[str]) -> bool:
-    return bool(_COMMENT.match(text)) and not (len(columns) == width and columns[-1] in tags)
+    return bool(COMMENT_LINE.match(text)) and not (len(columns) == width and columns[-1] in tags)
 
 
 class _Sentence:

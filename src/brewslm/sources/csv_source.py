@@ -106,7 +106,7 @@ def parse_delimiter(value: str, locator: Locator) -> str:
     return delimiter
 
 
-def _parse_sample(text: str, delimiter: str, quoting: int = csv.QUOTE_MINIMAL) -> list[list[str]]:
+def parse_sample(text: str, delimiter: str, quoting: int = csv.QUOTE_MINIMAL) -> list[list[str]]:
     rows: list[list[str]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
     try:
@@ -122,7 +122,7 @@ def sniff_delimiter(sample: str) -> str:
     """The candidate that splits the first row into 2+ columns and the most rows alike."""
     best, best_score = ",", 0.0
     for delimiter in SNIFF_DELIMITERS:
-        rows = _parse_sample(sample, delimiter)
+        rows = parse_sample(sample, delimiter)
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])
@@ -255,7 +255,7 @@ class CsvSource(FileSource):
         else:
             plain = quoting_option == "none"
         self.quoting = csv.QUOTE_NONE if plain else csv.QUOTE_MINIMAL
-        sample_rows = _parse_sample(sample, self.delimiter, self.quoting)
+        sample_rows = parse_sample(sample, self.delimiter, self.quoting)
         if header_option is None:
             self.has_header, why = header_decision(sample_rows)
             if self.has_header:

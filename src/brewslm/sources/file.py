@@ -35,7 +35,8 @@ from pathlib import Path
 
 from brewslm.errors import SourceError
 from brewslm.sources.base import Locator, Source
-from brewslm.sources.csv_source import _parse_sample, is_number, quotes_wrap_fields
+from brewslm.sources.conll import COMMENT_LINE, split_columns
+from brewslm.sources.csv_source import parse_sample, is_number, quotes_wrap_fields
 from brewslm.sources.filebase import (
     COMPRESSED_SUFFIXES,
     ENCODING_PROBE_BYTES,
@@ -127,17 +128,15 @@ def _single_record_line(text: str) -> bool:
 
 
 def _conll_evidence(lines: list[str]) -> str | None:
-    body = [line for line in lines if not re.match(r"^#+ ", line)]
-    groups = [g for g in "\n".join(body).split("\n\n") if g.strip()]
+    body = [line for line in lines if not COMMENT_LINE.match(line)]
+    groups = [g for g in re.split(r"\n[ \t]*\n", "\n".join(body)) if g.strip()]
     filled = [line for line in body if line.strip()]
     if len(groups) < 2 or len(filled) < 4 or len(filled) / len(groups) < 2:
         return None
     good, tags = 0, Counter()
     for line in filled:
-        columns = line.split("\t") if "\t" in line else line.split()
-        while len(columns) > 1 and not columns[-1].strip():
-            columns.pop()
-        token = columns[0] if columns[0].strip() == "" else columns[0].strip()
+        columns = split_columns(line)
+        token = columns[0]
         if len(columns) >= 2 and token and (not token.strip() or not re.search(r"\s", token)) \
                 and _TAG.match(columns[-1].strip()):
             good += 1
@@ -153,7 +152,7 @@ def _table_evidence(text: str) -> tuple[str, str] | None:
         if delimiter not in text:
             continue
         quoting = csv.QUOTE_MINIMAL if quotes_wrap_fields(text, delimiter) else csv.QUOTE_NONE
-        rows = _parse_sample(text, delimiter, quoting)[:_SNIFF_LINES]
+        rows = parse_sample(text, delimiter, quoting)[:_SNIFF_LINES]
         if len(rows) < 5 or len(rows[0]) < 2:
             continue
         width = len(rows[0])

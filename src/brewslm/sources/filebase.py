@@ -1,4 +1,4 @@
-"""Plumbing shared by the file connectors (jsonl, csv, json, conll, parquet).
+"""Plumbing shared by the file connectors (jsonl, csv, json, conll, text, parquet).
 
 One place for: checking the path a locator names, transparent decompression (gzip, bz2, xz,
 recognised by their magic bytes, so ``data.jsonl.gz`` and a gzip file without the suffix both
