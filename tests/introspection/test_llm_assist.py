@@ -239,6 +239,7 @@ def test_hf_teacher_ranks_the_candidates_with_a_tiny_random_model(tiny_model_dir
     letters = "ABCDEFGH"[:len(report["candidates"])]
     assert set(report["scores"]) == set(letters) and all(isinstance(s, float) for s in report["scores"].values())
     assert report["choice"] in letters
+    assert isinstance(report["load_seconds"], float) and report["load_seconds"] <= report["seconds"]
     chosen = report["candidates"][letters.index(report["choice"])]
     assert report["proposal"]["mapper_id"] == chosen["mapper_id"]
     assert report["choice"] == max(letters, key=lambda c: (report["scores"][c], -letters.index(c)))

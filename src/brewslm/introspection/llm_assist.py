@@ -138,12 +138,17 @@ class HFTeacher:
         self._tokenizer = None
         self._context: tuple[list[int], Any, Any] | None = None  # ids, KV cache, last logits
         self.prompt_truncated = False
+        self.load_seconds: float | None = None  # how long loading the model took (in this call's seconds too)
 
     def _load(self) -> None:
         if self._model is None:
+            import time
+
             from brewslm.models import load_causal_lm
 
+            started = time.perf_counter()
             self._model, self._tokenizer = load_causal_lm(self.name_or_path, device=self.device)
+            self.load_seconds = round(time.perf_counter() - started, 2)
 
     def _chat_text(self, prompt: str) -> str:
         tokenizer = self._tokenizer
@@ -852,6 +857,8 @@ def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float,
                       seconds=round(time.perf_counter() - started, 2))
         return AssistOutcome(None, False, report)
     report["teacher"] = teacher.name  # an endpoint names its model once asked
+    if getattr(teacher, "load_seconds", None) is not None:
+        report["load_seconds"] = teacher.load_seconds
     if getattr(teacher, "prompt_truncated", False):
         report["asked"]["prompt_truncated"] = True
     chosen = candidates[choice]
