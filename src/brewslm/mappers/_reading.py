@@ -38,6 +38,7 @@ from brewslm.mappers._sniffing import (
     QUESTION_NAMES,
     QUESTION_SHARE,
     is_id_like_name,
+    is_label_like,
     name_words,
     question_share,
 )
@@ -306,7 +307,7 @@ def _find_question(profile) -> tuple[str | None, str]:
     if named:
         return named, "name"
     texts = [fp for fp in _top_level(profile, ()) if fp.frac("string") >= 0.9 and not is_id_like_name(fp.path)]
-    worded = [fp for fp in texts if name_words(fp.path) & QUESTION_WORDS]
+    worded = [fp for fp in texts if name_words(fp.path) & QUESTION_WORDS and not is_label_like(fp, n)]
     if worded:
         return max(worded, key=lambda fp: question_share(profile, fp.path)).path, "words"
     asked = [(question_share(profile, fp.path), fp.path) for fp in texts if fp.present >= 0.8 * n]
