@@ -7,6 +7,8 @@ Kept: majority 1 or 2, both responses non-empty and different.
 Rejected: majority 0 (a tie), no majority (three different verdicts), or equal/empty responses.
 Prompt = instruction, or instruction + "\n\n" + input when input is non-empty (the Alpaca layout:
 the user turn holds both).
+An exact duplicate of an earlier record (same prompt, chosen and rejected) is counted once: a
+correct import de-duplicates records (as the other corpus folders count them).
 """
 import json
 import os
@@ -26,7 +28,9 @@ for item in data:
         continue
     prompt = item["instruction"] + ("\n\n" + item["input"] if item["input"].strip() else "")
     chosen, rejected = (r1, r2) if verdict == 1 else (r2, r1)
-    out.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+    record = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+    if record not in out:
+        out.append(record)
 with open(os.path.join(here, "expected.jsonl"), "w", encoding="utf-8") as f:
     for r in out:
         f.write(json.dumps(r, ensure_ascii=False) + "\n")
