@@ -238,7 +238,7 @@ def test_saved_mapping_lifecycle(cli, tickets_jsonl):
 
     unchanged = cli("data", "mappings", "rerun", "tickets-daily")
     assert unchanged.code == 0, unchanged.err
-    assert unchanged.out.strip() == ("source unchanged since tickets v1 (same fingerprint) and mapped the same way; "
+    assert unchanged.out.strip() == ("source unchanged since tickets v1 (same content hash) and mapped the same way; "
                                      "nothing written; 'brewslm data mappings rerun tickets-daily --force' imports it anyway")
     rerun = cli("data", "mappings", "rerun", "tickets-daily", "--force", "--json")
     assert rerun.code == 0, rerun.err
