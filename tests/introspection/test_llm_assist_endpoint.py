@@ -131,6 +131,7 @@ def test_a_timeout_is_one_line(server: FakeServer) -> None:
     (b"<html>bad gateway</html>", "did not answer with JSON"),
     ({"unexpected": True}, "did not answer with a chat completion"),
     (chat("I cannot decide, both look fine."), "unusable answer"),
+    (chat(f"my key is {SECRET}"), "unusable answer"),  # echoed in the raw answer: redacted
     (chat('{"mapper_id": "toy_plain", "field_map": {"n": "text"}}'), "is not one of the candidates"),
 ])
 def test_garbage_replies_are_one_line(server: FakeServer, payload: Any, reason: str) -> None:

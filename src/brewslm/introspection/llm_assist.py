@@ -331,7 +331,7 @@ class OpenAITeacher:
 
     # -- the protocol ---------------------------------------------------------------------------
     def complete(self, prompt: str) -> str:
-        return self._chat(prompt, max_tokens=MAX_NEW_TOKENS, logprobs=False)[0]
+        return self._redact(self._chat(prompt, max_tokens=MAX_NEW_TOKENS, logprobs=False)[0])
 
     def rank(self, prompt: str, labels: Sequence[str]) -> Ranking:
         """Ask for the letter; with logprobs, every letter's log-probability is its score."""
@@ -347,6 +347,7 @@ class OpenAITeacher:
         self.logprobs_used = any(s is not None for s in scores)
         if not self.logprobs_used:
             scores = [0.0 if i == choice else None for i in range(len(labels))]
+        text = self._redact(text)  # the reply goes into the report
         return Ranking(choice, scores, text, log_probabilities=self.logprobs_used)  # no letter: maybe a candidate's JSON
 
     # -- HTTP -----------------------------------------------------------------------------------
