@@ -153,3 +153,63 @@ def test_question_and_context_named_by_words_and_questions_in_other_scripts():
     assert proposal.confidence >= 0.8, proposal.evidence
     assert proposal.field_map == {"query_text": "question", "answers": "answer", "context_text": "context"}
     assert sniff("rag_passthrough", rows).confidence < proposal.confidence
+
+
+# --- issue 15 (first-seen check): a twin of the answer is not its context ---------------------------
+
+def _faq_rows(n: int = 24) -> list[dict]:
+    """An FAQ table: each answer also kept as scraped HTML beside it (entities, line breaks as tags),
+    plus metadata. It has no passage: the HTML twin is the answer again."""
+    rows = []
+    for i in range(n):
+        answer = (f"Wash your hands often with soap & water for at least {20 + i} seconds, especially after "
+                  f"being in a public place. Avoid touching your eyes, nose and mouth.")
+        html_answer = answer.replace("&", "&amp;") if i % 2 else answer
+        if i % 3 == 0:
+            html_answer = html_answer.replace(". ", ".<br/>\n")
+        rows.append({
+            "question": f"How can I protect myself, case {i}?",
+            "answer": answer,
+            "answer_html": f'<div class="panel-inner"><p>{html_answer}</p></div>',
+            "source": ["Health Agency", "City Hall"][i % 2],
+            "lang": "en",
+        })
+    return rows
+
+
+def test_a_field_that_renders_the_answer_again_is_not_its_context():
+    rows = _faq_rows()
+    proposal = sniff(M, rows)
+    assert proposal.confidence >= 0.8, proposal.evidence
+    assert "context" not in proposal.field_map.values(), proposal.field_map
+    assert any("'answer_html' is not a context" in e and "another rendering of the answer" in e
+               for e in proposal.evidence), proposal.evidence
+    assert sniff("rag_passthrough", rows) is None
+    # the same twin under a usual context name is left out too
+    named = [{"question": r["question"], "answer": r["answer"], "context": r["answer_html"]} for r in rows]
+    assert "context" not in sniff(M, named).field_map.values()
+
+
+def test_a_real_context_that_quotes_the_answer_stays():
+    rows = [{"question": f"Who built bridge {i}?", "answer": f"Engineer {i}",
+             "passage": f"Bridge {i} spans the river in the old town. It was built by Engineer {i} in {1800 + i}, "
+                        "with stone from the quarry upstream, and rebuilt after the flood."}
+            for i in range(20)]
+    proposal = sniff(M, rows)
+    assert proposal.field_map.get("passage") == "context" and proposal.confidence >= 0.8, proposal.evidence
+
+
+@pytest.mark.parametrize("passages,golds,expected", [
+    (['<p>Stay home &amp; rest.</p>'], ["Stay home & rest."], True),
+    (["STAY  HOME\nand rest"], ["stay home and rest"], True),
+    (["308"], ["308"], True),
+    (["?!"], [" ?! "], True),
+    (["The defence gave up only 308 points and ranked sixth in the league."], ["308"], False),
+    (["Stay home and rest.", "Drink water, sleep well, call a doctor when the fever stays high."],
+     ["Stay home and rest."], False),
+    (["<b>x</b>"], [""], False),
+])
+def test_renders_answer(passages, golds, expected):
+    from brewslm.mappers._reading import renders_answer
+
+    assert renders_answer(passages, golds) is expected

@@ -29,7 +29,9 @@ every question answered, is ``qa_pair_passthrough``.
 
 from __future__ import annotations
 
+import html
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +84,12 @@ _NO_ANSWER = re.compile(
     re.IGNORECASE,
 )
 JUDGED_ROWS = 300  # sample rows read to weigh context and answer candidates (sniffing stays cheap)
+# a context candidate that is the answer itself again (its HTML twin, a copy) in this share of rows
+# is another rendering of the answer, not a passage: it is left out
+RENDERING_SHARE = 0.5
+RENDERING_COVER = 0.8  # the answer's words make up this share of the text's words, and vice versa
+_MARKUP = re.compile(r"<[^<>]*>")
+_WORD = re.compile(r"\w+")
 
 
 # --- readers --------------------------------------------------------------------------------------
@@ -357,6 +365,32 @@ def _find_answer(profile, question: str, notes: list[str]) -> tuple[str | None, 
     return chosen, "words"
 
 
+def _plain_words(text: str) -> Counter:
+    """The words of a text once markup (tags, character entities) is stripped, case-folded."""
+    if "<" in text or "&" in text:
+        text = html.unescape(_MARKUP.sub(" ", text))
+    return Counter(_WORD.findall(text.casefold()))
+
+
+def renders_answer(passages: list[str], golds: list[str]) -> bool:
+    """The passages are the answer itself in another rendering (its HTML, a copy with other
+    spacing): once markup and case are stripped, the words of a gold make up at least 80% of the
+    passages' words and the passages hold at least 80% of the gold's (texts without words: equal
+    once whitespace is stripped)."""
+    joined = " ".join(passages)
+    words = _plain_words(joined)
+    for gold in golds:
+        gold_words = _plain_words(gold)
+        if not words or not gold_words:
+            if "".join(joined.split()) == "".join(gold.split()):
+                return True
+            continue
+        shared = sum((words & gold_words).values())
+        if shared >= RENDERING_COVER * sum(words.values()) and shared >= RENDERING_COVER * sum(gold_words.values()):
+            return True
+    return False
+
+
 @dataclass
 class _ContextCandidate:
     path: str
@@ -368,6 +402,7 @@ class _ContextCandidate:
     lists: int = 0
     checked: int = 0
     quoted: int = 0
+    renders: int = 0  # rows where it is the answer itself again (renders_answer)
 
     @property
     def quoted_share(self) -> float:
@@ -387,7 +422,11 @@ def _shaped_like_passages(profile, fp, question_chars: float) -> bool:
     return False
 
 
-def _find_context(profile, question: str, answer: str | None, golds: list, notes: list[str]) -> _ContextCandidate | None:
+def _find_context(
+    profile, question: str, answer: str | None, golds: list, notes: list[str]
+) -> tuple[_ContextCandidate | None, bool]:
+    """The context candidate that fits best, and whether a field named like a context was
+    left out because no reader takes its values."""
     exclude = {question, answer}
     question_fp = profile.field(question)
     question_chars = question_fp.mean_chars if question_fp else 0.0
@@ -406,7 +445,7 @@ def _find_context(profile, question: str, answer: str | None, golds: list, notes
         elif _shaped_like_passages(profile, fp, question_chars):
             candidates[fp.path] = _ContextCandidate(fp.path, 2, bool(words & NOT_GOLD_WORDS), 100 + order)
     if not candidates:
-        return None
+        return None, False
     rows = profile.rows[:JUDGED_ROWS]
     n = len(rows)
     for cand in candidates.values():
@@ -420,6 +459,15 @@ def _find_context(profile, question: str, answer: str | None, golds: list, notes
             if isinstance(row_golds, list) and row_golds:
                 cand.checked += 1
                 cand.quoted += any(g in p for g in row_golds for p in passages)
+                cand.renders += renders_answer(passages, row_golds)
+    for cand in list(candidates.values()):
+        if cand.checked and cand.renders >= RENDERING_SHARE * cand.checked:
+            del candidates[cand.path]
+            notes.append(
+                f"'{cand.path}' is not a context: in {cand.renders}/{cand.checked} rows it is the answer itself "
+                f"again (the words of '{answer}' once markup and case are stripped), another rendering of the "
+                "answer; left out, so no record carries its own answer as its passage"
+            )
     usable = [
         c for c in candidates.values()
         if c.readable and (c.tier == 0 or c.readable >= 0.5 * n) and (c.tier < 2 or c.quoted_share >= QUOTED_SHARE)
@@ -429,14 +477,14 @@ def _find_context(profile, question: str, answer: str | None, golds: list, notes
         if unread:
             notes.append(f"field '{unread[0].path}' is named like a context, but {unread[0].unreadable}/{n} of its "
                          "values are in a shape neither QA mapper reads as passages: the records would lose it")
-        return None
+        return None, bool(unread)
     usable.sort(key=lambda c: (c.tier, c.demoted, -round(c.quoted_share, 2), c.order))
     chosen = usable[0]
     if chosen.tier or len(usable) > 1:
         passed = [f"'{c.path}' {c.quoted}/{c.checked}" for c in usable[1:]]
         notes.append(f"'{chosen.path}' holds the context: it quotes the answer in {chosen.quoted}/{chosen.checked} rows"
                      + (f" (passed over: {', '.join(passed)})" if passed else ""))
-    return chosen
+    return chosen, False
 
 
 def _answer_by_quotes(profile, question: str, context: str) -> str | None:
@@ -483,9 +531,7 @@ def _find_reading_fields(profile) -> ReadingFields | None:
     found = ReadingFields(question, found={"question": how})
     answer, how = _find_answer(profile, question, found.notes)
     golds = [read_answers(row, answer) if answer else [] for row in profile.rows[:JUDGED_ROWS]]
-    notes_before = len(found.notes)
-    context = _find_context(profile, question, answer, golds, found.notes)
-    found.context_unread = context is None and len(found.notes) > notes_before
+    context, found.context_unread = _find_context(profile, question, answer, golds, found.notes)
     if answer is None and context is not None:
         answer = _answer_by_quotes(profile, question, context.path)
         how = "values"
