@@ -30,12 +30,28 @@ concatenated exactly (no joiner), one span per chunk that carries a label, at th
 offsets (trimmed of surrounding whitespace by the rule above). The chunk's text and label keys are
 found by their usual names or named by options ``chunk_text_key`` / ``chunk_label_key``. A chunk
 that is not an object or whose text is not a string is ``wrong_type``.
+
+Spans under other key names. A span object whose keys are none of the usual names is read
+through options the sniffer sets from the VALUES: ``offsets_key`` (one key holding a 2-item list
+``[start, end]`` of whole numbers, e.g. ``{"pos": [3, 7], "type": "org", "name": "IBM"}``) or
+``start_key`` / ``end_key`` (two whole-number keys), ``label_key`` (a short string that recurs
+across spans) and ``value_key`` (a string equal to the text at the offsets, compared like any
+stated value). Without options, an object with no start key and exactly one 2-number list is
+read through that list.
+
+Token offsets. When the text field holds a list of tokens (option ``text_tokens=true``), the
+record's ``text`` is the tokens joined with single spaces (the documented, reversible rule of
+bio_to_spans) and span offsets are token indexes, mapped to the character offsets of those
+tokens in that text; the end is exclusive unless ``end_inclusive=true``. The sniffer decides the
+end from evidence: a span ending at the token count can only be exclusive, a one-token span with
+start == end can only be inclusive; with neither, the proposal stays below acceptance. A token
+that is not a string is ``wrong_type``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
@@ -88,6 +104,12 @@ class _Options:
     absent_empty: bool = False
     chunk_text_key: str | None = None
     chunk_label_key: str | None = None
+    offsets_key: str | None = None
+    start_key: str | None = None
+    end_key: str | None = None
+    label_key: str | None = None
+    value_key: str | None = None
+    text_tokens: bool = False
 
 
 class SpanPassthroughMapper(Mapper):
@@ -115,6 +137,14 @@ class SpanPassthroughMapper(Mapper):
                         "means no span)",
         "chunk_text_key": "chunks: the key holding a chunk's text (default: text, chunk, value, ...)",
         "chunk_label_key": "chunks: the key holding a chunk's label (default: entity, label, slot, ...)",
+        "offsets_key": "the span key holding [start, end] as one 2-item list (default: found when it is the only one)",
+        "start_key": "the span key holding the start offset (default: start, begin, start_offset, ...)",
+        "end_key": "the span key holding the end offset (default: end, stop, end_offset, ...)",
+        "label_key": "the span key holding the label (default: label, type, entity, tag, ...)",
+        "value_key": "the span key stating the span's text, compared with the text at the offsets "
+                     "(default: entity_value, value, text, ...)",
+        "text_tokens": "true when the text field is a token list: text = tokens joined with single spaces, span "
+                       "offsets are token indexes (default false)",
     }
 
     def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,7 +157,14 @@ class SpanPassthroughMapper(Mapper):
         opts = _cached_options(options)
         if fields.get(CHUNKS):
             return _map_chunks(row, fields, opts)
-        text = read_text(row, fields.get("text"), "missing_text")
+        starts: list[int] | None = None
+        if opts.text_tokens:
+            joined = read_tokens(row, fields.get("text"))
+            if isinstance(joined, Rejection):
+                return joined
+            text, starts = joined
+        else:
+            text = read_text(row, fields.get("text"), "missing_text")
         if isinstance(text, Rejection):
             return text
         if opts.absent_empty and fields.get("spans") and get_path(row, fields["spans"]) is MISSING:
@@ -142,6 +179,11 @@ class SpanPassthroughMapper(Mapper):
             if isinstance(parsed, Rejection):
                 return parsed
             for start, end, label, value in parsed:
+                if starts is not None:
+                    chars = token_span_to_chars(starts, text, start, end, i)
+                    if isinstance(chars, Rejection):
+                        return chars
+                    start, end = chars
                 checked = check_span(text, start, end, value, i, check_value=opts.check_values)
                 if isinstance(checked, Rejection):
                     return checked
@@ -156,7 +198,7 @@ class SpanPassthroughMapper(Mapper):
         for span_field, fp in profile.fields.items():
             if not fp.list_count or fp.list_count < 0.5 * profile.n_rows:
                 continue
-            shape = _span_shape(fp)
+            shape = _span_shape(fp, profile, span_field)
             if shape is None:
                 continue
             proposal = _judge(profile, span_field, shape)
@@ -181,12 +223,13 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     if absent not in ("reject", "empty"):
         raise MapperError(f"span_passthrough option absent_spans must be reject or empty, not {absent!r}")
     keys = {}
-    for name in ("chunk_text_key", "chunk_label_key"):
+    for name in ("chunk_text_key", "chunk_label_key", "offsets_key", "start_key", "end_key", "label_key", "value_key"):
         value = options.get(name)
         if value is not None and (not isinstance(value, str) or not value):
             raise MapperError(f"span_passthrough option {name} must be a key name, not {value!r}")
         keys[name] = value
-    return _Options(flag("end_inclusive", False), flag("check_values", True), default_label, absent == "empty", **keys)
+    return _Options(flag("end_inclusive", False), flag("check_values", True), default_label, absent == "empty",
+                    text_tokens=flag("text_tokens", False), **keys)
 
 
 def _first_key(item: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -216,8 +259,26 @@ def read_span(item: Any, index: int, opts: _Options) -> "list[tuple[int, int, st
             if key not in inner and key in item:
                 inner[key] = item[key]
         item = inner
-    if isinstance(item, Mapping):
-        start_key, end_key = _first_key(item, START_KEYS), _first_key(item, END_KEYS)
+    pair_key = opts.offsets_key
+    if isinstance(item, Mapping) and pair_key is None and opts.start_key is None and _first_key(item, START_KEYS) is None:
+        pairs = [k for k, v in item.items() if _is_offset_pair(v)]
+        pair_key = pairs[0] if len(pairs) == 1 else None
+    if isinstance(item, Mapping) and pair_key is not None:
+        pair = item.get(pair_key)
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            return Rejection("wrong_type", f"span {index}: '{pair_key}' is a {type_name(pair)}, not [start, end]")
+        start, end_value = _offset(pair[0], "start", index), _offset(pair[1], "end", index)
+        for got in (start, end_value):
+            if isinstance(got, Rejection):
+                return got
+        end = end_value + 1 if opts.end_inclusive else end_value  # type: ignore[operator]
+        raw_label, value = _label_and_value(item, opts, index)
+    elif isinstance(item, Mapping):
+        if opts.start_key is not None:  # keys named by option: no guessing beside them
+            start_key = opts.start_key if opts.start_key in item else None
+            end_key = opts.end_key if opts.end_key in item else None
+        else:
+            start_key, end_key = _first_key(item, START_KEYS), _first_key(item, END_KEYS)
         if start_key is None:
             return Rejection("wrong_type", f"span {index} has no start offset (keys: {', '.join(map(str, item))})")
         start = _offset(item[start_key], "start", index)
@@ -236,10 +297,7 @@ def read_span(item: Any, index: int, opts: _Options) -> "list[tuple[int, int, st
             if isinstance(end_value, Rejection):
                 return end_value
             end = end_value + 1 if opts.end_inclusive else end_value
-        label_key = _first_key(item, LABEL_KEYS)
-        raw_label = item[label_key] if label_key is not None else None
-        value_key = _first_key(item, VALUE_KEYS)
-        value = item[value_key] if value_key is not None and value_key != label_key else None
+        raw_label, value = _label_and_value(item, opts, index)
     elif isinstance(item, (list, tuple)) and len(item) in (3, 4):
         start, end_value = _offset(item[0], "start", index), _offset(item[1], "end", index)
         for got in (start, end_value):
@@ -258,6 +316,46 @@ def read_span(item: Any, index: int, opts: _Options) -> "list[tuple[int, int, st
     if isinstance(labels, Rejection):
         return labels
     return [(start, end, label, value) for label in labels]  # type: ignore[misc]
+
+
+def _is_offset_pair(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value)
+
+
+def _label_and_value(item: Mapping[str, Any], opts: _Options, index: int) -> tuple[Any, Any]:
+    """The raw label and the stated text of a span object (named by option, else by usual names)."""
+    label_key = opts.label_key if opts.label_key is not None else _first_key(item, LABEL_KEYS)
+    raw_label = item.get(label_key) if label_key is not None else None
+    value_key = opts.value_key if opts.value_key is not None else _first_key(item, VALUE_KEYS)
+    value = item.get(value_key) if value_key is not None and value_key != label_key else None
+    return raw_label, value
+
+
+def read_tokens(row: Any, path: str | None) -> "tuple[str, list[int]] | Rejection":
+    """A token list as (tokens joined with single spaces, each token's character start)."""
+    tokens = read_list(row, path, "missing_text")
+    if isinstance(tokens, Rejection):
+        return tokens
+    starts, pos = [], 0
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str):
+            return Rejection("wrong_type", f"token {i} of '{path}' is a {type_name(token)}, not text")
+        starts.append(pos)
+        pos += len(token) + 1
+    text = " ".join(tokens)
+    if not text.strip():
+        return Rejection("missing_text", f"the tokens of '{path}' hold no text")
+    return text, starts
+
+
+def token_span_to_chars(starts: list[int], text: str, start: int, end: int, index: int) -> "tuple[int, int] | Rejection":
+    """Token offsets [start, end) -> character offsets in the space-joined text."""
+    if not 0 <= start < end <= len(starts):
+        what = "empty or reversed" if 0 <= start and end <= len(starts) else f"outside the {len(starts)} tokens"
+        return Rejection("span_out_of_bounds", f"span {index} tokens [{start}, {end}) is {what}")
+    last_end = starts[end] - 1 if end < len(starts) else len(text)
+    return starts[start], last_end
 
 
 def _labels(raw: Any, index: int, default: str | None) -> "list[str] | Rejection":
@@ -307,9 +405,14 @@ def _short(value: str, limit: int = 60) -> str:
 class _Shape:
     kind: str  # "object" or "triple"
     has_value: bool
+    keys: tuple[tuple[str, str], ...] = ()  # options naming the span keys, read from the values
+    value_keys: tuple[str, ...] = ()  # string keys that may state the span's text (checked in _judge)
 
 
-def _span_shape(fp: Any) -> _Shape | None:
+SPAN_SAMPLE = 5000  # span objects looked at when their keys are read from the values
+
+
+def _span_shape(fp: Any, profile: SampleProfile, span_field: str) -> _Shape | None:
     if fp.item_frac("object") >= 0.9:
         keys = {str(k) for k in fp.item_keys}
         lower = {k.lower() for k in keys}
@@ -320,84 +423,190 @@ def _span_shape(fp: Any) -> _Shape | None:
         has_label = bool(lower & {k.lower() for k in LABEL_KEYS})
         if has_start and has_end and has_label:
             return _Shape("object", bool(lower & {k.lower() for k in VALUE_KEYS}))
-        return None
+        return _keys_from_values(profile, span_field)
     if fp.item_frac("list") >= 0.9:
         return _Shape("triple", False)
     return None
 
 
+def _keys_from_values(profile: SampleProfile, span_field: str) -> _Shape | None:
+    """Span objects under unusual key names: offsets are whole numbers (one [start, end] list or
+    two keys, start <= end), the label is the string key whose values recur most (few distinct
+    values), other string keys may state the span's text."""
+    items: list[Mapping[str, Any]] = []
+    for row in profile.rows:
+        spans = get_path(row, span_field)
+        if isinstance(spans, list):
+            items.extend(s for s in spans[:200] if isinstance(s, Mapping))
+        if len(items) >= SPAN_SAMPLE:
+            break
+    if not items:
+        return None
+    n = len(items)
+    pairs: Counter[str] = Counter()
+    ints: Counter[str] = Counter()
+    strings: dict[str, Counter] = {}
+    for item in items:
+        for k, v in item.items():
+            if _is_offset_pair(v):
+                pairs[k] += 1
+            elif isinstance(v, int) and not isinstance(v, bool):
+                ints[k] += 1
+            elif isinstance(v, str) and v.strip():
+                strings.setdefault(k, Counter())[v] += 1
+    options: list[tuple[str, str]] = []
+    pair_keys = [k for k, c in pairs.items() if c >= 0.9 * n]
+    int_keys = [k for k, c in ints.items() if c >= 0.9 * n]
+    if len(pair_keys) == 1:
+        options.append(("offsets_key", pair_keys[0]))
+    elif not pair_keys and len(int_keys) == 2:
+        a, b = int_keys
+        both = [(it[a], it[b]) for it in items if isinstance(it.get(a), int) and isinstance(it.get(b), int)]
+        if all(x <= y for x, y in both):
+            options += [("start_key", a), ("end_key", b)]
+        elif all(y <= x for x, y in both):
+            options += [("start_key", b), ("end_key", a)]
+        else:
+            return None
+    else:
+        return None
+    full = {k: c for k, c in strings.items() if sum(c.values()) >= 0.9 * n}
+    recurring = [k for k, c in full.items() if len(c) <= max(3, n // 2)]
+    if not recurring:
+        return None
+    label_key = min(recurring, key=lambda k: (len(full[k]), k))
+    options.append(("label_key", label_key))
+    value_keys = tuple(sorted(k for k in full if k != label_key))
+    return _Shape("object", bool(value_keys), tuple(options), value_keys)
+
+
+def _token_texts(profile: SampleProfile, path: str) -> dict[int, tuple[str, list[int]]]:
+    """Row index -> (tokens joined with single spaces, token starts) for a token-list field."""
+    out = {}
+    for i, row in enumerate(profile.rows):
+        tokens = get_path(row, path)
+        if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
+            joined = read_tokens(row, path)
+            if not isinstance(joined, Rejection):
+                out[i] = joined
+    return out
+
+
 def _judge(profile: SampleProfile, span_field: str, shape: _Shape) -> Proposal | None:
     """Pick the text field whose characters the offsets fit best, and grade the fit."""
-    opts_exclusive = _Options(end_inclusive=False, check_values=True, default_label="_")
-    opts_inclusive = _Options(end_inclusive=True, check_values=True, default_label="_")
-    text_fields = [p for p, fp in profile.fields.items() if fp.present and fp.frac("string") >= 0.9 and p != span_field]
+    text_fields = [(p, False) for p, fp in profile.fields.items()
+                   if fp.present and fp.frac("string") >= 0.9 and p != span_field]
+    text_fields += [(p, True) for p, fp in profile.fields.items()
+                    if p != span_field and fp.list_count >= 0.8 * profile.n_rows and fp.item_frac("string") >= 0.95]
     named, _ = choose_text_field(profile, TEXT_CANDIDATES, exclude=[span_field])
-    best: tuple[float, Proposal] | None = None
+    best: Proposal | None = None
     absent = sum(1 for row in profile.rows if get_path(row, span_field) is MISSING)
     explicit_empty = sum(1 for row in profile.rows if get_path(row, span_field) == [])
     absent_empty = bool(absent) and not explicit_empty
-    for text_field in text_fields:
-        fits = {False: [0, 0, 0], True: [0, 0, 0]}  # end_inclusive -> [spans fit, spans, values compared]
-        rows_with_spans = rows_checked = 0
-        for row in profile.rows:
-            text, spans = get_path(row, text_field), get_path(row, span_field)
-            if absent_empty and spans is MISSING:
-                spans = []
-            if not isinstance(text, str) or not isinstance(spans, list):
+    for text_field, tokens in text_fields:
+        token_texts = _token_texts(profile, text_field) if tokens else None
+        for value_key in shape.value_keys or (None,):
+            keys = dict(shape.keys)
+            if value_key is not None:
+                keys["value_key"] = value_key
+            proposal = _judge_text(profile, span_field, shape, text_field, token_texts, keys, absent, absent_empty)
+            if proposal is None:
                 continue
-            rows_checked += 1
-            rows_with_spans += bool(spans)
-            for inclusive, opts in ((False, opts_exclusive), (True, opts_inclusive)):
-                for i, item in enumerate(spans[:50]):
-                    parsed = read_span(item, i, opts)
-                    if isinstance(parsed, Rejection):
-                        fits[inclusive][1] += 1
-                        continue
-                    for start, end, _label, value in parsed:
-                        fits[inclusive][1] += 1
-                        fits[inclusive][2] += value is not None
-                        if not isinstance(check_span(text, start, end, value, i), Rejection):
-                            fits[inclusive][0] += 1
-        if rows_checked < 0.8 * profile.n_rows or not rows_with_spans:
-            continue
-        inclusive = fits[True][0] > fits[False][0] and fits[True][2] > 0
-        fit, total, compared = fits[inclusive]
-        if not total:
-            continue
-        rate = fit / total
-        if rate < 0.5:
-            continue
-        confidence = 0.7
-        evidence = [
-            f"'{span_field}' holds {shape.kind} spans in {rows_with_spans}/{rows_checked} rows "
-            f"({rows_checked - rows_with_spans} with none)",
-        ]
-        if compared:
-            evidence.append(f"{fit}/{total} sample spans have offsets whose text in '{text_field}' matches the stated value")
-            confidence = 0.7 + 0.27 * max(0.0, (rate - 0.5) / 0.5)
+            if text_field == named:
+                proposal = replace(proposal, confidence=round(min(proposal.confidence + 0.01, 0.97), 4))
+            if best is None or proposal.confidence > best.confidence:
+                best = proposal
+    return best
+
+
+def _judge_text(profile: SampleProfile, span_field: str, shape: _Shape, text_field: str,
+                token_texts: dict[int, tuple[str, list[int]]] | None, keys: dict[str, str], absent: int,
+                absent_empty: bool) -> Proposal | None:
+    opts_exclusive = _Options(end_inclusive=False, check_values=True, default_label="_", **keys)
+    opts_inclusive = _Options(end_inclusive=True, check_values=True, default_label="_", **keys)
+    fits = {False: [0, 0, 0], True: [0, 0, 0]}  # end_inclusive -> [spans fit, spans, values compared]
+    rows_with_spans = rows_checked = 0
+    for r, row in enumerate(profile.rows):
+        spans = get_path(row, span_field)
+        starts = None
+        if token_texts is not None:
+            text, starts = token_texts.get(r, (None, None))
         else:
-            evidence.append(f"{fit}/{total} sample spans lie inside '{text_field}' (no stated values to compare)")
-            confidence = 0.65 + 0.2 * max(0.0, (rate - 0.5) / 0.5)
-        if leaf_name(span_field).lower() in SPAN_CANDIDATES:
-            confidence += 0.01
-        if text_field == named:
-            confidence += 0.01
-        field_map = {text_field: "text", span_field: "spans"}
-        id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
-        if id_field:
-            field_map[id_field] = "id"
-        options: dict[str, Any] = {}
-        if absent_empty:
-            options["absent_spans"] = "empty"
-            evidence.append(f"{absent} rows leave '{span_field}' out and none holds an empty list: "
-                            "an absent key means no span (absent_spans=empty)")
-        if inclusive:
-            options["end_inclusive"] = True
-            evidence.append("end offsets point at the last character: end_inclusive=true")
-        proposal = Proposal(SpanPassthroughMapper.id, field_map, round(min(confidence, 0.97), 4), evidence, options)
-        if best is None or proposal.confidence > best[0]:
-            best = (proposal.confidence, proposal)
-    return best[1] if best else None
+            text = get_path(row, text_field)
+        if absent_empty and spans is MISSING:
+            spans = []
+        if not isinstance(text, str) or not isinstance(spans, list):
+            continue
+        rows_checked += 1
+        rows_with_spans += bool(spans)
+        for inclusive, opts in ((False, opts_exclusive), (True, opts_inclusive)):
+            for i, item in enumerate(spans[:50]):
+                parsed = read_span(item, i, opts)
+                if isinstance(parsed, Rejection):
+                    fits[inclusive][1] += 1
+                    continue
+                for start, end, _label, value in parsed:
+                    fits[inclusive][1] += 1
+                    fits[inclusive][2] += value is not None
+                    if starts is not None:
+                        chars = token_span_to_chars(starts, text, start, end, i)
+                        if isinstance(chars, Rejection):
+                            continue
+                        start, end = chars
+                    if not isinstance(check_span(text, start, end, value, i), Rejection):
+                        fits[inclusive][0] += 1
+    if rows_checked < 0.8 * profile.n_rows or not rows_with_spans:
+        return None
+    tie = fits[True][0] == fits[False][0]
+    if token_texts is not None:
+        inclusive = fits[True][0] > fits[False][0]
+    else:
+        inclusive = fits[True][0] > fits[False][0] and fits[True][2] > 0
+    fit, total, compared = fits[inclusive]
+    if not total:
+        return None
+    rate = fit / total
+    if rate < 0.5:
+        return None
+    evidence = [
+        f"'{span_field}' holds {shape.kind} spans in {rows_with_spans}/{rows_checked} rows "
+        f"({rows_checked - rows_with_spans} with none)",
+    ]
+    if keys:
+        evidence.append("span keys read from their values: " + ", ".join(f"{k}={v}" for k, v in keys.items()))
+    unit = "token" if token_texts is not None else "character"
+    if compared:
+        evidence.append(f"{fit}/{total} sample spans have {unit} offsets whose text in '{text_field}' matches the "
+                        "stated value")
+        confidence = 0.7 + 0.27 * max(0.0, (rate - 0.5) / 0.5)
+    else:
+        evidence.append(f"{fit}/{total} sample spans lie inside '{text_field}' ({unit} offsets, no stated values "
+                        "to compare)")
+        confidence = 0.65 + 0.2 * max(0.0, (rate - 0.5) / 0.5)
+    if token_texts is not None:
+        evidence.append(f"'{text_field}' is a token list: text = tokens joined with single spaces")
+        if tie:
+            confidence = min(confidence, 0.75)
+            evidence.append("no span tells an inclusive end from an exclusive one (none ends at the token count, "
+                            "none has start == end): set end_inclusive yourself")
+    if leaf_name(span_field).lower() in SPAN_CANDIDATES:
+        confidence += 0.01
+    field_map = {text_field: "text", span_field: "spans"}
+    id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
+    if id_field:
+        field_map[id_field] = "id"
+    options: dict[str, Any] = dict(keys)
+    if token_texts is not None:
+        options["text_tokens"] = True
+    if absent_empty:
+        options["absent_spans"] = "empty"
+        evidence.append(f"{absent} rows leave '{span_field}' out and none holds an empty list: "
+                        "an absent key means no span (absent_spans=empty)")
+    if inclusive:
+        options["end_inclusive"] = True
+        what = "token" if token_texts is not None else "character"
+        evidence.append(f"end offsets point at the last {what}: end_inclusive=true")
+    return Proposal(SpanPassthroughMapper.id, field_map, round(min(confidence, 0.97), 4), evidence, options)
 
 
 # --- annotated chunks ----------------------------------------------------------------------------
