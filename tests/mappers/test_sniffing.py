@@ -69,3 +69,24 @@ def test_occurrence_rate() -> None:
     profile = profile_rows(rows)
     assert occurrence_rate(profile, "vendor", "text") == (1, 2)
     assert occurrence_rate(profile, "total", "text") == (1, 1)
+
+
+def test_greek_questions_end_with_a_semicolon() -> None:
+    # Greek asks with ';' (U+037E, which NFC turns into U+003B); elsewhere ';' ends no question
+    assert reads_as_question("Πόσους πόντους έδωσε η άμυνα;")
+    assert reads_as_question("Ποιος έγραψε το βιβλίο \u037e")
+    assert reads_as_question("Σε ποια χρονιά ιδρύθηκε η NFL;")
+    assert not reads_as_question("Η άμυνα έδωσε 308 πόντους.")
+    assert not reads_as_question("for (i = 0; i < n; i++) x = y;")
+    assert not reads_as_question("The bridge was built; then it fell;")
+    assert not reads_as_question(";")
+
+
+def test_greek_reading_comprehension_reads_as_such() -> None:
+    from helpers.mapping import sniff
+
+    rows = [{"question": f"Πόσους πόντους έδωσε η ομάδα {i};", "answers": [str(300 + i)],
+             "context": f"Η άμυνα της ομάδας {i} έδωσε μόνο {300 + i} πόντους και είναι έκτη στην κατάταξη."}
+            for i in range(20)]
+    assert question_share(profile_rows(rows), "question") == 1.0
+    assert sniff("qa_pair_passthrough", rows).confidence >= 0.9

@@ -228,12 +228,23 @@ def label_candidates(profile: SampleProfile, *, exclude: Iterable[str] = ()) -> 
 
 # question marks of other scripts: full-width (Chinese, Japanese), Arabic, Greek, inverted
 _QUESTION_MARKS = ("?", "\uff1f", "\u061f", "\u037e", "\u2e2e")
+_GREEK_LETTER = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
+
+
+def is_greek(text: str) -> bool:
+    """Most of a text's letters are Greek (the Greek and Coptic, Greek Extended blocks)."""
+    letters = sum(c.isalpha() for c in text)
+    return bool(letters) and 2 * len(_GREEK_LETTER.findall(text)) >= letters
 
 
 def reads_as_question(text: str) -> bool:
-    """A question mark (of any script) at the end, or a wh-word first ("how do I reset it")."""
+    """A question mark (of any script) at the end, or a wh-word first ("how do I reset it").
+    Greek text asks with ';' (U+037E GREEK QUESTION MARK, which Unicode normalisation turns into
+    the semicolon U+003B): a Greek text ending in ';' is a question."""
     stripped = text.strip()
     if stripped.endswith(_QUESTION_MARKS):
+        return True
+    if stripped.endswith(";") and is_greek(stripped):
         return True
     first = _WORD.search(stripped.lower())
     return bool(first) and first.group(0) in _WH_WORDS and first.start() == 0
