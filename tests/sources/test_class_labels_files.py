@@ -82,6 +82,28 @@ def test_found_by_shape_alone_only_when_the_count_matches_exactly(tmp_path):
     assert find_label_names(data, {0, 1, 2, 3}).base == 0
 
 
+def test_found_by_shape_with_more_names_than_the_ids_seen_only_when_zero_based(tmp_path):
+    """A test split that does not use the last classes: ids 0..4 seen, 7 names in ``moods.txt``."""
+    moods = ["joy", "anger", "fear", "sadness", "surprise", "neutral", "disgust"]
+    data = folder(tmp_path, {"moods.txt": "\n".join(moods)})  # no final newline
+    found = find_label_names(data, {0, 1, 2, 4})
+    assert found is not None and found.base == 0 and not found.by_name
+    assert found.names == {str(i): name for i, name in enumerate(moods)}
+    assert "7 distinct names" in found.describe() and "4 ids seen" in found.describe()
+    assert find_label_names(data, {1, 2, 3, 4}) is None  # no id 0: 0- or 1-based cannot be told
+    assert find_label_names(data, {0, 1, 2}) is None  # 3 ids seen of 7 names: too few to be sure
+    assert find_label_names(data, {0, 1, 2, 3, 4, 5, 6, 7}) is None  # more ids than names
+
+
+def test_a_file_that_fits_exactly_comes_before_one_with_more_names(tmp_path):
+    data = folder(tmp_path, {"levels": "low\nmid\nhigh\n", "notes.txt": "Collected in 2020.\nThree levels.\nSee the paper.\n"
+                             "Thanks to all.\n"})
+    assert find_label_names(data, {0, 1, 2}).path.name == "levels"
+    (tmp_path / "levels").unlink()
+    (tmp_path / "more.txt").write_text("a\nb\nc\nd\ne\n", encoding="utf-8")
+    assert find_label_names(data, {0, 1, 2}) is None  # two files with more names: a guess
+
+
 def test_two_files_of_the_right_shape_are_a_guess_not_taken(tmp_path):
     data = folder(tmp_path, {"a.txt": "x\ny\n", "b.txt": "p\nq\n"})
     assert find_label_names(data, {1, 2}) is None

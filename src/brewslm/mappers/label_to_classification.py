@@ -12,6 +12,22 @@ Options:
   Without it every label is accepted: the allowed set is never guessed from a sample.
 - ``joiner``: the string between the values when several source fields feed ``text``
   (default ``"\n\n"``).
+- ``multi_label_delimiter``: the string that joins several labels in one value (``"3,10"``,
+  ``"sports|politics"``). This mapper is single-label: a label holding it between two or more
+  non-blank parts is rejected as ``multi_label`` (a defect of the row for a single-label import,
+  never a class of its own). Introspection sets it when some values of the label column are
+  several of the column's own single values (or class ids) joined by ``,``, ``;``, ``|`` or a
+  space, and no value holds that delimiter otherwise; the evidence says how many rows are
+  multi-label. Without it, a label that is not in ``label_names`` but whose parts all are is
+  rejected as ``multi_label`` too.
+
+A label given as scores per class. A label value that is an object of class -> score (spaCy's
+``cats: {"baking": 0.0, "not_baking": 1.0}``: numbers or booleans) becomes the one class with the
+highest score, exactly as the key is written (stripped like any label). A tie for the highest
+score, or no score above 0 (all zero / all false), is ``ambiguous_label`` (a defect of the row);
+any value that is not a number or boolean is ``wrong_type``. Introspection proposes such a field
+as the label when its values are objects over one small set of keys (2 to 50 classes) whose
+scores are one-hot (0/1 or false/true, exactly one class on) in at least 80% of the rows.
 
 Several text fields. ``text`` may be fed by several source fields (title + body, premise +
 hypothesis): the field map names each one with the target ``text`` (``--field-map title=text
@@ -34,7 +50,9 @@ Otherwise the evidence says the ids have no names and they are kept.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -46,6 +64,7 @@ from brewslm.mappers._sniffing import (
     LABEL_NAMES,
     QUESTION_NAMES,
     QUESTION_SHARE,
+    children,
     choose_text_field,
     describe_values,
     is_answer_name,
@@ -94,6 +113,11 @@ MAX_TEXT_FIELDS = 4
 _PROSE_WORDS = 4.0  # a second free-text field: at least this many words per value on average
 _MAX_DIGIT_SHARE = 0.25  # a field whose characters are more digits than this holds dates or codes
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# what joins several labels in one value ("3,10"), in the order they are tried
+MULTI_LABEL_DELIMITERS = (",", ";", "|", " ")
+# a label given as scores per class: how many classes, and how many rows must be one-hot
+MAX_SCORE_CLASSES = 50
+_ONE_HOT_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,7 @@ class _Options:
     names: dict[str, str] | None
     allowed: frozenset[str] | None
     joiner: str = DEFAULT_JOINER
+    multi_label_delimiter: str | None = None
 
 
 class LabelToClassificationMapper(Mapper):
@@ -120,6 +145,8 @@ class LabelToClassificationMapper(Mapper):
                        "e.g. [\"negative\", \"positive\"]",
         "joiner": "the text between the values when several source fields feed 'text', in field-map order "
                   "(default two newlines, \"\\n\\n\")",
+        "multi_label_delimiter": "the string joining several labels in one value (e.g. \",\" in \"3,10\"): such rows "
+                                 "are rejected as multi_label (this mapper is single-label)",
     }
 
     def canonical_map(self, field_map: Mapping[str, str]) -> dict[str, Any]:  # type: ignore[override]
@@ -147,9 +174,14 @@ class LabelToClassificationMapper(Mapper):
             text = read_text(row, source, "missing_text")
         if isinstance(text, Rejection):
             return text
-        label = read_label(row, fields.get("label"))
+        label_path = fields.get("label")
+        value = get_path(row, label_path) if label_path else MISSING
+        label = label_from_scores(value, label_path) if isinstance(value, dict) else read_label(row, label_path)
         if isinstance(label, Rejection):
             return label
+        joined = _multi_label(label, label_path, opts)
+        if joined is not None:
+            return joined
         if opts.names is not None:
             if label in opts.names:
                 label = opts.names[label]
@@ -173,6 +205,11 @@ class LabelToClassificationMapper(Mapper):
         label_field = profile.find(LABEL_CANDIDATES, lambda fp: is_label_like(fp, n))
         label_by_name = label_field is not None
         candidates = label_candidates(profile)
+        scores = None if label_field is not None else one_hot_label_field(profile)
+        if scores is not None:  # a label given as one-hot scores per class
+            label_field = scores[0]
+            label_by_name = leaf_name(label_field).lower() in LABEL_CANDIDATES
+            candidates = [c for c in candidates if not c.startswith(label_field + ".")]
         if label_field is None:
             # no usual name: the top-level label-like field with the most classes (metadata such
             # as a split or language column usually has fewer values than the real label)
@@ -186,23 +223,39 @@ class LabelToClassificationMapper(Mapper):
             return None
         text_fp, label_fp = profile.fields[text_field], profile.fields[label_field]
         words = mean_words(profile, text_field)
-        evidence = [
-            f"field '{label_field}' has {label_fp.distinct} distinct values over {label_fp.present} rows: "
-            f"{describe_values(label_fp)}",
-            f"field '{text_field}' is free text, {words:.1f} words per value on average",
-        ]
+        if scores is not None:
+            classes = scores[1]
+            shown = ", ".join(f"'{c}'" for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
+            label_evidence = (
+                f"field '{label_field}' holds scores per class, objects over {len(classes)} classes ({shown}), "
+                f"one-hot in {scores[2]}/{label_fp.present} rows: the label is the class scored highest "
+                "(a tie, or no score above 0, is rejected as ambiguous_label)")
+        else:
+            label_evidence = (f"field '{label_field}' has {label_fp.distinct} distinct values over {label_fp.present} "
+                              f"rows: {describe_values(label_fp)}")
+        evidence = [label_evidence, f"field '{text_field}' is free text, {words:.1f} words per value on average"]
         confidence = 0.95 if label_by_name and text_by_name else 0.9 if label_by_name or text_by_name else 0.85
         if not is_free_text(text_fp, n, min_words=0) or words < 1.5:
             confidence -= 0.15
             evidence.append(f"'{text_field}' values are very short for free text")
         confidence = _weigh_other_readings(profile, label_field, label_by_name, text_field, candidates, confidence, evidence)
         id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
+        if id_field is None:
+            id_field = _nested_source_id(profile, exclude=[label_field, text_field])
         texts = text_fields(profile, text_field, exclude=[label_field, id_field or ""], evidence=evidence)
         field_map = {field: "text" for field in texts}
         field_map[label_field] = "label"
         if id_field and id_field not in field_map:
             field_map[id_field] = "id"
-        options = _label_names_from_beside(profile, label_field, evidence)
+        multi = None if scores is not None else multi_label_reading(profile, label_field)
+        options = _label_names_from_beside(profile, label_field, evidence, multi[0] if multi else None)
+        if multi is not None:
+            delimiter, rows, example = multi
+            options["multi_label_delimiter"] = delimiter
+            evidence.append(
+                f"{rows} of {label_fp.present} rows are multi-label: their '{label_field}' joins several of the "
+                f"column's own labels with '{delimiter}' (e.g. '{example}'); this mapper is single-label, so they "
+                "are rejected as multi_label (option multi_label_delimiter), never kept as classes of their own")
         confidence = _discount_unmapped(profile, field_map, confidence, evidence)
         verdict = pair_verdict(profile, label_field)
         if verdict:  # a verdict on two replies (preference_pair), not a class of a text
@@ -212,6 +265,133 @@ class LabelToClassificationMapper(Mapper):
             evidence.append(f"the values of '{label_field}' are chat roles: these rows are message turns, not labelled texts")
             confidence = min(confidence, 0.5)
         return Proposal(self.id, field_map, round(confidence, 4), evidence, options)
+
+
+# --- labels as several labels joined, or as scores per class -----------------------------------
+
+def split_labels(label: str, delimiter: str) -> list[str] | None:
+    """The labels joined in ``label`` by ``delimiter`` (each stripped), when it holds two or more
+    non-blank ones; None for a single label."""
+    if delimiter not in label:
+        return None
+    parts = [part.strip() for part in label.split(delimiter)]
+    parts = [part for part in parts if part]
+    return parts if len(parts) >= 2 else None
+
+
+def _multi_label(label: str, path: str | None, opts: _Options) -> Rejection | None:
+    """``multi_label`` (a defect of the row) for a label that joins several labels: by the
+    ``multi_label_delimiter`` option, or, without it, when every part of it is a label_names id
+    or name while the whole is neither."""
+    where = f"label '{label}' of field '{path}'"
+    if opts.multi_label_delimiter is not None:
+        parts = split_labels(label, opts.multi_label_delimiter)
+        if parts is not None:
+            return Rejection("multi_label", f"{where} joins {len(parts)} labels with "
+                             f"'{opts.multi_label_delimiter}'; this mapper is single-label", defect=True)
+        return None
+    if opts.names is None or label in opts.names or label in opts.names.values():
+        return None
+    known = set(opts.names) | set(opts.names.values())
+    for delimiter in MULTI_LABEL_DELIMITERS:
+        parts = split_labels(label, delimiter)
+        if parts is not None and all(part in known for part in parts):
+            return Rejection("multi_label", f"{where} joins {len(parts)} labels of label_names with "
+                             f"'{delimiter}'; this mapper is single-label", defect=True)
+    return None
+
+
+def _score(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def label_from_scores(scores: Mapping[str, Any], path: str | None) -> "str | Rejection":
+    """The label of a class -> score object (``{"baking": 0.0, "not_baking": 1.0}``): the one
+    class with the highest score, its key read as any label is. A tie for the highest score or
+    no score above 0 is ``ambiguous_label`` (a defect of the row); a score that is not a number
+    or boolean is ``wrong_type``."""
+    where = f"field '{path}'"
+    if not scores:
+        return Rejection("missing_label", f"{where} is an empty object of class scores")
+    values: dict[Any, float] = {}
+    for key, value in scores.items():
+        score = _score(value)
+        if score is None:
+            return Rejection("wrong_type", f"{where} is an object whose value for '{key}' is a {type_name(value)}, "
+                             "not a class score (number or boolean)")
+        values[key] = score
+    top = max(values.values())
+    best = [key for key, score in values.items() if score == top]
+    if top <= 0:
+        return Rejection("ambiguous_label", f"{where}: no class scores above 0", defect=True)
+    if len(best) > 1:
+        shown = ", ".join(f"'{k}'" for k in best[:5])
+        return Rejection("ambiguous_label", f"{where}: {len(best)} classes share the top score {top:g} ({shown})",
+                         defect=True)
+    return label_to_str(best[0], path or "label")
+
+
+def multi_label_reading(profile: SampleProfile, label_field: str) -> tuple[str, int, str] | None:
+    """``(delimiter, rows, example)`` when some values of the label column are several of the
+    column's own single values (or class ids, when the single values are ids) joined by one of
+    ``MULTI_LABEL_DELIMITERS``, and no value holds that delimiter otherwise ("very positive" is
+    one label, not two); None when none is."""
+    counts: Counter = Counter()
+    for row in profile.rows:
+        value = get_path(row, label_field)
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            label = label_to_str(value, label_field)
+            if isinstance(label, str):
+                counts[label] += 1
+    for delimiter in MULTI_LABEL_DELIMITERS:
+        joined = {v: split_labels(v, delimiter) for v in counts if delimiter in v}
+        if not joined:
+            continue
+        singles = {v for v in counts if v not in joined}
+        ids = not singles or class_ids(singles) is not None
+
+        def known(part: str) -> bool:
+            return part in singles or (ids and class_ids([part]) is not None)
+
+        if all(parts is not None and all(known(p) for p in parts) for parts in joined.values()):
+            rows = sum(counts[v] for v in joined)
+            example = max(joined, key=lambda v: counts[v])
+            return delimiter, rows, example
+    return None
+
+
+def one_hot_label_field(profile: SampleProfile, exclude: tuple[str, ...] = ()) -> tuple[str, list[str], int] | None:
+    """``(field, classes, one-hot rows)`` for a top-level field whose values are class -> score
+    objects (numbers or booleans) over one small set of keys, one-hot (0/1 or false/true, one
+    class on) in at least ``_ONE_HOT_SHARE`` of the rows; the one with the most rows wins."""
+    n = profile.n_rows
+    best = None
+    for path in profile.top_level():
+        fp = profile.fields[path]
+        if path in exclude or fp.present < 0.8 * n or fp.frac("object") < 0.95:
+            continue
+        keys: Counter = Counter()
+        one_hot = scored = 0
+        for row in profile.rows:
+            value = get_path(row, path)
+            if not isinstance(value, dict):
+                continue
+            scores = [_score(v) for v in value.values()]
+            if len(value) < 2 or any(s is None for s in scores) or any(len(str(k)) > 100 for k in value):
+                scored = -1
+                break
+            scored += 1
+            keys.update(value.keys())
+            one_hot += all(s in (0.0, 1.0) for s in scores) and scores.count(1.0) == 1
+        if scored <= 0 or len(keys) > MAX_SCORE_CLASSES or one_hot < _ONE_HOT_SHARE * scored:
+            continue
+        if best is None or one_hot > best[2]:
+            best = (path, sorted(keys, key=lambda k: -keys[k]), one_hot)
+    return best
 
 
 def _word_count(text: str) -> float:
@@ -316,11 +496,18 @@ def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], eviden
     return ordered
 
 
-def _label_names_from_beside(profile: SampleProfile, label_field: str, evidence: list[str]) -> dict[str, Any]:
+def _label_names_from_beside(
+    profile: SampleProfile, label_field: str, evidence: list[str], delimiter: str | None = None,
+) -> dict[str, Any]:
     """Options naming class ids from a label-name file beside the data, with the evidence; none
-    (the ids kept, and said so) when the labels are ids and no such file names them all."""
-    values = (get_path(row, label_field) for row in profile.rows)
-    ids = class_ids(v for v in values if v is not MISSING and v is not None)
+    (the ids kept, and said so) when the labels are ids and no such file names them all. With a
+    multi-label ``delimiter``, the ids are those of the single labels and of the joined ones' parts."""
+    values = [get_path(row, label_field) for row in profile.rows]
+    values = [v for v in values if v is not MISSING and v is not None]
+    if delimiter is not None:
+        values = [part for v in values
+                  for part in (split_labels(v, delimiter) or [v] if isinstance(v, str) else [v])]
+    ids = class_ids(values)
     if ids is None:
         return {}
     found = find_label_names(profile.origin, ids)
@@ -334,6 +521,22 @@ def _label_names_from_beside(profile: SampleProfile, label_field: str, evidence:
                     f"{', ...' if len(ids) > 3 else ''} (option label_names, kept in the manifest; "
                     "--option label_names=null keeps the ids)")
     return {"label_names": dict(found.names)}
+
+
+def _nested_source_id(profile: SampleProfile, exclude: list[str]) -> str | None:
+    """A row id one object level down (``meta: {"id": "2"}``): a field named like an id under an
+    object that holds nothing but metadata (ids, constants), so mapping it loses nothing."""
+    for path in profile.fields:
+        if path.count(".") != 1 or path in exclude or leaf_name(path).lower() not in SOURCE_ID_FIELD.candidates:
+            continue
+        fp = profile.fields[path]
+        parent = path.split(".", 1)[0]
+        if parent in exclude or fp.frac("list") or fp.frac("object") or fp.frac("boolean") or not is_identifier(fp):
+            continue
+        if profile.fields[parent].frac("object") >= 0.95 and all(
+                is_metadata(child, profile.fields[child]) for child in children(profile, parent)):
+            return path
+    return None
 
 
 def read_joined_text(row: Any, paths: "tuple[str, ...] | list[str]", joiner: str) -> "str | Rejection":
@@ -433,7 +636,10 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     joiner = options.get("joiner", DEFAULT_JOINER)
     if not isinstance(joiner, str) or not joiner:
         raise MapperError("label_to_classification option joiner must be a non-empty string, e.g. \"\\n\\n\"")
-    return _Options(names, allowed, joiner)
+    delimiter = options.get("multi_label_delimiter")
+    if delimiter is not None and (not isinstance(delimiter, str) or not delimiter):
+        raise MapperError("label_to_classification option multi_label_delimiter must be a non-empty string, e.g. \",\"")
+    return _Options(names, allowed, joiner, delimiter)
 
 
 _cached_options = OptionsCache(_parse_options)

@@ -110,9 +110,12 @@ def features_from_parquet_metadata(metadata: Mapping[bytes, bytes] | None) -> di
 # the data that names them: ``classes.txt`` (one name per line, line n = class n), ``labels.json``
 # (a list, an ``id -> name`` object or a ``name -> id`` object), darknet's ``*.names``. Such a
 # file is recognised by its name AND its shape (distinct short names, enough of them for every id
-# seen), or, under any other name, by its shape alone when its count matches the ids exactly
-# (``max id`` names for 1-based ids, ``max id + 1`` for 0-based). Whether ids are 0- or 1-based is
-# read from the values: an id 0 makes them 0-based, otherwise they are 1-based.
+# seen), or, under any other name (``emotions.txt``), by its shape alone when its count matches
+# the ids exactly (``max id`` names for 1-based ids, ``max id + 1`` for 0-based) or, for 0-based
+# ids, exceeds that while the ids seen are at least half of its names (a test split that does not
+# use every class). Whether ids are 0- or 1-based is read from the values: an id 0 makes them
+# 0-based, otherwise they are 1-based. Multi-label values ("3,10") are no ids: the caller passes
+# the ids of the single labels (and of the parts of joined ones).
 
 NAME_FILE_STEMS = ("classes", "labels", "class_names", "label_names", "classnames", "labelnames", "names",
                    "categories", "label_map", "id2label", "class_list", "label_list", "class_map")
@@ -122,6 +125,9 @@ MAX_FILES_LOOKED_AT = 64  # a folder of many files is not scanned beyond this ma
 MAX_ENTRIES_LISTED = 5000  # nor listed beyond this many entries
 MAX_NAME_CHARS = 100
 MAX_NAME_WORDS = 8
+# a file found by shape alone may name more classes than the ids seen (0-based ids only), when
+# the ids seen are at least this share of its names
+MIN_SHARE_OF_NAMES_SEEN = 0.5
 _ID_AND_NAME = re.compile(r"^(\d+)[ \t]+(\S.*)$")
 
 
@@ -133,9 +139,17 @@ class LabelNames:
     names: dict[str, str]  # id as the mapper reads it ("1") -> name
     base: int | None  # 0 or 1 for a list of names (line n / index n), None when the file names its ids
     by_name: bool  # recognised by its file name (and shape); False: by its shape alone
+    # found by shape with more names than the ids need: how many ids were seen (None otherwise)
+    seen: int | None = None
 
     def describe(self) -> str:
-        how = "its name and shape" if self.by_name else "its shape alone (one distinct name per id)"
+        if self.by_name:
+            how = "its name and shape"
+        elif self.seen is None:
+            how = "its shape alone (one distinct name per id)"
+        else:
+            how = (f"its shape alone ({len(self.names)} distinct names, line n = id n; the {self.seen} ids seen "
+                   "are a subset, as in a split that does not use every class)")
         if self.base is None:
             base = "the file names its ids"
         else:
@@ -239,7 +253,7 @@ def _read_small_text(path: Path) -> str | None:
 
 def _fit(path: Path, parsed: list[str] | dict[str, str], ids: set[int], by_name: bool) -> LabelNames | None:
     """The names for these ids, or None when the file cannot name every id (or, found by shape
-    alone, when its count does not match the ids exactly)."""
+    alone, when its count does not match the ids exactly and ``_covers`` does not hold)."""
     if isinstance(parsed, dict):
         if not all(str(i) in parsed for i in ids):
             return None
@@ -249,9 +263,19 @@ def _fit(path: Path, parsed: list[str] | dict[str, str], ids: set[int], by_name:
     base = 0 if 0 in ids else 1
     top = max(ids)
     needed = top + 1 - base
-    if len(parsed) < needed or (not by_name and len(parsed) != needed):
+    if len(parsed) < needed or (not by_name and len(parsed) != needed and not _covers(parsed, ids, base)):
         return None
-    return LabelNames(path, {str(i + base): name for i, name in enumerate(parsed)}, base, by_name)
+    return LabelNames(path, {str(i + base): name for i, name in enumerate(parsed)}, base, by_name,
+                      None if by_name or len(parsed) == needed else len(ids))
+
+
+def _covers(parsed: list[str], ids: set[int], base: int) -> bool:
+    """A file found by shape alone with more names than the highest id seen needs: a split that
+    does not use every class (a test set without the last few). Taken only for 0-based ids (an id
+    0 is seen, so line n = id n is certain; without one, "line 1 = id 0, id 0 unseen" and "line 1
+    = id 1, last id unseen" read the same ids and nothing tells them apart) and when the ids seen
+    are at least half of the names (a long word list is not the names of three classes)."""
+    return base == 0 and len(ids) >= MIN_SHARE_OF_NAMES_SEEN * len(parsed)
 
 
 def _named_like_names_file(path: Path) -> bool:
@@ -264,8 +288,9 @@ def find_label_names(data_path: Path | str | None, ids: Iterable[int]) -> LabelN
     """A label-name file in the folder of ``data_path`` that names every id in ``ids``, or None.
 
     Files named like one (``classes.txt``, ``labels.json``, ``*.names``...) come first, in name
-    order; any other small text file counts only when its shape alone fits the ids exactly, and
-    only when exactly one such file does (two would be a guess)."""
+    order; any other small text file counts only when its shape alone fits the ids (exactly, or
+    see ``_covers``), and only when exactly one such file does (two would be a guess; one that
+    fits exactly is taken before those with more names)."""
     ids = set(ids)
     if data_path is None or not ids:
         return None
@@ -291,4 +316,7 @@ def find_label_names(data_path: Path | str | None, ids: Iterable[int]) -> LabelN
         found = _fit(path, parsed, ids, False) if parsed else None
         if found is not None:
             by_shape.append(found)
+    exact = [found for found in by_shape if found.seen is None]
+    if exact:  # a file whose count matches the ids exactly comes before one with more names
+        by_shape = exact
     return by_shape[0] if len(by_shape) == 1 else None
