@@ -1,4 +1,4 @@
-"""``json:/path[?path=<pointer>][&keyed=<field>][&explode=a.b.c][&zip=a,b]`` — one JSON document
+"""``json:/path[?path=<pointer>][&keyed=<field>][&explode=a.b.c][&zip=a,b][&with=f,g]`` — one JSON document
 holding records (or JSON Lines in a ``.json`` file).
 
 Streamed with ijson (one record in memory at a time; gzip/bz2/xz read transparently; a UTF-8
@@ -45,6 +45,17 @@ byte-order mark is skipped). What becomes rows:
   a2]}``): one row per position, the items at that position in ``a`` and ``b``, every other field
   carried whole; lists of different lengths, or a field that is not a list, make a
   ``ParseFailure``;
+- ``&with=f,g`` carries fields that sit BESIDE the selected collection into every row read from
+  it: ``f`` and ``g`` are keys of the object that holds the collection (for ``path=a.b``, keys of
+  ``a``), read whole once (any JSON value: a tool list, a title, settings) and copied into each row
+  under their own names. A tool-use trace whose conversations are at
+  ``answer_generation.train_messages`` and whose offered tools are at
+  ``answer_generation.function``: ``?path=answer_generation.train_messages&with=function``. A row
+  that has a field of that name keeps its own (the inner field wins, as with ``explode``); a
+  named key that is not there is a one-line ``SourceError`` listing the keys there; the selected
+  collection must sit inside an object (not the top level, not JSON Lines). When ``path`` is given
+  and the object holding it has other fields, the source's notes name them (the evidence says
+  what ``with`` could carry);
 - an item that is not an object becomes ``{"col_1": ..., "col_2": ...}`` for a list (clinc150's
   ``[text, intent]`` pairs) or ``{"col_1": value}`` for a scalar, like a CSV row without header;
   when the lists of one collection have different lengths (dialogues as bare lists of
@@ -65,6 +76,7 @@ empty file yields zero rows.
 from __future__ import annotations
 
 import contextlib
+import copy
 import decimal
 import json
 import re
@@ -500,6 +512,8 @@ class JsonSource(FileSource):
         "explode": "dotted list fields to flatten, e.g. data.paragraphs.qas (parent scalar fields are carried)",
         "keyed": "read the object at path as records keyed by id; the key goes into this field (e.g. keyed=id)",
         "zip": "comma-separated list fields of equal length in each record (parallel lists): one row per position",
+        "with": "comma-separated keys beside the selected collection (in the object that holds it) carried into "
+                "every row, e.g. path=answer_generation.train_messages&with=function",
     }
 
     def __init__(self, locator: Locator):
@@ -511,6 +525,11 @@ class JsonSource(FileSource):
         self.zipped = [f for f in locator.options.get("zip", "").split(",") if f.strip()]
         if "zip" in locator.options and not self.zipped:
             raise SourceError(f"option 'zip' in locator '{locator}' is empty; name the parallel lists, e.g. zip=questions,answers")
+        self.carried = [f.strip() for f in locator.options.get("with", "").split(",") if f.strip()]
+        if "with" in locator.options and not self.carried:
+            raise SourceError(f"option 'with' in locator '{locator}' is empty; name the fields beside the records, "
+                              "e.g. with=function")
+        self._carried_values: dict[str, Any] | None = None
         self.key_field = locator.options.get("keyed")
         if self.key_field is not None and not self.key_field.strip():
             raise SourceError(f"option 'keyed' in locator '{locator}' is empty; name the field for the keys, e.g. keyed=id")
@@ -631,7 +650,7 @@ class JsonSource(FileSource):
         """A ``.json`` file that holds JSON Lines: read line by line, as ``jsonl:`` does."""
         from brewslm.sources.jsonl import JsonlSource
 
-        if self.container or self.key_field:
+        if self.container or self.key_field or self.carried:
             raise self.error("holds JSON Lines (one JSON value per line), not one document: "
                              "'path' and 'keyed' select inside a document; drop them (or read it with jsonl:)")
         self.mode = "jsonl"
@@ -650,6 +669,10 @@ class JsonSource(FileSource):
             shown = f"; keys there: {', '.join(parent_keys)}" if parent_keys else ""
             raise self.error(f"has no value at path '{container}'{shown}")
         keys = keys_at[container]
+        beside = [k for k in keys_at[_prefix(self.container[:-1])] if self.container and k != self.container[-1]]
+        if beside and not self.carried:
+            self.notes.append(f"the object holding '{container}' has other fields ({', '.join(beside)}): "
+                              "&with=<names> carries them into every row")
         if kind not in ("array", "object"):
             raise self.error(
                 f"holds a {kind} {self._where()}, not an array of records or an object of named arrays"
@@ -828,11 +851,53 @@ class JsonSource(FileSource):
 
     # --- rows -------------------------------------------------------------------------------
     def rows(self) -> Iterator[SourceRow]:
+        if not self.carried:
+            yield from self._zipped_rows()
+            return
+        carried = self._carried()
+        for row in self._zipped_rows():
+            yield {**copy.deepcopy(carried), **row} if isinstance(row, dict) else row
+
+    def _zipped_rows(self) -> Iterator[SourceRow]:
         if not self.zipped:
             yield from self._rows()
             return
         for position, row in enumerate(self._rows(), start=1):
             yield from unzip(row, self.zipped, position)
+
+    def _carried(self) -> dict[str, Any]:
+        """The ``with`` fields: values beside the selected collection, read whole in one pass."""
+        if self._carried_values is not None:
+            return self._carried_values
+        if not self.container:
+            raise self.error("has its records at the top level: 'with' carries fields beside a collection inside "
+                             "an object; select it with path=")
+        holder = _prefix(self.container[:-1])
+        found: dict[str, Any] = {}
+        keys: list[str] = []
+        with self.reading(), self.open_stream() as stream:
+            _skip_bom(stream)
+            events = ijson.parse(stream, use_float=not self.exact_numbers)
+            try:
+                for prefix, event, value in events:
+                    if prefix == holder and event == "map_key":
+                        keys.append(value)
+                        if value in self.carried and value not in found:
+                            _, event, value = next(events)
+                            found[keys[-1]] = self._plain(_build(events, event, value))
+                            if len(found) == len(self.carried):
+                                break
+                    elif prefix == holder and event == "end_map":
+                        break
+            except ijson.JSONError as exc:
+                raise self.error(f"is not valid JSON ({_json_error(exc)})") from None
+        missing = [name for name in self.carried if name not in found]
+        if missing:
+            shown = ", ".join(k for k in keys[:_KEYS_SHOWN] if k != self.container[-1])
+            raise self.error(f"has no field {', '.join(repr(m) for m in missing)} beside '{_prefix(self.container)}' "
+                             f"to carry (with=); keys there: {shown or 'none'}")
+        self._carried_values = {name: found[name] for name in self.carried}
+        return self._carried_values
 
     def _rows(self) -> Iterator[SourceRow]:
         if self.kind == "empty":
