@@ -361,3 +361,59 @@ def test_bare_utterance_lists_under_any_name_are_found_by_their_values():
     assert sniff(M, [{**r, "label": i % 3} for i, r in enumerate(rows)]) is None
     assert sniff(M, [{"words": ["EU", "rejects", "German", "call"][: 2 + i % 3]} for i in range(20)]) is None
     assert sniff(M, [{"pair": [f"a title {i} here", f"a body {i} here"]} for i in range(20)]) is None
+
+
+# --- the assistant side by its place in the dialogue, whatever it is called (issue 15) ---------
+
+def task_dialogues(assistant="SYSTEM", user="USER", n=8):
+    """Task-oriented dialogues: turns {speaker, utterance, frames}; the assistant side alternates
+    with the user from the second turn to the last."""
+    rows = []
+    for i in range(n):
+        turns = []
+        for t in range(2 + 2 * (i % 3)):
+            speaker = user if t % 2 == 0 else assistant
+            turns.append({"speaker": speaker, "utterance": f"{speaker.lower()} turn {t} of dialogue {i}.",
+                          "frames": [{"service": "Restaurants_1", "slots": [], "actions": [{"act": "INFORM"}]}]})
+        rows.append({"dialogue_id": f"1_{i:05d}", "services": ["Restaurants_1"], "turns": turns})
+    return rows
+
+
+@pytest.mark.parametrize("assistant", ["SYSTEM", "system", "Wizard", "sys"])
+def test_a_speaker_answering_the_user_all_through_is_the_assistant(assistant):
+    rows = task_dialogues(assistant)
+    proposal = sniff(M, rows)
+    assert proposal.options == {"role_map": {assistant: "assistant"}}, proposal
+    assert proposal.confidence >= 0.9 and proposal.field_map["turns"] == "messages"
+    assert any(f"speaker '{assistant}' is read as the assistant" in e for e in proposal.evidence)
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert len(out.records) == len(rows) and not out.rejections
+    first = out.records[0]["messages"]
+    assert first == msgs(("user", "user turn 0 of dialogue 0."), (("assistant", f"{assistant.lower()} turn 1 of dialogue 0.")))
+    assert all(set(m) == {"role", "content"} for r in out.records for m in r["messages"])  # frames stay out
+
+
+def test_a_system_prompt_first_stays_a_system_prompt():
+    rows = [{"messages": msgs(("system", "Be brief."), ("user", f"Q{i}?"), ("assistant", f"A{i}."))} for i in range(10)]
+    proposal = sniff(M, rows)
+    assert proposal.options == {} and proposal.confidence >= 0.9
+    # no assistant beside it, but the system turn is only ever first: nothing to infer either
+    lone = [{"messages": msgs(("system", "Be brief."), ("user", f"Q{i}?"))} for i in range(10)]
+    assert sniff(M, lone) is None or sniff(M, lone).options == {}
+
+
+def test_no_inference_when_an_assistant_is_already_there_or_no_user():
+    mixed = [{"messages": msgs(("user", f"Q{i}?"), ("assistant", "A."), ("system", "note"), ("user", "Q2?"),
+                               ("assistant", "B."))} for i in range(10)]
+    assert sniff(M, mixed).options == {}
+    strangers = [{"turns": [{"speaker": "A" if t % 2 == 0 else "B", "utterance": f"turn {t}"} for t in range(4)]}
+                 for _ in range(10)]
+    proposal = sniff(M, strangers)
+    assert proposal is None or (proposal.options == {} and proposal.confidence < 0.8)
+
+
+def test_records_with_an_author_are_not_messages():
+    poems = [{"type": "form", "content": [{"chapter": f"Title {i}", "author": ["Li Bai", "Du Fu", "Wang Wei"][i % 3],
+                                          "paragraphs": ["first line here,", "second line there."]}]}
+             for i in range(12)]
+    assert sniff(M, poems) is None

@@ -10,6 +10,14 @@ Decisions, so a person can predict the output:
 - trailing user turns (a question never answered) and assistant turns before the first user turn
   (a greeting) are dropped, noted in the record's ``meta.dropped_turns``; a conversation with no
   assistant reply left is ``missing_assistant_reply``;
+- the assistant side is found by its place, not only its name: a speaker read as ``system`` (task-
+  oriented dialogue's ``USER``/``SYSTEM``) or as no known role (``wizard``) that answers the user's
+  turns all through nearly every dialogue it is in, where no other speaker is the assistant, is the
+  assistant (``messages.answering_speakers``; a system prompt is at most the first turn). The
+  sniffer proposes it as ``role_map`` and says so in the evidence; ``map_row`` reads roles only as
+  named or mapped;
+- a list of objects with a speaker-like key is a conversation only when its items carry a message
+  text or their speakers are role words (``reads_as_turns``: poems with an ``author`` are not turns);
 - a message tree yields one conversation per root-to-leaf path (``tree_mode: all_paths``, the
   default) or one along the best-ranked reply at each level (``best_path``). Messages marked
   ``deleted`` or with ``review_result: false`` are skipped with their whole subtree. Paths that end
@@ -46,6 +54,7 @@ from brewslm.mappers.messages import (
     TOOL,
     TOOL_CALL,
     Turn,
+    answering_speakers,
     arrange_turns,
     call_shape,
     canonical_role,
@@ -178,6 +187,23 @@ def find_parallel_replies(profile, name: str) -> tuple[str, int] | None:
         return None
     path, st = min(fits, key=lambda ps: (ps[1][2] > 0, -ps[1][3] / max(ps[1][4], 1)))
     return path, st[0]
+
+
+def reads_as_turns(profile, name: str) -> bool:
+    """A list of objects with a speaker-like key (role/from/speaker/author...) is a list of turns
+    only when its items carry a message text (content/value/text/utterance...) or their speakers
+    are role words (user, assistant, human, gpt...): records with an ``author`` and a title are
+    not messages, whoever wrote them."""
+    speakers = texts = items = 0
+    for row in profile.rows:
+        value = json_list(row.get(name)) if isinstance(row, dict) else None
+        for item in value or ():
+            if not isinstance(item, dict) or role_key(item) is None:
+                continue
+            items += 1
+            texts += content_key(item) is not None
+            speakers += canonical_role(item[role_key(item)]) is not None
+    return items > 0 and (texts >= 0.5 * items or speakers >= 0.5 * items)
 
 
 def bare_dialogue(profile, name: str) -> bool:
@@ -397,7 +423,7 @@ class ChatMessagesPassthrough(Mapper):
             tree_share = sum(is_tree_node(r.get(name)) for r in profile.rows) / profile.n_rows
             message_items = fp.main_type == "list" and fp.item_frac("object") > 0.9 and (
                 any(k in fp.item_keys for k in ROLE_KEYS)
-            )
+            ) and reads_as_turns(profile, name)
             if fp.main_type == "string" and fp.json_like >= 0.9 * fp.str_count:
                 # CSV cells carry message lists as JSON text
                 decoded = [json_list(v) for v in fp.examples]
@@ -426,8 +452,17 @@ class ChatMessagesPassthrough(Mapper):
             if src and src not in field_map:
                 field_map[src] = spec.name
         fields = self.canonical_map(field_map)
-
+        options: dict[str, Any] = {}
         evidence: list[str] = []
+        answering = {} if is_tree or parallel else answering_speakers([r.get(name) for r in profile.rows])
+        if answering:
+            options["role_map"] = {speaker: ASSISTANT for speaker in answering}
+            evidence += [
+                f"speaker '{speaker}' is read as the assistant: it answers the user's turns all through "
+                f"{hits}/{seen} dialogues (a system prompt is at most the first turn); option role_map "
+                f"{{'{speaker}': 'assistant'}}"
+                for speaker, (hits, seen) in answering.items()
+            ]
         roles: Counter = Counter()
         tool_turns = 0
         for row in profile.rows:
@@ -443,7 +478,7 @@ class ChatMessagesPassthrough(Mapper):
         accepted, rejected = 0, Counter()
         records = defects = 0
         for row in profile.rows:
-            out = self.map_row(row, fields, {})
+            out = self.map_row(row, fields, options)
             if isinstance(out, Rejection):
                 rejected[out.reason] += 1
                 defects += out.defect
@@ -501,7 +536,7 @@ class ChatMessagesPassthrough(Mapper):
         if name.lower() in PAIR_FIELD_NAMES or all(profile.coverage(f) > 0 for f in ("chosen", "rejected")):
             confidence = min(confidence, 0.5)
             evidence.append("chosen/rejected pairs: preference_pair fits better")
-        return Proposal(self.id, field_map, confidence, evidence)
+        return Proposal(self.id, field_map, confidence, evidence, options)
 
 
 MAPPER = ChatMessagesPassthrough()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -372,6 +373,38 @@ def call_shape(message: Any) -> str | None:
     ):
         return "tool_call parts"
     return None
+
+
+ANSWERING_SHARE = 0.9  # of the dialogues a speaker is in, where it answers the user (see below)
+
+
+def answering_speakers(dialogues: list[Any]) -> dict[str, tuple[int, int]]:
+    """Speakers that are the assistant side by their PLACE in the dialogues, whatever they are
+    called: ``{raw_name: (dialogues where it answers the user, dialogues it speaks in)}``.
+
+    A system prompt is at most the first turn. A speaker whose name reads as ``system`` (task-
+    oriented dialogue: ``USER``/``SYSTEM``) or as no known role (``wizard``) but who, in nearly
+    every dialogue it is in (``ANSWERING_SHARE``), takes turns with the user all through it: it
+    follows a user turn, and apart from a first-turn prompt only the user and it speak, with no
+    other assistant. Two such speakers in one dataset, or none with a user, give nothing."""
+    speaks: Counter = Counter()
+    answers: Counter = Counter()
+    for value in dialogues:
+        items = json_list(value)
+        if not items or not all(isinstance(m, dict) for m in items):
+            continue
+        names = [m.get(role_key(m) or "", None) for m in items]
+        roles = [canonical_role(n) for n in names]
+        if not all(isinstance(n, str) for n in names) or USER not in roles or ASSISTANT in roles:
+            continue
+        for name in {n for n, r in zip(names, roles) if r in (SYSTEM, None)}:
+            speaks[name] += 1
+            body = [(n, r) for i, (n, r) in enumerate(zip(names, roles)) if i > 0 or n == name or r == USER]
+            only_two = all(n == name or r == USER for n, r in body)
+            follows_user = any(n == name and body[i - 1][1] == USER for i, (n, _) in enumerate(body) if i > 0)
+            answers[name] += only_two and follows_user
+    found = {n: (answers[n], speaks[n]) for n in speaks if answers[n] >= 2 and answers[n] >= ANSWERING_SHARE * speaks[n]}
+    return found if len(found) == 1 else {}
 
 
 def drop_blank(turns: list[Turn]) -> list[Turn]:
