@@ -59,11 +59,16 @@ def test_offset_list_without_options_and_mismatched_stated_text():
 
 
 def test_sniff_reads_two_whole_number_keys_as_start_and_end():
-    rows = [{"utt": s["sent"], "m": [{"b": e["where"][1], "a": e["where"][0], "t": e["kind"]} for e in s["ents"]]}
+    rows = [{"utt": s["sent"], "m": [{"b": e["where"][1], "a": e["where"][0], "t": e["kind"], "s": e["surface_form"]}
+                                     for e in s["ents"]]}
             for s in SENTENCES]
     proposal = MAPPER.sniff(profile_rows(rows))
     assert proposal is not None and proposal.confidence >= 0.8
-    assert proposal.options == {"start_key": "a", "end_key": "b", "label_key": "t"}
+    assert proposal.options == {"start_key": "a", "end_key": "b", "label_key": "t", "value_key": "s"}
+    # the same numbers with no stated text to check them: proposed, but below acceptance
+    bare = [{"utt": r["utt"], "m": [{k: v for k, v in e.items() if k != "s"} for e in r["m"]]} for r in rows]
+    weak = MAPPER.sniff(profile_rows(bare))
+    assert weak is not None and weak.confidence < 0.8 and weak.options["start_key"] == "a"
     out = run_mapper("span_passthrough", rows, proposal.field_map, proposal.options)
     assert cut(out.records[3]) == [("Turing", "person"), ("Manchester", "place")]
 
@@ -165,3 +170,10 @@ def test_offset_list_fidelity_property(text, spans):
         if "surface_form" in source:
             s, e = source["where"]
             assert source["surface_form"].split() == text[s:e].split()
+
+
+def test_two_numbers_and_a_recurring_string_without_stated_text_stay_below_acceptance():
+    rows = [{"review": f"The order number {i} arrived late and the box was torn open at one corner.",
+             "items": [{"sku": i % 5, "qty": i % 5 + 3, "category": ["toys", "books"][i % 2]}]} for i in range(30)]
+    proposal = MAPPER.sniff(profile_rows(rows))
+    assert proposal is None or proposal.confidence < 0.8

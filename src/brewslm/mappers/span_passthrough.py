@@ -37,7 +37,9 @@ through options the sniffer sets from the VALUES: ``offsets_key`` (one key holdi
 ``start_key`` / ``end_key`` (two whole-number keys), ``label_key`` (a short string that recurs
 across spans) and ``value_key`` (a string equal to the text at the offsets, compared like any
 stated value). Without options, an object with no start key and exactly one 2-number list is
-read through that list.
+read through that list. Keys read from values are strong evidence only with a stated text that
+the offsets cut out of the text: without one, the sniffer's proposal stays below acceptance (an
+id and a count that fall inside the text are not a span).
 
 Token offsets. When the text field holds a list of tokens (option ``text_tokens=true``), the
 record's ``text`` is the tokens joined with single spaces (the documented, reversible rule of
@@ -505,7 +507,7 @@ def _judge(profile: SampleProfile, span_field: str, shape: _Shape) -> Proposal |
     absent_empty = bool(absent) and not explicit_empty
     for text_field, tokens in text_fields:
         token_texts = _token_texts(profile, text_field) if tokens else None
-        for value_key in shape.value_keys or (None,):
+        for value_key in shape.value_keys + ((None,) if shape.keys or not shape.value_keys else ()):
             keys = dict(shape.keys)
             if value_key is not None:
                 keys["value_key"] = value_key
@@ -583,6 +585,11 @@ def _judge_text(profile: SampleProfile, span_field: str, shape: _Shape, text_fie
         evidence.append(f"{fit}/{total} sample spans lie inside '{text_field}' ({unit} offsets, no stated values "
                         "to compare)")
         confidence = 0.65 + 0.2 * max(0.0, (rate - 0.5) / 0.5)
+    if keys and not compared:
+        # offsets read from unnamed whole numbers, nothing stated to check them against: two numbers
+        # that happen to fall inside the text (an id and a count) are no evidence of a span
+        confidence = min(confidence, 0.75)
+        evidence.append("the span keys are read from their values and no span states its text: check the map")
     if token_texts is not None:
         evidence.append(f"'{text_field}' is a token list: text = tokens joined with single spaces")
         if tie:
