@@ -170,3 +170,33 @@ def test_shared_squad_document_without_explode(name: str) -> None:
     assert result.accepted is not None and result.accepted.mapper_id == "rag_passthrough"
     assert result.accepted.confidence >= ACCEPT_THRESHOLD
     assert {"question": "question", "context": "context"}.items() <= result.accepted.field_map.items()
+
+
+def anthology() -> dict:
+    """One object; poems two levels down, grouped by form under keys of one name; each poem's
+    text is a list of lines beside its title and poet (issue 15)."""
+    lines = [["The river bends below the quiet town,", "and lanterns drift where fishing boats lie down."],
+             ["A crow sits on the frozen garden wall,", "it does not sing, it does not call at all."]]
+    groups = []
+    for g, form in enumerate(["quatrain", "couplet", "sonnet"]):
+        poems = [{"chapter": f"Evening song {g}-{i}", "author": ["Ana Lima", "Bo Chen", "Carl Ode"][i % 3],
+                  "paragraphs": [*lines[i % 2], f"the {i}th evening of the {form}s."]} for i in range(8)]
+        groups.append({"type": form, "content": poems})
+    return {"title": "An anthology", "content": groups}
+
+
+def test_records_two_levels_down_with_text_as_lines_are_found(tmp_path: Path) -> None:
+    path = write_json(tmp_path / "anthology.json", anthology())
+    result = introspect(f"json:{path}")
+    assert result.accepted is not None and result.accepted.mapper_id == "text_only", result.proposals
+    assert result.accepted.confidence >= ACCEPT_THRESHOLD
+    assert result.locator.endswith("explode=content.content") and result.refined_from == f"json:{path}"
+    assert result.accepted.field_map == {"paragraphs": "text"} and result.accepted.options == {"line_joiner": "\n"}
+    rows = open_source(result.locator).sample(100)
+    assert len(rows) == 24
+    # the group level is not read as a conversation by its authors
+    from brewslm.introspection.profile import profile_rows
+    from brewslm.mappers import get_mapper
+
+    groups = open_source(f"json:{path}").sample(100)
+    assert len(groups) == 3 and get_mapper("chat_messages_passthrough").sniff(profile_rows(groups)) is None

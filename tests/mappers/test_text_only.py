@@ -50,8 +50,8 @@ def test_parse_failure():
     assert outcome.reason == "parse_error"
 
 
-def test_no_options():
-    assert MAPPER.options_doc == {}
+def test_only_the_line_joiner_option():
+    assert list(MAPPER.options_doc) == ["line_joiner"]
     with pytest.raises(Exception):
         MAPPER.check_options({"strip": True})
 
