@@ -417,3 +417,21 @@ def test_records_with_an_author_are_not_messages():
                                           "paragraphs": ["first line here,", "second line there."]}]}
              for i in range(12)]
     assert sniff(M, poems) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.text().filter(str.strip) | st.sampled_from(["[", "{\"a\": 1}", "SYSTEM", "  42 "]),
+                         min_size=2, max_size=6), min_size=3, max_size=5))
+def test_fidelity_with_the_inferred_assistant(dialogues):
+    rows = [{"turns": [{"speaker": "USER" if i % 2 == 0 else "SYSTEM", "utterance": u, "frames": [{"slots": []}]}
+                       for i, u in enumerate(d)]} for d in dialogues]
+    proposal = sniff(M, rows)
+    assert proposal.options == {"role_map": {"SYSTEM": "assistant"}}
+    out = run_mapper(M, rows, proposal.field_map, proposal.options)
+    assert out.records and not out.rejections  # every turn has text, every dialogue an answer
+    for row, outcome in zip(rows, out.per_row):
+        if not isinstance(outcome, list):
+            continue
+        kept = row["turns"][: len(outcome[0]["messages"])]  # a trailing unanswered user turn is dropped
+        assert [(m["role"], m["content"]) for m in outcome[0]["messages"]] == [
+            ("user" if t["speaker"] == "USER" else "assistant", t["utterance"]) for t in kept]
