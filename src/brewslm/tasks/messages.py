@@ -38,7 +38,9 @@ def turn_order_error(roles: Iterable[str], *, ends_with: tuple[str, ...], allow_
     """Why a sequence of roles is not a valid conversation, or None when it is.
 
     Rules: system only first; the first other turn is the user's; user and assistant alternate;
-    ``tool`` results (only when ``allow_tool``) follow an assistant turn or another tool result;
+    ``tool`` results (only when ``allow_tool``) follow an assistant turn or another tool result,
+    after which the assistant or the user speaks (a user may cut in before the assistant answered
+    a result: real agent logs restart a search that way, so such a history is kept as it is);
     the last turn's role is one of ``ends_with``.
     """
     roles = list(roles)
@@ -57,8 +59,6 @@ def turn_order_error(roles: Iterable[str], *, ends_with: tuple[str, ...], allow_
         elif role == USER:
             if prev == USER:
                 return f"messages {i - 1} and {i} are consecutive user turns"
-            if prev == TOOL:
-                return f"message {i} is a user turn right after a tool result (the assistant never answered it)"
         elif role == ASSISTANT:
             if prev in (None, SYSTEM):
                 return f"message {i} is an assistant turn before any user turn"
