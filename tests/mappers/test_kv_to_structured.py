@@ -250,3 +250,48 @@ def test_sroie(spec, rows):
 def test_not_claimed_for_other_tasks(spec):
     proposal = MAPPER.sniff(shared.profile(spec))
     assert proposal is None or proposal.confidence <= 0.6
+
+
+# --- issue 15 (first-seen check): a column of questions is asked, not extracted -------------------
+
+def _flat_reading_rows(with_title: bool = False) -> list[dict]:
+    """Flat reading comprehension: the question's words recur in the context and the answer is
+    quoted from it, which looks like values copied from a text."""
+    rows = []
+    for i in range(30):
+        row = {"Question": f"Which river flows through town {i}?", "Answer": f"River {i}",
+               "Context": f"Town {i} lies in the valley. The river that flows through town {i} is the River {i}, "
+                          f"known for its fish and its old mills built in {1700 + i}."}
+        if with_title:
+            row["Title"] = f"Town {i}"
+        rows.append(row)
+    return rows
+
+
+def test_a_column_of_questions_is_no_extraction_target():
+    from brewslm.mappers import get_mapper
+
+    qa = get_mapper("qa_pair_passthrough")
+    rows = _flat_reading_rows()
+    assert MAPPER.sniff(profile_rows(rows)) is None  # 'Answer' alone is no key-value table
+    assert qa.sniff(profile_rows(rows)).confidence >= 0.9
+    # another short field quoted from the text (a title) makes two targets: the questions beside
+    # them still say reading comprehension, by a clear margin
+    titled = profile_rows(_flat_reading_rows(with_title=True))
+    proposal = MAPPER.sniff(titled)
+    assert "Question" not in proposal.field_map
+    assert proposal.confidence <= 0.7
+    assert any("'Question' holds a question per row" in e for e in proposal.evidence), proposal.evidence
+    assert qa.sniff(titled).confidence - proposal.confidence >= 0.15
+
+
+def test_a_recurring_question_stays_a_value():
+    from brewslm.mappers._sniffing import holds_questions
+
+    rows = [{"text": f"Form {i}. Security question: What is your pet's name? Answer: Rex{i}. Total due {i}.00",
+             "security_question": "What is your pet's name?", "total": f"{i}.00", "form": f"Form {i}"}
+            for i in range(30)]
+    profile = profile_rows(rows)
+    assert not holds_questions(profile, "security_question")
+    proposal = MAPPER.sniff(profile)
+    assert proposal.field_map.get("total") == "target.total" and proposal.confidence >= 0.8, proposal.evidence

@@ -90,3 +90,26 @@ def test_greek_reading_comprehension_reads_as_such() -> None:
             for i in range(20)]
     assert question_share(profile_rows(rows), "question") == 1.0
     assert sniff("qa_pair_passthrough", rows).confidence >= 0.9
+
+
+def test_question_words_of_other_languages_open_a_question() -> None:
+    for text in ("Wann beginnt der Kurs", "Pourquoi le ciel est bleu", "¿Cuál es la capital de Perú",
+                 "Dónde está la estación", "Perché il cielo è blu", "Onde fica a estação", "Waarom is de lucht blauw",
+                 "Dlaczego niebo jest niebieskie", "Сколько стоит билет", "Ποιος έγραψε την Οδύσσεια"):
+        assert reads_as_question(text), text
+    # words that open statements too ("as", "like", "that") and unaccented Spanish conjunctions do not
+    for text in ("Wie immer gut", "Comme toujours, très bon", "Como siempre", "Que bueno", "Как всегда хорошо",
+                 "The station is closed"):
+        assert not reads_as_question(text), text
+
+
+def test_holds_questions_needs_one_short_question_per_row() -> None:
+    from brewslm.mappers._sniffing import holds_questions
+
+    rows = [{"q": f"Wann fährt der Zug nach Stadt {i}", "fixed": "What is your name?", "long": "Why? " + "word " * 80,
+             "text": f"Der Zug nach Stadt {i} fährt um {i} Uhr."} for i in range(20)]
+    profile = profile_rows(rows)
+    assert holds_questions(profile, "q")
+    assert not holds_questions(profile, "fixed")  # one recurring prompt, not the row's question
+    assert not holds_questions(profile, "long")
+    assert not holds_questions(profile, "text")

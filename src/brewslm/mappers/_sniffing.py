@@ -38,6 +38,22 @@ QUESTION_NAMES = ("question", "query", "q", "instruction", "prompt", "input", "u
 SPECIFIC_QUESTION_NAMES = ("question", "query", "q", "user_query", "instruction")
 ANSWER_NAMES = ("answer", "answers", "response", "output", "a", "completion", "gold_answer", "reference_answer", "solution")
 _WH_WORDS = frozenset({"what", "who", "whom", "whose", "which", "when", "where", "why", "how"})
+# words that open a question in other languages (de, fr, es, it, pt, nl, pl, ru, el); words that
+# also mean "as"/"like"/"that"/"or" at the start of a statement are left out (wie, comme, come,
+# como, jak, как, что, co), and Spanish only in its accented forms (que, como are conjunctions)
+_WH_WORDS |= frozenset({
+    "wer", "wen", "wem", "wessen", "wo", "woher", "wohin", "warum", "wann", "welche", "welcher", "welches",
+    "welchen", "wieso", "weshalb", "wieviel",
+    "pourquoi", "combien", "quel", "quelle", "quels", "quelles", "où", "qui",
+    "qué", "quién", "quiénes", "cuándo", "dónde", "cuál", "cuáles", "cuánto", "cuánta", "cuántos", "cuántas", "cómo",
+    "perché", "quale", "quali", "quanto", "quanti", "quante", "dove",
+    "quem", "onde", "qual", "quais", "quantos", "quantas", "porquê",
+    "waarom", "wanneer", "welke", "hoeveel",
+    "dlaczego", "kiedy", "gdzie", "ile", "czy", "kto",
+    "кто", "где", "когда", "почему", "зачем", "какой", "какая", "какое", "какие", "сколько",
+    "ποιος", "ποια", "ποιο", "ποιοι", "ποιες", "ποιον", "ποιου", "ποιας", "πότε", "πού", "πώς", "γιατί",
+    "πόσο", "πόση", "πόσοι", "πόσες", "πόσα", "πόσους",
+})
 _WORD = re.compile(r"\w+")
 # at least this share of a field's values reading as questions makes it a question column
 QUESTION_SHARE = 0.5
@@ -238,14 +254,15 @@ def is_greek(text: str) -> bool:
 
 
 def reads_as_question(text: str) -> bool:
-    """A question mark (of any script) at the end, or a wh-word first ("how do I reset it").
+    """A question mark (of any script) at the end, an inverted one first, or a question word first
+    ("how do I reset it", "wann beginnt der Kurs").
     Greek text asks with ';' (U+037E GREEK QUESTION MARK, which Unicode normalisation turns into
     the semicolon U+003B): a Greek text ending in ';' is a question."""
     stripped = text.strip()
     if stripped.endswith(_QUESTION_MARKS):
         return True
-    if stripped.endswith(";") and is_greek(stripped):
-        return True
+    if stripped.endswith(";") and is_greek(stripped) or stripped.startswith("\u00bf"):
+        return True  # (Spanish opens a question with an inverted mark)
     first = _WORD.search(stripped.lower())
     return bool(first) and first.group(0) in _WH_WORDS and first.start() == 0
 
@@ -254,6 +271,20 @@ def question_share(profile: SampleProfile, path: str) -> float:
     """The share of a field's present string values that read as questions."""
     texts = [v for v in (get_path(row, path) for row in profile.rows) if isinstance(v, str) and v.strip()]
     return sum(reads_as_question(t) for t in texts) / len(texts) if texts else 0.0
+
+
+QUESTION_MAX_CHARS = 300  # a column of questions holds short texts (a passage is no question)
+
+
+def holds_questions(profile: SampleProfile, path: str) -> bool:
+    """A column of questions, one per row: text values that read as questions (most of them),
+    are short, and rarely recur (a form's fixed prompt that recurs is a value, not the row's
+    question)."""
+    fp = profile.field(path)
+    if fp is None or not fp.str_count or fp.frac("string") < 0.9 or fp.mean_chars > QUESTION_MAX_CHARS:
+        return False
+    unique = fp.distinct_overflow or fp.distinct >= 0.9 * fp.str_count
+    return unique and question_share(profile, path) >= QUESTION_SHARE
 
 
 def is_answer_name(path: str) -> bool:

@@ -63,6 +63,7 @@ from brewslm.mappers._sniffing import (
     QUESTION_SHARE,
     children,
     choose_text_field,
+    holds_questions,
     is_free_text,
     is_id_like_name,
     is_recurring_class,
@@ -258,6 +259,15 @@ def _discount_lookalikes(profile: SampleProfile, proposal: Proposal, text_field:
     also repeats words of its text: questions with their answers (QA), or a handful of classes
     that keep recurring in the text (a topic, an intent, a channel: classification metadata)."""
     targets = _target_fields(profile, proposal.field_map)
+    questions = [p for p in profile.top_level() if p != text_field and holds_questions(profile, p)]
+    if questions:
+        # a column of questions, one per row, beside a text and values quoted from it: reading
+        # comprehension (qa_pair_passthrough), not extraction
+        proposal.evidence.append(
+            f"'{questions[0]}' holds a question per row ({question_share(profile, questions[0]):.0%} read as "
+            f"questions): values found in '{text_field}' are more likely their answers than extracted fields"
+        )
+        proposal.confidence = round(min(proposal.confidence, 0.7), 4)
     asked = question_share(profile, text_field)
     sentences = [t for t in targets if is_free_text(profile.fields[t], profile.n_rows, 3.0)]
     if asked >= QUESTION_SHARE and sentences:
@@ -531,6 +541,8 @@ def _judge_flat(profile: SampleProfile, text_field: str) -> Proposal | None:
             continue
         if fp.frac("list") or fp.frac("object") or (fp.str_count and fp.mean_words > 8):
             continue
+        if holds_questions(profile, path):
+            continue  # the row's question (its words recur in the text): asked, not extracted
         found = total = 0
         for row, text, text_words in zip(profile.rows, texts, words):
             if not isinstance(text, str):
