@@ -386,6 +386,7 @@ def test_a_speaker_answering_the_user_all_through_is_the_assistant(assistant):
     assert proposal.options == {"role_map": {assistant: "assistant"}}, proposal
     assert proposal.confidence >= 0.9 and proposal.field_map["turns"] == "messages"
     assert any(f"speaker '{assistant}' is read as the assistant" in e for e in proposal.evidence)
+    assert any("left out of each message: frames" in e for e in proposal.evidence)
     out = run_mapper(M, rows, proposal.field_map, proposal.options)
     assert len(out.records) == len(rows) and not out.rejections
     first = out.records[0]["messages"]

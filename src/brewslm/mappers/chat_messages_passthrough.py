@@ -47,6 +47,7 @@ from brewslm.mappers.base import (
 from brewslm.mappers._sniffing import is_metadata
 from brewslm.mappers.messages import (
     CONSECUTIVE_OPTION,
+    CONTENT_KEYS,
     ROLE_KEYS,
     ROLE_MAP_OPTION,
     SEPARATOR_OPTION,
@@ -510,6 +511,11 @@ class ChatMessagesPassthrough(Mapper):
         elif roles:
             top = ", ".join(f"{r} ({c})" for r, c in roles.most_common(5))
             evidence.append(f"field '{name}' holds message lists; speaker roles: {top}")
+            fp = profile.field(name)
+            read = {*ROLE_KEYS, *CONTENT_KEYS, "tool_calls", "function_call", "name", "tool_call_id", *REPLY_KEYS}
+            extra_keys = sorted(k for k in (fp.item_keys if fp else ()) if k not in read)
+            if extra_keys:
+                evidence.append(f"left out of each message: {', '.join(extra_keys[:6])} (annotations beside the text)")
         else:
             evidence.append(f"field '{name}' holds lists of utterances")
         evidence.append(f"{accepted}/{n} sampled rows map to valid conversations")
