@@ -213,3 +213,12 @@ def test_renders_answer(passages, golds, expected):
     from brewslm.mappers._reading import renders_answer
 
     assert renders_answer(passages, golds) is expected
+
+
+def test_a_left_out_context_that_its_name_would_bring_back_stays_below_the_gate():
+    # the import guesses an unmapped optional field by its usual name: a twin of the answer named
+    # 'context' would come back, so the proposal must not be accepted silently
+    named = [{"question": r["question"], "answer": r["answer"], "context": r["answer_html"]} for r in _faq_rows()]
+    proposal = sniff(M, named)
+    assert proposal.confidence < 0.8
+    assert any("its name makes the import take it as the context" in e for e in proposal.evidence)

@@ -196,6 +196,14 @@ class QaPairPassthrough(Mapper):
                             + " say the question has no answer: refusal cases a qa record cannot hold")
         if reading is not None and reading.context_unread:
             confidence = min(confidence, 0.6)  # (the evidence line is among the reading notes)
+        back = [src for src, dst in self.resolve_field_map(field_map, list(profile.fields)).items()
+                if dst == "context" and src not in field_map]
+        if back:
+            # the sniffer left this field out (the answer again, passages, unreadable values), but an
+            # import guesses an unmapped optional field by its usual name: not silently, then
+            confidence = min(confidence, 0.6)
+            evidence.append(f"'{back[0]}' was left out as a context, but its name makes the import take it as "
+                            "the context anyway: rename or drop that column to import without it")
         if passages:
             confidence = min(confidence, 0.55)
             evidence.append(f"field '{passages}' holds a list of passages per question: rag_passthrough fits better")
