@@ -69,6 +69,8 @@ def test_sniff_proposes_the_lines_beside_title_author_and_form(lines_key):
     assert any("attributes" in e and "poet" in e and "form" in e for e in proposal.evidence)
     out = run_mapper("text_only", rows, proposal.field_map, proposal.options)
     assert [r["text"] for r in out.records] == ["\n".join(r[lines_key]) for r in rows]
+    with_meta = [{**r, "meta": {"source": "An anthology"}} for r in rows]  # provenance does not hold it back
+    assert MAPPER.sniff(profile_rows(with_meta)).confidence >= 0.8
 
 
 def test_unspaced_script_lines_and_the_double_newline_joiner():

@@ -152,7 +152,8 @@ class TextOnlyMapper(Mapper):
             f"{chars:.0f} per text on average): joined with {joiner!r} (option line_joiner; a row where "
             "a line holds the joiner is rejected, so the join is reversible)"
         ]
-        rest = unmapped_fields(profile, field_map)
+        rest = {p: kind for p, kind in unmapped_fields(profile, field_map).items()
+                if not (kind == "object" and is_provenance(profile, p))}
         describing = [p for p in rest if describes(profile, p, chars)]
         data = [p for p in rest if p not in describing]
         # a class named as such, even one value per row (grouped examples: {"intent": ..., "examples": [...]})
