@@ -321,7 +321,7 @@ def label_from_scores(scores: Mapping[str, Any], path: str | None) -> "str | Rej
     for key, value in scores.items():
         score = _score(value)
         if score is None:
-            return Rejection("wrong_type", f"{where} is an object whose value for '{key}' is a {type_name(value)}, "
+            return Rejection("wrong_type", f"{where} is an object whose value for {key!r} is a {type_name(value)}, "
                              "not a class score (number or boolean)")
         values[key] = score
     top = max(values.values())
