@@ -222,3 +222,21 @@ def test_a_left_out_context_that_its_name_would_bring_back_stays_below_the_gate(
     proposal = sniff(M, named)
     assert proposal.confidence < 0.8
     assert any("its name makes the import take it as the context" in e for e in proposal.evidence)
+
+
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(min_size=1), st.text(alphabet=st.characters(categories=("L", "Nd")), min_size=1))
+def test_an_answer_in_markup_renders_it_and_a_passage_around_it_does_not(answer, word):
+    import html as _html
+
+    from brewslm.mappers._reading import renders_answer
+
+    # the answer escaped and wrapped in tags is the answer again (whenever it has a word to compare)
+    wrapped = f'<div class="a"><p>{_html.escape(answer)}</p></div>'
+    assert renders_answer([wrapped], [answer]) or not answer.strip()
+    # a passage that quotes a one-word answer among many other words is a context
+    passage = " ".join(f"other{i}" for i in range(20)) + f" {word} " + " ".join(f"more{i}" for i in range(20))
+    assert not renders_answer([passage], [word])

@@ -365,29 +365,32 @@ def _find_answer(profile, question: str, notes: list[str]) -> tuple[str | None, 
     return chosen, "words"
 
 
-def _plain_words(text: str) -> Counter:
-    """The words of a text once markup (tags, character entities) is stripped, case-folded."""
-    if "<" in text or "&" in text:
-        text = html.unescape(_MARKUP.sub(" ", text))
+def _plain_text(text: str) -> str:
+    """A text with its markup (tags, character entities) stripped."""
+    return html.unescape(_MARKUP.sub(" ", text)) if "<" in text or "&" in text else text
+
+
+def _words(text: str) -> Counter:
     return Counter(_WORD.findall(text.casefold()))
 
 
 def renders_answer(passages: list[str], golds: list[str]) -> bool:
     """The passages are the answer itself in another rendering (its HTML, a copy with other
-    spacing): once markup and case are stripped, the words of a gold make up at least 80% of the
-    passages' words and the passages hold at least 80% of the gold's (texts without words: equal
-    once whitespace is stripped)."""
-    joined = " ".join(passages)
-    words = _plain_words(joined)
+    spacing): once markup and case are stripped, the words of a gold (as written, or stripped of
+    markup too) make up at least 80% of the passages' words and the passages hold at least 80% of
+    the gold's (texts without words: equal once whitespace is stripped)."""
+    plain = _plain_text(" ".join(passages))
+    words = _words(plain)
     for gold in golds:
-        gold_words = _plain_words(gold)
-        if not words or not gold_words:
-            if "".join(joined.split()) == "".join(gold.split()):
+        for form in {gold, _plain_text(gold)}:
+            gold_words = _words(form)
+            if not words or not gold_words:
+                if plain.strip() and "".join(plain.split()) == "".join(form.split()):
+                    return True
+                continue
+            shared = sum((words & gold_words).values())
+            if shared >= RENDERING_COVER * sum(words.values()) and shared >= RENDERING_COVER * sum(gold_words.values()):
                 return True
-            continue
-        shared = sum((words & gold_words).values())
-        if shared >= RENDERING_COVER * sum(words.values()) and shared >= RENDERING_COVER * sum(gold_words.values()):
-            return True
     return False
 
 
