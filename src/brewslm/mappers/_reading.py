@@ -19,7 +19,10 @@ of lists) and ``read_flag`` (an unanswerable flag).
 - the context: among the fields named like a context (a usual name, then a name made of context
   words: ``positive_ctxs``, ``context_text``) or, failing names, shaped like one (passage
   objects, lists of long texts, a long text that the answers are quoted from), the one whose
-  passages hold the answers most often - retrieval data keeps negatives beside the positives;
+  passages hold the answers most often - retrieval data keeps negatives beside the positives; a
+  candidate that is the answer itself again in most rows (an FAQ's ``answer_html`` twin: the same
+  words once markup and case are stripped, ``renders_answer``) is no context and is left out, said
+  in the notes;
 - an unanswerable flag (``is_impossible``...).
 
 Which mapper: a LIST of passages per question, or unanswerable questions (refusals, which only
