@@ -11,7 +11,9 @@ of lists) and ``read_flag`` (an unanswerable flag).
 ``find_reading_fields`` finds, from names made of generic words and from the values:
 
 - the question: a usual name, else a name made of question words (``query_text``), else the
-  text column whose values read as questions (``?``, ``？``, ``؟`` at the end, a wh-word first);
+  text column whose values read as questions (``_sniffing.reads_as_question``: ``?``, ``？``,
+  ``؟`` at the end, ``;`` ending a Greek text, ``¿`` first, a question word of several languages
+  first);
 - the gold answers: a usual name, else a name made of answer words (``final_decision``,
   ``LONG_ANSWER``); a model's ``*_pred`` and SQuAD's ``plausible_answers`` are not golds; of
   several, the one with the shortest answers is the gold (a long-form explanation beside a short
