@@ -35,7 +35,7 @@ def rows(spec: str) -> Iterator[Any]:
 
 def profile(spec: str, sample_size: int = 2000):
     """The introspector's view of a shared file: its standard sample, profiled."""
-    from brewslm.introspection.profile import profile_rows
+    from brewslm.mappers.profile import profile_rows
     from brewslm.sources import open_source
 
     return profile_rows(open_source(locator(spec)).sample(sample_size))

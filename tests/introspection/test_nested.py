@@ -195,7 +195,7 @@ def test_records_two_levels_down_with_text_as_lines_are_found(tmp_path: Path) ->
     rows = open_source(result.locator).sample(100)
     assert len(rows) == 24
     # the group level is not read as a conversation by its authors
-    from brewslm.introspection.profile import profile_rows
+    from brewslm.mappers.profile import profile_rows
     from brewslm.mappers import get_mapper
 
     groups = open_source(f"json:{path}").sample(100)

@@ -337,7 +337,7 @@ def test_parallel_turn_lists_are_interleaved_and_unanswered_rows_rejected():
 
 def test_sniff_pairs_the_parallel_replies_not_the_decoy_and_the_gate_keeps_it():
     from brewslm.introspection.gate import gate
-    from brewslm.introspection.profile import profile_rows
+    from brewslm.mappers.profile import profile_rows
 
     rows = parallel_rows()
     proposal = sniff(M, rows)

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from brewslm.errors import MapperError
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.kv_to_structured import MAPPER, value_occurs
 from brewslm.sources.base import ParseFailure

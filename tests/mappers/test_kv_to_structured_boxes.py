@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brewslm.errors import MapperError
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.kv_to_structured import MAPPER, box_rectangle, reading_order, read_boxes, _cached_options
 from helpers.mapping import run_mapper

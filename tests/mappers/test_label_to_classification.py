@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from brewslm.errors import MapperError
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.label_to_classification import MAPPER
 from brewslm.sources.base import ParseFailure

@@ -12,7 +12,7 @@ import pytest
 from brewslm.cli.data import parse_field_map
 from brewslm.errors import MapperError
 from brewslm.introspection import introspect
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers import get_mapper
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.label_to_classification import MAPPER

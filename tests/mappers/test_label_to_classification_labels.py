@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from brewslm.errors import MapperError
 from brewslm.introspection import introspect
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection, label_to_str
 from brewslm.mappers.label_to_classification import MAPPER, label_from_scores, split_labels
 from helpers.workspace import private_workspace

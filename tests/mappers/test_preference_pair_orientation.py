@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from brewslm.errors import MapperError
 from brewslm.introspection.introspector import introspect_profile
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.messages import is_transcript
 from helpers.mapping import run_mapper, sniff
 

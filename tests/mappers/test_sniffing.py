@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers._sniffing import (
     field_kind,
     is_constant,

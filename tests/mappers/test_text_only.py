@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers import get_mapper
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.text_only import MAPPER

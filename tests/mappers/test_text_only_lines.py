@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from brewslm.errors import MapperError
 from brewslm.introspection.gate import gate
-from brewslm.introspection.profile import profile_rows
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.text_only import MAPPER
 from helpers.mapping import run_mapper

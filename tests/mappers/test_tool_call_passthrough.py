@@ -475,7 +475,7 @@ def test_fidelity_texts_are_kept_exactly(query, result, answer, tricky):
 
 def test_gate_does_not_hold_data_defects_against_the_right_mapping():
     from brewslm.introspection.gate import gate
-    from brewslm.introspection.profile import profile_rows
+    from brewslm.mappers.profile import profile_rows
 
     def row(i, arguments):
         return {"messages": [{"role": "system", "content": "You fly a drone."},

@@ -119,7 +119,7 @@ def dry_run_plan(plan: ImportPlan, *, keep_examples: int = 0) -> Any:
     """The introspector's dry run (``gate.dry_run``) of the plan's mapping over the plan's own
     sample: what the import would accept and reject, by reason, before anything is written."""
     from brewslm.introspection.gate import dry_run
-    from brewslm.introspection.profile import profile_rows
+    from brewslm.mappers.profile import profile_rows
 
     return dry_run(plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(plan.sample),
                    keep_examples=keep_examples)

@@ -16,7 +16,7 @@ from brewslm.introspection.introspector import (
     llm_assist_enabled,
 )
 from brewslm.introspection.llm_assist import ChoosingTeacher, HFTeacher, OpenAITeacher, RankingTeacher, Teacher
-from brewslm.introspection.profile import FieldProfile, SampleProfile, profile_rows
+from brewslm.mappers.profile import FieldProfile, SampleProfile, profile_rows
 
 __all__ = [
     "ACCEPT_THRESHOLD",

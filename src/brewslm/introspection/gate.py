@@ -31,7 +31,7 @@ from collections import Counter
 from typing import Any
 
 from brewslm.errors import BrewError
-from brewslm.introspection.profile import SampleProfile
+from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers.base import MISSING, Mapper, Proposal, Rejection, fit_share, get_path
 
 ACCEPT_THRESHOLD = 0.8

@@ -28,7 +28,7 @@ from brewslm.introspection.nested import (
     read_as_content,
     zip_locator,
 )
-from brewslm.introspection.profile import SampleProfile, profile_rows
+from brewslm.mappers.profile import SampleProfile, profile_rows
 from brewslm.mappers.base import Proposal
 
 LLM_ASSIST_ENV = "DATASET_IMPORT_LLM_ASSIST_ENABLED"

@@ -42,7 +42,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 from brewslm.errors import BrewError
 from brewslm.introspection.gate import field_in_sample, gate
-from brewslm.introspection.profile import SampleProfile, profile_rows
+from brewslm.mappers.profile import SampleProfile, profile_rows
 from brewslm.mappers._sniffing import field_kind, is_metadata, is_text, label_candidates
 from brewslm.mappers.base import MISSING, FieldSpec, Proposal, get_path
 from brewslm.models.kv_cache import cache_argument, output_cache

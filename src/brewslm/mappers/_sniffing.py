@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from typing import Any, Iterable
 
-from brewslm.introspection.profile import FieldProfile, SampleProfile
+from brewslm.mappers.profile import FieldProfile, SampleProfile
 from brewslm.mappers.base import get_path
 
 _ID_NAMES = frozenset({

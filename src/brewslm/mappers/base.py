@@ -18,7 +18,7 @@ from brewslm.errors import MapperError
 from brewslm.sources.base import ParseFailure
 
 if TYPE_CHECKING:
-    from brewslm.introspection.profile import SampleProfile
+    from brewslm.mappers.profile import SampleProfile
 
 Record = dict[str, Any]
 FieldMap = dict[str, str]  # source field (dotted path) -> canonical field

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
-from brewslm.introspection.profile import SampleProfile
+from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import (
     QUESTION_SHARE,

@@ -57,7 +57,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
-from brewslm.introspection.profile import SampleProfile
+from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import choose_text_field, leaf_name
 from brewslm.mappers.messages import ROLE_KEYS  # a speaker role is never a chunk's text

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 from brewslm.errors import MapperError
 
-from brewslm.introspection.profile import SampleProfile
+from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers._sniffing import (
     LABEL_NAMES,
     children,
