@@ -20,7 +20,11 @@ def test_quickstart_runs_the_sentiment_recipe_on_the_example(tiny_model_dir, mon
     assert imported["dataset"] == "sentiment-reviews" and imported["accepted"] == 400
     assert imported["rejected_counts"] == {"missing_label": 1, "parse_error": 1, "wrong_type": 1}
     assert result["report"]["metrics"]["base"] is not None and "macro_f1" in result["report"]["lift"]
-    assert Path(result["export_dir"]).is_dir() and Path(result["report_html"]).is_file()
+    assert Path(result["report_html"]).is_file()
+    if result["passed"]:
+        assert Path(result["export_dir"]).is_dir()
+    else:  # a tenth of an epoch on a random tiny model may fail the recipe's gate: then nothing is exported
+        assert result["export_dir"] is None and result["stages"]["export"]["status"] == "blocked"
 
 
 @pytest.mark.slow

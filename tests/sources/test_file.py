@@ -126,3 +126,20 @@ def test_sniffing_edge_cases(tmp_path: Path):
     titles = tmp_path / "abstracts.txt"  # headerless title + body, commas inside neither quoted nor short
     titles.write_text("".join(f'Company {i},"An abstract, with commas, number {i}."\n' for i in range(8)), encoding="utf-8")
     assert isinstance(open_source(f"file:{titles}"), CsvSource)
+
+
+@pytest.mark.parametrize("name, head, kind", [
+    ("scan.pdf", b"%PDF-1.4 binary", "a PDF document"),
+    ("rows.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),  # the extension does not rescue it
+    ("sheet.xlsx", b"PK\x03\x04\x14\x00\x06\x00", "a ZIP container"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "an old Microsoft Office file"),
+    ("data.db", b"SQLite format 3\x00\x10\x00", "an SQLite database"),
+    ("receipt.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", "a JPEG image"),
+])
+def test_a_document_format_no_connector_reads_is_named_in_one_line(tmp_path: Path, name: str, head: bytes, kind: str):
+    path = tmp_path / name
+    path.write_bytes(head + b"x" * 100)
+    with pytest.raises(SourceError) as error:
+        open_source(f"file:{path}")
+    message = str(error.value)
+    assert kind in message and "export its rows to CSV, JSON Lines or Parquet" in message and "\n" not in message

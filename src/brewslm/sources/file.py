@@ -18,7 +18,9 @@ The head of the file (decompressed when gzip/bz2/xz; decoded with the detected e
    quote, also some column other than the longest one is short: all numbers or at most half
    distinct values;
 5. other text -> ``text:`` (one record per line or per paragraph; see ``text.py``).
-Binary data that is none of these is an error. The extension decides only where the content is
+Binary data that is none of these is an error, and so is a document format no connector reads
+(PDF, Office/ZIP, SQLite, images: ``known_document``, by magic bytes), whatever the extension
+says. The extension decides only where the content is
 weak: content sniffed as ``text`` in a file named ``.csv``/``.tsv``/``.json``/``.jsonl``/``.conll``
 (a one-column CSV, say) is read by the connector the extension names. The decision and its reason
 are a note of the source (shown as evidence). Locator options are passed to that connector.
@@ -176,6 +178,24 @@ def _table_evidence(text: str) -> tuple[str, str] | None:
     return None
 
 
+# Formats people export data in that no connector reads: named by their magic bytes, so such a file
+# is refused with what it is, whatever its extension says (a PDF named .csv must not be read as text).
+_DOCUMENT_MAGIC = (
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP container (an Excel .xlsx, a Word .docx or a .zip archive)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office file (.xls/.doc)"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+)
+
+
+def known_document(raw_head: bytes) -> str | None:
+    """What a file is when its magic bytes name a document format no connector reads, else None."""
+    return next((kind for magic, kind in _DOCUMENT_MAGIC if raw_head.startswith(magic)), None)
+
+
 def sniff_format(raw_head: bytes) -> tuple[str | None, str]:
     """The connector the content of a file's head calls for (see the module docstring), and why.
     None when the head is binary data of no known format."""
@@ -216,6 +236,12 @@ def choose_format(path: Path, locator: Locator) -> tuple[str, str]:
     if not head:
         scheme = by_extension or "text"
         return scheme, f"format: {scheme} (the file is empty; extension {ext})"
+    document = known_document(head)
+    if document is not None:
+        raise SourceError(
+            f"{path}: is {document} (by its first bytes), not a data file BrewSLM reads; export its rows "
+            f"to CSV, JSON Lines or Parquet first (locator '{locator}')"
+        )
     by_content, why = sniff_format(head)
     if by_content == "parquet" and path.name.lower().endswith(COMPRESSED_SUFFIXES):
         raise SourceError(
