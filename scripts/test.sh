@@ -4,6 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
+# One worker per core (pytest-xdist) unless the arguments pick a number: most of the suite is
+# single-threaded work (CLI subprocesses, tiny models), which two cores run side by side.
+case " $* " in
+  *" -n "*|*" -n"[0-9]*|*" -nauto "*|*" --numprocesses"*|*" -p no:xdist "*) ;;
+  *) set -- -n auto "$@" ;;
+esac
 set +e
 python -m pytest "$@"
 rc=$?
