@@ -176,7 +176,12 @@ class LabelToClassificationMapper(Mapper):
             return text
         label_path = fields.get("label")
         value = get_path(row, label_path) if label_path else MISSING
-        label = label_from_scores(value, label_path) if isinstance(value, dict) else read_label(row, label_path)
+        if isinstance(value, dict):
+            label = label_from_scores(value, label_path)
+        elif value is MISSING or value is None:
+            label = read_label(row, label_path)  # the missing-label rejection, worded in one place
+        else:
+            label = label_to_str(value, label_path or "label")  # the value already read: no second lookup
         if isinstance(label, Rejection):
             return label
         joined = _multi_label(label, label_path, opts)
@@ -283,11 +288,10 @@ def _multi_label(label: str, path: str | None, opts: _Options) -> Rejection | No
     """``multi_label`` (a defect of the row) for a label that joins several labels: by the
     ``multi_label_delimiter`` option, or, without it, when every part of it is a label_names id
     or name while the whole is neither."""
-    where = f"label '{label}' of field '{path}'"
     if opts.multi_label_delimiter is not None:
         parts = split_labels(label, opts.multi_label_delimiter)
         if parts is not None:
-            return Rejection("multi_label", f"{where} joins {len(parts)} labels with "
+            return Rejection("multi_label", f"label '{label}' of field '{path}' joins {len(parts)} labels with "
                              f"'{opts.multi_label_delimiter}'; this mapper is single-label", defect=True)
         return None
     if opts.names is None or label in opts.names or label in opts.names.values():
@@ -296,7 +300,7 @@ def _multi_label(label: str, path: str | None, opts: _Options) -> Rejection | No
     for delimiter in MULTI_LABEL_DELIMITERS:
         parts = split_labels(label, delimiter)
         if parts is not None and all(part in known for part in parts):
-            return Rejection("multi_label", f"{where} joins {len(parts)} labels of label_names with "
+            return Rejection("multi_label", f"label '{label}' of field '{path}' joins {len(parts)} labels of label_names with "
                              f"'{delimiter}'; this mapper is single-label", defect=True)
     return None
 
