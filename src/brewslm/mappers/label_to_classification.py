@@ -93,7 +93,9 @@ from brewslm.mappers.base import (
     attach_source_id,
     get_path,
     label_to_str,
+    name_label,
     read_label,
+    read_label_names,
     read_text,
     type_name,
 )
@@ -187,13 +189,9 @@ class LabelToClassificationMapper(Mapper):
         joined = _multi_label(label, label_path, opts)
         if joined is not None:
             return joined
-        if opts.names is not None:
-            if label in opts.names:
-                label = opts.names[label]
-            elif label not in opts.names.values():
-                return Rejection(
-                    "label_not_allowed", f"label '{label}' of field '{fields.get('label')}' has no entry in label_names"
-                )
+        label = name_label(label, opts.names, f"field '{fields.get('label')}'")
+        if isinstance(label, Rejection):
+            return label
         if opts.allowed is not None and label not in opts.allowed:
             return Rejection(
                 "label_not_allowed",
@@ -612,21 +610,7 @@ def _discount_unmapped(profile: SampleProfile, field_map: dict[str, str], confid
 
 
 def _parse_options(options: Mapping[str, Any]) -> _Options:
-    raw_names = options.get("label_names")
-    names: dict[str, str] | None = None
-    if raw_names is not None:
-        if isinstance(raw_names, (list, tuple)):
-            pairs = list(enumerate(raw_names))
-        elif isinstance(raw_names, Mapping):
-            pairs = list(raw_names.items())
-        else:
-            raise MapperError("label_to_classification option label_names must be a list or an object of names")
-        names = {}
-        for key, name in pairs:
-            key_str, name_str = label_to_str(key, "label_names"), label_to_str(name, "label_names")
-            if isinstance(key_str, Rejection) or isinstance(name_str, Rejection) or not isinstance(name, str):
-                raise MapperError(f"label_to_classification option label_names: entry {key!r} -> {name!r} is not a name")
-            names[key_str] = name_str
+    names = read_label_names(options.get("label_names"), "label_to_classification")
     raw_allowed = options.get("labels")
     allowed: frozenset[str] | None = None
     if raw_allowed is not None:
