@@ -113,3 +113,44 @@ def test_equality_tolerates_float_noise() -> None:
     doc = {"metrics": {"tuned": {"accuracy": 0.1 + 0.2}}}
     assert check_gate("accuracy == 0.3", doc)["passed"] is True
     assert check_gate(Gate("accuracy == 0.31", "tuned", "accuracy", None, "==", 0.31), doc)["passed"] is False
+
+
+def with_baseline(doc: dict[str, Any]) -> dict[str, Any]:
+    """The report with a cheap baseline: TF-IDF at 0.8, so the fine-tune (0.87) beats it by 0.07."""
+    return {**doc, "metrics": {**doc["metrics"], "baseline": {"macro_f1": 0.8, "accuracy": 0.82}},
+            "intervals": {**doc["intervals"], "baseline": {"macro_f1": [0.75, 0.85]}},
+            "lift_vs_baseline": {"macro_f1": {"base": 0.8, "tuned": 0.87, "lift": 0.07, "ci_low": -0.01,
+                                              "ci_high": 0.15, "better": True}}}
+
+
+@pytest.mark.parametrize("text, source, metric, bound, canonical", [
+    ("baseline.macro_f1 < 0.9", "baseline", "macro_f1", None, "baseline.macro_f1 < 0.9"),
+    ("lift_vs_baseline.macro_f1 > 0", "lift_vs_baseline", "macro_f1", None, "lift_vs_baseline.macro_f1 > 0"),
+    ("lift_vs_baseline.macro_f1.ci_low>0", "lift_vs_baseline", "macro_f1", "ci_low", "lift_vs_baseline.macro_f1.ci_low > 0"),
+    ("baseline.accuracy.ci_high <= 1", "baseline", "accuracy", "ci_high", "baseline.accuracy.ci_high <= 1"),
+])
+def test_baseline_gate_forms(text: str, source: str, metric: str, bound: str | None, canonical: str) -> None:
+    gate = parse_gate(text)
+    assert (gate.source, gate.metric, gate.bound, gate.text) == (source, metric, bound, canonical)
+
+
+def test_baseline_gates_read_the_cheap_baseline_and_its_lift() -> None:
+    results = check_gates(["lift_vs_baseline.macro_f1 > 0", "lift_vs_baseline.macro_f1.ci_low > 0",
+                           "baseline.macro_f1 < 0.85", "baseline.macro_f1.ci_low >= 0.75"], with_baseline(report()))
+    assert [r["value"] for r in results] == [0.07, -0.01, 0.8, 0.75]
+    assert [r["passed"] for r in results] == [True, False, True, True]
+    (typo,) = check_gates(["lift_vs_baseline.macro_f2 > 0"], with_baseline(report()))
+    assert not typo["passed"] and "unknown metric 'macro_f2' in lift_vs_baseline" in typo["reason"]
+    assert "closest: macro_f1" in typo["reason"]
+    (typo,) = check_gates(["baseline.acuracy > 0"], with_baseline(report()))
+    assert not typo["passed"] and "closest: accuracy" in typo["reason"]
+
+
+def test_baseline_gates_without_a_baseline_fail_with_its_reason() -> None:
+    skipped = {**report(), "baselines_skipped": "the evaluated split is train", "baselines": {}}
+    lift, metric = check_gates(["lift_vs_baseline.macro_f1 > 0", "baseline.macro_f1 < 1"], skipped)
+    assert not lift["passed"] and "the evaluated split is train" in lift["reason"]
+    assert not metric["passed"] and "the evaluated split is train" in metric["reason"]
+    unavailable = {**report(), "baselines": {"tfidf_logreg": {"title": "TF-IDF", "unavailable": "one class only"}}}
+    (lift,) = check_gates(["lift_vs_baseline.macro_f1 > 0"], unavailable)
+    assert not lift["passed"] and "tfidf_logreg: one class only" in lift["reason"]

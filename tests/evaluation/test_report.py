@@ -51,6 +51,9 @@ def classification_report() -> dict[str, Any]:
         "lift": {"accuracy": {"base": 0.5, "tuned": 0.75, "lift": 0.25, "ci_low": 0.0, "ci_high": 0.5, "better": True},
                  "macro_f1": {"base": 0.45, "tuned": 0.7, "lift": 0.25, "ci_low": -0.05, "ci_high": 0.55,
                               "better": True}},
+        "lift_vs_baseline": None,
+        "baselines": {},
+        "baselines_skipped": "no cheap baseline is registered for classification",
         "by_subtask": {"tuned": {"books": {"examples": 7, "macro_f1": 0.8}, "films|tv": {"examples": 5, "macro_f1": 0.6}},
                        "base": {"books": {"examples": 7, "macro_f1": 0.5}, "films|tv": {"examples": 5, "macro_f1": 0.4}}},
         "breakdown": {
@@ -219,3 +222,87 @@ def test_confidence_label_follows_the_bootstrap(confidence: float, label: str) -
     report = classification_report()
     report["bootstrap"]["confidence"] = confidence
     assert f"| metric | base | tuned | lift [{label} CI] |" in render_markdown(report)
+
+
+def with_cheap_baseline(report: dict[str, Any], value: float, low: float, high: float) -> dict[str, Any]:
+    """The classification report with TF-IDF + logistic regression scoring ``value`` macro_f1 (the
+    fine-tune has 0.7); the lift over it has the interval [low, high]."""
+    lift = 0.7 - value
+    per_class = {"negative": {"f1": 0.9}, "positive": {"f1": 0.8}}
+    return {**report, "baselines_skipped": None,
+            "models": {**report["models"], "baseline": {"name": "tfidf_logreg", "title": "TF-IDF + logistic regression",
+                                                        "fitted": {"features": 10}, "kind": "baseline",
+                                                        "fitted_on": {"split": "train", "examples": 800}}},
+            "metrics": {**report["metrics"], "baseline": {"accuracy": 0.85, "macro_f1": value}},
+            "intervals": {**report["intervals"], "baseline": {"macro_f1": [value - 0.05, value + 0.05]}},
+            "lift_vs_baseline": {"macro_f1": {"base": value, "tuned": 0.7, "lift": lift, "ci_low": low,
+                                              "ci_high": high, "better": lift > 0},
+                                 "accuracy": {"base": 0.85, "tuned": 0.75, "lift": -0.1, "ci_low": -0.2,
+                                              "ci_high": 0.0, "better": False}},
+            "baselines": {"tfidf_logreg": {"title": "TF-IDF + logistic regression", "seconds": 2.1,
+                                           "metrics": {"macro_f1": value, "accuracy": 0.85},
+                                           "interval": [value - 0.05, value + 0.05], "fitted": {"features": 10}},
+                          "majority": {"title": "the most frequent label", "seconds": 0.0,
+                                       "unavailable": "the train split has one label only"}},
+            "breakdown": {**report["breakdown"], "baseline": {"per_class": per_class}},
+            "predictions": {**report["predictions"], "baseline": "predictions_baseline.jsonl"}}
+
+
+BEATEN = ("The cheap baseline (TF-IDF + logistic regression, fitted in 2.1 s) beats this fine-tune: macro_f1 0.800 "
+          "vs 0.700 (lift -0.100 [-0.170, -0.030]). Do not ship this fine-tune for this task as it is.")
+
+
+def test_a_baseline_that_wins_opens_the_report() -> None:
+    report = with_cheap_baseline(classification_report(), 0.8, -0.17, -0.03)
+    lines = render_markdown(report).splitlines()
+    assert lines[0].startswith("# Evaluation:") and lines[2] == f"**{BEATEN}**"
+    header = lines.index("| metric | base | baseline | tuned | lift vs base [95% CI] | lift vs baseline [95% CI] |")
+    assert lines[header + 2] == ("| macro_f1 (headline) | 0.450 [0.200, 0.700] | 0.800 [0.750, 0.850] "
+                                 "| 0.700 [0.400, 0.950] | +0.250 [-0.050, +0.550] | -0.100 [-0.170, -0.030] |")
+    assert ("- **cheap baseline**: TF-IDF + logistic regression (tfidf_logreg), fitted on 800 train rows in 2.1 s"
+            in lines)
+    assert ("| tfidf_logreg | TF-IDF + logistic regression | 0.800 [0.750, 0.850] | 2.1 s "
+            "| strongest: the report's baseline |") in lines
+    assert "| majority | the most frequent label | - | 0.0 s | unavailable: the train split has one label only |" in lines
+    assert "predictions_baseline.jsonl (baseline)" in render_markdown(report)
+    summary = render_text_summary(report).splitlines()
+    assert summary[1] == BEATEN
+    assert summary[2].startswith("tuned model")
+    assert any(line.startswith("cheap baseline") and "tfidf_logreg" in line for line in summary)
+    header = next(line for line in summary if line.startswith("metric"))
+    assert header.split()[:4] == ["metric", "base", "baseline", "tuned"] and "vs baseline" in header
+    assert f'<p class="fail">{BEATEN}</p>' in render_html(report)
+
+
+def test_a_lift_over_the_baseline_that_includes_zero_is_said_first() -> None:
+    report = with_cheap_baseline(classification_report(), 0.65, -0.02, 0.12)
+    first = render_markdown(report).splitlines()[2]
+    assert first.startswith("**The cheap baseline (TF-IDF + logistic regression, fitted in 2.1 s) is not clearly "
+                            "beaten by this fine-tune: macro_f1 0.650 vs 0.700 (lift +0.050 [-0.020, +0.120])")
+    assert "95% interval includes 0" in first
+    clear = with_cheap_baseline(classification_report(), 0.6, 0.02, 0.18)
+    assert render_markdown(clear).splitlines()[2].startswith("- **tuned model**")
+    assert not render_text_summary(clear).splitlines()[1].startswith("The cheap baseline")
+
+
+def test_no_baseline_says_why() -> None:
+    text = render_markdown(classification_report())
+    assert "- **cheap baseline**: none (no cheap baseline is registered for classification)" in text
+    assert "| metric | base | tuned | lift [95% CI] |" in text
+
+
+def test_metric_bars_gain_the_baseline_series(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from brewslm.evaluation import report as report_module
+
+    drawn: dict[str, Any] = {}
+    real = report_module.plot_metric_bars
+
+    def spy(names, series, metric, path, title=""):
+        drawn[metric] = (list(names), {model: list(values) for model, values in series.items()})
+        return real(names, series, metric, path, title)
+
+    monkeypatch.setattr(report_module, "plot_metric_bars", spy)
+    write_reports(with_cheap_baseline(classification_report(), 0.8, -0.17, -0.03), tmp_path)
+    names, series = drawn["f1"]
+    assert set(series) == {"base", "baseline", "tuned"}
+    assert series["baseline"][:2] == [0.9, 0.8] and series["tuned"][:2] == [0.8, 0.9]

@@ -7,6 +7,10 @@ A gate is one line, ``TARGET OP NUMBER``:
 - ``lift.macro_f1 > 0``           - the lift, ``tuned - base``
 - ``lift.macro_f1.ci_low > 0``    - the lower end of the lift's bootstrap interval (the lift is
   positive with the report's confidence); ``.ci_high`` is the upper end
+- ``baseline.macro_f1 < 0.9``     - the strongest cheap baseline's metric (TF-IDF + logistic
+  regression, a CRF...: the report's ``baseline``)
+- ``lift_vs_baseline.macro_f1 > 0`` - the fine-tune beats the cheap baseline, ``tuned - baseline``
+  (``.ci_low`` / ``.ci_high`` as for ``lift``)
 - ``macro_f1.ci_low >= 0.8``      - an end of a model's own metric interval (``base.`` works too)
 
 ``OP`` is one of ``>=``, ``>``, ``<=``, ``<``, ``==`` (equal to within 1e-9). Rates are fractions
@@ -17,7 +21,8 @@ improvement gate is ``lift.perplexity < 0``.
 returns one result per gate, shaped ``{"gate", "metric", "target", "op", "threshold", "value",
 "passed", "reason"}``. A gate on a metric the report does not have fails with a reason naming the
 closest metrics it does have; a gate whose value is undefined (None) fails, as does a ``base.`` or
-``lift.`` gate when no base model was evaluated. A badly written gate is a ``ConfigError`` that
+``lift.`` gate when no base model was evaluated, and a ``baseline.`` or ``lift_vs_baseline.`` gate
+when no cheap baseline was fitted (the reason says why). A badly written gate is a ``ConfigError`` that
 shows the expected form.
 """
 
@@ -39,21 +44,22 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "==": lambda value, threshold: math.isclose(value, threshold, rel_tol=1e-9, abs_tol=1e-9),
 }
-SOURCES = ("tuned", "base", "lift")
+SOURCES = ("tuned", "base", "lift", "baseline", "lift_vs_baseline")
+LIFTS = ("lift", "lift_vs_baseline")  # the sources that are differences (paired_lift sections)
 BOUNDS = ("ci_low", "ci_high")
 
 _GATE = re.compile(r"^\s*(?P<target>[A-Za-z_][\w.]*)\s*(?P<op>>=|<=|==|>|<)\s*"
                    r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-_FORM = ("write TARGET OP NUMBER, e.g. 'macro_f1 >= 0.85', 'base.macro_f1 < 0.9', 'lift.macro_f1 > 0' or "
-         "'lift.macro_f1.ci_low > 0', with OP one of >=, >, <=, <, ==")
+_FORM = ("write TARGET OP NUMBER, e.g. 'macro_f1 >= 0.85', 'base.macro_f1 < 0.9', 'lift.macro_f1 > 0', "
+         "'lift.macro_f1.ci_low > 0' or 'lift_vs_baseline.macro_f1 > 0', with OP one of >=, >, <=, <, ==")
 
 
 @dataclass(frozen=True)
 class Gate:
-    """One parsed gate: ``source`` model (or the lift), ``metric``, optional interval ``bound``."""
+    """One parsed gate: ``source`` model (or a lift), ``metric``, optional interval ``bound``."""
 
     text: str  # canonical form, e.g. "lift.macro_f1.ci_low > 0"
-    source: str  # "tuned" | "base" | "lift"
+    source: str  # one of SOURCES
     metric: str
     bound: str | None  # None (the value itself) | "ci_low" | "ci_high"
     op: str
@@ -81,8 +87,9 @@ def parse_gate(text: str) -> Gate:
     source = parts.pop(0) if parts[0] in SOURCES and len(parts) > 1 else "tuned"
     bound = parts.pop() if len(parts) > 1 and parts[-1] in BOUNDS else None
     if len(parts) != 1 or not parts[0]:
-        raise ConfigError(f"gate '{written}': '{match['target']}' is not METRIC, tuned.METRIC, base.METRIC or "
-                          f"lift.METRIC (optionally ending in .ci_low or .ci_high); {_FORM}")
+        raise ConfigError(f"gate '{written}': '{match['target']}' is not METRIC, tuned.METRIC, base.METRIC, "
+                          f"baseline.METRIC, lift.METRIC or lift_vs_baseline.METRIC (optionally ending in "
+                          f".ci_low or .ci_high); {_FORM}")
     number = match["number"]
     return Gate(text=f"{_target(source, parts[0], bound)} {match['op']} {number}", source=source, metric=parts[0],
                 bound=bound, op=match["op"], threshold=float(number))
@@ -107,15 +114,19 @@ def _closest(metric: str, known: Sequence[str]) -> str:
 
 def _lookup(gate: Gate, report: Mapping[str, Any]) -> tuple[float | None, str | None]:
     """The gate's value in the report, or (None, why there is none)."""
-    if gate.source == "lift":
-        section = report.get("lift")
+    if gate.source in LIFTS:
+        section = report.get(gate.source)
         if section is None:
-            return None, "no lift: no base model was evaluated (baseline 'none')"
+            return None, (f"no {gate.source}: {_no_baseline(report)}" if gate.source == "lift_vs_baseline"
+                          else "no lift: no base model was evaluated (baseline 'none')")
         if gate.metric not in section:
-            return None, f"unknown metric '{gate.metric}' in the lift; {_closest(gate.metric, list(section))}"
+            where = "the lift" if gate.source == "lift" else gate.source
+            return None, f"unknown metric '{gate.metric}' in {where}; {_closest(gate.metric, list(section))}"
         return section[gate.metric].get(gate.bound or "lift"), None
     metrics = (report.get("metrics") or {}).get(gate.source)
     if metrics is None:
+        if gate.source == "baseline":
+            return None, f"no baseline metrics: {_no_baseline(report)}"
         return None, f"no {gate.source} metrics: the {gate.source} model was not evaluated"
     if gate.metric not in metrics:
         return None, f"unknown metric '{gate.metric}'; {_closest(gate.metric, list(metrics))}"
@@ -125,6 +136,16 @@ def _lookup(gate: Gate, report: Mapping[str, Any]) -> tuple[float | None, str | 
     if not interval:
         return None, f"no bootstrap interval for {gate.source} '{gate.metric}' (bootstrap_samples=0?)"
     return interval[BOUNDS.index(gate.bound)], None
+
+
+def _no_baseline(report: Mapping[str, Any]) -> str:
+    """Why a report has no cheap baseline: skipped (and why), or each baseline's reason."""
+    if report.get("baselines_skipped"):
+        return str(report["baselines_skipped"])
+    reasons = [f"{name}: {entry.get('unavailable')}" for name, entry in (report.get("baselines") or {}).items()
+               if isinstance(entry, Mapping)]
+    return ("no cheap baseline could be fitted (" + "; ".join(reasons) + ")") if reasons \
+        else "no cheap baseline was fitted"
 
 
 def _shown(value: float) -> str:
@@ -154,4 +175,4 @@ def check_gates(gates: Sequence[Gate | str], report: Mapping[str, Any]) -> list[
     return [check_gate(gate, report) for gate in parse_gates(gates)]
 
 
-__all__ = ["BOUNDS", "OPERATORS", "SOURCES", "Gate", "check_gate", "check_gates", "parse_gate", "parse_gates"]
+__all__ = ["BOUNDS", "LIFTS", "OPERATORS", "SOURCES", "Gate", "check_gate", "check_gates", "parse_gate", "parse_gates"]

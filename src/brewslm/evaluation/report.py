@@ -5,17 +5,27 @@ in this order (``REPORT_KEYS``; keys beyond them follow, in their own order)::
 
     schema_version, created_at, task, scoring_mode, strategy, headline, lower_is_better,
     dataset {name, version, split, examples, path},
-    models {tuned: {name, source, kind}, base: {...} | null},
-    metrics {tuned: {metric: value}, base: ... | null},
-    intervals {tuned: {metric: [low, high]}, base: ... | null},        bootstrap percentile CI
+    models {tuned: {name, source, kind}, base: {...} | null,
+            baseline: {name, title, fitted, kind: "baseline", fitted_on: {split, examples}} | null},
+    metrics {tuned: {metric: value}, base: ... | null, baseline: ... | null},
+    intervals {tuned: {metric: [low, high]}, base: ... | null, baseline: ...}, bootstrap percentile CI
     lift {metric: {base, tuned, lift, ci_low, ci_high, better}} | null, paired bootstrap CI of tuned - base
-    by_subtask {tuned: {subtask: {metric: value}}, base: ...},          {} when rows carry no subtask
-    breakdown {tuned: {...handler.breakdown()...}, base: ... | null},
+    lift_vs_baseline {metric: {...as lift...}} | null,  tuned - baseline ("base" holds the baseline's value)
+    baselines {name: {title, seconds, metrics {headline + a few}, interval, fitted} | {title, seconds, unavailable}},
+    baselines_skipped reason | null,                                    why no cheap baseline was fitted at all
+    by_subtask {tuned: {subtask: {metric: value}}, base: ..., baseline: ...}, {} when rows carry no subtask
+    breakdown {tuned: {...handler.breakdown()...}, base: ... | null, baseline: ... | null},
     judge {win_rate, tie_rate, loss_rate, examples, judge_model} | null,
     gates [{gate, metric, target, op, threshold, value, passed, reason}], passed,
     bootstrap {samples, confidence, seed},
-    predictions {tuned: file, base: file | null}, timing {tuned: {seconds, examples_per_second}, base},
-    config {...}
+    predictions {tuned: file, base: file | null, baseline: file | null},
+    timing {tuned: {seconds, examples_per_second}, base, baseline}, config {...}
+
+``baseline`` is the strongest cheap baseline (``brewslm.evaluation.baselines``: TF-IDF + logistic
+regression, a CRF, a cue rule...) by the headline metric, fitted on the train split and scored on
+the same rows by the same handler; ``baselines`` lists every one tried. When it beats the
+fine-tune, or the lift over it is not clear of 0, the report's first lines say so
+(``baseline_verdict``). Schema 2 added the baseline keys; a schema 1 report renders without them.
 
 Breakdowns are rendered generically: ``labels`` + ``confusion_matrix`` (rows gold labels, columns
 labels + "unparseable") is a confusion matrix; a mapping of names to mappings of numbers
@@ -44,15 +54,17 @@ from typing import Any, Collection, Mapping, Sequence, Union
 from brewslm.output import key_values, table, to_jsonable
 from brewslm.training.report import agg_figure
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 REPORT_KEYS = ("schema_version", "created_at", "task", "scoring_mode", "strategy", "headline", "lower_is_better",
-               "dataset", "models", "metrics", "intervals", "lift", "by_subtask", "breakdown", "judge", "gates",
-               "passed", "bootstrap", "predictions", "timing", "config")
-MODELS = ("base", "tuned")  # column order wherever both appear: the baseline, then the fine-tune
+               "dataset", "models", "metrics", "intervals", "lift", "lift_vs_baseline", "baselines",
+               "baselines_skipped", "by_subtask", "breakdown", "judge", "gates", "passed", "bootstrap", "predictions",
+               "timing", "config")
+MODELS = ("base", "baseline", "tuned")  # column order: the base model, the cheap baseline, then the fine-tune
+TABLE_ORDER = ("tuned", "base", "baseline")  # tables and names: the fine-tune's first, it is what the report is about
 MAX_TABLE_LABELS = 30  # a wider confusion matrix is a picture only (its numbers stay in report.json)
 MAX_ANNOTATED_LABELS = 25  # cells of a larger confusion-matrix picture are colour only, no numbers
 BAR_METRICS = ("f1", "accuracy")  # what a per-name breakdown's picture shows, first present wins
-BASE_COLOR, TUNED_COLOR = "#9ecae1", "#3182bd"
+BASE_COLOR, TUNED_COLOR, BASELINE_COLOR = "#9ecae1", "#3182bd", "#fdae6b"
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -111,7 +123,7 @@ def _evaluated(report: Mapping[str, Any]) -> list[str]:
 def _metric_order(report: Mapping[str, Any]) -> list[str]:
     """The headline first, then the tuned model's metrics in their order, then any base-only ones."""
     names: list[str] = []
-    for model in ("tuned", "base"):
+    for model in TABLE_ORDER:
         names.extend(m for m in _section(report, "metrics", model) or {} if m not in names)
     headline = report.get("headline")
     return ([headline] if headline in names else []) + [m for m in names if m != headline]
@@ -146,7 +158,7 @@ def _count(value: Any, noun: str) -> str | None:
 def _facts(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     models = report.get("models") or {}
     facts = [("tuned model", _model_text(models.get("tuned"))), ("base model", _model_text(models.get("base"))),
-             ("strategy", str(report.get("strategy") or "-"))]
+             ("cheap baseline", baseline_text(report)), ("strategy", str(report.get("strategy") or "-"))]
     for model in MODELS:
         timing = _section(report, "timing", model)
         if timing:
@@ -157,7 +169,7 @@ def _facts(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         facts.append(("bootstrap", f"{boot['samples']} resamples, {_percent(boot.get('confidence'))} percentile "
                                    f"intervals, seed {boot.get('seed', 0)}"))
     predictions = report.get("predictions") or {}
-    files = [f"{predictions[m]} ({m})" for m in ("tuned", "base") if predictions.get(m)]
+    files = [f"{predictions[m]} ({m})" for m in TABLE_ORDER if predictions.get(m)]
     if files:
         facts.append(("predictions", ", ".join(files)))
     if report.get("created_at"):
@@ -167,6 +179,75 @@ def _facts(report: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _one_decimal(value: Any) -> str:
     return f"{value:,.1f}" if _is_number(value) and math.isfinite(value) else "-"
+
+
+def _baseline_entry(report: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:
+    """(name, ``baselines`` entry) of the report's baseline: the strongest cheap one."""
+    name = ((report.get("models") or {}).get("baseline") or {}).get("name")
+    return name, (report.get("baselines") or {}).get(name) or {}
+
+
+def _seconds(value: Any) -> str:
+    return f"{value:.1f} s" if _is_number(value) and math.isfinite(value) else "? s"
+
+
+def baseline_text(report: Mapping[str, Any]) -> str:
+    """``TF-IDF + logistic regression (tfidf_logreg), fitted on 800 train rows in 2.1 s``, or why
+    there is none (skipped, or each baseline's reason)."""
+    model = (report.get("models") or {}).get("baseline")
+    if model:
+        _, entry = _baseline_entry(report)
+        rows = ((model.get("fitted_on") or {}).get("examples"))
+        where = f" on {format_value(rows)} train rows" if rows is not None else ""
+        return f"{model.get('title') or model.get('name')} ({model.get('name')}), fitted{where} in " \
+               f"{_seconds(entry.get('seconds'))}"
+    if report.get("baselines_skipped"):
+        return f"none ({report['baselines_skipped']})"
+    reasons = [f"{name}: {entry.get('unavailable')}" for name, entry in (report.get("baselines") or {}).items()]
+    return f"none could be fitted ({'; '.join(reasons)})" if reasons else "none"
+
+
+def baseline_verdict(report: Mapping[str, Any]) -> str | None:
+    """The plain warning a report opens with when the cheap baseline beats (or matches) the
+    fine-tune on the headline metric, or the lift over it has an interval that includes 0; None
+    when the fine-tune is clearly better (or there is no baseline to compare with)."""
+    headline = report.get("headline")
+    entry = (report.get("lift_vs_baseline") or {}).get(headline) or {}
+    lift, better = entry.get("lift"), entry.get("better")
+    if not _is_number(lift) or better is None:
+        return None
+    model = (report.get("models") or {}).get("baseline") or {}
+    _, fitted = _baseline_entry(report)
+    who = f"The cheap baseline ({model.get('title') or model.get('name')}, fitted in {_seconds(fitted.get('seconds'))})"
+    numbers = (f"{headline} {format_value(entry.get('base'))} vs {format_value(entry.get('tuned'))} "  # baseline first
+               f"(lift {_with_interval(lift, [entry.get('ci_low'), entry.get('ci_high')], signed=True)})")
+    if not better:
+        return (f"{who} {'matches' if lift == 0 else 'beats'} this fine-tune: {numbers}. "
+                "Do not ship this fine-tune for this task as it is.")
+    low, high = entry.get("ci_low"), entry.get("ci_high")
+    if _is_number(low) and _is_number(high) and low <= 0 <= high:
+        confidence = _percent((report.get("bootstrap") or {}).get("confidence"))
+        return (f"{who} is not clearly beaten by this fine-tune: {numbers}; the lift's {confidence} interval "
+                "includes 0. Evaluate on more rows, or improve the fine-tune, before preferring it to the baseline.")
+    return None
+
+
+def _baselines_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]] | None:
+    """Every cheap baseline tried: its headline with interval, seconds, and the strongest marked
+    (or why it is unavailable)."""
+    entries = report.get("baselines") or {}
+    if not entries:
+        return None
+    headline, chosen = str(report.get("headline")), _baseline_entry(report)[0]
+    ci = f"[{_percent((report.get('bootstrap') or {}).get('confidence'))} CI]"
+    rows = []
+    for name, entry in entries.items():
+        value = (entry.get("metrics") or {}).get(headline)
+        note = (f"unavailable: {entry['unavailable']}" if entry.get("unavailable") is not None
+                else "strongest: the report's baseline" if name == chosen else "")
+        rows.append([str(name), str(entry.get("title") or ""), _with_interval(value, entry.get("interval")),
+                     _seconds(entry.get("seconds")), note])
+    return ["baseline", "what", f"{headline} {ci}", "fit + predict", "note"], rows
 
 
 def _verdict(report: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -180,18 +261,21 @@ def _verdict(report: Mapping[str, Any]) -> tuple[str, str | None]:
 
 
 def _metrics_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    models, lift = _evaluated(report), report.get("lift") or {}
+    """metric | base | baseline | tuned | lift vs base [CI] | lift vs baseline [CI] (the columns of
+    what was evaluated; a lone lift column is just "lift")."""
+    models = _evaluated(report)
+    lifts = [(key, report.get(key)) for key in ("lift", "lift_vs_baseline") if report.get(key)]
     ci = f"[{_percent((report.get('bootstrap') or {}).get('confidence'))} CI]"
-    headers = ["metric"] + [f"{m} {ci}" if m == "tuned" and "base" not in models else m for m in models]
-    if lift:
-        headers.append(f"lift {ci}")
+    headers = ["metric"] + [f"{m} {ci}" if m == "tuned" and len(models) == 1 else m for m in models]
+    names = {"lift": "lift vs base", "lift_vs_baseline": "lift vs baseline"}
+    headers += [f"{names[key] if len(lifts) > 1 or key != 'lift' else 'lift'} {ci}" for key, _ in lifts]
     rows = []
     for metric in _metric_order(report):
         row = [_metric_label(report, metric)]
         for model in models:
             row.append(_with_interval(_section(report, "metrics", model).get(metric),
                                       (_section(report, "intervals", model) or {}).get(metric)))
-        if lift:
+        for _, lift in lifts:
             entry = lift.get(metric) or {}
             row.append(_with_interval(entry.get("lift"), [entry.get("ci_low"), entry.get("ci_high")], signed=True))
         rows.append(row)
@@ -205,20 +289,22 @@ def _gate_rows(report: Mapping[str, Any]) -> list[list[str]]:
 
 def _subtask_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]] | None:
     groups = {model: _section(report, "by_subtask", model) or {} for model in _evaluated(report)}
-    names = list(dict.fromkeys(name for model in ("tuned", "base") for name in groups.get(model, {})))
+    names = list(dict.fromkeys(name for model in TABLE_ORDER for name in groups.get(model, {})))
     if not names:
         return None
     headline = str(report.get("headline"))
     models = list(groups)
-    headers = ["subtask", "examples"] + [f"{headline} ({m})" for m in models] + (["change"] if len(models) == 2 else [])
+    change = "base" in models and "tuned" in models  # tuned - base, as the lift
+    headers = ["subtask", "examples"] + [f"{headline} ({m})" for m in models] + (["change"] if change else [])
     rows = []
     for name in names:
-        values = [(groups[m].get(name) or {}).get(headline) for m in models]
+        values = {m: (groups[m].get(name) or {}).get(headline) for m in models}
         examples = next(((groups[m].get(name) or {}).get("examples") for m in reversed(models)
                          if (groups[m].get(name) or {}).get("examples") is not None), None)
-        row = [name, format_value(examples)] + [format_value(v) for v in values]
-        if len(models) == 2:
-            row.append(format_value(values[1] - values[0], signed=True) if all(map(_is_number, values)) else "-")
+        row = [name, format_value(examples)] + [format_value(values[m]) for m in models]
+        if change:
+            pair = (values["tuned"], values["base"])
+            row.append(format_value(pair[0] - pair[1], signed=True) if all(map(_is_number, pair)) else "-")
         rows.append(row)
     return headers, rows
 
@@ -285,7 +371,7 @@ def _section_keys(breakdowns: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Breakdown keys in the tuned model's order, then the base's (labels, columns and the matrix
     are one section: the confusion matrix)."""
     keys: list[str] = []
-    for model in ("tuned", "base"):
+    for model in TABLE_ORDER:
         keys.extend(k for k in breakdowns.get(model, {}) if k not in keys and k not in CONFUSION_AXES)
     return keys
 
@@ -333,7 +419,7 @@ def plot_metric_bars(names: Sequence[str], series: Mapping[str, Sequence[float |
     figure = agg_figure(7, height)
     axes = figure.add_subplot(1, 1, 1)
     bar = 0.8 / max(1, len(series))
-    colors = {"base": BASE_COLOR, "tuned": TUNED_COLOR}
+    colors = {"base": BASE_COLOR, "tuned": TUNED_COLOR, "baseline": BASELINE_COLOR}
     values_seen: list[float] = []
     for offset, (model, values) in enumerate(series.items()):
         numbers = [float(v) if _is_number(v) else math.nan for v in values]
@@ -366,7 +452,7 @@ def draw_pictures(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
             drawn[picture.stem] = plot_confusion_matrices(panels, path)
             continue
         sections = {m: b[picture.section] for m, b in breakdowns.items() if _per_name(b.get(picture.section))}
-        names = list(dict.fromkeys(n for m in ("tuned", "base") for n in sections.get(m, {})))
+        names = list(dict.fromkeys(n for m in TABLE_ORDER for n in sections.get(m, {})))
         series = {m: [(s.get(n) or {}).get(picture.metric) for n in names] for m, s in sections.items()}
         drawn[picture.stem] = plot_metric_bars(names, series, picture.metric, path, picture.caption)
     return drawn
@@ -449,10 +535,18 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
 def report_blocks(report: Mapping[str, Any], pictures: Collection[str] = ()) -> list[Block]:
     """The report page as blocks; ``pictures`` are the stems of the pictures drawn (an ``Image``
     block is placed for each, with its breakdown section)."""
-    blocks: list[Block] = [Heading(f"Evaluation: {_title(report)}", 1), Facts(tuple(_facts(report)))]
+    blocks: list[Block] = [Heading(f"Evaluation: {_title(report)}", 1)]
+    warning = baseline_verdict(report)
+    if warning:  # the first thing a reader sees: the fine-tune does not beat the cheap baseline
+        blocks.append(Paragraph(warning, "fail"))
+    blocks.append(Facts(tuple(_facts(report))))
     verdict, tone = _verdict(report)
     blocks.append(Paragraph(verdict, tone))
     blocks += [Heading("Metrics", 2), _table(*_metrics_table(report))]
+    baselines = _baselines_table(report)
+    if baselines:
+        blocks += [Heading("Cheap baselines (fitted on the train split, scored on the same rows)", 2),
+                   _table(*baselines)]
     judge = report.get("judge")
     if judge:
         blocks += [Heading("Pairwise judge (tuned vs base)", 2),
@@ -482,7 +576,7 @@ def _breakdown_blocks(report: Mapping[str, Any], pictures: Collection[str]) -> l
         blocks.append(Heading(key.replace("_", " ").capitalize(), 3))
         if key in by_section:
             blocks.append(Image(by_section[key]))
-        for model in ("tuned", "base"):  # the fine-tune's tables first: it is what the report is about
+        for model in TABLE_ORDER:
             if model not in breakdowns:
                 continue
             breakdown, label = breakdowns[model], f" ({model})" if len(breakdowns) > 1 else ""
@@ -523,9 +617,10 @@ def markdown_escape(text: Any) -> str:
 
 
 def render_markdown(report: Mapping[str, Any], pictures: Collection[str] = ()) -> str:
-    """``report.md``: title, facts, gate verdict, metric table (metric | base | tuned | lift
-    [95% CI]), gates, breakdown tables, subtask table; ``pictures`` (stems of PNG files written
-    next to it) are linked as images."""
+    """``report.md``: title, the baseline warning (``baseline_verdict``) if any, facts, gate verdict,
+    metric table (metric | base | baseline | tuned | lift vs base [95% CI] | lift vs baseline), the
+    cheap baselines, gates, breakdown tables, subtask table; ``pictures`` (stems of PNG files
+    written next to it) are linked as images."""
     out: list[str] = []
     for block in report_blocks(report, pictures):
         if isinstance(block, Heading):
@@ -600,9 +695,10 @@ def render_html(report: Mapping[str, Any], images: Mapping[str, bytes] | None = 
 # --- the terminal summary ----------------------------------------------------------------------
 
 def render_text_summary(report: Mapping[str, Any]) -> str:
-    """What ``brewslm eval`` prints: the title, the models, the metric table with the lift and its
-    interval, the judge's rates, and each gate's verdict."""
-    lines = [_title(report), key_values(_facts(report)[:3]), ""]
+    """What ``brewslm eval`` prints: the title, the baseline warning if any, the models, the metric
+    table with the lifts and their intervals, the judge's rates, and each gate's verdict."""
+    warning = baseline_verdict(report)
+    lines = [_title(report)] + ([warning] if warning else []) + [key_values(_facts(report)[:4]), ""]
     headers, rows = _metrics_table(report)
     lines.append(table(headers, rows, width=80))
     judge = report.get("judge")
@@ -635,6 +731,6 @@ def write_reports(report: Mapping[str, Any], out_dir: str | Path) -> dict[str, P
     return {**paths, **pictures}
 
 
-__all__ = ["REPORT_KEYS", "SCHEMA_VERSION", "Picture", "draw_pictures", "format_interval", "format_value",
+__all__ = ["REPORT_KEYS", "SCHEMA_VERSION", "Picture", "baseline_text", "baseline_verdict", "draw_pictures", "format_interval", "format_value",
            "markdown_escape", "ordered_report", "plot_confusion_matrices", "plot_metric_bars", "render_html",
            "render_markdown", "render_text_summary", "report_blocks", "report_pictures", "write_reports"]
