@@ -116,3 +116,22 @@ def test_a_card_of_a_model_that_failed_its_gates_says_so_up_front() -> None:
 def test_card_without_a_report_says_so() -> None:
     card = render_model_card(facts(report=None, language=None, mean_input_chars=None))
     assert "No evaluation report was found" in card and "unmeasured" in card
+
+
+def test_the_cheap_baseline_beside_base_and_tuned_and_in_the_limitations_when_it_wins() -> None:
+    beaten = report(models={"tuned": {"name": "run"}, "base": {"name": "tiny"},
+                            "baseline": {"name": "tfidf_logreg", "title": "TF-IDF + logistic regression"}},
+                    metrics={**report()["metrics"], "baseline": {"macro_f1": 0.8}},
+                    lift_vs_baseline={"macro_f1": {"base": 0.8, "tuned": 0.61, "lift": -0.19, "ci_low": -0.3,
+                                                   "ci_high": -0.08, "better": False}},
+                    baselines={"tfidf_logreg": {"title": "TF-IDF + logistic regression", "seconds": 2.1}})
+    card = render_model_card(facts(report=beaten))
+    assert "| metric | base | baseline | tuned | lift vs base [95% CI] | lift vs baseline [95% CI] |" in card
+    assert "| 0.200 [0.100, 0.300] | 0.800 | 0.610 [0.450, 0.740] |" in card
+    assert "the cheap baseline (TF-IDF + logistic regression, fitted on the train split)" in card
+    limits = card[card.index("## Limitations"):]
+    assert ("- The cheap baseline (TF-IDF + logistic regression, fitted in 2.1 s) beats this fine-tune: macro_f1 "
+            "0.800 vs 0.610 (lift -0.190 [-0.300, -0.080]). Do not ship this fine-tune for this task as it is.") in limits
+    clear = {**beaten, "lift_vs_baseline": {"macro_f1": {"base": 0.5, "tuned": 0.61, "lift": 0.11, "ci_low": 0.02,
+                                                          "ci_high": 0.2, "better": True}}}
+    assert "cheap baseline" not in limitations(facts(report=clear)).__str__()

@@ -290,6 +290,8 @@ def limitations(facts: CardFacts) -> list[str]:
 
 
 def _report_limitations(report: Mapping[str, Any]) -> list[str]:
+    from brewslm.evaluation.report import baseline_verdict
+
     out: list[str] = []
     headline = report.get("headline")
     tuned = (report.get("metrics") or {}).get("tuned") or {}
@@ -314,6 +316,9 @@ def _report_limitations(report: Mapping[str, Any]) -> list[str]:
         elif lift.get("ci_low") is not None and lift.get("ci_high") is not None and lift["ci_low"] <= 0 <= lift["ci_high"]:
             out.append(f"Its gain over the base on {headline} is not significant: the 95% interval of the lift, "
                        f"[{_num(lift['ci_low'])}, {_num(lift['ci_high'])}], includes zero.")
+    beaten = baseline_verdict(report)  # the cheap baseline (TF-IDF + logistic regression...) beats or matches it
+    if beaten:
+        out.append(beaten)
     majority = tuned.get("majority_baseline_accuracy")
     if majority is not None and tuned.get("accuracy") is not None and tuned["accuracy"] <= majority:
         out.append(f"Its accuracy ({_num(tuned['accuracy'])}) is no better than always answering the most common "
@@ -463,8 +468,11 @@ def _evaluation(facts: CardFacts) -> list[str]:
     if not report:
         return ["No evaluation report was found (run `brewslm eval --model <this folder> --dataset <data>`)."]
     dataset = report.get("dataset") or {}
-    base = ((report.get("models") or {}).get("base") or {}).get("name")
-    intro = (esc(f"Base ({base}) and fine-tune on the same {dataset.get('examples')} held-out "
+    models = report.get("models") or {}
+    base = (models.get("base") or {}).get("name")
+    cheap = (models.get("baseline") or {}).get("title")
+    beside = f", the cheap baseline ({cheap}, fitted on the train split)" if cheap else ""
+    intro = (esc(f"Base ({base}){beside} and fine-tune on the same {dataset.get('examples')} held-out "
                  f"{dataset.get('split', 'test')} rows of {dataset.get('name')} v{dataset.get('version')}; "
                  f"headline metric: {report.get('headline')}.") + " Intervals are 95% bootstrap percentile "
              "intervals; the lift's is paired (both models on the same resampled rows). Full report: `report.html`.")
