@@ -109,7 +109,7 @@ def test_label_scoring_run_against_its_base(space: dict[str, Any]) -> None:
     assert json.loads(result.paths["json"].read_text())["passed"] is False
     rows = read_jsonl(result.paths["predictions_tuned"])
     assert [r["index"] for r in rows] == list(range(8)) and rows[0]["subtask"] in ("short", "long")
-    assert rows[0]["prediction"] in ("negative", "positive") and rows[0]["gold"] == rows[0]["record"]["label"]
+    assert rows[0]["prediction"]["label"] in ("negative", "positive") and rows[0]["gold"] == rows[0]["record"]["label"]
     assert sum(rows[0]["scores"]["probabilities"].values()) == pytest.approx(1.0)
     assert rows[0]["input"][-1]["role"] == "user"
     assert any(e["event"] == "predict" and e["done"] == e["total"] == 8 for e in events)

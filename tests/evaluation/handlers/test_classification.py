@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.metrics import classification_report
@@ -131,5 +133,60 @@ def test_breakdown_confusion_matrix_and_per_class():
 
 
 def test_non_text_prediction_is_a_one_line_error():
-    with pytest.raises(ConfigError, match="label string or null, not the int 1"):
+    with pytest.raises(ConfigError, match=r'label string, \{"label", "confidence"\} or null, not the int 1'):
         handler().score_example(record("positive"), 1)
+
+
+# --- calibration -------------------------------------------------------------------------------
+
+def scored_predictions(seed: int, n: int = 80):
+    rng = np.random.default_rng(seed)
+    gold = [str(x) for x in rng.choice(LABELS, size=n)]
+    confidence = rng.uniform(0.34, 1.0, size=n).round(3)
+    own = [g if rng.uniform() < c ** 2 else str(rng.choice([l for l in LABELS if l != g])) for g, c in zip(gold, confidence)]
+    return gold, own, confidence.tolist()
+
+
+def test_label_scoring_predictions_carry_their_confidence():
+    from brewslm.evaluation.prediction import LabelScores
+
+    scores = LabelScores.from_logprobs({"negative": -2.0, "neutral": -3.0, "positive": -0.5})
+    assert handler().label_prediction(scores) == {"label": "positive", "confidence": scores.confidence}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ece_of_the_classifiers_answers(seed):
+    from brewslm.evaluation.metrics.calibration import expected_calibration_error, max_calibration_error
+
+    gold, own, confidence = scored_predictions(seed)
+    h = handler()
+    scored, m = score_all(h, gold, [{"label": p, "confidence": c} for p, c in zip(own, confidence)])
+    correct = [g == p for g, p in zip(gold, own)]
+    assert m["ece"] == pytest.approx(expected_calibration_error(confidence, correct))
+    assert m["max_calibration_error"] == pytest.approx(max_calibration_error(confidence, correct))
+    assert {"ece", "max_calibration_error"} <= h.lower_is_better and h.describe()["lower_is_better"] == \
+        ["ece", "max_calibration_error"]
+    # the label metrics are those of the labels alone
+    _, plain = score_all(h, gold, own)
+    assert {k: v for k, v in m.items() if k not in ("ece", "max_calibration_error")} == \
+        {k: v for k, v in plain.items() if k not in ("ece", "max_calibration_error")}
+    bins = h.breakdown([record(g) for g in gold], own, scored)["calibration"]
+    assert sum(b["count"] for b in bins) == len(gold)
+    assert sum(b["count"] / len(gold) * abs(b["accuracy"] - b["confidence"]) for b in bins) == pytest.approx(m["ece"])
+
+
+def test_no_confidence_no_calibration():
+    scored, m = score_all(handler(), ["positive", "negative"], ["positive", None])
+    assert m["ece"] is None and m["max_calibration_error"] is None
+    assert "calibration" not in handler().breakdown([], [], scored)
+
+
+@pytest.mark.parametrize("prediction, message", [
+    ({"label": "positive", "confidence": 1.5}, "confidence\" is a probability between 0 and 1, not 1.5"),
+    ({"label": "positive", "confidence": "high"}, "not 'high'"),
+    ({"label": 3, "confidence": 0.5}, "\"label\" is a label string or null, not 3"),
+    ({"answer": "positive"}, "is a label string, {\"label\", \"confidence\"} or null"),
+])
+def test_a_bad_scored_label_is_a_one_line_error(prediction, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        handler().score_example(record("positive"), prediction)

@@ -1,39 +1,53 @@
 """classification handler: one label per text, scored like scikit-learn's classification_report.
 
-Predictions are label strings: the argmax of label scoring (the default strategy: every candidate
-label's log-likelihood given the prompt) or a generated reply read by ``parse``. Parsing is strict:
-the reply, stripped of surrounding whitespace and quotes and a trailing period and compared without
-case, must be exactly one candidate label; anything else ("not positive", "positive, I think") is
-unparseable - counted, scored as a miss of the gold class, never guessed.
+Predictions are label strings - a generated reply read by ``parse``, a baseline's answer, a
+hand-written file - or, under label scoring (the default strategy: every candidate label's
+log-likelihood given the prompt), the argmax label *with its probability*:
+``{"label": "refund", "confidence": 0.83}`` (``scored_label``; ``label_prediction`` makes it), so
+a predictions file carries everything its metrics need and re-scores to the same numbers, under
+any ``confidence_threshold``. Parsing is strict: the reply, stripped of surrounding whitespace and
+quotes and a trailing period and compared without case, must be exactly one candidate label;
+anything else ("not positive", "positive, I think") is unparseable - counted, scored as a miss of
+the gold class, never guessed.
 
-Metrics (``metrics.classification``): ``accuracy``, micro / macro / weighted precision, recall
-and F1 over gold ∪ predicted labels, the legacy aliases ``exact_match`` (= accuracy) and ``f1``
-(= macro_f1) that existing gates use, ``majority_baseline_accuracy`` / ``_macro_f1`` when the
-manifest names the majority label, ``length_ratio`` and ``unparseable_rate``. Headline: macro_f1.
-Breakdown: the confusion matrix (gold rows; predicted columns plus ``unparseable``) and the
-per-class table.
+Metrics (``metrics.classification``) score the classifier's own answers: ``accuracy``, micro /
+macro / weighted precision, recall and F1 over gold ∪ predicted labels, the legacy aliases
+``exact_match`` (= accuracy) and ``f1`` (= macro_f1) that existing gates use,
+``majority_baseline_accuracy`` / ``_macro_f1`` when the manifest names the majority label,
+``length_ratio`` and ``unparseable_rate``. Headline: macro_f1. Calibration
+(``metrics.calibration``): ``ece`` and ``max_calibration_error`` of the predictions that carry a
+confidence (lower is better; None when none does, e.g. under generation). Breakdown: the confusion
+matrix (gold rows; predicted columns plus ``unparseable``), the per-class table and, with
+confidences, the reliability bins (``calibration``: count, mean confidence, accuracy per bin).
 
 Options: ``majority_label`` overrides the manifest's majority label for the baseline metrics.
-``confidence_threshold`` (label scoring): an example whose best label's probability is below it is
-routed to ``fallback_label`` (default ``talk_to_human``) instead - the intent router's "ask a
-human". A routed row is a miss for its gold class with no false positive (the router abstained),
-unless the fallback is itself one of the labels (an out-of-scope class), which is then scored like
-any label. Routing adds ``coverage`` (rows answered, not routed) and ``routed_accuracy`` (accuracy
-over the answered rows). A prediction equal to the fallback label counts as routed, so a
-predictions file re-scores to the same numbers. ``rare_labels`` (a list) adds ``rare_recall``: the
-mean recall of those classes (the ones with gold rows in the scored set) - intent recipes name the
+``confidence_threshold``: an answer whose confidence is below it is routed to ``fallback_label``
+(default ``talk_to_human``) instead - the intent router's "ask a human". Routing never changes the
+headline metrics above (they stay the classifier's own answers, so base, fine-tune and baselines
+compare label for label); it is reported beside them: ``coverage`` (rows answered, not routed),
+``routed_accuracy`` (accuracy over the answered rows) and ``routed_macro_f1`` (macro F1 of the
+answers after routing: a routed row is a miss for its gold class with no false positive - the
+router abstained - unless the fallback is itself one of the labels, an out-of-scope class, which
+is then scored like any label). An answer equal to the fallback label counts as routed; a plain
+label string equal to it (a file written before predictions carried their confidence) has no
+answer of the classifier's own, and is an abstention in the headline metrics too.
+``rare_labels`` (a list) adds ``rare_recall``: the mean recall of those classes (the ones with gold
+rows in the scored set), after routing when routing is configured - intent recipes name the
 bottom quartile of training counts.
 """
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.handlers._options import check_options
 from brewslm.evaluation.handlers.base import GENERATION, LABEL_SCORING, EvalHandler, Scored
+from brewslm.evaluation.metrics.calibration import calibration_metrics, calibration_stats, reliability_from_totals
 from brewslm.evaluation.metrics.classification import (
+    CONFUSION_PREFIX,
     UNPARSEABLE_COLUMN,
     class_counts,
     classification_metrics,
@@ -49,6 +63,32 @@ from brewslm.tasks.rendering import RenderContext
 _QUOTES = "\"'`“”‘’«»"
 OPTIONS = ("majority_label", "confidence_threshold", "fallback_label", "rare_labels")
 DEFAULT_FALLBACK_LABEL = "talk_to_human"
+ROUTED_PREFIX = "routed_"  # the statistics of the answers after routing: "routed_correct", "routed_tp:<label>"...
+
+
+def scored_label(label: str | None, confidence: float) -> dict[str, Any]:
+    """A label-scoring prediction: the classifier's answer and its probability."""
+    return {"label": label, "confidence": float(confidence)}
+
+
+def read_prediction(prediction: Any) -> tuple[str | None, float | None]:
+    """``(label, confidence)`` of a prediction: a label string (no confidence), None (unparseable)
+    or a ``scored_label`` object; anything else is a one-line error."""
+    if prediction is None or isinstance(prediction, str):
+        return prediction, None
+    if isinstance(prediction, Mapping) and set(prediction) <= {"label", "confidence"} and "label" in prediction:
+        label, confidence = prediction["label"], prediction.get("confidence")
+        if label is not None and not isinstance(label, str):
+            raise ConfigError(f"a classification prediction's \"label\" is a label string or null, not {label!r}")
+        if confidence is None:
+            return label, None
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not math.isfinite(confidence) \
+                or not 0.0 <= confidence <= 1.0:
+            raise ConfigError(f"a classification prediction's \"confidence\" is a probability between 0 and 1, "
+                              f"not {confidence!r}")
+        return label, float(confidence)
+    raise ConfigError(f"a classification prediction is a label string, {{\"label\", \"confidence\"}} or null, not the "
+                      f"{type(prediction).__name__} {prediction!r}; write labels as the records do (text)")
 
 
 def normalise_label(text: str) -> str:
@@ -67,6 +107,7 @@ class ClassificationHandler(EvalHandler):
     task = "classification"
     strategies = (LABEL_SCORING, GENERATION)
     headline = "macro_f1"
+    lower_is_better = frozenset({"ece", "max_calibration_error"})
     max_new_tokens = 32  # a label, nothing else
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
@@ -94,11 +135,17 @@ class ClassificationHandler(EvalHandler):
             return str(self.options["fallback_label"])
         return DEFAULT_FALLBACK_LABEL if self.confidence_threshold is not None else None
 
-    def label_prediction(self, scores: Any) -> str:
+    def label_prediction(self, scores: Any) -> dict[str, Any]:
+        """The argmax label with its probability; routing is applied when scoring, so the saved
+        prediction keeps the classifier's own answer."""
+        return scored_label(scores.best, scores.confidence)
+
+    def routed_answer(self, label: str | None, confidence: float | None) -> str | None:
+        """What the router answers: the fallback below the confidence threshold, else the label."""
         threshold = self.confidence_threshold
-        if threshold is not None and scores.confidence < threshold:
+        if threshold is not None and confidence is not None and confidence < threshold:
             return self.fallback_label
-        return scores.best
+        return label
 
     def gold(self, record: Mapping[str, Any]) -> str:
         return record["label"]
@@ -131,25 +178,32 @@ class ClassificationHandler(EvalHandler):
         matches = self._by_normal_form.get(normalise_label(text), [])
         return matches[0] if len(matches) == 1 else None
 
+    def _answer_stats(self, gold: str, answer: str | None) -> dict[str, float]:
+        """``label_stats`` of one answer; the fallback label, when it is no candidate, is an
+        abstention: a miss of the gold class, not a predicted class (nor unparseable)."""
+        if answer is None or answer != self.fallback_label or answer in self._candidates:
+            return label_stats(gold, answer)
+        counts = label_stats(gold, None)
+        del counts[confusion_key(gold, None)]  # not unparseable: the cell names the fallback
+        counts[confusion_key(gold, answer)] = 1.0
+        return counts
+
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
-        if prediction is not None and not isinstance(prediction, str):
-            raise ConfigError(f"a classification prediction is a label string or null, not the "
-                              f"{type(prediction).__name__} {prediction!r}; write labels as the records do (text)")
+        answer, confidence = read_prediction(prediction)
         gold = self.gold(record)
+        stats = {**example_stats(gold, answer), **self._answer_stats(gold, answer)}
+        detail: dict[str, Any] = {"correct": answer == gold}
+        if confidence is not None:
+            stats.update(calibration_stats(confidence, answer == gold))
         fallback = self.fallback_label
-        routed = fallback is not None and prediction == fallback
-        if routed and fallback not in self._candidates:  # an abstention: a miss, not a predicted class
-            counts = label_stats(gold, None)
-            del counts[confusion_key(gold, None)]  # not unparseable: the cell names the fallback
-            counts[confusion_key(gold, fallback)] = 1.0
-        else:
-            counts = label_stats(gold, prediction)
-        stats = {**example_stats(gold, prediction), **counts}
-        detail: dict[str, Any] = {"correct": prediction == gold}
         if fallback is not None:
+            final = self.routed_answer(answer, confidence)
+            routed = final == fallback
+            stats.update((ROUTED_PREFIX + key, value) for key, value in self._answer_stats(gold, final).items()
+                         if not key.startswith(CONFUSION_PREFIX))
             stats["routed"] = 1.0 if routed else 0.0
             detail["routed"] = routed
-        if prediction is None:
+        if answer is None:
             detail["unparseable"] = True
         return Scored(stats, detail)
 
@@ -174,13 +228,17 @@ class ClassificationHandler(EvalHandler):
         }
         if self.majority_label is not None:
             out.update(majority_baseline(totals, self.majority_label))
+        out.update(calibration_metrics(totals))
+        answers = totals  # what the rows were finally answered: the classifier's, or after routing
         if self.fallback_label is not None:
+            answers = routed_totals(totals)
             examples, routed = totals.get("examples", 0.0), totals.get("routed", 0.0)
-            answered_correct = totals.get("correct", 0.0) - totals.get(count_key("tp", self.fallback_label), 0.0)
+            answered_correct = answers.get("correct", 0.0) - answers.get(count_key("tp", self.fallback_label), 0.0)
             out["coverage"] = ratio(examples - routed, examples)
             out["routed_accuracy"] = ratio(answered_correct, examples - routed)
+            out["routed_macro_f1"] = classification_metrics(answers)["macro_f1"]
         if self.options.get("rare_labels") is not None:
-            out["rare_recall"] = rare_recall(totals, self.options["rare_labels"])
+            out["rare_recall"] = rare_recall(answers, self.options["rare_labels"])
         out.update(shared_metrics(totals))
         return out
 
@@ -188,8 +246,20 @@ class ClassificationHandler(EvalHandler):
                   scored: Sequence[Scored]) -> dict[str, Any]:
         totals = sum_stats(s.stats for s in scored)
         labels, matrix = confusion_matrix(totals)
-        return {"labels": labels, "columns": labels + [UNPARSEABLE_COLUMN], "confusion_matrix": matrix,
-                "per_class": per_class(totals)}
+        out: dict[str, Any] = {"labels": labels, "columns": labels + [UNPARSEABLE_COLUMN], "confusion_matrix": matrix,
+                               "per_class": per_class(totals)}
+        bins = reliability_from_totals(totals)
+        if bins:
+            out["calibration"] = [b.to_dict() for b in bins]
+        return out
+
+
+def routed_totals(totals: Mapping[str, float]) -> dict[str, float]:
+    """The statistics of the answers after routing, under the names the classifier's own carry
+    (``routed_tp:x`` -> ``tp:x``), with the same ``examples``."""
+    view = {key[len(ROUTED_PREFIX):]: value for key, value in totals.items() if key.startswith(ROUTED_PREFIX)}
+    view["examples"] = totals.get("examples", 0.0)
+    return view
 
 
 def rare_recall(totals: Mapping[str, float], labels: Sequence[str]) -> float | None:
