@@ -48,6 +48,17 @@ def test_rare_labels_are_the_bottom_quartile_of_training_counts():
     assert rare_labels({}) == []
 
 
+def test_describe_puts_the_classifiers_own_metric_first_and_routing_apart():
+    twist = build_twist({"kind": "intent_router"})
+    section = {"threshold": 0.42, "target_reached": True, "validation": {"coverage": 0.8, "accuracy": 0.9},
+               "curve": "c.png", "test": {"tuned": {"macro_f1": 0.66, "ece": 0.05, "coverage": 0.7,
+                                                    "routed_accuracy": 0.93, "routed_macro_f1": 0.455,
+                                                    "rare_recall": None}}}
+    line = twist.describe(section)[1]
+    assert line == ("tuned: classifier macro-F1 0.660 (before routing), ECE 0.050; routed: coverage 0.700, "
+                    "accuracy 0.930, macro-F1 0.455, rare-intent recall -")
+
+
 def test_coverage_curve_is_drawn(tmp_path):
     points = sweep_thresholds(["a", "b"], ["a", "a"], [0.9, 0.6])
     path = plot_coverage_accuracy(points, points[-1], 0.9, tmp_path / "curve.png")
@@ -233,10 +244,14 @@ def test_intent_router_tunes_on_validation_and_routes_the_test_eval(tmp_path, ti
     result = evaluate(eval_config)
     section = twist.after_eval(ctx, result)
     tuned = result.report["metrics"]["tuned"]
-    assert set(section["test"]["tuned"]) == {"coverage", "routed_accuracy", "rare_recall"}
+    assert set(section["test"]["tuned"]) == {"macro_f1", "ece", "coverage", "routed_accuracy", "routed_macro_f1",
+                                             "rare_recall"}
     assert section["test"]["tuned"]["coverage"] == tuned["coverage"] is not None
+    assert section["test"]["tuned"]["macro_f1"] == tuned["macro_f1"] and tuned["ece"] is not None
     threshold = options["confidence_threshold"]
     predictions = [json.loads(line) for line in result.paths["predictions_tuned"].read_text().splitlines()]
-    for row in predictions:  # routed exactly where the confidence is below the threshold
-        assert (row["prediction"] == "talk_to_human") == (row["scores"]["confidence"] < threshold)
+    for row in predictions:  # the classifier's own label is kept; routed exactly where its confidence is below the threshold
+        assert row["prediction"]["label"] in ("balance", "refund", "card_lost")
+        assert row["detail"]["routed"] == (row["prediction"]["confidence"] < threshold)
+        assert row["prediction"]["confidence"] == row["scores"]["confidence"]
     assert twist.describe(section)[0].startswith("router threshold")
