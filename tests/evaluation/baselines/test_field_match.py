@@ -33,17 +33,18 @@ def test_registered():
 def test_cues_and_readers_learnt_on_train():
     baseline = CueRule().fit(TRAIN, FieldMatchHandler())
     fields = baseline.fitted["fields"]
-    # "Date:" precedes all three dates (case-insensitively); the first word recovers all three,
+    # "Date :" precedes all three dates (case-insensitively); the first word recovers all three,
     # the rest of the line only two ("2024-02-10 (paid)")
-    assert fields["date"] == {"cue": "Date:", "cue_words": ["Date:"], "cue_on_line_above": False,
+    assert fields["date"] == {"cue": "Date :", "cue_words": ["Date", ":"], "cue_on_line_above": False,
                               "reader": "first_word", "as_number": False, "train_values": 3,
                               "cue_before_value_on_train": 3, "recovered_on_train": 3}
-    # "$" and "Total: $" both precede 2 totals (12.50, 8): the longer cue wins the tie; numbers stay numbers
-    assert fields["total"] == {"cue": "Total: $", "cue_words": ["Total:", "$"], "cue_on_line_above": False,
-                               "reader": "rest_of_line", "as_number": True, "train_values": 3,
-                               "cue_before_value_on_train": 2, "recovered_on_train": 2}
+    # "Total : $" precedes 2 totals (12.50, 8), "Total :" only 1 ("1,200.00 USD"), but "Total :" and the
+    # first number recover all three ("$12.50", "$8", "1,200.00 USD"); numbers stay numbers
+    assert fields["total"] == {"cue": "Total :", "cue_words": ["Total", ":"], "cue_on_line_above": False,
+                               "reader": "first_number", "as_number": True, "train_values": 3,
+                               "cue_before_value_on_train": 1, "recovered_on_train": 3}
     # the vendor opens its line: the cue is the line above (blank lines skipped)
-    assert fields["vendor"]["cue"] == "Vendor:" and fields["vendor"]["cue_on_line_above"] is True
+    assert fields["vendor"]["cue"] == "Vendor :" and fields["vendor"]["cue_on_line_above"] is True
     assert fields["vendor"]["reader"] == "rest_of_line" and fields["vendor"]["recovered_on_train"] == 3
     # a field that is null wherever it occurs has nothing to learn from
     assert fields["note"]["cue"] is None and fields["note"]["train_values"] == 0
@@ -52,11 +53,21 @@ def test_cues_and_readers_learnt_on_train():
 def test_predictions_and_their_handler_metrics():
     handler = FieldMatchHandler()
     predictions = CueRule().fit(TRAIN, handler).predict(TEST)
-    # the second document has no "Total: $" and no "Vendor:" cue: those fields are left out
-    assert predictions == [{"date": "2024-03-01", "total": 5.25, "vendor": "Delta Inc"}, {"date": "1"}]
+    # the second document has no "Vendor :" cue: the field is left out
+    assert predictions == [{"date": "2024-03-01", "total": 5.25, "vendor": "Delta Inc"}, {"date": "1", "total": 99}]
     metrics, _ = metrics_of(handler, TEST, predictions)
-    assert metrics["field_accuracy"] == pytest.approx(3 / 6)
+    assert metrics["field_accuracy"] == pytest.approx(4 / 6)
     assert metrics["exact_record_accuracy"] == pytest.approx(1 / 2) and metrics["valid_json_rate"] == 1.0
+
+
+def test_a_cue_is_a_label_not_digits_or_punctuation():
+    rows = [{"text": f"{n},{n + 7},ITEM\n{n + 1},{n + 9},{v}", "target": {"total": v}}
+            for n, v in ((10, "4.10"), (20, "5.20"))]
+    rule = CueRule().fit(rows, FieldMatchHandler()).fitted["fields"]["total"]
+    # the same-line words before each value are coordinates ("11,19,"): the cue is the label above
+    # (", ITEM" and "ITEM" both precede 2 values: the longer wins), the value that line's last number
+    assert (rule["cue"], rule["cue_on_line_above"], rule["reader"]) == (", ITEM", True, "last_number")
+    assert rule["recovered_on_train"] == 2
 
 
 def test_deterministic():

@@ -2,14 +2,18 @@
 
 ``CueRule`` learns, per target field, from the train records:
 
-1. the cue: where a record's gold value (a text, or a number in any written form) occurs in its
-   document, the last 1-3 words before it on its line ("Total:", "Invoice no."), or, when the value
-   opens its line, the last 1-3 words of the line above (a label over its value). The cue is the
-   one seen before the most train values (compared case-insensitively, reported in its most
+1. the cue: wherever a record's gold value (a text, or a number in any written form) occurs in its
+   document, the last 1-3 words before it on its line ("Total :", "Invoice no ."), and the last
+   1-3 words of the line above (a label over its value); words are runs of letters and digits or
+   of punctuation, and a cue has a letter in it (a label, not a line number). The cue is the one
+   seen before the most train values (compared case-insensitively, reported in its most
    frequent spelling); ties go to the longer (more specific) cue, then the alphabetically first;
-2. the value's shape: after the cue, the rest of the line, its first word, its first number or its
-   first date - the reader that recovers the most train values (ties in that order). A field whose
-   train values are all numbers is predicted as a number.
+2. the value's shape: after the cue, the rest of the line, its first word, its first or last
+   number or its first date (``READERS``).
+
+Of the ``CUES_TRIED`` most frequent cues and every reader, the pair that recovers the most train
+values is the field's rule (ties: the more frequent cue, then the reader first in that list). A
+field whose train values are all numbers is predicted as a number.
 
 Prediction: for each field, the first occurrence of its cue (case-insensitive, whole words) after
 which its reader finds a value; a field whose cue never occurs, or that no train value was
@@ -27,16 +31,19 @@ from brewslm.evaluation.metrics.json_fields import FieldNormalization, canonical
 from brewslm.tasks.structured_extraction import FIELD_MATCH
 
 MAX_CUE_WORDS = 3
+CUES_TRIED = 20  # the most frequent cues of a field, each tried with every reader on train
 NUMBERS = FieldNormalization(normalize_numbers=True)
-_NUMBER_TEXT = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+_CUE_WORD = re.compile(r"\w+|[^\w\s]+")  # "Total:" is two cue words, "Total" and ":", glued or not
+_NUMBER_TEXT = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?")  # "1,234.50" is one, "11,29" two
 _DATE_TEXT = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-](?:\d{1,2}|[A-Za-z]{3,9})[/.-]\d{2,4}"
     r"|\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{2,4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}"
 )
 READERS = {
     "rest_of_line": lambda line: line.strip(),
     "first_word": lambda line: (line.split() or [""])[0],
     "first_number": lambda line: _first(_NUMBER_TEXT, line),
+    "last_number": lambda line: (_NUMBER_TEXT.findall(line) or [""])[-1],
     "first_date": lambda line: _first(_DATE_TEXT, line),
 }
 """How a value is read from the text after its cue (up to the end of that line), in tie order."""
@@ -51,40 +58,53 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def locate_value(text: str, value: Any) -> int | None:
-    """Where a gold value first occurs in the document: a text verbatim (else case-insensitively),
-    a number in any written form ("1,234.50" for 1234.5); None when it does not occur."""
+def value_starts(text: str, value: Any) -> list[int]:
+    """Where a gold value occurs in the document: a text case-insensitively, a number in any
+    written form ("1,234.50" for 1234.5); empty when it does not occur."""
     if _is_number(value):
-        for match in _NUMBER_TEXT.finditer(text):
-            if values_equal(value, match.group(), NUMBERS):
-                return match.start()
-        return None
-    if isinstance(value, str) and value.strip():
-        found = text.find(value)
-        if found < 0:
-            match = re.search(re.escape(value), text, re.IGNORECASE)
-            found = match.start() if match else -1
-        return found if found >= 0 else None
-    return None
+        return [m.start() for m in _NUMBER_TEXT.finditer(text) if values_equal(value, m.group(), NUMBERS)]
+    if not (isinstance(value, str) and value.strip()):
+        return []
+    lowered, needle = text.lower(), value.lower()
+    if len(lowered) != len(text):  # lower() moved the offsets (a dotted I...): the slow search
+        return [m.start() for m in re.finditer(re.escape(value), text, re.IGNORECASE)]
+    starts, at = [], lowered.find(needle)
+    while at >= 0:
+        starts.append(at)
+        at = lowered.find(needle, at + 1)
+    return starts
+
+
+def _cues(words: Sequence[str], above: bool) -> list[tuple[tuple[str, ...], bool]]:
+    """The last 1-3 words as cues, those with a letter in them only: a cue is a label ("Total",
+    "Date :", "No ."), never a run of digits and punctuation (a line number, OCR coordinates)."""
+    cues = [(tuple(words[-n:]), above) for n in range(1, min(MAX_CUE_WORDS, len(words)) + 1)]
+    return [(cue, above) for cue, above in cues if any(ch.isalpha() for word in cue for ch in word)]
 
 
 def cue_candidates(text: str, start: int) -> list[tuple[tuple[str, ...], bool]]:
-    """The cues before a value starting at ``start``: the last 1-3 words before it on its line, or
-    (``True``: on the line above) of the previous non-blank line when it opens its line."""
+    """The cues of a value starting at ``start``: the last 1-3 words before it on its line, and
+    (``True``: on the line above) the last 1-3 words of the previous non-blank line."""
     line_start = text.rfind("\n", 0, start) + 1
-    words = text[line_start:start].split()
-    above = not words
-    if above:
-        lines = [line for line in text[:line_start].splitlines() if line.strip()]
-        words = lines[-1].split() if lines else []
-    return [(tuple(words[-n:]), above) for n in range(1, min(MAX_CUE_WORDS, len(words)) + 1)]
+    lines_above = [line for line in text[:line_start].splitlines() if line.strip()]
+    return (_cues(_CUE_WORD.findall(text[line_start:start]), False)
+            + _cues(_CUE_WORD.findall(lines_above[-1]) if lines_above else [], True))
 
 
 def lines_after_cue(text: str, cue: Sequence[str], above: bool) -> list[str]:
-    """The text after each occurrence of the cue up to the end of the value's line, in order."""
+    """After each occurrence of the cue (as whole words, case-insensitively), the rest of its line
+    (or, for a cue on the line above, the next non-blank line), in order."""
+    lowered = text.lower()
+    if any(word.lower() not in lowered for word in cue):  # the quick common answer: no occurrence
+        return []
+    # a case-sensitive search of the lower-cased text is ~100x faster than re.IGNORECASE; it needs
+    # the same offsets as the text (lower() keeps them but for a few letters, e.g. a dotted I)
+    haystack, flags = (lowered, 0) if len(lowered) == len(text) else (text, re.IGNORECASE)
     gap = r"[ \t]*\r?\n\s*" if above else r"[ \t]*"
-    pattern = r"(?<!\S)" + r"\s+".join(re.escape(word) for word in cue) + gap + r"([^\n]*)"
-    return [match.group(1) for match in re.finditer(pattern, text, re.IGNORECASE)]
+    pattern = r"\s*".join(re.escape(word.lower()) for word in cue) + gap + r"([^\n]*)"
+    whole_word = re.match(r"\w", cue[0]) is not None
+    return [text[match.start(1):match.end(1)] for match in re.finditer(pattern, haystack, flags)
+            if not (whole_word and re.match(r"\w", text[match.start() - 1:match.start()]))]
 
 
 class CueRule(Baseline):
@@ -117,10 +137,9 @@ class CueRule(Baseline):
         cue_counts: Counter[tuple[tuple[str, ...], bool]] = Counter()  # cues compared case-insensitively,
         spellings: dict[tuple[tuple[str, ...], bool], Counter[tuple[str, ...]]] = {}  # as they are matched
         for record in records:
-            start = locate_value(record["text"], record["target"][field])
-            if start is None:
-                continue
-            for words, above in set(cue_candidates(record["text"], start)):
+            text = record["text"]
+            cues = {cue for start in value_starts(text, record["target"][field]) for cue in cue_candidates(text, start)}
+            for words, above in cues:  # each record counts a cue once, whichever occurrence it preceded
                 key = (tuple(word.casefold() for word in words), above)
                 cue_counts[key] += 1
                 spellings.setdefault(key, Counter())[words] += 1
@@ -129,18 +148,22 @@ class CueRule(Baseline):
                                 "recovered_on_train": 0}
         if not cue_counts:
             return rule
-        key, count = min(cue_counts.items(), key=lambda item: (-item[1], -len(item[0][0]), item[0][1], item[0][0]))
-        cue, above = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0], key[1]
         as_number = all(_is_number(r["target"][field]) for r in records)
-        found = [lines_after_cue(r["text"], cue, above) for r in records]
-        golds = [r["target"][field] for r in records]
-        recovered = {name: sum(values_equal(gold, _read(lines, read, as_number), normalization)
-                               for gold, lines in zip(golds, found))
-                     for name, read in READERS.items()}  # (a gold is never null here: None matches no gold)
-        reader = max(READERS, key=lambda name: recovered[name])  # max keeps the first of equals
+        golds = [canonical_value(r["target"][field], normalization) for r in records]  # never null here
+        best: tuple[Any, ...] | None = None
+        ranked = sorted(cue_counts.items(), key=lambda item: (-item[1], -len(item[0][0]), item[0][1], item[0][0]))
+        for key, count in ranked[:CUES_TRIED]:
+            cue, above = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0], key[1]
+            found = [lines_after_cue(r["text"], cue, above) for r in records]
+            for reader, read in READERS.items():
+                values = (_read(lines, read, as_number) for lines in found)
+                recovered = sum(value is not None and canonical_value(value, normalization) == gold
+                                for gold, value in zip(golds, values))
+                if best is None or recovered > best[0]:  # ties keep the more frequent cue, the earlier reader
+                    best = (recovered, cue, above, reader, count)
+        recovered, cue, above, reader, count = best
         rule.update({"cue": " ".join(cue), "cue_words": list(cue), "cue_on_line_above": above, "reader": reader,
-                     "as_number": as_number, "cue_before_value_on_train": count,
-                     "recovered_on_train": recovered[reader]})
+                     "as_number": as_number, "cue_before_value_on_train": count, "recovered_on_train": recovered})
         return rule
 
     def predict(self, records: Sequence[Mapping[str, Any]]) -> list[Any]:
