@@ -271,7 +271,7 @@ def test_a_baseline_that_wins_opens_the_report() -> None:
     assert any(line.startswith("cheap baseline") and "tfidf_logreg" in line for line in summary)
     header = next(line for line in summary if line.startswith("metric"))
     assert header.split()[:4] == ["metric", "base", "baseline", "tuned"] and "vs baseline" in header
-    assert f'<p class="fail">{BEATEN}</p>' in render_html(report)
+    assert f'<p class="warning">{BEATEN}</p>' in render_html(report)
 
 
 def test_a_lift_over_the_baseline_that_includes_zero_is_said_first() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation import evaluate, load_eval_config, score_files
+from brewslm.evaluation.baselines import Baseline, BaselineUnavailable
 from brewslm.evaluation.runner import StderrEvalProgress, resolve_baseline, resolve_model
 from helpers.workspace import shared_workspace
 from helpers.tiny_model import save_tiny_causal_lm
@@ -240,6 +241,136 @@ def test_user_errors_are_one_line(space: dict[str, Any], fields: dict[str, Any],
 def test_a_bad_gate_fails_before_any_model_loads(space: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="not-a-gate"):
         evaluate(config_for(space, model="/no/such/model", dataset="missing", gates=["not-a-gate"]))
+
+
+# --- cheap baselines ---------------------------------------------------------------------------------
+
+class WordVote(Baseline):
+    """Each train word votes for its labels; the evaluated rows (the train texts with a '!') are
+    recognised by their words, so this beats the tiny 2-step fine-tune."""
+
+    name, title, task = "word_vote", "word vote", "classification"
+
+    def fit(self, records, handler):
+        self.votes: dict[str, dict[str, int]] = {}
+        for record in records:
+            for word in record["text"].lower().split():
+                self.votes.setdefault(word, {}).setdefault(record["label"], 0)
+                self.votes[word][record["label"]] += 1
+        self.fitted = {"words": len(self.votes)}
+        return self
+
+    def predict(self, records):
+        out = []
+        for record in records:
+            tally: dict[str, int] = {}
+            for word in record["text"].lower().replace("!", "").split():
+                for label, n in self.votes.get(word, {}).items():
+                    tally[label] = tally.get(label, 0) + n
+            out.append(max(sorted(tally), key=tally.get) if tally else None)
+        return out
+
+
+class AlwaysPositive(Baseline):
+    name, title, task = "always_positive", "always 'positive'", "classification"
+
+    def fit(self, records, handler):
+        return self
+
+    def predict(self, records):
+        return ["positive"] * len(records)
+
+
+class NeedsMoreRows(Baseline):
+    name, title, task = "needs_more_rows", "needs a thousand rows", "classification"
+
+    def fit(self, records, handler):
+        raise BaselineUnavailable(f"{self.name}: {len(records)} train rows, fewer than the 1000 it needs")
+
+    def predict(self, records):
+        raise AssertionError("never fitted")
+
+
+@pytest.fixture
+def test_baselines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Classification's cheap baselines are these three (the registry restored afterwards)."""
+    from brewslm.evaluation import baselines
+
+    baselines.baseline_classes("classification")  # load the real ones first, so they do not come back later
+    monkeypatch.setattr(baselines, "_BASELINES", {})
+    for cls in (AlwaysPositive, NeedsMoreRows, WordVote):
+        baselines.register_baseline(cls)
+
+
+def test_cheap_baselines_beside_the_models(space: dict[str, Any], test_baselines: None) -> None:
+    from brewslm.evaluation.aggregate import paired_lift
+    from brewslm.evaluation.runner import plan_evaluation, score_all, statistics
+
+    config = config_for(space, gates=["lift_vs_baseline.macro_f1 > 0", "baseline.macro_f1 >= 0.5"],
+                        out_dir=str(space["root"] / "out-baselines"))
+    result = evaluate(config)
+    report = result.report
+    # the strongest by the headline is the report's baseline, fitted on the 8 train rows
+    assert report["models"]["baseline"] == {"name": "word_vote", "title": "word vote", "fitted": {"words": 36},
+                                            "kind": "baseline", "fitted_on": {"split": "train", "examples": 8}}
+    assert report["baselines_skipped"] is None
+    entries = report["baselines"]
+    assert list(entries) == ["always_positive", "needs_more_rows", "word_vote"]
+    assert entries["needs_more_rows"]["unavailable"] == "needs_more_rows: 8 train rows, fewer than the 1000 it needs"
+    assert entries["always_positive"]["metrics"]["macro_f1"] == pytest.approx(1 / 3)
+    assert entries["word_vote"]["metrics"]["macro_f1"] == report["metrics"]["baseline"]["macro_f1"] == 1.0
+    assert all(entry["seconds"] >= 0 for entry in entries.values())
+
+    # the same numbers as fitting, predicting and scoring it directly, with the same bootstrap
+    plan = plan_evaluation(config)
+    train = list(plan.dataset.iter_records("train"))
+    scored = score_all(plan.handler, plan.rows.records, WordVote().fit(train, plan.handler).predict(plan.rows.records))
+    direct = statistics(plan.handler, scored, plan.rows.subtasks, samples=50, confidence=0.95, seed=0)
+    assert report["metrics"]["baseline"] == direct["metrics"] and report["intervals"]["baseline"] == direct["intervals"]
+    tuned_rows = read_jsonl(result.paths["predictions_tuned"])
+    tuned = score_all(plan.handler, plan.rows.records, [r["prediction"] for r in tuned_rows])
+    assert report["lift_vs_baseline"] == paired_lift(plan.handler, tuned, scored, samples=50, seed=0, confidence=0.95)
+
+    # its predictions file re-scores to its metrics, like the models'
+    rescored = score_files("classification", None, result.paths["predictions_baseline"], dataset="sentiment",
+                           bootstrap_samples=50)
+    assert rescored["metrics"] == report["metrics"]["baseline"]
+    assert report["predictions"]["baseline"] == "predictions_baseline.jsonl"
+
+    # the tiny fine-tune does not beat it: the gate fails, and the report says so first
+    assert report["metrics"]["tuned"]["macro_f1"] < 1.0
+    lift_gate, baseline_gate = report["gates"]
+    assert lift_gate["passed"] is False and lift_gate["value"] == report["lift_vs_baseline"]["macro_f1"]["lift"]
+    assert baseline_gate["passed"] is True and result.passed is False
+    markdown = result.paths["markdown"].read_text(encoding="utf-8").splitlines()
+    assert markdown[2].startswith("**The cheap baseline (word vote, fitted in ") and "beats this fine-tune" in markdown[2]
+    assert "Do not ship this fine-tune" in markdown[2]
+
+
+def test_cheap_baselines_skipped_with_a_reason(space: dict[str, Any], test_baselines: None) -> None:
+    on_train = evaluate(config_for(space, split="train", baseline="none", bootstrap_samples=0,
+                                   gates=["lift_vs_baseline.macro_f1 > 0"], out_dir=str(space["root"] / "out-on-train")))
+    report = on_train.report
+    assert "the evaluated split is train" in report["baselines_skipped"]
+    assert report["models"]["baseline"] is None and report["metrics"]["baseline"] is None
+    assert report["lift_vs_baseline"] is None and report["baselines"] == {}
+    assert "predictions_baseline" not in on_train.paths
+    assert "the evaluated split is train" in report["gates"][0]["reason"]
+    switched_off = evaluate(config_for(space, baseline="none", bootstrap_samples=0, cheap_baselines=False,
+                                       out_dir=str(space["root"] / "out-off")))
+    assert "switched off (cheap_baselines=false)" in switched_off.report["baselines_skipped"]
+    no_train = evaluate(config_for(space, model=str(space["model_dir"]), dataset="prefs", bootstrap_samples=0,
+                                   out_dir=str(space["root"] / "out-no-train")))
+    assert no_train.report["baselines_skipped"] == "no cheap baseline is registered for dpo"
+
+
+def test_a_dataset_without_train_rows_has_no_baseline(space: dict[str, Any]) -> None:
+    from brewslm.evaluation import baselines
+
+    assert baselines.baseline_classes("qa"), "the qa baselines are registered"
+    result = evaluate(config_for(space, model=str(space["model_dir"]), dataset="qa", max_new_tokens=2, max_examples=2,
+                                 bootstrap_samples=0, out_dir=str(space["root"] / "out-qa")))
+    assert result.report["baselines_skipped"] == "dataset 'qa' v1 has no train rows to fit a cheap baseline on"
 
 
 def write(path: Path, rows: list[Any]) -> Path:

@@ -229,13 +229,16 @@ def test_the_reports_list_shows_headline_lift_and_gates(ui_client, space: dict[s
     version = space["report"]["dataset"]["version"]
     assert "classification" in row and "macro_f1" in row and f"sentiment v{version} · test" in row
     assert '<span class="fail">failed</span>' in row  # gate lift.macro_f1 > 0.5 cannot pass on a 3-step run
+    baseline = space["report"]["metrics"]["baseline"]["macro_f1"]
+    assert f'title="{space["report"]["models"]["baseline"]["title"]}"' in row and f">{baseline:.3f}</td>" in row
 
 
 def test_a_report_page_shows_metrics_lift_gates_and_pictures(ui_client, space: dict[str, Any]) -> None:
     page = ui_client.get(report_url(space))
     assert page.status_code == 200
     text = page.text
-    assert "lift [95% CI]" in text and "macro_f1 (headline)" in text
+    assert "lift vs base [95% CI]" in text and "lift vs baseline [95% CI]" in text and "macro_f1 (headline)" in text
+    assert "TF-IDF" in text and "Cheap baselines" in text  # fitted on the sentiment train split
     assert 'class="fail" id="gate-verdict">gates: FAILED (1 of 2 passed)' in text
     pictures = re.findall(r'src="(/evaluate/report/picture\?[^"]+)"', text)
     assert len(pictures) == 2  # the confusion matrix and the per-class f1 bars
@@ -348,3 +351,16 @@ def test_ui_and_api_in_one_app_keep_their_own_access_rules(space: dict[str, Any]
         assert login.status_code in (200, 303)
         page = client.get("/playground")
         assert page.status_code == 200 and "r1 (classification)" in page.text
+
+
+def test_a_report_whose_baseline_wins_opens_with_the_warning(ui_client, space: dict[str, Any], tmp_path: Path) -> None:
+    from brewslm.ui.pages.evaluate import report_page_blocks, summarize_report
+
+    report = dict(space["report"])
+    report["lift_vs_baseline"] = {"macro_f1": {"base": 0.9, "tuned": 0.5, "lift": -0.4, "ci_low": -0.5,
+                                               "ci_high": -0.3, "better": False}}
+    kinds = report_page_blocks(report, tmp_path)
+    assert kinds[1][0] == "paragraph" and kinds[1][1].tone == "warning"
+    assert kinds[1][1].text.startswith("The cheap baseline (") and "beats this fine-tune" in kinds[1][1].text
+    summary = summarize_report(space["report_dir"], report)
+    assert summary.baseline_wins is True and summary.lift_vs_baseline == "-0.400 [-0.500, -0.300]"

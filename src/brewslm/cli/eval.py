@@ -36,7 +36,8 @@ class EvalOptions:
     split: str | None = option("Split to evaluate on (default: test).", default=None, choices=SPLITS)
     baseline: str | None = option("Model to measure the lift against: a run, model folder or hub id, or 'none' "
                                   "(default: the run's base model).", default=None, metavar="BASE")
-    gate: list[str] = option("A condition the evaluation must meet, e.g. 'macro_f1 >= 0.85' or 'lift.macro_f1 > 0'; "
+    gate: list[str] = option("A condition the evaluation must meet, e.g. 'macro_f1 >= 0.85', 'lift.macro_f1 > 0' or "
+                             "'lift_vs_baseline.macro_f1 > 0'; "
                              "repeat the flag for more; added to the config's gates. A failed gate exits 1.", default=[],
                              metavar="EXPR", one_per_flag=True)
     config: str | None = option("YAML file of evaluation options; flags and KEY=VALUE overrides win over it.",
@@ -73,8 +74,11 @@ eval_run.__doc__ = f"""Evaluate a fine-tune and its base on the same held-out ro
 
 Each task is scored the way it should be (classification by label scoring, extraction by span or
 field match, QA by exact match / F1, DPO by preference accuracy, chat by perplexity...), with
-bootstrap confidence intervals and the paired lift over the base model. Writes report.json,
-report.md, report.html and predictions_<model>.jsonl; exits 1 when a gate fails.
+bootstrap confidence intervals and the paired lift over the base model. The task's cheap baselines
+(TF-IDF + logistic regression, a CRF, a cue rule...) are fitted on the train split and scored on the
+same rows; the strongest is the report's 'baseline', with the lift over it ('lift_vs_baseline.macro_f1
+> 0' gates on it), and the summary opens with a warning when it beats the fine-tune. Writes
+report.json, report.md, report.html and predictions_<model>.jsonl; exits 1 when a gate fails.
 
 {options_help(describe_options(EvalConfig), "evaluation options (KEY=VALUE):")}
 """
@@ -85,7 +89,8 @@ def render_eval(result: dict[str, Any]) -> str:
 
     files = result["files"]
     shown = [(name, files[key]) for name, key in (("report", "html"), ("report (JSON)", "json"),
-                                                  ("predictions", "predictions_tuned")) if key in files]
+                                                  ("predictions", "predictions_tuned"),
+                                                  ("baseline predictions", "predictions_baseline")) if key in files]
     return render_text_summary(result["report"]) + "\n\n" + key_values([("written to", result["out_dir"]), *shown])
 
 
@@ -174,7 +179,8 @@ def render_harness(result: dict[str, Any]) -> str:
 class ErrorsOptions:
     report: str = option("An evaluation's output folder (the 'report' line 'brewslm eval' prints) or its report.json.",
                          positional=True, metavar="REPORT")
-    model: str = option("Whose predictions to review.", default="tuned", choices=("tuned", "base"))
+    model: str = option("Whose predictions to review ('baseline': the strongest cheap baseline).", default="tuned",
+                        choices=("tuned", "base", "baseline"))
     limit: int = option("Show at most this many wrong examples (0: all).", default=20, metavar="N")
     all: bool = option("Show every example with its verdict, not only the wrong ones.", default=False)
     json: bool = json_flag()

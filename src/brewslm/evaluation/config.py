@@ -63,6 +63,13 @@ class EvalConfig(OptionsModel):
     max_seq_len: int = Field(2048, ge=16, description="Longest prompt in tokens; longer prompts lose tokens from the middle, as in training.")
     device: Optional[str] = Field(None, description="cpu, cuda, cuda:1... (unset: CUDA when available, else CPU).")
 
+    cheap_baselines: bool = Field(
+        True,
+        description="Also fit the task's cheap baselines (TF-IDF + logistic regression, a CRF, a cue rule...) on the "
+        "dataset's train split, score them on the same rows with the same scorer, and compare the fine-tune with the "
+        "strongest ('lift_vs_baseline'); false skips them. Skipped with a reason when the evaluated split is train.",
+    )
+
     # statistics and gates
     bootstrap_samples: int = Field(1000, ge=0, description="Bootstrap resamples for the confidence intervals (0: no intervals).")
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the bootstrap intervals.")

@@ -493,7 +493,7 @@ class Paragraph:
     """One line of text."""
 
     text: str
-    tone: str | None = None  # "pass" | "fail": the gate verdict, shown strong
+    tone: str | None = None  # "pass" | "fail": the gate verdict; "warning": the baseline verdict; shown strong
 
 
 @dataclass(frozen=True)
@@ -538,7 +538,7 @@ def report_blocks(report: Mapping[str, Any], pictures: Collection[str] = ()) -> 
     blocks: list[Block] = [Heading(f"Evaluation: {_title(report)}", 1)]
     warning = baseline_verdict(report)
     if warning:  # the first thing a reader sees: the fine-tune does not beat the cheap baseline
-        blocks.append(Paragraph(warning, "fail"))
+        blocks.append(Paragraph(warning, "warning"))
     blocks.append(Facts(tuple(_facts(report))))
     verdict, tone = _verdict(report)
     blocks.append(Paragraph(verdict, tone))
@@ -655,6 +655,7 @@ dt { font-weight: 600; }
 dd { margin: 0; }
 .pass { color: #1a7f37; font-weight: 700; }
 .fail { color: #cf222e; font-weight: 700; }
+.warning { color: #cf222e; font-weight: 700; border-left: 4px solid #cf222e; padding-left: 0.6rem; }
 figure { margin: 0.5rem 0 1rem; }
 figure img { max-width: 100%; }
 figcaption { font-size: 0.85rem; color: #555; }

@@ -22,7 +22,7 @@ from brewslm.errors import BrewError, ConfigError
 from brewslm.output import read_json_object
 
 REPORT_FILE = "report.json"
-MODELS = ("tuned", "base")
+MODELS = ("tuned", "base", "baseline")  # "baseline": the strongest cheap baseline
 
 
 def read_report(folder: Path) -> dict[str, Any]:

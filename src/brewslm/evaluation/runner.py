@@ -9,9 +9,13 @@ render context, so prompts match what the model learnt), asks the model for targ
 predictions with the task handler's strategy (label scoring, generation then ``parse``, preference
 log-probs or perplexity; see ``brewslm.evaluation.prediction``), scores them with the handler,
 then does the same with the baseline on the same rows. A LoRA run's baseline is its own base: the
-adapter is switched off (``disable_adapter``) instead of loading a second model. The report
+adapter is switched off (``disable_adapter``) instead of loading a second model. Then every cheap
+baseline of the task (``brewslm.evaluation.baselines``: TF-IDF + logistic regression, a CRF...) is
+fitted on the dataset version's train split, predicts the same rows and is scored by the same
+handler; the strongest by the headline metric is the report's ``baseline``, and
+``lift_vs_baseline`` is tuned - baseline with the same paired bootstrap. The report
 (``report.json`` - its keys are documented in ``brewslm.evaluation.report`` - plus Markdown and
-HTML) and one ``predictions_<model>.jsonl`` per model are written to ``out_dir``; the predictions
+HTML) and one ``predictions_<model>.jsonl`` per model (``baseline`` included) are written to ``out_dir``; the predictions
 re-score without a model through ``score_files`` (``brewslm eval score``).
 
 Statistics are the handler's additive per-example stats: ``summarize`` gives the metrics of the
@@ -29,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import random
 import re
 import sys
@@ -456,6 +461,118 @@ def write_jsonl(path: Path, rows: Iterator[Mapping[str, Any]]) -> Path:
     return path
 
 
+# --- cheap baselines -----------------------------------------------------------------------------------
+
+BASELINE = "baseline"  # the report's label of the strongest cheap baseline (beside "tuned" and "base")
+
+
+@dataclass
+class FittedBaseline:
+    """One cheap baseline after fitting on the train split: its scores on the evaluated rows, or
+    why it could not be fitted (``unavailable``)."""
+
+    baseline: Any  # a brewslm.evaluation.baselines.Baseline
+    seconds: float  # fit + predict
+    result: ModelEval | None = None
+    stats: dict[str, Any] | None = None  # ``statistics`` of its scored rows
+    unavailable: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.baseline.name
+
+    def headline(self, handler: EvalHandler) -> float | None:
+        value = (self.stats or {}).get("metrics", {}).get(handler.headline)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value) else None
+
+    def entry(self, handler: EvalHandler, extra_metrics: int = 4) -> dict[str, Any]:
+        """The report's ``baselines.<name>``: title, seconds, then the headline and a few metrics
+        with the headline's interval, or the reason it is unavailable."""
+        out: dict[str, Any] = {"title": self.baseline.title, "seconds": self.seconds}
+        if self.unavailable is not None or self.stats is None:
+            out["unavailable"] = self.unavailable
+            return out
+        metrics = self.stats["metrics"]
+        others = [m for m, v in metrics.items() if m != handler.headline and isinstance(v, (int, float))]
+        out["metrics"] = {m: metrics.get(m) for m in [handler.headline] + others[:extra_metrics]}
+        out["interval"] = self.stats["intervals"].get(handler.headline)
+        out["fitted"] = dict(self.baseline.fitted)
+        return out
+
+
+@dataclass
+class BaselineRun:
+    """Every cheap baseline of the task, fitted on the train split and scored on the evaluated rows
+    (``skipped``: why none was fitted at all)."""
+
+    fitted: list[FittedBaseline] = field(default_factory=list)
+    skipped: str | None = None
+    train_examples: int = 0
+
+    def strongest(self, handler: EvalHandler) -> FittedBaseline | None:
+        """The best scored baseline by the headline metric (``lower_is_better`` respected; the
+        registry's order breaks ties); None when none could be fitted."""
+        scored = [f for f in self.fitted if f.result is not None]
+        defined = [f for f in scored if f.headline(handler) is not None]
+        if not defined:
+            return scored[0] if scored else None
+        sign = 1.0 if handler.headline in handler.lower_is_better else -1.0
+        return min(defined, key=lambda f: sign * f.headline(handler))
+
+    def describe(self, handler: EvalHandler) -> dict[str, Any] | None:
+        """``models.baseline``: the strongest baseline's name, title, what it learnt, its train rows."""
+        chosen = self.strongest(handler)
+        if chosen is None:
+            return None
+        return {**chosen.baseline.describe(), "kind": BASELINE, "fitted_on": {"split": "train",
+                                                                              "examples": self.train_examples}}
+
+
+def run_baselines(plan: "EvalPlan", config: EvalConfig, emit: EvalProgress | None = None) -> BaselineRun:
+    """Fit every cheap baseline of the handler's task on the dataset version's train records,
+    predict the evaluated rows, score them with the handler and bootstrap them like the models. A
+    baseline that cannot fit is recorded with its reason; the evaluation goes on."""
+    from brewslm.evaluation.baselines import BaselineUnavailable, baselines_for
+
+    emit = emit or (lambda event: None)
+    handler, rows, dataset = plan.handler, plan.rows, plan.dataset
+    if not config.cheap_baselines:
+        return BaselineRun(skipped="cheap baselines are switched off (cheap_baselines=false)")
+    if config.split == "train":
+        return BaselineRun(skipped="the evaluated split is train, the rows a baseline is fitted on; evaluate on "
+                                   "validation or test to compare with the cheap baselines")
+    baselines = baselines_for(handler, seed=config.seed)
+    if not baselines:
+        mode = f" ({handler.scoring_mode})" if handler.scoring_mode else ""
+        return BaselineRun(skipped=f"no cheap baseline is registered for {handler.task}{mode}")
+    train = list(dataset.iter_records("train"))
+    if not train:
+        return BaselineRun(skipped=f"dataset '{dataset.name}' v{dataset.version} has no train rows to fit a "
+                                   "cheap baseline on")
+    run = BaselineRun(train_examples=len(train))
+    bootstrap = {"samples": config.bootstrap_samples, "confidence": config.confidence, "seed": config.seed}
+    for baseline in baselines:
+        start = time.perf_counter()
+        try:
+            predictions = list(baseline.fit(train, handler).predict(rows.records))
+        except BaselineUnavailable as exc:
+            run.fitted.append(FittedBaseline(baseline, time.perf_counter() - start, unavailable=str(exc)))
+            emit({"event": "info", "message": f"cheap baseline {baseline.name} unavailable: {exc}"})
+            continue
+        seconds = time.perf_counter() - start
+        if len(predictions) != len(rows.records):  # a broken baseline, not a user error
+            raise ValueError(f"baseline {baseline.name} predicted {len(predictions)} rows for "
+                             f"{len(rows.records)} records; predict() returns one prediction per record")
+        scored = score_all(handler, rows.records, predictions)
+        ref = ModelRef(baseline.name, BASELINE, None, baseline.name)
+        result = ModelEval(ref, [Predicted(p) for p in predictions], scored, seconds)
+        run.fitted.append(FittedBaseline(baseline, seconds, result, statistics(handler, scored, rows.subtasks, **bootstrap)))
+        emit({"event": "info", "message": f"cheap baseline {baseline.name} fitted on {len(train)} train rows "
+                                          f"in {seconds:.1f} s"})
+    return run
+
+
 def default_out_dir(config: EvalConfig, tuned: ModelRef, dataset: DatasetVersion) -> Path:
     if config.out_dir:
         return Path(config.out_dir).expanduser()
@@ -572,20 +689,28 @@ def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress) -> tuple[
 
 
 def build_report(plan: EvalPlan, config: EvalConfig, results: Mapping[str, ModelEval],
-                 judge: dict[str, Any] | None) -> dict[str, Any]:
-    """The report document (keys in ``brewslm.evaluation.report``), gates checked."""
+                 judge: dict[str, Any] | None, baselines: BaselineRun | None = None) -> dict[str, Any]:
+    """The report document (keys in ``brewslm.evaluation.report``), gates checked; ``baselines``:
+    the cheap baselines (``run_baselines``), the strongest of which is the report's ``baseline``."""
     from brewslm.evaluation.aggregate import paired_lift
     from brewslm.evaluation.gates import check_gates
     from brewslm.evaluation.report import SCHEMA_VERSION
 
     handler, rows = plan.handler, plan.rows
+    baselines = baselines or BaselineRun(skipped="cheap baselines were not run")
     bootstrap = {"samples": config.bootstrap_samples, "confidence": config.confidence, "seed": config.seed}
     stats = {label: statistics(handler, r.scored, rows.subtasks, **bootstrap) for label, r in results.items()}
+    chosen = baselines.strongest(handler)
+    results = dict(results)
+    if chosen is not None:
+        results[BASELINE], stats[BASELINE] = chosen.result, chosen.stats
     lift = (paired_lift(handler, results["tuned"].scored, results["base"].scored, **bootstrap)
             if "base" in results else None)
+    lift_vs_baseline = (paired_lift(handler, results["tuned"].scored, results[BASELINE].scored, **bootstrap)
+                        if BASELINE in results else None)
 
     def per_model(value: Callable[[str], Any]) -> dict[str, Any]:
-        return {"tuned": value("tuned"), "base": value("base") if "base" in results else None}
+        return {label: value(label) if label in results else None for label in ("tuned", "base", BASELINE)}
 
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -598,10 +723,14 @@ def build_report(plan: EvalPlan, config: EvalConfig, results: Mapping[str, Model
         "dataset": {"name": plan.dataset.name, "version": plan.dataset.version, "split": config.split,
                     "examples": len(rows.records), "path": str(plan.dataset.path), "rows_in_split": rows.sampled_from,
                     "skipped": dict(rows.skipped)},
-        "models": {"tuned": plan.tuned.describe(), "base": plan.base.describe() if plan.base else None},
+        "models": {"tuned": plan.tuned.describe(), "base": plan.base.describe() if plan.base else None,
+                   BASELINE: baselines.describe(handler)},
         "metrics": per_model(lambda m: stats[m]["metrics"]),
         "intervals": per_model(lambda m: stats[m]["intervals"]),
         "lift": lift,
+        "lift_vs_baseline": lift_vs_baseline,
+        "baselines": {f.name: f.entry(handler) for f in baselines.fitted},
+        "baselines_skipped": baselines.skipped,
         "by_subtask": per_model(lambda m: stats[m]["by_subtask"]),
         "breakdown": per_model(lambda m: handler.breakdown(rows.records, results[m].predictions, results[m].scored)),
         "judge": judge,
@@ -631,7 +760,11 @@ def evaluate(config: EvalConfig, progress: EvalProgress | None = None) -> EvalRe
                                       f"of {plan.dataset.name} v{plan.dataset.version} ({plan.handler.task}, "
                                       f"{plan.strategy})" + (f" against {plan.base.name}" if plan.base else "")})
     results, judge = run_models(plan, config, emit)
-    report = build_report(plan, config, results, judge)
+    baselines = run_baselines(plan, config, emit)
+    report = build_report(plan, config, results, judge, baselines)
+    chosen = baselines.strongest(plan.handler)
+    if chosen is not None:  # its predictions file re-scores like the models' ('brewslm eval score')
+        results = {**results, BASELINE: chosen.result}
 
     out_dir = default_out_dir(config, plan.tuned, plan.dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -662,9 +795,10 @@ def _log_mlflow(config: EvalConfig, report: Mapping[str, Any], paths: Mapping[st
                           config.mlflow_tracking_uri)
     status = "failed"
     try:
-        for label in ("tuned", "base"):
+        for label in ("tuned", "base", BASELINE):
             logger.log({f"{label}.{k}": v for k, v in (report["metrics"].get(label) or {}).items()}, step=0)
-        logger.log({f"lift.{k}": v.get("lift") for k, v in (report.get("lift") or {}).items()}, step=0)
+        for section in ("lift", "lift_vs_baseline"):
+            logger.log({f"{section}.{k}": v.get("lift") for k, v in (report.get(section) or {}).items()}, step=0)
         logger.log({"gates_passed": float(bool(report["passed"]))}, step=0)
         logger.log_artifacts(paths.values())
         status = "finished"
@@ -825,6 +959,8 @@ class StderrEvalProgress:
 
 
 __all__ = [
+    "BASELINE",
+    "BaselineRun",
     "EvalPlan",
     "EvalProgress",
     "EvalResult",
@@ -842,6 +978,7 @@ __all__ = [
     "read_jsonl_rows",
     "resolve_baseline",
     "resolve_model",
+    "run_baselines",
     "run_models",
     "saved_support",
     "score_files",

@@ -1,4 +1,4 @@
-"""The Evaluate tab: the evaluation reports of this workspace, one report's page (metrics base vs
+"""The Evaluate tab: the evaluation reports of this workspace, one report's page (metrics base, cheap baseline and
 fine-tune with lift and confidence intervals, gates, confusion matrix and per-class / per-type
 pictures, the per-example predictions filterable to the errors), and starting an evaluation.
 
@@ -42,7 +42,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.config import EvalConfig
-from brewslm.evaluation.report import format_interval, format_value, report_blocks, report_pictures
+from brewslm.evaluation.report import baseline_verdict, format_interval, format_value, report_blocks, report_pictures
 from brewslm.evaluation.review import (
     REPORT_FILE,
     predictions_file,
@@ -137,6 +137,10 @@ class ReportSummary:
     base_value: str
     lift: str
     gates: str  # "passed" | "failed" | "none"
+    baseline: str = "-"  # the cheap baseline's title
+    baseline_value: str = "-"
+    lift_vs_baseline: str = "-"
+    baseline_wins: bool = False  # it beats the fine-tune, or the lift over it is not clear of 0
 
 
 def summarize_report(folder: Path, report: Mapping[str, Any]) -> ReportSummary:
@@ -144,9 +148,12 @@ def summarize_report(folder: Path, report: Mapping[str, Any]) -> ReportSummary:
     dataset = report.get("dataset") or {}
     models = report.get("models") or {}
     metrics = report.get("metrics") or {}
-    lift = (report.get("lift") or {}).get(headline) or {}
-    lift_text = format_value(lift.get("lift"), signed=True) if lift else "-"
-    interval = format_interval([lift.get("ci_low"), lift.get("ci_high")], signed=True) if lift else ""
+
+    def lift_text(section: str) -> str:
+        lift = (report.get(section) or {}).get(headline) or {}
+        text = format_value(lift.get("lift"), signed=True) if lift else "-"
+        return f"{text} {format_interval([lift.get('ci_low'), lift.get('ci_high')], signed=True) if lift else ''}".strip()
+
     task = str(report.get("task") or "?") + (f" ({report['scoring_mode']})" if report.get("scoring_mode") else "")
     return ReportSummary(
         key=report_key(folder),
@@ -159,7 +166,11 @@ def summarize_report(folder: Path, report: Mapping[str, Any]) -> ReportSummary:
         headline=headline,
         tuned_value=format_value((metrics.get("tuned") or {}).get(headline)),
         base_value=format_value((metrics.get("base") or {}).get(headline)),
-        lift=f"{lift_text} {interval}".strip(),
+        lift=lift_text("lift"),
+        baseline=str((models.get("baseline") or {}).get("title") or "-"),
+        baseline_value=format_value((metrics.get("baseline") or {}).get(headline)),
+        lift_vs_baseline=lift_text("lift_vs_baseline"),
+        baseline_wins=baseline_verdict(report) is not None,
         gates="none" if not report.get("gates") else ("passed" if report.get("passed") else "failed"),
     )
 
