@@ -37,17 +37,18 @@ def test_cues_and_readers_learnt_on_train():
     # the rest of the line only two ("2024-02-10 (paid)")
     assert fields["date"] == {"cue": "Date :", "cue_words": ["Date", ":"], "cue_on_line_above": False,
                               "reader": "first_word", "as_number": False, "train_values": 3,
-                              "cue_before_value_on_train": 3, "recovered_on_train": 3}
+                              "cue_before_value_on_train": 3, "recovered_on_train": 3, "predicted": True}
     # "Total : $" precedes 2 totals (12.50, 8), "Total :" only 1 ("1,200.00 USD"), but "Total :" and the
     # first number recover all three ("$12.50", "$8", "1,200.00 USD"); numbers stay numbers
     assert fields["total"] == {"cue": "Total :", "cue_words": ["Total", ":"], "cue_on_line_above": False,
                                "reader": "first_number", "as_number": True, "train_values": 3,
-                               "cue_before_value_on_train": 1, "recovered_on_train": 3}
+                               "cue_before_value_on_train": 1, "recovered_on_train": 3, "predicted": True}
     # the vendor opens its line: the cue is the line above (blank lines skipped)
     assert fields["vendor"]["cue"] == "Vendor :" and fields["vendor"]["cue_on_line_above"] is True
     assert fields["vendor"]["reader"] == "rest_of_line" and fields["vendor"]["recovered_on_train"] == 3
     # a field that is null wherever it occurs has nothing to learn from
     assert fields["note"]["cue"] is None and fields["note"]["train_values"] == 0
+    assert fields["note"]["predicted"] is False
 
 
 def test_predictions_and_their_handler_metrics():

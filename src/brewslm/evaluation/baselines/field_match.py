@@ -1,4 +1,4 @@
-"""structured_extraction · field_match baseline: each field's value is read after its most frequent cue.
+"""structured_extraction · field_match baseline: each field's value is read after a cue learnt on train.
 
 ``CueRule`` learns, per target field, from the train records:
 
@@ -109,7 +109,7 @@ def lines_after_cue(text: str, cue: Sequence[str], above: bool) -> list[str]:
 
 class CueRule(Baseline):
     name = "cue_rule"
-    title = "value after the field's most frequent cue (words before it in the document)"
+    title = "value after the field's cue (the label words before it), learnt on train"
     task = "structured_extraction"
     scoring_mode = FIELD_MATCH
 
@@ -123,8 +123,9 @@ class CueRule(Baseline):
         for field in fields:
             with_field = [r for r in records if (r.get("target") or {}).get(field) is not None]
             rule = self._fit_field(field, with_field, normalization)
+            rule["predicted"] = rule["recovered_on_train"] > 0  # a rule that recovers nothing is not used
             self.fitted["fields"][field] = rule
-            if rule["cue"] is not None and rule["recovered_on_train"] > 0:
+            if rule["predicted"]:
                 self.rules[field] = rule
         if not self.rules:
             raise BaselineUnavailable("no target value of the train records can be read after a cue in its text "
