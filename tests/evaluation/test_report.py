@@ -306,3 +306,39 @@ def test_metric_bars_gain_the_baseline_series(tmp_path: Path, monkeypatch: pytes
     names, series = drawn["f1"]
     assert set(series) == {"base", "baseline", "tuned"}
     assert series["baseline"][:2] == [0.9, 0.8] and series["tuned"][:2] == [0.8, 0.9]
+
+
+def with_calibration(report: dict[str, Any]) -> dict[str, Any]:
+    bins = {"tuned": [{"bin": 9, "lower": 0.6, "upper": 2 / 3, "count": 4.0, "confidence": 0.64, "accuracy": 0.5,
+                       "gap": -0.14},
+                      {"bin": 14, "lower": 14 / 15, "upper": 1.0, "count": 8.0, "confidence": 0.97, "accuracy": 1.0,
+                       "gap": 0.03}],
+            "base": [{"bin": 5, "lower": 1 / 3, "upper": 0.4, "count": 12.0, "confidence": 0.35, "accuracy": 0.5,
+                      "gap": 0.15}]}
+    for model in ("tuned", "base"):
+        report["breakdown"][model]["calibration"] = bins[model]
+    report["metrics"]["tuned"]["ece"], report["metrics"]["base"]["ece"] = 0.0667, 0.15
+    report["lower_is_better"] = ["ece", "max_calibration_error"]
+    return report
+
+
+def test_reliability_diagram_per_model_with_its_ece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from brewslm.evaluation import report as report_module
+
+    report = with_calibration(classification_report())
+    assert "reliability_diagram" in [p.stem for p in report_pictures(report)]
+    assert "reliability_diagram" not in [p.stem for p in report_pictures(classification_report())]
+    drawn = {}
+    real = report_module.plot_reliability_diagrams
+
+    def spy(panels, path):
+        drawn["panels"] = [(model, len(bins), ece) for model, bins, ece in panels]
+        return real(panels, path)
+
+    monkeypatch.setattr(report_module, "plot_reliability_diagrams", spy)
+    paths = write_reports(report, tmp_path / "out")
+    assert paths["reliability_diagram"].read_bytes().startswith(PNG_SIGNATURE)
+    assert drawn["panels"] == [("base", 1, 0.15), ("tuned", 2, 0.0667)]
+    text = paths["markdown"].read_text(encoding="utf-8")
+    assert "### Calibration" in text and "](reliability_diagram.png)" in text
+    assert "ece (lower is better)" in text

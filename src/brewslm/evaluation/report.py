@@ -349,8 +349,9 @@ class Picture:
 
 
 def report_pictures(report: Mapping[str, Any]) -> list[Picture]:
-    """The pictures a report has: a confusion matrix (classification) and one bar chart per
-    per-name breakdown section with an f1 or accuracy column."""
+    """The pictures a report has: a confusion matrix (classification), one bar chart per
+    per-name breakdown section with an f1 or accuracy column and a reliability diagram
+    (classification predictions with a confidence)."""
     breakdowns = _breakdowns(report)
     pictures = []
     if any(_confusion(b) for b in breakdowns.values()):
@@ -361,6 +362,8 @@ def report_pictures(report: Mapping[str, Any]) -> list[Picture]:
         metric = next((m for m in map(_bar_metric, sections) if m), None)
         if sections and metric:
             pictures.append(Picture(f"{key}_{metric}", key, metric, f"{metric} {key.replace('_', ' ')}"))
+    if _reliability_panels(report):
+        pictures.append(RELIABILITY_PICTURE)
     return pictures
 
 
@@ -447,6 +450,9 @@ def draw_pictures(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     drawn: dict[str, Path] = {}
     for picture in report_pictures(report):
         path = Path(out_dir) / f"{picture.stem}.png"
+        if picture == RELIABILITY_PICTURE:
+            drawn[picture.stem] = plot_reliability_diagrams(_reliability_panels(report), path)
+            continue
         if picture.metric is None:
             panels = [(model, *_confusion(b)) for model, b in breakdowns.items() if _confusion(b)]
             drawn[picture.stem] = plot_confusion_matrices(panels, path)
@@ -456,6 +462,46 @@ def draw_pictures(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
         series = {m: [(s.get(n) or {}).get(picture.metric) for n in names] for m, s in sections.items()}
         drawn[picture.stem] = plot_metric_bars(names, series, picture.metric, path, picture.caption)
     return drawn
+
+
+CALIBRATION_SECTION = "calibration"  # a classification breakdown's reliability bins (metrics.calibration)
+RELIABILITY_PICTURE = Picture("reliability_diagram", CALIBRATION_SECTION, None,
+                              "Reliability diagram: accuracy of the answers in each confidence bin; on the diagonal "
+                              "a confidence of p is right a share p of the time, below it the model is over-confident")
+
+
+def _reliability_panels(report: Mapping[str, Any]) -> list[tuple[str, Sequence[Mapping[str, Any]], Any]]:
+    """``(model, bins, ece)`` of every model whose breakdown has reliability bins, base first."""
+    panels = []
+    for model, breakdown in _breakdowns(report).items():
+        bins = breakdown.get(CALIBRATION_SECTION)
+        if isinstance(bins, list) and bins and all(isinstance(b, Mapping) for b in bins):
+            panels.append((model, bins, (_section(report, "metrics", model) or {}).get("ece")))
+    return panels
+
+
+def plot_reliability_diagrams(panels: Sequence[tuple[str, Sequence[Mapping[str, Any]], Any]], path: Path) -> Path:
+    """One reliability diagram per ``(model, bins, ece)``, side by side: each bin's accuracy as a
+    bar over its confidence range, its mean confidence as a dot, the diagonal of perfect
+    calibration, the ECE in the title."""
+    figure = agg_figure(4.2 * len(panels), 4.2)
+    for index, (model, bins, ece) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, len(panels), index)
+        axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8, label="perfect calibration")
+        axes.bar([float(b["lower"]) for b in bins], [float(b["accuracy"]) for b in bins],
+                 width=[float(b["upper"]) - float(b["lower"]) for b in bins], align="edge",
+                 color=TUNED_COLOR if model == "tuned" else BASE_COLOR, edgecolor="white", label="accuracy")
+        axes.scatter([(float(b["lower"]) + float(b["upper"])) / 2 for b in bins],
+                     [float(b["confidence"]) for b in bins], color="black", s=10, zorder=3, label="mean confidence")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(0, 1)
+        axes.set_xlabel("confidence")
+        axes.set_ylabel("accuracy")
+        axes.set_title(f"{model}: ECE {format_value(ece)}", fontsize=10)
+        axes.legend(loc="upper left", fontsize=7)
+    figure.tight_layout()
+    figure.savefig(str(path))
+    return Path(path)
 
 
 def _tables_of(title: str, value: Any) -> list[tuple[str, list[str], list[list[str]]]]:
