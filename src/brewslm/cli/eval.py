@@ -119,7 +119,8 @@ class ScoreOptions:
 def eval_score(opts: ScoreOptions) -> dict[str, Any]:
     """Score saved predictions against gold records, without a model.
 
-    The predictions are target-shaped: a label string (classification), a list of {start, end,
+    The predictions are target-shaped: a label string (classification; {label, confidence} from
+    label scoring, which '--option confidence_threshold=P' routes anew), a list of {start, end,
     label} spans (span_set), a JSON object (field_match), an answer string (qa, rag_qa), a
     tool-call object (tool_call), model scores for dpo / chat_sft / language_modeling. A
     predictions_<model>.jsonl file from 'brewslm eval' re-scores to the report's metrics.

@@ -14,7 +14,7 @@ whole set, of each ``subtask`` group, and of every bootstrap resample (a resampl
 disagree with the reported point value.
 
 Predictions are *target-shaped* (what ``brewslm eval score --pred`` files hold): a label string
-(classification), a list of ``{"start", "end", "label"}`` spans (span_set), a JSON object
+(classification; label scoring adds its probability: ``{"label", "confidence"}``), a list of ``{"start", "end", "label"}`` spans (span_set), a JSON object
 (field_match), an answer string (qa, rag_qa), a ``{"tool", "arguments"}`` object, a list of them
 (parallel calls) or a plain string (a direct answer without a call) for tool_call, and a dict of
 model scores for the log-probability strategies (dpo: ``{"chosen_logprob", "rejected_logprob",
@@ -115,8 +115,8 @@ class EvalHandler(ABC):
 
     def label_prediction(self, scores: Any) -> Any:
         """LABEL_SCORING only: the prediction made from one example's ``LabelScores`` - the most
-        likely label; a handler may route low-confidence examples elsewhere (classification's
-        ``confidence_threshold``)."""
+        likely label (classification keeps its confidence with it, and routes low-confidence
+        examples when scoring: its ``confidence_threshold``)."""
         return scores.best
 
     def judge_claims(self, record: Mapping[str, Any], prediction: Any) -> list[Any]:
