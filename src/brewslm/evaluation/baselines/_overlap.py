@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
-from brewslm.evaluation.metrics.faithfulness import FUNCTION_WORDS, content_words, grounding_tokens, split_sentences
+from brewslm.evaluation.metrics.faithfulness import content_words, split_sentences
 from brewslm.evaluation.metrics.text import normalize_answer
 
 SENTENCE, WINDOW = "sentence", "window"
@@ -52,10 +52,10 @@ class OverlapPick:
 def best_window(sentence: str, question_words: set[str], size: int) -> str:
     """The ``size``-word stretch of ``sentence`` with the most words the question lacks, nearest a
     question word, earliest (see the module docstring)."""
-    tokens = [(m.start(), m.end(), grounding_tokens(m.group())) for m in _TOKEN.finditer(sentence)]
+    tokens = [(m.start(), m.end(), content_words(m.group())) for m in _TOKEN.finditer(sentence)]
     if len(tokens) <= size:
         return sentence
-    novel = [any(w not in question_words and w not in FUNCTION_WORDS for w in words) for _, _, words in tokens]
+    novel = [bool(words - question_words) for _, _, words in tokens]
     anchors = [i for i, (_, _, words) in enumerate(tokens) if words & question_words]
 
     def rank(start: int) -> tuple[int, int, int]:
