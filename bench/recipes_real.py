@@ -33,8 +33,10 @@ How it is measured. "minutes" is the wall time of the whole pipeline in the reci
 (import, twist, training, both evaluations, export; model conversion excluded, process start-up
 included in "process minutes" in the JSON). "base -> tuned" is the headline metric of the
 evaluation report on the test rows; "lift" is tuned - base with the report's paired bootstrap
-interval (95% unless the recipe says otherwise); "gates" are the recipe's gates (passed when all
-pass). The table is printed and written, with every recipe's metrics, intervals, stage times and
+interval (95% unless the recipe says otherwise); "baseline" is the strongest cheap baseline of the
+report (TF-IDF + logistic regression, a CRF, a cue rule... fitted on the train split, scored on the
+same test rows) with its headline value, and "lift vs baseline" is tuned - baseline with the same
+paired bootstrap; "gates" are the recipe's gates (passed when all pass). The table is printed and written, with every recipe's metrics, intervals, stage times and
 twist findings, to ``bench/out/recipes_real.json``; ``--readme`` also prints it as Markdown.
 ``--merge`` keeps the rows of the recipes this run did not run from the previous file, so the six
 can be measured in several sittings; every row records the command that produced it, and the
@@ -64,7 +66,8 @@ OUT = shared.OUT
 OUT_FILE = OUT / "recipes_real.json"
 REAL_PREFIX = "real/"
 ERROR_TAIL_LINES = 20  # stderr lines kept per recipe, for the error line of a process that died
-HEADERS = ["recipe", "dataset", "headline metric", "base -> tuned", "lift [95% CI]", "minutes", "gates"]
+HEADERS = ["recipe", "dataset", "headline metric", "base -> tuned", "lift [95% CI]", "baseline",
+           "lift vs baseline [95% CI]", "minutes", "gates"]
 
 
 # --- which recipes, with which overrides ---------------------------------------------------------
@@ -116,6 +119,8 @@ def summarize(name: str, recipe: Any, result: Any) -> dict[str, Any]:
     headline = report.get("headline")
     metrics = report.get("metrics") or {}
     lift = (report.get("lift") or {}).get(headline) or {}
+    over_baseline = (report.get("lift_vs_baseline") or {}).get(headline) or {}
+    cheap = (report.get("models") or {}).get("baseline") or {}
     intervals = report.get("intervals") or {}
     return {
         "recipe": name,
@@ -130,6 +135,12 @@ def summarize(name: str, recipe: Any, result: Any) -> dict[str, Any]:
         "tuned": (metrics.get("tuned") or {}).get(headline),
         "lift": lift.get("lift"),
         "lift_ci": [lift.get("ci_low"), lift.get("ci_high")] if lift else None,
+        "baseline": {"name": cheap.get("name"), "title": cheap.get("title"),
+                     "value": (metrics.get("baseline") or {}).get(headline)} if cheap else None,
+        "lift_vs_baseline": over_baseline.get("lift"),
+        "lift_vs_baseline_ci": [over_baseline.get("ci_low"), over_baseline.get("ci_high")] if over_baseline else None,
+        "baselines": report.get("baselines") or {},
+        "baselines_skipped": report.get("baselines_skipped"),
         "confidence": (report.get("bootstrap") or {}).get("confidence"),
         "metrics": metrics,
         "intervals": intervals,
@@ -215,23 +226,28 @@ def run_recipe_process(name: str, work: Path, base: str, args: argparse.Namespac
 # --- the table -----------------------------------------------------------------------------------
 
 def table_cells(row: dict[str, Any]) -> list[str]:
-    """One recipe's row: recipe | dataset | headline metric | base -> tuned | lift [CI] | minutes | gates."""
+    """One recipe's row: recipe | dataset | headline metric | base -> tuned | lift [CI] | baseline (name
+    and value) | lift vs baseline [CI] | minutes | gates."""
     from brewslm.evaluation.report import format_interval, format_value
 
     if row.get("error"):
         minutes = f"{row['process_seconds'] / 60:.1f}" if row.get("process_seconds") is not None else "-"
-        return [row["recipe"], "-", "-", "-", "-", minutes, f"ERROR {row['error']}"]
+        return [row["recipe"], "-", "-", "-", "-", "-", "-", minutes, f"ERROR {row['error']}"]
     examples = (row.get("dataset") or {}).get("examples")
     dataset = row["source"] + (f" (test n={examples})" if examples is not None else "")
-    lift = format_value(row["lift"], signed=True)
-    span = format_interval(row["lift_ci"], signed=True) if row.get("lift_ci") else ""
+    def lift(value: Any, interval: Any) -> str:
+        return f"{format_value(value, signed=True)} {format_interval(interval, signed=True) if interval else ''}".strip()
+
+    cheap = row.get("baseline")  # rows written before the cheap baselines have none
+    baseline = f"{cheap['name']} {format_value(cheap['value'])}" if cheap else "-"
     gates = row["gates"]
     failed = [g.get("gate") for g in gates if not g.get("passed")]
     verdict = "none" if not gates else (f"{len(gates)}/{len(gates)} passed" if not failed
                                         else "FAILED " + "; ".join(str(g) for g in failed))
     headline = row["headline"] + (" (lower is better)" if row.get("lower_is_better") else "")
     return [row["recipe"], dataset, headline, f"{format_value(row['base'])} -> {format_value(row['tuned'])}",
-            f"{lift} {span}".strip(), f"{row['seconds'] / 60:.1f}", verdict]
+            lift(row["lift"], row.get("lift_ci")), baseline,
+            lift(row.get("lift_vs_baseline"), row.get("lift_vs_baseline_ci")), f"{row['seconds'] / 60:.1f}", verdict]
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:

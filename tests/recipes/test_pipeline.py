@@ -56,6 +56,11 @@ def test_a_failed_gate_stops_before_the_export_unless_export_anyway(tiny_model_d
     assert not blocked.passed and blocked.export_dir is None and not (out / "model").exists()
     assert blocked.stages["export"]["status"] == "blocked" and Path(blocked.report_html).is_file()  # report written
     assert "export: blocked, a gate failed (export_anyway exports it, its model card marked failed)" in lines
+    # the cheap baseline (fitted on the recipe's train split) is named with the lift over it, in the log and the report
+    cheap = blocked.report["models"]["baseline"]["name"]
+    line = next(line for line in lines if line.startswith("eval: baseline "))
+    assert line.startswith(f"eval: baseline {cheap} macro_f1 ") and " | lift vs baseline " in line
+    assert blocked.report["lift_vs_baseline"]["macro_f1"]["lift"] is not None
     assert "export" not in json.loads((out / STATE_FILE).read_text())["stages"]
 
     anyway = run_recipe(failing, base_model=str(tiny_model_dir), out_dir=out, quiet=True, export_anyway=True)
@@ -139,3 +144,14 @@ def test_a_test_file_that_maps_to_zero_rows_fails_fast_naming_it(tmp_path: Path)
     raw["data"]["test_locator"] = f"jsonl:{held_out}"
     path.write_text(yaml.safe_dump(raw))
     _fails_fast(path, tmp_path, f"none of the 20 sample rows of jsonl:{held_out}")
+
+
+def test_the_baseline_line_says_why_there_is_none() -> None:
+    from brewslm.recipes.pipeline import baseline_line
+
+    assert baseline_line({"headline": "macro_f1", "baselines_skipped": "the evaluated split is train"}) == \
+        "eval: cheap baseline none (the evaluated split is train)"
+    report = {"headline": "macro_f1", "models": {"baseline": {"name": "tfidf_logreg", "title": "TF-IDF"}},
+              "metrics": {"baseline": {"macro_f1": 0.8}},
+              "lift_vs_baseline": {"macro_f1": {"lift": -0.1, "ci_low": -0.2, "ci_high": 0.05}}}
+    assert baseline_line(report) == "eval: baseline tfidf_logreg macro_f1 0.800 | lift vs baseline -0.100 [-0.200, +0.050]"
