@@ -269,3 +269,65 @@ def test_a_task_profile_without_a_renderer(sentiment, config_for, quiet, monkeyp
     monkeypatch.setattr(loop, "get_task_profile", lambda profile_id: Unrenderable())
     with pytest.raises(ConfigError, match="task profile 'classification' of dataset 'sentiment' has no renderer"):
         train(config_for(sentiment), progress=quiet)
+
+
+# --- early stopping on a task metric ------------------------------------------------------------
+
+def lora_fingerprint(model) -> float:
+    """A number that changes with every LoRA weight (the same for the training model and the saved adapter)."""
+    return sum(float(p.detach().double().sum()) for name, p in model.named_parameters() if "lora_" in name)
+
+
+def scripted_metric(values: list[float], name: str = "macro_f1"):
+    """A task evaluator that answers ``values`` in turn and remembers the weights it was shown."""
+    seen: list[float] = []
+
+    def evaluate(model, tokenizer) -> dict[str, float]:
+        seen.append(lora_fingerprint(model))
+        return {name: values[len(seen) - 1], "coverage": 1.0}
+
+    evaluate.seen = seen  # type: ignore[attr-defined]
+    return evaluate
+
+
+def test_early_stopping_on_a_task_metric_keeps_the_best_steps_weights(sentiment, config_for, quiet) -> None:
+    from brewslm.training import load_trained
+
+    probe = scripted_metric([0.5, 0.75, 0.25, 0.75, 0.5, 0.9])  # one evaluation per step
+    config = config_for(sentiment, epochs=40, eval_every=1, early_stopping={"patience": 3, "metric": "macro_f1"})
+    result = train(config, progress=quiet, validation_metrics=probe)
+    # best at step 2; an equal value (step 4) is no improvement, so steps 3, 4 and 5 make three without one
+    assert result.stopped_early and result.steps == 5
+    assert result.best == {"metric": "macro_f1", "mode": "max", "value": 0.75, "step": 2}
+    assert result.best_step == 2 and result.eval_metrics == {"macro_f1": 0.75, "coverage": 1.0}
+    assert read_run(result.run_dir)["metrics"]["best"] == result.best
+    lines = (result.run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    evals = [e for e in map(json.loads, lines) if e["kind"] == "eval"]
+    assert [e["macro_f1"] for e in evals] == [0.5, 0.75, 0.25, 0.75, 0.5] and evals[-1]["best_value"] == 0.75
+    saved, _ = load_trained(result.run_dir)
+    assert math.isclose(lora_fingerprint(saved), probe.seen[1], rel_tol=1e-9)  # the weights of step 2, not step 5
+    assert not math.isclose(probe.seen[1], probe.seen[-1], rel_tol=1e-6)
+
+
+def test_a_task_metric_keeps_the_best_model_without_patience_and_minimises_errors(sentiment, config_for, quiet) -> None:
+    from brewslm.training import load_trained
+
+    probe = scripted_metric([0.4, 0.1, 0.3, 0.2], name="error_rate")  # lower is better: read off the name
+    result = train(config_for(sentiment, eval_every=1, early_stopping={"metric": "error_rate"}), progress=quiet,
+                   validation_metrics=probe)
+    assert not result.stopped_early and result.steps == 4
+    assert result.best == {"metric": "error_rate", "mode": "min", "value": 0.1, "step": 2}
+    saved, _ = load_trained(result.run_dir)
+    assert math.isclose(lora_fingerprint(saved), probe.seen[1], rel_tol=1e-9)
+    assert any("kept the model of step 2" in e.get("message", "") for e in quiet.events)
+
+
+def test_a_task_metric_needs_its_evaluator_and_must_be_reported(sentiment, config_for, quiet, tmp_path) -> None:
+    with pytest.raises(ConfigError, match="'early_stopping.metric' is 'macro_f1', a task metric, and this run has no "
+                                          "task evaluator"):
+        train(config_for(sentiment, early_stopping={"metric": "macro_f1"}), progress=quiet)
+    assert no_runs(tmp_path)
+    with pytest.raises(ConfigError, match="'early_stopping.metric' is 'f1', which the validation pass does not "
+                                          "report; it reports: coverage, eval_loss, eval_tokens, macro_f1"):
+        train(config_for(sentiment, max_steps=1, early_stopping={"metric": "f1"}), progress=quiet,
+              validation_metrics=scripted_metric([0.5]))

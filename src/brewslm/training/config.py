@@ -58,11 +58,79 @@ class LoraConfig(OptionsModel):
     )
 
 
+LOWER_IS_BETTER_HINTS = ("loss", "error", "ece", "perplexity", "nll")  # metric names where smaller wins
+
+
+def metric_mode(name: str, mode: Optional[str] = None) -> str:
+    """"min" or "max": ``mode`` when given, else read from the metric's name (losses, error rates,
+    calibration error and perplexity fall; accuracies, F1 and the like rise)."""
+    if mode is not None:
+        return mode
+    return "min" if any(hint in name.lower() for hint in LOWER_IS_BETTER_HINTS) else "max"
+
+
 class EarlyStoppingConfig(OptionsModel):
     patience: Optional[int] = Field(
         None, ge=1, description="Stop after this many validation passes without improvement (unset: never stop early)."
     )
-    min_delta: float = Field(0.0, ge=0, description="The validation loss must drop by more than this to count as better.")
+    min_delta: float = Field(0.0, ge=0, description="The watched metric must improve by more than this to count as better.")
+    metric: str = Field(
+        "eval_loss",
+        description="What 'improvement' means: eval_loss (the validation loss), or a task metric the evaluation "
+        "handler reports on the validation split (macro_f1, f1, field_accuracy, call_accuracy...). With a task "
+        "metric the model kept at the end is the best one by it, even without patience.",
+    )
+    mode: Optional[Literal["min", "max"]] = Field(
+        None, description="min or max: whether a smaller or larger metric is better (unset: min for names with loss, "
+        "error, ece, perplexity or nll in them, else max).",
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_named(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("name a metric: eval_loss or a task metric such as macro_f1")
+        return name.strip()
+
+    @property
+    def watches_task_metric(self) -> bool:
+        return self.metric != "eval_loss"
+
+    @property
+    def resolved_mode(self) -> str:
+        return metric_mode(self.metric, self.mode)
+
+
+class SearchConfig(OptionsModel):
+    enabled: bool = Field(
+        False, description="Choose learning rate and epochs by successive halving on the validation split before "
+        "the final model: every candidate trains briefly, the better third goes on with more epochs.",
+    )
+    learning_rates: Optional[list[float]] = Field(
+        None, description="Candidate learning rates (unset: [1e-4, 2e-4, 5e-4] for LoRA, [1e-5, 2e-5, 5e-5] for "
+        "full fine-tuning).",
+    )
+    max_epochs: float = Field(3.0, gt=0, description="Epochs of the last rung; earlier rungs train max_epochs / eta^k.")
+    budget_minutes: float = Field(
+        30.0, gt=0, description="Time budget: no trial starts when its estimated time (from the trials so far) would "
+        "pass it; the first trial always runs.",
+    )
+    eta: int = Field(3, ge=2, description="Halving rate: each rung keeps the best 1/eta of the candidates and trains "
+                     "them eta times longer.")
+    metric: Optional[str] = Field(
+        None, description="Validation metric that ranks candidates (unset: the task's headline metric, e.g. macro_f1 "
+        "for classification).",
+    )
+    max_validation_rows: int = Field(
+        200, ge=1, description="Validation rows scored per evaluation (a seeded sample when the split is larger).",
+    )
+
+    @field_validator("learning_rates")
+    @classmethod
+    def _some_rates(cls, rates: Optional[list[float]]) -> Optional[list[float]]:
+        if rates is not None and (not rates or any(rate <= 0 for rate in rates)):
+            raise ValueError("learning_rates must list one or more positive rates, e.g. [1e-4, 2e-4]")
+        return rates
 
 
 class PreferenceConfig(OptionsModel):
@@ -152,7 +220,8 @@ class TrainConfig(OptionsModel):
     eval_batch_size: Optional[int] = Field(None, ge=1, description="Validation micro-batch size (unset: batch_size).")
     save_every: Optional[int] = Field(None, ge=1, description="Optimizer steps between checkpoints (unset: only the final model is saved).")
     keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept on disk (oldest deleted first).")
-    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig, description="Stop when the validation loss stops improving.")
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig, description="Stop when the validation metric stops improving.")
+    search: SearchConfig = Field(default_factory=SearchConfig, description="Hyper-parameter search on the validation split.")
     resume: Optional[str] = Field(
         None, description="Continue a run: a checkpoint folder, a run folder (its latest checkpoint) or 'latest' (output_dir's latest)."
     )
@@ -380,6 +449,7 @@ __all__ = [
     "OptionsModel",
     "PREFERENCE_METHODS",
     "PreferenceConfig",
+    "SearchConfig",
     "TrainConfig",
     "build_config",
     "build_options",
@@ -387,6 +457,7 @@ __all__ = [
     "describe_options",
     "load_config",
     "load_options",
+    "metric_mode",
     "option_names",
     "parse_override",
     "read_config_file",

@@ -18,7 +18,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from brewslm import __version__
 from brewslm.errors import BrewError, ConfigError
@@ -97,6 +97,9 @@ class TrainResult:
     data: dict[str, Any] = field(default_factory=dict)
     event_id: int | None = None
     rank: int = 0
+    # the model kept: {"metric", "mode", "value", "step"} by the early-stopping metric (None: no validation)
+    best: dict[str, Any] | None = None
+    eval_metrics: dict[str, float] = field(default_factory=dict)  # validation_metrics' values at the kept step
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -165,7 +168,8 @@ def preflight(config: TrainConfig) -> Setup:
     if not splits.get("train") and next(iter(dataset.iter_records("train")), None) is None:
         shown = ", ".join(f"{k} {v}" for k, v in splits.items()) or "no records"
         raise ConfigError(f"dataset '{dataset.name}' v{dataset.version} has an empty train split ({shown}); import more data or re-split it")
-    if config.early_stopping.patience and not splits.get("validation") and next(iter(dataset.iter_records("validation")), None) is None:
+    watching = config.early_stopping.patience or config.early_stopping.watches_task_metric
+    if watching and not splits.get("validation") and next(iter(dataset.iter_records("validation")), None) is None:
         raise ConfigError(f"early stopping needs validation data, and dataset '{dataset.name}' v{dataset.version} has an empty validation split")
     check_base_model(config.base_model)
     return Setup(dataset, profile, RenderContext.from_manifest(dataset.manifest), precision)
@@ -212,16 +216,31 @@ def _micro_batches(objective: Objective, epoch: int, index: int) -> Iterator[tup
 
 # --- the run -------------------------------------------------------------------------------------
 
-def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
+ValidationMetrics = Callable[[Any, Any], Mapping[str, float]]
+"""``(model, tokenizer) -> {metric: value}``: task metrics of the model on validation rows, called at
+every evaluation after the loss (``brewslm.tuning.validation`` builds one from the task's eval handler;
+training cannot, evaluation sits above it)."""
+
+
+def train(config: TrainConfig, progress: Progress | None = None, *,
+          validation_metrics: ValidationMetrics | None = None) -> TrainResult:
     """Train as ``config`` says; returns the run's result. Bad configuration raises a one-line
     ``ConfigError`` before any training step; a run that fails after starting is recorded as
     ``training_run_failed`` in the audit log. Started by torchrun / accelerate launch, every
-    process calls this and they train as one run (``brewslm.training.distributed``)."""
+    process calls this and they train as one run (``brewslm.training.distributed``).
+
+    ``validation_metrics`` adds task metrics to every evaluation; ``early_stopping.metric`` may name
+    one of them (a task metric without it is a ``ConfigError``)."""
+    watched = config.early_stopping.metric
+    if config.early_stopping.watches_task_metric and validation_metrics is None:
+        raise ConfigError(f"option 'early_stopping.metric' is {watched!r}, a task metric, and this run has no task "
+                          "evaluator to compute it; run it through 'brewslm train' (which builds one) or set "
+                          "early_stopping.metric=eval_loss")
     progress = progress or StderrProgress(every=config.log_every)
     setup = preflight(config)  # fails alike in every process, before they meet
     runtime = start(config, setup.precision)
     try:
-        return _train(adjust_config(config, runtime), setup, runtime, runtime.progress(progress))
+        return _train(adjust_config(config, runtime), setup, runtime, runtime.progress(progress), validation_metrics)
     finally:
         runtime.close()
 
@@ -233,7 +252,8 @@ def _new_run_dir(config: TrainConfig, dataset: DatasetVersion) -> Path:
     return run_dir
 
 
-def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progress) -> TrainResult:
+def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progress,
+           validation_metrics: ValidationMetrics | None = None) -> TrainResult:
     import torch
 
     from brewslm.storage.events import record_event
@@ -320,8 +340,9 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
                   "trainable_params": trainable_params, "precision": precision.describe(),
                   "device": str(precision.device), "run_dir": str(run_dir), "resumed_from": record["resumed_from"],
                   "processes": runtime.world_size, "strategy": runtime.strategy})
+        task_metrics = _task_metrics(validation_metrics, tokenizer, runtime)
         result = _run(config, objective, model, optimizer, scaler, params, precision, state, metrics, progress,
-                      tracker, run_dir, total_steps, warmup, eval_every, runtime)
+                      tracker, run_dir, total_steps, warmup, eval_every, runtime, task_metrics)
         full_state = runtime.model_state(model, trainable_only=config.uses_lora)  # gathered under FSDP
         model_dir = run_dir / MODEL_DIR
         if main:
@@ -356,10 +377,18 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
 
 def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, scaler: Any, params: list,
          precision: Precision, state: LoopState, metrics: MetricsLog, progress: Progress, tracker: Any,
-         run_dir: Path, total_steps: int, warmup: int, eval_every: int, runtime: Runtime) -> dict[str, Any]:
+         run_dir: Path, total_steps: int, warmup: int, eval_every: int, runtime: Runtime,
+         task_metrics: Callable[[Any], dict[str, float]] | None = None) -> dict[str, Any]:
     import torch
 
     main = runtime.is_main
+    stopping = config.early_stopping
+    watched, mode = stopping.metric, stopping.resolved_mode
+    # the best weights are kept on disk while anything can end the run on a worse model than seen
+    keep_best = bool(stopping.patience) or stopping.watches_task_metric
+    best = state.extra.setdefault("best", {})  # {"value", "step", "eval_loss", "metrics"}: checkpointed with the state
+    if not best and state.best_step is not None and not stopping.watches_task_metric:  # a checkpoint from before "best"
+        best.update(value=state.best_eval_loss, step=state.best_step, eval_loss=state.best_eval_loss, metrics={})
 
     stream = _micro_batches(objective, state.epoch, state.batch_in_epoch)
     session_tokens, session_seconds, session_steps = 0, 0.0, 0
@@ -444,28 +473,32 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
         # ---- evaluate, stop early ----
         if objective.has_eval and (state.step % eval_every == 0 or state.step == total_steps):
             results = runtime.evaluate(objective, model, precision)  # the same numbers in every process
+            task = task_metrics(model) if task_metrics is not None else {}
             model.train()
             eval_loss = results["eval_loss"]
-            improved = state.best_eval_loss is None or eval_loss < state.best_eval_loss - config.early_stopping.min_delta
+            value = _watched_value(watched, {**results, **task})
+            improved = _improves(value, best.get("value"), mode, stopping.min_delta)
             if improved:
+                best.update(value=value, step=state.step, eval_loss=eval_loss, metrics=task)
                 state.best_eval_loss, state.best_step, state.evals_without_improvement = eval_loss, state.step, 0
-                if config.early_stopping.patience:
+                if keep_best:
                     runtime.save_trainable(model, run_dir / BEST_WEIGHTS)
             else:
                 state.evals_without_improvement += 1
             state.last_eval_step, state.last_eval_loss = state.step, eval_loss
-            eval_entry = {"kind": "eval", "step": state.step, **results, "best_eval_loss": state.best_eval_loss,
-                          "improved": improved}
+            eval_entry = {"kind": "eval", "step": state.step, **results, **task, "best_eval_loss": state.best_eval_loss,
+                          "best_metric": watched, "best_value": best.get("value"), "improved": improved}
             if main:
                 metrics.write(eval_entry)
             progress({"event": "eval", **eval_entry})
             if tracker is not None:
-                tracker.log(results, state.step)
-            patience = config.early_stopping.patience
+                tracker.log({**results, **task}, state.step)
+            patience = stopping.patience
             if patience and state.evals_without_improvement >= patience:
                 stopped_early = True
+                seen = f"best {watched} {best['value']:.4f} at step {best['step']}" if best else f"no finite {watched}"
                 progress({"event": "info", "message": f"early stop at step {state.step}: no validation improvement in "
-                          f"{patience} evaluations (best {state.best_eval_loss:.4f} at step {state.best_step})"})
+                          f"{patience} evaluations ({seen})"})
 
         # ---- checkpoint ----
         if config.save_every and (state.step % config.save_every == 0):
@@ -474,11 +507,14 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
         if stopped_early:
             break
 
-    if config.early_stopping.patience:
+    if keep_best:
         runtime.barrier()  # rank 0 has written the best weights
-        if (run_dir / BEST_WEIGHTS).is_file():
+        if best and (run_dir / BEST_WEIGHTS).is_file():
             runtime.load_trainable(model, run_dir / BEST_WEIGHTS)  # the model we keep is the best one seen
             eval_loss = state.best_eval_loss
+            if stopping.watches_task_metric:
+                progress({"event": "info", "message": f"kept the model of step {best['step']}: best {watched} "
+                          f"{best['value']:.4f}"})
     if runtime.distributed:
         progress(runtime.summary())
     epochs_done = state.epoch + state.batch_in_epoch / max(len(objective.plan_epoch(state.epoch)), 1)
@@ -495,7 +531,45 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
         "train_seconds": round(state.train_seconds, 3),
         "tokens": state.tokens,
         "trained_tokens": state.trained_tokens,
+        "best": ({"metric": watched, "mode": mode, "value": best["value"], "step": best["step"]}
+                 if best.get("step") is not None else None),
+        "eval_metrics": dict(best.get("metrics") or {}) if keep_best else {},
     }
+
+
+def _task_metrics(validation_metrics: ValidationMetrics | None, tokenizer: Any,
+                  runtime: Runtime) -> Callable[[Any], dict[str, float]] | None:
+    """``validation_metrics`` bound to the run's tokenizer, in eval mode, with rank 0's numbers on
+    every process (so all of them make the same early-stopping decision)."""
+    if validation_metrics is None:
+        return None
+
+    def measure(model: Any) -> dict[str, float]:
+        import torch
+
+        model.eval()
+        with torch.no_grad():
+            # None is the handler's "undefined" (e.g. precision with nothing predicted): never an improvement
+            values = {name: math.nan if value is None else float(value)
+                      for name, value in validation_metrics(model, tokenizer).items()}
+        return runtime.broadcast(values)
+
+    return measure
+
+
+def _watched_value(name: str, results: Mapping[str, float]) -> float:
+    if name not in results:
+        shown = ", ".join(sorted(results))
+        raise ConfigError(f"option 'early_stopping.metric' is {name!r}, which the validation pass does not report; "
+                          f"it reports: {shown}")
+    return float(results[name])
+
+
+def _improves(value: float, best: float | None, mode: str, min_delta: float) -> bool:
+    """Whether ``value`` beats ``best`` by more than ``min_delta`` in the direction ``mode`` says."""
+    if best is None:
+        return not math.isnan(value)
+    return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
 def _save_model(model: Any, tokenizer: Any, config: TrainConfig, run_dir: Path,
@@ -517,7 +591,7 @@ def _save_model(model: Any, tokenizer: Any, config: TrainConfig, run_dir: Path,
 
 def _public_metrics(result: TrainResult) -> dict[str, Any]:
     keys = ("steps", "epochs", "train_loss", "final_step_loss", "eval_loss", "best_eval_loss", "best_step",
-            "stopped_early", "tokens_per_second", "train_seconds", "tokens", "trained_tokens")
+            "stopped_early", "tokens_per_second", "train_seconds", "tokens", "trained_tokens", "best", "eval_metrics")
     return {key: getattr(result, key) for key in keys}
 
 
@@ -528,6 +602,7 @@ __all__ = [
     "STAGE",
     "Setup",
     "TrainResult",
+    "ValidationMetrics",
     "build_optimizer",
     "check_training_memory",
     "lr_at",
