@@ -13,6 +13,7 @@ import pytest
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation import evaluate, load_eval_config, score_files
+from brewslm.evaluation.baselines import Baseline
 from brewslm.evaluation.metrics.faithfulness import SupportClaim
 from brewslm.evaluation.prediction import judge_support
 from brewslm.models import load_causal_lm
@@ -113,3 +114,42 @@ def test_an_unknown_faithfulness_scorer_fails_before_any_model_loads(space: dict
     with pytest.raises(ConfigError) as error:
         evaluate(config_for(space, handler_options={"faithfulness": "nli"}))
     assert str(error.value) == "handler option faithfulness='nli' is not available for rag_qa; scorers: lexical, llm_judge"
+
+
+class FirstSentence(Baseline):
+    """Answers every question with its first passage's first sentence (a claim for the judge)."""
+
+    name, title, task = "first_sentence", "the first passage's first sentence", "rag_qa"
+
+    def fit(self, records, handler):
+        return self
+
+    def predict(self, records):
+        return [record["passages"][0].split(". ")[0] for record in records]
+
+
+def test_the_cheap_baselines_answers_are_judged_too(space: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A judged scorer rates the cheap baseline's answers with the same judge: its predictions
+    file carries the verdicts and re-scores to the report's baseline metrics."""
+    from brewslm.evaluation import baselines
+    from brewslm.ingestion import ImportSpec, run_import
+
+    baselines.baseline_classes("rag_qa")  # the real ones loaded first, then set aside for this test
+    monkeypatch.setattr(baselines, "_BASELINES", {})
+    baselines.register_baseline(FirstSentence)
+
+    for split, suffix in (("train", ""), ("test", " Tell me.")):
+        path = space["root"] / f"rag-{split}.jsonl"
+        path.write_text("".join(json.dumps({**r, "question": r["question"] + suffix}) + "\n" for r in ROWS),
+                        encoding="utf-8")
+        run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="rag_passthrough", dataset="rag-split", split=split,
+                              field_map={"question": "question", "passages": "context", "answer": "answer"}))
+    result = evaluate(config_for(space, dataset="rag-split", out_dir=str(space["root"] / "out-baseline")))
+    report = result.report
+    assert report["models"]["baseline"]["name"] == "first_sentence", report["baselines"]
+    rows = read_jsonl(result.paths["predictions_baseline"])
+    assert all("judge_support" in row for row in rows)
+    assert all(row["judge_support"]["claims"] for row in rows)
+    rescored = score_files("rag_qa", None, result.paths["predictions_baseline"], dataset="rag-split",
+                           options=JUDGED, bootstrap_samples=0)
+    assert rescored["metrics"] == report["metrics"]["baseline"]

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence, TextIO
 
 from brewslm import workspace
-from brewslm.errors import ConfigError
+from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.config import EvalConfig
 from brewslm.evaluation.handlers import EvalHandler, Scored, get_eval_handler
 from brewslm.evaluation.handlers.base import GENERATION, LABEL_SCORING, PERPLEXITY, PREFERENCE
@@ -473,7 +473,8 @@ class FittedBaseline:
 
     baseline: Any  # a brewslm.evaluation.baselines.Baseline
     seconds: float  # fit + predict
-    result: ModelEval | None = None
+    predicted: list[Predicted] | None = None  # one per evaluated row (a judged handler's verdicts ride on them)
+    result: ModelEval | None = None  # once scored
     stats: dict[str, Any] | None = None  # ``statistics`` of its scored rows
     unavailable: str | None = None
 
@@ -530,10 +531,16 @@ class BaselineRun:
 
 
 def run_baselines(plan: "EvalPlan", config: EvalConfig, emit: EvalProgress | None = None) -> BaselineRun:
-    """Fit every cheap baseline of the handler's task on the dataset version's train records,
-    predict the evaluated rows, score them with the handler and bootstrap them like the models. A
-    baseline that cannot fit is recorded with its reason; the evaluation goes on."""
-    from brewslm.evaluation.baselines import BaselineUnavailable, baselines_for
+    """``fit_baselines`` then ``score_baselines`` (a judged handler's baselines are judged in
+    ``run_models``, between the two)."""
+    return score_baselines(fit_baselines(plan, config, emit), plan, config)
+
+
+def fit_baselines(plan: "EvalPlan", config: EvalConfig, emit: EvalProgress | None = None) -> BaselineRun:
+    """Fit every cheap baseline of the handler's task on the dataset version's train records and
+    predict the evaluated rows (seconds: fit + predict). A baseline that cannot fit is recorded
+    with its reason; the evaluation goes on."""
+    from brewslm.evaluation.baselines import baselines_for
 
     emit = emit or (lambda event: None)
     handler, rows, dataset = plan.handler, plan.rows, plan.dataset
@@ -551,12 +558,11 @@ def run_baselines(plan: "EvalPlan", config: EvalConfig, emit: EvalProgress | Non
         return BaselineRun(skipped=f"dataset '{dataset.name}' v{dataset.version} has no train rows to fit a "
                                    "cheap baseline on")
     run = BaselineRun(train_examples=len(train))
-    bootstrap = {"samples": config.bootstrap_samples, "confidence": config.confidence, "seed": config.seed}
     for baseline in baselines:
         start = time.perf_counter()
         try:
             predictions = list(baseline.fit(train, handler).predict(rows.records))
-        except BaselineUnavailable as exc:
+        except BrewError as exc:  # BaselineUnavailable, or the handler refusing what fitting asked of it
             run.fitted.append(FittedBaseline(baseline, time.perf_counter() - start, unavailable=str(exc)))
             emit({"event": "info", "message": f"cheap baseline {baseline.name} unavailable: {exc}"})
             continue
@@ -564,12 +570,24 @@ def run_baselines(plan: "EvalPlan", config: EvalConfig, emit: EvalProgress | Non
         if len(predictions) != len(rows.records):  # a broken baseline, not a user error
             raise ValueError(f"baseline {baseline.name} predicted {len(predictions)} rows for "
                              f"{len(rows.records)} records; predict() returns one prediction per record")
-        scored = score_all(handler, rows.records, predictions)
-        ref = ModelRef(baseline.name, BASELINE, None, baseline.name)
-        result = ModelEval(ref, [Predicted(p) for p in predictions], scored, seconds)
-        run.fitted.append(FittedBaseline(baseline, seconds, result, statistics(handler, scored, rows.subtasks, **bootstrap)))
+        run.fitted.append(FittedBaseline(baseline, seconds, [Predicted(p) for p in predictions]))
         emit({"event": "info", "message": f"cheap baseline {baseline.name} fitted on {len(train)} train rows "
                                           f"in {seconds:.1f} s"})
+    return run
+
+
+def score_baselines(run: BaselineRun, plan: "EvalPlan", config: EvalConfig) -> BaselineRun:
+    """Score every fitted baseline's predictions with the handler, and bootstrap them like the models."""
+    handler, rows = plan.handler, plan.rows
+    bootstrap = {"samples": config.bootstrap_samples, "confidence": config.confidence, "seed": config.seed}
+    for fitted in run.fitted:
+        if fitted.predicted is None:
+            continue
+        scored = score_all(handler, rows.records, [p.prediction for p in fitted.predicted],
+                           [p.support for p in fitted.predicted])
+        ref = ModelRef(fitted.name, BASELINE, None, fitted.name)
+        fitted.result = ModelEval(ref, fitted.predicted, scored, fitted.seconds)
+        fitted.stats = statistics(handler, scored, rows.subtasks, **bootstrap)
     return run
 
 
@@ -650,8 +668,10 @@ def plan_evaluation(config: EvalConfig) -> EvalPlan:
     return EvalPlan(dataset, handler, strategy, rows, tuned, base, gates)
 
 
-def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress) -> tuple[dict[str, ModelEval], dict[str, Any] | None]:
-    """Both models' predictions and scores (``{"tuned", "base"?}``), and the judge's section."""
+def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress,
+               baselines: BaselineRun | None = None) -> tuple[dict[str, ModelEval], dict[str, Any] | None]:
+    """Both models' predictions and scores (``{"tuned", "base"?}``), and the judge's section. A
+    judged handler's judge also rates the fitted ``baselines``' predictions (so they score alike)."""
     tuned = _Loaded(plan.tuned, *load_model(plan.tuned, config.device))
     base: _Loaded | None = None
     if plan.base is not None:  # a LoRA run's own base is the same weights with the adapter off
@@ -679,6 +699,11 @@ def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress) -> tuple[
         judge_model = load_judge(config, base)
         emit({"event": "info", "message": f"faithfulness judged by {judge_model.ref.name}"})
         predicted = judge_predictions(config, plan.handler, plan.rows, predicted, judge_model, emit)
+        fitted = [f for f in (baselines.fitted if baselines else []) if f.predicted is not None]
+        judged = judge_predictions(config, plan.handler, plan.rows, {f.name: f.predicted for f in fitted},
+                                   judge_model, emit)
+        for f in fitted:
+            f.predicted = judged[f.name]
 
     refs = {"tuned": plan.tuned, "base": plan.base}
     results = {}
@@ -759,8 +784,9 @@ def evaluate(config: EvalConfig, progress: EvalProgress | None = None) -> EvalRe
     emit({"event": "info", "message": f"evaluating {plan.tuned.name} on {len(plan.rows.records)} {config.split} rows "
                                       f"of {plan.dataset.name} v{plan.dataset.version} ({plan.handler.task}, "
                                       f"{plan.strategy})" + (f" against {plan.base.name}" if plan.base else "")})
-    results, judge = run_models(plan, config, emit)
-    baselines = run_baselines(plan, config, emit)
+    baselines = fit_baselines(plan, config, emit)  # seconds, before minutes of model predictions
+    results, judge = run_models(plan, config, emit, baselines)
+    score_baselines(baselines, plan, config)
     report = build_report(plan, config, results, judge, baselines)
     chosen = baselines.strongest(plan.handler)
     if chosen is not None:  # its predictions file re-scores like the models' ('brewslm eval score')
@@ -969,6 +995,7 @@ __all__ = [
     "StderrEvalProgress",
     "build_report",
     "evaluate",
+    "fit_baselines",
     "judge_predictions",
     "load_judge",
     "load_model",
@@ -981,5 +1008,6 @@ __all__ = [
     "run_baselines",
     "run_models",
     "saved_support",
+    "score_baselines",
     "score_files",
 ]
