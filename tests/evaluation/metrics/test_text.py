@@ -150,3 +150,48 @@ def test_best_alias_hand_computed():
     assert best_token_f1("in paris", ["Paris", "paris, france"]) == pytest.approx(2 / 3)
     # "The" normalises to nothing and is not a gold a reply of "a" can match
     assert best_exact_match("a", ["The", "Denver Broncos"]) == 0.0
+
+
+# --- normalize_answer, fast, returns exactly the official script's strings -------------------------
+# normalize_answer strips punctuation with one compiled character class and drops articles as whole
+# tokens when every token is one run of word characters, else with the official regex; both paths
+# are checked against _official_normalize_answer (above, verbatim from evaluate-v2.0.py).
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# Characters where the two rules could part: ASCII punctuation (removed), Unicode punctuation and
+# symbols (kept, and not word characters, so "\b" falls inside a token), the underscore (a word
+# character, but punctuation), letters whose lower case grows a combining mark ("İ"), digits and
+# numerals of other scripts, and whitespace of every kind.
+_TRICKY_CHARS = _string.punctuation + (
+    "\u2014\u2013\u2026\u2019\u201c\u201d\u00ab\u00bb\u00bf\u00a1\u00b0\u00a7\u00b7\u2022\u20ac\u00a3"
+    "\u00e9\u00df\u0130\u03a3\u0436\u4e2d\u00b2\u2460\u0663\u0301\u200b"
+    " \t\n\r\x0b\x0c\u00a0\u2009\u3000\u2028\u0085"
+)
+_WORDS = ["a", "an", "the", "A", "An", "THE", "The", "theatre", "anna", "ant", "at", "x", "Paris", "Café",
+          "1,000", "U.S.", "the\u2014end", "a\u2019s", "(the)", "the_end", "an-a", "\u0130stanbul", "th\u00e9"]
+
+_texts = st.one_of(
+    st.text(alphabet=st.sampled_from(list(_TRICKY_CHARS + "aenthTHEAN xyz")), max_size=40),
+    st.lists(st.sampled_from(_WORDS), max_size=12).map(" ".join),
+    st.lists(st.one_of(st.sampled_from(_WORDS), st.sampled_from(list(_TRICKY_CHARS))), max_size=16).map("".join),
+    st.text(max_size=30),  # any Unicode at all
+)
+
+FIXED_TEXTS = [
+    "", " ", "the", "The Denver Broncos.", "a an the", "a_b", "the_", "_the_", "the\u2014", "\u2014the\u2014a",
+    "\u0130 the", "the\u00a0end", "the\u200bend", "A-the", "an\u2019", "1,000 the 2", "the\u0301", "\u0663 an \u00b2",
+    "theatre the anthem", "\u201cThe\u201d end", "THE\tAN\nA", "\u00bfthe?", "the\u3000a\u2028an",
+]
+
+
+@pytest.mark.parametrize("text", FIXED_TEXTS)
+def test_normalize_answer_equals_the_official_script_on_edge_cases(text):
+    assert normalize_answer(text) == _official_normalize_answer(text)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_texts)
+def test_normalize_answer_equals_the_official_script(text):
+    assert normalize_answer(text) == _official_normalize_answer(text)
