@@ -78,3 +78,28 @@ def test_help_lists_every_training_option(cli) -> None:
     run = cli("train", "run", "--help")
     assert run.code == 0 and "lora.target_modules" in run.out and "early_stopping.patience" in run.out
     assert "export" in cli("train", "--help").out
+
+
+def test_train_with_a_search_and_a_task_metric(cli, tickets, tiny_model_dir, tmp_path) -> None:
+    common = ["--dataset", tickets, "--base", str(tiny_model_dir), "batch_size=8", "max_seq_len=128",
+              "max_train_examples=8", "max_eval_examples=4"]
+    run = cli("train", *common, "search.enabled=true", "search.learning_rates=[1e-3, 1e-4]", "search.max_epochs=1",
+              "search.budget_minutes=0.000001", "search.max_validation_rows=4", f"output_dir={tmp_path / 's'}", "--json")
+    assert run.code == 0, run.err
+    result = run.json()
+    assert "search: 2 learning rates 0.001, 0.0001" in run.err and "would pass the budget" in run.err
+    assert result["search"]["stopped_by_budget"] and len(result["search"]["trials"]) == 1
+    assert result["run_dir"] == str(tmp_path / "s" / "trials" / "rung0-00-lr0.001")
+    assert result["best"]["metric"] == "macro_f1" and (tmp_path / "s" / "search.json").is_file()
+
+    text = cli("train", *common, "early_stopping.metric=accuracy", "epochs=1", f"output_dir={tmp_path / 'm'}")
+    assert text.code == 0, text.err
+    assert "validation accuracy" in text.out and "kept the model of step" in text.out
+    line = one_error_line(cli("train", *common, "early_stopping.metric=bleu", f"output_dir={tmp_path / 'x'}"))
+    assert line.startswith("error: option 'early_stopping.metric' is 'bleu', which classification validation does "
+                           "not report; use eval_loss or one of:"), line
+
+
+def test_help_lists_the_search_options(cli) -> None:
+    out = cli("train", "run", "--help").out
+    assert "search.budget_minutes" in out and "early_stopping.metric" in out and "search.max_validation_rows" in out

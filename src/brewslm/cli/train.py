@@ -2,6 +2,8 @@
 
     brewslm train --dataset reviews                         # LoRA on the embedded SmolLM2
     brewslm train --dataset reviews --config train.yaml lora.r=8 epochs=2
+    brewslm train --dataset reviews early_stopping.metric=macro_f1 early_stopping.patience=2
+    brewslm train --dataset reviews search.enabled=true search.budget_minutes=20   # choose lr and epochs first
     brewslm export reviews-lora-20250101-120000 --out ./reviews-model   # the merged, standalone model
 
 ``brewslm train`` is ``brewslm train run`` (the group's default command); ``brewslm train export``
@@ -46,21 +48,30 @@ def _options_help() -> str:
 
 def train_run(opts: TrainOptions) -> dict[str, Any]:
     from brewslm.storage.processes import stop_cleanly_on_sigterm
-    from brewslm.training import load_config, train
+    from brewslm.training import load_config
     from brewslm.training.report import StderrProgress
+    from brewslm.tuning.search import train_as_configured
 
     config = load_config(opts.config, overrides=opts.overrides, dataset=opts.dataset, base_model=opts.base,
                          method=opts.method)
     progress = (lambda event: None) if opts.quiet else StderrProgress(every=config.log_every)
+
+    def run() -> dict[str, Any]:
+        result, search = train_as_configured(config, progress)
+        return {**result.to_dict(), **({"search": search} if search is not None else {})}
+
     # SIGTERM (kill, a scheduler) stops it like Ctrl-C: the loop records the run interrupted, with its event
-    return stop_cleanly_on_sigterm(lambda: train(config, progress=progress).to_dict())
+    return stop_cleanly_on_sigterm(run)
 
 
 train_run.__doc__ = f"""Fine-tune a base model on an imported dataset (LoRA or full, completion-only loss).
 
 Writes a run folder (adapter or weights, tokenizer, resolved config, metrics.jsonl, loss curve)
 under <BREWSLM_HOME>/runs unless output_dir is set; progress goes to stderr. Bad options or data
-fail before training starts.
+fail before training starts. early_stopping.metric may name a task metric (macro_f1, f1...), scored on
+the validation split at every evaluation; search.enabled=true first chooses the learning rate and
+epochs by successive halving on the validation split (search.json in the search folder), and the
+model kept is the winning trial's run.
 
 {_options_help()}
 """
@@ -70,14 +81,23 @@ def render_train(result: dict[str, Any]) -> str:
     if result.get("rank"):  # a multi-process run: rank 0 prints the summary
         return ""
     eval_loss = result.get("eval_loss")
-    return key_values([
+    best, search = result.get("best"), result.get("search")
+    rows = [
         ("run", result["run_dir"]),
         ("model", result["model_dir"]),
         ("steps", f"{result['steps']} ({result['epochs']:.2f} epochs){' - stopped early' if result['stopped_early'] else ''}"),
         ("train loss", f"{result['train_loss']:.4f}"),
         ("validation loss", f"{eval_loss:.4f}" if eval_loss is not None else "-"),
-        ("throughput", f"{result['tokens_per_second']:.0f} tokens/s over {result['train_seconds']:.0f} s"),
-    ])
+    ]
+    if best and best.get("metric") != "eval_loss":
+        rows.append((f"validation {best['metric']}", f"{best['value']:.4f} (kept the model of step {best['step']})"))
+    if search:
+        settings = search["best_settings"]
+        budget = " - stopped by the time budget" if search["stopped_by_budget"] else ""
+        rows.append(("search", f"{len(search['trials'])} trials, best lr {settings['learning_rate']:g} x "
+                               f"{settings['epochs']:g} epochs{budget} ({search['search_dir']})"))
+    rows.append(("throughput", f"{result['tokens_per_second']:.0f} tokens/s over {result['train_seconds']:.0f} s"))
+    return key_values(rows)
 
 
 @dataclass(kw_only=True)
