@@ -230,7 +230,11 @@ def token_offsets(tokens: Sequence[str], joiner: str = " ") -> list[tuple[int, i
 
 
 def entities_to_spans(tokens: Sequence[str], entities: Sequence[Entity], joiner: str = " ") -> list[dict[str, Any]]:
-    offsets = token_offsets(tokens, joiner)
+    return entities_at_offsets(token_offsets(tokens, joiner), entities)
+
+
+def entities_at_offsets(offsets: Sequence[tuple[int, int]], entities: Sequence[Entity]) -> list[dict[str, Any]]:
+    """Character spans of token ``entities``, the tokens at character ``offsets``, sorted."""
     spans = [
         {"start": offsets[e.start][0], "end": offsets[e.end - 1][1], "label": e.label} for e in entities
     ]
@@ -247,8 +251,13 @@ def spans_to_bio(
     """Tags for ``tokens`` from character spans over ``joiner.join(tokens)``: every token that
     overlaps a span belongs to it; where spans overlap, the one that starts first (then the longer
     one) keeps the token. Used to score span predictions at token level and to round-trip tests."""
-    offsets = token_offsets(tokens, joiner)
-    owner: list[int | None] = [None] * len(tokens)
+    return bio_at_offsets(token_offsets(tokens, joiner), spans, scheme=scheme)
+
+
+def bio_at_offsets(offsets: Sequence[tuple[int, int]], spans: Sequence[Mapping[str, Any]], *,
+                   scheme: str = "iob2") -> list[str]:
+    """``spans_to_bio`` for tokens at character ``offsets`` of any text (not only a joined one)."""
+    owner: list[int | None] = [None] * len(offsets)
     ordered = sorted(spans, key=lambda s: (s["start"], -s["end"]))
     for index, span in enumerate(ordered):
         start, end = span["start"], span["end"]
@@ -258,16 +267,16 @@ def spans_to_bio(
                 owner[t] = index
     entities: list[Entity] = []
     t = 0
-    while t < len(tokens):
+    while t < len(offsets):
         if owner[t] is None:
             t += 1
             continue
         end = t
-        while end < len(tokens) and owner[end] == owner[t]:
+        while end < len(offsets) and owner[end] == owner[t]:
             end += 1
         entities.append(Entity(t, end, str(ordered[owner[t]]["label"])))  # type: ignore[index]
         t = end
-    return encode(len(tokens), entities, scheme)
+    return encode(len(offsets), entities, scheme)
 
 
 class BioToSpansMapper(Mapper):
