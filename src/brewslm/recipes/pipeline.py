@@ -272,8 +272,8 @@ class _Runner:
         run_dir = self.out_dir / "runs" / inputs[:12]
 
         def work() -> dict[str, Any]:
-            from brewslm.training import train
             from brewslm.training.report import StderrProgress
+            from brewslm.tuning.search import train_as_configured
 
             config = self.recipe.train_config(dataset=data["dataset"], dataset_version=data["version"],
                                               base_model=self.ctx.base_model, output_dir=str(run_dir),
@@ -281,9 +281,9 @@ class _Runner:
             if self.twist:
                 config = self.twist.adjust_train(self.ctx, config)
             progress = (lambda event: None) if self.quiet else StderrProgress(every=config.log_every)
-            trained = train(config, progress=progress)
+            trained, search = train_as_configured(config, progress)  # train.search.enabled: the search's winner
             summary = {k: v for k, v in trained.to_dict().items() if k not in ("data",)}
-            return {**summary, "weights_hash": hash_files(Path(trained.model_dir))}
+            return {**summary, **({"search": search} if search else {}), "weights_hash": hash_files(Path(trained.model_dir))}
 
         outputs = self.stage("train", inputs, lambda o: Path(o["model_dir"]).is_dir()
                              and hash_files(Path(o["model_dir"])) == o["weights_hash"], work)
