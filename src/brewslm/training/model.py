@@ -299,17 +299,19 @@ def target_hidden(model: Any, batch: Any) -> Any:
         positions = torch.arange(shared, width, device=ids.device)[None].expand(rows_n, -1)
         out = body(input_ids=ids[:, shared:], **cache_argument(body, cache), position_ids=positions, use_cache=True)
         return last_hidden(out)[rows, cols - shared]
-    mask = block_mask_for(body, batch.attention_mask)
+    mask = block_mask_for(body, batch.attention_mask, batch.position_ids)
     out = body(input_ids=ids, attention_mask=mask, position_ids=batch.position_ids, use_cache=False)
     return last_hidden(out)[rows, cols]
 
 
-def block_mask_for(body: Any, mask: Any) -> Any:
-    """A packed batch's boolean block mask (rows x 1 x T x T, True = may attend) in the form the
-    model's attention implementation reads: as is for SDPA, additive (0 / most negative float) for
-    eager attention - which adds the mask to the scores, so a boolean one would add 1.0 instead of
-    blocking - and none for flash attention, which reads packed sequences from the restarting
-    position_ids."""
+def block_mask_for(body: Any, mask: Any, positions: Any = None, key_positions: Any = None) -> Any:
+    """A boolean block mask (rows x 1 x Q x K, True = may attend; a packed batch's, label scoring's)
+    in the form the model's attention implementation reads: as is for SDPA, additive (0 / most
+    negative float) for eager attention - which adds the mask to the scores, so a boolean one would
+    add 1.0 instead of blocking - and none for flash attention, which reads packed sequences from
+    the restarting position_ids. Given the queries' ``positions`` (rows x Q) and the keys' (rows x
+    K, default the same), sliding-window layers get the mask cut to their window
+    (``sliding_window_masks``)."""
     import torch
 
     if mask is None or mask.dim() != 4 or mask.dtype != torch.bool:
@@ -317,10 +319,42 @@ def block_mask_for(body: Any, mask: Any) -> Any:
     implementation = str(getattr(body.config, "_attn_implementation", ""))
     if "flash" in implementation:
         return None
+    if positions is not None:
+        mask = sliding_window_masks(body.config, mask, positions, positions if key_positions is None else key_positions)
     if implementation == "eager":
         dtype = next(body.parameters()).dtype
-        return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, torch.finfo(dtype).min)
+
+        def additive(allowed: Any) -> Any:
+            return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
+
+        return {kind: additive(m) for kind, m in mask.items()} if isinstance(mask, dict) else additive(mask)
     return mask
+
+
+def sliding_window_masks(config: Any, allowed: Any, positions: Any, key_positions: Any) -> Any:
+    """``allowed`` (rows x 1 x Q x K) as the model's layers need it. A custom 4-D mask reaches the
+    attention as is - transformers builds no sliding window into it - so for a model with a
+    ``sliding_window`` a key more than the window behind its query (by position) is masked here:
+    for every layer when all of them slide (Mistral, Phi-3), else as the ``{layer type: mask}``
+    mapping models with mixed layers read (Gemma 2 / 3, Qwen2 with sliding layers)."""
+    window = getattr(config, "sliding_window", None)
+    if not window:
+        return allowed
+    distance = positions[:, None, :, None] - key_positions[:, None, None, :]
+    windowed = allowed & (distance < window)
+    layer_types = getattr(config, "layer_types", None)
+    if not layer_types:
+        return windowed
+    return {kind: windowed if kind == "sliding_attention" else allowed for kind in set(layer_types)}
+
+
+def unbounded_cache() -> Any:
+    """An empty key/value cache that keeps every position in every layer. A model builds its own
+    cache with sliding-window layers that drop all but the last window of keys; a shared prefix
+    cached that way no longer lines up with a mask spanning the whole prefix."""
+    from transformers import DynamicCache
+
+    return DynamicCache()
 
 
 def last_hidden(out: Any) -> Any:
@@ -369,7 +403,9 @@ __all__ = [
     "quiet_peft",
     "resolve_precision",
     "scale_logits",
+    "sliding_window_masks",
     "target_logits",
     "target_logprobs",
     "trainable_parameters",
+    "unbounded_cache",
 ]

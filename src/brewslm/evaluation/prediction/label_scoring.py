@@ -48,7 +48,14 @@ from brewslm.evaluation.prediction.prompts import (
 from brewslm.models.kv_cache import cache_argument, output_cache
 from brewslm.tasks.rendering import Rendered
 from brewslm.training.data import MIN_SHARED_PREFIX
-from brewslm.training.model import body_and_head, last_hidden, scale_logits, causal_lm
+from brewslm.training.model import (
+    block_mask_for,
+    body_and_head,
+    causal_lm,
+    last_hidden,
+    scale_logits,
+    unbounded_cache,
+)
 
 MAX_ROW_LABEL_TOKENS = 512
 """Label tokens one row holds; an example whose labels need more spreads them over several rows
@@ -192,7 +199,9 @@ class _PrefixCache:
 
         if prefix != self.tokens:
             ids = torch.tensor([prefix], dtype=torch.long, device=self.device)
-            self.cache = output_cache(self.body(input_ids=ids, use_cache=True))
+            # every prefix position kept: the rows' mask spans all of them, sliding layers too
+            self.cache = output_cache(self.body(input_ids=ids, **cache_argument(self.body, unbounded_cache()),
+                                                use_cache=True))
             self.tokens = prefix
         cache = copy.deepcopy(self.cache)  # batch_repeat_interleave works in place
         cache.batch_repeat_interleave(rows)
@@ -246,10 +255,9 @@ def _layout(batch: list[_Row], shared: int, pad_id: int, n_labels: int) -> _Layo
     return out
 
 
-def _attention_mask(blocks: np.ndarray, shared: int, dtype: Any) -> Any:
-    """(rows, 1, T, shared + T) additive mask: every token sees the cached prefix, the prompt sees
-    the prompt causally, a label's tokens see the prompt and their own earlier tokens; additive
-    (0 / most negative), which sdpa and eager attention both take."""
+def _attention_mask(blocks: np.ndarray, shared: int) -> Any:
+    """(rows, 1, T, shared + T) boolean mask: every token sees the cached prefix, the prompt sees
+    the prompt causally, a label's tokens see the prompt and their own earlier tokens."""
     import torch
 
     rows_n, width = blocks.shape
@@ -258,7 +266,7 @@ def _attention_mask(blocks: np.ndarray, shared: int, dtype: Any) -> Any:
     allowed &= torch.ones(width, width, dtype=torch.bool).tril()
     if shared:
         allowed = torch.cat([torch.ones(rows_n, width, shared, dtype=torch.bool), allowed], dim=2)
-    return torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)[:, None]
+    return allowed[:, None]
 
 
 def _forward(model: Any, batch: list[_Row], prefix: tuple[int, ...], prefix_cache: _PrefixCache, pad_id: int,
@@ -270,10 +278,11 @@ def _forward(model: Any, batch: list[_Row], prefix: tuple[int, ...], prefix_cach
     body, head = body_and_head(model)
     device = next(model.parameters()).device
     layout = _layout(batch, len(prefix), pad_id, n_labels)
-    dtype = head.weight.dtype if head.weight.dtype.is_floating_point else torch.float32
-    inputs = {"input_ids": torch.from_numpy(layout.ids).to(device),
-              "attention_mask": _attention_mask(layout.blocks, len(prefix), dtype).to(device),
-              "position_ids": torch.from_numpy(layout.positions).to(device)}
+    positions = torch.from_numpy(layout.positions).to(device)
+    key_positions = torch.cat([torch.arange(len(prefix), device=device).expand(len(batch), -1), positions], dim=1)
+    # in the form the attention implementation reads, cut to the window on sliding-window layers
+    mask = block_mask_for(body, _attention_mask(layout.blocks, len(prefix)).to(device), positions, key_positions)
+    inputs = {"input_ids": torch.from_numpy(layout.ids).to(device), "attention_mask": mask, "position_ids": positions}
     if prefix:
         out = body(**inputs, **cache_argument(body, prefix_cache.for_rows(prefix, len(batch))), use_cache=True)
     else:
