@@ -87,6 +87,9 @@ SHAPES = {
                                 head_dim=64, vocab=6000, batch=6, seq=96, method="lora", qk_norm=True),
     "gemma3 long full": dict(model_type="gemma3_text", layers=3, hidden=128, intermediate=512, heads=4, kv_heads=1,
                              head_dim=64, vocab=12000, batch=2, seq=384, method="full", qk_norm=True, norms_per_layer=4),
+    # long sequences, many heads: attention that stored each head's scores would need 4x the peak
+    "llama long many-heads full": dict(model_type="llama", layers=2, hidden=128, intermediate=344, heads=8, kv_heads=4,
+                                       head_dim=16, vocab=2000, batch=2, seq=1024, method="full"),
 }
 
 

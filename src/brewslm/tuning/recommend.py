@@ -2,7 +2,8 @@
 
 Memory: ``training.memory.estimate_memory`` (the same estimate the training loop checks before it
 starts) with the catalog's architecture numbers; activations are Korthikanti et al.'s per layer
-and token estimate, logits three float32 copies. On tiny models it is within 25% of the measured
+and token estimate without the attention scores (transformers' default SDPA attention does not
+store them), logits three float32 copies. On tiny models it is within 25% of the measured
 peak (tests/tuning/test_recommend.py).
 
 Speed: training tokens/s ~= efficiency x FLOP/s / (k x parameters), with k = 6 for full
@@ -90,17 +91,18 @@ def probe_gflops(device: str, size: int = 1024, repeats: int = 6) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def calibrate_embedded(device: str, steps: int = 3, batch_rows: int = 4, seq_len: int = 128) -> float:
+def calibrate_embedded(device: str, steps: int = 2, batch_rows: int = 2, seq_len: int = 128) -> float:
     """Training tokens/s of LoRA (the training default) on the embedded SmolLM2: a few timed
     forward/backward/AdamW steps after one untimed warm-up step."""
     import torch
 
     from brewslm.models import load_causal_lm
     from brewslm.training.config import TrainConfig
-    from brewslm.training.model import apply_method
+    from brewslm.training.model import apply_method, quiet_loading
 
     torch.manual_seed(0)
-    model, _ = load_causal_lm(None, device=device)
+    with quiet_loading():
+        model, _ = load_causal_lm(None, device=device)
     model = apply_method(model, TrainConfig(dataset="calibration"))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     ids = torch.randint(0, model.config.vocab_size, (batch_rows, seq_len), device=device)
@@ -193,7 +195,7 @@ def memory_estimate(entry: CatalogModel, method: str, *, seq_len: int, batch_row
     return estimate_memory(
         total_params=entry.parameters, trainable_params=trainable, param_bytes=4, compute_bytes=compute_bytes,
         layers=entry.layers, hidden=entry.hidden, heads=entry.heads, vocab=entry.vocab, batch_rows=batch_rows,
-        seq_len=seq_len, targets=batch_rows * seq_len, gradient_checkpointing=False,
+        seq_len=seq_len, targets=batch_rows * seq_len, gradient_checkpointing=False, attention_scores=False,
     )
 
 
