@@ -29,12 +29,13 @@ How it is measured. "value [95% CI]" is the handler's headline metric on the eva
 the percentile bootstrap interval of the evaluation (``eval.bootstrap_samples`` resamples, seeded by
 ``eval.seed``, at ``eval.confidence``). "fit+predict s" is the wall time of one baseline's fit on
 the train split plus its predictions for the evaluated rows (``FittedBaseline.seconds``), scoring
-and bootstrap excluded; a baseline that cannot fit says why (``BaselineUnavailable``). "test rows"
-is the number of evaluated rows (those from ``data.test_locator`` in brackets); "*" marks the
+and bootstrap excluded (wall time: on a busy machine it stretches; the JSON records the load at the
+end); a baseline that cannot fit says why (``BaselineUnavailable``). "test rows" is the number of
+evaluated rows (how many of them came from ``data.test_locator`` in brackets); "*" marks the
 strongest baseline by the headline, the one a report compares the fine-tune with. The import and
-twist time per recipe ("data seconds"), the train rows and a few more metrics of each baseline
-are in the JSON. The table is printed and written, with the machine and the command, to
-``bench/out/baselines.json``.
+twist time per recipe ("data seconds"), the train rows and a few more metrics and what each
+baseline learnt are in the JSON. The table is printed and written, with the machine and the
+command, to ``bench/out/baselines.json``.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def table_rows(row: dict[str, Any]) -> list[list[str]]:
 
     if row.get("error"):
         return [[row["recipe"], "-", "-", "-", "-", f"ERROR {row['error']}", "-"]]
-    extra = f" (+{row['test_locator_rows']} test_locator)" if row.get("test_locator_rows") else ""
+    extra = f" ({row['test_locator_rows']} from test_locator)" if row.get("test_locator_rows") else ""
     first = [row["recipe"], row["source"], f"{row['test_rows']}{extra}"]
     headline = row["headline"] + (" (lower is better)" if row["lower_is_better"] else "")
     if not row["baselines"]:
