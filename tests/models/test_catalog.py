@@ -51,3 +51,17 @@ def test_catalog_ids_resolve_to_hub_ids_and_other_names_pass_through() -> None:
     assert find_model("no-such-model") is None
     with pytest.raises(ConfigError, match="not in the catalog; `brewslm models list`"):
         get_model("no-such-model")
+
+
+def test_a_catalog_id_loads_as_its_hub_id_and_offline_says_how_to_get_it(tmp_path, monkeypatch) -> None:
+    from brewslm.models import embedded, load_causal_lm
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setattr(embedded, "_hub_reachable", lambda timeout=3.0: False)
+    with pytest.raises(ConfigError) as info:
+        load_causal_lm("qwen3-0.6b")
+    message = str(info.value)
+    assert message.startswith("model 'qwen3-0.6b' (Qwen/Qwen3-0.6B) is not present locally and the Hugging Face hub "
+                              "cannot be reached (offline)")
+    assert "hf download Qwen/Qwen3-0.6B" in message and "local model folder" in message and "\n" not in message

