@@ -27,7 +27,7 @@ import warnings
 from typing import Any, Iterator, Mapping, Sequence
 
 from brewslm import __version__
-from brewslm.cli import data, quickstart, train, ui
+from brewslm.cli import data, models, quickstart, train, ui
 from brewslm.cli import run as run_commands
 from brewslm.cli import eval as eval_commands  # the module is cli/eval.py; keep the builtin eval unshadowed
 from brewslm.cli import export as export_command
@@ -43,6 +43,7 @@ COMMANDS: dict[str, Any] = {
     "train": {"help": "Fine-tune a base model on a dataset; export the result.", **train.COMMANDS},
     "eval": {"help": "Score a fine-tune against its base on held-out gold rows; gates, reports.", **eval_commands.COMMANDS},
     "export": export_command.COMMAND,
+    "models": {"help": "The catalog of base models (memory, speed on this machine) and which one to fine-tune.", **models.COMMANDS},
     "run": run_commands.RUN,
     "recipes": {"help": "The built-in use-case recipes: list, show, twists.", **run_commands.COMMANDS},
     "ui": ui.COMMAND,
