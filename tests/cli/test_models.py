@@ -68,3 +68,12 @@ def test_recommend_without_a_probe_assumes_the_default_epochs(cli, tickets, monk
 def test_bad_input_is_one_line(cli, tickets, args, expected) -> None:
     run = cli("models", *[a.format(tickets=tickets) for a in args])
     assert expected in one_error_line(run)
+
+
+def test_the_probe_trains_briefly_and_reads_the_validation_curve(cli, tickets, workspace) -> None:
+    result = cli("models", "recommend", "--dataset", tickets, "--json")
+    assert result.code == 0, result.err
+    probe = result.json()["probe"]
+    assert probe["steps"] == [6, 12, 18, 24] and len(probe["eval_loss"]) == 4
+    runs = workspace / "runs"
+    assert not runs.exists() or not any(runs.iterdir())  # the probe's run folder was temporary

@@ -297,9 +297,12 @@ class ProbeCurve:
     examples_seen: int  # training examples the probe consumed (steps x batch size)
 
 
-def run_probe(dataset: str, *, steps: int = 36, batch_size: int = 8, evals: int = 6) -> ProbeCurve:
-    """A short LoRA run of the embedded SmolLM2 (the smallest catalog model), evaluating the
-    validation loss ``evals`` times."""
+def run_probe(dataset: str, *, steps: int = 24, batch_size: int = 4, evals: int = 4) -> ProbeCurve:
+    """A short LoRA run of the default base model (the embedded SmolLM2, the smallest catalog model),
+    evaluating the validation loss ``evals`` times on up to 64 validation examples; its run folder
+    is temporary."""
+    import tempfile
+
     from brewslm.training import load_config, train
 
     curve: list[tuple[int, float]] = []
@@ -308,10 +311,11 @@ def run_probe(dataset: str, *, steps: int = 36, batch_size: int = 8, evals: int 
         if event.get("event") == "eval" and event.get("eval_loss") is not None:
             curve.append((int(event["step"]), float(event["eval_loss"])))
 
-    config = load_config(None, dataset=dataset, overrides=[
-        f"max_steps={steps}", f"batch_size={batch_size}", f"eval_every={max(1, steps // evals)}",
-        "max_eval_examples=128"])
-    train(config, progress=watch)
+    with tempfile.TemporaryDirectory(prefix="brewslm-probe-") as folder:
+        config = load_config(None, dataset=dataset, overrides=[
+            f"max_steps={steps}", f"batch_size={batch_size}", f"eval_every={max(1, steps // evals)}",
+            "max_eval_examples=64", f"output_dir={folder}/run"])
+        train(config, progress=watch)
     if len(curve) < 2:
         raise ConfigError(f"the probe run on dataset '{dataset}' gave {len(curve)} validation losses; "
                           "it needs a validation split (re-split the dataset) or run with --no-probe")
