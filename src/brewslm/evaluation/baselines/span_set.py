@@ -121,7 +121,7 @@ class CrfTagger(Baseline):
             "untaggable_train_spans": untaggable,
             "c1": C1, "c2": C2, "max_iterations": MAX_ITERATIONS,
             "iterations": len(trainer.logparser.iterations),
-            "features": len(self._tagger.info().attributes),
+            "active_attributes": len(self._tagger.info().attributes),  # non-zero weights (L1 prunes)
             "fit_seconds": round(time.perf_counter() - started, 3),
         }
         return self
