@@ -83,7 +83,8 @@ def test_deterministic_across_fits(crf):
     assert again.predict(TEST) == crf.predict(TEST)
     assert {k: v for k, v in again.fitted.items() if k != "fit_seconds"} == \
         {k: v for k, v in crf.fitted.items() if k != "fit_seconds"}
-    assert crf.fitted["train_spans"] == sum(len(r["spans"]) for r in TRAIN) and crf.fitted["untaggable_train_spans"] == 0
+    assert crf.fitted["train_spans"] == sum(len(r["spans"]) for r in TRAIN)
+    assert crf.fitted["untaggable_train_spans"] == 0
 
 
 def test_predicted_offsets_are_characters_of_the_record_text(crf):
