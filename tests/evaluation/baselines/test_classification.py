@@ -151,3 +151,15 @@ def test_unavailable_without_two_classes(baseline, records, reason):
     with pytest.raises(BaselineUnavailable, match=re.escape(reason)) as caught:
         baseline().fit(records, handler())
     assert "\n" not in str(caught.value)
+
+
+def test_a_handful_of_texts_without_a_repeated_word_still_fits():
+    records = [{"text": "alpha", "label": "first"}, {"text": "omega", "label": "second"}]
+    baseline = TfidfLogisticRegression().fit(records, handler())
+    assert baseline.fitted["min_df"] == 1 and baseline.predict([{"text": "alpha"}]) == ["first"]
+
+
+def test_unavailable_when_the_texts_have_no_n_grams():
+    records = [{"text": "!", "label": "first"}, {"text": "?", "label": "second"}]
+    with pytest.raises(BaselineUnavailable, match="no word or character n-grams"):
+        TfidfLogisticRegression().fit(records, handler())
