@@ -256,33 +256,33 @@ class DatasetFacts:
 
 def dataset_facts(name: str, *, sample: int = 2000, max_seq_len: int = 1024) -> DatasetFacts:
     """Rows and labels of the train split, and the token lengths of up to ``sample`` of its
-    examples rendered and tokenised as training does, with the default (embedded) tokenizer."""
+    examples rendered and tokenised as training does, with the default base model's tokenizer. The
+    dataset passes training's own pre-flight checks first (same one-line errors)."""
     import numpy as np
 
     from brewslm.models.embedded import default_base_model
-    from brewslm.tasks import get_task_profile
-    from brewslm.tasks.rendering import RenderContext
+    from brewslm.training import load_config
     from brewslm.training.data import load_examples
-    from brewslm.training.run import open_dataset_ref
+    from brewslm.training.loop import preflight
 
-    dataset = open_dataset_ref(name)
-    profile = get_task_profile(dataset.task_profile)
-    if not profile.can_render:
-        raise ConfigError(f"task profile '{profile.id}' of dataset '{dataset.name}' has no renderer, so it cannot be trained on")
-    rows = int((dataset.counts.get("splits") or {}).get("train") or 0)
-    if rows == 0:
-        raise ConfigError(f"dataset '{dataset.name}' v{dataset.version} has an empty train split; import more data or re-split it")
-    from transformers import AutoTokenizer
+    setup = preflight(load_config(None, dataset=name))
+    dataset = setup.dataset
+    rows = int((dataset.counts.get("splits") or {}).get("train") or 0) or sum(1 for _ in dataset.iter_records("train"))
+    base = default_base_model()
+    try:
+        from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(default_base_model())
-    class_field = "label" if profile.id == "classification" else None
-    examples = load_examples(dataset.iter_records("train"), profile, RenderContext.from_manifest(dataset.manifest),
-                             tokenizer, max_seq_len, limit=sample, class_field=class_field)
+        tokenizer = AutoTokenizer.from_pretrained(base)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load the tokenizer of the default base model {base}: {str(exc).splitlines()[0]}") from None
+    class_field = "label" if setup.profile.id == "classification" else None  # as training balances classes
+    examples = load_examples(dataset.iter_records("train"), setup.profile, setup.context, tokenizer, max_seq_len,
+                             limit=sample, class_field=class_field)
     if len(examples) == 0:
         raise ConfigError(f"no training example of dataset '{dataset.name}' could be rendered; check it with 'brewslm data audit'")
     lengths = examples.lengths
     labels = len(set(examples.classes)) if examples.classes else None
-    return DatasetFacts(dataset.name, dataset.version, profile.id, rows, labels, len(examples),
+    return DatasetFacts(dataset.name, dataset.version, setup.profile.id, rows, labels, len(examples),
                         round(float(lengths.mean()), 1), int(np.percentile(lengths, 95)), int(lengths.max()),
                         int(round(float(lengths.mean()) * rows)))
 
