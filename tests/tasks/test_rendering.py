@@ -183,3 +183,33 @@ def test_a_rendering_must_train_an_assistant_turn() -> None:
         Rendered(messages=(user("hi"),), trained_turns=(0,))
     with pytest.raises(ValueError):
         Rendered(messages=(user("hi"), assistant("yo")), trained_turns=())
+
+
+# --- label replies: identifier-style labels are replied as the words they spell ----------------------
+
+def test_identifier_labels_are_replied_as_their_words_and_read_back() -> None:
+    from brewslm.tasks.rendering import label_reply_texts
+
+    assert label_reply_texts(["card_arrival", "exchange_rate", "top__up_"]) == ("card arrival", "exchange rate", "top up")
+    assert label_reply_texts(["negative", "positive"]) is None  # already words: each label is its own reply
+    assert label_reply_texts(["a b", "a_b"]) is None  # two labels would read the same
+    assert label_reply_texts(["x_y", "x y z", "x y"]) is None  # one label would read as another label
+
+
+def test_render_context_spells_labels_out_and_keeps_old_contexts_as_they_trained() -> None:
+    from brewslm.tasks import get_task_profile
+
+    context = RenderContext.from_manifest({"output_schema": {"labels": ["lost_card", "card_arrival"]}})
+    assert context.labels == ("card_arrival", "lost_card")
+    assert context.label_texts == ("card arrival", "lost card")
+    assert context.reply_text("lost_card") == "lost card"
+    assert context.label_of_reply("lost card") == "lost_card"
+    assert context.label_of_reply("lost_card") == "lost_card"  # the name itself still reads as the label
+    assert context.label_of_reply("stolen card") is None
+    assert RenderContext.from_dict(context.to_dict()) == context
+    old = {key: value for key, value in context.to_dict().items() if key != "label_texts"}  # a run saved before
+    assert RenderContext.from_dict(old).reply_text("lost_card") == "lost_card"
+
+    rendered = get_task_profile("classification").render({"text": "where is my card?", "label": "card_arrival"}, context)
+    assert rendered.completion == "card arrival"
+    assert "card arrival, lost card" in rendered.prompt[-1]["content"]  # the listed labels read the same way

@@ -310,7 +310,7 @@ def predict(handler: EvalHandler, strategy: str, loaded: _Loaded, rows: EvalRows
             if not labels:
                 raise ConfigError("label scoring needs the candidate labels, and neither the run nor the dataset "
                                   "manifest lists any; use strategy=generation")
-            scored = api.score_labels(model, tokenizer, rows.rendered, labels, **common)
+            scored = api.score_labels(model, tokenizer, rows.rendered, labels, replies=handler.label_replies(), **common)
             return [Predicted(handler.label_prediction(s), None, {"probabilities": dict(s.probabilities), "logprobs": dict(s.logprobs),
                                              "confidence": s.confidence}) for s in scored]
         if strategy == GENERATION:

@@ -88,6 +88,7 @@ class _Job:
     request: GenerateRequest | None = None  # a generation ...
     rendered: list[Rendered] | None = None  # ... or label scoring
     labels: tuple[str, ...] = ()
+    replies: tuple[str, ...] | None = None  # the text scored for each label (None: the labels)
     texts: asyncio.Queue | None = None  # streaming: text deltas, then _END
     arrived: float = field(default_factory=time.monotonic)
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -96,7 +97,7 @@ class _Job:
 
     @property
     def group(self) -> tuple[Any, ...]:
-        return ("generate", self.served.id) if self.request is not None else ("score", self.served.id, self.labels)
+        return ("generate", self.served.id) if self.request is not None else ("score", self.served.id, self.labels, self.replies)
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -250,19 +251,20 @@ class Engine:
         return TextStream(self._submit(served, request=request, texts=asyncio.Queue()))
 
     async def score_labels(self, model: str | None, prompts: Sequence[Rendered],
-                           labels: Sequence[str]) -> list[LabelScores]:
+                           labels: Sequence[str], replies: Sequence[str] | None = None) -> list[LabelScores]:
         """Label scores (``label_scoring.score_labels``) of each rendering's prompt; requests with
         the same model and labels that arrive together are scored in one call. ``prompts`` are
         renderings (``ServedModel.render``): a label's tokens depend on the chat template around it."""
         served = self.models.get(model)
         labels = tuple(check_labels(labels))
+        replies = tuple(check_labels(replies)) if replies is not None else None
         rendered = list(prompts)
         for item in rendered:
             if not isinstance(item, Rendered) or not item.is_chat:
                 raise ConfigError("label scoring takes chat renderings of task records (ServedModel.render)")
         if not rendered:
             return []
-        return await self._outcome(self._submit(served, rendered=rendered, labels=labels))
+        return await self._outcome(self._submit(served, rendered=rendered, labels=labels, replies=replies))
 
     @staticmethod
     async def _outcome(job: _Job) -> Any:
@@ -416,6 +418,7 @@ class Engine:
         try:
             with served.active():
                 scores = score_labels(served.model, served.tokenizer, rendered, list(jobs[0].labels),
+                                      replies=jobs[0].replies,
                                       max_seq_len=served.max_seq_len, batch_size=max(1, self.max_batch_size))
         except Exception as exc:
             self._batch_failed(jobs, exc, self._score)

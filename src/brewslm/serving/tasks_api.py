@@ -294,7 +294,8 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
                                                               "fallback_label": fallback}, context=served.context)
     labels = served.handler.candidate_labels()
     rendered = [served.render({"text": text, "label": labels[0]}) for text in texts]  # the label is not shown
-    scores = await within_timeout(state, state.engine.score_labels(served.id, rendered, labels))
+    scores = await within_timeout(state, state.engine.score_labels(served.id, rendered, labels,
+                                                                         served.handler.label_replies()))
     results = []
     for index, score in enumerate(scores):
         routed_label = router_handler.label_prediction(score)

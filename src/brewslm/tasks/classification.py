@@ -76,14 +76,15 @@ class ClassificationProfile(TaskProfile):
 
     def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
         """User: the instruction (with the allowed labels when the manifest knows them and there are
-        at most ``max_listed_labels``) and the text; assistant: the label, nothing else."""
+        at most ``max_listed_labels``) and the text; assistant: the label, nothing else - as the
+        words it spells when the labels are identifiers (``RenderContext.reply_text``)."""
         context = context or RenderContext()
-        labels = context.labels
-        if labels and len(labels) <= context.max_listed_labels:
-            ask = f"Classify the text into one of these labels: {', '.join(labels)}. Reply with the label only."
+        replies = context.reply_texts
+        if replies and len(replies) <= context.max_listed_labels:
+            ask = f"Classify the text into one of these labels: {', '.join(replies)}. Reply with the label only."
         else:
             ask = "Classify the text. Reply with the label only."
-        return single_turn(f"{ask}\n\nText: {record['text']}", record["label"])
+        return single_turn(f"{ask}\n\nText: {record['text']}", context.reply_text(record["label"]))
 
 
 PROFILE = ClassificationProfile()

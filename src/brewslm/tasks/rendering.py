@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 
 from brewslm.errors import BrewError
@@ -25,6 +26,25 @@ REFUSAL = "I don't have that information."
 MAX_LISTED_LABELS = 50
 """Classification prompts list the allowed labels up to this many classes; beyond it the list
 would dominate every prompt, so the model learns the label names from the completions alone."""
+
+
+def label_reply_texts(labels: Sequence[str]) -> tuple[str, ...] | None:
+    """The words identifier-style labels spell, as the replies a model is trained to give:
+    ``card_arrival`` -> ``card arrival``. ``None`` when the labels are already words (no label has
+    an underscore) or when spelling them out would make two labels read the same or make one read
+    as another label (then every label is its own reply).
+
+    Why: a tokenizer splits ``card_arrival`` into pieces no pretrained text uses
+    (``card`` ``_`` ``arr`` ``ival``), while ``card arrival`` is two words the base model knows;
+    the replies are also ~40% fewer tokens, which label scoring pays for on every example and label.
+    """
+    texts = tuple(" ".join(label.replace("_", " ").split()) or label for label in labels)
+    if texts == tuple(labels):
+        return None
+    others = set(labels)
+    if len(set(texts)) != len(texts) or any(text != label and text in others for text, label in zip(texts, labels)):
+        return None
+    return texts
 
 
 class NotRenderable(BrewError):
@@ -44,6 +64,7 @@ class RenderContext:
     fields: tuple[str, ...] | None = None  # field_match: the target's top-level fields, in schema order
     scoring_mode: str | None = None
     max_listed_labels: int = MAX_LISTED_LABELS
+    label_texts: tuple[str, ...] | None = None  # classification: the reply for each of ``labels`` (None: the label itself)
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any] | None) -> "RenderContext":
@@ -53,12 +74,35 @@ class RenderContext:
         labels = schema.get("labels") or list((stats.get("label_counts") or {}).keys())
         span_labels = list((stats.get("span_label_counts") or {}).keys())
         properties = ((schema.get("json_schema") or {}).get("properties") or {})
+        sorted_labels = tuple(sorted(str(label) for label in labels))
         return cls(
-            labels=tuple(sorted(str(label) for label in labels)) or None,
+            labels=sorted_labels or None,
             span_labels=tuple(sorted(str(label) for label in span_labels)) or None,
             fields=tuple(str(name) for name in properties) or None,
             scoring_mode=schema.get("scoring_mode"),
+            label_texts=label_reply_texts(sorted_labels),
         )
+
+    def reply_text(self, label: str) -> str:
+        """The reply a model gives for ``label`` (its words, see ``label_reply_texts``)."""
+        return self._text_of_label.get(label, label)
+
+    def label_of_reply(self, text: str) -> str | None:
+        """The label whose reply is ``text`` exactly (a label's own name counts too); else None."""
+        return self._label_of_text.get(text, text if self.labels and text in self.labels else None)
+
+    @property
+    def reply_texts(self) -> tuple[str, ...] | None:
+        """The replies of ``labels``, in order (the labels themselves when they are already words)."""
+        return self.label_texts if self.label_texts is not None else self.labels
+
+    @cached_property
+    def _text_of_label(self) -> dict[str, str]:
+        return dict(zip(self.labels or (), self.label_texts or ()))
+
+    @cached_property
+    def _label_of_text(self) -> dict[str, str]:
+        return dict(zip(self.label_texts or (), self.labels or ()))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +111,7 @@ class RenderContext:
             "fields": list(self.fields) if self.fields is not None else None,
             "scoring_mode": self.scoring_mode,
             "max_listed_labels": self.max_listed_labels,
+            "label_texts": list(self.label_texts) if self.label_texts is not None else None,
         }
 
     @classmethod
@@ -78,6 +123,8 @@ class RenderContext:
             fields=tuple(data["fields"]) if data.get("fields") is not None else None,
             scoring_mode=data.get("scoring_mode"),
             max_listed_labels=int(data.get("max_listed_labels", MAX_LISTED_LABELS)),
+            # a context saved before label_texts existed renders every label as itself, as it trained
+            label_texts=tuple(data["label_texts"]) if data.get("label_texts") is not None else None,
         )
 
 

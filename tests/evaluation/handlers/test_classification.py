@@ -62,6 +62,19 @@ def test_parse_reads_every_rendered_completion_back():
         assert h.parse(profile.render(rec, context).completion, rec) == label
 
 
+def test_labels_spelt_as_words_are_scored_and_read_back_as_labels():
+    profile = get_task_profile("classification")
+    context = RenderContext.from_manifest({"output_schema": {"labels": ["card_arrival", "lost_card", "refund"]}})
+    h = handler(context=context)
+    assert h.candidate_labels() == ["card_arrival", "lost_card", "refund"]
+    assert h.label_replies() == ["card arrival", "lost card", "refund"]
+    for label in context.labels:
+        rec = record(label)
+        assert h.parse(profile.render(rec, context).completion, rec) == label
+    assert h.parse("Lost card.", record("lost_card")) == "lost_card"
+    assert h.parse("lost_card", record("lost_card")) == "lost_card"
+
+
 def test_normalise_label():
     assert normalise_label(' "Sci/Tech." ') == "sci/tech"
     assert normalise_label("etc..") == "etc"

@@ -157,3 +157,15 @@ def test_common_prefix_stops_before_the_shortest_prompts_last_token() -> None:
     assert common_prefix([list(range(20)), list(range(20))]) == tuple(range(19))
     assert common_prefix([list(range(20)), list(range(12)) + [99]]) == tuple(range(12))
     assert common_prefix([list(range(20)), [0, 1, 2, 7]]) == ()  # shorter than MIN_SHARED_PREFIX
+
+
+def test_replies_are_scored_and_the_results_keyed_by_their_labels(model, tokenizer, rendered) -> None:
+    labels = ["lost_card", "card_arrival"]
+    replies = ["lost card", "card arrival"]
+    by_label = score_labels(model, tokenizer, rendered, labels, replies=replies)
+    by_reply = score_labels(model, tokenizer, rendered, replies)
+    for keyed, plain in zip(by_label, by_reply):
+        assert keyed.logprobs == {label: plain.logprobs[reply] for label, reply in zip(labels, replies)}
+        assert keyed.best == labels[replies.index(plain.best)]
+    with pytest.raises(ConfigError, match="1 reply texts for 2 labels"):
+        score_labels(model, tokenizer, rendered, labels, replies=["lost card"])

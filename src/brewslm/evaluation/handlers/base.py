@@ -113,6 +113,11 @@ class EvalHandler(ABC):
         """LABEL_SCORING only: the labels scored for every example."""
         raise NotImplementedError(f"{type(self).__name__} does not use label scoring")
 
+    def label_replies(self) -> list[str]:
+        """LABEL_SCORING only: the reply text scored for each of ``candidate_labels()``, in order
+        (the labels themselves unless the render context spells them out)."""
+        return [self.context.reply_text(label) for label in self.candidate_labels()]
+
     def label_prediction(self, scores: Any) -> Any:
         """LABEL_SCORING only: the prediction made from one example's ``LabelScores`` - the most
         likely label (classification keeps its confidence with it, and routes low-confidence

@@ -163,18 +163,24 @@ class ClassificationHandler(EvalHandler):
         return frozenset(self.candidate_labels())
 
     @cached_property
+    def _by_reply(self) -> dict[str, str]:
+        """Every candidate's reply text (``card arrival``) and its own name -> the label."""
+        return {**{reply: label for label, reply in zip(self.candidate_labels(), self.label_replies())},
+                **{label: label for label in self._candidates}}
+
+    @cached_property
     def _by_normal_form(self) -> dict[str, list[str]]:
-        table: dict[str, list[str]] = {}
-        for label in sorted(self._candidates):
-            table.setdefault(normalise_label(label), []).append(label)
-        return table
+        table: dict[str, set[str]] = {}
+        for reply, label in sorted(self._by_reply.items()):
+            table.setdefault(normalise_label(reply), set()).add(label)
+        return {form: sorted(labels) for form, labels in table.items()}
 
     def parse(self, text: str, record: Mapping[str, Any]) -> str | None:
-        """The one candidate label the reply is, or None. An exact match wins; otherwise the
-        normalised reply must equal exactly one label's normal form."""
+        """The one candidate label the reply is (its name or the words it is spelt as), or None. An
+        exact match wins; otherwise the normalised reply must equal exactly one label's normal form."""
         stripped = text.strip()
-        if stripped in self._candidates:
-            return stripped
+        if stripped in self._by_reply:
+            return self._by_reply[stripped]
         matches = self._by_normal_form.get(normalise_label(text), [])
         return matches[0] if len(matches) == 1 else None
 

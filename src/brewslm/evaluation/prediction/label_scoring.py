@@ -305,15 +305,21 @@ def _check_attention(model: Any) -> None:
 
 
 def score_labels(model: Any, tokenizer: Any, rendered: Sequence[Rendered], labels: Sequence[str], *,
-                 max_seq_len: int = 2048, batch_size: int = 8, progress: ProgressFn = None) -> list[LabelScores]:
+                 replies: Sequence[str] | None = None, max_seq_len: int = 2048, batch_size: int = 8,
+                 progress: ProgressFn = None) -> list[LabelScores]:
     """Scores of every label in ``labels`` as the reply to each rendering's prompt (see the module
-    notes), in the order of ``rendered``."""
+    notes), in the order of ``rendered``. ``replies``: the text a model gives for each label, when
+    it is not the label itself (``RenderContext.reply_text``: ``card arrival`` for
+    ``card_arrival``); those texts are scored, the results are keyed by the labels."""
     labels = check_labels(labels)
+    replies = labels if replies is None else check_labels(replies)
+    if len(replies) != len(labels):
+        raise ConfigError(f"{len(replies)} reply texts for {len(labels)} labels; give one reply per label")
     rendered = list(rendered)
     if not rendered:
         return []
     _check_attention(model)
-    label_tokens = _label_tokens(rendered, tokenizer, labels)
+    label_tokens = _label_tokens(rendered, tokenizer, replies)
     rows: list[_Row] = []
     for i, item in enumerate(rendered):
         reserve = max(len(tokens) for tokens in label_tokens[i])

@@ -153,6 +153,7 @@ class IntentRouterTwist(Twist):
                                                   gates=[], max_examples=None, strategy="label_scoring"))
         model, tokenizer = load_model(plan.tuned, config.device)
         scores = score_labels(model, tokenizer, plan.rows.rendered, plan.handler.candidate_labels(),
+                              replies=plan.handler.label_replies(),
                               batch_size=config.batch_size, max_seq_len=config.max_seq_len)
         gold = [record["label"] for record in plan.rows.records]
         points = sweep_thresholds(gold, [s.best for s in scores], [s.confidence for s in scores])
