@@ -50,7 +50,12 @@ def models_list(opts: ListOptions) -> dict[str, Any]:
 
 
 def _millions(count: int) -> str:
-    return f"{count / 1e9:.2f}B" if count >= 1e9 else f"{count / 1e6:.0f}M"
+    return f"{count / 1e9:.2f}B" if count >= 995e6 else f"{count / 1e6:.0f}M"
+
+
+def _rate(tokens_per_s: float, source: str) -> str:
+    """Whole tokens/s, or two significant digits below 10 (a slow CPU's big models are not 0)."""
+    return f"{tokens_per_s:.0f} {source}" if tokens_per_s >= 10 else f"{tokens_per_s:.2g} {source}"
 
 
 def render_list(result: dict[str, Any]) -> str:
@@ -59,7 +64,7 @@ def render_list(result: dict[str, Any]) -> str:
         [m.id, _millions(m.parameters), m.max_context, m.licence, m.template,
          f"{m.memory['lora']['fp32']:.1f} / {m.memory['lora']['bf16']:.1f}",
          f"{m.memory['full']['fp32']:.1f} / {m.memory['full']['bf16']:.1f}",
-         f"{m.tokens_per_s['lora']:.0f} {m.tokens_per_s_source['lora']}",
+         _rate(m.tokens_per_s["lora"], m.tokens_per_s_source["lora"]),
          "yes" if m.present_locally else "no"]
         for m in result["models"]
     ]
@@ -109,7 +114,7 @@ def models_recommend(opts: RecommendOptions) -> Any:
 
 def render_recommend(result: Any) -> str:
     rows = [[c["model"], _millions(c["parameters"]), c["minutes_per_epoch"],
-             f"{c['tokens_per_s']:.0f} {c['tokens_per_s_source']}", c["memory_gib"],
+             _rate(c["tokens_per_s"], c["tokens_per_s_source"]), c["memory_gib"],
              "yes" if c["fits_budget"] else ("no" if c["fits_memory"] else "no (memory)")]
             for c in result.candidates]
     head = key_values([
