@@ -6,8 +6,9 @@ set: word 1-2 grams and character 2-5 grams inside word boundaries (robust to ty
 morphology), sublinear term frequencies, a multinomial logistic regression whose inverse
 regularisation ``C`` is picked from a small grid by stratified k-fold cross-validation on the train
 records only (scored by macro-F1, the handler's headline; ties go to the smaller ``C``, the
-stronger regularisation). On Banking77 it reaches a macro-F1 of about 0.80 in seconds - the bar a
-fine-tune must clear.
+stronger regularisation). On the shared Banking77 set (2,000 train rows, 77 intents) it reaches a
+dev macro-F1 of 0.79 with about 14 s of CPU, the cross-validation included (measured on 2 cores
+shared with a dozen other processes) - the bar a fine-tune must clear.
 
 The input is the record's ``text``: the classification profile renders exactly that (a mapper that
 reads several input fields has already joined them into it), so the baseline sees what the model
@@ -49,8 +50,9 @@ def build_features(min_df: int = 2):
     """The TF-IDF feature union: word 1-2 grams and character 2-5 grams within word boundaries.
 
     By default an n-gram seen in a single train text is dropped (``min_df=2``): it cannot
-    generalise, and the weight matrix (features x classes) is what the fit's time grows with - about
-    a third smaller on intent-sized sets. float32 halves the memory the solver streams through."""
+    generalise, and the weight matrix (features x classes) is what the fit's time grows with - on
+    Banking77 11.7k features instead of 21.1k, 2.7 s instead of 6.1 s of CPU per fit, the same dev
+    macro-F1 (0.792 / 0.793). float32 halves the memory the solver streams through."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
