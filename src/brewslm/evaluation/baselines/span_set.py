@@ -6,7 +6,8 @@ tagged IOB2 from the spans it overlaps, and a CRF learns the tags from hand-writ
 - the lowercased word, its prefixes and suffixes, its shape, case and digit flags, whether it is
 glued to the previous token, and the same for the neighbours one and two tokens away. L-BFGS with
 fixed elastic-net weights (c1, c2) and a fixed number of iterations: deterministic, seconds for
-thousands of sentences on one core.
+thousands of sentences on one core (the shared WNUT-17 set's 1,000 train tweets: 6 s of CPU, dev
+strict micro-F1 0.17 - tweets are hard; 3,000 short synthetic sentences: 2.4 s).
 
 Predictions are the tag runs turned back into ``{"start", "end", "label"}`` spans in character
 offsets of the record's text (a stray ``I-`` starts a span, as seqeval reads it), so the span_set
