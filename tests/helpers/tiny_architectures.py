@@ -163,6 +163,8 @@ def build_tiny_architecture(name: str, tokenizer: Any, *, seed: int = 0) -> Any:
     model = AutoModelForCausalLM.from_config(config)
     with torch.no_grad():
         model.get_input_embeddings().weight.normal_(0.0, 1.0)
+        if not config.tie_word_embeddings:  # an untied head at 0.02 caps the logits as a tied one would
+            model.get_output_embeddings().weight.normal_(0.0, 1.0)
     lively(model, seed=seed)
     stops = [tokenizer.convert_tokens_to_ids(token) for token in spec.family.stops] or tokenizer.eos_token_id
     model.generation_config = GenerationConfig(bos_token_id=tokenizer.bos_token_id, eos_token_id=stops,

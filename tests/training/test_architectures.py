@@ -59,7 +59,7 @@ def test_a_full_fine_tune_step(name: str, tiny_architecture_dirs: TinyArchitectu
     from brewslm.training import train
 
     import_rows("repeated", REPEATED)
-    result = train(run_config(name, tiny_architecture_dirs, tmp_path, method="full", max_steps=1,
+    result = train(run_config(name, tiny_architecture_dirs, tmp_path, method="full", max_steps=1, warmup_steps=0,
                               learning_rate=1e-3), progress=quiet)
     assert result.steps == 1 and math.isfinite(result.final_step_loss)
     before = AutoModelForCausalLM.from_pretrained(str(tiny_architecture_dirs[name])).state_dict()

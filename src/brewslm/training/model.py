@@ -139,28 +139,29 @@ def _load_4bit(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
 def linear_layer_names(model: Any) -> list[str]:
     """The distinct leaf names of the model's linear layers (``q_proj``, ``down_proj``...), without
     the output head: what LoRA ``target_modules`` may name."""
+    return sorted({name.rsplit(".", 1)[-1] for name in _linear_module_paths(model)})
+
+
+def _linear_module_paths(model: Any) -> list[str]:
     import torch
 
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    names = set()
-    for name, module in model.named_modules():
-        if module is head:
-            continue
-        if isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear4bit", "Linear8bitLt"):
-            names.add(name.rsplit(".", 1)[-1])
-    return sorted(names)
+    return [name for name, module in model.named_modules() if module is not head
+            and (isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear4bit", "Linear8bitLt"))]
 
 
 def check_lora_targets(model: Any, targets: str | list[str]) -> None:
+    """A target names a linear layer by its leaf name or a dotted tail of its path (peft's rule):
+    ``v_proj`` is not Phi-3's fused ``qkv_proj``."""
     if targets == "all-linear":
         return
     targets = [targets] if isinstance(targets, str) else list(targets)
-    available = linear_layer_names(model)
-    missing = [t for t in targets if t not in available and not any(n.endswith(t) for n in available)]
+    paths = _linear_module_paths(model)
+    missing = [t for t in targets if not any(path == t or path.endswith("." + t) for path in paths)]
     if missing:
         raise ConfigError(
             f"LoRA target module{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
-            f"do{'' if len(missing) > 1 else 'es'} not exist in this model; its linear layers are: {', '.join(available)}"
+            f"do{'' if len(missing) > 1 else 'es'} not exist in this model; its linear layers are: {', '.join(linear_layer_names(model))}"
         )
 
 
