@@ -298,7 +298,7 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
                                                                          served.handler.label_replies()))
     results = []
     for index, score in enumerate(scores):
-        routed_label = router_handler.label_prediction(score)
+        routed_label = router_handler.routed_answer(score.best, score.confidence)
         results.append(LabelResult(index=index, label=score.best, confidence=score.confidence,
                                    routed_label=routed_label, routed=routed_label != score.best,
                                    probabilities=dict(sorted(score.probabilities.items(), key=lambda kv: -kv[1]))))
