@@ -54,7 +54,8 @@ def test_model_card_names_base_data_metrics_and_limitations(lora_run, tmp_path) 
         assert section in card
     assert "label_to_classification" in card and "text -> text" in card  # mapper and field map
     assert "sentiment v" in card and "validation" in card  # dataset version and the split it was scored on
-    assert "| metric | base | tuned | lift [95% CI] |" in card and f"{report['headline']} (headline)" in card
+    assert "| metric | base | baseline | tuned | lift vs base [95% CI] | lift vs baseline [95% CI] |" in card
+    assert f"{report['headline']} (headline)" in card and report["models"]["baseline"]["kind"] == "baseline"
     assert "max sequence length**: 160" in card and "truncated" in card
     assert "Evaluated on only 4 held-out validation rows" in card  # 4 rows: a small-test-set warning
     assert "Weakest classes:" in card and "mostly English" in card and "inherits the biases" in card

@@ -72,7 +72,8 @@ def test_train_watch_progress_evaluate_and_open_the_report(ui_server, page, page
     page.click("#open-report")
     page.wait_for_selector("#gate-verdict")
     assert page.text_content("#gate-verdict").strip() == "gates: FAILED (1 of 2 passed)"
-    assert page.locator("th", has_text="lift [95% CI]").count() == 1
+    assert page.locator("th", has_text="lift vs base [95% CI]").count() == 1  # and the cheap baseline's:
+    assert page.locator("th", has_text="lift vs baseline [95% CI]").count() == 1
     images = page.locator("#report figure img")
     assert images.count() == 2
     for index in range(images.count()):
