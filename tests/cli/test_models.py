@@ -77,3 +77,14 @@ def test_the_probe_trains_briefly_and_reads_the_validation_curve(cli, tickets, w
     assert probe["steps"] == [6, 12, 18, 24] and len(probe["eval_loss"]) == 4
     runs = workspace / "runs"
     assert not runs.exists() or not any(runs.iterdir())  # the probe's run folder was temporary
+
+
+def test_a_probe_longer_than_a_fifth_of_the_budget_is_not_run(cli, tickets, monkeypatch) -> None:
+    slow = MachineSpeed(device="cpu", name="slow cpu", gflops=1.0, efficiency=0.3, efficiency_source="measured",
+                        calibration_model="smollm2-135m-instruct", calibration_tokens_per_s=1.0)
+    monkeypatch.setattr(recommend_module, "machine_speed", lambda device="cpu", measure=True: slow)
+    monkeypatch.setattr(recommend_module, "run_probe", lambda dataset: pytest.fail("the probe must not run"))
+    result = cli("models", "recommend", "--dataset", tickets, "--budget", "30m", "--json").json()
+    assert result["probe"] is None and result["epochs"] == 3.0
+    assert any(line.startswith("no probe run: it would take about") and "more than 20% of the budget" in line
+               for line in result["why"])

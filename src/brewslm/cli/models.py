@@ -87,7 +87,8 @@ class RecommendOptions:
     budget: str = option("Training time to fit in: 30m, 2h, 90s (a bare number is minutes).", default="30m")
     device: str = option("Where training would run.", default="cpu", choices=DEVICES)
     no_probe: bool = option("Skip the short probe run (a few dozen LoRA steps of the smallest model that measure "
-                            "the validation-loss curve); the training default of 3 epochs is then assumed.",
+                            "the validation-loss curve; also skipped when expected to take over a fifth of the "
+                            "budget); the training default of 3 epochs is then assumed.",
                             default=False)
     no_measure: bool = option("Do not time the embedded model's training once (see 'models list').", default=False)
     json: bool = json_flag()
@@ -102,14 +103,22 @@ def models_recommend(opts: RecommendOptions) -> Any:
     --no-probe) runs a short probe to see whether the validation loss is still falling, which
     decides how many epochs are needed.
     """
-    from brewslm.tuning.recommend import (available_bytes, dataset_facts, machine_speed, parse_budget, recommend,
-                                          run_probe)
+    from brewslm.tuning.recommend import (PROBE_BUDGET_SHARE, available_bytes, dataset_facts, machine_speed,
+                                          parse_budget, probe_minutes, recommend, run_probe)
 
     budget = parse_budget(opts.budget)
     speed = machine_speed(opts.device, measure=not opts.no_measure)
     facts = dataset_facts(opts.dataset)
-    probe = None if opts.no_probe else run_probe(opts.dataset)
-    return recommend(facts, speed, budget_minutes=budget, probe=probe, available_bytes=available_bytes(opts.device))
+    probe, notes = None, ()
+    if not opts.no_probe:
+        expected = probe_minutes(facts, speed)
+        if expected > PROBE_BUDGET_SHARE * budget:
+            notes = (f"no probe run: it would take about {expected:.1f} minutes, more than "
+                     f"{PROBE_BUDGET_SHARE:.0%} of the budget",)
+        else:
+            probe = run_probe(opts.dataset)
+    return recommend(facts, speed, budget_minutes=budget, probe=probe, available_bytes=available_bytes(opts.device),
+                     notes=notes)
 
 
 def render_recommend(result: Any) -> str:

@@ -40,6 +40,8 @@ LORA_RANK = 16  # the training default (TrainConfig.lora.r)
 DEFAULT_EPOCHS = 3.0  # the training default (TrainConfig.epochs)
 PLATEAU_SHARE = 0.1  # the probe's last third gained under 10% of its total drop: the curve is flat
 EMBEDDED_ID = "smollm2-135m-instruct"
+PROBE_STEPS, PROBE_BATCH, PROBE_EVALS, PROBE_EVAL_ROWS = 24, 4, 4, 64
+PROBE_BUDGET_SHARE = 0.2  # a probe expected to take more than a fifth of the budget is not run
 
 
 # --- the machine's speed -------------------------------------------------------------------------
@@ -297,10 +299,19 @@ class ProbeCurve:
     examples_seen: int  # training examples the probe consumed (steps x batch size)
 
 
-def run_probe(dataset: str, *, steps: int = 24, batch_size: int = 4, evals: int = 4) -> ProbeCurve:
+def probe_minutes(facts: DatasetFacts, speed: MachineSpeed) -> float:
+    """The probe's expected minutes: its training tokens at the embedded model's LoRA tokens/s, plus
+    its validations (forward only, about a third of a training step's cost per token)."""
+    tokens_s, _ = tokens_per_second(_embedded(), "lora", speed)
+    tokens = facts.mean_tokens * (PROBE_STEPS * PROBE_BATCH + PROBE_EVALS * PROBE_EVAL_ROWS / 3)
+    return tokens / tokens_s / 60
+
+
+def run_probe(dataset: str, *, steps: int = PROBE_STEPS, batch_size: int = PROBE_BATCH,
+              evals: int = PROBE_EVALS) -> ProbeCurve:
     """A short LoRA run of the default base model (the embedded SmolLM2, the smallest catalog model),
-    evaluating the validation loss ``evals`` times on up to 64 validation examples; its run folder
-    is temporary."""
+    evaluating the validation loss ``evals`` times on up to ``PROBE_EVAL_ROWS`` validation examples;
+    its run folder is temporary."""
     import tempfile
 
     from brewslm.training import load_config, train
@@ -314,7 +325,7 @@ def run_probe(dataset: str, *, steps: int = 24, batch_size: int = 4, evals: int 
     with tempfile.TemporaryDirectory(prefix="brewslm-probe-") as folder:
         config = load_config(None, dataset=dataset, overrides=[
             f"max_steps={steps}", f"batch_size={batch_size}", f"eval_every={max(1, steps // evals)}",
-            "max_eval_examples=64", f"output_dir={folder}/run"])
+            f"max_eval_examples={PROBE_EVAL_ROWS}", f"output_dir={folder}/run"])
         train(config, progress=watch)
     if len(curve) < 2:
         raise ConfigError(f"the probe run on dataset '{dataset}' gave {len(curve)} validation losses; "
@@ -351,9 +362,9 @@ class Recommendation:
 
 
 def recommend(facts: DatasetFacts, speed: MachineSpeed, *, budget_minutes: float, probe: ProbeCurve | None = None,
-              batch_rows: int = 8, available_bytes: int | None = None) -> Recommendation:
+              batch_rows: int = 8, available_bytes: int | None = None, notes: tuple[str, ...] = ()) -> Recommendation:
     """The smallest catalog model whose LoRA run of the needed epochs fits the budget and the
-    memory; deterministic for given inputs."""
+    memory; deterministic for given inputs. ``notes`` join the reasons (e.g. why no probe ran)."""
     epochs, epochs_why = epochs_needed(probe)
     seq_len = max(facts.p95_tokens, 16)
     candidates = []
@@ -375,6 +386,7 @@ def recommend(facts: DatasetFacts, speed: MachineSpeed, *, budget_minutes: float
         f"p95 {facts.p95_tokens}, max {facts.max_tokens}; about {facts.tokens_per_epoch} tokens per epoch",
         f"this machine ({speed.device}, {speed.name}): {speed.gflops:g} GFLOP/s matmul, training efficiency "
         f"{speed.efficiency:g} ({speed.efficiency_source})",
+        *notes,
         f"epochs needed: {epochs_why}",
     ]
     if probe is not None:
@@ -413,5 +425,5 @@ def available_bytes(device: str) -> int:
 
 __all__ = ["DatasetFacts", "MachineSpeed", "ModelCosts", "ProbeCurve", "Recommendation", "dataset_facts",
            "epochs_needed", "list_models", "machine_speed", "memory_estimate", "model_costs", "parse_budget",
-           "probe_gflops", "recommend", "run_probe", "tokens_per_second"]
+           "probe_gflops", "probe_minutes", "recommend", "run_probe", "tokens_per_second"]
 
