@@ -75,7 +75,7 @@ def test_train_watch_progress_evaluate_and_open_the_report(ui_server, page, page
     assert page.locator("th", has_text="lift vs base [95% CI]").count() == 1  # and the cheap baseline's:
     assert page.locator("th", has_text="lift vs baseline [95% CI]").count() == 1
     images = page.locator("#report figure img")
-    assert images.count() == 2
+    assert images.count() == 3  # the confusion matrix, the per-class f1 bars and the reliability diagram
     for index in range(images.count()):
         assert images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
     assert page.locator("#predictions-table tbody tr").count() == TEST_ROWS

@@ -241,7 +241,8 @@ def test_a_report_page_shows_metrics_lift_gates_and_pictures(ui_client, space: d
     assert "TF-IDF" in text and "Cheap baselines" in text  # fitted on the sentiment train split
     assert 'class="fail" id="gate-verdict">gates: FAILED (1 of 2 passed)' in text
     pictures = re.findall(r'src="(/evaluate/report/picture\?[^"]+)"', text)
-    assert len(pictures) == 2  # the confusion matrix and the per-class f1 bars
+    assert [re.search(r"name=(\w+)", src).group(1) for src in pictures] == [
+        "confusion_matrix", "per_class_f1", "reliability_diagram"]  # each with the cheap baseline's series
     for src in pictures:
         image = ui_client.get(src.replace("&amp;", "&"))
         assert image.status_code == 200 and image.headers["content-type"] == "image/png"
