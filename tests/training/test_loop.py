@@ -326,6 +326,8 @@ def test_a_task_metric_needs_its_evaluator_and_must_be_reported(sentiment, confi
     with pytest.raises(ConfigError, match="'early_stopping.metric' is 'macro_f1', a task metric, and this run has no "
                                           "task evaluator"):
         train(config_for(sentiment, early_stopping={"metric": "macro_f1"}), progress=quiet)
+    with pytest.raises(ConfigError, match="search.enabled=true asks for a hyper-parameter search, which train"):
+        train(config_for(sentiment, search={"enabled": True}), progress=quiet)
     assert no_runs(tmp_path)
     with pytest.raises(ConfigError, match="'early_stopping.metric' is 'f1', which the validation pass does not "
                                           "report; it reports: coverage, eval_loss, eval_tokens, macro_f1"):

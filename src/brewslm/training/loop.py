@@ -231,6 +231,9 @@ def train(config: TrainConfig, progress: Progress | None = None, *,
 
     ``validation_metrics`` adds task metrics to every evaluation; ``early_stopping.metric`` may name
     one of them (a task metric without it is a ``ConfigError``)."""
+    if config.search.enabled:  # one run is not a search: refuse rather than ignore the option
+        raise ConfigError("search.enabled=true asks for a hyper-parameter search, which train() does not run; use "
+                          "'brewslm train' or brewslm.tuning.search.train_as_configured(config)")
     watched = config.early_stopping.metric
     if config.early_stopping.watches_task_metric and validation_metrics is None:
         raise ConfigError(f"option 'early_stopping.metric' is {watched!r}, a task metric, and this run has no task "
