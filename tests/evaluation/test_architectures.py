@@ -13,7 +13,7 @@ import pytest
 
 from brewslm.evaluation import evaluate, load_eval_config
 from evaluation.prediction.scoring_models import full_forward_logprob, with_lora
-from helpers.tiny_architectures import ARCHITECTURES, TinyArchitectureDirs, tiny_architecture_dirs  # noqa: F401
+from helpers.tiny_architectures import ARCHITECTURES, ATTENTIONS, TinyArchitectureDirs, tiny_architecture_dirs  # noqa: F401
 from helpers.workspace import shared_workspace
 
 from .test_runner import SENTIMENT
@@ -23,19 +23,16 @@ TEXTS = ["a fine film", "dull and far too long for anyone to sit through", "ok",
          "the quick brown fox jumps over the lazy dog"]
 
 
-@pytest.mark.parametrize("attention", [None, "eager"])  # None: the model's own (Gemma 2 has no sdpa)
+@pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_label_scores_equal_a_plain_forward_pass(name: str, attention: str | None,
                                                  tiny_architecture_dirs: TinyArchitectureDirs) -> None:
     from brewslm.evaluation.prediction.label_scoring import score_labels
     from brewslm.evaluation.prediction.prompts import full_prompt_ids, reply_ids
-    from brewslm.models import load_causal_lm
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext
 
-    model, tokenizer = load_causal_lm(str(tiny_architecture_dirs[name]), device="cpu")
-    if attention is not None:
-        model.set_attn_implementation(attention)
+    model, tokenizer = tiny_architecture_dirs.load(name, attention)
     profile, context = get_task_profile("classification"), RenderContext(labels=tuple(sorted(LABELS)))
     rendered = [profile.render({"text": text, "label": "positive"}, context) for text in TEXTS]
     for scored in (model.eval(), with_lora(model)):

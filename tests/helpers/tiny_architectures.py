@@ -200,6 +200,21 @@ class TinyArchitectureDirs:
             self._built[name] = save_tiny_architecture(name, self.root / name)
         return self._built[name]
 
+    def load(self, name: str, attention: str | None = None) -> tuple[Any, Any]:
+        """``(model, tokenizer)`` through ``brewslm.models.load_causal_lm`` on the CPU, in eval mode,
+        with ``attention`` as its attention implementation (None: the one it loads with)."""
+        from brewslm.models import load_causal_lm
+
+        model, tokenizer = load_causal_lm(str(self[name]), device="cpu")
+        if attention is not None:
+            model.set_attn_implementation(attention)
+        return model.eval(), tokenizer
+
+
+ATTENTIONS = [None, "eager"]
+"""What exactness tests run under: each model's own attention (sdpa, or eager for Gemma 2, which
+has no sdpa) and eager (an additive mask instead of a boolean one)."""
+
 
 @pytest.fixture(scope="session")
 def tiny_architecture_dirs(tmp_path_factory: pytest.TempPathFactory) -> TinyArchitectureDirs:
@@ -208,5 +223,5 @@ def tiny_architecture_dirs(tmp_path_factory: pytest.TempPathFactory) -> TinyArch
     return TinyArchitectureDirs(tmp_path_factory.mktemp("tiny-architectures"))
 
 
-__all__ = ["ARCHITECTURES", "ARCHITECTURE_SPECS", "Architecture", "TemplateFamily", "TinyArchitectureDirs",
+__all__ = ["ARCHITECTURES", "ATTENTIONS", "ARCHITECTURE_SPECS", "Architecture", "TemplateFamily", "TinyArchitectureDirs",
            "build_family_tokenizer", "build_tiny_architecture", "save_tiny_architecture", "tiny_architecture_dirs"]

@@ -15,7 +15,7 @@ import pytest
 
 from brewslm.errors import ConfigError
 from evaluation.prediction.scoring_models import full_forward_masked_logprob
-from helpers.tiny_architectures import ARCHITECTURES, TinyArchitectureDirs, tiny_architecture_dirs  # noqa: F401
+from helpers.tiny_architectures import ARCHITECTURES, ATTENTIONS, TinyArchitectureDirs, tiny_architecture_dirs  # noqa: F401
 
 from .conftest import SENTIMENT
 
@@ -79,21 +79,18 @@ def test_lora_targets_name_the_fused_phi3_projections(tiny_architecture_dirs: Ti
                          max_steps=1), progress=quiet)
 
 
-@pytest.mark.parametrize("attention", [None, "eager"])  # None: the model's own (Gemma 2 has no sdpa)
+@pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_shared_prefix_and_packed_rows_give_the_plain_loss(name: str, attention: str | None,
                                                            tiny_architecture_dirs: TinyArchitectureDirs) -> None:
     import torch
 
-    from brewslm.models import load_causal_lm
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext
     from brewslm.training.data import collate, load_examples
     from brewslm.training.model import completion_loss
 
-    model, tokenizer = load_causal_lm(str(tiny_architecture_dirs[name]), device="cpu")
-    if attention is not None:
-        model.set_attn_implementation(attention)
+    model, tokenizer = tiny_architecture_dirs.load(name, attention)
     context = RenderContext(labels=("negative", "positive"))
     examples = load_examples(REPEATED, get_task_profile("classification"), context, tokenizer, 256)
     plain = -sum(full_forward_masked_logprob(model, *map(list, examples.example(i))) for i in range(len(examples)))
