@@ -94,7 +94,7 @@ def test_the_form_has_one_input_per_option_typed_by_its_annotation() -> None:
     assert by_name["warmup_ratio"].minimum == 0 and by_name["warmup_ratio"].maximum == 1
     assert by_name["lora.target_modules"].widget == "yaml" and by_name["lora.target_modules"].value == "all-linear"
     assert by_name["dataset"].required and by_name["dataset"].value == "reviews"
-    assert {g.title for g in form.groups} == {"", "lora", "preference", "early_stopping", "distributed"}
+    assert {g.title for g in form.groups} == {"", "lora", "preference", "early_stopping", "search", "distributed"}
     eval_form = {f.name: f for f in options_form(EvalConfig, display_values(EvalConfig)).fields}
     assert eval_form["gates"].widget == "lines" and eval_form["handler_options"].widget == "yaml"
     assert eval_form["strategy"].optional and eval_form["strategy"].widget == "select"
