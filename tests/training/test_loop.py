@@ -333,3 +333,13 @@ def test_a_task_metric_needs_its_evaluator_and_must_be_reported(sentiment, confi
                                           "report; it reports: coverage, eval_loss, eval_tokens, macro_f1"):
         train(config_for(sentiment, max_steps=1, early_stopping={"metric": "f1"}), progress=quiet,
               validation_metrics=scripted_metric([0.5]))
+
+
+def test_a_resumed_run_watching_another_metric_starts_its_best_afresh(sentiment, config_for, quiet, tmp_path) -> None:
+    settings = dict(max_steps=4, save_every=2, eval_every=1)
+    first = train(config_for(sentiment, output_dir=str(tmp_path / "a"), **settings), progress=quiet)
+    shutil.copytree(first.run_dir / "checkpoints" / "step-000002", tmp_path / "b" / "checkpoints" / "step-000002")
+    probe = scripted_metric([0.5, 0.25])  # steps 3 and 4; the checkpoint's best is a loss (~5), not an F1
+    resumed = train(config_for(sentiment, resume=str(tmp_path / "b"), early_stopping={"metric": "macro_f1"},
+                               **settings), progress=quiet, validation_metrics=probe)
+    assert resumed.best == {"metric": "macro_f1", "mode": "max", "value": 0.5, "step": 3}

@@ -389,9 +389,13 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
     watched, mode = stopping.metric, stopping.resolved_mode
     # the best weights are kept on disk while anything can end the run on a worse model than seen
     keep_best = bool(stopping.patience) or stopping.watches_task_metric
-    best = state.extra.setdefault("best", {})  # {"value", "step", "eval_loss", "metrics"}: checkpointed with the state
+    # {"metric", "value", "step", "eval_loss", "metrics"}: checkpointed with the state
+    best = state.extra.setdefault("best", {})
     if not best and state.best_step is not None and not stopping.watches_task_metric:  # a checkpoint from before "best"
-        best.update(value=state.best_eval_loss, step=state.best_step, eval_loss=state.best_eval_loss, metrics={})
+        best.update(metric=watched, value=state.best_eval_loss, step=state.best_step, eval_loss=state.best_eval_loss,
+                    metrics={})
+    if best and best.get("metric") != watched:  # resumed watching another metric: its best says nothing about this one
+        best.clear()
 
     stream = _micro_batches(objective, state.epoch, state.batch_in_epoch)
     session_tokens, session_seconds, session_steps = 0, 0.0, 0
@@ -482,7 +486,7 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
             value = _watched_value(watched, {**results, **task})
             improved = _improves(value, best.get("value"), mode, stopping.min_delta)
             if improved:
-                best.update(value=value, step=state.step, eval_loss=eval_loss, metrics=task)
+                best.update(metric=watched, value=value, step=state.step, eval_loss=eval_loss, metrics=task)
                 state.best_eval_loss, state.best_step, state.evals_without_improvement = eval_loss, state.step, 0
                 if keep_best:
                     runtime.save_trainable(model, run_dir / BEST_WEIGHTS)
