@@ -42,8 +42,9 @@ def test_eval_gates_decide_the_exit_status_and_predictions_rescore(cli, tickets,
     assert text.code == 0 and "macro_f1" in text.out and "95% CI" in text.out
 
     # the wrong examples: for classification, exactly the rows whose label differs from the gold one
+    # (label scoring saves {label, confidence})
     rows = [json.loads(line) for line in Path(result["files"]["predictions_tuned"]).read_text().splitlines()]
-    wrong = [row["index"] for row in rows if row["prediction"] != row["gold"]]
+    wrong = [row["index"] for row in rows if row["prediction"]["label"] != row["gold"]]
     errors = cli("eval", "errors", str(tmp_path / "pass"), "--limit", "0", "--json")
     assert errors.code == 0, errors.err
     assert errors.json()["errors"] == len(wrong) and [e["index"] for e in errors.json()["shown"]] == wrong
