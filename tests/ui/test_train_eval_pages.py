@@ -215,6 +215,20 @@ def test_a_training_job_runs_in_the_background_and_cancels_cleanly(ui_client, sp
     assert 'data-status="cancelled"' in panel and "hx-trigger" not in panel
 
 
+def test_a_training_job_keeps_the_best_model_by_a_task_metric(ui_client, space: dict[str, Any]) -> None:
+    started = ui_client.post("/train", data={"dataset": "sentiment", "base_model": str(space["model_dir"]),
+                                             "max_steps": "4", "eval_every": "2", "batch_size": "2",
+                                             "max_seq_len": "64", "lora.r": "4", "run_name": "by-macro-f1",
+                                             "early_stopping.metric": "macro_f1"},
+                             follow_redirects=False)
+    assert started.status_code == 303, errors_of(started.text)
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])
+    finished = jobs.wait_for_job(job_id, timeout=120)
+    assert finished.status == jobs.SUCCEEDED, finished.error  # trained as the CLI trains: with the task's evaluator
+    record = json.loads((space["home"] / "runs" / "by-macro-f1" / "run.json").read_text())
+    assert record["metrics"]["best"]["metric"] == "macro_f1"
+
+
 # --- Evaluate ----------------------------------------------------------------------------------------
 
 def report_url(space: dict[str, Any]) -> str:

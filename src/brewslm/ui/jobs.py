@@ -164,11 +164,14 @@ def introspect_job(params: dict[str, Any], progress: "JobProgress") -> dict[str,
 
 def train_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
     """params: {"config": TrainConfig fields}. Progress carries the run folder (``run_dir``), so a
-    page can draw the loss curve from its metrics.jsonl while the run goes on."""
-    from brewslm.training import build_config, train
+    page can draw the loss curve from its metrics.jsonl while the run goes on. Trained as the CLI
+    trains: the search when ``search.enabled``, early stopping on a task metric with its evaluator."""
+    from brewslm.training import build_config
+    from brewslm.tuning.search import train_as_configured
 
     config = build_config(params.get("config") or {})
-    return _jsonable(train(config, progress=_train_events(progress)))
+    result, search = train_as_configured(config, progress=_train_events(progress))
+    return _jsonable(result) if search is None else {**_jsonable(result), "search": _jsonable(search)}
 
 
 def _train_events(progress: "JobProgress") -> Callable[[dict[str, Any]], None]:
