@@ -61,6 +61,12 @@ def test_eval_gates_decide_the_exit_status_and_predictions_rescore(cli, tickets,
     assert "report.html" in failed.out and (tmp_path / "fail" / "report.json").is_file()
     saved = json.loads((tmp_path / "fail" / "report.json").read_text(encoding="utf-8"))
     assert saved["bootstrap"]["samples"] == 0 and saved["gates"][0]["passed"] is False
+    # the model is a training run: when the cheap baseline is not beaten, what to try next follows the warning
+    from brewslm.evaluation.report import baseline_verdict
+
+    assert bool(saved.get("next_steps")) == (baseline_verdict(saved) is not None)
+    for step in saved.get("next_steps") or []:
+        assert f"  - {step}" in failed.out
 
 
 @pytest.mark.parametrize("args, message", [

@@ -54,6 +54,7 @@ def classification_report() -> dict[str, Any]:
         "lift_vs_baseline": None,
         "baselines": {},
         "baselines_skipped": "no cheap baseline is registered for classification",
+        "next_steps": None,  # written by the training side (brewslm.tuning.advice) when the baseline wins
         "by_subtask": {"tuned": {"books": {"examples": 7, "macro_f1": 0.8}, "films|tv": {"examples": 5, "macro_f1": 0.6}},
                        "base": {"books": {"examples": 7, "macro_f1": 0.5}, "films|tv": {"examples": 5, "macro_f1": 0.4}}},
         "breakdown": {

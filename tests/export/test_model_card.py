@@ -124,7 +124,8 @@ def test_the_cheap_baseline_beside_base_and_tuned_and_in_the_limitations_when_it
                     metrics={**report()["metrics"], "baseline": {"macro_f1": 0.8}},
                     lift_vs_baseline={"macro_f1": {"base": 0.8, "tuned": 0.61, "lift": -0.19, "ci_low": -0.3,
                                                    "ci_high": -0.08, "better": False}},
-                    baselines={"tfidf_logreg": {"title": "TF-IDF + logistic regression", "seconds": 2.1}})
+                    baselines={"tfidf_logreg": {"title": "TF-IDF + logistic regression", "seconds": 2.1}},
+                    next_steps=["Cheapest next step: epochs=5."])
     card = render_model_card(facts(report=beaten))
     assert "| metric | base | baseline | tuned | lift vs base [95% CI] | lift vs baseline [95% CI] |" in card
     assert "| 0.200 [0.100, 0.300] | 0.800 | 0.610 [0.450, 0.740] |" in card
@@ -132,6 +133,7 @@ def test_the_cheap_baseline_beside_base_and_tuned_and_in_the_limitations_when_it
     limits = card[card.index("## Limitations"):]
     assert ("- The cheap baseline (TF-IDF + logistic regression, fitted in 2.1 s) beats this fine-tune: macro_f1 "
             "0.800 vs 0.610 (lift -0.190 [-0.300, -0.080]). Do not ship this fine-tune for this task as it is.") in limits
+    assert "- Cheapest next step: epochs=5." in limits  # what to try next follows the warning
     clear = {**beaten, "lift_vs_baseline": {"macro_f1": {"base": 0.5, "tuned": 0.61, "lift": 0.11, "ci_low": 0.02,
                                                           "ci_high": 0.2, "better": True}}}
     assert "cheap baseline" not in limitations(facts(report=clear)).__str__()

@@ -61,6 +61,11 @@ def test_a_failed_gate_stops_before_the_export_unless_export_anyway(tiny_model_d
     line = next(line for line in lines if line.startswith("eval: baseline "))
     assert line.startswith(f"eval: baseline {cheap} macro_f1 ") and " | lift vs baseline " in line
     assert blocked.report["lift_vs_baseline"]["macro_f1"]["lift"] is not None
+    # the tiny model loses to it: the report, its pages and the log say what to try next, read from the run
+    steps = blocked.report["next_steps"]
+    assert steps[0].startswith("The fine-tune trails ") and f"eval: next step: {steps[0]}" in lines
+    assert any("Larger models, same recipe" in step for step in steps)
+    assert steps[1] in Path(blocked.report_html).read_text(encoding="utf-8")
     assert "export" not in json.loads((out / STATE_FILE).read_text())["stages"]
 
     anyway = run_recipe(failing, base_model=str(tiny_model_dir), out_dir=out, quiet=True, export_anyway=True)

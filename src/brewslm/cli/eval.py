@@ -59,6 +59,8 @@ def eval_run(opts: EvalOptions) -> dict[str, Any]:
     from brewslm.evaluation import evaluate, load_eval_config, update_eval_config
     from brewslm.evaluation.runner import StderrEvalProgress
     from brewslm.storage.processes import stop_cleanly_on_sigterm
+    from brewslm.training.run import find_run
+    from brewslm.tuning.advice import add_next_steps
 
     config = load_eval_config(opts.config, overrides=opts.overrides, model=opts.model, dataset=opts.dataset,
                               split=opts.split, baseline=opts.baseline, strategy=opts.strategy,
@@ -67,7 +69,10 @@ def eval_run(opts: EvalOptions) -> dict[str, Any]:
         config = update_eval_config(config, gates=[*config.gates, *opts.gate])
     progress = None if opts.quiet else StderrEvalProgress()
     # SIGTERM stops it like Ctrl-C (no report is written part way), exiting 143 instead of dying mid-write
-    return stop_cleanly_on_sigterm(lambda: evaluate(config, progress=progress).to_dict())
+    result = stop_cleanly_on_sigterm(lambda: evaluate(config, progress=progress).to_dict())
+    run_dir = find_run(config.model) if config.model else None
+    steps = add_next_steps(result["files"]["json"], run_dir) if run_dir else []  # the baseline not beaten: what next
+    return {**result, "report": {**result["report"], "next_steps": steps}} if steps else result
 
 
 eval_run.__doc__ = f"""Evaluate a fine-tune and its base on the same held-out rows: metrics, lift, gates.
@@ -77,7 +82,8 @@ field match, QA by exact match / F1, DPO by preference accuracy, chat by perplex
 bootstrap confidence intervals and the paired lift over the base model. The task's cheap baselines
 (TF-IDF + logistic regression, a CRF, a cue rule...) are fitted on the train split and scored on the
 same rows; the strongest is the report's 'baseline', with the lift over it ('lift_vs_baseline.macro_f1
-> 0' gates on it), and the summary opens with a warning when it beats the fine-tune. Writes
+> 0' gates on it), and the summary opens with a warning when it beats the fine-tune, followed by what to try next (more
+epochs or a larger model, with their cost here) read from the training run. Writes
 report.json, report.md, report.html and predictions_<model>.jsonl; exits 1 when a gate fails.
 
 {options_help(describe_options(EvalConfig), "evaluation options (KEY=VALUE):")}

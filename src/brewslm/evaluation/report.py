@@ -57,7 +57,7 @@ from brewslm.training.report import agg_figure
 SCHEMA_VERSION = 2
 REPORT_KEYS = ("schema_version", "created_at", "task", "scoring_mode", "strategy", "headline", "lower_is_better",
                "dataset", "models", "metrics", "intervals", "lift", "lift_vs_baseline", "baselines",
-               "baselines_skipped", "by_subtask", "breakdown", "judge", "gates", "passed", "bootstrap", "predictions",
+               "baselines_skipped", "next_steps", "by_subtask", "breakdown", "judge", "gates", "passed", "bootstrap", "predictions",
                "timing", "config")
 MODELS = ("base", "baseline", "tuned")  # column order: the base model, the cheap baseline, then the fine-tune
 TABLE_ORDER = ("tuned", "base", "baseline")  # tables and names: the fine-tune's first, it is what the report is about
@@ -585,6 +585,8 @@ def report_blocks(report: Mapping[str, Any], pictures: Collection[str] = ()) -> 
     warning = baseline_verdict(report)
     if warning:  # the first thing a reader sees: the fine-tune does not beat the cheap baseline
         blocks.append(Paragraph(warning, "warning"))
+        # what to try next, with its cost (written by whoever knows the training run: brewslm.tuning.advice)
+        blocks += [Paragraph(str(line)) for line in report.get("next_steps") or []]
     blocks.append(Facts(tuple(_facts(report))))
     verdict, tone = _verdict(report)
     blocks.append(Paragraph(verdict, tone))
@@ -745,7 +747,8 @@ def render_text_summary(report: Mapping[str, Any]) -> str:
     """What ``brewslm eval`` prints: the title, the baseline warning if any, the models, the metric
     table with the lifts and their intervals, the judge's rates, and each gate's verdict."""
     warning = baseline_verdict(report)
-    lines = [_title(report)] + ([warning] if warning else []) + [key_values(_facts(report)[:4]), ""]
+    steps = [f"  - {line}" for line in report.get("next_steps") or []] if warning else []
+    lines = [_title(report)] + ([warning] if warning else []) + steps + [key_values(_facts(report)[:4]), ""]
     headers, rows = _metrics_table(report)
     lines.append(table(headers, rows, width=80))
     judge = report.get("judge")

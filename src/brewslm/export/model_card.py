@@ -319,6 +319,7 @@ def _report_limitations(report: Mapping[str, Any]) -> list[str]:
     beaten = baseline_verdict(report)  # the cheap baseline (TF-IDF + logistic regression...) beats or matches it
     if beaten:
         out.append(beaten)
+        out += [str(line) for line in report.get("next_steps") or []]  # what to try next (brewslm.tuning.advice)
     majority = tuned.get("majority_baseline_accuracy")
     if majority is not None and tuned.get("accuracy") is not None and tuned["accuracy"] <= majority:
         out.append(f"Its accuracy ({_num(tuned['accuracy'])}) is no better than always answering the most common "

@@ -298,12 +298,14 @@ class _Runner:
         def work() -> dict[str, Any]:
             from brewslm.evaluation import evaluate
             from brewslm.evaluation.runner import StderrEvalProgress
+            from brewslm.tuning.advice import add_next_steps
 
             config = self.recipe.eval_config(model=trained["run_dir"], dataset=data["dataset"],
                                              dataset_version=data["version"], out_dir=str(eval_dir))
             if self.twist:
                 config = self.twist.adjust_eval(self.ctx, config)
             result = evaluate(config, progress=None if self.quiet else StderrEvalProgress())
+            add_next_steps(Path(result.paths["json"]), trained["run_dir"])  # when the baseline is not beaten
             section = self.twist.after_eval(self.ctx, result) if self.twist else {}
             return {"out_dir": str(result.out_dir), "files": {k: str(v) for k, v in result.paths.items()},
                     "passed": result.passed, "twist": section}
@@ -390,6 +392,8 @@ def run_recipe(recipe: RecipeConfig, *, base_model: str | None = None, out_dir: 
     evaluated = runner.evaluate(data, trained)
     report = json.loads(Path(evaluated["files"]["json"]).read_text(encoding="utf-8"))
     log(baseline_line(report))
+    for line in report.get("next_steps") or []:
+        log(f"eval: next step: {line}")
     if evaluated["passed"] or export_anyway:
         runner.export(trained)
     else:
