@@ -19,9 +19,11 @@ from brewslm.models.catalog import CATALOG, CatalogModel, get_model
 from brewslm.tuning.recommend import (
     DatasetFacts,
     MachineSpeed,
+    PastResult,
     ProbeCurve,
     epochs_needed,
     machine_speed,
+    past_results,
     memory_estimate,
     parse_budget,
     probe_gflops,
@@ -190,6 +192,55 @@ def test_a_falling_curve_needs_more_epochs_than_the_budget_allows() -> None:
 def test_a_model_that_does_not_fit_in_memory_is_passed_over() -> None:
     tight = recommend(FACTS, SPEED, budget_minutes=10_000, probe=FLAT, available_bytes=1)
     assert tight.model is None and not any(c["fits_memory"] for c in tight.candidates)
+
+
+def _past(parameters: int, beaten: bool, tuned: float = 0.6) -> PastResult:
+    return PastResult(report=f"runs/r{parameters}/eval/x/report.json", parameters=parameters, base_model="m",
+                      baseline="tfidf_logreg", headline="macro_f1", tuned=tuned, baseline_value=0.8,
+                      lift_ci=(-0.3, -0.1) if not beaten else (0.01, 0.1), beaten=beaten)
+
+
+def test_a_size_whose_fine_tune_lost_to_the_baseline_is_passed_over_for_a_larger_one() -> None:
+    smallest = sorted(CATALOG, key=lambda e: (e.parameters, e.id))
+    lost = _past(smallest[0].parameters, beaten=False)
+    result = recommend(FACTS, SPEED, budget_minutes=100_000, probe=FLAT, past=[lost])
+    ruled = {c["model"] for c in result.candidates if c["ruled_out"]}
+    assert ruled == {e.id for e in CATALOG if e.parameters <= smallest[0].parameters * 1.2}
+    assert result.model == next(e.id for e in smallest if e.id not in ruled)
+    text = "\n".join(result.why)
+    assert f"evaluated before: a fine-tune of m ({smallest[0].parameters / 1e6:.0f}M) did not beat tfidf_logreg: " \
+           "macro_f1 0.600 vs 0.800, lift -0.200 [-0.300, -0.100]" in text
+    assert "are not expected to beat tfidf_logreg" in text and "larger than the" in result.why[-1]
+    # a fine-tune at least as large that beat it: that size is enough, nothing is ruled out
+    assert recommend(FACTS, SPEED, budget_minutes=100_000, probe=FLAT,
+                     past=[lost, _past(smallest[0].parameters, beaten=True, tuned=0.9)]).model == smallest[0].id
+    # every model that fits the budget is ruled out: the reason says to raise the budget or ship the baseline
+    tight = recommend(FACTS, SPEED, budget_minutes=60, probe=FLAT, past=[lost])
+    assert tight.model is None and "or ship the cheap baseline" in tight.why[-1]
+
+
+def test_past_results_are_the_workspace_reports_of_fine_tunes_of_the_dataset(tmp_path) -> None:
+    def write(folder: str, dataset: str, lift: float, kind: str = "run") -> None:
+        run = tmp_path / "runs" / folder
+        (run / "eval" / "e").mkdir(parents=True)
+        (run / "run.json").write_text(json.dumps({"parameters": {"total": 1_000_000}}))
+        (run / "eval" / "e" / "report.json").write_text(json.dumps({
+            "headline": "macro_f1", "dataset": {"name": dataset},
+            "models": {"tuned": {"kind": kind, "source": str(run)}, "base": {"name": "tiny"},
+                       "baseline": {"name": "tfidf_logreg"}},
+            "baselines": {"tfidf_logreg": {"seconds": 1.0}},
+            "lift_vs_baseline": {"macro_f1": {"base": 0.7, "tuned": 0.7 + lift, "lift": lift, "ci_low": lift - 0.05,
+                                              "ci_high": lift + 0.05, "better": lift > 0}}}))
+
+    write("a", "tickets", -0.2)
+    write("b", "tickets", +0.2)
+    write("c", "other", -0.2)
+    write("d", "tickets", -0.2, kind="model")  # an exported folder: no run to read its size from
+    (tmp_path / "runs" / "broken" / "eval" / "e").mkdir(parents=True)
+    (tmp_path / "runs" / "broken" / "eval" / "e" / "report.json").write_text("{not json")
+    found = past_results("tickets", tmp_path)
+    assert sorted((p.report.split("/runs/")[1].split("/")[0], p.beaten) for p in found) == [("a", False), ("b", True)]
+    assert all(p.parameters == 1_000_000 and p.base_model == "tiny" for p in found)
 
 
 def test_epochs_needed_without_a_probe_is_the_training_default() -> None:

@@ -96,15 +96,17 @@ class RecommendOptions:
 
 def models_recommend(opts: RecommendOptions) -> Any:
     """Recommend the smallest catalog model expected to train enough epochs on a dataset within a
-    time budget, and say why.
+    time budget and to beat its cheap baseline, and say why.
 
     Reads the dataset (training rows, labels, token lengths of its examples rendered with the
     default tokenizer), estimates each model's minutes per epoch on this machine, and (unless
     --no-probe) runs a short probe to see whether the validation loss is still falling, which
-    decides how many epochs are needed.
+    decides how many epochs are needed. Evaluations of earlier fine-tunes of the dataset in the
+    workspace count: a model size whose fine-tune did not beat the cheap baseline (TF-IDF, CRF...)
+    is passed over for a larger one.
     """
     from brewslm.tuning.recommend import (PROBE_BUDGET_SHARE, available_bytes, dataset_facts, machine_speed,
-                                          parse_budget, probe_minutes, recommend, run_probe)
+                                          parse_budget, past_results, probe_minutes, recommend, run_probe)
 
     budget = parse_budget(opts.budget)
     speed = machine_speed(opts.device, measure=not opts.no_measure)
@@ -118,13 +120,14 @@ def models_recommend(opts: RecommendOptions) -> Any:
         else:
             probe = run_probe(opts.dataset)
     return recommend(facts, speed, budget_minutes=budget, probe=probe, available_bytes=available_bytes(opts.device),
-                     notes=notes)
+                     notes=notes, past=past_results(facts.name))
 
 
 def render_recommend(result: Any) -> str:
     rows = [[c["model"], _millions(c["parameters"]), c["minutes_per_epoch"],
              _rate(c["tokens_per_s"], c["tokens_per_s_source"]), c["memory_gib"],
-             "yes" if c["fits_budget"] else ("no" if c["fits_memory"] else "no (memory)")]
+             ("no (baseline)" if c.get("ruled_out") else "yes") if c["fits_budget"]
+            else ("no" if c["fits_memory"] else "no (memory)")]
             for c in result.candidates]
     head = key_values([
         ("recommended", f"{result.model} ({result.hub_id}), {result.epochs:g} epochs" if result.model else "none"),

@@ -14,9 +14,14 @@ FLOP/s that training reaches) is measured once with a few timed LoRA steps of th
 SmolLM2, else a default. Both are cached per device name under the user cache directory. Every
 value says whether it was ``measured`` or ``estimated``.
 
-Recommendation: the smallest catalog model expected to train enough epochs within the budget.
-How many epochs are enough comes from an optional short probe run's validation-loss curve (still
-falling at the end: the training default of 3 epochs; flat: 1), else the default.
+Recommendation: the smallest catalog model expected to train enough epochs within the budget
+and to beat the dataset's cheap baseline. How many epochs are enough comes from an optional short
+probe run's validation-loss curve (still falling at the end: the training default of 3 epochs;
+flat: 1), else the default. Whether a size can beat the baseline comes from the evaluations
+already run on this dataset in the workspace (``past_results``): a fine-tune that did not clearly
+beat its cheap baseline rules out catalog models up to SIZE_MARGIN times its size (a model that
+size, trained the same way, is not expected to do better); one that beat it says that size is
+enough. With no such evaluation, nothing is ruled out and the reasons say so.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 from brewslm import workspace
@@ -42,6 +48,8 @@ PLATEAU_SHARE = 0.1  # the probe's last third gained under 10% of its total drop
 EMBEDDED_ID = "smollm2-135m-instruct"
 PROBE_STEPS, PROBE_BATCH, PROBE_EVALS, PROBE_EVAL_ROWS = 24, 4, 4, 64
 PROBE_BUDGET_SHARE = 0.2  # a probe expected to take more than a fifth of the budget is not run
+SIZE_MARGIN = 1.2  # a model within 20% of the size of one that lost to the baseline is "the same size"
+REPORT_GLOBS = ("runs/*/eval/*/report.json", "recipe-runs/*/eval/*/report.json")  # where evaluations land
 
 
 # --- the machine's speed -------------------------------------------------------------------------
@@ -348,6 +356,57 @@ def epochs_needed(curve: ProbeCurve | None) -> tuple[float, str]:
                             f"{total_drop:.3f} drop): {DEFAULT_EPOCHS:g} epochs")
 
 
+@dataclass(frozen=True)
+class PastResult:
+    """One evaluation of a fine-tune of the dataset against its cheap baseline (a report.json)."""
+
+    report: str
+    parameters: int  # the fine-tuned model's total parameters (its run.json)
+    base_model: str
+    baseline: str
+    headline: str
+    tuned: float
+    baseline_value: float
+    lift_ci: tuple[float | None, float | None]
+    beaten: bool  # the fine-tune clearly beat the baseline (report.baseline_verdict is None)
+
+    def describe(self) -> str:
+        low, high = self.lift_ci
+        span = f" [{low:+.3f}, {high:+.3f}]" if low is not None and high is not None else ""
+        return (f"a fine-tune of {self.base_model} ({self.parameters / 1e6:.0f}M) {'beat' if self.beaten else 'did not beat'} "
+                f"{self.baseline}: {self.headline} {self.tuned:.3f} vs {self.baseline_value:.3f}, lift "
+                f"{self.tuned - self.baseline_value:+.3f}{span} ({self.report})")
+
+
+def past_results(dataset: str, home: Path | None = None) -> list[PastResult]:
+    """Every evaluation report under the workspace (``REPORT_GLOBS``) of a fine-tuned run on
+    ``dataset`` with a cheap baseline to compare, oldest first; unreadable files are skipped."""
+    from brewslm.evaluation.report import baseline_verdict
+
+    root = Path(home) if home else workspace.home_dir()
+    found = []
+    for path in sorted({p for pattern in REPORT_GLOBS for p in root.glob(pattern)}, key=lambda p: (p.stat().st_mtime, str(p))):
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+            tuned = (report.get("models") or {}).get("tuned") or {}
+            record = json.loads((Path(tuned.get("source") or "") / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        headline = report.get("headline")
+        entry = (report.get("lift_vs_baseline") or {}).get(headline) or {}
+        parameters = ((record.get("parameters") or {}).get("total"))
+        if ((report.get("dataset") or {}).get("name") != dataset or tuned.get("kind") != "run" or not parameters
+                or entry.get("lift") is None or entry.get("tuned") is None or entry.get("base") is None):
+            continue
+        found.append(PastResult(
+            report=str(path), parameters=int(parameters),
+            base_model=str(((report.get("models") or {}).get("base") or {}).get("name") or record.get("base_model")),
+            baseline=str(((report.get("models") or {}).get("baseline") or {}).get("name") or "the baseline"),
+            headline=str(headline), tuned=float(entry["tuned"]), baseline_value=float(entry["base"]),
+            lift_ci=(entry.get("ci_low"), entry.get("ci_high")), beaten=baseline_verdict(report) is None))
+    return found
+
+
 @dataclass
 class Recommendation:
     model: str | None
@@ -359,14 +418,30 @@ class Recommendation:
     dataset: DatasetFacts
     candidates: list[dict[str, Any]] = field(default_factory=list)
     probe: ProbeCurve | None = None
+    past: list[PastResult] = field(default_factory=list)
+
+
+def ruled_out_below(past: list[PastResult]) -> tuple[int, PastResult | None]:
+    """(parameters, why): catalog models of up to this many parameters are not expected to beat the
+    baseline - SIZE_MARGIN x the largest fine-tune that did not, unless a fine-tune at least that
+    large beat it (then nothing is ruled out); (0, None) without evidence."""
+    lost = max((p for p in past if not p.beaten), key=lambda p: p.parameters, default=None)
+    if lost is None or any(p.beaten and p.parameters >= lost.parameters for p in past):
+        return 0, None
+    return int(lost.parameters * SIZE_MARGIN), lost
 
 
 def recommend(facts: DatasetFacts, speed: MachineSpeed, *, budget_minutes: float, probe: ProbeCurve | None = None,
-              batch_rows: int = 8, available_bytes: int | None = None, notes: tuple[str, ...] = ()) -> Recommendation:
+              batch_rows: int = 8, available_bytes: int | None = None, notes: tuple[str, ...] = (),
+              past: list[PastResult] | tuple[PastResult, ...] = ()) -> Recommendation:
     """The smallest catalog model whose LoRA run of the needed epochs fits the budget and the
-    memory; deterministic for given inputs. ``notes`` join the reasons (e.g. why no probe ran)."""
+    memory, and that is not ruled out by a fine-tune of its size that did not beat the cheap
+    baseline (``past``); deterministic for given inputs. ``notes`` join the reasons (e.g. why no
+    probe ran)."""
     epochs, epochs_why = epochs_needed(probe)
     seq_len = max(facts.p95_tokens, 16)
+    past = list(past)
+    limit, lost = ruled_out_below(past)
     candidates = []
     for entry in sorted(CATALOG, key=lambda e: (e.parameters, e.id)):
         tokens_s, source = tokens_per_second(entry, "lora", speed)
@@ -377,8 +452,9 @@ def recommend(facts: DatasetFacts, speed: MachineSpeed, *, budget_minutes: float
         candidates.append({"model": entry.id, "parameters": entry.parameters, "minutes_per_epoch": round(minutes, 1),
                            "tokens_per_s": round(tokens_s, 1), "tokens_per_s_source": source,
                            "memory_gib": round(memory / 1024**3, 2), "fits_memory": fits_memory,
-                           "fits_budget": fits_memory and minutes * epochs <= budget_minutes})
-    chosen = next((c for c in candidates if c["fits_budget"]), None)
+                           "fits_budget": fits_memory and minutes * epochs <= budget_minutes,
+                           "ruled_out": entry.parameters <= limit})
+    chosen = next((c for c in candidates if c["fits_budget"] and not c["ruled_out"]), None)
     why = [
         f"dataset {facts.name} v{facts.version} ({facts.task_profile}): {facts.rows} training rows"
         + (f", {facts.labels} labels" if facts.labels else ""),
@@ -392,15 +468,26 @@ def recommend(facts: DatasetFacts, speed: MachineSpeed, *, budget_minutes: float
     if probe is not None:
         points = ", ".join(f"{s}:{v:.3f}" for s, v in zip(probe.steps, probe.eval_loss))
         why.append(f"probe ({probe.model}, {probe.examples_seen} examples): validation loss by step {points}")
+    why += [f"evaluated before: {p.describe()}" for p in past]
+    if lost is not None:
+        why.append(f"models of up to {limit / 1e6:.0f}M parameters are not expected to beat {lost.baseline} "
+                   f"({SIZE_MARGIN:g}x the {lost.parameters / 1e6:.0f}M fine-tune that did not)")
+    elif not past:
+        why.append("no fine-tune of this dataset was evaluated against its cheap baseline yet: the smallest model "
+                   "that fits is the first to try; its evaluation report says whether the baseline wins")
     if chosen is None:
-        why.append(f"no catalog model trains {epochs:g} epochs within {budget_minutes:g} minutes; raise --budget, "
+        within = any(c["fits_budget"] for c in candidates)
+        why.append(f"no catalog model larger than the ones ruled out trains {epochs:g} epochs within "
+                   f"{budget_minutes:g} minutes; raise --budget, or ship the cheap baseline" if within else
+                   f"no catalog model trains {epochs:g} epochs within {budget_minutes:g} minutes; raise --budget, "
                    "or train on a sample (max_train_examples) or fewer epochs")
     else:
         why.append(f"{chosen['model']} is the smallest model expected to train {epochs:g} epochs in "
-                   f"{chosen['minutes_per_epoch'] * epochs:.1f} of {budget_minutes:g} minutes")
+                   f"{chosen['minutes_per_epoch'] * epochs:.1f} of {budget_minutes:g} minutes"
+                   + (f" and larger than the {lost.parameters / 1e6:.0f}M fine-tune the baseline beat" if lost else ""))
     entry = next((e for e in CATALOG if chosen and e.id == chosen["model"]), None)
     return Recommendation(entry.id if entry else None, entry.hub_id if entry else None, epochs, budget_minutes,
-                          speed.device, why, facts, candidates, probe)
+                          speed.device, why, facts, candidates, probe, past)
 
 
 def parse_budget(text: str) -> float:
@@ -423,7 +510,8 @@ def available_bytes(device: str) -> int:
     return available_memory(torch.device(device))[0]
 
 
-__all__ = ["DatasetFacts", "MachineSpeed", "ModelCosts", "ProbeCurve", "Recommendation", "dataset_facts",
+__all__ = ["DatasetFacts", "MachineSpeed", "ModelCosts", "PastResult", "ProbeCurve", "Recommendation", "dataset_facts",
            "epochs_needed", "list_models", "machine_speed", "memory_estimate", "model_costs", "parse_budget",
-           "probe_gflops", "probe_minutes", "recommend", "run_probe", "tokens_per_second"]
+           "past_results", "probe_gflops", "probe_minutes", "recommend", "ruled_out_below", "run_probe",
+           "tokens_per_second"]
 
