@@ -16,6 +16,13 @@ def test_export_hf_then_gguf_of_the_export(cli, lora_run, tmp_path) -> None:
     result = hf.json()
     assert result["format"] == "hf" and result["task"] == "classification" and result["files"]["card"] == "README.md"
     assert (tmp_path / "hf" / "README.md").is_file()
+    # --check with this interpreter on both sides (the pinned 4.57 environment is bench/portable_check.py's)
+    import sys
+
+    checked = cli("export", str(lora_run), "--out", str(tmp_path / "checked"), "--check", "--check-python",
+                  sys.executable)
+    assert checked.code == 0, checked.err
+    assert "passed under transformers " in checked.out and "greedy outputs on 100% of 5 prompts" in checked.out
 
     text = cli("export", str(tmp_path / "hf"), "--format", "gguf", "--quant", "q8_0", "--out", str(tmp_path / "gguf"))
     assert text.code == 0, text.err
@@ -37,6 +44,8 @@ BAD_INPUT = [
     (["{run}", "--format", "gguf", "--quant", "q4"], "argument --quant: invalid choice"),
     (["{run}", "--out", "{busy}"], "is not empty; choose a new folder or pass --overwrite"),
     (["{model}"], "plain model folder, there is nothing to merge"),
+    (["{run}", "--format", "gguf", "--check"], "--check applies to --format hf"),
+    (["{run}", "--check-python", "/usr/bin/python3"], "--check-python goes with --check"),
 ]
 
 
@@ -53,6 +62,7 @@ def test_bad_input_exits_2_with_one_line(cli, lora_run, tiny_model_dir, tmp_path
 def test_help_documents_every_option(cli) -> None:
     run = cli("export", "--help")
     assert run.code == 0
-    for flag in ("--format {hf,gguf}", "--out DIR", "--quant {f32,f16,q8_0}", "--overwrite", "--no-verify", "--json"):
+    for flag in ("--format {hf,gguf}", "--out DIR", "--quant {f32,f16,q8_0}", "--overwrite", "--no-verify", "--check",
+                 "--check-python PATH", "--json"):
         assert flag in run.out
     assert "export" in cli("--help").out

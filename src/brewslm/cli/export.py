@@ -29,6 +29,11 @@ class ExportOptions:
                              default=False)
     no_verify: bool = option("gguf: skip loading the file back and comparing its logits with the model.",
                              default=False)
+    check: bool = option("hf: load the exported folder with transformers 4.57 too (a cached environment, created "
+                         "on first use) and compare greedy outputs on fixed prompts with this transformers.",
+                         default=False)
+    check_python: Optional[str] = option("hf --check: the interpreter of the other environment (one with "
+                                         "transformers 4.x) instead of the cached one.", default=None, metavar="PATH")
     json: bool = json_flag()
 
 
@@ -45,7 +50,9 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
     --format hf writes a merged standalone folder (LoRA folded in) that loads with plain
     transformers, with its tokenizer and chat template, the recipe, the eval report and a model card
     (README.md: base model, data and mapping, metrics with lift, limitations); `brewslm serve` takes
-    it as it is. --format gguf writes one GGUF file for llama.cpp / Ollama (f32, f16 or q8_0) and
+    it as it is. The folder loads the same in transformers 4.4x and 5.x (both spellings of the RoPE
+    settings, a tokenizer class both know); --check proves it on this model by comparing greedy
+    outputs under transformers 4.57 and this one, exiting 1 when they differ. --format gguf writes one GGUF file for llama.cpp / Ollama (f32, f16 or q8_0) and
     checks it by loading it back through transformers and comparing logits with the model.
     """
     from brewslm.export.bundle import resolve_bundle
@@ -54,13 +61,24 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
         raise ConfigError("--quant applies to --format gguf; an hf export keeps the trained precision")
     if opts.format == "hf" and opts.no_verify:
         raise ConfigError("--no-verify applies to --format gguf; an hf export has nothing to verify")
+    if opts.format != "hf" and (opts.check or opts.check_python):
+        raise ConfigError("--check applies to --format hf; a gguf export is verified by default")
+    if opts.check_python and not opts.check:
+        raise ConfigError("--check-python goes with --check")
     bundle = resolve_bundle(opts.run)
     quant = (opts.quant or "f16") if opts.format == "gguf" else None
     out = Path(opts.out).expanduser() if opts.out else default_out_dir(bundle.name, opts.format, quant)
     if opts.format == "hf":
         from brewslm.export.hf import export_hf
 
-        return export_hf(bundle, out, overwrite=opts.overwrite).to_dict()
+        result = export_hf(bundle, out, overwrite=opts.overwrite).to_dict()
+        if opts.check:
+            import sys
+
+            from brewslm.export.check import check_folder
+
+            result["check"] = check_folder(out, opts.check_python, progress=lambda line: print(line, file=sys.stderr))
+        return result
     from brewslm.export.gguf import export_gguf
 
     return export_gguf(bundle, out, quant=quant, overwrite=opts.overwrite,
@@ -74,7 +92,8 @@ def render_export(result: dict[str, Any]) -> str:
                            ("folder", result["out_dir"]), ("model card", files.get("card")),
                            ("eval report", files.get("report_html") or "none found"),
                            ("recipe", files.get("recipe") or "-"),
-                           ("files", ", ".join(sorted(files.values())))])
+                           ("files", ", ".join(sorted(files.values()))),
+                           *([("checked", _check_text(result["check"]))] if result.get("check") else [])])
     check = result.get("verification")
     verified = "skipped (--no-verify)" if not check else (
         f"{'passed' if check['passed'] else 'FAILED'}: max |logit diff| {check['max_abs_diff']:.3g} "
@@ -85,6 +104,20 @@ def render_export(result: dict[str, Any]) -> str:
                        ("size", f"{result['bytes'] / 1e6:,.1f} MB"), ("verified", verified)])
 
 
-COMMAND = Command(export_command, ExportOptions, render_export)
+def _check_text(check: dict[str, Any]) -> str:
+    versions = " and ".join(f"transformers {v}" for v in check["versions"] if v)
+    errors = [e for e in check["errors"] if e]
+    if errors:
+        return f"FAILED to load under {versions or 'the other environment'}: {errors[0]}"
+    return (f"{'passed' if check['passed'] else 'FAILED'} under {versions}: prompt ids agree on "
+            f"{check['tokens_agree']:.0%}, greedy outputs on {check['outputs_agree']:.0%} of {check['prompts']} prompts, "
+            f"RoPE base {' / '.join(map(str, check['rope_theta']))}")
+
+
+def export_exit_status(result: dict[str, Any]) -> int:
+    return 1 if result.get("check") and not result["check"]["passed"] else 0
+
+
+COMMAND = Command(export_command, ExportOptions, render_export, export_exit_status)
 
 __all__ = ["COMMAND", "ExportOptions", "default_out_dir", "export_command"]

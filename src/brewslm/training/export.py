@@ -3,7 +3,8 @@
 ``export_merged(run_dir, out_dir)`` folds a LoRA adapter into the base weights (peft
 ``merge_and_unload``) - or copies full fine-tuned weights - and writes config, weights, generation
 config, tokenizer and chat template, so ``AutoModelForCausalLM.from_pretrained(out_dir)`` and
-``AutoTokenizer.from_pretrained(out_dir)`` need neither peft nor BrewSLM. The command that ships a
+``AutoTokenizer.from_pretrained(out_dir)`` need neither peft nor BrewSLM, in transformers 4.4x as
+in 5.x (``training.portable``: the 4.x spellings of the RoPE settings and tokenizer class). The command that ships a
 run is ``brewslm export`` (``brewslm.export.hf`` writes the model card, report and bundle around
 this); ``brewslm train export`` is only its alias.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from brewslm.errors import ConfigError
+from brewslm.training.portable import make_portable
 from brewslm.training.run import finished_model_dir, read_run
 
 EXPORT_RECORD = "brewslm_export.json"
@@ -68,6 +70,7 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool =
         out.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(str(out))
         tokenizer.save_pretrained(str(out))
+    make_portable(out)  # transformers 4.4x reads it as 5.x does (rope_theta, a tokenizer class both know)
     (out / EXPORT_RECORD).write_text(json.dumps({
         "run": str(run_dir),
         "run_name": record.get("name"),
