@@ -28,6 +28,8 @@ def test_export_hf_then_gguf_of_the_export(cli, lora_run, tmp_path) -> None:
     assert text.code == 0, text.err
     assert "verified      passed: max |logit diff|" in text.out and "Q8_0" in text.out
     assert (tmp_path / "gguf" / "run-q8_0.gguf").is_file()
+    modelfile = (tmp_path / "gguf" / "Modelfile").read_text(encoding="utf-8")  # for `ollama create NAME -f Modelfile`
+    assert "FROM ./run-q8_0.gguf" in modelfile and "<|im_start|>" in modelfile and 'PARAMETER stop "<|im_end|>"' in modelfile
 
 
 def test_default_folder_is_under_the_workspace_and_no_verify_skips_the_check(cli, lora_run, workspace) -> None:

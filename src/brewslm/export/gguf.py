@@ -65,6 +65,7 @@ import numpy as np
 from brewslm.errors import ConfigError
 from brewslm.export.bundle import ModelBundle
 from brewslm.export.hf import prepare_out_dir, source_bundle
+from brewslm.export.modelfile import write_modelfile
 
 QUANTS = ("f32", "f16", "q8_0")
 LLAMA_MODEL_TYPES = ("llama",)
@@ -391,7 +392,8 @@ def gguf_file_name(name: str, quant: str) -> str:
 
 def export_gguf(spec: str | Path | ModelBundle, out_dir: str | Path, *, quant: str = "f16",
                 overwrite: bool = False, verify: bool = True) -> GgufExport:
-    """Write ``<out>/<name>-<quant>.gguf`` (and, verified, ``<name>-<quant>.verify.json``)."""
+    """Write ``<out>/<name>-<quant>.gguf``, an Ollama ``Modelfile`` beside it (``export.modelfile``)
+    and, verified, ``<name>-<quant>.verify.json``."""
     if quant not in QUANTS:
         raise ConfigError(f"unknown GGUF quantization '{quant}'; use one of: {', '.join(QUANTS)}")
     started = time.perf_counter()
@@ -403,6 +405,8 @@ def export_gguf(spec: str | Path | ModelBundle, out_dir: str | Path, *, quant: s
     out.mkdir(parents=True, exist_ok=True)
     path = out / gguf_file_name(bundle.name, quant)
     counts = write_gguf(model, tokenizer, path, quant, name=bundle.name)
+    generation = getattr(model, "generation_config", None)
+    write_modelfile(path, tokenizer, model.config, generation.to_dict() if generation is not None else None)
     verification = verify_gguf(model, tokenizer, path, quant) if verify else None
     if verification is not None:
         path.with_suffix(".verify.json").write_text(json.dumps(verification.to_dict(), indent=2) + "\n",
