@@ -105,10 +105,10 @@ class CardFacts:
 
 def collect_card_facts(bundle: ModelBundle, *, files: Sequence[str] = ()) -> CardFacts:
     """The card's facts for a run or recipe bundle (see the module docstring)."""
-    from brewslm.training.run import CONFIG_FILE, read_run
+    from brewslm.training.run import read_run, read_run_config
 
     record = read_run(bundle.run_dir) if bundle.run_dir else {}
-    config = _read_yaml(bundle.run_dir / CONFIG_FILE) if bundle.run_dir else {}
+    config = read_run_config(bundle.run_dir) if bundle.run_dir else {}
     manifest = run_manifest(record) or {}
     context = bundle.context()
     texts = list(_sample_texts(record))
@@ -212,15 +212,6 @@ def _strings(value: Any, key: str | None = None) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
 
 
 # --- pure parts ----------------------------------------------------------------------------------------

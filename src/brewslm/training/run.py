@@ -110,6 +110,17 @@ def finished_model_dir(run_dir: Path, record: Mapping[str, Any]) -> Path:
     return model_dir
 
 
+def read_run_config(run_dir: str | Path) -> dict[str, Any]:
+    """The run's resolved training config (``config.yaml``) as a mapping; {} when it has none."""
+    import yaml
+
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
 def render_context_of(run_dir: str | Path) -> RenderContext:
     """The render context a run was trained with, so evaluation and serving prompt identically."""
     return RenderContext.from_dict(read_run(run_dir).get("render_context"))
@@ -134,6 +145,7 @@ __all__ = [
     "open_dataset_ref",
     "open_training_dataset",
     "read_run",
+    "read_run_config",
     "render_context_of",
     "resolve_run_dir",
     "runs_dir",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from brewslm.models.catalog import CATALOG
+from brewslm.tuning.recommend import SIZE_MARGIN
 
 RISING_SHARE = 0.25  # the last evaluation gained at least a quarter of the curve's whole rise: still learning
 MORE_EPOCHS = 2  # the extra epochs suggested for a curve still rising
@@ -49,10 +50,16 @@ class TrainingFacts:
 def training_facts(run_dir: str | Path) -> TrainingFacts | None:
     """The facts of the run in ``run_dir`` (``run.json`` and the eval lines of ``metrics.jsonl``);
     None when the run did not finish or left no record."""
+    import yaml
+
+    from brewslm.errors import BrewError
+    from brewslm.training.report import MetricsLog
+    from brewslm.training.run import METRICS_FILE, read_run, read_run_config
+
     folder = Path(run_dir)
     try:
-        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        record = read_run(folder)
+    except (BrewError, ValueError):
         return None
     metrics = record.get("metrics") or {}
     if record.get("status") != "finished" or not metrics:
@@ -60,36 +67,25 @@ def training_facts(run_dir: str | Path) -> TrainingFacts | None:
     best = metrics.get("best") or {}
     metric, mode = best.get("metric") or "eval_loss", best.get("mode") or "min"
     steps_per_epoch = ((record.get("schedule") or {}).get("steps_per_epoch")) or 0
-    curve = []
     try:
-        lines = (folder / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
+        entries = MetricsLog(folder / METRICS_FILE).read()
+    except ValueError:  # a line cut short by a crash: no curve rather than a wrong one
+        entries = []
+    curve = []
+    for entry in entries:
         value = entry.get(metric)
         if entry.get("kind") == "eval" and isinstance(value, (int, float)) and math.isfinite(value):
             step = entry.get("step") or 0
             curve.append((round(step / steps_per_epoch, 2) if steps_per_epoch else float(step), float(value)))
-    config = _read_yaml(folder / "config.yaml")
+    try:
+        config = read_run_config(folder)
+    except yaml.YAMLError:
+        config = {}
     return TrainingFacts(parameters=int(((record.get("parameters") or {}).get("total")) or 0),
                          method=str(record.get("method") or config.get("method") or "lora"),
                          epochs=float(metrics.get("epochs") or 0), train_seconds=float(metrics.get("train_seconds") or 0),
                          metric=metric, mode=mode, curve=tuple(curve),
                          learning_rate=config.get("learning_rate"))
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def curve_trend(curve: Sequence[tuple[float, float]], mode: str) -> str:
@@ -153,7 +149,7 @@ def next_steps(report: Mapping[str, Any], facts: TrainingFacts | None) -> list[s
     else:
         lines.append("Training kept no validation curve of the headline metric: set "
                      f"early_stopping.metric={headline} to see whether more epochs would help.")
-    larger = [m for m in sorted(CATALOG, key=lambda m: (m.parameters, m.id)) if m.parameters > facts.parameters * 1.2]
+    larger = [m for m in sorted(CATALOG, key=lambda m: (m.parameters, m.id)) if m.parameters > facts.parameters * SIZE_MARGIN]
     if facts.parameters > 0 and larger:
         options = "; ".join(
             f"{m.id} ({m.parameters / 1e6:.0f}M, about {_minutes(per_epoch * m.parameters / facts.parameters * facts.epochs)}"

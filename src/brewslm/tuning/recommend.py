@@ -381,7 +381,9 @@ class PastResult:
 def past_results(dataset: str, home: Path | None = None) -> list[PastResult]:
     """Every evaluation report under the workspace (``REPORT_GLOBS``) of a fine-tuned run on
     ``dataset`` with a cheap baseline to compare, oldest first; unreadable files are skipped."""
+    from brewslm.errors import BrewError
     from brewslm.evaluation.report import baseline_verdict
+    from brewslm.training.run import read_run
 
     root = Path(home) if home else workspace.home_dir()
     found = []
@@ -389,8 +391,8 @@ def past_results(dataset: str, home: Path | None = None) -> list[PastResult]:
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
             tuned = (report.get("models") or {}).get("tuned") or {}
-            record = json.loads((Path(tuned.get("source") or "") / "run.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = read_run(tuned["source"]) if tuned.get("source") else {}
+        except (OSError, ValueError, BrewError):
             continue
         headline = report.get("headline")
         entry = (report.get("lift_vs_baseline") or {}).get(headline) or {}
