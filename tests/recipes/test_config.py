@@ -89,3 +89,12 @@ def test_twist_registry():
     assert build_twist(None) is None
     with pytest.raises(ConfigError, match="'twist.kind' is required"):
         build_twist({"train_balance": "upsample"})
+
+
+def test_report_to_reaches_training_and_evaluation_unless_a_section_sets_its_own():
+    recipe = load_recipe("sentiment", ["report_to=[tensorboard, wandb]", "eval.report_to=none"])
+    assert recipe.train_config(dataset="d", base_model="m").trackers == ["tensorboard", "wandb"]
+    assert recipe.eval_config(model="m", dataset="d").trackers == []
+    assert load_recipe("sentiment").train_config(dataset="d", base_model="m").trackers == []
+    with pytest.raises(ConfigError, match="report_to"):
+        load_recipe("sentiment", ["report_to=[tensorbord]"])

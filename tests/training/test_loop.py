@@ -218,7 +218,7 @@ def test_hardware_options_without_the_hardware(sentiment, config_for, quiet) -> 
         with pytest.raises(ConfigError, match="qlora needs a CUDA GPU"):
             train(config_for(sentiment, qlora=True), progress=quiet)
     if importlib.util.find_spec("mlflow") is None:
-        with pytest.raises(ConfigError, match="mlflow=true but the mlflow package is not installed"):
+        with pytest.raises(ConfigError, match="report_to names mlflow but the mlflow package is not installed"):
             train(config_for(sentiment, mlflow=True), progress=quiet)
 
 

@@ -1,9 +1,11 @@
-"""MLflow tracking against the real mlflow: by default a SQLite store in BREWSLM_HOME (current
-mlflow refuses the old ./mlruns file store), the run's parameters, metrics and files read back
-through ``MlflowClient``, and a tracker failure as one warning line while the run goes on."""
+"""Experiment tracking against the real libraries: MLflow in a SQLite store in BREWSLM_HOME (current
+mlflow refuses the old ./mlruns file store) read back through ``MlflowClient``; TensorBoard event
+files read back with its EventAccumulator; W&B in offline mode, its run folder read back; and a
+tracker failure as one warning line while the run goes on."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -13,7 +15,8 @@ pytest.importorskip("mlflow")
 
 from brewslm.evaluation import evaluate, load_eval_config  # noqa: E402
 from brewslm.training import train  # noqa: E402
-from brewslm.training.report import MLFLOW_DB, MlflowLogger  # noqa: E402
+from brewslm.training.report import MetricsLog  # noqa: E402
+from brewslm.training.tracking import MLFLOW_DB, MlflowTracker  # noqa: E402
 
 
 def test_train_and_eval_log_params_metrics_and_files_to_a_sqlite_store_in_home(sentiment, config_for, quiet,
@@ -57,7 +60,7 @@ def test_a_tracker_failure_is_one_warning_line_and_the_run_goes_on(sentiment, co
 def test_a_failure_mid_run_stops_tracking_once(workspace: Path, caplog, monkeypatch) -> None:
     import mlflow
 
-    logger = MlflowLogger("midway", "r1", {"a": 1})
+    logger = MlflowTracker("midway", "r1", {"a": 1})
     assert logger.active and logger.uri == f"sqlite:///{workspace / MLFLOW_DB}"
 
     def unreachable(*args, **kwargs):
@@ -73,3 +76,124 @@ def test_a_failure_mid_run_stops_tracking_once(workspace: Path, caplog, monkeypa
         "the run goes on without it"]
     run = mlflow.tracking.MlflowClient(logger.uri).get_run(logger.run.info.run_id)
     assert run.info.status == "FAILED"  # what was logged is marked incomplete
+
+
+def _scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0, "tensors": 0, "images": 0})
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}, events
+
+
+def test_tensorboard_event_files_hold_the_steps_the_evaluation_and_the_files(sentiment, config_for, quiet,
+                                                                            tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+
+    result = train(config_for(sentiment, max_steps=2, report_to="tensorboard"), progress=quiet)
+    scalars, events = _scalars(result.run_dir / "tensorboard")
+    logged = [e for e in MetricsLog(result.run_dir / "metrics.jsonl").read() if e.get("kind") == "train"]
+    assert [step for step, _ in scalars["loss"]] == [1, 2]
+    assert [value for _, value in scalars["loss"]] == pytest.approx([e["loss"] for e in logged], rel=1e-6)
+    assert {"lr", "tokens_per_s", "final_train_loss"} <= set(scalars)
+    assert "files/loss_curve.png" in events.Tags()["images"]
+    texts = set(events.Tags()["tensors"])  # add_text is stored as a tensor summary
+    assert {"params/text_summary", "files/config.yaml/text_summary", "files/model/text_summary"} <= texts
+
+    evaluated = evaluate(load_eval_config(model=str(result.run_dir), dataset=sentiment, split="validation",
+                                          report_to=["tensorboard"], out_dir=str(tmp_path / "eval")))
+    scalars, events = _scalars(tmp_path / "eval" / "tensorboard")
+    report = evaluated.report
+    headline = report["headline"]
+    assert scalars[f"tuned.{headline}"][0][1] == pytest.approx(report["metrics"]["tuned"][headline])
+    low, high = report["intervals"]["tuned"][headline]
+    assert scalars[f"tuned.{headline}.ci_low"][0][1] == pytest.approx(low)
+    assert scalars[f"tuned.{headline}.ci_high"][0][1] == pytest.approx(high)
+    assert scalars[f"lift.{headline}"][0][1] == pytest.approx(report["lift"][headline]["lift"])
+    assert "files/report.md/text_summary" in events.Tags()["tensors"]
+
+
+def test_wandb_offline_run_holds_config_metrics_and_an_artifact(sentiment, config_for, quiet, monkeypatch) -> None:
+    pytest.importorskip("wandb")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)  # no key, no mode: offline, never a login prompt
+    result = train(config_for(sentiment, max_steps=2, report_to=["wandb"], wandb_project="tracked"), progress=quiet)
+    runs = sorted((result.run_dir / "wandb" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, runs
+    records = _wandb_records(next(runs[0].glob("*.wandb")))
+
+    run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+    config = {item.key: json.loads(item.value_json) for item in run.config.update}
+    assert run.project == "tracked" and run.display_name == result.run_dir.name
+    assert config["method"] == "lora" and config["max_steps"] == 2
+    history = [{item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in r.history.item}
+               for r in records if r.WhichOneof("record_type") == "history"]
+    logged = [e for e in MetricsLog(result.run_dir / "metrics.jsonl").read() if e.get("kind") == "train"]
+    assert [h["_step"] for h in history] == [1, 2]
+    assert [h["loss"] for h in history] == pytest.approx([e["loss"] for e in logged], rel=1e-6)
+    assert "final_train_loss" in history[-1] and history[-1]["files/loss_curve/_type"] == "image-file"
+    artifact = next(r.artifact for r in records if r.WhichOneof("record_type") == "artifact")
+    assert artifact.type == "brewslm-run"
+    assert {"config.yaml", "run.json", "metrics.jsonl", "loss_curve.png", "model/adapter_model.safetensors"} <= {
+        entry.path for entry in artifact.manifest.contents}
+
+
+def _wandb_records(path: Path) -> list:
+    """The records of an offline run's ``.wandb`` transaction log: W&B's header (``:W&B``, magic, version),
+    then LevelDB-log framing (32 KiB blocks; per chunk crc32, length, type: full / first / middle / last)
+    around protobuf ``Record`` messages. (wandb 0.2x's Python reader of this file is gone; its Go core writes it.)"""
+    import struct
+
+    from wandb.proto import wandb_internal_pb2
+
+    data, block = path.read_bytes(), 32768
+    assert data[:4] == b":W&B"
+    position, chunks, pending = 7, [], b""
+    while position + 7 <= len(data):
+        left = block - position % block
+        if left < 7:  # a block's tail too short for a chunk header is padding
+            position += left
+            continue
+        _crc, length, kind = struct.unpack("<IHB", data[position:position + 7])
+        if kind == 0 and length == 0:
+            position += left
+            continue
+        chunk = data[position + 7:position + 7 + length]
+        position += 7 + length
+        if kind == 1:
+            chunks.append(chunk)
+        elif kind == 2:
+            pending = chunk
+        elif kind == 3:
+            pending += chunk
+        elif kind == 4:
+            chunks.append(pending + chunk)
+            pending = b""
+    records = []
+    for chunk in chunks:
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(chunk)
+        records.append(record)
+    return records
+
+
+def test_report_to_reads_one_name_a_list_all_and_none() -> None:
+    from brewslm.training.config import TrainConfig, build_options
+
+    assert TrainConfig(dataset="d", report_to="wandb,tensorboard").trackers == ["tensorboard", "wandb"]
+    assert TrainConfig(dataset="d", report_to="all").trackers == ["mlflow", "tensorboard", "wandb"]
+    assert TrainConfig(dataset="d", report_to="none", mlflow=True).trackers == ["mlflow"]
+    with pytest.raises(Exception, match="report_to"):
+        build_options(TrainConfig, {"dataset": "d", "report_to": ["tensorbord"]})
+
+
+def test_a_missing_tracker_package_is_a_config_error_naming_it(monkeypatch) -> None:
+    import importlib.util
+
+    from brewslm.errors import ConfigError
+    from brewslm.training.tracking import check_trackers_available
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
+    with pytest.raises(ConfigError, match="pip install wandb"):
+        check_trackers_available(["tensorboard", "wandb"])

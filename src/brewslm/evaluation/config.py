@@ -15,13 +15,13 @@ from typing import Any, ClassVar, Iterable, Literal, Optional
 
 from pydantic import Field, field_validator
 
-from brewslm.training.config import OptionsModel, build_options, load_options, update_options
+from brewslm.training.config import TrackingOptions, build_options, load_options, update_options
 
 NO_BASELINE = "none"
 """``baseline: none`` evaluates the model alone (no lift)."""
 
 
-class EvalConfig(OptionsModel):
+class EvalConfig(TrackingOptions):
     """One evaluation: a model (and its base) scored on one split of a dataset."""
 
     options_help: ClassVar[str] = "brewslm eval --help"
@@ -101,11 +101,6 @@ class EvalConfig(OptionsModel):
         description="Folder for report.json/.md/.html and the predictions (unset: <run>/eval/<dataset>-<split>-<time> "
         "for a run, else <BREWSLM_HOME>/evals/<dataset>-<split>-<time>).",
     )
-    mlflow: bool = Field(False, description="Log the metrics and the report files to MLflow; a tracker failure is one "
-                         "warning line and the evaluation goes on.")
-    mlflow_tracking_uri: Optional[str] = Field(None, description="MLflow tracking URI (unset: MLFLOW_TRACKING_URI, else "
-                                               "sqlite:///<BREWSLM_HOME>/mlflow.db).")
-    mlflow_experiment: str = Field("brewslm", description="MLflow experiment name.")
 
     @field_validator("gates", mode="before")
     @classmethod

@@ -53,6 +53,7 @@ from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import NotRenderable, RenderContext, Rendered
 from brewslm.training.report import format_duration
+from brewslm.training.tracking import check_trackers_available, numbers_of, open_trackers
 from brewslm.training.run import finished_model_dir, find_run, now, open_dataset_ref, read_run, render_context_of
 
 PREDICTIONS_FILE = "predictions_{model}.jsonl"
@@ -639,10 +640,7 @@ def plan_evaluation(config: EvalConfig) -> EvalPlan:
     from brewslm.evaluation.gates import parse_gate
 
     gates = [parse_gate(text) for text in config.gates]
-    if config.mlflow:
-        from brewslm.training.report import check_mlflow_available
-
-        check_mlflow_available()
+    check_trackers_available(config.trackers)
     dataset = open_dataset_ref(config.dataset, config.dataset_version)
     profile = get_task_profile(dataset.task_profile)
     tuned = resolve_model(config.model)
@@ -798,8 +796,8 @@ def evaluate(config: EvalConfig, progress: EvalProgress | None = None) -> EvalRe
                                                  prediction_rows(plan.handler, plan.rows.records, plan.rows.rendered, r))
              for label, r in results.items()}
     paths.update(write_reports(report, out_dir))  # "json", "markdown", "html" and the pictures
-    if config.mlflow:
-        _log_mlflow(config, report, paths, plan.tuned, plan.dataset)
+    if config.trackers:
+        _log_to_trackers(config, report, paths, out_dir, plan.tuned, plan.dataset)
     return EvalResult(report, out_dir, paths)
 
 
@@ -812,24 +810,39 @@ def _context_of(ref: ModelRef, dataset: DatasetVersion) -> RenderContext:
     return RenderContext.from_manifest(dataset.manifest)
 
 
-def _log_mlflow(config: EvalConfig, report: Mapping[str, Any], paths: Mapping[str, Path], tuned: ModelRef,
-                dataset: DatasetVersion) -> None:
-    """Metrics (``tuned.*``, ``base.*``, ``lift.*``) and the report files as artifacts of one MLflow run."""
-    from brewslm.training.report import MlflowLogger
-
-    logger = MlflowLogger(config.mlflow_experiment, f"eval-{tuned.name}-{dataset.name}-{config.split}", config.to_dict(),
-                          config.mlflow_tracking_uri)
+def _log_to_trackers(config: EvalConfig, report: Mapping[str, Any], paths: Mapping[str, Path], out_dir: Path,
+                     tuned: ModelRef, dataset: DatasetVersion) -> None:
+    """One tracker run per evaluation: each model's metrics with their 95% intervals (``tuned.f1``,
+    ``tuned.f1.ci_low``...), the lifts over the base and the baseline with theirs, the gate verdict,
+    and the report files and pictures as artifacts."""
+    name = f"eval-{tuned.name}-{dataset.name}-{config.split}"
+    trackers = open_trackers(config, name, config.to_dict(), out_dir)
     status = "failed"
     try:
-        for label in ("tuned", "base", BASELINE):
-            logger.log({f"{label}.{k}": v for k, v in (report["metrics"].get(label) or {}).items()}, step=0)
-        for section in ("lift", "lift_vs_baseline"):
-            logger.log({f"{section}.{k}": v.get("lift") for k, v in (report.get(section) or {}).items()}, step=0)
-        logger.log({"gates_passed": float(bool(report["passed"]))}, step=0)
-        logger.log_artifacts(paths.values())
+        trackers.log(tracked_metrics(report), step=0)
+        trackers.log_artifacts(paths.values())
         status = "finished"
     finally:
-        logger.finish(status)
+        trackers.finish(status)
+
+
+def tracked_metrics(report: Mapping[str, Any]) -> dict[str, float]:
+    """The report's numbers as flat tracker metrics: ``<model>.<metric>`` with ``.ci_low`` / ``.ci_high``,
+    ``lift.<metric>`` and ``lift_vs_baseline.<metric>`` with theirs, and ``gates_passed``."""
+    out: dict[str, Any] = {}
+    intervals = report.get("intervals") or {}
+    for label, values in (report.get("metrics") or {}).items():
+        for key, value in (values or {}).items():
+            out[f"{label}.{key}"] = value
+            low_high = (intervals.get(label) or {}).get(key)
+            if low_high and len(low_high) == 2:
+                out[f"{label}.{key}.ci_low"], out[f"{label}.{key}.ci_high"] = low_high
+    for section in ("lift", "lift_vs_baseline"):
+        for key, lift in (report.get(section) or {}).items():
+            for part, suffix in (("lift", ""), ("ci_low", ".ci_low"), ("ci_high", ".ci_high")):
+                out[f"{section}.{key}{suffix}"] = lift.get(part)
+    out["gates_passed"] = float(bool(report.get("passed")))
+    return numbers_of(out)
 
 
 # --- re-scoring saved predictions ----------------------------------------------------------------------

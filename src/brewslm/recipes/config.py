@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Iterable, Mapping, Optional
 from pydantic import Field, field_validator, model_validator
 
 from brewslm.errors import ConfigError
-from brewslm.training.config import OptionsModel, build_options, load_options, update_options
+from brewslm.training.config import OptionsModel, Tracker, TrackingOptions, build_options, load_options, update_options
 
 RECIPE_SUFFIXES = (".yaml", ".yml")
 SHARED_ENV = "BREWSLM_SHARED_DATASETS"
@@ -86,6 +86,15 @@ class RecipeConfig(OptionsModel):
     eval: dict[str, Any] = Field(default_factory=dict, description="Evaluation options (any `brewslm eval` key).")
     twist: Optional[dict[str, Any]] = Field(None, description="The use case's twist: {kind: <twist>, ...its options}.")
     export: ExportSection = Field(default_factory=ExportSection, description="What the pipeline ships.")
+    report_to: list[Tracker] = Field(
+        default_factory=list,
+        description="Experiment trackers for the training and the evaluation, any of mlflow, tensorboard, wandb "
+        "(train.report_to / eval.report_to override it for one stage).")
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _tracker_names(cls, value: Any) -> Any:
+        return TrackingOptions._names(value)
 
     @field_validator("name")
     @classmethod
@@ -126,13 +135,17 @@ class RecipeConfig(OptionsModel):
         """The ``TrainConfig`` of this recipe with the pipeline's ``fields`` (dataset, base_model...)."""
         from brewslm.training.config import TrainConfig
 
-        return _section(TrainConfig, "train", {**self.train, **fields})
+        return _section(TrainConfig, "train", {**self._tracking, **self.train, **fields})
 
     def eval_config(self, **fields: Any) -> Any:
         """The ``EvalConfig`` of this recipe with the pipeline's ``fields`` (model, dataset...)."""
         from brewslm.evaluation.config import EvalConfig
 
-        return _section(EvalConfig, "eval", {**self.eval, **fields})
+        return _section(EvalConfig, "eval", {**self._tracking, **self.eval, **fields})
+
+    @property
+    def _tracking(self) -> dict[str, Any]:
+        return {"report_to": list(self.report_to)} if self.report_to else {}
 
     def build_twist(self) -> Any:
         from brewslm.recipes.twists import build_twist

@@ -45,6 +45,56 @@ class OptionsModel(BaseModel):
 
     options_help: ClassVar[str] = "brewslm --help"  # where the options are listed
     options_label: ClassVar[str] = "config"  # what a whole-config error is about
+    options_last: ClassVar[tuple[str, ...]] = ()  # fields (from a shared base) that --help lists after the model's own
+
+
+Tracker = Literal["mlflow", "tensorboard", "wandb"]
+TRACKER_NAMES: tuple[str, ...] = ("mlflow", "tensorboard", "wandb")
+
+
+class TrackingOptions(OptionsModel):
+    """Experiment tracking options, shared by the training, evaluation and recipe configs (their
+    ``--help`` lists them last). ``brewslm.training.tracking`` does the logging."""
+
+    options_last: ClassVar[tuple[str, ...]] = (
+        "report_to", "mlflow", "mlflow_tracking_uri", "mlflow_experiment", "tensorboard_dir", "wandb_project", "wandb_mode")
+
+    report_to: list[Tracker] = Field(
+        default_factory=list,
+        description="Experiment trackers to log to, any of mlflow, tensorboard, wandb (a list, or one name; 'all' or "
+        "'none'): parameters, metrics by step, evaluation metrics with intervals, and the files (config, loss curve, "
+        "report, LoRA adapter). A tracker failure is one warning line and the run goes on.",
+    )
+    mlflow: bool = Field(False, description="Shorthand for adding mlflow to report_to.")
+    mlflow_tracking_uri: Optional[str] = Field(None, description="MLflow tracking URI (unset: MLFLOW_TRACKING_URI, else "
+                                               "sqlite:///<BREWSLM_HOME>/mlflow.db).")
+    mlflow_experiment: str = Field("brewslm", description="MLflow experiment name.")
+    tensorboard_dir: Optional[str] = Field(None, description="Folder of TensorBoard event files, one sub-folder per run "
+                                           "(unset: <run or evaluation folder>/tensorboard).")
+    wandb_project: str = Field("brewslm", description="Weights & Biases project.")
+    wandb_mode: Optional[Literal["online", "offline"]] = Field(
+        None, description="W&B mode (unset: WANDB_MODE, else online when WANDB_API_KEY is set, else offline under "
+        "<run or evaluation folder>/wandb, to upload later with `wandb sync`).")
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):  # "tensorboard", "mlflow,wandb", "all", "none"
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, (list, tuple)):
+            names = [str(v).strip().lower() for v in value]
+            if "all" in names:
+                return list(TRACKER_NAMES)
+            return [name for name in names if name != "none"]
+        return value
+
+    @property
+    def trackers(self) -> list[str]:
+        """The trackers to open, in a fixed order, once each (``mlflow: true`` adds mlflow)."""
+        named = set(self.report_to) | ({"mlflow"} if self.mlflow else set())
+        return [name for name in TRACKER_NAMES if name in named]
 
 
 class LoraConfig(OptionsModel):
@@ -156,7 +206,7 @@ class DistributedConfig(OptionsModel):
     )
 
 
-class TrainConfig(OptionsModel):
+class TrainConfig(TrackingOptions):
     """One training run. Defaults suit LoRA on a small model on CPU."""
 
     options_help: ClassVar[str] = "brewslm train --help"
@@ -242,11 +292,6 @@ class TrainConfig(OptionsModel):
     output_dir: Optional[str] = Field(None, description="Run folder (unset: <BREWSLM_HOME>/runs/<run_name>).")
     run_name: Optional[str] = Field(None, description="Run name (unset: <dataset>-<method>-<timestamp>).")
     log_every: int = Field(10, ge=1, description="Optimizer steps between progress lines on stderr (metrics.jsonl gets every step).")
-    mlflow: bool = Field(False, description="Log parameters, metrics and the run's files (config, loss curve, metrics) to MLflow; "
-                         "a tracker failure is one warning line and training goes on.")
-    mlflow_tracking_uri: Optional[str] = Field(None, description="MLflow tracking URI (unset: MLFLOW_TRACKING_URI, else "
-                                               "sqlite:///<BREWSLM_HOME>/mlflow.db).")
-    mlflow_experiment: str = Field("brewslm", description="MLflow experiment name.")
 
     @field_validator("run_name")
     @classmethod
@@ -301,7 +346,8 @@ def option_names(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list
 def describe_options(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[dict[str, Any]]:
     """``[{"name", "default", "help"}]`` for every leaf option, in declaration order (for --help and UIs)."""
     out: list[dict[str, Any]] = []
-    for name, field in model.model_fields.items():
+    last = getattr(model, "options_last", ())
+    for name, field in sorted(model.model_fields.items(), key=lambda item: item[0] in last):
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             out.extend(describe_options(annotation, f"{prefix}{name}."))

@@ -49,14 +49,8 @@ from brewslm.training.model import (
     resolve_precision,
 )
 from brewslm.training.objective import Objective, build_objective
-from brewslm.training.report import (
-    MetricsLog,
-    MlflowLogger,
-    Progress,
-    StderrProgress,
-    check_mlflow_available,
-    plot_loss_curve,
-)
+from brewslm.training.report import MetricsLog, Progress, StderrProgress, plot_loss_curve
+from brewslm.training.tracking import Trackers, check_trackers_available, open_trackers
 from brewslm.training.run import (
     BEST_WEIGHTS,
     CONFIG_FILE,
@@ -153,10 +147,9 @@ class Setup:
 
 def preflight(config: TrainConfig) -> Setup:
     """Everything that can be checked before loading a model: hardware options, the dataset, its
-    task profile's renderer, the splits, the base model path, MLflow."""
+    task profile's renderer, the splits, the base model path, the trackers' packages."""
     check_qlora(config)
-    if config.mlflow:
-        check_mlflow_available()
+    check_trackers_available(config.trackers)
     precision = resolve_precision(config)
     dataset = open_training_dataset(config)
     profile = get_task_profile(dataset.task_profile)
@@ -334,10 +327,10 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
         write_run(run_dir, record)
         record_event(STAGE, RUN_STARTED, event_payload, dataset=dataset.name)
     runtime.barrier()  # the run folder is ready (and a resumed run's metrics trimmed) before anyone reads it
-    tracker = None
+    tracker = Trackers()
     try:
-        tracker = (MlflowLogger(config.mlflow_experiment, run_dir.name, config.to_dict(), config.mlflow_tracking_uri)
-                   if config.mlflow and main else None)
+        if main:
+            tracker = open_trackers(config, run_dir.name, config.to_dict(), run_dir)
         progress({"event": "start", "method": config.method, "examples": objective.train_examples,
                   "tokens": record["data"].get("train", {}).get("tokens", 0), "total_steps": total_steps,
                   "trainable_params": trainable_params, "precision": precision.describe(),
@@ -358,10 +351,11 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
             write_run(run_dir, record)
             final.event_id = record_event(STAGE, RUN_FINISHED, {**event_payload, "metrics": _public_metrics(final)},
                                           dataset=dataset.name)
-        if tracker is not None:
-            tracker.log({"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step)
-            tracker.log_artifacts(run_dir / name for name in (CONFIG_FILE, RUN_RECORD, METRICS_FILE, LOSS_CURVE))
-            tracker.finish("finished")
+        tracker.log({"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step)
+        files = [run_dir / name for name in (CONFIG_FILE, RUN_RECORD, METRICS_FILE, LOSS_CURVE)]
+        # a LoRA adapter is a few MB and goes with the files; full weights stay in the run folder (named by run.json)
+        tracker.log_artifacts(files + ([model_dir] if config.uses_lora else []))
+        tracker.finish("finished")
         progress({"event": "end", "steps": final.steps, "train_loss": final.train_loss, "eval_loss": final.eval_loss,
                   "stopped_early": final.stopped_early, "tokens_per_s": final.tokens_per_second, "run_dir": str(run_dir)})
         runtime.barrier()  # every process returns once the run folder is complete
@@ -373,13 +367,12 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
             record.update(status="interrupted" if interrupted else "failed", finished_at=now(), error=message, step=state.step)
             write_run(run_dir, record)
             record_event(STAGE, RUN_FAILED, {**event_payload, "error": message, "step": state.step}, dataset=dataset.name)
-        if tracker is not None:
-            tracker.finish("failed")
+        tracker.finish("failed")
         raise
 
 
 def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, scaler: Any, params: list,
-         precision: Precision, state: LoopState, metrics: MetricsLog, progress: Progress, tracker: Any,
+         precision: Precision, state: LoopState, metrics: MetricsLog, progress: Progress, tracker: Trackers,
          run_dir: Path, total_steps: int, warmup: int, eval_every: int, runtime: Runtime,
          task_metrics: Callable[[Any], dict[str, float]] | None = None) -> dict[str, Any]:
     import torch
@@ -474,8 +467,7 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
         if main:
             metrics.write(entry)
         progress({"event": "step", "total_steps": total_steps, **entry})
-        if tracker is not None:
-            tracker.log({"loss": last_loss, "lr": lr, "tokens_per_s": tokens_per_s}, state.step)
+        tracker.log({"loss": last_loss, "lr": lr, "tokens_per_s": tokens_per_s}, state.step)
 
         # ---- evaluate, stop early ----
         if objective.has_eval and (state.step % eval_every == 0 or state.step == total_steps):
@@ -498,8 +490,7 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
             if main:
                 metrics.write(eval_entry)
             progress({"event": "eval", **eval_entry})
-            if tracker is not None:
-                tracker.log({**results, **task}, state.step)
+            tracker.log({**results, **task}, state.step)
             patience = stopping.patience
             if patience and state.evals_without_improvement >= patience:
                 stopped_early = True

@@ -1,4 +1,5 @@
-"""Where a run's progress goes: stderr lines, ``metrics.jsonl``, the loss-curve PNG and MLflow.
+"""Where a run's progress goes: stderr lines, ``metrics.jsonl`` and the loss-curve PNG (trackers:
+``brewslm.training.tracking``).
 
 The loop emits plain dict events to one ``progress`` callable:
 
@@ -16,14 +17,10 @@ The loop emits plain dict events to one ``progress`` callable:
 from __future__ import annotations
 
 import json
-import logging
 import math
-import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, TextIO
-
-from brewslm.errors import ConfigError
+from typing import Any, Callable, Mapping, TextIO
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -146,130 +143,11 @@ def plot_loss_curve(entries: list[Mapping[str, Any]], path: Path, title: str = "
     return Path(path)
 
 
-# --- MLflow ------------------------------------------------------------------------------------
-
-def check_mlflow_available() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("mlflow") is None:
-        raise ConfigError("mlflow=true but the mlflow package is not installed; pip install mlflow, or set mlflow=false")
-
-
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            out.update(flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-MLFLOW_DB = "mlflow.db"  # the default store, in BREWSLM_HOME
-MLFLOW_ARTIFACTS = "mlflow-artifacts"  # its artifacts, beside it (MLflow's own default is ./mlruns in the cwd)
-tracking_log = logging.getLogger("brewslm.tracking")
-
-
-def mlflow_tracking_uri(configured: str | None = None) -> str:
-    """The store runs are logged to: the config's ``mlflow_tracking_uri``, else
-    ``MLFLOW_TRACKING_URI``, else a SQLite file in BREWSLM_HOME (MLflow's ``./mlruns`` file store
-    is in maintenance mode: current MLflow refuses to open it)."""
-    from brewslm.workspace import home_dir
-
-    return configured or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home_dir() / MLFLOW_DB}"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text[:300]}{'...' if len(text) > 300 else ''}"
-
-
-class MlflowLogger:
-    """Parameters, metrics and artifact files of one run in MLflow (``mlflow_tracking_uri``).
-
-    Tracking is a side channel: everything it logs is also in the run folder or the report. So a
-    tracker failure - the store cannot be opened, a server goes away mid-run - never stops the
-    training or evaluation (hours of work, or an eval's gate verdict in CI): it becomes one
-    warning line on the ``brewslm.tracking`` logger, naming the store and the cause, and the
-    rest of the run goes on untracked. (A missing mlflow package is a ``ConfigError`` up front,
-    see ``check_mlflow_available``: nothing can be logged and the fix is plain.)
-    """
-
-    def __init__(self, experiment: str, run_name: str, params: Mapping[str, Any], tracking_uri: str | None = None):
-        self.uri = mlflow_tracking_uri(tracking_uri)
-        default_store = self.uri == mlflow_tracking_uri(None) and not os.environ.get("MLFLOW_TRACKING_URI")
-        self.active = False
-        try:
-            import mlflow
-
-            self.mlflow = mlflow
-            mlflow.set_tracking_uri(self.uri)  # (which sets MLFLOW_TRACKING_URI: read it before)
-            self._open_experiment(experiment, default_store)
-            self.run = mlflow.start_run(run_name=run_name)
-            self.active = True
-            mlflow.log_params({k: ("" if v is None else str(v))[:500] for k, v in flatten(params).items()})
-        except Exception as exc:  # noqa: BLE001 - any tracker failure, see the class notes
-            self._stop(exc)
-
-    def _open_experiment(self, experiment: str, default_store: bool) -> None:
-        """In the default store a new experiment keeps its artifacts in BREWSLM_HOME too."""
-        if default_store and self.mlflow.get_experiment_by_name(experiment) is None:
-            from mlflow.exceptions import MlflowException
-
-            from brewslm.workspace import home_dir
-
-            try:
-                self.mlflow.create_experiment(experiment, artifact_location=(home_dir() / MLFLOW_ARTIFACTS).as_uri())
-            except MlflowException:
-                if self.mlflow.get_experiment_by_name(experiment) is None:  # not a concurrent create
-                    raise
-        self.mlflow.set_experiment(experiment)
-
-    def _stop(self, exc: BaseException) -> None:
-        was_active, self.active = self.active, False
-        if was_active:
-            try:
-                self.mlflow.end_run(status="FAILED")
-            except Exception:  # noqa: BLE001 - already reporting the first failure
-                pass
-        tracking_log.warning("MLflow tracking stopped (%s at %s); the run goes on without it", _one_line(exc), self.uri)
-
-    def log(self, metrics: Mapping[str, Any], step: int) -> None:
-        numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        if numbers and self.active:
-            try:
-                self.mlflow.log_metrics(numbers, step=step)
-            except Exception as exc:  # noqa: BLE001
-                self._stop(exc)
-
-    def log_artifacts(self, paths: Iterable[Path | str]) -> None:
-        """Copies of these files (those that exist) in the MLflow run."""
-        for path in paths:
-            if self.active and Path(path).is_file():
-                try:
-                    self.mlflow.log_artifact(str(path))
-                except Exception as exc:  # noqa: BLE001
-                    self._stop(exc)
-
-    def finish(self, status: str) -> None:
-        if self.active:
-            try:
-                self.mlflow.end_run(status="FINISHED" if status == "finished" else "FAILED")
-                self.active = False
-            except Exception as exc:  # noqa: BLE001
-                self._stop(exc)
-
-
 __all__ = [
-    "MLFLOW_DB",
     "MetricsLog",
-    "MlflowLogger",
     "Progress",
     "StderrProgress",
     "agg_figure",
-    "check_mlflow_available",
-    "flatten",
     "format_duration",
-    "mlflow_tracking_uri",
     "plot_loss_curve",
 ]
