@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.hub_server import fake_hub  # noqa: F401  (a fixture)
+
 from brewslm.cli.data import parse_field_map, parse_options
 from brewslm.errors import ConfigError
 
@@ -386,3 +388,27 @@ def test_shared_data_introspect_then_the_printed_import_command(cli, locator, ma
     assert imported.code == 0, imported.err
     result = imported.json()
     assert result["mapper_id"] == mapper and result["accepted"] > 0
+
+
+def test_push_puts_parquet_splits_and_a_card_on_the_hub(cli, tickets_jsonl, fake_hub, tmp_path):
+    import io
+
+    import pyarrow.parquet as pq
+
+    from helpers.hub_server import OWNER
+
+    imported = cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
+                   "--dataset", "tickets", "--json")
+    assert imported.code == 0, imported.err
+    run = cli("data", "push", "tickets", "--to-hub", f"{OWNER}/tickets-data", "--json")
+    assert run.code == 0, run.err
+    result = run.json()
+    repo = fake_hub.repos["dataset", f"{OWNER}/tickets-data"]
+    assert not repo.private and len(repo.commits) == 1
+    assert sorted(repo.files) == sorted(["README.md"] + [f"data/{s}-00000-of-00001.parquet" for s in result["splits"]])
+    rows = sum(pq.read_table(io.BytesIO(repo.files[f"data/{s}-00000-of-00001.parquet"])).num_rows for s in result["splits"])
+    assert rows == sum(result["splits"].values()) == 45  # the fixture's distinct tickets
+    assert "`label_to_classification`" in repo.files["README.md"].decode()
+
+    missing = cli("data", "push", "no_such_dataset", "--to-hub", f"{OWNER}/x")
+    assert missing.code == 2 and len(missing.err.strip().splitlines()) == 1 and "no_such_dataset" in missing.err

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cli.test_eval import lora_run  # noqa: F401  (a fixture)
 from cli.test_train import one_error_line, tickets  # noqa: F401  (tickets: a fixture)
+from helpers.hub_server import OWNER, fake_hub  # noqa: F401  (a fixture)
 from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
 
 
@@ -48,6 +49,8 @@ BAD_INPUT = [
     (["{model}"], "plain model folder, there is nothing to merge"),
     (["{run}", "--format", "gguf", "--check"], "--check applies to --format hf"),
     (["{run}", "--check-python", "/usr/bin/python3"], "--check-python goes with --check"),
+    (["{run}", "--private"], "--private goes with --push-to-hub"),
+    (["{run}", "--push-to-hub", "no-owner"], "Hub repository 'no-owner' must be ORG/NAME"),
 ]
 
 
@@ -61,10 +64,29 @@ def test_bad_input_exits_2_with_one_line(cli, lora_run, tiny_model_dir, tmp_path
     assert (busy / "notes.txt").read_text(encoding="utf-8") == "keep"
 
 
+def test_push_to_hub_uploads_the_exported_folder_in_one_commit(cli, lora_run, fake_hub, tmp_path) -> None:
+    run = cli("export", str(lora_run), "--out", str(tmp_path / "hf"), "--push-to-hub", f"{OWNER}/tickets", "--private",
+              "--json")
+    assert run.code == 0, run.err
+    hub = run.json()["hub"]
+    repo = fake_hub.repos["model", f"{OWNER}/tickets"]
+    exported = sorted(p.relative_to(tmp_path / "hf").as_posix() for p in (tmp_path / "hf").rglob("*") if p.is_file())
+    assert repo.private and len(repo.commits) == 1 and sorted(repo.files) == exported == hub["files"]
+    assert {"README.md", "config.json", "model.safetensors", "tokenizer.json"} <= set(repo.files)
+    assert repo.files["README.md"] == (tmp_path / "hf" / "README.md").read_bytes()
+    assert f"pushing {len(exported)} files to {fake_hub.url}/{OWNER}/tickets" in run.err
+
+    text = cli("export", str(lora_run), "--format", "gguf", "--quant", "q8_0", "--out", str(tmp_path / "gguf"),
+               "--push-to-hub", f"{OWNER}/tickets-gguf")
+    assert text.code == 0, text.err
+    assert f"pushed        {fake_hub.url}/{OWNER}/tickets-gguf (" in text.out
+    assert {"run-q8_0.gguf", "Modelfile"} <= set(fake_hub.repos["model", f"{OWNER}/tickets-gguf"].files)
+
+
 def test_help_documents_every_option(cli) -> None:
     run = cli("export", "--help")
     assert run.code == 0
     for flag in ("--format {hf,gguf}", "--out DIR", "--quant {f32,f16,q8_0}", "--overwrite", "--no-verify", "--check",
-                 "--check-python PATH", "--json"):
+                 "--check-python PATH", "--push-to-hub ORG/NAME", "--private", "--json"):
         assert flag in run.out
     assert "export" in cli("--help").out

@@ -599,6 +599,47 @@ def render_sources(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(kw_only=True)
+class PushOptions:
+    dataset: str = option("Dataset name (see 'brewslm data datasets').", positional=True)
+    to_hub: str = option("Hugging Face Hub dataset repository, ORG/NAME (created when missing; token from HF_TOKEN or "
+                         "`hf auth login`; HF_ENDPOINT for a mirror).", metavar="ORG/NAME")
+    version: int | None = option("Dataset version (default: the latest).", default=None, metavar="N")
+    private: bool = option("Create the repository as private.", default=False)
+    json: bool = json_flag()
+
+
+def push(opts: PushOptions) -> dict[str, Any]:
+    """Publish a dataset version on the Hugging Face Hub: one Parquet file per split and a dataset
+    card with the source, the mapping, the split policy and what the import rejected (rejected rows
+    themselves stay in the workspace). One commit; `datasets.load_dataset(ORG/NAME)` reads it."""
+    import tempfile
+    from pathlib import Path
+
+    from brewslm.export.dataset_card import write_dataset_folder
+    from brewslm.export.hub import check_repo_id, push_folder
+    from brewslm.ingestion import open_dataset
+
+    check_repo_id(opts.to_hub)
+    version = open_dataset(opts.dataset, opts.version)
+    with tempfile.TemporaryDirectory(prefix="brewslm-push-") as tmp:
+        written = write_dataset_folder(version, Path(tmp) / "dataset")
+        pushed = push_folder(Path(written["folder"]), opts.to_hub, repo_type="dataset", private=opts.private,
+                             commit_message=f"Upload {version.name} v{version.version} with BrewSLM",
+                             progress=lambda line: print(line, file=sys.stderr))
+    return {"dataset": version.name, "version": version.version, "splits": written["splits"],
+            "json_columns": written["json_columns"], "hub": pushed.to_dict()}
+
+
+def render_push(result: dict[str, Any]) -> str:
+    hub = result["hub"]
+    return key_values([("pushed", f"{result['dataset']} v{result['version']} -> {hub['url']}"),
+                       ("splits", counts(result["splits"], SPLITS)),
+                       ("files", ", ".join(hub["files"])), ("commit", hub["commit"]),
+                       *([("as JSON text", "; ".join(f"{k}: {', '.join(v)}" for k, v in result["json_columns"].items()))]
+                         if result["json_columns"] else [])])
+
+
 COMMANDS: dict[str, Any] = {
     "introspect": Command(introspect, IntrospectOptions, render_introspection),
     "import": Command(import_, ImportOptions, render_import),
@@ -616,4 +657,5 @@ COMMANDS: dict[str, Any] = {
     "datasets": Command(datasets, ListOptions, render_datasets),
     "mappers": Command(mappers, ListOptions, render_mappers),
     "sources": Command(sources, ListOptions, render_sources),
+    "push": Command(push, PushOptions, render_push),
 }

@@ -1,4 +1,5 @@
-"""``brewslm export RUN [--format hf|gguf]``: ship a fine-tune as a merged HF folder or a GGUF file."""
+"""``brewslm export RUN [--format hf|gguf] [--push-to-hub ORG/NAME]``: ship a fine-tune as a merged HF folder or a
+GGUF file, and publish it on the Hub."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ class ExportOptions:
                          default=False)
     check_python: Optional[str] = option("hf --check: the interpreter of the other environment (one with "
                                          "transformers 4.x) instead of the cached one.", default=None, metavar="PATH")
+    push_to_hub: Optional[str] = option("Also push the exported folder to this Hugging Face Hub repository, ORG/NAME "
+                                        "(created when missing; token from HF_TOKEN or `hf auth login`; HF_ENDPOINT "
+                                        "for a mirror).", default=None, metavar="ORG/NAME")
+    private: bool = option("--push-to-hub: create the repository as private.", default=False)
     json: bool = json_flag()
 
 
@@ -54,6 +59,8 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
     settings, a tokenizer class both know); --check proves it on this model by comparing greedy
     outputs under transformers 4.57 and this one, exiting 1 when they differ. --format gguf writes one GGUF file for llama.cpp / Ollama (f32, f16 or q8_0) and
     checks it by loading it back through transformers and comparing logits with the model.
+    --push-to-hub ORG/NAME uploads the exported folder (weights, tokenizer, model card, eval report)
+    to the Hugging Face Hub in one commit, once the export (and its check) passed.
     """
     from brewslm.export.bundle import resolve_bundle
 
@@ -65,6 +72,12 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
         raise ConfigError("--check applies to --format hf; a gguf export is verified by default")
     if opts.check_python and not opts.check:
         raise ConfigError("--check-python goes with --check")
+    if opts.private and not opts.push_to_hub:
+        raise ConfigError("--private goes with --push-to-hub")
+    if opts.push_to_hub:
+        from brewslm.export.hub import check_repo_id
+
+        check_repo_id(opts.push_to_hub)  # before minutes of exporting
     bundle = resolve_bundle(opts.run)
     quant = (opts.quant or "f16") if opts.format == "gguf" else None
     out = Path(opts.out).expanduser() if opts.out else default_out_dir(bundle.name, opts.format, quant)
@@ -78,30 +91,49 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
             from brewslm.export.check import check_folder
 
             result["check"] = check_folder(out, opts.check_python, progress=lambda line: print(line, file=sys.stderr))
-        return result
-    from brewslm.export.gguf import export_gguf
+    else:
+        from brewslm.export.gguf import export_gguf
 
-    return export_gguf(bundle, out, quant=quant, overwrite=opts.overwrite,
-                       verify=not opts.no_verify).to_dict()
+        result = export_gguf(bundle, out, quant=quant, overwrite=opts.overwrite, verify=not opts.no_verify).to_dict()
+    failed = export_exit_status(result) or (result.get("verification") or {}).get("passed") is False
+    if opts.push_to_hub and failed:  # an export that failed its check or verification is not published
+        result["hub_refused"] = (f"not pushed to {opts.push_to_hub}: the export failed its "
+                                 f"{'check' if result.get('check') else 'verification'}")
+    elif opts.push_to_hub:
+        import sys
+
+        from brewslm.export.hub import push_folder
+
+        result["hub"] = push_folder(out, opts.push_to_hub, repo_type="model", private=opts.private,
+                                    commit_message=f"Upload {bundle.name} ({opts.format} export) with BrewSLM",
+                                    progress=lambda line: print(line, file=sys.stderr)).to_dict()
+    return result
 
 
 def render_export(result: dict[str, Any]) -> str:
+    hub = result.get("hub")
+    pushed = ([("pushed", result["hub_refused"])] if result.get("hub_refused") else
+              [("pushed", f"{hub['url']} ({len(hub['files'])} files, commit {hub['commit'][:12]})")] if hub else [])
+    return key_values(_export_lines(result) + pushed)
+
+
+def _export_lines(result: dict[str, Any]) -> list[tuple[str, Any]]:
     if result["format"] == "hf":
         files = result["files"]
-        return key_values([("exported", f"{result['name']} ({result['source']}, task {result['task'] or '-'})"),
-                           ("folder", result["out_dir"]), ("model card", files.get("card")),
-                           ("eval report", files.get("report_html") or "none found"),
-                           ("recipe", files.get("recipe") or "-"),
-                           ("files", ", ".join(sorted(files.values()))),
-                           *([("checked", _check_text(result["check"]))] if result.get("check") else [])])
+        return [("exported", f"{result['name']} ({result['source']}, task {result['task'] or '-'})"),
+                ("folder", result["out_dir"]), ("model card", files.get("card")),
+                ("eval report", files.get("report_html") or "none found"),
+                ("recipe", files.get("recipe") or "-"),
+                ("files", ", ".join(sorted(files.values()))),
+                *([("checked", _check_text(result["check"]))] if result.get("check") else [])]
     check = result.get("verification")
     verified = "skipped (--no-verify)" if not check else (
         f"{'passed' if check['passed'] else 'FAILED'}: max |logit diff| {check['max_abs_diff']:.3g} "
         f"({check['max_rel_diff']:.1e} of the logit scale), top-1 agreement {check['top1_agreement']:.3f} "
         f"over {check['positions']} positions, tokenizer {'identical' if check['tokens_match'] else 'different'}")
-    return key_values([("exported", f"{result['name']} ({result['source']})"), ("gguf", result["path"]),
-                       ("quantization", f"{result['quant']} ({', '.join(f'{n} {t}' for t, n in result['type_counts'].items())} tensors)"),
-                       ("size", f"{result['bytes'] / 1e6:,.1f} MB"), ("verified", verified)])
+    return [("exported", f"{result['name']} ({result['source']})"), ("gguf", result["path"]),
+            ("quantization", f"{result['quant']} ({', '.join(f'{n} {t}' for t, n in result['type_counts'].items())} tensors)"),
+            ("size", f"{result['bytes'] / 1e6:,.1f} MB"), ("verified", verified)]
 
 
 def _check_text(check: dict[str, Any]) -> str:
@@ -115,7 +147,7 @@ def _check_text(check: dict[str, Any]) -> str:
 
 
 def export_exit_status(result: dict[str, Any]) -> int:
-    return 1 if result.get("check") and not result["check"]["passed"] else 0
+    return 1 if (result.get("check") and not result["check"]["passed"]) or result.get("hub_refused") else 0
 
 
 COMMAND = Command(export_command, ExportOptions, render_export, export_exit_status)
