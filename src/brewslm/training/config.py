@@ -234,6 +234,10 @@ class TrainConfig(TrackingOptions):
     batch_size: int = Field(8, ge=1, description="Examples per micro-batch.")
     grad_accum: int = Field(1, ge=1, description="Micro-batches per optimizer step (effective batch = batch_size x grad_accum).")
     max_seq_len: int = Field(1024, ge=16, description="Longest token sequence; longer prompts lose tokens from the middle, never the whole reply.")
+    chat_template: str = Field(
+        "model", description="Turn format to train with, saved with the run's tokenizer so evaluation, serving and "
+        "exports render prompts the same way: model (its own; ChatML when it has none), chatml, llama3, qwen, gemma, "
+        "phi (the family's markers must be tokens of the model's vocabulary), or a .jinja file.")
     lr_schedule: Literal["cosine", "linear", "constant"] = Field("cosine", description="Learning-rate decay after warm-up.")
     warmup_ratio: float = Field(0.03, ge=0, le=1, description="Share of the steps spent warming the learning rate up linearly.")
     warmup_steps: Optional[int] = Field(None, ge=0, description="Warm-up steps; overrides warmup_ratio when set.")
@@ -292,6 +296,13 @@ class TrainConfig(TrackingOptions):
     output_dir: Optional[str] = Field(None, description="Run folder (unset: <BREWSLM_HOME>/runs/<run_name>).")
     run_name: Optional[str] = Field(None, description="Run name (unset: <dataset>-<method>-<timestamp>).")
     log_every: int = Field(10, ge=1, description="Optimizer steps between progress lines on stderr (metrics.jsonl gets every step).")
+
+    @field_validator("chat_template")
+    @classmethod
+    def _known_template(cls, choice: str) -> str:
+        from brewslm.training.chat_templates import check_choice
+
+        return check_choice(choice)
 
     @field_validator("run_name")
     @classmethod

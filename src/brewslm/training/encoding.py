@@ -25,17 +25,10 @@ from typing import Any, Sequence
 
 from brewslm.errors import ConfigError
 from brewslm.tasks.rendering import Rendered
+from brewslm.training.chat_templates import CHATML_TEMPLATE, MODEL, set_chat_template
 
 IGNORE_INDEX = -100
 
-CHATML_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-"""Given to tokenizers without a chat template (base models); saved with the run's tokenizer, so
-serving formats prompts the same way."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +59,7 @@ class EncodedExample:
 
 def ensure_chat_template(tokenizer: Any) -> bool:
     """Give ``tokenizer`` the ChatML template when it has none; True when it was added."""
-    if getattr(tokenizer, "chat_template", None):
-        return False
-    tokenizer.chat_template = CHATML_TEMPLATE
-    return True
+    return set_chat_template(tokenizer, MODEL) != MODEL
 
 
 def _template(tokenizer: Any, messages: Sequence[dict[str, str]], *, generation_prompt: bool) -> str:

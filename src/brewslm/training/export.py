@@ -27,11 +27,13 @@ def load_trained(run_dir: str | Path, device: Any = None) -> tuple[Any, Any]:
     from transformers import AutoTokenizer
 
     from brewslm.models import load_causal_lm
+    from brewslm.training.chat_templates import check_run_template
 
     run_dir = Path(run_dir).expanduser()
     record = read_run(run_dir)
     model_dir = finished_model_dir(run_dir, record)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    check_run_template(tokenizer, record, model_dir)  # prompts render as in training, or not at all
     if record.get("model_kind") == "full":
         model, _ = load_causal_lm(str(model_dir), device=device)
         return model.eval(), tokenizer

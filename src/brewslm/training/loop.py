@@ -35,7 +35,7 @@ from brewslm.training.checkpoint import (
 )
 from brewslm.training.config import TrainConfig
 from brewslm.training.distributed import Runtime, adjust_config, start
-from brewslm.training.encoding import ensure_chat_template
+from brewslm.training.chat_templates import set_chat_template, template_sha256
 from brewslm.training.memory import available_memory, check_memory, estimate_memory, model_shape
 from brewslm.training.model import (
     Precision,
@@ -269,7 +269,7 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
 
     seed_everything(config.seed)
     model, tokenizer = load_base(config, precision)
-    added_template = ensure_chat_template(tokenizer)
+    template_applied = set_chat_template(tokenizer, config.chat_template)
     model = apply_method(model, config)
     objective = build_objective(config, dataset, setup.profile, setup.context, tokenizer, model)
     check_training_memory(model, objective, config, precision, runtime)
@@ -310,7 +310,9 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
         "model_dir": MODEL_DIR,
         "model_kind": "lora_adapter" if config.uses_lora else "full",
         "render_context": setup.context.to_dict(),
-        "chat_template_added": added_template,
+        "chat_template_added": template_applied.startswith("chatml (the model has none)"),
+        "chat_template": {"choice": config.chat_template, "applied": template_applied,
+                          "sha256": template_sha256(tokenizer)},
         "precision": precision.describe(),
         "device": str(precision.device),
         "parameters": {"total": total_params, "trainable": trainable_params},
