@@ -223,6 +223,17 @@ def run_recipe_process(name: str, work: Path, base: str, args: argparse.Namespac
     return summary
 
 
+def collected_summary(name: str, work: Path) -> dict[str, Any]:
+    """The row a finished recipe process left in ``<work>/summary.json`` (``--collect``)."""
+    out_file = work / "summary.json"
+    if not out_file.is_file():
+        sys.exit(f"--collect: {out_file} does not exist; run the recipe first (with --work)")
+    summary = json.loads(out_file.read_text(encoding="utf-8"))
+    summary.setdefault("returncode", 0)
+    summary.setdefault("process_seconds", summary.get("seconds"))
+    return summary
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 def table_cells(row: dict[str, Any]) -> list[str]:
@@ -302,6 +313,8 @@ def main() -> None:
     parser.add_argument("--readme", action="store_true", help="also print the Markdown table for the README")
     parser.add_argument("--merge", action="store_true", help="keep the previous results file's rows of the "
                         "recipes not run this time (measure the six in several sittings)")
+    parser.add_argument("--collect", action="store_true", help="run nothing: build the table from the summaries the "
+                        "recipes' processes left under --work (when the parent process died after they finished)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -321,6 +334,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="brewslm-recipes-real-") as temporary:
         root = Path(args.work).expanduser().resolve() if args.work else Path(temporary)
         for name in names:
+            if args.collect:
+                rows.append(collected_summary(name, root / name))
+                continue
             print(f"=== recipe real/{name}", file=sys.stderr, flush=True)
             row = run_recipe_process(name, root / name, base, args)
             if not args.work:
@@ -328,7 +344,7 @@ def main() -> None:
             rows.append(row)
     import torch
 
-    command = " ".join(["python", "bench/recipes_real.py", *sys.argv[1:]])
+    command = " ".join(["python", "bench/recipes_real.py", *(a for a in sys.argv[1:] if a != "--collect")])
     for row in rows:
         row["command"] = command
     if args.merge:
