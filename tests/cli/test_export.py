@@ -25,7 +25,8 @@ def test_export_hf_then_gguf_of_the_export(cli, lora_run, tmp_path) -> None:
     assert checked.code == 0, checked.err
     assert "passed under transformers " in checked.out and "greedy outputs on 100% of 5 prompts" in checked.out
 
-    text = cli("export", str(tmp_path / "hf"), "--format", "gguf", "--quant", "q8_0", "--out", str(tmp_path / "gguf"))
+    text = cli("export", str(tmp_path / "hf"), "--format", "gguf", "--quant", "q8_0", "--out", str(tmp_path / "gguf"),
+               "--converter", "builtin")
     assert text.code == 0, text.err
     assert "verified      passed: max |logit diff|" in text.out and "Q8_0" in text.out
     assert (tmp_path / "gguf" / "run-q8_0.gguf").is_file()
@@ -34,7 +35,7 @@ def test_export_hf_then_gguf_of_the_export(cli, lora_run, tmp_path) -> None:
 
 
 def test_default_folder_is_under_the_workspace_and_no_verify_skips_the_check(cli, lora_run, workspace) -> None:
-    run = cli("export", str(lora_run), "--format", "gguf", "--no-verify", "--json")
+    run = cli("export", str(lora_run), "--format", "gguf", "--no-verify", "--converter", "builtin", "--json")
     assert run.code == 0, run.err
     result = run.json()
     assert Path(result["path"]) == workspace / "exports" / "run-gguf-f16" / "run-f16.gguf"
@@ -50,6 +51,7 @@ BAD_INPUT = [
     (["{run}", "--format", "gguf", "--check"], "--check applies to --format hf"),
     (["{run}", "--check-python", "/usr/bin/python3"], "--check-python goes with --check"),
     (["{run}", "--private"], "--private goes with --push-to-hub"),
+    (["{run}", "--converter", "builtin"], "--converter applies to --format gguf"),
     (["{run}", "--push-to-hub", "no-owner"], "Hub repository 'no-owner' must be ORG/NAME"),
 ]
 
@@ -77,7 +79,7 @@ def test_push_to_hub_uploads_the_exported_folder_in_one_commit(cli, lora_run, fa
     assert f"pushing {len(exported)} files to {fake_hub.url}/{OWNER}/tickets" in run.err
 
     text = cli("export", str(lora_run), "--format", "gguf", "--quant", "q8_0", "--out", str(tmp_path / "gguf"),
-               "--push-to-hub", f"{OWNER}/tickets-gguf")
+               "--converter", "builtin", "--push-to-hub", f"{OWNER}/tickets-gguf")
     assert text.code == 0, text.err
     assert f"pushed        {fake_hub.url}/{OWNER}/tickets-gguf (" in text.out
     assert {"run-q8_0.gguf", "Modelfile"} <= set(fake_hub.repos["model", f"{OWNER}/tickets-gguf"].files)
@@ -86,7 +88,7 @@ def test_push_to_hub_uploads_the_exported_folder_in_one_commit(cli, lora_run, fa
 def test_help_documents_every_option(cli) -> None:
     run = cli("export", "--help")
     assert run.code == 0
-    for flag in ("--format {hf,gguf}", "--out DIR", "--quant {f32,f16,q8_0}", "--overwrite", "--no-verify", "--check",
+    for flag in ("--format {hf,gguf}", "--out DIR", "--quant {f32,f16,q8_0,q4_k_m,q5_k_m,q6_k}", "--converter {auto,llama.cpp,builtin}", "--overwrite", "--no-verify", "--check",
                  "--check-python PATH", "--push-to-hub ORG/NAME", "--private", "--json"):
         assert flag in run.out
     assert "export" in cli("--help").out

@@ -17,7 +17,7 @@ from brewslm.export.gguf import TOLERANCES, compare_logits, export_gguf, permute
 def test_lora_run_round_trips_through_gguf(lora_run, tmp_path, quant, weight_type) -> None:
     import gguf
 
-    result = export_gguf(str(lora_run), tmp_path / quant, quant=quant)
+    result = export_gguf(str(lora_run), tmp_path / quant, quant=quant, converter="builtin")
     check = result.verification
     assert check is not None and check.passed and check.tokens_match and check.positions > 50
     assert check.top1_agreement == 1.0  # a tiny model has no near-tied logits to flip
@@ -46,7 +46,7 @@ def test_a_wrong_tensor_layout_fails_the_check(lora_run, tmp_path, monkeypatch) 
     # permuted: the attention is wrong and the check must say so instead of shipping the file.
     monkeypatch.setattr(gguf_export, "permute_qk", lambda weights, n_head, n_head_kv=None: weights)
     with pytest.raises(ConfigError, match="GGUF check failed .* of the logit scale .* allowed 0.0001") as error:
-        export_gguf(str(lora_run), tmp_path / "bad", quant="f32")
+        export_gguf(str(lora_run), tmp_path / "bad", quant="f32", converter="builtin")
     assert "\n" not in str(error.value) and (tmp_path / "bad" / "run-f32.gguf").is_file()
 
 
@@ -60,10 +60,12 @@ def test_non_llama_models_and_bad_options_are_refused(tmp_path, lora_run) -> Non
     GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=1, n_head=2)).save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
     with pytest.raises(ConfigError, match="supports Llama-family models .* architecture is 'gpt2'"):
-        export_gguf(str(folder), tmp_path / "out")
+        export_gguf(str(folder), tmp_path / "out", converter="builtin")
     assert not (tmp_path / "out").exists()
-    with pytest.raises(ConfigError, match="unknown GGUF quantization 'q4'"):
-        export_gguf(str(lora_run), tmp_path / "out", quant="q4")
+    with pytest.raises(ConfigError, match="GGUF quantization 'q4' is not one the builtin converter writes"):
+        export_gguf(str(lora_run), tmp_path / "out", quant="q4", converter="builtin")
+    with pytest.raises(ConfigError, match="'q4_k_m' is not one the builtin converter writes.*need --converter llama.cpp"):
+        export_gguf(str(lora_run), tmp_path / "out", quant="q4_k_m", converter="builtin")
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "x.gguf").write_bytes(b"")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from brewslm.training.report import MetricsLog, StderrProgress, flatten, format_duration, plot_loss_curve
+from brewslm.training.report import MetricsLog, StderrProgress, format_duration, plot_loss_curve
 
 
 def test_progress_lines() -> None:
@@ -37,7 +37,3 @@ def test_loss_curve_png(tmp_path: Path) -> None:
     path = plot_loss_curve(entries, tmp_path / "curve.png", title="demo")
     assert path.read_bytes()[:4] == b"\x89PNG"
     assert plot_loss_curve([], tmp_path / "none.png") is None
-
-
-def test_flatten_params() -> None:
-    assert flatten({"lora": {"r": 8}, "seed": 0}) == {"lora.r": 8, "seed": 0}

@@ -16,7 +16,7 @@ pytest.importorskip("mlflow")
 from brewslm.evaluation import evaluate, load_eval_config  # noqa: E402
 from brewslm.training import train  # noqa: E402
 from brewslm.training.report import MetricsLog  # noqa: E402
-from brewslm.training.tracking import MLFLOW_DB, MlflowTracker  # noqa: E402
+from brewslm.training.tracking import MLFLOW_DB, MlflowTracker, flatten  # noqa: E402
 
 
 def test_train_and_eval_log_params_metrics_and_files_to_a_sqlite_store_in_home(sentiment, config_for, quiet,
@@ -197,3 +197,7 @@ def test_a_missing_tracker_package_is_a_config_error_naming_it(monkeypatch) -> N
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
     with pytest.raises(ConfigError, match="pip install wandb"):
         check_trackers_available(["tensorboard", "wandb"])
+
+
+def test_flatten_params() -> None:
+    assert flatten({"lora": {"r": 8}, "seed": 0}) == {"lora.r": 8, "seed": 0}

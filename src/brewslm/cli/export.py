@@ -24,8 +24,13 @@ class ExportOptions:
                          "gguf: one llama.cpp / Ollama file (Llama-family models).", default="hf", choices=FORMATS)
     out: Optional[str] = option("Folder to write to, new or empty (default: <BREWSLM_HOME>/exports/<name>-<format>).",
                                 default=None, metavar="DIR")
-    quant: Optional[str] = option("gguf tensor type: f32, f16 (default) or q8_0.", default=None,
-                                  choices=("f32", "f16", "q8_0"))
+    quant: Optional[str] = option("gguf tensor type: f32, f16 (default), q8_0, or the K-quants q4_k_m, q5_k_m, q6_k "
+                                  "(llama.cpp's quantizer).", default=None,
+                                  choices=("f32", "f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"))
+    converter: str = option("gguf: llama.cpp (its converter and quantizer, verified inside llama.cpp; built once and "
+                            "cached, 10-30 minutes the first time on a small CPU), builtin (Llama-family f32/f16/q8_0, "
+                            "no build), or auto: llama.cpp when it is set up or a K-quant needs it, else builtin.",
+                            default="auto", choices=("auto", "llama.cpp", "builtin"))
     overwrite: bool = option("Write into a folder that is not empty (a previous export there is replaced).",
                              default=False)
     no_verify: bool = option("gguf: skip loading the file back and comparing its logits with the model.",
@@ -66,6 +71,8 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
 
     if opts.format == "hf" and opts.quant is not None:
         raise ConfigError("--quant applies to --format gguf; an hf export keeps the trained precision")
+    if opts.format == "hf" and opts.converter != "auto":
+        raise ConfigError("--converter applies to --format gguf")
     if opts.format == "hf" and opts.no_verify:
         raise ConfigError("--no-verify applies to --format gguf; an hf export has nothing to verify")
     if opts.format != "hf" and (opts.check or opts.check_python):
@@ -94,7 +101,10 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
     else:
         from brewslm.export.gguf import export_gguf
 
-        result = export_gguf(bundle, out, quant=quant, overwrite=opts.overwrite, verify=not opts.no_verify).to_dict()
+        import sys
+
+        result = export_gguf(bundle, out, quant=quant, overwrite=opts.overwrite, verify=not opts.no_verify,
+                             converter=opts.converter, progress=lambda line: print(line, file=sys.stderr)).to_dict()
     failed = export_exit_status(result) or (result.get("verification") or {}).get("passed") is False
     if opts.push_to_hub and failed:  # an export that failed its check or verification is not published
         result["hub_refused"] = (f"not pushed to {opts.push_to_hub}: the export failed its "
@@ -131,7 +141,8 @@ def _export_lines(result: dict[str, Any]) -> list[tuple[str, Any]]:
         f"{'passed' if check['passed'] else 'FAILED'}: max |logit diff| {check['max_abs_diff']:.3g} "
         f"({check['max_rel_diff']:.1e} of the logit scale), top-1 agreement {check['top1_agreement']:.3f} "
         f"over {check['positions']} positions, tokenizer {'identical' if check['tokens_match'] else 'different'}")
-    return [("exported", f"{result['name']} ({result['source']})"), ("gguf", result["path"]),
+    return [("exported", f"{result['name']} ({result['source']}, {result.get('converter', 'builtin')} converter)"),
+            ("gguf", result["path"]),
             ("quantization", f"{result['quant']} ({', '.join(f'{n} {t}' for t, n in result['type_counts'].items())} tensors)"),
             ("size", f"{result['bytes'] / 1e6:,.1f} MB"), ("verified", verified)]
 

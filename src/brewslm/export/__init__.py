@@ -5,8 +5,11 @@ Hugging Face export with its model card, and the GGUF export for llama.cpp / Oll
   recipe, eval report, ``ServingSettings``) - the contract ``brewslm serve`` builds on.
 - ``hf``: ``export_hf(spec, out_dir)`` - merged standalone folder + tokenizer + chat template +
   recipe.yaml + eval report files + README.md model card + ``brewslm_export.json``.
-- ``gguf``: ``export_gguf(spec, out_dir, quant)`` - a llama.cpp GGUF (f32 / f16 / q8_0) of a
-  Llama-family model, verified against the merged model through transformers' GGUF loader.
+- ``gguf``: ``export_gguf(spec, out_dir, quant, converter)`` - a GGUF and its Ollama Modelfile,
+  verified against the merged model: by llama.cpp's converter and quantizer (K-quants) and run
+  inside llama.cpp (``llamacpp``: the pinned tooling, built once), or by the builtin writer
+  (Llama-family f32 / f16 / q8_0, read back through transformers).
+- ``hub``, ``dataset_card``: push an export folder or a dataset version to the Hugging Face Hub.
 - ``model_card``: ``render_model_card(...)`` - the README.md text (pure).
 """
 

@@ -92,7 +92,14 @@ TOLERANCES = {
     "f32": Tolerance(max_rel_diff=1e-4, min_top1=1.0),
     "f16": Tolerance(max_rel_diff=1e-2, min_top1=0.98),
     "q8_0": Tolerance(max_rel_diff=0.15, min_top1=0.90),
+    # K-quants (llama.cpp's quantizer): 6, ~5.5 and ~4.5 bits per weight; each bit fewer doubles the
+    # rounding step, so the bounds widen ~2x per step from q8_0's; top-1 bounds are what llama.cpp's
+    # own perplexity tables make plausible for a small model (a 4-bit 135M model flips ~1 in 10)
+    "q6_k": Tolerance(max_rel_diff=0.25, min_top1=0.85),
+    "q5_k_m": Tolerance(max_rel_diff=0.35, min_top1=0.80),
+    "q4_k_m": Tolerance(max_rel_diff=0.5, min_top1=0.70),
 }
+CONVERTERS = ("auto", "llama.cpp", "builtin")
 
 
 @dataclass(frozen=True)
@@ -141,11 +148,12 @@ class GgufExport:
     seconds: float
     verification: GgufVerification | None = None
     type_counts: dict[str, int] = field(default_factory=dict)  # tensors per GGML type
+    converter: str = "builtin"  # which converter wrote it: llama.cpp or builtin
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": "gguf", "path": str(self.path), "quant": self.quant, "name": self.bundle.name,
                 "source": self.bundle.kind, "tensors": self.tensors, "bytes": self.bytes,
-                "type_counts": self.type_counts, "seconds": round(self.seconds, 1),
+                "type_counts": self.type_counts, "seconds": round(self.seconds, 1), "converter": self.converter,
                 "verification": self.verification.to_dict() if self.verification else None}
 
 
@@ -391,33 +399,97 @@ def gguf_file_name(name: str, quant: str) -> str:
 
 
 def export_gguf(spec: str | Path | ModelBundle, out_dir: str | Path, *, quant: str = "f16",
-                overwrite: bool = False, verify: bool = True) -> GgufExport:
+                overwrite: bool = False, verify: bool = True, converter: str = "auto",
+                progress: Any = None) -> GgufExport:
     """Write ``<out>/<name>-<quant>.gguf``, an Ollama ``Modelfile`` beside it (``export.modelfile``)
-    and, verified, ``<name>-<quant>.verify.json``."""
-    if quant not in QUANTS:
-        raise ConfigError(f"unknown GGUF quantization '{quant}'; use one of: {', '.join(QUANTS)}")
+    and, verified, ``<name>-<quant>.verify.json``.
+
+    ``converter="llama.cpp"`` writes the file with llama.cpp's converter and quantizer and verifies
+    it inside llama.cpp (``export.llamacpp``; set up once, then cached): any architecture the
+    converter supports, quants f32 / f16 / q8_0 / q4_k_m / q5_k_m / q6_k. ``converter="builtin"``
+    is this module's own writer (Llama-family, f32 / f16 / q8_0, verified through transformers'
+    GGUF loader): no build, no download. ``auto`` (the default) is llama.cpp when its tooling is set
+    up already or a K-quant asks for it, else builtin."""
+    from brewslm.export import llamacpp
+
+    if converter not in CONVERTERS:
+        raise ConfigError(f"unknown GGUF converter '{converter}'; use one of: {', '.join(CONVERTERS)}")
+    if converter == "auto":
+        converter = "llama.cpp" if quant in llamacpp.K_QUANTS or llamacpp.cached_tooling() is not None else "builtin"
+    allowed = llamacpp.QUANT_TYPES if converter == "llama.cpp" else QUANTS
+    if quant not in allowed:
+        raise ConfigError(f"GGUF quantization '{quant}' is not one the {converter} converter writes; use one of: "
+                          f"{', '.join(allowed)}" + (" (K-quants need --converter llama.cpp)" if quant in
+                                                      llamacpp.K_QUANTS else ""))
     started = time.perf_counter()
     bundle = source_bundle(spec)
     out = Path(out_dir).expanduser()
     prepare_out_dir(out, overwrite=overwrite)
+    tools = llamacpp.ensure_tooling(progress) if converter == "llama.cpp" else None
     model, tokenizer = load_merged(bundle)
-    check_llama(model.config)  # before the folder is touched
+    if tools is None:
+        check_llama(model.config)  # before the folder is touched
     out.mkdir(parents=True, exist_ok=True)
     path = out / gguf_file_name(bundle.name, quant)
-    counts = write_gguf(model, tokenizer, path, quant, name=bundle.name)
+    if tools is None:
+        counts = write_gguf(model, tokenizer, path, quant, name=bundle.name)
+    else:
+        _write_with_llamacpp(tools, bundle, path, quant)
+        counts = llamacpp.gguf_type_counts(path)
     generation = getattr(model, "generation_config", None)
     write_modelfile(path, tokenizer, model.config, generation.to_dict() if generation is not None else None)
-    verification = verify_gguf(model, tokenizer, path, quant) if verify else None
-    if verification is not None:
+    verification = None
+    if verify:
+        verification = (verify_gguf(model, tokenizer, path, quant) if tools is None
+                        else verify_in_llamacpp(tools, model, tokenizer, path, quant))
         path.with_suffix(".verify.json").write_text(json.dumps(verification.to_dict(), indent=2) + "\n",
                                                      encoding="utf-8")
         if not verification.passed:
             raise ConfigError(f"GGUF check failed for {path}: {verification.describe()}; the file is kept for inspection")
     return GgufExport(path, quant, bundle, sum(counts.values()), path.stat().st_size, time.perf_counter() - started,
-                      verification, counts)
+                      verification, counts, converter)
+
+
+def _write_with_llamacpp(tools: Any, bundle: ModelBundle, path: Path, quant: str) -> None:
+    """The merged Hugging Face folder (written for a run, else the bundle's own) -> converter -> quantizer."""
+    from brewslm.export import llamacpp
+    from brewslm.training.export import export_merged
+
+    with tempfile.TemporaryDirectory(prefix="brewslm-gguf-", dir=path.parent) as tmp:
+        folder = Path(bundle.model_dir)
+        if bundle.run_dir is not None and bundle.kind in ("run", "recipe"):
+            folder = Path(tmp) / "merged"
+            export_merged(bundle.run_dir, folder, overwrite=True)
+        if quant in llamacpp.CONVERTER_TYPES:
+            llamacpp.convert(tools, folder, path, quant)
+            return
+        wide = Path(tmp) / "f16.gguf"  # llama.cpp's own route: convert to f16, then quantize
+        llamacpp.convert(tools, folder, wide, "f16")
+        llamacpp.quantize(tools, wide, path, quant)
+
+
+def verify_in_llamacpp(tools: Any, model: Any, tokenizer: Any, path: Path, quant: str) -> GgufVerification:
+    """Run ``path`` inside llama.cpp and compare its logits and token ids with ``model``'s."""
+    import torch
+
+    from brewslm.export.llamacpp import llama_logits
+
+    texts = verification_prompts(tokenizer)
+    ids, actual = llama_logits(tools, path, texts)
+    expected, same_tokens = [], True
+    with torch.no_grad():
+        for text, llama_ids in zip(texts, ids):
+            own = tokenizer(text, add_special_tokens=False)["input_ids"]
+            same_tokens &= own == llama_ids
+            expected.append(model(input_ids=torch.tensor([own])).logits[0].float().numpy())
+    if not same_tokens:  # compare what can be compared; the verification fails on the tokens anyway
+        actual = [a[:len(e)] if len(a) >= len(e) else np.pad(a, ((0, len(e) - len(a)), (0, 0)))
+                  for e, a in zip(expected, actual)]
+    return compare_logits(expected, actual, quant=quant, tokens_match=same_tokens)
 
 
 __all__ = [
+    "CONVERTERS",
     "GgufExport",
     "GgufVerification",
     "QUANTS",
@@ -427,6 +499,7 @@ __all__ = [
     "check_llama",
     "compare_logits",
     "export_gguf",
+    "verify_in_llamacpp",
     "gguf_file_name",
     "load_merged",
     "permute_qk",
