@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.tiny_model import build_tiny_tokenizer
+from helpers.tiny_model import build_tiny_tokenizer, tiny_model_dir  # noqa: F401  (tiny_model_dir: a fixture)
 
 from brewslm.errors import ConfigError
 from brewslm.tasks.rendering import conversation
@@ -85,3 +85,18 @@ def test_an_unknown_choice_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="chat_template must be one of model, chatml, qwen, llama3, gemma, phi"):
         build_options(TrainConfig, {"dataset": "d", "chat_template": "vicuna"})
+
+
+def test_plain_models_are_evaluated_and_served_with_the_chosen_template(tiny_model_dir, tmp_path) -> None:
+    from brewslm.evaluation.runner import load_model, resolve_model
+    from brewslm.serving.models import ServedModels
+
+    template = tmp_path / "plain.jinja"
+    template.write_text(PLAIN_TEMPLATE, encoding="utf-8")
+    _, tokenizer = load_model(resolve_model(str(tiny_model_dir)), "cpu", str(template))
+    assert tokenizer.chat_template == PLAIN_TEMPLATE
+    served = ServedModels.load([str(tiny_model_dir)], device="cpu", chat_template=str(template))
+    model = served.get(served.ids()[0])
+    assert model.tokenizer.decode(model.chat_prompt_ids(MESSAGES[:2])).endswith("### assistant:\n")
+    assert ServedModels.load([str(tiny_model_dir)], device="cpu").get(served.ids()[0]).tokenizer.chat_template != (
+        PLAIN_TEMPLATE)  # the default: the model's own

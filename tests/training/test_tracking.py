@@ -86,11 +86,16 @@ def _scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}, events
 
 
-def test_tensorboard_event_files_hold_the_steps_the_evaluation_and_the_files(sentiment, config_for, quiet,
-                                                                            tmp_path: Path) -> None:
+def test_tensorboard_and_wandb_hold_the_steps_the_evaluation_and_the_files(sentiment, config_for, quiet, monkeypatch,
+                                                                           tmp_path: Path) -> None:
     pytest.importorskip("tensorboard")
+    pytest.importorskip("wandb")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)  # no key, no mode: offline, never a login prompt
 
-    result = train(config_for(sentiment, max_steps=2, report_to="tensorboard"), progress=quiet)
+    result = train(config_for(sentiment, max_steps=2, report_to=["tensorboard", "wandb"], wandb_project="tracked"),
+                   progress=quiet)  # one run, both trackers
+    _check_wandb_offline_run(result)
     scalars, events = _scalars(result.run_dir / "tensorboard")
     logged = [e for e in MetricsLog(result.run_dir / "metrics.jsonl").read() if e.get("kind") == "train"]
     assert [step for step, _ in scalars["loss"]] == [1, 2]
@@ -113,11 +118,8 @@ def test_tensorboard_event_files_hold_the_steps_the_evaluation_and_the_files(sen
     assert "files/report.md/text_summary" in events.Tags()["tensors"]
 
 
-def test_wandb_offline_run_holds_config_metrics_and_an_artifact(sentiment, config_for, quiet, monkeypatch) -> None:
-    pytest.importorskip("wandb")
-    monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    monkeypatch.delenv("WANDB_MODE", raising=False)  # no key, no mode: offline, never a login prompt
-    result = train(config_for(sentiment, max_steps=2, report_to=["wandb"], wandb_project="tracked"), progress=quiet)
+def _check_wandb_offline_run(result) -> None:
+    """The W&B offline run of ``result``: its config, metrics by step and one artifact with the files."""
     runs = sorted((result.run_dir / "wandb" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, runs
     records = _wandb_records(next(runs[0].glob("*.wandb")))

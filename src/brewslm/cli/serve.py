@@ -50,6 +50,18 @@ class ServeOptions:
     device: str | None = option("Device the models run on: cpu, cuda, cuda:1, mps (default: the best available).",
                                 default=None)
     log_level: str = option("How much the server logs on stderr.", default="info", choices=LOG_LEVELS)
+    chat_template: str = option("Turn format of plain model folders: model (its own; ChatML when it has none), "
+                                "chatml, llama3, qwen, gemma, phi or a .jinja file; a fine-tune always serves with "
+                                "the template it trained with.", default="model", metavar="NAME|FILE")
+
+
+def _template_choice(choice: str) -> str:
+    from brewslm.training.chat_templates import check_choice
+
+    try:
+        return check_choice(choice)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def settings_of(opts: ServeOptions) -> ServerSettings:
@@ -100,7 +112,7 @@ def serve(opts: ServeOptions) -> dict[str, Any]:
     settings = settings_of(opts)
     sock = listening_socket(settings.host, settings.port)
     try:
-        models = ServedModels.load(opts.models, device=opts.device)
+        models = ServedModels.load(opts.models, device=opts.device, chat_template=_template_choice(opts.chat_template))
         settings = settings.model_copy(update={"port": sock.getsockname()[1]})
         app = create_app(models, settings)
         ids = models.ids()

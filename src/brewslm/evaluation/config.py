@@ -102,6 +102,18 @@ class EvalConfig(TrackingOptions):
         "for a run, else <BREWSLM_HOME>/evals/<dataset>-<split>-<time>).",
     )
 
+    chat_template: str = Field(
+        "model", description="Turn format of plain models (the base, or a tuned model folder that is not a run): "
+        "model (its own; ChatML when it has none), chatml, llama3, qwen, gemma, phi or a .jinja file. A run always "
+        "renders with the template it trained with.")
+
+    @field_validator("chat_template")
+    @classmethod
+    def _known_template(cls, choice: str) -> str:
+        from brewslm.training.chat_templates import check_choice
+
+        return check_choice(choice)
+
     @field_validator("gates", mode="before")
     @classmethod
     def _one_gate_is_a_list(cls, value: Any) -> Any:

@@ -150,11 +150,12 @@ def _same_path(a: str | None, b: str | None) -> bool:
         return False
 
 
-def load_model(ref: ModelRef, device: str | None) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` in eval mode. A plain model's tokenizer gets the chat template training
-    would give it, so the baseline sees the same prompt text as the fine-tune."""
+def load_model(ref: ModelRef, device: str | None, chat_template: str = "model") -> tuple[Any, Any]:
+    """``(model, tokenizer)`` in eval mode. A run renders with the template it trained with (checked
+    on load); a plain model with ``chat_template`` (``model``: its own, else the ChatML training
+    would give it, so the baseline sees the same prompt text as the fine-tune)."""
     from brewslm.models import load_causal_lm
-    from brewslm.training.encoding import ensure_chat_template
+    from brewslm.training.chat_templates import set_chat_template
     from brewslm.training.export import load_trained
     from brewslm.training.model import quiet_loading
 
@@ -162,7 +163,7 @@ def load_model(ref: ModelRef, device: str | None) -> tuple[Any, Any]:
         if ref.kind == "run":
             return load_trained(ref.source, device=device)
         model, tokenizer = load_causal_lm(ref.source, device=device)
-    ensure_chat_template(tokenizer)
+    set_chat_template(tokenizer, chat_template)
     return model, tokenizer
 
 
@@ -670,11 +671,11 @@ def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress,
                baselines: BaselineRun | None = None) -> tuple[dict[str, ModelEval], dict[str, Any] | None]:
     """Both models' predictions and scores (``{"tuned", "base"?}``), and the judge's section. A
     judged handler's judge also rates the fitted ``baselines``' predictions (so they score alike)."""
-    tuned = _Loaded(plan.tuned, *load_model(plan.tuned, config.device))
+    tuned = _Loaded(plan.tuned, *load_model(plan.tuned, config.device, config.chat_template))
     base: _Loaded | None = None
     if plan.base is not None:  # a LoRA run's own base is the same weights with the adapter off
         base = (_Loaded(plan.base, tuned.model, tuned.tokenizer) if plan.base.adapter_of is not None
-                else _Loaded(plan.base, *load_model(plan.base, config.device)))
+                else _Loaded(plan.base, *load_model(plan.base, config.device, config.chat_template)))
     predicted: dict[str, list[Predicted]] = {}
     seconds: dict[str, float] = {}
     for label, loaded in (("tuned", tuned), ("base", base)):

@@ -174,16 +174,20 @@ class ServedModels:
         self._models: dict[str, ServedModel] = {served.id: served for served in models}
 
     @classmethod
-    def load(cls, specs: Sequence[str], *, device: Any = None, dtype: Any = None) -> "ServedModels":
-        """Resolve and load every spec (see the module notes)."""
+    def load(cls, specs: Sequence[str], *, device: Any = None, dtype: Any = None,
+             chat_template: str = "model") -> "ServedModels":
+        """Resolve and load every spec (see the module notes). ``chat_template`` is the turn format
+        of plain models (``training.chat_templates``); a fine-tune serves with the one it trained with."""
         from brewslm.export.bundle import resolve_bundle
 
         if not specs:
             raise ConfigError("no model to serve; name a model folder, run, recipe or export")
-        return cls.from_bundles([resolve_bundle(spec) for spec in specs], device=device, dtype=dtype)
+        return cls.from_bundles([resolve_bundle(spec) for spec in specs], device=device, dtype=dtype,
+                                chat_template=chat_template)
 
     @classmethod
-    def from_bundles(cls, bundles: Sequence[Any], *, device: Any = None, dtype: Any = None) -> "ServedModels":
+    def from_bundles(cls, bundles: Sequence[Any], *, device: Any = None, dtype: Any = None,
+                     chat_template: str = "model") -> "ServedModels":
         """Load resolved bundles (``export.bundle.ModelBundle``), as ``load`` does."""
         from brewslm.models import resolve_device
 
@@ -199,7 +203,8 @@ class ServedModels:
             named_base = next((i for i, b in enumerate(bundles) if not b.is_adapter and _same_model(b.model_dir, key)),
                               None)
             shared = _load_adapters(key, [bundles[i] for i in members], torch_device, dtype,
-                                    base_bundle=bundles[named_base] if named_base is not None else None)
+                                    base_bundle=bundles[named_base] if named_base is not None else None,
+                                    chat_template=chat_template)
             for i, model in zip(members, shared[1:]):
                 served[i] = model
             if named_base is not None:
@@ -208,7 +213,7 @@ class ServedModels:
                 bases.append(shared[0])
         for index, bundle in enumerate(bundles):
             if index not in served:
-                served[index] = _load_plain(bundle, torch_device, dtype)
+                served[index] = _load_plain(bundle, torch_device, dtype, chat_template)
         return cls([served[i] for i in range(len(bundles))] + bases)
 
     def ids(self) -> list[str]:
@@ -317,31 +322,38 @@ def _retriever(settings: Mapping[str, Any]) -> Any:
     return Retriever(read_chunks(chunks_file), **options)
 
 
-def _with_template(tokenizer: Any) -> Any:
-    from brewslm.training.encoding import ensure_chat_template
+def _with_template(tokenizer: Any, bundle: Any, chat_template: str) -> Any:
+    """A fine-tune's tokenizer must still carry the template it trained with; a plain model gets
+    ``chat_template`` (``model``: its own, else the ChatML training would give it)."""
+    from brewslm.training.chat_templates import check_run_template, set_chat_template
+    from brewslm.training.run import read_run
 
-    ensure_chat_template(tokenizer)  # a plain model gets the template training would give it
+    if bundle is not None and bundle.run_dir is not None and bundle.kind in ("run", "recipe"):
+        check_run_template(tokenizer, read_run(bundle.run_dir), bundle.model_dir)
+        chat_template = "model"
+    set_chat_template(tokenizer, chat_template)
     return tokenizer
 
 
-def _served(served_id: str, bundle: Any, model: Any, tokenizer: Any, **extra: Any) -> ServedModel:
+def _served(served_id: str, bundle: Any, model: Any, tokenizer: Any, chat_template: str = "model",
+            **extra: Any) -> ServedModel:
     length = _context_length(model)
-    return ServedModel(id=served_id, bundle=bundle, model=model, tokenizer=_with_template(tokenizer),
+    return ServedModel(id=served_id, bundle=bundle, model=model, tokenizer=_with_template(tokenizer, bundle, chat_template),
                        context_length=length, max_seq_len=_trained_max_seq_len(bundle, length),
                        **_task_parts(bundle), **extra)
 
 
-def _load_plain(bundle: Any, device: Any, dtype: Any) -> ServedModel:
+def _load_plain(bundle: Any, device: Any, dtype: Any, chat_template: str = "model") -> ServedModel:
     from brewslm.models import load_causal_lm
     from brewslm.training.model import quiet_loading
 
     with quiet_loading():
         model, tokenizer = load_causal_lm(str(bundle.model_dir), device=device, dtype=dtype)
-    return _served(bundle.name, bundle, model.eval(), tokenizer)
+    return _served(bundle.name, bundle, model.eval(), tokenizer, chat_template)
 
 
 def _load_adapters(key: str, bundles: Sequence[Any], device: Any, dtype: Any, *,
-                   base_bundle: Any = None) -> list[ServedModel]:
+                   base_bundle: Any = None, chat_template: str = "model") -> list[ServedModel]:
     """One base and every adapter over it: ``[base, adapter_1, ...]`` sharing one peft model."""
     from peft import PeftModel
     from transformers import AutoTokenizer
@@ -357,7 +369,7 @@ def _load_adapters(key: str, bundles: Sequence[Any], device: Any, dtype: Any, *,
             model.load_adapter(str(bundle.model_dir), adapter_name=name)
     model.to(device).eval()
     base_id = base_bundle.name if base_bundle is not None else _base_id(key)
-    served = [_served(base_id, base_bundle, model, base_tokenizer, adapters_off=True)]
+    served = [_served(base_id, base_bundle, model, base_tokenizer, chat_template, adapters_off=True)]
     for name, bundle in zip(names, bundles):
         tokenizer = AutoTokenizer.from_pretrained(str(bundle.model_dir))  # the run saved the one it trained with
         served.append(_served(bundle.name, bundle, model, tokenizer, adapter=name, base_id=base_id))
