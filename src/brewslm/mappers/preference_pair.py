@@ -813,6 +813,15 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
         if deep:
             notes.append(f"{deep}/{walked} rows hold more than one item in a list on the way to '{paths[0]}': only the first is read")
             conf = min(conf, 0.7)
+        # siblings (judge_0, judge_1, judge_2) are votes of one panel: a sibling left out of the majority -
+        # read with another value map (0/1 beside 1/2), or one value throughout in this sample - would
+        # change who wins, and the values alone do not say how to read it
+        split = [p for p in values if p not in paths and p not in (a, b) and stem and indexed_name(p)
+                 and indexed_name(p)[0] == stem[0]]
+        if split:
+            notes.append(f"sibling field(s) {', '.join(repr(p) for p in split[:3])} of {', '.join(repr(p) for p in paths)} "
+                         "are not read as votes here (another value map, or one value in the sample): check them")
+            conf = min(conf, 0.7)
         named = bool(name_words(path) & _VERDICT_WORDS)
         others = [f for f in found if f[0] not in paths and f[4] >= found[0][4]]
         rivals = [f[0] for f in others if bool(name_words(f[0]) & _VERDICT_WORDS) >= named]
