@@ -71,6 +71,15 @@ def test_text_not_in_the_input_is_kept_as_a_hallucinated_span():
     assert metrics["precision"] == pytest.approx(1 / 3) and metrics["recall"] == pytest.approx(1 / 4)
 
 
+def test_a_quoted_text_with_whitespace_around_it_is_placed_trimmed_only_when_the_input_lacks_it():
+    h = handler()
+    reply = to_json([{"text": " Ada", "label": "PER"}, {"text": " Bob", "label": "PER"}, {"text": "Oslo\n", "label": "LOC"},
+                     {"text": "\t", "label": "PER"}])
+    # " Ada" and "Oslo\n" occur only trimmed; " Bob" occurs as quoted (after "met"), so it keeps its space;
+    # a text that is only whitespace stays unplaced
+    assert h.parse(reply, RECORD) == [span(0, 3), span(7, 11), span(15, 19, "LOC"), {"text": "\t", "label": "PER"}]
+
+
 def test_metrics_strict_relaxed_and_aliases():
     h = handler()
     off_by_one = [span(0, 3), span(8, 12), span(15, 19, "LOC")]  # "Bob " is one miss + one hallucination

@@ -3,7 +3,8 @@
 The model replies with the rendered completion's form, a JSON list ``[{"text", "label"}]`` in order
 of appearance. ``parse`` reads it strictly (invalid JSON, or anything but a list of objects with
 text ``text`` and ``label``, is unparseable) and recovers character offsets with
-``rendering.locate_spans``, the same function that defines the rendering. A quoted text that does
+``rendering.locate_spans``, the same function that defines the rendering (a quoted text with
+whitespace around it that occurs only trimmed is placed trimmed). A quoted text that does
 not occur in the input cannot be placed: it stays in the prediction as ``{"text", "label"}``
 (no offsets) and counts as a hallucinated span - it is listed in the detail, never dropped.
 
@@ -55,6 +56,7 @@ class SpanSetHandler(EvalHandler):
                 for item in items):
             return None
         source = record["text"]
+        items = [_as_in_source(item, source) for item in items]
         # locate_spans skips a text it cannot find without moving its cursor, so locating only the
         # findable items places them exactly as locating the whole list would
         findable = [item for item in items if item["text"] and item["text"] in source]
@@ -97,6 +99,17 @@ class SpanSetHandler(EvalHandler):
         if not out["seqeval"]["examples"]:
             out["seqeval"] = {"examples": 0}  # no record carries tokens and tags
         return out
+
+
+def _as_in_source(item: dict[str, Any], source: str) -> dict[str, Any]:
+    """The quoted text as it occurs in the input: a reply that quotes an entity with a space or
+    newline around it (a token boundary, ``" Janet Burns"``) names the entity, not the space, so
+    the text is trimmed when only the trimmed form occurs. Any other text is kept as quoted."""
+    text = item["text"]
+    trimmed = text.strip()
+    if text in source or not trimmed or trimmed not in source:
+        return item
+    return {**item, "text": trimmed}
 
 
 HANDLER = SpanSetHandler
