@@ -22,6 +22,18 @@ def test_progress_lines() -> None:
     assert format_duration(3725) == "1h02m" and format_duration(None) == "?"
 
 
+def test_an_eval_line_shows_the_task_metric_early_stopping_watches() -> None:
+    stream = io.StringIO()
+    progress = StderrProgress(stream)
+    progress({"event": "eval", "step": 70, "eval_loss": 0.47, "macro_f1": 0.61, "best_metric": "macro_f1",
+              "best_value": 0.65, "improved": False})
+    progress({"event": "eval", "step": 9, "eval_loss": 0.4, "best_metric": "eval_loss", "best_value": 0.4, "improved": True})
+    assert stream.getvalue().splitlines() == [
+        "eval at step 70 | val loss 0.4700 | val macro_f1 0.6100 (best so far 0.6500)",
+        "eval at step 9 | val loss 0.4000 (best)",
+    ]
+
+
 def test_metrics_log_truncates_after_a_checkpoint(tmp_path: Path) -> None:
     log = MetricsLog(tmp_path / "metrics.jsonl")
     for step in range(1, 6):

@@ -53,7 +53,12 @@ class StderrProgress:
             )
         elif kind == "eval":
             mark = " (best)" if event.get("improved") else ""
-            line = f"eval at step {event['step']} | val loss {event['eval_loss']:.4f}{mark}"
+            line = f"eval at step {event['step']} | val loss {event['eval_loss']:.4f}"
+            watched = event.get("best_metric")
+            if watched and watched != "eval_loss" and isinstance(event.get(watched), (int, float)):
+                # early stopping watches a task metric: show it, since "(best)" refers to it
+                line += f" | val {watched} {event[watched]:.4f} (best so far {event['best_value']:.4f})"
+            line += mark
         elif kind == "start":
             processes = event.get("processes") or 1
             where = f"{processes} processes ({event.get('strategy')}), {event['device']} each" if processes > 1 else event["device"]
