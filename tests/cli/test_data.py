@@ -13,6 +13,7 @@ from helpers.hub_server import fake_hub  # noqa: F401  (a fixture)
 
 from brewslm.cli.data import parse_field_map, parse_options
 from brewslm.errors import ConfigError
+from brewslm.storage.datasets import open_dataset
 
 SHARED = Path(os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"))
 
@@ -177,6 +178,16 @@ def test_import_parquet_format_and_expected_reasons(cli, tickets_jsonl):
     assert (Path(result["path"]) / "train.parquet").is_file()
     rows = cli("data", "preview", "tickets", "--rows", "2", "--json").json()["rows"]
     assert len(rows) == 2 and rows[0]["label"] in {"account", "billing", "shipping"}
+
+
+def test_import_split_group_keeps_a_field_value_in_one_split(cli, tickets_jsonl):
+    result = import_tickets(cli, tickets_jsonl, "--split-group", "label")
+    assert result["accepted"] == 45 and result["manifest"]["split"]["group_field"] == "label"
+    rows = {split: list(open_dataset("tickets").iter_records(split)) for split in ("train", "validation", "test")}
+    labels_in = {split: {r["label"] for r in records} for split, records in rows.items()}
+    assert sum(len(labels) for labels in labels_in.values()) == 3  # every label in exactly one split
+    assert "split_group" in one_error_line(
+        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--split", "test", "--split-group", "label"))
 
 
 def test_append_deduplicates_and_replace_starts_over(cli, tickets_jsonl):

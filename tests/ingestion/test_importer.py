@@ -194,6 +194,41 @@ def test_all_records_of_one_source_row_share_a_split(jsonl_file):
     assert len({next(iter(s)) for s in split_of_trip.values()}) > 1  # rows still spread over splits
 
 
+def test_split_group_keeps_the_rows_of_one_group_in_one_split(row_source):
+    """Rows made from one template (or by one user) share their wording: a random row split puts the
+    same template in train and test and overstates what the model learnt. split_group splits by value."""
+    rows = [{**row, "meta": {"template": f"t{i % 40}"}} for i, row in enumerate(review_rows(800))]
+    rows[5]["meta"]["template"] = 7  # a number is a value too, other than "7"
+    result = run_import(_spec(row_source("templated", lambda: iter(rows)), split_group="meta.template"))
+    assert result.records == 800 and result.rejected == 0
+    template_of = {row["text"]: row["meta"]["template"] for row in rows}
+    splits_of: dict[object, set[str]] = {}
+    for split, records in _records("reviews").items():
+        for record in records:
+            splits_of.setdefault(template_of[record["text"]], set()).add(split)
+    assert len(splits_of) == 41 and all(len(splits) == 1 for splits in splits_of.values())
+    assert {next(iter(s)) for s in splits_of.values()} == set(SPLITS)  # groups still spread over all splits
+    policy = result.manifest["split"]
+    assert policy["policy"] == "group_hash" and policy["group_field"] == "meta.template"
+
+    again = run_import(_spec(row_source("templated-reversed", lambda: iter(list(reversed(rows)))),
+                             dataset="again", split_group="meta.template"))
+    assert again.split_counts == result.split_counts  # a group's split follows from its value and the seed
+
+
+def test_split_group_rejects_rows_without_a_value_and_needs_the_auto_split(row_source):
+    rows = [{**row, "group": None if i == 3 else f"g{i % 5}"} for i, row in enumerate(review_rows(30))]
+    rows[4].pop("group")
+    result = run_import(_spec(row_source("grouped", lambda: iter(rows)), split_group="group"))
+    assert result.records == 28 and result.rejected_counts == {"split_group_missing": 2}
+    rejected = [json.loads(line) for line in result.rejected_path.read_text().splitlines()]
+    assert [r["row"] for r in rejected] == [4, 5] and "no value at 'group'" in rejected[0]["detail"]
+    with pytest.raises(ConfigError, match="split_group.*every row in 'test'"):
+        _spec("jsonl:x.jsonl", split="test", split_group="group")
+    with pytest.raises(ConfigError, match="not a field name"):
+        _spec("jsonl:x.jsonl", split_group="meta.")
+
+
 def test_duplicates_inside_one_import_are_counted_not_silently_dropped(row_source):
     rows = review_rows(10)
     # same content, other source ids and meta: the same training example

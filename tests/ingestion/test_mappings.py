@@ -60,6 +60,9 @@ def test_a_whole_import_spec_can_be_saved(tickets):
                       dataset="support", seed=3, split="train")
     saved = save_mapping("from-spec", spec)
     assert (saved.dataset, saved.seed, saved.split) == ("support", 3, "train")
+    grouped = save_mapping("grouped", spec.model_copy(update={"split": "auto", "split_group": "topic"}))
+    assert grouped.split_group == "topic" and grouped.to_spec().split_group == "topic"
+    assert get_mapping("from-spec").split_group is None
 
 
 @pytest.mark.parametrize(

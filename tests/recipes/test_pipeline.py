@@ -141,6 +141,16 @@ def test_a_test_file_goes_whole_into_the_test_split_and_is_what_eval_scores(tiny
     assert result.report["dataset"]["examples"] == test["split_counts"]["test"]
 
 
+def test_split_group_reaches_the_main_import_not_the_test_file(tmp_path: Path):
+    from brewslm.recipes.pipeline import _import_spec, _test_import_spec
+
+    path = _recipe_file(tmp_path, _rows("train", 20), {"review": "text", "rating": "label"})
+    recipe = load_recipe(path, ["data.split_group=rating", f"data.test_locator=jsonl:{tmp_path / 'held_out.jsonl'}"])
+    assert _import_spec(recipe).split_group == "rating"
+    test_spec = _test_import_spec(recipe)
+    assert (test_spec.split, test_spec.split_group) == ("test", None)  # the test file's rows all go to test
+
+
 def test_a_test_file_that_maps_to_zero_rows_fails_fast_naming_it(tmp_path: Path):
     path = _recipe_file(tmp_path, _rows("train", 20), {"review": "text", "rating": "label"})
     held_out = tmp_path / "held_out.jsonl"

@@ -28,7 +28,7 @@ def test_first_use_creates_the_database_and_runs_the_migrations(workspace):
         assert (workspace / "brewslm.db").is_file()
     assert TABLES <= set(inspect(engine).get_table_names())
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head == "0002" and _revision(engine) == head
+    assert head == "0003" and _revision(engine) == head
 
 
 def test_the_migrations_produce_exactly_the_models_schema(tmp_path):

@@ -196,6 +196,10 @@ class ImportOptions:
         default="auto", choices=("auto", "train", "validation", "test"),
     )
     seed: int = option("Seed of the auto split.", default=0)
+    split_group: str | None = option(
+        "A source field whose rows stay together in the auto split (a template, user, document or "
+        "conversation id; dotted for a nested field): the split is drawn per value, so no group has rows "
+        "in both train and test.", default=None, metavar="FIELD")
     drop_reasons: list[str] = option(
         "Rejection reasons you expect (e.g. parse_error in an export known to be messy): still counted and "
         "saved to rejected.jsonl, but not warned about.",
@@ -243,6 +247,7 @@ def import_(opts: ImportOptions) -> dict[str, Any]:
         mode=opts.mode,
         split=opts.split,
         seed=opts.seed,
+        split_group=opts.split_group,
         drop_reasons=opts.drop_reasons,
         format=opts.format,
     )

@@ -57,6 +57,7 @@ STAGE = catalog.STAGE
 RUN_OK = catalog.IMPORT_RUN
 RUN_FAILED = catalog.IMPORT_FAILED
 MAPPER_ERROR = "mapper_error"
+SPLIT_GROUP_MISSING = "split_group_missing"  # split_group is set and a row has no value there
 MAPPER_ERROR_ABORT = 1000  # consecutive leading rows a mapper may crash on before the import stops
 SPLIT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 SAMPLE_ROWS = 200  # rows read up front to check the field map against the source's fields
@@ -598,6 +599,7 @@ def _stream_new(
     options = plan.options
     validate = plan.profile.validate
     choose_split = _split_chooser(plan.spec)
+    group_field = plan.spec.split_group
     write_line = writer.write_line
     rejection_counts = stats.rejection_counts
     first_detail = stats.first_detail
@@ -644,8 +646,13 @@ def _stream_new(
                 outcome = Rejection(MAPPER_ERROR, _exception_line(exc))
             if type(outcome) is not list:
                 outcome = _normalise_outcome(outcome, plan.mapper.id)
+            group = None
+            if type(outcome) is list and group_field is not None:
+                group = _split_group(row, group_field)
+                if group is None:
+                    outcome = Rejection(SPLIT_GROUP_MISSING, f"no value at '{group_field}' (split_group); give every "
+                                                             "row one, or import without split_group")
             if type(outcome) is list:
-                group = None
                 for record in outcome:
                     if not isinstance(record, dict):
                         problem = Rejection(
@@ -701,6 +708,19 @@ def _stream_new(
         raise ImportFailed(_nothing_accepted_message(plan, stats))
 
 
+def _split_group(row: Any, path: str) -> bytes | None:
+    """The split group of a source row with ``split_group``: a digest of the value at ``path``
+    (its canonical JSON, so 7 and "7" are different groups), or None when the row has no value."""
+    value = get_path(row, path)
+    if value is MISSING or value is None or value == "":
+        return None
+    try:
+        encoded = _encode(value)
+    except (TypeError, ValueError):  # NaN or another value JSON cannot hold: its text still names the group
+        encoded = repr(value)
+    return hashlib.blake2b(encoded.encode("utf-8"), digest_size=KEY_BYTES).digest()
+
+
 def _normalise_outcome(outcome: Any, mapper_id: str) -> "list[dict[str, Any]] | Rejection":
     if isinstance(outcome, Rejection):
         return outcome
@@ -747,7 +767,18 @@ def _manifest(
     summary_result = stats.summary.result() or {}
     output_schema = dict(summary_result.get("output_schema") or plan.output_schema)
     split_policy: dict[str, Any] = {"assign": spec.split, "seed": spec.seed}
-    if spec.split == "auto":
+    if spec.split == "auto" and spec.split_group is not None:
+        split_policy.update(
+            policy="group_hash",
+            group_field=spec.split_group,
+            ratios=dict(SPLIT_RATIOS),
+            detail=(
+                f"blake2b(the source row's '{spec.split_group}' value, key=seed) bucket: all rows with one "
+                "value share a split (the ratios hold for groups, not rows), and a group keeps its split "
+                "across re-imports"
+            ),
+        )
+    elif spec.split == "auto":
         split_policy.update(
             policy="content_hash",
             ratios=dict(SPLIT_RATIOS),

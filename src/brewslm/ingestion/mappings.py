@@ -42,6 +42,7 @@ DEFINITION_FIELDS = {
     "mode": "mode",
     "split": "split",
     "seed": "seed",
+    "split_group": "split_group",
     "format": "output_format",
 }
 
@@ -58,6 +59,7 @@ class SavedMappingInfo:
     mode: str
     split: str
     seed: int
+    split_group: str | None
     format: str
     version: int
     created_by: str
@@ -153,6 +155,7 @@ def validate_definition(definition: dict[str, Any]) -> dict[str, Any]:
         "mode": spec.mode,
         "split": spec.split,
         "seed": spec.seed,
+        "split_group": spec.split_group,
         "format": spec.format,
     }
 
@@ -183,6 +186,7 @@ def save_mapping(
     seed: int = 0,
     format: str = "jsonl",
     actor: str | None = None,
+    split_group: str | None = None,
 ) -> SavedMappingInfo:
     """Validate and save a new mapping (``locator`` may also be a whole ``ImportSpec``)."""
     name = _validate_name(name)
@@ -201,6 +205,7 @@ def save_mapping(
             "mode": mode,
             "split": split,
             "seed": seed,
+            "split_group": split_group,
             "format": format,
         }
     actor = actor or default_actor()

@@ -22,7 +22,10 @@ class ImportSpec(BaseModel):
     is accepted). ``mode="append"`` adds to the dataset's current version, de-duplicated by
     content hash; ``"replace"`` starts the new version empty. ``split="auto"`` assigns each record
     to train/validation/test (80/10/10) from its content hash and ``seed``, so a record keeps its
-    split across re-imports. Rejection reasons in ``drop_reasons`` are expected: still counted and
+    split across re-imports. ``split_group`` names a source field (dotted for nested objects) whose
+    rows must stay together - a template, user, document or conversation id: the split is drawn per
+    value instead of per row, so no group has rows in both train and test (rows without a value are
+    rejected as ``split_group_missing``). Rejection reasons in ``drop_reasons`` are expected: still counted and
     saved to ``rejected.jsonl``, but not warned about.
     """
 
@@ -36,6 +39,7 @@ class ImportSpec(BaseModel):
     mode: ImportMode = "append"
     split: SplitChoice = "auto"
     seed: int = 0
+    split_group: Optional[str] = None
     drop_reasons: list[str] = Field(default_factory=list)
     actor: Optional[str] = None
     config_id: Optional[str] = None
@@ -50,6 +54,17 @@ class ImportSpec(BaseModel):
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ())) or "spec"
             raise ConfigError(f"import setting '{where}': {err.get('msg')}") from None
+
+    @model_validator(mode="after")
+    def _group_needs_auto_split(self) -> "ImportSpec":
+        if self.split_group is not None:
+            if not self.split_group.strip() or any(not part for part in self.split_group.split(".")):
+                raise ConfigError(f"import setting 'split_group': {self.split_group!r} is not a field name; "
+                                  "name a source field such as template_id (dotted for a nested one: meta.user)")
+            if self.split != "auto":
+                raise ConfigError(f"import setting 'split_group' groups rows of the auto split; this import puts "
+                                  f"every row in '{self.split}', so leave split_group unset or use split auto")
+        return self
 
 
 @dataclass

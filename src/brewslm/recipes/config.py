@@ -56,6 +56,12 @@ class DataSection(OptionsModel):
     options: dict[str, Any] = Field(default_factory=dict, description="Mapper options.")
     dataset: Optional[str] = Field(None, description="Workspace dataset name the rows are imported into (unset: the recipe name).")
     seed: int = Field(0, description="Seed of the train/validation/test split.")
+    split_group: Optional[str] = Field(
+        None,
+        description="A source field whose rows stay together in one split (a template, user, document or "
+        "conversation id): no group has rows in both train and test, so the test rows measure the model on "
+        "groups it never saw (unset: each row is its own group).",
+    )
     test_locator: Optional[str] = Field(
         None,
         description="A held-out file mapped like `locator` whose rows all go to the test split (e.g. the "

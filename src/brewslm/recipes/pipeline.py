@@ -70,6 +70,7 @@ def _import_spec(recipe: RecipeConfig) -> Any:
         dataset=recipe.dataset_name,
         mode="replace",
         seed=data.seed,
+        split_group=data.split_group,
     )
 
 
@@ -81,7 +82,7 @@ def _test_import_spec(recipe: RecipeConfig, mapper_id: str | None = None,
         return None
     main = _import_spec(recipe)
     return main.model_copy(update={
-        "locator": resolve_locator(recipe.data.test_locator), "mode": "append", "split": "test",
+        "locator": resolve_locator(recipe.data.test_locator), "mode": "append", "split": "test", "split_group": None,
         "mapper_id": mapper_id or main.mapper_id, "field_map": dict(field_map) if field_map else main.field_map})
 
 

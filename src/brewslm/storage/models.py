@@ -90,6 +90,7 @@ class SavedMapping(Base):
     mode: Mapped[str] = mapped_column(String(16), default="append")
     split: Mapped[str] = mapped_column(String(16), default="auto")
     seed: Mapped[int] = mapped_column(Integer, default=0)
+    split_group: Mapped[Optional[str]] = mapped_column(Text, default=None)
     output_format: Mapped[str] = mapped_column(String(16), default="jsonl")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(NAME_LENGTH))
