@@ -124,6 +124,8 @@ def _check_wandb_offline_run(result) -> None:
     assert len(runs) == 1, runs
     records = _wandb_records(next(runs[0].glob("*.wandb")))
 
+    kinds = [r.WhichOneof("record_type") for r in records]
+    assert "run" in kinds, kinds
     run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
     config = {item.key: json.loads(item.value_json) for item in run.config.update}
     assert run.project == "tracked" and run.display_name == result.run_dir.name

@@ -185,6 +185,16 @@ def test_a_mapping_that_rejects_every_row_says_so_in_the_dry_run(ui_client, loca
 
 # --- import, save, re-run, audit -----------------------------------------------------------------
 
+def test_the_split_group_field_is_kept_by_the_editor_and_reaches_the_import(ui_client, locator):
+    editor = ui_client.post("/data/editor", data=editor_form(locator, split_group="stars")).text
+    assert 'name="split_group" value="stars"' in editor and '<datalist id="source-fields">' in editor
+    job = finished(job_id_in(ui_client.post("/data/import", data=editor_form(locator, split_group="stars")).text))
+    assert job.params["split_group"] == "stars"
+    assert open_dataset("reviews").manifest["split"]["group_field"] == "stars"
+    refused = ui_client.post("/data/dry-run", data=editor_form(locator, split="train", split_group="stars"))
+    assert refused.status_code == 400 and "split_group" in one_line_error(refused)
+
+
 def test_import_save_and_rerun_a_mapping_then_find_its_events_in_the_audit_log(ui_client, locator):
     reply = ui_client.post("/data/import", data=editor_form(locator))
     assert reply.status_code == 200

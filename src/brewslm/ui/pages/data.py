@@ -94,6 +94,7 @@ class EditorView:
     dataset_default: str
     mode: str
     split: str
+    split_group: str  # a source field whose rows share one split ("" = each row its own group)
     mappers: list[tuple[str, str]]  # (mapper id, task profile)
     modes: tuple[str, ...] = get_args(ImportMode)
     split_choices: tuple[str, ...] = get_args(SplitChoice)
@@ -110,6 +111,7 @@ class MappingForm:
     dataset: str = ""
     mode: str = "append"
     split: str = "auto"
+    split_group: str = ""
 
     def field_map(self) -> dict[str, str]:
         return parse_field_map(f"{src.strip()}={dst.strip()}" for src, dst in self.pairs if src.strip() and dst.strip())
@@ -126,6 +128,7 @@ class MappingForm:
             dataset=self.dataset.strip() or None,
             mode=self.mode,
             split=self.split,
+            split_group=self.split_group.strip() or None,
         )
 
 
@@ -138,11 +141,12 @@ def mapping_form(
     dataset: str = Form(""),
     mode: str = Form("append"),
     split: str = Form("auto"),
+    split_group: str = Form(""),
 ) -> MappingForm:
     if len(src) != len(dst):
         raise ConfigError(f"the field map form sent {len(src)} source fields but {len(dst)} targets; reload the page")
     return MappingForm(locator=locator, mapper_id=mapper_id, pairs=list(zip(src, dst)), options_text=options,
-                       dataset=dataset, mode=mode, split=split)
+                       dataset=dataset, mode=mode, split=split, split_group=split_group)
 
 
 def options_lines(options: dict[str, Any]) -> str:
@@ -161,6 +165,7 @@ def editor_view(
     dataset_default: str = "",
     mode: str = "append",
     split: str = "auto",
+    split_group: str = "",
 ) -> EditorView:
     mapper = get_mapper(mapper_id)
     rows = [(name, field_map.get(name, "")) for name in fields]
@@ -179,6 +184,7 @@ def editor_view(
         dataset_default=dataset_default,
         mode=mode,
         split=split,
+        split_group=split_group,
         mappers=[(m.id, m.task_profile) for m in list_mappers()],
     )
 
@@ -319,7 +325,7 @@ def editor_step(
         field_map, options_text = form.field_map(), form.options_text
     editor = editor_view(form.locator, source_fields, form.mapper_id, field_map, options_text,
                          dataset=form.dataset or dataset_default, dataset_default=dataset_default, mode=form.mode,
-                         split=form.split)
+                         split=form.split, split_group=form.split_group)
     return render(request, "data_editor.html", editor=editor)
 
 
