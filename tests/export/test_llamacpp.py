@@ -101,3 +101,35 @@ def test_tiny_models_convert_quantize_and_run_inside_llama_cpp(kind, real_tokeni
         assert (result.path.parent / "Modelfile").is_file()
         check = verify_in_llamacpp(llamacpp.cached_tooling(), model, tokenizer, result.path, quant)
         assert check.tokens_match and math.isfinite(check.max_abs_diff) and check.top1_agreement > 0.5, check
+
+
+def test_a_run_is_merged_once_and_the_converter_reads_that_merged_folder(lora_run, monkeypatch, tmp_path) -> None:
+    """The GGUF export loads and merges a LoRA run for its checks and its Modelfile; the folder the
+    converter reads is that same merged model saved, not a second load and merge."""
+    import torch
+    from peft.tuners.tuners_utils import BaseTuner
+    from transformers import AutoModelForCausalLM
+
+    from brewslm.export import gguf
+
+    merges, converted = [], {}
+    original_merge = BaseTuner.merge_and_unload  # what PeftModel.merge_and_unload reaches
+
+    def counting_merge(self, *args, **kwargs):
+        merges.append(1)
+        return original_merge(self, *args, **kwargs)
+
+    def fake_convert(tools, folder, out, outtype):  # llama.cpp's converter: what it would read
+        converted["model"] = AutoModelForCausalLM.from_pretrained(str(folder)).eval()
+        out.write_bytes(b"GGUF")
+
+    monkeypatch.setattr(BaseTuner, "merge_and_unload", counting_merge)
+    monkeypatch.setattr(llamacpp, "ensure_tooling", lambda progress=None: object())
+    monkeypatch.setattr(llamacpp, "convert", fake_convert)
+    monkeypatch.setattr(llamacpp, "gguf_type_counts", lambda path: {"F32": 1})
+    result = gguf.export_gguf(str(lora_run), tmp_path / "out", quant="f32", converter="llama.cpp", verify=False)
+    assert merges == [1] and result.converter == "llama.cpp" and (result.path.parent / "Modelfile").is_file()
+    model, _ = gguf.load_merged(gguf.source_bundle(str(lora_run)))
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        torch.testing.assert_close(converted["model"](input_ids=ids).logits, model(input_ids=ids).logits)

@@ -434,7 +434,7 @@ def export_gguf(spec: str | Path | ModelBundle, out_dir: str | Path, *, quant: s
     if tools is None:
         counts = write_gguf(model, tokenizer, path, quant, name=bundle.name)
     else:
-        _write_with_llamacpp(tools, bundle, path, quant)
+        _write_with_llamacpp(tools, bundle, path, quant, model, tokenizer)
         counts = llamacpp.gguf_type_counts(path)
     generation = getattr(model, "generation_config", None)
     write_modelfile(path, tokenizer, model.config, generation.to_dict() if generation is not None else None)
@@ -450,16 +450,16 @@ def export_gguf(spec: str | Path | ModelBundle, out_dir: str | Path, *, quant: s
                       verification, counts, converter)
 
 
-def _write_with_llamacpp(tools: Any, bundle: ModelBundle, path: Path, quant: str) -> None:
-    """The merged Hugging Face folder (written for a run, else the bundle's own) -> converter -> quantizer."""
+def _write_with_llamacpp(tools: Any, bundle: ModelBundle, path: Path, quant: str, model: Any, tokenizer: Any) -> None:
+    """The merged Hugging Face folder (a run's ``model``, merged once by ``load_merged`` and saved
+    here, else the bundle's own folder) -> converter -> quantizer."""
     from brewslm.export import llamacpp
-    from brewslm.training.export import export_merged
+    from brewslm.training.export import save_merged
 
     with tempfile.TemporaryDirectory(prefix="brewslm-gguf-", dir=path.parent) as tmp:
         folder = Path(bundle.model_dir)
         if bundle.run_dir is not None and bundle.kind in ("run", "recipe"):
-            folder = Path(tmp) / "merged"
-            export_merged(bundle.run_dir, folder, overwrite=True)
+            folder = save_merged(model, tokenizer, bundle.run_dir, Path(tmp) / "merged")
         if quant in llamacpp.CONVERTER_TYPES:
             llamacpp.convert(tools, folder, path, quant)
             return

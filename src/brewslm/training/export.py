@@ -69,6 +69,19 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool =
         model, tokenizer = load_trained(run_dir, device="cpu")
         if record.get("model_kind") != "full":
             model = model.merge_and_unload()
+    return save_merged(model, tokenizer, run_dir, out, record)
+
+
+def save_merged(model: Any, tokenizer: Any, run_dir: str | Path, out_dir: str | Path,
+                record: dict[str, Any] | None = None) -> Path:
+    """Write a run's model, already merged (``export_merged`` or a caller that merged it for
+    something else too, such as the GGUF export), as a plain transformers folder with the record
+    of where it came from; returns ``out_dir``."""
+    from brewslm.training.model import quiet_loading
+
+    run_dir, out = Path(run_dir).expanduser(), Path(out_dir).expanduser()
+    record = read_run(run_dir) if record is None else record
+    with quiet_loading():
         out.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(str(out))
         tokenizer.save_pretrained(str(out))
@@ -85,4 +98,4 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool =
     return out
 
 
-__all__ = ["EXPORT_RECORD", "base_model_source", "export_merged", "load_trained"]
+__all__ = ["EXPORT_RECORD", "base_model_source", "export_merged", "load_trained", "save_merged"]
