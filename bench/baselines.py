@@ -65,7 +65,7 @@ HEADERS = ["recipe", "dataset", "test rows", "baseline", "headline metric", "val
 
 def prepare_data(recipe: Any, work: Path, log: Any) -> dict[str, Any]:
     """The recipe's data stage, as ``run_recipe`` runs it: the dataset version its evaluation uses."""
-    from brewslm.recipes.pipeline import _Runner, check_recipe
+    from brewslm.pipeline import _Runner, check_recipe
 
     check_recipe(recipe)
     # The pipeline's own stage runner (no public entry point runs the data stage alone): the same

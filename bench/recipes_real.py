@@ -160,7 +160,7 @@ def run_child(args: argparse.Namespace) -> None:
     """Run one recipe in this (fresh) process and write its summary, or its error, as JSON."""
     from brewslm.errors import BrewError
     from brewslm.recipes import load_recipe
-    from brewslm.recipes.pipeline import run_recipe
+    from brewslm.pipeline import run_recipe
 
     out_file = Path(args.child_out)
     name = args.child

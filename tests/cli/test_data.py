@@ -8,11 +8,10 @@ import shlex
 from pathlib import Path
 
 import pytest
-
 from helpers.hub_server import fake_hub  # noqa: F401  (a fixture)
 
-from brewslm.cli.data import parse_field_map, parse_options
 from brewslm.errors import ConfigError
+from brewslm.options import parse_field_map, parse_options
 from brewslm.storage.datasets import open_dataset
 
 SHARED = Path(os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"))
@@ -405,7 +404,6 @@ def test_push_puts_parquet_splits_and_a_card_on_the_hub(cli, tickets_jsonl, fake
     import io
 
     import pyarrow.parquet as pq
-
     from helpers.hub_server import OWNER
 
     imported = cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",

@@ -10,7 +10,7 @@ import pytest
 from brewslm.errors import ConfigError
 from brewslm.evaluation.config import EvalConfig, build_eval_config, load_eval_config, update_eval_config
 from brewslm.evaluation.handlers.base import STRATEGIES
-from brewslm.training.config import describe_options, option_names
+from brewslm.options import describe_options, option_names
 
 
 def test_defaults() -> None:

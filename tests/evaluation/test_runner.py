@@ -292,14 +292,14 @@ class NeedsMoreRows(Baseline):
 
 
 @pytest.fixture
-def test_baselines(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_baselines() -> Iterator[None]:
     """Classification's cheap baselines are these three (the registry restored afterwards)."""
     from brewslm.evaluation import baselines
 
-    baselines.baseline_classes("classification")  # load the real ones first, so they do not come back later
-    monkeypatch.setattr(baselines, "_BASELINES", {})
-    for cls in (AlwaysPositive, NeedsMoreRows, WordVote):
-        baselines.register_baseline(cls)
+    with baselines.REGISTRY.replaced({}):
+        for cls in (AlwaysPositive, NeedsMoreRows, WordVote):
+            baselines.register_baseline(cls)
+        yield
 
 
 def test_cheap_baselines_beside_the_models(space: dict[str, Any], test_baselines: None) -> None:

@@ -134,22 +134,21 @@ def test_the_cheap_baselines_answers_are_judged_too(space: dict[str, Any], monke
     from brewslm.evaluation import baselines
     from brewslm.ingestion import ImportSpec, run_import
 
-    baselines.baseline_classes("rag_qa")  # the real ones loaded first, then set aside for this test
-    monkeypatch.setattr(baselines, "_BASELINES", {})
-    baselines.register_baseline(FirstSentence)
+    with baselines.REGISTRY.replaced({}):  # the real ones set aside for this test
+        baselines.register_baseline(FirstSentence)
 
-    for split, suffix in (("train", ""), ("test", " Tell me.")):
-        path = space["root"] / f"rag-{split}.jsonl"
-        path.write_text("".join(json.dumps({**r, "question": r["question"] + suffix}) + "\n" for r in ROWS),
-                        encoding="utf-8")
-        run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="rag_passthrough", dataset="rag-split", split=split,
-                              field_map={"question": "question", "passages": "context", "answer": "answer"}))
-    result = evaluate(config_for(space, dataset="rag-split", out_dir=str(space["root"] / "out-baseline")))
-    report = result.report
-    assert report["models"]["baseline"]["name"] == "first_sentence", report["baselines"]
-    rows = read_jsonl(result.paths["predictions_baseline"])
-    assert all("judge_support" in row for row in rows)
-    assert all(row["judge_support"]["claims"] for row in rows)
-    rescored = score_files("rag_qa", None, result.paths["predictions_baseline"], dataset="rag-split",
-                           options=JUDGED, bootstrap_samples=0)
-    assert rescored["metrics"] == report["metrics"]["baseline"]
+        for split, suffix in (("train", ""), ("test", " Tell me.")):
+            path = space["root"] / f"rag-{split}.jsonl"
+            path.write_text("".join(json.dumps({**r, "question": r["question"] + suffix}) + "\n" for r in ROWS),
+                            encoding="utf-8")
+            run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="rag_passthrough", dataset="rag-split", split=split,
+                                  field_map={"question": "question", "passages": "context", "answer": "answer"}))
+        result = evaluate(config_for(space, dataset="rag-split", out_dir=str(space["root"] / "out-baseline")))
+        report = result.report
+        assert report["models"]["baseline"]["name"] == "first_sentence", report["baselines"]
+        rows = read_jsonl(result.paths["predictions_baseline"])
+        assert all("judge_support" in row for row in rows)
+        assert all(row["judge_support"]["claims"] for row in rows)
+        rescored = score_files("rag_qa", None, result.paths["predictions_baseline"], dataset="rag-split",
+                               options=JUDGED, bootstrap_samples=0)
+        assert rescored["metrics"] == report["metrics"]["baseline"]

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from brewslm.errors import ConfigError
-from brewslm.export import ModelBundle, ServingSettings, read_chunks, resolve_bundle
-from brewslm.export.bundle import twist_serving_settings, write_chunks
+from brewslm.export import ModelBundle, ServingSettings, resolve_bundle
+from brewslm.export.bundle import twist_serving_settings
+from brewslm.retrieval import read_chunks, write_chunks
 from brewslm.retrieval import Chunk
 
 def test_a_run_by_folder_or_name(lora_run) -> None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from brewslm.export import read_chunks, resolve_bundle
+from brewslm.export import resolve_bundle
+from brewslm.retrieval import read_chunks
 from recipes.test_builtin_recipes import FAST
 
 
 def _run(name: str, base: Path, out: Path | None, *overrides: str):
     from brewslm.recipes import load_recipe
-    from brewslm.recipes.pipeline import run_recipe
+    from brewslm.pipeline import run_recipe
 
     # export_anyway: these check the exports' serving settings, whether or not two steps pass the gates
     return run_recipe(load_recipe(name, [*FAST, *overrides]), base_model=str(base), out_dir=out, quiet=True,

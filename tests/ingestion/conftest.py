@@ -160,10 +160,10 @@ def test_plugins() -> Iterator[None]:
     sources_registry.register_source(TEST_SCHEME, FactorySource, replace=True)
     yield
     for mapper in TEST_MAPPERS:
-        mappers_registry._MAPPERS.pop(mapper.id, None)
-    sources_registry._SOURCES.pop(TEST_SCHEME, None)
+        mappers_registry.REGISTRY.unregister(mapper.id)
+    sources_registry.REGISTRY.unregister(TEST_SCHEME)
     for profile_id in added_profiles:
-        tasks_registry._PROFILES.pop(profile_id, None)
+        tasks_registry.REGISTRY.unregister(profile_id)
 
 
 # --- data files -------------------------------------------------------------------------------

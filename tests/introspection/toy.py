@@ -135,14 +135,12 @@ class ToyJsonlSource(Source):
 
 
 @pytest.fixture
-def isolated_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated_registry() -> Iterator[None]:
     """Registries holding only the toy profile, mappers and source for the test's duration."""
-    tasks_pkg.list_task_profiles()  # load the built-ins first, so they do not load over ours later
-    monkeypatch.setattr(tasks_pkg, "_PROFILES", {"toy_labels": ToyLabelProfile(), "toy_text": ToyTextProfile()})
-    monkeypatch.setattr(mappers_pkg, "_MAPPERS", {m.id: m for m in TOY_MAPPERS})
-    monkeypatch.setattr(mappers_pkg, "_loaded", True)
-    monkeypatch.setattr(sources_pkg, "_SOURCES", {"toy": ToyJsonlSource})
-    monkeypatch.setattr(sources_pkg, "_loaded", True)
+    with tasks_pkg.REGISTRY.replaced({"toy_labels": ToyLabelProfile(), "toy_text": ToyTextProfile()}), \
+            mappers_pkg.REGISTRY.replaced({m.id: m for m in TOY_MAPPERS}), \
+            sources_pkg.REGISTRY.replaced({"toy": ToyJsonlSource}):
+        yield
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:

@@ -8,16 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers.workspace import private_workspace
 
-from brewslm.cli.data import parse_field_map
 from brewslm.errors import MapperError
 from brewslm.introspection import introspect
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers import get_mapper
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.label_to_classification import MAPPER
+from brewslm.mappers.profile import profile_rows
+from brewslm.options import parse_field_map
 from brewslm.tasks import get_task_profile
-from helpers.workspace import private_workspace
 
 TASK = get_task_profile("classification")
 PAIR_MAP = {"title": "text", "body": "text", "label": "label"}

@@ -9,7 +9,7 @@ import pytest
 
 from brewslm.recipes import load_recipe
 from brewslm.recipes.config import builtin_recipes
-from brewslm.recipes.pipeline import run_recipe
+from brewslm.pipeline import run_recipe
 
 FAST = ["train.max_steps=2", "train.batch_size=4", "train.max_train_examples=32", "train.max_eval_examples=8",
         "eval.max_examples=6", "eval.bootstrap_samples=10", "eval.max_new_tokens=12"]

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
@@ -126,12 +128,18 @@ def test_answered_errors_fit_the_documented_model(schema: dict[str, Any], models
         validator.validate(answer.json())
 
 
-def test_with_the_web_ui_the_schema_is_the_api_alone(models: ServedModels, tmp_path: Path) -> None:
-    from brewslm.ui.settings import UISettings
+def test_with_pages_mounted_beside_it_the_schema_and_the_key_are_the_api_alone(models: ServedModels) -> None:
+    """``mount`` (how the web UI joins the API) adds routes the API's key does not guard and its
+    schema does not list."""
 
-    app = create_app(models, server_settings(api_key=KEY), ui=UISettings(api_key=None, allowed_roots=[tmp_path]))
+    def mount(app: FastAPI) -> None:
+        app.add_api_route("/page", lambda: PlainTextResponse("a mounted page"), methods=["GET"])
+
+    app = create_app(models, server_settings(api_key=KEY), mount=mount)
     client = TestClient(app)
-    assert client.get("/openapi.json").status_code == 401  # the UI's open pages do not open the schema
+    assert client.get("/page").text == "a mounted page"  # its own access rules, not the API key
+    assert client.get("/v1/models").status_code == 401
+    assert client.get("/openapi.json").status_code == 401  # the mounted open pages do not open the schema
     paths = client.get("/openapi.json", headers={"Authorization": f"Bearer {KEY}"}).json()["paths"]
     assert "/v1/chat/completions" in paths
     assert all(path.startswith(("/v1/", "/healthz", "/metrics")) for path in paths), sorted(paths)

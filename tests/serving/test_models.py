@@ -13,7 +13,8 @@ import torch
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.prediction.prompts import prompt_ids
-from brewslm.export.bundle import resolve_bundle, write_chunks
+from brewslm.export.bundle import resolve_bundle
+from brewslm.retrieval import write_chunks
 from brewslm.models import load_causal_lm
 from brewslm.retrieval import Chunk
 from brewslm.serving.models import ModelNotFound, ServedModels

@@ -18,7 +18,8 @@ import pytest
 
 from brewslm.evaluation.handlers import get_eval_handler
 from brewslm.evaluation.prediction import score_labels
-from brewslm.export.bundle import CHUNKS_FILE, EXPORT_RECORD, ModelBundle, ServingSettings, export_record, write_chunks
+from brewslm.export.bundle import EXPORT_RECORD, ModelBundle, ServingSettings, export_record
+from brewslm.retrieval import CHUNKS_FILE, write_chunks
 from brewslm.retrieval import Document, chunk_documents
 from brewslm.serving.app import create_app
 from brewslm.serving.models import ServedModels

@@ -30,17 +30,17 @@ class Numbers(Source):
 
 
 def test_plugins_register_and_cannot_shadow_a_builtin_by_accident(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.setattr(sources, "_SOURCES", dict(sources._SOURCES))
-    register_source("numbers", Numbers)
-    assert list(open_source("numbers:3").rows()) == [{"n": 0}, {"n": 1}, {"n": 2}]
-    with pytest.raises(PluginError, match="already built-in; pass replace=True"):
-        register_source("csv", Numbers)
-    register_source("csv", Numbers, replace=True)
-    assert isinstance(open_source("csv:2"), Numbers)
-    # the generic join works for plugin sources too (relative paths: the working directory)
-    (tmp_path / "names.jsonl").write_text('{"n": 1, "name": "one"}\n')
-    monkeypatch.chdir(tmp_path)
-    assert list(open_source("numbers:2?join=names.jsonl&on=n").rows()) == [{"n": 0}, {"n": 1, "name": "one"}]
+    with sources.REGISTRY.replaced({key: sources.REGISTRY.find(key) for key in sources.REGISTRY.keys()}):
+        register_source("numbers", Numbers)
+        assert list(open_source("numbers:3").rows()) == [{"n": 0}, {"n": 1}, {"n": 2}]
+        with pytest.raises(PluginError, match="already built-in; pass replace=True"):
+            register_source("csv", Numbers)
+        register_source("csv", Numbers, replace=True)
+        assert isinstance(open_source("csv:2"), Numbers)
+        # the generic join works for plugin sources too (relative paths: the working directory)
+        (tmp_path / "names.jsonl").write_text('{"n": 1, "name": "one"}\n')
+        monkeypatch.chdir(tmp_path)
+        assert list(open_source("numbers:2?join=names.jsonl&on=n").rows()) == [{"n": 0}, {"n": 1, "name": "one"}]
 
 
 def test_locator_objects_are_accepted(tmp_path: Path):

@@ -81,7 +81,8 @@ def test_a_run_serves_and_exports_the_template_it_trained_with(sentiment, config
 
 
 def test_an_unknown_choice_is_a_config_error() -> None:
-    from brewslm.training.config import TrainConfig, build_options
+    from brewslm.options import build_options
+    from brewslm.training.config import TrainConfig
 
     with pytest.raises(ConfigError, match="chat_template must be one of model, chatml, qwen, llama3, gemma, phi"):
         build_options(TrainConfig, {"dataset": "d", "chat_template": "vicuna"})

@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 
 from brewslm.errors import ConfigError
-from brewslm.training.config import (
-    TrainConfig,
-    describe_options,
-    load_config,
-    option_names,
-    parse_override,
-    update_config,
-)
+from brewslm.options import describe_options, option_names, parse_override
+from brewslm.training.config import TrainConfig, load_config, update_config
 
 
 def test_defaults() -> None:
@@ -95,11 +89,11 @@ def test_update_config_and_yaml_round_trip(tmp_path: Path) -> None:
 
 
 def test_every_option_is_documented() -> None:
-    described = describe_options()
+    described = describe_options(TrainConfig)
     assert all(entry["help"] for entry in described)
     names = [entry["name"] for entry in described]
     assert "lora.target_modules" in names and "early_stopping.min_delta" in names
-    assert set(names) <= set(option_names())
+    assert set(names) <= set(option_names(TrainConfig))
     assert TrainConfig.model_fields["learning_rate"].description.startswith("Peak learning rate")
 
 

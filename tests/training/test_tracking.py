@@ -182,7 +182,8 @@ def _wandb_records(path: Path) -> list:
 
 
 def test_report_to_reads_one_name_a_list_all_and_none() -> None:
-    from brewslm.training.config import TrainConfig, build_options
+    from brewslm.options import build_options
+    from brewslm.training.config import TrainConfig
 
     assert TrainConfig(dataset="d", report_to="wandb,tensorboard").trackers == ["tensorboard", "wandb"]
     assert TrainConfig(dataset="d", report_to="all").trackers == ["mlflow", "tensorboard", "wandb"]

@@ -97,7 +97,7 @@ def test_train_watch_progress_evaluate_and_open_the_report(ui_server, page, page
 
 def test_the_playground_answers_with_a_served_tiny_model(ui_settings, page, page_errors: list[str], screenshot,
                                                          sentiment: str, tmp_path: Path, ui_server) -> None:
-    from brewslm.serving.app import create_app
+    from brewslm.ui.app import create_playground_app
     from brewslm.serving.local import running_server
     from brewslm.serving.models import ServedModels
     from brewslm.serving.settings import server_settings
@@ -111,7 +111,7 @@ def test_the_playground_answers_with_a_served_tiny_model(ui_settings, page, page
     run_dir = train(build_config({"dataset": sentiment, "base_model": str(model_dir), "max_steps": 3, "batch_size": 4,
                                   "max_seq_len": 96, "lora": {"r": 4}, "log_every": 1000, "run_name": "served"}),
                     progress=lambda event: None).run_dir
-    app = create_app(ServedModels.load([str(run_dir)]), server_settings(), ui=ui_settings)
+    app = create_playground_app(ServedModels.load([str(run_dir)]), server_settings(), ui_settings)
     with running_server(app) as base:
         page.goto(f"{base}/playground")
         assert page.locator('select[name="model"] option:checked').text_content().strip() == "served (classification)"

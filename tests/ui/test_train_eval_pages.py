@@ -20,7 +20,8 @@ from ui.runs_fixture import TEST_ROWS, import_sentiment, one_thread_workers  # n
 
 from brewslm.evaluation.config import EvalConfig
 from brewslm.storage.db import reset_engines
-from brewslm.training.config import TrainConfig, describe_options
+from brewslm.options import describe_options
+from brewslm.training.config import TrainConfig
 from brewslm.ui import jobs
 from brewslm.ui.pages.evaluate import report_key
 from brewslm.ui.pages.options_form import FORM_ERROR, display_values, options_form, read_options_form
@@ -316,12 +317,12 @@ def test_the_playground_says_when_no_model_is_served(ui_client) -> None:
 def test_the_playground_calls_the_served_models_endpoints(space: dict[str, Any], ui_settings: UISettings) -> None:
     import httpx
 
-    from brewslm.serving.app import create_app
+    from brewslm.ui.app import create_playground_app
     from brewslm.serving.local import running_server
     from brewslm.serving.models import ServedModels
     from brewslm.serving.settings import server_settings
 
-    app = create_app(ServedModels.load([str(space["run_dir"])]), server_settings(), ui=ui_settings)
+    app = create_playground_app(ServedModels.load([str(space["run_dir"])]), server_settings(), ui_settings)
     with running_server(app) as base, httpx.Client(base_url=base, timeout=120) as client:
         page = client.get("/playground").text
         assert re.search(r'<option value="r1" selected>r1 \(classification\)', page)
@@ -349,14 +350,14 @@ def test_ui_and_api_in_one_app_keep_their_own_access_rules(space: dict[str, Any]
     by header or by the login cookie, and reach the same models."""
     import httpx
 
-    from brewslm.serving.app import create_app
+    from brewslm.ui.app import create_playground_app
     from brewslm.serving.local import running_server
     from brewslm.serving.models import ServedModels
     from brewslm.serving.settings import server_settings
 
     secret = "s3cret-key"
-    app = create_app(ServedModels.load([str(space["run_dir"])]), server_settings(api_key=secret),
-                     ui=ui_settings.replace(api_key=secret))
+    app = create_playground_app(ServedModels.load([str(space["run_dir"])]), server_settings(api_key=secret),
+                                ui_settings.replace(api_key=secret))
     with running_server(app) as base, httpx.Client(base_url=base, timeout=120) as client:
         denied = client.get("/v1/models")
         assert denied.status_code == 401 and denied.json()["error"]["type"]

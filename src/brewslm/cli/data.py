@@ -9,58 +9,20 @@ import json
 import shlex
 import sys
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
-from brewslm.output import SPLITS, counts, key_values, table, to_jsonable, when
 from brewslm.cli.progress import import_progress
 from brewslm.errors import BrewError, ConfigError
+from brewslm.options import parse_field_map, parse_options
+from brewslm.output import SPLITS, counts, key_values, table, to_jsonable, when
 
 LOCATOR_HELP = (
     "Where the rows come from, '<scheme>:<target>[?key=value]', e.g. jsonl:data/train.jsonl, "
     "csv:reviews.csv, json:squad.json?explode=data.paragraphs.qas, hf:./my_dataset:train "
     "(see 'brewslm data sources')."
 )
-
-
-# --- argument values -----------------------------------------------------------------------------
-
-def parse_field_map(pairs: Iterable[str]) -> dict[str, str]:
-    """``["review=text", "meta.stars=label"]`` -> ``{"review": "text", "meta.stars": "label"}``.
-
-    A target may be named by several sources (``["title=text", "body=text"]``) and the order is
-    kept: a mapper whose field joins several sources joins them in this order; the others refuse
-    a second source (``Mapper.resolve_field_map``)."""
-    field_map: dict[str, str] = {}
-    for pair in pairs:
-        source, sep, canonical = pair.rpartition("=")
-        source, canonical = source.strip(), canonical.strip()
-        if not sep or not source or not canonical:
-            raise ConfigError(
-                f"--field-map '{pair}' is not SOURCE=CANONICAL; write e.g. --field-map review=text"
-            )
-        if source in field_map and field_map[source] != canonical:
-            raise ConfigError(
-                f"--field-map maps source field '{source}' twice ({field_map[source]}, {canonical}); keep one"
-            )
-        field_map[source] = canonical
-    return field_map
-
-
-def parse_options(pairs: Iterable[str]) -> dict[str, Any]:
-    """``["labels=[\\"a\\",\\"b\\"]", "repair=true", "sep=;"]`` -> JSON values where they parse, else text."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--option '{pair}' is not KEY=VALUE; write e.g. --option repair=true")
-        try:
-            options[key] = json.loads(raw)
-        except ValueError:
-            options[key] = raw
-    return options
 
 
 def _positive(name: str, value: int) -> int:

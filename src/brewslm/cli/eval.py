@@ -19,10 +19,10 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option, options_help
-from brewslm.output import key_values, table
 from brewslm.evaluation.config import EvalConfig
+from brewslm.options import describe_options
+from brewslm.output import key_values, table
 from brewslm.storage.datasets import SPLITS
-from brewslm.training.config import describe_options
 
 STRATEGY_CHOICES = ("label_scoring", "generation", "preference", "perplexity")
 
@@ -131,8 +131,8 @@ def eval_score(opts: ScoreOptions) -> dict[str, Any]:
     tool-call object (tool_call), model scores for dpo / chat_sft / language_modeling. A
     predictions_<model>.jsonl file from 'brewslm eval' re-scores to the report's metrics.
     """
-    from brewslm.cli.data import parse_options
     from brewslm.evaluation import score_files
+    from brewslm.options import parse_options
 
     return score_files(opts.task, opts.gold, opts.pred, opts.scoring_mode, parse_options(opts.option_),
                        dataset=opts.dataset, bootstrap_samples=opts.bootstrap_samples)

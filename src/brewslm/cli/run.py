@@ -48,8 +48,8 @@ def run(opts: RunOptions) -> dict[str, Any]:
     Each stage is skipped when its inputs (recipe sections, upstream content hashes) did not change,
     so a failed or interrupted run restarts where it stopped.
     """
+    from brewslm.pipeline import run_recipe
     from brewslm.recipes import load_recipe
-    from brewslm.recipes.pipeline import run_recipe
 
     recipe = load_recipe(opts.recipe, opts.overrides, data=opts.data)
     log = (lambda line: None) if opts.quiet else (lambda line: print(f"[{recipe.name}] {line}", file=sys.stderr))
@@ -128,8 +128,8 @@ class TwistsOptions:
 
 def recipes_twists(opts: TwistsOptions) -> list[dict[str, Any]]:
     """The twists a recipe's 'twist' section can name, with their options."""
+    from brewslm.options import describe_options
     from brewslm.recipes import list_twists
-    from brewslm.training.config import describe_options
 
     return [{"kind": cls.kind, "summary": cls.summary,
              "options": [o for o in describe_options(cls.Options) if o["name"] != "kind"]} for cls in list_twists()]

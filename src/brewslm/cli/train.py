@@ -22,8 +22,9 @@ from brewslm.cli import export as export_cli
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option, options_help
 from brewslm.errors import BrewError
+from brewslm.options import describe_options
 from brewslm.output import key_values
-from brewslm.training.config import describe_options
+from brewslm.training.config import TrainConfig
 
 
 @dataclass(kw_only=True)
@@ -43,7 +44,7 @@ class TrainOptions:
 
 
 def _options_help() -> str:
-    return options_help(describe_options(), "training options (KEY=VALUE):")
+    return options_help(describe_options(TrainConfig), "training options (KEY=VALUE):")
 
 
 def train_run(opts: TrainOptions) -> dict[str, Any]:

@@ -70,18 +70,17 @@ def ui(opts: UIOptions) -> dict[str, Any]:
     """
     import uvicorn
 
-    from brewslm.ui.app import create_ui_app
+    from brewslm.ui.app import create_playground_app, create_ui_app
     from brewslm.ui.settings import LOOPBACK_HOSTS
 
     settings = ui_settings(opts)
     if settings.models:  # the Playground's models: served by the same app, under /v1
-        from brewslm.serving.app import create_app
         from brewslm.serving.models import ServedModels
         from brewslm.serving.settings import server_settings
 
         print(f"loading {', '.join(settings.models)} for the Playground ...", file=sys.stderr)
-        app = create_app(ServedModels.load(settings.models), server_settings(host=settings.host, port=settings.port),
-                         ui=settings)
+        app = create_playground_app(ServedModels.load(settings.models),
+                                    server_settings(host=settings.host, port=settings.port), settings)
     else:
         app = create_ui_app(settings)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host

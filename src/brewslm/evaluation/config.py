@@ -15,7 +15,8 @@ from typing import Any, ClassVar, Iterable, Literal, Optional
 
 from pydantic import Field, field_validator
 
-from brewslm.training.config import TrackingOptions, build_options, load_options, update_options
+from brewslm.options import build_options, load_options, update_options
+from brewslm.training.config import TrackingOptions
 
 NO_BASELINE = "none"
 """``baseline: none`` evaluates the model alone (no lift)."""

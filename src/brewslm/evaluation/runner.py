@@ -48,13 +48,14 @@ from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.config import EvalConfig
 from brewslm.evaluation.handlers import EvalHandler, Scored, get_eval_handler
 from brewslm.evaluation.handlers.base import GENERATION, LABEL_SCORING, PERPLEXITY, PREFERENCE
+from brewslm.models import quiet_loading
 from brewslm.storage.datasets import SPLITS, DatasetVersion
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import NotRenderable, RenderContext, Rendered
 from brewslm.training.report import format_duration
+from brewslm.training.run import find_run, finished_model_dir, now, open_dataset_ref, read_run, render_context_of
 from brewslm.training.tracking import check_trackers_available, numbers_of, open_trackers
-from brewslm.training.run import finished_model_dir, find_run, now, open_dataset_ref, read_run, render_context_of
 
 PREDICTIONS_FILE = "predictions_{model}.jsonl"
 
@@ -157,7 +158,6 @@ def load_model(ref: ModelRef, device: str | None, chat_template: str = "model") 
     from brewslm.models import load_causal_lm
     from brewslm.training.chat_templates import set_chat_template
     from brewslm.training.export import load_trained
-    from brewslm.training.model import quiet_loading
 
     with quiet_loading():
         if ref.kind == "run":

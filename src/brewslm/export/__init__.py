@@ -13,13 +13,6 @@ Hugging Face export with its model card, and the GGUF export for llama.cpp / Oll
 - ``model_card``: ``render_model_card(...)`` - the README.md text (pure).
 """
 
-from brewslm.export.bundle import (
-    CHUNKS_FILE,
-    EXPORT_RECORD,
-    ModelBundle,
-    ServingSettings,
-    read_chunks,
-    resolve_bundle,
-)
+from brewslm.export.bundle import EXPORT_RECORD, ModelBundle, ServingSettings, resolve_bundle
 
-__all__ = ["CHUNKS_FILE", "EXPORT_RECORD", "ModelBundle", "ServingSettings", "read_chunks", "resolve_bundle"]
+__all__ = ["EXPORT_RECORD", "ModelBundle", "ServingSettings", "resolve_bundle"]

@@ -20,7 +20,7 @@ whatever the user points at.
 3. a training run folder or run name (``run.json``; ``find_run``): its model folder, its newest
    ``<run>/eval/*/report.json`` (``kind="run"``);
 4. a recipe name (built-in or a recipe file) whose default output folder
-   (``recipes.pipeline.default_out_dir``) holds a pipeline: as 2;
+   (``recipes.config.default_out_dir``) holds a pipeline: as 2;
 5. a plain Hugging Face model folder (``config.json``): no task, chat and completions only
    (``kind="model"``).
 
@@ -39,18 +39,20 @@ Paths inside a bundle are absolute; an export record stores them relative to its
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from brewslm.errors import ConfigError
 from brewslm.output import read_json_object
+from brewslm.recipes.config import STATE_FILE as PIPELINE_STATE
+from brewslm.recipes.config import builtin_recipes, default_out_dir, load_recipe
+from brewslm.recipes.twists import build_twist
+from brewslm.retrieval.chunking import CHUNKS_FILE
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.run import RUN_RECORD, find_run, finished_model_dir, read_run
 
 EXPORT_RECORD = "brewslm_export.json"  # the same file name training.export writes
-PIPELINE_STATE = "pipeline.json"  # recipes.pipeline.STATE_FILE (not imported: the recipes package is heavier)
-CHUNKS_FILE = "chunks.jsonl"  # a rag bundle's indexed chunks, one retrieval.Chunk per line
 EXPORT_FORMAT = 2  # brewslm_export.json written by brewslm.export (1: training.export_merged's record)
 REWRITE = "re-run the step that wrote it"  # how a broken pipeline.json or export record is mended
 
@@ -244,8 +246,6 @@ def twist_serving_settings(recipe: Mapping[str, Any] | None, section: Mapping[st
     """The settings the recipe's twist derives from its eval-stage section (none without a twist)."""
     if not recipe or not recipe.get("twist"):
         return ServingSettings()
-    from brewslm.recipes.twists import build_twist
-
     twist = build_twist(recipe["twist"])
     return ServingSettings.from_dict(twist.serving_settings(section, twist_dir) if twist else {})
 
@@ -278,36 +278,6 @@ def newest_eval_report(run_dir: Path) -> Path | None:
     return max(reports, key=lambda p: (p.stat().st_mtime, str(p))) if reports else None
 
 
-def write_chunks(path: Path, chunks: Iterable[Any]) -> Path:
-    """Save retrieval chunks (``retrieval.Chunk``) as JSON lines, one chunk's fields per line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for chunk in chunks:
-            handle.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
-
-
-def read_chunks(path: str | Path) -> list[Any]:
-    """The ``retrieval.Chunk`` list ``write_chunks`` saved (a bad line is a one-line error naming it)."""
-    from brewslm.retrieval import Chunk
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"retrieval chunks file {path} is missing; re-run the recipe (or re-export the model)")
-    chunks = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                chunks.append(Chunk(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError) as exc:
-                raise ConfigError(f"{path} line {number} is not a retrieval chunk ({exc}); re-run the recipe") from None
-    return chunks
-
-
 def _task_of_run_record(record: Mapping[str, Any]) -> str | None:
     dataset = record.get("dataset")
     return dataset.get("task_profile") if isinstance(dataset, Mapping) else None
@@ -315,21 +285,15 @@ def _task_of_run_record(record: Mapping[str, Any]) -> str | None:
 
 def _recipe_out_dir(text: str) -> Path | None:
     """The default output folder of the recipe ``text`` names, when it holds a pipeline."""
-    from brewslm.recipes.config import builtin_recipes
-
     is_file = Path(text).expanduser().suffix in (".yaml", ".yml") and Path(text).expanduser().is_file()
     if text not in builtin_recipes() and not is_file:
         return None
-    from brewslm.recipes.config import load_recipe
-    from brewslm.recipes.pipeline import default_out_dir
-
     out = default_out_dir(load_recipe(text))
     return out if (out / PIPELINE_STATE).is_file() else None
 
 
 __all__ = [
     "BUNDLE_KINDS",
-    "CHUNKS_FILE",
     "EXPORT_RECORD",
     "ModelBundle",
     "ServingSettings",
@@ -338,10 +302,8 @@ __all__ = [
     "bundle_from_run",
     "export_record",
     "newest_eval_report",
-    "read_chunks",
     "resolve_bundle",
     "run_manifest",
     "twist_serving_settings",
     "with_dataset_schema",
-    "write_chunks",
 ]

@@ -66,6 +66,7 @@ from brewslm.errors import ConfigError
 from brewslm.export.bundle import ModelBundle
 from brewslm.export.hf import prepare_out_dir, source_bundle
 from brewslm.export.modelfile import write_modelfile
+from brewslm.models import quiet_loading
 
 QUANTS = ("f32", "f16", "q8_0")
 LLAMA_MODEL_TYPES = ("llama",)
@@ -355,7 +356,6 @@ def verify_gguf(model: Any, tokenizer: Any, path: Path, quant: str) -> GgufVerif
     import torch
 
     from brewslm.models import load_causal_lm
-    from brewslm.training.model import quiet_loading
 
     # load_causal_lm reads a .gguf with from_pretrained(folder, gguf_file=name); the GGUF reader's
     # own tqdm bar ignores transformers' progress switch, so stderr is held while it loads
@@ -381,7 +381,6 @@ def load_merged(bundle: ModelBundle) -> tuple[Any, Any]:
 
     from brewslm.models import load_causal_lm
     from brewslm.training.export import load_trained
-    from brewslm.training.model import quiet_loading
 
     with quiet_loading():
         if bundle.run_dir is not None and bundle.kind in ("run", "recipe"):

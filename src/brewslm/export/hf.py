@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from brewslm.errors import ConfigError
-from brewslm.export.bundle import CHUNKS_FILE, EXPORT_RECORD, ModelBundle, export_record, resolve_bundle
+from brewslm.export.bundle import EXPORT_RECORD, ModelBundle, export_record, resolve_bundle
+from brewslm.retrieval.chunking import CHUNKS_FILE
 
 RECIPE_FILE = "recipe.yaml"
 CARD_FILE = "README.md"

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping
 
 from brewslm.errors import MapperError
+from brewslm.records import Record, Rejection, type_name  # the contract's types, read from here by mappers
 from brewslm.sources.base import ParseFailure
 
 if TYPE_CHECKING:
     from brewslm.mappers.profile import SampleProfile
 
-Record = dict[str, Any]
 FieldMap = dict[str, str]  # source field (dotted path) -> canonical field
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
@@ -37,18 +37,6 @@ class FieldSpec:
     # several source fields may feed it (a field map naming it more than once: title=text body=text);
     # the mapper joins them. Any other canonical field takes one source.
     joinable: bool = False
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a row was not accepted: a stable snake_case ``reason`` and a one-line ``detail``."""
-
-    reason: str
-    detail: str = ""
-    # True when the row has the shape the mapping reads and its OWN content is unusable (a
-    # question nobody answered, call arguments encoded twice): no other mapping would import it
-    # faithfully, so the introspector's gate does not count it against the mapping (gate.py)
-    defect: bool = False
 
 
 DEFECT_MIN_ACCEPTED = 5  # clean rows needed before data-defect rejections stop counting against a mapping
@@ -237,22 +225,6 @@ SOURCE_ID_FIELD = FieldSpec(
 )
 
 # --- value helpers shared by all mappers ------------------------------------------------------
-
-def type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
 
 def structure_from_text(value: Any, want: type | tuple[type, ...] = (list, dict), *, items: type | None = None) -> Any:
     """The list/object a string holds as ONE COMPLETE JSON document of the wanted type, else None.

@@ -8,6 +8,7 @@ from brewslm.models.embedded import (
     embedded_gguf_path,
     embedded_model_dir,
     load_causal_lm,
+    quiet_loading,
     resolve_device,
     resolve_dtype,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "embedded_gguf_path",
     "embedded_model_dir",
     "load_causal_lm",
+    "quiet_loading",
     "resolve_device",
     "resolve_dtype",
 ]

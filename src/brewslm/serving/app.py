@@ -25,7 +25,7 @@ surface is a safer default.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
@@ -40,7 +40,6 @@ from brewslm.serving.security import OPEN_PATHS, ApiKeyMiddleware, BodyLimitMidd
 from brewslm.serving.settings import ServerSettings
 from brewslm.serving.state import ServerState, server_state
 
-
 OPENAPI_PATH = "/openapi.json"
 API_PREFIXES = ("/v1/", "/metrics", OPENAPI_PATH)
 """The API's own paths: with the web UI mounted alongside, only these get the API key and body limits."""
@@ -48,10 +47,11 @@ METRICS_TEXT = {"description": "Every metric in Prometheus' text format",
                 "content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
-def create_app(models: Any, settings: ServerSettings, *, ui: Any = None) -> FastAPI:
+def create_app(models: Any, settings: ServerSettings, *, mount: Callable[[FastAPI], Any] | None = None) -> FastAPI:
     """An app serving ``models`` (``ServedModels``) under ``settings``; run it with uvicorn.
-    ``ui`` (``UISettings``): also serve the web UI under / (its Playground then talks to these
-    models); the UI's pages keep their own access rules (login cookie, upload limit)."""
+    ``mount``: adds another app's routes beside the API (``ui.app.create_playground_app`` mounts
+    the web UI this way, so the UI imports serving and never the reverse); the API's key and
+    body limit then guard the API's own paths only, and the mounted pages keep their own rules."""
     from brewslm.serving.engine import Engine
 
     engine = Engine(models, batching=settings.batching, window_ms=settings.window_ms,
@@ -81,10 +81,8 @@ def create_app(models: Any, settings: ServerSettings, *, ui: Any = None) -> Fast
     _publish_schema(app, settings)
     install_error_handlers(app)
     guarded = None
-    if ui is not None:
-        from brewslm.ui.app import mount_ui
-
-        mount_ui(app, ui)
+    if mount is not None:
+        mount(app)
         guarded = api_paths_only(API_PREFIXES)
     # added last = runs first: count everything, then check the key, then the body size
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes, guarded=guarded)

@@ -36,7 +36,8 @@ from typing import Any, Iterator, Mapping, Sequence
 from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.prediction.generation import DecodeTokens, ReplyConstraints, decode_tokens
 from brewslm.evaluation.prediction.prompts import fit_prompt, full_prompt_ids
-from brewslm.tasks.rendering import Rendered, RenderContext, conversation
+from brewslm.models import quiet_loading
+from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 
 DEFAULT_CONTEXT_LENGTH = 2048
 """Context length assumed for a model whose config does not say (no ``max_position_embeddings``)."""
@@ -281,7 +282,7 @@ def _context_length(model: Any) -> int:
 def _trained_max_seq_len(bundle: Any, context_length: int) -> int:
     """The max_seq_len the run trained with (task prompts are cut to it, as evaluation cuts
     them), else the model's context length."""
-    from brewslm.training.config import read_config_file
+    from brewslm.options import read_config_file
     from brewslm.training.run import CONFIG_FILE
 
     run_dir = getattr(bundle, "run_dir", None)
@@ -310,8 +311,8 @@ def _task_parts(bundle: Any) -> dict[str, Any]:
 
 
 def _retriever(settings: Mapping[str, Any]) -> Any:
-    from brewslm.export.bundle import read_chunks
     from brewslm.retrieval import Retriever
+    from brewslm.retrieval.chunking import read_chunks
 
     chunks_file = settings.get("chunks_file")
     if not chunks_file:
@@ -345,7 +346,6 @@ def _served(served_id: str, bundle: Any, model: Any, tokenizer: Any, chat_templa
 
 def _load_plain(bundle: Any, device: Any, dtype: Any, chat_template: str = "model") -> ServedModel:
     from brewslm.models import load_causal_lm
-    from brewslm.training.model import quiet_loading
 
     with quiet_loading():
         model, tokenizer = load_causal_lm(str(bundle.model_dir), device=device, dtype=dtype)
@@ -359,7 +359,7 @@ def _load_adapters(key: str, bundles: Sequence[Any], device: Any, dtype: Any, *,
     from transformers import AutoTokenizer
 
     from brewslm.models import load_causal_lm
-    from brewslm.training.model import quiet_loading, quiet_peft
+    from brewslm.training.model import quiet_peft
 
     names = [f"adapter_{i}" for i in range(len(bundles))]  # peft names must be module-safe; ids need not be
     with quiet_loading(), quiet_peft():

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 
-from brewslm.training.config import OptionsModel, build_options
+from brewslm.options import OptionsModel, build_options
 
 API_KEY_ENV = "BREWSLM_API_KEY"
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")

@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from brewslm.errors import SourceError
 from brewslm.sources.base import Locator, ParseFailure, Source, SourceRow
 
 JOIN_OPTIONS = ("join", "on")
+Opener = Callable[[Locator], Source]
 JOINED_SUFFIX = "_joined"
 
 
@@ -59,28 +60,31 @@ def split_join(locator: Locator) -> tuple[Locator, tuple[str, str] | None]:
 
 
 class JoinedSource(Source):
-    def __init__(self, locator: Locator, inner: Source, target: str, key: str):
+    """``inner``'s rows with the companion's fields; ``open_any`` opens the companion (the
+    package's ``open_source``, passed in so this module never imports its own package) and
+    ``known`` lists the schemes that make ``join=`` a locator rather than a path."""
+
+    def __init__(self, locator: Locator, inner: Source, target: str, key: str, *, open_any: Opener,
+                 known: Callable[[], list[str]]):
         super().__init__(locator)
         self.inner = inner
         self.key = key
-        self.companion = self._open_companion(target)
+        self.companion = self._open_companion(target, open_any, known)
         self._table: dict[str, dict[str, Any]] | None = None
 
     @property
     def path(self) -> Path | None:
         return getattr(self.inner, "path", None)
 
-    def _open_companion(self, target: str) -> Source:
-        from brewslm.sources import known_sources, open_source
-
+    def _open_companion(self, target: str, open_any: Opener, known: Callable[[], list[str]]) -> Source:
         scheme, sep, _ = target.partition(":")
-        if sep and len(scheme) > 1 and scheme.lower() in known_sources():
-            return open_source(target)
+        if sep and len(scheme) > 1 and scheme.lower() in known():
+            return open_any(Locator.parse(target))
         path = Path(target).expanduser()
         if not path.is_absolute():
             base = self.path.parent if isinstance(self.path, Path) else Path.cwd()
             path = base / path
-        return open_source(Locator(scheme="file", target=str(path), raw=f"file:{path}"))
+        return open_any(Locator(scheme="file", target=str(path), raw=f"file:{path}"))
 
     def _load(self) -> dict[str, dict[str, Any]]:
         where = f"join file {self.companion.locator.target}"
@@ -124,10 +128,11 @@ class JoinedSource(Source):
         return f"{inner}+join({self.key}):{companion}"
 
 
-def with_join(locator: Locator, open_plain) -> Source:  # type: ignore[no-untyped-def]
-    """Open ``locator`` through ``open_plain`` (the plain connector lookup), joined if asked."""
+def with_join(locator: Locator, open_plain: Opener, *, open_any: Opener, known: Callable[[], list[str]]) -> Source:
+    """Open ``locator`` through ``open_plain`` (the plain connector lookup), joined if asked; the
+    companion file opens through ``open_any`` (which handles its own ``?join=`` too)."""
     plain, join = split_join(locator)
     source = open_plain(plain)
     if join is None:
         return source
-    return JoinedSource(locator, source, *join)
+    return JoinedSource(locator, source, *join, open_any=open_any, known=known)

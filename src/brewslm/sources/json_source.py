@@ -87,7 +87,7 @@ from typing import Any, BinaryIO, ClassVar, Iterable, Iterator
 import ijson
 
 from brewslm.errors import SourceError
-from brewslm.mappers.base import type_name
+from brewslm.records import type_name
 from brewslm.sources.base import (
     Locator,
     ParseFailure,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from brewslm.mappers.base import type_name
+from brewslm.records import type_name
 from brewslm.sources.base import (
     MAX_DEPTH,
     RAW_TEXT_LIMIT,

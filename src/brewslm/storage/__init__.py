@@ -9,8 +9,13 @@ from brewslm.storage.datasets import (
     list_versions,
     open_dataset,
 )
-from brewslm.storage.db import get_engine, reset_engines, session_scope
+from brewslm.storage.db import get_engine, on_workspace_open, reset_engines, session_scope
 from brewslm.storage.events import EventInfo, default_actor, list_events, record_event
+from brewslm.storage.recovery import settle_workspace
+
+# Importing any storage module runs this file first, so the settling is registered before any
+# command can open the workspace's database.
+on_workspace_open(settle_workspace)
 
 __all__ = [
     "SPLITS",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -25,6 +25,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _ENGINES: dict[str, Engine] = {}
 _SESSIONMAKERS: dict[str, sessionmaker[Session]] = {}
 _LOCK = threading.Lock()
+_ON_WORKSPACE_OPEN: list[Callable[[], None]] = []
 
 
 def safe_url(url: str) -> str:
@@ -107,17 +108,18 @@ def get_engine(url: str | None = None) -> Engine:
         _ENGINES[url] = engine
         _SESSIONMAKERS[url] = sessionmaker(engine, expire_on_commit=False)
     if url == database_url():
-        _settle_workspace()
+        for callback in list(_ON_WORKSPACE_OPEN):
+            callback()
     return engine
 
 
-def _settle_workspace() -> None:
-    """Once per process, when the workspace's database first opens: settle what a crash left
-    (crashed imports, runs whose process is gone; ``recovery.py``), so every command starts from a
-    consistent store. Best effort (``settle_workspace`` logs its problems)."""
-    from brewslm.storage.recovery import settle_workspace
-
-    settle_workspace()
+def on_workspace_open(callback: Callable[[], None]) -> None:
+    """Call ``callback`` whenever this process first opens the workspace's database. The package's
+    ``__init__`` registers ``recovery.settle_workspace`` here (crashed imports, runs whose process
+    is gone), so every command starts from a consistent store while this module, which recovery
+    itself builds on, imports nothing above it."""
+    if callback not in _ON_WORKSPACE_OPEN:
+        _ON_WORKSPACE_OPEN.append(callback)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Mapping
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from brewslm.mappers.base import Record, Rejection
+from brewslm.records import Record, Rejection
 from brewslm.tasks.rendering import RenderContext, Rendered
 
 

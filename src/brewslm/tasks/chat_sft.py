@@ -13,10 +13,10 @@ from typing import Any, Mapping
 
 from pydantic import field_validator
 
-from brewslm.mappers.base import Record
+from brewslm.records import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
-from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, USER, Message, check_messages
+from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 
 
 class ChatRecord(CanonicalRecord):

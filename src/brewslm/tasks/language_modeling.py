@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from pydantic import StrictStr, field_validator
 
-from brewslm.mappers.base import Record
+from brewslm.records import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
 from brewslm.tasks.rendering import RenderContext, Rendered
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional
 
 from pydantic import StrictBool, StrictStr, field_validator, model_validator
 
-from brewslm.mappers.base import Record
+from brewslm.records import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
 from brewslm.tasks.rendering import REFUSAL, RenderContext, Rendered, single_turn
 

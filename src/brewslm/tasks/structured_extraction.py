@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, field_validator, model_validator
 
-from brewslm.mappers.base import Record
+from brewslm.records import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
 from brewslm.tasks.rendering import RenderContext, Rendered, locate_spans, single_turn, to_json
 

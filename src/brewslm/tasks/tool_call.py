@@ -27,10 +27,10 @@ from typing import Any, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, StrictStr, field_validator, model_validator
 
-from brewslm.mappers.base import Record
+from brewslm.records import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
-from brewslm.tasks.rendering import NotRenderable, RenderContext, Rendered, to_json
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, TOOL, USER, Message, check_messages
+from brewslm.tasks.rendering import NotRenderable, RenderContext, Rendered, to_json
 
 TOP_TOOLS = 20  # tool names listed in the manifest
 

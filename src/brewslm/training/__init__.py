@@ -11,7 +11,7 @@ loss), ``objective`` (the loss interface; SFT in ``sft``, DPO/ORPO in ``preferen
 ``report`` (progress, metrics, loss curve, MLflow), ``run`` (run folder), ``export`` (merged model).
 """
 
-from brewslm.training.config import TrainConfig, build_config, describe_options, load_config, update_config
+from brewslm.training.config import TrainConfig, build_config, load_config, update_config
 from brewslm.training.export import export_merged, load_trained
 from brewslm.training.loop import TrainResult, train
 from brewslm.training.run import read_run, render_context_of
@@ -20,7 +20,6 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "build_config",
-    "describe_options",
     "export_merged",
     "load_config",
     "load_trained",

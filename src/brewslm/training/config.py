@@ -9,19 +9,18 @@ that suggests the closest known option ("unknown option 'learning_rte'; did you 
 values are read as YAML scalars/lists (``8``, ``true``, ``null``, ``[q_proj, v_proj]``).
 
 The option machinery (YAML file + fields + overrides, did-you-mean, one-line errors, help text) is
-generic over any ``OptionsModel`` - ``load_options(EvalConfig, ...)`` serves the evaluation config
-the same way; ``load_config`` / ``build_config`` / ``update_config`` are its ``TrainConfig`` forms.
+``brewslm.options``, generic over any ``OptionsModel``; ``load_config`` / ``build_config`` /
+``update_config`` are its ``TrainConfig`` forms.
 """
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Literal, Mapping, Optional, TypeVar, Union
+from typing import Any, ClassVar, Iterable, Literal, Mapping, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from brewslm.errors import ConfigError
+from brewslm.options import OptionsModel, build_options, load_options, update_options
 
 Method = Literal["lora", "full", "dpo", "orpo"]
 PREFERENCE_METHODS = ("dpo", "orpo")
@@ -35,17 +34,6 @@ def check_run_name(name: str) -> str:
         raise ValueError(f"a run name is one folder name under <BREWSLM_HOME>/runs, not a path ({name!r}); "
                          "to put the run elsewhere, set output_dir")
     return name
-
-
-class OptionsModel(BaseModel):
-    """A section of options: unknown keys are errors. A top-level options model names the command
-    whose ``--help`` lists its options and what its errors call it."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    options_help: ClassVar[str] = "brewslm --help"  # where the options are listed
-    options_label: ClassVar[str] = "config"  # what a whole-config error is about
-    options_last: ClassVar[tuple[str, ...]] = ()  # fields (from a shared base) that --help lists after the model's own
 
 
 Tracker = Literal["mlflow", "tensorboard", "wandb"]
@@ -338,146 +326,6 @@ class TrainConfig(TrackingOptions):
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
 
-# --- loading -----------------------------------------------------------------------------------
-
-Options = TypeVar("Options", bound=BaseModel)
-
-
-def option_names(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
-    """Every option as a dotted name (``lora.r``...), sections included."""
-    names: list[str] = []
-    for name, field in model.model_fields.items():
-        names.append(prefix + name)
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            names.extend(option_names(annotation, f"{prefix}{name}."))
-    return names
-
-
-def describe_options(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[dict[str, Any]]:
-    """``[{"name", "default", "help"}]`` for every leaf option, in declaration order (for --help and UIs)."""
-    out: list[dict[str, Any]] = []
-    last = getattr(model, "options_last", ())
-    for name, field in sorted(model.model_fields.items(), key=lambda item: item[0] in last):
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            out.extend(describe_options(annotation, f"{prefix}{name}."))
-            continue
-        default = None if field.is_required() else field.get_default(call_default_factory=True)
-        out.append({"name": prefix + name, "default": default, "required": field.is_required(), "help": field.description or ""})
-    return out
-
-
-def _suggest(name: str, model: type[BaseModel]) -> str:
-    names = option_names(model)
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    if not close:  # a nested name typed without its section, e.g. 'patience'
-        leaves = {n.rsplit(".", 1)[-1]: n for n in names if "." in n}
-        match = difflib.get_close_matches(name.rsplit(".", 1)[-1], list(leaves), n=1, cutoff=0.8)
-        close = [leaves[match[0]]] if match else []
-    help_command = getattr(model, "options_help", OptionsModel.options_help)
-    return f"; did you mean '{close[0]}'?" if close else f"; see '{help_command}' for the options"
-
-
-def _error_from(exc: ValidationError, model: type[BaseModel]) -> ConfigError:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ()))
-    if err.get("type") == "extra_forbidden":
-        return ConfigError(f"unknown option '{where}'{_suggest(where, model)}")
-    if err.get("type") == "missing":
-        return ConfigError(f"option '{where}' is required")
-    value = err.get("input")
-    shown = f" (got {value!r})" if not isinstance(value, (dict, BaseModel)) else ""
-    message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
-    label = getattr(model, "options_label", OptionsModel.options_label)
-    return ConfigError(f"option '{where}': {message}{shown}" if where else f"{label}: {message}")
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"lora.r=8"`` -> ``(["lora", "r"], 8)``; the value is read as YAML (numbers, booleans, null, lists)."""
-    import yaml
-
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ConfigError(f"override '{text}' is not KEY=VALUE; write e.g. learning_rate=1e-4 or lora.r=8")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        value = raw
-    if isinstance(value, str) and _looks_like_float(value):  # YAML 1.1 reads '1e-4' as a string
-        value = float(value)
-    return key.split("."), value
-
-
-def _looks_like_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return any(c.isdigit() for c in text)
-
-
-def _set_dotted(data: dict[str, Any], path: list[str], value: Any, original: str) -> None:
-    node = data
-    for part in path[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"override '{original}': '{part}' is not a section")
-        node = child
-    node[path[-1]] = value
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    import yaml
-
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigError(f"config file {file} does not exist")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"config file {file}{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {file} must hold a mapping of options, not a {type(data).__name__}")
-    return data
-
-
-def build_options(model: type[Options], data: Mapping[str, Any]) -> Options:
-    """Validate a dict of options into ``model``; errors are one-line ``ConfigError``s."""
-    try:
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        raise _error_from(exc, model) from None
-
-
-def _apply(data: dict[str, Any], overrides: Iterable[str], fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword ``fields`` (None ones are ignored), then ``key=value`` overrides, onto ``data``."""
-    data.update({key: value for key, value in fields.items() if value is not None})
-    for text in overrides:
-        keys, value = parse_override(text)
-        _set_dotted(data, keys, value, text)
-    return data
-
-
-def load_options(model: type[Options], path: str | Path | None = None, overrides: Iterable[str] = (),
-                 fields: Mapping[str, Any] | None = None) -> Options:
-    """Options from a YAML file, then ``fields`` (unset ones, None, are ignored), then ``key=value``
-    overrides, in that order of precedence (later wins), validated into ``model``."""
-    data: dict[str, Any] = read_config_file(path) if path else {}
-    return build_options(model, _apply(data, overrides, fields or {}))
-
-
-def update_options(config: Options, overrides: Iterable[str] = (), fields: Mapping[str, Any] | None = None) -> Options:
-    """A copy of ``config`` with fields and overrides applied and validated again."""
-    data = config.model_dump(mode="json")
-    return build_options(type(config), _apply(data, overrides, fields or {}))
-
-
 def build_config(data: Mapping[str, Any]) -> TrainConfig:
     """Validate a dict of options into a ``TrainConfig``; errors are one-line ``ConfigError``s."""
     return build_options(TrainConfig, data)
@@ -503,21 +351,13 @@ __all__ = [
     "EarlyStoppingConfig",
     "LoraConfig",
     "Method",
-    "OptionsModel",
     "PREFERENCE_METHODS",
     "PreferenceConfig",
     "SearchConfig",
     "TrainConfig",
     "build_config",
-    "build_options",
     "check_run_name",
-    "describe_options",
     "load_config",
-    "load_options",
     "metric_mode",
-    "option_names",
-    "parse_override",
-    "read_config_file",
     "update_config",
-    "update_options",
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from brewslm.errors import ConfigError
+from brewslm.models import quiet_loading
 from brewslm.training.portable import make_portable
 from brewslm.training.run import finished_model_dir, read_run
 
@@ -62,7 +63,6 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool =
     run_dir, out = Path(run_dir).expanduser(), Path(out_dir).expanduser()
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"export folder {out} is not empty; choose a new folder or pass overwrite")
-    from brewslm.training.model import quiet_loading
 
     record = read_run(run_dir)
     with quiet_loading():
@@ -77,7 +77,6 @@ def save_merged(model: Any, tokenizer: Any, run_dir: str | Path, out_dir: str | 
     """Write a run's model, already merged (``export_merged`` or a caller that merged it for
     something else too, such as the GGUF export), as a plain transformers folder with the record
     of where it came from; returns ``out_dir``."""
-    from brewslm.training.model import quiet_loading
 
     run_dir, out = Path(run_dir).expanduser(), Path(out_dir).expanduser()
     record = read_run(run_dir) if record is None else record

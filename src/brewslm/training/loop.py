@@ -22,10 +22,12 @@ from typing import Any, Callable, Iterator, Mapping
 
 from brewslm import __version__
 from brewslm.errors import BrewError, ConfigError
+from brewslm.models import quiet_loading
 from brewslm.storage.datasets import DatasetVersion
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import RenderContext
+from brewslm.training.chat_templates import set_chat_template, template_sha256
 from brewslm.training.checkpoint import (
     LoopState,
     check_resume_compatible,
@@ -35,7 +37,6 @@ from brewslm.training.checkpoint import (
 )
 from brewslm.training.config import TrainConfig
 from brewslm.training.distributed import Runtime, adjust_config, start
-from brewslm.training.chat_templates import set_chat_template, template_sha256
 from brewslm.training.memory import available_memory, check_memory, estimate_memory, model_shape
 from brewslm.training.model import (
     Precision,
@@ -45,12 +46,10 @@ from brewslm.training.model import (
     check_qlora,
     load_base,
     parameter_counts,
-    quiet_loading,
     resolve_precision,
 )
 from brewslm.training.objective import Objective, build_objective
 from brewslm.training.report import MetricsLog, Progress, StderrProgress, plot_loss_curve
-from brewslm.training.tracking import Trackers, check_trackers_available, open_trackers
 from brewslm.training.run import (
     BEST_WEIGHTS,
     CONFIG_FILE,
@@ -67,6 +66,7 @@ from brewslm.training.run import (
     resolve_run_dir,
     write_run,
 )
+from brewslm.training.tracking import Trackers, check_trackers_available, open_trackers
 
 
 @dataclass

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from brewslm.errors import ConfigError
+from brewslm.models import quiet_loading
 from brewslm.models.kv_cache import cache_argument, output_cache
 from brewslm.training.config import TrainConfig
-
 
 # --- precision ---------------------------------------------------------------------------------
 
@@ -163,21 +163,6 @@ def check_lora_targets(model: Any, targets: str | list[str]) -> None:
             f"LoRA target module{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} "
             f"do{'' if len(missing) > 1 else 'es'} not exist in this model; its linear layers are: {', '.join(linear_layer_names(model))}"
         )
-
-
-@contextlib.contextmanager
-def quiet_loading() -> Iterator[None]:
-    """No transformers progress bars ("Loading weights", "Writing model shards") while training
-    loads or saves: the run's own progress lines are the output."""
-    from transformers.utils import logging as hf_logging
-
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
 
 
 @contextlib.contextmanager
@@ -400,7 +385,6 @@ __all__ = [
     "last_hidden",
     "load_base",
     "parameter_counts",
-    "quiet_loading",
     "quiet_peft",
     "resolve_precision",
     "scale_logits",

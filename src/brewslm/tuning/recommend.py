@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from brewslm import workspace
 from brewslm.errors import ConfigError
+from brewslm.models import quiet_loading
 from brewslm.models.catalog import CATALOG, CatalogModel, lora_parameter_count
 from brewslm.training.memory import MemoryEstimate, available_memory, estimate_memory
 
@@ -108,7 +109,7 @@ def calibrate_embedded(device: str, steps: int = 2, batch_rows: int = 2, seq_len
 
     from brewslm.models import load_causal_lm
     from brewslm.training.config import TrainConfig
-    from brewslm.training.model import apply_method, quiet_loading
+    from brewslm.training.model import apply_method
 
     torch.manual_seed(0)
     with quiet_loading():

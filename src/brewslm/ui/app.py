@@ -322,7 +322,15 @@ def create_ui_app(settings: UISettings | None = None) -> FastAPI:
     return mount_ui(app, settings)
 
 
+def create_playground_app(models: Any, server_settings: Any, settings: UISettings) -> FastAPI:
+    """The UI together with the API serving ``models`` (``ServedModels``) under ``server_settings``
+    (``brewslm ui --model``): the Playground's requests go to this app's own /v1 routes."""
+    from brewslm.serving.app import create_app
+
+    return create_app(models, server_settings, mount=lambda app: mount_ui(app, settings))
+
+
 __all__ = [
-    "PAGES", "UISettings", "create_ui_app", "current_settings", "error_page", "guard_request", "is_htmx", "load_pages",
+    "PAGES", "UISettings", "create_playground_app", "create_ui_app", "current_settings", "error_page", "guard_request", "is_htmx", "load_pages",
     "mount_ui", "render", "require_access", "templates", "ui_router",
 ]

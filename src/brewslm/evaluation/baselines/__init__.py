@@ -13,33 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
-from brewslm.registry import package_members
+from brewslm.registry import Registry
 
-_BASELINES: dict[tuple[str, str | None], list[type[Baseline]]] = {}
-_loaded = False
+REGISTRY: Registry[type[Baseline]] = Registry(
+    "baseline", __name__, "BASELINES", key=lambda baseline: (baseline.task, baseline.scoring_mode),
+    entry_points="brewslm.baselines", multi=True,
+    accept=lambda baseline: isinstance(baseline, type) and issubclass(baseline, Baseline))
 
 
 def register_baseline(baseline: type[Baseline]) -> None:
     """Add a baseline class (a plugin's task profile can bring its own)."""
-    classes = _BASELINES.setdefault((baseline.task, baseline.scoring_mode), [])
-    if baseline not in classes:
-        classes.append(baseline)
-
-
-def _ensure_loaded() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for classes in package_members(__name__, __path__, "BASELINES"):
-        for baseline in classes:
-            register_baseline(baseline)
+    REGISTRY.register(baseline)
 
 
 def baseline_classes(task: str, scoring_mode: str | None = None) -> list[type[Baseline]]:
     """The baseline classes of a task profile (and scoring mode); empty when it has none."""
-    _ensure_loaded()
-    return list(_BASELINES.get((task, scoring_mode)) or _BASELINES.get((task, None)) or [])
+    return list(REGISTRY.find((task, scoring_mode)) or REGISTRY.find((task, None)) or [])
 
 
 def baselines_for(handler: Any, seed: int = 0) -> list[Baseline]:
@@ -47,4 +36,4 @@ def baselines_for(handler: Any, seed: int = 0) -> list[Baseline]:
     return [cls(seed=seed) for cls in baseline_classes(handler.task, handler.scoring_mode)]
 
 
-__all__ = ["Baseline", "BaselineUnavailable", "baseline_classes", "baselines_for", "register_baseline"]
+__all__ = ["REGISTRY", "Baseline", "BaselineUnavailable", "baseline_classes", "baselines_for", "register_baseline"]

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 from pydantic import Field
 
 from brewslm.errors import ConfigError
-from brewslm.registry import package_members
-from brewslm.training.config import OptionsModel, build_options
+from brewslm.options import OptionsModel, build_options
+from brewslm.registry import Registry
 
 if TYPE_CHECKING:  # the recipe types import this module; type hints only
     from brewslm.evaluation import EvalConfig, EvalResult
@@ -137,42 +137,33 @@ class Twist:
         return {}
 
 
-_TWISTS: dict[str, type[Twist]] = {}
-_LOADED = False
+REGISTRY: Registry[type[Twist]] = Registry(
+    "twist", __name__, "TWIST", key=lambda cls: cls.kind, entry_points="brewslm.twists",
+    accept=lambda cls: isinstance(cls, type) and issubclass(cls, Twist), check=lambda cls: _check_kind(cls))
 
 
-def _load_builtins() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    for cls in package_members(__name__, __path__, "TWIST"):
-        _TWISTS.setdefault(cls.kind, cls)
+def _check_kind(cls: type[Twist]) -> None:
+    if not cls.kind:
+        raise ConfigError(f"twist class {cls.__name__} has no kind")
 
 
 def register_twist(cls: type[Twist], *, replace: bool = False) -> type[Twist]:
     """Add a twist class under its ``kind`` (a plugin's twist); a clash is an error unless ``replace``."""
-    _load_builtins()
-    if not cls.kind:
-        raise ConfigError(f"twist class {cls.__name__} has no kind")
-    if cls.kind in _TWISTS and not replace and _TWISTS[cls.kind] is not cls:
-        raise ConfigError(f"a twist named '{cls.kind}' is already registered")
-    _TWISTS[cls.kind] = cls
-    return cls
+    return REGISTRY.register(cls, replace=replace)
 
 
 def list_twists() -> list[type[Twist]]:
-    _load_builtins()
-    return [_TWISTS[kind] for kind in sorted(_TWISTS)]
+    return REGISTRY.entries()
 
 
 def get_twist(kind: str) -> type[Twist]:
-    _load_builtins()
-    if kind not in _TWISTS:
-        close = difflib.get_close_matches(kind, list(_TWISTS), n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(sorted(_TWISTS)) or 'none'}"
+    cls = REGISTRY.find(kind)
+    if cls is None:
+        kinds = [str(key) for key in REGISTRY.keys()]
+        close = difflib.get_close_matches(kind, kinds, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(kinds) or 'none'}"
         raise ConfigError(f"unknown twist kind '{kind}'; {hint}")
-    return _TWISTS[kind]
+    return cls
 
 
 def build_twist(section: Mapping[str, Any] | None) -> Twist | None:
@@ -191,6 +182,7 @@ def build_twist(section: Mapping[str, Any] | None) -> Twist | None:
 
 
 __all__ = [
+    "REGISTRY",
     "PreparedData",
     "RecipeContext",
     "Twist",

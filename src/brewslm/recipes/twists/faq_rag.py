@@ -44,10 +44,9 @@ from pydantic import Field
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.metrics.text import normalize_answer
-from brewslm.export.bundle import CHUNKS_FILE, write_chunks
 from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
-from brewslm.retrieval import Chunk, Document, Hit, Retriever, chunk_documents, recall_at_k
+from brewslm.retrieval import CHUNKS_FILE, Chunk, Document, Hit, Retriever, chunk_documents, recall_at_k, write_chunks
 
 SPLITS = ("train", "validation", "test")
 REPORT_FILE = "retrieval.json"

@@ -23,7 +23,8 @@ Every step is a service the CLI calls: ``introspect`` (``brewslm data introspect
 and its dry run (``dry_run_plan``, the recipe check's too) for the preview, ``run_import`` and
 ``rerun_mapping`` as jobs (``brewslm data import`` / ``mappings rerun``), ``save_mapping``,
 ``list_mappings``, ``list_datasets`` and ``open_dataset`` (``data datasets`` / ``data preview``);
-the form's field map and options are read by the CLI's own ``parse_field_map`` / ``parse_options``.
+the form's field map and options are read by ``brewslm.options`` (``parse_field_map`` /
+``parse_options``), as the CLI reads its flags.
 Every locator passes ``access.check_locator`` before anything reads it, and uploads go through
 ``access.save_upload`` (size limit, safe names). Templates get plain values and only render them.
 """
@@ -40,7 +41,6 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from brewslm.cli.data import parse_field_map, parse_options
 from brewslm.errors import ConfigError
 from brewslm.ingestion import (
     ImportSpec,
@@ -56,6 +56,7 @@ from brewslm.ingestion import (
 from brewslm.ingestion.spec import ImportMode, SplitChoice
 from brewslm.introspection import ACCEPT_THRESHOLD, introspect
 from brewslm.mappers import get_mapper, list_mappers
+from brewslm.options import parse_field_map, parse_options
 from brewslm.sources import open_source
 from brewslm.sources.base import ParseFailure
 from brewslm.sources.filebase import dataset_name_for

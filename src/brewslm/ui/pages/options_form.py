@@ -27,7 +27,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from brewslm.errors import BrewError, ConfigError
-from brewslm.training.config import describe_options, parse_override
+from brewslm.options import describe_options, parse_override
 from brewslm.ui import jobs
 
 Options = TypeVar("Options", bound=BaseModel)

@@ -1,4 +1,4 @@
-"""The recipe pipeline on the tiny model: end to end, resumable, fail-fast."""
+"""The recipe pipeline (``brewslm.pipeline``) on the tiny model: end to end, resumable, fail-fast."""
 
 from __future__ import annotations
 
@@ -10,11 +10,19 @@ import pytest
 import yaml
 
 from brewslm.errors import BrewError
+from brewslm.pipeline import run_recipe
 from brewslm.recipes import load_recipe
-from brewslm.recipes.pipeline import STATE_FILE, run_recipe
+from brewslm.recipes.config import STATE_FILE
+from helpers.tiny_model import tiny_model_dir  # noqa: F401  (fixture)
+from helpers.workspace import private_workspace
 
 FAST = ["train.max_steps=2", "train.batch_size=4", "eval.max_examples=16", "eval.bootstrap_samples=20"]
 WIRING = {"export_anyway": True}  # two training steps may fail the recipe's gate; these tests are about stages
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return private_workspace(tmp_path, monkeypatch)
 
 
 def test_sentiment_runs_end_to_end_and_resumes(tiny_model_dir: Path, tmp_path: Path):
@@ -142,7 +150,7 @@ def test_a_test_file_goes_whole_into_the_test_split_and_is_what_eval_scores(tiny
 
 
 def test_split_group_reaches_the_main_import_not_the_test_file(tmp_path: Path):
-    from brewslm.recipes.pipeline import _import_spec, _test_import_spec
+    from brewslm.pipeline import _import_spec, _test_import_spec
 
     path = _recipe_file(tmp_path, _rows("train", 20), {"review": "text", "rating": "label"})
     recipe = load_recipe(path, ["data.split_group=rating", f"data.test_locator=jsonl:{tmp_path / 'held_out.jsonl'}"])
@@ -162,7 +170,7 @@ def test_a_test_file_that_maps_to_zero_rows_fails_fast_naming_it(tmp_path: Path)
 
 
 def test_the_baseline_line_says_why_there_is_none() -> None:
-    from brewslm.recipes.pipeline import baseline_line
+    from brewslm.pipeline import baseline_line
 
     assert baseline_line({"headline": "macro_f1", "baselines_skipped": "the evaluated split is train"}) == \
         "eval: cheap baseline none (the evaluated split is train)"

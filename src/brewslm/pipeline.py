@@ -1,6 +1,10 @@
 """``brewslm run RECIPE``: import -> (twist data) -> train -> evaluate base and fine-tune -> export,
 resumable stage by stage.
 
+This module runs a recipe end to end, so it sits above ``export`` in the package order
+(docs/architecture.md): ``brewslm.recipes`` says what a recipe is (its config, its twist) and
+``brewslm.export`` reads a recipe's output folder; only this module uses both.
+
     result = run_recipe(load_recipe("sentiment"), base_model="/models/tiny", out_dir="runs/sentiment")
     result.stages["train"]["status"]      # "ran" or "skipped"
     result.report, result.export_dir, result.report_html
@@ -45,10 +49,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from brewslm.errors import ConfigError, MapperError
-from brewslm.recipes.config import RecipeConfig, resolve_locator
+from brewslm.recipes.config import STATE_FILE, RecipeConfig, default_out_dir, resolve_locator
 from brewslm.recipes.twists import RecipeContext, Twist
 
-STATE_FILE = "pipeline.json"
 STATE_VERSION = 1
 STAGES = ("data", "train", "eval", "export")
 TOP_REASONS = 3  # rejection reasons a zero-rows error names
@@ -165,12 +168,6 @@ def write_state(out_dir: Path, state: Mapping[str, Any]) -> None:
     tmp = out_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(to_jsonable(state), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, out_dir / STATE_FILE)
-
-
-def default_out_dir(recipe: RecipeConfig) -> Path:
-    from brewslm.workspace import home_dir
-
-    return home_dir() / "recipe-runs" / recipe.name
 
 
 # --- the run ---------------------------------------------------------------------------------------
@@ -405,5 +402,5 @@ def run_recipe(recipe: RecipeConfig, *, base_model: str | None = None, out_dir: 
                           twist_lines=lines, seconds=time.perf_counter() - started)
 
 
-__all__ = ["STAGES", "STATE_FILE", "PipelineResult", "baseline_line", "check_recipe", "default_out_dir", "fingerprint", "hash_files",
+__all__ = ["STAGES", "PipelineResult", "baseline_line", "check_recipe", "fingerprint", "hash_files",
            "read_state", "run_recipe", "write_state"]
