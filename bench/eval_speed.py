@@ -10,7 +10,7 @@ What runs. A fixed seeded sample of ``--examples`` distinct SST-2 validation row
 fresh temporary workspace as ``brewslm data import`` does it (mapper ``label_to_classification``,
 labels named negative / positive, the validation split). The classification task profile renders
 every record (instruction with the label list + text; the reply is the label) and the embedded
-SmolLM2-135M-Instruct (``brewslm.models.load_causal_lm``, float32 on CPU) predicts each row three ways:
+SmolLM2-135M-Instruct (``brewslm.base_models.load_causal_lm``, float32 on CPU) predicts each row three ways:
 
 - **label scoring** (``prediction.score_labels``): the log-likelihood of each label + end-of-turn
   token given the prompt, every label of an example in one row, the template prefix shared by all
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace, base: str, work: Path) -> dict[str, Any]:
 
     from brewslm.evaluation.handlers import get_eval_handler
     from brewslm.evaluation.prediction import generate, generate_one_by_one, score_labels
-    from brewslm.models import load_causal_lm
+    from brewslm.base_models import load_causal_lm
     from brewslm.storage.datasets import open_dataset
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext

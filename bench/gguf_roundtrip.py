@@ -38,7 +38,7 @@ def main() -> None:
     from brewslm.export.gguf import QUANTS, export_gguf
     from brewslm.errors import ConfigError
     from brewslm.export.llamacpp import QUANT_TYPES, ensure_tooling, gguf_type_counts
-    from brewslm.models import default_base_model
+    from brewslm.base_models import default_base_model
     from brewslm.output import table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

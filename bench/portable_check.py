@@ -40,7 +40,7 @@ def main() -> None:
     if args.model:
         source = Path(args.model)
     else:
-        from brewslm.models.embedded import embedded_model_dir
+        from brewslm.base_models.embedded import embedded_model_dir
 
         source = embedded_model_dir()
     rows = []

@@ -223,7 +223,7 @@ def main() -> None:
 
     import torch
 
-    from brewslm.serving.models import ServedModels
+    from brewslm.serving.served import ServedModels
 
     if args.threads:
         torch.set_num_threads(args.threads)

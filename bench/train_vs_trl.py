@@ -430,7 +430,7 @@ def resolve_base(args: argparse.Namespace) -> str:
     if os.environ.get("BREWSLM_BASE_MODEL"):
         return os.environ["BREWSLM_BASE_MODEL"]
     os.environ.setdefault("BREWSLM_HOME", str(MODEL_HOME))  # convert the embedded GGUF once, under bench/out
-    from brewslm.models import embedded_model_dir
+    from brewslm.base_models import embedded_model_dir
 
     return str(embedded_model_dir())
 

@@ -376,7 +376,7 @@ def run_recipe(recipe: RecipeConfig, *, base_model: str | None = None, out_dir: 
                log: Log | None = None, quiet: bool = False, export_anyway: bool = False) -> PipelineResult:
     """Check the recipe against its data, then run (or skip, when unchanged) every stage; a failed
     gate stops before the export unless ``export_anyway`` (the model card then says it failed)."""
-    from brewslm.models import default_base_model
+    from brewslm.base_models import default_base_model
 
     started = time.perf_counter()
     log = log or (lambda line: None)

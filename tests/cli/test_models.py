@@ -8,7 +8,7 @@ import pytest
 from cli.test_train import one_error_line, tickets  # noqa: F401  (tickets: a fixture)
 from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
 
-from brewslm.models.catalog import CATALOG
+from brewslm.base_models.catalog import CATALOG
 from brewslm.tuning import recommend as recommend_module
 from brewslm.tuning.recommend import MachineSpeed, ProbeCurve
 

@@ -16,7 +16,7 @@ from brewslm.evaluation import evaluate, load_eval_config, score_files
 from brewslm.evaluation.baselines import Baseline
 from brewslm.evaluation.metrics.faithfulness import SupportClaim
 from brewslm.evaluation.prediction import judge_support
-from brewslm.models import load_causal_lm
+from brewslm.base_models import load_causal_lm
 from helpers.workspace import shared_workspace
 from helpers.tiny_model import save_tiny_causal_lm
 

@@ -48,7 +48,7 @@ def test_the_merged_folder_reloads_with_the_merged_models_logits(name: str, expo
     from transformers import AutoModelForCausalLM
 
     from brewslm.export.hf import export_hf
-    from brewslm.training.export import load_trained
+    from brewslm.training.merge import load_trained
 
     run_dir = lora_run(name, tiny_architecture_dirs, export_space)
     out = export_hf(run_dir, export_space / f"hf-{name}").out_dir

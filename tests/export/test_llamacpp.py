@@ -54,7 +54,7 @@ def machine_tooling(monkeypatch):
 @pytest.fixture(scope="module")
 def real_tokenizer_dir(tmp_path_factory) -> Path:
     """SmolLM2's tokenizer files (llama.cpp's converter recognises its pre-tokenizer by its output)."""
-    from brewslm.models import embedded_model_dir
+    from brewslm.base_models import embedded_model_dir
 
     source = embedded_model_dir()
     folder = tmp_path_factory.mktemp("tokenizer")

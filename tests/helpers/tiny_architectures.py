@@ -201,9 +201,9 @@ class TinyArchitectureDirs:
         return self._built[name]
 
     def load(self, name: str, attention: str | None = None) -> tuple[Any, Any]:
-        """``(model, tokenizer)`` through ``brewslm.models.load_causal_lm`` on the CPU, in eval mode,
+        """``(model, tokenizer)`` through ``brewslm.base_models.load_causal_lm`` on the CPU, in eval mode,
         with ``attention`` as its attention implementation (None: the one it loads with)."""
-        from brewslm.models import load_causal_lm
+        from brewslm.base_models import load_causal_lm
 
         model, tokenizer = load_causal_lm(str(self[name]), device="cpu")
         if attention is not None:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
 from brewslm.serving.app import API_PREFIXES, create_app
-from brewslm.serving.models import ServedModels
+from brewslm.serving.served import ServedModels
 from brewslm.serving.security import api_paths_only
 from brewslm.serving.settings import server_settings
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from brewslm.serving.app import create_app
-from brewslm.serving.models import ServedModels
+from brewslm.serving.served import ServedModels
 from brewslm.serving.settings import server_settings
 from helpers.tiny_architectures import ARCHITECTURES, TinyArchitectureDirs, tiny_architecture_dirs  # noqa: F401
 

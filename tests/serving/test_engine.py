@@ -16,7 +16,7 @@ from brewslm.evaluation.prediction.constrained import JsonConstraint
 from brewslm.evaluation.prediction.generation import ReplyText
 from brewslm.evaluation.prediction.label_scoring import score_labels
 from brewslm.serving.engine import Engine, EngineStopped, GenerateRequest, GenerateResult
-from brewslm.serving.models import ModelNotFound, ServedModels
+from brewslm.serving.served import ModelNotFound, ServedModels
 
 QUESTIONS = ["hi", "Classify the sentiment: a wonderful, moving film", "tokens, tags, text, label",
              "My parcel arrived late and the box was damaged; I want a refund. What should I do next?",

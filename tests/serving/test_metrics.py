@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from brewslm.serving.app import create_app
 from brewslm.serving.metrics import ServerMetrics, engine_families, tokens_per_second
-from brewslm.serving.models import ServedModels
+from brewslm.serving.served import ServedModels
 from brewslm.serving.settings import server_settings
 
 

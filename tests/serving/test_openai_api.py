@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from brewslm.serving.app import create_app
-from brewslm.serving.models import ServedModels
+from brewslm.serving.served import ServedModels
 from brewslm.serving.settings import server_settings
 
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "the best movie this year"}]

@@ -16,7 +16,7 @@ import pytest
 
 from brewslm.errors import ConfigError
 from brewslm.serving.app import create_app
-from brewslm.serving.models import ServedModels
+from brewslm.serving.served import ServedModels
 from brewslm.serving.settings import ServerSettings, server_settings
 
 KEY = "s3cret-key"

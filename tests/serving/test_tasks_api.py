@@ -22,7 +22,7 @@ from brewslm.export.bundle import EXPORT_RECORD, ModelBundle, ServingSettings, e
 from brewslm.retrieval import CHUNKS_FILE, write_chunks
 from brewslm.retrieval import Document, chunk_documents
 from brewslm.serving.app import create_app
-from brewslm.serving.models import ServedModels
+from brewslm.serving.served import ServedModels
 from brewslm.serving.settings import server_settings
 from brewslm.serving.tasks_api import object_problems, spans_of, supports, tool_decision
 from brewslm.tasks.rendering import REFUSAL

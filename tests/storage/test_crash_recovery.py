@@ -20,7 +20,7 @@ from brewslm.storage import catalog
 from brewslm.storage.datasets import TMP_PREFIX, complete_versions, dataset_dir, read_pointer
 from brewslm.storage.db import reset_engines, session_scope
 from brewslm.storage.events import list_events
-from brewslm.storage.models import DatasetRow
+from brewslm.storage.tables import DatasetRow
 from brewslm.storage.recovery import reconcile_workspace
 from brewslm.workspace import CRASH_ENV
 

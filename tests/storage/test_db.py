@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect, select, text
 
 from brewslm.errors import ConfigError
 from brewslm.storage.db import MIGRATIONS_DIR, alembic_config, get_engine, session_scope, upgrade
-from brewslm.storage.models import Base, RunEvent, SavedMapping, SavedMappingVersion
+from brewslm.storage.tables import Base, RunEvent, SavedMapping, SavedMappingVersion
 
 TABLES = {"run_events", "saved_mappings", "saved_mapping_versions", "datasets", "dataset_versions", "jobs"}
 

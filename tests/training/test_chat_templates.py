@@ -52,9 +52,9 @@ PLAIN_TEMPLATE = ("{% for m in messages %}{{ '### ' + m['role'] + ':\n' + m['con
 
 def test_a_run_serves_and_exports_the_template_it_trained_with(sentiment, config_for, quiet, tmp_path) -> None:
     from brewslm.export.hf import export_hf
-    from brewslm.serving.models import ServedModels
+    from brewslm.serving.served import ServedModels
     from brewslm.training import train
-    from brewslm.training.export import load_trained
+    from brewslm.training.merge import load_trained
     from brewslm.training.run import read_run
 
     template = tmp_path / "plain.jinja"
@@ -90,7 +90,7 @@ def test_an_unknown_choice_is_a_config_error() -> None:
 
 def test_plain_models_are_evaluated_and_served_with_the_chosen_template(tiny_model_dir, tmp_path) -> None:
     from brewslm.evaluation.runner import load_model, resolve_model
-    from brewslm.serving.models import ServedModels
+    from brewslm.serving.served import ServedModels
 
     template = tmp_path / "plain.jinja"
     template.write_text(PLAIN_TEMPLATE, encoding="utf-8")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from brewslm.models.catalog import CATALOG
+from brewslm.base_models.catalog import CATALOG
 from brewslm.tuning.advice import TrainingFacts, curve_trend, next_steps, training_facts
 
 

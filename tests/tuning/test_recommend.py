@@ -15,7 +15,7 @@ import pytest
 from helpers.workspace import private_workspace
 
 from brewslm.errors import ConfigError
-from brewslm.models.catalog import CATALOG, CatalogModel, get_model
+from brewslm.base_models.catalog import CATALOG, CatalogModel, get_model
 from brewslm.tuning.recommend import (
     DatasetFacts,
     MachineSpeed,

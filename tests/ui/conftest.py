@@ -100,7 +100,7 @@ def make_job() -> Callable[..., int]:
     """``make_job(**fields) -> id``: a row in the jobs table with no worker behind it (a queued
     import unless fields say otherwise), for pages and rules that only read job state."""
     from brewslm.storage.db import session_scope
-    from brewslm.storage.models import Job
+    from brewslm.storage.tables import Job
 
     def make(**fields) -> int:
         with session_scope() as session:

@@ -386,7 +386,7 @@ def test_asking_an_endpoint_teacher_queues_its_url_and_model_never_a_key(ui_clie
 def test_the_teacher_models_proposals_land_in_the_wizard_when_its_job_is_done(ui_client, tmp_path):
     from brewslm.output import to_jsonable
     from brewslm.storage.db import session_scope
-    from brewslm.storage.models import Job, utcnow
+    from brewslm.storage.tables import Job, utcnow
 
     path = tmp_path / "apples.jsonl"  # one short-text candidate (text_only), below the gate
     path.write_text("".join(f'{{"a": {i}, "b": "{i * 2} apples"}}\n' for i in range(20)), encoding="utf-8")

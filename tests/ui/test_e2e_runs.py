@@ -99,7 +99,7 @@ def test_the_playground_answers_with_a_served_tiny_model(ui_settings, page, page
                                                          sentiment: str, tmp_path: Path, ui_server) -> None:
     from brewslm.ui.app import create_playground_app
     from brewslm.serving.local import running_server
-    from brewslm.serving.models import ServedModels
+    from brewslm.serving.served import ServedModels
     from brewslm.serving.settings import server_settings
     from brewslm.training import build_config, train
 

@@ -24,7 +24,7 @@ from brewslm.errors import ConfigError
 from brewslm.ingestion import RUN_OK, STAGE
 from brewslm.storage import list_events, list_dataset_names
 from brewslm.storage.db import session_scope
-from brewslm.storage.models import Job, utcnow
+from brewslm.storage.tables import Job, utcnow
 from brewslm.ui import jobs, worker
 from brewslm.ui.app import create_ui_app
 from brewslm.ui.jobs import JobProgress, cancel_job, get_job, list_jobs, submit_job, wait_for_job

@@ -319,7 +319,7 @@ def test_the_playground_calls_the_served_models_endpoints(space: dict[str, Any],
 
     from brewslm.ui.app import create_playground_app
     from brewslm.serving.local import running_server
-    from brewslm.serving.models import ServedModels
+    from brewslm.serving.served import ServedModels
     from brewslm.serving.settings import server_settings
 
     app = create_playground_app(ServedModels.load([str(space["run_dir"])]), server_settings(), ui_settings)
@@ -352,7 +352,7 @@ def test_ui_and_api_in_one_app_keep_their_own_access_rules(space: dict[str, Any]
 
     from brewslm.ui.app import create_playground_app
     from brewslm.serving.local import running_server
-    from brewslm.serving.models import ServedModels
+    from brewslm.serving.served import ServedModels
     from brewslm.serving.settings import server_settings
 
     secret = "s3cret-key"

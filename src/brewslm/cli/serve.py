@@ -105,7 +105,7 @@ def serve(opts: ServeOptions) -> dict[str, Any]:
     import uvicorn
 
     from brewslm.serving.app import create_app
-    from brewslm.serving.models import ServedModels
+    from brewslm.serving.served import ServedModels
 
     if not opts.models:
         raise ConfigError("name at least one model to serve: an export folder, recipe, training run or model folder")

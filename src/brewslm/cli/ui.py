@@ -75,7 +75,7 @@ def ui(opts: UIOptions) -> dict[str, Any]:
 
     settings = ui_settings(opts)
     if settings.models:  # the Playground's models: served by the same app, under /v1
-        from brewslm.serving.models import ServedModels
+        from brewslm.serving.served import ServedModels
         from brewslm.serving.settings import server_settings
 
         print(f"loading {', '.join(settings.models)} for the Playground ...", file=sys.stderr)

@@ -61,8 +61,8 @@ def offline() -> Iterator[None]:
 
 def model_args(model: str) -> str:
     """lm-eval's ``hf`` model arguments for a run (base + adapter, or full weights) or a model folder / hub id."""
-    from brewslm.models import default_base_model
-    from brewslm.training.export import base_model_source
+    from brewslm.base_models import default_base_model
+    from brewslm.training.merge import base_model_source
     from brewslm.training.run import MODEL_DIR, find_run, read_run
 
     run_dir = find_run(model)

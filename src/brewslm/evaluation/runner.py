@@ -48,7 +48,7 @@ from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.config import EvalConfig
 from brewslm.evaluation.handlers import EvalHandler, Scored, get_eval_handler
 from brewslm.evaluation.handlers.base import GENERATION, LABEL_SCORING, PERPLEXITY, PREFERENCE
-from brewslm.models import quiet_loading
+from brewslm.base_models import quiet_loading
 from brewslm.storage.datasets import SPLITS, DatasetVersion
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile
@@ -94,7 +94,7 @@ class ModelRef:
 
 def resolve_model(spec: str) -> ModelRef:
     """``spec`` -> a run (its record read) or a model source; loading happens later."""
-    from brewslm.training.export import EXPORT_RECORD
+    from brewslm.training.merge import EXPORT_RECORD
 
     run_dir = find_run(spec)
     if run_dir is not None:
@@ -108,7 +108,7 @@ def resolve_model(spec: str) -> ModelRef:
 
 
 def _base_source_name(source: str | None) -> tuple[str, str]:
-    from brewslm.models import default_base_model
+    from brewslm.base_models import default_base_model
 
     if source is None:  # the default base, re-resolved here as training would
         source = default_base_model()
@@ -123,7 +123,7 @@ def resolve_baseline(config: EvalConfig, tuned: ModelRef) -> ModelRef | None:
         if tuned.is_lora_run:
             return _adapter_off(tuned)
         if tuned.kind == "run":  # full fine-tune: its base is a separate model
-            from brewslm.training.export import base_model_source
+            from brewslm.training.merge import base_model_source
 
             source, name = _base_source_name(base_model_source(dict(tuned.record)))
             return ModelRef(source, "model", source, name)
@@ -155,9 +155,9 @@ def load_model(ref: ModelRef, device: str | None, chat_template: str = "model") 
     """``(model, tokenizer)`` in eval mode. A run renders with the template it trained with (checked
     on load); a plain model with ``chat_template`` (``model``: its own, else the ChatML training
     would give it, so the baseline sees the same prompt text as the fine-tune)."""
-    from brewslm.models import load_causal_lm
+    from brewslm.base_models import load_causal_lm
     from brewslm.training.chat_templates import set_chat_template
-    from brewslm.training.export import load_trained
+    from brewslm.training.merge import load_trained
 
     with quiet_loading():
         if ref.kind == "run":

@@ -52,7 +52,7 @@ from brewslm.retrieval.chunking import CHUNKS_FILE
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.run import RUN_RECORD, find_run, finished_model_dir, read_run
 
-EXPORT_RECORD = "brewslm_export.json"  # the same file name training.export writes
+EXPORT_RECORD = "brewslm_export.json"  # the same file name training.merge writes
 EXPORT_FORMAT = 2  # brewslm_export.json written by brewslm.export (1: training.export_merged's record)
 REWRITE = "re-run the step that wrote it"  # how a broken pipeline.json or export record is mended
 
@@ -93,7 +93,7 @@ class ModelBundle:
     kind: str  # one of BUNDLE_KINDS
     model_dir: Path  # merged/full weights folder, or the adapter folder of a LoRA run
     is_adapter: bool  # model_dir holds a peft adapter over base_model
-    base_model: str | None  # the adapter's base (training.export.base_model_source); None: merged/plain,
+    base_model: str | None  # the adapter's base (training.merge.base_model_source); None: merged/plain,
     #                         or an adapter over the default base (re-resolved here, as training would)
     task: str | None  # task profile id; None for a plain model (chat/completions only)
     scoring_mode: str | None
@@ -139,7 +139,7 @@ def bundle_from_run(run_dir: str | Path, *, name: str | None = None, recipe: Map
                     eval_report: Path | None = None, serving: ServingSettings | None = None,
                     kind: str = "run") -> ModelBundle:
     """A finished training run as a bundle; the keyword arguments override what the run alone knows."""
-    from brewslm.training.export import base_model_source
+    from brewslm.training.merge import base_model_source
 
     run_dir = Path(run_dir).expanduser().resolve()
     record = read_run(run_dir)

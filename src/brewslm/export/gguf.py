@@ -66,7 +66,7 @@ from brewslm.errors import ConfigError
 from brewslm.export.bundle import ModelBundle
 from brewslm.export.hf import prepare_out_dir, source_bundle
 from brewslm.export.modelfile import write_modelfile
-from brewslm.models import quiet_loading
+from brewslm.base_models import quiet_loading
 
 QUANTS = ("f32", "f16", "q8_0")
 LLAMA_MODEL_TYPES = ("llama",)
@@ -355,7 +355,7 @@ def verify_gguf(model: Any, tokenizer: Any, path: Path, quant: str) -> GgufVerif
     """Load ``path`` with transformers' GGUF loader and compare it with ``model`` (see the module docstring)."""
     import torch
 
-    from brewslm.models import load_causal_lm
+    from brewslm.base_models import load_causal_lm
 
     # load_causal_lm reads a .gguf with from_pretrained(folder, gguf_file=name); the GGUF reader's
     # own tqdm bar ignores transformers' progress switch, so stderr is held while it loads
@@ -379,8 +379,8 @@ def load_merged(bundle: ModelBundle) -> tuple[Any, Any]:
     """The bundle's model with any adapter folded in, float32 on CPU, and its tokenizer."""
     import torch
 
-    from brewslm.models import load_causal_lm
-    from brewslm.training.export import load_trained
+    from brewslm.base_models import load_causal_lm
+    from brewslm.training.merge import load_trained
 
     with quiet_loading():
         if bundle.run_dir is not None and bundle.kind in ("run", "recipe"):
@@ -453,7 +453,7 @@ def _write_with_llamacpp(tools: Any, bundle: ModelBundle, path: Path, quant: str
     """The merged Hugging Face folder (a run's ``model``, merged once by ``load_merged`` and saved
     here, else the bundle's own folder) -> converter -> quantizer."""
     from brewslm.export import llamacpp
-    from brewslm.training.export import save_merged
+    from brewslm.training.merge import save_merged
 
     with tempfile.TemporaryDirectory(prefix="brewslm-gguf-", dir=path.parent) as tmp:
         folder = Path(bundle.model_dir)

@@ -7,7 +7,7 @@ The folder holds:
 
 - the merged weights (a LoRA adapter folded in with peft's ``merge_and_unload``; full fine-tunes
   as trained), ``config.json``, ``generation_config.json``, the tokenizer and its chat template -
-  written by ``training.export.export_merged``, so it loads with plain transformers;
+  written by ``training.merge.export_merged``, so it loads with plain transformers;
 - ``recipe.yaml``: the recipe it came from (when it came from one);
 - the evaluation report it was measured with: ``report.json`` / ``report.md`` / ``report.html``
   and their PNG pictures (the predictions files stay behind: they hold the test data);
@@ -70,7 +70,7 @@ def prepare_out_dir(out: Path, *, overwrite: bool) -> None:
 def export_hf(spec: str | Path | ModelBundle, out_dir: str | Path, *, overwrite: bool = False) -> HfExport:
     """Write the merged folder with recipe, eval report, chunks, model card and bundle record."""
     from brewslm.export.model_card import collect_card_facts, render_model_card
-    from brewslm.training.export import export_merged
+    from brewslm.training.merge import export_merged
 
     bundle = source_bundle(spec)
     if bundle.run_dir is None or bundle.kind not in ("run", "recipe"):

@@ -132,7 +132,7 @@ def collect_card_facts(bundle: ModelBundle, *, files: Sequence[str] = ()) -> Car
 
 
 def _base_model_name(record: Mapping[str, Any]) -> str:
-    from brewslm.models import EMBEDDED_MODEL_NAME
+    from brewslm.base_models import EMBEDDED_MODEL_NAME
 
     base = record.get("base_model")
     if not base:

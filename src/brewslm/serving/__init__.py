@@ -1,6 +1,6 @@
 """Serving: fine-tunes behind an OpenAI-compatible HTTP API with task endpoints (``brewslm serve``).
 
-- ``models``: ``ServedModels.load(specs)`` - the served ids, LoRA adapters over one base sharing
+- ``served``: ``ServedModels.load(specs)`` - the served ids, LoRA adapters over one base sharing
   it, each with its tokenizer, task profile, eval handler and retriever.
 - ``engine``: ``Engine`` - one worker thread runs every model call; concurrent requests are
   batched dynamically; streaming with cancellation; label scoring.
@@ -11,7 +11,7 @@
 
 from brewslm.serving.engine import Engine, EngineStopped, GenerateRequest, GenerateResult, TextStream
 from brewslm.serving.local import running_server
-from brewslm.serving.models import ModelNotFound, ServedModel, ServedModels
+from brewslm.serving.served import ModelNotFound, ServedModel, ServedModels
 
 __all__ = [
     "Engine",

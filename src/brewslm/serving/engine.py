@@ -49,7 +49,7 @@ from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.prediction.constrained import JsonConstraint
 from brewslm.evaluation.prediction.generation import DecodeRow, Generation, check_budget, decode_rows
 from brewslm.evaluation.prediction.label_scoring import LabelScores, check_labels, score_labels
-from brewslm.serving.models import ServedModel, ServedModels
+from brewslm.serving.served import ServedModel, ServedModels
 from brewslm.tasks.rendering import Rendered
 
 logger = logging.getLogger("brewslm.serving")

@@ -148,7 +148,7 @@ def internal_error() -> ApiError:
 def error_for(exc: BaseException) -> ApiError:
     """The answer to an exception from a route or a stream: the one table both use."""
     from brewslm.serving.engine import EngineStopped
-    from brewslm.serving.models import ModelNotFound
+    from brewslm.serving.served import ModelNotFound
 
     if isinstance(exc, ApiError):
         return exc

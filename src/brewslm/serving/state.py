@@ -28,7 +28,7 @@ from brewslm.serving.settings import ServerSettings
 
 if TYPE_CHECKING:
     from brewslm.serving.engine import Engine, GenerateRequest, GenerateResult
-    from brewslm.serving.models import ServedModels
+    from brewslm.serving.served import ServedModels
 
 T = TypeVar("T")
 

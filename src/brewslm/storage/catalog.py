@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from brewslm.storage.db import session_scope
 from brewslm.storage.events import new_event
-from brewslm.storage.models import DatasetRow, DatasetVersionRow, RunEvent, utcnow
+from brewslm.storage.tables import DatasetRow, DatasetVersionRow, RunEvent, utcnow
 
 WRITING = "writing"
 PUBLISHED = "published"

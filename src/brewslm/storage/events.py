@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from sqlalchemy import select
 
 from brewslm.storage.db import session_scope
-from brewslm.storage.models import RunEvent, utcnow
+from brewslm.storage.tables import RunEvent, utcnow
 
 
 def default_actor() -> str:

@@ -8,11 +8,11 @@ Modules: ``config`` (TrainConfig), ``encoding`` (chat template -> ids + trained 
 (examples, class balance, batch plans, collation), ``model`` (base, LoRA, precision, completion-only
 loss), ``objective`` (the loss interface; SFT in ``sft``, DPO/ORPO in ``preference``), ``loop``
 (the training loop), ``checkpoint`` (exact resume), ``memory`` (out-of-memory pre-check),
-``report`` (progress, metrics, loss curve, MLflow), ``run`` (run folder), ``export`` (merged model).
+``report`` (progress, metrics, loss curve, MLflow), ``run`` (run folder), ``merge`` (a run merged into a standalone model folder).
 """
 
 from brewslm.training.config import TrainConfig, build_config, load_config, update_config
-from brewslm.training.export import export_merged, load_trained
+from brewslm.training.merge import export_merged, load_trained
 from brewslm.training.loop import TrainResult, train
 from brewslm.training.run import read_run, render_context_of
 

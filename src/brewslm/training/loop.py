@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from brewslm import __version__
 from brewslm.errors import BrewError, ConfigError
-from brewslm.models import quiet_loading
+from brewslm.base_models import quiet_loading
 from brewslm.storage.datasets import DatasetVersion
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile

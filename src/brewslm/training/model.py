@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from brewslm.errors import ConfigError
-from brewslm.models import quiet_loading
-from brewslm.models.kv_cache import cache_argument, output_cache
+from brewslm.base_models import quiet_loading
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.training.config import TrainConfig
 
 # --- precision ---------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def resolve_precision(config: TrainConfig) -> Precision:
     honoured where the hardware has them."""
     import torch
 
-    from brewslm.models import resolve_device
+    from brewslm.base_models import resolve_device
 
     device = resolve_device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -85,8 +85,8 @@ def check_base_model(name: str | None) -> None:
 
 
 def load_base(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` from ``brewslm.models.load_causal_lm`` (or 4-bit for QLoRA), in train mode."""
-    from brewslm.models import load_causal_lm
+    """``(model, tokenizer)`` from ``brewslm.base_models.load_causal_lm`` (or 4-bit for QLoRA), in train mode."""
+    from brewslm.base_models import load_causal_lm
 
     check_base_model(config.base_model)
     with quiet_loading():
@@ -116,7 +116,7 @@ def _load_4bit(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-    from brewslm.models import default_base_model
+    from brewslm.base_models import default_base_model
 
     check_qlora(config)
     source = config.base_model or default_base_model()

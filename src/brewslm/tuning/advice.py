@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from brewslm.models.catalog import CATALOG
+from brewslm.base_models.catalog import CATALOG
 from brewslm.tuning.recommend import SIZE_MARGIN
 
 RISING_SHARE = 0.25  # the last evaluation gained at least a quarter of the curve's whole rise: still learning

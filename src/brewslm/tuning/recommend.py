@@ -36,8 +36,8 @@ from typing import Any, Callable
 
 from brewslm import workspace
 from brewslm.errors import ConfigError
-from brewslm.models import quiet_loading
-from brewslm.models.catalog import CATALOG, CatalogModel, lora_parameter_count
+from brewslm.base_models import quiet_loading
+from brewslm.base_models.catalog import CATALOG, CatalogModel, lora_parameter_count
 from brewslm.training.memory import MemoryEstimate, available_memory, estimate_memory
 
 SPEED_CACHE_FILE = "machine_speed.json"
@@ -107,7 +107,7 @@ def calibrate_embedded(device: str, steps: int = 2, batch_rows: int = 2, seq_len
     forward/backward/AdamW steps after one untimed warm-up step."""
     import torch
 
-    from brewslm.models import load_causal_lm
+    from brewslm.base_models import load_causal_lm
     from brewslm.training.config import TrainConfig
     from brewslm.training.model import apply_method
 
@@ -271,7 +271,7 @@ def dataset_facts(name: str, *, sample: int = 2000, max_seq_len: int = 1024) -> 
     dataset passes training's own pre-flight checks first (same one-line errors)."""
     import numpy as np
 
-    from brewslm.models.embedded import default_base_model
+    from brewslm.base_models.embedded import default_base_model
     from brewslm.training import load_config
     from brewslm.training.data import load_examples
     from brewslm.training.loop import preflight

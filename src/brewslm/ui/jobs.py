@@ -42,7 +42,7 @@ from brewslm.errors import BrewError, ConfigError
 from brewslm.storage.db import session_scope
 from brewslm.storage.events import default_actor
 from brewslm.storage.processes import process_alive
-from brewslm.storage.models import Job, utcnow
+from brewslm.storage.tables import Job, utcnow
 from brewslm.workspace import home_dir
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (

@@ -52,7 +52,7 @@ from brewslm.evaluation.prediction.constrained import (
     JsonPrefixChecker,
     TokenTexts,
 )
-from brewslm.models.kv_cache import cache_argument, output_cache
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.evaluation.prediction.prompts import ProgressFn, end_of_turn_ids, inference_mode, prompt_ids
 from brewslm.tasks.rendering import Rendered
 from brewslm.training.model import causal_lm

@@ -45,7 +45,7 @@ from brewslm.evaluation.prediction.prompts import (
     reply_ids,
     reply_suffix,
 )
-from brewslm.models.kv_cache import cache_argument, output_cache
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.tasks.rendering import Rendered
 from brewslm.training.data import MIN_SHARED_PREFIX
 from brewslm.training.model import (

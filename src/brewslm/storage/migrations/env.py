@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from brewslm.storage.models import Base
+from brewslm.storage.tables import Base
 from brewslm.workspace import database_url
 
 config = context.config

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from brewslm.errors import ConfigError
-from brewslm.models.catalog import CATALOG, find_model, get_model, hub_id_for, lora_parameter_count
+from brewslm.base_models.catalog import CATALOG, find_model, get_model, hub_id_for, lora_parameter_count
 
 
 def build_on_meta(entry):
@@ -54,7 +54,7 @@ def test_catalog_ids_resolve_to_hub_ids_and_other_names_pass_through() -> None:
 
 
 def test_a_catalog_id_loads_as_its_hub_id_and_offline_says_how_to_get_it(tmp_path, monkeypatch) -> None:
-    from brewslm.models import embedded, load_causal_lm
+    from brewslm.base_models import embedded, load_causal_lm
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))

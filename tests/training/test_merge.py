@@ -9,7 +9,7 @@ import torch
 
 from brewslm.errors import ConfigError
 from brewslm.training import export_merged, load_trained, train
-from brewslm.training.export import EXPORT_RECORD
+from brewslm.training.merge import EXPORT_RECORD
 
 
 def sample_ids(tokenizer) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Export a trained run as a standalone Hugging Face model folder.
+"""Merge a trained run into a standalone Hugging Face model folder (``brewslm.export`` ships it).
 
 ``export_merged(run_dir, out_dir)`` folds a LoRA adapter into the base weights (peft
 ``merge_and_unload``) - or copies full fine-tuned weights - and writes config, weights, generation
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from brewslm.errors import ConfigError
-from brewslm.models import quiet_loading
+from brewslm.base_models import quiet_loading
 from brewslm.training.portable import make_portable
 from brewslm.training.run import finished_model_dir, read_run
 
@@ -27,7 +27,7 @@ def load_trained(run_dir: str | Path, device: Any = None) -> tuple[Any, Any]:
     """``(model, tokenizer)`` of a finished run, adapter attached (not merged), in eval mode."""
     from transformers import AutoTokenizer
 
-    from brewslm.models import load_causal_lm
+    from brewslm.base_models import load_causal_lm
     from brewslm.training.chat_templates import check_run_template
 
     run_dir = Path(run_dir).expanduser()

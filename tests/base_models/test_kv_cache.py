@@ -15,7 +15,7 @@ import torch
 from brewslm.evaluation.prediction.generation import generate
 from brewslm.evaluation.prediction.label_scoring import score_labels
 from brewslm.introspection.llm_assist import HFTeacher
-from brewslm.models.kv_cache import cache_argument, output_cache
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext, single_turn
 from brewslm.training.model import target_hidden

@@ -12,7 +12,7 @@ import torch
 
 from brewslm import workspace
 from brewslm.errors import ConfigError
-from brewslm.models import embedded, embedded_model_dir, load_causal_lm, resolve_dtype
+from brewslm.base_models import embedded, embedded_model_dir, load_causal_lm, resolve_dtype
 from helpers.tiny_model import save_tiny_causal_lm
 
 
@@ -208,7 +208,7 @@ def test_real_smollm2_converts_loads_and_answers() -> None:
 
 
 def test_base_model_env_overrides_the_default(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from brewslm.models import default_base_model
+    from brewslm.base_models import default_base_model
 
     monkeypatch.setenv("BREWSLM_BASE_MODEL", str(tiny_model_dir))
     assert default_base_model() == str(tiny_model_dir)

@@ -15,9 +15,9 @@ from brewslm.errors import ConfigError
 from brewslm.evaluation.prediction.prompts import prompt_ids
 from brewslm.export.bundle import resolve_bundle
 from brewslm.retrieval import write_chunks
-from brewslm.models import load_causal_lm
+from brewslm.base_models import load_causal_lm
 from brewslm.retrieval import Chunk
-from brewslm.serving.models import ModelNotFound, ServedModels
+from brewslm.serving.served import ModelNotFound, ServedModels
 from brewslm.tasks.rendering import conversation
 
 
