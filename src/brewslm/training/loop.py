@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from brewslm import __version__
-from brewslm.errors import BrewError, ConfigError
 from brewslm.base_models import quiet_loading
+from brewslm.errors import BrewError, ConfigError
 from brewslm.storage.datasets import DatasetVersion
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile
@@ -61,10 +61,10 @@ from brewslm.training.run import (
     RUN_RECORD,
     RUN_STARTED,
     STAGE,
+    RunRecorder,
     now,
     open_training_dataset,
     resolve_run_dir,
-    write_run,
 )
 from brewslm.training.tracking import Trackers, check_trackers_available, open_trackers
 
@@ -250,23 +250,13 @@ def _new_run_dir(config: TrainConfig, dataset: DatasetVersion) -> Path:
 
 def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progress,
            validation_metrics: ValidationMetrics | None = None) -> TrainResult:
+    """config -> setup -> schedule -> run folder and record -> the loop -> the saved model, in that
+    order (nanoGPT's train.py); the steps themselves are ``Loop``'s."""
     import torch
 
-    from brewslm.storage.events import record_event
-
-    # -- checks, model, data: all before the run folder exists ------------------------------------
-    precision, dataset = runtime.precision, setup.dataset
-    main = runtime.is_main
-    resume_from = None
-    if config.resume:
-        guess = resolve_run_dir(config, dataset) if (config.output_dir or config.run_name) else None
-        resume_from = resolve_resume(config.resume, guess)
-        _, saved_config = read_checkpoint_state(resume_from)
-        check_resume_compatible(saved_config, config.to_dict())
-        run_dir = resume_from.parent.parent
-    else:
-        run_dir = runtime.on_main(lambda: _new_run_dir(config, dataset))  # one name, one check, for all processes
-
+    # -- setup: model, data, memory check; all before the run folder exists -----------------------
+    precision, dataset, main = runtime.precision, setup.dataset, runtime.is_main
+    run_dir, resume_from = _run_folder(config, dataset, runtime)
     seed_everything(config.seed)
     model, tokenizer = load_base(config, precision)
     template_applied = set_chat_template(tokenizer, config.chat_template)
@@ -275,17 +265,12 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
     check_training_memory(model, objective, config, precision, runtime)
     model = runtime.prepare(model, config.seed)
 
-    # -- schedule -------------------------------------------------------------------------------------
-    batches_per_epoch = len(objective.plan_epoch(0))
-    steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.grad_accum))
-    total_steps = config.max_steps or max(1, math.ceil(config.epochs * batches_per_epoch / config.grad_accum))
-    warmup = config.warmup_steps if config.warmup_steps is not None else math.ceil(config.warmup_ratio * total_steps)
-    eval_every = config.eval_every or steps_per_epoch
-    params = [p for p in model.parameters() if p.requires_grad]
+    # -- schedule and optimizer -------------------------------------------------------------------
+    schedule = Schedule.of(config, micro_batches_per_epoch=len(objective.plan_epoch(0)))
     optimizer = build_optimizer(model, config, precision)
     scaler = torch.amp.GradScaler(precision.device.type) if precision.grad_scaler else None
 
-    # -- run folder, record, resume (files: rank 0) --------------------------------------------------
+    # -- run folder, record, resume (files: the main process) ----------------------------------------
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
@@ -297,6 +282,66 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
             metrics.truncate_after(state.step)
     elif main and metrics.path.exists():
         metrics.path.unlink()
+    recorder = _recorder(config, setup, runtime, run_dir, model, tokenizer, template_applied, objective, schedule,
+                         resume_from)
+    recorder.started()
+    runtime.barrier()  # the run folder is ready (and a resumed run's metrics trimmed) before anyone reads it
+
+    # -- the loop, then the model it keeps --------------------------------------------------------
+    tracker = Trackers()
+    try:
+        if main:
+            tracker = open_trackers(config, run_dir.name, config.to_dict(), run_dir)
+        progress({"event": "start", "method": config.method, "examples": objective.train_examples,
+                  "tokens": recorder.record["data"].get("train", {}).get("tokens", 0),
+                  "total_steps": schedule.total_steps, "trainable_params": recorder.record["parameters"]["trainable"],
+                  "precision": precision.describe(), "device": str(precision.device), "run_dir": str(run_dir),
+                  "resumed_from": recorder.record["resumed_from"], "processes": runtime.world_size,
+                  "strategy": runtime.strategy})
+        loop = Loop(config=config, objective=objective, model=model, optimizer=optimizer, scaler=scaler,
+                    runtime=runtime, schedule=schedule, state=state, metrics=metrics, progress=progress,
+                    tracker=tracker, run_dir=run_dir, task_metrics=_task_metrics(validation_metrics, tokenizer, runtime))
+        result = _run(loop)
+        full_state = runtime.model_state(model, trainable_only=config.uses_lora)  # gathered under FSDP
+        model_dir = run_dir / MODEL_DIR
+        if main:
+            _save_model(model, tokenizer, config, run_dir, state_dict=full_state)
+            plot_loss_curve(metrics.read(), run_dir / LOSS_CURVE, title=f"{dataset.name} · {config.method} · {run_dir.name}")
+        result.update(model_dir=model_dir, data=objective.report())
+        final = TrainResult(run_dir=run_dir, rank=runtime.rank, **result)
+        final.event_id = recorder.finished(_public_metrics(final), final.data)
+        tracker.log({"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step)
+        files = [run_dir / name for name in (CONFIG_FILE, RUN_RECORD, METRICS_FILE, LOSS_CURVE)]
+        # a LoRA adapter is a few MB and goes with the files; full weights stay in the run folder (named by run.json)
+        tracker.log_artifacts(files + ([model_dir] if config.uses_lora else []))
+        tracker.finish("finished")
+        progress({"event": "end", "steps": final.steps, "train_loss": final.train_loss, "eval_loss": final.eval_loss,
+                  "stopped_early": final.stopped_early, "tokens_per_s": final.tokens_per_second, "run_dir": str(run_dir)})
+        runtime.barrier()  # every process returns once the run folder is complete
+        return final
+    except BaseException as exc:
+        message = str(exc) if isinstance(exc, BrewError) else f"{type(exc).__name__}: {exc}"
+        recorder.failed(message, state.step, interrupted=isinstance(exc, KeyboardInterrupt))
+        tracker.finish("failed")
+        raise
+
+
+def _run_folder(config: TrainConfig, dataset: DatasetVersion, runtime: Runtime) -> tuple[Path, Path | None]:
+    """The run folder, and the checkpoint to resume from (None for a new run)."""
+    if not config.resume:
+        return runtime.on_main(lambda: _new_run_dir(config, dataset)), None  # one name, one check, for all processes
+    guess = resolve_run_dir(config, dataset) if (config.output_dir or config.run_name) else None
+    resume_from = resolve_resume(config.resume, guess)
+    _, saved_config = read_checkpoint_state(resume_from)
+    check_resume_compatible(saved_config, config.to_dict())
+    return resume_from.parent.parent, resume_from
+
+
+def _recorder(config: TrainConfig, setup: Setup, runtime: Runtime, run_dir: Path, model: Any, tokenizer: Any,
+              template_applied: str, objective: Objective, schedule: "Schedule",
+              resume_from: Path | None) -> RunRecorder:
+    """What run.json says from the start: what is trained on what, how, and on which schedule."""
+    dataset, precision = setup.dataset, runtime.precision
     total_params, trainable_params = parameter_counts(model)
     record: dict[str, Any] = {
         "name": run_dir.name,
@@ -316,97 +361,112 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
         "precision": precision.describe(),
         "device": str(precision.device),
         "parameters": {"total": total_params, "trainable": trainable_params},
-        "schedule": {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch, "warmup_steps": warmup,
-                     "eval_every": eval_every, "micro_batches_per_epoch": batches_per_epoch},
+        "schedule": {"total_steps": schedule.total_steps, "steps_per_epoch": schedule.steps_per_epoch,
+                     "warmup_steps": schedule.warmup, "eval_every": schedule.eval_every,
+                     "micro_batches_per_epoch": schedule.micro_batches_per_epoch},
         "distributed": runtime.describe(),
         "data": objective.report(),
         "resumed_from": str(resume_from) if resume_from else None,
         "brewslm_version": __version__,
     }
-    event_payload = {"run_dir": str(run_dir), "method": config.method, "base_model": config.base_model,
-                     "dataset_version": dataset.version, "total_steps": total_steps, "resumed_from": record["resumed_from"]}
-    if main:
-        write_run(run_dir, record)
-        record_event(STAGE, RUN_STARTED, event_payload, dataset=dataset.name)
-    runtime.barrier()  # the run folder is ready (and a resumed run's metrics trimmed) before anyone reads it
-    tracker = Trackers()
-    try:
-        if main:
-            tracker = open_trackers(config, run_dir.name, config.to_dict(), run_dir)
-        progress({"event": "start", "method": config.method, "examples": objective.train_examples,
-                  "tokens": record["data"].get("train", {}).get("tokens", 0), "total_steps": total_steps,
-                  "trainable_params": trainable_params, "precision": precision.describe(),
-                  "device": str(precision.device), "run_dir": str(run_dir), "resumed_from": record["resumed_from"],
-                  "processes": runtime.world_size, "strategy": runtime.strategy})
-        task_metrics = _task_metrics(validation_metrics, tokenizer, runtime)
-        result = _run(config, objective, model, optimizer, scaler, params, precision, state, metrics, progress,
-                      tracker, run_dir, total_steps, warmup, eval_every, runtime, task_metrics)
-        full_state = runtime.model_state(model, trainable_only=config.uses_lora)  # gathered under FSDP
-        model_dir = run_dir / MODEL_DIR
-        if main:
-            _save_model(model, tokenizer, config, run_dir, state_dict=full_state)
-            plot_loss_curve(metrics.read(), run_dir / LOSS_CURVE, title=f"{dataset.name} · {config.method} · {run_dir.name}")
-        result.update(model_dir=model_dir, data=objective.report())
-        final = TrainResult(run_dir=run_dir, rank=runtime.rank, **result)
-        if main:
-            record.update(status="finished", finished_at=now(), metrics=_public_metrics(final), data=final.data)
-            write_run(run_dir, record)
-            final.event_id = record_event(STAGE, RUN_FINISHED, {**event_payload, "metrics": _public_metrics(final)},
-                                          dataset=dataset.name)
-        tracker.log({"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step)
-        files = [run_dir / name for name in (CONFIG_FILE, RUN_RECORD, METRICS_FILE, LOSS_CURVE)]
-        # a LoRA adapter is a few MB and goes with the files; full weights stay in the run folder (named by run.json)
-        tracker.log_artifacts(files + ([model_dir] if config.uses_lora else []))
-        tracker.finish("finished")
-        progress({"event": "end", "steps": final.steps, "train_loss": final.train_loss, "eval_loss": final.eval_loss,
-                  "stopped_early": final.stopped_early, "tokens_per_s": final.tokens_per_second, "run_dir": str(run_dir)})
-        runtime.barrier()  # every process returns once the run folder is complete
-        return final
-    except BaseException as exc:
-        interrupted = isinstance(exc, KeyboardInterrupt)
-        message = str(exc) if isinstance(exc, BrewError) else f"{type(exc).__name__}: {exc}"
-        if main:
-            record.update(status="interrupted" if interrupted else "failed", finished_at=now(), error=message, step=state.step)
-            write_run(run_dir, record)
-            record_event(STAGE, RUN_FAILED, {**event_payload, "error": message, "step": state.step}, dataset=dataset.name)
-        tracker.finish("failed")
-        raise
+    event = {"run_dir": str(run_dir), "method": config.method, "base_model": config.base_model,
+             "dataset_version": dataset.version, "total_steps": schedule.total_steps,
+             "resumed_from": record["resumed_from"]}
+    return RunRecorder(run_dir, dataset.name, record, event, write=runtime.is_main)
 
 
-def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, scaler: Any, params: list,
-         precision: Precision, state: LoopState, metrics: MetricsLog, progress: Progress, tracker: Trackers,
-         run_dir: Path, total_steps: int, warmup: int, eval_every: int, runtime: Runtime,
-         task_metrics: Callable[[Any], dict[str, float]] | None = None) -> dict[str, Any]:
-    import torch
+@dataclass(frozen=True)
+class Schedule:
+    """How many optimizer steps, the warm-up and how often to evaluate."""
 
-    main = runtime.is_main
-    stopping = config.early_stopping
-    watched, mode = stopping.metric, stopping.resolved_mode
-    # the best weights are kept on disk while anything can end the run on a worse model than seen
-    keep_best = bool(stopping.patience) or stopping.watches_task_metric
-    # {"metric", "value", "step", "eval_loss", "metrics"}: checkpointed with the state
-    best = state.extra.setdefault("best", {})
-    if not best and state.best_step is not None and not stopping.watches_task_metric:  # a checkpoint from before "best"
-        best.update(metric=watched, value=state.best_eval_loss, step=state.best_step, eval_loss=state.best_eval_loss,
-                    metrics={})
-    if best and best.get("metric") != watched:  # resumed watching another metric: its best says nothing about this one
-        best.clear()
+    total_steps: int
+    warmup: int
+    eval_every: int
+    steps_per_epoch: int
+    micro_batches_per_epoch: int
 
-    stream = _micro_batches(objective, state.epoch, state.batch_in_epoch)
-    session_tokens, session_seconds, session_steps = 0, 0.0, 0
-    recent = [e["loss"] for e in metrics.read() if e.get("kind") == "train"][-10:]  # a resumed run's past steps
-    last_loss = recent[-1] if recent else float("nan")
-    stopped_early = False
-    eval_loss: float | None = state.last_eval_loss
-    model.train()
-    while state.step < total_steps:
-        # ---- one optimizer step over grad_accum micro-batches ----
-        lr = lr_at(state.step, peak=config.learning_rate, warmup=warmup, total=total_steps,
-                   schedule=config.lr_schedule, min_ratio=config.min_lr_ratio)
-        for group in optimizer.param_groups:
+    @classmethod
+    def of(cls, config: TrainConfig, *, micro_batches_per_epoch: int) -> "Schedule":
+        steps_per_epoch = max(1, math.ceil(micro_batches_per_epoch / config.grad_accum))
+        total = config.max_steps or max(1, math.ceil(config.epochs * micro_batches_per_epoch / config.grad_accum))
+        warmup = config.warmup_steps if config.warmup_steps is not None else math.ceil(config.warmup_ratio * total)
+        return cls(total, warmup, config.eval_every or steps_per_epoch, steps_per_epoch, micro_batches_per_epoch)
+
+    def lr(self, step: int, config: TrainConfig) -> float:
+        return lr_at(step, peak=config.learning_rate, warmup=self.warmup, total=self.total_steps,
+                     schedule=config.lr_schedule, min_ratio=config.min_lr_ratio)
+
+
+def _run(loop: "Loop") -> dict[str, Any]:
+    """Step until the schedule ends or early stopping says so; evaluate and checkpoint on the way;
+    keep the best model seen when something watches validation."""
+    loop.model.train()
+    while loop.state.step < loop.schedule.total_steps and not loop.stopped_early:
+        loop.step()
+        if loop.evaluation_due():
+            loop.evaluate()
+        if loop.config.save_every and loop.state.step % loop.config.save_every == 0:
+            loop.checkpoint()
+    loop.restore_best()
+    return loop.result()
+
+
+@dataclass
+class Loop:
+    """Everything the training steps read and change, as one object (what nanoGPT keeps in
+    train.py's globals): the model and its optimizer, the data position and counters
+    (``state``, checkpointed), this session's throughput, the best evaluation so far."""
+
+    config: TrainConfig
+    objective: Objective
+    model: Any
+    optimizer: Any
+    scaler: Any
+    runtime: Runtime
+    schedule: Schedule
+    state: LoopState
+    metrics: MetricsLog
+    progress: Progress
+    tracker: Trackers
+    run_dir: Path
+    task_metrics: Callable[[Any], dict[str, float]] | None = None
+    stopped_early: bool = False
+    session_tokens: int = 0  # this process's session, for tokens/s and the ETA (a resumed run starts anew)
+    session_seconds: float = 0.0
+    session_steps: int = 0
+    recent: list[float] = field(default_factory=list)  # the last 10 step losses (train_loss is their mean)
+    last_loss: float = math.nan
+    eval_loss: float | None = None
+    best: dict[str, Any] = field(default_factory=dict)  # {"metric", "value", "step", "eval_loss", "metrics"}
+
+    def __post_init__(self) -> None:
+        stopping = self.config.early_stopping
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.stream = _micro_batches(self.objective, self.state.epoch, self.state.batch_in_epoch)
+        self.recent = [e["loss"] for e in self.metrics.read() if e.get("kind") == "train"][-10:]  # a resumed run's
+        self.last_loss = self.recent[-1] if self.recent else math.nan
+        self.eval_loss = self.state.last_eval_loss
+        # the best weights are kept on disk while anything can end the run on a worse model than seen
+        self.keep_best = bool(stopping.patience) or stopping.watches_task_metric
+        # the best evaluation is checkpointed with the state
+        self.best = self.state.extra.setdefault("best", {})
+        if not self.best and self.state.best_step is not None and not stopping.watches_task_metric:
+            # a checkpoint from before "best" was recorded
+            self.best.update(metric=stopping.metric, value=self.state.best_eval_loss, step=self.state.best_step,
+                             eval_loss=self.state.best_eval_loss, metrics={})
+        if self.best and self.best.get("metric") != stopping.metric:
+            self.best.clear()  # resumed watching another metric: its best says nothing about this one
+
+    # ---- one optimizer step over grad_accum micro-batches ----
+    def step(self) -> None:
+        import torch
+
+        config, runtime, objective, state = self.config, self.runtime, self.objective, self.state
+        lr = self.schedule.lr(state.step, config)
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
         started = time.perf_counter()
-        items = [next(stream) for _ in range(config.grad_accum)]
+        items = [next(self.stream) for _ in range(config.grad_accum)]
         shares = [runtime.shard(item) for _, _, item in items]  # this process's rows of each micro-batch
         batches = [objective.collate(rows) for rows, _ in shares]
         counted = [batch for batch, (_, real) in zip(batches, shares) if real]
@@ -414,28 +474,28 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
         loss_sum = 0.0
         step_metrics: dict[str, float] = {}
         for batch, (_, real) in zip(batches, shares):
-            batch = batch.to(precision.device)
-            with precision.autocast():
-                summed, extra = runtime.forward(objective.loss, model, batch)
+            batch = batch.to(runtime.precision.device)
+            with runtime.precision.autocast():
+                summed, extra = runtime.forward(objective.loss, self.model, batch)
             if not real:  # an empty share: the same calls as the other processes, contributing nothing
                 summed, extra = summed * 0.0, {key: 0.0 for key in extra}
             loss = summed / max(weight, 1)
-            (scaler.scale(loss) if scaler is not None else loss).backward()
+            (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
             loss_sum += float(summed.detach())
             for key, value in extra.items():
                 step_metrics[key] = step_metrics.get(key, 0.0) + float(value)
-        runtime.sync_gradients(params)
+        runtime.sync_gradients(self.params)
         grad_norm = None
         if config.max_grad_norm is not None:
-            if scaler is not None:
-                scaler.unscale_(optimizer)
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
+            if self.scaler is not None:
+                self.scaler.unscale_(self.optimizer)
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, config.max_grad_norm))
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         else:
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
         seconds = time.perf_counter() - started
 
         # ---- bookkeeping: data position, counters, log ----
@@ -452,89 +512,100 @@ def _run(config: TrainConfig, objective: Objective, model: Any, optimizer: Any, 
         state.tokens += tokens
         state.trained_tokens += targets
         state.train_seconds += seconds
-        session_tokens += tokens
-        session_seconds += seconds
-        session_steps += 1
-        last_loss = loss_sum / max(weight, 1)
-        recent = (recent + [last_loss])[-10:]
-        tokens_per_s = session_tokens / max(session_seconds, 1e-9)
+        self.session_tokens += tokens
+        self.session_seconds += seconds
+        self.session_steps += 1
+        self.last_loss = loss_sum / max(weight, 1)
+        self.recent = (self.recent + [self.last_loss])[-10:]
+        tokens_per_s = self.session_tokens / max(self.session_seconds, 1e-9)
         entry = {
             "kind": "train", "step": state.step, "epoch": round(epoch + (index + 1) / plan_length, 4),
-            "loss": last_loss, "lr": lr, "grad_norm": grad_norm, "tokens": state.tokens,
+            "loss": self.last_loss, "lr": lr, "grad_norm": grad_norm, "tokens": state.tokens,
             "trained_tokens": state.trained_tokens, "tokens_per_s": round(tokens_per_s, 2),
             "step_seconds": round(seconds, 4),
-            "eta_s": round((total_steps - state.step) * session_seconds / session_steps, 1),
+            "eta_s": round((self.schedule.total_steps - state.step) * self.session_seconds / self.session_steps, 1),
             **{key: value / max(weight, 1) for key, value in step_metrics.items()},
         }
-        if main:
-            metrics.write(entry)
-        progress({"event": "step", "total_steps": total_steps, **entry})
-        tracker.log({"loss": last_loss, "lr": lr, "tokens_per_s": tokens_per_s}, state.step)
+        if runtime.is_main:
+            self.metrics.write(entry)
+        self.progress({"event": "step", "total_steps": self.schedule.total_steps, **entry})
+        self.tracker.log({"loss": self.last_loss, "lr": lr, "tokens_per_s": tokens_per_s}, state.step)
 
-        # ---- evaluate, stop early ----
-        if objective.has_eval and (state.step % eval_every == 0 or state.step == total_steps):
-            results = runtime.evaluate(objective, model, precision)  # the same numbers in every process
-            task = task_metrics(model) if task_metrics is not None else {}
-            model.train()
-            eval_loss = results["eval_loss"]
-            value = _watched_value(watched, {**results, **task})
-            improved = _improves(value, best.get("value"), mode, stopping.min_delta)
-            if improved:
-                best.update(metric=watched, value=value, step=state.step, eval_loss=eval_loss, metrics=task)
-                state.best_eval_loss, state.best_step, state.evals_without_improvement = eval_loss, state.step, 0
-                if keep_best:
-                    runtime.save_trainable(model, run_dir / BEST_WEIGHTS)
-            else:
-                state.evals_without_improvement += 1
-            state.last_eval_step, state.last_eval_loss = state.step, eval_loss
-            eval_entry = {"kind": "eval", "step": state.step, **results, **task, "best_eval_loss": state.best_eval_loss,
-                          "best_metric": watched, "best_value": best.get("value"), "improved": improved}
-            if main:
-                metrics.write(eval_entry)
-            progress({"event": "eval", **eval_entry})
-            tracker.log({**results, **task}, state.step)
-            patience = stopping.patience
-            if patience and state.evals_without_improvement >= patience:
-                stopped_early = True
-                seen = f"best {watched} {best['value']:.4f} at step {best['step']}" if best else f"no finite {watched}"
-                progress({"event": "info", "message": f"early stop at step {state.step}: no validation improvement in "
-                          f"{patience} evaluations ({seen})"})
+    # ---- evaluate, stop early ----
+    def evaluation_due(self) -> bool:
+        step = self.state.step
+        return self.objective.has_eval and (step % self.schedule.eval_every == 0 or step == self.schedule.total_steps)
 
-        # ---- checkpoint ----
-        if config.save_every and (state.step % config.save_every == 0):
-            runtime.save_checkpoint(run_dir, model, optimizer, state, config.to_dict(), scaler=scaler,
-                                    keep=config.keep_checkpoints)
-        if stopped_early:
-            break
+    def evaluate(self) -> None:
+        stopping, state, best = self.config.early_stopping, self.state, self.best
+        watched = stopping.metric
+        results = self.runtime.evaluate(self.objective, self.model, self.runtime.precision)  # the same in every process
+        task = self.task_metrics(self.model) if self.task_metrics is not None else {}
+        self.model.train()
+        self.eval_loss = results["eval_loss"]
+        value = _watched_value(watched, {**results, **task})
+        improved = _improves(value, best.get("value"), stopping.resolved_mode, stopping.min_delta)
+        if improved:
+            best.update(metric=watched, value=value, step=state.step, eval_loss=self.eval_loss, metrics=task)
+            state.best_eval_loss, state.best_step, state.evals_without_improvement = self.eval_loss, state.step, 0
+            if self.keep_best:
+                self.runtime.save_trainable(self.model, self.run_dir / BEST_WEIGHTS)
+        else:
+            state.evals_without_improvement += 1
+        state.last_eval_step, state.last_eval_loss = state.step, self.eval_loss
+        eval_entry = {"kind": "eval", "step": state.step, **results, **task, "best_eval_loss": state.best_eval_loss,
+                      "best_metric": watched, "best_value": best.get("value"), "improved": improved}
+        if self.runtime.is_main:
+            self.metrics.write(eval_entry)
+        self.progress({"event": "eval", **eval_entry})
+        self.tracker.log({**results, **task}, state.step)
+        patience = stopping.patience
+        if patience and state.evals_without_improvement >= patience:
+            self.stopped_early = True
+            seen = f"best {watched} {best['value']:.4f} at step {best['step']}" if best else f"no finite {watched}"
+            self.progress({"event": "info", "message": f"early stop at step {state.step}: no validation improvement in "
+                           f"{patience} evaluations ({seen})"})
 
-    if keep_best:
-        runtime.barrier()  # rank 0 has written the best weights
-        if best and (run_dir / BEST_WEIGHTS).is_file():
-            runtime.load_trainable(model, run_dir / BEST_WEIGHTS)  # the model we keep is the best one seen
-            eval_loss = state.best_eval_loss
-            if stopping.watches_task_metric:
-                progress({"event": "info", "message": f"kept the model of step {best['step']}: best {watched} "
-                          f"{best['value']:.4f}"})
-    if runtime.distributed:
-        progress(runtime.summary())
-    epochs_done = state.epoch + state.batch_in_epoch / max(len(objective.plan_epoch(state.epoch)), 1)
-    return {
-        "steps": state.step,
-        "epochs": round(epochs_done, 4),
-        "train_loss": sum(recent) / max(len(recent), 1) if recent else float("nan"),
-        "final_step_loss": last_loss,
-        "eval_loss": eval_loss,
-        "best_eval_loss": state.best_eval_loss,
-        "best_step": state.best_step,
-        "stopped_early": stopped_early,
-        "tokens_per_second": round(session_tokens / max(session_seconds, 1e-9), 2),
-        "train_seconds": round(state.train_seconds, 3),
-        "tokens": state.tokens,
-        "trained_tokens": state.trained_tokens,
-        "best": ({"metric": watched, "mode": mode, "value": best["value"], "step": best["step"]}
-                 if best.get("step") is not None else None),
-        "eval_metrics": dict(best.get("metrics") or {}) if keep_best else {},
-    }
+    # ---- checkpoint ----
+    def checkpoint(self) -> None:
+        self.runtime.save_checkpoint(self.run_dir, self.model, self.optimizer, self.state, self.config.to_dict(),
+                                     scaler=self.scaler, keep=self.config.keep_checkpoints)
+
+    # ---- the end: the model to keep, the numbers to report ----
+    def restore_best(self) -> None:
+        """The model kept is the best one seen while early stopping watched validation."""
+        if not self.keep_best:
+            return
+        self.runtime.barrier()  # the main process has written the best weights
+        if self.best and (self.run_dir / BEST_WEIGHTS).is_file():
+            self.runtime.load_trainable(self.model, self.run_dir / BEST_WEIGHTS)
+            self.eval_loss = self.state.best_eval_loss
+            if self.config.early_stopping.watches_task_metric:
+                self.progress({"event": "info", "message": f"kept the model of step {self.best['step']}: best "
+                               f"{self.best['metric']} {self.best['value']:.4f}"})
+
+    def result(self) -> dict[str, Any]:
+        state, best, stopping = self.state, self.best, self.config.early_stopping
+        if self.runtime.distributed:
+            self.progress(self.runtime.summary())
+        epochs_done = state.epoch + state.batch_in_epoch / max(len(self.objective.plan_epoch(state.epoch)), 1)
+        return {
+            "steps": state.step,
+            "epochs": round(epochs_done, 4),
+            "train_loss": sum(self.recent) / max(len(self.recent), 1) if self.recent else float("nan"),
+            "final_step_loss": self.last_loss,
+            "eval_loss": self.eval_loss,
+            "best_eval_loss": state.best_eval_loss,
+            "best_step": state.best_step,
+            "stopped_early": self.stopped_early,
+            "tokens_per_second": round(self.session_tokens / max(self.session_seconds, 1e-9), 2),
+            "train_seconds": round(state.train_seconds, 3),
+            "tokens": state.tokens,
+            "trained_tokens": state.trained_tokens,
+            "best": ({"metric": stopping.metric, "mode": stopping.resolved_mode, "value": best["value"],
+                      "step": best["step"]} if best.get("step") is not None else None),
+            "eval_metrics": dict(best.get("metrics") or {}) if self.keep_best else {},
+        }
 
 
 def _task_metrics(validation_metrics: ValidationMetrics | None, tokenizer: Any,
@@ -602,6 +673,8 @@ __all__ = [
     "STAGE",
     "Setup",
     "TrainResult",
+    "Loop",
+    "Schedule",
     "ValidationMetrics",
     "build_optimizer",
     "check_training_memory",

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 from brewslm.errors import ConfigError
 from brewslm.storage.datasets import MANIFEST, DatasetVersion, open_dataset
+from brewslm.storage.events import record_event
 from brewslm.storage.run_records import (
     INTERRUPTED,
     RUN_FAILED,
@@ -47,6 +48,35 @@ METRICS_FILE = "metrics.jsonl"
 LOSS_CURVE = "loss_curve.png"
 MODEL_DIR = "model"
 BEST_WEIGHTS = "best.safetensors"
+
+
+class RunRecorder:
+    """A run's record (``run.json``) and its audit events (started, finished, failed). Every process
+    calls it the same way; only the main one (``write``) touches the files and the audit log."""
+
+    def __init__(self, run_dir: Path, dataset_name: str, record: dict[str, Any], event: dict[str, Any], *,
+                 write: bool):
+        self.run_dir, self.dataset_name, self.record, self.event, self.write = run_dir, dataset_name, record, event, write
+
+    def started(self) -> None:
+        if self.write:
+            write_run(self.run_dir, self.record)
+            record_event(STAGE, RUN_STARTED, self.event, dataset=self.dataset_name)
+
+    def finished(self, metrics: Mapping[str, Any], data: Mapping[str, Any]) -> int | None:
+        """Status ``finished`` with the final metrics; the audit event's id."""
+        if not self.write:
+            return None
+        self.record.update(status="finished", finished_at=now(), metrics=dict(metrics), data=dict(data))
+        write_run(self.run_dir, self.record)
+        return record_event(STAGE, RUN_FINISHED, {**self.event, "metrics": dict(metrics)}, dataset=self.dataset_name)
+
+    def failed(self, message: str, step: int, *, interrupted: bool) -> None:
+        if self.write:
+            self.record.update(status="interrupted" if interrupted else "failed", finished_at=now(), error=message,
+                               step=step)
+            write_run(self.run_dir, self.record)
+            record_event(STAGE, RUN_FAILED, {**self.event, "error": message, "step": step}, dataset=self.dataset_name)
 
 
 def open_training_dataset(config: TrainConfig) -> DatasetVersion:
@@ -138,6 +168,7 @@ __all__ = [
     "RUN_RECORD",
     "RUN_STARTED",
     "RUNNING",
+    "RunRecorder",
     "STAGE",
     "default_run_name",
     "find_run",
