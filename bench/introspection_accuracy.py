@@ -3,7 +3,7 @@ datasets right?
 
     python bench/introspection_accuracy.py                 # every folder of bench/introspection_corpus/
     python bench/introspection_accuracy.py --only nq_open  # folders whose name contains a string
-    python bench/introspection_accuracy.py --readme        # the table as markdown (for the README)
+    python bench/introspection_accuracy.py --readme        # the table as markdown (for docs/data.md)
 
 Each folder of bench/introspection_corpus/ holds a small sample of a public dataset, its
 expected.json (locator, expected mapper, expected rows) and expected.jsonl (the records a correct

@@ -1,9 +1,9 @@
 """Recipes on real data: every ``recipes/real/*.yaml`` end to end on SmolLM2-135M, base vs fine-tune.
 
-    python bench/recipes_real.py                                   # the six real recipes as written: the README's table
+    python bench/recipes_real.py                                   # the six real recipes as written: the results table
     python bench/recipes_real.py --recipes sentiment,intent        # some of them (names with or without real/)
     python bench/recipes_real.py --max-train 500 --max-eval 200 --epochs 1   # bounded time
-    python bench/recipes_real.py --readme                          # + the Markdown table to paste into the README
+    python bench/recipes_real.py --readme                          # + the Markdown table (README, docs/recipes.md)
     python bench/recipes_real.py --recipes tool_call --merge --readme   # re-run one, keep the others' rows
     python bench/recipes_real.py --set eval.batch_size=16 --set train.batch_size=4   # any other recipe override
     BREWSLM_BASE_MODEL=/tmp/tiny python bench/recipes_real.py --recipes sentiment \\

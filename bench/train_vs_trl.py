@@ -2,7 +2,7 @@
 
     python bench/train_vs_trl.py                          # 512 SST-2 examples: TRL, then our engine's rows
     python bench/train_vs_trl.py --quick                  # 64 examples, 32 validation rows: a smoke run
-    python bench/train_vs_trl.py --seeds 0,1,2 --wait-quiet   # the README's run: 3 seeds, a quiet machine
+    python bench/train_vs_trl.py --seeds 0,1,2 --wait-quiet   # the run in docs/performance.md: 3 seeds, a quiet machine
     python bench/train_vs_trl.py --variants fp32          # only our headline row (fp32, prefix sharing on)
     python bench/train_vs_trl.py --trl-variants conversational,same-tokens   # + TRL fed our token ids
 
