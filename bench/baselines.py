@@ -17,7 +17,7 @@ pii_recall's hard negatives, tool_negatives' no-call rows), in one fresh tempora
 dataset version the recipe's evaluation would use, the task's eval handler is built as
 ``brewslm eval`` builds it for a fine-tune of that dataset (its render context, scoring mode and the
 recipe's ``eval.handler_options``), the recipe's evaluated rows are loaded (``eval.split``,
-``eval.max_examples``, ``eval.seed``) and ``brewslm.evaluation.runner.run_baselines`` fits every
+``eval.max_examples``, ``eval.seed``) and ``brewslm.evaluation.baselines.fitting.run_baselines`` fits every
 registered baseline of the task on the train split and scores it with the handler - the very code
 the evaluation runs, so a number here is the report's ``baselines.<name>``. No model is loaded, so
 a twist's evaluation adjustments that need the fine-tune (intent_router's threshold, tuned with its
@@ -79,8 +79,10 @@ def prepare_data(recipe: Any, work: Path, log: Any) -> dict[str, Any]:
 def fit_and_score(recipe: Any, data: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     """Every cheap baseline of the recipe's task fitted on the train split and scored on the
     evaluated rows by the task's handler: ``(config, handler, rows, BaselineRun)``."""
+    from brewslm.evaluation.baselines.fitting import run_baselines
     from brewslm.evaluation.handlers import get_eval_handler
-    from brewslm.evaluation.runner import EvalPlan, _scoring_mode, load_rows, run_baselines
+    from brewslm.evaluation.rows import load_rows, scoring_mode_of
+    from brewslm.evaluation.runner import EvalPlan
     from brewslm.storage.datasets import open_dataset
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext
@@ -89,7 +91,7 @@ def fit_and_score(recipe: Any, data: dict[str, Any]) -> tuple[Any, Any, Any, Any
     dataset = open_dataset(data["dataset"], data["version"])
     profile = get_task_profile(dataset.task_profile)
     context = RenderContext.from_manifest(dataset.manifest)  # what a fine-tune of this dataset renders with
-    handler = get_eval_handler(profile.id, _scoring_mode(dataset.manifest, context), options=config.handler_options,
+    handler = get_eval_handler(profile.id, scoring_mode_of(dataset.manifest, context), options=config.handler_options,
                                context=context, manifest=dataset.manifest)
     rows = load_rows(dataset, config.split, profile, context, max_examples=config.max_examples, seed=config.seed)
     plan = EvalPlan(dataset, handler, handler.strategy, rows, tuned=None, base=None, gates=[])

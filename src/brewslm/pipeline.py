@@ -295,7 +295,7 @@ class _Runner:
 
         def work() -> dict[str, Any]:
             from brewslm.evaluation import evaluate
-            from brewslm.evaluation.runner import StderrEvalProgress
+            from brewslm.evaluation.progress import StderrEvalProgress
             from brewslm.tuning.advice import add_next_steps
 
             config = self.recipe.eval_config(model=trained["run_dir"], dataset=data["dataset"],

@@ -15,7 +15,8 @@ import pytest
 from brewslm.errors import ConfigError
 from brewslm.evaluation import evaluate, load_eval_config, score_files
 from brewslm.evaluation.baselines import Baseline, BaselineUnavailable
-from brewslm.evaluation.runner import StderrEvalProgress, resolve_baseline, resolve_model
+from brewslm.evaluation.model_refs import resolve_baseline, resolve_model
+from brewslm.evaluation.progress import StderrEvalProgress
 from helpers.workspace import shared_workspace
 from helpers.tiny_model import save_tiny_causal_lm
 
@@ -304,7 +305,8 @@ def test_baselines() -> Iterator[None]:
 
 def test_cheap_baselines_beside_the_models(space: dict[str, Any], test_baselines: None) -> None:
     from brewslm.evaluation.aggregate import paired_lift
-    from brewslm.evaluation.runner import plan_evaluation, score_all, statistics
+    from brewslm.evaluation.runner import plan_evaluation
+    from brewslm.evaluation.scoring import score_all, statistics
 
     config = config_for(space, gates=["lift_vs_baseline.macro_f1 > 0", "baseline.macro_f1 >= 0.5"],
                         out_dir=str(space["root"] / "out-baselines"))

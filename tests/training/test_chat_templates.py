@@ -89,7 +89,7 @@ def test_an_unknown_choice_is_a_config_error() -> None:
 
 
 def test_plain_models_are_evaluated_and_served_with_the_chosen_template(tiny_model_dir, tmp_path) -> None:
-    from brewslm.evaluation.runner import load_model, resolve_model
+    from brewslm.evaluation.model_refs import load_model, resolve_model
     from brewslm.serving.served import ServedModels
 
     template = tmp_path / "plain.jinja"

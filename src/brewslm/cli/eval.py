@@ -57,7 +57,7 @@ class EvalOptions:
 
 def eval_run(opts: EvalOptions) -> dict[str, Any]:
     from brewslm.evaluation import evaluate, load_eval_config, update_eval_config
-    from brewslm.evaluation.runner import StderrEvalProgress
+    from brewslm.evaluation.progress import StderrEvalProgress
     from brewslm.storage.processes import stop_cleanly_on_sigterm
     from brewslm.training.run import find_run
     from brewslm.tuning.advice import add_next_steps

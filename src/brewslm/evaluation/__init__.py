@@ -30,7 +30,8 @@ re-scores it.
 from brewslm.evaluation.config import EvalConfig, build_eval_config, load_eval_config, update_eval_config
 from brewslm.evaluation.handlers import EvalHandler, Scored, get_eval_handler, list_eval_handlers, register_eval_handler
 from brewslm.evaluation.harness import HarnessResult, run_harness
-from brewslm.evaluation.runner import EvalResult, evaluate, score_files
+from brewslm.evaluation.rescore import score_files
+from brewslm.evaluation.runner import EvalResult, evaluate
 
 __all__ = [
     "EvalConfig",

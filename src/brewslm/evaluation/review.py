@@ -34,7 +34,7 @@ def report_handler(report: Mapping[str, Any], records: Sequence[Mapping[str, Any
     """The eval handler that scored the report: its task and scoring mode, handler options and the
     dataset's manifest (the records' own summary when the dataset folder is gone)."""
     from brewslm.evaluation.handlers import get_eval_handler
-    from brewslm.evaluation.runner import manifest_from_records
+    from brewslm.evaluation.rescore import manifest_from_records
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext
     from brewslm.training.run import open_dataset_ref
@@ -53,7 +53,8 @@ def report_handler(report: Mapping[str, Any], records: Sequence[Mapping[str, Any
 def example_verdicts(handler: Any, rows: Sequence[Mapping[str, Any]], path: Path) -> list[str] | None:
     """Per row "correct" or "error" by the headline metric of the example scored alone; None for
     a task whose headline is lower-is-better (perplexity: no right or wrong per example)."""
-    from brewslm.evaluation.runner import saved_support, score_all
+    from brewslm.evaluation.rescore import saved_support
+    from brewslm.evaluation.scoring import score_all
 
     if handler.headline in handler.lower_is_better:
         return None
@@ -104,7 +105,7 @@ def predictions_file(folder: Path, report: Mapping[str, Any], model: str) -> tup
 def score_predictions_file(path: Path, report: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str] | None, str | None]:
     """A predictions file's rows, their verdicts, and why there are none when scoring them failed
     (an edited file, an unknown handler: the rows are still returned, unjudged)."""
-    from brewslm.evaluation.runner import read_jsonl_rows
+    from brewslm.evaluation.rescore import read_jsonl_rows
 
     rows = [row for _, row in read_jsonl_rows(str(path), "predictions")]
     try:

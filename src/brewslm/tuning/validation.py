@@ -8,7 +8,7 @@ layer sits above it).
 
 It is the evaluation service's own path, on fewer rows: the rows rendered exactly as training
 renders them (``runner.load_rows``, a seeded sample of at most ``max_rows``), the task handler's
-default strategy (label scoring for classification, generation otherwise; ``runner.predict``),
+default strategy (label scoring for classification, generation otherwise; ``predicting.predict``),
 then ``runner.score_all`` and ``runner.statistics`` (without bootstrap intervals).
 """
 
@@ -21,16 +21,10 @@ from typing import Any, Mapping
 from brewslm.errors import ConfigError
 from brewslm.evaluation.config import EvalConfig
 from brewslm.evaluation.handlers import EvalHandler, get_eval_handler
-from brewslm.evaluation.runner import (
-    EvalRows,
-    ModelRef,
-    _Loaded,
-    _scoring_mode,
-    load_rows,
-    predict,
-    score_all,
-    statistics,
-)
+from brewslm.evaluation.model_refs import LoadedModel, ModelRef
+from brewslm.evaluation.predicting import predict
+from brewslm.evaluation.rows import EvalRows, load_rows, scoring_mode_of
+from brewslm.evaluation.scoring import score_all, statistics
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.config import TrainConfig, metric_mode
@@ -52,7 +46,7 @@ class ValidationEvaluator:
     eval_config: EvalConfig
 
     def __call__(self, model: Any, tokenizer: Any) -> dict[str, float]:
-        loaded = _Loaded(_CANDIDATE, model, tokenizer)
+        loaded = LoadedModel(_CANDIDATE, model, tokenizer)
         predicted = predict(self.handler, self.strategy, loaded, self.rows, self.eval_config, label="candidate")
         scored = score_all(self.handler, self.rows.records, [p.prediction for p in predicted])
         summary = statistics(self.handler, scored, self.rows.subtasks, samples=0, confidence=0.95,
@@ -105,7 +99,7 @@ def validation_evaluator(config: TrainConfig, *, max_rows: int | None = None,
                           "empty validation split; import validation rows or re-split the dataset")
     profile = get_task_profile(dataset.task_profile)
     context = RenderContext.from_manifest(dataset.manifest)  # what training renders with (loop.preflight)
-    handler = get_eval_handler(profile.id, _scoring_mode(dataset.manifest, context), context=context,
+    handler = get_eval_handler(profile.id, scoring_mode_of(dataset.manifest, context), context=context,
                                manifest=dataset.manifest)
     rows = load_rows(dataset, VALIDATION_SPLIT, profile, context, max_examples=max_rows, seed=config.seed)
     eval_config = EvalConfig(model=_CANDIDATE.spec, dataset=config.dataset, split=VALIDATION_SPLIT,

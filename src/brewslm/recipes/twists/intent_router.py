@@ -137,9 +137,10 @@ class IntentRouterTwist(Twist):
 
     def tune_threshold(self, ctx: RecipeContext, config: Any) -> dict[str, Any]:
         """Label-score the validation split with the fine-tune; write the sweep and its curve."""
-        from brewslm.evaluation.prediction import score_labels
-        from brewslm.evaluation.runner import load_model, plan_evaluation
         from brewslm.evaluation.config import update_eval_config
+        from brewslm.evaluation.model_refs import load_model
+        from brewslm.evaluation.prediction import score_labels
+        from brewslm.evaluation.runner import plan_evaluation
 
         if ctx.run_dir is None:
             raise RuntimeError("intent_router tunes its threshold after training; the run is missing")  # pipeline bug

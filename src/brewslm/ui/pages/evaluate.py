@@ -299,7 +299,8 @@ def start_evaluation(config: EvalConfig, settings: Any) -> int:
     """Fail fast on what needs no model (paths, gates, the model and dataset named, the report
     folder where this UI may write), then queue the evaluation as a job; returns the job id."""
     from brewslm.evaluation.gates import parse_gates
-    from brewslm.evaluation.runner import default_out_dir, resolve_model
+    from brewslm.evaluation.model_refs import resolve_model
+    from brewslm.evaluation.runner import default_out_dir
     from brewslm.training.run import open_dataset_ref
 
     check_path_options(config, PATH_OPTIONS, settings)
