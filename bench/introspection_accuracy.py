@@ -110,7 +110,7 @@ def tool_call_rows(records: list[dict[str, Any]], locator: str, proposal: Any) -
     when every record it yields is among the imported ones (by content key: a record the import
     de-duplicated counts through its identical twin). Imported records that no row accounts for
     are kept as they are, so they still show as corruptions, never vanish."""
-    from brewslm.ingestion.importer import record_key
+    from brewslm.ingestion.keys import record_key
     from brewslm.mappers import get_mapper
     from brewslm.sources import open_source
 

@@ -14,10 +14,10 @@ from brewslm.ingestion import (
     list_datasets,
     list_events,
     open_dataset,
+    planning,
     record_key,
     run_import,
 )
-from brewslm.ingestion import importer
 from brewslm.storage import catalog
 from brewslm.storage.datasets import SPLITS, dataset_dir, dataset_lock
 from brewslm.storage.events import default_actor
@@ -344,7 +344,7 @@ def test_a_source_failing_mid_stream_leaves_the_previous_version_and_logs_the_fa
     before = _records("reviews")
 
     def failing():  # fails past the rows the up-front sample reads, i.e. while writing
-        yield from review_rows(importer.SAMPLE_SCAN + 500, start=100)
+        yield from review_rows(planning.SAMPLE_SCAN + 500, start=100)
         raise SourceError("data.jsonl: read error at byte 123456; the file may be truncated")
 
     with pytest.raises(SourceError, match="truncated"):
@@ -355,13 +355,13 @@ def test_a_source_failing_mid_stream_leaves_the_previous_version_and_logs_the_fa
     event = list_events(stage="ingestion", reason_code="dataset_import_failed")[0]
     assert event.actor == "carol" and event.dataset == "reviews"
     assert event.payload["source_id"] == "ingest-test:failing" and "truncated" in event.payload["error"]
-    assert event.payload["version"] == 2 and event.payload["rows_read"] > importer.SAMPLE_SCAN
+    assert event.payload["version"] == 2 and event.payload["rows_read"] > planning.SAMPLE_SCAN
     statuses = {v["version"]: v["status"] for v in catalog.catalogue_versions("reviews")}
     assert statuses == {1: "published", 2: "failed"}
 
     # an unexpected exception is turned into one clear line, and the next import reuses the number
     def os_failure():
-        yield from review_rows(importer.SAMPLE_SCAN + 100, start=100)
+        yield from review_rows(planning.SAMPLE_SCAN + 100, start=100)
         raise OSError("Input/output error")
 
     with pytest.raises(ImportFailed, match=r"failed at row \d+: OSError: Input/output error; dataset 'reviews' is unchanged"):

@@ -4,18 +4,8 @@
     result = run_import(ImportSpec(locator="jsonl:data/train.jsonl", mapper_id="label_to_classification"))
 """
 
-from brewslm.ingestion.importer import (
-    MAPPER_ERROR,
-    RUN_FAILED,
-    RUN_OK,
-    SPLIT_RATIOS,
-    STAGE,
-    ImportPlan,
-    dry_run_plan,
-    plan_import,
-    record_key,
-    run_import,
-)
+from brewslm.ingestion.importer import MAPPER_ERROR, RUN_FAILED, RUN_OK, STAGE, run_import
+from brewslm.ingestion.keys import record_key
 from brewslm.ingestion.mappings import (
     MappingVersionInfo,
     SavedMappingInfo,
@@ -27,7 +17,8 @@ from brewslm.ingestion.mappings import (
     save_mapping,
     update_mapping,
 )
-from brewslm.ingestion.spec import ImportResult, ImportSpec
+from brewslm.ingestion.planning import ImportPlan, dry_run_plan, plan_import
+from brewslm.ingestion.spec import SPLIT_RATIOS, ImportResult, ImportSpec
 from brewslm.storage.datasets import DatasetVersion, list_datasets, list_versions, open_dataset
 from brewslm.storage.events import EventInfo, list_events, record_event
 

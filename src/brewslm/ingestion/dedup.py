@@ -13,6 +13,8 @@ from typing import Iterable, Sequence
 
 CACHE_KIB = 16 * 1024  # SQLite page cache bound; the rest of the index stays on disk / in the OS cache
 
+BATCH_RECORDS = 4096  # records buffered between de-dup lookups: bounds memory, amortises SQLite calls
+
 
 class KeyIndex:
     def __init__(self, path: Path):

@@ -5,11 +5,11 @@ version directory, the de-duplication set lives on disk (``KeyIndex``), and the 
 state in memory is counters and a bounded batch. The version is published atomically at the end;
 any failure discards it, leaves the previous version as it was and logs ``dataset_import_failed``.
 
-Record keys: ``_key`` is the first 128 bits (hex) of the sha256 of the record's canonical JSON
-(sorted keys, compact, UTF-8) without its provenance fields ``id`` and ``meta`` - two rows with
-the same content are the same training example whatever their source ids. The key decides
-de-duplication and, with the seed, the split, so a record keeps its split across re-imports.
-Each JSON line is ``{"_key": ..., <content fields, sorted>, "id": ..., "meta": ...}``.
+The pieces: ``planning`` (everything checked before a row is written, the dry run), ``keys``
+(record keys and JSON lines: the key decides de-duplication and, with the seed, the split, so a
+record keeps its split across re-imports), ``dedup`` (the on-disk key set), ``carry_over``
+(appending onto the previous version), ``manifest`` (the version's manifest.json), ``stats``
+(counters). This module runs them: the streaming core, publishing, and the audit events.
 
 Errors inside a mapper: a ``BrewError`` is deliberate and stops the import; any other exception
 from one row is that row's rejection (``mapper_error``, with the exception's message), so a bug a
@@ -20,38 +20,31 @@ plugin mapper hits on one row of a million does not lose the other rows. When th
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable
 
-from brewslm import __version__
-from brewslm.errors import BrewError, ImportFailed, MapperError
-from brewslm.ingestion.dedup import KeyIndex
-from brewslm.ingestion.spec import ImportResult, ImportSpec
-from brewslm.mappers import get_mapper
-from brewslm.mappers.base import MISSING, Mapper, Rejection, get_path
-from brewslm.sources import open_source
-from brewslm.sources.base import ParseFailure, Source, SourceRow
+from brewslm.errors import BrewError, ImportFailed
+from brewslm.ingestion.carry_over import carry_over
+from brewslm.ingestion.dedup import BATCH_RECORDS, KeyIndex
+from brewslm.ingestion.keys import KEY_BYTES, canonical_json, json_line, serialise_record
+from brewslm.ingestion.manifest import build_manifest, nothing_accepted_message
+from brewslm.ingestion.planning import ImportPlan, plan_import
+from brewslm.ingestion.spec import SPLIT_RATIOS, ImportResult, ImportSpec
+from brewslm.ingestion.stats import ImportStats, RunState
+from brewslm.mappers.base import MISSING, Rejection, get_path
+from brewslm.sources.base import ParseFailure, Source
 from brewslm.storage import catalog
 from brewslm.storage.datasets import (
-    KEY_FIELD,
-    SPLITS,
     DatasetVersion,
     VersionWriter,
     current_version,
     dataset_lock,
-    dataset_name_from,
     next_version,
     open_dataset,
     pending_marker,
-    validate_dataset_name,
 )
 from brewslm.storage.events import default_actor, new_event, record_event
 from brewslm.storage.recovery import reconcile_dataset
 from brewslm.workspace import crash_point
-from brewslm.tasks import get_task_profile
-from brewslm.tasks.base import TaskProfile
 
 STAGE = catalog.STAGE
 RUN_OK = catalog.IMPORT_RUN
@@ -59,207 +52,16 @@ RUN_FAILED = catalog.IMPORT_FAILED
 MAPPER_ERROR = "mapper_error"
 SPLIT_GROUP_MISSING = "split_group_missing"  # split_group is set and a row has no value there
 MAPPER_ERROR_ABORT = 1000  # consecutive leading rows a mapper may crash on before the import stops
-SPLIT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
-SAMPLE_ROWS = 200  # rows read up front to check the field map against the source's fields
-SAMPLE_SCAN = 2000
-BATCH_RECORDS = 4096  # records buffered between de-dup lookups: bounds memory, amortises SQLite calls
 PROGRESS_EVERY = 1000
-KEY_BYTES = 16
 
-PROVENANCE_FIELDS = ("id", "meta")  # kept in the record, left out of its key
-KEY_EXCLUDED = frozenset({KEY_FIELD, *PROVENANCE_FIELDS})
-
-
-def _not_json(value: Any) -> Any:
-    raise TypeError(f"a {type(value).__name__} value is not JSON")
-
-
-def _canonical_encoder() -> Callable[[Any], str]:
-    """Compact, key-sorted, UTF-8-preserving JSON; NaN/Infinity and non-JSON objects raise.
-
-    The C encoder is called directly when available: ``JSONEncoder.encode`` rebuilds it on every
-    call, which is most of the cost for small records (it runs once per record).
-    """
-    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-    if c_make_encoder is None:  # pragma: no cover - CPython always has the accelerator
-        return json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
-    encoder = c_make_encoder(None, _not_json, json.encoder.encode_basestring, None, ":", ",", True, False, False)
-    join = "".join
-
-    def encode(value: Any) -> str:
-        return join(encoder(value, 0))
-
-    return encode
-
-
-_encode = _canonical_encoder()
 
 Progress = Callable[[int], Any]
 
 
 # --- planning: everything that can be checked before a row is written -------------------------
 
-@dataclass
-class ImportPlan:
-    """A checked import: the source is open, the mapper and field map fit its fields."""
-
-    spec: ImportSpec
-    source: Source
-    mapper: Mapper
-    field_map: dict[str, str]
-    options: dict[str, Any]
-    profile: TaskProfile
-    output_schema: dict[str, Any]
-    dataset: str
-    source_fields: list[str]
-    introspected: dict[str, Any] | None = None
-    sample: list[SourceRow] = field(default_factory=list)  # the rows the field map was checked on
-
-
-def dry_run_plan(plan: ImportPlan, *, keep_examples: int = 0) -> Any:
-    """The introspector's dry run (``gate.dry_run``) of the plan's mapping over the plan's own
-    sample: what the import would accept and reject, by reason, before anything is written."""
-    from brewslm.introspection.gate import dry_run
-    from brewslm.mappers.profile import profile_rows
-
-    return dry_run(plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(plan.sample),
-                   keep_examples=keep_examples)
-
-
-def sample_fields(rows: Iterable[SourceRow]) -> list[str]:
-    """Field names of sampled rows, top level and one object level down (``key.company``)."""
-    names: dict[str, None] = {}
-    for row in rows:
-        if isinstance(row, dict):
-            for key, value in row.items():
-                names[str(key)] = None
-                if isinstance(value, dict):
-                    for sub in value:
-                        names[f"{key}.{sub}"] = None
-    return list(names)
-
-
-def _check_field_sources(field_map: Mapping[str, str], sample: list[SourceRow], fields: list[str]) -> None:
-    dict_rows = [row for row in sample if isinstance(row, dict)]
-    for src, dst in field_map.items():
-        if not any(get_path(row, src) is not MISSING for row in dict_rows):
-            raise MapperError(
-                f"field map '{src}={dst}': the source has no field '{src}' in the {len(sample)} rows sampled; "
-                f"its fields: {', '.join(fields) or 'none'}"
-            )
-
-
-def _introspect(locator: str) -> tuple[str, dict[str, str], dict[str, Any], dict[str, Any], str]:
-    """(mapper id, field map, options, the accepted proposal, the locator to read): the locator is
-    the introspector's refined one when it had to look inside nested JSON lists."""
-    try:
-        from brewslm.introspection import introspect
-    except ImportError as exc:  # pragma: no cover - introspection ships with the package
-        raise MapperError(f"no mapper given and the introspector is unavailable ({exc}); pass a mapper id") from exc
-    result = introspect(locator)
-    accepted = result.accepted
-    if accepted is None:
-        best = ""
-        if result.proposals:
-            top = result.proposals[0]
-            best = f" (best: '{top.mapper_id}' at {top.confidence:.2f})"
-        raise MapperError(
-            f"no mapper fits '{locator}' with enough confidence{best}; "
-            "pass a mapper id (--mapper) and a field map, or try --llm-assist"
-        )
-    proposal = accepted.to_dict()
-    if result.refined_from:
-        proposal["refined_from"] = result.refined_from
-    return accepted.mapper_id, dict(accepted.field_map), dict(accepted.options), proposal, result.locator
-
-
-def _merge_field_maps(proposed: Mapping[str, str], user: Mapping[str, str] | None) -> dict[str, str]:
-    """The user's entries win, by canonical field: a user map for ``text`` replaces the proposed one."""
-    user = dict(user or {})
-    targets = set(user.values())
-    merged = {src: dst for src, dst in proposed.items() if dst not in targets and src not in user}
-    merged.update(user)
-    return merged
-
-
-def _open_and_sample(locator: str) -> tuple[Source, list[Any]]:
-    """The source and a sample of it; an empty or wholly unparseable source stops here."""
-    source = open_source(locator)
-    sample = source.sample(SAMPLE_ROWS, scan_limit=SAMPLE_SCAN)
-    if not sample:
-        raise ImportFailed(f"source '{locator}' has no rows; nothing to import")
-    if all(isinstance(row, ParseFailure) for row in sample):
-        first = sample[0]
-        raise ImportFailed(
-            f"none of the {len(sample)} rows sampled from '{locator}' could be parsed "
-            f"(row {first.position}: {first.error}); check the file and the locator's format prefix"
-        )
-    return source, sample
-
-
-def plan_import(spec: ImportSpec) -> ImportPlan:
-    """Open the source, pick the mapper, resolve the field map and options; raise on any misfit.
-
-    Without a mapper id the introspector picks one first; when it refined the locator (nested JSON
-    lists), the returned plan's spec carries the refined locator, which is what gets read and recorded.
-    """
-    source, sample = _open_and_sample(spec.locator)
-    introspected = None
-    if not spec.mapper_id:
-        mapper_id, proposed_map, proposed_options, introspected, locator = _introspect(spec.locator)
-        if locator != spec.locator:
-            spec = spec.model_copy(update={"locator": locator})
-            source, sample = _open_and_sample(locator)
-    fields = sample_fields(sample)
-
-    if spec.mapper_id:
-        mapper = get_mapper(spec.mapper_id)
-        field_map = dict(spec.field_map or {})
-        options = dict(spec.options)
-    else:
-        mapper = get_mapper(mapper_id)
-        field_map = _merge_field_maps(proposed_map, spec.field_map)
-        options = {**proposed_options, **spec.options}
-
-    _check_field_sources(field_map, sample, fields)
-    resolved = mapper.resolve_field_map(field_map, fields)
-    options = mapper.check_options(options)
-    profile = get_task_profile(mapper.task_profile)
-    output_schema = dict(mapper.output_schema(options) or {})
-    dataset = validate_dataset_name(spec.dataset) if spec.dataset else dataset_name_from(source.name)
-    return ImportPlan(
-        spec=spec,
-        source=source,
-        mapper=mapper,
-        field_map=resolved,
-        options=options,
-        profile=profile,
-        output_schema=output_schema,
-        dataset=dataset,
-        source_fields=fields,
-        introspected=introspected,
-        sample=sample,
-    )
-
 
 # --- running ----------------------------------------------------------------------------------
-
-@dataclass
-class _RunState:
-    """What the failure event reports when an import stops part way."""
-
-    spec: ImportSpec
-    actor: str
-    mapper_id: str | None = None
-    task_profile: str | None = None
-    dataset: str | None = None
-    version: int | None = None
-    version_started: bool = False
-    published: bool = False
-    failure_logged: bool = False
-    rows_read: int = 0
-    rejection_counts: dict[str, int] = field(default_factory=dict)
-
 
 def run_import(spec: ImportSpec, progress: Progress | Any = None) -> ImportResult:
     """Run one import and publish a new dataset version; log a RunEvent either way.
@@ -269,7 +71,7 @@ def run_import(spec: ImportSpec, progress: Progress | Any = None) -> ImportResul
     """
     if not isinstance(spec, ImportSpec):
         spec = ImportSpec.model_validate(spec)
-    state = _RunState(spec=spec, actor=spec.actor or default_actor(), dataset=spec.dataset)
+    state = RunState(spec=spec, actor=spec.actor or default_actor(), dataset=spec.dataset)
     try:
         return _run(spec, state, _progress_reporter(progress))
     except BaseException as exc:
@@ -291,7 +93,7 @@ def _exception_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _as_brew_error(exc: BaseException, state: _RunState) -> BrewError | None:
+def _as_brew_error(exc: BaseException, state: RunState) -> BrewError | None:
     if isinstance(exc, BrewError):
         return exc
     if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: cleaned up, logged, re-raised as is
@@ -306,7 +108,7 @@ def _as_brew_error(exc: BaseException, state: _RunState) -> BrewError | None:
     return ImportFailed(f"import of '{state.spec.locator}' failed{where}: {_exception_line(exc)}{kept}")
 
 
-def _log_failure(state: _RunState, exc: BaseException) -> None:
+def _log_failure(state: RunState, exc: BaseException) -> None:
     error = str(exc) if isinstance(exc, BrewError) else f"{type(exc).__name__}: interrupted"
     payload = {
         "source_id": state.spec.locator,
@@ -347,13 +149,13 @@ def _progress_reporter(progress: Any) -> Callable[[int, int], None] | None:
     raise TypeError("progress must be a callable or have an update(n) method (e.g. a tqdm bar)")
 
 
-def _run(spec: ImportSpec, state: _RunState, report: Callable[[int, int], None] | None) -> ImportResult:
+def _run(spec: ImportSpec, state: RunState, report: Callable[[int, int], None] | None) -> ImportResult:
     plan = plan_import(spec)
     spec = state.spec = plan.spec  # the introspector may have refined the locator
     state.mapper_id = plan.mapper.id
     state.task_profile = plan.profile.id
     state.dataset = plan.dataset
-    fingerprint = _fingerprint(plan.source)
+    fingerprint = source_fingerprint(plan.source)
 
     with dataset_lock(plan.dataset):
         # settle what a crashed import left first, so the parent is the committed CURRENT version
@@ -380,7 +182,7 @@ def _run(spec: ImportSpec, state: _RunState, report: Callable[[int, int], None] 
             )
             state.version_started = True
             stats = _write_version(plan, writer, parent if spec.mode == "append" else None, state, report)
-            manifest = _manifest(plan, writer, stats, parent, fingerprint, state)
+            manifest = build_manifest(plan, writer, stats, parent, fingerprint, state)
             crash_point("after_rows_written")
             published = writer.publish(manifest)  # CURRENT moved: committed (see storage/datasets.py)
         except BaseException as exc:
@@ -418,7 +220,7 @@ def _run(spec: ImportSpec, state: _RunState, report: Callable[[int, int], None] 
     )
 
 
-def _fingerprint(source: Source) -> str | None:
+def source_fingerprint(source: Source) -> str | None:
     try:
         return source.fingerprint()
     except Exception:  # an identity hint only; its absence must not stop an import
@@ -443,17 +245,6 @@ def _check_append_fits(plan: ImportPlan, parent: DatasetVersion) -> None:
 
 # --- the streaming core -----------------------------------------------------------------------
 
-@dataclass
-class _Stats:
-    rows_read: int = 0
-    valid: int = 0  # records that passed mapper and profile (duplicates included)
-    accepted: int = 0  # records this import added
-    duplicates: int = 0
-    carried_over: int = 0
-    rejection_counts: dict[str, int] = field(default_factory=dict)
-    first_detail: dict[str, str] = field(default_factory=dict)
-    summary: Any = None  # the task profile's streaming Summary over every record of the new version
-
 
 def _split_chooser(spec: ImportSpec) -> Callable[[bytes], str]:
     if spec.split != "auto":
@@ -472,34 +263,6 @@ def _split_chooser(spec: ImportSpec) -> Callable[[bytes], str]:
     return choose
 
 
-def record_key(record: Mapping[str, Any]) -> str:
-    """The content-hash key of a canonical record (what ``_key`` holds)."""
-    content = {k: v for k, v in record.items() if k not in KEY_EXCLUDED}
-    return hashlib.sha256(_encode(content).encode("utf-8")).digest()[:KEY_BYTES].hex()
-
-
-def _serialise(record: dict[str, Any]) -> tuple[bytes, bytes]:
-    """(key digest, the record's JSON without ``_key``): the content fields sorted, then the
-    provenance fields. Raises ValueError/TypeError/RecursionError when the record is not JSON
-    (NaN, a Python object, a cycle) and UnicodeEncodeError for unpaired surrogates."""
-    if KEY_EXCLUDED.isdisjoint(record):
-        body = _encode(record).encode("utf-8")
-        return hashlib.sha256(body).digest()[:KEY_BYTES], body
-    content = dict(record)
-    content.pop(KEY_FIELD, None)
-    provenance = [(name, content.pop(name)) for name in PROVENANCE_FIELDS if name in content]
-    content_json = _encode(content)
-    digest = hashlib.sha256(content_json.encode("utf-8")).digest()[:KEY_BYTES]
-    parts = [content_json[1:-1]] if content_json != "{}" else []
-    parts.extend(f'"{name}":{_encode(value)}' for name, value in provenance)
-    return digest, ("{" + ",".join(parts) + "}").encode("utf-8")
-
-
-def _line(digest: bytes, body: bytes) -> bytes:
-    head = b'{"' + KEY_FIELD.encode() + b'":"' + digest.hex().encode() + b'"'
-    return head + (b"}\n" if body == b"{}" else b"," + body[1:] + b"\n")
-
-
 def _raw_for_rejection(row: Any) -> Any:
     if isinstance(row, ParseFailure):
         return row.raw
@@ -510,79 +273,19 @@ def _write_version(
     plan: ImportPlan,
     writer: VersionWriter,
     parent: DatasetVersion | None,
-    state: _RunState,
+    state: RunState,
     report: Callable[[int, int], None] | None,
-) -> _Stats:
+) -> ImportStats:
     summary = plan.profile.new_summary(plan.output_schema)
-    stats = _Stats(summary=summary)
+    stats = ImportStats(summary=summary)
     index = KeyIndex(writer.scratch_dir / "keys.sqlite")
     try:
         if parent is not None:
-            _carry_over(parent, writer, index, summary, stats)
+            carry_over(parent, writer, index, summary, stats)
         _stream_new(plan, writer, index, summary, stats, state, report)
     finally:
         index.close()
     return stats
-
-
-def _carry_over(parent: DatasetVersion, writer: VersionWriter, index: KeyIndex, summary: Any, stats: _Stats) -> None:
-    """Copy the previous version's records into the new one, each in the split it had."""
-    for split in SPLITS:
-        pending: list[tuple[bytes, dict[str, Any], bytes]] = []
-        for record, line in _previous_records(parent, split):
-            key_hex = record.pop(KEY_FIELD, None)
-            digest = _digest_from_hex(key_hex)
-            if digest is None:  # a record without a usable key (edited by hand): key it afresh
-                digest, body = _serialise(record)
-                line = _line(digest, body)
-            pending.append((digest, record, line))
-            if len(pending) >= BATCH_RECORDS:
-                _flush_carried(split, pending, writer, index, summary, stats)
-        _flush_carried(split, pending, writer, index, summary, stats)
-
-
-def _flush_carried(
-    split: str,
-    pending: list[tuple[bytes, dict[str, Any], bytes]],
-    writer: VersionWriter,
-    index: KeyIndex,
-    summary: Any,
-    stats: _Stats,
-) -> None:
-    fresh = index.add_batch([digest for digest, _, _ in pending])
-    for (_digest, record, line), new in zip(pending, fresh):
-        if new:
-            writer.write_line(split, line)
-            summary.add(record)
-            stats.carried_over += 1
-        else:  # the previous version held it twice (edited by hand); keep one
-            stats.duplicates += 1
-    pending.clear()
-
-
-def _digest_from_hex(key_hex: Any) -> bytes | None:
-    if not isinstance(key_hex, str) or len(key_hex) != 2 * KEY_BYTES:
-        return None
-    try:
-        return bytes.fromhex(key_hex)
-    except ValueError:
-        return None
-
-
-def _previous_records(parent: DatasetVersion, split: str) -> Iterator[tuple[dict[str, Any], bytes]]:
-    """(record, its JSON line) for each record of one split of the previous version."""
-    if parent.output_format == "jsonl":
-        with open(parent.split_path(split), "rb") as handle:
-            for line in handle:
-                if line.strip():
-                    yield json.loads(line), line if line.endswith(b"\n") else line + b"\n"
-        return
-    for record in parent.iter_records(split):
-        # Parquet has one schema for all records and fills fields a record lacked with null.
-        record = {k: v for k, v in record.items() if v is not None}
-        digest = _digest_from_hex(record.get(KEY_FIELD))
-        fresh_digest, body = _serialise({k: v for k, v in record.items() if k != KEY_FIELD})
-        yield record, _line(digest or fresh_digest, body)
 
 
 def _stream_new(
@@ -590,8 +293,8 @@ def _stream_new(
     writer: VersionWriter,
     index: KeyIndex,
     summary: Any,
-    stats: _Stats,
-    state: _RunState,
+    stats: ImportStats,
+    state: RunState,
     report: Callable[[int, int], None] | None,
 ) -> None:
     apply = plan.mapper.apply
@@ -623,7 +326,7 @@ def _stream_new(
         fresh = index.add_batch([entry[0] for entry in pending])
         for (digest, record, body, group), new in zip(pending, fresh):
             if new:
-                write_line(choose_split(group), _line(digest, body))
+                write_line(choose_split(group), json_line(digest, body))
                 summary.add(record)
                 stats.accepted += 1
             else:
@@ -665,7 +368,7 @@ def _stream_new(
                             problem = Rejection(MAPPER_ERROR, f"task profile check crashed: {_exception_line(exc)}")
                     if problem is None:
                         try:
-                            digest, body = _serialise(record)
+                            digest, body = serialise_record(record)
                         except UnicodeEncodeError:
                             problem = Rejection(
                                 "invalid_record", "text holds an unpaired UTF-16 surrogate; fix the source's encoding"
@@ -705,7 +408,7 @@ def _stream_new(
     if report is not None and row_number > reported:
         report(row_number, row_number - reported)
     if valid == 0:
-        raise ImportFailed(_nothing_accepted_message(plan, stats))
+        raise ImportFailed(nothing_accepted_message(plan, stats))
 
 
 def _split_group(row: Any, path: str) -> bytes | None:
@@ -715,7 +418,7 @@ def _split_group(row: Any, path: str) -> bytes | None:
     if value is MISSING or value is None or value == "":
         return None
     try:
-        encoded = _encode(value)
+        encoded = canonical_json(value)
     except (TypeError, ValueError):  # NaN or another value JSON cannot hold: its text still names the group
         encoded = repr(value)
     return hashlib.blake2b(encoded.encode("utf-8"), digest_size=KEY_BYTES).digest()
@@ -731,99 +434,16 @@ def _normalise_outcome(outcome: Any, mapper_id: str) -> "list[dict[str, Any]] | 
     return Rejection(MAPPER_ERROR, f"mapper '{mapper_id}' returned a {type(outcome).__name__}, not records or a Rejection")
 
 
-def _top_reasons(stats: _Stats, limit: int = 3) -> str:
-    ranked = sorted(stats.rejection_counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return "; ".join(f"{reason} x{count} (e.g. {stats.first_detail.get(reason, '')})" for reason, count in ranked)
-
-
-def _nothing_accepted_message(plan: ImportPlan, stats: _Stats) -> str:
-    if stats.rows_read == 0:
-        return f"source '{plan.spec.locator}' yielded no rows; nothing was imported"
-    return (
-        f"mapper '{plan.mapper.id}' accepted none of the {stats.rows_read} rows of '{plan.spec.locator}': "
-        f"{_top_reasons(stats)}; check the field map (--field-map SOURCE=FIELD) or pick another mapper"
-    )
-
-
-def _warnings(stats: _Stats, drop_reasons: Iterable[str], rejected_path: str) -> list[str]:
-    expected = set(drop_reasons)
-    out = []
-    for reason, count in sorted(stats.rejection_counts.items(), key=lambda item: (-item[1], item[0])):
-        if reason in expected:
-            continue
-        out.append(f"{count} rejected as {reason} (e.g. {stats.first_detail.get(reason, '')}); see {rejected_path}")
-    return out
-
-
-def _manifest(
-    plan: ImportPlan,
-    writer: VersionWriter,
-    stats: _Stats,
-    parent: DatasetVersion | None,
-    fingerprint: str | None,
-    state: _RunState,
-) -> dict[str, Any]:
-    spec = plan.spec
-    summary_result = stats.summary.result() or {}
-    output_schema = dict(summary_result.get("output_schema") or plan.output_schema)
-    split_policy: dict[str, Any] = {"assign": spec.split, "seed": spec.seed}
-    if spec.split == "auto" and spec.split_group is not None:
-        split_policy.update(
-            policy="group_hash",
-            group_field=spec.split_group,
-            ratios=dict(SPLIT_RATIOS),
-            detail=(
-                f"blake2b(the source row's '{spec.split_group}' value, key=seed) bucket: all rows with one "
-                "value share a split (the ratios hold for groups, not rows), and a group keeps its split "
-                "across re-imports"
-            ),
-        )
-    elif spec.split == "auto":
-        split_policy.update(
-            policy="content_hash",
-            ratios=dict(SPLIT_RATIOS),
-            detail=(
-                "blake2b(key of the source row's first record, key=seed) bucket: all records of one "
-                "row share a split, and a record keeps its split across re-imports"
-            ),
-        )
-    else:
-        split_policy["policy"] = "fixed"
-    rejected_path = str(writer.final_path / "rejected.jsonl")
-    return {
-        "format_version": 1,
-        "name": plan.dataset,
-        "version": writer.version,
-        "parent_version": parent.version if parent is not None else None,
-        "mode": spec.mode,
-        "task_profile": plan.profile.id,
-        "mapper_id": plan.mapper.id,
-        "field_map": dict(plan.field_map),
-        "options": dict(plan.options),
-        "output_schema": output_schema,
-        "source": {"locator": spec.locator, "name": plan.source.name, "fingerprint": fingerprint},
-        "introspection": plan.introspected,
-        "counts": {
-            "rows_read": stats.rows_read,
-            "valid": stats.valid,
-            "accepted": stats.accepted,
-            "duplicates": stats.duplicates,
-            "carried_over": stats.carried_over,
-            "rejected": dict(sorted(stats.rejection_counts.items(), key=lambda item: (-item[1], item[0]))),
-            "rejected_total": sum(stats.rejection_counts.values()),
-            "records": sum(writer.split_counts.values()),
-            "splits": dict(writer.split_counts),
-        },
-        "summary": summary_result.get("stats", {}),
-        "content_hash": writer.content_hash(),
-        "record_key": f"sha256 of the record's canonical JSON without {', '.join(sorted(KEY_EXCLUDED - {KEY_FIELD}))}, first {KEY_BYTES * 8} bits, hex, in '{KEY_FIELD}'",
-        "split": split_policy,
-        "drop_reasons": sorted(set(spec.drop_reasons)),
-        "warnings": _warnings(stats, spec.drop_reasons, rejected_path),
-        "format": spec.format,
-        "files": {**{split: f"{split}.{spec.format}" for split in SPLITS}, "rejected": "rejected.jsonl"},
-        "config_id": spec.config_id,
-        "actor": state.actor,
-        "created_at": datetime.now(timezone.utc).isoformat(),
-        "brewslm_version": __version__,
-    }
+__all__ = [
+    "source_fingerprint",
+    "DETAIL_LIMIT",
+    "MAPPER_ERROR",
+    "MAPPER_ERROR_ABORT",
+    "PROGRESS_EVERY",
+    "RUN_FAILED",
+    "RUN_OK",
+    "SPLIT_GROUP_MISSING",
+    "STAGE",
+    "Progress",
+    "run_import",
+]

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from brewslm.errors import ConfigError
-from brewslm.ingestion.importer import STAGE, _fingerprint, plan_import, run_import
+from brewslm.ingestion.importer import STAGE, run_import, source_fingerprint
+from brewslm.ingestion.planning import plan_import
 from brewslm.ingestion.spec import ImportResult, ImportSpec
 from brewslm.sources import open_source
 from brewslm.storage.datasets import current_version, list_versions, open_dataset, validate_dataset_name
@@ -394,7 +395,7 @@ def _unchanged_since(mapping: SavedMappingInfo) -> UnchangedSource | None:
     changes the dataset. Anything that cannot be told (no fingerprint, an unreadable manifest)
     counts as changed: the import runs and reports its own errors."""
     try:
-        fingerprint = _fingerprint(open_source(mapping.locator))
+        fingerprint = source_fingerprint(open_source(mapping.locator))
     except Exception:  # the import opens it again and fails with the proper event
         return None
     if fingerprint is None or not mapping.dataset:

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from brewslm.errors import ConfigError
 
+SPLIT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}  # split='auto': each record's share, by its key
+
 ImportMode = Literal["append", "replace"]
 SplitChoice = Literal["auto", "train", "validation", "test"]
 OutputFormat = Literal["jsonl", "parquet"]
