@@ -236,7 +236,7 @@ class _Runner:
         if self.recipe.data.test_locator:
             extra = [*extra, self.recipe.data.test_locator]
         inputs = fingerprint("data", self.recipe.data.model_dump(mode="json"), self.recipe.twist,
-                             _source_identity(spec.locator), [_source_identity(resolve_locator(l)) for l in extra])
+                             _source_identity(spec.locator), [_source_identity(resolve_locator(loc)) for loc in extra])
 
         def work() -> dict[str, Any]:
             from brewslm.ingestion import run_import

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from helpers.tiny_model import tiny_model_dir  # noqa: F401  (fixture)

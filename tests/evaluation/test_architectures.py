@@ -54,7 +54,7 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     with shared_workspace(tmp_path_factory, "eval-architectures") as root:
         source = root / "sentiment.jsonl"
-        source.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in SENTIMENT[::2]),
+        source.write_text("".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in SENTIMENT[::2]),
                           encoding="utf-8")
         run_import(ImportSpec(locator=f"jsonl:{source}", mapper_id="label_to_classification", dataset="sentiment",
                               split="test"))

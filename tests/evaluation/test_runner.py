@@ -48,8 +48,8 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id=mapper, dataset=dataset, split=split,
                                   field_map=field_map))
 
-        load("sentiment", [{"text": t, "label": l} for t, l in SENTIMENT], "label_to_classification", "train")
-        load("sentiment", [{"text": t + "!", "label": l} for t, l in SENTIMENT], "label_to_classification", "test")
+        load("sentiment", [{"text": t, "label": label} for t, label in SENTIMENT], "label_to_classification", "train")
+        load("sentiment", [{"text": t + "!", "label": label} for t, label in SENTIMENT], "label_to_classification", "test")
         load("qa", [{"question": q, "answer": a} for q, a in QA], "qa_pair_passthrough", "test")
         load("prefs", [{"prompt": f"Say hi to {name}", "chosen": f"Hello {name}!", "rejected": "Go away."}
                        for name in ("Ann", "Bo", "Cy")], "preference_pair", "test")

@@ -29,9 +29,9 @@ def lora_run(export_space: Path, tiny_lm_dir: Path) -> Path:
     from brewslm.ingestion import ImportSpec, run_import
     from brewslm.training import build_config, train
 
-    for split, rows in (("train", SENTIMENT), ("validation", [(t + "!", l) for t, l in SENTIMENT[::4]])):
+    for split, rows in (("train", SENTIMENT), ("validation", [(t + "!", label) for t, label in SENTIMENT[::4]])):
         source = export_space / f"sentiment-{split}.jsonl"
-        source.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in rows), encoding="utf-8")
+        source.write_text("".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in rows), encoding="utf-8")
         run_import(ImportSpec(locator=f"jsonl:{source}", mapper_id="label_to_classification", dataset="sentiment",
                               split=split))
     config = build_config({"dataset": "sentiment", "base_model": str(tiny_lm_dir), "batch_size": 4, "max_seq_len": 160,

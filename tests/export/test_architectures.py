@@ -31,7 +31,7 @@ def lora_run(name: str, dirs: TinyArchitectureDirs, root: Path) -> Path:
 
         source = root / "sentiment-architectures.jsonl"
         if not source.exists():
-            source.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in SENTIMENT), encoding="utf-8")
+            source.write_text("".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in SENTIMENT), encoding="utf-8")
             run_import(ImportSpec(locator=f"jsonl:{source}", mapper_id="label_to_classification",
                                   dataset="sentiment-architectures", split="train"))
         config = build_config({"dataset": "sentiment-architectures", "base_model": str(dirs[name]), "batch_size": 4,

@@ -6,7 +6,6 @@ Fixtures are written here, not taken from the corpus."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pytest

@@ -47,21 +47,21 @@ def at(value: str, label: str, text: str = TEXT) -> tuple[int, int, str]:
 @pytest.mark.parametrize(
     "make",
     [
-        lambda s, e, l, v: {"start": s, "end": e, "label": l},
-        lambda s, e, l, v: {"start_position": s, "end_position": e, "entity_type": l, "entity_value": v},
-        lambda s, e, l, v: {"start_offset": s, "end_offset": e, "type": l},
-        lambda s, e, l, v: {"begin": s, "end": e, "tag": l, "text": v},
-        lambda s, e, l, v: {"start_char": s, "end_char": e, "entity": l},
-        lambda s, e, l, v: {"Start": s, "End": e, "Label": l},
-        lambda s, e, l, v: {"start": s, "length": e - s, "label": l},
-        lambda s, e, l, v: [s, e, l],
-        lambda s, e, l, v: [s, e, l, v],
-        lambda s, e, l, v: {"id": "x", "type": "labels", "value": {"start": s, "end": e, "text": v, "labels": [l]}},
+        lambda s, e, label, v: {"start": s, "end": e, "label": label},
+        lambda s, e, label, v: {"start_position": s, "end_position": e, "entity_type": label, "entity_value": v},
+        lambda s, e, label, v: {"start_offset": s, "end_offset": e, "type": label},
+        lambda s, e, label, v: {"begin": s, "end": e, "tag": label, "text": v},
+        lambda s, e, label, v: {"start_char": s, "end_char": e, "entity": label},
+        lambda s, e, label, v: {"Start": s, "End": e, "Label": label},
+        lambda s, e, label, v: {"start": s, "length": e - s, "label": label},
+        lambda s, e, label, v: [s, e, label],
+        lambda s, e, label, v: [s, e, label, v],
+        lambda s, e, label, v: {"id": "x", "type": "labels", "value": {"start": s, "end": e, "text": v, "labels": [label]}},
     ],
 )
 def test_span_spellings(make):
     spans = [at("Maria Ortiz", "PERSON"), at("555-0199", "PHONE")]
-    row = {"text": TEXT, "spans": [make(s, e, l, TEXT[s:e]) for s, e, l in reversed(spans)]}
+    row = {"text": TEXT, "spans": [make(s, e, label, TEXT[s:e]) for s, e, label in reversed(spans)]}
     [record] = run(row)
     assert record["text"] == TEXT  # kept exactly, newlines included
     assert cut(record) == [("Maria Ortiz", "PERSON"), ("555-0199", "PHONE")]  # sorted by start
@@ -201,7 +201,7 @@ def test_field_map_defaults_and_output_schema():
 NAMES = ["Maria Ortiz", "Tom Berg", "Ana Lima", "Li Wei"]
 
 
-def pii_rows(n=30, spell=lambda s, e, l, v: {"start_position": s, "end_position": e, "entity_type": l, "entity_value": v}):
+def pii_rows(n=30, spell=lambda s, e, label, v: {"start_position": s, "end_position": e, "entity_type": label, "entity_value": v}):
     rows = []
     for i in range(n):
         name = NAMES[i % len(NAMES)]
@@ -219,18 +219,18 @@ def test_sniff_verifies_offsets_against_the_text():
 
 
 def test_sniff_spellings_without_values_score_lower_but_pass():
-    proposal = MAPPER.sniff(profile_rows(pii_rows(spell=lambda s, e, l, v: [s, e, l])))
+    proposal = MAPPER.sniff(profile_rows(pii_rows(spell=lambda s, e, label, v: [s, e, label])))
     assert proposal.field_map["spans"] == "spans" and 0.8 <= proposal.confidence < 0.95
 
 
 def test_sniff_detects_inclusive_end_offsets():
-    rows = pii_rows(spell=lambda s, e, l, v: {"start": s, "end": e - 1, "label": l, "text": v})
+    rows = pii_rows(spell=lambda s, e, label, v: {"start": s, "end": e - 1, "label": label, "text": v})
     proposal = MAPPER.sniff(profile_rows(rows))
     assert proposal.options == {"end_inclusive": True} and proposal.confidence >= 0.9
 
 
 def test_sniff_rejects_offsets_that_do_not_fit():
-    rows = pii_rows(spell=lambda s, e, l, v: {"start": s + 3, "end": e + 3, "label": l, "text": v})
+    rows = pii_rows(spell=lambda s, e, label, v: {"start": s + 3, "end": e + 3, "label": label, "text": v})
     proposal = MAPPER.sniff(profile_rows(rows))
     assert proposal is None or proposal.confidence < 0.8
     # list-of-object fields without offsets (QA answers) are not spans

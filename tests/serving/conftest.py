@@ -86,7 +86,7 @@ def tiny_runs(serving_space: Path, served_base_dir: Path) -> TinyRuns:
 @pytest.fixture(scope="package")
 def sentiment_run(tiny_runs: TinyRuns) -> Path:
     """A finished LoRA classification run (labels: negative, positive) over ``served_base_dir``."""
-    return tiny_runs.train("sentiment", [{"text": t, "label": l} for t, l in SENTIMENT], "label_to_classification")
+    return tiny_runs.train("sentiment", [{"text": t, "label": label} for t, label in SENTIMENT], "label_to_classification")
 
 
 @pytest.fixture(scope="package")

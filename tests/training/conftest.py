@@ -57,8 +57,8 @@ def import_rows(tmp_path: Path) -> Callable[..., Any]:
 @pytest.fixture
 def sentiment(import_rows: Callable[..., Any]) -> str:
     """'sentiment': the 16 rows above in train, 4 of them again (re-worded) in validation."""
-    import_rows("sentiment", [{"text": t, "label": l} for t, l in SENTIMENT])
-    import_rows("sentiment", [{"text": t + "!", "label": l} for t, l in SENTIMENT[::4]], split="validation")
+    import_rows("sentiment", [{"text": t, "label": label} for t, label in SENTIMENT])
+    import_rows("sentiment", [{"text": t + "!", "label": label} for t, label in SENTIMENT[::4]], split="validation")
     return "sentiment"
 
 

@@ -19,7 +19,7 @@ from helpers.tiny_architectures import ARCHITECTURES, ATTENTIONS, TinyArchitectu
 
 from .conftest import SENTIMENT
 
-REPEATED = [{"text": t, "label": l} for t, l in SENTIMENT[:2] + SENTIMENT[8:10]]
+REPEATED = [{"text": t, "label": label} for t, label in SENTIMENT[:2] + SENTIMENT[8:10]]
 """Four rows: with batch_size 4 every step trains on the same batch."""
 
 

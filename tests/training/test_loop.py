@@ -98,9 +98,9 @@ def test_resume_from_a_copied_checkpoint_and_with_a_changed_option(sentiment, co
 
 
 def test_early_stopping_keeps_the_best_model(import_rows, config_for, quiet) -> None:
-    import_rows("flipped", [{"text": t, "label": l} for t, l in SENTIMENT])
+    import_rows("flipped", [{"text": t, "label": label} for t, label in SENTIMENT])
     flipped = {"positive": "negative", "negative": "positive"}
-    import_rows("flipped", [{"text": t, "label": flipped[l]} for t, l in SENTIMENT], split="validation")
+    import_rows("flipped", [{"text": t, "label": flipped[label]} for t, label in SENTIMENT], split="validation")
     config = config_for("flipped", epochs=40, eval_every=2, early_stopping={"patience": 3})
     result = train(config, progress=quiet)
     assert result.stopped_early and result.steps < 160
@@ -112,8 +112,8 @@ def test_early_stopping_keeps_the_best_model(import_rows, config_for, quiet) -> 
 
 
 def test_class_upsampling_is_applied_and_reported(import_rows, config_for, quiet) -> None:
-    rows = [{"text": t, "label": l} for t, l in SENTIMENT if l == "positive"] + [
-        {"text": t, "label": l} for t, l in SENTIMENT if l == "negative"][:2]
+    rows = [{"text": t, "label": label} for t, label in SENTIMENT if label == "positive"] + [
+        {"text": t, "label": label} for t, label in SENTIMENT if label == "negative"][:2]
     import_rows("skewed", rows)
     result = train(config_for("skewed", class_balance="upsample", batch_size=4), progress=quiet)
     balance = read_run(result.run_dir)["data"]["train"]["class_balance"]
@@ -155,7 +155,7 @@ def test_unknown_dataset(config_for, quiet, tmp_path) -> None:
 
 
 def test_empty_train_split(import_rows, config_for, quiet, tmp_path) -> None:
-    import_rows("only-val", [{"text": t, "label": l} for t, l in SENTIMENT], split="validation")
+    import_rows("only-val", [{"text": t, "label": label} for t, label in SENTIMENT], split="validation")
     with pytest.raises(ConfigError, match="dataset 'only-val' v1 has an empty train split"):
         train(config_for("only-val"), progress=quiet)
     assert no_runs(tmp_path) and list_events(stage="training") == []

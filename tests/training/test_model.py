@@ -32,7 +32,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def examples(tokenizer) -> ExampleSet:
-    records = [{"text": t, "label": l} for t, l in TEXTS]
+    records = [{"text": t, "label": label} for t, label in TEXTS]
     return load_examples(records, get_task_profile("classification"), RenderContext(labels=("negative", "neutral", "positive")),
                          tokenizer, 512)
 

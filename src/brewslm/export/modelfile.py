@@ -50,7 +50,7 @@ def modelfile_text(gguf_name: str, *, chat_template: str | None, eos_token: str 
                    generation: Mapping[str, Any] | None = None) -> str:
     """The Modelfile for ``gguf_name`` (a file name beside it)."""
     family = template_family(chat_template)
-    lines = [f"# Ollama: ollama create <name> -f Modelfile  (written by brewslm export --format gguf)",
+    lines = ["# Ollama: ollama create <name> -f Modelfile  (written by brewslm export --format gguf)",
              f"FROM ./{gguf_name}"]
     stops: list[str] = []
     if family:

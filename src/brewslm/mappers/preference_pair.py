@@ -44,7 +44,6 @@ in ``meta.dropped_turns``.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -687,7 +686,6 @@ def _named_sides(profile) -> "tuple[str, str, str] | None":
 
 def _scored_list(profile) -> "tuple[str, str, str, float] | None":
     """``(field, text key, score key, mean items)`` of a top-level list of scored completions."""
-    n = profile.n_rows
     for path in profile.top_level():
         fp = profile.fields[path]
         if fp.main_type != "list" or fp.item_frac("object") < 0.9 or _is_messages(fp) or fp.mean_list_len < 2:

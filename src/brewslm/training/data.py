@@ -319,7 +319,9 @@ class Batch:
         return int(self.target_ids.shape[0])
 
     def to(self, device: Any) -> "Batch":
-        move = (lambda t: t.to(device, non_blocking=True) if t is not None else None)
+        def move(t: Any) -> Any:
+            return t.to(device, non_blocking=True) if t is not None else None
+
         return Batch(move(self.input_ids), move(self.target_index), move(self.target_ids),
                      move(self.attention_mask), move(self.position_ids), self.tokens, self.examples, self.prefix_len)
 

@@ -203,7 +203,9 @@ class PairBatch:
         return self.pairs
 
     def to(self, device: Any) -> "PairBatch":
-        move = (lambda t: t.to(device, non_blocking=True) if t is not None else None)
+        def move(t: Any) -> Any:
+            return t.to(device, non_blocking=True) if t is not None else None
+
         return PairBatch(self.batch.to(device), self.pair_index, move(self.target_rows), move(self.reply_tokens),
                          move(self.reference))
 

@@ -156,7 +156,7 @@ def scored_predictions(seed: int, n: int = 80):
     rng = np.random.default_rng(seed)
     gold = [str(x) for x in rng.choice(LABELS, size=n)]
     confidence = rng.uniform(0.34, 1.0, size=n).round(3)
-    own = [g if rng.uniform() < c ** 2 else str(rng.choice([l for l in LABELS if l != g])) for g, c in zip(gold, confidence)]
+    own = [g if rng.uniform() < c ** 2 else str(rng.choice([label for label in LABELS if label != g])) for g, c in zip(gold, confidence)]
     return gold, own, confidence.tolist()
 
 

@@ -18,7 +18,7 @@ from brewslm.recipes.twists.intent_router import (
 )
 from brewslm.recipes.twists.json_constrained import side_by_side
 from brewslm.recipes.twists.pii_recall import hard_negatives, needed_negatives, span_free_sentences
-from brewslm.recipes.twists.tool_negatives import as_openai_row, negative_count, tool_negatives
+from brewslm.recipes.twists.tool_negatives import negative_count, tool_negatives
 from brewslm.tasks import get_task_profile
 
 

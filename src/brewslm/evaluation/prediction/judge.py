@@ -66,7 +66,10 @@ def win_rates(probabilities: Sequence[float], *, tie_margin: float = TIE_MARGIN)
     n = len(probabilities)
     wins = sum(p > 0.5 + tie_margin for p in probabilities)
     losses = sum(p < 0.5 - tie_margin for p in probabilities)
-    rate = (lambda k: k / n if n else None)
+
+    def rate(k: float) -> float | None:
+        return k / n if n else None
+
     return {"win_rate": rate(wins), "tie_rate": rate(n - wins - losses), "loss_rate": rate(losses), "examples": n,
             "mean_probability": rate(sum(probabilities))}
 

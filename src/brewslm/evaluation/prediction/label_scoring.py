@@ -287,7 +287,10 @@ def _forward(model: Any, batch: list[_Row], prefix: tuple[int, ...], prefix_cach
         out = body(**inputs, **cache_argument(body, prefix_cache.for_rows(prefix, len(batch))), use_cache=True)
     else:
         out = body(**inputs, use_cache=False)
-    index = (lambda values: torch.tensor(values, dtype=torch.long, device=device))
+
+    def index(values: Sequence[int]) -> Any:
+        return torch.tensor(values, dtype=torch.long, device=device)
+
     hidden = last_hidden(out)[index(layout.head_rows), index(layout.head_cols)]
     logprobs = torch.log_softmax(scale_logits(causal_lm(model), head(hidden)).float(), dim=-1)
     picked = logprobs[index(layout.target_head), index(layout.target_tokens)].double().cpu().numpy()
