@@ -57,11 +57,11 @@ from measure import OUT  # noqa: E402
 
 OUT_FILE = OUT / "baselines.json"
 NO_MODEL = "(cheap baselines only: no model)"  # the recipe context's base model; the data stage loads none
-HEADERS = ["recipe", "dataset", "test rows", "baseline", "headline metric", "value [{confidence} CI]",
-           "fit+predict s"]
+HEADERS = ["recipe", "dataset", "test rows", "baseline", "headline metric", "value [{confidence} CI]", "fit+predict s"]
 
 
 # --- one recipe ----------------------------------------------------------------------------------
+
 
 def prepare_data(recipe: Any, work: Path, log: Any) -> dict[str, Any]:
     """The recipe's data stage, as ``run_recipe`` runs it: the dataset version its evaluation uses."""
@@ -91,8 +91,13 @@ def fit_and_score(recipe: Any, data: dict[str, Any]) -> tuple[Any, Any, Any, Any
     dataset = open_dataset(data["dataset"], data["version"])
     profile = get_task_profile(dataset.task_profile)
     context = RenderContext.from_manifest(dataset.manifest)  # what a fine-tune of this dataset renders with
-    handler = get_eval_handler(profile.id, scoring_mode_of(dataset.manifest, context), options=config.handler_options,
-                               context=context, manifest=dataset.manifest)
+    handler = get_eval_handler(
+        profile.id,
+        scoring_mode_of(dataset.manifest, context),
+        options=config.handler_options,
+        context=context,
+        manifest=dataset.manifest,
+    )
     rows = load_rows(dataset, config.split, profile, context, max_examples=config.max_examples, seed=config.seed)
     plan = EvalPlan(dataset, handler, handler.strategy, rows, tuned=None, base=None, gates=[])
     return config, handler, rows, run_baselines(plan, config)
@@ -111,8 +116,10 @@ def measure_recipe(name: str, overrides: list[str], work: Path) -> dict[str, Any
     strongest = run.strongest(handler)
     baselines = {f.name: {**f.entry(handler), "strongest": f is strongest} for f in run.fitted}
     for entry in baselines.values():
-        log(f"{entry['title']}: {entry.get('metrics', {}).get(handler.headline, entry.get('unavailable'))} "
-            f"({entry['seconds']:.1f} s)")
+        log(
+            f"{entry['title']}: {entry.get('metrics', {}).get(handler.headline, entry.get('unavailable'))} "
+            f"({entry['seconds']:.1f} s)"
+        )
     test_import = data.get("test_import") or {}
     return {
         "recipe": name,
@@ -155,6 +162,7 @@ def safe_measure(name: str, overrides: list[str], work: Path) -> dict[str, Any]:
 
 # --- the table -----------------------------------------------------------------------------------
 
+
 def table_rows(row: dict[str, Any]) -> list[list[str]]:
     """One line per baseline of a recipe: recipe | dataset | test rows | baseline | headline | value
     [CI] | seconds; one line with the error or the reason none ran."""
@@ -190,21 +198,35 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
 # --- main ----------------------------------------------------------------------------------------
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipes", help="comma-separated real recipes (default: all of recipes/real/)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a dotted recipe override for every recipe (repeatable), e.g. eval.max_examples=200")
-    parser.add_argument("--work", help="keep the workspace (the imported datasets) under this folder (default: a "
-                        "temporary folder, deleted at the end)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a dotted recipe override for every recipe (repeatable), e.g. eval.max_examples=200",
+    )
+    parser.add_argument(
+        "--work",
+        help="keep the workspace (the imported datasets) under this folder (default: a "
+        "temporary folder, deleted at the end)",
+    )
     args = parser.parse_args()
     names = recipes_real.pick_recipes(args.recipes)
     started = datetime.now(timezone.utc)
     with tempfile.TemporaryDirectory(prefix="brewslm-baselines-") as temporary:
         root = Path(args.work).expanduser().resolve() if args.work else Path(temporary)
         # a fresh workspace of our own, set before brewslm opens one (its database and datasets)
-        os.environ.update(BREWSLM_HOME=str(root / "home"), BREWSLM_CACHE_DIR=str(root / "cache"),
-                          HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+        os.environ.update(
+            BREWSLM_HOME=str(root / "home"),
+            BREWSLM_CACHE_DIR=str(root / "cache"),
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            TOKENIZERS_PARALLELISM="false",
+        )
         os.environ.pop("BREWSLM_DATABASE_URL", None)
         rows = []
         for name in names:
@@ -216,8 +238,12 @@ def main() -> None:
         "created_at": started.isoformat(timespec="seconds"),
         "command": " ".join(["python", "bench/baselines.py", *sys.argv[1:]]),
         "overrides": list(args.set),
-        "machine": {"cpu": shared.cpu_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_1m_at_end": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "cpu": shared.cpu_name(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_1m_at_end": round(os.getloadavg()[0], 2),
+        },
         "recipes": rows,
     }
     table = render_table(rows)

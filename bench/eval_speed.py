@@ -48,8 +48,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import report_result  # noqa: E402
 import train_vs_trl as shared  # noqa: E402  (the SST-2 reader, model resolution and machine facts)
+from measure import report_result  # noqa: E402
 
 DATASET = "sst2_eval"
 TARGET_SPEEDUP = 5.0
@@ -59,7 +59,9 @@ def sample_dev_rows(n: int, seed: int) -> list[tuple[str, str]]:
     """``n`` distinct SST-2 validation rows, a seeded sample."""
     path = shared.shared_datasets_dir() / "sentiment_sst2" / "dev.csv"
     if not path.is_file():
-        sys.exit(f"SST-2 validation rows not found at {path}; set BREWSLM_SHARED_DATASETS to the shared datasets folder")
+        sys.exit(
+            f"SST-2 validation rows not found at {path}; set BREWSLM_SHARED_DATASETS to the shared datasets folder"
+        )
     seen: set[str] = set()
     rows = []
     for text, label in shared._read_rows(path):
@@ -80,13 +82,21 @@ def import_rows(work: Path, rows: list[tuple[str, str]]) -> None:
         writer = csv.writer(handle)
         writer.writerow(["sentence", "label"])
         writer.writerows(rows)
-    result = run_import(ImportSpec(
-        locator=f"csv:{path}", mapper_id="label_to_classification", dataset=DATASET, split="validation",
-        field_map={"sentence": "text", "label": "label"}, options={"label_names": shared.LABEL_NAMES},
-    ))
+    result = run_import(
+        ImportSpec(
+            locator=f"csv:{path}",
+            mapper_id="label_to_classification",
+            dataset=DATASET,
+            split="validation",
+            field_map={"sentence": "text", "label": "label"},
+            options={"label_names": shared.LABEL_NAMES},
+        )
+    )
     if result.accepted != len(rows):
-        sys.exit(f"import kept {result.accepted} of {len(rows)} rows (rejected {result.rejected_counts}, "
-                 f"duplicates {result.duplicates})")
+        sys.exit(
+            f"import kept {result.accepted} of {len(rows)} rows (rejected {result.rejected_counts}, "
+            f"duplicates {result.duplicates})"
+        )
 
 
 def timed(run: Callable[[list[Any]], list[Any]], rendered: list[Any]) -> tuple[list[Any], float]:
@@ -100,8 +110,11 @@ def scores_of(handler: Any, records: list[dict[str, Any]], predictions: list[Any
     from brewslm.evaluation.metrics.common import sum_stats
 
     metrics = handler.metrics(sum_stats(handler.score_example(r, p).stats for r, p in zip(records, predictions)))
-    return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
-            "unparseable_rate": metrics["unparseable_rate"]}
+    return {
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "unparseable_rate": metrics["unparseable_rate"],
+    }
 
 
 def agreement(a: list[Any], b: list[Any]) -> float:
@@ -111,9 +124,9 @@ def agreement(a: list[Any], b: list[Any]) -> float:
 def run(args: argparse.Namespace, base: str, work: Path) -> dict[str, Any]:
     import torch
 
+    from brewslm.base_models import load_causal_lm
     from brewslm.evaluation.handlers import get_eval_handler
     from brewslm.evaluation.prediction import generate, generate_one_by_one, score_labels
-    from brewslm.base_models import load_causal_lm
     from brewslm.storage.datasets import open_dataset
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext
@@ -139,8 +152,12 @@ def run(args: argparse.Namespace, base: str, work: Path) -> dict[str, Any]:
     print(f"label scoring: {seconds:.1f} s", file=sys.stderr, flush=True)
     for name, function in (("batched generation", generate), ("naive generation", generate_one_by_one)):
         replies, seconds = timed(lambda items: function(model, tokenizer, items, **gen), rendered)
-        methods[name] = {"seconds": seconds, "predictions": [handler.parse(g.text, r) for g, r in zip(replies, records)],
-                         "replies": [g.text for g in replies], "new_tokens": sum(g.tokens for g in replies)}
+        methods[name] = {
+            "seconds": seconds,
+            "predictions": [handler.parse(g.text, r) for g, r in zip(replies, records)],
+            "replies": [g.text for g in replies],
+            "new_tokens": sum(g.tokens for g in replies),
+        }
         print(f"{name}: {seconds:.1f} s", file=sys.stderr, flush=True)
 
     naive = len(records) / methods["naive generation"]["seconds"]
@@ -153,31 +170,57 @@ def run(args: argparse.Namespace, base: str, work: Path) -> dict[str, Any]:
         "examples": len(records),
         "labels": labels,
         "model": base,
-        "settings": {**gen, "data_seed": args.data_seed, "dtype": "float32", "device": "cpu",
-                     "torch_threads": torch.get_num_threads()},
+        "settings": {
+            **gen,
+            "data_seed": args.data_seed,
+            "dtype": "float32",
+            "device": "cpu",
+            "torch_threads": torch.get_num_threads(),
+        },
         "methods": methods,
         "agreement": {
-            "label_scoring_vs_batched_generation": agreement(methods["label scoring"]["predictions"],
-                                                             methods["batched generation"]["predictions"]),
-            "batched_vs_naive_generation": agreement(methods["batched generation"]["replies"],
-                                                     methods["naive generation"]["replies"]),
+            "label_scoring_vs_batched_generation": agreement(
+                methods["label scoring"]["predictions"], methods["batched generation"]["predictions"]
+            ),
+            "batched_vs_naive_generation": agreement(
+                methods["batched generation"]["replies"], methods["naive generation"]["replies"]
+            ),
         },
-        "target": {"label_scoring_speedup_vs_naive": speedup, "required": TARGET_SPEEDUP,
-                   "met": speedup >= TARGET_SPEEDUP},
-        "machine": {"cpu": shared.cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-                    "torch": torch.__version__, "transformers": __import__("transformers").__version__,
-                    "load_1m_at_end": round(os.getloadavg()[0], 2)},
+        "target": {
+            "label_scoring_speedup_vs_naive": speedup,
+            "required": TARGET_SPEEDUP,
+            "met": speedup >= TARGET_SPEEDUP,
+        },
+        "machine": {
+            "cpu": shared.cpu_name(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": __import__("transformers").__version__,
+            "load_1m_at_end": round(os.getloadavg()[0], 2),
+        },
     }
 
 
 def render_table(result: dict[str, Any]) -> str:
     headers = ["method", "examples/s", "seconds", "speed-up vs naive", "accuracy", "macro F1", "unparseable"]
-    cells = [[name, f"{m['examples_per_second']:.2f}", f"{m['seconds']:.1f}", f"{m['speedup_vs_naive']:.2f}x",
-              f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}", f"{m['unparseable_rate']:.3f}"]
-             for name, m in result["methods"].items()]
+    cells = [
+        [
+            name,
+            f"{m['examples_per_second']:.2f}",
+            f"{m['seconds']:.1f}",
+            f"{m['speedup_vs_naive']:.2f}x",
+            f"{m['accuracy']:.3f}",
+            f"{m['macro_f1']:.3f}",
+            f"{m['unparseable_rate']:.3f}",
+        ]
+        for name, m in result["methods"].items()
+    ]
     widths = [max(len(row[i]) for row in [headers, *cells]) for i in range(len(headers))]
-    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
-             for row in [headers, ["-" * w for w in widths], *cells]]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
+        for row in [headers, ["-" * w for w in widths], *cells]
+    ]
     agree, target = result["agreement"], result["target"]
     lines += [
         "",
@@ -207,8 +250,15 @@ def main() -> None:
         sys.exit("--examples must be at least 2")
     base = shared.resolve_base(args)  # before the temporary workspace: the converted model is kept
     with tempfile.TemporaryDirectory(prefix="brewslm-eval-speed-") as work:
-        os.environ.update({"BREWSLM_HOME": str(Path(work) / "home"), "BREWSLM_CACHE_DIR": str(Path(work) / "cache"),
-                           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+        os.environ.update(
+            {
+                "BREWSLM_HOME": str(Path(work) / "home"),
+                "BREWSLM_CACHE_DIR": str(Path(work) / "cache"),
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                "TOKENIZERS_PARALLELISM": "false",
+            }
+        )
         os.environ.pop("BREWSLM_DATABASE_URL", None)  # the temporary workspace's own SQLite
         Path(os.environ["BREWSLM_HOME"]).mkdir(parents=True)
         result = run(args, base, Path(work))

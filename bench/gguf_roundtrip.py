@@ -35,10 +35,10 @@ from measure import peak_rss_mb, report_result  # noqa: E402
 
 
 def main() -> None:
-    from brewslm.export.gguf import QUANTS, export_gguf
-    from brewslm.errors import ConfigError
-    from brewslm.export.llamacpp import QUANT_TYPES, ensure_tooling, gguf_type_counts
     from brewslm.base_models import default_base_model
+    from brewslm.errors import ConfigError
+    from brewslm.export.gguf import QUANTS, export_gguf
+    from brewslm.export.llamacpp import QUANT_TYPES, ensure_tooling, gguf_type_counts
     from brewslm.output import table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -69,21 +69,46 @@ def main() -> None:
                     gguf = next((Path(out) / quant).glob("*.gguf"))
                     size, types = gguf.stat().st_size, gguf_type_counts(gguf)
                     print(f"{converter} {quant}: FAILED its check: {exc}", file=sys.stderr)
-                rows.append({"converter": converter, "quant": quant, "bytes": size,
-                             "seconds": round(time.perf_counter() - started, 1), "types": types, **check})
-                print(f"{converter} {quant}: max rel diff {check['max_rel_diff']:.2e}, top-1 "
-                      f"{check['top1_agreement']:.3f}, types {types}", file=sys.stderr)
+                rows.append(
+                    {
+                        "converter": converter,
+                        "quant": quant,
+                        "bytes": size,
+                        "seconds": round(time.perf_counter() - started, 1),
+                        "types": types,
+                        **check,
+                    }
+                )
+                print(
+                    f"{converter} {quant}: max rel diff {check['max_rel_diff']:.2e}, top-1 "
+                    f"{check['top1_agreement']:.3f}, types {types}",
+                    file=sys.stderr,
+                )
 
     text = table(
         ["converter", "quant", "size MB", "seconds", "max rel diff", "allowed", "top-1", "needs", "tokens", "passed"],
-        [[r["converter"], r["quant"], f"{r['bytes'] / 1e6:.1f}", f"{r['seconds']:.1f}", f"{r['max_rel_diff']:.2e}",
-          f"{r['tolerance']['max_rel_diff']:g}", f"{r['top1_agreement']:.3f}", f"{r['tolerance']['min_top1']:g}",
-          "identical" if r["tokens_match"] else "DIFFERENT", "yes" if r["passed"] else "NO"] for r in rows],
+        [
+            [
+                r["converter"],
+                r["quant"],
+                f"{r['bytes'] / 1e6:.1f}",
+                f"{r['seconds']:.1f}",
+                f"{r['max_rel_diff']:.2e}",
+                f"{r['tolerance']['max_rel_diff']:g}",
+                f"{r['top1_agreement']:.3f}",
+                f"{r['tolerance']['min_top1']:g}",
+                "identical" if r["tokens_match"] else "DIFFERENT",
+                "yes" if r["passed"] else "NO",
+            ]
+            for r in rows
+        ],
         width=20,
     )
     positions = rows[0]["positions"] if rows else 0
-    text += (f"\n\nmodel {model}; {positions} positions of {rows[0]['prompts'] if rows else 0} prompts; "
-             f"{platform.processor() or platform.machine()}, peak RSS {peak_rss_mb():.0f} MB")
+    text += (
+        f"\n\nmodel {model}; {positions} positions of {rows[0]['prompts'] if rows else 0} prompts; "
+        f"{platform.processor() or platform.machine()}, peak RSS {peak_rss_mb():.0f} MB"
+    )
     report_result("gguf_roundtrip", {"model": str(model), "rows": rows}, text)
 
 

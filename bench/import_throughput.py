@@ -44,10 +44,30 @@ SUBJECTS = {
     "complaint": ["the waiting time", "the rude answer", "the broken promise", "the hidden fee", "the poor quality"],
     "other": ["the opening hours", "your office address", "a partnership", "the newsletter", "a job opening"],
 }
-VERBS = ["is not working", "needs a look", "was great", "is confusing", "arrived late", "looks wrong",
-         "has changed", "keeps failing", "deserves thanks", "raises a question"]
-TAILS = ["since Monday", "again today", "after the update", "this week", "for order {n}", "on my second try",
-         "as far as I can tell", "before the weekend", "at checkout", "with ticket {n}"]
+VERBS = [
+    "is not working",
+    "needs a look",
+    "was great",
+    "is confusing",
+    "arrived late",
+    "looks wrong",
+    "has changed",
+    "keeps failing",
+    "deserves thanks",
+    "raises a question",
+]
+TAILS = [
+    "since Monday",
+    "again today",
+    "after the update",
+    "this week",
+    "for order {n}",
+    "on my second try",
+    "as far as I can tell",
+    "before the weekend",
+    "at checkout",
+    "with ticket {n}",
+]
 
 
 def generate(path: Path, rows: int, seed: int = SEED) -> None:
@@ -57,8 +77,10 @@ def generate(path: Path, rows: int, seed: int = SEED) -> None:
     with tmp.open("w", encoding="utf-8") as out:
         for i in range(rows):
             label = LABELS[rng.randrange(len(LABELS))]
-            text = (f"Hello, {rng.choice(SUBJECTS[label])} {rng.choice(VERBS)} "
-                    f"{rng.choice(TAILS).format(n=rng.randrange(10**6, 10**7))}. Ref {i:07d}, please advise.")
+            text = (
+                f"Hello, {rng.choice(SUBJECTS[label])} {rng.choice(VERBS)} "
+                f"{rng.choice(TAILS).format(n=rng.randrange(10**6, 10**7))}. Ref {i:07d}, please advise."
+            )
             out.write(json.dumps({"id": f"t{i:07d}", "text": text, "label": label}) + "\n")
     tmp.replace(path)
 
@@ -107,8 +129,7 @@ def run_child(rows: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="brewslm-bench-") as home:
         env = {**os.environ, "BREWSLM_HOME": home, "BREWSLM_CACHE_DIR": home}
         env.pop("BREWSLM_DATABASE_URL", None)  # the workspace's own SQLite, not a shared database
-        proc = subprocess.run([sys.executable, __file__, "--child", str(path)], env=env,
-                              capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, __file__, "--child", str(path)], env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"import of {path.name} failed:\n{proc.stderr.strip()}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -125,10 +146,15 @@ def render(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, action="append",
-                        help="rows to generate and import; repeat for several sizes (default: 100000 and 1000000)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per size; the table shows the median run by time (default: 1)")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        action="append",
+        help="rows to generate and import; repeat for several sizes (default: 100000 and 1000000)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per size; the table shows the median run by time (default: 1)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: import this file, print JSON
     args = parser.parse_args()
     if args.child:
@@ -145,10 +171,10 @@ def main() -> None:
         results.append({**median, "runs": len(runs), "all_seconds": [r["seconds"] for r in runs]})
     report = {
         "benchmark": "import_throughput",
-        "command": "python bench/import_throughput.py " + " ".join(f"--rows {n}" for n in sizes)
+        "command": "python bench/import_throughput.py "
+        + " ".join(f"--rows {n}" for n in sizes)
         + (f" --repeat {args.repeat}" if args.repeat > 1 else ""),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "results": results,
     }
     OUT.mkdir(parents=True, exist_ok=True)

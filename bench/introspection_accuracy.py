@@ -49,6 +49,7 @@ SAMPLE_SIZE = 2000  # `brewslm data introspect`'s default
 
 # --- projection of an imported record (the rules of corpus_spec / count.py) ----------------------
 
+
 def _answers(record: dict[str, Any]) -> list[Any]:
     answer = record.get("answer")
     answers = [answer] if isinstance(answer, str) and answer != "" else []
@@ -78,16 +79,22 @@ def project(record: dict[str, Any], task: str) -> dict[str, Any]:
     if task == "language_modeling":
         return {"text": record.get("text")}
     if task == "qa":
-        return {"question": record.get("question"), "answers": _answers(record),
-                "context": record.get("context")}
+        return {"question": record.get("question"), "answers": _answers(record), "context": record.get("context")}
     if task == "rag_qa":
-        return {"question": record.get("question"), "passages": record.get("passages"),
-                "answers": _answers(record), "is_refusal": record.get("is_refusal")}
+        return {
+            "question": record.get("question"),
+            "passages": record.get("passages"),
+            "answers": _answers(record),
+            "is_refusal": record.get("is_refusal"),
+        }
     if task == "chat_sft":
         return {"messages": [[m.get("role"), m.get("content")] for m in record.get("messages") or []]}
     if task == "dpo":
-        return {"prompt": _last_user_text(record.get("prompt")), "chosen": record.get("chosen"),
-                "rejected": record.get("rejected")}
+        return {
+            "prompt": _last_user_text(record.get("prompt")),
+            "chosen": record.get("chosen"),
+            "rejected": record.get("rejected"),
+        }
     if task == "tool_call":
         tools = sorted(str(t.get("name")) for t in record.get("tools") or [] if isinstance(t, dict))
         calls = [[c.get("tool"), c.get("arguments")] for c in record.get("calls") or [] if isinstance(c, dict)]
@@ -179,6 +186,7 @@ def _closest(got: dict[str, Any], pool: list[dict[str, Any]]) -> dict[str, Any] 
 
 # --- one dataset ---------------------------------------------------------------------------------
 
+
 def absolute_locator(locator: str, folder: Path) -> str:
     """``scheme:relative/path?opts`` -> ``scheme:/abs/folder/relative/path?opts``."""
     scheme, _, rest = locator.partition(":")
@@ -190,8 +198,11 @@ def absolute_locator(locator: str, folder: Path) -> str:
 
 def read_expected(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     spec = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
-    rows = [json.loads(line) for line in (folder / "expected.jsonl").read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (folder / "expected.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return spec, rows
 
 
@@ -203,13 +214,34 @@ def evaluate(folder: Path) -> dict[str, Any]:
     try:
         spec, expected = read_expected(folder)
     except (OSError, ValueError) as exc:
-        return {**row, "error": f"bad corpus folder: {exc}", "expected_rows": 0, "shapes": [],
-                "expected_mapper": "?", "accepted_mapper": None, "confidence": None, "accepted_rows": 0,
-                "corruptions": 0, "right_mapper": False, "right_rows": False}
-    row.update(shapes=spec.get("shapes", []), expected_mapper=spec.get("mapper"), task=spec.get("task"),
-               expected_rows=spec.get("rows", len(expected)), accepted_mapper=None, confidence=None,
-               best_mapper=None, best_confidence=None, accepted_rows=0, corruptions=0, missing=0,
-               example=None, error=None)
+        return {
+            **row,
+            "error": f"bad corpus folder: {exc}",
+            "expected_rows": 0,
+            "shapes": [],
+            "expected_mapper": "?",
+            "accepted_mapper": None,
+            "confidence": None,
+            "accepted_rows": 0,
+            "corruptions": 0,
+            "right_mapper": False,
+            "right_rows": False,
+        }
+    row.update(
+        shapes=spec.get("shapes", []),
+        expected_mapper=spec.get("mapper"),
+        task=spec.get("task"),
+        expected_rows=spec.get("rows", len(expected)),
+        accepted_mapper=None,
+        confidence=None,
+        best_mapper=None,
+        best_confidence=None,
+        accepted_rows=0,
+        corruptions=0,
+        missing=0,
+        example=None,
+        error=None,
+    )
     if spec.get("rows") is not None and spec["rows"] != len(expected):
         row["warning"] = f"expected.json says {spec['rows']} rows, expected.jsonl holds {len(expected)}"
     locator = absolute_locator(spec["locator"], folder)
@@ -254,8 +286,9 @@ def evaluate(folder: Path) -> dict[str, Any]:
             else:
                 os.environ["BREWSLM_HOME"] = previous_home
     confidence = row["confidence"]
-    row["right_mapper"] = bool(row["accepted_mapper"] == row["expected_mapper"] and confidence is not None
-                               and confidence >= GATE)
+    row["right_mapper"] = bool(
+        row["accepted_mapper"] == row["expected_mapper"] and confidence is not None and confidence >= GATE
+    )
     row["right_rows"] = row["accepted_rows"] == row["expected_rows"] and row["error"] is None
     row["reason"] = _reason(row)
     return row
@@ -290,20 +323,26 @@ def _reason(row: dict[str, Any]) -> str:
     parts = []
     if row["accepted_mapper"] is None:
         best = row.get("best_mapper")
-        parts.append(f"nothing accepted (best: {best} {row['best_confidence']:.2f})" if best
-                     else "nothing accepted (no proposal)")
+        parts.append(
+            f"nothing accepted (best: {best} {row['best_confidence']:.2f})"
+            if best
+            else "nothing accepted (no proposal)"
+        )
     elif row["accepted_mapper"] != row["expected_mapper"]:
         parts.append(f"accepted {row['accepted_mapper']}, not {row['expected_mapper']}")
     if row["accepted_mapper"] is not None and row["accepted_rows"] != row["expected_rows"]:
         rejected = ", ".join(f"{k} {v}" for k, v in (row.get("rejected") or {}).items())
-        parts.append(f"{row['accepted_rows']} rows, want {row['expected_rows']}"
-                     + (f" (rejected: {rejected})" if rejected else ""))
+        parts.append(
+            f"{row['accepted_rows']} rows, want {row['expected_rows']}"
+            + (f" (rejected: {rejected})" if rejected else "")
+        )
     if row["corruptions"]:
         parts.append(f"{row['corruptions']} changed: {row['example']}")
     return "; ".join(parts)[:200]
 
 
 # --- table ---------------------------------------------------------------------------------------
+
 
 def _mapper_cell(row: dict[str, Any]) -> str:
     if row["accepted_mapper"] is None:
@@ -325,8 +364,18 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def text_table(rows: list[dict[str, Any]], tot: dict[str, Any]) -> str:
     header = ("dataset", "shapes", "expected mapper", "accepted (conf)", "rows acc/exp", "corrupt", "why wrong")
-    body = [(r["dataset"], ",".join(r["shapes"]), r["expected_mapper"], _mapper_cell(r),
-             f"{r['accepted_rows']}/{r['expected_rows']}", str(r["corruptions"]), r["reason"]) for r in rows]
+    body = [
+        (
+            r["dataset"],
+            ",".join(r["shapes"]),
+            r["expected_mapper"],
+            _mapper_cell(r),
+            f"{r['accepted_rows']}/{r['expected_rows']}",
+            str(r["corruptions"]),
+            r["reason"],
+        )
+        for r in rows
+    ]
     widths = [max(len(header[i]), *(len(b[i]) for b in body)) if body else len(header[i]) for i in range(6)]
     widths = [min(w, 48) for w in widths]
 
@@ -337,9 +386,12 @@ def text_table(rows: list[dict[str, Any]], tot: dict[str, Any]) -> str:
     lines = [line(header), line(tuple("-" * w for w in widths) + ("-" * 9,))]
     lines += [line(b) for b in body]
     n = tot["datasets"]
-    lines += ["", f"right mapper (accepted at >= {GATE}): {tot['right_mapper']}/{n}   "
-                  f"right rows: {tot['right_rows']}/{n}   silent corruptions: {tot['corruptions']} "
-                  f"(in {tot['datasets_with_corruptions']} datasets)   errors: {tot['errors']}"]
+    lines += [
+        "",
+        f"right mapper (accepted at >= {GATE}): {tot['right_mapper']}/{n}   "
+        f"right rows: {tot['right_rows']}/{n}   silent corruptions: {tot['corruptions']} "
+        f"(in {tot['datasets_with_corruptions']} datasets)   errors: {tot['errors']}",
+    ]
     return "\n".join(lines)
 
 
@@ -348,16 +400,35 @@ def _md(text: str) -> str:
 
 
 def markdown_table(rows: list[dict[str, Any]], tot: dict[str, Any]) -> str:
-    lines = ["| dataset | shapes | expected mapper | accepted (confidence) | rows accepted / expected | "
-             "corruptions | why wrong |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset | shapes | expected mapper | accepted (confidence) | rows accepted / expected | "
+        "corruptions | why wrong |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append("| " + " | ".join(_md(c) for c in (
-            r["dataset"], ", ".join(r["shapes"]), r["expected_mapper"], _mapper_cell(r),
-            f"{r['accepted_rows']} / {r['expected_rows']}", str(r["corruptions"]), r["reason"])) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                _md(c)
+                for c in (
+                    r["dataset"],
+                    ", ".join(r["shapes"]),
+                    r["expected_mapper"],
+                    _mapper_cell(r),
+                    f"{r['accepted_rows']} / {r['expected_rows']}",
+                    str(r["corruptions"]),
+                    r["reason"],
+                )
+            )
+            + " |"
+        )
     n = tot["datasets"]
-    lines += ["", f"Right mapper accepted at >= {GATE}: **{tot['right_mapper']}/{n}**; right row count: "
-                  f"**{tot['right_rows']}/{n}**; silent corruptions: **{tot['corruptions']}** "
-                  f"(in {tot['datasets_with_corruptions']} datasets); errors: {tot['errors']}."]
+    lines += [
+        "",
+        f"Right mapper accepted at >= {GATE}: **{tot['right_mapper']}/{n}**; right row count: "
+        f"**{tot['right_rows']}/{n}**; silent corruptions: **{tot['corruptions']}** "
+        f"(in {tot['datasets_with_corruptions']} datasets); errors: {tot['errors']}.",
+    ]
     return "\n".join(lines)
 
 
@@ -370,8 +441,13 @@ def corpus_folders(only: list[str]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
-                        help="only the corpus folders whose name contains TEXT (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="only the corpus folders whose name contains TEXT (repeatable)",
+    )
     parser.add_argument("--readme", action="store_true", help="print the table as markdown")
     args = parser.parse_args(argv)
 

@@ -32,9 +32,11 @@ from pathlib import Path
 from measure import OUT, report_result  # noqa: E402  (bench/ is the script folder)
 
 SEED = 7
-WORDS = ("the order arrived late and the box was damaged while the support team answered quickly "
-         "my invoice shows a charge twice please refund it the app crashes when I open settings "
-         "great product fast delivery would buy again the courier left it at the wrong door").split()
+WORDS = (
+    "the order arrived late and the box was damaged while the support team answered quickly "
+    "my invoice shows a charge twice please refund it the app crashes when I open settings "
+    "great product fast delivery would buy again the courier left it at the wrong door"
+).split()
 LABELS = ("billing", "shipping", "account", "praise")
 
 
@@ -46,8 +48,15 @@ def write_files(folder: Path, rows: int) -> dict[str, str]:
     """The benchmark files (written once per size); shape -> locator."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(SEED)
-    records = [{"id": f"r{i}", "title": sentence(rng, 3, 6), "text": sentence(rng, 12, 30),
-                "label": LABELS[rng.randrange(len(LABELS))]} for i in range(rows)]
+    records = [
+        {
+            "id": f"r{i}",
+            "title": sentence(rng, 3, 6),
+            "text": sentence(rng, 12, 30),
+            "label": LABELS[rng.randrange(len(LABELS))],
+        }
+        for i in range(rows)
+    ]
     files = {
         "jsonl": folder / "classification.jsonl",
         "csv_headerless": folder / "headerless.csv",
@@ -63,14 +72,22 @@ def write_files(folder: Path, rows: int) -> dict[str, str]:
             out.writelines(f'{LABELS.index(r["label"]) + 1},"{r["title"]}","{r["text"]}"\n' for r in records)
         (folder / "classes.txt").write_text("".join(label + "\n" for label in LABELS), encoding="utf-8")
         body = [{"text": r["text"], "label": r["label"]} for r in records]
-        files["json_nested"].write_text(json.dumps({"meta": {"version": 2, "source": "bench"},
-                                                    "data": {"examples": body}}), encoding="utf-8")
-        files["json_keyed"].write_text(json.dumps({r["id"]: {"text": r["text"], "label": r["label"]}
-                                                   for r in records}), encoding="utf-8")
+        files["json_nested"].write_text(
+            json.dumps({"meta": {"version": 2, "source": "bench"}, "data": {"examples": body}}), encoding="utf-8"
+        )
+        files["json_keyed"].write_text(
+            json.dumps({r["id"]: {"text": r["text"], "label": r["label"]} for r in records}), encoding="utf-8"
+        )
         files["text_lines"].write_text("".join(r["text"] + "\n" for r in records), encoding="utf-8")
         files["jsonl_as_txt"].write_text(files["jsonl"].read_text(encoding="utf-8"), encoding="utf-8")
-    schemes = {"jsonl": "jsonl", "csv_headerless": "csv", "json_nested": "json", "json_keyed": "json",
-               "text_lines": "text", "jsonl_as_txt": "file"}
+    schemes = {
+        "jsonl": "jsonl",
+        "csv_headerless": "csv",
+        "json_nested": "json",
+        "json_keyed": "json",
+        "text_lines": "text",
+        "jsonl_as_txt": "file",
+    }
     return {shape: f"{schemes[shape]}:{path}" for shape, path in files.items()}
 
 
@@ -105,21 +122,34 @@ def main() -> None:
     args = parser.parse_args()
 
     locators = write_files(OUT / "introspection_speed" / str(args.rows), args.rows)
-    results, lines = [], [f"{'shape':<16} {'seconds (median)':>17} {'runs':>22}  accepted",
-                           "-" * 80]
+    results, lines = [], [f"{'shape':<16} {'seconds (median)':>17} {'runs':>22}  accepted", "-" * 80]
     for shape, locator in locators.items():
         runs = [time_once(locator, args.src) for _ in range(args.repeat)]
         times = [r["seconds"] for r in runs if r.get("seconds") is not None]
         median = statistics.median(times) if times else None
         last = runs[-1]
-        accepted = (f"{last['mapper']} {last['confidence']:.2f}" if last.get("mapper")
-                    else last.get("error") or "nothing accepted")
-        results.append({"shape": shape, "locator": locator, "rows": args.rows, "seconds": times,
-                        "median_seconds": median, "accepted": accepted})
+        accepted = (
+            f"{last['mapper']} {last['confidence']:.2f}"
+            if last.get("mapper")
+            else last.get("error") or "nothing accepted"
+        )
+        results.append(
+            {
+                "shape": shape,
+                "locator": locator,
+                "rows": args.rows,
+                "seconds": times,
+                "median_seconds": median,
+                "accepted": accepted,
+            }
+        )
         shown = f"{median:.2f}" if median is not None else "-"
         lines.append(f"{shape:<16} {shown:>17} {', '.join(f'{t:.2f}' for t in times):>22}  {accepted}")
-    report_result("introspection_speed", {"rows": args.rows, "src": str(args.src or "this checkout"),
-                                          "results": results}, "\n".join(lines))
+    report_result(
+        "introspection_speed",
+        {"rows": args.rows, "src": str(args.src or "this checkout"), "results": results},
+        "\n".join(lines),
+    )
 
 
 if __name__ == "__main__":

@@ -51,18 +51,33 @@ def main() -> None:
         for name, folder in (("as saved (5.x files)", saved), ("portable (brewslm export)", portable)):
             result = check_folder(folder, args.python, progress=lambda line: print(line, file=sys.stderr))
             rows.append({"copy": name, **result})
-    print(f"{'copy':<28} {'transformers':<16} {'rope_theta':<22} {'tokenizer class':<52} {'prompt ids':<10} {'outputs':<8} passed")
+    print(
+        f"{'copy':<28} {'transformers':<16} {'rope_theta':<22} {'tokenizer class':<52} {'prompt ids':<10} {'outputs':<8} passed"
+    )
     for row in rows:
         errors = [e for e in row["errors"] if e]
-        print(f"{row['copy']:<28} {' / '.join(map(str, row['versions'])):<16} {' / '.join(map(str, row['rope_theta'])):<22} "
-              f"{' / '.join(map(str, row['tokenizer_class'])):<52} {row['tokens_agree']:<10.2f} {row['outputs_agree']:<8.2f} "
-              f"{row['passed']}" + (f"  error: {errors[0]}" if errors else ""))
+        print(
+            f"{row['copy']:<28} {' / '.join(map(str, row['versions'])):<16} {' / '.join(map(str, row['rope_theta'])):<22} "
+            f"{' / '.join(map(str, row['tokenizer_class'])):<52} {row['tokens_agree']:<10.2f} {row['outputs_agree']:<8.2f} "
+            f"{row['passed']}" + (f"  error: {errors[0]}" if errors else "")
+        )
         for example in row["examples"][:2]:
             print(f"    5.x: {example['here']!r}\n    4.x: {example['pinned']!r}")
     out = Path(__file__).resolve().parent / "out" / "portable_check.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": platform.processor() or platform.machine(), "command": " ".join(sys.argv),
-                               "model": str(source), "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": platform.processor() or platform.machine(),
+                "command": " ".join(sys.argv),
+                "model": str(source),
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"written to {out}")
 
 

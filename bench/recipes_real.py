@@ -66,17 +66,27 @@ OUT = shared.OUT
 OUT_FILE = OUT / "recipes_real.json"
 REAL_PREFIX = "real/"
 ERROR_TAIL_LINES = 20  # stderr lines kept per recipe, for the error line of a process that died
-HEADERS = ["recipe", "dataset", "headline metric", "base -> tuned", "lift [95% CI]", "baseline",
-           "lift vs baseline [95% CI]", "minutes", "gates"]
+HEADERS = [
+    "recipe",
+    "dataset",
+    "headline metric",
+    "base -> tuned",
+    "lift [95% CI]",
+    "baseline",
+    "lift vs baseline [95% CI]",
+    "minutes",
+    "gates",
+]
 
 
 # --- which recipes, with which overrides ---------------------------------------------------------
+
 
 def real_recipe_names() -> list[str]:
     """The built-in real-data recipes, without the ``real/`` prefix (sentiment, intent, ...)."""
     from brewslm.recipes import builtin_recipes
 
-    return [name[len(REAL_PREFIX):] for name in builtin_recipes() if name.startswith(REAL_PREFIX)]
+    return [name[len(REAL_PREFIX) :] for name in builtin_recipes() if name.startswith(REAL_PREFIX)]
 
 
 def pick_recipes(option: str | None) -> list[str]:
@@ -85,7 +95,7 @@ def pick_recipes(option: str | None) -> list[str]:
         return known
     picked = []
     for name in (part.strip() for part in option.split(",")):
-        name = name[len(REAL_PREFIX):] if name.startswith(REAL_PREFIX) else name
+        name = name[len(REAL_PREFIX) :] if name.startswith(REAL_PREFIX) else name
         if name not in known:
             sys.exit(f"--recipes: no real recipe '{name}'; known: {', '.join(known)}")
         if name not in picked:
@@ -106,6 +116,7 @@ def recipe_overrides(args: argparse.Namespace) -> list[str]:
 
 
 # --- one recipe, in its own process --------------------------------------------------------------
+
 
 def _locator_dataset(locator: str) -> str:
     """``shared:sentiment_sst2/train.csv`` -> ``sentiment_sst2``; other locators as given."""
@@ -135,8 +146,13 @@ def summarize(name: str, recipe: Any, result: Any) -> dict[str, Any]:
         "tuned": (metrics.get("tuned") or {}).get(headline),
         "lift": lift.get("lift"),
         "lift_ci": [lift.get("ci_low"), lift.get("ci_high")] if lift else None,
-        "baseline": {"name": cheap.get("name"), "title": cheap.get("title"),
-                     "value": (metrics.get("baseline") or {}).get(headline)} if cheap else None,
+        "baseline": {
+            "name": cheap.get("name"),
+            "title": cheap.get("title"),
+            "value": (metrics.get("baseline") or {}).get(headline),
+        }
+        if cheap
+        else None,
         "lift_vs_baseline": over_baseline.get("lift"),
         "lift_vs_baseline_ci": [over_baseline.get("ci_low"), over_baseline.get("ci_high")] if over_baseline else None,
         "baselines": report.get("baselines") or {},
@@ -147,7 +163,9 @@ def summarize(name: str, recipe: Any, result: Any) -> dict[str, Any]:
         "gates": report.get("gates") or [],
         "passed": result.passed,
         "timing": report.get("timing"),
-        "stages": {stage: {"status": info["status"], "seconds": info["seconds"]} for stage, info in result.stages.items()},
+        "stages": {
+            stage: {"status": info["status"], "seconds": info["seconds"]} for stage, info in result.stages.items()
+        },
         "data": ((result.stages.get("data") or {}).get("outputs") or {}).get("import"),
         "twist_lines": result.twist_lines,
         "seconds": round(result.seconds, 1),
@@ -159,8 +177,8 @@ def summarize(name: str, recipe: Any, result: Any) -> dict[str, Any]:
 def run_child(args: argparse.Namespace) -> None:
     """Run one recipe in this (fresh) process and write its summary, or its error, as JSON."""
     from brewslm.errors import BrewError
-    from brewslm.recipes import load_recipe
     from brewslm.pipeline import run_recipe
+    from brewslm.recipes import load_recipe
 
     out_file = Path(args.child_out)
     name = args.child
@@ -184,16 +202,36 @@ def run_recipe_process(name: str, work: Path, base: str, args: argparse.Namespac
     stderr (progress) through and keep the tail for the error line of a process that died."""
     work.mkdir(parents=True, exist_ok=True)
     out_file = work / "summary.json"
-    env = {**os.environ, "BREWSLM_HOME": str(work / "home"), "BREWSLM_CACHE_DIR": str(work / "cache"),
-           "BREWSLM_BASE_MODEL": base, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "WANDB_DISABLED": "true"}
+    env = {
+        **os.environ,
+        "BREWSLM_HOME": str(work / "home"),
+        "BREWSLM_CACHE_DIR": str(work / "cache"),
+        "BREWSLM_BASE_MODEL": base,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "WANDB_DISABLED": "true",
+    }
     env.pop("BREWSLM_DATABASE_URL", None)  # the fresh workspace's own SQLite
-    command = [sys.executable, __file__, *sys.argv[1:], "--child", name, "--work", str(work),
-               "--child-out", str(out_file), "--base", base]
+    command = [
+        sys.executable,
+        __file__,
+        *sys.argv[1:],
+        "--child",
+        name,
+        "--work",
+        str(work),
+        "--child-out",
+        str(out_file),
+        "--base",
+        base,
+    ]
     tail: collections.deque[str] = collections.deque(maxlen=ERROR_TAIL_LINES)
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            errors="replace")
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace"
+    )
 
     def forward() -> None:  # progress through to our stderr, the last lines kept
         assert proc.stderr is not None
@@ -236,6 +274,7 @@ def collected_summary(name: str, work: Path) -> dict[str, Any]:
 
 # --- the table -----------------------------------------------------------------------------------
 
+
 def table_cells(row: dict[str, Any]) -> list[str]:
     """One recipe's row: recipe | dataset | headline metric | base -> tuned | lift [CI] | baseline (name
     and value) | lift vs baseline [CI] | minutes | gates."""
@@ -246,19 +285,33 @@ def table_cells(row: dict[str, Any]) -> list[str]:
         return [row["recipe"], "-", "-", "-", "-", "-", "-", minutes, f"ERROR {row['error']}"]
     examples = (row.get("dataset") or {}).get("examples")
     dataset = row["source"] + (f" (test n={examples})" if examples is not None else "")
+
     def lift(value: Any, interval: Any) -> str:
-        return f"{format_value(value, signed=True)} {format_interval(interval, signed=True) if interval else ''}".strip()
+        return (
+            f"{format_value(value, signed=True)} {format_interval(interval, signed=True) if interval else ''}".strip()
+        )
 
     cheap = row.get("baseline")  # rows written before the cheap baselines have none
     baseline = f"{cheap['name']} {format_value(cheap['value'])}" if cheap else "-"
     gates = row["gates"]
     failed = [g.get("gate") for g in gates if not g.get("passed")]
-    verdict = "none" if not gates else (f"{len(gates)}/{len(gates)} passed" if not failed
-                                        else "FAILED " + "; ".join(str(g) for g in failed))
+    verdict = (
+        "none"
+        if not gates
+        else (f"{len(gates)}/{len(gates)} passed" if not failed else "FAILED " + "; ".join(str(g) for g in failed))
+    )
     headline = row["headline"] + (" (lower is better)" if row.get("lower_is_better") else "")
-    return [row["recipe"], dataset, headline, f"{format_value(row['base'])} -> {format_value(row['tuned'])}",
-            lift(row["lift"], row.get("lift_ci")), baseline,
-            lift(row.get("lift_vs_baseline"), row.get("lift_vs_baseline_ci")), f"{row['seconds'] / 60:.1f}", verdict]
+    return [
+        row["recipe"],
+        dataset,
+        headline,
+        f"{format_value(row['base'])} -> {format_value(row['tuned'])}",
+        lift(row["lift"], row.get("lift_ci")),
+        baseline,
+        lift(row.get("lift_vs_baseline"), row.get("lift_vs_baseline_ci")),
+        f"{row['seconds'] / 60:.1f}",
+        verdict,
+    ]
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
@@ -276,11 +329,16 @@ def render_markdown(rows: list[dict[str, Any]], result: dict[str, Any]) -> str:
     commands: dict[str, list[str]] = {}
     for row in rows:
         commands.setdefault(row.get("command") or result["command"], []).append(row["recipe"])
-    runs = "; ".join(f"`{command}`" + (f" ({', '.join(names)})" if len(commands) > 1 else "")
-                     for command, names in commands.items())
-    lines += ["", f"{runs} on {machine['cpu']} ({machine['cpus']} cores), base model "
-              f"{result['base_model_name']}, {result['created_at'][:10]}"
-              + (f"; overrides: {' '.join(result['overrides'])}" if result["overrides"] else "") + "."]
+    runs = "; ".join(
+        f"`{command}`" + (f" ({', '.join(names)})" if len(commands) > 1 else "") for command, names in commands.items()
+    )
+    lines += [
+        "",
+        f"{runs} on {machine['cpu']} ({machine['cpus']} cores), base model "
+        f"{result['base_model_name']}, {result['created_at'][:10]}"
+        + (f"; overrides: {' '.join(result['overrides'])}" if result["overrides"] else "")
+        + ".",
+    ]
     return "\n".join(lines)
 
 
@@ -290,13 +348,17 @@ def merge_previous(rows: list[dict[str, Any]], order: list[str]) -> list[dict[st
         return rows
     previous = json.loads(OUT_FILE.read_text(encoding="utf-8"))
     ran = {row["recipe"] for row in rows}
-    kept = [{"command": previous.get("command"), **row} for row in previous.get("recipes", [])
-            if row.get("recipe") not in ran]
+    kept = [
+        {"command": previous.get("command"), **row}
+        for row in previous.get("recipes", [])
+        if row.get("recipe") not in ran
+    ]
     position = {name: i for i, name in enumerate(order)}
     return sorted(kept + rows, key=lambda row: position.get(row["recipe"], len(position)))
 
 
 # --- main ----------------------------------------------------------------------------------------
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -304,17 +366,32 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, help="train.max_train_examples: a seeded sample of N training records")
     parser.add_argument("--max-eval", type=int, help="eval.max_examples (and train.max_eval_examples): N rows")
     parser.add_argument("--epochs", type=float, help="train.epochs")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="any other dotted recipe override (repeatable), e.g. train.batch_size=4")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other dotted recipe override (repeatable), e.g. train.batch_size=4",
+    )
     parser.add_argument("--base", help="base model folder (default: BREWSLM_BASE_MODEL, else the embedded SmolLM2)")
     parser.add_argument("--timeout", type=float, help="minutes one recipe may run before it is stopped (default: none)")
-    parser.add_argument("--work", help="keep the workspaces (one per recipe) under this folder (default: a "
-                        "temporary folder, deleted at the end)")
+    parser.add_argument(
+        "--work",
+        help="keep the workspaces (one per recipe) under this folder (default: a temporary folder, deleted at the end)",
+    )
     parser.add_argument("--readme", action="store_true", help="also print the Markdown table for the README")
-    parser.add_argument("--merge", action="store_true", help="keep the previous results file's rows of the "
-                        "recipes not run this time (measure the six in several sittings)")
-    parser.add_argument("--collect", action="store_true", help="run nothing: build the table from the summaries the "
-                        "recipes' processes left under --work (when the parent process died after they finished)")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the previous results file's rows of the "
+        "recipes not run this time (measure the six in several sittings)",
+    )
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="run nothing: build the table from the summaries the "
+        "recipes' processes left under --work (when the parent process died after they finished)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -355,17 +432,23 @@ def main() -> None:
         "base_model": base,
         "base_model_name": Path(base).name,
         "overrides": recipe_overrides(args),
-        "machine": {"cpu": shared.cpu_name(), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "cuda": torch.cuda.is_available(), "python": platform.python_version(),
-                    "load_1m_at_end": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "cpu": shared.cpu_name(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.is_available(),
+            "python": platform.python_version(),
+            "load_1m_at_end": round(os.getloadavg()[0], 2),
+        },
         "recipes": rows,
     }
     table = render_table(rows)
     print(table)
     OUT.mkdir(parents=True, exist_ok=True)
     markdown = render_markdown(rows, result)
-    OUT_FILE.write_text(json.dumps({**result, "table": table, "markdown": markdown}, indent=2, default=str) + "\n",
-                        encoding="utf-8")
+    OUT_FILE.write_text(
+        json.dumps({**result, "table": table, "markdown": markdown}, indent=2, default=str) + "\n", encoding="utf-8"
+    )
     if args.readme:
         print("\n" + markdown)
     print(f"\nwritten to {OUT_FILE}", file=sys.stderr)

@@ -48,18 +48,28 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import report_result  # noqa: E402
 import train_vs_trl as shared  # noqa: E402  (model resolution and machine facts)
+from measure import report_result  # noqa: E402
 
 TARGET_SPEEDUP = 2.0
 TARGET_CLIENTS = 8
 QUESTIONS = [
-    "What is the capital of France?", "Give me one tip for sleeping better.", "Name three primary colours.",
-    "How do I boil an egg?", "What does a compiler do?", "Write a haiku about rain.",
-    "Why is the sky blue?", "Suggest a name for a black cat.", "What is 12 times 7?",
-    "How many days are in a leap year?", "Translate 'good morning' into Spanish.",
-    "What is the boiling point of water?", "Summarise the plot of Cinderella in one sentence.",
-    "Which planet is closest to the sun?", "What is a noun?", "Recommend a board game for four players.",
+    "What is the capital of France?",
+    "Give me one tip for sleeping better.",
+    "Name three primary colours.",
+    "How do I boil an egg?",
+    "What does a compiler do?",
+    "Write a haiku about rain.",
+    "Why is the sky blue?",
+    "Suggest a name for a black cat.",
+    "What is 12 times 7?",
+    "How many days are in a leap year?",
+    "Translate 'good morning' into Spanish.",
+    "What is the boiling point of water?",
+    "Summarise the plot of Cinderella in one sentence.",
+    "Which planet is closest to the sun?",
+    "What is a noun?",
+    "Recommend a board game for four players.",
 ]
 
 
@@ -74,16 +84,27 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-async def client_loop(client: Any, url: str, model_id: str, slots: list[int], args: argparse.Namespace,
-                      deadline: float, records: list[dict[str, Any]]) -> None:
+async def client_loop(
+    client: Any,
+    url: str,
+    model_id: str,
+    slots: list[int],
+    args: argparse.Namespace,
+    deadline: float,
+    records: list[dict[str, Any]],
+) -> None:
     """One client: request after request until the shared budget (``slots``) or the time is spent."""
     while time.perf_counter() < deadline:
         if not slots:
             return
         number = slots.pop()
         question = QUESTIONS[number % len(QUESTIONS)]
-        body = {"model": model_id, "messages": [{"role": "user", "content": question}],
-                "max_tokens": args.max_tokens, "temperature": 0}
+        body = {
+            "model": model_id,
+            "messages": [{"role": "user", "content": question}],
+            "max_tokens": args.max_tokens,
+            "temperature": 0,
+        }
         started = time.perf_counter()
         record: dict[str, Any] = {"question": number % len(QUESTIONS)}
         try:
@@ -102,8 +123,9 @@ async def client_loop(client: Any, url: str, model_id: str, slots: list[int], ar
         records.append(record)
 
 
-async def drive(base_url: str, model_id: str, args: argparse.Namespace, api_key: str | None,
-                engine_stats: Any) -> dict[str, Any]:
+async def drive(
+    base_url: str, model_id: str, args: argparse.Namespace, api_key: str | None, engine_stats: Any
+) -> dict[str, Any]:
     """Warm-up, then the timed part; the engine's counters are read around the timed part."""
     import httpx
 
@@ -126,8 +148,13 @@ async def drive(base_url: str, model_id: str, args: argparse.Namespace, api_key:
     finally:
         for client in clients:
             await client.aclose()
-    return {"records": records, "wall_seconds": wall, "warmup_failed": sum(r["status"] != 200 for r in warmup),
-            "before": before, "after": after}
+    return {
+        "records": records,
+        "wall_seconds": wall,
+        "warmup_failed": sum(r["status"] != 200 for r in warmup),
+        "before": before,
+        "after": after,
+    }
 
 
 def summarize(run: dict[str, Any]) -> dict[str, Any]:
@@ -158,9 +185,14 @@ def serve_mode(models: Any, model_id: str, args: argparse.Namespace, batching: b
     from brewslm.serving.local import running_server
     from brewslm.serving.settings import server_settings
 
-    settings = server_settings(batching=batching, window_ms=args.window_ms, max_batch_size=args.max_batch_size,
-                               max_tokens_limit=max(args.max_tokens, 1), default_max_tokens=max(args.max_tokens, 1),
-                               request_timeout_s=args.max_seconds + 60)
+    settings = server_settings(
+        batching=batching,
+        window_ms=args.window_ms,
+        max_batch_size=args.max_batch_size,
+        max_tokens_limit=max(args.max_tokens, 1),
+        default_max_tokens=max(args.max_tokens, 1),
+        request_timeout_s=args.max_seconds + 60,
+    )
     app = create_app(models, settings)
     engine = app.state.brewslm.engine  # the app's engine: its batch counters
     with running_server(app) as base_url:
@@ -172,19 +204,34 @@ def render_table(result: dict[str, Any]) -> str:
     headers = ["mode", "req/s", "p50 s", "p95 s", "tok/s", "mean batch", "answered", "failed"]
     cells = []
     for name, m in result["modes"].items():
-        cells.append([name, _num(m["requests_per_second"]), _num(m["latency_p50_s"], 3), _num(m["latency_p95_s"], 3),
-                      _num(m["completion_tokens_per_second"], 1), _num(m["mean_batch_size"]), str(m["answered"]),
-                      str(m["failed"])])
+        cells.append(
+            [
+                name,
+                _num(m["requests_per_second"]),
+                _num(m["latency_p50_s"], 3),
+                _num(m["latency_p95_s"], 3),
+                _num(m["completion_tokens_per_second"], 1),
+                _num(m["mean_batch_size"]),
+                str(m["answered"]),
+                str(m["failed"]),
+            ]
+        )
     widths = [max(len(row[i]) for row in [headers, *cells]) for i in range(len(headers))]
-    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
-             for row in [headers, ["-" * w for w in widths], *cells]]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
+        for row in [headers, ["-" * w for w in widths], *cells]
+    ]
     target = result["target"]
     lines += [
         "",
         f"speed-up (batched / one at a time, requests/s): {_num(target['speedup'])}x; target >= "
         f"{target['required']:.0f}x at {TARGET_CLIENTS} clients with 0 failed: "
-        f"{'met' if target['met'] else 'NOT met'}" + ("" if result["settings"]["clients"] == TARGET_CLIENTS
-                                                       else f" (this run: {result['settings']['clients']} clients)"),
+        f"{'met' if target['met'] else 'NOT met'}"
+        + (
+            ""
+            if result["settings"]["clients"] == TARGET_CLIENTS
+            else f" (this run: {result['settings']['clients']} clients)"
+        ),
         f"same greedy replies in both modes: {_num(result['same_replies'])} of questions",
         f"model {result['model']['id']} on {result['machine']['device']}; {result['settings']['clients']} clients, "
         f"max_tokens {result['settings']['max_tokens']}, window {result['settings']['window_ms']:g} ms, "
@@ -213,7 +260,9 @@ def main() -> None:
     parser.add_argument("--window-ms", type=float, default=10.0)
     parser.add_argument("--max-batch-size", type=int, default=16)
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
+    parser.add_argument(
+        "--threads", type=int, help="torch CPU threads (default: torch's; 1 is faster on a busy machine)"
+    )
     args = parser.parse_args()
     if args.clients < 1 or args.requests < 1 or args.max_tokens < 1 or args.max_seconds <= 0:
         sys.exit("--clients, --requests and --max-tokens must be at least 1, --max-seconds above 0")
@@ -231,26 +280,45 @@ def main() -> None:
     models = ServedModels.load([spec], device=args.device)
     served = models.default
     device = next(served.model.parameters()).device
-    modes = {"batched": serve_mode(models, served.id, args, batching=True),
-             "one at a time": serve_mode(models, served.id, args, batching=False)}
+    modes = {
+        "batched": serve_mode(models, served.id, args, batching=True),
+        "one at a time": serve_mode(models, served.id, args, batching=False),
+    }
     batched, alone = modes["batched"], modes["one at a time"]
-    speedup = (batched["requests_per_second"] / alone["requests_per_second"]
-               if batched["requests_per_second"] and alone["requests_per_second"] else None)
+    speedup = (
+        batched["requests_per_second"] / alone["requests_per_second"]
+        if batched["requests_per_second"] and alone["requests_per_second"]
+        else None
+    )
     failed = sum(m["failed"] + m["warmup_failed"] for m in modes.values())
     result = {
         "model": {"spec": spec, "id": served.id, "dtype": str(next(served.model.parameters()).dtype)},
-        "settings": {"clients": args.clients, "requests": args.requests, "max_seconds": args.max_seconds,
-                     "max_tokens": args.max_tokens, "window_ms": args.window_ms,
-                     "max_batch_size": args.max_batch_size},
+        "settings": {
+            "clients": args.clients,
+            "requests": args.requests,
+            "max_seconds": args.max_seconds,
+            "max_tokens": args.max_tokens,
+            "window_ms": args.window_ms,
+            "max_batch_size": args.max_batch_size,
+        },
         "modes": modes,
         "same_replies": same_replies(batched["replies"], alone["replies"]),
-        "target": {"speedup": speedup, "required": TARGET_SPEEDUP, "failed": failed,
-                   "met": speedup is not None and speedup >= TARGET_SPEEDUP and failed == 0},
-        "machine": {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"{shared.cpu_name()} "
-                    f"(cpu, {torch.get_num_threads()} threads)", "cores": os.cpu_count(),
-                    "python": platform.python_version(), "torch": torch.__version__,
-                    "transformers": __import__("transformers").__version__,
-                    "load_1m_at_end": round(os.getloadavg()[0], 2)},
+        "target": {
+            "speedup": speedup,
+            "required": TARGET_SPEEDUP,
+            "failed": failed,
+            "met": speedup is not None and speedup >= TARGET_SPEEDUP and failed == 0,
+        },
+        "machine": {
+            "device": torch.cuda.get_device_name(device)
+            if device.type == "cuda"
+            else f"{shared.cpu_name()} (cpu, {torch.get_num_threads()} threads)",
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": __import__("transformers").__version__,
+            "load_1m_at_end": round(os.getloadavg()[0], 2),
+        },
         "command": " ".join(["python", "bench/serve_load.py", *sys.argv[1:]]),
     }
     report_result("serve_load", result, render_table(result))

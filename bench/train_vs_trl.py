@@ -86,6 +86,7 @@ TRL_VARIANTS = {
 
 # --- small shared helpers ------------------------------------------------------------------------
 
+
 def shared_datasets_dir() -> Path:
     return Path(os.environ.get("BREWSLM_SHARED_DATASETS", str(REPO.parent / "shared" / "datasets")))
 
@@ -135,8 +136,13 @@ class LoopClock:
         others = None
         if self.busy_started is not None and self.busy_last is not None:
             others = round(max(0.0, (self.busy_last - self.busy_started - own) / (wall * (os.cpu_count() or 1))), 3)
-        return {"loop_seconds": wall, "cpu_share": round(own / (wall * threads), 3), "others_cpu": others,
-                "torch_threads": threads, "rss_at_start_mb": self.rss_at_start_mb}
+        return {
+            "loop_seconds": wall,
+            "cpu_share": round(own / (wall * threads), 3),
+            "others_cpu": others,
+            "torch_threads": threads,
+            "rss_at_start_mb": self.rss_at_start_mb,
+        }
 
 
 def warmup_steps(args: argparse.Namespace, examples: int) -> int:
@@ -158,6 +164,7 @@ def rendered_split(split: str) -> tuple[list[Any], Any, Any]:
 
 
 # --- data: a fixed sample of SST-2, imported like `brewslm data import` does ----------------------
+
 
 def _read_rows(path: Path) -> list[tuple[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
@@ -196,9 +203,10 @@ def sample_rows(train_n: int, eval_n: int, seed: int) -> tuple[list[tuple[str, s
 def prepare(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Import the sample into the workspace at ``work/home``; returns the counts and token totals.
     Runs in a child process (the workspace location is read from the environment)."""
+    from transformers import AutoTokenizer
+
     from brewslm.ingestion import ImportSpec, run_import
     from brewslm.training.data import load_examples
-    from transformers import AutoTokenizer
 
     train_rows, dev_rows = sample_rows(args.examples, args.eval_examples, args.data_seed)
     counts = {}
@@ -208,28 +216,42 @@ def prepare(work: Path, args: argparse.Namespace) -> dict[str, Any]:
             writer = csv.writer(handle)
             writer.writerow(["sentence", "label"])
             writer.writerows(rows)
-        result = run_import(ImportSpec(
-            locator=f"csv:{path}", mapper_id="label_to_classification", dataset=DATASET, split=split,
-            field_map={"sentence": "text", "label": "label"}, options={"label_names": LABEL_NAMES},
-        ))
+        result = run_import(
+            ImportSpec(
+                locator=f"csv:{path}",
+                mapper_id="label_to_classification",
+                dataset=DATASET,
+                split=split,
+                field_map={"sentence": "text", "label": "label"},
+                options={"label_names": LABEL_NAMES},
+            )
+        )
         if result.accepted != len(rows) or result.duplicates or sum(result.rejected_counts.values()):
-            sys.exit(f"import of the {split} sample kept {result.accepted} of {len(rows)} rows "
-                     f"(rejected {result.rejected_counts}, duplicates {result.duplicates})")
+            sys.exit(
+                f"import of the {split} sample kept {result.accepted} of {len(rows)} rows "
+                f"(rejected {result.rejected_counts}, duplicates {result.duplicates})"
+            )
         counts[split] = result.accepted
     tokenizer = AutoTokenizer.from_pretrained(args.base)
     renders, profile, context = rendered_split("train")
     from brewslm.ingestion import open_dataset
 
-    train_set = load_examples(open_dataset(DATASET).iter_records("train"), profile, context, tokenizer, args.max_seq_len)
+    train_set = load_examples(
+        open_dataset(DATASET).iter_records("train"), profile, context, tokenizer, args.max_seq_len
+    )
     return {
-        "train_rows": counts["train"], "validation_rows": counts["validation"],
-        "train_tokens": train_set.report.tokens, "train_completion_tokens": train_set.report.trained_tokens,
+        "train_rows": counts["train"],
+        "validation_rows": counts["validation"],
+        "train_tokens": train_set.report.tokens,
+        "train_completion_tokens": train_set.report.trained_tokens,
         "mean_tokens_per_example": round(train_set.report.tokens / max(len(train_set), 1), 1),
-        "example_prompt": renders[0].prompt, "example_completion": renders[0].completion,
+        "example_prompt": renders[0].prompt,
+        "example_completion": renders[0].completion,
     }
 
 
 # --- the trainers (each in its own process) -------------------------------------------------------
+
 
 def train_ours(work: Path, args: argparse.Namespace, variant: str) -> dict[str, Any]:
     from brewslm.training import build_config, train
@@ -247,20 +269,44 @@ def train_ours(work: Path, args: argparse.Namespace, variant: str) -> dict[str, 
             marks["final_train_loss"] = event["loss"]
         printer(event)
 
-    config = build_config({
-        "dataset": DATASET, "base_model": args.base, "method": "lora",
-        "lora": {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "target_modules": "all-linear"},
-        "learning_rate": args.lr, "epochs": 1, "batch_size": args.batch_size, "grad_accum": args.grad_accum,
-        "max_seq_len": args.max_seq_len, "lr_schedule": "cosine", "warmup_steps": warmup_steps(args, args.examples),
-        "max_grad_norm": 1.0, "weight_decay": 0.0, "seed": args.seed, "device": "cpu", "log_every": args.log_every,
-        "output_dir": str(work / f"ours-{variant}-seed{args.seed}"), **VARIANTS[variant],
-    })
+    config = build_config(
+        {
+            "dataset": DATASET,
+            "base_model": args.base,
+            "method": "lora",
+            "lora": {
+                "r": args.lora_r,
+                "alpha": args.lora_alpha,
+                "dropout": args.lora_dropout,
+                "target_modules": "all-linear",
+            },
+            "learning_rate": args.lr,
+            "epochs": 1,
+            "batch_size": args.batch_size,
+            "grad_accum": args.grad_accum,
+            "max_seq_len": args.max_seq_len,
+            "lr_schedule": "cosine",
+            "warmup_steps": warmup_steps(args, args.examples),
+            "max_grad_norm": 1.0,
+            "weight_decay": 0.0,
+            "seed": args.seed,
+            "device": "cpu",
+            "log_every": args.log_every,
+            "output_dir": str(work / f"ours-{variant}-seed{args.seed}"),
+            **VARIANTS[variant],
+        }
+    )
     result = train(config, progress)
     return {
-        "trainer": f"brewslm ({variant})", "variant": variant, "adapter": str(result.model_dir), **clock.result(),
+        "trainer": f"brewslm ({variant})",
+        "variant": variant,
+        "adapter": str(result.model_dir),
+        **clock.result(),
         "steps": result.steps,
-        "own_tokens": result.tokens, "own_tokens_per_s": result.tokens_per_second,
-        "final_train_loss": marks.get("final_train_loss"), "engine_eval_loss": result.eval_loss,
+        "own_tokens": result.tokens,
+        "own_tokens_per_s": result.tokens_per_second,
+        "final_train_loss": marks.get("final_train_loss"),
+        "engine_eval_loss": result.eval_loss,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -280,7 +326,9 @@ def train_trl(work: Path, args: argparse.Namespace, data: str) -> dict[str, Any]
         from brewslm.ingestion import open_dataset
         from brewslm.training.data import load_examples
 
-        examples = load_examples(open_dataset(DATASET).iter_records("train"), profile, context, tokenizer, args.max_seq_len)
+        examples = load_examples(
+            open_dataset(DATASET).iter_records("train"), profile, context, tokenizer, args.max_seq_len
+        )
         rows = []
         for i in range(len(examples)):
             ids, trained = examples.example(i)
@@ -296,7 +344,11 @@ def train_trl(work: Path, args: argparse.Namespace, data: str) -> dict[str, Any]
 
         def on_step_end(self, targs, state, control, **kw):
             seconds = clock.step()
-            if state.global_step == 1 or state.global_step % args.log_every == 0 or state.global_step == state.max_steps:
+            if (
+                state.global_step == 1
+                or state.global_step % args.log_every == 0
+                or state.global_step == state.max_steps
+            ):
                 print(f"trl step {state.global_step}/{state.max_steps} | {seconds:.0f} s", file=sys.stderr, flush=True)
 
         def on_log(self, targs, state, control, logs=None, **kw):
@@ -304,18 +356,48 @@ def train_trl(work: Path, args: argparse.Namespace, data: str) -> dict[str, Any]
                 marks["final_train_loss"] = logs["loss"]
 
     config = SFTConfig(
-        output_dir=str(work / f"trl-{data}-seed{args.seed}"), per_device_train_batch_size=args.batch_size,
-        gradient_accumulation_steps=args.grad_accum, learning_rate=args.lr, lr_scheduler_type="cosine",
-        warmup_steps=warmup_steps(args, args.examples), num_train_epochs=1, max_grad_norm=1.0, weight_decay=0.0,
-        seed=args.seed, data_seed=args.seed, bf16=False, fp16=False, gradient_checkpointing=False, use_cpu=True,
-        max_length=args.max_seq_len, completion_only_loss=True, packing=False, padding_free=False,
-        logging_steps=args.log_every, save_strategy="no", eval_strategy="no", report_to="none",
-        dataloader_num_workers=0, disable_tqdm=True,
+        output_dir=str(work / f"trl-{data}-seed{args.seed}"),
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.grad_accum,
+        learning_rate=args.lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=warmup_steps(args, args.examples),
+        num_train_epochs=1,
+        max_grad_norm=1.0,
+        weight_decay=0.0,
+        seed=args.seed,
+        data_seed=args.seed,
+        bf16=False,
+        fp16=False,
+        gradient_checkpointing=False,
+        use_cpu=True,
+        max_length=args.max_seq_len,
+        completion_only_loss=True,
+        packing=False,
+        padding_free=False,
+        logging_steps=args.log_every,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        dataloader_num_workers=0,
+        disable_tqdm=True,
     )
-    lora = LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
-                      target_modules="all-linear", task_type="CAUSAL_LM", bias="none")
-    trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=lora, callbacks=[Clock()])
+    lora = LoraConfig(
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=lora,
+        callbacks=[Clock()],
+    )
     train_data = trainer.train_dataset
     own_tokens = sum(len(ids) for ids in train_data["input_ids"])
     own_completion = sum(sum(1 for t in labels if t != -100) for labels in train_data["labels"])
@@ -324,16 +406,27 @@ def train_trl(work: Path, args: argparse.Namespace, data: str) -> dict[str, Any]
     trainer.model.save_pretrained(str(adapter))
     timing = clock.result()
     return {
-        "trainer": TRL_VARIANTS[data], "variant": f"trl-{data}", "adapter": str(adapter), **timing,
-        "steps": trainer.state.global_step, "own_tokens": own_tokens, "own_completion_tokens": own_completion,
-        "own_tokens_per_s": round(own_tokens / timing["loop_seconds"], 2), "final_train_loss": marks.get("final_train_loss"),
+        "trainer": TRL_VARIANTS[data],
+        "variant": f"trl-{data}",
+        "adapter": str(adapter),
+        **timing,
+        "steps": trainer.state.global_step,
+        "own_tokens": own_tokens,
+        "own_completion_tokens": own_completion,
+        "own_tokens_per_s": round(own_tokens / timing["loop_seconds"], 2),
+        "final_train_loss": marks.get("final_train_loss"),
         "peak_rss_mb": peak_rss_mb(),
-        "versions": {"trl": __import__("trl").__version__, "transformers": __import__("transformers").__version__,
-                     "peft": __import__("peft").__version__, "torch": torch.__version__},
+        "versions": {
+            "trl": __import__("trl").__version__,
+            "transformers": __import__("transformers").__version__,
+            "peft": __import__("peft").__version__,
+            "torch": torch.__version__,
+        },
     }
 
 
 # --- one evaluator for every trained adapter -----------------------------------------------------
+
 
 def completion_metrics(model: Any, examples: Any, pad_id: int, batch_size: int = 16) -> dict[str, float]:
     """Mean NLL per completion token and greedy exact match, from the plain forward pass."""
@@ -345,19 +438,22 @@ def completion_metrics(model: Any, examples: Any, pad_id: int, batch_size: int =
     total, tokens, exact = 0.0, 0, 0
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
-            chunk = [examples.example(int(i)) for i in order[start:start + batch_size]]
+            chunk = [examples.example(int(i)) for i in order[start : start + batch_size]]
             width = max(len(ids) for ids, _ in chunk)
             input_ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
             attention = torch.zeros((len(chunk), width), dtype=torch.long)
             labels = torch.full((len(chunk), width), -100, dtype=torch.long)
             for row, (ids, trained) in enumerate(chunk):
                 ids_t = torch.as_tensor(ids.astype("int64"))
-                input_ids[row, :len(ids)], attention[row, :len(ids)] = ids_t, 1
-                labels[row, :len(ids)] = torch.where(torch.as_tensor(trained), ids_t, torch.tensor(-100))
+                input_ids[row, : len(ids)], attention[row, : len(ids)] = ids_t, 1
+                labels[row, : len(ids)] = torch.where(torch.as_tensor(trained), ids_t, torch.tensor(-100))
             logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1].float()
             targets = labels[:, 1:]
-            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                                           ignore_index=-100, reduction="sum"))
+            total += float(
+                F.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction="sum"
+                )
+            )
             mask = targets != -100
             tokens += int(mask.sum())
             right = (logits.argmax(-1) == targets) | ~mask
@@ -377,7 +473,9 @@ def evaluate(work: Path, args: argparse.Namespace, adapters: dict[str, str]) -> 
     torch.manual_seed(args.seed)
     tokenizer = AutoTokenizer.from_pretrained(args.base)
     _, profile, context = rendered_split("validation")
-    examples = load_examples(open_dataset(DATASET).iter_records("validation"), profile, context, tokenizer, args.max_seq_len)
+    examples = load_examples(
+        open_dataset(DATASET).iter_records("validation"), profile, context, tokenizer, args.max_seq_len
+    )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out: dict[str, Any] = {}
     for name, adapter in {"base model (untrained)": None, **adapters}.items():
@@ -386,20 +484,27 @@ def evaluate(work: Path, args: argparse.Namespace, adapters: dict[str, str]) -> 
             model = PeftModel.from_pretrained(model, adapter)
         model.eval()
         out[name] = completion_metrics(model, examples, pad_id)
-        print(f"evaluated {name}: val loss {out[name]['val_loss']:.4f}, acc {out[name]['val_acc']:.3f}",
-              file=sys.stderr, flush=True)
+        print(
+            f"evaluated {name}: val loss {out[name]['val_loss']:.4f}, acc {out[name]['val_acc']:.3f}",
+            file=sys.stderr,
+            flush=True,
+        )
     return out
 
 
 # --- the parent: orchestration, load check, table -----------------------------------------------
+
 
 def wait_for_quiet(max_load: float, timeout: float = 600, poll: float = 30) -> float:
     """Wait (at most ``timeout`` s) for the 1-minute load average to drop below ``max_load``."""
     waited = 0.0
     load = os.getloadavg()[0]
     while load >= max_load and waited < timeout:
-        print(f"load {load:.2f} >= {max_load}; waiting for a quiet machine ({waited:.0f}/{timeout:.0f} s)",
-              file=sys.stderr, flush=True)
+        print(
+            f"load {load:.2f} >= {max_load}; waiting for a quiet machine ({waited:.0f}/{timeout:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
         time.sleep(poll)
         waited += poll
         load = os.getloadavg()[0]
@@ -412,11 +517,29 @@ def child(work: Path, task: str, *extra: str, seed: int | None = None) -> Any:
     """Run one step of the benchmark in a fresh process (its peak RSS its own); returns its JSON."""
     tag = "-".join([task, *extra[:1]] + ([f"seed{seed}"] if seed is not None else [])) if task != "eval" else task
     out_file = work / f"{tag}.json"
-    env = {**os.environ, "BREWSLM_HOME": str(work / "home"), "BREWSLM_CACHE_DIR": str(work / "cache"),
-           "HF_HOME": str(work / "hf"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "WANDB_DISABLED": "true"}
+    env = {
+        **os.environ,
+        "BREWSLM_HOME": str(work / "home"),
+        "BREWSLM_CACHE_DIR": str(work / "cache"),
+        "HF_HOME": str(work / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "WANDB_DISABLED": "true",
+    }
     env.pop("BREWSLM_DATABASE_URL", None)  # the temporary workspace's own SQLite
-    command = [sys.executable, __file__, *sys.argv[1:], "--child", task, "--work", str(work), "--child-out", str(out_file)]
+    command = [
+        sys.executable,
+        __file__,
+        *sys.argv[1:],
+        "--child",
+        task,
+        "--work",
+        str(work),
+        "--child-out",
+        str(out_file),
+    ]
     command += [f"--child-arg={value}" for value in extra] + ([f"--seeds={seed}"] if seed is not None else [])
     proc = subprocess.run(command, env=env, stdout=subprocess.DEVNULL)  # progress goes to stderr
     if proc.returncode != 0 or not out_file.is_file():
@@ -468,7 +591,9 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cores), the largest peak RSS, the mean validation metrics and the loss's standard deviation."""
     rows: dict[str, dict[str, Any]] = {}
     for run in runs:
-        rows.setdefault(run["trainer"], {"trainer": run["trainer"], "variant": run["variant"], "runs": []})["runs"].append(run)
+        rows.setdefault(run["trainer"], {"trainer": run["trainer"], "variant": run["variant"], "runs": []})[
+            "runs"
+        ].append(run)
     out = []
     for row in rows.values():
         group = row.pop("runs")
@@ -499,10 +624,12 @@ def check_targets(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     gap = (ours["val_loss"] - trl["val_loss"]) / trl["val_loss"]
     return {
-        "speedup": ours["speedup_vs_trl"], "speedup_met": ours["speedup_vs_trl"] >= 2.5,
+        "speedup": ours["speedup_vs_trl"],
+        "speedup_met": ours["speedup_vs_trl"] >= 2.5,
         "peak_rss_ratio": round(ours["peak_rss_mb"] / trl["peak_rss_mb"], 3),
         "memory_met": ours["peak_rss_mb"] <= trl["peak_rss_mb"],
-        "val_loss_gap": round(gap, 4), "val_loss_met": abs(gap) <= 0.02,
+        "val_loss_gap": round(gap, 4),
+        "val_loss_met": abs(gap) <= 0.02,
     }
 
 
@@ -513,21 +640,34 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         loss = f"{r['val_loss']:.4f}" + (f" ± {r['val_loss_sd']:.4f}" if several else "")
         speedup = f"{r['speedup_vs_trl']:.2f}x" if r["speedup_vs_trl"] is not None else "-"
-        cells.append([r["trainer"], f"{r['tokens_per_s']:.1f}", f"{r['seconds_per_epoch']:.1f}",
-                      f"{r['peak_rss_mb']:.0f}", loss, f"{r['val_acc']:.3f}", speedup,
-                      f"{r['others_cpu']:.2f}" if r["others_cpu"] is not None else "-"])
+        cells.append(
+            [
+                r["trainer"],
+                f"{r['tokens_per_s']:.1f}",
+                f"{r['seconds_per_epoch']:.1f}",
+                f"{r['peak_rss_mb']:.0f}",
+                loss,
+                f"{r['val_acc']:.3f}",
+                speedup,
+                f"{r['others_cpu']:.2f}" if r["others_cpu"] is not None else "-",
+            ]
+        )
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     fmt = lambda row: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths)))  # noqa: E731
     return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *map(fmt, cells)])
 
 
-def run_all(args: argparse.Namespace, seeds: list[int], variants: list[str], trl_variants: list[str],
-            work: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+def run_all(
+    args: argparse.Namespace, seeds: list[int], variants: list[str], trl_variants: list[str], work: Path
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     print(f"workspace {work}; base model {args.base}", file=sys.stderr, flush=True)
     data = child(work, "prepare")
-    print(f"imported {data['train_rows']} train / {data['validation_rows']} validation rows; "
-          f"{data['train_tokens']} training tokens ({data['mean_tokens_per_example']} per example)",
-          file=sys.stderr, flush=True)
+    print(
+        f"imported {data['train_rows']} train / {data['validation_rows']} validation rows; "
+        f"{data['train_tokens']} training tokens ({data['mean_tokens_per_example']} per example)",
+        file=sys.stderr,
+        flush=True,
+    )
     runs: list[dict[str, Any]] = []
     jobs = [("trl", v) for v in trl_variants] + [("ours", v) for v in variants]
     for seed in seeds:
@@ -535,10 +675,17 @@ def run_all(args: argparse.Namespace, seeds: list[int], variants: list[str], trl
             load = wait_for_quiet(args.max_load) if args.wait_quiet else round(os.getloadavg()[0], 2)
             print(f"--- {' '.join(job)}, seed {seed} (1-min load {load})", file=sys.stderr, flush=True)
             run = child(work, *job, seed=seed)
-            print(f"    {run['loop_seconds']:.1f} s; CPU share {run['cpu_share']:.2f}, others' CPU {run['others_cpu']}",
-                  file=sys.stderr, flush=True)
-            run.update(seed=seed, load_1m_at_start=load, seconds_per_epoch=round(run["loop_seconds"], 2),
-                       tokens_per_s=round(data["train_tokens"] / run["loop_seconds"], 2))
+            print(
+                f"    {run['loop_seconds']:.1f} s; CPU share {run['cpu_share']:.2f}, others' CPU {run['others_cpu']}",
+                file=sys.stderr,
+                flush=True,
+            )
+            run.update(
+                seed=seed,
+                load_1m_at_start=load,
+                seconds_per_epoch=round(run["loop_seconds"], 2),
+                tokens_per_s=round(data["train_tokens"] / run["loop_seconds"], 2),
+            )
             runs.append(run)
     adapters = {f"{r['trainer']} seed {r['seed']}": r["adapter"] for r in runs}
     metrics = child(work, "eval", json.dumps(adapters))
@@ -553,12 +700,18 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=512, help="training examples (default: 512)")
     parser.add_argument("--eval-examples", type=int, default=200, help="validation rows (default: 200)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 64 training examples, 32 validation rows")
-    parser.add_argument("--variants", default=DEFAULT_VARIANTS,
-                        help=f"our engine's rows, comma-separated from {', '.join(VARIANTS)} (default: {DEFAULT_VARIANTS})")
-    parser.add_argument("--trl-variants", default="conversational",
-                        help="TRL rows, comma-separated from conversational (the headline: TRL tokenises the "
-                        "prompt-completion conversations) and same-tokens (fed our encoder's token ids and completion "
-                        "mask); empty: no TRL row (default: conversational)")
+    parser.add_argument(
+        "--variants",
+        default=DEFAULT_VARIANTS,
+        help=f"our engine's rows, comma-separated from {', '.join(VARIANTS)} (default: {DEFAULT_VARIANTS})",
+    )
+    parser.add_argument(
+        "--trl-variants",
+        default="conversational",
+        help="TRL rows, comma-separated from conversational (the headline: TRL tokenises the "
+        "prompt-completion conversations) and same-tokens (fed our encoder's token ids and completion "
+        "mask); empty: no TRL row (default: conversational)",
+    )
     parser.add_argument("--base", help="base model folder (default: BREWSLM_BASE_MODEL, else the embedded SmolLM2)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--grad-accum", type=int, default=1)
@@ -568,13 +721,19 @@ def main() -> None:
     parser.add_argument("--lora-dropout", type=float, default=0.0)
     parser.add_argument("--max-seq-len", type=int, default=256)
     parser.add_argument("--warmup-ratio", type=float, default=0.03)
-    parser.add_argument("--seeds", default="0",
-                        help="training seeds, comma-separated: every trainer runs once per seed and the table shows "
-                        "means (val loss ± its standard deviation); the data sample is the same for all (default: 0)")
+    parser.add_argument(
+        "--seeds",
+        default="0",
+        help="training seeds, comma-separated: every trainer runs once per seed and the table shows "
+        "means (val loss ± its standard deviation); the data sample is the same for all (default: 0)",
+    )
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the SST-2 sample (default: 0)")
     parser.add_argument("--log-every", type=int, default=16, help="optimizer steps between progress lines")
-    parser.add_argument("--wait-quiet", action="store_true",
-                        help="before each trainer, wait (<= 10 min) for the 1-minute load average to drop below --max-load")
+    parser.add_argument(
+        "--wait-quiet",
+        action="store_true",
+        help="before each trainer, wait (<= 10 min) for the 1-minute load average to drop below --max-load",
+    )
     parser.add_argument("--max-load", type=float, default=0.5)
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace (adapters, run folders)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -588,8 +747,10 @@ def main() -> None:
     trl_variants = [v.strip() for v in args.trl_variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS] + [v for v in trl_variants if v not in TRL_VARIANTS]
     if unknown:
-        parser.error(f"unknown variant(s) {', '.join(unknown)}; our engine's: {', '.join(VARIANTS)}; "
-                     f"TRL's: {', '.join(TRL_VARIANTS)}")
+        parser.error(
+            f"unknown variant(s) {', '.join(unknown)}; our engine's: {', '.join(VARIANTS)}; "
+            f"TRL's: {', '.join(TRL_VARIANTS)}"
+        )
 
     seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
     args.seed = seeds[0]
@@ -612,14 +773,31 @@ def main() -> None:
     report = {
         "benchmark": "train_vs_trl",
         "command": command,
-        "machine": {"cpu": cpu_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), **trl.get("versions", {})},
-        "setup": {"dataset": "SST-2 sample (shared/datasets/sentiment_sst2)", "base_model": args.base,
-                  "examples": args.examples, "eval_examples": args.eval_examples, "batch_size": args.batch_size,
-                  "grad_accum": args.grad_accum, "learning_rate": args.lr, "lora_r": args.lora_r,
-                  "lora_alpha": args.lora_alpha, "lora_dropout": args.lora_dropout, "max_seq_len": args.max_seq_len,
-                  "warmup_steps": warmup_steps(args, args.examples), "schedule": "cosine", "epochs": 1,
-                  "seeds": seeds, "data_seed": args.data_seed},
+        "machine": {
+            "cpu": cpu_name(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            **trl.get("versions", {}),
+        },
+        "setup": {
+            "dataset": "SST-2 sample (shared/datasets/sentiment_sst2)",
+            "base_model": args.base,
+            "examples": args.examples,
+            "eval_examples": args.eval_examples,
+            "batch_size": args.batch_size,
+            "grad_accum": args.grad_accum,
+            "learning_rate": args.lr,
+            "lora_r": args.lora_r,
+            "lora_alpha": args.lora_alpha,
+            "lora_dropout": args.lora_dropout,
+            "max_seq_len": args.max_seq_len,
+            "warmup_steps": warmup_steps(args, args.examples),
+            "schedule": "cosine",
+            "epochs": 1,
+            "seeds": seeds,
+            "data_seed": args.data_seed,
+        },
         "data": data,
         "base_model_val": base,
         "summary": rows,
@@ -629,13 +807,17 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "train_vs_trl.json").write_text(json.dumps(report, indent=2) + "\n")
     print(render_table(rows))
-    print(f"{data['train_tokens']} training tokens in {args.examples} examples, {len(seeds)} seed(s); base model "
-          f"before training: val loss {base.get('val_loss', float('nan')):.4f}, val acc {base.get('val_acc', float('nan')):.3f}")
+    print(
+        f"{data['train_tokens']} training tokens in {args.examples} examples, {len(seeds)} seed(s); base model "
+        f"before training: val loss {base.get('val_loss', float('nan')):.4f}, val acc {base.get('val_acc', float('nan')):.3f}"
+    )
     if targets:
-        print(f"targets (brewslm fp32 vs TRL): speed-up {targets['speedup']:.2f}x (>= 2.5x: "
-              f"{'met' if targets['speedup_met'] else 'NOT met'}), peak RSS {targets['peak_rss_ratio']:.2f}x of TRL's "
-              f"({'met' if targets['memory_met'] else 'NOT met'}), val loss {targets['val_loss_gap']:+.2%} "
-              f"(within 2%: {'met' if targets['val_loss_met'] else 'NOT met'})")
+        print(
+            f"targets (brewslm fp32 vs TRL): speed-up {targets['speedup']:.2f}x (>= 2.5x: "
+            f"{'met' if targets['speedup_met'] else 'NOT met'}), peak RSS {targets['peak_rss_ratio']:.2f}x of TRL's "
+            f"({'met' if targets['memory_met'] else 'NOT met'}), val loss {targets['val_loss_gap']:+.2%} "
+            f"(within 2%: {'met' if targets['val_loss_met'] else 'NOT met'})"
+        )
     print(f"written to {OUT / 'train_vs_trl.json'}")
 
 

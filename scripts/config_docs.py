@@ -26,22 +26,38 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "config"
 def pages() -> dict[str, str]:
     """File name -> page text, for every config a user writes."""
     out = {
-        "train.md": reference_page(TrainConfig, "Training options (`brewslm train`)",
-                                   "Set them in a YAML file (`--config`), as flags where one exists, or as "
-                                   "`KEY=VALUE` overrides (dotted for sections: `lora.r=8`); later wins."),
-        "eval.md": reference_page(EvalConfig, "Evaluation options (`brewslm eval run`)",
-                                  "Set them in a YAML file (`--config`), as flags, or as `KEY=VALUE` overrides."),
-        "recipe.md": reference_page(RecipeConfig, "Recipe files (`brewslm run RECIPE`)",
-                                    "A recipe is one YAML file. `train` and `eval` take any key of "
-                                    "[train.md](train.md) and [eval.md](eval.md); `twist` takes a twist's keys "
-                                    "([twists.md](twists.md))."),
-        "serve.md": reference_page(ServerSettings, "Server settings (`brewslm serve`)",
-                                   "Each is a flag of the same name (`max_batch_size` is `--max-batch-size`; "
-                                   "`batching` is turned off with `--no-batching`); the API key is read from "
-                                   "BREWSLM_API_KEY, never from a flag."),
+        "train.md": reference_page(
+            TrainConfig,
+            "Training options (`brewslm train`)",
+            "Set them in a YAML file (`--config`), as flags where one exists, or as "
+            "`KEY=VALUE` overrides (dotted for sections: `lora.r=8`); later wins.",
+        ),
+        "eval.md": reference_page(
+            EvalConfig,
+            "Evaluation options (`brewslm eval run`)",
+            "Set them in a YAML file (`--config`), as flags, or as `KEY=VALUE` overrides.",
+        ),
+        "recipe.md": reference_page(
+            RecipeConfig,
+            "Recipe files (`brewslm run RECIPE`)",
+            "A recipe is one YAML file. `train` and `eval` take any key of "
+            "[train.md](train.md) and [eval.md](eval.md); `twist` takes a twist's keys "
+            "([twists.md](twists.md)).",
+        ),
+        "serve.md": reference_page(
+            ServerSettings,
+            "Server settings (`brewslm serve`)",
+            "Each is a flag of the same name (`max_batch_size` is `--max-batch-size`; "
+            "`batching` is turned off with `--no-batching`); the API key is read from "
+            "BREWSLM_API_KEY, never from a flag.",
+        ),
     }
-    twists = ["# Recipe twists (`twist:` in a recipe)", "",
-              "Each recipe may name one twist with `twist: {kind: NAME, ...}`; these are each twist's keys.", ""]
+    twists = [
+        "# Recipe twists (`twist:` in a recipe)",
+        "",
+        "Each recipe may name one twist with `twist: {kind: NAME, ...}`; these are each twist's keys.",
+        "",
+    ]
     for twist in list_twists():
         about = (twist.__doc__ or sys.modules[twist.__module__].__doc__ or "").strip().split("\n\n")[0]
         page = reference_page(twist.Options, f"`{twist.kind}`", " ".join(about.split()))

@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
+# Lint and format first (ruff, configured in pyproject.toml): seconds, and a failure names the file
+# and line. The import layers are checked by tests/test_architecture.py inside the suite.
+ruff check src tests bench scripts
+ruff format --check src tests bench scripts
 # One worker per core (pytest-xdist) unless the arguments pick a number: most of the suite is
 # single-threaded work (CLI subprocesses, tiny models), which two cores run side by side.
 case " $* " in

@@ -75,7 +75,9 @@ def test_each_stage_page_exists_and_is_linked(name: str):
     page = DOCS / name
     assert page.is_file(), f"docs/{name} is missing"
     assert page.read_text(encoding="utf-8").startswith("# "), f"docs/{name} has no title"
-    assert any(link.split("#")[0] == f"docs/{name}" for link in relative_links(README)), \
+    assert any(link.split("#")[0] == f"docs/{name}" for link in relative_links(README)), (
         f"README.md does not link to docs/{name}"
-    assert any(link.split("#")[0] == name for link in relative_links(DOCS / "README.md")), \
+    )
+    assert any(link.split("#")[0] == name for link in relative_links(DOCS / "README.md")), (
         f"docs/README.md does not link to {name}"
+    )

@@ -20,7 +20,10 @@ def test_to_jsonable_handles_api_types():
     when = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
     value = {"t": Thing(Path("/a/b"), when), "n": math.nan, "s": {1}, "ok": [1, "x", None, True]}
     assert to_jsonable(value) == {
-        "t": {"path": "/a/b", "when": "2024-05-01T12:00:00+00:00"}, "n": None, "s": [1], "ok": [1, "x", None, True],
+        "t": {"path": "/a/b", "when": "2024-05-01T12:00:00+00:00"},
+        "n": None,
+        "s": [1],
+        "ok": [1, "x", None, True],
     }
 
 
@@ -47,8 +50,10 @@ def test_cells_keep_one_line():
 def test_counts_and_key_values():
     assert counts({"b": 1, "a": 2, "c": 1}) == "a 2, b 1, c 1"
     assert counts({}) == "none"
-    assert counts({"test": 4, "train": 30, "validation": 5}, ("train", "validation", "test")) == \
-        "train 30, validation 5, test 4"
+    assert (
+        counts({"test": 4, "train": 30, "validation": 5}, ("train", "validation", "test"))
+        == "train 30, validation 5, test 4"
+    )
     assert key_values([("a", 1), ("long key", "v")]).splitlines() == ["a         1", "long key  v"]
 
 

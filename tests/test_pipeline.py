@@ -27,9 +27,12 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_sentiment_runs_end_to_end_and_resumes(tiny_model_dir: Path, tmp_path: Path):
     out = tmp_path / "pipe"
-    first = run_recipe(load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING)
+    first = run_recipe(
+        load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING
+    )
     assert {name: s["status"] for name, s in first.stages.items()} == dict.fromkeys(
-        ("data", "train", "eval", "export"), "ran")
+        ("data", "train", "eval", "export"), "ran"
+    )
     assert first.report["task"] == "classification" and first.report["metrics"]["base"] is not None
     assert "macro_f1" in first.report["lift"]
     assert Path(first.report_html).is_file() and (Path(first.export_dir) / "config.json").is_file()
@@ -38,22 +41,42 @@ def test_sentiment_runs_end_to_end_and_resumes(tiny_model_dir: Path, tmp_path: P
     state = json.loads((out / STATE_FILE).read_text())
     assert set(state["stages"]) == {"data", "train", "eval", "export"}
 
-    again = run_recipe(load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING)
+    again = run_recipe(
+        load_recipe("sentiment", FAST), base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING
+    )
     assert {s["status"] for s in again.stages.values()} == {"skipped"}
     assert again.report == first.report
 
     # a changed training key re-runs train and what depends on it; the data stage stays
-    changed = run_recipe(load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3"]),
-                         base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING)
+    changed = run_recipe(
+        load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3"]),
+        base_model=str(tiny_model_dir),
+        out_dir=out,
+        quiet=True,
+        **WIRING,
+    )
     assert {n: s["status"] for n, s in changed.stages.items()} == {
-        "data": "skipped", "train": "ran", "eval": "ran", "export": "ran"}
+        "data": "skipped",
+        "train": "ran",
+        "eval": "ran",
+        "export": "ran",
+    }
 
     # a changed eval key re-runs the evaluation and the export (the exported folder carries the
     # report and the model card quotes it); the weights are not retrained
-    evaluated = run_recipe(load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3", "eval.max_examples=12"]),
-                           base_model=str(tiny_model_dir), out_dir=out, quiet=True, **WIRING)
+    evaluated = run_recipe(
+        load_recipe("sentiment", [*FAST, "train.learning_rate=1e-3", "eval.max_examples=12"]),
+        base_model=str(tiny_model_dir),
+        out_dir=out,
+        quiet=True,
+        **WIRING,
+    )
     assert {n: s["status"] for n, s in evaluated.stages.items()} == {
-        "data": "skipped", "train": "skipped", "eval": "ran", "export": "ran"}
+        "data": "skipped",
+        "train": "skipped",
+        "eval": "ran",
+        "export": "ran",
+    }
 
 
 def test_a_failed_gate_stops_before_the_export_unless_export_anyway(tiny_model_dir: Path, tmp_path: Path):
@@ -78,7 +101,11 @@ def test_a_failed_gate_stops_before_the_export_unless_export_anyway(tiny_model_d
 
     anyway = run_recipe(failing, base_model=str(tiny_model_dir), out_dir=out, quiet=True, export_anyway=True)
     assert {n: s["status"] for n, s in anyway.stages.items()} == {
-        "data": "skipped", "train": "skipped", "eval": "skipped", "export": "ran"}
+        "data": "skipped",
+        "train": "skipped",
+        "eval": "skipped",
+        "export": "ran",
+    }
     assert not anyway.passed and anyway.export_dir == str(out / "model")
     card = (out / "model" / "README.md").read_text(encoding="utf-8")
     assert "> **Warning: this model FAILED its quality gates (macro_f1 > 2) and was exported anyway.**" in card
@@ -88,10 +115,15 @@ def _recipe_file(tmp_path: Path, rows: list[dict], field_map: dict[str, str]) ->
     data = tmp_path / "rows.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     path = tmp_path / "r.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "broken", "task": "classification",
-        "data": {"locator": f"jsonl:{data}", "mapper": "label_to_classification", "field_map": field_map},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "broken",
+                "task": "classification",
+                "data": {"locator": f"jsonl:{data}", "mapper": "label_to_classification", "field_map": field_map},
+            }
+        )
+    )
     return path
 
 
@@ -106,14 +138,18 @@ def _fails_fast(recipe_path: Path, tmp_path: Path, message: str) -> None:
 
 def test_a_field_map_naming_a_missing_field_fails_before_anything_runs(tmp_path: Path):
     rows = [{"review": f"text {i}", "rating": "good" if i % 2 else "bad"} for i in range(20)]
-    _fails_fast(_recipe_file(tmp_path, rows, {"reveiw": "text", "rating": "label"}), tmp_path,
-                "field map 'reveiw=text': the source has no field 'reveiw'")
+    _fails_fast(
+        _recipe_file(tmp_path, rows, {"reveiw": "text", "rating": "label"}),
+        tmp_path,
+        "field map 'reveiw=text': the source has no field 'reveiw'",
+    )
 
 
 def test_data_that_maps_to_zero_rows_fails_with_the_rejection_reasons(tmp_path: Path):
     rows = [{"review": f"text {i}", "rating": None} for i in range(20)]
-    _fails_fast(_recipe_file(tmp_path, rows, {"review": "text", "rating": "label"}), tmp_path,
-                "none of the 20 sample rows")
+    _fails_fast(
+        _recipe_file(tmp_path, rows, {"review": "text", "rating": "label"}), tmp_path, "none of the 20 sample rows"
+    )
 
 
 def test_a_mapper_for_another_task_fails_fast(tmp_path: Path):
@@ -139,8 +175,12 @@ def test_a_test_file_goes_whole_into_the_test_split_and_is_what_eval_scores(tiny
     raw["export"] = {"enabled": False}
     path.write_text(yaml.safe_dump(raw))
 
-    result = run_recipe(load_recipe(path, FAST[:2] + ["eval.bootstrap_samples=20"]),
-                        base_model=str(tiny_model_dir), out_dir=tmp_path / "o", quiet=True)
+    result = run_recipe(
+        load_recipe(path, FAST[:2] + ["eval.bootstrap_samples=20"]),
+        base_model=str(tiny_model_dir),
+        out_dir=tmp_path / "o",
+        quiet=True,
+    )
     data = result.stages["data"]["outputs"]
     main, test = data["import"], data["test_import"]
     assert main["accepted"] == 60 and test["accepted"] == 30 and test["duplicates"] == 2
@@ -172,9 +212,16 @@ def test_a_test_file_that_maps_to_zero_rows_fails_fast_naming_it(tmp_path: Path)
 def test_the_baseline_line_says_why_there_is_none() -> None:
     from brewslm.pipeline import baseline_line
 
-    assert baseline_line({"headline": "macro_f1", "baselines_skipped": "the evaluated split is train"}) == \
-        "eval: cheap baseline none (the evaluated split is train)"
-    report = {"headline": "macro_f1", "models": {"baseline": {"name": "tfidf_logreg", "title": "TF-IDF"}},
-              "metrics": {"baseline": {"macro_f1": 0.8}},
-              "lift_vs_baseline": {"macro_f1": {"lift": -0.1, "ci_low": -0.2, "ci_high": 0.05}}}
-    assert baseline_line(report) == "eval: baseline tfidf_logreg macro_f1 0.800 | lift vs baseline -0.100 [-0.200, +0.050]"
+    assert (
+        baseline_line({"headline": "macro_f1", "baselines_skipped": "the evaluated split is train"})
+        == "eval: cheap baseline none (the evaluated split is train)"
+    )
+    report = {
+        "headline": "macro_f1",
+        "models": {"baseline": {"name": "tfidf_logreg", "title": "TF-IDF"}},
+        "metrics": {"baseline": {"macro_f1": 0.8}},
+        "lift_vs_baseline": {"macro_f1": {"lift": -0.1, "ci_low": -0.2, "ci_high": 0.05}},
+    }
+    assert (
+        baseline_line(report) == "eval: baseline tfidf_logreg macro_f1 0.800 | lift vs baseline -0.100 [-0.200, +0.050]"
+    )

@@ -49,8 +49,8 @@ def marked_blocks(kind: str, pages: list[Path] = PAGES) -> list[tuple[Path, str,
 
 def block_after(page: Path, text_block: str) -> str:
     text = page.read_text(encoding="utf-8")
-    rest = text[text.index(text_block) + len(text_block):]
-    rest = rest[rest.index("```") + 3:]  # past the block's closing fence
+    rest = text[text.index(text_block) + len(text_block) :]
+    rest = rest[rest.index("```") + 3 :]  # past the block's closing fence
     return ANY_BLOCK.search(rest).group(1)
 
 
@@ -107,8 +107,11 @@ def test_the_readme_and_the_import_walkthrough_have_their_commands():
             assert shown_output(page, first_line), f"{page_name(page)} shows no output starting with {first_line!r}"
 
 
-@pytest.mark.parametrize(("page", "block"), [(page, block) for page, _, block in COMMAND_BLOCKS],
-                         ids=[f"{page_name(page)}-{i}" for i, (page, _, _) in enumerate(COMMAND_BLOCKS)])
+@pytest.mark.parametrize(
+    ("page", "block"),
+    [(page, block) for page, _, block in COMMAND_BLOCKS],
+    ids=[f"{page_name(page)}-{i}" for i, (page, _, _) in enumerate(COMMAND_BLOCKS)],
+)
 def test_readme_commands_run(page, block, workspace, capsys):
     commands = brewslm_lines(block)
     assert commands
@@ -136,14 +139,14 @@ def test_readme_commands_run(page, block, workspace, capsys):
 
 
 def test_readme_python_api_runs(workspace, capsys):
-    (page, _, block), = marked_blocks("python")
+    ((page, _, block),) = marked_blocks("python")
     exec(compile(block, page_name(page), "exec"), {"__name__": "readme"})
     out = capsys.readouterr().out
     assert "label_to_classification" in out and "dataset_import_run" in out
 
 
 def test_readme_plugin_example_runs(tmp_path):
-    (page, filename, block), = marked_blocks("plugin")
+    ((page, filename, block),) = marked_blocks("plugin")
     (tmp_path / filename).write_text(block, encoding="utf-8")
     (tmp_path / "notes.txt").write_text("first note\n\nsecond note\n", encoding="utf-8")
     shell = block_after(page, block)
@@ -156,14 +159,26 @@ def test_readme_plugin_example_runs(tmp_path):
     commands = brewslm_lines(shell)
     assert commands
     for argv in commands:
-        proc = subprocess.run([sys.executable, "-m", "brewslm", *argv[1:], "--json"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "brewslm", *argv[1:], "--json"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, f"{shlex.join(argv)}: {proc.stderr}"
         result = json.loads(proc.stdout)
         if argv[1:3] == ["data", "sources"]:
             assert "lines" in result["sources"] and result["plugin_errors"] == []
         if argv[1:3] == ["data", "import"]:
             assert result["accepted"] == 2
-    mappers = subprocess.run([sys.executable, "-m", "brewslm", "data", "mappers", "--json"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=300)
+    mappers = subprocess.run(
+        [sys.executable, "-m", "brewslm", "data", "mappers", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "title_body" in {m["id"] for m in json.loads(mappers.stdout)}

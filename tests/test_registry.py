@@ -25,7 +25,8 @@ def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (package / "alpha.py").write_text("ITEM = 'alpha'\n")
     (package / "beta.py").write_text("ITEM = ['beta', 'gamma']\n")
     (package / "notes.py").write_text("OTHER = 1\n")
-    (tmp_path / "toy_plugins.py").write_text(textwrap.dedent("""
+    (tmp_path / "toy_plugins.py").write_text(
+        textwrap.dedent("""
         ONE = 'delta'
         SOME = ['epsilon', 'zeta']
 
@@ -38,18 +39,21 @@ def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
         def register_items(register):
             register('iota')
-    """))
+    """)
+    )
     dist = tmp_path / "toy_plugins-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-plugins\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(textwrap.dedent("""
+    (dist / "entry_points.txt").write_text(
+        textwrap.dedent("""
         [toyreg.items]
         one = toy_plugins:ONE
         some = toy_plugins:SOME
         hook = toy_plugins:hook
         half = toy_plugins:half_broken
         missing = toy_plugins_gone:ITEM
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
     yield tmp_path
@@ -58,8 +62,9 @@ def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _registry(**kwargs) -> Registry[str]:
-    return Registry("item", "toyreg", "ITEM", key=lambda item: item, accept=lambda item: isinstance(item, str),
-                    **kwargs)
+    return Registry(
+        "item", "toyreg", "ITEM", key=lambda item: item, accept=lambda item: isinstance(item, str), **kwargs
+    )
 
 
 def test_built_ins_are_the_package_modules_that_define_the_attribute(plugin_path: Path) -> None:

@@ -61,6 +61,7 @@ Log = Callable[[str], None]
 
 # --- fail-fast validation ---------------------------------------------------------------------------
 
+
 def _import_spec(recipe: RecipeConfig) -> Any:
     from brewslm.ingestion import ImportSpec
 
@@ -77,16 +78,24 @@ def _import_spec(recipe: RecipeConfig) -> Any:
     )
 
 
-def _test_import_spec(recipe: RecipeConfig, mapper_id: str | None = None,
-                      field_map: Mapping[str, str] | None = None) -> Any:
+def _test_import_spec(
+    recipe: RecipeConfig, mapper_id: str | None = None, field_map: Mapping[str, str] | None = None
+) -> Any:
     """The import of ``data.test_locator`` into the test split, with the main import's mapper and field
     map once known (so both files map alike), else the recipe's; None without a test file."""
     if not recipe.data.test_locator:
         return None
     main = _import_spec(recipe)
-    return main.model_copy(update={
-        "locator": resolve_locator(recipe.data.test_locator), "mode": "append", "split": "test", "split_group": None,
-        "mapper_id": mapper_id or main.mapper_id, "field_map": dict(field_map) if field_map else main.field_map})
+    return main.model_copy(
+        update={
+            "locator": resolve_locator(recipe.data.test_locator),
+            "mode": "append",
+            "split": "test",
+            "split_group": None,
+            "mapper_id": mapper_id or main.mapper_id,
+            "field_map": dict(field_map) if field_map else main.field_map,
+        }
+    )
 
 
 def check_recipe(recipe: RecipeConfig) -> dict[str, Any]:
@@ -98,28 +107,46 @@ def check_recipe(recipe: RecipeConfig) -> dict[str, Any]:
         plan = plan_import(spec)
         mapper_task = plan.mapper.task_profile
         if mapper_task != recipe.task:
-            raise ConfigError(f"recipe '{recipe.name}': task is '{recipe.task}' but mapper '{plan.mapper.id}' makes "
-                              f"{mapper_task} records; change task or data.mapper")
+            raise ConfigError(
+                f"recipe '{recipe.name}': task is '{recipe.task}' but mapper '{plan.mapper.id}' makes "
+                f"{mapper_task} records; change task or data.mapper"
+            )
         run = dry_run_plan(plan)
         if run.records == 0:
-            reasons = ", ".join(f"{reason} x{count} ({run.first_detail[reason]})"
-                                for reason, count in run.rejections.most_common(TOP_REASONS)) or "no rows"
-            raise MapperError(f"recipe '{recipe.name}': none of the {run.rows} sample rows of {locator} map to "
-                              f"a {recipe.task} record with mapper '{plan.mapper.id}'; rejected: {reasons}")
+            reasons = (
+                ", ".join(
+                    f"{reason} x{count} ({run.first_detail[reason]})"
+                    for reason, count in run.rejections.most_common(TOP_REASONS)
+                )
+                or "no rows"
+            )
+            raise MapperError(
+                f"recipe '{recipe.name}': none of the {run.rows} sample rows of {locator} map to "
+                f"a {recipe.task} record with mapper '{plan.mapper.id}'; rejected: {reasons}"
+            )
         return plan, run
 
     plan, run = check(_import_spec(recipe), recipe.data.locator)
-    found = {"mapper": plan.mapper.id, "field_map": dict(plan.field_map), "sample_rows": run.rows,
-             "sample_accepted": run.accepted, "locator": plan.spec.locator}
+    found = {
+        "mapper": plan.mapper.id,
+        "field_map": dict(plan.field_map),
+        "sample_rows": run.rows,
+        "sample_accepted": run.accepted,
+        "locator": plan.spec.locator,
+    }
     test_spec = _test_import_spec(recipe, plan.mapper.id, plan.field_map)
     if test_spec is not None:
         test_plan, test_run = check(test_spec, recipe.data.test_locator)
-        found["test"] = {"sample_rows": test_run.rows, "sample_accepted": test_run.accepted,
-                         "locator": test_plan.spec.locator}
+        found["test"] = {
+            "sample_rows": test_run.rows,
+            "sample_accepted": test_run.accepted,
+            "locator": test_plan.spec.locator,
+        }
     return found
 
 
 # --- fingerprints and state -----------------------------------------------------------------------
+
 
 def fingerprint(*parts: Any) -> str:
     """sha256 of the parts as canonical JSON."""
@@ -172,6 +199,7 @@ def write_state(out_dir: Path, state: Mapping[str, Any]) -> None:
 
 # --- the run ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class PipelineResult:
     """What ``run_recipe`` did: per stage its status (ran / skipped), seconds and outputs."""
@@ -197,9 +225,18 @@ class PipelineResult:
         return ((self.stages.get("eval", {}).get("outputs") or {}).get("files") or {}).get("html")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"recipe": self.recipe, "out_dir": str(self.out_dir), "passed": self.passed, "stages": self.stages,
-                "report": self.report, "twist": self.twist, "twist_lines": self.twist_lines,
-                "export_dir": self.export_dir, "report_html": self.report_html, "seconds": round(self.seconds, 1)}
+        return {
+            "recipe": self.recipe,
+            "out_dir": str(self.out_dir),
+            "passed": self.passed,
+            "stages": self.stages,
+            "report": self.report,
+            "twist": self.twist,
+            "twist_lines": self.twist_lines,
+            "export_dir": self.export_dir,
+            "report_html": self.report_html,
+            "seconds": round(self.seconds, 1),
+        }
 
 
 class _Runner:
@@ -212,13 +249,23 @@ class _Runner:
         self.state["recipe"] = recipe.to_dict()
         self.stages: dict[str, dict[str, Any]] = {}
 
-    def stage(self, name: str, inputs: str, outputs_exist: Callable[[Mapping[str, Any]], bool],
-              work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def stage(
+        self,
+        name: str,
+        inputs: str,
+        outputs_exist: Callable[[Mapping[str, Any]], bool],
+        work: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
         saved = self.state["stages"].get(name) or {}
         started = time.perf_counter()
         if saved.get("fingerprint") == inputs and saved.get("outputs") is not None and outputs_exist(saved["outputs"]):
             self.log(f"{name}: unchanged, skipped")
-            self.stages[name] = {"status": "skipped", "fingerprint": inputs, "seconds": 0.0, "outputs": saved["outputs"]}
+            self.stages[name] = {
+                "status": "skipped",
+                "fingerprint": inputs,
+                "seconds": 0.0,
+                "outputs": saved["outputs"],
+            }
             return saved["outputs"]
         self.log(f"{name}: running")
         # Later stages' records go: their inputs are about to change (the fingerprints say so anyway).
@@ -235,32 +282,50 @@ class _Runner:
         extra = self.twist.input_locators() if self.twist else []
         if self.recipe.data.test_locator:
             extra = [*extra, self.recipe.data.test_locator]
-        inputs = fingerprint("data", self.recipe.data.model_dump(mode="json"), self.recipe.twist,
-                             _source_identity(spec.locator), [_source_identity(resolve_locator(loc)) for loc in extra])
+        inputs = fingerprint(
+            "data",
+            self.recipe.data.model_dump(mode="json"),
+            self.recipe.twist,
+            _source_identity(spec.locator),
+            [_source_identity(resolve_locator(loc)) for loc in extra],
+        )
 
         def work() -> dict[str, Any]:
             from brewslm.ingestion import run_import
 
             imported = run_import(spec)
             latest, test_summary = imported, None
-            test_spec = _test_import_spec(self.recipe, imported.manifest.get("mapper_id"),
-                                          imported.manifest.get("field_map"))
+            test_spec = _test_import_spec(
+                self.recipe, imported.manifest.get("mapper_id"), imported.manifest.get("field_map")
+            )
             if test_spec is not None:
                 latest = run_import(test_spec)  # the dataset's next version: the one later stages use
                 test_summary = _import_summary(latest.to_dict())
-                self.log(f"data: {latest.accepted} test records from {self.recipe.data.test_locator} "
-                         f"({latest.duplicates} already imported, {latest.rejected} rejected)")
+                self.log(
+                    f"data: {latest.accepted} test records from {self.recipe.data.test_locator} "
+                    f"({latest.duplicates} already imported, {latest.rejected} rejected)"
+                )
             self.ctx.dataset, self.ctx.dataset_version = latest.dataset, latest.version
-            out = {"import": _import_summary(imported.to_dict()), "test_import": test_summary,
-                   "dataset": latest.dataset, "version": latest.version, "prepared": None}
+            out = {
+                "import": _import_summary(imported.to_dict()),
+                "test_import": test_summary,
+                "dataset": latest.dataset,
+                "version": latest.version,
+                "prepared": None,
+            }
             prepared = self.twist.prepare_data(self.ctx) if self.twist else None
             if prepared is not None:
-                out.update(dataset=prepared.dataset, version=prepared.version,
-                           prepared={"dataset": prepared.dataset, "version": prepared.version, **prepared.summary})
+                out.update(
+                    dataset=prepared.dataset,
+                    version=prepared.version,
+                    prepared={"dataset": prepared.dataset, "version": prepared.version, **prepared.summary},
+                )
             out["content_hash"] = _dataset_hash(out["dataset"], out["version"])
             return out
 
-        outputs = self.stage("data", inputs, lambda o: _dataset_hash(o["dataset"], o["version"]) == o["content_hash"], work)
+        outputs = self.stage(
+            "data", inputs, lambda o: _dataset_hash(o["dataset"], o["version"]) == o["content_hash"], work
+        )
         self.ctx.dataset, self.ctx.dataset_version = outputs["dataset"], outputs["version"]
         return outputs
 
@@ -273,18 +338,30 @@ class _Runner:
             from brewslm.training.report import StderrProgress
             from brewslm.tuning.search import train_as_configured
 
-            config = self.recipe.train_config(dataset=data["dataset"], dataset_version=data["version"],
-                                              base_model=self.ctx.base_model, output_dir=str(run_dir),
-                                              run_name=f"{self.recipe.name}-{inputs[:12]}")
+            config = self.recipe.train_config(
+                dataset=data["dataset"],
+                dataset_version=data["version"],
+                base_model=self.ctx.base_model,
+                output_dir=str(run_dir),
+                run_name=f"{self.recipe.name}-{inputs[:12]}",
+            )
             if self.twist:
                 config = self.twist.adjust_train(self.ctx, config)
             progress = (lambda event: None) if self.quiet else StderrProgress(every=config.log_every)
             trained, search = train_as_configured(config, progress)  # train.search.enabled: the search's winner
             summary = {k: v for k, v in trained.to_dict().items() if k not in ("data",)}
-            return {**summary, **({"search": search} if search else {}), "weights_hash": hash_files(Path(trained.model_dir))}
+            return {
+                **summary,
+                **({"search": search} if search else {}),
+                "weights_hash": hash_files(Path(trained.model_dir)),
+            }
 
-        outputs = self.stage("train", inputs, lambda o: Path(o["model_dir"]).is_dir()
-                             and hash_files(Path(o["model_dir"])) == o["weights_hash"], work)
+        outputs = self.stage(
+            "train",
+            inputs,
+            lambda o: Path(o["model_dir"]).is_dir() and hash_files(Path(o["model_dir"])) == o["weights_hash"],
+            work,
+        )
         self.ctx.run_dir = Path(outputs["run_dir"])
         return outputs
 
@@ -298,15 +375,23 @@ class _Runner:
             from brewslm.evaluation.progress import StderrEvalProgress
             from brewslm.tuning.advice import add_next_steps
 
-            config = self.recipe.eval_config(model=trained["run_dir"], dataset=data["dataset"],
-                                             dataset_version=data["version"], out_dir=str(eval_dir))
+            config = self.recipe.eval_config(
+                model=trained["run_dir"],
+                dataset=data["dataset"],
+                dataset_version=data["version"],
+                out_dir=str(eval_dir),
+            )
             if self.twist:
                 config = self.twist.adjust_eval(self.ctx, config)
             result = evaluate(config, progress=None if self.quiet else StderrEvalProgress())
             add_next_steps(Path(result.paths["json"]), trained["run_dir"])  # when the baseline is not beaten
             section = self.twist.after_eval(self.ctx, result) if self.twist else {}
-            return {"out_dir": str(result.out_dir), "files": {k: str(v) for k, v in result.paths.items()},
-                    "passed": result.passed, "twist": section}
+            return {
+                "out_dir": str(result.out_dir),
+                "files": {k: str(v) for k, v in result.paths.items()},
+                "passed": result.passed,
+                "twist": section,
+            }
 
         return self.stage("eval", inputs, lambda o: Path(o["files"]["json"]).is_file(), work)
 
@@ -316,8 +401,13 @@ class _Runner:
             return None
         export = self.recipe.export
         # the eval stage's fingerprint too: the folder carries its report and the twist's serving settings
-        inputs = fingerprint("export", export.model_dump(mode="json"), trained["weights_hash"],
-                             self.stages["eval"]["fingerprint"], self.recipe.to_dict())
+        inputs = fingerprint(
+            "export",
+            export.model_dump(mode="json"),
+            trained["weights_hash"],
+            self.stages["eval"]["fingerprint"],
+            self.recipe.to_dict(),
+        )
         model_dir = self.out_dir / "model"
 
         def work() -> dict[str, Any]:
@@ -350,8 +440,23 @@ def _dataset_hash(name: str, version: int) -> str | None:
 
 
 def _import_summary(imported: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("dataset", "version", "path", "task_profile", "mapper_id", "rows_read", "accepted", "rejected",
-            "rejected_counts", "duplicates", "records", "split_counts", "rejected_path", "content_hash", "warnings")
+    keep = (
+        "dataset",
+        "version",
+        "path",
+        "task_profile",
+        "mapper_id",
+        "rows_read",
+        "accepted",
+        "rejected",
+        "rejected_counts",
+        "duplicates",
+        "records",
+        "split_counts",
+        "rejected_path",
+        "content_hash",
+        "warnings",
+    )
     return {k: imported.get(k) for k in keep}
 
 
@@ -368,12 +473,21 @@ def baseline_line(report: Mapping[str, Any]) -> str:
         return f"eval: cheap baseline {baseline_text(report)}"
     value = ((report.get("metrics") or {}).get("baseline") or {}).get(headline)
     span = format_interval([lift.get("ci_low"), lift.get("ci_high")], signed=True)
-    return (f"eval: baseline {name} {headline} {format_value(value)} | lift vs baseline "
-            f"{format_value(lift.get('lift'), signed=True)} {span}").rstrip()
+    return (
+        f"eval: baseline {name} {headline} {format_value(value)} | lift vs baseline "
+        f"{format_value(lift.get('lift'), signed=True)} {span}"
+    ).rstrip()
 
 
-def run_recipe(recipe: RecipeConfig, *, base_model: str | None = None, out_dir: str | Path | None = None,
-               log: Log | None = None, quiet: bool = False, export_anyway: bool = False) -> PipelineResult:
+def run_recipe(
+    recipe: RecipeConfig,
+    *,
+    base_model: str | None = None,
+    out_dir: str | Path | None = None,
+    log: Log | None = None,
+    quiet: bool = False,
+    export_anyway: bool = False,
+) -> PipelineResult:
     """Check the recipe against its data, then run (or skip, when unchanged) every stage; a failed
     gate stops before the export unless ``export_anyway`` (the model card then says it failed)."""
     from brewslm.base_models import default_base_model
@@ -398,9 +512,25 @@ def run_recipe(recipe: RecipeConfig, *, base_model: str | None = None, out_dir: 
         runner.block_export()
     section = evaluated.get("twist") or {}
     lines = runner.twist.describe(section) if runner.twist and section else []
-    return PipelineResult(recipe=recipe.name, out_dir=out, stages=runner.stages, report=report, twist=section,
-                          twist_lines=lines, seconds=time.perf_counter() - started)
+    return PipelineResult(
+        recipe=recipe.name,
+        out_dir=out,
+        stages=runner.stages,
+        report=report,
+        twist=section,
+        twist_lines=lines,
+        seconds=time.perf_counter() - started,
+    )
 
 
-__all__ = ["STAGES", "PipelineResult", "baseline_line", "check_recipe", "fingerprint", "hash_files",
-           "read_state", "run_recipe", "write_state"]
+__all__ = [
+    "STAGES",
+    "PipelineResult",
+    "baseline_line",
+    "check_recipe",
+    "fingerprint",
+    "hash_files",
+    "read_state",
+    "run_recipe",
+    "write_state",
+]

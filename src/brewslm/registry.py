@@ -56,10 +56,20 @@ class Registry(Generic[T]):
     may define instead of registering on import; ``multi`` keeps a list of entries per key
     (baselines: several per task profile)."""
 
-    def __init__(self, what: str, package: str, attribute: str, *, key: Callable[[T], Hashable],
-                 entry_points: str | None = None, env_var: str | None = None, hook: str | None = None,
-                 accept: Callable[[Any], bool] = lambda entry: True,
-                 check: Callable[[T], None] | None = None, multi: bool = False):
+    def __init__(
+        self,
+        what: str,
+        package: str,
+        attribute: str,
+        *,
+        key: Callable[[T], Hashable],
+        entry_points: str | None = None,
+        env_var: str | None = None,
+        hook: str | None = None,
+        accept: Callable[[Any], bool] = lambda entry: True,
+        check: Callable[[T], None] | None = None,
+        multi: bool = False,
+    ):
         self.what, self.package, self.attribute = what, package, attribute
         self.key, self.entry_points, self.env_var, self.hook = key, entry_points, env_var, hook
         self.accept, self.check, self.multi = accept, check, multi

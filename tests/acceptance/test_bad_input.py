@@ -32,7 +32,9 @@ def brewslm(tmp_path):
     env.pop("BREWSLM_DATABASE_URL", None)
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "brewslm", *args], env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "brewslm", *args], env=env, capture_output=True, text=True, timeout=120
+        )
 
     return run
 
@@ -81,14 +83,18 @@ def test_truncated_files_keep_every_good_row(brewslm, tmp_path):
 
 def test_wrong_encoding_names_the_fix(brewslm, tmp_path):
     latin = tmp_path / "latin.csv"
-    rows = [(f"{t} ({i}): très bon café, déçu par le gâteau", label) for i, (t, label) in
-            enumerate((r["text"], r["label"]) for r in reviews())]
+    rows = [
+        (f"{t} ({i}): très bon café, déçu par le gâteau", label)
+        for i, (t, label) in enumerate((r["text"], r["label"]) for r in reviews())
+    ]
     latin.write_bytes(("text,label\n" + "\n".join(f'"{t}",{label}' for t, label in rows) + "\n").encode("latin-1"))
     copy = tmp_path / "detected.csv"
     copy.write_bytes(latin.read_bytes())
     detected = imported(brewslm("data", "import", "--locator", f"csv:{copy}", "--json"))  # issue 15: detected
     assert detected["accepted"] == 60
-    assert "très bon café" in imported(brewslm("data", "preview", "detected", "--rows", "1", "--json"))["rows"][0]["text"]
+    assert (
+        "très bon café" in imported(brewslm("data", "preview", "detected", "--rows", "1", "--json"))["rows"][0]["text"]
+    )
     result = imported(brewslm("data", "import", "--locator", f"csv:{latin}?encoding=latin-1", "--json"))
     assert result["accepted"] == 60
     preview = imported(brewslm("data", "preview", "latin", "--rows", "1", "--json"))
@@ -100,7 +106,9 @@ def test_empty_file_and_missing_path(brewslm, tmp_path):
     empty.write_bytes(b"")
     assert "no rows" in one_line_error(brewslm("data", "import", "--locator", f"jsonl:{empty}"))
     assert "nowhere.csv" in one_line_error(brewslm("data", "import", "--locator", f"csv:{tmp_path / 'nowhere.csv'}"))
-    assert "nowhere.jsonl" in one_line_error(brewslm("data", "introspect", "--locator", f"jsonl:{tmp_path / 'nowhere.jsonl'}"))
+    assert "nowhere.jsonl" in one_line_error(
+        brewslm("data", "introspect", "--locator", f"jsonl:{tmp_path / 'nowhere.jsonl'}")
+    )
 
 
 def test_csv_without_a_header(brewslm, tmp_path):
@@ -132,8 +140,22 @@ def test_a_failed_import_leaves_the_previous_version_and_is_logged(brewslm, tmp_
     garbage.write_bytes(b"\x00\xff" * 5000)
     one_line_error(brewslm("data", "import", "--locator", f"jsonl:{garbage}", "--dataset", "shop"))
     no_labels = write_jsonl(tmp_path / "nolabels.jsonl", [{"text": r["text"]} for r in reviews()])
-    one_line_error(brewslm("data", "import", "--locator", f"jsonl:{no_labels}", "--dataset", "shop",
-                           "--mapper", "label_to_classification", "--field-map", "text=text", "--mode", "replace"))
+    one_line_error(
+        brewslm(
+            "data",
+            "import",
+            "--locator",
+            f"jsonl:{no_labels}",
+            "--dataset",
+            "shop",
+            "--mapper",
+            "label_to_classification",
+            "--field-map",
+            "text=text",
+            "--mode",
+            "replace",
+        )
+    )
 
     preview = imported(brewslm("data", "preview", "shop", "--rows", "100", "--json"))
     assert preview["version"] == 1 and len(preview["rows"]) == sum(first["split_counts"].values()) == 60

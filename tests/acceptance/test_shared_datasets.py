@@ -15,7 +15,9 @@ import pytest
 from brewslm.ingestion import ImportSpec, run_import
 from brewslm.introspection import ACCEPT_THRESHOLD, introspect
 
-SHARED = Path(os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"))
+SHARED = Path(
+    os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets")
+)
 
 pytestmark = [
     pytest.mark.shared_data,
@@ -54,8 +56,16 @@ CASES = [
     ("jsonl:kv_sroie/dev.jsonl", "kv_to_structured", {"box": "text"}),
     ("jsonl:qa_squad2/train.jsonl", "rag_passthrough", {"question": "question", "context": "context"}),
     ("jsonl:qa_squad2/dev.jsonl", "rag_passthrough", {"question": "question", "context": "context"}),
-    ("json:qa_squad2/train-v2.0.json?explode=data.paragraphs.qas", "rag_passthrough", {"question": "question", "context": "context"}),
-    ("json:qa_squad2/dev-v2.0.json?explode=data.paragraphs.qas", "rag_passthrough", {"question": "question", "context": "context"}),
+    (
+        "json:qa_squad2/train-v2.0.json?explode=data.paragraphs.qas",
+        "rag_passthrough",
+        {"question": "question", "context": "context"},
+    ),
+    (
+        "json:qa_squad2/dev-v2.0.json?explode=data.paragraphs.qas",
+        "rag_passthrough",
+        {"question": "question", "context": "context"},
+    ),
     ("jsonl:chat_sft_taskmaster4/train.jsonl", "chat_messages_passthrough", {"utterances": "messages"}),
     ("jsonl:chat_sft_taskmaster4/dev.jsonl", "chat_messages_passthrough", {"utterances": "messages"}),
     ("jsonl:chat_sft_oasst/train.jsonl", "chat_messages_passthrough", {"prompt": "messages"}),
@@ -64,8 +74,16 @@ CASES = [
     ("jsonl:preference_hh_rlhf/dev.jsonl", "preference_pair", {"chosen": "chosen", "rejected": "rejected"}),
     ("jsonl:tool_calling_glaive/train.jsonl", "tool_call_passthrough", {"conversations": "messages", "tools": "tools"}),
     ("jsonl:tool_calling_glaive/dev.jsonl", "tool_call_passthrough", {"conversations": "messages", "tools": "tools"}),
-    ("jsonl:tool_calling_bfcl/train.jsonl?join=train_possible_answer.jsonl&on=id", "tool_call_passthrough", {"function": "tools"}),
-    ("jsonl:tool_calling_bfcl/dev.jsonl?join=dev_possible_answer.jsonl&on=id", "tool_call_passthrough", {"function": "tools"}),
+    (
+        "jsonl:tool_calling_bfcl/train.jsonl?join=train_possible_answer.jsonl&on=id",
+        "tool_call_passthrough",
+        {"function": "tools"},
+    ),
+    (
+        "jsonl:tool_calling_bfcl/dev.jsonl?join=dev_possible_answer.jsonl&on=id",
+        "tool_call_passthrough",
+        {"function": "tools"},
+    ),
 ]
 
 
@@ -75,7 +93,8 @@ def absolute(locator: str) -> str:
     target, _, query = rest.partition("?")
     query = "&".join(
         f"join={SHARED / Path(target).parent / v.split('=', 1)[1]}" if v.startswith("join=") else v
-        for v in query.split("&") if v
+        for v in query.split("&")
+        if v
     )
     return f"{scheme}:{SHARED / target}" + (f"?{query}" if query else "")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from brewslm.errors import ConfigError
 from brewslm.base_models.catalog import CATALOG, find_model, get_model, hub_id_for, lora_parameter_count
+from brewslm.errors import ConfigError
 
 
 def build_on_meta(entry):
@@ -14,9 +14,15 @@ def build_on_meta(entry):
     from transformers import AutoConfig, AutoModelForCausalLM
 
     config = AutoConfig.for_model(
-        entry.model_type, num_hidden_layers=entry.layers, hidden_size=entry.hidden,
-        intermediate_size=entry.intermediate, num_attention_heads=entry.heads, num_key_value_heads=entry.kv_heads,
-        head_dim=entry.head_dim, vocab_size=entry.vocab, tie_word_embeddings=entry.tied_embeddings,
+        entry.model_type,
+        num_hidden_layers=entry.layers,
+        hidden_size=entry.hidden,
+        intermediate_size=entry.intermediate,
+        num_attention_heads=entry.heads,
+        num_key_value_heads=entry.kv_heads,
+        head_dim=entry.head_dim,
+        vocab_size=entry.vocab,
+        tie_word_embeddings=entry.tied_embeddings,
         max_position_embeddings=entry.max_context,
     )
     with torch.device("meta"):
@@ -29,8 +35,11 @@ def test_computed_parameter_count_equals_the_built_architecture(entry) -> None:
     assert entry.parameters == sum(p.numel() for p in model.parameters())
 
 
-@pytest.mark.parametrize("entry", [get_model("qwen2.5-0.5b-instruct"), get_model("phi-4-mini-instruct")],
-                         ids=["separate projections", "fused projections"])
+@pytest.mark.parametrize(
+    "entry",
+    [get_model("qwen2.5-0.5b-instruct"), get_model("phi-4-mini-instruct")],
+    ids=["separate projections", "fused projections"],
+)
 def test_lora_count_equals_peft_all_linear(entry) -> None:
     from peft import LoraConfig, get_peft_model
 
@@ -62,6 +71,8 @@ def test_a_catalog_id_loads_as_its_hub_id_and_offline_says_how_to_get_it(tmp_pat
     with pytest.raises(ConfigError) as info:
         load_causal_lm("qwen3-0.6b")
     message = str(info.value)
-    assert message.startswith("model 'qwen3-0.6b' (Qwen/Qwen3-0.6B) is not present locally and the Hugging Face hub "
-                              "cannot be reached (offline)")
+    assert message.startswith(
+        "model 'qwen3-0.6b' (Qwen/Qwen3-0.6B) is not present locally and the Hugging Face hub "
+        "cannot be reached (offline)"
+    )
     assert "hf download Qwen/Qwen3-0.6B" in message and "local model folder" in message and "\n" not in message

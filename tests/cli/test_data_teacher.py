@@ -31,15 +31,31 @@ def key(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_help_names_the_flags_and_the_key_variables(cli, command):
     run = cli("data", command, "--help")
     text = " ".join(run.out.split())
-    for flag in ("--llm-assist", "--teacher PATH", "--teacher-url URL", "--teacher-model NAME",
-                 "BREWSLM_TEACHER_API_KEY", "else OPENAI_API_KEY"):
+    for flag in (
+        "--llm-assist",
+        "--teacher PATH",
+        "--teacher-url URL",
+        "--teacher-model NAME",
+        "BREWSLM_TEACHER_API_KEY",
+        "else OPENAI_API_KEY",
+    ):
         assert flag in text, flag
 
 
 def test_introspect_asks_the_endpoint(cli, server, apples):
     server.reply = lambda body, headers: (200, chat("A", {"A": -0.2}))
-    run = cli("data", "introspect", "--locator", apples, "--llm-assist", "--teacher-url", server.url + "/v1",
-              "--teacher-model", "tiny", "--json")
+    run = cli(
+        "data",
+        "introspect",
+        "--locator",
+        apples,
+        "--llm-assist",
+        "--teacher-url",
+        server.url + "/v1",
+        "--teacher-model",
+        "tiny",
+        "--json",
+    )
     assert run.code == 0, run.err
     report = run.json()["llm_assist"]
     assert report["teacher"] == f"tiny at {server.url}/v1" and report["choice"] == "A"
@@ -65,8 +81,10 @@ def test_import_with_a_failing_endpoint_is_one_error_line(cli, server, apples):
 def test_import_takes_the_teachers_accepted_choice(cli, server, tmp_path):
     """Unfamiliar names: the QA sniffer's own proposal stays below 0.8; the teacher's choice of
     it (with its names) lifts it through the gate, and the import uses it."""
-    rows = "".join(f'{{"zq": "what colour is box {i}?", "resp": "{("red", "green", "blue", "black")[i % 4]} box {i}"}}\n'
-                   for i in range(30))
+    rows = "".join(
+        f'{{"zq": "what colour is box {i}?", "resp": "{("red", "green", "blue", "black")[i % 4]} box {i}"}}\n'
+        for i in range(30)
+    )
     path = tmp_path / "boxes.jsonl"
     path.write_text(rows, encoding="utf-8")
     server.reply = lambda body, headers: (200, chat("A", {"A": -0.01, "B": -6.0}))
@@ -80,23 +98,29 @@ def test_import_takes_the_teachers_accepted_choice(cli, server, tmp_path):
 
 
 def test_a_role_swap_of_a_sniffer_proposal_is_not_accepted(cli, server, tmp_path):
-    rows = "".join(f'{{"zq": "what colour is box {i}?", "resp": "{("red", "green", "blue", "black")[i % 4]} box {i}"}}\n'
-                   for i in range(30))
+    rows = "".join(
+        f'{{"zq": "what colour is box {i}?", "resp": "{("red", "green", "blue", "black")[i % 4]} box {i}"}}\n'
+        for i in range(30)
+    )
     path = tmp_path / "boxes.jsonl"
     path.write_text(rows, encoding="utf-8")
     server.reply = lambda body, headers: (200, chat("B", {"A": -6.0, "B": -0.01}))
-    report = cli("data", "introspect", "--locator", f"jsonl:{path}", "--llm-assist", "--teacher-url", server.url,
-                 "--json").json()["llm_assist"]
+    report = cli(
+        "data", "introspect", "--locator", f"jsonl:{path}", "--llm-assist", "--teacher-url", server.url, "--json"
+    ).json()["llm_assist"]
     assert report["candidates"][1]["field_map"] == {"resp": "question", "zq": "answer"}
     assert report["candidates"][1]["twins"] == ["qa_pair_passthrough: zq -> question, resp -> answer"]
     assert report["verdict"] == "rejected"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--teacher", "x", "--teacher-url", "http://localhost:1"], "not both"),
-    (["--teacher-model", "m"], "give the endpoint too"),
-    (["--teacher-url", "ftp://example.com"], "must be an http(s) address"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--teacher", "x", "--teacher-url", "http://localhost:1"], "not both"),
+        (["--teacher-model", "m"], "give the endpoint too"),
+        (["--teacher-url", "ftp://example.com"], "must be an http(s) address"),
+    ],
+)
 def test_bad_teacher_flags_are_one_line(cli, apples, args, message):
     assert message in one_error_line(cli("data", "introspect", "--locator", apples, "--llm-assist", *args))
 

@@ -14,8 +14,18 @@ from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
 
 @pytest.fixture
 def lora_run(cli, tickets, tiny_model_dir, tmp_path) -> Path:
-    run = cli("train", "--dataset", tickets, "--base", str(tiny_model_dir), "--quiet", "max_steps=2",
-              "max_seq_len=128", "lora.r=4", f"output_dir={tmp_path / 'run'}")
+    run = cli(
+        "train",
+        "--dataset",
+        tickets,
+        "--base",
+        str(tiny_model_dir),
+        "--quiet",
+        "max_steps=2",
+        "max_seq_len=128",
+        "lora.r=4",
+        f"output_dir={tmp_path / 'run'}",
+    )
     assert run.code == 0, run.err
     return tmp_path / "run"
 
@@ -24,17 +34,43 @@ def test_eval_gates_decide_the_exit_status_and_predictions_rescore(cli, tickets,
     assert cli("data", "datasets", "--json").json()[0]["splits"]["test"] > 0  # the import's hash split left test rows
     config = tmp_path / "eval.yaml"
     config.write_text("bootstrap_samples: 40\ngates:\n  - accuracy >= 0\n", encoding="utf-8")
-    passed = cli("eval", "--model", str(lora_run), "--dataset", tickets, "--config", str(config),
-                 "--gate", "lift.accuracy >= -1", "--out", str(tmp_path / "pass"), "max_seq_len=128", "--json")
+    passed = cli(
+        "eval",
+        "--model",
+        str(lora_run),
+        "--dataset",
+        tickets,
+        "--config",
+        str(config),
+        "--gate",
+        "lift.accuracy >= -1",
+        "--out",
+        str(tmp_path / "pass"),
+        "max_seq_len=128",
+        "--json",
+    )
     assert passed.code == 0, passed.err
     result = passed.json()
     assert result["passed"] is True and [g["gate"] for g in result["report"]["gates"]] == [
-        "accuracy >= 0", "lift.accuracy >= -1"]
+        "accuracy >= 0",
+        "lift.accuracy >= -1",
+    ]
     assert "label_scoring: " in passed.err and "examples/s" in passed.err
     assert Path(result["files"]["html"]).is_file()
 
-    rescored = cli("eval", "score", "--task", "classification", "--pred", result["files"]["predictions_tuned"],
-                   "--dataset", tickets, "--bootstrap-samples", "40", "--json")
+    rescored = cli(
+        "eval",
+        "score",
+        "--task",
+        "classification",
+        "--pred",
+        result["files"]["predictions_tuned"],
+        "--dataset",
+        tickets,
+        "--bootstrap-samples",
+        "40",
+        "--json",
+    )
     assert rescored.code == 0, rescored.err
     assert rescored.json()["metrics"] == result["report"]["metrics"]["tuned"]
     assert rescored.json()["intervals"] == result["report"]["intervals"]["tuned"]
@@ -54,8 +90,21 @@ def test_eval_gates_decide_the_exit_status_and_predictions_rescore(cli, tickets,
     assert one_error_line(cli("eval", "errors", str(tmp_path))).startswith(f"error: {tmp_path} has no report.json")
 
     # one value per --gate: the KEY=VALUE words after it stay overrides
-    failed = cli("eval", "run", "--model", str(lora_run), "--dataset", tickets, "--gate", "accuracy > 1",
-                 "bootstrap_samples=0", "max_seq_len=128", "--out", str(tmp_path / "fail"), "--quiet")
+    failed = cli(
+        "eval",
+        "run",
+        "--model",
+        str(lora_run),
+        "--dataset",
+        tickets,
+        "--gate",
+        "accuracy > 1",
+        "bootstrap_samples=0",
+        "max_seq_len=128",
+        "--out",
+        str(tmp_path / "fail"),
+        "--quiet",
+    )
     assert failed.code == 1, failed.err
     assert failed.err == "" and "FAIL" in failed.out and "accuracy > 1" in failed.out
     assert "report.html" in failed.out and (tmp_path / "fail" / "report.json").is_file()
@@ -69,11 +118,14 @@ def test_eval_gates_decide_the_exit_status_and_predictions_rescore(cli, tickets,
         assert f"  - {step}" in failed.out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--gate", "macro_f1 >> 0.8"], "error: "),
-    (["bootstrap_sample=10"], "error: unknown option 'bootstrap_sample'; did you mean 'bootstrap_samples'?"),
-    (["--split", "validation", "--dataset", "missing"], "error: dataset 'missing' not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--gate", "macro_f1 >> 0.8"], "error: "),
+        (["bootstrap_sample=10"], "error: unknown option 'bootstrap_sample'; did you mean 'bootstrap_samples'?"),
+        (["--split", "validation", "--dataset", "missing"], "error: dataset 'missing' not found"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(cli, args, message) -> None:
     base = [] if "--dataset" in args else ["--dataset", "d"]
     line = one_error_line(cli("eval", "--model", "m", *base, *args))

@@ -20,18 +20,33 @@ def test_export_hf_then_gguf_of_the_export(cli, lora_run, tmp_path) -> None:
     # --check with this interpreter on both sides (the pinned 4.57 environment is bench/portable_check.py's)
     import sys
 
-    checked = cli("export", str(lora_run), "--out", str(tmp_path / "checked"), "--check", "--check-python",
-                  sys.executable)
+    checked = cli(
+        "export", str(lora_run), "--out", str(tmp_path / "checked"), "--check", "--check-python", sys.executable
+    )
     assert checked.code == 0, checked.err
     assert "passed under transformers " in checked.out and "greedy outputs on 100% of 5 prompts" in checked.out
 
-    text = cli("export", str(tmp_path / "hf"), "--format", "gguf", "--quant", "q8_0", "--out", str(tmp_path / "gguf"),
-               "--converter", "builtin")
+    text = cli(
+        "export",
+        str(tmp_path / "hf"),
+        "--format",
+        "gguf",
+        "--quant",
+        "q8_0",
+        "--out",
+        str(tmp_path / "gguf"),
+        "--converter",
+        "builtin",
+    )
     assert text.code == 0, text.err
     assert "verified      passed: max |logit diff|" in text.out and "Q8_0" in text.out
     assert (tmp_path / "gguf" / "run-q8_0.gguf").is_file()
     modelfile = (tmp_path / "gguf" / "Modelfile").read_text(encoding="utf-8")  # for `ollama create NAME -f Modelfile`
-    assert "FROM ./run-q8_0.gguf" in modelfile and "<|im_start|>" in modelfile and 'PARAMETER stop "<|im_end|>"' in modelfile
+    assert (
+        "FROM ./run-q8_0.gguf" in modelfile
+        and "<|im_start|>" in modelfile
+        and 'PARAMETER stop "<|im_end|>"' in modelfile
+    )
 
 
 def test_default_folder_is_under_the_workspace_and_no_verify_skips_the_check(cli, lora_run, workspace) -> None:
@@ -67,8 +82,16 @@ def test_bad_input_exits_2_with_one_line(cli, lora_run, tiny_model_dir, tmp_path
 
 
 def test_push_to_hub_uploads_the_exported_folder_in_one_commit(cli, lora_run, fake_hub, tmp_path) -> None:
-    run = cli("export", str(lora_run), "--out", str(tmp_path / "hf"), "--push-to-hub", f"{OWNER}/tickets", "--private",
-              "--json")
+    run = cli(
+        "export",
+        str(lora_run),
+        "--out",
+        str(tmp_path / "hf"),
+        "--push-to-hub",
+        f"{OWNER}/tickets",
+        "--private",
+        "--json",
+    )
     assert run.code == 0, run.err
     hub = run.json()["hub"]
     repo = fake_hub.repos["model", f"{OWNER}/tickets"]
@@ -78,8 +101,20 @@ def test_push_to_hub_uploads_the_exported_folder_in_one_commit(cli, lora_run, fa
     assert repo.files["README.md"] == (tmp_path / "hf" / "README.md").read_bytes()
     assert f"pushing {len(exported)} files to {fake_hub.url}/{OWNER}/tickets" in run.err
 
-    text = cli("export", str(lora_run), "--format", "gguf", "--quant", "q8_0", "--out", str(tmp_path / "gguf"),
-               "--converter", "builtin", "--push-to-hub", f"{OWNER}/tickets-gguf")
+    text = cli(
+        "export",
+        str(lora_run),
+        "--format",
+        "gguf",
+        "--quant",
+        "q8_0",
+        "--out",
+        str(tmp_path / "gguf"),
+        "--converter",
+        "builtin",
+        "--push-to-hub",
+        f"{OWNER}/tickets-gguf",
+    )
     assert text.code == 0, text.err
     assert f"pushed        {fake_hub.url}/{OWNER}/tickets-gguf (" in text.out
     assert {"run-q8_0.gguf", "Modelfile"} <= set(fake_hub.repos["model", f"{OWNER}/tickets-gguf"].files)
@@ -88,7 +123,18 @@ def test_push_to_hub_uploads_the_exported_folder_in_one_commit(cli, lora_run, fa
 def test_help_documents_every_option(cli) -> None:
     run = cli("export", "--help")
     assert run.code == 0
-    for flag in ("--format {hf,gguf}", "--out DIR", "--quant {f32,f16,q8_0,q4_k_m,q5_k_m,q6_k}", "--converter {auto,llama.cpp,builtin}", "--overwrite", "--no-verify", "--check",
-                 "--check-python PATH", "--push-to-hub ORG/NAME", "--private", "--json"):
+    for flag in (
+        "--format {hf,gguf}",
+        "--out DIR",
+        "--quant {f32,f16,q8_0,q4_k_m,q5_k_m,q6_k}",
+        "--converter {auto,llama.cpp,builtin}",
+        "--overwrite",
+        "--no-verify",
+        "--check",
+        "--check-python PATH",
+        "--push-to-hub ORG/NAME",
+        "--private",
+        "--json",
+    ):
         assert flag in run.out
     assert "export" in cli("--help").out

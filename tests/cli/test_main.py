@@ -34,13 +34,27 @@ def test_data_help_lists_every_subcommand(cli):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["data", "import", "--help"], ["--locator", "--mapper", "--field-map SRC=DST", "--option KEY=VALUE",
-                                        "--dataset", "--mode {append,replace}",
-                                        "--split {auto,train,validation,test}", "--save-as", "--json",
-                                        "--drop-reason CODE", "--format {jsonl,parquet}",
-                                        "de-duplicated by content"]),
-        (["data", "introspect", "--help"], ["--locator", "--llm-assist", "--teacher PATH", "--sample-size N",
-                                            "(default: 2000)"]),
+        (
+            ["data", "import", "--help"],
+            [
+                "--locator",
+                "--mapper",
+                "--field-map SRC=DST",
+                "--option KEY=VALUE",
+                "--dataset",
+                "--mode {append,replace}",
+                "--split {auto,train,validation,test}",
+                "--save-as",
+                "--json",
+                "--drop-reason CODE",
+                "--format {jsonl,parquet}",
+                "de-duplicated by content",
+            ],
+        ),
+        (
+            ["data", "introspect", "--help"],
+            ["--locator", "--llm-assist", "--teacher PATH", "--sample-size N", "(default: 2000)"],
+        ),
         (["data", "mappings", "--help"], ["list", "show", "history", "rerun", "delete"]),
         (["data", "mappings", "rerun", "--help"], ["NAME", "Re-run a saved mapping"]),
         (["data", "events", "--help"], ["--stage", "--reason CODE", "--mapping NAME", "--limit N"]),
@@ -124,12 +138,14 @@ def test_json_output_is_exactly_one_document(cli, monkeypatch):
 
 def test_python_dash_m_brewslm(tmp_path):
     env = {**os.environ, "BREWSLM_HOME": str(tmp_path / "home")}
-    proc = subprocess.run([sys.executable, "-m", "brewslm", "--help"], capture_output=True, text=True, env=env,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "brewslm", "--help"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "usage: brewslm" in proc.stdout and "data" in proc.stdout
-    bad = subprocess.run([sys.executable, "-m", "brewslm", "data", "import"], capture_output=True, text=True,
-                         env=env, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "brewslm", "data", "import"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 
@@ -174,16 +190,27 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("argv, shown", [
-    (["data", "noisy"], False),
-    (["--verbose", "data", "noisy"], True),
-    (["data", "noisy", "--verbose"], True),  # the switch works anywhere on the line
-])
+@pytest.mark.parametrize(
+    "argv, shown",
+    [
+        (["data", "noisy"], False),
+        (["--verbose", "data", "noisy"], True),
+        (["data", "noisy", "--verbose"], True),  # the switch works anywhere on the line
+    ],
+)
 def test_third_party_warnings_show_only_with_verbose(tmp_path, argv, shown):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS", "TRANSFORMERS_VERBOSITY",
-                                                           "MLFLOW_LOGGING_LEVEL")}
-    proc = subprocess.run([sys.executable, "-c", NOISY_COMMAND, *argv], capture_output=True, text=True,
-                          env={**env, "BREWSLM_HOME": str(tmp_path / "home")}, timeout=240)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONWARNINGS", "TRANSFORMERS_VERBOSITY", "MLFLOW_LOGGING_LEVEL")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", NOISY_COMMAND, *argv],
+        capture_output=True,
+        text=True,
+        env={**env, "BREWSLM_HOME": str(tmp_path / "home")},
+        timeout=240,
+    )
     assert proc.returncode == 0 and proc.stdout == "done\n", proc.stderr
     for line in ("FutureWarning", "transformers logger", "mlflow logger", "root-propagating"):
         assert (line in proc.stderr) is shown, (line, proc.stderr)
@@ -207,16 +234,43 @@ def test_a_tiny_train_and_eval_print_no_third_party_lines(cli, tickets_jsonl, ti
     """The real thing, in fresh interpreters: training (shared-prefix batches, MLflow on, its first
     SQLite migration included) and evaluation (label scoring from a cached prefix) print only
     BrewSLM's own lines."""
-    assert cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
-               "--dataset", "tickets").code == 0
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS", "TRANSFORMERS_VERBOSITY",
-                                                           "MLFLOW_LOGGING_LEVEL", "MLFLOW_TRACKING_URI")}
-    runs = [["train", "--dataset", "tickets", "--base", str(tiny_model_dir), "max_steps=1", "max_seq_len=128",
-             "lora.r=4", f"output_dir={tmp_path / 'run'}", "mlflow=true"],
-            ["eval", "--model", str(tmp_path / "run"), "--dataset", "tickets", "--quiet"]]
+    assert (
+        cli(
+            "data",
+            "import",
+            "--locator",
+            f"jsonl:{tickets_jsonl}",
+            "--mapper",
+            "label_to_classification",
+            "--dataset",
+            "tickets",
+        ).code
+        == 0
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONWARNINGS", "TRANSFORMERS_VERBOSITY", "MLFLOW_LOGGING_LEVEL", "MLFLOW_TRACKING_URI")
+    }
+    runs = [
+        [
+            "train",
+            "--dataset",
+            "tickets",
+            "--base",
+            str(tiny_model_dir),
+            "max_steps=1",
+            "max_seq_len=128",
+            "lora.r=4",
+            f"output_dir={tmp_path / 'run'}",
+            "mlflow=true",
+        ],
+        ["eval", "--model", str(tmp_path / "run"), "--dataset", "tickets", "--quiet"],
+    ]
     for argv in runs:
-        proc = subprocess.run([sys.executable, "-m", "brewslm", *argv], capture_output=True, text=True, env=env,
-                              timeout=280)
+        proc = subprocess.run(
+            [sys.executable, "-m", "brewslm", *argv], capture_output=True, text=True, env=env, timeout=280
+        )
         assert proc.returncode in (0, 1), proc.stderr  # eval: 1 when a gate fails
         assert "warning" not in proc.stderr.lower() and " INFO " not in proc.stderr, proc.stderr
     assert (workspace / "mlflow.db").is_file()

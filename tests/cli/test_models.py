@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from cli.test_train import one_error_line, tickets  # noqa: F401  (tickets: a fixture)
-from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
-
 from brewslm.base_models.catalog import CATALOG
 from brewslm.tuning import recommend as recommend_module
 from brewslm.tuning.recommend import MachineSpeed, ProbeCurve
+from cli.test_train import one_error_line, tickets  # noqa: F401  (tickets: a fixture)
+from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
 
-SPEED = MachineSpeed(device="cpu", name="test cpu", gflops=1000.0, efficiency=0.3, efficiency_source="measured",
-                     calibration_model="smollm2-135m-instruct", calibration_tokens_per_s=600.0)
+SPEED = MachineSpeed(
+    device="cpu",
+    name="test cpu",
+    gflops=1000.0,
+    efficiency=0.3,
+    efficiency_source="measured",
+    calibration_model="smollm2-135m-instruct",
+    calibration_tokens_per_s=600.0,
+)
 FLAT = ProbeCurve("smollm2-135m-instruct", [2, 4, 6], [3.0, 2.0, 2.0], 48)
 
 
@@ -59,12 +65,15 @@ def test_recommend_without_a_probe_assumes_the_default_epochs(cli, tickets, monk
     assert result["epochs"] == 3.0 and result["probe"] is None
 
 
-@pytest.mark.parametrize("args,expected", [
-    (["recommend", "--dataset", "{tickets}", "--budget", "soon"], "budget 'soon' is not a duration"),
-    (["recommend", "--dataset", "no-such-dataset", "--no-probe"], "no-such-dataset"),
-    (["list", "--seq-len", "0"], "--seq-len and --batch-size must be at least 1"),
-    (["list", "--device", "tpu"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["recommend", "--dataset", "{tickets}", "--budget", "soon"], "budget 'soon' is not a duration"),
+        (["recommend", "--dataset", "no-such-dataset", "--no-probe"], "no-such-dataset"),
+        (["list", "--seq-len", "0"], "--seq-len and --batch-size must be at least 1"),
+        (["list", "--device", "tpu"], "invalid choice"),
+    ],
+)
 def test_bad_input_is_one_line(cli, tickets, args, expected) -> None:
     run = cli("models", *[a.format(tickets=tickets) for a in args])
     assert expected in one_error_line(run)
@@ -80,11 +89,20 @@ def test_the_probe_trains_briefly_and_reads_the_validation_curve(cli, tickets, w
 
 
 def test_a_probe_longer_than_a_fifth_of_the_budget_is_not_run(cli, tickets, monkeypatch) -> None:
-    slow = MachineSpeed(device="cpu", name="slow cpu", gflops=1.0, efficiency=0.3, efficiency_source="measured",
-                        calibration_model="smollm2-135m-instruct", calibration_tokens_per_s=1.0)
+    slow = MachineSpeed(
+        device="cpu",
+        name="slow cpu",
+        gflops=1.0,
+        efficiency=0.3,
+        efficiency_source="measured",
+        calibration_model="smollm2-135m-instruct",
+        calibration_tokens_per_s=1.0,
+    )
     monkeypatch.setattr(recommend_module, "machine_speed", lambda device="cpu", measure=True: slow)
     monkeypatch.setattr(recommend_module, "run_probe", lambda dataset: pytest.fail("the probe must not run"))
     result = cli("models", "recommend", "--dataset", tickets, "--budget", "30m", "--json").json()
     assert result["probe"] is None and result["epochs"] == 3.0
-    assert any(line.startswith("no probe run: it would take about") and "more than 20% of the budget" in line
-               for line in result["why"])
+    assert any(
+        line.startswith("no probe run: it would take about") and "more than 20% of the budget" in line
+        for line in result["why"]
+    )

@@ -28,8 +28,9 @@ def parse(*argv: str) -> Example:
 
 def test_fields_become_typed_arguments():
     opts = parse("n1", "--locator", "jsonl:x", "--count", "7", "--pair", "a=b", "c=d", "--pair", "e=f", "--json")
-    assert opts == Example(name="n1", locator="jsonl:x", count=7, tag=None, pairs=["a=b", "c=d", "e=f"],
-                           mode="a", assist=None, json=True)
+    assert opts == Example(
+        name="n1", locator="jsonl:x", count=7, tag=None, pairs=["a=b", "c=d", "e=f"], mode="a", assist=None, json=True
+    )
 
 
 def test_defaults_and_tri_state_flag():
@@ -41,7 +42,13 @@ def test_help_text_comes_from_the_fields():
     parser = argparse.ArgumentParser(prog="t")
     add_options(parser, Example)
     text = parser.format_help()
-    for expected in ("Where from.", "How many. (default: 3)", "--pair", "Mode. (default: a)", "Print one JSON document"):
+    for expected in (
+        "Where from.",
+        "How many. (default: 3)",
+        "--pair",
+        "Mode. (default: a)",
+        "Print one JSON document",
+    ):
         assert expected in text
     assert "--locator LOCATOR" in text and "NAME" in text
 

@@ -11,15 +11,26 @@ FAST = ["train.max_steps=2", "train.batch_size=4", "eval.max_examples=12", "eval
 
 def test_run_prints_the_table_paths_and_exits_by_the_gates(cli, tiny_model_dir, tmp_path: Path):  # noqa: F811
     out = tmp_path / "pipe"
-    result = cli("run", "sentiment", *FAST, "eval.gates=[macro_f1 >= 0]", "--base", tiny_model_dir, "--out", out,
-                 "--quiet")
+    result = cli(
+        "run", "sentiment", *FAST, "eval.gates=[macro_f1 >= 0]", "--base", tiny_model_dir, "--out", out, "--quiet"
+    )
     assert result.code == 0, result.err
     assert "recipe sentiment: data ran" in result.out and "macro_f1 (headline)" in result.out
     assert "majority-class baseline" in result.out and f"{out / 'model'}" in result.out
     assert "report.html" in result.out
 
-    failing = cli("run", "sentiment", *FAST, "eval.gates=[macro_f1 > 2]", "--base", tiny_model_dir, "--out", out,
-                  "--quiet", "--json")
+    failing = cli(
+        "run",
+        "sentiment",
+        *FAST,
+        "eval.gates=[macro_f1 > 2]",
+        "--base",
+        tiny_model_dir,
+        "--out",
+        out,
+        "--quiet",
+        "--json",
+    )
     assert failing.code == 1
     document = failing.json()
     assert document["stages"]["train"]["status"] == "skipped" and document["passed"] is False
@@ -27,11 +38,22 @@ def test_run_prints_the_table_paths_and_exits_by_the_gates(cli, tiny_model_dir, 
 
     text = cli("run", "sentiment", *FAST, "eval.gates=[macro_f1 > 2]", "--base", tiny_model_dir, "--out", out)
     assert text.code == 1 and "export: blocked, a gate failed" in text.err
-    assert "model       not exported: a gate failed (--export-anyway exports it, its model card marked failed)" \
-        in text.out
+    assert (
+        "model       not exported: a gate failed (--export-anyway exports it, its model card marked failed)" in text.out
+    )
 
-    anyway = cli("run", "sentiment", *FAST, "eval.gates=[macro_f1 > 2]", "--base", tiny_model_dir, "--out", out,
-                 "--quiet", "--export-anyway")
+    anyway = cli(
+        "run",
+        "sentiment",
+        *FAST,
+        "eval.gates=[macro_f1 > 2]",
+        "--base",
+        tiny_model_dir,
+        "--out",
+        out,
+        "--quiet",
+        "--export-anyway",
+    )
     assert anyway.code == 1 and f"{out / 'model'}" in anyway.out  # exported, and still a failed gate
     assert "FAILED its quality gates" in (out / "model" / "README.md").read_text(encoding="utf-8")
 

@@ -23,8 +23,17 @@ def test_help_text_comes_from_the_settings(capsys: pytest.CaptureFixture) -> Non
 
     assert main(["serve", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    for flag in ("--host", "--port", "--no-batching", "--window-ms", "--max-batch-size", "--max-tokens-limit",
-                 "--max-request-bytes", "--request-timeout-s", "--device"):
+    for flag in (
+        "--host",
+        "--port",
+        "--no-batching",
+        "--window-ms",
+        "--max-batch-size",
+        "--max-tokens-limit",
+        "--max-request-bytes",
+        "--request-timeout-s",
+        "--device",
+    ):
         assert flag in text
     assert ServerSettings.model_fields["max_request_bytes"].description in text
     assert "(default: 127.0.0.1)" in text and "BREWSLM_API_KEY" in text
@@ -32,8 +41,9 @@ def test_help_text_comes_from_the_settings(capsys: pytest.CaptureFixture) -> Non
 
 def test_errors_are_one_line_before_any_model_loads(cli, tmp_path: Path) -> None:
     nothing = cli("serve")
-    assert nothing.code == 2 and nothing.err.strip() == ("error: name at least one model to serve: an export folder, "
-                                                         "recipe, training run or model folder")
+    assert nothing.code == 2 and nothing.err.strip() == (
+        "error: name at least one model to serve: an export folder, recipe, training run or model folder"
+    )
     missing = cli("serve", tmp_path / "no-such-model", "--port", "0")
     assert missing.code == 2 and missing.err.count("\n") == 1 and "no-such-model" in missing.err
     bad_port = cli("serve", tmp_path, "--port", "70000")
@@ -54,9 +64,13 @@ def test_a_taken_port_is_a_one_line_error(cli, tmp_path: Path) -> None:
 def test_serve_prints_the_url_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     model = save_tiny_causal_lm(tmp_path / "tiny")
     env = {**os.environ, "BREWSLM_API_KEY": ""}
-    process = subprocess.Popen([sys.executable, "-m", "brewslm", "serve", str(model), "--port", "0",
-                                "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "brewslm", "serve", str(model), "--port", "0", "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         banner = {}
         while "api key" not in banner:
@@ -76,8 +90,11 @@ def test_serve_prints_the_url_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None
                 assert time.monotonic() < deadline, "the server never answered"
                 time.sleep(0.1)
         assert health.json() == {"status": "ok", "models": ["tiny"]}
-        reply = httpx.post(f"{url}/v1/chat/completions", timeout=60,
-                           json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3})
+        reply = httpx.post(
+            f"{url}/v1/chat/completions",
+            timeout=60,
+            json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3},
+        )
         assert reply.status_code == 200 and reply.json()["model"] == "tiny"
     finally:
         process.send_signal(signal.SIGINT)

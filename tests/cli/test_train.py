@@ -21,8 +21,17 @@ def one_error_line(run) -> str:
 
 @pytest.fixture
 def tickets(cli, tickets_jsonl: Path) -> str:
-    run = cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
-              "--dataset", "tickets", "--json")
+    run = cli(
+        "data",
+        "import",
+        "--locator",
+        f"jsonl:{tickets_jsonl}",
+        "--mapper",
+        "label_to_classification",
+        "--dataset",
+        "tickets",
+        "--json",
+    )
     assert run.code == 0, run.err
     return "tickets"
 
@@ -30,8 +39,19 @@ def tickets(cli, tickets_jsonl: Path) -> str:
 def test_train_then_export(cli, tickets, tiny_model_dir, tmp_path) -> None:
     config = tmp_path / "train.yaml"
     config.write_text("batch_size: 4\nlora:\n  r: 4\nlog_every: 1\n", encoding="utf-8")
-    run = cli("train", "--dataset", tickets, "--base", str(tiny_model_dir), "--config", str(config),
-              "max_steps=3", "max_seq_len=128", f"output_dir={tmp_path / 'run'}", "--json")
+    run = cli(
+        "train",
+        "--dataset",
+        tickets,
+        "--base",
+        str(tiny_model_dir),
+        "--config",
+        str(config),
+        "max_steps=3",
+        "max_seq_len=128",
+        f"output_dir={tmp_path / 'run'}",
+        "--json",
+    )
     assert run.code == 0, run.err
     result = run.json()
     assert result["steps"] == 3 and result["run_dir"] == str(tmp_path / "run")
@@ -40,16 +60,30 @@ def test_train_then_export(cli, tickets, tiny_model_dir, tmp_path) -> None:
 
     exported = cli("train", "export", str(tmp_path / "run"), "--merge", "--out", str(tmp_path / "merged"))
     assert exported.code == 0, exported.err
-    assert exported.err.strip() == (f"note: 'brewslm train export' is now 'brewslm export {tmp_path / 'run'} "
-                                    f"--format hf --out {tmp_path / 'merged'}'; it ran that")
+    assert exported.err.strip() == (
+        f"note: 'brewslm train export' is now 'brewslm export {tmp_path / 'run'} "
+        f"--format hf --out {tmp_path / 'merged'}'; it ran that"
+    )
     assert "model card" in exported.out and (tmp_path / "merged" / "config.json").is_file()  # export's output
     assert json.loads((tmp_path / "merged" / "brewslm_export.json").read_text())["merged_lora"] is True
     assert (tmp_path / "merged" / "README.md").is_file()  # the model card 'brewslm export' writes too
 
 
 def test_train_run_is_the_default_command_and_reads_as_text(cli, tickets, tiny_model_dir, tmp_path) -> None:
-    run = cli("train", "run", "--dataset", tickets, "--base", str(tiny_model_dir), "--method", "full", "--quiet",
-              "max_steps=1", "max_seq_len=128", "run_name=first")
+    run = cli(
+        "train",
+        "run",
+        "--dataset",
+        tickets,
+        "--base",
+        str(tiny_model_dir),
+        "--method",
+        "full",
+        "--quiet",
+        "max_steps=1",
+        "max_seq_len=128",
+        "run_name=first",
+    )
     assert run.code == 0, run.err
     assert run.err == "" and "steps" in run.out and "throughput" in run.out
     named = cli("train", "export", "first", "--out", str(tmp_path / "full"), "--json")  # --merge: always
@@ -57,11 +91,14 @@ def test_train_run_is_the_default_command_and_reads_as_text(cli, tickets, tiny_m
     assert named.json() == cli("export", "first", "--out", str(tmp_path / "full"), "--overwrite", "--json").json()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["learning_rte=1e-4"], "error: unknown option 'learning_rte'; did you mean 'learning_rate'?"),
-    (["lora.r=zero"], "error: option 'lora.r': Input should be a valid integer"),
-    (["--dataset", "missing"], "error: dataset 'missing' not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["learning_rte=1e-4"], "error: unknown option 'learning_rte'; did you mean 'learning_rate'?"),
+        (["lora.r=zero"], "error: option 'lora.r': Input should be a valid integer"),
+        (["--dataset", "missing"], "error: dataset 'missing' not found"),
+    ],
+)
 def test_bad_options_are_one_line_errors(cli, tiny_model_dir, args, message) -> None:
     base = [] if "--dataset" in args else ["--dataset", "d"]
     line = one_error_line(cli("train", *base, "--base", str(tiny_model_dir), *args))
@@ -81,10 +118,27 @@ def test_help_lists_every_training_option(cli) -> None:
 
 
 def test_train_with_a_search_and_a_task_metric(cli, tickets, tiny_model_dir, tmp_path) -> None:
-    common = ["--dataset", tickets, "--base", str(tiny_model_dir), "batch_size=8", "max_seq_len=128",
-              "max_train_examples=8", "max_eval_examples=4"]
-    run = cli("train", *common, "search.enabled=true", "search.learning_rates=[1e-3, 1e-4]", "search.max_epochs=1",
-              "search.budget_minutes=0.000001", "search.max_validation_rows=4", f"output_dir={tmp_path / 's'}", "--json")
+    common = [
+        "--dataset",
+        tickets,
+        "--base",
+        str(tiny_model_dir),
+        "batch_size=8",
+        "max_seq_len=128",
+        "max_train_examples=8",
+        "max_eval_examples=4",
+    ]
+    run = cli(
+        "train",
+        *common,
+        "search.enabled=true",
+        "search.learning_rates=[1e-3, 1e-4]",
+        "search.max_epochs=1",
+        "search.budget_minutes=0.000001",
+        "search.max_validation_rows=4",
+        f"output_dir={tmp_path / 's'}",
+        "--json",
+    )
     assert run.code == 0, run.err
     result = run.json()
     assert "search: 2 learning rates 0.001, 0.0001" in run.err and "would pass the budget" in run.err
@@ -96,8 +150,10 @@ def test_train_with_a_search_and_a_task_metric(cli, tickets, tiny_model_dir, tmp
     assert text.code == 0, text.err
     assert "validation accuracy" in text.out and "kept the model of step" in text.out
     line = one_error_line(cli("train", *common, "early_stopping.metric=bleu", f"output_dir={tmp_path / 'x'}"))
-    assert line.startswith("error: option 'early_stopping.metric' is 'bleu', which classification validation does "
-                           "not report; use eval_loss or one of:"), line
+    assert line.startswith(
+        "error: option 'early_stopping.metric' is 'bleu', which classification validation does "
+        "not report; use eval_loss or one of:"
+    ), line
 
 
 def test_help_lists_the_search_options(cli) -> None:

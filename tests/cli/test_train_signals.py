@@ -11,21 +11,47 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
-
 from brewslm.storage.events import list_events
 from brewslm.training.run import RUN_FAILED
+from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
 
 
 def test_sigterm_marks_the_run_interrupted_and_exits_143(cli, tickets_jsonl, tiny_model_dir, tmp_path):
-    imported = cli("data", "import", "--locator", f"jsonl:{tickets_jsonl}", "--mapper", "label_to_classification",
-                   "--dataset", "tickets", "--json")
+    imported = cli(
+        "data",
+        "import",
+        "--locator",
+        f"jsonl:{tickets_jsonl}",
+        "--mapper",
+        "label_to_classification",
+        "--dataset",
+        "tickets",
+        "--json",
+    )
     assert imported.code == 0, imported.err
     run_dir = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "brewslm", "train", "--dataset", "tickets", "--base",
-                             str(tiny_model_dir), "--quiet", "max_steps=100000", "max_seq_len=64", "batch_size=2",
-                             f"output_dir={run_dir}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "brewslm",
+            "train",
+            "--dataset",
+            "tickets",
+            "--base",
+            str(tiny_model_dir),
+            "--quiet",
+            "max_steps=100000",
+            "max_seq_len=64",
+            "batch_size=2",
+            f"output_dir={run_dir}",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while not (run_dir / "metrics.jsonl").is_file() or not (run_dir / "metrics.jsonl").stat().st_size:

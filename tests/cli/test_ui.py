@@ -19,8 +19,9 @@ from brewslm.cli.ui import UIOptions, ui_settings
 def test_options_become_settings(tmp_path: Path, workspace: Path):
     extra = tmp_path / "exports"
     extra.mkdir()
-    settings = ui_settings(UIOptions(port=8123, model=["runs/a", "hub/b"], allow_root=[str(extra)], max_upload_mb=2,
-                                     keep_uploads_days=0.5))
+    settings = ui_settings(
+        UIOptions(port=8123, model=["runs/a", "hub/b"], allow_root=[str(extra)], max_upload_mb=2, keep_uploads_days=0.5)
+    )
     assert (settings.host, settings.port, settings.models) == ("127.0.0.1", 8123, ["runs/a", "hub/b"])
     assert settings.max_upload_bytes == 2 * 1024 * 1024 and settings.upload_retention_days == 0.5
     assert extra.resolve() in settings.allowed_roots and Path.cwd().resolve() in settings.allowed_roots
@@ -29,7 +30,10 @@ def test_options_become_settings(tmp_path: Path, workspace: Path):
 
 def test_a_missing_root_is_a_one_line_error(cli, tmp_path: Path):
     result = cli("ui", "--allow-root", str(tmp_path / "nope"))
-    assert result.code == 2 and result.err.strip() == f"error: --allow-root {tmp_path / 'nope'}: not a folder; name an existing folder"
+    assert (
+        result.code == 2
+        and result.err.strip() == f"error: --allow-root {tmp_path / 'nope'}: not a folder; name an existing folder"
+    )
 
 
 @pytest.mark.parametrize("days", ["-1", "soon", "nan"])
@@ -48,8 +52,13 @@ def _free_port() -> int:
 def test_the_command_serves_the_ui_until_interrupted(workspace: Path):
     port = _free_port()
     env = {**os.environ, "BREWSLM_API_KEY": "k"}
-    server = subprocess.Popen([sys.executable, "-m", "brewslm", "ui", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "brewslm", "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -57,7 +66,9 @@ def test_the_command_serves_the_ui_until_interrupted(workspace: Path):
                 response = httpx.get(f"http://127.0.0.1:{port}/jobs", timeout=2)
                 break
             except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.poll() else "no answer"
+                assert server.poll() is None and time.monotonic() < deadline, (
+                    server.stderr.read() if server.poll() else "no answer"
+                )
                 time.sleep(0.2)
         assert response.status_code == 401  # BREWSLM_API_KEY set: the key is needed
         authorized = httpx.get(f"http://127.0.0.1:{port}/jobs", headers={"Authorization": "Bearer k"})

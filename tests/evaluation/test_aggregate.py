@@ -40,9 +40,11 @@ class Accuracy(EvalHandler):
 
     def metrics(self, totals: Mapping[str, float]) -> dict[str, float | None]:
         examples, predicted = totals.get("examples", 0.0), totals.get("pred_yes", 0.0)
-        return {"accuracy": totals.get("correct", 0.0) / examples if examples else None,
-                "precision_yes": totals.get("tp_yes", 0.0) / predicted if predicted else None,
-                "examples": examples}
+        return {
+            "accuracy": totals.get("correct", 0.0) / examples if examples else None,
+            "precision_yes": totals.get("tp_yes", 0.0) / predicted if predicted else None,
+            "examples": examples,
+        }
 
 
 class Perplexity(EvalHandler):
@@ -113,8 +115,9 @@ def test_resample_counts_are_seeded_and_independent_of_chunking(monkeypatch: pyt
     assert list(iter_resample_counts(0, 50)) == [] and list(iter_resample_counts(5, 0)) == []
 
 
-def naive_percentiles(handler: EvalHandler, table: StatsTable, metric: str, samples: int, seed: int,
-                      confidence: float) -> list[float]:
+def naive_percentiles(
+    handler: EvalHandler, table: StatsTable, metric: str, samples: int, seed: int, confidence: float
+) -> list[float]:
     """The slow way: resample row indices, sum them, compute the metric, take percentiles."""
     values = []
     for counts in np.vstack(list(iter_resample_counts(len(table), samples, seed))):
@@ -189,12 +192,19 @@ def test_paired_lift_uses_the_same_resamples_for_both_models() -> None:
     differences = []
     for counts in np.vstack(list(iter_resample_counts(60, 400, 3))):
         rows = np.repeat(np.arange(60), counts)
-        differences.append(handler.metrics(tuned_table.totals(rows))["accuracy"]
-                           - handler.metrics(base_table.totals(rows))["accuracy"])
+        differences.append(
+            handler.metrics(tuned_table.totals(rows))["accuracy"] - handler.metrics(base_table.totals(rows))["accuracy"]
+        )
     assert [entry["ci_low"], entry["ci_high"]] == pytest.approx(list(np.percentile(differences, [2.5, 97.5])))
 
-    assert lift["precision_yes"] == {"base": None, "tuned": None, "lift": None, "ci_low": None, "ci_high": None,
-                                     "better": None}
+    assert lift["precision_yes"] == {
+        "base": None,
+        "tuned": None,
+        "lift": None,
+        "ci_low": None,
+        "ci_high": None,
+        "better": None,
+    }
     assert set(entry) == {"base", "tuned", "lift", "ci_low", "ci_high", "better"}
 
 

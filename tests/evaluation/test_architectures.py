@@ -19,14 +19,19 @@ from helpers.workspace import shared_workspace
 from .test_runner import SENTIMENT
 
 LABELS = ["negative", "positive", "mixed feelings"]
-TEXTS = ["a fine film", "dull and far too long for anyone to sit through", "ok",
-         "the quick brown fox jumps over the lazy dog"]
+TEXTS = [
+    "a fine film",
+    "dull and far too long for anyone to sit through",
+    "ok",
+    "the quick brown fox jumps over the lazy dog",
+]
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("name", ARCHITECTURES)
-def test_label_scores_equal_a_plain_forward_pass(name: str, attention: str | None,
-                                                 tiny_architecture_dirs: TinyArchitectureDirs) -> None:
+def test_label_scores_equal_a_plain_forward_pass(
+    name: str, attention: str | None, tiny_architecture_dirs: TinyArchitectureDirs
+) -> None:
     from brewslm.evaluation.prediction.label_scoring import score_labels
     from brewslm.evaluation.prediction.prompts import full_prompt_ids, reply_ids
     from brewslm.tasks import get_task_profile
@@ -39,8 +44,12 @@ def test_label_scores_equal_a_plain_forward_pass(name: str, attention: str | Non
         expected = []
         for item in rendered:
             prompt = full_prompt_ids(item, tokenizer)
-            expected.append({label: full_forward_logprob(scored, prompt + reply, len(prompt))
-                             for label, reply in zip(LABELS, reply_ids(item, tokenizer, LABELS))})
+            expected.append(
+                {
+                    label: full_forward_logprob(scored, prompt + reply, len(prompt))
+                    for label, reply in zip(LABELS, reply_ids(item, tokenizer, LABELS))
+                }
+            )
         for batch_size in (1, 3):  # one prompt per forward (the whole prefix cached) and several
             scores = score_labels(scored, tokenizer, rendered, LABELS, batch_size=batch_size)
             for got, want in zip(scores, expected):
@@ -54,21 +63,35 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     with shared_workspace(tmp_path_factory, "eval-architectures") as root:
         source = root / "sentiment.jsonl"
-        source.write_text("".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in SENTIMENT[::2]),
-                          encoding="utf-8")
-        run_import(ImportSpec(locator=f"jsonl:{source}", mapper_id="label_to_classification", dataset="sentiment",
-                              split="test"))
+        source.write_text(
+            "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in SENTIMENT[::2]), encoding="utf-8"
+        )
+        run_import(
+            ImportSpec(
+                locator=f"jsonl:{source}", mapper_id="label_to_classification", dataset="sentiment", split="test"
+            )
+        )
         yield root
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
-def test_evaluate_by_label_scoring_and_by_generation(name: str, space: Path,
-                                                     tiny_architecture_dirs: TinyArchitectureDirs) -> None:
+def test_evaluate_by_label_scoring_and_by_generation(
+    name: str, space: Path, tiny_architecture_dirs: TinyArchitectureDirs
+) -> None:
     for strategy in ("label_scoring", "generation"):
-        result = evaluate(load_eval_config(model=str(tiny_architecture_dirs[name]), dataset="sentiment",
-                                           strategy=strategy, max_new_tokens=4, bootstrap_samples=0, baseline="none",
-                                           max_seq_len=192, cheap_baselines=False,
-                                           out_dir=str(space / f"{name}-{strategy}")))
+        result = evaluate(
+            load_eval_config(
+                model=str(tiny_architecture_dirs[name]),
+                dataset="sentiment",
+                strategy=strategy,
+                max_new_tokens=4,
+                bootstrap_samples=0,
+                baseline="none",
+                max_seq_len=192,
+                cheap_baselines=False,
+                out_dir=str(space / f"{name}-{strategy}"),
+            )
+        )
         report: dict[str, Any] = result.report
         assert report["task"] == "classification" and report["strategy"] == strategy
         assert report["dataset"]["examples"] == 4

@@ -22,25 +22,38 @@ def test_defaults() -> None:
 
 def test_yaml_then_fields_then_overrides(tmp_path: Path) -> None:
     path = tmp_path / "eval.yaml"
-    path.write_text("model: run-a\ndataset: reviews\ngates:\n  - macro_f1 >= 0.8\nhandler_options:\n  beta: 0.1\n"
-                    "max_examples: 50\n", encoding="utf-8")
-    config = load_eval_config(path, overrides=["handler_options.beta=0.2", "bootstrap_samples=200", "baseline=none"],
-                              model="run-b", max_examples=None)
+    path.write_text(
+        "model: run-a\ndataset: reviews\ngates:\n  - macro_f1 >= 0.8\nhandler_options:\n  beta: 0.1\n"
+        "max_examples: 50\n",
+        encoding="utf-8",
+    )
+    config = load_eval_config(
+        path,
+        overrides=["handler_options.beta=0.2", "bootstrap_samples=200", "baseline=none"],
+        model="run-b",
+        max_examples=None,
+    )
     assert config.model == "run-b" and config.dataset == "reviews" and config.max_examples == 50
     assert config.gates == ["macro_f1 >= 0.8"] and config.handler_options == {"beta": 0.2}
     assert config.bootstrap_samples == 200 and config.skips_baseline
 
 
-@pytest.mark.parametrize("override, message", [
-    ("bootstrap_sample=10", "unknown option 'bootstrap_sample'; did you mean 'bootstrap_samples'?"),
-    ("temprature=0.5", "unknown option 'temprature'; did you mean 'temperature'?"),
-    ("xyzzy=1", "unknown option 'xyzzy'; see 'brewslm eval --help' for the options"),
-    ("strategy=beam", "option 'strategy': Input should be 'label_scoring', 'generation', 'preference' or 'perplexity'"),
-    ("split=dev", "option 'split': Input should be 'train', 'validation' or 'test'"),
-    ("confidence=95", "option 'confidence': Input should be less than 1"),
-    ("max_examples=0", "option 'max_examples': Input should be greater than or equal to 1"),
-    ("baseline=' '", "option 'baseline': is empty"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("bootstrap_sample=10", "unknown option 'bootstrap_sample'; did you mean 'bootstrap_samples'?"),
+        ("temprature=0.5", "unknown option 'temprature'; did you mean 'temperature'?"),
+        ("xyzzy=1", "unknown option 'xyzzy'; see 'brewslm eval --help' for the options"),
+        (
+            "strategy=beam",
+            "option 'strategy': Input should be 'label_scoring', 'generation', 'preference' or 'perplexity'",
+        ),
+        ("split=dev", "option 'split': Input should be 'train', 'validation' or 'test'"),
+        ("confidence=95", "option 'confidence': Input should be less than 1"),
+        ("max_examples=0", "option 'max_examples': Input should be greater than or equal to 1"),
+        ("baseline=' '", "option 'baseline': is empty"),
+    ],
+)
 def test_bad_options_are_one_line_errors(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_eval_config(overrides=[override], model="m", dataset="d")

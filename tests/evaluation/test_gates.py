@@ -11,33 +11,56 @@ from brewslm.evaluation.gates import Gate, check_gate, check_gates, parse_gate, 
 
 
 def report(with_base: bool = True) -> dict[str, Any]:
-    lift = {"macro_f1": {"base": 0.6, "tuned": 0.87, "lift": 0.27, "ci_low": 0.2, "ci_high": 0.33, "better": True},
-            "refusal_precision": {"base": None, "tuned": None, "lift": None, "ci_low": None, "ci_high": None,
-                                  "better": None}}
+    lift = {
+        "macro_f1": {"base": 0.6, "tuned": 0.87, "lift": 0.27, "ci_low": 0.2, "ci_high": 0.33, "better": True},
+        "refusal_precision": {
+            "base": None,
+            "tuned": None,
+            "lift": None,
+            "ci_low": None,
+            "ci_high": None,
+            "better": None,
+        },
+    }
     return {
         "headline": "macro_f1",
-        "metrics": {"tuned": {"macro_f1": 0.87, "micro_f1": 0.9, "accuracy": 0.9, "refusal_precision": None},
-                    "base": {"macro_f1": 0.6, "micro_f1": 0.7, "accuracy": 0.7, "refusal_precision": None}
-                    if with_base else None},
+        "metrics": {
+            "tuned": {"macro_f1": 0.87, "micro_f1": 0.9, "accuracy": 0.9, "refusal_precision": None},
+            "base": {"macro_f1": 0.6, "micro_f1": 0.7, "accuracy": 0.7, "refusal_precision": None}
+            if with_base
+            else None,
+        },
         "intervals": {"tuned": {"macro_f1": [0.84, 0.9]}, "base": {"macro_f1": [0.55, 0.65]} if with_base else None},
         "lift": lift if with_base else None,
     }
 
 
-@pytest.mark.parametrize("text, source, metric, bound, op, threshold, canonical", [
-    ("macro_f1 >= 0.85", "tuned", "macro_f1", None, ">=", 0.85, "macro_f1 >= 0.85"),
-    ("  macro_f1>=.85 ", "tuned", "macro_f1", None, ">=", 0.85, "macro_f1 >= .85"),
-    ("tuned.accuracy > 0.5", "tuned", "accuracy", None, ">", 0.5, "accuracy > 0.5"),
-    ("base.macro_f1 < 0.9", "base", "macro_f1", None, "<", 0.9, "base.macro_f1 < 0.9"),
-    ("lift.macro_f1 > 0", "lift", "macro_f1", None, ">", 0.0, "lift.macro_f1 > 0"),
-    ("lift.macro_f1.ci_low > 0", "lift", "macro_f1", "ci_low", ">", 0.0, "lift.macro_f1.ci_low > 0"),
-    ("lift.perplexity.ci_high<=-1.5e0", "lift", "perplexity", "ci_high", "<=", -1.5, "lift.perplexity.ci_high <= -1.5e0"),
-    ("macro_f1.ci_low >= 0.8", "tuned", "macro_f1", "ci_low", ">=", 0.8, "macro_f1.ci_low >= 0.8"),
-    ("base.accuracy.ci_high == 1", "base", "accuracy", "ci_high", "==", 1.0, "base.accuracy.ci_high == 1"),
-    ("lift >= 0", "tuned", "lift", None, ">=", 0.0, "lift >= 0"),  # a metric that happens to be named lift
-])
-def test_parse_gate_forms(text: str, source: str, metric: str, bound: str | None, op: str, threshold: float,
-                          canonical: str) -> None:
+@pytest.mark.parametrize(
+    "text, source, metric, bound, op, threshold, canonical",
+    [
+        ("macro_f1 >= 0.85", "tuned", "macro_f1", None, ">=", 0.85, "macro_f1 >= 0.85"),
+        ("  macro_f1>=.85 ", "tuned", "macro_f1", None, ">=", 0.85, "macro_f1 >= .85"),
+        ("tuned.accuracy > 0.5", "tuned", "accuracy", None, ">", 0.5, "accuracy > 0.5"),
+        ("base.macro_f1 < 0.9", "base", "macro_f1", None, "<", 0.9, "base.macro_f1 < 0.9"),
+        ("lift.macro_f1 > 0", "lift", "macro_f1", None, ">", 0.0, "lift.macro_f1 > 0"),
+        ("lift.macro_f1.ci_low > 0", "lift", "macro_f1", "ci_low", ">", 0.0, "lift.macro_f1.ci_low > 0"),
+        (
+            "lift.perplexity.ci_high<=-1.5e0",
+            "lift",
+            "perplexity",
+            "ci_high",
+            "<=",
+            -1.5,
+            "lift.perplexity.ci_high <= -1.5e0",
+        ),
+        ("macro_f1.ci_low >= 0.8", "tuned", "macro_f1", "ci_low", ">=", 0.8, "macro_f1.ci_low >= 0.8"),
+        ("base.accuracy.ci_high == 1", "base", "accuracy", "ci_high", "==", 1.0, "base.accuracy.ci_high == 1"),
+        ("lift >= 0", "tuned", "lift", None, ">=", 0.0, "lift >= 0"),  # a metric that happens to be named lift
+    ],
+)
+def test_parse_gate_forms(
+    text: str, source: str, metric: str, bound: str | None, op: str, threshold: float, canonical: str
+) -> None:
     gate = parse_gate(text)
     assert (gate.source, gate.metric, gate.bound, gate.op, gate.threshold) == (source, metric, bound, op, threshold)
     assert gate.text == canonical
@@ -45,17 +68,20 @@ def test_parse_gate_forms(text: str, source: str, metric: str, bound: str | None
     assert parse_gate(gate.text) == gate
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("macro_f1 => 0.85", "TARGET OP NUMBER"),
-    ("macro_f1", "TARGET OP NUMBER"),
-    (">= 0.8", "TARGET OP NUMBER"),
-    ("macro_f1 >= high", "TARGET OP NUMBER"),
-    ("macro_f1 != 0.5", "TARGET OP NUMBER"),
-    ("macro_f1 >= 85%", "fractions in [0, 1]"),
-    ("lift.macro_f1.ci_mid > 0", "is not METRIC"),
-    ("a.b.c >= 1", "is not METRIC"),
-    ("", "TARGET OP NUMBER"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("macro_f1 => 0.85", "TARGET OP NUMBER"),
+        ("macro_f1", "TARGET OP NUMBER"),
+        (">= 0.8", "TARGET OP NUMBER"),
+        ("macro_f1 >= high", "TARGET OP NUMBER"),
+        ("macro_f1 != 0.5", "TARGET OP NUMBER"),
+        ("macro_f1 >= 85%", "fractions in [0, 1]"),
+        ("lift.macro_f1.ci_mid > 0", "is not METRIC"),
+        ("a.b.c >= 1", "is not METRIC"),
+        ("", "TARGET OP NUMBER"),
+    ],
+)
 def test_bad_gates_are_one_line_config_errors(text: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_gate(text)
@@ -71,13 +97,29 @@ def test_parse_gates_reports_the_first_bad_gate_before_anything_runs() -> None:
 
 
 def test_check_gates_pass_and_fail() -> None:
-    results = check_gates(["macro_f1 >= 0.85", "lift.macro_f1 > 0.3", "lift.macro_f1.ci_low > 0",
-                           "base.accuracy < 0.75", "macro_f1.ci_low >= 0.85", "base.macro_f1.ci_high == 0.65"],
-                          report())
+    results = check_gates(
+        [
+            "macro_f1 >= 0.85",
+            "lift.macro_f1 > 0.3",
+            "lift.macro_f1.ci_low > 0",
+            "base.accuracy < 0.75",
+            "macro_f1.ci_low >= 0.85",
+            "base.macro_f1.ci_high == 0.65",
+        ],
+        report(),
+    )
     assert [r["passed"] for r in results] == [True, False, True, True, False, True]
     first = results[0]
-    assert first == {"gate": "macro_f1 >= 0.85", "metric": "macro_f1", "target": "macro_f1", "op": ">=",
-                     "threshold": 0.85, "value": 0.87, "passed": True, "reason": "0.87 is >= 0.85"}
+    assert first == {
+        "gate": "macro_f1 >= 0.85",
+        "metric": "macro_f1",
+        "target": "macro_f1",
+        "op": ">=",
+        "threshold": 0.85,
+        "value": 0.87,
+        "passed": True,
+        "reason": "0.87 is >= 0.85",
+    }
     assert results[1]["value"] == 0.27 and results[1]["reason"] == "0.27 is not > 0.3"
     assert results[2]["value"] == 0.2 and results[2]["target"] == "lift.macro_f1.ci_low"
     assert results[4]["value"] == 0.84
@@ -117,26 +159,46 @@ def test_equality_tolerates_float_noise() -> None:
 
 def with_baseline(doc: dict[str, Any]) -> dict[str, Any]:
     """The report with a cheap baseline: TF-IDF at 0.8, so the fine-tune (0.87) beats it by 0.07."""
-    return {**doc, "metrics": {**doc["metrics"], "baseline": {"macro_f1": 0.8, "accuracy": 0.82}},
-            "intervals": {**doc["intervals"], "baseline": {"macro_f1": [0.75, 0.85]}},
-            "lift_vs_baseline": {"macro_f1": {"base": 0.8, "tuned": 0.87, "lift": 0.07, "ci_low": -0.01,
-                                              "ci_high": 0.15, "better": True}}}
+    return {
+        **doc,
+        "metrics": {**doc["metrics"], "baseline": {"macro_f1": 0.8, "accuracy": 0.82}},
+        "intervals": {**doc["intervals"], "baseline": {"macro_f1": [0.75, 0.85]}},
+        "lift_vs_baseline": {
+            "macro_f1": {"base": 0.8, "tuned": 0.87, "lift": 0.07, "ci_low": -0.01, "ci_high": 0.15, "better": True}
+        },
+    }
 
 
-@pytest.mark.parametrize("text, source, metric, bound, canonical", [
-    ("baseline.macro_f1 < 0.9", "baseline", "macro_f1", None, "baseline.macro_f1 < 0.9"),
-    ("lift_vs_baseline.macro_f1 > 0", "lift_vs_baseline", "macro_f1", None, "lift_vs_baseline.macro_f1 > 0"),
-    ("lift_vs_baseline.macro_f1.ci_low>0", "lift_vs_baseline", "macro_f1", "ci_low", "lift_vs_baseline.macro_f1.ci_low > 0"),
-    ("baseline.accuracy.ci_high <= 1", "baseline", "accuracy", "ci_high", "baseline.accuracy.ci_high <= 1"),
-])
+@pytest.mark.parametrize(
+    "text, source, metric, bound, canonical",
+    [
+        ("baseline.macro_f1 < 0.9", "baseline", "macro_f1", None, "baseline.macro_f1 < 0.9"),
+        ("lift_vs_baseline.macro_f1 > 0", "lift_vs_baseline", "macro_f1", None, "lift_vs_baseline.macro_f1 > 0"),
+        (
+            "lift_vs_baseline.macro_f1.ci_low>0",
+            "lift_vs_baseline",
+            "macro_f1",
+            "ci_low",
+            "lift_vs_baseline.macro_f1.ci_low > 0",
+        ),
+        ("baseline.accuracy.ci_high <= 1", "baseline", "accuracy", "ci_high", "baseline.accuracy.ci_high <= 1"),
+    ],
+)
 def test_baseline_gate_forms(text: str, source: str, metric: str, bound: str | None, canonical: str) -> None:
     gate = parse_gate(text)
     assert (gate.source, gate.metric, gate.bound, gate.text) == (source, metric, bound, canonical)
 
 
 def test_baseline_gates_read_the_cheap_baseline_and_its_lift() -> None:
-    results = check_gates(["lift_vs_baseline.macro_f1 > 0", "lift_vs_baseline.macro_f1.ci_low > 0",
-                           "baseline.macro_f1 < 0.85", "baseline.macro_f1.ci_low >= 0.75"], with_baseline(report()))
+    results = check_gates(
+        [
+            "lift_vs_baseline.macro_f1 > 0",
+            "lift_vs_baseline.macro_f1.ci_low > 0",
+            "baseline.macro_f1 < 0.85",
+            "baseline.macro_f1.ci_low >= 0.75",
+        ],
+        with_baseline(report()),
+    )
     assert [r["value"] for r in results] == [0.07, -0.01, 0.8, 0.75]
     assert [r["passed"] for r in results] == [True, False, True, True]
     (typo,) = check_gates(["lift_vs_baseline.macro_f2 > 0"], with_baseline(report()))

@@ -29,8 +29,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def classification_report() -> dict[str, Any]:
     labels = ["negative", "positive", EVIL]
-    per_class = lambda f1s: {label: {"precision": f, "recall": f, "f1": f, "support": 4}  # noqa: E731
-                             for label, f in zip(labels, f1s)}
+
+    def per_class(f1s: list[float]) -> dict[str, Any]:
+        return {label: {"precision": f, "recall": f, "f1": f, "support": 4} for label, f in zip(labels, f1s)}
+
     return {  # deliberately not in REPORT_KEYS order, with an extra key
         "config": {"model": "runs/demo", "gates": ["macro_f1 >= 0.85"]},
         "extra_note": "kept",
@@ -42,53 +44,93 @@ def classification_report() -> dict[str, Any]:
         "headline": "macro_f1",
         "lower_is_better": [],
         "dataset": {"name": "reviews", "version": 2, "split": "test", "examples": 12, "path": "/tmp/reviews"},
-        "models": {"tuned": {"name": "demo", "source": "runs/demo", "kind": "run"},
-                   "base": {"name": "tiny-base", "source": "tiny-base", "kind": "model"}},
-        "metrics": {"tuned": {"accuracy": 0.75, "macro_f1": 0.7, "unparseable_rate": 0.0, "length_ratio": float("nan")},
-                    "base": {"accuracy": 0.5, "macro_f1": 0.45, "unparseable_rate": 0.1, "length_ratio": 1.0}},
-        "intervals": {"tuned": {"accuracy": [0.5, 1.0], "macro_f1": [0.4, 0.95]},
-                      "base": {"accuracy": [0.25, 0.75], "macro_f1": [0.2, 0.7]}},
-        "lift": {"accuracy": {"base": 0.5, "tuned": 0.75, "lift": 0.25, "ci_low": 0.0, "ci_high": 0.5, "better": True},
-                 "macro_f1": {"base": 0.45, "tuned": 0.7, "lift": 0.25, "ci_low": -0.05, "ci_high": 0.55,
-                              "better": True}},
+        "models": {
+            "tuned": {"name": "demo", "source": "runs/demo", "kind": "run"},
+            "base": {"name": "tiny-base", "source": "tiny-base", "kind": "model"},
+        },
+        "metrics": {
+            "tuned": {"accuracy": 0.75, "macro_f1": 0.7, "unparseable_rate": 0.0, "length_ratio": float("nan")},
+            "base": {"accuracy": 0.5, "macro_f1": 0.45, "unparseable_rate": 0.1, "length_ratio": 1.0},
+        },
+        "intervals": {
+            "tuned": {"accuracy": [0.5, 1.0], "macro_f1": [0.4, 0.95]},
+            "base": {"accuracy": [0.25, 0.75], "macro_f1": [0.2, 0.7]},
+        },
+        "lift": {
+            "accuracy": {"base": 0.5, "tuned": 0.75, "lift": 0.25, "ci_low": 0.0, "ci_high": 0.5, "better": True},
+            "macro_f1": {"base": 0.45, "tuned": 0.7, "lift": 0.25, "ci_low": -0.05, "ci_high": 0.55, "better": True},
+        },
         "lift_vs_baseline": None,
         "baselines": {},
         "baselines_skipped": "no cheap baseline is registered for classification",
         "next_steps": None,  # written by the training side (brewslm.tuning.advice) when the baseline wins
-        "by_subtask": {"tuned": {"books": {"examples": 7, "macro_f1": 0.8}, "films|tv": {"examples": 5, "macro_f1": 0.6}},
-                       "base": {"books": {"examples": 7, "macro_f1": 0.5}, "films|tv": {"examples": 5, "macro_f1": 0.4}}},
+        "by_subtask": {
+            "tuned": {"books": {"examples": 7, "macro_f1": 0.8}, "films|tv": {"examples": 5, "macro_f1": 0.6}},
+            "base": {"books": {"examples": 7, "macro_f1": 0.5}, "films|tv": {"examples": 5, "macro_f1": 0.4}},
+        },
         "breakdown": {
-            "tuned": {"labels": labels, "confusion_matrix": [[3, 1, 0, 0], [0, 4, 0, 0], [1, 0, 2, 1]],
-                      "per_class": per_class([0.8, 0.9, 0.5])},
-            "base": {"labels": labels, "confusion_matrix": [[2, 2, 0, 0], [1, 3, 0, 0], [2, 1, 0, 1]],
-                     "per_class": per_class([0.5, 0.6, 0.0])},
+            "tuned": {
+                "labels": labels,
+                "confusion_matrix": [[3, 1, 0, 0], [0, 4, 0, 0], [1, 0, 2, 1]],
+                "per_class": per_class([0.8, 0.9, 0.5]),
+            },
+            "base": {
+                "labels": labels,
+                "confusion_matrix": [[2, 2, 0, 0], [1, 3, 0, 0], [2, 1, 0, 1]],
+                "per_class": per_class([0.5, 0.6, 0.0]),
+            },
         },
         "judge": None,
-        "gates": [{"gate": "macro_f1 >= 0.85", "metric": "macro_f1", "target": "macro_f1", "op": ">=",
-                   "threshold": 0.85, "value": 0.7, "passed": False, "reason": "0.7 is not >= 0.85"}],
+        "gates": [
+            {
+                "gate": "macro_f1 >= 0.85",
+                "metric": "macro_f1",
+                "target": "macro_f1",
+                "op": ">=",
+                "threshold": 0.85,
+                "value": 0.7,
+                "passed": False,
+                "reason": "0.7 is not >= 0.85",
+            }
+        ],
         "passed": False,
         "bootstrap": {"samples": 1000, "confidence": 0.95, "seed": 0},
         "predictions": {"tuned": "predictions_tuned.jsonl", "base": "predictions_base.jsonl"},
-        "timing": {"tuned": {"seconds": 1.5, "examples_per_second": 8.0}, "base": {"seconds": 2.0,
-                                                                                  "examples_per_second": 6.0}},
+        "timing": {
+            "tuned": {"seconds": 1.5, "examples_per_second": 8.0},
+            "base": {"seconds": 2.0, "examples_per_second": 6.0},
+        },
     }
 
 
 def extraction_report() -> dict[str, Any]:
     """A span_set-like, tuned-only report (no base): nested breakdown sections, no confusion matrix."""
     return {
-        "schema_version": 1, "task": "structured_extraction", "scoring_mode": "span_set", "strategy": "generation",
-        "headline": "micro_f1", "lower_is_better": [],
+        "schema_version": 1,
+        "task": "structured_extraction",
+        "scoring_mode": "span_set",
+        "strategy": "generation",
+        "headline": "micro_f1",
+        "lower_is_better": [],
         "dataset": {"name": "ner", "version": 1, "split": "validation", "examples": 1},
         "models": {"tuned": {"name": "ner-run", "source": "runs/ner-run", "kind": "run"}, "base": None},
         "metrics": {"tuned": {"micro_f1": 0.5, "recall": 0.4}, "base": None},
         "intervals": {"tuned": {"micro_f1": [0.3, 0.7]}, "base": None},
-        "lift": None, "by_subtask": {"tuned": {}, "base": None},
-        "breakdown": {"tuned": {"per_type": {"PER": {"precision": 1.0, "recall": 0.5, "f1": 0.667, "support": 2},
-                                             "LOC": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}},
-                                "relaxed": {"micro_f1": 0.6, "per_type": {"PER": {"f1": 0.8}}}},
-                      "base": None},
-        "judge": None, "gates": [], "passed": True,
+        "lift": None,
+        "by_subtask": {"tuned": {}, "base": None},
+        "breakdown": {
+            "tuned": {
+                "per_type": {
+                    "PER": {"precision": 1.0, "recall": 0.5, "f1": 0.667, "support": 2},
+                    "LOC": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1},
+                },
+                "relaxed": {"micro_f1": 0.6, "per_type": {"PER": {"f1": 0.8}}},
+            },
+            "base": None,
+        },
+        "judge": None,
+        "gates": [],
+        "passed": True,
         "bootstrap": {"samples": 200, "confidence": 0.9, "seed": 1},
         "predictions": {"tuned": "predictions_tuned.jsonl", "base": None},
     }
@@ -100,7 +142,10 @@ def test_format_value_and_intervals() -> None:
     assert format_value(872.0) == "872" and format_value(12) == "12" and format_value(12345.678) == "12,345.7"
     assert format_value(0.25, signed=True) == "+0.250" and format_value(-0.05, signed=True) == "-0.050"
     assert format_value("text") == "text" and format_value(True) == "true"
-    assert format_interval([0.1, 0.2]) == "[0.100, 0.200]" and format_interval([-0.1, 0.2], signed=True) == "[-0.100, +0.200]"
+    assert (
+        format_interval([0.1, 0.2]) == "[0.100, 0.200]"
+        and format_interval([-0.1, 0.2], signed=True) == "[-0.100, +0.200]"
+    )
     assert format_interval(None) == "" and format_interval([None, None]) == ""
 
 
@@ -135,12 +180,14 @@ def test_markdown_tables(tmp_path: Path) -> None:
     assert lines[0] == "# Evaluation: classification on reviews v2 (test, 12 examples)"
     assert "**gates: FAILED (0 of 1 passed)**" in lines
     assert "- **tuned time**: 1.5 s, 8.0 examples/s" in lines
-    assert lines.index("confusion matrix (tuned): rows gold, columns predicted") < \
-        lines.index("confusion matrix (base): rows gold, columns predicted")  # the fine-tune first
+    assert lines.index("confusion matrix (tuned): rows gold, columns predicted") < lines.index(
+        "confusion matrix (base): rows gold, columns predicted"
+    )  # the fine-tune first
     header = lines.index("| metric | base | tuned | lift [95% CI] |")
     assert lines[header + 1] == "| --- | --- | --- | --- |"
-    assert lines[header + 2] == ("| macro_f1 (headline) | 0.450 [0.200, 0.700] | 0.700 [0.400, 0.950] "
-                                 "| +0.250 [-0.050, +0.550] |")
+    assert lines[header + 2] == (
+        "| macro_f1 (headline) | 0.450 [0.200, 0.700] | 0.700 [0.400, 0.950] | +0.250 [-0.050, +0.550] |"
+    )
     assert lines[header + 3] == "| accuracy | 0.500 [0.250, 0.750] | 0.750 [0.500, 1.000] | +0.250 [+0.000, +0.500] |"
     assert "| length_ratio | 1.000 | - | - |" in lines
     assert "| macro_f1 >= 0.85 | 0.700 | FAIL | 0.7 is not >= 0.85 |" in lines
@@ -189,9 +236,18 @@ def test_tuned_only_report_with_nested_breakdown(tmp_path: Path) -> None:
 def test_field_bars_and_many_labels(tmp_path: Path) -> None:
     labels = [f"intent_{i}" for i in range(40)]
     matrix = [[5 if i == j else 0 for j in range(41)] for i in range(40)]
-    report = {"task": "classification", "headline": "macro_f1", "metrics": {"tuned": {"macro_f1": 1.0}},
-              "breakdown": {"tuned": {"labels": labels, "confusion_matrix": matrix,
-                                      "per_field": {"name": {"accuracy": 0.5, "support": 2}}}}}
+    report = {
+        "task": "classification",
+        "headline": "macro_f1",
+        "metrics": {"tuned": {"macro_f1": 1.0}},
+        "breakdown": {
+            "tuned": {
+                "labels": labels,
+                "confusion_matrix": matrix,
+                "per_field": {"name": {"accuracy": 0.5, "support": 2}},
+            }
+        },
+    }
     paths = write_reports(report, tmp_path)
     assert {"confusion_matrix", "per_field_accuracy"} <= set(paths)
     text = paths["markdown"].read_text(encoding="utf-8")
@@ -230,27 +286,48 @@ def with_cheap_baseline(report: dict[str, Any], value: float, low: float, high: 
     fine-tune has 0.7); the lift over it has the interval [low, high]."""
     lift = 0.7 - value
     per_class = {"negative": {"f1": 0.9}, "positive": {"f1": 0.8}}
-    return {**report, "baselines_skipped": None,
-            "models": {**report["models"], "baseline": {"name": "tfidf_logreg", "title": "TF-IDF + logistic regression",
-                                                        "fitted": {"features": 10}, "kind": "baseline",
-                                                        "fitted_on": {"split": "train", "examples": 800}}},
-            "metrics": {**report["metrics"], "baseline": {"accuracy": 0.85, "macro_f1": value}},
-            "intervals": {**report["intervals"], "baseline": {"macro_f1": [value - 0.05, value + 0.05]}},
-            "lift_vs_baseline": {"macro_f1": {"base": value, "tuned": 0.7, "lift": lift, "ci_low": low,
-                                              "ci_high": high, "better": lift > 0},
-                                 "accuracy": {"base": 0.85, "tuned": 0.75, "lift": -0.1, "ci_low": -0.2,
-                                              "ci_high": 0.0, "better": False}},
-            "baselines": {"tfidf_logreg": {"title": "TF-IDF + logistic regression", "seconds": 2.1,
-                                           "metrics": {"macro_f1": value, "accuracy": 0.85},
-                                           "interval": [value - 0.05, value + 0.05], "fitted": {"features": 10}},
-                          "majority": {"title": "the most frequent label", "seconds": 0.0,
-                                       "unavailable": "the train split has one label only"}},
-            "breakdown": {**report["breakdown"], "baseline": {"per_class": per_class}},
-            "predictions": {**report["predictions"], "baseline": "predictions_baseline.jsonl"}}
+    return {
+        **report,
+        "baselines_skipped": None,
+        "models": {
+            **report["models"],
+            "baseline": {
+                "name": "tfidf_logreg",
+                "title": "TF-IDF + logistic regression",
+                "fitted": {"features": 10},
+                "kind": "baseline",
+                "fitted_on": {"split": "train", "examples": 800},
+            },
+        },
+        "metrics": {**report["metrics"], "baseline": {"accuracy": 0.85, "macro_f1": value}},
+        "intervals": {**report["intervals"], "baseline": {"macro_f1": [value - 0.05, value + 0.05]}},
+        "lift_vs_baseline": {
+            "macro_f1": {"base": value, "tuned": 0.7, "lift": lift, "ci_low": low, "ci_high": high, "better": lift > 0},
+            "accuracy": {"base": 0.85, "tuned": 0.75, "lift": -0.1, "ci_low": -0.2, "ci_high": 0.0, "better": False},
+        },
+        "baselines": {
+            "tfidf_logreg": {
+                "title": "TF-IDF + logistic regression",
+                "seconds": 2.1,
+                "metrics": {"macro_f1": value, "accuracy": 0.85},
+                "interval": [value - 0.05, value + 0.05],
+                "fitted": {"features": 10},
+            },
+            "majority": {
+                "title": "the most frequent label",
+                "seconds": 0.0,
+                "unavailable": "the train split has one label only",
+            },
+        },
+        "breakdown": {**report["breakdown"], "baseline": {"per_class": per_class}},
+        "predictions": {**report["predictions"], "baseline": "predictions_baseline.jsonl"},
+    }
 
 
-BEATEN = ("The cheap baseline (TF-IDF + logistic regression, fitted in 2.1 s) beats this fine-tune: macro_f1 0.800 "
-          "vs 0.700 (lift -0.100 [-0.170, -0.030]). Do not ship this fine-tune for this task as it is.")
+BEATEN = (
+    "The cheap baseline (TF-IDF + logistic regression, fitted in 2.1 s) beats this fine-tune: macro_f1 0.800 "
+    "vs 0.700 (lift -0.100 [-0.170, -0.030]). Do not ship this fine-tune for this task as it is."
+)
 
 
 def test_a_baseline_that_wins_opens_the_report() -> None:
@@ -258,13 +335,20 @@ def test_a_baseline_that_wins_opens_the_report() -> None:
     lines = render_markdown(report).splitlines()
     assert lines[0].startswith("# Evaluation:") and lines[2] == f"**{BEATEN}**"
     header = lines.index("| metric | base | baseline | tuned | lift vs base [95% CI] | lift vs baseline [95% CI] |")
-    assert lines[header + 2] == ("| macro_f1 (headline) | 0.450 [0.200, 0.700] | 0.800 [0.750, 0.850] "
-                                 "| 0.700 [0.400, 0.950] | +0.250 [-0.050, +0.550] | -0.100 [-0.170, -0.030] |")
-    assert ("- **cheap baseline**: TF-IDF + logistic regression (tfidf_logreg), fitted on 800 train rows in 2.1 s"
-            in lines)
-    assert ("| tfidf_logreg | TF-IDF + logistic regression | 0.800 [0.750, 0.850] | 2.1 s "
-            "| strongest: the report's baseline |") in lines
-    assert "| majority | the most frequent label | - | 0.0 s | unavailable: the train split has one label only |" in lines
+    assert lines[header + 2] == (
+        "| macro_f1 (headline) | 0.450 [0.200, 0.700] | 0.800 [0.750, 0.850] "
+        "| 0.700 [0.400, 0.950] | +0.250 [-0.050, +0.550] | -0.100 [-0.170, -0.030] |"
+    )
+    assert (
+        "- **cheap baseline**: TF-IDF + logistic regression (tfidf_logreg), fitted on 800 train rows in 2.1 s" in lines
+    )
+    assert (
+        "| tfidf_logreg | TF-IDF + logistic regression | 0.800 [0.750, 0.850] | 2.1 s "
+        "| strongest: the report's baseline |"
+    ) in lines
+    assert (
+        "| majority | the most frequent label | - | 0.0 s | unavailable: the train split has one label only |" in lines
+    )
     assert "predictions_baseline.jsonl (baseline)" in render_markdown(report)
     summary = render_text_summary(report).splitlines()
     assert summary[1] == BEATEN
@@ -278,8 +362,10 @@ def test_a_baseline_that_wins_opens_the_report() -> None:
 def test_a_lift_over_the_baseline_that_includes_zero_is_said_first() -> None:
     report = with_cheap_baseline(classification_report(), 0.65, -0.02, 0.12)
     first = render_markdown(report).splitlines()[2]
-    assert first.startswith("**The cheap baseline (TF-IDF + logistic regression, fitted in 2.1 s) is not clearly "
-                            "beaten by this fine-tune: macro_f1 0.650 vs 0.700 (lift +0.050 [-0.020, +0.120])")
+    assert first.startswith(
+        "**The cheap baseline (TF-IDF + logistic regression, fitted in 2.1 s) is not clearly "
+        "beaten by this fine-tune: macro_f1 0.650 vs 0.700 (lift +0.050 [-0.020, +0.120])"
+    )
     assert "95% interval includes 0" in first
     clear = with_cheap_baseline(classification_report(), 0.6, 0.02, 0.18)
     assert render_markdown(clear).splitlines()[2].startswith("- **tuned model**")
@@ -310,12 +396,15 @@ def test_metric_bars_gain_the_baseline_series(tmp_path: Path, monkeypatch: pytes
 
 
 def with_calibration(report: dict[str, Any]) -> dict[str, Any]:
-    bins = {"tuned": [{"bin": 9, "lower": 0.6, "upper": 2 / 3, "count": 4.0, "confidence": 0.64, "accuracy": 0.5,
-                       "gap": -0.14},
-                      {"bin": 14, "lower": 14 / 15, "upper": 1.0, "count": 8.0, "confidence": 0.97, "accuracy": 1.0,
-                       "gap": 0.03}],
-            "base": [{"bin": 5, "lower": 1 / 3, "upper": 0.4, "count": 12.0, "confidence": 0.35, "accuracy": 0.5,
-                      "gap": 0.15}]}
+    bins = {
+        "tuned": [
+            {"bin": 9, "lower": 0.6, "upper": 2 / 3, "count": 4.0, "confidence": 0.64, "accuracy": 0.5, "gap": -0.14},
+            {"bin": 14, "lower": 14 / 15, "upper": 1.0, "count": 8.0, "confidence": 0.97, "accuracy": 1.0, "gap": 0.03},
+        ],
+        "base": [
+            {"bin": 5, "lower": 1 / 3, "upper": 0.4, "count": 12.0, "confidence": 0.35, "accuracy": 0.5, "gap": 0.15}
+        ],
+    }
     for model in ("tuned", "base"):
         report["breakdown"][model]["calibration"] = bins[model]
     report["metrics"]["tuned"]["ece"], report["metrics"]["base"]["ece"] = 0.0667, 0.15

@@ -19,15 +19,26 @@ def report_folder(tmp_path: Path, task: str, rows: list[dict[str, Any]], scoring
     with open(folder / "predictions_tuned.jsonl", "w", encoding="utf-8") as out:
         for index, row in enumerate(rows):
             out.write(json.dumps({"index": index, "input": [{"role": "user", "content": f"q{index}"}], **row}) + "\n")
-    (folder / "report.json").write_text(json.dumps({
-        "task": task, "scoring_mode": scoring_mode, "headline": "x", "dataset": {},
-        "predictions": {"tuned": "predictions_tuned.jsonl"}}), encoding="utf-8")
+    (folder / "report.json").write_text(
+        json.dumps(
+            {
+                "task": task,
+                "scoring_mode": scoring_mode,
+                "headline": "x",
+                "dataset": {},
+                "predictions": {"tuned": "predictions_tuned.jsonl"},
+            }
+        ),
+        encoding="utf-8",
+    )
     return folder
 
 
 def test_a_wrong_label_is_an_error_and_a_right_one_is_not(tmp_path: Path):
-    rows = [{"record": {"text": t, "label": gold}, "gold": gold, "prediction": pred}
-            for t, gold, pred in [("a", "pos", "pos"), ("b", "neg", "pos"), ("c", "neg", "neg")]]
+    rows = [
+        {"record": {"text": t, "label": gold}, "gold": gold, "prediction": pred}
+        for t, gold, pred in [("a", "pos", "pos"), ("b", "neg", "pos"), ("c", "neg", "neg")]
+    ]
     review = review_predictions(report_folder(tmp_path, "classification", rows))
     assert review.verdicts == ["correct", "error", "correct"] and review.errors == 1
 
@@ -67,6 +78,10 @@ def test_a_broken_report_is_one_line_naming_the_file_and_the_fix(tmp_path: Path)
 
 
 def test_the_prompt_is_the_last_user_message():
-    chat = [{"role": "system", "content": "s"}, {"role": "user", "content": "first"},
-            {"role": "assistant", "content": "a"}, {"role": "user", "content": "last"}]
+    chat = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "last"},
+    ]
     assert prompt_of(chat) == "last" and prompt_of("plain") == "plain" and prompt_of(None) == ""

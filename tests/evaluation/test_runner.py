@@ -17,18 +17,24 @@ from brewslm.evaluation import evaluate, load_eval_config, score_files
 from brewslm.evaluation.baselines import Baseline, BaselineUnavailable
 from brewslm.evaluation.model_refs import resolve_baseline, resolve_model
 from brewslm.evaluation.progress import StderrEvalProgress
-from helpers.workspace import shared_workspace
 from helpers.tiny_model import save_tiny_causal_lm
+from helpers.workspace import shared_workspace
 
 SENTIMENT = [
-    ("a wonderful, moving film", "positive"), ("I loved every minute of it", "positive"),
-    ("brilliant acting and a great story", "positive"), ("the best movie this year", "positive"),
-    ("a dull, lifeless mess", "negative"), ("I want my two hours back", "negative"),
-    ("boring and far too long", "negative"), ("the worst script I have read", "negative"),
+    ("a wonderful, moving film", "positive"),
+    ("I loved every minute of it", "positive"),
+    ("brilliant acting and a great story", "positive"),
+    ("the best movie this year", "positive"),
+    ("a dull, lifeless mess", "negative"),
+    ("I want my two hours back", "negative"),
+    ("boring and far too long", "negative"),
+    ("the worst script I have read", "negative"),
 ]
 QA = [
-    ("What is the capital of France?", "Paris"), ("What colour is the sky?", "blue"),
-    ("How many legs does a dog have?", "four"), ("Which animal jumps over the dog?", "the fox"),
+    ("What is the capital of France?", "Paris"),
+    ("What colour is the sky?", "blue"),
+    ("How many legs does a dog have?", "four"),
+    ("Which animal jumps over the dog?", "the fox"),
 ]
 
 
@@ -45,27 +51,74 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         def load(dataset: str, rows: list[dict], mapper: str, split: str, field_map: dict | None = None) -> None:
             path = root / f"{dataset}-{split}.jsonl"
             path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-            run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id=mapper, dataset=dataset, split=split,
-                                  field_map=field_map))
+            run_import(
+                ImportSpec(locator=f"jsonl:{path}", mapper_id=mapper, dataset=dataset, split=split, field_map=field_map)
+            )
 
         load("sentiment", [{"text": t, "label": label} for t, label in SENTIMENT], "label_to_classification", "train")
-        load("sentiment", [{"text": t + "!", "label": label} for t, label in SENTIMENT], "label_to_classification", "test")
+        load(
+            "sentiment",
+            [{"text": t + "!", "label": label} for t, label in SENTIMENT],
+            "label_to_classification",
+            "test",
+        )
         load("qa", [{"question": q, "answer": a} for q, a in QA], "qa_pair_passthrough", "test")
-        load("prefs", [{"prompt": f"Say hi to {name}", "chosen": f"Hello {name}!", "rejected": "Go away."}
-                       for name in ("Ann", "Bo", "Cy")], "preference_pair", "test")
-        load("chats", [{"messages": [{"role": "user", "content": f"Hi, I am {name}"},
-                                     {"role": "assistant", "content": f"Hello {name}, how can I help?"}]}
-                       for name in ("Ann", "Bo", "Cy")], "chat_messages_passthrough", "test")
-        load("texts", [{"text": f"The quick brown fox {i} jumps over the lazy dog."} for i in range(3)], "text_only", "test")
-        load("fields", [{"text": f"Order {i} from Acme ships on Monday", "order": i, "company": "Acme"} for i in range(3)],
-             "kv_to_structured", "test", {"text": "text", "order": "target.order", "company": "target.company"})
+        load(
+            "prefs",
+            [
+                {"prompt": f"Say hi to {name}", "chosen": f"Hello {name}!", "rejected": "Go away."}
+                for name in ("Ann", "Bo", "Cy")
+            ],
+            "preference_pair",
+            "test",
+        )
+        load(
+            "chats",
+            [
+                {
+                    "messages": [
+                        {"role": "user", "content": f"Hi, I am {name}"},
+                        {"role": "assistant", "content": f"Hello {name}, how can I help?"},
+                    ]
+                }
+                for name in ("Ann", "Bo", "Cy")
+            ],
+            "chat_messages_passthrough",
+            "test",
+        )
+        load(
+            "texts",
+            [{"text": f"The quick brown fox {i} jumps over the lazy dog."} for i in range(3)],
+            "text_only",
+            "test",
+        )
+        load(
+            "fields",
+            [{"text": f"Order {i} from Acme ships on Monday", "order": i, "company": "Acme"} for i in range(3)],
+            "kv_to_structured",
+            "test",
+            {"text": "text", "order": "target.order", "company": "target.company"},
+        )
         model_dir = save_tiny_causal_lm(root / "tiny")
-        config = build_config({"dataset": "sentiment", "base_model": str(model_dir), "max_steps": 2, "batch_size": 4,
-                               "max_seq_len": 128, "lora": {"r": 4}, "log_every": 1000,
-                               "output_dir": str(root / "run")})
+        config = build_config(
+            {
+                "dataset": "sentiment",
+                "base_model": str(model_dir),
+                "max_steps": 2,
+                "batch_size": 4,
+                "max_seq_len": 128,
+                "lora": {"r": 4},
+                "log_every": 1000,
+                "output_dir": str(root / "run"),
+            }
+        )
         run_dir = train(config, progress=lambda event: None).run_dir
-        yield {"root": root, "model_dir": model_dir, "run_dir": Path(run_dir),
-               "with_subtasks": with_subtasks(open_dataset("sentiment").path, root / "sentiment-subtasks")}
+        yield {
+            "root": root,
+            "model_dir": model_dir,
+            "run_dir": Path(run_dir),
+            "with_subtasks": with_subtasks(open_dataset("sentiment").path, root / "sentiment-subtasks"),
+        }
 
 
 def with_subtasks(version: Path, copy: Path) -> Path:
@@ -93,8 +146,15 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def test_label_scoring_run_against_its_base(space: dict[str, Any]) -> None:
     events: list[dict] = []
-    result = evaluate(config_for(space, dataset=str(space["with_subtasks"]), gates=["accuracy >= 0", "lift.macro_f1 > 5"],
-                                 out_dir=str(space["root"] / "out-labels")), progress=events.append)
+    result = evaluate(
+        config_for(
+            space,
+            dataset=str(space["with_subtasks"]),
+            gates=["accuracy >= 0", "lift.macro_f1 > 5"],
+            out_dir=str(space["root"] / "out-labels"),
+        ),
+        progress=events.append,
+    )
     report = result.report
     assert report["task"] == "classification" and report["strategy"] == "label_scoring"
     assert report["dataset"]["examples"] == 8 and report["dataset"]["split"] == "test"
@@ -118,8 +178,13 @@ def test_label_scoring_run_against_its_base(space: dict[str, Any]) -> None:
 
     # the saved predictions re-score, without a model, to the report's metrics
     for model in ("tuned", "base"):
-        rescored = score_files("classification", None, result.paths[f"predictions_{model}"],
-                               dataset=str(space["with_subtasks"]), bootstrap_samples=50)
+        rescored = score_files(
+            "classification",
+            None,
+            result.paths[f"predictions_{model}"],
+            dataset=str(space["with_subtasks"]),
+            bootstrap_samples=50,
+        )
         assert rescored["metrics"] == report["metrics"][model]
         assert rescored["intervals"] == report["intervals"][model]
         assert rescored["by_subtask"] == report["by_subtask"][model]
@@ -129,8 +194,9 @@ def test_label_scoring_run_against_its_base(space: dict[str, Any]) -> None:
 
 def test_adapter_off_baseline_equals_the_base_model_evaluated_alone(space: dict[str, Any]) -> None:
     with_run = evaluate(config_for(space, bootstrap_samples=0, out_dir=str(space["root"] / "out-a")))
-    alone = evaluate(config_for(space, model=str(space["model_dir"]), bootstrap_samples=0,
-                                out_dir=str(space["root"] / "out-b")))
+    alone = evaluate(
+        config_for(space, model=str(space["model_dir"]), bootstrap_samples=0, out_dir=str(space["root"] / "out-b"))
+    )
     assert alone.report["models"]["base"] is None and alone.report["lift"] is None
     base_rows = read_jsonl(with_run.paths["predictions_base"])
     alone_rows = read_jsonl(alone.paths["predictions_tuned"])
@@ -141,30 +207,49 @@ def test_adapter_off_baseline_equals_the_base_model_evaluated_alone(space: dict[
 
 
 def test_generation_task_and_default_out_dir(space: dict[str, Any]) -> None:
-    result = evaluate(config_for(space, model=str(space["model_dir"]), dataset="qa", max_new_tokens=6,
-                                 gates=["exact_match <= 1"]))
+    result = evaluate(
+        config_for(space, model=str(space["model_dir"]), dataset="qa", max_new_tokens=6, gates=["exact_match <= 1"])
+    )
     report = result.report
     assert report["task"] == "qa" and report["strategy"] == "generation" and report["passed"] is True
     assert result.out_dir.parent == space["root"] / "home" / "evals" and result.out_dir.name.startswith("qa-test-")
     rows = read_jsonl(result.paths["predictions_tuned"])
     assert len(rows) == 4 and all(isinstance(r["raw"], str) and r["scores"]["tokens"] <= 6 for r in rows)
-    assert score_files("qa", None, result.paths["predictions_tuned"], bootstrap_samples=0)["metrics"] \
+    assert (
+        score_files("qa", None, result.paths["predictions_tuned"], bootstrap_samples=0)["metrics"]
         == report["metrics"]["tuned"]
+    )
     with pytest.raises(ConfigError, match="option 'constrained': qa replies have no JSON schema"):
         evaluate(config_for(space, model=str(space["model_dir"]), dataset="qa", constrained=True))
 
 
 def test_sampled_rows_and_strategy_generation_for_classification(space: dict[str, Any]) -> None:
-    result = evaluate(config_for(space, strategy="generation", max_examples=3, max_new_tokens=4, baseline="none",
-                                 out_dir=str(space["root"] / "out-gen")))
+    result = evaluate(
+        config_for(
+            space,
+            strategy="generation",
+            max_examples=3,
+            max_new_tokens=4,
+            baseline="none",
+            out_dir=str(space["root"] / "out-gen"),
+        )
+    )
     assert result.report["dataset"]["examples"] == 3 and result.report["dataset"]["rows_in_split"] == 8
     assert result.report["models"]["base"] is None and "unparseable_rate" in result.report["metrics"]["tuned"]
 
 
 def test_preference_scores_carry_the_base_as_reference(space: dict[str, Any]) -> None:
     tiny = str(space["model_dir"])
-    result = evaluate(config_for(space, model=tiny, baseline=tiny, dataset="prefs", bootstrap_samples=0,
-                                 out_dir=str(space["root"] / "out-prefs")))
+    result = evaluate(
+        config_for(
+            space,
+            model=tiny,
+            baseline=tiny,
+            dataset="prefs",
+            bootstrap_samples=0,
+            out_dir=str(space["root"] / "out-prefs"),
+        )
+    )
     assert result.report["strategy"] == "preference" and result.report["models"]["base"]["kind"] == "model"
     tuned = read_jsonl(result.paths["predictions_tuned"])
     base = read_jsonl(result.paths["predictions_base"])
@@ -177,8 +262,18 @@ def test_preference_scores_carry_the_base_as_reference(space: dict[str, Any]) ->
 
 def test_perplexity_and_the_judge_on_chat(space: dict[str, Any]) -> None:
     tiny = str(space["model_dir"])
-    result = evaluate(config_for(space, model=tiny, baseline=tiny, dataset="chats", judge=True, max_new_tokens=4,
-                                 bootstrap_samples=0, out_dir=str(space["root"] / "out-chat")))
+    result = evaluate(
+        config_for(
+            space,
+            model=tiny,
+            baseline=tiny,
+            dataset="chats",
+            judge=True,
+            max_new_tokens=4,
+            bootstrap_samples=0,
+            out_dir=str(space["root"] / "out-chat"),
+        )
+    )
     report = result.report
     assert report["strategy"] == "perplexity" and "perplexity" in report["lower_is_better"]
     # the same weights on both sides: identical replies, which the judge scores exactly 0.5 (a tie)
@@ -193,18 +288,30 @@ def test_perplexity_and_the_judge_on_chat(space: dict[str, Any]) -> None:
 
 def test_language_modeling_perplexity_has_no_judge(space: dict[str, Any]) -> None:
     tiny = str(space["model_dir"])
-    result = evaluate(config_for(space, model=tiny, dataset="texts", bootstrap_samples=0,
-                                 out_dir=str(space["root"] / "out-text")))
+    result = evaluate(
+        config_for(space, model=tiny, dataset="texts", bootstrap_samples=0, out_dir=str(space["root"] / "out-text"))
+    )
     assert result.report["task"] == "language_modeling" and result.report["metrics"]["tuned"]["perplexity"] > 1
-    with pytest.raises(ConfigError, match="option 'judge' needs chat prompts to answer; language_modeling rows are raw"):
+    with pytest.raises(
+        ConfigError, match="option 'judge' needs chat prompts to answer; language_modeling rows are raw"
+    ):
         evaluate(config_for(space, model=tiny, baseline=tiny, dataset="texts", judge=True))
     with pytest.raises(ConfigError, match="'tiny' is not a run with a known base; pass --baseline MODEL"):
         evaluate(config_for(space, model=tiny, dataset="chats", judge=True))
 
 
 def test_constrained_generation_for_field_match(space: dict[str, Any]) -> None:
-    result = evaluate(config_for(space, model=str(space["model_dir"]), dataset="fields", constrained=True,
-                                 max_new_tokens=24, bootstrap_samples=0, out_dir=str(space["root"] / "out-fields")))
+    result = evaluate(
+        config_for(
+            space,
+            model=str(space["model_dir"]),
+            dataset="fields",
+            constrained=True,
+            max_new_tokens=24,
+            bootstrap_samples=0,
+            out_dir=str(space["root"] / "out-fields"),
+        )
+    )
     assert result.report["task"] == "structured_extraction" and result.report["scoring_mode"] == "field_match"
     rows = read_jsonl(result.paths["predictions_tuned"])
     # a constrained reply that ends by itself is a complete document of the schema
@@ -225,14 +332,17 @@ def test_baseline_resolution(space: dict[str, Any]) -> None:
     assert plain.kind == "model" and resolve_baseline(config_for(space, model=str(space["model_dir"])), plain) is None
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"gates": ["macro_f1 >> 0.8"]}, "macro_f1 >> 0.8"),
-    ({"split": "validation"}, "has no 'validation' rows; splits with rows: train (8), test (8)"),
-    ({"strategy": "perplexity"}, "classification is scored by label_scoring or generation, not perplexity"),
-    ({"constrained": True}, "option 'constrained' applies to generation"),
-    ({"judge": True}, "option 'judge' compares free replies"),
-    ({"dataset": "qa"}, "was trained on a classification dataset but dataset 'qa' is qa"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"gates": ["macro_f1 >> 0.8"]}, "macro_f1 >> 0.8"),
+        ({"split": "validation"}, "has no 'validation' rows; splits with rows: train (8), test (8)"),
+        ({"strategy": "perplexity"}, "classification is scored by label_scoring or generation, not perplexity"),
+        ({"constrained": True}, "option 'constrained' applies to generation"),
+        ({"judge": True}, "option 'judge' compares free replies"),
+        ({"dataset": "qa"}, "was trained on a classification dataset but dataset 'qa' is qa"),
+    ],
+)
 def test_user_errors_are_one_line(space: dict[str, Any], fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as info:
         evaluate(config_for(space, **fields))
@@ -245,6 +355,7 @@ def test_a_bad_gate_fails_before_any_model_loads(space: dict[str, Any]) -> None:
 
 
 # --- cheap baselines ---------------------------------------------------------------------------------
+
 
 class WordVote(Baseline):
     """Each train word votes for its labels; the evaluated rows (the train texts with a '!') are
@@ -308,13 +419,21 @@ def test_cheap_baselines_beside_the_models(space: dict[str, Any], test_baselines
     from brewslm.evaluation.runner import plan_evaluation
     from brewslm.evaluation.scoring import score_all, statistics
 
-    config = config_for(space, gates=["lift_vs_baseline.macro_f1 > 0", "baseline.macro_f1 >= 0.5"],
-                        out_dir=str(space["root"] / "out-baselines"))
+    config = config_for(
+        space,
+        gates=["lift_vs_baseline.macro_f1 > 0", "baseline.macro_f1 >= 0.5"],
+        out_dir=str(space["root"] / "out-baselines"),
+    )
     result = evaluate(config)
     report = result.report
     # the strongest by the headline is the report's baseline, fitted on the 8 train rows
-    assert report["models"]["baseline"] == {"name": "word_vote", "title": "word vote", "fitted": {"words": 36},
-                                            "kind": "baseline", "fitted_on": {"split": "train", "examples": 8}}
+    assert report["models"]["baseline"] == {
+        "name": "word_vote",
+        "title": "word vote",
+        "fitted": {"words": 36},
+        "kind": "baseline",
+        "fitted_on": {"split": "train", "examples": 8},
+    }
     assert report["baselines_skipped"] is None
     entries = report["baselines"]
     assert list(entries) == ["always_positive", "needs_more_rows", "word_vote"]
@@ -334,8 +453,9 @@ def test_cheap_baselines_beside_the_models(space: dict[str, Any], test_baselines
     assert report["lift_vs_baseline"] == paired_lift(plan.handler, tuned, scored, samples=50, seed=0, confidence=0.95)
 
     # its predictions file re-scores to its metrics, like the models'
-    rescored = score_files("classification", None, result.paths["predictions_baseline"], dataset="sentiment",
-                           bootstrap_samples=50)
+    rescored = score_files(
+        "classification", None, result.paths["predictions_baseline"], dataset="sentiment", bootstrap_samples=50
+    )
     assert rescored["metrics"] == report["metrics"]["baseline"]
     assert report["predictions"]["baseline"] == "predictions_baseline.jsonl"
 
@@ -345,24 +465,44 @@ def test_cheap_baselines_beside_the_models(space: dict[str, Any], test_baselines
     assert lift_gate["passed"] is False and lift_gate["value"] == report["lift_vs_baseline"]["macro_f1"]["lift"]
     assert baseline_gate["passed"] is True and result.passed is False
     markdown = result.paths["markdown"].read_text(encoding="utf-8").splitlines()
-    assert markdown[2].startswith("**The cheap baseline (word vote, fitted in ") and "beats this fine-tune" in markdown[2]
+    assert (
+        markdown[2].startswith("**The cheap baseline (word vote, fitted in ") and "beats this fine-tune" in markdown[2]
+    )
     assert "Do not ship this fine-tune" in markdown[2]
 
 
 def test_cheap_baselines_skipped_with_a_reason(space: dict[str, Any], test_baselines: None) -> None:
-    on_train = evaluate(config_for(space, split="train", baseline="none", bootstrap_samples=0,
-                                   gates=["lift_vs_baseline.macro_f1 > 0"], out_dir=str(space["root"] / "out-on-train")))
+    on_train = evaluate(
+        config_for(
+            space,
+            split="train",
+            baseline="none",
+            bootstrap_samples=0,
+            gates=["lift_vs_baseline.macro_f1 > 0"],
+            out_dir=str(space["root"] / "out-on-train"),
+        )
+    )
     report = on_train.report
     assert "the evaluated split is train" in report["baselines_skipped"]
     assert report["models"]["baseline"] is None and report["metrics"]["baseline"] is None
     assert report["lift_vs_baseline"] is None and report["baselines"] == {}
     assert "predictions_baseline" not in on_train.paths
     assert "the evaluated split is train" in report["gates"][0]["reason"]
-    switched_off = evaluate(config_for(space, baseline="none", bootstrap_samples=0, cheap_baselines=False,
-                                       out_dir=str(space["root"] / "out-off")))
+    switched_off = evaluate(
+        config_for(
+            space, baseline="none", bootstrap_samples=0, cheap_baselines=False, out_dir=str(space["root"] / "out-off")
+        )
+    )
     assert "switched off (cheap_baselines=false)" in switched_off.report["baselines_skipped"]
-    no_train = evaluate(config_for(space, model=str(space["model_dir"]), dataset="prefs", bootstrap_samples=0,
-                                   out_dir=str(space["root"] / "out-no-train")))
+    no_train = evaluate(
+        config_for(
+            space,
+            model=str(space["model_dir"]),
+            dataset="prefs",
+            bootstrap_samples=0,
+            out_dir=str(space["root"] / "out-no-train"),
+        )
+    )
     assert no_train.report["baselines_skipped"] == "no cheap baseline is registered for dpo"
 
 
@@ -370,8 +510,17 @@ def test_a_dataset_without_train_rows_has_no_baseline(space: dict[str, Any]) -> 
     from brewslm.evaluation import baselines
 
     assert baselines.baseline_classes("qa"), "the qa baselines are registered"
-    result = evaluate(config_for(space, model=str(space["model_dir"]), dataset="qa", max_new_tokens=2, max_examples=2,
-                                 bootstrap_samples=0, out_dir=str(space["root"] / "out-qa")))
+    result = evaluate(
+        config_for(
+            space,
+            model=str(space["model_dir"]),
+            dataset="qa",
+            max_new_tokens=2,
+            max_examples=2,
+            bootstrap_samples=0,
+            out_dir=str(space["root"] / "out-qa"),
+        )
+    )
     assert result.report["baselines_skipped"] == "dataset 'qa' v1 has no train rows to fit a cheap baseline on"
 
 
@@ -381,22 +530,30 @@ def write(path: Path, rows: list[Any]) -> Path:
 
 
 def test_score_files_with_a_gold_file(tmp_path: Path) -> None:
-    gold = write(tmp_path / "gold.jsonl", [{"text": "good", "label": "pos"}, {"text": "bad", "label": "neg"},
-                                           {"text": "meh", "label": "neg"}])
+    gold = write(
+        tmp_path / "gold.jsonl",
+        [{"text": "good", "label": "pos"}, {"text": "bad", "label": "neg"}, {"text": "meh", "label": "neg"}],
+    )
     pred = write(tmp_path / "pred.jsonl", [{"prediction": "pos"}, {"prediction": "pos"}, {"prediction": "neg"}])
     result = score_files("classification", gold, pred, bootstrap_samples=0)
     assert result["examples"] == 3 and result["metrics"]["accuracy"] == pytest.approx(2 / 3)
     assert result["headline"] == "macro_f1" and result["intervals"] == {}
 
 
-@pytest.mark.parametrize("gold_rows, pred_rows, message", [
-    ([{"text": "a", "label": "x"}], [{"prediction": "x"}, {"prediction": "y"}],
-     "gold.jsonl has 1 records but {pred} has 2 predictions"),
-    ([{"text": "a", "label": "x"}], ['{"prediction": "x"'], "pred.jsonl line 1: not valid JSON"),
-    ([{"text": "a", "label": "x"}], [{"label": "x"}], "pred.jsonl line 1: no \"prediction\" key"),
-    ([{"text": "a"}], [{"prediction": "x"}], "gold.jsonl line 1: classification record field 'label'"),
-    ([{"text": "a", "label": "x"}], ["[1, 2]"], "pred.jsonl line 1: a JSON list, expected an object"),
-])
+@pytest.mark.parametrize(
+    "gold_rows, pred_rows, message",
+    [
+        (
+            [{"text": "a", "label": "x"}],
+            [{"prediction": "x"}, {"prediction": "y"}],
+            "gold.jsonl has 1 records but {pred} has 2 predictions",
+        ),
+        ([{"text": "a", "label": "x"}], ['{"prediction": "x"'], "pred.jsonl line 1: not valid JSON"),
+        ([{"text": "a", "label": "x"}], [{"label": "x"}], 'pred.jsonl line 1: no "prediction" key'),
+        ([{"text": "a"}], [{"prediction": "x"}], "gold.jsonl line 1: classification record field 'label'"),
+        ([{"text": "a", "label": "x"}], ["[1, 2]"], "pred.jsonl line 1: a JSON list, expected an object"),
+    ],
+)
 def test_score_files_errors_name_the_file_and_line(tmp_path: Path, gold_rows, pred_rows, message) -> None:
     gold, pred = write(tmp_path / "gold.jsonl", gold_rows), write(tmp_path / "pred.jsonl", pred_rows)
     with pytest.raises(ConfigError) as info:
@@ -406,7 +563,7 @@ def test_score_files_errors_name_the_file_and_line(tmp_path: Path, gold_rows, pr
 
 def test_score_files_without_gold_needs_records(tmp_path: Path) -> None:
     pred = write(tmp_path / "pred.jsonl", [{"prediction": "x"}])
-    with pytest.raises(ConfigError, match="line 1: no \"record\" to score against; pass --gold FILE"):
+    with pytest.raises(ConfigError, match='line 1: no "record" to score against; pass --gold FILE'):
         score_files("classification", None, pred)
 
 
@@ -414,9 +571,21 @@ def test_stderr_progress_lines(capsys: pytest.CaptureFixture) -> None:
     progress = StderrEvalProgress(interval=60)
     progress({"event": "info", "message": "evaluating x"})
     for done in (1, 2, 3):
-        progress({"event": "predict", "model": "tuned", "phase": "label_scoring", "done": done, "total": 3,
-                  "examples_per_s": 2.0, "eta_s": (3 - done) / 2})
+        progress(
+            {
+                "event": "predict",
+                "model": "tuned",
+                "phase": "label_scoring",
+                "done": done,
+                "total": 3,
+                "examples_per_s": 2.0,
+                "eta_s": (3 - done) / 2,
+            }
+        )
     progress({"event": "unknown"})
     lines = capsys.readouterr().err.splitlines()
-    assert lines == ["evaluating x", "tuned label_scoring: 1/3 examples | 2.0 examples/s | ETA 0m01s",
-                     "tuned label_scoring: 3/3 examples | 2.0 examples/s"]
+    assert lines == [
+        "evaluating x",
+        "tuned label_scoring: 1/3 examples | 2.0 examples/s | ETA 0m01s",
+        "tuned label_scoring: 3/3 examples | 2.0 examples/s",
+    ]

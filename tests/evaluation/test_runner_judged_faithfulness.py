@@ -11,20 +11,24 @@ from typing import Any, Iterator
 
 import pytest
 
+from brewslm.base_models import load_causal_lm
 from brewslm.errors import ConfigError
 from brewslm.evaluation import evaluate, load_eval_config, score_files
 from brewslm.evaluation.baselines import Baseline
 from brewslm.evaluation.metrics.faithfulness import SupportClaim
 from brewslm.evaluation.prediction import judge_support
-from brewslm.base_models import load_causal_lm
-from helpers.workspace import shared_workspace
 from helpers.tiny_model import save_tiny_causal_lm
+from helpers.workspace import shared_workspace
 
-PASSAGES = ["The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
-            "Gustave Eiffel's company designed and built the tower."]
-ROWS = [{"question": "When was the tower completed?", "passages": PASSAGES, "answer": "1889"},
-        {"question": "Who built the tower?", "passages": PASSAGES, "answer": "Gustave Eiffel's company"},
-        {"question": "How tall is the tower?", "passages": PASSAGES, "answer": ""}]
+PASSAGES = [
+    "The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
+    "Gustave Eiffel's company designed and built the tower.",
+]
+ROWS = [
+    {"question": "When was the tower completed?", "passages": PASSAGES, "answer": "1889"},
+    {"question": "Who built the tower?", "passages": PASSAGES, "answer": "Gustave Eiffel's company"},
+    {"question": "How tall is the tower?", "passages": PASSAGES, "answer": ""},
+]
 JUDGED = {"faithfulness": "llm_judge"}
 
 
@@ -35,16 +39,33 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with shared_workspace(tmp_path_factory, "eval-judged") as root:
         path = root / "rag.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
-        run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="rag_passthrough", dataset="rag", split="test",
-                              field_map={"question": "question", "passages": "context", "answer": "answer"}))
+        run_import(
+            ImportSpec(
+                locator=f"jsonl:{path}",
+                mapper_id="rag_passthrough",
+                dataset="rag",
+                split="test",
+                field_map={"question": "question", "passages": "context", "answer": "answer"},
+            )
+        )
         yield {"root": root, "model_dir": save_tiny_causal_lm(root / "tiny")}
 
 
 def config_for(space: dict[str, Any], **fields: Any):
     tiny = str(space["model_dir"])
-    return load_eval_config(**{"model": tiny, "baseline": tiny, "dataset": "rag", "max_new_tokens": 24,
-                               "max_seq_len": 256, "bootstrap_samples": 0, "handler_options": JUDGED,
-                               "temperature": 1.0, **fields})  # sampled: greedy replies of the random model are blank
+    return load_eval_config(
+        **{
+            "model": tiny,
+            "baseline": tiny,
+            "dataset": "rag",
+            "max_new_tokens": 24,
+            "max_seq_len": 256,
+            "bootstrap_samples": 0,
+            "handler_options": JUDGED,
+            "temperature": 1.0,
+            **fields,
+        }
+    )  # sampled: greedy replies of the random model are blank
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -70,10 +91,13 @@ def test_judged_faithfulness_end_to_end_and_rescored(space: dict[str, Any]) -> N
     for row in judged:
         assert row["judge_support"]["judge_model"] == space["model_dir"].name
         record, claims = row["record"], row["judge_support"]["claims"]
-        asked = [SupportClaim(record["question"], tuple(record["passages"]), row["prediction"], c["sentence"])
-                 for c in claims]
-        assert judge_support(model, tokenizer, asked, max_seq_len=256) \
-            == pytest.approx([c["support"] for c in claims], abs=1e-5)
+        asked = [
+            SupportClaim(record["question"], tuple(record["passages"]), row["prediction"], c["sentence"])
+            for c in claims
+        ]
+        assert judge_support(model, tokenizer, asked, max_seq_len=256) == pytest.approx(
+            [c["support"] for c in claims], abs=1e-5
+        )
         assert row["detail"]["faithfulness"] == pytest.approx(sum(c["support"] for c in claims) / len(claims))
     answered = [r for r in rows if "faithfulness" in r["detail"]]
     assert tuned["faithfulness"] == pytest.approx(sum(r["detail"]["faithfulness"] for r in answered) / len(answered))
@@ -81,8 +105,9 @@ def test_judged_faithfulness_end_to_end_and_rescored(space: dict[str, Any]) -> N
     assert result.report["metrics"]["base"]["faithfulness"] == pytest.approx(tuned["faithfulness"], abs=1e-6)
 
     # re-scoring the saved predictions without a model gives the report's numbers
-    rescored = score_files("rag_qa", None, result.paths["predictions_tuned"], options=JUDGED, dataset="rag",
-                           bootstrap_samples=0)
+    rescored = score_files(
+        "rag_qa", None, result.paths["predictions_tuned"], options=JUDGED, dataset="rag", bootstrap_samples=0
+    )
     assert rescored["metrics"] == tuned
 
     # verdicts missing or no longer matching the answer: one line naming the file and the line
@@ -96,24 +121,37 @@ def test_judged_faithfulness_end_to_end_and_rescored(space: dict[str, Any]) -> N
     with pytest.raises(ConfigError, match=rf"edited.jsonl line {first}: the saved judge verdicts are for other"):
         score_files("rag_qa", None, write_jsonl(space["root"] / "edited.jsonl", edited), options=JUDGED)
     # the lexical scorer still re-scores the same file (it ignores the verdicts)
-    assert score_files("rag_qa", None, result.paths["predictions_tuned"], bootstrap_samples=0)["metrics"]["f1"] \
+    assert (
+        score_files("rag_qa", None, result.paths["predictions_tuned"], bootstrap_samples=0)["metrics"]["f1"]
         == tuned["f1"]
+    )
 
 
 def test_a_judged_evaluation_needs_a_judge(space: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="faithfulness=llm_judge needs a judge model.*pass judge_model=MODEL"):
         evaluate(config_for(space, baseline="none"))
-    result = evaluate(config_for(space, baseline="none", judge_model=str(space["model_dir"]), max_new_tokens=8,
-                                 out_dir=str(space["root"] / "out-judge-model")))
+    result = evaluate(
+        config_for(
+            space,
+            baseline="none",
+            judge_model=str(space["model_dir"]),
+            max_new_tokens=8,
+            out_dir=str(space["root"] / "out-judge-model"),
+        )
+    )
     assert result.report["models"]["base"] is None
-    assert all(r["judge_support"]["judge_model"] == space["model_dir"].name
-               for r in read_jsonl(result.paths["predictions_tuned"]))
+    assert all(
+        r["judge_support"]["judge_model"] == space["model_dir"].name
+        for r in read_jsonl(result.paths["predictions_tuned"])
+    )
 
 
 def test_an_unknown_faithfulness_scorer_fails_before_any_model_loads(space: dict[str, Any]) -> None:
     with pytest.raises(ConfigError) as error:
         evaluate(config_for(space, handler_options={"faithfulness": "nli"}))
-    assert str(error.value) == "handler option faithfulness='nli' is not available for rag_qa; scorers: lexical, llm_judge"
+    assert (
+        str(error.value) == "handler option faithfulness='nli' is not available for rag_qa; scorers: lexical, llm_judge"
+    )
 
 
 class FirstSentence(Baseline):
@@ -139,16 +177,30 @@ def test_the_cheap_baselines_answers_are_judged_too(space: dict[str, Any], monke
 
         for split, suffix in (("train", ""), ("test", " Tell me.")):
             path = space["root"] / f"rag-{split}.jsonl"
-            path.write_text("".join(json.dumps({**r, "question": r["question"] + suffix}) + "\n" for r in ROWS),
-                            encoding="utf-8")
-            run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="rag_passthrough", dataset="rag-split", split=split,
-                                  field_map={"question": "question", "passages": "context", "answer": "answer"}))
+            path.write_text(
+                "".join(json.dumps({**r, "question": r["question"] + suffix}) + "\n" for r in ROWS), encoding="utf-8"
+            )
+            run_import(
+                ImportSpec(
+                    locator=f"jsonl:{path}",
+                    mapper_id="rag_passthrough",
+                    dataset="rag-split",
+                    split=split,
+                    field_map={"question": "question", "passages": "context", "answer": "answer"},
+                )
+            )
         result = evaluate(config_for(space, dataset="rag-split", out_dir=str(space["root"] / "out-baseline")))
         report = result.report
         assert report["models"]["baseline"]["name"] == "first_sentence", report["baselines"]
         rows = read_jsonl(result.paths["predictions_baseline"])
         assert all("judge_support" in row for row in rows)
         assert all(row["judge_support"]["claims"] for row in rows)
-        rescored = score_files("rag_qa", None, result.paths["predictions_baseline"], dataset="rag-split",
-                               options=JUDGED, bootstrap_samples=0)
+        rescored = score_files(
+            "rag_qa",
+            None,
+            result.paths["predictions_baseline"],
+            dataset="rag-split",
+            options=JUDGED,
+            bootstrap_samples=0,
+        )
         assert rescored["metrics"] == report["metrics"]["baseline"]

@@ -31,13 +31,34 @@ def lora_run(export_space: Path, tiny_lm_dir: Path) -> Path:
 
     for split, rows in (("train", SENTIMENT), ("validation", [(t + "!", label) for t, label in SENTIMENT[::4]])):
         source = export_space / f"sentiment-{split}.jsonl"
-        source.write_text("".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in rows), encoding="utf-8")
-        run_import(ImportSpec(locator=f"jsonl:{source}", mapper_id="label_to_classification", dataset="sentiment",
-                              split=split))
-    config = build_config({"dataset": "sentiment", "base_model": str(tiny_lm_dir), "batch_size": 4, "max_seq_len": 160,
-                           "learning_rate": 1e-2, "max_steps": 6, "lora": {"r": 16, "alpha": 32}, "log_every": 1000,
-                           "output_dir": str(export_space / "run")})
+        source.write_text(
+            "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in rows), encoding="utf-8"
+        )
+        run_import(
+            ImportSpec(locator=f"jsonl:{source}", mapper_id="label_to_classification", dataset="sentiment", split=split)
+        )
+    config = build_config(
+        {
+            "dataset": "sentiment",
+            "base_model": str(tiny_lm_dir),
+            "batch_size": 4,
+            "max_seq_len": 160,
+            "learning_rate": 1e-2,
+            "max_steps": 6,
+            "lora": {"r": 16, "alpha": 32},
+            "log_every": 1000,
+            "output_dir": str(export_space / "run"),
+        }
+    )
     run_dir = Path(train(config, progress=lambda event: None).run_dir)
-    evaluate(load_eval_config(model=str(run_dir), dataset="sentiment", split="validation", bootstrap_samples=20,
-                              max_seq_len=160, gates=["accuracy >= 0"]))
+    evaluate(
+        load_eval_config(
+            model=str(run_dir),
+            dataset="sentiment",
+            split="validation",
+            bootstrap_samples=20,
+            max_seq_len=160,
+            gates=["accuracy >= 0"],
+        )
+    )
     return run_dir

@@ -31,19 +31,38 @@ def lora_run(name: str, dirs: TinyArchitectureDirs, root: Path) -> Path:
 
         source = root / "sentiment-architectures.jsonl"
         if not source.exists():
-            source.write_text("".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in SENTIMENT), encoding="utf-8")
-            run_import(ImportSpec(locator=f"jsonl:{source}", mapper_id="label_to_classification",
-                                  dataset="sentiment-architectures", split="train"))
-        config = build_config({"dataset": "sentiment-architectures", "base_model": str(dirs[name]), "batch_size": 4,
-                               "max_seq_len": 192, "learning_rate": 1e-2, "max_steps": 2, "lora": {"r": 4, "alpha": 8},
-                               "log_every": 1000, "output_dir": str(root / f"run-{name}")})
+            source.write_text(
+                "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in SENTIMENT), encoding="utf-8"
+            )
+            run_import(
+                ImportSpec(
+                    locator=f"jsonl:{source}",
+                    mapper_id="label_to_classification",
+                    dataset="sentiment-architectures",
+                    split="train",
+                )
+            )
+        config = build_config(
+            {
+                "dataset": "sentiment-architectures",
+                "base_model": str(dirs[name]),
+                "batch_size": 4,
+                "max_seq_len": 192,
+                "learning_rate": 1e-2,
+                "max_steps": 2,
+                "lora": {"r": 4, "alpha": 8},
+                "log_every": 1000,
+                "output_dir": str(root / f"run-{name}"),
+            }
+        )
         _runs[name] = Path(train(config, progress=lambda event: None).run_dir)
     return _runs[name]
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
-def test_the_merged_folder_reloads_with_the_merged_models_logits(name: str, export_space: Path,
-                                                                 tiny_architecture_dirs: TinyArchitectureDirs) -> None:
+def test_the_merged_folder_reloads_with_the_merged_models_logits(
+    name: str, export_space: Path, tiny_architecture_dirs: TinyArchitectureDirs
+) -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -67,8 +86,9 @@ def test_the_merged_folder_reloads_with_the_merged_models_logits(name: str, expo
 
 
 @pytest.mark.parametrize("name", [name for name in ARCHITECTURES if name != "llama"])
-def test_gguf_export_refuses_other_architectures_in_one_line(name: str, export_space: Path,
-                                                             tiny_architecture_dirs: TinyArchitectureDirs) -> None:
+def test_gguf_export_refuses_other_architectures_in_one_line(
+    name: str, export_space: Path, tiny_architecture_dirs: TinyArchitectureDirs
+) -> None:
     from brewslm.export.gguf import export_gguf
 
     out = export_space / f"gguf-{name}"

@@ -12,8 +12,8 @@ import pytest
 from brewslm.errors import ConfigError
 from brewslm.export import ModelBundle, ServingSettings, resolve_bundle
 from brewslm.export.bundle import twist_serving_settings
-from brewslm.retrieval import read_chunks, write_chunks
-from brewslm.retrieval import Chunk
+from brewslm.retrieval import Chunk, read_chunks, write_chunks
+
 
 def test_a_run_by_folder_or_name(lora_run) -> None:
     bundle = resolve_bundle(str(lora_run))
@@ -46,8 +46,12 @@ def test_a_plain_model_folder_and_bad_specs(tiny_model_dir, tmp_path) -> None:
 
 
 def test_serving_settings_round_trip_and_reject_unknown_keys() -> None:
-    settings = ServingSettings(confidence_threshold=0.4, fallback_label="talk_to_human",
-                               json_schema={"type": "object"}, retrieval={"chunks_file": "c.jsonl", "top_k": 3})
+    settings = ServingSettings(
+        confidence_threshold=0.4,
+        fallback_label="talk_to_human",
+        json_schema={"type": "object"},
+        retrieval={"chunks_file": "c.jsonl", "top_k": 3},
+    )
     assert ServingSettings.from_dict(settings.to_dict()) == settings
     assert ServingSettings.from_dict(None) == ServingSettings()
     with pytest.raises(ConfigError, match="unknown key\\(s\\) threshold"):
@@ -64,15 +68,25 @@ def test_chunks_round_trip_and_a_bad_line_is_named(tmp_path) -> None:
 
 
 def test_twists_serving_hooks(tmp_path) -> None:
-    intent = twist_serving_settings({"twist": {"kind": "intent_router", "fallback_label": "human"}},
-                                    {"threshold": 0.42, "fallback_label": "human"}, tmp_path)
+    intent = twist_serving_settings(
+        {"twist": {"kind": "intent_router", "fallback_label": "human"}},
+        {"threshold": 0.42, "fallback_label": "human"},
+        tmp_path,
+    )
     assert (intent.confidence_threshold, intent.fallback_label) == (0.42, "human")
     schema = {"type": "object", "properties": {"total": {"type": "number"}}, "required": ["total"]}
-    assert twist_serving_settings({"twist": {"kind": "json_constrained", "schema": schema}}, {}, tmp_path).json_schema == schema
+    assert (
+        twist_serving_settings({"twist": {"kind": "json_constrained", "schema": schema}}, {}, tmp_path).json_schema
+        == schema
+    )
     assert twist_serving_settings({"twist": {"kind": "json_constrained"}}, {}, tmp_path) == ServingSettings()
     rag = {"twist": {"kind": "faq_rag", "retrieval": "bm25", "top_k": 2}}
     assert twist_serving_settings(rag, {}, tmp_path) == ServingSettings()  # no chunks saved: nothing to retrieve
     write_chunks(tmp_path / "chunks.jsonl", [Chunk("d", 0, 0, 2, "hi")])
     assert twist_serving_settings(rag, {}, tmp_path).retrieval == {
-        "chunks_file": str(tmp_path / "chunks.jsonl"), "mode": "bm25", "top_k": 2, "candidates": 50}
+        "chunks_file": str(tmp_path / "chunks.jsonl"),
+        "mode": "bm25",
+        "top_k": 2,
+        "candidates": 50,
+    }
     assert twist_serving_settings(None, {}, tmp_path) == ServingSettings()

@@ -15,8 +15,12 @@ from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
 def _side(version: str, ids: list[list[int]], theta: float = 1e5, error: str | None = None) -> dict:
     if error:
         return {"transformers": version, "error": error}
-    return {"transformers": version, "rope_theta": theta, "tokenizer_class": "T",
-            "outputs": [{"prompt_ids": [1, 2], "ids": i, "text": str(i)} for i in ids]}
+    return {
+        "transformers": version,
+        "rope_theta": theta,
+        "tokenizer_class": "T",
+        "outputs": [{"prompt_ids": [1, 2], "ids": i, "text": str(i)} for i in ids],
+    }
 
 
 def test_compare_passes_only_when_everything_agrees():

@@ -15,13 +15,21 @@ from brewslm.ingestion import ImportSpec, open_dataset, run_import
 
 @pytest.fixture
 def imported(tmp_path, export_space) -> str:
-    rows = [{"review": f"review number {i} was {'great' if i % 2 else 'awful'}", "stars": "pos" if i % 2 else "neg"}
-            for i in range(40)]
+    rows = [
+        {"review": f"review number {i} was {'great' if i % 2 else 'awful'}", "stars": "pos" if i % 2 else "neg"}
+        for i in range(40)
+    ]
     rows += [{"review": "", "stars": "pos"}, {"stars": "neg"}]  # rejected: empty / missing text
     path = tmp_path / "reviews.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="label_to_classification", dataset="card_reviews",
-                          field_map={"review": "text", "stars": "label"}))
+    run_import(
+        ImportSpec(
+            locator=f"jsonl:{path}",
+            mapper_id="label_to_classification",
+            dataset="card_reviews",
+            field_map={"review": "text", "stars": "label"},
+        )
+    )
     return "card_reviews"
 
 
@@ -37,8 +45,9 @@ def test_splits_read_back_as_the_records_and_the_card_names_mapping_and_rejects(
 
     card = DatasetCard((tmp_path / "hub" / "README.md").read_text(encoding="utf-8"))
     configs = card.data.to_dict()["configs"]
-    assert configs == [{"config_name": "default", "data_files": [{"split": s, "path": split_file(s)}
-                                                                   for s in written["splits"]]}]
+    assert configs == [
+        {"config_name": "default", "data_files": [{"split": s, "path": split_file(s)} for s in written["splits"]]}
+    ]
     assert card.data.to_dict()["task_categories"] == ["text-classification"]
     text = card.text
     assert "`label_to_classification`" in text and "| review | text |" in text and "| stars | label |" in text
@@ -54,8 +63,9 @@ def test_a_column_of_mixed_types_is_json_text_and_the_card_says_so() -> None:
     table, as_json = table_of(rows)
     assert as_json == ["meta"] and table.column("meta").to_pylist() == ['{"n": 1}', '"free text"']
     assert table.column("id").to_pylist() == [1, 2]
-    card = render_dataset_card({"name": "d", "version": 1, "task_profile": "classification"}, {"train": 2},
-                               {"train": as_json})
+    card = render_dataset_card(
+        {"name": "d", "version": 1, "task_profile": "classification"}, {"train": 2}, {"train": as_json}
+    )
     assert "## Columns stored as JSON text" in card and "- train: `meta`" in card
 
 

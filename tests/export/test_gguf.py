@@ -28,8 +28,11 @@ def test_lora_run_round_trips_through_gguf(lora_run, tmp_path, quant, weight_typ
     assert result.path.name == f"run-{quant}.gguf"
 
     reader = gguf.GGUFReader(str(result.path))
-    fields = {name: field.contents() for name, field in reader.fields.items()
-              if name not in ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges")}
+    fields = {
+        name: field.contents()
+        for name, field in reader.fields.items()
+        if name not in ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges")
+    }
     assert fields["general.architecture"] == "llama" and fields["llama.block_count"] == 2
     assert (fields["llama.attention.head_count"], fields["llama.attention.head_count_kv"]) == (4, 2)
     assert fields["tokenizer.ggml.model"] == "gpt2" and fields["tokenizer.ggml.pre"] == "gpt-2"
@@ -64,7 +67,9 @@ def test_non_llama_models_and_bad_options_are_refused(tmp_path, lora_run) -> Non
     assert not (tmp_path / "out").exists()
     with pytest.raises(ConfigError, match="GGUF quantization 'q4' is not one the builtin converter writes"):
         export_gguf(str(lora_run), tmp_path / "out", quant="q4", converter="builtin")
-    with pytest.raises(ConfigError, match="'q4_k_m' is not one the builtin converter writes.*need --converter llama.cpp"):
+    with pytest.raises(
+        ConfigError, match="'q4_k_m' is not one the builtin converter writes.*need --converter llama.cpp"
+    ):
         export_gguf(str(lora_run), tmp_path / "out", quant="q4_k_m", converter="builtin")
     busy = tmp_path / "busy"
     busy.mkdir()
@@ -86,11 +91,24 @@ def test_permutation_is_what_transformers_gguf_loader_undoes() -> None:
 def test_pre_tokenizer_names_follow_llama_cpp() -> None:
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
     assert tokenizer_pre(byte_level) == "gpt-2"
-    assert tokenizer_pre({"type": "Sequence", "pretokenizers": [
-        {"type": "Digits", "individual_digits": True}, byte_level]}) == "smollm"
-    assert tokenizer_pre({"type": "Sequence", "pretokenizers": [
-        {"type": "Split", "pattern": {"Regex": gguf_export.LLAMA3_SPLIT}},
-        {**byte_level, "use_regex": False}]}) == "llama-bpe"
+    assert (
+        tokenizer_pre(
+            {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, byte_level]}
+        )
+        == "smollm"
+    )
+    assert (
+        tokenizer_pre(
+            {
+                "type": "Sequence",
+                "pretokenizers": [
+                    {"type": "Split", "pattern": {"Regex": gguf_export.LLAMA3_SPLIT}},
+                    {**byte_level, "use_regex": False},
+                ],
+            }
+        )
+        == "llama-bpe"
+    )
     with pytest.raises(ConfigError, match="pre-tokenizers"):
         tokenizer_pre({"type": "Whitespace"})
 
@@ -99,7 +117,8 @@ def test_tolerances_are_relative_to_the_logit_scale() -> None:
     expected = [np.array([[10.0, 0.0, -10.0], [0.0, 5.0, 1.0]])]
     close = compare_logits(expected, [expected[0] + 0.05], quant="f16", tokens_match=True)
     assert close.passed and close.max_rel_diff == pytest.approx(0.005)
-    flipped = compare_logits(expected, [np.array([[10.0, 0.0, -10.0], [5.1, 5.0, 1.0]])], quant="q8_0",
-                             tokens_match=True)
+    flipped = compare_logits(
+        expected, [np.array([[10.0, 0.0, -10.0], [5.1, 5.0, 1.0]])], quant="q8_0", tokens_match=True
+    )
     assert flipped.top1_agreement == 0.5 and not flipped.passed
     assert not compare_logits(expected, expected, quant="f32", tokens_match=False).passed

@@ -23,14 +23,23 @@ def test_hf_export_is_standalone_and_carries_report_card_and_bundle(lora_run, tm
     tokenizer = AutoTokenizer.from_pretrained(str(out))
     trained, trained_tokenizer = load_trained(lora_run)
     assert tokenizer.chat_template == trained_tokenizer.chat_template
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "a fine film"}], tokenize=False,
-                                         add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "a fine film"}], tokenize=False, add_generation_prompt=True
+    )
     ids = torch.tensor([tokenizer(text, add_special_tokens=False)["input_ids"]])
     with torch.no_grad():
         torch.testing.assert_close(merged(input_ids=ids).logits, trained(input_ids=ids).logits, rtol=1e-4, atol=1e-4)
 
-    for name in ("report.json", "report.md", "report.html", "README.md", "brewslm_export.json", "config.json",
-                 "tokenizer.json", "chat_template.jinja"):
+    for name in (
+        "report.json",
+        "report.md",
+        "report.html",
+        "README.md",
+        "brewslm_export.json",
+        "config.json",
+        "tokenizer.json",
+        "chat_template.jinja",
+    ):
         assert (out / name).is_file(), name
     assert any(out.glob("*.png")) and not any(out.glob("predictions_*"))  # pictures yes, test data no
     assert set(result.files.values()) <= {p.name for p in out.iterdir()}

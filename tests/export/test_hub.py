@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from helpers.hub_server import OWNER, fake_hub  # noqa: F401  (a fixture)
-
 from brewslm.errors import ConfigError
 from brewslm.export.hub import check_repo_id, push_folder
+from helpers.hub_server import OWNER, fake_hub  # noqa: F401  (a fixture)
 
 
 def _folder(tmp_path: Path) -> Path:
     folder = tmp_path / "export"
     (folder / "sub").mkdir(parents=True)
-    (folder / "README.md").write_text("---\nlibrary_name: transformers\ntags:\n- brewslm\n---\n# card\n", encoding="utf-8")
+    (folder / "README.md").write_text(
+        "---\nlibrary_name: transformers\ntags:\n- brewslm\n---\n# card\n", encoding="utf-8"
+    )
     (folder / "model.safetensors").write_bytes(bytes(range(256)) * 40)
     (folder / "sub" / "report.json").write_text('{"passed": true}', encoding="utf-8")
     return folder
@@ -41,11 +42,14 @@ def test_datasets_go_to_dataset_repos(fake_hub, tmp_path) -> None:
     assert ("dataset", f"{OWNER}/rows") in fake_hub.repos and ("model", f"{OWNER}/rows") not in fake_hub.repos
 
 
-@pytest.mark.parametrize("repo_id, message", [
-    ("tiny", "must be ORG/NAME"),
-    ("a/b/c", "must be ORG/NAME"),
-    ("acme/bad name!", "is not a valid name"),
-])
+@pytest.mark.parametrize(
+    "repo_id, message",
+    [
+        ("tiny", "must be ORG/NAME"),
+        ("a/b/c", "must be ORG/NAME"),
+        ("acme/bad name!", "is not a valid name"),
+    ],
+)
 def test_a_bad_repo_id_is_one_line(repo_id, message) -> None:
     with pytest.raises(ConfigError, match=message):
         check_repo_id(repo_id)

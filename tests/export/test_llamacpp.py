@@ -17,8 +17,13 @@ from brewslm.export import llamacpp
 
 
 def _fake_sdist(path: Path) -> Path:
-    files = {"convert_hf_to_gguf.py": b"print('converter')\n", "conversion/__init__.py": b"",
-             "gguf-py/gguf/__init__.py": b"", "src/llama.cpp": b"int main(){}", "README.md": b"readme"}
+    files = {
+        "convert_hf_to_gguf.py": b"print('converter')\n",
+        "conversion/__init__.py": b"",
+        "gguf-py/gguf/__init__.py": b"",
+        "src/llama.cpp": b"int main(){}",
+        "README.md": b"readme",
+    }
     with tarfile.open(path, "w:gz") as archive:
         for name, data in files.items():
             info = tarfile.TarInfo(f"llama_cpp_python-9.9.9/vendor/llama.cpp/{name}")
@@ -41,8 +46,9 @@ def test_nothing_set_up_is_not_cached(monkeypatch, tmp_path) -> None:
 
 
 MACHINE_TOOLING = llamacpp.tooling_dir()  # before a test's private workspace moves the cache
-needs_tooling = pytest.mark.skipif(llamacpp.cached_tooling() is None,
-                                   reason="llama.cpp tooling not set up here (brewslm export --converter llama.cpp)")
+needs_tooling = pytest.mark.skipif(
+    llamacpp.cached_tooling() is None, reason="llama.cpp tooling not set up here (brewslm export --converter llama.cpp)"
+)
 
 
 @pytest.fixture
@@ -70,10 +76,19 @@ def _tiny(kind: str, tokenizer_dir: Path, out: Path) -> Path:
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     torch.manual_seed(0)
-    shape = dict(vocab_size=len(tokenizer), hidden_size=256, intermediate_size=512, num_hidden_layers=2,
-                 num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True,
-                 bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
-    model = (LlamaForCausalLM(LlamaConfig(**shape)) if kind == "llama" else Qwen2ForCausalLM(Qwen2Config(**shape)))
+    shape = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=256,
+        intermediate_size=512,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    model = LlamaForCausalLM(LlamaConfig(**shape)) if kind == "llama" else Qwen2ForCausalLM(Qwen2Config(**shape))
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     return out
@@ -82,8 +97,9 @@ def _tiny(kind: str, tokenizer_dir: Path, out: Path) -> Path:
 @needs_tooling
 @pytest.mark.parametrize("kind", ["llama"])  # a tiny Qwen2 would need Qwen's tokenizer (none offline): with
 # SmolLM2's, transformers loads a Qwen2 tokenizer class whose pre-tokenizer llama.cpp does not recognise
-def test_tiny_models_convert_quantize_and_run_inside_llama_cpp(kind, real_tokenizer_dir, machine_tooling,
-                                                               tmp_path) -> None:
+def test_tiny_models_convert_quantize_and_run_inside_llama_cpp(
+    kind, real_tokenizer_dir, machine_tooling, tmp_path
+) -> None:
     from brewslm.export.bundle import resolve_bundle
     from brewslm.export.gguf import export_gguf, load_merged, verify_in_llamacpp
 

@@ -13,12 +13,13 @@ from recipes.test_builtin_recipes import FAST
 
 
 def _run(name: str, base: Path, out: Path | None, *overrides: str):
-    from brewslm.recipes import load_recipe
     from brewslm.pipeline import run_recipe
+    from brewslm.recipes import load_recipe
 
     # export_anyway: these check the exports' serving settings, whether or not two steps pass the gates
-    return run_recipe(load_recipe(name, [*FAST, *overrides]), base_model=str(base), out_dir=out, quiet=True,
-                      export_anyway=True)
+    return run_recipe(
+        load_recipe(name, [*FAST, *overrides]), base_model=str(base), out_dir=out, quiet=True, export_anyway=True
+    )
 
 
 def test_intent_recipe_serves_its_tuned_threshold_from_folder_name_and_export(tiny_model_dir) -> None:

@@ -28,7 +28,9 @@ def fresh_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    monkeypatch.setenv("BREWSLM_DATABASE_URL", make_url(server).set(database=name).render_as_string(hide_password=False))
+    monkeypatch.setenv(
+        "BREWSLM_DATABASE_URL", make_url(server).set(database=name).render_as_string(hide_password=False)
+    )
     try:
         yield
     finally:

@@ -90,10 +90,14 @@ class FakeHub:
             request = json.loads(body)
             kind, repo_id = request.get("type") or "model", f"{request['organization']}/{request['name']}"
             if request["organization"] != OWNER:
-                return 403, {"error": f"You don't have the rights to create a repo under the namespace {request['organization']}"}
+                return 403, {
+                    "error": f"You don't have the rights to create a repo under the namespace {request['organization']}"
+                }
             if (kind, repo_id) in self.repos:
                 return 409, {"error": "You already created this repo", "url": self.repo_url(kind, repo_id)}
-            self.repos[kind, repo_id] = Repo(private=request.get("visibility") == "private" or bool(request.get("private")))
+            self.repos[kind, repo_id] = Repo(
+                private=request.get("visibility") == "private" or bool(request.get("private"))
+            )
             return 200, {"url": self.repo_url(kind, repo_id), "name": repo_id}
         if path == "/api/validate-yaml":
             content = json.loads(body)["content"]
@@ -110,23 +114,32 @@ class FakeHub:
             return 404, {"error": "Repository not found"}
         if action == "preupload":
             files = json.loads(body)["files"]
-            return 200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None}
-                                   for f in files]}
+            return 200, {
+                "files": [
+                    {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None} for f in files
+                ]
+            }
         lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
         header = next(line["value"] for line in lines if line["key"] == "header")
         added = {}
         for line in lines:
             if line["key"] == "file":
                 value = line["value"]
-                added[value["path"]] = base64.b64decode(value["content"]) if value.get("encoding") == "base64" else (
-                    value["content"].encode())
+                added[value["path"]] = (
+                    base64.b64decode(value["content"])
+                    if value.get("encoding") == "base64"
+                    else (value["content"].encode())
+                )
             elif line["key"] in ("lfsFile", "deletedFile", "deletedFolder"):
                 return 400, {"error": f"{line['key']} is not served by the test hub"}
         repo.files.update(added)
         oid = hashlib.sha1(json.dumps([header, sorted(added)]).encode() + str(len(repo.commits)).encode()).hexdigest()
         repo.commits.append({"oid": oid, "summary": header.get("summary"), "files": sorted(added)})
-        return 200, {"commitUrl": f"{self.repo_url(kind, repo_id)}/commit/{oid}", "commitOid": oid,
-                     "pullRequestUrl": None}
+        return 200, {
+            "commitUrl": f"{self.repo_url(kind, repo_id)}/commit/{oid}",
+            "commitOid": oid,
+            "pullRequestUrl": None,
+        }
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers import get_mapper
 from brewslm.mappers.base import Proposal, Rejection
+from brewslm.mappers.profile import profile_rows
 from brewslm.tasks import get_task_profile
 from helpers import shared_datasets
 from helpers.shared_datasets import SHARED_DATA

@@ -72,10 +72,15 @@ def chat(text: str, logprobs: dict[str, float] | None = None) -> dict[str, Any]:
     choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
     if logprobs is not None:
         first = text.strip()[:1]
-        choice["logprobs"] = {"content": [{
-            "token": first, "logprob": logprobs.get(first, -9.0),
-            "top_logprobs": [{"token": k, "logprob": v} for k, v in logprobs.items()],
-        }]}
+        choice["logprobs"] = {
+            "content": [
+                {
+                    "token": first,
+                    "logprob": logprobs.get(first, -9.0),
+                    "top_logprobs": [{"token": k, "logprob": v} for k, v in logprobs.items()],
+                }
+            ]
+        }
     return {"id": "x", "object": "chat.completion", "choices": [choice]}
 
 

@@ -9,8 +9,9 @@ from brewslm.evaluation.handlers.base import EvalHandler, Scored
 from brewslm.evaluation.metrics.common import sum_stats
 
 
-def metrics_of(handler: EvalHandler, records: Sequence[Mapping[str, Any]],
-               predictions: Sequence[Any]) -> tuple[dict[str, float | None], list[Scored]]:
+def metrics_of(
+    handler: EvalHandler, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any]
+) -> tuple[dict[str, float | None], list[Scored]]:
     """``(metrics, scored)`` of ``predictions`` against ``records`` (aligned)."""
     assert len(records) == len(predictions)
     scored = [handler.score_example(record, prediction) for record, prediction in zip(records, predictions)]

@@ -93,13 +93,27 @@ class TemplateFamily:
 
 
 CHATML = TemplateFamily(CHATML_TEMPLATE, (), "<|im_start|>", "<|im_end|>")
-LLAMA3 = TemplateFamily(LLAMA3_TEMPLATE, ("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
-                        "<|begin_of_text|>", "<|eot_id|>")
-GEMMA2 = TemplateFamily(GEMMA2_TEMPLATE, ("<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"), "<bos>", "<eos>",
-                        ("<end_of_turn>", "<eos>"))
+LLAMA3 = TemplateFamily(
+    LLAMA3_TEMPLATE,
+    ("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
+    "<|begin_of_text|>",
+    "<|eot_id|>",
+)
+GEMMA2 = TemplateFamily(
+    GEMMA2_TEMPLATE,
+    ("<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"),
+    "<bos>",
+    "<eos>",
+    ("<end_of_turn>", "<eos>"),
+)
 GEMMA3 = TemplateFamily(GEMMA3_TEMPLATE, GEMMA2.tokens, "<bos>", "<eos>", ("<end_of_turn>", "<eos>"))
-PHI3 = TemplateFamily(PHI3_TEMPLATE, ("<s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"), "<s>",
-                      "<|endoftext|>", ("<|end|>", "<|endoftext|>"))
+PHI3 = TemplateFamily(
+    PHI3_TEMPLATE,
+    ("<s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"),
+    "<s>",
+    "<|endoftext|>",
+    ("<|end|>", "<|endoftext|>"),
+)
 MISTRAL = TemplateFamily(MISTRAL_TEMPLATE, ("<s>", "</s>", "[INST]", "[/INST]"), "<s>", "</s>")
 
 
@@ -112,20 +126,44 @@ class Architecture:
 
 
 ARCHITECTURE_SPECS = {
-    spec.name: spec for spec in (
+    spec.name: spec
+    for spec in (
         Architecture("llama", "LlamaConfig", LLAMA3, {"tie_word_embeddings": True}),
         Architecture("qwen2", "Qwen2Config", CHATML, {"tie_word_embeddings": True}),  # q/k/v biases built in
         Architecture("qwen3", "Qwen3Config", CHATML, {"tie_word_embeddings": True, "head_dim": HEAD_DIM}),
-        Architecture("gemma2", "Gemma2Config", GEMMA2, {
-            "tie_word_embeddings": True, "head_dim": HEAD_DIM, "query_pre_attn_scalar": HEAD_DIM,
-            "sliding_window": SLIDING_WINDOW, "attn_logit_softcapping": 50.0, "final_logit_softcapping": 3.0,
-            "layer_types": ["sliding_attention", "full_attention"]}),
-        Architecture("gemma3", "Gemma3TextConfig", GEMMA3, {
-            "tie_word_embeddings": True, "head_dim": HEAD_DIM, "query_pre_attn_scalar": HEAD_DIM,
-            "sliding_window": SLIDING_WINDOW, "layer_types": ["sliding_attention", "full_attention"]}),
+        Architecture(
+            "gemma2",
+            "Gemma2Config",
+            GEMMA2,
+            {
+                "tie_word_embeddings": True,
+                "head_dim": HEAD_DIM,
+                "query_pre_attn_scalar": HEAD_DIM,
+                "sliding_window": SLIDING_WINDOW,
+                "attn_logit_softcapping": 50.0,
+                "final_logit_softcapping": 3.0,
+                "layer_types": ["sliding_attention", "full_attention"],
+            },
+        ),
+        Architecture(
+            "gemma3",
+            "Gemma3TextConfig",
+            GEMMA3,
+            {
+                "tie_word_embeddings": True,
+                "head_dim": HEAD_DIM,
+                "query_pre_attn_scalar": HEAD_DIM,
+                "sliding_window": SLIDING_WINDOW,
+                "layer_types": ["sliding_attention", "full_attention"],
+            },
+        ),
         Architecture("phi3", "Phi3Config", PHI3, {"tie_word_embeddings": False}),
-        Architecture("mistral", "MistralConfig", MISTRAL, {"tie_word_embeddings": False, "head_dim": HEAD_DIM,
-                                                           "sliding_window": SLIDING_WINDOW}),
+        Architecture(
+            "mistral",
+            "MistralConfig",
+            MISTRAL,
+            {"tie_word_embeddings": False, "head_dim": HEAD_DIM, "sliding_window": SLIDING_WINDOW},
+        ),
     )
 }
 ARCHITECTURES = tuple(ARCHITECTURE_SPECS)
@@ -136,8 +174,11 @@ def build_family_tokenizer(family: TemplateFamily):
     from tokenizers import AddedToken
 
     tokenizer = build_tiny_tokenizer()
-    new = [AddedToken(token, special=True, normalized=False) for token in family.tokens
-           if token not in tokenizer.get_vocab()]
+    new = [
+        AddedToken(token, special=True, normalized=False)
+        for token in family.tokens
+        if token not in tokenizer.get_vocab()
+    ]
     if new:
         tokenizer.add_tokens(new, special_tokens=True)
     tokenizer.bos_token = family.bos
@@ -154,9 +195,16 @@ def build_tiny_architecture(name: str, tokenizer: Any, *, seed: int = 0) -> Any:
 
     spec = ARCHITECTURE_SPECS[name]
     config = getattr(transformers, spec.config_class)(
-        vocab_size=len(tokenizer), hidden_size=HIDDEN, intermediate_size=HIDDEN * 2, num_hidden_layers=LAYERS,
-        num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, max_position_embeddings=4096,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=HIDDEN,
+        intermediate_size=HIDDEN * 2,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        num_key_value_heads=KV_HEADS,
+        max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
         **spec.options,
     )
     torch.manual_seed(seed)
@@ -167,13 +215,15 @@ def build_tiny_architecture(name: str, tokenizer: Any, *, seed: int = 0) -> Any:
             model.get_output_embeddings().weight.normal_(0.0, 1.0)
     lively(model, seed=seed)
     stops = [tokenizer.convert_tokens_to_ids(token) for token in spec.family.stops] or tokenizer.eos_token_id
-    model.generation_config = GenerationConfig(bos_token_id=tokenizer.bos_token_id, eos_token_id=stops,
-                                               pad_token_id=tokenizer.pad_token_id)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=stops, pad_token_id=tokenizer.pad_token_id
+    )
     return model.eval()
 
 
-def save_tiny_architecture(name: str, path: Path, *, seed: int = 0,
-                           adjust: Callable[[Any], None] | None = None) -> Path:
+def save_tiny_architecture(
+    name: str, path: Path, *, seed: int = 0, adjust: Callable[[Any], None] | None = None
+) -> Path:
     """Write a tiny ``name`` model + its tokenizer to ``path`` (``adjust(model)`` runs first)."""
     path = Path(path)
     tokenizer = build_family_tokenizer(ARCHITECTURE_SPECS[name].family)
@@ -184,8 +234,6 @@ def save_tiny_architecture(name: str, path: Path, *, seed: int = 0,
     model.save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
     return path
-
-
 
 
 class TinyArchitectureDirs:
@@ -223,5 +271,15 @@ def tiny_architecture_dirs(tmp_path_factory: pytest.TempPathFactory) -> TinyArch
     return TinyArchitectureDirs(tmp_path_factory.mktemp("tiny-architectures"))
 
 
-__all__ = ["ARCHITECTURES", "ATTENTIONS", "ARCHITECTURE_SPECS", "Architecture", "TemplateFamily", "TinyArchitectureDirs",
-           "build_family_tokenizer", "build_tiny_architecture", "save_tiny_architecture", "tiny_architecture_dirs"]
+__all__ = [
+    "ARCHITECTURES",
+    "ATTENTIONS",
+    "ARCHITECTURE_SPECS",
+    "Architecture",
+    "TemplateFamily",
+    "TinyArchitectureDirs",
+    "build_family_tokenizer",
+    "build_tiny_architecture",
+    "save_tiny_architecture",
+    "tiny_architecture_dirs",
+]

@@ -26,6 +26,7 @@ TEST_SCHEME = "ingest-test"
 
 # --- task profiles: the built-ins when present, minimal stand-ins otherwise ---------------------
 
+
 class _TextLabelRecord(CanonicalRecord):
     text: str
     label: str
@@ -46,6 +47,7 @@ class StandInLanguageModeling(TaskProfile):
 
 
 # --- mappers ----------------------------------------------------------------------------------
+
 
 class TextLabelMapper(Mapper):
     """text + label -> classification; keeps a source ``id`` when the row has one."""

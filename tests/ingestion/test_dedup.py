@@ -90,7 +90,11 @@ MEMORY_SCRIPT = textwrap.dedent(
 
 
 def test_a_200k_row_import_runs_in_flat_memory(tmp_path):
-    env = {"BREWSLM_HOME": str(tmp_path / "home"), "BREWSLM_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    env = {
+        "BREWSLM_HOME": str(tmp_path / "home"),
+        "BREWSLM_CACHE_DIR": str(tmp_path / "cache"),
+        "PATH": "/usr/bin:/bin",
+    }
     script = tmp_path / "memory_probe.py"
     script.write_text(MEMORY_SCRIPT, encoding="utf-8")
     proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=240)

@@ -44,6 +44,7 @@ def _no_temporaries(name: str) -> bool:
 
 # --- a successful import ------------------------------------------------------------------------
 
+
 def test_import_writes_a_version_with_records_rejections_and_manifest(jsonl_file):
     rows = review_rows(40)
     rows.append({"id": "nolabel", "text": "a row without its label"})
@@ -79,7 +80,11 @@ def test_import_writes_a_version_with_records_rejections_and_manifest(jsonl_file
     assert counts["duplicates"] == 0 and counts["splits"] == result.split_counts and counts["records"] == 40
     assert manifest["summary"]["records"] == 40
     assert manifest["content_hash"].startswith("sha256:") and len(manifest["content_hash"]) == 71
-    assert manifest["split"]["seed"] == 0 and manifest["split"]["ratios"] == {"train": 0.8, "validation": 0.1, "test": 0.1}
+    assert manifest["split"]["seed"] == 0 and manifest["split"]["ratios"] == {
+        "train": 0.8,
+        "validation": 0.1,
+        "test": 0.1,
+    }
     assert manifest["created_at"].endswith("+00:00") and manifest["format"] == "jsonl"
     assert len(result.warnings) == 2 and any("missing_label" in w for w in result.warnings)
 
@@ -144,6 +149,7 @@ def test_bad_settings_are_one_line_config_errors(jsonl_file):
 
 # --- records, keys and splits ---------------------------------------------------------------------
 
+
 def test_split_assignment_is_deterministic_from_content_and_seed(row_source):
     rows = review_rows(2000)
     locator = row_source("many", lambda: iter(rows))
@@ -169,19 +175,31 @@ def test_split_assignment_is_deterministic_from_content_and_seed(row_source):
 def test_all_records_of_one_source_row_share_a_split(jsonl_file):
     """A conversation yields one tool_call record per assistant turn; splitting them apart would
     leak the shared history from train into validation and test."""
-    tools = json.dumps([{"name": "get_time", "description": "current time in a city",
-                         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}])
+    tools = json.dumps(
+        [
+            {
+                "name": "get_time",
+                "description": "current time in a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            }
+        ]
+    )
     rows = []
     for i in range(60):
         city = f"City{i}"
-        rows.append({"tools": tools, "conversations": [
-            {"from": "human", "value": f"Hello, I am planning a trip ({i})."},
-            {"from": "gpt", "value": "Happy to help. Where are you going?"},
-            {"from": "human", "value": f"What time is it in {city}?"},
-            {"from": "function_call", "value": json.dumps({"name": "get_time", "arguments": {"city": city}})},
-            {"from": "observation", "value": json.dumps({"time": f"{i % 12 + 1}:00"})},
-            {"from": "gpt", "value": f"It is {i % 12 + 1}:00 in {city}."},
-        ]})
+        rows.append(
+            {
+                "tools": tools,
+                "conversations": [
+                    {"from": "human", "value": f"Hello, I am planning a trip ({i})."},
+                    {"from": "gpt", "value": "Happy to help. Where are you going?"},
+                    {"from": "human", "value": f"What time is it in {city}?"},
+                    {"from": "function_call", "value": json.dumps({"name": "get_time", "arguments": {"city": city}})},
+                    {"from": "observation", "value": json.dumps({"time": f"{i % 12 + 1}:00"})},
+                    {"from": "gpt", "value": f"It is {i % 12 + 1}:00 in {city}."},
+                ],
+            }
+        )
     result = run_import(ImportSpec(locator=jsonl_file(rows), mapper_id="tool_call_passthrough", dataset="trips"))
     assert result.records == 180  # three decision points per conversation
     split_of_trip: dict[str, set[str]] = {}
@@ -211,8 +229,13 @@ def test_split_group_keeps_the_rows_of_one_group_in_one_split(row_source):
     policy = result.manifest["split"]
     assert policy["policy"] == "group_hash" and policy["group_field"] == "meta.template"
 
-    again = run_import(_spec(row_source("templated-reversed", lambda: iter(list(reversed(rows)))),
-                             dataset="again", split_group="meta.template"))
+    again = run_import(
+        _spec(
+            row_source("templated-reversed", lambda: iter(list(reversed(rows)))),
+            dataset="again",
+            split_group="meta.template",
+        )
+    )
     assert again.split_counts == result.split_counts  # a group's split follows from its value and the seed
 
 
@@ -246,7 +269,11 @@ def test_one_row_may_yield_several_records_and_each_is_checked(row_source):
         {"records": [{"text": "nan", "label": "a", "meta": {"score": float("nan")}}]},
         {"records": [{"text": "bad \ud800 surrogate", "label": "a"}]},
     ]
-    result = run_import(ImportSpec(locator=row_source("multi", lambda: iter(rows)), mapper_id="ingest_test_passthrough", dataset="multi"))
+    result = run_import(
+        ImportSpec(
+            locator=row_source("multi", lambda: iter(rows)), mapper_id="ingest_test_passthrough", dataset="multi"
+        )
+    )
     assert result.accepted == 3
     assert result.rejected_counts == {"invalid_record": 3, "mapper_error": 1}
     details = {r["detail"] for r in open_dataset("multi").iter_rejected()}
@@ -255,7 +282,9 @@ def test_one_row_may_yield_several_records_and_each_is_checked(row_source):
 
 def test_a_crashing_plugin_mapper_rejects_the_row_not_the_import(row_source):
     rows = review_rows(20) + [{"text": "boom goes the plugin", "label": "billing"}]
-    result = run_import(ImportSpec(locator=row_source("crashy", lambda: iter(rows)), mapper_id="ingest_test_crashy", dataset="crashy"))
+    result = run_import(
+        ImportSpec(locator=row_source("crashy", lambda: iter(rows)), mapper_id="ingest_test_crashy", dataset="crashy")
+    )
     assert result.accepted == 20 and result.rejected_counts == {"mapper_error": 1}
     (entry,) = open_dataset("crashy").iter_rejected()
     assert entry["detail"] == "ZeroDivisionError: division by zero in plugin" and entry["row"] == 21
@@ -276,6 +305,7 @@ def test_a_mapper_that_crashes_on_every_row_stops_early(row_source):
 
 
 # --- append, replace and task-profile checks ---------------------------------------------------
+
 
 def test_reimport_in_append_mode_adds_nothing_and_keeps_splits(jsonl_file):
     locator = jsonl_file(review_rows(50))
@@ -339,6 +369,7 @@ def test_parquet_output_round_trips_and_can_be_appended_to(jsonl_file):
 
 # --- failures leave the previous version intact ------------------------------------------------
 
+
 def test_a_source_failing_mid_stream_leaves_the_previous_version_and_logs_the_failure(jsonl_file, row_source):
     run_import(_spec(jsonl_file(review_rows(20))))
     before = _records("reviews")
@@ -364,7 +395,9 @@ def test_a_source_failing_mid_stream_leaves_the_previous_version_and_logs_the_fa
         yield from review_rows(planning.SAMPLE_SCAN + 100, start=100)
         raise OSError("Input/output error")
 
-    with pytest.raises(ImportFailed, match=r"failed at row \d+: OSError: Input/output error; dataset 'reviews' is unchanged"):
+    with pytest.raises(
+        ImportFailed, match=r"failed at row \d+: OSError: Input/output error; dataset 'reviews' is unchanged"
+    ):
         run_import(_spec(row_source("oserror", os_failure)))
     assert run_import(_spec(jsonl_file(review_rows(21), name="next.jsonl"))).version == 2
 
@@ -407,7 +440,9 @@ def test_stale_temporaries_of_a_crashed_import_are_ignored_then_cleaned(jsonl_fi
 
 def test_zero_accepted_rows_fail_with_the_top_reasons(jsonl_file):
     rows = [{"text": f"row {i}"} for i in range(8)] + [{"text": 3, "label": "x"}]
-    with pytest.raises(ImportFailed, match=r"accepted none of the 9 rows.*missing_label x8 \(e\.g\. row 1: .*wrong_type x1"):
+    with pytest.raises(
+        ImportFailed, match=r"accepted none of the 9 rows.*missing_label x8 \(e\.g\. row 1: .*wrong_type x1"
+    ):
         run_import(_spec(jsonl_file(rows)))
     assert not dataset_dir("reviews").joinpath("v1").exists() and _no_temporaries("reviews")
     event = list_events()[0]
@@ -431,6 +466,7 @@ def test_a_second_writer_is_refused_while_the_dataset_is_locked(jsonl_file):
 
 
 # --- audit events and progress -----------------------------------------------------------------
+
 
 def test_every_import_logs_a_run_event_with_actor(jsonl_file):
     locator = jsonl_file(review_rows(12))
@@ -505,5 +541,7 @@ def test_shared_banking77_imports_with_its_category_labels():
     assert result.rejected_counts == {}
     assert result.accepted + result.duplicates == result.rows_read
     assert result.manifest["summary"]["records"] == result.accepted
-    again = run_import(ImportSpec(locator=f"csv:{path}", mapper_id=CLS, field_map={"category": "label"}, dataset="banking77"))
+    again = run_import(
+        ImportSpec(locator=f"csv:{path}", mapper_id=CLS, field_map={"category": "label"}, dataset="banking77")
+    )
     assert again.accepted == 0 and again.records == result.records

@@ -34,8 +34,14 @@ def tickets(tmp_path):
 
 
 def test_a_saved_mapping_is_stored_resolved(tickets):
-    saved = save_mapping("tickets", tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"},
-                         drop_reasons=["missing_label"], actor="dana")
+    saved = save_mapping(
+        "tickets",
+        tickets,
+        mapper_id=CLS,
+        field_map={"body": "text", "topic": "label"},
+        drop_reasons=["missing_label"],
+        actor="dana",
+    )
     assert saved.version == 1 and saved.created_by == "dana"
     assert saved.field_map == {"body": "text", "topic": "label"}
     assert saved.dataset == "tickets" and saved.mode == "append" and saved.split == "auto" and saved.format == "jsonl"
@@ -56,8 +62,14 @@ def test_the_field_map_is_guessed_and_stored_when_not_given(tmp_path):
 
 
 def test_a_whole_import_spec_can_be_saved(tickets):
-    spec = ImportSpec(locator=tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"},
-                      dataset="support", seed=3, split="train")
+    spec = ImportSpec(
+        locator=tickets,
+        mapper_id=CLS,
+        field_map={"body": "text", "topic": "label"},
+        dataset="support",
+        seed=3,
+        split="train",
+    )
     saved = save_mapping("from-spec", spec)
     assert (saved.dataset, saved.seed, saved.split) == ("support", 3, "train")
     grouped = save_mapping("grouped", spec.model_copy(update={"split": "auto", "split_group": "topic"}))
@@ -140,12 +152,16 @@ def test_rerun_imports_with_config_id_and_records_the_last_run(tickets):
 
 # --- re-running an unchanged source ---------------------------------------------------------------
 
+
 def test_rerunning_an_unchanged_source_writes_nothing_and_says_so(tickets):
     save_mapping("tickets", tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"})
     first = rerun_mapping("tickets")
     again = rerun_mapping("tickets")
     assert isinstance(again, UnchangedSource) and (again.dataset, again.version) == ("tickets", first.version)
-    assert again.message == "source unchanged since tickets v1 (same content hash) and mapped the same way; nothing written"
+    assert (
+        again.message
+        == "source unchanged since tickets v1 (same content hash) and mapped the same way; nothing written"
+    )
     assert list_versions("tickets") == [1]
     assert len(list_events(mapping="tickets", reason_code="dataset_import_run")) == 1
     mapping = get_mapping("tickets")
@@ -184,8 +200,12 @@ def test_a_changed_source_or_mapping_is_imported_again(tickets, tmp_path):
 def test_an_import_replacing_the_mappings_records_means_a_rerun_imports(tickets, tmp_path):
     save_mapping("tickets", tickets, mapper_id=CLS, field_map={"body": "text", "topic": "label"})
     rerun_mapping("tickets")
-    other = write_jsonl(tmp_path / "other.jsonl", [{"body": r["text"], "topic": r["label"]} for r in review_rows(3, 100)])
-    spec = dict(locator=f"jsonl:{other}", mapper_id=CLS, field_map={"body": "text", "topic": "label"}, dataset="tickets")
+    other = write_jsonl(
+        tmp_path / "other.jsonl", [{"body": r["text"], "topic": r["label"]} for r in review_rows(3, 100)]
+    )
+    spec = dict(
+        locator=f"jsonl:{other}", mapper_id=CLS, field_map={"body": "text", "topic": "label"}, dataset="tickets"
+    )
     run_import(ImportSpec(**spec))  # appended: the mapping's records are still there
     assert isinstance(rerun_mapping("tickets"), UnchangedSource)
     run_import(ImportSpec(**spec, mode="replace"))  # replaced: they are gone

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.workspace import private_workspace
 from helpers.tiny_model import tiny_model_dir  # noqa: F401  (a fixture)
+from helpers.workspace import private_workspace
 from introspection.toy import isolated_registry  # noqa: F401  (a fixture)
 
 

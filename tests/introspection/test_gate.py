@@ -105,7 +105,9 @@ def test_parse_failures_do_not_count_against_the_mapper() -> None:
     rows = review_rows(20) + [ParseFailure(i, "{oops", "bad JSON") for i in range(30)]
     profile = profile_rows(rows)
     assert profile.n_parse_failures == 30
-    assert gate(Proposal("toy_label", {"review": "text", "stars": "label"}, 0.9), profile).confidence == pytest.approx(0.9)
+    assert gate(Proposal("toy_label", {"review": "text", "stars": "label"}, 0.9), profile).confidence == pytest.approx(
+        0.9
+    )
 
 
 def test_no_clean_row_is_a_rejection() -> None:
@@ -137,10 +139,19 @@ def test_unused_fields_are_named() -> None:
     assert "fields not used by this map: id, source" in out.evidence
 
 
-@pytest.mark.parametrize(("prior", "rate", "expected"), [
-    (0.9, 1.0, 0.9), (0.9, 0.9, 0.9), (0.9, 0.8, 0.8), (0.9, 0.45, 0.45), (0.8, 0.9, 0.8),
-    (0.8, 0.85, 0.8 * 0.85 / 0.9), (1.5, 1.0, 1.0), (0.9, 0.0, 0.0),
-])
+@pytest.mark.parametrize(
+    ("prior", "rate", "expected"),
+    [
+        (0.9, 1.0, 0.9),
+        (0.9, 0.9, 0.9),
+        (0.9, 0.8, 0.8),
+        (0.9, 0.45, 0.45),
+        (0.8, 0.9, 0.8),
+        (0.8, 0.85, 0.8 * 0.85 / 0.9),
+        (1.5, 1.0, 1.0),
+        (0.9, 0.0, 0.0),
+    ],
+)
 def test_adjusted_confidence(prior: float, rate: float, expected: float) -> None:
     assert adjusted_confidence(prior, rate) == pytest.approx(expected)
 
@@ -149,8 +160,10 @@ def test_a_constant_column_feeding_a_required_field_halves_confidence() -> None:
     rows = [{"review": f"review {i}", "author": "ann"} for i in range(25)]
     out = gate(Proposal("toy_label", {"review": "text", "author": "label"}, 0.9), profile_rows(rows))
     assert out.confidence == pytest.approx(0.45)
-    assert any("field 'author' feeds required 'label' but has the same value ('ann') in all 25 sample rows" in e
-               for e in out.evidence)
+    assert any(
+        "field 'author' feeds required 'label' but has the same value ('ann') in all 25 sample rows" in e
+        for e in out.evidence
+    )
 
 
 def test_a_constant_column_in_a_small_sample_is_not_judged() -> None:

@@ -72,7 +72,11 @@ def test_only_parse_failures(tmp_path: Path) -> None:
     teacher = ScriptedTeacher("{}")
     result = introspect(f"toy:{path}", llm_assist=True, teacher=teacher)
     assert result.proposals == [] and result.accepted is None and result.parse_failures == 2
-    assert result.llm_assist == {"enabled": True, "used": False, "reason": "the sample has no parsed rows to show a teacher"}
+    assert result.llm_assist == {
+        "enabled": True,
+        "used": False,
+        "reason": "the sample has no parsed rows to show a teacher",
+    }
     assert teacher.prompts == []
 
 
@@ -86,8 +90,16 @@ def test_bad_sample_size_and_unknown_source() -> None:
 def test_to_dict_is_the_documented_json_document(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "reviews.jsonl", review_rows(20))
     doc = json.loads(json.dumps(introspect(f"toy:{path}").to_dict()))
-    assert list(doc) == ["locator", "sample_rows", "parse_failures", "proposals", "accepted", "llm_assist", "warnings",
-                         "refined_from"]
+    assert list(doc) == [
+        "locator",
+        "sample_rows",
+        "parse_failures",
+        "proposals",
+        "accepted",
+        "llm_assist",
+        "warnings",
+        "refined_from",
+    ]
     assert doc["locator"] == f"toy:{path}" and doc["refined_from"] is None
     assert doc["accepted"] == doc["proposals"][0]
     for proposal in doc["proposals"]:
@@ -97,8 +109,10 @@ def test_to_dict_is_the_documented_json_document(tmp_path: Path) -> None:
 
 # --- LLM assist switching ----------------------------------------------------------------------
 
-HARD_ROWS = [{"utterance": f"please {verb} my card number {i}", "intent_code": verb}
-             for i, verb in enumerate(("freeze", "cancel", "renew") * 10)]
+HARD_ROWS = [
+    {"utterance": f"please {verb} my card number {i}", "intent_code": verb}
+    for i, verb in enumerate(("freeze", "cancel", "renew") * 10)
+]
 GOOD_ANSWER = '{"mapper_id": "toy_label", "field_map": {"utterance": "text", "intent_code": "label"}}'
 
 
@@ -125,9 +139,17 @@ def test_env_var_enables_llm_assist(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert len(teacher.prompts) == 1
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("TRUE", True), ("1", True), ("on", True), ("false", False), ("0", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("TRUE", True),
+        ("1", True),
+        ("on", True),
+        ("false", False),
+        ("0", False),
+        ("", False),
+    ],
+)
 def test_llm_assist_env_values(monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
     monkeypatch.setenv("DATASET_IMPORT_LLM_ASSIST_ENABLED", raw)
     assert llm_assist_enabled() is expected

@@ -35,16 +35,27 @@ def complaints(tmp_path: Path) -> str:
 
 def star_reviews(tmp_path: Path) -> str:
     """Integer labels 1..5 (type-aware label detection)."""
-    return write_jsonl(tmp_path / "reviews.jsonl", [
-        {"review": f"The {PRODUCTS[i % 6]} I bought in week {i} was {'great' if i % 5 > 2 else 'poor'} overall.",
-         "stars": 1 + i % 5} for i in range(80)])
+    return write_jsonl(
+        tmp_path / "reviews.jsonl",
+        [
+            {
+                "review": f"The {PRODUCTS[i % 6]} I bought in week {i} was {'great' if i % 5 > 2 else 'poor'} overall.",
+                "stars": 1 + i % 5,
+            }
+            for i in range(80)
+        ],
+    )
 
 
 def flags(tmp_path: Path) -> str:
     """Boolean labels."""
-    return write_jsonl(tmp_path / "flags.jsonl", [
-        {"text": f"Message number {i} about the {PRODUCTS[i % 6]} and its warranty.", "is_spam": i % 4 == 0}
-        for i in range(60)])
+    return write_jsonl(
+        tmp_path / "flags.jsonl",
+        [
+            {"text": f"Message number {i} about the {PRODUCTS[i % 6]} and its warranty.", "is_spam": i % 4 == 0}
+            for i in range(60)
+        ],
+    )
 
 
 def ner_conll(tmp_path: Path) -> str:
@@ -58,9 +69,16 @@ def ner_conll(tmp_path: Path) -> str:
 
 
 def ner_jsonl(tmp_path: Path) -> str:
-    return write_jsonl(tmp_path / "ner.jsonl", [
-        {"words": ["Visit", "New", "York", "with", "Bob", str(i)], "labels": ["O", "B-LOC", "I-LOC", "O", "B-PER", "O"]}
-        for i in range(40)])
+    return write_jsonl(
+        tmp_path / "ner.jsonl",
+        [
+            {
+                "words": ["Visit", "New", "York", "with", "Bob", str(i)],
+                "labels": ["O", "B-LOC", "I-LOC", "O", "B-PER", "O"],
+            }
+            for i in range(40)
+        ],
+    )
 
 
 def char_spans(tmp_path: Path) -> str:
@@ -70,9 +88,15 @@ def char_spans(tmp_path: Path) -> str:
         text = f"Ticket {i}: call {name} at 555-01{i:02d} tomorrow."
         start = text.index(name)
         phone = text.index("555")
-        rows.append({"text": text, "entities": [
-            {"start": start, "end": start + len(name), "label": "PERSON"},
-            {"start": phone, "end": phone + 8, "label": "PHONE"}]})
+        rows.append(
+            {
+                "text": text,
+                "entities": [
+                    {"start": start, "end": start + len(name), "label": "PERSON"},
+                    {"start": phone, "end": phone + 8, "label": "PHONE"},
+                ],
+            }
+        )
     return write_jsonl(tmp_path / "pii.jsonl", rows)
 
 
@@ -81,15 +105,26 @@ def invoices(tmp_path: Path) -> str:
     for i in range(40):
         company = ["ACME LTD", "GLOBEX SDN BHD", "INITECH"][i % 3]
         total = f"{10 + i}.50"
-        rows.append({"ocr": f"{company}\nINVOICE {i}\nDATE 0{1 + i % 9}/03/2024\nTOTAL {total}\nTHANK YOU",
-                     "fields": {"company": company, "date": f"0{1 + i % 9}/03/2024", "total": total}})
+        rows.append(
+            {
+                "ocr": f"{company}\nINVOICE {i}\nDATE 0{1 + i % 9}/03/2024\nTOTAL {total}\nTHANK YOU",
+                "fields": {"company": company, "date": f"0{1 + i % 9}/03/2024", "total": total},
+            }
+        )
     return write_jsonl(tmp_path / "invoices.jsonl", rows)
 
 
 def faq(tmp_path: Path) -> str:
-    return write_jsonl(tmp_path / "faq.jsonl", [
-        {"question": f"How long does shipping to zone {i} take?", "answer": f"About {2 + i % 5} working days to zone {i}."}
-        for i in range(40)])
+    return write_jsonl(
+        tmp_path / "faq.jsonl",
+        [
+            {
+                "question": f"How long does shipping to zone {i} take?",
+                "answer": f"About {2 + i % 5} working days to zone {i}.",
+            }
+            for i in range(40)
+        ],
+    )
 
 
 def rag(tmp_path: Path) -> str:
@@ -102,38 +137,86 @@ def rag(tmp_path: Path) -> str:
 
 
 def chats(tmp_path: Path) -> str:
-    return write_jsonl(tmp_path / "chats.jsonl", [{"messages": [
-        {"role": "system", "content": "You are a helpful shop assistant."},
-        {"role": "user", "content": f"Is the {PRODUCTS[i % 6]} in stock? (#{i})"},
-        {"role": "assistant", "content": f"Yes, we have {i + 1} of them."},
-        {"role": "user", "content": "Great, thanks!"},
-        {"role": "assistant", "content": "You're welcome."}]} for i in range(40)])
+    return write_jsonl(
+        tmp_path / "chats.jsonl",
+        [
+            {
+                "messages": [
+                    {"role": "system", "content": "You are a helpful shop assistant."},
+                    {"role": "user", "content": f"Is the {PRODUCTS[i % 6]} in stock? (#{i})"},
+                    {"role": "assistant", "content": f"Yes, we have {i + 1} of them."},
+                    {"role": "user", "content": "Great, thanks!"},
+                    {"role": "assistant", "content": "You're welcome."},
+                ]
+            }
+            for i in range(40)
+        ],
+    )
 
 
 def preferences(tmp_path: Path) -> str:
-    return write_jsonl(tmp_path / "prefs.jsonl", [
-        {"prompt": f"Summarise order {i} in one line.", "chosen": f"Order {i}: one {PRODUCTS[i % 6]}, shipped.",
-         "rejected": f"I don't know anything about order {i}."} for i in range(40)])
+    return write_jsonl(
+        tmp_path / "prefs.jsonl",
+        [
+            {
+                "prompt": f"Summarise order {i} in one line.",
+                "chosen": f"Order {i}: one {PRODUCTS[i % 6]}, shipped.",
+                "rejected": f"I don't know anything about order {i}.",
+            }
+            for i in range(40)
+        ],
+    )
 
 
 def tool_calls(tmp_path: Path) -> str:
-    tools = [{"type": "function", "function": {"name": "get_order", "description": "Look an order up",
-              "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_order",
+                "description": "Look an order up",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"order_id": {"type": "string"}},
+                    "required": ["order_id"],
+                },
+            },
+        }
+    ]
     rows = []
     for i in range(40):
-        rows.append({"tools": tools, "messages": [
-            {"role": "user", "content": f"Where is order {i}?"},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": f"c{i}", "type": "function",
-                 "function": {"name": "get_order", "arguments": json.dumps({"order_id": str(i)})}}]},
-            {"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps({"status": "shipped"})},
-            {"role": "assistant", "content": f"Order {i} has shipped."}]})
+        rows.append(
+            {
+                "tools": tools,
+                "messages": [
+                    {"role": "user", "content": f"Where is order {i}?"},
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "id": f"c{i}",
+                                "type": "function",
+                                "function": {"name": "get_order", "arguments": json.dumps({"order_id": str(i)})},
+                            }
+                        ],
+                    },
+                    {"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps({"status": "shipped"})},
+                    {"role": "assistant", "content": f"Order {i} has shipped."},
+                ],
+            }
+        )
     return write_jsonl(tmp_path / "tools.jsonl", rows)
 
 
 def plain_text(tmp_path: Path) -> str:
-    return write_jsonl(tmp_path / "corpus.jsonl", [
-        {"content": f"Chapter {i}.\n\nThe {PRODUCTS[i % 6]} sat on the shelf for {i} days, waiting."} for i in range(40)])
+    return write_jsonl(
+        tmp_path / "corpus.jsonl",
+        [
+            {"content": f"Chapter {i}.\n\nThe {PRODUCTS[i % 6]} sat on the shelf for {i} days, waiting."}
+            for i in range(40)
+        ],
+    )
 
 
 CASES: list[tuple[str, Callable[[Path], str], str, dict[str, str]]] = [
@@ -214,8 +297,10 @@ def test_builtin_sniffers_corroborate_or_refuse_teacher_maps() -> None:
     from brewslm.mappers import get_mapper
     from brewslm.mappers.base import Proposal
 
-    rows = [{"utt": f"please {verb} my card number {i}", "y": verb, "n": i}
-            for i, verb in enumerate(("freeze", "cancel", "renew") * 20)]
+    rows = [
+        {"utt": f"please {verb} my card number {i}", "y": verb, "n": i}
+        for i, verb in enumerate(("freeze", "cancel", "renew") * 20)
+    ]
     profile = profile_rows(rows)
 
     def prior(mapper_id: str, field_map: dict[str, str]) -> float:

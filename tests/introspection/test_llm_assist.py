@@ -37,8 +37,10 @@ pytestmark = pytest.mark.usefixtures("isolated_registry")
 
 # Field names no toy sniffer recognises, so only the candidates built from the values (and the
 # teacher's choice) find the labelled mapping: free text, a 3-class label column, a row number.
-HARD_ROWS = [{"utterance": f"please {verb} my card number {i}", "intent_code": verb, "n": i}
-             for i, verb in enumerate(("freeze", "cancel", "renew") * 10)]
+HARD_ROWS = [
+    {"utterance": f"please {verb} my card number {i}", "intent_code": verb, "n": i}
+    for i, verb in enumerate(("freeze", "cancel", "renew") * 10)
+]
 
 
 class ScriptedTeacher:
@@ -62,11 +64,14 @@ def assist(answer: str, rows=HARD_ROWS):
 
 
 def candidate_labels(result) -> list[str]:
-    return [f"{c['mapper_id']}: " + ", ".join(f"{s} -> {d}" for s, d in c["field_map"].items())
-            for c in result.llm_assist["candidates"]]
+    return [
+        f"{c['mapper_id']}: " + ", ".join(f"{s} -> {d}" for s, d in c["field_map"].items())
+        for c in result.llm_assist["candidates"]
+    ]
 
 
 # --- the candidates ------------------------------------------------------------------------------
+
 
 def test_candidates_assign_fields_by_their_values_when_no_name_is_known() -> None:
     profile = profile_rows(HARD_ROWS)
@@ -95,8 +100,10 @@ def test_role_maps_use_each_field_once_and_respect_kinds() -> None:
 
 
 def test_at_most_eight_candidates() -> None:
-    rows = [{f"f{j}": f"free text number {i} in column {j}" for j in range(12)} | {"k": ("p", "q")[i % 2]}
-            for i in range(20)]
+    rows = [
+        {f"f{j}": f"free text number {i} in column {j}" for j in range(12)} | {"k": ("p", "q")[i % 2]}
+        for i in range(20)
+    ]
     candidates = build_candidates(profile_rows(rows), [], list_mappers())
     assert 0 < len(candidates) <= MAX_CANDIDATES
 
@@ -107,12 +114,16 @@ def test_the_prompt_shows_rows_and_lettered_candidates() -> None:
     candidates = build_candidates(profile, [], list_mappers())
     prompt = build_prompt(profile, candidates, list_mappers())
     assert "… 46 more" in prompt and len(prompt) < 4000
-    assert "A. " + candidates[0].label() + "  [toy_labels: A text field and a label field become a labelled example.]" in prompt \
+    assert (
+        "A. " + candidates[0].label() + "  [toy_labels: A text field and a label field become a labelled example.]"
+        in prompt
         or "A. " + candidates[0].label() + "  [toy_text: Any text field becomes a plain-text example.]" in prompt
+    )
     assert prompt.rstrip().endswith(f"Answer with one letter (A-{'ABCDEFGH'[len(candidates) - 1]}).")
 
 
 # --- a text-only teacher: a letter, or a candidate as JSON ----------------------------------------
+
 
 def test_a_letter_answer_is_gated_and_accepted() -> None:
     result, teacher = assist("A")
@@ -129,8 +140,22 @@ def test_a_letter_answer_is_gated_and_accepted() -> None:
     assert len(teacher.prompts) == 1 and "A. toy_label: utterance -> text, intent_code -> label" in teacher.prompts[0]
 
 
-@pytest.mark.parametrize("answer", ["B", "B.", "(B)", "Option B", "**B**", "b", "B. toy_plain: utterance -> text",
-                                    '{"option": "B"}', "Answer: B", "B - the plain text one", " B\n"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "B",
+        "B.",
+        "(B)",
+        "Option B",
+        "**B**",
+        "b",
+        "B. toy_plain: utterance -> text",
+        '{"option": "B"}',
+        "Answer: B",
+        "B - the plain text one",
+        " B\n",
+    ],
+)
 def test_letter_forms(answer: str) -> None:
     assert read_letter(answer, "ABC") == 1
 
@@ -141,7 +166,9 @@ def test_no_letter(answer: str) -> None:
 
 
 def test_a_candidate_written_as_json_is_accepted() -> None:
-    result, _ = assist('Sure:\n```json\n{"mapper_id": "toy_label", "field_map": {"utterance": "text", "intent_code": "label"}}\n```')
+    result, _ = assist(
+        'Sure:\n```json\n{"mapper_id": "toy_label", "field_map": {"utterance": "text", "intent_code": "label"}}\n```'
+    )
     assert result.accepted is not None and result.accepted.mapper_id == "toy_label"
     result, _ = assist("{'mapper_id': 'toy_label', 'field_map': {'text': 'utterance', 'label': 'intent_code'}}")
     assert result.accepted is not None and result.accepted.field_map == {"utterance": "text", "intent_code": "label"}
@@ -169,15 +196,19 @@ def test_a_long_answer_is_truncated_in_the_report() -> None:
 
 def test_a_weak_candidate_is_not_backed_by_its_sniffer() -> None:
     result, teacher = assist("A")
-    letter = next("ABCDEFGH"[i] for i, label in enumerate(candidate_labels(result)) if label == "toy_plain: utterance -> text")
+    letter = next(
+        "ABCDEFGH"[i] for i, label in enumerate(candidate_labels(result)) if label == "toy_plain: utterance -> text"
+    )
     result, _ = assist(letter)
     assert result.accepted is None
     assert result.llm_assist["reason"].startswith("the mapper's own sniffer does not back it (0.55)")
 
 
 def test_the_chosen_candidate_still_passes_the_dry_run() -> None:
-    rows = [{"intent_code": ("x", "y")[i % 2]} | ({"utterance": f"u{i} words here"} if i % 10 > 2 else {})
-            for i in range(40)]  # 12 of 40 rows have no text
+    rows = [
+        {"intent_code": ("x", "y")[i % 2]} | ({"utterance": f"u{i} words here"} if i % 10 > 2 else {})
+        for i in range(40)
+    ]  # 12 of 40 rows have no text
     result, _ = assist("A", rows)
     assert result.llm_assist["proposal"]["mapper_id"] == "toy_label"
     assert result.accepted is None
@@ -191,18 +222,23 @@ TWIN_ROWS = [{"colour": ("red", "green", "blue")[i % 3], "size": ("S", "M")[i % 
 def test_role_swapped_twins_rest_on_names_alone_and_stay_below_the_gate() -> None:
     result, teacher = assist("A", TWIN_ROWS)
     candidates = result.llm_assist["candidates"]
-    assert candidate_labels(result)[:2] == ["toy_label: colour -> text, size -> label",
-                                            "toy_label: size -> text, colour -> label"]
+    assert candidate_labels(result)[:2] == [
+        "toy_label: colour -> text, size -> label",
+        "toy_label: size -> text, colour -> label",
+    ]
     assert candidates[0]["twins"] == ["toy_label: size -> text, colour -> label"]
     assert result.accepted is None and result.llm_assist["proposal"]["confidence"] <= 0.6
     assert "the roles rest on the teacher's reading of the names alone" in result.llm_assist["reason"]
 
 
-@pytest.mark.parametrize(("answer", "message"), [
-    ('{"field_map": {"utterance": "text"}}', 'no "mapper_id" string'),
-    ('{"mapper_id": "toy_label"}', 'no non-empty "field_map" object'),
-    ('{"mapper_id": "toy_label", "field_map": {"utterance": ["text"]}}', "strings"),
-])
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ('{"field_map": {"utterance": "text"}}', 'no "mapper_id" string'),
+        ('{"mapper_id": "toy_label"}', 'no non-empty "field_map" object'),
+        ('{"mapper_id": "toy_label", "field_map": {"utterance": ["text"]}}', "strings"),
+    ],
+)
 def test_strict_validation_of_a_json_answer(answer: str, message: str) -> None:
     with pytest.raises(AnswerError, match=message):
         parse_answer(answer, profile_rows(HARD_ROWS), {m.id: m for m in list_mappers()})
@@ -232,11 +268,12 @@ def test_protocols() -> None:
 
 # --- the embedded-teacher path on the tiny random model ------------------------------------------
 
+
 def test_hf_teacher_ranks_the_candidates_with_a_tiny_random_model(tiny_model_dir: Path) -> None:
     runs = [introspect_profile(profile_rows(HARD_ROWS), llm_assist=True, teacher=str(tiny_model_dir)) for _ in range(2)]
     report = runs[0].llm_assist
     assert report["used"] is True and report["teacher"] == str(tiny_model_dir) and report["mode"] == "ranked"
-    letters = "ABCDEFGH"[:len(report["candidates"])]
+    letters = "ABCDEFGH"[: len(report["candidates"])]
     assert set(report["scores"]) == set(letters) and all(isinstance(s, float) for s in report["scores"].values())
     assert report["choice"] in letters
     assert isinstance(report["load_seconds"], float) and report["load_seconds"] <= report["seconds"]
@@ -315,19 +352,25 @@ def test_embedded_smollm2_ranks_the_candidates() -> None:
     assert report["teacher"] == "embedded SmolLM2-135M-Instruct" and report["mode"] == "ranked"
     assert report["choice"] in report["scores"]
     assert (result.accepted is not None) == (report["verdict"] == "accepted")
-    print(f"\nSmolLM2 teacher: load {loaded - started:.1f} s, ranking {len(report['candidates'])} candidates "
-          f"{ranked - loaded:.1f} s; chose {report['raw_answer']!r} -> {report['verdict']} ({report['reason']}); "
-          f"scores {report['scores']}")
+    print(
+        f"\nSmolLM2 teacher: load {loaded - started:.1f} s, ranking {len(report['candidates'])} candidates "
+        f"{ranked - loaded:.1f} s; chose {report['raw_answer']!r} -> {report['verdict']} ({report['reason']}); "
+        f"scores {report['scores']}"
+    )
 
 
 # --- corroboration: the chosen mapper's own sniffer judges the teacher's names ------------------
+
 
 def test_a_failing_sniffer_rejects_the_teacher_choice() -> None:
     from brewslm.introspection.llm_assist import corroborate
     from brewslm.mappers.base import Proposal
 
-    prior, support = corroborate(Proposal("toy_broken_sniff", {"utterance": "text"}, 0.0), profile_rows(HARD_ROWS),
-                                 get_mapper("toy_broken_sniff"))
+    prior, support = corroborate(
+        Proposal("toy_broken_sniff", {"utterance": "text"}, 0.0),
+        profile_rows(HARD_ROWS),
+        get_mapper("toy_broken_sniff"),
+    )
     assert prior == 0.0 and "failed on the sample: RuntimeError: sniffer bug" in support[0]
 
 

@@ -11,15 +11,16 @@ from typing import Any
 
 import pytest
 
-from helpers.openai_server import FakeServer, chat, server  # noqa: F401  (server: a fixture)
-
 from brewslm.introspection import ACCEPT_THRESHOLD, OpenAITeacher, RankingTeacher, introspect_profile, profile_rows
 from brewslm.introspection.llm_assist import TeacherError, make_teacher, teacher_api_key
+from helpers.openai_server import FakeServer, chat, server  # noqa: F401  (server: a fixture)
 
 pytestmark = pytest.mark.usefixtures("isolated_registry")
 
-HARD_ROWS = [{"utterance": f"please {verb} my card number {i}", "intent_code": verb, "n": i}
-             for i, verb in enumerate(("freeze", "cancel", "renew") * 10)]
+HARD_ROWS = [
+    {"utterance": f"please {verb} my card number {i}", "intent_code": verb, "n": i}
+    for i, verb in enumerate(("freeze", "cancel", "renew") * 10)
+]
 SECRET = "sk-test-0123456789-secret"
 
 
@@ -75,6 +76,7 @@ def test_a_server_without_logprobs_is_asked_again_plainly(server: FakeServer) ->
         if body.get("logprobs"):
             return 400, {"error": {"message": "logprobs is not supported"}}
         return 200, chat("Option A")
+
     server.reply = reply
     result = assist(server)
     assert result.accepted is not None and result.llm_assist["choice"] == "A"
@@ -83,8 +85,10 @@ def test_a_server_without_logprobs_is_asked_again_plainly(server: FakeServer) ->
 
 
 def test_a_candidate_as_json_is_accepted(server: FakeServer) -> None:
-    server.reply = lambda body, headers: (200, chat(
-        '{"mapper_id": "toy_label", "field_map": {"utterance": "text", "intent_code": "label"}}'))
+    server.reply = lambda body, headers: (
+        200,
+        chat('{"mapper_id": "toy_label", "field_map": {"utterance": "text", "intent_code": "label"}}'),
+    )
     result = assist(server)
     assert result.accepted is not None and result.accepted.field_map == {"utterance": "text", "intent_code": "label"}
 
@@ -100,7 +104,9 @@ def test_401_is_one_line_and_never_shows_the_key(server: FakeServer) -> None:
     result = assist(server)
     report = result.llm_assist
     assert result.accepted is None and report["verdict"] == "failed" and report["proposal"] is None
-    assert report["reason"].startswith(f"teacher endpoint {server.url}/v1/chat/completions refused the request (HTTP 401)")
+    assert report["reason"].startswith(
+        f"teacher endpoint {server.url}/v1/chat/completions refused the request (HTTP 401)"
+    )
     assert "BREWSLM_TEACHER_API_KEY" in report["reason"] and "\n" not in report["reason"]
     assert "***" in report["reason"]  # the server echoed the key: redacted
     no_secret(result)
@@ -119,21 +125,27 @@ def test_a_timeout_is_one_line(server: FakeServer) -> None:
     def slow(body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any]:
         time.sleep(1.5)
         return 200, chat("A")
+
     server.reply = slow
     started = time.perf_counter()
     result = assist(server, timeout=0.3)
     assert time.perf_counter() - started < 1.4
     assert result.llm_assist["verdict"] == "failed"
-    assert result.llm_assist["reason"] == f"teacher endpoint {server.url}/v1/chat/completions did not answer within 0.3 s"
+    assert (
+        result.llm_assist["reason"] == f"teacher endpoint {server.url}/v1/chat/completions did not answer within 0.3 s"
+    )
 
 
-@pytest.mark.parametrize(("payload", "reason"), [
-    (b"<html>bad gateway</html>", "did not answer with JSON"),
-    ({"unexpected": True}, "did not answer with a chat completion"),
-    (chat("I cannot decide, both look fine."), "unusable answer"),
-    (chat(f"my key is {SECRET}"), "unusable answer"),  # echoed in the raw answer: redacted
-    (chat('{"mapper_id": "toy_plain", "field_map": {"n": "text"}}'), "is not one of the candidates"),
-])
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"<html>bad gateway</html>", "did not answer with JSON"),
+        ({"unexpected": True}, "did not answer with a chat completion"),
+        (chat("I cannot decide, both look fine."), "unusable answer"),
+        (chat(f"my key is {SECRET}"), "unusable answer"),  # echoed in the raw answer: redacted
+        (chat('{"mapper_id": "toy_plain", "field_map": {"n": "text"}}'), "is not one of the candidates"),
+    ],
+)
 def test_garbage_replies_are_one_line(server: FakeServer, payload: Any, reason: str) -> None:
     server.reply = lambda body, headers: (200, payload)
     result = assist(server)
@@ -144,10 +156,13 @@ def test_garbage_replies_are_one_line(server: FakeServer, payload: Any, reason: 
 
 
 def test_an_unreachable_endpoint_is_one_line() -> None:
-    result = introspect_profile(profile_rows(HARD_ROWS), llm_assist=True,
-                                teacher={"url": "http://127.0.0.1:9/v1", "model": "m", "timeout": 2})
+    result = introspect_profile(
+        profile_rows(HARD_ROWS), llm_assist=True, teacher={"url": "http://127.0.0.1:9/v1", "model": "m", "timeout": 2}
+    )
     assert result.llm_assist["verdict"] == "failed"
-    assert result.llm_assist["reason"].startswith("teacher endpoint http://127.0.0.1:9/v1/chat/completions is unreachable")
+    assert result.llm_assist["reason"].startswith(
+        "teacher endpoint http://127.0.0.1:9/v1/chat/completions is unreachable"
+    )
 
 
 def test_a_bad_url_is_a_clear_error() -> None:

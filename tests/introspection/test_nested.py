@@ -14,7 +14,9 @@ from brewslm.introspection.nested import explode_locator, find_record_lists, rec
 from brewslm.mappers.base import Proposal
 from brewslm.sources import open_source
 
-SHARED = Path(os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"))
+SHARED = Path(
+    os.environ.get("BREWSLM_SHARED_DATASETS", Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets")
+)
 CITIES = ["Lisbon", "Nairobi", "Osaka", "Quito", "Tallinn", "Perth"]
 
 
@@ -29,8 +31,14 @@ def squad_like_articles(n_articles: int = 6) -> list[dict]:
             for q in range(4):
                 impossible = q == 3
                 answers = [] if impossible else [{"text": city, "answer_start": context.index(city)}]
-                qas.append({"id": f"a{a}p{p}q{q}", "question": f"Where is depot number {q} of article {a}?",
-                            "answers": answers, "is_impossible": impossible})
+                qas.append(
+                    {
+                        "id": f"a{a}p{p}q{q}",
+                        "question": f"Where is depot number {q} of article {a}?",
+                        "answers": answers,
+                        "is_impossible": impossible,
+                    }
+                )
             paragraphs.append({"context": context, "qas": qas})
         articles.append({"title": f"Depots {a}", "paragraphs": paragraphs})
     return articles
@@ -39,8 +47,13 @@ def squad_like_articles(n_articles: int = 6) -> list[dict]:
 def review_groups() -> list[dict]:
     groups = []
     for g in range(10):
-        items = [{"text": f"The kettle from batch {g}-{i} {'works well' if i % 2 else 'broke quickly'}.",
-                  "label": "positive" if i % 2 else "negative"} for i in range(8)]
+        items = [
+            {
+                "text": f"The kettle from batch {g}-{i} {'works well' if i % 2 else 'broke quickly'}.",
+                "label": "positive" if i % 2 else "negative",
+            }
+            for i in range(8)
+        ]
         groups.append({"batch": f"b{g}", "reviews": items})
     return groups
 
@@ -111,8 +124,10 @@ def test_lists_a_mapper_reads_are_not_exploded(tmp_path: Path) -> None:
 
 
 def test_accepted_rows_are_not_refined(tmp_path: Path) -> None:
-    rows = [{"messages": [{"role": "user", "content": f"Hi {i}"}, {"role": "assistant", "content": "Hello!"}]}
-            for i in range(30)]
+    rows = [
+        {"messages": [{"role": "user", "content": f"Hi {i}"}, {"role": "assistant", "content": "Hello!"}]}
+        for i in range(30)
+    ]
     path = write_json(tmp_path / "chats.json", rows)
     result = introspect(f"json:{path}")
     assert result.refined_from is None and result.accepted.mapper_id == "chat_messages_passthrough"
@@ -175,12 +190,20 @@ def test_shared_squad_document_without_explode(name: str) -> None:
 def anthology() -> dict:
     """One object; poems two levels down, grouped by form under keys of one name; each poem's
     text is a list of lines beside its title and poet (issue 15)."""
-    lines = [["The river bends below the quiet town,", "and lanterns drift where fishing boats lie down."],
-             ["A crow sits on the frozen garden wall,", "it does not sing, it does not call at all."]]
+    lines = [
+        ["The river bends below the quiet town,", "and lanterns drift where fishing boats lie down."],
+        ["A crow sits on the frozen garden wall,", "it does not sing, it does not call at all."],
+    ]
     groups = []
     for g, form in enumerate(["quatrain", "couplet", "sonnet"]):
-        poems = [{"chapter": f"Evening song {g}-{i}", "author": ["Ana Lima", "Bo Chen", "Carl Ode"][i % 3],
-                  "paragraphs": [*lines[i % 2], f"the {i}th evening of the {form}s."]} for i in range(8)]
+        poems = [
+            {
+                "chapter": f"Evening song {g}-{i}",
+                "author": ["Ana Lima", "Bo Chen", "Carl Ode"][i % 3],
+                "paragraphs": [*lines[i % 2], f"the {i}th evening of the {form}s."],
+            }
+            for i in range(8)
+        ]
         groups.append({"type": form, "content": poems})
     return {"title": "An anthology", "content": groups}
 
@@ -195,8 +218,8 @@ def test_records_two_levels_down_with_text_as_lines_are_found(tmp_path: Path) ->
     rows = open_source(result.locator).sample(100)
     assert len(rows) == 24
     # the group level is not read as a conversation by its authors
-    from brewslm.mappers.profile import profile_rows
     from brewslm.mappers import get_mapper
+    from brewslm.mappers.profile import profile_rows
 
     groups = open_source(f"json:{path}").sample(100)
     assert len(groups) == 3 and get_mapper("chat_messages_passthrough").sniff(profile_rows(groups)) is None

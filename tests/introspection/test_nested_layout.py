@@ -10,15 +10,19 @@ from pathlib import Path
 from brewslm.introspection import ACCEPT_THRESHOLD, introspect
 from brewslm.introspection.nested import parallel_list_fields
 from brewslm.sources import open_source
-
 from introspection.test_nested import squad_like_articles
 
 TOPICS = ["kettles", "lamps", "bikes", "tents", "boots", "clocks"]
 
 
 def reviews(n: int) -> list[dict]:
-    return [{"text": f"The {TOPICS[i % 6]} from batch {i} {'works really well' if i % 2 else 'broke after a week'}.",
-             "label": "positive" if i % 2 else "negative"} for i in range(n)]
+    return [
+        {
+            "text": f"The {TOPICS[i % 6]} from batch {i} {'works really well' if i % 2 else 'broke after a week'}.",
+            "label": "positive" if i % 2 else "negative",
+        }
+        for i in range(n)
+    ]
 
 
 def write_json(path: Path, doc) -> Path:
@@ -31,7 +35,10 @@ def evidence_and_warnings(result) -> list[str]:
 
 
 def test_records_under_a_nested_key_are_proposed_with_their_path(tmp_path: Path) -> None:
-    doc = {"meta": {"source": "survey", "authors": [{"name": "Ann"}, {"name": "Bo"}]}, "data": {"examples": reviews(60)}}
+    doc = {
+        "meta": {"source": "survey", "authors": [{"name": "Ann"}, {"name": "Bo"}]},
+        "data": {"examples": reviews(60)},
+    }
     locator = f"json:{write_json(tmp_path / 'export.json', doc)}"
     result = introspect(locator)
     assert result.accepted is not None and result.accepted.mapper_id == "label_to_classification"
@@ -72,9 +79,15 @@ def test_a_deep_array_of_articles_is_pinned_then_exploded(tmp_path: Path) -> Non
 def test_parallel_lists_are_zipped_when_nothing_fits_the_wrappers(tmp_path: Path) -> None:
     doc = []
     for b in range(10):
-        batch = reviews(40)[b * 4: b * 4 + 3 + b % 2]
-        doc.append({"batch": f"b{b}", "shop": f"shop number {b}", "text": [r["text"] for r in batch],
-                    "label": [r["label"] for r in batch]})
+        batch = reviews(40)[b * 4 : b * 4 + 3 + b % 2]
+        doc.append(
+            {
+                "batch": f"b{b}",
+                "shop": f"shop number {b}",
+                "text": [r["text"] for r in batch],
+                "label": [r["label"] for r in batch],
+            }
+        )
     path = write_json(tmp_path / "parallel.json", doc)
     assert parallel_list_fields(doc) == ["text", "label"]
     result = introspect(f"json:{path}")
@@ -87,9 +100,19 @@ def test_parallel_lists_are_zipped_when_nothing_fits_the_wrappers(tmp_path: Path
 
 
 def test_token_and_tag_lists_are_not_parallel_records() -> None:
-    rows = [{"tokens": ["Ann", "met", "Bo", "in", "Oslo"][: 3 + i % 3], "tags": ["B-PER", "O", "B-PER", "O", "B-LOC"][: 3 + i % 3]}
-            for i in range(20)]
+    rows = [
+        {
+            "tokens": ["Ann", "met", "Bo", "in", "Oslo"][: 3 + i % 3],
+            "tags": ["B-PER", "O", "B-PER", "O", "B-LOC"][: 3 + i % 3],
+        }
+        for i in range(20)
+    ]
     assert parallel_list_fields(rows) == []
-    pairs = [{"responses": [f"answer {i} is long enough to be a sentence", f"another answer {i} of some length"],
-              "scores": [1, 2]} for i in range(20)]
+    pairs = [
+        {
+            "responses": [f"answer {i} is long enough to be a sentence", f"another answer {i} of some length"],
+            "scores": [1, 2],
+        }
+        for i in range(20)
+    ]
     assert parallel_list_fields(pairs) == []  # always two: a pair, not a list of records

@@ -137,9 +137,11 @@ class ToyJsonlSource(Source):
 @pytest.fixture
 def isolated_registry() -> Iterator[None]:
     """Registries holding only the toy profile, mappers and source for the test's duration."""
-    with tasks_pkg.REGISTRY.replaced({"toy_labels": ToyLabelProfile(), "toy_text": ToyTextProfile()}), \
-            mappers_pkg.REGISTRY.replaced({m.id: m for m in TOY_MAPPERS}), \
-            sources_pkg.REGISTRY.replaced({"toy": ToyJsonlSource}):
+    with (
+        tasks_pkg.REGISTRY.replaced({"toy_labels": ToyLabelProfile(), "toy_text": ToyTextProfile()}),
+        mappers_pkg.REGISTRY.replaced({m.id: m for m in TOY_MAPPERS}),
+        sources_pkg.REGISTRY.replaced({"toy": ToyJsonlSource}),
+    ):
         yield
 
 
@@ -151,6 +153,7 @@ def write_jsonl(path: Path, rows: list[Any]) -> Path:
 
 def review_rows(n: int = 40) -> list[dict[str, Any]]:
     moods = ["good", "bad", "meh"]
-    return [{"review": f"Review {i}: the kettle was {moods[i % 3]}.\nWould buy again? {i % 2 == 0}",
-             "stars": 1 + i % 5} for i in range(n)]
-
+    return [
+        {"review": f"Review {i}: the kettle was {moods[i % 3]}.\nWould buy again? {i % 2 == 0}", "stars": 1 + i % 5}
+        for i in range(n)
+    ]

@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import shared_datasets as shared
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers import get_mapper
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.bio_to_spans import (
@@ -21,9 +21,9 @@ from brewslm.mappers.bio_to_spans import (
     spans_to_bio,
     token_offsets,
 )
+from brewslm.mappers.profile import profile_rows
 from brewslm.sources.base import ParseFailure
 from brewslm.tasks import get_task_profile
-from tests.helpers import shared_datasets as shared
 
 FIELDS = {"tokens": "tokens", "tags": "tags"}
 TASK = get_task_profile("structured_extraction")
@@ -48,9 +48,12 @@ def span_texts(record):
 
 # --- mapping ------------------------------------------------------------------------------------
 
+
 def test_iob2_tokens_become_text_and_character_spans():
-    row = {"tokens": ["Ada", "Lovelace", "visited", "New", "York", "."],
-           "tags": ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"]}
+    row = {
+        "tokens": ["Ada", "Lovelace", "visited", "New", "York", "."],
+        "tags": ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"],
+    }
     [record] = run(row)
     assert record["text"] == "Ada Lovelace visited New York ."
     assert record["spans"] == [{"start": 0, "end": 12, "label": "PER"}, {"start": 21, "end": 29, "label": "LOC"}]
@@ -149,6 +152,7 @@ def test_repair_reads_broken_sequences_leniently():
 
 # --- rejections ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "row, expected",
     [
@@ -222,8 +226,16 @@ def test_parse_failures_and_non_objects():
 
 @pytest.mark.parametrize(
     "options",
-    [{"scheme": "bo"}, {"scheme": 3}, {"joiner": 1}, {"tag_names": "O,B-X"}, {"tag_names": []},
-     {"tag_names": ["O", 1]}, {"repair": "maybe"}, {"nope": 1}],
+    [
+        {"scheme": "bo"},
+        {"scheme": 3},
+        {"joiner": 1},
+        {"tag_names": "O,B-X"},
+        {"tag_names": []},
+        {"tag_names": ["O", 1]},
+        {"repair": "maybe"},
+        {"nope": 1},
+    ],
 )
 def test_bad_options_are_one_line_errors(options):
     with pytest.raises(MapperError) as info:
@@ -232,7 +244,11 @@ def test_bad_options_are_one_line_errors(options):
 
 
 def test_field_map_defaults_and_output_schema():
-    assert MAPPER.resolve_field_map(None, ["id", "tokens", "ner_tags"]) == {"id": "id", "tokens": "tokens", "ner_tags": "tags"}
+    assert MAPPER.resolve_field_map(None, ["id", "tokens", "ner_tags"]) == {
+        "id": "id",
+        "tokens": "tokens",
+        "ner_tags": "tags",
+    }
     assert MAPPER.resolve_field_map(None, ["words", "labels"]) == {"words": "tokens", "labels": "tags"}
     with pytest.raises(MapperError):
         MAPPER.resolve_field_map(None, ["sentence"])
@@ -290,8 +306,10 @@ def test_auto_scheme_reads_iob2_and_bioes(sentence):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from(["O", "B-A", "I-A", "B-B", "I-B", "E-A", "S-B", "L-A", "U-B"]), min_size=1, max_size=12),
-       st.sampled_from(["iob2", "iob1", "bioes", "bilou"]))
+@given(
+    st.lists(st.sampled_from(["O", "B-A", "I-A", "B-B", "I-B", "E-A", "S-B", "L-A", "U-B"]), min_size=1, max_size=12),
+    st.sampled_from(["iob2", "iob1", "bioes", "bilou"]),
+)
 def test_any_tag_soup_is_rejected_or_decoded_with_repair(tags, scheme):
     allowed = {"iob2": "BIO", "iob1": "BIO", "bioes": "BIOES", "bilou": "BILOU"}[scheme]
     if all(t[0] in allowed for t in tags):
@@ -320,6 +338,7 @@ def test_spans_to_bio_on_arbitrary_offsets():
 
 
 # --- sniffing -------------------------------------------------------------------------------------
+
 
 def _rows(n=40, scheme="iob2", tag_key="ner_tags"):
     rows = []
@@ -363,8 +382,12 @@ def test_sniff_unnamed_fields_and_weak_evidence():
 
 # --- shared data ----------------------------------------------------------------------------------
 
-WNUT = ["jsonl:ner_wnut17/train.jsonl", "jsonl:ner_wnut17/dev.jsonl", "conll:ner_wnut17/train.conll",
-        "conll:ner_wnut17/dev.conll"]
+WNUT = [
+    "jsonl:ner_wnut17/train.jsonl",
+    "jsonl:ner_wnut17/dev.jsonl",
+    "conll:ner_wnut17/train.conll",
+    "conll:ner_wnut17/dev.conll",
+]
 
 
 @pytest.mark.shared_data

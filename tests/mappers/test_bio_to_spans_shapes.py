@@ -7,9 +7,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.bio_to_spans import MAPPER
+from brewslm.mappers.profile import profile_rows
 from helpers.mapping import run_mapper
 
 
@@ -39,7 +39,10 @@ def test_sniff_picks_no_joiner_for_character_tokens():
     out = run_mapper("bio_to_spans", ROWS, proposal.field_map, proposal.options)
     record = out.records[2]
     assert record["text"] == "부산 시청은 오늘 문을 닫았다."
-    assert [(record["text"][s["start"]:s["end"]], s["label"]) for s in record["spans"]] == [("부산 시청", "OG"), ("오늘", "DT")]
+    assert [(record["text"][s["start"] : s["end"]], s["label"]) for s in record["spans"]] == [
+        ("부산 시청", "OG"),
+        ("오늘", "DT"),
+    ]
 
 
 def test_word_tokens_keep_the_space_joiner():
@@ -48,7 +51,7 @@ def test_word_tokens_keep_the_space_joiner():
     assert "joiner" not in proposal.options
 
 
-TOKENS = st.text(min_size=1, max_size=4) | st.sampled_from([" ", "[", "{\"a\":", "12", "null", "\n"])
+TOKENS = st.text(min_size=1, max_size=4) | st.sampled_from([" ", "[", '{"a":', "12", "null", "\n"])
 TAGS = st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "S-X", "E-X", "x", ""]) | st.integers(0, 2)
 
 
@@ -56,8 +59,9 @@ TAGS = st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "S-X", "E-X", "
 @given(st.lists(st.tuples(TOKENS, TAGS), min_size=1, max_size=8), st.sampled_from([" ", "", "\n"]), st.booleans())
 def test_fidelity_property(pairs, joiner, repair):
     row = {"tokens": [t for t, _ in pairs], "tags": [g for _, g in pairs]}
-    [outcome] = run_mapper("bio_to_spans", [row], {"tokens": "tokens", "tags": "tags"},
-                           {"joiner": joiner, "repair": repair}).per_row
+    [outcome] = run_mapper(
+        "bio_to_spans", [row], {"tokens": "tokens", "tags": "tags"}, {"joiner": joiner, "repair": repair}
+    ).per_row
     if isinstance(outcome, Rejection):
         return
     [record] = outcome
@@ -69,8 +73,11 @@ def test_fidelity_property(pairs, joiner, repair):
         pos += len(token) + len(joiner)
     for span in record["spans"]:
         first = starts[span["start"]]  # every span starts at a token
-        piece = record["text"][span["start"]:span["end"]]
+        piece = record["text"][span["start"] : span["end"]]
         # and covers whole tokens joined by the joiner
-        count = next(n for n in range(1, len(row["tokens"]) - first + 1)
-                     if joiner.join(row["tokens"][first:first + n]) == piece)
+        count = next(
+            n
+            for n in range(1, len(row["tokens"]) - first + 1)
+            if joiner.join(row["tokens"][first : first + n]) == piece
+        )
         assert count >= 1

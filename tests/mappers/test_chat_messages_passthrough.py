@@ -16,6 +16,7 @@ def node(role, text, *replies, **extra):
 
 # --- message lists ---------------------------------------------------------------------------
 
+
 def test_spellings_and_exact_text():
     rows = [
         {"messages": msgs(("system", "Be kind."), ("user", "Hi\n  there  "), ("assistant", "Hello!\n\n- a\n- b"))},
@@ -31,12 +32,18 @@ def test_spellings_and_exact_text():
 
 
 def test_consecutive_turns_merge_by_default_or_reject():
-    row = {"utterances": [
-        {"speaker": "user", "text": "Hi."}, {"speaker": "user", "text": "A latte please."},
-        {"speaker": "assistant", "text": "Sure."}, {"speaker": "assistant", "text": "Anything else?"},
-    ]}
+    row = {
+        "utterances": [
+            {"speaker": "user", "text": "Hi."},
+            {"speaker": "user", "text": "A latte please."},
+            {"speaker": "assistant", "text": "Sure."},
+            {"speaker": "assistant", "text": "Anything else?"},
+        ]
+    }
     merged = run_mapper(M, [row], {"utterances": "messages"})
-    assert merged.records[0]["messages"] == msgs(("user", "Hi.\nA latte please."), ("assistant", "Sure.\nAnything else?"))
+    assert merged.records[0]["messages"] == msgs(
+        ("user", "Hi.\nA latte please."), ("assistant", "Sure.\nAnything else?")
+    )
     spaced = run_mapper(M, [row], {"utterances": "messages"}, {"merge_separator": " "})
     assert spaced.records[0]["messages"][0]["content"] == "Hi. A latte please."
     rejected = run_mapper(M, [row], {"utterances": "messages"}, {"consecutive_turns": "reject"})
@@ -52,8 +59,10 @@ def test_trailing_user_and_leading_assistant_are_dropped_and_noted():
 
 
 def test_system_field_and_id():
-    rows = [{"id": "c7", "system": "You sell coffee.", "messages": msgs(("user", "Hi"), ("assistant", "Hello"))},
-            {"id": "c8", "system": "", "messages": msgs(("user", "Hi"), ("assistant", "Hello"))}]
+    rows = [
+        {"id": "c7", "system": "You sell coffee.", "messages": msgs(("user", "Hi"), ("assistant", "Hello"))},
+        {"id": "c8", "system": "", "messages": msgs(("user", "Hi"), ("assistant", "Hello"))},
+    ]
     out = run_mapper(M, rows)
     assert out.records[0]["messages"][0] == {"role": "system", "content": "You sell coffee."}
     assert out.records[0]["id"] == "c7" and out.records[1]["messages"][0]["role"] == "user"
@@ -110,7 +119,8 @@ def test_bad_options_raise():
 # --- message trees ---------------------------------------------------------------------------
 
 TREE = node(
-    "prompter", "Root question",
+    "prompter",
+    "Root question",
     node("assistant", "Answer ranked 1", node("prompter", "Follow-up", node("assistant", "Deep answer")), rank=1),
     node("assistant", "Answer ranked 0", node("prompter", "Unanswered A"), node("prompter", "Unanswered B"), rank=0),
     node("assistant", "Deleted answer", node("prompter", "Under deleted"), rank=2, deleted=True),
@@ -147,6 +157,7 @@ def test_tree_rejections():
 
 # --- sniffing --------------------------------------------------------------------------------
 
+
 def chat_rows(n=40):
     return [{"id": i, "messages": msgs(("user", f"Question {i}?"), ("assistant", f"Answer {i}."))} for i in range(n)]
 
@@ -166,21 +177,30 @@ def test_sniff_trees():
 
 def test_sniff_stays_low_on_tool_calling_and_preference_data():
     tool_rows = [
-        {"conversations": [{"from": "human", "value": "Weather?"}, {"from": "function_call", "value": "{}"},
-                           {"from": "observation", "value": "{}"}, {"from": "gpt", "value": "Sunny."}],
-         "tools": "[]"}
+        {
+            "conversations": [
+                {"from": "human", "value": "Weather?"},
+                {"from": "function_call", "value": "{}"},
+                {"from": "observation", "value": "{}"},
+                {"from": "gpt", "value": "Sunny."},
+            ],
+            "tools": "[]",
+        }
         for _ in range(20)
     ]
     assert sniff(M, tool_rows).confidence <= 0.6
     plain_with_tools = [{"messages": msgs(("user", "Hi"), ("assistant", "Hello")), "tools": []} for _ in range(20)]
     assert sniff(M, plain_with_tools).confidence <= 0.6
-    pairs = [{"chosen": msgs(("user", "Q"), ("assistant", "good")), "rejected": msgs(("user", "Q"), ("assistant", "bad"))}
-             for _ in range(20)]
+    pairs = [
+        {"chosen": msgs(("user", "Q"), ("assistant", "good")), "rejected": msgs(("user", "Q"), ("assistant", "bad"))}
+        for _ in range(20)
+    ]
     assert sniff(M, pairs).confidence <= 0.6
     assert sniff(M, [{"text": "hello", "label": 1}] * 10) is None
 
 
 # --- shared data -----------------------------------------------------------------------------
+
 
 @needs_shared
 @pytest.mark.parametrize("split,rows,trimmed", [("train", 400, 8), ("dev", 100, 3)])
@@ -204,20 +224,23 @@ def test_shared_oasst_trees(split, paths, conversations):
     assert proposal.field_map == {"prompt": "messages", "message_tree_id": "id"}
     # SOURCE.md counts the root-to-leaf paths; paths that end in sibling unanswered prompts
     # collapse to one conversation once the unanswered prompt is trimmed
-    assert any(f"{paths} root-to-leaf paths give {conversations} distinct conversations" in e for e in proposal.evidence)
+    assert any(
+        f"{paths} root-to-leaf paths give {conversations} distinct conversations" in e for e in proposal.evidence
+    )
     out = run_mapper(M, data, proposal.field_map)
     assert not out.rejections and len(out.records) == conversations
     best = run_mapper(M, data, proposal.field_map, {"tree_mode": "best_path"})
     assert len(best.records) == len(data)
 
 
-
 def test_csv_cells_holding_json_message_lists(tmp_path):
     from brewslm.sources import open_source
     from helpers.mapping import write_csv
 
-    rows = [{"conversation_id": f"c{i}", "messages": msgs(("user", f"Line one\nline two {i}"), ("assistant", "Sure."))}
-            for i in range(20)]
+    rows = [
+        {"conversation_id": f"c{i}", "messages": msgs(("user", f"Line one\nline two {i}"), ("assistant", "Sure."))}
+        for i in range(20)
+    ]
     data = list(open_source(write_csv(tmp_path / "chats.csv", rows)).rows())
     proposal = sniff(M, data)
     assert proposal.confidence >= 0.8 and proposal.field_map == {"messages": "messages", "conversation_id": "id"}
@@ -226,7 +249,6 @@ def test_csv_cells_holding_json_message_lists(tmp_path):
 
 
 from hypothesis import given, settings  # noqa: E402
-
 from hypothesis import strategies as st  # noqa: E402
 
 from helpers.mapping import json_rows, message_lists  # noqa: E402
@@ -245,9 +267,13 @@ LIST_ROW = st.fixed_dictionaries(
 @st.composite
 def trees(draw, depth=0):
     replies = [] if depth >= 3 else draw(st.lists(trees(depth + 1), max_size=3))
-    return {"role": draw(st.sampled_from(("prompter", "assistant", "user", "narrator"))),
-            "text": draw(st.sampled_from(TEXTS) | st.none()), "replies": replies,
-            "rank": draw(st.none() | st.integers(0, 3)), "deleted": draw(st.booleans() | st.none())}
+    return {
+        "role": draw(st.sampled_from(("prompter", "assistant", "user", "narrator"))),
+        "text": draw(st.sampled_from(TEXTS) | st.none()),
+        "replies": replies,
+        "rank": draw(st.none() | st.integers(0, 3)),
+        "deleted": draw(st.booleans() | st.none()),
+    }
 
 
 @settings(max_examples=300, deadline=None)
@@ -282,23 +308,35 @@ def test_replies_that_look_like_json_stay_text():
 
 
 def test_typed_parts_reasoning_is_counted_and_tool_parts_point_to_tool_calls():
-    row = {"messages": [
-        {"role": "user", "content": [{"type": "text", "value": "Hi"}]},
-        {"role": "assistant", "content": [{"type": "reasoning", "value": "greet"}, {"type": "text", "value": "Hello"}]},
-    ]}
+    row = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "value": "Hi"}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "reasoning", "value": "greet"}, {"type": "text", "value": "Hello"}],
+            },
+        ]
+    }
     out = run_mapper(M, [row], {"messages": "messages"})
     assert out.records[0]["messages"] == msgs(("user", "Hi"), ("assistant", "Hello"))
     assert out.records[0]["meta"]["dropped_turns"] == {"reasoning_parts": 1}
-    call = {"messages": [
-        {"role": "user", "content": "Weather?"},
-        {"role": "assistant", "content": [{"type": "tool_call", "value": '{"name": "w", "arguments": {}}'}]},
-    ]}
+    call = {
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": [{"type": "tool_call", "value": '{"name": "w", "arguments": {}}'}]},
+        ]
+    }
     assert run_mapper(M, [call], {"messages": "messages"}).reasons == {"invalid_role": 1}
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.text().filter(str.strip), st.sampled_from(["", "[", "{", "[Verse 1] ", "[1, 2]"])),
-                min_size=2, max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.text().filter(str.strip), st.sampled_from(["", "[", "{", "[Verse 1] ", "[1, 2]"])),
+        min_size=2,
+        max_size=6,
+    )
+)
 def test_fidelity_every_text_is_kept_exactly(pairs):
     texts = [tricky + text for text, tricky in pairs]
     if len(texts) % 2:
@@ -311,13 +349,19 @@ def test_fidelity_every_text_is_kept_exactly(pairs):
 
 # --- chat dialects: user turns and replies as parallel lists (MT-bench + a joined answer file) -------
 
+
 def parallel_rows(n=12, answered=5):
     rows = []
     for i in range(n):
-        row = {"question_id": i, "turns": [f"Question {i}?", f"And a follow-up {i}?"],
-               "reference": ["", f"hint {i}"]}  # a decoy: as many items, but short and sometimes blank
+        row = {
+            "question_id": i,
+            "turns": [f"Question {i}?", f"And a follow-up {i}?"],
+            "reference": ["", f"hint {i}"],
+        }  # a decoy: as many items, but short and sometimes blank
         if i < answered:
-            row["choices"] = [{"index": 0, "turns": [f"A long first answer number {i}.", f"[{i}] a long second answer."]}]
+            row["choices"] = [
+                {"index": 0, "turns": [f"A long first answer number {i}.", f"[{i}] a long second answer."]}
+            ]
         rows.append(row)
     return rows
 
@@ -327,12 +371,15 @@ def test_parallel_turn_lists_are_interleaved_and_unanswered_rows_rejected():
     assert len(out.records) == 5 and out.reasons == {"missing_assistant_reply": 7}
     assert all(r.defect for _, r in out.rejections)  # the data lacks replies: not a wrong mapping
     assert out.records[1]["messages"] == msgs(
-        ("user", "Question 1?"), ("assistant", "A long first answer number 1."),
-        ("user", "And a follow-up 1?"), ("assistant", "[1] a long second answer."),
+        ("user", "Question 1?"),
+        ("assistant", "A long first answer number 1."),
+        ("user", "And a follow-up 1?"),
+        ("assistant", "[1] a long second answer."),
     )
     uneven = {"turns": ["a", "b"], "choices": [{"turns": ["only one"]}]}
     assert run_mapper(M, [uneven], {"turns": "messages", "choices.0.turns": "replies"}).reasons == {
-        "invalid_turn_order": 1}
+        "invalid_turn_order": 1
+    }
 
 
 def test_sniff_pairs_the_parallel_replies_not_the_decoy_and_the_gate_keeps_it():
@@ -351,8 +398,13 @@ def test_sniff_pairs_the_parallel_replies_not_the_decoy_and_the_gate_keeps_it():
 
 
 def test_bare_utterance_lists_under_any_name_are_found_by_their_values():
-    rows = [{"col_1": [f"utterance number {i} here", f"a reply {i} to it", "and then more words"][: 2 + i % 2],
-             "split": "train"} for i in range(20)]
+    rows = [
+        {
+            "col_1": [f"utterance number {i} here", f"a reply {i} to it", "and then more words"][: 2 + i % 2],
+            "split": "train",
+        }
+        for i in range(20)
+    ]
     proposal = sniff(M, rows)
     assert proposal.field_map == {"col_1": "messages"} and proposal.confidence >= 0.8, proposal
     out = run_mapper(M, rows, {"col_1": "messages"})
@@ -365,6 +417,7 @@ def test_bare_utterance_lists_under_any_name_are_found_by_their_values():
 
 # --- the assistant side by its place in the dialogue, whatever it is called (issue 15) ---------
 
+
 def task_dialogues(assistant="SYSTEM", user="USER", n=8):
     """Task-oriented dialogues: turns {speaker, utterance, frames}; the assistant side alternates
     with the user from the second turn to the last."""
@@ -373,8 +426,13 @@ def task_dialogues(assistant="SYSTEM", user="USER", n=8):
         turns = []
         for t in range(2 + 2 * (i % 3)):
             speaker = user if t % 2 == 0 else assistant
-            turns.append({"speaker": speaker, "utterance": f"{speaker.lower()} turn {t} of dialogue {i}.",
-                          "frames": [{"service": "Restaurants_1", "slots": [], "actions": [{"act": "INFORM"}]}]})
+            turns.append(
+                {
+                    "speaker": speaker,
+                    "utterance": f"{speaker.lower()} turn {t} of dialogue {i}.",
+                    "frames": [{"service": "Restaurants_1", "slots": [], "actions": [{"act": "INFORM"}]}],
+                }
+            )
         rows.append({"dialogue_id": f"1_{i:05d}", "services": ["Restaurants_1"], "turns": turns})
     return rows
 
@@ -390,7 +448,9 @@ def test_a_speaker_answering_the_user_all_through_is_the_assistant(assistant):
     out = run_mapper(M, rows, proposal.field_map, proposal.options)
     assert len(out.records) == len(rows) and not out.rejections
     first = out.records[0]["messages"]
-    assert first == msgs(("user", "user turn 0 of dialogue 0."), (("assistant", f"{assistant.lower()} turn 1 of dialogue 0.")))
+    assert first == msgs(
+        ("user", "user turn 0 of dialogue 0."), (("assistant", f"{assistant.lower()} turn 1 of dialogue 0."))
+    )
     assert all(set(m) == {"role", "content"} for r in out.records for m in r["messages"])  # frames stay out
 
 
@@ -404,28 +464,60 @@ def test_a_system_prompt_first_stays_a_system_prompt():
 
 
 def test_no_inference_when_an_assistant_is_already_there_or_no_user():
-    mixed = [{"messages": msgs(("user", f"Q{i}?"), ("assistant", "A."), ("system", "note"), ("user", "Q2?"),
-                               ("assistant", "B."))} for i in range(10)]
+    mixed = [
+        {
+            "messages": msgs(
+                ("user", f"Q{i}?"), ("assistant", "A."), ("system", "note"), ("user", "Q2?"), ("assistant", "B.")
+            )
+        }
+        for i in range(10)
+    ]
     assert sniff(M, mixed).options == {}
-    strangers = [{"turns": [{"speaker": "A" if t % 2 == 0 else "B", "utterance": f"turn {t}"} for t in range(4)]}
-                 for _ in range(10)]
+    strangers = [
+        {"turns": [{"speaker": "A" if t % 2 == 0 else "B", "utterance": f"turn {t}"} for t in range(4)]}
+        for _ in range(10)
+    ]
     proposal = sniff(M, strangers)
     assert proposal is None or (proposal.options == {} and proposal.confidence < 0.8)
 
 
 def test_records_with_an_author_are_not_messages():
-    poems = [{"type": "form", "content": [{"chapter": f"Title {i}", "author": ["Li Bai", "Du Fu", "Wang Wei"][i % 3],
-                                          "paragraphs": ["first line here,", "second line there."]}]}
-             for i in range(12)]
+    poems = [
+        {
+            "type": "form",
+            "content": [
+                {
+                    "chapter": f"Title {i}",
+                    "author": ["Li Bai", "Du Fu", "Wang Wei"][i % 3],
+                    "paragraphs": ["first line here,", "second line there."],
+                }
+            ],
+        }
+        for i in range(12)
+    ]
     assert sniff(M, poems) is None
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.lists(st.text().filter(str.strip) | st.sampled_from(["[", "{\"a\": 1}", "SYSTEM", "  42 "]),
-                         min_size=2, max_size=6), min_size=3, max_size=5))
+@given(
+    st.lists(
+        st.lists(
+            st.text().filter(str.strip) | st.sampled_from(["[", '{"a": 1}', "SYSTEM", "  42 "]), min_size=2, max_size=6
+        ),
+        min_size=3,
+        max_size=5,
+    )
+)
 def test_fidelity_with_the_inferred_assistant(dialogues):
-    rows = [{"turns": [{"speaker": "USER" if i % 2 == 0 else "SYSTEM", "utterance": u, "frames": [{"slots": []}]}
-                       for i, u in enumerate(d)]} for d in dialogues]
+    rows = [
+        {
+            "turns": [
+                {"speaker": "USER" if i % 2 == 0 else "SYSTEM", "utterance": u, "frames": [{"slots": []}]}
+                for i, u in enumerate(d)
+            ]
+        }
+        for d in dialogues
+    ]
     proposal = sniff(M, rows)
     assert proposal.options == {"role_map": {"SYSTEM": "assistant"}}
     out = run_mapper(M, rows, proposal.field_map, proposal.options)
@@ -435,4 +527,5 @@ def test_fidelity_with_the_inferred_assistant(dialogues):
             continue
         kept = row["turns"][: len(outcome[0]["messages"])]  # a trailing unanswered user turn is dropped
         assert [(m["role"], m["content"]) for m in outcome[0]["messages"]] == [
-            ("user" if t["speaker"] == "USER" else "assistant", t["utterance"]) for t in kept]
+            ("user" if t["speaker"] == "USER" else "assistant", t["utterance"]) for t in kept
+        ]

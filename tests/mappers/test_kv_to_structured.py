@@ -7,14 +7,14 @@ import json
 from collections import Counter
 
 import pytest
+from tests.helpers import shared_datasets as shared
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.kv_to_structured import MAPPER, value_occurs
+from brewslm.mappers.profile import profile_rows
 from brewslm.sources.base import ParseFailure
 from brewslm.tasks import get_task_profile
-from tests.helpers import shared_datasets as shared
 
 TASK = get_task_profile("structured_extraction")
 RECEIPT = "GREEN LEAF CAFE SDN BHD\nNO 4, JALAN MAWAR\n12/03/2019  10:41\nTOTAL   23.50\n"
@@ -38,6 +38,7 @@ def reason(outcome) -> str:
 
 # --- mapping ------------------------------------------------------------------------------------
 
+
 def test_object_field_becomes_the_target():
     row = {"ocr": RECEIPT, "key": {"company": "GREEN LEAF CAFE SDN BHD", "date": "12/03/2019", "total": "23.50"}}
     [record] = run(row, {"ocr": "text", "key": "target"})
@@ -45,20 +46,44 @@ def test_object_field_becomes_the_target():
 
 
 def test_flat_fields_become_target_fields_with_their_json_types():
-    row = {"body": "Invoice 17 for ACME, 3 items, paid", "vendor": "ACME", "items": 3, "amount": 12.5,
-           "paid": True, "lines": [{"sku": "a", "qty": 1}], "note": None}
-    field_map = {"body": "text", "vendor": "target.vendor", "items": "target.count", "amount": "target.amount",
-                 "paid": "target.paid", "lines": "target.lines", "note": "target.note"}
+    row = {
+        "body": "Invoice 17 for ACME, 3 items, paid",
+        "vendor": "ACME",
+        "items": 3,
+        "amount": 12.5,
+        "paid": True,
+        "lines": [{"sku": "a", "qty": 1}],
+        "note": None,
+    }
+    field_map = {
+        "body": "text",
+        "vendor": "target.vendor",
+        "items": "target.count",
+        "amount": "target.amount",
+        "paid": "target.paid",
+        "lines": "target.lines",
+        "note": "target.note",
+    }
     [record] = run(row, field_map)
-    assert record["target"] == {"vendor": "ACME", "count": 3, "amount": 12.5, "paid": True,
-                                "lines": [{"sku": "a", "qty": 1}]}  # null note: absent
+    assert record["target"] == {
+        "vendor": "ACME",
+        "count": 3,
+        "amount": 12.5,
+        "paid": True,
+        "lines": [{"sku": "a", "qty": 1}],
+    }  # null note: absent
     assert isinstance(record["target"]["count"], int) and record["target"]["paid"] is True
 
 
 def test_object_and_flat_fields_combine_and_dotted_sources_work():
     row = {"text": RECEIPT, "key": {"company": "GREEN LEAF", "total": "23.50"}, "extra": {"date": "12/03/2019"}}
     [record] = run(row, {"key": "target", "extra.date": "target.date", "key.total": "target.total_amount"})
-    assert record["target"] == {"company": "GREEN LEAF", "total": "23.50", "date": "12/03/2019", "total_amount": "23.50"}
+    assert record["target"] == {
+        "company": "GREEN LEAF",
+        "total": "23.50",
+        "date": "12/03/2019",
+        "total_amount": "23.50",
+    }
 
 
 def test_object_held_as_json_text_is_decoded():
@@ -73,10 +98,12 @@ def test_blank_values_are_absent_unless_kept():
 
 
 def test_ocr_box_coordinates_stripped_on_request():
-    ocr = ("72,25,326,25,326,64,72,64,GREEN LEAF CAFE SDN BHD\n"
-           " 50, 81, 300, 81, 300, 99, 50, 99, NO 4, JALAN MAWAR\n"
-           "TOTAL 23.50\n"
-           "1,2,3,4,TOTAL 9\n")  # four numbers are not a box: the line stays
+    ocr = (
+        "72,25,326,25,326,64,72,64,GREEN LEAF CAFE SDN BHD\n"
+        " 50, 81, 300, 81, 300, 99, 50, 99, NO 4, JALAN MAWAR\n"
+        "TOTAL 23.50\n"
+        "1,2,3,4,TOTAL 9\n"
+    )  # four numbers are not a box: the line stays
     row = {"ocr": ocr, "key": {"total": "23.50"}}
     assert run(row, {"ocr": "text", "key": "target"})[0]["text"] == ocr  # kept by default
     [record] = run(row, {"ocr": "text", "key": "target"}, ocr_box_lines="strip")
@@ -122,9 +149,13 @@ def test_parse_failure():
 
 # --- field maps and options -----------------------------------------------------------------------
 
+
 def test_field_map_resolution():
     assert MAPPER.resolve_field_map(None, ["text", "key", "key.company"]) == {"text": "text", "key": "target"}
-    assert MAPPER.resolve_field_map({"box": "text"}, ["file", "box", "key", "key.company"]) == {"key": "target", "box": "text"}
+    assert MAPPER.resolve_field_map({"box": "text"}, ["file", "box", "key", "key.company"]) == {
+        "key": "target",
+        "box": "text",
+    }
     flat = MAPPER.resolve_field_map({"body": "text", "vendor": "target.vendor"}, ["body", "vendor", "fields"])
     assert flat == {"body": "text", "vendor": "target.vendor"}  # a flat target.* covers the target: no default added
     with pytest.raises(MapperError, match="target"):
@@ -164,13 +195,19 @@ def test_summary_infers_the_schema_over_every_record():
 
 # --- sniffing -------------------------------------------------------------------------------------
 
+
 def receipts(n=30):
     rows = []
     for i in range(n):
         company = ["GREEN LEAF CAFE", "BLUE SKY MART", "RED HILL STORE"][i % 3]
         text = f"{company} SDN BHD\nLOT {i}, JALAN {i % 7}\nDATE {i % 28 + 1:02d}/03/2019\nTOTAL RM {i}.50\nTHANK YOU"
-        rows.append({"file": f"{i:03d}", "ocr": text,
-                     "key": {"company": f"{company} SDN. BHD.", "date": f"{i % 28 + 1:02d}/03/2019", "total": f"{i}.50"}})
+        rows.append(
+            {
+                "file": f"{i:03d}",
+                "ocr": text,
+                "key": {"company": f"{company} SDN. BHD.", "date": f"{i % 28 + 1:02d}/03/2019", "total": f"{i}.50"},
+            }
+        )
     return rows
 
 
@@ -191,11 +228,22 @@ def test_sniff_object_target():
 
 
 def test_sniff_flat_targets():
-    rows = [{"email": f"Dear team, order {1000 + i} from Acme Corp ships on 2024-05-{i % 28 + 1:02d}. Regards, Jo",
-             "order_no": 1000 + i, "customer": "Acme Corp", "ship_date": f"2024-05-{i % 28 + 1:02d}"} for i in range(40)]
+    rows = [
+        {
+            "email": f"Dear team, order {1000 + i} from Acme Corp ships on 2024-05-{i % 28 + 1:02d}. Regards, Jo",
+            "order_no": 1000 + i,
+            "customer": "Acme Corp",
+            "ship_date": f"2024-05-{i % 28 + 1:02d}",
+        }
+        for i in range(40)
+    ]
     proposal = MAPPER.sniff(profile_rows(rows))
-    assert proposal.field_map == {"email": "text", "order_no": "target.order_no", "customer": "target.customer",
-                                  "ship_date": "target.ship_date"}
+    assert proposal.field_map == {
+        "email": "text",
+        "order_no": "target.order_no",
+        "customer": "target.customer",
+        "ship_date": "target.ship_date",
+    }
     assert proposal.confidence >= 0.8
     assert MAPPER.resolve_field_map(proposal.field_map, list(rows[0])) == proposal.field_map
 
@@ -210,6 +258,7 @@ def test_sniff_stays_low_or_silent_otherwise():
 
 
 # --- shared data ----------------------------------------------------------------------------------
+
 
 @pytest.mark.shared_data
 @pytest.mark.skipif(not shared.SHARED.is_dir(), reason="shared datasets absent")
@@ -242,10 +291,19 @@ def test_sroie(spec, rows):
 @pytest.mark.skipif(not shared.SHARED.is_dir(), reason="shared datasets absent")
 @pytest.mark.parametrize(
     "spec",
-    ["csv:sentiment_sst2/train.csv", "csv:intent_banking77/train.csv", "json:intent_clinc150/data_full_sample.json",
-     "jsonl:ner_wnut17/train.jsonl", "jsonl:pii_presidio_synth/train.jsonl", "jsonl:qa_squad2/train.jsonl",
-     "jsonl:chat_sft_taskmaster4/train.jsonl", "jsonl:chat_sft_oasst/train.jsonl", "jsonl:preference_hh_rlhf/train.jsonl",
-     "jsonl:tool_calling_glaive/train.jsonl", "jsonl:tool_calling_bfcl/train.jsonl"],
+    [
+        "csv:sentiment_sst2/train.csv",
+        "csv:intent_banking77/train.csv",
+        "json:intent_clinc150/data_full_sample.json",
+        "jsonl:ner_wnut17/train.jsonl",
+        "jsonl:pii_presidio_synth/train.jsonl",
+        "jsonl:qa_squad2/train.jsonl",
+        "jsonl:chat_sft_taskmaster4/train.jsonl",
+        "jsonl:chat_sft_oasst/train.jsonl",
+        "jsonl:preference_hh_rlhf/train.jsonl",
+        "jsonl:tool_calling_glaive/train.jsonl",
+        "jsonl:tool_calling_bfcl/train.jsonl",
+    ],
 )
 def test_not_claimed_for_other_tasks(spec):
     proposal = MAPPER.sniff(shared.profile(spec))
@@ -254,14 +312,18 @@ def test_not_claimed_for_other_tasks(spec):
 
 # --- issue 15 (first-seen check): a column of questions is asked, not extracted -------------------
 
+
 def _flat_reading_rows(with_title: bool = False) -> list[dict]:
     """Flat reading comprehension: the question's words recur in the context and the answer is
     quoted from it, which looks like values copied from a text."""
     rows = []
     for i in range(30):
-        row = {"Question": f"Which river flows through town {i}?", "Answer": f"River {i}",
-               "Context": f"Town {i} lies in the valley. The river that flows through town {i} is the River {i}, "
-                          f"known for its fish and its old mills built in {1700 + i}."}
+        row = {
+            "Question": f"Which river flows through town {i}?",
+            "Answer": f"River {i}",
+            "Context": f"Town {i} lies in the valley. The river that flows through town {i} is the River {i}, "
+            f"known for its fish and its old mills built in {1700 + i}.",
+        }
         if with_title:
             row["Title"] = f"Town {i}"
         rows.append(row)
@@ -288,9 +350,15 @@ def test_a_column_of_questions_is_no_extraction_target():
 def test_a_recurring_question_stays_a_value():
     from brewslm.mappers._sniffing import holds_questions
 
-    rows = [{"text": f"Form {i}. Security question: What is your pet's name? Answer: Rex{i}. Total due {i}.00",
-             "security_question": "What is your pet's name?", "total": f"{i}.00", "form": f"Form {i}"}
-            for i in range(30)]
+    rows = [
+        {
+            "text": f"Form {i}. Security question: What is your pet's name? Answer: Rex{i}. Total due {i}.00",
+            "security_question": "What is your pet's name?",
+            "total": f"{i}.00",
+            "form": f"Form {i}",
+        }
+        for i in range(30)
+    ]
     profile = profile_rows(rows)
     assert not holds_questions(profile, "security_question")
     proposal = MAPPER.sniff(profile)

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
-from brewslm.mappers.kv_to_structured import MAPPER, box_rectangle, reading_order, read_boxes, _cached_options
+from brewslm.mappers.kv_to_structured import MAPPER, _cached_options, box_rectangle, read_boxes, reading_order
+from brewslm.mappers.profile import profile_rows
 from helpers.mapping import run_mapper
 
 
@@ -62,8 +62,9 @@ def test_box_shapes_points_eight_numbers_and_xywh():
 
 def test_reading_order_groups_lines_by_vertical_centres():
     opts = _cached_options({})
-    boxes = read_boxes([box(100, 12, 150, 28, "b", "x"), box(0, 10, 50, 30, "a", "x"), box(0, 40, 50, 60, "c", "x")],
-                       opts, "boxes")
+    boxes = read_boxes(
+        [box(100, 12, 150, 28, "b", "x"), box(0, 10, 50, 30, "a", "x"), box(0, 40, 50, 60, "c", "x")], opts, "boxes"
+    )
     assert [[b.text for b in line] for line in reading_order(boxes)] == [["a", "b"], ["c"]]
 
 
@@ -79,17 +80,20 @@ def test_class_ids_named_by_label_names_and_ignore_labels():
     assert out.reasons == {"label_not_allowed": 1}
 
 
-@pytest.mark.parametrize("annotations, reason", [
-    ([], "no_fields_extracted"),
-    ([box(0, 0, 1, 1, "only other", "other")], "no_fields_extracted"),
-    ([box(0, 0, 1, 1, "   ", "company")], "no_fields_extracted"),
-    ([{"box": [0, 0, 1], "text": "x", "label": "a"}], "wrong_type"),
-    ([{"box": [0, 0, 1, 1], "text": 5, "label": "a"}], "wrong_type"),
-    ([{"box": [0, 0, 1, 1], "text": "x", "label": ["a"]}], "wrong_type"),
-    ([{"text": "x", "label": "a"}], "wrong_type"),
-    (["x"], "wrong_type"),
-    ("not a list", "wrong_type"),
-])
+@pytest.mark.parametrize(
+    "annotations, reason",
+    [
+        ([], "no_fields_extracted"),
+        ([box(0, 0, 1, 1, "only other", "other")], "no_fields_extracted"),
+        ([box(0, 0, 1, 1, "   ", "company")], "no_fields_extracted"),
+        ([{"box": [0, 0, 1], "text": "x", "label": "a"}], "wrong_type"),
+        ([{"box": [0, 0, 1, 1], "text": 5, "label": "a"}], "wrong_type"),
+        ([{"box": [0, 0, 1, 1], "text": "x", "label": ["a"]}], "wrong_type"),
+        ([{"text": "x", "label": "a"}], "wrong_type"),
+        (["x"], "wrong_type"),
+        ("not a list", "wrong_type"),
+    ],
+)
 def test_rejections(annotations, reason):
     out = map_boxes([{"annotations": annotations}])
     assert out.reasons == {reason: 1}, out.per_row
@@ -107,28 +111,34 @@ def test_field_map_and_options():
 
 
 def test_a_mapped_text_field_is_used_as_the_text():
-    out = run_mapper("kv_to_structured", [{"ocr": "full text", "annotations": RECEIPT}],
-                     {"ocr": "text", "annotations": "boxes"})
+    out = run_mapper(
+        "kv_to_structured", [{"ocr": "full text", "annotations": RECEIPT}], {"ocr": "text", "annotations": "boxes"}
+    )
     assert out.records[0]["text"] == "full text"
 
 
 # --- sniffing ------------------------------------------------------------------------------------
 
+
 def receipts(label_of=lambda name: name):
     rows = []
     for i in range(6):
-        boxes = [box(10, 10, 200, 30, f"SHOP {i}", label_of("company")),
-                 box(10, 50, 120, 70, f"2024-03-0{i + 1}", label_of("date")),
-                 box(10, 100, 90, 121, "TOTAL", label_of("other")),
-                 box(300, 100, 380, 120, f"{i}.50", label_of("total"))]
+        boxes = [
+            box(10, 10, 200, 30, f"SHOP {i}", label_of("company")),
+            box(10, 50, 120, 70, f"2024-03-0{i + 1}", label_of("date")),
+            box(10, 100, 90, 121, "TOTAL", label_of("other")),
+            box(300, 100, 380, 120, f"{i}.50", label_of("total")),
+        ]
         rows.append({"file_name": f"r{i}.jpg", "annotations": boxes})
     return rows
 
 
 def test_sniff_labelled_boxes_from_values():
     # keys named unusually: told apart by their values
-    rows = [{"doc": f"d{i}", "items": [{"pos": b["box"], "str": b["text"], "cls": b["label"]} for b in r["annotations"]]}
-            for i, r in enumerate(receipts())]
+    rows = [
+        {"doc": f"d{i}", "items": [{"pos": b["box"], "str": b["text"], "cls": b["label"]} for b in r["annotations"]]}
+        for i, r in enumerate(receipts())
+    ]
     proposal = MAPPER.sniff(profile_rows(rows))
     assert proposal is not None and proposal.confidence >= 0.85
     assert proposal.field_map["items"] == "boxes"
@@ -157,8 +167,14 @@ def test_sniff_class_ids_named_by_a_class_list_beside_the_data(tmp_path):
 
 
 def test_sniff_reads_four_number_boxes_as_xywh_when_they_end_before_they_start():
-    rows = [{"annotations": [{"box": [100, 10 + 40 * j, 30, 20], "text": f"v{i}{j}", "label": "ab"[j % 2]}
-                             for j in range(4)]} for i in range(4)]
+    rows = [
+        {
+            "annotations": [
+                {"box": [100, 10 + 40 * j, 30, 20], "text": f"v{i}{j}", "label": "ab"[j % 2]} for j in range(4)
+            ]
+        }
+        for i in range(4)
+    ]
     proposal = MAPPER.sniff(profile_rows(rows))
     assert proposal.options.get("box_format") == "xywh"
 
@@ -171,12 +187,17 @@ def test_no_boxes_no_box_proposal():
 
 # --- fidelity: every target value is a box's text, exactly; the text holds every kept box -------
 
-TEXTS = st.text(max_size=8) | st.sampled_from(["[0, 1]", "{\"a\": 1}", " x ", "12", "\n", "[Verse 1]", "other"])
+TEXTS = st.text(max_size=8) | st.sampled_from(["[0, 1]", '{"a": 1}', " x ", "12", "\n", "[Verse 1]", "other"])
 LABELS = st.sampled_from(["company", "total", "other", "O", 0, 1, 2, "3"]) | st.none() | st.text(max_size=4)
 COORD = st.integers(-5, 50) | st.floats(-5, 50, allow_nan=False)
 BOXES = st.lists(
-    st.fixed_dictionaries({"box": st.lists(COORD, min_size=4, max_size=4) | st.lists(COORD, min_size=8, max_size=8),
-                           "text": TEXTS, "label": LABELS}),
+    st.fixed_dictionaries(
+        {
+            "box": st.lists(COORD, min_size=4, max_size=4) | st.lists(COORD, min_size=8, max_size=8),
+            "text": TEXTS,
+            "label": LABELS,
+        }
+    ),
     max_size=8,
 )
 
@@ -213,11 +234,16 @@ JSONISH = st.recursive(
 
 
 @settings(max_examples=80, deadline=None)
-@given(TEXTS | st.none() | st.integers(), st.dictionaries(st.sampled_from(["company", "total", "date"]), JSONISH, max_size=3)
-       | TEXTS, JSONISH)
+@given(
+    TEXTS | st.none() | st.integers(),
+    st.dictionaries(st.sampled_from(["company", "total", "date"]), JSONISH, max_size=3) | TEXTS,
+    JSONISH,
+)
 def test_key_values_fidelity_property(text, key, flat):
     row = {"ocr": text, "key": key, "amount": flat}
-    [outcome] = run_mapper("kv_to_structured", [row], {"ocr": "text", "key": "target", "amount": "target.amount"}).per_row
+    [outcome] = run_mapper(
+        "kv_to_structured", [row], {"ocr": "text", "key": "target", "amount": "target.amount"}
+    ).per_row
     if isinstance(outcome, Rejection):
         return
     [record] = outcome
@@ -234,11 +260,32 @@ def test_sniff_a_funsd_like_form():
     rows = []
     for f in range(8):
         form = [
-            {"id": 0, "box": [20, 10, 300, 30], "text": "REGISTRATION FORM", "label": "header", "words": [], "linking": []},
+            {
+                "id": 0,
+                "box": [20, 10, 300, 30],
+                "text": "REGISTRATION FORM",
+                "label": "header",
+                "words": [],
+                "linking": [],
+            },
             {"id": 1, "box": [20, 50, 80, 66], "text": "Name:", "label": "question", "words": [], "linking": [[1, 2]]},
-            {"id": 2, "box": [90, 50, 200, 66], "text": f"Person {f}", "label": "answer", "words": [], "linking": [[1, 2]]},
+            {
+                "id": 2,
+                "box": [90, 50, 200, 66],
+                "text": f"Person {f}",
+                "label": "answer",
+                "words": [],
+                "linking": [[1, 2]],
+            },
             {"id": 3, "box": [20, 80, 80, 96], "text": "Date:", "label": "question", "words": [], "linking": [[3, 4]]},
-            {"id": 4, "box": [90, 80, 200, 96], "text": f"0{f}/01/98", "label": "answer", "words": [], "linking": [[3, 4]]},
+            {
+                "id": 4,
+                "box": [90, 80, 200, 96],
+                "text": f"0{f}/01/98",
+                "label": "answer",
+                "words": [],
+                "linking": [[3, 4]],
+            },
             {"id": 5, "box": [20, 120, 90, 136], "text": "page 1", "label": "other", "words": [], "linking": []},
         ]
         rows.append({"form": form})
@@ -247,5 +294,8 @@ def test_sniff_a_funsd_like_form():
     assert proposal.options["label_key"] == "label" and "box_format" not in proposal.options
     [record] = run_mapper("kv_to_structured", rows[:1], proposal.field_map, proposal.options).records
     assert record["text"] == "REGISTRATION FORM\nName: Person 0\nDate: 00/01/98\npage 1"
-    assert record["target"] == {"header": ["REGISTRATION FORM"], "question": ["Name:", "Date:"],
-                                "answer": ["Person 0", "00/01/98"]}
+    assert record["target"] == {
+        "header": ["REGISTRATION FORM"],
+        "question": ["Name:", "Date:"],
+        "answer": ["Person 0", "00/01/98"],
+    }

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from tests.helpers import shared_datasets as shared
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
 from brewslm.mappers.label_to_classification import MAPPER
+from brewslm.mappers.profile import profile_rows
 from brewslm.sources.base import ParseFailure
 from brewslm.tasks import get_task_profile
-from tests.helpers import shared_datasets as shared
 
 FIELDS = {"text": "text", "label": "label"}
 TASK = get_task_profile("classification")
@@ -33,10 +33,19 @@ def reason(outcome) -> str:
 
 # --- mapping ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "label, expected",
-    [("positive", "positive"), ("  not entailment ", "not entailment"), (1, "1"), (0, "0"), ("0", "0"),
-     (2.0, "2"), (True, "true"), (False, "false")],
+    [
+        ("positive", "positive"),
+        ("  not entailment ", "not entailment"),
+        (1, "1"),
+        (0, "0"),
+        ("0", "0"),
+        (2.0, "2"),
+        (True, "true"),
+        (False, "false"),
+    ],
 )
 def test_labels_of_every_type_become_strings(label, expected):
     [record] = run({"text": "fine", "label": label})
@@ -103,8 +112,18 @@ def test_parse_failure():
     assert reason(MAPPER.apply(ParseFailure(2, "a,b,c", "row has 3 cells, header has 2"), FIELDS, {})) == "parse_error"
 
 
-@pytest.mark.parametrize("options", [{"labels": "a,b"}, {"labels": []}, {"labels": [["a"]]}, {"label_names": "neg"},
-                                     {"label_names": ["neg", 3]}, {"label_names": {"0": None}}, {"classes": ["a"]}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"labels": "a,b"},
+        {"labels": []},
+        {"labels": [["a"]]},
+        {"label_names": "neg"},
+        {"label_names": ["neg", 3]},
+        {"label_names": {"0": None}},
+        {"classes": ["a"]},
+    ],
+)
 def test_bad_options(options):
     with pytest.raises(MapperError):
         MAPPER.check_options(options)
@@ -114,25 +133,39 @@ def test_field_map_defaults():
     assert MAPPER.resolve_field_map(None, ["sentence", "label"]) == {"sentence": "text", "label": "label"}
     assert MAPPER.resolve_field_map(None, ["text", "category"]) == {"text": "text", "category": "label"}
     assert MAPPER.resolve_field_map({"col_1": "text", "col_2": "label"}, ["col_1", "col_2", "split"]) == {
-        "col_1": "text", "col_2": "label"}
+        "col_1": "text",
+        "col_2": "label",
+    }
 
 
 # --- sniffing -------------------------------------------------------------------------------------
 
-REVIEWS = ["the plot drags on far too long", "a warm, funny and clever film", "I want my two hours back",
-           "wonderful acting from the whole cast", "dull and predictable from start to end",
-           "an instant classic for the whole family"]
+REVIEWS = [
+    "the plot drags on far too long",
+    "a warm, funny and clever film",
+    "I want my two hours back",
+    "wonderful acting from the whole cast",
+    "dull and predictable from start to end",
+    "an instant classic for the whole family",
+]
 
 
 def reviews(n=200, label=lambda i: i % 2, text_key="review", label_key="label", **extra):
-    return [{text_key: f"{REVIEWS[i % len(REVIEWS)]} ({i})", label_key: label(i), **{k: f(i) for k, f in extra.items()}}
-            for i in range(n)]
+    return [
+        {text_key: f"{REVIEWS[i % len(REVIEWS)]} ({i})", label_key: label(i), **{k: f(i) for k, f in extra.items()}}
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize(
     "label",
-    [lambda i: i % 2, lambda i: str(i % 2), lambda i: bool(i % 2), lambda i: ["very negative", "neutral", "very positive"][i % 3],
-     lambda i: f"intent_{i % 40}"],
+    [
+        lambda i: i % 2,
+        lambda i: str(i % 2),
+        lambda i: bool(i % 2),
+        lambda i: ["very negative", "neutral", "very positive"][i % 3],
+        lambda i: f"intent_{i % 40}",
+    ],
 )
 def test_sniff_type_aware_labels(label):
     proposal = MAPPER.sniff(profile_rows(reviews(label=label)))
@@ -142,8 +175,13 @@ def test_sniff_type_aware_labels(label):
 
 
 def test_sniff_without_usual_names_picks_the_wordiest_text_and_the_label_column():
-    rows = reviews(text_key="col_1", label_key="col_2", label=lambda i: f"class_{i % 12}", split=lambda i: "train" if i % 4 else "dev",
-                   short=lambda i: f"s{i % 7}")
+    rows = reviews(
+        text_key="col_1",
+        label_key="col_2",
+        label=lambda i: f"class_{i % 12}",
+        split=lambda i: "train" if i % 4 else "dev",
+        short=lambda i: f"s{i % 7}",
+    )
     proposal = MAPPER.sniff(profile_rows(rows))
     assert proposal.field_map == {"col_1": "text", "col_2": "label"}
     assert 0.8 <= proposal.confidence < 0.95
@@ -225,7 +263,9 @@ def test_shared_classification_sets(spec, field_map, rows, classes):
 def test_sst2_with_label_names():
     fields = {"text": "sentence", "label": "label"}
     names = ["negative", "positive"]
-    counts = Counter(MAPPER.apply(r, fields, {"label_names": names})[0]["label"] for r in shared.rows("csv:sentiment_sst2/dev.csv"))
+    counts = Counter(
+        MAPPER.apply(r, fields, {"label_names": names})[0]["label"] for r in shared.rows("csv:sentiment_sst2/dev.csv")
+    )
     assert set(counts) == set(names) and sum(counts.values()) == 500
 
 
@@ -233,9 +273,17 @@ def test_sst2_with_label_names():
 @pytest.mark.skipif(not shared.SHARED.is_dir(), reason="shared datasets absent")
 @pytest.mark.parametrize(
     "spec",
-    ["jsonl:ner_wnut17/train.jsonl", "jsonl:pii_presidio_synth/train.jsonl", "jsonl:kv_sroie/train.jsonl",
-     "jsonl:qa_squad2/train.jsonl", "jsonl:chat_sft_taskmaster4/train.jsonl", "jsonl:chat_sft_oasst/train.jsonl",
-     "jsonl:preference_hh_rlhf/train.jsonl", "jsonl:tool_calling_glaive/train.jsonl", "jsonl:tool_calling_bfcl/train.jsonl"],
+    [
+        "jsonl:ner_wnut17/train.jsonl",
+        "jsonl:pii_presidio_synth/train.jsonl",
+        "jsonl:kv_sroie/train.jsonl",
+        "jsonl:qa_squad2/train.jsonl",
+        "jsonl:chat_sft_taskmaster4/train.jsonl",
+        "jsonl:chat_sft_oasst/train.jsonl",
+        "jsonl:preference_hh_rlhf/train.jsonl",
+        "jsonl:tool_calling_glaive/train.jsonl",
+        "jsonl:tool_calling_bfcl/train.jsonl",
+    ],
 )
 def test_not_claimed_for_other_tasks(spec):
     proposal = MAPPER.sniff(shared.profile(spec))

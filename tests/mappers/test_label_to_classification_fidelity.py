@@ -11,13 +11,44 @@ from hypothesis import strategies as st
 from brewslm.mappers.base import Rejection, label_to_str
 from brewslm.mappers.label_to_classification import DEFAULT_JOINER, MAPPER
 
-TRICKY = st.sampled_from(["[0, 1, 3]", "[Verse 1] la la", '{"a": 1}', "{", "42", "-0", "1e5", "null", "true", " ", "",
-                          "\n\n", "\t x \t", "\u00a0", "NaN", "a\r\nb", "\ufeffbom"])
+TRICKY = st.sampled_from(
+    [
+        "[0, 1, 3]",
+        "[Verse 1] la la",
+        '{"a": 1}',
+        "{",
+        "42",
+        "-0",
+        "1e5",
+        "null",
+        "true",
+        " ",
+        "",
+        "\n\n",
+        "\t x \t",
+        "\u00a0",
+        "NaN",
+        "a\r\nb",
+        "\ufeffbom",
+    ]
+)
 TEXT = st.one_of(st.text(max_size=40), TRICKY)
-VALUE = st.one_of(TEXT, st.none(), st.integers(-3, 3), st.floats(allow_nan=True), st.booleans(),
-                  st.lists(st.text(max_size=3), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
-LABEL = st.one_of(st.integers(-1, 5), st.sampled_from(["0", "1", " 2 ", "pos", "neg", "", "[1]", "3.0"]),
-                  st.booleans(), st.none(), st.floats(allow_nan=True))
+VALUE = st.one_of(
+    TEXT,
+    st.none(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.lists(st.text(max_size=3), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
+LABEL = st.one_of(
+    st.integers(-1, 5),
+    st.sampled_from(["0", "1", " 2 ", "pos", "neg", "", "[1]", "3.0"]),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=True),
+)
 NAMES = {"0": "negative", "1": "positive", "2": "neutral"}
 SETTINGS = settings(max_examples=100, deadline=None)
 
@@ -27,8 +58,12 @@ def _fields(n: int) -> list[str]:
 
 
 @SETTINGS
-@given(values=st.lists(VALUE, min_size=1, max_size=3), label=LABEL,
-       joiner=st.one_of(st.just(DEFAULT_JOINER), st.text(min_size=1, max_size=3)), named=st.booleans())
+@given(
+    values=st.lists(VALUE, min_size=1, max_size=3),
+    label=LABEL,
+    joiner=st.one_of(st.just(DEFAULT_JOINER), st.text(min_size=1, max_size=3)),
+    named=st.booleans(),
+)
 def test_accepted_records_are_faithful(values, label, joiner, named):
     names = _fields(len(values))
     row = dict(zip(names, values))

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.mappers.test_label_to_classification import FIELDS, reason, run
 
 from brewslm.errors import MapperError
 from brewslm.introspection import introspect
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection, label_to_str
 from brewslm.mappers.label_to_classification import MAPPER, label_from_scores, split_labels
+from brewslm.mappers.profile import profile_rows
 from helpers.workspace import private_workspace
-from tests.mappers.test_label_to_classification import FIELDS, reason, run
+
 SETTINGS = settings(max_examples=80, deadline=None)
 
 
@@ -28,6 +29,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # --- several labels joined in one value -----------------------------------------------------------
+
 
 def test_split_labels():
     assert split_labels("3,10", ",") == ["3", "10"]
@@ -122,6 +124,7 @@ def test_headerless_ids_with_multi_label_rows_and_a_names_file_of_another_name(t
 
 # --- a label given as scores per class ------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "scores, expected",
     [
@@ -156,8 +159,14 @@ def cooking(n=30, **extra):
     rows = []
     for i in range(n):
         on = i % 3 == 0
-        rows.append({"cats": {"baking": float(on), "not_baking": float(not on)}, "meta": {"id": str(i)},
-                     "text": f"How long do I bake thing {i} in the oven?\nSome more words about it.\n", **extra})
+        rows.append(
+            {
+                "cats": {"baking": float(on), "not_baking": float(not on)},
+                "meta": {"id": str(i)},
+                "text": f"How long do I bake thing {i} in the oven?\nSome more words about it.\n",
+                **extra,
+            }
+        )
     return rows
 
 
@@ -171,8 +180,10 @@ def test_sniff_proposes_a_one_hot_score_object_as_the_label():
 
 
 def test_sniff_does_not_read_metric_scores_as_a_label():
-    rows = [{"text": f"a generated summary number {i} of the article", "scores": {"bleu": 0.1 * (i % 7), "rouge": 0.3}}
-            for i in range(30)]
+    rows = [
+        {"text": f"a generated summary number {i} of the article", "scores": {"bleu": 0.1 * (i % 7), "rouge": 0.3}}
+        for i in range(30)
+    ]
     assert MAPPER.sniff(profile_rows(rows)) is None
 
 
@@ -184,8 +195,9 @@ def test_a_scalar_label_by_name_wins_over_a_score_object():
 # --- fidelity properties --------------------------------------------------------------------------
 
 KEY = st.one_of(st.text(max_size=6), st.sampled_from(["0", "1", "[1]", '{"a": 1}', " ", "NaN"]))
-SCORE = st.one_of(st.sampled_from([0, 1, 0.0, 1.0, 0.5, -1]), st.booleans(), st.floats(allow_nan=True),
-                  st.text(max_size=2), st.none())
+SCORE = st.one_of(
+    st.sampled_from([0, 1, 0.0, 1.0, 0.5, -1]), st.booleans(), st.floats(allow_nan=True), st.text(max_size=2), st.none()
+)
 
 
 @SETTINGS

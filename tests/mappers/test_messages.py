@@ -69,7 +69,11 @@ def test_bad_message_lists(value, reason):
 def test_role_map_and_skip():
     role_map = {"Narrator": "skip", "Barista": "assistant"}
     turns = read_turns(
-        [{"speaker": "narrator", "text": "(scene)"}, {"speaker": "guest", "text": "A latte"}, {"speaker": "BARISTA", "text": "Sure"}],
+        [
+            {"speaker": "narrator", "text": "(scene)"},
+            {"speaker": "guest", "text": "A latte"},
+            {"speaker": "BARISTA", "text": "Sure"},
+        ],
         "m",
         {**role_map, "guest": "user"},
     )
@@ -104,7 +108,11 @@ def test_transcript_parsing_keeps_inner_text():
 
 def test_arrange_merges_or_rejects():
     turns = read_turns(
-        [{"role": "user", "content": "Hi."}, {"role": "user", "content": "A latte."}, {"role": "assistant", "content": "Sure"}],
+        [
+            {"role": "user", "content": "Hi."},
+            {"role": "user", "content": "A latte."},
+            {"role": "assistant", "content": "Sure"},
+        ],
         "m",
     )
     merged = arrange_turns(turns, "merge", "\n", "m")
@@ -132,8 +140,8 @@ from brewslm.mappers.messages import is_plain_text, json_list, read_content  # n
         ('["Paris", "paris, france"]', list, str, ["Paris", "paris, france"]),
         ("[0, 1, 3, 4, 6, 9]", list, str, None),  # a text answer that happens to be a JSON list of numbers
         ("[Verse 1] Hello darkness", list, None, None),  # text that merely starts with a bracket
-        ('[1, 2', list, None, None),  # truncated: never a partial parse
-        ('[1] and then some', list, None, None),  # trailing text after a document
+        ("[1, 2", list, None, None),  # truncated: never a partial parse
+        ("[1] and then some", list, None, None),  # trailing text after a document
         ('{"a": 1}', list, None, None),  # the wrong kind of document
         ('"[1, 2]"', list, None, None),  # a JSON string, not a list
         ("", list, None, None),
@@ -164,18 +172,26 @@ def test_text_starting_with_a_bracket_is_plain_text_not_a_broken_message_list():
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.text(), min_size=1, max_size=4) | st.lists(
-    st.sampled_from(["[", "{", "[Verse 1]", "[0, 1, 3]", '{"a": 1}', " 12 ", "null", '["x"]']), min_size=1, max_size=4))
+@given(
+    st.lists(st.text(), min_size=1, max_size=4)
+    | st.lists(
+        st.sampled_from(["[", "{", "[Verse 1]", "[0, 1, 3]", '{"a": 1}', " 12 ", "null", '["x"]']),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_message_texts_are_kept_exactly(texts):
     messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(texts)]
     turns = read_turns(messages, "m")
     assert [t.content for t in turns] == texts
     # the same list as a JSON string (a CSV cell) reads the same
     import json as _json
+
     assert [t.content for t in read_turns(_json.dumps(messages), "m")] == texts
 
 
 # --- class 11: tool-call dialects in message lists --------------------------------------------------
+
 
 @pytest.mark.parametrize("spelling", ["function call", "Function-Call", "function_call", "tool_call", "TOOL CALL"])
 def test_call_role_spellings(spelling):

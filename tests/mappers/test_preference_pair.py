@@ -22,16 +22,25 @@ def test_prompt_and_reply_strings_are_kept_exactly():
 
 
 def test_trl_style_prompt_transcript():
-    record = one({"prompt": "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Joke?\n\nAssistant:",
-                  "chosen": " Why did the chicken...", "rejected": " No."})
+    record = one(
+        {
+            "prompt": "\n\nHuman: Hi\n\nAssistant: Hello\n\nHuman: Joke?\n\nAssistant:",
+            "chosen": " Why did the chicken...",
+            "rejected": " No.",
+        }
+    )
     assert record["prompt"] == msgs(("user", "Hi"), ("assistant", "Hello"), ("user", "Joke?"))
     assert record["chosen"] == " Why did the chicken..." and record["rejected"] == " No."
 
 
 def test_hh_transcripts_without_prompt():
     shared = "\n\nHuman: How do I bake bread?\n\nAssistant: Flour, water, yeast.\n\nHuman: And then?"
-    record = one({"chosen": shared + "\n\nAssistant: Knead it, then\nlet it rise.",
-                  "rejected": shared + "\n\nAssistant: Buy some."})
+    record = one(
+        {
+            "chosen": shared + "\n\nAssistant: Knead it, then\nlet it rise.",
+            "rejected": shared + "\n\nAssistant: Buy some.",
+        }
+    )
     assert record["prompt"] == msgs(
         ("user", "How do I bake bread?"), ("assistant", "Flour, water, yeast."), ("user", "And then?")
     )
@@ -46,16 +55,33 @@ def test_consecutive_assistant_turns_in_a_transcript_are_merged():
 
 def test_chat_list_forms():
     conversation = msgs(("system", "Be nice."), ("user", "Q"))
-    full = one({"chosen": conversation + msgs(("assistant", "good")), "rejected": conversation + msgs(("assistant", "bad"))})
+    full = one(
+        {"chosen": conversation + msgs(("assistant", "good")), "rejected": conversation + msgs(("assistant", "bad"))}
+    )
     assert full == {"prompt": conversation, "chosen": "good", "rejected": "bad"}
-    with_prompt = one({"prompt": "Q", "chosen": msgs(("user", "Q"), ("assistant", "good")),
-                       "rejected": msgs(("user", "Q"), ("assistant", "bad"))})
+    with_prompt = one(
+        {
+            "prompt": "Q",
+            "chosen": msgs(("user", "Q"), ("assistant", "good")),
+            "rejected": msgs(("user", "Q"), ("assistant", "bad")),
+        }
+    )
     assert with_prompt["prompt"] == msgs(("user", "Q")) and with_prompt["chosen"] == "good"
-    replies_only = one({"prompt": msgs(("user", "Q")), "chosen": msgs(("assistant", "good")),
-                        "rejected": [{"from": "gpt", "value": "bad"}]})
+    replies_only = one(
+        {
+            "prompt": msgs(("user", "Q")),
+            "chosen": msgs(("assistant", "good")),
+            "rejected": [{"from": "gpt", "value": "bad"}],
+        }
+    )
     assert (replies_only["chosen"], replies_only["rejected"]) == ("good", "bad")
-    message_objects = one({"question": "Q", "chosen": {"role": "assistant", "content": "good"},
-                           "rejected": {"role": "assistant", "content": "bad"}})
+    message_objects = one(
+        {
+            "question": "Q",
+            "chosen": {"role": "assistant", "content": "good"},
+            "rejected": {"role": "assistant", "content": "bad"},
+        }
+    )
     assert message_objects["prompt"] == msgs(("user", "Q"))
 
 
@@ -79,11 +105,19 @@ def test_id_and_system_fields():
         ({"chosen": "\n\nHuman: Q\n\nAssistant:", "rejected": "\n\nHuman: Q\n\nAssistant: A"}, "missing_chosen"),
         ({"chosen": "\n\nHuman: Q\n\nAssistant: A", "rejected": "\n\nHuman: Q"}, "missing_rejected"),
         ({"chosen": "\n\nHuman: Q1\n\nAssistant: A", "rejected": "\n\nHuman: Q2\n\nAssistant: A"}, "missing_prompt"),
-        ({"chosen": "\n\nHuman: Q\n\nAssistant: A\n\nHuman: more\n\nAssistant: B",
-          "rejected": "\n\nHuman: Q\n\nAssistant: C"}, "invalid_turn_order"),
+        (
+            {
+                "chosen": "\n\nHuman: Q\n\nAssistant: A\n\nHuman: more\n\nAssistant: B",
+                "rejected": "\n\nHuman: Q\n\nAssistant: C",
+            },
+            "invalid_turn_order",
+        ),
         ({"prompt": "Q", "chosen": 3, "rejected": "bad"}, "wrong_type"),
         ({"prompt": 3, "chosen": "a", "rejected": "b"}, "wrong_type"),
-        ({"prompt": "Q", "chosen": msgs(("user", "Q"), ("tool", "{}"), ("assistant", "a")), "rejected": "b"}, "invalid_role"),
+        (
+            {"prompt": "Q", "chosen": msgs(("user", "Q"), ("tool", "{}"), ("assistant", "a")), "rejected": "b"},
+            "invalid_role",
+        ),
         ({"prompt": "Q", "chosen": [{"role": "critic", "content": "a"}], "rejected": "b"}, "invalid_role"),
     ],
 )
@@ -93,7 +127,10 @@ def test_rejections(row, reason):
 
 
 def test_consecutive_reject_option():
-    row = {"chosen": "\n\nHuman: Q\n\nHuman: again\n\nAssistant: a", "rejected": "\n\nHuman: Q\n\nHuman: again\n\nAssistant: b"}
+    row = {
+        "chosen": "\n\nHuman: Q\n\nHuman: again\n\nAssistant: a",
+        "rejected": "\n\nHuman: Q\n\nHuman: again\n\nAssistant: b",
+    }
     assert one(row)["prompt"] == msgs(("user", "Q\nagain"))
     out = run_mapper(M, [row], None, {"consecutive_turns": "reject"})
     assert out.reasons == {"invalid_turn_order": 1}
@@ -101,13 +138,17 @@ def test_consecutive_reject_option():
 
 def test_leading_assistant_turn_is_dropped_and_noted():
     conversation = msgs(("assistant", "Welcome!"), ("user", "Q"))
-    record = one({"chosen": conversation + msgs(("assistant", "a")), "rejected": conversation + msgs(("assistant", "b"))})
+    record = one(
+        {"chosen": conversation + msgs(("assistant", "a")), "rejected": conversation + msgs(("assistant", "b"))}
+    )
     assert record["prompt"] == msgs(("user", "Q")) and record["meta"] == {"dropped_turns": {"leading_assistant": 1}}
 
 
 def test_sniff():
-    hh = [{"chosen": f"\n\nHuman: Q{i}\n\nAssistant: good {i}", "rejected": f"\n\nHuman: Q{i}\n\nAssistant: bad {i}"}
-          for i in range(30)]
+    hh = [
+        {"chosen": f"\n\nHuman: Q{i}\n\nAssistant: good {i}", "rejected": f"\n\nHuman: Q{i}\n\nAssistant: bad {i}"}
+        for i in range(30)
+    ]
     proposal = sniff(M, hh)
     assert proposal.confidence >= 0.9 and proposal.field_map == {"chosen": "chosen", "rejected": "rejected"}
     assert any("shared prefix" in e for e in proposal.evidence)
@@ -147,18 +188,29 @@ def test_csv_export(tmp_path):
 
 
 from hypothesis import given, settings  # noqa: E402
-
 from hypothesis import strategies as st  # noqa: E402
 
 from helpers.mapping import json_rows, message_lists  # noqa: E402
 
-TEXTS = ("Q", "good", "bad", " ", "\n\nHuman: a\n\nAssistant: b", "\n\nHuman: a\n\nAssistant: c",
-         "\n\nHuman: a\n\nAssistant:", "\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: d")
+TEXTS = (
+    "Q",
+    "good",
+    "bad",
+    " ",
+    "\n\nHuman: a\n\nAssistant: b",
+    "\n\nHuman: a\n\nAssistant: c",
+    "\n\nHuman: a\n\nAssistant:",
+    "\n\nHuman: a\n\nAssistant: b\n\nHuman: c\n\nAssistant: d",
+)
 SIDE = st.sampled_from(TEXTS) | message_lists("role", "content", ("user", "assistant", "system", "tool"), TEXTS[:4])
 
 
 @settings(max_examples=300, deadline=None)
-@given(json_rows(("prompt", "chosen", "rejected", "role", "content", "system", "id"), TEXTS + ("user", "assistant", "[]"))
-       | st.fixed_dictionaries({"chosen": SIDE, "rejected": SIDE}, optional={"prompt": SIDE, "system": SIDE}))
+@given(
+    json_rows(("prompt", "chosen", "rejected", "role", "content", "system", "id"), TEXTS + ("user", "assistant", "[]"))
+    | st.fixed_dictionaries({"chosen": SIDE, "rejected": SIDE}, optional={"prompt": SIDE, "system": SIDE})
+)
 def test_any_row_gives_valid_records_or_a_rejection(row):
-    run_mapper(M, [row], {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected", "system": "system", "id": "id"})
+    run_mapper(
+        M, [row], {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected", "system": "system", "id": "id"}
+    )

@@ -17,8 +17,10 @@ M = "qa_pair_passthrough"
         (42, ["42"]),
         (True, ["true"]),
         (["Paris", "paris", "Paris"], ["Paris", "paris"]),
-        ([{"text": "Rollo", "answer_start": 3}, {"text": "Rollo", "answer_start": 3}, {"text": "Rollo of Normandy"}],
-         ["Rollo", "Rollo of Normandy"]),
+        (
+            [{"text": "Rollo", "answer_start": 3}, {"text": "Rollo", "answer_start": 3}, {"text": "Rollo of Normandy"}],
+            ["Rollo", "Rollo of Normandy"],
+        ),
         ({"text": ["1066", "in 1066"], "answer_start": [10, 7]}, ["1066", "in 1066"]),
         ({"text": []}, []),
         ('[{"text": "x", "answer_start": 0}]', ["x"]),
@@ -38,14 +40,25 @@ def test_read_answers_wrong_type(value):
 def test_mapping():
     rows = [
         {"id": "q1", "question": "Capital of France?\n", "answer": "Paris"},
-        {"id": "q2", "question": "Who?", "answers": [{"text": "Ada", "answer_start": 0}, {"text": "Ada Lovelace"}],
-         "context": "Ada Lovelace wrote the first program."},
+        {
+            "id": "q2",
+            "question": "Who?",
+            "answers": [{"text": "Ada", "answer_start": 0}, {"text": "Ada Lovelace"}],
+            "context": "Ada Lovelace wrote the first program.",
+        },
     ]
     out = run_mapper(M, rows[:1])
     assert out.records == [{"question": "Capital of France?\n", "answer": "Paris", "id": "q1"}]
     out = run_mapper(M, rows[1:])
-    assert out.records == [{"question": "Who?", "answer": "Ada", "context": "Ada Lovelace wrote the first program.",
-                            "alternatives": ["Ada Lovelace"], "id": "q2"}]
+    assert out.records == [
+        {
+            "question": "Who?",
+            "answer": "Ada",
+            "context": "Ada Lovelace wrote the first program.",
+            "alternatives": ["Ada Lovelace"],
+            "id": "q2",
+        }
+    ]
     alpaca = run_mapper(M, [{"instruction": "Translate: hi", "input": "", "output": "salut"}])
     assert alpaca.records == [{"question": "Translate: hi", "answer": "salut"}]
 
@@ -80,8 +93,10 @@ def test_sniff_closed_book_vs_with_context():
     with_passages = [{**r, "context": [f"Arithmetic fact {i}.", "Another fact."]} for i, r in enumerate(closed)]
     assert sniff(M, with_passages).confidence <= 0.55
     assert sniff("rag_passthrough", with_passages).confidence >= 0.85
-    unanswerable = [{**r, "is_impossible": i % 2 == 0, "answer": "" if i % 2 == 0 else r["answer"]}
-                    for i, r in enumerate(with_context)]
+    unanswerable = [
+        {**r, "is_impossible": i % 2 == 0, "answer": "" if i % 2 == 0 else r["answer"]}
+        for i, r in enumerate(with_context)
+    ]
     assert sniff(M, unanswerable).confidence <= 0.5
     assert sniff(M, [{"text": "t", "label": "x"}] * 5) is None
     alpaca = [{"instruction": f"Write a haiku about {i}.", "input": "", "output": "..."} for i in range(20)]
@@ -111,6 +126,7 @@ def test_any_row_gives_valid_records_or_a_rejection(row):
 
 # --- issue 15, class 9: gold answers as alias lists ----------------------------------------------
 
+
 def test_alias_lists_keep_every_gold_in_source_order():
     rows = [
         {"question": "Capital of France?", "answer": ["Paris", "paris, france", "Paris"]},
@@ -128,27 +144,38 @@ def test_alias_lists_keep_every_gold_in_source_order():
 
 
 def test_sniff_says_alias_lists_are_kept():
-    rows = [{"question": f"Who founded city {i}?", "answer": [f"Founder {i}", f"founder {i} the elder"]}
-            for i in range(20)]
+    rows = [
+        {"question": f"Who founded city {i}?", "answer": [f"Founder {i}", f"founder {i} the elder"]} for i in range(20)
+    ]
     proposal = sniff(M, rows)
     assert proposal.confidence >= 0.8
     assert any("several gold answers" in e and "training target" in e for e in proposal.evidence)
 
 
 def test_unanswerable_flag_is_rejected_not_answered():
-    rows = [{"question": "Q?", "context": "c", "answer": "a", "is_impossible": True},
-            {"question": "Q?", "context": "c", "answer": "a", "is_impossible": False}]
+    rows = [
+        {"question": "Q?", "context": "c", "answer": "a", "is_impossible": True},
+        {"question": "Q?", "context": "c", "answer": "a", "is_impossible": False},
+    ]
     out = run_mapper(M, rows)
     assert out.reasons == {"unanswerable": 1} and len(out.records) == 1
 
 
 # --- issue 15, class 10: reading comprehension under other names -----------------------------------
 
+
 def test_question_and_context_named_by_words_and_questions_in_other_scripts():
     # questions nested in passages, exploded: a query_text field, a context_text field, answers
-    rows = [{"context_id": f"C{i}", "context_text": f"第{i}段：这座城市的创建者是张{i}，他在很久以前来到这里并建造了城墙。",
-             "query_id": f"C{i}_Q0", "query_text": f"这座城市的创建者是谁{i}？", "answers": [f"张{i}"]}
-            for i in range(20)]
+    rows = [
+        {
+            "context_id": f"C{i}",
+            "context_text": f"第{i}段：这座城市的创建者是张{i}，他在很久以前来到这里并建造了城墙。",
+            "query_id": f"C{i}_Q0",
+            "query_text": f"这座城市的创建者是谁{i}？",
+            "answers": [f"张{i}"],
+        }
+        for i in range(20)
+    ]
     proposal = sniff(M, rows)
     assert proposal.confidence >= 0.8, proposal.evidence
     assert proposal.field_map == {"query_text": "question", "answers": "answer", "context_text": "context"}
@@ -157,23 +184,28 @@ def test_question_and_context_named_by_words_and_questions_in_other_scripts():
 
 # --- issue 15 (first-seen check): a twin of the answer is not its context ---------------------------
 
+
 def _faq_rows(n: int = 24) -> list[dict]:
     """An FAQ table: each answer also kept as scraped HTML beside it (entities, line breaks as tags),
     plus metadata. It has no passage: the HTML twin is the answer again."""
     rows = []
     for i in range(n):
-        answer = (f"Wash your hands often with soap & water for at least {20 + i} seconds, especially after "
-                  f"being in a public place. Avoid touching your eyes, nose and mouth.")
+        answer = (
+            f"Wash your hands often with soap & water for at least {20 + i} seconds, especially after "
+            f"being in a public place. Avoid touching your eyes, nose and mouth."
+        )
         html_answer = answer.replace("&", "&amp;") if i % 2 else answer
         if i % 3 == 0:
             html_answer = html_answer.replace(". ", ".<br/>\n")
-        rows.append({
-            "question": f"How can I protect myself, case {i}?",
-            "answer": answer,
-            "answer_html": f'<div class="panel-inner"><p>{html_answer}</p></div>',
-            "source": ["Health Agency", "City Hall"][i % 2],
-            "lang": "en",
-        })
+        rows.append(
+            {
+                "question": f"How can I protect myself, case {i}?",
+                "answer": answer,
+                "answer_html": f'<div class="panel-inner"><p>{html_answer}</p></div>',
+                "source": ["Health Agency", "City Hall"][i % 2],
+                "lang": "en",
+            }
+        )
     return rows
 
 
@@ -182,8 +214,9 @@ def test_a_field_that_renders_the_answer_again_is_not_its_context():
     proposal = sniff(M, rows)
     assert proposal.confidence >= 0.8, proposal.evidence
     assert "context" not in proposal.field_map.values(), proposal.field_map
-    assert any("'answer_html' is not a context" in e and "another rendering of the answer" in e
-               for e in proposal.evidence), proposal.evidence
+    assert any(
+        "'answer_html' is not a context" in e and "another rendering of the answer" in e for e in proposal.evidence
+    ), proposal.evidence
     assert sniff("rag_passthrough", rows) is None
     # the same twin under a usual context name is left out too
     named = [{"question": r["question"], "answer": r["answer"], "context": r["answer_html"]} for r in rows]
@@ -191,24 +224,35 @@ def test_a_field_that_renders_the_answer_again_is_not_its_context():
 
 
 def test_a_real_context_that_quotes_the_answer_stays():
-    rows = [{"question": f"Who built bridge {i}?", "answer": f"Engineer {i}",
-             "passage": f"Bridge {i} spans the river in the old town. It was built by Engineer {i} in {1800 + i}, "
-                        "with stone from the quarry upstream, and rebuilt after the flood."}
-            for i in range(20)]
+    rows = [
+        {
+            "question": f"Who built bridge {i}?",
+            "answer": f"Engineer {i}",
+            "passage": f"Bridge {i} spans the river in the old town. It was built by Engineer {i} in {1800 + i}, "
+            "with stone from the quarry upstream, and rebuilt after the flood.",
+        }
+        for i in range(20)
+    ]
     proposal = sniff(M, rows)
     assert proposal.field_map.get("passage") == "context" and proposal.confidence >= 0.8, proposal.evidence
 
 
-@pytest.mark.parametrize("passages,golds,expected", [
-    (['<p>Stay home &amp; rest.</p>'], ["Stay home & rest."], True),
-    (["STAY  HOME\nand rest"], ["stay home and rest"], True),
-    (["308"], ["308"], True),
-    (["?!"], [" ?! "], True),
-    (["The defence gave up only 308 points and ranked sixth in the league."], ["308"], False),
-    (["Stay home and rest.", "Drink water, sleep well, call a doctor when the fever stays high."],
-     ["Stay home and rest."], False),
-    (["<b>x</b>"], [""], False),
-])
+@pytest.mark.parametrize(
+    "passages,golds,expected",
+    [
+        (["<p>Stay home &amp; rest.</p>"], ["Stay home & rest."], True),
+        (["STAY  HOME\nand rest"], ["stay home and rest"], True),
+        (["308"], ["308"], True),
+        (["?!"], [" ?! "], True),
+        (["The defence gave up only 308 points and ranked sixth in the league."], ["308"], False),
+        (
+            ["Stay home and rest.", "Drink water, sleep well, call a doctor when the fever stays high."],
+            ["Stay home and rest."],
+            False,
+        ),
+        (["<b>x</b>"], [""], False),
+    ],
+)
 def test_renders_answer(passages, golds, expected):
     from brewslm.mappers._reading import renders_answer
 

@@ -21,8 +21,23 @@ from helpers.mapping import run_mapper
 M = "qa_pair_passthrough"
 FIELDS = {"question": "question", "answer": "answer", "context": "context", "unanswerable": "unanswerable"}
 
-TRICKY = ("[0, 1, 3, 4, 6, 9]", "[Verse 1] la la", '{"a": 1}', "42", " ", "", "null", "true", '["x"', "[]", "{}",
-          "Paris", "paris, france", "  padded  ", "line\nbreak")
+TRICKY = (
+    "[0, 1, 3, 4, 6, 9]",
+    "[Verse 1] la la",
+    '{"a": 1}',
+    "42",
+    " ",
+    "",
+    "null",
+    "true",
+    '["x"',
+    "[]",
+    "{}",
+    "Paris",
+    "paris, france",
+    "  padded  ",
+    "line\nbreak",
+)
 texts = st.text(max_size=20) | st.sampled_from(TRICKY)
 answer_shapes = st.one_of(
     st.tuples(st.just("text"), texts),

@@ -6,14 +6,14 @@ import json
 from collections import Counter
 
 import pytest
+from tests.helpers import shared_datasets as shared
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.span_passthrough import MAPPER
 from brewslm.sources.base import ParseFailure
 from brewslm.tasks import get_task_profile
-from tests.helpers import shared_datasets as shared
 
 FIELDS = {"text": "text", "spans": "spans"}
 TASK = get_task_profile("structured_extraction")
@@ -44,6 +44,7 @@ def at(value: str, label: str, text: str = TEXT) -> tuple[int, int, str]:
 
 # --- spellings ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -56,7 +57,11 @@ def at(value: str, label: str, text: str = TEXT) -> tuple[int, int, str]:
         lambda s, e, label, v: {"start": s, "length": e - s, "label": label},
         lambda s, e, label, v: [s, e, label],
         lambda s, e, label, v: [s, e, label, v],
-        lambda s, e, label, v: {"id": "x", "type": "labels", "value": {"start": s, "end": e, "text": v, "labels": [label]}},
+        lambda s, e, label, v: {
+            "id": "x",
+            "type": "labels",
+            "value": {"start": s, "end": e, "text": v, "labels": [label]},
+        },
     ],
 )
 def test_span_spellings(make):
@@ -69,8 +74,10 @@ def test_span_spellings(make):
 
 def test_span_across_a_newline_and_source_id():
     s, e, label = at("12 Elm\nStreet", "ADDRESS")
-    [record] = run({"doc": TEXT, "ents": [{"start": s, "end": e, "label": label, "value": "12 Elm\nStreet"}], "uid": 7},
-                   {"text": "doc", "spans": "ents", "id": "uid"})
+    [record] = run(
+        {"doc": TEXT, "ents": [{"start": s, "end": e, "label": label, "value": "12 Elm\nStreet"}], "uid": 7},
+        {"text": "doc", "spans": "ents", "id": "uid"},
+    )
     assert cut(record) == [("12 Elm\nStreet", "ADDRESS")]
     assert record["id"] == 7
 
@@ -97,7 +104,10 @@ def test_duplicates_collapse_and_overlaps_are_kept():
     a = {"start": 5, "end": 16, "label": "PERSON"}
     b = {"start": 5, "end": 10, "label": "FIRST_NAME"}
     [record] = run({"text": TEXT, "spans": [a, b, dict(a)]})
-    assert record["spans"] == [{"start": 5, "end": 10, "label": "FIRST_NAME"}, {"start": 5, "end": 16, "label": "PERSON"}]
+    assert record["spans"] == [
+        {"start": 5, "end": 10, "label": "FIRST_NAME"},
+        {"start": 5, "end": 16, "label": "PERSON"},
+    ]
 
 
 def test_whitespace_rule():
@@ -108,7 +118,9 @@ def test_whitespace_rule():
     # a stated value with surrounding or different inner whitespace still matches
     s2, e2, _ = at("12 Elm\nStreet", "ADDRESS")
     for stated in (" Maria Ortiz ", "Maria  Ortiz", "Maria\tOrtiz"):
-        assert not isinstance(run({"text": TEXT, "spans": [{"start": s, "end": e, "label": label, "value": stated}]}), Rejection)
+        assert not isinstance(
+            run({"text": TEXT, "spans": [{"start": s, "end": e, "label": label, "value": stated}]}), Rejection
+        )
     assert not isinstance(run({"text": TEXT, "spans": [[s2, e2, "ADDRESS", "12 Elm Street"]]}), Rejection)
     # other differences do not
     outcome = run({"text": TEXT, "spans": [{"start": s, "end": e, "label": label, "value": "maria ortiz"}]})
@@ -117,7 +129,9 @@ def test_whitespace_rule():
 
 def test_end_inclusive_offsets():
     s, e, label = at("Maria", "PERSON")
-    [record] = run({"text": TEXT, "spans": [{"start": s, "end": e - 1, "label": label, "value": "Maria"}]}, end_inclusive=True)
+    [record] = run(
+        {"text": TEXT, "spans": [{"start": s, "end": e - 1, "label": label, "value": "Maria"}]}, end_inclusive=True
+    )
     assert cut(record) == [("Maria", "PERSON")]
 
 
@@ -138,6 +152,7 @@ def test_check_values_off_trusts_offsets():
 
 
 # --- rejections ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "row, expected",
@@ -184,8 +199,10 @@ def test_parse_failure():
     assert reason(MAPPER.apply(ParseFailure(1, "x", "bad json"), FIELDS, {})) == "parse_error"
 
 
-@pytest.mark.parametrize("options", [{"end_inclusive": "yes"}, {"check_values": 1}, {"default_label": ""},
-                                     {"default_label": 5}, {"offsets": "char"}])
+@pytest.mark.parametrize(
+    "options",
+    [{"end_inclusive": "yes"}, {"check_values": 1}, {"default_label": ""}, {"default_label": 5}, {"offsets": "char"}],
+)
 def test_bad_options(options):
     with pytest.raises(MapperError):
         MAPPER.check_options(options)
@@ -201,13 +218,21 @@ def test_field_map_defaults_and_output_schema():
 NAMES = ["Maria Ortiz", "Tom Berg", "Ana Lima", "Li Wei"]
 
 
-def pii_rows(n=30, spell=lambda s, e, label, v: {"start_position": s, "end_position": e, "entity_type": label, "entity_value": v}):
+def pii_rows(
+    n=30, spell=lambda s, e, label, v: {"start_position": s, "end_position": e, "entity_type": label, "entity_value": v}
+):
     rows = []
     for i in range(n):
         name = NAMES[i % len(NAMES)]
         text = f"Ticket {i}: {name} called from 555-01{i:02d}."
-        spans = [] if i % 5 == 0 else [spell(*at(name, "PERSON", text), name), spell(*at(f"555-01{i:02d}", "PHONE", text), f"555-01{i:02d}")]
-        rows.append({"full_text": text, "masked": text.replace(name, "{{PERSON}}"), "spans": spans, "template_id": i % 4})
+        spans = (
+            []
+            if i % 5 == 0
+            else [spell(*at(name, "PERSON", text), name), spell(*at(f"555-01{i:02d}", "PHONE", text), f"555-01{i:02d}")]
+        )
+        rows.append(
+            {"full_text": text, "masked": text.replace(name, "{{PERSON}}"), "spans": spans, "template_id": i % 4}
+        )
     return rows
 
 
@@ -240,9 +265,12 @@ def test_sniff_rejects_offsets_that_do_not_fit():
 
 # --- shared data ----------------------------------------------------------------------------------
 
+
 @pytest.mark.shared_data
 @pytest.mark.skipif(not shared.SHARED.is_dir(), reason="shared datasets absent")
-@pytest.mark.parametrize("spec, rows", [("jsonl:pii_presidio_synth/train.jsonl", 700), ("jsonl:pii_presidio_synth/dev.jsonl", 200)])
+@pytest.mark.parametrize(
+    "spec, rows", [("jsonl:pii_presidio_synth/train.jsonl", 700), ("jsonl:pii_presidio_synth/dev.jsonl", 200)]
+)
 def test_presidio_is_sniffed_and_every_row_maps(spec, rows):
     profile = shared.profile(spec)
     proposal = MAPPER.sniff(profile)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from tests.helpers import shared_datasets as shared
 
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers import get_mapper
 from brewslm.mappers.base import Rejection
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.text_only import MAPPER
 from brewslm.sources.base import ParseFailure
 from brewslm.tasks import get_task_profile
-from tests.helpers import shared_datasets as shared
 
 TASK = get_task_profile("language_modeling")
-DOCS = ["The mill opened in 1841 and\nran on water power until 1902.",
-        "Spring floods reached the\tbridge twice that decade.",
-        "Records of the guild list forty members by name."]
+DOCS = [
+    "The mill opened in 1841 and\nran on water power until 1902.",
+    "Spring floods reached the\tbridge twice that decade.",
+    "Records of the guild list forty members by name.",
+]
 
 
 def run(row, fields={"text": "text"}, **options):
@@ -32,13 +34,21 @@ def test_text_is_kept_exactly():
 
 
 def test_id_and_dotted_source():
-    assert run({"doc": {"body": "hello there"}, "id": 4}, {"text": "doc.body", "id": "id"}) == [{"text": "hello there", "id": 4}]
+    assert run({"doc": {"body": "hello there"}, "id": 4}, {"text": "doc.body", "id": "id"}) == [
+        {"text": "hello there", "id": 4}
+    ]
 
 
 @pytest.mark.parametrize(
     "row, expected",
-    [({}, "missing_text"), ({"text": None}, "missing_text"), ({"text": "\n \t"}, "missing_text"),
-     ({"text": 42}, "wrong_type"), ({"text": {"a": "b"}}, "wrong_type"), ({"text": ["a", "b"]}, "wrong_type")],
+    [
+        ({}, "missing_text"),
+        ({"text": None}, "missing_text"),
+        ({"text": "\n \t"}, "missing_text"),
+        ({"text": 42}, "wrong_type"),
+        ({"text": {"a": "b"}}, "wrong_type"),
+        ({"text": ["a", "b"]}, "wrong_type"),
+    ],
 )
 def test_rejections(row, expected):
     outcome = run(row)
@@ -71,9 +81,14 @@ def test_sniff_alone_or_with_ids_reaches_the_threshold():
 
 @pytest.mark.parametrize(
     "extra",
-    [{"label": lambda i: i % 2}, {"topic": lambda i: ["a b", "c d"][i % 2]}, {"tags": lambda i: ["x"]},
-     {"meta": lambda i: {"page": i}}, {"summary": lambda i: f"a short summary of page {i} here"},
-     {"score": lambda i: i * 0.5}],
+    [
+        {"label": lambda i: i % 2},
+        {"topic": lambda i: ["a b", "c d"][i % 2]},
+        {"tags": lambda i: ["x"]},
+        {"meta": lambda i: {"page": i}},
+        {"summary": lambda i: f"a short summary of page {i} here"},
+        {"score": lambda i: i * 0.5},
+    ],
 )
 def test_sniff_stays_low_when_other_data_would_be_dropped(extra):
     proposal = MAPPER.sniff(profile_rows(corpus(**extra)))
@@ -99,9 +114,14 @@ RIGHT = {
     "jsonl:pii_presidio_synth/train.jsonl": "span_passthrough",
     "jsonl:kv_sroie/train.jsonl": "kv_to_structured",
 }
-OTHERS = ["jsonl:qa_squad2/train.jsonl", "jsonl:chat_sft_taskmaster4/train.jsonl", "jsonl:chat_sft_oasst/train.jsonl",
-          "jsonl:preference_hh_rlhf/train.jsonl", "jsonl:tool_calling_glaive/train.jsonl",
-          "jsonl:tool_calling_bfcl/train.jsonl"]
+OTHERS = [
+    "jsonl:qa_squad2/train.jsonl",
+    "jsonl:chat_sft_taskmaster4/train.jsonl",
+    "jsonl:chat_sft_oasst/train.jsonl",
+    "jsonl:preference_hh_rlhf/train.jsonl",
+    "jsonl:tool_calling_glaive/train.jsonl",
+    "jsonl:tool_calling_bfcl/train.jsonl",
+]
 
 
 @pytest.mark.shared_data

@@ -10,24 +10,36 @@ from hypothesis import strategies as st
 
 from brewslm.errors import MapperError
 from brewslm.introspection.gate import gate
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.text_only import MAPPER
 from helpers.mapping import run_mapper
 
 VERSES = [
     ["The river bends below the quiet town,", "and lanterns drift where fishing boats lie down."],
     ["A crow sits on the frozen garden wall,", "", "it does not sing, it does not call at all."],
-    ["Spring rain taps softly on the paper screen,", "the plum tree shows the first of its green,",
-     "my letter waits, unsent, beside the lamp,", "the ink has dried, the paper has gone damp."],
+    [
+        "Spring rain taps softly on the paper screen,",
+        "the plum tree shows the first of its green,",
+        "my letter waits, unsent, beside the lamp,",
+        "the ink has dried, the paper has gone damp.",
+    ],
 ]
 POETS = ["Ana Lima", "Bo Chen", "Carl Ode"]
 FORMS = ["quatrain", "couplet"]
 
 
 def poems(n: int = 30, lines_key: str = "verses", **extra) -> list[dict]:
-    return [{"title": f"Evening song number {i}", "poet": POETS[i % 3], "form": FORMS[(i // 15) % 2],
-             lines_key: VERSES[i % 3], **{k: f(i) for k, f in extra.items()}} for i in range(n)]
+    return [
+        {
+            "title": f"Evening song number {i}",
+            "poet": POETS[i % 3],
+            "form": FORMS[(i // 15) % 2],
+            lines_key: VERSES[i % 3],
+            **{k: f(i) for k, f in extra.items()},
+        }
+        for i in range(n)
+    ]
 
 
 def run(row, **options):
@@ -35,17 +47,27 @@ def run(row, **options):
 
 
 def test_lines_are_joined_exactly_with_the_joiner():
-    assert run({"verses": ["  first line ,", "", "third\tline"]}, line_joiner="\n") == [{"text": "  first line ,\n\nthird\tline"}]
+    assert run({"verses": ["  first line ,", "", "third\tline"]}, line_joiner="\n") == [
+        {"text": "  first line ,\n\nthird\tline"}
+    ]
     assert run({"verses": ["a b", "c d"]}, line_joiner=" / ") == [{"text": "a b / c d"}]
-    assert run({"verses": "already one text\nwith lines"}, line_joiner="\n") == [{"text": "already one text\nwith lines"}]
+    assert run({"verses": "already one text\nwith lines"}, line_joiner="\n") == [
+        {"text": "already one text\nwith lines"}
+    ]
     edge = run({"verses": ["a stanza\n", "the next"]}, line_joiner="\n\n")  # would split as "a stanza", "\nthe next"
     assert isinstance(edge, Rejection) and edge.reason == "joiner_in_line"
 
 
-@pytest.mark.parametrize("value, reason", [
-    (["one line", "two\nlines"], "joiner_in_line"), (["a line", 3], "wrong_type"), (["", "  "], "missing_text"),
-    ([], "missing_text"), ([["nested"]], "wrong_type"),
-])
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        (["one line", "two\nlines"], "joiner_in_line"),
+        (["a line", 3], "wrong_type"),
+        (["", "  "], "missing_text"),
+        ([], "missing_text"),
+        ([["nested"]], "wrong_type"),
+    ],
+)
 def test_lines_that_cannot_be_joined_faithfully_are_rejected(value, reason):
     outcome = run({"verses": value}, line_joiner="\n")
     assert isinstance(outcome, Rejection) and outcome.reason == reason, outcome
@@ -74,8 +96,10 @@ def test_sniff_proposes_the_lines_beside_title_author_and_form(lines_key):
 
 
 def test_unspaced_script_lines_and_the_double_newline_joiner():
-    zh = [{"author": ["王維", "李白"][i % 2], "paragraphs": ["白日依山盡，黃河入海流。", f"欲窮千里目，更上一層樓{i}。"]}
-          for i in range(20)]
+    zh = [
+        {"author": ["王維", "李白"][i % 2], "paragraphs": ["白日依山盡，黃河入海流。", f"欲窮千里目，更上一層樓{i}。"]}
+        for i in range(20)
+    ]
     proposal = MAPPER.sniff(profile_rows(zh))
     assert proposal.field_map == {"paragraphs": "text"} and proposal.confidence >= 0.8
     stanzas = [{"stanzas": [f"line one of {i}\nline two of {i}", f"line three of {i}\nline four"]} for i in range(20)]
@@ -89,21 +113,28 @@ def test_lines_beside_task_data_stay_low_and_tokens_are_not_lines():
     assert MAPPER.sniff(profile_rows(tagged)).confidence <= 0.55
     long_note = poems(note=lambda i: " ".join(["a long commentary on the poem"] * 12))
     assert MAPPER.sniff(profile_rows(long_note)).confidence <= 0.55
-    grouped = [{"intent": f"intent_{i}", "examples": [f"please book flight {i}", f"I need a ticket {i}"]}
-               for i in range(20)]  # one class per row, its examples as a list: not one text
+    grouped = [
+        {"intent": f"intent_{i}", "examples": [f"please book flight {i}", f"I need a ticket {i}"]} for i in range(20)
+    ]  # one class per row, its examples as a list: not one text
     assert MAPPER.sniff(profile_rows(grouped)).confidence <= 0.55
-    side_by_side = [{"texts": [f"a review number {i} here", f"another review {i}"][: 1 + i % 2],
-                     "labels": ["pos", "neg"][: 1 + i % 2]} for i in range(20)]
+    side_by_side = [
+        {
+            "texts": [f"a review number {i} here", f"another review {i}"][: 1 + i % 2],
+            "labels": ["pos", "neg"][: 1 + i % 2],
+        }
+        for i in range(20)
+    ]
     proposal = MAPPER.sniff(profile_rows(side_by_side))  # parallel lists are records, not one text's lines
     assert proposal is None or proposal.confidence <= 0.55
     tokens = [{"tokens": ["Copenhagen", "municipality", "approved", "budget"][: 2 + i % 3]} for i in range(20)]
     assert MAPPER.sniff(profile_rows(tokens)) is None
-    named = [{"text": f"A whole story of some length, number {i}.", "verses": ["a short line here", "b"]}
-             for i in range(20)]
+    named = [
+        {"text": f"A whole story of some length, number {i}.", "verses": ["a short line here", "b"]} for i in range(20)
+    ]
     assert MAPPER.sniff(profile_rows(named)).field_map == {"text": "text"}
 
 
-LINES = st.lists(st.text(max_size=20) | st.sampled_from(["[0, 1]", "{\"a\": 1}", "  42 ", "null", "\n", ""]), max_size=5)
+LINES = st.lists(st.text(max_size=20) | st.sampled_from(["[0, 1]", '{"a": 1}', "  42 ", "null", "\n", ""]), max_size=5)
 
 
 @settings(max_examples=80, deadline=None)
@@ -111,8 +142,11 @@ LINES = st.lists(st.text(max_size=20) | st.sampled_from(["[0, 1]", "{\"a\": 1}",
 def test_fidelity_the_text_splits_back_into_the_source_lines(value, joiner):
     [outcome] = run_mapper("text_only", [{"verses": value}], {"verses": "text"}, {"line_joiner": joiner}).per_row
     if isinstance(outcome, Rejection):
-        assert (not all(isinstance(v, str) for v in value) or joiner.join(value).split(joiner) != value
-                or not any(v.strip() for v in value))
+        assert (
+            not all(isinstance(v, str) for v in value)
+            or joiner.join(value).split(joiner) != value
+            or not any(v.strip() for v in value)
+        )
         return
     assert outcome == [{"text": joiner.join(value)}]
     assert outcome[0]["text"].split(joiner) == value

@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.base import Rejection
+from brewslm.mappers.profile import profile_rows
 from brewslm.mappers.text_only import MAPPER
 from helpers.mapping import run_mapper
 
@@ -22,8 +22,10 @@ STORIES = [
 
 
 def test_constant_meta_object_and_bookkeeping_do_not_block_plain_text():
-    rows = [{"text": t, "meta": {"source": "Movie Summary Corpus"}, "_input_hash": 1000 + i, "_session_id": None}
-            for i, t in enumerate(STORIES)]
+    rows = [
+        {"text": t, "meta": {"source": "Movie Summary Corpus"}, "_input_hash": 1000 + i, "_session_id": None}
+        for i, t in enumerate(STORIES)
+    ]
     proposal = MAPPER.sniff(profile_rows(rows))
     assert proposal is not None and proposal.confidence >= 0.8
     assert proposal.field_map == {"text": "text"}
@@ -43,7 +45,7 @@ def test_an_object_of_labels_or_a_list_beside_the_text_still_holds_it_back():
     assert MAPPER.sniff(profile_rows(rows)).confidence < 0.8
 
 
-TEXTS = st.text(max_size=30) | st.sampled_from(["[0, 1, 3, 4]", "{\"a\": 1}", "[Verse 1] x", "  42  ", "null", "\n\n"])
+TEXTS = st.text(max_size=30) | st.sampled_from(["[0, 1, 3, 4]", '{"a": 1}', "[Verse 1] x", "  42  ", "null", "\n\n"])
 
 
 @settings(max_examples=80, deadline=None)

@@ -21,8 +21,11 @@ def openai_tools(*tools):
 
 
 def tool_call(name, args, as_text=True):
-    return {"id": "call_1", "type": "function",
-            "function": {"name": name, "arguments": json.dumps(args) if as_text else args}}
+    return {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(args) if as_text else args},
+    }
 
 
 def roles(record):
@@ -58,8 +61,11 @@ def test_parallel_calls_and_legacy_function_call():
     parallel = {
         "messages": [
             {"role": "user", "content": "Weather in Oslo and the time?"},
-            {"role": "assistant", "content": "Checking both.",
-             "tool_calls": [tool_call("get_weather", {"city": "Oslo"}, as_text=False), tool_call("get_time", {})]},
+            {
+                "role": "assistant",
+                "content": "Checking both.",
+                "tool_calls": [tool_call("get_weather", {"city": "Oslo"}, as_text=False), tool_call("get_time", {})],
+            },
         ],
         "tools": [WEATHER, TIME],
     }
@@ -106,14 +112,17 @@ def test_sharegpt_glaive_form():
     assert roles(out.records[0]) == ["system", "user"]
     assert roles(out.records[3])[-3:] == ["assistant", "tool", "tool"]
     assert json.loads(out.records[3]["messages"][-3]["content"]) == [
-        {"name": "get_time", "arguments": {}}, {"name": "get_weather", "arguments": {"city": "Bergen"}}
+        {"name": "get_time", "arguments": {}},
+        {"name": "get_weather", "arguments": {"city": "Bergen"}},
     ]
 
 
 def test_no_tool_chats_are_negatives_unless_rejected():
     row = {"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}], "tools": "[]"}
     out = run_mapper(M, [row])
-    assert out.records == [{"messages": [{"role": "user", "content": "Hi"}], "tools": [], "calls": [], "answer": "Hello!"}]
+    assert out.records == [
+        {"messages": [{"role": "user", "content": "Hi"}], "tools": [], "calls": [], "answer": "Hello!"}
+    ]
     assert run_mapper(M, [row], None, {"empty_tools": "reject"}).reasons == {"missing_tools": 1}
     with pytest.raises(MapperError):
         run_mapper(M, [row], None, {"empty_tools": "maybe"})
@@ -123,9 +132,18 @@ def test_query_with_xlam_answers_and_flat_parameters():
     row = {
         "id": 11,
         "query": "Weather in Oslo, in celsius?",
-        "tools": json.dumps([{"name": "get_weather", "description": "Weather",
-                              "parameters": {"city": {"type": "str", "description": "City"},
-                                             "unit": {"type": "str, optional", "default": "c"}}}]),
+        "tools": json.dumps(
+            [
+                {
+                    "name": "get_weather",
+                    "description": "Weather",
+                    "parameters": {
+                        "city": {"type": "str", "description": "City"},
+                        "unit": {"type": "str, optional", "default": "c"},
+                    },
+                }
+            ]
+        ),
         "answers": json.dumps([{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "c"}}]),
     }
     record = run_mapper(M, [row], {"query": "messages", "tools": "tools", "answers": "calls", "id": "id"}).records[0]
@@ -158,22 +176,41 @@ BFCL_FUNCTION = {
 def test_bfcl_query_ground_truth_and_irrelevance():
     fields = {"question": "messages", "function": "tools", "ground_truth": "calls", "id": "id"}
     rows = [
-        {"id": "simple_1", "question": [[{"role": "system", "content": "S"}, {"role": "user", "content": "Who wins?"}]],
-         "function": [BFCL_FUNCTION],
-         "ground_truth": [{"cards.winner": {"players": [{"Ann": [["A", "K"]], "Bob": [["2", "3"], ["3", "2"]]}],
-                                            "type": ["", "poker"], "stake": [""]}}]},
-        {"id": "irrelevance_1", "question": [[{"role": "user", "content": "Tell me a joke"}]], "function": [BFCL_FUNCTION]},
+        {
+            "id": "simple_1",
+            "question": [[{"role": "system", "content": "S"}, {"role": "user", "content": "Who wins?"}]],
+            "function": [BFCL_FUNCTION],
+            "ground_truth": [
+                {
+                    "cards.winner": {
+                        "players": [{"Ann": [["A", "K"]], "Bob": [["2", "3"], ["3", "2"]]}],
+                        "type": ["", "poker"],
+                        "stake": [""],
+                    }
+                }
+            ],
+        },
+        {
+            "id": "irrelevance_1",
+            "question": [[{"role": "user", "content": "Tell me a joke"}]],
+            "function": [BFCL_FUNCTION],
+        },
     ]
     out = run_mapper(M, rows, fields)
     call, negative = out.records
-    assert call["calls"] == [{"tool": "cards.winner", "arguments": {"players": {"Ann": ["A", "K"], "Bob": ["2", "3"]},
-                                                                    "type": "poker"}}]
-    assert call["acceptable"] == [{"players": [{"Ann": [["A", "K"]], "Bob": [["2", "3"], ["3", "2"]]}],
-                                   "type": ["", "poker"], "stake": [""]}]
+    assert call["calls"] == [
+        {"tool": "cards.winner", "arguments": {"players": {"Ann": ["A", "K"], "Bob": ["2", "3"]}, "type": "poker"}}
+    ]
+    assert call["acceptable"] == [
+        {"players": [{"Ann": [["A", "K"]], "Bob": [["2", "3"], ["3", "2"]]}], "type": ["", "poker"], "stake": [""]}
+    ]
     assert [m["role"] for m in call["messages"]] == ["system", "user"]
     params = call["tools"][0]["parameters"]
     assert params["type"] == "object" and params["properties"]["players"]["type"] == "object"
-    assert params["properties"]["type"] == {"type": "string", "description": "a parameter that happens to be named 'type'"}
+    assert params["properties"]["type"] == {
+        "type": "string",
+        "description": "a parameter that happens to be named 'type'",
+    }
     assert params["properties"]["stake"]["type"] == "number"
     assert params["properties"]["pair"] == {"type": "array", "items": {}}
     assert negative["calls"] == [] and negative["answer"] is None and negative["id"] == "irrelevance_1"
@@ -182,24 +219,36 @@ def test_bfcl_query_ground_truth_and_irrelevance():
 def test_normalise_schema_leaves_json_schema_alone():
     schema = {"type": "object", "properties": {"a": {"type": ["string", "null"]}, "b": {"anyOf": [{"type": "int"}]}}}
     assert normalise_schema(schema) == {
-        "type": "object", "properties": {"a": {"type": ["string", "null"]}, "b": {"anyOf": [{"type": "integer"}]}}
+        "type": "object",
+        "properties": {"a": {"type": ["string", "null"]}, "b": {"anyOf": [{"type": "integer"}]}},
     }
 
 
 def test_parse_calls_forms():
-    assert parse_calls('{"name": "f", "arguments": "{\\"x\\": 1}"}', "c") == ([{"tool": "f", "arguments": {"x": 1}}], None)
+    assert parse_calls('{"name": "f", "arguments": "{\\"x\\": 1}"}', "c") == (
+        [{"tool": "f", "arguments": {"x": 1}}],
+        None,
+    )
     assert parse_calls([{"function": {"name": "f", "arguments": ""}}], "c") == ([{"tool": "f", "arguments": {}}], None)
     assert parse_calls("", "c") == ([], None)
     assert parse_calls({"tool": "f", "arguments": {"x": 1}}, "c") == ([{"tool": "f", "arguments": {"x": 1}}], None)
     assert parse_calls([{"get_time": {}}], "c") == ([{"tool": "get_time", "arguments": {}}], [{}])
-    for bad in ('{"name": "f", "arguments": "{x}"}', "{oops", '{"arguments": {}}', '{"name": "f", "arguments": [1]}',
-                [3], {"f": {"x": 1}}):
+    for bad in (
+        '{"name": "f", "arguments": "{x}"}',
+        "{oops",
+        '{"arguments": {}}',
+        '{"name": "f", "arguments": [1]}',
+        [3],
+        {"f": {"x": 1}},
+    ):
         assert parse_calls(bad, "c").reason == "invalid_tool_call", bad
 
 
 def conv(*turns, tools=None):
-    return {"conversations": [{"from": f, "value": v} for f, v in turns],
-            "tools": json.dumps([WEATHER]) if tools is None else tools}
+    return {
+        "conversations": [{"from": f, "value": v} for f, v in turns],
+        "tools": json.dumps([WEATHER]) if tools is None else tools,
+    }
 
 
 @pytest.mark.parametrize(
@@ -214,16 +263,24 @@ def conv(*turns, tools=None):
         (conv(("human", "Hi"), ("gpt", "Yo"), tools='[{"name": "f", "parameters": "{bad"}]'), "wrong_type"),
         (conv(("human", "Hi"), ("gpt", "Yo"), tools='[{"name": "f", "parameters": {"type": "string"}}]'), "wrong_type"),
         (conv(("human", "Weather?"), ("function_call", "{not json")), "invalid_tool_call"),
-        (conv(("human", "Weather?"), ("function_call", '{"name": "book_flight", "arguments": {}}')), "invalid_tool_call"),
-        (conv(("human", "Weather?"), ("function_call", '{"name": "get_weather", "arguments": "{city"}')), "invalid_tool_call"),
+        (
+            conv(("human", "Weather?"), ("function_call", '{"name": "book_flight", "arguments": {}}')),
+            "invalid_tool_call",
+        ),
+        (
+            conv(("human", "Weather?"), ("function_call", '{"name": "get_weather", "arguments": "{city"}')),
+            "invalid_tool_call",
+        ),
         (conv(("human", "Weather?"), ("function_call", "")), "invalid_tool_call"),
         (conv(("human", "Hi"), ("observation", "{}"), ("gpt", "x")), "invalid_turn_order"),
         (conv(("gpt", "Welcome"), ("human", "Hi")), "invalid_turn_order"),
         (conv(("human", "Hi"), ("system", "late"), ("gpt", "x")), "invalid_turn_order"),
         (conv(("human", "Hi"), ("critic", "x")), "invalid_role"),
         (conv(("human", "Hi")), "missing_answer"),
-        ({"conversations": [[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]], "tools": []},
-         "wrong_type"),
+        (
+            {"conversations": [[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]], "tools": []},
+            "wrong_type",
+        ),
         # text that merely starts with "[" is a bare query (class 7), not a broken message list
         ({"conversations": "[broken", "tools": []}, "missing_answer"),
     ],
@@ -240,9 +297,15 @@ def test_query_without_ground_truth_is_missing_answer():
 
 
 def glaive_rows(n=20):
-    return [conv(("human", f"Weather in city {i}?"),
-                 ("function_call", json.dumps({"name": "get_weather", "arguments": {"city": f"c{i}"}})),
-                 ("observation", '{"temp": 1}'), ("gpt", "It is cold.")) for i in range(n)]
+    return [
+        conv(
+            ("human", f"Weather in city {i}?"),
+            ("function_call", json.dumps({"name": "get_weather", "arguments": {"city": f"c{i}"}})),
+            ("observation", '{"temp": 1}'),
+            ("gpt", "It is cold."),
+        )
+        for i in range(n)
+    ]
 
 
 def test_sniff_conversations_beats_chat():
@@ -253,8 +316,15 @@ def test_sniff_conversations_beats_chat():
 
 
 def test_sniff_query_form():
-    rows = [{"id": f"simple_{i}", "question": [[{"role": "user", "content": f"Weather in {i}?"}]], "function": [WEATHER],
-             "ground_truth": [{"get_weather": {"city": [str(i)]}}]} for i in range(20)]
+    rows = [
+        {
+            "id": f"simple_{i}",
+            "question": [[{"role": "user", "content": f"Weather in {i}?"}]],
+            "function": [WEATHER],
+            "ground_truth": [{"get_weather": {"city": [str(i)]}}],
+        }
+        for i in range(20)
+    ]
     proposal = sniff(M, rows)
     assert proposal.confidence >= 0.8
     assert proposal.field_map == {"question": "messages", "function": "tools", "ground_truth": "calls", "id": "id"}
@@ -310,28 +380,77 @@ def test_csv_export(tmp_path):
 
 
 from hypothesis import given, settings  # noqa: E402
-
 from hypothesis import strategies as st  # noqa: E402
 
 from helpers.mapping import json_rows, message_lists  # noqa: E402
 
-CALL_TEXTS = ('{"name": "get_weather", "arguments": {"city": "x"}}', '{"name": "get_time", "arguments": "{}"}',
-              '[{"name": "get_time", "arguments": {}}]', '{"name": "nope"}', "{bad", "Sure.", " ")
-TOOLS = st.sampled_from((json.dumps([WEATHER, TIME]), "[]", json.dumps([WEATHER]), "oops", '[{"name": "x", "parameters": 1}]'))
-SHAREGPT = st.fixed_dictionaries({
-    "messages": message_lists("from", "value", ("human", "gpt", "function_call", "observation", "system", "critic"),
-                              CALL_TEXTS, max_size=9),
-    "tools": TOOLS,
-})
+CALL_TEXTS = (
+    '{"name": "get_weather", "arguments": {"city": "x"}}',
+    '{"name": "get_time", "arguments": "{}"}',
+    '[{"name": "get_time", "arguments": {}}]',
+    '{"name": "nope"}',
+    "{bad",
+    "Sure.",
+    " ",
+)
+TOOLS = st.sampled_from(
+    (json.dumps([WEATHER, TIME]), "[]", json.dumps([WEATHER]), "oops", '[{"name": "x", "parameters": 1}]')
+)
+SHAREGPT = st.fixed_dictionaries(
+    {
+        "messages": message_lists(
+            "from",
+            "value",
+            ("human", "gpt", "function_call", "observation", "system", "critic"),
+            CALL_TEXTS,
+            max_size=9,
+        ),
+        "tools": TOOLS,
+    }
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(SHAREGPT | json_rows(
-    ("messages", "tools", "calls", "role", "content", "from", "value", "tool_calls", "function_call", "function", "name",
-     "arguments", "parameters", "type", "properties", "system", "id"),
-    ("user", "assistant", "gpt", "human", "function_call", "observation", "tool", "get_weather", "dict", "object",
-     '{"name": "get_weather", "arguments": {}}', '[{"name": "get_weather"}]', "[]", "{bad"),
-))
+@given(
+    SHAREGPT
+    | json_rows(
+        (
+            "messages",
+            "tools",
+            "calls",
+            "role",
+            "content",
+            "from",
+            "value",
+            "tool_calls",
+            "function_call",
+            "function",
+            "name",
+            "arguments",
+            "parameters",
+            "type",
+            "properties",
+            "system",
+            "id",
+        ),
+        (
+            "user",
+            "assistant",
+            "gpt",
+            "human",
+            "function_call",
+            "observation",
+            "tool",
+            "get_weather",
+            "dict",
+            "object",
+            '{"name": "get_weather", "arguments": {}}',
+            '[{"name": "get_weather"}]',
+            "[]",
+            "{bad",
+        ),
+    )
+)
 def test_any_row_gives_valid_records_or_a_rejection(row):
     run_mapper(M, [row], {"messages": "messages", "tools": "tools", "calls": "calls", "system": "system", "id": "id"})
 
@@ -340,8 +459,9 @@ def test_system_field_joins_the_conversation():
     row = conv(("system", "Inline rules."), ("human", "Hi"), ("gpt", "Hello")) | {"system": "Field rules."}
     out = run_mapper(M, [row], {"conversations": "messages", "tools": "tools", "system": "system"})
     assert out.records[0]["messages"][0] == {"role": "system", "content": "Field rules.\nInline rules."}
-    assert run_mapper(M, [row | {"system": 5}], {"conversations": "messages", "tools": "tools", "system": "system"}
-                      ).reasons == {"wrong_type": 1}
+    assert run_mapper(
+        M, [row | {"system": 5}], {"conversations": "messages", "tools": "tools", "system": "system"}
+    ).reasons == {"wrong_type": 1}
 
 
 # --- class 11: tool calls in other shapes (fixtures written here) ---------------------------------
@@ -372,17 +492,27 @@ def test_call_roles_with_object_or_text_content(call_role, as_object):
     assert calls_of(out.records) == [["get_weather", {"city": "Oslo"}]]
     assert out.records[1]["messages"][-1] == {"role": "tool", "content": '{"temp": 3}'}
     # a hand mapping naming the role explicitly reads the same (it used to reject every row as wrong_type)
-    mapped = run_mapper(M, [row], {"conversation": "messages", "api_list": "tools"},
-                        {"role_map": {call_role: "tool_call", "observation": "tool"}})
+    mapped = run_mapper(
+        M,
+        [row],
+        {"conversation": "messages", "api_list": "tools"},
+        {"role_map": {call_role: "tool_call", "observation": "tool"}},
+    )
     assert calls_of(mapped.records) == calls_of(out.records)
 
 
 def test_openai_arguments_as_text_or_object_and_double_encoded_rejected():
     def row(arguments):
-        return {"messages": [{"role": "user", "content": "Weather?"},
-                             {"role": "assistant", "tool_calls": [{"type": "function", "function": {
-                                 "name": "get_weather", "arguments": arguments}}]}],
-                "tools": openai_tools(WEATHER)}
+        return {
+            "messages": [
+                {"role": "user", "content": "Weather?"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": arguments}}],
+                },
+            ],
+            "tools": openai_tools(WEATHER),
+        }
 
     out = run_mapper(M, [row('{"city": "Oslo"}'), row({"city": "Oslo"}), row(json.dumps('{"city": "Oslo"}'))])
     assert calls_of(out.records) == [["get_weather", {"city": "Oslo"}]] * 2
@@ -391,39 +521,54 @@ def test_openai_arguments_as_text_or_object_and_double_encoded_rejected():
 
 
 def test_legacy_function_call_and_function_results():
-    row = {"messages": [
-        {"role": "user", "content": "Time?"},
-        {"role": "assistant", "content": None, "function_call": {"name": "get_time", "arguments": "{}"}},
-        {"role": "function", "name": "get_time", "content": "12:00"},
-        {"role": "assistant", "content": "It is noon."},
-    ], "functions": [TIME]}
+    row = {
+        "messages": [
+            {"role": "user", "content": "Time?"},
+            {"role": "assistant", "content": None, "function_call": {"name": "get_time", "arguments": "{}"}},
+            {"role": "function", "name": "get_time", "content": "12:00"},
+            {"role": "assistant", "content": "It is noon."},
+        ],
+        "functions": [TIME],
+    }
     out = run_mapper(M, [row])
     assert calls_of(out.records) == [["get_time", {}]]
     assert out.records[1]["answer"] == "It is noon."
 
 
 def test_sharegpt_turns_with_call_roles():
-    row = {"conversations": [
-        {"from": "human", "value": "Weather in Oslo?"},
-        {"from": "function call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
-        {"from": "observation", "value": '{"temp": 3}'},
-        {"from": "gpt", "value": "[Note] 3 degrees."},
-    ], "tools": json.dumps([WEATHER])}
+    row = {
+        "conversations": [
+            {"from": "human", "value": "Weather in Oslo?"},
+            {"from": "function call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
+            {"from": "observation", "value": '{"temp": 3}'},
+            {"from": "gpt", "value": "[Note] 3 degrees."},
+        ],
+        "tools": json.dumps([WEATHER]),
+    }
     out = run_mapper(M, [row], {"conversations": "messages", "tools": "tools"})
     assert calls_of(out.records) == [["get_weather", {"city": "Oslo"}]]
     assert out.records[1]["answer"] == "[Note] 3 degrees."  # text starting with '[' stays text
 
 
 def test_typed_content_parts_with_reasoning():
-    row = {"messages": [
-        {"role": "user", "content": [{"type": "text", "value": "Weather in Oslo?"}]},
-        {"role": "assistant", "content": [
-            {"type": "reasoning", "value": "I should call the weather tool."},
-            {"type": "tool_call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
-        ]},
-        {"role": "tool", "content": [{"type": "text", "value": "3C"}]},
-        {"role": "assistant", "content": [{"type": "reasoning", "value": "Done."}, {"type": "text", "value": "3C."}]},
-    ], "tools": json.dumps(openai_tools(WEATHER))}
+    row = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "value": "Weather in Oslo?"}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "reasoning", "value": "I should call the weather tool."},
+                    {"type": "tool_call", "value": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'},
+                ],
+            },
+            {"role": "tool", "content": [{"type": "text", "value": "3C"}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "reasoning", "value": "Done."}, {"type": "text", "value": "3C."}],
+            },
+        ],
+        "tools": json.dumps(openai_tools(WEATHER)),
+    }
     out = run_mapper(M, [row])
     assert not out.rejections, out.rejections
     first, second = out.records
@@ -433,15 +578,18 @@ def test_typed_content_parts_with_reasoning():
 
 
 def test_sniff_finds_tools_and_calls_by_their_values_whatever_the_field_names():
-    rows = [{
-        "dialogue_turns": [
-            {"role": "user", "content": f"Weather in city {i}?"},
-            {"role": "function call", "content": {"name": "get_weather", "arguments": {"city": f"c{i}"}}},
-            {"role": "observation", "content": "3C"},
-            {"role": "assistant", "content": "3C."},
-        ],
-        "offered": json.dumps([WEATHER, TIME]),
-    } for i in range(20)]
+    rows = [
+        {
+            "dialogue_turns": [
+                {"role": "user", "content": f"Weather in city {i}?"},
+                {"role": "function call", "content": {"name": "get_weather", "arguments": {"city": f"c{i}"}}},
+                {"role": "observation", "content": "3C"},
+                {"role": "assistant", "content": "3C."},
+            ],
+            "offered": json.dumps([WEATHER, TIME]),
+        }
+        for i in range(20)
+    ]
     proposal = sniff(M, rows)
     assert proposal is not None and proposal.confidence >= 0.9, proposal
     assert proposal.field_map == {"dialogue_turns": "messages", "offered": "tools"}
@@ -458,12 +606,15 @@ def test_sniff_finds_tools_and_calls_by_their_values_whatever_the_field_names():
 )
 def test_fidelity_texts_are_kept_exactly(query, result, answer, tricky):
     query, answer = query + tricky, tricky + answer
-    row = {"messages": [
-        {"role": "user", "content": query},
-        {"role": "assistant", "tool_calls": [tool_call("get_weather", {"city": tricky})]},
-        {"role": "tool", "content": result},
-        {"role": "assistant", "content": answer},
-    ], "tools": openai_tools(WEATHER)}
+    row = {
+        "messages": [
+            {"role": "user", "content": query},
+            {"role": "assistant", "tool_calls": [tool_call("get_weather", {"city": tricky})]},
+            {"role": "tool", "content": result},
+            {"role": "assistant", "content": answer},
+        ],
+        "tools": openai_tools(WEATHER),
+    }
     out = run_mapper(M, [row])
     assert not out.rejections, out.rejections
     first, second = out.records
@@ -478,11 +629,17 @@ def test_gate_does_not_hold_data_defects_against_the_right_mapping():
     from brewslm.mappers.profile import profile_rows
 
     def row(i, arguments):
-        return {"messages": [{"role": "system", "content": "You fly a drone."},
-                             {"role": "user", "content": f"command {i}"},
-                             {"role": "assistant", "tool_calls": [{"type": "function", "function": {
-                                 "name": "get_weather", "arguments": arguments}}]}],
-                "tools": openai_tools(WEATHER, TIME)}
+        return {
+            "messages": [
+                {"role": "system", "content": "You fly a drone."},
+                {"role": "user", "content": f"command {i}"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": arguments}}],
+                },
+            ],
+            "tools": openai_tools(WEATHER, TIME),
+        }
 
     rows = [row(i, json.dumps({"city": f"c{i}"})) for i in range(8)]
     rows += [row(i, json.dumps(json.dumps({"city": "home"}))) for i in range(6)]  # encoded twice
@@ -500,16 +657,46 @@ def test_react_and_anthropic_call_spellings():
     from brewslm.mappers.tool_call_passthrough import parse_call
 
     assert parse_call({"Action": "get_weather", "Action_Input": '{"city": "Oslo"}'}, "c")[0] == {
-        "tool": "get_weather", "arguments": {"city": "Oslo"}}
+        "tool": "get_weather",
+        "arguments": {"city": "Oslo"},
+    }
     assert parse_call({"type": "tool_use", "id": "t1", "name": "get_time", "input": {}}, "c")[0] == {
-        "tool": "get_time", "arguments": {}}
+        "tool": "get_time",
+        "arguments": {},
+    }
     assert parse_call({"Action": "x", "Action_Input": "{not json"}, "c").reason == "invalid_tool_call"
 
 
-SNIFF_KEYS = ("messages", "tools", "turns", "choices", "role", "content", "type", "value", "name", "parameters",
-              "arguments", "tool_calls", "function", "from", "text")
-SNIFF_TEXTS = ("user", "assistant", "tool_call", "reasoning", "text", "function call", "observation",
-               '{"name": "f", "arguments": {}}', '[{"name": "f", "parameters": {}}]', "[Verse 1]", "{bad")
+SNIFF_KEYS = (
+    "messages",
+    "tools",
+    "turns",
+    "choices",
+    "role",
+    "content",
+    "type",
+    "value",
+    "name",
+    "parameters",
+    "arguments",
+    "tool_calls",
+    "function",
+    "from",
+    "text",
+)
+SNIFF_TEXTS = (
+    "user",
+    "assistant",
+    "tool_call",
+    "reasoning",
+    "text",
+    "function call",
+    "observation",
+    '{"name": "f", "arguments": {}}',
+    '[{"name": "f", "parameters": {}}]',
+    "[Verse 1]",
+    "{bad",
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -521,15 +708,26 @@ def test_sniffers_never_raise_on_any_rows(rows):
 
 
 def test_anthropic_tool_use_and_tool_result_parts():
-    row = {"messages": [
-        {"role": "user", "content": "Weather in Oslo?"},
-        {"role": "assistant", "content": [
-            {"type": "text", "text": "Let me look."},
-            {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Oslo"}}]},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "3C [cloudy]"}]}]},
-        {"role": "assistant", "content": [{"type": "text", "text": "3C and cloudy."}]},
-    ], "tools": [{"name": "get_weather", "description": "", "input_schema": WEATHER["parameters"]}]}
+    row = {
+        "messages": [
+            {"role": "user", "content": "Weather in Oslo?"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "Let me look."},
+                    {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Oslo"}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "3C [cloudy]"}]}
+                ],
+            },
+            {"role": "assistant", "content": [{"type": "text", "text": "3C and cloudy."}]},
+        ],
+        "tools": [{"name": "get_weather", "description": "", "input_schema": WEATHER["parameters"]}],
+    }
     out = run_mapper(M, [row])
     assert not out.rejections, out.rejections
     first, second = out.records
@@ -541,9 +739,16 @@ def test_anthropic_tool_use_and_tool_result_parts():
 
 def test_tools_keyed_by_name_are_found_by_value():
     keyed = {t["name"]: {k: v for k, v in t.items() if k != "name"} for t in (WEATHER, TIME)}
-    rows = [{"dialog": [{"role": "user", "content": f"Weather {i}?"},
-                        {"role": "assistant", "tool_calls": [tool_call("get_weather", {"city": str(i)})]}],
-             "apis": keyed} for i in range(10)]
+    rows = [
+        {
+            "dialog": [
+                {"role": "user", "content": f"Weather {i}?"},
+                {"role": "assistant", "tool_calls": [tool_call("get_weather", {"city": str(i)})]},
+            ],
+            "apis": keyed,
+        }
+        for i in range(10)
+    ]
     proposal = sniff(M, rows)
     assert proposal.field_map == {"dialog": "messages", "apis": "tools"}
     out = run_mapper(M, rows, proposal.field_map)
@@ -555,13 +760,18 @@ def test_query_with_expected_calls_and_tools_keyed_by_name_found_by_values():
     # 'components' appendix beside the descriptions, ReAct-spelled golden calls under an unusual name
     rows = []
     for i in range(20):
-        rows.append({
-            "Instructions": f"Is today a holiday in country {i}?",
-            "Function_Description": {"is_holiday": "Whether today is a holiday", "country_info": "Country facts",
-                                     "components": "Output formats: ..."},
-            "Function_Projection": {"is_holiday": ["/holiday", "get"], "country_info": ["/info", "get"]},
-            "Golden_Answers": [{"Action": "is_holiday", "Action_Input": json.dumps({"country": f"c{i}"})}],
-        })
+        rows.append(
+            {
+                "Instructions": f"Is today a holiday in country {i}?",
+                "Function_Description": {
+                    "is_holiday": "Whether today is a holiday",
+                    "country_info": "Country facts",
+                    "components": "Output formats: ...",
+                },
+                "Function_Projection": {"is_holiday": ["/holiday", "get"], "country_info": ["/info", "get"]},
+                "Golden_Answers": [{"Action": "is_holiday", "Action_Input": json.dumps({"country": f"c{i}"})}],
+            }
+        )
     proposal = sniff(M, rows)
     assert proposal.field_map == {"Instructions": "messages", "Function_Projection": "tools", "Golden_Answers": "calls"}
     assert proposal.confidence >= 0.9

@@ -7,12 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from brewslm.pipeline import run_recipe
 from brewslm.recipes import load_recipe
 from brewslm.recipes.config import builtin_recipes
-from brewslm.pipeline import run_recipe
 
-FAST = ["train.max_steps=2", "train.batch_size=4", "train.max_train_examples=32", "train.max_eval_examples=8",
-        "eval.max_examples=6", "eval.bootstrap_samples=10", "eval.max_new_tokens=12"]
+FAST = [
+    "train.max_steps=2",
+    "train.batch_size=4",
+    "train.max_train_examples=32",
+    "train.max_eval_examples=8",
+    "eval.max_examples=6",
+    "eval.bootstrap_samples=10",
+    "eval.max_new_tokens=12",
+]
 BUILTIN = sorted(name for name in builtin_recipes() if not name.startswith("real/"))
 
 
@@ -24,10 +31,10 @@ def test_the_six_use_cases_ship_as_recipes() -> None:
 def test_builtin_recipe_runs_end_to_end(name: str, tiny_model_dir: Path, tmp_path: Path) -> None:
     recipe = load_recipe(name, FAST)
     # export_anyway: a failed gate would stop before the export, and this is about wiring
-    result = run_recipe(recipe, base_model=str(tiny_model_dir), out_dir=tmp_path / name, quiet=True,
-                        export_anyway=True)
+    result = run_recipe(recipe, base_model=str(tiny_model_dir), out_dir=tmp_path / name, quiet=True, export_anyway=True)
     assert {stage: s["status"] for stage, s in result.stages.items()} == dict.fromkeys(
-        ("data", "train", "eval", "export"), "ran")
+        ("data", "train", "eval", "export"), "ran"
+    )
     report = result.report
     assert report["task"] == recipe.task and report["metrics"]["tuned"] and report["metrics"]["base"]
     assert report["headline"] in report["lift"]

@@ -24,8 +24,11 @@ def test_the_builtin_sentiment_recipe_loads_with_its_sections():
 
 
 def test_overrides_and_data_replace_recipe_values():
-    recipe = load_recipe("sentiment", ["train.epochs=1", "eval.max_examples=50", "twist.train_balance=upsample"],
-                         data="jsonl:/elsewhere.jsonl")
+    recipe = load_recipe(
+        "sentiment",
+        ["train.epochs=1", "eval.max_examples=50", "twist.train_balance=upsample"],
+        data="jsonl:/elsewhere.jsonl",
+    )
     assert recipe.train["epochs"] == 1 and recipe.eval["max_examples"] == 50
     assert recipe.build_twist().options.train_balance == "upsample"
     assert recipe.data.locator == "jsonl:/elsewhere.jsonl" and recipe.data.mapper == "label_to_classification"
@@ -38,17 +41,20 @@ def test_other_data_drops_the_recipes_own_held_out_file_unless_one_is_given():
     assert given.data.test_locator == "jsonl:/my-test.jsonl"
 
 
-@pytest.mark.parametrize("override, message", [
-    ("trian.epochs=1", "unknown option 'trian'; did you mean 'train'?"),
-    ("train.epoch=1", "unknown option 'train.epoch'; did you mean 'train.epochs'?"),
-    ("eval.gate=x", "unknown option 'eval.gate'; did you mean 'eval.gates'?"),
-    ("twist.kind=class_balanse", "unknown twist kind 'class_balanse'; did you mean 'class_balance'?"),
-    ("twist.nope=1", "twist 'class_balance': unknown option 'nope'"),
-    ("task=classfication", "unknown task profile 'classfication'"),
-    ("eval.gates=[macro_f1 >>= 1]", "gate 'macro_f1 >>= 1' is not understood"),
-    ("train.dataset=x", "train.dataset is set by the pipeline"),
-    ("name=Bad Name", "option 'name'"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("trian.epochs=1", "unknown option 'trian'; did you mean 'train'?"),
+        ("train.epoch=1", "unknown option 'train.epoch'; did you mean 'train.epochs'?"),
+        ("eval.gate=x", "unknown option 'eval.gate'; did you mean 'eval.gates'?"),
+        ("twist.kind=class_balanse", "unknown twist kind 'class_balanse'; did you mean 'class_balance'?"),
+        ("twist.nope=1", "twist 'class_balance': unknown option 'nope'"),
+        ("task=classfication", "unknown task profile 'classfication'"),
+        ("eval.gates=[macro_f1 >>= 1]", "gate 'macro_f1 >>= 1' is not understood"),
+        ("train.dataset=x", "train.dataset is set by the pipeline"),
+        ("name=Bad Name", "option 'name'"),
+    ],
+)
 def test_a_bad_recipe_is_one_line_naming_the_file_and_key(override, message):
     with pytest.raises(ConfigError) as err:
         load_recipe("sentiment", [override])
@@ -58,8 +64,11 @@ def test_a_bad_recipe_is_one_line_naming_the_file_and_key(override, message):
 
 def test_recipe_lookup_by_name_or_path(tmp_path: Path):
     path = tmp_path / "mine.yaml"
-    path.write_text(yaml.safe_dump({"name": "mine", "task": "classification",
-                                    "data": {"locator": "example:sentiment_reviews.jsonl"}}))
+    path.write_text(
+        yaml.safe_dump(
+            {"name": "mine", "task": "classification", "data": {"locator": "example:sentiment_reviews.jsonl"}}
+        )
+    )
     assert load_recipe(path).dataset_name == "mine"
     assert find_recipe("sentiment").name == "sentiment.yaml"
     with pytest.raises(ConfigError, match="unknown recipe 'sentimnt'.*did you mean 'sentiment'"):

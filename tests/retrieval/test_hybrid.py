@@ -35,9 +35,7 @@ def test_embedding_mode_finds_paraphrases(embedder):
 def test_hybrid_is_the_rrf_of_both_rankings(embedder):
     hybrid = Retriever(CHUNKS, mode="hybrid", embedder=embedder, candidates=5)
     queries = ["when do I get my money back", "KX-4471", "delivery price"]
-    expected = [
-        reciprocal_rank_fusion([hybrid.bm25.search(q, 5), hybrid.dense.search(q, 5)], limit=3) for q in queries
-    ]
+    expected = [reciprocal_rank_fusion([hybrid.bm25.search(q, 5), hybrid.dense.search(q, 5)], limit=3) for q in queries]
     assert hybrid.search_many(queries, 3) == expected
     assert doc_of(hybrid, hybrid.search("money back after a return", 1)) == ["refunds"]
     assert doc_of(hybrid, hybrid.search("KX-4471", 1)) == ["sku"]

@@ -57,8 +57,14 @@ class TinyRuns:
         self.base_dir = base_dir
         self._runs: dict[str, Path] = {}
 
-    def train(self, name: str, rows: Sequence[Mapping[str, Any]], mapper: str,
-              field_map: Mapping[str, str] | None = None, **fields: Any) -> Path:
+    def train(
+        self,
+        name: str,
+        rows: Sequence[Mapping[str, Any]],
+        mapper: str,
+        field_map: Mapping[str, str] | None = None,
+        **fields: Any,
+    ) -> Path:
         """Import ``rows`` with ``mapper`` as dataset ``name`` and train run ``name`` on it (once per
         name); ``fields`` override the TrainConfig defaults below."""
         if name in self._runs:
@@ -68,11 +74,27 @@ class TinyRuns:
 
         source = self.root / f"{name}.jsonl"
         source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-        run_import(ImportSpec(locator=f"jsonl:{source}", mapper_id=mapper, dataset=name, split="train",
-                              field_map=dict(field_map) if field_map else None))
-        config = {"dataset": name, "base_model": str(self.base_dir), "max_steps": 6, "batch_size": 4,
-                  "max_seq_len": 128, "learning_rate": 2e-2, "lora": {"r": 4, "alpha": 8}, "log_every": 1000,
-                  "output_dir": str(self.root / "runs" / name), **fields}
+        run_import(
+            ImportSpec(
+                locator=f"jsonl:{source}",
+                mapper_id=mapper,
+                dataset=name,
+                split="train",
+                field_map=dict(field_map) if field_map else None,
+            )
+        )
+        config = {
+            "dataset": name,
+            "base_model": str(self.base_dir),
+            "max_steps": 6,
+            "batch_size": 4,
+            "max_seq_len": 128,
+            "learning_rate": 2e-2,
+            "lora": {"r": 4, "alpha": 8},
+            "log_every": 1000,
+            "output_dir": str(self.root / "runs" / name),
+            **fields,
+        }
         run_dir = Path(train(build_config(config), progress=lambda event: None).run_dir)
         self._runs[name] = run_dir
         return run_dir
@@ -86,7 +108,9 @@ def tiny_runs(serving_space: Path, served_base_dir: Path) -> TinyRuns:
 @pytest.fixture(scope="package")
 def sentiment_run(tiny_runs: TinyRuns) -> Path:
     """A finished LoRA classification run (labels: negative, positive) over ``served_base_dir``."""
-    return tiny_runs.train("sentiment", [{"text": t, "label": label} for t, label in SENTIMENT], "label_to_classification")
+    return tiny_runs.train(
+        "sentiment", [{"text": t, "label": label} for t, label in SENTIMENT], "label_to_classification"
+    )
 
 
 @pytest.fixture(scope="package")

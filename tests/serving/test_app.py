@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
 from brewslm.serving.app import API_PREFIXES, create_app
-from brewslm.serving.served import ServedModels
 from brewslm.serving.security import api_paths_only
+from brewslm.serving.served import ServedModels
 from brewslm.serving.settings import server_settings
 
 KEY = "schema-key"
@@ -94,8 +94,18 @@ def test_the_schema_is_valid_openapi(schema: dict[str, Any]) -> None:
 
 def test_every_route_documents_its_errors_in_openai_shape(schema: dict[str, Any]) -> None:
     paths = schema["paths"]
-    assert {"/v1/models", "/v1/models/{model_id}", "/v1/chat/completions", "/v1/completions", "/v1/classify",
-            "/v1/extract", "/v1/spans", "/v1/tool_call", "/v1/rag/answer", "/metrics"} <= set(paths)
+    assert {
+        "/v1/models",
+        "/v1/models/{model_id}",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/classify",
+        "/v1/extract",
+        "/v1/spans",
+        "/v1/tool_call",
+        "/v1/rag/answer",
+        "/metrics",
+    } <= set(paths)
     error_ref = "#/components/schemas/ErrorResponse"
     for path, method, operation in operations(schema):
         responses = operation["responses"]
@@ -115,14 +125,18 @@ def test_every_route_documents_its_errors_in_openai_shape(schema: dict[str, Any]
 def test_answered_errors_fit_the_documented_model(schema: dict[str, Any], models: ServedModels) -> None:
     client = TestClient(create_app(models, server_settings(api_key=KEY, max_request_bytes=64)))
     headers = {"Authorization": f"Bearer {KEY}"}
-    answers = [client.get("/v1/models"),  # 401
-               client.post("/v1/chat/completions", content=b"{",  # 400
-                           headers={**headers, "Content-Type": "application/json"}),
-               client.post("/v1/chat/completions", headers=headers, json={"messages": "x" * 100}),  # 413
-               client.post("/v1/completions", headers=headers, json={}),  # 422
-               client.get("/v1/models/nope", headers=headers)]  # 404
-    validator = Draft202012Validator({"$ref": "#/components/schemas/ErrorResponse",
-                                      "components": schema["components"]})
+    answers = [
+        client.get("/v1/models"),  # 401
+        client.post(
+            "/v1/chat/completions",
+            content=b"{",  # 400
+            headers={**headers, "Content-Type": "application/json"},
+        ),
+        client.post("/v1/chat/completions", headers=headers, json={"messages": "x" * 100}),  # 413
+        client.post("/v1/completions", headers=headers, json={}),  # 422
+        client.get("/v1/models/nope", headers=headers),
+    ]  # 404
+    validator = Draft202012Validator({"$ref": "#/components/schemas/ErrorResponse", "components": schema["components"]})
     assert [a.status_code for a in answers] == [401, 400, 413, 422, 404]
     for answer in answers:
         validator.validate(answer.json())

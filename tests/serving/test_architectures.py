@@ -22,8 +22,14 @@ def client_for(name: str, dirs: TinyArchitectureDirs) -> tuple[TestClient, str]:
 @pytest.mark.parametrize("name", ARCHITECTURES)
 def test_a_chat_completion_returns_text(name: str, tiny_architecture_dirs: TinyArchitectureDirs) -> None:
     client, model = client_for(name, tiny_architecture_dirs)
-    response = client.post("/v1/chat/completions", json={
-        "model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "What is the capital of France?"}]})
+    response = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": model,
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "What is the capital of France?"}],
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert isinstance(body["choices"][0]["message"]["content"], str)
@@ -33,9 +39,14 @@ def test_a_chat_completion_returns_text(name: str, tiny_architecture_dirs: TinyA
 
 def test_a_system_message_gemma2_cannot_render_is_a_one_line_400(tiny_architecture_dirs: TinyArchitectureDirs) -> None:
     client, model = client_for("gemma2", tiny_architecture_dirs)
-    response = client.post("/v1/chat/completions", json={
-        "model": model, "max_tokens": 3, "messages": [{"role": "system", "content": "Be brief."},
-                                                      {"role": "user", "content": "Hi"}]})
+    response = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": model,
+            "max_tokens": 3,
+            "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+        },
+    )
     assert response.status_code == 400, response.text
     message = response.json()["error"]["message"]
     assert "System role not supported" in message and "\n" not in message

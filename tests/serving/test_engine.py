@@ -18,9 +18,14 @@ from brewslm.evaluation.prediction.label_scoring import score_labels
 from brewslm.serving.engine import Engine, EngineStopped, GenerateRequest, GenerateResult
 from brewslm.serving.served import ModelNotFound, ServedModels
 
-QUESTIONS = ["hi", "Classify the sentiment: a wonderful, moving film", "tokens, tags, text, label",
-             "My parcel arrived late and the box was damaged; I want a refund. What should I do next?",
-             "What is the capital of France?", "ok?"]
+QUESTIONS = [
+    "hi",
+    "Classify the sentiment: a wonderful, moving film",
+    "tokens, tags, text, label",
+    "My parcel arrived late and the box was damaged; I want a refund. What should I do next?",
+    "What is the capital of France?",
+    "ok?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +39,10 @@ def run(coroutine: Awaitable[Any]) -> Any:
 
 def requests(served: ServedModels, model: str | None = None, *, max_new_tokens: int = 24, **fields: Any):
     target = served.get(model)
-    return [GenerateRequest(model, target.chat_prompt_ids([{"role": "user", "content": q}]), max_new_tokens, **fields)
-            for q in QUESTIONS]
+    return [
+        GenerateRequest(model, target.chat_prompt_ids([{"role": "user", "content": q}]), max_new_tokens, **fields)
+        for q in QUESTIONS
+    ]
 
 
 async def together(engine: Engine, batch: list[GenerateRequest]) -> list[GenerateResult]:
@@ -48,7 +55,9 @@ def gathering(size: int) -> dict[str, Any]:
     return {"window_ms": 5000, "max_batch_size": size}
 
 
-async def answers(served: ServedModels, batch: list[GenerateRequest], **settings: Any) -> tuple[list[GenerateResult], dict]:
+async def answers(
+    served: ServedModels, batch: list[GenerateRequest], **settings: Any
+) -> tuple[list[GenerateResult], dict]:
     async with Engine(served, **settings) as engine:
         results = await together(engine, batch)
         return results, engine.stats()
@@ -185,8 +194,11 @@ def test_a_cancelled_generate_call_leaves_its_batch(served):
 
 
 def test_json_constraints_hold_per_row(served):
-    schema = {"type": "object", "properties": {"answer": {"type": "string"}, "score": {"type": "integer"}},
-              "required": ["answer", "score"]}
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "score": {"type": "integer"}},
+        "required": ["answer", "score"],
+    }
     batch = requests(served, "qa", max_new_tokens=48)[:3]
     constrained = [GenerateRequest(r.model, r.prompt_ids, 48, constraint=JsonConstraint(schema)) for r in batch[:2]]
     results, _ = run(answers(served, constrained + batch[2:], **gathering(3)))
@@ -211,14 +223,17 @@ def test_errors_stay_with_their_request(served):
     assert [first, second] == run(answers(served, good, batching=False))[0]
 
 
-@pytest.mark.parametrize("fields, error, message", [
-    ({"model": "nope"}, ModelNotFound, "'nope' is not served here"),
-    ({"prompt_ids": []}, ConfigError, "the prompt has no tokens"),
-    ({"prompt_ids": [1, 10**6]}, ConfigError, "outside model 'sentiment''s vocabulary"),
-    ({"max_new_tokens": 0}, ConfigError, "max_new_tokens is 0"),
-    ({"max_new_tokens": 8190}, ConfigError, "exceed model 'sentiment''s context of 8192 tokens"),
-    ({"temperature": -1.0}, ConfigError, "temperature is -1.0"),
-])
+@pytest.mark.parametrize(
+    "fields, error, message",
+    [
+        ({"model": "nope"}, ModelNotFound, "'nope' is not served here"),
+        ({"prompt_ids": []}, ConfigError, "the prompt has no tokens"),
+        ({"prompt_ids": [1, 10**6]}, ConfigError, "outside model 'sentiment''s vocabulary"),
+        ({"max_new_tokens": 0}, ConfigError, "max_new_tokens is 0"),
+        ({"max_new_tokens": 8190}, ConfigError, "exceed model 'sentiment''s context of 8192 tokens"),
+        ({"temperature": -1.0}, ConfigError, "temperature is -1.0"),
+    ],
+)
 def test_bad_requests_fail_before_they_queue(served, fields, error, message):
     request = GenerateRequest(**{"model": None, "prompt_ids": [1, 2, 3, 4], "max_new_tokens": 4, **fields})
 
@@ -241,8 +256,10 @@ def test_label_scoring_requests_are_batched_and_exact(served):
 
     async def scenario():
         async with Engine(served, **gathering(2)) as engine:
-            parts = await asyncio.gather(engine.score_labels("sentiment", rendered[:1], labels),
-                                         engine.score_labels("sentiment", rendered[1:], labels))
+            parts = await asyncio.gather(
+                engine.score_labels("sentiment", rendered[:1], labels),
+                engine.score_labels("sentiment", rendered[1:], labels),
+            )
             return parts[0] + parts[1], engine.stats()
 
     scores, stats = run(scenario())

@@ -20,8 +20,11 @@ from brewslm.serving.settings import server_settings
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of a Prometheus exposition, keyed by name and sorted labels."""
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_tokens_per_second_counts_the_window_only() -> None:
@@ -34,12 +37,18 @@ def test_tokens_per_second_counts_the_window_only() -> None:
 
 
 def test_engine_stats_become_gauges() -> None:
-    families = {f.name: f for f in engine_families(
-        {"batches": 3, "busy_seconds": 1.5, "batch_sizes": {1: 2, 4: 1}, "batching": True, "note": "x", "ids": [1]})}
+    families = {
+        f.name: f
+        for f in engine_families(
+            {"batches": 3, "busy_seconds": 1.5, "batch_sizes": {1: 2, 4: 1}, "batching": True, "note": "x", "ids": [1]}
+        )
+    }
     assert set(families) == {"brewslm_engine_batches", "brewslm_engine_busy_seconds", "brewslm_engine_batch_sizes"}
     assert families["brewslm_engine_batches"].samples[0].value == 3.0
-    assert {(s.labels["key"], s.value) for s in families["brewslm_engine_batch_sizes"].samples} == {("1", 2.0),
-                                                                                                 ("4", 1.0)}
+    assert {(s.labels["key"], s.value) for s in families["brewslm_engine_batch_sizes"].samples} == {
+        ("1", 2.0),
+        ("4", 1.0),
+    }
 
 
 def test_metrics_use_their_own_registry() -> None:
@@ -54,13 +63,18 @@ def test_metrics_use_their_own_registry() -> None:
     assert ("brewslm_generated_tokens_total", (("model", "m"),)) not in samples(second.exposition()[0].decode())
 
 
-def test_a_live_server_exposes_requests_latency_tokens_and_batches(served_base_dir: Path,
-                                                                    serve: Callable[..., Any]) -> None:
+def test_a_live_server_exposes_requests_latency_tokens_and_batches(
+    served_base_dir: Path, serve: Callable[..., Any]
+) -> None:
     models = ServedModels.load([str(served_base_dir)])
     model = models.ids()[0]
     with serve(create_app(models, server_settings(api_key=""))) as url, httpx.Client(base_url=url, timeout=60) as http:
-        replies = [http.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": f"hi {i}"}],
-                                                           "max_tokens": 5}).json() for i in range(2)]
+        replies = [
+            http.post(
+                "/v1/chat/completions", json={"messages": [{"role": "user", "content": f"hi {i}"}], "max_tokens": 5}
+            ).json()
+            for i in range(2)
+        ]
         assert http.get(f"/v1/models/{model}").status_code == 200
         assert http.get("/v1/nowhere").status_code == 404
         assert http.post("/v1/chat/completions", json={}).status_code == 422
@@ -78,13 +92,16 @@ def test_a_live_server_exposes_requests_latency_tokens_and_batches(served_base_d
     assert values[("brewslm_request_duration_seconds_count", (("endpoint", "/v1/chat/completions"),))] == 3
     generated = sum(r["usage"]["completion_tokens"] for r in replies)
     assert values[("brewslm_generated_tokens_total", (("model", model),))] == generated
-    assert values[("brewslm_prompt_tokens_total", (("model", model),))] == sum(r["usage"]["prompt_tokens"]
-                                                                                for r in replies)
+    assert values[("brewslm_prompt_tokens_total", (("model", model),))] == sum(
+        r["usage"]["prompt_tokens"] for r in replies
+    )
     assert values[("brewslm_generated_tokens_per_second", ())] > 0
     assert values[("brewslm_engine_batches", ())] >= 1
     assert values[("brewslm_engine_generated_tokens", ())] == generated
-    assert sum(v for (name, _), v in values.items() if name == "brewslm_engine_batch_sizes") == \
-        values[("brewslm_engine_batches", ())]
+    assert (
+        sum(v for (name, _), v in values.items() if name == "brewslm_engine_batch_sizes")
+        == values[("brewslm_engine_batches", ())]
+    )
 
 
 def test_requests_refused_before_routing_count_under_their_route(served_base_dir: Path) -> None:

@@ -41,17 +41,21 @@ def base_server(served_base_dir: Path, serve: Callable[..., Any]) -> Iterator[op
 
 def test_messages_need_content_and_tool_messages_their_call_id(base_server: openai.OpenAI) -> None:
     # a content-less tool message was answered (200, after generating a whole reply)
-    cases = [([{"role": "tool"}], "messages[0].content"),
-             ([{"role": "tool", "content": None, "tool_call_id": "c1"}], "messages[0].content"),
-             ([{"role": "user", "content": "hi"}, {"role": "assistant"}], "messages[1].content"),
-             ([{"role": "system", "content": "x"}, {"role": "tool", "content": "42"}], "messages[1].tool_call_id")]
+    cases = [
+        ([{"role": "tool"}], "messages[0].content"),
+        ([{"role": "tool", "content": None, "tool_call_id": "c1"}], "messages[0].content"),
+        ([{"role": "user", "content": "hi"}, {"role": "assistant"}], "messages[1].content"),
+        ([{"role": "system", "content": "x"}, {"role": "tool", "content": "42"}], "messages[1].tool_call_id"),
+    ]
     for messages, param in cases:
         with pytest.raises(openai.BadRequestError) as caught:
             base_server.chat.completions.create(model="", messages=messages, max_tokens=2)
         assert caught.value.body["param"] == param and param in caught.value.body["message"]
     reply = base_server.chat.completions.create(
-        model="", max_tokens=2, messages=[{"role": "user", "content": ""},
-                                          {"role": "tool", "content": "42", "tool_call_id": "c1"}])
+        model="",
+        max_tokens=2,
+        messages=[{"role": "user", "content": ""}, {"role": "tool", "content": "42", "tool_call_id": "c1"}],
+    )
     assert reply.choices[0].message.role == "assistant"
 
 
@@ -65,8 +69,9 @@ def test_top_p_is_taken_with_greedy_decoding(base_server: openai.OpenAI) -> None
     with pytest.raises(openai.BadRequestError) as caught:  # sampling draws from the top-k, not a nucleus
         base_server.chat.completions.create(model="", messages=MESSAGES, max_tokens=4, top_p=0.5, temperature=1.0)
     assert caught.value.body["param"] == "top_p"
-    sampled = base_server.chat.completions.create(model="", messages=MESSAGES, max_tokens=4, top_p=1.0,
-                                                  temperature=1.0, seed=1)
+    sampled = base_server.chat.completions.create(
+        model="", messages=MESSAGES, max_tokens=4, top_p=1.0, temperature=1.0, seed=1
+    )
     assert sampled.choices
     for outside in (0.0, -1.0, 1.5):
         with pytest.raises(openai.UnprocessableEntityError):
@@ -107,8 +112,11 @@ def test_chat_completion_round_trip_counts_tokens(server: SimpleNamespace) -> No
 def test_streamed_chat_matches_the_plain_reply(server: SimpleNamespace) -> None:
     qa = server.ids[1]
     plain = server.client.chat.completions.create(model=qa, messages=MESSAGES, max_tokens=12)
-    chunks = list(server.client.chat.completions.create(model=qa, messages=MESSAGES, max_tokens=12, stream=True,
-                                                        stream_options={"include_usage": True}))
+    chunks = list(
+        server.client.chat.completions.create(
+            model=qa, messages=MESSAGES, max_tokens=12, stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert chunks[0].choices[0].delta.role == "assistant"
     assert all(chunk.object == "chat.completion.chunk" and chunk.model == qa for chunk in chunks)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -132,23 +140,32 @@ def test_completions_plain_batch_and_stream(server: SimpleNamespace) -> None:
     both = server.client.completions.create(model=base, prompt=["The quick brown fox", "My parcel"], max_tokens=8)
     assert [c.index for c in both.choices] == [0, 1]
     assert both.choices[0].text == one.choices[0].text
-    streamed = list(server.client.completions.create(model=base, prompt="The quick brown fox", max_tokens=8,
-                                                     stream=True))
+    streamed = list(
+        server.client.completions.create(model=base, prompt="The quick brown fox", max_tokens=8, stream=True)
+    )
     assert "".join(c.choices[0].text for c in streamed) == one.choices[0].text
     assert streamed[-1].choices[0].finish_reason == one.choices[0].finish_reason
 
 
 def test_json_schema_response_format_gives_a_valid_document(server: SimpleNamespace) -> None:
     # a random model pads with all the whitespace the decoder allows: the budget leaves room for it
-    schema = {"type": "object", "properties": {"positive": {"type": "boolean"}}, "required": ["positive"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"positive": {"type": "boolean"}},
+        "required": ["positive"],
+        "additionalProperties": False,
+    }
     reply = server.client.chat.completions.create(
-        model=server.ids[0], messages=MESSAGES, max_tokens=256,
-        response_format={"type": "json_schema", "json_schema": {"name": "review", "schema": schema}})
+        model=server.ids[0],
+        messages=MESSAGES,
+        max_tokens=256,
+        response_format={"type": "json_schema", "json_schema": {"name": "review", "schema": schema}},
+    )
     assert reply.choices[0].finish_reason == "stop"
     jsonschema.validate(json.loads(reply.choices[0].message.content), schema)
-    loose = server.client.chat.completions.create(model=server.ids[0], messages=MESSAGES, max_tokens=32,
-                                                  response_format={"type": "json_object"})
+    loose = server.client.chat.completions.create(
+        model=server.ids[0], messages=MESSAGES, max_tokens=32, response_format={"type": "json_object"}
+    )
     if loose.choices[0].finish_reason == "stop":
         assert isinstance(json.loads(loose.choices[0].message.content), dict)
 
@@ -165,8 +182,13 @@ def test_stop_strings_cut_the_reply(server: SimpleNamespace) -> None:
 
 def test_sampling_is_repeatable_with_a_seed(server: SimpleNamespace) -> None:
     def sample(seed: int) -> str:
-        return server.client.chat.completions.create(model=server.ids[1], messages=MESSAGES, max_tokens=12,
-                                                     temperature=1.0, seed=seed).choices[0].message.content
+        return (
+            server.client.chat.completions.create(
+                model=server.ids[1], messages=MESSAGES, max_tokens=12, temperature=1.0, seed=seed
+            )
+            .choices[0]
+            .message.content
+        )
 
     assert sample(7) == sample(7)
 
@@ -176,16 +198,19 @@ def test_unsupported_parameters_are_refused_by_name(server: SimpleNamespace) -> 
         server.client.chat.completions.create(model=server.ids[0], messages=MESSAGES, n=2)
     assert caught.value.body["param"] == "n" and "not supported" in caught.value.body["message"]
     with pytest.raises(openai.BadRequestError) as caught:
-        server.client.chat.completions.create(model=server.ids[0], messages=MESSAGES,
-                                              tools=[{"type": "function", "function": {"name": "f"}}])
+        server.client.chat.completions.create(
+            model=server.ids[0], messages=MESSAGES, tools=[{"type": "function", "function": {"name": "f"}}]
+        )
     assert "/v1/tool_call" in caught.value.body["message"]
     with pytest.raises(openai.BadRequestError) as caught:
         server.client.completions.create(model=server.ids[2], prompt=["a", "b"], stream=True)
     assert caught.value.body["param"] == "prompt"
     with pytest.raises(openai.BadRequestError) as caught:
         server.client.chat.completions.create(
-            model=server.ids[0], messages=MESSAGES,
-            response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "frob"}}})
+            model=server.ids[0],
+            messages=MESSAGES,
+            response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "frob"}}},
+        )
     assert caught.value.body["param"] == "response_format.json_schema.schema"
 
 

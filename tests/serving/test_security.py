@@ -27,8 +27,9 @@ CHAT = {"messages": [{"role": "user", "content": "hello there"}], "max_tokens": 
 @pytest.fixture(scope="module")
 def server(served_base_dir: Path, serve: Callable[..., Any]) -> Iterator[SimpleNamespace]:
     models = ServedModels.load([str(served_base_dir)])
-    app = create_app(models, server_settings(api_key=KEY, max_request_bytes=LIMIT_BYTES, max_tokens_limit=256,
-                                             max_inputs=2))
+    app = create_app(
+        models, server_settings(api_key=KEY, max_request_bytes=LIMIT_BYTES, max_tokens_limit=256, max_inputs=2)
+    )
     with serve(app) as url:
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
         yield SimpleNamespace(url=url, http=http, state=app.state.brewslm, model=models.ids()[0])
@@ -64,8 +65,12 @@ def test_settings_take_the_key_from_the_environment(monkeypatch: pytest.MonkeyPa
 
 def test_requests_need_the_key_except_healthz(server: SimpleNamespace) -> None:
     bare = httpx.Client(base_url=server.url, timeout=30)
-    for method, path in (("GET", "/v1/models"), ("POST", "/v1/chat/completions"), ("GET", "/metrics"),
-                         ("GET", "/no/such/path")):
+    for method, path in (
+        ("GET", "/v1/models"),
+        ("POST", "/v1/chat/completions"),
+        ("GET", "/metrics"),
+        ("GET", "/no/such/path"),
+    ):
         error = error_of(bare.request(method, path, json=CHAT if method == "POST" else None), 401)
         assert error["code"] == "invalid_api_key"
     assert error_of(bare.get("/v1/models", headers={"Authorization": "Bearer wrong"}), 401)
@@ -80,11 +85,15 @@ def test_requests_need_the_key_except_healthz(server: SimpleNamespace) -> None:
 
 
 def test_malformed_json_is_400_and_schema_violations_422(server: SimpleNamespace) -> None:
-    broken = server.http.post("/v1/chat/completions", content=b'{"messages": [', headers={"Content-Type": "application/json"})
+    broken = server.http.post(
+        "/v1/chat/completions", content=b'{"messages": [', headers={"Content-Type": "application/json"}
+    )
     assert error_of(broken, 400)["code"] == "invalid_json"
     missing = error_of(server.http.post("/v1/chat/completions", json={"max_tokens": 4}), 422)
     assert missing["param"] == "messages" and "required" in missing["message"]
-    bad_role = error_of(server.http.post("/v1/chat/completions", json={"messages": [{"role": "wizard", "content": "x"}]}), 422)
+    bad_role = error_of(
+        server.http.post("/v1/chat/completions", json={"messages": [{"role": "wizard", "content": "x"}]}), 422
+    )
     assert bad_role["param"] == "messages[0].role"  # as OpenAI names it
     typo = error_of(server.http.post("/v1/chat/completions", json={**CHAT, "temprature": 0.5}), 422)
     assert typo["param"] == "temprature"
@@ -92,8 +101,12 @@ def test_malformed_json_is_400_and_schema_violations_422(server: SimpleNamespace
     assert zero["param"] == "max_tokens"
     not_object = error_of(server.http.post("/v1/completions", json=["prompt"]), 422)
     assert "must be a JSON object" in not_object["message"]
-    as_text = error_of(server.http.post("/v1/chat/completions", content=json.dumps(CHAT).encode(),
-                                        headers={"Content-Type": "text/plain"}), 422)
+    as_text = error_of(
+        server.http.post(
+            "/v1/chat/completions", content=json.dumps(CHAT).encode(), headers={"Content-Type": "text/plain"}
+        ),
+        422,
+    )
     assert "Content-Type: application/json" in as_text["message"]
     image = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}
     assert error_of(server.http.post("/v1/chat/completions", json=image), 422)["param"] == "messages[0].content"
@@ -108,12 +121,14 @@ def test_an_empty_body_and_nan_are_malformed_json_400(server: SimpleNamespace) -
     for constant in (b"NaN", b"Infinity", b"-Infinity"):
         body = b'{"messages": [{"role": "user", "content": "hi"}], "temperature": ' + constant + b"}"
         for raw in (body, b'{"messages": ' + constant + b"}"):
-            error = error_of(server.http.post("/v1/chat/completions", content=raw,
-                                              headers={"Content-Type": "application/json"}), 400)
+            error = error_of(
+                server.http.post("/v1/chat/completions", content=raw, headers={"Content-Type": "application/json"}), 400
+            )
             assert error["code"] == "invalid_json" and constant.decode().lstrip("-") in error["message"]
     # a JSON null is valid JSON that is not an object: still the schema's 422
-    assert error_of(server.http.post("/v1/chat/completions", content=b"null",
-                                     headers={"Content-Type": "application/json"}), 422)
+    assert error_of(
+        server.http.post("/v1/chat/completions", content=b"null", headers={"Content-Type": "application/json"}), 422
+    )
 
 
 def test_requests_above_the_limits_are_400(server: SimpleNamespace) -> None:
@@ -135,8 +150,9 @@ def test_oversize_bodies_are_413(server: SimpleNamespace) -> None:
             yield b"y" * 1024
         yield b'"}]}'
 
-    assert error_of(server.http.post("/v1/chat/completions", content=chunks(),
-                                     headers={"Content-Type": "application/json"}), 413)
+    assert error_of(
+        server.http.post("/v1/chat/completions", content=chunks(), headers={"Content-Type": "application/json"}), 413
+    )
     small = server.http.post("/v1/chat/completions", json=CHAT)
     assert small.status_code == 200
 
@@ -146,8 +162,9 @@ def test_unknown_paths_and_methods(server: SimpleNamespace) -> None:
     assert error_of(server.http.get("/v1/chat/completions"), 405)["code"] == "method_not_allowed"
 
 
-def test_an_unexpected_failure_is_a_500_without_details(server: SimpleNamespace,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_failure_is_a_500_without_details(
+    server: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken(request: Any) -> Any:
         raise RuntimeError("internal detail that must not leak")
 
@@ -161,16 +178,15 @@ def test_slow_requests_time_out_with_504(server: SimpleNamespace, monkeypatch: p
     error = error_of(server.http.post("/v1/chat/completions", json={**CHAT, "max_tokens": 200}), 504)
     assert error["code"] == "timeout"
     with server.http.stream("POST", "/v1/chat/completions", json={**CHAT, "max_tokens": 200, "stream": True}) as stream:
-        events = [line[len("data: "):] for line in stream.iter_lines() if line.startswith("data: ")]
+        events = [line[len("data: ") :] for line in stream.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]" and json.loads(events[-2])["error"]["code"] == "timeout"
 
 
 def test_the_server_survives_a_client_that_leaves_mid_stream(server: SimpleNamespace) -> None:
     cancelled_before = server.state.engine.stats()["cancelled"]
-    with server.http.stream("POST", "/v1/chat/completions",
-                            json={**CHAT, "max_tokens": 250, "stream": True}) as stream:
+    with server.http.stream("POST", "/v1/chat/completions", json={**CHAT, "max_tokens": 250, "stream": True}) as stream:
         first = next(line for line in stream.iter_lines() if line.startswith("data: "))
-        assert json.loads(first[len("data: "):])["choices"][0]["delta"]["role"] == "assistant"
+        assert json.loads(first[len("data: ") :])["choices"][0]["delta"]["role"] == "assistant"
     # the stream is closed after one event; the row leaves its batch and the server goes on
     reply = server.http.post("/v1/chat/completions", json=CHAT)
     assert reply.status_code == 200 and reply.json()["choices"][0]["message"]["role"] == "assistant"

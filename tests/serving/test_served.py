@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from brewslm.base_models import load_causal_lm
 from brewslm.errors import ConfigError
 from brewslm.evaluation.prediction.prompts import prompt_ids
 from brewslm.export.bundle import resolve_bundle
-from brewslm.retrieval import write_chunks
-from brewslm.base_models import load_causal_lm
-from brewslm.retrieval import Chunk
+from brewslm.retrieval import Chunk, write_chunks
 from brewslm.serving.served import ModelNotFound, ServedModels
 from brewslm.tasks.rendering import conversation
 
@@ -71,11 +70,16 @@ def test_ids_are_unique_and_unknown_ids_name_what_is_served(served, sentiment_ru
 def test_prompts_are_the_tokens_training_and_evaluation_use(served):
     sentiment = served.get("sentiment")
     tokenizer = sentiment.tokenizer
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
-                {"role": "assistant", "content": "hello"}, {"role": "user", "content": "and?"}]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "and?"},
+    ]
     ids = sentiment.chat_prompt_ids(messages)
-    assert ids == prompt_ids(conversation([*messages, {"role": "assistant", "content": "x"}], train="last"),
-                             tokenizer, 10_000)
+    assert ids == prompt_ids(
+        conversation([*messages, {"role": "assistant", "content": "x"}], train="last"), tokenizer, 10_000
+    )
     assert tokenizer.decode(ids) == tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     record = {"text": "a wonderful, moving film", "label": "negative"}  # any label: only the prompt counts
@@ -95,16 +99,25 @@ def test_task_parts(served, served_base_dir):
     assert sentiment.handler.candidate_labels() == ["negative", "positive"]
     assert qa.handler.parse(" Paris ", {"question": "q"}) == "Paris"
     assert (base.task, base.profile, base.handler, base.retriever) == (None, None, None, None)
-    assert base.describe() == {"id": served_base_dir.name, "kind": "model", "task": None, "scoring_mode": None,
-                               "adapter": False, "base": None}
+    assert base.describe() == {
+        "id": served_base_dir.name,
+        "kind": "model",
+        "task": None,
+        "scoring_mode": None,
+        "adapter": False,
+        "base": None,
+    }
     assert sentiment.describe()["base"] == served_base_dir.name
 
 
-@pytest.mark.parametrize("messages, message", [
-    ([], "messages is empty"),
-    ([{"content": "hi"}], r"messages\[0\] needs a 'role'"),
-    ([{"role": "user", "content": ["a", "b"]}], r"messages\[0\].content must be a string"),
-])
+@pytest.mark.parametrize(
+    "messages, message",
+    [
+        ([], "messages is empty"),
+        ([{"content": "hi"}], r"messages\[0\] needs a 'role'"),
+        ([{"role": "user", "content": ["a", "b"]}], r"messages\[0\].content must be a string"),
+    ],
+)
 def test_bad_messages_are_one_line_errors(served, messages, message):
     with pytest.raises(ConfigError, match=message):
         served.get("sentiment").chat_prompt_ids(messages)
@@ -118,12 +131,19 @@ def test_records_missing_a_field_and_plain_models_say_what_to_do(served, served_
 
 
 def test_rag_bundles_get_a_retriever_over_their_chunks(qa_run, tmp_path):
-    chunks = [Chunk("faq", 0, 0, 30, "Refunds take five working days."),
-              Chunk("faq", 1, 31, 70, "Parcels ship from Leeds every Monday.")]
+    chunks = [
+        Chunk("faq", 0, 0, 30, "Refunds take five working days."),
+        Chunk("faq", 1, 31, 70, "Parcels ship from Leeds every Monday."),
+    ]
     chunks_file = write_chunks(tmp_path / "chunks.jsonl", chunks)
     bundle = resolve_bundle(str(qa_run))
-    bundle = replace(bundle, name="faq", serving=replace(bundle.serving, retrieval={
-        "chunks_file": str(chunks_file), "mode": "bm25", "top_k": 1, "candidates": 10}))
+    bundle = replace(
+        bundle,
+        name="faq",
+        serving=replace(
+            bundle.serving, retrieval={"chunks_file": str(chunks_file), "mode": "bm25", "top_k": 1, "candidates": 10}
+        ),
+    )
     served = ServedModels.from_bundles([bundle]).get("faq")
     assert served.retriever.chunks == chunks
     assert served.retriever.search("when do parcels ship", 1)[0].index == 1
@@ -134,10 +154,18 @@ def test_rag_bundles_get_a_retriever_over_their_chunks(qa_run, tmp_path):
 
 def test_field_match_models_get_the_bundle_schema(tiny_runs):
     rows = [{"text": f"Order {i} from Acme ships on Monday", "order": i, "company": "Acme"} for i in range(4)]
-    run = tiny_runs.train("orders", rows, "kv_to_structured",
-                          {"text": "text", "order": "target.order", "company": "target.company"}, max_steps=1)
+    run = tiny_runs.train(
+        "orders",
+        rows,
+        "kv_to_structured",
+        {"text": "text", "order": "target.order", "company": "target.company"},
+        max_steps=1,
+    )
     served = ServedModels.load([str(run)]).get("orders")
     schema = served.serving.json_schema
     assert set(schema["properties"]) == {"order", "company"}
     assert served.handler.json_schema({"text": "x"}) == schema
-    assert served.handler.parse(json.dumps({"order": 7, "company": "Acme"}), {"text": "x"}) == {"order": 7, "company": "Acme"}
+    assert served.handler.parse(json.dumps({"order": 7, "company": "Acme"}), {"text": "x"}) == {
+        "order": 7,
+        "company": "Acme",
+    }

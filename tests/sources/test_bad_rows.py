@@ -32,6 +32,7 @@ def reasons(rows: list) -> list:
 
 # --- integers past Python's digit limit ----------------------------------------------------------
 
+
 def test_a_jsonl_integer_past_the_digit_limit_is_one_parse_error(tmp_path: Path):
     path = tmp_path / "big.jsonl"
     path.write_text(f'{{"text": "a"}}\n{{"text": "b", "n": {HUGE}}}\n{{"text": "c"}}\n')
@@ -61,6 +62,7 @@ def test_json_refuses_an_integer_no_reader_can_hold_in_one_line(tmp_path: Path):
 
 
 # --- nesting ---------------------------------------------------------------------------------------
+
 
 def test_too_deep_is_measured_without_recursion():
     value = json.loads(deep_value(900))  # parsed shallow in the stack; measuring must not recurse
@@ -126,6 +128,7 @@ def test_plugin_sources_are_checked_too():
 
 
 # --- what is actually wrong ----------------------------------------------------------------------
+
 
 def test_a_symlink_loop_is_not_file_not_found(tmp_path: Path):
     os.symlink(tmp_path / "b.jsonl", tmp_path / "a.jsonl")

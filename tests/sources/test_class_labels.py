@@ -9,7 +9,13 @@ FEATURES = {
     "label": {"names": ["neg", "pos"], "_type": "ClassLabel"},
     "ner_tags": {"feature": {"names": ["O", "B-PER", "I-PER"], "_type": "ClassLabel"}, "_type": "Sequence"},
     "nested": {"inner": {"names": ["x", "y"], "_type": "ClassLabel"}, "other": {"dtype": "int32", "_type": "Value"}},
-    "answers": {"feature": {"kind": {"names": ["short", "long"], "_type": "ClassLabel"}, "text": {"dtype": "string", "_type": "Value"}}, "_type": "Sequence"},
+    "answers": {
+        "feature": {
+            "kind": {"names": ["short", "long"], "_type": "ClassLabel"},
+            "text": {"dtype": "string", "_type": "Value"},
+        },
+        "_type": "Sequence",
+    },
     "old_style": [{"names": ["a", "b"], "_type": "ClassLabel"}],
 }
 

@@ -24,15 +24,27 @@ TOPICS = ["World", "Sports", "Business", "Sci/Tech"]
 
 @pytest.mark.parametrize(
     "values, expected",
-    [([1, 2, 4], {1, 2, 4}), (["1", " 3 ", ""], {1, 3}), ([0, "0", 7], {0, 7}), (["03", "1"], None), ([-1, 1], None),
-     ([True, 1], None), (["pos", "1"], None), ([1.5], None), (["", " "], None), (["１"], None)],
+    [
+        ([1, 2, 4], {1, 2, 4}),
+        (["1", " 3 ", ""], {1, 3}),
+        ([0, "0", 7], {0, 7}),
+        (["03", "1"], None),
+        ([-1, 1], None),
+        ([True, 1], None),
+        (["pos", "1"], None),
+        ([1.5], None),
+        (["", " "], None),
+        (["１"], None),
+    ],
 )
 def test_class_ids(values, expected):
     assert class_ids(values) == expected
 
 
 def test_classes_txt_one_based(tmp_path):
-    data = folder(tmp_path, {"classes.txt": "\n".join(TOPICS) + "\n", "readme.txt": "About this data.\nFour classes.\n"})
+    data = folder(
+        tmp_path, {"classes.txt": "\n".join(TOPICS) + "\n", "readme.txt": "About this data.\nFour classes.\n"}
+    )
     found = find_label_names(data, {1, 2, 4})
     assert found.path.name == "classes.txt" and found.base == 1 and found.by_name
     assert found.names == {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"}
@@ -56,7 +68,11 @@ def test_too_few_names_is_no_match(tmp_path):
 
 @pytest.mark.parametrize(
     "content",
-    [{"0": "neg", "1": "pos", "2": "neutral"}, {"neg": 0, "pos": 1, "neutral": 2}, {"id2label": {"0": "neg", "1": "pos", "2": "neutral"}}],
+    [
+        {"0": "neg", "1": "pos", "2": "neutral"},
+        {"neg": 0, "pos": 1, "neutral": 2},
+        {"id2label": {"0": "neg", "1": "pos", "2": "neutral"}},
+    ],
 )
 def test_labels_json_with_explicit_ids(tmp_path, content):
     data = folder(tmp_path, {"labels.json": json.dumps(content)})
@@ -96,8 +112,13 @@ def test_found_by_shape_with_more_names_than_the_ids_seen_only_when_zero_based(t
 
 
 def test_a_file_that_fits_exactly_comes_before_one_with_more_names(tmp_path):
-    data = folder(tmp_path, {"levels": "low\nmid\nhigh\n", "notes.txt": "Collected in 2020.\nThree levels.\nSee the paper.\n"
-                             "Thanks to all.\n"})
+    data = folder(
+        tmp_path,
+        {
+            "levels": "low\nmid\nhigh\n",
+            "notes.txt": "Collected in 2020.\nThree levels.\nSee the paper.\nThanks to all.\n",
+        },
+    )
     assert find_label_names(data, {0, 1, 2}).path.name == "levels"
     (tmp_path / "levels").unlink()
     (tmp_path / "more.txt").write_text("a\nb\nc\nd\ne\n", encoding="utf-8")
@@ -156,8 +177,15 @@ def test_id_and_name_per_line(tmp_path):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-NAME = st.text(st.characters(blacklist_characters="\n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", blacklist_categories=("Cs",)),
-               min_size=1, max_size=20).map(str.strip).filter(lambda s: s and len(s.split()) <= 8)
+NAME = (
+    st.text(
+        st.characters(blacklist_characters="\n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", blacklist_categories=("Cs",)),
+        min_size=1,
+        max_size=20,
+    )
+    .map(str.strip)
+    .filter(lambda s: s and len(s.split()) <= 8)
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

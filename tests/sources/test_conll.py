@@ -89,9 +89,11 @@ def test_other_schemes_gzip_empty_missing_binary(tmp_path: Path):
 
 def test_comment_lines_and_space_tokens_issue_15(tmp_path: Path):
     # KLUE style: file-header comments, a per-sentence comment repeating the sentence, a space token
-    data = "## 토큰 구분자 : \\n\n## 컬럼명 : CHAR\tNE_TAG\n" + "".join(
-        f"## doc-{i}\t<경찰:OG>은 또\n경\tB-OG\n찰\tI-OG\n은\tO\n \tO\n또\tO\n\n" for i in range(3)
-    ) + "# O\t\n#\tO\nok\tO\n\n"
+    data = (
+        "## 토큰 구분자 : \\n\n## 컬럼명 : CHAR\tNE_TAG\n"
+        + "".join(f"## doc-{i}\t<경찰:OG>은 또\n경\tB-OG\n찰\tI-OG\n은\tO\n \tO\n또\tO\n\n" for i in range(3))
+        + "# O\t\n#\tO\nok\tO\n\n"
+    )
     path = tmp_path / "klue.tsv"
     path.write_text(data, encoding="utf-8")
     got = list(open_source(f"conll:{path}").rows())
@@ -106,8 +108,11 @@ def test_comment_lines_and_space_tokens_issue_15(tmp_path: Path):
 def test_token_and_tag_columns_are_read_from_the_values(tmp_path: Path):
     # UNER / CoNLL-U style: a running index first, the IOB tag in the middle, constant misc columns after
     uner = tmp_path / "da.iob2"
-    uner.write_text("# sent_id = 1\n# text = Anna bor i Aarhus\n1\tAnna\tB-PER\tO#O\ts\n2\tbor\tO\tO#O\ts\n"
-                    "3\ti\tO\tO#O\ts\n4\tAarhus\tB-LOC\tO#O\ts\n\n1\tHej\tO\tO#O\ts\n\n", encoding="utf-8")
+    uner.write_text(
+        "# sent_id = 1\n# text = Anna bor i Aarhus\n1\tAnna\tB-PER\tO#O\ts\n2\tbor\tO\tO#O\ts\n"
+        "3\ti\tO\tO#O\ts\n4\tAarhus\tB-LOC\tO#O\ts\n\n1\tHej\tO\tO#O\ts\n\n",
+        encoding="utf-8",
+    )
     source = open_source(f"conll:{uner}")
     assert [r["tokens"] for r in source.rows()] == [["Anna", "bor", "i", "Aarhus"], ["Hej"]]
     assert next(iter(source.rows()))["tags"] == ["B-PER", "O", "O", "B-LOC"]
@@ -116,4 +121,7 @@ def test_token_and_tag_columns_are_read_from_the_values(tmp_path: Path):
     conll03 = tmp_path / "eng.conll"
     conll03.write_text("EU NNP B-NP B-ORG\nrejects VBZ B-VP O\nGerman JJ B-NP B-MISC\n\nPeter NNP B-NP B-PER\n\n")
     assert [r["tags"] for r in open_source(f"conll:{conll03}").rows()] == [["B-ORG", "O", "B-MISC"], ["B-PER"]]
-    assert [r["tags"] for r in open_source(f"conll:{conll03}?tag_column=3").rows()] == [["B-NP", "B-VP", "B-NP"], ["B-NP"]]
+    assert [r["tags"] for r in open_source(f"conll:{conll03}?tag_column=3").rows()] == [
+        ["B-NP", "B-VP", "B-NP"],
+        ["B-NP"],
+    ]

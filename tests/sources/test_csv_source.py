@@ -152,7 +152,9 @@ def test_latin1_file_is_detected_and_the_encoding_option_overrides(tmp_path: Pat
     assert list(source.rows()) == [{"text": "café crème", "label": "1"}]
     assert source.encoding.codec in ("cp1252", "iso8859-1") and any("encoding: " in n for n in source.notes)
     assert rows(path, "?encoding=latin-1") == [{"text": "café crème", "label": "1"}]
-    assert rows(path, "?encoding=koi8-r") == [{"text": "caf" + b"\xe9".decode("koi8-r") + " cr" + b"\xe8".decode("koi8-r") + "me", "label": "1"}]
+    assert rows(path, "?encoding=koi8-r") == [
+        {"text": "caf" + b"\xe9".decode("koi8-r") + " cr" + b"\xe8".decode("koi8-r") + "me", "label": "1"}
+    ]
     with pytest.raises(SourceError, match="unknown encoding 'klingon'"):
         open_source(f"csv:{path}?encoding=klingon")
 
@@ -211,7 +213,7 @@ def test_header_guess_keeps_real_headers():
 
 def test_sniff_prefers_consistent_columns():
     assert sniff_delimiter("a;b\n1,5;2\n3,1;4\n") == ";"
-    assert sniff_delimiter("text,label\n\"x; y\",1\n") == ","
+    assert sniff_delimiter('text,label\n"x; y",1\n') == ","
     assert sniff_delimiter("single column\nvalue\n") == ","
 
 
@@ -225,9 +227,7 @@ def test_missing_path(tmp_path: Path):
         open_source(f"csv:{tmp_path}/nope.csv")
 
 
-cells = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
-)
+cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
 
 
 @HYPOTHESIS
@@ -294,19 +294,23 @@ def test_header_votes_from_labels_and_numbers():
     rows_ = [["sentence", "label"]] + [[b, ["pos", "neg"][i % 2]] for i, b in enumerate(BODIES * 2)]
     assert guess_has_header(rows_)
     assert not guess_has_header([[b, ["pos", "neg"][i % 2]] for i, b in enumerate(BODIES * 2)])
-    assert not guess_has_header([["1", "a title here", BODIES[0]]] + [[str(i), t, b] for i, (t, b) in enumerate(zip(TITLES, BODIES))])
+    assert not guess_has_header(
+        [["1", "a title here", BODIES[0]]] + [[str(i), t, b] for i, (t, b) in enumerate(zip(TITLES, BODIES))]
+    )
 
 
 @pytest.mark.parametrize("value", ["yes", "no"])
 def test_header_option_yes_no_overrides(tmp_path: Path, value: str):
     path = write(tmp_path, "a,b\n1,2\n")
     got = rows(path, f"?header={value}")
-    assert got == ([{"a": "1", "b": "2"}] if value == "yes" else [{"col_1": "a", "col_2": "b"}, {"col_1": "1", "col_2": "2"}])
+    assert got == (
+        [{"a": "1", "b": "2"}] if value == "yes" else [{"col_1": "a", "col_2": "b"}, {"col_1": "1", "col_2": "2"}]
+    )
 
 
 def test_tab_separated_text_with_stray_quotes_reads_one_record_per_line(tmp_path: Path):
     lines = [
-        'A very, very slow-moving, aimless movie.  \t0',
+        "A very, very slow-moving, aimless movie.  \t0",
         'The so-called "masterpiece" of the year.  \t1',
         'This is one of those faux "masterpieces.  \t0',
         '" The structure of this film is easily the most tightly constructed.  \t1',

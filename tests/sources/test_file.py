@@ -25,8 +25,10 @@ def test_dispatch_by_extension(tmp_path: Path):
     (tmp_path / "a.conll").write_text("w\tO\n")
     (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(b'{"x": 5}\n'))
     pq.write_table(pa.table({"x": [6]}), tmp_path / "a.parquet")
-    got = {name: list(open_source(f"file:{tmp_path / name}").rows()) for name in
-           ["a.jsonl", "a.ndjson", "a.csv", "a.json", "a.conll", "a.jsonl.gz", "a.parquet"]}
+    got = {
+        name: list(open_source(f"file:{tmp_path / name}").rows())
+        for name in ["a.jsonl", "a.ndjson", "a.csv", "a.json", "a.conll", "a.jsonl.gz", "a.parquet"]
+    }
     assert got == {
         "a.jsonl": [{"x": 1}],
         "a.ndjson": [{"x": 2}],
@@ -77,17 +79,24 @@ CONLL = "".join(f"# sent {i}\nBudi\tB-PER\npergi\tO\nke\tO\nJakarta\tB-LOC\n.\tO
 PROSE = "Ein Satz, mit Kommas, und noch mehr.\nNoch ein Satz.\nUnd, schließlich, der dritte, lange Satz hier.\n" * 3
 
 
-@pytest.mark.parametrize(("name", "data", "kind"), [
-    ("news.json", JSONL.replace("\n", "\r\n"), JsonlSource),  # JSON lines in a .json (CRLF)
-    ("valid-v1.3.json", JSONL, JsonlSource),
-    ("records.txt", JSONL, JsonlSource),
-    ("train_preprocess.txt", CONLL, ConllSource),  # CoNLL in a .txt
-    ("ner_dev.tsv", CONLL, ConllSource),  # CoNLL in a .tsv
-    ("table.txt", "sentence\tlabel\n" + "".join(f"review number {i} here\t{i % 2}\n" for i in range(10)), CsvSource),
-    ("tatoeba.deu", PROSE, TextSource),  # prose with commas is not a CSV
-    ("doc.jsonl", json.dumps(RECORDS, indent=2), JsonSource),  # pretty-printed document
-    ("single.csv", "text\nhello\nworld\n", CsvSource),  # one column: the content says text, the extension csv
-])
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("news.json", JSONL.replace("\n", "\r\n"), JsonlSource),  # JSON lines in a .json (CRLF)
+        ("valid-v1.3.json", JSONL, JsonlSource),
+        ("records.txt", JSONL, JsonlSource),
+        ("train_preprocess.txt", CONLL, ConllSource),  # CoNLL in a .txt
+        ("ner_dev.tsv", CONLL, ConllSource),  # CoNLL in a .tsv
+        (
+            "table.txt",
+            "sentence\tlabel\n" + "".join(f"review number {i} here\t{i % 2}\n" for i in range(10)),
+            CsvSource,
+        ),
+        ("tatoeba.deu", PROSE, TextSource),  # prose with commas is not a CSV
+        ("doc.jsonl", json.dumps(RECORDS, indent=2), JsonSource),  # pretty-printed document
+        ("single.csv", "text\nhello\nworld\n", CsvSource),  # one column: the content says text, the extension csv
+    ],
+)
 def test_content_decides_the_connector(tmp_path: Path, name: str, data: str, kind: type):
     path = tmp_path / name
     path.write_bytes(data.encode())
@@ -124,18 +133,23 @@ def test_sniffing_edge_cases(tmp_path: Path):
     assert isinstance(source, JsonlSource)  # one broken line is a bad row of JSON lines
     assert sum(1 for r in source.rows() if not isinstance(r, dict)) == 1
     titles = tmp_path / "abstracts.txt"  # headerless title + body, commas inside neither quoted nor short
-    titles.write_text("".join(f'Company {i},"An abstract, with commas, number {i}."\n' for i in range(8)), encoding="utf-8")
+    titles.write_text(
+        "".join(f'Company {i},"An abstract, with commas, number {i}."\n' for i in range(8)), encoding="utf-8"
+    )
     assert isinstance(open_source(f"file:{titles}"), CsvSource)
 
 
-@pytest.mark.parametrize("name, head, kind", [
-    ("scan.pdf", b"%PDF-1.4 binary", "a PDF document"),
-    ("rows.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),  # the extension does not rescue it
-    ("sheet.xlsx", b"PK\x03\x04\x14\x00\x06\x00", "a ZIP container"),
-    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "an old Microsoft Office file"),
-    ("data.db", b"SQLite format 3\x00\x10\x00", "an SQLite database"),
-    ("receipt.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", "a JPEG image"),
-])
+@pytest.mark.parametrize(
+    "name, head, kind",
+    [
+        ("scan.pdf", b"%PDF-1.4 binary", "a PDF document"),
+        ("rows.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),  # the extension does not rescue it
+        ("sheet.xlsx", b"PK\x03\x04\x14\x00\x06\x00", "a ZIP container"),
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "an old Microsoft Office file"),
+        ("data.db", b"SQLite format 3\x00\x10\x00", "an SQLite database"),
+        ("receipt.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", "a JPEG image"),
+    ],
+)
 def test_a_document_format_no_connector_reads_is_named_in_one_line(tmp_path: Path, name: str, head: bytes, kind: str):
     path = tmp_path / name
     path.write_bytes(head + b"x" * 100)

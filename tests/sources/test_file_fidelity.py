@@ -23,7 +23,7 @@ ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-32", "cp1252"]
 # any character but controls, surrogates and U+FEFF (a byte-order mark at the start of a file is
 # taken as one, by design); plus the characters that matter to the formats
 CHARS = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff")
-SPECIAL = st.sampled_from(list('"\',;|[]{}: \t\n#') + ["[Verse 1]", '{"a": 1}', "0", "1.5", "null", "  "])
+SPECIAL = st.sampled_from(list("\"',;|[]{}: \t\n#") + ["[Verse 1]", '{"a": 1}', "0", "1.5", "null", "  "])
 CELL = st.lists(st.one_of(CHARS, SPECIAL), max_size=12).map("".join)
 
 
@@ -72,8 +72,11 @@ def test_csv_cells_read_back_exactly(tmp_path: Path, rows, delimiter, quoting, c
 
 @FIDELITY
 @given(
-    records=st.lists(st.fixed_dictionaries({"text": CELL, "n": st.integers(), "tags": st.lists(CELL, max_size=3)}),
-                     min_size=1, max_size=15),
+    records=st.lists(
+        st.fixed_dictionaries({"text": CELL, "n": st.integers(), "tags": st.lists(CELL, max_size=3)}),
+        min_size=1,
+        max_size=15,
+    ),
     codec=st.sampled_from(ENCODINGS),
     ascii_only=st.booleans(),
 )
@@ -103,8 +106,9 @@ def test_text_lines_read_back_exactly(tmp_path: Path, lines, codec):
 
 
 @FIDELITY
-@given(blocks=st.lists(st.lists(LINE, min_size=1, max_size=4), min_size=1, max_size=8),
-       codec=st.sampled_from(ENCODINGS))
+@given(
+    blocks=st.lists(st.lists(LINE, min_size=1, max_size=4), min_size=1, max_size=8), codec=st.sampled_from(ENCODINGS)
+)
 def test_text_paragraphs_read_back_as_their_lines_joined_with_newline(tmp_path: Path, blocks, codec):
     paragraphs = ["\n".join(block) for block in blocks]
     text = "\n\n".join(paragraphs) + "\n"
@@ -122,8 +126,10 @@ TAG = st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG"])
 
 
 @FIDELITY
-@given(sentences=st.lists(st.lists(st.tuples(TOKEN, TAG), min_size=1, max_size=8), min_size=1, max_size=8),
-       codec=st.sampled_from(ENCODINGS))
+@given(
+    sentences=st.lists(st.lists(st.tuples(TOKEN, TAG), min_size=1, max_size=8), min_size=1, max_size=8),
+    codec=st.sampled_from(ENCODINGS),
+)
 def test_conll_tokens_read_back_exactly(tmp_path: Path, sentences, codec):
     text = "".join("".join(f"{tok}\t{tag}\n" for tok, tag in s) + "\n" for s in sentences)
     if not representable(text, codec):

@@ -93,7 +93,9 @@ def test_missing_path_directory_and_empty_target(tmp_path: Path):
 def test_a_named_pipe_is_refused_not_read_as_empty(tmp_path: Path):
     pipe = tmp_path / "stream.jsonl"
     os.mkfifo(pipe)  # nobody writes to it: reading it would block, and an import reads its source twice
-    with pytest.raises(SourceError, match=r"stream\.jsonl is not a regular file \(a pipe or device\); write the stream"):
+    with pytest.raises(
+        SourceError, match=r"stream\.jsonl is not a regular file \(a pipe or device\); write the stream"
+    ):
         open_source(f"jsonl:{pipe}")
 
 
@@ -180,21 +182,24 @@ from brewslm.sources.filebase import EncodingChoice, Utf8Transcoder, detect_enco
 FRENCH = "Le café était déjà servi à la crème, très apprécié. Où est la fenêtre? Noël approche, sa sœur arrive.\n" * 20
 
 
-@pytest.mark.parametrize(("data", "codec", "bom"), [
-    ("\ufeff" + FRENCH, "utf-8", 3),
-    (FRENCH, "utf-16", 2),
-    (FRENCH, "utf-16-be", 0),
-    (FRENCH, "utf-16-le", 0),
-    (FRENCH, "utf-32", 4),
-    (FRENCH, "utf-8", 0),
-    (FRENCH, "cp1252", 0),
-])
+@pytest.mark.parametrize(
+    ("data", "codec", "bom"),
+    [
+        ("\ufeff" + FRENCH, "utf-8", 3),
+        (FRENCH, "utf-16", 2),
+        (FRENCH, "utf-16-be", 0),
+        (FRENCH, "utf-16-le", 0),
+        (FRENCH, "utf-32", 4),
+        (FRENCH, "utf-8", 0),
+        (FRENCH, "cp1252", 0),
+    ],
+)
 def test_detect_encoding(data: str, codec: str, bom: int):
     raw = data.encode("utf-8" if data.startswith("\ufeff") else codec)
     choice = detect_encoding(raw, complete=True)
     expected = {"utf-16": "utf-16-le", "utf-32": "utf-32-le"}.get(codec, codec)
     assert (choice.codec, choice.bom) == (expected, bom) and choice.why
-    assert raw[choice.bom:].decode(choice.codec) == data.lstrip("\ufeff")
+    assert raw[choice.bom :].decode(choice.codec) == data.lstrip("\ufeff")
 
 
 def test_detect_encoding_other_scripts_and_ascii():

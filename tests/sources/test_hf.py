@@ -99,7 +99,9 @@ def test_save_to_disk_folder(tmp_path: Path):
 
     root = tmp_path / "saved"
     DatasetDict({"train": labelled(2), "validation": labelled(1, offset=9)}).save_to_disk(str(root))
-    assert list(open_source(f"hf:{root}:validation").rows()) == [{"text": "review 9", "label": "negative", "ner_tags": []}]
+    assert list(open_source(f"hf:{root}:validation").rows()) == [
+        {"text": "review 9", "label": "negative", "ner_tags": []}
+    ]
     with pytest.raises(SourceError, match="has no split 'test'; available splits: train, validation"):
         open_source(f"hf:{root}:test")
 

@@ -33,13 +33,21 @@ def questions(tmp_path: Path) -> Path:
 def test_left_join_keeps_unmatched_rows_and_sentinels(tmp_path: Path, questions: Path):
     jsonl(
         tmp_path / "train_possible_answer.jsonl",
-        [{"id": "simple_1", "ground_truth": [{"area": {"r": [10]}}], "note": "answer"}, {"id": "3", "ground_truth": []}],
+        [
+            {"id": "simple_1", "ground_truth": [{"area": {"r": [10]}}], "note": "answer"},
+            {"id": "3", "ground_truth": []},
+        ],
     )
     source = open_source(f"jsonl:{questions}?join=train_possible_answer.jsonl&on=id")
     assert isinstance(source, JoinedSource)
     got = list(source.rows())
-    assert got[0] == {"id": "simple_1", "question": "area?", "note": "main",
-                      "ground_truth": [{"area": {"r": [10]}}], "note_joined": "answer"}
+    assert got[0] == {
+        "id": "simple_1",
+        "question": "area?",
+        "note": "main",
+        "ground_truth": [{"area": {"r": [10]}}],
+        "note_joined": "answer",
+    }
     assert got[1] == {"id": "irrelevance_2", "question": "weather?"}
     assert isinstance(got[2], ParseFailure) and got[2].position == 3
     assert got[3] == {"question": "no id"}

@@ -20,16 +20,31 @@ SQUAD_LIKE = {
             "paragraphs": [
                 {
                     "qas": [
-                        {"question": "Q1?", "id": "q1", "answers": [{"text": "a", "answer_start": 0}], "is_impossible": False},
-                        {"question": "Q2?", "id": "q2", "answers": [], "is_impossible": True,
-                         "plausible_answers": [{"text": "b", "answer_start": 2}]},
+                        {
+                            "question": "Q1?",
+                            "id": "q1",
+                            "answers": [{"text": "a", "answer_start": 0}],
+                            "is_impossible": False,
+                        },
+                        {
+                            "question": "Q2?",
+                            "id": "q2",
+                            "answers": [],
+                            "is_impossible": True,
+                            "plausible_answers": [{"text": "b", "answer_start": 2}],
+                        },
                     ],
                     "context": "a b c",
                 },
                 {"qas": [], "context": "no questions here"},
             ],
         },
-        {"title": "Beta", "paragraphs": [{"context": "x y", "qas": [{"question": "Q3?", "id": "q3", "answers": [], "is_impossible": True}]}]},
+        {
+            "title": "Beta",
+            "paragraphs": [
+                {"context": "x y", "qas": [{"question": "Q3?", "id": "q3", "answers": [], "is_impossible": True}]}
+            ],
+        },
     ],
 }
 
@@ -65,15 +80,20 @@ def test_object_of_named_arrays_gets_a_split_field(tmp_path: Path):
 
 def test_named_arrays_of_another_shape_are_not_mixed_in(tmp_path: Path):
     """Only the arrays alike the largest are read together; the others are named in a note."""
-    doc = {"labels": ["greet", "leave"], "train": [{"text": f"hello number {i}", "label": "greet"} for i in range(5)],
-           "test": [{"text": "bye now", "label": "leave"}], "authors": [["Ann", "Bo"]]}
+    doc = {
+        "labels": ["greet", "leave"],
+        "train": [{"text": f"hello number {i}", "label": "greet"} for i in range(5)],
+        "test": [{"text": "bye now", "label": "leave"}],
+        "authors": [["Ann", "Bo"]],
+    }
     source = open_source(f"json:{write(tmp_path, doc)}")
     got = list(source.rows())
     assert [r["split"] for r in got] == ["train"] * 5 + ["test"]
     assert got[0] == {"text": "hello number 0", "label": "greet", "split": "train"}
     assert any("train (5 records), test (1 record)" in n for n in source.notes)
-    assert any(n.startswith("other collections") and "labels (2 items)" in n and "authors (1 item)" in n
-               for n in source.notes)
+    assert any(
+        n.startswith("other collections") and "labels (2 items)" in n and "authors (1 item)" in n for n in source.notes
+    )
 
 
 def test_array_of_scalars_becomes_col_1(tmp_path: Path):
@@ -148,7 +168,9 @@ def test_top_level_scalar_and_object_without_arrays(tmp_path: Path):
     with pytest.raises(SourceError, match="holds a string at the top level, not an array of records"):
         open_source(f"json:{write(tmp_path, 'hello')}")
     path = write(tmp_path, {"text": "a single record"}, "single.json")
-    with pytest.raises(SourceError, match="holds an object without any array of records at the top level; its keys: text"):
+    with pytest.raises(
+        SourceError, match="holds an object without any array of records at the top level; its keys: text"
+    ):
         rows(path)
 
 

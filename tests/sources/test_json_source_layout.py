@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from brewslm.errors import SourceError
-from brewslm.sources import open_source
-from brewslm.sources import json_source
+from brewslm.sources import json_source, open_source
 from brewslm.sources.base import ParseFailure
 
 
@@ -27,15 +26,20 @@ def read(locator: str) -> tuple[list, list[str]]:
 
 
 def examples(n: int) -> list[dict]:
-    return [{"text": f"The kettle number {i} boils water in {i % 7 + 2} minutes.", "label": ["fast", "slow"][i % 2]}
-            for i in range(n)]
+    return [
+        {"text": f"The kettle number {i} boils water in {i % 7 + 2} minutes.", "label": ["fast", "slow"][i % 2]}
+        for i in range(n)
+    ]
 
 
 # --- class 3: records under a nested key -------------------------------------------------------
 
+
 def test_records_under_a_nested_key_are_found_and_named(tmp_path: Path):
-    doc = {"meta": {"authors": [{"name": "Ann"}, {"name": "Bo"}], "version": 3, "note": "x" * 50},
-           "data": {"examples": examples(312)}}
+    doc = {
+        "meta": {"authors": [{"name": "Ann"}, {"name": "Bo"}], "version": 3, "note": "x" * 50},
+        "data": {"examples": examples(312)},
+    }
     path = write(tmp_path, doc)
     rows, notes = read(f"json:{path}")
     assert rows == examples(312)  # the records, nothing added
@@ -63,7 +67,9 @@ def test_settings_beside_a_records_key_keep_the_split_field(tmp_path: Path):
 
 def test_no_collection_at_all_is_one_line(tmp_path: Path):
     path = write(tmp_path, {"meta": {"a": 1}, "b": {"c": "d"}})
-    with pytest.raises(SourceError, match="holds an object without any array of records at the top level; its keys: meta, b"):
+    with pytest.raises(
+        SourceError, match="holds an object without any array of records at the top level; its keys: meta, b"
+    ):
         open_source(f"json:{path}")
 
 
@@ -77,17 +83,28 @@ def test_a_long_document_scan_stops_early_and_reads_everything(tmp_path: Path, m
 
 # --- class 4: objects keyed by id --------------------------------------------------------------
 
+
 def keyed(n: int, with_id: bool = False) -> dict:
-    return {str(16418930 + i): {**({"id": f"own{i}"} if with_id else {}), "QUESTION": f"Does drug {i} help?",
-                                "CONTEXTS": [f"Study {i} found an effect.", "Another passage."], "decision": "yes"}
-            for i in range(n)}
+    return {
+        str(16418930 + i): {
+            **({"id": f"own{i}"} if with_id else {}),
+            "QUESTION": f"Does drug {i} help?",
+            "CONTEXTS": [f"Study {i} found an effect.", "Another passage."],
+            "decision": "yes",
+        }
+        for i in range(n)
+    }
 
 
 def test_an_object_keyed_by_id_is_read_with_the_key_as_id(tmp_path: Path):
     rows, notes = read(f"json:{write(tmp_path, keyed(30))}")
     assert len(rows) == 30
-    assert rows[0] == {"id": "16418930", "QUESTION": "Does drug 0 help?",
-                       "CONTEXTS": ["Study 0 found an effect.", "Another passage."], "decision": "yes"}
+    assert rows[0] == {
+        "id": "16418930",
+        "QUESTION": "Does drug 0 help?",
+        "CONTEXTS": ["Study 0 found an effect.", "Another passage."],
+        "decision": "yes",
+    }
     assert any(n.startswith("records keyed by id at the top level (30 entries") and "'id'" in n for n in notes)
 
 
@@ -126,10 +143,17 @@ def test_a_few_named_sub_objects_are_one_record_not_a_keyed_object(tmp_path: Pat
 
 
 def test_objects_keyed_by_id_under_split_names(tmp_path: Path):
-    doc = {"train": {"a1": {"text": "one"}, "a2": {"text": "two"}}, "test": {"b1": {"text": "three"}, "b2": {"text": "four"}}}
+    doc = {
+        "train": {"a1": {"text": "one"}, "a2": {"text": "two"}},
+        "test": {"b1": {"text": "three"}, "b2": {"text": "four"}},
+    }
     rows, notes = read(f"json:{write(tmp_path, doc)}")
-    assert rows == [{"id": "a1", "text": "one", "split": "train"}, {"id": "a2", "text": "two", "split": "train"},
-                    {"id": "b1", "text": "three", "split": "test"}, {"id": "b2", "text": "four", "split": "test"}]
+    assert rows == [
+        {"id": "a1", "text": "one", "split": "train"},
+        {"id": "a2", "text": "two", "split": "train"},
+        {"id": "b1", "text": "three", "split": "test"},
+        {"id": "b2", "text": "four", "split": "test"},
+    ]
     assert any("2 named objects keyed by id" in n for n in notes)
 
 
@@ -142,11 +166,15 @@ def test_keyed_numbers_stay_exact(tmp_path: Path):
 
 # --- named arrays by split, sequences ------------------------------------------------------------
 
+
 def test_dialogues_as_lists_of_different_lengths_stay_whole(tmp_path: Path):
     doc = {"valid": [["hi", "hello", "how are you"], ["yo", "hey"]], "train": [["a", "b", "c", "d"]]}
     rows, notes = read(f"json:{write(tmp_path, doc)}")
-    assert rows == [{"col_1": ["hi", "hello", "how are you"], "split": "valid"},
-                    {"col_1": ["yo", "hey"], "split": "valid"}, {"col_1": ["a", "b", "c", "d"], "split": "train"}]
+    assert rows == [
+        {"col_1": ["hi", "hello", "how are you"], "split": "valid"},
+        {"col_1": ["yo", "hey"], "split": "valid"},
+        {"col_1": ["a", "b", "c", "d"], "split": "train"},
+    ]
     assert any("lists of 2 to 4 values" in n for n in notes)
     top = read(f"json:{write(tmp_path, doc['valid'], 'top.json')}")[0]
     assert top == [{"col_1": ["hi", "hello", "how are you"]}, {"col_1": ["yo", "hey"]}]
@@ -156,20 +184,28 @@ def test_dialogues_as_lists_of_different_lengths_stay_whole(tmp_path: Path):
 
 # --- parallel lists ------------------------------------------------------------------------------
 
+
 def test_zip_reads_one_row_per_position(tmp_path: Path):
-    doc = [{"api": "holidays", "tools": {"a": 1}, "asks": ["q1", "q2"], "answers": [[{"call": "a"}], []]},
-           {"api": "jokes", "asks": ["q3"], "answers": [[{"call": "b"}], [{"call": "c"}]]},
-           {"api": "none", "asks": "q4", "answers": []}]
+    doc = [
+        {"api": "holidays", "tools": {"a": 1}, "asks": ["q1", "q2"], "answers": [[{"call": "a"}], []]},
+        {"api": "jokes", "asks": ["q3"], "answers": [[{"call": "b"}], [{"call": "c"}]]},
+        {"api": "none", "asks": "q4", "answers": []},
+    ]
     rows = list(open_source(f"json:{write(tmp_path, doc)}?zip=asks,answers").rows())
-    assert rows[:2] == [{"api": "holidays", "tools": {"a": 1}, "asks": "q1", "answers": [{"call": "a"}]},
-                        {"api": "holidays", "tools": {"a": 1}, "asks": "q2", "answers": []}]
-    assert [r.error for r in rows[2:]] == ["the lists to zip have different lengths: 'asks' (1), 'answers' (2)",
-                                           "field 'asks' is a string, not a list to zip"]
+    assert rows[:2] == [
+        {"api": "holidays", "tools": {"a": 1}, "asks": "q1", "answers": [{"call": "a"}]},
+        {"api": "holidays", "tools": {"a": 1}, "asks": "q2", "answers": []},
+    ]
+    assert [r.error for r in rows[2:]] == [
+        "the lists to zip have different lengths: 'asks' (1), 'answers' (2)",
+        "field 'asks' is a string, not a list to zip",
+    ]
     with pytest.raises(SourceError, match="option 'zip' .* is empty"):
         open_source(f"json:{tmp_path / 'doc.json'}?zip=")
 
 
 # --- class 6: JSON Lines in a .json file ---------------------------------------------------------
+
 
 def test_json_lines_in_a_json_file_are_read_as_lines(tmp_path: Path):
     lines = [{"headline": f"News {i}", "category": "CRIME"} for i in range(5)]
@@ -195,15 +231,23 @@ def test_trailing_garbage_that_is_not_json_lines_is_one_line(tmp_path: Path):
 
 # --- parallel arrays at the document level (columns) ----------------------------------------------
 
+
 def test_parallel_arrays_of_one_length_are_columns(tmp_path: Path):
-    doc = {"version": 1, "question": ["Where is the depot?", "When did it open?", "Who runs it?"],
-           "answer": ["Oslo", "1990", "Ann"], "score": [1, 2, 3]}
+    doc = {
+        "version": 1,
+        "question": ["Where is the depot?", "When did it open?", "Who runs it?"],
+        "answer": ["Oslo", "1990", "Ann"],
+        "score": [1, 2, 3],
+    }
     rows, notes = read(f"json:{write(tmp_path, doc)}")
-    assert rows == [{"question": "Where is the depot?", "answer": "Oslo", "score": 1},
-                    {"question": "When did it open?", "answer": "1990", "score": 2},
-                    {"question": "Who runs it?", "answer": "Ann", "score": 3}]
-    assert any("parallel arrays of 3 values at the top level (question, answer, score): read as columns" in n
-               for n in notes)
+    assert rows == [
+        {"question": "Where is the depot?", "answer": "Oslo", "score": 1},
+        {"question": "When did it open?", "answer": "1990", "score": 2},
+        {"question": "Who runs it?", "answer": "Ann", "score": 3},
+    ]
+    assert any(
+        "parallel arrays of 3 values at the top level (question, answer, score): read as columns" in n for n in notes
+    )
     big = write(tmp_path, b'{"a": [%d, 2], "t": ["some long text here", "more long text here"]}' % 2**80, "big.json")
     assert read(f"json:{big}")[0] == [{"a": 2**80, "t": "some long text here"}, {"a": 2, "t": "more long text here"}]
 
@@ -215,18 +259,29 @@ def test_alike_arrays_of_one_length_or_split_names_stay_named_arrays(tmp_path: P
     rows = read(f"json:{write(tmp_path, intents, 'intents.json')}")[0]
     assert rows[0] == {"text": "rain?", "split": "GetWeather"} and len(rows) == 4
     topics = {"sports": ["a match report", "a race report"], "politics": ["a vote report", "a bill report"]}
-    assert [r["split"] for r in read(f"json:{write(tmp_path, topics, 'topics.json')}")[0]] == ["sports"] * 2 + ["politics"] * 2
+    assert [r["split"] for r in read(f"json:{write(tmp_path, topics, 'topics.json')}")[0]] == ["sports"] * 2 + [
+        "politics"
+    ] * 2
 
 
 def test_columns_keyed_by_row_id_as_pandas_writes_them(tmp_path: Path):
     doc = {"text": {str(i): f"review number {i}" for i in range(12)}, "label": {str(i): i % 2 for i in range(12)}}
     rows, notes = read(f"json:{write(tmp_path, doc)}")
-    assert rows[:2] == [{"id": "0", "text": "review number 0", "label": 0}, {"id": "1", "text": "review number 1", "label": 1}]
-    assert len(rows) == 12 and any("columns keyed by row id at the top level (text, label: 12 rows each" in n for n in notes)
+    assert rows[:2] == [
+        {"id": "0", "text": "review number 0", "label": 0},
+        {"id": "1", "text": "review number 1", "label": 1},
+    ]
+    assert len(rows) == 12 and any(
+        "columns keyed by row id at the top level (text, label: 12 rows each" in n for n in notes
+    )
     # the same ids in another order in one column: rejected rows, never a row glued from two records
     shuffled = {"text": doc["text"], "label": dict(reversed(list(doc["label"].items())))}
     rows, _ = read(f"json:{write(tmp_path, shuffled, 'shuffled.json')}")
     assert all(isinstance(r, ParseFailure) for r in rows[:6])
     # records keyed by id (the other orientation) are not columns
     index = {str(i): {"text": f"review number {i}", "label": i % 2} for i in range(12)}
-    assert read(f"json:{write(tmp_path, index, 'index.json')}")[0][0] == {"id": "0", "text": "review number 0", "label": 0}
+    assert read(f"json:{write(tmp_path, index, 'index.json')}")[0][0] == {
+        "id": "0",
+        "text": "review number 0",
+        "label": 0,
+    }

@@ -15,15 +15,21 @@ from hypothesis import strategies as st
 from brewslm.errors import SourceError
 from brewslm.sources import open_source
 
-TOOLS = [{"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
-         {"name": "Finish", "parameters": {"type": "object"}}]
+TOOLS = [
+    {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+    {"name": "Finish", "parameters": {"type": "object"}},
+]
 CONVERSATIONS = [
-    [{"role": "user", "content": "Weather in Oslo?"},
-     {"role": "assistant", "content": "", "function_call": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}],
-    [{"role": "user", "content": "And in Rome?"},
-     {"role": "assistant", "content": "", "function_call": {"name": "get_weather", "arguments": "{\"city\": \"Rome\"}"}},
-     {"role": "function", "name": "get_weather", "content": "{\"t\": 21}"},
-     {"role": "assistant", "content": "21 degrees."}],
+    [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": "", "function_call": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
+    ],
+    [
+        {"role": "user", "content": "And in Rome?"},
+        {"role": "assistant", "content": "", "function_call": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
+        {"role": "function", "name": "get_weather", "content": '{"t": 21}'},
+        {"role": "assistant", "content": "21 degrees."},
+    ],
 ]
 
 
@@ -61,8 +67,10 @@ def test_without_with_a_note_names_the_fields_beside(tmp_path: Path):
 
 
 def test_the_row_keeps_its_own_field_on_a_clash(tmp_path: Path):
-    doc = {"meta": {"lang": "en", "source": "wiki"},
-           "data": {"lang": "xx", "items": [{"text": "a", "lang": "fr"}, {"text": "b"}]}}
+    doc = {
+        "meta": {"lang": "en", "source": "wiki"},
+        "data": {"lang": "xx", "items": [{"text": "a", "lang": "fr"}, {"text": "b"}]},
+    }
     path = write(tmp_path, doc)
     rows = list(open_source(f"json:{path}?path=data.items&with=lang").rows())
     assert rows == [{"lang": "fr", "text": "a"}, {"lang": "xx", "text": "b"}]
@@ -71,7 +79,8 @@ def test_the_row_keeps_its_own_field_on_a_clash(tmp_path: Path):
 def test_with_at_the_top_level_key(tmp_path: Path):
     path = write(tmp_path, {"labels": ["neg", "pos"], "rows": [{"text": "x", "label": 1}]})
     assert list(open_source(f"json:{path}?path=rows&with=labels").rows()) == [
-        {"labels": ["neg", "pos"], "text": "x", "label": 1}]
+        {"labels": ["neg", "pos"], "text": "x", "label": 1}
+    ]
 
 
 def test_with_errors_are_one_line(tmp_path: Path):
@@ -90,15 +99,26 @@ def test_with_errors_are_one_line(tmp_path: Path):
         open_source(f"json:{lines}?with=function")
 
 
-VALUES = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6)
-                      | st.text(max_size=8) | st.sampled_from(["[0, 1]", "{\"a\": 1}", " ", "null", "12"]),
-                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-                      max_leaves=8)
+VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.text(max_size=8)
+    | st.sampled_from(["[0, 1]", '{"a": 1}', " ", "null", "12"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(VALUES, st.lists(st.dictionaries(st.sampled_from(["text", "beside", "n"]), VALUES, min_size=1, max_size=3),
-                        min_size=1, max_size=4))
+@given(
+    VALUES,
+    st.lists(
+        st.dictionaries(st.sampled_from(["text", "beside", "n"]), VALUES, min_size=1, max_size=3),
+        min_size=1,
+        max_size=4,
+    ),
+)
 def test_with_fidelity_property(tmp_path: Path, beside, records):
     path = write(tmp_path, {"holder": {"beside": beside, "records": records}})
     rows = list(open_source(f"json:{path}?path=holder.records&with=beside").rows())

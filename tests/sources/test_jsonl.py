@@ -36,14 +36,7 @@ def test_objects_stream_in_order_and_blank_lines_are_skipped(tmp_path: Path):
 def test_bad_lines_become_sentinels_with_line_numbers(tmp_path: Path):
     path = write(
         tmp_path,
-        b'{"ok": 1}\n'
-        b'{"broken": \n'
-        b"[1, 2]\n"
-        b'"just a string"\n'
-        b'{"bad": "\xff\xfe"}\n'
-        + b"[" * 100_000
-        + b"\n"
-        b'{"ok": 2}\n',
+        b'{"ok": 1}\n{"broken": \n[1, 2]\n"just a string"\n{"bad": "\xff\xfe"}\n' + b"[" * 100_000 + b'\n{"ok": 2}\n',
     )
     got = rows(path, "?encoding=utf-8")  # detection would read this ASCII file with 2 odd bytes as cp1252
     assert got[0] == {"ok": 1} and got[-1] == {"ok": 2}
@@ -86,7 +79,9 @@ def test_truncated_gzip_is_one_clear_error(tmp_path: Path):
     path = write(tmp_path, small[: len(small) // 2], "small.jsonl.gz")
     with pytest.raises(SourceError, match=r"compressed data ends early \(truncated file\?\)"):
         rows(path)  # noticed while probing the head, when the source is opened
-    big = gzip.compress(b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, os.urandom(8).hex().encode()) for i in range(40_000)))
+    big = gzip.compress(
+        b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, os.urandom(8).hex().encode()) for i in range(40_000))
+    )
     path = write(tmp_path, big[: len(big) // 2], "big.jsonl.gz")
     source = open_source(f"jsonl:{path}")
     with pytest.raises(SourceError, match=r"compressed data ends early \(truncated file\?\) after line \d+"):
@@ -112,8 +107,12 @@ def test_binary_garbage_is_refused(tmp_path: Path):
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig", "cp1252"])
 def test_other_encodings_are_detected(tmp_path: Path, codec: str):
-    prose = ["Le café était déjà servi à la crème, très apprécié.", "Où est la fenêtre? Elle s'ouvre sur le jardin.",
-             "Noël approche: les enfants préparent des gâteaux.", "Il a reçu une lettre de sa sœur hier soir."]
+    prose = [
+        "Le café était déjà servi à la crème, très apprécié.",
+        "Où est la fenêtre? Elle s'ouvre sur le jardin.",
+        "Noël approche: les enfants préparent des gâteaux.",
+        "Il a reçu une lettre de sa sœur hier soir.",
+    ]
     records = [{"a": i, "text": prose[i % 4]} for i in range(30)]
     path = write(tmp_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode(codec))
     source = open_source(f"jsonl:{path}")

@@ -72,7 +72,9 @@ def test_several_files_need_file_and_file_is_confined(tmp_path: Path):
     for bad in ("../spam-comp/train.csv", "/etc/passwd", "data/../../x.csv"):
         with pytest.raises(SourceError, match="must be a path inside the download folder"):
             open_source(f"kaggle:competition:spam-comp?file={bad}")
-    with pytest.raises(SourceError, match="no file 'nope.csv' in Kaggle competition 'spam-comp'; data files: data/extra"):
+    with pytest.raises(
+        SourceError, match="no file 'nope.csv' in Kaggle competition 'spam-comp'; data files: data/extra"
+    ):
         open_source("kaggle:competition:spam-comp?file=nope.csv")
 
 
@@ -117,7 +119,9 @@ def test_damaged_archive_suggests_refresh():
 
 def test_no_data_file_lists_what_is_there():
     seed("images", {"img/1.png": b"\x89PNG", "labels.xml": b"<x/>"})
-    with pytest.raises(SourceError, match=r"no data file in Kaggle competition 'images' at .*; files: img/1.png, labels.xml"):
+    with pytest.raises(
+        SourceError, match=r"no data file in Kaggle competition 'images' at .*; files: img/1.png, labels.xml"
+    ):
         open_source("kaggle:competition:images")
 
 
@@ -144,8 +148,14 @@ def test_datasets_and_bad_locators():
     (folder / "reviews.jsonl").write_text('{"text": "ok"}\n')
     source = open_source("kaggle:dataset:someone/reviews")
     assert list(source.rows()) == [{"text": "ok"}] and source.name == "reviews"
-    for bad in ("kaggle:titanic", "kaggle:competition:", "kaggle:competition:a/b", "kaggle:dataset:solo",
-                "kaggle:competition:..", "kaggle:model:x"):
+    for bad in (
+        "kaggle:titanic",
+        "kaggle:competition:",
+        "kaggle:competition:a/b",
+        "kaggle:dataset:solo",
+        "kaggle:competition:..",
+        "kaggle:model:x",
+    ):
         with pytest.raises(SourceError):
             open_source(bad)
 

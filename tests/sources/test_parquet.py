@@ -30,14 +30,26 @@ def test_rows_stream_in_batches_with_plain_values(tmp_path: Path):
     source = open_source(f"parquet:{path}?batch_size=300")
     got = list(source.rows())
     assert len(got) == 2500
-    assert got[1] == {"text": "row 1", "score": 0.5, "when": "2024-01-01T12:00:00", "tags": ["a", "b"], "meta": {"k": 1}}
+    assert got[1] == {
+        "text": "row 1",
+        "score": 0.5,
+        "when": "2024-01-01T12:00:00",
+        "tags": ["a", "b"],
+        "meta": {"k": 1},
+    }
     assert next(iter(open_source(f"parquet:{path}?columns=text").rows())) == {"text": "row 0"}
 
 
 def test_hf_class_labels_in_parquet_metadata_become_names(tmp_path: Path):
     from datasets import ClassLabel, Dataset, Features, List, Value
 
-    features = Features({"text": Value("string"), "label": ClassLabel(names=["neg", "pos"]), "tags": List(ClassLabel(names=["O", "B-x"]))})
+    features = Features(
+        {
+            "text": Value("string"),
+            "label": ClassLabel(names=["neg", "pos"]),
+            "tags": List(ClassLabel(names=["O", "B-x"])),
+        }
+    )
     ds = Dataset.from_dict({"text": ["a", "b"], "label": [1, 0], "tags": [[0, 1], []]}, features=features)
     path = tmp_path / "hf.parquet"
     ds.to_parquet(str(path))
@@ -76,20 +88,25 @@ def test_name_and_fingerprint(tmp_path: Path):
 def test_rows_equal_the_table_value_for_value(tmp_path_factory):
     """Fidelity (issue 15): any strings (JSON-looking, whitespace, any script), integers past 32
     bits, floats, nulls and lists come back exactly as written, row for row."""
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
-    row = st.fixed_dictionaries({
-        "text": st.text(max_size=40),
-        "n": st.one_of(st.none(), st.integers(-(2**62), 2**62)),
-        "x": st.floats(allow_nan=False, allow_infinity=False, width=64),
-        "tags": st.lists(st.text(max_size=8), max_size=3),
-    })
+    row = st.fixed_dictionaries(
+        {
+            "text": st.text(max_size=40),
+            "n": st.one_of(st.none(), st.integers(-(2**62), 2**62)),
+            "x": st.floats(allow_nan=False, allow_infinity=False, width=64),
+            "tags": st.lists(st.text(max_size=8), max_size=3),
+        }
+    )
 
     @settings(max_examples=30, deadline=None)
     @given(rows=st.lists(row, min_size=1, max_size=12))
     def check(rows):
         path = tmp_path_factory.mktemp("pq") / "rows.parquet"
-        schema = pa.schema([("text", pa.string()), ("n", pa.int64()), ("x", pa.float64()), ("tags", pa.list_(pa.string()))])
+        schema = pa.schema(
+            [("text", pa.string()), ("n", pa.int64()), ("x", pa.float64()), ("tags", pa.list_(pa.string()))]
+        )
         write_table(path, pa.Table.from_pylist(rows, schema=schema), row_group_size=5)
         assert list(open_source(f"parquet:{path}").rows()) == rows
 

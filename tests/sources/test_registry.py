@@ -13,7 +13,9 @@ from brewslm.sources import Locator, Source, known_sources, open_source, registe
 
 
 def test_every_builtin_connector_is_registered():
-    assert {"jsonl", "ndjson", "csv", "tsv", "json", "conll", "bio", "iob", "parquet", "file", "hf", "kaggle"} <= set(known_sources())
+    assert {"jsonl", "ndjson", "csv", "tsv", "json", "conll", "bio", "iob", "parquet", "file", "hf", "kaggle"} <= set(
+        known_sources()
+    )
 
 
 def test_unknown_scheme_lists_the_known_ones():

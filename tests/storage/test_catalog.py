@@ -10,8 +10,13 @@ def test_a_version_goes_from_writing_to_published_with_its_event():
     catalog.begin_version("ds", 1, task_profile="classification", path="/x/v1", mapper_id="m", actor="ann")
     assert catalog.catalogue_versions("ds")[0]["status"] == "writing"
     event_id = catalog.finish_version(
-        "ds", 1, status=catalog.PUBLISHED, event=new_event("ingestion", "dataset_import_run", {"n": 1}, actor="ann"),
-        task_profile="classification", record_count=5, split_counts={"train": 5},
+        "ds",
+        1,
+        status=catalog.PUBLISHED,
+        event=new_event("ingestion", "dataset_import_run", {"n": 1}, actor="ann"),
+        task_profile="classification",
+        record_count=5,
+        split_counts={"train": 5},
     )
     (row,) = catalog.catalogue_versions("ds")
     assert row["status"] == "published" and row["records"] == 5 and row["split_counts"] == {"train": 5}
@@ -32,8 +37,9 @@ def test_a_failed_attempt_is_kept_and_its_number_can_be_retried():
 def test_a_settled_version_gets_no_second_outcome():
     """Crash recovery and a late importer must not both record an outcome for one version."""
     catalog.begin_version("ds", 1, task_profile="classification", path="/x/v1")
-    first = catalog.finish_version("ds", 1, status=catalog.FAILED, event=new_event("ingestion", "dataset_import_failed"),
-                                   error="interrupted")
+    first = catalog.finish_version(
+        "ds", 1, status=catalog.FAILED, event=new_event("ingestion", "dataset_import_failed"), error="interrupted"
+    )
     late = catalog.finish_version("ds", 1, status=catalog.PUBLISHED, event=new_event("ingestion", "dataset_import_run"))
     assert first is not None and late is None
     assert catalog.catalogue_versions("ds")[0]["status"] == "failed"

@@ -20,8 +20,8 @@ from brewslm.storage import catalog
 from brewslm.storage.datasets import TMP_PREFIX, complete_versions, dataset_dir, read_pointer
 from brewslm.storage.db import reset_engines, session_scope
 from brewslm.storage.events import list_events
-from brewslm.storage.tables import DatasetRow
 from brewslm.storage.recovery import reconcile_workspace
+from brewslm.storage.tables import DatasetRow
 from brewslm.workspace import CRASH_ENV
 
 NAME = "tickets"
@@ -29,8 +29,10 @@ LABELS = ("billing", "shipping", "account")
 
 
 def _rows(path: Path, start: int, n: int) -> Path:
-    lines = [json.dumps({"id": f"t{i}", "text": f"ticket number {i} about {LABELS[i % 3]}", "label": LABELS[i % 3]})
-             for i in range(start, start + n)]
+    lines = [
+        json.dumps({"id": f"t{i}", "text": f"ticket number {i} about {LABELS[i % 3]}", "label": LABELS[i % 3]})
+        for i in range(start, start + n)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -45,12 +47,24 @@ def _cli(*args: str, crash_at: str | None = None) -> subprocess.CompletedProcess
         env[CRASH_ENV] = crash_at
     src = str(Path(__file__).resolve().parents[2] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "brewslm", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "brewslm", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _cli_import(path: Path, crash_at: str | None = None) -> subprocess.CompletedProcess:
-    return _cli("data", "import", "--locator", f"jsonl:{path}", "--mapper", "label_to_classification",
-                "--dataset", NAME, "--json", crash_at=crash_at)
+    return _cli(
+        "data",
+        "import",
+        "--locator",
+        f"jsonl:{path}",
+        "--mapper",
+        "label_to_classification",
+        "--dataset",
+        NAME,
+        "--json",
+        crash_at=crash_at,
+    )
 
 
 def _rows_by_version() -> tuple[int | None, dict[int, str]]:

@@ -32,8 +32,16 @@ def _publish(name: str, records: dict[str, list[dict]], fmt: str = "jsonl", **ma
         for record in recs:
             writer.write_line(split, _line(record))
     writer.write_rejected({"row": 9, "reason": "parse_error", "detail": "bad", "raw": "{x"})
-    return writer.publish({"name": name, "version": writer.version, "task_profile": "classification",
-                           "format": fmt, "content_hash": writer.content_hash(), **manifest})
+    return writer.publish(
+        {
+            "name": name,
+            "version": writer.version,
+            "task_profile": "classification",
+            "format": fmt,
+            "content_hash": writer.content_hash(),
+            **manifest,
+        }
+    )
 
 
 def test_a_published_version_is_complete_and_current(workspace):
@@ -41,7 +49,11 @@ def test_a_published_version_is_complete_and_current(workspace):
     version = _publish("ds", {"train": train, "test": [{"_key": "k3", "label": "a", "text": "three"}]})
     assert version.path == workspace / "datasets" / "ds" / "v1"
     assert sorted(p.name for p in version.path.iterdir()) == [
-        "manifest.json", "rejected.jsonl", "test.jsonl", "train.jsonl", "validation.jsonl"
+        "manifest.json",
+        "rejected.jsonl",
+        "test.jsonl",
+        "train.jsonl",
+        "validation.jsonl",
     ]
     assert (workspace / "datasets" / "ds" / "CURRENT").read_text() == "v1\n"
     ds = open_dataset("ds")
@@ -110,7 +122,11 @@ def test_parquet_versions_share_one_schema_across_splits():
     train = [{"_key": "a", "label": "x", "text": "t1", "meta": {"n": 1}}]
     test = [{"_key": "b", "label": "y", "text": "t2"}]
     version = _publish("pq", {"train": train, "test": test}, fmt="parquet")
-    assert sorted(p.name for p in version.path.glob("*.parquet")) == ["test.parquet", "train.parquet", "validation.parquet"]
+    assert sorted(p.name for p in version.path.glob("*.parquet")) == [
+        "test.parquet",
+        "train.parquet",
+        "validation.parquet",
+    ]
     assert list(version.iter_records("train")) == train
     assert list(version.iter_records("test")) == [{**test[0], "meta": None}]
     assert list(version.iter_records("validation")) == []
@@ -141,7 +157,9 @@ def test_the_lock_admits_one_writer_at_a_time():
 
 def test_rejected_rows_with_odd_values_stay_valid_json(workspace):
     writer = VersionWriter("odd", 1)
-    writer.write_rejected({"row": 1, "raw": {"when": __import__("datetime").date(2026, 1, 2), "blob": b"\xff", "s": "\ud800"}})
+    writer.write_rejected(
+        {"row": 1, "raw": {"when": __import__("datetime").date(2026, 1, 2), "blob": b"\xff", "s": "\ud800"}}
+    )
     version = writer.publish({"name": "odd", "version": 1, "task_profile": "classification"})
     (entry,) = list(version.iter_rejected())
     assert entry["raw"]["when"] == "2026-01-02" and entry["raw"]["s"] == "\ud800"

@@ -45,8 +45,12 @@ def test_upgrade_is_idempotent_and_downgrade_reverses_it(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'twice.db'}")
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO run_events (created_at, stage, reason_code, actor, payload) "
-                          "VALUES ('2026-01-01 00:00:00', 's', 'r', 'a', '{}')"))
+        conn.execute(
+            text(
+                "INSERT INTO run_events (created_at, stage, reason_code, actor, payload) "
+                "VALUES ('2026-01-01 00:00:00', 's', 'r', 'a', '{}')"
+            )
+        )
     upgrade(engine)
     upgrade(engine)
     with engine.connect() as conn:

@@ -8,7 +8,9 @@ from brewslm.storage.events import default_actor, list_events, record_event
 
 
 def test_events_are_listed_newest_first_and_filtered():
-    first = record_event("ingestion", "dataset_import_run", {"accepted_count": 3}, actor="ann", dataset="a", config_id="m1")
+    first = record_event(
+        "ingestion", "dataset_import_run", {"accepted_count": 3}, actor="ann", dataset="a", config_id="m1"
+    )
     record_event("ingestion", "dataset_import_failed", {"error": "x"}, actor="bob", dataset="a")
     record_event("training", "run_started", {}, actor="ann", dataset="b", config_id="m1")
 

@@ -19,8 +19,11 @@ def strict_loads(line: bytes):
 
 
 def test_nan_and_infinity_become_strings_with_a_note():
-    entry = {"row": 3, "reason": "invalid_record", "raw": {"score": float("nan"), "xs": [float("inf"), -float("inf"), 1.5],
-                                                           "np": np.array([np.nan, 2.0])}}
+    entry = {
+        "row": 3,
+        "reason": "invalid_record",
+        "raw": {"score": float("nan"), "xs": [float("inf"), -float("inf"), 1.5], "np": np.array([np.nan, 2.0])},
+    }
     got = strict_loads(rejected_line(entry))
     assert got["raw"] == {"score": "NaN", "xs": ["Infinity", "-Infinity", 1.5], "np": ["NaN", 2.0]}
     assert got["note"] == NON_FINITE_NOTE and got["row"] == 3

@@ -38,8 +38,13 @@ def test_a_plain_command_settles_a_run_whose_process_died(workspace: Path):
     killed = _running_run(workspace, "killed", _dead_owner())
     src = str(Path(__file__).resolve().parents[2] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    done = subprocess.run([sys.executable, "-m", "brewslm", "data", "events", "--json"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "brewslm", "data", "events", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert _status(killed) == "interrupted"
     events = [e for e in json.loads(done.stdout) if e["reason_code"] == "training_run_failed"]

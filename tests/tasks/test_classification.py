@@ -11,8 +11,11 @@ PROFILE = get_task_profile("classification")
 
 @pytest.mark.parametrize(
     "record",
-    [{"text": "fine film", "label": "positive"}, {"text": " a\nb ", "label": "0"},
-     {"text": "x", "label": "not entailment", "id": 3, "subtask": "sst2", "meta": {"src": "a"}}],
+    [
+        {"text": "fine film", "label": "positive"},
+        {"text": " a\nb ", "label": "0"},
+        {"text": "x", "label": "not entailment", "id": 3, "subtask": "sst2", "meta": {"src": "a"}},
+    ],
 )
 def test_valid_records(record):
     assert PROFILE.validate(record) is None
@@ -20,9 +23,16 @@ def test_valid_records(record):
 
 @pytest.mark.parametrize(
     "record, where",
-    [({"label": "a"}, "text"), ({"text": "  ", "label": "a"}, "text"), ({"text": 1, "label": "a"}, "text"),
-     ({"text": "x"}, "label"), ({"text": "x", "label": 1}, "label"), ({"text": "x", "label": ""}, "label"),
-     ({"text": "x", "label": " a"}, "label"), ({"text": "x", "label": ["a"]}, "label")],
+    [
+        ({"label": "a"}, "text"),
+        ({"text": "  ", "label": "a"}, "text"),
+        ({"text": 1, "label": "a"}, "text"),
+        ({"text": "x"}, "label"),
+        ({"text": "x", "label": 1}, "label"),
+        ({"text": "x", "label": ""}, "label"),
+        ({"text": "x", "label": " a"}, "label"),
+        ({"text": "x", "label": ["a"]}, "label"),
+    ],
 )
 def test_invalid_records(record, where):
     rejection = PROFILE.validate(record)

@@ -22,6 +22,12 @@ def test_summary():
     for text in ["one two three", "four\nfive", "six"]:
         summary.add({"text": text})
     stats = summary.result()["stats"]
-    assert stats == {"records": 3, "total_chars": 25, "total_words": 6, "mean_chars": 8.3, "max_chars": 13,
-                     "multiline_share": pytest.approx(0.3333)}
+    assert stats == {
+        "records": 3,
+        "total_chars": 25,
+        "total_words": 6,
+        "mean_chars": 8.3,
+        "max_chars": 13,
+        "multiline_share": pytest.approx(0.3333),
+    }
     assert PROFILE.new_summary().result()["stats"]["mean_chars"] == 0.0

@@ -50,7 +50,11 @@ def test_tool_histories():
 def test_message_model():
     assert Message(role="user", content="  hi\n there ").content == "  hi\n there "
     assert Message(role="tool", content="").content == ""
-    for bad in ({"role": "user", "content": " "}, {"role": "bot", "content": "x"}, {"role": "user", "content": 3},
-                {"role": "user", "content": "x", "name": "n"}):
+    for bad in (
+        {"role": "user", "content": " "},
+        {"role": "bot", "content": "x"},
+        {"role": "user", "content": 3},
+        {"role": "user", "content": "x", "name": "n"},
+    ):
         with pytest.raises(ValidationError):
             Message(**bad)

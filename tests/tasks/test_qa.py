@@ -31,8 +31,11 @@ def test_alternatives_all_golds_kept():
     assert PROFILE.validate({"question": "Capital?", "answer": "Paris", "alternatives": ["paris, france"]}) is None
     # records written before the field existed (other golds in meta) stay valid
     assert PROFILE.validate({"question": "Capital?", "answer": "Paris", "meta": {"alternatives": ["x"]}}) is None
-    for bad in ({"question": "Q", "answer": "a", "alternatives": "b"}, {"question": "Q", "answer": "a", "alternatives": [" "]},
-                {"question": "Q", "answer": "a", "alternatives": [3]}):
+    for bad in (
+        {"question": "Q", "answer": "a", "alternatives": "b"},
+        {"question": "Q", "answer": "a", "alternatives": [" "]},
+        {"question": "Q", "answer": "a", "alternatives": [3]},
+    ):
         problem = PROFILE.validate(bad)
         assert problem.reason == "invalid_record" and "'alternatives" in problem.detail
     summary = PROFILE.new_summary({})

@@ -32,9 +32,13 @@ def test_every_profile_has_a_renderer() -> None:
 
 
 def test_classification_lists_the_allowed_labels() -> None:
-    out = render("classification", {"text": "great film", "label": "positive"}, RenderContext(labels=("negative", "positive")))
+    out = render(
+        "classification", {"text": "great film", "label": "positive"}, RenderContext(labels=("negative", "positive"))
+    )
     assert out.messages == (
-        user("Classify the text into one of these labels: negative, positive. Reply with the label only.\n\nText: great film"),
+        user(
+            "Classify the text into one of these labels: negative, positive. Reply with the label only.\n\nText: great film"
+        ),
         assistant("positive"),
     )
     assert out.trained_turns == (1,)
@@ -49,14 +53,23 @@ def test_classification_without_labels_or_with_too_many() -> None:
 
 
 def test_span_set_renders_quoted_spans_in_order() -> None:
-    record = {"text": "Ada met Bob in Paris", "spans": [
-        {"start": 0, "end": 3, "label": "PER"}, {"start": 8, "end": 11, "label": "PER"}, {"start": 15, "end": 20, "label": "LOC"}]}
+    record = {
+        "text": "Ada met Bob in Paris",
+        "spans": [
+            {"start": 0, "end": 3, "label": "PER"},
+            {"start": 8, "end": 11, "label": "PER"},
+            {"start": 15, "end": 20, "label": "LOC"},
+        ],
+    }
     out = render("structured_extraction", record, RenderContext(span_labels=("LOC", "PER")))
     assert out.messages[0]["content"] == (
         'Extract the entities (labels: LOC, PER) from the text as a JSON list of {"text", "label"} objects in order '
         "of appearance. Reply [] if there are none.\n\nText: Ada met Bob in Paris"
     )
-    assert out.completion == '[{"text": "Ada", "label": "PER"}, {"text": "Bob", "label": "PER"}, {"text": "Paris", "label": "LOC"}]'
+    assert (
+        out.completion
+        == '[{"text": "Ada", "label": "PER"}, {"text": "Bob", "label": "PER"}, {"text": "Paris", "label": "LOC"}]'
+    )
     assert locate_spans(record["text"], json.loads(out.completion)) == record["spans"]
     assert span_offsets_recoverable(record)
 
@@ -72,7 +85,8 @@ def test_span_offsets_of_repeated_text() -> None:
     assert span_offsets_recoverable(both)
     assert not span_offsets_recoverable(second)  # only the later occurrence is annotated
     assert locate_spans(text, [{"text": "York", "label": "X"}, {"text": "Mars", "label": "X"}]) == [
-        {"start": 4, "end": 8, "label": "X"}]
+        {"start": 4, "end": 8, "label": "X"}
+    ]
 
 
 def test_field_match_renders_the_target_object() -> None:
@@ -89,7 +103,9 @@ def test_qa_with_and_without_context() -> None:
     closed = render("qa", {"question": "Capital of France?", "answer": "Paris"})
     assert closed.messages == (user("Capital of France?"), assistant("Paris"))
     grounded = render("qa", {"question": "Who?", "answer": "Ada", "context": "Ada wrote it."})
-    assert grounded.messages[0] == user("Answer the question using the context.\n\nContext:\nAda wrote it.\n\nQuestion: Who?")
+    assert grounded.messages[0] == user(
+        "Answer the question using the context.\n\nContext:\nAda wrote it.\n\nQuestion: Who?"
+    )
 
 
 def test_rag_answers_from_the_passages_or_refuses() -> None:
@@ -105,7 +121,13 @@ def test_rag_answers_from_the_passages_or_refuses() -> None:
 
 
 def test_chat_trains_every_assistant_turn() -> None:
-    messages = [{"role": "system", "content": "Be brief."}, user("hi"), assistant("hello"), user("bye"), assistant("ciao")]
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        user("hi"),
+        assistant("hello"),
+        user("bye"),
+        assistant("ciao"),
+    ]
     out = render("chat_sft", {"messages": messages})
     assert list(out.messages) == messages
     assert out.trained_turns == (2, 4)
@@ -119,8 +141,11 @@ def test_dpo_keeps_the_rejected_reply_alongside() -> None:
     assert out.with_completion(out.rejected).messages == (user("Say hi"), assistant("No."))
 
 
-WEATHER = {"name": "get_weather", "description": "Current weather",
-           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+WEATHER = {
+    "name": "get_weather",
+    "description": "Current weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
 TOOLS_SYSTEM = (
     "You can call the tools below, given as JSON schemas, one per line. To call a tool, reply with only a JSON object "
     '{"tool": <tool name>, "arguments": {<argument>: <value>}}; to make several calls at once, reply with a JSON list '
@@ -131,8 +156,12 @@ TOOLS_SYSTEM = (
 
 
 def test_tool_call_renders_tools_and_the_call() -> None:
-    record = {"messages": [user("Weather in Oslo?")], "tools": [WEATHER],
-              "calls": [{"tool": "get_weather", "arguments": {"city": "Oslo"}}], "answer": None}
+    record = {
+        "messages": [user("Weather in Oslo?")],
+        "tools": [WEATHER],
+        "calls": [{"tool": "get_weather", "arguments": {"city": "Oslo"}}],
+        "answer": None,
+    }
     out = render("tool_call", record)
     assert out.messages == (
         {"role": "system", "content": TOOLS_SYSTEM},
@@ -140,15 +169,23 @@ def test_tool_call_renders_tools_and_the_call() -> None:
         assistant('{"tool": "get_weather", "arguments": {"city": "Oslo"}}'),
     )
     parallel = {**record, "calls": record["calls"] * 2}
-    assert render("tool_call", parallel).completion == to_json([{"tool": "get_weather", "arguments": {"city": "Oslo"}}] * 2)
+    assert render("tool_call", parallel).completion == to_json(
+        [{"tool": "get_weather", "arguments": {"city": "Oslo"}}] * 2
+    )
 
 
 def test_tool_call_history_uses_one_call_format_and_keeps_the_system_prompt() -> None:
     earlier = [{"tool": "get_weather", "arguments": {"city": "Oslo"}}]
     record = {
-        "messages": [{"role": "system", "content": "You are a weather bot."}, user("Weather in Oslo?"),
-                     assistant(call_message_content(earlier)), {"role": "tool", "content": '{"temp": 3}'}],
-        "tools": [WEATHER], "calls": [], "answer": "It is 3 degrees in Oslo.",
+        "messages": [
+            {"role": "system", "content": "You are a weather bot."},
+            user("Weather in Oslo?"),
+            assistant(call_message_content(earlier)),
+            {"role": "tool", "content": '{"temp": 3}'},
+        ],
+        "tools": [WEATHER],
+        "calls": [],
+        "answer": "It is 3 degrees in Oslo.",
     }
     out = render("tool_call", record)
     assert out.messages[0]["content"] == "You are a weather bot.\n\n" + TOOLS_SYSTEM
@@ -169,10 +206,12 @@ def test_language_modeling_is_raw_text() -> None:
 
 
 def test_render_context_from_a_manifest() -> None:
-    context = RenderContext.from_manifest({
-        "output_schema": {"scoring_mode": "field_match", "json_schema": {"properties": {"b": {}, "a": {}}}},
-        "summary": {"label_counts": {"pos": 3, "neg": 1}, "span_label_counts": {"PER": 2}},
-    })
+    context = RenderContext.from_manifest(
+        {
+            "output_schema": {"scoring_mode": "field_match", "json_schema": {"properties": {"b": {}, "a": {}}}},
+            "summary": {"label_counts": {"pos": 3, "neg": 1}, "span_label_counts": {"PER": 2}},
+        }
+    )
     assert context.labels == ("neg", "pos") and context.span_labels == ("PER",) and context.fields == ("b", "a")
     assert RenderContext.from_manifest({"output_schema": {"labels": ["z", "y"]}}).labels == ("y", "z")
     assert RenderContext.from_dict(context.to_dict()) == context
@@ -187,10 +226,15 @@ def test_a_rendering_must_train_an_assistant_turn() -> None:
 
 # --- label replies: identifier-style labels are replied as the words they spell ----------------------
 
+
 def test_identifier_labels_are_replied_as_their_words_and_read_back() -> None:
     from brewslm.tasks.rendering import label_reply_texts
 
-    assert label_reply_texts(["card_arrival", "exchange_rate", "top__up_"]) == ("card arrival", "exchange rate", "top up")
+    assert label_reply_texts(["card_arrival", "exchange_rate", "top__up_"]) == (
+        "card arrival",
+        "exchange rate",
+        "top up",
+    )
     assert label_reply_texts(["negative", "positive"]) is None  # already words: each label is its own reply
     assert label_reply_texts(["a b", "a_b"]) is None  # two labels would read the same
     assert label_reply_texts(["x_y", "x y z", "x y"]) is None  # one label would read as another label
@@ -210,6 +254,8 @@ def test_render_context_spells_labels_out_and_keeps_old_contexts_as_they_trained
     old = {key: value for key, value in context.to_dict().items() if key != "label_texts"}  # a run saved before
     assert RenderContext.from_dict(old).reply_text("lost_card") == "lost_card"
 
-    rendered = get_task_profile("classification").render({"text": "where is my card?", "label": "card_arrival"}, context)
+    rendered = get_task_profile("classification").render(
+        {"text": "where is my card?", "label": "card_arrival"}, context
+    )
     assert rendered.completion == "card arrival"
     assert "card arrival, lost card" in rendered.prompt[-1]["content"]  # the listed labels read the same way

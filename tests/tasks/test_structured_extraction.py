@@ -67,8 +67,14 @@ def test_span_set_summary():
     summary.add({"text": TEXT, "spans": []})
     out = summary.result()
     assert out["output_schema"] == {"scoring_mode": "span_set"}
-    assert out["stats"] == {"records": 2, "spans": 3, "span_label_counts": {"PER": 2, "LOC": 1}, "num_span_labels": 2,
-                            "records_without_spans": 1, "mean_spans_per_record": 1.5}
+    assert out["stats"] == {
+        "records": 2,
+        "spans": 3,
+        "span_label_counts": {"PER": 2, "LOC": 1},
+        "num_span_labels": 2,
+        "records_without_spans": 1,
+        "mean_spans_per_record": 1.5,
+    }
 
 
 def test_field_match_summary_infers_schema_over_all_records():
@@ -91,7 +97,11 @@ def test_field_match_summary_infers_schema_over_all_records():
     assert schema["properties"]["paid"] == {"type": "boolean"}
     assert schema["properties"]["lines"] == {
         "type": "array",
-        "items": {"type": "object", "properties": {"sku": {"type": "string"}, "n": {"type": "integer"}}, "required": ["sku"]},
+        "items": {
+            "type": "object",
+            "properties": {"sku": {"type": "string"}, "n": {"type": "integer"}},
+            "required": ["sku"],
+        },
     }
     assert schema["properties"]["extra"]["required"] == ["a"]
     assert out["stats"]["field_counts"] == {"company": 3, "lines": 3, "qty": 3, "total": 3, "extra": 1, "paid": 1}

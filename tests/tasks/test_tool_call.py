@@ -31,7 +31,10 @@ def test_valid_records():
     assert PROFILE.validate(rec(acceptable=[{"city": ["Oslo", "oslo"]}])) is None
     history = [
         {"role": "user", "content": "Weather in Oslo?"},
-        {"role": "assistant", "content": call_message_content([{"tool": "get_weather", "arguments": {"city": "Oslo"}}])},
+        {
+            "role": "assistant",
+            "content": call_message_content([{"tool": "get_weather", "arguments": {"city": "Oslo"}}]),
+        },
         {"role": "tool", "content": '{"temp": 3}'},
     ]
     assert PROFILE.validate(rec(messages=history, calls=[], answer="3 degrees.")) is None
@@ -61,7 +64,14 @@ def test_call_message_content():
 def test_summary():
     summary = PROFILE.new_summary({})
     summary.add(rec())
-    summary.add(rec(calls=[{"tool": "get_weather", "arguments": {"city": "A"}}, {"tool": "get_weather", "arguments": {"city": "B"}}]))
+    summary.add(
+        rec(
+            calls=[
+                {"tool": "get_weather", "arguments": {"city": "A"}},
+                {"tool": "get_weather", "arguments": {"city": "B"}},
+            ]
+        )
+    )
     summary.add(rec(calls=[], answer="No tool needed."))
     summary.add(rec(calls=[], tools=[]))
     stats = summary.result()["stats"]
@@ -77,9 +87,12 @@ def test_render_prompt_gives_an_irrelevance_row_its_question() -> None:
     from brewslm.tasks.rendering import NotRenderable
 
     profile = get_task_profile("tool_call")
-    record = {"messages": [{"role": "user", "content": "Tell me a joke"}],
-              "tools": [{"name": "get_weather", "description": "", "parameters": {"type": "object", "properties": {}}}],
-              "calls": [], "answer": None}
+    record = {
+        "messages": [{"role": "user", "content": "Tell me a joke"}],
+        "tools": [{"name": "get_weather", "description": "", "parameters": {"type": "object", "properties": {}}}],
+        "calls": [],
+        "answer": None,
+    }
     with pytest.raises(NotRenderable):
         profile.render(record)
     rendered = profile.render_prompt(record)

@@ -9,8 +9,8 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
-from helpers.workspace import private_workspace
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer, tiny_model_dir  # noqa: F401  (a fixture)
+from helpers.workspace import private_workspace
 
 SENTIMENT = [
     ("a wonderful, moving film", "positive"),
@@ -44,12 +44,21 @@ def import_rows(tmp_path: Path) -> Callable[..., Any]:
 
     counter = iter(range(10_000))
 
-    def run(dataset: str, rows: Iterable[dict[str, Any]], *, mapper_id: str = "label_to_classification",
-            split: str = "train", options: dict[str, Any] | None = None):
+    def run(
+        dataset: str,
+        rows: Iterable[dict[str, Any]],
+        *,
+        mapper_id: str = "label_to_classification",
+        split: str = "train",
+        options: dict[str, Any] | None = None,
+    ):
         path = tmp_path / f"{dataset}-{next(counter)}.jsonl"
         path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-        return run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id=mapper_id, dataset=dataset, split=split,
-                                     options=options or {}))
+        return run_import(
+            ImportSpec(
+                locator=f"jsonl:{path}", mapper_id=mapper_id, dataset=dataset, split=split, options=options or {}
+            )
+        )
 
     return run
 

@@ -26,9 +26,17 @@ REPEATED = [{"text": t, "label": label} for t, label in SENTIMENT[:2] + SENTIMEN
 def run_config(name: str, dirs: TinyArchitectureDirs, tmp_path: Path, **fields: Any):
     from brewslm.training import build_config
 
-    data = {"dataset": "repeated", "base_model": str(dirs[name]), "batch_size": 4, "max_seq_len": 192,
-            "learning_rate": 1e-2, "lora": {"r": 8, "alpha": 16}, "log_every": 1000,
-            "output_dir": str(tmp_path / "run"), **fields}
+    data = {
+        "dataset": "repeated",
+        "base_model": str(dirs[name]),
+        "batch_size": 4,
+        "max_seq_len": 192,
+        "learning_rate": 1e-2,
+        "lora": {"r": 8, "alpha": 16},
+        "log_every": 1000,
+        "output_dir": str(tmp_path / "run"),
+        **fields,
+    }
     return build_config(data)
 
 
@@ -38,8 +46,9 @@ def step_losses(run_dir: Path) -> list[float]:
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
-def test_lora_loss_falls_on_a_repeated_batch(name: str, tiny_architecture_dirs: TinyArchitectureDirs,
-                                             import_rows: Callable[..., Any], tmp_path: Path, quiet) -> None:
+def test_lora_loss_falls_on_a_repeated_batch(
+    name: str, tiny_architecture_dirs: TinyArchitectureDirs, import_rows: Callable[..., Any], tmp_path: Path, quiet
+) -> None:
     from brewslm.training import train
 
     import_rows("repeated", REPEATED)
@@ -52,15 +61,20 @@ def test_lora_loss_falls_on_a_repeated_batch(name: str, tiny_architecture_dirs: 
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
-def test_a_full_fine_tune_step(name: str, tiny_architecture_dirs: TinyArchitectureDirs,
-                               import_rows: Callable[..., Any], tmp_path: Path, quiet) -> None:
+def test_a_full_fine_tune_step(
+    name: str, tiny_architecture_dirs: TinyArchitectureDirs, import_rows: Callable[..., Any], tmp_path: Path, quiet
+) -> None:
     from transformers import AutoModelForCausalLM
 
     from brewslm.training import train
 
     import_rows("repeated", REPEATED)
-    result = train(run_config(name, tiny_architecture_dirs, tmp_path, method="full", max_steps=1, warmup_steps=0,
-                              learning_rate=1e-3), progress=quiet)
+    result = train(
+        run_config(
+            name, tiny_architecture_dirs, tmp_path, method="full", max_steps=1, warmup_steps=0, learning_rate=1e-3
+        ),
+        progress=quiet,
+    )
     assert result.steps == 1 and math.isfinite(result.final_step_loss)
     before = AutoModelForCausalLM.from_pretrained(str(tiny_architecture_dirs[name])).state_dict()
     after = AutoModelForCausalLM.from_pretrained(str(result.model_dir)).state_dict()
@@ -68,21 +82,30 @@ def test_a_full_fine_tune_step(name: str, tiny_architecture_dirs: TinyArchitectu
     assert any(not after[key].equal(before[key]) for key in before)
 
 
-def test_lora_targets_name_the_fused_phi3_projections(tiny_architecture_dirs: TinyArchitectureDirs,
-                                                      import_rows: Callable[..., Any], tmp_path: Path, quiet) -> None:
+def test_lora_targets_name_the_fused_phi3_projections(
+    tiny_architecture_dirs: TinyArchitectureDirs, import_rows: Callable[..., Any], tmp_path: Path, quiet
+) -> None:
     from brewslm.training import train
 
     import_rows("repeated", REPEATED)
-    with pytest.raises(ConfigError, match="'q_proj', 'v_proj' do not exist in this model; its linear layers are: "
-                                          "down_proj, gate_up_proj, o_proj, qkv_proj$"):
-        train(run_config("phi3", tiny_architecture_dirs, tmp_path, lora={"target_modules": ["q_proj", "v_proj"]},
-                         max_steps=1), progress=quiet)
+    with pytest.raises(
+        ConfigError,
+        match="'q_proj', 'v_proj' do not exist in this model; its linear layers are: "
+        "down_proj, gate_up_proj, o_proj, qkv_proj$",
+    ):
+        train(
+            run_config(
+                "phi3", tiny_architecture_dirs, tmp_path, lora={"target_modules": ["q_proj", "v_proj"]}, max_steps=1
+            ),
+            progress=quiet,
+        )
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("name", ARCHITECTURES)
-def test_shared_prefix_and_packed_rows_give_the_plain_loss(name: str, attention: str | None,
-                                                           tiny_architecture_dirs: TinyArchitectureDirs) -> None:
+def test_shared_prefix_and_packed_rows_give_the_plain_loss(
+    name: str, attention: str | None, tiny_architecture_dirs: TinyArchitectureDirs
+) -> None:
     import torch
 
     from brewslm.tasks import get_task_profile
@@ -96,8 +119,11 @@ def test_shared_prefix_and_packed_rows_give_the_plain_loss(name: str, attention:
     plain = -sum(full_forward_masked_logprob(model, *map(list, examples.example(i))) for i in range(len(examples)))
     pad_id = tokenizer.pad_token_id
     with torch.no_grad():
-        for rows, share in (([(0,), (1,), (2,), (3,)], False), ([(0,), (1,), (2,), (3,)], True),
-                            ([(0, 1), (2, 3)], False)):
+        for rows, share in (
+            ([(0,), (1,), (2,), (3,)], False),
+            ([(0,), (1,), (2,), (3,)], True),
+            ([(0, 1), (2, 3)], False),
+        ):
             batch = collate(examples, rows, pad_id, share_prefix=share)
             assert share == (batch.prefix_len > 0)
             assert float(completion_loss(model, batch)) == pytest.approx(plain, rel=1e-4), (rows, share)

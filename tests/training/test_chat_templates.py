@@ -9,16 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from helpers.tiny_model import build_tiny_tokenizer, tiny_model_dir  # noqa: F401  (tiny_model_dir: a fixture)
-
 from brewslm.errors import ConfigError
 from brewslm.tasks.rendering import conversation
 from brewslm.training.chat_templates import FAMILIES, set_chat_template, template_sha256
 from brewslm.training.encoding import chat_segments, encode
+from helpers.tiny_model import build_tiny_tokenizer, tiny_model_dir  # noqa: F401  (tiny_model_dir: a fixture)
 
-MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi there"},
-            {"role": "assistant", "content": "hello"}, {"role": "user", "content": "and then?"},
-            {"role": "assistant", "content": "then we part."}]
+MESSAGES = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "hi there"},
+    {"role": "assistant", "content": "hello"},
+    {"role": "user", "content": "and then?"},
+    {"role": "assistant", "content": "then we part."},
+]
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -46,8 +49,10 @@ def test_a_family_the_vocabulary_lacks_is_one_line_and_model_keeps_or_adds_chatm
         set_chat_template(tokenizer, str(tmp_path / "missing.jinja"))
 
 
-PLAIN_TEMPLATE = ("{% for m in messages %}{{ '### ' + m['role'] + ':\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
-                  "{% if add_generation_prompt %}{{ '### assistant:\n' }}{% endif %}")
+PLAIN_TEMPLATE = (
+    "{% for m in messages %}{{ '### ' + m['role'] + ':\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '### assistant:\n' }}{% endif %}"
+)
 
 
 def test_a_run_serves_and_exports_the_template_it_trained_with(sentiment, config_for, quiet, tmp_path) -> None:
@@ -66,10 +71,11 @@ def test_a_run_serves_and_exports_the_template_it_trained_with(sentiment, config
     served = ServedModels.load([str(result.run_dir)]).get(result.run_dir.name)
     assert template_sha256(served.tokenizer) == record["chat_template"]["sha256"]
     messages = MESSAGES[:4]
-    trained = encode(conversation([*messages, {"role": "assistant", "content": "x"}], train="last"), served.tokenizer,
-                     4096)
+    trained = encode(
+        conversation([*messages, {"role": "assistant", "content": "x"}], train="last"), served.tokenizer, 4096
+    )
     prompt = served.chat_prompt_ids(messages)
-    assert list(trained.input_ids[:len(prompt)]) == prompt and not any(trained.trained[:len(prompt)])
+    assert list(trained.input_ids[: len(prompt)]) == prompt and not any(trained.trained[: len(prompt)])
     assert served.tokenizer.decode(prompt).endswith("### assistant:\n")
 
     exported = export_hf(str(result.run_dir), tmp_path / "export")
@@ -100,4 +106,5 @@ def test_plain_models_are_evaluated_and_served_with_the_chosen_template(tiny_mod
     model = served.get(served.ids()[0])
     assert model.tokenizer.decode(model.chat_prompt_ids(MESSAGES[:2])).endswith("### assistant:\n")
     assert ServedModels.load([str(tiny_model_dir)], device="cpu").get(served.ids()[0]).tokenizer.chat_template != (
-        PLAIN_TEMPLATE)  # the default: the model's own
+        PLAIN_TEMPLATE
+    )  # the default: the model's own

@@ -20,24 +20,33 @@ def test_defaults() -> None:
 
 def test_yaml_then_fields_then_overrides(tmp_path: Path) -> None:
     path = tmp_path / "train.yaml"
-    path.write_text("dataset: reviews\nlearning_rate: 1e-4\nlora:\n  r: 4\n  dropout: 0.1\nepochs: 2\n", encoding="utf-8")
-    config = load_config(path, overrides=["lora.r=8", "early_stopping.patience=3", "lora.target_modules=[q_proj, v_proj]"],
-                         epochs=5, base_model=None)
+    path.write_text(
+        "dataset: reviews\nlearning_rate: 1e-4\nlora:\n  r: 4\n  dropout: 0.1\nepochs: 2\n", encoding="utf-8"
+    )
+    config = load_config(
+        path,
+        overrides=["lora.r=8", "early_stopping.patience=3", "lora.target_modules=[q_proj, v_proj]"],
+        epochs=5,
+        base_model=None,
+    )
     assert config.dataset == "reviews" and config.learning_rate == 1e-4
     assert config.lora.r == 8 and config.lora.dropout == 0.1 and config.lora.target_modules == ["q_proj", "v_proj"]
     assert config.epochs == 5 and config.early_stopping.patience == 3
 
 
-@pytest.mark.parametrize("override, message", [
-    ("learning_rte=1e-4", "unknown option 'learning_rte'; did you mean 'learning_rate'?"),
-    ("lora.rr=8", "unknown option 'lora.rr'; did you mean 'lora.r'?"),
-    ("patience=3", "unknown option 'patience'; did you mean 'early_stopping.patience'?"),
-    ("lora.r=abc", "option 'lora.r': Input should be a valid integer"),
-    ("epochs=0", "option 'epochs': Input should be greater than 0 (got 0)"),
-    ("method=sft", "option 'method': Input should be 'lora', 'full', 'dpo' or 'orpo'"),
-    ("lr_schedule=step", "option 'lr_schedule'"),
-    ("learning_rate", "is not KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("learning_rte=1e-4", "unknown option 'learning_rte'; did you mean 'learning_rate'?"),
+        ("lora.rr=8", "unknown option 'lora.rr'; did you mean 'lora.r'?"),
+        ("patience=3", "unknown option 'patience'; did you mean 'early_stopping.patience'?"),
+        ("lora.r=abc", "option 'lora.r': Input should be a valid integer"),
+        ("epochs=0", "option 'epochs': Input should be greater than 0 (got 0)"),
+        ("method=sft", "option 'method': Input should be 'lora', 'full', 'dpo' or 'orpo'"),
+        ("lr_schedule=step", "option 'lr_schedule'"),
+        ("learning_rate", "is not KEY=VALUE"),
+    ],
+)
 def test_bad_options_are_one_line_errors(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(overrides=[override], dataset="d")
@@ -97,8 +106,9 @@ def test_every_option_is_documented() -> None:
     assert TrainConfig.model_fields["learning_rate"].description.startswith("Peak learning rate")
 
 
-@pytest.mark.parametrize("run_name", ["/abs/elsewhere", "../../elsewhere", "../datasets/reviews/v1", "a/b", "a\\b",
-                                      "..", ".", ""])
+@pytest.mark.parametrize(
+    "run_name", ["/abs/elsewhere", "../../elsewhere", "../datasets/reviews/v1", "a/b", "a\\b", "..", ".", ""]
+)
 def test_a_run_name_is_one_folder_name_never_a_path(run_name: str) -> None:
     # runs_dir() / run_name is where the run is written: a separator or '..' would put it anywhere
     with pytest.raises(ConfigError) as info:

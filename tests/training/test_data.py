@@ -23,9 +23,9 @@ from helpers.tiny_model import build_tiny_tokenizer
 
 def synthetic(lengths: list[int], reply: int = 2) -> ExampleSet:
     """Examples of the given lengths whose last ``reply`` tokens are trained (ids = position + 10)."""
-    return ExampleSet.from_encoded([
-        EncodedExample(tuple(range(10, 10 + n)), tuple([False] * (n - reply) + [True] * reply)) for n in lengths
-    ])
+    return ExampleSet.from_encoded(
+        [EncodedExample(tuple(range(10, 10 + n)), tuple([False] * (n - reply) + [True] * reply)) for n in lengths]
+    )
 
 
 def test_examples_end_at_their_last_trained_token() -> None:
@@ -38,8 +38,9 @@ def test_examples_end_at_their_last_trained_token() -> None:
 def test_load_examples_streams_renders_and_reports() -> None:
     tokenizer = build_tiny_tokenizer()
     records = [{"text": f"review {i}", "label": "pos" if i % 3 else "neg"} for i in range(7)]
-    examples = load_examples(iter(records), get_task_profile("classification"), RenderContext(), tokenizer, 256,
-                             class_field="label", limit=5)
+    examples = load_examples(
+        iter(records), get_task_profile("classification"), RenderContext(), tokenizer, 256, class_field="label", limit=5
+    )
     report = examples.report
     assert len(examples) == 5 and report.records == 5 and examples.classes == ["neg", "pos", "pos", "neg", "pos"]
     assert report.trained_tokens == int(examples.trained.sum()) and report.tokens == int(examples.lengths.sum())
@@ -49,7 +50,11 @@ def test_records_without_a_reply_are_skipped_and_counted() -> None:
     tokenizer = build_tiny_tokenizer()
     tools = [{"name": "f", "description": "", "parameters": {"type": "object", "properties": {}}}]
     records = [
-        {"messages": [{"role": "user", "content": "call f"}], "tools": tools, "calls": [{"tool": "f", "arguments": {}}]},
+        {
+            "messages": [{"role": "user", "content": "call f"}],
+            "tools": tools,
+            "calls": [{"tool": "f", "arguments": {}}],
+        },
         {"messages": [{"role": "user", "content": "hi"}], "tools": tools, "calls": [], "answer": None},
     ]
     examples = load_examples(records, get_task_profile("tool_call"), RenderContext(), tokenizer, 512)
@@ -84,7 +89,9 @@ def test_length_grouping_cuts_padding_and_puts_the_longest_batch_first() -> None
     def padding(plan) -> int:
         return sum(len(b) * max(lengths[r[0]] for r in b) - sum(lengths[r[0]] for r in b) for b in plan)
 
-    grouped = plan_epoch(lengths, np.arange(400), batch_size=8, batching="length_grouped", seed=0, epoch=0, max_seq_len=256)
+    grouped = plan_epoch(
+        lengths, np.arange(400), batch_size=8, batching="length_grouped", seed=0, epoch=0, max_seq_len=256
+    )
     padded = plan_epoch(lengths, np.arange(400), batch_size=8, batching="padded", seed=0, epoch=0, max_seq_len=256)
     assert padding(grouped) * 5 < padding(padded)
     assert max(lengths[r[0]] for r in grouped[0]) == lengths.max()
@@ -154,28 +161,49 @@ def test_collate_marks_the_shared_prompt_prefix() -> None:
     records = [{"text": t, "label": "pos"} for t in ("one", "two words", "and three words")]
     examples = load_examples(records, get_task_profile("classification"), RenderContext(), tokenizer, 256)
     batch = collate(examples, [(0,), (1,), (2,)], pad_id=0, share_prefix=True)
-    prefix = tokenizer.decode(batch.input_ids[0, :batch.prefix_len])
+    prefix = tokenizer.decode(batch.input_ids[0, : batch.prefix_len])
     assert prefix.endswith("Text:") or prefix.endswith("Text: ")
     assert collate(examples, [(0,), (1,)], pad_id=0).prefix_len == 0  # off unless asked for
 
 
-TOOLS = [{"name": "lookup", "description": "Find an order", "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}]
+TOOLS = [
+    {
+        "name": "lookup",
+        "description": "Find an order",
+        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}},
+    }
+]
 EVERY_PROFILE = [
     ("classification", {"text": "fine", "label": "pos"}, "pos"),
-    ("structured_extraction", {"text": "Ada codes", "spans": [{"start": 0, "end": 3, "label": "PER"}]},
-     '[{"text": "Ada", "label": "PER"}]'),
+    (
+        "structured_extraction",
+        {"text": "Ada codes", "spans": [{"start": 0, "end": 3, "label": "PER"}]},
+        '[{"text": "Ada", "label": "PER"}]',
+    ),
     ("structured_extraction", {"text": "total 3", "target": {"total": 3}}, '{"total": 3}'),
     ("qa", {"question": "Who?", "answer": "Ada", "context": "Ada did."}, "Ada"),
-    ("rag_qa", {"question": "When?", "passages": ["No dates here."], "answer": "", "is_refusal": True},
-     "I don't have that information."),
+    (
+        "rag_qa",
+        {"question": "When?", "passages": ["No dates here."], "answer": "", "is_refusal": True},
+        "I don't have that information.",
+    ),
     ("chat_sft", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}, "yo"),
     ("dpo", {"prompt": [{"role": "user", "content": "hi"}], "chosen": "hello", "rejected": "go"}, "hello"),
-    ("tool_call", {"messages": [{"role": "user", "content": "order 7?"}], "tools": TOOLS,
-                   "calls": [{"tool": "lookup", "arguments": {"id": "7"}}]}, '{"tool": "lookup", "arguments": {"id": "7"}}'),
+    (
+        "tool_call",
+        {
+            "messages": [{"role": "user", "content": "order 7?"}],
+            "tools": TOOLS,
+            "calls": [{"tool": "lookup", "arguments": {"id": "7"}}],
+        },
+        '{"tool": "lookup", "arguments": {"id": "7"}}',
+    ),
 ]
 
 
-@pytest.mark.parametrize("profile_id, record, reply", EVERY_PROFILE, ids=[f"{p}-{i}" for i, (p, _, _) in enumerate(EVERY_PROFILE)])
+@pytest.mark.parametrize(
+    "profile_id, record, reply", EVERY_PROFILE, ids=[f"{p}-{i}" for i, (p, _, _) in enumerate(EVERY_PROFILE)]
+)
 def test_every_profile_trains_exactly_its_reply(profile_id, record, reply) -> None:
     tokenizer = build_tiny_tokenizer()
     examples = load_examples([record], get_task_profile(profile_id), RenderContext(), tokenizer, 1024)

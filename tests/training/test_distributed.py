@@ -24,8 +24,10 @@ from brewslm.training.distributed import Launch, Runtime, launch_from_env, merge
 from training.test_preference import QUESTIONS, pair_rows
 
 LAUNCH_TIMEOUT = 240  # seconds; two processes on a shared 2-core machine
-RANK_LINE = re.compile(r"rank (?P<rank>\d+)/2 \((?P<strategy>\w+)\): trained (?P<micro_batches>\d+) micro-batch shares, "
-                       r"(?P<examples>\d+) examples, (?P<tokens>\d+) tokens")
+RANK_LINE = re.compile(
+    r"rank (?P<rank>\d+)/2 \((?P<strategy>\w+)\): trained (?P<micro_batches>\d+) micro-batch shares, "
+    r"(?P<examples>\d+) examples, (?P<tokens>\d+) tokens"
+)
 
 
 def free_port() -> int:
@@ -36,11 +38,29 @@ def free_port() -> int:
 
 def torchrun(*args: str) -> subprocess.CompletedProcess:
     """``python -m torch.distributed.run --nproc_per_node 2 -m brewslm train ARGS`` on 127.0.0.1."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+    }
     env["OMP_NUM_THREADS"] = "1"  # two processes on two cores
-    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-               "--master_addr", "127.0.0.1", "--master_port", str(free_port()), "-m", "brewslm", "train", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(free_port()),
+        "-m",
+        "brewslm",
+        "train",
+        *args,
+    ]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
 
 
@@ -93,12 +113,25 @@ def files(run_dir: Path) -> list[str]:
 
 # --- two processes, end to end ----------------------------------------------------------------------
 
+
 def test_two_processes_train_like_one_and_only_rank_0_writes(sentiment, tiny_lm_dir, quiet, tmp_path) -> None:
     # 16 examples in micro-batches of 3: the last one has 1 row, so one process gets an empty share;
     # 2 evaluation batches (3 + 1 examples), one per process
-    config = write_config(tmp_path / "train.yaml", dataset=sentiment, base_model=str(tiny_lm_dir), batch_size=3,
-                          grad_accum=2, max_steps=4, eval_every=2, save_every=2, keep_checkpoints=2, max_seq_len=160,
-                          learning_rate=5e-3, lora={"r": 8, "alpha": 16}, log_every=1)
+    config = write_config(
+        tmp_path / "train.yaml",
+        dataset=sentiment,
+        base_model=str(tiny_lm_dir),
+        batch_size=3,
+        grad_accum=2,
+        max_steps=4,
+        eval_every=2,
+        save_every=2,
+        keep_checkpoints=2,
+        max_seq_len=160,
+        learning_rate=5e-3,
+        lora={"r": 8, "alpha": 16},
+        log_every=1,
+    )
     one = train(load_config(config, output_dir=str(tmp_path / "one")), progress=quiet)
     two = tmp_path / "two"
     done = torchrun("--config", str(config), f"output_dir={two}")
@@ -115,13 +148,19 @@ def test_two_processes_train_like_one_and_only_rank_0_writes(sentiment, tiny_lm_
     assert_same_metrics(one.run_dir, two)
     assert_close_weights(one.model_dir / "adapter_model.safetensors", two / "model" / "adapter_model.safetensors")
     for step in ("step-000002", "step-000004"):
-        assert_close_weights(one.run_dir / "checkpoints" / step / "trainable.safetensors",
-                             two / "checkpoints" / step / "trainable.safetensors")
+        assert_close_weights(
+            one.run_dir / "checkpoints" / step / "trainable.safetensors",
+            two / "checkpoints" / step / "trainable.safetensors",
+        )
 
     # rank 0 alone wrote: the same files as one process, each line, event and summary once
     assert files(two) == files(one.run_dir)
     record = read_run(two)
-    assert record["status"] == "finished" and record["distributed"] == {"world_size": 2, "strategy": "ddp", "backend": "gloo"}
+    assert record["status"] == "finished" and record["distributed"] == {
+        "world_size": 2,
+        "strategy": "ddp",
+        "backend": "gloo",
+    }
     assert record["metrics"]["tokens"] == one.tokens
     events = [e.reason_code for e in list_events(stage="training") if e.payload["run_dir"] == str(two)]
     assert events == ["training_run_finished", "training_run_started"]
@@ -130,7 +169,10 @@ def test_two_processes_train_like_one_and_only_rank_0_writes(sentiment, tiny_lm_
     # its checkpoint holds the whole run's state: one process resumes it to the same end
     resumed = tmp_path / "resumed"
     shutil.copytree(two, resumed)
-    train(load_config(config, output_dir=str(resumed), resume=str(resumed / "checkpoints" / "step-000002")), progress=quiet)
+    train(
+        load_config(config, output_dir=str(resumed), resume=str(resumed / "checkpoints" / "step-000002")),
+        progress=quiet,
+    )
     assert_close_weights(two / "model" / "adapter_model.safetensors", resumed / "model" / "adapter_model.safetensors")
 
     # a refusal decided on rank 0 (the run folder is taken) stops both processes with its message
@@ -142,9 +184,20 @@ def test_two_processes_train_like_one_and_only_rank_0_writes(sentiment, tiny_lm_
 def test_fsdp_shards_a_full_fine_tune_and_matches_one_process(sentiment, tiny_lm_dir, quiet, tmp_path) -> None:
     import torch
 
-    config = write_config(tmp_path / "train.yaml", dataset=sentiment, base_model=str(tiny_lm_dir), method="full",
-                          batch_size=4, max_steps=3, eval_every=3, save_every=3, early_stopping={"patience": 1},
-                          max_seq_len=160, learning_rate=1e-3, log_every=1)
+    config = write_config(
+        tmp_path / "train.yaml",
+        dataset=sentiment,
+        base_model=str(tiny_lm_dir),
+        method="full",
+        batch_size=4,
+        max_steps=3,
+        eval_every=3,
+        save_every=3,
+        early_stopping={"patience": 1},
+        max_seq_len=160,
+        learning_rate=1e-3,
+        log_every=1,
+    )
     one = train(load_config(config, output_dir=str(tmp_path / "one")), progress=quiet)
     two = tmp_path / "two"
     done = torchrun("--config", str(config), f"output_dir={two}", "distributed.strategy=fsdp")
@@ -160,7 +213,9 @@ def test_fsdp_shards_a_full_fine_tune_and_matches_one_process(sentiment, tiny_lm
     assert_close_weights(one.run_dir / "best.safetensors", two / "best.safetensors")
     checkpoint_one, checkpoint_two = (run / "checkpoints" / "step-000003" for run in (one.run_dir, two))
     assert_close_weights(checkpoint_one / "trainable.safetensors", checkpoint_two / "trainable.safetensors")
-    opt_one, opt_two = (torch.load(c / "optimizer.pt", weights_only=False)["optimizer"] for c in (checkpoint_one, checkpoint_two))
+    opt_one, opt_two = (
+        torch.load(c / "optimizer.pt", weights_only=False)["optimizer"] for c in (checkpoint_one, checkpoint_two)
+    )
     assert opt_one["param_groups"] == opt_two["param_groups"] and opt_one["state"].keys() == opt_two["state"].keys()
     for index, state in opt_one["state"].items():
         for key, value in state.items():
@@ -176,9 +231,19 @@ def test_dpo_in_two_processes_reports_the_same_rewards(import_rows, tiny_lm_dir,
     # merged by pair counts in evaluation
     import_rows("prefs", pair_rows(QUESTIONS), mapper_id="preference_pair")
     import_rows("prefs", pair_rows(QUESTIONS[::4], " Thanks!"), mapper_id="preference_pair", split="validation")
-    config = write_config(tmp_path / "train.yaml", dataset="prefs", base_model=str(tiny_lm_dir), method="dpo",
-                          batch_size=3, grad_accum=2, max_steps=3, eval_every=3, max_seq_len=160, learning_rate=5e-3,
-                          lora={"r": 8, "alpha": 16})
+    config = write_config(
+        tmp_path / "train.yaml",
+        dataset="prefs",
+        base_model=str(tiny_lm_dir),
+        method="dpo",
+        batch_size=3,
+        grad_accum=2,
+        max_steps=3,
+        eval_every=3,
+        max_seq_len=160,
+        learning_rate=5e-3,
+        lora={"r": 8, "alpha": 16},
+    )
     one = train(load_config(config, output_dir=str(tmp_path / "one")), progress=quiet)
     two = tmp_path / "two"
     done = torchrun("--config", str(config), f"output_dir={two}", "--quiet")
@@ -190,13 +255,25 @@ def test_dpo_in_two_processes_reports_the_same_rewards(import_rows, tiny_lm_dir,
 
 # --- the pieces --------------------------------------------------------------------------------------
 
+
 def test_launch_from_the_environment() -> None:
     assert launch_from_env({}) == Launch() == launch_from_env({"WORLD_SIZE": "1"})
-    torchrun_env = {"WORLD_SIZE": "4", "RANK": "3", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2",
-                    "MASTER_ADDR": "10.0.0.1", "MASTER_PORT": "29500"}
+    torchrun_env = {
+        "WORLD_SIZE": "4",
+        "RANK": "3",
+        "LOCAL_RANK": "1",
+        "LOCAL_WORLD_SIZE": "2",
+        "MASTER_ADDR": "10.0.0.1",
+        "MASTER_PORT": "29500",
+    }
     assert launch_from_env(torchrun_env) == Launch(rank=3, world_size=4, local_rank=1, local_world_size=2)
-    mpi_env = {"OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_LOCAL_RANK": "1",
-               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"}
+    mpi_env = {
+        "OMPI_COMM_WORLD_SIZE": "2",
+        "OMPI_COMM_WORLD_RANK": "1",
+        "OMPI_COMM_WORLD_LOCAL_RANK": "1",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "29500",
+    }
     assert launch_from_env(mpi_env) == Launch(rank=1, world_size=2, local_rank=1, local_world_size=2)
     with pytest.raises(ConfigError, match=r"WORLD_SIZE=2 .* MASTER_ADDR, MASTER_PORT are not set; .*torchrun"):
         launch_from_env({"WORLD_SIZE": "2", "RANK": "0"})
@@ -230,8 +307,10 @@ def test_evaluation_shares_merge_by_their_counts() -> None:
     merged = merge_means([{"eval_loss": 2.0, "eval_tokens": 30}, {"eval_loss": 4.0, "eval_tokens": 10}], "eval_tokens")
     assert merged == {"eval_loss": 2.5, "eval_tokens": 40}
     # a process with no batch of its own has no metric keys (preference metrics appear per batch)
-    merged = merge_means([{"eval_loss": 1.0, "eval_pairs": 2, "eval_rewards/margins": 0.5},
-                          {"eval_loss": 0.0, "eval_pairs": 0}], "eval_pairs")
+    merged = merge_means(
+        [{"eval_loss": 1.0, "eval_pairs": 2, "eval_rewards/margins": 0.5}, {"eval_loss": 0.0, "eval_pairs": 0}],
+        "eval_pairs",
+    )
     assert merged == {"eval_loss": 1.0, "eval_pairs": 2, "eval_rewards/margins": 0.5}
 
 
@@ -247,10 +326,18 @@ def test_the_memory_check_counts_one_process_share(sentiment, config_for, monkey
     objective = build_objective(config, setup.dataset, setup.profile, setup.context, tokenizer, model)
     checked: list[tuple[Any, int, str, int]] = []
     monkeypatch.setattr(loop, "available_memory", lambda device: (8 * 2**30, "available RAM"))
-    monkeypatch.setattr(loop, "check_memory", lambda estimate, available, what, already_resident: checked.append(
-        (estimate, available, what, already_resident)))
-    processes = {"one": Runtime(), "ddp": Runtime(Launch(0, 2, 0, 2), strategy="ddp"),
-                 "fsdp": Runtime(Launch(1, 2, 1, 1), strategy="fsdp")}
+    monkeypatch.setattr(
+        loop,
+        "check_memory",
+        lambda estimate, available, what, already_resident: checked.append(
+            (estimate, available, what, already_resident)
+        ),
+    )
+    processes = {
+        "one": Runtime(),
+        "ddp": Runtime(Launch(0, 2, 0, 2), strategy="ddp"),
+        "fsdp": Runtime(Launch(1, 2, 1, 1), strategy="fsdp"),
+    }
     for runtime in processes.values():
         monkeypatch.setattr(runtime, "barrier", lambda: None)  # no process group in this test
         loop.check_training_memory(model, objective, config, setup.precision, runtime)

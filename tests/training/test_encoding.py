@@ -19,11 +19,15 @@ from brewslm.training.encoding import (
 )
 from helpers.tiny_model import build_tiny_tokenizer
 
-CHAT = {"messages": [
-    {"role": "system", "content": "Be brief."},
-    {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello!"},
-    {"role": "user", "content": "bye"}, {"role": "assistant", "content": "ciao"},
-]}
+CHAT = {
+    "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello!"},
+        {"role": "user", "content": "bye"},
+        {"role": "assistant", "content": "ciao"},
+    ]
+}
 
 # Llama 3 style: headers instead of ChatML markers, the end-of-turn token right after the reply
 LLAMA3_TEMPLATE = (
@@ -60,7 +64,9 @@ def test_only_assistant_replies_are_trained(tokenizer) -> None:
     assert trained_text(tokenizer, example) == "hello!<|im_end|>ciao<|im_end|>"
     labels = example.labels
     assert all(label == IGNORE_INDEX for label, keep in zip(labels, example.trained) if not keep)
-    assert [label for label in labels if label != IGNORE_INDEX] == [t for t, k in zip(example.input_ids, example.trained) if k]
+    assert [label for label in labels if label != IGNORE_INDEX] == [
+        t for t, k in zip(example.input_ids, example.trained) if k
+    ]
     # the sequence ends with the last reply's end-of-turn token: nothing after it is ever computed
     assert tokenizer.decode(example.input_ids[-1:]) == "<|im_end|>"
 
@@ -78,7 +84,11 @@ def test_prompt_tokens_are_what_a_served_model_sees(tokenizer) -> None:
 def test_changing_the_prompt_leaves_the_trained_tokens_alone(tokenizer) -> None:
     profile = get_task_profile("classification")
     a = encode(profile.render({"text": "fine film", "label": "positive"}), tokenizer, 512)
-    b = encode(profile.render({"text": "a completely different and much longer review text", "label": "positive"}), tokenizer, 512)
+    b = encode(
+        profile.render({"text": "a completely different and much longer review text", "label": "positive"}),
+        tokenizer,
+        512,
+    )
     assert len(a) != len(b)
     assert [t for t, k in zip(a.input_ids, a.trained) if k] == [t for t, k in zip(b.input_ids, b.trained) if k]
 
@@ -115,7 +125,7 @@ def test_long_prompts_lose_their_middle_not_the_reply(tokenizer) -> None:
     reply = full.trained.index(True)
     head = (64 - (len(full) - reply)) // 2
     assert short.input_ids[:head] == full.input_ids[:head]  # the instruction's start is kept
-    assert short.input_ids[-(n - head):] == full.input_ids[-(n - head):]  # and the end, generation prompt included
+    assert short.input_ids[-(n - head) :] == full.input_ids[-(n - head) :]  # and the end, generation prompt included
 
 
 def test_a_reply_longer_than_the_budget_loses_its_end_only() -> None:

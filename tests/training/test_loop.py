@@ -64,8 +64,15 @@ class Crash(Exception):
 
 
 def test_resume_reproduces_the_uninterrupted_run(sentiment, config_for, quiet, tmp_path) -> None:
-    settings = dict(max_steps=12, save_every=4, keep_checkpoints=3, grad_accum=2, batch_size=3, eval_every=3,
-                    lora={"r": 8, "alpha": 16, "dropout": 0.1})  # dropout: the RNG state must resume too
+    settings = dict(
+        max_steps=12,
+        save_every=4,
+        keep_checkpoints=3,
+        grad_accum=2,
+        batch_size=3,
+        eval_every=3,
+        lora={"r": 8, "alpha": 16, "dropout": 0.1},
+    )  # dropout: the RNG state must resume too
     whole = train(config_for(sentiment, output_dir=str(tmp_path / "whole"), **settings), progress=quiet)
 
     def crash_at_step_7(event: dict) -> None:
@@ -84,7 +91,10 @@ def test_resume_reproduces_the_uninterrupted_run(sentiment, config_for, quiet, t
     assert eval_losses(resumed.run_dir) == eval_losses(whole.run_dir)
     assert resumed.final_step_loss == whole.final_step_loss and resumed.tokens == whole.tokens
     assert sorted(p.name for p in (tmp_path / "broken" / "checkpoints").iterdir()) == [
-        "step-000004", "step-000008", "step-000012"]
+        "step-000004",
+        "step-000008",
+        "step-000012",
+    ]
 
 
 def test_resume_from_a_copied_checkpoint_and_with_a_changed_option(sentiment, config_for, quiet, tmp_path) -> None:
@@ -113,11 +123,16 @@ def test_early_stopping_keeps_the_best_model(import_rows, config_for, quiet) -> 
 
 def test_class_upsampling_is_applied_and_reported(import_rows, config_for, quiet) -> None:
     rows = [{"text": t, "label": label} for t, label in SENTIMENT if label == "positive"] + [
-        {"text": t, "label": label} for t, label in SENTIMENT if label == "negative"][:2]
+        {"text": t, "label": label} for t, label in SENTIMENT if label == "negative"
+    ][:2]
     import_rows("skewed", rows)
     result = train(config_for("skewed", class_balance="upsample", batch_size=4), progress=quiet)
     balance = read_run(result.run_dir)["data"]["train"]["class_balance"]
-    assert balance == {"mode": "upsample", "before": {"negative": 2, "positive": 8}, "after": {"negative": 8, "positive": 8}}
+    assert balance == {
+        "mode": "upsample",
+        "before": {"negative": 2, "positive": 8},
+        "after": {"negative": 8, "positive": 8},
+    }
     assert quiet.events[0]["examples"] == 16 and result.steps == 4
     down = train(config_for("skewed", class_balance="downsample", batch_size=4), progress=quiet)
     assert read_run(down.run_dir)["data"]["train"]["class_balance"]["after"] == {"negative": 2, "positive": 2}
@@ -142,6 +157,7 @@ def test_learning_rate_schedules() -> None:
 
 # --- errors before any training step --------------------------------------------------------------
 
+
 def no_runs(tmp_path: Path) -> bool:
     return not any(p.name.startswith("run-") for p in tmp_path.iterdir())
 
@@ -162,7 +178,10 @@ def test_empty_train_split(import_rows, config_for, quiet, tmp_path) -> None:
 
 
 def test_bad_lora_target(sentiment, config_for, quiet, tmp_path) -> None:
-    with pytest.raises(ConfigError, match="LoRA target module 'qkv_proj' does not exist in this model; its linear layers are: down_proj"):
+    with pytest.raises(
+        ConfigError,
+        match="LoRA target module 'qkv_proj' does not exist in this model; its linear layers are: down_proj",
+    ):
         train(config_for(sentiment, lora={"target_modules": ["qkv_proj"]}), progress=quiet)
     assert no_runs(tmp_path)
 
@@ -174,7 +193,9 @@ def test_missing_base_model(sentiment, config_for, quiet, tmp_path) -> None:
 
 def test_max_seq_len_too_small_for_any_reply(import_rows, config_for, quiet) -> None:
     answer = "The quick brown fox jumps over the lazy dog, and then it jumps back again."
-    import_rows("qa", [{"question": f"What happened {i}?", "answer": answer} for i in range(4)], mapper_id="qa_pair_passthrough")
+    import_rows(
+        "qa", [{"question": f"What happened {i}?", "answer": answer} for i in range(4)], mapper_id="qa_pair_passthrough"
+    )
     with pytest.raises(ConfigError, match="max_seq_len=16 is too small to hold any complete reply"):
         train(config_for("qa", max_seq_len=16), progress=quiet)
 
@@ -183,7 +204,10 @@ def test_out_of_memory_risk(sentiment, config_for, quiet, monkeypatch, tmp_path)
     import brewslm.training.loop as loop
 
     monkeypatch.setattr(loop, "available_memory", lambda device: (1024 * 1024, "available RAM"))
-    with pytest.raises(ConfigError, match=r"out-of-memory risk: training needs about .* GiB \(weights .* for micro-batches of 4 x \d+ tokens\) but only 0.0 GiB of available RAM"):
+    with pytest.raises(
+        ConfigError,
+        match=r"out-of-memory risk: training needs about .* GiB \(weights .* for micro-batches of 4 x \d+ tokens\) but only 0.0 GiB of available RAM",
+    ):
         train(config_for(sentiment), progress=quiet)
     assert no_runs(tmp_path)
     train(config_for(sentiment, memory_check=False, max_steps=1), progress=quiet)
@@ -205,7 +229,9 @@ def test_preference_methods_without_their_module(import_rows, config_for, quiet,
     monkeypatch.setattr(objective, "PREFERENCE_MODULE", "brewslm.training.no_such_preference_module")
     pairs = [{"prompt": f"Say hi {i}", "chosen": "Hi!", "rejected": "Go away."} for i in range(4)]
     import_rows("prefs", pairs, mapper_id="preference_pair")
-    with pytest.raises(ConfigError, match="method 'dpo' is not available in this build: DPO/ORPO is built in brewslm.training.no_such"):
+    with pytest.raises(
+        ConfigError, match="method 'dpo' is not available in this build: DPO/ORPO is built in brewslm.training.no_such"
+    ):
         train(config_for("prefs", method="dpo"), progress=quiet)
 
 
@@ -230,9 +256,17 @@ def test_an_existing_run_is_not_overwritten(sentiment, config_for, quiet, tmp_pa
 
 
 def test_multi_turn_chat_and_raw_text_train(import_rows, config_for, quiet) -> None:
-    chats = [{"messages": [{"role": "user", "content": f"hi {i}"}, {"role": "assistant", "content": "hello!"},
-                           {"role": "user", "content": "bye"}, {"role": "assistant", "content": f"ciao {i}"}]}
-             for i in range(6)]
+    chats = [
+        {
+            "messages": [
+                {"role": "user", "content": f"hi {i}"},
+                {"role": "assistant", "content": "hello!"},
+                {"role": "user", "content": "bye"},
+                {"role": "assistant", "content": f"ciao {i}"},
+            ]
+        }
+        for i in range(6)
+    ]
     import_rows("chats", chats, mapper_id="chat_messages_passthrough")
     chat = train(config_for("chats", epochs=3), progress=quiet)
     record = read_run(chat.run_dir)
@@ -250,8 +284,15 @@ def test_smollm2_lora_learns_the_labels(sentiment, quiet, tmp_path) -> None:
     """The embedded SmolLM2 (its real ChatML template and default system prompt), LoRA r=16."""
     from brewslm.training import build_config
 
-    config = build_config({"dataset": sentiment, "epochs": 2, "batch_size": 8, "learning_rate": 2e-4,
-                           "output_dir": str(tmp_path / "smol")})
+    config = build_config(
+        {
+            "dataset": sentiment,
+            "epochs": 2,
+            "batch_size": 8,
+            "learning_rate": 2e-4,
+            "output_dir": str(tmp_path / "smol"),
+        }
+    )
     result = train(config, progress=quiet)
     losses = train_losses(result.run_dir)
     assert losses[-1] < losses[0] / 2 and result.eval_loss < 1.0
@@ -272,6 +313,7 @@ def test_a_task_profile_without_a_renderer(sentiment, config_for, quiet, monkeyp
 
 
 # --- early stopping on a task metric ------------------------------------------------------------
+
 
 def lora_fingerprint(model) -> float:
     """A number that changes with every LoRA weight (the same for the training model and the saved adapter)."""
@@ -313,8 +355,11 @@ def test_a_task_metric_keeps_the_best_model_without_patience_and_minimises_error
     from brewslm.training import load_trained
 
     probe = scripted_metric([0.4, 0.1, 0.3, 0.2], name="error_rate")  # lower is better: read off the name
-    result = train(config_for(sentiment, eval_every=1, early_stopping={"metric": "error_rate"}), progress=quiet,
-                   validation_metrics=probe)
+    result = train(
+        config_for(sentiment, eval_every=1, early_stopping={"metric": "error_rate"}),
+        progress=quiet,
+        validation_metrics=probe,
+    )
     assert not result.stopped_early and result.steps == 4
     assert result.best == {"metric": "error_rate", "mode": "min", "value": 0.1, "step": 2}
     saved, _ = load_trained(result.run_dir)
@@ -323,16 +368,23 @@ def test_a_task_metric_keeps_the_best_model_without_patience_and_minimises_error
 
 
 def test_a_task_metric_needs_its_evaluator_and_must_be_reported(sentiment, config_for, quiet, tmp_path) -> None:
-    with pytest.raises(ConfigError, match="'early_stopping.metric' is 'macro_f1', a task metric, and this run has no "
-                                          "task evaluator"):
+    with pytest.raises(
+        ConfigError, match="'early_stopping.metric' is 'macro_f1', a task metric, and this run has no task evaluator"
+    ):
         train(config_for(sentiment, early_stopping={"metric": "macro_f1"}), progress=quiet)
     with pytest.raises(ConfigError, match="search.enabled=true asks for a hyper-parameter search, which train"):
         train(config_for(sentiment, search={"enabled": True}), progress=quiet)
     assert no_runs(tmp_path)
-    with pytest.raises(ConfigError, match="'early_stopping.metric' is 'f1', which the validation pass does not "
-                                          "report; it reports: coverage, eval_loss, eval_tokens, macro_f1"):
-        train(config_for(sentiment, max_steps=1, early_stopping={"metric": "f1"}), progress=quiet,
-              validation_metrics=scripted_metric([0.5]))
+    with pytest.raises(
+        ConfigError,
+        match="'early_stopping.metric' is 'f1', which the validation pass does not "
+        "report; it reports: coverage, eval_loss, eval_tokens, macro_f1",
+    ):
+        train(
+            config_for(sentiment, max_steps=1, early_stopping={"metric": "f1"}),
+            progress=quiet,
+            validation_metrics=scripted_metric([0.5]),
+        )
 
 
 def test_a_resumed_run_watching_another_metric_starts_its_best_afresh(sentiment, config_for, quiet, tmp_path) -> None:
@@ -340,6 +392,9 @@ def test_a_resumed_run_watching_another_metric_starts_its_best_afresh(sentiment,
     first = train(config_for(sentiment, output_dir=str(tmp_path / "a"), **settings), progress=quiet)
     shutil.copytree(first.run_dir / "checkpoints" / "step-000002", tmp_path / "b" / "checkpoints" / "step-000002")
     probe = scripted_metric([0.5, 0.25])  # steps 3 and 4; the checkpoint's best is a loss (~5), not an F1
-    resumed = train(config_for(sentiment, resume=str(tmp_path / "b"), early_stopping={"metric": "macro_f1"},
-                               **settings), progress=quiet, validation_metrics=probe)
+    resumed = train(
+        config_for(sentiment, resume=str(tmp_path / "b"), early_stopping={"metric": "macro_f1"}, **settings),
+        progress=quiet,
+        validation_metrics=probe,
+    )
     assert resumed.best == {"metric": "macro_f1", "mode": "max", "value": 0.5, "step": 3}

@@ -9,9 +9,20 @@ from brewslm.training.memory import GIB, available_memory, check_memory, estimat
 
 
 def smol_estimate(batch_rows: int, seq_len: int, checkpointing: bool = False):
-    return estimate_memory(total_params=134_515_008, trainable_params=4_884_480, param_bytes=4, compute_bytes=4,
-                           layers=30, hidden=576, heads=9, vocab=49152, batch_rows=batch_rows, seq_len=seq_len,
-                           targets=batch_rows * 3, gradient_checkpointing=checkpointing)
+    return estimate_memory(
+        total_params=134_515_008,
+        trainable_params=4_884_480,
+        param_bytes=4,
+        compute_bytes=4,
+        layers=30,
+        hidden=576,
+        heads=9,
+        vocab=49152,
+        batch_rows=batch_rows,
+        seq_len=seq_len,
+        targets=batch_rows * 3,
+        gradient_checkpointing=checkpointing,
+    )
 
 
 def test_memory_estimate_scales_with_the_batch() -> None:

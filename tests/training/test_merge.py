@@ -19,7 +19,9 @@ def sample_ids(tokenizer) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("method", ["lora", "full"])
-def test_merged_export_loads_with_plain_transformers_and_matches(sentiment, config_for, quiet, tmp_path, method) -> None:
+def test_merged_export_loads_with_plain_transformers_and_matches(
+    sentiment, config_for, quiet, tmp_path, method
+) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     result = train(config_for(sentiment, method=method, max_steps=6, learning_rate=1e-2), progress=quiet)
@@ -39,7 +41,10 @@ def test_merged_export_loads_with_plain_transformers_and_matches(sentiment, conf
         with torch.no_grad():
             assert (base(input_ids=ids).logits - expected).abs().max() > 1e-3
     record = json.loads((out / EXPORT_RECORD).read_text(encoding="utf-8"))
-    assert record["merged_lora"] is (method == "lora") and record["render_context"]["labels"] == ["negative", "positive"]
+    assert record["merged_lora"] is (method == "lora") and record["render_context"]["labels"] == [
+        "negative",
+        "positive",
+    ]
 
 
 def test_export_refuses_unfinished_runs_and_full_folders(sentiment, config_for, quiet, tmp_path) -> None:

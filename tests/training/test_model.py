@@ -33,8 +33,13 @@ def tokenizer():
 @pytest.fixture(scope="module")
 def examples(tokenizer) -> ExampleSet:
     records = [{"text": t, "label": label} for t, label in TEXTS]
-    return load_examples(records, get_task_profile("classification"), RenderContext(labels=("negative", "neutral", "positive")),
-                         tokenizer, 512)
+    return load_examples(
+        records,
+        get_task_profile("classification"),
+        RenderContext(labels=("negative", "neutral", "positive")),
+        tokenizer,
+        512,
+    )
 
 
 @pytest.fixture
@@ -83,12 +88,15 @@ def test_the_gradient_reaches_only_through_trained_positions(model, examples) ->
     handle.remove()
     grads = captured["h"].grad[0].abs().sum(-1)
     last_target = int(batch.target_index.max())
-    assert torch.all(grads[last_target + 1:] == 0)  # nothing after the last trained prediction matters
+    assert torch.all(grads[last_target + 1 :] == 0)  # nothing after the last trained prediction matters
     assert torch.all(grads[: last_target + 1] > 0)
 
 
 def test_a_shared_prefix_runs_once_and_changes_nothing(tokenizer, examples) -> None:
-    plain, shared = collate(examples, [(0,), (1,), (2,)], pad_id=0), collate(examples, [(0,), (1,), (2,)], pad_id=0, share_prefix=True)
+    plain, shared = (
+        collate(examples, [(0,), (1,), (2,)], pad_id=0),
+        collate(examples, [(0,), (1,), (2,)], pad_id=0, share_prefix=True),
+    )
     assert shared.prefix_len > 20 and plain.prefix_len == 0
     results = []
     for batch in (plain, shared):
@@ -133,8 +141,10 @@ def test_gradient_checkpointing_changes_nothing_but_memory(tokenizer, examples) 
     results = []
     for checkpointing in (False, True):
         torch.manual_seed(0)
-        model = apply_method(build_tiny_model(tokenizer, seed=1),
-                             load_config(dataset="d", gradient_checkpointing=checkpointing, lora={"dropout": 0.0}))
+        model = apply_method(
+            build_tiny_model(tokenizer, seed=1),
+            load_config(dataset="d", gradient_checkpointing=checkpointing, lora={"dropout": 0.0}),
+        )
         loss = completion_loss(model, batch)
         loss.backward()
         grads = [p.grad.clone() for p in model.parameters() if p.requires_grad]
@@ -158,7 +168,9 @@ def test_lora_targets_must_exist(model) -> None:
 
 
 def test_lora_trains_only_adapters_and_full_trains_everything(tokenizer) -> None:
-    lora = apply_method(build_tiny_model(tokenizer), load_config(dataset="d", lora={"r": 4, "target_modules": ["q_proj"]}))
+    lora = apply_method(
+        build_tiny_model(tokenizer), load_config(dataset="d", lora={"r": 4, "target_modules": ["q_proj"]})
+    )
     trainable = [n for n, p in lora.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n and "q_proj" in n for n in trainable)
     full = apply_method(build_tiny_model(tokenizer), load_config(dataset="d", method="full"))

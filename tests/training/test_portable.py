@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.tiny_architectures import ARCHITECTURES, save_tiny_architecture
 from brewslm.training.portable import make_portable, portable_config, portable_tokenizer_config
+from helpers.tiny_architectures import ARCHITECTURES, save_tiny_architecture
 
 
 def test_default_rope_becomes_rope_theta_and_no_scaling():
@@ -21,31 +21,45 @@ def test_default_rope_becomes_rope_theta_and_no_scaling():
 
 
 def test_scaled_rope_keeps_its_scaling_in_4x_form():
-    rope = {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0, "low_freq_factor": 1.0,
-            "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
+    rope = {
+        "rope_type": "llama3",
+        "rope_theta": 500000.0,
+        "factor": 32.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192,
+    }
     out = portable_config({"rope_parameters": rope})
     assert out["rope_theta"] == 500000.0
     assert out["rope_scaling"] == {k: v for k, v in rope.items() if k != "rope_theta"}
 
 
 def test_per_attention_type_rope_gives_the_global_and_the_local_base():
-    rope = {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6},
-            "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}}
+    rope = {
+        "full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6},
+        "sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+    }
     out = portable_config({"text_config": {"rope_parameters": rope}})["text_config"]
     assert (out["rope_theta"], out["rope_local_base_freq"]) == (1e6, 1e4)
     assert out["rope_scaling"] == {"rope_type": "linear", "factor": 8.0}
 
 
 def test_keys_already_written_are_kept():
-    config = {"rope_theta": 5.0, "torch_dtype": "bfloat16", "dtype": "float32",
-              "rope_parameters": {"rope_type": "default", "rope_theta": 7.0}}
+    config = {
+        "rope_theta": 5.0,
+        "torch_dtype": "bfloat16",
+        "dtype": "float32",
+        "rope_parameters": {"rope_type": "default", "rope_theta": 7.0},
+    }
     out = portable_config(config)
     assert out["rope_theta"] == 5.0 and out["torch_dtype"] == "bfloat16"
 
 
 def test_the_v5_only_tokenizer_class_is_renamed_and_others_kept():
-    assert portable_tokenizer_config({"tokenizer_class": "TokenizersBackend"})["tokenizer_class"] == \
-        "PreTrainedTokenizerFast"
+    assert (
+        portable_tokenizer_config({"tokenizer_class": "TokenizersBackend"})["tokenizer_class"]
+        == "PreTrainedTokenizerFast"
+    )
     assert portable_tokenizer_config({"tokenizer_class": "GPT2Tokenizer"}) == {"tokenizer_class": "GPT2Tokenizer"}
 
 

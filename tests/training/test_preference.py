@@ -13,8 +13,7 @@ import pytest
 from brewslm.errors import ConfigError
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
-from brewslm.training import build_config, load_trained, read_run, train
-from brewslm.training import preference
+from brewslm.training import build_config, load_trained, preference, read_run, train
 from brewslm.training.checkpoint import seed_everything
 from brewslm.training.encoding import EncodedExample
 from brewslm.training.loop import preflight
@@ -80,12 +79,16 @@ def train_entries(run_dir: Path) -> list[dict[str, Any]]:
 
 # --- data ----------------------------------------------------------------------------------------
 
+
 def test_completion_masks_exclude_prompt_tokens(tiny_lm_dir) -> None:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_lm_dir))
-    record = {"prompt": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Help me?"}],
-              "chosen": "Gladly.", "rejected": "Go away."}
+    record = {
+        "prompt": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Help me?"}],
+        "chosen": "Gladly.",
+        "rejected": "Go away.",
+    }
     pairs = load_pairs([record], get_task_profile("dpo"), RenderContext(), tokenizer, 512)
     assert len(pairs) == 1 and pairs.report.to_dict()["pairs"] == 1
     prompt_text = tokenizer.apply_chat_template(record["prompt"], tokenize=False, add_generation_prompt=True)
@@ -108,14 +111,20 @@ def test_completion_masks_exclude_prompt_tokens(tiny_lm_dir) -> None:
 def test_long_pairs_share_one_prompt_cut_and_unusable_pairs_are_reported(tiny_lm_dir) -> None:
     prompt, chosen, rejected = tuple(range(100, 140)), (1, 2, 3, 4, 5, 6), (7, 8)
     flags = lambda p, r: (False,) * len(p) + (True,) * len(r)  # noqa: E731
-    c, r = truncate_pair(EncodedExample(prompt + chosen, flags(prompt, chosen)),
-                         EncodedExample(prompt + rejected, flags(prompt, rejected)), 20)
+    c, r = truncate_pair(
+        EncodedExample(prompt + chosen, flags(prompt, chosen)),
+        EncodedExample(prompt + rejected, flags(prompt, rejected)),
+        20,
+    )
     assert len(c) == 20 and c.input_ids[-6:] == chosen and c.prompt_truncated == 26 and c.completion_truncated == 0
     assert r.input_ids == c.input_ids[:14] + rejected and r.prompt_truncated == 26 and r.completion_truncated == 0
     assert sum(r.trained) == 2 and sum(c.trained) == 6
     # a reply too long for the budget loses its end; the shorter one keeps all of it
-    c, r = truncate_pair(EncodedExample(prompt + tuple(range(30)), flags(prompt, range(30))),
-                         EncodedExample(prompt + rejected, flags(prompt, rejected)), 20)
+    c, r = truncate_pair(
+        EncodedExample(prompt + tuple(range(30)), flags(prompt, range(30))),
+        EncodedExample(prompt + rejected, flags(prompt, rejected)),
+        20,
+    )
     assert c.input_ids[5:] == tuple(range(15)) and c.completion_truncated == 15
     assert r.input_ids == c.input_ids[:5] + rejected and r.completion_truncated == 0
 
@@ -130,12 +139,19 @@ def test_long_pairs_share_one_prompt_cut_and_unusable_pairs_are_reported(tiny_lm
     ]
     pairs = load_pairs(records, get_task_profile("dpo"), RenderContext(), tokenizer, 24)
     assert pairs.report.to_dict() == {
-        "records": 2, "pairs": 1, "dropped": {"identical_after_truncation": 1}, "prompt_truncated": 0,
-        "completion_truncated": 0, "tokens": pairs.report.tokens, "trained_tokens": pairs.report.trained_tokens}
+        "records": 2,
+        "pairs": 1,
+        "dropped": {"identical_after_truncation": 1},
+        "prompt_truncated": 0,
+        "completion_truncated": 0,
+        "tokens": pairs.report.tokens,
+        "trained_tokens": pairs.report.trained_tokens,
+    }
     assert len(pairs) == 1 and len(pairs.examples) == 2
 
 
 # --- losses --------------------------------------------------------------------------------------
+
 
 def test_dpo_and_orpo_formulas() -> None:
     import torch
@@ -203,6 +219,7 @@ def test_dpo_loss_on_a_batch_equals_a_hand_computation(prefs, config_for) -> Non
 
 # --- training --------------------------------------------------------------------------------------
 
+
 def test_reference_is_computed_once_and_equals_the_initial_policy(prefs, config_for, quiet, monkeypatch) -> None:
     import torch
 
@@ -239,7 +256,9 @@ def test_dpo_widens_the_chosen_vs_rejected_margin(prefs, config_for, quiet) -> N
     config = config_for(prefs, method="dpo", epochs=6)
     objective, model, _, precision = build(config)
     before = objective.measure(model, precision, objective.train)
-    assert before["loss"] == pytest.approx(math.log(2), abs=1e-5) and before["rewards/margins"] == pytest.approx(0, abs=1e-5)
+    assert before["loss"] == pytest.approx(math.log(2), abs=1e-5) and before["rewards/margins"] == pytest.approx(
+        0, abs=1e-5
+    )
 
     result = train(config, progress=quiet)
     trained, _ = load_trained(result.run_dir)
@@ -294,6 +313,7 @@ def test_dpo_resumes_exactly(prefs, config_for, quiet, tmp_path) -> None:
 
 # --- errors --------------------------------------------------------------------------------------
 
+
 def test_preference_config_errors(prefs, import_rows, config_for, quiet) -> None:
     with pytest.raises(ConfigError, match=r"option 'preference.beta': Input should be greater than 0 \(got 0\)"):
         build_config({"dataset": prefs, "method": "dpo", "preference": {"beta": 0}})
@@ -304,8 +324,11 @@ def test_preference_config_errors(prefs, import_rows, config_for, quiet) -> None
     with pytest.raises(ConfigError, match="max_seq_len=16 is too small to hold any complete reply"):
         train(config_for(prefs, method="orpo", max_seq_len=16), progress=quiet)
 
-    import_rows("talk", [{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}],
-                mapper_id="chat_messages_passthrough")
+    import_rows(
+        "talk",
+        [{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}],
+        mapper_id="chat_messages_passthrough",
+    )
     with pytest.raises(ConfigError, match="method orpo trains on preference pairs .* 'talk' is chat_sft"):
         train(config_for("talk", method="orpo"), progress=quiet)
     # the objective itself refuses a dataset whose task profile is not dpo, naming it

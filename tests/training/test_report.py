@@ -11,7 +11,15 @@ from brewslm.training.report import MetricsLog, StderrProgress, format_duration,
 def test_progress_lines() -> None:
     stream = io.StringIO()
     progress = StderrProgress(stream, every=10)
-    step = {"event": "step", "total_steps": 30, "epoch": 0.5, "loss": 1.23456, "lr": 2e-4, "tokens_per_s": 251.4, "eta_s": 75}
+    step = {
+        "event": "step",
+        "total_steps": 30,
+        "epoch": 0.5,
+        "loss": 1.23456,
+        "lr": 2e-4,
+        "tokens_per_s": 251.4,
+        "eta_s": 75,
+    }
     for n in range(1, 31):
         progress({**step, "step": n})
     progress({"event": "eval", "step": 30, "eval_loss": 0.5, "improved": True})
@@ -25,9 +33,20 @@ def test_progress_lines() -> None:
 def test_an_eval_line_shows_the_task_metric_early_stopping_watches() -> None:
     stream = io.StringIO()
     progress = StderrProgress(stream)
-    progress({"event": "eval", "step": 70, "eval_loss": 0.47, "macro_f1": 0.61, "best_metric": "macro_f1",
-              "best_value": 0.65, "improved": False})
-    progress({"event": "eval", "step": 9, "eval_loss": 0.4, "best_metric": "eval_loss", "best_value": 0.4, "improved": True})
+    progress(
+        {
+            "event": "eval",
+            "step": 70,
+            "eval_loss": 0.47,
+            "macro_f1": 0.61,
+            "best_metric": "macro_f1",
+            "best_value": 0.65,
+            "improved": False,
+        }
+    )
+    progress(
+        {"event": "eval", "step": 9, "eval_loss": 0.4, "best_metric": "eval_loss", "best_value": 0.4, "improved": True}
+    )
     assert stream.getvalue().splitlines() == [
         "eval at step 70 | val loss 0.4700 | val macro_f1 0.6100 (best so far 0.6500)",
         "eval at step 9 | val loss 0.4000 (best)",
@@ -45,7 +64,9 @@ def test_metrics_log_truncates_after_a_checkpoint(tmp_path: Path) -> None:
 
 def test_loss_curve_png(tmp_path: Path) -> None:
     entries = [{"kind": "train", "step": s, "loss": 2.0 / s} for s in range(1, 20)] + [
-        {"kind": "eval", "step": 10, "eval_loss": 0.4}, {"kind": "eval", "step": 19, "eval_loss": 0.3}]
+        {"kind": "eval", "step": 10, "eval_loss": 0.4},
+        {"kind": "eval", "step": 19, "eval_loss": 0.3},
+    ]
     path = plot_loss_curve(entries, tmp_path / "curve.png", title="demo")
     assert path.read_bytes()[:4] == b"\x89PNG"
     assert plot_loss_curve([], tmp_path / "none.png") is None

@@ -29,8 +29,10 @@ def test_a_running_record_carries_its_owner():
 def test_a_run_whose_process_died_is_settled_once_with_an_event():
     run_dir = runs_dir() / "killed"
     run_dir.mkdir()
-    write_run(run_dir, {"name": "killed", "status": "running", "method": "lora", "dataset": {"name": "ds"},
-                        "owner": _dead_owner()})
+    write_run(
+        run_dir,
+        {"name": "killed", "status": "running", "method": "lora", "dataset": {"name": "ds"}, "owner": _dead_owner()},
+    )
     other = runs_dir() / "old"
     other.mkdir()
     write_run(other, {"name": "old", "status": "running"})  # written before owner stamps existed? stamped now: alive

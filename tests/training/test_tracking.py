@@ -19,15 +19,24 @@ from brewslm.training.report import MetricsLog  # noqa: E402
 from brewslm.training.tracking import MLFLOW_DB, MlflowTracker, flatten  # noqa: E402
 
 
-def test_train_and_eval_log_params_metrics_and_files_to_a_sqlite_store_in_home(sentiment, config_for, quiet,
-                                                                                workspace: Path, tmp_path: Path,
-                                                                                monkeypatch) -> None:
+def test_train_and_eval_log_params_metrics_and_files_to_a_sqlite_store_in_home(
+    sentiment, config_for, quiet, workspace: Path, tmp_path: Path, monkeypatch
+) -> None:
     from mlflow.tracking import MlflowClient
 
     monkeypatch.chdir(tmp_path)  # nothing may land in the working directory (MLflow's ./mlruns default)
     result = train(config_for(sentiment, max_steps=2, mlflow=True, mlflow_experiment="tracked"), progress=quiet)
-    evaluate(load_eval_config(model=str(result.run_dir), dataset=sentiment, split="validation", baseline="none", mlflow=True,
-                        mlflow_experiment="tracked", out_dir=str(tmp_path / "eval")))
+    evaluate(
+        load_eval_config(
+            model=str(result.run_dir),
+            dataset=sentiment,
+            split="validation",
+            baseline="none",
+            mlflow=True,
+            mlflow_experiment="tracked",
+            out_dir=str(tmp_path / "eval"),
+        )
+    )
 
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace / MLFLOW_DB}")
     experiment = client.get_experiment_by_name("tracked")
@@ -37,15 +46,17 @@ def test_train_and_eval_log_params_metrics_and_files_to_a_sqlite_store_in_home(s
     assert trained.data.params["method"] == "lora" and trained.data.params["max_steps"] == "2"
     assert [m.step for m in client.get_metric_history(trained.info.run_id, "loss")] == [1, 2]
     assert {"config.yaml", "run.json", "metrics.jsonl", "loss_curve.png"} <= {
-        a.path for a in client.list_artifacts(trained.info.run_id)}
+        a.path for a in client.list_artifacts(trained.info.run_id)
+    }
     assert any(key.startswith("tuned.") for key in evaluated.data.metrics)
     assert "report.json" in {a.path for a in client.list_artifacts(evaluated.info.run_id)}
     assert Path(experiment.artifact_location.removeprefix("file://")).is_relative_to(workspace)
     assert not (tmp_path / "mlruns").exists()
 
 
-def test_a_tracker_failure_is_one_warning_line_and_the_run_goes_on(sentiment, config_for, quiet, tmp_path,
-                                                                   caplog, monkeypatch) -> None:
+def test_a_tracker_failure_is_one_warning_line_and_the_run_goes_on(
+    sentiment, config_for, quiet, tmp_path, caplog, monkeypatch
+) -> None:
     # an MLflow that cannot open its store: the ./mlruns file store current mlflow refuses
     monkeypatch.setenv("MLFLOW_TRACKING_URI", str(tmp_path / "mlruns"))
     with caplog.at_level(logging.WARNING, logger="brewslm.tracking"):
@@ -73,7 +84,8 @@ def test_a_failure_mid_run_stops_tracking_once(workspace: Path, caplog, monkeypa
         logger.finish("finished")
     assert [r.getMessage() for r in caplog.records if r.name == "brewslm.tracking"] == [
         f"MLflow tracking stopped (ConnectionError: tracking server went away at {logger.uri}); "
-        "the run goes on without it"]
+        "the run goes on without it"
+    ]
     run = mlflow.tracking.MlflowClient(logger.uri).get_run(logger.run.info.run_id)
     assert run.info.status == "FAILED"  # what was logged is marked incomplete
 
@@ -86,15 +98,17 @@ def _scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}, events
 
 
-def test_tensorboard_and_wandb_hold_the_steps_the_evaluation_and_the_files(sentiment, config_for, quiet, monkeypatch,
-                                                                           tmp_path: Path) -> None:
+def test_tensorboard_and_wandb_hold_the_steps_the_evaluation_and_the_files(
+    sentiment, config_for, quiet, monkeypatch, tmp_path: Path
+) -> None:
     pytest.importorskip("tensorboard")
     pytest.importorskip("wandb")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_MODE", raising=False)  # no key, no mode: offline, never a login prompt
 
-    result = train(config_for(sentiment, max_steps=2, report_to=["tensorboard", "wandb"], wandb_project="tracked"),
-                   progress=quiet)  # one run, both trackers
+    result = train(
+        config_for(sentiment, max_steps=2, report_to=["tensorboard", "wandb"], wandb_project="tracked"), progress=quiet
+    )  # one run, both trackers
     _check_wandb_offline_run(result)
     scalars, events = _scalars(result.run_dir / "tensorboard")
     logged = [e for e in MetricsLog(result.run_dir / "metrics.jsonl").read() if e.get("kind") == "train"]
@@ -105,8 +119,15 @@ def test_tensorboard_and_wandb_hold_the_steps_the_evaluation_and_the_files(senti
     texts = set(events.Tags()["tensors"])  # add_text is stored as a tensor summary
     assert {"params/text_summary", "files/config.yaml/text_summary", "files/model/text_summary"} <= texts
 
-    evaluated = evaluate(load_eval_config(model=str(result.run_dir), dataset=sentiment, split="validation",
-                                          report_to=["tensorboard"], out_dir=str(tmp_path / "eval")))
+    evaluated = evaluate(
+        load_eval_config(
+            model=str(result.run_dir),
+            dataset=sentiment,
+            split="validation",
+            report_to=["tensorboard"],
+            out_dir=str(tmp_path / "eval"),
+        )
+    )
     scalars, events = _scalars(tmp_path / "eval" / "tensorboard")
     report = evaluated.report
     headline = report["headline"]
@@ -130,8 +151,11 @@ def _check_wandb_offline_run(result) -> None:
     config = {item.key: json.loads(item.value_json) for item in run.config.update}
     assert run.project == "tracked" and run.display_name == result.run_dir.name
     assert config["method"] == "lora" and config["max_steps"] == 2
-    history = [{item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in r.history.item}
-               for r in records if r.WhichOneof("record_type") == "history"]
+    history = [
+        {item.key or "/".join(item.nested_key): json.loads(item.value_json) for item in r.history.item}
+        for r in records
+        if r.WhichOneof("record_type") == "history"
+    ]
     logged = [e for e in MetricsLog(result.run_dir / "metrics.jsonl").read() if e.get("kind") == "train"]
     assert [h["_step"] for h in history] == [1, 2]
     assert [h["loss"] for h in history] == pytest.approx([e["loss"] for e in logged], rel=1e-6)
@@ -139,7 +163,8 @@ def _check_wandb_offline_run(result) -> None:
     artifact = next(r.artifact for r in records if r.WhichOneof("record_type") == "artifact")
     assert artifact.type == "brewslm-run"
     assert {"config.yaml", "run.json", "metrics.jsonl", "loss_curve.png", "model/adapter_model.safetensors"} <= {
-        entry.path for entry in artifact.manifest.contents}
+        entry.path for entry in artifact.manifest.contents
+    }
 
 
 def _wandb_records(path: Path) -> list:
@@ -158,11 +183,11 @@ def _wandb_records(path: Path) -> list:
         if left < 7:  # a block's tail too short for a chunk header is padding
             position += left
             continue
-        _crc, length, kind = struct.unpack("<IHB", data[position:position + 7])
+        _crc, length, kind = struct.unpack("<IHB", data[position : position + 7])
         if kind == 0 and length == 0:
             position += left
             continue
-        chunk = data[position + 7:position + 7 + length]
+        chunk = data[position + 7 : position + 7 + length]
         position += 7 + length
         if kind == 1:
             chunks.append(chunk)

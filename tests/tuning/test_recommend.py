@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.workspace import private_workspace
-
-from brewslm.errors import ConfigError
 from brewslm.base_models.catalog import CATALOG, CatalogModel, get_model
+from brewslm.errors import ConfigError
 from brewslm.tuning.recommend import (
     DatasetFacts,
     MachineSpeed,
@@ -23,13 +21,14 @@ from brewslm.tuning.recommend import (
     ProbeCurve,
     epochs_needed,
     machine_speed,
-    past_results,
     memory_estimate,
     parse_budget,
+    past_results,
     probe_gflops,
     recommend,
     tokens_per_second,
 )
+from helpers.workspace import private_workspace
 
 
 @pytest.fixture(autouse=True)
@@ -83,22 +82,70 @@ print(json.dumps({"peak": status("VmHWM:") - before}))
 """
 
 SHAPES = {
-    "llama full": dict(model_type="llama", layers=4, hidden=256, intermediate=688, heads=4, kv_heads=2, head_dim=64,
-                       vocab=8000, batch=4, seq=128, method="full"),
-    "qwen3 wide-mlp lora": dict(model_type="qwen3", layers=3, hidden=192, intermediate=1152, heads=4, kv_heads=2,
-                                head_dim=64, vocab=6000, batch=6, seq=96, method="lora", qk_norm=True),
-    "gemma3 long full": dict(model_type="gemma3_text", layers=3, hidden=128, intermediate=512, heads=4, kv_heads=1,
-                             head_dim=64, vocab=12000, batch=2, seq=384, method="full", qk_norm=True, norms_per_layer=4),
+    "llama full": dict(
+        model_type="llama",
+        layers=4,
+        hidden=256,
+        intermediate=688,
+        heads=4,
+        kv_heads=2,
+        head_dim=64,
+        vocab=8000,
+        batch=4,
+        seq=128,
+        method="full",
+    ),
+    "qwen3 wide-mlp lora": dict(
+        model_type="qwen3",
+        layers=3,
+        hidden=192,
+        intermediate=1152,
+        heads=4,
+        kv_heads=2,
+        head_dim=64,
+        vocab=6000,
+        batch=6,
+        seq=96,
+        method="lora",
+        qk_norm=True,
+    ),
+    "gemma3 long full": dict(
+        model_type="gemma3_text",
+        layers=3,
+        hidden=128,
+        intermediate=512,
+        heads=4,
+        kv_heads=1,
+        head_dim=64,
+        vocab=12000,
+        batch=2,
+        seq=384,
+        method="full",
+        qk_norm=True,
+        norms_per_layer=4,
+    ),
     # long sequences, many heads: attention that stored each head's scores would need 4x the peak
-    "llama long many-heads full": dict(model_type="llama", layers=2, hidden=128, intermediate=344, heads=8, kv_heads=4,
-                                       head_dim=16, vocab=2000, batch=2, seq=1024, method="full"),
+    "llama long many-heads full": dict(
+        model_type="llama",
+        layers=2,
+        hidden=128,
+        intermediate=344,
+        heads=8,
+        kv_heads=4,
+        head_dim=16,
+        vocab=2000,
+        batch=2,
+        seq=1024,
+        method="full",
+    ),
 }
 
 
 def measured_peak(spec: dict) -> int:
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
-    done = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(spec)], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps(spec)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])["peak"]
 
@@ -107,8 +154,15 @@ def measured_peak(spec: dict) -> int:
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_memory_estimate_is_within_25_percent_of_the_measured_peak(name: str) -> None:
     spec = SHAPES[name]
-    entry = CatalogModel(id=name, hub_id=name, tied_embeddings=True, max_context=4096, licence="-", template="-",
-                         **{k: v for k, v in spec.items() if k not in ("batch", "seq", "method")})
+    entry = CatalogModel(
+        id=name,
+        hub_id=name,
+        tied_embeddings=True,
+        max_context=4096,
+        licence="-",
+        template="-",
+        **{k: v for k, v in spec.items() if k not in ("batch", "seq", "method")},
+    )
     estimate = memory_estimate(entry, spec["method"], seq_len=spec["seq"], batch_rows=spec["batch"])
     peak = measured_peak(spec)
     assert 0.75 <= estimate.total / peak <= 1.25, (estimate, peak)
@@ -122,6 +176,7 @@ def test_bf16_and_lora_need_less_than_fp32_and_full() -> None:
 
 
 # --- speed -----------------------------------------------------------------------------------------
+
 
 def test_speed_is_measured_once_per_machine_and_cached() -> None:
     calls = []
@@ -148,8 +203,12 @@ def test_speed_is_measured_once_per_machine_and_cached() -> None:
 
 
 def test_without_measuring_the_default_efficiency_is_marked_estimated() -> None:
-    speed = machine_speed("cpu", measure=False, gflops_probe=lambda device: 50.0,
-                          calibrate=lambda device: pytest.fail("must not calibrate"))
+    speed = machine_speed(
+        "cpu",
+        measure=False,
+        gflops_probe=lambda device: 50.0,
+        calibrate=lambda device: pytest.fail("must not calibrate"),
+    )
     assert speed.efficiency_source == "estimated" and speed.gflops == 50.0
     assert tokens_per_second(get_model("smollm2-135m-instruct"), "lora", speed)[1] == "estimated"
 
@@ -160,10 +219,27 @@ def test_the_matmul_probe_runs() -> None:
 
 # --- the recommendation ----------------------------------------------------------------------------
 
-FACTS = DatasetFacts(name="tickets", version=1, task_profile="classification", rows=20000, labels=12, sampled=2000,
-                     mean_tokens=80.0, p95_tokens=140, max_tokens=300, tokens_per_epoch=1_600_000)
-SPEED = MachineSpeed(device="cpu", name="test cpu", gflops=1000.0, efficiency=0.3, efficiency_source="measured",
-                     calibration_model="smollm2-135m-instruct", calibration_tokens_per_s=600.0)
+FACTS = DatasetFacts(
+    name="tickets",
+    version=1,
+    task_profile="classification",
+    rows=20000,
+    labels=12,
+    sampled=2000,
+    mean_tokens=80.0,
+    p95_tokens=140,
+    max_tokens=300,
+    tokens_per_epoch=1_600_000,
+)
+SPEED = MachineSpeed(
+    device="cpu",
+    name="test cpu",
+    gflops=1000.0,
+    efficiency=0.3,
+    efficiency_source="measured",
+    calibration_model="smollm2-135m-instruct",
+    calibration_tokens_per_s=600.0,
+)
 FALLING = ProbeCurve("smollm2-135m-instruct", [6, 12, 18, 24, 30, 36], [3.0, 2.4, 2.0, 1.7, 1.5, 1.3], 288)
 FLAT = ProbeCurve("smollm2-135m-instruct", [6, 12, 18, 24, 30, 36], [3.0, 1.6, 1.3, 1.25, 1.24, 1.24], 288)
 
@@ -195,9 +271,17 @@ def test_a_model_that_does_not_fit_in_memory_is_passed_over() -> None:
 
 
 def _past(parameters: int, beaten: bool, tuned: float = 0.6) -> PastResult:
-    return PastResult(report=f"runs/r{parameters}/eval/x/report.json", parameters=parameters, base_model="m",
-                      baseline="tfidf_logreg", headline="macro_f1", tuned=tuned, baseline_value=0.8,
-                      lift_ci=(-0.3, -0.1) if not beaten else (0.01, 0.1), beaten=beaten)
+    return PastResult(
+        report=f"runs/r{parameters}/eval/x/report.json",
+        parameters=parameters,
+        base_model="m",
+        baseline="tfidf_logreg",
+        headline="macro_f1",
+        tuned=tuned,
+        baseline_value=0.8,
+        lift_ci=(-0.3, -0.1) if not beaten else (0.01, 0.1),
+        beaten=beaten,
+    )
 
 
 def test_a_size_whose_fine_tune_lost_to_the_baseline_is_passed_over_for_a_larger_one() -> None:
@@ -208,12 +292,22 @@ def test_a_size_whose_fine_tune_lost_to_the_baseline_is_passed_over_for_a_larger
     assert ruled == {e.id for e in CATALOG if e.parameters <= smallest[0].parameters * 1.2}
     assert result.model == next(e.id for e in smallest if e.id not in ruled)
     text = "\n".join(result.why)
-    assert f"evaluated before: a fine-tune of m ({smallest[0].parameters / 1e6:.0f}M) did not beat tfidf_logreg: " \
-           "macro_f1 0.600 vs 0.800, lift -0.200 [-0.300, -0.100]" in text
+    assert (
+        f"evaluated before: a fine-tune of m ({smallest[0].parameters / 1e6:.0f}M) did not beat tfidf_logreg: "
+        "macro_f1 0.600 vs 0.800, lift -0.200 [-0.300, -0.100]" in text
+    )
     assert "are not expected to beat tfidf_logreg" in text and "larger than the" in result.why[-1]
     # a fine-tune at least as large that beat it: that size is enough, nothing is ruled out
-    assert recommend(FACTS, SPEED, budget_minutes=100_000, probe=FLAT,
-                     past=[lost, _past(smallest[0].parameters, beaten=True, tuned=0.9)]).model == smallest[0].id
+    assert (
+        recommend(
+            FACTS,
+            SPEED,
+            budget_minutes=100_000,
+            probe=FLAT,
+            past=[lost, _past(smallest[0].parameters, beaten=True, tuned=0.9)],
+        ).model
+        == smallest[0].id
+    )
     # every model that fits the budget is ruled out: the reason says to raise the budget or ship the baseline
     tight = recommend(FACTS, SPEED, budget_minutes=60, probe=FLAT, past=[lost])
     assert tight.model is None and "or ship the cheap baseline" in tight.why[-1]
@@ -224,13 +318,30 @@ def test_past_results_are_the_workspace_reports_of_fine_tunes_of_the_dataset(tmp
         run = tmp_path / "runs" / folder
         (run / "eval" / "e").mkdir(parents=True)
         (run / "run.json").write_text(json.dumps({"parameters": {"total": 1_000_000}}))
-        (run / "eval" / "e" / "report.json").write_text(json.dumps({
-            "headline": "macro_f1", "dataset": {"name": dataset},
-            "models": {"tuned": {"kind": kind, "source": str(run)}, "base": {"name": "tiny"},
-                       "baseline": {"name": "tfidf_logreg"}},
-            "baselines": {"tfidf_logreg": {"seconds": 1.0}},
-            "lift_vs_baseline": {"macro_f1": {"base": 0.7, "tuned": 0.7 + lift, "lift": lift, "ci_low": lift - 0.05,
-                                              "ci_high": lift + 0.05, "better": lift > 0}}}))
+        (run / "eval" / "e" / "report.json").write_text(
+            json.dumps(
+                {
+                    "headline": "macro_f1",
+                    "dataset": {"name": dataset},
+                    "models": {
+                        "tuned": {"kind": kind, "source": str(run)},
+                        "base": {"name": "tiny"},
+                        "baseline": {"name": "tfidf_logreg"},
+                    },
+                    "baselines": {"tfidf_logreg": {"seconds": 1.0}},
+                    "lift_vs_baseline": {
+                        "macro_f1": {
+                            "base": 0.7,
+                            "tuned": 0.7 + lift,
+                            "lift": lift,
+                            "ci_low": lift - 0.05,
+                            "ci_high": lift + 0.05,
+                            "better": lift > 0,
+                        }
+                    },
+                }
+            )
+        )
 
     write("a", "tickets", -0.2)
     write("b", "tickets", +0.2)

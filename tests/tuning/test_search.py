@@ -41,9 +41,12 @@ def test_the_search_is_deterministic_and_keeps_the_winners_model(sentiment, conf
     assert [(t.rung, t.learning_rate, t.epochs) for t in first.trials[2:]] == [(1, leader.learning_rate, 2.0)]
     assert first.best == first.trials[-1] and first.best_config.learning_rate == leader.learning_rate
     assert [(t.learning_rate, t.metric, t.best_step) for t in first.trials] == [
-        (t.learning_rate, t.metric, t.best_step) for t in second.trials]
+        (t.learning_rate, t.metric, t.best_step) for t in second.trials
+    ]
     # the model kept is the winner's run, and it scores what the search says it scored
-    assert first.result.run_dir == tmp_path / "a" / "trials" / f"rung1-{leader.candidate:02d}-lr{leader.learning_rate:g}"
+    assert (
+        first.result.run_dir == tmp_path / "a" / "trials" / f"rung1-{leader.candidate:02d}-lr{leader.learning_rate:g}"
+    )
     assert read_run(first.result.run_dir)["metrics"]["best"]["value"] == first.best.metric
     model, tokenizer = load_trained(first.result.run_dir)
     evaluator = validation_evaluator(first.best_config, max_rows=8)
@@ -67,8 +70,11 @@ def test_the_budget_bounds_the_trials(sentiment, config_for, quiet, tmp_path) ->
 
 
 def test_bad_search_settings_fail_before_training(import_rows, sentiment, config_for, tmp_path) -> None:
-    with pytest.raises(ConfigError, match="option 'search.metric' is 'bleu', which classification validation does "
-                                          "not report; use eval_loss or one of: .*macro_f1"):
+    with pytest.raises(
+        ConfigError,
+        match="option 'search.metric' is 'bleu', which classification validation does "
+        "not report; use eval_loss or one of: .*macro_f1",
+    ):
         search(searched(config_for, search={"metric": "bleu"}), SMALL_SPACE, 60)
     with pytest.raises(ConfigError, match="unset max_steps"):
         search(searched(config_for, max_steps=3), SMALL_SPACE, 60)
@@ -81,13 +87,16 @@ def test_bad_search_settings_fail_before_training(import_rows, sentiment, config
 
 
 def test_early_stopping_on_macro_f1_with_the_task_evaluator(sentiment, config_for, quiet) -> None:
-    config, evaluator = with_task_metric(config_for(sentiment, epochs=2, batch_size=8,
-                                                    early_stopping={"metric": "macro_f1"}))
+    config, evaluator = with_task_metric(
+        config_for(sentiment, epochs=2, batch_size=8, early_stopping={"metric": "macro_f1"})
+    )
     assert config.early_stopping.mode == "max" and evaluator.headline == "macro_f1"
     from brewslm.training import train
 
     result = train(config, progress=quiet, validation_metrics=evaluator)
-    evals = [e for e in map(json.loads, (result.run_dir / "metrics.jsonl").read_text().splitlines()) if e["kind"] == "eval"]
+    evals = [
+        e for e in map(json.loads, (result.run_dir / "metrics.jsonl").read_text().splitlines()) if e["kind"] == "eval"
+    ]
     assert len(evals) == 2 and all("macro_f1" in e and "accuracy" in e for e in evals)
     assert result.best["value"] == max(e["macro_f1"] for e in evals)
     model, tokenizer = load_trained(result.run_dir)

@@ -36,15 +36,21 @@ from typing import Callable, Iterator
 
 import pytest
 
-from helpers.workspace import private_workspace
-
 from brewslm.storage.db import reset_engines
 from brewslm.ui.app import create_ui_app
 from brewslm.ui.settings import UISettings
+from helpers.workspace import private_workspace
 
 CHROMIUM = Path(os.environ.get("BREWSLM_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCREENSHOTS = Path(os.environ.get("BREWSLM_SCREENSHOTS") or Path(__file__).resolve().parent / "screenshots")
 PAGE_TIMEOUT_MS = 45_000  # a loaded 2-core machine; waits end as soon as the page is ready
 
@@ -114,6 +120,7 @@ def make_job() -> Callable[..., int]:
 
 # --- a live server -------------------------------------------------------------------------------
 
+
 @dataclass
 class LiveServer:
     url: str  # http://127.0.0.1:PORT, no trailing slash
@@ -128,6 +135,7 @@ def start_ui_server() -> Iterator[Callable[[UISettings], LiveServer]]:
     from brewslm.serving.local import running_server
 
     with contextlib.ExitStack() as servers:
+
         def start(settings: UISettings) -> LiveServer:
             settings = settings.replace(host="127.0.0.1")
             app = create_ui_app(settings)
@@ -143,6 +151,7 @@ def ui_server(ui_settings: UISettings, start_ui_server) -> LiveServer:
 
 
 # --- the browser ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -168,7 +177,9 @@ def page_errors() -> list[str]:
 # Chromium logs every 4xx reply as a console error; these are answers pages give on purpose (a
 # wrong key, a refused path, a too-large upload, a form that did not validate). A 404 (a missing
 # script or stylesheet) and 5xx still count.
-EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status of (400|401|403|409|413|422)\b")
+EXPECTED_STATUS = re.compile(
+    r"Failed to load resource: the server responded with a status of (400|401|403|409|413|422)\b"
+)
 
 
 def _console_error(page_errors: list[str], message) -> None:

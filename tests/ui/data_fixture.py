@@ -21,8 +21,9 @@ def review_rows() -> list[dict]:
     for i in range(CLEAN_ROWS):
         positive = i % 2 == 0
         text = (GOOD if positive else BAD)[i % 4]
-        rows.append({"review": f"{text} (order {i})", "sentiment": "positive" if positive else "negative",
-                     "stars": 1 + i % 5})
+        rows.append(
+            {"review": f"{text} (order {i})", "sentiment": "positive" if positive else "negative", "stars": 1 + i % 5}
+        )
     rows.append({"review": MARKUP_REVIEW, "sentiment": "negative", "stars": 1})
     rows.append({"review": "", "sentiment": "positive", "stars": 3})
     return rows

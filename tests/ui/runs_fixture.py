@@ -14,10 +14,14 @@ import pytest
 
 MARKUP = "<script>document.title='pwned'</script> a dull film"
 SENTIMENT = [
-    ("a wonderful, moving film", "positive"), ("I loved every minute of it", "positive"),
-    ("brilliant acting and a great story", "positive"), ("the best movie this year", "positive"),
-    ("a dull, lifeless mess", "negative"), ("I want my two hours back", "negative"),
-    ("boring and far too long", "negative"), (MARKUP, "negative"),
+    ("a wonderful, moving film", "positive"),
+    ("I loved every minute of it", "positive"),
+    ("brilliant acting and a great story", "positive"),
+    ("the best movie this year", "positive"),
+    ("a dull, lifeless mess", "negative"),
+    ("I want my two hours back", "negative"),
+    ("boring and far too long", "negative"),
+    (MARKUP, "negative"),
 ]
 TEST_ROWS = len(SENTIMENT)
 
@@ -28,13 +32,17 @@ def import_sentiment(folder: Path, dataset: str = "sentiment") -> str:
     from brewslm.ingestion import ImportSpec, run_import
 
     rows = [{"text": text, "label": label} for text, label in SENTIMENT]
-    splits = {"train": rows, "validation": [{**r, "text": r["text"] + ", indeed"} for r in rows[::3]],
-              "test": [{**r, "text": r["text"] + "!"} for r in rows]}
+    splits = {
+        "train": rows,
+        "validation": [{**r, "text": r["text"] + ", indeed"} for r in rows[::3]],
+        "test": [{**r, "text": r["text"] + "!"} for r in rows],
+    }
     for split, chosen in splits.items():
         path = Path(folder) / f"{dataset}-{split}.jsonl"
         path.write_text("".join(json.dumps(row) + "\n" for row in chosen), encoding="utf-8")
-        run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="label_to_classification", dataset=dataset,
-                              split=split))
+        run_import(
+            ImportSpec(locator=f"jsonl:{path}", mapper_id="label_to_classification", dataset=dataset, split=split)
+        )
     return dataset
 
 

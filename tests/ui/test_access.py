@@ -52,23 +52,32 @@ def _client(settings, **kwargs) -> TestClient:
 
 # --- allowed roots -------------------------------------------------------------------------------
 
+
 def test_locators_inside_the_allowed_roots_pass_unchanged(settings, root):
-    for locator in (f"jsonl:{root}/rows.jsonl", f"csv:{root}/missing-yet.csv", f"file:{root}/sub/../rows.jsonl",
-                    f"jsonl:{root}/rows.jsonl?join=rows.jsonl&on=text", "kaggle:competition:titanic?file=train.csv"):
+    for locator in (
+        f"jsonl:{root}/rows.jsonl",
+        f"csv:{root}/missing-yet.csv",
+        f"file:{root}/sub/../rows.jsonl",
+        f"jsonl:{root}/rows.jsonl?join=rows.jsonl&on=text",
+        "kaggle:competition:titanic?file=train.csv",
+    ):
         assert check_locator(locator, settings) == locator
     upload = settings.uploads_dir / "x.jsonl"  # the uploads folder is always readable
     assert check_locator(f"jsonl:{upload}", settings)
 
 
-@pytest.mark.parametrize("locator", [
-    "jsonl:/etc/passwd",
-    "csv:/etc/passwd",
-    "file:~/.ssh/id_rsa",
-    "jsonl:{root}/../outside.jsonl",
-    "jsonl:{root}/rows.jsonl?join=../../outside.jsonl&on=id",
-    "jsonl:{root}/rows.jsonl?join=jsonl:/etc/passwd&on=id",
-    "hf:/etc:train",
-])
+@pytest.mark.parametrize(
+    "locator",
+    [
+        "jsonl:/etc/passwd",
+        "csv:/etc/passwd",
+        "file:~/.ssh/id_rsa",
+        "jsonl:{root}/../outside.jsonl",
+        "jsonl:{root}/rows.jsonl?join=../../outside.jsonl&on=id",
+        "jsonl:{root}/rows.jsonl?join=jsonl:/etc/passwd&on=id",
+        "hf:/etc:train",
+    ],
+)
 def test_locators_that_escape_the_allowed_roots_are_refused_in_one_line(settings, root, locator):
     with pytest.raises(ConfigError) as error:
         check_locator(locator.format(root=root), settings)
@@ -93,6 +102,7 @@ def test_a_malformed_locator_is_the_source_layers_error(settings):
 
 # --- where a request may make the UI write -----------------------------------------------------
 
+
 def _errors_of(page: str) -> list[str]:
     """The one-line errors a page shows (form-level, per option, an error page), unescaped."""
     found = re.findall(r'role="alert"[^>]*>(.*?)</(?:div|span)>', page, re.S)
@@ -103,8 +113,9 @@ def _files_under(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*")) if folder.exists() else []
 
 
-def test_an_output_folder_must_be_inside_the_roots_and_outside_what_is_never_written(settings, root, workspace,
-                                                                                   tmp_path):
+def test_an_output_folder_must_be_inside_the_roots_and_outside_what_is_never_written(
+    settings, root, workspace, tmp_path
+):
     assert check_output_path(root / "runs" / "r1", settings) == root / "runs" / "r1"
     assert check_output_path(workspace / "runs" / "r1", settings)  # the workspace: where runs go by default
     outside = tmp_path / "elsewhere"
@@ -119,7 +130,9 @@ def test_an_output_folder_must_be_inside_the_roots_and_outside_what_is_never_wri
     ]:
         with pytest.raises(ConfigError) as error:
             check_output_path(path, settings, what="run folder")
-        assert message in str(error.value) and str(error.value).startswith("run folder ") and "\n" not in str(error.value)
+        assert (
+            message in str(error.value) and str(error.value).startswith("run folder ") and "\n" not in str(error.value)
+        )
 
 
 def test_shared_datasets_are_never_written_though_readable(settings, root, monkeypatch):
@@ -144,8 +157,9 @@ def _refused(response, *needles: str) -> None:
     assert any(all(n in e for n in needles) for e in errors), errors
 
 
-def test_train_run_name_and_output_dir_never_put_a_run_outside(ui_settings, trainable, workspace, tmp_path,
-                                                             monkeypatch):
+def test_train_run_name_and_output_dir_never_put_a_run_outside(
+    ui_settings, trainable, workspace, tmp_path, monkeypatch
+):
     """Issue 14: run_name went unchecked, so a whole run folder landed wherever the server could write."""
     elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"  # outside every root
     monkeypatch.chdir(tmp_path.parent)
@@ -156,11 +170,13 @@ def test_train_run_name_and_output_dir_never_put_a_run_outside(ui_settings, trai
     for run_name in (str(elsewhere), f"../../../{elsewhere.name}", "../datasets/sentiment/v1"):
         response = client.post("/train", data={**small, "run_name": run_name})
         _refused(response, "run name", "output_dir")
-    for option, value, needle in [("output_dir", str(elsewhere), "outside the folders this UI may write"),
-                                  ("output_dir", elsewhere.name, "outside the folders this UI may write"),  # the cwd
-                                  ("output_dir", str(version), "inside the workspace's datasets folder"),
-                                  ("output_dir", str(workspace / "uploads" / "run"), "inside the uploads folder"),
-                                  ("resume", str(version), "inside the workspace's datasets folder")]:  # writes on there
+    for option, value, needle in [
+        ("output_dir", str(elsewhere), "outside the folders this UI may write"),
+        ("output_dir", elsewhere.name, "outside the folders this UI may write"),  # the cwd
+        ("output_dir", str(version), "inside the workspace's datasets folder"),
+        ("output_dir", str(workspace / "uploads" / "run"), "inside the uploads folder"),
+        ("resume", str(version), "inside the workspace's datasets folder"),
+    ]:  # writes on there
         _refused(client.post("/train", data={**small, option: value}), needle)
     assert jobs.list_jobs(kind="train") == []
     assert not elsewhere.exists() and _files_under(version) == published
@@ -174,10 +190,12 @@ def test_evaluate_out_dir_never_puts_a_report_outside(ui_settings, trainable, wo
     version = workspace / "datasets" / "sentiment" / "v1"
     published = _files_under(version)
     form = {"model": trainable["model"], "dataset": "sentiment", "max_examples": "1", "bootstrap_samples": "0"}
-    for out_dir, needle in [(str(elsewhere), "outside the folders this UI may write"),
-                            (elsewhere.name, "outside the folders this UI may write"),
-                            (f"{workspace}/runs/../../../{elsewhere.name}", "outside the folders this UI may write"),
-                            (str(version), "inside the workspace's datasets folder")]:
+    for out_dir, needle in [
+        (str(elsewhere), "outside the folders this UI may write"),
+        (elsewhere.name, "outside the folders this UI may write"),
+        (f"{workspace}/runs/../../../{elsewhere.name}", "outside the folders this UI may write"),
+        (str(version), "inside the workspace's datasets folder"),
+    ]:
         _refused(client.post("/evaluate", data={**form, "out_dir": out_dir}), needle)
     assert jobs.list_jobs(kind="eval") == []
     assert not elsewhere.exists() and _files_under(version) == published
@@ -187,8 +205,13 @@ def test_import_and_mapping_names_and_upload_names_never_become_paths(settings, 
     client = _client(settings)
     locator = f"jsonl:{root}/rows.jsonl"
     escape = "../../elsewhere"
-    _refused(client.post("/data/import", data={"locator": locator, "mapper_id": "label_to_classification",
-                                               "dataset": escape}), "dataset name", "not allowed")
+    _refused(
+        client.post(
+            "/data/import", data={"locator": locator, "mapper_id": "label_to_classification", "dataset": escape}
+        ),
+        "dataset name",
+        "not allowed",
+    )
     assert jobs.list_jobs(kind="import") == []
     job_id = make_job(status=jobs.SUCCEEDED, params={"locator": locator, "mapper_id": "label_to_classification"})
     _refused(client.post("/data/mappings", data={"job_id": job_id, "name": escape}), "not allowed")
@@ -199,6 +222,7 @@ def test_import_and_mapping_names_and_upload_names_never_become_paths(settings, 
 
 
 # --- the API key ---------------------------------------------------------------------------------
+
 
 def test_without_the_key_every_page_is_a_401_login_page(settings):
     client = _client(settings.replace(api_key=KEY))
@@ -239,6 +263,7 @@ def test_login_only_redirects_within_the_site(settings):
 
 # --- host and origin -----------------------------------------------------------------------------
 
+
 def test_a_foreign_host_name_is_refused_when_bound_to_loopback(settings):
     rebound = TestClient(create_ui_app(settings), base_url="http://attacker.example:8000")
     assert rebound.get("/login").status_code == 403 and rebound.get("/static/htmx.min.js").status_code == 403
@@ -259,11 +284,14 @@ def test_posts_from_another_site_are_refused(settings, make_job):
     assert client.post(f"/jobs/{job_id}/cancel", headers={"Origin": LOCAL}).status_code == 200
     assert client.post(f"/jobs/{job_id}/cancel").status_code == 200  # no browser, no ambient cookie: allowed
     keyed = _client(settings.replace(api_key=KEY))
-    forged = keyed.post("/login", data={"api_key": KEY}, headers={"Origin": "http://evil.example"}, follow_redirects=False)
+    forged = keyed.post(
+        "/login", data={"api_key": KEY}, headers={"Origin": "http://evil.example"}, follow_redirects=False
+    )
     assert forged.status_code == 403 and SESSION_COOKIE not in forged.headers.get("set-cookie", "")
 
 
 # --- uploads -------------------------------------------------------------------------------------
+
 
 def _await(coroutine):
     """Run a coroutine to its end in a thread of its own (Playwright's sync API keeps an event loop
@@ -310,7 +338,8 @@ XSS = '<script>alert("pwned")</script><img src=x onerror=alert(2)>'
 
 def test_every_template_escapes_and_pages_carry_the_security_headers(settings):
     assert templates.env.from_string("{{ value }}").render(value=XSS) == (
-        "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;")
+        "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+    )
     response = _client(settings).get("/jobs")
     for header, value in SECURITY_HEADERS.items():
         assert response.headers[header] == value
@@ -329,11 +358,17 @@ def test_a_script_in_user_data_renders_as_text(settings):
 
 # --- in a real browser ---------------------------------------------------------------------------
 
-def test_in_the_browser_login_then_a_page_with_a_hostile_job_shows_its_text(start_ui_server, settings, page,
-                                                                           page_errors, screenshot, make_job):
+
+def test_in_the_browser_login_then_a_page_with_a_hostile_job_shows_its_text(
+    start_ui_server, settings, page, page_errors, screenshot, make_job
+):
     server = start_ui_server(settings.replace(api_key=KEY))
-    job_id = make_job(status=jobs.FAILED, params={"locator": f"jsonl:/tmp/{XSS}.jsonl"}, error=f"file not found: {XSS}",
-                      progress={"message": XSS})
+    job_id = make_job(
+        status=jobs.FAILED,
+        params={"locator": f"jsonl:/tmp/{XSS}.jsonl"},
+        error=f"file not found: {XSS}",
+        progress={"message": XSS},
+    )
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
@@ -348,7 +383,9 @@ def test_in_the_browser_login_then_a_page_with_a_hostile_job_shows_its_text(star
     page.click("form[action='/login'] button")
     page.wait_for_url(f"{server.url}/jobs/{job_id}")
     assert page.get_by_role("heading", name=f"Job #{job_id}: import").is_visible()
-    assert '<script>alert("pwned")</script><img src=x onerror=alert(2)>' in page.locator(".job .error").inner_text()  # as text
+    assert (
+        '<script>alert("pwned")</script><img src=x onerror=alert(2)>' in page.locator(".job .error").inner_text()
+    )  # as text
     assert page.locator("main script, main img").count() == 0  # and never as elements
     page.goto(f"{server.url}/jobs")
     screenshot(page, "jobs-list")
@@ -364,6 +401,9 @@ def test_resume_is_refused_when_the_run_it_continues_lies_outside(ui_settings, t
     checkpoint.mkdir()
     (checkpoint / "state.json").write_text("{}", encoding="utf-8")
     small = {"dataset": "sentiment", "base_model": trainable["model"], "max_steps": "1", "max_seq_len": "64"}
-    _refused(_client(ui_settings).post("/train", data={**small, "resume": str(checkpoint)}),
-             "the run it continues", "outside the folders this UI may write")
+    _refused(
+        _client(ui_settings).post("/train", data={**small, "resume": str(checkpoint)}),
+        "the run it continues",
+        "outside the folders this UI may write",
+    )
     assert jobs.list_jobs(kind="train") == []

@@ -36,14 +36,24 @@ def locator(tmp_path: Path) -> str:
     return write_reviews(tmp_path / "reviews.jsonl")
 
 
-def editor_form(locator: str, mapper_id: str = "label_to_classification", field_map: dict | None = None,
-                **extra: str) -> dict:
+def editor_form(
+    locator: str, mapper_id: str = "label_to_classification", field_map: dict | None = None, **extra: str
+) -> dict:
     """What the editor's form posts: every sample field with its target ("" = unused), options, target."""
     field_map = CLASSIFICATION_MAP if field_map is None else field_map
     sources = FIELDS + [src for src in field_map if src not in FIELDS]
-    return {"locator": locator, "mapper_id": mapper_id, "field": FIELDS, "src": sources,
-            "dst": [field_map.get(src, "") for src in sources], "options": "", "dataset": "reviews",
-            "mode": "append", "split": "auto", **extra}
+    return {
+        "locator": locator,
+        "mapper_id": mapper_id,
+        "field": FIELDS,
+        "src": sources,
+        "dst": [field_map.get(src, "") for src in sources],
+        "options": "",
+        "dataset": "reviews",
+        "mode": "append",
+        "split": "auto",
+        **extra,
+    }
 
 
 def job_id_in(html: str) -> int:
@@ -59,13 +69,15 @@ def finished(job_id: int) -> jobs.JobInfo:
 
 
 def one_line_error(response) -> str:
-    match = re.search(r'<div class="error" role="alert"[^>]*>\s*<strong>\d+</strong>\s*(.*?)\s*</div>', response.text,
-                      re.S)
+    match = re.search(
+        r'<div class="error" role="alert"[^>]*>\s*<strong>\d+</strong>\s*(.*?)\s*</div>', response.text, re.S
+    )
     assert match, response.text[:800]
     return unescape(match.group(1))
 
 
 # --- the first steps -----------------------------------------------------------------------------
+
 
 def test_the_data_tab_starts_with_the_wizard_and_empty_panels(ui_client):
     page = ui_client.get("/data")
@@ -93,8 +105,9 @@ def test_opening_a_source_shows_raw_rows_ranked_proposals_and_the_accepted_map(u
 
 
 def test_an_uploaded_csv_is_read_from_the_uploads_folder_under_its_own_name(ui_client, ui_settings):
-    csv_text = "comment,topic\n" + "".join(f"case {i} about the bill,{('billing', 'shipping')[i % 2]}\n"
-                                            for i in range(30))
+    csv_text = "comment,topic\n" + "".join(
+        f"case {i} about the bill,{('billing', 'shipping')[i % 2]}\n" for i in range(30)
+    )
     reply = ui_client.post("/data/source", files={"file": ("Support Tickets.csv", csv_text.encode(), "text/csv")})
     assert reply.status_code == 200, reply.text[:500]
     uploaded = list(ui_settings.uploads_dir.iterdir())
@@ -134,6 +147,7 @@ def test_no_locator_and_no_file_is_a_one_line_error(ui_client):
 
 # --- the editor and the dry run ------------------------------------------------------------------
 
+
 def test_picking_another_mapper_starts_from_that_mappers_own_guess(ui_client, locator):
     form = editor_form(locator, mapper_id="text_only", guess="1", options="labels=[1]")
     reply = ui_client.post("/data/editor", data=form)
@@ -145,8 +159,14 @@ def test_picking_another_mapper_starts_from_that_mappers_own_guess(ui_client, lo
 
 
 def test_choosing_a_proposal_keeps_its_field_map_in_the_editor(ui_client, locator):
-    form = {"locator": locator, "mapper_id": "text_only", "src": ["review"], "dst": ["text"], "field": FIELDS,
-            "dataset_default": "reviews"}
+    form = {
+        "locator": locator,
+        "mapper_id": "text_only",
+        "src": ["review"],
+        "dst": ["text"],
+        "field": FIELDS,
+        "dataset_default": "reviews",
+    }
     reply = ui_client.post("/data/editor", data=form)
     assert 'name="dst" value="text" list="canonical-fields" aria-label="canonical field for review"' in reply.text
     assert 'name="dataset" value="reviews"' in reply.text
@@ -185,6 +205,7 @@ def test_a_mapping_that_rejects_every_row_says_so_in_the_dry_run(ui_client, loca
 
 # --- import, save, re-run, audit -----------------------------------------------------------------
 
+
 def test_the_split_group_field_is_kept_by_the_editor_and_reaches_the_import(ui_client, locator):
     editor = ui_client.post("/data/editor", data=editor_form(locator, split_group="stars")).text
     assert 'name="split_group" value="stars"' in editor and '<datalist id="source-fields">' in editor
@@ -214,8 +235,11 @@ def test_import_save_and_rerun_a_mapping_then_find_its_events_in_the_audit_log(u
     assert saved.status_code == 200
     assert 'data-mapping="coffee-reviews"' in saved.text and 'id="mappings-panel" hx-swap-oob="true"' in saved.text
     mapping = get_mapping("coffee-reviews")
-    assert (mapping.locator, mapping.mapper_id, mapping.field_map) == (locator, "label_to_classification",
-                                                                      CLASSIFICATION_MAP)
+    assert (mapping.locator, mapping.mapper_id, mapping.field_map) == (
+        locator,
+        "label_to_classification",
+        CLASSIFICATION_MAP,
+    )
     assert mapping.last_run_at is None
 
     again = ui_client.post("/data/mappings", data={"job_id": job_id, "name": "coffee-reviews"})
@@ -233,7 +257,7 @@ def test_import_save_and_rerun_a_mapping_then_find_its_events_in_the_audit_log(u
     audit = ui_client.get("/audit", params={"mapping": "coffee-reviews", "reason": "dataset_import_run"})
     assert audit.status_code == 200
     assert re.findall(r'data-event-id="(\d+)"', audit.text) == [str(events[0].id)]
-    assert '<option selected>coffee-reviews</option>' in audit.text
+    assert "<option selected>coffee-reviews</option>" in audit.text
     assert "&#34;config_id&#34;: &#34;coffee-reviews&#34;" in audit.text  # the payload, viewable in place
 
 
@@ -247,8 +271,15 @@ def test_rerunning_an_unknown_mapping_is_refused_before_a_job_starts(ui_client):
 def test_a_saved_mapping_reading_outside_the_allowed_roots_is_refused_before_a_job_starts(ui_client, tmp_path_factory):
     elsewhere = tmp_path_factory.mktemp("elsewhere") / "reviews.jsonl"
     write_reviews(elsewhere)
-    save_mapping("outside", ImportSpec(locator=f"jsonl:{elsewhere}", mapper_id="label_to_classification",
-                                       field_map=CLASSIFICATION_MAP, dataset="reviews"))  # e.g. by the CLI
+    save_mapping(
+        "outside",
+        ImportSpec(
+            locator=f"jsonl:{elsewhere}",
+            mapper_id="label_to_classification",
+            field_map=CLASSIFICATION_MAP,
+            dataset="reviews",
+        ),
+    )  # e.g. by the CLI
     reply = ui_client.post("/data/mappings/outside/rerun")
     assert reply.status_code == 400
     assert f"{elsewhere} is outside the folders this UI may read" in one_line_error(reply)
@@ -274,11 +305,13 @@ def test_a_failed_import_job_shows_its_error_and_no_save_form(ui_client, locator
 
 # --- datasets and the row browser ----------------------------------------------------------------
 
+
 @pytest.fixture
 def imported(locator: str) -> str:
     """The reviews imported in-process (no worker) and saved as a mapping."""
-    spec = ImportSpec(locator=locator, mapper_id="label_to_classification", field_map=CLASSIFICATION_MAP,
-                      dataset="reviews")
+    spec = ImportSpec(
+        locator=locator, mapper_id="label_to_classification", field_map=CLASSIFICATION_MAP, dataset="reviews"
+    )
     run_import(spec)
     save_mapping("reviews-map", spec)
     return "reviews"
@@ -299,8 +332,11 @@ def test_the_row_browser_pages_through_a_split_and_shows_markup_as_text(ui_clien
     assert f"train ({total})" in first.text
     assert ('id="next-page"' in first.text) == (total > 20)
 
-    pages = [ui_client.get("/data/datasets/reviews", params={"split": s, "page": p}).text
-             for s in ("train", "validation", "test") for p in (1, 2, 3)]
+    pages = [
+        ui_client.get("/data/datasets/reviews", params={"split": s, "page": p}).text
+        for s in ("train", "validation", "test")
+        for p in (1, 2, 3)
+    ]
     markup_pages = [html for html in pages if "document.title" in html]
     assert markup_pages, "the markup row is in one of the splits"
     for html in markup_pages:
@@ -322,6 +358,7 @@ def test_the_row_browser_refuses_unknown_splits_versions_and_names(ui_client, im
 
 
 # --- the audit log -------------------------------------------------------------------------------
+
 
 def test_the_audit_log_filters_by_stage_reason_and_mapping(ui_client, imported):
     everything = ui_client.get("/audit").text
@@ -371,12 +408,16 @@ def test_asking_the_teacher_model_queues_an_introspect_job_with_llm_assist(ui_cl
 
 def test_asking_an_endpoint_teacher_queues_its_url_and_model_never_a_key(ui_client, numbers, monkeypatch):
     monkeypatch.setenv("BREWSLM_TEACHER_API_KEY", "sk-ui-secret")
-    reply = ui_client.post("/data/assist", data={"locator": numbers, "teacher_url": "http://127.0.0.1:9/v1",
-                                                 "teacher_model": "llama3"})
+    reply = ui_client.post(
+        "/data/assist", data={"locator": numbers, "teacher_url": "http://127.0.0.1:9/v1", "teacher_model": "llama3"}
+    )
     assert reply.status_code == 200
     job = jobs.cancel_job(job_id_in(reply.text))
-    assert job.params == {"locator": numbers, "llm_assist": True,
-                          "teacher": {"url": "http://127.0.0.1:9/v1", "model": "llama3"}}
+    assert job.params == {
+        "locator": numbers,
+        "llm_assist": True,
+        "teacher": {"url": "http://127.0.0.1:9/v1", "model": "llama3"},
+    }
     assert "sk-ui-secret" not in str(job.params)
     assert jobs.wait_for_job(job.id, timeout=JOB_TIMEOUT_S).status == jobs.CANCELLED
     reply = ui_client.post("/data/assist", data={"locator": numbers, "teacher_url": "ftp://example.com"})
@@ -393,8 +434,16 @@ def test_the_teacher_models_proposals_land_in_the_wizard_when_its_job_is_done(ui
     numbers = f"jsonl:{path}"
     result = to_jsonable(introspect(numbers, llm_assist=True, teacher=ScriptedTeacher()))
     with session_scope() as session:  # the state a finished "introspect" job leaves in the jobs table
-        row = Job(kind="introspect", params={"locator": numbers, "llm_assist": True}, status=jobs.SUCCEEDED,
-                  progress={}, result=result, actor="test", started_at=utcnow(), finished_at=utcnow())
+        row = Job(
+            kind="introspect",
+            params={"locator": numbers, "llm_assist": True},
+            status=jobs.SUCCEEDED,
+            progress={},
+            result=result,
+            actor="test",
+            started_at=utcnow(),
+            finished_at=utcnow(),
+        )
         session.add(row)
         session.flush()
         job_id = row.id
@@ -415,11 +464,14 @@ def test_a_teacher_outside_the_allowed_roots_is_refused(ui_client, locator):
 def test_every_data_and_audit_route_needs_the_key_when_one_is_set(ui_settings, locator):
     app = create_ui_app(ui_settings.model_copy(update={"api_key": "k3y"}))
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
-        for method, path, data in [("get", "/data", None), ("get", "/audit", None),
-                                   ("get", "/data/datasets/reviews", None),
-                                   ("post", "/data/source", {"locator": locator}),
-                                   ("post", "/data/import", editor_form(locator)),
-                                   ("post", "/data/mappings/any/rerun", None)]:
+        for method, path, data in [
+            ("get", "/data", None),
+            ("get", "/audit", None),
+            ("get", "/data/datasets/reviews", None),
+            ("post", "/data/source", {"locator": locator}),
+            ("post", "/data/import", editor_form(locator)),
+            ("post", "/data/mappings/any/rerun", None),
+        ]:
             reply = getattr(client, method)(path, data=data) if data else getattr(client, method)(path)
             assert reply.status_code == 401, path
         assert client.get("/data", headers={"Authorization": "Bearer k3y"}).status_code == 200

@@ -41,11 +41,13 @@ def test_wizard_save_rerun_and_audit(ui_server, page, page_errors, screenshot, l
     # 3: edit the field map: a proposal's map replaces the editor's, picking a mapper re-guesses,
     # then back to the classification proposal, with our own dataset name
     page.locator('.proposal[data-mapper="text_only"] button').click()
-    page.wait_for_selector('#field-map-form select[name=mapper_id] option[value="text_only"][selected]',
-                           state="attached")
+    page.wait_for_selector(
+        '#field-map-form select[name=mapper_id] option[value="text_only"][selected]', state="attached"
+    )
     page.select_option("#field-map-form select[name=mapper_id]", "label_to_classification")
-    page.wait_for_selector('#field-map-form select[name=mapper_id] option[value="label_to_classification"][selected]',
-                           state="attached")
+    page.wait_for_selector(
+        '#field-map-form select[name=mapper_id] option[value="label_to_classification"][selected]', state="attached"
+    )
     page.locator('.proposal[data-mapper="label_to_classification"] button').click()
     page.wait_for_function("document.querySelector('#field-map input[data-src=sentiment]').value === 'label'")
     assert page.input_value("#field-map input[data-src=review]") == "text"
@@ -83,7 +85,8 @@ def test_wizard_save_rerun_and_audit(ui_server, page, page_errors, screenshot, l
     row.locator("button", has_text="Re-run").click()
     page.wait_for_selector("#mapping-jobs .import-result", timeout=JOB_TIMEOUT_MS)
     page.wait_for_function(
-        "document.querySelector('#mappings-panel tr[data-mapping=\"coffee-reviews\"] .last-run').innerText.includes('UTC')")
+        "document.querySelector('#mappings-panel tr[data-mapping=\"coffee-reviews\"] .last-run').innerText.includes('UTC')"
+    )
     assert "ok" in page.locator('#mappings-panel tr[data-mapping="coffee-reviews"] .last-run').inner_text()
     screenshot(page, "data-7-rerun")
     new_events = [e for e in list_events(mapping="coffee-reviews") if e.id not in events_before]

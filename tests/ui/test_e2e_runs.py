@@ -24,8 +24,9 @@ def sentiment(tmp_path: Path) -> str:
 
 
 @pytest.mark.timeout(900)  # two job workers start Python and torch; minutes on a busy 2-core machine
-def test_train_watch_progress_evaluate_and_open_the_report(ui_server, page, page_errors: list[str], screenshot,
-                                                           sentiment: str, tmp_path: Path) -> None:
+def test_train_watch_progress_evaluate_and_open_the_report(
+    ui_server, page, page_errors: list[str], screenshot, sentiment: str, tmp_path: Path
+) -> None:
     model_dir = save_tiny_causal_lm(tmp_path / "tiny")
 
     # Train: the typed form, prefilled with the dataset; the rest typed in
@@ -46,7 +47,8 @@ def test_train_watch_progress_evaluate_and_open_the_report(ui_server, page, page
     # live progress: steps counted against the plan, the loss curve drawn as the run goes
     page.wait_for_function(
         "() => /^[1-9][0-9]* \\/ %d$/.test((document.querySelector('#run-step') || {}).textContent || '')" % RUN_STEPS,
-        timeout=JOB_TIMEOUT_MS)
+        timeout=JOB_TIMEOUT_MS,
+    )
     page.wait_for_selector("#loss-curve polyline")
     assert re.fullmatch(r"\d+", page.text_content("#run-speed").strip())
     screenshot(page, "train-progress")
@@ -84,7 +86,8 @@ def test_train_watch_progress_evaluate_and_open_the_report(ui_server, page, page
     page.check("#errors-only")
     page.wait_for_function(
         "() => /^%d of %d rows/.test(document.querySelector('#predictions-count').textContent.trim())"
-        % (errors, TEST_ROWS))
+        % (errors, TEST_ROWS)
+    )
     verdicts = page.locator("#predictions-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.verdict)")
     assert verdicts == ["error"] * errors
     screenshot(page, "report-errors-only")
@@ -95,22 +98,35 @@ def test_train_watch_progress_evaluate_and_open_the_report(ui_server, page, page
     assert page_errors == []
 
 
-def test_the_playground_answers_with_a_served_tiny_model(ui_settings, page, page_errors: list[str], screenshot,
-                                                         sentiment: str, tmp_path: Path, ui_server) -> None:
-    from brewslm.ui.app import create_playground_app
+def test_the_playground_answers_with_a_served_tiny_model(
+    ui_settings, page, page_errors: list[str], screenshot, sentiment: str, tmp_path: Path, ui_server
+) -> None:
     from brewslm.serving.local import running_server
     from brewslm.serving.served import ServedModels
     from brewslm.serving.settings import server_settings
     from brewslm.training import build_config, train
+    from brewslm.ui.app import create_playground_app
 
     page.goto(f"{ui_server.url}/playground")  # the UI alone serves no model, and says how to serve one
     assert "brewslm ui --model" in page.text_content("#no-model")
     screenshot(page, "playground-no-model")
 
     model_dir = save_tiny_causal_lm(tmp_path / "tiny")
-    run_dir = train(build_config({"dataset": sentiment, "base_model": str(model_dir), "max_steps": 3, "batch_size": 4,
-                                  "max_seq_len": 96, "lora": {"r": 4}, "log_every": 1000, "run_name": "served"}),
-                    progress=lambda event: None).run_dir
+    run_dir = train(
+        build_config(
+            {
+                "dataset": sentiment,
+                "base_model": str(model_dir),
+                "max_steps": 3,
+                "batch_size": 4,
+                "max_seq_len": 96,
+                "lora": {"r": 4},
+                "log_every": 1000,
+                "run_name": "served",
+            }
+        ),
+        progress=lambda event: None,
+    ).run_dir
     app = create_playground_app(ServedModels.load([str(run_dir)]), server_settings(), ui_settings)
     with running_server(app) as base:
         page.goto(f"{base}/playground")
@@ -125,4 +141,3 @@ def test_the_playground_answers_with_a_served_tiny_model(ui_settings, page, page
         assert page.locator("#chat-log .msg").count() == 2
         screenshot(page, "playground")
     assert page_errors == []
-

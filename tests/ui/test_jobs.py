@@ -22,15 +22,17 @@ from sqlalchemy import select
 
 from brewslm.errors import ConfigError
 from brewslm.ingestion import RUN_OK, STAGE
-from brewslm.storage import list_events, list_dataset_names
+from brewslm.storage import list_dataset_names, list_events
 from brewslm.storage.db import session_scope
 from brewslm.storage.tables import Job, utcnow
 from brewslm.ui import jobs, worker
 from brewslm.ui.app import create_ui_app
 from brewslm.ui.jobs import JobProgress, cancel_job, get_job, list_jobs, submit_job, wait_for_job
 
-ROWS = [{"text": f"review {i}: {'great' if i % 2 else 'awful'} product", "label": "pos" if i % 2 else "neg"}
-        for i in range(30)]
+ROWS = [
+    {"text": f"review {i}: {'great' if i % 2 else 'awful'} product", "label": "pos" if i % 2 else "neg"}
+    for i in range(30)
+]
 
 
 @pytest.fixture
@@ -84,6 +86,7 @@ def _wait_for_status(job_id: int, status: str, timeout: float = 30.0) -> jobs.Jo
 
 # --- through real worker processes ---------------------------------------------------------------
 
+
 def test_an_import_job_runs_in_its_own_process_and_records_its_result(reviews):
     job_id = submit_job("import", _import_params(reviews))
     job = wait_for_job(job_id, timeout=60)
@@ -115,7 +118,9 @@ def test_cancel_stops_the_worker_cleanly_and_leaves_no_dataset(blocking_source):
     assert cancel_job(job_id).status == jobs.CANCELLED  # cancelling a finished job changes nothing
 
 
-def test_a_server_restart_does_not_touch_a_running_job_and_a_dead_worker_becomes_interrupted(blocking_source, ui_settings):
+def test_a_server_restart_does_not_touch_a_running_job_and_a_dead_worker_becomes_interrupted(
+    blocking_source, ui_settings
+):
     job_id = submit_job("import", _import_params(blocking_source))
     pid = _wait_for_status(job_id, jobs.RUNNING).pid
     create_ui_app(ui_settings)  # a "restarted" server settles orphans at start: this job is alive
@@ -143,6 +148,7 @@ def _exists(pid: int) -> bool:
 
 
 # --- bookkeeping, without workers ----------------------------------------------------------------
+
 
 def test_unknown_kinds_and_non_json_params_are_refused_before_anything_starts():
     with pytest.raises(ConfigError, match="unknown job kind 'nope'; known kinds: import, rerun_mapping"):
@@ -223,16 +229,24 @@ def test_training_events_become_job_progress(make_job):
     progress = JobProgress(job_id, interval=0.0)
     on_event = jobs._train_events(progress)
     on_event({"event": "start", "total_steps": 8, "examples": 40, "device": "cpu", "run_dir": "/runs/r1"})
-    on_event({"event": "step", "step": 3, "total_steps": 8, "loss": 2.5, "tokens_per_s": 900.0, "eta_s": 12.0,
-              "epoch": 0.4})
+    on_event(
+        {"event": "step", "step": 3, "total_steps": 8, "loss": 2.5, "tokens_per_s": 900.0, "eta_s": 12.0, "epoch": 0.4}
+    )
     on_event({"event": "eval", "step": 4, "eval_loss": 2.25})
     state = get_job(job_id).progress
     assert state["run_dir"] == "/runs/r1" and state["unit"] == "steps"
-    assert (state["done"], state["total"], state["loss"], state["tokens_per_s"], state["eta_s"]) == (3, 8, 2.5, 900.0, 12.0)
+    assert (state["done"], state["total"], state["loss"], state["tokens_per_s"], state["eta_s"]) == (
+        3,
+        8,
+        2.5,
+        900.0,
+        12.0,
+    )
     assert state["eval_loss"] == 2.25 and "2.2500" in state["message"]
 
 
 # --- the job pages -------------------------------------------------------------------------------
+
 
 def test_job_pages_show_state_and_cancel(ui_client, blocking_source):
     job_id = submit_job("import", _import_params(blocking_source))
@@ -252,8 +266,9 @@ def test_job_pages_show_state_and_cancel(ui_client, blocking_source):
     assert missing.status_code == 404 and "no job 999" in missing.text
 
 
-def test_in_the_browser_a_job_page_polls_and_its_cancel_button_stops_the_job(ui_server, page, page_errors, screenshot,
-                                                                             blocking_source):
+def test_in_the_browser_a_job_page_polls_and_its_cancel_button_stops_the_job(
+    ui_server, page, page_errors, screenshot, blocking_source
+):
     job_id = submit_job("import", _import_params(blocking_source))
     _wait_for_status(job_id, jobs.RUNNING)
     page.goto(f"{ui_server.url}/jobs/{job_id}")

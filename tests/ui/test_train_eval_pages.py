@@ -14,19 +14,18 @@ from typing import Any, Iterator
 
 import pytest
 
-from helpers.tiny_model import save_tiny_causal_lm
-from helpers.workspace import private_workspace
-from ui.runs_fixture import TEST_ROWS, import_sentiment, one_thread_workers  # noqa: F401  (a fixture)
-
 from brewslm.evaluation.config import EvalConfig
-from brewslm.storage.db import reset_engines
 from brewslm.options import describe_options
+from brewslm.storage.db import reset_engines
 from brewslm.training.config import TrainConfig
 from brewslm.ui import jobs
 from brewslm.ui.pages.evaluate import report_key
 from brewslm.ui.pages.options_form import FORM_ERROR, display_values, options_form, read_options_form
 from brewslm.ui.pages.train import loss_curve
 from brewslm.ui.settings import UISettings
+from helpers.tiny_model import save_tiny_causal_lm
+from helpers.workspace import private_workspace
+from ui.runs_fixture import TEST_ROWS, import_sentiment, one_thread_workers  # noqa: F401  (a fixture)
 
 SMALL_RUN = {"max_steps": 3, "batch_size": 4, "max_seq_len": 128, "lora": {"r": 4}, "log_every": 1000}
 
@@ -44,13 +43,27 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         patch.delenv("BREWSLM_API_KEY", raising=False)
         import_sentiment(root)
         model_dir = save_tiny_causal_lm(root / "tiny")
-        config = build_config({"dataset": "sentiment", "base_model": str(model_dir), "run_name": "r1", "eval_every": 2,
-                               **SMALL_RUN})
+        config = build_config(
+            {"dataset": "sentiment", "base_model": str(model_dir), "run_name": "r1", "eval_every": 2, **SMALL_RUN}
+        )
         run_dir = Path(train(config, progress=lambda event: None).run_dir)
-        result = evaluate(load_eval_config(model=str(run_dir), dataset="sentiment", bootstrap_samples=50,
-                                           max_seq_len=128, gates=["accuracy >= 0", "lift.macro_f1 > 0.5"]))
-        yield {"root": root, "home": root / "home", "model_dir": model_dir, "run_dir": run_dir,
-               "report_dir": result.out_dir, "report": result.report}
+        result = evaluate(
+            load_eval_config(
+                model=str(run_dir),
+                dataset="sentiment",
+                bootstrap_samples=50,
+                max_seq_len=128,
+                gates=["accuracy >= 0", "lift.macro_f1 > 0.5"],
+            )
+        )
+        yield {
+            "root": root,
+            "home": root / "home",
+            "model_dir": model_dir,
+            "run_dir": run_dir,
+            "report_dir": result.out_dir,
+            "report": result.report,
+        }
     reset_engines()
 
 
@@ -75,15 +88,21 @@ def errors_of(page: str) -> list[str]:
 
 def field_error(page: str, option: str) -> str | None:
     """The error shown under one option's input (unescaped), None when it has none."""
-    match = re.search(rf'data-option="{re.escape(option)}".*?(?:field-error" role="alert">([^<]*)<|</label>)', page, re.S)
+    match = re.search(
+        rf'data-option="{re.escape(option)}".*?(?:field-error" role="alert">([^<]*)<|</label>)', page, re.S
+    )
     return html.unescape(match.group(1)) if match and match.group(1) else None
 
 
 # --- the typed forms ---------------------------------------------------------------------------------
 
+
 def test_the_form_has_one_input_per_option_typed_by_its_annotation() -> None:
-    form = options_form(TrainConfig, display_values(TrainConfig, {"dataset": "reviews", "lora": {"r": 4}}),
-                        primary=("dataset", "lora.r"))
+    form = options_form(
+        TrainConfig,
+        display_values(TrainConfig, {"dataset": "reviews", "lora": {"r": 4}}),
+        primary=("dataset", "lora.r"),
+    )
     by_name = {f.name: f for f in form.fields}
     assert len(form.fields) == len(by_name) == len(describe_options(TrainConfig))
     assert set(by_name) == {o["name"] for o in describe_options(TrainConfig)}
@@ -102,18 +121,36 @@ def test_the_form_has_one_input_per_option_typed_by_its_annotation() -> None:
 
 
 def test_a_submitted_form_reads_back_as_the_cli_reads_options() -> None:
-    config, texts, errors = read_options_form(TrainConfig, {
-        "dataset": "reviews", "epochs": "2", "learning_rate": "1e-4", "max_steps": "", "qlora": "",
-        "prefix_sharing": "true", "lora.target_modules": "[q_proj, v_proj]", "run_name": "007",
-        "early_stopping.patience": "3"})
+    config, texts, errors = read_options_form(
+        TrainConfig,
+        {
+            "dataset": "reviews",
+            "epochs": "2",
+            "learning_rate": "1e-4",
+            "max_steps": "",
+            "qlora": "",
+            "prefix_sharing": "true",
+            "lora.target_modules": "[q_proj, v_proj]",
+            "run_name": "007",
+            "early_stopping.patience": "3",
+        },
+    )
     assert errors == {} and config is not None
     assert config.epochs == 2.0 and config.learning_rate == 1e-4 and config.max_steps is None
     assert config.qlora is False and config.prefix_sharing is True
     assert config.lora.target_modules == ["q_proj", "v_proj"] and config.run_name == "007"
     assert config.early_stopping.patience == 3
     assert texts["learning_rate"] == "1e-4"  # what was typed is what the form shows again
-    config, _, errors = read_options_form(EvalConfig, {"model": "r1", "dataset": "d", "gates": "macro_f1 >= 0.8\n\nlift.macro_f1 > 0",
-                                                       "handler_options": "{beta: 0.1}", "max_examples": ""})
+    config, _, errors = read_options_form(
+        EvalConfig,
+        {
+            "model": "r1",
+            "dataset": "d",
+            "gates": "macro_f1 >= 0.8\n\nlift.macro_f1 > 0",
+            "handler_options": "{beta: 0.1}",
+            "max_examples": "",
+        },
+    )
     assert errors == {} and config.gates == ["macro_f1 >= 0.8", "lift.macro_f1 > 0"]
     assert config.handler_options == {"beta": 0.1} and config.max_examples is None
 
@@ -136,13 +173,16 @@ def test_the_loss_curve_spans_the_planned_steps_and_marks_validation() -> None:
     points = [tuple(map(float, p.split(","))) for p in curve.train_points.split()]
     assert len(points) == 10  # the NaN step is left out, not drawn at the bottom
     assert points[0][0] == curve.left and points[-1][0] < (curve.left + curve.right) / 2  # 10 of 40 steps
-    assert all(curve.top <= y <= curve.bottom for _, y in points) and points[0][1] < points[-1][1]  # loss falls: the line goes down (SVG y grows downwards)
+    assert (
+        all(curve.top <= y <= curve.bottom for _, y in points) and points[0][1] < points[-1][1]
+    )  # loss falls: the line goes down (SVG y grows downwards)
     assert len(curve.eval_points) == 1 and "2.4000" in curve.eval_points[0][2]
     assert curve.x_ticks[-1][1] == "40" and len({label for _, label in curve.y_ticks}) == 5
     assert loss_curve([]) is None
 
 
 # --- Train ---------------------------------------------------------------------------------------------
+
 
 def test_the_train_page_lists_the_runs_and_prefills_a_recipe(ui_client) -> None:
     page = ui_client.get("/train")
@@ -151,7 +191,9 @@ def test_the_train_page_lists_the_runs_and_prefills_a_recipe(ui_client) -> None:
         assert f'name="{option["name"]}"' in page.text, option["name"]
     assert 'href="/train/runs/r1"' in page.text
     recipe = ui_client.get("/train?recipe=sentiment").text
-    assert re.search(r'name="epochs" value="2"', recipe) and re.search(r'name="dataset" value="sentiment-reviews"', recipe)
+    assert re.search(r'name="epochs" value="2"', recipe) and re.search(
+        r'name="dataset" value="sentiment-reviews"', recipe
+    )
     assert "unknown recipe" in " ".join(errors_of(ui_client.get("/train?recipe=no-such-recipe").text))
 
 
@@ -159,7 +201,9 @@ def test_a_bad_config_is_shown_in_the_form_and_starts_nothing(ui_client, space: 
     before = len(jobs.list_jobs(kind="train"))
     bad = ui_client.post("/train", data={"dataset": "sentiment", "epochs": "0", "lora.r": "0", "max_seq_len": "128"})
     assert bad.status_code == 400
-    assert "greater than 0" in field_error(bad.text, "epochs") and "greater than or equal to 1" in field_error(bad.text, "lora.r")
+    assert "greater than 0" in field_error(bad.text, "epochs") and "greater than or equal to 1" in field_error(
+        bad.text, "lora.r"
+    )
     assert 'name="max_seq_len" value="128"' in bad.text  # the user's input is kept
     missing = ui_client.post("/train", data={"dataset": "no-such-data"})
     assert missing.status_code == 400 and "dataset 'no-such-data' not found" in errors_of(missing.text)[0]
@@ -192,10 +236,20 @@ def wait_until(check, timeout: float = 240.0, poll: float = 0.3) -> Any:
 
 @pytest.mark.timeout(600)  # the job's worker process starts Python and torch: minutes on a busy 2-core machine
 def test_a_training_job_runs_in_the_background_and_cancels_cleanly(ui_client, space: dict[str, Any]) -> None:
-    started = ui_client.post("/train", data={"dataset": "sentiment", "base_model": str(space["model_dir"]),
-                                             "max_steps": "100000", "batch_size": "2", "max_seq_len": "64",
-                                             "lora.r": "4", "run_name": "to-cancel", "log_every": "1000"},
-                             follow_redirects=False)
+    started = ui_client.post(
+        "/train",
+        data={
+            "dataset": "sentiment",
+            "base_model": str(space["model_dir"]),
+            "max_steps": "100000",
+            "batch_size": "2",
+            "max_seq_len": "64",
+            "lora.r": "4",
+            "run_name": "to-cancel",
+            "log_every": "1000",
+        },
+        follow_redirects=False,
+    )
     assert started.status_code == 303, errors_of(started.text)
     job_id = int(started.headers["location"].rsplit("/", 1)[1])
     job = jobs.get_job(job_id)
@@ -217,11 +271,21 @@ def test_a_training_job_runs_in_the_background_and_cancels_cleanly(ui_client, sp
 
 
 def test_a_training_job_keeps_the_best_model_by_a_task_metric(ui_client, space: dict[str, Any]) -> None:
-    started = ui_client.post("/train", data={"dataset": "sentiment", "base_model": str(space["model_dir"]),
-                                             "max_steps": "4", "eval_every": "2", "batch_size": "2",
-                                             "max_seq_len": "64", "lora.r": "4", "run_name": "by-macro-f1",
-                                             "early_stopping.metric": "macro_f1"},
-                             follow_redirects=False)
+    started = ui_client.post(
+        "/train",
+        data={
+            "dataset": "sentiment",
+            "base_model": str(space["model_dir"]),
+            "max_steps": "4",
+            "eval_every": "2",
+            "batch_size": "2",
+            "max_seq_len": "64",
+            "lora.r": "4",
+            "run_name": "by-macro-f1",
+            "early_stopping.metric": "macro_f1",
+        },
+        follow_redirects=False,
+    )
     assert started.status_code == 303, errors_of(started.text)
     job_id = int(started.headers["location"].rsplit("/", 1)[1])
     finished = jobs.wait_for_job(job_id, timeout=120)
@@ -231,6 +295,7 @@ def test_a_training_job_keeps_the_best_model_by_a_task_metric(ui_client, space: 
 
 
 # --- Evaluate ----------------------------------------------------------------------------------------
+
 
 def report_url(space: dict[str, Any]) -> str:
     return f"/evaluate/report?key={report_key(space['report_dir'])}"
@@ -257,7 +322,10 @@ def test_a_report_page_shows_metrics_lift_gates_and_pictures(ui_client, space: d
     assert 'class="fail" id="gate-verdict">gates: FAILED (1 of 2 passed)' in text
     pictures = re.findall(r'src="(/evaluate/report/picture\?[^"]+)"', text)
     assert [re.search(r"name=(\w+)", src).group(1) for src in pictures] == [
-        "confusion_matrix", "per_class_f1", "reliability_diagram"]  # each with the cheap baseline's series
+        "confusion_matrix",
+        "per_class_f1",
+        "reliability_diagram",
+    ]  # each with the cheap baseline's series
     for src in pictures:
         image = ui_client.get(src.replace("&amp;", "&"))
         assert image.status_code == 200 and image.headers["content-type"] == "image/png"
@@ -297,7 +365,9 @@ def test_a_bad_evaluation_is_shown_in_the_form_and_starts_nothing(ui_client) -> 
     outside = ui_client.post("/evaluate", data={"model": "/etc", "dataset": "sentiment"})
     assert outside.status_code == 400 and "outside the folders" in errors_of(outside.text)[0]
     unknown = ui_client.post("/evaluate", data={"model": "no-such-run", "dataset": "sentiment", "split": "dev"})
-    assert unknown.status_code == 400 and "Input should be 'train', 'validation' or 'test'" in field_error(unknown.text, "split")
+    assert unknown.status_code == 400 and "Input should be 'train', 'validation' or 'test'" in field_error(
+        unknown.text, "split"
+    )
     assert len(jobs.list_jobs(kind="eval")) == before
 
 
@@ -309,6 +379,7 @@ def test_the_evaluate_form_is_prefilled_from_a_run(ui_client, space: dict[str, A
 
 # --- Playground -------------------------------------------------------------------------------------
 
+
 def test_the_playground_says_when_no_model_is_served(ui_client) -> None:
     page = ui_client.get("/playground")
     assert page.status_code == 200 and "no model served" in page.text and "brewslm ui --model" in page.text
@@ -317,22 +388,26 @@ def test_the_playground_says_when_no_model_is_served(ui_client) -> None:
 def test_the_playground_calls_the_served_models_endpoints(space: dict[str, Any], ui_settings: UISettings) -> None:
     import httpx
 
-    from brewslm.ui.app import create_playground_app
     from brewslm.serving.local import running_server
     from brewslm.serving.served import ServedModels
     from brewslm.serving.settings import server_settings
+    from brewslm.ui.app import create_playground_app
 
     app = create_playground_app(ServedModels.load([str(space["run_dir"])]), server_settings(), ui_settings)
     with running_server(app) as base, httpx.Client(base_url=base, timeout=120) as client:
         page = client.get("/playground").text
         assert re.search(r'<option value="r1" selected>r1 \(classification\)', page)
         assert "Task endpoint <code>/v1/classify</code>" in page and 'id="chat-form"' in page
-        answer = client.post("/playground/task", data={"model": "r1", "endpoint": "/v1/classify", "input": "a fine film"})
+        answer = client.post(
+            "/playground/task", data={"model": "r1", "endpoint": "/v1/classify", "input": "a fine film"}
+        )
         label = re.search(r"<th>label</th><td[^>]*>(\w+) · confidence", answer.text).group(1)
         assert label in ("negative", "positive") and "&#34;probabilities&#34;" in answer.text
         direct = client.post("/v1/classify", json={"model": "r1", "input": "a fine film"}).json()
         assert direct["results"][0]["label"] == label  # the page shows what the API answers
-        chat = client.post("/playground/chat", data={"model": "r1", "history": "[]", "message": "hi", "max_tokens": "4"})
+        chat = client.post(
+            "/playground/chat", data={"model": "r1", "history": "[]", "message": "hi", "max_tokens": "4"}
+        )
         roles = re.findall(r'class="msg (\w+)"', chat.text)
         assert roles == ["user", "assistant"]
         history = json.loads(html.unescape(re.search(r'name="history" value="([^"]*)"', chat.text).group(1)))
@@ -350,14 +425,15 @@ def test_ui_and_api_in_one_app_keep_their_own_access_rules(space: dict[str, Any]
     by header or by the login cookie, and reach the same models."""
     import httpx
 
-    from brewslm.ui.app import create_playground_app
     from brewslm.serving.local import running_server
     from brewslm.serving.served import ServedModels
     from brewslm.serving.settings import server_settings
+    from brewslm.ui.app import create_playground_app
 
     secret = "s3cret-key"
-    app = create_playground_app(ServedModels.load([str(space["run_dir"])]), server_settings(api_key=secret),
-                                ui_settings.replace(api_key=secret))
+    app = create_playground_app(
+        ServedModels.load([str(space["run_dir"])]), server_settings(api_key=secret), ui_settings.replace(api_key=secret)
+    )
     with running_server(app) as base, httpx.Client(base_url=base, timeout=120) as client:
         denied = client.get("/v1/models")
         assert denied.status_code == 401 and denied.json()["error"]["type"]
@@ -373,8 +449,9 @@ def test_a_report_whose_baseline_wins_opens_with_the_warning(ui_client, space: d
     from brewslm.ui.pages.evaluate import report_page_blocks, summarize_report
 
     report = dict(space["report"])
-    report["lift_vs_baseline"] = {"macro_f1": {"base": 0.9, "tuned": 0.5, "lift": -0.4, "ci_low": -0.5,
-                                               "ci_high": -0.3, "better": False}}
+    report["lift_vs_baseline"] = {
+        "macro_f1": {"base": 0.9, "tuned": 0.5, "lift": -0.4, "ci_low": -0.5, "ci_high": -0.3, "better": False}
+    }
     kinds = report_page_blocks(report, tmp_path)
     assert kinds[1][0] == "paragraph" and kinds[1][1].tone == "warning"
     assert kinds[1][1].text.startswith("The cheap baseline (") and "beats this fine-tune" in kinds[1][1].text

@@ -14,8 +14,10 @@ from brewslm.ui.app import create_ui_app
 from brewslm.ui.settings import UISettings
 from brewslm.ui.uploads import DAY_SECONDS, unused_uploads
 
-ROWS = [{"review": f"review {i} was {'fine' if i % 2 else 'poor'}", "sentiment": "pos" if i % 2 else "neg"}
-        for i in range(12)]
+ROWS = [
+    {"review": f"review {i} was {'fine' if i % 2 else 'poor'}", "sentiment": "pos" if i % 2 else "neg"}
+    for i in range(12)
+]
 
 
 def upload(settings: UISettings, name: str, age_days: float) -> Path:

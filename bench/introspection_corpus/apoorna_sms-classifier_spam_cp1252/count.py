@@ -7,6 +7,7 @@ as the historical mojibake "å£" (bytes E5 A3) and is kept exactly as decoded.
 Header: label,Text,lable_num ; lable_num is a 0/1 copy of label (not a second label, not text).
 Kept: a row with a non-empty Text and a label. Projection: {"text": Text, "label": label}.
 """
+
 import csv
 import json
 import os

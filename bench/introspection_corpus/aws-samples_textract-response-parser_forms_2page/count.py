@@ -15,6 +15,7 @@ SelectionStatus, joined with " ". Keys whose value is empty are left out of the 
 filled in); a key seen several times on a page collects several values (First Name x3, Yes x5...).
 Geometry is not part of the target. A page without any non-empty key/value pair would be no record.
 """
+
 import json
 import os
 

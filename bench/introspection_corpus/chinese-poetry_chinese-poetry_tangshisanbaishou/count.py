@@ -7,6 +7,7 @@ for language modelling the text of a poem is its lines, joined with "\n" in orde
 form are metadata, not the text). A poem with no non-blank line would be rejected (none); identical
 texts collapse (none).
 """
+
 import json
 from pathlib import Path
 

@@ -9,6 +9,7 @@ qa projection: question = question, answers = [answer] (the plain-text answer, n
 context = None (an FAQ has no passage). Rejected: an empty question or answer (none); identical
 records collapse (none).
 """
+
 import csv
 import json
 from pathlib import Path

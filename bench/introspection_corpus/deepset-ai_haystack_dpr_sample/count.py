@@ -1,6 +1,7 @@
 """Expected records for the DPR sample (Dense Passage Retrieval training format): ONE JSON list on one
 line, each element {dataset, question, answers: [str], positive_ctxs: [{title, text, score,
 title_score, passage_id}], negative_ctxs: [...], hard_negative_ctxs: [...]}."""
+
 import json
 from pathlib import Path
 

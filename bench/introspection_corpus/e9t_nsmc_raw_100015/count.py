@@ -5,6 +5,7 @@ Each element: review_id, movie_id, author (masked id), review (the Korean review
 string (no label-name file ships with the crawl). Rows with an empty review or rating are rejected
 (none here); identical (text, label) records collapse (none here).
 """
+
 import json
 from pathlib import Path
 

@@ -4,6 +4,7 @@ adjacent entities of one type), and NO blank lines: the file has no sentence or 
 so the whole sample is one token sequence, i.e. one record.
 
 text = tokens joined with single spaces; spans = IOB1 entities as [start, end, type] offsets."""
+
 import json
 from pathlib import Path
 

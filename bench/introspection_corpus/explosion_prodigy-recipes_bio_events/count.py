@@ -1,5 +1,6 @@
 """Expected records for the bio_events sample: JSONL {"text", "spans": [{"start", "end", "label"}], "meta"};
 end-exclusive character offsets; spans are trimmed of edge whitespace as the import does."""
+
 import json
 from pathlib import Path
 

@@ -2,6 +2,7 @@
 {"start", "end", "token_start", "token_end", "label"}, answer, _input_hash/_task_hash, meta. Only
 "accept" answers are annotations; an accepted task WITHOUT a "spans" key was annotated as having no
 entity (Prodigy omits the key), so it is a record with an empty span list."""
+
 import json
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Expected records for the plot_summaries sample: JSONL {"text": str, "meta": {"source": ...}}; every
 non-blank text is one language-modeling record, kept exactly as written (trailing space included)."""
+
 import json
 from pathlib import Path
 

@@ -5,6 +5,7 @@ spaCy text-classification JSONL: {"cats": {"baking": 0.0|1.0, "not_baking": 1.0|
 one-hot). classification projection: text = text exactly (each ends with "\n"), label = that key.
 A row with no class at 1.0, or several, or an empty text would be rejected (none here).
 """
+
 import json
 from pathlib import Path
 

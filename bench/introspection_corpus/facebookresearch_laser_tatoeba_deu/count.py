@@ -1,5 +1,6 @@
 """Expected records for the Tatoeba German sample: plain text, one sentence per line, no header, in a
 file whose extension is a language code (.deu). Every non-blank line is one record."""
+
 import json
 from pathlib import Path
 

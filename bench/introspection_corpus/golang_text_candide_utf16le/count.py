@@ -8,6 +8,7 @@ Record rule: decode as utf-16-le; one record per paragraph = a maximal run of no
 (blocks separated by one or more blank lines), text = the block's lines joined with "\n" exactly
 as decoded (indentation of the centred title lines kept, no trailing newline).
 """
+
 import json
 import os
 import re

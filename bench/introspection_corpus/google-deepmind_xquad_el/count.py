@@ -5,6 +5,7 @@ order (XQuAD has exactly one gold answer per question), context = the paragraph'
 A question with an empty text or no answer text would be rejected (none here); identical
 (question, answers, context) records collapse (none here).
 """
+
 import json
 import os
 

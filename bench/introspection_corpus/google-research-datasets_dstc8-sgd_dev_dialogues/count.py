@@ -7,6 +7,7 @@ USER -> user, SYSTEM -> assistant, content = utterance exactly; the frames are a
 A dialogue is rejected if it has no user turn, no assistant turn or an empty utterance (none here);
 identical message lists collapse (none here).
 """
+
 import json
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Expected records for the NQ-open sample: JSONL, {"question": str, "answer": [alias, ...]}, no
 context. answers = all gold aliases in source order."""
+
 import json
 from pathlib import Path
 

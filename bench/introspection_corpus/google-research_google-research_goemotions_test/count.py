@@ -10,6 +10,7 @@ classification projection: text = column 1 (unquoted), label = the class NAME of
 A comment with SEVERAL ids (22 of 100) has no single class: a single-label classification import cannot
 map it faithfully, so it is rejected here (not in expected.jsonl). Identical records collapse (none).
 """
+
 import csv
 import json
 from pathlib import Path

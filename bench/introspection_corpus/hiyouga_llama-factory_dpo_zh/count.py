@@ -5,6 +5,7 @@ holding the prompt, and `chosen` / `rejected` as single ShareGPT turn OBJECTS ({
 Expected record: prompt = value of the last `human` turn, chosen = chosen.value,
 rejected = rejected.value. Rejected: no human turn, an empty chosen/rejected, or chosen == rejected (a tie).
 """
+
 import json
 import os
 

@@ -6,6 +6,7 @@ must accept: non-empty instruction and non-empty output. Projection (qa): questi
 (the {{name}} / {{author}} placeholders are part of the text, never filled in), context = null
 (Alpaca's `input` is an addition to the instruction, not retrieved context; it is empty everywhere).
 """
+
 import json
 import os
 

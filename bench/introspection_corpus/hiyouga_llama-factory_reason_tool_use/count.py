@@ -11,6 +11,7 @@ Two rows offer an explicitly empty tool list ("[]"): plain chat inside a tool-us
 negatives with tools [] and calls []. A row would be rejected only if it had no user turn or a call
 that is not valid JSON with a name and an object of arguments (none here).
 """
+
 import json
 import os
 

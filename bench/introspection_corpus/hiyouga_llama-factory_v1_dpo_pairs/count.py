@@ -7,6 +7,7 @@ Expected record: prompt = text of the last user turn, chosen / rejected = text o
 turn of each conversation (text parts joined with ""). Rejected: the two conversations do not share
 their prompt turns, a side has no final assistant turn or an empty one, or the two replies are equal.
 """
+
 import json
 import os
 

@@ -8,6 +8,7 @@ Kept: a task with a non-cancelled annotation whose pairwise result is "left" or 
 annotations of a task must agree), both answers non-empty and different.
 prompt = data.prompt (the whole user turn), chosen = the selected answer, rejected = the other.
 """
+
 import json
 import os
 
@@ -16,9 +17,13 @@ with open(os.path.join(here, "ls_output_data.json"), encoding="utf-8") as f:
     tasks = json.load(f)
 out, rejected = [], []
 for t in tasks:
-    votes = {r["value"].get("selected")
-             for a in t.get("annotations", []) if not a.get("was_cancelled")
-             for r in a.get("result", []) if r.get("type") == "pairwise"}
+    votes = {
+        r["value"].get("selected")
+        for a in t.get("annotations", [])
+        if not a.get("was_cancelled")
+        for r in a.get("result", [])
+        if r.get("type") == "pairwise"
+    }
     data = t["data"]
     a1, a2 = data.get("answer1", ""), data.get("answer2", "")
     if len(votes) != 1 or votes.issubset({None}) or not votes <= {"left", "right"}:

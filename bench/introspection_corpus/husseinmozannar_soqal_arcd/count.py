@@ -1,6 +1,7 @@
 """Expected records for the ARCD sample: SQuAD v1.1 layout, ONE JSON object
 {"data": [{title, paragraphs: [{context, qas: [{question, id, answers: [{text, answer_start}]}]}]}],
  "version": "1.1"}; one record per question. Arabic written as \\uXXXX escapes (plain ASCII file)."""
+
 import json
 from pathlib import Path
 

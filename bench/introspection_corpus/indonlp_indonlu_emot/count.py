@@ -1,5 +1,6 @@
 """Expected records for the EmoT sample: CSV with a header (label,tweet), label column first,
 quoted tweets that hold commas and doubled quotes."""
+
 import csv
 import json
 from pathlib import Path

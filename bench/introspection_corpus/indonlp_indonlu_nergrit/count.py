@@ -2,6 +2,7 @@
 sentences, in a file with a .txt extension. text = tokens joined with single spaces; spans are
 character offsets into that text, decoded from the BIO tags (B-X starts a span, I-X continues a
 span of the same type; an I-X with no open span of type X starts one)."""
+
 import json
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Expected records for the SmSA sample: a headerless TSV, one review per line, text<TAB>label."""
+
 import json
 from pathlib import Path
 

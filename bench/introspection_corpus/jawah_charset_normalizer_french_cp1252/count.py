@@ -7,6 +7,7 @@ paragraph. Record rule: one record per paragraph = a maximal run of non-blank li
 separated by one or more blank lines), text = the lines of the block joined with "\n" exactly as
 decoded (leading spaces of indented lines kept, no trailing newline). Blank-only blocks are skipped.
 """
+
 import json
 import os
 import re

@@ -1,6 +1,7 @@
 """Expected records for the DBpedia sample: a headerless CSV (CRLF) of class id, title, content;
 classes.txt beside it names the 14 classes, line n = class id n. Rows with an empty class id or text
 (the ",," filler rows the file ends with) are no records."""
+
 import csv
 import json
 from pathlib import Path

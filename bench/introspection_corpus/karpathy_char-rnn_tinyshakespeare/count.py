@@ -5,6 +5,7 @@ exactly as in the file (no trailing newline). In this file a paragraph is one sp
 line ("First Citizen:") followed by the verse lines. Identical paragraphs collapse (a content-
 de-duplicating import keeps one).
 """
+
 import json
 from pathlib import Path
 

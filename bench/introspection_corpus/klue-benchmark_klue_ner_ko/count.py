@@ -5,6 +5,7 @@ sentences are separated by a blank line.
 
 The tokens are characters, so the text is the tokens joined with NO separator (bio_to_spans with
 joiner ""): that rebuilds the sentence of the ## line without its markup (checked below)."""
+
 import json
 import re
 from pathlib import Path

@@ -8,6 +8,7 @@ text); one record per paragraph = a maximal run of non-blank lines (a blank line
 whitespace only), text = the block's lines joined with "\n" exactly as decoded (leading spaces of
 list items and trailing double spaces of Markdown line breaks kept, no trailing newline).
 """
+
 import json
 import os
 

@@ -8,6 +8,7 @@ shown in a random order as "A" and "B" ("Base: B; Agent: A" ...): its letters ar
 Kept: grade "agent" or "base", both responses non-empty and different.
 prompt = question, chosen = the graded winner's response, rejected = the other one.
 """
+
 import json
 import os
 

@@ -5,6 +5,7 @@ Roles: human -> user, gpt -> assistant (system -> system if present).
 Kept: a conversation with at least one user and one assistant turn, every turn non-empty,
 ending with an assistant turn. Projection: {"messages": [[role, content], ...]}, contents exact.
 """
+
 import json
 import os
 

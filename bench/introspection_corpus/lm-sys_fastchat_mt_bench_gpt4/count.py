@@ -7,6 +7,7 @@ A conversation = user turns interleaved with the joined answer's choices[0].turn
 Kept: a question with a joined answer whose turn lists are the same length and all non-empty.
 Rejected: the 50 questions that have no GPT-4 answer in the companion file (nothing for the assistant).
 """
+
 import json
 import os
 

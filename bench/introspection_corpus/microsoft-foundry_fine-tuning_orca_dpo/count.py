@@ -6,6 +6,7 @@ prompt = the last user message's content; chosen / rejected = the content of the
 message of preferred_output / non_preferred_output. A row is rejected when a side is empty or both sides
 are equal (a tie); identical records are one.
 """
+
 import json
 import os
 

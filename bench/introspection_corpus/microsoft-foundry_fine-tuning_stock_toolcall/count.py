@@ -8,6 +8,7 @@ answers in text is a valid negative example (the point of this dataset: "when to
 and is kept with calls []. A row would be rejected only if it had no user turn or a call whose
 arguments are not a JSON object; identical source rows would be one record (none here).
 """
+
 import json
 import os
 

@@ -7,6 +7,7 @@ kept as the raw id: the dataset ships no class-name file). Double quotes are lit
 reading the file with CSV quote rules glues lines together (csv.reader makes 39 rows of these 100).
 A line is accepted when its text is not blank and its score is "0" or "1".
 """
+
 import json
 import os
 

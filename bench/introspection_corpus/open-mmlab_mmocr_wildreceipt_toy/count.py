@@ -4,6 +4,7 @@ maps ids to names ("<id> <name>", some names followed by a stray tab).
 
 target = {class name: [texts of the boxes with that class, in source order]} for every class except
 0 "Ignore" and 25 "Others" (text that is no field); a receipt with no such box is no record."""
+
 import json
 from pathlib import Path
 

@@ -8,6 +8,7 @@ in order as [name, decoded arguments]. A row is rejected when a call's arguments
 JSON object: 6 rows (the land_drone ones) hold arguments encoded TWICE ("\"{\\\"location\\\": ...}\""),
 which decode to a string, not an object; a correct import reports them, it does not guess a repair.
 """
+
 import json
 import os
 

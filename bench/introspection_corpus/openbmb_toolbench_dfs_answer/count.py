@@ -13,6 +13,7 @@ Expected record: tools = sorted names of answer_generation.function; calls = eve
 function_call of that partial conversation in order, as [name, arguments parsed from the JSON string].
 A record would be rejected if an arguments string were not a JSON object (none is).
 """
+
 import json
 import os
 

@@ -1,6 +1,7 @@
 """Expected records for the ALCE ASQA prompt file: ONE JSON object whose prompt settings (instruction,
 demo_sep, demo_prompt, doc_prompt) sit beside the records, which are nested under "demos". Each demo is
 {question, answer (a long-form answer with [n] citations), docs: [{title, text}, ...]}."""
+
 import json
 from pathlib import Path
 

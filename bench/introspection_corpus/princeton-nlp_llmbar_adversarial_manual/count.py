@@ -6,6 +6,7 @@ better"). No chosen/rejected fields: orientation by a 1-based index.
 Kept: label 1 or 2, both outputs non-empty and different. prompt = input, chosen = output_<label>,
 rejected = the other output.
 """
+
 import json
 import os
 

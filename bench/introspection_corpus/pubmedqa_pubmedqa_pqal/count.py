@@ -5,6 +5,7 @@ A record a correct import must accept: non-empty QUESTION, a non-empty CONTEXTS 
 and a final_decision (yes/no/maybe). Projection (rag_qa): question, passages = CONTEXTS
 in order, answers = [final_decision], is_refusal = false.
 """
+
 import json
 import os
 

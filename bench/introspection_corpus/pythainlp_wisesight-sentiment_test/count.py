@@ -5,6 +5,7 @@ with \\uXXXX escapes). classification projection: text = texts, label = category
 class of its own in this corpus). Rows with an empty text or category are rejected (none here);
 identical records collapse (none here).
 """
+
 import json
 from pathlib import Path
 

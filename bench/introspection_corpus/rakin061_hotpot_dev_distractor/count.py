@@ -10,6 +10,7 @@ answers of comparison questions included); is_refusal = False (every question ha
 context). Rejected: an empty question/answer or no non-blank passage (none here); identical records
 collapse (none here).
 """
+
 import json
 from pathlib import Path
 

@@ -5,6 +5,7 @@ A record a correct import must accept: a non-empty headline or short_description
 non-empty category. Projection (classification): text = headline and short_description
 joined with "\n\n" (column order; an empty one is left out), label = category.
 """
+
 import json
 import os
 

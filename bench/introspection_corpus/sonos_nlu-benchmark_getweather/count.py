@@ -2,6 +2,7 @@
 intent name ("GetWeather") and whose value is the record list; each record is {"data": [chunk, ...]},
 a chunk {"text": str} or {"text": str, "entity": slot name}. The utterance is the chunks' texts
 concatenated; every chunk with an entity is a span over that text."""
+
 import json
 from pathlib import Path
 

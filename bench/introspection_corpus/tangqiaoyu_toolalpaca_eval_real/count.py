@@ -15,6 +15,7 @@ not offer (6 AviationAPI rows call preferred-routes_search_get, vatsim_*_get, we
 are in neither its documentation nor its Function_Projection: an example that teaches calling an
 undeclared tool is rejected, as BrewSLM's tool-call validation documents with "invalid_tool_call").
 """
+
 import json
 import os
 

@@ -10,6 +10,7 @@ BrewSLM's chat mapper documents for trailing user turns. A dialogue left without
 (fewer than 2 utterances) or with an empty utterance would be rejected (none here).
 Splits are read in file order: valid, train, test.
 """
+
 import json
 import os
 

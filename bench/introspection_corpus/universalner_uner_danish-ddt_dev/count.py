@@ -8,6 +8,7 @@ The NER annotation of this dataset is column 3 (the UNER layer); column 4 is the
 kept beside it. text = tokens joined with single spaces, spans = character offsets of the column-3
 entities in that text (a stray I- opens an entity). Sentences without entities are kept (spans []).
 """
+
 import json
 from pathlib import Path
 
@@ -35,7 +36,7 @@ for block in blocks:
     for line in block.split("\n"):
         if line.startswith("#"):
             if line.startswith("# text = "):
-                text_comment = line[len("# text = "):]
+                text_comment = line[len("# text = ") :]
             continue
         if not line:
             continue

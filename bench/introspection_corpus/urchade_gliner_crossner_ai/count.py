@@ -6,6 +6,7 @@ entities sentence[start:end] == name). labels.json beside lists the 14 type name
 span extraction projection: text = sentence, spans = sorted [start, end, type]. A sentence with an
 empty text, or a span outside its text, would be rejected (none); identical records collapse (none).
 """
+
 import json
 from pathlib import Path
 

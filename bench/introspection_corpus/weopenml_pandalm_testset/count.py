@@ -10,6 +10,7 @@ the user turn holds both).
 An exact duplicate of an earlier record (same prompt, chosen and rejected) is counted once: a
 correct import de-duplicates records (as the other corpus folders count them).
 """
+
 import json
 import os
 from collections import Counter

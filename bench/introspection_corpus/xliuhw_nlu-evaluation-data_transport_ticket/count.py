@@ -6,6 +6,7 @@ for every entity). All utterances of the file share one intent (transport_ticket
 annotation is the slots. span extraction projection: text, spans = sorted [start, end, entity].
 An empty text or a span outside its text would be rejected (none); identical records collapse (none).
 """
+
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ seen, out = set(), []
 for r in rows:
     text = r["text"]
     for e in r["entities"]:
-        assert text[e["start"]:e["end"]] == e["value"], e
+        assert text[e["start"] : e["end"]] == e["value"], e
     spans = sorted([e["start"], e["end"], e["entity"]] for e in r["entities"])
     if not text.strip() or any(not (0 <= s < e <= len(text)) for s, e, _ in spans):
         continue

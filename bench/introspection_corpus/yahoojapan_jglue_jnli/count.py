@@ -1,5 +1,6 @@
 """Expected records for the JNLI sample: JSON Lines in a file named .json, one sentence pair per line
 {sentence_pair_id, yjcaptions_id, sentence1, sentence2, label}; label names in the file."""
+
 import json
 from pathlib import Path
 

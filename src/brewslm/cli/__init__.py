@@ -28,22 +28,28 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from brewslm import __version__
 from brewslm.cli import data, models, quickstart, train, ui
-from brewslm.cli import run as run_commands
 from brewslm.cli import eval as eval_commands  # the module is cli/eval.py; keep the builtin eval unshadowed
 from brewslm.cli import export as export_command
+from brewslm.cli import run as run_commands
 from brewslm.cli import serve as serve_command
 from brewslm.cli.command import Command
 from brewslm.cli.options import add_options, from_namespace
-from brewslm.output import write_json
 from brewslm.errors import BrewError
+from brewslm.output import write_json
 
 COMMANDS: dict[str, Any] = {
     "quickstart": quickstart.COMMAND,
     "data": {"help": "Import, inspect and audit datasets.", **data.COMMANDS},
     "train": {"help": "Fine-tune a base model on a dataset; export the result.", **train.COMMANDS},
-    "eval": {"help": "Score a fine-tune against its base on held-out gold rows; gates, reports.", **eval_commands.COMMANDS},
+    "eval": {
+        "help": "Score a fine-tune against its base on held-out gold rows; gates, reports.",
+        **eval_commands.COMMANDS,
+    },
     "export": export_command.COMMAND,
-    "models": {"help": "The catalog of base models (memory, speed on this machine) and which one to fine-tune.", **models.COMMANDS},
+    "models": {
+        "help": "The catalog of base models (memory, speed on this machine) and which one to fine-tune.",
+        **models.COMMANDS,
+    },
     "run": run_commands.RUN,
     "recipes": {"help": "The built-in use-case recipes: list, show, twists.", **run_commands.COMMANDS},
     "ui": ui.COMMAND,
@@ -54,12 +60,30 @@ VERBOSE = "--verbose"
 
 # Libraries that give their logger its own stderr handler and level when first imported, read from
 # these variables - so a level set on the logger before the import would be overwritten.
-QUIET_ENV = {"TRANSFORMERS_VERBOSITY": "error", "DATASETS_VERBOSITY": "error", "HF_HUB_VERBOSITY": "error",
-             "MLFLOW_LOGGING_LEVEL": "ERROR"}
+QUIET_ENV = {
+    "TRANSFORMERS_VERBOSITY": "error",
+    "DATASETS_VERBOSITY": "error",
+    "HF_HUB_VERBOSITY": "error",
+    "MLFLOW_LOGGING_LEVEL": "ERROR",
+}
 # Their loggers and those of libraries that log through the root logger (Python's last-resort
 # handler prints WARNING and above): ERROR for the run, whether imported already or later.
-QUIET_LOGGERS = ("", "transformers", "datasets", "huggingface_hub", "mlflow", "alembic", "torch", "accelerate",
-                 "peft", "urllib3", "httpx", "filelock", "matplotlib", "py.warnings")
+QUIET_LOGGERS = (
+    "",
+    "transformers",
+    "datasets",
+    "huggingface_hub",
+    "mlflow",
+    "alembic",
+    "torch",
+    "accelerate",
+    "peft",
+    "urllib3",
+    "httpx",
+    "filelock",
+    "matplotlib",
+    "py.warnings",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,9 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="BrewSLM: from messy domain data to a small language model you can trust and ship.",
     )
     parser.add_argument("--version", action="version", version=f"brewslm {__version__}")
-    parser.add_argument(VERBOSE, action="store_true",
-                        help="also show third-party libraries' warnings and log lines (transformers, torch, "
-                             "datasets, mlflow...); allowed anywhere on the command line")
+    parser.add_argument(
+        VERBOSE,
+        action="store_true",
+        help="also show third-party libraries' warnings and log lines (transformers, torch, "
+        "datasets, mlflow...); allowed anywhere on the command line",
+    )
     _add_commands(parser, COMMANDS)
     return parser
 
@@ -121,7 +148,8 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     namespace, extras = parser.parse_known_args(argv)
     if extras:
         if isinstance(getattr(namespace, "overrides", None), list) and all(
-                "=" in word and not word.startswith("-") for word in extras):
+            "=" in word and not word.startswith("-") for word in extras
+        ):
             namespace.overrides.extend(extras)
         else:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")

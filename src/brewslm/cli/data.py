@@ -66,8 +66,9 @@ class IntrospectOptions:
     teacher: str | None = option(TEACHER_HELP, default=None, metavar="PATH")
     teacher_url: str | None = option(TEACHER_URL_HELP, default=None, metavar="URL")
     teacher_model: str | None = option(TEACHER_MODEL_HELP, default=None, metavar="NAME")
-    sample_size: int = option("Rows sampled for sniffing: the first rows plus a seeded reservoir.", default=2000,
-                              metavar="N")
+    sample_size: int = option(
+        "Rows sampled for sniffing: the first rows plus a seeded reservoir.", default=2000, metavar="N"
+    )
     json: bool = json_flag()
 
 
@@ -93,10 +94,15 @@ def _field_map_text(field_map: dict[str, str]) -> str:
 
 
 def render_introspection(result: dict[str, Any]) -> str:
-    lines = [key_values([
-        ("source", result["locator"]),
-        ("sampled", f"{result['sample_rows']} rows, {result['parse_failures']} unparseable"),
-    ]), ""]
+    lines = [
+        key_values(
+            [
+                ("source", result["locator"]),
+                ("sampled", f"{result['sample_rows']} rows, {result['parse_failures']} unparseable"),
+            ]
+        ),
+        "",
+    ]
     accepted = result.get("accepted")
     for rank, proposal in enumerate(result["proposals"], 1):
         mark = "  accepted" if accepted and rank == 1 and proposal["mapper_id"] == accepted["mapper_id"] else ""
@@ -110,8 +116,11 @@ def render_introspection(result: dict[str, Any]) -> str:
     lines += [f"warning: {w}" for w in result.get("warnings") or []]
     assist = result.get("llm_assist")
     if assist:
-        lines += ["", "llm assist: " + ", ".join(
-            f"{k}={v}" for k, v in assist.items() if v is not None and not isinstance(v, (dict, list)))]
+        lines += [
+            "",
+            "llm assist: "
+            + ", ".join(f"{k}={v}" for k, v in assist.items() if v is not None and not isinstance(v, (dict, list))),
+        ]
     lines.append("")
     if accepted:
         argv = ["brewslm", "data", "import", "--locator", result["locator"], "--mapper", accepted["mapper_id"]]
@@ -120,63 +129,80 @@ def render_introspection(result: dict[str, Any]) -> str:
         argv += [f"--option={key}={json.dumps(value)}" for key, value in (accepted.get("options") or {}).items()]
         lines.append("next: " + shlex.join(argv))
     else:
-        lines.append("no proposal reached 0.8: choose one with 'brewslm data import --mapper ID --field-map SRC=DST', "
-                     "or try --llm-assist")
+        lines.append(
+            "no proposal reached 0.8: choose one with 'brewslm data import --mapper ID --field-map SRC=DST', "
+            "or try --llm-assist"
+        )
     return "\n".join(lines)
 
 
 # --- import --------------------------------------------------------------------------------------
+
 
 @dataclass(kw_only=True)
 class ImportOptions:
     locator: str = option(LOCATOR_HELP)
     mapper: str | None = option(
         "Mapper id (see 'brewslm data mappers'); default: the proposal 'data introspect' accepts.",
-        default=None, metavar="ID",
+        default=None,
+        metavar="ID",
     )
     field_map: list[str] = option(
         "Which source field feeds which canonical field, SOURCE=CANONICAL (dotted source paths allowed); "
         "give several or repeat the option. A target that joins several sources (label_to_classification's text) "
         "is named once per source, in the order they are joined: title=text body=text. "
         "Unmapped fields are guessed from common names.",
-        default=[], metavar="SRC=DST",
+        default=[],
+        metavar="SRC=DST",
     )
     options: list[str] = option(
-        "Mapper option KEY=VALUE; VALUE is read as JSON when it parses (labels='[\"a\",\"b\"]', repair=true), "
+        'Mapper option KEY=VALUE; VALUE is read as JSON when it parses (labels=\'["a","b"]\', repair=true), '
         "else as text. See 'brewslm data mappers' for each mapper's options.",
-        default=[], metavar="KEY=VALUE", flag="--option",
+        default=[],
+        metavar="KEY=VALUE",
+        flag="--option",
     )
-    dataset: str | None = option("Dataset name (default: the source's name, e.g. the file stem).", default=None,
-                                 metavar="NAME")
+    dataset: str | None = option(
+        "Dataset name (default: the source's name, e.g. the file stem).", default=None, metavar="NAME"
+    )
     mode: str = option(
         "append: a new version holding the previous one plus this import, de-duplicated by content; "
         "replace: a new version holding only this import.",
-        default="append", choices=("append", "replace"),
+        default="append",
+        choices=("append", "replace"),
     )
     split: str = option(
         "auto: a deterministic hash-based 80/10/10 train/validation/test split; or put every row in one split.",
-        default="auto", choices=("auto", "train", "validation", "test"),
+        default="auto",
+        choices=("auto", "train", "validation", "test"),
     )
     seed: int = option("Seed of the auto split.", default=0)
     split_group: str | None = option(
         "A source field whose rows stay together in the auto split (a template, user, document or "
         "conversation id; dotted for a nested field): the split is drawn per value, so no group has rows "
-        "in both train and test.", default=None, metavar="FIELD")
+        "in both train and test.",
+        default=None,
+        metavar="FIELD",
+    )
     drop_reasons: list[str] = option(
         "Rejection reasons you expect (e.g. parse_error in an export known to be messy): still counted and "
         "saved to rejected.jsonl, but not warned about.",
-        default=[], metavar="CODE", flag="--drop-reason",
+        default=[],
+        metavar="CODE",
+        flag="--drop-reason",
     )
     format: str = option("File format of the dataset's splits.", default="jsonl", choices=("jsonl", "parquet"))
     llm_assist: bool | None = option(
-        "Without --mapper: " + LLM_ASSIST_HELP[0].lower() + LLM_ASSIST_HELP[1:], default=None)
+        "Without --mapper: " + LLM_ASSIST_HELP[0].lower() + LLM_ASSIST_HELP[1:], default=None
+    )
     teacher: str | None = option(TEACHER_HELP, default=None, metavar="PATH")
     teacher_url: str | None = option(TEACHER_URL_HELP, default=None, metavar="URL")
     teacher_model: str | None = option(TEACHER_MODEL_HELP, default=None, metavar="NAME")
     save_as: str | None = option(
         "Also save this import as a named mapping (locator, mapper, field map, options...) and run it by "
         "that name; re-run it later with 'brewslm data mappings rerun NAME'.",
-        default=None, metavar="NAME",
+        default=None,
+        metavar="NAME",
     )
     json: bool = json_flag()
 
@@ -198,7 +224,9 @@ def import_(opts: ImportOptions) -> dict[str, Any]:
         from brewslm.introspection import llm_assist_enabled
 
         if not llm_assist_enabled(opts.llm_assist):
-            raise ConfigError("--teacher, --teacher-url and --teacher-model choose the teacher for --llm-assist; add it")
+            raise ConfigError(
+                "--teacher, --teacher-url and --teacher-model choose the teacher for --llm-assist; add it"
+            )
         locator, mapper_id, field_map, options = _assisted_mapping(locator, teacher, field_map, options)
     spec = ImportSpec(
         locator=locator,
@@ -219,8 +247,9 @@ def import_(opts: ImportOptions) -> dict[str, Any]:
         return to_jsonable(run_import(spec, progress=progress))
 
 
-def _assisted_mapping(locator: str, teacher: Any, field_map: dict[str, str] | None,
-                      options: dict[str, Any]) -> tuple[str, str, dict[str, str] | None, dict[str, Any]]:
+def _assisted_mapping(
+    locator: str, teacher: Any, field_map: dict[str, str] | None, options: dict[str, Any]
+) -> tuple[str, str, dict[str, str] | None, dict[str, Any]]:
     """The mapping introspection with LLM assist accepts (your --field-map and --option win), or a
     one-line error saying why none was."""
     from brewslm.errors import MapperError
@@ -229,8 +258,9 @@ def _assisted_mapping(locator: str, teacher: Any, field_map: dict[str, str] | No
     result = run_introspection(locator, llm_assist=True, teacher=teacher)
     if result.accepted is None:
         why = (result.llm_assist or {}).get("reason") or "no teacher was asked"
-        raise MapperError(f"no proposal reached 0.8, the teacher's neither ({why}); "
-                          "pass a mapper id (--mapper) and a field map")
+        raise MapperError(
+            f"no proposal reached 0.8, the teacher's neither ({why}); pass a mapper id (--mapper) and a field map"
+        )
     accepted = result.accepted
     return result.locator, accepted.mapper_id, field_map or dict(accepted.field_map), {**accepted.options, **options}
 
@@ -274,6 +304,7 @@ def render_import(result: dict[str, Any]) -> str:
 
 
 # --- saved mappings ------------------------------------------------------------------------------
+
 
 @dataclass(kw_only=True)
 class ListOptions:
@@ -325,8 +356,17 @@ def mappings_history(opts: MappingNameOptions) -> list[dict[str, Any]]:
 def render_history(revisions: list[dict[str, Any]]) -> str:
     return table(
         ["version", "change", "saved (UTC)", "by", "mapper", "field map"],
-        [(r["version"], r["change"], when(r["saved_at"]), r["saved_by"], r["definition"].get("mapper_id"),
-          _field_map_text(r["definition"].get("field_map") or {})) for r in revisions],
+        [
+            (
+                r["version"],
+                r["change"],
+                when(r["saved_at"]),
+                r["saved_by"],
+                r["definition"].get("mapper_id"),
+                _field_map_text(r["definition"].get("field_map") or {}),
+            )
+            for r in revisions
+        ],
         width=80,
     )
 
@@ -334,9 +374,11 @@ def render_history(revisions: list[dict[str, Any]]) -> str:
 @dataclass(kw_only=True)
 class RerunOptions:
     name: str = option("Name of the saved mapping (see 'brewslm data mappings list').", positional=True)
-    force: bool = option("Import even when the source and the mapping are unchanged since the version the "
-                         "mapping last wrote (that import only re-counts the same rows as duplicates).",
-                         default=False)
+    force: bool = option(
+        "Import even when the source and the mapping are unchanged since the version the "
+        "mapping last wrote (that import only re-counts the same rows as duplicates).",
+        default=False,
+    )
     json: bool = json_flag()
 
 
@@ -362,17 +404,21 @@ def render_rerun(result: dict[str, Any]) -> str:
 class EditOptions:
     name: str = option("Name of the saved mapping to edit.", positional=True)
     locator: str | None = option("New locator.", default=None, metavar="LOCATOR")
-    mapper: str | None = option("New mapper id (without --field-map the field map is guessed anew).",
-                                default=None, metavar="ID")
-    field_map: list[str] = option("New field map, SOURCE=CANONICAL ... (replaces the saved one).",
-                                  default=[], metavar="SRC=DST")
-    options: list[str] = option("New mapper options KEY=VALUE ... (replace the saved ones).",
-                                default=[], metavar="KEY=VALUE", flag="--option")
+    mapper: str | None = option(
+        "New mapper id (without --field-map the field map is guessed anew).", default=None, metavar="ID"
+    )
+    field_map: list[str] = option(
+        "New field map, SOURCE=CANONICAL ... (replaces the saved one).", default=[], metavar="SRC=DST"
+    )
+    options: list[str] = option(
+        "New mapper options KEY=VALUE ... (replace the saved ones).", default=[], metavar="KEY=VALUE", flag="--option"
+    )
     dataset: str | None = option("New target dataset name.", default=None, metavar="NAME")
     mode: str | None = option("New import mode.", default=None, choices=("append", "replace"))
     split: str | None = option("New split policy.", default=None, choices=("auto", "train", "validation", "test"))
-    drop_reasons: list[str] = option("New expected rejection reasons (replace the saved ones).",
-                                     default=[], metavar="CODE", flag="--drop-reason")
+    drop_reasons: list[str] = option(
+        "New expected rejection reasons (replace the saved ones).", default=[], metavar="CODE", flag="--drop-reason"
+    )
     json: bool = json_flag()
 
 
@@ -412,13 +458,16 @@ def mappings_delete(opts: MappingNameOptions) -> dict[str, Any]:
 
 # --- events --------------------------------------------------------------------------------------
 
+
 @dataclass(kw_only=True)
 class EventsOptions:
     stage: str | None = option("Only events of this stage, e.g. ingestion.", default=None)
-    reason: str | None = option("Only events with this reason code, e.g. dataset_import_failed.", default=None,
-                                metavar="CODE")
-    mapping: str | None = option("Only events of this saved mapping: its runs and its changes.", default=None,
-                                 metavar="NAME")
+    reason: str | None = option(
+        "Only events with this reason code, e.g. dataset_import_failed.", default=None, metavar="CODE"
+    )
+    mapping: str | None = option(
+        "Only events of this saved mapping: its runs and its changes.", default=None, metavar="NAME"
+    )
     limit: int = option("Most recent events to show.", default=20, metavar="N")
     json: bool = json_flag()
 
@@ -428,9 +477,11 @@ def events(opts: EventsOptions) -> list[dict[str, Any]]:
     to saved mappings (mapping_saved, mapping_updated, mapping_deleted)."""
     from brewslm.ingestion import list_events
 
-    return to_jsonable(list_events(
-        stage=opts.stage, reason_code=opts.reason, mapping=opts.mapping, limit=_positive("--limit", opts.limit)
-    ))
+    return to_jsonable(
+        list_events(
+            stage=opts.stage, reason_code=opts.reason, mapping=opts.mapping, limit=_positive("--limit", opts.limit)
+        )
+    )
 
 
 def _event_outcome(payload: dict[str, Any]) -> str:
@@ -445,8 +496,16 @@ def render_events(items: list[dict[str, Any]]) -> str:
     if not items:
         return "no events"
     rows = [
-        (e["id"], when(e["created_at"]), e["reason_code"], e["actor"], e.get("dataset"),
-         e.get("config_id"), e["payload"].get("mapper_id"), _event_outcome(e["payload"]))
+        (
+            e["id"],
+            when(e["created_at"]),
+            e["reason_code"],
+            e["actor"],
+            e.get("dataset"),
+            e.get("config_id"),
+            e["payload"].get("mapper_id"),
+            _event_outcome(e["payload"]),
+        )
         for e in items
     ]
     return table(["id", "time (UTC)", "reason", "actor", "dataset", "mapping", "mapper", "outcome"], rows, width=70)
@@ -454,12 +513,16 @@ def render_events(items: list[dict[str, Any]]) -> str:
 
 # --- datasets ------------------------------------------------------------------------------------
 
+
 @dataclass(kw_only=True)
 class PreviewOptions:
     dataset: str = option("Dataset name (see 'brewslm data datasets').", positional=True)
     version: int | None = option("Dataset version (default: the latest).", default=None, metavar="N")
-    split: str | None = option("Only records of this split (default: all, in this order).", default=None,
-                               choices=("train", "validation", "test"))
+    split: str | None = option(
+        "Only records of this split (default: all, in this order).",
+        default=None,
+        choices=("train", "validation", "test"),
+    )
     rows: int = option("Records to show.", default=10, metavar="N")
     rejected: bool = option("Show the rejected rows with their reason instead of the records.", default=False)
     json: bool = json_flag()
@@ -494,16 +557,18 @@ def render_preview(result: dict[str, Any]) -> str:
     manifest = result["manifest"]
     totals = manifest.get("counts") or {}
     summary = {k: v for k, v in (manifest.get("summary") or {}).items() if not isinstance(v, (dict, list))}
-    head = key_values([
-        ("dataset", f"{result['dataset']} v{result['version']}"),
-        ("task profile", manifest.get("task_profile")),
-        ("source", (manifest.get("source") or {}).get("locator")),
-        ("mapper", f"{manifest.get('mapper_id')} ({_field_map_text(manifest.get('field_map') or {})})"),
-        ("records", f"{totals.get('records')} ({counts(totals.get('splits'), SPLITS)})"),
-        ("rejected", counts(totals.get("rejected"))),
-        ("summary", ", ".join(f"{k} {v}" for k, v in summary.items()) or None),
-        ("created", when(manifest.get("created_at"))),
-    ])
+    head = key_values(
+        [
+            ("dataset", f"{result['dataset']} v{result['version']}"),
+            ("task profile", manifest.get("task_profile")),
+            ("source", (manifest.get("source") or {}).get("locator")),
+            ("mapper", f"{manifest.get('mapper_id')} ({_field_map_text(manifest.get('field_map') or {})})"),
+            ("records", f"{totals.get('records')} ({counts(totals.get('splits'), SPLITS)})"),
+            ("rejected", counts(totals.get("rejected"))),
+            ("summary", ", ".join(f"{k} {v}" for k, v in summary.items()) or None),
+            ("created", when(manifest.get("created_at"))),
+        ]
+    )
     if not result["rows"]:
         body = "no rejected rows" if result["kind"] == "rejected" else "no records"
     else:
@@ -528,6 +593,7 @@ def render_datasets(items: list[dict[str, Any]]) -> str:
 
 
 # --- catalogues ----------------------------------------------------------------------------------
+
 
 def mappers(opts: ListOptions) -> list[dict[str, Any]]:
     """List the mappers: id, task profile, the canonical fields each fills (* = required) and its options."""
@@ -569,8 +635,11 @@ def render_sources(result: dict[str, Any]) -> str:
 @dataclass(kw_only=True)
 class PushOptions:
     dataset: str = option("Dataset name (see 'brewslm data datasets').", positional=True)
-    to_hub: str = option("Hugging Face Hub dataset repository, ORG/NAME (created when missing; token from HF_TOKEN or "
-                         "`hf auth login`; HF_ENDPOINT for a mirror).", metavar="ORG/NAME")
+    to_hub: str = option(
+        "Hugging Face Hub dataset repository, ORG/NAME (created when missing; token from HF_TOKEN or "
+        "`hf auth login`; HF_ENDPOINT for a mirror).",
+        metavar="ORG/NAME",
+    )
     version: int | None = option("Dataset version (default: the latest).", default=None, metavar="N")
     private: bool = option("Create the repository as private.", default=False)
     json: bool = json_flag()
@@ -591,20 +660,38 @@ def push(opts: PushOptions) -> dict[str, Any]:
     version = open_dataset(opts.dataset, opts.version)
     with tempfile.TemporaryDirectory(prefix="brewslm-push-") as tmp:
         written = write_dataset_folder(version, Path(tmp) / "dataset")
-        pushed = push_folder(Path(written["folder"]), opts.to_hub, repo_type="dataset", private=opts.private,
-                             commit_message=f"Upload {version.name} v{version.version} with BrewSLM",
-                             progress=lambda line: print(line, file=sys.stderr))
-    return {"dataset": version.name, "version": version.version, "splits": written["splits"],
-            "json_columns": written["json_columns"], "hub": pushed.to_dict()}
+        pushed = push_folder(
+            Path(written["folder"]),
+            opts.to_hub,
+            repo_type="dataset",
+            private=opts.private,
+            commit_message=f"Upload {version.name} v{version.version} with BrewSLM",
+            progress=lambda line: print(line, file=sys.stderr),
+        )
+    return {
+        "dataset": version.name,
+        "version": version.version,
+        "splits": written["splits"],
+        "json_columns": written["json_columns"],
+        "hub": pushed.to_dict(),
+    }
 
 
 def render_push(result: dict[str, Any]) -> str:
     hub = result["hub"]
-    return key_values([("pushed", f"{result['dataset']} v{result['version']} -> {hub['url']}"),
-                       ("splits", counts(result["splits"], SPLITS)),
-                       ("files", ", ".join(hub["files"])), ("commit", hub["commit"]),
-                       *([("as JSON text", "; ".join(f"{k}: {', '.join(v)}" for k, v in result["json_columns"].items()))]
-                         if result["json_columns"] else [])])
+    return key_values(
+        [
+            ("pushed", f"{result['dataset']} v{result['version']} -> {hub['url']}"),
+            ("splits", counts(result["splits"], SPLITS)),
+            ("files", ", ".join(hub["files"])),
+            ("commit", hub["commit"]),
+            *(
+                [("as JSON text", "; ".join(f"{k}: {', '.join(v)}" for k, v in result["json_columns"].items()))]
+                if result["json_columns"]
+                else []
+            ),
+        ]
+    )
 
 
 COMMANDS: dict[str, Any] = {

@@ -29,28 +29,55 @@ STRATEGY_CHOICES = ("label_scoring", "generation", "preference", "perplexity")
 
 @dataclass(kw_only=True)
 class EvalOptions:
-    model: str | None = option("The model to evaluate: a run folder or run name, a model folder, a .gguf file or a hub "
-                               "id (or set 'model' in --config).", default=None, metavar="RUN|MODEL")
-    dataset: str | None = option("Dataset name in the workspace, or a dataset version folder (or set 'dataset' in --config).",
-                                 default=None, metavar="NAME|PATH")
+    model: str | None = option(
+        "The model to evaluate: a run folder or run name, a model folder, a .gguf file or a hub "
+        "id (or set 'model' in --config).",
+        default=None,
+        metavar="RUN|MODEL",
+    )
+    dataset: str | None = option(
+        "Dataset name in the workspace, or a dataset version folder (or set 'dataset' in --config).",
+        default=None,
+        metavar="NAME|PATH",
+    )
     split: str | None = option("Split to evaluate on (default: test).", default=None, choices=SPLITS)
-    baseline: str | None = option("Model to measure the lift against: a run, model folder or hub id, or 'none' "
-                                  "(default: the run's base model).", default=None, metavar="BASE")
-    gate: list[str] = option("A condition the evaluation must meet, e.g. 'macro_f1 >= 0.85', 'lift.macro_f1 > 0' or "
-                             "'lift_vs_baseline.macro_f1 > 0'; "
-                             "repeat the flag for more; added to the config's gates. A failed gate exits 1.", default=[],
-                             metavar="EXPR", one_per_flag=True)
-    config: str | None = option("YAML file of evaluation options; flags and KEY=VALUE overrides win over it.",
-                                default=None, metavar="FILE")
-    strategy: str | None = option("How predictions are made (default: the task's own).", default=None,
-                                  choices=STRATEGY_CHOICES)
-    max_examples: int | None = option("Evaluate a seeded sample of this many rows (default: all).", default=None, metavar="N")
-    constrained: bool | None = option("Constrain generation to the task's JSON schema (field_match, tool_call).", default=None)
-    out: str | None = option("Folder for the report and predictions (default: <run>/eval/<dataset>-<split>-<time>).",
-                             default=None, metavar="DIR")
-    overrides: list[str] = option("Any evaluation option as KEY=VALUE (e.g. bootstrap_samples=2000 "
-                                  "handler_options.beta=0.2); the options are listed below.",
-                                  default=[], positional=True, metavar="KEY=VALUE")
+    baseline: str | None = option(
+        "Model to measure the lift against: a run, model folder or hub id, or 'none' (default: the run's base model).",
+        default=None,
+        metavar="BASE",
+    )
+    gate: list[str] = option(
+        "A condition the evaluation must meet, e.g. 'macro_f1 >= 0.85', 'lift.macro_f1 > 0' or "
+        "'lift_vs_baseline.macro_f1 > 0'; "
+        "repeat the flag for more; added to the config's gates. A failed gate exits 1.",
+        default=[],
+        metavar="EXPR",
+        one_per_flag=True,
+    )
+    config: str | None = option(
+        "YAML file of evaluation options; flags and KEY=VALUE overrides win over it.", default=None, metavar="FILE"
+    )
+    strategy: str | None = option(
+        "How predictions are made (default: the task's own).", default=None, choices=STRATEGY_CHOICES
+    )
+    max_examples: int | None = option(
+        "Evaluate a seeded sample of this many rows (default: all).", default=None, metavar="N"
+    )
+    constrained: bool | None = option(
+        "Constrain generation to the task's JSON schema (field_match, tool_call).", default=None
+    )
+    out: str | None = option(
+        "Folder for the report and predictions (default: <run>/eval/<dataset>-<split>-<time>).",
+        default=None,
+        metavar="DIR",
+    )
+    overrides: list[str] = option(
+        "Any evaluation option as KEY=VALUE (e.g. bootstrap_samples=2000 "
+        "handler_options.beta=0.2); the options are listed below.",
+        default=[],
+        positional=True,
+        metavar="KEY=VALUE",
+    )
     quiet: bool = option("No progress lines on stderr.", default=False)
     json: bool = json_flag()
 
@@ -62,9 +89,18 @@ def eval_run(opts: EvalOptions) -> dict[str, Any]:
     from brewslm.training.run import find_run
     from brewslm.tuning.advice import add_next_steps
 
-    config = load_eval_config(opts.config, overrides=opts.overrides, model=opts.model, dataset=opts.dataset,
-                              split=opts.split, baseline=opts.baseline, strategy=opts.strategy,
-                              max_examples=opts.max_examples, constrained=opts.constrained, out_dir=opts.out)
+    config = load_eval_config(
+        opts.config,
+        overrides=opts.overrides,
+        model=opts.model,
+        dataset=opts.dataset,
+        split=opts.split,
+        baseline=opts.baseline,
+        strategy=opts.strategy,
+        max_examples=opts.max_examples,
+        constrained=opts.constrained,
+        out_dir=opts.out,
+    )
     if opts.gate:
         config = update_eval_config(config, gates=[*config.gates, *opts.gate])
     progress = None if opts.quiet else StderrEvalProgress()
@@ -94,9 +130,16 @@ def render_eval(result: dict[str, Any]) -> str:
     from brewslm.evaluation.report import render_text_summary
 
     files = result["files"]
-    shown = [(name, files[key]) for name, key in (("report", "html"), ("report (JSON)", "json"),
-                                                  ("predictions", "predictions_tuned"),
-                                                  ("baseline predictions", "predictions_baseline")) if key in files]
+    shown = [
+        (name, files[key])
+        for name, key in (
+            ("report", "html"),
+            ("report (JSON)", "json"),
+            ("predictions", "predictions_tuned"),
+            ("baseline predictions", "predictions_baseline"),
+        )
+        if key in files
+    ]
     return render_text_summary(result["report"]) + "\n\n" + key_values([("written to", result["out_dir"]), *shown])
 
 
@@ -106,19 +149,39 @@ def eval_exit_status(result: dict[str, Any]) -> int:
 
 @dataclass(kw_only=True)
 class ScoreOptions:
-    task: str = option("Task profile of the gold records (classification, structured_extraction, qa, rag_qa, "
-                       "tool_call, dpo, chat_sft, language_modeling).", metavar="PROFILE")
-    scoring_mode: str | None = option("structured_extraction only: span_set or field_match (default: inferred from "
-                                      "the gold records).", default=None, metavar="MODE")
-    gold: str | None = option("JSONL file of canonical records, one per line, as the import writes them (default: "
-                              "each prediction row's 'record', as in a predictions_*.jsonl file).", default=None, metavar="FILE")
-    pred: str = option("JSONL file with one {\"prediction\": ...} per gold line, in the same order.", metavar="FILE")
-    dataset: str | None = option("Take the label set, majority label and JSON schema from this dataset's manifest, as "
-                                 "'brewslm eval' does (default: inferred from the gold records).", default=None,
-                                 metavar="NAME|PATH")
-    option_: list[str] = option("A scorer option as KEY=VALUE (JSON values), e.g. --option normalize_case=false; "
-                                "repeatable.", default=[], metavar="KEY=VALUE", flag="--option", one_per_flag=True)
-    bootstrap_samples: int = option("Bootstrap resamples for the confidence intervals (0: none).", default=1000, metavar="N")
+    task: str = option(
+        "Task profile of the gold records (classification, structured_extraction, qa, rag_qa, "
+        "tool_call, dpo, chat_sft, language_modeling).",
+        metavar="PROFILE",
+    )
+    scoring_mode: str | None = option(
+        "structured_extraction only: span_set or field_match (default: inferred from the gold records).",
+        default=None,
+        metavar="MODE",
+    )
+    gold: str | None = option(
+        "JSONL file of canonical records, one per line, as the import writes them (default: "
+        "each prediction row's 'record', as in a predictions_*.jsonl file).",
+        default=None,
+        metavar="FILE",
+    )
+    pred: str = option('JSONL file with one {"prediction": ...} per gold line, in the same order.', metavar="FILE")
+    dataset: str | None = option(
+        "Take the label set, majority label and JSON schema from this dataset's manifest, as "
+        "'brewslm eval' does (default: inferred from the gold records).",
+        default=None,
+        metavar="NAME|PATH",
+    )
+    option_: list[str] = option(
+        "A scorer option as KEY=VALUE (JSON values), e.g. --option normalize_case=false; repeatable.",
+        default=[],
+        metavar="KEY=VALUE",
+        flag="--option",
+        one_per_flag=True,
+    )
+    bootstrap_samples: int = option(
+        "Bootstrap resamples for the confidence intervals (0: none).", default=1000, metavar="N"
+    )
     json: bool = json_flag()
 
 
@@ -134,8 +197,15 @@ def eval_score(opts: ScoreOptions) -> dict[str, Any]:
     from brewslm.evaluation import score_files
     from brewslm.options import parse_options
 
-    return score_files(opts.task, opts.gold, opts.pred, opts.scoring_mode, parse_options(opts.option_),
-                       dataset=opts.dataset, bootstrap_samples=opts.bootstrap_samples)
+    return score_files(
+        opts.task,
+        opts.gold,
+        opts.pred,
+        opts.scoring_mode,
+        parse_options(opts.option_),
+        dataset=opts.dataset,
+        bootstrap_samples=opts.bootstrap_samples,
+    )
 
 
 def render_score(result: dict[str, Any]) -> str:
@@ -144,18 +214,25 @@ def render_score(result: dict[str, Any]) -> str:
     mode = f" ({result['scoring_mode']})" if result.get("scoring_mode") else ""
     intervals = result.get("intervals") or {}
     percent = f"{round(result['bootstrap']['confidence'] * 100)}% CI"
-    rows = [[metric, format_value(value), format_interval(intervals.get(metric))]
-            for metric, value in result["metrics"].items() if value is None or isinstance(value, (int, float))]
-    head = key_values([("task", f"{result['task']}{mode}"), ("examples", result["examples"]),
-                       ("headline", result["headline"])])
+    rows = [
+        [metric, format_value(value), format_interval(intervals.get(metric))]
+        for metric, value in result["metrics"].items()
+        if value is None or isinstance(value, (int, float))
+    ]
+    head = key_values(
+        [("task", f"{result['task']}{mode}"), ("examples", result["examples"]), ("headline", result["headline"])]
+    )
     return head + "\n\n" + table(["metric", "value", percent], rows, width=80)
 
 
 @dataclass(kw_only=True)
 class HarnessOptions:
-    model: str = option("Run folder or run name, a model folder or a hub id already in the local cache.", metavar="RUN|MODEL")
-    tasks: list[str] = option("lm-eval task names, e.g. --tasks hellaswag arc_easy (their data must be cached locally).",
-                              metavar="TASK")
+    model: str = option(
+        "Run folder or run name, a model folder or a hub id already in the local cache.", metavar="RUN|MODEL"
+    )
+    tasks: list[str] = option(
+        "lm-eval task names, e.g. --tasks hellaswag arc_easy (their data must be cached locally).", metavar="TASK"
+    )
     limit: int | None = option("Rows per task (default: all).", default=None, metavar="N")
     num_fewshot: int | None = option("Few-shot examples per prompt (default: the task's).", default=None, metavar="K")
     batch_size: int = option("Examples per forward pass.", default=8, metavar="N")
@@ -171,8 +248,14 @@ def eval_harness(opts: HarnessOptions) -> dict[str, Any]:
     """
     from brewslm.evaluation.harness import run_harness
 
-    return run_harness(opts.model, opts.tasks, limit=opts.limit, num_fewshot=opts.num_fewshot,
-                       batch_size=opts.batch_size, device=opts.device).to_dict()
+    return run_harness(
+        opts.model,
+        opts.tasks,
+        limit=opts.limit,
+        num_fewshot=opts.num_fewshot,
+        batch_size=opts.batch_size,
+        device=opts.device,
+    ).to_dict()
 
 
 def render_harness(result: dict[str, Any]) -> str:
@@ -184,10 +267,16 @@ def render_harness(result: dict[str, Any]) -> str:
 
 @dataclass(kw_only=True)
 class ErrorsOptions:
-    report: str = option("An evaluation's output folder (the 'report' line 'brewslm eval' prints) or its report.json.",
-                         positional=True, metavar="REPORT")
-    model: str = option("Whose predictions to review ('baseline': the strongest cheap baseline).", default="tuned",
-                        choices=("tuned", "base", "baseline"))
+    report: str = option(
+        "An evaluation's output folder (the 'report' line 'brewslm eval' prints) or its report.json.",
+        positional=True,
+        metavar="REPORT",
+    )
+    model: str = option(
+        "Whose predictions to review ('baseline': the strongest cheap baseline).",
+        default="tuned",
+        choices=("tuned", "base", "baseline"),
+    )
     limit: int = option("Show at most this many wrong examples (0: all).", default=20, metavar="N")
     all: bool = option("Show every example with its verdict, not only the wrong ones.", default=False)
     json: bool = json_flag()
@@ -205,28 +294,53 @@ def eval_errors(opts: ErrorsOptions) -> dict[str, Any]:
     review = review_predictions(opts.report, opts.model)
     verdicts = review.verdicts or [None] * len(review.rows)
     examples = [
-        {"index": row.get("index", number), "id": row.get("id"), "verdict": verdict, "input": prompt_of(row.get("input")),
-         "gold": row.get("gold"), "prediction": row.get("prediction"), "raw": row.get("raw")}
+        {
+            "index": row.get("index", number),
+            "id": row.get("id"),
+            "verdict": verdict,
+            "input": prompt_of(row.get("input")),
+            "gold": row.get("gold"),
+            "prediction": row.get("prediction"),
+            "raw": row.get("raw"),
+        }
         for number, (row, verdict) in enumerate(zip(review.rows, verdicts))
         if opts.all or verdict == "error"
     ]
     shown = examples[: opts.limit] if opts.limit > 0 else examples
-    return {"model": review.model, "predictions": str(review.path) if review.path else None,
-            "headline": review.headline, "examples": len(review.rows), "errors": review.errors,
-            "note": review.note, "shown": shown, "more": len(examples) - len(shown)}
+    return {
+        "model": review.model,
+        "predictions": str(review.path) if review.path else None,
+        "headline": review.headline,
+        "examples": len(review.rows),
+        "errors": review.errors,
+        "note": review.note,
+        "shown": shown,
+        "more": len(examples) - len(shown),
+    }
 
 
 def render_errors(result: dict[str, Any]) -> str:
     errors = result["errors"]
-    verdicts = (f"{errors} of {result['examples']} wrong by {result['headline']}" if errors is not None
-                else result["note"] or "this task has no per-example right or wrong")
-    head = key_values([("model", result["model"]), ("predictions", result["predictions"] or "-"),
-                       ("examples", verdicts)])
+    verdicts = (
+        f"{errors} of {result['examples']} wrong by {result['headline']}"
+        if errors is not None
+        else result["note"] or "this task has no per-example right or wrong"
+    )
+    head = key_values(
+        [("model", result["model"]), ("predictions", result["predictions"] or "-"), ("examples", verdicts)]
+    )
     if not result["shown"]:
         return head
-    rows = [[e["index"], e["verdict"] or "-", e["input"], e["gold"],
-             "(unparseable) " + str(e["raw"] or "") if e["prediction"] is None else e["prediction"]]
-            for e in result["shown"]]
+    rows = [
+        [
+            e["index"],
+            e["verdict"] or "-",
+            e["input"],
+            e["gold"],
+            "(unparseable) " + str(e["raw"] or "") if e["prediction"] is None else e["prediction"],
+        ]
+        for e in result["shown"]
+    ]
     more = f"\n... {result['more']} more (--limit 0 shows all)" if result["more"] else ""
     return head + "\n\n" + table(["#", "verdict", "input", "gold", "prediction"], rows, width=60) + more
 
@@ -239,5 +353,14 @@ COMMANDS: dict[str, Any] = {
     "errors": Command(eval_errors, ErrorsOptions, render_errors),
 }
 
-__all__ = ["COMMANDS", "ErrorsOptions", "EvalOptions", "HarnessOptions", "ScoreOptions", "eval_errors", "eval_harness",
-           "eval_run", "eval_score"]
+__all__ = [
+    "COMMANDS",
+    "ErrorsOptions",
+    "EvalOptions",
+    "HarnessOptions",
+    "ScoreOptions",
+    "eval_errors",
+    "eval_harness",
+    "eval_run",
+    "eval_score",
+]

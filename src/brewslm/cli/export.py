@@ -10,39 +10,63 @@ from typing import Any, Optional
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
-from brewslm.output import key_values
 from brewslm.errors import ConfigError
+from brewslm.output import key_values
 
 FORMATS = ("hf", "gguf")
 
 
 @dataclass(kw_only=True)
 class ExportOptions:
-    run: str = option("What to export: a recipe name or output folder, a training run folder or name (gguf also "
-                      "takes an export folder or a plain model folder).", positional=True)
-    format: str = option("hf: a merged standalone Hugging Face folder with model card, recipe and eval report; "
-                         "gguf: one llama.cpp / Ollama file (Llama-family models).", default="hf", choices=FORMATS)
-    out: Optional[str] = option("Folder to write to, new or empty (default: <BREWSLM_HOME>/exports/<name>-<format>).",
-                                default=None, metavar="DIR")
-    quant: Optional[str] = option("gguf tensor type: f32, f16 (default), q8_0, or the K-quants q4_k_m, q5_k_m, q6_k "
-                                  "(llama.cpp's quantizer).", default=None,
-                                  choices=("f32", "f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"))
-    converter: str = option("gguf: llama.cpp (its converter and quantizer, verified inside llama.cpp; built once and "
-                            "cached, 10-30 minutes the first time on a small CPU), builtin (Llama-family f32/f16/q8_0, "
-                            "no build), or auto: llama.cpp when it is set up or a K-quant needs it, else builtin.",
-                            default="auto", choices=("auto", "llama.cpp", "builtin"))
-    overwrite: bool = option("Write into a folder that is not empty (a previous export there is replaced).",
-                             default=False)
-    no_verify: bool = option("gguf: skip loading the file back and comparing its logits with the model.",
-                             default=False)
-    check: bool = option("hf: load the exported folder with transformers 4.57 too (a cached environment, created "
-                         "on first use) and compare greedy outputs on fixed prompts with this transformers.",
-                         default=False)
-    check_python: Optional[str] = option("hf --check: the interpreter of the other environment (one with "
-                                         "transformers 4.x) instead of the cached one.", default=None, metavar="PATH")
-    push_to_hub: Optional[str] = option("Also push the exported folder to this Hugging Face Hub repository, ORG/NAME "
-                                        "(created when missing; token from HF_TOKEN or `hf auth login`; HF_ENDPOINT "
-                                        "for a mirror).", default=None, metavar="ORG/NAME")
+    run: str = option(
+        "What to export: a recipe name or output folder, a training run folder or name (gguf also "
+        "takes an export folder or a plain model folder).",
+        positional=True,
+    )
+    format: str = option(
+        "hf: a merged standalone Hugging Face folder with model card, recipe and eval report; "
+        "gguf: one llama.cpp / Ollama file (Llama-family models).",
+        default="hf",
+        choices=FORMATS,
+    )
+    out: Optional[str] = option(
+        "Folder to write to, new or empty (default: <BREWSLM_HOME>/exports/<name>-<format>).",
+        default=None,
+        metavar="DIR",
+    )
+    quant: Optional[str] = option(
+        "gguf tensor type: f32, f16 (default), q8_0, or the K-quants q4_k_m, q5_k_m, q6_k (llama.cpp's quantizer).",
+        default=None,
+        choices=("f32", "f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"),
+    )
+    converter: str = option(
+        "gguf: llama.cpp (its converter and quantizer, verified inside llama.cpp; built once and "
+        "cached, 10-30 minutes the first time on a small CPU), builtin (Llama-family f32/f16/q8_0, "
+        "no build), or auto: llama.cpp when it is set up or a K-quant needs it, else builtin.",
+        default="auto",
+        choices=("auto", "llama.cpp", "builtin"),
+    )
+    overwrite: bool = option(
+        "Write into a folder that is not empty (a previous export there is replaced).", default=False
+    )
+    no_verify: bool = option("gguf: skip loading the file back and comparing its logits with the model.", default=False)
+    check: bool = option(
+        "hf: load the exported folder with transformers 4.57 too (a cached environment, created "
+        "on first use) and compare greedy outputs on fixed prompts with this transformers.",
+        default=False,
+    )
+    check_python: Optional[str] = option(
+        "hf --check: the interpreter of the other environment (one with transformers 4.x) instead of the cached one.",
+        default=None,
+        metavar="PATH",
+    )
+    push_to_hub: Optional[str] = option(
+        "Also push the exported folder to this Hugging Face Hub repository, ORG/NAME "
+        "(created when missing; token from HF_TOKEN or `hf auth login`; HF_ENDPOINT "
+        "for a mirror).",
+        default=None,
+        metavar="ORG/NAME",
+    )
     private: bool = option("--push-to-hub: create the repository as private.", default=False)
     json: bool = json_flag()
 
@@ -99,52 +123,85 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
 
             result["check"] = check_folder(out, opts.check_python, progress=lambda line: print(line, file=sys.stderr))
     else:
-        from brewslm.export.gguf import export_gguf
-
         import sys
 
-        result = export_gguf(bundle, out, quant=quant, overwrite=opts.overwrite, verify=not opts.no_verify,
-                             converter=opts.converter, progress=lambda line: print(line, file=sys.stderr)).to_dict()
+        from brewslm.export.gguf import export_gguf
+
+        result = export_gguf(
+            bundle,
+            out,
+            quant=quant,
+            overwrite=opts.overwrite,
+            verify=not opts.no_verify,
+            converter=opts.converter,
+            progress=lambda line: print(line, file=sys.stderr),
+        ).to_dict()
     failed = export_exit_status(result) or (result.get("verification") or {}).get("passed") is False
     if opts.push_to_hub and failed:  # an export that failed its check or verification is not published
-        result["hub_refused"] = (f"not pushed to {opts.push_to_hub}: the export failed its "
-                                 f"{'check' if result.get('check') else 'verification'}")
+        result["hub_refused"] = (
+            f"not pushed to {opts.push_to_hub}: the export failed its "
+            f"{'check' if result.get('check') else 'verification'}"
+        )
     elif opts.push_to_hub:
         import sys
 
         from brewslm.export.hub import push_folder
 
-        result["hub"] = push_folder(out, opts.push_to_hub, repo_type="model", private=opts.private,
-                                    commit_message=f"Upload {bundle.name} ({opts.format} export) with BrewSLM",
-                                    progress=lambda line: print(line, file=sys.stderr)).to_dict()
+        result["hub"] = push_folder(
+            out,
+            opts.push_to_hub,
+            repo_type="model",
+            private=opts.private,
+            commit_message=f"Upload {bundle.name} ({opts.format} export) with BrewSLM",
+            progress=lambda line: print(line, file=sys.stderr),
+        ).to_dict()
     return result
 
 
 def render_export(result: dict[str, Any]) -> str:
     hub = result.get("hub")
-    pushed = ([("pushed", result["hub_refused"])] if result.get("hub_refused") else
-              [("pushed", f"{hub['url']} ({len(hub['files'])} files, commit {hub['commit'][:12]})")] if hub else [])
+    pushed = (
+        [("pushed", result["hub_refused"])]
+        if result.get("hub_refused")
+        else [("pushed", f"{hub['url']} ({len(hub['files'])} files, commit {hub['commit'][:12]})")]
+        if hub
+        else []
+    )
     return key_values(_export_lines(result) + pushed)
 
 
 def _export_lines(result: dict[str, Any]) -> list[tuple[str, Any]]:
     if result["format"] == "hf":
         files = result["files"]
-        return [("exported", f"{result['name']} ({result['source']}, task {result['task'] or '-'})"),
-                ("folder", result["out_dir"]), ("model card", files.get("card")),
-                ("eval report", files.get("report_html") or "none found"),
-                ("recipe", files.get("recipe") or "-"),
-                ("files", ", ".join(sorted(files.values()))),
-                *([("checked", _check_text(result["check"]))] if result.get("check") else [])]
+        return [
+            ("exported", f"{result['name']} ({result['source']}, task {result['task'] or '-'})"),
+            ("folder", result["out_dir"]),
+            ("model card", files.get("card")),
+            ("eval report", files.get("report_html") or "none found"),
+            ("recipe", files.get("recipe") or "-"),
+            ("files", ", ".join(sorted(files.values()))),
+            *([("checked", _check_text(result["check"]))] if result.get("check") else []),
+        ]
     check = result.get("verification")
-    verified = "skipped (--no-verify)" if not check else (
-        f"{'passed' if check['passed'] else 'FAILED'}: max |logit diff| {check['max_abs_diff']:.3g} "
-        f"({check['max_rel_diff']:.1e} of the logit scale), top-1 agreement {check['top1_agreement']:.3f} "
-        f"over {check['positions']} positions, tokenizer {'identical' if check['tokens_match'] else 'different'}")
-    return [("exported", f"{result['name']} ({result['source']}, {result.get('converter', 'builtin')} converter)"),
-            ("gguf", result["path"]),
-            ("quantization", f"{result['quant']} ({', '.join(f'{n} {t}' for t, n in result['type_counts'].items())} tensors)"),
-            ("size", f"{result['bytes'] / 1e6:,.1f} MB"), ("verified", verified)]
+    verified = (
+        "skipped (--no-verify)"
+        if not check
+        else (
+            f"{'passed' if check['passed'] else 'FAILED'}: max |logit diff| {check['max_abs_diff']:.3g} "
+            f"({check['max_rel_diff']:.1e} of the logit scale), top-1 agreement {check['top1_agreement']:.3f} "
+            f"over {check['positions']} positions, tokenizer {'identical' if check['tokens_match'] else 'different'}"
+        )
+    )
+    return [
+        ("exported", f"{result['name']} ({result['source']}, {result.get('converter', 'builtin')} converter)"),
+        ("gguf", result["path"]),
+        (
+            "quantization",
+            f"{result['quant']} ({', '.join(f'{n} {t}' for t, n in result['type_counts'].items())} tensors)",
+        ),
+        ("size", f"{result['bytes'] / 1e6:,.1f} MB"),
+        ("verified", verified),
+    ]
 
 
 def _check_text(check: dict[str, Any]) -> str:
@@ -152,9 +209,11 @@ def _check_text(check: dict[str, Any]) -> str:
     errors = [e for e in check["errors"] if e]
     if errors:
         return f"FAILED to load under {versions or 'the other environment'}: {errors[0]}"
-    return (f"{'passed' if check['passed'] else 'FAILED'} under {versions}: prompt ids agree on "
-            f"{check['tokens_agree']:.0%}, greedy outputs on {check['outputs_agree']:.0%} of {check['prompts']} prompts, "
-            f"RoPE base {' / '.join(map(str, check['rope_theta']))}")
+    return (
+        f"{'passed' if check['passed'] else 'FAILED'} under {versions}: prompt ids agree on "
+        f"{check['tokens_agree']:.0%}, greedy outputs on {check['outputs_agree']:.0%} of {check['prompts']} prompts, "
+        f"RoPE base {' / '.join(map(str, check['rope_theta']))}"
+    )
 
 
 def export_exit_status(result: dict[str, Any]) -> int:

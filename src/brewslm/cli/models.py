@@ -25,8 +25,11 @@ class ListOptions:
     seq_len: int = option("Tokens per training sequence, for the memory estimates.", default=512)
     batch_size: int = option("Sequences per micro-batch, for the memory estimates.", default=8)
     device: str = option("Where training would run, for the tokens/s estimates.", default="cpu", choices=DEVICES)
-    no_measure: bool = option("Do not time the embedded model's training once (the tokens/s then rest on a default "
-                              "efficiency unless an earlier measurement is cached).", default=False)
+    no_measure: bool = option(
+        "Do not time the embedded model's training once (the tokens/s then rest on a default "
+        "efficiency unless an earlier measurement is cached).",
+        default=False,
+    )
     json: bool = json_flag()
 
 
@@ -61,15 +64,30 @@ def _rate(tokens_per_s: float, source: str) -> str:
 def render_list(result: dict[str, Any]) -> str:
     speed = result["machine"]
     rows = [
-        [m.id, _millions(m.parameters), m.max_context, m.licence, m.template,
-         f"{m.memory['lora']['fp32']:.1f} / {m.memory['lora']['bf16']:.1f}",
-         f"{m.memory['full']['fp32']:.1f} / {m.memory['full']['bf16']:.1f}",
-         _rate(m.tokens_per_s["lora"], m.tokens_per_s_source["lora"]),
-         "yes" if m.present_locally else "no"]
+        [
+            m.id,
+            _millions(m.parameters),
+            m.max_context,
+            m.licence,
+            m.template,
+            f"{m.memory['lora']['fp32']:.1f} / {m.memory['lora']['bf16']:.1f}",
+            f"{m.memory['full']['fp32']:.1f} / {m.memory['full']['bf16']:.1f}",
+            _rate(m.tokens_per_s["lora"], m.tokens_per_s_source["lora"]),
+            "yes" if m.present_locally else "no",
+        ]
         for m in result["models"]
     ]
-    headers = ["id", "params", "context", "licence", "template", "LoRA GiB fp32/bf16", "full GiB fp32/bf16",
-               "LoRA tokens/s", "local"]
+    headers = [
+        "id",
+        "params",
+        "context",
+        "licence",
+        "template",
+        "LoRA GiB fp32/bf16",
+        "full GiB fp32/bf16",
+        "LoRA tokens/s",
+        "local",
+    ]
     notes = [
         f"memory for micro-batches of {result['batch_size']} x {result['seq_len']} tokens; tokens/s on "
         f"{speed.device} ({speed.name}): {speed.gflops:g} GFLOP/s x efficiency {speed.efficiency:g} "
@@ -86,10 +104,12 @@ class RecommendOptions:
     dataset: str = option("Dataset name in the workspace, or a dataset version folder.", metavar="NAME|PATH")
     budget: str = option("Training time to fit in: 30m, 2h, 90s (a bare number is minutes).", default="30m")
     device: str = option("Where training would run.", default="cpu", choices=DEVICES)
-    no_probe: bool = option("Skip the short probe run (a few dozen LoRA steps of the smallest model that measure "
-                            "the validation-loss curve; also skipped when expected to take over a fifth of the "
-                            "budget); the training default of 3 epochs is then assumed.",
-                            default=False)
+    no_probe: bool = option(
+        "Skip the short probe run (a few dozen LoRA steps of the smallest model that measure "
+        "the validation-loss curve; also skipped when expected to take over a fifth of the "
+        "budget); the training default of 3 epochs is then assumed.",
+        default=False,
+    )
     no_measure: bool = option("Do not time the embedded model's training once (see 'models list').", default=False)
     json: bool = json_flag()
 
@@ -105,8 +125,17 @@ def models_recommend(opts: RecommendOptions) -> Any:
     workspace count: a model size whose fine-tune did not beat the cheap baseline (TF-IDF, CRF...)
     is passed over for a larger one.
     """
-    from brewslm.tuning.recommend import (PROBE_BUDGET_SHARE, available_bytes, dataset_facts, machine_speed,
-                                          parse_budget, past_results, probe_minutes, recommend, run_probe)
+    from brewslm.tuning.recommend import (
+        PROBE_BUDGET_SHARE,
+        available_bytes,
+        dataset_facts,
+        machine_speed,
+        parse_budget,
+        past_results,
+        probe_minutes,
+        recommend,
+        run_probe,
+    )
 
     budget = parse_budget(opts.budget)
     speed = machine_speed(opts.device, measure=not opts.no_measure)
@@ -115,27 +144,47 @@ def models_recommend(opts: RecommendOptions) -> Any:
     if not opts.no_probe:
         expected = probe_minutes(facts, speed)
         if expected > PROBE_BUDGET_SHARE * budget:
-            notes = (f"no probe run: it would take about {expected:.1f} minutes, more than "
-                     f"{PROBE_BUDGET_SHARE:.0%} of the budget",)
+            notes = (
+                f"no probe run: it would take about {expected:.1f} minutes, more than "
+                f"{PROBE_BUDGET_SHARE:.0%} of the budget",
+            )
         else:
             probe = run_probe(opts.dataset)
-    return recommend(facts, speed, budget_minutes=budget, probe=probe, available_bytes=available_bytes(opts.device),
-                     notes=notes, past=past_results(facts.name))
+    return recommend(
+        facts,
+        speed,
+        budget_minutes=budget,
+        probe=probe,
+        available_bytes=available_bytes(opts.device),
+        notes=notes,
+        past=past_results(facts.name),
+    )
 
 
 def render_recommend(result: Any) -> str:
-    rows = [[c["model"], _millions(c["parameters"]), c["minutes_per_epoch"],
-             _rate(c["tokens_per_s"], c["tokens_per_s_source"]), c["memory_gib"],
-             ("no (baseline)" if c.get("ruled_out") else "yes") if c["fits_budget"]
-            else ("no" if c["fits_memory"] else "no (memory)")]
-            for c in result.candidates]
-    head = key_values([
-        ("recommended", f"{result.model} ({result.hub_id}), {result.epochs:g} epochs" if result.model else "none"),
-        ("budget", f"{result.budget_minutes:g} minutes on {result.device}"),
-    ])
+    rows = [
+        [
+            c["model"],
+            _millions(c["parameters"]),
+            c["minutes_per_epoch"],
+            _rate(c["tokens_per_s"], c["tokens_per_s_source"]),
+            c["memory_gib"],
+            ("no (baseline)" if c.get("ruled_out") else "yes")
+            if c["fits_budget"]
+            else ("no" if c["fits_memory"] else "no (memory)"),
+        ]
+        for c in result.candidates
+    ]
+    head = key_values(
+        [
+            ("recommended", f"{result.model} ({result.hub_id}), {result.epochs:g} epochs" if result.model else "none"),
+            ("budget", f"{result.budget_minutes:g} minutes on {result.device}"),
+        ]
+    )
     why = "\n".join(f"- {line}" for line in result.why)
-    return "\n".join([head, "why:", why, "",
-                      table(["model", "params", "min/epoch", "LoRA tokens/s", "GiB", "fits"], rows)])
+    return "\n".join(
+        [head, "why:", why, "", table(["model", "params", "min/epoch", "LoRA tokens/s", "GiB", "fits"], rows)]
+    )
 
 
 COMMANDS = {

@@ -35,8 +35,14 @@ def option(
     ``--field-name`` unless ``flag`` names another. A list option takes one or more values per
     flag; with ``one_per_flag`` exactly one (repeat the flag for more), so values that follow it
     (e.g. trailing KEY=VALUE words) are not swallowed."""
-    metadata = {"help": help, "positional": positional, "choices": choices, "metavar": metavar, "flag": flag,
-                "one_per_flag": one_per_flag}
+    metadata = {
+        "help": help,
+        "positional": positional,
+        "choices": choices,
+        "metavar": metavar,
+        "flag": flag,
+        "one_per_flag": one_per_flag,
+    }
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

@@ -8,8 +8,9 @@ from typing import TextIO
 from tqdm import tqdm
 
 
-def import_progress(description: str, *, stream: TextIO | None = None, disable: bool | None = None,
-                    delay: float = 1.0) -> tqdm:
+def import_progress(
+    description: str, *, stream: TextIO | None = None, disable: bool | None = None, delay: float = 1.0
+) -> tqdm:
     """A tqdm bar (rows, rows/s) to pass as ``run_import(progress=...)``.
 
     It appears only after ``delay`` seconds, so short imports print nothing, and only on a

@@ -25,10 +25,12 @@ RECIPE = "sentiment"
 
 @dataclass(kw_only=True)
 class QuickstartOptions:
-    epochs: float | None = option("Fine-tuning epochs over the example's training split (default: the recipe's).",
-                                  default=None)
-    out: str | None = option("Pipeline folder (default: <BREWSLM_HOME>/recipe-runs/sentiment).", default=None,
-                             metavar="DIR")
+    epochs: float | None = option(
+        "Fine-tuning epochs over the example's training split (default: the recipe's).", default=None
+    )
+    out: str | None = option(
+        "Pipeline folder (default: <BREWSLM_HOME>/recipe-runs/sentiment).", default=None, metavar="DIR"
+    )
     quiet: bool = option("No progress lines on stderr.", default=False)
     json: bool = json_flag()
 

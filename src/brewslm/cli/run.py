@@ -27,17 +27,34 @@ from brewslm.output import key_values, table
 @dataclass(kw_only=True)
 class RunOptions:
     recipe: str = option("A built-in recipe name (see 'brewslm recipes list') or a recipe YAML file.", positional=True)
-    data: str | None = option("Replace the recipe's data locator (jsonl:/path, csv:/path, shared:<dataset>/<file>...); "
-                              "the recipe's data.test_locator goes with it (set data.test_locator=... for yours).",
-                              default=None, metavar="LOCATOR")
-    base: str | None = option("Base model: a model folder, .gguf file or hub id (default: BREWSLM_BASE_MODEL, else "
-                              "the embedded SmolLM2-135M-Instruct).", default=None, metavar="MODEL")
-    out: str | None = option("Pipeline folder; re-running into the same folder skips unchanged stages (default: "
-                             "<BREWSLM_HOME>/recipe-runs/<recipe>).", default=None, metavar="DIR")
-    overrides: list[str] = option("Recipe overrides as dotted KEY=VALUE, e.g. train.epochs=1 eval.max_examples=50.",
-                                  default=[], positional=True, metavar="KEY=VALUE")
-    export_anyway: bool = option("Export the model even when a gate fails (its model card says the gates failed; "
-                                 "the exit status is still 1).", default=False)
+    data: str | None = option(
+        "Replace the recipe's data locator (jsonl:/path, csv:/path, shared:<dataset>/<file>...); "
+        "the recipe's data.test_locator goes with it (set data.test_locator=... for yours).",
+        default=None,
+        metavar="LOCATOR",
+    )
+    base: str | None = option(
+        "Base model: a model folder, .gguf file or hub id (default: BREWSLM_BASE_MODEL, else "
+        "the embedded SmolLM2-135M-Instruct).",
+        default=None,
+        metavar="MODEL",
+    )
+    out: str | None = option(
+        "Pipeline folder; re-running into the same folder skips unchanged stages (default: "
+        "<BREWSLM_HOME>/recipe-runs/<recipe>).",
+        default=None,
+        metavar="DIR",
+    )
+    overrides: list[str] = option(
+        "Recipe overrides as dotted KEY=VALUE, e.g. train.epochs=1 eval.max_examples=50.",
+        default=[],
+        positional=True,
+        metavar="KEY=VALUE",
+    )
+    export_anyway: bool = option(
+        "Export the model even when a gate fails (its model card says the gates failed; the exit status is still 1).",
+        default=False,
+    )
     quiet: bool = option("No progress lines on stderr.", default=False)
     json: bool = json_flag()
 
@@ -53,25 +70,35 @@ def run(opts: RunOptions) -> dict[str, Any]:
 
     recipe = load_recipe(opts.recipe, opts.overrides, data=opts.data)
     log = (lambda line: None) if opts.quiet else (lambda line: print(f"[{recipe.name}] {line}", file=sys.stderr))
-    return run_recipe(recipe, base_model=opts.base, out_dir=opts.out, log=log, quiet=opts.quiet,
-                      export_anyway=opts.export_anyway).to_dict()
+    return run_recipe(
+        recipe, base_model=opts.base, out_dir=opts.out, log=log, quiet=opts.quiet, export_anyway=opts.export_anyway
+    ).to_dict()
 
 
 def render_run(result: dict[str, Any]) -> str:
     from brewslm.evaluation.report import render_text_summary
 
-    stages = ", ".join(f"{name} {info['status']}" + (f" ({info['seconds']} s)" if info["status"] == "ran" else "")
-                       for name, info in result["stages"].items())
+    stages = ", ".join(
+        f"{name} {info['status']}" + (f" ({info['seconds']} s)" if info["status"] == "ran" else "")
+        for name, info in result["stages"].items()
+    )
     lines = [f"recipe {result['recipe']}: {stages}", ""]
     if result.get("report"):
         lines += [render_text_summary(result["report"]), ""]
     if result.get("twist_lines"):
         lines += [*result["twist_lines"], ""]
     blocked = (result["stages"].get("export") or {}).get("status") == "blocked"
-    model = result.get("export_dir") or ("not exported: a gate failed (--export-anyway exports it, its model card "
-                                         "marked failed)" if blocked else "not exported")
-    paths = [("model", model), ("report", result.get("report_html")),
-             ("pipeline", result["out_dir"]), ("total time", f"{result['seconds']} s")]
+    model = result.get("export_dir") or (
+        "not exported: a gate failed (--export-anyway exports it, its model card marked failed)"
+        if blocked
+        else "not exported"
+    )
+    paths = [
+        ("model", model),
+        ("report", result.get("report_html")),
+        ("pipeline", result["out_dir"]),
+        ("total time", f"{result['seconds']} s"),
+    ]
     lines.append(key_values([(k, v) for k, v in paths if v is not None]))
     return "\n".join(lines)
 
@@ -92,14 +119,24 @@ def recipes_list(opts: ListOptions) -> list[dict[str, Any]]:
     rows = []
     for name in builtin_recipes():
         recipe = load_recipe(name)
-        rows.append({"name": name, "task": recipe.task, "twist": (recipe.twist or {}).get("kind"),
-                     "description": recipe.description, "data": recipe.data.locator})
+        rows.append(
+            {
+                "name": name,
+                "task": recipe.task,
+                "twist": (recipe.twist or {}).get("kind"),
+                "description": recipe.description,
+                "data": recipe.data.locator,
+            }
+        )
     return rows
 
 
 def render_list(rows: list[dict[str, Any]]) -> str:
-    return table(["name", "task", "twist", "data", "description"],
-                 [[r["name"], r["task"], r["twist"] or "-", r["data"], r["description"]] for r in rows], width=60)
+    return table(
+        ["name", "task", "twist", "data", "description"],
+        [[r["name"], r["task"], r["twist"] or "-", r["data"], r["description"]] for r in rows],
+        width=60,
+    )
 
 
 @dataclass(kw_only=True)
@@ -131,8 +168,14 @@ def recipes_twists(opts: TwistsOptions) -> list[dict[str, Any]]:
     from brewslm.options import describe_options
     from brewslm.recipes import list_twists
 
-    return [{"kind": cls.kind, "summary": cls.summary,
-             "options": [o for o in describe_options(cls.Options) if o["name"] != "kind"]} for cls in list_twists()]
+    return [
+        {
+            "kind": cls.kind,
+            "summary": cls.summary,
+            "options": [o for o in describe_options(cls.Options) if o["name"] != "kind"],
+        }
+        for cls in list_twists()
+    ]
 
 
 def render_twists(rows: list[dict[str, Any]]) -> str:

@@ -19,8 +19,8 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import option
-from brewslm.output import key_values
 from brewslm.errors import BrewError, ConfigError
+from brewslm.output import key_values
 from brewslm.serving.settings import ServerSettings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -34,9 +34,13 @@ def _described(name: str) -> str:
 
 @dataclass(kw_only=True)
 class ServeOptions:
-    models: list[str] = option("Models to serve: export folders, recipe output folders or recipe names, training "
-                               "runs (folder or name), or model folders; the first is the default.",
-                               default=[], positional=True, metavar="MODEL|RUN")
+    models: list[str] = option(
+        "Models to serve: export folders, recipe output folders or recipe names, training "
+        "runs (folder or name), or model folders; the first is the default.",
+        default=[],
+        positional=True,
+        metavar="MODEL|RUN",
+    )
     host: str | None = option(_described("host"), default=None)
     port: int | None = option(_described("port"), default=None)
     no_batching: bool = option("Run requests one at a time instead of batching concurrent ones.", default=False)
@@ -47,12 +51,17 @@ class ServeOptions:
     max_inputs: int | None = option(_described("max_inputs"), default=None, metavar="N")
     max_request_bytes: int | None = option(_described("max_request_bytes"), default=None, metavar="BYTES")
     request_timeout_s: float | None = option(_described("request_timeout_s"), default=None, metavar="SECONDS")
-    device: str | None = option("Device the models run on: cpu, cuda, cuda:1, mps (default: the best available).",
-                                default=None)
+    device: str | None = option(
+        "Device the models run on: cpu, cuda, cuda:1, mps (default: the best available).", default=None
+    )
     log_level: str = option("How much the server logs on stderr.", default="info", choices=LOG_LEVELS)
-    chat_template: str = option("Turn format of plain model folders: model (its own; ChatML when it has none), "
-                                "chatml, llama3, qwen, gemma, phi or a .jinja file; a fine-tune always serves with "
-                                "the template it trained with.", default="model", metavar="NAME|FILE")
+    chat_template: str = option(
+        "Turn format of plain model folders: model (its own; ChatML when it has none), "
+        "chatml, llama3, qwen, gemma, phi or a .jinja file; a fine-tune always serves with "
+        "the template it trained with.",
+        default="model",
+        metavar="NAME|FILE",
+    )
 
 
 def _template_choice(choice: str) -> str:
@@ -68,11 +77,18 @@ def settings_of(opts: ServeOptions) -> ServerSettings:
     """The server settings the options describe (the API key from BREWSLM_API_KEY)."""
     from brewslm.serving.settings import server_settings
 
-    return server_settings(host=opts.host, port=opts.port, batching=False if opts.no_batching else None,
-                           window_ms=opts.window_ms, max_batch_size=opts.max_batch_size,
-                           max_tokens_limit=opts.max_tokens_limit, default_max_tokens=opts.default_max_tokens,
-                           max_inputs=opts.max_inputs, max_request_bytes=opts.max_request_bytes,
-                           request_timeout_s=opts.request_timeout_s)
+    return server_settings(
+        host=opts.host,
+        port=opts.port,
+        batching=False if opts.no_batching else None,
+        window_ms=opts.window_ms,
+        max_batch_size=opts.max_batch_size,
+        max_tokens_limit=opts.max_tokens_limit,
+        default_max_tokens=opts.default_max_tokens,
+        max_inputs=opts.max_inputs,
+        max_request_bytes=opts.max_request_bytes,
+        request_timeout_s=opts.request_timeout_s,
+    )
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -116,12 +132,25 @@ def serve(opts: ServeOptions) -> dict[str, Any]:
         settings = settings.model_copy(update={"port": sock.getsockname()[1]})
         app = create_app(models, settings)
         ids = models.ids()
-        print(key_values([("serving", settings.url), ("openai base_url", f"{settings.url}/v1"),
-                          ("models", ", ".join(ids)), ("default model", ids[0]),
-                          ("api key", "required (BREWSLM_API_KEY)" if settings.key else "none")]), flush=True)
+        print(
+            key_values(
+                [
+                    ("serving", settings.url),
+                    ("openai base_url", f"{settings.url}/v1"),
+                    ("models", ", ".join(ids)),
+                    ("default model", ids[0]),
+                    ("api key", "required (BREWSLM_API_KEY)" if settings.key else "none"),
+                ]
+            ),
+            flush=True,
+        )
         if settings.exposed_without_key:
-            print(f"warning: listening on {settings.host} without an API key: anyone who can reach this machine can "
-                  "use the models; set BREWSLM_API_KEY", file=sys.stderr, flush=True)
+            print(
+                f"warning: listening on {settings.host} without an API key: anyone who can reach this machine can "
+                "use the models; set BREWSLM_API_KEY",
+                file=sys.stderr,
+                flush=True,
+            )
         server = uvicorn.Server(uvicorn.Config(app, log_level=opts.log_level, lifespan="on"))
         try:
             server.run(sockets=[sock])

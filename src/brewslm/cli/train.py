@@ -29,16 +29,29 @@ from brewslm.training.config import TrainConfig
 
 @dataclass(kw_only=True)
 class TrainOptions:
-    dataset: str | None = option("Dataset name in the workspace, or a dataset version folder (or set 'dataset' in --config).",
-                                 default=None, metavar="NAME|PATH")
-    config: str | None = option("YAML file of training options; flags and KEY=VALUE overrides win over it.",
-                                default=None, metavar="FILE")
-    base: str | None = option("Base model: a local model folder, a .gguf file or a hub id "
-                              "(default: BREWSLM_BASE_MODEL, else the embedded SmolLM2-135M-Instruct).",
-                              default=None, metavar="MODEL")
-    method: str | None = option("lora (default), full, dpo or orpo.", default=None, choices=("lora", "full", "dpo", "orpo"))
-    overrides: list[str] = option("Any training option as KEY=VALUE, dotted for sections (e.g. lora.r=8 epochs=2); "
-                                  "the options are listed below.", default=[], positional=True, metavar="KEY=VALUE")
+    dataset: str | None = option(
+        "Dataset name in the workspace, or a dataset version folder (or set 'dataset' in --config).",
+        default=None,
+        metavar="NAME|PATH",
+    )
+    config: str | None = option(
+        "YAML file of training options; flags and KEY=VALUE overrides win over it.", default=None, metavar="FILE"
+    )
+    base: str | None = option(
+        "Base model: a local model folder, a .gguf file or a hub id "
+        "(default: BREWSLM_BASE_MODEL, else the embedded SmolLM2-135M-Instruct).",
+        default=None,
+        metavar="MODEL",
+    )
+    method: str | None = option(
+        "lora (default), full, dpo or orpo.", default=None, choices=("lora", "full", "dpo", "orpo")
+    )
+    overrides: list[str] = option(
+        "Any training option as KEY=VALUE, dotted for sections (e.g. lora.r=8 epochs=2); the options are listed below.",
+        default=[],
+        positional=True,
+        metavar="KEY=VALUE",
+    )
     quiet: bool = option("No progress lines on stderr.", default=False)
     json: bool = json_flag()
 
@@ -53,8 +66,9 @@ def train_run(opts: TrainOptions) -> dict[str, Any]:
     from brewslm.training.report import StderrProgress
     from brewslm.tuning.search import train_as_configured
 
-    config = load_config(opts.config, overrides=opts.overrides, dataset=opts.dataset, base_model=opts.base,
-                         method=opts.method)
+    config = load_config(
+        opts.config, overrides=opts.overrides, dataset=opts.dataset, base_model=opts.base, method=opts.method
+    )
     progress = (lambda event: None) if opts.quiet else StderrProgress(every=config.log_every)
 
     def run() -> dict[str, Any]:
@@ -86,7 +100,10 @@ def render_train(result: dict[str, Any]) -> str:
     rows = [
         ("run", result["run_dir"]),
         ("model", result["model_dir"]),
-        ("steps", f"{result['steps']} ({result['epochs']:.2f} epochs){' - stopped early' if result['stopped_early'] else ''}"),
+        (
+            "steps",
+            f"{result['steps']} ({result['epochs']:.2f} epochs){' - stopped early' if result['stopped_early'] else ''}",
+        ),
         ("train loss", f"{result['train_loss']:.4f}"),
         ("validation loss", f"{eval_loss:.4f}" if eval_loss is not None else "-"),
     ]
@@ -95,8 +112,13 @@ def render_train(result: dict[str, Any]) -> str:
     if search:
         settings = search["best_settings"]
         budget = " - stopped by the time budget" if search["stopped_by_budget"] else ""
-        rows.append(("search", f"{len(search['trials'])} trials, best lr {settings['learning_rate']:g} x "
-                               f"{settings['epochs']:g} epochs{budget} ({search['search_dir']})"))
+        rows.append(
+            (
+                "search",
+                f"{len(search['trials'])} trials, best lr {settings['learning_rate']:g} x "
+                f"{settings['epochs']:g} epochs{budget} ({search['search_dir']})",
+            )
+        )
     rows.append(("throughput", f"{result['tokens_per_second']:.0f} tokens/s over {result['train_seconds']:.0f} s"))
     return key_values(rows)
 
@@ -105,8 +127,11 @@ def render_train(result: dict[str, Any]) -> str:
 class ExportOptions:
     run: str = option("Run folder, or a run name under <BREWSLM_HOME>/runs.", positional=True)
     merge: bool = option("Accepted for old scripts: 'brewslm export' always merges the adapter in.", default=False)
-    out: str | None = option("Folder to write the model to, new or empty (default: "
-                             "<BREWSLM_HOME>/exports/<name>-hf).", default=None, metavar="DIR")
+    out: str | None = option(
+        "Folder to write the model to, new or empty (default: <BREWSLM_HOME>/exports/<name>-hf).",
+        default=None,
+        metavar="DIR",
+    )
     overwrite: bool = option("Write into a folder that is not empty.", default=False)
     json: bool = json_flag()
 
@@ -120,12 +145,20 @@ def train_export(opts: ExportOptions) -> dict[str, Any]:
     import shlex
     import sys
 
-    argv = ["brewslm", "export", opts.run, "--format", "hf", *(["--out", opts.out] if opts.out else []),
-            *(["--overwrite"] if opts.overwrite else [])]
+    argv = [
+        "brewslm",
+        "export",
+        opts.run,
+        "--format",
+        "hf",
+        *(["--out", opts.out] if opts.out else []),
+        *(["--overwrite"] if opts.overwrite else []),
+    ]
     moved = f"'brewslm train export' is now '{shlex.join(argv)}'"
     try:
-        result = export_cli.export_command(export_cli.ExportOptions(run=opts.run, format="hf", out=opts.out,
-                                                                    overwrite=opts.overwrite))
+        result = export_cli.export_command(
+            export_cli.ExportOptions(run=opts.run, format="hf", out=opts.out, overwrite=opts.overwrite)
+        )
     except BrewError as exc:  # still one error line, saying where the command went
         raise type(exc)(f"{exc} ({moved})") from exc
     # stderr: a --json caller's stdout stays one JSON document

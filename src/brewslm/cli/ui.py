@@ -21,17 +21,31 @@ from brewslm.output import key_values
 
 @dataclass(kw_only=True)
 class UIOptions:
-    host: str = option("Address to listen on; anything but 127.0.0.1 exposes the UI to the network "
-                       "(set BREWSLM_API_KEY then).", default="127.0.0.1")
+    host: str = option(
+        "Address to listen on; anything but 127.0.0.1 exposes the UI to the network (set BREWSLM_API_KEY then).",
+        default="127.0.0.1",
+    )
     port: int = option("Port to listen on.", default=8000)
-    model: list[str] = option("A model for the Playground: a run name or folder, a model folder or a hub id; "
-                              "repeat for more.", default=[], metavar="SPEC", one_per_flag=True)
-    allow_root: list[str] = option("Another folder whose files the import wizard may read (default: the "
-                                   "working directory, BREWSLM_HOME and BREWSLM_SHARED_DATASETS); repeat for more.",
-                                   default=[], metavar="DIR", one_per_flag=True)
+    model: list[str] = option(
+        "A model for the Playground: a run name or folder, a model folder or a hub id; repeat for more.",
+        default=[],
+        metavar="SPEC",
+        one_per_flag=True,
+    )
+    allow_root: list[str] = option(
+        "Another folder whose files the import wizard may read (default: the "
+        "working directory, BREWSLM_HOME and BREWSLM_SHARED_DATASETS); repeat for more.",
+        default=[],
+        metavar="DIR",
+        one_per_flag=True,
+    )
     max_upload_mb: int = option("Largest file the wizard accepts as an upload, in MB.", default=50)
-    keep_uploads_days: float = option("At start, delete uploads older than this many days that no dataset, saved "
-                                      "mapping or job uses (0: keep every upload).", default=7.0, metavar="DAYS")
+    keep_uploads_days: float = option(
+        "At start, delete uploads older than this many days that no dataset, saved "
+        "mapping or job uses (0: keep every upload).",
+        default=7.0,
+        metavar="DAYS",
+    )
 
 
 def ui_settings(opts: UIOptions) -> Any:
@@ -56,9 +70,14 @@ def ui_settings(opts: UIOptions) -> Any:
         keep_days = math.nan
     if not keep_days >= 0:
         raise ConfigError(f"--keep-uploads-days must be a number of days, 0 or more, not {opts.keep_uploads_days}")
-    return UISettings(host=opts.host, port=opts.port, models=list(opts.model),
-                      allowed_roots=[*default_allowed_roots(), *extra], max_upload_bytes=opts.max_upload_mb * 1024 * 1024,
-                      upload_retention_days=keep_days)
+    return UISettings(
+        host=opts.host,
+        port=opts.port,
+        models=list(opts.model),
+        allowed_roots=[*default_allowed_roots(), *extra],
+        max_upload_bytes=opts.max_upload_mb * 1024 * 1024,
+        upload_retention_days=keep_days,
+    )
 
 
 def ui(opts: UIOptions) -> dict[str, Any]:
@@ -79,16 +98,20 @@ def ui(opts: UIOptions) -> dict[str, Any]:
         from brewslm.serving.settings import server_settings
 
         print(f"loading {', '.join(settings.models)} for the Playground ...", file=sys.stderr)
-        app = create_playground_app(ServedModels.load(settings.models),
-                                    server_settings(host=settings.host, port=settings.port), settings)
+        app = create_playground_app(
+            ServedModels.load(settings.models), server_settings(host=settings.host, port=settings.port), settings
+        )
     else:
         app = create_ui_app(settings)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{host}:{settings.port}/"
     print(f"BrewSLM UI on {url} (Ctrl-C stops it)", file=sys.stderr)
     if settings.host not in LOOPBACK_HOSTS and not settings.api_key:
-        print(f"warning: listening on {settings.host} without an API key: anyone who can reach this machine can "
-              "use the UI; set BREWSLM_API_KEY", file=sys.stderr)
+        print(
+            f"warning: listening on {settings.host} without an API key: anyone who can reach this machine can "
+            "use the UI; set BREWSLM_API_KEY",
+            file=sys.stderr,
+        )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return {"url": url, "stopped": True}
 

@@ -93,8 +93,9 @@ def _table(scored: Sequence[Scored] | StatsTable) -> StatsTable:
     return scored if isinstance(scored, StatsTable) else StatsTable.from_scored(scored)
 
 
-def summarize(handler: EvalHandler, scored: Sequence[Scored] | StatsTable,
-              subtasks: Sequence[str | None] | None = None) -> dict[str, Any]:
+def summarize(
+    handler: EvalHandler, scored: Sequence[Scored] | StatsTable, subtasks: Sequence[str | None] | None = None
+) -> dict[str, Any]:
     """``{"metrics": {...}, "by_subtask": {subtask: {"examples": n, ...metrics}}}``.
 
     ``subtasks`` is the rows' ``subtask`` values, aligned with ``scored`` (None for a row without
@@ -153,8 +154,9 @@ def _check_bootstrap(samples: int, confidence: float) -> None:
         raise ConfigError(f"confidence must be between 0 and 1, e.g. 0.95 (got {confidence!r})")
 
 
-def _resampled_metrics(handler: EvalHandler, tables: Sequence[StatsTable], samples: int,
-                       seed: int) -> list[dict[str, np.ndarray]]:
+def _resampled_metrics(
+    handler: EvalHandler, tables: Sequence[StatsTable], samples: int, seed: int
+) -> list[dict[str, np.ndarray]]:
     """Per table, ``{metric: values over the resamples}`` (NaN where undefined), the same draws
     for every table."""
     values: list[dict[str, list[float]]] = [{} for _ in tables]
@@ -183,8 +185,13 @@ def _percentile_interval(values: np.ndarray, confidence: float) -> list[float | 
     return [float(low), float(high)]
 
 
-def bootstrap_intervals(handler: EvalHandler, scored: Sequence[Scored] | StatsTable, samples: int = 1000,
-                        seed: int = 0, confidence: float = 0.95) -> dict[str, list[float | None]]:
+def bootstrap_intervals(
+    handler: EvalHandler,
+    scored: Sequence[Scored] | StatsTable,
+    samples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, list[float | None]]:
     """Percentile bootstrap interval ``[low, high]`` of every metric; ``{}`` when there are no
     examples or ``samples`` is 0."""
     _check_bootstrap(samples, confidence)
@@ -201,8 +208,14 @@ def _better(metric: str, tuned: float, base: float, lower_is_better: frozenset[s
     return tuned < base if metric in lower_is_better else tuned > base
 
 
-def paired_lift(handler: EvalHandler, tuned: Sequence[Scored] | StatsTable, base: Sequence[Scored] | StatsTable,
-                samples: int = 1000, seed: int = 0, confidence: float = 0.95) -> dict[str, dict[str, Any]]:
+def paired_lift(
+    handler: EvalHandler,
+    tuned: Sequence[Scored] | StatsTable,
+    base: Sequence[Scored] | StatsTable,
+    samples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, dict[str, Any]]:
     """The report's ``lift`` section: per metric ``{"base", "tuned", "lift", "ci_low", "ci_high",
     "better"}``.
 
@@ -215,8 +228,10 @@ def paired_lift(handler: EvalHandler, tuned: Sequence[Scored] | StatsTable, base
     _check_bootstrap(samples, confidence)
     tuned_table, base_table = _table(tuned), _table(base)
     if len(tuned_table) != len(base_table):
-        raise ValueError(f"paired lift needs the same rows for both models: {len(tuned_table)} tuned "
-                         f"vs {len(base_table)} base scored examples")
+        raise ValueError(
+            f"paired lift needs the same rows for both models: {len(tuned_table)} tuned "
+            f"vs {len(base_table)} base scored examples"
+        )
     tuned_point, base_point = handler.metrics(tuned_table.totals()), handler.metrics(base_table.totals())
     differences: dict[str, np.ndarray] = {}
     if len(tuned_table) and samples:
@@ -229,8 +244,7 @@ def paired_lift(handler: EvalHandler, tuned: Sequence[Scored] | StatsTable, base
             continue  # a non-numeric entry (a list, a label) has no lift
         t, b = _number(tuned_value), _number(base_value)
         defined = not (math.isnan(t) or math.isnan(b))
-        low, high = (_percentile_interval(differences[metric], confidence)
-                     if metric in differences else [None, None])
+        low, high = _percentile_interval(differences[metric], confidence) if metric in differences else [None, None]
         lift[metric] = {
             "base": None if math.isnan(b) else b,
             "tuned": None if math.isnan(t) else t,

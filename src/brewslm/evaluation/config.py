@@ -41,9 +41,13 @@ class EvalConfig(TrackingOptions):
     )
     dataset: str = Field(description="Dataset name in the workspace, or the path of a dataset version folder.")
     dataset_version: Optional[int] = Field(None, ge=1, description="Dataset version (unset: the current one).")
-    split: Literal["train", "validation", "test"] = Field("test", description="Split to evaluate on (held-out gold rows).")
+    split: Literal["train", "validation", "test"] = Field(
+        "test", description="Split to evaluate on (held-out gold rows)."
+    )
     max_examples: Optional[int] = Field(
-        None, ge=1, description="Evaluate a seeded random sample of this many rows, kept in file order (unset: all rows)."
+        None,
+        ge=1,
+        description="Evaluate a seeded random sample of this many rows, kept in file order (unset: all rows).",
     )
     seed: int = Field(0, description="Seed for the row sample, sampling at temperature > 0 and the bootstrap.")
 
@@ -53,7 +57,9 @@ class EvalConfig(TrackingOptions):
         description="label_scoring (classification: the likelihood of each label), generation (decode, then parse), "
         "preference (log-probs of chosen vs rejected) or perplexity (unset: the task's default).",
     )
-    max_new_tokens: Optional[int] = Field(None, ge=1, description="Generation budget per example (unset: the task's default).")
+    max_new_tokens: Optional[int] = Field(
+        None, ge=1, description="Generation budget per example (unset: the task's default)."
+    )
     temperature: float = Field(0.0, ge=0, description="Sampling temperature for generation; 0 is greedy.")
     constrained: bool = Field(
         False,
@@ -61,7 +67,9 @@ class EvalConfig(TrackingOptions):
         "parses; compare valid-JSON rates with and without.",
     )
     batch_size: int = Field(8, ge=1, description="Examples per forward pass.")
-    max_seq_len: int = Field(2048, ge=16, description="Longest prompt in tokens; longer prompts lose tokens from the middle, as in training.")
+    max_seq_len: int = Field(
+        2048, ge=16, description="Longest prompt in tokens; longer prompts lose tokens from the middle, as in training."
+    )
     device: Optional[str] = Field(None, description="cpu, cuda, cuda:1... (unset: CUDA when available, else CPU).")
 
     cheap_baselines: bool = Field(
@@ -72,7 +80,9 @@ class EvalConfig(TrackingOptions):
     )
 
     # statistics and gates
-    bootstrap_samples: int = Field(1000, ge=0, description="Bootstrap resamples for the confidence intervals (0: no intervals).")
+    bootstrap_samples: int = Field(
+        1000, ge=0, description="Bootstrap resamples for the confidence intervals (0: no intervals)."
+    )
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the bootstrap intervals.")
     gates: list[str] = Field(
         default_factory=list,
@@ -104,9 +114,11 @@ class EvalConfig(TrackingOptions):
     )
 
     chat_template: str = Field(
-        "model", description="Turn format of plain models (the base, or a tuned model folder that is not a run): "
+        "model",
+        description="Turn format of plain models (the base, or a tuned model folder that is not a run): "
         "model (its own; ChatML when it has none), chatml, llama3, qwen, gemma, phi or a .jinja file. A run always "
-        "renders with the template it trained with.")
+        "renders with the template it trained with.",
+    )
 
     @field_validator("chat_template")
     @classmethod

@@ -48,10 +48,14 @@ SOURCES = ("tuned", "base", "lift", "baseline", "lift_vs_baseline")
 LIFTS = ("lift", "lift_vs_baseline")  # the sources that are differences (paired_lift sections)
 BOUNDS = ("ci_low", "ci_high")
 
-_GATE = re.compile(r"^\s*(?P<target>[A-Za-z_][\w.]*)\s*(?P<op>>=|<=|==|>|<)\s*"
-                   r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-_FORM = ("write TARGET OP NUMBER, e.g. 'macro_f1 >= 0.85', 'base.macro_f1 < 0.9', 'lift.macro_f1 > 0', "
-         "'lift.macro_f1.ci_low > 0' or 'lift_vs_baseline.macro_f1 > 0', with OP one of >=, >, <=, <, ==")
+_GATE = re.compile(
+    r"^\s*(?P<target>[A-Za-z_][\w.]*)\s*(?P<op>>=|<=|==|>|<)\s*"
+    r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
+_FORM = (
+    "write TARGET OP NUMBER, e.g. 'macro_f1 >= 0.85', 'base.macro_f1 < 0.9', 'lift.macro_f1 > 0', "
+    "'lift.macro_f1.ci_low > 0' or 'lift_vs_baseline.macro_f1 > 0', with OP one of >=, >, <=, <, =="
+)
 
 
 @dataclass(frozen=True)
@@ -80,19 +84,28 @@ def parse_gate(text: str) -> Gate:
     match = _GATE.match(written)
     if not match:
         if re.search(r"\d\s*%\s*$", written):
-            raise ConfigError(f"gate '{written}': write rates as fractions in [0, 1], "
-                              "e.g. 'accuracy >= 0.9', not percent")
+            raise ConfigError(
+                f"gate '{written}': write rates as fractions in [0, 1], e.g. 'accuracy >= 0.9', not percent"
+            )
         raise ConfigError(f"gate '{written}' is not understood; {_FORM}")
     parts = match["target"].split(".")
     source = parts.pop(0) if parts[0] in SOURCES and len(parts) > 1 else "tuned"
     bound = parts.pop() if len(parts) > 1 and parts[-1] in BOUNDS else None
     if len(parts) != 1 or not parts[0]:
-        raise ConfigError(f"gate '{written}': '{match['target']}' is not METRIC, tuned.METRIC, base.METRIC, "
-                          f"baseline.METRIC, lift.METRIC or lift_vs_baseline.METRIC (optionally ending in "
-                          f".ci_low or .ci_high); {_FORM}")
+        raise ConfigError(
+            f"gate '{written}': '{match['target']}' is not METRIC, tuned.METRIC, base.METRIC, "
+            f"baseline.METRIC, lift.METRIC or lift_vs_baseline.METRIC (optionally ending in "
+            f".ci_low or .ci_high); {_FORM}"
+        )
     number = match["number"]
-    return Gate(text=f"{_target(source, parts[0], bound)} {match['op']} {number}", source=source, metric=parts[0],
-                bound=bound, op=match["op"], threshold=float(number))
+    return Gate(
+        text=f"{_target(source, parts[0], bound)} {match['op']} {number}",
+        source=source,
+        metric=parts[0],
+        bound=bound,
+        op=match["op"],
+        threshold=float(number),
+    )
 
 
 def _target(source: str, metric: str, bound: str | None) -> str:
@@ -108,8 +121,11 @@ def _closest(metric: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(metric, known, n=3, cutoff=0.5)
     if close:
         return "closest: " + ", ".join(close)
-    return ("the report has: " + ", ".join(sorted(known)[:12]) + (", ..." if len(known) > 12 else "")
-            if known else "the report has no metrics")
+    return (
+        "the report has: " + ", ".join(sorted(known)[:12]) + (", ..." if len(known) > 12 else "")
+        if known
+        else "the report has no metrics"
+    )
 
 
 def _lookup(gate: Gate, report: Mapping[str, Any]) -> tuple[float | None, str | None]:
@@ -117,8 +133,11 @@ def _lookup(gate: Gate, report: Mapping[str, Any]) -> tuple[float | None, str | 
     if gate.source in LIFTS:
         section = report.get(gate.source)
         if section is None:
-            return None, (f"no {gate.source}: {_no_baseline(report)}" if gate.source == "lift_vs_baseline"
-                          else "no lift: no base model was evaluated (baseline 'none')")
+            return None, (
+                f"no {gate.source}: {_no_baseline(report)}"
+                if gate.source == "lift_vs_baseline"
+                else "no lift: no base model was evaluated (baseline 'none')"
+            )
         if gate.metric not in section:
             where = "the lift" if gate.source == "lift" else gate.source
             return None, f"unknown metric '{gate.metric}' in {where}; {_closest(gate.metric, list(section))}"
@@ -142,10 +161,16 @@ def _no_baseline(report: Mapping[str, Any]) -> str:
     """Why a report has no cheap baseline: skipped (and why), or each baseline's reason."""
     if report.get("baselines_skipped"):
         return str(report["baselines_skipped"])
-    reasons = [f"{name}: {entry.get('unavailable')}" for name, entry in (report.get("baselines") or {}).items()
-               if isinstance(entry, Mapping)]
-    return ("no cheap baseline could be fitted (" + "; ".join(reasons) + ")") if reasons \
+    reasons = [
+        f"{name}: {entry.get('unavailable')}"
+        for name, entry in (report.get("baselines") or {}).items()
+        if isinstance(entry, Mapping)
+    ]
+    return (
+        ("no cheap baseline could be fitted (" + "; ".join(reasons) + ")")
+        if reasons
         else "no cheap baseline was fitted"
+    )
 
 
 def _shown(value: float) -> str:
@@ -166,8 +191,16 @@ def check_gate(gate: Gate | str, report: Mapping[str, Any]) -> dict[str, Any]:
     else:
         verdict = "" if passed else "not "
         reason = f"{_shown(number)} is {verdict}{gate.op} {_shown(gate.threshold)}"
-    return {"gate": gate.text, "metric": gate.metric, "target": gate.target, "op": gate.op,
-            "threshold": gate.threshold, "value": number, "passed": passed, "reason": reason}
+    return {
+        "gate": gate.text,
+        "metric": gate.metric,
+        "target": gate.target,
+        "op": gate.op,
+        "threshold": gate.threshold,
+        "value": number,
+        "passed": passed,
+        "reason": reason,
+    }
 
 
 def check_gates(gates: Sequence[Gate | str], report: Mapping[str, Any]) -> list[dict[str, Any]]:

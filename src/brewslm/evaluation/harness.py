@@ -36,8 +36,13 @@ class HarnessResult:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "tasks": self.tasks, "model": self.model, "reason": self.reason,
-                "results": self.results}
+        return {
+            "status": self.status,
+            "tasks": self.tasks,
+            "model": self.model,
+            "reason": self.reason,
+            "results": self.results,
+        }
 
 
 def lm_eval_available() -> bool:
@@ -69,7 +74,9 @@ def model_args(model: str) -> str:
     if run_dir is None:
         path = Path(model).expanduser()
         if path.suffix.lower() == ".gguf":
-            raise ConfigError(f"lm-eval loads Hugging Face folders, not .gguf files; export {path} to a model folder first")
+            raise ConfigError(
+                f"lm-eval loads Hugging Face folders, not .gguf files; export {path} to a model folder first"
+            )
         return f"pretrained={path if path.exists() else model}"
     record = read_run(run_dir)
     weights = run_dir / record.get("model_dir", MODEL_DIR)
@@ -78,15 +85,24 @@ def model_args(model: str) -> str:
     return f"pretrained={base_model_source(record) or default_base_model()},peft={weights}"
 
 
-def run_harness(model: str, tasks: Sequence[str], *, limit: int | None = None, num_fewshot: int | None = None,
-                batch_size: int = 8, device: str | None = None) -> HarnessResult:
+def run_harness(
+    model: str,
+    tasks: Sequence[str],
+    *,
+    limit: int | None = None,
+    num_fewshot: int | None = None,
+    batch_size: int = 8,
+    device: str | None = None,
+) -> HarnessResult:
     """Run lm-eval ``tasks`` on ``model`` when lm-eval and the tasks' data are available locally;
     otherwise a "skipped" result that says what is missing."""
     tasks = [t for task in tasks for t in task.split(",") if t.strip()]
     if not tasks:
         raise ConfigError("no benchmark tasks given; name lm-eval tasks, e.g. --tasks hellaswag arc_easy")
     if not lm_eval_available():
-        return HarnessResult("skipped", tasks, model, "lm-eval is not installed (pip install lm-eval); no smoke checks run")
+        return HarnessResult(
+            "skipped", tasks, model, "lm-eval is not installed (pip install lm-eval); no smoke checks run"
+        )
     arguments = model_args(model)
     with offline():
         from lm_eval import simple_evaluate
@@ -97,14 +113,28 @@ def run_harness(model: str, tasks: Sequence[str], *, limit: int | None = None, n
         if unknown:
             raise ConfigError(f"unknown lm-eval task(s): {', '.join(unknown)}; 'lm-eval --tasks list' shows them")
         try:
-            output = simple_evaluate(model="hf", model_args=arguments, tasks=tasks, num_fewshot=num_fewshot,
-                                     batch_size=batch_size, device=device, limit=limit)
+            output = simple_evaluate(
+                model="hf",
+                model_args=arguments,
+                tasks=tasks,
+                num_fewshot=num_fewshot,
+                batch_size=batch_size,
+                device=device,
+                limit=limit,
+            )
         except Exception as exc:  # lm-eval raises many types when a task's data is not cached offline
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            return HarnessResult("skipped", tasks, model, "lm-eval could not run these tasks offline (is their data "
-                                 f"in the local Hugging Face cache?): {type(exc).__name__}: {first}")
-    results = {task: {metric: value for metric, value in values.items() if isinstance(value, (int, float))}
-               for task, values in (output or {}).get("results", {}).items()}
+            return HarnessResult(
+                "skipped",
+                tasks,
+                model,
+                "lm-eval could not run these tasks offline (is their data "
+                f"in the local Hugging Face cache?): {type(exc).__name__}: {first}",
+            )
+    results = {
+        task: {metric: value for metric, value in values.items() if isinstance(value, (int, float))}
+        for task, values in (output or {}).get("results", {}).items()
+    }
     return HarnessResult("ran", tasks, model, None, results)
 
 

@@ -44,8 +44,17 @@ def progress_ticker(progress: EvalProgress | None, model: str, phase: str) -> Ca
         elapsed = max(time.perf_counter() - start, 1e-9)
         rate = done / elapsed
         eta = (total - done) / rate if rate > 0 else None
-        progress({"event": "predict", "model": model, "phase": phase, "done": done, "total": total,
-                  "examples_per_s": rate, "eta_s": eta})
+        progress(
+            {
+                "event": "predict",
+                "model": model,
+                "phase": phase,
+                "done": done,
+                "total": total,
+                "examples_per_s": rate,
+                "eta_s": eta,
+            }
+        )
 
     return tick
 
@@ -53,17 +62,22 @@ def progress_ticker(progress: EvalProgress | None, model: str, phase: str) -> Ca
 def check_strategy(config: EvalConfig, handler: EvalHandler) -> str:
     strategy = config.strategy or handler.strategy
     if strategy not in handler.strategies:
-        raise ConfigError(f"option 'strategy': {handler.task} is scored by {' or '.join(handler.strategies)}, "
-                          f"not {strategy}")
+        raise ConfigError(
+            f"option 'strategy': {handler.task} is scored by {' or '.join(handler.strategies)}, not {strategy}"
+        )
     if config.constrained:
         if strategy != GENERATION:
             raise ConfigError(f"option 'constrained' applies to generation; strategy is {strategy}")
         if not handler.constrainable:
-            raise ConfigError(f"option 'constrained': {handler.task} replies have no JSON schema to be constrained "
-                              "to; it serves structured extraction and tool calls")
+            raise ConfigError(
+                f"option 'constrained': {handler.task} replies have no JSON schema to be constrained "
+                "to; it serves structured extraction and tool calls"
+            )
     if config.judge and handler.strategy != PERPLEXITY:
-        raise ConfigError(f"option 'judge' compares free replies (chat_sft, language_modeling); {handler.task} "
-                          "has task metrics of its own")
+        raise ConfigError(
+            f"option 'judge' compares free replies (chat_sft, language_modeling); {handler.task} "
+            "has task metrics of its own"
+        )
     return strategy
 
 
@@ -82,35 +96,66 @@ def _constraints(config: EvalConfig, handler: EvalHandler, records: Sequence[Map
     return constraints
 
 
-def predict(handler: EvalHandler, strategy: str, loaded: LoadedModel, rows: EvalRows, config: EvalConfig,
-            progress: EvalProgress | None = None, label: str = "tuned") -> list[Predicted]:
+def predict(
+    handler: EvalHandler,
+    strategy: str,
+    loaded: LoadedModel,
+    rows: EvalRows,
+    config: EvalConfig,
+    progress: EvalProgress | None = None,
+    label: str = "tuned",
+) -> list[Predicted]:
     """Target-shaped predictions of one model for every row, by ``strategy``."""
     from brewslm.evaluation import prediction as api
 
     model, tokenizer = loaded.model, loaded.tokenizer
-    common = {"batch_size": config.batch_size, "max_seq_len": config.max_seq_len,
-              "progress": progress_ticker(progress, label, strategy)}
+    common = {
+        "batch_size": config.batch_size,
+        "max_seq_len": config.max_seq_len,
+        "progress": progress_ticker(progress, label, strategy),
+    }
     with loaded.active():
         if strategy == LABEL_SCORING:
             labels = list(handler.candidate_labels())
             if not labels:
-                raise ConfigError("label scoring needs the candidate labels, and neither the run nor the dataset "
-                                  "manifest lists any; use strategy=generation")
-            scored = api.score_labels(model, tokenizer, rows.rendered, labels, replies=handler.label_replies(), **common)
-            return [Predicted(handler.label_prediction(s), None, {"probabilities": dict(s.probabilities), "logprobs": dict(s.logprobs),
-                                             "confidence": s.confidence}) for s in scored]
+                raise ConfigError(
+                    "label scoring needs the candidate labels, and neither the run nor the dataset "
+                    "manifest lists any; use strategy=generation"
+                )
+            scored = api.score_labels(
+                model, tokenizer, rows.rendered, labels, replies=handler.label_replies(), **common
+            )
+            return [
+                Predicted(
+                    handler.label_prediction(s),
+                    None,
+                    {"probabilities": dict(s.probabilities), "logprobs": dict(s.logprobs), "confidence": s.confidence},
+                )
+                for s in scored
+            ]
         if strategy == GENERATION:
-            generations = api.generate(model, tokenizer, rows.rendered, max_new_tokens=max_new_tokens_for(config, handler),
-                                       temperature=config.temperature, seed=config.seed,
-                                       constraints=_constraints(config, handler, rows.records), **common)
-            return [Predicted(handler.parse(g.text, record), g.text, {"tokens": g.tokens, "finished": g.finished})
-                    for g, record in zip(generations, rows.records)]
+            generations = api.generate(
+                model,
+                tokenizer,
+                rows.rendered,
+                max_new_tokens=max_new_tokens_for(config, handler),
+                temperature=config.temperature,
+                seed=config.seed,
+                constraints=_constraints(config, handler, rows.records),
+                **common,
+            )
+            return [
+                Predicted(handler.parse(g.text, record), g.text, {"tokens": g.tokens, "finished": g.finished})
+                for g, record in zip(generations, rows.records)
+            ]
         if strategy == PREFERENCE:
             pairs = api.preference_scores(model, tokenizer, rows.rendered, **common)
             return [Predicted(pair.to_prediction(), source=pair) for pair in pairs]
         if strategy == PERPLEXITY:
-            return [Predicted(s.to_prediction(), source=s)
-                    for s in api.sequence_scores(model, tokenizer, rows.rendered, **common)]
+            return [
+                Predicted(s.to_prediction(), source=s)
+                for s in api.sequence_scores(model, tokenizer, rows.rendered, **common)
+            ]
     raise ConfigError(f"unknown strategy '{strategy}'")
 
 
@@ -120,7 +165,9 @@ def max_new_tokens_for(config: EvalConfig, handler: EvalHandler) -> int:
 
 def with_reference(tuned: list[Predicted], base: list[Predicted]) -> list[Predicted]:
     """Preference predictions of the fine-tune with the base's log-probs as the DPO reference."""
-    return [Predicted(t.source.to_prediction(reference=b.source), t.raw, t.scores, t.source) for t, b in zip(tuned, base)]
+    return [
+        Predicted(t.source.to_prediction(reference=b.source), t.raw, t.scores, t.source) for t, b in zip(tuned, base)
+    ]
 
 
 __all__ = [

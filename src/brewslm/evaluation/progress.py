@@ -33,8 +33,10 @@ class StderrEvalProgress:
                 return
             self._last[key] = clock
             eta = "" if done >= total else f" | ETA {format_duration(event.get('eta_s'))}"
-            line = (f"{event['model']} {event['phase']}: {done}/{total} examples | "
-                    f"{event['examples_per_s']:.1f} examples/s{eta}")
+            line = (
+                f"{event['model']} {event['phase']}: {done}/{total} examples | "
+                f"{event['examples_per_s']:.1f} examples/s{eta}"
+            )
         else:
             return
         print(line, file=self.stream, flush=True)

@@ -55,10 +55,33 @@ from brewslm.output import key_values, table, to_jsonable
 from brewslm.training.report import agg_figure
 
 SCHEMA_VERSION = 2
-REPORT_KEYS = ("schema_version", "created_at", "task", "scoring_mode", "strategy", "headline", "lower_is_better",
-               "dataset", "models", "metrics", "intervals", "lift", "lift_vs_baseline", "baselines",
-               "baselines_skipped", "next_steps", "by_subtask", "breakdown", "judge", "gates", "passed", "bootstrap", "predictions",
-               "timing", "config")
+REPORT_KEYS = (
+    "schema_version",
+    "created_at",
+    "task",
+    "scoring_mode",
+    "strategy",
+    "headline",
+    "lower_is_better",
+    "dataset",
+    "models",
+    "metrics",
+    "intervals",
+    "lift",
+    "lift_vs_baseline",
+    "baselines",
+    "baselines_skipped",
+    "next_steps",
+    "by_subtask",
+    "breakdown",
+    "judge",
+    "gates",
+    "passed",
+    "bootstrap",
+    "predictions",
+    "timing",
+    "config",
+)
 MODELS = ("base", "baseline", "tuned")  # column order: the base model, the cheap baseline, then the fine-tune
 TABLE_ORDER = ("tuned", "base", "baseline")  # tables and names: the fine-tune's first, it is what the report is about
 MAX_TABLE_LABELS = 30  # a wider confusion matrix is a picture only (its numbers stay in report.json)
@@ -68,6 +91,7 @@ BASE_COLOR, TUNED_COLOR, BASELINE_COLOR = "#9ecae1", "#3182bd", "#fdae6b"
 
 
 # --- numbers -----------------------------------------------------------------------------------
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -104,6 +128,7 @@ def _percent(confidence: Any) -> str:
 
 # --- the report's parts -----------------------------------------------------------------------
 
+
 def ordered_report(report: Mapping[str, Any]) -> dict[str, Any]:
     """The document with its keys in ``REPORT_KEYS`` order (unknown keys after, as given)."""
     ordered = {key: report[key] for key in REPORT_KEYS if key in report}
@@ -130,8 +155,9 @@ def _metric_order(report: Mapping[str, Any]) -> list[str]:
 
 
 def _metric_label(report: Mapping[str, Any], metric: str) -> str:
-    notes = (["headline"] if metric == report.get("headline") else []) + \
-            (["lower is better"] if metric in (report.get("lower_is_better") or ()) else [])
+    notes = (["headline"] if metric == report.get("headline") else []) + (
+        ["lower is better"] if metric in (report.get("lower_is_better") or ()) else []
+    )
     return metric + (f" ({', '.join(notes)})" if notes else "")
 
 
@@ -157,17 +183,31 @@ def _count(value: Any, noun: str) -> str | None:
 
 def _facts(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     models = report.get("models") or {}
-    facts = [("tuned model", _model_text(models.get("tuned"))), ("base model", _model_text(models.get("base"))),
-             ("cheap baseline", baseline_text(report)), ("strategy", str(report.get("strategy") or "-"))]
+    facts = [
+        ("tuned model", _model_text(models.get("tuned"))),
+        ("base model", _model_text(models.get("base"))),
+        ("cheap baseline", baseline_text(report)),
+        ("strategy", str(report.get("strategy") or "-")),
+    ]
     for model in MODELS:
         timing = _section(report, "timing", model)
         if timing:
-            facts.append((f"{model} time", f"{_one_decimal(timing.get('seconds'))} s, "
-                                            f"{_one_decimal(timing.get('examples_per_second'))} examples/s"))
+            facts.append(
+                (
+                    f"{model} time",
+                    f"{_one_decimal(timing.get('seconds'))} s, "
+                    f"{_one_decimal(timing.get('examples_per_second'))} examples/s",
+                )
+            )
     boot = report.get("bootstrap") or {}
     if boot.get("samples"):
-        facts.append(("bootstrap", f"{boot['samples']} resamples, {_percent(boot.get('confidence'))} percentile "
-                                   f"intervals, seed {boot.get('seed', 0)}"))
+        facts.append(
+            (
+                "bootstrap",
+                f"{boot['samples']} resamples, {_percent(boot.get('confidence'))} percentile "
+                f"intervals, seed {boot.get('seed', 0)}",
+            )
+        )
     predictions = report.get("predictions") or {}
     files = [f"{predictions[m]} ({m})" for m in TABLE_ORDER if predictions.get(m)]
     if files:
@@ -197,10 +237,12 @@ def baseline_text(report: Mapping[str, Any]) -> str:
     model = (report.get("models") or {}).get("baseline")
     if model:
         _, entry = _baseline_entry(report)
-        rows = ((model.get("fitted_on") or {}).get("examples"))
+        rows = (model.get("fitted_on") or {}).get("examples")
         where = f" on {format_value(rows)} train rows" if rows is not None else ""
-        return f"{model.get('title') or model.get('name')} ({model.get('name')}), fitted{where} in " \
-               f"{_seconds(entry.get('seconds'))}"
+        return (
+            f"{model.get('title') or model.get('name')} ({model.get('name')}), fitted{where} in "
+            f"{_seconds(entry.get('seconds'))}"
+        )
     if report.get("baselines_skipped"):
         return f"none ({report['baselines_skipped']})"
     reasons = [f"{name}: {entry.get('unavailable')}" for name, entry in (report.get("baselines") or {}).items()]
@@ -219,16 +261,22 @@ def baseline_verdict(report: Mapping[str, Any]) -> str | None:
     model = (report.get("models") or {}).get("baseline") or {}
     _, fitted = _baseline_entry(report)
     who = f"The cheap baseline ({model.get('title') or model.get('name')}, fitted in {_seconds(fitted.get('seconds'))})"
-    numbers = (f"{headline} {format_value(entry.get('base'))} vs {format_value(entry.get('tuned'))} "  # baseline first
-               f"(lift {_with_interval(lift, [entry.get('ci_low'), entry.get('ci_high')], signed=True)})")
+    numbers = (
+        f"{headline} {format_value(entry.get('base'))} vs {format_value(entry.get('tuned'))} "  # baseline first
+        f"(lift {_with_interval(lift, [entry.get('ci_low'), entry.get('ci_high')], signed=True)})"
+    )
     if not better:
-        return (f"{who} {'matches' if lift == 0 else 'beats'} this fine-tune: {numbers}. "
-                "Do not ship this fine-tune for this task as it is.")
+        return (
+            f"{who} {'matches' if lift == 0 else 'beats'} this fine-tune: {numbers}. "
+            "Do not ship this fine-tune for this task as it is."
+        )
     low, high = entry.get("ci_low"), entry.get("ci_high")
     if _is_number(low) and _is_number(high) and low <= 0 <= high:
         confidence = _percent((report.get("bootstrap") or {}).get("confidence"))
-        return (f"{who} is not clearly beaten by this fine-tune: {numbers}; the lift's {confidence} interval "
-                "includes 0. Evaluate on more rows, or improve the fine-tune, before preferring it to the baseline.")
+        return (
+            f"{who} is not clearly beaten by this fine-tune: {numbers}; the lift's {confidence} interval "
+            "includes 0. Evaluate on more rows, or improve the fine-tune, before preferring it to the baseline."
+        )
     return None
 
 
@@ -243,10 +291,22 @@ def _baselines_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[st
     rows = []
     for name, entry in entries.items():
         value = (entry.get("metrics") or {}).get(headline)
-        note = (f"unavailable: {entry['unavailable']}" if entry.get("unavailable") is not None
-                else "strongest: the report's baseline" if name == chosen else "")
-        rows.append([str(name), str(entry.get("title") or ""), _with_interval(value, entry.get("interval")),
-                     _seconds(entry.get("seconds")), note])
+        note = (
+            f"unavailable: {entry['unavailable']}"
+            if entry.get("unavailable") is not None
+            else "strongest: the report's baseline"
+            if name == chosen
+            else ""
+        )
+        rows.append(
+            [
+                str(name),
+                str(entry.get("title") or ""),
+                _with_interval(value, entry.get("interval")),
+                _seconds(entry.get("seconds")),
+                note,
+            ]
+        )
     return ["baseline", "what", f"{headline} {ci}", "fit + predict", "note"], rows
 
 
@@ -273,8 +333,12 @@ def _metrics_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]
     for metric in _metric_order(report):
         row = [_metric_label(report, metric)]
         for model in models:
-            row.append(_with_interval(_section(report, "metrics", model).get(metric),
-                                      (_section(report, "intervals", model) or {}).get(metric)))
+            row.append(
+                _with_interval(
+                    _section(report, "metrics", model).get(metric),
+                    (_section(report, "intervals", model) or {}).get(metric),
+                )
+            )
         for _, lift in lifts:
             entry = lift.get(metric) or {}
             row.append(_with_interval(entry.get("lift"), [entry.get("ci_low"), entry.get("ci_high")], signed=True))
@@ -283,8 +347,15 @@ def _metrics_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]
 
 
 def _gate_rows(report: Mapping[str, Any]) -> list[list[str]]:
-    return [[str(g.get("gate")), format_value(g.get("value")), "pass" if g.get("passed") else "FAIL",
-             str(g.get("reason") or "")] for g in report.get("gates") or []]
+    return [
+        [
+            str(g.get("gate")),
+            format_value(g.get("value")),
+            "pass" if g.get("passed") else "FAIL",
+            str(g.get("reason") or ""),
+        ]
+        for g in report.get("gates") or []
+    ]
 
 
 def _subtask_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]] | None:
@@ -299,8 +370,14 @@ def _subtask_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]
     rows = []
     for name in names:
         values = {m: (groups[m].get(name) or {}).get(headline) for m in models}
-        examples = next(((groups[m].get(name) or {}).get("examples") for m in reversed(models)
-                         if (groups[m].get(name) or {}).get("examples") is not None), None)
+        examples = next(
+            (
+                (groups[m].get(name) or {}).get("examples")
+                for m in reversed(models)
+                if (groups[m].get(name) or {}).get("examples") is not None
+            ),
+            None,
+        )
         row = [name, format_value(examples)] + [format_value(values[m]) for m in models]
         if change:
             pair = (values["tuned"], values["base"])
@@ -310,6 +387,7 @@ def _subtask_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]
 
 
 # --- breakdowns and their pictures -------------------------------------------------------------
+
 
 def _confusion(breakdown: Mapping[str, Any] | None) -> tuple[list[str], list[str], list[list[Any]]] | None:
     """(gold labels, predicted columns, matrix) of a classification breakdown, else None."""
@@ -334,8 +412,11 @@ def _bar_metric(section: Mapping[str, Mapping[str, Any]]) -> str | None:
 
 
 def _breakdowns(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {model: _section(report, "breakdown", model) for model in MODELS
-            if isinstance(_section(report, "breakdown", model), Mapping) and _section(report, "breakdown", model)}
+    return {
+        model: _section(report, "breakdown", model)
+        for model in MODELS
+        if isinstance(_section(report, "breakdown", model), Mapping) and _section(report, "breakdown", model)
+    }
 
 
 @dataclass(frozen=True)
@@ -355,8 +436,14 @@ def report_pictures(report: Mapping[str, Any]) -> list[Picture]:
     breakdowns = _breakdowns(report)
     pictures = []
     if any(_confusion(b) for b in breakdowns.values()):
-        pictures.append(Picture("confusion_matrix", "confusion_matrix", None,
-                                "Confusion matrix (rows: gold label, columns: prediction; colour: share of the row)"))
+        pictures.append(
+            Picture(
+                "confusion_matrix",
+                "confusion_matrix",
+                None,
+                "Confusion matrix (rows: gold label, columns: prediction; colour: share of the row)",
+            )
+        )
     for key in _section_keys(breakdowns):
         sections = [b[key] for b in breakdowns.values() if _per_name(b.get(key))]
         metric = next((m for m in map(_bar_metric, sections) if m), None)
@@ -385,8 +472,9 @@ def _tick(text: str, width: int = 30) -> str:
     return text.replace("$", r"\$")
 
 
-def plot_confusion_matrices(panels: Sequence[tuple[str, Sequence[str], Sequence[str], Sequence[Sequence[Any]]]],
-                            path: Path) -> Path:
+def plot_confusion_matrices(
+    panels: Sequence[tuple[str, Sequence[str], Sequence[str], Sequence[Sequence[Any]]]], path: Path
+) -> Path:
     """One confusion-matrix panel per ``(title, gold labels, columns, matrix)``, side by side; cell
     colour is the share of its gold row, numbers are written in the cells of small matrices."""
     import numpy as np
@@ -407,15 +495,23 @@ def plot_confusion_matrices(panels: Sequence[tuple[str, Sequence[str], Sequence[
         axes.set_title(title, fontsize=10)
         if len(columns) <= MAX_ANNOTATED_LABELS + 1:
             for (i, j), count in np.ndenumerate(counts):
-                axes.text(j, i, f"{int(count)}", ha="center", va="center", fontsize=7,
-                          color="white" if shares[i, j] > 0.5 else "black")
+                axes.text(
+                    j,
+                    i,
+                    f"{int(count)}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if shares[i, j] > 0.5 else "black",
+                )
     figure.tight_layout()
     figure.savefig(str(path))
     return Path(path)
 
 
-def plot_metric_bars(names: Sequence[str], series: Mapping[str, Sequence[float | None]], metric: str,
-                     path: Path, title: str = "") -> Path:
+def plot_metric_bars(
+    names: Sequence[str], series: Mapping[str, Sequence[float | None]], metric: str, path: Path, title: str = ""
+) -> Path:
     """Horizontal bars of ``metric`` per name, one bar per model (``series``: model -> values, in
     ``names`` order; None draws no bar)."""
     height = min(60.0, max(2.5, 0.22 * len(names) * max(1, len(series)) + 1.5))
@@ -465,9 +561,13 @@ def draw_pictures(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
 
 
 CALIBRATION_SECTION = "calibration"  # a classification breakdown's reliability bins (metrics.calibration)
-RELIABILITY_PICTURE = Picture("reliability_diagram", CALIBRATION_SECTION, None,
-                              "Reliability diagram: accuracy of the answers in each confidence bin; on the diagonal "
-                              "a confidence of p is right a share p of the time, below it the model is over-confident")
+RELIABILITY_PICTURE = Picture(
+    "reliability_diagram",
+    CALIBRATION_SECTION,
+    None,
+    "Reliability diagram: accuracy of the answers in each confidence bin; on the diagonal "
+    "a confidence of p is right a share p of the time, below it the model is over-confident",
+)
 
 
 def _reliability_panels(report: Mapping[str, Any]) -> list[tuple[str, Sequence[Mapping[str, Any]], Any]]:
@@ -488,11 +588,23 @@ def plot_reliability_diagrams(panels: Sequence[tuple[str, Sequence[Mapping[str, 
     for index, (model, bins, ece) in enumerate(panels, start=1):
         axes = figure.add_subplot(1, len(panels), index)
         axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8, label="perfect calibration")
-        axes.bar([float(b["lower"]) for b in bins], [float(b["accuracy"]) for b in bins],
-                 width=[float(b["upper"]) - float(b["lower"]) for b in bins], align="edge",
-                 color=TUNED_COLOR if model == "tuned" else BASE_COLOR, edgecolor="white", label="accuracy")
-        axes.scatter([(float(b["lower"]) + float(b["upper"])) / 2 for b in bins],
-                     [float(b["confidence"]) for b in bins], color="black", s=10, zorder=3, label="mean confidence")
+        axes.bar(
+            [float(b["lower"]) for b in bins],
+            [float(b["accuracy"]) for b in bins],
+            width=[float(b["upper"]) - float(b["lower"]) for b in bins],
+            align="edge",
+            color=TUNED_COLOR if model == "tuned" else BASE_COLOR,
+            edgecolor="white",
+            label="accuracy",
+        )
+        axes.scatter(
+            [(float(b["lower"]) + float(b["upper"])) / 2 for b in bins],
+            [float(b["confidence"]) for b in bins],
+            color="black",
+            s=10,
+            zorder=3,
+            label="mean confidence",
+        )
         axes.set_xlim(0, 1)
         axes.set_ylim(0, 1)
         axes.set_xlabel("confidence")
@@ -525,6 +637,7 @@ def _tables_of(title: str, value: Any) -> list[tuple[str, list[str], list[list[s
 
 
 # --- blocks: what the Markdown and HTML pages are made of ----------------------------------------
+
 
 @dataclass(frozen=True)
 class Heading:
@@ -593,14 +706,22 @@ def report_blocks(report: Mapping[str, Any], pictures: Collection[str] = ()) -> 
     blocks += [Heading("Metrics", 2), _table(*_metrics_table(report))]
     baselines = _baselines_table(report)
     if baselines:
-        blocks += [Heading("Cheap baselines (fitted on the train split, scored on the same rows)", 2),
-                   _table(*baselines)]
+        blocks += [
+            Heading("Cheap baselines (fitted on the train split, scored on the same rows)", 2),
+            _table(*baselines),
+        ]
     judge = report.get("judge")
     if judge:
-        blocks += [Heading("Pairwise judge (tuned vs base)", 2),
-                   _table(["win rate", "tie rate", "loss rate", "examples", "judge model"],
-                          [[format_value(judge.get(k)) for k in ("win_rate", "tie_rate", "loss_rate", "examples")]
-                           + [str(judge.get("judge_model") or "-")]])]
+        blocks += [
+            Heading("Pairwise judge (tuned vs base)", 2),
+            _table(
+                ["win rate", "tie rate", "loss rate", "examples", "judge model"],
+                [
+                    [format_value(judge.get(k)) for k in ("win_rate", "tie_rate", "loss_rate", "examples")]
+                    + [str(judge.get("judge_model") or "-")]
+                ],
+            ),
+        ]
     if report.get("gates"):
         blocks += [Heading("Gates", 2), _table(["gate", "value", "result", "reason"], _gate_rows(report))]
     blocks += _breakdown_blocks(report, pictures)
@@ -608,8 +729,10 @@ def report_blocks(report: Mapping[str, Any], pictures: Collection[str] = ()) -> 
     if subtasks:
         blocks += [Heading(f"By subtask ({report.get('headline')})", 2), _table(*subtasks)]
     if report.get("config"):
-        blocks += [Heading("Configuration", 2), Code(json.dumps(report["config"], indent=2, ensure_ascii=False,
-                                                                default=str))]
+        blocks += [
+            Heading("Configuration", 2),
+            Code(json.dumps(report["config"], indent=2, ensure_ascii=False, default=str)),
+        ]
     return blocks
 
 
@@ -644,11 +767,16 @@ def _confusion_blocks(breakdown: Mapping[str, Any], label: str) -> list[Block]:
         return []
     labels, columns, matrix = confusion
     if len(labels) > MAX_TABLE_LABELS:
-        return [Paragraph(f"confusion matrix{label}: {len(labels)} labels, too many for a table; "
-                          "see the picture and report.json")]
+        return [
+            Paragraph(
+                f"confusion matrix{label}: {len(labels)} labels, too many for a table; see the picture and report.json"
+            )
+        ]
     rows = [[gold] + [format_value(c) for c in row] for gold, row in zip(labels, matrix)]
-    return [Paragraph(f"confusion matrix{label}: rows gold, columns predicted"),
-            _table(["gold \\ predicted"] + columns, rows)]
+    return [
+        Paragraph(f"confusion matrix{label}: rows gold, columns predicted"),
+        _table(["gold \\ predicted"] + columns, rows),
+    ]
 
 
 # --- Markdown ----------------------------------------------------------------------------------
@@ -732,16 +860,21 @@ def render_html(report: Mapping[str, Any], images: Mapping[str, bytes] | None = 
         elif isinstance(block, Image):
             data = base64.b64encode(images[block.picture.stem]).decode("ascii")
             caption = esc(block.picture.caption)
-            body.append(f'<figure><img alt="{caption}" src="data:image/png;base64,{data}">'
-                        f"<figcaption>{caption}</figcaption></figure>")
+            body.append(
+                f'<figure><img alt="{caption}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{caption}</figcaption></figure>"
+            )
         elif isinstance(block, Code):
             body.append(f"<details><summary>configuration</summary><pre>{esc(block.text)}</pre></details>")
     title = esc(f"BrewSLM evaluation: {_title(report)}")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{title}</title><style>{_STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>{_STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 # --- the terminal summary ----------------------------------------------------------------------
+
 
 def render_text_summary(report: Mapping[str, Any]) -> str:
     """What ``brewslm eval`` prints: the title, the baseline warning if any, the models, the metric
@@ -753,17 +886,23 @@ def render_text_summary(report: Mapping[str, Any]) -> str:
     lines.append(table(headers, rows, width=80))
     judge = report.get("judge")
     if judge:
-        lines += ["", f"judge ({judge.get('judge_model') or 'base'}): win {format_value(judge.get('win_rate'))}, "
-                      f"tie {format_value(judge.get('tie_rate'))}, loss {format_value(judge.get('loss_rate'))} "
-                      f"over {format_value(judge.get('examples'))} examples"]
+        lines += [
+            "",
+            f"judge ({judge.get('judge_model') or 'base'}): win {format_value(judge.get('win_rate'))}, "
+            f"tie {format_value(judge.get('tie_rate'))}, loss {format_value(judge.get('loss_rate'))} "
+            f"over {format_value(judge.get('examples'))} examples",
+        ]
     verdict, _ = _verdict(report)
     lines += ["", verdict]
-    lines += [f"  {'pass' if g.get('passed') else 'FAIL'}  {g.get('gate')}: {g.get('reason')}"
-              for g in report.get("gates") or []]
+    lines += [
+        f"  {'pass' if g.get('passed') else 'FAIL'}  {g.get('gate')}: {g.get('reason')}"
+        for g in report.get("gates") or []
+    ]
     return "\n".join(lines)
 
 
 # --- files -------------------------------------------------------------------------------------
+
 
 def write_reports(report: Mapping[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """Write ``report.json``, ``report.md``, ``report.html`` and the pictures into ``out_dir``
@@ -773,14 +912,32 @@ def write_reports(report: Mapping[str, Any], out_dir: str | Path) -> dict[str, P
     out.mkdir(parents=True, exist_ok=True)
     pictures = draw_pictures(report, out)
     paths = {"json": out / "report.json", "markdown": out / "report.md", "html": out / "report.html"}
-    paths["json"].write_text(json.dumps(to_jsonable(ordered_report(report)), indent=2, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+    paths["json"].write_text(
+        json.dumps(to_jsonable(ordered_report(report)), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     paths["markdown"].write_text(render_markdown(report, pictures), encoding="utf-8")
     images = {stem: path.read_bytes() for stem, path in pictures.items()}
     paths["html"].write_text(render_html(report, images), encoding="utf-8")
     return {**paths, **pictures}
 
 
-__all__ = ["REPORT_KEYS", "SCHEMA_VERSION", "Picture", "baseline_text", "baseline_verdict", "draw_pictures", "format_interval", "format_value",
-           "markdown_escape", "ordered_report", "plot_confusion_matrices", "plot_metric_bars", "render_html",
-           "render_markdown", "render_text_summary", "report_blocks", "report_pictures", "write_reports"]
+__all__ = [
+    "REPORT_KEYS",
+    "SCHEMA_VERSION",
+    "Picture",
+    "baseline_text",
+    "baseline_verdict",
+    "draw_pictures",
+    "format_interval",
+    "format_value",
+    "markdown_escape",
+    "ordered_report",
+    "plot_confusion_matrices",
+    "plot_metric_bars",
+    "render_html",
+    "render_markdown",
+    "render_text_summary",
+    "report_blocks",
+    "report_pictures",
+    "write_reports",
+]

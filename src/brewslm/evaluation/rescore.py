@@ -30,7 +30,9 @@ def read_jsonl_rows(path: str | Path, what: str) -> list[tuple[int, dict[str, An
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"{file} line {number}: not valid JSON ({exc.msg}); each line must be one JSON object") from None
+                raise ConfigError(
+                    f"{file} line {number}: not valid JSON ({exc.msg}); each line must be one JSON object"
+                ) from None
             if not isinstance(value, dict):
                 raise ConfigError(f"{file} line {number}: a JSON {type(value).__name__}, expected an object")
             rows.append((number, value))
@@ -44,14 +46,26 @@ def manifest_from_records(profile: TaskProfile, records: Sequence[Mapping[str, A
     for record in records:
         summary.add(dict(record))
     result = summary.result()
-    return {"task_profile": profile.id, "output_schema": result.get("output_schema") or {},
-            "summary": result.get("stats") or {}}
+    return {
+        "task_profile": profile.id,
+        "output_schema": result.get("output_schema") or {},
+        "summary": result.get("stats") or {},
+    }
 
 
-def score_files(task: str, gold_path: str | Path | None, pred_path: str | Path, scoring_mode: str | None = None,
-                options: Mapping[str, Any] | None = None, *, dataset: str | None = None,
-                dataset_version: int | None = None, bootstrap_samples: int = 1000, confidence: float = 0.95,
-                seed: int = 0) -> dict[str, Any]:
+def score_files(
+    task: str,
+    gold_path: str | Path | None,
+    pred_path: str | Path,
+    scoring_mode: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    *,
+    dataset: str | None = None,
+    dataset_version: int | None = None,
+    bootstrap_samples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Score saved predictions without a model (``brewslm eval score``).
 
     ``pred_path`` holds one ``{"prediction": ...}`` per line (a ``predictions_*.jsonl`` file
@@ -68,20 +82,26 @@ def score_files(task: str, gold_path: str | Path | None, pred_path: str | Path, 
     if gold_path is not None:
         gold = read_jsonl_rows(gold_path, "gold")
         if len(gold) != len(predictions):
-            raise ConfigError(f"{gold_path} has {len(gold)} records but {pred_path} has {len(predictions)} predictions; "
-                              "they must be line-aligned, one prediction per gold record")
+            raise ConfigError(
+                f"{gold_path} has {len(gold)} records but {pred_path} has {len(predictions)} predictions; "
+                "they must be line-aligned, one prediction per gold record"
+            )
         gold_file = Path(gold_path)
     else:
         gold, gold_file = [], Path(pred_path)
         for number, row in predictions:
             if not isinstance(row.get("record"), dict):
-                raise ConfigError(f"{pred_path} line {number}: no \"record\" to score against; pass --gold FILE "
-                                  "with the canonical records")
+                raise ConfigError(
+                    f'{pred_path} line {number}: no "record" to score against; pass --gold FILE '
+                    "with the canonical records"
+                )
             gold.append((number, row["record"]))
     for number, row in predictions:
         if "prediction" not in row:
-            raise ConfigError(f"{pred_path} line {number}: no \"prediction\" key; each line must be "
-                              "{\"prediction\": ...} shaped like the record's target")
+            raise ConfigError(
+                f'{pred_path} line {number}: no "prediction" key; each line must be '
+                '{"prediction": ...} shaped like the record\'s target'
+            )
     for number, record in gold:
         rejection = profile.validate(record)
         if rejection is not None:
@@ -90,8 +110,10 @@ def score_files(task: str, gold_path: str | Path | None, pred_path: str | Path, 
     if dataset is not None:
         source = open_dataset_ref(dataset, dataset_version)
         if source.task_profile != profile.id:
-            raise ConfigError(f"dataset '{source.name}' is {source.task_profile}, not {profile.id}; "
-                              f"pass --task {source.task_profile} or another dataset")
+            raise ConfigError(
+                f"dataset '{source.name}' is {source.task_profile}, not {profile.id}; "
+                f"pass --task {source.task_profile} or another dataset"
+            )
         manifest = dict(source.manifest)
     else:
         manifest = manifest_from_records(profile, records)
@@ -99,11 +121,20 @@ def score_files(task: str, gold_path: str | Path | None, pred_path: str | Path, 
     mode = scoring_mode or (manifest.get("output_schema") or {}).get("scoring_mode")
     handler = get_eval_handler(profile.id, mode, options=options, context=context, manifest=manifest)
     values = [row["prediction"] for _, row in predictions]
-    support = ([saved_support(handler, record, number, row, pred_path) for record, (number, row) in zip(records, predictions)]
-               if handler.judged else None)
+    support = (
+        [saved_support(handler, record, number, row, pred_path) for record, (number, row) in zip(records, predictions)]
+        if handler.judged
+        else None
+    )
     scored = score_all(handler, records, values, support)
-    stats = statistics(handler, scored, [r.get("subtask") for r in records], samples=bootstrap_samples,
-                       confidence=confidence, seed=seed)
+    stats = statistics(
+        handler,
+        scored,
+        [r.get("subtask") for r in records],
+        samples=bootstrap_samples,
+        confidence=confidence,
+        seed=seed,
+    )
     return {
         "task": handler.task,
         "scoring_mode": handler.scoring_mode,
@@ -119,22 +150,29 @@ def score_files(task: str, gold_path: str | Path | None, pred_path: str | Path, 
     }
 
 
-def saved_support(handler: EvalHandler, record: Mapping[str, Any], number: int, row: Mapping[str, Any],
-                  pred_path: str | Path) -> list[float]:
+def saved_support(
+    handler: EvalHandler, record: Mapping[str, Any], number: int, row: Mapping[str, Any], pred_path: str | Path
+) -> list[float]:
     """A judged predictions row's saved verdicts, checked against what the handler would ask the
     judge now (an edited answer no longer matches its verdicts: a one-line error naming the line)."""
     claims = [claim.sentence for claim in handler.judge_claims(record, row["prediction"])]
     saved = row.get("judge_support")
     entries = saved.get("claims") if isinstance(saved, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("support"), (int, float))
-                                                and not isinstance(e.get("support"), bool) for e in entries):
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("support"), (int, float)) and not isinstance(e.get("support"), bool)
+        for e in entries
+    ):
         if not claims:
             return []
-        raise ConfigError(f"{pred_path} line {number}: no judge verdicts (\"judge_support\") for this answer; "
-                          "re-score a predictions file written by 'brewslm eval' with the same handler options")
+        raise ConfigError(
+            f'{pred_path} line {number}: no judge verdicts ("judge_support") for this answer; '
+            "re-score a predictions file written by 'brewslm eval' with the same handler options"
+        )
     if [e.get("sentence") for e in entries] != claims:
-        raise ConfigError(f"{pred_path} line {number}: the saved judge verdicts are for other sentences than the "
-                          "answer's; the prediction was edited after judging - evaluate again to judge it")
+        raise ConfigError(
+            f"{pred_path} line {number}: the saved judge verdicts are for other sentences than the "
+            "answer's; the prediction was edited after judging - evaluate again to judge it"
+        )
     return [float(e["support"]) for e in entries]
 
 

@@ -46,8 +46,13 @@ def report_handler(report: Mapping[str, Any], records: Sequence[Mapping[str, Any
     except BrewError:
         manifest = manifest_from_records(profile, records)
     options = (report.get("config") or {}).get("handler_options") or {}
-    return get_eval_handler(profile.id, report.get("scoring_mode"), options=options,
-                            context=RenderContext.from_manifest(manifest), manifest=manifest)
+    return get_eval_handler(
+        profile.id,
+        report.get("scoring_mode"),
+        options=options,
+        context=RenderContext.from_manifest(manifest),
+        manifest=manifest,
+    )
 
 
 def example_verdicts(handler: Any, rows: Sequence[Mapping[str, Any]], path: Path) -> list[str] | None:
@@ -60,8 +65,14 @@ def example_verdicts(handler: Any, rows: Sequence[Mapping[str, Any]], path: Path
         return None
     records = [row.get("record") or {} for row in rows]
     predictions = [row.get("prediction") for row in rows]
-    support = ([saved_support(handler, record, number, row, path) for number, (record, row)
-                in enumerate(zip(records, rows), start=1)] if handler.judged else None)
+    support = (
+        [
+            saved_support(handler, record, number, row, path)
+            for number, (record, row) in enumerate(zip(records, rows), start=1)
+        ]
+        if handler.judged
+        else None
+    )
     verdicts = []
     for row, scored in zip(rows, score_all(handler, records, predictions, support)):
         if row.get("prediction") is not None and row.get("prediction") == row.get("gold"):
@@ -102,7 +113,9 @@ def predictions_file(folder: Path, report: Mapping[str, Any], model: str) -> tup
     return model, models, folder / Path(str(files[model])).name
 
 
-def score_predictions_file(path: Path, report: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str] | None, str | None]:
+def score_predictions_file(
+    path: Path, report: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[str] | None, str | None]:
     """A predictions file's rows, their verdicts, and why there are none when scoring them failed
     (an edited file, an unknown handler: the rows are still returned, unjudged)."""
     from brewslm.evaluation.rescore import read_jsonl_rows
@@ -121,8 +134,10 @@ def review_predictions(folder: str | Path, model: str = "tuned") -> Review:
     if folder.name == REPORT_FILE:
         folder = folder.parent
     if not (folder / REPORT_FILE).is_file():
-        raise ConfigError(f"{folder} has no {REPORT_FILE}; give an evaluation's output folder "
-                          "(the 'report' line 'brewslm eval' prints)")
+        raise ConfigError(
+            f"{folder} has no {REPORT_FILE}; give an evaluation's output folder "
+            "(the 'report' line 'brewslm eval' prints)"
+        )
     report = read_report(folder)
     if model not in MODELS:
         raise ConfigError(f"unknown model '{model}'; choose one of {', '.join(MODELS)}")
@@ -144,5 +159,15 @@ def prompt_of(prompt: Any) -> Any:
     return prompt if prompt is not None else ""
 
 
-__all__ = ["MODELS", "REPORT_FILE", "Review", "example_verdicts", "predictions_file", "prompt_of", "read_report",
-           "report_handler", "review_predictions", "score_predictions_file"]
+__all__ = [
+    "MODELS",
+    "REPORT_FILE",
+    "Review",
+    "example_verdicts",
+    "predictions_file",
+    "prompt_of",
+    "read_report",
+    "report_handler",
+    "review_predictions",
+    "score_predictions_file",
+]

@@ -29,14 +29,24 @@ class EvalRows:
         return [r.get("subtask") for r in self.records]
 
 
-def load_rows(dataset: DatasetVersion, split: str, profile: TaskProfile, context: RenderContext, *,
-              max_examples: int | None = None, seed: int = 0) -> EvalRows:
+def load_rows(
+    dataset: DatasetVersion,
+    split: str,
+    profile: TaskProfile,
+    context: RenderContext,
+    *,
+    max_examples: int | None = None,
+    seed: int = 0,
+) -> EvalRows:
     records = list(dataset.iter_records(split))
     if not records:
         splits = (dataset.counts or {}).get("splits") or {}
         with_rows = [s for s in SPLITS if splits.get(s)]
-        hint = (f"splits with rows: {', '.join(f'{s} ({splits[s]})' for s in with_rows)}; pass --split"
-                if with_rows else "the dataset has no records; import data with 'brewslm data import'")
+        hint = (
+            f"splits with rows: {', '.join(f'{s} ({splits[s]})' for s in with_rows)}; pass --split"
+            if with_rows
+            else "the dataset has no records; import data with 'brewslm data import'"
+        )
         raise ConfigError(f"dataset '{dataset.name}' v{dataset.version} has no '{split}' rows; {hint}")
     total = len(records)
     if max_examples is not None and max_examples < total:
@@ -51,8 +61,10 @@ def load_rows(dataset: DatasetVersion, split: str, profile: TaskProfile, context
             continue
         kept.append(record)
     if not kept:
-        raise ConfigError(f"none of the {len(records)} '{split}' rows of dataset '{dataset.name}' can be rendered "
-                          f"as a prompt ({'; '.join(skipped)})")
+        raise ConfigError(
+            f"none of the {len(records)} '{split}' rows of dataset '{dataset.name}' can be rendered "
+            f"as a prompt ({'; '.join(skipped)})"
+        )
     return EvalRows(kept, rendered, skipped, total)
 
 

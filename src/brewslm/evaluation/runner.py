@@ -82,8 +82,12 @@ class EvalResult:
         return bool(self.report.get("passed"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out_dir": str(self.out_dir), "files": {k: str(v) for k, v in self.paths.items()},
-                "passed": self.passed, "report": self.report}
+        return {
+            "out_dir": str(self.out_dir),
+            "files": {k: str(v) for k, v in self.paths.items()},
+            "passed": self.passed,
+            "report": self.report,
+        }
 
 
 @dataclass
@@ -110,35 +114,52 @@ def plan_evaluation(config: EvalConfig) -> EvalPlan:
     tuned = resolve_model(config.model)
     trained_on = (tuned.record.get("dataset") or {}).get("task_profile") if tuned.kind == "run" else None
     if trained_on and trained_on != profile.id:
-        raise ConfigError(f"run '{tuned.name}' was trained on a {trained_on} dataset but dataset "
-                          f"'{dataset.name}' is {profile.id}; evaluate it on a {trained_on} dataset")
+        raise ConfigError(
+            f"run '{tuned.name}' was trained on a {trained_on} dataset but dataset "
+            f"'{dataset.name}' is {profile.id}; evaluate it on a {trained_on} dataset"
+        )
     context = _context_of(tuned, dataset)
-    handler = get_eval_handler(profile.id, scoring_mode_of(dataset.manifest, context), options=config.handler_options,
-                               context=context, manifest=dataset.manifest)
+    handler = get_eval_handler(
+        profile.id,
+        scoring_mode_of(dataset.manifest, context),
+        options=config.handler_options,
+        context=context,
+        manifest=dataset.manifest,
+    )
     strategy = check_strategy(config, handler)
     base = resolve_baseline(config, tuned)
     if handler.judged and base is None and not config.judge_model:
-        raise ConfigError(f"handler option faithfulness=llm_judge needs a judge model, by default the baseline, and "
-                          f"'{tuned.name}' has none; pass judge_model=MODEL or --baseline MODEL")
+        raise ConfigError(
+            f"handler option faithfulness=llm_judge needs a judge model, by default the baseline, and "
+            f"'{tuned.name}' has none; pass judge_model=MODEL or --baseline MODEL"
+        )
     if config.judge and base is None:
-        raise ConfigError(f"option 'judge' compares the model's replies with the baseline's, and '{tuned.name}' "
-                          "is not a run with a known base; pass --baseline MODEL")
+        raise ConfigError(
+            f"option 'judge' compares the model's replies with the baseline's, and '{tuned.name}' "
+            "is not a run with a known base; pass --baseline MODEL"
+        )
     rows = load_rows(dataset, config.split, profile, context, max_examples=config.max_examples, seed=config.seed)
     if config.judge and not all(r.is_chat for r in rows.rendered):
-        raise ConfigError(f"option 'judge' needs chat prompts to answer; {profile.id} rows are raw text, "
-                          "so perplexity is their metric")
+        raise ConfigError(
+            f"option 'judge' needs chat prompts to answer; {profile.id} rows are raw text, "
+            "so perplexity is their metric"
+        )
     return EvalPlan(dataset, handler, strategy, rows, tuned, base, gates)
 
 
-def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress,
-               baselines: BaselineRun | None = None) -> tuple[dict[str, ModelEval], dict[str, Any] | None]:
+def run_models(
+    plan: EvalPlan, config: EvalConfig, emit: EvalProgress, baselines: BaselineRun | None = None
+) -> tuple[dict[str, ModelEval], dict[str, Any] | None]:
     """Both models' predictions and scores (``{"tuned", "base"?}``), and the judge's section. A
     judged handler's judge also rates the fitted ``baselines``' predictions (so they score alike)."""
     tuned = LoadedModel(plan.tuned, *load_model(plan.tuned, config.device, config.chat_template))
     base: LoadedModel | None = None
     if plan.base is not None:  # a LoRA run's own base is the same weights with the adapter off
-        base = (LoadedModel(plan.base, tuned.model, tuned.tokenizer) if plan.base.adapter_of is not None
-                else LoadedModel(plan.base, *load_model(plan.base, config.device, config.chat_template)))
+        base = (
+            LoadedModel(plan.base, tuned.model, tuned.tokenizer)
+            if plan.base.adapter_of is not None
+            else LoadedModel(plan.base, *load_model(plan.base, config.device, config.chat_template))
+        )
     predicted: dict[str, list[Predicted]] = {}
     seconds: dict[str, float] = {}
     for label, loaded in (("tuned", tuned), ("base", base)):
@@ -152,18 +173,22 @@ def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress,
     judge = None
     if config.judge and base is not None:  # (a judge without a baseline was refused by the plan)
         judge, tuned_replies, base_replies, wins = judge_replies(config, plan.handler, plan.rows, tuned, base, emit)
-        predicted["tuned"] = [Predicted(p.prediction, reply, {**(p.scores or {}), "judge_win_probability": w}, p.source)
-                              for p, reply, w in zip(predicted["tuned"], tuned_replies, wins)]
-        predicted["base"] = [Predicted(p.prediction, reply, p.scores, p.source)
-                             for p, reply in zip(predicted["base"], base_replies)]
+        predicted["tuned"] = [
+            Predicted(p.prediction, reply, {**(p.scores or {}), "judge_win_probability": w}, p.source)
+            for p, reply, w in zip(predicted["tuned"], tuned_replies, wins)
+        ]
+        predicted["base"] = [
+            Predicted(p.prediction, reply, p.scores, p.source) for p, reply in zip(predicted["base"], base_replies)
+        ]
 
     if plan.handler.judged:
         judge_model = load_judge(config, base)
         emit({"event": "info", "message": f"faithfulness judged by {judge_model.ref.name}"})
         predicted = judge_predictions(config, plan.handler, plan.rows, predicted, judge_model, emit)
         fitted = [f for f in (baselines.fitted if baselines else []) if f.predicted is not None]
-        judged = judge_predictions(config, plan.handler, plan.rows, {f.name: f.predicted for f in fitted},
-                                   judge_model, emit)
+        judged = judge_predictions(
+            config, plan.handler, plan.rows, {f.name: f.predicted for f in fitted}, judge_model, emit
+        )
         for f in fitted:
             f.predicted = judged[f.name]
 
@@ -175,8 +200,13 @@ def run_models(plan: EvalPlan, config: EvalConfig, emit: EvalProgress,
     return results, judge
 
 
-def build_report(plan: EvalPlan, config: EvalConfig, results: Mapping[str, ModelEval],
-                 judge: dict[str, Any] | None, baselines: BaselineRun | None = None) -> dict[str, Any]:
+def build_report(
+    plan: EvalPlan,
+    config: EvalConfig,
+    results: Mapping[str, ModelEval],
+    judge: dict[str, Any] | None,
+    baselines: BaselineRun | None = None,
+) -> dict[str, Any]:
     """The report document (keys in ``brewslm.evaluation.report``), gates checked; ``baselines``:
     the cheap baselines (``run_baselines``), the strongest of which is the report's ``baseline``."""
     from brewslm.evaluation.aggregate import paired_lift
@@ -191,10 +221,16 @@ def build_report(plan: EvalPlan, config: EvalConfig, results: Mapping[str, Model
     results = dict(results)
     if chosen is not None:
         results[BASELINE], stats[BASELINE] = chosen.result, chosen.stats
-    lift = (paired_lift(handler, results["tuned"].scored, results["base"].scored, **bootstrap)
-            if "base" in results else None)
-    lift_vs_baseline = (paired_lift(handler, results["tuned"].scored, results[BASELINE].scored, **bootstrap)
-                        if BASELINE in results else None)
+    lift = (
+        paired_lift(handler, results["tuned"].scored, results["base"].scored, **bootstrap)
+        if "base" in results
+        else None
+    )
+    lift_vs_baseline = (
+        paired_lift(handler, results["tuned"].scored, results[BASELINE].scored, **bootstrap)
+        if BASELINE in results
+        else None
+    )
 
     def per_model(value: Callable[[str], Any]) -> dict[str, Any]:
         return {label: value(label) if label in results else None for label in ("tuned", "base", BASELINE)}
@@ -207,11 +243,20 @@ def build_report(plan: EvalPlan, config: EvalConfig, results: Mapping[str, Model
         "strategy": plan.strategy,
         "headline": handler.headline,
         "lower_is_better": sorted(handler.lower_is_better),
-        "dataset": {"name": plan.dataset.name, "version": plan.dataset.version, "split": config.split,
-                    "examples": len(rows.records), "path": str(plan.dataset.path), "rows_in_split": rows.sampled_from,
-                    "skipped": dict(rows.skipped)},
-        "models": {"tuned": plan.tuned.describe(), "base": plan.base.describe() if plan.base else None,
-                   BASELINE: baselines.describe(handler)},
+        "dataset": {
+            "name": plan.dataset.name,
+            "version": plan.dataset.version,
+            "split": config.split,
+            "examples": len(rows.records),
+            "path": str(plan.dataset.path),
+            "rows_in_split": rows.sampled_from,
+            "skipped": dict(rows.skipped),
+        },
+        "models": {
+            "tuned": plan.tuned.describe(),
+            "base": plan.base.describe() if plan.base else None,
+            BASELINE: baselines.describe(handler),
+        },
         "metrics": per_model(lambda m: stats[m]["metrics"]),
         "intervals": per_model(lambda m: stats[m]["intervals"]),
         "lift": lift,
@@ -241,11 +286,21 @@ def evaluate(config: EvalConfig, progress: EvalProgress | None = None) -> EvalRe
     emit = progress or (lambda event: None)
     plan = plan_evaluation(config)
     if plan.rows.skipped:
-        emit({"event": "info", "message": f"skipped {sum(plan.rows.skipped.values())} rows that have no prompt to ask: "
-                                          + "; ".join(f"{n} x {why}" for why, n in plan.rows.skipped.items())})
-    emit({"event": "info", "message": f"evaluating {plan.tuned.name} on {len(plan.rows.records)} {config.split} rows "
-                                      f"of {plan.dataset.name} v{plan.dataset.version} ({plan.handler.task}, "
-                                      f"{plan.strategy})" + (f" against {plan.base.name}" if plan.base else "")})
+        emit(
+            {
+                "event": "info",
+                "message": f"skipped {sum(plan.rows.skipped.values())} rows that have no prompt to ask: "
+                + "; ".join(f"{n} x {why}" for why, n in plan.rows.skipped.items()),
+            }
+        )
+    emit(
+        {
+            "event": "info",
+            "message": f"evaluating {plan.tuned.name} on {len(plan.rows.records)} {config.split} rows "
+            f"of {plan.dataset.name} v{plan.dataset.version} ({plan.handler.task}, "
+            f"{plan.strategy})" + (f" against {plan.base.name}" if plan.base else ""),
+        }
+    )
     baselines = fit_baselines(plan, config, emit)  # seconds, before minutes of model predictions
     results, judge = run_models(plan, config, emit, baselines)
     score_baselines(baselines, plan, config)
@@ -256,9 +311,13 @@ def evaluate(config: EvalConfig, progress: EvalProgress | None = None) -> EvalRe
 
     out_dir = default_out_dir(config, plan.tuned, plan.dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {f"predictions_{label}": write_jsonl(out_dir / PREDICTIONS_FILE.format(model=label),
-                                                 prediction_rows(plan.handler, plan.rows.records, plan.rows.rendered, r))
-             for label, r in results.items()}
+    paths = {
+        f"predictions_{label}": write_jsonl(
+            out_dir / PREDICTIONS_FILE.format(model=label),
+            prediction_rows(plan.handler, plan.rows.records, plan.rows.rendered, r),
+        )
+        for label, r in results.items()
+    }
     paths.update(write_reports(report, out_dir))  # "json", "markdown", "html" and the pictures
     if config.trackers:
         _log_to_trackers(config, report, paths, out_dir, plan.tuned, plan.dataset)
@@ -274,8 +333,14 @@ def _context_of(ref: ModelRef, dataset: DatasetVersion) -> RenderContext:
     return RenderContext.from_manifest(dataset.manifest)
 
 
-def _log_to_trackers(config: EvalConfig, report: Mapping[str, Any], paths: Mapping[str, Path], out_dir: Path,
-                     tuned: ModelRef, dataset: DatasetVersion) -> None:
+def _log_to_trackers(
+    config: EvalConfig,
+    report: Mapping[str, Any],
+    paths: Mapping[str, Path],
+    out_dir: Path,
+    tuned: ModelRef,
+    dataset: DatasetVersion,
+) -> None:
     """One tracker run per evaluation: each model's metrics with their 95% intervals (``tuned.f1``,
     ``tuned.f1.ci_low``...), the lifts over the base and the baseline with theirs, the gate verdict,
     and the report files and pictures as artifacts."""

@@ -32,23 +32,37 @@ class ModelEval:
         n = len(self.predicted)
         return {"seconds": self.seconds, "examples_per_second": n / self.seconds if self.seconds > 0 else None}
 
+
 PREDICTIONS_FILE = "predictions_{model}.jsonl"
 
 
-
-def score_all(handler: EvalHandler, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
-              support: Sequence[Sequence[float] | None] | None = None) -> list[Scored]:
+def score_all(
+    handler: EvalHandler,
+    records: Sequence[Mapping[str, Any]],
+    predictions: Sequence[Any],
+    support: Sequence[Sequence[float] | None] | None = None,
+) -> list[Scored]:
     """Every row's ``Scored``; ``support`` (judged handlers): the judge's verdicts per row."""
     if not handler.judged:
         return [handler.score_example(record, prediction) for record, prediction in zip(records, predictions)]
     support = support if support is not None else [None] * len(records)
-    return [handler.score_example(record, prediction) if verdicts is None
-            else handler.score_judged(record, prediction, verdicts)
-            for record, prediction, verdicts in zip(records, predictions, support)]
+    return [
+        handler.score_example(record, prediction)
+        if verdicts is None
+        else handler.score_judged(record, prediction, verdicts)
+        for record, prediction, verdicts in zip(records, predictions, support)
+    ]
 
 
-def statistics(handler: EvalHandler, scored: Sequence[Scored], subtasks: Sequence[str | None], *,
-               samples: int, confidence: float, seed: int) -> dict[str, Any]:
+def statistics(
+    handler: EvalHandler,
+    scored: Sequence[Scored],
+    subtasks: Sequence[str | None],
+    *,
+    samples: int,
+    confidence: float,
+    seed: int,
+) -> dict[str, Any]:
     """``{"metrics", "by_subtask", "intervals"}`` of one model's scored rows."""
     from brewslm.evaluation.aggregate import bootstrap_intervals, summarize
 
@@ -57,8 +71,9 @@ def statistics(handler: EvalHandler, scored: Sequence[Scored], subtasks: Sequenc
     return {"metrics": summary["metrics"], "by_subtask": summary["by_subtask"], "intervals": intervals}
 
 
-def prediction_rows(handler: EvalHandler, rows: Sequence[Mapping[str, Any]], rendered: Sequence[Rendered],
-                    result: ModelEval) -> Iterator[dict[str, Any]]:
+def prediction_rows(
+    handler: EvalHandler, rows: Sequence[Mapping[str, Any]], rendered: Sequence[Rendered], result: ModelEval
+) -> Iterator[dict[str, Any]]:
     """The ``predictions_<model>.jsonl`` rows (see the module docstring of ``brewslm.evaluation``)."""
     for index, (record, render, predicted, scored) in enumerate(zip(rows, rendered, result.predicted, result.scored)):
         row = {

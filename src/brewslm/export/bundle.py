@@ -69,20 +69,29 @@ class ServingSettings:
     retrieval: dict[str, Any] | None = None  # rag_qa: {"chunks_file", "mode", "top_k", "candidates"}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"confidence_threshold": self.confidence_threshold, "fallback_label": self.fallback_label,
-                "json_schema": self.json_schema, "retrieval": self.retrieval}
+        return {
+            "confidence_threshold": self.confidence_threshold,
+            "fallback_label": self.fallback_label,
+            "json_schema": self.json_schema,
+            "retrieval": self.retrieval,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "ServingSettings":
         data = dict(data or {})
         unknown = sorted(set(data) - {"confidence_threshold", "fallback_label", "json_schema", "retrieval"})
         if unknown:
-            raise ConfigError(f"serving settings: unknown key(s) {', '.join(unknown)}; known: confidence_threshold, "
-                              "fallback_label, json_schema, retrieval")
+            raise ConfigError(
+                f"serving settings: unknown key(s) {', '.join(unknown)}; known: confidence_threshold, "
+                "fallback_label, json_schema, retrieval"
+            )
         threshold = data.get("confidence_threshold")
-        return cls(confidence_threshold=float(threshold) if threshold is not None else None,
-                   fallback_label=data.get("fallback_label"), json_schema=data.get("json_schema"),
-                   retrieval=dict(data["retrieval"]) if data.get("retrieval") else None)
+        return cls(
+            confidence_threshold=float(threshold) if threshold is not None else None,
+            fallback_label=data.get("fallback_label"),
+            json_schema=data.get("json_schema"),
+            retrieval=dict(data["retrieval"]) if data.get("retrieval") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,7 @@ class ModelBundle:
 
 # --- resolving -------------------------------------------------------------------------------------
 
+
 def resolve_bundle(spec: str | Path) -> ModelBundle:
     """The bundle ``spec`` names (an export, recipe or run folder, a run or recipe name, a model folder)."""
     text = str(spec).strip()
@@ -127,17 +137,35 @@ def resolve_bundle(spec: str | Path) -> ModelBundle:
     if recipe_dir is not None:
         return bundle_from_recipe_dir(recipe_dir)
     if (path / "config.json").is_file():
-        return ModelBundle(name=path.resolve().name, kind="model", model_dir=path.resolve(), is_adapter=False,
-                           base_model=None, task=None, scoring_mode=None, render_context=None, recipe=None,
-                           eval_report=None, serving=ServingSettings())
-    raise ConfigError(f"'{text}' is not an export folder ({EXPORT_RECORD}), recipe output folder ({PIPELINE_STATE}), "
-                      f"training run ({RUN_RECORD}) or run name, recipe name with a finished pipeline, or model "
-                      "folder (config.json); train or run a recipe first, or check the path")
+        return ModelBundle(
+            name=path.resolve().name,
+            kind="model",
+            model_dir=path.resolve(),
+            is_adapter=False,
+            base_model=None,
+            task=None,
+            scoring_mode=None,
+            render_context=None,
+            recipe=None,
+            eval_report=None,
+            serving=ServingSettings(),
+        )
+    raise ConfigError(
+        f"'{text}' is not an export folder ({EXPORT_RECORD}), recipe output folder ({PIPELINE_STATE}), "
+        f"training run ({RUN_RECORD}) or run name, recipe name with a finished pipeline, or model "
+        "folder (config.json); train or run a recipe first, or check the path"
+    )
 
 
-def bundle_from_run(run_dir: str | Path, *, name: str | None = None, recipe: Mapping[str, Any] | None = None,
-                    eval_report: Path | None = None, serving: ServingSettings | None = None,
-                    kind: str = "run") -> ModelBundle:
+def bundle_from_run(
+    run_dir: str | Path,
+    *,
+    name: str | None = None,
+    recipe: Mapping[str, Any] | None = None,
+    eval_report: Path | None = None,
+    serving: ServingSettings | None = None,
+    kind: str = "run",
+) -> ModelBundle:
     """A finished training run as a bundle; the keyword arguments override what the run alone knows."""
     from brewslm.training.merge import base_model_source
 
@@ -171,15 +199,22 @@ def bundle_from_recipe_dir(out_dir: str | Path) -> ModelBundle:
     stages = state.get("stages") or {}
     trained = (stages.get("train") or {}).get("outputs") or {}
     if not trained.get("run_dir"):
-        raise ConfigError(f"recipe folder {out_dir} has no trained model yet (its train stage has not finished); "
-                          "run the recipe to the end with 'brewslm run'")
+        raise ConfigError(
+            f"recipe folder {out_dir} has no trained model yet (its train stage has not finished); "
+            "run the recipe to the end with 'brewslm run'"
+        )
     evaluated = (stages.get("eval") or {}).get("outputs") or {}
     report = (evaluated.get("files") or {}).get("json")
     recipe = state.get("recipe")
     settings = twist_serving_settings(recipe, evaluated.get("twist") or {}, out_dir / "twist")
-    return bundle_from_run(trained["run_dir"], name=(recipe or {}).get("name") or out_dir.name, recipe=recipe,
-                           eval_report=Path(report) if report and Path(report).is_file() else None,
-                           serving=settings, kind="recipe")
+    return bundle_from_run(
+        trained["run_dir"],
+        name=(recipe or {}).get("name") or out_dir.name,
+        recipe=recipe,
+        eval_report=Path(report) if report and Path(report).is_file() else None,
+        serving=settings,
+        kind="recipe",
+    )
 
 
 def bundle_from_export(folder: str | Path) -> ModelBundle:
@@ -189,8 +224,9 @@ def bundle_from_export(folder: str | Path) -> ModelBundle:
     context = record.get("render_context")
     serving = ServingSettings.from_dict(record.get("serving"))
     if serving.retrieval and serving.retrieval.get("chunks_file"):  # stored relative to the folder
-        serving = replace(serving, retrieval={**serving.retrieval,
-                                              "chunks_file": str(folder / serving.retrieval["chunks_file"])})
+        serving = replace(
+            serving, retrieval={**serving.retrieval, "chunks_file": str(folder / serving.retrieval["chunks_file"])}
+        )
     report = record.get("eval_report")
     task = record.get("task") or _task_of_run_record(record)
     scoring_mode = record.get("scoring_mode") or (context or {}).get("scoring_mode")
@@ -212,8 +248,13 @@ def bundle_from_export(folder: str | Path) -> ModelBundle:
     )
 
 
-def export_record(bundle: ModelBundle, *, base_model: str | None, files: Mapping[str, str] | None = None,
-                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def export_record(
+    bundle: ModelBundle,
+    *,
+    base_model: str | None,
+    files: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The ``brewslm_export.json`` of an export folder made from ``bundle``: the bundle's fields with
     paths made relative to the folder (``eval_report`` -> "report.json" once copied there; the chunks
     file -> ``CHUNKS_FILE``). ``base_model`` is the base the merged weights came from (evaluation's
@@ -241,8 +282,10 @@ def export_record(bundle: ModelBundle, *, base_model: str | None, files: Mapping
 
 # --- pieces ----------------------------------------------------------------------------------------
 
-def twist_serving_settings(recipe: Mapping[str, Any] | None, section: Mapping[str, Any],
-                           twist_dir: Path) -> ServingSettings:
+
+def twist_serving_settings(
+    recipe: Mapping[str, Any] | None, section: Mapping[str, Any], twist_dir: Path
+) -> ServingSettings:
     """The settings the recipe's twist derives from its eval-stage section (none without a twist)."""
     if not recipe or not recipe.get("twist"):
         return ServingSettings()
@@ -250,8 +293,9 @@ def twist_serving_settings(recipe: Mapping[str, Any] | None, section: Mapping[st
     return ServingSettings.from_dict(twist.serving_settings(section, twist_dir) if twist else {})
 
 
-def with_dataset_schema(settings: ServingSettings, task: str | None, scoring_mode: str | None,
-                        manifest: Mapping[str, Any] | None) -> ServingSettings:
+def with_dataset_schema(
+    settings: ServingSettings, task: str | None, scoring_mode: str | None, manifest: Mapping[str, Any] | None
+) -> ServingSettings:
     """field_match bundles without a recipe schema get the dataset's (the manifest's
     ``output_schema.json_schema``, which the field_match handler scores against too)."""
     if settings.json_schema is not None or task != "structured_extraction" or scoring_mode != "field_match":

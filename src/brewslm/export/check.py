@@ -69,13 +69,22 @@ print(json.dumps(out))
 """
 
 
-def run_side(python: str | Path, folder: str | Path, prompts: Sequence[str] = PROMPTS,
-             new_tokens: int = NEW_TOKENS, timeout: float = 600) -> dict[str, Any]:
+def run_side(
+    python: str | Path,
+    folder: str | Path,
+    prompts: Sequence[str] = PROMPTS,
+    new_tokens: int = NEW_TOKENS,
+    timeout: float = 600,
+) -> dict[str, Any]:
     """Load ``folder`` with the transformers of ``python`` and generate; the side's JSON (or its
     ``error``: the loading failure, or why the script itself failed)."""
     try:
-        done = subprocess.run([str(python), "-c", SIDE_SCRIPT, str(folder), json.dumps(list(prompts)), str(new_tokens)],
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [str(python), "-c", SIDE_SCRIPT, str(folder), json.dumps(list(prompts)), str(new_tokens)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return {"error": f"{python}: {exc}"}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -100,9 +109,14 @@ def compare(here: Mapping[str, Any], pinned: Mapping[str, Any]) -> dict[str, Any
     tokens = sum(a["prompt_ids"] == b["prompt_ids"] for a, b in pairs)
     outputs = sum(a["ids"] == b["ids"] for a, b in pairs)
     examples = [{"here": a["text"], "pinned": b["text"]} for a, b in pairs]
-    return {**result, "passed": tokens == outputs == len(pairs) and result["rope_theta"][0] == result["rope_theta"][1],
-            "prompts": len(pairs), "tokens_agree": tokens / len(pairs), "outputs_agree": outputs / len(pairs),
-            "examples": examples}
+    return {
+        **result,
+        "passed": tokens == outputs == len(pairs) and result["rope_theta"][0] == result["rope_theta"][1],
+        "prompts": len(pairs),
+        "tokens_agree": tokens / len(pairs),
+        "outputs_agree": outputs / len(pairs),
+        "examples": examples,
+    }
 
 
 def pinned_python(progress: Callable[[str], None] | None = None) -> Path:
@@ -114,21 +128,26 @@ def pinned_python(progress: Callable[[str], None] | None = None) -> Path:
     if python.is_file() and (env / "ready").is_file():
         return python
     say = progress or (lambda line: None)
-    say(f"creating the check environment (transformers {PINNED_TRANSFORMERS}, torch {PINNED_TORCH} CPU) in {env}: "
-        "a minute or two, once")
+    say(
+        f"creating the check environment (transformers {PINNED_TRANSFORMERS}, torch {PINNED_TORCH} CPU) in {env}: "
+        "a minute or two, once"
+    )
     venv.create(env, with_pip=True, clear=True)
     for packages in ([f"torch=={PINNED_TORCH}"], [f"transformers=={PINNED_TRANSFORMERS}", "safetensors", "jinja2"]):
         done = subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], capture_output=True, text=True)
         if done.returncode != 0:
             tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ConfigError(f"could not install {' '.join(packages)} into {env}: {tail[:200]}; "
-                              "pass a python with transformers 4.x installed instead")
+            raise ConfigError(
+                f"could not install {' '.join(packages)} into {env}: {tail[:200]}; "
+                "pass a python with transformers 4.x installed instead"
+            )
     (env / "ready").write_text("ok\n", encoding="utf-8")
     return python
 
 
-def check_folder(folder: str | Path, python: str | Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def check_folder(
+    folder: str | Path, python: str | Path | None = None, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Compare the folder's greedy outputs here and under the pinned transformers (``python``, or
     the cached pinned environment)."""
     if not (Path(folder) / "config.json").is_file():

@@ -66,8 +66,9 @@ def table_of(rows: Sequence[Mapping[str, Any]]) -> tuple[Any, list[str]]:
         try:
             arrays[key] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            arrays[key] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in values],
-                                   type=pa.string())
+            arrays[key] = pa.array(
+                [None if v is None else json.dumps(v, ensure_ascii=False) for v in values], type=pa.string()
+            )
             as_json.append(key)
     return pa.table(arrays), as_json
 
@@ -105,8 +106,14 @@ def _yaml_header(manifest: Mapping[str, Any], splits: Mapping[str, int]) -> list
     category = TASK_CATEGORIES.get(str(manifest.get("task_profile")))
     if category:
         lines += ["task_categories:", f"- {category}"]
-    lines += ["size_categories:", f"- {size_category(sum(splits.values()))}", "tags:", "- brewslm",
-              f"- {manifest.get('task_profile')}", "---"]
+    lines += [
+        "size_categories:",
+        f"- {size_category(sum(splits.values()))}",
+        "tags:",
+        "- brewslm",
+        f"- {manifest.get('task_profile')}",
+        "---",
+    ]
     return lines
 
 
@@ -115,24 +122,34 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_dataset_card(manifest: Mapping[str, Any], splits: Mapping[str, int],
-                        json_columns: Mapping[str, Sequence[str]] | None = None) -> str:
+def render_dataset_card(
+    manifest: Mapping[str, Any], splits: Mapping[str, int], json_columns: Mapping[str, Sequence[str]] | None = None
+) -> str:
     """The card's Markdown from the version's manifest (pure: the same manifest gives the same card)."""
     counts = manifest.get("counts") or {}
     source = manifest.get("source") or {}
     split_policy = manifest.get("split") or {}
     name, version = manifest.get("name"), manifest.get("version")
     lines = _yaml_header(manifest, splits)
-    lines += ["", f"# {name} (version {version})", "",
-              f"A {manifest.get('task_profile')} dataset imported and mapped with BrewSLM "
-              f"{manifest.get('brewslm_version') or ''}".rstrip() + ".", "",
-              "## Source", "",
-              f"- name: `{source.get('name') or '-'}`",
-              f"- fingerprint: `{source.get('fingerprint') or '-'}`",
-              f"- content hash of the records: `{manifest.get('content_hash') or '-'}`",
-              f"- imported: {manifest.get('created_at') or '-'}", "",
-              "## Mapping", "",
-              f"- mapper: `{manifest.get('mapper_id')}`"]
+    lines += [
+        "",
+        f"# {name} (version {version})",
+        "",
+        f"A {manifest.get('task_profile')} dataset imported and mapped with BrewSLM "
+        f"{manifest.get('brewslm_version') or ''}".rstrip()
+        + ".",
+        "",
+        "## Source",
+        "",
+        f"- name: `{source.get('name') or '-'}`",
+        f"- fingerprint: `{source.get('fingerprint') or '-'}`",
+        f"- content hash of the records: `{manifest.get('content_hash') or '-'}`",
+        f"- imported: {manifest.get('created_at') or '-'}",
+        "",
+        "## Mapping",
+        "",
+        f"- mapper: `{manifest.get('mapper_id')}`",
+    ]
     field_map = manifest.get("field_map") or {}
     if field_map:
         lines += ["", "| source field | mapped to |", "|---|---|"]
@@ -144,26 +161,42 @@ def render_dataset_card(manifest: Mapping[str, Any], splits: Mapping[str, int],
     lines += [f"| {split} | {count} |" for split, count in splits.items()]
     if split_policy:
         ratios = split_policy.get("ratios") or {}
-        lines += ["", f"Split policy: {split_policy.get('assign', '-')} by {split_policy.get('policy', '-')} "
-                      f"(seed {split_policy.get('seed', '-')}" + (", " + ", ".join(f"{k} {v}" for k, v in ratios.items())
-                                                                  if ratios else "") + ")."]
+        lines += [
+            "",
+            f"Split policy: {split_policy.get('assign', '-')} by {split_policy.get('policy', '-')} "
+            f"(seed {split_policy.get('seed', '-')}"
+            + (", " + ", ".join(f"{k} {v}" for k, v in ratios.items()) if ratios else "")
+            + ").",
+        ]
     rejected = counts.get("rejected") or {}
-    lines += ["", "## What the import dropped", "",
-              f"- rows read: {counts.get('rows_read', '-')}, records accepted: {counts.get('accepted', '-')}",
-              f"- duplicates dropped: {counts.get('duplicates', 0)}",
-              f"- rows rejected: {counts.get('rejected_total', sum(rejected.values()) if rejected else 0)}"]
+    lines += [
+        "",
+        "## What the import dropped",
+        "",
+        f"- rows read: {counts.get('rows_read', '-')}, records accepted: {counts.get('accepted', '-')}",
+        f"- duplicates dropped: {counts.get('duplicates', 0)}",
+        f"- rows rejected: {counts.get('rejected_total', sum(rejected.values()) if rejected else 0)}",
+    ]
     if rejected:
         lines += ["", "| rejection reason | rows |", "|---|---|"]
         lines += [f"| {_cell(reason)} | {count} |" for reason, count in sorted(rejected.items(), key=lambda kv: -kv[1])]
-    lines += ["", "Rejected rows are not part of this upload; they stay in the BrewSLM workspace "
-                  f"(`brewslm data preview {name} --rejected`)."]
+    lines += [
+        "",
+        "Rejected rows are not part of this upload; they stay in the BrewSLM workspace "
+        f"(`brewslm data preview {name} --rejected`).",
+    ]
     warnings = manifest.get("warnings") or []
     if warnings:
         lines += ["", "## Import warnings", ""] + [f"- {_cell(w)}" for w in warnings]
     if json_columns:
-        lines += ["", "## Columns stored as JSON text", "",
-                  "These columns hold values of more than one type, which a Parquet column cannot; each value is "
-                  "its JSON text:", ""]
+        lines += [
+            "",
+            "## Columns stored as JSON text",
+            "",
+            "These columns hold values of more than one type, which a Parquet column cannot; each value is "
+            "its JSON text:",
+            "",
+        ]
         lines += [f"- {split}: {', '.join(f'`{c}`' for c in columns)}" for split, columns in json_columns.items()]
     return "\n".join(lines) + "\n"
 

@@ -62,16 +62,18 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from brewslm.base_models import quiet_loading
 from brewslm.errors import ConfigError
 from brewslm.export.bundle import ModelBundle
 from brewslm.export.hf import prepare_out_dir, source_bundle
 from brewslm.export.modelfile import write_modelfile
-from brewslm.base_models import quiet_loading
 
 QUANTS = ("f32", "f16", "q8_0")
 LLAMA_MODEL_TYPES = ("llama",)
-LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+LLAMA3_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 
 VERIFY_PROMPTS = (
     "Hello! Who are you?",
@@ -123,18 +125,23 @@ class GgufVerification:
 
     @property
     def passed(self) -> bool:
-        return (self.tokens_match and self.max_rel_diff <= self.tolerance.max_rel_diff
-                and self.top1_agreement >= self.tolerance.min_top1)
+        return (
+            self.tokens_match
+            and self.max_rel_diff <= self.tolerance.max_rel_diff
+            and self.top1_agreement >= self.tolerance.min_top1
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "max_rel_diff": self.max_rel_diff, "passed": self.passed}
 
     def describe(self) -> str:
-        return (f"max |logit diff| {self.max_abs_diff:.3g} ({self.max_rel_diff:.2e} of the logit scale "
-                f"{self.logit_scale:.3g}; allowed {self.tolerance.max_rel_diff:g}), mean {self.mean_abs_diff:.3g}, "
-                f"top-1 agreement {self.top1_agreement:.3f} (needs {self.tolerance.min_top1:g}) over "
-                f"{self.positions} positions of {self.prompts} prompts, tokenizer "
-                f"{'identical' if self.tokens_match else 'DIFFERENT'}")
+        return (
+            f"max |logit diff| {self.max_abs_diff:.3g} ({self.max_rel_diff:.2e} of the logit scale "
+            f"{self.logit_scale:.3g}; allowed {self.tolerance.max_rel_diff:g}), mean {self.mean_abs_diff:.3g}, "
+            f"top-1 agreement {self.top1_agreement:.3f} (needs {self.tolerance.min_top1:g}) over "
+            f"{self.positions} positions of {self.prompts} prompts, tokenizer "
+            f"{'identical' if self.tokens_match else 'DIFFERENT'}"
+        )
 
 
 @dataclass(frozen=True)
@@ -152,29 +159,45 @@ class GgufExport:
     converter: str = "builtin"  # which converter wrote it: llama.cpp or builtin
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": "gguf", "path": str(self.path), "quant": self.quant, "name": self.bundle.name,
-                "source": self.bundle.kind, "tensors": self.tensors, "bytes": self.bytes,
-                "type_counts": self.type_counts, "seconds": round(self.seconds, 1), "converter": self.converter,
-                "verification": self.verification.to_dict() if self.verification else None}
+        return {
+            "format": "gguf",
+            "path": str(self.path),
+            "quant": self.quant,
+            "name": self.bundle.name,
+            "source": self.bundle.kind,
+            "tensors": self.tensors,
+            "bytes": self.bytes,
+            "type_counts": self.type_counts,
+            "seconds": round(self.seconds, 1),
+            "converter": self.converter,
+            "verification": self.verification.to_dict() if self.verification else None,
+        }
 
 
 # --- checks and conventions (pure) -------------------------------------------------------------------
+
 
 def check_llama(config: Any) -> None:
     """Refuse what this writer cannot express in llama.cpp's llama architecture."""
     model_type = getattr(config, "model_type", None)
     if model_type not in LLAMA_MODEL_TYPES:
-        raise ConfigError(f"GGUF export supports Llama-family models (model_type 'llama'); this model's architecture "
-                          f"is '{model_type}' ({', '.join(getattr(config, 'architectures', None) or ['?'])}); "
-                          "export it with --format hf instead")
+        raise ConfigError(
+            f"GGUF export supports Llama-family models (model_type 'llama'); this model's architecture "
+            f"is '{model_type}' ({', '.join(getattr(config, 'architectures', None) or ['?'])}); "
+            "export it with --format hf instead"
+        )
     rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
     rope_type = rope.get("rope_type") or rope.get("type") or "default"
     if rope_type != "default":
-        raise ConfigError(f"GGUF export supports plain RoPE only; this model uses rope_type '{rope_type}'; "
-                          "export it with --format hf instead")
+        raise ConfigError(
+            f"GGUF export supports plain RoPE only; this model uses rope_type '{rope_type}'; "
+            "export it with --format hf instead"
+        )
     if getattr(config, "attention_bias", False) or getattr(config, "mlp_bias", False):
-        raise ConfigError("GGUF export supports Llama models without attention/MLP biases; this one has them; "
-                          "export it with --format hf instead")
+        raise ConfigError(
+            "GGUF export supports Llama models without attention/MLP biases; this one has them; "
+            "export it with --format hf instead"
+        )
 
 
 def rope_theta(config: Any) -> float:
@@ -191,27 +214,44 @@ def permute_qk(weights: np.ndarray, n_head: int, n_head_kv: int | None = None) -
     llama.cpp interleaves them ([x0, y0, x1, y1 ...]); transformers' GGUF loader undoes this."""
     if n_head_kv is not None and n_head != n_head_kv:
         n_head = n_head_kv
-    return (weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
-            .swapaxes(1, 2).reshape(weights.shape))
+    return (
+        weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(weights.shape)
+    )
 
 
 def tokenizer_pre(pre_tokenizer: Mapping[str, Any] | None) -> str:
     """``tokenizer.ggml.pre`` for a byte-level BPE tokenizer's ``pre_tokenizer`` (tokenizer.json)."""
+
     def byte_level(step: Mapping[str, Any], regex: bool) -> bool:
         return step.get("type") == "ByteLevel" and bool(step.get("use_regex", True)) is regex
 
-    steps = [pre_tokenizer] if pre_tokenizer and pre_tokenizer.get("type") != "Sequence" \
+    steps = (
+        [pre_tokenizer]
+        if pre_tokenizer and pre_tokenizer.get("type") != "Sequence"
         else list((pre_tokenizer or {}).get("pretokenizers") or [])
+    )
     if len(steps) == 1 and byte_level(steps[0], True):
         return "gpt-2"
-    if len(steps) == 2 and steps[0].get("type") == "Digits" and steps[0].get("individual_digits") \
-            and byte_level(steps[1], True):
+    if (
+        len(steps) == 2
+        and steps[0].get("type") == "Digits"
+        and steps[0].get("individual_digits")
+        and byte_level(steps[1], True)
+    ):
         return "smollm"
-    if len(steps) == 2 and steps[0].get("type") == "Split" \
-            and (steps[0].get("pattern") or {}).get("Regex") == LLAMA3_SPLIT and byte_level(steps[1], False):
+    if (
+        len(steps) == 2
+        and steps[0].get("type") == "Split"
+        and (steps[0].get("pattern") or {}).get("Regex") == LLAMA3_SPLIT
+        and byte_level(steps[1], False)
+    ):
         return "llama-bpe"
-    raise ConfigError(f"GGUF export knows the GPT-2, SmolLM and Llama 3 byte-level pre-tokenizers; this tokenizer's is "
-                      f"{json.dumps(pre_tokenizer)[:200]}; export it with --format hf instead")
+    raise ConfigError(
+        f"GGUF export knows the GPT-2, SmolLM and Llama 3 byte-level pre-tokenizers; this tokenizer's is "
+        f"{json.dumps(pre_tokenizer)[:200]}; export it with --format hf instead"
+    )
 
 
 def vocab_entries(tokenizer: Any, vocab_size: int) -> tuple[list[str], list[int]]:
@@ -255,6 +295,7 @@ def tensor_payload(name: str, array: np.ndarray, quant: str) -> tuple[np.ndarray
 
 # --- writing -------------------------------------------------------------------------------------------
 
+
 def write_gguf(model: Any, tokenizer: Any, path: Path, quant: str, *, name: str) -> dict[str, int]:
     """Write ``model`` (a float32 Llama) and ``tokenizer`` to ``path``; returns tensors per GGML type."""
     import gguf
@@ -268,13 +309,18 @@ def write_gguf(model: Any, tokenizer: Any, path: Path, quant: str, *, name: str)
         config.save_pretrained(folder)  # special token ids for SpecialVocab
         tokenizer_json = json.loads((Path(folder) / "tokenizer.json").read_text(encoding="utf-8"))
         if (tokenizer_json.get("model") or {}).get("type") != "BPE":
-            raise ConfigError(f"GGUF export supports byte-level BPE tokenizers; this one is "
-                              f"{(tokenizer_json.get('model') or {}).get('type')}; export it with --format hf instead")
+            raise ConfigError(
+                f"GGUF export supports byte-level BPE tokenizers; this one is "
+                f"{(tokenizer_json.get('model') or {}).get('type')}; export it with --format hf instead"
+            )
         pre = tokenizer_pre(tokenizer_json.get("pre_tokenizer"))
         special = gguf.SpecialVocab(folder, load_merges=True, n_vocab=config.vocab_size)
 
-    file_types = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
-                  "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}
+    file_types = {
+        "f32": gguf.LlamaFileType.ALL_F32,
+        "f16": gguf.LlamaFileType.MOSTLY_F16,
+        "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+    }
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_type(gguf.GGUFType.MODEL)
     writer.add_name(name)
@@ -309,8 +355,10 @@ def write_gguf(model: Any, tokenizer: Any, path: Path, quant: str, *, name: str)
             continue  # llama.cpp reuses token_embd when there is no output tensor
         gguf_name = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         if gguf_name is None:
-            raise ConfigError(f"GGUF export cannot map the tensor '{hf_name}' to llama.cpp's names; "
-                              "export it with --format hf instead")
+            raise ConfigError(
+                f"GGUF export cannot map the tensor '{hf_name}' to llama.cpp's names; "
+                "export it with --format hf instead"
+            )
         array = tensor.detach().to("cpu").float().numpy()
         if hf_name.endswith("self_attn.q_proj.weight"):
             array = permute_qk(array, config.num_attention_heads, config.num_attention_heads)
@@ -328,26 +376,36 @@ def write_gguf(model: Any, tokenizer: Any, path: Path, quant: str, *, name: str)
 
 # --- verification --------------------------------------------------------------------------------------
 
+
 def verification_prompts(tokenizer: Any) -> list[str]:
     """``VERIFY_PROMPTS`` through the chat template (with the generation prompt), or as raw text."""
     if getattr(tokenizer, "chat_template", None):
-        return [tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
-                                              add_generation_prompt=True) for text in VERIFY_PROMPTS]
+        return [
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+            )
+            for text in VERIFY_PROMPTS
+        ]
     return list(VERIFY_PROMPTS)
 
 
-def compare_logits(expected: Sequence[np.ndarray], actual: Sequence[np.ndarray], *, quant: str,
-                   tokens_match: bool) -> GgufVerification:
+def compare_logits(
+    expected: Sequence[np.ndarray], actual: Sequence[np.ndarray], *, quant: str, tokens_match: bool
+) -> GgufVerification:
     """Per-prompt ``[positions, vocab]`` logits of the model and of the GGUF -> the verification numbers."""
     diffs = [np.abs(a - e) for e, a in zip(expected, actual)]
     agree = sum(int((a.argmax(-1) == e.argmax(-1)).sum()) for e, a in zip(expected, actual))
     positions = sum(e.shape[0] for e in expected)
     return GgufVerification(
-        quant=quant, prompts=len(expected), positions=positions,
+        quant=quant,
+        prompts=len(expected),
+        positions=positions,
         max_abs_diff=float(max(d.max() for d in diffs)),
         mean_abs_diff=float(sum(d.sum() for d in diffs) / sum(d.size for d in diffs)),
         logit_scale=float(max(np.abs(e).max() for e in expected)),
-        top1_agreement=agree / positions, tokens_match=tokens_match, tolerance=TOLERANCES[quant],
+        top1_agreement=agree / positions,
+        tokens_match=tokens_match,
+        tolerance=TOLERANCES[quant],
     )
 
 
@@ -375,6 +433,7 @@ def verify_gguf(model: Any, tokenizer: Any, path: Path, quant: str) -> GgufVerif
 
 # --- the export ----------------------------------------------------------------------------------------
 
+
 def load_merged(bundle: ModelBundle) -> tuple[Any, Any]:
     """The bundle's model with any adapter folded in, float32 on CPU, and its tokenizer."""
     import torch
@@ -397,9 +456,16 @@ def gguf_file_name(name: str, quant: str) -> str:
     return f"{safe}-{quant}.gguf"
 
 
-def export_gguf(spec: str | Path | ModelBundle, out_dir: str | Path, *, quant: str = "f16",
-                overwrite: bool = False, verify: bool = True, converter: str = "auto",
-                progress: Any = None) -> GgufExport:
+def export_gguf(
+    spec: str | Path | ModelBundle,
+    out_dir: str | Path,
+    *,
+    quant: str = "f16",
+    overwrite: bool = False,
+    verify: bool = True,
+    converter: str = "auto",
+    progress: Any = None,
+) -> GgufExport:
     """Write ``<out>/<name>-<quant>.gguf``, an Ollama ``Modelfile`` beside it (``export.modelfile``)
     and, verified, ``<name>-<quant>.verify.json``.
 
@@ -417,9 +483,10 @@ def export_gguf(spec: str | Path | ModelBundle, out_dir: str | Path, *, quant: s
         converter = "llama.cpp" if quant in llamacpp.K_QUANTS or llamacpp.cached_tooling() is not None else "builtin"
     allowed = llamacpp.QUANT_TYPES if converter == "llama.cpp" else QUANTS
     if quant not in allowed:
-        raise ConfigError(f"GGUF quantization '{quant}' is not one the {converter} converter writes; use one of: "
-                          f"{', '.join(allowed)}" + (" (K-quants need --converter llama.cpp)" if quant in
-                                                      llamacpp.K_QUANTS else ""))
+        raise ConfigError(
+            f"GGUF quantization '{quant}' is not one the {converter} converter writes; use one of: "
+            f"{', '.join(allowed)}" + (" (K-quants need --converter llama.cpp)" if quant in llamacpp.K_QUANTS else "")
+        )
     started = time.perf_counter()
     bundle = source_bundle(spec)
     out = Path(out_dir).expanduser()
@@ -439,14 +506,29 @@ def export_gguf(spec: str | Path | ModelBundle, out_dir: str | Path, *, quant: s
     write_modelfile(path, tokenizer, model.config, generation.to_dict() if generation is not None else None)
     verification = None
     if verify:
-        verification = (verify_gguf(model, tokenizer, path, quant) if tools is None
-                        else verify_in_llamacpp(tools, model, tokenizer, path, quant))
-        path.with_suffix(".verify.json").write_text(json.dumps(verification.to_dict(), indent=2) + "\n",
-                                                     encoding="utf-8")
+        verification = (
+            verify_gguf(model, tokenizer, path, quant)
+            if tools is None
+            else verify_in_llamacpp(tools, model, tokenizer, path, quant)
+        )
+        path.with_suffix(".verify.json").write_text(
+            json.dumps(verification.to_dict(), indent=2) + "\n", encoding="utf-8"
+        )
         if not verification.passed:
-            raise ConfigError(f"GGUF check failed for {path}: {verification.describe()}; the file is kept for inspection")
-    return GgufExport(path, quant, bundle, sum(counts.values()), path.stat().st_size, time.perf_counter() - started,
-                      verification, counts, converter)
+            raise ConfigError(
+                f"GGUF check failed for {path}: {verification.describe()}; the file is kept for inspection"
+            )
+    return GgufExport(
+        path,
+        quant,
+        bundle,
+        sum(counts.values()),
+        path.stat().st_size,
+        time.perf_counter() - started,
+        verification,
+        counts,
+        converter,
+    )
 
 
 def _write_with_llamacpp(tools: Any, bundle: ModelBundle, path: Path, quant: str, model: Any, tokenizer: Any) -> None:
@@ -482,8 +564,10 @@ def verify_in_llamacpp(tools: Any, model: Any, tokenizer: Any, path: Path, quant
             same_tokens &= own == llama_ids
             expected.append(model(input_ids=torch.tensor([own])).logits[0].float().numpy())
     if not same_tokens:  # compare what can be compared; the verification fails on the tokens anyway
-        actual = [a[:len(e)] if len(a) >= len(e) else np.pad(a, ((0, len(e) - len(a)), (0, 0)))
-                  for e, a in zip(expected, actual)]
+        actual = [
+            a[: len(e)] if len(a) >= len(e) else np.pad(a, ((0, len(e) - len(a)), (0, 0)))
+            for e, a in zip(expected, actual)
+        ]
     return compare_logits(expected, actual, quant=quant, tokens_match=same_tokens)
 
 

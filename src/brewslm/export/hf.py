@@ -47,8 +47,14 @@ class HfExport:
     files: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": "hf", "out_dir": str(self.out_dir), "name": self.bundle.name, "source": self.bundle.kind,
-                "task": self.bundle.task, "files": self.files}
+        return {
+            "format": "hf",
+            "out_dir": str(self.out_dir),
+            "name": self.bundle.name,
+            "source": self.bundle.kind,
+            "task": self.bundle.task,
+            "files": self.files,
+        }
 
 
 def source_bundle(spec: str | Path | ModelBundle) -> ModelBundle:
@@ -74,9 +80,11 @@ def export_hf(spec: str | Path | ModelBundle, out_dir: str | Path, *, overwrite:
 
     bundle = source_bundle(spec)
     if bundle.run_dir is None or bundle.kind not in ("run", "recipe"):
-        raise ConfigError(f"'{bundle.name}' is a {'merged export' if bundle.kind == 'export' else 'plain model'} "
-                          f"folder, there is nothing to merge; export a training run or recipe "
-                          "(or use --format gguf on this folder)")
+        raise ConfigError(
+            f"'{bundle.name}' is a {'merged export' if bundle.kind == 'export' else 'plain model'} "
+            f"folder, there is nothing to merge; export a training run or recipe "
+            "(or use --format gguf on this folder)"
+        )
     out = Path(out_dir).expanduser()
     prepare_out_dir(out, overwrite=overwrite)
     export_merged(bundle.run_dir, out, overwrite=True)  # emptiness checked above
@@ -86,8 +94,9 @@ def export_hf(spec: str | Path | ModelBundle, out_dir: str | Path, *, overwrite:
     if bundle.recipe is not None:
         import yaml
 
-        (out / RECIPE_FILE).write_text(yaml.safe_dump(bundle.recipe, sort_keys=False, allow_unicode=True),
-                                       encoding="utf-8")
+        (out / RECIPE_FILE).write_text(
+            yaml.safe_dump(bundle.recipe, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         files["recipe"] = RECIPE_FILE
     files.update(copy_report_files(bundle.eval_report, out))
     chunks = (bundle.serving.retrieval or {}).get("chunks_file")
@@ -102,9 +111,15 @@ def export_hf(spec: str | Path | ModelBundle, out_dir: str | Path, *, overwrite:
     (out / CARD_FILE).write_text(render_model_card(facts), encoding="utf-8")
     # export_merged's provenance keys stay (evaluation reads base_model from them); the bundle's join them
     provenance = json.loads((out / EXPORT_RECORD).read_text(encoding="utf-8"))
-    record = {**provenance, **export_record(bundle, base_model=provenance.get("base_model"), files=files,
-                                            extra={k: provenance[k] for k in ("run_name", "dataset", "method")
-                                                   if k in provenance})}
+    record = {
+        **provenance,
+        **export_record(
+            bundle,
+            base_model=provenance.get("base_model"),
+            files=files,
+            extra={k: provenance[k] for k in ("run_name", "dataset", "method") if k in provenance},
+        ),
+    }
     (out / EXPORT_RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return HfExport(out, bundle, files)
 
@@ -133,5 +148,13 @@ def _weights_name(out: Path) -> str:
     return index.name if index.is_file() else next((p.name for p in sorted(out.glob("*.safetensors"))), "")
 
 
-__all__ = ["CARD_FILE", "HfExport", "RECIPE_FILE", "REPORT_FILES", "copy_report_files", "export_hf",
-           "prepare_out_dir", "source_bundle"]
+__all__ = [
+    "CARD_FILE",
+    "HfExport",
+    "RECIPE_FILE",
+    "REPORT_FILES",
+    "copy_report_files",
+    "export_hf",
+    "prepare_out_dir",
+    "source_bundle",
+]

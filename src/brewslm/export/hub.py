@@ -52,8 +52,9 @@ def check_repo_id(repo_id: str) -> str:
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     if repo_id.count("/") != 1:
-        raise ConfigError(f"Hub repository '{repo_id}' must be ORG/NAME (your user name or an organisation, then the "
-                          "repository name)")
+        raise ConfigError(
+            f"Hub repository '{repo_id}' must be ORG/NAME (your user name or an organisation, then the repository name)"
+        )
     try:
         validate_repo_id(repo_id)
     except HFValidationError as exc:
@@ -61,9 +62,16 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def push_folder(folder: Path, repo_id: str, *, repo_type: RepoType = "model", private: bool = False,
-                commit_message: str | None = None, token: str | None = None,
-                progress: Callable[[str], None] | None = None) -> PushResult:
+def push_folder(
+    folder: Path,
+    repo_id: str,
+    *,
+    repo_type: RepoType = "model",
+    private: bool = False,
+    commit_message: str | None = None,
+    token: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PushResult:
     """Create ``repo_id`` when missing and upload every file under ``folder`` in one commit."""
     from huggingface_hub import HfApi, get_token
 
@@ -74,19 +82,31 @@ def push_folder(folder: Path, repo_id: str, *, repo_type: RepoType = "model", pr
     token = token or get_token()
     endpoint = hub_endpoint()
     if not token:
-        raise ConfigError(f"pushing to {repo_id} needs a Hub token with write access: set HF_TOKEN or run "
-                          "`hf auth login`")
+        raise ConfigError(
+            f"pushing to {repo_id} needs a Hub token with write access: set HF_TOKEN or run `hf auth login`"
+        )
     api = HfApi(endpoint=endpoint, token=token)
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     say = progress or (lambda line: None)
     with _one_line_errors(repo_id, repo_type, endpoint):
         say(f"pushing {len(files)} files to {endpoint}/{_url_path(repo_id, repo_type)}")
         created = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-        commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo_type,
-                                   commit_message=commit_message or f"Upload with BrewSLM ({len(files)} files)",
-                                   ignore_patterns=IGNORED)
-    return PushResult(repo_id=repo_id, repo_type=repo_type, url=str(created), commit=commit.oid, files=files,
-                      private=private, endpoint=endpoint)
+        commit = api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type=repo_type,
+            commit_message=commit_message or f"Upload with BrewSLM ({len(files)} files)",
+            ignore_patterns=IGNORED,
+        )
+    return PushResult(
+        repo_id=repo_id,
+        repo_type=repo_type,
+        url=str(created),
+        commit=commit.oid,
+        files=files,
+        private=private,
+        endpoint=endpoint,
+    )
 
 
 def _url_path(repo_id: str, repo_type: str) -> str:
@@ -115,15 +135,21 @@ def _one_line_errors(repo_id: str, repo_type: str, endpoint: str) -> Iterator[No
         if not _is_transport_error(exc):
             raise
         cause = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise ConfigError(f"could not reach the Hub at {where} ({cause}); check the network, or HF_ENDPOINT if you "
-                          "use a mirror") from None
+        raise ConfigError(
+            f"could not reach the Hub at {where} ({cause}); check the network, or HF_ENDPOINT if you use a mirror"
+        ) from None
 
 
 def _is_transport_error(exc: BaseException) -> bool:
     """A connection, DNS, TLS or timeout failure: an ``OSError`` or an error of the client's HTTP library
     (httpx, or the httpx2 fork that recent huggingface_hub releases use)."""
-    return isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests",
-                                                                              "urllib3")
+    return isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "requests",
+        "urllib3",
+    )
 
 
 __all__ = ["PushResult", "check_repo_id", "hub_endpoint", "push_folder"]

@@ -45,8 +45,10 @@ LLAMA_CPP_PYTHON = "0.3.36"
 CONVERTER_TYPES = ("f32", "f16", "bf16", "q8_0")  # convert_hf_to_gguf.py --outtype
 K_QUANTS = {"q4_k_m": 15, "q5_k_m": 17, "q6_k": 18}  # llama_ftype of llama.cpp's quantizer
 QUANT_TYPES = ("f32", "f16", "q8_0", *K_QUANTS)
-BUILD_FLAGS = ("-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF "
-               "-DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF")
+BUILD_FLAGS = (
+    "-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF "
+    "-DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF"
+)
 VENDOR = "vendor/llama.cpp/"
 CONVERTER_PARTS = ("convert_hf_to_gguf.py", "conversion/", "gguf-py/")
 Progress = Callable[[str], None]
@@ -116,12 +118,19 @@ def cached_tooling() -> Tooling | None:
     return None
 
 
-def _run(command: Sequence[str], what: str, *, env: dict[str, str] | None = None, progress: Progress | None = None,
-         cwd: Path | None = None) -> str:
+def _run(
+    command: Sequence[str],
+    what: str,
+    *,
+    env: dict[str, str] | None = None,
+    progress: Progress | None = None,
+    cwd: Path | None = None,
+) -> str:
     """Run ``command``; its output streamed (``[n/m]`` build steps become progress lines); a failure is one line."""
     say = progress or (lambda line: None)
-    process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                               cwd=cwd)
+    process = subprocess.Popen(
+        list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd
+    )
     lines: list[str] = []
     last_step = -1
     assert process.stdout is not None
@@ -149,26 +158,59 @@ def ensure_tooling(progress: Progress | None = None) -> Tooling:
     root.mkdir(parents=True, exist_ok=True)
     sdist = next(iter(sorted(root.glob("llama_cpp_python-*.tar.gz"))), None)
     if sdist is None:
-        say(f"llama.cpp tooling: fetching llama-cpp-python {LLAMA_CPP_PYTHON} (its source carries llama.cpp's converter)")
-        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-              f"llama-cpp-python=={LLAMA_CPP_PYTHON}", "-d", str(root)], "downloading llama-cpp-python")
+        say(
+            f"llama.cpp tooling: fetching llama-cpp-python {LLAMA_CPP_PYTHON} (its source carries llama.cpp's converter)"
+        )
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"llama-cpp-python=={LLAMA_CPP_PYTHON}",
+                "-d",
+                str(root),
+            ],
+            "downloading llama-cpp-python",
+        )
         sdist = next(iter(sorted(root.glob("llama_cpp_python-*.tar.gz"))))
     if not (root / "src" / "ready").is_file():
         _extract_converter(sdist, root / "src")
     if importlib.util.find_spec("llama_cpp") is None and not (root / "site" / "ready").is_file():
         wheels = root / "wheels"
         if not any(wheels.glob("llama_cpp_python-*.whl")):
-            say(f"llama.cpp tooling: building llama.cpp (llama-cpp-python {LLAMA_CPP_PYTHON}) once: about 10-30 minutes "
-                f"on a 2-core CPU, then cached in {root}")
-            env = {**os.environ, "CMAKE_ARGS": BUILD_FLAGS,
-                   "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}
-            _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(wheels), str(sdist)],
-                 "building llama.cpp", env=env, progress=say)
+            say(
+                f"llama.cpp tooling: building llama.cpp (llama-cpp-python {LLAMA_CPP_PYTHON}) once: about 10-30 minutes "
+                f"on a 2-core CPU, then cached in {root}"
+            )
+            env = {**os.environ, "CMAKE_ARGS": BUILD_FLAGS, "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}
+            _run(
+                [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(wheels), str(sdist)],
+                "building llama.cpp",
+                env=env,
+                progress=say,
+            )
         wheel = next(iter(sorted(wheels.glob("llama_cpp_python-*.whl"))))
         site = root / "site"
         shutil.rmtree(site, ignore_errors=True)
-        _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel),
-              "diskcache>=5.6.1"], "installing the llama.cpp binding")
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--target",
+                str(site),
+                str(wheel),
+                "diskcache>=5.6.1",
+            ],
+            "installing the llama.cpp binding",
+        )
         (site / "ready").write_text(LLAMA_CPP_PYTHON + "\n", encoding="utf-8")
     found = cached_tooling()
     assert found is not None
@@ -181,8 +223,11 @@ def _extract_converter(sdist: Path, target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, tarfile.open(sdist) as archive:
         top = archive.getnames()[0].split("/")[0]
         prefix = f"{top}/{VENDOR}"
-        members = [m for m in archive.getmembers()
-                   if m.name.startswith(prefix) and m.name[len(prefix):].startswith(CONVERTER_PARTS)]
+        members = [
+            m
+            for m in archive.getmembers()
+            if m.name.startswith(prefix) and m.name[len(prefix) :].startswith(CONVERTER_PARTS)
+        ]
         if not members:
             raise ConfigError(f"{sdist} holds no llama.cpp converter under {VENDOR}; delete it and retry")
         archive.extractall(tmp, members=members, filter="data")
@@ -194,15 +239,23 @@ def convert(tools: Tooling, folder: Path, out: Path, outtype: str) -> None:
     """A Hugging Face folder -> one GGUF file by llama.cpp's ``convert_hf_to_gguf.py``."""
     if outtype not in CONVERTER_TYPES:
         raise ConfigError(f"the converter writes {', '.join(CONVERTER_TYPES)}, not {outtype}")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tools.gguf_py), os.environ.get("PYTHONPATH")])),
-           "NO_LOCAL_GGUF": ""}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tools.gguf_py), os.environ.get("PYTHONPATH")])),
+        "NO_LOCAL_GGUF": "",
+    }
     try:
-        _run([sys.executable, str(tools.converter), str(folder), "--outfile", str(out), "--outtype", outtype],
-             "llama.cpp's converter", env=env)
+        _run(
+            [sys.executable, str(tools.converter), str(folder), "--outfile", str(out), "--outtype", outtype],
+            "llama.cpp's converter",
+            env=env,
+        )
     except ConfigError as exc:
         if "not supported" in str(exc) or "not recognized" in str(exc):
-            raise ConfigError(f"{exc} (llama.cpp {LLAMA_CPP_PYTHON} cannot convert this model; --converter builtin "
-                              "writes Llama-family models)") from None
+            raise ConfigError(
+                f"{exc} (llama.cpp {LLAMA_CPP_PYTHON} cannot convert this model; --converter builtin "
+                "writes Llama-family models)"
+            ) from None
         raise
 
 
@@ -210,8 +263,11 @@ def quantize(tools: Tooling, source: Path, target: Path, quant: str) -> None:
     """``source`` (f16 / f32 GGUF) -> ``target`` at ``quant`` by llama.cpp's quantizer (K-quants)."""
     if quant not in K_QUANTS:
         raise ConfigError(f"llama.cpp's quantizer is used for {', '.join(K_QUANTS)}, not {quant}")
-    _run([sys.executable, "-c", QUANTIZE_SCRIPT, str(source), str(target), str(K_QUANTS[quant])],
-         f"llama.cpp's quantizer ({quant})", env=tools.runtime_env())
+    _run(
+        [sys.executable, "-c", QUANTIZE_SCRIPT, str(source), str(target), str(K_QUANTS[quant])],
+        f"llama.cpp's quantizer ({quant})",
+        env=tools.runtime_env(),
+    )
 
 
 def llama_logits(tools: Tooling, path: Path, texts: Sequence[str]) -> tuple[list[list[int]], list[Any]]:
@@ -221,8 +277,11 @@ def llama_logits(tools: Tooling, path: Path, texts: Sequence[str]) -> tuple[list
 
     with tempfile.TemporaryDirectory() as tmp:
         arrays = Path(tmp) / "logits.npz"
-        output = _run([sys.executable, "-c", LOGITS_SCRIPT, str(path), json.dumps(list(texts)), str(arrays)],
-                      "running the GGUF in llama.cpp", env=tools.runtime_env())
+        output = _run(
+            [sys.executable, "-c", LOGITS_SCRIPT, str(path), json.dumps(list(texts)), str(arrays)],
+            "running the GGUF in llama.cpp",
+            env=tools.runtime_env(),
+        )
         ids = json.loads(output.strip().splitlines()[-1])["ids"]
         with np.load(arrays) as loaded:
             logits = [loaded[f"p{number}"] for number in range(len(texts))]

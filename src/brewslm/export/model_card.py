@@ -41,8 +41,9 @@ TEXT_SAMPLE = 200  # training rows read for the language and length facts
 WEAKEST = 3  # names listed as the weakest classes / types / fields
 SMALL_TEST_SET = 200  # below this many test rows the card warns about wide intervals
 LANGUAGE_MIN_SHARE = 0.5  # a language is named when at least this share of the sampled rows use it
-SKIPPED_RECORD_KEYS = frozenset({"id", "_key", "label", "subtask", "meta", "spans", "tags", "target", "calls",
-                                 "acceptable"})  # not input text (gold, bookkeeping)
+SKIPPED_RECORD_KEYS = frozenset(
+    {"id", "_key", "label", "subtask", "meta", "spans", "tags", "target", "calls", "acceptable"}
+)  # not input text (gold, bookkeeping)
 
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "English": frozenset("the and is are was to of in that it for you my with this not have be on".split()),
@@ -53,8 +54,15 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "Italian": frozenset("il gli e è che di per una non con del della sono un lo".split()),
     "Dutch": frozenset("de het een en is van dat niet ik op te zijn met voor".split()),
 }
-LANGUAGE_CODES = {"English": "en", "German": "de", "French": "fr", "Spanish": "es", "Portuguese": "pt",
-                  "Italian": "it", "Dutch": "nl"}
+LANGUAGE_CODES = {
+    "English": "en",
+    "German": "de",
+    "French": "fr",
+    "Spanish": "es",
+    "Portuguese": "pt",
+    "Italian": "it",
+    "Dutch": "nl",
+}
 SCRIPTS = ("CYRILLIC", "GREEK", "ARABIC", "HEBREW", "DEVANAGARI", "HANGUL", "HIRAGANA", "KATAKANA", "CJK", "THAI")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -102,6 +110,7 @@ class CardFacts:
 
 
 # --- gathering ---------------------------------------------------------------------------------------
+
 
 def collect_card_facts(bundle: ModelBundle, *, files: Sequence[str] = ()) -> CardFacts:
     """The card's facts for a run or recipe bundle (see the module docstring)."""
@@ -158,8 +167,9 @@ def _training_facts(record: Mapping[str, Any], config: Mapping[str, Any]) -> dic
     }
 
 
-def _data_facts(record: Mapping[str, Any], manifest: Mapping[str, Any],
-                recipe: Mapping[str, Any] | None) -> dict[str, Any]:
+def _data_facts(
+    record: Mapping[str, Any], manifest: Mapping[str, Any], recipe: Mapping[str, Any] | None
+) -> dict[str, Any]:
     dataset = record.get("dataset") or {}
     counts = manifest.get("counts") or {}
     recipe_data = (recipe or {}).get("data") or {}
@@ -216,6 +226,7 @@ def _strings(value: Any, key: str | None = None) -> Iterator[str]:
 
 # --- pure parts ----------------------------------------------------------------------------------------
 
+
 def text_language(text: str) -> str | None:
     """One text's language by function words, or its script when most letters are not Latin."""
     letters = [c for c in text if c.isalpha()]
@@ -256,27 +267,39 @@ def limitations(facts: CardFacts) -> list[str]:
     if report:
         out += _report_limitations(report)
     else:
-        out.append("No evaluation report was found for this model: its quality on held-out data is unmeasured "
-                   "(run `brewslm eval` on it).")
+        out.append(
+            "No evaluation report was found for this model: its quality on held-out data is unmeasured "
+            "(run `brewslm eval` on it)."
+        )
     max_len = facts.training.get("max_seq_len")
     if max_len:
-        out.append(f"Training cut every example to {max_len} tokens: longer inputs were truncated while it "
-                   "learnt, and it may handle them poorly.")
+        out.append(
+            f"Training cut every example to {max_len} tokens: longer inputs were truncated while it "
+            "learnt, and it may handle them poorly."
+        )
     language = facts.language
     if language and language.rows:
         if language.language:
-            out.append(f"The training text is mostly {language.language} ({_pct(language.share)} of "
-                       f"{language.rows} sampled rows); other languages were not tested.")
+            out.append(
+                f"The training text is mostly {language.language} ({_pct(language.share)} of "
+                f"{language.rows} sampled rows); other languages were not tested."
+            )
         else:
-            out.append(f"The training text has no dominant language in {language.rows} sampled rows; "
-                       "quality per language was not measured.")
+            out.append(
+                f"The training text has no dominant language in {language.rows} sampled rows; "
+                "quality per language was not measured."
+            )
     out += _domain_limitations(facts)
     rejected = facts.data.get("rejected_total")
     if rejected:
-        reasons = ", ".join(f"{reason} x{count}" for reason, count in
-                            sorted((facts.data.get("rejected") or {}).items(), key=lambda kv: -kv[1]))
-        out.append(f"{rejected} source rows were rejected at import ({reasons}): rows shaped like them were "
-                   "never seen in training.")
+        reasons = ", ".join(
+            f"{reason} x{count}"
+            for reason, count in sorted((facts.data.get("rejected") or {}).items(), key=lambda kv: -kv[1])
+        )
+        out.append(
+            f"{rejected} source rows were rejected at import ({reasons}): rows shaped like them were "
+            "never seen in training."
+        )
     return out + list(STANDARD_LIMITATIONS)
 
 
@@ -289,11 +312,16 @@ def _report_limitations(report: Mapping[str, Any]) -> list[str]:
     examples = (report.get("dataset") or {}).get("examples")
     interval = ((report.get("intervals") or {}).get("tuned") or {}).get(headline)
     if examples is not None:
-        span = f"; the 95% interval of {headline} is [{_num(interval[0])}, {_num(interval[1])}]" \
-            if interval and None not in interval else ""
+        span = (
+            f"; the 95% interval of {headline} is [{_num(interval[0])}, {_num(interval[1])}]"
+            if interval and None not in interval
+            else ""
+        )
         size = "only " if examples < SMALL_TEST_SET else ""
-        out.append(f"Evaluated on {size}{examples} held-out {report.get('dataset', {}).get('split', 'test')} "
-                   f"rows{span}{': treat the numbers as rough' if size else ''}.")
+        out.append(
+            f"Evaluated on {size}{examples} held-out {report.get('dataset', {}).get('split', 'test')} "
+            f"rows{span}{': treat the numbers as rough' if size else ''}."
+        )
     out += _weakest(report)
     unparseable = tuned.get("unparseable_rate")
     if unparseable:
@@ -304,17 +332,25 @@ def _report_limitations(report: Mapping[str, Any]) -> list[str]:
         worse = lift["lift"] > 0 if lower_better else lift["lift"] < 0
         if worse:
             out.append(f"It scores worse than its base on {headline} ({_num(lift['base'])} -> {_num(lift['tuned'])}).")
-        elif lift.get("ci_low") is not None and lift.get("ci_high") is not None and lift["ci_low"] <= 0 <= lift["ci_high"]:
-            out.append(f"Its gain over the base on {headline} is not significant: the 95% interval of the lift, "
-                       f"[{_num(lift['ci_low'])}, {_num(lift['ci_high'])}], includes zero.")
+        elif (
+            lift.get("ci_low") is not None
+            and lift.get("ci_high") is not None
+            and lift["ci_low"] <= 0 <= lift["ci_high"]
+        ):
+            out.append(
+                f"Its gain over the base on {headline} is not significant: the 95% interval of the lift, "
+                f"[{_num(lift['ci_low'])}, {_num(lift['ci_high'])}], includes zero."
+            )
     beaten = baseline_verdict(report)  # the cheap baseline (TF-IDF + logistic regression...) beats or matches it
     if beaten:
         out.append(beaten)
         out += [str(line) for line in report.get("next_steps") or []]  # what to try next (brewslm.tuning.advice)
     majority = tuned.get("majority_baseline_accuracy")
     if majority is not None and tuned.get("accuracy") is not None and tuned["accuracy"] <= majority:
-        out.append(f"Its accuracy ({_num(tuned['accuracy'])}) is no better than always answering the most common "
-                   f"label ({_num(majority)}).")
+        out.append(
+            f"Its accuracy ({_num(tuned['accuracy'])}) is no better than always answering the most common "
+            f"label ({_num(majority)})."
+        )
     failed = failed_gates(report)
     if failed:
         out.append(f"It failed its quality gates: {', '.join(failed)}.")
@@ -330,21 +366,29 @@ def _weakest(report: Mapping[str, Any]) -> list[str]:
     """The lowest-scoring classes / span types / fields / tools with test support."""
     breakdown = (report.get("breakdown") or {}).get("tuned") or {}
     out = []
-    for key, noun in (("per_class", "classes"), ("per_type", "span types"), ("per_field", "fields"),
-                      ("per_tool", "tools")):
+    for key, noun in (
+        ("per_class", "classes"),
+        ("per_type", "span types"),
+        ("per_field", "fields"),
+        ("per_tool", "tools"),
+    ):
         section = breakdown.get(key)
         if not isinstance(section, Mapping) or len(section) < 2:
             continue
         metric = next((m for m in ("f1", "accuracy") if any(m in (v or {}) for v in section.values())), None)
         if metric is None:
             continue
-        scored = [(name, v[metric], v.get("support")) for name, v in section.items()
-                  if isinstance(v, Mapping) and v.get(metric) is not None and (v.get("support") or 0) > 0]
+        scored = [
+            (name, v[metric], v.get("support"))
+            for name, v in section.items()
+            if isinstance(v, Mapping) and v.get(metric) is not None and (v.get("support") or 0) > 0
+        ]
         scored.sort(key=lambda item: (item[1], str(item[0])))
         if scored:
-            listed = ", ".join(f"{name} ({metric} {_num(value)}, {_count(support)} test "
-                               f"row{'' if support == 1 else 's'})"
-                               for name, value, support in scored[:WEAKEST])
+            listed = ", ".join(
+                f"{name} ({metric} {_num(value)}, {_count(support)} test row{'' if support == 1 else 's'})"
+                for name, value, support in scored[:WEAKEST]
+            )
             out.append(f"Weakest {noun}: {listed}.")
     return out
 
@@ -354,13 +398,21 @@ def _domain_limitations(facts: CardFacts) -> list[str]:
     source = data.get("source_name") or data.get("dataset") or "its dataset"
     records = data.get("records")
     length = f"; inputs average {facts.mean_input_chars:,.0f} characters" if facts.mean_input_chars else ""
-    out = [f"It learnt from {_count(records) + ' rows of ' if records else ''}{source}{length}: inputs unlike "
-           "them (another domain, format or length) are out of distribution."]
+    out = [
+        f"It learnt from {_count(records) + ' rows of ' if records else ''}{source}{length}: inputs unlike "
+        "them (another domain, format or length) are out of distribution."
+    ]
     if facts.labels and facts.task == "classification":
-        out.append(f"It only answers one of its {len(facts.labels)} labels; anything else must be caught by "
-                   "the caller" + (" (the served model routes low-confidence inputs to "
-                                   f"'{facts.serving.get('fallback_label')}')" if facts.serving.get("fallback_label")
-                                   else "") + ".")
+        out.append(
+            f"It only answers one of its {len(facts.labels)} labels; anything else must be caught by "
+            "the caller"
+            + (
+                f" (the served model routes low-confidence inputs to '{facts.serving.get('fallback_label')}')"
+                if facts.serving.get("fallback_label")
+                else ""
+            )
+            + "."
+        )
     return out
 
 
@@ -378,6 +430,7 @@ def _count(value: Any) -> str:
 
 # --- rendering -----------------------------------------------------------------------------------------
 
+
 def render_model_card(facts: CardFacts) -> str:
     """README.md: front matter, summary, model, data, evaluation, serving, limitations, files."""
     from brewslm.evaluation.report import markdown_escape as esc
@@ -385,8 +438,10 @@ def render_model_card(facts: CardFacts) -> str:
     parts = [_front_matter(facts), f"# {esc(facts.name)}", _summary(facts)]
     failed = failed_gates(facts.report or {})
     if failed:  # said up front: whoever picks the folder up must not miss that it was not good enough
-        parts.append(f"> **Warning: this model FAILED its quality gates ({esc(', '.join(failed))}) and was exported "
-                     "anyway.** Read the evaluation and the limitations below before using it.")
+        parts.append(
+            f"> **Warning: this model FAILED its quality gates ({esc(', '.join(failed))}) and was exported "
+            "anyway.** Read the evaluation and the limitations below before using it."
+        )
     parts += ["## Model", _bullets([(k, v) for k, v in _model_rows(facts) if v is not None])]
     parts += ["## Training data", _bullets([(k, v) for k, v in _data_rows(facts) if v is not None])]
     parts += ["## Evaluation", *_evaluation(facts)]
@@ -414,47 +469,80 @@ def _summary(facts: CardFacts) -> str:
 
     task = f"{facts.task}" + (f" ({facts.scoring_mode})" if facts.scoring_mode else "")
     recipe = f", from the recipe '{facts.recipe['name']}'" if facts.recipe and facts.recipe.get("name") else ""
-    how = ("full fine-tuning" if facts.training.get("lora_r") is None
-           else f"{facts.method or 'LoRA'}, the adapter merged into the weights")
-    return esc(f"A fine-tune of {facts.base_model} for {task}{recipe}, made with BrewSLM ({how}); the folder "
-               "loads with plain transformers.")
+    how = (
+        "full fine-tuning"
+        if facts.training.get("lora_r") is None
+        else f"{facts.method or 'LoRA'}, the adapter merged into the weights"
+    )
+    return esc(
+        f"A fine-tune of {facts.base_model} for {task}{recipe}, made with BrewSLM ({how}); the folder "
+        "loads with plain transformers."
+    )
 
 
 def _model_rows(facts: CardFacts) -> list[tuple[str, Any]]:
     t = facts.training
-    return [("base model", facts.base_model), ("task", facts.task), ("scoring mode", facts.scoring_mode),
-            ("method", t.get("method")), ("objective", t.get("objective")),
-            ("LoRA rank", t.get("lora_r")), ("max sequence length", t.get("max_seq_len")),
-            ("epochs", t.get("epochs")), ("optimizer steps", t.get("steps")),
-            ("learning rate", t.get("learning_rate")), ("precision", t.get("precision")),
-            ("final train loss", _maybe_num(t.get("train_loss"))),
-            ("validation loss", _maybe_num(t.get("eval_loss"))),
-            ("labels" if facts.task == "classification" else "span types" if facts.scoring_mode == "span_set"
-             else "fields", ", ".join(facts.labels) if facts.labels else None)]
+    return [
+        ("base model", facts.base_model),
+        ("task", facts.task),
+        ("scoring mode", facts.scoring_mode),
+        ("method", t.get("method")),
+        ("objective", t.get("objective")),
+        ("LoRA rank", t.get("lora_r")),
+        ("max sequence length", t.get("max_seq_len")),
+        ("epochs", t.get("epochs")),
+        ("optimizer steps", t.get("steps")),
+        ("learning rate", t.get("learning_rate")),
+        ("precision", t.get("precision")),
+        ("final train loss", _maybe_num(t.get("train_loss"))),
+        ("validation loss", _maybe_num(t.get("eval_loss"))),
+        (
+            "labels"
+            if facts.task == "classification"
+            else "span types"
+            if facts.scoring_mode == "span_set"
+            else "fields",
+            ", ".join(facts.labels) if facts.labels else None,
+        ),
+    ]
 
 
 def _data_rows(facts: CardFacts) -> list[tuple[str, Any]]:
     d = facts.data
     splits = ", ".join(f"{name} {_count(n)}" for name, n in (d.get("splits") or {}).items()) or None
     rejected = d.get("rejected") or {}
-    rejects = (f"{_count(d.get('rejected_total'))} (" + ", ".join(f"{r} x{n}" for r, n in rejected.items()) + ")"
-               if d.get("rejected_total") else "0" if d.get("rejected_total") == 0 else None)
+    rejects = (
+        f"{_count(d.get('rejected_total'))} (" + ", ".join(f"{r} x{n}" for r, n in rejected.items()) + ")"
+        if d.get("rejected_total")
+        else "0"
+        if d.get("rejected_total") == 0
+        else None
+    )
     field_map = ", ".join(f"{k} -> {v}" for k, v in (d.get("field_map") or {}).items()) or None
     language = facts.language
-    return [("source", f"`{d['locator']}`" if d.get("locator") else None), ("mapper", d.get("mapper")),
-            ("field map", field_map),
-            ("dataset", f"{d['dataset']} v{d.get('version')}" if d.get("dataset") else None),
-            ("prepared by twist", d.get("derived_by")),
-            ("rows read", _count(d["rows_read"]) if d.get("rows_read") is not None else None),
-            ("records", _count(d["records"]) if d.get("records") is not None else None),
-            ("splits", splits), ("rejected rows", rejects),
-            ("duplicates dropped", _count(d["duplicates"]) if d.get("duplicates") is not None else None),
-            ("language (guessed)", f"{language.language or 'unknown'} ({_pct(language.share)} of "
-                                   f"{language.rows} sampled rows)" if language and language.rows else None)]
+    return [
+        ("source", f"`{d['locator']}`" if d.get("locator") else None),
+        ("mapper", d.get("mapper")),
+        ("field map", field_map),
+        ("dataset", f"{d['dataset']} v{d.get('version')}" if d.get("dataset") else None),
+        ("prepared by twist", d.get("derived_by")),
+        ("rows read", _count(d["rows_read"]) if d.get("rows_read") is not None else None),
+        ("records", _count(d["records"]) if d.get("records") is not None else None),
+        ("splits", splits),
+        ("rejected rows", rejects),
+        ("duplicates dropped", _count(d["duplicates"]) if d.get("duplicates") is not None else None),
+        (
+            "language (guessed)",
+            f"{language.language or 'unknown'} ({_pct(language.share)} of {language.rows} sampled rows)"
+            if language and language.rows
+            else None,
+        ),
+    ]
 
 
 def _evaluation(facts: CardFacts) -> list[str]:
-    from brewslm.evaluation.report import Heading, Table, markdown_escape as esc, report_blocks
+    from brewslm.evaluation.report import Heading, Table, report_blocks
+    from brewslm.evaluation.report import markdown_escape as esc
 
     report = facts.report
     if not report:
@@ -464,10 +552,15 @@ def _evaluation(facts: CardFacts) -> list[str]:
     base = (models.get("base") or {}).get("name")
     cheap = (models.get("baseline") or {}).get("title")
     beside = f", the cheap baseline ({cheap}, fitted on the train split)" if cheap else ""
-    intro = (esc(f"Base ({base}){beside} and fine-tune on the same {dataset.get('examples')} held-out "
-                 f"{dataset.get('split', 'test')} rows of {dataset.get('name')} v{dataset.get('version')}; "
-                 f"headline metric: {report.get('headline')}.") + " Intervals are 95% bootstrap percentile "
-             "intervals; the lift's is paired (both models on the same resampled rows). Full report: `report.html`.")
+    intro = (
+        esc(
+            f"Base ({base}){beside} and fine-tune on the same {dataset.get('examples')} held-out "
+            f"{dataset.get('split', 'test')} rows of {dataset.get('name')} v{dataset.get('version')}; "
+            f"headline metric: {report.get('headline')}."
+        )
+        + " Intervals are 95% bootstrap percentile "
+        "intervals; the lift's is paired (both models on the same resampled rows). Full report: `report.html`."
+    )
     blocks = report_blocks(report)
     metrics_at = next((i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.text == "Metrics"), None)
     table = blocks[metrics_at + 1] if metrics_at is not None else None
@@ -478,31 +571,46 @@ def _evaluation(facts: CardFacts) -> list[str]:
     gates = report.get("gates") or []
     if gates:
         verdict = "passed" if report.get("passed") else "FAILED"
-        out.append(esc(f"Gates {verdict}: " + "; ".join(
-            f"{g.get('gate')} ({'pass' if g.get('passed') else 'fail'}, value {_num(g.get('value'))})" for g in gates)))
+        out.append(
+            esc(
+                f"Gates {verdict}: "
+                + "; ".join(
+                    f"{g.get('gate')} ({'pass' if g.get('passed') else 'fail'}, value {_num(g.get('value'))})"
+                    for g in gates
+                )
+            )
+        )
     return out
 
 
 def _usage(facts: CardFacts) -> list[str]:
     from brewslm.evaluation.report import markdown_escape as esc
 
-    out = ["```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
-           "model = AutoModelForCausalLM.from_pretrained(\"<this folder>\")\n"
-           "tokenizer = AutoTokenizer.from_pretrained(\"<this folder>\")  # carries the chat template it was trained with\n```",
-           "Prompts must be rendered the way training rendered them (`brewslm_export.json` holds the task and "
-           "render context); `brewslm serve <this folder>` does that and serves an OpenAI-compatible API plus "
-           "the task's endpoint."]
+    out = [
+        "```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
+        'model = AutoModelForCausalLM.from_pretrained("<this folder>")\n'
+        'tokenizer = AutoTokenizer.from_pretrained("<this folder>")  # carries the chat template it was trained with\n```',
+        "Prompts must be rendered the way training rendered them (`brewslm_export.json` holds the task and "
+        "render context); `brewslm serve <this folder>` does that and serves an OpenAI-compatible API plus "
+        "the task's endpoint.",
+    ]
     serving = facts.serving
     settings = []
     if serving.get("confidence_threshold") is not None:
-        settings.append(f"below a confidence of {serving['confidence_threshold']:.3f} (tuned on validation rows) "
-                        f"/v1/classify answers '{serving.get('fallback_label')}'")
+        settings.append(
+            f"below a confidence of {serving['confidence_threshold']:.3f} (tuned on validation rows) "
+            f"/v1/classify answers '{serving.get('fallback_label')}'"
+        )
     if serving.get("json_schema"):
-        settings.append("/v1/extract validates replies against the target's JSON schema (stored in brewslm_export.json)")
+        settings.append(
+            "/v1/extract validates replies against the target's JSON schema (stored in brewslm_export.json)"
+        )
     if serving.get("retrieval"):
         retrieval = serving["retrieval"]
-        settings.append(f"/v1/rag/answer retrieves the top {retrieval.get('top_k')} passages ({retrieval.get('mode')}) "
-                        "from chunks.jsonl before answering")
+        settings.append(
+            f"/v1/rag/answer retrieves the top {retrieval.get('top_k')} passages ({retrieval.get('mode')}) "
+            "from chunks.jsonl before answering"
+        )
     if settings:
         out.append(esc("Serving settings: " + "; ".join(settings) + "."))
     return out

@@ -21,18 +21,34 @@ from typing import Any, Mapping
 MAX_NUM_CTX = 8192
 
 GO_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {  # family -> (Go template, end-of-turn stops)
-    "chatml": ("{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n",
-               ("<|im_end|>",)),
-    "llama3": ("{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n{{ .Content }}<|eot_id|>"
-               "{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n", ("<|eot_id|>",)),
-    "gemma": ("{{- range .Messages }}<start_of_turn>{{ if eq .Role \"assistant\" }}model{{ else }}{{ .Role }}{{ end }}\n"
-              "{{ .Content }}<end_of_turn>\n{{ end }}<start_of_turn>model\n", ("<end_of_turn>",)),
-    "mistral": ("{{- range .Messages }}{{ if eq .Role \"user\" }}[INST] {{ .Content }}[/INST]"
-                "{{ else if eq .Role \"assistant\" }}{{ .Content }}</s>{{ end }}{{ end }}", ("[INST]", "</s>")),
+    "chatml": (
+        "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n",
+        ("<|im_end|>",),
+    ),
+    "llama3": (
+        "{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n{{ .Content }}<|eot_id|>"
+        "{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n",
+        ("<|eot_id|>",),
+    ),
+    "gemma": (
+        '{{- range .Messages }}<start_of_turn>{{ if eq .Role "assistant" }}model{{ else }}{{ .Role }}{{ end }}\n'
+        "{{ .Content }}<end_of_turn>\n{{ end }}<start_of_turn>model\n",
+        ("<end_of_turn>",),
+    ),
+    "mistral": (
+        '{{- range .Messages }}{{ if eq .Role "user" }}[INST] {{ .Content }}[/INST]'
+        '{{ else if eq .Role "assistant" }}{{ .Content }}</s>{{ end }}{{ end }}',
+        ("[INST]", "</s>"),
+    ),
     "phi": ("{{- range .Messages }}<|{{ .Role }}|>\n{{ .Content }}<|end|>\n{{ end }}<|assistant|>\n", ("<|end|>",)),
 }
-FAMILY_MARKERS = (("<|im_start|>", "chatml"), ("<|start_header_id|>", "llama3"), ("<start_of_turn>", "gemma"),
-                  ("[INST]", "mistral"), ("<|end|>", "phi"))
+FAMILY_MARKERS = (
+    ("<|im_start|>", "chatml"),
+    ("<|start_header_id|>", "llama3"),
+    ("<start_of_turn>", "gemma"),
+    ("[INST]", "mistral"),
+    ("<|end|>", "phi"),
+)
 
 
 def template_family(chat_template: str | None) -> str | None:
@@ -46,19 +62,29 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def modelfile_text(gguf_name: str, *, chat_template: str | None, eos_token: str | None, context_length: int | None,
-                   generation: Mapping[str, Any] | None = None) -> str:
+def modelfile_text(
+    gguf_name: str,
+    *,
+    chat_template: str | None,
+    eos_token: str | None,
+    context_length: int | None,
+    generation: Mapping[str, Any] | None = None,
+) -> str:
     """The Modelfile for ``gguf_name`` (a file name beside it)."""
     family = template_family(chat_template)
-    lines = ["# Ollama: ollama create <name> -f Modelfile  (written by brewslm export --format gguf)",
-             f"FROM ./{gguf_name}"]
+    lines = [
+        "# Ollama: ollama create <name> -f Modelfile  (written by brewslm export --format gguf)",
+        f"FROM ./{gguf_name}",
+    ]
     stops: list[str] = []
     if family:
         template, stops = GO_TEMPLATES[family][0], list(GO_TEMPLATES[family][1])
         lines.append(f'TEMPLATE """{template}"""')
     else:
-        lines.append("# no TEMPLATE: the chat template is in no family this exporter knows (chatml, llama3, gemma, "
-                     "mistral, phi); Ollama detects one from the GGUF")
+        lines.append(
+            "# no TEMPLATE: the chat template is in no family this exporter knows (chatml, llama3, gemma, "
+            "mistral, phi); Ollama detects one from the GGUF"
+        )
     if eos_token and eos_token not in stops:
         stops.append(eos_token)
     lines += [f"PARAMETER stop {_quoted(stop)}" for stop in stops]
@@ -77,10 +103,16 @@ def modelfile_text(gguf_name: str, *, chat_template: str | None, eos_token: str 
 def write_modelfile(gguf_path: Path, tokenizer: Any, config: Any, generation: Mapping[str, Any] | None = None) -> Path:
     """Write ``Modelfile`` next to ``gguf_path`` for the model's tokenizer and config."""
     path = Path(gguf_path).with_name("Modelfile")
-    path.write_text(modelfile_text(Path(gguf_path).name, chat_template=getattr(tokenizer, "chat_template", None),
-                                   eos_token=getattr(tokenizer, "eos_token", None),
-                                   context_length=getattr(config, "max_position_embeddings", None),
-                                   generation=generation), encoding="utf-8")
+    path.write_text(
+        modelfile_text(
+            Path(gguf_path).name,
+            chat_template=getattr(tokenizer, "chat_template", None),
+            eos_token=getattr(tokenizer, "eos_token", None),
+            context_length=getattr(config, "max_position_embeddings", None),
+            generation=generation,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 

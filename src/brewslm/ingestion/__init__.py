@@ -1,7 +1,7 @@
 """Import: stream a source through a mapper into a versioned dataset; saved mappings; the audit log.
 
-    from brewslm.ingestion import ImportSpec, run_import
-    result = run_import(ImportSpec(locator="jsonl:data/train.jsonl", mapper_id="label_to_classification"))
+from brewslm.ingestion import ImportSpec, run_import
+result = run_import(ImportSpec(locator="jsonl:data/train.jsonl", mapper_id="label_to_classification"))
 """
 
 from brewslm.ingestion.importer import MAPPER_ERROR, RUN_FAILED, RUN_OK, STAGE, run_import

@@ -16,7 +16,9 @@ from brewslm.storage.datasets import (
 )
 
 
-def carry_over(parent: DatasetVersion, writer: VersionWriter, index: KeyIndex, summary: Any, stats: ImportStats) -> None:
+def carry_over(
+    parent: DatasetVersion, writer: VersionWriter, index: KeyIndex, summary: Any, stats: ImportStats
+) -> None:
     """Copy the previous version's records into the new one, each in the split it had."""
     for split in SPLITS:
         pending: list[tuple[bytes, dict[str, Any], bytes]] = []

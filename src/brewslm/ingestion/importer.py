@@ -63,6 +63,7 @@ Progress = Callable[[int], Any]
 
 # --- running ----------------------------------------------------------------------------------
 
+
 def run_import(spec: ImportSpec, progress: Progress | Any = None) -> ImportResult:
     """Run one import and publish a new dataset version; log a RunEvent either way.
 
@@ -124,7 +125,9 @@ def _log_failure(state: RunState, exc: BaseException) -> None:
         "error": error,
         "error_type": type(exc).__name__,
     }
-    event = new_event(STAGE, RUN_FAILED, payload, actor=state.actor, dataset=state.dataset, config_id=state.spec.config_id)
+    event = new_event(
+        STAGE, RUN_FAILED, payload, actor=state.actor, dataset=state.dataset, config_id=state.spec.config_id
+    )
     try:
         if state.version_started and not state.published and state.dataset and state.version:
             catalog.finish_version(state.dataset, state.version, status=catalog.FAILED, event=event, error=error)
@@ -199,8 +202,9 @@ def _run(spec: ImportSpec, state: RunState, report: Callable[[int, int], None] |
         # recovery adopts the version from its manifest with the same event.
         payload, details = catalog.import_outcome(manifest)
         event = new_event(STAGE, RUN_OK, payload, actor=state.actor, dataset=plan.dataset, config_id=spec.config_id)
-        event_id = catalog.finish_version(plan.dataset, version, status=catalog.PUBLISHED, event=event,
-                                          task_profile=plan.profile.id, **details)
+        event_id = catalog.finish_version(
+            plan.dataset, version, status=catalog.PUBLISHED, event=event, task_profile=plan.profile.id, **details
+        )
         pending.unlink(missing_ok=True)
         crash_point("after_catalogue")
     return ImportResult(
@@ -353,8 +357,10 @@ def _stream_new(
             if type(outcome) is list and group_field is not None:
                 group = _split_group(row, group_field)
                 if group is None:
-                    outcome = Rejection(SPLIT_GROUP_MISSING, f"no value at '{group_field}' (split_group); give every "
-                                                             "row one, or import without split_group")
+                    outcome = Rejection(
+                        SPLIT_GROUP_MISSING,
+                        f"no value at '{group_field}' (split_group); give every row one, or import without split_group",
+                    )
             if type(outcome) is list:
                 for record in outcome:
                     if not isinstance(record, dict):
@@ -431,7 +437,9 @@ def _normalise_outcome(outcome: Any, mapper_id: str) -> "list[dict[str, Any]] | 
         return [outcome]
     if isinstance(outcome, tuple):
         return list(outcome)
-    return Rejection(MAPPER_ERROR, f"mapper '{mapper_id}' returned a {type(outcome).__name__}, not records or a Rejection")
+    return Rejection(
+        MAPPER_ERROR, f"mapper '{mapper_id}' returned a {type(outcome).__name__}, not records or a Rejection"
+    )
 
 
 __all__ = [

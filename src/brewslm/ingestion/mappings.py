@@ -212,7 +212,9 @@ def save_mapping(
     actor = actor or default_actor()
     with session_scope() as session:
         if session.scalar(select(SavedMapping.id).where(SavedMapping.name == name)) is not None:
-            raise ConfigError(f"a saved mapping named '{name}' already exists; edit it with update_mapping or pick another name")
+            raise ConfigError(
+                f"a saved mapping named '{name}' already exists; edit it with update_mapping or pick another name"
+            )
     resolved = validate_definition(definition)
     now = utcnow()
     try:
@@ -223,12 +225,22 @@ def save_mapping(
                 SavedMappingVersion(version=1, definition=resolved, saved_by=actor, saved_at=now, change="created")
             )
             session.add(row)
-            session.add(new_event(STAGE, MAPPING_SAVED, {"version": 1, "definition": resolved}, actor=actor,
-                                  dataset=resolved["dataset"], config_id=name))
+            session.add(
+                new_event(
+                    STAGE,
+                    MAPPING_SAVED,
+                    {"version": 1, "definition": resolved},
+                    actor=actor,
+                    dataset=resolved["dataset"],
+                    config_id=name,
+                )
+            )
             session.flush()
             return SavedMappingInfo.from_row(row)
     except IntegrityError:
-        raise ConfigError(f"a saved mapping named '{name}' already exists; edit it with update_mapping or pick another name") from None
+        raise ConfigError(
+            f"a saved mapping named '{name}' already exists; edit it with update_mapping or pick another name"
+        ) from None
 
 
 def update_mapping(name: str, *, actor: str | None = None, **changes: Any) -> SavedMappingInfo:
@@ -236,9 +248,7 @@ def update_mapping(name: str, *, actor: str | None = None, **changes: Any) -> Sa
     stays in its history. Changing ``mapper_id`` without a ``field_map`` guesses a new field map."""
     unknown = sorted(set(changes) - set(DEFINITION_FIELDS))
     if unknown:
-        raise ConfigError(
-            f"saved mappings have no setting '{unknown[0]}'; settings: {', '.join(DEFINITION_FIELDS)}"
-        )
+        raise ConfigError(f"saved mappings have no setting '{unknown[0]}'; settings: {', '.join(DEFINITION_FIELDS)}")
     actor = actor or default_actor()
     current = get_mapping(name)
     definition = current.definition()
@@ -257,11 +267,21 @@ def update_mapping(name: str, *, actor: str | None = None, **changes: Any) -> Sa
         row.updated_at = now
         _apply_definition(row, resolved)
         row.history.append(
-            SavedMappingVersion(version=row.version, definition=resolved, saved_by=actor, saved_at=now, change="updated")
+            SavedMappingVersion(
+                version=row.version, definition=resolved, saved_by=actor, saved_at=now, change="updated"
+            )
         )
         changed = sorted(key for key in DEFINITION_FIELDS if resolved[key] != current.definition()[key])
-        session.add(new_event(STAGE, MAPPING_UPDATED, {"version": row.version, "changed": changed, "definition": resolved},
-                              actor=actor, dataset=resolved["dataset"], config_id=name))
+        session.add(
+            new_event(
+                STAGE,
+                MAPPING_UPDATED,
+                {"version": row.version, "changed": changed, "definition": resolved},
+                actor=actor,
+                dataset=resolved["dataset"],
+                config_id=name,
+            )
+        )
         session.flush()
         return SavedMappingInfo.from_row(row)
 
@@ -273,7 +293,9 @@ def get_mapping(name: str) -> SavedMappingInfo:
 
 def list_mappings() -> list[SavedMappingInfo]:
     with session_scope() as session:
-        return [SavedMappingInfo.from_row(row) for row in session.scalars(select(SavedMapping).order_by(SavedMapping.name))]
+        return [
+            SavedMappingInfo.from_row(row) for row in session.scalars(select(SavedMapping).order_by(SavedMapping.name))
+        ]
 
 
 def mapping_history(name: str) -> list[MappingVersionInfo]:
@@ -299,8 +321,16 @@ def delete_mapping(name: str, *, actor: str | None = None) -> None:
     with session_scope() as session:
         row = _get_row(session, name)
         final = {key: _copy(getattr(row, column)) for key, column in DEFINITION_FIELDS.items()}
-        session.add(new_event(STAGE, MAPPING_DELETED, {"version": row.version, "definition": final},
-                              actor=actor, dataset=row.dataset, config_id=name))
+        session.add(
+            new_event(
+                STAGE,
+                MAPPING_DELETED,
+                {"version": row.version, "definition": final},
+                actor=actor,
+                dataset=row.dataset,
+                config_id=name,
+            )
+        )
         session.delete(row)
 
 
@@ -318,8 +348,9 @@ class UnchangedSource:
     @property
     def message(self) -> str:
         same = "same content hash" if self.fingerprint.startswith("sha256:") else "same fingerprint"
-        return (f"source unchanged since {self.dataset} v{self.version} ({same}) and mapped the same way; "
-                "nothing written")
+        return (
+            f"source unchanged since {self.dataset} v{self.version} ({same}) and mapped the same way; nothing written"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         # The keys of ImportResult.to_dict that describe the outcome, so a caller rendering import
@@ -346,8 +377,9 @@ class UnchangedSource:
         }
 
 
-def rerun_mapping(name: str, actor: str | None = None, progress: Any = None,
-                  force: bool = False) -> ImportResult | UnchangedSource:
+def rerun_mapping(
+    name: str, actor: str | None = None, progress: Any = None, force: bool = False
+) -> ImportResult | UnchangedSource:
     """Import again with the mapping's current definition; records last_run_at / last_run_accepted.
 
     When the source's fingerprint and the definition match the version the mapping last wrote (and
@@ -413,8 +445,9 @@ def _unchanged_since(mapping: SavedMappingInfo) -> UnchangedSource | None:
             same = (manifest.get("source") or {}).get("fingerprint") == fingerprint
             if not same or _manifest_definition(manifest) != wanted:
                 return None
-            return UnchangedSource(name=mapping.name, dataset=mapping.dataset, version=number,
-                                   fingerprint=fingerprint, manifest=manifest)
+            return UnchangedSource(
+                name=mapping.name, dataset=mapping.dataset, version=number, fingerprint=fingerprint, manifest=manifest
+            )
         if mapping.mode != "append" or manifest.get("mode") != "append":
             return None
     return None

@@ -49,8 +49,9 @@ def dry_run_plan(plan: ImportPlan, *, keep_examples: int = 0) -> Any:
     from brewslm.introspection.gate import dry_run
     from brewslm.mappers.profile import profile_rows
 
-    return dry_run(plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(plan.sample),
-                   keep_examples=keep_examples)
+    return dry_run(
+        plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(plan.sample), keep_examples=keep_examples
+    )
 
 
 def sample_fields(rows: Iterable[SourceRow]) -> list[str]:

@@ -61,11 +61,15 @@ class ImportSpec(BaseModel):
     def _group_needs_auto_split(self) -> "ImportSpec":
         if self.split_group is not None:
             if not self.split_group.strip() or any(not part for part in self.split_group.split(".")):
-                raise ConfigError(f"import setting 'split_group': {self.split_group!r} is not a field name; "
-                                  "name a source field such as template_id (dotted for a nested one: meta.user)")
+                raise ConfigError(
+                    f"import setting 'split_group': {self.split_group!r} is not a field name; "
+                    "name a source field such as template_id (dotted for a nested one: meta.user)"
+                )
             if self.split != "auto":
-                raise ConfigError(f"import setting 'split_group' groups rows of the auto split; this import puts "
-                                  f"every row in '{self.split}', so leave split_group unset or use split auto")
+                raise ConfigError(
+                    f"import setting 'split_group' groups rows of the auto split; this import puts "
+                    f"every row in '{self.split}', so leave split_group unset or use split auto"
+                )
         return self
 
 

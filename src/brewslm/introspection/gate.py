@@ -31,8 +31,8 @@ from collections import Counter
 from typing import Any
 
 from brewslm.errors import BrewError
-from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers.base import MISSING, Mapper, Proposal, Rejection, fit_share, get_path
+from brewslm.mappers.profile import SampleProfile
 
 ACCEPT_THRESHOLD = 0.8
 FULL_CREDIT_RATE = 0.9
@@ -102,9 +102,7 @@ def gate(proposal: Proposal, profile: SampleProfile) -> Proposal:
 
     missing = [src for src in proposal.field_map if not field_in_sample(profile, src)]
     if missing:
-        return reject(
-            f"source field '{missing[0]}' is not in the data; sample fields: {_field_list(profile)}"
-        )
+        return reject(f"source field '{missing[0]}' is not in the data; sample fields: {_field_list(profile)}")
     try:
         field_map = mapper.resolve_field_map(proposal.field_map, list(profile.fields))
         options = mapper.check_options(proposal.options)
@@ -122,13 +120,15 @@ def gate(proposal: Proposal, profile: SampleProfile) -> Proposal:
         )
     if run.accepted == 0:
         return dataclasses.replace(
-            proposal, field_map=field_map, options=options, confidence=0.0,
+            proposal,
+            field_map=field_map,
+            options=options,
+            confidence=0.0,
             evidence=evidence + ["rejected by the gate: no sample row maps cleanly"],
         )
     if confidence < proposal.confidence:
         evidence.append(
-            f"confidence {proposal.confidence:.2f} x min(1, {rate:.3f} / {FULL_CREDIT_RATE}) "
-            f"= {confidence:.2f}"
+            f"confidence {proposal.confidence:.2f} x min(1, {rate:.3f} / {FULL_CREDIT_RATE}) = {confidence:.2f}"
         )
     constant = _constant_required_fields(mapper, field_map, profile)
     if constant:
@@ -140,15 +140,20 @@ def gate(proposal: Proposal, profile: SampleProfile) -> Proposal:
             f"{profile.field(src).present} sample rows, so every record would carry it: "
             f"confidence {before:.2f} x {CONSTANT_FIELD_FACTOR} = {confidence:.2f}"
         )
-    unused = [p for p in profile.top_level() if p not in field_map and not any(
-        src.startswith(p + ".") for src in field_map)]
+    unused = [
+        p for p in profile.top_level() if p not in field_map and not any(src.startswith(p + ".") for src in field_map)
+    ]
     if unused:
-        evidence.append(f"fields not used by this map: {', '.join(unused[:_SHOWN_FIELDS])}"
-                        + (" ..." if len(unused) > _SHOWN_FIELDS else ""))
+        evidence.append(
+            f"fields not used by this map: {', '.join(unused[:_SHOWN_FIELDS])}"
+            + (" ..." if len(unused) > _SHOWN_FIELDS else "")
+        )
     return dataclasses.replace(proposal, field_map=field_map, options=options, confidence=confidence, evidence=evidence)
 
 
-def _constant_required_fields(mapper: Mapper, field_map: dict[str, str], profile: SampleProfile) -> list[tuple[str, str, str]]:
+def _constant_required_fields(
+    mapper: Mapper, field_map: dict[str, str], profile: SampleProfile
+) -> list[tuple[str, str, str]]:
     """Scalar source columns with one value across the sample that feed a required canonical
     field (a 'label' that is always 'ann'): a mapping no person would choose."""
     required = {spec.name for spec in mapper.fields if spec.required}
@@ -171,7 +176,12 @@ def field_in_sample(profile: SampleProfile, path: str) -> bool:
 
 
 def dry_run(
-    mapper: Mapper, field_map: dict[str, str], options: dict[str, Any], profile: SampleProfile, *, keep_examples: int = 0
+    mapper: Mapper,
+    field_map: dict[str, str],
+    options: dict[str, Any],
+    profile: SampleProfile,
+    *,
+    keep_examples: int = 0,
 ) -> DryRun:
     """Map every parsed sample row and validate the records against the mapper's task profile.
 

@@ -28,8 +28,8 @@ from brewslm.introspection.nested import (
     read_as_content,
     zip_locator,
 )
-from brewslm.mappers.profile import SampleProfile, profile_rows
 from brewslm.mappers.base import Proposal
+from brewslm.mappers.profile import SampleProfile, profile_rows
 
 LLM_ASSIST_ENV = "DATASET_IMPORT_LLM_ASSIST_ENABLED"
 _TRUE = ("1", "true", "yes", "on")
@@ -83,12 +83,16 @@ def sniff_all(profile: SampleProfile) -> tuple[list[Proposal], list[str]]:
         try:
             proposal = mapper.sniff(profile)
         except Exception as exc:  # noqa: BLE001 - one broken (plugin) sniffer must not stop the rest
-            warnings.append(f"mapper '{mapper.id}' failed to sniff the sample and was skipped: {type(exc).__name__}: {exc}")
+            warnings.append(
+                f"mapper '{mapper.id}' failed to sniff the sample and was skipped: {type(exc).__name__}: {exc}"
+            )
             continue
         if proposal is None:
             continue
         if not isinstance(proposal, Proposal):
-            warnings.append(f"mapper '{mapper.id}' returned a {type(proposal).__name__} from sniff, not a Proposal; skipped")
+            warnings.append(
+                f"mapper '{mapper.id}' returned a {type(proposal).__name__} from sniff, not a Proposal; skipped"
+            )
             continue
         proposals.append(proposal)
     return proposals, warnings
@@ -116,16 +120,26 @@ def _sniff_and_gate(profile: SampleProfile, *, locator: str, sample_rows: int | 
     )
 
 
-def _assist(result: IntrospectionResult, llm_assist: bool | None, teacher: str | dict | Teacher | None) -> IntrospectionResult:
+def _assist(
+    result: IntrospectionResult, llm_assist: bool | None, teacher: str | dict | Teacher | None
+) -> IntrospectionResult:
     """Ask the teacher model when LLM assist is on and nothing was accepted deterministically:
     it chooses among candidates seeded by the sniffers' proposals (``ask_teacher``)."""
     if not llm_assist_enabled(llm_assist):
         return result
     profile = result.profile
     if result.accepted is not None:
-        result.llm_assist = {"enabled": True, "used": False, "reason": f"'{result.accepted.mapper_id}' was accepted without it"}
+        result.llm_assist = {
+            "enabled": True,
+            "used": False,
+            "reason": f"'{result.accepted.mapper_id}' was accepted without it",
+        }
     elif profile is None or profile.n_rows == 0:
-        result.llm_assist = {"enabled": True, "used": False, "reason": "the sample has no parsed rows to show a teacher"}
+        result.llm_assist = {
+            "enabled": True,
+            "used": False,
+            "reason": "the sample has no parsed rows to show a teacher",
+        }
     else:
         outcome = ask_teacher(profile, make_teacher(teacher), ACCEPT_THRESHOLD, result.proposals)
         result.llm_assist = outcome.report
@@ -147,7 +161,9 @@ def introspect_profile(
     return _assist(_sniff_and_gate(profile, locator=locator, sample_rows=sample_rows), llm_assist, teacher)
 
 
-def refine_nested(top: IntrospectionResult, source: Any, rows: list[Any], sample_size: int) -> IntrospectionResult | None:
+def refine_nested(
+    top: IntrospectionResult, source: Any, rows: list[Any], sample_size: int
+) -> IntrospectionResult | None:
     """Introspection one list level down at a time, for a JSON source whose rows wrap lists of
     records (see ``brewslm.introspection.nested``): the first level where a proposal is
     accepted, with ``locator`` the refined locator; then, when none fits, the rows' parallel
@@ -167,22 +183,31 @@ def refine_nested(top: IntrospectionResult, source: Any, rows: list[Any], sample
             return None
         if level.accepted is not None:
             path = " -> ".join(chain[:depth])
-            return _accept_refined(top, level, refinement, f"the rows of '{top.locator}' wrap lists of records ({path})")
+            return _accept_refined(
+                top, level, refinement, f"the rows of '{top.locator}' wrap lists of records ({path})"
+            )
     parallel = parallel_list_fields(rows)
     if parallel and not any(read_as_content(name, top.proposals) for name in parallel):
         refinement = zip_locator(top.locator, source, parallel)
         level = _refined_level(top, refinement, sample_size, tried) if refinement else None
         if level is not None and level.accepted is not None:
             fields = ", ".join(parallel)
-            return _accept_refined(top, level, refinement,  # type: ignore[arg-type]
-                                   f"the rows of '{top.locator}' hold parallel lists ({fields}), one record per position")
+            return _accept_refined(
+                top,
+                level,
+                refinement,  # type: ignore[arg-type]
+                f"the rows of '{top.locator}' hold parallel lists ({fields}), one record per position",
+            )
     if tried:
-        top.warnings.append(f"the rows nest lists of records (or parallel lists), but no mapper fits them either (tried {', '.join(tried)})")
+        top.warnings.append(
+            f"the rows nest lists of records (or parallel lists), but no mapper fits them either (tried {', '.join(tried)})"
+        )
     return None
 
 
-def _refined_level(top: IntrospectionResult, refinement: Refinement, sample_size: int,
-                   tried: list[str]) -> IntrospectionResult | None:
+def _refined_level(
+    top: IntrospectionResult, refinement: Refinement, sample_size: int, tried: list[str]
+) -> IntrospectionResult | None:
     """Sniff and gate a sample of the refined locator; None (with a warning) when it cannot be read."""
     from brewslm.sources import open_source
 
@@ -195,11 +220,14 @@ def _refined_level(top: IntrospectionResult, refinement: Refinement, sample_size
     return _sniff_and_gate(profile_rows(refined_rows), locator=refinement.locator, sample_rows=len(refined_rows))
 
 
-def _accept_refined(top: IntrospectionResult, level: IntrospectionResult, refinement: Refinement,
-                    why: str) -> IntrospectionResult:
+def _accept_refined(
+    top: IntrospectionResult, level: IntrospectionResult, refinement: Refinement, why: str
+) -> IntrospectionResult:
     level.refined_from = top.locator
     assert level.accepted is not None
-    level.accepted.evidence.insert(0, f"{why}; these are the records of '{refinement.locator}': import with that locator")
+    level.accepted.evidence.insert(
+        0, f"{why}; these are the records of '{refinement.locator}': import with that locator"
+    )
     if refinement.note:
         level.warnings.append(refinement.note)
     return level

@@ -25,6 +25,7 @@ comes from its mapper's own sniffer run on the sample with the teacher's names a
 (``corroborate``); the gate's dry run then scales it like any other proposal's, and it is
 accepted only at the threshold (0.8).
 """
+
 from __future__ import annotations
 
 import ast
@@ -40,12 +41,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.errors import BrewError
 from brewslm.introspection.gate import field_in_sample, gate
-from brewslm.mappers.profile import SampleProfile, profile_rows
 from brewslm.mappers._sniffing import field_kind, is_metadata, is_text, label_candidates
 from brewslm.mappers.base import MISSING, FieldSpec, Proposal, get_path
-from brewslm.base_models.kv_cache import cache_argument, output_cache
+from brewslm.mappers.profile import SampleProfile, profile_rows
 
 MAX_NEW_TOKENS = 160
 PROMPT_ROWS = 3
@@ -67,9 +68,7 @@ TEACHER_KEY_FALLBACK_ENV = "OPENAI_API_KEY"
 TEACHER_TIMEOUT_S = 60.0
 TWIN_ODDS = 20.0  # an endpoint's letter odds that tell a candidate from its role-swapped twin
 
-SYSTEM_PROMPT = (
-    "You match datasets to BrewSLM data mappers. Reply with the letter of one candidate and nothing else."
-)
+SYSTEM_PROMPT = "You match datasets to BrewSLM data mappers. Reply with the letter of one candidate and nothing else."
 
 # What each canonical field of the built-in mappers holds, by its own (canonical) name: the kinds
 # of dataset field (``field_kind``) that may feed it when roles are assigned by value. Canonical
@@ -180,7 +179,7 @@ class HFTeacher:
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
             )
-        return tokenizer.decode(output[0, input_ids.shape[1]:], skip_special_tokens=True)
+        return tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)
 
     def rank(self, prompt: str, labels: Sequence[str]) -> Ranking:
         """Each lettered label (" A. ...") scored as the answer after ``ANSWER_PREFIX``: its mean
@@ -203,7 +202,9 @@ class HFTeacher:
         chat prompt and ``answer_prefix``."""
         return self._option_logprobs(prompt, answer_prefix, options)[0]
 
-    def _option_logprobs(self, prompt: str, answer_prefix: str, options: Sequence[str]) -> tuple[list[float], list[int]]:
+    def _option_logprobs(
+        self, prompt: str, answer_prefix: str, options: Sequence[str]
+    ) -> tuple[list[float], list[int]]:
         """Sums of log-probabilities and token counts of the options. The context's key/value
         cache is computed once (and extended between calls when the context only grows), and the
         options are scored in batches on copies of it."""
@@ -222,8 +223,8 @@ class HFTeacher:
             tails: dict[int, list[int]] = {}
             for index, option in enumerate(options):
                 full = self._ids(context + option)
-                if full[:len(context_ids)] == context_ids and len(full) > len(context_ids):
-                    tails[index] = full[len(context_ids):]
+                if full[: len(context_ids)] == context_ids and len(full) > len(context_ids):
+                    tails[index] = full[len(context_ids) :]
                     lengths[index] = len(tails[index])
                 else:  # the option merged with the context's last token: score the whole text
                     scores[index] = self._full_logprob(context_ids, full)
@@ -232,8 +233,10 @@ class HFTeacher:
                 scores[index] = first_logps[tail[0]].item()
             longer = [i for i, tail in tails.items() if len(tail) > 1]
             for chunk_start in range(0, len(longer), OPTION_BATCH):
-                chunk = longer[chunk_start:chunk_start + OPTION_BATCH]
-                for index, logprob in zip(chunk, self._tail_logprobs(cache, len(context_ids), [tails[i] for i in chunk])):
+                chunk = longer[chunk_start : chunk_start + OPTION_BATCH]
+                for index, logprob in zip(
+                    chunk, self._tail_logprobs(cache, len(context_ids), [tails[i] for i in chunk])
+                ):
                     scores[index] += logprob
         return [scores[i] for i in range(len(options))], [lengths[i] for i in range(len(options))]
 
@@ -246,11 +249,13 @@ class HFTeacher:
         known = self._context
         if known is not None and context_ids == known[0]:
             return known[1], known[2]
-        if known is not None and len(context_ids) > len(known[0]) and context_ids[:len(known[0])] == known[0]:
-            new_ids, cache = context_ids[len(known[0]):], known[1]
+        if known is not None and len(context_ids) > len(known[0]) and context_ids[: len(known[0])] == known[0]:
+            new_ids, cache = context_ids[len(known[0]) :], known[1]
         else:
             new_ids, cache = context_ids, None
-        out = model(input_ids=torch.tensor([new_ids], device=model.device), **cache_argument(model, cache), use_cache=True)
+        out = model(
+            input_ids=torch.tensor([new_ids], device=model.device), **cache_argument(model, cache), use_cache=True
+        )
         self._context = (list(context_ids), output_cache(out), out.logits[0, -1])
         return self._context[1], self._context[2]
 
@@ -266,8 +271,9 @@ class HFTeacher:
         width = max(len(t) - 1 for t in tails)
         pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
         inputs = torch.tensor([t[:-1] + [pad] * (width - len(t) + 1) for t in tails], device=model.device)
-        mask = torch.tensor([[1] * context_len + [1] * (len(t) - 1) + [0] * (width - len(t) + 1) for t in tails],
-                            device=model.device)
+        mask = torch.tensor(
+            [[1] * context_len + [1] * (len(t) - 1) + [0] * (width - len(t) + 1) for t in tails], device=model.device
+        )
         past = copy.deepcopy(cache)  # the forward pass extends the cache in place
         if len(tails) > 1:
             if not hasattr(past, "batch_repeat_interleave"):  # an old cache type: one at a time
@@ -289,6 +295,7 @@ class HFTeacher:
 
 # --- an OpenAI-compatible endpoint as the teacher ------------------------------------------------
 
+
 def teacher_api_key() -> tuple[str | None, str | None]:
     """The endpoint key and the variable it came from: ``BREWSLM_TEACHER_API_KEY``, else
     ``OPENAI_API_KEY``, else none (a local server needs none)."""
@@ -307,11 +314,14 @@ class OpenAITeacher:
     (``GET /v1/models``). The key is read from the environment (``teacher_api_key``) when not
     given, sent only as the ``Authorization`` header, and never appears in a message."""
 
-    def __init__(self, url: str, model: str | None = None, *, api_key: str | None = None,
-                 timeout: float = TEACHER_TIMEOUT_S):
+    def __init__(
+        self, url: str, model: str | None = None, *, api_key: str | None = None, timeout: float = TEACHER_TIMEOUT_S
+    ):
         parsed = urllib.parse.urlsplit(str(url).strip())
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise TeacherError(f"--teacher-url must be an http(s) address such as http://localhost:11434/v1, not {_public_url(url)!r}")
+            raise TeacherError(
+                f"--teacher-url must be an http(s) address such as http://localhost:11434/v1, not {_public_url(url)!r}"
+            )
         path = parsed.path.rstrip("/")
         if path.endswith("/chat/completions"):
             path = path[: -len("/chat/completions")]
@@ -335,7 +345,7 @@ class OpenAITeacher:
 
     def rank(self, prompt: str, labels: Sequence[str]) -> Ranking:
         """Ask for the letter; with logprobs, every letter's log-probability is its score."""
-        letters = LETTERS[:len(labels)]
+        letters = LETTERS[: len(labels)]
         try:
             text, logprobs = self._chat(prompt, max_tokens=16, logprobs=True)
         except TeacherError as exc:
@@ -348,7 +358,9 @@ class OpenAITeacher:
         if not self.logprobs_used:
             scores = [0.0 if i == choice else None for i in range(len(labels))]
         text = self._redact(text)  # the reply goes into the report
-        return Ranking(choice, scores, text, log_probabilities=self.logprobs_used)  # no letter: maybe a candidate's JSON
+        return Ranking(
+            choice, scores, text, log_probabilities=self.logprobs_used
+        )  # no letter: maybe a candidate's JSON
 
     # -- HTTP -----------------------------------------------------------------------------------
     def _request(self, path: str, body: dict[str, Any] | None) -> Any:
@@ -367,8 +379,11 @@ class OpenAITeacher:
             detail = self._redact(_error_message(exc))
             if exc.code in (401, 403):
                 _, source = teacher_api_key()
-                hint = (f"the key from {source} was refused" if source and self._key
-                        else f"set {TEACHER_KEY_ENV} (or {TEACHER_KEY_FALLBACK_ENV}) to the endpoint's key")
+                hint = (
+                    f"the key from {source} was refused"
+                    if source and self._key
+                    else f"set {TEACHER_KEY_ENV} (or {TEACHER_KEY_FALLBACK_ENV}) to the endpoint's key"
+                )
                 raise TeacherError(f"{where} refused the request (HTTP {exc.code}): {hint}{detail}") from None
             raise TeacherError(f"{where} answered HTTP {exc.code}{detail}") from None
         except (socket.timeout, TimeoutError):
@@ -382,7 +397,9 @@ class OpenAITeacher:
         try:
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise TeacherError(f"{where} did not answer with JSON: {self._redact(_snippet(raw.decode('utf-8', 'replace')))!r}") from None
+            raise TeacherError(
+                f"{where} did not answer with JSON: {self._redact(_snippet(raw.decode('utf-8', 'replace')))!r}"
+            ) from None
 
     def _model_name(self) -> str:
         if self.model is None:
@@ -390,7 +407,9 @@ class OpenAITeacher:
             models = listing.get("data") if isinstance(listing, dict) else None
             first = models[0].get("id") if isinstance(models, list) and models and isinstance(models[0], dict) else None
             if not isinstance(first, str) or not first:
-                raise TeacherError(f"teacher endpoint {_public_url(self.base)} lists no model; name one with --teacher-model")
+                raise TeacherError(
+                    f"teacher endpoint {_public_url(self.base)} lists no model; name one with --teacher-model"
+                )
             self.model = first
             self.name = f"{first} at {_public_url(self.base)}"
         return self.model
@@ -451,8 +470,11 @@ def read_letter(text: str, letters: str) -> int | None:
     or a JSON object with "option"/"letter"/"answer" holding one; None when there is none."""
     stripped = text.strip()
     # the letter must stand alone: "A good fit is C" names no letter at its start
-    match = re.match(r"^[\W_]*(?:(?:option|answer|candidate)\s*:?\s*)?([A-Z])(?=\s*$|[.):*,\]]|\s+[-\u2013\u2014(:])",
-                     stripped, re.IGNORECASE)
+    match = re.match(
+        r"^[\W_]*(?:(?:option|answer|candidate)\s*:?\s*)?([A-Z])(?=\s*$|[.):*,\]]|\s+[-\u2013\u2014(:])",
+        stripped,
+        re.IGNORECASE,
+    )
     if match and match.group(1).upper() in letters and (match.group(1).isupper() or len(stripped) <= 3):
         return letters.index(match.group(1).upper())
     try:
@@ -480,7 +502,11 @@ def _letter_logprobs(logprobs: Any, letters: str) -> list[float | None]:
             continue
         found: dict[str, float] = {}
         for alt in [entry, *(entry.get("top_logprobs") or [])]:
-            if isinstance(alt, dict) and isinstance(alt.get("token"), str) and isinstance(alt.get("logprob"), (int, float)):
+            if (
+                isinstance(alt, dict)
+                and isinstance(alt.get("token"), str)
+                and isinstance(alt.get("logprob"), (int, float))
+            ):
                 key = alt["token"].strip(" *([.:)").upper()
                 if key in letters and len(key) == 1 and math.isfinite(alt["logprob"]):
                     found[key] = max(found.get(key, -math.inf), float(alt["logprob"]))
@@ -497,12 +523,15 @@ def make_teacher(teacher: "str | Teacher | dict[str, Any] | None") -> Teacher:
     if isinstance(teacher, dict):
         url = teacher.get("url")
         if url:
-            return OpenAITeacher(str(url), teacher.get("model"), timeout=float(teacher.get("timeout") or TEACHER_TIMEOUT_S))
+            return OpenAITeacher(
+                str(url), teacher.get("model"), timeout=float(teacher.get("timeout") or TEACHER_TIMEOUT_S)
+            )
         return HFTeacher(teacher.get("model") or None)
     return HFTeacher(teacher)
 
 
 # --- the candidates -------------------------------------------------------------------------------
+
 
 @dataclass
 class Candidate:
@@ -526,8 +555,13 @@ class Candidate:
         return self.mapper_id, tuple(sorted(self.field_map.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mapper_id": self.mapper_id, "field_map": dict(self.field_map), "options": dict(self.options),
-                        "origin": self.origin, "prior": round(self.prior, 4)} | ({"twins": list(self.twins)} if self.twins else {})
+        return {
+            "mapper_id": self.mapper_id,
+            "field_map": dict(self.field_map),
+            "options": dict(self.options),
+            "origin": self.origin,
+            "prior": round(self.prior, 4),
+        } | ({"twins": list(self.twins)} if self.twins else {})
 
 
 def build_candidates(profile: SampleProfile, proposals: Sequence[Proposal], mappers: list[Any]) -> list[Candidate]:
@@ -544,8 +578,13 @@ def build_candidates(profile: SampleProfile, proposals: Sequence[Proposal], mapp
         mapper = by_id.get(proposal.mapper_id)
         if mapper is None or proposal.confidence <= 0 or not proposal.field_map:
             continue
-        candidate = Candidate(proposal.mapper_id, dict(proposal.field_map), dict(proposal.options or {}),
-                              origin=f"sniffer proposal at {proposal.confidence:.2f}", confidence=proposal.confidence)
+        candidate = Candidate(
+            proposal.mapper_id,
+            dict(proposal.field_map),
+            dict(proposal.options or {}),
+            origin=f"sniffer proposal at {proposal.confidence:.2f}",
+            confidence=proposal.confidence,
+        )
         prior, _ = corroborate(Proposal(candidate.mapper_id, candidate.field_map, 0.0), screen, mapper)
         candidate.prior = max(prior, proposal.confidence)
         if candidate.key() not in found:
@@ -569,8 +608,11 @@ def build_candidates(profile: SampleProfile, proposals: Sequence[Proposal], mapp
     everything = [candidate for candidate, _ in found.values()]
     for candidate in everything:  # a sniffer's own roles rest on its evidence; assigned roles may not
         if not candidate.confidence:
-            candidate.twins = sorted(o.label() for o in everything if o is not candidate and _same_fields(o, candidate)
-                                     and o.prior >= candidate.prior)
+            candidate.twins = sorted(
+                o.label()
+                for o in everything
+                if o is not candidate and _same_fields(o, candidate) and o.prior >= candidate.prior
+            )
     ordered = sorted(found.values(), key=lambda pair: (-pair[0].prior, -pair[1], pair[0].mapper_id, pair[0].label()))
     return [candidate for candidate, _ in ordered[:MAX_CANDIDATES]]
 
@@ -598,11 +640,20 @@ def role_maps(profile: SampleProfile, mapper: Any) -> list[dict[str, str]]:
             if kind == "label":
                 paths += labels
             elif kind == "text":  # free text first, then any other string column (short answers)
-                paths += sorted((p for p, fp in profile.fields.items() if is_text(fp) and not is_metadata(p, fp)),
-                                key=lambda p: (kinds[p] != "text", "." in p, -profile.coverage(p), -profile.fields[p].mean_words, p))
+                paths += sorted(
+                    (p for p, fp in profile.fields.items() if is_text(fp) and not is_metadata(p, fp)),
+                    key=lambda p: (
+                        kinds[p] != "text",
+                        "." in p,
+                        -profile.coverage(p),
+                        -profile.fields[p].mean_words,
+                        p,
+                    ),
+                )
             else:
-                paths += sorted((p for p in profile.fields if kinds[p] == kind),
-                                key=lambda p: ("." in p, -profile.coverage(p), p))
+                paths += sorted(
+                    (p for p in profile.fields if kinds[p] == kind), key=lambda p: ("." in p, -profile.coverage(p), p)
+                )
         return list(dict.fromkeys(paths))[:ROLE_POOL]
 
     pools = [pool(spec) for spec in required]
@@ -616,6 +667,7 @@ def role_maps(profile: SampleProfile, mapper: Any) -> list[dict[str, str]]:
 
 
 # --- the prompt ---------------------------------------------------------------------------------
+
 
 def build_prompt(profile: SampleProfile, candidates: Sequence[Candidate], mappers: list[Any]) -> str:
     """The teacher's question: a few sample rows, then the lettered candidates (mapper, what it
@@ -640,7 +692,9 @@ def build_prompt(profile: SampleProfile, candidates: Sequence[Candidate], mapper
         task = getattr(mapper, "task_profile", "")
         lines.append(f"{letter}. {candidate.label()}  [{task}: {description}]")
     lines.append("")
-    lines.append(f"Which candidate maps this dataset correctly? Answer with one letter ({LETTERS[0]}-{LETTERS[len(candidates) - 1]}).")
+    lines.append(
+        f"Which candidate maps this dataset correctly? Answer with one letter ({LETTERS[0]}-{LETTERS[len(candidates) - 1]})."
+    )
     return "\n".join(lines)
 
 
@@ -658,6 +712,7 @@ def _shorten(value: Any) -> Any:
 
 
 # --- reading the answer -------------------------------------------------------------------------
+
 
 class AnswerError(ValueError):
     """The teacher's answer holds no valid proposal."""
@@ -688,7 +743,7 @@ def _literal_object(text: str, start: int) -> Any:
             depth -= 1
             if depth == 0:
                 try:
-                    return ast.literal_eval(text[start:end + 1])
+                    return ast.literal_eval(text[start : end + 1])
                 except (ValueError, SyntaxError, MemoryError, RecursionError):
                     return None
     return None
@@ -704,10 +759,10 @@ def parse_answer(text: str, profile: SampleProfile, mappers: dict[str, Any]) -> 
     obj = first_json_object(text)
     mapper_id = obj.get("mapper_id", obj.get("mapper"))
     if not isinstance(mapper_id, str) or not mapper_id.strip():
-        raise AnswerError("the answer has no \"mapper_id\" string")
+        raise AnswerError('the answer has no "mapper_id" string')
     field_map = obj.get("field_map")
     if not isinstance(field_map, dict) or not field_map:
-        raise AnswerError("the answer has no non-empty \"field_map\" object")
+        raise AnswerError('the answer has no non-empty "field_map" object')
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in field_map.items()):
         raise AnswerError("the answer's field_map must map field names to field names (strings)")
     mapper_id = mapper_id.strip()
@@ -717,7 +772,9 @@ def parse_answer(text: str, profile: SampleProfile, mappers: dict[str, Any]) -> 
     if mapper is not None:
         canonical = {spec.name for spec in mapper.fields}
         forward_ok = all(field_in_sample(profile, k) for k in field_map)
-        reversed_ok = all(k in canonical for k in field_map) and all(field_in_sample(profile, v) for v in field_map.values())
+        reversed_ok = all(k in canonical for k in field_map) and all(
+            field_in_sample(profile, v) for v in field_map.values()
+        )
         if not forward_ok and reversed_ok:
             field_map = {v: k for k, v in field_map.items()}
             notes.append("the teacher wrote the field map as canonical -> dataset field; read it reversed")
@@ -725,6 +782,7 @@ def parse_answer(text: str, profile: SampleProfile, mappers: dict[str, Any]) -> 
 
 
 # --- how much to believe the teacher ------------------------------------------------------------
+
 
 def corroborate(proposal: Proposal, profile: SampleProfile, mapper: Any) -> tuple[float, list[str]]:
     """The prior confidence of a teacher's proposal, and why.
@@ -792,7 +850,7 @@ def read_choice(answer: str, candidates: Sequence[Candidate], profile: SamplePro
     """The candidate a text answer chooses: its letter, or a JSON ``{"mapper_id", "field_map"}``
     equal to one of the candidates (a field map written the wrong way round is read reversed).
     Anything else is an ``AnswerError``: a teacher may only choose among the candidates."""
-    letter = read_letter(answer, LETTERS[:len(candidates)])
+    letter = read_letter(answer, LETTERS[: len(candidates)])
     if letter is not None:
         return letter
     proposal, _ = parse_answer(answer, profile, mappers)
@@ -800,10 +858,13 @@ def read_choice(answer: str, candidates: Sequence[Candidate], profile: SamplePro
     for index, candidate in enumerate(candidates):
         if candidate.key() == wanted:
             return index
-    raise AnswerError(f"the answer's mapping ({Candidate(proposal.mapper_id, proposal.field_map).label()}) is not one of the candidates")
+    raise AnswerError(
+        f"the answer's mapping ({Candidate(proposal.mapper_id, proposal.field_map).label()}) is not one of the candidates"
+    )
 
 
 # --- the whole exchange -------------------------------------------------------------------------
+
 
 @dataclass
 class AssistOutcome:
@@ -812,8 +873,9 @@ class AssistOutcome:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float,
-                proposals: Sequence[Proposal] = ()) -> AssistOutcome:
+def ask_teacher(
+    profile: SampleProfile, teacher: Teacher, threshold: float, proposals: Sequence[Proposal] = ()
+) -> AssistOutcome:
     """Build the candidates, let ``teacher`` choose one, gate it, and describe the exchange.
 
     ``proposals`` are the sniffers' (gated) proposals; they seed the candidates. A teacher that
@@ -826,15 +888,25 @@ def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float,
     mappers = list_mappers()
     started = time.perf_counter()
     candidates = build_candidates(profile, proposals, mappers)
-    report: dict[str, Any] = {"enabled": True, "used": True, "teacher": teacher.name,
-                              "candidates": [c.to_dict() for c in candidates]}
+    report: dict[str, Any] = {
+        "enabled": True,
+        "used": True,
+        "teacher": teacher.name,
+        "candidates": [c.to_dict() for c in candidates],
+    }
     if not candidates:
-        report.update(verdict="rejected", proposal=None,
-                      reason="no candidate mapping to rank: no mapper's sniffer finds a fit for any assignment of the fields")
+        report.update(
+            verdict="rejected",
+            proposal=None,
+            reason="no candidate mapping to rank: no mapper's sniffer finds a fit for any assignment of the fields",
+        )
         return AssistOutcome(None, False, report)
     prompt = build_prompt(profile, candidates, mappers)
-    report["asked"] = {"candidates": len(candidates), "sample_rows_shown": min(PROMPT_ROWS, profile.n_rows),
-                       "prompt_chars": len(prompt)}
+    report["asked"] = {
+        "candidates": len(candidates),
+        "sample_rows_shown": min(PROMPT_ROWS, profile.n_rows),
+        "prompt_chars": len(prompt),
+    }
     ranking: Ranking | None = None
     try:
         if isinstance(teacher, RankingTeacher):
@@ -843,8 +915,11 @@ def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float,
             answer = ranking.answer
             report["raw_answer"] = answer if len(answer) <= ANSWER_CHARS else answer[:ANSWER_CHARS] + "…"
             report["scores"] = {LETTERS[i]: s for i, s in enumerate(ranking.scores)}
-            choice = ranking.choice if ranking.choice is not None else read_choice(
-                answer, candidates, profile, {m.id: m for m in mappers})
+            choice = (
+                ranking.choice
+                if ranking.choice is not None
+                else read_choice(answer, candidates, profile, {m.id: m for m in mappers})
+            )
         else:
             report["mode"] = "free"
             answer = teacher.complete(prompt)
@@ -854,8 +929,12 @@ def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float,
         report.update(verdict="failed", proposal=None, reason=str(exc), seconds=round(time.perf_counter() - started, 2))
         return AssistOutcome(None, False, report)
     except AnswerError as exc:
-        report.update(verdict="rejected", proposal=None, reason=f"unusable answer: {exc}",
-                      seconds=round(time.perf_counter() - started, 2))
+        report.update(
+            verdict="rejected",
+            proposal=None,
+            reason=f"unusable answer: {exc}",
+            seconds=round(time.perf_counter() - started, 2),
+        )
         return AssistOutcome(None, False, report)
     report["teacher"] = teacher.name  # an endpoint names its model once asked
     if getattr(teacher, "load_seconds", None) is not None:
@@ -869,18 +948,24 @@ def ask_teacher(profile: SampleProfile, teacher: Teacher, threshold: float,
     prior, support = corroborate(proposal, profile, mapper)
     prior = max(prior, chosen.confidence)  # a sniffer's own view of its proposal still counts
     if chosen.twins and not _decisive(ranking, choice, candidates, chosen):
-        support.append(f"but its sniffer backs '{chosen.twins[0]}' as much: the roles rest on the teacher's reading "
-                       f"of the names alone, so the confidence stays at most {UNCORROBORATED_CAP}")
+        support.append(
+            f"but its sniffer backs '{chosen.twins[0]}' as much: the roles rest on the teacher's reading "
+            f"of the names alone, so the confidence stays at most {UNCORROBORATED_CAP}"
+        )
         prior = min(prior, UNCORROBORATED_CAP)
     proposal.confidence = prior
-    proposal.evidence = [f"chosen by the teacher model ({teacher.name}) from {len(candidates)} candidates "
-                         f"(option {LETTERS[choice]}: {chosen.origin})", *support]
+    proposal.evidence = [
+        f"chosen by the teacher model ({teacher.name}) from {len(candidates)} candidates "
+        f"(option {LETTERS[choice]}: {chosen.origin})",
+        *support,
+    ]
     gated = gate(proposal, profile)
     accepted = gated.confidence >= threshold
     report["proposal"] = gated.to_dict()
     report["verdict"] = "accepted" if accepted else "rejected"
     report["reason"] = (
-        f"passed the gate at {gated.confidence:.2f}" if accepted
+        f"passed the gate at {gated.confidence:.2f}"
+        if accepted
         else _rejection_reason(gated, threshold, prior, support)
     )
     report["seconds"] = round(time.perf_counter() - started, 2)

@@ -137,8 +137,10 @@ def explode_locator(locator: str, source: Any, sample_rows: list[Any], chain: li
         prefix = [name]
         if len(arrays) > 1:
             others = ", ".join(sorted(a for a in arrays if a != name))
-            note = (f"the document holds several arrays; this locator reads '{name}' only; "
-                    f"read the others ({others}) with explode=<name>.{'.'.join(chain)}")
+            note = (
+                f"the document holds several arrays; this locator reads '{name}' only; "
+                f"read the others ({others}) with explode=<name>.{'.'.join(chain)}"
+            )
     refined = _json_refinement(locator, source, {"explode": ".".join(prefix + list(chain))})
     return Refinement(refined, tuple(chain), note) if refined else None
 

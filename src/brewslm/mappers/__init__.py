@@ -21,10 +21,17 @@ def _check(mapper: Mapper) -> None:
     get_task_profile(mapper.task_profile)  # raises a clear error for an unknown profile
 
 
-REGISTRY: Registry[Mapper] = Registry("mapper", __name__, "MAPPER", key=lambda mapper: mapper.id,
-                                      entry_points="brewslm.mappers", env_var="DATASET_MAPPER_PLUGIN_MODULES",
-                                      hook="register_dataset_mappers", accept=lambda m: isinstance(m, Mapper),
-                                      check=_check)
+REGISTRY: Registry[Mapper] = Registry(
+    "mapper",
+    __name__,
+    "MAPPER",
+    key=lambda mapper: mapper.id,
+    entry_points="brewslm.mappers",
+    env_var="DATASET_MAPPER_PLUGIN_MODULES",
+    hook="register_dataset_mappers",
+    accept=lambda m: isinstance(m, Mapper),
+    check=_check,
+)
 
 
 def register_mapper(mapper: Mapper, *, replace: bool = False) -> None:

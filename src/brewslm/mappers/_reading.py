@@ -52,8 +52,21 @@ from brewslm.mappers._sniffing import (
 from brewslm.mappers.base import MISSING, Rejection, get_path, label_to_str, structure_from_text, type_name
 
 CONTEXT_NAMES = (
-    "context", "contexts", "passage", "passages", "document", "documents", "paragraph", "paragraphs", "article",
-    "retrieved_contexts", "retrieved_passages", "ctxs", "docs", "search_results", "evidence",
+    "context",
+    "contexts",
+    "passage",
+    "passages",
+    "document",
+    "documents",
+    "paragraph",
+    "paragraphs",
+    "article",
+    "retrieved_contexts",
+    "retrieved_passages",
+    "ctxs",
+    "docs",
+    "search_results",
+    "evidence",
 )
 UNANSWERABLE_NAMES = ("is_impossible", "unanswerable", "is_unanswerable", "impossible", "no_answer")
 ANSWER_TEXT_KEYS = ("text", "answer", "value", "span_text")
@@ -62,21 +75,66 @@ ALIAS_KEYS = ("aliases", "alternatives")
 # names of a gold answer that win over an "answer" beside them (RAG evaluation sets keep the
 # model's generated answer as "answer" and the gold as "ground_truth")
 GOLD_NAMES = ("ground_truth", "ground_truths", "gold_answer", "gold_answers", "reference_answer", "reference_answers")
-PASSAGE_TEXT_KEYS = ("text", "content", "passage_text", "passage", "page_content", "contents", "body", "snippet", "context")
+PASSAGE_TEXT_KEYS = (
+    "text",
+    "content",
+    "passage_text",
+    "passage",
+    "page_content",
+    "contents",
+    "body",
+    "snippet",
+    "context",
+)
 TRUE_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
 
 # generic words that name a role inside a longer field name (snake_case, camelCase, UPPER_CASE)
 QUESTION_WORDS = frozenset({"question", "questions", "query", "queries", "q"})
 ANSWER_WORDS = frozenset({"answer", "answers", "ans", "decision"})
-CONTEXT_WORDS = frozenset({
-    "context", "contexts", "ctx", "ctxs", "passage", "passages", "paragraph", "paragraphs", "document",
-    "documents", "doc", "docs", "evidence", "evidences", "article", "articles", "snippet", "snippets", "retrieved",
-})
+CONTEXT_WORDS = frozenset(
+    {
+        "context",
+        "contexts",
+        "ctx",
+        "ctxs",
+        "passage",
+        "passages",
+        "paragraph",
+        "paragraphs",
+        "document",
+        "documents",
+        "doc",
+        "docs",
+        "evidence",
+        "evidences",
+        "article",
+        "articles",
+        "snippet",
+        "snippets",
+        "retrieved",
+    }
+)
 # words that say a field is not the gold: a model's output, a decoy, a negative
-NOT_GOLD_WORDS = frozenset({
-    "pred", "preds", "prediction", "predictions", "predicted", "generated", "plausible", "wrong", "incorrect",
-    "distractor", "distractors", "negative", "negatives", "neg", "candidate", "candidates",
-})
+NOT_GOLD_WORDS = frozenset(
+    {
+        "pred",
+        "preds",
+        "prediction",
+        "predictions",
+        "predicted",
+        "generated",
+        "plausible",
+        "wrong",
+        "incorrect",
+        "distractor",
+        "distractors",
+        "negative",
+        "negatives",
+        "neg",
+        "candidate",
+        "candidates",
+    }
+)
 PASSAGE_WORDS = CONTEXT_WORDS | {"text", "content", "contents", "body"}
 
 PASSAGE_MIN_CHARS = 60  # a passage found by its shape alone is at least this long on average
@@ -98,6 +156,7 @@ _WORD = re.compile(r"\w+")
 
 
 # --- readers --------------------------------------------------------------------------------------
+
 
 def _decoded_answers(value: str) -> Any:
     """A CSV cell's answer list or answer object (``'["Paris", "paris, france"]'``,
@@ -185,8 +244,15 @@ def _passage_key(obj: dict) -> str | None:
     if key is not None:
         return key
     return next(
-        (k for k, v in obj.items() if isinstance(k, str) and isinstance(v, (str, list)) and name_words(k) & PASSAGE_WORDS
-         and not name_words(k) & NOT_GOLD_WORDS and not is_id_like_name(k)),
+        (
+            k
+            for k, v in obj.items()
+            if isinstance(k, str)
+            and isinstance(v, (str, list))
+            and name_words(k) & PASSAGE_WORDS
+            and not name_words(k) & NOT_GOLD_WORDS
+            and not is_id_like_name(k)
+        ),
         None,
     )
 
@@ -208,15 +274,19 @@ def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
     (``_passage_list_text``)."""
     value = MISSING if path is None else get_path(row, path)
     if value is MISSING or value is None:
-        return Rejection("missing_context", f"field '{path}' is missing" if path else "no source field mapped to context")
+        return Rejection(
+            "missing_context", f"field '{path}' is missing" if path else "no source field mapped to context"
+        )
     if isinstance(value, str):
         decoded = _passage_list_text(value)
         value = value if decoded is None else decoded
     if isinstance(value, dict):
         key = _passage_key(value)
         sentences = value.get("sentences")
-        if key is None and isinstance(sentences, list) and all(
-            isinstance(group, list) and all(isinstance(t, str) for t in group) for group in sentences
+        if (
+            key is None
+            and isinstance(sentences, list)
+            and all(isinstance(group, list) and all(isinstance(t, str) for t in group) for group in sentences)
         ):
             value = ["".join(group) for group in sentences]
         elif key is None:
@@ -239,8 +309,11 @@ def read_passages(row: Any, path: str | None) -> "list[str] | Rejection":
                 passages.extend(t for t in item if t.strip())
                 continue
         elif (
-            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-            and isinstance(item[1], list) and all(isinstance(s, str) for s in item[1])
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], list)
+            and all(isinstance(s, str) for s in item[1])
         ):
             item = "".join(item[1])
         if item is None:
@@ -277,6 +350,7 @@ def holds_passage_list(value: Any) -> bool:
 
 
 # --- finding the fields ---------------------------------------------------------------------------
+
 
 def answer_like(fp) -> bool:
     return fp.main_type in ("string", "list", "object", "number", "boolean")
@@ -349,8 +423,10 @@ def _find_answer(profile, question: str, notes: list[str]) -> tuple[str | None, 
     if named:
         other = profile.find(ANSWER_NAMES, answer_like, exclude=[question, named])
         if other and named.lower() in GOLD_NAMES + ("reference", "references"):
-            notes.append(f"'{named}' is named as the gold: '{other}' beside it is taken for a generated answer, "
-                         f"not a gold (map {other}=answer to use it instead)")
+            notes.append(
+                f"'{named}' is named as the gold: '{other}' beside it is taken for a generated answer, "
+                f"not a gold (map {other}=answer to use it instead)"
+            )
         return named, "name"
     worded = []
     for fp in _top_level(profile, (question,)):
@@ -364,9 +440,11 @@ def _find_answer(profile, question: str, notes: list[str]) -> tuple[str | None, 
     worded.sort(key=lambda w: w[0])
     chosen = worded[0][1]
     for chars, path in worded[1:]:
-        notes.append(f"'{path}' holds answers too ({chars:.0f} characters on average, "
-                     f"'{chosen}' {worded[0][0]:.0f}): the shorter is taken as the gold; map {path}=answer "
-                     f"for the other")
+        notes.append(
+            f"'{path}' holds answers too ({chars:.0f} characters on average, "
+            f"'{chosen}' {worded[0][0]:.0f}): the shorter is taken as the gold; map {path}=answer "
+            f"for the other"
+        )
     return chosen, "words"
 
 
@@ -425,7 +503,9 @@ def _shaped_like_passages(profile, fp, question_chars: float) -> bool:
             return any(k in PASSAGE_TEXT_KEYS or name_words(str(k)) & PASSAGE_WORDS for k in fp.item_keys)
         if fp.item_frac("string") >= 0.9:
             lists = (row.get(fp.path) for row in profile.rows[:JUDGED_ROWS])
-            lengths = [len(item) for value in lists if isinstance(value, list) for item in value if isinstance(item, str)]
+            lengths = [
+                len(item) for value in lists if isinstance(value, list) for item in value if isinstance(item, str)
+            ]
             return bool(lengths) and sum(lengths) / len(lengths) >= PASSAGE_MIN_CHARS
     return False
 
@@ -477,21 +557,26 @@ def _find_context(
                 "answer; left out, so no record carries its own answer as its passage"
             )
     usable = [
-        c for c in candidates.values()
+        c
+        for c in candidates.values()
         if c.readable and (c.tier == 0 or c.readable >= 0.5 * n) and (c.tier < 2 or c.quoted_share >= QUOTED_SHARE)
     ]
     if not usable:
         unread = [c for c in candidates.values() if c.tier < 2 and c.unreadable >= 0.5 * n]
         if unread:
-            notes.append(f"field '{unread[0].path}' is named like a context, but {unread[0].unreadable}/{n} of its "
-                         "values are in a shape neither QA mapper reads as passages: the records would lose it")
+            notes.append(
+                f"field '{unread[0].path}' is named like a context, but {unread[0].unreadable}/{n} of its "
+                "values are in a shape neither QA mapper reads as passages: the records would lose it"
+            )
         return None, bool(unread)
     usable.sort(key=lambda c: (c.tier, c.demoted, -round(c.quoted_share, 2), c.order))
     chosen = usable[0]
     if chosen.tier or len(usable) > 1:
         passed = [f"'{c.path}' {c.quoted}/{c.checked}" for c in usable[1:]]
-        notes.append(f"'{chosen.path}' holds the context: it quotes the answer in {chosen.quoted}/{chosen.checked} rows"
-                     + (f" (passed over: {', '.join(passed)})" if passed else ""))
+        notes.append(
+            f"'{chosen.path}' holds the context: it quotes the answer in {chosen.quoted}/{chosen.checked} rows"
+            + (f" (passed over: {', '.join(passed)})" if passed else "")
+        )
     return chosen, False
 
 
@@ -501,11 +586,19 @@ def _answer_by_quotes(profile, question: str, context: str) -> str | None:
     context_fp = profile.field(context)
     best, best_share = None, QUOTED_SHARE
     for fp in _top_level(profile, (question, context)):
-        if is_id_like_name(fp.path) or name_words(fp.path) & NOT_GOLD_WORDS or fp.main_type not in ("string", "list") \
-                or fp.present < 0.8 * profile.n_rows:
+        if (
+            is_id_like_name(fp.path)
+            or name_words(fp.path) & NOT_GOLD_WORDS
+            or fp.main_type not in ("string", "list")
+            or fp.present < 0.8 * profile.n_rows
+        ):
             continue
-        if fp.main_type == "string" and context_fp is not None and context_fp.main_type == "string" \
-                and fp.mean_chars * 2 > context_fp.mean_chars:
+        if (
+            fp.main_type == "string"
+            and context_fp is not None
+            and context_fp.main_type == "string"
+            and fp.mean_chars * 2 > context_fp.mean_chars
+        ):
             continue
         checked = quoted = 0
         rows = profile.rows[:JUDGED_ROWS]
@@ -552,7 +645,8 @@ def _find_reading_fields(profile) -> ReadingFields | None:
     if answer is not None:
         found.refusal_answers = _refusal_answers(profile, answer)
     found.unanswerable = profile.find(
-        UNANSWERABLE_NAMES, lambda fp: fp.main_type in ("string", "number", "boolean"),
+        UNANSWERABLE_NAMES,
+        lambda fp: fp.main_type in ("string", "number", "boolean"),
         exclude=[f for f in (question, answer, found.context) if f],
     )
     return found

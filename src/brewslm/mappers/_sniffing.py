@@ -21,39 +21,163 @@ import re
 from collections import Counter
 from typing import Any, Iterable
 
-from brewslm.mappers.profile import FieldProfile, SampleProfile
 from brewslm.mappers.base import get_path
+from brewslm.mappers.profile import FieldProfile, SampleProfile
 
-_ID_NAMES = frozenset({
-    "id", "_id", "uid", "uuid", "guid", "idx", "index", "key_id", "example_id", "row_id", "doc_id",
-    "split", "fold", "partition", "subset",
-})
+_ID_NAMES = frozenset(
+    {
+        "id",
+        "_id",
+        "uid",
+        "uuid",
+        "guid",
+        "idx",
+        "index",
+        "key_id",
+        "example_id",
+        "row_id",
+        "doc_id",
+        "split",
+        "fold",
+        "partition",
+        "subset",
+    }
+)
 # usual names of a class-label column
-LABEL_NAMES = ("label", "labels", "category", "intent", "class", "sentiment", "target", "label_text",
-               "gold_label", "polarity", "topic", "tag", "y", "emotion", "stance", "rating", "stars",
-               "coarse_label", "fine_label", "is_spam", "toxic")
+LABEL_NAMES = (
+    "label",
+    "labels",
+    "category",
+    "intent",
+    "class",
+    "sentiment",
+    "target",
+    "label_text",
+    "gold_label",
+    "polarity",
+    "topic",
+    "tag",
+    "y",
+    "emotion",
+    "stance",
+    "rating",
+    "stars",
+    "coarse_label",
+    "fine_label",
+    "is_spam",
+    "toxic",
+)
 _CAMEL_ID = re.compile(r"[a-z0-9](Id|ID|Idx)$")
 # usual names of the question and answer columns of QA data
 QUESTION_NAMES = ("question", "query", "q", "instruction", "prompt", "input", "user_query")
 SPECIFIC_QUESTION_NAMES = ("question", "query", "q", "user_query", "instruction")
-ANSWER_NAMES = ("answer", "answers", "response", "output", "a", "completion", "gold_answer", "reference_answer", "solution")
+ANSWER_NAMES = (
+    "answer",
+    "answers",
+    "response",
+    "output",
+    "a",
+    "completion",
+    "gold_answer",
+    "reference_answer",
+    "solution",
+)
 _WH_WORDS = frozenset({"what", "who", "whom", "whose", "which", "when", "where", "why", "how"})
 # words that open a question in other languages (de, fr, es, it, pt, nl, pl, ru, el); words that
 # also mean "as"/"like"/"that"/"or" at the start of a statement are left out (wie, comme, come,
 # como, jak, как, что, co), and Spanish only in its accented forms (que, como are conjunctions)
-_WH_WORDS |= frozenset({
-    "wer", "wen", "wem", "wessen", "wo", "woher", "wohin", "warum", "wann", "welche", "welcher", "welches",
-    "welchen", "wieso", "weshalb", "wieviel",
-    "pourquoi", "combien", "quel", "quelle", "quels", "quelles", "où", "qui",
-    "qué", "quién", "quiénes", "cuándo", "dónde", "cuál", "cuáles", "cuánto", "cuánta", "cuántos", "cuántas", "cómo",
-    "perché", "quale", "quali", "quanto", "quanti", "quante", "dove",
-    "quem", "onde", "qual", "quais", "quantos", "quantas", "porquê",
-    "waarom", "wanneer", "welke", "hoeveel",
-    "dlaczego", "kiedy", "gdzie", "ile", "czy", "kto",
-    "кто", "где", "когда", "почему", "зачем", "какой", "какая", "какое", "какие", "сколько",
-    "ποιος", "ποια", "ποιο", "ποιοι", "ποιες", "ποιον", "ποιου", "ποιας", "πότε", "πού", "πώς", "γιατί",
-    "πόσο", "πόση", "πόσοι", "πόσες", "πόσα", "πόσους",
-})
+_WH_WORDS |= frozenset(
+    {
+        "wer",
+        "wen",
+        "wem",
+        "wessen",
+        "wo",
+        "woher",
+        "wohin",
+        "warum",
+        "wann",
+        "welche",
+        "welcher",
+        "welches",
+        "welchen",
+        "wieso",
+        "weshalb",
+        "wieviel",
+        "pourquoi",
+        "combien",
+        "quel",
+        "quelle",
+        "quels",
+        "quelles",
+        "où",
+        "qui",
+        "qué",
+        "quién",
+        "quiénes",
+        "cuándo",
+        "dónde",
+        "cuál",
+        "cuáles",
+        "cuánto",
+        "cuánta",
+        "cuántos",
+        "cuántas",
+        "cómo",
+        "perché",
+        "quale",
+        "quali",
+        "quanto",
+        "quanti",
+        "quante",
+        "dove",
+        "quem",
+        "onde",
+        "qual",
+        "quais",
+        "quantos",
+        "quantas",
+        "porquê",
+        "waarom",
+        "wanneer",
+        "welke",
+        "hoeveel",
+        "dlaczego",
+        "kiedy",
+        "gdzie",
+        "ile",
+        "czy",
+        "kto",
+        "кто",
+        "где",
+        "когда",
+        "почему",
+        "зачем",
+        "какой",
+        "какая",
+        "какое",
+        "какие",
+        "сколько",
+        "ποιος",
+        "ποια",
+        "ποιο",
+        "ποιοι",
+        "ποιες",
+        "ποιον",
+        "ποιου",
+        "ποιας",
+        "πότε",
+        "πού",
+        "πώς",
+        "γιατί",
+        "πόσο",
+        "πόση",
+        "πόσοι",
+        "πόσες",
+        "πόσα",
+        "πόσους",
+    }
+)
 _WORD = re.compile(r"\w+")
 # at least this share of a field's values reading as questions makes it a question column
 QUESTION_SHARE = 0.5
@@ -178,7 +302,7 @@ def choose_text_field(
 def children(profile: SampleProfile, path: str) -> list[str]:
     """The profiled fields one object level below ``path``."""
     prefix = path + "."
-    return [p for p in profile.fields if p.startswith(prefix) and "." not in p[len(prefix):]]
+    return [p for p in profile.fields if p.startswith(prefix) and "." not in p[len(prefix) :]]
 
 
 def field_kind(path: str, fp: FieldProfile, n_rows: int, profile: SampleProfile | None = None) -> str:
@@ -234,8 +358,7 @@ def label_candidates(profile: SampleProfile, *, exclude: Iterable[str] = ()) -> 
     excluded = set(exclude)
     n = profile.n_rows
     found = [
-        p for p, fp in profile.fields.items()
-        if p not in excluded and not is_id_like_name(p) and is_label_like(fp, n)
+        p for p, fp in profile.fields.items() if p not in excluded and not is_id_like_name(p) and is_label_like(fp, n)
     ]
     return sorted(found, key=lambda p: ("." in p, -profile.fields[p].distinct))
 
@@ -293,6 +416,7 @@ def is_answer_name(path: str) -> bool:
 
 # --- values copied from a text ------------------------------------------------------------------
 
+
 def words_of(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
@@ -349,10 +473,29 @@ def describe_values(fp: FieldProfile, limit: int = 5) -> str:
 # ``output_1``/``output_2``), a/b or left/right in the fields' order; a tie word is a tie. The same
 # reading tells label_to_classification that such a field is a verdict on a pair, not a class.
 
-_INDEXED = re.compile(r"^(?P<stem>.*?)(?:[_\-\s.]?(?P<digit>\d+)|[_\-\s](?P<letter>[A-Za-z])|(?<=[a-z])(?P<cap>[A-Z]))$")
+_INDEXED = re.compile(
+    r"^(?P<stem>.*?)(?:[_\-\s.]?(?P<digit>\d+)|[_\-\s](?P<letter>[A-Za-z])|(?<=[a-z])(?P<cap>[A-Z]))$"
+)
 _NAME_TOKEN = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-TIE_WORDS = frozenset({"tie", "tied", "both", "neither", "equal", "draw", "same", "none", "even", "both_good",
-                       "both_bad", "both good", "both bad", "bothbad", "bothgood"})
+TIE_WORDS = frozenset(
+    {
+        "tie",
+        "tied",
+        "both",
+        "neither",
+        "equal",
+        "draw",
+        "same",
+        "none",
+        "even",
+        "both_good",
+        "both_bad",
+        "both good",
+        "both bad",
+        "bothbad",
+        "bothgood",
+    }
+)
 _FIRST_WORDS = frozenset({"left", "first", "former", "1st", "top"})
 _SECOND_WORDS = frozenset({"right", "second", "latter", "2nd", "bottom"})
 RESPONSE_A, RESPONSE_B, TIE = "response_a", "response_b", "tie"
@@ -439,7 +582,7 @@ def read_verdict_values(values: Iterable[str], a: str, b: str) -> tuple[dict[str
     names = (leaf_name(a).lower(), leaf_name(b).lower())
     words_a, words_b = name_words(a), name_words(b)
     prefix = _common_prefix(*lower)
-    suffixes = {_EDGE_MARKS.sub("", v[len(prefix):]): lower[v] for v in lower}  # "Output (b)", "[[B]]" -> b
+    suffixes = {_EDGE_MARKS.sub("", v[len(prefix) :]): lower[v] for v in lower}  # "Output (b)", "[[B]]" -> b
     first = second = None
     how, conf = "", 0.0
     if set(lower) == set(names):
@@ -461,8 +604,10 @@ def read_verdict_values(values: Iterable[str], a: str, b: str) -> tuple[dict[str
     elif all(s.isdigit() for s in suffixes) and consecutive_tokens(*sorted(suffixes, key=int)):
         lo, hi = sorted(suffixes, key=int)
         first, second = suffixes[lo], suffixes[hi]
-        how = (f"the index base is ambiguous (values {lo}/{hi}, fields indexed {ta or '?'}/{tb or '?'}): "
-               f"read in the fields' order, {lo} = the first; check it")
+        how = (
+            f"the index base is ambiguous (values {lo}/{hi}, fields indexed {ta or '?'}/{tb or '?'}): "
+            f"read in the fields' order, {lo} = the first; check it"
+        )
         conf = 0.7
     if first is None:
         return None
@@ -494,11 +639,16 @@ def pair_named_by(profile: SampleProfile, values: Iterable[str], exclude: Iterab
 def score_pair(profile: SampleProfile, a: str, b: str) -> tuple[str, str] | None:
     """Two numeric fields scoring the responses: named after each response (``output_1_score``) or
     indexed like them (``score_1``/``score_2`` beside ``output_1``/``output_2``)."""
-    numeric = [p for p, fp in profile.fields.items()
-               if fp.present >= 0.8 * profile.n_rows and fp.frac("number") >= 0.95 and not is_id_like_name(p)]
+    numeric = [
+        p
+        for p, fp in profile.fields.items()
+        if fp.present >= 0.8 * profile.n_rows and fp.frac("number") >= 0.95 and not is_id_like_name(p)
+    ]
     la, lb = leaf_name(a).lower(), leaf_name(b).lower()
-    by_name = ([p for p in numeric if la in leaf_name(p).lower() and lb not in leaf_name(p).lower()],
-               [p for p in numeric if lb in leaf_name(p).lower() and la not in leaf_name(p).lower()])
+    by_name = (
+        [p for p in numeric if la in leaf_name(p).lower() and lb not in leaf_name(p).lower()],
+        [p for p in numeric if lb in leaf_name(p).lower() and la not in leaf_name(p).lower()],
+    )
     if len(by_name[0]) == 1 and len(by_name[1]) == 1:
         return by_name[0][0], by_name[1][0]
     ta, tb = (indexed_name(a) or ("", ""))[1], (indexed_name(b) or ("", ""))[1]
@@ -519,8 +669,12 @@ def follows_scores(profile: SampleProfile, path: str, score_a: str, score_b: str
     sides: dict[str, Counter] = {}
     for row in profile.rows:
         value, a, b = get_path(row, path), get_path(row, score_a), get_path(row, score_b)
-        if value is None or isinstance(value, (dict, list)) or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)) or a == b:
+        if (
+            value is None
+            or isinstance(value, (dict, list))
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+            or a == b
+        ):
             continue
         sides.setdefault(str(value), Counter())["a" if a > b else "b"] += 1
     if len(sides) < 2:
@@ -552,8 +706,10 @@ def pair_verdict(profile: SampleProfile, path: str) -> str | None:
             return f"'{path}' is one of two scores ('{scores[0]}', '{scores[1]}') of the reply fields '{a}' and '{b}'"
         agree = follows_scores(profile, path, *scores) if scores else None
         if agree:
-            return (f"the values of '{path}' follow which of '{scores[0]}'/'{scores[1]}' is higher in {agree[0]}/{agree[1]} "
-                    f"rows: a verdict on the reply fields '{a}' and '{b}'")
+            return (
+                f"the values of '{path}' follow which of '{scores[0]}'/'{scores[1]}' is higher in {agree[0]}/{agree[1]} "
+                f"rows: a verdict on the reply fields '{a}' and '{b}'"
+            )
     return None
 
 

@@ -135,8 +135,7 @@ class Mapper(ABC):
         if missing:
             have = f"; source fields: {', '.join(sorted(source_fields))}" if source_fields else ""
             raise MapperError(
-                f"mapper '{self.id}' needs a source for {', '.join(missing)}; "
-                f"add --field-map SOURCE={missing[0]}{have}"
+                f"mapper '{self.id}' needs a source for {', '.join(missing)}; add --field-map SOURCE={missing[0]}{have}"
             )
         return resolved
 
@@ -196,7 +195,9 @@ class Mapper(ABC):
         return self.map_row(row, fields, options)
 
     @abstractmethod
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         """Return one or more canonical records for ``row``, or a ``Rejection``."""
 
     # --- introspection ----------------------------------------------------------------------
@@ -210,8 +211,13 @@ class Mapper(ABC):
             "task_profile": self.task_profile,
             "description": self.description,
             "fields": [
-                {"name": s.name, "required": s.required, "candidates": list(s.candidates), "description": s.description,
-                 "joinable": s.joinable}
+                {
+                    "name": s.name,
+                    "required": s.required,
+                    "candidates": list(s.candidates),
+                    "description": s.description,
+                    "joinable": s.joinable,
+                }
                 for s in self.fields
             ],
             "options": dict(self.options_doc),
@@ -220,11 +226,14 @@ class Mapper(ABC):
 
 # The optional ``id`` every canonical record may carry: the source row's own identifier.
 SOURCE_ID_FIELD = FieldSpec(
-    "id", required=False, candidates=("id", "uid", "guid", "example_id", "idx"),
+    "id",
+    required=False,
+    candidates=("id", "uid", "guid", "example_id", "idx"),
     description="the source row's own id, carried into the record as 'id'",
 )
 
 # --- value helpers shared by all mappers ------------------------------------------------------
+
 
 def structure_from_text(value: Any, want: type | tuple[type, ...] = (list, dict), *, items: type | None = None) -> Any:
     """The list/object a string holds as ONE COMPLETE JSON document of the wanted type, else None.
@@ -250,8 +259,10 @@ def structure_from_text(value: Any, want: type | tuple[type, ...] = (list, dict)
             return None
     if not isinstance(value, wanted):
         return None
-    if items is not None and isinstance(value, list) and not all(
-        isinstance(i, items) and not (items is int and isinstance(i, bool)) for i in value
+    if (
+        items is not None
+        and isinstance(value, list)
+        and not all(isinstance(i, items) and not (items is int and isinstance(i, bool)) for i in value)
     ):
         return None
     return value

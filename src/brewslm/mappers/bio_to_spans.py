@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import leaf_name
 from brewslm.mappers.base import (
@@ -47,6 +46,7 @@ from brewslm.mappers.base import (
     read_list,
     type_name,
 )
+from brewslm.mappers.profile import SampleProfile
 
 SCHEMES = ("auto", "iob2", "bio", "iob1", "bioes", "iobes", "bilou")
 _SCHEME_ALIASES = {"bio": "iob2", "iobes": "bioes"}
@@ -235,9 +235,7 @@ def entities_to_spans(tokens: Sequence[str], entities: Sequence[Entity], joiner:
 
 def entities_at_offsets(offsets: Sequence[tuple[int, int]], entities: Sequence[Entity]) -> list[dict[str, Any]]:
     """Character spans of token ``entities``, the tokens at character ``offsets``, sorted."""
-    spans = [
-        {"start": offsets[e.start][0], "end": offsets[e.end - 1][1], "label": e.label} for e in entities
-    ]
+    spans = [{"start": offsets[e.start][0], "end": offsets[e.end - 1][1], "label": e.label} for e in entities]
     return sorted(spans, key=lambda s: (s["start"], s["end"], s["label"]))
 
 
@@ -254,8 +252,9 @@ def spans_to_bio(
     return bio_at_offsets(token_offsets(tokens, joiner), spans, scheme=scheme)
 
 
-def bio_at_offsets(offsets: Sequence[tuple[int, int]], spans: Sequence[Mapping[str, Any]], *,
-                   scheme: str = "iob2") -> list[str]:
+def bio_at_offsets(
+    offsets: Sequence[tuple[int, int]], spans: Sequence[Mapping[str, Any]], *, scheme: str = "iob2"
+) -> list[str]:
     """``spans_to_bio`` for tokens at character ``offsets`` of any text (not only a joined one)."""
     owner: list[int | None] = [None] * len(offsets)
     ordered = sorted(spans, key=lambda s: (s["start"], -s["end"]))
@@ -284,20 +283,37 @@ class BioToSpansMapper(Mapper):
     task_profile = "structured_extraction"
     description = "Tokens + BIO/IOB1/IOB2/BIOES/BILOU tags -> text + character spans (span_set)."
     fields = (
-        FieldSpec("tokens", candidates=("tokens", "words", "token", "toks", "sentence_tokens", "input_tokens"),
-                  description="list of tokens"),
-        FieldSpec("tags", candidates=("tags", "ner_tags", "bio_tags", "iob_tags", "ner", "ner_labels", "labels",
-                                      "entity_tags", "tag", "label", "ner_tag"),
-                  description="list of tags parallel to the tokens (strings, or integers with tag_names)"),
+        FieldSpec(
+            "tokens",
+            candidates=("tokens", "words", "token", "toks", "sentence_tokens", "input_tokens"),
+            description="list of tokens",
+        ),
+        FieldSpec(
+            "tags",
+            candidates=(
+                "tags",
+                "ner_tags",
+                "bio_tags",
+                "iob_tags",
+                "ner",
+                "ner_labels",
+                "labels",
+                "entity_tags",
+                "tag",
+                "label",
+                "ner_tag",
+            ),
+            description="list of tags parallel to the tokens (strings, or integers with tag_names)",
+        ),
         SOURCE_ID_FIELD,
     )
     options_doc = {
         "scheme": "tagging scheme: auto (default; per row bilou when L-/U- tags occur, bioes when E-/S- do, else "
-                  "iob2), iob2 (= bio), iob1, bioes (= iobes) or bilou",
+        "iob2), iob2 (= bio), iob1, bioes (= iobes) or bilou",
         "joiner": "string placed between tokens to build the text (default: one space)",
         "tag_names": "list of tag names for integer tags, index -> name (e.g. the HF ClassLabel names)",
         "repair": "true: read tag sequences that break the scheme leniently (a stray I-X starts an entity) "
-                  "instead of rejecting them as invalid_bio_sequence (default false)",
+        "instead of rejecting them as invalid_bio_sequence (default false)",
     }
 
     def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -306,7 +322,9 @@ class BioToSpansMapper(Mapper):
     def parse_options(self, options: Mapping[str, Any]) -> Any:
         return _cached_options(options)
 
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         opts = _cached_options(options)
         tokens = read_list(row, fields.get("tokens"), "missing_tokens")
         if isinstance(tokens, Rejection):
@@ -315,7 +333,9 @@ class BioToSpansMapper(Mapper):
             return Rejection("missing_tokens", f"field '{fields.get('tokens')}' is an empty list")
         for i, token in enumerate(tokens):
             if not isinstance(token, str):
-                return Rejection("wrong_type", f"token {i} of '{fields.get('tokens')}' is a {type_name(token)}, not text")
+                return Rejection(
+                    "wrong_type", f"token {i} of '{fields.get('tokens')}' is a {type_name(token)}, not text"
+                )
         raw_tags = read_list(row, fields.get("tags"), "missing_tags")
         if isinstance(raw_tags, Rejection):
             return raw_tags
@@ -323,7 +343,8 @@ class BioToSpansMapper(Mapper):
             return Rejection("missing_tags", f"field '{fields.get('tags')}' is an empty list")
         if len(raw_tags) != len(tokens):
             return Rejection(
-                "length_mismatch", f"{len(tokens)} tokens in '{fields.get('tokens')}' but {len(raw_tags)} tags in '{fields.get('tags')}'"
+                "length_mismatch",
+                f"{len(tokens)} tokens in '{fields.get('tokens')}' but {len(raw_tags)} tags in '{fields.get('tags')}'",
             )
         tags = _tag_strings(raw_tags, opts.tag_names, fields.get("tags") or "tags")
         if isinstance(tags, Rejection):
@@ -349,11 +370,13 @@ class BioToSpansMapper(Mapper):
     def sniff(self, profile: SampleProfile) -> Proposal | None:
         best: tuple[float, Proposal] | None = None
         token_fields = [
-            p for p, fp in profile.fields.items()
+            p
+            for p, fp in profile.fields.items()
             if fp.list_count and fp.list_count >= 0.8 * profile.n_rows and fp.item_frac("string") >= 0.95
         ]
         tag_fields = [
-            p for p, fp in profile.fields.items()
+            p
+            for p, fp in profile.fields.items()
             if fp.list_count and (fp.item_frac("string") >= 0.95 or fp.item_frac("number") >= 0.95)
         ]
         for tok in token_fields:
@@ -377,7 +400,9 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     names = options.get("tag_names")
     if names is not None:
         if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) or not names:
-            raise MapperError("bio_to_spans option tag_names must be a non-empty list of tag names, e.g. [\"O\", \"B-PER\", \"I-PER\"]")
+            raise MapperError(
+                'bio_to_spans option tag_names must be a non-empty list of tag names, e.g. ["O", "B-PER", "I-PER"]'
+            )
         names = tuple(names)
     repair = options.get("repair", False)
     if not isinstance(repair, bool):
@@ -412,6 +437,7 @@ def _tag_strings(raw: list[Any], names: tuple[str, ...] | None, path: str) -> "l
 
 
 # --- sniffing -----------------------------------------------------------------------------------
+
 
 def _judge_pair(profile: SampleProfile, tok: str, tag: str) -> Proposal | None:
     """Evidence that ``tok`` / ``tag`` are tokens and BIO tags: equal lengths and tag shapes."""
@@ -498,8 +524,10 @@ def _character_tokens(profile: SampleProfile, tok: str) -> str | None:
                 spaces += len(token) == 1 and token.isspace()
     if total < MIN_CHARACTER_TOKENS or single < CHARACTER_SHARE * total:
         return None
-    return (f"{single}/{total} sample tokens are single characters ({spaces} of them spaces): character-level "
-            "tags, the text is the tokens joined with no separator (joiner=\"\")")
+    return (
+        f"{single}/{total} sample tokens are single characters ({spaces} of them spaces): character-level "
+        'tags, the text is the tokens joined with no separator (joiner="")'
+    )
 
 
 def _guess_scheme(sequences: list[list[str]], letters: Counter) -> tuple[str, str]:
@@ -510,7 +538,10 @@ def _guess_scheme(sequences: list[list[str]], letters: Counter) -> tuple[str, st
     iob2_breaks = sum(1 for seq in sequences if _breaks(seq, "iob2"))
     iob1_breaks = sum(1 for seq in sequences if _breaks(seq, "iob1"))
     if iob2_breaks and iob1_breaks < iob2_breaks:
-        return "iob1", f"entities start with I- ({iob2_breaks} rows) and B- only splits same-type neighbours: IOB1 scheme"
+        return (
+            "iob1",
+            f"entities start with I- ({iob2_breaks} rows) and B- only splits same-type neighbours: IOB1 scheme",
+        )
     return "auto", "B-/I- tags: IOB2 scheme"
 
 

@@ -31,6 +31,7 @@ from collections import Counter
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
+from brewslm.mappers._sniffing import is_metadata
 from brewslm.mappers.base import (
     MISSING,
     FieldSpec,
@@ -40,11 +41,10 @@ from brewslm.mappers.base import (
     Rejection,
     fit_share,
     get_path,
-    structure_from_text,
     read_source_id,
+    structure_from_text,
     type_name,
 )
-from brewslm.mappers._sniffing import is_metadata
 from brewslm.mappers.messages import (
     CONSECUTIVE_OPTION,
     CONTENT_KEYS,
@@ -75,14 +75,24 @@ REPLY_KEYS = ("replies", "children")
 TREE_MODES = ("all_paths", "best_path")
 TOOL_FIELDS = ("tools", "functions", "function", "tool_schemas")
 MESSAGE_FIELD_NAMES = (
-    "messages", "conversations", "conversation", "dialog", "dialogue", "utterances", "turns", "chat", "history",
+    "messages",
+    "conversations",
+    "conversation",
+    "dialog",
+    "dialogue",
+    "utterances",
+    "turns",
+    "chat",
+    "history",
 )
 PAIR_FIELD_NAMES = ("chosen", "rejected", "chosen_messages", "rejected_messages")
 
 
 def is_tree_node(value: Any) -> bool:
-    return isinstance(value, dict) and any(isinstance(value.get(k), list) for k in REPLY_KEYS) and (
-        content_key(value) is not None
+    return (
+        isinstance(value, dict)
+        and any(isinstance(value.get(k), list) for k in REPLY_KEYS)
+        and (content_key(value) is not None)
     )
 
 
@@ -209,10 +219,10 @@ def reads_as_turns(profile, name: str) -> bool:
 
 def bare_dialogue(profile, name: str) -> bool:
     """A list of utterances under any name, by its values: the row holds nothing else of substance
-    (ids, split names aside), nearly every list has two or more strings of several words (or
-characters, for unspaced scripts), and the number
-    of turns varies from row to row. Tokens (one word each), fixed-size tuples and lists beside a
-    question or a label are not dialogues."""
+        (ids, split names aside), nearly every list has two or more strings of several words (or
+    characters, for unspaced scripts), and the number
+        of turns varies from row to row. Tokens (one word each), fixed-size tuples and lists beside a
+        question or a label are not dialogues."""
     others = [p for p in profile.top_level() if p != name and not is_metadata(p, profile.fields[p])]
     if others:
         return False
@@ -266,7 +276,9 @@ class ChatMessagesPassthrough(Mapper):
     }
 
     # --- mapping ----------------------------------------------------------------------------
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         role_map = role_map_option(options)
         consecutive, separator = consecutive_options(options)
         tree_mode = options.get("tree_mode", "all_paths")
@@ -330,7 +342,9 @@ class ChatMessagesPassthrough(Mapper):
                 record["meta"] = meta
             records.append(record)
         if not records:
-            return Rejection("missing_assistant_reply", f"field '{path}': no path of the message tree has an assistant reply")
+            return Rejection(
+                "missing_assistant_reply", f"field '{path}': no path of the message tree has an assistant reply"
+            )
         return records
 
     def _conversation(
@@ -382,7 +396,9 @@ class ChatMessagesPassthrough(Mapper):
             nodes = stack.pop()
             replies = _replies(nodes[-1])
             if any(not isinstance(c, dict) for c in replies):
-                return Rejection("wrong_type", f"field '{path}' (depth {len(nodes)}) has a reply that is not a message object")
+                return Rejection(
+                    "wrong_type", f"field '{path}' (depth {len(nodes)}) has a reply that is not a message object"
+                )
             children = [c for c in replies if _usable(c)]
             if mode == "best_path" and children:
                 children = [min(enumerate(children), key=lambda ic: _rank(ic[1], ic[0]))[1]]
@@ -422,17 +438,19 @@ class ChatMessagesPassthrough(Mapper):
             if fp is None or not fp.present:
                 continue
             tree_share = sum(is_tree_node(r.get(name)) for r in profile.rows) / profile.n_rows
-            message_items = fp.main_type == "list" and fp.item_frac("object") > 0.9 and (
-                any(k in fp.item_keys for k in ROLE_KEYS)
-            ) and reads_as_turns(profile, name)
+            message_items = (
+                fp.main_type == "list"
+                and fp.item_frac("object") > 0.9
+                and (any(k in fp.item_keys for k in ROLE_KEYS))
+                and reads_as_turns(profile, name)
+            )
             if fp.main_type == "string" and fp.json_like >= 0.9 * fp.str_count:
                 # CSV cells carry message lists as JSON text
                 decoded = [json_list(v) for v in fp.examples]
-                message_items = all(
-                    d and all(isinstance(m, dict) and role_key(m) for m in d) for d in decoded
-                )
+                message_items = all(d and all(isinstance(m, dict) and role_key(m) for m in d) for d in decoded)
             string_dialog = (
-                fp.main_type == "list" and fp.item_frac("string") > 0.9
+                fp.main_type == "list"
+                and fp.item_frac("string") > 0.9
                 and (name.lower() in MESSAGE_FIELD_NAMES or bare_dialogue(profile, name))
             )
             if tree_share > 0.5 or message_items or string_dialog:
@@ -528,15 +546,20 @@ class ChatMessagesPassthrough(Mapper):
         elif accept_share >= 0.6:
             confidence = 0.75
         tool_field = next((f for f in TOOL_FIELDS if profile.coverage(f) > 0), None) or next(
-            (p for p in profile.top_level() if p != name
-             and tools_value_share([r.get(p) for r in profile.rows]) >= 0.9
-             and any(json_list(r.get(p)) or isinstance(r.get(p), dict) for r in profile.rows)),
+            (
+                p
+                for p in profile.top_level()
+                if p != name
+                and tools_value_share([r.get(p) for r in profile.rows]) >= 0.9
+                and any(json_list(r.get(p)) or isinstance(r.get(p), dict) for r in profile.rows)
+            ),
             None,
         )
         if tool_turns or tool_field:
             confidence = min(confidence, 0.5)
             evidence.append(
-                f"tool-calling data ({tool_turns} tool turns" + (f", field '{tool_field}'" if tool_field else "")
+                f"tool-calling data ({tool_turns} tool turns"
+                + (f", field '{tool_field}'" if tool_field else "")
                 + "): tool_call_passthrough fits better"
             )
         if name.lower() in PAIR_FIELD_NAMES or all(profile.coverage(f) > 0 for f in ("chosen", "rejected")):

@@ -57,7 +57,6 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import (
     QUESTION_SHARE,
@@ -73,7 +72,6 @@ from brewslm.mappers._sniffing import (
     value_occurs,
     words_of,
 )
-from brewslm.sources.class_labels import class_ids, find_label_names
 from brewslm.mappers.base import (
     MISSING,
     SOURCE_ID_FIELD,
@@ -92,13 +90,42 @@ from brewslm.mappers.base import (
     read_text,
     type_name,
 )
+from brewslm.mappers.profile import SampleProfile
+from brewslm.sources.class_labels import class_ids, find_label_names
 
 TARGET = "target"
 TARGET_PREFIX = "target."
-TEXT_CANDIDATES = ("text", "ocr_text", "ocr", "document", "content", "full_text", "raw_text", "body", "input",
-                   "receipt_text", "source_text", "context", "words_text")
-TARGET_CANDIDATES = ("target", "key", "fields", "kv", "key_values", "extraction", "extracted", "entities",
-                     "output", "ground_truth", "gt_parse", "annotation", "labels", "values")
+TEXT_CANDIDATES = (
+    "text",
+    "ocr_text",
+    "ocr",
+    "document",
+    "content",
+    "full_text",
+    "raw_text",
+    "body",
+    "input",
+    "receipt_text",
+    "source_text",
+    "context",
+    "words_text",
+)
+TARGET_CANDIDATES = (
+    "target",
+    "key",
+    "fields",
+    "kv",
+    "key_values",
+    "extraction",
+    "extracted",
+    "entities",
+    "output",
+    "ground_truth",
+    "gt_parse",
+    "annotation",
+    "labels",
+    "values",
+)
 
 
 OCR_BOX_LINE = re.compile(r"^[ \t]*(?:-?\d+(?:\.\d+)?[ \t]*,[ \t]*){8}", re.MULTILINE)
@@ -107,13 +134,38 @@ OCR_BOX_CHOICES = ("keep", "strip")
 
 
 BOXES = "boxes"
-BOX_KEYS = ("box", "bbox", "points", "quad", "polygon", "coordinates", "coords", "bounding_box", "boundingbox",
-            "position", "location", "rect", "vertices")
+BOX_KEYS = (
+    "box",
+    "bbox",
+    "points",
+    "quad",
+    "polygon",
+    "coordinates",
+    "coords",
+    "bounding_box",
+    "boundingbox",
+    "position",
+    "location",
+    "rect",
+    "vertices",
+)
 BOX_TEXT_KEYS = ("text", "transcription", "value", "content", "word", "ocr", "string", "transcript")
-BOX_LABEL_KEYS = ("label", "class", "category", "category_id", "class_id", "label_id", "key_type", "type", "tag",
-                  "entity", "field", "key", "labels")
-NO_FIELD_LABELS = frozenset({"other", "others", "ignore", "ignored", "o", "none", "null", "background",
-                             "irrelevant"})
+BOX_LABEL_KEYS = (
+    "label",
+    "class",
+    "category",
+    "category_id",
+    "class_id",
+    "label_id",
+    "key_type",
+    "type",
+    "tag",
+    "entity",
+    "field",
+    "key",
+    "labels",
+)
+NO_FIELD_LABELS = frozenset({"other", "others", "ignore", "ignored", "o", "none", "null", "background", "irrelevant"})
 BOX_FORMATS = ("xyxy", "xywh")
 
 
@@ -141,12 +193,18 @@ class KvToStructuredMapper(Mapper):
     description = "Source text + key-value fields (an object, or flat fields) -> a JSON object target (field_match)."
     fields = (
         FieldSpec("text", candidates=TEXT_CANDIDATES, description="the source text the values are extracted from"),
-        FieldSpec(TARGET, candidates=TARGET_CANDIDATES,
-                  description="an object of key-values; or map flat fields to target.<name> one by one"),
+        FieldSpec(
+            TARGET,
+            candidates=TARGET_CANDIDATES,
+            description="an object of key-values; or map flat fields to target.<name> one by one",
+        ),
         SOURCE_ID_FIELD,
-        FieldSpec(BOXES, required=False,
-                  description="a list of labelled OCR boxes [{box, text, label}]: builds the text (reading order) "
-                              "and the target ({label: [texts]})"),
+        FieldSpec(
+            BOXES,
+            required=False,
+            description="a list of labelled OCR boxes [{box, text, label}]: builds the text (reading order) "
+            "and the target ({label: [texts]})",
+        ),
     )
     builds = {BOXES: ("text", TARGET)}
     options_doc = {
@@ -156,7 +214,7 @@ class KvToStructuredMapper(Mapper):
         "box_format": "boxes: xyxy ([x1, y1, x2, y2], the default) or xywh ([x, y, width, height]) for 4-number boxes",
         "label_names": "boxes: names for class ids, a list (index -> name) or an object (id -> name)",
         "ignore_labels": "boxes: labels that mark no field, left out of the target (default: labels named "
-                         "other/others/ignore/ignored/o/none/null/background/irrelevant; [] keeps all)",
+        "other/others/ignore/ignored/o/none/null/background/irrelevant; [] keeps all)",
         "box_key": "boxes: the key holding a box's coordinates (default: box, bbox, points, ...)",
         "text_key": "boxes: the key holding a box's text (default: text, transcription, ...)",
         "label_key": "boxes: the key holding a box's label (default: label, class, category, ...)",
@@ -164,7 +222,7 @@ class KvToStructuredMapper(Mapper):
 
     # --- field maps: target.<name> fills the canonical field 'target' ------------------------
     def canonical_field_of(self, target: str) -> str | None:
-        if target.startswith(TARGET_PREFIX) and target[len(TARGET_PREFIX):].strip():
+        if target.startswith(TARGET_PREFIX) and target[len(TARGET_PREFIX) :].strip():
             return TARGET
         return super().canonical_field_of(target)
 
@@ -178,7 +236,9 @@ class KvToStructuredMapper(Mapper):
     def parse_options(self, options: Mapping[str, Any]) -> Any:
         return _cached_options(options)
 
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         opts = _cached_options(options)
         if fields.get(BOXES):
             return _map_boxes(row, fields, opts)
@@ -196,7 +256,7 @@ class KvToStructuredMapper(Mapper):
             sources.extend((str(k), f"{fields[TARGET]}.{k}", v) for k, v in obj.items())
         for dst, src in fields.items():
             if dst.startswith(TARGET_PREFIX):
-                sources.append((dst[len(TARGET_PREFIX):], src, get_path(row, src)))
+                sources.append((dst[len(TARGET_PREFIX) :], src, get_path(row, src)))
         for name, path, value in sources:
             if value is MISSING or value is None:
                 continue
@@ -289,7 +349,9 @@ def _discount_lookalikes(profile: SampleProfile, proposal: Proposal, text_field:
 def _parse_options(options: Mapping[str, Any]) -> _Options:
     schema = options.get("json_schema")
     if schema is not None and not isinstance(schema, dict):
-        raise MapperError(f"kv_to_structured option json_schema must be a JSON schema object, not a {type_name(schema)}")
+        raise MapperError(
+            f"kv_to_structured option json_schema must be a JSON schema object, not a {type_name(schema)}"
+        )
     keep = options.get("keep_empty", False)
     if isinstance(keep, str) and keep.strip().lower() in ("true", "false"):
         keep = keep.strip().lower() == "true"
@@ -297,15 +359,19 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
         raise MapperError(f"kv_to_structured option keep_empty must be true or false, not {keep!r}")
     boxes = options.get("ocr_box_lines", "keep")
     if boxes not in OCR_BOX_CHOICES:
-        raise MapperError(f"kv_to_structured option ocr_box_lines must be one of {', '.join(OCR_BOX_CHOICES)}, not {boxes!r}")
+        raise MapperError(
+            f"kv_to_structured option ocr_box_lines must be one of {', '.join(OCR_BOX_CHOICES)}, not {boxes!r}"
+        )
     box_format = options.get("box_format", "xyxy")
     if box_format not in BOX_FORMATS:
-        raise MapperError(f"kv_to_structured option box_format must be one of {', '.join(BOX_FORMATS)}, not {box_format!r}")
+        raise MapperError(
+            f"kv_to_structured option box_format must be one of {', '.join(BOX_FORMATS)}, not {box_format!r}"
+        )
     ignore = options.get("ignore_labels")
     ignored: frozenset[str] | None = None
     if ignore is not None:
         if not isinstance(ignore, (list, tuple)):
-            raise MapperError("kv_to_structured option ignore_labels must be a list of labels, e.g. [\"other\"]")
+            raise MapperError('kv_to_structured option ignore_labels must be a list of labels, e.g. ["other"]')
         converted = [label_to_str(v, "ignore_labels") for v in ignore]
         if any(isinstance(c, Rejection) for c in converted):
             raise MapperError(f"kv_to_structured option ignore_labels: {ignore!r} holds a value that is not a label")
@@ -316,11 +382,19 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
         if value is not None and (not isinstance(value, str) or not value):
             raise MapperError(f"kv_to_structured option {name} must be a key name, not {value!r}")
         keys[name] = value
-    return _Options(schema, keep, boxes == "strip", box_format, read_label_names(options.get("label_names"), "kv_to_structured"), ignored,
-                    **keys)
+    return _Options(
+        schema,
+        keep,
+        boxes == "strip",
+        box_format,
+        read_label_names(options.get("label_names"), "kv_to_structured"),
+        ignored,
+        **keys,
+    )
 
 
 # --- labelled OCR boxes -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Box:
@@ -481,6 +555,7 @@ def _json_problem(value: Any, depth: int = 0) -> str | None:
 
 # --- sniffing -----------------------------------------------------------------------------------
 
+
 def _scalar_leaves(value: Any, limit: int = 50) -> list[Any]:
     out: list[Any] = []
     stack = [value]
@@ -523,7 +598,9 @@ def _judge_object(profile: SampleProfile, text_field: str) -> Proposal | None:
             f"object field '{path}' with keys {', '.join(sorted(keys, key=lambda k: -keys[k])[:8])}",
             f"{found}/{total} of its sample values occur in '{text_field}' (verbatim or most of their words)",
         ]
-        proposal = Proposal(KvToStructuredMapper.id, {text_field: "text", path: TARGET}, round(min(confidence, 0.96), 4), evidence)
+        proposal = Proposal(
+            KvToStructuredMapper.id, {text_field: "text", path: TARGET}, round(min(confidence, 0.96), 4), evidence
+        )
         if best is None or proposal.confidence > best.confidence:
             best = proposal
     return best
@@ -631,15 +708,22 @@ def _pick(keys: list[str], names: tuple[str, ...], key: Any) -> str | None:
     return named if named is not None else max(keys, key=key)
 
 
-def _boxes_proposal(profile: SampleProfile, path: str, stats: dict[str, _KeyStats], items: int, flipped: int,
-                    fours: int) -> Proposal | None:
+def _boxes_proposal(
+    profile: SampleProfile, path: str, stats: dict[str, _KeyStats], items: int, flipped: int, fours: int
+) -> Proposal | None:
     box_keys = [k for k, st in stats.items() if st.boxes >= 0.9 * items]
     box_key = _pick(box_keys, BOX_KEYS, lambda k: stats[k].boxes)
     if box_key is None:
         return None
     # a label repeats: few distinct values, each seen twice on average
-    label_keys = [k for k, st in stats.items() if k != box_key and st.scalars >= 0.8 * items
-                  and 2 <= len(st.values) <= max(50, 0.2 * items) and st.scalars >= 2 * len(st.values)]
+    label_keys = [
+        k
+        for k, st in stats.items()
+        if k != box_key
+        and st.scalars >= 0.8 * items
+        and 2 <= len(st.values) <= max(50, 0.2 * items)
+        and st.scalars >= 2 * len(st.values)
+    ]
     label_key = _pick(label_keys, BOX_LABEL_KEYS, lambda k: -len(stats[k].values))
     text_keys = [k for k, st in stats.items() if k not in (box_key, label_key) and st.texts >= 0.9 * items]
     text_key = _pick(text_keys, BOX_TEXT_KEYS, lambda k: len(stats[k].values))
@@ -650,8 +734,7 @@ def _boxes_proposal(profile: SampleProfile, path: str, stats: dict[str, _KeyStat
     evidence = [
         f"'{path}' holds OCR boxes: {items} sample items with coordinates in '{box_key}', text in '{text_key}' "
         f"and a label in '{label_key}' ({len(labels.values)} values)",
-        "text = the box texts in reading order (lines top to bottom, left to right); "
-        "target = {label: [texts]}",
+        "text = the box texts in reading order (lines top to bottom, left to right); target = {label: [texts]}",
     ]
     confidence = 0.9
     if fours and flipped >= 0.2 * fours:
@@ -662,8 +745,10 @@ def _boxes_proposal(profile: SampleProfile, path: str, stats: dict[str, _KeyStat
     if ids is not None:
         found = find_label_names(profile.origin, ids)
         if found is None:
-            evidence.append(f"labels are class ids without names ({', '.join(sorted(counts, key=_id_order)[:8])}"
-                            f"{', ...' if len(counts) > 8 else ''}) and no label-name file names them; kept as ids")
+            evidence.append(
+                f"labels are class ids without names ({', '.join(sorted(counts, key=_id_order)[:8])}"
+                f"{', ...' if len(counts) > 8 else ''}) and no label-name file names them; kept as ids"
+            )
             confidence = 0.82
         else:
             options["label_names"] = dict(found.names)
@@ -676,8 +761,10 @@ def _boxes_proposal(profile: SampleProfile, path: str, stats: dict[str, _KeyStat
         options["ignore_labels"] = ignored
         total = sum(counts.values())
         if ignored:
-            evidence.append("labels that mark no field, left out of the target: "
-                            + ", ".join(f"'{v}' ({counts[v] / total:.0%} of boxes)" for v in ignored))
+            evidence.append(
+                "labels that mark no field, left out of the target: "
+                + ", ".join(f"'{v}' ({counts[v] / total:.0%} of boxes)" for v in ignored)
+            )
     field_map = {path: BOXES}
     id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
     if id_field:

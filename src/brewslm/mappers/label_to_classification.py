@@ -57,7 +57,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import (
     ANSWER_NAMES,
@@ -99,10 +98,29 @@ from brewslm.mappers.base import (
     read_text,
     type_name,
 )
+from brewslm.mappers.profile import SampleProfile
 from brewslm.sources.class_labels import class_ids, find_label_names
 
-TEXT_CANDIDATES = ("text", "sentence", "utterance", "query", "review", "content", "document", "body", "comment",
-                   "message", "tweet", "question", "input", "prompt", "review_text", "sentence1", "title", "headline")
+TEXT_CANDIDATES = (
+    "text",
+    "sentence",
+    "utterance",
+    "query",
+    "review",
+    "content",
+    "document",
+    "body",
+    "comment",
+    "message",
+    "tweet",
+    "question",
+    "input",
+    "prompt",
+    "review_text",
+    "sentence1",
+    "title",
+    "headline",
+)
 LABEL_CANDIDATES = LABEL_NAMES
 DEFAULT_JOINER = "\n\n"
 # names under which a short field is the title of the text beside it
@@ -110,7 +128,15 @@ TITLE_NAMES = ("title", "headline", "subject", "summary", "heading")
 # fields named for another mapper's role (QA, RAG, chat, preferences) are never joined into the
 # text: leaving them unmapped keeps the "richer than text + label" discount
 _ROLE_NAMES = frozenset(n.lower() for n in (*QUESTION_NAMES, *ANSWER_NAMES)) | {
-    "context", "contexts", "passage", "passages", "chosen", "rejected", "messages", "conversation"}
+    "context",
+    "contexts",
+    "passage",
+    "passages",
+    "chosen",
+    "rejected",
+    "messages",
+    "conversation",
+}
 MAX_TEXT_FIELDS = 4
 _PROSE_WORDS = 4.0  # a second free-text field: at least this many words per value on average
 _MAX_DIGIT_SHARE = 0.25  # a field whose characters are more digits than this holds dates or codes
@@ -133,22 +159,27 @@ class _Options:
 class LabelToClassificationMapper(Mapper):
     id = "label_to_classification"
     task_profile = "classification"
-    description = ("Text (one field, or several joined) + class label (string, integer id or boolean) "
-                   "-> classification records.")
+    description = (
+        "Text (one field, or several joined) + class label (string, integer id or boolean) -> classification records."
+    )
     fields = (
-        FieldSpec("text", candidates=TEXT_CANDIDATES, joinable=True,
-                  description="the text to classify; several source fields may feed it (joined with the joiner option)"),
+        FieldSpec(
+            "text",
+            candidates=TEXT_CANDIDATES,
+            joinable=True,
+            description="the text to classify; several source fields may feed it (joined with the joiner option)",
+        ),
         FieldSpec("label", candidates=LABEL_CANDIDATES, description="its class label"),
         SOURCE_ID_FIELD,
     )
     options_doc = {
         "labels": "list of allowed labels (after label_names); any other label is rejected as label_not_allowed",
         "label_names": "names for label ids: a list (index -> name) or an object (id -> name), "
-                       "e.g. [\"negative\", \"positive\"]",
+        'e.g. ["negative", "positive"]',
         "joiner": "the text between the values when several source fields feed 'text', in field-map order "
-                  "(default two newlines, \"\\n\\n\")",
-        "multi_label_delimiter": "the string joining several labels in one value (e.g. \",\" in \"3,10\"): such rows "
-                                 "are rejected as multi_label (this mapper is single-label)",
+        '(default two newlines, "\\n\\n")',
+        "multi_label_delimiter": 'the string joining several labels in one value (e.g. "," in "3,10"): such rows '
+        "are rejected as multi_label (this mapper is single-label)",
     }
 
     def canonical_map(self, field_map: Mapping[str, str]) -> dict[str, Any]:  # type: ignore[override]
@@ -167,7 +198,9 @@ class LabelToClassificationMapper(Mapper):
     def parse_options(self, options: Mapping[str, Any]) -> Any:
         return _cached_options(options)
 
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         opts = _cached_options(options)
         source = fields.get("text")
         if isinstance(source, (tuple, list)):
@@ -232,16 +265,21 @@ class LabelToClassificationMapper(Mapper):
             label_evidence = (
                 f"field '{label_field}' holds scores per class, objects over {len(classes)} classes ({shown}), "
                 f"one-hot in {scores[2]}/{label_fp.present} rows: the label is the class scored highest "
-                "(a tie, or no score above 0, is rejected as ambiguous_label)")
+                "(a tie, or no score above 0, is rejected as ambiguous_label)"
+            )
         else:
-            label_evidence = (f"field '{label_field}' has {label_fp.distinct} distinct values over {label_fp.present} "
-                              f"rows: {describe_values(label_fp)}")
+            label_evidence = (
+                f"field '{label_field}' has {label_fp.distinct} distinct values over {label_fp.present} "
+                f"rows: {describe_values(label_fp)}"
+            )
         evidence = [label_evidence, f"field '{text_field}' is free text, {words:.1f} words per value on average"]
         confidence = 0.95 if label_by_name and text_by_name else 0.9 if label_by_name or text_by_name else 0.85
         if not is_free_text(text_fp, n, min_words=0) or words < 1.5:
             confidence -= 0.15
             evidence.append(f"'{text_field}' values are very short for free text")
-        confidence = _weigh_other_readings(profile, label_field, label_by_name, text_field, candidates, confidence, evidence)
+        confidence = _weigh_other_readings(
+            profile, label_field, label_by_name, text_field, candidates, confidence, evidence
+        )
         id_field = profile.find(SOURCE_ID_FIELD.candidates, lambda fp: fp.frac("list") == 0 and fp.frac("object") == 0)
         if id_field is None:
             id_field = _nested_source_id(profile, exclude=[label_field, text_field])
@@ -258,19 +296,23 @@ class LabelToClassificationMapper(Mapper):
             evidence.append(
                 f"{rows} of {label_fp.present} rows are multi-label: their '{label_field}' joins several of the "
                 f"column's own labels with '{delimiter}' (e.g. '{example}'); this mapper is single-label, so they "
-                "are rejected as multi_label (option multi_label_delimiter), never kept as classes of their own")
+                "are rejected as multi_label (option multi_label_delimiter), never kept as classes of their own"
+            )
         confidence = _discount_unmapped(profile, field_map, confidence, evidence)
         verdict = pair_verdict(profile, label_field)
         if verdict:  # a verdict on two replies (preference_pair), not a class of a text
             evidence.append(f"{verdict}: a preference between them, not a class")
             confidence = min(confidence, 0.6)
         if speaker_roles(label_fp):  # turns of a conversation: the label is who speaks
-            evidence.append(f"the values of '{label_field}' are chat roles: these rows are message turns, not labelled texts")
+            evidence.append(
+                f"the values of '{label_field}' are chat roles: these rows are message turns, not labelled texts"
+            )
             confidence = min(confidence, 0.5)
         return Proposal(self.id, field_map, round(confidence, 4), evidence, options)
 
 
 # --- labels as several labels joined, or as scores per class -----------------------------------
+
 
 def split_labels(label: str, delimiter: str) -> list[str] | None:
     """The labels joined in ``label`` by ``delimiter`` (each stripped), when it holds two or more
@@ -289,8 +331,12 @@ def _multi_label(label: str, path: str | None, opts: _Options) -> Rejection | No
     if opts.multi_label_delimiter is not None:
         parts = split_labels(label, opts.multi_label_delimiter)
         if parts is not None:
-            return Rejection("multi_label", f"label '{label}' of field '{path}' joins {len(parts)} labels with "
-                             f"'{opts.multi_label_delimiter}'; this mapper is single-label", defect=True)
+            return Rejection(
+                "multi_label",
+                f"label '{label}' of field '{path}' joins {len(parts)} labels with "
+                f"'{opts.multi_label_delimiter}'; this mapper is single-label",
+                defect=True,
+            )
         return None
     if opts.names is None or label in opts.names or label in opts.names.values():
         return None
@@ -298,8 +344,12 @@ def _multi_label(label: str, path: str | None, opts: _Options) -> Rejection | No
     for delimiter in MULTI_LABEL_DELIMITERS:
         parts = split_labels(label, delimiter)
         if parts is not None and all(part in known for part in parts):
-            return Rejection("multi_label", f"label '{label}' of field '{path}' joins {len(parts)} labels of label_names with "
-                             f"'{delimiter}'; this mapper is single-label", defect=True)
+            return Rejection(
+                "multi_label",
+                f"label '{label}' of field '{path}' joins {len(parts)} labels of label_names with "
+                f"'{delimiter}'; this mapper is single-label",
+                defect=True,
+            )
     return None
 
 
@@ -323,8 +373,11 @@ def label_from_scores(scores: Mapping[str, Any], path: str | None) -> "str | Rej
     for key, value in scores.items():
         score = _score(value)
         if score is None:
-            return Rejection("wrong_type", f"{where} is an object whose value for {key!r} is a {type_name(value)}, "
-                             "not a class score (number or boolean)")
+            return Rejection(
+                "wrong_type",
+                f"{where} is an object whose value for {key!r} is a {type_name(value)}, "
+                "not a class score (number or boolean)",
+            )
         values[key] = score
     top = max(values.values())
     best = [key for key, score in values.items() if score == top]
@@ -332,8 +385,9 @@ def label_from_scores(scores: Mapping[str, Any], path: str | None) -> "str | Rej
         return Rejection("ambiguous_label", f"{where}: no class scores above 0", defect=True)
     if len(best) > 1:
         shown = ", ".join(f"'{k}'" for k in best[:5])
-        return Rejection("ambiguous_label", f"{where}: {len(best)} classes share the top score {top:g} ({shown})",
-                         defect=True)
+        return Rejection(
+            "ambiguous_label", f"{where}: {len(best)} classes share the top score {top:g} ({shown})", defect=True
+        )
     return label_to_str(best[0], path or "label")
 
 
@@ -483,8 +537,10 @@ def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], eviden
             continue
         found, checked = _recurs_in(profile, path, main)
         if checked and found >= 0.6 * checked:
-            chosen[path] = (f"'{path}' (a title: {words:.1f} words per value, unique per row, "
-                            f"its value recurs in '{main}' in {found}/{checked} rows)")
+            chosen[path] = (
+                f"'{path}' (a title: {words:.1f} words per value, unique per row, "
+                f"its value recurs in '{main}' in {found}/{checked} rows)"
+            )
     if not chosen:
         return [main]
     ordered = [p for p in profile.top_level() if p == main or p in chosen]
@@ -492,14 +548,21 @@ def text_fields(profile: SampleProfile, main: str, *, exclude: list[str], eviden
         ordered.insert(0, main)
     evidence.append(
         f"{len(ordered)} free-text fields make the text, joined in column order with the joiner option "
-        f"(default \"\\n\\n\"): " + " + ".join(f"'{p}'" for p in ordered) + "; besides the main text '"
-        + main + "': " + ", ".join(chosen[p] for p in ordered if p in chosen)
+        f'(default "\\n\\n"): '
+        + " + ".join(f"'{p}'" for p in ordered)
+        + "; besides the main text '"
+        + main
+        + "': "
+        + ", ".join(chosen[p] for p in ordered if p in chosen)
     )
     return ordered
 
 
 def _label_names_from_beside(
-    profile: SampleProfile, label_field: str, evidence: list[str], delimiter: str | None = None,
+    profile: SampleProfile,
+    label_field: str,
+    evidence: list[str],
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
     """Options naming class ids from a label-name file beside the data, with the evidence; none
     (the ids kept, and said so) when the labels are ids and no such file names them all. With a
@@ -507,21 +570,24 @@ def _label_names_from_beside(
     values = [get_path(row, label_field) for row in profile.rows]
     values = [v for v in values if v is not MISSING and v is not None]
     if delimiter is not None:
-        values = [part for v in values
-                  for part in (split_labels(v, delimiter) or [v] if isinstance(v, str) else [v])]
+        values = [part for v in values for part in (split_labels(v, delimiter) or [v] if isinstance(v, str) else [v])]
     ids = class_ids(values)
     if ids is None:
         return {}
     found = find_label_names(profile.origin, ids)
     shown = f"{min(ids)}..{max(ids)}" if len(ids) > 2 else ", ".join(str(i) for i in sorted(ids))
     if found is None:
-        evidence.append(f"labels of '{label_field}' are class ids without names ({shown}); no label-name file "
-                        "beside the data names them all, so the ids are kept")
+        evidence.append(
+            f"labels of '{label_field}' are class ids without names ({shown}); no label-name file "
+            "beside the data names them all, so the ids are kept"
+        )
         return {}
     examples = ", ".join(f"{i} = '{found.names[str(i)]}'" for i in sorted(ids)[:3])
-    evidence.append(f"labels of '{label_field}' are class ids ({shown}); named from {found.describe()}: {examples}"
-                    f"{', ...' if len(ids) > 3 else ''} (option label_names, kept in the manifest; "
-                    "--option label_names=null keeps the ids)")
+    evidence.append(
+        f"labels of '{label_field}' are class ids ({shown}); named from {found.describe()}: {examples}"
+        f"{', ...' if len(ids) > 3 else ''} (option label_names, kept in the manifest; "
+        "--option label_names=null keeps the ids)"
+    )
     return {"label_names": dict(found.names)}
 
 
@@ -536,7 +602,8 @@ def _nested_source_id(profile: SampleProfile, exclude: list[str]) -> str | None:
         if parent in exclude or fp.frac("list") or fp.frac("object") or fp.frac("boolean") or not is_identifier(fp):
             continue
         if profile.fields[parent].frac("object") >= 0.95 and all(
-                is_metadata(child, profile.fields[child]) for child in children(profile, parent)):
+            is_metadata(child, profile.fields[child]) for child in children(profile, parent)
+        ):
             return path
     return None
 
@@ -559,8 +626,13 @@ def read_joined_text(row: Any, paths: "tuple[str, ...] | list[str]", joiner: str
 
 
 def _weigh_other_readings(
-    profile: SampleProfile, label_field: str, label_by_name: bool, text_field: str,
-    candidates: list[str], confidence: float, evidence: list[str],
+    profile: SampleProfile,
+    label_field: str,
+    label_by_name: bool,
+    text_field: str,
+    candidates: list[str],
+    confidence: float,
+    evidence: list[str],
 ) -> float:
     """Lower the confidence where the same table reads better as something else, and name the
     other label candidates so a person can overrule the choice (``--field-map COLUMN=label``)."""
@@ -590,7 +662,9 @@ def _weigh_other_readings(
     return confidence
 
 
-def _discount_unmapped(profile: SampleProfile, field_map: dict[str, str], confidence: float, evidence: list[str]) -> float:
+def _discount_unmapped(
+    profile: SampleProfile, field_map: dict[str, str], confidence: float, evidence: list[str]
+) -> float:
     """A text + label reading that leaves lists, objects or more free text unmapped is probably
     the wrong reading of a richer dataset (QA with an is_impossible flag, chat logs with a topic)."""
     rest = unmapped_fields(profile, field_map)
@@ -623,10 +697,10 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
         allowed = frozenset(converted)  # type: ignore[arg-type]
     joiner = options.get("joiner", DEFAULT_JOINER)
     if not isinstance(joiner, str) or not joiner:
-        raise MapperError("label_to_classification option joiner must be a non-empty string, e.g. \"\\n\\n\"")
+        raise MapperError('label_to_classification option joiner must be a non-empty string, e.g. "\\n\\n"')
     delimiter = options.get("multi_label_delimiter")
     if delimiter is not None and (not isinstance(delimiter, str) or not delimiter):
-        raise MapperError("label_to_classification option multi_label_delimiter must be a non-empty string, e.g. \",\"")
+        raise MapperError('label_to_classification option multi_label_delimiter must be a non-empty string, e.g. ","')
     return _Options(names, allowed, joiner, delimiter)
 
 

@@ -36,7 +36,9 @@ TOOL_CALL = "tool_call"  # pseudo-role: an assistant turn whose content is a too
 
 ROLE_ALIASES: dict[str, str] = {
     **dict.fromkeys(("user", "human", "prompter", "customer", "client", "usr", "questioner", "caller"), USER),
-    **dict.fromkeys(("assistant", "gpt", "bot", "agent", "model", "ai", "chatbot", "chatgpt", "llm", "operator"), ASSISTANT),
+    **dict.fromkeys(
+        ("assistant", "gpt", "bot", "agent", "model", "ai", "chatbot", "chatgpt", "llm", "operator"), ASSISTANT
+    ),
     **dict.fromkeys(("system", "sys", "system_prompt"), SYSTEM),
     **dict.fromkeys(("function_call", "tool_call", "tool_calls"), TOOL_CALL),
     **dict.fromkeys(("tool", "function", "observation", "function_response", "tool_response", "ipython"), TOOL),
@@ -115,7 +117,7 @@ def parse_transcript(text: str) -> list[Turn]:
         turns.append(Turn(SYSTEM, preamble))
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        turns.append(Turn(_TRANSCRIPT_ROLES[m.group(1)], text[m.end():end].strip()))
+        turns.append(Turn(_TRANSCRIPT_ROLES[m.group(1)], text[m.end() : end].strip()))
     return turns
 
 
@@ -177,7 +179,8 @@ def read_content(value: Any, where: str) -> "tuple[str | None, list[Any], list[s
                 reasoning.append(payload)
             else:
                 return Rejection(
-                    "wrong_type", f"{where} has a '{kind}' content part; only text, tool_call and reasoning parts can be imported"
+                    "wrong_type",
+                    f"{where} has a '{kind}' content part; only text, tool_call and reasoning parts can be imported",
                 )
         return ("\n".join(texts) if texts else None), calls, reasoning
     return Rejection("wrong_type", f"{where} content is a {type_name(value)} where text is expected")
@@ -250,7 +253,9 @@ def read_turns(
         raw_content = item.get(ckey) if ckey else None
         if isinstance(raw_content, (dict, list)) and not is_parts(raw_content) and role in (TOOL_CALL, TOOL):
             if role == TOOL_CALL:  # the call itself as an object (or a list of calls)
-                turns.append(Turn(role, "", item, calls=list(raw_content) if isinstance(raw_content, list) else [raw_content]))
+                turns.append(
+                    Turn(role, "", item, calls=list(raw_content) if isinstance(raw_content, list) else [raw_content])
+                )
             else:  # a structured tool result: its JSON text
                 turns.append(Turn(role, json.dumps(raw_content, ensure_ascii=False), item))
             continue
@@ -290,6 +295,7 @@ def _result_text(part: Mapping[str, Any], where: str) -> "str | Rejection":
 
 
 # --- tool-calling shapes, by value (sniffers of the chat and tool-call mappers) ---------------
+
 
 def looks_like_tool(item: Any) -> bool:
     """A function schema by its shape: a name and parameters (or an OpenAI ``{function: {...}}``
@@ -403,7 +409,9 @@ def answering_speakers(dialogues: list[Any]) -> dict[str, tuple[int, int]]:
             only_two = all(n == name or r == USER for n, r in body)
             follows_user = any(n == name and body[i - 1][1] == USER for i, (n, _) in enumerate(body) if i > 0)
             answers[name] += only_two and follows_user
-    found = {n: (answers[n], speaks[n]) for n in speaks if answers[n] >= 2 and answers[n] >= ANSWERING_SHARE * speaks[n]}
+    found = {
+        n: (answers[n], speaks[n]) for n in speaks if answers[n] >= 2 and answers[n] >= ANSWERING_SHARE * speaks[n]
+    }
     return found if len(found) == 1 else {}
 
 
@@ -419,7 +427,11 @@ def merge_consecutive(turns: list[Turn], separator: str) -> list[Turn]:
         if merged and turn.role == merged[-1].role and turn.role in (SYSTEM, USER, ASSISTANT):
             last = merged[-1]
             # a turn with no text (reasoning only) adds no separator
-            content = last.content + separator + turn.content if last.content and turn.content else last.content or turn.content
+            content = (
+                last.content + separator + turn.content
+                if last.content and turn.content
+                else last.content or turn.content
+            )
             merged[-1] = Turn(last.role, content, last.raw, last.calls + turn.calls, last.reasoning + turn.reasoning)
         else:
             merged.append(turn)
@@ -438,13 +450,13 @@ def arrange_turns(turns: list[Turn], consecutive: str, separator: str, where: st
     """Apply the consecutive-turn policy (``merge`` or ``reject``) and check system placement."""
     for i, turn in enumerate(turns):
         if turn.role == SYSTEM and any(t.role != SYSTEM for t in turns[:i]):
-            return Rejection("invalid_turn_order", f"{where}: message {i} is a system message after the conversation started")
+            return Rejection(
+                "invalid_turn_order", f"{where}: message {i} is a system message after the conversation started"
+            )
     if consecutive == "reject":
         i = consecutive_index(turns)
         if i is not None:
-            return Rejection(
-                "invalid_turn_order", f"{where}: messages {i - 1} and {i} are both {turns[i].role} turns"
-            )
+            return Rejection("invalid_turn_order", f"{where}: messages {i - 1} and {i} are both {turns[i].role} turns")
         return turns
     return merge_consecutive(turns, separator)
 
@@ -455,8 +467,8 @@ CONSECUTIVE_OPTION = (
 )
 SEPARATOR_OPTION = "text placed between merged consecutive turns (default a newline)"
 ROLE_MAP_OPTION = (
-    "extra role names as {source_role: user|assistant|system|skip}, e.g. {\"customer\": \"user\", "
-    "\"narrator\": \"skip\"}; matched exactly, then case-insensitively"
+    'extra role names as {source_role: user|assistant|system|skip}, e.g. {"customer": "user", '
+    '"narrator": "skip"}; matched exactly, then case-insensitively'
 )
 
 

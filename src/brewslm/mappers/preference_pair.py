@@ -105,10 +105,25 @@ from brewslm.mappers.messages import (
 )
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, USER
 
-CHOSEN_NAMES = ("chosen", "chosen_response", "response_chosen", "chosen_text", "preferred", "preferred_response", "better", "winner")
+CHOSEN_NAMES = (
+    "chosen",
+    "chosen_response",
+    "response_chosen",
+    "chosen_text",
+    "preferred",
+    "preferred_response",
+    "better",
+    "winner",
+)
 REJECTED_NAMES = (
-    "rejected", "rejected_response", "response_rejected", "rejected_text", "dispreferred", "dispreferred_response",
-    "worse", "loser",
+    "rejected",
+    "rejected_response",
+    "response_rejected",
+    "rejected_text",
+    "dispreferred",
+    "dispreferred_response",
+    "worse",
+    "loser",
 )
 PROMPT_NAMES = ("prompt", "question", "instruction", "query", "input")
 
@@ -162,7 +177,7 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     for name in ("completion_text", "completion_score"):
         key = options.get(name)
         if key is not None and (not isinstance(key, str) or not key.strip()):
-            raise MapperError(f"option {name} must be a key name such as \"response\" or \"score\"")
+            raise MapperError(f'option {name} must be a key name such as "response" or "score"')
         keys.append(key)
     return _Options(values, folded, higher, joiner, *keys)
 
@@ -186,7 +201,9 @@ def _one_verdict(row: Any, path: str, opts: _Options) -> "str | None | Rejection
     target = opts.values.get(key) or opts.folded.get(key.lower())  # type: ignore[union-attr]
     if target is None:
         known = ", ".join(sorted(opts.values))
-        return Rejection("unknown_preference", f"field '{path}' has {key!r}, not one of the preference_values ({known})")
+        return Rejection(
+            "unknown_preference", f"field '{path}' has {key!r}, not one of the preference_values ({known})"
+        )
     return target
 
 
@@ -252,7 +269,9 @@ def _by_completion_scores(row: Any, path: str, opts: _Options) -> "tuple[str, st
     if items is MISSING or items is None:
         return Rejection("missing_chosen", f"field '{path}' is missing")
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        return Rejection("wrong_type", f"field '{path}' is a {type_name(items)} where a list of scored completions is expected")
+        return Rejection(
+            "wrong_type", f"field '{path}' is a {type_name(items)} where a list of scored completions is expected"
+        )
     if len(items) < 2:
         return Rejection("missing_rejected", f"field '{path}' has {len(items)} completion(s); a pair needs two")
     scores = []
@@ -262,7 +281,9 @@ def _by_completion_scores(row: Any, path: str, opts: _Options) -> "tuple[str, st
             return Rejection(score.reason, f"completion {i} of field '{path}': {score.detail}")
         if score is None:
             return Rejection(
-                "missing_preference", f"completion {i} of field '{path}' has no '{opts.completion_score}' score", defect=True
+                "missing_preference",
+                f"completion {i} of field '{path}' has no '{opts.completion_score}' score",
+                defect=True,
             )
         scores.append(score if opts.higher_wins else -score)
     best = max(scores)
@@ -289,10 +310,15 @@ def _by_flags(row: Any, path_a: str, path_b: str, path_tie: str | None) -> "str 
         if flag in _TRUE:
             set_flags.append((path, outcome))
     if not set_flags:
-        return Rejection("missing_preference", f"none of the flags '{path_a}', '{path_b}'"
-                         + (f", '{path_tie}'" if path_tie else "") + " is set", defect=True)
+        return Rejection(
+            "missing_preference",
+            f"none of the flags '{path_a}', '{path_b}'" + (f", '{path_tie}'" if path_tie else "") + " is set",
+            defect=True,
+        )
     if len(set_flags) > 1:
-        return Rejection("conflicting_preference", f"flags {', '.join(repr(p) for p, _ in set_flags)} are all set", defect=True)
+        return Rejection(
+            "conflicting_preference", f"flags {', '.join(repr(p) for p, _ in set_flags)} are all set", defect=True
+        )
     if set_flags[0][1] == TIE:
         return Rejection("tie", f"field '{set_flags[0][0]}' says the responses are tied", defect=True)
     return set_flags[0][1]
@@ -313,37 +339,59 @@ class PreferencePair(Mapper):
     task_profile = "dpo"
     description = "Prompt + chosen/rejected replies (strings, chat lists or HH-RLHF transcripts) -> preference pairs."
     fields = (
-        FieldSpec("prompt", required=False, candidates=PROMPT_NAMES, description="the prompt text, transcript or message list"),
-        FieldSpec("chosen", required=False, candidates=CHOSEN_NAMES, description="the preferred reply, transcript or message list"),
-        FieldSpec("rejected", required=False, candidates=REJECTED_NAMES, description="the other reply, transcript or message list"),
+        FieldSpec(
+            "prompt", required=False, candidates=PROMPT_NAMES, description="the prompt text, transcript or message list"
+        ),
+        FieldSpec(
+            "chosen",
+            required=False,
+            candidates=CHOSEN_NAMES,
+            description="the preferred reply, transcript or message list",
+        ),
+        FieldSpec(
+            "rejected",
+            required=False,
+            candidates=REJECTED_NAMES,
+            description="the other reply, transcript or message list",
+        ),
         FieldSpec("system", required=False, candidates=("system", "system_prompt"), description="a system prompt"),
         FieldSpec("id", required=False, candidates=("id", "pair_id", "prompt_id"), description="the source's row id"),
-        FieldSpec("response_a", required=False, description="the first of two responses (oriented by preference or scores)"),
+        FieldSpec(
+            "response_a", required=False, description="the first of two responses (oriented by preference or scores)"
+        ),
         FieldSpec("response_b", required=False, description="the second of two responses"),
-        FieldSpec("preference", required=False,
-                  description="which response is preferred (values mapped by the preference_values option); "
-                              "several verdict fields as preference.<name> are decided by majority"),
+        FieldSpec(
+            "preference",
+            required=False,
+            description="which response is preferred (values mapped by the preference_values option); "
+            "several verdict fields as preference.<name> are decided by majority",
+        ),
         FieldSpec("score_a", required=False, description="a score of response_a (the higher score is chosen)"),
         FieldSpec("score_b", required=False, description="a score of response_b"),
         FieldSpec("input", required=False, description="an Alpaca-style input appended to the prompt (input_joiner)"),
-        FieldSpec("wins_a", required=False, description="a 0/1 (true/false) flag: response_a won (one-hot with wins_b, tie)"),
+        FieldSpec(
+            "wins_a", required=False, description="a 0/1 (true/false) flag: response_a won (one-hot with wins_b, tie)"
+        ),
         FieldSpec("wins_b", required=False, description="a 0/1 (true/false) flag: response_b won"),
         FieldSpec("tie", required=False, description="a 0/1 (true/false) flag: the two responses tied"),
-        FieldSpec("completions", required=False,
-                  description="a list of scored candidate responses (completion_text / completion_score say where "
-                              "the text and the score are in each item): the highest score is chosen, the lowest rejected"),
+        FieldSpec(
+            "completions",
+            required=False,
+            description="a list of scored candidate responses (completion_text / completion_score say where "
+            "the text and the score are in each item): the highest score is chosen, the lowest rejected",
+        ),
     )
     options_doc = {
         "role_map": ROLE_MAP_OPTION,
         "consecutive_turns": CONSECUTIVE_OPTION,
         "merge_separator": SEPARATOR_OPTION,
         "preference_values": "what each value of the preference field means: an object value -> response_a | "
-                             "response_b | tie, e.g. {\"1\": \"response_a\", \"2\": \"response_b\", \"0\": \"tie\"}",
+        'response_b | tie, e.g. {"1": "response_a", "2": "response_b", "0": "tie"}',
         "higher_score_wins": "with score_a/score_b: true (default) chooses the higher score, false the lower (ranks, costs)",
-        "input_joiner": "text between the prompt and a non-blank input field (default a blank line, \"\\n\\n\")",
+        "input_joiner": 'text between the prompt and a non-blank input field (default a blank line, "\\n\\n")',
         "completion_text": "with completions: the key (or dotted path) of the response text in each item",
         "completion_score": "with completions: the key (or dotted path) of the score in each item "
-                            "(higher_score_wins applies)",
+        "(higher_score_wins applies)",
     }
 
     def canonical_field_of(self, target: str) -> str | None:
@@ -376,7 +424,9 @@ class PreferencePair(Mapper):
         return _cached_options(options)
 
     # --- mapping ----------------------------------------------------------------------------
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         role_map = role_map_option(options)
         consecutive, separator = consecutive_options(options)
         opts = _cached_options(options)
@@ -400,7 +450,9 @@ class PreferencePair(Mapper):
         for side, turns in (("chosen", chosen), ("rejected", rejected)):
             bad = next((t for t in turns if t.role in (TOOL, TOOL_CALL)), None)
             if bad is not None:
-                return Rejection("invalid_role", f"{side} has a tool {'call' if bad.role == TOOL_CALL else 'result'} turn")
+                return Rejection(
+                    "invalid_role", f"{side} has a tool {'call' if bad.role == TOOL_CALL else 'result'} turn"
+                )
 
         shared = 0
         while shared < min(len(chosen), len(rejected)) and _same(chosen[shared], rejected[shared]):
@@ -442,7 +494,9 @@ class PreferencePair(Mapper):
         return attach_source_id([record], row, fields)
 
     @staticmethod
-    def _oriented_paths(row: dict[str, Any], fields: Mapping[str, str], opts: "_Options") -> "tuple[str | None, str | None] | Rejection":
+    def _oriented_paths(
+        row: dict[str, Any], fields: Mapping[str, str], opts: "_Options"
+    ) -> "tuple[str | None, str | None] | Rejection":
         """(chosen path, rejected path): the chosen/rejected fields, or the two responses put in
         order by the verdict field(s) or the scores."""
         if "completions" in fields and not ("chosen" in fields and "rejected" in fields):
@@ -464,7 +518,11 @@ class PreferencePair(Mapper):
         return (a, b) if winner == RESPONSE_A else (b, a)
 
     def _prompt(
-        self, row: dict[str, Any], fields: Mapping[str, str], role_map: Mapping[str, Any], opts: "_Options | None" = None
+        self,
+        row: dict[str, Any],
+        fields: Mapping[str, str],
+        role_map: Mapping[str, Any],
+        opts: "_Options | None" = None,
     ) -> "list[Turn] | None | Rejection":
         system = read_system(row, fields.get("system"))
         if isinstance(system, Rejection):
@@ -477,8 +535,11 @@ class PreferencePair(Mapper):
             return extra
         if extra is not None:
             if not isinstance(value, str) or not value.strip():
-                return Rejection("missing_prompt", f"field '{fields.get('input')}' has an input but the prompt "
-                                 f"{'field is blank' if path else 'field is not mapped'}")
+                return Rejection(
+                    "missing_prompt",
+                    f"field '{fields.get('input')}' has an input but the prompt "
+                    f"{'field is blank' if path else 'field is not mapped'}",
+                )
             joiner = opts.input_joiner if opts is not None else DEFAULT_INPUT_JOINER
             return turns + [Turn(USER, value + joiner + extra)]
         if value is MISSING or value is None or (isinstance(value, (str, list)) and not value):
@@ -574,7 +635,12 @@ class PreferencePair(Mapper):
         return self._finish(profile, {path: "completions"}, evidence, 0.85, options)
 
     def _finish(
-        self, profile, field_map: dict[str, str], evidence: list[str], ceiling: float, options: dict[str, Any] | None = None
+        self,
+        profile,
+        field_map: dict[str, str],
+        evidence: list[str],
+        ceiling: float,
+        options: dict[str, Any] | None = None,
     ) -> Proposal:
         """Add the prompt, input, system and id fields, dry-run the sample, weigh the evidence."""
         used = list(field_map)
@@ -638,9 +704,28 @@ class PreferencePair(Mapper):
 _CHOSEN_WORDS = frozenset({"chosen", "preferred", "better", "winner", "winning", "accepted", "win"})
 _NEGATIONS = frozenset({"non", "not", "un", "dis", "no", "less"})
 _REJECTED_WORDS = frozenset({"rejected", "dispreferred", "worse", "loser", "losing", "lose"})
-_VERDICT_WORDS = frozenset({"preference", "preferred", "label", "winner", "choice", "selected", "selection", "verdict",
-                            "better", "best", "chosen", "judgement", "judgment", "annotation", "vote", "pick", "gold",
-                            "grade"})
+_VERDICT_WORDS = frozenset(
+    {
+        "preference",
+        "preferred",
+        "label",
+        "winner",
+        "choice",
+        "selected",
+        "selection",
+        "verdict",
+        "better",
+        "best",
+        "chosen",
+        "judgement",
+        "judgment",
+        "annotation",
+        "vote",
+        "pick",
+        "gold",
+        "grade",
+    }
+)
 _SCORE_WORDS = frozenset({"score", "scores", "rating", "ratings", "reward", "rewards", "points", "quality", "logprob"})
 # where preference data keeps the prompt besides the usual names (sniffing only)
 _MORE_PROMPT_NAMES = ("history", "post", "context", "conversation", "conversations", "dialog", "dialogue", "source")
@@ -659,7 +744,9 @@ def _is_messages(fp) -> bool:
 
 def _reply_like(fp, n: int) -> bool:
     """Text that can be a reply (not a short class), a message list, or one message object."""
-    return _is_messages(fp) or fp.main_type == "object" or (is_text(fp) and not is_label_like(fp, n) and fp.mean_chars > 0)
+    return (
+        _is_messages(fp) or fp.main_type == "object" or (is_text(fp) and not is_label_like(fp, n) and fp.mean_chars > 0)
+    )
 
 
 def _named_sides(profile) -> "tuple[str, str, str] | None":
@@ -721,7 +808,7 @@ def _scored_list(profile) -> "tuple[str, str, str, float] | None":
 
 
 def _side_named(path: str) -> str | None:
-    """"chosen" or "rejected" when a field's name says so: a chosen word (``preferred_output``), a
+    """ "chosen" or "rejected" when a field's name says so: a chosen word (``preferred_output``), a
     rejected word (``rejected_messages``), or a chosen word negated (``non_preferred_output``)."""
     words = name_words(path)
     if words & _CHOSEN_WORDS:
@@ -784,8 +871,11 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
             read = None if path in (a, b) else read_verdict_values(counts, a, b)
             if read is not None:
                 if path in scored and not name_words(path) & _VERDICT_WORDS:
-                    read = (read[0], read[1] + "; these numbers could also be the responses' scores: check it",
-                            min(read[2], 0.7))
+                    read = (
+                        read[0],
+                        read[1] + "; these numbers could also be the responses' scores: check it",
+                        min(read[2], 0.7),
+                    )
                 found.append((path, (a, b), *read))
                 break
     if found:
@@ -793,51 +883,74 @@ def _orientation(profile, pairs: list[tuple[str, str]]):
         path, (a, b), mapping, how, conf = found[0]
         stem = indexed_name(path)
         sides = {v: t for v, t in mapping.items() if t != TIE}
-        same = [f for f in found if f[1] == (a, b) and stem and indexed_name(f[0]) and indexed_name(f[0])[0] == stem[0]
-                and {v: t for v, t in f[2].items() if t != TIE} == sides]
+        same = [
+            f
+            for f in found
+            if f[1] == (a, b)
+            and stem
+            and indexed_name(f[0])
+            and indexed_name(f[0])[0] == stem[0]
+            and {v: t for v, t in f[2].items() if t != TIE} == sides
+        ]
         paths = [f[0] for f in same] if len(same) >= 2 else [path]
         if len(paths) > 1:  # sibling verdicts (annotator1..3) read alike: one map for all, ties of any
             mapping = {**sides, **{v: TIE for f in same for v, t in f[2].items() if t == TIE}}
             conf = min(f[4] for f in same)
-        shown = ", ".join(f"{v} -> {leaf_name(a) if t == RESPONSE_A else leaf_name(b) if t == RESPONSE_B else 'tie (rejected)'}"
-                          for v, t in mapping.items())
+        shown = ", ".join(
+            f"{v} -> {leaf_name(a) if t == RESPONSE_A else leaf_name(b) if t == RESPONSE_B else 'tie (rejected)'}"
+            for v, t in mapping.items()
+        )
         if len(paths) > 1:
-            text = (f"fields {', '.join(repr(p) for p in paths)} are {len(paths)} verdicts on the pair ({shown}; {how}): "
-                    "the majority verdict is chosen, no majority or a tie is rejected")
+            text = (
+                f"fields {', '.join(repr(p) for p in paths)} are {len(paths)} verdicts on the pair ({shown}; {how}): "
+                "the majority verdict is chosen, no majority or a tie is rejected"
+            )
         else:
             text = f"field '{path}' says which response is preferred: {shown} ({how})"
         notes = []
         deep = max(multi[p] for p in paths)
         if deep:
-            notes.append(f"{deep}/{walked} rows hold more than one item in a list on the way to '{paths[0]}': only the first is read")
+            notes.append(
+                f"{deep}/{walked} rows hold more than one item in a list on the way to '{paths[0]}': only the first is read"
+            )
             conf = min(conf, 0.7)
         # siblings (judge_0, judge_1, judge_2) are votes of one panel: a sibling left out of the majority -
         # read with another value map (0/1 beside 1/2), or one value throughout in this sample - would
         # change who wins, and the values alone do not say how to read it
-        split = [p for p in values if p not in paths and p not in (a, b) and stem and indexed_name(p)
-                 and indexed_name(p)[0] == stem[0]]
+        split = [
+            p
+            for p in values
+            if p not in paths and p not in (a, b) and stem and indexed_name(p) and indexed_name(p)[0] == stem[0]
+        ]
         if split:
-            notes.append(f"sibling field(s) {', '.join(repr(p) for p in split[:3])} of {', '.join(repr(p) for p in paths)} "
-                         "are not read as votes here (another value map, or one value in the sample): check them")
+            notes.append(
+                f"sibling field(s) {', '.join(repr(p) for p in split[:3])} of {', '.join(repr(p) for p in paths)} "
+                "are not read as votes here (another value map, or one value in the sample): check them"
+            )
             conf = min(conf, 0.7)
         named = bool(name_words(path) & _VERDICT_WORDS)
         others = [f for f in found if f[0] not in paths and f[4] >= found[0][4]]
         rivals = [f[0] for f in others if bool(name_words(f[0]) & _VERDICT_WORDS) >= named]
         if rivals:  # another field reads as well as a verdict and nothing tells them apart
-            notes.append(f"'{rivals[0]}' reads as a verdict just as well ({len(rivals)} such field(s)); "
-                         f"'{paths[0]}' was taken first by position: check it")
+            notes.append(
+                f"'{rivals[0]}' reads as a verdict just as well ({len(rivals)} such field(s)); "
+                f"'{paths[0]}' was taken first by position: check it"
+            )
             conf = min(conf, 0.7)
         elif others:
-            notes.append(f"also reads as a verdict: {', '.join(f[0] for f in others[:3])}; "
-                         f"'{paths[0]}' was chosen for its name")
+            notes.append(
+                f"also reads as a verdict: {', '.join(f[0] for f in others[:3])}; '{paths[0]}' was chosen for its name"
+            )
         verdict = (a, b), paths, mapping, text, conf, "; ".join(notes)
         if conf >= 0.8:
             return verdict
     scored_pair = next(((pair, sp) for pair in pairs if (sp := score_pair(profile, *pair))), None)
     if scored_pair is not None:
         (a, b), (sa, sb) = scored_pair
-        text = (f"fields '{sa}' and '{sb}' score the two responses: the higher score is chosen, "
-                "equal scores are rejected as a tie")
+        text = (
+            f"fields '{sa}' and '{sb}' score the two responses: the higher score is chosen, "
+            "equal scores are rejected as a tie"
+        )
         if {sa, sb} & {f[0] for f in found} and not name_words(sa) & _SCORE_WORDS:
             return verdict  # the same two numbers read as verdicts just as well: stays below 0.8, says so
         note = f"'{verdict[1][0]}' might say the same, but its reading is unsure ({verdict[4]:.2f})" if found else ""
@@ -851,8 +964,12 @@ def _one_hot_flags(profile, pairs: list[tuple[str, str]]):
     n = profile.n_rows
 
     def is_flag(fp) -> bool:
-        return fp.present >= 0.8 * n and not fp.distinct_overflow and 1 <= fp.distinct <= 2 and \
-            {v.lower() for v in fp.values} <= _TRUE | _FALSE
+        return (
+            fp.present >= 0.8 * n
+            and not fp.distinct_overflow
+            and 1 <= fp.distinct <= 2
+            and {v.lower() for v in fp.values} <= _TRUE | _FALSE
+        )
 
     flags = [p for p, fp in profile.fields.items() if is_flag(fp)]
     for a, b in pairs:
@@ -875,9 +992,11 @@ def _one_hot_flags(profile, pairs: list[tuple[str, str]]):
             )
             if one_hot < 0.95 * n:
                 continue
-            text = (f"fields {', '.join(repr(p) for p in paths)} are one-hot outcome flags (exactly one is set in "
-                    f"{one_hot}/{n} rows): {leaf_name(fa)} -> {leaf_name(a)}, {leaf_name(fb)} -> {leaf_name(b)}"
-                    + (f", {leaf_name(tie)} -> tie (rejected)" if tie else ""))
+            text = (
+                f"fields {', '.join(repr(p) for p in paths)} are one-hot outcome flags (exactly one is set in "
+                f"{one_hot}/{n} rows): {leaf_name(fa)} -> {leaf_name(a)}, {leaf_name(fb)} -> {leaf_name(b)}"
+                + (f", {leaf_name(tie)} -> tie (rejected)" if tie else "")
+            )
             return (a, b), paths, "flags", text, 0.9, ""
     return None
 

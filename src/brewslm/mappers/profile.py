@@ -118,7 +118,8 @@ class SampleProfile:
         """The field passing ``predicate`` with the largest ``key`` (a name-free fallback)."""
         excluded = set(exclude)
         pool = [
-            fp for p, fp in self.fields.items()
+            fp
+            for p, fp in self.fields.items()
             if p not in excluded and (not top_level_only or "." not in p) and predicate(fp)
         ]
         return max(pool, key=key).path if pool else None

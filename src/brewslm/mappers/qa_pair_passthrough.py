@@ -64,13 +64,17 @@ class QaPairPassthrough(Mapper):
         FieldSpec("answer", candidates=ANSWER_NAMES, description="the answer text, or a list of gold answers"),
         FieldSpec("context", required=False, candidates=OPTIONAL_CONTEXT_NAMES, description="a context passage"),
         FieldSpec(
-            "unanswerable", required=False, candidates=UNANSWERABLE_NAMES,
+            "unanswerable",
+            required=False,
+            candidates=UNANSWERABLE_NAMES,
             description="a flag that is true when the question has no answer (such rows are rejected)",
         ),
         FieldSpec("id", required=False, candidates=("id", "qid", "question_id"), description="the source's row id"),
     )
 
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         question = read_text(row, fields.get("question"), "missing_question")
         if isinstance(question, Rejection):
             return question
@@ -78,14 +82,19 @@ class QaPairPassthrough(Mapper):
         if isinstance(unanswerable, Rejection):
             return unanswerable
         if unanswerable:
-            return Rejection("unanswerable", f"field '{fields['unanswerable']}' flags the question as unanswerable; "
-                             "qa records have no refusal (rag_passthrough keeps such rows as refusals)")
+            return Rejection(
+                "unanswerable",
+                f"field '{fields['unanswerable']}' flags the question as unanswerable; "
+                "qa records have no refusal (rag_passthrough keeps such rows as refusals)",
+            )
         answers = read_answers(row, fields.get("answer"))
         if isinstance(answers, Rejection):
             return answers
         if not answers:
             src = fields.get("answer")
-            return Rejection("missing_answer", f"field '{src}' has no answer" if src else "no source field mapped to answer")
+            return Rejection(
+                "missing_answer", f"field '{src}' has no answer" if src else "no source field mapped to answer"
+            )
         record: Record = {"question": question, "answer": answers[0]}
         if fields.get("context"):
             value = get_path(row, fields["context"])
@@ -129,7 +138,9 @@ class QaPairPassthrough(Mapper):
         unanswerable = reading.unanswerable if reading is not None else None
         if unanswerable:
             field_map[unanswerable] = "unanswerable"
-        source_id = profile.find(self.fields[4].candidates, lambda fp: fp.main_type in ("string", "number"), exclude=field_map)
+        source_id = profile.find(
+            self.fields[4].candidates, lambda fp: fp.main_type in ("string", "number"), exclude=field_map
+        )
         if source_id:
             field_map[source_id] = "id"
         fields = self.canonical_map(field_map)
@@ -158,8 +169,10 @@ class QaPairPassthrough(Mapper):
             evidence.extend(reading.notes)
         evidence.append(f"{accepted}/{n} sampled rows have a question and an answer")
         if aliased:
-            evidence.append(f"{aliased}/{accepted} questions have several gold answers: all kept, the first is the "
-                            "training target, evaluation takes the best")
+            evidence.append(
+                f"{aliased}/{accepted} questions have several gold answers: all kept, the first is the "
+                "training target, evaluation takes the best"
+            )
         if asked:
             evidence.append(f"{asked}/{n} questions end with '?'")
         confidence = 0.6
@@ -168,8 +181,13 @@ class QaPairPassthrough(Mapper):
             # generic names (prompt/input -> output) need questions that read like questions
             specific = question.lower() in SPECIFIC_QUESTION_NAMES or answer.lower() == "completion"
             confidence = 0.85 if (specific or asked_share >= 0.3) else 0.75
-            if context and by_name and asked_share >= QUESTION_SHARE and with_context >= 0.9 * accepted \
-                    and extractive >= 0.8 * with_context:
+            if (
+                context
+                and by_name
+                and asked_share >= QUESTION_SHARE
+                and with_context >= 0.9 * accepted
+                and extractive >= 0.8 * with_context
+            ):
                 # reading comprehension: questions, and answers quoted from their context (SQuAD v1);
                 # the questions' words recur in the context too, which is no extraction target
                 confidence = 0.92
@@ -178,7 +196,9 @@ class QaPairPassthrough(Mapper):
             confidence = 0.7
         if not by_name:
             confidence = min(confidence, 0.7)
-            evidence.append(f"no usual question/answer names: '{question}' was chosen because its values read as questions")
+            evidence.append(
+                f"no usual question/answer names: '{question}' was chosen because its values read as questions"
+            )
         answer_fp = profile.fields[answer]
         if is_label_like(answer_fp, n) and asked_share < QUESTION_SHARE:
             # "answers" drawn from a few classes, to inputs that are not questions: a classifier's data
@@ -190,20 +210,31 @@ class QaPairPassthrough(Mapper):
         refusals = reasons.get("missing_answer", 0) + reasons.get("unanswerable", 0)
         if reading is not None and reading.refusal_answers:
             said = set(reading.refusal_answers)
-            refusals += sum(1 for row in profile.rows
-                            if isinstance(golds := read_answers(row, answer), list) and golds and golds[0] in said)
-            evidence.append("answers " + ", ".join(repr(a) for a in reading.refusal_answers)
-                            + " say the question has no answer: refusal cases a qa record cannot hold")
+            refusals += sum(
+                1
+                for row in profile.rows
+                if isinstance(golds := read_answers(row, answer), list) and golds and golds[0] in said
+            )
+            evidence.append(
+                "answers "
+                + ", ".join(repr(a) for a in reading.refusal_answers)
+                + " say the question has no answer: refusal cases a qa record cannot hold"
+            )
         if reading is not None and reading.context_unread:
             confidence = min(confidence, 0.6)  # (the evidence line is among the reading notes)
-        back = [src for src, dst in self.resolve_field_map(field_map, list(profile.fields)).items()
-                if dst == "context" and src not in field_map]
+        back = [
+            src
+            for src, dst in self.resolve_field_map(field_map, list(profile.fields)).items()
+            if dst == "context" and src not in field_map
+        ]
         if back:
             # the sniffer left this field out (the answer again, passages, unreadable values), but an
             # import guesses an unmapped optional field by its usual name: not silently, then
             confidence = min(confidence, 0.6)
-            evidence.append(f"'{back[0]}' was left out as a context, but its name makes the import take it as "
-                            "the context anyway: rename or drop that column to import without it")
+            evidence.append(
+                f"'{back[0]}' was left out as a context, but its name makes the import take it as "
+                "the context anyway: rename or drop that column to import without it"
+            )
         if passages:
             confidence = min(confidence, 0.55)
             evidence.append(f"field '{passages}' holds a list of passages per question: rag_passthrough fits better")
@@ -211,7 +242,8 @@ class QaPairPassthrough(Mapper):
             confidence = min(confidence, 0.45)
             evidence.append(
                 f"unanswerable questions ({refusals} rows without an answer"
-                + (f", field '{unanswerable}'" if unanswerable else "") + ") are refusal cases: rag_passthrough keeps them"
+                + (f", field '{unanswerable}'" if unanswerable else "")
+                + ") are refusal cases: rag_passthrough keeps them"
             )
         if reasons:
             evidence.append("rejections: " + ", ".join(f"{r} ({c})" for r, c in reasons.most_common(3)))
@@ -224,17 +256,25 @@ def _questions_by_value(profile) -> tuple[str | None, str | None]:
     label, TREC's questions with their ``coarse_label``, is not an answer); or ``(None, None)``."""
     n = profile.n_rows
     question = profile.best(
-        lambda fp: fp.frac("string") >= 0.9 and fp.present >= 0.8 * n and not is_id_like_name(fp.path)
-        and question_share(profile, fp.path) >= 0.8,
+        lambda fp: (
+            fp.frac("string") >= 0.9
+            and fp.present >= 0.8 * n
+            and not is_id_like_name(fp.path)
+            and question_share(profile, fp.path) >= 0.8
+        ),
         key=lambda fp: question_share(profile, fp.path),
         top_level_only=True,
     )
     if question is None:
         return None, None
     answer = profile.best(
-        lambda fp: fp.present >= 0.8 * n and not is_id_like_name(fp.path) and leaf_name(fp.path).lower() not in LABEL_NAMES
-        and (is_free_text(fp, n, 1.0) or (fp.frac("string") >= 0.9 and is_label_like(fp, n)))
-        and question_share(profile, fp.path) < QUESTION_SHARE,
+        lambda fp: (
+            fp.present >= 0.8 * n
+            and not is_id_like_name(fp.path)
+            and leaf_name(fp.path).lower() not in LABEL_NAMES
+            and (is_free_text(fp, n, 1.0) or (fp.frac("string") >= 0.9 and is_label_like(fp, n)))
+            and question_share(profile, fp.path) < QUESTION_SHARE
+        ),
         key=lambda fp: fp.mean_words,
         exclude=[question],
         top_level_only=True,

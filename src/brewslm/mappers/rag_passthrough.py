@@ -49,19 +49,25 @@ class RagPassthrough(Mapper):
     fields = (
         FieldSpec("question", candidates=QUESTION_NAMES, description="the question"),
         FieldSpec("context", candidates=CONTEXT_NAMES, description="a context string or a list of passages"),
-        FieldSpec("answer", candidates=ANSWER_NAMES, description="the answer, or a list of gold answers; empty = refusal"),
         FieldSpec(
-            "unanswerable", required=False, candidates=UNANSWERABLE_NAMES,
+            "answer", candidates=ANSWER_NAMES, description="the answer, or a list of gold answers; empty = refusal"
+        ),
+        FieldSpec(
+            "unanswerable",
+            required=False,
+            candidates=UNANSWERABLE_NAMES,
             description="a flag that is true when the passages do not answer the question",
         ),
         FieldSpec("id", required=False, candidates=("id", "qid", "question_id"), description="the source's row id"),
     )
     options_doc = {
-        "refusal_answers": "answer texts that mean 'no answer' (e.g. [\"unanswerable\", \"No answer\"]); "
+        "refusal_answers": 'answer texts that mean \'no answer\' (e.g. ["unanswerable", "No answer"]); '
         "matched case-insensitively, they make refusal records",
     }
 
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         refusal_words = options.get("refusal_answers") or []
         if not isinstance(refusal_words, list) or not all(isinstance(w, str) for w in refusal_words):
             raise MapperError("option refusal_answers must be a list of texts")
@@ -121,8 +127,11 @@ class RagPassthrough(Mapper):
                 aliased += bool(record.get("alternatives"))
         answerable = accepted - refusals
         share = accepted / n if n else 0.0
-        evidence = [f"field '{question}' holds questions, '{context}' their "
-                    + ("passages" if reading.passage_list else "context") + f", '{answer}' the answers"]
+        evidence = [
+            f"field '{question}' holds questions, '{context}' their "
+            + ("passages" if reading.passage_list else "context")
+            + f", '{answer}' the answers"
+        ]
         found = reading.describe_found()
         if found:
             evidence.append(found)
@@ -131,15 +140,22 @@ class RagPassthrough(Mapper):
         if answerable:
             evidence.append(f"{extractive}/{answerable} answers are quoted verbatim from the passages")
         if aliased:
-            evidence.append(f"{aliased}/{answerable} questions have several gold answers: all kept, the first is the "
-                            "training target, evaluation takes the best")
+            evidence.append(
+                f"{aliased}/{answerable} questions have several gold answers: all kept, the first is the "
+                "training target, evaluation takes the best"
+            )
         if refusals:
             flag = fields.get("unanswerable")
             marked = [f"flagged by '{flag}'"] if flag else []
             if options:
-                marked.append("answers " + ", ".join(repr(a) for a in options["refusal_answers"]) + " (option refusal_answers)")
-            evidence.append(f"{refusals}/{accepted} questions are unanswerable (refusal cases: "
-                            + ", ".join(marked + ["empty answers"]) + ")")
+                marked.append(
+                    "answers " + ", ".join(repr(a) for a in options["refusal_answers"]) + " (option refusal_answers)"
+                )
+            evidence.append(
+                f"{refusals}/{accepted} questions are unanswerable (refusal cases: "
+                + ", ".join(marked + ["empty answers"])
+                + ")"
+            )
         if reasons:
             evidence.append("rejections: " + ", ".join(f"{r} ({c})" for r, c in reasons.most_common(3)))
         confidence = 0.6
@@ -157,8 +173,10 @@ class RagPassthrough(Mapper):
             evidence.append("the question or answer field was found by its values, not by its name")
         if not reading.passage_list and not refusals and not fields.get("unanswerable"):
             confidence = min(confidence, 0.7)
-            evidence.append(f"one context text per question and every question answered: qa_pair_passthrough "
-                            f"keeps '{context}' as the record's context")
+            evidence.append(
+                f"one context text per question and every question answered: qa_pair_passthrough "
+                f"keeps '{context}' as the record's context"
+            )
         return Proposal(self.id, field_map, round(confidence, 4), evidence, options)
 
 

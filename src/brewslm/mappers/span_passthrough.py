@@ -57,10 +57,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
-from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers._options import OptionsCache
 from brewslm.mappers._sniffing import choose_text_field, leaf_name
-from brewslm.mappers.messages import ROLE_KEYS  # a speaker role is never a chunk's text
 from brewslm.mappers.base import (
     MISSING,
     SOURCE_ID_FIELD,
@@ -76,20 +74,79 @@ from brewslm.mappers.base import (
     read_text,
     type_name,
 )
+from brewslm.mappers.messages import ROLE_KEYS  # a speaker role is never a chunk's text
+from brewslm.mappers.profile import SampleProfile
 
-START_KEYS = ("start", "start_position", "start_offset", "start_char", "char_start", "startOffset", "begin",
-              "start_idx", "start_index", "from", "offset")
-END_KEYS = ("end", "end_position", "end_offset", "end_char", "char_end", "endOffset", "stop", "end_idx",
-            "end_index", "to")
+START_KEYS = (
+    "start",
+    "start_position",
+    "start_offset",
+    "start_char",
+    "char_start",
+    "startOffset",
+    "begin",
+    "start_idx",
+    "start_index",
+    "from",
+    "offset",
+)
+END_KEYS = (
+    "end",
+    "end_position",
+    "end_offset",
+    "end_char",
+    "char_end",
+    "endOffset",
+    "stop",
+    "end_idx",
+    "end_index",
+    "to",
+)
 LENGTH_KEYS = ("length", "len")
-LABEL_KEYS = ("label", "entity_type", "type", "entity", "tag", "category", "entity_group", "label_name",
-              "entity_label", "ner_type", "class", "labels")
+LABEL_KEYS = (
+    "label",
+    "entity_type",
+    "type",
+    "entity",
+    "tag",
+    "category",
+    "entity_group",
+    "label_name",
+    "entity_label",
+    "ner_type",
+    "class",
+    "labels",
+)
 VALUE_KEYS = ("entity_value", "value", "text", "span", "surface", "mention", "word", "span_text")
 
-TEXT_CANDIDATES = ("text", "full_text", "sentence", "content", "document", "source_text", "passage", "body",
-                   "raw_text", "input", "context", "unmasked_text")
-SPAN_CANDIDATES = ("spans", "entities", "entity_spans", "annotations", "labels", "ner", "mentions",
-                   "privacy_mask", "span_labels", "label", "ents", "ner_spans")
+TEXT_CANDIDATES = (
+    "text",
+    "full_text",
+    "sentence",
+    "content",
+    "document",
+    "source_text",
+    "passage",
+    "body",
+    "raw_text",
+    "input",
+    "context",
+    "unmasked_text",
+)
+SPAN_CANDIDATES = (
+    "spans",
+    "entities",
+    "entity_spans",
+    "annotations",
+    "labels",
+    "ner",
+    "mentions",
+    "privacy_mask",
+    "span_labels",
+    "label",
+    "ents",
+    "ner_spans",
+)
 
 
 CHUNKS = "chunks"
@@ -120,23 +177,28 @@ class SpanPassthroughMapper(Mapper):
     description = "Text + character spans in common spellings -> span_set records (offsets checked)."
     fields = (
         FieldSpec("text", candidates=TEXT_CANDIDATES, description="the text the offsets point into"),
-        FieldSpec("spans", candidates=SPAN_CANDIDATES,
-                  description="list of spans: objects with start/end/label keys, or [start, end, label] lists"),
+        FieldSpec(
+            "spans",
+            candidates=SPAN_CANDIDATES,
+            description="list of spans: objects with start/end/label keys, or [start, end, label] lists",
+        ),
         SOURCE_ID_FIELD,
-        FieldSpec(CHUNKS, required=False,
-                  description="the text as annotated chunks [{text, entity?}]: builds the text (concatenated) and "
-                              "one span per labelled chunk"),
+        FieldSpec(
+            CHUNKS,
+            required=False,
+            description="the text as annotated chunks [{text, entity?}]: builds the text (concatenated) and "
+            "one span per labelled chunk",
+        ),
     )
     builds = {CHUNKS: ("text", "spans")}
     options_doc = {
         "end_inclusive": "true when the source's end offsets point at the last character, not one past it "
-                         "(default false)",
+        "(default false)",
         "check_values": "compare a span's stated text (entity_value, text...) with the text at its offsets and "
-                        "reject mismatches as span_text_mismatch (default true)",
-        "default_label": "label for spans that carry none (single-type data); without it such a span is "
-                         "missing_label",
+        "reject mismatches as span_text_mismatch (default true)",
+        "default_label": "label for spans that carry none (single-type data); without it such a span is missing_label",
         "absent_spans": "reject (default: an absent span field is missing_spans) or empty (an absent span field "
-                        "means no span)",
+        "means no span)",
         "chunk_text_key": "chunks: the key holding a chunk's text (default: text, chunk, value, ...)",
         "chunk_label_key": "chunks: the key holding a chunk's label (default: entity, label, slot, ...)",
         "offsets_key": "the span key holding [start, end] as one 2-item list (default: found when it is the only one)",
@@ -144,9 +206,9 @@ class SpanPassthroughMapper(Mapper):
         "end_key": "the span key holding the end offset (default: end, stop, end_offset, ...)",
         "label_key": "the span key holding the label (default: label, type, entity, tag, ...)",
         "value_key": "the span key stating the span's text, compared with the text at the offsets "
-                     "(default: entity_value, value, text, ...)",
+        "(default: entity_value, value, text, ...)",
         "text_tokens": "true when the text field is a token list: text = tokens joined with single spaces, span "
-                       "offsets are token indexes (default false)",
+        "offsets are token indexes (default false)",
     }
 
     def output_schema(self, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,7 +217,9 @@ class SpanPassthroughMapper(Mapper):
     def parse_options(self, options: Mapping[str, Any]) -> Any:
         return _cached_options(options)
 
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         opts = _cached_options(options)
         if fields.get(CHUNKS):
             return _map_chunks(row, fields, opts)
@@ -230,8 +294,14 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
         if value is not None and (not isinstance(value, str) or not value):
             raise MapperError(f"span_passthrough option {name} must be a key name, not {value!r}")
         keys[name] = value
-    return _Options(flag("end_inclusive", False), flag("check_values", True), default_label, absent == "empty",
-                    text_tokens=flag("text_tokens", False), **keys)
+    return _Options(
+        flag("end_inclusive", False),
+        flag("check_values", True),
+        default_label,
+        absent == "empty",
+        text_tokens=flag("text_tokens", False),
+        **keys,
+    )
 
 
 def _first_key(item: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -262,7 +332,12 @@ def read_span(item: Any, index: int, opts: _Options) -> "list[tuple[int, int, st
                 inner[key] = item[key]
         item = inner
     pair_key = opts.offsets_key
-    if isinstance(item, Mapping) and pair_key is None and opts.start_key is None and _first_key(item, START_KEYS) is None:
+    if (
+        isinstance(item, Mapping)
+        and pair_key is None
+        and opts.start_key is None
+        and _first_key(item, START_KEYS) is None
+    ):
         pairs = [k for k, v in item.items() if _is_offset_pair(v)]
         pair_key = pairs[0] if len(pairs) == 1 else None
     if isinstance(item, Mapping) and pair_key is not None:
@@ -289,7 +364,9 @@ def read_span(item: Any, index: int, opts: _Options) -> "list[tuple[int, int, st
         if end_key is None:
             length_key = _first_key(item, LENGTH_KEYS)
             if length_key is None:
-                return Rejection("wrong_type", f"span {index} has no end offset or length (keys: {', '.join(map(str, item))})")
+                return Rejection(
+                    "wrong_type", f"span {index} has no end offset or length (keys: {', '.join(map(str, item))})"
+                )
             length = _offset(item[length_key], "length", index)
             if isinstance(length, Rejection):
                 return length
@@ -310,7 +387,8 @@ def read_span(item: Any, index: int, opts: _Options) -> "list[tuple[int, int, st
         value = item[3] if len(item) == 4 else None
     else:
         return Rejection(
-            "wrong_type", f"span {index} is a {type_name(item)}; expected an object with start/end/label or [start, end, label]"
+            "wrong_type",
+            f"span {index} is a {type_name(item)}; expected an object with start/end/label or [start, end, label]",
         )
     if value is not None and not isinstance(value, str):
         return Rejection("wrong_type", f"span {index}: the stated text is a {type_name(value)}, not text")
@@ -321,8 +399,11 @@ def read_span(item: Any, index: int, opts: _Options) -> "list[tuple[int, int, st
 
 
 def _is_offset_pair(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value)
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
 
 
 def _label_and_value(item: Mapping[str, Any], opts: _Options, index: int) -> tuple[Any, Any]:
@@ -351,7 +432,9 @@ def read_tokens(row: Any, path: str | None) -> "tuple[str, list[int]] | Rejectio
     return text, starts
 
 
-def token_span_to_chars(starts: list[int], text: str, start: int, end: int, index: int) -> "tuple[int, int] | Rejection":
+def token_span_to_chars(
+    starts: list[int], text: str, start: int, end: int, index: int
+) -> "tuple[int, int] | Rejection":
     """Token offsets [start, end) -> character offsets in the space-joined text."""
     if not 0 <= start < end <= len(starts):
         what = "empty or reversed" if 0 <= start and end <= len(starts) else f"outside the {len(starts)} tokens"
@@ -363,7 +446,9 @@ def token_span_to_chars(starts: list[int], text: str, start: int, end: int, inde
 def _labels(raw: Any, index: int, default: str | None) -> "list[str] | Rejection":
     if raw is None or (isinstance(raw, (list, tuple)) and not raw):
         if default is None:
-            return Rejection("missing_label", f"span {index} has no label; give option default_label for single-type data")
+            return Rejection(
+                "missing_label", f"span {index} has no label; give option default_label for single-type data"
+            )
         return [default]
     items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     out = []
@@ -402,6 +487,7 @@ def _short(value: str, limit: int = 60) -> str:
 
 
 # --- sniffing -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Shape:
@@ -496,10 +582,14 @@ def _token_texts(profile: SampleProfile, path: str) -> dict[int, tuple[str, list
 
 def _judge(profile: SampleProfile, span_field: str, shape: _Shape) -> Proposal | None:
     """Pick the text field whose characters the offsets fit best, and grade the fit."""
-    text_fields = [(p, False) for p, fp in profile.fields.items()
-                   if fp.present and fp.frac("string") >= 0.9 and p != span_field]
-    text_fields += [(p, True) for p, fp in profile.fields.items()
-                    if p != span_field and fp.list_count >= 0.8 * profile.n_rows and fp.item_frac("string") >= 0.95]
+    text_fields = [
+        (p, False) for p, fp in profile.fields.items() if fp.present and fp.frac("string") >= 0.9 and p != span_field
+    ]
+    text_fields += [
+        (p, True)
+        for p, fp in profile.fields.items()
+        if p != span_field and fp.list_count >= 0.8 * profile.n_rows and fp.item_frac("string") >= 0.95
+    ]
     named, _ = choose_text_field(profile, TEXT_CANDIDATES, exclude=[span_field])
     best: Proposal | None = None
     absent = sum(1 for row in profile.rows if get_path(row, span_field) is MISSING)
@@ -521,9 +611,16 @@ def _judge(profile: SampleProfile, span_field: str, shape: _Shape) -> Proposal |
     return best
 
 
-def _judge_text(profile: SampleProfile, span_field: str, shape: _Shape, text_field: str,
-                token_texts: dict[int, tuple[str, list[int]]] | None, keys: dict[str, str], absent: int,
-                absent_empty: bool) -> Proposal | None:
+def _judge_text(
+    profile: SampleProfile,
+    span_field: str,
+    shape: _Shape,
+    text_field: str,
+    token_texts: dict[int, tuple[str, list[int]]] | None,
+    keys: dict[str, str],
+    absent: int,
+    absent_empty: bool,
+) -> Proposal | None:
     opts_exclusive = _Options(end_inclusive=False, check_values=True, default_label="_", **keys)
     opts_inclusive = _Options(end_inclusive=True, check_values=True, default_label="_", **keys)
     fits = {False: [0, 0, 0], True: [0, 0, 0]}  # end_inclusive -> [spans fit, spans, values compared]
@@ -578,12 +675,14 @@ def _judge_text(profile: SampleProfile, span_field: str, shape: _Shape, text_fie
         evidence.append("span keys read from their values: " + ", ".join(f"{k}={v}" for k, v in keys.items()))
     unit = "token" if token_texts is not None else "character"
     if compared:
-        evidence.append(f"{fit}/{total} sample spans have {unit} offsets whose text in '{text_field}' matches the "
-                        "stated value")
+        evidence.append(
+            f"{fit}/{total} sample spans have {unit} offsets whose text in '{text_field}' matches the stated value"
+        )
         confidence = 0.7 + 0.27 * max(0.0, (rate - 0.5) / 0.5)
     else:
-        evidence.append(f"{fit}/{total} sample spans lie inside '{text_field}' ({unit} offsets, no stated values "
-                        "to compare)")
+        evidence.append(
+            f"{fit}/{total} sample spans lie inside '{text_field}' ({unit} offsets, no stated values to compare)"
+        )
         confidence = 0.65 + 0.2 * max(0.0, (rate - 0.5) / 0.5)
     if keys and not compared:
         # offsets read from unnamed whole numbers, nothing stated to check them against: two numbers
@@ -594,8 +693,10 @@ def _judge_text(profile: SampleProfile, span_field: str, shape: _Shape, text_fie
         evidence.append(f"'{text_field}' is a token list: text = tokens joined with single spaces")
         if tie:
             confidence = min(confidence, 0.75)
-            evidence.append("no span tells an inclusive end from an exclusive one (none ends at the token count, "
-                            "none has start == end): set end_inclusive yourself")
+            evidence.append(
+                "no span tells an inclusive end from an exclusive one (none ends at the token count, "
+                "none has start == end): set end_inclusive yourself"
+            )
     if leaf_name(span_field).lower() in SPAN_CANDIDATES:
         confidence += 0.01
     field_map = {text_field: "text", span_field: "spans"}
@@ -607,8 +708,10 @@ def _judge_text(profile: SampleProfile, span_field: str, shape: _Shape, text_fie
         options["text_tokens"] = True
     if absent_empty:
         options["absent_spans"] = "empty"
-        evidence.append(f"{absent} rows leave '{span_field}' out and none holds an empty list: "
-                        "an absent key means no span (absent_spans=empty)")
+        evidence.append(
+            f"{absent} rows leave '{span_field}' out and none holds an empty list: "
+            "an absent key means no span (absent_spans=empty)"
+        )
     if inclusive:
         options["end_inclusive"] = True
         what = "token" if token_texts is not None else "character"
@@ -617,6 +720,7 @@ def _judge_text(profile: SampleProfile, span_field: str, shape: _Shape, text_fie
 
 
 # --- annotated chunks ----------------------------------------------------------------------------
+
 
 def _chunk_key(item: Mapping[str, Any], named: str | None, candidates: tuple[str, ...]) -> str | None:
     if named is not None:
@@ -707,11 +811,16 @@ def _judge_chunks(profile: SampleProfile) -> Proposal | None:
         if not items or rows_mixed < 0.5 * looked_at:
             continue
         text_key = next((k for k, c in texts.most_common() if c >= 0.95 * items and k not in ROLE_KEYS), None)
-        label_keys = [k for k in labelled if k != text_key and texts[k] < 0.95 * items
-                      and len(values[k]) <= max(50, 0.5 * texts[k])]
+        label_keys = [
+            k
+            for k in labelled
+            if k != text_key and texts[k] < 0.95 * items and len(values[k]) <= max(50, 0.5 * texts[k])
+        ]
         if text_key is None or not label_keys:
             continue
-        label_key = next((k for k in CHUNK_LABEL_KEYS if k in label_keys), None) or max(label_keys, key=lambda k: texts[k])
+        label_key = next((k for k in CHUNK_LABEL_KEYS if k in label_keys), None) or max(
+            label_keys, key=lambda k: texts[k]
+        )
         evidence = [
             f"'{path}' holds the text as chunks: '{text_key}' in all {items} sample chunks, a label in "
             f"'{label_key}' on {texts[label_key]} of them ({len(values[label_key])} values), no offsets; "

@@ -30,8 +30,6 @@ import re
 from typing import Any, Mapping
 
 from brewslm.errors import MapperError
-
-from brewslm.mappers.profile import SampleProfile
 from brewslm.mappers._sniffing import (
     LABEL_NAMES,
     children,
@@ -43,21 +41,36 @@ from brewslm.mappers._sniffing import (
     unmapped_fields,
 )
 from brewslm.mappers.base import (
+    MISSING,
     SOURCE_ID_FIELD,
     FieldSpec,
     Mapper,
     Proposal,
     Record,
     Rejection,
-    MISSING,
     attach_source_id,
     get_path,
     read_text,
     type_name,
 )
+from brewslm.mappers.profile import SampleProfile
 
-TEXT_CANDIDATES = ("text", "content", "document", "body", "passage", "article", "story", "raw_text", "raw",
-                   "code", "markdown", "paragraph", "sentence", "data")
+TEXT_CANDIDATES = (
+    "text",
+    "content",
+    "document",
+    "body",
+    "passage",
+    "article",
+    "story",
+    "raw_text",
+    "raw",
+    "code",
+    "markdown",
+    "paragraph",
+    "sentence",
+    "data",
+)
 LINES_CANDIDATES = ("lines", "paragraphs", "verses", "sentences", "text", "content", "body")
 LINE_JOINERS = ("\n", "\n\n")  # the sniffer's choice, the first that no line holds
 # scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Myanmar, Tibetan)
@@ -75,17 +88,19 @@ class TextOnlyMapper(Mapper):
         SOURCE_ID_FIELD,
     )
     options_doc: dict[str, str] = {
-        "line_joiner": "text given as a list of lines: the string placed between the lines (e.g. \"\\n\"); "
+        "line_joiner": 'text given as a list of lines: the string placed between the lines (e.g. "\\n"); '
         "a row where a line holds it is rejected (joiner_in_line), so the join stays reversible",
     }
 
     def parse_options(self, options: Mapping[str, Any]) -> Any:
         joiner = options.get("line_joiner")
         if joiner is not None and (not isinstance(joiner, str) or not joiner):
-            raise MapperError("text_only option line_joiner must be a non-empty string, e.g. \"\\n\"")
+            raise MapperError('text_only option line_joiner must be a non-empty string, e.g. "\\n"')
         return options
 
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         joiner = options.get("line_joiner")
         value = get_path(row, fields["text"]) if joiner and fields.get("text") else MISSING
         if isinstance(value, list):
@@ -100,8 +115,9 @@ class TextOnlyMapper(Mapper):
     def sniff(self, profile: SampleProfile) -> Proposal | None:
         text_field, by_name = choose_text_field(profile, TEXT_CANDIDATES, min_words=1.0)
         lines = lines_field(profile)
-        if lines is not None and (text_field is None or (
-                not by_name and lines[1] >= 2 * profile.fields[text_field].mean_chars)):
+        if lines is not None and (
+            text_field is None or (not by_name and lines[1] >= 2 * profile.fields[text_field].mean_chars)
+        ):
             return self._sniff_lines(profile, *lines)
         if text_field is None:
             return None
@@ -116,8 +132,9 @@ class TextOnlyMapper(Mapper):
         for path in provenance:
             del rest[path]
         if provenance:
-            evidence.append(f"left out as provenance (every field inside is constant, an id or empty): "
-                            f"{', '.join(provenance[:5])}")
+            evidence.append(
+                f"left out as provenance (every field inside is constant, an id or empty): {', '.join(provenance[:5])}"
+            )
         others = [p for p in profile.top_level() if p not in field_map]
         if any(kind in ("label", "list", "object") for kind in rest.values()):
             confidence = 0.45
@@ -131,7 +148,8 @@ class TextOnlyMapper(Mapper):
         else:
             confidence = 0.85 if not others else 0.82
             evidence.append(
-                "it is the only field" if not others
+                "it is the only field"
+                if not others
                 else f"the other fields are ids, constants, provenance or empty: {', '.join(others[:5])}"
             )
             if fp.mean_words < 3:
@@ -152,18 +170,25 @@ class TextOnlyMapper(Mapper):
             f"{chars:.0f} per text on average): joined with {joiner!r} (option line_joiner; a row where "
             "a line holds the joiner is rejected, so the join is reversible)"
         ]
-        rest = {p: kind for p, kind in unmapped_fields(profile, field_map).items()
-                if not (kind == "object" and is_provenance(profile, p))}
+        rest = {
+            p: kind
+            for p, kind in unmapped_fields(profile, field_map).items()
+            if not (kind == "object" and is_provenance(profile, p))
+        }
         describing = [p for p in rest if describes(profile, p, chars)]
         data = [p for p in rest if p not in describing]
         # a class named as such, even one value per row (grouped examples: {"intent": ..., "examples": [...]})
-        data += [p for p in profile.top_level() if p not in rest and p != path
-                 and leaf_name(p).lower() in LABEL_NAMES and profile.fields[p].present]
+        data += [
+            p
+            for p in profile.top_level()
+            if p not in rest and p != path and leaf_name(p).lower() in LABEL_NAMES and profile.fields[p].present
+        ]
         rest = {**rest, **{p: "label" for p in data if p not in rest}}
         if data:
             confidence = 0.45 if any(rest[p] in ("label", "list", "object") for p in data) else 0.55
-            evidence.append("other fields carry task data and would be dropped: "
-                            + ", ".join(f"{p} ({rest[p]})" for p in data[:5]))
+            evidence.append(
+                "other fields carry task data and would be dropped: " + ", ".join(f"{p} ({rest[p]})" for p in data[:5])
+            )
         else:
             confidence = 0.82 if leaf_name(path).lower() in LINES_CANDIDATES else 0.8
             if describing:
@@ -183,14 +208,20 @@ def join_lines(value: list[Any], path: str, joiner: str) -> "str | Rejection":
         if not isinstance(line, str):
             return Rejection("wrong_type", f"field '{path}' line {i} is a {type_name(line)} where text is expected")
         if joiner in line:
-            return Rejection("joiner_in_line", f"field '{path}' line {i} holds the line joiner {joiner!r}; "
-                                               "joining would not split back into the same lines")
+            return Rejection(
+                "joiner_in_line",
+                f"field '{path}' line {i} holds the line joiner {joiner!r}; "
+                "joining would not split back into the same lines",
+            )
     if not any(line.strip() for line in value):
         return Rejection("missing_text", f"field '{path}' has no line with text")
     text = joiner.join(value)
     if text.split(joiner) != value:  # a line's edge and the joiner run together ("a\n" + "\n\n")
-        return Rejection("joiner_in_line", f"field '{path}': lines ending or starting like the joiner {joiner!r} "
-                                           "would not split back into the same lines")
+        return Rejection(
+            "joiner_in_line",
+            f"field '{path}': lines ending or starting like the joiner {joiner!r} "
+            "would not split back into the same lines",
+        )
     return text
 
 
@@ -230,8 +261,11 @@ def _runs_parallel(profile: SampleProfile, path: str) -> bool:
     for other in profile.top_level():
         if other == path or profile.fields[other].frac("list") < LINES_SHARE:
             continue
-        pairs = [(len(a), len(b)) for a, b in ((get_path(r, path), get_path(r, other)) for r in profile.rows)
-                 if isinstance(a, list) and isinstance(b, list)]
+        pairs = [
+            (len(a), len(b))
+            for a, b in ((get_path(r, path), get_path(r, other)) for r in profile.rows)
+            if isinstance(a, list) and isinstance(b, list)
+        ]
         if len(pairs) >= LINES_SHARE * profile.n_rows and sum(x == y for x, y in pairs) >= 0.95 * len(pairs):
             return True
     return False

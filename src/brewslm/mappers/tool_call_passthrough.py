@@ -54,12 +54,12 @@ from brewslm.mappers.messages import (
     call_shape,
     is_transcript,
     json_list,
-    merge_consecutive,
-    read_system,
-    read_turns,
     looks_like_tool,
+    merge_consecutive,
     message_list_share,
     named_tools,
+    read_system,
+    read_turns,
     role_map_option,
     tools_value_share,
 )
@@ -67,13 +67,28 @@ from brewslm.tasks.messages import ASSISTANT, SYSTEM, TOOL, USER
 from brewslm.tasks.tool_call import call_message_content
 
 MESSAGE_NAMES = ("messages", "conversations", "conversation", "chat", "dialog", "dialogue")
-QUERY_NAMES = ("question", "query", "prompt", "user_query", "instruction", "input", "instructions", "questions",
-               "queries")
+QUERY_NAMES = (
+    "question",
+    "query",
+    "prompt",
+    "user_query",
+    "instruction",
+    "input",
+    "instructions",
+    "questions",
+    "queries",
+)
 TOOLS_NAMES = ("tools", "functions", "function", "tool_schemas", "available_tools", "apis")
 CALLS_NAMES = ("ground_truth", "answers", "calls", "expected_calls", "tool_calls", "expected_tool_calls", "answer")
 SCHEMA_TYPES = {
-    "dict": "object", "float": "number", "double": "number", "tuple": "array", "list": "array",
-    "int": "integer", "bool": "boolean", "str": "string",
+    "dict": "object",
+    "float": "number",
+    "double": "number",
+    "tuple": "array",
+    "list": "array",
+    "int": "integer",
+    "bool": "boolean",
+    "str": "string",
 }
 CALL_KEYS = {"arguments", "parameters", "args", "function", "type", "id"}  # never a BFCL function name key
 SNIFF_VALUES = 300  # sample rows whose values are read to find the tools and conversation fields
@@ -81,6 +96,7 @@ JSON_TYPES = {"object", "number", "array", "integer", "boolean", "string", "null
 
 
 # --- tools ----------------------------------------------------------------------------------
+
 
 def normalise_schema(schema: Any) -> Any:
     """A JSON schema with Python/BFCL type names turned into JSON Schema ones, recursively."""
@@ -121,7 +137,11 @@ def parameters_schema(value: Any, where: str) -> "dict[str, Any] | Rejection":
         return Rejection("wrong_type", f"{where} parameters are a {type_name(value)}, not a JSON schema object")
     if "type" not in value and "properties" not in value and value and all(isinstance(v, dict) for v in value.values()):
         # xLAM-style flat map {param: {type, description, default?}}
-        required = [name for name, spec in value.items() if "default" not in spec and "optional" not in str(spec.get("type", ""))]
+        required = [
+            name
+            for name, spec in value.items()
+            if "default" not in spec and "optional" not in str(spec.get("type", ""))
+        ]
         props = {}
         for name, spec in value.items():
             spec = dict(spec)
@@ -197,6 +217,7 @@ def _tools_from(value: Any, path: str | None) -> "list[dict[str, Any]] | Rejecti
 
 # --- calls ----------------------------------------------------------------------------------
 
+
 def _first_acceptable(values: Any) -> Any:
     """BFCL: the first acceptable value that is not the 'may be omitted' marker, resolved inside
     nested objects (whose fields are acceptable-value lists too); MISSING when only '' is allowed."""
@@ -253,7 +274,9 @@ def parse_call(item: Any, where: str) -> "tuple[dict[str, Any], dict[str, list[A
                 try:  # the whole string must be the arguments object: never a partial or a second decode
                     decoded = json.loads(arguments)
                 except ValueError as exc:
-                    return Rejection("invalid_tool_call", f"{where} arguments are not valid JSON ({exc.msg})", defect=True)
+                    return Rejection(
+                        "invalid_tool_call", f"{where} arguments are not valid JSON ({exc.msg})", defect=True
+                    )
                 if isinstance(decoded, str):
                     return Rejection(
                         "invalid_tool_call",
@@ -351,6 +374,7 @@ def _non_empty(value: Any) -> bool:
 
 # --- the mapper ----------------------------------------------------------------------------
 
+
 class ToolCallPassthrough(Mapper):
     id = "tool_call_passthrough"
     task_profile = "tool_call"
@@ -360,16 +384,23 @@ class ToolCallPassthrough(Mapper):
     )
     fields = (
         FieldSpec(
-            "messages", candidates=MESSAGE_NAMES + QUERY_NAMES,
+            "messages",
+            candidates=MESSAGE_NAMES + QUERY_NAMES,
             description="the conversation (message list) or the user query (text, messages, BFCL [[messages]])",
         ),
-        FieldSpec("tools", candidates=TOOLS_NAMES, description="the tools offered: a list or JSON string of function schemas"),
         FieldSpec(
-            "calls", required=False, candidates=CALLS_NAMES,
+            "tools", candidates=TOOLS_NAMES, description="the tools offered: a list or JSON string of function schemas"
+        ),
+        FieldSpec(
+            "calls",
+            required=False,
+            candidates=CALLS_NAMES,
             description="ground-truth calls for a query ([{name, arguments}] or BFCL [{fname: {arg: [values]}}])",
         ),
         FieldSpec("system", required=False, candidates=("system", "system_prompt"), description="a system prompt"),
-        FieldSpec("id", required=False, candidates=("id", "conversation_id", "sample_id"), description="the source's row id"),
+        FieldSpec(
+            "id", required=False, candidates=("id", "conversation_id", "sample_id"), description="the source's row id"
+        ),
     )
     options_doc = {
         "role_map": ROLE_MAP_OPTION.replace("user|assistant|system|skip", "user|assistant|system|tool|tool_call|skip"),
@@ -377,7 +408,9 @@ class ToolCallPassthrough(Mapper):
         "or 'reject' (missing_tools)",
     }
 
-    def map_row(self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]) -> "list[Record] | Rejection":
+    def map_row(
+        self, row: dict[str, Any], fields: Mapping[str, str], options: Mapping[str, Any]
+    ) -> "list[Record] | Rejection":
         role_map = role_map_option(options, (SYSTEM, USER, ASSISTANT, TOOL, TOOL_CALL))
         empty_tools = options.get("empty_tools", "keep")
         if empty_tools not in ("keep", "reject"):
@@ -430,7 +463,9 @@ class ToolCallPassthrough(Mapper):
     def _turns(row: dict[str, Any], path: str | None, role_map: Mapping[str, Any]) -> "list[Turn] | Rejection":
         value = get_path(row, path) if path else MISSING
         if value is MISSING or value is None:
-            return Rejection("missing_messages", f"field '{path}' is missing" if path else "no source field mapped to messages")
+            return Rejection(
+                "missing_messages", f"field '{path}' is missing" if path else "no source field mapped to messages"
+            )
         if isinstance(value, str) and json_list(value) is None and not is_transcript(value):
             if not value.strip():
                 return Rejection("missing_messages", f"field '{path}' is empty")
@@ -489,7 +524,9 @@ class ToolCallPassthrough(Mapper):
             where = f"field '{path}' message {i}"
             if turn.role == SYSTEM:
                 if history:
-                    return Rejection("invalid_turn_order", f"{where} is a system message after the conversation started")
+                    return Rejection(
+                        "invalid_turn_order", f"{where} is a system message after the conversation started"
+                    )
                 history.append(turn.as_message())
             elif turn.role == USER:
                 history.append(turn.as_message())
@@ -549,7 +586,10 @@ class ToolCallPassthrough(Mapper):
 
     @staticmethod
     def _record(
-        history: list[dict[str, str]], tools: list[dict[str, Any]], calls: list[dict[str, Any]], answer: str | None,
+        history: list[dict[str, str]],
+        tools: list[dict[str, Any]],
+        calls: list[dict[str, Any]],
+        answer: str | None,
         path: str | None,
     ) -> "Record | Rejection":
         names = {t["name"] for t in tools}
@@ -584,7 +624,9 @@ class ToolCallPassthrough(Mapper):
         )
         query = None
         if conversation is None:
-            query = profile.find(QUERY_NAMES, lambda fp: fp.main_type in ("string", "list"), exclude=[tools] if tools else [])
+            query = profile.find(
+                QUERY_NAMES, lambda fp: fp.main_type in ("string", "list"), exclude=[tools] if tools else []
+            )
         messages = conversation or query
         calls = None
         if query and not tools:
@@ -592,15 +634,15 @@ class ToolCallPassthrough(Mapper):
             # the one whose tools (schemas or name -> description) offer the called names
             calls = profile.find(
                 CALLS_NAMES, lambda fp: fp.path != query and call_list_share(values(fp.path)) >= 0.9
-            ) or next(
-                (p for p in top if p != query and call_list_share(values(p)) >= 0.9), None
-            )
+            ) or next((p for p in top if p != query and call_list_share(values(p)) >= 0.9), None)
             if calls:
                 tools = tools_covering_calls(profile.rows[:SNIFF_VALUES], calls, exclude=(query, calls))
         if not tools or not messages:
             return None
         field_map = {messages: "messages", tools: "tools"}
-        calls = calls or profile.find(CALLS_NAMES, lambda fp: fp.main_type in ("list", "string", "object"), exclude=field_map)
+        calls = calls or profile.find(
+            CALLS_NAMES, lambda fp: fp.main_type in ("list", "string", "object"), exclude=field_map
+        )
         if calls and conversation is None:
             field_map[calls] = "calls"
         for spec in self.fields[3:]:
@@ -632,8 +674,10 @@ class ToolCallPassthrough(Mapper):
                     kind = call_shape(item)
                     if kind:
                         roles[kind] += 1
-            evidence.append(f"field '{conversation}' holds conversations; tool turns: "
-                            + (", ".join(f"{r} ({c})" for r, c in roles.most_common(4)) or "none in the sample"))
+            evidence.append(
+                f"field '{conversation}' holds conversations; tool turns: "
+                + (", ".join(f"{r} ({c})" for r, c in roles.most_common(4)) or "none in the sample")
+            )
         else:
             evidence.append(f"field '{query}' holds the user query")
         evidence.append(f"field '{tools}' holds the offered tool schemas")

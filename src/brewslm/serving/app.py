@@ -43,8 +43,10 @@ from brewslm.serving.state import ServerState, server_state
 OPENAPI_PATH = "/openapi.json"
 API_PREFIXES = ("/v1/", "/metrics", OPENAPI_PATH)
 """The API's own paths: with the web UI mounted alongside, only these get the API key and body limits."""
-METRICS_TEXT = {"description": "Every metric in Prometheus' text format",
-                "content": {"text/plain": {"schema": {"type": "string"}}}}
+METRICS_TEXT = {
+    "description": "Every metric in Prometheus' text format",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
 
 
 def create_app(models: Any, settings: ServerSettings, *, mount: Callable[[FastAPI], Any] | None = None) -> FastAPI:
@@ -54,8 +56,9 @@ def create_app(models: Any, settings: ServerSettings, *, mount: Callable[[FastAP
     body limit then guard the API's own paths only, and the mounted pages keep their own rules."""
     from brewslm.serving.engine import Engine
 
-    engine = Engine(models, batching=settings.batching, window_ms=settings.window_ms,
-                    max_batch_size=settings.max_batch_size)
+    engine = Engine(
+        models, batching=settings.batching, window_ms=settings.window_ms, max_batch_size=settings.max_batch_size
+    )
     state = ServerState(models=models, engine=engine, settings=settings, metrics=ServerMetrics(engine.stats))
 
     @contextlib.asynccontextmanager
@@ -68,16 +71,18 @@ def create_app(models: Any, settings: ServerSettings, *, mount: Callable[[FastAP
             state.ready = False
             await engine.stop()
 
-    app = FastAPI(title="BrewSLM", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=OPENAPI_PATH)
+    app = FastAPI(
+        title="BrewSLM", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=OPENAPI_PATH
+    )
     app.state.brewslm = state
     app.router.route_class = ApiRoute
     app.include_router(openai_api.router)
     app.include_router(tasks_api.router)
     app.add_api_route("/healthz", healthz, methods=["GET"], responses=error_responses(503))
     # a plain Response class: the errors stay documented as JSON, the 200 as Prometheus text
-    app.add_api_route("/metrics", metrics, methods=["GET"], response_class=Response,
-                      responses={**API_ERRORS, 200: METRICS_TEXT})
+    app.add_api_route(
+        "/metrics", metrics, methods=["GET"], response_class=Response, responses={**API_ERRORS, 200: METRICS_TEXT}
+    )
     _publish_schema(app, settings)
     install_error_handlers(app)
     guarded = None
@@ -117,8 +122,9 @@ def _publish_schema(app: FastAPI, settings: ServerSettings) -> None:
         if app.openapi_schema is None:  # built once, on the first request for it
             document = get_openapi(title=app.title, version=app.version, routes=_api_routes(app))
             if settings.key is not None:
-                document.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http",
-                                                                                      "scheme": "bearer"}}
+                document.setdefault("components", {})["securitySchemes"] = {
+                    "bearer": {"type": "http", "scheme": "bearer"}
+                }
                 document["security"] = [{"bearer": []}]
                 for path in OPEN_PATHS:
                     for operation in document.get("paths", {}).get(path, {}).values():

@@ -97,7 +97,11 @@ class _Job:
 
     @property
     def group(self) -> tuple[Any, ...]:
-        return ("generate", self.served.id) if self.request is not None else ("score", self.served.id, self.labels, self.replies)
+        return (
+            ("generate", self.served.id)
+            if self.request is not None
+            else ("score", self.served.id, self.labels, self.replies)
+        )
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -192,8 +196,9 @@ class TextStream:
 class Engine:
     """Runs generation and label scoring for ``models`` on one worker thread (see the module notes)."""
 
-    def __init__(self, models: ServedModels, *, batching: bool = True, window_ms: float = 10.0,
-                 max_batch_size: int = 16):
+    def __init__(
+        self, models: ServedModels, *, batching: bool = True, window_ms: float = 10.0, max_batch_size: int = 16
+    ):
         if window_ms < 0:
             raise ConfigError(f"window_ms is {window_ms}; use 0 or more milliseconds")
         if max_batch_size < 1:
@@ -250,8 +255,13 @@ class Engine:
         served = self._checked(request)
         return TextStream(self._submit(served, request=request, texts=asyncio.Queue()))
 
-    async def score_labels(self, model: str | None, prompts: Sequence[Rendered],
-                           labels: Sequence[str], replies: Sequence[str] | None = None) -> list[LabelScores]:
+    async def score_labels(
+        self,
+        model: str | None,
+        prompts: Sequence[Rendered],
+        labels: Sequence[str],
+        replies: Sequence[str] | None = None,
+    ) -> list[LabelScores]:
         """Label scores (``label_scoring.score_labels``) of each rendering's prompt; requests with
         the same model and labels that arrive together are scored in one call. ``prompts`` are
         renderings (``ServedModel.render``): a label's tokens depend on the chat template around it."""
@@ -283,11 +293,15 @@ class Engine:
             raise ConfigError("the prompt has no tokens; send some text")
         vocabulary = served.vocab_size
         if any(not isinstance(t, int) or t < 0 or t >= vocabulary for t in prompt):
-            raise ConfigError(f"the prompt holds a token id outside model '{served.id}''s vocabulary (0..{vocabulary - 1})")
+            raise ConfigError(
+                f"the prompt holds a token id outside model '{served.id}''s vocabulary (0..{vocabulary - 1})"
+            )
         if len(prompt) + request.max_new_tokens > served.context_length:
-            raise ConfigError(f"the prompt ({len(prompt)} tokens) plus max_tokens ({request.max_new_tokens}) exceed "
-                              f"model '{served.id}''s context of {served.context_length} tokens; shorten the prompt "
-                              "or ask for fewer tokens")
+            raise ConfigError(
+                f"the prompt ({len(prompt)} tokens) plus max_tokens ({request.max_new_tokens}) exceed "
+                f"model '{served.id}''s context of {served.context_length} tokens; shorten the prompt "
+                "or ask for fewer tokens"
+            )
         if any(not isinstance(s, str) for s in request.stop):
             raise ConfigError("stop must be a list of strings")
         return served
@@ -387,9 +401,12 @@ class Engine:
         request = job.request
         assert request is not None
         return DecodeRow(
-            prompt=list(request.prompt_ids), max_new_tokens=request.max_new_tokens,
-            temperature=request.temperature, seed=request.seed,
-            constraint=job.served.constraints.reply(request.constraint), stop=tuple(request.stop),
+            prompt=list(request.prompt_ids),
+            max_new_tokens=request.max_new_tokens,
+            temperature=request.temperature,
+            seed=request.seed,
+            constraint=job.served.constraints.reply(request.constraint),
+            stop=tuple(request.stop),
             on_text=job.text if job.texts is not None else None,
             on_done=lambda generation: self._generated(job, generation),
             cancelled=lambda: job.cancelled.is_set() or self._stopping.is_set(),
@@ -408,18 +425,29 @@ class Engine:
             job.finish(cancel=True)
         else:
             self._count("completed")
-            job.finish(GenerateResult(text=generation.text, prompt_tokens=len(request.prompt_ids),
-                                      completion_tokens=generation.tokens,
-                                      finish_reason="stop" if generation.finished else "length"))
+            job.finish(
+                GenerateResult(
+                    text=generation.text,
+                    prompt_tokens=len(request.prompt_ids),
+                    completion_tokens=generation.tokens,
+                    finish_reason="stop" if generation.finished else "length",
+                )
+            )
 
     def _score(self, jobs: list[_Job]) -> None:
         served = jobs[0].served
         rendered = [item for job in jobs for item in job.rendered or []]
         try:
             with served.active():
-                scores = score_labels(served.model, served.tokenizer, rendered, list(jobs[0].labels),
-                                      replies=jobs[0].replies,
-                                      max_seq_len=served.max_seq_len, batch_size=max(1, self.max_batch_size))
+                scores = score_labels(
+                    served.model,
+                    served.tokenizer,
+                    rendered,
+                    list(jobs[0].labels),
+                    replies=jobs[0].replies,
+                    max_seq_len=served.max_seq_len,
+                    batch_size=max(1, self.max_batch_size),
+                )
         except Exception as exc:
             self._batch_failed(jobs, exc, self._score)
             return
@@ -427,7 +455,7 @@ class Engine:
         for job in jobs:
             count = len(job.rendered or [])
             self._count("completed")
-            job.finish(scores[start:start + count])
+            job.finish(scores[start : start + count])
             start += count
 
     def _batch_failed(self, jobs: list[_Job], exc: Exception, run_alone: Callable[[list[_Job]], None]) -> None:
@@ -472,9 +500,19 @@ class Engine:
         ``prompt_tokens`` and ``generated_tokens`` (generation), ``busy_seconds`` (the worker
         running models); and now: ``queue_depth`` (waiting) and ``running`` (in the current batch)."""
         with self._lock:
-            out: dict[str, Any] = {key: self._counts.get(key, 0) for key in (
-                "requests", "completed", "failed", "cancelled", "batches", "batch_rows",
-                "prompt_tokens", "generated_tokens")}
+            out: dict[str, Any] = {
+                key: self._counts.get(key, 0)
+                for key in (
+                    "requests",
+                    "completed",
+                    "failed",
+                    "cancelled",
+                    "batches",
+                    "batch_rows",
+                    "prompt_tokens",
+                    "generated_tokens",
+                )
+            }
             out["batch_sizes"] = dict(sorted(self._batch_sizes.items()))
             out["busy_seconds"] = self._busy_s
             out["running"] = self._running

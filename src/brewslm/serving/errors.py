@@ -51,8 +51,16 @@ TIMEOUT = "timeout_error"
 class ApiError(Exception):
     """A request the server refuses, answered with ``status`` and an OpenAI error body."""
 
-    def __init__(self, status: int, message: str, *, type: str = INVALID_REQUEST, code: str | None = None,
-                 param: str | None = None, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = INVALID_REQUEST,
+        code: str | None = None,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = " ".join(str(message).split())  # one line
@@ -104,8 +112,9 @@ BODY_ERRORS = error_responses(400, 401, 404, 413, 422, 500, 503, 504)
 """What a route that takes a JSON body and runs a model may answer instead of its result."""
 
 
-def error_body(message: str, *, type: str = INVALID_REQUEST, code: str | None = None,
-               param: str | None = None) -> dict[str, Any]:
+def error_body(
+    message: str, *, type: str = INVALID_REQUEST, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
@@ -118,8 +127,13 @@ def unprocessable(message: str, *, param: str | None = None) -> ApiError:
 
 
 def unauthorized() -> ApiError:
-    return ApiError(401, "missing or invalid API key: send it as 'Authorization: Bearer <key>'", type=AUTHENTICATION,
-                    code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+    return ApiError(
+        401,
+        "missing or invalid API key: send it as 'Authorization: Bearer <key>'",
+        type=AUTHENTICATION,
+        code="invalid_api_key",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def not_found(message: str, *, code: str | None = None, param: str | None = None) -> ApiError:
@@ -127,13 +141,21 @@ def not_found(message: str, *, code: str | None = None, param: str | None = None
 
 
 def too_large(limit: int) -> ApiError:
-    return ApiError(413, f"request body is larger than {limit} bytes; send less (the server's max_request_bytes)",
-                    code="request_too_large")
+    return ApiError(
+        413,
+        f"request body is larger than {limit} bytes; send less (the server's max_request_bytes)",
+        code="request_too_large",
+    )
 
 
 def timed_out(seconds: float) -> ApiError:
-    return ApiError(504, f"the request did not finish within {seconds:g} s (the server's request_timeout_s); "
-                         "ask for fewer tokens or retry", type=TIMEOUT, code="timeout")
+    return ApiError(
+        504,
+        f"the request did not finish within {seconds:g} s (the server's request_timeout_s); "
+        "ask for fewer tokens or retry",
+        type=TIMEOUT,
+        code="timeout",
+    )
 
 
 def unavailable(message: str) -> ApiError:
@@ -141,8 +163,12 @@ def unavailable(message: str) -> ApiError:
 
 
 def internal_error() -> ApiError:
-    return ApiError(500, "the server failed on this request; the error is in the server log", type=SERVER_ERROR,
-                    code="internal_error")
+    return ApiError(
+        500,
+        "the server failed on this request; the error is in the server log",
+        type=SERVER_ERROR,
+        code="internal_error",
+    )
 
 
 def error_for(exc: BaseException) -> ApiError:
@@ -192,8 +218,9 @@ def validation_error(exc: RequestValidationError) -> ApiError:
     first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
     if first.get("type") == "json_invalid":
         detail = (first.get("ctx") or {}).get("error", "")
-        return ApiError(400, f"the request body is not valid JSON{': ' + str(detail) if detail else ''}",
-                        code="invalid_json")
+        return ApiError(
+            400, f"the request body is not valid JSON{': ' + str(detail) if detail else ''}", code="invalid_json"
+        )
     loc = tuple(first.get("loc", ()))
     # a value that fits no form of a union fails once per form (messages[0].content.str, ...
     # .content.list[TextPart]...): name the field they share, not pydantic's form tags
@@ -276,8 +303,11 @@ class ApiRoute(APIRoute):
             request = StrictJsonRequest(request.scope, request.receive)
             try:
                 if takes_body and not await request.body():
-                    return ApiError(400, "the request body is empty; send a JSON object with "
-                                         "'Content-Type: application/json'", code="invalid_json").response()
+                    return ApiError(
+                        400,
+                        "the request body is empty; send a JSON object with 'Content-Type: application/json'",
+                        code="invalid_json",
+                    ).response()
                 return await handler(request)
             except (RequestValidationError, StarletteHTTPException):
                 raise  # answered by their handlers (400/422, 404/405)

@@ -22,8 +22,14 @@ STARTUP_TIMEOUT_S = 60.0
 
 
 @contextlib.contextmanager
-def running_server(app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
-                   startup_timeout_s: float = STARTUP_TIMEOUT_S) -> Iterator[str]:
+def running_server(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
+    startup_timeout_s: float = STARTUP_TIMEOUT_S,
+) -> Iterator[str]:
     """Serve ``app`` on ``host:port`` (0 = a free port) for the duration of the block; yields the
     base URL (``http://127.0.0.1:PORT``)."""
     import uvicorn
@@ -47,8 +53,10 @@ def running_server(app: Any, *, host: str = "127.0.0.1", port: int = 0, log_leve
     while not server.started:
         if failure or not thread.is_alive():
             sock.close()
-            raise BrewError(f"the server on {host}:{bound_port} did not start: "
-                            f"{failure[0] if failure else 'its thread ended (see the log above)'}")
+            raise BrewError(
+                f"the server on {host}:{bound_port} did not start: "
+                f"{failure[0] if failure else 'its thread ended (see the log above)'}"
+            )
         if time.monotonic() > deadline:
             server.should_exit = True
             thread.join(10)

@@ -49,22 +49,37 @@ def tokens_per_second(events: Iterable[tuple[float, int]], now: float, window_s:
 
 
 class ServerMetrics:
-    def __init__(self, engine_stats: Callable[[], Mapping[str, Any]] | None = None, *,
-                 throughput_window_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        engine_stats: Callable[[], Mapping[str, Any]] | None = None,
+        *,
+        throughput_window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.registry = CollectorRegistry()
         self.clock = clock
         self.started = clock()
         self.throughput_window_s = throughput_window_s
         self._generated: deque[tuple[float, int]] = deque()
-        self.requests = Counter("brewslm_requests", "HTTP requests answered, by endpoint and status code.",
-                                ["endpoint", "status"], registry=self.registry)
-        self.latency = Histogram("brewslm_request_duration_seconds", "Time from request to the last byte of the "
-                                 "response, by endpoint.", ["endpoint"], buckets=LATENCY_BUCKETS,
-                                 registry=self.registry)
-        self.prompt_tokens = Counter("brewslm_prompt_tokens", "Prompt tokens read, by model.", ["model"],
-                                     registry=self.registry)
-        self.generated_tokens = Counter("brewslm_generated_tokens", "Tokens generated, by model.", ["model"],
-                                        registry=self.registry)
+        self.requests = Counter(
+            "brewslm_requests",
+            "HTTP requests answered, by endpoint and status code.",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "brewslm_request_duration_seconds",
+            "Time from request to the last byte of the response, by endpoint.",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.prompt_tokens = Counter(
+            "brewslm_prompt_tokens", "Prompt tokens read, by model.", ["model"], registry=self.registry
+        )
+        self.generated_tokens = Counter(
+            "brewslm_generated_tokens", "Tokens generated, by model.", ["model"], registry=self.registry
+        )
         self.registry.register(_LiveCollector(self, engine_stats))
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
@@ -95,9 +110,11 @@ class _LiveCollector(Collector):
         self.engine_stats = engine_stats
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily("brewslm_generated_tokens_per_second",
-                                f"Tokens generated per second over the last {self.metrics.throughput_window_s:g} s.",
-                                value=self.metrics.tokens_per_second())
+        yield GaugeMetricFamily(
+            "brewslm_generated_tokens_per_second",
+            f"Tokens generated per second over the last {self.metrics.throughput_window_s:g} s.",
+            value=self.metrics.tokens_per_second(),
+        )
         if self.engine_stats is not None:
             yield from engine_families(self.engine_stats())
 
@@ -163,5 +180,11 @@ class MetricsMiddleware:
         return partial
 
 
-__all__ = ["LATENCY_BUCKETS", "MetricsMiddleware", "OTHER_ENDPOINT", "ServerMetrics", "engine_families",
-           "tokens_per_second"]
+__all__ = [
+    "LATENCY_BUCKETS",
+    "MetricsMiddleware",
+    "OTHER_ENDPOINT",
+    "ServerMetrics",
+    "engine_families",
+    "tokens_per_second",
+]

@@ -52,8 +52,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from brewslm.errors import BrewError
 from brewslm.evaluation.prediction.constrained import JsonConstraint, JsonPrefixChecker
 from brewslm.serving.engine import GenerateRequest, TextStream
-from brewslm.serving.errors import (API_ERRORS, BODY_ERRORS, ApiRoute, bad_request, error_for, error_responses,
-                                    field_path, timed_out)
+from brewslm.serving.errors import (
+    API_ERRORS,
+    BODY_ERRORS,
+    ApiRoute,
+    bad_request,
+    error_for,
+    error_responses,
+    field_path,
+    timed_out,
+)
 from brewslm.serving.state import ServerState, Usage, generate, reply_budget, server_state
 from brewslm.serving.tasks_api import model_endpoints
 
@@ -64,6 +72,7 @@ router = APIRouter(route_class=ApiRoute, responses=API_ERRORS)
 
 
 # --- requests -------------------------------------------------------------------------------------
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -172,11 +181,15 @@ class ChatCompletionRequest(_Sampling):
         Without this check a content-less message renders as an empty turn and the model answers it."""
         for index, message in enumerate(self.messages):
             if message.content is None:
-                return (field_path(("messages", index, "content")),
-                        f"a {message.role} message needs its content (a string or a list of text parts)")
+                return (
+                    field_path(("messages", index, "content")),
+                    f"a {message.role} message needs its content (a string or a list of text parts)",
+                )
             if message.role == "tool" and not message.tool_call_id:
-                return (field_path(("messages", index, "tool_call_id")),
-                        "a tool message needs the tool_call_id it answers")
+                return (
+                    field_path(("messages", index, "tool_call_id")),
+                    "a tool message needs the tool_call_id it answers",
+                )
         return None
 
     def unsupported(self) -> list[str]:
@@ -220,6 +233,7 @@ class CompletionRequest(_Sampling):
 
 
 # --- responses ------------------------------------------------------------------------------------
+
 
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
@@ -277,11 +291,16 @@ class ModelList(BaseModel):
 
 # --- routes ---------------------------------------------------------------------------------------
 
+
 @router.get("/v1/models", response_model=ModelList)
 async def list_models(request: Request) -> ModelList:
     state = server_state(request)
-    return ModelList(data=[ModelCard(**served.describe(), created=state.created, endpoints=model_endpoints(served))
-                           for served in state.models])
+    return ModelList(
+        data=[
+            ModelCard(**served.describe(), created=state.created, endpoints=model_endpoints(served))
+            for served in state.models
+        ]
+    )
 
 
 @router.get("/v1/models/{model_id:path}", response_model=ModelCard, responses=error_responses(404, 422))
@@ -299,8 +318,12 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
         raise bad_request(f"{problem[0]}: {problem[1]}", param=problem[0])
     _refuse_unsupported(body.unsupported())
     served = state.models.get(body.model)
-    budget = reply_budget(state, body.max_completion_tokens or body.max_tokens, state.settings.default_max_tokens,
-                          "max_completion_tokens" if body.max_completion_tokens else "max_tokens")
+    budget = reply_budget(
+        state,
+        body.max_completion_tokens or body.max_tokens,
+        state.settings.default_max_tokens,
+        "max_completion_tokens" if body.max_completion_tokens else "max_tokens",
+    )
     prompt = served.chat_prompt_ids([message.as_template_message() for message in body.messages])
     generation = _generate_request(served.id, prompt, budget, body, _constraint(body.response_format))
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
@@ -309,10 +332,15 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
         stream = state.engine.stream(generation)
         return _sse(_chat_chunks(state, generation, stream, completion_id, _include_usage(body)))
     result = await generate(state, generation)
-    return ChatCompletion(id=completion_id, created=int(time.time()), model=served.id,
-                          choices=[ChatChoice(index=0, message=AssistantMessage(content=result.text),
-                                              finish_reason=result.finish_reason)],
-                          usage=Usage.of(result.prompt_tokens, result.completion_tokens))
+    return ChatCompletion(
+        id=completion_id,
+        created=int(time.time()),
+        model=served.id,
+        choices=[
+            ChatChoice(index=0, message=AssistantMessage(content=result.text), finish_reason=result.finish_reason)
+        ],
+        usage=Usage.of(result.prompt_tokens, result.completion_tokens),
+    )
 
 
 @router.post("/v1/completions", response_model=Completion, responses=BODY_ERRORS)
@@ -323,8 +351,10 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
     budget = reply_budget(state, body.max_tokens, COMPLETIONS_DEFAULT_MAX_TOKENS)
     prompts = body.prompts()
     if len(prompts) > state.settings.max_inputs:
-        raise bad_request(f"{len(prompts)} prompts; this server completes at most {state.settings.max_inputs} per "
-                          "request", param="prompt")
+        raise bad_request(
+            f"{len(prompts)} prompts; this server completes at most {state.settings.max_inputs} per request",
+            param="prompt",
+        )
     requests = [_generate_request(served.id, served.text_prompt_ids(prompt), budget, body, None) for prompt in prompts]
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     if body.stream:
@@ -333,18 +363,24 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
         stream = state.engine.stream(requests[0])
         return _sse(_completion_chunks(state, requests[0], stream, completion_id, _include_usage(body)))
     results = await asyncio.gather(*(generate(state, r) for r in requests))
-    return Completion(id=completion_id, created=int(time.time()), model=served.id,
-                      choices=[CompletionChoice(index=i, text=r.text, finish_reason=r.finish_reason)
-                               for i, r in enumerate(results)],
-                      usage=Usage.of(sum(r.prompt_tokens for r in results), sum(r.completion_tokens for r in results)))
+    return Completion(
+        id=completion_id,
+        created=int(time.time()),
+        model=served.id,
+        choices=[CompletionChoice(index=i, text=r.text, finish_reason=r.finish_reason) for i, r in enumerate(results)],
+        usage=Usage.of(sum(r.prompt_tokens for r in results), sum(r.completion_tokens for r in results)),
+    )
 
 
 # --- pieces ---------------------------------------------------------------------------------------
 
+
 def _refuse_unsupported(names: list[str]) -> None:
     if names:
-        raise bad_request(f"not supported by this server: {', '.join(names)}; leave them out or at their defaults",
-                          param=names[0].split(" ")[0])
+        raise bad_request(
+            f"not supported by this server: {', '.join(names)}; leave them out or at their defaults",
+            param=names[0].split(" ")[0],
+        )
 
 
 def _constraint(response_format: ResponseFormat | None) -> JsonConstraint | None:
@@ -355,8 +391,10 @@ def _constraint(response_format: ResponseFormat | None) -> JsonConstraint | None
     if response_format.type == "json_object":
         return JsonConstraint({"type": "object"})
     if response_format.json_schema is None:
-        raise bad_request("response_format of type json_schema needs a 'json_schema' object with a 'schema'",
-                          param="response_format.json_schema")
+        raise bad_request(
+            "response_format of type json_schema needs a 'json_schema' object with a 'schema'",
+            param="response_format.json_schema",
+        )
     schema = response_format.json_schema.schema_
     try:
         JsonPrefixChecker(schema)
@@ -365,13 +403,21 @@ def _constraint(response_format: ResponseFormat | None) -> JsonConstraint | None
     return JsonConstraint(schema)
 
 
-def _generate_request(model_id: str, prompt: list[int], budget: int, body: _Sampling,
-                      constraint: JsonConstraint | None) -> GenerateRequest:
+def _generate_request(
+    model_id: str, prompt: list[int], budget: int, body: _Sampling, constraint: JsonConstraint | None
+) -> GenerateRequest:
     temperature = body.temperature or 0.0
     # sampling without a seed: a fresh draw per request (greedy ignores the seed)
     seed = body.seed if body.seed is not None else (secrets.randbits(31) if temperature > 0 else 0)
-    return GenerateRequest(model=model_id, prompt_ids=list(prompt), max_new_tokens=budget, temperature=temperature,
-                           seed=seed, constraint=constraint, stop=body.stop_strings())
+    return GenerateRequest(
+        model=model_id,
+        prompt_ids=list(prompt),
+        max_new_tokens=budget,
+        temperature=temperature,
+        seed=seed,
+        constraint=constraint,
+        stop=body.stop_strings(),
+    )
 
 
 def _include_usage(body: _Sampling) -> bool:
@@ -384,12 +430,14 @@ def _sse(events: AsyncIterator[dict[str, Any] | str]) -> StreamingResponse:
             async for event in events:
                 yield f"data: {event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)}\n\n"
 
-    return StreamingResponse(encoded(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        encoded(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
-async def _stream_deltas(state: ServerState, request: GenerateRequest,
-                         stream: TextStream) -> AsyncIterator[tuple[str, Any]]:
+async def _stream_deltas(
+    state: ServerState, request: GenerateRequest, stream: TextStream
+) -> AsyncIterator[tuple[str, Any]]:
     """``("delta", text)`` per piece of the reply, then ``("end", GenerateResult)``, or
     ``("error", body)`` when generation fails or the request times out midway. Leaving early
     (the client went away) closes the engine stream, which takes the row out of its batch."""
@@ -412,8 +460,13 @@ async def _stream_deltas(state: ServerState, request: GenerateRequest,
         await stream.aclose()
 
 
-async def _chunks(state: ServerState, request: GenerateRequest, stream: TextStream, include_usage: bool,
-                  chunk: Callable[[str | None, str | None], dict[str, Any]]) -> AsyncIterator[dict[str, Any] | str]:
+async def _chunks(
+    state: ServerState,
+    request: GenerateRequest,
+    stream: TextStream,
+    include_usage: bool,
+    chunk: Callable[[str | None, str | None], dict[str, Any]],
+) -> AsyncIterator[dict[str, Any] | str]:
     """The events of one stream: ``chunk(text, None)`` per delta (``chunk(None, None)`` first: the
     opening chunk), ``chunk(None, finish_reason)`` at the end, the usage chunk when asked for, and
     ``[DONE]``; an error event instead of the end when generation fails."""
@@ -426,35 +479,61 @@ async def _chunks(state: ServerState, request: GenerateRequest, stream: TextStre
             elif kind == "end":
                 yield chunk(None, value.finish_reason)
                 if include_usage:
-                    yield {**chunk(None, None), "choices": [], "usage": Usage.of(value.prompt_tokens, value.completion_tokens).model_dump()}
+                    yield {
+                        **chunk(None, None),
+                        "choices": [],
+                        "usage": Usage.of(value.prompt_tokens, value.completion_tokens).model_dump(),
+                    }
             else:
                 yield value  # an error body: {"error": {...}}
     yield "[DONE]"
 
 
-def _chat_chunks(state: ServerState, request: GenerateRequest, stream: TextStream, completion_id: str,
-                 include_usage: bool) -> AsyncIterator[dict[str, Any] | str]:
+def _chat_chunks(
+    state: ServerState, request: GenerateRequest, stream: TextStream, completion_id: str, include_usage: bool
+) -> AsyncIterator[dict[str, Any] | str]:
     created = int(time.time())
 
     def chunk(text: str | None, finish_reason: str | None) -> dict[str, Any]:
         opening = text is None and finish_reason is None
         delta = {"role": "assistant", "content": ""} if opening else ({"content": text} if text is not None else {})
-        return {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": request.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]}
+        return {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": request.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+        }
 
     return _chunks(state, request, stream, include_usage, chunk)
 
 
-def _completion_chunks(state: ServerState, request: GenerateRequest, stream: TextStream, completion_id: str,
-                       include_usage: bool) -> AsyncIterator[dict[str, Any] | str]:
+def _completion_chunks(
+    state: ServerState, request: GenerateRequest, stream: TextStream, completion_id: str, include_usage: bool
+) -> AsyncIterator[dict[str, Any] | str]:
     created = int(time.time())
 
     def chunk(text: str | None, finish_reason: str | None) -> dict[str, Any]:
-        return {"id": completion_id, "object": "text_completion", "created": created, "model": request.model,
-                "choices": [{"index": 0, "text": text or "", "finish_reason": finish_reason, "logprobs": None}]}
+        return {
+            "id": completion_id,
+            "object": "text_completion",
+            "created": created,
+            "model": request.model,
+            "choices": [{"index": 0, "text": text or "", "finish_reason": finish_reason, "logprobs": None}],
+        }
 
     return _chunks(state, request, stream, include_usage, chunk)
 
 
-__all__ = ["ChatCompletion", "ChatCompletionRequest", "ChatMessage", "Completion", "CompletionRequest", "ModelCard",
-           "ModelList", "ResponseFormat", "Usage", "router"]
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionRequest",
+    "ChatMessage",
+    "Completion",
+    "CompletionRequest",
+    "ModelCard",
+    "ModelList",
+    "ResponseFormat",
+    "Usage",
+    "router",
+]

@@ -60,16 +60,25 @@ def api_paths_only(prefixes: tuple[str, ...]) -> Callable[[str], bool]:
 
 
 class ApiKeyMiddleware:
-    def __init__(self, app: ASGIApp, api_key: str | None, open_paths: frozenset[str] = OPEN_PATHS,
-                 guarded: Callable[[str], bool] | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        api_key: str | None,
+        open_paths: frozenset[str] = OPEN_PATHS,
+        guarded: Callable[[str], bool] | None = None,
+    ):
         self.app = app
         self.api_key = api_key
         self.open_paths = open_paths
         self.guarded = guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or self.api_key is None or scope["path"] in self.open_paths
-                or (self.guarded is not None and not self.guarded(scope["path"]))):
+        if (
+            scope["type"] != "http"
+            or self.api_key is None
+            or scope["path"] in self.open_paths
+            or (self.guarded is not None and not self.guarded(scope["path"]))
+        ):
             await self.app(scope, receive, send)
             return
         if not key_matches(self.api_key, bearer_token(_header(scope, b"authorization"))):
@@ -85,15 +94,19 @@ class BodyLimitMiddleware:
         self.guarded = guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["method"] not in BODY_METHODS
-                or (self.guarded is not None and not self.guarded(scope["path"]))):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in BODY_METHODS
+            or (self.guarded is not None and not self.guarded(scope["path"]))
+        ):
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.strip().isdigit():
-                await send_error(bad_request(f"Content-Length '{declared}' is not a number of bytes"),
-                                 scope, receive, send)
+                await send_error(
+                    bad_request(f"Content-Length '{declared}' is not a number of bytes"), scope, receive, send
+                )
                 return
             if int(declared) > self.max_bytes:
                 await send_error(too_large(self.max_bytes), scope, receive, send)

@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from brewslm.base_models import quiet_loading
 from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.prediction.generation import DecodeTokens, ReplyConstraints, decode_tokens
 from brewslm.evaluation.prediction.prompts import fit_prompt, full_prompt_ids
-from brewslm.base_models import quiet_loading
 from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 
 DEFAULT_CONTEXT_LENGTH = 2048
@@ -84,8 +84,14 @@ class ServedModel:
 
     def describe(self) -> dict[str, Any]:
         """What ``/v1/models`` can say about this id beyond its name."""
-        return {"id": self.id, "kind": getattr(self.bundle, "kind", "model"), "task": self.task,
-                "scoring_mode": self.scoring_mode, "adapter": self.adapter is not None, "base": self.base_id}
+        return {
+            "id": self.id,
+            "kind": getattr(self.bundle, "kind", "model"),
+            "task": self.task,
+            "scoring_mode": self.scoring_mode,
+            "adapter": self.adapter is not None,
+            "base": self.base_id,
+        }
 
     # --- prompts ----------------------------------------------------------------------------------
 
@@ -109,8 +115,10 @@ class ServedModel:
         try:
             return self.profile.render_prompt(dict(record), self.context)
         except KeyError as exc:
-            raise ConfigError(f"a {self.profile.id} record needs field {exc} to be rendered (model '{self.id}' "
-                              "serves that task; a reply field may hold any value)") from None
+            raise ConfigError(
+                f"a {self.profile.id} record needs field {exc} to be rendered (model '{self.id}' "
+                "serves that task; a reply field may hold any value)"
+            ) from None
 
     def task_prompt_ids(self, record: Mapping[str, Any], *, reserve: int = 0) -> list[int]:
         """The prompt tokens of ``record``'s rendering, cut (from the middle, as training cuts)
@@ -175,20 +183,23 @@ class ServedModels:
         self._models: dict[str, ServedModel] = {served.id: served for served in models}
 
     @classmethod
-    def load(cls, specs: Sequence[str], *, device: Any = None, dtype: Any = None,
-             chat_template: str = "model") -> "ServedModels":
+    def load(
+        cls, specs: Sequence[str], *, device: Any = None, dtype: Any = None, chat_template: str = "model"
+    ) -> "ServedModels":
         """Resolve and load every spec (see the module notes). ``chat_template`` is the turn format
         of plain models (``training.chat_templates``); a fine-tune serves with the one it trained with."""
         from brewslm.export.bundle import resolve_bundle
 
         if not specs:
             raise ConfigError("no model to serve; name a model folder, run, recipe or export")
-        return cls.from_bundles([resolve_bundle(spec) for spec in specs], device=device, dtype=dtype,
-                                chat_template=chat_template)
+        return cls.from_bundles(
+            [resolve_bundle(spec) for spec in specs], device=device, dtype=dtype, chat_template=chat_template
+        )
 
     @classmethod
-    def from_bundles(cls, bundles: Sequence[Any], *, device: Any = None, dtype: Any = None,
-                     chat_template: str = "model") -> "ServedModels":
+    def from_bundles(
+        cls, bundles: Sequence[Any], *, device: Any = None, dtype: Any = None, chat_template: str = "model"
+    ) -> "ServedModels":
         """Load resolved bundles (``export.bundle.ModelBundle``), as ``load`` does."""
         from brewslm.base_models import resolve_device
 
@@ -201,11 +212,17 @@ class ServedModels:
         served: dict[int, ServedModel] = {}
         bases: list[ServedModel] = []
         for key, members in groups.items():
-            named_base = next((i for i, b in enumerate(bundles) if not b.is_adapter and _same_model(b.model_dir, key)),
-                              None)
-            shared = _load_adapters(key, [bundles[i] for i in members], torch_device, dtype,
-                                    base_bundle=bundles[named_base] if named_base is not None else None,
-                                    chat_template=chat_template)
+            named_base = next(
+                (i for i, b in enumerate(bundles) if not b.is_adapter and _same_model(b.model_dir, key)), None
+            )
+            shared = _load_adapters(
+                key,
+                [bundles[i] for i in members],
+                torch_device,
+                dtype,
+                base_bundle=bundles[named_base] if named_base is not None else None,
+                chat_template=chat_template,
+            )
             for i, model in zip(members, shared[1:]):
                 served[i] = model
             if named_base is not None:
@@ -242,12 +259,14 @@ class ServedModels:
 
 # --- loading -----------------------------------------------------------------------------------------
 
+
 def _check_unique(names: Sequence[str]) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise ConfigError(f"two served models are both named '{name}'; serve one of them from a folder "
-                              "with another name")
+            raise ConfigError(
+                f"two served models are both named '{name}'; serve one of them from a folder with another name"
+            )
         seen.add(name)
 
 
@@ -336,12 +355,20 @@ def _with_template(tokenizer: Any, bundle: Any, chat_template: str) -> Any:
     return tokenizer
 
 
-def _served(served_id: str, bundle: Any, model: Any, tokenizer: Any, chat_template: str = "model",
-            **extra: Any) -> ServedModel:
+def _served(
+    served_id: str, bundle: Any, model: Any, tokenizer: Any, chat_template: str = "model", **extra: Any
+) -> ServedModel:
     length = _context_length(model)
-    return ServedModel(id=served_id, bundle=bundle, model=model, tokenizer=_with_template(tokenizer, bundle, chat_template),
-                       context_length=length, max_seq_len=_trained_max_seq_len(bundle, length),
-                       **_task_parts(bundle), **extra)
+    return ServedModel(
+        id=served_id,
+        bundle=bundle,
+        model=model,
+        tokenizer=_with_template(tokenizer, bundle, chat_template),
+        context_length=length,
+        max_seq_len=_trained_max_seq_len(bundle, length),
+        **_task_parts(bundle),
+        **extra,
+    )
 
 
 def _load_plain(bundle: Any, device: Any, dtype: Any, chat_template: str = "model") -> ServedModel:
@@ -352,8 +379,9 @@ def _load_plain(bundle: Any, device: Any, dtype: Any, chat_template: str = "mode
     return _served(bundle.name, bundle, model.eval(), tokenizer, chat_template)
 
 
-def _load_adapters(key: str, bundles: Sequence[Any], device: Any, dtype: Any, *,
-                   base_bundle: Any = None, chat_template: str = "model") -> list[ServedModel]:
+def _load_adapters(
+    key: str, bundles: Sequence[Any], device: Any, dtype: Any, *, base_bundle: Any = None, chat_template: str = "model"
+) -> list[ServedModel]:
     """One base and every adapter over it: ``[base, adapter_1, ...]`` sharing one peft model."""
     from peft import PeftModel
     from transformers import AutoTokenizer

@@ -29,30 +29,46 @@ class ServerSettings(OptionsModel):
     options_help = "brewslm serve --help"
     options_label = "server settings"
 
-    host: str = Field("127.0.0.1", description="Address to listen on; 127.0.0.1 accepts this machine only, "
-                                               "0.0.0.0 every machine (then set BREWSLM_API_KEY).")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to listen on; 127.0.0.1 accepts this machine only, "
+        "0.0.0.0 every machine (then set BREWSLM_API_KEY).",
+    )
     port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on (0: any free port).")
-    api_key: SecretStr | None = Field(None, description=f"Key every request must send as 'Authorization: Bearer "
-                                                        f"KEY' (/healthz excepted); read from {API_KEY_ENV}.")
-    max_request_bytes: int = Field(1_048_576, ge=1, description="Largest request body accepted, in bytes; "
-                                                                "larger ones get 413.")
+    api_key: SecretStr | None = Field(
+        None,
+        description=f"Key every request must send as 'Authorization: Bearer "
+        f"KEY' (/healthz excepted); read from {API_KEY_ENV}.",
+    )
+    max_request_bytes: int = Field(
+        1_048_576, ge=1, description="Largest request body accepted, in bytes; larger ones get 413."
+    )
     max_tokens_limit: int = Field(2048, ge=1, description="Largest max_tokens a request may ask for; above it, 400.")
-    default_max_tokens: int = Field(256, ge=1, description="Reply budget in tokens of a chat completion that sets "
-                                                           "no max_tokens (task endpoints use their task's budget).")
-    max_inputs: int = Field(64, ge=1, description="Most texts one request may carry (/v1/classify inputs, "
-                                                  "/v1/completions prompts).")
-    request_timeout_s: float = Field(120.0, gt=0, description="Seconds a request may take before it is answered "
-                                                              "with a timeout error (504).")
+    default_max_tokens: int = Field(
+        256,
+        ge=1,
+        description="Reply budget in tokens of a chat completion that sets "
+        "no max_tokens (task endpoints use their task's budget).",
+    )
+    max_inputs: int = Field(
+        64, ge=1, description="Most texts one request may carry (/v1/classify inputs, /v1/completions prompts)."
+    )
+    request_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds a request may take before it is answered with a timeout error (504)."
+    )
     batching: bool = Field(True, description="Batch concurrent requests dynamically (off: one request at a time).")
-    window_ms: float = Field(10.0, ge=0, description="How long the first queued request waits for others to "
-                                                     "join its batch, in milliseconds.")
+    window_ms: float = Field(
+        10.0, ge=0, description="How long the first queued request waits for others to join its batch, in milliseconds."
+    )
     max_batch_size: int = Field(16, ge=1, description="Most requests decoded together in one batch.")
 
     @model_validator(mode="after")
     def _budgets_fit(self) -> "ServerSettings":
         if self.default_max_tokens > self.max_tokens_limit:
-            raise ValueError(f"default_max_tokens ({self.default_max_tokens}) is above max_tokens_limit "
-                             f"({self.max_tokens_limit}); lower it or raise the limit")
+            raise ValueError(
+                f"default_max_tokens ({self.default_max_tokens}) is above max_tokens_limit "
+                f"({self.max_tokens_limit}); lower it or raise the limit"
+            )
         return self
 
     @property

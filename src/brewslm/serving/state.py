@@ -51,8 +51,11 @@ def reply_budget(state: ServerState, requested: int | None, default: int, param:
     value = default if requested is None else requested
     limit = state.settings.max_tokens_limit
     if value > limit:
-        raise bad_request(f"{param} is {value}, above this server's limit of {limit}; ask for at most {limit}",
-                          param=param, code="max_tokens_too_large")
+        raise bad_request(
+            f"{param} is {value}, above this server's limit of {limit}; ask for at most {limit}",
+            param=param,
+            code="max_tokens_too_large",
+        )
     return value
 
 
@@ -78,8 +81,11 @@ class Usage(BaseModel):
 
     @classmethod
     def of(cls, prompt_tokens: int, completion_tokens: int) -> "Usage":
-        return cls(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                   total_tokens=prompt_tokens + completion_tokens)
+        return cls(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
 
 
 __all__ = ["ServerState", "Usage", "generate", "reply_budget", "server_state", "within_timeout"]

@@ -92,15 +92,21 @@ def task_model(state: ServerState, model_id: str | None, endpoint: TaskEndpoint)
     fitting = [served.id for served in state.models if endpoint.fits(served)]
     if not model_id:
         if not fitting:
-            raise bad_request(f"{endpoint.path} needs a {endpoint.task_name} fine-tune and no served model is one; "
-                              f"served: {_served_tasks(state)}", code="task_not_served")
+            raise bad_request(
+                f"{endpoint.path} needs a {endpoint.task_name} fine-tune and no served model is one; "
+                f"served: {_served_tasks(state)}",
+                code="task_not_served",
+            )
         return state.models.get(fitting[0])
     served = state.models.get(model_id)
     if not endpoint.fits(served):
         serves = f"serves task '{_task_name(served)}'" if served.task else "is a plain model without a task"
         where = f"models that do: {', '.join(fitting)}" if fitting else "no served model does"
-        raise bad_request(f"model '{served.id}' {serves}; {endpoint.path} needs a {endpoint.task_name} fine-tune "
-                          f"({where})", param="model", code="task_mismatch")
+        raise bad_request(
+            f"model '{served.id}' {serves}; {endpoint.path} needs a {endpoint.task_name} fine-tune ({where})",
+            param="model",
+            code="task_mismatch",
+        )
     if served.handler is None:
         raise bad_request(f"model '{served.id}' has no reader for {endpoint.task_name} replies", param="model")
     return served
@@ -114,13 +120,19 @@ def _served_tasks(state: ServerState) -> str:
     return ", ".join(f"{s.id} ({_task_name(s) if s.task else 'no task'})" for s in state.models)
 
 
-async def _reply(state: ServerState, served: Any, record: Mapping[str, Any], max_tokens: int | None,
-                 constraint: JsonConstraint | None = None) -> GenerateResult:
+async def _reply(
+    state: ServerState,
+    served: Any,
+    record: Mapping[str, Any],
+    max_tokens: int | None,
+    constraint: JsonConstraint | None = None,
+) -> GenerateResult:
     """The model's reply to ``record`` rendered as its task renders it."""
     budget = reply_budget(state, max_tokens, served.handler.max_new_tokens)
     prompt = served.task_prompt_ids(record, reserve=budget)
-    return await generate(state, GenerateRequest(model=served.id, prompt_ids=prompt, max_new_tokens=budget,
-                                                 constraint=constraint))
+    return await generate(
+        state, GenerateRequest(model=served.id, prompt_ids=prompt, max_new_tokens=budget, constraint=constraint)
+    )
 
 
 def _schema_constraint(schema: Mapping[str, Any] | None, *, allow_text: bool = False) -> JsonConstraint:
@@ -136,6 +148,7 @@ def _check_record(served: Any, record: Mapping[str, Any]) -> None:
 
 
 # --- request and response shapes -------------------------------------------------------------------
+
 
 class TaskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -154,8 +167,11 @@ class GeneratedReply(BaseModel):
 
     @classmethod
     def fields_of(cls, result: Any) -> dict[str, Any]:
-        return {"raw": result.text, "finish_reason": result.finish_reason,
-                "usage": Usage.of(result.prompt_tokens, result.completion_tokens)}
+        return {
+            "raw": result.text,
+            "finish_reason": result.finish_reason,
+            "usage": Usage.of(result.prompt_tokens, result.completion_tokens),
+        }
 
 
 class ClassifyRequest(TaskRequest):
@@ -279,31 +295,45 @@ class RagResponse(GeneratedReply):
 
 # --- routes -------------------------------------------------------------------------------------
 
+
 @router.post(CLASSIFY.path, response_model=ClassifyResponse)
 async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
     state = server_state(request)
     served = task_model(state, body.model, CLASSIFY)
     texts = body.texts()
     if len(texts) > state.settings.max_inputs:
-        raise bad_request(f"{len(texts)} inputs; this server classifies at most {state.settings.max_inputs} per "
-                          "request", param="inputs")
-    threshold = body.confidence_threshold if body.confidence_threshold is not None \
-        else served.serving.confidence_threshold
+        raise bad_request(
+            f"{len(texts)} inputs; this server classifies at most {state.settings.max_inputs} per request",
+            param="inputs",
+        )
+    threshold = (
+        body.confidence_threshold if body.confidence_threshold is not None else served.serving.confidence_threshold
+    )
     fallback = body.fallback_label or served.serving.fallback_label
-    router_handler = get_eval_handler(CLASSIFY.task, options={"confidence_threshold": threshold,
-                                                              "fallback_label": fallback}, context=served.context)
+    router_handler = get_eval_handler(
+        CLASSIFY.task, options={"confidence_threshold": threshold, "fallback_label": fallback}, context=served.context
+    )
     labels = served.handler.candidate_labels()
     rendered = [served.render({"text": text, "label": labels[0]}) for text in texts]  # the label is not shown
-    scores = await within_timeout(state, state.engine.score_labels(served.id, rendered, labels,
-                                                                         served.handler.label_replies()))
+    scores = await within_timeout(
+        state, state.engine.score_labels(served.id, rendered, labels, served.handler.label_replies())
+    )
     results = []
     for index, score in enumerate(scores):
         routed_label = router_handler.routed_answer(score.best, score.confidence)
-        results.append(LabelResult(index=index, label=score.best, confidence=score.confidence,
-                                   routed_label=routed_label, routed=routed_label != score.best,
-                                   probabilities=dict(sorted(score.probabilities.items(), key=lambda kv: -kv[1]))))
-    return ClassifyResponse(model=served.id, results=results, confidence_threshold=threshold,
-                            fallback_label=router_handler.fallback_label)
+        results.append(
+            LabelResult(
+                index=index,
+                label=score.best,
+                confidence=score.confidence,
+                routed_label=routed_label,
+                routed=routed_label != score.best,
+                probabilities=dict(sorted(score.probabilities.items(), key=lambda kv: -kv[1])),
+            )
+        )
+    return ClassifyResponse(
+        model=served.id, results=results, confidence_threshold=threshold, fallback_label=router_handler.fallback_label
+    )
 
 
 @router.post(EXTRACT.path, response_model=ExtractResponse)
@@ -312,12 +342,19 @@ async def extract(body: ExtractRequest, request: Request) -> ExtractResponse:
     served = task_model(state, body.model, EXTRACT)
     record = {"text": body.input, "target": {}}
     schema = served.handler.json_schema(record)
-    result = await _reply(state, served, record, body.max_tokens,
-                          _schema_constraint(schema) if body.constrained else None)
+    result = await _reply(
+        state, served, record, body.max_tokens, _schema_constraint(schema) if body.constrained else None
+    )
     output = served.handler.parse(result.text, record)
     errors = object_problems(output, schema)
-    return ExtractResponse(model=served.id, output=output, valid=not errors, errors=errors, json_schema=schema,
-                           **GeneratedReply.fields_of(result))
+    return ExtractResponse(
+        model=served.id,
+        output=output,
+        valid=not errors,
+        errors=errors,
+        json_schema=schema,
+        **GeneratedReply.fields_of(result),
+    )
 
 
 def object_problems(value: Any, schema: Mapping[str, Any] | None) -> list[str]:
@@ -346,7 +383,10 @@ async def spans(body: SpansRequest, request: Request) -> SpansResponse:
     result = await _reply(state, served, record, body.max_tokens, constraint)
     found, unplaced = spans_of(body.input, served.handler.parse(result.text, record))
     return SpansResponse(
-        model=served.id, spans=found or [], unplaced=unplaced, valid=found is not None,
+        model=served.id,
+        spans=found or [],
+        unplaced=unplaced,
+        valid=found is not None,
         errors=[] if found is not None else ['the reply is not a JSON list of {"text", "label"} objects'],
         **GeneratedReply.fields_of(result),
     )
@@ -357,7 +397,7 @@ def spans_of(text: str, parsed: list[dict[str, Any]] | None) -> tuple[list[Span]
     texts the input does not contain; None for a reply that did not parse."""
     if parsed is None:
         return None, []
-    placed = [Span(**s, text=text[s["start"]:s["end"]]) for s in parsed if "start" in s]
+    placed = [Span(**s, text=text[s["start"] : s["end"]]) for s in parsed if "start" in s]
     return placed, [UnplacedSpan(**s) for s in parsed if "start" not in s]
 
 
@@ -371,8 +411,9 @@ async def tool_call(body: ToolCallRequest, request: Request) -> ToolCallResponse
     constraint = _schema_constraint(schema, allow_text=True) if schema is not None else None
     result = await _reply(state, served, record, body.max_tokens, constraint)
     calls, answer, errors = tool_decision(served.handler.parse(result.text, record), body.tools)
-    return ToolCallResponse(model=served.id, calls=calls, answer=answer, valid=not errors, errors=errors,
-                            **GeneratedReply.fields_of(result))
+    return ToolCallResponse(
+        model=served.id, calls=calls, answer=answer, valid=not errors, errors=errors, **GeneratedReply.fields_of(result)
+    )
 
 
 def tool_decision(parsed: Any, tools: Sequence[Mapping[str, Any]]) -> tuple[list[Call], str | None, list[str]]:
@@ -400,8 +441,14 @@ async def rag_answer(body: RagRequest, request: Request) -> RagResponse:
     refused = is_refusal(answer)
     for passage, cited in zip(passages, [False] * len(passages) if refused else supports(answer, record["passages"])):
         passage.cited = cited
-    return RagResponse(model=served.id, answer=answer, refused=refused, passages=passages,
-                       citations=[p.index for p in passages if p.cited], **GeneratedReply.fields_of(result))
+    return RagResponse(
+        model=served.id,
+        answer=answer,
+        refused=refused,
+        passages=passages,
+        citations=[p.index for p in passages if p.cited],
+        **GeneratedReply.fields_of(result),
+    )
 
 
 def supports(answer: str, passages: Sequence[str]) -> list[bool]:
@@ -412,16 +459,37 @@ def supports(answer: str, passages: Sequence[str]) -> list[bool]:
 
 async def _retrieve(state: ServerState, served: Any, question: str, top_k: int | None) -> list[Passage]:
     if served.retriever is None:
-        raise bad_request(f"model '{served.id}' has no indexed documents (its bundle has no retrieval settings); "
-                          "send the passages to answer from as 'passages'", param="passages")
+        raise bad_request(
+            f"model '{served.id}' has no indexed documents (its bundle has no retrieval settings); "
+            "send the passages to answer from as 'passages'",
+            param="passages",
+        )
     k = top_k or int((served.serving.retrieval or {}).get("top_k") or DEFAULT_TOP_K)
     # retrieval embeds the question on a worker thread: the event loop keeps serving meanwhile
     hits = await within_timeout(state, anyio.to_thread.run_sync(served.retriever.search, question, k))
     chunks = served.retriever.chunks
-    return [Passage(index=i, text=chunks[hit.index].text, cited=False, doc_id=chunks[hit.index].doc_id,
-                    start=chunks[hit.index].start, end=chunks[hit.index].end, score=hit.score)
-            for i, hit in enumerate(hits, 1)]
+    return [
+        Passage(
+            index=i,
+            text=chunks[hit.index].text,
+            cited=False,
+            doc_id=chunks[hit.index].doc_id,
+            start=chunks[hit.index].start,
+            end=chunks[hit.index].end,
+            score=hit.score,
+        )
+        for i, hit in enumerate(hits, 1)
+    ]
 
 
-__all__ = ["TASK_ENDPOINTS", "TaskEndpoint", "model_endpoints", "object_problems", "router", "spans_of", "supports",
-           "task_model", "tool_decision"]
+__all__ = [
+    "TASK_ENDPOINTS",
+    "TaskEndpoint",
+    "model_endpoints",
+    "object_problems",
+    "router",
+    "spans_of",
+    "supports",
+    "task_model",
+    "tool_decision",
+]

@@ -19,9 +19,15 @@ SourceFactory = Callable[[Locator], Source]
 
 # built-ins: each module's SOURCES = {scheme: factory}; entry points "brewslm.sources" name such a
 # dict (or a hook(register)); DATA_ADAPTER_PLUGIN_MODULES modules call register_source on import
-REGISTRY: Registry[SourceFactory] = Registry("source", __name__, "SOURCES", key=lambda factory: None,
-                                             entry_points="brewslm.sources", env_var="DATA_ADAPTER_PLUGIN_MODULES",
-                                             accept=callable)
+REGISTRY: Registry[SourceFactory] = Registry(
+    "source",
+    __name__,
+    "SOURCES",
+    key=lambda factory: None,
+    entry_points="brewslm.sources",
+    env_var="DATA_ADAPTER_PLUGIN_MODULES",
+    accept=callable,
+)
 
 
 def register_source(source_id: str, factory: SourceFactory, *, replace: bool = False) -> None:

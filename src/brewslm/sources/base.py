@@ -53,9 +53,7 @@ class Locator:
                 "e.g. jsonl:/path/to/file.jsonl or hf:imdb"
             )
         if not sep or not scheme:
-            raise SourceError(
-                f"locator '{text}' has no '<scheme>:' prefix; write e.g. jsonl:/path/to/file.jsonl"
-            )
+            raise SourceError(f"locator '{text}' has no '<scheme>:' prefix; write e.g. jsonl:/path/to/file.jsonl")
         target, _, query = rest.partition("?")
         options = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
         return cls(scheme=scheme.lower(), target=target, options=options, raw=text)

@@ -117,8 +117,21 @@ def features_from_parquet_metadata(metadata: Mapping[bytes, bytes] | None) -> di
 # 0-based, otherwise they are 1-based. Multi-label values ("3,10") are no ids: the caller passes
 # the ids of the single labels (and of the parts of joined ones).
 
-NAME_FILE_STEMS = ("classes", "labels", "class_names", "label_names", "classnames", "labelnames", "names",
-                   "categories", "label_map", "id2label", "class_list", "label_list", "class_map")
+NAME_FILE_STEMS = (
+    "classes",
+    "labels",
+    "class_names",
+    "label_names",
+    "classnames",
+    "labelnames",
+    "names",
+    "categories",
+    "label_map",
+    "id2label",
+    "class_list",
+    "label_list",
+    "class_map",
+)
 NAME_FILE_SUFFIXES = ("", ".txt", ".json", ".names", ".lst", ".list", ".labels")
 MAX_NAME_FILE_BYTES = 64 * 1024
 MAX_FILES_LOOKED_AT = 64  # a folder of many files is not scanned beyond this many candidates
@@ -148,8 +161,10 @@ class LabelNames:
         elif self.seen is None:
             how = "its shape alone (one distinct name per id)"
         else:
-            how = (f"its shape alone ({len(self.names)} distinct names, line n = id n; the {self.seen} ids seen "
-                   "are a subset, as in a split that does not use every class)")
+            how = (
+                f"its shape alone ({len(self.names)} distinct names, line n = id n; the {self.seen} ids seen "
+                "are a subset, as in a split that does not use every class)"
+            )
         if self.base is None:
             base = "the file names its ids"
         else:
@@ -183,8 +198,13 @@ def class_ids(values: Iterable[Any]) -> set[int] | None:
 
 
 def _is_name(value: Any) -> bool:
-    return (isinstance(value, str) and value.strip() == value and 0 < len(value) <= MAX_NAME_CHARS
-            and len(value.split()) <= MAX_NAME_WORDS and "\t" not in value)
+    return (
+        isinstance(value, str)
+        and value.strip() == value
+        and 0 < len(value) <= MAX_NAME_CHARS
+        and len(value.split()) <= MAX_NAME_WORDS
+        and "\t" not in value
+    )
 
 
 def _name_list(names: list[Any]) -> list[str] | None:
@@ -265,8 +285,13 @@ def _fit(path: Path, parsed: list[str] | dict[str, str], ids: set[int], by_name:
     needed = top + 1 - base
     if len(parsed) < needed or (not by_name and len(parsed) != needed and not _covers(parsed, ids, base)):
         return None
-    return LabelNames(path, {str(i + base): name for i, name in enumerate(parsed)}, base, by_name,
-                      None if by_name or len(parsed) == needed else len(ids))
+    return LabelNames(
+        path,
+        {str(i + base): name for i, name in enumerate(parsed)},
+        base,
+        by_name,
+        None if by_name or len(parsed) == needed else len(ids),
+    )
 
 
 def _covers(parsed: list[str], ids: set[int], base: int) -> bool:

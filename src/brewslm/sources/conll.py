@@ -80,16 +80,16 @@ def token_and_tag_columns(lines: list[str], width: int) -> tuple[int, int, str]:
         return 0, -1, "the first column is the token, the last the tag"
 
     def running_index(col: int) -> bool:
-        return all(
-            [r[col] for r in s] == [str(i) for i in range(1, len(s) + 1)] for s in sentences if s
-        )
+        return all([r[col] for r in s] == [str(i) for i in range(1, len(s) + 1)] for s in sentences if s)
 
     token = next((c for c in range(width) if not running_index(c)), 0)
     iob = [c for c in range(token + 1, width) if all(_IOB.match(r[c].strip()) for r in rows)]
     with_entities = [c for c in iob if any(r[c].strip() != "O" for r in rows)]
     tag = (with_entities or iob or [width - 1])[-1]
-    why = [f"token = column {token + 1}" + (" (the columns before it are running indexes)" if token else ""),
-           f"tag = column {tag + 1}" + (" (IOB tags)" if iob else " (the last column)")]
+    why = [
+        f"token = column {token + 1}" + (" (the columns before it are running indexes)" if token else ""),
+        f"tag = column {tag + 1}" + (" (IOB tags)" if iob else " (the last column)"),
+    ]
     return token, tag, ", ".join(why)
 
 
@@ -124,7 +124,7 @@ class _Sentence:
 
     def add_raw(self, text: str) -> None:
         if self.raw_chars <= RAW_TEXT_LIMIT:
-            self.raw.append(text[: RAW_TEXT_LIMIT])
+            self.raw.append(text[:RAW_TEXT_LIMIT])
             self.raw_chars += len(text) + 1
 
     def fail(self, lineno: int, error: str) -> None:
@@ -187,13 +187,15 @@ class ConllSource(FileSource):
         with self.reading(lambda: f"after line {lineno}"), self.open_stream() as stream:
             for lineno, line, overlong in read_lines_capped(stream, cap):
                 if lineno == 1 and line.startswith(UTF8_BOM):
-                    line = line[len(UTF8_BOM):]
+                    line = line[len(UTF8_BOM) :]
                 try:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     text = line.decode("utf-8", errors="replace")
                     sentence.add_raw(text)
-                    what = "invalid UTF-8" if self.encoding.is_utf8 else f"bytes that are not valid {self.encoding.codec}"
+                    what = (
+                        "invalid UTF-8" if self.encoding.is_utf8 else f"bytes that are not valid {self.encoding.codec}"
+                    )
                     sentence.fail(lineno, f"line {lineno}: {what} (byte 0x{line[exc.start]:02x})")
                     continue
                 if overlong is not None:
@@ -227,8 +229,11 @@ class ConllSource(FileSource):
                 if len(columns) < 2:
                     sentence.fail(lineno, f"line {lineno} has one column; expected a token and a tag")
                 elif len(columns) < self.needed:
-                    sentence.fail(lineno, f"line {lineno} has {len(columns)} columns; the token and tag are in "
-                                          f"columns {self.token_col + 1} and {self.tag_col + 1}")
+                    sentence.fail(
+                        lineno,
+                        f"line {lineno} has {len(columns)} columns; the token and tag are in "
+                        f"columns {self.token_col + 1} and {self.tag_col + 1}",
+                    )
                 elif not columns[self.token_col] or not columns[self.tag_col].strip():
                     which = "token" if not columns[self.token_col] else "tag"
                     sentence.fail(lineno, f"line {lineno} has an empty {which}")

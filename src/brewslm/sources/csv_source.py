@@ -164,16 +164,21 @@ def header_decision(rows: list[list[str]]) -> tuple[bool, str]:
         lengths = [len(v) for v in values]
         if all(is_number(v) for v in values):
             (data_votes if is_number(cell) else header_votes).extend(
-                [f"column {col} holds numbers below row 1 and {'a number' if is_number(cell) else 'a word'} in it"] * 2)
+                [f"column {col} holds numbers below row 1 and {'a number' if is_number(cell) else 'a word'} in it"] * 2
+            )
         elif cell in set(values):
             data_votes.extend([f"row 1's '{cell[:30]}' repeats in column {col}"] * 2)
         elif len(values) >= 4 and len(set(values)) <= max(2, len(values) // 3):
             header_votes.append(f"column {col} holds {len(set(values))} distinct values, not row 1's '{cell[:30]}'")
         elif sorted(lengths)[len(lengths) // 2] >= 20:
             if len(cell) >= 20 and len(cell) >= min(lengths):
-                data_votes.append(f"row 1's cell in column {col} is free text as long as the rest ({len(cell)} characters)")
+                data_votes.append(
+                    f"row 1's cell in column {col} is free text as long as the rest ({len(cell)} characters)"
+                )
             elif len(cell) < _quartile(lengths) / 2:
-                header_votes.append(f"row 1's cell in column {col} is much shorter ({len(cell)} characters) than the free text below it")
+                header_votes.append(
+                    f"row 1's cell in column {col} is much shorter ({len(cell)} characters) than the free text below it"
+                )
     data_why, header_why = "; ".join(dict.fromkeys(data_votes)), "; ".join(dict.fromkeys(header_votes))
     if len(data_votes) > len(header_votes):
         return False, data_why + (f" (outweighs: {header_why})" if header_why else "")
@@ -250,8 +255,10 @@ class CsvSource(FileSource):
         if quoting_option == "auto":
             plain = self.delimiter == "\t" and not quotes_wrap_fields(sample, self.delimiter)
             if plain:
-                self.notes.append('quoting: none: the quotes in this tab-separated text do not wrap whole fields, '
-                                  'so a " is a character and every line is one record (?quoting=csv to change)')
+                self.notes.append(
+                    "quoting: none: the quotes in this tab-separated text do not wrap whole fields, "
+                    'so a " is a character and every line is one record (?quoting=csv to change)'
+                )
         else:
             plain = quoting_option == "none"
         self.quoting = csv.QUOTE_NONE if plain else csv.QUOTE_MINIMAL
@@ -261,7 +268,9 @@ class CsvSource(FileSource):
             if self.has_header:
                 self.notes.append(f"header: row 1 holds the column names ({why}; ?header=no to read it as data)")
             else:
-                self.notes.append(f"no header: row 1 is data, columns are named col_1, col_2... ({why}; ?header=yes to change)")
+                self.notes.append(
+                    f"no header: row 1 is data, columns are named col_1, col_2... ({why}; ?header=yes to change)"
+                )
         else:
             self.has_header = header_option
 
@@ -287,8 +296,10 @@ class CsvSource(FileSource):
     def _undecoded_error(self) -> str:
         codec = self.encoding.codec
         if self.encoding.is_utf8:
-            return (f"bytes that are not valid {codec}; if the file is Latin-1 or Windows-1252 "
-                    "add ?encoding=latin-1 (or cp1252)")
+            return (
+                f"bytes that are not valid {codec}; if the file is Latin-1 or Windows-1252 "
+                "add ?encoding=latin-1 (or cp1252)"
+            )
         return f"bytes that are not valid {codec} (the encoding {self.encoding.why}); set the right one with ?encoding="
 
     def rows(self) -> Iterator[SourceRow]:
@@ -319,7 +330,9 @@ class CsvSource(FileSource):
                     reader = self._reader(lines)
                     continue
                 except csv.Error as exc:
-                    yield ParseFailure(start, lines.last_line, f"malformed CSV: {exc} (unbalanced quote or truncated file?)")
+                    yield ParseFailure(
+                        start, lines.last_line, f"malformed CSV: {exc} (unbalanced quote or truncated file?)"
+                    )
                     reader = self._reader(lines)
                     continue
                 if not cells:

@@ -38,7 +38,7 @@ from pathlib import Path
 from brewslm.errors import SourceError
 from brewslm.sources.base import Locator, Source
 from brewslm.sources.conll import COMMENT_LINE, split_columns
-from brewslm.sources.csv_source import parse_sample, is_number, quotes_wrap_fields
+from brewslm.sources.csv_source import is_number, parse_sample, quotes_wrap_fields
 from brewslm.sources.filebase import (
     COMPRESSED_SUFFIXES,
     ENCODING_PROBE_BYTES,
@@ -84,6 +84,7 @@ def supported_extensions() -> str:
 
 
 # --- content sniffing ---------------------------------------------------------------------------
+
 
 def _head_lines(text: str, cut: bool) -> list[str]:
     lines = text.split("\n")
@@ -139,13 +140,19 @@ def _conll_evidence(lines: list[str]) -> str | None:
     for line in filled:
         columns = split_columns(line)
         token = columns[0]
-        if len(columns) >= 2 and token and (not token.strip() or not re.search(r"\s", token)) \
-                and _TAG.match(columns[-1].strip()):
+        if (
+            len(columns) >= 2
+            and token
+            and (not token.strip() or not re.search(r"\s", token))
+            and _TAG.match(columns[-1].strip())
+        ):
             good += 1
             tags[columns[-1].strip()] += 1
     if good >= 0.9 * len(filled) and len(tags) <= max(1, good // 2):
-        return (f"{good} of {len(filled)} lines are a token and a tag ({len(tags)} distinct tags) in "
-                f"{len(groups)} groups separated by blank lines")
+        return (
+            f"{good} of {len(filled)} lines are a token and a tag ({len(tags)} distinct tags) in "
+            f"{len(groups)} groups separated by blank lines"
+        )
     return None
 
 
@@ -168,9 +175,13 @@ def _table_evidence(text: str) -> tuple[str, str] | None:
             lengths = [sum(len(r[c]) for r in body) for c in range(width)]
             longest = lengths.index(max(lengths))
             short = [
-                c for c in range(width) if c != longest
-                and (all(is_number(r[c]) for r in body if r[c].strip())
-                     or len({r[c] for r in body}) <= max(1, len(body) // 2))
+                c
+                for c in range(width)
+                if c != longest
+                and (
+                    all(is_number(r[c]) for r in body if r[c].strip())
+                    or len({r[c] for r in body}) <= max(1, len(body) // 2)
+                )
             ]
             if not short:
                 continue
@@ -202,7 +213,7 @@ def sniff_format(raw_head: bytes) -> tuple[str | None, str]:
     if raw_head.startswith(b"PAR1"):
         return "parquet", "Parquet magic bytes"
     choice = detect_encoding(raw_head, complete=len(raw_head) < ENCODING_PROBE_BYTES)
-    head = raw_head[choice.bom:]
+    head = raw_head[choice.bom :]
     decoder = codecs.getincrementaldecoder(choice.codec)(RAW_BYTE_ERRORS)
     cut = len(head) > PROBE_BYTES
     text = decoder.decode(bytes(head[:PROBE_BYTES]), final=not cut)

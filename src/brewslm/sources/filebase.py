@@ -67,14 +67,28 @@ COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
 # a file named train.csv / dev-v2.0.json says little on its own: prefix the folder name
 _GENERIC_STEMS = {
-    "train", "training", "dev", "valid", "validation", "val", "test", "testing", "eval",
-    "data", "dataset", "all", "full", "sample", "part",
+    "train",
+    "training",
+    "dev",
+    "valid",
+    "validation",
+    "val",
+    "test",
+    "testing",
+    "eval",
+    "data",
+    "dataset",
+    "all",
+    "full",
+    "sample",
+    "part",
 }
 
 _READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
 # --- locator options ----------------------------------------------------------------------------
+
 
 def check_options(locator: Locator, allowed: Mapping[str, str]) -> None:
     """Reject an option the connector does not know, listing those it does."""
@@ -115,6 +129,7 @@ def bool_option(locator: Locator, name: str, default: bool | None) -> bool | Non
 
 # --- paths --------------------------------------------------------------------------------------
 
+
 def resolve_file(locator: Locator) -> Path:
     """The locator's target as an absolute path to a readable file, or a one-line SourceError."""
     if not locator.target.strip():
@@ -128,8 +143,10 @@ def resolve_file(locator: Locator) -> Path:
         raise SourceError(f"{path} is a directory, not a file (locator '{locator}'); name one file inside it")
     if not path.is_file():
         # a pipe or device reads once and has no size; an import reads its source more than once
-        raise SourceError(f"{path} is not a regular file (a pipe or device); write the stream to a file and "
-                          f"import that (locator '{locator}')")
+        raise SourceError(
+            f"{path} is not a regular file (a pipe or device); write the stream to a file and "
+            f"import that (locator '{locator}')"
+        )
     if not os.access(path, os.R_OK):
         raise SourceError(f"cannot read {path}: permission denied (locator '{locator}')")
     return path
@@ -184,6 +201,7 @@ def file_fingerprint(path: Path) -> str:
 
 
 # --- reading ------------------------------------------------------------------------------------
+
 
 def open_binary(path: Path) -> BinaryIO:
     """The file's bytes, decompressed when its magic bytes say gzip, bz2 or xz."""
@@ -281,7 +299,7 @@ def _raw_byte_handler(exc: UnicodeError) -> tuple[str, int]:
     they are invalid UTF-8, so the row holding them is rejected downstream, never misread."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start:exc.end]), exc.end
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
 
 
 codecs.register_error(RAW_BYTE_ERRORS, _raw_byte_handler)
@@ -339,7 +357,7 @@ def _nul_pattern(head: bytes) -> str | None:
         units = len(sample) // width
         if units < 2:
             continue
-        nul_share = [sample[pos: units * width: width].count(0) / units for pos in range(width)]
+        nul_share = [sample[pos : units * width : width].count(0) / units for pos in range(width)]
         for pos, name in enumerate(names):
             if name is None:
                 continue
@@ -411,7 +429,7 @@ def detect_encoding(head: bytes, complete: bool = False) -> EncodingChoice:
             "utf-8", 0, f"UTF-8: {valid} valid multi-byte characters, {invalid} invalid bytes (their rows are rejected)"
         )
     start = max(0, first - DETECTOR_BYTES // 2)
-    window = head[start: start + DETECTOR_BYTES]
+    window = head[start : start + DETECTOR_BYTES]
     where = f"byte 0x{head[first]:02x} at offset {first} is not UTF-8"
     guess = _charset_normalizer_guess(window)
     if guess and not guess.startswith("utf"):
@@ -434,8 +452,11 @@ def _charset_normalizer_guess(window: bytes) -> str | None:
         return None
     best = results[0]
     for match in results:
-        if codec_name(match.encoding) == "cp1252" and match.chaos <= best.chaos + 0.05 \
-                and match.coherence >= best.coherence - 0.05:
+        if (
+            codec_name(match.encoding) == "cp1252"
+            and match.chaos <= best.chaos + 0.05
+            and match.coherence >= best.coherence - 0.05
+        ):
             return "cp1252"
     return codec_name(best.encoding)
 
@@ -559,7 +580,7 @@ class FileSource(Source):
         try:
             with open_binary(self.path) as stream:
                 while got < ENCODING_PROBE_BYTES:
-                    n = stream.readinto(view[got: got + SKIP_CHUNK])
+                    n = stream.readinto(view[got : got + SKIP_CHUNK])
                     if not n:
                         break
                     got += n
@@ -589,6 +610,7 @@ class FileSource(Source):
 
 
 # --- values from typed formats (Parquet, HF) ------------------------------------------------------
+
 
 def jsonable(value: Any) -> Any:
     """Plain JSON-like Python values from Arrow/HF scalars: dates and times become ISO strings,

@@ -66,8 +66,10 @@ class HfSource(Source):
         except ImportError as exc:  # pragma: no cover - datasets is a core dependency
             raise SourceError(f"the hf: connector needs the 'datasets' package ({exc})") from None
         try:
-            if self.local_dir is not None and self.local_dir.is_dir() and (
-                (self.local_dir / "dataset_dict.json").exists() or (self.local_dir / "state.json").exists()
+            if (
+                self.local_dir is not None
+                and self.local_dir.is_dir()
+                and ((self.local_dir / "dataset_dict.json").exists() or (self.local_dir / "state.json").exists())
             ):
                 return self._load_saved(datasets)
             return datasets.load_dataset(
@@ -119,7 +121,9 @@ class HfSource(Source):
         token = os.environ.get("HF_TOKEN") or None
         try:
             if kind == "split":
-                names = datasets.get_dataset_split_names(target, config_name=self.config, revision=self.revision, token=token)
+                names = datasets.get_dataset_split_names(
+                    target, config_name=self.config, revision=self.revision, token=token
+                )
             else:
                 names = datasets.get_dataset_config_names(target, revision=self.revision, token=token)
             return ", ".join(names)
@@ -145,7 +149,9 @@ class HfSource(Source):
 
     @property
     def name(self) -> str:
-        base = (self.local_dir.name if self.local_dir is not None else self.dataset_id.rstrip("/").split("/")[-1]) or "hf"
+        base = (
+            self.local_dir.name if self.local_dir is not None else self.dataset_id.rstrip("/").split("/")[-1]
+        ) or "hf"
         if self.config:
             base = f"{base}_{self.config}"
         return re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._-") or "hf"
@@ -154,7 +160,11 @@ class HfSource(Source):
         where = f"{self.config or ''}:{self.split}"
         if self.local_dir is not None:
             digest = hashlib.sha256()
-            files = [self.local_dir] if self.local_dir.is_file() else sorted(p for p in self.local_dir.rglob("*") if p.is_file())
+            files = (
+                [self.local_dir]
+                if self.local_dir.is_file()
+                else sorted(p for p in self.local_dir.rglob("*") if p.is_file())
+            )
             for path in files:
                 st = path.stat()
                 digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}\n".encode())

@@ -64,8 +64,16 @@ class JoinedSource(Source):
     package's ``open_source``, passed in so this module never imports its own package) and
     ``known`` lists the schemes that make ``join=`` a locator rather than a path."""
 
-    def __init__(self, locator: Locator, inner: Source, target: str, key: str, *, open_any: Opener,
-                 known: Callable[[], list[str]]):
+    def __init__(
+        self,
+        locator: Locator,
+        inner: Source,
+        target: str,
+        key: str,
+        *,
+        open_any: Opener,
+        known: Callable[[], list[str]],
+    ):
         super().__init__(locator)
         self.inner = inner
         self.key = key

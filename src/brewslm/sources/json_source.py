@@ -174,7 +174,9 @@ def explode(record: Any, chain: list[str], parents: dict[str, Any], position: in
         return
     children = record[key]
     if not isinstance(children, list):
-        yield ParseFailure(position, raw_json(record), f"field '{key}' is a {type_name(children)}, not a list to explode")
+        yield ParseFailure(
+            position, raw_json(record), f"field '{key}' is a {type_name(children)}, not a list to explode"
+        )
         return
     carried = {**parents, **{k: v for k, v in record.items() if k != key and _is_scalar(v)}}
     for child in children:
@@ -422,13 +424,20 @@ def _is_keyed_columns(node: _Node) -> bool:
     {"0": "a", "1": "b"}, "label": {"0": 1, "1": 0}}``): named objects (not ids) of plain values,
     all under the same row ids, complete (the scan saw them whole)."""
     columns = list(node.children.values())
-    if (node.kind != "object" or len(columns) < 2 or len(columns) != node.items or _id_like_share(node.keys) >= 0.5
-            or any(c.kind != "object" or c.end is None or not c.items for c in columns)):
+    if (
+        node.kind != "object"
+        or len(columns) < 2
+        or len(columns) != node.items
+        or _id_like_share(node.keys) >= 0.5
+        or any(c.kind != "object" or c.end is None or not c.items for c in columns)
+    ):
         return False
     first = columns[0]
-    return (all(c.items == first.items and set(c.keys) == set(first.keys) for c in columns)
-            and all(c.kinds["scalar"] >= _MIN_OBJECT_SHARE * c.items for c in columns)
-            and _id_like_share(first.keys) >= _ID_KEY_SHARE)
+    return (
+        all(c.items == first.items and set(c.keys) == set(first.keys) for c in columns)
+        and all(c.kinds["scalar"] >= _MIN_OBJECT_SHARE * c.items for c in columns)
+        and _id_like_share(first.keys) >= _ID_KEY_SHARE
+    )
 
 
 @dataclass
@@ -464,8 +473,26 @@ def _alike(a: _Candidate, b: _Candidate) -> bool:
     return _jaccard(a.node.common_keys(), b.node.common_keys()) >= 0.5
 
 
-_SPLIT_WORDS = {"train", "training", "dev", "devel", "development", "valid", "validation", "val", "test",
-                "testing", "eval", "evaluation", "holdout", "heldout", "trial", "sample", "demo", "demos"}
+_SPLIT_WORDS = {
+    "train",
+    "training",
+    "dev",
+    "devel",
+    "development",
+    "valid",
+    "validation",
+    "val",
+    "test",
+    "testing",
+    "eval",
+    "evaluation",
+    "holdout",
+    "heldout",
+    "trial",
+    "sample",
+    "demo",
+    "demos",
+}
 _COLUMN_SIZE_RATIO = 3.0  # arrays whose values differ this much in size are columns of one table
 
 
@@ -481,9 +508,19 @@ def _columns(best: _Candidate, found: list[_Candidate], total: int) -> list[_Can
     if best.mode != "array" or not best.node.path or best.node.end is None or best.node.items < 2:
         return []
     parent = best.node.path[:-1]
-    same = [c for c in found if c.mode == "array" and c.node.path[:-1] == parent and c.node.end is not None
-            and c.node.items == best.node.items]
-    if len(same) < 2 or any(c.node.item_kind == "object" for c in same) or any(split_like(c.node.path[-1]) for c in same):
+    same = [
+        c
+        for c in found
+        if c.mode == "array"
+        and c.node.path[:-1] == parent
+        and c.node.end is not None
+        and c.node.items == best.node.items
+    ]
+    if (
+        len(same) < 2
+        or any(c.node.item_kind == "object" for c in same)
+        or any(split_like(c.node.path[-1]) for c in same)
+    ):
         return []
     sizes = [c.node.size(total) / c.node.items for c in same]
     if len({c.node.item_kind for c in same}) == 1 and max(sizes) < _COLUMN_SIZE_RATIO * min(sizes):
@@ -513,7 +550,7 @@ class JsonSource(FileSource):
         "keyed": "read the object at path as records keyed by id; the key goes into this field (e.g. keyed=id)",
         "zip": "comma-separated list fields of equal length in each record (parallel lists): one row per position",
         "with": "comma-separated keys beside the selected collection (in the object that holds it) carried into "
-                "every row, e.g. path=answer_generation.train_messages&with=function",
+        "every row, e.g. path=answer_generation.train_messages&with=function",
     }
 
     def __init__(self, locator: Locator):
@@ -521,18 +558,25 @@ class JsonSource(FileSource):
         self.container = parse_path(locator.options.get("path", ""), locator)
         self.chain = parse_path(locator.options.get("explode", ""), locator) if "explode" in locator.options else []
         if "explode" in locator.options and not self.chain:
-            raise SourceError(f"option 'explode' in locator '{locator}' is empty; write e.g. explode=data.paragraphs.qas")
+            raise SourceError(
+                f"option 'explode' in locator '{locator}' is empty; write e.g. explode=data.paragraphs.qas"
+            )
         self.zipped = [f for f in locator.options.get("zip", "").split(",") if f.strip()]
         if "zip" in locator.options and not self.zipped:
-            raise SourceError(f"option 'zip' in locator '{locator}' is empty; name the parallel lists, e.g. zip=questions,answers")
+            raise SourceError(
+                f"option 'zip' in locator '{locator}' is empty; name the parallel lists, e.g. zip=questions,answers"
+            )
         self.carried = [f.strip() for f in locator.options.get("with", "").split(",") if f.strip()]
         if "with" in locator.options and not self.carried:
-            raise SourceError(f"option 'with' in locator '{locator}' is empty; name the fields beside the records, "
-                              "e.g. with=function")
+            raise SourceError(
+                f"option 'with' in locator '{locator}' is empty; name the fields beside the records, e.g. with=function"
+            )
         self._carried_values: dict[str, Any] | None = None
         self.key_field = locator.options.get("keyed")
         if self.key_field is not None and not self.key_field.strip():
-            raise SourceError(f"option 'keyed' in locator '{locator}' is empty; name the field for the keys, e.g. keyed=id")
+            raise SourceError(
+                f"option 'keyed' in locator '{locator}' is empty; name the field for the keys, e.g. keyed=id"
+            )
         self.exact_numbers = False  # switched on when the document holds an integer past 64 bits
         self.mode = "array"  # array | keyed | split | jsonl (how rows are read; set by _plan)
         self.split_mode = False
@@ -612,8 +656,10 @@ class JsonSource(FileSource):
         offset = self._huge_integer_offset()
         if offset is not None:
             # the exact reader would crash the process on it, so it is refused before reading
-            raise self.error(f"holds a number near byte {offset} that is too long: {too_long_integer()}, or "
-                             "convert the file to JSON lines (jsonl:), where such a record is rejected alone")
+            raise self.error(
+                f"holds a number near byte {offset} that is too long: {too_long_integer()}, or "
+                "convert the file to JSON lines (jsonl:), where such a record is rejected alone"
+            )
         self.exact_numbers = True
         return True
 
@@ -651,12 +697,16 @@ class JsonSource(FileSource):
         from brewslm.sources.jsonl import JsonlSource
 
         if self.container or self.key_field or self.carried:
-            raise self.error("holds JSON Lines (one JSON value per line), not one document: "
-                             "'path' and 'keyed' select inside a document; drop them (or read it with jsonl:)")
+            raise self.error(
+                "holds JSON Lines (one JSON value per line), not one document: "
+                "'path' and 'keyed' select inside a document; drop them (or read it with jsonl:)"
+            )
         self.mode = "jsonl"
         self.lines = JsonlSource(Locator(scheme="jsonl", target=str(self.path), raw=str(self.locator)))
-        self.notes.append("the file holds JSON Lines (one record per line), not one JSON document: "
-                          "read line by line, as jsonl: reads it")
+        self.notes.append(
+            "the file holds JSON Lines (one record per line), not one JSON document: "
+            "read line by line, as jsonl: reads it"
+        )
         return "lines"
 
     def _plan_document(self) -> str:
@@ -671,12 +721,12 @@ class JsonSource(FileSource):
         keys = keys_at[container]
         beside = [k for k in keys_at[_prefix(self.container[:-1])] if self.container and k != self.container[-1]]
         if beside and not self.carried:
-            self.notes.append(f"the object holding '{container}' has other fields ({', '.join(beside)}): "
-                              "&with=<names> carries them into every row")
-        if kind not in ("array", "object"):
-            raise self.error(
-                f"holds a {kind} {self._where()}, not an array of records or an object of named arrays"
+            self.notes.append(
+                f"the object holding '{container}' has other fields ({', '.join(beside)}): "
+                "&with=<names> carries them into every row"
             )
+        if kind not in ("array", "object"):
+            raise self.error(f"holds a {kind} {self._where()}, not an array of records or an object of named arrays")
         if self.key_field:
             if kind != "object":
                 raise self.error(f"holds an array {self._where()}, not an object keyed by id; drop 'keyed'")
@@ -698,9 +748,23 @@ class JsonSource(FileSource):
             self._discover(keys)
         return kind
 
-    _LAYOUTS: ClassVar[dict[tuple, dict[str, Any]]] = {}  # settled layouts by file identity (one import opens a source 3 times)
-    _LAYOUT_FIELDS = ("container", "mode", "split_mode", "members", "open_members", "member_kind", "key_field",
-                      "sequences", "record_prefix", "discovered", "exact_numbers", "column_order")
+    _LAYOUTS: ClassVar[
+        dict[tuple, dict[str, Any]]
+    ] = {}  # settled layouts by file identity (one import opens a source 3 times)
+    _LAYOUT_FIELDS = (
+        "container",
+        "mode",
+        "split_mode",
+        "members",
+        "open_members",
+        "member_kind",
+        "key_field",
+        "sequences",
+        "record_prefix",
+        "discovered",
+        "exact_numbers",
+        "column_order",
+    )
 
     def _discover(self, keys: list[str]) -> None:
         """Scan the object at the container for its collections of records and settle on one
@@ -724,8 +788,10 @@ class JsonSource(FileSource):
         if identity:
             if len(self._LAYOUTS) > 32:
                 self._LAYOUTS.clear()
-            self._LAYOUTS[identity] = {**{name: getattr(self, name, None) for name in self._LAYOUT_FIELDS},
-                                       "notes": list(self.notes[before:])}
+            self._LAYOUTS[identity] = {
+                **{name: getattr(self, name, None) for name in self._LAYOUT_FIELDS},
+                "notes": list(self.notes[before:]),
+            }
 
     def _scan_and_settle(self, keys: list[str]) -> None:
         with self.reading(), self.open_stream() as stream:
@@ -761,7 +827,8 @@ class JsonSource(FileSource):
             self.notes.append(
                 f"records as columns keyed by row id at {_dotted(self.container)} ({', '.join(self.column_order)}: "
                 f"{_count(next(iter(best.node.children.values())), scan.complete, 'row')} each, as pandas' to_json "
-                f"writes a table): read in step, one row per id, the row id in '{self.key_field}'")
+                f"writes a table): read in step, one row per id, the row id in '{self.key_field}'"
+            )
         elif columns:
             group = columns
             self.container = base + list(parent)
@@ -770,7 +837,8 @@ class JsonSource(FileSource):
             self.notes.append(
                 f"records as parallel arrays of {best.node.items} values at {_dotted(self.container)} "
                 f"({', '.join(self.column_order)}): read as columns, one row per position, each array's "
-                "value under its name")
+                "value under its name"
+            )
         elif not best.node.path:
             self.mode = "keyed"
             self.key_field = free_key_field(k for keys_ in best.node.item_keys for k in keys_)
@@ -784,14 +852,18 @@ class JsonSource(FileSource):
             self.member_kind = best.mode
             if best.mode == "keyed":
                 self.key_field = free_key_field(k for c in group for keys_ in c.node.item_keys for k in keys_)
-            shown = ", ".join(f"{c.node.path[-1]} ({_count(c.node, scan.complete, 'record' if c.mode == 'array' else 'entry')})"
-                              for c in group[:_MEMBERS_SHOWN])
+            shown = ", ".join(
+                f"{c.node.path[-1]} ({_count(c.node, scan.complete, 'record' if c.mode == 'array' else 'entry')})"
+                for c in group[:_MEMBERS_SHOWN]
+            )
             if len(group) > _MEMBERS_SHOWN:
                 shown += f" and {len(group) - _MEMBERS_SHOWN} more"
             what = "arrays" if best.mode == "array" else "objects keyed by id"
             where = f"in {len(group)} named {what} at {_dotted(self.container)}:" if len(group) > 1 else "at"
-            note = (f"records {where} {shown}; "
-                    f"each row carries its {'array' if best.mode == 'array' else 'object'}'s name in '{SPLIT_FIELD}'")
+            note = (
+                f"records {where} {shown}; "
+                f"each row carries its {'array' if best.mode == 'array' else 'object'}'s name in '{SPLIT_FIELD}'"
+            )
             if best.mode == "keyed":
                 note += f" and its key in '{self.key_field}'"
             self.notes.append(note + (" (or in 'source_split' when a record has its own 'split')"))
@@ -804,13 +876,17 @@ class JsonSource(FileSource):
             else:
                 self.mode = "array"
                 self.record_prefix = _child(_prefix(self.container), "item")
-                self.notes.append(f"records at {_dotted(self.container)} ({_count(best.node, scan.complete, 'record')})")
+                self.notes.append(
+                    f"records at {_dotted(self.container)} ({_count(best.node, scan.complete, 'record')})"
+                )
         if best.mode == "array" and self.mode != "columns":
             self._note_sequences([c.node for c in group])
         others = [c for c in found if c not in group][:_OTHERS_SHOWN]
         if others:
-            shown = ", ".join(f"{_dotted(base + list(c.node.path))} ({_count(c.node, scan.complete, 'item' if c.mode == 'array' else 'entry')})"
-                              for c in others)
+            shown = ", ".join(
+                f"{_dotted(base + list(c.node.path))} ({_count(c.node, scan.complete, 'item' if c.mode == 'array' else 'entry')})"
+                for c in others
+            )
             self.notes.append(f"other collections in the document, not read: {shown}")
         pinned = "&".join(f"{k}={v}" for k, v in self.pinned_options())
         if pinned:
@@ -832,8 +908,10 @@ class JsonSource(FileSource):
         lengths = set().union(*(n.lengths for n in nodes))
         if all(n.item_kind == "array" for n in nodes) and len(lengths) > 1:
             self.sequences = True
-            self.notes.append(f"the items are lists of {min(lengths)} to {max(lengths)} values (a sequence, "
-                              "not a row of columns): each is kept whole, as a list, in 'col_1'")
+            self.notes.append(
+                f"the items are lists of {min(lengths)} to {max(lengths)} values (a sequence, "
+                "not a row of columns): each is kept whole, as a list, in 'col_1'"
+            )
 
     @staticmethod
     def _holder(root: _Node, path: tuple[str, ...]) -> _Node | None:
@@ -843,8 +921,10 @@ class JsonSource(FileSource):
         return node
 
     def _keyed_note(self, node: _Node, complete: bool) -> str:
-        note = (f"records keyed by id at {_dotted(self.container)} ({_count(node, complete, 'entry')}, "
-                f"keys such as {', '.join(node.keys[:3])}): each row carries its key in '{self.key_field}'")
+        note = (
+            f"records keyed by id at {_dotted(self.container)} ({_count(node, complete, 'entry')}, "
+            f"keys such as {', '.join(node.keys[:3])}): each row carries its key in '{self.key_field}'"
+        )
         if self.key_field != KEY_FIELDS[0]:
             note += f" (the records have their own '{KEY_FIELDS[0]}' field, kept as it is)"
         return note
@@ -870,8 +950,10 @@ class JsonSource(FileSource):
         if self._carried_values is not None:
             return self._carried_values
         if not self.container:
-            raise self.error("has its records at the top level: 'with' carries fields beside a collection inside "
-                             "an object; select it with path=")
+            raise self.error(
+                "has its records at the top level: 'with' carries fields beside a collection inside "
+                "an object; select it with path="
+            )
         holder = _prefix(self.container[:-1])
         found: dict[str, Any] = {}
         keys: list[str] = []
@@ -894,8 +976,10 @@ class JsonSource(FileSource):
         missing = [name for name in self.carried if name not in found]
         if missing:
             shown = ", ".join(k for k in keys[:_KEYS_SHOWN] if k != self.container[-1])
-            raise self.error(f"has no field {', '.join(repr(m) for m in missing)} beside '{_prefix(self.container)}' "
-                             f"to carry (with=); keys there: {shown or 'none'}")
+            raise self.error(
+                f"has no field {', '.join(repr(m) for m in missing)} beside '{_prefix(self.container)}' "
+                f"to carry (with=); keys there: {shown or 'none'}"
+            )
         self._carried_values = {name: found[name] for name in self.carried}
         return self._carried_values
 
@@ -955,8 +1039,11 @@ class JsonSource(FileSource):
                 stream = stack.enter_context(self.open_stream())
                 _skip_bom(stream)
                 column = _child(_prefix(self.container), name)
-                readers.append(ijson.kvitems(stream, column, use_float=not self.exact_numbers) if keyed
-                               else ijson.items(stream, _child(column, "item"), use_float=not self.exact_numbers))
+                readers.append(
+                    ijson.kvitems(stream, column, use_float=not self.exact_numbers)
+                    if keyed
+                    else ijson.items(stream, _child(column, "item"), use_float=not self.exact_numbers)
+                )
             for position, values in enumerate(zip(*readers), start=1):
                 if not keyed:
                     yield {name: self._plain(value) for name, value in zip(self.column_order, values)}
@@ -964,10 +1051,14 @@ class JsonSource(FileSource):
                 ids = {key for key, _ in values}
                 if len(ids) > 1:
                     shown = ", ".join(f"{name}: {key}" for name, (key, _) in zip(self.column_order, values))
-                    yield ParseFailure(position, shown, f"the columns list different row ids at row {position} ({shown})")
+                    yield ParseFailure(
+                        position, shown, f"the columns list different row ids at row {position} ({shown})"
+                    )
                     continue
-                yield {self.key_field or KEY_FIELDS[0]: values[0][0],
-                       **{name: self._plain(value) for name, (_, value) in zip(self.column_order, values)}}
+                yield {
+                    self.key_field or KEY_FIELDS[0]: values[0][0],
+                    **{name: self._plain(value) for name, (_, value) in zip(self.column_order, values)},
+                }
 
     def _plain(self, value: Any) -> Any:
         return plain_numbers(value) if self.exact_numbers and not too_deep(value) else value
@@ -981,10 +1072,15 @@ class JsonSource(FileSource):
         """One entry of an object keyed by id as a row: the record with its key in ``key_field``."""
         field_name = self.key_field or KEY_FIELDS[0]
         if not isinstance(value, dict):
-            return ParseFailure(position, raw_json(value), f"entry '{key}' is a {type_name(value)}, not a record (an object)")
+            return ParseFailure(
+                position, raw_json(value), f"entry '{key}' is a {type_name(value)}, not a record (an object)"
+            )
         if field_name in value:
-            return ParseFailure(position, raw_json(value), f"entry '{key}' already has a field '{field_name}' "
-                                "for its key; name another with ?keyed=<field>")
+            return ParseFailure(
+                position,
+                raw_json(value),
+                f"entry '{key}' already has a field '{field_name}' for its key; name another with ?keyed=<field>",
+            )
         return {field_name: key, **value}
 
     def _is_member(self, key: str, event: str) -> bool:
@@ -1007,8 +1103,12 @@ class JsonSource(FileSource):
             if member is None:
                 if prefix == container and event == "map_key":
                     key = value
-                elif (event in _STARTS and key is not None and prefix == _child(container, key)
-                      and self._is_member(key, event)):
+                elif (
+                    event in _STARTS
+                    and key is not None
+                    and prefix == _child(container, key)
+                    and self._is_member(key, event)
+                ):
                     member, member_kind = prefix, _KINDS[event]
                 elif prefix == container and event == "end_map":
                     break

@@ -53,18 +53,20 @@ def parse_json_line(line: bytes, lineno: int) -> SourceRow:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return ParseFailure(lineno, raw_text(line), f"invalid UTF-8 (byte 0x{line[exc.start]:02x} at offset {exc.start})")
+        return ParseFailure(
+            lineno, raw_text(line), f"invalid UTF-8 (byte 0x{line[exc.start]:02x} at offset {exc.start})"
+        )
     try:
         value: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], f"invalid JSON: {exc.msg} (column {exc.colno})")
+        return ParseFailure(lineno, text[: RAW_TEXT_LIMIT + 1], f"invalid JSON: {exc.msg} (column {exc.colno})")
     except ValueError:
         # the only other ValueError json.loads raises: an integer past Python's digit limit
-        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], too_long_integer())
+        return ParseFailure(lineno, text[: RAW_TEXT_LIMIT + 1], too_long_integer())
     except RecursionError:
-        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], too_deep_error(), TOO_DEEP)
+        return ParseFailure(lineno, text[: RAW_TEXT_LIMIT + 1], too_deep_error(), TOO_DEEP)
     if not isinstance(value, dict):
-        return ParseFailure(lineno, text[:RAW_TEXT_LIMIT + 1], f"expected a JSON object, got a {type_name(value)}")
+        return ParseFailure(lineno, text[: RAW_TEXT_LIMIT + 1], f"expected a JSON object, got a {type_name(value)}")
     if text.count("{") + text.count("[") <= MAX_DEPTH:
         return value  # fewer brackets than the limit (counted at C speed): it cannot nest that deep
     return check_depth(value, lineno)  # here, so a too_deep row names its line, not its row index
@@ -102,7 +104,7 @@ class JsonlSource(FileSource):
         with self.reading(lambda: f"after line {lineno}"), self.open_stream() as stream:
             for lineno, line, overlong in read_lines_capped(stream, cap):
                 if lineno == 1 and line.startswith(UTF8_BOM):
-                    line = line[len(UTF8_BOM):]
+                    line = line[len(UTF8_BOM) :]
                 if overlong is not None:
                     yield ParseFailure(
                         lineno,

@@ -144,9 +144,9 @@ class KaggleSource(Source):
         extract_archives(self.folder, locator)
         self.data_file = self._choose_file(locator.options.get("file"))
         passed = {k: v for k, v in locator.options.items() if k not in KAGGLE_OPTIONS}
-        self.inner = open_by_extension(self.data_file, Locator(
-            scheme="file", target=str(self.data_file), options=passed, raw=str(locator)
-        ))
+        self.inner = open_by_extension(
+            self.data_file, Locator(scheme="file", target=str(self.data_file), options=passed, raw=str(locator))
+        )
 
     # --- where ------------------------------------------------------------------------------
     @staticmethod
@@ -189,7 +189,9 @@ class KaggleSource(Source):
                 else:
                     api.dataset_download_files(self.ref, path=str(staging), force=True, quiet=True, unzip=False)
             if not any(staging.iterdir()):
-                raise SourceError(f"the Kaggle {self.kind} '{self.ref}' download gave no files (locator '{self.locator}')")
+                raise SourceError(
+                    f"the Kaggle {self.kind} '{self.ref}' download gave no files (locator '{self.locator}')"
+                )
             extract_archives(staging, self.locator)
             old = self.folder.parent / f"{_WORK_PREFIX}old-{self.folder.name}-{uuid.uuid4().hex}"
             if self.folder.exists():
@@ -209,7 +211,9 @@ class KaggleSource(Source):
     # --- which file -------------------------------------------------------------------------
     def candidates(self) -> list[Path]:
         files = (p for p in self.folder.rglob("*") if p.is_file() and not _is_work_path(p, self.folder))
-        return sorted((p for p in files if format_for(p) is not None), key=lambda p: p.relative_to(self.folder).as_posix())
+        return sorted(
+            (p for p in files if format_for(p) is not None), key=lambda p: p.relative_to(self.folder).as_posix()
+        )
 
     def _listing(self, paths: list[Path]) -> str:
         names = [p.relative_to(self.folder).as_posix() for p in paths]
@@ -224,7 +228,9 @@ class KaggleSource(Source):
             if not found:
                 others = sorted(p for p in self.folder.rglob("*") if p.is_file() and not _is_work_path(p, self.folder))
                 shown = f"; files: {self._listing(others)}" if others else ""
-                raise SourceError(f"no data file in Kaggle {self.kind} '{self.ref}' at {self.folder}{shown} (locator '{self.locator}')")
+                raise SourceError(
+                    f"no data file in Kaggle {self.kind} '{self.ref}' at {self.folder}{shown} (locator '{self.locator}')"
+                )
             raise SourceError(
                 f"Kaggle {self.kind} '{self.ref}' has {len(found)} data files; pick one with ?file=<name>: "
                 f"{self._listing(found)} (locator '{self.locator}')"

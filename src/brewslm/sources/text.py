@@ -62,16 +62,19 @@ def paragraph_evidence(lines: list[str]) -> tuple[bool, str]:
     width = inner[min(len(inner) - 1, int(len(inner) * 0.9))]
     near = sum(1 for n in inner if n >= 0.6 * width) / len(inner)
     if width >= 30 and near >= 0.6:
-        return True, (f"{len(blocks)} blocks separated by blank lines, their lines wrapped near {width} "
-                      f"characters ({near:.0%} of the lines inside a block reach 60% of that width)")
-    return False, (f"the lines inside blocks are not wrapped at a common width ({near:.0%} reach 60% of "
-                   f"{width} characters)")
+        return True, (
+            f"{len(blocks)} blocks separated by blank lines, their lines wrapped near {width} "
+            f"characters ({near:.0%} of the lines inside a block reach 60% of that width)"
+        )
+    return False, (
+        f"the lines inside blocks are not wrapped at a common width ({near:.0%} reach 60% of {width} characters)"
+    )
 
 
 class TextSource(FileSource):
     options_doc = {
         "unit": "line, paragraph (blocks separated by blank lines, lines joined with \\n) or auto (default: "
-                "paragraph when the text is hard-wrapped)",
+        "paragraph when the text is hard-wrapped)",
         "max_record_bytes": f"longest record read, in bytes (default {MAX_RECORD_BYTES})",
     }
 

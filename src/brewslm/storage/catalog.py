@@ -36,7 +36,9 @@ def begin_version(name: str, version: int, *, task_profile: str, path: str, **de
             session.add(dataset)
             session.flush()
         row = session.scalar(
-            select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == dataset.id, DatasetVersionRow.version == version)
+            select(DatasetVersionRow).where(
+                DatasetVersionRow.dataset_id == dataset.id, DatasetVersionRow.version == version
+            )
         )
         if row is None:
             row = DatasetVersionRow(dataset_id=dataset.id, version=version)
@@ -128,9 +130,9 @@ def import_outcome(manifest: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
 def catalogue_state() -> dict[str, tuple[int | None, dict[int, str]]]:
     """Every dataset the catalogue knows: name -> (current version, {version: status}); one query,
     for the cheap is-anything-to-settle check when the workspace opens."""
-    query = select(DatasetRow.name, DatasetRow.current_version, DatasetVersionRow.version, DatasetVersionRow.status).outerjoin(
-        DatasetVersionRow, DatasetVersionRow.dataset_id == DatasetRow.id
-    )
+    query = select(
+        DatasetRow.name, DatasetRow.current_version, DatasetVersionRow.version, DatasetVersionRow.status
+    ).outerjoin(DatasetVersionRow, DatasetVersionRow.dataset_id == DatasetRow.id)
     state: dict[str, tuple[int | None, dict[int, str]]] = {}
     with session_scope() as session:
         for name, current, version, status in session.execute(query):
@@ -183,19 +185,44 @@ def settle_versions(
             row.actor = row.actor or manifest.get("actor")
             for key, value in details.items():
                 setattr(row, key, value)
-            session.add(new_event(STAGE, IMPORT_RUN, {**payload, "recovered": True}, actor=actor, dataset=name,
-                                  config_id=manifest.get("config_id")))
+            session.add(
+                new_event(
+                    STAGE,
+                    IMPORT_RUN,
+                    {**payload, "recovered": True},
+                    actor=actor,
+                    dataset=name,
+                    config_id=manifest.get("config_id"),
+                )
+            )
             done["adopted"].append(version)
         for version, row in sorted(rows.items()):
             if row.status != WRITING or version in adopt:
                 continue
             error = "interrupted: the import process ended before it committed this version (killed or crashed)"
             row.status, row.finished_at, row.error = FAILED, now, error
-            session.add(new_event(STAGE, IMPORT_FAILED, {
-                "source_id": row.source_locator, "mapper_id": row.mapper_id, "task_profile": row.task_profile,
-                "accepted_count": 0, "config_id": row.config_id, "dataset": name, "version": version,
-                "error": error, "error_type": "Interrupted", "reason": INTERRUPTED, "recovered": True,
-            }, actor=actor, dataset=name, config_id=row.config_id))
+            session.add(
+                new_event(
+                    STAGE,
+                    IMPORT_FAILED,
+                    {
+                        "source_id": row.source_locator,
+                        "mapper_id": row.mapper_id,
+                        "task_profile": row.task_profile,
+                        "accepted_count": 0,
+                        "config_id": row.config_id,
+                        "dataset": name,
+                        "version": version,
+                        "error": error,
+                        "error_type": "Interrupted",
+                        "reason": INTERRUPTED,
+                        "recovered": True,
+                    },
+                    actor=actor,
+                    dataset=name,
+                    config_id=row.config_id,
+                )
+            )
             done["failed"].append(version)
         if dataset.current_version != current:
             dataset.current_version = current

@@ -69,6 +69,7 @@ except ImportError:  # pragma: no cover - Windows
 
 # --- names and paths ------------------------------------------------------------------------
 
+
 def validate_dataset_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name) or name.endswith("."):
         raise ConfigError(
@@ -179,6 +180,7 @@ def next_version(name: str) -> int:
 
 # --- reading --------------------------------------------------------------------------------
 
+
 class DatasetVersion:
     """One published version of a dataset."""
 
@@ -197,7 +199,9 @@ class DatasetVersion:
             try:
                 self._manifest = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
-                raise ConfigError(f"dataset '{self.name}' v{self.version}: manifest {self.path / MANIFEST} is unreadable ({exc})") from exc
+                raise ConfigError(
+                    f"dataset '{self.name}' v{self.version}: manifest {self.path / MANIFEST} is unreadable ({exc})"
+                ) from exc
         return self._manifest
 
     @property
@@ -296,6 +300,7 @@ def list_datasets() -> list[DatasetVersion]:
 
 
 # --- writing --------------------------------------------------------------------------------
+
 
 @contextmanager
 def try_dataset_lock(name: str) -> Iterator[bool]:
@@ -444,7 +449,7 @@ class VersionWriter:
             shutil.rmtree(self.tmp_path, ignore_errors=True)
 
 
-NON_FINITE_NOTE = "NaN/Infinity values are written as the strings \"NaN\", \"Infinity\", \"-Infinity\""
+NON_FINITE_NOTE = 'NaN/Infinity values are written as the strings "NaN", "Infinity", "-Infinity"'
 TOO_DEEP_NOTE = "the raw row is nested too deeply to write; see the reason and detail"
 
 
@@ -517,7 +522,9 @@ def _convert_splits_to_parquet(directory: Path) -> None:
     try:
         schemas = [pa.Table.from_pylist(batch).schema for path in sources.values() for batch in batches(path)]
         schema = (
-            pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([(KEY_FIELD, pa.string())])
+            pa.unify_schemas(schemas, promote_options="permissive")
+            if schemas
+            else pa.schema([(KEY_FIELD, pa.string())])
         )
         for split, path in sources.items():
             with pq.ParquetWriter(directory / f"{split}.parquet", schema) as writer:

@@ -102,8 +102,7 @@ def get_engine(url: str | None = None) -> Engine:
         except (SQLAlchemyError, OSError, ValueError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(
-                f"database {safe_url(url)} cannot be opened or migrated ({first_line}); "
-                "check BREWSLM_DATABASE_URL"
+                f"database {safe_url(url)} cannot be opened or migrated ({first_line}); check BREWSLM_DATABASE_URL"
             ) from exc
         _ENGINES[url] = engine
         _SESSIONMAKERS[url] = sessionmaker(engine, expire_on_commit=False)

@@ -115,5 +115,13 @@ def stop_cleanly_on_sigterm(work: Callable[[], Any]) -> Any:
         raise SystemExit(SIGTERM_EXIT) from None
 
 
-__all__ = ["SIGTERM_EXIT", "Terminated", "process_alive", "process_stamp", "process_start", "sigterm_interrupts",
-           "stamp_alive", "stop_cleanly_on_sigterm"]
+__all__ = [
+    "SIGTERM_EXIT",
+    "Terminated",
+    "process_alive",
+    "process_stamp",
+    "process_start",
+    "sigterm_interrupts",
+    "stamp_alive",
+    "stop_cleanly_on_sigterm",
+]

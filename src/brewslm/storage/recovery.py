@@ -22,9 +22,9 @@ from typing import Any
 
 from brewslm.storage import catalog
 from brewslm.storage.datasets import (
+    _NAME_RE,
     MANIFEST,
     TMP_PREFIX,
-    _NAME_RE,
     committed,
     complete_versions,
     dataset_dir,
@@ -64,8 +64,9 @@ def reconcile_dataset(name: str) -> dict[str, list[int]]:
             if committed(version, pointer):
                 adopt[version] = _manifest(directory / f"v{version}")
     current = max(adopt) if adopt else None
-    settled = catalog.settle_versions(name, adopt=adopt, current=current,
-                                      path_of=lambda v: str(directory / f"v{v}"), actor=default_actor())
+    settled = catalog.settle_versions(
+        name, adopt=adopt, current=current, path_of=lambda v: str(directory / f"v{v}"), actor=default_actor()
+    )
     return {"removed": removed, **settled}
 
 

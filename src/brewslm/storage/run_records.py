@@ -86,16 +86,27 @@ def _settle_orphan(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
         latest = record
     if latest.get("owner") != record.get("owner") or latest.get("status") != RUNNING:
         return latest
-    error = (f"interrupted: its process {owner.get('pid')} ended without recording an outcome "
-             "(killed, crashed or the machine restarted)")
+    error = (
+        f"interrupted: its process {owner.get('pid')} ended without recording an outcome "
+        "(killed, crashed or the machine restarted)"
+    )
     record = {**latest, "status": INTERRUPTED, "finished_at": now(), "error": error}
     # the file before the event: recording the event may open the database for the first time,
     # whose settling hook then reads this record again and must find it settled already
     write_run(run_dir, record)
-    record_event(STAGE, RUN_FAILED, {"run_dir": str(run_dir), "method": record.get("method"),
-                                     "base_model": record.get("base_model"), "error": error,
-                                     "reason": INTERRUPTED, "recovered": True},
-                 dataset=(record.get("dataset") or {}).get("name"))
+    record_event(
+        STAGE,
+        RUN_FAILED,
+        {
+            "run_dir": str(run_dir),
+            "method": record.get("method"),
+            "base_model": record.get("base_model"),
+            "error": error,
+            "reason": INTERRUPTED,
+            "recovered": True,
+        },
+        dataset=(record.get("dataset") or {}).get("name"),
+    )
     return record
 
 
@@ -122,5 +133,18 @@ def settle_runs() -> list[Path]:
     return settled
 
 
-__all__ = ["INTERRUPTED", "RUNNING", "RUNS_DIR", "RUN_FAILED", "RUN_FINISHED", "RUN_RECORD", "RUN_STARTED", "STAGE",
-           "now", "read_run", "runs_dir", "settle_runs", "write_run"]
+__all__ = [
+    "INTERRUPTED",
+    "RUNNING",
+    "RUNS_DIR",
+    "RUN_FAILED",
+    "RUN_FINISHED",
+    "RUN_RECORD",
+    "RUN_STARTED",
+    "STAGE",
+    "now",
+    "read_run",
+    "runs_dir",
+    "settle_runs",
+    "write_run",
+]

@@ -11,9 +11,14 @@ from brewslm.errors import ConfigError
 from brewslm.registry import Registry
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
 
-REGISTRY: Registry[TaskProfile] = Registry("task profile", __name__, "PROFILE", key=lambda profile: profile.id,
-                                           entry_points="brewslm.tasks",
-                                           accept=lambda profile: isinstance(profile, TaskProfile))
+REGISTRY: Registry[TaskProfile] = Registry(
+    "task profile",
+    __name__,
+    "PROFILE",
+    key=lambda profile: profile.id,
+    entry_points="brewslm.tasks",
+    accept=lambda profile: isinstance(profile, TaskProfile),
+)
 
 
 def register_task_profile(profile: TaskProfile, *, replace: bool = False) -> None:
@@ -23,7 +28,9 @@ def register_task_profile(profile: TaskProfile, *, replace: bool = False) -> Non
 def get_task_profile(profile_id: str) -> TaskProfile:
     profile = REGISTRY.find(profile_id)
     if profile is None:
-        raise ConfigError(f"unknown task profile '{profile_id}'; known profiles: {', '.join(map(str, REGISTRY.keys()))}")
+        raise ConfigError(
+            f"unknown task profile '{profile_id}'; known profiles: {', '.join(map(str, REGISTRY.keys()))}"
+        )
     return profile
 
 
@@ -31,4 +38,12 @@ def list_task_profiles() -> list[TaskProfile]:
     return REGISTRY.entries()
 
 
-__all__ = ["REGISTRY", "CanonicalRecord", "Summary", "TaskProfile", "get_task_profile", "list_task_profiles", "register_task_profile"]
+__all__ = [
+    "REGISTRY",
+    "CanonicalRecord",
+    "Summary",
+    "TaskProfile",
+    "get_task_profile",
+    "list_task_profiles",
+    "register_task_profile",
+]

@@ -64,7 +64,9 @@ class RenderContext:
     fields: tuple[str, ...] | None = None  # field_match: the target's top-level fields, in schema order
     scoring_mode: str | None = None
     max_listed_labels: int = MAX_LISTED_LABELS
-    label_texts: tuple[str, ...] | None = None  # classification: the reply for each of ``labels`` (None: the label itself)
+    label_texts: tuple[str, ...] | None = (
+        None  # classification: the reply for each of ``labels`` (None: the label itself)
+    )
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any] | None) -> "RenderContext":
@@ -73,7 +75,7 @@ class RenderContext:
         stats = manifest.get("summary") or manifest.get("stats") or {}
         labels = schema.get("labels") or list((stats.get("label_counts") or {}).keys())
         span_labels = list((stats.get("span_label_counts") or {}).keys())
-        properties = ((schema.get("json_schema") or {}).get("properties") or {})
+        properties = (schema.get("json_schema") or {}).get("properties") or {}
         sorted_labels = tuple(sorted(str(label) for label in labels))
         return cls(
             labels=sorted_labels or None,
@@ -187,6 +189,7 @@ class Rendered:
 
 # --- building blocks ----------------------------------------------------------------------------
 
+
 def message(role: str, content: str) -> dict[str, str]:
     return {"role": role, "content": content}
 
@@ -234,8 +237,11 @@ def locate_spans(text: str, items: Sequence[Mapping[str, Any]]) -> list[dict[str
         if not isinstance(needle, str) or not needle:
             continue
         start = text.find(needle, cursor)
-        if previous is not None and start >= 0 and (start, start + len(needle), label) == (
-                previous["start"], previous["end"], previous["label"]):
+        if (
+            previous is not None
+            and start >= 0
+            and (start, start + len(needle), label) == (previous["start"], previous["end"], previous["label"])
+        ):
             start = text.find(needle, start + 1)
         if start < 0:
             start = text.find(needle)  # out-of-order model output: fall back to the first occurrence

@@ -113,6 +113,7 @@ def _check_json(value: Any, where: str) -> None:
 
 # --- JSON schema inference ----------------------------------------------------------------------
 
+
 def json_type(value: Any) -> str:
     if value is None:
         return "null"
@@ -244,20 +245,21 @@ class StructuredExtractionProfile(TaskProfile):
             labels = context.span_labels
             kinds = f" (labels: {', '.join(labels)})" if labels and len(labels) <= context.max_listed_labels else ""
             ask = (
-                f"Extract the entities{kinds} from the text as a JSON list of {{\"text\", \"label\"}} objects "
+                f'Extract the entities{kinds} from the text as a JSON list of {{"text", "label"}} objects '
                 "in order of appearance. Reply [] if there are none."
             )
             return single_turn(f"{ask}\n\nText: {text}", to_json(rendered_spans(record)))
         fields = context.fields
         keys = f" with the keys: {', '.join(fields)}" if fields else ""
-        return single_turn(f"Extract the fields from the text as a JSON object{keys}.\n\nText: {text}",
-                           to_json(record["target"]))
+        return single_turn(
+            f"Extract the fields from the text as a JSON object{keys}.\n\nText: {text}", to_json(record["target"])
+        )
 
 
 def rendered_spans(record: Record) -> list[dict[str, str]]:
     """The span_set completion's items: each span's text and label, in offset order."""
     text = record["text"]
-    return [{"text": text[s["start"]:s["end"]], "label": s["label"]} for s in record["spans"]]
+    return [{"text": text[s["start"] : s["end"]], "label": s["label"]} for s in record["spans"]]
 
 
 def span_offsets_recoverable(record: Record) -> bool:

@@ -123,8 +123,10 @@ def _as_call_reply(content: str) -> str:
 
 
 def tools_system_prompt(tools: list[Mapping[str, Any]]) -> str:
-    lines = [to_json({"name": t["name"], "description": t.get("description", ""), "parameters": t["parameters"]})
-             for t in tools]
+    lines = [
+        to_json({"name": t["name"], "description": t.get("description", ""), "parameters": t["parameters"]})
+        for t in tools
+    ]
     return TOOLS_INSTRUCTION + "\n\nTools:\n" + "\n".join(lines)
 
 

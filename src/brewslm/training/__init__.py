@@ -12,8 +12,8 @@ loss), ``objective`` (the loss interface; SFT in ``sft``, DPO/ORPO in ``preferen
 """
 
 from brewslm.training.config import TrainConfig, build_config, load_config, update_config
-from brewslm.training.merge import export_merged, load_trained
 from brewslm.training.loop import TrainResult, train
+from brewslm.training.merge import export_merged, load_trained
 from brewslm.training.run import read_run, render_context_of
 
 __all__ = [

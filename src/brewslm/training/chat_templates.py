@@ -110,9 +110,11 @@ def set_chat_template(tokenizer: Any, choice: str = MODEL) -> str:
         template, markers = FAMILIES[choice]
         missing = [marker for marker in markers if not _is_one_token(tokenizer, marker)]
         if missing:
-            raise ConfigError(f"chat_template {choice}: '{missing[0]}' is not one token of this model's vocabulary, so "
-                              f"the model cannot learn {choice}'s turns; use chat_template=model (its own), another "
-                              "family whose markers it has, or a .jinja file")
+            raise ConfigError(
+                f"chat_template {choice}: '{missing[0]}' is not one token of this model's vocabulary, so "
+                f"the model cannot learn {choice}'s turns; use chat_template=model (its own), another "
+                "family whose markers it has, or a .jinja file"
+            )
         tokenizer.chat_template = template
         return choice
     path = Path(choice).expanduser()
@@ -136,9 +138,11 @@ def check_run_template(tokenizer: Any, record: dict[str, Any], where: str | Path
     """A run's tokenizer must carry the template the run trained with (``record["chat_template"]``)."""
     trained = (record.get("chat_template") or {}).get("sha256")
     if trained and template_sha256(tokenizer) != trained:
-        raise ConfigError(f"the tokenizer in {where} no longer carries the chat template the run trained with "
-                          f"({record['chat_template'].get('choice')}); restore the run's tokenizer files, or "
-                          "re-train, so prompts render as in training")
+        raise ConfigError(
+            f"the tokenizer in {where} no longer carries the chat template the run trained with "
+            f"({record['chat_template'].get('choice')}); restore the run's tokenizer files, or "
+            "re-train, so prompts render as in training"
+        )
 
 
 __all__ = [

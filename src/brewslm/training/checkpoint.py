@@ -129,16 +129,40 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: LoopState, config: Mapping[str, Any],
-                    *, scaler: Any = None, keep: int = 2) -> Path:
+def save_checkpoint(
+    run_dir: Path,
+    model: Any,
+    optimizer: Any,
+    state: LoopState,
+    config: Mapping[str, Any],
+    *,
+    scaler: Any = None,
+    keep: int = 2,
+) -> Path:
     """Write a checkpoint for ``state.step`` and delete all but the newest ``keep``."""
-    return write_checkpoint(run_dir, state, config, weights=trainable_state(model), optimizer=optimizer.state_dict(),
-                            scaler=scaler.state_dict() if scaler is not None else None, rng=rng_state(), keep=keep)
+    return write_checkpoint(
+        run_dir,
+        state,
+        config,
+        weights=trainable_state(model),
+        optimizer=optimizer.state_dict(),
+        scaler=scaler.state_dict() if scaler is not None else None,
+        rng=rng_state(),
+        keep=keep,
+    )
 
 
-def write_checkpoint(run_dir: Path, state: LoopState, config: Mapping[str, Any], *, weights: Mapping[str, Any],
-                     optimizer: Mapping[str, Any], scaler: Mapping[str, Any] | None, rng: Mapping[str, Any],
-                     keep: int = 2) -> Path:
+def write_checkpoint(
+    run_dir: Path,
+    state: LoopState,
+    config: Mapping[str, Any],
+    *,
+    weights: Mapping[str, Any],
+    optimizer: Mapping[str, Any],
+    scaler: Mapping[str, Any] | None,
+    rng: Mapping[str, Any],
+    keep: int = 2,
+) -> Path:
     """``save_checkpoint`` from states already taken out of the model, optimizer and RNGs (a
     multi-process run gathers them from every process first, see ``distributed``)."""
     import torch
@@ -153,8 +177,9 @@ def write_checkpoint(run_dir: Path, state: LoopState, config: Mapping[str, Any],
     save_file(dict(weights), str(tmp / WEIGHTS))
     torch.save({"optimizer": dict(optimizer), "scaler": scaler}, tmp / OPTIMIZER)
     torch.save(dict(rng), tmp / RNG)
-    (tmp / STATE).write_text(json.dumps({"state": state.to_dict(), "config": dict(config)}, indent=2) + "\n",
-                             encoding="utf-8")
+    (tmp / STATE).write_text(
+        json.dumps({"state": state.to_dict(), "config": dict(config)}, indent=2) + "\n", encoding="utf-8"
+    )
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -224,8 +249,14 @@ def read_checkpoint(path: Path) -> Checkpoint:
     path = Path(path)
     saved = torch.load(path / OPTIMIZER, map_location="cpu", weights_only=False)
     state, _ = read_checkpoint_state(path)
-    return Checkpoint(path, load_file(str(path / WEIGHTS)), saved["optimizer"], saved.get("scaler"),
-                      torch.load(path / RNG, map_location="cpu", weights_only=False), state)
+    return Checkpoint(
+        path,
+        load_file(str(path / WEIGHTS)),
+        saved["optimizer"],
+        saved.get("scaler"),
+        torch.load(path / RNG, map_location="cpu", weights_only=False),
+        state,
+    )
 
 
 def load_checkpoint(path: Path, model: Any, optimizer: Any, *, scaler: Any = None) -> LoopState:
@@ -240,9 +271,29 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, *, scaler: Any = Non
 
 
 RESUME_INVARIANTS = (
-    "dataset", "dataset_version", "base_model", "method", "lora", "qlora", "batch_size", "grad_accum",
-    "max_seq_len", "max_train_examples", "seed", "batching", "class_balance", "learning_rate", "lr_schedule", "warmup_ratio",
-    "warmup_steps", "min_lr_ratio", "weight_decay", "adam_beta1", "adam_beta2", "max_grad_norm", "dtype",
+    "dataset",
+    "dataset_version",
+    "base_model",
+    "method",
+    "lora",
+    "qlora",
+    "batch_size",
+    "grad_accum",
+    "max_seq_len",
+    "max_train_examples",
+    "seed",
+    "batching",
+    "class_balance",
+    "learning_rate",
+    "lr_schedule",
+    "warmup_ratio",
+    "warmup_steps",
+    "min_lr_ratio",
+    "weight_decay",
+    "adam_beta1",
+    "adam_beta2",
+    "max_grad_norm",
+    "dtype",
 )
 """Options a resumed run must share with its checkpoint for the continuation to be the same run
 (epochs, max_steps, evaluation, saving and early stopping may change)."""

@@ -64,8 +64,9 @@ class DataReport:
 class ExampleSet:
     """Tokenised examples, stored flat: example ``i`` is ``ids[offsets[i]:offsets[i+1]]``."""
 
-    def __init__(self, ids: np.ndarray, trained: np.ndarray, offsets: np.ndarray,
-                 classes: list[str] | None, report: DataReport):
+    def __init__(
+        self, ids: np.ndarray, trained: np.ndarray, offsets: np.ndarray, classes: list[str] | None, report: DataReport
+    ):
         self.ids = ids
         self.trained = trained
         self.offsets = offsets
@@ -85,8 +86,9 @@ class ExampleSet:
         return int(self.lengths[index]) - 1
 
     @classmethod
-    def from_encoded(cls, examples: Sequence[EncodedExample], classes: list[str] | None = None,
-                     report: DataReport | None = None) -> "ExampleSet":
+    def from_encoded(
+        cls, examples: Sequence[EncodedExample], classes: list[str] | None = None, report: DataReport | None = None
+    ) -> "ExampleSet":
         builder = _Builder()
         for i, example in enumerate(examples):
             builder.add(example, classes[i] if classes else None)
@@ -194,6 +196,7 @@ def sample_records(records: Iterable[dict[str, Any]], limit: int | None, seed: i
 
 # --- class balance -----------------------------------------------------------------------------
 
+
 def balance_classes(classes: Sequence[str], mode: str, seed: int) -> tuple[np.ndarray, dict[str, Any] | None]:
     """Example indices after class balancing, and a report ``{"mode", "before", "after"}``.
 
@@ -253,17 +256,17 @@ def plan_epoch(
     order = indices[rng.permutation(len(indices))]
     if batching == "packed":
         rows = _pack(order, lengths, max_seq_len)
-        return [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+        return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
     if batching == "padded":
-        return [[(int(i),) for i in order[s:s + batch_size]] for s in range(0, len(order), batch_size)]
+        return [[(int(i),) for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
     if batching != "length_grouped":
         raise ConfigError(f"unknown batching '{batching}'; use length_grouped, packed or padded")
     window = batch_size * MEGABATCH_FACTOR
     batches: list[np.ndarray] = []
     for start in range(0, len(order), window):
-        chunk = order[start:start + window]
+        chunk = order[start : start + window]
         chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
-        batches.extend(chunk[s:s + batch_size] for s in range(0, len(chunk), batch_size))
+        batches.extend(chunk[s : s + batch_size] for s in range(0, len(chunk), batch_size))
     if not batches:
         return []
     shuffled = [batches[i] for i in rng.permutation(len(batches))]
@@ -291,6 +294,7 @@ def _pack(order: np.ndarray, lengths: np.ndarray, max_seq_len: int) -> list[Row]
 
 
 # --- collation ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Batch:
@@ -322,8 +326,16 @@ class Batch:
         def move(t: Any) -> Any:
             return t.to(device, non_blocking=True) if t is not None else None
 
-        return Batch(move(self.input_ids), move(self.target_index), move(self.target_ids),
-                     move(self.attention_mask), move(self.position_ids), self.tokens, self.examples, self.prefix_len)
+        return Batch(
+            move(self.input_ids),
+            move(self.target_index),
+            move(self.target_ids),
+            move(self.attention_mask),
+            move(self.position_ids),
+            self.tokens,
+            self.examples,
+            self.prefix_len,
+        )
 
 
 def shared_prefix_length(input_ids: np.ndarray, target_grid: np.ndarray) -> int:
@@ -362,8 +374,8 @@ def collate(examples: ExampleSet, batch: MicroBatch, pad_id: int, *, share_prefi
     input_ids = np.full((n_rows, width), pad_id, dtype=np.int64)
     target_grid = np.full((n_rows, width), -1, dtype=np.int64)
     for r in range(n_rows):
-        input_ids[r, :len(row_inputs[r])] = row_inputs[r]
-        target_grid[r, :len(row_targets[r])] = row_targets[r]
+        input_ids[r, : len(row_inputs[r])] = row_inputs[r]
+        target_grid[r, : len(row_targets[r])] = row_targets[r]
     flat_targets = target_grid.reshape(-1)
     target_index = np.flatnonzero(flat_targets >= 0)
     out = Batch(
@@ -378,8 +390,8 @@ def collate(examples: ExampleSet, batch: MicroBatch, pad_id: int, *, share_prefi
         positions = np.zeros((n_rows, width), dtype=np.int64)
         segments = np.full((n_rows, width), -1, dtype=np.int64)  # padding: its own block
         for r in range(n_rows):
-            positions[r, :len(row_positions[r])] = row_positions[r]
-            segments[r, :len(row_segments[r])] = row_segments[r]
+            positions[r, : len(row_positions[r])] = row_positions[r]
+            segments[r, : len(row_segments[r])] = row_segments[r]
         seg = torch.from_numpy(segments)
         same = seg[:, :, None] == seg[:, None, :]
         causal = torch.ones(width, width, dtype=torch.bool).tril()
@@ -391,7 +403,7 @@ def collate(examples: ExampleSet, batch: MicroBatch, pad_id: int, *, share_prefi
 def eval_batches(examples: ExampleSet, batch_size: int) -> list[MicroBatch]:
     """Validation batches: examples sorted by length (least padding), in a fixed order."""
     order = np.argsort(-examples.lengths, kind="stable")
-    return [[(int(i),) for i in order[s:s + batch_size]] for s in range(0, len(order), batch_size)]
+    return [[(int(i),) for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
 
 
 __all__ = [

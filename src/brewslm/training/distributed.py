@@ -97,7 +97,9 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise ConfigError(f"environment variable {name}={raw!r} is not a whole number; it is set by torchrun / accelerate launch") from None
+        raise ConfigError(
+            f"environment variable {name}={raw!r} is not a whole number; it is set by torchrun / accelerate launch"
+        ) from None
 
 
 # torchrun's names first, then MPI launchers' (accelerate launch --cpu with --mpirun_hostfile uses mpirun)
@@ -124,8 +126,15 @@ def launch_from_env(env: Mapping[str, str] | None = None) -> Launch:
     if world is None or world <= 1:
         return Launch()
     rank_var, rank = _first_int(env, RANK_VARS)
-    missing = [name for name, value in ((rank_var, rank), ("MASTER_ADDR", env.get("MASTER_ADDR")),
-                                        ("MASTER_PORT", env.get("MASTER_PORT"))) if value in (None, "")]
+    missing = [
+        name
+        for name, value in (
+            (rank_var, rank),
+            ("MASTER_ADDR", env.get("MASTER_ADDR")),
+            ("MASTER_PORT", env.get("MASTER_PORT")),
+        )
+        if value in (None, "")
+    ]
     if missing:
         raise ConfigError(
             f"{world_var}={world} makes this one of {world} processes, but {', '.join(missing)} "
@@ -141,13 +150,21 @@ def launch_from_env(env: Mapping[str, str] | None = None) -> Launch:
 
 # --- the runtime ------------------------------------------------------------------------------------
 
+
 class Runtime:
     """One process's view of a run: its rank, its share of each batch, and how gradients, results
     and checkpoints meet across processes. A single process gets ``Runtime()``, whose methods
     reduce to the plain single-process calls."""
 
-    def __init__(self, launch: Launch = Launch(), *, strategy: str = "single", precision: Precision | None = None,
-                 backend: str | None = None, owns_group: bool = False):
+    def __init__(
+        self,
+        launch: Launch = Launch(),
+        *,
+        strategy: str = "single",
+        precision: Precision | None = None,
+        backend: str | None = None,
+        owns_group: bool = False,
+    ):
         self.rank, self.world_size, self.local_rank = launch.rank, launch.world_size, launch.local_rank
         self.local_world_size = launch.local_world_size
         self.strategy = strategy if launch.world_size > 1 else "single"
@@ -251,7 +268,7 @@ class Runtime:
         count: an empty share becomes the micro-batch's first row, to be weighted zero."""
         if not self.distributed:
             return list(item), True
-        rows = list(item[self.rank::self.world_size])
+        rows = list(item[self.rank :: self.world_size])
         return (rows, True) if rows else (list(item[:1]), False)
 
     def count(self, batch: Any) -> None:
@@ -261,8 +278,13 @@ class Runtime:
         self.counts["targets"] += int(getattr(batch, "targets", 0))
 
     def summary(self) -> dict[str, Any]:
-        return {"event": "rank", "rank": self.rank, "world_size": self.world_size, "strategy": self.strategy,
-                **self.counts}
+        return {
+            "event": "rank",
+            "rank": self.rank,
+            "world_size": self.world_size,
+            "strategy": self.strategy,
+            **self.counts,
+        }
 
     # --- the model -----------------------------------------------------------------------------
 
@@ -274,10 +296,13 @@ class Runtime:
         import torch.distributed as dist
 
         with torch.no_grad():
-            _each_bucket([p.data for p in model.parameters() if p.requires_grad], lambda flat: dist.broadcast(flat, src=0))
+            _each_bucket(
+                [p.data for p in model.parameters() if p.requires_grad], lambda flat: dist.broadcast(flat, src=0)
+            )
         if self.strategy == "fsdp":
-            self.root = _shard(model, self.precision.device if self.precision is not None else torch.device("cpu"),
-                               self.world_size)
+            self.root = _shard(
+                model, self.precision.device if self.precision is not None else torch.device("cpu"), self.world_size
+            )
         if self.rank:
             torch.manual_seed(seed + RANK_SEED_STRIDE * self.rank)
         return model
@@ -338,8 +363,10 @@ class Runtime:
             return state if self.is_main else {}
         full: dict[Any, Any] = {}
         for index in sorted(state["state"]):  # the same order on every process: the gathers pair up
-            entry = {key: _full(value).detach().to("cpu") if _is_dtensor(value) else value
-                     for key, value in state["state"][index].items()}
+            entry = {
+                key: _full(value).detach().to("cpu") if _is_dtensor(value) else value
+                for key, value in state["state"][index].items()
+            }
             if self.is_main:
                 full[index] = entry
         return {"state": full, "param_groups": state["param_groups"]} if self.is_main else {}
@@ -351,14 +378,33 @@ class Runtime:
             state["ranks"] = self.gather(rng_state())
         return state
 
-    def save_checkpoint(self, run_dir: Path, model: Any, optimizer: Any, state: LoopState,
-                        config: Mapping[str, Any], *, scaler: Any = None, keep: int = 2) -> None:
+    def save_checkpoint(
+        self,
+        run_dir: Path,
+        model: Any,
+        optimizer: Any,
+        state: LoopState,
+        config: Mapping[str, Any],
+        *,
+        scaler: Any = None,
+        keep: int = 2,
+    ) -> None:
         weights, optimizer_state, rng = self.trainable_state(model), self.optimizer_state(optimizer), self.rng_state()
         if self.is_main:
-            write_checkpoint(run_dir, state, config, weights=weights, optimizer=optimizer_state,
-                             scaler=scaler.state_dict() if scaler is not None else None, rng=rng, keep=keep)
+            write_checkpoint(
+                run_dir,
+                state,
+                config,
+                weights=weights,
+                optimizer=optimizer_state,
+                scaler=scaler.state_dict() if scaler is not None else None,
+                rng=rng,
+                keep=keep,
+            )
 
-    def load_checkpoint(self, path: Path, model: Any, optimizer: Any, *, scaler: Any = None, seed: int = 0) -> LoopState:
+    def load_checkpoint(
+        self, path: Path, model: Any, optimizer: Any, *, scaler: Any = None, seed: int = 0
+    ) -> LoopState:
         """``checkpoint.load_checkpoint`` on every process: full states sharded again under FSDP,
         each process's own RNG state where the checkpoint has it."""
         import torch
@@ -420,8 +466,12 @@ class Runtime:
         state = {}
         for index, entry in saved["state"].items():
             param = flat[int(index)]
-            state[index] = {key: _like(param, value) if _is_dtensor(param) and getattr(value, "shape", None) == param.shape
-                            else value for key, value in entry.items()}
+            state[index] = {
+                key: _like(param, value)
+                if _is_dtensor(param) and getattr(value, "shape", None) == param.shape
+                else value
+                for key, value in entry.items()
+            }
         return {"state": state, "param_groups": saved["param_groups"]}
 
 
@@ -434,14 +484,20 @@ def start(config: TrainConfig, precision: Precision) -> Runtime:
 
     existing = dist.is_available() and dist.is_initialized()
     if existing:
-        launch = Launch(dist.get_rank(), dist.get_world_size(), _first_int(os.environ, LOCAL_RANK_VARS)[1] or 0,
-                        _first_int(os.environ, LOCAL_WORLD_VARS)[1] or dist.get_world_size())
+        launch = Launch(
+            dist.get_rank(),
+            dist.get_world_size(),
+            _first_int(os.environ, LOCAL_RANK_VARS)[1] or 0,
+            _first_int(os.environ, LOCAL_WORLD_VARS)[1] or dist.get_world_size(),
+        )
     else:
         launch = launch_from_env()
     if launch.world_size <= 1:
         return Runtime(precision=precision)
     if not dist.is_available():
-        raise ConfigError("this torch build has no torch.distributed, so it cannot train in several processes; run one process")
+        raise ConfigError(
+            "this torch build has no torch.distributed, so it cannot train in several processes; run one process"
+        )
     strategy = config.distributed.strategy
     precision = _process_device(precision, config, launch)
     if strategy == "fsdp":
@@ -483,6 +539,7 @@ def merge_means(results: Sequence[Mapping[str, Any]], count_key: str) -> dict[st
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def _portable(error: BaseException | None) -> BaseException | None:
     """An error to send to the other processes: BrewErrors as they are, others as a RuntimeError."""
     if error is None or isinstance(error, BrewError):
@@ -522,8 +579,10 @@ def _check_fsdp(precision: Precision) -> None:
             "upgrade torch or use distributed.strategy=ddp"
         ) from None
     if precision.grad_scaler:
-        raise ConfigError("float16 training needs a gradient scaler, which FSDP here does not support; this GPU has no "
-                          "bfloat16, so use distributed.strategy=ddp (or dtype=float32)")
+        raise ConfigError(
+            "float16 training needs a gradient scaler, which FSDP here does not support; this GPU has no "
+            "bfloat16, so use distributed.strategy=ddp (or dtype=float32)"
+        )
 
 
 def decoder_layers(model: Any) -> list[Any]:
@@ -556,7 +615,9 @@ def _shard(model: Any, device: Any, world_size: int) -> Any:
     layers = decoder_layers(model)
     if not layers:
         lm = causal_lm(model)
-        raise ConfigError(f"distributed.strategy=fsdp found no decoder layers to shard in {type(lm).__name__}; use distributed.strategy=ddp")
+        raise ConfigError(
+            f"distributed.strategy=fsdp found no decoder layers to shard in {type(lm).__name__}; use distributed.strategy=ddp"
+        )
     mesh = init_device_mesh(device.type, (world_size,))
     for layer in layers:
         fully_shard(layer, mesh=mesh)
@@ -629,7 +690,7 @@ def _each_bucket(tensors: Sequence[Any], collective: Callable[[Any], Any]) -> No
         offset = 0
         for tensor in bucket:
             size = tensor.numel()
-            tensor.copy_(flat[offset:offset + size].view_as(tensor))
+            tensor.copy_(flat[offset : offset + size].view_as(tensor))
             offset += size
 
 

@@ -30,7 +30,6 @@ from brewslm.training.chat_templates import CHATML_TEMPLATE, MODEL, set_chat_tem
 IGNORE_INDEX = -100
 
 
-
 @dataclass(frozen=True)
 class EncodedExample:
     """Token ids and, per token, whether it is a trained target (predicted from the tokens before it)."""
@@ -112,8 +111,9 @@ def encode(rendered: Rendered, tokenizer: Any, max_seq_len: int) -> EncodedExamp
         trained = [True] * len(ids)
         trained[0] = False  # the first token has nothing before it to be predicted from
         if len(ids) > max_seq_len:
-            return EncodedExample(tuple(ids[:max_seq_len]), tuple(trained[:max_seq_len]),
-                                  completion_truncated=len(ids) - max_seq_len)
+            return EncodedExample(
+                tuple(ids[:max_seq_len]), tuple(trained[:max_seq_len]), completion_truncated=len(ids) - max_seq_len
+            )
         return EncodedExample(tuple(ids), tuple(trained))
     ids: list[int] = []
     trained_mask: list[bool] = []
@@ -139,7 +139,7 @@ def encode_text_windows(text: str, tokenizer: Any, max_seq_len: int) -> list[Enc
     windows: list[EncodedExample] = []
     start = 0
     while True:
-        chunk = ids[start:start + max_seq_len]
+        chunk = ids[start : start + max_seq_len]
         windows.append(EncodedExample(tuple(chunk), (False,) + (True,) * (len(chunk) - 1)))
         if start + max_seq_len >= len(ids):
             return windows

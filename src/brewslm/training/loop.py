@@ -103,6 +103,7 @@ class TrainResult:
 
 # --- the learning rate: a pure function of the step (nothing to checkpoint) ---------------------
 
+
 def lr_at(step: int, *, peak: float, warmup: int, total: int, schedule: str, min_ratio: float = 0.0) -> float:
     """Learning rate for the update after ``step`` completed steps: linear warm-up from 0, then
     cosine / linear decay to ``min_ratio x peak`` at ``total``, or constant (the formulas of
@@ -131,11 +132,16 @@ def build_optimizer(model: Any, config: TrainConfig, precision: Precision) -> An
     # the fused kernel updates all (hundreds of small) LoRA tensors in one pass; on CPU since torch 2.4
     fused = precision.device.type == "cuda" or (precision.device.type == "cpu" and version >= (2, 4))
     return torch.optim.AdamW(
-        groups, lr=config.learning_rate, betas=(config.adam_beta1, config.adam_beta2), eps=1e-8, fused=fused,
+        groups,
+        lr=config.learning_rate,
+        betas=(config.adam_beta1, config.adam_beta2),
+        eps=1e-8,
+        fused=fused,
     )
 
 
 # --- checks that need no model (they fail within the first second) -----------------------------
+
 
 @dataclass
 class Setup:
@@ -154,22 +160,31 @@ def preflight(config: TrainConfig) -> Setup:
     dataset = open_training_dataset(config)
     profile = get_task_profile(dataset.task_profile)
     if not profile.can_render:
-        raise ConfigError(f"task profile '{profile.id}' of dataset '{dataset.name}' has no renderer, so it cannot be trained on")
+        raise ConfigError(
+            f"task profile '{profile.id}' of dataset '{dataset.name}' has no renderer, so it cannot be trained on"
+        )
     if config.objective != "sft" and profile.id != "dpo":
-        raise ConfigError(f"method {config.method} trains on preference pairs (task profile dpo); dataset '{dataset.name}' is {profile.id}")
+        raise ConfigError(
+            f"method {config.method} trains on preference pairs (task profile dpo); dataset '{dataset.name}' is {profile.id}"
+        )
     splits = dataset.counts.get("splits") or {}
     if not splits.get("train") and next(iter(dataset.iter_records("train")), None) is None:
         shown = ", ".join(f"{k} {v}" for k, v in splits.items()) or "no records"
-        raise ConfigError(f"dataset '{dataset.name}' v{dataset.version} has an empty train split ({shown}); import more data or re-split it")
+        raise ConfigError(
+            f"dataset '{dataset.name}' v{dataset.version} has an empty train split ({shown}); import more data or re-split it"
+        )
     watching = config.early_stopping.patience or config.early_stopping.watches_task_metric
     if watching and not splits.get("validation") and next(iter(dataset.iter_records("validation")), None) is None:
-        raise ConfigError(f"early stopping needs validation data, and dataset '{dataset.name}' v{dataset.version} has an empty validation split")
+        raise ConfigError(
+            f"early stopping needs validation data, and dataset '{dataset.name}' v{dataset.version} has an empty validation split"
+        )
     check_base_model(config.base_model)
     return Setup(dataset, profile, RenderContext.from_manifest(dataset.manifest), precision)
 
 
-def check_training_memory(model: Any, objective: Objective, config: TrainConfig, precision: Precision,
-                          runtime: Runtime | None = None) -> None:
+def check_training_memory(
+    model: Any, objective: Objective, config: TrainConfig, precision: Precision, runtime: Runtime | None = None
+) -> None:
     """Refuse a run whose estimated memory need exceeds what is free. With several processes each
     needs its share of a micro-batch's rows, and under FSDP its shard of weights, gradients and
     optimizer state (the whole model is loaded, then sharded); processes on one CPU machine share
@@ -185,9 +200,17 @@ def check_training_memory(model: Any, objective: Objective, config: TrainConfig,
     param_bytes = 0 if config.qlora else 4
     compute_bytes = 2 if precision.autocast_dtype is not None else 4
     estimate = estimate_memory(
-        total_params=-(-total // shards), trainable_params=-(-trainable // shards), param_bytes=param_bytes,
-        compute_bytes=compute_bytes, layers=shape["layers"], hidden=shape["hidden"], heads=shape["heads"],
-        vocab=shape["vocab"], batch_rows=-(-rows // processes), seq_len=width, targets=-(-targets // processes),
+        total_params=-(-total // shards),
+        trainable_params=-(-trainable // shards),
+        param_bytes=param_bytes,
+        compute_bytes=compute_bytes,
+        layers=shape["layers"],
+        hidden=shape["hidden"],
+        heads=shape["heads"],
+        vocab=shape["vocab"],
+        batch_rows=-(-rows // processes),
+        seq_len=width,
+        targets=-(-targets // processes),
         gradient_checkpointing=config.gradient_checkpointing,
     )
     runtime.barrier()  # every process has loaded its model: free memory is what is left for all of them
@@ -215,8 +238,9 @@ every evaluation after the loss (``brewslm.tuning.validation`` builds one from t
 training cannot, evaluation sits above it)."""
 
 
-def train(config: TrainConfig, progress: Progress | None = None, *,
-          validation_metrics: ValidationMetrics | None = None) -> TrainResult:
+def train(
+    config: TrainConfig, progress: Progress | None = None, *, validation_metrics: ValidationMetrics | None = None
+) -> TrainResult:
     """Train as ``config`` says; returns the run's result. Bad configuration raises a one-line
     ``ConfigError`` before any training step; a run that fails after starting is recorded as
     ``training_run_failed`` in the audit log. Started by torchrun / accelerate launch, every
@@ -225,13 +249,17 @@ def train(config: TrainConfig, progress: Progress | None = None, *,
     ``validation_metrics`` adds task metrics to every evaluation; ``early_stopping.metric`` may name
     one of them (a task metric without it is a ``ConfigError``)."""
     if config.search.enabled:  # one run is not a search: refuse rather than ignore the option
-        raise ConfigError("search.enabled=true asks for a hyper-parameter search, which train() does not run; use "
-                          "'brewslm train' or brewslm.tuning.search.train_as_configured(config)")
+        raise ConfigError(
+            "search.enabled=true asks for a hyper-parameter search, which train() does not run; use "
+            "'brewslm train' or brewslm.tuning.search.train_as_configured(config)"
+        )
     watched = config.early_stopping.metric
     if config.early_stopping.watches_task_metric and validation_metrics is None:
-        raise ConfigError(f"option 'early_stopping.metric' is {watched!r}, a task metric, and this run has no task "
-                          "evaluator to compute it; run it through 'brewslm train' (which builds one) or set "
-                          "early_stopping.metric=eval_loss")
+        raise ConfigError(
+            f"option 'early_stopping.metric' is {watched!r}, a task metric, and this run has no task "
+            "evaluator to compute it; run it through 'brewslm train' (which builds one) or set "
+            "early_stopping.metric=eval_loss"
+        )
     progress = progress or StderrProgress(every=config.log_every)
     setup = preflight(config)  # fails alike in every process, before they meet
     runtime = start(config, setup.precision)
@@ -244,12 +272,19 @@ def train(config: TrainConfig, progress: Progress | None = None, *,
 def _new_run_dir(config: TrainConfig, dataset: DatasetVersion) -> Path:
     run_dir = resolve_run_dir(config, dataset)
     if (run_dir / RUN_RECORD).is_file():
-        raise ConfigError(f"{run_dir} already holds a training run; pick another output_dir/run_name, or resume=latest to continue it")
+        raise ConfigError(
+            f"{run_dir} already holds a training run; pick another output_dir/run_name, or resume=latest to continue it"
+        )
     return run_dir
 
 
-def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progress,
-           validation_metrics: ValidationMetrics | None = None) -> TrainResult:
+def _train(
+    config: TrainConfig,
+    setup: Setup,
+    runtime: Runtime,
+    progress: Progress,
+    validation_metrics: ValidationMetrics | None = None,
+) -> TrainResult:
     """config -> setup -> schedule -> run folder and record -> the loop -> the saved model, in that
     order (nanoGPT's train.py); the steps themselves are ``Loop``'s."""
     import torch
@@ -282,8 +317,9 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
             metrics.truncate_after(state.step)
     elif main and metrics.path.exists():
         metrics.path.unlink()
-    recorder = _recorder(config, setup, runtime, run_dir, model, tokenizer, template_applied, objective, schedule,
-                         resume_from)
+    recorder = _recorder(
+        config, setup, runtime, run_dir, model, tokenizer, template_applied, objective, schedule, resume_from
+    )
     recorder.started()
     runtime.barrier()  # the run folder is ready (and a resumed run's metrics trimmed) before anyone reads it
 
@@ -292,31 +328,66 @@ def _train(config: TrainConfig, setup: Setup, runtime: Runtime, progress: Progre
     try:
         if main:
             tracker = open_trackers(config, run_dir.name, config.to_dict(), run_dir)
-        progress({"event": "start", "method": config.method, "examples": objective.train_examples,
-                  "tokens": recorder.record["data"].get("train", {}).get("tokens", 0),
-                  "total_steps": schedule.total_steps, "trainable_params": recorder.record["parameters"]["trainable"],
-                  "precision": precision.describe(), "device": str(precision.device), "run_dir": str(run_dir),
-                  "resumed_from": recorder.record["resumed_from"], "processes": runtime.world_size,
-                  "strategy": runtime.strategy})
-        loop = Loop(config=config, objective=objective, model=model, optimizer=optimizer, scaler=scaler,
-                    runtime=runtime, schedule=schedule, state=state, metrics=metrics, progress=progress,
-                    tracker=tracker, run_dir=run_dir, task_metrics=_task_metrics(validation_metrics, tokenizer, runtime))
+        progress(
+            {
+                "event": "start",
+                "method": config.method,
+                "examples": objective.train_examples,
+                "tokens": recorder.record["data"].get("train", {}).get("tokens", 0),
+                "total_steps": schedule.total_steps,
+                "trainable_params": recorder.record["parameters"]["trainable"],
+                "precision": precision.describe(),
+                "device": str(precision.device),
+                "run_dir": str(run_dir),
+                "resumed_from": recorder.record["resumed_from"],
+                "processes": runtime.world_size,
+                "strategy": runtime.strategy,
+            }
+        )
+        loop = Loop(
+            config=config,
+            objective=objective,
+            model=model,
+            optimizer=optimizer,
+            scaler=scaler,
+            runtime=runtime,
+            schedule=schedule,
+            state=state,
+            metrics=metrics,
+            progress=progress,
+            tracker=tracker,
+            run_dir=run_dir,
+            task_metrics=_task_metrics(validation_metrics, tokenizer, runtime),
+        )
         result = _run(loop)
         full_state = runtime.model_state(model, trainable_only=config.uses_lora)  # gathered under FSDP
         model_dir = run_dir / MODEL_DIR
         if main:
             _save_model(model, tokenizer, config, run_dir, state_dict=full_state)
-            plot_loss_curve(metrics.read(), run_dir / LOSS_CURVE, title=f"{dataset.name} · {config.method} · {run_dir.name}")
+            plot_loss_curve(
+                metrics.read(), run_dir / LOSS_CURVE, title=f"{dataset.name} · {config.method} · {run_dir.name}"
+            )
         result.update(model_dir=model_dir, data=objective.report())
         final = TrainResult(run_dir=run_dir, rank=runtime.rank, **result)
         final.event_id = recorder.finished(_public_metrics(final), final.data)
-        tracker.log({"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step)
+        tracker.log(
+            {"final_train_loss": final.train_loss, "final_eval_loss": final.eval_loss or float("nan")}, state.step
+        )
         files = [run_dir / name for name in (CONFIG_FILE, RUN_RECORD, METRICS_FILE, LOSS_CURVE)]
         # a LoRA adapter is a few MB and goes with the files; full weights stay in the run folder (named by run.json)
         tracker.log_artifacts(files + ([model_dir] if config.uses_lora else []))
         tracker.finish("finished")
-        progress({"event": "end", "steps": final.steps, "train_loss": final.train_loss, "eval_loss": final.eval_loss,
-                  "stopped_early": final.stopped_early, "tokens_per_s": final.tokens_per_second, "run_dir": str(run_dir)})
+        progress(
+            {
+                "event": "end",
+                "steps": final.steps,
+                "train_loss": final.train_loss,
+                "eval_loss": final.eval_loss,
+                "stopped_early": final.stopped_early,
+                "tokens_per_s": final.tokens_per_second,
+                "run_dir": str(run_dir),
+            }
+        )
         runtime.barrier()  # every process returns once the run folder is complete
         return final
     except BaseException as exc:
@@ -337,9 +408,18 @@ def _run_folder(config: TrainConfig, dataset: DatasetVersion, runtime: Runtime) 
     return resume_from.parent.parent, resume_from
 
 
-def _recorder(config: TrainConfig, setup: Setup, runtime: Runtime, run_dir: Path, model: Any, tokenizer: Any,
-              template_applied: str, objective: Objective, schedule: "Schedule",
-              resume_from: Path | None) -> RunRecorder:
+def _recorder(
+    config: TrainConfig,
+    setup: Setup,
+    runtime: Runtime,
+    run_dir: Path,
+    model: Any,
+    tokenizer: Any,
+    template_applied: str,
+    objective: Objective,
+    schedule: "Schedule",
+    resume_from: Path | None,
+) -> RunRecorder:
     """What run.json says from the start: what is trained on what, how, and on which schedule."""
     dataset, precision = setup.dataset, runtime.precision
     total_params, trainable_params = parameter_counts(model)
@@ -347,7 +427,12 @@ def _recorder(config: TrainConfig, setup: Setup, runtime: Runtime, run_dir: Path
         "name": run_dir.name,
         "status": "running",
         "started_at": now(),
-        "dataset": {"name": dataset.name, "version": dataset.version, "task_profile": setup.profile.id, "path": str(dataset.path)},
+        "dataset": {
+            "name": dataset.name,
+            "version": dataset.version,
+            "task_profile": setup.profile.id,
+            "path": str(dataset.path),
+        },
         "base_model": config.base_model,
         "base_model_path": str(getattr(causal_lm(model), "name_or_path", "") or ""),
         "method": config.method,
@@ -356,22 +441,34 @@ def _recorder(config: TrainConfig, setup: Setup, runtime: Runtime, run_dir: Path
         "model_kind": "lora_adapter" if config.uses_lora else "full",
         "render_context": setup.context.to_dict(),
         "chat_template_added": template_applied.startswith("chatml (the model has none)"),
-        "chat_template": {"choice": config.chat_template, "applied": template_applied,
-                          "sha256": template_sha256(tokenizer)},
+        "chat_template": {
+            "choice": config.chat_template,
+            "applied": template_applied,
+            "sha256": template_sha256(tokenizer),
+        },
         "precision": precision.describe(),
         "device": str(precision.device),
         "parameters": {"total": total_params, "trainable": trainable_params},
-        "schedule": {"total_steps": schedule.total_steps, "steps_per_epoch": schedule.steps_per_epoch,
-                     "warmup_steps": schedule.warmup, "eval_every": schedule.eval_every,
-                     "micro_batches_per_epoch": schedule.micro_batches_per_epoch},
+        "schedule": {
+            "total_steps": schedule.total_steps,
+            "steps_per_epoch": schedule.steps_per_epoch,
+            "warmup_steps": schedule.warmup,
+            "eval_every": schedule.eval_every,
+            "micro_batches_per_epoch": schedule.micro_batches_per_epoch,
+        },
         "distributed": runtime.describe(),
         "data": objective.report(),
         "resumed_from": str(resume_from) if resume_from else None,
         "brewslm_version": __version__,
     }
-    event = {"run_dir": str(run_dir), "method": config.method, "base_model": config.base_model,
-             "dataset_version": dataset.version, "total_steps": schedule.total_steps,
-             "resumed_from": record["resumed_from"]}
+    event = {
+        "run_dir": str(run_dir),
+        "method": config.method,
+        "base_model": config.base_model,
+        "dataset_version": dataset.version,
+        "total_steps": schedule.total_steps,
+        "resumed_from": record["resumed_from"],
+    }
     return RunRecorder(run_dir, dataset.name, record, event, write=runtime.is_main)
 
 
@@ -393,8 +490,14 @@ class Schedule:
         return cls(total, warmup, config.eval_every or steps_per_epoch, steps_per_epoch, micro_batches_per_epoch)
 
     def lr(self, step: int, config: TrainConfig) -> float:
-        return lr_at(step, peak=config.learning_rate, warmup=self.warmup, total=self.total_steps,
-                     schedule=config.lr_schedule, min_ratio=config.min_lr_ratio)
+        return lr_at(
+            step,
+            peak=config.learning_rate,
+            warmup=self.warmup,
+            total=self.total_steps,
+            schedule=config.lr_schedule,
+            min_ratio=config.min_lr_ratio,
+        )
 
 
 def _run(loop: "Loop") -> dict[str, Any]:
@@ -452,8 +555,13 @@ class Loop:
         self.best = self.state.extra.setdefault("best", {})
         if not self.best and self.state.best_step is not None and not stopping.watches_task_metric:
             # a checkpoint from before "best" was recorded
-            self.best.update(metric=stopping.metric, value=self.state.best_eval_loss, step=self.state.best_step,
-                             eval_loss=self.state.best_eval_loss, metrics={})
+            self.best.update(
+                metric=stopping.metric,
+                value=self.state.best_eval_loss,
+                step=self.state.best_step,
+                eval_loss=self.state.best_eval_loss,
+                metrics={},
+            )
         if self.best and self.best.get("metric") != stopping.metric:
             self.best.clear()  # resumed watching another metric: its best says nothing about this one
 
@@ -470,7 +578,9 @@ class Loop:
         shares = [runtime.shard(item) for _, _, item in items]  # this process's rows of each micro-batch
         batches = [objective.collate(rows) for rows, _ in shares]
         counted = [batch for batch, (_, real) in zip(batches, shares) if real]
-        weight = runtime.sum([sum(objective.weight(batch) for batch in counted)])[0]  # the step's normaliser, all processes
+        weight = runtime.sum([sum(objective.weight(batch) for batch in counted)])[
+            0
+        ]  # the step's normaliser, all processes
         loss_sum = 0.0
         step_metrics: dict[str, float] = {}
         for batch, (_, real) in zip(batches, shares):
@@ -505,8 +615,14 @@ class Loop:
         state.step += 1
         for batch in counted:
             runtime.count(batch)
-        totals = runtime.sum([loss_sum, sum(batch.tokens for batch in counted),
-                              sum(getattr(batch, "targets", 0) for batch in counted), *step_metrics.values()])
+        totals = runtime.sum(
+            [
+                loss_sum,
+                sum(batch.tokens for batch in counted),
+                sum(getattr(batch, "targets", 0) for batch in counted),
+                *step_metrics.values(),
+            ]
+        )
         loss_sum, tokens, targets = totals[0], int(totals[1]), int(totals[2])
         step_metrics = dict(zip(step_metrics, totals[3:]))
         state.tokens += tokens
@@ -519,9 +635,15 @@ class Loop:
         self.recent = (self.recent + [self.last_loss])[-10:]
         tokens_per_s = self.session_tokens / max(self.session_seconds, 1e-9)
         entry = {
-            "kind": "train", "step": state.step, "epoch": round(epoch + (index + 1) / plan_length, 4),
-            "loss": self.last_loss, "lr": lr, "grad_norm": grad_norm, "tokens": state.tokens,
-            "trained_tokens": state.trained_tokens, "tokens_per_s": round(tokens_per_s, 2),
+            "kind": "train",
+            "step": state.step,
+            "epoch": round(epoch + (index + 1) / plan_length, 4),
+            "loss": self.last_loss,
+            "lr": lr,
+            "grad_norm": grad_norm,
+            "tokens": state.tokens,
+            "trained_tokens": state.trained_tokens,
+            "tokens_per_s": round(tokens_per_s, 2),
             "step_seconds": round(seconds, 4),
             "eta_s": round((self.schedule.total_steps - state.step) * self.session_seconds / self.session_steps, 1),
             **{key: value / max(weight, 1) for key, value in step_metrics.items()},
@@ -553,8 +675,16 @@ class Loop:
         else:
             state.evals_without_improvement += 1
         state.last_eval_step, state.last_eval_loss = state.step, self.eval_loss
-        eval_entry = {"kind": "eval", "step": state.step, **results, **task, "best_eval_loss": state.best_eval_loss,
-                      "best_metric": watched, "best_value": best.get("value"), "improved": improved}
+        eval_entry = {
+            "kind": "eval",
+            "step": state.step,
+            **results,
+            **task,
+            "best_eval_loss": state.best_eval_loss,
+            "best_metric": watched,
+            "best_value": best.get("value"),
+            "improved": improved,
+        }
         if self.runtime.is_main:
             self.metrics.write(eval_entry)
         self.progress({"event": "eval", **eval_entry})
@@ -563,13 +693,25 @@ class Loop:
         if patience and state.evals_without_improvement >= patience:
             self.stopped_early = True
             seen = f"best {watched} {best['value']:.4f} at step {best['step']}" if best else f"no finite {watched}"
-            self.progress({"event": "info", "message": f"early stop at step {state.step}: no validation improvement in "
-                           f"{patience} evaluations ({seen})"})
+            self.progress(
+                {
+                    "event": "info",
+                    "message": f"early stop at step {state.step}: no validation improvement in "
+                    f"{patience} evaluations ({seen})",
+                }
+            )
 
     # ---- checkpoint ----
     def checkpoint(self) -> None:
-        self.runtime.save_checkpoint(self.run_dir, self.model, self.optimizer, self.state, self.config.to_dict(),
-                                     scaler=self.scaler, keep=self.config.keep_checkpoints)
+        self.runtime.save_checkpoint(
+            self.run_dir,
+            self.model,
+            self.optimizer,
+            self.state,
+            self.config.to_dict(),
+            scaler=self.scaler,
+            keep=self.config.keep_checkpoints,
+        )
 
     # ---- the end: the model to keep, the numbers to report ----
     def restore_best(self) -> None:
@@ -581,8 +723,13 @@ class Loop:
             self.runtime.load_trainable(self.model, self.run_dir / BEST_WEIGHTS)
             self.eval_loss = self.state.best_eval_loss
             if self.config.early_stopping.watches_task_metric:
-                self.progress({"event": "info", "message": f"kept the model of step {self.best['step']}: best "
-                               f"{self.best['metric']} {self.best['value']:.4f}"})
+                self.progress(
+                    {
+                        "event": "info",
+                        "message": f"kept the model of step {self.best['step']}: best "
+                        f"{self.best['metric']} {self.best['value']:.4f}",
+                    }
+                )
 
     def result(self) -> dict[str, Any]:
         state, best, stopping = self.state, self.best, self.config.early_stopping
@@ -602,14 +749,23 @@ class Loop:
             "train_seconds": round(state.train_seconds, 3),
             "tokens": state.tokens,
             "trained_tokens": state.trained_tokens,
-            "best": ({"metric": stopping.metric, "mode": stopping.resolved_mode, "value": best["value"],
-                      "step": best["step"]} if best.get("step") is not None else None),
+            "best": (
+                {
+                    "metric": stopping.metric,
+                    "mode": stopping.resolved_mode,
+                    "value": best["value"],
+                    "step": best["step"],
+                }
+                if best.get("step") is not None
+                else None
+            ),
             "eval_metrics": dict(best.get("metrics") or {}) if self.keep_best else {},
         }
 
 
-def _task_metrics(validation_metrics: ValidationMetrics | None, tokenizer: Any,
-                  runtime: Runtime) -> Callable[[Any], dict[str, float]] | None:
+def _task_metrics(
+    validation_metrics: ValidationMetrics | None, tokenizer: Any, runtime: Runtime
+) -> Callable[[Any], dict[str, float]] | None:
     """``validation_metrics`` bound to the run's tokenizer, in eval mode, with rank 0's numbers on
     every process (so all of them make the same early-stopping decision)."""
     if validation_metrics is None:
@@ -621,8 +777,10 @@ def _task_metrics(validation_metrics: ValidationMetrics | None, tokenizer: Any,
         model.eval()
         with torch.no_grad():
             # None is the handler's "undefined" (e.g. precision with nothing predicted): never an improvement
-            values = {name: math.nan if value is None else float(value)
-                      for name, value in validation_metrics(model, tokenizer).items()}
+            values = {
+                name: math.nan if value is None else float(value)
+                for name, value in validation_metrics(model, tokenizer).items()
+            }
         return runtime.broadcast(values)
 
     return measure
@@ -631,8 +789,10 @@ def _task_metrics(validation_metrics: ValidationMetrics | None, tokenizer: Any,
 def _watched_value(name: str, results: Mapping[str, float]) -> float:
     if name not in results:
         shown = ", ".join(sorted(results))
-        raise ConfigError(f"option 'early_stopping.metric' is {name!r}, which the validation pass does not report; "
-                          f"it reports: {shown}")
+        raise ConfigError(
+            f"option 'early_stopping.metric' is {name!r}, which the validation pass does not report; "
+            f"it reports: {shown}"
+        )
     return float(results[name])
 
 
@@ -643,8 +803,9 @@ def _improves(value: float, best: float | None, mode: str, min_delta: float) -> 
     return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
-def _save_model(model: Any, tokenizer: Any, config: TrainConfig, run_dir: Path,
-                state_dict: dict[str, Any] | None = None) -> Path:
+def _save_model(
+    model: Any, tokenizer: Any, config: TrainConfig, run_dir: Path, state_dict: dict[str, Any] | None = None
+) -> Path:
     """The LoRA adapter (peft format) or the full weights, with the tokenizer and its chat template;
     ``state_dict`` gives the weights when the model holds only its shard of them (FSDP)."""
     out = run_dir / MODEL_DIR
@@ -661,8 +822,22 @@ def _save_model(model: Any, tokenizer: Any, config: TrainConfig, run_dir: Path,
 
 
 def _public_metrics(result: TrainResult) -> dict[str, Any]:
-    keys = ("steps", "epochs", "train_loss", "final_step_loss", "eval_loss", "best_eval_loss", "best_step",
-            "stopped_early", "tokens_per_second", "train_seconds", "tokens", "trained_tokens", "best", "eval_metrics")
+    keys = (
+        "steps",
+        "epochs",
+        "train_loss",
+        "final_step_loss",
+        "eval_loss",
+        "best_eval_loss",
+        "best_step",
+        "stopped_early",
+        "tokens_per_second",
+        "train_seconds",
+        "tokens",
+        "trained_tokens",
+        "best",
+        "eval_metrics",
+    )
     return {key: getattr(result, key) for key in keys}
 
 

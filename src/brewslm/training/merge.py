@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from brewslm.errors import ConfigError
 from brewslm.base_models import quiet_loading
+from brewslm.errors import ConfigError
 from brewslm.training.portable import make_portable
 from brewslm.training.run import finished_model_dir, read_run
 
@@ -72,8 +72,9 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, *, overwrite: bool =
     return save_merged(model, tokenizer, run_dir, out, record)
 
 
-def save_merged(model: Any, tokenizer: Any, run_dir: str | Path, out_dir: str | Path,
-                record: dict[str, Any] | None = None) -> Path:
+def save_merged(
+    model: Any, tokenizer: Any, run_dir: str | Path, out_dir: str | Path, record: dict[str, Any] | None = None
+) -> Path:
     """Write a run's model, already merged (``export_merged`` or a caller that merged it for
     something else too, such as the GGUF export), as a plain transformers folder with the record
     of where it came from; returns ``out_dir``."""
@@ -85,15 +86,23 @@ def save_merged(model: Any, tokenizer: Any, run_dir: str | Path, out_dir: str | 
         model.save_pretrained(str(out))
         tokenizer.save_pretrained(str(out))
     make_portable(out)  # transformers 4.4x reads it as 5.x does (rope_theta, a tokenizer class both know)
-    (out / EXPORT_RECORD).write_text(json.dumps({
-        "run": str(run_dir),
-        "run_name": record.get("name"),
-        "dataset": record.get("dataset"),
-        "method": record.get("method"),
-        "base_model": record.get("base_model"),
-        "render_context": record.get("render_context"),
-        "merged_lora": record.get("model_kind") != "full",
-    }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / EXPORT_RECORD).write_text(
+        json.dumps(
+            {
+                "run": str(run_dir),
+                "run_name": record.get("name"),
+                "dataset": record.get("dataset"),
+                "method": record.get("method"),
+                "base_model": record.get("base_model"),
+                "render_context": record.get("render_context"),
+                "merged_lora": record.get("model_kind") != "full",
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return out
 
 

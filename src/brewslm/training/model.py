@@ -19,12 +19,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from brewslm.errors import ConfigError
 from brewslm.base_models import quiet_loading
 from brewslm.base_models.kv_cache import cache_argument, output_cache
+from brewslm.errors import ConfigError
 from brewslm.training.config import TrainConfig
 
 # --- precision ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Precision:
@@ -72,6 +73,7 @@ def resolve_precision(config: TrainConfig) -> Precision:
 
 # --- loading ------------------------------------------------------------------------------------
 
+
 def check_base_model(name: str | None) -> None:
     """Fail fast on a base model path that does not exist (before anything heavy is loaded)."""
     from pathlib import Path
@@ -81,7 +83,9 @@ def check_base_model(name: str | None) -> None:
     path = Path(name).expanduser()
     looks_local = name.startswith(("/", ".", "~")) or path.exists() or name.count("/") > 1
     if looks_local and not path.exists():
-        raise ConfigError(f"base model {path} does not exist; give a local model folder, a .gguf file, or leave base_model unset for the embedded SmolLM2")
+        raise ConfigError(
+            f"base model {path} does not exist; give a local model folder, a .gguf file, or leave base_model unset for the embedded SmolLM2"
+        )
 
 
 def load_base(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
@@ -107,7 +111,9 @@ def check_qlora(config: TrainConfig) -> None:
     if not config.qlora:
         return
     if not torch.cuda.is_available():
-        raise ConfigError("qlora needs a CUDA GPU (4-bit bitsandbytes kernels); none is available - use method=lora without qlora on CPU")
+        raise ConfigError(
+            "qlora needs a CUDA GPU (4-bit bitsandbytes kernels); none is available - use method=lora without qlora on CPU"
+        )
     if importlib.util.find_spec("bitsandbytes") is None:
         raise ConfigError("qlora needs the bitsandbytes package; install it with: pip install bitsandbytes")
 
@@ -127,7 +133,9 @@ def _load_4bit(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(source, quantization_config=quantization, device_map={"": precision.device})
+    model = AutoModelForCausalLM.from_pretrained(
+        source, quantization_config=quantization, device_map={"": precision.device}
+    )
     from peft import prepare_model_for_kbit_training
 
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
@@ -135,6 +143,7 @@ def _load_4bit(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
 
 
 # --- adapters -----------------------------------------------------------------------------------
+
 
 def linear_layer_names(model: Any) -> list[str]:
     """The distinct leaf names of the model's linear layers (``q_proj``, ``down_proj``...), without
@@ -146,8 +155,12 @@ def _linear_module_paths(model: Any) -> list[str]:
     import torch
 
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    return [name for name, module in model.named_modules() if module is not head
-            and (isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear4bit", "Linear8bitLt"))]
+    return [
+        name
+        for name, module in model.named_modules()
+        if module is not head
+        and (isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear4bit", "Linear8bitLt"))
+    ]
 
 
 def check_lora_targets(model: Any, targets: str | list[str]) -> None:
@@ -234,6 +247,7 @@ def trainable_parameters(model: Any) -> Iterator[tuple[str, Any]]:
 
 # --- the loss -----------------------------------------------------------------------------------
 
+
 def body_and_head(model: Any) -> tuple[Any, Any]:
     lm = causal_lm(model)
     body = lm.get_decoder() if hasattr(lm, "get_decoder") else None
@@ -241,7 +255,9 @@ def body_and_head(model: Any) -> tuple[Any, Any]:
         body = getattr(lm, getattr(lm, "base_model_prefix", "model"), None)
     head = lm.get_output_embeddings()
     if body is None or head is None:
-        raise ConfigError(f"{type(lm).__name__} does not expose a decoder body and an output head; completion-only training needs both")
+        raise ConfigError(
+            f"{type(lm).__name__} does not expose a decoder body and an output head; completion-only training needs both"
+        )
     return body, head
 
 
@@ -311,7 +327,9 @@ def block_mask_for(body: Any, mask: Any, positions: Any = None, key_positions: A
         dtype = next(body.parameters()).dtype
 
         def additive(allowed: Any) -> Any:
-            return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
+            return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(
+                ~allowed, torch.finfo(dtype).min
+            )
 
         return {kind: additive(m) for kind, m in mask.items()} if isinstance(mask, dict) else additive(mask)
     return mask

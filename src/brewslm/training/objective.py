@@ -67,8 +67,9 @@ class Objective(Protocol):
 PREFERENCE_MODULE = "brewslm.training.preference"
 
 
-def build_objective(config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext,
-                    tokenizer: Any, model: Any) -> Objective:
+def build_objective(
+    config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext, tokenizer: Any, model: Any
+) -> Objective:
     if config.objective == "sft":
         from brewslm.training.sft import SftObjective
 

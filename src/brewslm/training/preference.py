@@ -56,6 +56,7 @@ PREFERENCE_PROFILE = "dpo"
 
 # --- pairs -----------------------------------------------------------------------------------------
 
+
 @dataclass
 class PairReport:
     """What happened to the records of one split on their way to training pairs."""
@@ -103,7 +104,9 @@ def reply_length(trained: tuple[bool, ...]) -> int:
     return n - start
 
 
-def truncate_pair(chosen: EncodedExample, rejected: EncodedExample, max_seq_len: int) -> tuple[EncodedExample, EncodedExample]:
+def truncate_pair(
+    chosen: EncodedExample, rejected: EncodedExample, max_seq_len: int
+) -> tuple[EncodedExample, EncodedExample]:
     """Fit both sequences of a pair into ``max_seq_len`` tokens the way ``encoding.truncate`` fits
     one, with the shared prompt cut identically on both sides (sized for the longer reply), so the
     two log-probabilities are conditioned on the same context."""
@@ -122,8 +125,12 @@ def _truncate_with_room(example: EncodedExample, room: int, max_seq_len: int) ->
     prompt_kept = len(example) - reply - cut.prompt_truncated
     reply_kept = min(reply, len(cut) - prompt_kept)
     end = prompt_kept + reply_kept
-    return EncodedExample(cut.input_ids[:end], cut.trained[:end], prompt_truncated=cut.prompt_truncated,
-                          completion_truncated=reply - reply_kept)
+    return EncodedExample(
+        cut.input_ids[:end],
+        cut.trained[:end],
+        prompt_truncated=cut.prompt_truncated,
+        completion_truncated=reply - reply_kept,
+    )
 
 
 def _unusable(chosen: EncodedExample, rejected: EncodedExample) -> str | None:
@@ -135,8 +142,15 @@ def _unusable(chosen: EncodedExample, rejected: EncodedExample) -> str | None:
     return None
 
 
-def load_pairs(records: Iterable[dict[str, Any]], profile: TaskProfile, context: RenderContext, tokenizer: Any,
-               max_seq_len: int, *, limit: int | None = None) -> PairSet:
+def load_pairs(
+    records: Iterable[dict[str, Any]],
+    profile: TaskProfile,
+    context: RenderContext,
+    tokenizer: Any,
+    max_seq_len: int,
+    *,
+    limit: int | None = None,
+) -> PairSet:
     """Render, tokenise and truncate preference records (streamed) into a ``PairSet``; records
     that yield no usable pair are counted in ``report.dropped`` by reason."""
     report = PairReport()
@@ -152,7 +166,9 @@ def load_pairs(records: Iterable[dict[str, Any]], profile: TaskProfile, context:
                 report.dropped[exc.reason] += 1
                 continue
             if rendered.rejected is None:
-                raise ConfigError(f"task profile '{profile.id}' renders no rejected reply, so it cannot be trained with DPO/ORPO")
+                raise ConfigError(
+                    f"task profile '{profile.id}' renders no rejected reply, so it cannot be trained with DPO/ORPO"
+                )
             # encode whole, then cut both sides together
             chosen = encode(rendered, tokenizer, sys.maxsize)
             rejected = encode(rendered.with_completion(rendered.rejected), tokenizer, sys.maxsize)
@@ -173,6 +189,7 @@ def load_pairs(records: Iterable[dict[str, Any]], profile: TaskProfile, context:
 
 
 # --- batches ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class PairBatch:
@@ -206,8 +223,13 @@ class PairBatch:
         def move(t: Any) -> Any:
             return t.to(device, non_blocking=True) if t is not None else None
 
-        return PairBatch(self.batch.to(device), self.pair_index, move(self.target_rows), move(self.reply_tokens),
-                         move(self.reference))
+        return PairBatch(
+            self.batch.to(device),
+            self.pair_index,
+            move(self.target_rows),
+            move(self.reply_tokens),
+            move(self.reference),
+        )
 
 
 def collate_pairs(pairs: PairSet, item: MicroBatch, pad_id: int, *, share_prefix: bool = False) -> PairBatch:
@@ -222,8 +244,7 @@ def collate_pairs(pairs: PairSet, item: MicroBatch, pad_id: int, *, share_prefix
     reference = None
     if pairs.reference is not None:
         reference = torch.from_numpy(pairs.reference[index].astype(np.float32))
-    return PairBatch(batch, torch.from_numpy(index), rows,
-                     torch.bincount(rows, minlength=len(sequences)), reference)
+    return PairBatch(batch, torch.from_numpy(index), rows, torch.bincount(rows, minlength=len(sequences)), reference)
 
 
 def sequence_logprobs(model: Any, batch: PairBatch) -> Any:
@@ -243,14 +264,15 @@ def reference_mode(model: Any) -> Iterator[None]:
     model.eval()
     disable = getattr(model, "disable_adapter", None)
     try:
-        with (disable() if callable(disable) else contextlib.nullcontext()):
+        with disable() if callable(disable) else contextlib.nullcontext():
             yield
     finally:
         model.train(training)
 
 
-def precompute_reference(model: Any, pairs: PairSet, pad_id: int, batch_size: int, precision: Precision, *,
-                         share_prefix: bool = False) -> np.ndarray:
+def precompute_reference(
+    model: Any, pairs: PairSet, pad_id: int, batch_size: int, precision: Precision, *, share_prefix: bool = False
+) -> np.ndarray:
     """Reference log-probabilities (pairs x 2, float64) of every pair: one pass, no gradients."""
     import torch
 
@@ -265,6 +287,7 @@ def precompute_reference(model: Any, pairs: PairSet, pad_id: int, batch_size: in
 
 
 # --- losses ----------------------------------------------------------------------------------------
+
 
 def dpo_loss(policy: Any, reference: Any, beta: float, label_smoothing: float = 0.0) -> tuple[Any, dict[str, Any]]:
     """Per-pair sigmoid DPO losses (pairs,) and per-pair metrics, from summed reply log-probs
@@ -317,13 +340,21 @@ def orpo_loss(policy: Any, reply_tokens: Any, orpo_lambda: float) -> tuple[Any, 
 
 # --- the objective ---------------------------------------------------------------------------------
 
+
 class PreferenceObjective:
     """DPO or ORPO over a ``dpo`` dataset, driven by ``loop.train`` (see ``objective.Objective``)."""
 
     eval_count = "eval_pairs"  # evaluate()'s means are per pair
 
-    def __init__(self, config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext,
-                 tokenizer: Any, model: Any):
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: Any,
+        profile: TaskProfile,
+        context: RenderContext,
+        tokenizer: Any,
+        model: Any,
+    ):
         check_preference_config(config, dataset, profile)
         self.config = config
         self.name = config.objective
@@ -354,10 +385,12 @@ class PreferenceObjective:
         size = self.config.eval_batch_size or self.config.batch_size
         for pairs in (self.train, self.eval):
             if len(pairs):
-                pairs.reference = precompute_reference(model, pairs, self.pad_id, size, precision,
-                                                       share_prefix=self.config.prefix_sharing)
+                pairs.reference = precompute_reference(
+                    model, pairs, self.pad_id, size, precision, share_prefix=self.config.prefix_sharing
+                )
         self.reference_info = {
-            "model": "base model, adapters disabled" if callable(getattr(model, "disable_adapter", None))
+            "model": "base model, adapters disabled"
+            if callable(getattr(model, "disable_adapter", None))
             else "initial weights",
             "pairs": len(self.train) + len(self.eval),
             "seconds": round(time.perf_counter() - started, 3),
@@ -375,10 +408,17 @@ class PreferenceObjective:
 
     def plan_epoch(self, epoch: int) -> list[Any]:
         if epoch not in self._plans:
-            self._plans = {epoch: plan_epoch(
-                self.train.lengths, self.indices, batch_size=self.config.batch_size, batching=self.config.batching,
-                seed=self.config.seed, epoch=epoch, max_seq_len=self.config.max_seq_len,
-            )}
+            self._plans = {
+                epoch: plan_epoch(
+                    self.train.lengths,
+                    self.indices,
+                    batch_size=self.config.batch_size,
+                    batching=self.config.batching,
+                    seed=self.config.seed,
+                    epoch=epoch,
+                    max_seq_len=self.config.max_seq_len,
+                )
+            }
         return self._plans[epoch]
 
     def collate(self, item: Any) -> PairBatch:
@@ -437,8 +477,11 @@ class PreferenceObjective:
 
     def report(self) -> dict[str, Any]:
         settings = self.config.preference
-        out: dict[str, Any] = {"objective": self.name, "train": self.train.report.to_dict(),
-                               "validation": self.eval.report.to_dict()}
+        out: dict[str, Any] = {
+            "objective": self.name,
+            "train": self.train.report.to_dict(),
+            "validation": self.eval.report.to_dict(),
+        }
         if self.name == "dpo":
             out.update(beta=settings.beta, label_smoothing=settings.label_smoothing, reference=self.reference_info)
         else:
@@ -464,14 +507,19 @@ def check_preference_config(config: TrainConfig, dataset: Any, profile: TaskProf
             f"'{dataset.name}' is {profile.id}; import pairs with the preference_pair mapper"
         )
     if config.batching == "packed":
-        raise ConfigError(f"batching=packed is not available for method {config.method} (each pair is scored per sequence); "
-                          "use length_grouped or padded")
+        raise ConfigError(
+            f"batching=packed is not available for method {config.method} (each pair is scored per sequence); "
+            "use length_grouped or padded"
+        )
     if config.class_balance != "none":
-        raise ConfigError(f"class_balance={config.class_balance} applies to classification datasets; '{dataset.name}' is {profile.id}")
+        raise ConfigError(
+            f"class_balance={config.class_balance} applies to classification datasets; '{dataset.name}' is {profile.id}"
+        )
 
 
-def build_objective(config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext,
-                    tokenizer: Any, model: Any) -> PreferenceObjective:
+def build_objective(
+    config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext, tokenizer: Any, model: Any
+) -> PreferenceObjective:
     """The DPO / ORPO objective (called by ``objective.build_objective``). DPO's reference
     log-probabilities are computed here, once, before the loop's first step."""
     return PreferenceObjective(config, dataset, profile, context, tokenizer, model)

@@ -61,7 +61,11 @@ class StderrProgress:
             line += mark
         elif kind == "start":
             processes = event.get("processes") or 1
-            where = f"{processes} processes ({event.get('strategy')}), {event['device']} each" if processes > 1 else event["device"]
+            where = (
+                f"{processes} processes ({event.get('strategy')}), {event['device']} each"
+                if processes > 1
+                else event["device"]
+            )
             line = (
                 f"training {event['method']} on {event['examples']} examples ({event['tokens']} tokens), "
                 f"{event['total_steps']} steps, {event['trainable_params']:,} trainable parameters, "
@@ -70,11 +74,15 @@ class StderrProgress:
         elif kind == "end":
             stop = " (early stop)" if event.get("stopped_early") else ""
             val = f", val loss {event['eval_loss']:.4f}" if event.get("eval_loss") is not None else ""
-            line = (f"done{stop}: {event['steps']} steps, train loss {event['train_loss']:.4f}{val}, "
-                    f"{event['tokens_per_s']:.0f} tok/s -> {event['run_dir']}")
+            line = (
+                f"done{stop}: {event['steps']} steps, train loss {event['train_loss']:.4f}{val}, "
+                f"{event['tokens_per_s']:.0f} tok/s -> {event['run_dir']}"
+            )
         elif kind == "rank":
-            line = (f"rank {event['rank']}/{event['world_size']} ({event['strategy']}): trained "
-                    f"{event['micro_batches']} micro-batch shares, {event['examples']} examples, {event['tokens']} tokens")
+            line = (
+                f"rank {event['rank']}/{event['world_size']} ({event['strategy']}): trained "
+                f"{event['micro_batches']} micro-batch shares, {event['examples']} examples, {event['tokens']} tokens"
+            )
         elif kind == "info":
             line = str(event.get("message", ""))
         else:
@@ -92,8 +100,11 @@ class MetricsLog:
         """Drop entries past ``step`` (written after the checkpoint a resumed run restarts from)."""
         if not self.path.is_file():
             return
-        kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= step]
+        kept = [
+            line
+            for line in self.path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step
+        ]
         self.path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
     def write(self, entry: Mapping[str, Any]) -> None:

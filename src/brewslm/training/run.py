@@ -54,9 +54,14 @@ class RunRecorder:
     """A run's record (``run.json``) and its audit events (started, finished, failed). Every process
     calls it the same way; only the main one (``write``) touches the files and the audit log."""
 
-    def __init__(self, run_dir: Path, dataset_name: str, record: dict[str, Any], event: dict[str, Any], *,
-                 write: bool):
-        self.run_dir, self.dataset_name, self.record, self.event, self.write = run_dir, dataset_name, record, event, write
+    def __init__(self, run_dir: Path, dataset_name: str, record: dict[str, Any], event: dict[str, Any], *, write: bool):
+        self.run_dir, self.dataset_name, self.record, self.event, self.write = (
+            run_dir,
+            dataset_name,
+            record,
+            event,
+            write,
+        )
 
     def started(self) -> None:
         if self.write:
@@ -73,8 +78,9 @@ class RunRecorder:
 
     def failed(self, message: str, step: int, *, interrupted: bool) -> None:
         if self.write:
-            self.record.update(status="interrupted" if interrupted else "failed", finished_at=now(), error=message,
-                               step=step)
+            self.record.update(
+                status="interrupted" if interrupted else "failed", finished_at=now(), error=message, step=step
+            )
             write_run(self.run_dir, self.record)
             record_event(STAGE, RUN_FAILED, {**self.event, "error": message, "step": step}, dataset=self.dataset_name)
 
@@ -96,7 +102,9 @@ def open_dataset_ref(name: str, version: int | None = None) -> DatasetVersion:
         if (path / version / MANIFEST).is_file():
             return DatasetVersion(path.name, int(version.lstrip("v")), path / version)
     if "/" in name or name.startswith("."):
-        raise ConfigError(f"dataset path {path} is not a dataset folder (no manifest.json); import data with 'brewslm data import'")
+        raise ConfigError(
+            f"dataset path {path} is not a dataset folder (no manifest.json); import data with 'brewslm data import'"
+        )
     return open_dataset(name, version)
 
 
@@ -135,8 +143,10 @@ def finished_model_dir(run_dir: Path, record: Mapping[str, Any]) -> Path:
     did not finish (or its model folder is gone)."""
     model_dir = Path(run_dir) / record.get("model_dir", MODEL_DIR)
     if record.get("status") != "finished" or not model_dir.is_dir():
-        raise ConfigError(f"run {run_dir} has no finished model (status: {record.get('status')}); "
-                          "train it to the end first (resume=<run folder> continues it)")
+        raise ConfigError(
+            f"run {run_dir} has no finished model (status: {record.get('status')}); "
+            "train it to the end first (resume=<run folder> continues it)"
+        )
     return model_dir
 
 

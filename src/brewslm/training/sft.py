@@ -42,8 +42,9 @@ class SftObjective:
                 f"class_balance={config.class_balance} applies to classification datasets; '{dataset.name}' is {profile.id}"
             )
         train_records = sample_records(dataset.iter_records("train"), config.max_train_examples, config.seed)
-        self.train = load_examples(train_records, profile, context, tokenizer, config.max_seq_len,
-                                   class_field=class_field)
+        self.train = load_examples(
+            train_records, profile, context, tokenizer, config.max_seq_len, class_field=class_field
+        )
         if len(self.train) == 0:
             skipped = ", ".join(f"{n} {reason}" for reason, n in self.train.report.skipped.items()) or "none"
             raise ConfigError(
@@ -72,10 +73,17 @@ class SftObjective:
 
     def plan_epoch(self, epoch: int) -> list[Any]:
         if epoch not in self._plans:
-            self._plans = {epoch: plan_epoch(
-                self.train.lengths, self.indices, batch_size=self.config.batch_size, batching=self.config.batching,
-                seed=self.config.seed, epoch=epoch, max_seq_len=self.config.max_seq_len,
-            )}
+            self._plans = {
+                epoch: plan_epoch(
+                    self.train.lengths,
+                    self.indices,
+                    batch_size=self.config.batch_size,
+                    batching=self.config.batching,
+                    seed=self.config.seed,
+                    epoch=epoch,
+                    max_seq_len=self.config.max_seq_len,
+                )
+            }
         return self._plans[epoch]
 
     def collate(self, item: Any) -> Batch:
@@ -112,7 +120,9 @@ class SftObjective:
         rank, processes = shard
         with torch.no_grad():
             for item in eval_batches(self.eval, self.config.eval_batch_size or self.config.batch_size)[rank::processes]:
-                batch = collate(self.eval, item, self.pad_id, share_prefix=self.config.prefix_sharing).to(precision.device)
+                batch = collate(self.eval, item, self.pad_id, share_prefix=self.config.prefix_sharing).to(
+                    precision.device
+                )
                 with precision.autocast():
                     total += float(completion_loss(model, batch))
                 count += batch.targets

@@ -46,8 +46,10 @@ def check_trackers_available(report_to: Iterable[str]) -> None:
     """A ``ConfigError`` naming the pip package of the first named tracker that is not installed."""
     for name in report_to:
         if importlib.util.find_spec(PACKAGES[name]) is None:
-            raise ConfigError(f"report_to names {name} but the {PACKAGES[name]} package is not installed; "
-                              f"pip install {PACKAGES[name]}, or remove {name} from report_to")
+            raise ConfigError(
+                f"report_to names {name} but the {PACKAGES[name]} package is not installed; "
+                f"pip install {PACKAGES[name]}, or remove {name} from report_to"
+            )
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -112,8 +114,9 @@ class Tracker:
                 self._finish(False)
             except Exception:  # noqa: BLE001 - already reporting the first failure
                 pass
-        tracking_log.warning("%s tracking stopped (%s at %s); the run goes on without it", self.label, _one_line(exc),
-                             self.where)
+        tracking_log.warning(
+            "%s tracking stopped (%s at %s); the run goes on without it", self.label, _one_line(exc), self.where
+        )
 
     def log(self, metrics: Mapping[str, Any], step: int) -> None:
         numbers = numbers_of(metrics)
@@ -240,7 +243,9 @@ class TensorBoardTracker(Tracker):
             self._log_folder(path)
 
     def _log_folder(self, path: Path) -> None:
-        self.writer.add_text(f"files/{path.name}", f"kept at `{path.resolve()}` (TensorBoard stores no files)", self.step)
+        self.writer.add_text(
+            f"files/{path.name}", f"kept at `{path.resolve()}` (TensorBoard stores no files)", self.step
+        )
 
     def _flush(self) -> None:
         self.writer.flush()
@@ -267,9 +272,15 @@ class WandbTracker(Tracker):
 
             self.wandb = wandb
             run_dir.mkdir(parents=True, exist_ok=True)
-            self.run = wandb.init(project=project, name=run_name, config=flatten(params), dir=str(run_dir),
-                                  mode=self.mode, reinit="create_new",
-                                  settings=wandb.Settings(silent=True, console="off", x_disable_stats=True))
+            self.run = wandb.init(
+                project=project,
+                name=run_name,
+                config=flatten(params),
+                dir=str(run_dir),
+                mode=self.mode,
+                reinit="create_new",
+                settings=wandb.Settings(silent=True, console="off", x_disable_stats=True),
+            )
             self.active = True
         except Exception as exc:  # noqa: BLE001
             self._stop(exc)
@@ -333,7 +344,11 @@ def open_trackers(config: Any, run_name: str, params: Mapping[str, Any], folder:
         if name == "mlflow":
             opened.append(MlflowTracker(config.mlflow_experiment, run_name, params, config.mlflow_tracking_uri))
         elif name == "tensorboard":
-            log_dir = Path(config.tensorboard_dir).expanduser() / run_name if config.tensorboard_dir else folder / TENSORBOARD_DIR
+            log_dir = (
+                Path(config.tensorboard_dir).expanduser() / run_name
+                if config.tensorboard_dir
+                else folder / TENSORBOARD_DIR
+            )
             opened.append(TensorBoardTracker(log_dir, params))
         elif name == "wandb":
             opened.append(WandbTracker(config.wandb_project, run_name, params, folder / WANDB_DIR, config.wandb_mode))

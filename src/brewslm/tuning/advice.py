@@ -81,11 +81,16 @@ def training_facts(run_dir: str | Path) -> TrainingFacts | None:
         config = read_run_config(folder)
     except yaml.YAMLError:
         config = {}
-    return TrainingFacts(parameters=int(((record.get("parameters") or {}).get("total")) or 0),
-                         method=str(record.get("method") or config.get("method") or "lora"),
-                         epochs=float(metrics.get("epochs") or 0), train_seconds=float(metrics.get("train_seconds") or 0),
-                         metric=metric, mode=mode, curve=tuple(curve),
-                         learning_rate=config.get("learning_rate"))
+    return TrainingFacts(
+        parameters=int(((record.get("parameters") or {}).get("total")) or 0),
+        method=str(record.get("method") or config.get("method") or "lora"),
+        epochs=float(metrics.get("epochs") or 0),
+        train_seconds=float(metrics.get("train_seconds") or 0),
+        metric=metric,
+        mode=mode,
+        curve=tuple(curve),
+        learning_rate=config.get("learning_rate"),
+    )
 
 
 def curve_trend(curve: Sequence[tuple[float, float]], mode: str) -> str:
@@ -122,40 +127,62 @@ def next_steps(report: Mapping[str, Any], facts: TrainingFacts | None) -> list[s
     lift = entry["lift"]
     baseline_name = ((report.get("models") or {}).get("baseline") or {}).get("name") or "the baseline"
     tuned, baseline = entry.get("tuned"), entry.get("base")  # lift_vs_baseline's "base" is the baseline
-    numbers = (f" ({tuned:.3f} now, {baseline:.3f} for the baseline)"
-               if isinstance(tuned, (int, float)) and isinstance(baseline, (int, float)) else "")
-    gap = (f"trails {baseline_name} by {-lift:.3f} {headline}" if lift < 0 else
-           f"leads {baseline_name} by only {lift:.3f} {headline}, within the interval's noise")
-    lines = [f"The fine-tune {gap}{numbers}; to ship it, the lift's interval must clear 0. The steps below are "
-             "estimates from this run, not measured results."]
+    numbers = (
+        f" ({tuned:.3f} now, {baseline:.3f} for the baseline)"
+        if isinstance(tuned, (int, float)) and isinstance(baseline, (int, float))
+        else ""
+    )
+    gap = (
+        f"trails {baseline_name} by {-lift:.3f} {headline}"
+        if lift < 0
+        else f"leads {baseline_name} by only {lift:.3f} {headline}, within the interval's noise"
+    )
+    lines = [
+        f"The fine-tune {gap}{numbers}; to ship it, the lift's interval must clear 0. The steps below are "
+        "estimates from this run, not measured results."
+    ]
     if facts is None or facts.train_seconds <= 0 or facts.epochs <= 0:
-        lines.append("No finished training run to read: train with early_stopping.metric set to the headline "
-                     "metric, then compare again.")
+        lines.append(
+            "No finished training run to read: train with early_stopping.metric set to the headline "
+            "metric, then compare again."
+        )
         return lines
     per_epoch = facts.train_seconds / facts.epochs
     trend = curve_trend(facts.curve, facts.mode)
     points = ", ".join(f"epoch {e:g}: {v:.3f}" for e, v in facts.curve)
     watched = facts.metric or "the validation metric"
     if trend == "rising":
-        lines.append(f"Validation {watched} was still rising at the last evaluation ({points}): the model stopped "
-                     f"while learning. Cheapest next step: epochs={facts.epochs + MORE_EPOCHS:g} "
-                     f"(about {_minutes(per_epoch * MORE_EPOCHS)} more minutes of training at this run's "
-                     f"{_minutes(per_epoch)} minutes per epoch).")
+        lines.append(
+            f"Validation {watched} was still rising at the last evaluation ({points}): the model stopped "
+            f"while learning. Cheapest next step: epochs={facts.epochs + MORE_EPOCHS:g} "
+            f"(about {_minutes(per_epoch * MORE_EPOCHS)} more minutes of training at this run's "
+            f"{_minutes(per_epoch)} minutes per epoch)."
+        )
     elif trend in ("peaked", "flat"):
         lr = f" at learning rate {facts.learning_rate:g}" if facts.learning_rate else ""
-        lines.append(f"Validation {watched} {'peaked before the end' if trend == 'peaked' else 'stopped improving'} "
-                     f"({points}): more epochs of this model{lr} will not close the gap; search.enabled=true "
-                     "tries other learning rates, a larger model adds capacity.")
+        lines.append(
+            f"Validation {watched} {'peaked before the end' if trend == 'peaked' else 'stopped improving'} "
+            f"({points}): more epochs of this model{lr} will not close the gap; search.enabled=true "
+            "tries other learning rates, a larger model adds capacity."
+        )
     else:
-        lines.append("Training kept no validation curve of the headline metric: set "
-                     f"early_stopping.metric={headline} to see whether more epochs would help.")
-    larger = [m for m in sorted(CATALOG, key=lambda m: (m.parameters, m.id)) if m.parameters > facts.parameters * SIZE_MARGIN]
+        lines.append(
+            "Training kept no validation curve of the headline metric: set "
+            f"early_stopping.metric={headline} to see whether more epochs would help."
+        )
+    larger = [
+        m for m in sorted(CATALOG, key=lambda m: (m.parameters, m.id)) if m.parameters > facts.parameters * SIZE_MARGIN
+    ]
     if facts.parameters > 0 and larger:
         options = "; ".join(
             f"{m.id} ({m.parameters / 1e6:.0f}M, about {_minutes(per_epoch * m.parameters / facts.parameters * facts.epochs)}"
-            f" minutes for {facts.epochs:g} epochs here)" for m in larger[:LARGER_MODELS])
-        lines.append(f"Larger models, same recipe (base_model=<id or folder>; time scaled from this run's "
-                     f"{facts.parameters / 1e6:.0f}M parameters by parameter count): {options}.")
+            f" minutes for {facts.epochs:g} epochs here)"
+            for m in larger[:LARGER_MODELS]
+        )
+        lines.append(
+            f"Larger models, same recipe (base_model=<id or folder>; time scaled from this run's "
+            f"{facts.parameters / 1e6:.0f}M parameters by parameter count): {options}."
+        )
     return lines
 
 

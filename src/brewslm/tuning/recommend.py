@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from brewslm import workspace
-from brewslm.errors import ConfigError
 from brewslm.base_models import quiet_loading
 from brewslm.base_models.catalog import CATALOG, CatalogModel, lora_parameter_count
+from brewslm.errors import ConfigError
 from brewslm.training.memory import MemoryEstimate, available_memory, estimate_memory
 
 SPEED_CACHE_FILE = "machine_speed.json"
@@ -54,6 +54,7 @@ REPORT_GLOBS = ("runs/*/eval/*/report.json", "recipe-runs/*/eval/*/report.json")
 
 
 # --- the machine's speed -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MachineSpeed:
@@ -129,9 +130,13 @@ def calibrate_embedded(device: str, steps: int = 2, batch_rows: int = 2, seq_len
     return steps * batch_rows * seq_len / elapsed
 
 
-def machine_speed(device: str = "cpu", *, measure: bool = True,
-                  gflops_probe: Callable[[str], float] = probe_gflops,
-                  calibrate: Callable[[str], float] = calibrate_embedded) -> MachineSpeed:
+def machine_speed(
+    device: str = "cpu",
+    *,
+    measure: bool = True,
+    gflops_probe: Callable[[str], float] = probe_gflops,
+    calibrate: Callable[[str], float] = calibrate_embedded,
+) -> MachineSpeed:
     """This machine's speed, from the cache when this device name was measured before. With
     ``measure=False`` nothing slow runs: a cached efficiency is used if there is one, else the
     default, marked estimated."""
@@ -156,9 +161,13 @@ def machine_speed(device: str = "cpu", *, measure: bool = True,
     if measure:
         tokens_per_s = calibrate(device)
         flops_per_token = FLOPS_PER_PARAMETER["lora"] * _embedded().parameters
-        speed = replace(speed, efficiency=round(tokens_per_s * flops_per_token / (gflops * 1e9), 4),
-                        efficiency_source="measured", calibration_model=EMBEDDED_ID,
-                        calibration_tokens_per_s=round(tokens_per_s, 1))
+        speed = replace(
+            speed,
+            efficiency=round(tokens_per_s * flops_per_token / (gflops * 1e9), 4),
+            efficiency_source="measured",
+            calibration_model=EMBEDDED_ID,
+            calibration_tokens_per_s=round(tokens_per_s, 1),
+        )
     cache = cache if isinstance(cache, dict) else {}
     cache[key] = asdict(speed)
     try:
@@ -180,6 +189,7 @@ def check_device(device: str) -> None:
 
 # --- what each model costs -----------------------------------------------------------------------
 
+
 def _embedded() -> CatalogModel:
     return next(entry for entry in CATALOG if entry.id == EMBEDDED_ID)
 
@@ -198,15 +208,26 @@ def is_present_locally(entry: CatalogModel) -> bool:
         return False
 
 
-def memory_estimate(entry: CatalogModel, method: str, *, seq_len: int, batch_rows: int,
-                    compute_bytes: int = 4) -> MemoryEstimate:
+def memory_estimate(
+    entry: CatalogModel, method: str, *, seq_len: int, batch_rows: int, compute_bytes: int = 4
+) -> MemoryEstimate:
     """``training.memory.estimate_memory`` for a catalog model: fp32 weights (the training
     default; bf16 autocast keeps fp32 master weights), ``compute_bytes`` 4 (fp32) or 2 (bf16)."""
     trainable = entry.parameters if method == "full" else lora_parameter_count(entry, LORA_RANK)
     return estimate_memory(
-        total_params=entry.parameters, trainable_params=trainable, param_bytes=4, compute_bytes=compute_bytes,
-        layers=entry.layers, hidden=entry.hidden, heads=entry.heads, vocab=entry.vocab, batch_rows=batch_rows,
-        seq_len=seq_len, targets=batch_rows * seq_len, gradient_checkpointing=False, attention_scores=False,
+        total_params=entry.parameters,
+        trainable_params=trainable,
+        param_bytes=4,
+        compute_bytes=compute_bytes,
+        layers=entry.layers,
+        hidden=entry.hidden,
+        heads=entry.heads,
+        vocab=entry.vocab,
+        batch_rows=batch_rows,
+        seq_len=seq_len,
+        targets=batch_rows * seq_len,
+        gradient_checkpointing=False,
+        attention_scores=False,
     )
 
 
@@ -234,15 +255,30 @@ class ModelCosts:
 
 def model_costs(entry: CatalogModel, speed: MachineSpeed, *, seq_len: int, batch_rows: int) -> ModelCosts:
     memory = {
-        method: {precision: round(memory_estimate(entry, method, seq_len=seq_len, batch_rows=batch_rows,
-                                                  compute_bytes=size).total / 1024**3, 2)
-                 for precision, size in (("fp32", 4), ("bf16", 2))}
+        method: {
+            precision: round(
+                memory_estimate(entry, method, seq_len=seq_len, batch_rows=batch_rows, compute_bytes=size).total
+                / 1024**3,
+                2,
+            )
+            for precision, size in (("fp32", 4), ("bf16", 2))
+        }
         for method in ("lora", "full")
     }
     speeds = {method: tokens_per_second(entry, method, speed) for method in ("lora", "full")}
-    return ModelCosts(entry.id, entry.hub_id, entry.parameters, entry.max_context, entry.licence, entry.template,
-                      memory, {m: round(v[0], 1) for m, v in speeds.items()}, {m: v[1] for m, v in speeds.items()},
-                      is_present_locally(entry), entry.approximate)
+    return ModelCosts(
+        entry.id,
+        entry.hub_id,
+        entry.parameters,
+        entry.max_context,
+        entry.licence,
+        entry.template,
+        memory,
+        {m: round(v[0], 1) for m, v in speeds.items()},
+        {m: v[1] for m, v in speeds.items()},
+        is_present_locally(entry),
+        entry.approximate,
+    )
 
 
 def list_models(speed: MachineSpeed, *, seq_len: int = 512, batch_rows: int = 8) -> list[ModelCosts]:
@@ -250,6 +286,7 @@ def list_models(speed: MachineSpeed, *, seq_len: int = 512, batch_rows: int = 8)
 
 
 # --- the dataset ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DatasetFacts:
@@ -285,20 +322,41 @@ def dataset_facts(name: str, *, sample: int = 2000, max_seq_len: int = 1024) -> 
 
         tokenizer = AutoTokenizer.from_pretrained(base)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load the tokenizer of the default base model {base}: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(
+            f"cannot load the tokenizer of the default base model {base}: {str(exc).splitlines()[0]}"
+        ) from None
     class_field = "label" if setup.profile.id == "classification" else None  # as training balances classes
-    examples = load_examples(dataset.iter_records("train"), setup.profile, setup.context, tokenizer, max_seq_len,
-                             limit=sample, class_field=class_field)
+    examples = load_examples(
+        dataset.iter_records("train"),
+        setup.profile,
+        setup.context,
+        tokenizer,
+        max_seq_len,
+        limit=sample,
+        class_field=class_field,
+    )
     if len(examples) == 0:
-        raise ConfigError(f"no training example of dataset '{dataset.name}' could be rendered; check it with 'brewslm data audit'")
+        raise ConfigError(
+            f"no training example of dataset '{dataset.name}' could be rendered; check it with 'brewslm data audit'"
+        )
     lengths = examples.lengths
     labels = len(set(examples.classes)) if examples.classes else None
-    return DatasetFacts(dataset.name, dataset.version, setup.profile.id, rows, labels, len(examples),
-                        round(float(lengths.mean()), 1), int(np.percentile(lengths, 95)), int(lengths.max()),
-                        int(round(float(lengths.mean()) * rows)))
+    return DatasetFacts(
+        dataset.name,
+        dataset.version,
+        setup.profile.id,
+        rows,
+        labels,
+        len(examples),
+        round(float(lengths.mean()), 1),
+        int(np.percentile(lengths, 95)),
+        int(lengths.max()),
+        int(round(float(lengths.mean()) * rows)),
+    )
 
 
 # --- the probe and the choice --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ProbeCurve:
@@ -316,8 +374,9 @@ def probe_minutes(facts: DatasetFacts, speed: MachineSpeed) -> float:
     return tokens / tokens_s / 60
 
 
-def run_probe(dataset: str, *, steps: int = PROBE_STEPS, batch_size: int = PROBE_BATCH,
-              evals: int = PROBE_EVALS) -> ProbeCurve:
+def run_probe(
+    dataset: str, *, steps: int = PROBE_STEPS, batch_size: int = PROBE_BATCH, evals: int = PROBE_EVALS
+) -> ProbeCurve:
     """A short LoRA run of the default base model (the embedded SmolLM2, the smallest catalog model),
     evaluating the validation loss ``evals`` times on up to ``PROBE_EVAL_ROWS`` validation examples;
     its run folder is temporary."""
@@ -332,13 +391,23 @@ def run_probe(dataset: str, *, steps: int = PROBE_STEPS, batch_size: int = PROBE
             curve.append((int(event["step"]), float(event["eval_loss"])))
 
     with tempfile.TemporaryDirectory(prefix="brewslm-probe-") as folder:
-        config = load_config(None, dataset=dataset, overrides=[
-            f"max_steps={steps}", f"batch_size={batch_size}", f"eval_every={max(1, steps // evals)}",
-            f"max_eval_examples={PROBE_EVAL_ROWS}", f"output_dir={folder}/run"])
+        config = load_config(
+            None,
+            dataset=dataset,
+            overrides=[
+                f"max_steps={steps}",
+                f"batch_size={batch_size}",
+                f"eval_every={max(1, steps // evals)}",
+                f"max_eval_examples={PROBE_EVAL_ROWS}",
+                f"output_dir={folder}/run",
+            ],
+        )
         train(config, progress=watch)
     if len(curve) < 2:
-        raise ConfigError(f"the probe run on dataset '{dataset}' gave {len(curve)} validation losses; "
-                          "it needs a validation split (re-split the dataset) or run with --no-probe")
+        raise ConfigError(
+            f"the probe run on dataset '{dataset}' gave {len(curve)} validation losses; "
+            "it needs a validation split (re-split the dataset) or run with --no-probe"
+        )
     return ProbeCurve(EMBEDDED_ID, [s for s, _ in curve], [v for _, v in curve], steps * batch_size)
 
 
@@ -351,10 +420,14 @@ def epochs_needed(curve: ProbeCurve | None) -> tuple[float, str]:
     late = losses[len(losses) * 2 // 3 :]
     late_drop = late[0] - min(late)
     if total_drop <= 0 or late_drop <= PLATEAU_SHARE * total_drop:
-        return 1.0, (f"the probe's validation loss was flat by its last third ({late_drop:.3f} of a {max(total_drop, 0):.3f} "
-                     "drop): 1 epoch")
-    return DEFAULT_EPOCHS, (f"the probe's validation loss was still falling in its last third ({late_drop:.3f} of a "
-                            f"{total_drop:.3f} drop): {DEFAULT_EPOCHS:g} epochs")
+        return 1.0, (
+            f"the probe's validation loss was flat by its last third ({late_drop:.3f} of a {max(total_drop, 0):.3f} "
+            "drop): 1 epoch"
+        )
+    return DEFAULT_EPOCHS, (
+        f"the probe's validation loss was still falling in its last third ({late_drop:.3f} of a "
+        f"{total_drop:.3f} drop): {DEFAULT_EPOCHS:g} epochs"
+    )
 
 
 @dataclass(frozen=True)
@@ -374,9 +447,11 @@ class PastResult:
     def describe(self) -> str:
         low, high = self.lift_ci
         span = f" [{low:+.3f}, {high:+.3f}]" if low is not None and high is not None else ""
-        return (f"a fine-tune of {self.base_model} ({self.parameters / 1e6:.0f}M) {'beat' if self.beaten else 'did not beat'} "
-                f"{self.baseline}: {self.headline} {self.tuned:.3f} vs {self.baseline_value:.3f}, lift "
-                f"{self.tuned - self.baseline_value:+.3f}{span} ({self.report})")
+        return (
+            f"a fine-tune of {self.base_model} ({self.parameters / 1e6:.0f}M) {'beat' if self.beaten else 'did not beat'} "
+            f"{self.baseline}: {self.headline} {self.tuned:.3f} vs {self.baseline_value:.3f}, lift "
+            f"{self.tuned - self.baseline_value:+.3f}{span} ({self.report})"
+        )
 
 
 def past_results(dataset: str, home: Path | None = None) -> list[PastResult]:
@@ -388,7 +463,9 @@ def past_results(dataset: str, home: Path | None = None) -> list[PastResult]:
 
     root = Path(home) if home else workspace.home_dir()
     found = []
-    for path in sorted({p for pattern in REPORT_GLOBS for p in root.glob(pattern)}, key=lambda p: (p.stat().st_mtime, str(p))):
+    for path in sorted(
+        {p for pattern in REPORT_GLOBS for p in root.glob(pattern)}, key=lambda p: (p.stat().st_mtime, str(p))
+    ):
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
             tuned = (report.get("models") or {}).get("tuned") or {}
@@ -397,16 +474,31 @@ def past_results(dataset: str, home: Path | None = None) -> list[PastResult]:
             continue
         headline = report.get("headline")
         entry = (report.get("lift_vs_baseline") or {}).get(headline) or {}
-        parameters = ((record.get("parameters") or {}).get("total"))
-        if ((report.get("dataset") or {}).get("name") != dataset or tuned.get("kind") != "run" or not parameters
-                or entry.get("lift") is None or entry.get("tuned") is None or entry.get("base") is None):
+        parameters = (record.get("parameters") or {}).get("total")
+        if (
+            (report.get("dataset") or {}).get("name") != dataset
+            or tuned.get("kind") != "run"
+            or not parameters
+            or entry.get("lift") is None
+            or entry.get("tuned") is None
+            or entry.get("base") is None
+        ):
             continue
-        found.append(PastResult(
-            report=str(path), parameters=int(parameters),
-            base_model=str(((report.get("models") or {}).get("base") or {}).get("name") or record.get("base_model")),
-            baseline=str(((report.get("models") or {}).get("baseline") or {}).get("name") or "the baseline"),
-            headline=str(headline), tuned=float(entry["tuned"]), baseline_value=float(entry["base"]),
-            lift_ci=(entry.get("ci_low"), entry.get("ci_high")), beaten=baseline_verdict(report) is None))
+        found.append(
+            PastResult(
+                report=str(path),
+                parameters=int(parameters),
+                base_model=str(
+                    ((report.get("models") or {}).get("base") or {}).get("name") or record.get("base_model")
+                ),
+                baseline=str(((report.get("models") or {}).get("baseline") or {}).get("name") or "the baseline"),
+                headline=str(headline),
+                tuned=float(entry["tuned"]),
+                baseline_value=float(entry["base"]),
+                lift_ci=(entry.get("ci_low"), entry.get("ci_high")),
+                beaten=baseline_verdict(report) is None,
+            )
+        )
     return found
 
 
@@ -434,9 +526,17 @@ def ruled_out_below(past: list[PastResult]) -> tuple[int, PastResult | None]:
     return int(lost.parameters * SIZE_MARGIN), lost
 
 
-def recommend(facts: DatasetFacts, speed: MachineSpeed, *, budget_minutes: float, probe: ProbeCurve | None = None,
-              batch_rows: int = 8, available_bytes: int | None = None, notes: tuple[str, ...] = (),
-              past: list[PastResult] | tuple[PastResult, ...] = ()) -> Recommendation:
+def recommend(
+    facts: DatasetFacts,
+    speed: MachineSpeed,
+    *,
+    budget_minutes: float,
+    probe: ProbeCurve | None = None,
+    batch_rows: int = 8,
+    available_bytes: int | None = None,
+    notes: tuple[str, ...] = (),
+    past: list[PastResult] | tuple[PastResult, ...] = (),
+) -> Recommendation:
     """The smallest catalog model whose LoRA run of the needed epochs fits the budget and the
     memory, and that is not ruled out by a fine-tune of its size that did not beat the cheap
     baseline (``past``); deterministic for given inputs. ``notes`` join the reasons (e.g. why no
@@ -449,14 +549,23 @@ def recommend(facts: DatasetFacts, speed: MachineSpeed, *, budget_minutes: float
     for entry in sorted(CATALOG, key=lambda e: (e.parameters, e.id)):
         tokens_s, source = tokens_per_second(entry, "lora", speed)
         minutes = facts.tokens_per_epoch / tokens_s / 60
-        memory = memory_estimate(entry, "lora", seq_len=seq_len, batch_rows=batch_rows,
-                                 compute_bytes=2 if speed.device == "cuda" else 4).total
+        memory = memory_estimate(
+            entry, "lora", seq_len=seq_len, batch_rows=batch_rows, compute_bytes=2 if speed.device == "cuda" else 4
+        ).total
         fits_memory = available_bytes is None or memory <= available_bytes
-        candidates.append({"model": entry.id, "parameters": entry.parameters, "minutes_per_epoch": round(minutes, 1),
-                           "tokens_per_s": round(tokens_s, 1), "tokens_per_s_source": source,
-                           "memory_gib": round(memory / 1024**3, 2), "fits_memory": fits_memory,
-                           "fits_budget": fits_memory and minutes * epochs <= budget_minutes,
-                           "ruled_out": entry.parameters <= limit})
+        candidates.append(
+            {
+                "model": entry.id,
+                "parameters": entry.parameters,
+                "minutes_per_epoch": round(minutes, 1),
+                "tokens_per_s": round(tokens_s, 1),
+                "tokens_per_s_source": source,
+                "memory_gib": round(memory / 1024**3, 2),
+                "fits_memory": fits_memory,
+                "fits_budget": fits_memory and minutes * epochs <= budget_minutes,
+                "ruled_out": entry.parameters <= limit,
+            }
+        )
     chosen = next((c for c in candidates if c["fits_budget"] and not c["ruled_out"]), None)
     why = [
         f"dataset {facts.name} v{facts.version} ({facts.task_profile}): {facts.rows} training rows"
@@ -473,24 +582,43 @@ def recommend(facts: DatasetFacts, speed: MachineSpeed, *, budget_minutes: float
         why.append(f"probe ({probe.model}, {probe.examples_seen} examples): validation loss by step {points}")
     why += [f"evaluated before: {p.describe()}" for p in past]
     if lost is not None:
-        why.append(f"models of up to {limit / 1e6:.0f}M parameters are not expected to beat {lost.baseline} "
-                   f"({SIZE_MARGIN:g}x the {lost.parameters / 1e6:.0f}M fine-tune that did not)")
+        why.append(
+            f"models of up to {limit / 1e6:.0f}M parameters are not expected to beat {lost.baseline} "
+            f"({SIZE_MARGIN:g}x the {lost.parameters / 1e6:.0f}M fine-tune that did not)"
+        )
     elif not past:
-        why.append("no fine-tune of this dataset was evaluated against its cheap baseline yet: the smallest model "
-                   "that fits is the first to try; its evaluation report says whether the baseline wins")
+        why.append(
+            "no fine-tune of this dataset was evaluated against its cheap baseline yet: the smallest model "
+            "that fits is the first to try; its evaluation report says whether the baseline wins"
+        )
     if chosen is None:
         within = any(c["fits_budget"] for c in candidates)
-        why.append(f"no catalog model larger than the ones ruled out trains {epochs:g} epochs within "
-                   f"{budget_minutes:g} minutes; raise --budget, or ship the cheap baseline" if within else
-                   f"no catalog model trains {epochs:g} epochs within {budget_minutes:g} minutes; raise --budget, "
-                   "or train on a sample (max_train_examples) or fewer epochs")
+        why.append(
+            f"no catalog model larger than the ones ruled out trains {epochs:g} epochs within "
+            f"{budget_minutes:g} minutes; raise --budget, or ship the cheap baseline"
+            if within
+            else f"no catalog model trains {epochs:g} epochs within {budget_minutes:g} minutes; raise --budget, "
+            "or train on a sample (max_train_examples) or fewer epochs"
+        )
     else:
-        why.append(f"{chosen['model']} is the smallest model expected to train {epochs:g} epochs in "
-                   f"{chosen['minutes_per_epoch'] * epochs:.1f} of {budget_minutes:g} minutes"
-                   + (f" and larger than the {lost.parameters / 1e6:.0f}M fine-tune the baseline beat" if lost else ""))
+        why.append(
+            f"{chosen['model']} is the smallest model expected to train {epochs:g} epochs in "
+            f"{chosen['minutes_per_epoch'] * epochs:.1f} of {budget_minutes:g} minutes"
+            + (f" and larger than the {lost.parameters / 1e6:.0f}M fine-tune the baseline beat" if lost else "")
+        )
     entry = next((e for e in CATALOG if chosen and e.id == chosen["model"]), None)
-    return Recommendation(entry.id if entry else None, entry.hub_id if entry else None, epochs, budget_minutes,
-                          speed.device, why, facts, candidates, probe, past)
+    return Recommendation(
+        entry.id if entry else None,
+        entry.hub_id if entry else None,
+        epochs,
+        budget_minutes,
+        speed.device,
+        why,
+        facts,
+        candidates,
+        probe,
+        past,
+    )
 
 
 def parse_budget(text: str) -> float:
@@ -513,8 +641,25 @@ def available_bytes(device: str) -> int:
     return available_memory(torch.device(device))[0]
 
 
-__all__ = ["DatasetFacts", "MachineSpeed", "ModelCosts", "PastResult", "ProbeCurve", "Recommendation", "dataset_facts",
-           "epochs_needed", "list_models", "machine_speed", "memory_estimate", "model_costs", "parse_budget",
-           "past_results", "probe_gflops", "probe_minutes", "recommend", "ruled_out_below", "run_probe",
-           "tokens_per_second"]
-
+__all__ = [
+    "DatasetFacts",
+    "MachineSpeed",
+    "ModelCosts",
+    "PastResult",
+    "ProbeCurve",
+    "Recommendation",
+    "dataset_facts",
+    "epochs_needed",
+    "list_models",
+    "machine_speed",
+    "memory_estimate",
+    "model_costs",
+    "parse_budget",
+    "past_results",
+    "probe_gflops",
+    "probe_minutes",
+    "recommend",
+    "ruled_out_below",
+    "run_probe",
+    "tokens_per_second",
+]

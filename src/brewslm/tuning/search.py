@@ -85,25 +85,35 @@ class SearchResult:
     def summary(self) -> dict[str, Any]:
         """What ``search.json`` holds (JSON-able)."""
         return {
-            "metric": self.metric, "mode": self.mode, "rung_epochs": self.rung_epochs,
-            "trials": [asdict(t) for t in self.trials], "best": asdict(self.best),
-            "best_settings": {"learning_rate": self.best.learning_rate, "epochs": self.best.epochs,
-                              "best_epochs": self.best.best_epochs},
-            "stopped_by_budget": self.stopped_by_budget, "seconds": round(self.seconds, 3),
-            "model_run_dir": str(self.result.run_dir), "search_dir": str(self.search_dir), **self.extra,
+            "metric": self.metric,
+            "mode": self.mode,
+            "rung_epochs": self.rung_epochs,
+            "trials": [asdict(t) for t in self.trials],
+            "best": asdict(self.best),
+            "best_settings": {
+                "learning_rate": self.best.learning_rate,
+                "epochs": self.best.epochs,
+                "best_epochs": self.best.best_epochs,
+            },
+            "stopped_by_budget": self.stopped_by_budget,
+            "seconds": round(self.seconds, 3),
+            "model_run_dir": str(self.result.run_dir),
+            "search_dir": str(self.search_dir),
+            **self.extra,
         }
 
 
 def rung_epochs(max_epochs: float, candidates: int, eta: int) -> list[float]:
     """Epochs per rung, shortest first: ``max_epochs / eta**(R - k)`` for ``k = 0..R``."""
     rungs = 0
-    while eta ** rungs < candidates:
+    while eta**rungs < candidates:
         rungs += 1
     return [round(max_epochs / eta ** (rungs - k), 4) for k in range(rungs + 1)]
 
 
 def rank(trials: Sequence[Trial], mode: str) -> list[Trial]:
     """Best first; a trial without a finite metric last; ties keep candidate order."""
+
     def key(trial: Trial) -> tuple[int, float, int]:
         value = trial.metric
         if value is None or math.isnan(value):
@@ -117,9 +127,15 @@ def default_learning_rates(config: TrainConfig) -> list[float]:
     return list(DEFAULT_LEARNING_RATES["lora" if config.uses_lora else "full"])
 
 
-def search(config: TrainConfig, space: Mapping[str, Any] | None = None, budget_s: float | None = None, *,
-           progress: Progress | None = None, evaluator: ValidationEvaluator | None = None,
-           clock: Callable[[], float] = time.monotonic) -> SearchResult:
+def search(
+    config: TrainConfig,
+    space: Mapping[str, Any] | None = None,
+    budget_s: float | None = None,
+    *,
+    progress: Progress | None = None,
+    evaluator: ValidationEvaluator | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> SearchResult:
     """Successive halving over ``space`` (``{"learning_rates": [...], "max_epochs": x}``; unset keys
     come from ``config.search``, then the method's defaults) within ``budget_s`` seconds (unset:
     ``search.budget_minutes``). Bad settings are a one-line ``ConfigError`` before any training."""
@@ -127,19 +143,26 @@ def search(config: TrainConfig, space: Mapping[str, Any] | None = None, budget_s
     space = dict(space or {})
     unknown = sorted(set(space) - {"learning_rates", "max_epochs"})
     if unknown:
-        raise ConfigError(f"search space key {unknown[0]!r} is not searched; the space has learning_rates and max_epochs")
-    rates = [float(r) for r in (space.get("learning_rates") or settings.learning_rates or default_learning_rates(config))]
+        raise ConfigError(
+            f"search space key {unknown[0]!r} is not searched; the space has learning_rates and max_epochs"
+        )
+    rates = [
+        float(r) for r in (space.get("learning_rates") or settings.learning_rates or default_learning_rates(config))
+    ]
     max_epochs = float(space.get("max_epochs") or settings.max_epochs)
     budget = float(budget_s if budget_s is not None else settings.budget_minutes * 60)
     if config.max_steps is not None:
-        raise ConfigError("the search sets epochs per rung, and max_steps would override them; unset max_steps "
-                          "(search.max_epochs bounds the longest trial)")
+        raise ConfigError(
+            "the search sets epochs per rung, and max_steps would override them; unset max_steps "
+            "(search.max_epochs bounds the longest trial)"
+        )
     if config.resume:
         raise ConfigError("a search starts its trials from scratch; unset resume")
     emit = progress or (lambda event: None)
 
-    evaluator = evaluator or validation_evaluator(config, max_rows=settings.max_validation_rows,
-                                                  purpose="the hyper-parameter search")
+    evaluator = evaluator or validation_evaluator(
+        config, max_rows=settings.max_validation_rows, purpose="the hyper-parameter search"
+    )
     stopping = config.early_stopping
     metric = settings.metric or (stopping.metric if stopping.watches_task_metric else evaluator.headline)
     evaluator.check_metric(metric, "search.metric")
@@ -155,9 +178,14 @@ def search(config: TrainConfig, space: Mapping[str, Any] | None = None, budget_s
     survivors = list(range(len(rates)))
     seconds_per_epoch: list[float] = []
     stopped_by_budget = False
-    emit({"event": "info", "message": f"search: {len(rates)} learning rates {', '.join(f'{r:g}' for r in rates)}; "
-          f"rungs of {', '.join(f'{e:g}' for e in epochs_per_rung)} epochs; ranked by validation {metric} ({mode}); "
-          f"budget {budget:.0f} s -> {search_dir}"})
+    emit(
+        {
+            "event": "info",
+            "message": f"search: {len(rates)} learning rates {', '.join(f'{r:g}' for r in rates)}; "
+            f"rungs of {', '.join(f'{e:g}' for e in epochs_per_rung)} epochs; ranked by validation {metric} ({mode}); "
+            f"budget {budget:.0f} s -> {search_dir}",
+        }
+    )
     for rung, epochs in enumerate(epochs_per_rung):
         rung_trials: list[Trial] = []
         for position, candidate in enumerate(survivors):
@@ -166,8 +194,13 @@ def search(config: TrainConfig, space: Mapping[str, Any] | None = None, budget_s
                 estimate = epochs * sum(seconds_per_epoch) / len(seconds_per_epoch)
                 if elapsed + estimate > budget:
                     stopped_by_budget = True
-                    emit({"event": "info", "message": f"search: stopping, the next trial (~{estimate:.0f} s) would "
-                          f"pass the budget ({elapsed:.0f} of {budget:.0f} s used)"})
+                    emit(
+                        {
+                            "event": "info",
+                            "message": f"search: stopping, the next trial (~{estimate:.0f} s) would "
+                            f"pass the budget ({elapsed:.0f} of {budget:.0f} s used)",
+                        }
+                    )
                     break
             rate = rates[candidate]
             trial_config = _trial_config(config, search_dir, rung, candidate, rate, epochs, metric, mode)
@@ -180,9 +213,14 @@ def search(config: TrainConfig, space: Mapping[str, Any] | None = None, budget_s
             trials.append(trial)
             rung_trials.append(trial)
             shown = "-" if trial.metric is None else f"{trial.metric:.4f}"
-            emit({"event": "info", "message": f"search: rung {rung + 1}/{len(epochs_per_rung)}, trial "
-                  f"{position + 1}/{len(survivors)}: lr {rate:g} x {epochs:g} epochs -> {metric} {shown} "
-                  f"(best at {trial.best_epochs} epochs, {seconds:.0f} s)"})
+            emit(
+                {
+                    "event": "info",
+                    "message": f"search: rung {rung + 1}/{len(epochs_per_rung)}, trial "
+                    f"{position + 1}/{len(survivors)}: lr {rate:g} x {epochs:g} epochs -> {metric} {shown} "
+                    f"(best at {trial.best_epochs} epochs, {seconds:.0f} s)",
+                }
+            )
         if not rung_trials:
             break
         ranked = rank(rung_trials, mode)
@@ -195,22 +233,48 @@ def search(config: TrainConfig, space: Mapping[str, Any] | None = None, budget_s
     best = leader
     winner = results[trials.index(best)]
     best_config = _settings(config, best)
-    outcome = SearchResult(search_dir, metric, mode, trials, best, best_config, winner, epochs_per_rung,
-                           stopped_by_budget, clock() - started,
-                           {"learning_rates": rates, "max_epochs": max_epochs, "eta": settings.eta,
-                            "budget_s": budget, "validation_rows": len(evaluator.rows.records),
-                            "finished_at": now()})
+    outcome = SearchResult(
+        search_dir,
+        metric,
+        mode,
+        trials,
+        best,
+        best_config,
+        winner,
+        epochs_per_rung,
+        stopped_by_budget,
+        clock() - started,
+        {
+            "learning_rates": rates,
+            "max_epochs": max_epochs,
+            "eta": settings.eta,
+            "budget_s": budget,
+            "validation_rows": len(evaluator.rows.records),
+            "finished_at": now(),
+        },
+    )
     _write(outcome)
-    emit({"event": "info", "message": f"search: best lr {best.learning_rate:g}, {best.epochs:g} epochs (best at "
-          f"{best.best_epochs} epochs): {metric} {best.metric} -> model {winner.run_dir}"})
+    emit(
+        {
+            "event": "info",
+            "message": f"search: best lr {best.learning_rate:g}, {best.epochs:g} epochs (best at "
+            f"{best.best_epochs} epochs): {metric} {best.metric} -> model {winner.run_dir}",
+        }
+    )
     return outcome
 
 
-def _trial_config(config: TrainConfig, search_dir: Path, rung: int, candidate: int, rate: float, epochs: float,
-                  metric: str, mode: str) -> TrainConfig:
+def _trial_config(
+    config: TrainConfig, search_dir: Path, rung: int, candidate: int, rate: float, epochs: float, metric: str, mode: str
+) -> TrainConfig:
     data = config.to_dict()
-    data.update(learning_rate=rate, epochs=epochs, max_steps=None, run_name=None,
-                output_dir=str(search_dir / TRIALS_DIR / f"rung{rung}-{candidate:02d}-lr{rate:g}"))
+    data.update(
+        learning_rate=rate,
+        epochs=epochs,
+        max_steps=None,
+        run_name=None,
+        output_dir=str(search_dir / TRIALS_DIR / f"rung{rung}-{candidate:02d}-lr{rate:g}"),
+    )
     data["early_stopping"] = {**data["early_stopping"], "metric": metric, "mode": mode}
     data["search"] = {**data["search"], "enabled": False}
     return build_config(data)
@@ -229,12 +293,22 @@ def _trial(rung: int, candidate: int, rate: float, epochs: float, result: TrainR
     value = best.get("value")
     step = best.get("step")
     best_epochs = round(step / result.steps * result.epochs, 4) if step and result.steps else None
-    return Trial(rung, candidate, rate, epochs, None if value is None or math.isnan(value) else float(value),
-                 best_epochs, step, round(seconds, 3), str(result.run_dir))
+    return Trial(
+        rung,
+        candidate,
+        rate,
+        epochs,
+        None if value is None or math.isnan(value) else float(value),
+        best_epochs,
+        step,
+        round(seconds, 3),
+        str(result.run_dir),
+    )
 
 
 def _trial_events(emit: Progress) -> Progress:
     """A trial's events without the per-step lines (a search runs many trials)."""
+
     def forward(event: dict[str, Any]) -> None:
         if event.get("event") != "step":
             emit(event)
@@ -269,7 +343,9 @@ def plot_search(trials: Sequence[Trial], metric: str, path: Path) -> Path | None
     return Path(path)
 
 
-def train_as_configured(config: TrainConfig, progress: Progress | None = None) -> tuple[TrainResult, dict[str, Any] | None]:
+def train_as_configured(
+    config: TrainConfig, progress: Progress | None = None
+) -> tuple[TrainResult, dict[str, Any] | None]:
     """What ``brewslm train`` and a recipe's train stage run: the search when ``search.enabled``
     (the winner's run and the search summary), else one run, with its task evaluator when early
     stopping watches a task metric."""

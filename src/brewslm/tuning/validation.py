@@ -49,8 +49,9 @@ class ValidationEvaluator:
         loaded = LoadedModel(_CANDIDATE, model, tokenizer)
         predicted = predict(self.handler, self.strategy, loaded, self.rows, self.eval_config, label="candidate")
         scored = score_all(self.handler, self.rows.records, [p.prediction for p in predicted])
-        summary = statistics(self.handler, scored, self.rows.subtasks, samples=0, confidence=0.95,
-                             seed=self.eval_config.seed)
+        summary = statistics(
+            self.handler, scored, self.rows.subtasks, samples=0, confidence=0.95, seed=self.eval_config.seed
+        )
         return _numbers(summary["metrics"])
 
     @property
@@ -61,16 +62,22 @@ class ValidationEvaluator:
         """The metrics this task reports (read off a gold prediction of one row: no model needed)."""
         record = self.rows.records[0]
         scored = score_all(self.handler, [record], [self.handler.gold(record)])
-        return sorted(_numbers(statistics(self.handler, scored, [None], samples=0, confidence=0.95, seed=0)["metrics"],
-                               keep_undefined=True))
+        return sorted(
+            _numbers(
+                statistics(self.handler, scored, [None], samples=0, confidence=0.95, seed=0)["metrics"],
+                keep_undefined=True,
+            )
+        )
 
     def check_metric(self, name: str, option: str) -> None:
         if name == EVAL_LOSS:
             return
         names = self.metric_names()
         if name not in names:
-            raise ConfigError(f"option '{option}' is {name!r}, which {self.handler.task} validation does not report; "
-                              f"use eval_loss or one of: {', '.join(names)}")
+            raise ConfigError(
+                f"option '{option}' is {name!r}, which {self.handler.task} validation does not report; "
+                f"use eval_loss or one of: {', '.join(names)}"
+            )
 
     def mode(self, name: str) -> str:
         """min or max for ``name``: the handler's own list of lower-is-better metrics, else the name's hint."""
@@ -89,37 +96,52 @@ def _numbers(metrics: Mapping[str, Any], *, keep_undefined: bool = False) -> dic
     return out
 
 
-def validation_evaluator(config: TrainConfig, *, max_rows: int | None = None,
-                         purpose: str = "a task metric") -> ValidationEvaluator:
+def validation_evaluator(
+    config: TrainConfig, *, max_rows: int | None = None, purpose: str = "a task metric"
+) -> ValidationEvaluator:
     """The evaluator of ``config``'s dataset on its validation split, on a seeded sample of at most
     ``max_rows`` rows; an empty split is a ``ConfigError`` saying ``purpose`` needs it."""
     dataset = open_training_dataset(config)
     if next(iter(dataset.iter_records(VALIDATION_SPLIT)), None) is None:
-        raise ConfigError(f"{purpose} needs validation data, and dataset '{dataset.name}' v{dataset.version} has an "
-                          "empty validation split; import validation rows or re-split the dataset")
+        raise ConfigError(
+            f"{purpose} needs validation data, and dataset '{dataset.name}' v{dataset.version} has an "
+            "empty validation split; import validation rows or re-split the dataset"
+        )
     profile = get_task_profile(dataset.task_profile)
     context = RenderContext.from_manifest(dataset.manifest)  # what training renders with (loop.preflight)
-    handler = get_eval_handler(profile.id, scoring_mode_of(dataset.manifest, context), context=context,
-                               manifest=dataset.manifest)
+    handler = get_eval_handler(
+        profile.id, scoring_mode_of(dataset.manifest, context), context=context, manifest=dataset.manifest
+    )
     rows = load_rows(dataset, VALIDATION_SPLIT, profile, context, max_examples=max_rows, seed=config.seed)
-    eval_config = EvalConfig(model=_CANDIDATE.spec, dataset=config.dataset, split=VALIDATION_SPLIT,
-                             batch_size=config.eval_batch_size or config.batch_size, max_seq_len=config.max_seq_len,
-                             seed=config.seed, bootstrap_samples=0, device=config.device)
+    eval_config = EvalConfig(
+        model=_CANDIDATE.spec,
+        dataset=config.dataset,
+        split=VALIDATION_SPLIT,
+        batch_size=config.eval_batch_size or config.batch_size,
+        max_seq_len=config.max_seq_len,
+        seed=config.seed,
+        bootstrap_samples=0,
+        device=config.device,
+    )
     return ValidationEvaluator(handler, handler.strategy, rows, eval_config)
 
 
-def with_task_metric(config: TrainConfig, *, max_rows: int | None = None) -> tuple[TrainConfig, ValidationEvaluator | None]:
+def with_task_metric(
+    config: TrainConfig, *, max_rows: int | None = None
+) -> tuple[TrainConfig, ValidationEvaluator | None]:
     """``config`` ready for ``train``: when early stopping watches a task metric, its evaluator (the
     metric checked, ``early_stopping.mode`` set from the handler when unset); else no evaluator."""
     stopping = config.early_stopping
     if not stopping.watches_task_metric:
         return config, None
-    evaluator = validation_evaluator(config, max_rows=max_rows or config.max_eval_examples,
-                                     purpose=f"early stopping on {stopping.metric}")
+    evaluator = validation_evaluator(
+        config, max_rows=max_rows or config.max_eval_examples, purpose=f"early stopping on {stopping.metric}"
+    )
     evaluator.check_metric(stopping.metric, "early_stopping.metric")
     if stopping.mode is None:
-        config = config.model_copy(update={"early_stopping": stopping.model_copy(
-            update={"mode": evaluator.mode(stopping.metric)})})
+        config = config.model_copy(
+            update={"early_stopping": stopping.model_copy(update={"mode": evaluator.mode(stopping.metric)})}
+        )
     return config, evaluator
 
 

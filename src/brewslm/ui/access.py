@@ -75,6 +75,7 @@ class BodyTooLarge(HTTPException):
 
 # --- the API key ---------------------------------------------------------------------------------
 
+
 def session_token(api_key: str) -> str:
     """What the session cookie holds: derived from the key, so the cookie never carries the key."""
     return hmac.new(api_key.encode(), b"brewslm-ui-session", hashlib.sha256).hexdigest()
@@ -91,6 +92,7 @@ def is_authenticated(request: Request, settings: UISettings) -> bool:
 
 # --- host and origin -----------------------------------------------------------------------------
 
+
 def _hostname(netloc: str) -> str:
     return (urlsplit(f"//{netloc}").hostname or "").lower()
 
@@ -101,8 +103,10 @@ def check_host(request: Request, settings: UISettings) -> None:
         return
     host = _hostname(request.headers.get("host", ""))
     if host not in {h.lower().strip("[]") for h in trusted}:
-        raise Forbidden(f"this server does not answer to host '{host or '(none)'}'; open it as "
-                        f"http://{trusted[0]}:{settings.port}/ or start it with --host")
+        raise Forbidden(
+            f"this server does not answer to host '{host or '(none)'}'; open it as "
+            f"http://{trusted[0]}:{settings.port}/ or start it with --host"
+        )
 
 
 def check_same_origin(request: Request) -> None:
@@ -117,6 +121,7 @@ def check_same_origin(request: Request) -> None:
 
 
 # --- locators ------------------------------------------------------------------------------------
+
 
 def _inside(path: Path, roots: list[Path]) -> bool:
     real = Path(os.path.realpath(path))
@@ -150,9 +155,11 @@ def _in_roots(path: str | Path, roots: list[Path], *, what: str, may: str, inste
     else a one-line ``ConfigError`` saying what the UI ``may`` do there and what to do ``instead``."""
     candidate = _absolute(path)
     if not _inside(candidate, roots):
-        raise ConfigError(f"{what} {_shown(candidate)} is outside the folders this UI may {may} "
-                          f"({', '.join(str(r) for r in roots)}); {instead}, or restart "
-                          "'brewslm ui' with --allow-root DIR")
+        raise ConfigError(
+            f"{what} {_shown(candidate)} is outside the folders this UI may {may} "
+            f"({', '.join(str(r) for r in roots)}); {instead}, or restart "
+            "'brewslm ui' with --allow-root DIR"
+        )
     return candidate
 
 
@@ -163,6 +170,7 @@ def check_path(path: str | Path, settings: UISettings, *, what: str = "file") ->
 
 
 # --- where a request may make the UI write ---------------------------------------------------------
+
 
 def writable_roots(settings: UISettings) -> list[Path]:
     """The allowed roots plus the workspace, where runs and reports go by default."""
@@ -190,8 +198,10 @@ def check_output_path(path: str | Path, settings: UISettings, *, what: str = "ou
     candidate = _in_roots(path, writable_roots(settings), what=what, may="write", instead="pick a folder inside them")
     for folder, name in never_written(settings):
         if _inside(candidate, [folder]):
-            raise ConfigError(f"{what} {_shown(candidate)} is inside {name} ({os.path.realpath(folder)}), which this UI "
-                              "never writes into; pick another folder")
+            raise ConfigError(
+                f"{what} {_shown(candidate)} is inside {name} ({os.path.realpath(folder)}), which this UI "
+                "never writes into; pick another folder"
+            )
     return candidate
 
 
@@ -256,8 +266,10 @@ async def save_upload(upload: Any, settings: UISettings) -> Path:
 
 
 def too_large_message(settings: UISettings) -> str:
-    return (f"the upload is larger than the limit of {settings.max_upload_bytes / 1e6:g} MB; "
-            "import a file that large by locator (jsonl:/path/to/file) instead")
+    return (
+        f"the upload is larger than the limit of {settings.max_upload_bytes / 1e6:g} MB; "
+        "import a file that large by locator (jsonl:/path/to/file) instead"
+    )
 
 
 class BodyLimit:

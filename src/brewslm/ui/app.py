@@ -62,8 +62,8 @@ PAGES: list[tuple[str, str, str]] = [
 SECURITY_HEADERS = {
     # no inline or foreign script: an escaped-but-missed row still cannot run; htmx needs eval for hx-on
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                               "script-src 'self' 'unsafe-eval'; frame-ancestors 'none'; base-uri 'none'; "
-                               "form-action 'self'",
+    "script-src 'self' 'unsafe-eval'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -97,6 +97,7 @@ templates.env.filters["duration"] = _duration
 
 # --- request helpers -----------------------------------------------------------------------------
 
+
 def current_settings(request: Request) -> UISettings:
     """The settings of the UI serving this request (bound by ``ui_router``)."""
     settings = getattr(request.state, "ui_settings", None)
@@ -120,12 +121,20 @@ def require_access(request: Request) -> None:
     """Dependency on every UI page and action: ``guard_request``, then the API key when set."""
     guard_request(request)
     if not is_authenticated(request, current_settings(request)):
-        raise AccessDenied("this BrewSLM UI needs its API key (BREWSLM_API_KEY): log in, or send "
-                           "'Authorization: Bearer <key>'")
+        raise AccessDenied(
+            "this BrewSLM UI needs its API key (BREWSLM_API_KEY): log in, or send 'Authorization: Bearer <key>'"
+        )
 
 
-def render(request: Request, name: str, *, status_code: int = 200, headers: dict[str, str] | None = None,
-           settings: UISettings | None = None, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    settings: UISettings | None = None,
+    **context: Any,
+) -> HTMLResponse:
     """Render template ``name`` with the page's context plus: ``request``, ``settings``, ``nav``
     (title, path, active) tabs, ``layout`` (full page or fragment), ``auth`` (a key is set),
     ``signed_in`` (a key is set and this request carries it)."""
@@ -150,8 +159,9 @@ def render(request: Request, name: str, *, status_code: int = 200, headers: dict
 
 def error_page(request: Request, message: str, status_code: int, settings: UISettings | None = None) -> HTMLResponse:
     """One line of what went wrong, as a page (or a fragment in the htmx target)."""
-    return render(request, "error.html", status_code=status_code, settings=settings, message=message,
-                  status=status_code)
+    return render(
+        request, "error.html", status_code=status_code, settings=settings, message=message, status=status_code
+    )
 
 
 def _mounted_pages() -> list[tuple[ModuleType, str, str]]:
@@ -172,6 +182,7 @@ def _local_next(value: str | None) -> str:
 
 
 # --- routes --------------------------------------------------------------------------------------
+
 
 def load_pages() -> list[tuple[ModuleType, str, str]]:
     """The page modules of ``PAGES`` (each defines ``router``) that exist; an error inside a page
@@ -227,11 +238,22 @@ def _public_routes() -> APIRouter:
             return RedirectResponse(_local_next(next), status_code=303)
         if not key_matches(settings.api_key, api_key):
             await asyncio.sleep(LOGIN_FAILURE_DELAY_S)
-            return render(request, "login.html", status_code=401, next=_local_next(next),
-                          failed="Wrong key: that is not the BREWSLM_API_KEY this server was started with.")
+            return render(
+                request,
+                "login.html",
+                status_code=401,
+                next=_local_next(next),
+                failed="Wrong key: that is not the BREWSLM_API_KEY this server was started with.",
+            )
         response = RedirectResponse(_local_next(next), status_code=303)
-        response.set_cookie(SESSION_COOKIE, session_token(settings.api_key), httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https", path="/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_token(settings.api_key),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
         return response
 
     @router.post("/logout", include_in_schema=False)
@@ -253,8 +275,9 @@ def _job_routes() -> APIRouter:
 
     @router.get("/jobs", include_in_schema=False)
     def job_list(request: Request, kind: str | None = None) -> HTMLResponse:
-        return render(request, "jobs.html", jobs=jobs.list_jobs(kind=kind or None), kinds=list(jobs.JOB_KINDS),
-                      kind=kind or "")
+        return render(
+            request, "jobs.html", jobs=jobs.list_jobs(kind=kind or None), kinds=list(jobs.JOB_KINDS), kind=kind or ""
+        )
 
     @router.get("/jobs/{job_id}", include_in_schema=False)
     def job_view(request: Request, job_id: int) -> HTMLResponse:
@@ -277,6 +300,7 @@ def _job_routes() -> APIRouter:
 
 # --- the app -------------------------------------------------------------------------------------
 
+
 def mount_ui(app: FastAPI, settings: UISettings) -> FastAPI:
     """Serve the UI from ``app`` under /: its routes, its error pages, the body-size limit; and
     settle jobs whose workers died while no server was running."""
@@ -289,8 +313,14 @@ def mount_ui(app: FastAPI, settings: UISettings) -> FastAPI:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             login = f"/login?next={quote(_local_next(target))}"
             if request.headers.get("hx-request"):  # htmx follows this header to a full-page login
-                return render(request, "login.html", status_code=401, settings=settings, next=_local_next(target),
-                              headers={"HX-Redirect": login})
+                return render(
+                    request,
+                    "login.html",
+                    status_code=401,
+                    settings=settings,
+                    next=_local_next(target),
+                    headers={"HX-Redirect": login},
+                )
             if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
                 return RedirectResponse(login, status_code=303)  # a person opening a page: the login form
             return render(request, "login.html", status_code=401, settings=settings, next=_local_next(target))
@@ -331,6 +361,18 @@ def create_playground_app(models: Any, server_settings: Any, settings: UISetting
 
 
 __all__ = [
-    "PAGES", "UISettings", "create_playground_app", "create_ui_app", "current_settings", "error_page", "guard_request", "is_htmx", "load_pages",
-    "mount_ui", "render", "require_access", "templates", "ui_router",
+    "PAGES",
+    "UISettings",
+    "create_playground_app",
+    "create_ui_app",
+    "current_settings",
+    "error_page",
+    "guard_request",
+    "is_htmx",
+    "load_pages",
+    "mount_ui",
+    "render",
+    "require_access",
+    "templates",
+    "ui_router",
 ]

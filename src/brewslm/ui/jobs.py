@@ -46,7 +46,13 @@ from brewslm.storage.tables import Job, utcnow
 from brewslm.workspace import home_dir
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
-    "queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
 KILL_AFTER_S = 10.0  # a second cancel this long after the first kills a worker that did not stop
@@ -108,21 +114,45 @@ class JobInfo:
         def iso(value: datetime | None) -> str | None:
             return value.isoformat() if value else None
 
-        return {"id": self.id, "kind": self.kind, "params": dict(self.params), "status": self.status,
-                "active": self.active, "progress": dict(self.progress), "result": self.result, "error": self.error,
-                "pid": self.pid, "actor": self.actor, "created_at": iso(self.created_at),
-                "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
-                "cancel_requested_at": iso(self.cancel_requested_at), "log_path": str(self.log_path)}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "params": dict(self.params),
+            "status": self.status,
+            "active": self.active,
+            "progress": dict(self.progress),
+            "result": self.result,
+            "error": self.error,
+            "pid": self.pid,
+            "actor": self.actor,
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "cancel_requested_at": iso(self.cancel_requested_at),
+            "log_path": str(self.log_path),
+        }
 
     @classmethod
     def from_row(cls, row: Job) -> "JobInfo":
-        return cls(id=row.id, kind=row.kind, params=dict(row.params or {}), status=row.status,
-                   progress=dict(row.progress or {}), result=row.result, error=row.error, pid=row.pid,
-                   actor=row.actor, created_at=row.created_at, started_at=row.started_at,
-                   finished_at=row.finished_at, cancel_requested_at=row.cancel_requested_at)
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            params=dict(row.params or {}),
+            status=row.status,
+            progress=dict(row.progress or {}),
+            result=row.result,
+            error=row.error,
+            pid=row.pid,
+            actor=row.actor,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            cancel_requested_at=row.cancel_requested_at,
+        )
 
 
 # --- the job kinds -------------------------------------------------------------------------------
+
 
 def _jsonable(value: Any) -> Any:
     from brewslm.output import to_jsonable
@@ -155,10 +185,15 @@ def introspect_job(params: dict[str, Any], progress: "JobProgress") -> dict[str,
     from brewslm.introspection import introspect
 
     locator = _required(params, "locator")
-    progress.update(message=f"introspecting {locator}" + (" with the teacher model" if params.get("llm_assist") else ""),
-                    force=True)
-    result = introspect(locator, sample_size=int(params.get("sample_size") or 2000),
-                        llm_assist=params.get("llm_assist"), teacher=params.get("teacher"))
+    progress.update(
+        message=f"introspecting {locator}" + (" with the teacher model" if params.get("llm_assist") else ""), force=True
+    )
+    result = introspect(
+        locator,
+        sample_size=int(params.get("sample_size") or 2000),
+        llm_assist=params.get("llm_assist"),
+        teacher=params.get("teacher"),
+    )
     return _jsonable(result)
 
 
@@ -180,14 +215,29 @@ def _train_events(progress: "JobProgress") -> Callable[[dict[str, Any]], None]:
     def on_event(event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "start":
-            progress.update(done=0, total=event.get("total_steps"), unit="steps", run_dir=event.get("run_dir"),
-                            message=f"training on {event.get('examples')} examples ({event.get('device')})", force=True)
+            progress.update(
+                done=0,
+                total=event.get("total_steps"),
+                unit="steps",
+                run_dir=event.get("run_dir"),
+                message=f"training on {event.get('examples')} examples ({event.get('device')})",
+                force=True,
+            )
         elif kind == "step":
-            progress.update(done=event.get("step"), total=event.get("total_steps"), loss=event.get("loss"),
-                            tokens_per_s=event.get("tokens_per_s"), eta_s=event.get("eta_s"), epoch=event.get("epoch"))
+            progress.update(
+                done=event.get("step"),
+                total=event.get("total_steps"),
+                loss=event.get("loss"),
+                tokens_per_s=event.get("tokens_per_s"),
+                eta_s=event.get("eta_s"),
+                epoch=event.get("epoch"),
+            )
         elif kind == "eval":
-            progress.update(eval_loss=event.get("eval_loss"), message=f"validation loss {event.get('eval_loss'):.4f} "
-                            f"at step {event.get('step')}", force=True)
+            progress.update(
+                eval_loss=event.get("eval_loss"),
+                message=f"validation loss {event.get('eval_loss'):.4f} at step {event.get('step')}",
+                force=True,
+            )
         elif kind == "info":
             progress.update(message=event.get("message"), force=True)
         elif kind == "end":
@@ -205,15 +255,27 @@ def eval_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("event") == "predict":
-            progress.update(done=event.get("done"), total=event.get("total"), unit="examples",
-                            eta_s=event.get("eta_s"), message=f"{event.get('model')}: {event.get('phase')}")
+            progress.update(
+                done=event.get("done"),
+                total=event.get("total"),
+                unit="examples",
+                eta_s=event.get("eta_s"),
+                message=f"{event.get('model')}: {event.get('phase')}",
+            )
         elif event.get("message"):
             progress.update(message=event["message"], force=True)
 
     result = evaluate(config, progress=on_event)
     report = result.report
-    return _jsonable({"out_dir": result.out_dir, "files": result.paths, "passed": result.passed,
-                      "headline": report.get("headline"), "metrics": report.get("metrics")})
+    return _jsonable(
+        {
+            "out_dir": result.out_dir,
+            "files": result.paths,
+            "passed": result.passed,
+            "headline": report.get("headline"),
+            "metrics": report.get("metrics"),
+        }
+    )
 
 
 JOB_KINDS: dict[str, Callable[[dict[str, Any], "JobProgress"], dict[str, Any]]] = {
@@ -234,6 +296,7 @@ def _required(params: dict[str, Any], key: str) -> str:
 
 # --- progress ------------------------------------------------------------------------------------
 
+
 class JobProgress:
     """What a job kind reports as it goes: ``update(done=, total=, unit=, message=, **extra)``.
 
@@ -242,7 +305,9 @@ class JobProgress:
     most every ``interval`` seconds; ``force=True`` writes now (starts, phase changes, the end).
     """
 
-    def __init__(self, job_id: int, *, interval: float = PROGRESS_INTERVAL_S, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, job_id: int, *, interval: float = PROGRESS_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ):
         self.job_id = job_id
         self.interval = interval
         self.clock = clock
@@ -251,16 +316,19 @@ class JobProgress:
         self._written_at: float | None = None
         self._dirty = False
 
-    def update(self, done: float | None = None, total: float | None = None, *, force: bool = False,
-               **fields: Any) -> None:
+    def update(
+        self, done: float | None = None, total: float | None = None, *, force: bool = False, **fields: Any
+    ) -> None:
         if done is not None:
             self.state["done"] = done
         if total is not None:
             self.state["total"] = total
         self.state.update({k: v for k, v in fields.items() if v is not None})
         if done is not None:
-            self._estimate(given_eta="eta_s" in fields and fields["eta_s"] is not None,
-                           given_rate="rate" in fields and fields["rate"] is not None)
+            self._estimate(
+                given_eta="eta_s" in fields and fields["eta_s"] is not None,
+                given_rate="rate" in fields and fields["rate"] is not None,
+            )
         self._dirty = True
         now = self.clock()
         if force or self._written_at is None or now - self._written_at >= self.interval:
@@ -302,8 +370,9 @@ def submit_job(kind: str, params: dict[str, Any] | None = None, *, actor: str | 
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"job parameters must be JSON ({exc}); pass strings, numbers, lists and objects") from None
     with session_scope() as session:
-        row = Job(kind=kind, params=params, status=QUEUED, progress={}, actor=actor or default_actor(),
-                  created_at=utcnow())
+        row = Job(
+            kind=kind, params=params, status=QUEUED, progress={}, actor=actor or default_actor(), created_at=utcnow()
+        )
         session.add(row)
         session.flush()
         job_id = row.id
@@ -322,7 +391,9 @@ def _start_worker(job_id: int) -> subprocess.Popen:
     try:
         return subprocess.Popen(
             [sys.executable, "-m", WORKER_MODULE, str(job_id)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: survives the server, cancelled as a group
             close_fds=True,
         )
@@ -369,7 +440,9 @@ def cancel_job(job_id: int) -> JobInfo:
         _set_fields(job_id, cancel_requested_at=now)
     _signal_group(job.pid, signal.SIGKILL if overdue else signal.SIGTERM)
     if overdue:
-        mark_finished(job_id, CANCELLED, error=f"killed: the worker did not stop within {KILL_AFTER_S:.0f} s of the cancel")
+        mark_finished(
+            job_id, CANCELLED, error=f"killed: the worker did not stop within {KILL_AFTER_S:.0f} s of the cancel"
+        )
     return get_job(job_id)
 
 
@@ -393,6 +466,7 @@ def recover_jobs() -> list[int]:
 
 
 # --- process bookkeeping -------------------------------------------------------------------------
+
 
 def worker_alive(pid: int, job_id: int) -> bool:
     """Is ``pid`` still the worker of ``job_id``? (a dead worker's pid may belong to anyone by now)"""
@@ -429,9 +503,12 @@ def _settle_orphans(job_id: int | None = None) -> list[int]:
         if worker_alive(pid, jid):
             continue
         status = CANCELLED if cancel_requested else INTERRUPTED
-        why = ("cancelled" if cancel_requested else
-               f"interrupted: its worker process {pid} ended without reporting (killed, crashed or the machine "
-               f"restarted); see {job_log_path(jid)}")
+        why = (
+            "cancelled"
+            if cancel_requested
+            else f"interrupted: its worker process {pid} ended without reporting (killed, crashed or the machine "
+            f"restarted); see {job_log_path(jid)}"
+        )
         if mark_finished(jid, status, error=why):
             settled.append(jid)
     return settled
@@ -456,13 +533,37 @@ def mark_finished(job_id: int, status: str, *, error: str | None = None, result:
 def claim_job(job_id: int, pid: int) -> bool:
     """queued -> running, by the worker itself; False when the job is no longer queued."""
     with session_scope() as session:
-        changed = session.execute(update(Job).where(Job.id == job_id, Job.status == QUEUED)
-                                  .values(status=RUNNING, pid=pid, started_at=utcnow()))
+        changed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == QUEUED)
+            .values(status=RUNNING, pid=pid, started_at=utcnow())
+        )
         return bool(changed.rowcount)
 
 
 __all__ = [
-    "ACTIVE", "CANCELLED", "FAILED", "FINISHED", "INTERRUPTED", "JOB_KINDS", "JobInfo", "JobProgress", "NoSuchJob", "QUEUED",
-    "RUNNING", "SUCCEEDED", "cancel_job", "claim_job", "get_job", "job_log_path", "jobs_dir", "list_jobs", "log_tail", "mark_finished", "recover_jobs",
-    "submit_job", "wait_for_job", "worker_alive",
+    "ACTIVE",
+    "CANCELLED",
+    "FAILED",
+    "FINISHED",
+    "INTERRUPTED",
+    "JOB_KINDS",
+    "JobInfo",
+    "JobProgress",
+    "NoSuchJob",
+    "QUEUED",
+    "RUNNING",
+    "SUCCEEDED",
+    "cancel_job",
+    "claim_job",
+    "get_job",
+    "job_log_path",
+    "jobs_dir",
+    "list_jobs",
+    "log_tail",
+    "mark_finished",
+    "recover_jobs",
+    "submit_job",
+    "wait_for_job",
+    "worker_alive",
 ]

@@ -34,20 +34,35 @@ def _env_api_key() -> Optional[str]:
 class UISettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    host: str = Field("127.0.0.1", description="Address to listen on; anything but loopback exposes the UI to the network.")
+    host: str = Field(
+        "127.0.0.1", description="Address to listen on; anything but loopback exposes the UI to the network."
+    )
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free port).")
-    api_key: Optional[str] = Field(default_factory=_env_api_key, repr=False,
-                                   description="When set (default: BREWSLM_API_KEY), every page and action needs it.")
-    allowed_roots: list[Path] = Field(default_factory=default_allowed_roots,
-                                      description="Folders whose files the UI may read through a locator.")
+    api_key: Optional[str] = Field(
+        default_factory=_env_api_key,
+        repr=False,
+        description="When set (default: BREWSLM_API_KEY), every page and action needs it.",
+    )
+    allowed_roots: list[Path] = Field(
+        default_factory=default_allowed_roots, description="Folders whose files the UI may read through a locator."
+    )
     allowed_hosts: Optional[list[str]] = Field(
-        None, description="Host names requests may address; default: the loopback names when bound to loopback, "
-                          "else any ('*').")
-    max_upload_bytes: int = Field(DEFAULT_MAX_UPLOAD_BYTES, ge=1, description="Largest file an upload may be, in bytes.")
-    upload_retention_days: float = Field(7.0, ge=0, description="At start, delete uploads older than this many days "
-                                         "that no dataset, saved mapping or job refers to (0: keep every upload).")
-    models: list[str] = Field(default_factory=list, description="Served models (run folders, model folders, hub ids) "
-                                                                "for the Playground.")
+        None,
+        description="Host names requests may address; default: the loopback names when bound to loopback, "
+        "else any ('*').",
+    )
+    max_upload_bytes: int = Field(
+        DEFAULT_MAX_UPLOAD_BYTES, ge=1, description="Largest file an upload may be, in bytes."
+    )
+    upload_retention_days: float = Field(
+        7.0,
+        ge=0,
+        description="At start, delete uploads older than this many days "
+        "that no dataset, saved mapping or job refers to (0: keep every upload).",
+    )
+    models: list[str] = Field(
+        default_factory=list, description="Served models (run folders, model folders, hub ids) for the Playground."
+    )
 
     @field_validator("allowed_roots", mode="after")
     @classmethod

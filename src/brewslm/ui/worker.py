@@ -49,7 +49,9 @@ def run_job(job_id: int) -> int:
         traceback.print_exc()
         _quiet_finish(progress)
         message = " ".join(str(exc).split())
-        jobs.mark_finished(job_id, jobs.FAILED, error=f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
+        jobs.mark_finished(
+            job_id, jobs.FAILED, error=f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        )
     else:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # done: a late cancel must not lose the result
         _quiet_finish(progress)

@@ -62,8 +62,12 @@ def handler():
 def direct_pipeline(c: float) -> Pipeline:
     """The same settings, written out independently of the module under test."""
     settings = {"sublinear_tf": True, "min_df": 2, "dtype": np.float32}
-    features = FeatureUnion([("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), **settings)),
-                             ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), **settings))])
+    features = FeatureUnion(
+        [
+            ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), **settings)),
+            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), **settings)),
+        ]
+    )
     return Pipeline([("features", features), ("clf", LogisticRegression(C=c, max_iter=2000, random_state=0))])
 
 
@@ -110,15 +114,20 @@ def test_tfidf_logreg_equals_a_direct_scikit_learn_pipeline(fitted_baseline):
 def test_c_is_the_grid_search_choice_on_the_train_records_and_deterministic(fitted_baseline):
     first = fitted_baseline
     second = TfidfLogisticRegression().fit(TRAIN, handler())
-    search = GridSearchCV(direct_pipeline(1.0), {"clf__C": [1.0, 10.0, 100.0]}, scoring="f1_macro",
-                          cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=0))
+    search = GridSearchCV(
+        direct_pipeline(1.0),
+        {"clf__C": [1.0, 10.0, 100.0]},
+        scoring="f1_macro",
+        cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=0),
+    )
     search.fit(texts(TRAIN), labels(TRAIN))
     assert first.fitted["C"] == second.fitted["C"] == search.best_params_["clf__C"]
     assert first.fitted["cv_macro_f1"] == second.fitted["cv_macro_f1"]
     # the folds' fits are warm-started along the C grid, so their scores are close to (not
     # identical with) the fresh fits of the grid search; the choice is the same
     assert list(first.fitted["cv_macro_f1"].values()) == pytest.approx(
-        list(search.cv_results_["mean_test_score"]), abs=0.02)
+        list(search.cv_results_["mean_test_score"]), abs=0.02
+    )
     assert first.predict(TEST) == second.predict(TEST)
 
 
@@ -143,10 +152,13 @@ def test_most_frequent_breaks_ties_by_name():
 
 
 @pytest.mark.parametrize("baseline", [TfidfLogisticRegression, MostFrequentLabel])
-@pytest.mark.parametrize("records, reason", [
-    ([{"text": "only one class here", "label": "billing"}] * 5, "single class ('billing')"),
-    ([], "no train records"),
-])
+@pytest.mark.parametrize(
+    "records, reason",
+    [
+        ([{"text": "only one class here", "label": "billing"}] * 5, "single class ('billing')"),
+        ([], "no train records"),
+    ],
+)
 def test_unavailable_without_two_classes(baseline, records, reason):
     with pytest.raises(BaselineUnavailable, match=re.escape(reason)) as caught:
         baseline().fit(records, handler())

@@ -11,18 +11,28 @@ from brewslm.evaluation.handlers.field_match import FieldMatchHandler
 from helpers.scoring import metrics_of
 
 TRAIN = [
-    {"text": "INVOICE\nDate: 2024-01-05\nTotal: $12.50\nVendor:\nAcme Corp",
-     "target": {"date": "2024-01-05", "total": 12.5, "vendor": "Acme Corp"}},
-    {"text": "Invoice no. 7\nDate: 03/02/2024\nTotal: $8\nVendor:\n\nBolt Ltd\nThank you",
-     "target": {"date": "03/02/2024", "total": 8, "vendor": "Bolt Ltd"}},
-    {"text": "Receipt\nTotal: 1,200.00 USD\ndate: 2024-02-10 (paid)\nVendor:\nCity Cafe",
-     "target": {"date": "2024-02-10", "total": 1200, "vendor": "City Cafe", "note": None}},
+    {
+        "text": "INVOICE\nDate: 2024-01-05\nTotal: $12.50\nVendor:\nAcme Corp",
+        "target": {"date": "2024-01-05", "total": 12.5, "vendor": "Acme Corp"},
+    },
+    {
+        "text": "Invoice no. 7\nDate: 03/02/2024\nTotal: $8\nVendor:\n\nBolt Ltd\nThank you",
+        "target": {"date": "03/02/2024", "total": 8, "vendor": "Bolt Ltd"},
+    },
+    {
+        "text": "Receipt\nTotal: 1,200.00 USD\ndate: 2024-02-10 (paid)\nVendor:\nCity Cafe",
+        "target": {"date": "2024-02-10", "total": 1200, "vendor": "City Cafe", "note": None},
+    },
 ]
 TEST = [
-    {"text": "Date: 2024-03-01\nTotal: $5.25\nVendor:\nDelta Inc",
-     "target": {"date": "2024-03-01", "total": 5.25, "vendor": "Delta Inc"}},
-    {"text": "Total: 99 EUR\nDate: 1 May 2024\nSeller: Echo",
-     "target": {"date": "1 May 2024", "total": 99, "vendor": "Echo"}},
+    {
+        "text": "Date: 2024-03-01\nTotal: $5.25\nVendor:\nDelta Inc",
+        "target": {"date": "2024-03-01", "total": 5.25, "vendor": "Delta Inc"},
+    },
+    {
+        "text": "Total: 99 EUR\nDate: 1 May 2024\nSeller: Echo",
+        "target": {"date": "1 May 2024", "total": 99, "vendor": "Echo"},
+    },
 ]
 
 
@@ -35,14 +45,30 @@ def test_cues_and_readers_learnt_on_train():
     fields = baseline.fitted["fields"]
     # "Date :" precedes all three dates (case-insensitively); the first word recovers all three,
     # the rest of the line only two ("2024-02-10 (paid)")
-    assert fields["date"] == {"cue": "Date :", "cue_words": ["Date", ":"], "cue_on_line_above": False,
-                              "reader": "first_word", "as_number": False, "train_values": 3,
-                              "cue_before_value_on_train": 3, "recovered_on_train": 3, "predicted": True}
+    assert fields["date"] == {
+        "cue": "Date :",
+        "cue_words": ["Date", ":"],
+        "cue_on_line_above": False,
+        "reader": "first_word",
+        "as_number": False,
+        "train_values": 3,
+        "cue_before_value_on_train": 3,
+        "recovered_on_train": 3,
+        "predicted": True,
+    }
     # "Total : $" precedes 2 totals (12.50, 8), "Total :" only 1 ("1,200.00 USD"), but "Total :" and the
     # first number recover all three ("$12.50", "$8", "1,200.00 USD"); numbers stay numbers
-    assert fields["total"] == {"cue": "Total :", "cue_words": ["Total", ":"], "cue_on_line_above": False,
-                               "reader": "first_number", "as_number": True, "train_values": 3,
-                               "cue_before_value_on_train": 1, "recovered_on_train": 3, "predicted": True}
+    assert fields["total"] == {
+        "cue": "Total :",
+        "cue_words": ["Total", ":"],
+        "cue_on_line_above": False,
+        "reader": "first_number",
+        "as_number": True,
+        "train_values": 3,
+        "cue_before_value_on_train": 1,
+        "recovered_on_train": 3,
+        "predicted": True,
+    }
     # the vendor opens its line: the cue is the line above (blank lines skipped)
     assert fields["vendor"]["cue"] == "Vendor :" and fields["vendor"]["cue_on_line_above"] is True
     assert fields["vendor"]["reader"] == "rest_of_line" and fields["vendor"]["recovered_on_train"] == 3
@@ -62,8 +88,10 @@ def test_predictions_and_their_handler_metrics():
 
 
 def test_a_cue_is_a_label_not_digits_or_punctuation():
-    rows = [{"text": f"{n},{n + 7},ITEM\n{n + 1},{n + 9},{v}", "target": {"total": v}}
-            for n, v in ((10, "4.10"), (20, "5.20"))]
+    rows = [
+        {"text": f"{n},{n + 7},ITEM\n{n + 1},{n + 9},{v}", "target": {"total": v}}
+        for n, v in ((10, "4.10"), (20, "5.20"))
+    ]
     rule = CueRule().fit(rows, FieldMatchHandler()).fitted["fields"]["total"]
     # the same-line words before each value are coordinates ("11,19,"): the cue is the label above
     # (", ITEM" and "ITEM" both precede 2 values: the longer wins), the value that line's last number

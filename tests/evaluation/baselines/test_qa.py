@@ -11,21 +11,36 @@ from brewslm.evaluation.handlers.qa import QaHandler
 from helpers.scoring import metrics_of
 
 TRAIN = [
-    {"context": "Paris is the capital of France. It has the Eiffel Tower.",
-     "question": "What is the capital of France?", "answer": "Paris"},
-    {"context": "The Nile flows north. The Nile is the longest river in Africa.",
-     "question": "What is the longest river in Africa?", "answer": "The Nile"},
-    {"context": "Water boils at 100 degrees. Ice melts at zero degrees.",
-     "question": "At what temperature does water boil?", "answer": "100 degrees"},
+    {
+        "context": "Paris is the capital of France. It has the Eiffel Tower.",
+        "question": "What is the capital of France?",
+        "answer": "Paris",
+    },
+    {
+        "context": "The Nile flows north. The Nile is the longest river in Africa.",
+        "question": "What is the longest river in Africa?",
+        "answer": "The Nile",
+    },
+    {
+        "context": "Water boils at 100 degrees. Ice melts at zero degrees.",
+        "question": "At what temperature does water boil?",
+        "answer": "100 degrees",
+    },
     {"question": "Is water wet?", "answer": "yes"},  # closed book: no context
     {"question": "Is fire cold?", "answer": "No"},
     {"question": "Is ice cold?", "answer": "Yes."},
 ]
 TEST = [
-    {"context": "Berlin is the capital of Germany. It is large.",
-     "question": "What is the capital of Germany?", "answer": "Berlin"},
-    {"context": "Rome is old. Gold melts at 1064 degrees.",
-     "question": "At what temperature does gold melt?", "answer": "1064 degrees"},
+    {
+        "context": "Berlin is the capital of Germany. It is large.",
+        "question": "What is the capital of Germany?",
+        "answer": "Berlin",
+    },
+    {
+        "context": "Rome is old. Gold melts at 1064 degrees.",
+        "question": "At what temperature does gold melt?",
+        "answer": "1064 degrees",
+    },
     {"question": "Is snow white?", "answer": "yes"},
 ]
 
@@ -39,7 +54,9 @@ def test_best_overlap_picks_the_window_that_scores_best_on_train():
     # window = median_low of the train answers' word counts (1, 2, 2) = 2; on train the windows
     # ("Paris is", "Nile is", "100 degrees": F1 2/3, 2/3, 1) beat the whole sentences (1/3, 2/7, 4/7)
     assert baseline.fitted == {
-        "train_records": 3, "answer_from": "window", "window_tokens": 2,
+        "train_records": 3,
+        "answer_from": "window",
+        "window_tokens": 2,
         "window_tokens_rule": "median (low) word count of the train answers",
         "train_f1": {"sentence": round((1 / 3 + 2 / 7 + 4 / 7) / 3, 4), "window": round(7 / 9, 4)},
     }
@@ -53,12 +70,18 @@ def test_best_overlap_picks_the_window_that_scores_best_on_train():
 
 
 def test_sentence_mode_when_sentences_score_better_on_train():
-    train = [{"context": "Blue sky. Grass is green and lush everywhere.", "question": "What colour is grass?",
-              "answer": "grass is green and lush everywhere"}]
+    train = [
+        {
+            "context": "Blue sky. Grass is green and lush everywhere.",
+            "question": "What colour is grass?",
+            "answer": "grass is green and lush everywhere",
+        }
+    ]
     baseline = BestOverlapSentence().fit(train, QaHandler())
     assert baseline.fitted["answer_from"] == "sentence"
-    assert baseline.predict([{"context": "Snow is white and cold in winter. Hot sun.", "question": "What is snow?",
-                              "answer": "white"}]) == ["Snow is white and cold in winter."]
+    assert baseline.predict(
+        [{"context": "Snow is white and cold in winter. Hot sun.", "question": "What is snow?", "answer": "white"}]
+    ) == ["Snow is white and cold in winter."]
 
 
 def test_best_overlap_is_deterministic():

@@ -39,10 +39,13 @@ def test_best_overlap_refuses_at_the_cut_tuned_on_train():
     # best overlaps 1, 1/3, 0, 0: refusing at <= 0 scores 3 of 4 on train (never refusing: 1; at
     # <= 1/3 also 3, and the tie refuses less)
     assert baseline.fitted == {
-        "train_records": 4, "answer_from": "window", "window_tokens": 1,
+        "train_records": 4,
+        "answer_from": "window",
+        "window_tokens": 1,
         "window_tokens_rule": "median (low) word count of the train answers",
         "train_overall_f1": {"sentence": round((1 / 3 + 4 / 7) / 4, 4), "window": 0.25},
-        "refuse_at_or_below_overlap": 0.0, "train_overall_f1_with_refusals": 0.75,
+        "refuse_at_or_below_overlap": 0.0,
+        "train_overall_f1_with_refusals": 0.75,
     }
     predictions = baseline.predict(TEST)
     assert predictions == ["Madrid", REFUSAL, "melts"]

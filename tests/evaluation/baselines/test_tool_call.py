@@ -13,9 +13,15 @@ from helpers.scoring import metrics_of
 
 def tool(name: str, **properties: str) -> dict:
     required = [next(iter(properties))] if properties else []
-    return {"name": name, "description": "",
-            "parameters": {"type": "object", "properties": {k: {"type": v} for k, v in properties.items()},
-                           "required": required}}
+    return {
+        "name": name,
+        "description": "",
+        "parameters": {
+            "type": "object",
+            "properties": {k: {"type": v} for k, v in properties.items()},
+            "required": required,
+        },
+    }
 
 
 WEATHER = tool("get_weather", city="string", unit="string")
@@ -24,8 +30,12 @@ BOOK = tool("book_table", people="integer")
 
 
 def row(tools: list, calls: list, answer: str | None = None) -> dict:
-    return {"messages": [{"role": "user", "content": "hi"}], "tools": tools,
-            "calls": [{"tool": t, "arguments": a} for t, a in calls], "answer": answer}
+    return {
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": tools,
+        "calls": [{"tool": t, "arguments": a} for t, a in calls],
+        "answer": answer,
+    }
 
 
 TRAIN = [
@@ -54,10 +64,14 @@ def test_registered_strongest_first():
 def test_most_frequent_call():
     baseline = MostFrequentCall().fit(TRAIN, ToolCallHandler())
     # get_weather: 3 of 4 calls; city Paris 2 of 3; unit given in 2 of 3 calls (>= half), "c"
-    assert baseline.fitted == {"train_calls": 4, "tools_called": 2, "most_frequent_tool": "get_weather",
-                               "most_frequent_tool_share": 0.75,
-                               "most_frequent_tool_arguments": {"city": "Paris", "unit": "c"},
-                               "no_tool_offered_reply": "Hello!"}
+    assert baseline.fitted == {
+        "train_calls": 4,
+        "tools_called": 2,
+        "most_frequent_tool": "get_weather",
+        "most_frequent_tool_share": 0.75,
+        "most_frequent_tool_arguments": {"city": "Paris", "unit": "c"},
+        "no_tool_offered_reply": "Hello!",
+    }
     predictions = baseline.predict(TEST)
     assert predictions == [
         {"tool": "get_weather", "arguments": {"city": "Paris", "unit": "c"}},

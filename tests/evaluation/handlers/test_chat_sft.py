@@ -15,15 +15,24 @@ from brewslm.training.encoding import encode
 from helpers.scoring import metrics_of
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer
 
-RECORD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
-                       {"role": "user", "content": "capital of France?"}, {"role": "assistant", "content": "Paris."}]}
+RECORD = {
+    "messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "capital of France?"},
+        {"role": "assistant", "content": "Paris."},
+    ]
+}
 
 
 def test_registered_and_its_reference_is_the_final_reply() -> None:
     handler = get_eval_handler("chat_sft")
     assert isinstance(handler, ChatSftHandler)
-    assert (handler.strategy, handler.headline, "perplexity" in handler.lower_is_better) == \
-        ("perplexity", "perplexity", True)
+    assert (handler.strategy, handler.headline, "perplexity" in handler.lower_is_better) == (
+        "perplexity",
+        "perplexity",
+        True,
+    )
     assert handler.gold(RECORD) == "Paris."
 
 

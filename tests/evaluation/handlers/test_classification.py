@@ -17,8 +17,11 @@ from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
 
 LABELS = ("negative", "neutral", "positive")
-MANIFEST = {"task_profile": "classification", "output_schema": {},
-            "summary": {"label_counts": {"negative": 5, "positive": 3, "neutral": 1}, "majority_label": "negative"}}
+MANIFEST = {
+    "task_profile": "classification",
+    "output_schema": {},
+    "summary": {"label_counts": {"negative": 5, "positive": 3, "neutral": 1}, "majority_label": "negative"},
+}
 
 
 def handler(**kwargs) -> ClassificationHandler:
@@ -37,11 +40,22 @@ def test_registered_with_label_scoring_first():
     assert h.headline == "macro_f1"
 
 
-@pytest.mark.parametrize("reply, expected", [
-    ("positive", "positive"), ("  Positive.\n", "positive"), ('"neutral"', "neutral"), ("'NEGATIVE'.", "negative"),
-    ("“positive”", "positive"), ("not positive", None), ("positive, I think", None), ("pos", None),
-    ("positive negative", None), ("", None), ("The answer is positive.", None),
-])
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ("positive", "positive"),
+        ("  Positive.\n", "positive"),
+        ('"neutral"', "neutral"),
+        ("'NEGATIVE'.", "negative"),
+        ("“positive”", "positive"),
+        ("not positive", None),
+        ("positive, I think", None),
+        ("pos", None),
+        ("positive negative", None),
+        ("", None),
+        ("The answer is positive.", None),
+    ],
+)
 def test_parse_is_strict(reply, expected):
     assert handler().parse(reply, record("positive")) == expected
 
@@ -99,12 +113,15 @@ def score_all(h, gold, predictions):
 def test_metrics_equal_sklearn(seed):
     rng = np.random.default_rng(seed)
     gold = [str(x) for x in rng.choice(["negative", "neutral", "positive"], size=50)]
-    predictions = [None if rng.random() < 0.1 * (seed % 2) else str(p)
-                   for p in rng.choice(["negative", "positive", "other"], size=50)]
+    predictions = [
+        None if rng.random() < 0.1 * (seed % 2) else str(p)
+        for p in rng.choice(["negative", "positive", "other"], size=50)
+    ]
     _, metrics = score_all(handler(), gold, predictions)
     labels = sorted(set(gold) | {p for p in predictions if p is not None})
-    report = classification_report(gold, ["<none>" if p is None else p for p in predictions], labels=labels,
-                                   output_dict=True, zero_division=0)
+    report = classification_report(
+        gold, ["<none>" if p is None else p for p in predictions], labels=labels, output_dict=True, zero_division=0
+    )
     assert metrics["macro_f1"] == pytest.approx(report["macro avg"]["f1-score"], abs=1e-9)
     assert metrics["weighted_recall"] == pytest.approx(report["weighted avg"]["recall"], abs=1e-9)
     accuracy = float(np.mean([g == p for g, p in zip(gold, predictions)]))
@@ -152,11 +169,15 @@ def test_non_text_prediction_is_a_one_line_error():
 
 # --- calibration -------------------------------------------------------------------------------
 
+
 def scored_predictions(seed: int, n: int = 80):
     rng = np.random.default_rng(seed)
     gold = [str(x) for x in rng.choice(LABELS, size=n)]
     confidence = rng.uniform(0.34, 1.0, size=n).round(3)
-    own = [g if rng.uniform() < c ** 2 else str(rng.choice([label for label in LABELS if label != g])) for g, c in zip(gold, confidence)]
+    own = [
+        g if rng.uniform() < c**2 else str(rng.choice([label for label in LABELS if label != g]))
+        for g, c in zip(gold, confidence)
+    ]
     return gold, own, confidence.tolist()
 
 
@@ -177,12 +198,15 @@ def test_ece_of_the_classifiers_answers(seed):
     correct = [g == p for g, p in zip(gold, own)]
     assert m["ece"] == pytest.approx(expected_calibration_error(confidence, correct))
     assert m["max_calibration_error"] == pytest.approx(max_calibration_error(confidence, correct))
-    assert {"ece", "max_calibration_error"} <= h.lower_is_better and h.describe()["lower_is_better"] == \
-        ["ece", "max_calibration_error"]
+    assert {"ece", "max_calibration_error"} <= h.lower_is_better and h.describe()["lower_is_better"] == [
+        "ece",
+        "max_calibration_error",
+    ]
     # the label metrics are those of the labels alone
     _, plain = score_all(h, gold, own)
-    assert {k: v for k, v in m.items() if k not in ("ece", "max_calibration_error")} == \
-        {k: v for k, v in plain.items() if k not in ("ece", "max_calibration_error")}
+    assert {k: v for k, v in m.items() if k not in ("ece", "max_calibration_error")} == {
+        k: v for k, v in plain.items() if k not in ("ece", "max_calibration_error")
+    }
     bins = h.breakdown([record(g) for g in gold], own, scored)["calibration"]
     assert sum(b["count"] for b in bins) == len(gold)
     assert sum(b["count"] / len(gold) * abs(b["accuracy"] - b["confidence"]) for b in bins) == pytest.approx(m["ece"])
@@ -194,12 +218,15 @@ def test_no_confidence_no_calibration():
     assert "calibration" not in handler().breakdown([], [], scored)
 
 
-@pytest.mark.parametrize("prediction, message", [
-    ({"label": "positive", "confidence": 1.5}, "confidence\" is a probability between 0 and 1, not 1.5"),
-    ({"label": "positive", "confidence": "high"}, "not 'high'"),
-    ({"label": 3, "confidence": 0.5}, "\"label\" is a label string or null, not 3"),
-    ({"answer": "positive"}, "is a label string, {\"label\", \"confidence\"} or null"),
-])
+@pytest.mark.parametrize(
+    "prediction, message",
+    [
+        ({"label": "positive", "confidence": 1.5}, 'confidence" is a probability between 0 and 1, not 1.5'),
+        ({"label": "positive", "confidence": "high"}, "not 'high'"),
+        ({"label": 3, "confidence": 0.5}, '"label" is a label string or null, not 3'),
+        ({"answer": "positive"}, 'is a label string, {"label", "confidence"} or null'),
+    ],
+)
 def test_a_bad_scored_label_is_a_one_line_error(prediction, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         handler().score_example(record("positive"), prediction)

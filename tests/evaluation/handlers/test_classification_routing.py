@@ -60,22 +60,30 @@ def test_headline_is_the_classifiers_own_answers_and_routing_is_reported_apart(s
     routed = [label if c >= 0.6 else "talk_to_human" for label, c in zip(own, confidence)]
     before = metrics(handler(confidence_threshold=0.6, rare_labels=["card_lost"]), list(zip(gold, routed)))
     assert m["routed_macro_f1"] == pytest.approx(before["macro_f1"])
-    assert m["routed_macro_f1"] == pytest.approx(f1_score(
-        gold, routed, labels=sorted(set(gold) | set(routed) - {"talk_to_human"}), average="macro", zero_division=0))
+    assert m["routed_macro_f1"] == pytest.approx(
+        f1_score(
+            gold, routed, labels=sorted(set(gold) | set(routed) - {"talk_to_human"}), average="macro", zero_division=0
+        )
+    )
     for key in ("coverage", "routed_accuracy", "rare_recall"):
         assert m[key] == pytest.approx(before[key]), key
     answered = [i for i, c in enumerate(confidence) if c >= 0.6]
     assert m["coverage"] == pytest.approx(len(answered) / len(gold))
-    assert m["routed_accuracy"] == pytest.approx(accuracy_score([gold[i] for i in answered], [own[i] for i in answered]))
-    assert m["rare_recall"] == pytest.approx(recall_score(gold, routed, labels=["card_lost"], average="macro",
-                                                          zero_division=0))
+    assert m["routed_accuracy"] == pytest.approx(
+        accuracy_score([gold[i] for i in answered], [own[i] for i in answered])
+    )
+    assert m["rare_recall"] == pytest.approx(
+        recall_score(gold, routed, labels=["card_lost"], average="macro", zero_division=0)
+    )
 
 
 def test_a_predictions_file_re_scores_under_another_threshold():
     gold, own, confidence = routed_case(7)
     predictions = [{"label": label, "confidence": c} for label, c in zip(own, confidence)]
-    strict, lax = metrics(handler(confidence_threshold=0.9), list(zip(gold, predictions))), \
-        metrics(handler(confidence_threshold=0.0), list(zip(gold, predictions)))
+    strict, lax = (
+        metrics(handler(confidence_threshold=0.9), list(zip(gold, predictions))),
+        metrics(handler(confidence_threshold=0.0), list(zip(gold, predictions))),
+    )
     assert strict["macro_f1"] == lax["macro_f1"]  # the classifier's own answers do not depend on the router
     assert lax["coverage"] == 1.0 and strict["coverage"] == pytest.approx(sum(c >= 0.9 for c in confidence) / len(gold))
     assert lax["routed_macro_f1"] == pytest.approx(lax["macro_f1"])
@@ -97,8 +105,11 @@ def test_routed_rows_are_misses_without_a_false_positive_class():
 
 
 def test_a_fallback_that_is_a_label_is_scored_as_one():
-    h = get_eval_handler("classification", options={"confidence_threshold": 0.5, "fallback_label": "oos"},
-                         context=RenderContext(labels=("a", "oos")))
+    h = get_eval_handler(
+        "classification",
+        options={"confidence_threshold": 0.5, "fallback_label": "oos"},
+        context=RenderContext(labels=("a", "oos")),
+    )
     m = metrics(h, [("oos", "oos"), ("a", "oos"), ("a", "a")])
     assert m["coverage"] == pytest.approx(1 / 3) and m["routed_accuracy"] == 1.0
     assert m["accuracy"] == pytest.approx(2 / 3)
@@ -112,11 +123,14 @@ def test_rare_recall_is_the_mean_recall_of_the_named_classes():
     assert metrics(handler(rare_labels=["never_seen"]), [("balance", "balance")])["rare_recall"] is None
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"confidence_treshold": 0.5}, "did you mean 'confidence_threshold'"),
-    ({"confidence_threshold": 1.5}, "between 0 and 1"),
-    ({"rare_labels": "refund"}, "list of label strings"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"confidence_treshold": 0.5}, "did you mean 'confidence_threshold'"),
+        ({"confidence_threshold": 1.5}, "between 0 and 1"),
+        ({"rare_labels": "refund"}, "list of label strings"),
+    ],
+)
 def test_bad_options_are_one_line_errors(options, message):
     with pytest.raises(ConfigError, match=message):
         handler(**options)

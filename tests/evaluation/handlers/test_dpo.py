@@ -17,14 +17,22 @@ from brewslm.training.preference import dpo_loss
 from helpers.scoring import metrics_of
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer
 
-RECORD = {"prompt": [{"role": "user", "content": "what is the capital of France?"}],
-          "chosen": "Paris is the capital of France.", "rejected": "the lazy dog"}
+RECORD = {
+    "prompt": [{"role": "user", "content": "what is the capital of France?"}],
+    "chosen": "Paris is the capital of France.",
+    "rejected": "the lazy dog",
+}
 
 
-def pair(chosen: float, rejected: float, chosen_tokens: int, rejected_tokens: int,
-         reference: tuple[float, ...] = ()) -> dict:
-    out = {"chosen_logprob": chosen, "rejected_logprob": rejected, "chosen_tokens": chosen_tokens,
-           "rejected_tokens": rejected_tokens}
+def pair(
+    chosen: float, rejected: float, chosen_tokens: int, rejected_tokens: int, reference: tuple[float, ...] = ()
+) -> dict:
+    out = {
+        "chosen_logprob": chosen,
+        "rejected_logprob": rejected,
+        "chosen_tokens": chosen_tokens,
+        "rejected_tokens": rejected_tokens,
+    }
     out.update(zip(("ref_chosen_logprob", "ref_rejected_logprob"), reference))
     return out
 
@@ -40,8 +48,11 @@ PREDICTIONS = [
 def test_registered_with_its_strategy_and_headline() -> None:
     handler = get_eval_handler("dpo")
     assert isinstance(handler, DpoHandler)
-    assert (handler.strategy, handler.headline, handler.lower_is_better) == ("preference", "preference_accuracy",
-                                                                           frozenset())
+    assert (handler.strategy, handler.headline, handler.lower_is_better) == (
+        "preference",
+        "preference_accuracy",
+        frozenset(),
+    )
     assert handler.gold(RECORD) == RECORD["chosen"]
 
 
@@ -66,8 +77,9 @@ def test_rewards_equal_training_dpo_metrics() -> None:
     predictions = [pair(c, r, 4, 4, ref) for (c, r), ref in zip(policy, reference)]
     handler = DpoHandler({"beta": 0.25})
     metrics, _ = metrics_of(handler, [RECORD] * 3, predictions)
-    _, trained = dpo_loss(torch.tensor(policy, dtype=torch.float64), torch.tensor(reference, dtype=torch.float64),
-                          beta=0.25)
+    _, trained = dpo_loss(
+        torch.tensor(policy, dtype=torch.float64), torch.tensor(reference, dtype=torch.float64), beta=0.25
+    )
     assert metrics["reward_accuracy"] == pytest.approx(float(trained["rewards/accuracies"].mean()))
     assert metrics["reward_margin"] == pytest.approx(float(trained["rewards/margins"].mean()))
     assert metrics["chosen_reward"] == pytest.approx(float(trained["rewards/chosen"].mean()))

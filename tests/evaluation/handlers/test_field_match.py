@@ -15,10 +15,14 @@ from helpers.scoring import metrics_of
 
 PROFILE = get_task_profile("structured_extraction")
 RECORDS = [
-    {"text": "ACME SDN BHD 25/12/2018 TOTAL 9.00", "target": {"company": "ACME SDN BHD", "date": "25/12/2018",
-                                                              "total": "9.00"}},
-    {"text": "Kedai Buku 01/02/2019 TOTAL 12.50", "target": {"company": "Kedai Buku", "date": "01/02/2019",
-                                                             "total": "12.50"}},
+    {
+        "text": "ACME SDN BHD 25/12/2018 TOTAL 9.00",
+        "target": {"company": "ACME SDN BHD", "date": "25/12/2018", "total": "9.00"},
+    },
+    {
+        "text": "Kedai Buku 01/02/2019 TOTAL 12.50",
+        "target": {"company": "Kedai Buku", "date": "01/02/2019", "total": "12.50"},
+    },
 ]
 
 
@@ -37,7 +41,6 @@ def handler(options=None, manifest=MANIFEST):
     return FieldMatchHandler(options, RenderContext.from_manifest(manifest), manifest)
 
 
-
 def test_registered_by_scoring_mode():
     found = get_eval_handler("structured_extraction", "field_match", manifest=MANIFEST)
     assert isinstance(found, FieldMatchHandler) and found.headline == "field_accuracy" and found.constrainable
@@ -49,8 +52,15 @@ def test_the_rendered_completion_scores_perfectly():
     predictions = [h.parse(PROFILE.render(r, h.context).completion, r) for r in RECORDS]
     assert predictions == [h.gold(r) for r in RECORDS]
     metrics, _ = metrics_of(h, RECORDS, predictions)
-    assert metrics == {"field_accuracy": 1.0, "field_accuracy_parsed": 1.0, "exact_record_accuracy": 1.0,
-                       "valid_json_rate": 1.0, "schema_valid_rate": 1.0, "length_ratio": 1.0, "unparseable_rate": 0.0}
+    assert metrics == {
+        "field_accuracy": 1.0,
+        "field_accuracy_parsed": 1.0,
+        "exact_record_accuracy": 1.0,
+        "valid_json_rate": 1.0,
+        "schema_valid_rate": 1.0,
+        "length_ratio": 1.0,
+        "unparseable_rate": 0.0,
+    }
 
 
 def test_parse():
@@ -76,16 +86,22 @@ def test_mixed_predictions_hand_computed():
     assert metrics["schema_valid_rate"] == pytest.approx(1 / 3)  # total 9 is not a string; None is not JSON
     assert metrics["unparseable_rate"] == pytest.approx(1 / 3)
     assert scored[0].detail["schema_error"] == "total: Input should be a valid string"
-    assert scored[1].detail == {"correct_fields": ["company", "total"], "wrong_fields": ["date"], "missing_fields": [],
-                                "extra_fields": ["tax"]}
+    assert scored[1].detail == {
+        "correct_fields": ["company", "total"],
+        "wrong_fields": ["date"],
+        "missing_fields": [],
+        "extra_fields": ["tax"],
+    }
     assert scored[2].detail["missing_fields"] == ["company", "date", "total"]
     assert scored[2].detail["schema_error"] == "not JSON"
     breakdown = h.breakdown(records, predictions, scored)
-    assert breakdown == {"per_field": {
-        "company": {"accuracy": pytest.approx(2 / 3), "support": 3.0},
-        "date": {"accuracy": pytest.approx(1 / 3), "support": 3.0},
-        "total": {"accuracy": pytest.approx(2 / 3), "support": 3.0},
-    }}
+    assert breakdown == {
+        "per_field": {
+            "company": {"accuracy": pytest.approx(2 / 3), "support": 3.0},
+            "date": {"accuracy": pytest.approx(1 / 3), "support": 3.0},
+            "total": {"accuracy": pytest.approx(2 / 3), "support": 3.0},
+        }
+    }
     assert list(breakdown["per_field"]) == ["company", "date", "total"]  # schema order
 
 

@@ -42,8 +42,11 @@ def test_perplexity_is_token_weighted_hand_computed() -> None:
 
 
 def test_generated_text_gives_a_length_ratio_and_nothing_scored_is_undefined() -> None:
-    metrics, _ = metrics_of(PerplexityHandler(), RECORDS[:2], [{"nll": 1.0, "tokens": 2, "text": "The quick"},
-                                                               {"nll": 1.0, "tokens": 2, "text": "ab"}])
+    metrics, _ = metrics_of(
+        PerplexityHandler(),
+        RECORDS[:2],
+        [{"nll": 1.0, "tokens": 2, "text": "The quick"}, {"nll": 1.0, "tokens": 2, "text": "ab"}],
+    )
     assert metrics["length_ratio"] == pytest.approx((9 + 2) / (44 + 1))
     metrics, _ = metrics_of(PerplexityHandler(), RECORDS[:1], [None])
     assert metrics["perplexity"] is None and metrics["nll_per_token"] is None
@@ -52,7 +55,13 @@ def test_generated_text_gives_a_length_ratio_and_nothing_scored_is_undefined() -
 
 
 def test_bad_predictions_and_options_are_refused() -> None:
-    for bad in (3.5, {"nll": "1"}, {"nll": 1.0, "tokens": -1}, {"nll": 1.0, "tokens": 2.5}, {"nll": 1.0, "tokens": True}):
+    for bad in (
+        3.5,
+        {"nll": "1"},
+        {"nll": 1.0, "tokens": -1},
+        {"nll": 1.0, "tokens": 2.5},
+        {"nll": 1.0, "tokens": True},
+    ):
         with pytest.raises(ConfigError, match="a language_modeling prediction is"):
             PerplexityHandler().score_example(RECORDS[0], bad)
     with pytest.raises(ConfigError, match="unknown handler option 'beta'"):

@@ -17,7 +17,6 @@ RECORDS = [
 ]
 
 
-
 def test_registered():
     handler = get_eval_handler("qa")
     assert isinstance(handler, QaHandler) and handler.headline == "f1" and handler.strategy == "generation"

@@ -13,13 +13,19 @@ from brewslm.tasks.rendering import REFUSAL
 from helpers.mapping import needs_shared, run_mapper, shared_rows, sniff
 from helpers.scoring import metrics_of
 
-PASSAGES = ["The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
-            "Gustave Eiffel's company designed and built the tower."]
-ANSWERABLE = {"question": "When was it completed?", "passages": PASSAGES, "answer": "1889", "is_refusal": False,
-              "alternatives": ["in 1889"]}
+PASSAGES = [
+    "The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
+    "Gustave Eiffel's company designed and built the tower.",
+]
+ANSWERABLE = {
+    "question": "When was it completed?",
+    "passages": PASSAGES,
+    "answer": "1889",
+    "is_refusal": False,
+    "alternatives": ["in 1889"],
+}
 WHO = {"question": "Who built it?", "passages": PASSAGES, "answer": "Gustave Eiffel's company", "is_refusal": False}
 UNANSWERABLE = {"question": "How tall is it?", "passages": PASSAGES, "answer": "", "is_refusal": True}
-
 
 
 def test_registered():
@@ -34,8 +40,17 @@ def test_a_perfect_model():
     assert predictions == [handler.gold(r) for r in records] == ["1889", "Gustave Eiffel's company", REFUSAL]
     metrics, _ = metrics_of(handler, records, predictions)
     assert metrics == {
-        "overall_f1": 1.0, "overall_exact_match": 1.0, "exact_match": 1.0, "f1": 1.0, "faithfulness": 1.0, "refusal_accuracy": 1.0, "refusal_precision": 1.0,
-        "refusal_recall": 1.0, "refusal_rate": pytest.approx(1 / 3), "format_compliance": 1.0, "length_ratio": 1.0,
+        "overall_f1": 1.0,
+        "overall_exact_match": 1.0,
+        "exact_match": 1.0,
+        "f1": 1.0,
+        "faithfulness": 1.0,
+        "refusal_accuracy": 1.0,
+        "refusal_precision": 1.0,
+        "refusal_recall": 1.0,
+        "refusal_rate": pytest.approx(1 / 3),
+        "format_compliance": 1.0,
+        "length_ratio": 1.0,
         "unparseable_rate": 0.0,
     }
 
@@ -80,8 +95,10 @@ def test_answer_scores_use_alternatives_and_only_answerable_rows():
 
 def test_faithfulness_is_averaged_over_answered_rows():
     handler = RagQaHandler()
-    answers = ["The tower was completed in 1889. It is painted green every spring.",  # 1 of 2 sentences
-               "Gustave Eiffel's company built it."]  # supported
+    answers = [
+        "The tower was completed in 1889. It is painted green every spring.",  # 1 of 2 sentences
+        "Gustave Eiffel's company built it.",
+    ]  # supported
     metrics, _ = metrics_of(handler, [ANSWERABLE, WHO, UNANSWERABLE], answers + [REFUSAL])
     assert metrics["faithfulness"] == pytest.approx((0.5 + 1.0) / 2)
 
@@ -102,8 +119,9 @@ def test_format_compliance():
     assert format_problems(REFUSAL, 500) == []
     assert format_problems("x" * 11, 10) == ["longer than 10 characters"]
     handler = RagQaHandler({"max_answer_chars": 10})
-    metrics, scored = metrics_of(handler, [ANSWERABLE, ANSWERABLE, UNANSWERABLE],
-                                 ["1889", "It was completed in 1889.", "I don't know."])
+    metrics, scored = metrics_of(
+        handler, [ANSWERABLE, ANSWERABLE, UNANSWERABLE], ["1889", "It was completed in 1889.", "I don't know."]
+    )
     assert metrics["format_compliance"] == pytest.approx(1 / 3)
     assert scored[1].detail["format_problems"] == ["longer than 10 characters"]
     assert metrics["refusal_accuracy"] == 1.0  # a loosely worded refusal is still a refusal
@@ -127,8 +145,10 @@ def test_length_ratio_counts_the_refusal_sentence():
         ({"faithfulness": "nli"}, "faithfulness='nli' is not available for rag_qa; scorers: lexical"),
         ({"support_threshold": 2}, "support_threshold must be a number from 0 to 1"),
         ({"max_answer_chars": 0}, "max_answer_chars must be a whole number"),
-        ({"suport_threshold": 0.5}, "unknown handler option 'suport_threshold' for rag_qa; did you mean "
-                                    "'support_threshold'?"),
+        (
+            {"suport_threshold": 0.5},
+            "unknown handler option 'suport_threshold' for rag_qa; did you mean 'support_threshold'?",
+        ),
     ],
 )
 def test_bad_options(options, message):

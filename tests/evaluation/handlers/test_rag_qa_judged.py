@@ -23,7 +23,9 @@ JUDGED = RagQaHandler({"faithfulness": "llm_judge"})
 def test_the_judge_is_asked_about_each_checkable_sentence_with_passages_and_answer() -> None:
     claims = JUDGED.judge_claims(RECORD, ANSWER)
     assert [c.sentence for c in claims] == ["It was completed in 1889.", "It is green."]
-    assert all(c.passages == tuple(PASSAGES) and c.answer == ANSWER and c.question == RECORD["question"] for c in claims)
+    assert all(
+        c.passages == tuple(PASSAGES) and c.answer == ANSWER and c.question == RECORD["question"] for c in claims
+    )
     assert JUDGED.judged and not RagQaHandler().judged
     assert RagQaHandler().judge_claims(RECORD, ANSWER) == []  # the lexical scorer asks no judge
 
@@ -57,5 +59,6 @@ def test_scoring_without_verdicts_is_a_one_line_error() -> None:
 def test_an_unknown_scorer_names_the_choices() -> None:
     with pytest.raises(ConfigError) as error:
         RagQaHandler({"faithfulness": "nli"})
-    assert str(error.value) == ("handler option faithfulness='nli' is not available for rag_qa; "
-                                "scorers: lexical, llm_judge")
+    assert str(error.value) == (
+        "handler option faithfulness='nli' is not available for rag_qa; scorers: lexical, llm_judge"
+    )

@@ -52,10 +52,18 @@ def test_parse_reads_the_rendered_completion_back_to_the_gold_spans():
     assert h.parse(" [] \n", RECORD) == []
 
 
-@pytest.mark.parametrize("reply", [
-    '[{"text": "Ada", "label": "PER"}', "Ada (PER)", '{"text": "Ada", "label": "PER"}', '[{"text": "Ada"}]',
-    '[{"text": "Ada", "label": 3}]', '["Ada"]', "",
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '[{"text": "Ada", "label": "PER"}',
+        "Ada (PER)",
+        '{"text": "Ada", "label": "PER"}',
+        '[{"text": "Ada"}]',
+        '[{"text": "Ada", "label": 3}]',
+        '["Ada"]',
+        "",
+    ],
+)
 def test_parse_unparseable_replies_give_none(reply):
     assert handler().parse(reply, RECORD) is None
 
@@ -73,8 +81,14 @@ def test_text_not_in_the_input_is_kept_as_a_hallucinated_span():
 
 def test_a_quoted_text_with_whitespace_around_it_is_placed_trimmed_only_when_the_input_lacks_it():
     h = handler()
-    reply = to_json([{"text": " Ada", "label": "PER"}, {"text": " Bob", "label": "PER"}, {"text": "Oslo\n", "label": "LOC"},
-                     {"text": "\t", "label": "PER"}])
+    reply = to_json(
+        [
+            {"text": " Ada", "label": "PER"},
+            {"text": " Bob", "label": "PER"},
+            {"text": "Oslo\n", "label": "LOC"},
+            {"text": "\t", "label": "PER"},
+        ]
+    )
     # " Ada" and "Oslo\n" occur only trimmed; " Bob" occurs as quoted (after "met"), so it keeps its space;
     # a text that is only whitespace stays unplaced
     assert h.parse(reply, RECORD) == [span(0, 3), span(7, 11), span(15, 19, "LOC"), {"text": "\t", "label": "PER"}]
@@ -108,8 +122,11 @@ def test_empty_gold_and_empty_prediction_is_perfect():
 def test_breakdown_sections():
     h = handler()
     tokens = TEXT.split(" ")
-    tagged = {**RECORD, "tokens": tokens, "tags": encode(len(tokens), decode(
-        ["B-PER", "O", "B-PER", "O", "B-LOC", "B-PER", "O"]))}
+    tagged = {
+        **RECORD,
+        "tokens": tokens,
+        "tags": encode(len(tokens), decode(["B-PER", "O", "B-PER", "O", "B-LOC", "B-PER", "O"])),
+    }
     tagged["text"] = " ".join(tokens)
     prediction = [span(0, 3), span(8, 12)]
     scored, _ = evaluate(h, [tagged], [prediction])
@@ -128,8 +145,10 @@ def test_json_schema_accepts_the_rendered_completion():
     jsonschema.validate(json.loads(PROFILE.render(RECORD, CONTEXT).completion), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate([{"text": "Ada", "label": "ORG"}], schema)
-    assert "enum" not in get_eval_handler("structured_extraction", "span_set").json_schema(RECORD)["items"][
-        "properties"]["label"]
+    assert (
+        "enum"
+        not in get_eval_handler("structured_extraction", "span_set").json_schema(RECORD)["items"]["properties"]["label"]
+    )
 
 
 def test_bad_inputs_are_one_line_errors():
@@ -145,8 +164,9 @@ def test_wnut17_dev_scores_equal_seqeval():
     """Real BIO data: token-level perturbations of the gold entities, scored through the handler
     from the JSON a model would write, equal seqeval on the same tags in the strict and the
     seqeval view; the gold completion itself scores perfectly."""
-    records = run_mapper("bio_to_spans", shared_datasets.rows("jsonl:ner_wnut17/dev.jsonl"),
-                         {"tokens": "tokens", "ner_tags": "tags"}).records[:150]
+    records = run_mapper(
+        "bio_to_spans", shared_datasets.rows("jsonl:ner_wnut17/dev.jsonl"), {"tokens": "tokens", "ner_tags": "tags"}
+    ).records[:150]
     labels = sorted({s["label"] for r in records for s in r["spans"]})
     h = get_eval_handler("structured_extraction", "span_set", context=RenderContext(span_labels=tuple(labels)))
     rng = random.Random(0)
@@ -163,11 +183,17 @@ def test_wnut17_dev_scores_equal_seqeval():
                 end = e.end
         gold_tags.append(record["tags"])
         pred_tags.append(encode(len(record["tokens"]), kept))
-        reply = to_json([{"text": record["text"][s["start"]:s["end"]], "label": s["label"]}
-                         for s in entities_to_spans(record["tokens"], kept)])
+        reply = to_json(
+            [
+                {"text": record["text"][s["start"] : s["end"]], "label": s["label"]}
+                for s in entities_to_spans(record["tokens"], kept)
+            ]
+        )
         predictions.append(h.parse(reply, {**record, "spans": []}))
-    recoverable = [span_offsets_recoverable({**r, "spans": entities_to_spans(r["tokens"], decode(t))})
-                   for r, t in zip(records, pred_tags)]
+    recoverable = [
+        span_offsets_recoverable({**r, "spans": entities_to_spans(r["tokens"], decode(t))})
+        for r, t in zip(records, pred_tags)
+    ]
     assert sum(recoverable) > 0.9 * len(records)
     pairs = [(r, p, g, t) for r, p, g, t, ok in zip(records, predictions, gold_tags, pred_tags, recoverable) if ok]
     _, metrics = evaluate(h, [r for r, *_ in pairs], [p for _, p, *_ in pairs])

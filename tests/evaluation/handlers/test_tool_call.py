@@ -15,9 +15,15 @@ from helpers.mapping import needs_shared, run_mapper, shared_rows, sniff
 from helpers.scoring import metrics_of
 
 PROFILE = get_task_profile("tool_call")
-WEATHER = {"name": "get_weather", "description": "Weather now", "parameters": {
-    "type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
-    "required": ["city"]}}
+WEATHER = {
+    "name": "get_weather",
+    "description": "Weather now",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+        "required": ["city"],
+    },
+}
 TIME = {"name": "get_time", "description": "The time", "parameters": {"type": "object", "properties": {}}}
 TOOLS = [WEATHER, TIME]
 
@@ -41,7 +47,6 @@ CHAT = record([], answer="Hello! How can I help?", question="Hi")
 IRRELEVANT = record([], question="Book me a flight")  # BFCL irrelevance: no call, no known answer
 
 
-
 def test_registered():
     handler = get_eval_handler("tool_call")
     assert isinstance(handler, ToolCallHandler) and handler.headline == "call_accuracy"
@@ -56,9 +61,16 @@ def test_the_rendered_completion_scores_perfectly():
     assert predictions[0] == call("get_weather", city="Oslo", unit="c") and isinstance(predictions[1], list)
     metrics, _ = metrics_of(handler, records, predictions)
     assert metrics == {
-        "call_accuracy": 1.0, "valid_call_rate": 1.0, "tool_name_accuracy": 1.0, "argument_exact_match": 1.0,
-        "argument_accuracy": 1.0, "no_tool_accuracy": 1.0, "answer_f1": 1.0, "answer_exact_match": 1.0,
-        "length_ratio": 1.0, "unparseable_rate": 0.0,
+        "call_accuracy": 1.0,
+        "valid_call_rate": 1.0,
+        "tool_name_accuracy": 1.0,
+        "argument_exact_match": 1.0,
+        "argument_accuracy": 1.0,
+        "no_tool_accuracy": 1.0,
+        "answer_f1": 1.0,
+        "answer_exact_match": 1.0,
+        "length_ratio": 1.0,
+        "unparseable_rate": 0.0,
     }
 
 
@@ -85,8 +97,10 @@ def test_mixed_predictions_hand_computed():
     assert metrics["no_tool_accuracy"] == pytest.approx(1 / 2)
     assert metrics["answer_f1"] == 0.0 and metrics["answer_exact_match"] == 0.0  # only CHAT has an answer
     assert metrics["unparseable_rate"] == pytest.approx(1 / 6)
-    assert scored[0].detail == {"correct": False, "argument_errors": [{"tool": "get_weather", "wrong": ["unit"],
-                                                                       "extra": []}]}
+    assert scored[0].detail == {
+        "correct": False,
+        "argument_errors": [{"tool": "get_weather", "wrong": ["unit"], "extra": []}],
+    }
     assert scored[1].detail["invalid_calls"] == ["calls 'book_flight', which is not an offered tool"]
     assert scored[1].detail["missed_calls"] == ["get_weather"]
     assert scored[1].detail["unexpected_calls"] == ["book_flight"]
@@ -95,12 +109,27 @@ def test_mixed_predictions_hand_computed():
     per_tool = handler.breakdown(records, predictions, scored)["per_tool"]
     assert list(per_tool) == ["book_flight", "get_time", "get_weather"]
     # get_weather: tp 2 (rows 1, 3), fn 1 (row 2); get_time: tp 1 (row 3), fp 1 (row 5), fn 1 (row 4)
-    assert per_tool["get_weather"] == {"precision": 1.0, "recall": pytest.approx(2 / 3), "f1": pytest.approx(0.8),
-                                       "support": 3.0, "argument_exact_match": pytest.approx(1 / 3)}
-    assert per_tool["get_time"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2.0,
-                                    "argument_exact_match": 0.5}
-    assert per_tool["book_flight"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0.0,
-                                       "argument_exact_match": None}
+    assert per_tool["get_weather"] == {
+        "precision": 1.0,
+        "recall": pytest.approx(2 / 3),
+        "f1": pytest.approx(0.8),
+        "support": 3.0,
+        "argument_exact_match": pytest.approx(1 / 3),
+    }
+    assert per_tool["get_time"] == {
+        "precision": 0.5,
+        "recall": 0.5,
+        "f1": 0.5,
+        "support": 2.0,
+        "argument_exact_match": 0.5,
+    }
+    assert per_tool["book_flight"] == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "support": 0.0,
+        "argument_exact_match": None,
+    }
 
 
 def test_empty_arguments():
@@ -126,12 +155,19 @@ def test_irrelevance_rows_have_an_empty_gold_reply():
 
 
 def test_bfcl_acceptable_values():
-    bfcl = record([call("get_weather", city="Oslo")],
-                  acceptable=[{"city": ["Oslo", "Oslo, Norway"], "unit": ["", "c"]}])
+    bfcl = record(
+        [call("get_weather", city="Oslo")], acceptable=[{"city": ["Oslo", "Oslo, Norway"], "unit": ["", "c"]}]
+    )
     handler = ToolCallHandler()
-    metrics, _ = metrics_of(handler, [bfcl, bfcl, bfcl],
-                            [call("get_weather", city="Oslo, Norway", unit="c"), call("get_weather", city="Oslo"),
-                             call("get_weather", city="Oslo", unit="f")])
+    metrics, _ = metrics_of(
+        handler,
+        [bfcl, bfcl, bfcl],
+        [
+            call("get_weather", city="Oslo, Norway", unit="c"),
+            call("get_weather", city="Oslo"),
+            call("get_weather", city="Oslo", unit="f"),
+        ],
+    )
     assert metrics["call_accuracy"] == pytest.approx(2 / 3)
     assert metrics["argument_accuracy"] == pytest.approx(5 / 6)  # 2 acceptable keys per call, unit wrong once
 
@@ -148,8 +184,14 @@ def test_constraint_schema_accepts_offered_calls_only():
     validator = jsonschema.Draft202012Validator(schema)
     for good in [ONE["calls"][0], PARALLEL["calls"], call("get_time")]:
         assert validator.is_valid(good), good
-    for bad in [call("book_flight"), call("get_weather"), call("get_weather", city="Oslo", unit="k"), [],
-                {"tool": "get_time", "arguments": {}, "x": 1}, "text"]:
+    for bad in [
+        call("book_flight"),
+        call("get_weather"),
+        call("get_weather", city="Oslo", unit="k"),
+        [],
+        {"tool": "get_time", "arguments": {}, "x": 1},
+        "text",
+    ]:
         assert not validator.is_valid(bad), bad
     no_tools = {"messages": [{"role": "user", "content": "Hi"}], "tools": [], "calls": [], "answer": "Hello"}
     assert ToolCallHandler().json_schema(no_tools) is None
@@ -163,8 +205,10 @@ def test_bad_predictions_and_options_are_config_errors():
 
 
 @needs_shared
-@pytest.mark.parametrize("spec", ["jsonl:tool_calling_bfcl/dev.jsonl?join=dev_possible_answer.jsonl&on=id",
-                                  "jsonl:tool_calling_glaive/dev.jsonl"])
+@pytest.mark.parametrize(
+    "spec",
+    ["jsonl:tool_calling_bfcl/dev.jsonl?join=dev_possible_answer.jsonl&on=id", "jsonl:tool_calling_glaive/dev.jsonl"],
+)
 def test_shared_gold_replies_score_perfectly(spec):
     """Real tool schemas and BFCL acceptable values: every gold reply, rendered and parsed back,
     is the right decision; the constraint schema accepts a gold call exactly when it is a valid

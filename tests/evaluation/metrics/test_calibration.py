@@ -49,9 +49,18 @@ def test_perfect_calibration_is_zero_and_no_examples_is_undefined():
     assert expected_calibration_error([], []) is None
 
 
-@pytest.mark.parametrize("confidence, bins, expected", [
-    (0.0, 5, 0), (0.2, 5, 0), (0.2000001, 5, 1), (0.6, 5, 2), (1.0, 5, 4), (0.5, 1, 0), (1 / 15, 15, 0),
-])
+@pytest.mark.parametrize(
+    "confidence, bins, expected",
+    [
+        (0.0, 5, 0),
+        (0.2, 5, 0),
+        (0.2000001, 5, 1),
+        (0.6, 5, 2),
+        (1.0, 5, 4),
+        (0.5, 1, 0),
+        (1 / 15, 15, 0),
+    ],
+)
 def test_bins_are_closed_on_the_right_like_sklearn(confidence, bins, expected):
     assert bin_index(confidence, bins) == expected
     assert bin_index(confidence, bins) == int(np.searchsorted(np.linspace(0, 1, bins + 1)[1:-1], confidence))
@@ -67,7 +76,7 @@ def test_a_confidence_outside_0_1_is_refused(bad):
 def test_equals_an_independent_numpy_computation(seed):
     rng = np.random.default_rng(seed)
     confidences = rng.uniform(0.0, 1.0, 400).round(3)  # rounding puts some on bin edges
-    correct = rng.uniform(size=400) < confidences ** 1.5  # over-confident
+    correct = rng.uniform(size=400) < confidences**1.5  # over-confident
     ece, mce = numpy_ece(confidences, correct, 15)
     assert expected_calibration_error(confidences.tolist(), correct.tolist()) == pytest.approx(ece, abs=1e-12)
     assert max_calibration_error(confidences.tolist(), correct.tolist()) == pytest.approx(mce, abs=1e-12)
@@ -88,9 +97,12 @@ def test_reliability_bins_equal_sklearns_calibration_curve(bins):
 
 def test_statistics_are_additive():
     rows = [(0.95, True), (0.91, False), (0.4, True), (0.55, False), (0.62, True)]
-    halves = [sum_stats(calibration_stats(c, ok) for c, ok in rows[:2]),
-              sum_stats(calibration_stats(c, ok) for c, ok in rows[2:])]
+    halves = [
+        sum_stats(calibration_stats(c, ok) for c, ok in rows[:2]),
+        sum_stats(calibration_stats(c, ok) for c, ok in rows[2:]),
+    ]
     totals = sum_stats(halves)
     assert calibration_metrics(totals)["ece"] == pytest.approx(
-        expected_calibration_error([c for c, _ in rows], [ok for _, ok in rows]))
+        expected_calibration_error([c for c, _ in rows], [ok for _, ok in rows])
+    )
     assert sum(b.count for b in reliability_from_totals(totals)) == 5

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import classification_report
+from sklearn.metrics import classification_report, f1_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
-from sklearn.metrics import f1_score
 
 from brewslm.evaluation.metrics.classification import (
     classification_metrics,
@@ -112,6 +111,7 @@ def test_majority_baseline_equals_sklearn_on_a_constant_prediction(majority):
     baseline = majority_baseline(totals_of(gold, ["c"] * len(gold)), majority)  # the model's predictions don't matter
     constant = [majority] * len(gold)
     assert baseline["majority_baseline_accuracy"] == pytest.approx(np.mean([g == majority for g in gold]))
-    assert baseline["majority_baseline_macro_f1"] == pytest.approx(f1_score(gold, constant, average="macro",
-                                                                            zero_division=0), abs=1e-12)
+    assert baseline["majority_baseline_macro_f1"] == pytest.approx(
+        f1_score(gold, constant, average="macro", zero_division=0), abs=1e-12
+    )
     assert majority_baseline({}, "a") == {"majority_baseline_accuracy": None, "majority_baseline_macro_f1": None}

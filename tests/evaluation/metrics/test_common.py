@@ -72,8 +72,13 @@ def test_prf_edge_cases():
 
 def test_label_counts_read_namespaced_keys_and_odd_labels():
     totals = {
-        count_key("tp", "a:b"): 2.0, count_key("fn", "a:b"): 1.0, count_key("fp", "c"): 1.0,
-        count_key("tp", "a:b", "relaxed_"): 3.0, count_key("fn", "zero"): 0.0, "examples": 4.0, "cm:x": 1.0,
+        count_key("tp", "a:b"): 2.0,
+        count_key("fn", "a:b"): 1.0,
+        count_key("fp", "c"): 1.0,
+        count_key("tp", "a:b", "relaxed_"): 3.0,
+        count_key("fn", "zero"): 0.0,
+        "examples": 4.0,
+        "cm:x": 1.0,
     }
     assert label_counts(totals) == {"a:b": LabelCounts(tp=2, fn=1), "c": LabelCounts(fp=1)}
     assert label_counts(totals, "relaxed_") == {"a:b": LabelCounts(tp=3)}
@@ -96,7 +101,8 @@ def test_averaged_scores_equal_sklearn(pairs):
     for average in ("micro", "macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(gold, pred, labels=labels, average=average, zero_division=0)
         assert (scores[f"{average}_precision"], scores[f"{average}_recall"], scores[f"{average}_f1"]) == pytest.approx(
-            (p, r, f), abs=1e-9)
+            (p, r, f), abs=1e-9
+        )
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, average=None, zero_division=0)
     for i, label in enumerate(labels):
         assert table[label] == pytest.approx({"precision": p[i], "recall": r[i], "f1": f[i], "support": s[i]}, abs=1e-9)

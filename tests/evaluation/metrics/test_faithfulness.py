@@ -20,8 +20,12 @@ PASSAGES = [
 
 
 def test_split_sentences():
-    assert split_sentences("It cost 3.5 francs, e.g. cheap. Then \"it rose.\" Done!\n\nNew line? yes") == [
-        "It cost 3.5 francs, e.g. cheap.", "Then \"it rose.\"", "Done!", "New line? yes"]
+    assert split_sentences('It cost 3.5 francs, e.g. cheap. Then "it rose." Done!\n\nNew line? yes') == [
+        "It cost 3.5 francs, e.g. cheap.",
+        'Then "it rose."',
+        "Done!",
+        "New line? yes",
+    ]
     assert split_sentences("Denver Broncos") == ["Denver Broncos"]
     assert split_sentences("  \n ") == []
 
@@ -61,8 +65,15 @@ def test_sentences_without_content_are_not_checked():
 
 @pytest.mark.parametrize(
     "reply",
-    [REFUSAL, REFUSAL.upper(), "I don\u2019t have that information", "I don't know.", "I cannot answer that.",
-     "The passages do not say who built it.", "Not enough information to answer."],
+    [
+        REFUSAL,
+        REFUSAL.upper(),
+        "I don\u2019t have that information",
+        "I don't know.",
+        "I cannot answer that.",
+        "The passages do not say who built it.",
+        "Not enough information to answer.",
+    ],
 )
 def test_refusals(reply):
     assert is_refusal(reply)

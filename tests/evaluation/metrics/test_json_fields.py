@@ -64,11 +64,20 @@ RECEIPT = {
     "properties": {
         "company": {"type": "string"},
         "total": {"type": ["number", "null"]},
-        "items": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"},
-                                                                              "qty": {"type": "integer"}},
-                                             "required": ["name"]}},
-        "address": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
-                    "additionalProperties": False},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "qty": {"type": "integer"}},
+                "required": ["name"],
+            },
+        },
+        "address": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
         "kind": {"enum": ["cash", "card"]},
         "code": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
         "currency": {"const": "MYR"},
@@ -85,8 +94,16 @@ RECEIPT = {
         {"company": "A", "total": 3},
         {"company": "A", "total": None},
         {"company": "A", "total": 3.5, "items": [{"name": "x", "qty": 2}, {"name": "y"}]},
-        {"company": "A", "total": 1, "address": {"city": "KL"}, "kind": "card", "code": "x7", "currency": "MYR",
-         "class": True, "model_config": "m"},
+        {
+            "company": "A",
+            "total": 1,
+            "address": {"city": "KL"},
+            "kind": "card",
+            "code": "x7",
+            "currency": "MYR",
+            "class": True,
+            "model_config": "m",
+        },
         {"company": "A", "total": 1, "unknown": [1, 2]},  # additional properties allowed unless false
     ],
 )
@@ -121,8 +138,9 @@ def test_schema_rejects_with_a_located_message(value, where):
 
 
 def test_enum_and_const_use_json_equality():
-    model = model_from_schema({"type": "object", "properties": {"k": {"enum": ["a", 1, {"x": [1]}]},
-                                                                "c": {"const": True}}})
+    model = model_from_schema(
+        {"type": "object", "properties": {"k": {"enum": ["a", 1, {"x": [1]}]}, "c": {"const": True}}}
+    )
     assert schema_errors(model, {"k": 1.0, "c": True}) is None
     assert schema_errors(model, {"k": {"x": [1]}}) is None  # object members compare deeply
     assert schema_errors(model, {"k": True}) == 'k: Input should be "a" or 1 or {"x": [1]}'
@@ -153,10 +171,15 @@ def test_bad_schemas_raise_config_errors():
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-5, 5, allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(-5, 5, allow_nan=False)
     | st.sampled_from(["a", "3", ""]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["company", "total", "items", "kind",
-                                                                                 "code", "x"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["company", "total", "items", "kind", "code", "x"]), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 SCHEMAS = [
@@ -227,8 +250,10 @@ def test_dates_compare_as_calendar_dates_when_switched_on(a, b):
 
 
 def test_dayfirst_decides_ambiguous_dates():
-    day_first, month_first = FieldNormalization(normalize_dates=True), FieldNormalization(normalize_dates=True,
-                                                                                          dayfirst=False)
+    day_first, month_first = (
+        FieldNormalization(normalize_dates=True),
+        FieldNormalization(normalize_dates=True, dayfirst=False),
+    )
     assert values_equal("01/02/2018", "2018-02-01", day_first)
     assert values_equal("01/02/2018", "2018-01-02", month_first)
     assert values_equal("13/02/2018", "2018-02-13", month_first)  # no month 13: the other order

@@ -107,7 +107,8 @@ def test_relaxed_matching_is_one_to_one_and_prefers_exact_matches():
 
 
 _spans = st.lists(st.tuples(st.sampled_from(["A", "B"]), st.integers(0, 15), st.integers(1, 6)), max_size=6).map(
-    lambda items: {(label, start, start + length) for label, start, length in items})
+    lambda items: {(label, start, start + length) for label, start, length in items}
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -192,8 +193,11 @@ def test_token_aligned_predictions_equal_seqeval_in_every_view(seed):
         tags = encode(len(tokens), gold)
         gold_tags.append(tags)
         pred_tags.append(encode(len(tokens), predicted))
-        scores.append(score_spans(text, entities_to_spans(tokens, gold), entities_to_spans(tokens, predicted),
-                                  tokens=tokens, tags=tags))
+        scores.append(
+            score_spans(
+                text, entities_to_spans(tokens, gold), entities_to_spans(tokens, predicted), tokens=tokens, tags=tags
+            )
+        )
         assert scores[-1].detail["predicted_tags"] == pred_tags[-1]
     totals = sum_stats(s.stats for s in scores)
     seqeval_equal(totals, gold_tags, pred_tags, "strict")
@@ -214,8 +218,13 @@ def test_character_spans_equal_seqeval_on_their_tags(seed):
         for _ in range(rng.randint(0, 3)):
             start = rng.randrange(len(text))
             predicted.append(span(start, rng.randint(start + 1, len(text)), rng.choice(TYPES)))
-        score = score_spans(text, entities_to_spans(tokens, [Entity(*e[1:], e[0]) for e in tag_entities(tags)]),
-                            predicted, tokens=tokens, tags=tags)
+        score = score_spans(
+            text,
+            entities_to_spans(tokens, [Entity(*e[1:], e[0]) for e in tag_entities(tags)]),
+            predicted,
+            tokens=tokens,
+            tags=tags,
+        )
         gold_tags.append(tags)
         pred_tags.append(predicted_tags(text, tokens, predicted))
         scores.append(score)
@@ -240,8 +249,9 @@ def test_token_joiner():
 
 
 def test_records_whose_text_is_not_their_tokens_skip_the_seqeval_view():
-    score = score_spans("Ada  met Bob", [span(0, 3)], [span(0, 3)], tokens=["Ada", "met", "Bob"],
-                        tags=["B-PER", "O", "O"])
+    score = score_spans(
+        "Ada  met Bob", [span(0, 3)], [span(0, 3)], tokens=["Ada", "met", "Bob"], tags=["B-PER", "O", "O"]
+    )
     assert "seqeval_examples" not in score.stats and score.detail["seqeval"].startswith("skipped")
 
 

@@ -118,8 +118,10 @@ def _official_scores(golds, a_pred):
     gold_answers = [a for a in golds if _official_normalize_answer(a)]
     if not gold_answers:
         gold_answers = [""]
-    return (max(_official_compute_exact(a, a_pred) for a in gold_answers),
-            max(_official_compute_f1(a, a_pred) for a in gold_answers))
+    return (
+        max(_official_compute_exact(a, a_pred) for a in gold_answers),
+        max(_official_compute_f1(a, a_pred) for a in gold_answers),
+    )
 
 
 ALIAS_CASES = [
@@ -169,8 +171,31 @@ _TRICKY_CHARS = _string.punctuation + (
     "\u00e9\u00df\u0130\u03a3\u0436\u4e2d\u00b2\u2460\u0663\u0301\u200b"
     " \t\n\r\x0b\x0c\u00a0\u2009\u3000\u2028\u0085"
 )
-_WORDS = ["a", "an", "the", "A", "An", "THE", "The", "theatre", "anna", "ant", "at", "x", "Paris", "Café",
-          "1,000", "U.S.", "the\u2014end", "a\u2019s", "(the)", "the_end", "an-a", "\u0130stanbul", "th\u00e9"]
+_WORDS = [
+    "a",
+    "an",
+    "the",
+    "A",
+    "An",
+    "THE",
+    "The",
+    "theatre",
+    "anna",
+    "ant",
+    "at",
+    "x",
+    "Paris",
+    "Café",
+    "1,000",
+    "U.S.",
+    "the\u2014end",
+    "a\u2019s",
+    "(the)",
+    "the_end",
+    "an-a",
+    "\u0130stanbul",
+    "th\u00e9",
+]
 
 _texts = st.one_of(
     st.text(alphabet=st.sampled_from(list(_TRICKY_CHARS + "aenthTHEAN xyz")), max_size=40),
@@ -180,9 +205,29 @@ _texts = st.one_of(
 )
 
 FIXED_TEXTS = [
-    "", " ", "the", "The Denver Broncos.", "a an the", "a_b", "the_", "_the_", "the\u2014", "\u2014the\u2014a",
-    "\u0130 the", "the\u00a0end", "the\u200bend", "A-the", "an\u2019", "1,000 the 2", "the\u0301", "\u0663 an \u00b2",
-    "theatre the anthem", "\u201cThe\u201d end", "THE\tAN\nA", "\u00bfthe?", "the\u3000a\u2028an",
+    "",
+    " ",
+    "the",
+    "The Denver Broncos.",
+    "a an the",
+    "a_b",
+    "the_",
+    "_the_",
+    "the\u2014",
+    "\u2014the\u2014a",
+    "\u0130 the",
+    "the\u00a0end",
+    "the\u200bend",
+    "A-the",
+    "an\u2019",
+    "1,000 the 2",
+    "the\u0301",
+    "\u0663 an \u00b2",
+    "theatre the anthem",
+    "\u201cThe\u201d end",
+    "THE\tAN\nA",
+    "\u00bfthe?",
+    "the\u3000a\u2028an",
 ]
 
 

@@ -15,12 +15,19 @@ from brewslm.evaluation.metrics.tool_calls import (
     score_decision,
 )
 
-WEATHER = {"name": "get_weather", "description": "", "parameters": {
-    "type": "object",
-    "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]},
-                   "days": {"type": "integer"}},
-    "required": ["city"],
-}}
+WEATHER = {
+    "name": "get_weather",
+    "description": "",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string"},
+            "unit": {"type": "string", "enum": ["c", "f"]},
+            "days": {"type": "integer"},
+        },
+        "required": ["city"],
+    },
+}
 TIME = {"name": "get_time", "description": "", "parameters": {"type": "object", "properties": {}}}
 TOOLS = [WEATHER, TIME]
 
@@ -37,8 +44,10 @@ def call(tool, **arguments):
     [
         ('{"tool": "get_time", "arguments": {}}', call("get_time")),
         ('```json\n{"tool": "get_time", "arguments": {}}\n```', call("get_time")),
-        ('[{"tool": "get_time", "arguments": {}}, {"tool": "get_weather", "arguments": {"city": "Oslo"}}]',
-         [call("get_time"), call("get_weather", city="Oslo")]),
+        (
+            '[{"tool": "get_time", "arguments": {}}, {"tool": "get_weather", "arguments": {"city": "Oslo"}}]',
+            [call("get_time"), call("get_weather", city="Oslo")],
+        ),
         ("[]", []),  # an empty call list: no call
         ("  It is sunny.  ", "It is sunny."),  # prose: a direct answer
         ("```python\nprint(1)\n```", "```python\nprint(1)\n```"),  # a code block that is not JSON: an answer

@@ -11,8 +11,10 @@ import torch
 
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer
 
-PLAIN_TEMPLATE = ("{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\n' }}{% endfor %}"
-                  "{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}")
+PLAIN_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}"
+)
 """A chat template with no end-of-turn text after a reply (replies end where the next turn starts)."""
 
 

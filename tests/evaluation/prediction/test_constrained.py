@@ -58,79 +58,129 @@ def texts(tokenizer) -> TokenTexts:
 
 # --- the checker, case by case ------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, viable, complete", [
-    ("", True, False),
-    ("  {", True, False),
-    ('{"la', True, False),
-    ('{"label": "neg', True, False),
-    ('{"label": "negative"}', True, True),
-    ('{"label": "negative", "score": -12}', True, True),
-    ('{"label":"positive","tags":["a\\"b\\u00e9\\n", "\\ud83d\\ude00"]}', True, True),
-    ('{"label": "p\\u006fsitive"}', True, True),  # an escape spells an enum value too
-    ('{"label": "p\\u0070', False, False),  # no enum value continues with "pp"
-    ('{"label": "negative\\', False, False),  # the enum value is spelled out: no escape can follow
-    ('{"label": "negative\\u', False, False),
-    ('{"label": "neutral"', False, False),  # not in the enum
-    ('{"x"', False, False),  # listed properties close the object
-    ('{"score": 3}', False, False),  # "label" is required
-    ('{"label": "negative", "label"', False, False),  # a key appears once
-    ('{"label": "negative", "score": 1.5', False, False),  # an integer has no fraction
-    ('{"label": "negative", "score": 01', False, False),  # no leading zeros
-    ('{"label": "negative", "tags": ["a", "b", ', False, False),  # maxItems
-    ('{"label": "negative", "tags": ["a\tb"]}', False, False),  # raw control character in a string
-    ('{"label": "negative"} ', False, False),  # after the document only the end of the turn
-    ('{"label": "negative",}', False, False),  # trailing comma
-    ("[", False, False),
-])
+
+@pytest.mark.parametrize(
+    "text, viable, complete",
+    [
+        ("", True, False),
+        ("  {", True, False),
+        ('{"la', True, False),
+        ('{"label": "neg', True, False),
+        ('{"label": "negative"}', True, True),
+        ('{"label": "negative", "score": -12}', True, True),
+        ('{"label":"positive","tags":["a\\"b\\u00e9\\n", "\\ud83d\\ude00"]}', True, True),
+        ('{"label": "p\\u006fsitive"}', True, True),  # an escape spells an enum value too
+        ('{"label": "p\\u0070', False, False),  # no enum value continues with "pp"
+        ('{"label": "negative\\', False, False),  # the enum value is spelled out: no escape can follow
+        ('{"label": "negative\\u', False, False),
+        ('{"label": "neutral"', False, False),  # not in the enum
+        ('{"x"', False, False),  # listed properties close the object
+        ('{"score": 3}', False, False),  # "label" is required
+        ('{"label": "negative", "label"', False, False),  # a key appears once
+        ('{"label": "negative", "score": 1.5', False, False),  # an integer has no fraction
+        ('{"label": "negative", "score": 01', False, False),  # no leading zeros
+        ('{"label": "negative", "tags": ["a", "b", ', False, False),  # maxItems
+        ('{"label": "negative", "tags": ["a\tb"]}', False, False),  # raw control character in a string
+        ('{"label": "negative"} ', False, False),  # after the document only the end of the turn
+        ('{"label": "negative",}', False, False),  # trailing comma
+        ("[", False, False),
+    ],
+)
 def test_prefix_cases(text, viable, complete):
     assert check_prefix(LABEL_SCHEMA, text) == (viable, complete)
 
 
-@pytest.mark.parametrize("schema, text, viable, complete", [
-    ({"type": "string", "maxLength": 3}, '"abc"', True, True),
-    ({"type": "string", "maxLength": 3}, '"abcd', False, False),
-    ({"type": "string", "maxLength": 1}, '"\\ud83d\\ude00"', True, True),  # one character, as a surrogate pair
-    ({"type": "string", "minLength": 2}, '"a"', False, False),
-    ({"type": "string", "minLength": 2}, '"a\\n"', True, True),
-    ({"type": "integer", "minimum": 10, "maximum": 20}, "2", True, False),  # 20 is still ahead
-    ({"type": "integer", "minimum": 10, "maximum": 20}, "3", False, False),
-    ({"type": "integer", "minimum": 10, "maximum": 20}, "21", False, False),
-    ({"type": "integer", "minimum": 10, "maximum": 20}, "-", False, False),
-    ({"type": "integer", "maximum": -5}, "-4", True, False),  # -40 and below are ahead
-    ({"type": "integer", "maximum": -5}, "-0", False, False),
-    ({"type": "integer", "exclusiveMaximum": 0}, "-1", True, True),
-    ({"type": "integer", "exclusiveMaximum": 0}, "0", False, False),
-    ({"type": "integer", "minimum": 5, "exclusiveMinimum": True}, "5", True, False),  # draft 4: 5 is out, 50 in
-    ({"type": "integer", "minimum": 5, "exclusiveMinimum": True}, "6", True, True),
-    ({"type": "number", "maximum": 1}, "7", True, True),  # non-integer bounds are not enforced
-    ({"type": ["integer", "null"]}, "nul", True, False),
-    ({"type": ["integer", "null"]}, "-0", True, True),
-    ({"type": "number"}, "-0.5e+3", True, True),
-    ({"type": "number"}, "1.", True, False),
-    ({"type": "number"}, "1.e", False, False),
-    ({"type": "boolean"}, "tru", True, False),
-    ({"type": "boolean"}, "truth", False, False),
-    ({"enum": [3, 30, "x", None]}, "3", True, True),
-    ({"enum": [3, 30, "x", None]}, "30", True, True),
-    ({"enum": [3, 30, "x", None]}, "31", False, False),
-    ({"const": {"a": [1, True]}}, '{"a": [1, true]}', True, True),
-    ({"const": {"a": [1, True]}}, '{"a": [1]', False, False),
-    ({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]}, "[]", False, False),
-    ({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]}, "[7]", True, True),
-    ({"type": "object", "additionalProperties": {"type": "integer"}}, '{"any key": 1, "b": 2}', True, True),
-    ({"type": "object", "additionalProperties": {"type": "integer"}}, '{"any key": "1"', False, False),
-    ({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": True}, '{"b": [null]}', True, True),
-    ({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": True}, '{"a": 1', False, False),
-    ({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "items": False}, '["x", 2]', True, True),
-    ({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "items": False}, '["x", 2,', False, False),
-    ({"$defs": {"node": {"type": "object", "properties": {"v": {"type": "integer"}, "next": {"$ref": "#/$defs/node"}},
-                         "required": ["v"]}}, "$ref": "#/$defs/node"}, '{"v": 1, "next": {"v": 2, "next": {"v": 3}}}', True, True),
-    ({"allOf": [{"properties": {"a": {"type": "integer"}}}, {"required": ["a"]}]}, "{}", False, False),
-    ({"allOf": [{"properties": {"a": {"type": "integer"}}}, {"required": ["a"]}]}, '{"a": 1}', True, True),
-    ({"type": "object", "properties": {"a": False}, "required": ["a"]}, "{", False, False),  # unsatisfiable
-    (True, '[1, {"k": [true, null, "x\\"y"]}, -0.5e+3]', True, True),
-    ({"type": "string"}, '"' + " " * 40 + '"', True, True),  # whitespace inside a string is content
-])
+@pytest.mark.parametrize(
+    "schema, text, viable, complete",
+    [
+        ({"type": "string", "maxLength": 3}, '"abc"', True, True),
+        ({"type": "string", "maxLength": 3}, '"abcd', False, False),
+        ({"type": "string", "maxLength": 1}, '"\\ud83d\\ude00"', True, True),  # one character, as a surrogate pair
+        ({"type": "string", "minLength": 2}, '"a"', False, False),
+        ({"type": "string", "minLength": 2}, '"a\\n"', True, True),
+        ({"type": "integer", "minimum": 10, "maximum": 20}, "2", True, False),  # 20 is still ahead
+        ({"type": "integer", "minimum": 10, "maximum": 20}, "3", False, False),
+        ({"type": "integer", "minimum": 10, "maximum": 20}, "21", False, False),
+        ({"type": "integer", "minimum": 10, "maximum": 20}, "-", False, False),
+        ({"type": "integer", "maximum": -5}, "-4", True, False),  # -40 and below are ahead
+        ({"type": "integer", "maximum": -5}, "-0", False, False),
+        ({"type": "integer", "exclusiveMaximum": 0}, "-1", True, True),
+        ({"type": "integer", "exclusiveMaximum": 0}, "0", False, False),
+        ({"type": "integer", "minimum": 5, "exclusiveMinimum": True}, "5", True, False),  # draft 4: 5 is out, 50 in
+        ({"type": "integer", "minimum": 5, "exclusiveMinimum": True}, "6", True, True),
+        ({"type": "number", "maximum": 1}, "7", True, True),  # non-integer bounds are not enforced
+        ({"type": ["integer", "null"]}, "nul", True, False),
+        ({"type": ["integer", "null"]}, "-0", True, True),
+        ({"type": "number"}, "-0.5e+3", True, True),
+        ({"type": "number"}, "1.", True, False),
+        ({"type": "number"}, "1.e", False, False),
+        ({"type": "boolean"}, "tru", True, False),
+        ({"type": "boolean"}, "truth", False, False),
+        ({"enum": [3, 30, "x", None]}, "3", True, True),
+        ({"enum": [3, 30, "x", None]}, "30", True, True),
+        ({"enum": [3, 30, "x", None]}, "31", False, False),
+        ({"const": {"a": [1, True]}}, '{"a": [1, true]}', True, True),
+        ({"const": {"a": [1, True]}}, '{"a": [1]', False, False),
+        (
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]},
+            "[]",
+            False,
+            False,
+        ),
+        (
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]},
+            "[7]",
+            True,
+            True,
+        ),
+        ({"type": "object", "additionalProperties": {"type": "integer"}}, '{"any key": 1, "b": 2}', True, True),
+        ({"type": "object", "additionalProperties": {"type": "integer"}}, '{"any key": "1"', False, False),
+        (
+            {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": True},
+            '{"b": [null]}',
+            True,
+            True,
+        ),
+        (
+            {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": True},
+            '{"a": 1',
+            False,
+            False,
+        ),
+        (
+            {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "items": False},
+            '["x", 2]',
+            True,
+            True,
+        ),
+        (
+            {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "items": False},
+            '["x", 2,',
+            False,
+            False,
+        ),
+        (
+            {
+                "$defs": {
+                    "node": {
+                        "type": "object",
+                        "properties": {"v": {"type": "integer"}, "next": {"$ref": "#/$defs/node"}},
+                        "required": ["v"],
+                    }
+                },
+                "$ref": "#/$defs/node",
+            },
+            '{"v": 1, "next": {"v": 2, "next": {"v": 3}}}',
+            True,
+            True,
+        ),
+        ({"allOf": [{"properties": {"a": {"type": "integer"}}}, {"required": ["a"]}]}, "{}", False, False),
+        ({"allOf": [{"properties": {"a": {"type": "integer"}}}, {"required": ["a"]}]}, '{"a": 1}', True, True),
+        ({"type": "object", "properties": {"a": False}, "required": ["a"]}, "{", False, False),  # unsatisfiable
+        (True, '[1, {"k": [true, null, "x\\"y"]}, -0.5e+3]', True, True),
+        ({"type": "string"}, '"' + " " * 40 + '"', True, True),  # whitespace inside a string is content
+    ],
+)
 def test_prefix_schema_features(schema, text, viable, complete):
     assert check_prefix(schema, text) == (viable, complete)
 
@@ -141,8 +191,11 @@ def test_whitespace_runs_are_bounded():
 
 
 def test_allow_text_constrains_only_json_replies():
-    call = {"type": "object", "properties": {"tool": {"const": "get_weather"}, "arguments": {"type": "object"}},
-            "required": ["tool", "arguments"]}
+    call = {
+        "type": "object",
+        "properties": {"tool": {"const": "get_weather"}, "arguments": {"type": "object"}},
+        "required": ["tool", "arguments"],
+    }
     assert check_prefix(call, "", allow_text=True) == (True, True)
     assert check_prefix(call, "It is sunny {today}", allow_text=True) == (True, True)
     assert check_prefix(call, ' {"tool": "get_w', allow_text=True) == (True, False)
@@ -152,14 +205,30 @@ def test_allow_text_constrains_only_json_replies():
 
 
 def test_one_of_tool_calls_narrow_by_tool_name():
-    tools = {"oneOf": [
-        {"type": "object", "properties": {"tool": {"const": "add"}, "arguments": {
-            "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}},
-         "required": ["tool", "arguments"]},
-        {"type": "object", "properties": {"tool": {"const": "echo"}, "arguments": {
-            "type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}},
-         "required": ["tool", "arguments"]},
-    ]}
+    tools = {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "tool": {"const": "add"},
+                    "arguments": {
+                        "type": "object",
+                        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                        "required": ["a", "b"],
+                    },
+                },
+                "required": ["tool", "arguments"],
+            },
+            {
+                "type": "object",
+                "properties": {
+                    "tool": {"const": "echo"},
+                    "arguments": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+                },
+                "required": ["tool", "arguments"],
+            },
+        ]
+    }
     checker = JsonPrefixChecker(tools)
     state = checker.advance(checker.start(), '{"tool": "')
     assert len(state.stacks) == 2  # both tools still possible
@@ -170,13 +239,16 @@ def test_one_of_tool_calls_narrow_by_tool_name():
     assert checker.is_complete(done)
 
 
-@pytest.mark.parametrize("schema, fragment", [
-    ({"type": "strnig"}, "unknown type 'strnig'"),
-    ({"$ref": "https://example.com/s.json"}, "not local"),
-    ({"$ref": "#/$defs/missing"}, "points at nothing"),
-    ({"type": "string", "maxLength": -1}, "maxLength must be a whole number"),
-    ({"type": "integer", "minimum": "3"}, "minimum must be a number"),
-])
+@pytest.mark.parametrize(
+    "schema, fragment",
+    [
+        ({"type": "strnig"}, "unknown type 'strnig'"),
+        ({"$ref": "https://example.com/s.json"}, "not local"),
+        ({"$ref": "#/$defs/missing"}, "points at nothing"),
+        ({"type": "string", "maxLength": -1}, "maxLength must be a whole number"),
+        ({"type": "integer", "minimum": "3"}, "minimum must be a number"),
+    ],
+)
 def test_schema_errors_name_the_problem(schema, fragment):
     with pytest.raises(ConfigError, match=fragment):
         check_prefix(schema, "{")
@@ -198,8 +270,12 @@ def _leaf() -> st.SearchStrategy[dict]:
     return st.one_of(
         st.sampled_from([{"type": t} for t in ("string", "integer", "number", "boolean", "null")]),
         st.lists(st.sampled_from(STRINGS), min_size=1, max_size=3, unique=True).map(lambda v: {"enum": v}),
-        st.lists(st.one_of(st.integers(-50, 50), st.sampled_from([0.5, -2.25, 1e20, True, None])),
-                 min_size=1, max_size=3, unique_by=json.dumps).map(lambda v: {"enum": v}),
+        st.lists(
+            st.one_of(st.integers(-50, 50), st.sampled_from([0.5, -2.25, 1e20, True, None])),
+            min_size=1,
+            max_size=3,
+            unique_by=json.dumps,
+        ).map(lambda v: {"enum": v}),
         st.sampled_from(STRINGS + [7, False]).map(lambda v: {"const": v}),
         st.just({"type": ["string", "null"]}),
         _bounded_string(),
@@ -248,6 +324,7 @@ def _object(children: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
         elif extra == "schema":
             schema["additionalProperties"] = draw(children)
         return schema
+
     return build()
 
 
@@ -260,6 +337,7 @@ def _array(children: st.SearchStrategy[dict]) -> st.SearchStrategy[dict]:
         if draw(st.booleans()):
             schema["maxItems"] = draw(st.integers(low, 3))
         return schema
+
     return build()
 
 
@@ -287,8 +365,9 @@ def _instance(draw, schema):
     if isinstance(kind, list):
         kind = draw(st.sampled_from(kind))
     if kind == "object":
-        keys = list(schema["required"]) + [k for k in schema["properties"]
-                                           if k not in schema["required"] and draw(st.booleans())]
+        keys = list(schema["required"]) + [
+            k for k in schema["properties"] if k not in schema["required"] and draw(st.booleans())
+        ]
         out = {key: draw(_instance(schema["properties"][key])) for key in keys}
         extra = schema.get("additionalProperties")
         if extra not in (None, False) and draw(st.booleans()):
@@ -301,16 +380,18 @@ def _instance(draw, schema):
     if kind == "string" and "minLength" in schema:
         return draw(st.text(min_size=schema["minLength"], max_size=schema.get("maxLength", schema["minLength"] + 8)))
     if kind == "integer" and schema.keys() & {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
-        low = schema.get("minimum", schema.get("exclusiveMinimum", -10**6 - 1) + 1)
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -(10**6) - 1) + 1)
         high = schema.get("maximum", schema.get("exclusiveMaximum", 10**6 + 1) - 1)
         return draw(st.integers(math.ceil(low), math.floor(high)))
-    return draw({
-        "string": st.text(max_size=8),
-        "integer": st.integers(-10**6, 10**6),
-        "number": st.one_of(st.integers(-1000, 1000), st.floats(allow_nan=False, allow_infinity=False)),
-        "boolean": st.booleans(),
-        "null": st.none(),
-    }[kind])
+    return draw(
+        {
+            "string": st.text(max_size=8),
+            "integer": st.integers(-(10**6), 10**6),
+            "number": st.one_of(st.integers(-1000, 1000), st.floats(allow_nan=False, allow_infinity=False)),
+            "boolean": st.booleans(),
+            "null": st.none(),
+        }[kind]
+    )
 
 
 @st.composite
@@ -354,8 +435,9 @@ def _schema_strings(schema) -> set[str]:
     return found
 
 
-def _decode_with_logits(reply: ConstrainedReply, tokenizer, stop: int, generator: torch.Generator,
-                        steps: int) -> tuple[list[int], bool]:
+def _decode_with_logits(
+    reply: ConstrainedReply, tokenizer, stop: int, generator: torch.Generator, steps: int
+) -> tuple[list[int], bool]:
     """Greedy constrained decoding from random logits that favour the schema's own words and
     closing tokens (so documents end): the tokens, and whether the reply ended at end-of-turn."""
     vocab = len(tokenizer)
@@ -438,8 +520,12 @@ FINITE = {  # a schema with finitely many documents, so every reply ends (whites
     "properties": {"label": {"enum": ["positive", "negative"]}, "ok": {"type": "boolean"}},
     "required": ["label", "ok"],
 }
-PROMPTS = ["Classify: a fine film", "hi", "Extract the fields from: My parcel arrived late and the box was damaged",
-           "tokens, tags, text"]
+PROMPTS = [
+    "Classify: a fine film",
+    "hi",
+    "Extract the fields from: My parcel arrived late and the box was damaged",
+    "tokens, tags, text",
+]
 
 
 @pytest.fixture(scope="module")
@@ -450,16 +536,26 @@ def model(tokenizer):
 def test_tiny_model_constrained_replies_validate(model, tokenizer):
     rendered = [single_turn(p, "x") for p in PROMPTS]
     constraint = JsonConstraint(FINITE)
-    batched = generate(model, tokenizer, rendered, max_new_tokens=200, batch_size=3,
-                       constraints=[constraint] * len(rendered))
+    batched = generate(
+        model, tokenizer, rendered, max_new_tokens=200, batch_size=3, constraints=[constraint] * len(rendered)
+    )
     for reply in batched:
         assert reply.finished
         jsonschema.validate(json.loads(reply.text), FINITE)
     # the naive baseline narrows transformers' own generate to the same tokens
-    assert generate_one_by_one(model, tokenizer, rendered, max_new_tokens=200,
-                               constraints=[constraint] * len(rendered)) == batched
-    sampled = generate(model, tokenizer, rendered, max_new_tokens=200, temperature=1.0, seed=3,
-                       constraints=[constraint] * len(rendered))
+    assert (
+        generate_one_by_one(model, tokenizer, rendered, max_new_tokens=200, constraints=[constraint] * len(rendered))
+        == batched
+    )
+    sampled = generate(
+        model,
+        tokenizer,
+        rendered,
+        max_new_tokens=200,
+        temperature=1.0,
+        seed=3,
+        constraints=[constraint] * len(rendered),
+    )
     for reply in sampled:
         assert reply.finished
         jsonschema.validate(json.loads(reply.text), FINITE)
@@ -468,8 +564,13 @@ def test_tiny_model_constrained_replies_validate(model, tokenizer):
 def test_tiny_model_mixed_constraints_and_budget(model, tokenizer):
     rendered = [single_turn(p, "x") for p in PROMPTS[:3]]
     free_string = JsonPrefixChecker({"type": "string"})
-    replies = generate(model, tokenizer, rendered, max_new_tokens=6,
-                       constraints=[JsonConstraint({"type": "string"}), None, JsonConstraint(FINITE)])
+    replies = generate(
+        model,
+        tokenizer,
+        rendered,
+        max_new_tokens=6,
+        constraints=[JsonConstraint({"type": "string"}), None, JsonConstraint(FINITE)],
+    )
     assert replies[1] == generate(model, tokenizer, rendered[1:2], max_new_tokens=6)[0]  # unconstrained row
     for reply in (replies[0], replies[2]):  # cut by the budget: unfinished, but a viable prefix
         assert not reply.finished and reply.tokens == 6

@@ -20,15 +20,29 @@ TAUGHT = [  # (question, reply) pairs the trained tiny model learns by heart
     ("what is the capital of France?", "Paris is the capital of France."),
     ("map the fields", '{"label": "x"}'),
 ]
-QUESTIONS = ["hi", "Classify the sentiment: a wonderful, moving film", "tokens, tags, text, label",
-             "My parcel arrived late and the box was damaged; I want a refund. What should I do next?", "ok?"]
+QUESTIONS = [
+    "hi",
+    "Classify the sentiment: a wonderful, moving film",
+    "tokens, tags, text, label",
+    "My parcel arrived late and the box was damaged; I want a refund. What should I do next?",
+    "ok?",
+]
 
 
 def _rendered(questions) -> list[Rendered]:
     out = [single_turn(q, "x") for q in questions]
-    out.append(conversation([{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "hi"},
-                             {"role": "assistant", "content": "hello"}, {"role": "user", "content": "and?"},
-                             {"role": "assistant", "content": "x"}], train="last"))
+    out.append(
+        conversation(
+            [
+                {"role": "system", "content": "Answer briefly."},
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"},
+                {"role": "user", "content": "and?"},
+                {"role": "assistant", "content": "x"},
+            ],
+            train="last",
+        )
+    )
     return out
 
 
@@ -88,8 +102,9 @@ def test_replies_stop_at_the_end_of_turn(trained, tokenizer):
     assert [g.text for g in replies] == [a for _, a in TAUGHT]
     assert all(g.finished for g in replies)
     # the end-of-turn token is counted but not part of the text
-    assert [g.tokens for g in replies] == [len(tokenizer(a, add_special_tokens=False)["input_ids"]) + 1
-                                           for _, a in TAUGHT]
+    assert [g.tokens for g in replies] == [
+        len(tokenizer(a, add_special_tokens=False)["input_ids"]) + 1 for _, a in TAUGHT
+    ]
 
 
 def test_rows_finishing_at_different_steps_match_one_at_a_time(trained, tokenizer):
@@ -135,18 +150,23 @@ def test_progress_counts_examples_and_mode_is_restored(model, tokenizer):
     rendered = _rendered(QUESTIONS)
     model.train()
     try:
-        generate(model, tokenizer, rendered, max_new_tokens=2, batch_size=4, progress=lambda d, t: events.append((d, t)))
+        generate(
+            model, tokenizer, rendered, max_new_tokens=2, batch_size=4, progress=lambda d, t: events.append((d, t))
+        )
         assert model.training
     finally:
         model.eval()
     assert events == [(4, 6), (6, 6)]
 
 
-@pytest.mark.parametrize("arguments, fragment", [
-    ({"max_new_tokens": 0}, "max_new_tokens"),
-    ({"max_new_tokens": 4, "temperature": -1.0}, "temperature"),
-    ({"max_new_tokens": 4, "batch_size": 0}, "batch_size"),
-])
+@pytest.mark.parametrize(
+    "arguments, fragment",
+    [
+        ({"max_new_tokens": 0}, "max_new_tokens"),
+        ({"max_new_tokens": 4, "temperature": -1.0}, "temperature"),
+        ({"max_new_tokens": 4, "batch_size": 0}, "batch_size"),
+    ],
+)
 def test_bad_settings_are_config_errors(model, tokenizer, arguments, fragment):
     with pytest.raises(ConfigError, match=fragment):
         generate(model, tokenizer, _rendered(["hi"]), **arguments)

@@ -18,17 +18,26 @@ ANSWER = "It was completed in 1889. It is painted green. Yes."
 
 def test_one_claim_per_checkable_sentence_and_the_prompt_shows_everything() -> None:
     claims = support_claims("When was it completed?", PASSAGES, ANSWER)
-    assert [c.sentence for c in claims] == ["It was completed in 1889.", "It is painted green."]  # "Yes." claims nothing
+    assert [c.sentence for c in claims] == [
+        "It was completed in 1889.",
+        "It is painted green.",
+    ]  # "Yes." claims nothing
     text = support_prompt(claims[1])
     assert "[1] The Eiffel Tower was completed in 1889.\n[2] Gustave Eiffel's company built it." in text
-    assert text.index("Question: When was it completed?") < text.index(f"Answer:\n{ANSWER}") \
-        < text.index("Sentence to check:\nIt is painted green.") < text.index(QUESTION)
+    assert (
+        text.index("Question: When was it completed?")
+        < text.index(f"Answer:\n{ANSWER}")
+        < text.index("Sentence to check:\nIt is painted green.")
+        < text.index(QUESTION)
+    )
 
 
 def test_support_is_the_judges_yes_probability(model, tokenizer) -> None:
     claims = support_claims("When was it completed?", PASSAGES, ANSWER)
     progress: list[tuple[int, int]] = []
-    got = judge_support(model, tokenizer, claims, batch_size=1, progress=lambda done, total: progress.append((done, total)))
+    got = judge_support(
+        model, tokenizer, claims, batch_size=1, progress=lambda done, total: progress.append((done, total))
+    )
     for claim, value in zip(claims, got):
         expected = score_labels(model, tokenizer, [single_turn(support_prompt(claim), "yes")], ["yes", "no"])[0]
         assert value == pytest.approx(expected.probabilities["yes"], abs=1e-6) and 0.0 < value < 1.0

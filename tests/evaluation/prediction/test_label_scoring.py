@@ -15,7 +15,7 @@ from brewslm.evaluation.prediction import label_scoring
 from brewslm.evaluation.prediction.label_scoring import LabelScores, common_prefix, score_labels
 from brewslm.evaluation.prediction.prompts import fit_prompt, full_prompt_ids, reply_ids, reply_suffix
 from brewslm.tasks import get_task_profile
-from brewslm.tasks.rendering import Rendered, RenderContext, conversation
+from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 from brewslm.training.encoding import encode
 
 from .scoring_models import (  # noqa: F401  (model, tokenizer: fixtures)
@@ -28,10 +28,14 @@ from .scoring_models import (  # noqa: F401  (model, tokenizer: fixtures)
     with_lora,
 )
 
-
-LABELS = ["negative", "neutral", "positive", "mixed feelings", "{\"x\": 1}"]
-TEXTS = ["a fine film", "dull and far too long for anyone to sit through", "ok",
-         "the quick brown fox jumps over the lazy dog", "My parcel arrived late and the box was damaged"]
+LABELS = ["negative", "neutral", "positive", "mixed feelings", '{"x": 1}']
+TEXTS = [
+    "a fine film",
+    "dull and far too long for anyone to sit through",
+    "ok",
+    "the quick brown fox jumps over the lazy dog",
+    "My parcel arrived late and the box was damaged",
+]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +73,8 @@ def test_label_logprobs_equal_a_full_forward_pass(model, tokenizer, rendered) ->
 
 
 def test_split_rows_small_head_chunks_and_no_prefix_sharing_give_the_same_scores(
-        model, tokenizer, rendered, monkeypatch) -> None:
+    model, tokenizer, rendered, monkeypatch
+) -> None:
     expected = [reference(model, tokenizer, item, LABELS) for item in rendered]
     assert common_prefix([full_prompt_ids(item, tokenizer) for item in rendered])  # the prompts share a template
     monkeypatch.setattr(label_scoring, "MAX_ROW_LABEL_TOKENS", 3)  # about one label per row
@@ -80,9 +85,16 @@ def test_split_rows_small_head_chunks_and_no_prefix_sharing_give_the_same_scores
 
 
 def test_prompts_without_a_common_prefix_share_per_batch_or_not_at_all(model, tokenizer) -> None:
-    items = [conversation([{"role": "system", "content": f"System prompt number {i} for the whole chat."},
-                           {"role": "user", "content": "Which way? Reply with the label only."},
-                           {"role": "assistant", "content": "left"}]) for i in range(3)]
+    items = [
+        conversation(
+            [
+                {"role": "system", "content": f"System prompt number {i} for the whole chat."},
+                {"role": "user", "content": "Which way? Reply with the label only."},
+                {"role": "assistant", "content": "left"},
+            ]
+        )
+        for i in range(3)
+    ]
     items.append(conversation([{"role": "user", "content": "Which way?"}, {"role": "assistant", "content": "x"}]))
     labels = ["left", "right"]
     expected = [reference(model, tokenizer, item, labels) for item in items]
@@ -90,8 +102,14 @@ def test_prompts_without_a_common_prefix_share_per_batch_or_not_at_all(model, to
 
 
 def test_multi_turn_prompts_score_the_final_reply(model, tokenizer) -> None:
-    chat = conversation([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello there"},
-                         {"role": "user", "content": "and the label?"}, {"role": "assistant", "content": "positive"}])
+    chat = conversation(
+        [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello there"},
+            {"role": "user", "content": "and the label?"},
+            {"role": "assistant", "content": "positive"},
+        ]
+    )
     labels = ["positive", "negative"]
     assert_matches(score_labels(model, tokenizer, [chat], labels), [reference(model, tokenizer, chat, labels)])
 
@@ -126,7 +144,9 @@ def test_peft_adapters_are_on_and_attention_kind_does_not_matter(tokenizer, rend
 
 def test_probabilities_best_label_and_confidence(model, tokenizer, rendered) -> None:
     progress: list[tuple[int, int]] = []
-    scores = score_labels(model, tokenizer, rendered, LABELS, progress=lambda done, total: progress.append((done, total)))
+    scores = score_labels(
+        model, tokenizer, rendered, LABELS, progress=lambda done, total: progress.append((done, total))
+    )
     for score in scores:
         assert math.isclose(sum(score.probabilities.values()), 1.0, abs_tol=1e-9)
         assert score.best == max(score.logprobs, key=score.logprobs.get)

@@ -16,19 +16,26 @@ from brewslm.evaluation.prediction.prompts import (
     reply_suffix,
 )
 from brewslm.tasks import get_task_profile
-from brewslm.tasks.rendering import Rendered, RenderContext
+from brewslm.tasks.rendering import RenderContext, Rendered
 from brewslm.training.encoding import encode
 
 from .scoring_models import PLAIN_TEMPLATE, tiny_tokenizer, tokenizer  # noqa: F401  (tokenizer: a fixture)
 
-CHAT = {"messages": [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "hi"},
-                     {"role": "assistant", "content": "hello"}, {"role": "user", "content": "map the fields"},
-                     {"role": "assistant", "content": '{"mapper_id": "label_to_classification"}'}]}
+CHAT = {
+    "messages": [
+        {"role": "system", "content": "Answer in JSON."},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "map the fields"},
+        {"role": "assistant", "content": '{"mapper_id": "label_to_classification"}'},
+    ]
+}
 
 
 def classification(text: str, label: str = "positive") -> Rendered:
-    return get_task_profile("classification").render({"text": text, "label": label},
-                                                     RenderContext(labels=("negative", "positive")))
+    return get_task_profile("classification").render(
+        {"text": text, "label": label}, RenderContext(labels=("negative", "positive"))
+    )
 
 
 def test_prompt_is_the_served_prompt_and_trainings_prefix(tokenizer) -> None:
@@ -38,8 +45,8 @@ def test_prompt_is_the_served_prompt_and_trainings_prefix(tokenizer) -> None:
     chat = get_task_profile("chat_sft").render(CHAT)
     whole = encode(chat, tokenizer, 4096)
     prompt = prompt_ids(chat, tokenizer, 4096)
-    assert list(whole.input_ids[:len(prompt)]) == prompt and whole.trained[len(prompt)]
-    assert not whole.trained[len(prompt) - 1] and any(whole.trained[:len(prompt)])  # the earlier reply is in it
+    assert list(whole.input_ids[: len(prompt)]) == prompt and whole.trained[len(prompt)]
+    assert not whole.trained[len(prompt) - 1] and any(whole.trained[: len(prompt)])  # the earlier reply is in it
 
 
 @pytest.mark.parametrize("max_seq_len", [24, 40, 64])
@@ -48,7 +55,7 @@ def test_long_prompts_are_cut_like_training_cuts_them(tokenizer, max_seq_len) ->
     gold_reply = reply_ids(rendered, tokenizer, [rendered.completion])[0]
     trained = encode(rendered, tokenizer, max_seq_len)  # training: room for the gold reply
     cut = prompt_ids(rendered, tokenizer, max_seq_len, reserve=len(gold_reply))
-    assert trained.prompt_truncated and list(trained.input_ids[:len(cut)]) == cut
+    assert trained.prompt_truncated and list(trained.input_ids[: len(cut)]) == cut
     full = full_prompt_ids(rendered, tokenizer)
     assert len(cut) == max(max_seq_len - len(gold_reply), max_seq_len // 4)
     assert cut[:4] == full[:4] and cut[-4:] == full[-4:]  # head (system, instruction) and tail kept

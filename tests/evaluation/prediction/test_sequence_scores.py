@@ -29,20 +29,39 @@ from .scoring_models import (  # noqa: F401  (model, tokenizer: fixtures)
 )
 
 CHATS = [
-    {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello, how can I help?"},
-                  {"role": "user", "content": "what is the capital of France?"},
-                  {"role": "assistant", "content": "Paris is the capital of France."}]},
-    {"messages": [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "map the fields"},
-                  {"role": "assistant", "content": '{"mapper_id": "label_to_classification"}'}]},
+    {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello, how can I help?"},
+            {"role": "user", "content": "what is the capital of France?"},
+            {"role": "assistant", "content": "Paris is the capital of France."},
+        ]
+    },
+    {
+        "messages": [
+            {"role": "system", "content": "Answer in JSON."},
+            {"role": "user", "content": "map the fields"},
+            {"role": "assistant", "content": '{"mapper_id": "label_to_classification"}'},
+        ]
+    },
     {"messages": [{"role": "user", "content": "ok"}, {"role": "assistant", "content": "ok"}]},
 ]
-TEXTS = ["The quick brown fox jumps over the lazy dog.",
-         "My parcel arrived late and the box was damaged; I want a refund. " * 4, "a"]
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "My parcel arrived late and the box was damaged; I want a refund. " * 4,
+    "a",
+]
 PAIRS = [
-    {"prompt": [{"role": "user", "content": "what is the capital of France?"}],
-     "chosen": "Paris is the capital of France.", "rejected": "the lazy dog"},
-    {"prompt": [{"role": "user", "content": "Please map the dataset fields to a mapper and answer in JSON."}],
-     "chosen": '{"mapper_id": "label_to_classification"}', "rejected": "no"},
+    {
+        "prompt": [{"role": "user", "content": "what is the capital of France?"}],
+        "chosen": "Paris is the capital of France.",
+        "rejected": "the lazy dog",
+    },
+    {
+        "prompt": [{"role": "user", "content": "Please map the dataset fields to a mapper and answer in JSON."}],
+        "chosen": '{"mapper_id": "label_to_classification"}',
+        "rejected": "no",
+    },
 ]
 
 
@@ -56,8 +75,9 @@ def test_chat_scores_cover_every_assistant_turn(model, tokenizer) -> None:
     expected = []
     for item in rendered:
         example = encode(item, tokenizer, 4096)
-        expected.append((full_forward_masked_logprob(model, example.input_ids, example.trained),
-                         sum(example.trained[1:])))
+        expected.append(
+            (full_forward_masked_logprob(model, example.input_ids, example.trained), sum(example.trained[1:]))
+        )
     assert expected[0][1] > len(tokenizer("Paris is the capital of France.<|im_end|>")["input_ids"])  # both turns
     for batch_size in (1, 2, 8):
         scores = sequence_scores(model, tokenizer, rendered, batch_size=batch_size)
@@ -81,7 +101,8 @@ def test_long_texts_are_scored_in_windows_every_token_once(model, tokenizer) -> 
     whole = [encode(item, tokenizer, 4096) for item in rendered]
     scores = sequence_scores(model, tokenizer, rendered, max_seq_len=4096)
     assert [s.logprob for s in scores] == pytest.approx(
-        [full_forward_masked_logprob(model, w.input_ids, w.trained) for w in whole], rel=1e-6, abs=1e-4)
+        [full_forward_masked_logprob(model, w.input_ids, w.trained) for w in whole], rel=1e-6, abs=1e-4
+    )
 
 
 def test_preference_pairs_score_both_replies_on_the_same_prompt(model, tokenizer) -> None:
@@ -90,14 +111,27 @@ def test_preference_pairs_score_both_replies_on_the_same_prompt(model, tokenizer
     max_seq_len = 20  # the second pair's prompt must be cut, identically on both sides
     expected = []
     for item in rendered:
-        chosen, rejected = truncate_pair(encode(item, tokenizer, sys.maxsize),
-                                         encode(item.with_completion(item.rejected), tokenizer, sys.maxsize), max_seq_len)
-        expected.append([(full_forward_masked_logprob(lora, e.input_ids, e.trained), sum(e.trained[1:]))
-                         for e in (chosen, rejected)])
+        chosen, rejected = truncate_pair(
+            encode(item, tokenizer, sys.maxsize),
+            encode(item.with_completion(item.rejected), tokenizer, sys.maxsize),
+            max_seq_len,
+        )
+        expected.append(
+            [
+                (full_forward_masked_logprob(lora, e.input_ids, e.trained), sum(e.trained[1:]))
+                for e in (chosen, rejected)
+            ]
+        )
     assert chosen.prompt_truncated and chosen.prompt_truncated == rejected.prompt_truncated
     progress: list[tuple[int, int]] = []
-    scores = preference_scores(lora, tokenizer, rendered, max_seq_len=max_seq_len, batch_size=3,
-                               progress=lambda done, total: progress.append((done, total)))
+    scores = preference_scores(
+        lora,
+        tokenizer,
+        rendered,
+        max_seq_len=max_seq_len,
+        batch_size=3,
+        progress=lambda done, total: progress.append((done, total)),
+    )
     for score, (chosen_want, rejected_want) in zip(scores, expected):
         assert (score.chosen.logprob, score.chosen.tokens) == pytest.approx(chosen_want, rel=1e-6, abs=1e-4)
         assert (score.rejected.logprob, score.rejected.tokens) == pytest.approx(rejected_want, rel=1e-6, abs=1e-4)
@@ -105,17 +139,25 @@ def test_preference_pairs_score_both_replies_on_the_same_prompt(model, tokenizer
     with lora.disable_adapter():
         reference = preference_scores(lora, tokenizer, rendered, max_seq_len=max_seq_len)
     prediction = scores[0].to_prediction(reference[0])
-    assert prediction == {"chosen_logprob": scores[0].chosen.logprob, "rejected_logprob": scores[0].rejected.logprob,
-                          "chosen_tokens": scores[0].chosen.tokens, "rejected_tokens": scores[0].rejected.tokens,
-                          "ref_chosen_logprob": reference[0].chosen.logprob,
-                          "ref_rejected_logprob": reference[0].rejected.logprob}
+    assert prediction == {
+        "chosen_logprob": scores[0].chosen.logprob,
+        "rejected_logprob": scores[0].rejected.logprob,
+        "chosen_tokens": scores[0].chosen.tokens,
+        "rejected_tokens": scores[0].rejected.tokens,
+        "ref_chosen_logprob": reference[0].chosen.logprob,
+        "ref_rejected_logprob": reference[0].rejected.logprob,
+    }
     assert prediction["ref_chosen_logprob"] != pytest.approx(prediction["chosen_logprob"], abs=1e-3)
 
 
 def test_prediction_shapes_and_refusals(model, tokenizer) -> None:
     assert SequenceScore(-12.5, 5).to_prediction() == {"nll": 12.5, "tokens": 5}
     assert set(PreferenceScore(SequenceScore(-1.0, 1), SequenceScore(-2.0, 2)).to_prediction()) == {
-        "chosen_logprob", "rejected_logprob", "chosen_tokens", "rejected_tokens"}
+        "chosen_logprob",
+        "rejected_logprob",
+        "chosen_tokens",
+        "rejected_tokens",
+    }
     assert sequence_scores(model, tokenizer, []) == []
     with pytest.raises(ConfigError, match="rejected reply"):
         preference_scores(model, tokenizer, render("chat_sft", CHATS[:1]))

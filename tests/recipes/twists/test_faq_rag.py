@@ -49,8 +49,15 @@ def import_rows(name: str, rows: list[dict], tmp_path: Path, split: str) -> None
 
     path = tmp_path / f"{name}-{split}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    run_import(ImportSpec(locator=f"jsonl:{path}", mapper_id="rag_passthrough", dataset=name, split=split,
-                          field_map={"question": "question", "context": "context", "answer": "answer"}))
+    run_import(
+        ImportSpec(
+            locator=f"jsonl:{path}",
+            mapper_id="rag_passthrough",
+            dataset=name,
+            split=split,
+            field_map={"question": "question", "context": "context", "answer": "answer"},
+        )
+    )
 
 
 def recipe(task: str = "rag_qa") -> RecipeConfig:
@@ -84,7 +91,9 @@ def test_gold_chunks_are_the_chunks_that_quote_the_answer():
     week = linker.gold_chunks(["90 euros"], {"pricing"})
     assert len(week) == 1 and "90 euros" in CHUNKS[next(iter(week))].text
     # an answer the article does not quote: every chunk of the article is gold
-    assert chunk_ids(linker.gold_chunks(["pricey"], {"pricing"})) == {(c.doc_id, c.position) for c in CHUNKS if c.doc_id == "pricing"}
+    assert chunk_ids(linker.gold_chunks(["pricey"], {"pricing"})) == {
+        (c.doc_id, c.position) for c in CHUNKS if c.doc_id == "pricing"
+    }
     # no gold document: any chunk that quotes the answer; "5 euros" must not match "25 euros" or "15 euros"
     assert chunk_ids(linker.gold_chunks(["four hours"], set())) == {("battery", 1)}
     assert linker.gold_chunks(["5 euros"], set()) == set()
@@ -92,7 +101,11 @@ def test_gold_chunks_are_the_chunks_that_quote_the_answer():
 
 def test_documents_from_records_are_the_distinct_passages():
     records = [{"passages": ["a", "b"]}, {"passages": ["b", "c"]}]
-    assert [(d.id, d.text) for d in documents_from_records(records)] == [("passage-1", "a"), ("passage-2", "b"), ("passage-3", "c")]
+    assert [(d.id, d.text) for d in documents_from_records(records)] == [
+        ("passage-1", "a"),
+        ("passage-2", "b"),
+        ("passage-3", "c"),
+    ]
 
 
 def test_held_out_documents_are_a_seeded_share():
@@ -105,16 +118,26 @@ def test_held_out_documents_are_a_seeded_share():
         held_out_documents(docs[:1], 0.5, 0)
 
 
-RECORD = {"question": "What does a week pass cost?", "passages": ["pricing"], "answer": "90 euros", "is_refusal": False,
-          "alternatives": ["90 EUR"], "id": "q5"}
+RECORD = {
+    "question": "What does a week pass cost?",
+    "passages": ["pricing"],
+    "answer": "90 euros",
+    "is_refusal": False,
+    "alternatives": ["90 EUR"],
+    "id": "q5",
+}
 
 
 def test_rewrite_keeps_the_answer_when_a_gold_chunk_is_retrieved():
     gold = {3}
     out = rewrite_record(RECORD, [Hit(0, 1.0), Hit(3, 0.5)], CHUNKS, gold, inject=False, rng=random.Random(0))
     assert out.outcome == "answered" and out.gold_chunks == frozenset(gold)
-    assert out.row == {"question": RECORD["question"], "passages": [CHUNKS[0].text, CHUNKS[3].text],
-                       "answer": ["90 euros", "90 EUR"], "id": "q5"}
+    assert out.row == {
+        "question": RECORD["question"],
+        "passages": [CHUNKS[0].text, CHUNKS[3].text],
+        "answer": ["90 euros", "90 EUR"],
+        "id": "q5",
+    }
 
 
 def test_a_missed_gold_chunk_is_a_refusal_or_injected_in_training():
@@ -141,6 +164,7 @@ def test_refusals_and_uncovered_questions_get_the_refusal_reply():
 
 # --- options and fail-fast checks --------------------------------------------------------------------
 
+
 def test_options_are_typed_with_did_you_mean():
     twist = build_twist({"kind": "faq_rag", "top_k": 2, "retrieval": "bm25"})
     assert twist.options.chunk_chars == 600 and twist.options.inject_gold_in_train is True
@@ -159,12 +183,16 @@ def test_check_fails_fast_on_a_wrong_task_overlap_or_documents_file(tmp_path):
     docs = tmp_path / "docs.jsonl"
     docs.write_text(json.dumps({"id": "a", "body": "text"}) + "\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="document_text_field"):
-        build_twist({"kind": "faq_rag", "retrieval": "bm25", "documents": f"jsonl:{docs}"}).check(context("x", tmp_path))
-    build_twist({"kind": "faq_rag", "retrieval": "bm25", "documents": f"jsonl:{docs}",
-                 "document_text_field": "body"}).check(context("x", tmp_path))
+        build_twist({"kind": "faq_rag", "retrieval": "bm25", "documents": f"jsonl:{docs}"}).check(
+            context("x", tmp_path)
+        )
+    build_twist(
+        {"kind": "faq_rag", "retrieval": "bm25", "documents": f"jsonl:{docs}", "document_text_field": "body"}
+    ).check(context("x", tmp_path))
 
 
 # --- prepare_data on an imported dataset -------------------------------------------------------------
+
 
 def import_faq(name: str, tmp_path: Path, *, with_context) -> None:
     rows = [rag_row(q, article, answer, with_context(article)) for q, article, answer in QUESTIONS]
@@ -182,7 +210,9 @@ def test_prepare_data_puts_retrieved_passages_in_every_prompt(tmp_path):
     test = {r["question"]: r for r in dataset.iter_records("test")}
     assert len(test) == 3
     for record in test.values():
-        assert len(record["passages"]) == 2 and all(any(p in text for text in ARTICLES.values()) for p in record["passages"])
+        assert len(record["passages"]) == 2 and all(
+            any(p in text for text in ARTICLES.values()) for p in record["passages"]
+        )
     assert test["What does a week pass cost?"]["answer"] == "90 euros"
     assert any("90 euros" in p for p in test["What does a week pass cost?"]["passages"])
     assert test["Can I take the bike on the train?"]["is_refusal"] is True
@@ -201,11 +231,23 @@ def test_prepare_data_puts_retrieved_passages_in_every_prompt(tmp_path):
 
 def test_a_documents_file_named_by_the_questions_and_held_out_articles(tmp_path):
     docs = tmp_path / "articles.jsonl"
-    docs.write_text("".join(json.dumps({"article": k, "body": v}) + "\n" for k, v in ARTICLES.items()), encoding="utf-8")
+    docs.write_text(
+        "".join(json.dumps({"article": k, "body": v}) + "\n" for k, v in ARTICLES.items()), encoding="utf-8"
+    )
     import_faq("faqdocs", tmp_path, with_context=lambda article: article)  # the questions name their article
-    twist = build_twist({"kind": "faq_rag", "retrieval": "bm25", "top_k": 1, "documents": f"jsonl:{docs}",
-                         "document_text_field": "body", "document_id_field": "article", "holdout_share": 0.25,
-                         "seed": 3, "inject_gold_in_train": True})
+    twist = build_twist(
+        {
+            "kind": "faq_rag",
+            "retrieval": "bm25",
+            "top_k": 1,
+            "documents": f"jsonl:{docs}",
+            "document_text_field": "body",
+            "document_id_field": "article",
+            "holdout_share": 0.25,
+            "seed": 3,
+            "inject_gold_in_train": True,
+        }
+    )
     ctx = context("faqdocs", tmp_path)
     prepared = twist.prepare_data(ctx)
     report = json.loads((ctx.twist_dir / REPORT_FILE).read_text())
@@ -230,8 +272,12 @@ def test_hybrid_retrieval_with_the_bundled_embedder(tmp_path):
     report = json.loads((ctx.twist_dir / REPORT_FILE).read_text())
     assert report["retrieval"] == "hybrid" and report["splits"]["test"]["recall_at_k"] == 1.0
 
-    eval_report = {"metrics": {"tuned": {"refusal_accuracy": 0.9, "faithfulness": 0.8, "format_compliance": 1.0, "f1": 0.5},
-                               "base": {"refusal_accuracy": 0.4, "faithfulness": 0.5, "format_compliance": 0.7, "f1": 0.2}}}
+    eval_report = {
+        "metrics": {
+            "tuned": {"refusal_accuracy": 0.9, "faithfulness": 0.8, "format_compliance": 1.0, "f1": 0.5},
+            "base": {"refusal_accuracy": 0.4, "faithfulness": 0.5, "format_compliance": 0.7, "f1": 0.2},
+        }
+    }
     section = twist.after_eval(ctx, EvalResult(report=eval_report, out_dir=tmp_path, paths={}))
     assert section["retrieval"]["splits"]["test"]["recall_at_k"] == 1.0
     assert section["metrics"]["refusal_accuracy"] == {"base": 0.4, "tuned": 0.9}

@@ -8,7 +8,6 @@ import pytest
 
 from brewslm.errors import ConfigError
 from brewslm.recipes.twists import RecipeContext, build_twist
-from brewslm.storage.datasets import open_dataset
 from brewslm.recipes.twists.intent_router import (
     ThresholdPoint,
     pick_threshold,
@@ -19,10 +18,11 @@ from brewslm.recipes.twists.intent_router import (
 from brewslm.recipes.twists.json_constrained import side_by_side
 from brewslm.recipes.twists.pii_recall import hard_negatives, needed_negatives, span_free_sentences
 from brewslm.recipes.twists.tool_negatives import negative_count, tool_negatives
+from brewslm.storage.datasets import open_dataset
 from brewslm.tasks import get_task_profile
 
-
 # --- intent_router ---------------------------------------------------------------------------------
+
 
 def test_sweep_gives_coverage_and_answered_accuracy_per_threshold():
     gold = ["a", "a", "b", "b"]
@@ -50,13 +50,27 @@ def test_rare_labels_are_the_bottom_quartile_of_training_counts():
 
 def test_describe_puts_the_classifiers_own_metric_first_and_routing_apart():
     twist = build_twist({"kind": "intent_router"})
-    section = {"threshold": 0.42, "target_reached": True, "validation": {"coverage": 0.8, "accuracy": 0.9},
-               "curve": "c.png", "test": {"tuned": {"macro_f1": 0.66, "ece": 0.05, "coverage": 0.7,
-                                                    "routed_accuracy": 0.93, "routed_macro_f1": 0.455,
-                                                    "rare_recall": None}}}
+    section = {
+        "threshold": 0.42,
+        "target_reached": True,
+        "validation": {"coverage": 0.8, "accuracy": 0.9},
+        "curve": "c.png",
+        "test": {
+            "tuned": {
+                "macro_f1": 0.66,
+                "ece": 0.05,
+                "coverage": 0.7,
+                "routed_accuracy": 0.93,
+                "routed_macro_f1": 0.455,
+                "rare_recall": None,
+            }
+        },
+    }
     line = twist.describe(section)[1]
-    assert line == ("tuned: classifier macro-F1 0.660 (before routing), ECE 0.050; routed: coverage 0.700, "
-                    "accuracy 0.930, macro-F1 0.455, rare-intent recall -")
+    assert line == (
+        "tuned: classifier macro-F1 0.660 (before routing), ECE 0.050; routed: coverage 0.700, "
+        "accuracy 0.930, macro-F1 0.455, rare-intent recall -"
+    )
 
 
 def test_coverage_curve_is_drawn(tmp_path):
@@ -74,8 +88,11 @@ def test_intent_router_options_are_typed():
 
 # --- json_constrained ------------------------------------------------------------------------------
 
+
 def test_json_constrained_schema_is_checked_when_the_recipe_loads():
-    twist = build_twist({"kind": "json_constrained", "schema": {"type": "object", "properties": {"total": {"type": "number"}}}})
+    twist = build_twist(
+        {"kind": "json_constrained", "schema": {"type": "object", "properties": {"total": {"type": "number"}}}}
+    )
     assert twist.options.json_schema["properties"]["total"]["type"] == "number"
     with pytest.raises(ConfigError, match="unknown type 'frob'"):
         build_twist({"kind": "json_constrained", "schema": {"type": "frob"}})
@@ -104,10 +121,14 @@ def test_field_match_takes_the_recipe_schema():
 # --- pii_recall ------------------------------------------------------------------------------------
 
 PII = [
-    {"text": "Call Ann Lee on 555-0101. The parcel arrives on Monday morning. Thanks a lot for waiting.",
-     "spans": [{"start": 5, "end": 12, "label": "PERSON"}, {"start": 16, "end": 24, "label": "PHONE"}]},
-    {"text": "Mail bo@example.com today. Our office stays closed during the holidays.",
-     "spans": [{"start": 5, "end": 19, "label": "EMAIL"}]},
+    {
+        "text": "Call Ann Lee on 555-0101. The parcel arrives on Monday morning. Thanks a lot for waiting.",
+        "spans": [{"start": 5, "end": 12, "label": "PERSON"}, {"start": 16, "end": 24, "label": "PHONE"}],
+    },
+    {
+        "text": "Mail bo@example.com today. Our office stays closed during the holidays.",
+        "spans": [{"start": 5, "end": 19, "label": "EMAIL"}],
+    },
     {"text": "Nothing personal here at all.", "spans": []},
 ]
 
@@ -135,17 +156,31 @@ def test_hard_negatives_are_valid_span_set_records():
 
 # --- tool_negatives --------------------------------------------------------------------------------
 
+
 def tool(name: str) -> dict:
-    return {"name": name, "description": f"{name} tool",
-            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}
+    return {
+        "name": name,
+        "description": f"{name} tool",
+        "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]},
+    }
 
 
 CALLS = [
-    {"messages": [{"role": "user", "content": f"weather in {city}?"}], "tools": [tool("weather")],
-     "calls": [{"tool": "weather", "arguments": {"q": city}}], "answer": None}
+    {
+        "messages": [{"role": "user", "content": f"weather in {city}?"}],
+        "tools": [tool("weather")],
+        "calls": [{"tool": "weather", "arguments": {"q": city}}],
+        "answer": None,
+    }
     for city in ("Oslo", "Rome", "Lima", "Pune")
-] + [{"messages": [{"role": "user", "content": "convert 3 EUR"}], "tools": [tool("fx"), tool("weather")],
-      "calls": [{"tool": "fx", "arguments": {"q": "3 EUR"}}], "answer": None}]
+] + [
+    {
+        "messages": [{"role": "user", "content": "convert 3 EUR"}],
+        "tools": [tool("fx"), tool("weather")],
+        "calls": [{"tool": "fx", "arguments": {"q": "3 EUR"}}],
+        "answer": None,
+    }
+]
 
 
 def test_tool_negatives_offer_only_tools_that_do_not_fit():
@@ -178,9 +213,23 @@ def context(name: str, tmp_path) -> RecipeContext:
 
 
 def test_tool_negatives_are_imported_into_train_and_test(tmp_path):
-    openai = [{"messages": [*r["messages"], {"role": "assistant", "content": None, "tool_calls": [
-        {"type": "function", "function": {"name": c["tool"], "arguments": json.dumps(c["arguments"])}}
-        for c in r["calls"]]}], "tools": [{"type": "function", "function": t} for t in r["tools"]]} for r in CALLS]
+    openai = [
+        {
+            "messages": [
+                *r["messages"],
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"type": "function", "function": {"name": c["tool"], "arguments": json.dumps(c["arguments"])}}
+                        for c in r["calls"]
+                    ],
+                },
+            ],
+            "tools": [{"type": "function", "function": t} for t in r["tools"]],
+        }
+        for r in CALLS
+    ]
     import_rows("tools", openai, "tool_call_passthrough", tmp_path)
     held_out = [json.loads(json.dumps(r).replace("?", " tomorrow?").replace("3 EUR", "5 EUR")) for r in openai]
     import_rows("tools", held_out, "tool_call_passthrough", tmp_path, split="test")  # (duplicates would be dropped)
@@ -218,24 +267,50 @@ def test_intent_router_tunes_on_validation_and_routes_the_test_eval(tmp_path, ti
     from brewslm.evaluation import evaluate, load_eval_config
     from brewslm.training import build_config, train
 
-    texts = {"balance": ["what is my balance", "show my balance", "how much money do I have", "balance please"],
-             "refund": ["I want a refund", "refund my order"], "card_lost": ["I lost my card"]}
+    texts = {
+        "balance": ["what is my balance", "show my balance", "how much money do I have", "balance please"],
+        "refund": ["I want a refund", "refund my order"],
+        "card_lost": ["I lost my card"],
+    }
     rows = [{"text": t, "label": label} for label, items in texts.items() for t in items]
     import_rows("intents", rows, "label_to_classification", tmp_path)
     for split, suffix in (("validation", " now"), ("test", " today")):
-        import_rows("intents", [{"text": r["text"] + suffix, "label": r["label"]} for r in rows],
-                    "label_to_classification", tmp_path, split=split)
+        import_rows(
+            "intents",
+            [{"text": r["text"] + suffix, "label": r["label"]} for r in rows],
+            "label_to_classification",
+            tmp_path,
+            split=split,
+        )
     twist = build_twist({"kind": "intent_router", "target_accuracy": 0.5})
     ctx = context("intents", tmp_path)
-    config = twist.adjust_train(ctx, build_config({"dataset": "intents", "base_model": str(tiny_model_dir),
-                                                   "max_steps": 2, "batch_size": 4, "max_seq_len": 96,
-                                                   "lora": {"r": 4}, "log_every": 1000,
-                                                   "output_dir": str(tmp_path / "run")}))
+    config = twist.adjust_train(
+        ctx,
+        build_config(
+            {
+                "dataset": "intents",
+                "base_model": str(tiny_model_dir),
+                "max_steps": 2,
+                "batch_size": 4,
+                "max_seq_len": 96,
+                "lora": {"r": 4},
+                "log_every": 1000,
+                "output_dir": str(tmp_path / "run"),
+            }
+        ),
+    )
     assert config.class_balance == "upsample"
     ctx.run_dir = train(config, progress=lambda event: None).run_dir
-    eval_config = twist.adjust_eval(ctx, load_eval_config(model=str(ctx.run_dir), dataset="intents",
-                                                          bootstrap_samples=20, max_seq_len=96,
-                                                          out_dir=str(tmp_path / "eval")))
+    eval_config = twist.adjust_eval(
+        ctx,
+        load_eval_config(
+            model=str(ctx.run_dir),
+            dataset="intents",
+            bootstrap_samples=20,
+            max_seq_len=96,
+            out_dir=str(tmp_path / "eval"),
+        ),
+    )
     options = eval_config.handler_options
     assert options["fallback_label"] == "talk_to_human" and options["rare_labels"] == ["card_lost"]
     assert 0.0 <= options["confidence_threshold"] <= 1.0
@@ -244,13 +319,21 @@ def test_intent_router_tunes_on_validation_and_routes_the_test_eval(tmp_path, ti
     result = evaluate(eval_config)
     section = twist.after_eval(ctx, result)
     tuned = result.report["metrics"]["tuned"]
-    assert set(section["test"]["tuned"]) == {"macro_f1", "ece", "coverage", "routed_accuracy", "routed_macro_f1",
-                                             "rare_recall"}
+    assert set(section["test"]["tuned"]) == {
+        "macro_f1",
+        "ece",
+        "coverage",
+        "routed_accuracy",
+        "routed_macro_f1",
+        "rare_recall",
+    }
     assert section["test"]["tuned"]["coverage"] == tuned["coverage"] is not None
     assert section["test"]["tuned"]["macro_f1"] == tuned["macro_f1"] and tuned["ece"] is not None
     threshold = options["confidence_threshold"]
     predictions = [json.loads(line) for line in result.paths["predictions_tuned"].read_text().splitlines()]
-    for row in predictions:  # the classifier's own label is kept; routed exactly where its confidence is below the threshold
+    for (
+        row
+    ) in predictions:  # the classifier's own label is kept; routed exactly where its confidence is below the threshold
         assert row["prediction"]["label"] in ("balance", "refund", "card_lost")
         assert row["detail"]["routed"] == (row["prediction"]["confidence"] < threshold)
         assert row["prediction"]["confidence"] == row["scores"]["confidence"]

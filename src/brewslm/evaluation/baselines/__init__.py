@@ -16,9 +16,14 @@ from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
 from brewslm.registry import Registry
 
 REGISTRY: Registry[type[Baseline]] = Registry(
-    "baseline", __name__, "BASELINES", key=lambda baseline: (baseline.task, baseline.scoring_mode),
-    entry_points="brewslm.baselines", multi=True,
-    accept=lambda baseline: isinstance(baseline, type) and issubclass(baseline, Baseline))
+    "baseline",
+    __name__,
+    "BASELINES",
+    key=lambda baseline: (baseline.task, baseline.scoring_mode),
+    entry_points="brewslm.baselines",
+    multi=True,
+    accept=lambda baseline: isinstance(baseline, type) and issubclass(baseline, Baseline),
+)
 
 
 def register_baseline(baseline: type[Baseline]) -> None:

@@ -61,10 +61,10 @@ def best_window(sentence: str, question_words: set[str], size: int) -> str:
     def rank(start: int) -> tuple[int, int, int]:
         end = start + size - 1
         distance = min((max(a - end, start - a, 0) for a in anchors), default=0)
-        return -sum(novel[start:end + 1]), distance, start
+        return -sum(novel[start : end + 1]), distance, start
 
     start = min(range(len(tokens) - size + 1), key=rank)
-    return sentence[tokens[start][0]:tokens[start + size - 1][1]].rstrip(_CLAUSE_END)
+    return sentence[tokens[start][0] : tokens[start + size - 1][1]].rstrip(_CLAUSE_END)
 
 
 def best_overlap(question: str, passages: Sequence[str], window_tokens: int) -> OverlapPick | None:
@@ -103,8 +103,9 @@ class BestOverlapBaseline(Baseline):
         usable = [record for record in records if self.passages(record)]
         answers = [record["answer"] for record in usable if self.answerable(record)]
         if not answers:
-            raise BaselineUnavailable(f"no {self.task} train record has a context and an answer to pick "
-                                      "answer sentences from")
+            raise BaselineUnavailable(
+                f"no {self.task} train record has a context and an answer to pick answer sentences from"
+            )
         self.window_tokens = max(1, statistics.median_low(len(a.split()) for a in answers))
         headline = handler.headline
 
@@ -147,8 +148,9 @@ class BestOverlapBaseline(Baseline):
         return predictions
 
 
-def _refusal_cut(overlaps: Sequence[float], answered: Sequence[float],
-                 refused: Sequence[float]) -> tuple[float | None, float]:
+def _refusal_cut(
+    overlaps: Sequence[float], answered: Sequence[float], refused: Sequence[float]
+) -> tuple[float | None, float]:
     """The overlap cut (refuse at or below it; None: never refuse) with the best train total, and
     that total; ties go to refusing less."""
     best_cut, best_total = None, sum(answered)
@@ -180,5 +182,12 @@ class MostFrequentAnswerBaseline(Baseline):
         return [self.answer for _ in records]
 
 
-__all__ = ["SENTENCE", "WINDOW", "BestOverlapBaseline", "MostFrequentAnswerBaseline", "OverlapPick",
-           "best_overlap", "best_window"]
+__all__ = [
+    "SENTENCE",
+    "WINDOW",
+    "BestOverlapBaseline",
+    "MostFrequentAnswerBaseline",
+    "OverlapPick",
+    "best_overlap",
+    "best_window",
+]

@@ -58,10 +58,12 @@ def build_features(min_df: int = 2):
     from sklearn.pipeline import FeatureUnion
 
     settings = {"sublinear_tf": True, "min_df": min_df, "dtype": np.float32}
-    return FeatureUnion([
-        ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), **settings)),
-        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), **settings)),
-    ])
+    return FeatureUnion(
+        [
+            ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), **settings)),
+            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), **settings)),
+        ]
+    )
 
 
 def fit_features(texts: Sequence[str], name: str) -> tuple[Any, Any]:
@@ -110,7 +112,8 @@ class TfidfLogisticRegression(Baseline):
         word, char = (vectorizer for _, vectorizer in self.features.transformer_list)
         self.fitted = {
             "C": c,
-            "C_chosen_by": f"{folds.get_n_splits()}-fold stratified CV macro-F1" if folds is not None
+            "C_chosen_by": f"{folds.get_n_splits()}-fold stratified CV macro-F1"
+            if folds is not None
             else "fixed (a class has a single train row)",
             "cv_macro_f1": {str(value): round(score, 4) for value, score in cv_scores.items()},
             "train_records": len(records),
@@ -170,8 +173,11 @@ class MostFrequentLabel(Baseline):
     def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "MostFrequentLabel":
         counts = _class_counts(records, self.name)
         self.label = min(counts, key=lambda label: (-counts[label], label))  # ties: by name
-        self.fitted = {"label": self.label, "share": round(counts[self.label] / len(records), 4),
-                       "train_records": len(records)}
+        self.fitted = {
+            "label": self.label,
+            "share": round(counts[self.label] / len(records), 4),
+            "train_records": len(records),
+        }
         return self
 
     def predict(self, records: Sequence[Mapping[str, Any]]) -> list[Any]:

@@ -87,8 +87,9 @@ def cue_candidates(text: str, start: int) -> list[tuple[tuple[str, ...], bool]]:
     (``True``: on the line above) the last 1-3 words of the previous non-blank line."""
     line_start = text.rfind("\n", 0, start) + 1
     lines_above = [line for line in text[:line_start].splitlines() if line.strip()]
-    return (_cues(_CUE_WORD.findall(text[line_start:start]), False)
-            + _cues(_CUE_WORD.findall(lines_above[-1]) if lines_above else [], True))
+    return _cues(_CUE_WORD.findall(text[line_start:start]), False) + _cues(
+        _CUE_WORD.findall(lines_above[-1]) if lines_above else [], True
+    )
 
 
 def lines_after_cue(text: str, cue: Sequence[str], above: bool) -> list[str]:
@@ -103,8 +104,11 @@ def lines_after_cue(text: str, cue: Sequence[str], above: bool) -> list[str]:
     gap = r"[ \t]*\r?\n\s*" if above else r"[ \t]*"
     pattern = r"\s*".join(re.escape(word.lower()) for word in cue) + gap + r"([^\n]*)"
     whole_word = re.match(r"\w", cue[0]) is not None
-    return [text[match.start(1):match.end(1)] for match in re.finditer(pattern, haystack, flags)
-            if not (whole_word and re.match(r"\w", text[match.start() - 1:match.start()]))]
+    return [
+        text[match.start(1) : match.end(1)]
+        for match in re.finditer(pattern, haystack, flags)
+        if not (whole_word and re.match(r"\w", text[match.start() - 1 : match.start()]))
+    ]
 
 
 class CueRule(Baseline):
@@ -128,13 +132,16 @@ class CueRule(Baseline):
             if rule["predicted"]:
                 self.rules[field] = rule
         if not self.rules:
-            raise BaselineUnavailable("no target value of the train records can be read after a cue in its text "
-                                      "(the values do not appear in the documents)")
+            raise BaselineUnavailable(
+                "no target value of the train records can be read after a cue in its text "
+                "(the values do not appear in the documents)"
+            )
         return self
 
     @staticmethod
-    def _fit_field(field: str, records: Sequence[Mapping[str, Any]],
-                   normalization: FieldNormalization) -> dict[str, Any]:
+    def _fit_field(
+        field: str, records: Sequence[Mapping[str, Any]], normalization: FieldNormalization
+    ) -> dict[str, Any]:
         cue_counts: Counter[tuple[tuple[str, ...], bool]] = Counter()  # cues compared case-insensitively,
         spellings: dict[tuple[tuple[str, ...], bool], Counter[tuple[str, ...]]] = {}  # as they are matched
         for record in records:
@@ -144,9 +151,15 @@ class CueRule(Baseline):
                 key = (tuple(word.casefold() for word in words), above)
                 cue_counts[key] += 1
                 spellings.setdefault(key, Counter())[words] += 1
-        rule: dict[str, Any] = {"cue": None, "cue_on_line_above": False, "reader": None, "as_number": False,
-                                "train_values": len(records), "cue_before_value_on_train": 0,
-                                "recovered_on_train": 0}
+        rule: dict[str, Any] = {
+            "cue": None,
+            "cue_on_line_above": False,
+            "reader": None,
+            "as_number": False,
+            "train_values": len(records),
+            "cue_before_value_on_train": 0,
+            "recovered_on_train": 0,
+        }
         if not cue_counts:
             return rule
         as_number = all(_is_number(r["target"][field]) for r in records)
@@ -158,13 +171,24 @@ class CueRule(Baseline):
             found = [lines_after_cue(r["text"], cue, above) for r in records]
             for reader, read in READERS.items():
                 values = (_read(lines, read, as_number) for lines in found)
-                recovered = sum(value is not None and canonical_value(value, normalization) == gold
-                                for gold, value in zip(golds, values))
+                recovered = sum(
+                    value is not None and canonical_value(value, normalization) == gold
+                    for gold, value in zip(golds, values)
+                )
                 if best is None or recovered > best[0]:  # ties keep the more frequent cue, the earlier reader
                     best = (recovered, cue, above, reader, count)
         recovered, cue, above, reader, count = best
-        rule.update({"cue": " ".join(cue), "cue_words": list(cue), "cue_on_line_above": above, "reader": reader,
-                     "as_number": as_number, "cue_before_value_on_train": count, "recovered_on_train": recovered})
+        rule.update(
+            {
+                "cue": " ".join(cue),
+                "cue_words": list(cue),
+                "cue_on_line_above": above,
+                "reader": reader,
+                "as_number": as_number,
+                "cue_before_value_on_train": count,
+                "recovered_on_train": recovered,
+            }
+        )
         return rule
 
     def predict(self, records: Sequence[Mapping[str, Any]]) -> list[Any]:

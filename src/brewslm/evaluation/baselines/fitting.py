@@ -42,8 +42,11 @@ class FittedBaseline:
 
     def headline(self, handler: EvalHandler) -> float | None:
         value = (self.stats or {}).get("metrics", {}).get(handler.headline)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and math.isfinite(value) else None
+        return (
+            float(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            else None
+        )
 
     def entry(self, handler: EvalHandler, extra_metrics: int = 4) -> dict[str, Any]:
         """The report's ``baselines.<name>``: title, seconds, then the headline and a few metrics
@@ -84,8 +87,11 @@ class BaselineRun:
         chosen = self.strongest(handler)
         if chosen is None:
             return None
-        return {**chosen.baseline.describe(), "kind": BASELINE, "fitted_on": {"split": "train",
-                                                                              "examples": self.train_examples}}
+        return {
+            **chosen.baseline.describe(),
+            "kind": BASELINE,
+            "fitted_on": {"split": "train", "examples": self.train_examples},
+        }
 
 
 def run_baselines(plan: "EvalPlan", config: EvalConfig, emit: EvalProgress | None = None) -> BaselineRun:
@@ -105,16 +111,19 @@ def fit_baselines(plan: "EvalPlan", config: EvalConfig, emit: EvalProgress | Non
     if not config.cheap_baselines:
         return BaselineRun(skipped="cheap baselines are switched off (cheap_baselines=false)")
     if config.split == "train":
-        return BaselineRun(skipped="the evaluated split is train, the rows a baseline is fitted on; evaluate on "
-                                   "validation or test to compare with the cheap baselines")
+        return BaselineRun(
+            skipped="the evaluated split is train, the rows a baseline is fitted on; evaluate on "
+            "validation or test to compare with the cheap baselines"
+        )
     baselines = baselines_for(handler, seed=config.seed)
     if not baselines:
         mode = f" ({handler.scoring_mode})" if handler.scoring_mode else ""
         return BaselineRun(skipped=f"no cheap baseline is registered for {handler.task}{mode}")
     train = list(dataset.iter_records("train"))
     if not train:
-        return BaselineRun(skipped=f"dataset '{dataset.name}' v{dataset.version} has no train rows to fit a "
-                                   "cheap baseline on")
+        return BaselineRun(
+            skipped=f"dataset '{dataset.name}' v{dataset.version} has no train rows to fit a cheap baseline on"
+        )
     run = BaselineRun(train_examples=len(train))
     for baseline in baselines:
         start = time.perf_counter()
@@ -126,11 +135,17 @@ def fit_baselines(plan: "EvalPlan", config: EvalConfig, emit: EvalProgress | Non
             continue
         seconds = time.perf_counter() - start
         if len(predictions) != len(rows.records):  # a broken baseline, not a user error
-            raise ValueError(f"baseline {baseline.name} predicted {len(predictions)} rows for "
-                             f"{len(rows.records)} records; predict() returns one prediction per record")
+            raise ValueError(
+                f"baseline {baseline.name} predicted {len(predictions)} rows for "
+                f"{len(rows.records)} records; predict() returns one prediction per record"
+            )
         run.fitted.append(FittedBaseline(baseline, seconds, [Predicted(p) for p in predictions]))
-        emit({"event": "info", "message": f"cheap baseline {baseline.name} fitted on {len(train)} train rows "
-                                          f"in {seconds:.1f} s"})
+        emit(
+            {
+                "event": "info",
+                "message": f"cheap baseline {baseline.name} fitted on {len(train)} train rows in {seconds:.1f} s",
+            }
+        )
     return run
 
 
@@ -141,8 +156,9 @@ def score_baselines(run: BaselineRun, plan: "EvalPlan", config: EvalConfig) -> B
     for fitted in run.fitted:
         if fitted.predicted is None:
             continue
-        scored = score_all(handler, rows.records, [p.prediction for p in fitted.predicted],
-                           [p.support for p in fitted.predicted])
+        scored = score_all(
+            handler, rows.records, [p.prediction for p in fitted.predicted], [p.support for p in fitted.predicted]
+        )
         ref = ModelRef(fitted.name, BASELINE, None, fitted.name)
         fitted.result = ModelEval(ref, fitted.predicted, scored, fitted.seconds)
         fitted.stats = statistics(handler, scored, rows.subtasks, **bootstrap)

@@ -51,8 +51,12 @@ def _shape(word: str) -> str:
 
 
 def _word_features(word: str, prefix: str) -> list[str]:
-    return [f"{prefix}lower={word.lower()}", f"{prefix}title={word.istitle()}",
-            f"{prefix}upper={word.isupper()}", f"{prefix}shape={_shape(word)}"]
+    return [
+        f"{prefix}lower={word.lower()}",
+        f"{prefix}title={word.istitle()}",
+        f"{prefix}upper={word.isupper()}",
+        f"{prefix}shape={_shape(word)}",
+    ]
 
 
 def token_features(text: str, offsets: Sequence[tuple[int, int]]) -> list[list[str]]:
@@ -94,8 +98,9 @@ class CrfTagger(Baseline):
             raise BaselineUnavailable(f"{self.name}: no train records")
         span_counts: Counter[str] = Counter(span["label"] for record in records for span in record["spans"])
         if not span_counts:
-            raise BaselineUnavailable(f"{self.name}: the train records have no spans; a tagger needs examples "
-                                      f"of what to extract")
+            raise BaselineUnavailable(
+                f"{self.name}: the train records have no spans; a tagger needs examples of what to extract"
+            )
         trainer = pycrfsuite.Trainer(verbose=False)
         untaggable = 0
         for record in records:
@@ -105,8 +110,7 @@ class CrfTagger(Baseline):
             exact = {(s["start"], s["end"], s["label"]) for s in spans_from_tags(offsets, tags)}
             untaggable += sum((s["start"], s["end"], s["label"]) not in exact for s in spans)
             trainer.append(token_features(text, offsets), tags)
-        trainer.set_params({"c1": C1, "c2": C2, "max_iterations": MAX_ITERATIONS,
-                            "feature.possible_transitions": True})
+        trainer.set_params({"c1": C1, "c2": C2, "max_iterations": MAX_ITERATIONS, "feature.possible_transitions": True})
         with tempfile.TemporaryDirectory(prefix="brewslm-crf-") as folder:
             path = os.path.join(folder, "model.crfsuite")
             trainer.train(path)
@@ -120,7 +124,9 @@ class CrfTagger(Baseline):
             "span_labels": dict(sorted(span_counts.items(), key=lambda kv: (-kv[1], kv[0]))),
             # spans inside a word or overlapping another: no tag sequence gives them exactly
             "untaggable_train_spans": untaggable,
-            "c1": C1, "c2": C2, "max_iterations": MAX_ITERATIONS,
+            "c1": C1,
+            "c2": C2,
+            "max_iterations": MAX_ITERATIONS,
             "iterations": len(trainer.logparser.iterations),
             "active_attributes": len(self._tagger.info().attributes),  # non-zero weights (L1 prunes)
             "fit_seconds": round(time.perf_counter() - started, 3),

@@ -66,8 +66,11 @@ class MostFrequentCall(Baseline):
             per_tool.setdefault(call["tool"], _ValueCounts()).add(call["arguments"])
             self.any_tool.add(call["arguments"])
         self.arguments = {
-            tool: {name: values.most_frequent(name) for name, counts in values.counts.items()
-                   if 2 * sum(counts.values()) >= self.tool_counts[tool]}
+            tool: {
+                name: values.most_frequent(name)
+                for name, counts in values.counts.items()
+                if 2 * sum(counts.values()) >= self.tool_counts[tool]
+            }
             for tool, values in per_tool.items()
         }
         self.reply = direct_reply(records)
@@ -105,7 +108,10 @@ class NeverCall(Baseline):
     def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "NeverCall":
         self.reply = direct_reply(records)
         no_call = sum(not record["calls"] for record in records)
-        self.fitted = {"reply": self.reply, "train_no_call_share": round(no_call / len(records), 4) if records else None}
+        self.fitted = {
+            "reply": self.reply,
+            "train_no_call_share": round(no_call / len(records), 4) if records else None,
+        }
         return self
 
     def predict(self, records: Sequence[Mapping[str, Any]]) -> list[Any]:

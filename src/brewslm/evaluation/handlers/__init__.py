@@ -17,9 +17,13 @@ from brewslm.registry import Registry
 from brewslm.tasks.rendering import RenderContext
 
 REGISTRY: Registry[type[EvalHandler]] = Registry(
-    "eval handler", __name__, "HANDLER", key=lambda handler: (handler.task, handler.scoring_mode),
+    "eval handler",
+    __name__,
+    "HANDLER",
+    key=lambda handler: (handler.task, handler.scoring_mode),
     entry_points="brewslm.eval_handlers",
-    accept=lambda handler: isinstance(handler, type) and issubclass(handler, EvalHandler))
+    accept=lambda handler: isinstance(handler, type) and issubclass(handler, EvalHandler),
+)
 
 
 def register_eval_handler(handler: type[EvalHandler], *, replace: bool = False) -> None:
@@ -38,15 +42,24 @@ def handler_class(task: str, scoring_mode: str | None = None) -> type[EvalHandle
     keys = REGISTRY.keys()
     modes = sorted(mode for t, mode in keys if t == task and mode)
     if modes and scoring_mode is None:
-        raise ConfigError(f"task '{task}' is scored in one of these modes: {', '.join(modes)}; "
-                          "the dataset manifest's output_schema.scoring_mode names it")
+        raise ConfigError(
+            f"task '{task}' is scored in one of these modes: {', '.join(modes)}; "
+            "the dataset manifest's output_schema.scoring_mode names it"
+        )
     known = sorted({t for t, _ in keys})
-    raise ConfigError(f"no eval handler for task profile {_key_text((task, scoring_mode))}; "
-                      f"handlers exist for: {', '.join(known)}")
+    raise ConfigError(
+        f"no eval handler for task profile {_key_text((task, scoring_mode))}; handlers exist for: {', '.join(known)}"
+    )
 
 
-def get_eval_handler(task: str, scoring_mode: str | None = None, *, options: Mapping[str, Any] | None = None,
-                     context: RenderContext | None = None, manifest: Mapping[str, Any] | None = None) -> EvalHandler:
+def get_eval_handler(
+    task: str,
+    scoring_mode: str | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    context: RenderContext | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> EvalHandler:
     return handler_class(task, scoring_mode)(options=options, context=context, manifest=manifest)
 
 
@@ -58,5 +71,13 @@ def has_eval_handler(task: str) -> bool:
     return any(t == task for t, _ in REGISTRY.keys())
 
 
-__all__ = ["REGISTRY", "EvalHandler", "Scored", "get_eval_handler", "handler_class", "has_eval_handler",
-           "list_eval_handlers", "register_eval_handler"]
+__all__ = [
+    "REGISTRY",
+    "EvalHandler",
+    "Scored",
+    "get_eval_handler",
+    "handler_class",
+    "has_eval_handler",
+    "list_eval_handlers",
+    "register_eval_handler",
+]

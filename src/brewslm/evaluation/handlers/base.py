@@ -75,8 +75,12 @@ class EvalHandler(ABC):
     constraint_allows_text: ClassVar[bool] = False  # under constraint a plain-text reply stays allowed (tool calls)
     judged: bool = False  # scoring needs a local judge's verdicts (judge_claims / score_judged); set by options
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
-                 manifest: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        context: RenderContext | None = None,
+        manifest: Mapping[str, Any] | None = None,
+    ):
         self.options = dict(options or {})
         self.context = context or RenderContext()
         self.manifest = dict(manifest or {})
@@ -103,8 +107,9 @@ class EvalHandler(ABC):
         e.g. precision with nothing predicted is reported as 0 only where the reference library
         does so)."""
 
-    def breakdown(self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
-                  scored: Sequence[Scored]) -> dict[str, Any]:
+    def breakdown(
+        self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any], scored: Sequence[Scored]
+    ) -> dict[str, Any]:
         """Report sections that are not single numbers (confusion matrix, per-class / per-type
         tables, per-field accuracy...), JSON-able. Default: none."""
         return {}
@@ -139,8 +144,13 @@ class EvalHandler(ABC):
         return None
 
     def describe(self) -> dict[str, Any]:
-        return {"task": self.task, "scoring_mode": self.scoring_mode, "strategies": list(self.strategies),
-                "headline": self.headline, "lower_is_better": sorted(self.lower_is_better)}
+        return {
+            "task": self.task,
+            "scoring_mode": self.scoring_mode,
+            "strategies": list(self.strategies),
+            "headline": self.headline,
+            "lower_is_better": sorted(self.lower_is_better),
+        }
 
 
 __all__ = ["GENERATION", "LABEL_SCORING", "PERPLEXITY", "PREFERENCE", "STRATEGIES", "EvalHandler", "Scored"]

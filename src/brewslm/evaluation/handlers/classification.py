@@ -79,16 +79,23 @@ def read_prediction(prediction: Any) -> tuple[str | None, float | None]:
     if isinstance(prediction, Mapping) and set(prediction) <= {"label", "confidence"} and "label" in prediction:
         label, confidence = prediction["label"], prediction.get("confidence")
         if label is not None and not isinstance(label, str):
-            raise ConfigError(f"a classification prediction's \"label\" is a label string or null, not {label!r}")
+            raise ConfigError(f'a classification prediction\'s "label" is a label string or null, not {label!r}')
         if confidence is None:
             return label, None
-        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not math.isfinite(confidence) \
-                or not 0.0 <= confidence <= 1.0:
-            raise ConfigError(f"a classification prediction's \"confidence\" is a probability between 0 and 1, "
-                              f"not {confidence!r}")
+        if (
+            isinstance(confidence, bool)
+            or not isinstance(confidence, (int, float))
+            or not math.isfinite(confidence)
+            or not 0.0 <= confidence <= 1.0
+        ):
+            raise ConfigError(
+                f'a classification prediction\'s "confidence" is a probability between 0 and 1, not {confidence!r}'
+            )
         return label, float(confidence)
-    raise ConfigError(f"a classification prediction is a label string, {{\"label\", \"confidence\"}} or null, not the "
-                      f"{type(prediction).__name__} {prediction!r}; write labels as the records do (text)")
+    raise ConfigError(
+        f'a classification prediction is a label string, {{"label", "confidence"}} or null, not the '
+        f"{type(prediction).__name__} {prediction!r}; write labels as the records do (text)"
+    )
 
 
 def normalise_label(text: str) -> str:
@@ -110,15 +117,21 @@ class ClassificationHandler(EvalHandler):
     lower_is_better = frozenset({"ece", "max_calibration_error"})
     max_new_tokens = 32  # a label, nothing else
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
-                 manifest: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        context: RenderContext | None = None,
+        manifest: Mapping[str, Any] | None = None,
+    ):
         super().__init__(options, context, manifest)
         check_options(self.options, OPTIONS, self.task)
         threshold = self.options.get("confidence_threshold")
-        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                      or not 0.0 <= threshold <= 1.0):
-            raise ConfigError(f"handler option 'confidence_threshold' must be a probability between 0 and 1, "
-                              f"not {threshold!r}")
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0
+        ):
+            raise ConfigError(
+                f"handler option 'confidence_threshold' must be a probability between 0 and 1, not {threshold!r}"
+            )
         rare = self.options.get("rare_labels")
         if rare is not None and (isinstance(rare, str) or not all(isinstance(label, str) for label in rare)):
             raise ConfigError(f"handler option 'rare_labels' must be a list of label strings, not {rare!r}")
@@ -153,9 +166,11 @@ class ClassificationHandler(EvalHandler):
     def candidate_labels(self) -> list[str]:
         labels = self.context.labels or RenderContext.from_manifest(self.manifest).labels
         if not labels:
-            raise ConfigError("classification scoring needs the label set, but neither the run's render context nor "
-                              "the dataset manifest (output_schema.labels, summary.label_counts) names any labels; "
-                              "re-import the dataset so its manifest counts them")
+            raise ConfigError(
+                "classification scoring needs the label set, but neither the run's render context nor "
+                "the dataset manifest (output_schema.labels, summary.label_counts) names any labels; "
+                "re-import the dataset so its manifest counts them"
+            )
         return list(labels)
 
     @cached_property
@@ -165,8 +180,10 @@ class ClassificationHandler(EvalHandler):
     @cached_property
     def _by_reply(self) -> dict[str, str]:
         """Every candidate's reply text (``card arrival``) and its own name -> the label."""
-        return {**{reply: label for label, reply in zip(self.candidate_labels(), self.label_replies())},
-                **{label: label for label in self._candidates}}
+        return {
+            **{reply: label for label, reply in zip(self.candidate_labels(), self.label_replies())},
+            **{label: label for label in self._candidates},
+        }
 
     @cached_property
     def _by_normal_form(self) -> dict[str, list[str]]:
@@ -205,8 +222,11 @@ class ClassificationHandler(EvalHandler):
         if fallback is not None:
             final = self.routed_answer(answer, confidence)
             routed = final == fallback
-            stats.update((ROUTED_PREFIX + key, value) for key, value in self._answer_stats(gold, final).items()
-                         if not key.startswith(CONFUSION_PREFIX))
+            stats.update(
+                (ROUTED_PREFIX + key, value)
+                for key, value in self._answer_stats(gold, final).items()
+                if not key.startswith(CONFUSION_PREFIX)
+            )
             stats["routed"] = 1.0 if routed else 0.0
             detail["routed"] = routed
         if answer is None:
@@ -248,12 +268,17 @@ class ClassificationHandler(EvalHandler):
         out.update(shared_metrics(totals))
         return out
 
-    def breakdown(self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
-                  scored: Sequence[Scored]) -> dict[str, Any]:
+    def breakdown(
+        self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any], scored: Sequence[Scored]
+    ) -> dict[str, Any]:
         totals = sum_stats(s.stats for s in scored)
         labels, matrix = confusion_matrix(totals)
-        out: dict[str, Any] = {"labels": labels, "columns": labels + [UNPARSEABLE_COLUMN], "confusion_matrix": matrix,
-                               "per_class": per_class(totals)}
+        out: dict[str, Any] = {
+            "labels": labels,
+            "columns": labels + [UNPARSEABLE_COLUMN],
+            "confusion_matrix": matrix,
+            "per_class": per_class(totals),
+        }
         bins = reliability_from_totals(totals)
         if bins:
             out["calibration"] = [b.to_dict() for b in bins]
@@ -263,7 +288,7 @@ class ClassificationHandler(EvalHandler):
 def routed_totals(totals: Mapping[str, float]) -> dict[str, float]:
     """The statistics of the answers after routing, under the names the classifier's own carry
     (``routed_tp:x`` -> ``tp:x``), with the same ``examples``."""
-    view = {key[len(ROUTED_PREFIX):]: value for key, value in totals.items() if key.startswith(ROUTED_PREFIX)}
+    view = {key[len(ROUTED_PREFIX) :]: value for key, value in totals.items() if key.startswith(ROUTED_PREFIX)}
     view["examples"] = totals.get("examples", 0.0)
     return view
 
@@ -271,8 +296,9 @@ def routed_totals(totals: Mapping[str, float]) -> dict[str, float]:
 def rare_recall(totals: Mapping[str, float], labels: Sequence[str]) -> float | None:
     """Mean recall of ``labels`` over those with gold rows in ``totals`` (None when none has)."""
     counts = class_counts(totals)
-    recalls = [counts[label].tp / counts[label].support for label in labels
-               if label in counts and counts[label].support]
+    recalls = [
+        counts[label].tp / counts[label].support for label in labels if label in counts and counts[label].support
+    ]
     return sum(recalls) / len(recalls) if recalls else None
 
 

@@ -47,8 +47,9 @@ class DpoHandler(EvalHandler):
     strategies = (PREFERENCE,)
     headline = "preference_accuracy"
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None,
-                 manifest: Mapping[str, Any] | None = None):
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, context: Any = None, manifest: Mapping[str, Any] | None = None
+    ):
         super().__init__(options, context, manifest)
         check_options(self.options, ("beta",), self.task)
         beta = self.options.get("beta", DEFAULT_BETA)
@@ -63,13 +64,21 @@ class DpoHandler(EvalHandler):
     def check_prediction(self, prediction: Any) -> None:
         if prediction is None:
             return
-        valid = isinstance(prediction, Mapping) and all(finite_number(prediction.get(k)) for k in SCORE_KEYS) and all(
-            isinstance(prediction.get(k), int) and not isinstance(prediction.get(k), bool) and prediction[k] >= 0
-            for k in TOKEN_KEYS) and all(k not in prediction or finite_number(prediction[k]) for k in REFERENCE_KEYS)
+        valid = (
+            isinstance(prediction, Mapping)
+            and all(finite_number(prediction.get(k)) for k in SCORE_KEYS)
+            and all(
+                isinstance(prediction.get(k), int) and not isinstance(prediction.get(k), bool) and prediction[k] >= 0
+                for k in TOKEN_KEYS
+            )
+            and all(k not in prediction or finite_number(prediction[k]) for k in REFERENCE_KEYS)
+        )
         if not valid or (REFERENCE_KEYS[0] in prediction) != (REFERENCE_KEYS[1] in prediction):
-            raise ConfigError("a dpo prediction is {\"chosen_logprob\": number, \"rejected_logprob\": number, "
-                              "\"chosen_tokens\": integer, \"rejected_tokens\": integer} (optionally with both "
-                              f"\"ref_chosen_logprob\" and \"ref_rejected_logprob\") or null, not {prediction!r}")
+            raise ConfigError(
+                'a dpo prediction is {"chosen_logprob": number, "rejected_logprob": number, '
+                '"chosen_tokens": integer, "rejected_tokens": integer} (optionally with both '
+                f'"ref_chosen_logprob" and "ref_rejected_logprob") or null, not {prediction!r}'
+            )
 
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
         self.check_prediction(prediction)
@@ -80,27 +89,31 @@ class DpoHandler(EvalHandler):
         chosen_tokens, rejected_tokens = (int(prediction[k]) for k in TOKEN_KEYS)
         per_token = (ratio(chosen, chosen_tokens), ratio(rejected, rejected_tokens))
         normalized = None not in per_token and per_token[0] > per_token[1]
-        stats.update({
-            "pairs": 1.0,
-            "preferred": float(chosen > rejected),
-            "normalized_preferred": float(normalized),
-            "logprob_margin": chosen - rejected,
-            "chosen_logprob": chosen,
-            "rejected_logprob": rejected,
-            "chosen_tokens": float(chosen_tokens),
-            "rejected_tokens": float(rejected_tokens),
-        })
+        stats.update(
+            {
+                "pairs": 1.0,
+                "preferred": float(chosen > rejected),
+                "normalized_preferred": float(normalized),
+                "logprob_margin": chosen - rejected,
+                "chosen_logprob": chosen,
+                "rejected_logprob": rejected,
+                "chosen_tokens": float(chosen_tokens),
+                "rejected_tokens": float(rejected_tokens),
+            }
+        )
         detail: dict[str, Any] = {"preferred": chosen > rejected, "logprob_margin": chosen - rejected}
         if REFERENCE_KEYS[0] in prediction:
             chosen_reward = self.beta * (chosen - float(prediction[REFERENCE_KEYS[0]]))
             rejected_reward = self.beta * (rejected - float(prediction[REFERENCE_KEYS[1]]))
-            stats.update({
-                "reward_pairs": 1.0,
-                "reward_preferred": float(chosen_reward > rejected_reward),
-                "reward_margin": chosen_reward - rejected_reward,
-                "chosen_reward": chosen_reward,
-                "rejected_reward": rejected_reward,
-            })
+            stats.update(
+                {
+                    "reward_pairs": 1.0,
+                    "reward_preferred": float(chosen_reward > rejected_reward),
+                    "reward_margin": chosen_reward - rejected_reward,
+                    "chosen_reward": chosen_reward,
+                    "rejected_reward": rejected_reward,
+                }
+            )
             detail["reward_margin"] = chosen_reward - rejected_reward
         return Scored(stats, detail)
 
@@ -115,8 +128,9 @@ class DpoHandler(EvalHandler):
             "length_normalized_accuracy": ratio(totals.get("normalized_preferred", 0.0), examples),
             "mean_logprob_margin": ratio(totals.get("logprob_margin", 0.0), pairs),
             "chosen_logprob_per_token": ratio(totals.get("chosen_logprob", 0.0), totals.get("chosen_tokens", 0.0)),
-            "rejected_logprob_per_token": ratio(totals.get("rejected_logprob", 0.0),
-                                                totals.get("rejected_tokens", 0.0)),
+            "rejected_logprob_per_token": ratio(
+                totals.get("rejected_logprob", 0.0), totals.get("rejected_tokens", 0.0)
+            ),
             "reward_accuracy": ratio(totals.get("reward_preferred", 0.0), reward_rows),
             "reward_margin": ratio(totals.get("reward_margin", 0.0), reward_pairs),
             "chosen_reward": ratio(totals.get("chosen_reward", 0.0), reward_pairs),

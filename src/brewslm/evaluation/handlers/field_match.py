@@ -58,13 +58,20 @@ class FieldMatchHandler(EvalHandler):
     max_new_tokens = 256  # one JSON object of short field values
     constrainable = True
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
-                 manifest: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        context: RenderContext | None = None,
+        manifest: Mapping[str, Any] | None = None,
+    ):
         super().__init__(options, context, manifest)
-        check_options(self.options, (*FieldNormalization.option_names(), "json_schema"),
-                      f"structured_extraction ({FIELD_MATCH})")
+        check_options(
+            self.options, (*FieldNormalization.option_names(), "json_schema"), f"structured_extraction ({FIELD_MATCH})"
+        )
         if self.options.get("json_schema") is not None and not isinstance(self.options["json_schema"], dict):
-            raise ConfigError(f"handler option 'json_schema' must be a JSON schema object, not {self.options['json_schema']!r}")
+            raise ConfigError(
+                f"handler option 'json_schema' must be a JSON schema object, not {self.options['json_schema']!r}"
+            )
         self.normalization = FieldNormalization.from_options(self.options)
 
     @property
@@ -80,8 +87,10 @@ class FieldMatchHandler(EvalHandler):
     def gold(self, record: Mapping[str, Any]) -> dict[str, Any]:
         target = record.get("target")
         if target is None:
-            raise ConfigError("a field_match record needs a 'target' object; this record has 'spans', so the dataset "
-                              "is scored with output_schema.scoring_mode 'span_set'")
+            raise ConfigError(
+                "a field_match record needs a 'target' object; this record has 'spans', so the dataset "
+                "is scored with output_schema.scoring_mode 'span_set'"
+            )
         return target
 
     def parse(self, text: str, record: Mapping[str, Any]) -> Any:
@@ -110,8 +119,12 @@ class FieldMatchHandler(EvalHandler):
         for key in gold:
             stats[FIELD_TOTAL + key] = 1.0
             stats[FIELD_CORRECT + key] = float(key in comparison.correct)
-        detail: dict[str, Any] = {"correct_fields": list(comparison.correct), "wrong_fields": list(comparison.wrong),
-                                  "missing_fields": list(comparison.missing), "extra_fields": list(comparison.extra)}
+        detail: dict[str, Any] = {
+            "correct_fields": list(comparison.correct),
+            "wrong_fields": list(comparison.wrong),
+            "missing_fields": list(comparison.missing),
+            "extra_fields": list(comparison.extra),
+        }
         if self._schema_model is not None:
             problem = schema_errors(self._schema_model, prediction) if parsed else "not JSON"
             stats.update({"schema_checked": 1.0, "schema_valid": float(problem is None)})
@@ -130,10 +143,11 @@ class FieldMatchHandler(EvalHandler):
             **shared_metrics(totals),
         }
 
-    def breakdown(self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
-                  scored: Sequence[Scored]) -> dict[str, Any]:
+    def breakdown(
+        self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any], scored: Sequence[Scored]
+    ) -> dict[str, Any]:
         totals = sum_stats(s.stats for s in scored)
-        names = [key[len(FIELD_TOTAL):] for key in totals if key.startswith(FIELD_TOTAL)]
+        names = [key[len(FIELD_TOTAL) :] for key in totals if key.startswith(FIELD_TOTAL)]
         order = {name: i for i, name in enumerate((self.schema or {}).get("properties") or {})}
         names.sort(key=lambda name: (order.get(name, len(order)), name))
         per_field = {}

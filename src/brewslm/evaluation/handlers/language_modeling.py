@@ -39,8 +39,9 @@ class PerplexityHandler(EvalHandler):
     headline = "perplexity"
     lower_is_better = frozenset({"perplexity", "nll_per_token"})
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: Any = None,
-                 manifest: Mapping[str, Any] | None = None):
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, context: Any = None, manifest: Mapping[str, Any] | None = None
+    ):
         super().__init__(options, context, manifest)
         check_options(self.options, (), self.task)
 
@@ -51,12 +52,19 @@ class PerplexityHandler(EvalHandler):
     def check_prediction(self, prediction: Any) -> None:
         if prediction is None:
             return
-        valid = isinstance(prediction, Mapping) and finite_number(prediction.get("nll")) and \
-            isinstance(prediction.get("tokens"), int) and not isinstance(prediction.get("tokens"), bool) and \
-            prediction["tokens"] >= 0 and isinstance(prediction.get("text", ""), str)
+        valid = (
+            isinstance(prediction, Mapping)
+            and finite_number(prediction.get("nll"))
+            and isinstance(prediction.get("tokens"), int)
+            and not isinstance(prediction.get("tokens"), bool)
+            and prediction["tokens"] >= 0
+            and isinstance(prediction.get("text", ""), str)
+        )
         if not valid:
-            raise ConfigError(f"a {self.task} prediction is {{\"nll\": number, \"tokens\": integer >= 0}} (optionally "
-                              f"with \"text\") or null, not {prediction!r}")
+            raise ConfigError(
+                f'a {self.task} prediction is {{"nll": number, "tokens": integer >= 0}} (optionally '
+                f'with "text") or null, not {prediction!r}'
+            )
 
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
         self.check_prediction(prediction)

@@ -36,8 +36,10 @@ def accepted_answers(record: Mapping[str, Any]) -> list[str]:
 def check_answer_prediction(prediction: Any, task: str) -> None:
     """Answer predictions are text (or null for unparseable); anything else is a file error."""
     if prediction is not None and not isinstance(prediction, str):
-        raise ConfigError(f"a {task} prediction is an answer string or null, not the {type(prediction).__name__} "
-                          f"{prediction!r}; write each prediction as the answer text")
+        raise ConfigError(
+            f"a {task} prediction is an answer string or null, not the {type(prediction).__name__} "
+            f"{prediction!r}; write each prediction as the answer text"
+        )
 
 
 def answer_scores(prediction: str | None, record: Mapping[str, Any]) -> tuple[float, float]:

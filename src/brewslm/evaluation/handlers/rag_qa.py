@@ -95,25 +95,39 @@ class RagQaHandler(QaHandler):
     headline = "overall_f1"
     max_new_tokens = 160  # a grounded answer of a few sentences, or the refusal sentence
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
-                 manifest: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        context: RenderContext | None = None,
+        manifest: Mapping[str, Any] | None = None,
+    ):
         super().__init__(options, context, manifest)
         check_options(self.options, ("faithfulness", "support_threshold", "max_answer_chars"), self.task)
         scorer = self.options.get("faithfulness", LEXICAL)
         if scorer not in FAITHFULNESS_SCORERS:
-            raise ConfigError(f"handler option faithfulness={scorer!r} is not available for rag_qa; "
-                              f"scorers: {', '.join(FAITHFULNESS_SCORERS)}")
+            raise ConfigError(
+                f"handler option faithfulness={scorer!r} is not available for rag_qa; "
+                f"scorers: {', '.join(FAITHFULNESS_SCORERS)}"
+            )
         self.judged = scorer == LLM_JUDGE
         self.support_threshold = self.options.get("support_threshold", DEFAULT_SUPPORT_THRESHOLD)
-        if isinstance(self.support_threshold, bool) or not isinstance(self.support_threshold, (int, float)) \
-                or not 0.0 <= self.support_threshold <= 1.0:
-            raise ConfigError(f"handler option support_threshold must be a number from 0 to 1, "
-                              f"not {self.support_threshold!r}")
+        if (
+            isinstance(self.support_threshold, bool)
+            or not isinstance(self.support_threshold, (int, float))
+            or not 0.0 <= self.support_threshold <= 1.0
+        ):
+            raise ConfigError(
+                f"handler option support_threshold must be a number from 0 to 1, not {self.support_threshold!r}"
+            )
         self.max_answer_chars = self.options.get("max_answer_chars", DEFAULT_MAX_ANSWER_CHARS)
-        if isinstance(self.max_answer_chars, bool) or not isinstance(self.max_answer_chars, int) \
-                or self.max_answer_chars < 1:
-            raise ConfigError(f"handler option max_answer_chars must be a whole number of at least 1, "
-                              f"not {self.max_answer_chars!r}")
+        if (
+            isinstance(self.max_answer_chars, bool)
+            or not isinstance(self.max_answer_chars, int)
+            or self.max_answer_chars < 1
+        ):
+            raise ConfigError(
+                f"handler option max_answer_chars must be a whole number of at least 1, not {self.max_answer_chars!r}"
+            )
 
     def gold(self, record: Mapping[str, Any]) -> str:
         return REFUSAL if record["is_refusal"] else record["answer"]
@@ -127,9 +141,11 @@ class RagQaHandler(QaHandler):
 
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
         if self.judged and self.judge_claims(record, prediction):
-            raise ConfigError("handler option faithfulness=llm_judge scores answers with a judge's verdicts, and "
-                              "this answer has none; re-score a predictions file written by 'brewslm eval' with "
-                              "that option (its rows carry judge_support), or use faithfulness=lexical")
+            raise ConfigError(
+                "handler option faithfulness=llm_judge scores answers with a judge's verdicts, and "
+                "this answer has none; re-score a predictions file written by 'brewslm eval' with "
+                "that option (its rows carry judge_support), or use faithfulness=lexical"
+            )
         return self.score_judged(record, prediction, ())
 
     def score_judged(self, record: Mapping[str, Any], prediction: Any, support: Sequence[float]) -> Scored:

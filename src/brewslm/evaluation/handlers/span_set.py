@@ -42,8 +42,10 @@ class SpanSetHandler(EvalHandler):
     def gold(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         spans = record.get("spans")
         if spans is None:
-            raise ConfigError("a span_set record needs 'spans'; this record has a 'target', so the dataset is "
-                              "scored with output_schema.scoring_mode 'field_match'")
+            raise ConfigError(
+                "a span_set record needs 'spans'; this record has a 'target', so the dataset is "
+                "scored with output_schema.scoring_mode 'field_match'"
+            )
         return [{"start": s["start"], "end": s["end"], "label": s["label"]} for s in spans]
 
     def parse(self, text: str, record: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -52,16 +54,20 @@ class SpanSetHandler(EvalHandler):
         except json.JSONDecodeError:
             return None
         if not isinstance(items, list) or not all(
-                isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("label"), str)
-                for item in items):
+            isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("label"), str)
+            for item in items
+        ):
             return None
         source = record["text"]
         items = [_as_in_source(item, source) for item in items]
         # locate_spans skips a text it cannot find without moving its cursor, so locating only the
         # findable items places them exactly as locating the whole list would
         findable = [item for item in items if item["text"] and item["text"] in source]
-        unplaced = [{"text": item["text"], "label": item["label"]} for item in items
-                    if not (item["text"] and item["text"] in source)]
+        unplaced = [
+            {"text": item["text"], "label": item["label"]}
+            for item in items
+            if not (item["text"] and item["text"] in source)
+        ]
         return locate_spans(source, findable) + unplaced
 
     def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,13 +76,22 @@ class SpanSetHandler(EvalHandler):
         label: dict[str, Any] = {"type": "string"}
         if self.context.span_labels:
             label["enum"] = list(self.context.span_labels)
-        return {"type": "array", "items": {"type": "object", "properties": {"text": {"type": "string"}, "label": label},
-                                           "required": ["text", "label"], "additionalProperties": False}}
+        return {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}, "label": label},
+                "required": ["text", "label"],
+                "additionalProperties": False,
+            },
+        }
 
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
         if prediction is not None and not isinstance(prediction, list):
-            raise ConfigError(f"a span_set prediction is a list of {{\"start\", \"end\", \"label\"}} spans or null, "
-                              f"not a {type(prediction).__name__}")
+            raise ConfigError(
+                f'a span_set prediction is a list of {{"start", "end", "label"}} spans or null, '
+                f"not a {type(prediction).__name__}"
+            )
         gold = self.gold(record)
         score = score_spans(record["text"], gold, prediction, tokens=record.get("tokens"), tags=record.get("tags"))
         detail = dict(score.detail)
@@ -87,8 +102,9 @@ class SpanSetHandler(EvalHandler):
     def metrics(self, totals: Mapping[str, float]) -> dict[str, float | None]:
         return {**span_metrics(totals), **shared_metrics(totals)}
 
-    def breakdown(self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
-                  scored: Sequence[Scored]) -> dict[str, Any]:
+    def breakdown(
+        self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any], scored: Sequence[Scored]
+    ) -> dict[str, Any]:
         totals = sum_stats(s.stats for s in scored)
         out: dict[str, Any] = {"per_type": per_type(totals, "strict")}
         for view in ("relaxed", "seqeval"):

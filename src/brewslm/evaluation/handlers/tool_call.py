@@ -67,16 +67,20 @@ def calls_schema(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     list of them. None when no tool is offered (every reply is then a direct answer)."""
     if not tools:
         return None
-    one_call = {"anyOf": [
-        {
-            "type": "object",
-            "properties": {"tool": {"const": tool["name"]},
-                           "arguments": tool.get("parameters") or {"type": "object"}},
-            "required": ["tool", "arguments"],
-            "additionalProperties": False,
-        }
-        for tool in tools
-    ]}
+    one_call = {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "tool": {"const": tool["name"]},
+                    "arguments": tool.get("parameters") or {"type": "object"},
+                },
+                "required": ["tool", "arguments"],
+                "additionalProperties": False,
+            }
+            for tool in tools
+        ]
+    }
     return {"anyOf": [one_call, {"type": "array", "items": one_call, "minItems": 1}]}
 
 
@@ -88,8 +92,12 @@ class ToolCallHandler(EvalHandler):
     constrainable = True
     constraint_allows_text: ClassVar[bool] = True  # JsonConstraint(allow_text=True): a direct answer is a reply too
 
-    def __init__(self, options: Mapping[str, Any] | None = None, context: RenderContext | None = None,
-                 manifest: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        options: Mapping[str, Any] | None = None,
+        context: RenderContext | None = None,
+        manifest: Mapping[str, Any] | None = None,
+    ):
         super().__init__(options, context, manifest)
         check_options(self.options, FieldNormalization.option_names(), self.task)
         self.normalization = FieldNormalization.from_options(self.options)
@@ -134,8 +142,9 @@ class ToolCallHandler(EvalHandler):
             "no_call_correct": float(not expects_calls and score.correct),
         }
         if score.answer_f1 is not None:
-            stats.update({"answer_examples": 1.0, "answer_f1": score.answer_f1,
-                          "answer_exact_match": score.answer_exact or 0.0})
+            stats.update(
+                {"answer_examples": 1.0, "answer_f1": score.answer_f1, "answer_exact_match": score.answer_exact or 0.0}
+            )
         for pair in score.pairs:
             _add(stats, count_key("tp", pair.tool))
             _add(stats, count_key(ARGUMENTS_EXACT, pair.tool), float(pair.arguments.exact))
@@ -144,12 +153,18 @@ class ToolCallHandler(EvalHandler):
         for tool in score.unexpected:
             _add(stats, count_key("fp", tool))
         detail: dict[str, Any] = {"correct": score.correct}
-        for key, tools in (("invalid_calls", score.problems), ("missed_calls", score.missed),
-                           ("unexpected_calls", score.unexpected)):
+        for key, tools in (
+            ("invalid_calls", score.problems),
+            ("missed_calls", score.missed),
+            ("unexpected_calls", score.unexpected),
+        ):
             if tools:
                 detail[key] = list(tools)
-        wrong_arguments = [{"tool": p.tool, "wrong": list(p.arguments.wrong), "extra": list(p.arguments.extra)}
-                           for p in score.pairs if not p.arguments.exact]
+        wrong_arguments = [
+            {"tool": p.tool, "wrong": list(p.arguments.wrong), "extra": list(p.arguments.extra)}
+            for p in score.pairs
+            if not p.arguments.exact
+        ]
         if wrong_arguments:
             detail["argument_errors"] = wrong_arguments
         if score.answer_f1 is not None:
@@ -170,8 +185,9 @@ class ToolCallHandler(EvalHandler):
             **shared_metrics(totals),
         }
 
-    def breakdown(self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any],
-                  scored: Sequence[Scored]) -> dict[str, Any]:
+    def breakdown(
+        self, records: Sequence[Mapping[str, Any]], predictions: Sequence[Any], scored: Sequence[Scored]
+    ) -> dict[str, Any]:
         totals = sum_stats(s.stats for s in scored)
         table = per_label_scores(label_counts(totals))
         for tool, row in table.items():

@@ -58,8 +58,11 @@ def bin_index(confidence: float, bins: int = CALIBRATION_BINS) -> int:
 def calibration_stats(confidence: float, correct: bool, bins: int = CALIBRATION_BINS) -> dict[str, float]:
     """One example's additive calibration statistics (see the module docstring)."""
     b = bin_index(confidence, bins)
-    return {f"{COUNT_PREFIX}{b}": 1.0, f"{CONFIDENCE_PREFIX}{b}": float(confidence),
-            f"{CORRECT_PREFIX}{b}": 1.0 if correct else 0.0}
+    return {
+        f"{COUNT_PREFIX}{b}": 1.0,
+        f"{CONFIDENCE_PREFIX}{b}": float(confidence),
+        f"{CORRECT_PREFIX}{b}": 1.0 if correct else 0.0,
+    }
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,16 @@ def reliability_from_totals(totals: Mapping[str, float], bins: int = CALIBRATION
     for b in range(bins):
         count = totals.get(f"{COUNT_PREFIX}{b}", 0.0)
         if count > 0:
-            found.append(ReliabilityBin(b, edges[b], edges[b + 1], count,
-                                        totals.get(f"{CONFIDENCE_PREFIX}{b}", 0.0) / count,
-                                        totals.get(f"{CORRECT_PREFIX}{b}", 0.0) / count))
+            found.append(
+                ReliabilityBin(
+                    b,
+                    edges[b],
+                    edges[b + 1],
+                    count,
+                    totals.get(f"{CONFIDENCE_PREFIX}{b}", 0.0) / count,
+                    totals.get(f"{CORRECT_PREFIX}{b}", 0.0) / count,
+                )
+            )
     return found
 
 
@@ -102,8 +112,10 @@ def calibration_metrics(totals: Mapping[str, float], bins: int = CALIBRATION_BIN
     n = sum(b.count for b in found)
     if not n:
         return {"ece": None, "max_calibration_error": None}
-    return {"ece": math.fsum(b.count / n * abs(b.gap) for b in found),
-            "max_calibration_error": max(abs(b.gap) for b in found)}
+    return {
+        "ece": math.fsum(b.count / n * abs(b.gap) for b in found),
+        "max_calibration_error": max(abs(b.gap) for b in found),
+    }
 
 
 def _summed(confidences: Iterable[float], correct: Iterable[bool], bins: int) -> dict[str, float]:
@@ -113,20 +125,23 @@ def _summed(confidences: Iterable[float], correct: Iterable[bool], bins: int) ->
     return sum_stats(calibration_stats(c, ok, bins) for c, ok in zip(confidences, correct))
 
 
-def reliability_bins(confidences: Iterable[float], correct: Iterable[bool],
-                     bins: int = CALIBRATION_BINS) -> list[ReliabilityBin]:
+def reliability_bins(
+    confidences: Iterable[float], correct: Iterable[bool], bins: int = CALIBRATION_BINS
+) -> list[ReliabilityBin]:
     """Per non-empty bin: count, mean confidence and accuracy of these examples."""
     return reliability_from_totals(_summed(confidences, correct, bins), bins)
 
 
-def expected_calibration_error(confidences: Iterable[float], correct: Iterable[bool],
-                               bins: int = CALIBRATION_BINS) -> float | None:
+def expected_calibration_error(
+    confidences: Iterable[float], correct: Iterable[bool], bins: int = CALIBRATION_BINS
+) -> float | None:
     """ECE of these examples (None for none)."""
     return calibration_metrics(_summed(confidences, correct, bins), bins)["ece"]
 
 
-def max_calibration_error(confidences: Iterable[float], correct: Iterable[bool],
-                          bins: int = CALIBRATION_BINS) -> float | None:
+def max_calibration_error(
+    confidences: Iterable[float], correct: Iterable[bool], bins: int = CALIBRATION_BINS
+) -> float | None:
     """The largest |accuracy - confidence| of a non-empty bin (None for no examples)."""
     return calibration_metrics(_summed(confidences, correct, bins), bins)["max_calibration_error"]
 

@@ -62,8 +62,10 @@ def class_counts(totals: Mapping[str, float]) -> dict[str, LabelCounts]:
 def classification_metrics(totals: Mapping[str, float]) -> dict[str, float | None]:
     """``accuracy`` (correct / examples; None for no examples), ``micro_* / macro_* / weighted_*``
     ``precision``, ``recall`` and ``f1`` (see ``common.averaged_scores``)."""
-    return {"accuracy": ratio(totals.get("correct", 0.0), totals.get("examples", 0.0)),
-            **averaged_scores(class_counts(totals))}
+    return {
+        "accuracy": ratio(totals.get("correct", 0.0), totals.get("examples", 0.0)),
+        **averaged_scores(class_counts(totals)),
+    }
 
 
 def per_class(totals: Mapping[str, float]) -> dict[str, dict[str, float]]:
@@ -71,7 +73,9 @@ def per_class(totals: Mapping[str, float]) -> dict[str, dict[str, float]]:
     return per_label_scores(class_counts(totals))
 
 
-def confusion_matrix(totals: Mapping[str, float], labels: Sequence[str] | None = None) -> tuple[list[str], list[list[int]]]:
+def confusion_matrix(
+    totals: Mapping[str, float], labels: Sequence[str] | None = None
+) -> tuple[list[str], list[list[int]]]:
     """``(labels, matrix)``: rows are gold labels in ``labels`` order (default: every label that
     occurs, sorted), columns the same labels plus a last ``unparseable`` column. Cells whose gold
     or predicted label is not in ``labels`` are left out."""
@@ -81,7 +85,7 @@ def confusion_matrix(totals: Mapping[str, float], labels: Sequence[str] | None =
     for key, value in totals.items():
         if not key.startswith(CONFUSION_PREFIX) or not value:
             continue
-        gold, prediction = json.loads(key[len(CONFUSION_PREFIX):])
+        gold, prediction = json.loads(key[len(CONFUSION_PREFIX) :])
         column = len(labels) if prediction is None else index.get(prediction)
         if gold in index and column is not None:
             matrix[index[gold]][column] += int(round(value))

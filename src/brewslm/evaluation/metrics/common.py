@@ -87,6 +87,7 @@ def sum_stats(stats: Iterable[Mapping[str, float]]) -> dict[str, float]:
 
 # --- per-label counts ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LabelCounts:
     """Summed true positives, false positives and false negatives of one label."""
@@ -116,10 +117,10 @@ def label_counts(totals: Mapping[str, float], namespace: str = "") -> dict[str, 
     found: dict[str, dict[str, float]] = {}
     for key, value in totals.items():
         kind, sep, label = key.partition(":")
-        if not sep or not kind.startswith(namespace) or kind[len(namespace):] not in COUNT_KINDS:
+        if not sep or not kind.startswith(namespace) or kind[len(namespace) :] not in COUNT_KINDS:
             continue
         if value:
-            found.setdefault(label, {})[kind[len(namespace):]] = float(value)
+            found.setdefault(label, {})[kind[len(namespace) :]] = float(value)
     return {label: LabelCounts(**found[label]) for label in sorted(found)}
 
 

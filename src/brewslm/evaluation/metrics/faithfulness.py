@@ -81,7 +81,7 @@ def split_sentences(text: str) -> list[str]:
     for line in text.splitlines():
         start = 0
         for end in _SENTENCE_END.finditer(line):
-            sentences.append(line[start:end.end()])
+            sentences.append(line[start : end.end()])
             start = end.end()
         sentences.append(line[start:])
     return [sentence.strip() for sentence in sentences if sentence.strip()]
@@ -182,8 +182,9 @@ def judged_faithfulness(answer: str, support: Sequence[float]) -> Faithfulness:
     return Faithfulness(tuple(scored), graded=True)
 
 
-def lexical_faithfulness(answer: str, passages: Sequence[str],
-                         threshold: float = DEFAULT_SUPPORT_THRESHOLD) -> Faithfulness:
+def lexical_faithfulness(
+    answer: str, passages: Sequence[str], threshold: float = DEFAULT_SUPPORT_THRESHOLD
+) -> Faithfulness:
     """Score every sentence of ``answer`` against ``passages`` (pure; see the module docstring)."""
     passage_words = [grounding_tokens(passage) for passage in passages]
     scored = []

@@ -25,12 +25,24 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, fields as dataclass_fields
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Annotated, Any, Mapping, Union
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, StrictFloat, StrictInt, StrictStr
-from pydantic import PlainValidator, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    RootModel,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
 from pydantic_core import PydanticCustomError
 
 from brewslm.errors import ConfigError
@@ -92,8 +104,10 @@ def model_from_schema(schema: Mapping[str, Any], name: str = "Target") -> type[B
 
 def _annotation(schema: Mapping[str, Any], name: str) -> Any:
     if not isinstance(schema, Mapping):
-        raise ConfigError(f"JSON schema '{name}' is a {type(schema).__name__}, not an object; fix the dataset "
-                          "manifest's output_schema.json_schema")
+        raise ConfigError(
+            f"JSON schema '{name}' is a {type(schema).__name__}, not an object; fix the dataset "
+            "manifest's output_schema.json_schema"
+        )
     if "const" in schema:
         return _one_of_values([schema["const"]])
     if "enum" in schema:
@@ -128,8 +142,10 @@ def _annotation(schema: Mapping[str, Any], name: str) -> Any:
         return list[_annotation(items, f"{name}Item") if isinstance(items, Mapping) else Any]  # type: ignore[misc]
     if kinds == "object":
         return _object_model(schema, name)
-    raise ConfigError(f"JSON schema '{name}' has an unknown type {kinds!r}; use string, integer, number, boolean, "
-                      "null, array or object")
+    raise ConfigError(
+        f"JSON schema '{name}' has an unknown type {kinds!r}; use string, integer, number, boolean, "
+        "null, array or object"
+    )
 
 
 def _one_of_values(values: list[Any]) -> Any:
@@ -194,8 +210,11 @@ def _document_path(loc: tuple[Any, ...], value: Any, error_type: str) -> str:
     path, current = [], value
     for index, part in enumerate(loc):
         last = index == len(loc) - 1
-        if isinstance(current, Mapping) and isinstance(part, str) and (
-                part in current or (last and error_type == "missing")):
+        if (
+            isinstance(current, Mapping)
+            and isinstance(part, str)
+            and (part in current or (last and error_type == "missing"))
+        ):
             path.append(part)
             current = current.get(part)
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
@@ -205,6 +224,7 @@ def _document_path(loc: tuple[Any, ...], value: Any, error_type: str) -> str:
 
 
 # --- per-field comparison -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FieldNormalization:
@@ -250,9 +270,20 @@ _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+
 _DATE_FORMATS_DAYFIRST = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%d-%m-%y", "%d.%m.%y")
 _DATE_FORMATS_MONTHFIRST = ("%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y", "%m/%d/%y", "%m-%d-%y", "%m.%d.%y")
 _DATE_FORMATS_NAMED = (
-    "%Y/%m/%d", "%Y.%m.%d",
-    "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%B-%Y", "%d %b, %Y", "%d %B, %Y", "%d-%b-%y", "%d %b %y",
-    "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%d-%B-%Y",
+    "%d %b, %Y",
+    "%d %B, %Y",
+    "%d-%b-%y",
+    "%d %b %y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
 )
 
 
@@ -333,8 +364,9 @@ class FieldComparison:
         return not (self.wrong or self.missing or self.extra)
 
 
-def compare_fields(gold: Mapping[str, Any], predicted: Any,
-                   normalization: FieldNormalization = FieldNormalization()) -> FieldComparison:
+def compare_fields(
+    gold: Mapping[str, Any], predicted: Any, normalization: FieldNormalization = FieldNormalization()
+) -> FieldComparison:
     """Match ``predicted`` (any parsed JSON value) against the gold object field by field. A
     prediction that is not an object gets every non-null gold field ``missing``."""
     candidate: Mapping[str, Any] = predicted if isinstance(predicted, Mapping) else {}

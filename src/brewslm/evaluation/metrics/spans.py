@@ -63,10 +63,10 @@ def span_key(span: Mapping[str, Any], where: str = "span") -> SpanKey | None:
     """``(label, start, end)`` of a span, or None when it has no offsets (a ``{"text", "label"}``
     span the model quoted from nowhere). Raises ConfigError for a span of the wrong shape."""
     if not isinstance(span, Mapping):
-        raise ConfigError(f"{where} is a {type(span).__name__}; spans are {{\"start\", \"end\", \"label\"}} objects")
+        raise ConfigError(f'{where} is a {type(span).__name__}; spans are {{"start", "end", "label"}} objects')
     label = span.get("label")
     if not isinstance(label, str):
-        raise ConfigError(f"{where} has no text 'label'; spans are {{\"start\", \"end\", \"label\"}} objects")
+        raise ConfigError(f'{where} has no text \'label\'; spans are {{"start", "end", "label"}} objects')
     start, end = span.get("start"), span.get("end")
     if start is None and end is None and "text" in span:
         return None
@@ -83,8 +83,11 @@ def _span_dict(key: SpanKey, text: str) -> dict[str, Any]:
 def strict_match(gold: set[SpanKey], predicted: set[SpanKey]) -> tuple[list[SpanKey], list[SpanKey], list[SpanKey]]:
     """``(matched, missed, hallucinated)``, each sorted by position."""
     order = _position
-    return (sorted(gold & predicted, key=order), sorted(gold - predicted, key=order),
-            sorted(predicted - gold, key=order))
+    return (
+        sorted(gold & predicted, key=order),
+        sorted(gold - predicted, key=order),
+        sorted(predicted - gold, key=order),
+    )
 
 
 def relaxed_match(gold: set[SpanKey], predicted: set[SpanKey]) -> list[tuple[SpanKey, SpanKey]]:
@@ -138,7 +141,7 @@ def token_joiner(text: str, tokens: Sequence[str]) -> str | None:
     if extra < 0 or extra % gaps:
         return None
     start = len(tokens[0])
-    joiner = text[start:start + extra // gaps]
+    joiner = text[start : start + extra // gaps]
     return joiner if joiner.join(tokens) == text else None
 
 
@@ -154,8 +157,14 @@ def predicted_tags(text: str, tokens: Sequence[str], spans: Sequence[Mapping[str
     return spans_to_bio(tokens, ordered, joiner=joiner)
 
 
-def score_spans(text: str, gold: Sequence[Mapping[str, Any]], predicted: Sequence[Mapping[str, Any]] | None, *,
-                tokens: Sequence[str] | None = None, tags: Sequence[str] | None = None) -> SpanScore:
+def score_spans(
+    text: str,
+    gold: Sequence[Mapping[str, Any]],
+    predicted: Sequence[Mapping[str, Any]] | None,
+    *,
+    tokens: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> SpanScore:
     """Strict, relaxed and (with tokens and tags) seqeval statistics of one example.
 
     ``predicted`` None is an unparseable prediction: every gold span is missed. Statistics:
@@ -174,7 +183,9 @@ def score_spans(text: str, gold: Sequence[Mapping[str, Any]], predicted: Sequenc
         else:
             placed.add(key)
 
-    stats: dict[str, float] = {"exact_set": 1.0 if predicted is not None and placed == gold_keys and not unplaced else 0.0}
+    stats: dict[str, float] = {
+        "exact_set": 1.0 if predicted is not None and placed == gold_keys and not unplaced else 0.0
+    }
     matched, missed, hallucinated = strict_match(gold_keys, placed)
     for kind, keys in (("tp", matched), ("fn", missed), ("fp", hallucinated)):
         for key in keys:
@@ -206,8 +217,11 @@ def score_spans(text: str, gold: Sequence[Mapping[str, Any]], predicted: Sequenc
         if pred_tags is not None:
             stats["seqeval_examples"] = 1.0
             gold_entities, pred_entities = tag_entities(tags), tag_entities(pred_tags)
-            for kind, keys in (("tp", gold_entities & pred_entities), ("fn", gold_entities - pred_entities),
-                               ("fp", pred_entities - gold_entities)):
+            for kind, keys in (
+                ("tp", gold_entities & pred_entities),
+                ("fn", gold_entities - pred_entities),
+                ("fp", pred_entities - gold_entities),
+            ):
                 for key in keys:
                     _count(stats, kind, key[0], SEQEVAL)
             detail["predicted_tags"] = pred_tags

@@ -84,5 +84,12 @@ def best_token_f1(prediction: str, golds: Iterable[str]) -> float:
     return max((token_f1(prediction, gold) for gold in scoring_golds(golds)), default=0.0)
 
 
-__all__ = ["answer_tokens", "best_exact_match", "best_token_f1", "exact_match", "normalize_answer", "scoring_golds",
-           "token_f1"]
+__all__ = [
+    "answer_tokens",
+    "best_exact_match",
+    "best_token_f1",
+    "exact_match",
+    "normalize_answer",
+    "scoring_golds",
+    "token_f1",
+]

@@ -55,8 +55,12 @@ class Decision:
 
 def is_call(value: Any) -> bool:
     """A call object: exactly ``{"tool": <text>, "arguments": <object>}``."""
-    return (isinstance(value, Mapping) and set(value) == {"tool", "arguments"} and isinstance(value["tool"], str)
-            and isinstance(value["arguments"], Mapping))
+    return (
+        isinstance(value, Mapping)
+        and set(value) == {"tool", "arguments"}
+        and isinstance(value["tool"], str)
+        and isinstance(value["arguments"], Mapping)
+    )
 
 
 def as_decision(value: Any) -> Decision | None:
@@ -82,6 +86,7 @@ def parse_tool_reply(text: str) -> Any:
 
 
 # --- validity -----------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1024)
 def _validator(schema_json: str) -> Any:
@@ -113,6 +118,7 @@ def call_problem(call: Mapping[str, Any], tools: Sequence[Mapping[str, Any]]) ->
 
 # --- argument matching --------------------------------------------------------------------------
 
+
 def _acceptable(present: bool, value: Any, options: Sequence[Any], normalization: FieldNormalization) -> bool:
     """Whether an argument (``present`` or left out) is one of BFCL's acceptable values."""
     for option in options:
@@ -124,11 +130,16 @@ def _acceptable(present: bool, value: Any, options: Sequence[Any], normalization
             continue
         if values_equal(option, value, normalization):
             return True
-        if isinstance(option, Mapping) and isinstance(value, Mapping) and option and all(
-                isinstance(v, list) for v in option.values()):
+        if (
+            isinstance(option, Mapping)
+            and isinstance(value, Mapping)
+            and option
+            and all(isinstance(v, list) for v in option.values())
+        ):
             # a nested object whose fields have acceptable-value lists of their own
             if set(value) <= set(option) and all(
-                    _acceptable(key in value, value.get(key), option[key], normalization) for key in option):
+                _acceptable(key in value, value.get(key), option[key], normalization) for key in option
+            ):
                 return True
     return False
 
@@ -150,9 +161,12 @@ class ArgumentMatch:
         return len(self.correct) + len(self.wrong)
 
 
-def match_arguments(gold: Mapping[str, Any], predicted: Mapping[str, Any],
-                    acceptable: Mapping[str, Sequence[Any]] | None = None,
-                    normalization: FieldNormalization = FieldNormalization()) -> ArgumentMatch:
+def match_arguments(
+    gold: Mapping[str, Any],
+    predicted: Mapping[str, Any],
+    acceptable: Mapping[str, Sequence[Any]] | None = None,
+    normalization: FieldNormalization = FieldNormalization(),
+) -> ArgumentMatch:
     """Compare a predicted call's arguments with the gold call's (see the module docstring)."""
     correct, wrong = [], []
     if acceptable is not None:
@@ -170,6 +184,7 @@ def match_arguments(gold: Mapping[str, Any], predicted: Mapping[str, Any],
 
 
 # --- one decision -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CallPair:
@@ -205,15 +220,19 @@ class DecisionScore:
         return sum(len(pair.arguments.correct) for pair in self.pairs)
 
 
-def _pair_calls(gold: Sequence[Mapping[str, Any]], predicted: Sequence[Mapping[str, Any]],
-                acceptable: Sequence[Mapping[str, Sequence[Any]]] | None,
-                normalization: FieldNormalization) -> list[CallPair]:
+def _pair_calls(
+    gold: Sequence[Mapping[str, Any]],
+    predicted: Sequence[Mapping[str, Any]],
+    acceptable: Sequence[Mapping[str, Sequence[Any]]] | None,
+    normalization: FieldNormalization,
+) -> list[CallPair]:
     candidates = []
     for i, gold_call in enumerate(gold):
         for j, call in enumerate(predicted):
             if call["tool"] == gold_call["tool"]:
-                match = match_arguments(gold_call["arguments"], call["arguments"],
-                                        acceptable[i] if acceptable else None, normalization)
+                match = match_arguments(
+                    gold_call["arguments"], call["arguments"], acceptable[i] if acceptable else None, normalization
+                )
                 candidates.append(CallPair(i, j, gold_call["tool"], match))
     # greedy best-first: exact pairs, then the most right arguments; ties in call order
     candidates.sort(key=lambda p: (not p.arguments.exact, -len(p.arguments.correct), p.gold_index, p.predicted_index))
@@ -230,9 +249,13 @@ def _gold_argument_count(call: Mapping[str, Any], acceptable: Mapping[str, Any] 
     return len(acceptable) if acceptable is not None else len(call["arguments"])
 
 
-def score_decision(gold: Decision, predicted: Decision | None, tools: Sequence[Mapping[str, Any]],
-                   acceptable: Sequence[Mapping[str, Sequence[Any]]] | None = None,
-                   normalization: FieldNormalization = FieldNormalization()) -> DecisionScore:
+def score_decision(
+    gold: Decision,
+    predicted: Decision | None,
+    tools: Sequence[Mapping[str, Any]],
+    acceptable: Sequence[Mapping[str, Sequence[Any]]] | None = None,
+    normalization: FieldNormalization = FieldNormalization(),
+) -> DecisionScore:
     """Compare a predicted decision (None = unparseable) with the gold one; pure."""
     gold_calls = list(gold.calls)
     calls = list(predicted.calls) if predicted is not None else []
@@ -242,8 +265,12 @@ def score_decision(gold: Decision, predicted: Decision | None, tools: Sequence[M
     paired_predicted = {p.predicted_index for p in pairs}
     names_right = predicted is not None and sorted(c["tool"] for c in calls) == sorted(c["tool"] for c in gold_calls)
     if gold_calls:
-        correct = (predicted is not None and len(calls) == len(gold_calls) and len(pairs) == len(gold_calls)
-                   and all(p.arguments.exact for p in pairs))
+        correct = (
+            predicted is not None
+            and len(calls) == len(gold_calls)
+            and len(pairs) == len(gold_calls)
+            and all(p.arguments.exact for p in pairs)
+        )
     else:
         correct = predicted is not None and not calls
     answer_f1 = answer_exact = None
@@ -263,8 +290,9 @@ def score_decision(gold: Decision, predicted: Decision | None, tools: Sequence[M
         correct=correct,
         answer_f1=answer_f1,
         answer_exact=answer_exact,
-        gold_arguments=sum(_gold_argument_count(c, acceptable[i] if acceptable else None)
-                           for i, c in enumerate(gold_calls)),
+        gold_arguments=sum(
+            _gold_argument_count(c, acceptable[i] if acceptable else None) for i, c in enumerate(gold_calls)
+        ),
     )
 
 

@@ -178,7 +178,8 @@ class _ArrayShape(_Alternative):
     def _check(self) -> bool:
         needed = min(self.min_items, len(self.prefix) + 1)  # items past the prefix share one schema
         return all(self.item_node(i) is not None for i in range(needed)) and (
-            self.max_items is None or self.max_items >= self.min_items)
+            self.max_items is None or self.max_items >= self.min_items
+        )
 
 
 class _StringShape(_Alternative):
@@ -275,8 +276,10 @@ class _Compiler:
 
     def _lookup(self, ref: Any) -> Any:
         if not isinstance(ref, str) or not ref.startswith("#"):
-            raise ConfigError(f"the JSON schema's $ref {ref!r} is not local (only '#/...' references are followed); "
-                              "inline the referenced schema")
+            raise ConfigError(
+                f"the JSON schema's $ref {ref!r} is not local (only '#/...' references are followed); "
+                "inline the referenced schema"
+            )
         target = self.root
         for part in [p for p in ref[1:].split("/") if p]:
             part = part.replace("~1", "/").replace("~0", "~")
@@ -311,7 +314,9 @@ class _Compiler:
         types = self._types(schema)
         if "const" in schema or "enum" in schema:
             if "const" not in schema and not isinstance(schema["enum"], list):
-                raise ConfigError(f"the JSON schema's enum must be a list of values, got {schema['enum']!r}; fix the schema")
+                raise ConfigError(
+                    f"the JSON schema's enum must be a list of values, got {schema['enum']!r}; fix the schema"
+                )
             values = [schema["const"]] if "const" in schema else schema["enum"]
             return self._values(values, types)
         out: list[_Alternative] = []
@@ -343,7 +348,9 @@ class _Compiler:
         types = declared if isinstance(declared, list) else [declared]
         for kind in types:
             if kind not in _JSON_TYPES:
-                raise ConfigError(f"the JSON schema names an unknown type {kind!r}; use one of {', '.join(_JSON_TYPES)}")
+                raise ConfigError(
+                    f"the JSON schema names an unknown type {kind!r}; use one of {', '.join(_JSON_TYPES)}"
+                )
         return list(dict.fromkeys(types))
 
     def _values(self, values: Sequence[Any], types: Sequence[str]) -> tuple[_Alternative, ...]:
@@ -424,6 +431,7 @@ def _length_bounds(schema: Mapping[str, Any]) -> tuple[int, int | None]:
 def _integer_bounds(schema: Mapping[str, Any]) -> tuple[int | None, int | None]:
     """The inclusive integer range of ``minimum`` / ``maximum`` / ``exclusiveMinimum`` /
     ``exclusiveMaximum`` (draft 6+ numbers; draft 4's boolean exclusives modify the plain bound)."""
+
     def bound(key: str) -> float | None:
         value = schema.get(key)
         if value is None or isinstance(value, bool) and key.startswith("exclusive"):
@@ -433,8 +441,16 @@ def _integer_bounds(schema: Mapping[str, Any]) -> tuple[int | None, int | None]:
         return value
 
     low, high = bound("minimum"), bound("maximum")
-    lows = [math.ceil(low) + (schema.get("exclusiveMinimum") is True and float(low).is_integer())] if low is not None else []
-    highs = [math.floor(high) - (schema.get("exclusiveMaximum") is True and float(high).is_integer())] if high is not None else []
+    lows = (
+        [math.ceil(low) + (schema.get("exclusiveMinimum") is True and float(low).is_integer())]
+        if low is not None
+        else []
+    )
+    highs = (
+        [math.floor(high) - (schema.get("exclusiveMaximum") is True and float(high).is_integer())]
+        if high is not None
+        else []
+    )
     if (value := bound("exclusiveMinimum")) is not None:
         lows.append(math.floor(value) + 1)
     if (value := bound("exclusiveMaximum")) is not None:
@@ -481,8 +497,15 @@ def _start_value(node: _Node, ch: str) -> list[Any]:
         elif isinstance(alt, _StringShape):
             if ch == '"':
                 bounded = alt.min_length > 0 or alt.max_length is not None
-                frames.append(_StringFrame(alt.allowed, "" if alt.allowed is not None or bounded else None, "",
-                                           alt.min_length, alt.max_length))
+                frames.append(
+                    _StringFrame(
+                        alt.allowed,
+                        "" if alt.allowed is not None or bounded else None,
+                        "",
+                        alt.min_length,
+                        alt.max_length,
+                    )
+                )
         elif isinstance(alt, _NumberShape):
             state = _NUMBER_START.get(ch)
             if state is not None:
@@ -510,8 +533,9 @@ class _StringFrame:
     def step(self, ch: str) -> list[_Move]:
         if not self.escape:
             if ch == '"':
-                done = ((self.allowed is None or self.content in self.allowed)
-                        and len(self.content or "") >= self.min_length)
+                done = (self.allowed is None or self.content in self.allowed) and len(
+                    self.content or ""
+                ) >= self.min_length
                 return [(_DONE, None, None)] if done else []
             if ch == "\\":
                 if not self._escapable_next():
@@ -542,8 +566,13 @@ class _StringFrame:
             # a full string has no room, except for the low half of a surrogate pair (it adds no character)
             return self.max_length is None or len(self.content or "") < self.max_length or self._pair_open()
         at = len(self.content or "")
-        return any(value.startswith(self.content or "") and len(value) > at and ord(value[at]) <= 0xFFFF
-                   and not 0xD800 <= ord(value[at]) <= 0xDFFF for value in self.allowed)
+        return any(
+            value.startswith(self.content or "")
+            and len(value) > at
+            and ord(value[at]) <= 0xFFFF
+            and not 0xD800 <= ord(value[at]) <= 0xDFFF
+            for value in self.allowed
+        )
 
     def _hex_fits(self, value: str, digits: str) -> bool:
         at = len(self.content or "")
@@ -787,6 +816,7 @@ def _complete(stack: tuple) -> bool:
 
 # --- the checker -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ParseState:
     """Where a prefix stands: the parse stacks still alive (one per schema alternative)."""
@@ -869,6 +899,7 @@ def check_prefix(schema: Mapping[str, Any] | bool, text: str, *, allow_text: boo
 
 # --- tokens ------------------------------------------------------------------------------------
 
+
 class TokenTexts:
     """Each token's text as it reads in the middle of a reply, decoded once and cached.
 
@@ -883,7 +914,8 @@ class TokenTexts:
         self._texts: dict[int, str] = {}
         added = getattr(tokenizer, "added_tokens_decoder", None) or {}
         self.special = frozenset(int(i) for i in getattr(tokenizer, "all_special_ids", ()) or ()) | frozenset(
-            int(i) for i, token in added.items() if getattr(token, "special", False))
+            int(i) for i, token in added.items() if getattr(token, "special", False)
+        )
 
     def _decode(self, ids: Sequence[int]) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
@@ -893,7 +925,7 @@ class TokenTexts:
         if found is None:
             joined = self._decode(self._anchor + [token_id])
             if joined.startswith(self._anchor_text):
-                found = joined[len(self._anchor_text):]
+                found = joined[len(self._anchor_text) :]
             else:
                 found = self._decode([token_id])
             self._texts[token_id] = found

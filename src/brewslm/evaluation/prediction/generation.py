@@ -44,6 +44,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.errors import ConfigError
 from brewslm.evaluation.prediction.constrained import (
     SAMPLING_TOP_K,
@@ -52,7 +53,6 @@ from brewslm.evaluation.prediction.constrained import (
     JsonPrefixChecker,
     TokenTexts,
 )
-from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.evaluation.prediction.prompts import ProgressFn, end_of_turn_ids, inference_mode, prompt_ids
 from brewslm.tasks.rendering import Rendered
 from brewslm.training.model import causal_lm
@@ -89,8 +89,13 @@ class DecodeRow:
     cancelled: Callable[[], bool] | None = None  # asked before each step: True -> the row leaves
 
 
-def _check_arguments(rendered: Sequence[Rendered], max_new_tokens: int, temperature: float, batch_size: int,
-                     constraints: Sequence[JsonConstraint | None] | None) -> list[JsonConstraint | None]:
+def _check_arguments(
+    rendered: Sequence[Rendered],
+    max_new_tokens: int,
+    temperature: float,
+    batch_size: int,
+    constraints: Sequence[JsonConstraint | None] | None,
+) -> list[JsonConstraint | None]:
     check_budget(max_new_tokens, temperature)
     if batch_size < 1:
         raise ConfigError(f"batch_size is {batch_size}; use at least 1")
@@ -112,8 +117,10 @@ def check_budget(max_new_tokens: int, temperature: float) -> None:
 def decode_tokens(tokenizer: Any) -> DecodeTokens:
     stop_ids = end_of_turn_ids(tokenizer)
     if not stop_ids:
-        raise ConfigError("the tokenizer has no EOS token and its chat template no end-of-turn token; "
-                          "generation would never stop - give the tokenizer an eos_token")
+        raise ConfigError(
+            "the tokenizer has no EOS token and its chat template no end-of-turn token; "
+            "generation would never stop - give the tokenizer an eos_token"
+        )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids[0]
     return DecodeTokens(frozenset(stop_ids), int(pad_id))
 
@@ -199,7 +206,7 @@ class ReplyText:
             end -= self.hold
             while end > self.sent and self.text[end - 1] == "\ufffd":  # a character still missing bytes
                 end -= 1
-        delta = self.text[self.sent:end] if end > self.sent else ""
+        delta = self.text[self.sent : end] if end > self.sent else ""
         self.sent = max(self.sent, end)
         return delta
 
@@ -256,17 +263,19 @@ def _prefill(model: Any, prompts: Sequence[Sequence[int]], pad_id: int, keep_las
     input_ids = torch.full((rows, width), pad_id, dtype=torch.long)
     attention = torch.zeros((rows, width), dtype=torch.long)
     for row, prompt in enumerate(prompts):
-        input_ids[row, width - len(prompt):] = torch.tensor(list(prompt), dtype=torch.long)
-        attention[row, width - len(prompt):] = 1
+        input_ids[row, width - len(prompt) :] = torch.tensor(list(prompt), dtype=torch.long)
+        attention[row, width - len(prompt) :] = 1
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
     input_ids, attention, positions = input_ids.to(device), attention.to(device), positions.to(device)
-    logits, cache = _last_logits(model, keep_last, input_ids=input_ids, attention_mask=attention,
-                                 position_ids=positions)
+    logits, cache = _last_logits(
+        model, keep_last, input_ids=input_ids, attention_mask=attention, position_ids=positions
+    )
     return logits, cache, attention, positions[:, -1] + 1
 
 
-def _decode_batch(model: Any, tokenizer: Any, rows: Sequence[DecodeRow], tokens: DecodeTokens,
-                  keep_last: bool) -> list[Generation]:
+def _decode_batch(
+    model: Any, tokenizer: Any, rows: Sequence[DecodeRow], tokens: DecodeTokens, keep_last: bool
+) -> list[Generation]:
     import torch
 
     device = next(model.parameters()).device
@@ -332,14 +341,21 @@ def _decode_batch(model: Any, tokenizer: Any, rows: Sequence[DecodeRow], tokens:
             live = [live[slot] for slot in going]
         attention = torch.cat([attention, attention.new_ones((len(live), 1))], dim=1)
         feed = torch.tensor([generated[row][-1] for row in live], device=device)[:, None]
-        logits, cache = _last_logits(model, keep_last, input_ids=feed, attention_mask=attention,
-                                     position_ids=next_position[:, None], **cache_argument(model, cache))
+        logits, cache = _last_logits(
+            model,
+            keep_last,
+            input_ids=feed,
+            attention_mask=attention,
+            position_ids=next_position[:, None],
+            **cache_argument(model, cache),
+        )
         next_position = next_position + 1
     return [r for r in results if r is not None]
 
 
-def decode_rows(model: Any, tokenizer: Any, rows: Sequence[DecodeRow], *,
-                tokens: DecodeTokens | None = None) -> list[Generation]:
+def decode_rows(
+    model: Any, tokenizer: Any, rows: Sequence[DecodeRow], *, tokens: DecodeTokens | None = None
+) -> list[Generation]:
     """Every row decoded in one batch (see the module notes), results in row order. ``tokens``:
     ``decode_tokens(tokenizer)``, read once by a caller that decodes many batches."""
     if not rows:
@@ -352,10 +368,19 @@ def decode_rows(model: Any, tokenizer: Any, rows: Sequence[DecodeRow], *,
         return _decode_batch(model, tokenizer, rows, tokens or decode_tokens(tokenizer), _accepts_logits_to_keep(model))
 
 
-def generate(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_new_tokens: int,
-             temperature: float = 0.0, seed: int = 0, batch_size: int = 8, max_seq_len: int = 2048,
-             constraints: Sequence[JsonConstraint | None] | None = None,
-             progress: ProgressFn = None) -> list[Generation]:
+def generate(
+    model: Any,
+    tokenizer: Any,
+    rendered: Sequence[Rendered],
+    *,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    seed: int = 0,
+    batch_size: int = 8,
+    max_seq_len: int = 2048,
+    constraints: Sequence[JsonConstraint | None] | None = None,
+    progress: ProgressFn = None,
+) -> list[Generation]:
     """The model's reply to each rendering's prompt, in input order (see the module notes).
 
     ``constraints``: one ``JsonConstraint`` (or None) per rendering. Prompts longer than
@@ -364,15 +389,23 @@ def generate(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_ne
     constraints = _check_arguments(rendered, max_new_tokens, temperature, batch_size, constraints)
     tokens = decode_tokens(tokenizer)
     replies = ReplyConstraints(tokenizer, tokens.stop_ids)
-    rows = [DecodeRow(prompt_ids(item, tokenizer, max_seq_len, reserve=max_new_tokens), max_new_tokens,
-                      temperature, seed, index, replies.reply(constraint))
-            for index, (item, constraint) in enumerate(zip(rendered, constraints))]
+    rows = [
+        DecodeRow(
+            prompt_ids(item, tokenizer, max_seq_len, reserve=max_new_tokens),
+            max_new_tokens,
+            temperature,
+            seed,
+            index,
+            replies.reply(constraint),
+        )
+        for index, (item, constraint) in enumerate(zip(rendered, constraints))
+    ]
     keep_last = _accepts_logits_to_keep(model)
     order = sorted(range(len(rows)), key=lambda i: -len(rows[i].prompt))  # longest first: peak memory shows early
     results: list[Generation | None] = [None] * len(rows)
     with inference_mode(model):
         for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             outputs = _decode_batch(model, tokenizer, [rows[i] for i in batch], tokens, keep_last)
             for index, output in zip(batch, outputs):
                 results[index] = output
@@ -392,7 +425,7 @@ def _constraint_processor(reply: ConstrainedReply, prompt_len: int, top_k: int |
             self.read = prompt_len
 
         def __call__(self, input_ids: Any, scores: Any) -> Any:
-            for token in input_ids[0, self.read:].tolist():
+            for token in input_ids[0, self.read :].tolist():
                 reply.advance(token)
             self.read = input_ids.shape[1]
             candidates = reply.candidates(scores[0].float(), top_k=top_k)
@@ -405,10 +438,19 @@ def _constraint_processor(reply: ConstrainedReply, prompt_len: int, top_k: int |
     return _Narrow()
 
 
-def generate_one_by_one(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_new_tokens: int,
-                        temperature: float = 0.0, seed: int = 0, batch_size: int = 8, max_seq_len: int = 2048,
-                        constraints: Sequence[JsonConstraint | None] | None = None,
-                        progress: ProgressFn = None) -> list[Generation]:
+def generate_one_by_one(
+    model: Any,
+    tokenizer: Any,
+    rendered: Sequence[Rendered],
+    *,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    seed: int = 0,
+    batch_size: int = 8,
+    max_seq_len: int = 2048,
+    constraints: Sequence[JsonConstraint | None] | None = None,
+    progress: ProgressFn = None,
+) -> list[Generation]:
     """The naive baseline: transformers' ``model.generate`` on one prompt at a time (``batch_size``
     is accepted for a signature like ``generate``'s and ignored). Sampling seeds torch's global
     generator with ``seed`` and the input index inside a forked RNG state, so the caller's random
@@ -425,7 +467,8 @@ def generate_one_by_one(model: Any, tokenizer: Any, rendered: Sequence[Rendered]
     sampling = temperature > 0
     decoding: dict[str, Any] = (
         {"do_sample": True, "temperature": float(temperature), "top_k": SAMPLING_TOP_K, "top_p": 1.0}
-        if sampling else {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
+        if sampling
+        else {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
     )
     device = next(model.parameters()).device
     results: list[Generation] = []
@@ -433,21 +476,35 @@ def generate_one_by_one(model: Any, tokenizer: Any, rendered: Sequence[Rendered]
         for index, (item, reply) in enumerate(zip(rendered, replies)):
             ids = prompt_ids(item, tokenizer, max_seq_len, reserve=max_new_tokens)
             processors = LogitsProcessorList(
-                [_constraint_processor(reply, len(ids), SAMPLING_TOP_K if sampling else None)] if reply else [])
+                [_constraint_processor(reply, len(ids), SAMPLING_TOP_K if sampling else None)] if reply else []
+            )
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 torch.manual_seed((seed * 1_000_003 + index) % (2**63))
                 output = model.generate(
                     input_ids=torch.tensor([ids], device=device),
                     attention_mask=torch.ones((1, len(ids)), dtype=torch.long, device=device),
-                    max_new_tokens=max_new_tokens, eos_token_id=sorted(tokens.stop_ids),
-                    pad_token_id=tokens.pad_id, logits_processor=processors, **decoding,
+                    max_new_tokens=max_new_tokens,
+                    eos_token_id=sorted(tokens.stop_ids),
+                    pad_token_id=tokens.pad_id,
+                    logits_processor=processors,
+                    **decoding,
                 )
-            new = output[0, len(ids):].tolist()
+            new = output[0, len(ids) :].tolist()
             results.append(_finish(tokenizer, new, bool(new) and new[-1] in tokens.stop_ids))
             if progress is not None:
                 progress(index + 1, len(rendered))
     return results
 
 
-__all__ = ["DecodeRow", "DecodeTokens", "Generation", "ReplyConstraints", "ReplyText", "check_budget",
-           "decode_rows", "decode_tokens", "generate", "generate_one_by_one"]
+__all__ = [
+    "DecodeRow",
+    "DecodeTokens",
+    "Generation",
+    "ReplyConstraints",
+    "ReplyText",
+    "check_budget",
+    "decode_rows",
+    "decode_tokens",
+    "generate",
+    "generate_one_by_one",
+]

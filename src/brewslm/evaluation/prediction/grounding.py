@@ -23,27 +23,39 @@ from brewslm.tasks.rendering import single_turn
 
 VERDICTS = ("yes", "no")
 
-INSTRUCTION = ("You are checking whether an answer is grounded in the passages it was written from. A sentence "
-               "is supported when the passages state it or it follows directly from them; a sentence that adds "
-               "facts the passages do not contain, or contradicts them, is not supported.")
+INSTRUCTION = (
+    "You are checking whether an answer is grounded in the passages it was written from. A sentence "
+    "is supported when the passages state it or it follows directly from them; a sentence that adds "
+    "facts the passages do not contain, or contradicts them, is not supported."
+)
 QUESTION = "Is this sentence supported by the passages? Answer yes or no only."
 
 
 def support_prompt(claim: SupportClaim) -> str:
     """The judge's question about one sentence of an answer."""
     passages = "\n".join(f"[{number}] {passage}" for number, passage in enumerate(claim.passages, start=1))
-    return (f"{INSTRUCTION}\n\nPassages:\n{passages}\n\nQuestion: {claim.question}\n\nAnswer:\n{claim.answer}\n\n"
-            f"Sentence to check:\n{claim.sentence}\n\n{QUESTION}")
+    return (
+        f"{INSTRUCTION}\n\nPassages:\n{passages}\n\nQuestion: {claim.question}\n\nAnswer:\n{claim.answer}\n\n"
+        f"Sentence to check:\n{claim.sentence}\n\n{QUESTION}"
+    )
 
 
-def judge_support(judge_model: Any, tokenizer: Any, claims: Sequence[SupportClaim], *, batch_size: int = 8,
-                  max_seq_len: int = 2048, progress: ProgressFn = None) -> list[float]:
+def judge_support(
+    judge_model: Any,
+    tokenizer: Any,
+    claims: Sequence[SupportClaim],
+    *,
+    batch_size: int = 8,
+    max_seq_len: int = 2048,
+    progress: ProgressFn = None,
+) -> list[float]:
     """P(the sentence is supported by the passages) per claim, in order (the judge's "yes")."""
     if not claims:
         return []
     rendered = [single_turn(support_prompt(claim), VERDICTS[0]) for claim in claims]  # each label replaces the reply
-    scores = score_labels(judge_model, tokenizer, rendered, VERDICTS, max_seq_len=max_seq_len,
-                          batch_size=batch_size, progress=progress)
+    scores = score_labels(
+        judge_model, tokenizer, rendered, VERDICTS, max_seq_len=max_seq_len, batch_size=batch_size, progress=progress
+    )
     return [s.probabilities["yes"] for s in scores]
 
 

@@ -26,8 +26,10 @@ from brewslm.tasks.rendering import Rendered, single_turn
 VERDICTS = ("A", "B")
 TIE_MARGIN = 0.05
 
-INSTRUCTION = ("You are judging two replies to the same conversation. Pick the reply that answers the last "
-               "message better: more helpful, correct, relevant and clear.")
+INSTRUCTION = (
+    "You are judging two replies to the same conversation. Pick the reply that answers the last "
+    "message better: more helpful, correct, relevant and clear."
+)
 QUESTION = "Which reply is better? Answer with A or B only."
 
 
@@ -42,21 +44,32 @@ def _judge_rendering(messages: Sequence[Mapping[str, Any]], first: str, second: 
     return single_turn(judge_prompt(messages, first, second), VERDICTS[0])  # the reply is replaced by each label
 
 
-def judge_pairwise(judge_model: Any, tokenizer: Any, prompts: Sequence[Sequence[Mapping[str, Any]]],
-                   answers_a: Sequence[str], answers_b: Sequence[str], *, batch_size: int = 8,
-                   max_seq_len: int = 2048, progress: ProgressFn = None) -> list[float]:
+def judge_pairwise(
+    judge_model: Any,
+    tokenizer: Any,
+    prompts: Sequence[Sequence[Mapping[str, Any]]],
+    answers_a: Sequence[str],
+    answers_b: Sequence[str],
+    *,
+    batch_size: int = 8,
+    max_seq_len: int = 2048,
+    progress: ProgressFn = None,
+) -> list[float]:
     """P(answer a is better than answer b) per example, averaged over both presentation orders."""
     if not len(prompts) == len(answers_a) == len(answers_b):
-        raise ConfigError(f"judge inputs differ in length: {len(prompts)} prompts, {len(answers_a)} and "
-                          f"{len(answers_b)} answers; give one answer of each model per prompt")
+        raise ConfigError(
+            f"judge inputs differ in length: {len(prompts)} prompts, {len(answers_a)} and "
+            f"{len(answers_b)} answers; give one answer of each model per prompt"
+        )
     rendered: list[Rendered] = []
     for messages, a, b in zip(prompts, answers_a, answers_b):
         rendered.append(_judge_rendering(messages, a, b))  # a shown first
         rendered.append(_judge_rendering(messages, b, a))  # b shown first
     pairs = len(prompts)
     report = None if progress is None else (lambda done, total: progress(done // 2, pairs))
-    scores = score_labels(judge_model, tokenizer, rendered, VERDICTS, max_seq_len=max_seq_len,
-                          batch_size=batch_size, progress=report)
+    scores = score_labels(
+        judge_model, tokenizer, rendered, VERDICTS, max_seq_len=max_seq_len, batch_size=batch_size, progress=report
+    )
     return [(scores[2 * i].probabilities["A"] + scores[2 * i + 1].probabilities["B"]) / 2 for i in range(pairs)]
 
 
@@ -70,8 +83,13 @@ def win_rates(probabilities: Sequence[float], *, tie_margin: float = TIE_MARGIN)
     def rate(k: float) -> float | None:
         return k / n if n else None
 
-    return {"win_rate": rate(wins), "tie_rate": rate(n - wins - losses), "loss_rate": rate(losses), "examples": n,
-            "mean_probability": rate(sum(probabilities))}
+    return {
+        "win_rate": rate(wins),
+        "tie_rate": rate(n - wins - losses),
+        "loss_rate": rate(losses),
+        "examples": n,
+        "mean_probability": rate(sum(probabilities)),
+    }
 
 
 __all__ = ["INSTRUCTION", "QUESTION", "TIE_MARGIN", "VERDICTS", "judge_pairwise", "judge_prompt", "win_rates"]

@@ -34,6 +34,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.errors import ConfigError
 from brewslm.evaluation.prediction.prompts import (
     ProgressCounter,
@@ -45,7 +46,6 @@ from brewslm.evaluation.prediction.prompts import (
     reply_ids,
     reply_suffix,
 )
-from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.tasks.rendering import Rendered
 from brewslm.training.data import MIN_SHARED_PREFIX
 from brewslm.training.model import (
@@ -200,8 +200,9 @@ class _PrefixCache:
         if prefix != self.tokens:
             ids = torch.tensor([prefix], dtype=torch.long, device=self.device)
             # every prefix position kept: the rows' mask spans all of them, sliding layers too
-            self.cache = output_cache(self.body(input_ids=ids, **cache_argument(self.body, unbounded_cache()),
-                                                use_cache=True))
+            self.cache = output_cache(
+                self.body(input_ids=ids, **cache_argument(self.body, unbounded_cache()), use_cache=True)
+            )
             self.tokens = prefix
         cache = copy.deepcopy(self.cache)  # batch_repeat_interleave works in place
         cache.batch_repeat_interleave(rows)
@@ -233,20 +234,23 @@ def _layout(batch: list[_Row], shared: int, pad_id: int, n_labels: int) -> _Layo
     """Rows after their first ``shared`` tokens (the cached prefix), right-padded."""
     width = max(len(row) for row in batch) - shared
     shape = (len(batch), width)
-    out = _Layout(np.full(shape, pad_id, dtype=np.int64), np.full(shape, shared, dtype=np.int64),
-                  np.full(shape, -1, dtype=np.int64))
+    out = _Layout(
+        np.full(shape, pad_id, dtype=np.int64),
+        np.full(shape, shared, dtype=np.int64),
+        np.full(shape, -1, dtype=np.int64),
+    )
     for r, row in enumerate(batch):
         own = row.prompt[shared:]
-        out.ids[r, :len(own)] = own
-        out.positions[r, :len(own)] = np.arange(shared, len(row.prompt))
-        out.blocks[r, :len(own)] = 0
+        out.ids[r, : len(own)] = own
+        out.positions[r, : len(own)] = np.arange(shared, len(row.prompt))
+        out.blocks[r, : len(own)] = 0
         prompt_last = out.read_at(r, len(own) - 1)  # predicts every label's first token
         cursor = len(own)
         for k, (label, tokens) in enumerate(row.labels, start=1):
             fed = len(tokens) - 1
-            out.ids[r, cursor:cursor + fed] = tokens[:-1]
-            out.positions[r, cursor:cursor + fed] = np.arange(len(row.prompt), len(row.prompt) + fed)  # restart
-            out.blocks[r, cursor:cursor + fed] = k
+            out.ids[r, cursor : cursor + fed] = tokens[:-1]
+            out.positions[r, cursor : cursor + fed] = np.arange(len(row.prompt), len(row.prompt) + fed)  # restart
+            out.blocks[r, cursor : cursor + fed] = k
             for j, token in enumerate(tokens):
                 out.target_head.append(prompt_last if j == 0 else out.read_at(r, cursor + j - 1))
                 out.target_tokens.append(token)
@@ -269,8 +273,9 @@ def _attention_mask(blocks: np.ndarray, shared: int) -> Any:
     return allowed[:, None]
 
 
-def _forward(model: Any, batch: list[_Row], prefix: tuple[int, ...], prefix_cache: _PrefixCache, pad_id: int,
-             n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+def _forward(
+    model: Any, batch: list[_Row], prefix: tuple[int, ...], prefix_cache: _PrefixCache, pad_id: int, n_labels: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Summed label log-probabilities of one batch: (owners ``example * n_labels + label``, their
     log-probs), each owner once."""
     import torch
@@ -303,13 +308,23 @@ def _forward(model: Any, batch: list[_Row], prefix: tuple[int, ...], prefix_cach
 def _check_attention(model: Any) -> None:
     body, _ = body_and_head(model)
     if "flash" in str(getattr(body.config, "_attn_implementation", "")):
-        raise ConfigError("label scoring needs a dense attention mask, which flash attention does not take; "
-                          "load the model with attn_implementation='sdpa'")
+        raise ConfigError(
+            "label scoring needs a dense attention mask, which flash attention does not take; "
+            "load the model with attn_implementation='sdpa'"
+        )
 
 
-def score_labels(model: Any, tokenizer: Any, rendered: Sequence[Rendered], labels: Sequence[str], *,
-                 replies: Sequence[str] | None = None, max_seq_len: int = 2048, batch_size: int = 8,
-                 progress: ProgressFn = None) -> list[LabelScores]:
+def score_labels(
+    model: Any,
+    tokenizer: Any,
+    rendered: Sequence[Rendered],
+    labels: Sequence[str],
+    *,
+    replies: Sequence[str] | None = None,
+    max_seq_len: int = 2048,
+    batch_size: int = 8,
+    progress: ProgressFn = None,
+) -> list[LabelScores]:
     """Scores of every label in ``labels`` as the reply to each rendering's prompt (see the module
     notes), in the order of ``rendered``. ``replies``: the text a model gives for each label, when
     it is not the label itself (``RenderContext.reply_text``: ``card arrival`` for
@@ -344,5 +359,4 @@ def score_labels(model: Any, tokenizer: Any, rendered: Sequence[Rendered], label
     return [LabelScores.from_logprobs(dict(zip(labels, values.tolist()))) for values in table]
 
 
-__all__ = ["MAX_HEAD_POSITIONS", "MAX_ROW_LABEL_TOKENS", "LabelScores", "check_labels", "common_prefix",
-           "score_labels"]
+__all__ = ["MAX_HEAD_POSITIONS", "MAX_ROW_LABEL_TOKENS", "LabelScores", "check_labels", "common_prefix", "score_labels"]

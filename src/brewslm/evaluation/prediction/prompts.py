@@ -76,7 +76,7 @@ def reply_ids(rendered: Rendered, tokenizer: Any, replies: Sequence[str]) -> lis
 
 
 def _final_reply(example: EncodedExample) -> list[int]:
-    return list(example.input_ids[_final_reply_start(example):])
+    return list(example.input_ids[_final_reply_start(example) :])
 
 
 def reply_suffix(rendered: Rendered, tokenizer: Any) -> str | None:
@@ -89,7 +89,7 @@ def reply_suffix(rendered: Rendered, tokenizer: Any) -> str | None:
     final_text, trained = chat_segments(rendered, tokenizer)[-1]
     if not trained or not final_text.startswith(reply):
         return None
-    suffix = final_text[len(reply):]
+    suffix = final_text[len(reply) :]
     # a template with no end-of-turn text lets encode's rstrip() eat a reply's trailing spaces
     return suffix if suffix.strip() else None
 

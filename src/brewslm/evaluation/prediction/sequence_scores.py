@@ -63,8 +63,10 @@ class PreferenceScore:
         """The dpo handler's prediction; ``reference``: the same pair scored by the reference
         model (the base, adapters disabled), which adds the ``ref_*`` keys the DPO reward needs."""
         out: dict[str, Any] = {
-            "chosen_logprob": self.chosen.logprob, "rejected_logprob": self.rejected.logprob,
-            "chosen_tokens": self.chosen.tokens, "rejected_tokens": self.rejected.tokens,
+            "chosen_logprob": self.chosen.logprob,
+            "rejected_logprob": self.rejected.logprob,
+            "chosen_tokens": self.chosen.tokens,
+            "rejected_tokens": self.rejected.tokens,
         }
         if reference is not None:
             out["ref_chosen_logprob"] = reference.chosen.logprob
@@ -72,8 +74,17 @@ class PreferenceScore:
         return out
 
 
-def score_encoded(model: Any, encoded: Sequence[EncodedExample], owners: Sequence[int], records: int, pad_id: int,
-                  *, batch_size: int = 8, progress: ProgressFn = None, unit: int = 1) -> list[SequenceScore]:
+def score_encoded(
+    model: Any,
+    encoded: Sequence[EncodedExample],
+    owners: Sequence[int],
+    records: int,
+    pad_id: int,
+    *,
+    batch_size: int = 8,
+    progress: ProgressFn = None,
+    unit: int = 1,
+) -> list[SequenceScore]:
     """Summed trained-token log-probs of ``encoded`` examples, added up per owner record
     (``owners[i]``: the record of example ``i``, in ``range(records)``). Progress counts
     examples of ``unit`` consecutive records (2: a preference pair's two sequences)."""
@@ -97,8 +108,15 @@ def score_encoded(model: Any, encoded: Sequence[EncodedExample], owners: Sequenc
     return [SequenceScore(float(lp), int(n)) for lp, n in zip(logprobs, tokens)]
 
 
-def sequence_scores(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_seq_len: int = 2048,
-                    batch_size: int = 8, progress: ProgressFn = None) -> list[SequenceScore]:
+def sequence_scores(
+    model: Any,
+    tokenizer: Any,
+    rendered: Sequence[Rendered],
+    *,
+    max_seq_len: int = 2048,
+    batch_size: int = 8,
+    progress: ProgressFn = None,
+) -> list[SequenceScore]:
     """One ``SequenceScore`` per rendering, in order (see the module notes)."""
     encoded: list[EncodedExample] = []
     owners: list[int] = []
@@ -109,24 +127,42 @@ def sequence_scores(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *,
             pieces = encode_text_windows(item.text or "", tokenizer, max_seq_len)
         encoded.extend(pieces)
         owners.extend([i] * len(pieces))
-    return score_encoded(model, encoded, owners, len(rendered), pad_token_id(tokenizer), batch_size=batch_size,
-                         progress=progress)
+    return score_encoded(
+        model, encoded, owners, len(rendered), pad_token_id(tokenizer), batch_size=batch_size, progress=progress
+    )
 
 
-def preference_scores(model: Any, tokenizer: Any, rendered: Sequence[Rendered], *, max_seq_len: int = 2048,
-                      batch_size: int = 8, progress: ProgressFn = None) -> list[PreferenceScore]:
+def preference_scores(
+    model: Any,
+    tokenizer: Any,
+    rendered: Sequence[Rendered],
+    *,
+    max_seq_len: int = 2048,
+    batch_size: int = 8,
+    progress: ProgressFn = None,
+) -> list[PreferenceScore]:
     """Chosen and rejected reply scores of preference renderings (``dpo`` profile: the chosen reply
     is the trained turn, ``Rendered.rejected`` the alternative), in order."""
     encoded: list[EncodedExample] = []
     for item in rendered:
         if item.rejected is None:
-            raise ConfigError("preference scoring needs records with a rejected reply (the dpo task profile); "
-                              "score this dataset with its task's own strategy")
+            raise ConfigError(
+                "preference scoring needs records with a rejected reply (the dpo task profile); "
+                "score this dataset with its task's own strategy"
+            )
         chosen = encode(item, tokenizer, sys.maxsize)
         rejected = encode(item.with_completion(item.rejected), tokenizer, sys.maxsize)
         encoded.extend(truncate_pair(chosen, rejected, max_seq_len))
-    scores = score_encoded(model, encoded, range(len(encoded)), len(encoded), pad_token_id(tokenizer),
-                           batch_size=batch_size, progress=progress, unit=2)
+    scores = score_encoded(
+        model,
+        encoded,
+        range(len(encoded)),
+        len(encoded),
+        pad_token_id(tokenizer),
+        batch_size=batch_size,
+        progress=progress,
+        unit=2,
+    )
     return [PreferenceScore(scores[2 * i], scores[2 * i + 1]) for i in range(len(rendered))]
 
 

@@ -138,8 +138,14 @@ class Twist:
 
 
 REGISTRY: Registry[type[Twist]] = Registry(
-    "twist", __name__, "TWIST", key=lambda cls: cls.kind, entry_points="brewslm.twists",
-    accept=lambda cls: isinstance(cls, type) and issubclass(cls, Twist), check=lambda cls: _check_kind(cls))
+    "twist",
+    __name__,
+    "TWIST",
+    key=lambda cls: cls.kind,
+    entry_points="brewslm.twists",
+    accept=lambda cls: isinstance(cls, type) and issubclass(cls, Twist),
+    check=lambda cls: _check_kind(cls),
+)
 
 
 def _check_kind(cls: type[Twist]) -> None:

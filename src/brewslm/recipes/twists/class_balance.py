@@ -22,10 +22,12 @@ METRICS = ("accuracy", "macro_f1")
 class ClassBalanceOptions(TwistOptions):
     kind: Literal["class_balance"] = "class_balance"
     train_balance: Optional[Literal["none", "upsample", "downsample"]] = Field(
-        None, description="Balance the training classes (unset: the recipe's train.class_balance).",
+        None,
+        description="Balance the training classes (unset: the recipe's train.class_balance).",
     )
     majority_label: Optional[str] = Field(
-        None, description="The label the trivial baseline always answers (unset: the training split's most common label).",
+        None,
+        description="The label the trivial baseline always answers (unset: the training split's most common label).",
     )
 
 

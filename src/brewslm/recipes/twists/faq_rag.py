@@ -60,24 +60,31 @@ Outcome = Literal["answered", "injected", "missed", "not_covered", "refusal"]
 
 class FaqRagOptions(TwistOptions):
     documents: str | None = Field(
-        None, description="Locator of the documents to retrieve from (jsonl:/csv:/example:/shared:...); none: the records' passages.")
+        None,
+        description="Locator of the documents to retrieve from (jsonl:/csv:/example:/shared:...); none: the records' passages.",
+    )
     document_text_field: str = Field("text", description="The documents file's text column.")
     document_id_field: str | None = Field(
-        "id", description="The documents file's id column (what the questions' context names); none: the row number.")
+        "id", description="The documents file's id column (what the questions' context names); none: the row number."
+    )
     chunk_chars: int = Field(600, ge=50, description="Longest chunk in characters.")
     chunk_overlap: int = Field(100, ge=0, description="Characters a chunk repeats from the end of the previous one.")
     retrieval: Literal["bm25", "embedding", "hybrid"] = Field(
-        "hybrid", description="bm25, embedding (bundled all-MiniLM-L6-v2) or hybrid (their reciprocal-rank fusion).")
+        "hybrid", description="bm25, embedding (bundled all-MiniLM-L6-v2) or hybrid (their reciprocal-rank fusion)."
+    )
     top_k: int = Field(3, ge=1, le=20, description="Retrieved passages in every prompt.")
     candidates: int = Field(50, ge=1, description="Hybrid: how deep each retriever's ranking goes into the fusion.")
     holdout_share: float = Field(
-        0.0, ge=0.0, lt=1.0, description="Share of documents kept out of the index; their questions become refusals.")
+        0.0, ge=0.0, lt=1.0, description="Share of documents kept out of the index; their questions become refusals."
+    )
     inject_gold_in_train: bool = Field(
-        True, description="Training split: a missed gold chunk replaces the last retrieved one (else: refusal).")
+        True, description="Training split: a missed gold chunk replaces the last retrieved one (else: refusal)."
+    )
     seed: int = Field(0, description="Seed of the held-out documents and of the injected passage's position.")
 
 
 # --- documents and gold ----------------------------------------------------------------------------
+
 
 def load_documents(locator: str, text_field: str, id_field: str | None) -> list[Document]:
     """The documents file's rows as ``Document``s (blank texts skipped); a bad row is a one-line error."""
@@ -87,15 +94,21 @@ def load_documents(locator: str, text_field: str, id_field: str | None) -> list[
     documents: list[Document] = []
     for number, row in enumerate(open_source(resolve_locator(locator)).rows(), 1):
         if isinstance(row, ParseFailure):
-            raise ConfigError(f"twist.documents {locator}: row {row.position} is unreadable ({row.error}); fix or remove it")
+            raise ConfigError(
+                f"twist.documents {locator}: row {row.position} is unreadable ({row.error}); fix or remove it"
+            )
         text = row.get(text_field)
         if not isinstance(text, str):
-            raise ConfigError(f"twist.documents {locator}: row {number} has no text field '{text_field}'; "
-                              f"set twist.document_text_field (fields: {', '.join(map(str, row)) or 'none'})")
+            raise ConfigError(
+                f"twist.documents {locator}: row {number} has no text field '{text_field}'; "
+                f"set twist.document_text_field (fields: {', '.join(map(str, row)) or 'none'})"
+            )
         doc_id = str(row.get(id_field, "")) if id_field else ""
         if id_field and not doc_id:
-            raise ConfigError(f"twist.documents {locator}: row {number} has no id field '{id_field}'; "
-                              "set twist.document_id_field (or null to number the rows)")
+            raise ConfigError(
+                f"twist.documents {locator}: row {number} has no id field '{id_field}'; "
+                "set twist.document_id_field (or null to number the rows)"
+            )
         if text.strip():
             title = row.get("title")
             documents.append(Document(doc_id or str(number), text, title if isinstance(title, str) else None))
@@ -163,6 +176,7 @@ def held_out_documents(documents: Sequence[Document], share: float, seed: int) -
 
 # --- the rewrite -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RagRewrite:
     row: dict[str, Any]  # a rag_passthrough source row
@@ -170,8 +184,15 @@ class RagRewrite:
     gold_chunks: frozenset[int]
 
 
-def rewrite_record(record: Mapping[str, Any], hits: Sequence[Hit], chunks: Sequence[Chunk], gold: set[int], *,
-                   inject: bool, rng: random.Random) -> RagRewrite:
+def rewrite_record(
+    record: Mapping[str, Any],
+    hits: Sequence[Hit],
+    chunks: Sequence[Chunk],
+    gold: set[int],
+    *,
+    inject: bool,
+    rng: random.Random,
+) -> RagRewrite:
     """One record with its retrieved passages and the reply those passages justify (see module
     doc); ``gold``: the indexed chunks holding its answer (empty: not covered, or a refusal)."""
     passages = [chunks[hit.index].text for hit in hits]
@@ -196,8 +217,16 @@ def rewrite_record(record: Mapping[str, Any], hits: Sequence[Hit], chunks: Seque
     return RagRewrite(row, outcome, frozenset(() if record["is_refusal"] else gold))
 
 
-def rewrite_split(records: Sequence[Mapping[str, Any]], retriever: Retriever, linker: GoldLinker,
-                  held_out: set[str], *, top_k: int, inject: bool, seed: int) -> tuple[list[RagRewrite], list[list[Hit]]]:
+def rewrite_split(
+    records: Sequence[Mapping[str, Any]],
+    retriever: Retriever,
+    linker: GoldLinker,
+    held_out: set[str],
+    *,
+    top_k: int,
+    inject: bool,
+    seed: int,
+) -> tuple[list[RagRewrite], list[list[Hit]]]:
     """Every record of one split rewritten, and the hits retrieved for each (questions searched in one batch)."""
     hits = retriever.search_many([record["question"] for record in records], top_k)
     out = []
@@ -226,6 +255,7 @@ def split_report(rewrites: Sequence[RagRewrite], hits: Sequence[Sequence[Hit]], 
 
 # --- the twist -----------------------------------------------------------------------------------------
 
+
 class FaqRagTwist(Twist):
     kind = "faq_rag"
     summary = "chunk + index the documents (bm25/embedding/hybrid), prompts carry the top-k passages, refusals where not covered"
@@ -240,8 +270,10 @@ class FaqRagTwist(Twist):
         if ctx.recipe.task != "rag_qa":
             raise ConfigError(f"twist faq_rag needs task: rag_qa (mapper rag_passthrough), not '{ctx.recipe.task}'")
         if opts.chunk_overlap >= opts.chunk_chars:
-            raise ConfigError(f"twist.chunk_overlap ({opts.chunk_overlap}) must be smaller than twist.chunk_chars "
-                              f"({opts.chunk_chars})")
+            raise ConfigError(
+                f"twist.chunk_overlap ({opts.chunk_overlap}) must be smaller than twist.chunk_chars "
+                f"({opts.chunk_chars})"
+            )
         if opts.retrieval != "bm25":
             from brewslm.retrieval import bundled_model_path
 
@@ -252,47 +284,73 @@ class FaqRagTwist(Twist):
 
             first = next(iter(open_source(resolve_locator(opts.documents)).rows()), None)
             if not isinstance(first, dict) or opts.document_text_field not in first:
-                raise ConfigError(f"twist.documents {opts.documents}: the first row has no text field "
-                                  f"'{opts.document_text_field}'; set twist.document_text_field")
+                raise ConfigError(
+                    f"twist.documents {opts.documents}: the first row has no text field "
+                    f"'{opts.document_text_field}'; set twist.document_text_field"
+                )
 
     def prepare_data(self, ctx: RecipeContext) -> PreparedData | None:
         opts = self.options
         dataset = ctx.open_dataset()
         records = {split: list(dataset.iter_records(split)) for split in SPLITS}
-        documents = (load_documents(opts.documents, opts.document_text_field, opts.document_id_field)
-                     if opts.documents else documents_from_records(r for split in SPLITS for r in records[split]))
+        documents = (
+            load_documents(opts.documents, opts.document_text_field, opts.document_id_field)
+            if opts.documents
+            else documents_from_records(r for split in SPLITS for r in records[split])
+        )
         held_out = held_out_documents(documents, opts.holdout_share, opts.seed)
         all_chunks = chunk_documents(documents, opts.chunk_chars, opts.chunk_overlap)
         indexed = [chunk for chunk in all_chunks if chunk.doc_id not in held_out]
         started = time.perf_counter()
-        ctx.log(f"faq_rag: indexing {len(indexed)} chunks of {len(documents) - len(held_out)} documents ({opts.retrieval})")
+        ctx.log(
+            f"faq_rag: indexing {len(indexed)} chunks of {len(documents) - len(held_out)} documents ({opts.retrieval})"
+        )
         retriever = Retriever(indexed, mode=opts.retrieval, candidates=opts.candidates)
         linker = GoldLinker(documents, indexed)
         report: dict[str, Any] = {
-            "retrieval": opts.retrieval, "top_k": opts.top_k, "documents": len(documents),
-            "held_out_documents": len(held_out), "chunks": len(indexed), "splits": {},
+            "retrieval": opts.retrieval,
+            "top_k": opts.top_k,
+            "documents": len(documents),
+            "held_out_documents": len(held_out),
+            "chunks": len(indexed),
+            "splits": {},
         }
         prepared: PreparedData | None = None
         summary: dict[str, Any] = {}
         for split in SPLITS:
             if not records[split]:
                 continue
-            rewrites, hits = rewrite_split(records[split], retriever, linker, held_out, top_k=opts.top_k,
-                                           inject=opts.inject_gold_in_train and split == "train", seed=opts.seed)
+            rewrites, hits = rewrite_split(
+                records[split],
+                retriever,
+                linker,
+                held_out,
+                top_k=opts.top_k,
+                inject=opts.inject_gold_in_train and split == "train",
+                seed=opts.seed,
+            )
             report["splits"][split] = split_report(rewrites, hits, opts.top_k)
             rows = [r.row for r in rewrites]
             field_map = {**RAG_FIELD_MAP, "id": "id"} if any("id" in row for row in rows) else RAG_FIELD_MAP
-            prepared = append_records(ctx, rows, mapper="rag_passthrough", label=f"rag_{split}",
-                                      split=split, field_map=field_map,
-                                      mode="replace" if prepared is None else "append")
+            prepared = append_records(
+                ctx,
+                rows,
+                mapper="rag_passthrough",
+                label=f"rag_{split}",
+                split=split,
+                field_map=field_map,
+                mode="replace" if prepared is None else "append",
+            )
             summary.update(prepared.summary)
         report["seconds"] = round(time.perf_counter() - started, 1)
         (ctx.twist_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         write_chunks(ctx.twist_dir / CHUNKS_FILE, indexed)  # what a served model retrieves from
         if prepared is None:
             return None
-        summary.update({k: v for k, v in report.items() if k != "splits"},
-                       recall_at_k={s: r["recall_at_k"] for s, r in report["splits"].items()})
+        summary.update(
+            {k: v for k, v in report.items() if k != "splits"},
+            recall_at_k={s: r["recall_at_k"] for s, r in report["splits"].items()},
+        )
         return PreparedData(prepared.dataset, prepared.version, summary)
 
     def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
@@ -301,8 +359,10 @@ class FaqRagTwist(Twist):
         metrics = result.report["metrics"]
         return {
             "retrieval": retrieval,
-            "metrics": {name: {"base": (metrics.get("base") or {}).get(name), "tuned": metrics["tuned"].get(name)}
-                        for name in EVAL_METRICS},
+            "metrics": {
+                name: {"base": (metrics.get("base") or {}).get(name), "tuned": metrics["tuned"].get(name)}
+                for name in EVAL_METRICS
+            },
         }
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
@@ -310,10 +370,12 @@ class FaqRagTwist(Twist):
         retrieval = section.get("retrieval")
         if retrieval:
             split = retrieval["splits"].get("test") or next(iter(retrieval["splits"].values()), {})
-            lines.append(f"retrieval ({retrieval['retrieval']}, {retrieval['chunks']} chunks): recall@1 "
-                         f"{rate_text(split.get('recall_at_1'))}, "
-                         f"recall@{retrieval['top_k']} {rate_text(split.get('recall_at_k'))}"
-                         f" (test); replies: {_outcomes(split.get('outcomes') or {})}")
+            lines.append(
+                f"retrieval ({retrieval['retrieval']}, {retrieval['chunks']} chunks): recall@1 "
+                f"{rate_text(split.get('recall_at_1'))}, "
+                f"recall@{retrieval['top_k']} {rate_text(split.get('recall_at_k'))}"
+                f" (test); replies: {_outcomes(split.get('outcomes') or {})}"
+            )
         for name, pair in (section.get("metrics") or {}).items():
             lines.append(f"{name}: base {rate_text(pair.get('base'))} -> tuned {rate_text(pair.get('tuned'))}")
         return lines
@@ -325,8 +387,14 @@ class FaqRagTwist(Twist):
         if not chunks.is_file():  # a pipeline from before the chunks were saved: re-run its data stage
             return {}
         opts = self.options
-        return {"retrieval": {"chunks_file": str(chunks), "mode": opts.retrieval, "top_k": opts.top_k,
-                              "candidates": opts.candidates}}
+        return {
+            "retrieval": {
+                "chunks_file": str(chunks),
+                "mode": opts.retrieval,
+                "top_k": opts.top_k,
+                "candidates": opts.candidates,
+            }
+        }
 
 
 def _squash(text: str) -> str:

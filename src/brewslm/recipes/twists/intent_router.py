@@ -49,7 +49,9 @@ class ThresholdPoint:
     answered: int
 
 
-def sweep_thresholds(gold: Sequence[str], predicted: Sequence[str], confidence: Sequence[float]) -> list[ThresholdPoint]:
+def sweep_thresholds(
+    gold: Sequence[str], predicted: Sequence[str], confidence: Sequence[float]
+) -> list[ThresholdPoint]:
     """One point per distinct confidence (plus 0: answer everything), by increasing threshold."""
     if not (len(gold) == len(predicted) == len(confidence)) or not gold:
         raise ValueError("gold, predicted and confidence must be equally long and non-empty")
@@ -59,8 +61,9 @@ def sweep_thresholds(gold: Sequence[str], predicted: Sequence[str], confidence: 
     for threshold in sorted({0.0, *conf.tolist()}):
         answered = conf >= threshold
         n = int(answered.sum())
-        points.append(ThresholdPoint(float(threshold), n / len(conf),
-                                     float(correct[answered].sum() / n) if n else None, n))
+        points.append(
+            ThresholdPoint(float(threshold), n / len(conf), float(correct[answered].sum() / n) if n else None, n)
+        )
     return points
 
 
@@ -82,8 +85,7 @@ def rare_labels(label_counts: Mapping[str, float], quantile: float = 0.25) -> li
     return sorted(label for label, n in label_counts.items() if n <= cut)
 
 
-def plot_coverage_accuracy(points: Sequence[ThresholdPoint], chosen: ThresholdPoint, target: float,
-                           path: Path) -> Path:
+def plot_coverage_accuracy(points: Sequence[ThresholdPoint], chosen: ThresholdPoint, target: float, path: Path) -> Path:
     """Accuracy on answered rows against coverage, the chosen threshold marked."""
     from brewslm.training.report import agg_figure
 
@@ -93,8 +95,9 @@ def plot_coverage_accuracy(points: Sequence[ThresholdPoint], chosen: ThresholdPo
     axes.plot([p.coverage for p in shown], [p.accuracy for p in shown], marker=".", linewidth=1.2)
     axes.axhline(target, color="grey", linestyle="--", linewidth=0.8, label=f"target accuracy {target:.2f}")
     if chosen.accuracy is not None:
-        axes.scatter([chosen.coverage], [chosen.accuracy], color="red", zorder=3,
-                     label=f"threshold {chosen.threshold:.3f}")
+        axes.scatter(
+            [chosen.coverage], [chosen.accuracy], color="red", zorder=3, label=f"threshold {chosen.threshold:.3f}"
+        )
     axes.set_xlabel("coverage (share of rows answered)")
     axes.set_ylabel("accuracy on answered rows")
     axes.set_xlim(0, 1.02)
@@ -106,13 +109,16 @@ def plot_coverage_accuracy(points: Sequence[ThresholdPoint], chosen: ThresholdPo
 
 
 class IntentRouterOptions(TwistOptions):
-    target_accuracy: float = Field(0.9, gt=0.0, le=1.0,
-                                   description="Accuracy the answered rows must reach on validation.")
-    fallback_label: str = Field("talk_to_human", min_length=1,
-                                description="What the router answers below the confidence threshold.")
+    target_accuracy: float = Field(
+        0.9, gt=0.0, le=1.0, description="Accuracy the answered rows must reach on validation."
+    )
+    fallback_label: str = Field(
+        "talk_to_human", min_length=1, description="What the router answers below the confidence threshold."
+    )
     upsample: bool = Field(True, description="Train with class_balance=upsample (minority intents repeated).")
-    rare_quantile: float = Field(0.25, gt=0.0, lt=1.0,
-                                 description="Rare intents: training count at or below this quantile.")
+    rare_quantile: float = Field(
+        0.25, gt=0.0, lt=1.0, description="Rare intents: training count at or below this quantile."
+    )
     validation_split: str = Field("validation", description="The split the threshold is tuned on.")
 
 
@@ -131,8 +137,12 @@ class IntentRouterTwist(Twist):
         from brewslm.evaluation.config import update_eval_config
 
         sweep = self.tune_threshold(ctx, config)
-        options = {**config.handler_options, "confidence_threshold": sweep["threshold"],
-                   "fallback_label": self.options.fallback_label, "rare_labels": sweep["rare_labels"]}
+        options = {
+            **config.handler_options,
+            "confidence_threshold": sweep["threshold"],
+            "fallback_label": self.options.fallback_label,
+            "rare_labels": sweep["rare_labels"],
+        }
         return update_eval_config(config, handler_options=options, strategy="label_scoring")
 
     def tune_threshold(self, ctx: RecipeContext, config: Any) -> dict[str, Any]:
@@ -147,25 +157,48 @@ class IntentRouterTwist(Twist):
         dataset = ctx.open_dataset()
         split = self.options.validation_split
         if not (dataset.counts.get("splits") or {}).get(split):
-            raise ConfigError(f"twist intent_router tunes its threshold on the '{split}' split and dataset "
-                              f"'{dataset.name}' has no {split} rows; import with a validation split "
-                              "(or set twist.validation_split)")
-        plan = plan_evaluation(update_eval_config(config, model=str(ctx.run_dir), split=split, baseline="none",
-                                                  gates=[], max_examples=None, strategy="label_scoring"))
+            raise ConfigError(
+                f"twist intent_router tunes its threshold on the '{split}' split and dataset "
+                f"'{dataset.name}' has no {split} rows; import with a validation split "
+                "(or set twist.validation_split)"
+            )
+        plan = plan_evaluation(
+            update_eval_config(
+                config,
+                model=str(ctx.run_dir),
+                split=split,
+                baseline="none",
+                gates=[],
+                max_examples=None,
+                strategy="label_scoring",
+            )
+        )
         model, tokenizer = load_model(plan.tuned, config.device)
-        scores = score_labels(model, tokenizer, plan.rows.rendered, plan.handler.candidate_labels(),
-                              replies=plan.handler.label_replies(),
-                              batch_size=config.batch_size, max_seq_len=config.max_seq_len)
+        scores = score_labels(
+            model,
+            tokenizer,
+            plan.rows.rendered,
+            plan.handler.candidate_labels(),
+            replies=plan.handler.label_replies(),
+            batch_size=config.batch_size,
+            max_seq_len=config.max_seq_len,
+        )
         gold = [record["label"] for record in plan.rows.records]
         points = sweep_thresholds(gold, [s.best for s in scores], [s.confidence for s in scores])
         chosen, reached = pick_threshold(points, self.options.target_accuracy)
         counts: dict[str, int] = {}
         for record in dataset.iter_records("train"):
             counts[record["label"]] = counts.get(record["label"], 0) + 1
-        sweep = {"split": split, "examples": len(gold), "threshold": chosen.threshold,
-                 "target_accuracy": self.options.target_accuracy, "target_reached": reached,
-                 "chosen": asdict(chosen), "points": [asdict(p) for p in points],
-                 "rare_labels": rare_labels(counts, self.options.rare_quantile)}
+        sweep = {
+            "split": split,
+            "examples": len(gold),
+            "threshold": chosen.threshold,
+            "target_accuracy": self.options.target_accuracy,
+            "target_reached": reached,
+            "chosen": asdict(chosen),
+            "points": [asdict(p) for p in points],
+            "rare_labels": rare_labels(counts, self.options.rare_quantile),
+        }
         (ctx.twist_dir / SWEEP_FILE).write_text(json.dumps(sweep, indent=2) + "\n", encoding="utf-8")
         plot_coverage_accuracy(points, chosen, self.options.target_accuracy, ctx.twist_dir / CURVE_FILE)
         return sweep
@@ -173,24 +206,39 @@ class IntentRouterTwist(Twist):
     def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
         sweep = json.loads((ctx.twist_dir / SWEEP_FILE).read_text(encoding="utf-8"))
         metrics = result.report["metrics"]
-        test = {label: {key: (metrics.get(label) or {}).get(key) for key in TEST_METRICS}
-                for label in ("tuned", "base") if metrics.get(label)}
-        return {"threshold": sweep["threshold"], "target_accuracy": sweep["target_accuracy"],
-                "target_reached": sweep["target_reached"], "fallback_label": self.options.fallback_label,
-                "validation": sweep["chosen"], "rare_labels": sweep["rare_labels"], "test": test,
-                "curve": str(ctx.twist_dir / CURVE_FILE), "sweep": str(ctx.twist_dir / SWEEP_FILE)}
+        test = {
+            label: {key: (metrics.get(label) or {}).get(key) for key in TEST_METRICS}
+            for label in ("tuned", "base")
+            if metrics.get(label)
+        }
+        return {
+            "threshold": sweep["threshold"],
+            "target_accuracy": sweep["target_accuracy"],
+            "target_reached": sweep["target_reached"],
+            "fallback_label": self.options.fallback_label,
+            "validation": sweep["chosen"],
+            "rare_labels": sweep["rare_labels"],
+            "test": test,
+            "curve": str(ctx.twist_dir / CURVE_FILE),
+            "sweep": str(ctx.twist_dir / SWEEP_FILE),
+        }
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
-        lines = [f"router threshold {rate_text(section.get('threshold'))} (validation coverage "
-                 f"{rate_text(section['validation'].get('coverage'))}, "
-                 f"accuracy {rate_text(section['validation'].get('accuracy'))}"
-                 + ("" if section.get("target_reached") else "; target accuracy not reached") + ")"]
+        lines = [
+            f"router threshold {rate_text(section.get('threshold'))} (validation coverage "
+            f"{rate_text(section['validation'].get('coverage'))}, "
+            f"accuracy {rate_text(section['validation'].get('accuracy'))}"
+            + ("" if section.get("target_reached") else "; target accuracy not reached")
+            + ")"
+        ]
         for label, values in (section.get("test") or {}).items():
-            lines.append(f"{label}: classifier macro-F1 {rate_text(values.get('macro_f1'))} (before routing), "
-                         f"ECE {rate_text(values.get('ece'))}; routed: coverage {rate_text(values.get('coverage'))}, "
-                         f"accuracy {rate_text(values.get('routed_accuracy'))}, "
-                         f"macro-F1 {rate_text(values.get('routed_macro_f1'))}, "
-                         f"rare-intent recall {rate_text(values.get('rare_recall'))}")
+            lines.append(
+                f"{label}: classifier macro-F1 {rate_text(values.get('macro_f1'))} (before routing), "
+                f"ECE {rate_text(values.get('ece'))}; routed: coverage {rate_text(values.get('coverage'))}, "
+                f"accuracy {rate_text(values.get('routed_accuracy'))}, "
+                f"macro-F1 {rate_text(values.get('routed_macro_f1'))}, "
+                f"rare-intent recall {rate_text(values.get('rare_recall'))}"
+            )
         lines.append(f"coverage/accuracy curve: {section.get('curve')}")
         return lines
 
@@ -198,11 +246,20 @@ class IntentRouterTwist(Twist):
         """The threshold tuned on validation and the label answered below it (/v1/classify routes with them)."""
         if section.get("threshold") is None:
             return {}
-        return {"confidence_threshold": section["threshold"],
-                "fallback_label": section.get("fallback_label") or self.options.fallback_label}
+        return {
+            "confidence_threshold": section["threshold"],
+            "fallback_label": section.get("fallback_label") or self.options.fallback_label,
+        }
 
 
 TWIST = IntentRouterTwist
 
-__all__ = ["IntentRouterOptions", "IntentRouterTwist", "ThresholdPoint", "pick_threshold", "plot_coverage_accuracy",
-           "rare_labels", "sweep_thresholds"]
+__all__ = [
+    "IntentRouterOptions",
+    "IntentRouterTwist",
+    "ThresholdPoint",
+    "pick_threshold",
+    "plot_coverage_accuracy",
+    "rare_labels",
+    "sweep_thresholds",
+]

@@ -23,9 +23,11 @@ COMPARED = ("valid_json_rate", "schema_valid_rate", "field_accuracy")
 
 class JsonConstrainedOptions(TwistOptions):
     # ``schema`` in a recipe (a pydantic BaseModel attribute name, hence the field's own name)
-    json_schema: Optional[dict[str, Any]] = Field(None, validation_alias=AliasChoices("schema", "json_schema"),
-                                                  description="The target's JSON schema, as `schema` (default: "
-                                                              "inferred at import).")
+    json_schema: Optional[dict[str, Any]] = Field(
+        None,
+        validation_alias=AliasChoices("schema", "json_schema"),
+        description="The target's JSON schema, as `schema` (default: inferred at import).",
+    )
     compare_constrained: bool = Field(True, description="Also evaluate with constrained decoding and compare.")
 
     @field_validator("json_schema")
@@ -40,6 +42,7 @@ class JsonConstrainedOptions(TwistOptions):
 
 def side_by_side(free: Mapping[str, Any], constrained: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """``{metric: {"free": {"tuned", "base"}, "constrained": {...}}}`` for the compared metrics."""
+
     def values(report: Mapping[str, Any] | None, metric: str) -> dict[str, Any] | None:
         if report is None:
             return None
@@ -70,12 +73,13 @@ class JsonConstrainedTwist(Twist):
         constrained = None
         if self.options.compare_constrained:
             config = EvalConfig.model_validate(result.report["config"])
-            config = update_eval_config(config, constrained=True, gates=[],
-                                        out_dir=str(ctx.twist_dir / "constrained"))
+            config = update_eval_config(config, constrained=True, gates=[], out_dir=str(ctx.twist_dir / "constrained"))
             constrained = evaluate(config).report
-        return {"schema": "recipe" if self.options.json_schema is not None else "inferred",
-                "comparison": side_by_side(result.report, constrained),
-                "constrained_report": str(ctx.twist_dir / "constrained" / "report.html") if constrained else None}
+        return {
+            "schema": "recipe" if self.options.json_schema is not None else "inferred",
+            "comparison": side_by_side(result.report, constrained),
+            "constrained_report": str(ctx.twist_dir / "constrained" / "report.html") if constrained else None,
+        }
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
         lines = []

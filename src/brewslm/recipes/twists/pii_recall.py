@@ -60,8 +60,9 @@ def needed_negatives(records: int, negatives: int, share: float) -> int:
     return max(0, math.ceil((share * records - negatives) / (1 - share) - 1e-9))
 
 
-def hard_negatives(records: Iterable[Mapping[str, Any]], min_share: float, *, seed: int = 0,
-                   min_words: int = 4) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def hard_negatives(
+    records: Iterable[Mapping[str, Any]], min_share: float, *, seed: int = 0, min_words: int = 4
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Extra no-span records (``{"text", "spans": []}``) that bring the share of records without
     spans up to ``min_share``, and counts ``{"records", "negatives", "needed", "candidates", "added"}``.
     Candidates are the span-free sentences of span-bearing texts, deduplicated, never a text the
@@ -78,20 +79,28 @@ def hard_negatives(records: Iterable[Mapping[str, Any]], min_share: float, *, se
                     known.add(sentence)
                     candidates.append(sentence)
     chosen = random.Random(seed).sample(candidates, min(needed, len(candidates)))
-    counts = {"records": len(rows), "negatives": negatives, "needed": needed, "candidates": len(candidates),
-              "added": len(chosen)}
+    counts = {
+        "records": len(rows),
+        "negatives": negatives,
+        "needed": needed,
+        "candidates": len(candidates),
+        "added": len(chosen),
+    }
     return [{"text": text, "spans": []} for text in chosen], counts
 
 
 class PiiRecallOptions(TwistOptions):
     hard_negatives: Literal["sentences", "none"] = Field(
-        "sentences", description="Derive no-PII records from span-free sentences of training texts (or none).")
+        "sentences", description="Derive no-PII records from span-free sentences of training texts (or none)."
+    )
     min_negative_share: float = Field(
-        0.2, ge=0.0, lt=1.0, description="Share of training records without spans to reach with hard negatives.")
+        0.2, ge=0.0, lt=1.0, description="Share of training records without spans to reach with hard negatives."
+    )
     min_words: int = Field(4, ge=1, description="Shortest sentence (in words) used as a hard negative.")
     seed: int = Field(0, description="Seed of the hard-negative sample.")
     min_recall: float | None = Field(
-        None, ge=0.0, le=1.0, description="Gate: the fine-tune's span recall must reach this (none: no absolute gate).")
+        None, ge=0.0, le=1.0, description="Gate: the fine-tune's span recall must reach this (none: no absolute gate)."
+    )
 
 
 class PiiRecallTwist(Twist):
@@ -103,11 +112,17 @@ class PiiRecallTwist(Twist):
     def prepare_data(self, ctx: RecipeContext) -> PreparedData | None:
         if self.options.hard_negatives == "none":
             return None
-        rows, counts = hard_negatives(ctx.open_dataset().iter_records("train"), self.options.min_negative_share,
-                                      seed=self.options.seed, min_words=self.options.min_words)
+        rows, counts = hard_negatives(
+            ctx.open_dataset().iter_records("train"),
+            self.options.min_negative_share,
+            seed=self.options.seed,
+            min_words=self.options.min_words,
+        )
         if counts["needed"] and counts["added"] < counts["needed"]:
-            ctx.log(f"pii_recall: only {counts['added']} of the {counts['needed']} hard negatives wanted could be "
-                    "derived (too few span-free sentences)")
+            ctx.log(
+                f"pii_recall: only {counts['added']} of the {counts['needed']} hard negatives wanted could be "
+                "derived (too few span-free sentences)"
+            )
         if not rows:
             return None
         return append_records(ctx, rows, mapper="span_passthrough", label="hard_negatives", summary=counts)
@@ -116,8 +131,9 @@ class PiiRecallTwist(Twist):
         from brewslm.evaluation.config import update_eval_config
 
         gates = list(config.gates)
-        wanted = ["lift.recall > 0"] + ([f"recall >= {self.options.min_recall}"]
-                                        if self.options.min_recall is not None else [])
+        wanted = ["lift.recall > 0"] + (
+            [f"recall >= {self.options.min_recall}"] if self.options.min_recall is not None else []
+        )
         return update_eval_config(config, gates=gates + [g for g in wanted if g not in gates])
 
     def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
@@ -140,5 +156,11 @@ class PiiRecallTwist(Twist):
 
 TWIST = PiiRecallTwist
 
-__all__ = ["PiiRecallOptions", "PiiRecallTwist", "hard_negatives", "needed_negatives", "sentence_ranges",
-           "span_free_sentences"]
+__all__ = [
+    "PiiRecallOptions",
+    "PiiRecallTwist",
+    "hard_negatives",
+    "needed_negatives",
+    "sentence_ranges",
+    "span_free_sentences",
+]

@@ -35,8 +35,14 @@ def negative_count(records: int, share: float) -> int:
     return math.ceil(share * records / (1 - share) - 1e-9)
 
 
-def tool_negatives(records: Sequence[Mapping[str, Any]], share: float, *, answer: str = NEGATIVE_ANSWER,
-                   seed: int = 0, max_tools: int = 3) -> list[dict[str, Any]]:
+def tool_negatives(
+    records: Sequence[Mapping[str, Any]],
+    share: float,
+    *,
+    answer: str = NEGATIVE_ANSWER,
+    seed: int = 0,
+    max_tools: int = 3,
+) -> list[dict[str, Any]]:
     """Canonical no-call tool_call records (``{"messages", "tools", "calls": [], "answer"}``): each
     pairs a request (a record whose history ends with a user turn) with up to ``max_tools`` tools of
     other records whose names are not among the request's own tools. Empty when the data already
@@ -62,23 +68,35 @@ def tool_negatives(records: Sequence[Mapping[str, Any]], share: float, *, answer
         if not foreign:
             continue
         names = rng.sample(foreign, min(max_tools, len(foreign)))
-        out.append({"messages": [dict(m) for m in request["messages"]], "tools": [dict(pool[n]) for n in names],
-                    "calls": [], "answer": answer})
+        out.append(
+            {
+                "messages": [dict(m) for m in request["messages"]],
+                "tools": [dict(pool[n]) for n in names],
+                "calls": [],
+                "answer": answer,
+            }
+        )
     return out
 
 
 def as_openai_row(record: Mapping[str, Any]) -> dict[str, Any]:
     """A canonical no-call record as the OpenAI conversation ``tool_call_passthrough`` reads back to it."""
-    return {"messages": [*record["messages"], {"role": "assistant", "content": record["answer"]}],
-            "tools": [{"type": "function", "function": tool} for tool in record["tools"]]}
+    return {
+        "messages": [*record["messages"], {"role": "assistant", "content": record["answer"]}],
+        "tools": [{"type": "function", "function": tool} for tool in record["tools"]],
+    }
 
 
 class ToolNegativesOptions(TwistOptions):
-    negative_share: float = Field(0.2, ge=0.0, lt=1.0,
-                                  description="Share of no-call records to reach when the data has none.")
-    negative_answer: str = Field(NEGATIVE_ANSWER, min_length=1, description="The direct reply of an added no-call record.")
-    eval_split: str | None = Field("test", description="Also add negatives to this split so no_tool_accuracy is "
-                                                       "measured (none: training only).")
+    negative_share: float = Field(
+        0.2, ge=0.0, lt=1.0, description="Share of no-call records to reach when the data has none."
+    )
+    negative_answer: str = Field(
+        NEGATIVE_ANSWER, min_length=1, description="The direct reply of an added no-call record."
+    )
+    eval_split: str | None = Field(
+        "test", description="Also add negatives to this split so no_tool_accuracy is measured (none: training only)."
+    )
     max_tools: int = Field(3, ge=1, description="Tools offered in an added no-call record.")
     seed: int = Field(0, description="Seed of the pairing.")
 
@@ -95,22 +113,33 @@ class ToolNegativesTwist(Twist):
         splits = ["train"] + ([o.eval_split] if o.eval_split and o.eval_split != "train" else [])
         for offset, split in enumerate(splits):
             records = list(ctx.open_dataset().iter_records(split))
-            rows = tool_negatives(records, o.negative_share, answer=o.negative_answer, seed=o.seed + offset,
-                                  max_tools=o.max_tools)
+            rows = tool_negatives(
+                records, o.negative_share, answer=o.negative_answer, seed=o.seed + offset, max_tools=o.max_tools
+            )
             if has_no_call_records(records):
                 ctx.log(f"tool_negatives: the {split} split already has no-call records; none added")
             if not rows:
                 continue
             summary = {**(prepared.summary if prepared else {}), f"{split}_negatives": len(rows)}
-            prepared = append_records(ctx, [as_openai_row(r) for r in rows], mapper="tool_call_passthrough",
-                                      label=f"{split}_negatives", split=split, summary=summary)
+            prepared = append_records(
+                ctx,
+                [as_openai_row(r) for r in rows],
+                mapper="tool_call_passthrough",
+                label=f"{split}_negatives",
+                split=split,
+                summary=summary,
+            )
             ctx.dataset, ctx.dataset_version = prepared.dataset, prepared.version
         return prepared
 
     def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
         metrics = result.report["metrics"]
-        return {"no_tool_accuracy": {"tuned": metrics["tuned"].get("no_tool_accuracy"),
-                                     "base": (metrics.get("base") or {}).get("no_tool_accuracy")}}
+        return {
+            "no_tool_accuracy": {
+                "tuned": metrics["tuned"].get("no_tool_accuracy"),
+                "base": (metrics.get("base") or {}).get("no_tool_accuracy"),
+            }
+        }
 
     def describe(self, section: Mapping[str, Any]) -> list[str]:
         values = section.get("no_tool_accuracy") or {}
@@ -119,5 +148,12 @@ class ToolNegativesTwist(Twist):
 
 TWIST = ToolNegativesTwist
 
-__all__ = ["NEGATIVE_ANSWER", "ToolNegativesOptions", "ToolNegativesTwist", "as_openai_row", "has_no_call_records",
-           "negative_count", "tool_negatives"]
+__all__ = [
+    "NEGATIVE_ANSWER",
+    "ToolNegativesOptions",
+    "ToolNegativesTwist",
+    "as_openai_row",
+    "has_no_call_records",
+    "negative_count",
+    "tool_negatives",
+]

@@ -70,19 +70,26 @@ def event_row(event: EventInfo) -> EventRow:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, stage: str = "", reason: str = "", mapping: str = "",
-               limit: int = DEFAULT_LIMIT) -> HTMLResponse:
+def audit_page(
+    request: Request, stage: str = "", reason: str = "", mapping: str = "", limit: int = DEFAULT_LIMIT
+) -> HTMLResponse:
     if not 1 <= limit <= MAX_LIMIT:
         raise ConfigError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
     events = list_events(stage=stage or None, reason_code=reason or None, mapping=mapping or None, limit=limit)
     recent = list_events(limit=CHOICES_SCAN)
     return render(
-        request, "audit.html",
+        request,
+        "audit.html",
         events=[event_row(event) for event in events],
         filters={"stage": stage, "reason": reason, "mapping": mapping, "limit": limit},
         # what the recent log holds, the known codes and names, and the filter asked for (so it shows as chosen)
         stages=sorted({STAGE, *(e.stage for e in recent), *filter(None, [stage])}),
         reasons=sorted({*KNOWN_REASONS, *(e.reason_code for e in recent), *filter(None, [reason])}),
-        mappings=sorted({*(m.name for m in list_mappings()), *(e.config_id for e in recent if e.config_id),
-                         *filter(None, [mapping])}),
+        mappings=sorted(
+            {
+                *(m.name for m in list_mappings()),
+                *(e.config_id for e in recent if e.config_id),
+                *filter(None, [mapping]),
+            }
+        ),
     )

@@ -79,6 +79,7 @@ WIZARD_JOB_KINDS = ("import", "rerun_mapping", "introspect")
 
 # --- view models ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class EditorView:
     """The field-map editor: one row per source field (its canonical target, "" = not used)."""
@@ -146,8 +147,16 @@ def mapping_form(
 ) -> MappingForm:
     if len(src) != len(dst):
         raise ConfigError(f"the field map form sent {len(src)} source fields but {len(dst)} targets; reload the page")
-    return MappingForm(locator=locator, mapper_id=mapper_id, pairs=list(zip(src, dst)), options_text=options,
-                       dataset=dataset, mode=mode, split=split, split_group=split_group)
+    return MappingForm(
+        locator=locator,
+        mapper_id=mapper_id,
+        pairs=list(zip(src, dst)),
+        options_text=options,
+        dataset=dataset,
+        mode=mode,
+        split=split,
+        split_group=split_group,
+    )
 
 
 def options_lines(options: dict[str, Any]) -> str:
@@ -227,8 +236,14 @@ def preview_import(spec: ImportSpec) -> DryRunView:
         accept_rate=run.accept_rate,
         examples=[json_text(record) for record in run.examples[:ACCEPTED_EXAMPLES]],
         rejections=[
-            (reason, count, [(item["row"], item["detail"], json_text(item["raw"]))
-                             for item in run.rejected_examples.get(reason, [])[:EXAMPLES_PER_REASON]])
+            (
+                reason,
+                count,
+                [
+                    (item["row"], item["detail"], json_text(item["raw"]))
+                    for item in run.rejected_examples.get(reason, [])[:EXAMPLES_PER_REASON]
+                ],
+            )
             for reason, count in run.rejections.most_common()
         ],
         unparseable=[(row.position, row.error) for row in failures[:EXAMPLES_PER_REASON]],
@@ -244,8 +259,10 @@ def proposal_views(proposals: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def raw_rows(locator: str, limit: int = RAW_PREVIEW_ROWS) -> list[str]:
     """The source's first rows as the connector reads them (a row it cannot parse: its error)."""
     rows = itertools.islice(open_source(locator).rows(), limit)
-    return [f"line {row.position}: {row.error}: {row.raw}" if isinstance(row, ParseFailure) else json_text(row, indent=None)
-            for row in rows]
+    return [
+        f"line {row.position}: {row.error}: {row.raw}" if isinstance(row, ParseFailure) else json_text(row, indent=None)
+        for row in rows
+    ]
 
 
 def mappings_view() -> list[dict[str, Any]]:
@@ -258,17 +275,25 @@ def datasets_view() -> list[dict[str, Any]]:
 
 # --- the page ------------------------------------------------------------------------------------
 
+
 @router.get("/data", response_class=HTMLResponse)
 def data_page(request: Request) -> HTMLResponse:
-    return render(request, "data.html", mappings=mappings_view(), datasets=datasets_view(),
-                  recent=[job for job in jobs.list_jobs(limit=10) if job.kind in WIZARD_JOB_KINDS])
+    return render(
+        request,
+        "data.html",
+        mappings=mappings_view(),
+        datasets=datasets_view(),
+        recent=[job for job in jobs.list_jobs(limit=10) if job.kind in WIZARD_JOB_KINDS],
+    )
 
 
 # --- the wizard ----------------------------------------------------------------------------------
 
+
 @router.post("/data/source", response_class=HTMLResponse)
-async def open_source_step(request: Request, locator: str = Form(""),
-                           file: UploadFile | None = File(None)) -> HTMLResponse:
+async def open_source_step(
+    request: Request, locator: str = Form(""), file: UploadFile | None = File(None)
+) -> HTMLResponse:
     settings = current_settings(request)
     dataset_default = ""
     uploaded: Path | None = None
@@ -292,10 +317,18 @@ async def open_source_step(request: Request, locator: str = Form(""),
     dataset_default = dataset_default or dataset_name_from(open_source(result.locator).name)
     editor = None
     if chosen is not None:
-        editor = editor_view(result.locator, fields, chosen["mapper_id"], chosen["field_map"], chosen["options_text"],
-                             dataset=dataset_default, dataset_default=dataset_default)
+        editor = editor_view(
+            result.locator,
+            fields,
+            chosen["mapper_id"],
+            chosen["field_map"],
+            chosen["options_text"],
+            dataset=dataset_default,
+            dataset_default=dataset_default,
+        )
     return render(
-        request, "data_source.html",
+        request,
+        "data_source.html",
         locator=result.locator,
         refined_from=result.refined_from,
         fields=fields,
@@ -324,15 +357,29 @@ def editor_step(
         field_map, options_text = get_mapper(form.mapper_id).default_field_map(source_fields), ""
     else:
         field_map, options_text = form.field_map(), form.options_text
-    editor = editor_view(form.locator, source_fields, form.mapper_id, field_map, options_text,
-                         dataset=form.dataset or dataset_default, dataset_default=dataset_default, mode=form.mode,
-                         split=form.split, split_group=form.split_group)
+    editor = editor_view(
+        form.locator,
+        source_fields,
+        form.mapper_id,
+        field_map,
+        options_text,
+        dataset=form.dataset or dataset_default,
+        dataset_default=dataset_default,
+        mode=form.mode,
+        split=form.split,
+        split_group=form.split_group,
+    )
     return render(request, "data_editor.html", editor=editor)
 
 
 @router.post("/data/assist", response_class=HTMLResponse)
-def assist_step(request: Request, locator: str = Form(...), teacher: str = Form(""), teacher_url: str = Form(""),
-                teacher_model: str = Form("")) -> HTMLResponse:
+def assist_step(
+    request: Request,
+    locator: str = Form(...),
+    teacher: str = Form(""),
+    teacher_url: str = Form(""),
+    teacher_model: str = Form(""),
+) -> HTMLResponse:
     settings = current_settings(request)
     params: dict[str, Any] = {"locator": check_locator(locator, settings), "llm_assist": True}
     if teacher_url.strip():  # an OpenAI-compatible endpoint; its key stays in the server's environment
@@ -376,16 +423,21 @@ def job_outcome(request: Request, job_id: int) -> HTMLResponse:
         teacher = assist.get("proposal")  # shown even when the gate turned it down: it may be nearly right
         if teacher and teacher not in proposals:
             proposals = [teacher, *proposals]
-        context.update(proposals=proposal_views(proposals),
-                       assist=[(k, v) for k, v in assist.items() if isinstance(v, (str, int, float, bool))],
-                       accepted=(result.get("accepted") or {}).get("mapper_id"), threshold=ACCEPT_THRESHOLD)
+        context.update(
+            proposals=proposal_views(proposals),
+            assist=[(k, v) for k, v in assist.items() if isinstance(v, (str, int, float, bool))],
+            accepted=(result.get("accepted") or {}).get("mapper_id"),
+            threshold=ACCEPT_THRESHOLD,
+        )
     elif job.status == jobs.SUCCEEDED:
-        context.update(mappings=mappings_view(), datasets=datasets_view(),
-                       suggested_name=(job.result or {}).get("dataset", ""))
+        context.update(
+            mappings=mappings_view(), datasets=datasets_view(), suggested_name=(job.result or {}).get("dataset", "")
+        )
     return render(request, "data_outcome.html", **context)
 
 
 # --- saved mappings ------------------------------------------------------------------------------
+
 
 @router.post("/data/mappings", response_class=HTMLResponse)
 def save_mapping_step(request: Request, job_id: int = Form(...), name: str = Form(...)) -> HTMLResponse:
@@ -407,9 +459,11 @@ def rerun_step(request: Request, name: str) -> HTMLResponse:
 
 # --- the row browser -----------------------------------------------------------------------------
 
+
 @router.get("/data/datasets/{name}", response_class=HTMLResponse)
-def dataset_page(request: Request, name: str, version: int | None = None, split: str = "train",
-                 page: int = 1) -> HTMLResponse:
+def dataset_page(
+    request: Request, name: str, version: int | None = None, split: str = "train", page: int = 1
+) -> HTMLResponse:
     if split not in (*SPLITS, REJECTED):
         raise ConfigError(f"unknown split '{split}'; choose one of {', '.join((*SPLITS, REJECTED))}")
     page = max(1, page)
@@ -420,13 +474,16 @@ def dataset_page(request: Request, name: str, version: int | None = None, split:
     counts = dataset.counts
     totals = {**(counts.get("splits") or {}), REJECTED: counts.get("rejected_total", 0)}
     if split == REJECTED:
-        body = [{"row": r.get("row"), "reason": r.get("reason"), "detail": r.get("detail"), "raw": json_text(r.get("raw"))}
-                for r in shown[:PAGE_ROWS]]
+        body = [
+            {"row": r.get("row"), "reason": r.get("reason"), "detail": r.get("detail"), "raw": json_text(r.get("raw"))}
+            for r in shown[:PAGE_ROWS]
+        ]
     else:
         body = [{"record": json_text(record, indent=None)} for record in shown[:PAGE_ROWS]]
     manifest = dataset.manifest
     return render(
-        request, "data_dataset.html",
+        request,
+        "data_dataset.html",
         dataset_name=dataset.name,
         dataset_version=dataset.version,
         versions=list_versions(dataset.name),

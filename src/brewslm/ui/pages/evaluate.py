@@ -76,6 +76,7 @@ INPUT_CHARS = 400  # a prompt is shown cut to this many characters (the full rec
 
 # --- finding reports -------------------------------------------------------------------------------
 
+
 def report_key(folder: Path) -> str:
     """A report folder's address: its path relative to ``BREWSLM_HOME``, else a hash of it."""
     from brewslm.workspace import home_dir
@@ -104,8 +105,11 @@ def report_folders() -> list[Path]:
     from brewslm.workspace import home_dir
 
     home = home_dir()
-    found = [*runs_dir().glob(f"*/eval/*/{REPORT_FILE}"), *home.glob(f"recipe-runs/*/eval/*/{REPORT_FILE}"),
-             *home.glob(f"evals/*/{REPORT_FILE}")]
+    found = [
+        *runs_dir().glob(f"*/eval/*/{REPORT_FILE}"),
+        *home.glob(f"recipe-runs/*/eval/*/{REPORT_FILE}"),
+        *home.glob(f"evals/*/{REPORT_FILE}"),
+    ]
     folders = {f.parent.resolve(): None for f in found}
     for folder in _job_report_folders():
         if (folder / REPORT_FILE).is_file():
@@ -152,7 +156,9 @@ def summarize_report(folder: Path, report: Mapping[str, Any]) -> ReportSummary:
     def lift_text(section: str) -> str:
         lift = (report.get(section) or {}).get(headline) or {}
         text = format_value(lift.get("lift"), signed=True) if lift else "-"
-        return f"{text} {format_interval([lift.get('ci_low'), lift.get('ci_high')], signed=True) if lift else ''}".strip()
+        return (
+            f"{text} {format_interval([lift.get('ci_low'), lift.get('ci_high')], signed=True) if lift else ''}".strip()
+        )
 
     task = str(report.get("task") or "?") + (f" ({report['scoring_mode']})" if report.get("scoring_mode") else "")
     return ReportSummary(
@@ -187,6 +193,7 @@ def list_reports() -> list[ReportSummary]:
 
 # --- one report --------------------------------------------------------------------------------------
 
+
 def report_page_blocks(report: Mapping[str, Any], folder: Path) -> list[tuple[str, Any]]:
     """The report's blocks (``report_blocks``) as ``(kind, block)`` pairs for the template; a
     picture is placed where its PNG was written."""
@@ -202,6 +209,7 @@ def picture_path(folder: Path, report: Mapping[str, Any], name: str) -> Path:
 
 
 # --- predictions -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PredictionRow:
@@ -246,17 +254,27 @@ def prompt_text(prompt: Any) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _scored_file(path: str, mtime_ns: int, report_text: str) -> tuple[list[dict[str, Any]], list[str] | None, str | None]:
+def _scored_file(
+    path: str, mtime_ns: int, report_text: str
+) -> tuple[list[dict[str, Any]], list[str] | None, str | None]:
     """A predictions file's rows and their verdicts (cached per file version: paging re-reads nothing)."""
     return score_predictions_file(Path(path), json.loads(report_text))
 
 
-def predictions_page(key: str, folder: Path, report: Mapping[str, Any], model: str = "tuned",
-                     errors_only: bool = False, page: int = 1, per_page: int = PER_PAGE) -> PredictionsPage:
+def predictions_page(
+    key: str,
+    folder: Path,
+    report: Mapping[str, Any],
+    model: str = "tuned",
+    errors_only: bool = False,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> PredictionsPage:
     model, models, path = predictions_file(folder, report, model)
     if path is None:
-        return PredictionsPage(key, model, [], errors_only, False, [], 1, 1, 0, 0, None,
-                               note="this report saved no predictions file")
+        return PredictionsPage(
+            key, model, [], errors_only, False, [], 1, 1, 0, 0, None, note="this report saved no predictions file"
+        )
     rows, verdicts, note = _scored_file(str(path), path.stat().st_mtime_ns, json.dumps(report, sort_keys=True))
     indexed = list(enumerate(rows))
     can_filter = verdicts is not None
@@ -266,21 +284,37 @@ def predictions_page(key: str, folder: Path, report: Mapping[str, Any], model: s
     page = min(max(1, page), pages)
     shown = [
         PredictionRow(
-            index=row.get("index", i), id=row.get("id"), subtask=row.get("subtask"),
-            input=prompt_text(row.get("input")), gold=_short(row.get("gold")),
+            index=row.get("index", i),
+            id=row.get("id"),
+            subtask=row.get("subtask"),
+            input=prompt_text(row.get("input")),
+            gold=_short(row.get("gold")),
             prediction=_short(row.get("prediction")) if row.get("prediction") is not None else "(unparseable)",
             raw=_short(row["raw"]) if isinstance(row.get("raw"), str) else None,
             verdict=verdicts[i] if verdicts else None,
             detail=json_text({"detail": row.get("detail"), "scores": row.get("scores"), "record": row.get("record")}),
         )
-        for i, row in indexed[(page - 1) * per_page: page * per_page]
+        for i, row in indexed[(page - 1) * per_page : page * per_page]
     ]
     errors = sum(v == "error" for v in verdicts) if verdicts else None
-    return PredictionsPage(key, model, models, errors_only and can_filter, can_filter, shown, page, pages,
-                           len(indexed), len(rows), errors, note)
+    return PredictionsPage(
+        key,
+        model,
+        models,
+        errors_only and can_filter,
+        can_filter,
+        shown,
+        page,
+        pages,
+        len(indexed),
+        len(rows),
+        errors,
+        note,
+    )
 
 
 # --- starting an evaluation --------------------------------------------------------------------------
+
 
 def finished_runs() -> list[str]:
     """Run names under ``<BREWSLM_HOME>/runs`` with a finished model (what ``model`` can name)."""
@@ -315,12 +349,15 @@ def start_evaluation(config: EvalConfig, settings: Any) -> int:
     return jobs.submit_job(JOB_KIND, {"config": config.to_dict()})
 
 
-def _page(request: Request, values: Mapping[str, str], errors: Mapping[str, str] | None = None,
-          status_code: int = 200) -> HTMLResponse:
+def _page(
+    request: Request, values: Mapping[str, str], errors: Mapping[str, str] | None = None, status_code: int = 200
+) -> HTMLResponse:
     from brewslm.storage.datasets import list_dataset_names
 
     return render(
-        request, "evaluate.html", status_code=status_code,
+        request,
+        "evaluate.html",
+        status_code=status_code,
         reports=list_reports(),
         eval_jobs=jobs.list_jobs(kind=JOB_KIND, limit=20),
         form=options_form(EvalConfig, values, errors, primary=PRIMARY_OPTIONS),
@@ -338,6 +375,7 @@ def job_report_key(job: jobs.JobInfo) -> str | None:
 
 
 # --- routes ------------------------------------------------------------------------------------------
+
 
 @router.get("/evaluate", response_class=HTMLResponse)
 def evaluate_page(request: Request, model: str = "", dataset: str = "") -> HTMLResponse:
@@ -379,17 +417,27 @@ def evaluate_job_cancel(request: Request, job_id: int) -> Response:
 def report_page(request: Request, key: str, model: str = "tuned", errors: bool = False, page: int = 1) -> HTMLResponse:
     folder = find_report(key)
     report = read_report(folder)
-    return render(request, "evaluate_report.html", key=key, summary=summarize_report(folder, report),
-                  blocks=report_page_blocks(report, folder), files=[n for n in REPORT_FILES if (folder / n).is_file()],
-                  predictions=predictions_page(key, folder, report, model, errors, page))
+    return render(
+        request,
+        "evaluate_report.html",
+        key=key,
+        summary=summarize_report(folder, report),
+        blocks=report_page_blocks(report, folder),
+        files=[n for n in REPORT_FILES if (folder / n).is_file()],
+        predictions=predictions_page(key, folder, report, model, errors, page),
+    )
 
 
 @router.get("/evaluate/report/predictions", response_class=HTMLResponse)
-def report_predictions(request: Request, key: str, model: str = "tuned", errors: bool = False,
-                       page: int = 1) -> HTMLResponse:
+def report_predictions(
+    request: Request, key: str, model: str = "tuned", errors: bool = False, page: int = 1
+) -> HTMLResponse:
     folder = find_report(key)
-    return render(request, "evaluate_predictions.html",
-                  predictions=predictions_page(key, folder, read_report(folder), model, errors, page))
+    return render(
+        request,
+        "evaluate_predictions.html",
+        predictions=predictions_page(key, folder, read_report(folder), model, errors, page),
+    )
 
 
 @router.get("/evaluate/report/picture")

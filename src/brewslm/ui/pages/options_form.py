@@ -81,6 +81,7 @@ class OptionsForm:
 
 # --- the schema --------------------------------------------------------------------------------
 
+
 def _annotation(model: type[BaseModel], dotted: str) -> Any:
     """The annotation of a dotted option (``lora.r`` -> ``int``)."""
     head, _, rest = dotted.partition(".")
@@ -131,6 +132,7 @@ def _section_help(model: type[BaseModel], section: str) -> str:
 
 # --- values ------------------------------------------------------------------------------------
 
+
 def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
     node: Any = data
     for part in dotted.split("."):
@@ -166,8 +168,13 @@ def display_values(model: type[BaseModel], values: Mapping[str, Any] | BaseModel
     return shown
 
 
-def options_form(model: type[BaseModel], values: Mapping[str, str], errors: Mapping[str, str] | None = None, *,
-                 primary: Sequence[str] = ()) -> OptionsForm:
+def options_form(
+    model: type[BaseModel],
+    values: Mapping[str, str],
+    errors: Mapping[str, str] | None = None,
+    *,
+    primary: Sequence[str] = (),
+) -> OptionsForm:
     """The form of ``model``: ``values`` are input texts by option name (``display_values`` or a
     submitted form), ``errors`` by option name; ``primary`` options come first, in that order."""
     errors = dict(errors or {})
@@ -177,9 +184,19 @@ def options_form(model: type[BaseModel], values: Mapping[str, str], errors: Mapp
         annotation, optional = _unwrap_optional(_annotation(model, name))
         widget, choices, step = _widget(annotation)
         low, high = _bounds(model, name) if widget == "number" else (None, None)
-        built[name] = FormField(name=name, help=option["help"], widget=widget, value=values.get(name, ""),
-                                choices=choices, optional=optional, required=option["required"], step=step,
-                                minimum=low, maximum=high, error=errors.get(name))
+        built[name] = FormField(
+            name=name,
+            help=option["help"],
+            widget=widget,
+            value=values.get(name, ""),
+            choices=choices,
+            optional=optional,
+            required=option["required"],
+            step=step,
+            minimum=low,
+            maximum=high,
+            error=errors.get(name),
+        )
     first = [built[name] for name in primary if name in built]
     groups: dict[str, FieldGroup] = {}
     for name, form_field in built.items():
@@ -193,6 +210,7 @@ def options_form(model: type[BaseModel], values: Mapping[str, str], errors: Mapp
 
 
 # --- reading a submitted form ------------------------------------------------------------------
+
 
 def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     *sections, leaf = dotted.split(".")
@@ -248,8 +266,9 @@ def check_path_options(config: BaseModel, names: Sequence[str], settings: Any) -
             check_path(value, settings, what=f"option '{name}':")
 
 
-def read_options_form(model: type[Options], submitted: Mapping[str, str]) -> tuple[Options | None, dict[str, str],
-                                                                                   dict[str, str]]:
+def read_options_form(
+    model: type[Options], submitted: Mapping[str, str]
+) -> tuple[Options | None, dict[str, str], dict[str, str]]:
     """``(options or None, the submitted input texts by option name, errors by option name)``."""
     texts = {option["name"]: str(submitted.get(option["name"], "")) for option in describe_options(model)}
     try:
@@ -259,6 +278,7 @@ def read_options_form(model: type[Options], submitted: Mapping[str, str]) -> tup
 
 
 # --- the job a submitted form starts -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Submission:

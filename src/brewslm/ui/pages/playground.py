@@ -32,8 +32,10 @@ from brewslm.ui.pages import json_text
 router = APIRouter()
 
 API_TIMEOUT_S = 300.0  # the server's own request timeout answers first (a 504 in the error shape)
-NO_MODELS = ("no model served: start the UI with a model to try, e.g. `brewslm ui --model RUN` (a run name or "
-             "folder, an export or a model folder)")
+NO_MODELS = (
+    "no model served: start the UI with a model to try, e.g. `brewslm ui --model RUN` (a run name or "
+    "folder, an export or a model folder)"
+)
 CHAT_ENDPOINT = "/v1/chat/completions"
 # the task endpoints and the inputs each one's form asks for (request fields: see serving.tasks_api)
 TASK_INPUTS: dict[str, tuple[str, ...]] = {
@@ -89,8 +91,9 @@ async def call_api(request: Request, method: str, path: str, payload: Mapping[st
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=API_TIMEOUT_S) as client:
-        response = await client.request(method, path, json=dict(payload) if payload is not None else None,
-                                        headers=headers)
+        response = await client.request(
+            method, path, json=dict(payload) if payload is not None else None, headers=headers
+        )
     try:
         body = response.json()
     except ValueError:
@@ -111,9 +114,17 @@ async def served_models(request: Request) -> tuple[list[ServedCard], str | None]
         return [], NO_MODELS if reply.status in (200, 404) else reply.error
     if reply.error:
         return [], reply.error
-    cards = [ServedCard(id=str(m.get("id")), task=m.get("task"), scoring_mode=m.get("scoring_mode"),
-                        kind=m.get("kind"), endpoints=list(m.get("endpoints") or []))
-             for m in reply.body["data"] if isinstance(m, dict)]
+    cards = [
+        ServedCard(
+            id=str(m.get("id")),
+            task=m.get("task"),
+            scoring_mode=m.get("scoring_mode"),
+            kind=m.get("kind"),
+            endpoints=list(m.get("endpoints") or []),
+        )
+        for m in reply.body["data"]
+        if isinstance(m, dict)
+    ]
     return cards, None if cards else NO_MODELS
 
 
@@ -123,12 +134,15 @@ def _pick(cards: list[ServedCard], model_id: str) -> ServedCard | None:
 
 # --- requests from the forms ---------------------------------------------------------------------
 
+
 def _json_field(text: str, name: str, expected: type) -> Any:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise ConfigError(f"{name} is not valid JSON ({exc.args[0].split(':')[0]}); write e.g. "
-                          + ('[{"role": "user", "content": "hi"}]' if expected is list else "{}")) from None
+        raise ConfigError(
+            f"{name} is not valid JSON ({exc.args[0].split(':')[0]}); write e.g. "
+            + ('[{"role": "user", "content": "hi"}]' if expected is list else "{}")
+        ) from None
     if not isinstance(value, expected):
         raise ConfigError(f"{name} must be a JSON {expected.__name__}, not {type(value).__name__}")
     return value
@@ -139,8 +153,9 @@ def chat_history(text: str) -> list[dict[str, Any]]:
     return _json_field(text, "the conversation", list) if text.strip() else []
 
 
-def chat_request(model: str, history: list[dict[str, Any]], message: str, max_tokens: int | None,
-                 temperature: float | None) -> dict[str, Any]:
+def chat_request(
+    model: str, history: list[dict[str, Any]], message: str, max_tokens: int | None, temperature: float | None
+) -> dict[str, Any]:
     if not message.strip():
         raise ConfigError("the message is empty; write something to send")
     body: dict[str, Any] = {"model": model, "messages": [*history, {"role": "user", "content": message}]}
@@ -183,25 +198,43 @@ def task_summary(endpoint: str, body: Any) -> list[tuple[str, str]]:
     if endpoint == "/v1/extract":
         return [("output", json.dumps(body.get("output"), ensure_ascii=False)), ("valid", str(body.get("valid")))]
     if endpoint == "/v1/spans":
-        spans = [f"{s.get('label')}: {s.get('text')} [{s.get('start')}, {s.get('end')})" for s in body.get("spans") or []]
+        spans = [
+            f"{s.get('label')}: {s.get('text')} [{s.get('start')}, {s.get('end')})" for s in body.get("spans") or []
+        ]
         return [("spans", "; ".join(spans) or "none"), ("valid", str(body.get("valid")))]
     if endpoint == "/v1/tool_call":
         calls = [json.dumps(c, ensure_ascii=False) for c in body.get("calls") or []]
-        return [("calls", "; ".join(calls) or "none"), ("answer", str(body.get("answer") or "-")),
-                ("valid", str(body.get("valid")))]
+        return [
+            ("calls", "; ".join(calls) or "none"),
+            ("answer", str(body.get("answer") or "-")),
+            ("valid", str(body.get("valid"))),
+        ]
     if endpoint == "/v1/rag/answer":
-        return [("answer", str(body.get("answer"))), ("refused", str(body.get("refused"))),
-                ("citations", ", ".join(str(c) for c in body.get("citations") or []) or "none")]
+        return [
+            ("answer", str(body.get("answer"))),
+            ("refused", str(body.get("refused"))),
+            ("citations", ", ".join(str(c) for c in body.get("citations") or []) or "none"),
+        ]
     return []
 
 
 # --- routes ------------------------------------------------------------------------------------------
 
+
 @router.get("/playground", response_class=HTMLResponse)
 async def playground_page(request: Request, model: str = "") -> HTMLResponse:
     cards, problem = await served_models(request)
-    return render(request, "playground.html", cards=cards, problem=problem, card=_pick(cards, model),
-                  history=[], history_json="[]", reply=None, error=None)
+    return render(
+        request,
+        "playground.html",
+        cards=cards,
+        problem=problem,
+        card=_pick(cards, model),
+        history=[],
+        history_json="[]",
+        reply=None,
+        error=None,
+    )
 
 
 @router.post("/playground/chat", response_class=HTMLResponse)
@@ -226,9 +259,16 @@ async def playground_chat(request: Request) -> HTMLResponse:
             choice = (reply.body.get("choices") or [{}])[0]
             answer = (choice.get("message") or {}).get("content", "")
             history = [*body["messages"], {"role": "assistant", "content": answer}]
-    return render(request, "playground_chat.html", model=model, history=history,
-                  history_json=json.dumps(history, ensure_ascii=False), error=error,
-                  max_tokens=text.get("max_tokens", ""), temperature=text.get("temperature", ""))
+    return render(
+        request,
+        "playground_chat.html",
+        model=model,
+        history=history,
+        history_json=json.dumps(history, ensure_ascii=False),
+        error=error,
+        max_tokens=text.get("max_tokens", ""),
+        temperature=text.get("temperature", ""),
+    )
 
 
 @router.post("/playground/task", response_class=HTMLResponse)
@@ -244,8 +284,14 @@ async def playground_task(request: Request) -> HTMLResponse:
     else:
         reply = await call_api(request, "POST", endpoint, body)
         error = reply.error
-    return render(request, "playground_task_reply.html", endpoint=endpoint, reply=reply, error=error,
-                  summary=task_summary(endpoint, reply.body) if reply and not reply.error else [])
+    return render(
+        request,
+        "playground_task_reply.html",
+        endpoint=endpoint,
+        reply=reply,
+        error=error,
+        summary=task_summary(endpoint, reply.body) if reply and not reply.error else [],
+    )
 
 
 __all__ = [

@@ -49,14 +49,25 @@ router = APIRouter()
 
 JOB_KIND = "train"
 POLL_SECONDS = 2
-PRIMARY_OPTIONS = ("dataset", "base_model", "method", "epochs", "max_steps", "learning_rate", "batch_size",
-                   "max_seq_len", "lora.r", "run_name")
+PRIMARY_OPTIONS = (
+    "dataset",
+    "base_model",
+    "method",
+    "epochs",
+    "max_steps",
+    "learning_rate",
+    "batch_size",
+    "max_seq_len",
+    "lora.r",
+    "run_name",
+)
 RECENT = 20  # jobs and runs listed on the page
 PATH_OPTIONS = ("dataset", "base_model", "resume")  # local paths read: inside the allowed roots
 RESUME_LATEST = "latest"  # resume's one value that is not a path (output_dir's newest checkpoint)
 
 
 # --- the loss curve --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CurvePlot:
@@ -86,11 +97,13 @@ def _tick_label(value: float, span: float) -> str:
     return f"{value:.{min(decimals, 6)}f}"
 
 
-def loss_curve(entries: Sequence[Mapping[str, Any]], total_steps: int | None = None, *,
-               width: int = 640, height: int = 240) -> CurvePlot | None:
+def loss_curve(
+    entries: Sequence[Mapping[str, Any]], total_steps: int | None = None, *, width: int = 640, height: int = 240
+) -> CurvePlot | None:
     """Train loss per step and validation loss from ``metrics.jsonl`` entries, scaled into a
     ``width`` x ``height`` chart; the x axis spans ``total_steps`` when known, so a running curve
     grows towards the right edge. None when there is nothing to draw yet."""
+
     def finite(value: Any) -> bool:  # a diverged step's NaN is left out, not drawn at an edge
         return isinstance(value, (int, float)) and math.isfinite(value)
 
@@ -114,7 +127,12 @@ def loss_curve(entries: Sequence[Mapping[str, Any]], total_steps: int | None = N
 
     x_ticks = sorted({max(1, round(v)) for v in _ticks(1, x_max)})
     return CurvePlot(
-        width=width, height=height, left=left, top=top, right=right, bottom=bottom,
+        width=width,
+        height=height,
+        left=left,
+        top=top,
+        right=right,
+        bottom=bottom,
         train_points=" ".join(f"{x(step)},{y(loss)}" for step, loss in train),
         eval_points=[(x(step), y(loss), f"step {step}: validation loss {loss:.4f}") for step, loss in evals],
         x_ticks=[(x(step), str(step)) for step in x_ticks],
@@ -123,6 +141,7 @@ def loss_curve(entries: Sequence[Mapping[str, Any]], total_steps: int | None = N
 
 
 # --- a run as the page shows it ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RunPanel:
@@ -223,8 +242,11 @@ def job_run_dir(job: jobs.JobInfo) -> Path | None:
 
 def list_runs(limit: int = RECENT) -> list[RunPanel]:
     """The runs under ``<BREWSLM_HOME>/runs``, newest first (no curves: a list)."""
-    folders = sorted((p for p in runs_dir().iterdir() if (p / RUN_RECORD).is_file()),
-                     key=lambda p: (p / RUN_RECORD).stat().st_mtime, reverse=True)
+    folders = sorted(
+        (p for p in runs_dir().iterdir() if (p / RUN_RECORD).is_file()),
+        key=lambda p: (p / RUN_RECORD).stat().st_mtime,
+        reverse=True,
+    )
     return [run_panel(folder, draw=False) for folder in folders[:limit]]
 
 
@@ -242,6 +264,7 @@ def named_run_dir(name: str) -> Path:
 
 
 # --- the form --------------------------------------------------------------------------------------
+
 
 def recipe_names() -> list[str]:
     from brewslm.recipes import builtin_recipes
@@ -279,22 +302,33 @@ def start_training(config: TrainConfig, settings: Any) -> int:
     return jobs.submit_job(JOB_KIND, {"config": config.to_dict()})
 
 
-def _page(request: Request, values: Mapping[str, str], errors: Mapping[str, str] | None = None, *,
-          recipe: str = "", status_code: int = 200) -> HTMLResponse:
+def _page(
+    request: Request,
+    values: Mapping[str, str],
+    errors: Mapping[str, str] | None = None,
+    *,
+    recipe: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
     from brewslm.storage.datasets import list_dataset_names
 
     return render(
-        request, "train.html", status_code=status_code,
+        request,
+        "train.html",
+        status_code=status_code,
         form=options_form(TrainConfig, values, errors, primary=PRIMARY_OPTIONS),
-        recipe=recipe, recipes=recipe_names(),
+        recipe=recipe,
+        recipes=recipe_names(),
         suggestions={"dataset": list_dataset_names()},
-        train_jobs=[(job, run_panel(job_run_dir(job), job, draw=False))
-                    for job in jobs.list_jobs(kind=JOB_KIND, limit=RECENT)],
+        train_jobs=[
+            (job, run_panel(job_run_dir(job), job, draw=False)) for job in jobs.list_jobs(kind=JOB_KIND, limit=RECENT)
+        ],
         runs=list_runs(),
     )
 
 
 # --- routes ------------------------------------------------------------------------------------------
+
 
 @router.get("/train", response_class=HTMLResponse)
 def train_page(request: Request, recipe: str = "", dataset: str = "") -> HTMLResponse:
@@ -316,8 +350,9 @@ async def train_submit(request: Request) -> Response:
     submission = await submit_options_form(request, TrainConfig, lambda config: start_training(config, settings))
     if submission.job_id is not None:
         return RedirectResponse(f"/train/jobs/{submission.job_id}", status_code=303)
-    return _page(request, submission.texts, submission.errors, recipe=submission.submitted.get("recipe", ""),
-                 status_code=400)
+    return _page(
+        request, submission.texts, submission.errors, recipe=submission.submitted.get("recipe", ""), status_code=400
+    )
 
 
 def _train_job(job_id: int) -> jobs.JobInfo:

@@ -6,6 +6,7 @@ Create Date: 2026-12-07
 
 Frozen: later schema changes go in new revisions; this file never imports the models.
 """
+
 from __future__ import annotations
 
 from typing import Sequence, Union
