@@ -48,9 +48,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from brewslm.base_models import default_base_model
 from brewslm.errors import ConfigError, MapperError
+from brewslm.output import to_jsonable
 from brewslm.recipes.config import STATE_FILE, RecipeConfig, default_out_dir, resolve_locator
 from brewslm.recipes.twists import RecipeContext, Twist
+from brewslm.sources.base import Locator
 
 STATE_VERSION = 1
 STAGES = ("data", "train", "eval", "export")
@@ -168,7 +171,6 @@ def hash_files(path: Path) -> str:
 
 def _source_identity(locator: str) -> str:
     """The bytes of a local source file (so editing the data re-runs the import); else the locator."""
-    from brewslm.sources.base import Locator
 
     try:
         path = Locator.parse(locator).path()
@@ -189,7 +191,6 @@ def read_state(out_dir: Path) -> dict[str, Any]:
 
 
 def write_state(out_dir: Path, state: Mapping[str, Any]) -> None:
-    from brewslm.output import to_jsonable
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / (STATE_FILE + ".tmp")
@@ -490,7 +491,6 @@ def run_recipe(
 ) -> PipelineResult:
     """Check the recipe against its data, then run (or skip, when unchanged) every stage; a failed
     gate stops before the export unless ``export_anyway`` (the model card then says it failed)."""
-    from brewslm.base_models import default_base_model
 
     started = time.perf_counter()
     log = log or (lambda line: None)

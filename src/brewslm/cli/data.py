@@ -11,10 +11,17 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from brewslm import mappers as mapper_registry
+from brewslm import sources as source_registry
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
 from brewslm.cli.progress import import_progress
-from brewslm.errors import BrewError, ConfigError
+from brewslm.errors import BrewError, ConfigError, MapperError
+from brewslm.export.dataset_card import write_dataset_folder
+from brewslm.export.hub import check_repo_id, push_folder
+from brewslm.introspection import introspect as run_introspection
+from brewslm.introspection import llm_assist_enabled
+from brewslm.mappers import list_mappers, plugin_errors
 from brewslm.options import parse_field_map, parse_options
 from brewslm.output import SPLITS, counts, key_values, table, to_jsonable, when
 
@@ -78,7 +85,6 @@ def introspect(opts: IntrospectOptions) -> dict[str, Any]:
     A proposal at confidence >= 0.8 that passes a dry run on the sample is accepted; 'data import'
     without --mapper uses it.
     """
-    from brewslm.introspection import introspect as run_introspection
 
     result = run_introspection(
         opts.locator,
@@ -221,8 +227,6 @@ def import_(opts: ImportOptions) -> dict[str, Any]:
     field_map, options = parse_field_map(opts.field_map) or None, parse_options(opts.options)
     teacher = teacher_setting(opts.teacher, opts.teacher_url, opts.teacher_model)
     if mapper_id is None and (opts.llm_assist or teacher is not None):
-        from brewslm.introspection import llm_assist_enabled
-
         if not llm_assist_enabled(opts.llm_assist):
             raise ConfigError(
                 "--teacher, --teacher-url and --teacher-model choose the teacher for --llm-assist; add it"
@@ -252,8 +256,6 @@ def _assisted_mapping(
 ) -> tuple[str, str, dict[str, str] | None, dict[str, Any]]:
     """The mapping introspection with LLM assist accepts (your --field-map and --option win), or a
     one-line error saying why none was."""
-    from brewslm.errors import MapperError
-    from brewslm.introspection import introspect as run_introspection
 
     result = run_introspection(locator, llm_assist=True, teacher=teacher)
     if result.accepted is None:
@@ -597,7 +599,6 @@ def render_datasets(items: list[dict[str, Any]]) -> str:
 
 def mappers(opts: ListOptions) -> list[dict[str, Any]]:
     """List the mappers: id, task profile, the canonical fields each fills (* = required) and its options."""
-    from brewslm.mappers import list_mappers, plugin_errors
 
     catalogue = [m.describe() for m in list_mappers()]
     for line in plugin_errors():
@@ -617,8 +618,6 @@ def render_mappers(items: list[dict[str, Any]]) -> str:
 
 def sources(opts: ListOptions) -> dict[str, Any]:
     """List the locator schemes that can be imported, and plugins that failed to load."""
-    from brewslm import mappers as mapper_registry
-    from brewslm import sources as source_registry
 
     return {
         "sources": source_registry.known_sources(),
@@ -652,8 +651,6 @@ def push(opts: PushOptions) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    from brewslm.export.dataset_card import write_dataset_folder
-    from brewslm.export.hub import check_repo_id, push_folder
     from brewslm.ingestion import open_dataset
 
     check_repo_id(opts.to_hub)

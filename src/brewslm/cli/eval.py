@@ -20,7 +20,7 @@ from typing import Any
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option, options_help
 from brewslm.evaluation.config import EvalConfig
-from brewslm.options import describe_options
+from brewslm.options import describe_options, parse_options
 from brewslm.output import key_values, table
 from brewslm.storage.datasets import SPLITS
 
@@ -195,7 +195,6 @@ def eval_score(opts: ScoreOptions) -> dict[str, Any]:
     predictions_<model>.jsonl file from 'brewslm eval' re-scores to the report's metrics.
     """
     from brewslm.evaluation import score_files
-    from brewslm.options import parse_options
 
     return score_files(
         opts.task,

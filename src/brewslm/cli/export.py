@@ -11,7 +11,10 @@ from typing import Any, Optional
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
 from brewslm.errors import ConfigError
+from brewslm.export.check import check_folder
+from brewslm.export.hub import check_repo_id, push_folder
 from brewslm.output import key_values
+from brewslm.workspace import home_dir
 
 FORMATS = ("hf", "gguf")
 
@@ -72,7 +75,6 @@ class ExportOptions:
 
 
 def default_out_dir(name: str, fmt: str, quant: str | None) -> Path:
-    from brewslm.workspace import home_dir
 
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
     return home_dir() / "exports" / "-".join(part for part in (slug, fmt, quant) if part)
@@ -106,8 +108,6 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
     if opts.private and not opts.push_to_hub:
         raise ConfigError("--private goes with --push-to-hub")
     if opts.push_to_hub:
-        from brewslm.export.hub import check_repo_id
-
         check_repo_id(opts.push_to_hub)  # before minutes of exporting
     bundle = resolve_bundle(opts.run)
     quant = (opts.quant or "f16") if opts.format == "gguf" else None
@@ -118,8 +118,6 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
         result = export_hf(bundle, out, overwrite=opts.overwrite).to_dict()
         if opts.check:
             import sys
-
-            from brewslm.export.check import check_folder
 
             result["check"] = check_folder(out, opts.check_python, progress=lambda line: print(line, file=sys.stderr))
     else:
@@ -144,8 +142,6 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
         )
     elif opts.push_to_hub:
         import sys
-
-        from brewslm.export.hub import push_folder
 
         result["hub"] = push_folder(
             out,

@@ -15,6 +15,7 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
+from brewslm.errors import ConfigError
 from brewslm.output import key_values, table
 
 DEVICES = ("cpu", "cuda")
@@ -42,7 +43,6 @@ def models_list(opts: ListOptions) -> dict[str, Any]:
     measured once with a few timed LoRA steps of the embedded SmolLM2 (both cached); each value says
     whether it was measured or estimated.
     """
-    from brewslm.errors import ConfigError
     from brewslm.tuning.recommend import list_models, machine_speed
 
     if opts.seq_len < 1 or opts.batch_size < 1:

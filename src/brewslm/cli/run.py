@@ -21,7 +21,9 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
+from brewslm.options import describe_options
 from brewslm.output import key_values, table
+from brewslm.recipes import builtin_recipes, find_recipe, list_twists, load_recipe
 
 
 @dataclass(kw_only=True)
@@ -66,7 +68,6 @@ def run(opts: RunOptions) -> dict[str, Any]:
     so a failed or interrupted run restarts where it stopped.
     """
     from brewslm.pipeline import run_recipe
-    from brewslm.recipes import load_recipe
 
     recipe = load_recipe(opts.recipe, opts.overrides, data=opts.data)
     log = (lambda line: None) if opts.quiet else (lambda line: print(f"[{recipe.name}] {line}", file=sys.stderr))
@@ -114,7 +115,6 @@ class ListOptions:
 
 def recipes_list(opts: ListOptions) -> list[dict[str, Any]]:
     """The built-in recipes: name, task, description and data locator."""
-    from brewslm.recipes import builtin_recipes, load_recipe
 
     rows = []
     for name in builtin_recipes():
@@ -147,7 +147,6 @@ class ShowOptions:
 
 def recipes_show(opts: ShowOptions) -> dict[str, Any]:
     """Print a recipe's YAML (copy it to start your own)."""
-    from brewslm.recipes import find_recipe, load_recipe
 
     path = find_recipe(opts.recipe)
     recipe = load_recipe(path)  # a broken file is reported, not shown as if it worked
@@ -165,8 +164,6 @@ class TwistsOptions:
 
 def recipes_twists(opts: TwistsOptions) -> list[dict[str, Any]]:
     """The twists a recipe's 'twist' section can name, with their options."""
-    from brewslm.options import describe_options
-    from brewslm.recipes import list_twists
 
     return [
         {

@@ -16,7 +16,9 @@ from typing import Any
 
 from brewslm.cli.command import Command
 from brewslm.cli.options import option
+from brewslm.errors import ConfigError
 from brewslm.output import key_values
+from brewslm.ui.settings import LOOPBACK_HOSTS, UISettings, default_allowed_roots
 
 
 @dataclass(kw_only=True)
@@ -53,9 +55,6 @@ def ui_settings(opts: UIOptions) -> Any:
     import math
     from pathlib import Path
 
-    from brewslm.errors import ConfigError
-    from brewslm.ui.settings import UISettings, default_allowed_roots
-
     extra = []
     for root in opts.allow_root:
         path = Path(root).expanduser()
@@ -90,7 +89,6 @@ def ui(opts: UIOptions) -> dict[str, Any]:
     import uvicorn
 
     from brewslm.ui.app import create_playground_app, create_ui_app
-    from brewslm.ui.settings import LOOPBACK_HOSTS
 
     settings = ui_settings(opts)
     if settings.models:  # the Playground's models: served by the same app, under /v1

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from brewslm.base_models import default_base_model
 from brewslm.errors import ConfigError
 
 OFFLINE_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
@@ -66,7 +67,6 @@ def offline() -> Iterator[None]:
 
 def model_args(model: str) -> str:
     """lm-eval's ``hf`` model arguments for a run (base + adapter, or full weights) or a model folder / hub id."""
-    from brewslm.base_models import default_base_model
     from brewslm.training.merge import base_model_source
     from brewslm.training.run import MODEL_DIR, find_run, read_run
 

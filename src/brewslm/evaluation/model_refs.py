@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from brewslm.base_models import quiet_loading
+from brewslm.base_models import default_base_model, load_causal_lm, quiet_loading
 from brewslm.evaluation.config import EvalConfig
 from brewslm.training.run import find_run, finished_model_dir, read_run
 
@@ -58,7 +58,6 @@ def resolve_model(spec: str) -> ModelRef:
 
 
 def _base_source_name(source: str | None) -> tuple[str, str]:
-    from brewslm.base_models import default_base_model
 
     if source is None:  # the default base, re-resolved here as training would
         source = default_base_model()
@@ -105,7 +104,6 @@ def load_model(ref: ModelRef, device: str | None, chat_template: str = "model") 
     """``(model, tokenizer)`` in eval mode. A run renders with the template it trained with (checked
     on load); a plain model with ``chat_template`` (``model``: its own, else the ChatML training
     would give it, so the baseline sees the same prompt text as the fine-tune)."""
-    from brewslm.base_models import load_causal_lm
     from brewslm.training.chat_templates import set_chat_template
     from brewslm.training.merge import load_trained
 

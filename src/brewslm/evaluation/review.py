@@ -20,6 +20,8 @@ from typing import Any, Mapping, Sequence
 
 from brewslm.errors import BrewError, ConfigError
 from brewslm.output import read_json_object
+from brewslm.tasks import get_task_profile
+from brewslm.tasks.rendering import RenderContext
 
 REPORT_FILE = "report.json"
 MODELS = ("tuned", "base", "baseline")  # "baseline": the strongest cheap baseline
@@ -35,8 +37,6 @@ def report_handler(report: Mapping[str, Any], records: Sequence[Mapping[str, Any
     dataset's manifest (the records' own summary when the dataset folder is gone)."""
     from brewslm.evaluation.handlers import get_eval_handler
     from brewslm.evaluation.rescore import manifest_from_records
-    from brewslm.tasks import get_task_profile
-    from brewslm.tasks.rendering import RenderContext
     from brewslm.training.run import open_dataset_ref
 
     profile = get_task_profile(str(report.get("task")))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from brewslm.errors import ConfigError
+from brewslm.workspace import cache_dir
 
 PINNED_TRANSFORMERS = "4.57.6"  # the 4.x line vLLM / TGI stacks pin
 PINNED_TORCH = "2.13.0"  # the CPU build on the package index
@@ -121,7 +122,6 @@ def compare(here: Mapping[str, Any], pinned: Mapping[str, Any]) -> dict[str, Any
 
 def pinned_python(progress: Callable[[str], None] | None = None) -> Path:
     """The interpreter of the pinned environment, created under the user cache on first use."""
-    from brewslm.workspace import cache_dir
 
     env = cache_dir() / "check-env" / f"transformers-{PINNED_TRANSFORMERS}"
     python = env / "bin" / "python"

@@ -62,10 +62,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from brewslm.base_models import quiet_loading
+from brewslm.base_models import load_causal_lm, quiet_loading
 from brewslm.errors import ConfigError
+from brewslm.export import llamacpp
 from brewslm.export.bundle import ModelBundle
 from brewslm.export.hf import prepare_out_dir, source_bundle
+from brewslm.export.llamacpp import llama_logits
 from brewslm.export.modelfile import write_modelfile
 
 QUANTS = ("f32", "f16", "q8_0")
@@ -413,8 +415,6 @@ def verify_gguf(model: Any, tokenizer: Any, path: Path, quant: str) -> GgufVerif
     """Load ``path`` with transformers' GGUF loader and compare it with ``model`` (see the module docstring)."""
     import torch
 
-    from brewslm.base_models import load_causal_lm
-
     # load_causal_lm reads a .gguf with from_pretrained(folder, gguf_file=name); the GGUF reader's
     # own tqdm bar ignores transformers' progress switch, so stderr is held while it loads
     with quiet_loading(), contextlib.redirect_stderr(io.StringIO()):
@@ -438,7 +438,6 @@ def load_merged(bundle: ModelBundle) -> tuple[Any, Any]:
     """The bundle's model with any adapter folded in, float32 on CPU, and its tokenizer."""
     import torch
 
-    from brewslm.base_models import load_causal_lm
     from brewslm.training.merge import load_trained
 
     with quiet_loading():
@@ -475,7 +474,6 @@ def export_gguf(
     is this module's own writer (Llama-family, f32 / f16 / q8_0, verified through transformers'
     GGUF loader): no build, no download. ``auto`` (the default) is llama.cpp when its tooling is set
     up already or a K-quant asks for it, else builtin."""
-    from brewslm.export import llamacpp
 
     if converter not in CONVERTERS:
         raise ConfigError(f"unknown GGUF converter '{converter}'; use one of: {', '.join(CONVERTERS)}")
@@ -534,7 +532,6 @@ def export_gguf(
 def _write_with_llamacpp(tools: Any, bundle: ModelBundle, path: Path, quant: str, model: Any, tokenizer: Any) -> None:
     """The merged Hugging Face folder (a run's ``model``, merged once by ``load_merged`` and saved
     here, else the bundle's own folder) -> converter -> quantizer."""
-    from brewslm.export import llamacpp
     from brewslm.training.merge import save_merged
 
     with tempfile.TemporaryDirectory(prefix="brewslm-gguf-", dir=path.parent) as tmp:
@@ -552,8 +549,6 @@ def _write_with_llamacpp(tools: Any, bundle: ModelBundle, path: Path, quant: str
 def verify_in_llamacpp(tools: Any, model: Any, tokenizer: Any, path: Path, quant: str) -> GgufVerification:
     """Run ``path`` inside llama.cpp and compare its logits and token ids with ``model``'s."""
     import torch
-
-    from brewslm.export.llamacpp import llama_logits
 
     texts = verification_prompts(tokenizer)
     ids, actual = llama_logits(tools, path, texts)

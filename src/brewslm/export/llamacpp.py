@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from brewslm.errors import ConfigError
+from brewslm.workspace import cache_dir
 
 LLAMA_CPP_PYTHON = "0.3.36"
 CONVERTER_TYPES = ("f32", "f16", "bf16", "q8_0")  # convert_hf_to_gguf.py --outtype
@@ -100,7 +101,6 @@ class Tooling:
 
 
 def tooling_dir() -> Path:
-    from brewslm.workspace import cache_dir
 
     return cache_dir() / "llama.cpp" / f"llama-cpp-python-{LLAMA_CPP_PYTHON}"
 

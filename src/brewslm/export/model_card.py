@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from brewslm.base_models import EMBEDDED_MODEL_NAME
+from brewslm.errors import BrewError
 from brewslm.export.bundle import ModelBundle, run_manifest
 
 TEXT_SAMPLE = 200  # training rows read for the language and length facts
@@ -141,7 +143,6 @@ def collect_card_facts(bundle: ModelBundle, *, files: Sequence[str] = ()) -> Car
 
 
 def _base_model_name(record: Mapping[str, Any]) -> str:
-    from brewslm.base_models import EMBEDDED_MODEL_NAME
 
     base = record.get("base_model")
     if not base:
@@ -193,7 +194,6 @@ def _data_facts(
 
 def _sample_texts(record: Mapping[str, Any]) -> Iterator[str]:
     """The input text of the first ``TEXT_SAMPLE`` training rows (nothing when the data is gone)."""
-    from brewslm.errors import BrewError
     from brewslm.training.run import open_dataset_ref
 
     path = (record.get("dataset") or {}).get("path")

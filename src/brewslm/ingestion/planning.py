@@ -9,8 +9,11 @@ from typing import Any, Iterable, Mapping
 
 from brewslm.errors import ImportFailed, MapperError
 from brewslm.ingestion.spec import ImportSpec
+from brewslm.introspection import introspect
+from brewslm.introspection.gate import dry_run
 from brewslm.mappers import get_mapper
 from brewslm.mappers.base import MISSING, Mapper, get_path
+from brewslm.mappers.profile import profile_rows
 from brewslm.sources import open_source
 from brewslm.sources.base import ParseFailure, Source, SourceRow
 from brewslm.storage.datasets import (
@@ -46,8 +49,6 @@ class ImportPlan:
 def dry_run_plan(plan: ImportPlan, *, keep_examples: int = 0) -> Any:
     """The introspector's dry run (``gate.dry_run``) of the plan's mapping over the plan's own
     sample: what the import would accept and reject, by reason, before anything is written."""
-    from brewslm.introspection.gate import dry_run
-    from brewslm.mappers.profile import profile_rows
 
     return dry_run(
         plan.mapper, dict(plan.field_map), dict(plan.options), profile_rows(plan.sample), keep_examples=keep_examples
@@ -80,10 +81,6 @@ def _check_field_sources(field_map: Mapping[str, str], sample: list[SourceRow], 
 def _introspect(locator: str) -> tuple[str, dict[str, str], dict[str, Any], dict[str, Any], str]:
     """(mapper id, field map, options, the accepted proposal, the locator to read): the locator is
     the introspector's refined one when it had to look inside nested JSON lists."""
-    try:
-        from brewslm.introspection import introspect
-    except ImportError as exc:  # pragma: no cover - introspection ships with the package
-        raise MapperError(f"no mapper given and the introspector is unavailable ({exc}); pass a mapper id") from exc
     result = introspect(locator)
     accepted = result.accepted
     if accepted is None:

@@ -31,8 +31,10 @@ from collections import Counter
 from typing import Any
 
 from brewslm.errors import BrewError
+from brewslm.mappers import get_mapper
 from brewslm.mappers.base import MISSING, Mapper, Proposal, Rejection, fit_share, get_path
 from brewslm.mappers.profile import SampleProfile
+from brewslm.tasks import get_task_profile
 
 ACCEPT_THRESHOLD = 0.8
 FULL_CREDIT_RATE = 0.9
@@ -77,7 +79,6 @@ def adjusted_confidence(prior: float, accept_rate: float) -> float:
 def gate(proposal: Proposal, profile: SampleProfile) -> Proposal:
     """Dry-run ``proposal`` on the profiled sample; return a new proposal with the resolved field
     map, the adjusted confidence and the gate's evidence appended (confidence 0 when rejected)."""
-    from brewslm.mappers import get_mapper
 
     evidence = list(proposal.evidence)
 
@@ -190,7 +191,6 @@ def dry_run(
     rejected with ``mapper_error`` instead of stopping introspection. ``keep_examples`` > 0 also
     keeps that many accepted records and, per rejection reason, that many rejected rows.
     """
-    from brewslm.tasks import get_task_profile
 
     task = get_task_profile(mapper.task_profile)
     fields = mapper.canonical_map(field_map)

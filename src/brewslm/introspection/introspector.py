@@ -28,8 +28,10 @@ from brewslm.introspection.nested import (
     read_as_content,
     zip_locator,
 )
+from brewslm.mappers import list_mappers
 from brewslm.mappers.base import Proposal
 from brewslm.mappers.profile import SampleProfile, profile_rows
+from brewslm.sources import open_source
 
 LLM_ASSIST_ENV = "DATASET_IMPORT_LLM_ASSIST_ENABLED"
 _TRUE = ("1", "true", "yes", "on")
@@ -75,7 +77,6 @@ def llm_assist_enabled(flag: bool | None = None) -> bool:
 
 def sniff_all(profile: SampleProfile) -> tuple[list[Proposal], list[str]]:
     """Every registered mapper's own proposal (ungated), and warnings for sniffers that failed."""
-    from brewslm.mappers import list_mappers
 
     proposals: list[Proposal] = []
     warnings: list[str] = []
@@ -209,7 +210,6 @@ def _refined_level(
     top: IntrospectionResult, refinement: Refinement, sample_size: int, tried: list[str]
 ) -> IntrospectionResult | None:
     """Sniff and gate a sample of the refined locator; None (with a warning) when it cannot be read."""
-    from brewslm.sources import open_source
 
     try:
         refined_rows = open_source(refinement.locator).sample(sample_size)
@@ -248,7 +248,6 @@ def introspect(
     A JSON document whose rows wrap lists of records is refined first: ``result.locator`` is then
     the exploding locator the proposals apply to (``result.refined_from`` the one given).
     """
-    from brewslm.sources import open_source
 
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
         raise ConfigError(f"sample size must be a positive whole number, not {sample_size!r}")

@@ -41,9 +41,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
+from brewslm.base_models import load_causal_lm
 from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.errors import BrewError
 from brewslm.introspection.gate import field_in_sample, gate
+from brewslm.mappers import list_mappers
 from brewslm.mappers._sniffing import field_kind, is_metadata, is_text, label_candidates
 from brewslm.mappers.base import MISSING, FieldSpec, Proposal, get_path
 from brewslm.mappers.profile import SampleProfile, profile_rows
@@ -142,8 +144,6 @@ class HFTeacher:
     def _load(self) -> None:
         if self._model is None:
             import time
-
-            from brewslm.base_models import load_causal_lm
 
             started = time.perf_counter()
             self._model, self._tokenizer = load_causal_lm(self.name_or_path, device=self.device)
@@ -882,8 +882,6 @@ def ask_teacher(
     cannot be asked (``TeacherError``) or answers with no candidate (``AnswerError``) gives a
     report with ``verdict`` ``failed`` or ``rejected`` and one line of ``reason``."""
     import time
-
-    from brewslm.mappers import list_mappers
 
     mappers = list_mappers()
     started = time.perf_counter()

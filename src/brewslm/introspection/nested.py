@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, quote
 
 from brewslm.mappers.base import Proposal
 from brewslm.sources.base import Locator
+from brewslm.sources.json_source import FALLBACK_SPLIT_FIELD, SPLIT_FIELD, JsonSource
 
 RECORD_LIST_SHARE = 0.8  # the list of records must be in at least this share of the rows
 MAX_DEPTH = 4  # list levels followed below the rows (SQuAD needs 2)
@@ -102,7 +103,6 @@ def read_as_content(field: str, proposals: Iterable[Proposal]) -> Proposal | Non
 def _json_refinement(locator: str, source: Any, replace: dict[str, str]) -> str | None:
     """``locator`` with the layout ``source`` settled on pinned (``path``, ``keyed``) and the
     options in ``replace`` set; None when ``source`` is not a JSON document."""
-    from brewslm.sources.json_source import JsonSource
 
     if not isinstance(source, JsonSource) or getattr(source, "kind", "empty") == "empty":
         return None
@@ -121,7 +121,6 @@ def explode_locator(locator: str, source: Any, sample_rows: list[Any], chain: li
     relative to the selected value: an array's item keys, or one key of an object; a document
     read as an object of named arrays (SQuAD's ``{"version": ..., "data": [...]}``) needs the
     array's name first, which the rows carry in their ``split`` field."""
-    from brewslm.sources.json_source import FALLBACK_SPLIT_FIELD, SPLIT_FIELD
 
     if not chain:
         return None

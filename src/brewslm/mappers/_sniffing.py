@@ -22,6 +22,7 @@ from collections import Counter
 from typing import Any, Iterable
 
 from brewslm.mappers.base import get_path
+from brewslm.mappers.messages import ROLE_ALIASES, role_word
 from brewslm.mappers.profile import FieldProfile, SampleProfile
 
 _ID_NAMES = frozenset(
@@ -717,6 +718,4 @@ def speaker_roles(fp: FieldProfile) -> bool:
     """Every value is a chat role name (human/gpt/user/assistant/system...), at least two of them:
     the field says who speaks in a conversation's turns (rows exploded from a message list), it is
     not a class of the text beside it."""
-    from brewslm.mappers.messages import ROLE_ALIASES, role_word
-
     return fp.distinct >= 2 and not fp.distinct_overflow and all(role_word(v) in ROLE_ALIASES for v in fp.values)

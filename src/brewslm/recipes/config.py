@@ -35,6 +35,8 @@ from pydantic import Field, field_validator, model_validator
 
 from brewslm.errors import ConfigError
 from brewslm.options import OptionsModel, build_options, load_options, update_options
+from brewslm.recipes.twists import build_twist
+from brewslm.tasks import get_task_profile
 from brewslm.training.config import Tracker, TrackingOptions
 from brewslm.workspace import home_dir
 
@@ -119,7 +121,6 @@ class RecipeConfig(OptionsModel):
     @field_validator("task")
     @classmethod
     def _known_task(cls, value: str) -> str:
-        from brewslm.tasks import get_task_profile
 
         get_task_profile(value)  # raises a one-line error naming the known profiles
         return value
@@ -161,7 +162,6 @@ class RecipeConfig(OptionsModel):
         return {"report_to": list(self.report_to)} if self.report_to else {}
 
     def build_twist(self) -> Any:
-        from brewslm.recipes.twists import build_twist
 
         return build_twist(self.twist)
 

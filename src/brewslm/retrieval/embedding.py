@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from brewslm.base_models import quiet_loading
+from brewslm.base_models import quiet_loading, resolve_device
 from brewslm.errors import ConfigError
 from brewslm.retrieval.ranking import Hit, top_k
 
@@ -49,8 +49,6 @@ class Embedder:
 
     def __init__(self, path: str | Path | None = None, *, device: Any = None, batch_size: int = 32):
         from transformers import AutoModel, AutoTokenizer
-
-        from brewslm.base_models import resolve_device
 
         folder = Path(path) if path is not None else bundled_model_path()
         if not (folder / "config.json").is_file():

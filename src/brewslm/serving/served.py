@@ -33,10 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from brewslm.base_models import quiet_loading
+from brewslm.base_models import default_base_model, load_causal_lm, quiet_loading, resolve_device
 from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.prediction.generation import DecodeTokens, ReplyConstraints, decode_tokens
 from brewslm.evaluation.prediction.prompts import fit_prompt, full_prompt_ids
+from brewslm.options import read_config_file
+from brewslm.retrieval import Retriever
+from brewslm.retrieval.chunking import read_chunks
+from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext, Rendered, conversation
 
 DEFAULT_CONTEXT_LENGTH = 2048
@@ -201,7 +205,6 @@ class ServedModels:
         cls, bundles: Sequence[Any], *, device: Any = None, dtype: Any = None, chat_template: str = "model"
     ) -> "ServedModels":
         """Load resolved bundles (``export.bundle.ModelBundle``), as ``load`` does."""
-        from brewslm.base_models import resolve_device
 
         _check_unique([b.name for b in bundles])
         torch_device = resolve_device(device)
@@ -273,7 +276,6 @@ def _check_unique(names: Sequence[str]) -> None:
 def _base_key(base_model: str | None) -> str:
     """The base an adapter sits on, as one comparable string: a resolved folder path or a hub id
     (None: the default base, resolved here as training would)."""
-    from brewslm.base_models import default_base_model
 
     source = base_model or default_base_model()
     path = Path(source).expanduser()
@@ -301,7 +303,6 @@ def _context_length(model: Any) -> int:
 def _trained_max_seq_len(bundle: Any, context_length: int) -> int:
     """The max_seq_len the run trained with (task prompts are cut to it, as evaluation cuts
     them), else the model's context length."""
-    from brewslm.options import read_config_file
     from brewslm.training.run import CONFIG_FILE
 
     run_dir = getattr(bundle, "run_dir", None)
@@ -317,7 +318,6 @@ def _task_parts(bundle: Any) -> dict[str, Any]:
     if bundle is None or not bundle.task:
         return {}
     from brewslm.evaluation.handlers import get_eval_handler, has_eval_handler
-    from brewslm.tasks import get_task_profile
 
     context = bundle.context()
     parts: dict[str, Any] = {"profile": get_task_profile(bundle.task), "context": context}
@@ -330,8 +330,6 @@ def _task_parts(bundle: Any) -> dict[str, Any]:
 
 
 def _retriever(settings: Mapping[str, Any]) -> Any:
-    from brewslm.retrieval import Retriever
-    from brewslm.retrieval.chunking import read_chunks
 
     chunks_file = settings.get("chunks_file")
     if not chunks_file:
@@ -372,7 +370,6 @@ def _served(
 
 
 def _load_plain(bundle: Any, device: Any, dtype: Any, chat_template: str = "model") -> ServedModel:
-    from brewslm.base_models import load_causal_lm
 
     with quiet_loading():
         model, tokenizer = load_causal_lm(str(bundle.model_dir), device=device, dtype=dtype)
@@ -386,7 +383,6 @@ def _load_adapters(
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    from brewslm.base_models import load_causal_lm
     from brewslm.training.model import quiet_peft
 
     names = [f"adapter_{i}" for i in range(len(bundles))]  # peft names must be module-safe; ids need not be

@@ -36,6 +36,7 @@ from collections import Counter
 from pathlib import Path
 
 from brewslm.errors import SourceError
+from brewslm.sources import open_source
 from brewslm.sources.base import Locator, Source
 from brewslm.sources.conll import COMMENT_LINE, split_columns
 from brewslm.sources.csv_source import is_number, parse_sample, quotes_wrap_fields
@@ -275,7 +276,6 @@ def choose_format(path: Path, locator: Locator) -> tuple[str, str]:
 def open_by_content(path: Path, locator: Locator) -> Source:
     """Open ``path`` with the connector its content calls for; ``locator`` supplies the options
     and the text shown in errors."""
-    from brewslm.sources import open_source
 
     scheme, note = choose_format(path, locator)
     source = open_source(Locator(scheme=scheme, target=str(path), options=dict(locator.options), raw=str(locator)))

@@ -106,6 +106,7 @@ from brewslm.sources.filebase import (
     FileSource,
     read_lines_capped,
 )
+from brewslm.sources.jsonl import JsonlSource
 
 SPLIT_FIELD = "split"
 FALLBACK_SPLIT_FIELD = "source_split"
@@ -694,7 +695,6 @@ class JsonSource(FileSource):
 
     def _plan_json_lines(self) -> str:
         """A ``.json`` file that holds JSON Lines: read line by line, as ``jsonl:`` does."""
-        from brewslm.sources.jsonl import JsonlSource
 
         if self.container or self.key_field or self.carried:
             raise self.error(

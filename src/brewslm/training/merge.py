@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from brewslm.base_models import quiet_loading
+from brewslm.base_models import load_causal_lm, quiet_loading
 from brewslm.errors import ConfigError
 from brewslm.training.portable import make_portable
 from brewslm.training.run import finished_model_dir, read_run
@@ -27,7 +27,6 @@ def load_trained(run_dir: str | Path, device: Any = None) -> tuple[Any, Any]:
     """``(model, tokenizer)`` of a finished run, adapter attached (not merged), in eval mode."""
     from transformers import AutoTokenizer
 
-    from brewslm.base_models import load_causal_lm
     from brewslm.training.chat_templates import check_run_template
 
     run_dir = Path(run_dir).expanduser()

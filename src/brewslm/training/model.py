@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from brewslm.base_models import quiet_loading
+from brewslm.base_models import default_base_model, load_causal_lm, quiet_loading, resolve_device
 from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.errors import ConfigError
 from brewslm.training.config import TrainConfig
@@ -57,8 +57,6 @@ def resolve_precision(config: TrainConfig) -> Precision:
     honoured where the hardware has them."""
     import torch
 
-    from brewslm.base_models import resolve_device
-
     device = resolve_device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device '{config.device}' asks for CUDA, but torch sees no GPU; use device=cpu")
@@ -90,7 +88,6 @@ def check_base_model(name: str | None) -> None:
 
 def load_base(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
     """``(model, tokenizer)`` from ``brewslm.base_models.load_causal_lm`` (or 4-bit for QLoRA), in train mode."""
-    from brewslm.base_models import load_causal_lm
 
     check_base_model(config.base_model)
     with quiet_loading():
@@ -121,8 +118,6 @@ def check_qlora(config: TrainConfig) -> None:
 def _load_4bit(config: TrainConfig, precision: Precision) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
-
-    from brewslm.base_models import default_base_model
 
     check_qlora(config)
     source = config.base_model or default_base_model()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from brewslm.errors import ConfigError
+from brewslm.workspace import home_dir
 
 TRACKERS = ("mlflow", "tensorboard", "wandb")
 PACKAGES = {"mlflow": "mlflow", "tensorboard": "tensorboard", "wandb": "wandb"}  # tracker -> pip package
@@ -71,7 +72,6 @@ def mlflow_tracking_uri(configured: str | None = None) -> str:
     """The store runs are logged to: the config's ``mlflow_tracking_uri``, else
     ``MLFLOW_TRACKING_URI``, else a SQLite file in BREWSLM_HOME (MLflow's ``./mlruns`` file store
     is in maintenance mode: current MLflow refuses to open it)."""
-    from brewslm.workspace import home_dir
 
     return configured or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home_dir() / MLFLOW_DB}"
 
@@ -181,8 +181,6 @@ class MlflowTracker(Tracker):
         """In the default store a new experiment keeps its artifacts in BREWSLM_HOME too."""
         if default_store and self.mlflow.get_experiment_by_name(experiment) is None:
             from mlflow.exceptions import MlflowException
-
-            from brewslm.workspace import home_dir
 
             try:
                 self.mlflow.create_experiment(experiment, artifact_location=(home_dir() / MLFLOW_ARTIFACTS).as_uri())

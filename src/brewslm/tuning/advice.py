@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from brewslm.base_models.catalog import CATALOG
+from brewslm.errors import BrewError
 from brewslm.tuning.recommend import SIZE_MARGIN
 
 RISING_SHARE = 0.25  # the last evaluation gained at least a quarter of the curve's whole rise: still learning
@@ -52,7 +53,6 @@ def training_facts(run_dir: str | Path) -> TrainingFacts | None:
     None when the run did not finish or left no record."""
     import yaml
 
-    from brewslm.errors import BrewError
     from brewslm.training.report import MetricsLog
     from brewslm.training.run import METRICS_FILE, read_run, read_run_config
 

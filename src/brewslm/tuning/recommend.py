@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from brewslm import workspace
-from brewslm.base_models import quiet_loading
+from brewslm.base_models import load_causal_lm, quiet_loading
 from brewslm.base_models.catalog import CATALOG, CatalogModel, lora_parameter_count
-from brewslm.errors import ConfigError
+from brewslm.base_models.embedded import default_base_model
+from brewslm.errors import BrewError, ConfigError
 from brewslm.training.memory import MemoryEstimate, available_memory, estimate_memory
 
 SPEED_CACHE_FILE = "machine_speed.json"
@@ -108,7 +109,6 @@ def calibrate_embedded(device: str, steps: int = 2, batch_rows: int = 2, seq_len
     forward/backward/AdamW steps after one untimed warm-up step."""
     import torch
 
-    from brewslm.base_models import load_causal_lm
     from brewslm.training.config import TrainConfig
     from brewslm.training.model import apply_method
 
@@ -308,7 +308,6 @@ def dataset_facts(name: str, *, sample: int = 2000, max_seq_len: int = 1024) -> 
     dataset passes training's own pre-flight checks first (same one-line errors)."""
     import numpy as np
 
-    from brewslm.base_models.embedded import default_base_model
     from brewslm.training import load_config
     from brewslm.training.data import load_examples
     from brewslm.training.loop import preflight
@@ -457,7 +456,6 @@ class PastResult:
 def past_results(dataset: str, home: Path | None = None) -> list[PastResult]:
     """Every evaluation report under the workspace (``REPORT_GLOBS``) of a fine-tuned run on
     ``dataset`` with a cheap baseline to compare, oldest first; unreadable files are skipped."""
-    from brewslm.errors import BrewError
     from brewslm.evaluation.report import baseline_verdict
     from brewslm.training.run import read_run
 

@@ -36,6 +36,9 @@ from fastapi import HTTPException, Request
 
 from brewslm.errors import BrewError, ConfigError
 from brewslm.serving.security import bearer_token, key_matches
+from brewslm.sources import known_sources
+from brewslm.sources.base import Locator
+from brewslm.sources.join import split_join
 from brewslm.ui.settings import UISettings
 from brewslm.workspace import datasets_dir, home_dir
 
@@ -208,9 +211,6 @@ def check_output_path(path: str | Path, settings: UISettings, *, what: str = "ou
 def check_locator(locator: str, settings: UISettings) -> str:
     """The locator, unchanged, when every local file it names is inside the allowed roots;
     else a one-line ``ConfigError`` (a malformed locator: the source layer's ``SourceError``)."""
-    from brewslm.sources import known_sources
-    from brewslm.sources.base import Locator
-    from brewslm.sources.join import split_join
 
     parsed = Locator.parse(locator)
     plain, join = split_join(parsed)

@@ -39,6 +39,8 @@ from typing import Any, Callable
 from sqlalchemy import select, update
 
 from brewslm.errors import BrewError, ConfigError
+from brewslm.introspection import introspect
+from brewslm.output import to_jsonable
 from brewslm.storage.db import session_scope
 from brewslm.storage.events import default_actor
 from brewslm.storage.processes import process_alive
@@ -155,7 +157,6 @@ class JobInfo:
 
 
 def _jsonable(value: Any) -> Any:
-    from brewslm.output import to_jsonable
 
     return to_jsonable(value)
 
@@ -182,7 +183,6 @@ def rerun_mapping_job(params: dict[str, Any], progress: "JobProgress") -> dict[s
 def introspect_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
     """params: {"locator", "sample_size"?, "llm_assist"?, "teacher"?} — the LLM assist runs a local
     teacher model, which is why introspection with it is a job."""
-    from brewslm.introspection import introspect
 
     locator = _required(params, "locator")
     progress.update(

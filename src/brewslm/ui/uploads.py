@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from brewslm.ui import jobs
 from brewslm.ui.settings import UISettings
 
 DAY_SECONDS = 86_400
@@ -24,7 +25,6 @@ def _referring_documents() -> Iterator[str]:
     """The text of everything that may read an upload again."""
     from brewslm.ingestion.mappings import list_mappings, mapping_history
     from brewslm.storage.datasets import list_dataset_names, list_versions, open_dataset
-    from brewslm.ui import jobs
 
     for name in list_dataset_names():
         for version in list_versions(name):

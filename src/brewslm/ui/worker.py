@@ -16,6 +16,9 @@ import signal
 import sys
 import traceback
 
+from brewslm.errors import BrewError
+from brewslm.ui import jobs
+
 
 class Cancelled(KeyboardInterrupt):
     """SIGTERM arrived: the job was cancelled."""
@@ -27,8 +30,6 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def run_job(job_id: int) -> int:
-    from brewslm.errors import BrewError
-    from brewslm.ui import jobs
 
     job = jobs.get_job(job_id)
     if job.cancel_requested_at is not None:
@@ -75,8 +76,6 @@ def main(argv: list[str]) -> int:
     try:
         return run_job(int(argv[0]))
     except Cancelled:
-        from brewslm.ui import jobs
-
         jobs.mark_finished(int(argv[0]), jobs.CANCELLED, error="cancelled")
         return 0
 

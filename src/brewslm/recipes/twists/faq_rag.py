@@ -46,7 +46,18 @@ from brewslm.errors import ConfigError
 from brewslm.evaluation.metrics.text import normalize_answer
 from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
-from brewslm.retrieval import CHUNKS_FILE, Chunk, Document, Hit, Retriever, chunk_documents, recall_at_k, write_chunks
+from brewslm.retrieval import (
+    CHUNKS_FILE,
+    Chunk,
+    Document,
+    Hit,
+    Retriever,
+    bundled_model_path,
+    chunk_documents,
+    recall_at_k,
+    write_chunks,
+)
+from brewslm.sources import ParseFailure, open_source
 
 SPLITS = ("train", "validation", "test")
 REPORT_FILE = "retrieval.json"
@@ -89,7 +100,6 @@ class FaqRagOptions(TwistOptions):
 def load_documents(locator: str, text_field: str, id_field: str | None) -> list[Document]:
     """The documents file's rows as ``Document``s (blank texts skipped); a bad row is a one-line error."""
     from brewslm.recipes.config import resolve_locator
-    from brewslm.sources import ParseFailure, open_source
 
     documents: list[Document] = []
     for number, row in enumerate(open_source(resolve_locator(locator)).rows(), 1):
@@ -275,12 +285,9 @@ class FaqRagTwist(Twist):
                 f"({opts.chunk_chars})"
             )
         if opts.retrieval != "bm25":
-            from brewslm.retrieval import bundled_model_path
-
             bundled_model_path()  # the embedding package is installed (else a one-line error naming it)
         if opts.documents:
             from brewslm.recipes.config import resolve_locator
-            from brewslm.sources import open_source
 
             first = next(iter(open_source(resolve_locator(opts.documents)).rows()), None)
             if not isinstance(first, dict) or opts.document_text_field not in first:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from brewslm.output import to_jsonable
+
 
 def json_text(value: Any, *, indent: int | None = 2) -> str:
     """A record, row or payload as readable JSON text for a ``<pre>`` (the template escapes it):
     non-ASCII kept as is, anything that is not JSON shown by its ``str``. Text (a row the source
     could not parse) is shown as it is, not as a JSON string."""
-    from brewslm.output import to_jsonable
 
     if isinstance(value, str):
         return value

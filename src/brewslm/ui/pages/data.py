@@ -54,7 +54,7 @@ from brewslm.ingestion import (
     save_mapping,
 )
 from brewslm.ingestion.spec import ImportMode, SplitChoice
-from brewslm.introspection import ACCEPT_THRESHOLD, introspect
+from brewslm.introspection import ACCEPT_THRESHOLD, OpenAITeacher, introspect
 from brewslm.mappers import get_mapper, list_mappers
 from brewslm.options import parse_field_map, parse_options
 from brewslm.sources import open_source
@@ -383,8 +383,6 @@ def assist_step(
     settings = current_settings(request)
     params: dict[str, Any] = {"locator": check_locator(locator, settings), "llm_assist": True}
     if teacher_url.strip():  # an OpenAI-compatible endpoint; its key stays in the server's environment
-        from brewslm.introspection import OpenAITeacher
-
         OpenAITeacher(teacher_url.strip())  # a malformed address is refused here, not by a failed job
         params["teacher"] = {"url": teacher_url.strip(), "model": teacher_model.strip() or None}
     elif teacher.strip():

@@ -62,6 +62,7 @@ from brewslm.ui.pages.options_form import (
     options_form,
     submit_options_form,
 )
+from brewslm.workspace import home_dir
 
 router = APIRouter()
 
@@ -79,7 +80,6 @@ INPUT_CHARS = 400  # a prompt is shown cut to this many characters (the full rec
 
 def report_key(folder: Path) -> str:
     """A report folder's address: its path relative to ``BREWSLM_HOME``, else a hash of it."""
-    from brewslm.workspace import home_dir
 
     real, home = folder.resolve(), home_dir().resolve()
     if real.is_relative_to(home):
@@ -102,7 +102,6 @@ def _job_report_folders() -> list[Path]:
 
 def report_folders() -> list[Path]:
     """Every folder holding a ``report.json`` that the page lists, newest report first."""
-    from brewslm.workspace import home_dir
 
     home = home_dir()
     found = [

@@ -30,6 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from brewslm.errors import ConfigError
+from brewslm.recipes import builtin_recipes, load_recipe
 from brewslm.training.config import TrainConfig, check_run_name
 from brewslm.training.report import MetricsLog, format_duration
 from brewslm.training.run import METRICS_FILE, RUN_RECORD, read_run, runs_dir
@@ -267,14 +268,12 @@ def named_run_dir(name: str) -> Path:
 
 
 def recipe_names() -> list[str]:
-    from brewslm.recipes import builtin_recipes
 
     return list(builtin_recipes())
 
 
 def recipe_defaults(name: str) -> dict[str, Any]:
     """A recipe's training options (its ``train`` section) and the dataset it imports into."""
-    from brewslm.recipes import load_recipe
 
     recipe = load_recipe(name)
     return {**recipe.train, "dataset": recipe.dataset_name}
