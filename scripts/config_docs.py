@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from brewslm.evaluation.config import EvalConfig
+from brewslm.ingestion.spec import ImportSpec
 from brewslm.options import reference_page
 from brewslm.recipes.config import RecipeConfig
 from brewslm.recipes.twists import list_twists
@@ -26,6 +27,13 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "config"
 def pages() -> dict[str, str]:
     """File name -> page text, for every config a user writes."""
     out = {
+        "import.md": reference_page(
+            ImportSpec,
+            "Import settings (`brewslm data import`)",
+            "The same settings drive `brewslm data import` (as flags: `mapper_id` is `--mapper`, `field_map` is "
+            "`--field-map SRC=DST`, `options` is `--option KEY=VALUE`, `drop_reasons` is `--drop-reason`), saved "
+            "mappings and `brewslm.ingestion.ImportSpec` in Python.",
+        ),
         "train.md": reference_page(
             TrainConfig,
             "Training options (`brewslm train`)",

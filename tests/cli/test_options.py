@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
 
+from brewslm.cli.data import ImportOptions
 from brewslm.cli.options import add_options, from_namespace, json_flag, option
+from brewslm.cli.serve import ServeOptions
+from brewslm.ingestion.spec import ImportSpec
+from brewslm.serving.settings import ServerSettings
 
 
 @dataclass(kw_only=True)
@@ -63,3 +68,26 @@ def test_required_option_and_bad_int_are_usage_errors():
 def test_list_defaults_are_not_shared():
     a, b = parse("n", "--locator", "x"), parse("n", "--locator", "y", "--pair", "p=q")
     assert a.pairs == [] and b.pairs == ["p=q"]
+
+
+@pytest.mark.parametrize(
+    ("options_class", "model", "flags_for", "not_flags"),
+    [
+        # model field -> the options field that sets it (its help is the field's description)
+        (ImportOptions, ImportSpec, {"mapper_id": "mapper"}, {"actor", "config_id"}),
+        (ServeOptions, ServerSettings, {"batching": "no_batching"}, {"api_key"}),
+    ],
+)
+def test_every_setting_of_a_typed_config_has_its_flag_documented_by_the_model(
+    options_class, model, flags_for, not_flags
+) -> None:
+    """``data import`` and ``serve`` flags come from ImportSpec / ServerSettings (``model_option``):
+    a new setting without a flag, or a flag whose help drifts from the model, fails here. The API
+    key is read from the environment only; actor and config_id are set by the tool itself."""
+    fields = {field.name: field for field in dataclasses.fields(options_class)}
+    for name, model_field in model.model_fields.items():
+        if name in not_flags:
+            continue
+        flag = fields[flags_for.get(name, name)]
+        if name not in flags_for:
+            assert flag.metadata["help"].startswith(model_field.description), name

@@ -14,22 +14,19 @@ from typing import Any
 from brewslm import mappers as mapper_registry
 from brewslm import sources as source_registry
 from brewslm.cli.command import Command
-from brewslm.cli.options import json_flag, option
+from brewslm.cli.options import json_flag, model_option, option
 from brewslm.cli.progress import import_progress
 from brewslm.errors import BrewError, ConfigError, MapperError
 from brewslm.export.dataset_card import write_dataset_folder
 from brewslm.export.hub import check_repo_id, push_folder
+from brewslm.ingestion.spec import ImportSpec
 from brewslm.introspection import introspect as run_introspection
 from brewslm.introspection import llm_assist_enabled
 from brewslm.mappers import list_mappers, plugin_errors
 from brewslm.options import parse_field_map, parse_options
 from brewslm.output import SPLITS, counts, key_values, table, to_jsonable, when
 
-LOCATOR_HELP = (
-    "Where the rows come from, '<scheme>:<target>[?key=value]', e.g. jsonl:data/train.jsonl, "
-    "csv:reviews.csv, json:squad.json?explode=data.paragraphs.qas, hf:./my_dataset:train "
-    "(see 'brewslm data sources')."
-)
+LOCATOR_HELP = ImportSpec.model_fields["locator"].description
 
 
 def _positive(name: str, value: int) -> int:
@@ -147,57 +144,18 @@ def render_introspection(result: dict[str, Any]) -> str:
 
 @dataclass(kw_only=True)
 class ImportOptions:
-    locator: str = option(LOCATOR_HELP)
-    mapper: str | None = option(
-        "Mapper id (see 'brewslm data mappers'); default: the proposal 'data introspect' accepts.",
-        default=None,
-        metavar="ID",
-    )
-    field_map: list[str] = option(
-        "Which source field feeds which canonical field, SOURCE=CANONICAL (dotted source paths allowed); "
-        "give several or repeat the option. A target that joins several sources (label_to_classification's text) "
-        "is named once per source, in the order they are joined: title=text body=text. "
-        "Unmapped fields are guessed from common names.",
-        default=[],
-        metavar="SRC=DST",
-    )
-    options: list[str] = option(
-        'Mapper option KEY=VALUE; VALUE is read as JSON when it parses (labels=\'["a","b"]\', repair=true), '
-        "else as text. See 'brewslm data mappers' for each mapper's options.",
-        default=[],
-        metavar="KEY=VALUE",
-        flag="--option",
-    )
-    dataset: str | None = option(
-        "Dataset name (default: the source's name, e.g. the file stem).", default=None, metavar="NAME"
-    )
-    mode: str = option(
-        "append: a new version holding the previous one plus this import, de-duplicated by content; "
-        "replace: a new version holding only this import.",
-        default="append",
-        choices=("append", "replace"),
-    )
-    split: str = option(
-        "auto: a deterministic hash-based 80/10/10 train/validation/test split; or put every row in one split.",
-        default="auto",
-        choices=("auto", "train", "validation", "test"),
-    )
-    seed: int = option("Seed of the auto split.", default=0)
-    split_group: str | None = option(
-        "A source field whose rows stay together in the auto split (a template, user, document or "
-        "conversation id; dotted for a nested field): the split is drawn per value, so no group has rows "
-        "in both train and test.",
-        default=None,
-        metavar="FIELD",
-    )
-    drop_reasons: list[str] = option(
-        "Rejection reasons you expect (e.g. parse_error in an export known to be messy): still counted and "
-        "saved to rejected.jsonl, but not warned about.",
-        default=[],
-        metavar="CODE",
-        flag="--drop-reason",
-    )
-    format: str = option("File format of the dataset's splits.", default="jsonl", choices=("jsonl", "parquet"))
+    # the import settings' help is written once, on ImportSpec's fields
+    locator: str = model_option(ImportSpec, "locator")
+    mapper: str | None = model_option(ImportSpec, "mapper_id", metavar="ID")
+    field_map: list[str] = model_option(ImportSpec, "field_map", default=[], metavar="SRC=DST")
+    options: list[str] = model_option(ImportSpec, "options", default=[], metavar="KEY=VALUE", flag="--option")
+    dataset: str | None = model_option(ImportSpec, "dataset", metavar="NAME")
+    mode: str = model_option(ImportSpec, "mode")
+    split: str = model_option(ImportSpec, "split")
+    seed: int = model_option(ImportSpec, "seed")
+    split_group: str | None = model_option(ImportSpec, "split_group", metavar="FIELD")
+    drop_reasons: list[str] = model_option(ImportSpec, "drop_reasons", metavar="CODE", flag="--drop-reason")
+    format: str = model_option(ImportSpec, "format")
     llm_assist: bool | None = option(
         "Without --mapper: " + LLM_ASSIST_HELP[0].lower() + LLM_ASSIST_HELP[1:], default=None
     )

@@ -19,6 +19,7 @@ import typing
 from typing import Any, Sequence
 
 _REQUIRED: Any = dataclasses.MISSING
+_UNSET: Any = object()
 
 
 def option(
@@ -46,6 +47,25 @@ def option(
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def model_option(model: Any, name: str, *, default: Any = _UNSET, **kwargs: Any) -> Any:
+    """A flag documented by a typed config's field (``OptionsModel``, ``ImportSpec``...): the field's
+    description is the help, a ``Literal``'s values are the choices, and the model's default is the
+    flag's default unless ``default`` gives the flag its own (``None``: unset, the model's default
+    applies, and the help says which it is). So the help of a setting is written once, on its model."""
+    field = model.model_fields[name]
+    help = field.description or ""
+    if "choices" not in kwargs and typing.get_origin(field.annotation) is typing.Literal:
+        kwargs["choices"] = [str(value) for value in typing.get_args(field.annotation)]
+    if field.is_required():
+        return option(help, **kwargs)
+    model_default = field.get_default(call_default_factory=True)
+    if default is _UNSET:
+        default = model_default
+    elif default is None and model_default not in (None, [], {}):
+        help += f" (default: {model_default})"
+    return option(help, default=default, **kwargs)
 
 
 def json_flag() -> Any:

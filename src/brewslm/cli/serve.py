@@ -18,18 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from brewslm.cli.command import Command
-from brewslm.cli.options import option
+from brewslm.cli.options import model_option, option
 from brewslm.errors import BrewError, ConfigError
 from brewslm.output import key_values
 from brewslm.serving.settings import ServerSettings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-
-
-def _described(name: str) -> str:
-    """A ServerSettings field's description with its default: the flag's help line."""
-    field = ServerSettings.model_fields[name]
-    return f"{field.description} (default: {field.default})"
 
 
 @dataclass(kw_only=True)
@@ -41,16 +35,18 @@ class ServeOptions:
         positional=True,
         metavar="MODEL|RUN",
     )
-    host: str | None = option(_described("host"), default=None)
-    port: int | None = option(_described("port"), default=None)
-    no_batching: bool = option("Run requests one at a time instead of batching concurrent ones.", default=False)
-    window_ms: float | None = option(_described("window_ms"), default=None, metavar="MS")
-    max_batch_size: int | None = option(_described("max_batch_size"), default=None, metavar="N")
-    max_tokens_limit: int | None = option(_described("max_tokens_limit"), default=None, metavar="N")
-    default_max_tokens: int | None = option(_described("default_max_tokens"), default=None, metavar="N")
-    max_inputs: int | None = option(_described("max_inputs"), default=None, metavar="N")
-    max_request_bytes: int | None = option(_described("max_request_bytes"), default=None, metavar="BYTES")
-    request_timeout_s: float | None = option(_described("request_timeout_s"), default=None, metavar="SECONDS")
+    host: str | None = model_option(ServerSettings, "host", default=None)
+    port: int | None = model_option(ServerSettings, "port", default=None)
+    no_batching: bool = option(
+        "Run requests one at a time instead of batching concurrent ones (batching: on).", default=False
+    )
+    window_ms: float | None = model_option(ServerSettings, "window_ms", default=None, metavar="MS")
+    max_batch_size: int | None = model_option(ServerSettings, "max_batch_size", default=None, metavar="N")
+    max_tokens_limit: int | None = model_option(ServerSettings, "max_tokens_limit", default=None, metavar="N")
+    default_max_tokens: int | None = model_option(ServerSettings, "default_max_tokens", default=None, metavar="N")
+    max_inputs: int | None = model_option(ServerSettings, "max_inputs", default=None, metavar="N")
+    max_request_bytes: int | None = model_option(ServerSettings, "max_request_bytes", default=None, metavar="BYTES")
+    request_timeout_s: float | None = model_option(ServerSettings, "request_timeout_s", default=None, metavar="SECONDS")
     device: str | None = option(
         "Device the models run on: cpu, cuda, cuda:1, mps (default: the best available).", default=None
     )

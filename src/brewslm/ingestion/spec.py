@@ -33,19 +33,53 @@ class ImportSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    locator: str
-    mapper_id: Optional[str] = None
-    field_map: Optional[dict[str, str]] = None
-    options: dict[str, Any] = Field(default_factory=dict)
-    dataset: Optional[str] = None
-    mode: ImportMode = "append"
-    split: SplitChoice = "auto"
-    seed: int = 0
-    split_group: Optional[str] = None
-    drop_reasons: list[str] = Field(default_factory=list)
-    actor: Optional[str] = None
-    config_id: Optional[str] = None
-    format: OutputFormat = "jsonl"
+    # each description is also the matching `brewslm data import` flag's help
+    locator: str = Field(
+        description="Where the rows come from, '<scheme>:<target>[?key=value]', e.g. jsonl:data/train.jsonl, "
+        "csv:reviews.csv, json:squad.json?explode=data.paragraphs.qas, hf:./my_dataset:train "
+        "(see 'brewslm data sources')."
+    )
+    mapper_id: Optional[str] = Field(
+        None, description="Mapper id (see 'brewslm data mappers'); default: the proposal 'data introspect' accepts."
+    )
+    field_map: Optional[dict[str, str]] = Field(
+        None,
+        description="Which source field feeds which canonical field, SOURCE=CANONICAL (dotted source paths "
+        "allowed); give several or repeat the option. A target that joins several sources (label_to_classification's "
+        "text) is named once per source, in the order they are joined: title=text body=text. Unmapped fields are "
+        "guessed from common names.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Mapper option KEY=VALUE; VALUE is read as JSON when it parses (labels=\'["a","b"]\', '
+        "repair=true), else as text. See 'brewslm data mappers' for each mapper's options.",
+    )
+    dataset: Optional[str] = Field(None, description="Dataset name (default: the source's name, e.g. the file stem).")
+    mode: ImportMode = Field(
+        "append",
+        description="append: a new version holding the previous one plus this import, de-duplicated by content; "
+        "replace: a new version holding only this import.",
+    )
+    split: SplitChoice = Field(
+        "auto",
+        description="auto: a deterministic hash-based 80/10/10 train/validation/test split; or put every row in "
+        "one split.",
+    )
+    seed: int = Field(0, description="Seed of the auto split.")
+    split_group: Optional[str] = Field(
+        None,
+        description="A source field whose rows stay together in the auto split (a template, user, document or "
+        "conversation id; dotted for a nested field): the split is drawn per value, so no group has rows in both "
+        "train and test.",
+    )
+    drop_reasons: list[str] = Field(
+        default_factory=list,
+        description="Rejection reasons you expect (e.g. parse_error in an export known to be messy): still counted "
+        "and saved to rejected.jsonl, but not warned about.",
+    )
+    actor: Optional[str] = Field(None, description="Who ran the import, for the audit log (default: the OS user).")
+    config_id: Optional[str] = Field(None, description="The saved mapping this import runs, when it runs one.")
+    format: OutputFormat = Field("jsonl", description="File format of the dataset's splits.")
 
     @model_validator(mode="wrap")
     @classmethod
