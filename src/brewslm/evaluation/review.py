@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from brewslm.errors import BrewError, ConfigError
+from brewslm.evaluation.handlers.base import EvalHandler
 from brewslm.output import read_json_object
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
@@ -55,7 +56,7 @@ def report_handler(report: Mapping[str, Any], records: Sequence[Mapping[str, Any
     )
 
 
-def example_verdicts(handler: Any, rows: Sequence[Mapping[str, Any]], path: Path) -> list[str] | None:
+def example_verdicts(handler: EvalHandler, rows: Sequence[Mapping[str, Any]], path: Path) -> list[str] | None:
     """Per row "correct" or "error" by the headline metric of the example scored alone; None for
     a task whose headline is lower-is-better (perplexity: no right or wrong per example)."""
     from brewslm.evaluation.rescore import saved_support

@@ -47,7 +47,7 @@ from brewslm.errors import BrewError
 from brewslm.introspection.gate import field_in_sample, gate
 from brewslm.mappers import list_mappers
 from brewslm.mappers._sniffing import field_kind, is_metadata, is_text, label_candidates
-from brewslm.mappers.base import MISSING, FieldSpec, Proposal, get_path
+from brewslm.mappers.base import MISSING, FieldSpec, Mapper, Proposal, get_path
 from brewslm.mappers.profile import SampleProfile, profile_rows
 
 MAX_NEW_TOKENS = 160
@@ -622,7 +622,7 @@ def _same_fields(a: Candidate, b: Candidate) -> bool:
     return a.mapper_id == b.mapper_id and set(a.field_map) == set(b.field_map) and a.field_map != b.field_map
 
 
-def role_maps(profile: SampleProfile, mapper: Any) -> list[dict[str, str]]:
+def role_maps(profile: SampleProfile, mapper: Mapper) -> list[dict[str, str]]:
     """Field maps that feed each required canonical field of ``mapper`` from a dataset field of a
     kind that can hold it (``ROLE_KINDS``: free text, a label column, a list, an object), each
     dataset field used once; at most ``ROLE_TRIES``, the most present and wordiest fields first."""
@@ -784,7 +784,7 @@ def parse_answer(text: str, profile: SampleProfile, mappers: dict[str, Any]) -> 
 # --- how much to believe the teacher ------------------------------------------------------------
 
 
-def corroborate(proposal: Proposal, profile: SampleProfile, mapper: Any) -> tuple[float, list[str]]:
+def corroborate(proposal: Proposal, profile: SampleProfile, mapper: Mapper) -> tuple[float, list[str]]:
     """The prior confidence of a teacher's proposal, and why.
 
     A teacher is good at the part sniffers cannot do -- reading unusual field names -- and poor at

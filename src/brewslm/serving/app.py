@@ -37,6 +37,7 @@ from brewslm.serving import openai_api, tasks_api
 from brewslm.serving.errors import API_ERRORS, ApiRoute, error_responses, install_error_handlers, unavailable
 from brewslm.serving.metrics import MetricsMiddleware, ServerMetrics
 from brewslm.serving.security import OPEN_PATHS, ApiKeyMiddleware, BodyLimitMiddleware, api_paths_only
+from brewslm.serving.served import ServedModels
 from brewslm.serving.settings import ServerSettings
 from brewslm.serving.state import ServerState, server_state
 
@@ -49,7 +50,9 @@ METRICS_TEXT = {
 }
 
 
-def create_app(models: Any, settings: ServerSettings, *, mount: Callable[[FastAPI], Any] | None = None) -> FastAPI:
+def create_app(
+    models: ServedModels, settings: ServerSettings, *, mount: Callable[[FastAPI], Any] | None = None
+) -> FastAPI:
     """An app serving ``models`` (``ServedModels``) under ``settings``; run it with uvicorn.
     ``mount``: adds another app's routes beside the API (``ui.app.create_playground_app`` mounts
     the web UI this way, so the UI imports serving and never the reverse); the API's key and

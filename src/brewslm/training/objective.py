@@ -36,6 +36,7 @@ import importlib
 from typing import Any, Protocol
 
 from brewslm.errors import ConfigError
+from brewslm.storage.datasets import DatasetVersion
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.config import PREFERENCE_METHODS, TrainConfig
@@ -68,7 +69,12 @@ PREFERENCE_MODULE = "brewslm.training.preference"
 
 
 def build_objective(
-    config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext, tokenizer: Any, model: Any
+    config: TrainConfig,
+    dataset: DatasetVersion,
+    profile: TaskProfile,
+    context: RenderContext,
+    tokenizer: Any,
+    model: Any,
 ) -> Objective:
     if config.objective == "sft":
         from brewslm.training.sft import SftObjective

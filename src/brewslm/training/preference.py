@@ -35,6 +35,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from brewslm.errors import ConfigError
+from brewslm.storage.datasets import DatasetVersion
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import NotRenderable, RenderContext
 from brewslm.training.config import PREFERENCE_METHODS, TrainConfig
@@ -349,7 +350,7 @@ class PreferenceObjective:
     def __init__(
         self,
         config: TrainConfig,
-        dataset: Any,
+        dataset: DatasetVersion,
         profile: TaskProfile,
         context: RenderContext,
         tokenizer: Any,
@@ -497,7 +498,7 @@ def _summed(metrics: dict[str, Any]) -> dict[str, float]:
     return dict(zip(metrics, values))
 
 
-def check_preference_config(config: TrainConfig, dataset: Any, profile: TaskProfile) -> None:
+def check_preference_config(config: TrainConfig, dataset: DatasetVersion, profile: TaskProfile) -> None:
     """One-line errors for a preference run that cannot work, before anything is tokenised."""
     if config.objective not in PREFERENCE_METHODS:
         raise ConfigError(f"method {config.method} is not a preference method; use dpo or orpo")
@@ -518,7 +519,12 @@ def check_preference_config(config: TrainConfig, dataset: Any, profile: TaskProf
 
 
 def build_objective(
-    config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext, tokenizer: Any, model: Any
+    config: TrainConfig,
+    dataset: DatasetVersion,
+    profile: TaskProfile,
+    context: RenderContext,
+    tokenizer: Any,
+    model: Any,
 ) -> PreferenceObjective:
     """The DPO / ORPO objective (called by ``objective.build_objective``). DPO's reference
     log-probabilities are computed here, once, before the loop's first step."""

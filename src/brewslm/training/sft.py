@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from brewslm.errors import ConfigError
+from brewslm.storage.datasets import DatasetVersion
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.config import TrainConfig
@@ -33,7 +34,9 @@ class SftObjective:
     name = "sft"
     eval_count = "eval_tokens"  # evaluate()'s means are per trained token
 
-    def __init__(self, config: TrainConfig, dataset: Any, profile: TaskProfile, context: RenderContext, tokenizer: Any):
+    def __init__(
+        self, config: TrainConfig, dataset: DatasetVersion, profile: TaskProfile, context: RenderContext, tokenizer: Any
+    ):
         self.config = config
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
         class_field = "label" if profile.id == "classification" else None

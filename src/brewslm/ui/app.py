@@ -31,6 +31,8 @@ from fastapi.templating import Jinja2Templates
 from brewslm import __version__
 from brewslm.errors import BrewError
 from brewslm.serving.security import key_matches
+from brewslm.serving.served import ServedModels
+from brewslm.serving.settings import ServerSettings
 from brewslm.ui import jobs
 from brewslm.ui.access import (
     SESSION_COOKIE,
@@ -352,7 +354,7 @@ def create_ui_app(settings: UISettings | None = None) -> FastAPI:
     return mount_ui(app, settings)
 
 
-def create_playground_app(models: Any, server_settings: Any, settings: UISettings) -> FastAPI:
+def create_playground_app(models: ServedModels, server_settings: ServerSettings, settings: UISettings) -> FastAPI:
     """The UI together with the API serving ``models`` (``ServedModels``) under ``server_settings``
     (``brewslm ui --model``): the Playground's requests go to this app's own /v1 routes."""
     from brewslm.serving.app import create_app

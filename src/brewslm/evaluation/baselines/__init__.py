@@ -10,9 +10,8 @@ fine-tune with the strongest (see ``brewslm.evaluation.runner``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
+from brewslm.evaluation.handlers.base import EvalHandler
 from brewslm.registry import Registry
 
 REGISTRY: Registry[type[Baseline]] = Registry(
@@ -36,7 +35,7 @@ def baseline_classes(task: str, scoring_mode: str | None = None) -> list[type[Ba
     return list(REGISTRY.find((task, scoring_mode)) or REGISTRY.find((task, None)) or [])
 
 
-def baselines_for(handler: Any, seed: int = 0) -> list[Baseline]:
+def baselines_for(handler: EvalHandler, seed: int = 0) -> list[Baseline]:
     """Fresh instances of the baselines that score with ``handler``'s task (and scoring mode)."""
     return [cls(seed=seed) for cls in baseline_classes(handler.task, handler.scoring_mode)]
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
+from brewslm.evaluation.handlers.base import EvalHandler
 from brewslm.evaluation.metrics.faithfulness import content_words, split_sentences
 from brewslm.evaluation.metrics.text import normalize_answer
 
@@ -99,7 +100,7 @@ class BestOverlapBaseline(Baseline):
         """Whether a train record has an answer to learn the window length from."""
         return True
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "BestOverlapBaseline":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "BestOverlapBaseline":
         usable = [record for record in records if self.passages(record)]
         answers = [record["answer"] for record in usable if self.answerable(record)]
         if not answers:
@@ -168,7 +169,7 @@ class MostFrequentAnswerBaseline(Baseline):
     name = "most_frequent_answer"
     title = "most frequent train answer"
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "MostFrequentAnswerBaseline":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "MostFrequentAnswerBaseline":
         answers = [record["answer"] for record in records if normalize_answer(record.get("answer") or "")]
         if not answers:
             raise BaselineUnavailable(f"no {self.task} train record has an answer")

@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Mapping, Sequence
 
 from brewslm.errors import BrewError
+from brewslm.evaluation.handlers.base import EvalHandler
 
 
 class BaselineUnavailable(BrewError):
@@ -48,7 +49,7 @@ class Baseline(ABC):
         self.fitted: dict[str, Any] = {}  # what fitting learnt, JSON-able, for the report (sizes, chosen cue...)
 
     @abstractmethod
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "Baseline":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "Baseline":
         """Learn from the train split's canonical records (``handler``: the task's EvalHandler,
         for its label set / render context / options); return self."""
 

@@ -22,6 +22,7 @@ from collections import Counter
 from typing import Any, Mapping, Sequence
 
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
+from brewslm.evaluation.handlers.base import EvalHandler
 
 C_GRID = (1.0, 10.0, 100.0)
 FIXED_C = 10.0  # when a class has a single row there is no stratified split to choose C with
@@ -99,7 +100,7 @@ class TfidfLogisticRegression(Baseline):
     title = "TF-IDF (word + char n-grams) + logistic regression"
     task = "classification"
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "TfidfLogisticRegression":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "TfidfLogisticRegression":
         started = time.perf_counter()
         counts = _class_counts(records, self.name)
         texts, labels = _texts(records), _labels(records)
@@ -170,7 +171,7 @@ class MostFrequentLabel(Baseline):
     title = "Most frequent training label"
     task = "classification"
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "MostFrequentLabel":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "MostFrequentLabel":
         counts = _class_counts(records, self.name)
         self.label = min(counts, key=lambda label: (-counts[label], label))  # ties: by name
         self.fitted = {

@@ -27,6 +27,7 @@ from collections import Counter
 from typing import Any, Mapping, Sequence
 
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
+from brewslm.evaluation.handlers.base import EvalHandler
 from brewslm.evaluation.metrics.json_fields import FieldNormalization, canonical_value, values_equal
 from brewslm.tasks.structured_extraction import FIELD_MATCH
 
@@ -117,7 +118,7 @@ class CueRule(Baseline):
     task = "structured_extraction"
     scoring_mode = FIELD_MATCH
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "CueRule":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "CueRule":
         normalization = handler.normalization
         fields: dict[str, None] = {}
         for record in records:

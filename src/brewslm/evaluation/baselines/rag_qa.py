@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from brewslm.evaluation.baselines._overlap import BestOverlapBaseline
 from brewslm.evaluation.baselines.base import Baseline
+from brewslm.evaluation.handlers.base import EvalHandler
 from brewslm.tasks.rendering import REFUSAL
 
 
@@ -37,7 +38,7 @@ class AlwaysRefuse(Baseline):
     title = "always refuse"
     task = "rag_qa"
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "AlwaysRefuse":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "AlwaysRefuse":
         refusals = sum(bool(record["is_refusal"]) for record in records)
         self.fitted = {"reply": REFUSAL, "train_refusal_share": round(refusals / len(records), 4) if records else None}
         return self

@@ -25,6 +25,7 @@ from collections import Counter
 from typing import Any, Mapping, Sequence
 
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
+from brewslm.evaluation.handlers.base import EvalHandler
 from brewslm.mappers.bio_to_spans import bio_at_offsets, decode, entities_at_offsets
 from brewslm.tasks.structured_extraction import SPAN_SET
 
@@ -90,7 +91,7 @@ class CrfTagger(Baseline):
     task = "structured_extraction"
     scoring_mode = SPAN_SET
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "CrfTagger":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "CrfTagger":
         import pycrfsuite
 
         started = time.perf_counter()

@@ -18,6 +18,7 @@ from collections import Counter
 from typing import Any, Mapping, Sequence
 
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
+from brewslm.evaluation.handlers.base import EvalHandler
 from brewslm.tasks.rendering import to_json
 
 DEFAULT_REPLY = "I can answer that without calling a tool."
@@ -55,7 +56,7 @@ class MostFrequentCall(Baseline):
     title = "most frequent offered tool with its most frequent argument values"
     task = "tool_call"
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "MostFrequentCall":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "MostFrequentCall":
         calls = [call for record in records for call in record["calls"]]
         if not calls:
             raise BaselineUnavailable("no train record calls a tool")
@@ -105,7 +106,7 @@ class NeverCall(Baseline):
     title = "never call a tool (answer directly)"
     task = "tool_call"
 
-    def fit(self, records: Sequence[Mapping[str, Any]], handler: Any) -> "NeverCall":
+    def fit(self, records: Sequence[Mapping[str, Any]], handler: EvalHandler) -> "NeverCall":
         self.reply = direct_reply(records)
         no_call = sum(not record["calls"] for record in records)
         self.fitted = {

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal, Mapping, Optional
 from pydantic import Field
 
 from brewslm.errors import ConfigError
+from brewslm.evaluation.runner import EvalResult
 from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions, rate_text
 
 METRICS = ("accuracy", "macro_f1")
@@ -55,7 +56,7 @@ class ClassBalance(Twist):
         options = {**config.handler_options, "majority_label": self.options.majority_label}
         return update_eval_config(config, handler_options=options)
 
-    def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
+    def after_eval(self, ctx: RecipeContext, result: EvalResult) -> dict[str, Any]:
         metrics = result.report.get("metrics") or {}
         tuned = metrics.get("tuned") or {}
         base = metrics.get("base") or {}

@@ -44,6 +44,7 @@ from pydantic import Field
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.metrics.text import normalize_answer
+from brewslm.evaluation.runner import EvalResult
 from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
 from brewslm.retrieval import (
@@ -360,7 +361,7 @@ class FaqRagTwist(Twist):
         )
         return PreparedData(prepared.dataset, prepared.version, summary)
 
-    def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
+    def after_eval(self, ctx: RecipeContext, result: EvalResult) -> dict[str, Any]:
         path = ctx.twist_dir / REPORT_FILE
         retrieval = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
         metrics = result.report["metrics"]

@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import Field
 
 from brewslm.errors import ConfigError
+from brewslm.evaluation.runner import EvalResult
 from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions, rate_text
 
 SWEEP_FILE = "threshold_sweep.json"
@@ -203,7 +204,7 @@ class IntentRouterTwist(Twist):
         plot_coverage_accuracy(points, chosen, self.options.target_accuracy, ctx.twist_dir / CURVE_FILE)
         return sweep
 
-    def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
+    def after_eval(self, ctx: RecipeContext, result: EvalResult) -> dict[str, Any]:
         sweep = json.loads((ctx.twist_dir / SWEEP_FILE).read_text(encoding="utf-8"))
         metrics = result.report["metrics"]
         test = {

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional
 
 from pydantic import AliasChoices, Field, field_validator
 
+from brewslm.evaluation.runner import EvalResult
 from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions, rate_text
 
 COMPARED = ("valid_json_rate", "schema_valid_rate", "field_accuracy")
@@ -66,7 +67,7 @@ class JsonConstrainedTwist(Twist):
             options["json_schema"] = self.options.json_schema
         return update_eval_config(config, temperature=0.0, constrained=False, handler_options=options)
 
-    def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
+    def after_eval(self, ctx: RecipeContext, result: EvalResult) -> dict[str, Any]:
         from brewslm.evaluation import evaluate
         from brewslm.evaluation.config import EvalConfig, update_eval_config
 

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Literal, Mapping
 from pydantic import Field
 
 from brewslm.evaluation.metrics.faithfulness import split_sentences
+from brewslm.evaluation.runner import EvalResult
 from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
 
@@ -136,7 +137,7 @@ class PiiRecallTwist(Twist):
         )
         return update_eval_config(config, gates=gates + [g for g in wanted if g not in gates])
 
-    def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
+    def after_eval(self, ctx: RecipeContext, result: EvalResult) -> dict[str, Any]:
         report = result.report
         metrics = report["metrics"]
         section: dict[str, Any] = {

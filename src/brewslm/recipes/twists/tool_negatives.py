@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from pydantic import Field
 
+from brewslm.evaluation.runner import EvalResult
 from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
 
@@ -132,7 +133,7 @@ class ToolNegativesTwist(Twist):
             ctx.dataset, ctx.dataset_version = prepared.dataset, prepared.version
         return prepared
 
-    def after_eval(self, ctx: RecipeContext, result: Any) -> dict[str, Any]:
+    def after_eval(self, ctx: RecipeContext, result: EvalResult) -> dict[str, Any]:
         metrics = result.report["metrics"]
         return {
             "no_tool_accuracy": {

@@ -62,6 +62,7 @@ from brewslm.ui.pages.options_form import (
     options_form,
     submit_options_form,
 )
+from brewslm.ui.settings import UISettings
 from brewslm.workspace import home_dir
 
 router = APIRouter()
@@ -328,7 +329,7 @@ def finished_runs() -> list[str]:
     return names
 
 
-def start_evaluation(config: EvalConfig, settings: Any) -> int:
+def start_evaluation(config: EvalConfig, settings: UISettings) -> int:
     """Fail fast on what needs no model (paths, gates, the model and dataset named, the report
     folder where this UI may write), then queue the evaluation as a job; returns the job id."""
     from brewslm.evaluation.gates import parse_gates

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from brewslm.errors import BrewError, ConfigError
 from brewslm.options import describe_options, parse_override
 from brewslm.ui import jobs
+from brewslm.ui.settings import UISettings
 
 Options = TypeVar("Options", bound=BaseModel)
 
@@ -254,7 +255,7 @@ def validation_errors(exc: ValidationError) -> dict[str, str]:
     return errors
 
 
-def check_path_options(config: BaseModel, names: Sequence[str], settings: Any) -> None:
+def check_path_options(config: BaseModel, names: Sequence[str], settings: UISettings) -> None:
     """Options of ``config`` that name local files or folders must resolve inside the UI's allowed
     roots (``access.check_path``, as import locators do), else a one-line ``ConfigError``. A value
     with no path separator and no leading ``.``/``~`` is a name (a run, a dataset, a hub model)."""

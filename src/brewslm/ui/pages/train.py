@@ -45,6 +45,7 @@ from brewslm.ui.pages.options_form import (
     options_form,
     submit_options_form,
 )
+from brewslm.ui.settings import UISettings
 
 router = APIRouter()
 
@@ -279,7 +280,7 @@ def recipe_defaults(name: str) -> dict[str, Any]:
     return {**recipe.train, "dataset": recipe.dataset_name}
 
 
-def start_training(config: TrainConfig, settings: Any) -> int:
+def start_training(config: TrainConfig, settings: UISettings) -> int:
     """Check ``config`` as ``train`` would before loading a model (``preflight``; what it reads inside
     the allowed roots), fix its run folder where this UI may write (``check_output_path``, on the
     folder ``output_dir`` or ``run_name`` make once joined), and queue it as a job; returns the job id."""
