@@ -86,7 +86,8 @@ def create_app(
     app.add_api_route(
         "/metrics", metrics, methods=["GET"], response_class=Response, responses={**API_ERRORS, 200: METRICS_TEXT}
     )
-    _publish_schema(app, settings)
+    api_routes = _api_routes(app)  # before anything is mounted beside the API
+    _publish_schema(app, settings, api_routes)
     install_error_handlers(app)
     guarded = None
     if mount is not None:
@@ -95,7 +96,7 @@ def create_app(
     # added last = runs first: count everything, then check the key, then the body size
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes, guarded=guarded)
     app.add_middleware(ApiKeyMiddleware, api_key=settings.key, guarded=guarded)
-    app.add_middleware(MetricsMiddleware, metrics=state.metrics, routes=_api_routes(app))
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics, routes=api_routes)
     return app
 
 
@@ -117,13 +118,13 @@ def _api_routes(app: FastAPI) -> list[BaseRoute]:
     return [*openai_api.router.routes, *tasks_api.router.routes, *(r for r in app.routes if isinstance(r, Route))]
 
 
-def _publish_schema(app: FastAPI, settings: ServerSettings) -> None:
+def _publish_schema(app: FastAPI, settings: ServerSettings, routes: list[BaseRoute]) -> None:
     """``/openapi.json`` is FastAPI's schema of the API routes alone (the web UI's pages, when
     mounted, are no API); with a key set it says every route but /healthz needs it as a bearer token."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:  # built once, on the first request for it
-            document = get_openapi(title=app.title, version=app.version, routes=_api_routes(app))
+            document = get_openapi(title=app.title, version=app.version, routes=routes)
             if settings.key is not None:
                 document.setdefault("components", {})["securitySchemes"] = {
                     "bearer": {"type": "http", "scheme": "bearer"}
