@@ -58,6 +58,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("audit", "Audit", "/audit"),
     ("train", "Train", "/train"),
     ("evaluate", "Evaluate", "/evaluate"),
+    ("export", "Export", "/export"),
     ("playground", "Playground", "/playground"),
 ]
 

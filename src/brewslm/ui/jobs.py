@@ -278,12 +278,117 @@ def eval_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
     )
 
 
+def export_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
+    """params: {"source", "format": "hf" | "gguf", "out", "overwrite"?, "quant"?, "converter"?,
+    "verify"?, "check"?, "push"?: {"repo_id", "private"}} - what ``brewslm export`` takes, the
+    output folder fixed at submit time. Exported as the CLI exports (``export_hf`` /
+    ``export_gguf``, ``check_folder``, ``push_folder``); progress says which stage runs
+    (``stage`` of ``stages``). A GGUF that fails its verification fails the job, its figures kept
+    in the progress (``verification``); an export that failed its check or verification is never
+    pushed, and a failed push leaves the export done with the push's one-line error
+    (``hub_error``), so it can be pushed again."""
+    source, fmt, out = _required(params, "source"), _required(params, "format"), Path(_required(params, "out"))
+    push = params.get("push") or None
+    stages = 2 + bool(fmt == "hf" and params.get("check")) + bool(push)
+    stage = 0
+
+    def next_stage(message: str) -> None:
+        nonlocal stage
+        stage += 1
+        progress.update(stage=stage, stages=stages, message=message, force=True)
+
+    def say(line: str) -> None:  # the converter's, the check's and the push's own progress lines
+        progress.update(message=" ".join(str(line).split())[:300], force=True)
+
+    next_stage(f"reading {source}")
+    from brewslm.export.bundle import resolve_bundle
+
+    bundle = resolve_bundle(source)
+    if fmt == "hf":
+        from brewslm.export.hf import export_hf
+
+        next_stage(f"merging {bundle.name} and writing the Hugging Face folder {out}")
+        result = export_hf(bundle, out, overwrite=bool(params.get("overwrite"))).to_dict()
+        if params.get("check"):
+            from brewslm.export.check import check_folder
+
+            next_stage("checking the folder under the pinned transformers")
+            result["check"] = check_folder(out, None, progress=say)
+    elif fmt == "gguf":
+        from brewslm.export.gguf import export_gguf, gguf_file_name
+
+        quant = params.get("quant") or "f16"
+        started = time.time()
+        next_stage(f"writing {bundle.name} as a {quant} GGUF" + (" and verifying it" if params.get("verify") else ""))
+        try:
+            result = export_gguf(
+                bundle,
+                out,
+                quant=quant,
+                overwrite=bool(params.get("overwrite")),
+                verify=bool(params.get("verify", True)),
+                converter=params.get("converter") or "auto",
+                progress=say,
+            ).to_dict()
+        except BrewError:
+            figures = (out / gguf_file_name(bundle.name, quant)).with_suffix(".verify.json")
+            if figures.is_file() and figures.stat().st_mtime >= started:  # the check failed: show its numbers
+                progress.update(verification=json.loads(figures.read_text(encoding="utf-8")), force=True)
+            raise
+    else:
+        raise ConfigError(f"unknown export format '{fmt}'; use hf or gguf")
+    failed = (result.get("check") or {}).get("passed") is False or (result.get("verification") or {}).get(
+        "passed"
+    ) is False
+    if push and failed:
+        what = "check" if result.get("check") else "verification"
+        result["hub_refused"] = f"not pushed to {push.get('repo_id')}: the export failed its {what}"
+    elif push:
+        next_stage(f"pushing to {push.get('repo_id')}")
+        try:
+            result["hub"] = _push(out, push, f"Upload {bundle.name} ({fmt} export) with BrewSLM", say)
+        except BrewError as exc:  # the export stands; the page offers to push it again
+            result["hub_error"] = str(exc)
+    progress.update(stage=stages, message="done", force=True)
+    return _jsonable(result)
+
+
+def push_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
+    """params: {"folder", "repo_id", "private"?} - an export folder to the Hugging Face Hub, as
+    ``brewslm export --push-to-hub`` pushes it (token from HF_TOKEN or ``hf auth login``, HF_ENDPOINT)."""
+    folder = Path(_required(params, "folder"))
+    repo_id = _required(params, "repo_id")
+    progress.update(stage=1, stages=1, message=f"pushing {folder.name} to {repo_id}", force=True)
+    hub = _push(
+        folder,
+        {"repo_id": repo_id, "private": bool(params.get("private"))},
+        f"Upload {folder.name} with BrewSLM",
+        lambda line: progress.update(message=" ".join(str(line).split())[:300], force=True),
+    )
+    return _jsonable({"folder": str(folder), "hub": hub})
+
+
+def _push(folder: Path, push: dict[str, Any], message: str, say: Callable[[str], None]) -> dict[str, Any]:
+    from brewslm.export.hub import push_folder
+
+    return push_folder(
+        folder,
+        _required(push, "repo_id"),
+        repo_type="model",
+        private=bool(push.get("private")),
+        commit_message=message,
+        progress=say,
+    ).to_dict()
+
+
 JOB_KINDS: dict[str, Callable[[dict[str, Any], "JobProgress"], dict[str, Any]]] = {
     "import": run_import_job,
     "rerun_mapping": rerun_mapping_job,
     "introspect": introspect_job,
     "train": train_job,
     "eval": eval_job,
+    "export": export_job,
+    "push": push_job,
 }
 
 

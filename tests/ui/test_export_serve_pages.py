@@ -1,0 +1,213 @@
+"""The Export and Serve tabs over HTTP (no browser): what can be exported is listed, the form is
+checked as ``brewslm export`` checks its flags, an export runs as a job (a merged Hugging Face
+folder pushed to a local stand-in Hub; a verified GGUF with its figures), and a push without a
+token is one line. A tiny LoRA run is trained once for the module, on rows written here."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from brewslm.storage.db import reset_engines
+from brewslm.ui import jobs
+from brewslm.ui.settings import UISettings
+from helpers.hub_server import OWNER, fake_hub  # noqa: F401  (a fixture)
+from helpers.tiny_model import save_tiny_causal_lm
+from helpers.workspace import private_workspace
+from ui.runs_fixture import import_sentiment, one_thread_workers  # noqa: F401  (a fixture)
+
+SMALL_RUN = {"max_steps": 2, "batch_size": 4, "max_seq_len": 96, "lora": {"r": 4}, "log_every": 1000}
+JOB_TIMEOUT_S = 300  # a worker process starts Python and torch on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A workspace with a sentiment dataset and a 2-step LoRA run 'r1' on the tiny model (the module shares them)."""
+    from brewslm.training import build_config, train
+
+    root = tmp_path_factory.mktemp("ui-export")
+    with pytest.MonkeyPatch.context() as patch:
+        private_workspace(root, patch)
+        patch.delenv("BREWSLM_API_KEY", raising=False)
+        import_sentiment(root)
+        model_dir = save_tiny_causal_lm(root / "tiny")
+        config = build_config({"dataset": "sentiment", "base_model": str(model_dir), "run_name": "r1", **SMALL_RUN})
+        run_dir = Path(train(config, progress=lambda event: None).run_dir)
+        yield {"root": root, "home": root / "home", "model_dir": model_dir, "run_dir": run_dir}
+    reset_engines()
+
+
+@pytest.fixture(autouse=True)
+def workspace(space: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every test of this module works in the module's workspace, with no Hub token unless it sets one."""
+    home = private_workspace(space["root"], monkeypatch)
+    for name in ("BREWSLM_API_KEY", "BREWSLM_SHARED_DATASETS", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # the workers': no saved token
+    monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    return home
+
+
+@pytest.fixture
+def ui_settings(space: dict[str, Any], tmp_path: Path) -> UISettings:
+    return UISettings(api_key=None, allowed_roots=[space["root"], tmp_path])
+
+
+def errors_of(page: str) -> list[str]:
+    return [html.unescape(e) for e in re.findall(r'role="alert"[^>]*>([^<]*)<', page)]
+
+
+def job_id_of(response) -> int:
+    assert response.status_code == 303, errors_of(response.text)
+    return int(response.headers["location"].rsplit("/", 1)[1])
+
+
+def finished(job_id: int) -> jobs.JobInfo:
+    job = jobs.wait_for_job(job_id, timeout=JOB_TIMEOUT_S)
+    assert not job.active, f"job {job_id} still {job.status} after {JOB_TIMEOUT_S} s"
+    return job
+
+
+# --- Export ------------------------------------------------------------------------------------------
+
+
+def test_the_ui_picks_the_export_folder_the_cli_picks() -> None:
+    from brewslm.cli.export import default_out_dir as cli_default
+    from brewslm.ui.pages.export import default_out_dir
+
+    for name, fmt, quant in (("r1", "hf", None), ("my run/x", "gguf", "q8_0"), ("..", "gguf", "f16")):
+        assert default_out_dir(name, fmt, quant) == cli_default(name, fmt, quant)
+
+
+def test_the_export_page_lists_what_there_is_to_export(ui_client, space: dict[str, Any]) -> None:
+    page = ui_client.get("/export")
+    assert page.status_code == 200
+    assert f'<option value="{space["run_dir"].resolve()}" data-kind="run"' in page.text
+    assert "r1 · classification · lora · on sentiment" in page.text
+    for quant in ("f32", "f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"):
+        assert f'<option value="{quant}"' in page.text
+    assert 'id="hub-no-token"' in page.text and "set HF_TOKEN" in page.text  # no token: said in one line
+    assert re.search(r'name="push" value="true" disabled', page.text)
+    assert 'href="/export" class="tab active"' in page.text
+
+
+def test_a_bad_export_is_one_line_in_the_form_and_starts_nothing(ui_client, space: dict[str, Any]) -> None:
+    before = len(jobs.list_jobs(kind="export"))
+    run = str(space["run_dir"])
+    cases = [
+        ({"format": "hf"}, "pick what to export"),
+        ({"source": "/etc", "format": "hf"}, "outside the folders this UI may read"),
+        ({"source": run, "format": "gguf", "quant": "q4_k_m", "converter": "builtin"}, "needs the llama.cpp converter"),
+        ({"source": run, "format": "gguf", "quant": "q3"}, "unknown GGUF quantization 'q3'"),
+        ({"source": run, "format": "hf", "out": "/tmp/elsewhere-export"}, "outside the folders this UI may write"),
+        ({"source": run, "format": "hf", "push": "true", "repo_id": f"{OWNER}/tiny"}, "No Hugging Face token here"),
+        ({"source": run, "format": "hf", "push": "true", "repo_id": "no-slash"}, "must be ORG/NAME"),
+        ({"source": str(space["model_dir"]), "format": "hf"}, "there is nothing to merge"),
+    ]
+    for data, message in cases:
+        response = ui_client.post("/export", data=data)
+        assert response.status_code == 400, data
+        assert message in errors_of(response.text)[0], (data, errors_of(response.text))
+        assert len(errors_of(response.text)[0].splitlines()) == 1
+    kept = ui_client.post("/export", data={"source": run, "format": "gguf", "quant": "q3", "out": "x/y"})
+    assert 'name="out" value="x/y"' in kept.text and 'value="gguf" checked' in kept.text  # the form is kept
+    assert len(jobs.list_jobs(kind="export")) == before
+
+
+@pytest.mark.timeout(900)
+def test_an_hf_export_runs_as_a_job_and_goes_to_the_hub(ui_client, space: dict[str, Any], fake_hub) -> None:
+    page = ui_client.get("/export")
+    assert 'id="hub-no-token"' not in page.text  # the stand-in Hub's token is set
+    job_id = job_id_of(
+        ui_client.post(
+            "/export",
+            data={
+                "source": str(space["run_dir"].resolve()),
+                "format": "hf",
+                "push": "true",
+                "repo_id": f"{OWNER}/r1-merged",
+                "private": "true",
+            },
+            follow_redirects=False,
+        )
+    )
+    out = space["home"] / "exports" / "r1-hf"
+    assert jobs.get_job(job_id).params["out"] == str(out)  # fixed at submit time, the CLI's default
+    job = finished(job_id)
+    assert job.status == jobs.SUCCEEDED, job.error
+    assert (out / "config.json").is_file() and (out / "README.md").is_file() and (out / "brewslm_export.json").is_file()
+    repo = fake_hub.repos["model", f"{OWNER}/r1-merged"]
+    assert repo.private is True and "config.json" in repo.files and len(repo.commits) == 1
+
+    panel = ui_client.get(f"/export/jobs/{job_id}").text
+    assert 'data-status="succeeded"' in panel and "hx-trigger" not in panel
+    assert f'id="export-folder">{out}<' in panel and "README.md" in panel
+    assert re.search(rf'id="hub-result">Pushed to <a href="{re.escape(fake_hub.url)}/{OWNER}/r1-merged"', panel)
+
+    listed = ui_client.get("/export").text
+    assert re.search(r'<tr data-format="hf">\s*<td>r1</td>', listed) and str(out) in listed
+    again = ui_client.post("/export", data={"source": str(space["run_dir"]), "format": "hf"})
+    assert "is not empty; tick 'overwrite'" in errors_of(again.text)[0]  # an export is never overwritten unasked
+
+    # the same folder pushed again from the page: a push job, a second commit
+    push_id = job_id_of(
+        ui_client.post(
+            "/export/push", data={"folder": str(out), "repo_id": f"{OWNER}/r1-merged"}, follow_redirects=False
+        )
+    )
+    pushed = finished(push_id)
+    assert pushed.status == jobs.SUCCEEDED, pushed.error
+    assert len(repo.commits) == 2 and 'id="hub-result"' in ui_client.get(f"/export/jobs/{push_id}/panel").text
+
+
+def test_a_push_needs_a_token_and_an_export_folder(ui_client, space: dict[str, Any]) -> None:
+    before = len(jobs.list_jobs(kind="push"))
+    not_an_export = ui_client.post("/export/push", data={"folder": str(space["root"]), "repo_id": f"{OWNER}/x"})
+    assert not_an_export.status_code == 400 and "is not an export folder" in errors_of(not_an_export.text)[0]
+    outside = ui_client.post("/export/push", data={"folder": "/etc", "repo_id": f"{OWNER}/x"})
+    assert outside.status_code == 400 and "outside the folders this UI may read" in errors_of(outside.text)[0]
+    export = space["home"] / "exports" / "pushable"
+    export.mkdir(parents=True)
+    (export / "brewslm_export.json").write_text(json.dumps({"name": "pushable"}), encoding="utf-8")
+    no_token = ui_client.post("/export/push", data={"folder": str(export), "repo_id": f"{OWNER}/x"})
+    assert no_token.status_code == 400
+    assert errors_of(no_token.text) == [
+        "No Hugging Face token here: set HF_TOKEN (or run `hf auth login`) where the UI runs to push "
+        "(HF_ENDPOINT for a mirror)"
+    ]
+    assert len(jobs.list_jobs(kind="push")) == before
+
+
+@pytest.mark.timeout(900)
+def test_a_gguf_export_shows_its_verification_figures(ui_client, space: dict[str, Any]) -> None:
+    job_id = job_id_of(
+        ui_client.post(
+            "/export",
+            data={
+                "source": str(space["run_dir"]),
+                "format": "gguf",
+                "quant": "f32",
+                "converter": "builtin",
+                "verify": "true",
+            },
+            follow_redirects=False,
+        )
+    )
+    job = finished(job_id)
+    assert job.status == jobs.SUCCEEDED, job.error
+    check = job.result["verification"]
+    assert check["passed"] is True and check["top1_agreement"] == 1.0
+    gguf = space["home"] / "exports" / "r1-gguf-f32" / "r1-f32.gguf"
+    assert gguf.is_file() and job.result["path"] == str(gguf)
+    panel = ui_client.get(f"/export/jobs/{job_id}/panel").text
+    assert '<span class="pass" id="verify-verdict">passed</span>' in panel
+    assert "1.000 (needs 1)" in panel and f"{check['positions']} token positions of 4 prompts" in panel
+    assert "identical" in panel and str(gguf) in panel
+    listed = ui_client.get("/export").text
+    row = re.search(r'<tr data-format="gguf">.*?</tr>', listed, re.S).group(0)
+    assert "r1-f32" in row and '<span class="pass">passed</span>' in row
