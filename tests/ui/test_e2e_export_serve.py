@@ -62,3 +62,34 @@ def test_export_a_run_as_a_verified_gguf(ui_server, page, page_errors: list[str]
     assert page.locator('#exports-table tr[data-format="gguf"]').count() == 1
     screenshot(page, "export-list")
     assert page_errors == []
+
+
+@pytest.mark.timeout(900)
+def test_serve_a_run_call_it_and_stop_it(ui_server, page, page_errors: list[str], screenshot, tiny_run: Path) -> None:
+    import httpx
+
+    page.goto(f"{ui_server.url}/train/runs/tiny-run")
+    page.click("#serve-run")  # a finished run links to the Serve tab with the run ticked
+    page.wait_for_url(re.compile(r"/serve\?model="))
+    assert page.locator(f'input[name="model"][value="{tiny_run.resolve()}"]').is_checked()
+    assert page.locator("#no-servers").count() == 1
+    screenshot(page, "serve-form")
+    page.click("#start-server")
+    page.wait_for_url(re.compile(r"/serve/\d+$"))
+    page.wait_for_selector('.server[data-state="ready"]', timeout=JOB_TIMEOUT_MS)
+    url = page.text_content("code.endpoint").strip().removesuffix("/v1")
+    models = httpx.get(f"{url}/v1/models", timeout=60).json()
+    assert [m["id"] for m in models["data"]][0] == "tiny-run"
+    assert page.text_content(".key-rule").strip() == "none: anyone on this machine may call it"
+    assert "tiny-run" in page.text_content(".served-models")
+    assert f"curl {url}/v1/models" in page.text_content("#how-to-call")  # the panel polled into its ready state
+    screenshot(page, "serve-ready")
+
+    page.goto(f"{ui_server.url}/serve")
+    assert page.locator('.server[data-state="ready"]').count() == 1
+    page.click(".stop-server")
+    page.wait_for_selector('.server[data-state="stopped"]')
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/v1/models", timeout=5)
+    screenshot(page, "serve-stopped")
+    assert page_errors == []

@@ -1,13 +1,20 @@
 """The Export and Serve tabs over HTTP (no browser): what can be exported is listed, the form is
 checked as ``brewslm export`` checks its flags, an export runs as a job (a merged Hugging Face
 folder pushed to a local stand-in Hub; a verified GGUF with its figures), and a push without a
-token is one line. A tiny LoRA run is trained once for the module, on rows written here."""
+token is one line. A server starts on a free port, answers ``/v1/models`` with its key, refuses
+to start twice and is gone once stopped; servers whose process died are settled at start-up. A
+tiny LoRA run is trained once for the module, on rows written here."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -211,3 +218,130 @@ def test_a_gguf_export_shows_its_verification_figures(ui_client, space: dict[str
     listed = ui_client.get("/export").text
     row = re.search(r'<tr data-format="gguf">.*?</tr>', listed, re.S).group(0)
     assert "r1-f32" in row and '<span class="pass">passed</span>' in row
+
+
+# --- Serve -------------------------------------------------------------------------------------------
+
+
+def wait_until_ready(job_id: int) -> jobs.JobInfo:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job = jobs.get_job(job_id)
+        if job.progress.get("ready") or not job.active:
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"server {job_id} not ready after {JOB_TIMEOUT_S} s")
+
+
+@pytest.mark.timeout(900)
+def test_a_server_starts_answers_on_its_port_and_stops(
+    ui_client, space: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from brewslm.storage.processes import process_alive
+
+    key = "s3cret-serving-key"
+    monkeypatch.setenv("BREWSLM_API_KEY", key)  # the server's key, read from the environment as `brewslm serve` does
+    page = ui_client.get("/serve")
+    assert page.status_code == 200 and 'id="no-servers"' in page.text
+    assert f'name="model" value="{space["run_dir"].resolve()}"' in page.text
+    job_id = job_id_of(ui_client.post("/serve", data={"model": str(space["run_dir"])}, follow_redirects=False))
+    try:
+        job = wait_until_ready(job_id)
+        assert job.active and job.progress["ready"] is True, job.error
+        url = job.progress["url"]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url) and job.progress["port"] > 0
+        assert key not in json.dumps(job.params) + json.dumps(job.progress)  # the key is never stored
+        with httpx.Client(base_url=url, timeout=60) as client:
+            assert client.get("/v1/models").status_code == 401
+            listed = client.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
+            assert listed.status_code == 200
+            ids = [model["id"] for model in listed.json()["data"]]
+            assert ids[0] == "r1" and ids == job.progress["models"]  # the run, and its base served alongside
+
+        shown = ui_client.get(f"/serve/{job_id}").text
+        assert 'data-state="ready"' in shown and f'<code class="endpoint">{url}/v1</code>' in shown
+        assert "required: send <code>Authorization: Bearer $BREWSLM_API_KEY</code>" in shown
+        assert "<code>r1</code>" in shown and f"curl {url}/v1/models" in shown and key not in shown
+
+        twice = ui_client.post("/serve", data={"model": str(space["run_dir"])})
+        assert twice.status_code == 409
+        assert errors_of(twice.text) == [
+            f"'r1' is already served by server #{job_id} ({url}); use it, or stop it first"
+        ]
+    finally:
+        stopped = ui_client.post(f"/serve/{job_id}/stop", follow_redirects=False)
+    assert stopped.status_code == 303
+    job = jobs.get_job(job_id)
+    assert job.status == jobs.CANCELLED and not process_alive(job.pid)  # the stop returns once the process is gone
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/v1/models", timeout=5)
+    panel = ui_client.get(f"/serve/{job_id}/panel").text
+    assert 'data-state="stopped"' in panel and "hx-trigger" not in panel and 'role="alert"' not in panel
+    again = ui_client.post(f"/serve/{job_id}/stop", headers={"HX-Request": "true"})
+    assert again.status_code == 409
+    assert re.fullmatch(r"server #\d+ is not running \(it is stopped since [0-9: -]+ UTC\)", errors_of(again.text)[0])
+
+
+def test_bad_server_requests_are_one_line_and_start_nothing(ui_client, space: dict[str, Any]) -> None:
+    before = len(jobs.list_jobs(kind="serve"))
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        cases = [
+            ({}, "pick a model to serve"),
+            ({"model_path": "/etc"}, "outside the folders this UI may read"),
+            ({"model_path": "no-such-run"}, "'no-such-run' is not an export folder"),
+            ({"model": str(space["run_dir"]), "port": str(port)}, f"port {port} is taken on 127.0.0.1"),
+            ({"model": str(space["run_dir"]), "port": "80"}, "port 80 is outside 1024-65535"),
+        ]
+        for data, message in cases:
+            response = ui_client.post("/serve", data=data)
+            assert response.status_code == 400, data
+            assert message in errors_of(response.text)[0], (data, errors_of(response.text))
+    finally:
+        taken.close()
+    assert len(jobs.list_jobs(kind="serve")) == before
+
+
+def test_servers_whose_process_is_gone_are_settled_at_start_up(ui_settings, make_job) -> None:
+    from brewslm.storage.db import session_scope
+    from brewslm.storage.tables import Job
+    from brewslm.ui.app import create_ui_app
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    progress = {"ready": True, "url": "http://127.0.0.1:9", "port": 9, "models": ["r1"], "key_required": False}
+    job_id = make_job(kind="serve", status="running", pid=gone.pid, params={"models": ["r1"]}, progress=progress)
+    create_ui_app(ui_settings)  # what `brewslm ui` does at start
+    with session_scope() as session:
+        assert session.get(Job, job_id).status == jobs.INTERRUPTED
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_ui_app(ui_settings), base_url="http://127.0.0.1:8000") as client:
+        panel = client.get(f"/serve/{job_id}/panel").text
+    assert 'data-state="stopped"' in panel and "(no longer answering)" in panel and "stop-server" not in panel
+    assert "its process ended without being stopped here" in panel
+
+
+def test_a_stop_kills_a_server_that_ignores_it(make_job) -> None:
+    job_id = make_job(kind="serve", status="running", params={"models": ["r1"]})
+    stubborn = subprocess.Popen(  # the worker's markers on its command line, deaf to SIGTERM
+        [sys.executable, "-c", STUBBORN, jobs.WORKER_MODULE, str(job_id)], start_new_session=True
+    )
+    try:
+        jobs._set_fields(job_id, pid=stubborn.pid)
+        time.sleep(0.5)  # its SIGTERM handler is in place
+        assert jobs.worker_alive(stubborn.pid, job_id)
+        job = jobs.stop_job(job_id, wait_s=1.0)
+        assert job.status == jobs.CANCELLED and job.error.startswith("killed: the worker did not stop within 1 s")
+        assert stubborn.wait(10) == -signal.SIGKILL
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
+
+
+STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"

@@ -59,6 +59,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("train", "Train", "/train"),
     ("evaluate", "Evaluate", "/evaluate"),
     ("export", "Export", "/export"),
+    ("serve", "Serve", "/serve"),
     ("playground", "Playground", "/playground"),
 ]
 

@@ -79,7 +79,7 @@ class Source:
     detail: str
 
 
-def _finished_runs() -> list[Source]:
+def finished_run_sources() -> list[Source]:
     found = []
     for folder in sorted(runs_dir().iterdir()) if runs_dir().is_dir() else []:
         if not (folder / RUN_RECORD).is_file():
@@ -96,7 +96,7 @@ def _finished_runs() -> list[Source]:
     return found
 
 
-def _recipe_outputs() -> list[Source]:
+def recipe_output_sources() -> list[Source]:
     found = []
     for state in sorted(home_dir().glob(f"recipe-runs/*/{PIPELINE_STATE}")):
         try:
@@ -213,8 +213,8 @@ def export_sources(exports: list[ExportEntry] | None = None) -> list[tuple[str, 
         if e.format == "hf"
     ]
     return [
-        ("Finished training runs", _finished_runs()),
-        ("Recipe outputs", _recipe_outputs()),
+        ("Finished training runs", finished_run_sources()),
+        ("Recipe outputs", recipe_output_sources()),
         ("Merged exports (GGUF only)", merged),
     ]
 
@@ -651,9 +651,11 @@ __all__ = [
     "export_entry",
     "export_panel",
     "export_sources",
+    "finished_run_sources",
     "hub_status",
     "list_exports",
     "plan_export",
+    "recipe_output_sources",
     "router",
     "start_export",
     "start_push",
