@@ -350,6 +350,31 @@ def test_the_row_browser_shows_rejected_rows_with_their_reason(ui_client, import
     assert "{&#34;review&#34;: &#34;no closing brace&#34;" in html  # the broken line's raw text, as it was
 
 
+def test_a_dataset_links_to_training_it(ui_client, imported, locator):
+    listed = ui_client.get("/data").text
+    assert re.search(
+        r'<tr data-dataset="reviews">.*?<a class="train-link" href="/train\?dataset=reviews">', listed, re.S
+    )
+    page = ui_client.get("/data/datasets/reviews").text
+    assert 'id="train-on-dataset" href="/train?dataset=reviews"' in page
+    train = ui_client.get("/train?dataset=reviews").text  # the Train form comes with it picked
+    assert 'name="dataset" value="reviews"' in train
+    run_import(
+        ImportSpec(
+            locator=locator,
+            mapper_id="label_to_classification",
+            field_map=CLASSIFICATION_MAP,
+            dataset="reviews",
+            mode="replace",
+        )
+    )  # v2: the v1 page trains on v1
+    older = ui_client.get("/data/datasets/reviews", params={"version": 1}).text
+    assert 'href="/train?dataset=reviews&amp;dataset_version=1"' in older
+    train = ui_client.get("/train", params={"dataset": "reviews", "dataset_version": 1}).text
+    assert 'name="dataset_version" value="1"' in train
+    assert 'href="/train?dataset=reviews"' in ui_client.get("/data/datasets/reviews", params={"version": 2}).text
+
+
 def test_the_row_browser_refuses_unknown_splits_versions_and_names(ui_client, imported):
     assert "unknown split 'dev'" in one_line_error(ui_client.get("/data/datasets/reviews", params={"split": "dev"}))
     assert "has no version 7" in one_line_error(ui_client.get("/data/datasets/reviews", params={"version": 7}))

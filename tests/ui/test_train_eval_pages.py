@@ -197,6 +197,49 @@ def test_the_train_page_lists_the_runs_and_prefills_a_recipe(ui_client) -> None:
     assert "unknown recipe" in " ".join(errors_of(ui_client.get("/train?recipe=no-such-recipe").text))
 
 
+def datalist(page: str, option: str) -> list[tuple[str, str]]:
+    """The (value, label) pairs of an option's pick list."""
+    found = re.search(rf'<datalist id="options-{re.escape(option)}">(.*?)</datalist>', page, re.S)
+    assert found, f"no pick list for {option}"
+    return [
+        (html.unescape(value), html.unescape(label or ""))
+        for value, label in re.findall(r'<option value="([^"]*)"(?: label="([^"]*)")?', found.group(1))
+    ]
+
+
+def test_base_model_and_dataset_are_pick_lists_that_take_free_text(
+    ui_client, space: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brewslm.base_models.catalog import CATALOG
+    from brewslm.ingestion import open_dataset
+
+    monkeypatch.delenv("BREWSLM_BASE_MODEL", raising=False)
+    page = ui_client.get("/train").text
+    assert re.search(r'name="base_model" value=""\s+placeholder="blank: the embedded SmolLM2-135M-Instruct', page)
+    assert 'list="options-base_model"' in page and 'list="options-dataset"' in page  # text inputs: free text too
+    models = datalist(page, "base_model")
+    assert [value for value, _ in models] == [entry.id for entry in CATALOG]  # not converted here: blank is the default
+    assert dict(models)["qwen2.5-0.5b-instruct"].startswith("Qwen/Qwen2.5-0.5B-Instruct · 494M parameters · apache-2.0")
+    current = open_dataset("sentiment")
+    label = f"classification · {current.counts['records']} records · v{current.version}"
+    assert datalist(page, "dataset") == [("sentiment", label)]
+
+    embedded = space["home"] / "models" / "smollm2-135m-instruct"  # once converted, the default is listed by folder
+    embedded.mkdir(parents=True)
+    (embedded / "brewslm_conversion.json").write_text("{}", encoding="utf-8")
+    try:
+        first = datalist(ui_client.get("/train").text, "base_model")[0]
+        assert first == (str(embedded), "embedded SmolLM2-135M-Instruct (the default; same as blank)")
+    finally:
+        (embedded / "brewslm_conversion.json").unlink()
+        embedded.rmdir()
+    monkeypatch.setenv("BREWSLM_BASE_MODEL", str(space["model_dir"]))
+    page = ui_client.get("/train").text
+    assert datalist(page, "base_model")[0] == (str(space["model_dir"]), "BREWSLM_BASE_MODEL: the default base model")
+    assert f'placeholder="blank: {space["model_dir"]} (BREWSLM_BASE_MODEL, the default)"' in page
+    assert datalist(ui_client.get("/evaluate").text, "dataset") == [("sentiment", label)]
+
+
 def test_a_bad_config_is_shown_in_the_form_and_starts_nothing(ui_client, space: dict[str, Any]) -> None:
     before = len(jobs.list_jobs(kind="train"))
     bad = ui_client.post("/train", data={"dataset": "sentiment", "epochs": "0", "lora.r": "0", "max_seq_len": "128"})

@@ -55,6 +55,7 @@ from brewslm.ui import jobs
 from brewslm.ui.access import check_output_path
 from brewslm.ui.app import current_settings, is_htmx, render
 from brewslm.ui.pages import json_text
+from brewslm.ui.pages.choices import dataset_choices
 from brewslm.ui.pages.options_form import (
     check_path_options,
     display_values,
@@ -352,8 +353,6 @@ def start_evaluation(config: EvalConfig, settings: UISettings) -> int:
 def _page(
     request: Request, values: Mapping[str, str], errors: Mapping[str, str] | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    from brewslm.storage.datasets import list_dataset_names
-
     return render(
         request,
         "evaluate.html",
@@ -361,7 +360,7 @@ def _page(
         reports=list_reports(),
         eval_jobs=jobs.list_jobs(kind=JOB_KIND, limit=20),
         form=options_form(EvalConfig, values, errors, primary=PRIMARY_OPTIONS),
-        suggestions={"model": finished_runs(), "dataset": list_dataset_names()},
+        suggestions={"model": finished_runs(), "dataset": dataset_choices()},
     )
 
 
