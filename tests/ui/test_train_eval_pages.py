@@ -382,6 +382,49 @@ def test_a_report_page_shows_metrics_lift_gates_and_pictures(ui_client, space: d
         assert ui_client.get(f"/evaluate/report?key={bad}").status_code == 400
 
 
+def test_a_report_page_leads_with_the_headline_and_the_pictures(ui_client, space: dict[str, Any]) -> None:
+    from brewslm.ui.pages.report_view import metric_signature
+
+    report = space["report"]
+    text = ui_client.get(report_url(space)).text
+    order = [text.index(f'id="{anchor}"') for anchor in ("headline", "pictures", "metrics-table", "predictions-panel")]
+    assert order == sorted(order)  # the headline, then the pictures, then the tables
+    tuned = report["metrics"]["tuned"]["macro_f1"]
+    assert re.search(rf'id="headline-value">{tuned:.3f} \[', text)
+    assert "vs base model" in text and "vs cheap baseline" in text
+    assert [m for m in re.findall(r'data-model="(\w+)"', text)] == ["base", "baseline", "tuned"]  # a bar each
+
+    rows = re.findall(r'<tr data-metric="(\w+)"[^>]*>\s*<td>([^<]*)(?:<span class="aka"> = ([^<]*)</span>)?</td>', text)
+    shown = {name: (aliases.split(" = ") if aliases else []) for name, _, aliases in rows}
+    metrics = list(report["metrics"]["tuned"])
+    assert sorted(n for name, aliases in shown.items() for n in [name, *aliases]) == sorted(metrics)  # each metric once
+    assert len(shown) < len(metrics)  # some rows repeated others
+    assert {"exact_match", "micro_f1"} <= set(shown["accuracy"]) and "f1" in shown["macro_f1"]
+    for name, aliases in shown.items():  # merged only when every number is the same
+        assert all(metric_signature(report, alias) == metric_signature(report, name) for alias in aliases)
+    assert f"{len(metrics)} metrics in {len(shown)} rows" in text
+    assert text.index("<h2>Gates</h2>") < text.index("<h2>Cheap baselines")
+
+
+def test_a_report_hides_its_empty_sections(ui_client, space: dict[str, Any]) -> None:
+    report = json.loads((Path(space["report_dir"]) / "report.json").read_text(encoding="utf-8"))
+    report.update(gates=[], passed=None, baselines={}, lift_vs_baseline=None, judge=None, by_subtask={}, predictions={})
+    report["baselines_skipped"] = "no cheap baseline for this test"
+    report["models"]["baseline"] = None
+    report["metrics"]["baseline"] = report["intervals"]["baseline"] = None
+    report["breakdown"] = {"tuned": {"per_class": {}}, "base": None, "baseline": None}
+    folder = space["home"] / "evals" / "bare"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    text = ui_client.get(f"/evaluate/report?key={report_key(folder)}").text
+    for absent in ("gates: none set", "<h2>Gates", "Cheap baselines", "Pairwise judge", "By subtask", "<h2>Breakdown"):
+        assert absent not in text, absent
+    assert 'id="pictures"' not in text and 'id="predictions-panel"' not in text  # none drawn, none saved
+    assert 'id="headline"' in text and "vs base model" in text and "vs cheap baseline" not in text
+    assert "<dt>cheap baseline</dt><dd>none (no cheap baseline for this test)</dd>" in text  # why none: still said
+    assert 'id="metrics-table"' in text
+
+
 def test_predictions_filter_to_the_errors_the_report_counted(ui_client, space: dict[str, Any]) -> None:
     key, report = report_key(space["report_dir"]), space["report"]
     for model in ("tuned", "base"):
