@@ -307,6 +307,21 @@ def test_bad_server_requests_are_one_line_and_start_nothing(ui_client, space: di
     assert len(jobs.list_jobs(kind="serve")) == before
 
 
+def test_a_model_served_by_name_is_not_served_again_by_folder(ui_client, space: dict[str, Any], make_job) -> None:
+    from brewslm.export.bundle import resolve_bundle
+
+    weights = str(resolve_bundle("r1").model_dir.resolve())
+    job_id = make_job(kind="serve", status="queued", params={"models": ["r1"], "model_dirs": [weights]})
+    try:
+        again = ui_client.post("/serve", data={"model": str(space["run_dir"])})  # the same run, by its folder
+        assert again.status_code == 409
+        assert errors_of(again.text)[0] == (
+            f"'r1' is already served by server #{job_id} (starting); use it, or stop it first"
+        )
+    finally:
+        jobs.mark_finished(job_id, jobs.CANCELLED, error="cancelled")
+
+
 def test_servers_whose_process_is_gone_are_settled_at_start_up(ui_settings, make_job) -> None:
     from brewslm.storage.db import session_scope
     from brewslm.storage.tables import Job

@@ -309,7 +309,9 @@ class ExportForm:
 
 
 def _looks_like_path(value: str) -> bool:
-    return "/" in value or "\\" in value or value.startswith((".", "~"))
+    """A folder rather than a run or recipe name: it has a separator, starts like a path, or names
+    a folder that exists (relative to the working directory)."""
+    return "/" in value or "\\" in value or value.startswith((".", "~")) or Path(value).expanduser().exists()
 
 
 def plan_export(form: ExportForm, settings: UISettings) -> dict[str, Any]:

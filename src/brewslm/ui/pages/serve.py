@@ -161,7 +161,9 @@ def _serve_job(job_id: int) -> jobs.JobInfo:
 
 
 def _looks_like_path(value: str) -> bool:
-    return "/" in value or "\\" in value or value.startswith((".", "~"))
+    """A folder rather than a run or recipe name: it has a separator, starts like a path, or names
+    a folder that exists (relative to the working directory)."""
+    return "/" in value or "\\" in value or value.startswith((".", "~")) or Path(value).expanduser().exists()
 
 
 def port_is_free(port: int) -> bool:
@@ -187,10 +189,11 @@ def plan_server(models: list[str], port: str, device: str, settings: UISettings)
     if not specs:
         raise ConfigError("pick a model to serve: a finished run, an export or a recipe output")
     bundles = [resolve_bundle(spec) for spec in specs]  # a wrong folder is refused here, not by a failed job
+    model_dirs = [str(Path(bundle.model_dir).resolve()) for bundle in bundles]
     for job in jobs.list_jobs(kind=JOB_KIND, limit=None, active_only=True):
-        served = set(job.params.get("models") or [])
-        for spec, bundle in zip(specs, bundles):
-            if spec in served:
+        served = {*(job.params.get("models") or []), *(job.params.get("model_dirs") or [])}
+        for spec, model_dir, bundle in zip(specs, model_dirs, bundles):
+            if spec in served or model_dir in served:  # by name or by folder: the same weights
                 where = job.progress.get("url") or "starting"
                 raise AlreadyServed(
                     f"'{bundle.name}' is already served by server #{job.id} ({where}); use it, or stop it first"
@@ -207,7 +210,7 @@ def plan_server(models: list[str], port: str, device: str, settings: UISettings)
             raise ConfigError(f"port {number} is outside 1024-65535; leave it blank for a free port")
         if not port_is_free(number):
             raise ConfigError(f"port {number} is taken on {jobs.SERVE_HOST}; pick another or leave it blank")
-    return {"models": specs, "port": number, "device": None if device == "auto" else device}
+    return {"models": specs, "model_dirs": model_dirs, "port": number, "device": None if device == "auto" else device}
 
 
 def start_server(models: list[str], port: str, device: str, settings: UISettings) -> int:
