@@ -5,6 +5,7 @@ services and real job workers, in a private workspace."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from html import unescape
 from pathlib import Path
 
@@ -348,6 +349,118 @@ def test_the_row_browser_shows_rejected_rows_with_their_reason(ui_client, import
     html = ui_client.get("/data/datasets/reviews", params={"split": "rejected"}).text
     assert '<td class="mono">missing_text</td>' in html and '<td class="mono">parse_error</td>' in html
     assert "{&#34;review&#34;: &#34;no closing brace&#34;" in html  # the broken line's raw text, as it was
+
+
+def test_a_dataset_links_to_training_it(ui_client, imported, locator):
+    listed = ui_client.get("/data").text
+    assert re.search(
+        r'<tr data-dataset="reviews">.*?<a class="train-link" href="/train\?dataset=reviews">', listed, re.S
+    )
+    page = ui_client.get("/data/datasets/reviews").text
+    assert 'id="train-on-dataset" href="/train?dataset=reviews"' in page
+    train = ui_client.get("/train?dataset=reviews").text  # the Train form comes with it picked
+    assert 'name="dataset" value="reviews"' in train
+    run_import(
+        ImportSpec(
+            locator=locator,
+            mapper_id="label_to_classification",
+            field_map=CLASSIFICATION_MAP,
+            dataset="reviews",
+            mode="replace",
+        )
+    )  # v2: the v1 page trains on v1
+    older = ui_client.get("/data/datasets/reviews", params={"version": 1}).text
+    assert 'href="/train?dataset=reviews&amp;dataset_version=1"' in older
+    train = ui_client.get("/train", params={"dataset": "reviews", "dataset_version": 1}).text
+    assert 'name="dataset_version" value="1"' in train
+    assert 'href="/train?dataset=reviews"' in ui_client.get("/data/datasets/reviews", params={"version": 2}).text
+
+
+def test_the_dataset_page_charts_the_labels_of_each_split(ui_client, imported):
+    dataset = open_dataset("reviews")
+    expected = {
+        (split, label): n
+        for split in ("train", "validation", "test")
+        for label, n in Counter(r["label"] for r in dataset.iter_records(split)).items()
+    }
+    page = ui_client.get("/data/datasets/reviews").text
+    assert 'id="distribution-chart"' in page and "Label <span" in page
+    bars = re.findall(r'<rect class="bar"[^>]*data-split="(\w+)" data-category="(\w+)" data-count="(\d+)"', page)
+    drawn = {(split, label): int(n) for split, label, n in bars}
+    assert {k: v for k, v in drawn.items() if v} == expected
+    widths = {
+        (split, label): float(w)
+        for w, split, label in re.findall(r'width="([\d.]+)"[^>]*data-split="(\w+)" data-category="(\w+)"', page)
+    }
+    (longest, _), (shortest, _) = (
+        max(expected.items(), key=lambda kv: kv[1]),
+        min(expected.items(), key=lambda kv: kv[1]),
+    )
+    assert widths[longest] > widths[shortest] > 0  # bars scale with their counts
+    assert re.search(r"train \(\d+ records\)", page)
+
+
+def test_each_task_charts_its_main_field() -> None:
+    from brewslm.ui.pages.distribution import NO_CALL, NO_SPANS, bar_chart, count_records, measure_for
+
+    spans = [
+        {
+            "text": "Ada met Bob in Paris",
+            "spans": [
+                {"start": 0, "end": 3, "label": "PER"},
+                {"start": 8, "end": 11, "label": "PER"},
+                {"start": 15, "end": 20, "label": "LOC"},
+            ],
+        },
+        {"text": "nothing here", "spans": []},
+    ]
+    dist = count_records(measure_for("structured_extraction", "span_set"), {"train": spans, "test": spans[:1]})
+    assert dist.categories == ["PER", "LOC", NO_SPANS] and dist.unit == "spans"
+    assert dist.counts == {"train": {"PER": 2, "LOC": 1, NO_SPANS: 1}, "test": {"PER": 2, "LOC": 1}}
+    calls = [
+        {"calls": [{"tool": "weather", "arguments": {}}, {"tool": "time", "arguments": {}}]},
+        {"calls": [{"tool": "weather", "arguments": {}}]},
+        {"calls": []},
+    ]
+    dist = count_records(measure_for("tool_call"), {"train": calls})
+    assert dist.counts == {"train": {"weather": 2, "time": 1, NO_CALL: 1}} and dist.title == "tool called"
+    fields = [{"text": "t", "target": {"name": "x", "total": None}}, {"text": "t", "target": {"name": "y", "total": 3}}]
+    assert count_records(measure_for("structured_extraction", "field_match"), {"train": fields}).counts == {
+        "train": {"name": 2, "total": 1}
+    }
+    rag = [{"is_refusal": True}, {"is_refusal": False}, {"is_refusal": False}]
+    assert count_records(measure_for("rag_qa"), {"test": rag}).counts == {"test": {"answered": 2, "refusal": 1}}
+
+    texts = [{"text": " ".join(["w"] * n)} for n in (1, 3, 12, 25, 25, 40)]
+    dist = count_records(measure_for("language_modeling"), {"train": texts})
+    assert dist.histogram and dist.categories == [
+        "0–4",
+        "5–9",
+        "10–14",
+        "15–19",
+        "20–24",
+        "25–29",
+        "30–34",
+        "35–39",
+        "40–44",
+    ]
+    assert dist.counts["train"] == {"0–4": 2, "10–14": 1, "25–29": 2, "40–44": 1}
+    turns = [
+        {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}] * n} for n in (1, 1, 2)
+    ]
+    assert count_records(measure_for("chat_sft"), {"train": turns}).counts == {"train": {"1": 2, "2": 1}}
+    assert measure_for("dpo") and measure_for("qa") and measure_for("something-else") is None
+
+    many = [{"label": f"l{i:02d}"} for i in range(30) for _ in range(30 - i)]
+    dist = count_records(measure_for("classification"), {"train": many}, limit=10_000)
+    assert len(dist.categories) == 21 and dist.categories[-1] == "other" and dist.folded == 10
+    assert dist.counts["train"]["other"] == sum(30 - i for i in range(20, 30))
+    capped = count_records(measure_for("classification"), {"train": many}, limit=100)
+    assert capped.capped == ["train"] and capped.total("train") == 100
+    chart = bar_chart(dist)
+    assert len(chart.rows) == 21 and chart.rows[0].bars[0].width > chart.rows[-2].bars[0].width
+    assert all(chart.left <= bar.x + bar.width <= chart.right for row in chart.rows for bar in row.bars)
+    assert int(chart.x_ticks[-1][1]) >= 30
 
 
 def test_the_row_browser_refuses_unknown_splits_versions_and_names(ui_client, imported):

@@ -136,3 +136,35 @@ def test_uploading_a_file_opens_it_in_the_wizard(ui_server, page, page_errors, s
     assert "/uploads/" in page.get_attribute("#wizard-source input[name=locator]", "value")
     screenshot(page, "data-upload")
     assert page_errors == []
+
+
+def test_a_dataset_shows_its_label_chart_and_leads_to_training(ui_server, page, page_errors, screenshot, locator):
+    from brewslm.ingestion import ImportSpec, run_import
+
+    run_import(
+        ImportSpec(
+            locator=locator,
+            mapper_id="label_to_classification",
+            field_map={"review": "text", "sentiment": "label"},
+            dataset="reviews",
+        )
+    )
+    page.goto(ui_server.url + "/data/datasets/reviews")
+    chart = page.locator("#distribution-chart")
+    assert chart.is_visible()
+    categories = set(
+        page.locator("#distribution-chart rect.bar").evaluate_all("bars => bars.map(b => b.dataset.category)")
+    )
+    assert categories == {"positive", "negative"}
+    assert chart.bounding_box()["height"] > 40
+    screenshot(page, "data-dataset-chart")
+
+    page.click("#train-on-dataset")
+    page.wait_for_url(re.compile(r"/train\?dataset=reviews$"))
+    assert page.input_value('input[name="dataset"]') == "reviews"
+    base = page.locator('input[name="base_model"]')
+    assert base.get_attribute("list") == "options-base_model" and "embedded" in base.get_attribute("placeholder")
+    assert page.locator("#options-base_model option").count() >= 10  # the catalog
+    assert page.locator("#options-dataset option").first.get_attribute("value") == "reviews"
+    screenshot(page, "train-pick-lists")
+    assert page_errors == []

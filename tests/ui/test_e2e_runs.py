@@ -141,3 +141,30 @@ def test_the_playground_answers_with_a_served_tiny_model(
         assert page.locator("#chat-log .msg").count() == 2
         screenshot(page, "playground")
     assert page_errors == []
+
+
+@pytest.mark.timeout(900)
+def test_a_report_opens_with_its_headline_and_pictures(
+    ui_server, page, page_errors: list[str], screenshot, sentiment: str, tmp_path: Path
+) -> None:
+    from brewslm.evaluation import evaluate, load_eval_config
+    from brewslm.training import build_config, train
+    from brewslm.ui.pages.evaluate import report_key
+
+    model_dir = save_tiny_causal_lm(tmp_path / "tiny")
+    config = {"dataset": sentiment, "base_model": str(model_dir), "run_name": "reported", "max_steps": 3}
+    config.update({"batch_size": 4, "max_seq_len": 96, "lora": {"r": 4}, "log_every": 1000})
+    run_dir = train(build_config(config), progress=lambda event: None).run_dir
+    result = evaluate(load_eval_config(model=str(run_dir), dataset=sentiment, bootstrap_samples=20, max_seq_len=96))
+    page.goto(f"{ui_server.url}/evaluate/report?key={report_key(result.out_dir)}")
+    headline, pictures, table = (page.locator(s).bounding_box() for s in ("#headline", "#pictures", "#metrics-table"))
+    assert headline["y"] < pictures["y"] < table["y"]  # the headline and the pictures come first
+    assert page.locator("#headline-chart rect").count() == 3  # base, cheap baseline, fine-tune
+    assert page.locator("#pictures img").count() == 3
+    for index in range(3):
+        assert page.locator("#pictures img").nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+    accuracy = page.locator('#metrics-table tr[data-metric="accuracy"]')
+    assert "exact_match" in accuracy.text_content() and "micro_f1" in accuracy.text_content()
+    assert page.locator("text=gates: none set").count() == 0  # no gates were set: no gates section
+    screenshot(page, "report-headline")
+    assert page_errors == []

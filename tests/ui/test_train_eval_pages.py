@@ -197,6 +197,49 @@ def test_the_train_page_lists_the_runs_and_prefills_a_recipe(ui_client) -> None:
     assert "unknown recipe" in " ".join(errors_of(ui_client.get("/train?recipe=no-such-recipe").text))
 
 
+def datalist(page: str, option: str) -> list[tuple[str, str]]:
+    """The (value, label) pairs of an option's pick list."""
+    found = re.search(rf'<datalist id="options-{re.escape(option)}">(.*?)</datalist>', page, re.S)
+    assert found, f"no pick list for {option}"
+    return [
+        (html.unescape(value), html.unescape(label or ""))
+        for value, label in re.findall(r'<option value="([^"]*)"(?: label="([^"]*)")?', found.group(1))
+    ]
+
+
+def test_base_model_and_dataset_are_pick_lists_that_take_free_text(
+    ui_client, space: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brewslm.base_models.catalog import CATALOG
+    from brewslm.ingestion import open_dataset
+
+    monkeypatch.delenv("BREWSLM_BASE_MODEL", raising=False)
+    page = ui_client.get("/train").text
+    assert re.search(r'name="base_model" value=""\s+placeholder="blank: the embedded SmolLM2-135M-Instruct', page)
+    assert 'list="options-base_model"' in page and 'list="options-dataset"' in page  # text inputs: free text too
+    models = datalist(page, "base_model")
+    assert [value for value, _ in models] == [entry.id for entry in CATALOG]  # not converted here: blank is the default
+    assert dict(models)["qwen2.5-0.5b-instruct"].startswith("Qwen/Qwen2.5-0.5B-Instruct · 494M parameters · apache-2.0")
+    current = open_dataset("sentiment")
+    label = f"classification · {current.counts['records']} records · v{current.version}"
+    assert datalist(page, "dataset") == [("sentiment", label)]
+
+    embedded = space["home"] / "models" / "smollm2-135m-instruct"  # once converted, the default is listed by folder
+    embedded.mkdir(parents=True)
+    (embedded / "brewslm_conversion.json").write_text("{}", encoding="utf-8")
+    try:
+        first = datalist(ui_client.get("/train").text, "base_model")[0]
+        assert first == (str(embedded), "embedded SmolLM2-135M-Instruct (the default; same as blank)")
+    finally:
+        (embedded / "brewslm_conversion.json").unlink()
+        embedded.rmdir()
+    monkeypatch.setenv("BREWSLM_BASE_MODEL", str(space["model_dir"]))
+    page = ui_client.get("/train").text
+    assert datalist(page, "base_model")[0] == (str(space["model_dir"]), "BREWSLM_BASE_MODEL: the default base model")
+    assert f'placeholder="blank: {space["model_dir"]} (BREWSLM_BASE_MODEL, the default)"' in page
+    assert datalist(ui_client.get("/evaluate").text, "dataset") == [("sentiment", label)]
+
+
 def test_a_bad_config_is_shown_in_the_form_and_starts_nothing(ui_client, space: dict[str, Any]) -> None:
     before = len(jobs.list_jobs(kind="train"))
     bad = ui_client.post("/train", data={"dataset": "sentiment", "epochs": "0", "lora.r": "0", "max_seq_len": "128"})
@@ -337,6 +380,49 @@ def test_a_report_page_shows_metrics_lift_gates_and_pictures(ui_client, space: d
     assert ui_client.get(f"/evaluate/report/file?key={key}&name=predictions_tuned.jsonl").status_code == 400
     for bad in ("../../etc", str(space["report_dir"]), "runs/r1"):
         assert ui_client.get(f"/evaluate/report?key={bad}").status_code == 400
+
+
+def test_a_report_page_leads_with_the_headline_and_the_pictures(ui_client, space: dict[str, Any]) -> None:
+    from brewslm.ui.pages.report_view import metric_signature
+
+    report = space["report"]
+    text = ui_client.get(report_url(space)).text
+    order = [text.index(f'id="{anchor}"') for anchor in ("headline", "pictures", "metrics-table", "predictions-panel")]
+    assert order == sorted(order)  # the headline, then the pictures, then the tables
+    tuned = report["metrics"]["tuned"]["macro_f1"]
+    assert re.search(rf'id="headline-value">{tuned:.3f} \[', text)
+    assert "vs base model" in text and "vs cheap baseline" in text
+    assert [m for m in re.findall(r'data-model="(\w+)"', text)] == ["base", "baseline", "tuned"]  # a bar each
+
+    rows = re.findall(r'<tr data-metric="(\w+)"[^>]*>\s*<td>([^<]*)(?:<span class="aka"> = ([^<]*)</span>)?</td>', text)
+    shown = {name: (aliases.split(" = ") if aliases else []) for name, _, aliases in rows}
+    metrics = list(report["metrics"]["tuned"])
+    assert sorted(n for name, aliases in shown.items() for n in [name, *aliases]) == sorted(metrics)  # each metric once
+    assert len(shown) < len(metrics)  # some rows repeated others
+    assert {"exact_match", "micro_f1"} <= set(shown["accuracy"]) and "f1" in shown["macro_f1"]
+    for name, aliases in shown.items():  # merged only when every number is the same
+        assert all(metric_signature(report, alias) == metric_signature(report, name) for alias in aliases)
+    assert f"{len(metrics)} metrics in {len(shown)} rows" in text
+    assert text.index("<h2>Gates</h2>") < text.index("<h2>Cheap baselines")
+
+
+def test_a_report_hides_its_empty_sections(ui_client, space: dict[str, Any]) -> None:
+    report = json.loads((Path(space["report_dir"]) / "report.json").read_text(encoding="utf-8"))
+    report.update(gates=[], passed=None, baselines={}, lift_vs_baseline=None, judge=None, by_subtask={}, predictions={})
+    report["baselines_skipped"] = "no cheap baseline for this test"
+    report["models"]["baseline"] = None
+    report["metrics"]["baseline"] = report["intervals"]["baseline"] = None
+    report["breakdown"] = {"tuned": {"per_class": {}}, "base": None, "baseline": None}
+    folder = space["home"] / "evals" / "bare"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    text = ui_client.get(f"/evaluate/report?key={report_key(folder)}").text
+    for absent in ("gates: none set", "<h2>Gates", "Cheap baselines", "Pairwise judge", "By subtask", "<h2>Breakdown"):
+        assert absent not in text, absent
+    assert 'id="pictures"' not in text and 'id="predictions-panel"' not in text  # none drawn, none saved
+    assert 'id="headline"' in text and "vs base model" in text and "vs cheap baseline" not in text
+    assert "<dt>cheap baseline</dt><dd>none (no cheap baseline for this test)</dd>" in text  # why none: still said
+    assert 'id="metrics-table"' in text
 
 
 def test_predictions_filter_to_the_errors_the_report_counted(ui_client, space: dict[str, Any]) -> None:

@@ -58,6 +58,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("audit", "Audit", "/audit"),
     ("train", "Train", "/train"),
     ("evaluate", "Evaluate", "/evaluate"),
+    ("export", "Export", "/export"),
+    ("serve", "Serve", "/serve"),
     ("playground", "Playground", "/playground"),
 ]
 

@@ -14,11 +14,15 @@ Contract:
   ``$BREWSLM_HOME/jobs/<id>.log``.
 - ``JOB_KINDS`` is a plain dict: kind -> ``function(params, progress) -> result dict``. Every kind
   calls the same service the CLI calls (``run_import``, ``rerun_mapping``, ``introspect``,
-  ``train``, ``evaluate``); there is no second implementation here. ``params`` is JSON.
+  ``train``, ``evaluate``, ``export_hf`` / ``export_gguf`` / ``push_folder``, and ``serve``: the
+  ``brewslm serve`` app under uvicorn until the job is stopped); there is no second implementation
+  here. ``params`` is JSON.
 - Cancelling sends SIGTERM to the worker's process group; the worker turns it into a
   ``KeyboardInterrupt`` in the running service (imports are atomic, so the dataset is unchanged;
   the training loop records its run as interrupted) and marks the job ``cancelled``. Asking again
   after ``KILL_AFTER_S`` kills the group outright.
+- ``stop_job`` cancels and returns only once the worker is gone (SIGKILL to its group after
+  ``STOP_WAIT_S``): what stopping a server uses, so no server outlives its stop.
 - A job marked queued/running whose worker process is gone (killed, crashed, machine restarted)
   becomes ``interrupted`` the next time jobs are read (``recover_jobs`` runs at server start).
 """
@@ -58,6 +62,7 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
 KILL_AFTER_S = 10.0  # a second cancel this long after the first kills a worker that did not stop
+STOP_WAIT_S = 20.0  # stop_job: how long a worker gets to end after SIGTERM before it is killed
 PROGRESS_INTERVAL_S = 0.5  # progress reaches the database at most this often (forced writes aside)
 WORKER_MODULE = "brewslm.ui.worker"
 
@@ -278,12 +283,203 @@ def eval_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
     )
 
 
+def export_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
+    """params: {"source", "format": "hf" | "gguf", "out", "overwrite"?, "quant"?, "converter"?,
+    "verify"?, "check"?, "push"?: {"repo_id", "private"}} - what ``brewslm export`` takes, the
+    output folder fixed at submit time. Exported as the CLI exports (``export_hf`` /
+    ``export_gguf``, ``check_folder``, ``push_folder``); progress says which stage runs
+    (``stage`` of ``stages``). A GGUF that fails its verification fails the job, its figures kept
+    in the progress (``verification``); an export that failed its check or verification is never
+    pushed, and a failed push leaves the export done with the push's one-line error
+    (``hub_error``), so it can be pushed again."""
+    source, fmt, out = _required(params, "source"), _required(params, "format"), Path(_required(params, "out"))
+    push = params.get("push") or None
+    stages = 2 + bool(fmt == "hf" and params.get("check")) + bool(push)
+    stage = 0
+
+    def next_stage(message: str) -> None:
+        nonlocal stage
+        stage += 1
+        progress.update(stage=stage, stages=stages, message=message, force=True)
+
+    def say(line: str) -> None:  # the converter's, the check's and the push's own progress lines
+        progress.update(message=" ".join(str(line).split())[:300], force=True)
+
+    next_stage(f"reading {source}")
+    from brewslm.export.bundle import resolve_bundle
+
+    bundle = resolve_bundle(source)
+    if fmt == "hf":
+        from brewslm.export.hf import export_hf
+
+        next_stage(f"merging {bundle.name} and writing the Hugging Face folder {out}")
+        result = export_hf(bundle, out, overwrite=bool(params.get("overwrite"))).to_dict()
+        if params.get("check"):
+            from brewslm.export.check import check_folder
+
+            next_stage("checking the folder under the pinned transformers")
+            result["check"] = check_folder(out, None, progress=say)
+    elif fmt == "gguf":
+        from brewslm.export.gguf import export_gguf, gguf_file_name
+
+        quant = params.get("quant") or "f16"
+        started = time.time()
+        next_stage(f"writing {bundle.name} as a {quant} GGUF" + (" and verifying it" if params.get("verify") else ""))
+        try:
+            result = export_gguf(
+                bundle,
+                out,
+                quant=quant,
+                overwrite=bool(params.get("overwrite")),
+                verify=bool(params.get("verify", True)),
+                converter=params.get("converter") or "auto",
+                progress=say,
+            ).to_dict()
+        except BrewError:
+            figures = (out / gguf_file_name(bundle.name, quant)).with_suffix(".verify.json")
+            if figures.is_file() and figures.stat().st_mtime >= started:  # the check failed: show its numbers
+                progress.update(verification=json.loads(figures.read_text(encoding="utf-8")), force=True)
+            raise
+    else:
+        raise ConfigError(f"unknown export format '{fmt}'; use hf or gguf")
+    failed = (result.get("check") or {}).get("passed") is False or (result.get("verification") or {}).get(
+        "passed"
+    ) is False
+    if push and failed:
+        what = "check" if result.get("check") else "verification"
+        result["hub_refused"] = f"not pushed to {push.get('repo_id')}: the export failed its {what}"
+    elif push:
+        next_stage(f"pushing to {push.get('repo_id')}")
+        try:
+            result["hub"] = _push(out, push, f"Upload {bundle.name} ({fmt} export) with BrewSLM", say)
+        except BrewError as exc:  # the export stands; the page offers to push it again
+            result["hub_error"] = str(exc)
+    progress.update(stage=stages, message="done", force=True)
+    return _jsonable(result)
+
+
+def push_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
+    """params: {"folder", "repo_id", "private"?} - an export folder to the Hugging Face Hub, as
+    ``brewslm export --push-to-hub`` pushes it (token from HF_TOKEN or ``hf auth login``, HF_ENDPOINT)."""
+    folder = Path(_required(params, "folder"))
+    repo_id = _required(params, "repo_id")
+    progress.update(stage=1, stages=1, message=f"pushing {folder.name} to {repo_id}", force=True)
+    hub = _push(
+        folder,
+        {"repo_id": repo_id, "private": bool(params.get("private"))},
+        f"Upload {folder.name} with BrewSLM",
+        lambda line: progress.update(message=" ".join(str(line).split())[:300], force=True),
+    )
+    return _jsonable({"folder": str(folder), "hub": hub})
+
+
+def _push(folder: Path, push: dict[str, Any], message: str, say: Callable[[str], None]) -> dict[str, Any]:
+    from brewslm.export.hub import push_folder
+
+    return push_folder(
+        folder,
+        _required(push, "repo_id"),
+        repo_type="model",
+        private=bool(push.get("private")),
+        commit_message=message,
+        progress=say,
+    ).to_dict()
+
+
+SERVE_HOST = "127.0.0.1"  # a server started from the UI listens on this machine only
+SERVER_SHUTDOWN_S = 5.0  # open connections get this long to finish when a server stops
+
+
+def serve_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]:
+    """params: {"models": [specs], "port": 0 (a free port) or a port number, "device"?} - what
+    ``brewslm serve`` takes, on 127.0.0.1. The models load (``ServedModels.load``) behind the app
+    ``create_app`` builds, under uvicorn in a thread, until the job is stopped (SIGTERM: the worker
+    raises ``Cancelled`` here, the server shuts down gracefully and the job ends ``cancelled``).
+    Progress says where it listens once it answers: ``url``, ``port``, the served ``models`` ids,
+    ``key_required`` (``BREWSLM_API_KEY`` in the environment, as the CLI reads it; the key itself is
+    never written anywhere) and ``ready``. A server that stops on its own fails the job."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from brewslm.serving.app import create_app
+    from brewslm.serving.served import ServedModels
+    from brewslm.serving.settings import server_settings
+
+    specs = [str(spec) for spec in params.get("models") or [] if str(spec).strip()]
+    if not specs:
+        raise ConfigError("job parameter 'models' is empty; name at least one model to serve")
+    port = int(params.get("port") or 0)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((SERVE_HOST, port))  # before any model loads: a taken port fails at once
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {SERVE_HOST}:{port}: {exc.strerror or exc}; pick another port or leave it blank"
+        ) from None
+    server: Any = None
+    thread: threading.Thread | None = None
+    try:
+        settings = server_settings(host=SERVE_HOST, port=sock.getsockname()[1])
+        progress.update(message=f"loading {', '.join(Path(s).name or s for s in specs)}", ready=False, force=True)
+        models = ServedModels.load(specs, device=params.get("device") or None)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(models, settings),
+                log_level="info",
+                lifespan="on",
+                timeout_graceful_shutdown=SERVER_SHUTDOWN_S,
+            )
+        )
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                server.run(sockets=[sock])
+            except BaseException as exc:  # noqa: BLE001 - reported below, not lost in the thread
+                failure.append(exc)
+
+        thread = threading.Thread(target=run, name="uvicorn", daemon=True)
+        thread.start()
+        while not server.started:
+            if failure or not thread.is_alive():
+                raise BrewError(f"the server did not start: {failure[0] if failure else 'see the job log'}")
+            time.sleep(0.05)
+        progress.update(
+            ready=True,
+            url=settings.url,
+            port=settings.port,
+            models=models.ids(),
+            key_required=settings.key is not None,
+            message=f"serving at {settings.url}",
+            force=True,
+        )
+        while thread.is_alive():
+            time.sleep(0.25)  # a stop (SIGTERM) lands here as Cancelled
+        raise BrewError(
+            f"the server at {settings.url} stopped on its own" + (f": {failure[0]}" if failure else "; see the job log")
+        )
+    finally:
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(SERVER_SHUTDOWN_S + 10)
+        sock.close()
+        progress.update(ready=False, force=True)
+
+
 JOB_KINDS: dict[str, Callable[[dict[str, Any], "JobProgress"], dict[str, Any]]] = {
     "import": run_import_job,
     "rerun_mapping": rerun_mapping_job,
     "introspect": introspect_job,
     "train": train_job,
     "eval": eval_job,
+    "export": export_job,
+    "push": push_job,
+    "serve": serve_job,
 }
 
 
@@ -446,6 +642,26 @@ def cancel_job(job_id: int) -> JobInfo:
     return get_job(job_id)
 
 
+def stop_job(job_id: int, wait_s: float = STOP_WAIT_S, poll: float = 0.1) -> JobInfo:
+    """Cancel a job and make sure its worker is gone before returning: SIGTERM, up to ``wait_s``
+    seconds for the worker to end (a server shuts down gracefully), then SIGKILL to its process
+    group. A finished job is returned as it is."""
+    job = cancel_job(job_id)
+    if job.pid is None:
+        return job
+    deadline = time.monotonic() + wait_s
+    while worker_alive(job.pid, job_id):
+        if time.monotonic() >= deadline:
+            _signal_group(job.pid, signal.SIGKILL)
+            mark_finished(job_id, CANCELLED, error=f"killed: the worker did not stop within {wait_s:.0f} s")
+            kill_deadline = time.monotonic() + 10
+            while worker_alive(job.pid, job_id) and time.monotonic() < kill_deadline:
+                time.sleep(poll)
+            break
+        time.sleep(poll)
+    return get_job(job_id)
+
+
 def wait_for_job(job_id: int, timeout: float = 60.0, poll: float = 0.2) -> JobInfo:
     """Block until the job is finished (or ``timeout`` seconds pass); returns its state."""
     deadline = time.monotonic() + timeout
@@ -563,6 +779,7 @@ __all__ = [
     "log_tail",
     "mark_finished",
     "recover_jobs",
+    "stop_job",
     "submit_job",
     "wait_for_job",
     "worker_alive",

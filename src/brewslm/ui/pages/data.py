@@ -16,8 +16,9 @@ Routes::
     GET  /data/jobs/{id}/outcome         what a wizard job produced (polled while it runs)
     POST /data/mappings                  save the import a job ran as a named mapping
     POST /data/mappings/{name}/rerun     re-run a saved mapping: a job
-    GET  /data/datasets/{name}           a dataset version: summary and rows, paged, per split or
-                                         the rejected rows
+    GET  /data/datasets/{name}           a dataset version: summary, the distribution of its main
+                                         field per split as a bar chart (``distribution``), and rows,
+                                         paged, per split or the rejected rows
 
 Every step is a service the CLI calls: ``introspect`` (``brewslm data introspect``), ``plan_import``
 and its dry run (``dry_run_plan``, the recipe check's too) for the preview, ``run_import`` and
@@ -65,6 +66,7 @@ from brewslm.ui import jobs
 from brewslm.ui.access import check_locator, check_path, safe_file_name, save_upload
 from brewslm.ui.app import current_settings, render
 from brewslm.ui.pages import json_text
+from brewslm.ui.pages.distribution import MAX_RECORDS, bar_chart, dataset_distribution
 
 router = APIRouter()
 
@@ -479,9 +481,13 @@ def dataset_page(
     else:
         body = [{"record": json_text(record, indent=None)} for record in shown[:PAGE_ROWS]]
     manifest = dataset.manifest
+    distribution = dataset_distribution(dataset)
     return render(
         request,
         "data_dataset.html",
+        distribution=distribution,
+        chart=bar_chart(distribution) if distribution else None,
+        max_records=MAX_RECORDS,
         dataset_name=dataset.name,
         dataset_version=dataset.version,
         versions=list_versions(dataset.name),

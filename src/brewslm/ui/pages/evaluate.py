@@ -21,7 +21,10 @@ evaluation jobs started here. A report is addressed by a key - its folder relati
 opened, so a URL never names a file.
 
 The report body is ``evaluation.report.report_blocks`` - the very blocks ``report.html`` is
-made of - rendered by the page's template; the pictures are the PNGs the report wrote. The
+made of - re-ordered for the page by ``report_view``: the headline metric with its lifts and a
+bar per model first, then the pictures (the PNGs the report wrote), then one metrics row per
+distinct set of numbers (accuracy = exact_match = micro_f1 share a row), and the other tables;
+empty sections are left out. The
 per-example verdicts ("correct" / "error" by the task's headline metric) are
 ``evaluation.review``'s, as ``brewslm eval errors`` prints them. Perplexity tasks have no
 per-example right or wrong, so their table has no error filter.
@@ -55,6 +58,7 @@ from brewslm.ui import jobs
 from brewslm.ui.access import check_output_path
 from brewslm.ui.app import current_settings, is_htmx, render
 from brewslm.ui.pages import json_text
+from brewslm.ui.pages.choices import dataset_choices
 from brewslm.ui.pages.options_form import (
     check_path_options,
     display_values,
@@ -62,6 +66,7 @@ from brewslm.ui.pages.options_form import (
     options_form,
     submit_options_form,
 )
+from brewslm.ui.pages.report_view import report_view
 from brewslm.ui.settings import UISettings
 from brewslm.workspace import home_dir
 
@@ -194,11 +199,15 @@ def list_reports() -> list[ReportSummary]:
 # --- one report --------------------------------------------------------------------------------------
 
 
+def drawn_pictures(report: Mapping[str, Any], folder: Path) -> list[str]:
+    """The stems of the report's pictures whose PNG was written."""
+    return [p.stem for p in report_pictures(report) if (folder / f"{p.stem}.png").is_file()]
+
+
 def report_page_blocks(report: Mapping[str, Any], folder: Path) -> list[tuple[str, Any]]:
-    """The report's blocks (``report_blocks``) as ``(kind, block)`` pairs for the template; a
-    picture is placed where its PNG was written."""
-    drawn = [p.stem for p in report_pictures(report) if (folder / f"{p.stem}.png").is_file()]
-    return [(type(block).__name__.lower(), block) for block in report_blocks(report, drawn)]
+    """The report's blocks (``report_blocks``) as ``(kind, block)`` pairs, in ``report.html``'s
+    order; the page shows them re-ordered and trimmed (``report_view``)."""
+    return [(type(block).__name__.lower(), block) for block in report_blocks(report, drawn_pictures(report, folder))]
 
 
 def picture_path(folder: Path, report: Mapping[str, Any], name: str) -> Path:
@@ -352,8 +361,6 @@ def start_evaluation(config: EvalConfig, settings: UISettings) -> int:
 def _page(
     request: Request, values: Mapping[str, str], errors: Mapping[str, str] | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    from brewslm.storage.datasets import list_dataset_names
-
     return render(
         request,
         "evaluate.html",
@@ -361,7 +368,7 @@ def _page(
         reports=list_reports(),
         eval_jobs=jobs.list_jobs(kind=JOB_KIND, limit=20),
         form=options_form(EvalConfig, values, errors, primary=PRIMARY_OPTIONS),
-        suggestions={"model": finished_runs(), "dataset": list_dataset_names()},
+        suggestions={"model": finished_runs(), "dataset": dataset_choices()},
     )
 
 
@@ -422,7 +429,7 @@ def report_page(request: Request, key: str, model: str = "tuned", errors: bool =
         "evaluate_report.html",
         key=key,
         summary=summarize_report(folder, report),
-        blocks=report_page_blocks(report, folder),
+        view=report_view(report, drawn_pictures(report, folder)),
         files=[n for n in REPORT_FILES if (folder / n).is_file()],
         predictions=predictions_page(key, folder, report, model, errors, page),
     )

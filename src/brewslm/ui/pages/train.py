@@ -1,10 +1,12 @@
-"""The Train tab: pick a dataset and a recipe or base model, edit the typed training config, start a
+"""The Train tab: pick a dataset and a recipe or base model (pick lists of the workspace's datasets and
+of the base-model catalog, ``pages.choices``), edit the typed training config, start a
 run as a background job, watch it (loss curve, tokens/s, ETA), cancel it.
 
 Routes::
 
     GET  /train                      the form (``?recipe=NAME`` prefills it from a recipe's train
-                                     section, ``?dataset=NAME`` picks the dataset), training jobs, runs
+                                     section, ``?dataset=NAME[&dataset_version=N]`` picks the
+                                     dataset, as the Data tab's "Train" links do), training jobs, runs
     POST /train                      validate the form (errors per option), start a "train" job
     GET  /train/jobs/{id}            one training job: its live panel
     GET  /train/jobs/{id}/panel      the panel alone (polled every POLL_SECONDS while the job runs)
@@ -37,6 +39,7 @@ from brewslm.training.run import METRICS_FILE, RUN_RECORD, read_run, runs_dir
 from brewslm.ui import jobs
 from brewslm.ui.access import check_output_path
 from brewslm.ui.app import current_settings, is_htmx, render
+from brewslm.ui.pages.choices import base_model_choices, dataset_choices, default_base_model_label
 from brewslm.ui.pages.options_form import (
     FORM_ERROR,
     check_path_options,
@@ -310,8 +313,6 @@ def _page(
     recipe: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    from brewslm.storage.datasets import list_dataset_names
-
     return render(
         request,
         "train.html",
@@ -319,7 +320,8 @@ def _page(
         form=options_form(TrainConfig, values, errors, primary=PRIMARY_OPTIONS),
         recipe=recipe,
         recipes=recipe_names(),
-        suggestions={"dataset": list_dataset_names()},
+        suggestions={"dataset": dataset_choices(), "base_model": base_model_choices(current_settings(request))},
+        placeholders={"base_model": default_base_model_label()},
         train_jobs=[
             (job, run_panel(job_run_dir(job), job, draw=False)) for job in jobs.list_jobs(kind=JOB_KIND, limit=RECENT)
         ],
@@ -331,7 +333,9 @@ def _page(
 
 
 @router.get("/train", response_class=HTMLResponse)
-def train_page(request: Request, recipe: str = "", dataset: str = "") -> HTMLResponse:
+def train_page(
+    request: Request, recipe: str = "", dataset: str = "", dataset_version: int | None = None
+) -> HTMLResponse:
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     if recipe:
@@ -341,6 +345,8 @@ def train_page(request: Request, recipe: str = "", dataset: str = "") -> HTMLRes
             errors[FORM_ERROR] = str(exc)
     if dataset:
         values["dataset"] = dataset
+        if dataset_version is not None:  # a dataset page of an older version trains on that version
+            values["dataset_version"] = dataset_version
     return _page(request, display_values(TrainConfig, values), errors, recipe=recipe)
 
 
