@@ -90,3 +90,13 @@ def test_twists_serving_hooks(tmp_path) -> None:
         "candidates": 50,
     }
     assert twist_serving_settings(None, {}, tmp_path) == ServingSettings()
+
+
+def test_the_default_export_folder_is_named_by_model_format_and_quant(tmp_path: Path, monkeypatch) -> None:
+    """One rule for the CLI and the UI: ``<BREWSLM_HOME>/exports/<slug>-<format>[-<quant>]``."""
+    from brewslm.export.bundle import default_export_dir
+
+    monkeypatch.setenv("BREWSLM_HOME", str(tmp_path))
+    assert default_export_dir("r1", "hf", None) == tmp_path / "exports" / "r1-hf"
+    assert default_export_dir("my run/x", "gguf", "q8_0") == tmp_path / "exports" / "my-run-x-gguf-q8_0"
+    assert default_export_dir("..", "gguf", "f16") == tmp_path / "exports" / "model-gguf-f16"

@@ -83,14 +83,6 @@ def finished(job_id: int) -> jobs.JobInfo:
 # --- Export ------------------------------------------------------------------------------------------
 
 
-def test_the_ui_picks_the_export_folder_the_cli_picks() -> None:
-    from brewslm.cli.export import default_out_dir as cli_default
-    from brewslm.ui.pages.export import default_out_dir
-
-    for name, fmt, quant in (("r1", "hf", None), ("my run/x", "gguf", "q8_0"), ("..", "gguf", "f16")):
-        assert default_out_dir(name, fmt, quant) == cli_default(name, fmt, quant)
-
-
 def test_the_export_page_lists_what_there_is_to_export(ui_client, space: dict[str, Any]) -> None:
     page = ui_client.get("/export")
     assert page.status_code == 200

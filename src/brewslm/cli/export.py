@@ -3,7 +3,6 @@ GGUF file, and publish it on the Hub."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -11,10 +10,10 @@ from typing import Any, Optional
 from brewslm.cli.command import Command
 from brewslm.cli.options import json_flag, option
 from brewslm.errors import ConfigError
+from brewslm.export.bundle import default_export_dir
 from brewslm.export.check import check_folder
 from brewslm.export.hub import check_repo_id, push_folder
 from brewslm.output import key_values
-from brewslm.workspace import home_dir
 
 FORMATS = ("hf", "gguf")
 
@@ -74,12 +73,6 @@ class ExportOptions:
     json: bool = json_flag()
 
 
-def default_out_dir(name: str, fmt: str, quant: str | None) -> Path:
-
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
-    return home_dir() / "exports" / "-".join(part for part in (slug, fmt, quant) if part)
-
-
 def export_command(opts: ExportOptions) -> dict[str, Any]:
     """Export a fine-tune so applications can run it.
 
@@ -111,7 +104,7 @@ def export_command(opts: ExportOptions) -> dict[str, Any]:
         check_repo_id(opts.push_to_hub)  # before minutes of exporting
     bundle = resolve_bundle(opts.run)
     quant = (opts.quant or "f16") if opts.format == "gguf" else None
-    out = Path(opts.out).expanduser() if opts.out else default_out_dir(bundle.name, opts.format, quant)
+    out = Path(opts.out).expanduser() if opts.out else default_export_dir(bundle.name, opts.format, quant)
     if opts.format == "hf":
         from brewslm.export.hf import export_hf
 
@@ -218,4 +211,4 @@ def export_exit_status(result: dict[str, Any]) -> int:
 
 COMMAND = Command(export_command, ExportOptions, render_export, export_exit_status)
 
-__all__ = ["COMMAND", "ExportOptions", "default_out_dir", "export_command"]
+__all__ = ["COMMAND", "ExportOptions", "export_command"]

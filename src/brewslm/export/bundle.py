@@ -39,6 +39,7 @@ Paths inside a bundle are absolute; an export record stores them relative to its
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -51,6 +52,7 @@ from brewslm.recipes.twists import build_twist
 from brewslm.retrieval.chunking import CHUNKS_FILE
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.run import RUN_RECORD, find_run, finished_model_dir, read_run
+from brewslm.workspace import home_dir
 
 EXPORT_RECORD = "brewslm_export.json"  # the same file name training.merge writes
 EXPORT_FORMAT = 2  # brewslm_export.json written by brewslm.export (1: training.export_merged's record)
@@ -115,6 +117,13 @@ class ModelBundle:
     def context(self) -> RenderContext | None:
         """The render context prompts are built with (None for a plain model)."""
         return RenderContext.from_dict(self.render_context) if self.render_context is not None else None
+
+
+def default_export_dir(name: str, fmt: str, quant: str | None) -> Path:
+    """Where an export goes unless told: ``<BREWSLM_HOME>/exports/<name>-<format>[-<quant>]`` (the
+    CLI's ``brewslm export`` and the UI's Export page both ask here)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
+    return home_dir() / "exports" / "-".join(part for part in (slug, fmt, quant) if part)
 
 
 # --- resolving -------------------------------------------------------------------------------------
@@ -337,6 +346,7 @@ def _recipe_out_dir(text: str) -> Path | None:
 
 
 __all__ = [
+    "default_export_dir",
     "BUNDLE_KINDS",
     "EXPORT_RECORD",
     "ModelBundle",

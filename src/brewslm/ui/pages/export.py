@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +36,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from brewslm.errors import BrewError, ConfigError
-from brewslm.export.bundle import EXPORT_RECORD, resolve_bundle
+from brewslm.export.bundle import EXPORT_RECORD, default_export_dir, resolve_bundle
 from brewslm.export.gguf import CONVERTERS
 from brewslm.export.gguf import QUANTS as BUILTIN_QUANTS
 from brewslm.export.hub import check_repo_id, hub_endpoint
@@ -219,13 +218,6 @@ def export_sources(exports: list[ExportEntry] | None = None) -> list[tuple[str, 
     ]
 
 
-def default_out_dir(name: str, fmt: str, quant: str | None) -> Path:
-    """Where an export goes unless told: ``<BREWSLM_HOME>/exports/<name>-<format>[-<quant>]``, the
-    folder ``brewslm export`` picks (``cli.export.default_out_dir``; the UI does not import the CLI)."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
-    return home_dir() / "exports" / "-".join(part for part in (slug, fmt, quant) if part)
-
-
 # --- the Hub -----------------------------------------------------------------------------------------
 
 
@@ -348,7 +340,7 @@ def plan_export(form: ExportForm, settings: UISettings) -> dict[str, Any]:
     elif form.private:
         raise ConfigError("'private' goes with pushing to the Hub; tick 'push' and name the repository")
     out = check_output_path(
-        form.out or default_out_dir(bundle.name, form.format, quant), settings, what="export folder"
+        form.out or default_export_dir(bundle.name, form.format, quant), settings, what="export folder"
     )
     if out.exists() and not out.is_dir():
         raise ConfigError(f"export folder {out} is a file; choose a folder")
@@ -649,7 +641,6 @@ __all__ = [
     "ExportPanel",
     "HubStatus",
     "Source",
-    "default_out_dir",
     "export_entry",
     "export_panel",
     "export_sources",
