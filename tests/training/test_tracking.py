@@ -5,9 +5,11 @@ tracker failure as one warning line while the run goes on."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -17,6 +19,26 @@ from brewslm.evaluation import evaluate, load_eval_config  # noqa: E402
 from brewslm.training import train  # noqa: E402
 from brewslm.training.report import MetricsLog  # noqa: E402
 from brewslm.training.tracking import MLFLOW_DB, MlflowTracker, flatten  # noqa: E402
+
+
+@contextlib.contextmanager
+def tracking_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
+    """The ``brewslm.tracking`` warnings logged inside the block (filled when it ends), captured on
+    the logger itself: run after other tests in one process, a library's logging set-up (a
+    ``dictConfig`` that disables existing loggers, a handler swap on the root) can keep them from
+    reaching the root handler caplog reads."""
+    logger = logging.getLogger("brewslm.tracking")
+    lines: list[str] = []
+    disabled, logger.disabled = logger.disabled, False
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="brewslm.tracking"):
+            yield lines
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.disabled = disabled
+    seen = {id(record): record for record in caplog.records if record.name == "brewslm.tracking"}
+    lines.extend(record.getMessage() for record in seen.values())
 
 
 def test_train_and_eval_log_params_metrics_and_files_to_a_sqlite_store_in_home(
@@ -59,10 +81,9 @@ def test_a_tracker_failure_is_one_warning_line_and_the_run_goes_on(
 ) -> None:
     # an MLflow that cannot open its store: the ./mlruns file store current mlflow refuses
     monkeypatch.setenv("MLFLOW_TRACKING_URI", str(tmp_path / "mlruns"))
-    with caplog.at_level(logging.WARNING, logger="brewslm.tracking"):
+    with tracking_warnings(caplog) as lines:
         result = train(config_for(sentiment, max_steps=1, mlflow=True), progress=quiet)
     assert result.steps == 1 and (result.run_dir / "model").is_dir()
-    lines = [record.getMessage() for record in caplog.records if record.name == "brewslm.tracking"]
     assert len(lines) == 1 and "\n" not in lines[0], lines
     assert lines[0].startswith("MLflow tracking stopped (MlflowException: ") and str(tmp_path / "mlruns") in lines[0]
     assert lines[0].endswith("the run goes on without it")
@@ -78,11 +99,11 @@ def test_a_failure_mid_run_stops_tracking_once(workspace: Path, caplog, monkeypa
         raise ConnectionError("tracking server went away")
 
     monkeypatch.setattr(mlflow, "log_metrics", unreachable)
-    with caplog.at_level(logging.WARNING, logger="brewslm.tracking"):
+    with tracking_warnings(caplog) as lines:
         logger.log({"loss": 1.0}, step=1)
         logger.log({"loss": 0.5}, step=2)  # tracking is off now: no second line
         logger.finish("finished")
-    assert [r.getMessage() for r in caplog.records if r.name == "brewslm.tracking"] == [
+    assert lines == [
         f"MLflow tracking stopped (ConnectionError: tracking server went away at {logger.uri}); "
         "the run goes on without it"
     ]

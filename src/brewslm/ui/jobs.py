@@ -687,7 +687,9 @@ def recover_jobs() -> list[int]:
 def worker_alive(pid: int, job_id: int) -> bool:
     """Is ``pid`` still the worker of ``job_id``? (a dead worker's pid may belong to anyone by now)"""
     child = _CHILDREN.get(pid)
-    if child is not None and child.poll() is not None:  # reaps our own finished workers (no zombies)
+    if child is not None:  # our own worker: its exit status is the truth, and poll() reaps it (no zombies)
+        if child.poll() is None:
+            return True  # not the markers: an exiting process's cmdline reads empty before it is gone
         _CHILDREN.pop(pid, None)
         return False
     return process_alive(pid, markers=(WORKER_MODULE, str(job_id)))
