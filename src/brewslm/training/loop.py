@@ -56,11 +56,7 @@ from brewslm.training.run import (
     LOSS_CURVE,
     METRICS_FILE,
     MODEL_DIR,
-    RUN_FAILED,
-    RUN_FINISHED,
     RUN_RECORD,
-    RUN_STARTED,
-    STAGE,
     RunRecorder,
     now,
     open_training_dataset,
@@ -842,10 +838,6 @@ def _public_metrics(result: TrainResult) -> dict[str, Any]:
 
 
 __all__ = [
-    "RUN_FAILED",
-    "RUN_FINISHED",
-    "RUN_STARTED",
-    "STAGE",
     "Setup",
     "TrainResult",
     "Loop",

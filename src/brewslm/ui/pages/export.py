@@ -300,7 +300,7 @@ class ExportForm:
         return self.source_path or self.source
 
 
-def _looks_like_path(value: str) -> bool:
+def looks_like_path(value: str) -> bool:
     """A folder rather than a run or recipe name: it has a separator, starts like a path, or names
     a folder that exists (relative to the working directory)."""
     return "/" in value or "\\" in value or value.startswith((".", "~")) or Path(value).expanduser().exists()
@@ -314,7 +314,7 @@ def plan_export(form: ExportForm, settings: UISettings) -> dict[str, Any]:
         raise ConfigError("pick what to export: a finished run, a recipe output folder or an export")
     if form.format not in FORMATS:
         raise ConfigError(f"unknown format '{form.format}'; choose hf (merged folder) or gguf")
-    if _looks_like_path(spec):
+    if looks_like_path(spec):
         spec = str(check_path(spec, settings, what="export source"))
     bundle = resolve_bundle(spec)
     if form.format == "hf" and (bundle.run_dir is None or bundle.kind not in ("run", "recipe")):
@@ -565,7 +565,7 @@ def _page(
 def export_page(request: Request, source: str = "", format: str = "hf") -> HTMLResponse:
     """``?source=`` preselects a listed source (a run page's "Export it"), else fills the free field."""
     fmt = format if format in FORMATS else "hf"
-    wanted = str(Path(source).expanduser().resolve()) if source and _looks_like_path(source) else source
+    wanted = str(Path(source).expanduser().resolve()) if source and looks_like_path(source) else source
     listed = {s.value for _, items in export_sources() for s in items}
     if wanted in listed:
         return _page(request, ExportForm(source=wanted, format=fmt))
@@ -647,6 +647,7 @@ __all__ = [
     "finished_run_sources",
     "hub_status",
     "list_exports",
+    "looks_like_path",
     "plan_export",
     "recipe_output_sources",
     "router",

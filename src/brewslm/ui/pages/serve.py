@@ -43,7 +43,7 @@ from brewslm.serving.settings import API_KEY_ENV
 from brewslm.ui import jobs
 from brewslm.ui.access import check_path
 from brewslm.ui.app import current_settings, is_htmx, render
-from brewslm.ui.pages.export import Source, finished_run_sources, list_exports, recipe_output_sources
+from brewslm.ui.pages.export import Source, finished_run_sources, list_exports, looks_like_path, recipe_output_sources
 from brewslm.ui.settings import UISettings
 
 router = APIRouter()
@@ -160,12 +160,6 @@ def _serve_job(job_id: int) -> jobs.JobInfo:
 # --- starting and stopping -------------------------------------------------------------------------
 
 
-def _looks_like_path(value: str) -> bool:
-    """A folder rather than a run or recipe name: it has a separator, starts like a path, or names
-    a folder that exists (relative to the working directory)."""
-    return "/" in value or "\\" in value or value.startswith((".", "~")) or Path(value).expanduser().exists()
-
-
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -183,7 +177,7 @@ def plan_server(models: list[str], port: str, device: str, settings: UISettings)
     for model in (m.strip() for m in models):
         if not model:
             continue
-        spec = str(check_path(model, settings, what="model folder")) if _looks_like_path(model) else model
+        spec = str(check_path(model, settings, what="model folder")) if looks_like_path(model) else model
         if spec not in specs:
             specs.append(spec)
     if not specs:
@@ -261,7 +255,7 @@ def _page(
 @router.get("/serve", response_class=HTMLResponse)
 def serve_page(request: Request, model: str = "") -> HTMLResponse:
     """``?model=`` preselects a listed model (the Export tab's "Serve it"), else fills the free field."""
-    wanted = str(Path(model).expanduser().resolve()) if model and _looks_like_path(model) else model
+    wanted = str(Path(model).expanduser().resolve()) if model and looks_like_path(model) else model
     listed = {s.value for _, items in serve_sources() for s in items}
     if wanted in listed:
         return _page(request, chosen=[wanted])
