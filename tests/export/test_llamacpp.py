@@ -1,8 +1,10 @@
 """GGUF through llama.cpp's own tooling. Always: the converter files come out of the pinned sdist's
 vendored llama.cpp, and a missing set-up is reported as not cached. With the tooling set up on the
 machine (``brewslm export --format gguf --converter llama.cpp`` builds it once; CI machines skip):
-a tiny Llama with a real tokenizer (SmolLM2's) converts, quantizes to K-quants and runs inside
-llama.cpp with the same token ids, and at f32 the same logits, as in transformers."""
+a tiny Llama with a real tokenizer (SmolLM2's) and a tiny Qwen2 with Qwen2's real tokenizer (rebuilt
+from the vocab-only GGUF the cached sdist's llama.cpp tests its tokenizer with) convert, quantize to
+K-quants and run inside llama.cpp with the same token ids, and at f32 the same logits, as in
+transformers."""
 
 from __future__ import annotations
 
@@ -45,6 +47,43 @@ def test_nothing_set_up_is_not_cached(monkeypatch, tmp_path) -> None:
     assert llamacpp.cached_tooling() is None
 
 
+FAKE_BINDING = {  # llama_cpp as the real one: Llama's model parameters start from llama_model_default_params()
+    "llama_cpp/__init__.py": "from .llama_cpp import *\nfrom .llama import *\n",
+    "llama_cpp/llama_cpp.py": """
+import types
+def llama_model_default_params():
+    return types.SimpleNamespace(use_extra_bufts=True)
+""",
+    "llama_cpp/llama.py": """
+import numpy as np
+import llama_cpp.llama_cpp as llama_cpp
+class Llama:
+    def __init__(self, **kwargs):
+        self.params = llama_cpp.llama_model_default_params()
+        self.scores = np.zeros((4, 3), dtype=np.float32)
+    def tokenize(self, text, add_bos, special):
+        return [int(self.params.use_extra_bufts), len(text)]
+    def reset(self):
+        pass
+    def eval(self, tokens):
+        self.scores[: len(tokens)] = 1.0
+""",
+}
+
+
+def test_the_runtime_check_loads_the_file_without_extra_buffer_types(tmp_path) -> None:
+    """llama.cpp's AMX matmul (an extra buffer type, on by default on Intel CPUs that have AMX)
+    segfaults on prompts longer than one token (llama.cpp#20824): the check runs the plain CPU kernels."""
+    site = tmp_path / "site"
+    for name, text in FAKE_BINDING.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text, encoding="utf-8")
+    tools = llamacpp.Tooling(tmp_path / "convert_hf_to_gguf.py", tmp_path / "gguf-py", site)
+    ids, logits = llamacpp.llama_logits(tools, tmp_path / "m.gguf", ["hi", "hello"])
+    assert ids == [[0, 2], [0, 5]]  # use_extra_bufts was False when the model was loaded
+    assert [a.shape for a in logits] == [(2, 3), (2, 3)]
+
+
 MACHINE_TOOLING = llamacpp.tooling_dir()  # before a test's private workspace moves the cache
 needs_tooling = pytest.mark.skipif(
     llamacpp.cached_tooling() is None, reason="llama.cpp tooling not set up here (brewslm export --converter llama.cpp)"
@@ -58,7 +97,7 @@ def machine_tooling(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def real_tokenizer_dir(tmp_path_factory) -> Path:
+def llama_tokenizer_dir(tmp_path_factory) -> Path:
     """SmolLM2's tokenizer files (llama.cpp's converter recognises its pre-tokenizer by its output)."""
     from brewslm.base_models import embedded_model_dir
 
@@ -67,6 +106,66 @@ def real_tokenizer_dir(tmp_path_factory) -> Path:
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"):
         if (source / name).is_file():
             (folder / name).write_bytes((source / name).read_bytes())
+    return folder
+
+
+QWEN2_VOCAB = "models/ggml-vocab-qwen2.gguf"  # llama.cpp's tokenizer test data: Qwen2's vocab, no weights
+
+
+def _vendored(sdist: Path, names: tuple[str, ...]) -> dict[str, bytes]:
+    """Files of the sdist's vendored llama.cpp (paths relative to it), read in one pass over the archive."""
+    found: dict[str, bytes] = {}
+    with tarfile.open(sdist) as archive:
+        for member in archive:
+            relative = member.name.partition("/")[2].removeprefix(llamacpp.VENDOR)
+            if relative in names:
+                found[relative] = archive.extractfile(member).read()
+                if len(found) == len(names):
+                    break
+    return found
+
+
+@pytest.fixture(scope="module")
+def qwen2_tokenizer_dir(tmp_path_factory) -> Path:
+    """Qwen2's tokenizer (Qwen1.5's vocabulary and merges, ChatML template), rebuilt offline from the
+    vocab-only GGUF in the cached sdist's llama.cpp (6 MB, not kept in the repository) as
+    transformers' ``Qwen2Tokenizer``. It must tokenize llama.cpp's test texts exactly as Qwen's own
+    tokenizer did (the ``.out`` file beside it), or the converter would not recognise its pre-tokenizer."""
+    from gguf import GGUFReader
+    from transformers import AutoTokenizer
+    from transformers.models.qwen2.tokenization_qwen2 import Qwen2Tokenizer
+
+    sdist = next(iter(sorted(MACHINE_TOOLING.glob("llama_cpp_python-*.tar.gz"))), None)
+    if sdist is None:
+        pytest.skip(f"no llama-cpp-python sdist cached in {MACHINE_TOOLING} (it holds Qwen2's vocabulary)")
+    files = _vendored(sdist, (QWEN2_VOCAB, f"{QWEN2_VOCAB}.inp", f"{QWEN2_VOCAB}.out"))
+    folder = tmp_path_factory.mktemp("qwen2-tokenizer")
+    (folder / "vocab.gguf").write_bytes(files[QWEN2_VOCAB])
+    fields = GGUFReader(str(folder / "vocab.gguf")).fields
+
+    def strings(key: str) -> list[str]:
+        return [bytes(fields[key].parts[index]).decode("utf-8") for index in fields[key].data]
+
+    tokens, kinds = strings("tokenizer.ggml.tokens"), fields["tokenizer.ggml.token_type"].contents()
+    special = [token for token, kind in zip(tokens, kinds) if kind == 3]  # CONTROL
+    assert special == ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    tokenizer = Qwen2Tokenizer(  # the [PADn] entries (unused, padding the embedding table) are left out
+        vocab={token: index for index, (token, kind) in enumerate(zip(tokens, kinds)) if kind in (1, 3)},
+        merges=[tuple(merge.split(" ")) for merge in strings("tokenizer.ggml.merges")],
+        eos_token="<|im_end|>",  # as Qwen's chat models; <|endoftext|> pads
+        pad_token="<|endoftext|>",
+        unk_token=None,
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": special})
+    tokenizer.chat_template = fields["tokenizer.chat_template"].contents()
+    (folder / "vocab.gguf").unlink()
+    tokenizer.save_pretrained(str(folder))
+    saved = AutoTokenizer.from_pretrained(str(folder))
+    texts = files[f"{QWEN2_VOCAB}.inp"].decode("utf-8").split("\n__ggml_vocab_test__\n")
+    expected = files[f"{QWEN2_VOCAB}.out"].decode("utf-8").split("\n")
+    assert len(saved) == 151646 and saved.convert_tokens_to_ids(special) == [151643, 151644, 151645]
+    for text, ids in zip(texts, expected, strict=True):
+        assert saved.encode(text, add_special_tokens=False) == [int(i) for i in ids.split()], text
     return folder
 
 
@@ -89,21 +188,22 @@ def _tiny(kind: str, tokenizer_dir: Path, out: Path) -> Path:
         eos_token_id=tokenizer.eos_token_id,
     )
     model = LlamaForCausalLM(LlamaConfig(**shape)) if kind == "llama" else Qwen2ForCausalLM(Qwen2Config(**shape))
+    with torch.no_grad():  # Qwen2's q/k/v biases start at zero: random ones, so the f32 check covers them
+        for name, parameter in model.named_parameters():
+            if name.endswith(".bias"):
+                parameter.normal_(std=0.5)
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     return out
 
 
 @needs_tooling
-@pytest.mark.parametrize("kind", ["llama"])  # a tiny Qwen2 would need Qwen's tokenizer (none offline): with
-# SmolLM2's, transformers loads a Qwen2 tokenizer class whose pre-tokenizer llama.cpp does not recognise
-def test_tiny_models_convert_quantize_and_run_inside_llama_cpp(
-    kind, real_tokenizer_dir, machine_tooling, tmp_path
-) -> None:
+@pytest.mark.parametrize("kind", ["llama", "qwen2"])
+def test_tiny_models_convert_quantize_and_run_inside_llama_cpp(kind, request, machine_tooling, tmp_path) -> None:
     from brewslm.export.bundle import resolve_bundle
     from brewslm.export.gguf import export_gguf, load_merged, verify_in_llamacpp
 
-    folder = _tiny(kind, real_tokenizer_dir, tmp_path / kind)
+    folder = _tiny(kind, request.getfixturevalue(f"{kind}_tokenizer_dir"), tmp_path / kind)
     # f32: the same numbers inside llama.cpp (the tensor layout, RoPE and norms are right)
     exact = export_gguf(str(folder), tmp_path / "out-f32", quant="f32", converter="llama.cpp")
     assert exact.converter == "llama.cpp" and exact.verification.passed, exact.verification.describe()

@@ -21,7 +21,9 @@ building one; the converter files are still fetched from the sdist.
 
 The converter, quantizer and runtime run in child processes (``PYTHONPATH`` = the converter's
 ``gguf-py`` or the private ``site``): their pinned ``gguf`` never meets ours, and a crash in native
-code is an error line, not a dead export.
+code is an error line, not a dead export. The runtime check loads the file without llama.cpp's extra
+buffer types (AMX, repacked weights; ``LOGITS_SCRIPT``): their AMX matmul segfaults on prompts of more
+than one token on some Intel CPUs (llama.cpp#20824), and the plain CPU kernels read the file as written.
 """
 
 from __future__ import annotations
@@ -68,6 +70,15 @@ LOGITS_SCRIPT = r"""
 import json, sys
 import numpy as np
 from llama_cpp import Llama
+native = sys.modules["llama_cpp.llama_cpp"]
+defaults = native.llama_model_default_params
+def plain_cpu_params():
+    # no extra buffer types (AMX, repacked weights): the AMX matmul segfaults on a prompt of more than one
+    # token on some Intel CPUs (llama.cpp#20824, unfixed); the plain CPU kernels read the file as it is
+    params = defaults()
+    params.use_extra_bufts = False
+    return params
+native.llama_model_default_params = plain_cpu_params  # what Llama() starts its model parameters from
 path, texts, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
 ids = [None] * len(texts)
 longest = 0
