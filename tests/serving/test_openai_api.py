@@ -219,3 +219,55 @@ def test_unknown_model_is_404_in_openai_shape(server: SimpleNamespace) -> None:
         server.client.chat.completions.create(model="nope", messages=MESSAGES)
     assert caught.value.body["code"] == "model_not_found"
     assert all(model_id in caught.value.body["message"] for model_id in server.ids)
+
+
+def _forward_logprobs(model_dir: Path, ids: list[int]) -> list[float]:
+    """Each token's log-prob given those before it, by a plain forward of the model folder."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir)).eval()
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([ids])).logits[0].float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    return [float(logprobs[i - 1, ids[i]]) for i in range(1, len(ids))]
+
+
+def _greedy(model_dir: Path, ids: list[int], budget: int, stop: int) -> list[int]:
+    """transformers' own greedy reply, without its end-of-turn token."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir)).eval()
+    out = model.generate(torch.tensor([ids]), max_new_tokens=budget, do_sample=False, eos_token_id=stop)
+    reply = out[0, len(ids) :].tolist()
+    return reply[: reply.index(stop)] if stop in reply else reply
+
+
+def test_completion_logprobs_score_the_prompt_and_the_reply(base_server: openai.OpenAI, served_base_dir: Path) -> None:
+    tokenizer = ServedModels.load([str(served_base_dir)]).default.tokenizer
+    ids = tokenizer("The quick brown fox jumps", add_special_tokens=False)["input_ids"]
+    # echo + max_tokens 0: the prompt scored, nothing generated (token ids in, as OpenAI allows)
+    scored = base_server.completions.create(model="tiny-base", prompt=ids, max_tokens=0, echo=True, logprobs=2)
+    choice = scored.choices[0]
+    assert choice.text == tokenizer.decode(ids) and scored.usage.completion_tokens == 0
+    assert choice.logprobs.token_logprobs[0] is None and len(choice.logprobs.tokens) == len(ids)
+    expected = _forward_logprobs(served_base_dir, ids)
+    assert choice.logprobs.token_logprobs[1:] == pytest.approx(expected, abs=1e-4)
+    for value, top in zip(choice.logprobs.token_logprobs[1:], choice.logprobs.top_logprobs[1:]):
+        assert 1 <= len(top) <= 2 and max(top.values()) >= value - 1e-6
+    assert choice.logprobs.text_offset == [
+        sum(len(t) for t in choice.logprobs.tokens[:i]) for i in range(len(choice.logprobs.tokens))
+    ]
+    # a generated reply: its own tokens' log-probs, as the model gives them after the prompt
+    reply = base_server.completions.create(model="tiny-base", prompt=ids, max_tokens=6, logprobs=0).choices[0]
+    generated = _greedy(served_base_dir, ids, 6, stop=tokenizer.convert_tokens_to_ids("<|im_end|>"))
+    assert "".join(reply.logprobs.tokens) == reply.text == tokenizer.decode(generated)
+    assert reply.logprobs.token_logprobs == pytest.approx(
+        _forward_logprobs(served_base_dir, ids + generated)[len(ids) - 1 :], abs=1e-4
+    )
+    with pytest.raises(openai.BadRequestError) as caught:
+        base_server.completions.create(model="tiny-base", prompt=ids, max_tokens=0)
+    assert caught.value.body["param"] == "max_tokens"
+    with pytest.raises(openai.BadRequestError):
+        base_server.completions.create(model="tiny-base", prompt=[10**7], max_tokens=0, echo=True)

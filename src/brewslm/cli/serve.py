@@ -12,6 +12,7 @@ then serves until Ctrl-C (uvicorn's log goes to stderr).
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ class ServeOptions:
     max_inputs: int | None = model_option(ServerSettings, "max_inputs", default=None, metavar="N")
     max_request_bytes: int | None = model_option(ServerSettings, "max_request_bytes", default=None, metavar="BYTES")
     request_timeout_s: float | None = model_option(ServerSettings, "request_timeout_s", default=None, metavar="SECONDS")
+    engine: str | None = model_option(ServerSettings, "engine", default=None)
+    upstream_url: str | None = model_option(ServerSettings, "upstream_url", default=None, metavar="URL")
+    vllm_python: str | None = model_option(ServerSettings, "vllm_python", default=None, metavar="PYTHON")
+    vllm_args: str | None = model_option(ServerSettings, "vllm_args", default=None, metavar="ARGS")
     device: str | None = option(
         "Device the models run on: cpu, cuda, cuda:1, mps (default: the best available).", default=None
     )
@@ -84,6 +89,10 @@ def settings_of(opts: ServeOptions) -> ServerSettings:
         max_inputs=opts.max_inputs,
         max_request_bytes=opts.max_request_bytes,
         request_timeout_s=opts.request_timeout_s,
+        engine=opts.engine,
+        upstream_url=opts.upstream_url,
+        vllm_python=opts.vllm_python,
+        vllm_args=opts.vllm_args,
     )
 
 
@@ -104,6 +113,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(opts: ServeOptions) -> dict[str, Any]:
     """Serve fine-tunes over HTTP: OpenAI-compatible chat/completions plus task endpoints.
 
@@ -118,40 +131,53 @@ def serve(opts: ServeOptions) -> dict[str, Any]:
 
     from brewslm.serving.app import create_app
     from brewslm.serving.served import ServedModels
+    from brewslm.serving.upstream import open_engine
 
     if not opts.models:
         raise ConfigError("name at least one model to serve: an export folder, recipe, training run or model folder")
     settings = settings_of(opts)
     sock = listening_socket(settings.host, settings.port)
     try:
-        models = ServedModels.load(opts.models, device=opts.device, chat_template=_template_choice(opts.chat_template))
-        settings = settings.model_copy(update={"port": sock.getsockname()[1]})
-        app = create_app(models, settings)
-        ids = models.ids()
-        print(
-            key_values(
-                [
-                    ("serving", settings.url),
-                    ("openai base_url", f"{settings.url}/v1"),
-                    ("models", ", ".join(ids)),
-                    ("default model", ids[0]),
-                    ("api key", "required (BREWSLM_API_KEY)" if settings.key else "none"),
-                ]
-            ),
-            flush=True,
+        models = ServedModels.load(
+            opts.models,
+            device=opts.device,
+            chat_template=_template_choice(opts.chat_template),
+            weights=settings.engine == "local",  # another engine runs them: tokenizers and tasks only here
         )
-        if settings.exposed_without_key:
+        settings = settings.model_copy(update={"port": sock.getsockname()[1]})
+        with open_engine(settings, models, progress=lambda line: print(line, file=sys.stderr, flush=True)) as engine:
+            app = create_app(models, settings, engine=engine)
+            ids = models.ids()
             print(
-                f"warning: listening on {settings.host} without an API key: anyone who can reach this machine can "
-                "use the models; set BREWSLM_API_KEY",
-                file=sys.stderr,
+                key_values(
+                    [
+                        ("serving", settings.url),
+                        ("openai base_url", f"{settings.url}/v1"),
+                        ("models", ", ".join(ids)),
+                        ("default model", ids[0]),
+                        ("engine", settings.engine if engine is None else f"{settings.engine} at {engine.base_url}"),
+                        ("api key", "required (BREWSLM_API_KEY)" if settings.key else "none"),
+                    ]
+                ),
                 flush=True,
             )
-        server = uvicorn.Server(uvicorn.Config(app, log_level=opts.log_level, lifespan="on"))
-        try:
-            server.run(sockets=[sock])
-        except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the Ctrl-C: a clean stop
-            pass
+            if settings.exposed_without_key:
+                print(
+                    f"warning: listening on {settings.host} without an API key: anyone who can reach this machine "
+                    "can use the models; set BREWSLM_API_KEY",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            server = uvicorn.Server(uvicorn.Config(app, log_level=opts.log_level, lifespan="on"))
+            # uvicorn re-raises SIGTERM once it has shut down gracefully; as an exception it unwinds
+            # this block, so an engine started here (vLLM) is stopped too instead of orphaned
+            previous = signal.signal(signal.SIGTERM, _interrupt)
+            try:
+                server.run(sockets=[sock])
+            except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised Ctrl-C / SIGTERM: a clean stop
+                pass
+            finally:
+                signal.signal(signal.SIGTERM, previous)
     finally:
         sock.close()
     if not server.started:

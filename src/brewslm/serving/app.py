@@ -51,17 +51,24 @@ METRICS_TEXT = {
 
 
 def create_app(
-    models: ServedModels, settings: ServerSettings, *, mount: Callable[[FastAPI], Any] | None = None
+    models: ServedModels,
+    settings: ServerSettings,
+    *,
+    mount: Callable[[FastAPI], Any] | None = None,
+    engine: Any = None,
 ) -> FastAPI:
     """An app serving ``models`` (``ServedModels``) under ``settings``; run it with uvicorn.
     ``mount``: adds another app's routes beside the API (``ui.app.create_playground_app`` mounts
     the web UI this way, so the UI imports serving and never the reverse); the API's key and
-    body limit then guard the API's own paths only, and the mounted pages keep their own rules."""
-    from brewslm.serving.engine import Engine
+    body limit then guard the API's own paths only, and the mounted pages keep their own rules.
+    ``engine``: what runs the models - by default the batching ``Engine`` in this process; an
+    ``upstream.UpstreamEngine`` runs them on another server (vLLM) behind the same endpoints."""
+    if engine is None:
+        from brewslm.serving.engine import Engine
 
-    engine = Engine(
-        models, batching=settings.batching, window_ms=settings.window_ms, max_batch_size=settings.max_batch_size
-    )
+        engine = Engine(
+            models, batching=settings.batching, window_ms=settings.window_ms, max_batch_size=settings.max_batch_size
+        )
     state = ServerState(models=models, engine=engine, settings=settings, metrics=ServerMetrics(engine.stats))
 
     @contextlib.asynccontextmanager

@@ -6,6 +6,7 @@
     stream = engine.stream(request)            # validated now; text deltas as tokens arrive
     async for delta in stream: ...             # then stream.result: the GenerateResult
     scores = await engine.score_labels("intent", [rendered], ["billing", "refund"])
+    logprobs = await engine.token_logprobs("intent", [ids], top=2)   # teacher-forced, per token
     await engine.stop()
 
 How requests become batches:
@@ -17,7 +18,8 @@ How requests become batches:
   one. The worker takes the oldest queued request, then every request that arrives within
   ``window_ms`` of it (those already waiting join at once) up to ``max_batch_size``, groups them
   by model id - and label scoring by model and label set - and runs each group as one batch
-  (``generation.decode_rows`` / ``label_scoring.score_labels``), switching the shared base's
+  (``generation.decode_rows`` / ``label_scoring.score_labels`` / ``sequence_scores.token_logprobs``),
+  switching the shared base's
   adapter between groups. ``batching=False`` runs requests one at a time (the benchmark's
   baseline);
 - each row of a generation batch has its own budget, temperature, seed, JSON constraint and stop
@@ -49,6 +51,7 @@ from brewslm.errors import BrewError, ConfigError
 from brewslm.evaluation.prediction.constrained import JsonConstraint
 from brewslm.evaluation.prediction.generation import DecodeRow, Generation, check_budget, decode_rows
 from brewslm.evaluation.prediction.label_scoring import LabelScores, check_labels, score_labels
+from brewslm.evaluation.prediction.sequence_scores import TokenLogprobs, token_logprobs
 from brewslm.serving.served import ServedModel, ServedModels
 from brewslm.tasks.rendering import Rendered
 
@@ -76,6 +79,40 @@ class GenerateResult:
     prompt_tokens: int
     completion_tokens: int  # tokens generated (an end-of-turn token included)
     finish_reason: str  # "stop" (end of turn or a stop string) | "length" (the budget ran out)
+    token_ids: tuple[int, ...] = ()  # the tokens of ``text`` (for their log-probs)
+
+
+def check_ids(served: ServedModel, ids: Sequence[int], what: str) -> list[int]:
+    """``ids`` as a list when every one is a token of ``served``'s vocabulary and they fit its
+    context; a one-line ``ConfigError`` naming ``what`` (prompt, sequence) otherwise."""
+    if not ids:
+        raise ConfigError(f"the {what} has no tokens; send some text")
+    vocabulary = served.vocab_size
+    if any(not isinstance(t, int) or isinstance(t, bool) or t < 0 or t >= vocabulary for t in ids):
+        raise ConfigError(f"the {what} holds a token id outside model '{served.id}''s vocabulary (0..{vocabulary - 1})")
+    if len(ids) > served.context_length:
+        raise ConfigError(
+            f"the {what} ({len(ids)} tokens) exceeds model '{served.id}''s context of "
+            f"{served.context_length} tokens; shorten it"
+        )
+    return list(ids)
+
+
+def check_request(models: ServedModels, request: GenerateRequest) -> ServedModel:
+    """The served model a generation request names, once the request is found sound (budget,
+    temperature, prompt ids, context, stop strings) - checked before it is queued, by any engine."""
+    served = models.get(request.model)
+    check_budget(request.max_new_tokens, request.temperature)
+    prompt = check_ids(served, request.prompt_ids, "prompt")
+    if len(prompt) + request.max_new_tokens > served.context_length:
+        raise ConfigError(
+            f"the prompt ({len(prompt)} tokens) plus max_tokens ({request.max_new_tokens}) exceed "
+            f"model '{served.id}''s context of {served.context_length} tokens; shorten the prompt "
+            "or ask for fewer tokens"
+        )
+    if any(not isinstance(s, str) for s in request.stop):
+        raise ConfigError("stop must be a list of strings")
+    return served
 
 
 @dataclass(eq=False)
@@ -89,6 +126,8 @@ class _Job:
     rendered: list[Rendered] | None = None  # ... or label scoring
     labels: tuple[str, ...] = ()
     replies: tuple[str, ...] | None = None  # the text scored for each label (None: the labels)
+    sequences: list[list[int]] | None = None  # ... or token log-probs of these ids
+    top: int = 0  # with the ``top`` most likely tokens at each position
     texts: asyncio.Queue | None = None  # streaming: text deltas, then _END
     arrived: float = field(default_factory=time.monotonic)
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -97,11 +136,11 @@ class _Job:
 
     @property
     def group(self) -> tuple[Any, ...]:
-        return (
-            ("generate", self.served.id)
-            if self.request is not None
-            else ("score", self.served.id, self.labels, self.replies)
-        )
+        if self.request is not None:
+            return ("generate", self.served.id)
+        if self.sequences is not None:
+            return ("logprobs", self.served.id, self.top)
+        return ("score", self.served.id, self.labels, self.replies)
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -276,6 +315,17 @@ class Engine:
             return []
         return await self._outcome(self._submit(served, rendered=rendered, labels=labels, replies=replies))
 
+    async def token_logprobs(
+        self, model: str | None, sequences: Sequence[Sequence[int]], *, top: int = 0
+    ) -> list[TokenLogprobs]:
+        """Teacher-forced log-probabilities of every token after the first of each sequence, with
+        the ``top`` most likely tokens at each position (``sequence_scores.token_logprobs``)."""
+        served = self.models.get(model)
+        checked = [self.check_ids(served, ids, "sequence") for ids in sequences]
+        if not checked:
+            return []
+        return await self._outcome(self._submit(served, sequences=checked, top=int(top)))
+
     @staticmethod
     async def _outcome(job: _Job) -> Any:
         """The job's result; a caller that stops waiting (cancelled, timed out) cancels the job."""
@@ -286,25 +336,9 @@ class Engine:
             raise
 
     def _checked(self, request: GenerateRequest) -> ServedModel:
-        served = self.models.get(request.model)
-        check_budget(request.max_new_tokens, request.temperature)
-        prompt = request.prompt_ids
-        if not prompt:
-            raise ConfigError("the prompt has no tokens; send some text")
-        vocabulary = served.vocab_size
-        if any(not isinstance(t, int) or t < 0 or t >= vocabulary for t in prompt):
-            raise ConfigError(
-                f"the prompt holds a token id outside model '{served.id}''s vocabulary (0..{vocabulary - 1})"
-            )
-        if len(prompt) + request.max_new_tokens > served.context_length:
-            raise ConfigError(
-                f"the prompt ({len(prompt)} tokens) plus max_tokens ({request.max_new_tokens}) exceed "
-                f"model '{served.id}''s context of {served.context_length} tokens; shorten the prompt "
-                "or ask for fewer tokens"
-            )
-        if any(not isinstance(s, str) for s in request.stop):
-            raise ConfigError("stop must be a list of strings")
-        return served
+        return check_request(self.models, request)
+
+    check_ids = staticmethod(check_ids)
 
     def _submit(self, served: ServedModel, **fields: Any) -> _Job:
         self._start()
@@ -372,6 +406,8 @@ class Engine:
         try:
             if live[0].request is not None:
                 self._generate(live)
+            elif live[0].sequences is not None:
+                self._logprobs(live)
             else:
                 self._score(live)
         finally:
@@ -431,6 +467,7 @@ class Engine:
                     prompt_tokens=len(request.prompt_ids),
                     completion_tokens=generation.tokens,
                     finish_reason="stop" if generation.finished else "length",
+                    token_ids=generation.ids,
                 )
             )
 
@@ -456,6 +493,24 @@ class Engine:
             count = len(job.rendered or [])
             self._count("completed")
             job.finish(scores[start : start + count])
+            start += count
+
+    def _logprobs(self, jobs: list[_Job]) -> None:
+        served = jobs[0].served
+        sequences = [ids for job in jobs for ids in job.sequences or []]
+        try:
+            with served.active():
+                results = token_logprobs(
+                    served.model, sequences, top=jobs[0].top, batch_size=max(1, self.max_batch_size)
+                )
+        except Exception as exc:
+            self._batch_failed(jobs, exc, self._logprobs)
+            return
+        start = 0
+        for job in jobs:
+            count = len(job.sequences or [])
+            self._count("completed")
+            job.finish(results[start : start + count])
             start += count
 
     def _batch_failed(self, jobs: list[_Job], exc: Exception, run_alone: Callable[[list[_Job]], None]) -> None:
@@ -521,4 +576,4 @@ class Engine:
         return out
 
 
-__all__ = ["Engine", "EngineStopped", "GenerateRequest", "GenerateResult", "TextStream"]
+__all__ = ["Engine", "EngineStopped", "GenerateRequest", "GenerateResult", "TextStream", "check_ids", "check_request"]

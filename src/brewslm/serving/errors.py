@@ -175,13 +175,16 @@ def error_for(exc: BaseException) -> ApiError:
     """The answer to an exception from a route or a stream: the one table both use."""
     from brewslm.serving.engine import EngineStopped
     from brewslm.serving.served import ModelNotFound
+    from brewslm.serving.upstream import UpstreamError, UpstreamUnavailable
 
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, ModelNotFound):
         return not_found(str(exc), code="model_not_found", param="model")
-    if isinstance(exc, EngineStopped):
+    if isinstance(exc, (EngineStopped, UpstreamUnavailable)):
         return unavailable(str(exc))
+    if isinstance(exc, UpstreamError):  # the other engine failed this request: a bad gateway, not bad input
+        return ApiError(502, str(exc), type=SERVER_ERROR, code="upstream_error")
     if isinstance(exc, BrewError):  # bad input caught below the routes (a prompt too long, a bad schema)
         return bad_request(str(exc))
     logger.error("unhandled error: %s", exc, exc_info=exc)

@@ -21,6 +21,14 @@ The official ``openai`` client works unchanged against them (``base_url="http://
   {"include_usage": true}`` a usage chunk, then ``data: [DONE]``. A stream that fails or times out
   midway ends with a ``data: {"error": ...}`` event (the status line has gone out already).
 - ``finish_reason`` is ``stop`` (end of turn or a stop string) or ``length`` (``max_tokens`` hit).
+- ``/v1/completions`` takes a prompt as text, token ids, or a list of either (one choice each);
+  ``logprobs: k`` returns each reply token's log-probability and the ``k`` most likely tokens at
+  its position (OpenAI's ``tokens`` / ``token_logprobs`` / ``top_logprobs`` / ``text_offset``),
+  ``echo: true`` puts the prompt before the reply (with ``logprobs``, the prompt tokens' too: the
+  first has none), and ``echo`` with ``max_tokens: 0`` scores a text without generating - what an
+  engine in front of another server scores labels with (``serving.upstream``). The log-probs are
+  the model's own distribution (teacher-forced over prompt + reply), whatever the temperature.
+  ``response_format`` works here too, as vLLM's completions take it.
 
 - every chat message needs its ``content`` (a string or text parts; null is a 400 naming
   ``messages[i].content``) and a ``tool`` message its ``tool_call_id``, as OpenAI requires;
@@ -28,7 +36,7 @@ The official ``openai`` client works unchanged against them (``base_url="http://
   token is inside every nucleus.
 
 OpenAI parameters this server does not implement are refused with a 400 naming them when set to
-anything but their neutral value (``n`` > 1, ``logprobs``, penalties, ``logit_bias``, ``top_p``
+anything but their neutral value (``n`` > 1, chat ``logprobs``, penalties, ``logit_bias``, ``top_p``
 < 1 with ``temperature`` > 0 - sampling draws from the top-k tokens, not a nucleus - ``tools``:
 a tool-calling fine-tune is served at ``/v1/tool_call``), never silently ignored; bookkeeping
 fields (``user``, ``metadata``, ``store``) are accepted. Unknown fields are 422, like any other
@@ -51,7 +59,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from brewslm.errors import BrewError
 from brewslm.evaluation.prediction.constrained import JsonConstraint, JsonPrefixChecker
-from brewslm.serving.engine import GenerateRequest, TextStream
+from brewslm.evaluation.prediction.sequence_scores import TokenLogprobs
+from brewslm.serving.engine import GenerateRequest, GenerateResult, TextStream
 from brewslm.serving.errors import (
     API_ERRORS,
     BODY_ERRORS,
@@ -62,10 +71,11 @@ from brewslm.serving.errors import (
     field_path,
     timed_out,
 )
-from brewslm.serving.state import ServerState, Usage, generate, reply_budget, server_state
+from brewslm.serving.state import ServerState, Usage, generate, reply_budget, server_state, within_timeout
 from brewslm.serving.tasks_api import model_endpoints
 
 COMPLETIONS_DEFAULT_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
+MAX_TOP_LOGPROBS = 20  # OpenAI allows 5 for completions, vLLM 20
 MAX_STOP_STRINGS = 4
 
 router = APIRouter(route_class=ApiRoute, responses=API_ERRORS)
@@ -201,34 +211,47 @@ class ChatCompletionRequest(_Sampling):
         return found
 
 
+Prompt = Union[str, list[str], list[int], list[list[int]]]  # OpenAI: text, token ids, or a list of either
+
+
 class CompletionRequest(_Sampling):
-    prompt: Union[str, list[str]]
+    prompt: Prompt
+    max_tokens: int | None = Field(None, ge=0)  # 0: with echo, score the prompt without generating
     echo: bool | None = None
     suffix: str | None = None
     best_of: int | None = Field(None, ge=1)
-    logprobs: int | None = None
+    logprobs: int | None = Field(None, ge=0, le=MAX_TOP_LOGPROBS)
+    response_format: ResponseFormat | None = None
+    return_token_ids: bool | None = None  # vLLM's: each choice's reply tokens as ``token_ids``
 
     @field_validator("prompt")
     @classmethod
-    def _prompts(cls, value: Union[str, list[str]]) -> Union[str, list[str]]:
+    def _prompts(cls, value: Prompt) -> Prompt:
+        if isinstance(value, list) and value and all(isinstance(item, int) for item in value):
+            return value  # one prompt of token ids
         prompts = [value] if isinstance(value, str) else value
         if not prompts or any(not prompt for prompt in prompts):
             raise ValueError("a prompt is empty")
+        if any(isinstance(prompt, list) and not all(isinstance(t, int) for t in prompt) for prompt in prompts):
+            raise ValueError("a prompt is a string or a list of token ids")
         return value
 
-    def prompts(self) -> list[str]:
-        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)
+    def prompts(self) -> list[str | list[int]]:
+        """Each prompt: a text or a list of token ids."""
+        if isinstance(self.prompt, str):
+            return [self.prompt]
+        if all(isinstance(item, int) for item in self.prompt):
+            return [list(self.prompt)]  # type: ignore[arg-type]
+        return list(self.prompt)  # type: ignore[arg-type]
 
     def unsupported(self) -> list[str]:
         found = super().unsupported()
-        if self.echo:
-            found.append("echo")
         if self.suffix:
             found.append("suffix")
         if self.best_of not in (None, 1):
             found.append("best_of")
-        if self.logprobs is not None:
-            found.append("logprobs")
+        if self.stream and (self.logprobs is not None or self.echo):
+            found.append("logprobs or echo in a stream (ask without stream)")
         return found
 
 
@@ -250,8 +273,21 @@ class ChatChoice(_Choice):
     message: AssistantMessage
 
 
-class CompletionChoice(_Choice):
+class CompletionLogprobs(BaseModel):
+    """OpenAI's completion log-probs: one entry per token of the choice's text."""
+
+    tokens: list[str]
+    token_logprobs: list[float | None]  # None: the first prompt token (nothing before it)
+    top_logprobs: list[dict[str, float] | None]
+    text_offset: list[int]
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    finish_reason: str
     text: str
+    logprobs: CompletionLogprobs | None = None
+    token_ids: list[int] | None = None  # with return_token_ids: the reply's tokens (end of turn left out)
 
 
 class _Reply(BaseModel):
@@ -355,21 +391,78 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
             f"{len(prompts)} prompts; this server completes at most {state.settings.max_inputs} per request",
             param="prompt",
         )
-    requests = [_generate_request(served.id, served.text_prompt_ids(prompt), budget, body, None) for prompt in prompts]
+    prompt_ids = [served.text_prompt_ids(p) if isinstance(p, str) else list(p) for p in prompts]
     completion_id = f"cmpl-{uuid.uuid4().hex}"
-    if body.stream:
-        if len(requests) > 1:
-            raise bad_request("streaming takes one prompt; send the prompts as separate requests", param="prompt")
-        stream = state.engine.stream(requests[0])
-        return _sse(_completion_chunks(state, requests[0], stream, completion_id, _include_usage(body)))
-    results = await asyncio.gather(*(generate(state, r) for r in requests))
+    if budget == 0:
+        if not body.echo:
+            raise bad_request("max_tokens is 0: there is nothing to return without echo", param="max_tokens")
+        for ids in prompt_ids:
+            state.engine.check_ids(served, ids, "prompt")
+        results = [
+            GenerateResult(text="", prompt_tokens=len(ids), completion_tokens=0, finish_reason="length")
+            for ids in prompt_ids
+        ]
+    else:
+        constraint = _constraint(body.response_format)
+        requests = [_generate_request(served.id, ids, budget, body, constraint) for ids in prompt_ids]
+        if body.stream:
+            if len(requests) > 1:
+                raise bad_request("streaming takes one prompt; send the prompts as separate requests", param="prompt")
+            stream = state.engine.stream(requests[0])
+            return _sse(_completion_chunks(state, requests[0], stream, completion_id, _include_usage(body)))
+        results = list(await asyncio.gather(*(generate(state, r) for r in requests)))
+    logprobs: list[CompletionLogprobs | None] = [None] * len(results)
+    if body.logprobs is not None:
+        sequences = [[*ids, *result.token_ids] for ids, result in zip(prompt_ids, results)]
+        scored = await within_timeout(state, state.engine.token_logprobs(served.id, sequences, top=body.logprobs))
+        logprobs = [
+            _completion_logprobs(served.tokenizer, sequence, len(ids), score, echo=bool(body.echo))
+            for sequence, ids, score in zip(sequences, prompt_ids, scored)
+        ]
     return Completion(
         id=completion_id,
         created=int(time.time()),
         model=served.id,
-        choices=[CompletionChoice(index=i, text=r.text, finish_reason=r.finish_reason) for i, r in enumerate(results)],
+        choices=[
+            CompletionChoice(
+                index=i,
+                text=(_decode(served.tokenizer, ids) + r.text) if body.echo else r.text,
+                finish_reason=r.finish_reason,
+                logprobs=logprobs[i],
+                token_ids=list(r.token_ids) if body.return_token_ids else None,
+            )
+            for i, (ids, r) in enumerate(zip(prompt_ids, results))
+        ],
         usage=Usage.of(sum(r.prompt_tokens for r in results), sum(r.completion_tokens for r in results)),
     )
+
+
+def _decode(tokenizer: Any, ids: list[int]) -> str:
+    return tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+
+def _completion_logprobs(
+    tokenizer: Any, sequence: list[int], prompt_length: int, score: TokenLogprobs, *, echo: bool
+) -> CompletionLogprobs:
+    """OpenAI's log-probs object over the choice's tokens: the reply's, after the prompt's with echo."""
+    first = 0 if echo else prompt_length
+    tokens, values, tops, offsets = [], [], [], []
+    offset = 0
+    for position in range(first, len(sequence)):
+        text = _decode(tokenizer, [sequence[position]])
+        tokens.append(text)
+        offsets.append(offset)
+        offset += len(text)
+        if position == 0:  # nothing predicts the first token
+            values.append(None)
+            tops.append(None)
+            continue
+        values.append(score.logprobs[position - 1])
+        top: dict[str, float] = {}
+        for token, value in score.top[position - 1]:
+            top.setdefault(_decode(tokenizer, [token]), value)
+        tops.append(top)
+    return CompletionLogprobs(tokens=tokens, token_logprobs=values, top_logprobs=tops, text_offset=offsets)
 
 
 # --- pieces ---------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@ export, recipe or run folder, run or recipe name, model folder) and loads them:
   the adapters switched off (``disable_adapter``) - the "before" of every fine-tune, for free.
   A spec naming that base folder directly is served by the shared copy, not loaded twice.
 - merged exports, full fine-tunes and plain model folders are loaded as they are.
+- ``weights=False`` loads every id's tokenizer, config and task parts but no weights: a server
+  in front of another engine (``serving.upstream``: vLLM, or any OpenAI-compatible server that
+  takes token ids) renders prompts and parses replies exactly as here, and the other engine runs
+  the model. Adapters then are ids the other engine serves as LoRA modules over the same base.
 
 Ids are the bundles' names (run name, recipe name, folder name); two specs with one id are a
 one-line ``ConfigError`` (serve a copy under another folder name). The first spec is the
@@ -57,7 +61,7 @@ class ServedModel:
 
     id: str
     bundle: Any  # export.bundle.ModelBundle; None for a base served for its adapters' sake
-    model: Any  # the torch module (a peft model when adapters share it)
+    model: Any  # the torch module (a peft model when adapters share it); None: another engine runs it
     tokenizer: Any
     adapter: str | None = None  # the peft adapter name this id selects
     adapters_off: bool = False  # the shared base of adapters: run with every adapter disabled
@@ -68,6 +72,8 @@ class ServedModel:
     context_length: int = DEFAULT_CONTEXT_LENGTH  # prompt + reply tokens the model can attend over
     max_seq_len: int = DEFAULT_CONTEXT_LENGTH  # task prompts are cut to this (training's max_seq_len)
     base_id: str | None = None  # adapters: the id of the base they share
+    vocabulary: int | None = None  # token ids the model embeds (from its config when no weights are loaded)
+    source: str | None = None  # without weights: the folder or hub id another engine loads them from
     _tokens: DecodeTokens | None = field(default=None, repr=False)
     _constraints: ReplyConstraints | None = field(default=None, repr=False)
 
@@ -152,6 +158,9 @@ class ServedModel:
     @property
     def vocab_size(self) -> int:
         """Token ids the model can embed (a prompt id outside them is refused before it runs)."""
+        if self.model is None:
+            assert self.vocabulary is not None
+            return self.vocabulary
         return int(self.model.get_input_embeddings().num_embeddings)
 
     @property
@@ -188,17 +197,47 @@ class ServedModels:
 
     @classmethod
     def load(
-        cls, specs: Sequence[str], *, device: Any = None, dtype: Any = None, chat_template: str = "model"
+        cls,
+        specs: Sequence[str],
+        *,
+        device: Any = None,
+        dtype: Any = None,
+        chat_template: str = "model",
+        weights: bool = True,
     ) -> "ServedModels":
         """Resolve and load every spec (see the module notes). ``chat_template`` is the turn format
-        of plain models (``training.chat_templates``); a fine-tune serves with the one it trained with."""
+        of plain models (``training.chat_templates``); a fine-tune serves with the one it trained with.
+        ``weights=False``: tokenizers, configs and task parts only (another engine runs the models)."""
         from brewslm.export.bundle import resolve_bundle
 
         if not specs:
             raise ConfigError("no model to serve; name a model folder, run, recipe or export")
-        return cls.from_bundles(
-            [resolve_bundle(spec) for spec in specs], device=device, dtype=dtype, chat_template=chat_template
-        )
+        bundles = [resolve_bundle(spec) for spec in specs]
+        if not weights:
+            return cls.described(bundles, chat_template=chat_template)
+        return cls.from_bundles(bundles, device=device, dtype=dtype, chat_template=chat_template)
+
+    @classmethod
+    def described(cls, bundles: Sequence[Any], *, chat_template: str = "model") -> "ServedModels":
+        """Resolved bundles without their weights: the same ids, prompts and task parts as
+        ``from_bundles`` gives (adapters over one base, and that base, as separate ids)."""
+        from transformers import AutoTokenizer
+
+        _check_unique([b.name for b in bundles])
+        served: list[ServedModel] = []
+        bases: dict[str, ServedModel] = {}
+        for bundle in bundles:
+            if not bundle.is_adapter:
+                served.append(_described(bundle.name, bundle, str(bundle.model_dir), chat_template))
+                continue
+            key = _base_key(bundle.base_model)
+            named = next((b for b in bundles if not b.is_adapter and _same_model(b.model_dir, key)), None)
+            base_id = named.name if named is not None else _base_id(key)
+            if named is None and key not in bases:
+                bases[key] = _described(base_id, None, key, chat_template, adapters_off=True)
+            tokenizer = AutoTokenizer.from_pretrained(str(bundle.model_dir))  # the one the run trained with
+            served.append(_described(bundle.name, bundle, key, chat_template, tokenizer=tokenizer, base_id=base_id))
+        return cls(served + list(bases.values()))
 
     @classmethod
     def from_bundles(
@@ -296,7 +335,12 @@ def _base_id(key: str) -> str:
 def _context_length(model: Any) -> int:
     from brewslm.training.model import causal_lm
 
-    value = getattr(causal_lm(model).config, "max_position_embeddings", None)
+    return _config_context_length(causal_lm(model).config)
+
+
+def _config_context_length(config: Any) -> int:
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    value = getattr(text_config, "max_position_embeddings", None)
     return int(value) if isinstance(value, int) and value > 0 else DEFAULT_CONTEXT_LENGTH
 
 
@@ -364,6 +408,31 @@ def _served(
         tokenizer=_with_template(tokenizer, bundle, chat_template),
         context_length=length,
         max_seq_len=_trained_max_seq_len(bundle, length),
+        **_task_parts(bundle),
+        **extra,
+    )
+
+
+def _described(
+    served_id: str, bundle: Any, model_source: str, chat_template: str, *, tokenizer: Any = None, **extra: Any
+) -> ServedModel:
+    """A served id without weights: its tokenizer and what its config says (context, vocabulary)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    with quiet_loading():
+        config = AutoConfig.from_pretrained(model_source)
+        tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(model_source)
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    length = _config_context_length(config)
+    return ServedModel(
+        id=served_id,
+        bundle=bundle,
+        model=None,
+        tokenizer=_with_template(tokenizer, bundle, chat_template),
+        context_length=length,
+        max_seq_len=_trained_max_seq_len(bundle, length),
+        vocabulary=int(text_config.vocab_size),
+        source=model_source,
         **_task_parts(bundle),
         **extra,
     )

@@ -15,13 +15,14 @@ finished after 120 s is answered with a timeout (504).
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from brewslm.options import OptionsModel, build_options
 
 API_KEY_ENV = "BREWSLM_API_KEY"
+UPSTREAM_KEY_ENV = "BREWSLM_UPSTREAM_API_KEY"
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
@@ -61,6 +62,34 @@ class ServerSettings(OptionsModel):
         10.0, ge=0, description="How long the first queued request waits for others to join its batch, in milliseconds."
     )
     max_batch_size: int = Field(16, ge=1, description="Most requests decoded together in one batch.")
+    engine: Literal["local", "vllm", "upstream"] = Field(
+        "local",
+        description="What runs the models: local (this process, batching), vllm (vLLM's OpenAI "
+        "server started on the models, LoRA runs as its LoRA modules; our endpoints in front) or "
+        "upstream (an OpenAI-compatible server already running at --upstream-url).",
+    )
+    upstream_url: str | None = Field(
+        None,
+        description="Base URL of the server that runs the models with --engine upstream (vLLM or "
+        "brewslm serve elsewhere, serving them under the same ids); its key is read from "
+        f"{UPSTREAM_KEY_ENV}.",
+    )
+    vllm_python: str | None = Field(
+        None,
+        description="Python interpreter of an environment with vLLM installed, for --engine vllm "
+        "(default: this one; vLLM pins its own torch, so it usually lives apart).",
+    )
+    vllm_args: str = Field(
+        "", description="More arguments for vLLM's server with --engine vllm, as one shell-quoted string."
+    )
+
+    @model_validator(mode="after")
+    def _engine_complete(self) -> "ServerSettings":
+        if self.engine == "upstream" and not self.upstream_url:
+            raise ValueError("engine 'upstream' needs the server's address: set upstream_url (--upstream-url)")
+        if self.upstream_url and self.engine != "upstream":
+            raise ValueError(f"upstream_url is set but engine is '{self.engine}'; use engine 'upstream'")
+        return self
 
     @model_validator(mode="after")
     def _budgets_fit(self) -> "ServerSettings":
@@ -97,4 +126,4 @@ def server_settings(**values: Any) -> ServerSettings:
     return build_options(ServerSettings, data)
 
 
-__all__ = ["API_KEY_ENV", "LOOPBACK_HOSTS", "ServerSettings", "server_settings"]
+__all__ = ["API_KEY_ENV", "LOOPBACK_HOSTS", "UPSTREAM_KEY_ENV", "ServerSettings", "server_settings"]

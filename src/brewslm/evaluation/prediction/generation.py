@@ -41,7 +41,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from brewslm.base_models.kv_cache import cache_argument, output_cache
@@ -63,6 +63,9 @@ class Generation:
     text: str  # the reply, without its end-of-turn token
     tokens: int  # tokens generated, the end-of-turn token included
     finished: bool  # stopped at an end-of-turn token (not at max_new_tokens)
+    # the tokens of ``text``: without the end-of-turn token, cut before a stop string (not compared:
+    # generation is judged by its text)
+    ids: tuple[int, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,16 @@ def _decode(tokenizer: Any, ids: Sequence[int]) -> str:
 def _finish(tokenizer: Any, ids: Sequence[int], finished: bool) -> Generation:
     """A reply from its generated ids (the end-of-turn token, when there is one, last)."""
     content = ids[:-1] if finished else ids
-    return Generation(text=_decode(tokenizer, content), tokens=len(ids), finished=finished)
+    return Generation(text=_decode(tokenizer, content), tokens=len(ids), finished=finished, ids=tuple(content))
+
+
+def ids_within(tokenizer: Any, ids: Sequence[int], text: str) -> tuple[int, ...]:
+    """The longest run of ``ids`` from the start whose text lies within ``text`` (a reply cut at a
+    stop string: the tokens before the one the stop string began in)."""
+    end = len(ids)
+    while end and not text.startswith(_decode(tokenizer, ids[:end])):
+        end -= 1
+    return tuple(ids[:end])
 
 
 def _row_generator(seed: int, index: int) -> Any:
@@ -291,7 +303,9 @@ def _decode_batch(
         text = texts[row]
         if text is not None:
             if text.stopped:
-                result = Generation(text=text.text, tokens=len(ids), finished=True)
+                result = Generation(
+                    text=text.text, tokens=len(ids), finished=True, ids=ids_within(tokenizer, ids, text.text)
+                )
             if rows[row].on_text is not None:
                 text.text = result.text
                 rest = text.new_text(final=True)

@@ -314,6 +314,34 @@ def _check_attention(model: Any) -> None:
         )
 
 
+def label_sequences(
+    tokenizer: Any,
+    rendered: Sequence[Rendered],
+    labels: Sequence[str],
+    *,
+    replies: Sequence[str] | None = None,
+    max_seq_len: int = 2048,
+) -> list[tuple[list[int], list[list[int]]]]:
+    """What label scoring scores, per rendering: its prompt ids (cut, when too long, with room for
+    the longest label) and each label's trained tokens (the reply text and the end-of-turn token).
+    A label's log-probability is the sum over its tokens given the prompt and its earlier tokens -
+    ``score_labels`` computes it in one forward per example; any engine that returns the token
+    log-probabilities of ``prompt + label`` gives the same sums."""
+    labels = check_labels(labels)
+    replies = labels if replies is None else check_labels(replies)
+    if len(replies) != len(labels):
+        raise ConfigError(f"{len(replies)} reply texts for {len(labels)} labels; give one reply per label")
+    rendered = list(rendered)
+    if not rendered:
+        return []
+    label_tokens = _label_tokens(rendered, tokenizer, replies)
+    out = []
+    for i, item in enumerate(rendered):
+        reserve = max(len(tokens) for tokens in label_tokens[i])
+        out.append((fit_prompt(full_prompt_ids(item, tokenizer), max_seq_len, reserve), label_tokens[i]))
+    return out
+
+
 def score_labels(
     model: Any,
     tokenizer: Any,
@@ -330,19 +358,14 @@ def score_labels(
     it is not the label itself (``RenderContext.reply_text``: ``card arrival`` for
     ``card_arrival``); those texts are scored, the results are keyed by the labels."""
     labels = check_labels(labels)
-    replies = labels if replies is None else check_labels(replies)
-    if len(replies) != len(labels):
-        raise ConfigError(f"{len(replies)} reply texts for {len(labels)} labels; give one reply per label")
     rendered = list(rendered)
+    sequences = label_sequences(tokenizer, rendered, labels, replies=replies, max_seq_len=max_seq_len)
     if not rendered:
         return []
     _check_attention(model)
-    label_tokens = _label_tokens(rendered, tokenizer, replies)
     rows: list[_Row] = []
-    for i, item in enumerate(rendered):
-        reserve = max(len(tokens) for tokens in label_tokens[i])
-        prompt = fit_prompt(full_prompt_ids(item, tokenizer), max_seq_len, reserve)
-        rows.extend(_rows(i, prompt, label_tokens[i]))
+    for i, (prompt, label_tokens) in enumerate(sequences):
+        rows.extend(_rows(i, prompt, label_tokens))
     pad_id = pad_token_id(tokenizer)
     everywhere = common_prefix([row.prompt for row in rows])
     counter = ProgressCounter(np.bincount([row.example for row in rows], minlength=len(rendered)).tolist(), progress)
@@ -359,4 +382,12 @@ def score_labels(
     return [LabelScores.from_logprobs(dict(zip(labels, values.tolist()))) for values in table]
 
 
-__all__ = ["MAX_HEAD_POSITIONS", "MAX_ROW_LABEL_TOKENS", "LabelScores", "check_labels", "common_prefix", "score_labels"]
+__all__ = [
+    "MAX_HEAD_POSITIONS",
+    "MAX_ROW_LABEL_TOKENS",
+    "LabelScores",
+    "check_labels",
+    "common_prefix",
+    "label_sequences",
+    "score_labels",
+]

@@ -11,7 +11,11 @@ likely a model finds the reference text, on exactly the tokens training learns f
   ``max_seq_len - 1`` tokens of context) and the windows are summed back per record;
 - a preference pair (``preference_scores``): prompt + chosen and prompt + rejected, cut together
   the way DPO training cuts them (``preference.truncate_pair``: the same prompt tokens on both
-  sides), each side's reply tokens summed.
+  sides), each side's reply tokens summed;
+- plain token ids (``token_logprobs``): every token after the first, one log-probability each,
+  and optionally the most likely tokens at each position - what an OpenAI ``/v1/completions``
+  request with ``echo`` and ``logprobs`` returns, and what a server in front of another engine
+  scores labels with.
 
 The computation is training's own (``ExampleSet``, ``collate``, ``model.target_logprobs``):
 examples sorted by length, several per forward, the output head only at the trained positions, the
@@ -32,7 +36,7 @@ from brewslm.evaluation.prediction.prompts import ProgressCounter, ProgressFn, i
 from brewslm.tasks.rendering import Rendered
 from brewslm.training.data import ExampleSet, collate, eval_batches
 from brewslm.training.encoding import EncodedExample, encode, encode_text_windows
-from brewslm.training.model import target_logprobs
+from brewslm.training.model import body_and_head, causal_lm, last_hidden, scale_logits, target_logprobs
 from brewslm.training.preference import truncate_pair
 
 
@@ -72,6 +76,61 @@ class PreferenceScore:
             out["ref_chosen_logprob"] = reference.chosen.logprob
             out["ref_rejected_logprob"] = reference.rejected.logprob
         return out
+
+
+@dataclass(frozen=True)
+class TokenLogprobs:
+    """Log-probabilities along one sequence of token ids: ``logprobs[i]`` is that of token
+    ``i + 1`` given tokens ``0..i``; ``top[i]``: the ``(token id, log-prob)`` pairs most likely at
+    that position, most likely first (empty lists when no top was asked for)."""
+
+    logprobs: list[float]
+    top: list[list[tuple[int, float]]]
+
+
+def token_logprobs(
+    model: Any, sequences: Sequence[Sequence[int]], *, top: int = 0, batch_size: int = 8
+) -> list[TokenLogprobs]:
+    """Teacher-forced log-probabilities of every token after the first of each sequence (plain
+    ids, nothing added), in order, with the ``top`` most likely tokens at each position. Rows are
+    right-padded and run longest first; the output head runs row by row on its real positions,
+    which bounds the (positions x vocabulary) logits to one sequence's."""
+    import torch
+
+    if top < 0:
+        raise ConfigError(f"top is {top}; ask for 0 or more most likely tokens")
+    for number, sequence in enumerate(sequences):
+        if len(sequence) < 1:
+            raise ConfigError(f"sequence {number} is empty; score at least one token")
+    results: list[TokenLogprobs | None] = [None] * len(sequences)
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]), reverse=True)
+    body, head = body_and_head(model)
+    lm = causal_lm(model)
+    device = next(model.parameters()).device
+    with inference_mode(model):
+        for start in range(0, len(order), max(1, batch_size)):
+            batch = order[start : start + max(1, batch_size)]
+            width = len(sequences[batch[0]])
+            ids = torch.zeros((len(batch), width), dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, index in enumerate(batch):
+                ids[row, : len(sequences[index])] = torch.tensor(list(sequences[index]), dtype=torch.long)
+                mask[row, : len(sequences[index])] = 1
+            hidden = last_hidden(body(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False))
+            for row, index in enumerate(batch):
+                n = len(sequences[index])
+                if n < 2:
+                    results[index] = TokenLogprobs([], [])
+                    continue
+                logprobs = torch.log_softmax(scale_logits(lm, head(hidden[row, : n - 1])).float(), dim=-1)
+                targets = ids[row, 1:n].to(device)
+                picked = logprobs.gather(1, targets[:, None])[:, 0].double().cpu().tolist()
+                best: list[list[tuple[int, float]]] = [[] for _ in range(n - 1)]
+                if top:
+                    values, tokens = logprobs.topk(min(top, logprobs.shape[-1]), dim=-1)
+                    best = [list(zip(t, v)) for t, v in zip(tokens.cpu().tolist(), values.double().cpu().tolist())]
+                results[index] = TokenLogprobs(picked, best)
+    return [result for result in results if result is not None]
 
 
 def score_encoded(
@@ -166,4 +225,12 @@ def preference_scores(
     return [PreferenceScore(scores[2 * i], scores[2 * i + 1]) for i in range(len(rendered))]
 
 
-__all__ = ["PreferenceScore", "SequenceScore", "preference_scores", "score_encoded", "sequence_scores"]
+__all__ = [
+    "PreferenceScore",
+    "SequenceScore",
+    "TokenLogprobs",
+    "preference_scores",
+    "score_encoded",
+    "sequence_scores",
+    "token_logprobs",
+]
