@@ -126,7 +126,7 @@ def run(args: argparse.Namespace, base: str, work: Path) -> dict[str, Any]:
 
     from brewslm.base_models import load_causal_lm
     from brewslm.evaluation.handlers import get_eval_handler
-    from brewslm.evaluation.prediction import generate, generate_one_by_one, score_labels
+    from brewslm.inference import generate, generate_one_by_one, score_labels
     from brewslm.storage.datasets import open_dataset
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext

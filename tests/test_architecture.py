@@ -25,16 +25,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(brewslm.__file__).resolve().parent
 
 
+def _contracts() -> list[dict]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+
+
 def _contract() -> dict:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
-    (contract,) = config["contracts"]
+    """The layers contract (the others forbid particular arrows inside it)."""
+    (contract,) = [c for c in _contracts() if c["type"] == "layers"]
     return contract
 
 
-def test_the_layers_contract_is_kept_with_no_exceptions(capsys: pytest.CaptureFixture[str]) -> None:
-    contract = _contract()
-    assert contract["type"] == "layers"
-    assert not contract.get("ignore_imports") and not contract.get("unmatched_ignore_imports_alerting")
+def test_the_contracts_are_kept_with_no_exceptions(capsys: pytest.CaptureFixture[str]) -> None:
+    for contract in _contracts():
+        assert not contract.get("ignore_imports") and not contract.get("unmatched_ignore_imports_alerting")
     code = importlinter_cli.lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
     assert code == 0, capsys.readouterr().out  # the report names each wrong-way import chain
 

@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from brewslm.base_models.kv_cache import cache_argument, output_cache
-from brewslm.evaluation.prediction.generation import generate
-from brewslm.evaluation.prediction.label_scoring import score_labels
+from brewslm.inference.forward import target_hidden
+from brewslm.inference.generation import generate
+from brewslm.inference.label_scoring import score_labels
 from brewslm.introspection.llm_assist import HFTeacher
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext, single_turn
-from brewslm.training.model import target_hidden
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer
 
 

@@ -12,9 +12,9 @@ from typing import Any, Iterator
 import pytest
 
 from brewslm.evaluation import evaluate, load_eval_config
-from evaluation.prediction.scoring_models import full_forward_logprob, with_lora
 from helpers.tiny_architectures import ARCHITECTURES, ATTENTIONS, TinyArchitectureDirs, tiny_architecture_dirs  # noqa: F401
 from helpers.workspace import shared_workspace
+from inference.scoring_models import full_forward_logprob, with_lora
 
 from .test_runner import SENTIMENT
 
@@ -32,8 +32,8 @@ TEXTS = [
 def test_label_scores_equal_a_plain_forward_pass(
     name: str, attention: str | None, tiny_architecture_dirs: TinyArchitectureDirs
 ) -> None:
-    from brewslm.evaluation.prediction.label_scoring import score_labels
-    from brewslm.evaluation.prediction.prompts import full_prompt_ids, reply_ids
+    from brewslm.inference.label_scoring import score_labels
+    from brewslm.inference.prompts import full_prompt_ids, reply_ids
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext
 

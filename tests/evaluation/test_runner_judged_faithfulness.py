@@ -15,8 +15,8 @@ from brewslm.base_models import load_causal_lm
 from brewslm.errors import ConfigError
 from brewslm.evaluation import evaluate, load_eval_config, score_files
 from brewslm.evaluation.baselines import Baseline
-from brewslm.evaluation.metrics.faithfulness import SupportClaim
-from brewslm.evaluation.prediction import judge_support
+from brewslm.inference import judge_support
+from brewslm.inference.grounding import SupportClaim
 from helpers.tiny_model import save_tiny_causal_lm
 from helpers.workspace import shared_workspace
 

@@ -26,8 +26,8 @@ from typing import Any, Callable
 
 import pytest
 
-from evaluation.prediction.test_generation import lively
 from helpers.tiny_model import CHATML_TEMPLATE, build_tiny_tokenizer
+from inference.test_generation import lively
 
 HIDDEN = 32
 LAYERS = 2

@@ -25,10 +25,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import pytest
 
 from brewslm.serving.local import running_server
-from evaluation.prediction.scoring_models import tiny_model, tiny_tokenizer
-from evaluation.prediction.test_generation import lively
 from evaluation.test_runner import QA, SENTIMENT
 from helpers.workspace import shared_workspace
+from inference.scoring_models import tiny_model, tiny_tokenizer
+from inference.test_generation import lively
 
 
 @pytest.fixture(scope="package")

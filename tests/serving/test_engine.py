@@ -12,9 +12,9 @@ from typing import Any, Awaitable
 import pytest
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.constrained import JsonConstraint
-from brewslm.evaluation.prediction.generation import ReplyText
-from brewslm.evaluation.prediction.label_scoring import score_labels
+from brewslm.inference.constrained import JsonConstraint
+from brewslm.inference.generation import ReplyText
+from brewslm.inference.label_scoring import score_labels
 from brewslm.serving.engine import Engine, EngineStopped, GenerateRequest, GenerateResult
 from brewslm.serving.served import ModelNotFound, ServedModels
 

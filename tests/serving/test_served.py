@@ -13,8 +13,8 @@ import torch
 
 from brewslm.base_models import load_causal_lm
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.prompts import prompt_ids
 from brewslm.export.bundle import resolve_bundle
+from brewslm.inference.prompts import prompt_ids
 from brewslm.retrieval import Chunk, write_chunks
 from brewslm.serving.served import ModelNotFound, ServedModels
 from brewslm.tasks.rendering import conversation

@@ -17,8 +17,8 @@ import jsonschema
 import pytest
 
 from brewslm.evaluation.handlers import get_eval_handler
-from brewslm.evaluation.prediction import score_labels
 from brewslm.export.bundle import EXPORT_RECORD, ModelBundle, ServingSettings, export_record
+from brewslm.inference import score_labels
 from brewslm.retrieval import CHUNKS_FILE, Document, chunk_documents, write_chunks
 from brewslm.serving.app import create_app
 from brewslm.serving.served import ServedModels

@@ -14,8 +14,8 @@ from typing import Any, Callable
 import pytest
 
 from brewslm.errors import ConfigError
-from evaluation.prediction.scoring_models import full_forward_masked_logprob
 from helpers.tiny_architectures import ARCHITECTURES, ATTENTIONS, TinyArchitectureDirs, tiny_architecture_dirs  # noqa: F401
+from inference.scoring_models import full_forward_masked_logprob
 
 from .conftest import SENTIMENT
 
@@ -108,9 +108,10 @@ def test_shared_prefix_and_packed_rows_give_the_plain_loss(
 ) -> None:
     import torch
 
+    from brewslm.inference.batching import collate
     from brewslm.tasks import get_task_profile
     from brewslm.tasks.rendering import RenderContext
-    from brewslm.training.data import collate, load_examples
+    from brewslm.training.data import load_examples
     from brewslm.training.model import completion_loss
 
     model, tokenizer = tiny_architecture_dirs.load(name, attention)

@@ -6,18 +6,11 @@ import numpy as np
 import pytest
 
 from brewslm.errors import ConfigError
+from brewslm.inference.batching import ExampleSet, collate, eval_batches, shared_prefix_length
+from brewslm.inference.encoding import EncodedExample
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
-from brewslm.training.data import (
-    ExampleSet,
-    balance_classes,
-    collate,
-    eval_batches,
-    load_examples,
-    plan_epoch,
-    shared_prefix_length,
-)
-from brewslm.training.encoding import EncodedExample
+from brewslm.training.data import balance_classes, load_examples, plan_epoch
 from helpers.tiny_model import build_tiny_tokenizer
 
 

@@ -7,18 +7,19 @@ import pytest
 import torch
 
 from brewslm.errors import ConfigError
+from brewslm.inference.batching import ExampleSet, collate
+from brewslm.inference.encoding import IGNORE_INDEX
+from brewslm.inference.forward import target_logprobs
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.config import load_config
-from brewslm.training.data import ExampleSet, collate, load_examples
-from brewslm.training.encoding import IGNORE_INDEX
+from brewslm.training.data import load_examples
 from brewslm.training.model import (
     apply_method,
     check_lora_targets,
     completion_loss,
     linear_layer_names,
     resolve_precision,
-    target_logprobs,
 )
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer
 

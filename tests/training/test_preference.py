@@ -11,22 +11,15 @@ from typing import Any
 import pytest
 
 from brewslm.errors import ConfigError
+from brewslm.inference.encoding import EncodedExample, truncate_pair
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training import build_config, load_trained, preference, read_run, train
 from brewslm.training.checkpoint import seed_everything
-from brewslm.training.encoding import EncodedExample
 from brewslm.training.loop import preflight
 from brewslm.training.model import apply_method, load_base
 from brewslm.training.objective import build_objective
-from brewslm.training.preference import (
-    collate_pairs,
-    dpo_loss,
-    load_pairs,
-    orpo_loss,
-    sequence_logprobs,
-    truncate_pair,
-)
+from brewslm.training.preference import collate_pairs, dpo_loss, load_pairs, orpo_loss, sequence_logprobs
 
 QUESTIONS = [
     "What is the capital of France?",

@@ -7,7 +7,8 @@ import sys
 
 from brewslm.storage.events import list_events
 from brewslm.storage.processes import process_stamp
-from brewslm.training.run import INTERRUPTED, RUN_FAILED, read_run, runs_dir, settle_runs, write_run
+from brewslm.storage.run_records import read_run
+from brewslm.training.run import INTERRUPTED, RUN_FAILED, runs_dir, settle_runs, write_run
 
 
 def _dead_owner() -> dict:

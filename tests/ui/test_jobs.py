@@ -174,7 +174,8 @@ def test_recover_settles_jobs_whose_worker_is_gone_or_was_never_ours(make_job):
 
 def test_recover_also_settles_a_training_run_its_killed_process_left_running():
     from brewslm.storage.processes import process_stamp
-    from brewslm.training.run import read_run, runs_dir, write_run
+    from brewslm.storage.run_records import read_run
+    from brewslm.training.run import runs_dir, write_run
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

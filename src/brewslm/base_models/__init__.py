@@ -10,6 +10,7 @@ from brewslm.base_models.embedded import (
     embedded_model_dir,
     load_causal_lm,
     quiet_loading,
+    quiet_peft,
     resolve_device,
     resolve_dtype,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "embedded_model_dir",
     "load_causal_lm",
     "quiet_loading",
+    "quiet_peft",
     "resolve_device",
     "resolve_dtype",
 ]

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import warnings
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlparse
@@ -162,6 +163,15 @@ def _convert_gguf(gguf: Path, out_dir: Path) -> None:
 
 
 # --- loading any causal LM ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def quiet_peft() -> Iterator[None]:
+    """peft probes a property transformers 5 deprecated every time it wraps a model; the warning
+    says nothing a BrewSLM user can act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 @contextlib.contextmanager

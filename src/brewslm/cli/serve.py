@@ -21,8 +21,11 @@ from typing import Any
 from brewslm.cli.command import Command
 from brewslm.cli.options import model_option, option
 from brewslm.errors import BrewError, ConfigError
+from brewslm.inference.chat_templates import check_choice
 from brewslm.output import key_values
-from brewslm.serving.settings import ServerSettings
+from brewslm.serving.served import ServedModels
+from brewslm.serving.settings import ServerSettings, server_settings
+from brewslm.serving.upstream import open_engine
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -66,7 +69,6 @@ class ServeOptions:
 
 
 def _template_choice(choice: str) -> str:
-    from brewslm.training.chat_templates import check_choice
 
     try:
         return check_choice(choice)
@@ -76,7 +78,6 @@ def _template_choice(choice: str) -> str:
 
 def settings_of(opts: ServeOptions) -> ServerSettings:
     """The server settings the options describe (the API key from BREWSLM_API_KEY)."""
-    from brewslm.serving.settings import server_settings
 
     return server_settings(
         host=opts.host,
@@ -130,8 +131,6 @@ def serve(opts: ServeOptions) -> dict[str, Any]:
     import uvicorn
 
     from brewslm.serving.app import create_app
-    from brewslm.serving.served import ServedModels
-    from brewslm.serving.upstream import open_engine
 
     if not opts.models:
         raise ConfigError("name at least one model to serve: an export folder, recipe, training run or model folder")

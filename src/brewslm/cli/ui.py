@@ -18,6 +18,8 @@ from brewslm.cli.command import Command
 from brewslm.cli.options import option
 from brewslm.errors import ConfigError
 from brewslm.output import key_values
+from brewslm.serving.served import ServedModels
+from brewslm.serving.settings import server_settings
 from brewslm.ui.settings import LOOPBACK_HOSTS, UISettings, default_allowed_roots
 
 
@@ -92,9 +94,6 @@ def ui(opts: UIOptions) -> dict[str, Any]:
 
     settings = ui_settings(opts)
     if settings.models:  # the Playground's models: served by the same app, under /v1
-        from brewslm.serving.served import ServedModels
-        from brewslm.serving.settings import server_settings
-
         print(f"loading {', '.join(settings.models)} for the Playground ...", file=sys.stderr)
         app = create_playground_app(
             ServedModels.load(settings.models), server_settings(host=settings.host, port=settings.port), settings

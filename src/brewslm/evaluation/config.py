@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Iterable, Literal, Optional
 
 from pydantic import Field, field_validator
 
+from brewslm.inference.chat_templates import check_choice
 from brewslm.options import build_options, load_options, update_options
 from brewslm.training.config import TrackingOptions
 
@@ -123,7 +124,6 @@ class EvalConfig(TrackingOptions):
     @field_validator("chat_template")
     @classmethod
     def _known_template(cls, choice: str) -> str:
-        from brewslm.training.chat_templates import check_choice
 
         return check_choice(choice)
 

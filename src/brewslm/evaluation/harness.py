@@ -67,8 +67,9 @@ def offline() -> Iterator[None]:
 
 def model_args(model: str) -> str:
     """lm-eval's ``hf`` model arguments for a run (base + adapter, or full weights) or a model folder / hub id."""
+    from brewslm.storage.run_records import read_run
     from brewslm.training.merge import base_model_source
-    from brewslm.training.run import MODEL_DIR, find_run, read_run
+    from brewslm.training.run import MODEL_DIR, find_run
 
     run_dir = find_run(model)
     if run_dir is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from brewslm import inference as api
 from brewslm.evaluation.config import EvalConfig
 from brewslm.evaluation.handlers import EvalHandler
 from brewslm.evaluation.model_refs import LoadedModel, load_model, resolve_model
@@ -24,7 +25,6 @@ def judge_replies(
     progress: EvalProgress | None,
 ) -> tuple[dict[str, Any], list[str], list[str], list[float]]:
     """Both models answer every prompt; a local judge says which reply is better, in both orders."""
-    from brewslm.evaluation import prediction as api
 
     prompts = [r.prompt for r in rows.rendered]
     replies = {}
@@ -81,7 +81,6 @@ def judge_predictions(
     """Judged handlers (rag_qa's ``faithfulness: llm_judge``): the judge rates what the handler
     asks about each prediction (``judge_claims``); the verdicts ride on the predictions, and so into
     the predictions files, where a re-score finds them."""
-    from brewslm.evaluation import prediction as api
 
     judged = {}
     for label, values in predicted.items():

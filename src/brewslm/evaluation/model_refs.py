@@ -13,7 +13,9 @@ from typing import Any, Iterator, Mapping
 
 from brewslm.base_models import default_base_model, load_causal_lm, quiet_loading
 from brewslm.evaluation.config import EvalConfig
-from brewslm.training.run import find_run, finished_model_dir, read_run
+from brewslm.inference.chat_templates import set_chat_template
+from brewslm.storage.run_records import read_run
+from brewslm.training.run import find_run, finished_model_dir
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,6 @@ def load_model(ref: ModelRef, device: str | None, chat_template: str = "model") 
     """``(model, tokenizer)`` in eval mode. A run renders with the template it trained with (checked
     on load); a plain model with ``chat_template`` (``model``: its own, else the ChatML training
     would give it, so the baseline sees the same prompt text as the fine-tune)."""
-    from brewslm.training.chat_templates import set_chat_template
     from brewslm.training.merge import load_trained
 
     with quiet_loading():

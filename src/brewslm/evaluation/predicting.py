@@ -1,6 +1,6 @@
 """One model's predictions on the evaluation rows, by the task handler's strategy (label scoring,
 generation then ``parse``, preference log-probs or perplexity; the strategies themselves are
-``brewslm.evaluation.prediction``), with progress events.
+``brewslm.inference``), with progress events.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from brewslm import inference as api
 from brewslm.errors import ConfigError
 from brewslm.evaluation.config import EvalConfig
 from brewslm.evaluation.handlers import EvalHandler
@@ -16,6 +17,7 @@ from brewslm.evaluation.handlers.base import GENERATION, LABEL_SCORING, PERPLEXI
 from brewslm.evaluation.model_refs import LoadedModel
 from brewslm.evaluation.progress import EvalProgress
 from brewslm.evaluation.rows import EvalRows
+from brewslm.inference import JsonConstraint
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,6 @@ def check_strategy(config: EvalConfig, handler: EvalHandler) -> str:
 def _constraints(config: EvalConfig, handler: EvalHandler, records: Sequence[Mapping[str, Any]]) -> list[Any] | None:
     if not config.constrained:
         return None
-    from brewslm.evaluation.prediction import JsonConstraint
 
     # a handler whose replies may also be plain text (a tool-call reply that answers directly) says
     # so; free text then stays allowed until the reply opens a JSON document
@@ -106,7 +107,6 @@ def predict(
     label: str = "tuned",
 ) -> list[Predicted]:
     """Target-shaped predictions of one model for every row, by ``strategy``."""
-    from brewslm.evaluation import prediction as api
 
     model, tokenizer = loaded.model, loaded.tokenizer
     common = {

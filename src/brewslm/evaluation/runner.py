@@ -7,7 +7,7 @@
 ``evaluate`` reads the split's gold rows, renders every row exactly as training did (the run's
 render context, so prompts match what the model learnt), asks the model for target-shaped
 predictions with the task handler's strategy (label scoring, generation then ``parse``, preference
-log-probs or perplexity; see ``brewslm.evaluation.prediction``), scores them with the handler,
+log-probs or perplexity; see ``brewslm.inference``), scores them with the handler,
 then does the same with the baseline on the same rows. A LoRA run's baseline is its own base: the
 adapter is switched off (``disable_adapter``) instead of loading a second model. Then every cheap
 baseline of the task (``brewslm.evaluation.baselines``: TF-IDF + logistic regression, a CRF...) is

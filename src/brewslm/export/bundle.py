@@ -50,8 +50,9 @@ from brewslm.recipes.config import STATE_FILE as PIPELINE_STATE
 from brewslm.recipes.config import builtin_recipes, default_out_dir, load_recipe
 from brewslm.recipes.twists import build_twist
 from brewslm.retrieval.chunking import CHUNKS_FILE
+from brewslm.storage.run_records import read_run
 from brewslm.tasks.rendering import RenderContext
-from brewslm.training.run import RUN_RECORD, find_run, finished_model_dir, read_run
+from brewslm.training.run import RUN_RECORD, find_run, finished_model_dir
 from brewslm.workspace import home_dir
 
 EXPORT_RECORD = "brewslm_export.json"  # the same file name training.merge writes

@@ -116,7 +116,8 @@ class CardFacts:
 
 def collect_card_facts(bundle: ModelBundle, *, files: Sequence[str] = ()) -> CardFacts:
     """The card's facts for a run or recipe bundle (see the module docstring)."""
-    from brewslm.training.run import read_run, read_run_config
+    from brewslm.storage.run_records import read_run
+    from brewslm.training.run import read_run_config
 
     record = read_run(bundle.run_dir) if bundle.run_dir else {}
     config = read_run_config(bundle.run_dir) if bundle.run_dir else {}

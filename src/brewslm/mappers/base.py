@@ -384,7 +384,7 @@ def name_label(label: str, names: "Mapping[str, str] | None", where: str) -> "st
         return label
     if label in names:
         return names[label]
-    return Rejection("label_not_allowed", f"label '{label}' of {where} has no entry in label_names")
+    return Rejection("label_not_allowed", f"label {label!r} of {where} has no entry in label_names")
 
 
 def attach_source_id(records: list[Record], row: Any, fields: Mapping[str, str]) -> "list[Record] | Rejection":

@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 
 from brewslm import __version__
 from brewslm.serving import openai_api, tasks_api
+from brewslm.serving.engine import Engine
 from brewslm.serving.errors import API_ERRORS, ApiRoute, error_responses, install_error_handlers, unavailable
 from brewslm.serving.metrics import MetricsMiddleware, ServerMetrics
 from brewslm.serving.security import OPEN_PATHS, ApiKeyMiddleware, BodyLimitMiddleware, api_paths_only
@@ -64,8 +65,6 @@ def create_app(
     ``engine``: what runs the models - by default the batching ``Engine`` in this process; an
     ``upstream.UpstreamEngine`` runs them on another server (vLLM) behind the same endpoints."""
     if engine is None:
-        from brewslm.serving.engine import Engine
-
         engine = Engine(
             models, batching=settings.batching, window_ms=settings.window_ms, max_batch_size=settings.max_batch_size
         )

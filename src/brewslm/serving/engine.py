@@ -48,10 +48,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from brewslm.errors import BrewError, ConfigError
-from brewslm.evaluation.prediction.constrained import JsonConstraint
-from brewslm.evaluation.prediction.generation import DecodeRow, Generation, check_budget, decode_rows
-from brewslm.evaluation.prediction.label_scoring import LabelScores, check_labels, score_labels
-from brewslm.evaluation.prediction.sequence_scores import TokenLogprobs, token_logprobs
+from brewslm.inference.constrained import JsonConstraint
+from brewslm.inference.generation import DecodeRow, Generation, check_budget, decode_rows
+from brewslm.inference.label_scoring import LabelScores, check_labels, score_labels
+from brewslm.inference.sequence_scores import TokenLogprobs, token_logprobs
 from brewslm.serving.served import ServedModel, ServedModels
 from brewslm.tasks.rendering import Rendered
 

@@ -39,6 +39,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from brewslm.errors import BrewError
+from brewslm.serving.engine import EngineStopped
+from brewslm.serving.served import ModelNotFound
+from brewslm.serving.upstream import UpstreamError, UpstreamUnavailable
 
 logger = logging.getLogger("brewslm.serving")
 
@@ -173,9 +176,6 @@ def internal_error() -> ApiError:
 
 def error_for(exc: BaseException) -> ApiError:
     """The answer to an exception from a route or a stream: the one table both use."""
-    from brewslm.serving.engine import EngineStopped
-    from brewslm.serving.served import ModelNotFound
-    from brewslm.serving.upstream import UpstreamError, UpstreamUnavailable
 
     if isinstance(exc, ApiError):
         return exc

@@ -58,8 +58,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from brewslm.errors import BrewError
-from brewslm.evaluation.prediction.constrained import JsonConstraint, JsonPrefixChecker
-from brewslm.evaluation.prediction.sequence_scores import TokenLogprobs
+from brewslm.inference.constrained import JsonConstraint, JsonPrefixChecker
+from brewslm.inference.sequence_scores import TokenLogprobs
 from brewslm.serving.engine import GenerateRequest, GenerateResult, TextStream
 from brewslm.serving.errors import (
     API_ERRORS,

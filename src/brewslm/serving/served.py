@@ -37,10 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from brewslm.base_models import default_base_model, load_causal_lm, quiet_loading, resolve_device
+from brewslm.base_models import default_base_model, load_causal_lm, quiet_loading, quiet_peft, resolve_device
 from brewslm.errors import BrewError, ConfigError
-from brewslm.evaluation.prediction.generation import DecodeTokens, ReplyConstraints, decode_tokens
-from brewslm.evaluation.prediction.prompts import fit_prompt, full_prompt_ids
+from brewslm.inference.chat_templates import check_run_template, set_chat_template
+from brewslm.inference.forward import causal_lm
+from brewslm.inference.generation import DecodeTokens, ReplyConstraints, decode_tokens
+from brewslm.inference.prompts import fit_prompt, full_prompt_ids
 from brewslm.options import read_config_file
 from brewslm.retrieval import Retriever
 from brewslm.retrieval.chunking import read_chunks
@@ -333,7 +335,6 @@ def _base_id(key: str) -> str:
 
 
 def _context_length(model: Any) -> int:
-    from brewslm.training.model import causal_lm
 
     return _config_context_length(causal_lm(model).config)
 
@@ -347,7 +348,7 @@ def _config_context_length(config: Any) -> int:
 def _trained_max_seq_len(bundle: Any, context_length: int) -> int:
     """The max_seq_len the run trained with (task prompts are cut to it, as evaluation cuts
     them), else the model's context length."""
-    from brewslm.training.run import CONFIG_FILE
+    from brewslm.storage.run_records import CONFIG_FILE
 
     run_dir = getattr(bundle, "run_dir", None)
     if run_dir is not None and (Path(run_dir) / CONFIG_FILE).is_file():
@@ -387,8 +388,7 @@ def _retriever(settings: Mapping[str, Any]) -> Any:
 def _with_template(tokenizer: Any, bundle: Any, chat_template: str) -> Any:
     """A fine-tune's tokenizer must still carry the template it trained with; a plain model gets
     ``chat_template`` (``model``: its own, else the ChatML training would give it)."""
-    from brewslm.training.chat_templates import check_run_template, set_chat_template
-    from brewslm.training.run import read_run
+    from brewslm.storage.run_records import read_run
 
     if bundle is not None and bundle.run_dir is not None and bundle.kind in ("run", "recipe"):
         check_run_template(tokenizer, read_run(bundle.run_dir), bundle.model_dir)
@@ -451,8 +451,6 @@ def _load_adapters(
     """One base and every adapter over it: ``[base, adapter_1, ...]`` sharing one peft model."""
     from peft import PeftModel
     from transformers import AutoTokenizer
-
-    from brewslm.training.model import quiet_peft
 
     names = [f"adapter_{i}" for i in range(len(bundles))]  # peft names must be module-safe; ids need not be
     with quiet_loading(), quiet_peft():

@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from brewslm.evaluation.handlers import get_eval_handler
 from brewslm.evaluation.metrics.faithfulness import is_refusal, lexical_faithfulness
 from brewslm.evaluation.metrics.tool_calls import as_decision, call_problem
-from brewslm.evaluation.prediction.constrained import JsonConstraint
+from brewslm.inference.constrained import JsonConstraint
 from brewslm.serving.engine import GenerateRequest, GenerateResult
 from brewslm.serving.errors import BODY_ERRORS, ApiRoute, bad_request, unprocessable
 from brewslm.serving.state import ServerState, Usage, generate, reply_budget, server_state, within_timeout

@@ -40,12 +40,13 @@ from collections import Counter
 from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 
 from brewslm.errors import BrewError, ConfigError
-from brewslm.evaluation.prediction.generation import ids_within
-from brewslm.evaluation.prediction.label_scoring import LabelScores, check_labels, label_sequences
-from brewslm.evaluation.prediction.sequence_scores import TokenLogprobs
+from brewslm.inference.generation import ids_within
+from brewslm.inference.label_scoring import LabelScores, check_labels, label_sequences
+from brewslm.inference.sequence_scores import TokenLogprobs
 from brewslm.serving.engine import EngineStopped, GenerateRequest, GenerateResult, check_ids, check_request
 from brewslm.serving.served import ServedModel, ServedModels
 from brewslm.serving.settings import UPSTREAM_KEY_ENV
+from brewslm.serving.vllm import running_vllm, vllm_launch
 from brewslm.tasks.rendering import Rendered
 
 DIALECTS = ("openai", "vllm")
@@ -391,7 +392,6 @@ def open_engine(settings: Any, models: ServedModels, *, progress: Any = None) ->
     if settings.engine == "upstream":
         yield UpstreamEngine(models, settings.upstream_url, api_key=os.environ.get(UPSTREAM_KEY_ENV) or None)
         return
-    from brewslm.serving.vllm import running_vllm, vllm_launch
 
     launch = vllm_launch(models, python=settings.vllm_python, extra_args=shlex.split(settings.vllm_args))
     with running_vllm(launch, progress=progress) as url:

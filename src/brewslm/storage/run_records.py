@@ -25,6 +25,7 @@ from brewslm.errors import ConfigError
 from brewslm.storage.processes import process_stamp, stamp_alive
 
 RUN_RECORD = "run.json"
+CONFIG_FILE = "config.yaml"  # the run's resolved training config, beside run.json
 RUNS_DIR = "runs"
 
 # the audit-log names of training runs; training re-exports them (it writes the other outcomes)
@@ -134,6 +135,7 @@ def settle_runs() -> list[Path]:
 
 
 __all__ = [
+    "CONFIG_FILE",
     "INTERRUPTED",
     "RUNNING",
     "RUNS_DIR",

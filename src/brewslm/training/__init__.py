@@ -11,10 +11,11 @@ loss), ``objective`` (the loss interface; SFT in ``sft``, DPO/ORPO in ``preferen
 ``report`` (progress, metrics, loss curve, MLflow), ``run`` (run folder), ``merge`` (a run merged into a standalone model folder).
 """
 
+from brewslm.storage.run_records import read_run
 from brewslm.training.config import TrainConfig, build_config, load_config, update_config
 from brewslm.training.loop import TrainResult, train
 from brewslm.training.merge import export_merged, load_trained
-from brewslm.training.run import read_run, render_context_of
+from brewslm.training.run import render_context_of
 
 __all__ = [
     "TrainConfig",

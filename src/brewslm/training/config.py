@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Iterable, Literal, Mapping, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from brewslm.inference.chat_templates import check_choice
 from brewslm.options import OptionsModel, build_options, load_options, update_options
 
 Method = Literal["lora", "full", "dpo", "orpo"]
@@ -362,7 +363,6 @@ class TrainConfig(TrackingOptions):
     @field_validator("chat_template")
     @classmethod
     def _known_template(cls, choice: str) -> str:
-        from brewslm.training.chat_templates import check_choice
 
         return check_choice(choice)
 

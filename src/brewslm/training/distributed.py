@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from brewslm.errors import BrewError, ConfigError
+from brewslm.inference.forward import causal_lm
 from brewslm.training.checkpoint import (
     WEIGHTS,
     LoopState,
@@ -73,7 +74,7 @@ from brewslm.training.checkpoint import (
     write_checkpoint,
 )
 from brewslm.training.config import TrainConfig
-from brewslm.training.model import Precision, causal_lm
+from brewslm.training.model import Precision
 from brewslm.training.report import Progress
 
 BUCKET_BYTES = 25 * 2**20  # gradients are summed in flat buffers of about this size

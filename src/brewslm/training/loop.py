@@ -23,11 +23,13 @@ from typing import Any, Callable, Iterator, Mapping
 from brewslm import __version__
 from brewslm.base_models import quiet_loading
 from brewslm.errors import BrewError, ConfigError
+from brewslm.inference.chat_templates import set_chat_template, template_sha256
+from brewslm.inference.forward import causal_lm
 from brewslm.storage.datasets import DatasetVersion
+from brewslm.storage.run_records import CONFIG_FILE
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import RenderContext
-from brewslm.training.chat_templates import set_chat_template, template_sha256
 from brewslm.training.checkpoint import (
     LoopState,
     check_resume_compatible,
@@ -41,7 +43,6 @@ from brewslm.training.memory import available_memory, check_memory, estimate_mem
 from brewslm.training.model import (
     Precision,
     apply_method,
-    causal_lm,
     check_base_model,
     check_qlora,
     load_base,
@@ -52,7 +53,6 @@ from brewslm.training.objective import Objective, build_objective
 from brewslm.training.report import MetricsLog, Progress, StderrProgress, plot_loss_curve
 from brewslm.training.run import (
     BEST_WEIGHTS,
-    CONFIG_FILE,
     LOSS_CURVE,
     METRICS_FILE,
     MODEL_DIR,

@@ -15,10 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from brewslm.base_models import load_causal_lm, quiet_loading
+from brewslm.base_models import load_causal_lm, quiet_loading, quiet_peft
 from brewslm.errors import ConfigError
+from brewslm.inference.chat_templates import check_run_template
+from brewslm.storage.run_records import read_run
 from brewslm.training.portable import make_portable
-from brewslm.training.run import finished_model_dir, read_run
+from brewslm.training.run import finished_model_dir
 
 EXPORT_RECORD = "brewslm_export.json"
 
@@ -26,8 +28,6 @@ EXPORT_RECORD = "brewslm_export.json"
 def load_trained(run_dir: str | Path, device: Any = None) -> tuple[Any, Any]:
     """``(model, tokenizer)`` of a finished run, adapter attached (not merged), in eval mode."""
     from transformers import AutoTokenizer
-
-    from brewslm.training.chat_templates import check_run_template
 
     run_dir = Path(run_dir).expanduser()
     record = read_run(run_dir)
@@ -38,8 +38,6 @@ def load_trained(run_dir: str | Path, device: Any = None) -> tuple[Any, Any]:
         model, _ = load_causal_lm(str(model_dir), device=device)
         return model.eval(), tokenizer
     from peft import PeftModel
-
-    from brewslm.training.model import quiet_peft
 
     base, _ = load_causal_lm(base_model_source(record), device=device)
     with quiet_peft():

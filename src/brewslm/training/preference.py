@@ -35,22 +35,15 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from brewslm.errors import ConfigError
+from brewslm.inference.batching import Batch, DataReport, ExampleSet, MicroBatch, collate, eval_batches
+from brewslm.inference.encoding import EncodedExample, encode, truncate_pair
+from brewslm.inference.forward import target_logprobs
 from brewslm.storage.datasets import DatasetVersion
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import NotRenderable, RenderContext
 from brewslm.training.config import PREFERENCE_METHODS, TrainConfig
-from brewslm.training.data import (
-    Batch,
-    DataReport,
-    ExampleSet,
-    MicroBatch,
-    collate,
-    eval_batches,
-    plan_epoch,
-    sample_records,
-)
-from brewslm.training.encoding import EncodedExample, encode, truncate
-from brewslm.training.model import Precision, resolve_precision, target_logprobs
+from brewslm.training.data import plan_epoch, sample_records
+from brewslm.training.model import Precision, resolve_precision
 
 PREFERENCE_PROFILE = "dpo"
 
@@ -94,44 +87,6 @@ class PairSet:
 
     def __len__(self) -> int:
         return len(self.lengths)
-
-
-def reply_length(trained: tuple[bool, ...]) -> int:
-    """Tokens of the final trained run (the reply and its end-of-turn token)."""
-    n = len(trained)
-    start = n
-    while start > 0 and trained[start - 1]:
-        start -= 1
-    return n - start
-
-
-def truncate_pair(
-    chosen: EncodedExample, rejected: EncodedExample, max_seq_len: int
-) -> tuple[EncodedExample, EncodedExample]:
-    """Fit both sequences of a pair into ``max_seq_len`` tokens the way ``encoding.truncate`` fits
-    one, with the shared prompt cut identically on both sides (sized for the longer reply), so the
-    two log-probabilities are conditioned on the same context."""
-    if max(len(chosen), len(rejected)) <= max_seq_len:
-        return chosen, rejected
-    longest = max(reply_length(chosen.trained), reply_length(rejected.trained))
-    return _truncate_with_room(chosen, longest, max_seq_len), _truncate_with_room(rejected, longest, max_seq_len)
-
-
-def _truncate_with_room(example: EncodedExample, room: int, max_seq_len: int) -> EncodedExample:
-    # ``truncate`` sizes the prompt cut from the reply length: give the shorter reply placeholder
-    # tokens up to the longer one's length, cut, then drop whatever placeholders survived.
-    reply = reply_length(example.trained)
-    pad = room - reply
-    cut = truncate(example.input_ids + (0,) * pad, example.trained + (True,) * pad, max_seq_len)
-    prompt_kept = len(example) - reply - cut.prompt_truncated
-    reply_kept = min(reply, len(cut) - prompt_kept)
-    end = prompt_kept + reply_kept
-    return EncodedExample(
-        cut.input_ids[:end],
-        cut.trained[:end],
-        prompt_truncated=cut.prompt_truncated,
-        completion_truncated=reply - reply_kept,
-    )
 
 
 def _unusable(chosen: EncodedExample, rejected: EncodedExample) -> str | None:
@@ -546,5 +501,4 @@ __all__ = [
     "precompute_reference",
     "reference_mode",
     "sequence_logprobs",
-    "truncate_pair",
 ]

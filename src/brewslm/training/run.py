@@ -27,6 +27,7 @@ from brewslm.errors import ConfigError
 from brewslm.storage.datasets import MANIFEST, DatasetVersion, open_dataset
 from brewslm.storage.events import record_event
 from brewslm.storage.run_records import (
+    CONFIG_FILE,
     INTERRUPTED,
     RUN_FAILED,
     RUN_FINISHED,
@@ -43,7 +44,6 @@ from brewslm.storage.run_records import (
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.config import TrainConfig
 
-CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 LOSS_CURVE = "loss_curve.png"
 MODEL_DIR = "model"

@@ -13,20 +13,12 @@ from typing import Any
 import numpy as np
 
 from brewslm.errors import ConfigError
+from brewslm.inference.batching import Batch, ExampleSet, collate, eval_batches
 from brewslm.storage.datasets import DatasetVersion
 from brewslm.tasks.base import TaskProfile
 from brewslm.tasks.rendering import RenderContext
 from brewslm.training.config import TrainConfig
-from brewslm.training.data import (
-    Batch,
-    ExampleSet,
-    balance_classes,
-    collate,
-    eval_batches,
-    load_examples,
-    plan_epoch,
-    sample_records,
-)
+from brewslm.training.data import balance_classes, load_examples, plan_epoch, sample_records
 from brewslm.training.model import completion_loss
 
 

@@ -53,8 +53,9 @@ def training_facts(run_dir: str | Path) -> TrainingFacts | None:
     None when the run did not finish or left no record."""
     import yaml
 
+    from brewslm.storage.run_records import read_run
     from brewslm.training.report import MetricsLog
-    from brewslm.training.run import METRICS_FILE, read_run, read_run_config
+    from brewslm.training.run import METRICS_FILE, read_run_config
 
     folder = Path(run_dir)
     try:

@@ -457,7 +457,7 @@ def past_results(dataset: str, home: Path | None = None) -> list[PastResult]:
     """Every evaluation report under the workspace (``REPORT_GLOBS``) of a fine-tuned run on
     ``dataset`` with a cheap baseline to compare, oldest first; unreadable files are skipped."""
     from brewslm.evaluation.report import baseline_verdict
-    from brewslm.training.run import read_run
+    from brewslm.storage.run_records import read_run
 
     root = Path(home) if home else workspace.home_dir()
     found = []

@@ -45,6 +45,8 @@ from sqlalchemy import select, update
 from brewslm.errors import BrewError, ConfigError
 from brewslm.introspection import introspect
 from brewslm.output import to_jsonable
+from brewslm.serving.served import ServedModels
+from brewslm.serving.settings import server_settings
 from brewslm.storage.db import session_scope
 from brewslm.storage.events import default_actor
 from brewslm.storage.processes import process_alive
@@ -404,8 +406,6 @@ def serve_job(params: dict[str, Any], progress: "JobProgress") -> dict[str, Any]
     import uvicorn
 
     from brewslm.serving.app import create_app
-    from brewslm.serving.served import ServedModels
-    from brewslm.serving.settings import server_settings
 
     specs = [str(spec) for spec in params.get("models") or [] if str(spec).strip()]
     if not specs:

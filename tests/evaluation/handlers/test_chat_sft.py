@@ -9,9 +9,9 @@ import pytest
 
 from brewslm.evaluation.handlers import get_eval_handler
 from brewslm.evaluation.handlers.chat_sft import ChatSftHandler
-from brewslm.evaluation.prediction.sequence_scores import sequence_scores
+from brewslm.inference.encoding import encode
+from brewslm.inference.sequence_scores import sequence_scores
 from brewslm.tasks import get_task_profile
-from brewslm.training.encoding import encode
 from helpers.scoring import metrics_of
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer
 

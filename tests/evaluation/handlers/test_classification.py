@@ -182,7 +182,7 @@ def scored_predictions(seed: int, n: int = 80):
 
 
 def test_label_scoring_predictions_carry_their_confidence():
-    from brewslm.evaluation.prediction import LabelScores
+    from brewslm.inference import LabelScores
 
     scores = LabelScores.from_logprobs({"negative": -2.0, "neutral": -3.0, "positive": -0.5})
     assert handler().label_prediction(scores) == {"label": "positive", "confidence": scores.confidence}

@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, f1_score, recall_score
 from brewslm.errors import ConfigError
 from brewslm.evaluation.handlers import get_eval_handler
 from brewslm.evaluation.metrics.common import sum_stats
-from brewslm.evaluation.prediction import LabelScores
+from brewslm.inference import LabelScores
 from brewslm.tasks.rendering import RenderContext
 
 LABELS = ("balance", "card_lost", "refund")

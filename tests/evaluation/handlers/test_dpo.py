@@ -11,7 +11,7 @@ import torch
 from brewslm.errors import ConfigError
 from brewslm.evaluation.handlers import get_eval_handler
 from brewslm.evaluation.handlers.dpo import DpoHandler
-from brewslm.evaluation.prediction.sequence_scores import preference_scores
+from brewslm.inference.sequence_scores import preference_scores
 from brewslm.tasks import get_task_profile
 from brewslm.training.preference import dpo_loss
 from helpers.scoring import metrics_of

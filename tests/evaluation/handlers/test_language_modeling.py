@@ -11,10 +11,11 @@ import torch
 from brewslm.errors import ConfigError
 from brewslm.evaluation.handlers import get_eval_handler
 from brewslm.evaluation.handlers.language_modeling import PerplexityHandler
-from brewslm.evaluation.prediction.sequence_scores import sequence_scores
+from brewslm.inference.batching import collate
+from brewslm.inference.sequence_scores import sequence_scores
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
-from brewslm.training.data import collate, load_examples
+from brewslm.training.data import load_examples
 from brewslm.training.model import completion_loss
 from helpers.scoring import metrics_of
 from helpers.tiny_model import build_tiny_model, build_tiny_tokenizer

@@ -39,7 +39,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 from brewslm.tasks.rendering import RenderContext
 
-# How a handler's predictions are obtained from a model (see brewslm.evaluation.prediction):
+# How a handler's predictions are obtained from a model (see brewslm.inference):
 LABEL_SCORING = "label_scoring"  # log-likelihood of every candidate label given the prompt
 GENERATION = "generation"  # greedy / low-temperature decoding of the completion, then parse()
 PREFERENCE = "preference"  # summed log-probs of the chosen and the rejected reply

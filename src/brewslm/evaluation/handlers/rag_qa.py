@@ -52,12 +52,12 @@ from brewslm.evaluation.metrics.common import example_stats, ratio, shared_metri
 from brewslm.evaluation.metrics.faithfulness import (
     DEFAULT_SUPPORT_THRESHOLD,
     Faithfulness,
-    SupportClaim,
     is_refusal,
     judged_faithfulness,
     lexical_faithfulness,
     support_claims,
 )
+from brewslm.inference.grounding import SupportClaim
 from brewslm.tasks.rendering import REFUSAL, RenderContext
 
 LEXICAL, LLM_JUDGE = "lexical", "llm_judge"

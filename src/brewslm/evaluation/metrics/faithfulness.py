@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from brewslm.evaluation.metrics.text import answer_tokens, normalize_answer
+from brewslm.inference.grounding import SupportClaim
 from brewslm.tasks.rendering import REFUSAL
 
 DEFAULT_SUPPORT_THRESHOLD = 0.5
@@ -142,17 +143,6 @@ def checkable_sentences(answer: str) -> list[str]:
     """The sentences of ``answer`` that claim something checkable (have content words), in order:
     what the lexical scorer measures and what a judge is asked about."""
     return [sentence for sentence in split_sentences(answer) if content_words(sentence)]
-
-
-@dataclass(frozen=True)
-class SupportClaim:
-    """One answer sentence for a judge to check against the passages (the question and the whole
-    answer come along so the judge can read "it" and "they" in the sentence)."""
-
-    question: str
-    passages: tuple[str, ...]
-    answer: str
-    sentence: str
 
 
 def support_claims(question: str, passages: Sequence[str], answer: str) -> list[SupportClaim]:

@@ -30,6 +30,7 @@ from pydantic import Field
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.runner import EvalResult
+from brewslm.inference import score_labels
 from brewslm.recipes.twists import RecipeContext, Twist, TwistOptions, rate_text
 
 SWEEP_FILE = "threshold_sweep.json"
@@ -150,7 +151,6 @@ class IntentRouterTwist(Twist):
         """Label-score the validation split with the fine-tune; write the sweep and its curve."""
         from brewslm.evaluation.config import update_eval_config
         from brewslm.evaluation.model_refs import load_model
-        from brewslm.evaluation.prediction import score_labels
         from brewslm.evaluation.runner import plan_evaluation
 
         if ctx.run_dir is None:

@@ -53,7 +53,8 @@ from brewslm.evaluation.review import (
     read_report,
     score_predictions_file,
 )
-from brewslm.training.run import RUN_RECORD, read_run, runs_dir
+from brewslm.storage.run_records import read_run
+from brewslm.training.run import RUN_RECORD, runs_dir
 from brewslm.ui import jobs
 from brewslm.ui.access import check_output_path
 from brewslm.ui.app import current_settings, is_htmx, render

@@ -42,7 +42,8 @@ from brewslm.export.gguf import QUANTS as BUILTIN_QUANTS
 from brewslm.export.hub import check_repo_id, hub_endpoint
 from brewslm.export.llamacpp import K_QUANTS, QUANT_TYPES, cached_tooling
 from brewslm.recipes.config import STATE_FILE as PIPELINE_STATE
-from brewslm.training.run import RUN_RECORD, read_run, runs_dir
+from brewslm.storage.run_records import read_run
+from brewslm.training.run import RUN_RECORD, runs_dir
 from brewslm.ui import jobs
 from brewslm.ui.access import check_output_path, check_path
 from brewslm.ui.app import current_settings, is_htmx, render

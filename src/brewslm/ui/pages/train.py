@@ -33,9 +33,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from brewslm.errors import ConfigError
 from brewslm.recipes import builtin_recipes, load_recipe
+from brewslm.storage.run_records import read_run
 from brewslm.training.config import TrainConfig, check_run_name
 from brewslm.training.report import MetricsLog, format_duration
-from brewslm.training.run import METRICS_FILE, RUN_RECORD, read_run, runs_dir
+from brewslm.training.run import METRICS_FILE, RUN_RECORD, runs_dir
 from brewslm.ui import jobs
 from brewslm.ui.access import check_output_path
 from brewslm.ui.app import current_settings, is_htmx, render

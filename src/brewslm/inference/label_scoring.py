@@ -36,7 +36,16 @@ import numpy as np
 
 from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.prompts import (
+from brewslm.inference.batching import MIN_SHARED_PREFIX
+from brewslm.inference.forward import (
+    block_mask_for,
+    body_and_head,
+    causal_lm,
+    last_hidden,
+    scale_logits,
+    unbounded_cache,
+)
+from brewslm.inference.prompts import (
     ProgressCounter,
     ProgressFn,
     fit_prompt,
@@ -47,15 +56,6 @@ from brewslm.evaluation.prediction.prompts import (
     reply_suffix,
 )
 from brewslm.tasks.rendering import Rendered
-from brewslm.training.data import MIN_SHARED_PREFIX
-from brewslm.training.model import (
-    block_mask_for,
-    body_and_head,
-    causal_lm,
-    last_hidden,
-    scale_logits,
-    unbounded_cache,
-)
 
 MAX_ROW_LABEL_TOKENS = 512
 """Label tokens one row holds; an example whose labels need more spreads them over several rows

@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.label_scoring import score_labels
-from brewslm.evaluation.prediction.prompts import ProgressFn
+from brewslm.inference.label_scoring import score_labels
+from brewslm.inference.prompts import ProgressFn
 from brewslm.tasks.rendering import Rendered, single_turn
 
 VERDICTS = ("A", "B")

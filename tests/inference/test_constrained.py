@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.constrained import (
+from brewslm.inference.constrained import (
     MAX_WHITESPACE_RUN,
     ConstrainedReply,
     JsonConstraint,
@@ -28,8 +28,8 @@ from brewslm.evaluation.prediction.constrained import (
     TokenTexts,
     check_prefix,
 )
-from brewslm.evaluation.prediction.generation import generate, generate_one_by_one
-from brewslm.evaluation.prediction.prompts import end_of_turn_ids
+from brewslm.inference.generation import generate, generate_one_by_one
+from brewslm.inference.prompts import end_of_turn_ids
 from brewslm.tasks.rendering import single_turn
 
 from .scoring_models import tiny_model, tiny_tokenizer

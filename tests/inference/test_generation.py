@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.generation import Generation, generate, generate_one_by_one
+from brewslm.inference.encoding import encode
+from brewslm.inference.generation import Generation, generate, generate_one_by_one
 from brewslm.tasks.rendering import Rendered, conversation, single_turn
-from brewslm.training.encoding import encode
 
 from .scoring_models import tiny_model, tiny_tokenizer, with_lora
 

@@ -47,7 +47,7 @@ def with_lora(model, *, seed: int = 0):
     """A peft LoRA model whose adapters change the outputs (B matrices not zero)."""
     from peft import LoraConfig, get_peft_model
 
-    from brewslm.training.model import quiet_peft
+    from brewslm.base_models import quiet_peft
 
     with quiet_peft():
         peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", lora_dropout=0.0))

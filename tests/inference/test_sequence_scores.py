@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.sequence_scores import (
+from brewslm.inference.encoding import encode, encode_text_windows, truncate_pair
+from brewslm.inference.sequence_scores import (
     PreferenceScore,
     SequenceScore,
     preference_scores,
@@ -17,8 +18,6 @@ from brewslm.evaluation.prediction.sequence_scores import (
 )
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import Rendered
-from brewslm.training.encoding import encode, encode_text_windows
-from brewslm.training.preference import truncate_pair
 
 from .scoring_models import (  # noqa: F401  (model, tokenizer: fixtures)
     full_forward_masked_logprob,

@@ -32,12 +32,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.prompts import ProgressCounter, ProgressFn, inference_mode, pad_token_id
+from brewslm.inference.batching import ExampleSet, collate, eval_batches
+from brewslm.inference.encoding import EncodedExample, encode, encode_text_windows, truncate_pair
+from brewslm.inference.forward import body_and_head, causal_lm, last_hidden, scale_logits, target_logprobs
+from brewslm.inference.prompts import ProgressCounter, ProgressFn, inference_mode, pad_token_id
 from brewslm.tasks.rendering import Rendered
-from brewslm.training.data import ExampleSet, collate, eval_batches
-from brewslm.training.encoding import EncodedExample, encode, encode_text_windows
-from brewslm.training.model import body_and_head, causal_lm, last_hidden, scale_logits, target_logprobs
-from brewslm.training.preference import truncate_pair
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Prediction strategies: how a model's answers to a dataset's prompts are obtained for scoring.
+"""Running a model: the layer training, evaluation and serving import down into.
+
+Below ``training``: the forward pass pieces (``forward``), encoding a rendering into token ids with
+its trained mask (``encoding``), batching encoded examples into tensors (``batching``) and the chat
+templates (``chat_templates``) that training's loss and every scorer share. Above it, the
+prediction strategies - how a model's answers to a dataset's prompts are obtained for scoring:
 
 Every strategy starts from the task profile's rendering of a record (``profile.render``) and
 conditions the model on exactly the prompt tokens training used (``prompts``). Which one a task
@@ -19,13 +24,13 @@ Every function takes ``progress(done, total)`` (examples), runs the model in eva
 gradients, and works with plain and peft models.
 """
 
-from brewslm.evaluation.prediction.constrained import JsonConstraint
-from brewslm.evaluation.prediction.generation import Generation, generate, generate_one_by_one
-from brewslm.evaluation.prediction.grounding import judge_support, support_prompt
-from brewslm.evaluation.prediction.judge import judge_pairwise, judge_prompt, win_rates
-from brewslm.evaluation.prediction.label_scoring import LabelScores, score_labels
-from brewslm.evaluation.prediction.prompts import ProgressFn, end_of_turn_ids, prompt_ids
-from brewslm.evaluation.prediction.sequence_scores import (
+from brewslm.inference.constrained import JsonConstraint
+from brewslm.inference.generation import Generation, generate, generate_one_by_one
+from brewslm.inference.grounding import judge_support, support_prompt
+from brewslm.inference.judge import judge_pairwise, judge_prompt, win_rates
+from brewslm.inference.label_scoring import LabelScores, score_labels
+from brewslm.inference.prompts import ProgressFn, end_of_turn_ids, prompt_ids
+from brewslm.inference.sequence_scores import (
     PreferenceScore,
     SequenceScore,
     preference_scores,

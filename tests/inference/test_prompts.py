@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.prompts import (
+from brewslm.inference.encoding import encode
+from brewslm.inference.prompts import (
     ProgressCounter,
     end_of_turn_ids,
     fit_prompt,
@@ -17,7 +18,6 @@ from brewslm.evaluation.prediction.prompts import (
 )
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext, Rendered
-from brewslm.training.encoding import encode
 
 from .scoring_models import PLAIN_TEMPLATE, tiny_tokenizer, tokenizer  # noqa: F401  (tokenizer: a fixture)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from brewslm.evaluation.metrics.faithfulness import support_claims
-from brewslm.evaluation.prediction.grounding import QUESTION, judge_support, support_prompt
-from brewslm.evaluation.prediction.label_scoring import score_labels
+from brewslm.inference.grounding import QUESTION, judge_support, support_prompt
+from brewslm.inference.label_scoring import score_labels
 from brewslm.tasks.rendering import single_turn
 
 from .scoring_models import model, tokenizer  # noqa: F401  (fixtures)

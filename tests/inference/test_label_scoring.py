@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction import label_scoring
-from brewslm.evaluation.prediction.label_scoring import LabelScores, common_prefix, score_labels
-from brewslm.evaluation.prediction.prompts import fit_prompt, full_prompt_ids, reply_ids, reply_suffix
+from brewslm.inference import label_scoring
+from brewslm.inference.encoding import encode
+from brewslm.inference.label_scoring import LabelScores, common_prefix, score_labels
+from brewslm.inference.prompts import fit_prompt, full_prompt_ids, reply_ids, reply_suffix
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext, Rendered, conversation
-from brewslm.training.encoding import encode
 
 from .scoring_models import (  # noqa: F401  (model, tokenizer: fixtures)
     PLAIN_TEMPLATE,

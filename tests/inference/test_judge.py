@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.judge import QUESTION, judge_pairwise, judge_prompt, win_rates
-from brewslm.evaluation.prediction.label_scoring import score_labels
+from brewslm.inference.judge import QUESTION, judge_pairwise, judge_prompt, win_rates
+from brewslm.inference.label_scoring import score_labels
 from brewslm.tasks.rendering import single_turn
 
 from .scoring_models import model, tokenizer  # noqa: F401  (fixtures)

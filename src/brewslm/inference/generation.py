@@ -46,16 +46,16 @@ from typing import Any, Callable, Sequence
 
 from brewslm.base_models.kv_cache import cache_argument, output_cache
 from brewslm.errors import ConfigError
-from brewslm.evaluation.prediction.constrained import (
+from brewslm.inference.constrained import (
     SAMPLING_TOP_K,
     ConstrainedReply,
     JsonConstraint,
     JsonPrefixChecker,
     TokenTexts,
 )
-from brewslm.evaluation.prediction.prompts import ProgressFn, end_of_turn_ids, inference_mode, prompt_ids
+from brewslm.inference.forward import causal_lm
+from brewslm.inference.prompts import ProgressFn, end_of_turn_ids, inference_mode, prompt_ids
 from brewslm.tasks.rendering import Rendered
-from brewslm.training.model import causal_lm
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ import sys
 from typing import Any, Callable, Iterator, Sequence
 
 from brewslm.errors import ConfigError
+from brewslm.inference.encoding import EncodedExample, chat_segments, encode, truncate
 from brewslm.tasks.rendering import Rendered, single_turn
-from brewslm.training.encoding import EncodedExample, chat_segments, encode, truncate
 
 ProgressFn = Callable[[int, int], None] | None
 """Called with (examples done, examples in all) as predictions progress."""

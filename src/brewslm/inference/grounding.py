@@ -14,11 +14,11 @@ pure side in ``metrics.faithfulness`` (``support_claims``, ``judged_faithfulness
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
-from brewslm.evaluation.metrics.faithfulness import SupportClaim
-from brewslm.evaluation.prediction.label_scoring import score_labels
-from brewslm.evaluation.prediction.prompts import ProgressFn
+from brewslm.inference.label_scoring import score_labels
+from brewslm.inference.prompts import ProgressFn
 from brewslm.tasks.rendering import single_turn
 
 VERDICTS = ("yes", "no")
@@ -29,6 +29,17 @@ INSTRUCTION = (
     "facts the passages do not contain, or contradicts them, is not supported."
 )
 QUESTION = "Is this sentence supported by the passages? Answer yes or no only."
+
+
+@dataclass(frozen=True)
+class SupportClaim:
+    """One answer sentence for a judge to check against the passages (the question and the whole
+    answer come along so the judge can read "it" and "they" in the sentence)."""
+
+    question: str
+    passages: tuple[str, ...]
+    answer: str
+    sentence: str
 
 
 def support_prompt(claim: SupportClaim) -> str:
@@ -59,4 +70,4 @@ def judge_support(
     return [s.probabilities["yes"] for s in scores]
 
 
-__all__ = ["INSTRUCTION", "QUESTION", "VERDICTS", "judge_support", "support_prompt"]
+__all__ = ["SupportClaim", "INSTRUCTION", "QUESTION", "VERDICTS", "judge_support", "support_prompt"]

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from brewslm.errors import ConfigError
-from brewslm.tasks import get_task_profile
-from brewslm.tasks.rendering import Rendered
-from brewslm.training.encoding import (
+from brewslm.inference.encoding import (
     CHATML_TEMPLATE,
     IGNORE_INDEX,
     chat_segments,
@@ -17,6 +15,8 @@ from brewslm.training.encoding import (
     ensure_chat_template,
     truncate,
 )
+from brewslm.tasks import get_task_profile
+from brewslm.tasks.rendering import Rendered
 from helpers.tiny_model import build_tiny_tokenizer
 
 CHAT = {
