@@ -453,6 +453,12 @@ def test_a_tool_call_round_trip_through_the_client(tools_server: SimpleNamespace
     assert [(d.index, d.function.name, json.loads(d.function.arguments)) for d in deltas] == [(0, "get_time", {})]
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
     assert chunks[-1].usage.prompt_tokens == first.usage.prompt_tokens
+    # the SDK's stream helper puts the events back together into the reply
+    with client.chat.completions.stream(
+        model=tools_server.model, messages=ASK_TIME, tools=[TIME_TOOL], max_tokens=32
+    ) as stream:
+        final = stream.get_final_completion()
+    assert _calls(final.choices[0].message) == [("get_time", {})] and final.choices[0].finish_reason == "tool_calls"
 
 
 def test_tool_choice_none_required_and_named(tools_server: SimpleNamespace) -> None:

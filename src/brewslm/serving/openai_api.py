@@ -836,9 +836,9 @@ def _replayed_chunks(completion: ChatCompletion, include_usage: bool) -> AsyncIt
 
     async def events() -> AsyncIterator[dict[str, Any] | str]:
         for choice in completion.choices:
-            yield chunk(choice.index, {"role": "assistant", "content": ""})
-            logprobs = choice.logprobs.model_dump() if choice.logprobs is not None else None
             calls = choice.message.tool_calls
+            yield chunk(choice.index, {"role": "assistant", "content": None if calls else ""})
+            logprobs = choice.logprobs.model_dump() if choice.logprobs is not None else None
             if calls:
                 delta = {"tool_calls": [{"index": k, **call.model_dump()} for k, call in enumerate(calls)]}
                 yield chunk(choice.index, delta, logprobs=logprobs)
