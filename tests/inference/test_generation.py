@@ -9,7 +9,15 @@ import torch
 
 from brewslm.errors import ConfigError
 from brewslm.inference.encoding import encode
-from brewslm.inference.generation import Generation, generate, generate_one_by_one
+from brewslm.inference.generation import (
+    DecodeRow,
+    Generation,
+    decode_rows,
+    generate,
+    generate_one_by_one,
+    nucleus,
+)
+from brewslm.inference.prompts import prompt_ids
 from brewslm.tasks.rendering import Rendered, conversation, single_turn
 
 from .scoring_models import tiny_model, tiny_tokenizer, with_lora
@@ -143,6 +151,43 @@ def test_sampling_is_seeded_per_row(model, tokenizer):
     assert sample != generate(model, tokenizer, rendered, max_new_tokens=10, batch_size=4)  # not greedy
     baseline = generate_one_by_one(model, tokenizer, rendered, max_new_tokens=10, temperature=1.0, seed=5)
     assert len(baseline) == len(rendered) and all(g.tokens >= 1 for g in baseline)
+
+
+def test_nucleus_keeps_the_fewest_likeliest_tokens_reaching_top_p():
+    weights = torch.tensor([0.125, 0.5, 0.125, 0.25])
+
+    def kept(top_p: float) -> list[bool]:
+        narrowed = nucleus(weights, top_p)
+        assert torch.equal(narrowed[narrowed > 0], weights[narrowed > 0])  # kept tokens keep their weight
+        return (narrowed > 0).tolist()
+
+    assert kept(1e-6) == [False, True, False, False]  # the most likely token only
+    assert kept(0.5) == [False, True, False, False]  # 0.5 reaches 0.5
+    assert kept(0.6) == [False, True, False, True]  # the token that crosses it stays
+    assert kept(0.8) == [True, True, False, True]  # ties: the first in order
+    assert kept(1.0) == [True, True, True, True]
+
+
+def test_top_p_narrows_sampling_per_row(model, tokenizer):
+    prompts = [prompt_ids(item, tokenizer, 256) for item in _rendered(QUESTIONS)]
+
+    def decode(**settings) -> list[str]:
+        rows = [DecodeRow(p, 10, index=i, **settings) for i, p in enumerate(prompts)]
+        return [g.text for g in decode_rows(model, tokenizer, rows)]
+
+    greedy = decode()
+    assert decode(temperature=1.0, seed=3, top_p=1e-6) == greedy  # a nucleus of one token: the argmax
+    sampled = decode(temperature=1.0, seed=3, top_p=0.9)
+    assert sampled == decode(temperature=1.0, seed=3, top_p=0.9) and sampled != greedy
+    assert decode(top_p=0.01) == greedy  # greedy rows ignore top_p
+    # rows of one batch keep their own top_p
+    mixed = [
+        DecodeRow(p, 10, temperature=1.0, seed=3, index=i, top_p=1e-6 if i % 2 else 0.9) for i, p in enumerate(prompts)
+    ]
+    texts = [g.text for g in decode_rows(model, tokenizer, mixed)]
+    assert texts == [greedy[i] if i % 2 else sampled[i] for i in range(len(prompts))]
+    with pytest.raises(ConfigError, match="top_p"):
+        decode_rows(model, tokenizer, [DecodeRow(prompts[0], 4, temperature=1.0, top_p=0.0)])
 
 
 def test_progress_counts_examples_and_mode_is_restored(model, tokenizer):

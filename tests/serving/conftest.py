@@ -12,6 +12,9 @@ over that one base (so several adapters share it), and a real uvicorn server on 
   returns the run folder (cached per name). Any task the mappers know can get a run this way.
 - ``sentiment_run`` / ``qa_run`` (package): two finished LoRA runs over the same base -
   classification (labels negative/positive) and qa.
+- ``tool_call_run`` (package): a LoRA tool_call run over the same base that has learnt its few
+  conversations by heart (``TOOL_CALL_ASKS``: a call of ``get_time``, its answer after the tool
+  result, and a direct "Hello!"), so both kinds of reply can be served and checked.
 - ``serve``: ``brewslm.serving.local.running_server`` - ``with serve(app) as base_url: ...``
   runs the app under uvicorn on a free loopback port in a thread.
 """
@@ -117,6 +120,62 @@ def sentiment_run(tiny_runs: TinyRuns) -> Path:
 def qa_run(tiny_runs: TinyRuns) -> Path:
     """A finished LoRA qa run over the same base as ``sentiment_run``."""
     return tiny_runs.train("qa", [{"question": q, "answer": a} for q, a in QA], "qa_pair_passthrough")
+
+
+TIME_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "The time now.",
+        "parameters": {"type": "object", "properties": {}},
+    },
+}
+TIME_RESULT = '{"time": "12:00"}'
+TOOL_CALL_ASKS = ("What time is it?", "Time please?", "What is the time now?", "Tell me the time.")
+GREETINGS = ("Say hello", "Say hello please", "Greet me")
+
+
+def tool_call_rows() -> list[dict[str, Any]]:
+    """OpenAI-shaped conversations (the tool_call_passthrough mapper's first shape): each time
+    question is answered by a get_time call, then - after its result - by "It is 12:00."; each
+    greeting by "Hello!" without a call."""
+    call = {"id": "c1", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": ask},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": TIME_RESULT},
+                {"role": "assistant", "content": "It is 12:00."},
+            ],
+            "tools": [TIME_TOOL],
+        }
+        for ask in TOOL_CALL_ASKS
+    ]
+    rows += [
+        {
+            "messages": [{"role": "user", "content": ask}, {"role": "assistant", "content": "Hello!"}],
+            "tools": [TIME_TOOL],
+        }
+        for ask in GREETINGS
+    ]
+    return rows
+
+
+@pytest.fixture(scope="package")
+def tool_call_run(tiny_runs: TinyRuns) -> Path:
+    """A LoRA tool_call run over ``served_base_dir`` that knows ``tool_call_rows`` by heart (a
+    rank as wide as the tiny model and enough steps: the tools' system prompt is ~300 tokens)."""
+    return tiny_runs.train(
+        "tools",
+        tool_call_rows(),
+        "tool_call_passthrough",
+        max_steps=80,
+        max_seq_len=512,
+        batch_size=7,
+        learning_rate=3e-2,
+        lora={"r": 32, "alpha": 32},
+    )
 
 
 @pytest.fixture(scope="session")

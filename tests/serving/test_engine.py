@@ -95,6 +95,17 @@ def test_sampling_is_seeded_per_request_not_per_batch(served):
     assert reseeded != alone
 
 
+def test_top_p_is_per_request(served):
+    narrow = requests(served, temperature=1.0, seed=7, top_p=1e-6)  # a nucleus of one token: greedy
+    nucleus = requests(served, temperature=1.0, seed=7, top_p=0.5)
+    batch = [request for pair in zip(narrow, nucleus) for request in pair]
+    batched, _ = run(answers(served, batch, **gathering(len(batch))))
+    alone, _ = run(answers(served, batch, batching=False))
+    assert batched == alone
+    greedy, _ = run(answers(served, requests(served), batching=False))
+    assert batched[::2] == greedy
+
+
 def test_streams_yield_the_reply_as_it_is_made(served):
     request = requests(served, "qa", max_new_tokens=32)[3]
 
@@ -232,6 +243,7 @@ def test_errors_stay_with_their_request(served):
         ({"max_new_tokens": 0}, ConfigError, "max_new_tokens is 0"),
         ({"max_new_tokens": 8190}, ConfigError, "exceed model 'sentiment''s context of 8192 tokens"),
         ({"temperature": -1.0}, ConfigError, "temperature is -1.0"),
+        ({"temperature": 1.0, "top_p": 0.0}, ConfigError, "top_p is 0.0"),
     ],
 )
 def test_bad_requests_fail_before_they_queue(served, fields, error, message):

@@ -11,10 +11,14 @@ choice of the next token in our hands (greedy, seeded sampling, a JSON constrain
   are dropped), so long replies do not keep finished rows computing;
 - temperature 0 is greedy (argmax); otherwise a token is drawn from the ``SAMPLING_TOP_K`` best,
   each row with its own ``torch.Generator`` seeded from ``seed`` and the row's input index, so a
-  reply does not depend on which rows share its batch;
+  reply does not depend on which rows share its batch. A row's ``top_p`` below 1 narrows that
+  draw to a nucleus, in transformers' order (temperature, then top-k, then top-p): the fewest of
+  those k tokens, most likely first, whose probabilities - renormalised over the k at the row's
+  temperature - add up to ``top_p`` (the token that crosses it included, so never none). Greedy
+  rows ignore ``top_p`` (the argmax is in every nucleus);
 - a row with a ``JsonConstraint`` takes the first token (in logit order) that keeps its reply a
   viable prefix of a valid document, or, sampling, draws among the viable ones of the top k
-  (``constrained.ConstrainedReply``).
+  (``constrained.ConstrainedReply``; ``top_p`` then takes its nucleus of those).
 
 Greedy batched replies equal the one-at-a-time ones in float32 (padding and batch size change
 the rounding of a forward pass by ~1e-7, not its argmax; in bfloat16 an exact near-tie may flip). The text returned is the decoded reply
@@ -90,6 +94,7 @@ class DecodeRow:
     on_text: Callable[[str], None] | None = None  # the reply's new final text, as it is generated
     on_done: Callable[["Generation"], None] | None = None  # the row's result, as soon as it ends
     cancelled: Callable[[], bool] | None = None  # asked before each step: True -> the row leaves
+    top_p: float = 1.0  # sampling: the nucleus of the top-k draw (1: all k); greedy rows ignore it
 
 
 def _check_arguments(
@@ -109,12 +114,14 @@ def _check_arguments(
     return list(constraints)
 
 
-def check_budget(max_new_tokens: int, temperature: float) -> None:
-    """One-line errors for a generation budget or temperature no decoding can honour."""
+def check_budget(max_new_tokens: int, temperature: float, top_p: float = 1.0) -> None:
+    """One-line errors for a generation budget, temperature or top_p no decoding can honour."""
     if max_new_tokens < 1:
         raise ConfigError(f"max_new_tokens is {max_new_tokens}; generation needs at least 1")
     if temperature < 0:
         raise ConfigError(f"temperature is {temperature}; use 0 for greedy decoding or a positive value to sample")
+    if not 0 < top_p <= 1:
+        raise ConfigError(f"top_p is {top_p}; use a value in (0, 1] (1: no nucleus)")
 
 
 def decode_tokens(tokenizer: Any) -> DecodeTokens:
@@ -154,11 +161,25 @@ def _row_generator(seed: int, index: int) -> Any:
     return torch.Generator().manual_seed((seed * 1_000_003 + index) % (2**63))
 
 
+def nucleus(weights: Any, top_p: float) -> Any:
+    """``weights`` (probabilities) with every token outside the nucleus set to 0: the fewest most
+    likely tokens whose probabilities add up to ``top_p``, the one that crosses it included."""
+    import torch
+
+    order = torch.argsort(weights, descending=True, stable=True)
+    ranked = weights[order]
+    before = torch.cumsum(ranked, dim=-1) - ranked  # the mass of the tokens ranked above each one
+    keep = torch.zeros_like(weights, dtype=torch.bool)
+    keep[order[before < top_p]] = True  # top_p > 0: the most likely token always stays
+    return torch.where(keep, weights, torch.zeros_like(weights))
+
+
 class _Chooser:
     """Picks one row's next token from its logits: greedy, sampled, constrained or not."""
 
     def __init__(self, row: DecodeRow):
         self.temperature = float(row.temperature)
+        self.top_p = float(row.top_p)
         self.constraint = row.constraint
         self.generator = _row_generator(row.seed, row.index) if self.temperature > 0 else None
 
@@ -180,6 +201,8 @@ class _Chooser:
         else:
             pool = torch.topk(logits, min(SAMPLING_TOP_K, logits.shape[-1])).indices.cpu()
         weights = torch.softmax(logits.float().cpu()[pool] / self.temperature, dim=-1)
+        if self.top_p < 1.0:
+            weights = nucleus(weights, self.top_p)
         return int(pool[torch.multinomial(weights, 1, generator=self.generator)])
 
     def taken(self, token_id: int) -> None:
@@ -375,7 +398,7 @@ def decode_rows(
     if not rows:
         return []
     for row in rows:
-        check_budget(row.max_new_tokens, row.temperature)
+        check_budget(row.max_new_tokens, row.temperature, row.top_p)
         if not row.prompt:
             raise ConfigError("a prompt has no tokens; generation needs at least one token to continue")
     with inference_mode(model):
@@ -521,4 +544,5 @@ __all__ = [
     "decode_tokens",
     "generate",
     "generate_one_by_one",
+    "nucleus",
 ]

@@ -22,8 +22,8 @@ How requests become batches:
   switching the shared base's
   adapter between groups. ``batching=False`` runs requests one at a time (the benchmark's
   baseline);
-- each row of a generation batch has its own budget, temperature, seed, JSON constraint and stop
-  strings; greedy rows give the same reply batched or alone (float32; see ``generation``), and
+- each row of a generation batch has its own budget, temperature, top_p, seed, JSON constraint
+  and stop strings; greedy rows give the same reply batched or alone (float32; see ``generation``), and
   sampled rows draw from their own seeded stream. A row's result is delivered the moment it ends,
   while its batch-mates go on;
 - a streaming request gets its text as it is generated (``TextStream``); when its consumer goes
@@ -71,6 +71,7 @@ class GenerateRequest:
     seed: int = 0
     constraint: JsonConstraint | None = None
     stop: tuple[str, ...] = ()
+    top_p: float = 1.0  # sampling: the nucleus of the top-k draw (generation's notes)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def check_request(models: ServedModels, request: GenerateRequest) -> ServedModel
     """The served model a generation request names, once the request is found sound (budget,
     temperature, prompt ids, context, stop strings) - checked before it is queued, by any engine."""
     served = models.get(request.model)
-    check_budget(request.max_new_tokens, request.temperature)
+    check_budget(request.max_new_tokens, request.temperature, request.top_p)
     prompt = check_ids(served, request.prompt_ids, "prompt")
     if len(prompt) + request.max_new_tokens > served.context_length:
         raise ConfigError(
@@ -440,6 +441,7 @@ class Engine:
             prompt=list(request.prompt_ids),
             max_new_tokens=request.max_new_tokens,
             temperature=request.temperature,
+            top_p=request.top_p,
             seed=request.seed,
             constraint=job.served.constraints.reply(request.constraint),
             stop=tuple(request.stop),

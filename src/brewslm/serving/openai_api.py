@@ -13,41 +13,77 @@ The official ``openai`` client works unchanged against them (``base_url="http://
   for chat and to 16 (OpenAI's default) for completions; above ``max_tokens_limit`` it is a 400;
 - ``temperature`` defaults to 0 (greedy): a small fine-tune answers best greedily, and a client
   that wants samples says so; ``seed`` makes sampling repeatable (without one, each request draws
-  a fresh seed); ``stop`` takes up to 4 strings;
+  a fresh seed); ``top_p`` below 1 samples from a nucleus: sampling draws from the 50 most likely
+  tokens (transformers' default top-k), and ``top_p`` keeps the fewest of those, most likely first,
+  whose probabilities renormalised over the 50 add up to it (``generation.nucleus``; greedy
+  decoding ignores it: the most likely token is in every nucleus); ``stop`` takes up to 4 strings;
+- ``n`` choices (at most the server's ``max_inputs``): greedy choices are one reply, generated
+  once and repeated (as OpenAI's are alike); sampled choices each draw with their own seed -
+  choice 0 with the request's, choice ``i`` with one derived from it and ``i`` - so a seeded
+  request repeats, and choice 0 of ``n`` is the reply to ``n: 1``. ``usage`` counts the prompt
+  once and every choice's completion tokens. ``/v1/completions`` takes ``n`` too (choices
+  prompt by prompt);
 - ``response_format`` ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema":
   {"schema": ...}}`` constrains decoding so the reply is a JSON document (of that schema);
 - ``stream: true`` answers ``text/event-stream``: one ``data: {chunk}`` per text delta (the first
   carries the role), a last chunk with the ``finish_reason``, with ``stream_options:
-  {"include_usage": true}`` a usage chunk, then ``data: [DONE]``. A stream that fails or times out
-  midway ends with a ``data: {"error": ...}`` event (the status line has gone out already).
-- ``finish_reason`` is ``stop`` (end of turn or a stop string) or ``length`` (``max_tokens`` hit).
+  {"include_usage": true}`` a usage chunk (``choices: []``), then ``data: [DONE]``. A stream that
+  fails or times out midway ends with a ``data: {"error": ...}`` event (the status line has gone
+  out already). A chat stream with ``n`` > 1, ``logprobs`` or tools shown to the model is sent
+  once the replies are whole (a reply must be whole to tell a call from an answer, and log-probs
+  are scored over it): per choice its opening chunk, one chunk with all its content (and
+  log-probs) or its ``tool_calls``, its finishing chunk - the same events, not token by token.
+  ``stream_options`` without ``stream`` is a 400, as at OpenAI.
+- ``finish_reason`` is ``stop`` (end of turn or a stop string), ``length`` (``max_tokens`` hit) or
+  ``tool_calls``.
+- chat ``logprobs: true`` (with ``top_logprobs``: 0-20) returns OpenAI's ``choices[i].logprobs.content``:
+  per reply token its text, log-probability, ``bytes`` (the token's own bytes: a token may hold
+  part of a character) and the ``top_logprobs`` most likely tokens at its position, most likely
+  first. ``top_logprobs`` without ``logprobs`` is a 400.
 - ``/v1/completions`` takes a prompt as text, token ids, or a list of either (one choice each);
   ``logprobs: k`` returns each reply token's log-probability and the ``k`` most likely tokens at
   its position (OpenAI's ``tokens`` / ``token_logprobs`` / ``top_logprobs`` / ``text_offset``),
   ``echo: true`` puts the prompt before the reply (with ``logprobs``, the prompt tokens' too: the
   first has none), and ``echo`` with ``max_tokens: 0`` scores a text without generating - what an
-  engine in front of another server scores labels with (``serving.upstream``). The log-probs are
-  the model's own distribution (teacher-forced over prompt + reply), whatever the temperature.
-  ``response_format`` works here too, as vLLM's completions take it.
+  engine in front of another server scores labels with (``serving.upstream``). Log-probs (chat and
+  completions) are the model's own distribution, teacher-forced over prompt + reply
+  (``sequence_scores.token_logprobs``), whatever the temperature or ``top_p``.
+  ``response_format`` works here too, as vLLM's completions take it. A completions stream takes
+  one prompt, one choice, and no ``logprobs`` or ``echo`` (400 otherwise).
+- ``tools`` (function tools) and ``tool_choice`` (``none`` | ``auto`` | ``required`` | a named
+  function): the tools are rendered the way the served model knows them - a tool_call fine-tune by
+  its own task rendering, the prompt ``/v1/tool_call`` asks; another model by its chat template's
+  ``tools`` support, else by the tool_call task's system message - and the reply is read with the
+  code ``/v1/tool_call`` reads it with (``serving.chat_tools`` has the details). A reply that reads
+  as calls comes back as ``message.tool_calls`` (``id``, ``type: function``, ``function: {name,
+  arguments}``: arguments as JSON text), ``content: null`` and ``finish_reason: tool_calls``; any
+  other reply is ``content``. ``none`` shows no tools; ``required`` / a named function cannot force
+  a call without constrained decoding: one wanted function gets its call started for the model
+  (``{"tool": "<name>", "arguments":`` where the reply format is the task's), and a reply that is
+  still no call comes back as content. ``parallel_tool_calls: false`` keeps the first call. Assistant
+  messages carrying ``tool_calls`` (content may be null) and ``tool`` messages are rendered as the
+  tool_call task renders calls and results. ``response_format`` together with shown tools is a 400.
 
 - every chat message needs its ``content`` (a string or text parts; null is a 400 naming
-  ``messages[i].content``) and a ``tool`` message its ``tool_call_id``, as OpenAI requires;
-- ``top_p`` (in (0, 1]) is taken with greedy decoding, where it changes nothing: the most likely
-  token is inside every nucleus.
+  ``messages[i].content``; an assistant message with ``tool_calls`` may leave it null) and a
+  ``tool`` message its ``tool_call_id``, as OpenAI requires. Problems in the values of ``n``,
+  ``top_logprobs``, ``tools``, ``tool_choice`` and ``tool_calls`` are 400s naming the field
+  (``tools[0].function.name``, ``messages[2].tool_calls[0].function.arguments``).
 
 OpenAI parameters this server does not implement are refused with a 400 naming them when set to
-anything but their neutral value (``n`` > 1, chat ``logprobs``, penalties, ``logit_bias``, ``top_p``
-< 1 with ``temperature`` > 0 - sampling draws from the top-k tokens, not a nucleus - ``tools``:
-a tool-calling fine-tune is served at ``/v1/tool_call``), never silently ignored; bookkeeping
-fields (``user``, ``metadata``, ``store``) are accepted. Unknown fields are 422, like any other
-schema violation.
+anything but their neutral value (``presence_penalty``, ``frequency_penalty``, ``logit_bias``;
+completions' ``suffix`` and ``best_of``), never silently ignored; bookkeeping fields (``user``,
+``metadata``, ``store``) are accepted. Unknown fields are 422, like any other schema violation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import json
+import re
 import secrets
 import time
 import uuid
@@ -60,6 +96,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from brewslm.errors import BrewError
 from brewslm.inference.constrained import JsonConstraint, JsonPrefixChecker
 from brewslm.inference.sequence_scores import TokenLogprobs
+from brewslm.serving.chat_tools import ChatPrompt, Turn, chat_prompt, read_calls, read_tool_choice, read_tools
 from brewslm.serving.engine import GenerateRequest, GenerateResult, TextStream
 from brewslm.serving.errors import (
     API_ERRORS,
@@ -98,15 +135,19 @@ class ChatMessage(_Request):
     content: Union[str, list[TextPart], None] = None
     name: str | None = None
     tool_call_id: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # an assistant's calls (checked by chat_tools.read_calls)
+    refusal: str | None = None  # sent back by clients that replay a reply; the text of a refusal
 
     def text(self) -> str:
         if isinstance(self.content, list):
             return "".join(part.text for part in self.content)
-        return self.content or ""
+        return self.content if self.content is not None else (self.refusal or "")
 
-    def as_template_message(self) -> dict[str, str]:
-        # "developer" is the newer name of the system role
-        return {"role": "system" if self.role == "developer" else self.role, "content": self.text()}
+    def turn(self, index: int) -> Turn:
+        """The message as a turn ("developer" is the newer name of the system role), calls read."""
+        calls = read_calls(self.tool_calls, f"messages[{index}].tool_calls") if self.tool_calls else ()
+        role = "system" if self.role == "developer" else self.role
+        return Turn(role=role, content=self.text(), calls=calls, tool_call_id=self.tool_call_id)
 
 
 class StreamOptions(_Request):
@@ -161,10 +202,6 @@ class _Sampling(_Request):
     def unsupported(self) -> list[str]:
         """The parameters set to something this server does not do."""
         found = []
-        if self.n not in (None, 1):
-            found.append("n")
-        if self.top_p not in (None, 1.0) and self.temperature:  # greedy: any top_p picks the same token
-            found.append("top_p (below 1 with temperature above 0)")
         if self.presence_penalty not in (None, 0.0):
             found.append("presence_penalty")
         if self.frequency_penalty not in (None, 0.0):
@@ -180,8 +217,8 @@ class ChatCompletionRequest(_Sampling):
     response_format: ResponseFormat | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Any = None
+    tools: list[dict[str, Any]] | None = None  # checked by chat_tools.read_tools (400 naming the field)
+    tool_choice: Any = None  # none | auto | required | {"type": "function", "function": {"name"}}
     parallel_tool_calls: bool | None = None
     metadata: dict[str, str] | None = None
     store: bool | None = None
@@ -190,10 +227,13 @@ class ChatCompletionRequest(_Sampling):
         """The first message OpenAI would refuse, as (field path, why); None when all are fine.
         Without this check a content-less message renders as an empty turn and the model answers it."""
         for index, message in enumerate(self.messages):
-            if message.content is None:
+            if message.content is None and not (
+                message.role == "assistant" and (message.tool_calls or message.refusal)
+            ):
                 return (
                     field_path(("messages", index, "content")),
-                    f"a {message.role} message needs its content (a string or a list of text parts)",
+                    f"a {message.role} message needs its content (a string or a list of text parts; "
+                    "an assistant message may carry tool_calls instead)",
                 )
             if message.role == "tool" and not message.tool_call_id:
                 return (
@@ -202,13 +242,17 @@ class ChatCompletionRequest(_Sampling):
                 )
         return None
 
-    def unsupported(self) -> list[str]:
-        found = super().unsupported()
-        if self.logprobs or self.top_logprobs:
-            found.append("logprobs")
-        if self.tools or self.tool_choice not in (None, "none"):
-            found.append("tools (serve a tool_call fine-tune and use /v1/tool_call)")
-        return found
+    def top_logprobs_asked(self) -> int | None:
+        """The most likely tokens to list per reply token; None: no log-probs asked for."""
+        if self.top_logprobs is not None and not 0 <= self.top_logprobs <= MAX_TOP_LOGPROBS:
+            raise bad_request(
+                f"top_logprobs is {self.top_logprobs}; ask for 0 to {MAX_TOP_LOGPROBS}", param="top_logprobs"
+            )
+        if not self.logprobs:
+            if self.top_logprobs:
+                raise bad_request("top_logprobs needs logprobs: true", param="top_logprobs")
+            return None
+        return self.top_logprobs or 0
 
 
 Prompt = Union[str, list[str], list[int], list[list[int]]]  # OpenAI: text, token ids, or a list of either
@@ -258,19 +302,46 @@ class CompletionRequest(_Sampling):
 # --- responses ------------------------------------------------------------------------------------
 
 
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str  # the arguments object as JSON text, as OpenAI sends them
+
+
+class ToolCall(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None  # None when the reply is tool calls
+    tool_calls: list[ToolCall] | None = None
 
 
-class _Choice(BaseModel):
+class TopLogprob(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int]  # the token's own bytes (a token may hold part of a character)
+
+
+class TokenLogprob(TopLogprob):
+    top_logprobs: list[TopLogprob]  # the most likely tokens at its position, most likely first
+
+
+class ChatLogprobs(BaseModel):
+    """OpenAI's chat log-probs: one entry per token of the reply (teacher-forced, see the notes)."""
+
+    content: list[TokenLogprob]
+    refusal: None = None
+
+
+class ChatChoice(BaseModel):
     index: int
-    finish_reason: str  # "stop" (end of turn or a stop string) | "length" (max_tokens reached)
-    logprobs: None = None
-
-
-class ChatChoice(_Choice):
+    # "stop" (end of turn or a stop string) | "length" (max_tokens reached) | "tool_calls"
+    finish_reason: str
     message: AssistantMessage
+    logprobs: ChatLogprobs | None = None
 
 
 class CompletionLogprobs(BaseModel):
@@ -353,6 +424,12 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
     if problem is not None:
         raise bad_request(f"{problem[0]}: {problem[1]}", param=problem[0])
     _refuse_unsupported(body.unsupported())
+    _check_stream_options(body)
+    _check_choices(state, body, 1)
+    top = body.top_logprobs_asked()
+    turns = [message.turn(index) for index, message in enumerate(body.messages)]
+    tools = read_tools(body.tools)
+    tool_choice = read_tool_choice(body.tool_choice, tools)
     served = state.models.get(body.model)
     budget = reply_budget(
         state,
@@ -360,29 +437,44 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
         state.settings.default_max_tokens,
         "max_completion_tokens" if body.max_completion_tokens else "max_tokens",
     )
-    prompt = served.chat_prompt_ids([message.as_template_message() for message in body.messages])
-    generation = _generate_request(served.id, prompt, budget, body, _constraint(body.response_format))
+    prompt = chat_prompt(served, turns, tools, tool_choice, budget)
+    constraint = _constraint(body.response_format)
+    if constraint is not None and prompt.reads_calls:
+        raise bad_request(
+            "response_format with tools: a JSON reply leaves no room for a tool call; drop one of them "
+            "(or send tool_choice: none)",
+            param="response_format",
+        )
+    requests = _generate_requests(served.id, [*prompt.ids, *prompt.prefix_ids], budget, body, constraint)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-    if body.stream:
+    if body.stream and len(requests) == 1 and top is None and not prompt.reads_calls:
         # the engine checks the request now: a bad one is an ordinary error response, not a broken stream
-        stream = state.engine.stream(generation)
-        return _sse(_chat_chunks(state, generation, stream, completion_id, _include_usage(body)))
-    result = await generate(state, generation)
-    return ChatCompletion(
+        stream = state.engine.stream(requests[0])
+        return _sse(_chat_chunks(state, requests[0], stream, completion_id, _include_usage(body)))
+    results = await _generate_choices(state, requests)
+    logprobs: list[ChatLogprobs | None] = [None] * len(results)
+    if top is not None:
+        logprobs = await _chat_logprobs(state, served, prompt, results, top)
+    completion = ChatCompletion(
         id=completion_id,
         created=int(time.time()),
         model=served.id,
         choices=[
-            ChatChoice(index=0, message=AssistantMessage(content=result.text), finish_reason=result.finish_reason)
+            _chat_choice(index, served, prompt, result, logprobs[index], body.parallel_tool_calls)
+            for index, result in enumerate(results)
         ],
-        usage=Usage.of(result.prompt_tokens, result.completion_tokens),
+        usage=Usage.of(results[0].prompt_tokens, sum(r.completion_tokens for r in results)),
     )
+    if body.stream:  # n > 1, logprobs or tools: the whole reply is needed first (see the notes)
+        return _sse(_replayed_chunks(completion, _include_usage(body)))
+    return completion
 
 
 @router.post("/v1/completions", response_model=Completion, responses=BODY_ERRORS)
 async def completions(body: CompletionRequest, request: Request) -> Any:
     state = server_state(request)
     _refuse_unsupported(body.unsupported())
+    _check_stream_options(body)
     served = state.models.get(body.model)
     budget = reply_budget(state, body.max_tokens, COMPLETIONS_DEFAULT_MAX_TOKENS)
     prompts = body.prompts()
@@ -391,7 +483,9 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
             f"{len(prompts)} prompts; this server completes at most {state.settings.max_inputs} per request",
             param="prompt",
         )
+    n = _check_choices(state, body, len(prompts))
     prompt_ids = [served.text_prompt_ids(p) if isinstance(p, str) else list(p) for p in prompts]
+    owners = [ids for ids in prompt_ids for _ in range(n)]  # each choice's prompt (OpenAI: prompt-major)
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     if budget == 0:
         if not body.echo:
@@ -400,24 +494,29 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
             state.engine.check_ids(served, ids, "prompt")
         results = [
             GenerateResult(text="", prompt_tokens=len(ids), completion_tokens=0, finish_reason="length")
-            for ids in prompt_ids
+            for ids in owners
         ]
     else:
         constraint = _constraint(body.response_format)
-        requests = [_generate_request(served.id, ids, budget, body, constraint) for ids in prompt_ids]
+        groups = [_generate_requests(served.id, ids, budget, body, constraint) for ids in prompt_ids]
         if body.stream:
-            if len(requests) > 1:
-                raise bad_request("streaming takes one prompt; send the prompts as separate requests", param="prompt")
-            stream = state.engine.stream(requests[0])
-            return _sse(_completion_chunks(state, requests[0], stream, completion_id, _include_usage(body)))
-        results = list(await asyncio.gather(*(generate(state, r) for r in requests)))
+            if len(groups) > 1 or n > 1:
+                raise bad_request(
+                    "streaming takes one prompt and one choice; send the prompts as separate requests "
+                    "(or stream /v1/chat/completions, which takes n)",
+                    param="n" if n > 1 else "prompt",
+                )
+            stream = state.engine.stream(groups[0][0])
+            return _sse(_completion_chunks(state, groups[0][0], stream, completion_id, _include_usage(body)))
+        answered = await asyncio.gather(*(_generate_choices(state, group) for group in groups))
+        results = [result for group in answered for result in group]
     logprobs: list[CompletionLogprobs | None] = [None] * len(results)
     if body.logprobs is not None:
-        sequences = [[*ids, *result.token_ids] for ids, result in zip(prompt_ids, results)]
+        sequences = [[*ids, *result.token_ids] for ids, result in zip(owners, results)]
         scored = await within_timeout(state, state.engine.token_logprobs(served.id, sequences, top=body.logprobs))
         logprobs = [
             _completion_logprobs(served.tokenizer, sequence, len(ids), score, echo=bool(body.echo))
-            for sequence, ids, score in zip(sequences, prompt_ids, scored)
+            for sequence, ids, score in zip(sequences, owners, scored)
         ]
     return Completion(
         id=completion_id,
@@ -431,9 +530,9 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
                 logprobs=logprobs[i],
                 token_ids=list(r.token_ids) if body.return_token_ids else None,
             )
-            for i, (ids, r) in enumerate(zip(prompt_ids, results))
+            for i, (ids, r) in enumerate(zip(owners, results))
         ],
-        usage=Usage.of(sum(r.prompt_tokens for r in results), sum(r.completion_tokens for r in results)),
+        usage=Usage.of(sum(len(ids) for ids in prompt_ids), sum(r.completion_tokens for r in results)),
     )
 
 
@@ -496,21 +595,145 @@ def _constraint(response_format: ResponseFormat | None) -> JsonConstraint | None
     return JsonConstraint(schema)
 
 
-def _generate_request(
+def _check_stream_options(body: _Sampling) -> None:
+    if body.stream_options is not None and not body.stream:
+        raise bad_request("stream_options is only allowed with stream: true", param="stream_options")
+
+
+def _check_choices(state: ServerState, body: _Sampling, prompts: int) -> int:
+    """The choices per prompt (``n``); 400 when the request's choices exceed ``max_inputs``."""
+    n = body.n or 1
+    if n > 1 and n * prompts > state.settings.max_inputs:
+        raise bad_request(
+            f"n is {n} for {prompts} prompt(s); this server returns at most {state.settings.max_inputs} "
+            "choices per request",
+            param="n",
+        )
+    return n
+
+
+def _generate_requests(
     model_id: str, prompt: list[int], budget: int, body: _Sampling, constraint: JsonConstraint | None
-) -> GenerateRequest:
+) -> list[GenerateRequest]:
+    """One request per choice (``n``): sampled choices each with their own seed (``_choice_seeds``)."""
     temperature = body.temperature or 0.0
-    # sampling without a seed: a fresh draw per request (greedy ignores the seed)
-    seed = body.seed if body.seed is not None else (secrets.randbits(31) if temperature > 0 else 0)
-    return GenerateRequest(
-        model=model_id,
-        prompt_ids=list(prompt),
-        max_new_tokens=budget,
-        temperature=temperature,
-        seed=seed,
-        constraint=constraint,
-        stop=body.stop_strings(),
+    return [
+        GenerateRequest(
+            model=model_id,
+            prompt_ids=list(prompt),
+            max_new_tokens=budget,
+            temperature=temperature,
+            top_p=body.top_p if body.top_p is not None else 1.0,
+            seed=seed,
+            constraint=constraint,
+            stop=body.stop_strings(),
+        )
+        for seed in _choice_seeds(body.seed, body.n or 1, sampling=temperature > 0)
+    ]
+
+
+def _choice_seeds(seed: int | None, n: int, *, sampling: bool) -> list[int]:
+    """Each choice's seed: choice 0 takes the request's (so ``n: 1`` answers as choice 0 of ``n``),
+    the others one derived from it and their index; sampling without a seed draws a fresh one per
+    request (greedy ignores seeds)."""
+    if not sampling:
+        return [0] * n
+    first = seed if seed is not None else secrets.randbits(31)
+    derived = (int.from_bytes(hashlib.sha256(f"{first}:{i}".encode()).digest()[:4], "big") >> 1 for i in range(1, n))
+    return [first, *derived]
+
+
+async def _generate_choices(state: ServerState, requests: list[GenerateRequest]) -> list[GenerateResult]:
+    """The choices of one prompt: greedy ones are all the same reply (generated once), sampled ones
+    are generated together (the engine batches them)."""
+    if len(requests) > 1 and requests[0].temperature == 0:
+        result = await generate(state, requests[0])
+        return [result] * len(requests)
+    return list(await asyncio.gather(*(generate(state, r) for r in requests)))
+
+
+def _chat_choice(
+    index: int,
+    served: Any,
+    prompt: ChatPrompt,
+    result: GenerateResult,
+    logprobs: ChatLogprobs | None,
+    parallel_tool_calls: bool | None,
+) -> ChatChoice:
+    """A reply as OpenAI's choice: its tool calls (``finish_reason: tool_calls``) when the prompt
+    offered tools and the reply reads as calls, else its text."""
+    calls = prompt.calls(served, result.text)
+    if parallel_tool_calls is False:
+        calls = calls[:1]
+    if not calls:
+        message = AssistantMessage(content=prompt.prefix + result.text)
+        return ChatChoice(index=index, message=message, finish_reason=result.finish_reason, logprobs=logprobs)
+    tool_calls = [
+        ToolCall(
+            id=f"call_{uuid.uuid4().hex[:24]}",
+            function=FunctionCall(name=call["tool"], arguments=json.dumps(call["arguments"], ensure_ascii=False)),
+        )
+        for call in calls
+    ]
+    message = AssistantMessage(content=None, tool_calls=tool_calls)
+    return ChatChoice(index=index, message=message, finish_reason="tool_calls", logprobs=logprobs)
+
+
+async def _chat_logprobs(
+    state: ServerState, served: Any, prompt: ChatPrompt, results: list[GenerateResult], top: int
+) -> list[ChatLogprobs | None]:
+    """Each reply's token log-probs, teacher-forced over prompt + reply (a forced reply start
+    included); a reply shared by greedy choices is scored once."""
+    sequences = [(*prompt.ids, *prompt.prefix_ids, *result.token_ids) for result in results]
+    distinct = list(dict.fromkeys(sequences))
+    scored = await within_timeout(state, state.engine.token_logprobs(served.id, [list(s) for s in distinct], top=top))
+    by_sequence = dict(zip(distinct, scored))
+    return [_chat_logprobs_of(served.tokenizer, s, len(prompt.ids), by_sequence[s]) for s in sequences]
+
+
+def _chat_logprobs_of(tokenizer: Any, sequence: tuple[int, ...], start: int, score: TokenLogprobs) -> ChatLogprobs:
+    def entry(token: int, logprob: float) -> dict[str, Any]:
+        return {"token": _decode(tokenizer, [token]), "logprob": logprob, "bytes": token_bytes(tokenizer, token)}
+
+    return ChatLogprobs(
+        content=[
+            TokenLogprob(
+                **entry(sequence[position], score.logprobs[position - 1]),
+                top_logprobs=[TopLogprob(**entry(t, value)) for t, value in score.top[position - 1]],
+            )
+            for position in range(start, len(sequence))
+        ]
     )
+
+
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+def token_bytes(tokenizer: Any, token: int) -> list[int]:
+    """The bytes of one token: its text's UTF-8, or - for a token holding part of a character - its
+    raw bytes (a sentencepiece ``<0xNN>`` byte token, a byte-level BPE token's bytes)."""
+    text = _decode(tokenizer, [token])
+    if "\ufffd" not in text:
+        return list(text.encode("utf-8"))
+    piece = tokenizer.convert_ids_to_tokens(token)
+    if isinstance(piece, str):
+        match = _BYTE_TOKEN.fullmatch(piece)
+        if match:
+            return [int(match.group(1), 16)]
+        decoder = _byte_decoder()
+        if piece and all(char in decoder for char in piece):
+            return [decoder[char] for char in piece]
+    return list(text.encode("utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_decoder() -> dict[str, int]:
+    """Byte-level BPE's printable stand-in for each byte (GPT-2's ``bytes_to_unicode``), inverted."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    shifted = [b for b in range(256) if b not in printable]
+    table = {chr(b): b for b in printable}
+    table.update({chr(256 + i): b for i, b in enumerate(shifted)})
+    return table
 
 
 def _include_usage(body: _Sampling) -> bool:
@@ -599,6 +822,34 @@ def _chat_chunks(
         }
 
     return _chunks(state, request, stream, include_usage, chunk)
+
+
+def _replayed_chunks(completion: ChatCompletion, include_usage: bool) -> AsyncIterator[dict[str, Any] | str]:
+    """A finished chat completion as a stream: per choice its opening chunk, one chunk with all
+    its content or tool calls (and log-probs), and its finishing chunk; then the usage chunk when
+    asked for, and ``[DONE]``."""
+    head = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created}
+
+    def chunk(index: int, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None) -> dict[str, Any]:
+        choice = {"index": index, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
+        return {**head, "model": completion.model, "choices": [choice]}
+
+    async def events() -> AsyncIterator[dict[str, Any] | str]:
+        for choice in completion.choices:
+            calls = choice.message.tool_calls
+            yield chunk(choice.index, {"role": "assistant", "content": None if calls else ""})
+            logprobs = choice.logprobs.model_dump() if choice.logprobs is not None else None
+            if calls:
+                delta = {"tool_calls": [{"index": k, **call.model_dump()} for k, call in enumerate(calls)]}
+                yield chunk(choice.index, delta, logprobs=logprobs)
+            elif choice.message.content or logprobs is not None:
+                yield chunk(choice.index, {"content": choice.message.content}, logprobs=logprobs)
+            yield chunk(choice.index, {}, choice.finish_reason)
+        if include_usage:
+            yield {**head, "model": completion.model, "choices": [], "usage": completion.usage.model_dump()}
+        yield "[DONE]"
+
+    return events()
 
 
 def _completion_chunks(

@@ -11,9 +11,9 @@ API allows it; vLLM and ``brewslm serve`` do it). So the prompt tokens are the o
 renders (chat template, task rendering, cuts) - the other engine never re-tokenises them - and the
 replies are parsed here by the task's handler, as with the local engine:
 
-- generation: ``prompt`` = the ids, ``max_tokens``, ``temperature``, ``seed``, ``stop``, a JSON
-  constraint as ``response_format`` (``json_schema``), ``return_token_ids`` (the reply's tokens,
-  for its log-probs); ``stream`` reads the server-sent events as text deltas;
+- generation: ``prompt`` = the ids, ``max_tokens``, ``temperature``, ``top_p`` (below 1),
+  ``seed``, ``stop``, a JSON constraint as ``response_format`` (``json_schema``),
+  ``return_token_ids`` (the reply's tokens, for its log-probs); ``stream`` reads the server-sent events as text deltas;
 - label scoring (``/v1/classify``): every ``prompt + label`` sequence of
   ``label_scoring.label_sequences`` is scored with ``echo`` + ``max_tokens: 0`` + ``logprobs: 0``
   (teacher-forced token log-probs of the prompt), and each label's tokens are summed - the sums
@@ -238,6 +238,8 @@ class UpstreamEngine:
         }
         if request.stop:
             body["stop"] = list(request.stop)
+        if request.top_p < 1.0:
+            body["top_p"] = request.top_p
         constraint = request.constraint
         if constraint is not None:
             if constraint.allow_text:
