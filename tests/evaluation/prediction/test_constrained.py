@@ -36,6 +36,7 @@ from brewslm.evaluation.prediction.constrained import (
     RegexConstraint,
     check_prefix,
     compile_grammar,
+    model_vocabulary,
 )
 from brewslm.evaluation.prediction.generation import ReplyConstraints, generate, generate_one_by_one
 from brewslm.evaluation.prediction.prompts import end_of_turn_ids
@@ -713,6 +714,11 @@ def test_constrained_decoding_always_validates(tokenizer, replies, pieces, stop,
         return  # a free-text reply
     assert_compact(text)
     jsonschema.Draft202012Validator(schema, format_checker=FORMATS).validate(json.loads(text))
+
+
+def test_a_slow_tokenizer_is_a_config_error():
+    with pytest.raises(ConfigError, match="needs a fast"):
+        model_vocabulary(object(), [0])
 
 
 def test_mask_covers_the_whole_vocabulary(tokenizer, replies, pieces, stop):

@@ -50,6 +50,7 @@ from brewslm.evaluation.prediction.constrained import (
     SAMPLING_TOP_K,
     ConstrainedReply,
     Constraint,
+    compile_grammar,
     compile_matcher,
     constraint_key,
     model_vocabulary,
@@ -245,6 +246,7 @@ class ReplyConstraints:
         key = constraint_key(constraint)
         matcher = self._matchers.pop(key, None)
         if matcher is None:
+            compile_grammar(constraint)  # a bad schema fails here, before the tokenizer is read
             if self._vocabulary is None:
                 self._vocabulary = model_vocabulary(self.tokenizer, self.stop_ids)
             matcher = compile_matcher(constraint, self._vocabulary)
