@@ -12,7 +12,8 @@ uses is its handler's choice (``EvalHandler.strategies``):
 - label scoring (``score_labels``): the log-likelihood of every candidate label as the reply;
   classification's default - one forward per example, calibrated probabilities, a confidence.
 - generation (``generate``): batched greedy / sampled decoding with a KV cache, optionally
-  constrained to a JSON schema (``JsonConstraint``); the handler's ``parse`` reads the reply.
+  constrained to a JSON schema (``JsonConstraint``), a regular expression (``RegexConstraint``) or
+  a few strings (``ChoiceConstraint``), on llguidance; the handler's ``parse`` reads the reply.
   ``generate_one_by_one`` is the naive per-example baseline the speed benchmark compares with.
 - preference (``preference_scores``) and perplexity (``sequence_scores``): summed log-probs of
   reference replies / text, on the tokens training learns from.
@@ -24,7 +25,7 @@ Every function takes ``progress(done, total)`` (examples), runs the model in eva
 gradients, and works with plain and peft models.
 """
 
-from brewslm.inference.constrained import JsonConstraint
+from brewslm.inference.constrained import ChoiceConstraint, JsonConstraint, RegexConstraint
 from brewslm.inference.generation import Generation, generate, generate_one_by_one
 from brewslm.inference.grounding import judge_support, support_prompt
 from brewslm.inference.judge import judge_pairwise, judge_prompt, win_rates
@@ -38,10 +39,12 @@ from brewslm.inference.sequence_scores import (
 )
 
 __all__ = [
+    "ChoiceConstraint",
     "Generation",
     "JsonConstraint",
     "LabelScores",
     "PreferenceScore",
+    "RegexConstraint",
     "ProgressFn",
     "SequenceScore",
     "end_of_turn_ids",

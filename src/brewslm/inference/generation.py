@@ -16,9 +16,11 @@ choice of the next token in our hands (greedy, seeded sampling, a JSON constrain
   those k tokens, most likely first, whose probabilities - renormalised over the k at the row's
   temperature - add up to ``top_p`` (the token that crosses it included, so never none). Greedy
   rows ignore ``top_p`` (the argmax is in every nucleus);
-- a row with a ``JsonConstraint`` takes the first token (in logit order) that keeps its reply a
-  viable prefix of a valid document, or, sampling, draws among the viable ones of the top k
-  (``constrained.ConstrainedReply``; ``top_p`` then takes its nucleus of those).
+- a row with a constraint (``JsonConstraint``, ``RegexConstraint``, ``ChoiceConstraint``) masks
+  its logits to the tokens its grammar allows (``constrained.ConstrainedReply``, llguidance), then
+  takes the argmax or samples from *every* allowed token (not only the top k: a grammar may leave
+  few of them, and a reply forced onto an unlikely one would wander); ``top_p`` then takes its
+  nucleus of those.
 
 Greedy batched replies equal the one-at-a-time ones in float32 (padding and batch size change
 the rounding of a forward pass by ~1e-7, not its argmax; in bfloat16 an exact near-tie may flip). The text returned is the decoded reply
@@ -26,8 +28,8 @@ without its end-of-turn token, special tokens kept (chat-template debris in a re
 not something to hide). ``tokens`` counts the tokens generated, the end-of-turn token included.
 
 ``generate_one_by_one`` is the naive baseline the speed benchmark compares with: transformers'
-``model.generate`` per example, no batching; under a constraint, a logits processor narrows each
-step to ``ConstrainedReply``'s candidates, so its greedy replies match ``generate``'s.
+``model.generate`` per example, no batching; under a constraint, a logits processor applies
+``ConstrainedReply``'s mask, so its greedy replies match ``generate``'s.
 Both work with plain models and peft models (adapter on).
 
 The loop itself is ``decode_rows(model, tokenizer, rows)``: one batch of ``DecodeRow``s, each
@@ -43,7 +45,6 @@ the end-of-turn token does (``finished``), the text cut before it.
 from __future__ import annotations
 
 import inspect
-import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -53,9 +54,11 @@ from brewslm.errors import ConfigError
 from brewslm.inference.constrained import (
     SAMPLING_TOP_K,
     ConstrainedReply,
-    JsonConstraint,
-    JsonPrefixChecker,
-    TokenTexts,
+    Constraint,
+    compile_grammar,
+    compile_matcher,
+    constraint_key,
+    model_vocabulary,
 )
 from brewslm.inference.forward import causal_lm
 from brewslm.inference.prompts import ProgressFn, end_of_turn_ids, inference_mode, prompt_ids
@@ -102,8 +105,8 @@ def _check_arguments(
     max_new_tokens: int,
     temperature: float,
     batch_size: int,
-    constraints: Sequence[JsonConstraint | None] | None,
-) -> list[JsonConstraint | None]:
+    constraints: Sequence[Constraint | None] | None,
+) -> list[Constraint | None]:
     check_budget(max_new_tokens, temperature)
     if batch_size < 1:
         raise ConfigError(f"batch_size is {batch_size}; use at least 1")
@@ -190,16 +193,18 @@ class _Chooser:
 
         sampling = self.generator is not None
         if self.constraint is not None:
-            candidates = self.constraint.candidates(logits, top_k=SAMPLING_TOP_K if sampling else None)
-            if not candidates:
+            masked = self.constraint.mask(logits.float().cpu())
+            if not bool(torch.isfinite(masked).any()):
                 return None
-            if not sampling or len(candidates) == 1:
-                return candidates[0]
-            pool = torch.tensor(candidates)
-        elif not sampling:
+            if not sampling:
+                return int(masked.argmax())
+            weights = torch.softmax(masked / self.temperature, dim=-1)  # every allowed token, not a top k
+            if self.top_p < 1.0:
+                weights = nucleus(weights, self.top_p)
+            return int(torch.multinomial(weights, 1, generator=self.generator))
+        if not sampling:
             return best
-        else:
-            pool = torch.topk(logits, min(SAMPLING_TOP_K, logits.shape[-1])).indices.cpu()
+        pool = torch.topk(logits, min(SAMPLING_TOP_K, logits.shape[-1])).indices.cpu()
         weights = torch.softmax(logits.float().cpu()[pool] / self.temperature, dim=-1)
         if self.top_p < 1.0:
             weights = nucleus(weights, self.top_p)
@@ -248,28 +253,33 @@ class ReplyText:
 
 class ReplyConstraints:
     """Each constrained row's ``ConstrainedReply``. Rows with equal constraints (the same schema,
-    e.g. a dataset's output schema on every row) share one checker - its compiled schema and memo -
-    and the tokenizer's token texts are read once, when the first constraint comes. The newest
-    ``max_checkers`` checkers are kept (a server sees many schemas over its life)."""
+    e.g. a dataset's output schema on every row) share one compiled matcher, copied per reply, and
+    the tokenizer is read (``constrained.model_vocabulary``) once, when the first constraint comes.
+    The newest ``max_checkers`` matchers are kept (a server sees many schemas over its life)."""
 
     def __init__(self, tokenizer: Any, stop_ids: Sequence[int], *, max_checkers: int = 64):
         self.tokenizer = tokenizer
         self.stop_ids = sorted(stop_ids)
         self.max_checkers = max_checkers
-        self._texts: TokenTexts | None = None
-        self._checkers: OrderedDict[str, JsonPrefixChecker] = OrderedDict()
+        self._vocabulary: Any = None
+        self._matchers: OrderedDict[str, Any] = OrderedDict()
 
-    def reply(self, constraint: JsonConstraint | None) -> ConstrainedReply | None:
+    def reply(self, constraint: Constraint | None) -> ConstrainedReply | None:
+        """A new reply under ``constraint`` (None: no constraint); a constraint that cannot be
+        compiled is a ``ConfigError`` here, before any model runs."""
         if constraint is None:
             return None
-        key = json.dumps([constraint.schema, constraint.allow_text], sort_keys=True, default=str)
-        checker = self._checkers.pop(key, None) or JsonPrefixChecker.for_constraint(constraint)
-        self._checkers[key] = checker
-        while len(self._checkers) > self.max_checkers:
-            self._checkers.popitem(last=False)
-        if self._texts is None:
-            self._texts = TokenTexts(self.tokenizer)
-        return ConstrainedReply(checker, self._texts, self.stop_ids)
+        key = constraint_key(constraint)
+        matcher = self._matchers.pop(key, None)
+        if matcher is None:
+            compile_grammar(constraint)  # a bad schema fails here, before the tokenizer is read
+            if self._vocabulary is None:
+                self._vocabulary = model_vocabulary(self.tokenizer, self.stop_ids)
+            matcher = compile_matcher(constraint, self._vocabulary)
+        self._matchers[key] = matcher
+        while len(self._matchers) > self.max_checkers:
+            self._matchers.popitem(last=False)
+        return ConstrainedReply(matcher.deep_copy(), self._vocabulary.vocab_size, self.stop_ids)
 
 
 def _accepts_logits_to_keep(model: Any) -> bool:
@@ -415,12 +425,13 @@ def generate(
     seed: int = 0,
     batch_size: int = 8,
     max_seq_len: int = 2048,
-    constraints: Sequence[JsonConstraint | None] | None = None,
+    constraints: Sequence[Constraint | None] | None = None,
     progress: ProgressFn = None,
 ) -> list[Generation]:
     """The model's reply to each rendering's prompt, in input order (see the module notes).
 
-    ``constraints``: one ``JsonConstraint`` (or None) per rendering. Prompts longer than
+    ``constraints``: one constraint (``JsonConstraint``, ``RegexConstraint``, ``ChoiceConstraint``)
+    or None per rendering. Prompts longer than
     ``max_seq_len - max_new_tokens`` lose tokens from the middle, as training cuts them.
     """
     constraints = _check_arguments(rendered, max_new_tokens, temperature, batch_size, constraints)
@@ -451,9 +462,9 @@ def generate(
     return [r for r in results if r is not None]
 
 
-def _constraint_processor(reply: ConstrainedReply, prompt_len: int, top_k: int | None) -> Any:
-    """A transformers logits processor that leaves only ``reply``'s candidate tokens (greedy: the
-    one it would take), advancing the reply with the token chosen at the previous step."""
+def _constraint_processor(reply: ConstrainedReply, prompt_len: int) -> Any:
+    """A transformers logits processor that leaves only the tokens ``reply`` allows, advancing the
+    reply with the token chosen at the previous step."""
     import torch
     from transformers import LogitsProcessor
 
@@ -465,12 +476,10 @@ def _constraint_processor(reply: ConstrainedReply, prompt_len: int, top_k: int |
             for token in input_ids[0, self.read :].tolist():
                 reply.advance(token)
             self.read = input_ids.shape[1]
-            candidates = reply.candidates(scores[0].float(), top_k=top_k)
-            if not candidates:  # nothing continues the reply: end the turn rather than emit garbage
-                candidates = sorted(reply.stop_ids)[:1]
-            narrowed = torch.full_like(scores, float("-inf"))
-            narrowed[0, candidates] = scores[0, candidates]
-            return narrowed
+            masked = reply.mask(scores[0].float().cpu())
+            if not bool(torch.isfinite(masked).any()):  # nothing continues the reply: end the turn
+                masked[sorted(reply.stop_ids)[0]] = 0.0
+            return masked.to(scores.device, scores.dtype)[None]
 
     return _Narrow()
 
@@ -485,13 +494,14 @@ def generate_one_by_one(
     seed: int = 0,
     batch_size: int = 8,
     max_seq_len: int = 2048,
-    constraints: Sequence[JsonConstraint | None] | None = None,
+    constraints: Sequence[Constraint | None] | None = None,
     progress: ProgressFn = None,
 ) -> list[Generation]:
     """The naive baseline: transformers' ``model.generate`` on one prompt at a time (``batch_size``
     is accepted for a signature like ``generate``'s and ignored). Sampling seeds torch's global
     generator with ``seed`` and the input index inside a forked RNG state, so the caller's random
-    state is untouched; its samples differ from ``generate``'s (another random stream). Where a
+    state is untouched; its samples differ from ``generate``'s (another random stream). A
+    constrained reply samples from every allowed token, as ``generate``'s does. Where a
     constraint leaves no token at all, the baseline ends the turn (``generate`` stops the reply
     unfinished instead)."""
     import torch
@@ -503,7 +513,7 @@ def generate_one_by_one(
     replies = [builder.reply(constraint) for constraint in constraints]
     sampling = temperature > 0
     decoding: dict[str, Any] = (
-        {"do_sample": True, "temperature": float(temperature), "top_k": SAMPLING_TOP_K, "top_p": 1.0}
+        {"do_sample": True, "temperature": float(temperature), "top_p": 1.0}
         if sampling
         else {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
     )
@@ -512,9 +522,9 @@ def generate_one_by_one(
     with inference_mode(model):
         for index, (item, reply) in enumerate(zip(rendered, replies)):
             ids = prompt_ids(item, tokenizer, max_seq_len, reserve=max_new_tokens)
-            processors = LogitsProcessorList(
-                [_constraint_processor(reply, len(ids), SAMPLING_TOP_K if sampling else None)] if reply else []
-            )
+            processors = LogitsProcessorList([_constraint_processor(reply, len(ids))] if reply else [])
+            if sampling:  # a constrained reply samples from every allowed token
+                decoding["top_k"] = 0 if reply else SAMPLING_TOP_K  # 0: no top-k (None: the model's default)
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 torch.manual_seed((seed * 1_000_003 + index) % (2**63))
                 output = model.generate(
