@@ -1,6 +1,6 @@
 """Served models: LoRA runs over one base share it (and the base is served with adapters off),
 prompts are the tokens training and evaluation use, ids are unique, and each task model carries
-its profile, handler and (rag_qa) retriever."""
+its profile, reply reader and (rag_qa) retriever."""
 
 from __future__ import annotations
 
@@ -94,11 +94,11 @@ def test_prompts_are_the_tokens_training_and_evaluation_use(served):
 
 def test_task_parts(served, served_base_dir):
     sentiment, qa, base = (served.get(i) for i in served.ids())
-    assert (sentiment.task, sentiment.profile.id, sentiment.handler.task) == ("classification",) * 3
+    assert (sentiment.task, sentiment.profile.id, sentiment.reader.task) == ("classification",) * 3
     assert sentiment.context.labels == ("negative", "positive")
-    assert sentiment.handler.candidate_labels() == ["negative", "positive"]
-    assert qa.handler.parse(" Paris ", {"question": "q"}) == "Paris"
-    assert (base.task, base.profile, base.handler, base.retriever) == (None, None, None, None)
+    assert sentiment.reader.candidate_labels() == ["negative", "positive"]
+    assert qa.reader.parse(" Paris ", {"question": "q"}) == "Paris"
+    assert (base.task, base.profile, base.reader, base.retriever) == (None, None, None, None)
     assert base.describe() == {
         "id": served_base_dir.name,
         "kind": "model",
@@ -164,8 +164,8 @@ def test_field_match_models_get_the_bundle_schema(tiny_runs):
     served = ServedModels.load([str(run)]).get("orders")
     schema = served.serving.json_schema
     assert set(schema["properties"]) == {"order", "company"}
-    assert served.handler.json_schema({"text": "x"}) == schema
-    assert served.handler.parse(json.dumps({"order": 7, "company": "Acme"}), {"text": "x"}) == {
+    assert served.reader.json_schema({"text": "x"}) == schema
+    assert served.reader.parse(json.dumps({"order": 7, "company": "Acme"}), {"text": "x"}) == {
         "order": 7,
         "company": "Acme",
     }

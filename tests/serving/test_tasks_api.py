@@ -16,7 +16,6 @@ import httpx
 import jsonschema
 import pytest
 
-from brewslm.evaluation.handlers import get_eval_handler
 from brewslm.export.bundle import EXPORT_RECORD, ModelBundle, ServingSettings, export_record
 from brewslm.inference import score_labels
 from brewslm.retrieval import CHUNKS_FILE, Document, chunk_documents, write_chunks
@@ -24,6 +23,7 @@ from brewslm.serving.app import create_app
 from brewslm.serving.served import ServedModels
 from brewslm.serving.settings import server_settings
 from brewslm.serving.tasks_api import object_problems, spans_of, supports, tool_decision
+from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import REFUSAL
 from helpers.tiny_model import save_tiny_causal_lm
 
@@ -181,7 +181,7 @@ def test_classify_routes_low_confidence_to_the_fallback(server: SimpleNamespace)
     routed = ok(
         server.http.post("/v1/classify", json={"model": "sentiment", "input": texts[0], "confidence_threshold": 1.0})
     )
-    assert routed["results"][0]["routed_label"] == "talk_to_human"  # the classification handler's default
+    assert routed["results"][0]["routed_label"] == "talk_to_human"  # the classification router's default
     named = ok(
         server.http.post(
             "/v1/classify",
@@ -269,14 +269,14 @@ def test_spans_endpoint_returns_offsets_into_the_input(server: SimpleNamespace) 
 def test_spans_of_places_located_spans_and_keeps_the_rest() -> None:
     text = "Ann Lee joined Acme in May."
     record = {"text": text, "spans": []}
-    handler = get_eval_handler("structured_extraction", "span_set")
+    reader = get_task_profile("structured_extraction").reply_reader("span_set")
     reply = (
         '[{"text": "Ann Lee", "label": "PER"}, {"text": "Globex", "label": "ORG"}, {"text": "Acme", "label": "ORG"}]'
     )
-    placed, unplaced = spans_of(text, handler.parse(reply, record))
+    placed, unplaced = spans_of(text, reader.parse(reply, record))
     assert [(s.start, s.end, s.label, s.text) for s in placed] == [(0, 7, "PER", "Ann Lee"), (15, 19, "ORG", "Acme")]
     assert [(u.text, u.label) for u in unplaced] == [("Globex", "ORG")]
-    assert spans_of(text, handler.parse("not json", record)) == (None, [])
+    assert spans_of(text, reader.parse("not json", record)) == (None, [])
 
 
 # --- /v1/tool_call -------------------------------------------------------------------------------
@@ -308,11 +308,11 @@ def test_tool_call_requests_are_checked_by_the_task_schema(server: SimpleNamespa
 
 
 def test_tool_decision_reads_calls_answers_and_problems() -> None:
-    handler = get_eval_handler("tool_call")
+    reader = get_task_profile("tool_call").reply_reader()
     record = {"messages": [], "tools": [WEATHER], "calls": []}
 
     def decide(reply: str) -> tuple[Any, ...]:
-        calls, answer, problems = tool_decision(handler.parse(reply, record), [WEATHER])
+        calls, answer, problems = tool_decision(reader.parse(reply, record), [WEATHER])
         return [c.model_dump() for c in calls], answer, problems
 
     assert decide('{"tool": "get_weather", "arguments": {"city": "Paris"}}') == (

@@ -42,3 +42,9 @@ def test_alternatives_all_golds_kept():
     summary.add({"question": "Capital?", "answer": "Paris", "alternatives": ["paris, france"]})
     summary.add({"question": "Who?", "answer": "Ada"})
     assert summary.result()["stats"]["alternatives_share"] == 0.5
+
+
+def test_the_reader_reads_the_answer_stripped():
+    reader = PROFILE.reply_reader()
+    assert reader.parse("  Paris \n", {"question": "q", "answer": "Paris"}) == "Paris" and reader.parse("", {}) == ""
+    assert reader.max_new_tokens == 128 and reader.json_schema({}) is None and not reader.constrainable

@@ -1,10 +1,12 @@
-"""structured_extraction profile: span_set and field_match records, span stats, schema inference."""
+"""structured_extraction profile: span_set and field_match records, span stats, schema inference, and
+reading a reply in each scoring mode."""
 
 from __future__ import annotations
 
 import pytest
 
 from brewslm.tasks import get_task_profile
+from brewslm.tasks.rendering import RenderContext
 from brewslm.tasks.structured_extraction import SchemaInference
 
 PROFILE = get_task_profile("structured_extraction")
@@ -133,3 +135,33 @@ def test_schema_inference_of_plain_values():
     empty_arrays = SchemaInference()
     empty_arrays.add([])
     assert empty_arrays.schema() == {"type": "array"}
+
+
+# --- reading a reply ------------------------------------------------------------------------------
+
+
+def test_the_span_set_reader_places_quoted_spans_and_keeps_the_rest():
+    reader = PROFILE.reply_reader("span_set", context=RenderContext(span_labels=("ORG", "PER")))
+    text = "Ann Lee joined Acme in May."
+    reply = (
+        '[{"text": " Ann Lee", "label": "PER"}, {"text": "Globex", "label": "ORG"}, {"text": "Acme", "label": "ORG"}]'
+    )
+    assert reader.parse(reply, {"text": text}) == [
+        {"start": 0, "end": 7, "label": "PER"},  # quoted with a space before it: placed trimmed
+        {"start": 15, "end": 19, "label": "ORG"},
+        {"text": "Globex", "label": "ORG"},  # not in the text: kept, without offsets
+    ]
+    for broken in ("not json", '{"text": "Acme", "label": "ORG"}', '[{"text": "Acme"}]', '[{"text": 3, "label": "X"}]'):
+        assert reader.parse(broken, {"text": text}) is None
+    label = reader.json_schema({"text": text})["items"]["properties"]["label"]
+    assert label == {"type": "string", "enum": ["ORG", "PER"]} and reader.max_new_tokens == 384
+
+
+def test_the_field_match_reader_reads_json_and_knows_the_target_schema():
+    given = {"type": "object", "properties": {"order": {"type": "integer"}}}
+    manifest = {"output_schema": {"json_schema": {"type": "object", "properties": {"total": {"type": "number"}}}}}
+    reader = PROFILE.reply_reader("field_match", manifest=manifest)
+    assert reader.parse('```json\n{"total": 3}\n```', {}) == {"total": 3} and reader.parse("{total: 3}", {}) is None
+    assert reader.json_schema({}) == manifest["output_schema"]["json_schema"]
+    assert PROFILE.reply_reader("field_match", manifest=manifest, json_schema=given).json_schema({}) == given
+    assert PROFILE.reply_reader("field_match").json_schema({}) is None

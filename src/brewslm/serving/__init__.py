@@ -1,7 +1,7 @@
 """Serving: fine-tunes behind an OpenAI-compatible HTTP API with task endpoints (``brewslm serve``).
 
 - ``served``: ``ServedModels.load(specs)`` - the served ids, LoRA adapters over one base sharing
-  it, each with its tokenizer, task profile, eval handler and retriever.
+  it, each with its tokenizer, task profile, reply reader and retriever.
 - ``engine``: ``Engine`` - one worker thread runs every model call; concurrent requests are
   batched dynamically; streaming with cancellation; label scoring.
 - ``app`` (FastAPI routes, ``create_app``), ``settings``, ``errors``, ``metrics``: the HTTP side.

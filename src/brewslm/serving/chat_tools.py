@@ -36,8 +36,8 @@ started for the model - ``{"tool": "<name>", "arguments":`` is put after the pro
 back as content with its finish reason (``stop`` / ``length``), as a server without forced
 decoding answers.
 
-Reading a reply (``ChatPrompt.calls``): the tool_call task's parser (``tool_calls.parse_tool_reply``,
-or the fine-tune's handler), through ``tasks_api.tool_decision`` as ``/v1/tool_call`` reads it; after
+Reading a reply (``ChatPrompt.calls``): the tool_call task's parser (``tasks.tool_call.parse_tool_reply``,
+or the fine-tune's reply reader), through ``tasks_api.tool_decision`` as ``/v1/tool_call`` reads it; after
 a template rendering also the template families' own forms (``<tool_call>{...}</tool_call>``
 blocks, a bare ``{"name", "arguments" | "parameters"}`` object or a list of them). Calls are
 returned as the model wrote them: their arguments are not checked against the tools' schemas
@@ -52,11 +52,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.metrics.tool_calls import parse_tool_reply
 from brewslm.serving.errors import bad_request
 from brewslm.serving.tasks_api import TOOL_CALL, tool_decision
 from brewslm.tasks import get_task_profile
-from brewslm.tasks.tool_call import call_message_content
+from brewslm.tasks.tool_call import call_message_content, parse_tool_reply
 
 MAX_TOOLS = 128  # OpenAI's limit
 SYSTEM, USER, ASSISTANT, TOOL = "system", "user", "assistant", "tool"
@@ -200,7 +199,7 @@ class ChatPrompt:
     offered: list[dict[str, Any]] = field(default_factory=list)  # tools rendered ([]: the reply is content)
     prefix: str = ""  # the start of the reply, written for the model (see the module notes)
     prefix_ids: list[int] = field(default_factory=list)
-    record: dict[str, Any] | None = None  # the tool_call task record (TASK), for the handler's parse
+    record: dict[str, Any] | None = None  # the tool_call task record (TASK), for the reader's parse
 
     @property
     def reads_calls(self) -> bool:
@@ -212,7 +211,7 @@ class ChatPrompt:
         if not self.offered:
             return []
         reply = self.prefix + text
-        parsed = served.handler.parse(reply, self.record) if self.style == TASK else parse_tool_reply(reply)
+        parsed = served.reader.parse(reply, self.record) if self.style == TASK else parse_tool_reply(reply)
         calls, _, _ = tool_decision(parsed, self.offered)
         found = [{"tool": call.tool, "arguments": call.arguments} for call in calls]
         if not found and self.style == TEMPLATE:
@@ -221,7 +220,7 @@ class ChatPrompt:
 
 
 def is_tool_call_model(served: Any) -> bool:
-    return TOOL_CALL.fits(served) and served.profile is not None and served.handler is not None
+    return TOOL_CALL.fits(served) and served.profile is not None and served.reader is not None
 
 
 def chat_prompt(

@@ -23,9 +23,10 @@ Each ``ServedModel`` knows how to turn a request into prompt tokens the way trai
 ``chat_prompt_ids(messages)`` (the chat template with its generation prompt, each segment
 tokenised as training tokenises it), ``task_prompt_ids(record)`` (the task profile's rendering,
 cut like evaluation cuts it to the run's ``max_seq_len``), ``text_prompt_ids(text)`` (raw text,
-for completions); and what the task endpoints need: the task profile, render context, eval
-handler (its ``parse`` reads replies into structured output) and, for rag_qa bundles with
-retrieval settings, a ``Retriever`` over the indexed chunks.
+for completions); and what the task endpoints need: the task profile, render context, reply
+reader (the profile's ``ReplyReader``: its ``parse`` reads replies into structured output, as
+evaluation reads them) and, for rag_qa bundles with retrieval settings, a ``Retriever`` over the
+indexed chunks.
 
 Models run only on the engine's worker thread (``serving.engine``); loading happens before.
 """
@@ -69,7 +70,7 @@ class ServedModel:
     adapters_off: bool = False  # the shared base of adapters: run with every adapter disabled
     profile: Any = None  # tasks.TaskProfile
     context: RenderContext | None = None
-    handler: Any = None  # evaluation.handlers.EvalHandler
+    reader: Any = None  # tasks.replies.ReplyReader: how the task's replies are read
     retriever: Any = None  # retrieval.Retriever (rag_qa with retrieval settings)
     context_length: int = DEFAULT_CONTEXT_LENGTH  # prompt + reply tokens the model can attend over
     max_seq_len: int = DEFAULT_CONTEXT_LENGTH  # task prompts are cut to this (training's max_seq_len)
@@ -359,16 +360,13 @@ def _trained_max_seq_len(bundle: Any, context_length: int) -> int:
 
 
 def _task_parts(bundle: Any) -> dict[str, Any]:
-    """Profile, render context, eval handler and retriever of a bundle with a task."""
+    """Profile, render context, reply reader and retriever of a bundle with a task."""
     if bundle is None or not bundle.task:
         return {}
-    from brewslm.evaluation.handlers import get_eval_handler, has_eval_handler
-
     context = bundle.context()
-    parts: dict[str, Any] = {"profile": get_task_profile(bundle.task), "context": context}
-    if has_eval_handler(bundle.task):
-        options = {"json_schema": bundle.serving.json_schema} if bundle.serving.json_schema else None
-        parts["handler"] = get_eval_handler(bundle.task, bundle.scoring_mode, options=options, context=context)
+    profile = get_task_profile(bundle.task)
+    parts: dict[str, Any] = {"profile": profile, "context": context}
+    parts["reader"] = profile.reply_reader(bundle.scoring_mode, context=context, json_schema=bundle.serving.json_schema)
     if bundle.serving.retrieval:
         parts["retriever"] = _retriever(bundle.serving.retrieval)
     return parts

@@ -4,14 +4,16 @@ Each endpoint serves the models fine-tuned for one task profile (``TASK_ENDPOINT
 for a model of another task is a 400 naming the task the model serves and the models that fit.
 Without ``model``, the first served model of the endpoint's task answers. Every endpoint renders
 the request as the task profile renders a record (``ServedModel.render`` / ``task_prompt_ids``:
-the prompt training and evaluation used) and reads the reply with the task's eval handler
-(``handler.parse``) - no second copy of either.
+the prompt training and evaluation used) and reads the reply with the task profile's reply
+reader (``ServedModel.reader``: ``tasks.replies``, the reader evaluation scores with) - no second
+copy of either.
 
 - ``POST /v1/classify`` ``{input | inputs, confidence_threshold?, fallback_label?}``: label
   scoring (every candidate label's likelihood; one forward per text), per text the label, its
   probability, every label's probability and the *routed* label: the fallback (the intent
   router's ``talk_to_human``) when the confidence is below the threshold - the bundle's tuned one,
-  or the request's. Routing is the classification handler's (``label_prediction``).
+  or the request's. Routing is the classification task's (``tasks.classification.LabelRouter``,
+  as evaluation routes).
 - ``POST /v1/extract`` ``{input, constrained?}`` (field_match): the JSON object the model
   extracts, validated against the target schema (the bundle's ``json_schema``) with jsonschema:
   ``valid`` and the ``errors``. ``constrained: true`` decodes under the schema, so the reply is
@@ -21,16 +23,16 @@ the prompt training and evaluation used) and reads the reply with the task's eva
   contain is listed under ``unplaced``, not dropped.
 - ``POST /v1/tool_call`` ``{messages, tools, constrained?}``: the model's decision - ``calls``
   (``{"tool", "arguments"}``, several for parallel calls) or a direct ``answer``; each call is
-  checked against the offered tools (``tool_calls.call_problem``: an offered name, arguments
+  checked against the offered tools (``tasks.tool_call.call_problem``: an offered name, arguments
   valid against its JSON schema) into ``valid`` / ``errors``. ``constrained`` decodes calls under
   the tools' schemas while a direct answer stays possible.
 - ``POST /v1/rag/answer`` ``{question, top_k?, passages?}``: retrieves ``top_k`` passages from the
   model's indexed documents (the bundle's retrieval settings; or takes the request's
   ``passages``), asks the rag_qa prompt, and returns the answer or the refusal (``refused``), the
   passages it was given (numbered as in the prompt) and ``citations``: the passages that
-  support the answer's sentences (``faithfulness.lexical_faithfulness``; none for a refusal).
+  support the answer's sentences (``tasks.rag_qa.lexical_faithfulness``; none for a refusal).
 
-Generation endpoints take ``max_tokens`` (default: the task handler's budget) and report
+Generation endpoints take ``max_tokens`` (default: the task reader's budget) and report
 ``usage``, ``finish_reason`` and the ``raw`` reply.
 """
 
@@ -45,13 +47,13 @@ from jsonschema import exceptions as jsonschema_errors
 from jsonschema import validators
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from brewslm.evaluation.handlers import get_eval_handler
-from brewslm.evaluation.metrics.faithfulness import is_refusal, lexical_faithfulness
-from brewslm.evaluation.metrics.tool_calls import as_decision, call_problem
 from brewslm.inference.constrained import JsonConstraint
 from brewslm.serving.engine import GenerateRequest, GenerateResult
 from brewslm.serving.errors import BODY_ERRORS, ApiRoute, bad_request, unprocessable
 from brewslm.serving.state import ServerState, Usage, generate, reply_budget, server_state, within_timeout
+from brewslm.tasks.classification import LabelRouter
+from brewslm.tasks.rag_qa import is_refusal, lexical_faithfulness
+from brewslm.tasks.tool_call import as_decision, call_problem
 
 router = APIRouter(route_class=ApiRoute, responses=BODY_ERRORS)
 
@@ -107,7 +109,7 @@ def task_model(state: ServerState, model_id: str | None, endpoint: TaskEndpoint)
             param="model",
             code="task_mismatch",
         )
-    if served.handler is None:
+    if served.reader is None:
         raise bad_request(f"model '{served.id}' has no reader for {endpoint.task_name} replies", param="model")
     return served
 
@@ -128,7 +130,7 @@ async def _reply(
     constraint: JsonConstraint | None = None,
 ) -> GenerateResult:
     """The model's reply to ``record`` rendered as its task renders it."""
-    budget = reply_budget(state, max_tokens, served.handler.max_new_tokens)
+    budget = reply_budget(state, max_tokens, served.reader.max_new_tokens)
     prompt = served.task_prompt_ids(record, reserve=budget)
     return await generate(
         state, GenerateRequest(model=served.id, prompt_ids=prompt, max_new_tokens=budget, constraint=constraint)
@@ -310,17 +312,15 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
         body.confidence_threshold if body.confidence_threshold is not None else served.serving.confidence_threshold
     )
     fallback = body.fallback_label or served.serving.fallback_label
-    router_handler = get_eval_handler(
-        CLASSIFY.task, options={"confidence_threshold": threshold, "fallback_label": fallback}, context=served.context
-    )
-    labels = served.handler.candidate_labels()
+    router = LabelRouter(threshold, fallback)
+    labels = served.reader.candidate_labels()
     rendered = [served.render({"text": text, "label": labels[0]}) for text in texts]  # the label is not shown
     scores = await within_timeout(
-        state, state.engine.score_labels(served.id, rendered, labels, served.handler.label_replies())
+        state, state.engine.score_labels(served.id, rendered, labels, served.reader.label_replies())
     )
     results = []
     for index, score in enumerate(scores):
-        routed_label = router_handler.routed_answer(score.best, score.confidence)
+        routed_label = router.routed_answer(score.best, score.confidence)
         results.append(
             LabelResult(
                 index=index,
@@ -332,7 +332,7 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
             )
         )
     return ClassifyResponse(
-        model=served.id, results=results, confidence_threshold=threshold, fallback_label=router_handler.fallback_label
+        model=served.id, results=results, confidence_threshold=threshold, fallback_label=router.fallback_label
     )
 
 
@@ -341,11 +341,11 @@ async def extract(body: ExtractRequest, request: Request) -> ExtractResponse:
     state = server_state(request)
     served = task_model(state, body.model, EXTRACT)
     record = {"text": body.input, "target": {}}
-    schema = served.handler.json_schema(record)
+    schema = served.reader.json_schema(record)
     result = await _reply(
         state, served, record, body.max_tokens, _schema_constraint(schema) if body.constrained else None
     )
-    output = served.handler.parse(result.text, record)
+    output = served.reader.parse(result.text, record)
     errors = object_problems(output, schema)
     return ExtractResponse(
         model=served.id,
@@ -379,9 +379,9 @@ async def spans(body: SpansRequest, request: Request) -> SpansResponse:
     state = server_state(request)
     served = task_model(state, body.model, SPANS)
     record = {"text": body.input, "spans": []}
-    constraint = _schema_constraint(served.handler.json_schema(record)) if body.constrained else None
+    constraint = _schema_constraint(served.reader.json_schema(record)) if body.constrained else None
     result = await _reply(state, served, record, body.max_tokens, constraint)
-    found, unplaced = spans_of(body.input, served.handler.parse(result.text, record))
+    found, unplaced = spans_of(body.input, served.reader.parse(result.text, record))
     return SpansResponse(
         model=served.id,
         spans=found or [],
@@ -393,7 +393,7 @@ async def spans(body: SpansRequest, request: Request) -> SpansResponse:
 
 
 def spans_of(text: str, parsed: list[dict[str, Any]] | None) -> tuple[list[Span] | None, list[UnplacedSpan]]:
-    """The span_set handler's parse of a reply as placed spans (with their text) and the quoted
+    """The span_set reader's parse of a reply as placed spans (with their text) and the quoted
     texts the input does not contain; None for a reply that did not parse."""
     if parsed is None:
         return None, []
@@ -407,18 +407,18 @@ async def tool_call(body: ToolCallRequest, request: Request) -> ToolCallResponse
     served = task_model(state, body.model, TOOL_CALL)
     record = {"messages": body.messages, "tools": body.tools, "calls": []}
     _check_record(served, record)
-    schema = served.handler.json_schema(record) if body.constrained else None
+    schema = served.reader.json_schema(record) if body.constrained else None
     constraint = _schema_constraint(schema, allow_text=True) if schema is not None else None
     result = await _reply(state, served, record, body.max_tokens, constraint)
-    calls, answer, errors = tool_decision(served.handler.parse(result.text, record), body.tools)
+    calls, answer, errors = tool_decision(served.reader.parse(result.text, record), body.tools)
     return ToolCallResponse(
         model=served.id, calls=calls, answer=answer, valid=not errors, errors=errors, **GeneratedReply.fields_of(result)
     )
 
 
 def tool_decision(parsed: Any, tools: Sequence[Mapping[str, Any]]) -> tuple[list[Call], str | None, list[str]]:
-    """The tool_call handler's parse of a reply as (calls, direct answer, problems): each call is
-    checked against the offered tools (``tool_calls.call_problem``)."""
+    """The tool_call reader's parse of a reply as (calls, direct answer, problems): each call is
+    checked against the offered tools (``tasks.tool_call.call_problem``)."""
     decision = as_decision(parsed)
     if decision is None:
         return [], None, ['the reply opens a JSON document but is not a {"tool", "arguments"} call or a list of them']
@@ -437,7 +437,7 @@ async def rag_answer(body: RagRequest, request: Request) -> RagResponse:
     record = {"question": body.question, "passages": [p.text for p in passages], "answer": "", "is_refusal": True}
     _check_record(served, record)
     result = await _reply(state, served, record, body.max_tokens)
-    answer = served.handler.parse(result.text, record)
+    answer = served.reader.parse(result.text, record)
     refused = is_refusal(answer)
     for passage, cited in zip(passages, [False] * len(passages) if refused else supports(answer, record["passages"])):
         passage.cited = cited

@@ -9,7 +9,7 @@
 OpenAI-compatible ``/v1/completions`` endpoint that takes token ids as the prompt (OpenAI's own
 API allows it; vLLM and ``brewslm serve`` do it). So the prompt tokens are the ones this server
 renders (chat template, task rendering, cuts) - the other engine never re-tokenises them - and the
-replies are parsed here by the task's handler, as with the local engine:
+replies are parsed here by the task's reply reader, as with the local engine:
 
 - generation: ``prompt`` = the ids, ``max_tokens``, ``temperature``, ``top_p`` (below 1),
   ``seed``, ``stop``, a JSON constraint as ``response_format`` (``json_schema``),

@@ -4,7 +4,8 @@ A task profile owns the canonical record's schema (a pydantic model), checks eve
 mapper produces against it, and keeps streaming statistics for the dataset manifest (label
 counts, span types, an inferred JSON schema...). Training, evaluation and serving key on it:
 ``render(record, context)`` is the one place a record becomes chat messages (see
-``brewslm.tasks.rendering``).
+``brewslm.tasks.rendering``), and ``reply_reader(scoring_mode, ...)`` the one way a model's reply
+is read back (see ``brewslm.tasks.replies``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any, ClassVar, Mapping
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from brewslm.errors import ConfigError
 from brewslm.records import Record, Rejection
 from brewslm.tasks.rendering import RenderContext, Rendered
+from brewslm.tasks.replies import ReplyReader
 
 
 class CanonicalRecord(BaseModel):
@@ -44,6 +47,10 @@ class TaskProfile(ABC):
     description: ClassVar[str] = ""
     record_model: ClassVar[type[CanonicalRecord]]
     summary_class: ClassVar[type[Summary]] = Summary
+    readers: ClassVar[Mapping[str | None, type[ReplyReader]]] = {}
+    """How replies of this task are read back, by scoring mode (None: the task's one way); empty
+    when its replies are not read (conversations, raw text and preference pairs are scored by
+    their log-probabilities)."""
 
     def validate(self, record: Record) -> Rejection | None:
         """None when the record fits this profile, else ``invalid_record`` naming the field."""
@@ -70,6 +77,30 @@ class TaskProfile(ABC):
         as ``render``, except that a record with nothing to train on still has a question to ask
         (profiles whose ``render`` raises ``NotRenderable`` override this)."""
         return self.render(record, context)
+
+    def reply_reader(
+        self,
+        scoring_mode: str | None = None,
+        *,
+        context: RenderContext | None = None,
+        manifest: Mapping[str, Any] | None = None,
+        json_schema: Mapping[str, Any] | None = None,
+    ) -> ReplyReader | None:
+        """The reader of this task's replies in ``scoring_mode`` (``ReplyReader`` explains the
+        arguments); None when the task's replies are not read. A task read in several modes needs
+        one of them (the dataset manifest's ``output_schema.scoring_mode``)."""
+        if not self.readers:
+            return None
+        reader = self.readers.get(scoring_mode) or self.readers.get(None)
+        if reader is None:
+            modes = ", ".join(sorted(mode for mode in self.readers if mode))
+            if scoring_mode is None:
+                raise ConfigError(
+                    f"task '{self.id}' replies are read in one of these scoring modes: {modes}; "
+                    "the dataset manifest's output_schema.scoring_mode names it"
+                )
+            raise ConfigError(f"task '{self.id}' has no scoring mode '{scoring_mode}'; its modes: {modes}")
+        return reader(context, manifest, json_schema)
 
     @property
     def can_render(self) -> bool:

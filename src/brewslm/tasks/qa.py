@@ -8,6 +8,9 @@ Record: ``{"question": str, "answer": str, "context": str (optional), "alternati
 evaluation scores a reply by the best of them (SQuAD's max over golds), while training teaches
 the first gold, ``answer``, alone. Records written before ``alternatives`` existed kept the other
 golds in ``meta.alternatives``; evaluation still reads them there.
+
+Reading a reply (``QaReader``): the answer is the reply, stripped (it always parses; an empty
+reply is an answer that matches nothing).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import StrictStr, field_validator
 from brewslm.records import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
 from brewslm.tasks.rendering import RenderContext, Rendered, single_turn
+from brewslm.tasks.replies import ReplyReader
 
 
 class QaRecord(CanonicalRecord):
@@ -83,11 +87,22 @@ class QaSummary(Summary):
         return out
 
 
+class QaReader(ReplyReader):
+    """A free-text answer: the reply itself, stripped."""
+
+    task = "qa"
+    max_new_tokens = 128  # a short answer; long-form answers still fit a few sentences
+
+    def parse(self, text: str, record: Mapping[str, Any]) -> str:
+        return text.strip()
+
+
 class QaProfile(TaskProfile):
     id = "qa"
     description = "Question -> answer pairs, optionally with one context passage."
     record_model = QaRecord
     summary_class = QaSummary
+    readers = {None: QaReader}
 
     def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
         """Closed book: the question alone. With a context: the context, then the question.

@@ -12,10 +12,24 @@
 Rendering: span_set replies with a JSON list ``[{"text": ..., "label": ...}]`` in offset order
 (models quote text far better than they count characters; ``rendering.locate_spans`` turns the list
 back into offsets), ``[]`` when there are none; field_match replies with the target JSON object.
+
+Reading a reply, one reader per scoring mode:
+
+- ``SpanSetReader``: the reply must be a JSON list of ``{"text", "label"}`` objects with text
+  values (anything else is unparseable); character offsets are recovered with
+  ``rendering.locate_spans``, the same function that defines the rendering (a quoted text with
+  whitespace around it that occurs only trimmed is placed trimmed). A quoted text the input does
+  not contain cannot be placed: it stays in the result as ``{"text", "label"}`` (no offsets),
+  never dropped. Its ``json_schema`` is that list, labels limited to the trained span types.
+- ``FieldMatchReader``: the reply read as JSON (``replies.parse_json_completion``: lenient only
+  about surrounding whitespace and a Markdown code fence; not JSON is unparseable). Its
+  ``json_schema`` is the target's: the one given (a recipe's contract, a bundle's), else the
+  dataset manifest's ``output_schema.json_schema``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from typing import Any, Mapping, Optional
@@ -25,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, field_validato
 from brewslm.records import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
 from brewslm.tasks.rendering import RenderContext, Rendered, locate_spans, single_turn, to_json
+from brewslm.tasks.replies import ReplyReader, parse_json_completion
 
 SPAN_SET = "span_set"
 FIELD_MATCH = "field_match"
@@ -232,11 +247,92 @@ def _by_count(counts: Counter[str]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+class SpanSetReader(ReplyReader):
+    """The entities a reply quotes, placed in the input (see the module docstring)."""
+
+    task = "structured_extraction"
+    scoring_mode = SPAN_SET
+    max_new_tokens = 384  # a JSON list quoting every entity of the text
+    constrainable = True
+
+    def parse(self, text: str, record: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        try:
+            items = json.loads(text.strip())
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(items, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("label"), str)
+            for item in items
+        ):
+            return None
+        source = record["text"]
+        items = [_as_in_source(item, source) for item in items]
+        # locate_spans skips a text it cannot find without moving its cursor, so locating only the
+        # findable items places them exactly as locating the whole list would
+        findable = [item for item in items if item["text"] and item["text"] in source]
+        unplaced = [
+            {"text": item["text"], "label": item["label"]}
+            for item in items
+            if not (item["text"] and item["text"] in source)
+        ]
+        return locate_spans(source, findable) + unplaced
+
+    def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The completion's shape: a list of ``{"text", "label"}`` objects, labels limited to the
+        span types the model was trained with when the render context knows them."""
+        label: dict[str, Any] = {"type": "string"}
+        if self.context.span_labels:
+            label["enum"] = list(self.context.span_labels)
+        return {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"text": {"type": "string"}, "label": label},
+                "required": ["text", "label"],
+                "additionalProperties": False,
+            },
+        }
+
+
+def _as_in_source(item: dict[str, Any], source: str) -> dict[str, Any]:
+    """The quoted text as it occurs in the input: a reply that quotes an entity with a space or
+    newline around it (a token boundary, ``" Janet Burns"``) names the entity, not the space, so
+    the text is trimmed when only the trimmed form occurs. Any other text is kept as quoted."""
+    text = item["text"]
+    trimmed = text.strip()
+    if text in source or not trimmed or trimmed not in source:
+        return item
+    return {**item, "text": trimmed}
+
+
+class FieldMatchReader(ReplyReader):
+    """The JSON value a reply holds (normally the target object; see the module docstring)."""
+
+    task = "structured_extraction"
+    scoring_mode = FIELD_MATCH
+    max_new_tokens = 256  # one JSON object of short field values
+    constrainable = True
+
+    @property
+    def schema(self) -> dict[str, Any] | None:
+        """The target's JSON schema: the one given, else the dataset's (None when neither)."""
+        schema = self.given_schema or (self.manifest.get("output_schema") or {}).get("json_schema")
+        return dict(schema) if schema else None
+
+    def parse(self, text: str, record: Mapping[str, Any]) -> Any:
+        parsed = parse_json_completion(text)
+        return parsed.value if parsed.ok else None
+
+    def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        return self.schema
+
+
 class StructuredExtractionProfile(TaskProfile):
     id = "structured_extraction"
     description = "Text -> character spans (span_set) or a JSON object of fields (field_match)."
     record_model = StructuredExtractionRecord
     summary_class = StructuredExtractionSummary
+    readers = {SPAN_SET: SpanSetReader, FIELD_MATCH: FieldMatchReader}
 
     def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
         context = context or RenderContext()

@@ -17,20 +17,41 @@ prompt, if any) and says how to call them; the reply is ``{"tool": name, "argume
 JSON list of them for parallel calls, ``call_json``) or the direct answer. Earlier calls in the
 history are rewritten into the same ``{"tool", "arguments"}`` form, so a conversation never mixes
 two call formats. A no-call record without a known answer has nothing to learn (``NotRenderable``).
+
+Reading a reply (``ToolCallReader``): a decision (``Decision``) is one or more calls
+``{"tool": name, "arguments": {...}}`` (several = parallel calls) or no call, possibly with a
+direct answer; ``as_decision`` reads the reply shapes (a call object, a list of them, a plain
+string: the direct answer) as one.
+
+- ``parse_tool_reply(text)``: a generated reply -> that shape. A reply that starts with ``{`` or
+  ``[`` (after whitespace, optionally inside a Markdown code fence) is a call attempt and must be
+  call-shaped JSON - objects with exactly the keys ``tool`` (text) and ``arguments`` (an object),
+  or a list of them (``[]`` reads as "no call") - else it is unparseable (None). Any other reply is
+  a direct answer, returned stripped. The rule matches constrained decoding with ``allow_text``
+  (``calls_schema``, ``constraint_allows_text``): free text is fine, but once a reply opens a JSON
+  document it is a call.
+- ``call_problem(call, tools)``: why a call is not a valid call - it names a tool that was not
+  offered, or its arguments fail the tool's ``parameters`` JSON schema (``jsonschema``) - or None
+  when it is valid.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Mapping, Optional
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping, Optional, Sequence
 
+from jsonschema import exceptions as jsonschema_errors
+from jsonschema import validators
 from pydantic import BaseModel, ConfigDict, StrictStr, field_validator, model_validator
 
 from brewslm.records import Record
 from brewslm.tasks.base import CanonicalRecord, Summary, TaskProfile
 from brewslm.tasks.messages import ASSISTANT, SYSTEM, TOOL, USER, Message, check_messages
 from brewslm.tasks.rendering import NotRenderable, RenderContext, Rendered, to_json
+from brewslm.tasks.replies import ReplyReader, parse_json_completion
 
 TOP_TOOLS = 20  # tool names listed in the manifest
 
@@ -183,11 +204,122 @@ class ToolCallSummary(Summary):
         return out
 
 
+# --- reading a reply ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Calls to make (``()`` = none) and, without calls, the direct answer (None when unknown)."""
+
+    calls: tuple[Mapping[str, Any], ...] = ()
+    answer: str | None = None
+
+
+def is_call(value: Any) -> bool:
+    """A call object: exactly ``{"tool": <text>, "arguments": <object>}``."""
+    return (
+        isinstance(value, Mapping)
+        and set(value) == {"tool", "arguments"}
+        and isinstance(value["tool"], str)
+        and isinstance(value["arguments"], Mapping)
+    )
+
+
+def as_decision(value: Any) -> Decision | None:
+    """A target-shaped tool_call reply (call object, list of calls, direct-answer string) as a
+    ``Decision``; None when it is none of those (unparseable)."""
+    if isinstance(value, str):
+        return Decision(answer=value)
+    if is_call(value):
+        return Decision(calls=(value,))
+    if isinstance(value, list) and all(is_call(item) for item in value):
+        return Decision(calls=tuple(value))
+    return None
+
+
+def parse_tool_reply(text: str) -> Any:
+    """A generated reply -> a call object, a list of calls, a direct answer, or None (a broken call)."""
+    parsed = parse_json_completion(text)
+    if not parsed.body.startswith(("{", "[")):
+        return text.strip()  # prose (a fenced code block of anything but JSON included) is a direct answer
+    if not parsed.ok:
+        return None
+    return parsed.value if as_decision(parsed.value) is not None else None
+
+
+@lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> Any:
+    """A checked validator per distinct schema (keyed by its JSON text: dicts are not hashable)."""
+    schema = json.loads(schema_json)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def call_problem(call: Mapping[str, Any], tools: Sequence[Mapping[str, Any]]) -> str | None:
+    """None for a valid call; else one line saying what is wrong with it."""
+    offered = {tool["name"]: tool for tool in tools}
+    name = call["tool"]
+    if name not in offered:
+        return f"calls '{name}', which is not an offered tool"
+    schema = offered[name].get("parameters") or {"type": "object"}
+    try:
+        validator = _validator(to_json(schema))
+    except jsonschema_errors.SchemaError:
+        # the dataset's own tool schema is broken: the arguments cannot be checked, so they are not blamed
+        return None
+    error = jsonschema_errors.best_match(validator.iter_errors(dict(call["arguments"])))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.path)
+    return f"'{name}' arguments{' at ' + where if where else ''}: {error.message}"
+
+
+def calls_schema(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The JSON schema of a reply that calls the offered tools: one call object, or a non-empty
+    list of them. None when no tool is offered (every reply is then a direct answer)."""
+    if not tools:
+        return None
+    one_call = {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "tool": {"const": tool["name"]},
+                    "arguments": tool.get("parameters") or {"type": "object"},
+                },
+                "required": ["tool", "arguments"],
+                "additionalProperties": False,
+            }
+            for tool in tools
+        ]
+    }
+    return {"anyOf": [one_call, {"type": "array", "items": one_call, "minItems": 1}]}
+
+
+class ToolCallReader(ReplyReader):
+    """A call, parallel calls or a direct answer (``parse_tool_reply``). Constrained, a reply is a
+    call of one of the record's offered tools (``calls_schema``) or plain text: a direct answer
+    stays possible (``JsonConstraint(allow_text=True)``)."""
+
+    task = "tool_call"
+    max_new_tokens = 256  # one or a few calls with their arguments, or a short direct answer
+    constrainable = True
+    constraint_allows_text = True
+
+    def parse(self, text: str, record: Mapping[str, Any]) -> Any:
+        return parse_tool_reply(text)
+
+    def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        return calls_schema(record["tools"])
+
+
 class ToolCallProfile(TaskProfile):
     id = "tool_call"
     description = "Conversation + offered tools -> the tool calls to make (or none, with a direct answer)."
     record_model = ToolCallRecord
     summary_class = ToolCallSummary
+    readers = {None: ToolCallReader}
 
     def render(self, record: Record, context: RenderContext | None = None) -> Rendered:
         calls = record["calls"]

@@ -11,7 +11,7 @@ from sklearn.metrics import classification_report
 from brewslm.errors import ConfigError
 from brewslm.evaluation.handlers import get_eval_handler
 from brewslm.evaluation.handlers.base import GENERATION, LABEL_SCORING
-from brewslm.evaluation.handlers.classification import ClassificationHandler, normalise_label
+from brewslm.evaluation.handlers.classification import ClassificationHandler
 from brewslm.evaluation.metrics.common import sum_stats
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import RenderContext
@@ -87,11 +87,6 @@ def test_labels_spelt_as_words_are_scored_and_read_back_as_labels():
         assert h.parse(profile.render(rec, context).completion, rec) == label
     assert h.parse("Lost card.", record("lost_card")) == "lost_card"
     assert h.parse("lost_card", record("lost_card")) == "lost_card"
-
-
-def test_normalise_label():
-    assert normalise_label(' "Sci/Tech." ') == "sci/tech"
-    assert normalise_label("etc..") == "etc"
 
 
 def test_candidate_labels_from_context_then_manifest():

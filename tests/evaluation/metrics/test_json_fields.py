@@ -1,5 +1,5 @@
-"""metrics.json_fields: lenient-only-about-fences parsing, schema -> pydantic model (checked against
-jsonschema), per-field comparison with each normalisation option on and off."""
+"""metrics.json_fields: schema -> pydantic model (checked against jsonschema), per-field comparison
+with each normalisation option on and off (parsing a reply as JSON: tests/tasks/test_replies.py)."""
 
 from __future__ import annotations
 
@@ -14,48 +14,10 @@ from brewslm.evaluation.metrics.json_fields import (
     canonical_value,
     compare_fields,
     model_from_schema,
-    parse_json_completion,
     schema_errors,
     values_equal,
 )
 from brewslm.tasks.structured_extraction import SchemaInference
-
-# --- parsing ----------------------------------------------------------------------------------
-
-
-def test_parse_plain_and_whitespace():
-    parsed = parse_json_completion('  {"a": 1}\n')
-    assert parsed.ok and parsed.value == {"a": 1} and not parsed.fenced and parsed.error is None
-
-
-@pytest.mark.parametrize("text", ['```json\n{"a": 1}\n```', '```\n{"a": 1}```', '\n```JSON \n {"a": 1} \n```  '])
-def test_parse_removes_a_surrounding_code_fence_and_says_so(text):
-    parsed = parse_json_completion(text)
-    assert parsed.ok and parsed.value == {"a": 1} and parsed.fenced
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        'Here it is: {"a": 1}',  # prose around the JSON is not forgiven
-        '{"a": 1,}',  # trailing comma
-        "{'a': 1}",  # single quotes
-        '{"a": NaN}',  # not JSON
-        '{"a": 1} {"b": 2}',  # two documents
-        '{"a": ',  # cut off
-        "",
-        "```json\n```",
-    ],
-)
-def test_parse_rejects_everything_else(text):
-    parsed = parse_json_completion(text)
-    assert not parsed.ok and parsed.value is None and parsed.error
-
-
-def test_parse_keeps_any_json_value():
-    assert parse_json_completion("[1, 2]").value == [1, 2]
-    assert parse_json_completion('"text"').value == "text"
-
 
 # --- schema -> model --------------------------------------------------------------------------
 

@@ -1,19 +1,11 @@
-"""metrics.tool_calls: reply parsing, call validity (jsonschema), argument matching with BFCL
-acceptable values, pairing of parallel calls, whole-decision scoring (hand-computed)."""
+"""metrics.tool_calls: argument matching with BFCL acceptable values, pairing of parallel calls,
+whole-decision scoring (hand-computed); reading and checking a call: tests/tasks/test_tool_call.py."""
 
 from __future__ import annotations
 
-import pytest
-
 from brewslm.evaluation.metrics.json_fields import FieldNormalization
-from brewslm.evaluation.metrics.tool_calls import (
-    Decision,
-    as_decision,
-    call_problem,
-    match_arguments,
-    parse_tool_reply,
-    score_decision,
-)
+from brewslm.evaluation.metrics.tool_calls import match_arguments, score_decision
+from brewslm.tasks.tool_call import Decision
 
 WEATHER = {
     "name": "get_weather",
@@ -34,57 +26,6 @@ TOOLS = [WEATHER, TIME]
 
 def call(tool, **arguments):
     return {"tool": tool, "arguments": arguments}
-
-
-# --- parsing ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ('{"tool": "get_time", "arguments": {}}', call("get_time")),
-        ('```json\n{"tool": "get_time", "arguments": {}}\n```', call("get_time")),
-        (
-            '[{"tool": "get_time", "arguments": {}}, {"tool": "get_weather", "arguments": {"city": "Oslo"}}]',
-            [call("get_time"), call("get_weather", city="Oslo")],
-        ),
-        ("[]", []),  # an empty call list: no call
-        ("  It is sunny.  ", "It is sunny."),  # prose: a direct answer
-        ("```python\nprint(1)\n```", "```python\nprint(1)\n```"),  # a code block that is not JSON: an answer
-        ('{"tool": "get_time", "arguments": {}', None),  # a broken call
-        ('{"name": "get_time", "arguments": {}}', None),  # JSON, but not the trained call form
-        ('{"tool": "get_time"}', None),
-        ('{"tool": "get_time", "arguments": {}, "id": 1}', None),
-        ('[{"tool": "get_time", "arguments": {}}, 3]', None),
-        ("```json\n{broken\n```", None),
-    ],
-)
-def test_parse_tool_reply(text, expected):
-    assert parse_tool_reply(text) == expected
-
-
-def test_as_decision():
-    assert as_decision("hi") == Decision(answer="hi")
-    assert as_decision(call("get_time")) == Decision(calls=(call("get_time"),))
-    assert as_decision([]) == Decision()
-    assert as_decision({"name": "x"}) is None and as_decision(3) is None and as_decision(None) is None
-
-
-# --- validity ---------------------------------------------------------------------------------
-
-
-def test_call_problem():
-    assert call_problem(call("get_weather", city="Oslo", unit="c"), TOOLS) is None
-    assert call_problem(call("get_time"), TOOLS) is None  # empty arguments are fine when none are required
-    assert "not an offered tool" in call_problem(call("book_flight", to="Oslo"), TOOLS)
-    assert "'city' is a required property" in call_problem(call("get_weather"), TOOLS)
-    assert "at days" in call_problem(call("get_weather", city="Oslo", days="3"), TOOLS)
-    assert "at unit" in call_problem(call("get_weather", city="Oslo", unit="kelvin"), TOOLS)
-
-
-def test_a_broken_tool_schema_does_not_blame_the_call():
-    broken = {"name": "odd", "parameters": {"type": "object", "properties": {"x": {"type": "decimal"}}}}
-    assert call_problem(call("odd", x=1), [broken]) is None
 
 
 # --- arguments --------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from typing import Any, Mapping, Sequence
 
 from brewslm.evaluation.baselines.base import Baseline, BaselineUnavailable
 from brewslm.evaluation.handlers.base import EvalHandler
-from brewslm.evaluation.metrics.faithfulness import content_words, split_sentences
-from brewslm.evaluation.metrics.text import normalize_answer
+from brewslm.tasks.rag_qa import content_words, split_sentences
+from brewslm.tasks.replies import normalize_answer
 
 SENTENCE, WINDOW = "sentence", "window"
 _TOKEN = re.compile(r"\S+")

@@ -22,7 +22,11 @@ model scores for the log-probability strategies (dpo: ``{"chosen_logprob", "reje
 that does not parse): it is scored, and counted as unparseable, never skipped.
 
 ``parse(text, record)`` turns a generated completion into that shape; it is strict (classification
-accepts the exact label after normalisation, never "the first label mentioned").
+accepts the exact label after normalisation, never "the first label mentioned"). Reading a reply is
+the task's, not evaluation's: a handler's ``reader`` is its task profile's ``ReplyReader``
+(``tasks.replies``) for its scoring mode, and ``parse``, ``json_schema``, the candidate labels, the
+reply budget and whether generation can be constrained are the reader's - the server reads
+replies with the same readers. Handlers add the scoring.
 
 Judged scoring (a handler whose option set asks for a local judge model, ``judged`` true - rag_qa's
 ``faithfulness: llm_judge``): handlers load no model, so the service asks the handler what needs
@@ -35,9 +39,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, Mapping, Sequence
 
+from brewslm.tasks import REGISTRY as TASK_PROFILES
 from brewslm.tasks.rendering import RenderContext
+from brewslm.tasks.replies import DEFAULT_MAX_NEW_TOKENS, ReplyReader
 
 # How a handler's predictions are obtained from a model (see brewslm.inference):
 LABEL_SCORING = "label_scoring"  # log-likelihood of every candidate label given the prompt
@@ -59,10 +66,11 @@ class EvalHandler(ABC):
     """Scores one task profile (and, for structured_extraction, one scoring mode).
 
     Subclasses set the class attributes and implement ``gold``, ``score_example`` and ``metrics``;
-    generation-based handlers also implement ``parse``. ``options`` are the handler's own knobs
-    (e.g. field_match normalisation) from the eval config; ``context`` is the render context the
-    model was trained with (labels, span labels, fields); ``manifest`` the dataset manifest
-    (output schema, label counts).
+    generation-based handlers read replies with their task's ``reader`` (a handler of a task
+    without one implements ``parse`` itself). ``options`` are the handler's own knobs (e.g.
+    field_match normalisation) from the eval config; ``context`` is the render context the model
+    was trained with (labels, span labels, fields); ``manifest`` the dataset manifest (output
+    schema, label counts).
     """
 
     task: ClassVar[str]  # task profile id
@@ -70,9 +78,6 @@ class EvalHandler(ABC):
     strategies: ClassVar[tuple[str, ...]] = (GENERATION,)  # supported; the first is the default
     headline: ClassVar[str]  # the metric a report and the lift lead with
     lower_is_better: ClassVar[frozenset[str]] = frozenset()  # metrics where smaller wins (perplexity)
-    max_new_tokens: ClassVar[int] = 256  # generation budget for one completion
-    constrainable: ClassVar[bool] = False  # generation can be constrained to a JSON schema
-    constraint_allows_text: ClassVar[bool] = False  # under constraint a plain-text reply stays allowed (tool calls)
     judged: bool = False  # scoring needs a local judge's verdicts (judge_claims / score_judged); set by options
 
     def __init__(
@@ -89,13 +94,42 @@ class EvalHandler(ABC):
     def strategy(self) -> str:
         return self.strategies[0]
 
+    @cached_property
+    def reader(self) -> ReplyReader | None:
+        """How this task's replies are read: its task profile's reader for the scoring mode, built
+        with this handler's context and manifest (and field_match's ``json_schema`` option); None
+        when the task's replies are not read (or the task has no registered profile)."""
+        profile = TASK_PROFILES.find(self.task)
+        if profile is None:
+            return None
+        return profile.reply_reader(
+            self.scoring_mode, context=self.context, manifest=self.manifest, json_schema=self.options.get("json_schema")
+        )
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Generation budget for one completion (the reader's)."""
+        return self.reader.max_new_tokens if self.reader is not None else DEFAULT_MAX_NEW_TOKENS
+
+    @property
+    def constrainable(self) -> bool:
+        """Generation can be constrained to a JSON schema (``json_schema``)."""
+        return self.reader is not None and self.reader.constrainable
+
+    @property
+    def constraint_allows_text(self) -> bool:
+        """Under constraint a plain-text reply stays allowed (tool calls)."""
+        return self.reader is not None and self.reader.constraint_allows_text
+
     @abstractmethod
     def gold(self, record: Mapping[str, Any]) -> Any:
         """The record's target in prediction shape (what a perfect prediction equals)."""
 
     def parse(self, text: str, record: Mapping[str, Any]) -> Any:
         """A generated completion -> a target-shaped prediction, or None when it does not parse."""
-        raise NotImplementedError(f"{type(self).__name__} does not score generated text")
+        if self.reader is None:
+            raise NotImplementedError(f"{type(self).__name__} does not score generated text")
+        return self.reader.parse(text, record)
 
     @abstractmethod
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
@@ -141,7 +175,7 @@ class EvalHandler(ABC):
 
     def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         """Constrained decoding only: the JSON schema a completion for ``record`` must satisfy."""
-        return None
+        return self.reader.json_schema(record) if self.reader is not None else None
 
     def describe(self) -> dict[str, Any]:
         return {

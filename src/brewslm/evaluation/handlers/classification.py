@@ -5,10 +5,10 @@ hand-written file - or, under label scoring (the default strategy: every candida
 log-likelihood given the prompt), the argmax label *with its probability*:
 ``{"label": "refund", "confidence": 0.83}`` (``scored_label``; ``label_prediction`` makes it), so
 a predictions file carries everything its metrics need and re-scores to the same numbers, under
-any ``confidence_threshold``. Parsing is strict: the reply, stripped of surrounding whitespace and
-quotes and a trailing period and compared without case, must be exactly one candidate label;
-anything else ("not positive", "positive, I think") is unparseable - counted, scored as a miss of
-the gold class, never guessed.
+any ``confidence_threshold``. Parsing is the task's (``tasks.classification.ClassificationReader``)
+and strict: the reply, stripped of surrounding whitespace and quotes and a trailing period and
+compared without case, must be exactly one candidate label; anything else ("not positive",
+"positive, I think") is unparseable - counted, scored as a miss of the gold class, never guessed.
 
 Metrics (``metrics.classification``) score the classifier's own answers: ``accuracy``, micro /
 macro / weighted precision, recall and F1 over gold ∪ predicted labels, the legacy aliases
@@ -22,7 +22,8 @@ confidences, the reliability bins (``calibration``: count, mean confidence, accu
 
 Options: ``majority_label`` overrides the manifest's majority label for the baseline metrics.
 ``confidence_threshold``: an answer whose confidence is below it is routed to ``fallback_label``
-(default ``talk_to_human``) instead - the intent router's "ask a human". Routing never changes the
+(default ``talk_to_human``) instead - the intent router's "ask a human"
+(``tasks.classification.LabelRouter``, which the server routes with too). Routing never changes the
 headline metrics above (they stay the classifier's own answers, so base, fine-tune and baselines
 compare label for label); it is reported beside them: ``coverage`` (rows answered, not routed),
 ``routed_accuracy`` (accuracy over the answered rows) and ``routed_macro_f1`` (macro F1 of the
@@ -58,11 +59,10 @@ from brewslm.evaluation.metrics.classification import (
     per_class,
 )
 from brewslm.evaluation.metrics.common import count_key, example_stats, ratio, shared_metrics, sum_stats
+from brewslm.tasks.classification import LabelRouter
 from brewslm.tasks.rendering import RenderContext
 
-_QUOTES = "\"'`“”‘’«»"
 OPTIONS = ("majority_label", "confidence_threshold", "fallback_label", "rare_labels")
-DEFAULT_FALLBACK_LABEL = "talk_to_human"
 ROUTED_PREFIX = "routed_"  # the statistics of the answers after routing: "routed_correct", "routed_tp:<label>"...
 
 
@@ -98,24 +98,11 @@ def read_prediction(prediction: Any) -> tuple[str | None, float | None]:
     )
 
 
-def normalise_label(text: str) -> str:
-    """Casefolded, without surrounding whitespace, matching quotes or trailing periods."""
-    value = text
-    while True:
-        before = value
-        value = value.strip().rstrip(".").strip()
-        if len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:
-            value = value[1:-1]
-        if value == before:
-            return value.casefold()
-
-
 class ClassificationHandler(EvalHandler):
     task = "classification"
     strategies = (LABEL_SCORING, GENERATION)
     headline = "macro_f1"
     lower_is_better = frozenset({"ece", "max_calibration_error"})
-    max_new_tokens = 32  # a label, nothing else
 
     def __init__(
         self,
@@ -125,28 +112,19 @@ class ClassificationHandler(EvalHandler):
     ):
         super().__init__(options, context, manifest)
         check_options(self.options, OPTIONS, self.task)
-        threshold = self.options.get("confidence_threshold")
-        if threshold is not None and (
-            isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0
-        ):
-            raise ConfigError(
-                f"handler option 'confidence_threshold' must be a probability between 0 and 1, not {threshold!r}"
-            )
+        self.router = LabelRouter(self.options.get("confidence_threshold"), self.options.get("fallback_label"))
         rare = self.options.get("rare_labels")
         if rare is not None and (isinstance(rare, str) or not all(isinstance(label, str) for label in rare)):
             raise ConfigError(f"handler option 'rare_labels' must be a list of label strings, not {rare!r}")
 
     @property
     def confidence_threshold(self) -> float | None:
-        value = self.options.get("confidence_threshold")
-        return None if value is None else float(value)
+        return self.router.confidence_threshold
 
     @property
     def fallback_label(self) -> str | None:
         """The label low-confidence rows are routed to; None when no routing is configured."""
-        if self.options.get("fallback_label") is not None:
-            return str(self.options["fallback_label"])
-        return DEFAULT_FALLBACK_LABEL if self.confidence_threshold is not None else None
+        return self.router.fallback_label
 
     def label_prediction(self, scores: Any) -> dict[str, Any]:
         """The argmax label with its probability; routing is applied when scoring, so the saved
@@ -155,51 +133,20 @@ class ClassificationHandler(EvalHandler):
 
     def routed_answer(self, label: str | None, confidence: float | None) -> str | None:
         """What the router answers: the fallback below the confidence threshold, else the label."""
-        threshold = self.confidence_threshold
-        if threshold is not None and confidence is not None and confidence < threshold:
-            return self.fallback_label
-        return label
+        return self.router.routed_answer(label, confidence)
 
     def gold(self, record: Mapping[str, Any]) -> str:
         return record["label"]
 
     def candidate_labels(self) -> list[str]:
-        labels = self.context.labels or RenderContext.from_manifest(self.manifest).labels
-        if not labels:
-            raise ConfigError(
-                "classification scoring needs the label set, but neither the run's render context nor "
-                "the dataset manifest (output_schema.labels, summary.label_counts) names any labels; "
-                "re-import the dataset so its manifest counts them"
-            )
-        return list(labels)
+        return self.reader.candidate_labels()
+
+    def label_replies(self) -> list[str]:
+        return self.reader.label_replies()
 
     @cached_property
     def _candidates(self) -> frozenset[str]:
         return frozenset(self.candidate_labels())
-
-    @cached_property
-    def _by_reply(self) -> dict[str, str]:
-        """Every candidate's reply text (``card arrival``) and its own name -> the label."""
-        return {
-            **{reply: label for label, reply in zip(self.candidate_labels(), self.label_replies())},
-            **{label: label for label in self._candidates},
-        }
-
-    @cached_property
-    def _by_normal_form(self) -> dict[str, list[str]]:
-        table: dict[str, set[str]] = {}
-        for reply, label in sorted(self._by_reply.items()):
-            table.setdefault(normalise_label(reply), set()).add(label)
-        return {form: sorted(labels) for form, labels in table.items()}
-
-    def parse(self, text: str, record: Mapping[str, Any]) -> str | None:
-        """The one candidate label the reply is (its name or the words it is spelt as), or None. An
-        exact match wins; otherwise the normalised reply must equal exactly one label's normal form."""
-        stripped = text.strip()
-        if stripped in self._by_reply:
-            return self._by_reply[stripped]
-        matches = self._by_normal_form.get(normalise_label(text), [])
-        return matches[0] if len(matches) == 1 else None
 
     def _answer_stats(self, gold: str, answer: str | None) -> dict[str, float]:
         """``label_stats`` of one answer; the fallback label, when it is no candidate, is an

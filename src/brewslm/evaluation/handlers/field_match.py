@@ -1,10 +1,10 @@
 """structured_extraction · field_match handler: a JSON object of fields, scored field by field.
 
-The model replies with the target as a JSON object. ``parse`` reads the reply with
-``json_fields.parse_json_completion`` (lenient only about surrounding whitespace and a Markdown
-code fence); a reply that is not JSON is unparseable (None). Predictions (``eval score --pred``
-files too) are the parsed JSON values - normally an object; any other JSON value is valid JSON that
-gets every field wrong.
+The model replies with the target as a JSON object. ``parse`` is the task's reader
+(``tasks.structured_extraction.FieldMatchReader``: ``replies.parse_json_completion``, lenient only
+about surrounding whitespace and a Markdown code fence); a reply that is not JSON is unparseable
+(None). Predictions (``eval score --pred`` files too) are the parsed JSON values - normally an
+object; any other JSON value is valid JSON that gets every field wrong.
 
 Metrics:
 - ``valid_json_rate``: replies that parse as JSON (all rows);
@@ -40,7 +40,6 @@ from brewslm.evaluation.metrics.json_fields import (
     FieldNormalization,
     compare_fields,
     model_from_schema,
-    parse_json_completion,
     schema_errors,
 )
 from brewslm.tasks.rendering import RenderContext
@@ -55,8 +54,6 @@ class FieldMatchHandler(EvalHandler):
     scoring_mode = FIELD_MATCH
     strategies = (GENERATION,)
     headline = "field_accuracy"
-    max_new_tokens = 256  # one JSON object of short field values
-    constrainable = True
 
     def __init__(
         self,
@@ -77,8 +74,7 @@ class FieldMatchHandler(EvalHandler):
     @property
     def schema(self) -> dict[str, Any] | None:
         """The target's JSON schema: the ``json_schema`` option, else the dataset's (None when neither)."""
-        schema = self.options.get("json_schema") or (self.manifest.get("output_schema") or {}).get("json_schema")
-        return dict(schema) if schema else None
+        return self.reader.schema
 
     @cached_property
     def _schema_model(self) -> type[BaseModel] | None:
@@ -92,13 +88,6 @@ class FieldMatchHandler(EvalHandler):
                 "is scored with output_schema.scoring_mode 'span_set'"
             )
         return target
-
-    def parse(self, text: str, record: Mapping[str, Any]) -> Any:
-        parsed = parse_json_completion(text)
-        return parsed.value if parsed.ok else None
-
-    def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
-        return self.schema
 
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
         gold = self.gold(record)

@@ -1,11 +1,12 @@
 """qa handler: question answering scored with SQuAD's exact match and token F1.
 
-Predictions are answer strings: the generated reply, stripped (``parse`` never fails; an empty
-reply is an answer that matches nothing). The golds are the record's ``answer`` and its
-``alternatives`` (the other gold answers of an alias list, SQuAD's extra crowd answers; records
-written before that field kept them in ``meta.alternatives``, read too): each metric takes the best
-match, as the official SQuAD v2.0 script does (``metrics.text.scoring_golds``). Training teaches
-``answer`` only, so a model is trained on the first gold and scored against all of them.
+Predictions are answer strings: the generated reply, stripped (``parse``, the task's
+``tasks.qa.QaReader``, never fails; an empty reply is an answer that matches nothing). The golds
+are the record's ``answer`` and its ``alternatives`` (the other gold answers of an alias list,
+SQuAD's extra crowd answers; records written before that field kept them in
+``meta.alternatives``, read too): each metric takes the best match, as the official SQuAD v2.0
+script does (``metrics.text.scoring_golds``). Training teaches ``answer`` only, so a model is
+trained on the first gold and scored against all of them.
 
 Metrics: ``exact_match`` and ``f1`` (headline; ``metrics.text``: lower-cased, without punctuation
 and articles, whitespace collapsed), ``length_ratio`` (predicted / gold answer characters) and
@@ -55,13 +56,9 @@ class QaHandler(EvalHandler):
     task = "qa"
     strategies = (GENERATION,)
     headline = "f1"
-    max_new_tokens = 128  # a short answer; long-form answers still fit a few sentences
 
     def gold(self, record: Mapping[str, Any]) -> str:
         return record["answer"]
-
-    def parse(self, text: str, record: Mapping[str, Any]) -> str:
-        return text.strip()
 
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
         check_answer_prediction(prediction, self.task)

@@ -2,7 +2,7 @@
 
 Predictions are answer strings (the generated reply, stripped). The gold reply is the record's
 answer, or ``REFUSAL`` for a refusal record (``is_refusal``). A prediction is a refusal when
-``faithfulness.is_refusal`` says so (the trained sentence, or a common refusal opening).
+``tasks.rag_qa.is_refusal`` says so (the trained sentence, or a common refusal opening).
 
 Metrics:
 - ``overall_f1`` (headline) / ``overall_exact_match``: SQuAD 2.0's official scores over every row -
@@ -15,12 +15,12 @@ Metrics:
 - ``faithfulness``: on the rows the model answered (did not refuse), the mean share of answer
   sentences supported by the passages. A refusal gold with a non-refusal answer is such a row.
   Two scorers (option ``faithfulness``):
-  ``"lexical"`` (default, no model): ``faithfulness.lexical_faithfulness``, a sentence is supported
+  ``"lexical"`` (default, no model): ``tasks.rag_qa.lexical_faithfulness``, a sentence is supported
   when enough of its content words are in one passage (option ``support_threshold``, default 0.5);
   ``"llm_judge"``: a local judge model (the eval config's ``judge_model``, default the baseline)
   rates every checkable answer sentence (``judge_claims``: the sentences the lexical scorer checks,
   each sent with the question, the passages and the whole answer; prompt in
-  ``prediction.grounding``), and an answer's faithfulness is the mean of its sentences' support
+  ``inference.grounding``), and an answer's faithfulness is the mean of its sentences' support
   probabilities (``faithfulness.judged_faithfulness``). Refusals are never judged. The service
   runs the judge after generation and saves the verdicts in the predictions file
   (``judge_support``), so a re-score without a model gives the same numbers.
@@ -49,15 +49,9 @@ from brewslm.evaluation.handlers._options import check_options
 from brewslm.evaluation.handlers.base import GENERATION, Scored
 from brewslm.evaluation.handlers.qa import QaHandler, answer_scores, check_answer_prediction
 from brewslm.evaluation.metrics.common import example_stats, ratio, shared_metrics
-from brewslm.evaluation.metrics.faithfulness import (
-    DEFAULT_SUPPORT_THRESHOLD,
-    Faithfulness,
-    is_refusal,
-    judged_faithfulness,
-    lexical_faithfulness,
-    support_claims,
-)
+from brewslm.evaluation.metrics.faithfulness import judged_faithfulness, support_claims
 from brewslm.inference.grounding import SupportClaim
+from brewslm.tasks.rag_qa import DEFAULT_SUPPORT_THRESHOLD, Faithfulness, is_refusal, lexical_faithfulness
 from brewslm.tasks.rendering import REFUSAL, RenderContext
 
 LEXICAL, LLM_JUDGE = "lexical", "llm_judge"
@@ -93,7 +87,6 @@ class RagQaHandler(QaHandler):
     task = "rag_qa"
     strategies = (GENERATION,)
     headline = "overall_f1"
-    max_new_tokens = 160  # a grounded answer of a few sentences, or the refusal sentence
 
     def __init__(
         self,

@@ -1,12 +1,13 @@
 """structured_extraction · span_set handler: exact span-set match, relaxed overlap, seqeval F1.
 
 The model replies with the rendered completion's form, a JSON list ``[{"text", "label"}]`` in order
-of appearance. ``parse`` reads it strictly (invalid JSON, or anything but a list of objects with
-text ``text`` and ``label``, is unparseable) and recovers character offsets with
-``rendering.locate_spans``, the same function that defines the rendering (a quoted text with
-whitespace around it that occurs only trimmed is placed trimmed). A quoted text that does
-not occur in the input cannot be placed: it stays in the prediction as ``{"text", "label"}``
-(no offsets) and counts as a hallucinated span - it is listed in the detail, never dropped.
+of appearance. ``parse`` is the task's reader (``tasks.structured_extraction.SpanSetReader``): it
+reads the list strictly (invalid JSON, or anything but a list of objects with text ``text`` and
+``label``, is unparseable) and recovers character offsets with ``rendering.locate_spans``, the same
+function that defines the rendering (a quoted text with whitespace around it that occurs only
+trimmed is placed trimmed). A quoted text that does not occur in the input cannot be placed: it
+stays in the prediction as ``{"text", "label"}`` (no offsets) and counts as a hallucinated span -
+it is listed in the detail, never dropped.
 
 Predictions (``eval score --pred`` files too) are lists of ``{"start", "end", "label"}`` spans.
 
@@ -20,14 +21,12 @@ detail lists the matched, missed and hallucinated spans and the overlapping (bou
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Sequence
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.handlers.base import GENERATION, EvalHandler, Scored
 from brewslm.evaluation.metrics.common import example_stats, shared_metrics, sum_stats
 from brewslm.evaluation.metrics.spans import per_type, score_spans, span_metrics, view_scores
-from brewslm.tasks.rendering import locate_spans
 from brewslm.tasks.structured_extraction import SPAN_SET
 
 
@@ -36,8 +35,6 @@ class SpanSetHandler(EvalHandler):
     scoring_mode = SPAN_SET
     strategies = (GENERATION,)
     headline = "micro_f1"
-    max_new_tokens = 384  # a JSON list quoting every entity of the text
-    constrainable = True
 
     def gold(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         spans = record.get("spans")
@@ -47,44 +44,6 @@ class SpanSetHandler(EvalHandler):
                 "scored with output_schema.scoring_mode 'field_match'"
             )
         return [{"start": s["start"], "end": s["end"], "label": s["label"]} for s in spans]
-
-    def parse(self, text: str, record: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-        try:
-            items = json.loads(text.strip())
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(items, list) or not all(
-            isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("label"), str)
-            for item in items
-        ):
-            return None
-        source = record["text"]
-        items = [_as_in_source(item, source) for item in items]
-        # locate_spans skips a text it cannot find without moving its cursor, so locating only the
-        # findable items places them exactly as locating the whole list would
-        findable = [item for item in items if item["text"] and item["text"] in source]
-        unplaced = [
-            {"text": item["text"], "label": item["label"]}
-            for item in items
-            if not (item["text"] and item["text"] in source)
-        ]
-        return locate_spans(source, findable) + unplaced
-
-    def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """The completion's shape: a list of ``{"text", "label"}`` objects, labels limited to the
-        span types the model was trained with when the render context knows them."""
-        label: dict[str, Any] = {"type": "string"}
-        if self.context.span_labels:
-            label["enum"] = list(self.context.span_labels)
-        return {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"text": {"type": "string"}, "label": label},
-                "required": ["text", "label"],
-                "additionalProperties": False,
-            },
-        }
 
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
         if prediction is not None and not isinstance(prediction, list):
@@ -115,17 +74,6 @@ class SpanSetHandler(EvalHandler):
         if not out["seqeval"]["examples"]:
             out["seqeval"] = {"examples": 0}  # no record carries tokens and tags
         return out
-
-
-def _as_in_source(item: dict[str, Any], source: str) -> dict[str, Any]:
-    """The quoted text as it occurs in the input: a reply that quotes an entity with a space or
-    newline around it (a token boundary, ``" Janet Burns"``) names the entity, not the space, so
-    the text is trimmed when only the trimmed form occurs. Any other text is kept as quoted."""
-    text = item["text"]
-    trimmed = text.strip()
-    if text in source or not trimmed or trimmed not in source:
-        return item
-    return {**item, "text": trimmed}
 
 
 HANDLER = SpanSetHandler

@@ -2,8 +2,9 @@
 
 Predictions: a ``{"tool", "arguments"}`` object, a list of them (parallel calls), or a plain
 string (a direct answer, no call) - the shapes of the rendered reply (``tasks.tool_call.call_json``).
-``parse`` reads a reply with ``tool_calls.parse_tool_reply``: a reply that opens a JSON document is
-a call attempt and must be call-shaped, else it is unparseable; any other reply is a direct answer.
+``parse`` is the task's reader (``tasks.tool_call.ToolCallReader``: ``parse_tool_reply``): a reply
+that opens a JSON document is a call attempt and must be call-shaped, else it is unparseable; any
+other reply is a direct answer.
 The gold is the record's call (one object), its calls (a list), or its direct answer (``""`` when
 a no-call record has no known answer, e.g. a BFCL irrelevance row).
 
@@ -28,15 +29,16 @@ Options (``json_fields.FieldNormalization``, booleans, applied to argument value
 ``ignore_case`` (false), ``normalize_whitespace`` (true), ``normalize_numbers`` (true),
 ``normalize_dates`` (false), ``dayfirst`` (true).
 
-Constrained decoding: ``json_schema(record)`` is the schema of a call of one of the record's
-offered tools (``anyOf`` per tool: its name as ``const``, its parameters as ``arguments``) or a
-list of such calls; use it with ``JsonConstraint(allow_text=True)`` (``constraint_allows_text``)
-so that a direct answer stays possible.
+Constrained decoding (the reader's): ``json_schema(record)`` is the schema of a call of one of the
+record's offered tools (``tasks.tool_call.calls_schema``: ``anyOf`` per tool, its name as
+``const``, its parameters as ``arguments``) or a list of such calls; use it with
+``JsonConstraint(allow_text=True)`` (``constraint_allows_text``) so that a direct answer stays
+possible.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from brewslm.errors import ConfigError
 from brewslm.evaluation.handlers._options import check_options
@@ -51,8 +53,9 @@ from brewslm.evaluation.metrics.common import (
     sum_stats,
 )
 from brewslm.evaluation.metrics.json_fields import FieldNormalization
-from brewslm.evaluation.metrics.tool_calls import Decision, as_decision, parse_tool_reply, score_decision
+from brewslm.evaluation.metrics.tool_calls import score_decision
 from brewslm.tasks.rendering import RenderContext
+from brewslm.tasks.tool_call import Decision, as_decision
 
 ARGUMENTS_EXACT = "arguments_exact"  # per-tool statistics kind: gold calls of the tool matched exactly
 
@@ -62,35 +65,10 @@ def gold_decision(record: Mapping[str, Any]) -> Decision:
     return Decision(calls=calls, answer=None if calls else record.get("answer"))
 
 
-def calls_schema(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The JSON schema of a reply that calls the offered tools: one call object, or a non-empty
-    list of them. None when no tool is offered (every reply is then a direct answer)."""
-    if not tools:
-        return None
-    one_call = {
-        "anyOf": [
-            {
-                "type": "object",
-                "properties": {
-                    "tool": {"const": tool["name"]},
-                    "arguments": tool.get("parameters") or {"type": "object"},
-                },
-                "required": ["tool", "arguments"],
-                "additionalProperties": False,
-            }
-            for tool in tools
-        ]
-    }
-    return {"anyOf": [one_call, {"type": "array", "items": one_call, "minItems": 1}]}
-
-
 class ToolCallHandler(EvalHandler):
     task = "tool_call"
     strategies = (GENERATION,)
     headline = "call_accuracy"
-    max_new_tokens = 256  # one or a few calls with their arguments, or a short direct answer
-    constrainable = True
-    constraint_allows_text: ClassVar[bool] = True  # JsonConstraint(allow_text=True): a direct answer is a reply too
 
     def __init__(
         self,
@@ -108,12 +86,6 @@ class ToolCallHandler(EvalHandler):
             return decision.answer or ""
         calls = list(decision.calls)
         return calls[0] if len(calls) == 1 else calls
-
-    def parse(self, text: str, record: Mapping[str, Any]) -> Any:
-        return parse_tool_reply(text)
-
-    def json_schema(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
-        return calls_schema(record["tools"])
 
     def score_example(self, record: Mapping[str, Any], prediction: Any) -> Scored:
         predicted = None

@@ -13,8 +13,11 @@ sums (see ``evaluation.handlers.base``); the functions here are those two halves
 - ``spans``: span_set scoring - strict ``(type, start, end)`` set match, relaxed overlap match,
   seqeval entity F1 over IOB2 tags.
 - ``text``: SQuAD-normalised exact match and token F1 (qa, rag_qa answers).
-- ``json_fields``: JSON parsing of completions, schema validity, per-field comparison with
-  normalisation options (field_match).
-- ``faithfulness``: passage support of answer sentences and refusal detection (rag_qa).
-- ``tool_calls``: call parsing and validation, tool-name and argument accuracy (tool_call).
+- ``json_fields``: schema validity, per-field comparison with normalisation options (field_match).
+- ``faithfulness``: judged passage support of answer sentences (rag_qa's ``llm_judge``).
+- ``tool_calls``: tool-name and argument accuracy, the whole decision (tool_call).
+
+Reading a reply - the label, the JSON, the call, a refusal - and the lexical support of an answer
+are the task's, not a metric's: ``tasks`` (each profile's ``ReplyReader``, ``tasks.replies``), so
+the server reads replies as evaluation does.
 """

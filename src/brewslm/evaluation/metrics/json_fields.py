@@ -1,9 +1,8 @@
-"""JSON-object metrics (structured_extraction field_match): parsing, schema validity, per-field matching.
+"""JSON-object metrics (structured_extraction field_match): schema validity, per-field matching.
 
-- ``parse_json_completion(text)`` -> ``ParsedJson``: a generated reply as a JSON document. It is
-  lenient about exactly two things a chat model adds around JSON - surrounding whitespace and a
-  Markdown code fence (```json ... ```) - and reports whether the fence had to be removed; prose
-  around the JSON, trailing commas, single quotes or ``NaN`` make the reply unparseable.
+A reply is read as JSON by ``tasks.replies.parse_json_completion`` (the field_match reader's
+``parse``); what is scored here is the parsed value.
+
 - ``model_from_schema(schema)`` -> a pydantic model class equivalent to a JSON schema, for the
   schema-valid rate: ``type`` (unions included), object ``properties`` / ``required`` /
   ``additionalProperties: false``, nested objects, arrays and their ``items``, ``enum``, ``const``,
@@ -46,44 +45,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from brewslm.errors import ConfigError
-
-# --- parsing ------------------------------------------------------------------------------------
-
-_FENCE = re.compile(r"\A```[A-Za-z0-9_+-]*[ \t]*\n(?P<body>.*?)\n?```\Z", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class ParsedJson:
-    """A reply read as JSON: ``ok`` with the ``value``, or the ``error`` that stopped it.
-    ``fenced``: the JSON was wrapped in a Markdown code fence that had to be removed; ``body``: the
-    text that was parsed (the reply without whitespace and fence)."""
-
-    ok: bool
-    value: Any = None
-    fenced: bool = False
-    error: str | None = None
-    body: str = ""
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def parse_json_completion(text: str) -> ParsedJson:
-    """Parse a generated reply as one JSON document (see the module docstring for the leniency)."""
-    body = text.strip()
-    fence = _FENCE.match(body)
-    fenced = fence is not None
-    if fence:
-        body = fence.group("body").strip()
-    if not body:
-        return ParsedJson(ok=False, fenced=fenced, error="empty reply", body=body)
-    try:
-        value = json.loads(body, parse_constant=_reject_constant)
-    except ValueError as exc:  # JSONDecodeError is a ValueError; so is a rejected NaN
-        return ParsedJson(ok=False, fenced=fenced, error=getattr(exc, "msg", None) or str(exc), body=body)
-    return ParsedJson(ok=True, value=value, fenced=fenced, body=body)
-
 
 # --- JSON schema -> pydantic model --------------------------------------------------------------
 
@@ -386,11 +347,9 @@ def compare_fields(
 __all__ = [
     "FieldComparison",
     "FieldNormalization",
-    "ParsedJson",
     "canonical_value",
     "compare_fields",
     "model_from_schema",
-    "parse_json_completion",
     "schema_errors",
     "values_equal",
 ]

@@ -2,7 +2,8 @@
 
 Both compare *normalised* answers, with the normalisation of the official SQuAD v1.1/v2.0
 evaluation script: lower-case, drop ASCII punctuation, drop the articles ``a``/``an``/``the``,
-collapse whitespace. So "The Denver Broncos." and "denver broncos" are an exact match.
+collapse whitespace (``tasks.replies.normalize_answer``: refusal detection reads answers the same
+way). So "The Denver Broncos." and "denver broncos" are an exact match.
 
 - ``exact_match(prediction, gold)`` -> 1.0 or 0.0.
 - ``token_f1(prediction, gold)`` -> the harmonic mean of token precision and recall over the
@@ -19,34 +20,10 @@ All functions are pure and return floats, so handlers can sum them as additive s
 
 from __future__ import annotations
 
-import re
-import string
 from collections import Counter
 from typing import Iterable
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)  # the official script's pattern
-_ARTICLE_WORDS = frozenset(("a", "an", "the"))
-# One compiled character class: ~10x faster than testing each character in Python, and faster than
-# str.translate, whose fast path is for ASCII-only text (a third of SQuAD's paragraphs are not).
-_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]+")
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD normalisation: lower-case, no punctuation, no articles, single spaces - exactly the
-    strings of the official script's ``normalize_answer``, about 2-3x faster."""
-    text = _PUNCTUATION.sub("", text.lower())
-    words = text.split()
-    # When every token is a single run of word characters (str.isalnum is the regex's Unicode \w
-    # less "_", which is punctuation and gone), \b(a|an|the)\b matches whole tokens only, so a set
-    # lookup drops the same words. A token like "the\u2014end" has a boundary inside: the regex decides.
-    if "".join(words).isalnum():
-        return " ".join([word for word in words if word not in _ARTICLE_WORDS])
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def answer_tokens(text: str) -> list[str]:
-    """The normalised answer split into whitespace tokens."""
-    return normalize_answer(text).split()
+from brewslm.tasks.replies import answer_tokens, normalize_answer
 
 
 def exact_match(prediction: str, gold: str) -> float:
@@ -85,11 +62,9 @@ def best_token_f1(prediction: str, golds: Iterable[str]) -> float:
 
 
 __all__ = [
-    "answer_tokens",
     "best_exact_match",
     "best_token_f1",
     "exact_match",
-    "normalize_answer",
     "scoring_golds",
     "token_f1",
 ]

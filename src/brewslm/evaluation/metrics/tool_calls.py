@@ -1,19 +1,11 @@
-"""Tool-call metrics: reading a reply as a call decision and comparing it with the gold decision.
+"""Tool-call metrics: comparing a predicted call decision with the gold decision.
 
-A decision (``Decision``) is either one or more calls ``{"tool": name, "arguments": {...}}``
-(several = parallel calls) or no call, possibly with a direct answer. The prediction shapes of the
-tool_call handler map onto it with ``as_decision``: a call object, a list of them, or a plain
-string (the direct answer).
+A decision (``tasks.tool_call.Decision``) is either one or more calls ``{"tool": name,
+"arguments": {...}}`` (several = parallel calls) or no call, possibly with a direct answer. Reading
+a reply as one is the tool_call task's (``tasks.tool_call``: ``parse_tool_reply``,
+``as_decision``), and so is checking a call against the offered tools (``call_problem``: an offered
+name, arguments valid against its JSON schema): the server reads and checks calls the same way.
 
-- ``parse_tool_reply(text)``: a generated reply -> that prediction shape. A reply that starts with
-  ``{`` or ``[`` (after whitespace, optionally inside a Markdown code fence) is a call attempt and
-  must be call-shaped JSON - objects with exactly the keys ``tool`` (text) and ``arguments`` (an
-  object), or a list of them (``[]`` reads as "no call") - else it is unparseable (None). Any other
-  reply is a direct answer, returned stripped. The rule matches constrained decoding with
-  ``allow_text``: free text is fine, but once a reply opens a JSON document it is a call.
-- ``call_problem(call, tools)``: why a predicted call is not a valid call - it names a tool that
-  was not offered, or its arguments fail the tool's ``parameters`` JSON schema (``jsonschema``) -
-  or None when it is valid.
 - ``score_decision(gold, predicted, tools, acceptable, normalization)`` -> ``DecisionScore``:
   gold and predicted calls are paired one to one by tool name (the best-matching arguments first),
   and every paired call's arguments are compared: with the record's BFCL ``acceptable`` lists when
@@ -29,91 +21,15 @@ count, every pair's arguments exact) or, for a no-call gold, when the model did 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from jsonschema import exceptions as jsonschema_errors
-from jsonschema import validators
-
-from brewslm.evaluation.metrics.json_fields import FieldNormalization, parse_json_completion, values_equal
+from brewslm.evaluation.metrics.json_fields import FieldNormalization, values_equal
 from brewslm.evaluation.metrics.text import exact_match, token_f1
-from brewslm.tasks.rendering import to_json
+from brewslm.tasks.tool_call import Decision, call_problem
 
 OMITTABLE = ""
 """BFCL's marker in an acceptable-value list: the argument may be left out."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Calls to make (``()`` = none) and, without calls, the direct answer (None when unknown)."""
-
-    calls: tuple[Mapping[str, Any], ...] = ()
-    answer: str | None = None
-
-
-def is_call(value: Any) -> bool:
-    """A call object: exactly ``{"tool": <text>, "arguments": <object>}``."""
-    return (
-        isinstance(value, Mapping)
-        and set(value) == {"tool", "arguments"}
-        and isinstance(value["tool"], str)
-        and isinstance(value["arguments"], Mapping)
-    )
-
-
-def as_decision(value: Any) -> Decision | None:
-    """A target-shaped tool_call prediction (call object, list of calls, direct-answer string) as a
-    ``Decision``; None when it is none of those (unparseable)."""
-    if isinstance(value, str):
-        return Decision(answer=value)
-    if is_call(value):
-        return Decision(calls=(value,))
-    if isinstance(value, list) and all(is_call(item) for item in value):
-        return Decision(calls=tuple(value))
-    return None
-
-
-def parse_tool_reply(text: str) -> Any:
-    """A generated reply -> a call object, a list of calls, a direct answer, or None (a broken call)."""
-    parsed = parse_json_completion(text)
-    if not parsed.body.startswith(("{", "[")):
-        return text.strip()  # prose (a fenced code block of anything but JSON included) is a direct answer
-    if not parsed.ok:
-        return None
-    return parsed.value if as_decision(parsed.value) is not None else None
-
-
-# --- validity -----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1024)
-def _validator(schema_json: str) -> Any:
-    """A checked validator per distinct schema (keyed by its JSON text: dicts are not hashable)."""
-    schema = json.loads(schema_json)
-    cls = validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def call_problem(call: Mapping[str, Any], tools: Sequence[Mapping[str, Any]]) -> str | None:
-    """None for a valid call; else one line saying what is wrong with it."""
-    offered = {tool["name"]: tool for tool in tools}
-    name = call["tool"]
-    if name not in offered:
-        return f"calls '{name}', which is not an offered tool"
-    schema = offered[name].get("parameters") or {"type": "object"}
-    try:
-        validator = _validator(to_json(schema))
-    except jsonschema_errors.SchemaError:
-        # the dataset's own tool schema is broken: the arguments cannot be checked, so they are not blamed
-        return None
-    error = jsonschema_errors.best_match(validator.iter_errors(dict(call["arguments"])))
-    if error is None:
-        return None
-    where = ".".join(str(part) for part in error.path)
-    return f"'{name}' arguments{' at ' + where if where else ''}: {error.message}"
 
 
 # --- argument matching --------------------------------------------------------------------------
@@ -300,12 +216,7 @@ __all__ = [
     "OMITTABLE",
     "ArgumentMatch",
     "CallPair",
-    "Decision",
     "DecisionScore",
-    "as_decision",
-    "call_problem",
-    "is_call",
     "match_arguments",
-    "parse_tool_reply",
     "score_decision",
 ]

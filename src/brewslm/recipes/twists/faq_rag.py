@@ -43,7 +43,6 @@ from typing import Any, Iterable, Literal, Mapping, Sequence
 from pydantic import Field
 
 from brewslm.errors import ConfigError
-from brewslm.evaluation.metrics.text import normalize_answer
 from brewslm.evaluation.runner import EvalResult
 from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
@@ -59,6 +58,7 @@ from brewslm.retrieval import (
     write_chunks,
 )
 from brewslm.sources import ParseFailure, open_source
+from brewslm.tasks.replies import normalize_answer
 
 SPLITS = ("train", "validation", "test")
 REPORT_FILE = "retrieval.json"

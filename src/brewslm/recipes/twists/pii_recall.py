@@ -21,10 +21,10 @@ from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import Field
 
-from brewslm.evaluation.metrics.faithfulness import split_sentences
 from brewslm.evaluation.runner import EvalResult
 from brewslm.recipes.twists import PreparedData, RecipeContext, Twist, TwistOptions, rate_text
 from brewslm.recipes.twists._derived import append_records
+from brewslm.tasks.rag_qa import split_sentences
 
 
 def sentence_ranges(text: str) -> list[tuple[int, int]]:
