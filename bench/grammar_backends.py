@@ -11,8 +11,8 @@ xgrammar``: it pulls triton, ~1 GB, so it is in no extra).
 
 What runs. The embedded SmolLM2 tokenizer (``brewslm.base_models.embedded_model_dir()``, 49,152
 tokens) and three schemas a BrewSLM model is constrained to: the span list of
-``SpanSetHandler.json_schema`` (labels PERSON / ORG / LOC), the tool-call schema of
-``tool_call.calls_schema`` for two tools (a call object or a list of calls; the tools' arguments
+``SpanSetReader.json_schema`` (labels PERSON / ORG / LOC), the tool-call schema of
+``tasks.tool_call.calls_schema`` for two tools (a call object or a list of calls; the tools' arguments
 with an enum, a bounded integer and a date ``format``), and an object with a string and a bounded
 integer. For each schema one valid reply, spelled as BrewSLM's training targets spell JSON
 (``rendering.to_json``: separators ", " and ": "), is tokenized by the tokenizer and walked token by
@@ -70,11 +70,11 @@ LEGACY_PATH = "src/brewslm/evaluation/prediction/constrained.py"
 
 def schemas() -> dict[str, tuple[dict[str, Any], Any]]:
     """name -> (schema, one valid document)."""
-    from brewslm.evaluation.handlers.span_set import SpanSetHandler
-    from brewslm.evaluation.handlers.tool_call import calls_schema
     from brewslm.tasks.rendering import RenderContext
+    from brewslm.tasks.structured_extraction import SpanSetReader
+    from brewslm.tasks.tool_call import calls_schema
 
-    spans = SpanSetHandler(context=RenderContext(span_labels=("LOC", "ORG", "PERSON"))).json_schema({})
+    spans = SpanSetReader(context=RenderContext(span_labels=("LOC", "ORG", "PERSON"))).json_schema({})
     tools = [
         {
             "name": "get_weather",
