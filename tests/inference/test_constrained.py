@@ -70,11 +70,16 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def assert_compact(text: str) -> None:
-    """No whitespace but the separators ", " and ": ", no escape where a plain character would do."""
-    for literal in _STRING.findall(text):
-        for escape in re.findall(r"\\(u[0-9a-fA-F]{4}|.)", literal):
+    """No whitespace but the separators ", " and ": ", no escape where a plain character would do -
+    except a ``\\uXXXX`` escape in an object key, which llguidance 1.9 allows in the extra keys of an
+    object with properties (``test_known_gap_escapes_in_the_keys_of_open_objects``)."""
+    for match in _STRING.finditer(text):
+        is_key = text.startswith(": ", match.end())
+        for escape in re.findall(r"\\(u[0-9a-fA-F]{4}|.)", match.group()):
             if escape.startswith("u"):
-                assert int(escape[1:], 16) < 0x20 or int(escape[1:], 16) == 0x7F, f"needless escape in {text!r}"
+                assert is_key or int(escape[1:], 16) < 0x20 or int(escape[1:], 16) == 0x7F, (
+                    f"needless escape in {text!r}"
+                )
             else:
                 assert escape in '"\\nrtbf', f"needless escape in {text!r}"
     skeleton = _STRING.sub('""', text)
@@ -276,6 +281,16 @@ def test_prefix_schema_features(schema, text, viable, complete):
 def test_known_gap_exclusive_minimum_close_to_the_maximum():
     # 0 < x <= 0.25, yet "0" is accepted; exclusiveMinimum 0 with maximum 1 (or none) refuses it
     assert not check_prefix({"type": "number", "exclusiveMinimum": 0, "maximum": 0.25}, "0").complete
+
+
+@pytest.mark.xfail(
+    strict=True, reason="llguidance 1.9: the extra keys of an object with properties take any \\u escape"
+)
+def test_known_gap_escapes_in_the_keys_of_open_objects():
+    # values refuse a needless escape, and so do the keys of an object without properties; the
+    # extra keys of an object with properties (any key but those) take one
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": True}
+    assert not check_prefix(schema, '{"x\\u0041y": true}').viable
 
 
 def test_allow_text_constrains_only_json_replies():

@@ -100,7 +100,7 @@ class JsonConstraint:
         schema = _with_options(self.schema, lenient)
         if not self.allow_text:
             return llguidance.LLMatcher.grammar_from_json_schema(schema)
-        lark = f"start: TEXT | document\ndocument: %json {json.dumps(schema)}\nTEXT: {_FREE_TEXT}\n"
+        lark = f"start: TEXT | document\ndocument: %json {json.dumps(schema, ensure_ascii=False)}\nTEXT: {_FREE_TEXT}\n"
         return llguidance.LLMatcher.grammar_from_lark(lark)
 
 
