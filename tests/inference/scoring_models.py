@@ -59,6 +59,27 @@ def with_lora(model, *, seed: int = 0):
     return peft_model.eval()
 
 
+def taught_model(tokenizer, pairs: Sequence[tuple[str, str]], *, seed: int, steps: int = 25):
+    """The tiny model trained (full weights, ``steps`` Adam steps on the whole set) to give each
+    (question, reply) pair's reply and stop, as a fine-tune would."""
+    from brewslm.inference.encoding import encode
+    from brewslm.tasks.rendering import single_turn
+
+    model = tiny_model(tokenizer, seed=seed)
+    examples = [encode(single_turn(question, reply), tokenizer, 128) for question, reply in pairs]
+    width = max(len(e) for e in examples)
+    ids = torch.tensor([list(e.input_ids) + [tokenizer.pad_token_id] * (width - len(e)) for e in examples])
+    labels = torch.tensor([e.labels + [-100] * (width - len(e)) for e in examples])
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-2)
+    model.train()
+    for _ in range(steps):
+        loss = model(input_ids=ids, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
 def full_forward_logprob(model, ids: Sequence[int], start: int) -> float:
     """Summed log-probability of tokens ``ids[start:]`` given everything before them."""
     return full_forward_masked_logprob(model, ids, [False] * start + [True] * (len(ids) - start))

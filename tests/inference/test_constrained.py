@@ -38,14 +38,13 @@ from brewslm.inference.constrained import (
     compile_grammar,
     model_vocabulary,
 )
-from brewslm.inference.encoding import encode
 from brewslm.inference.generation import ReplyConstraints, generate, generate_one_by_one
 from brewslm.inference.prompts import end_of_turn_ids
 from brewslm.tasks import get_task_profile
 from brewslm.tasks.rendering import NotRenderable, single_turn, to_json
 from helpers.mapping import needs_shared, run_mapper, shared_rows, sniff
 
-from .scoring_models import tiny_model, tiny_tokenizer
+from .scoring_models import taught_model, tiny_model, tiny_tokenizer
 from .test_generation import lively
 
 LABEL_SCHEMA = {
@@ -857,14 +856,10 @@ PERSON = {  # the issue's case: an object with a string and a bounded integer
 PEOPLE = [("Ada Lovelace, 36", "Ada Lovelace", 36), ("Alan Turing, 41", "Alan Turing", 41), ("Grace, 85", "Grace", 85)]
 
 
-def test_sampled_schema_replies_fit_a_40_token_budget(model, tokenizer):
-    # The former decoder allowed every escape and whitespace runs of 16 between tokens, and sampled
-    # among the viable tokens of the top 50: on this case its replies were 0 of 12 valid, all cut by
-    # the budget ('\n \n\r{\r\r\t\t\t\n\n...', '"ag\\u006...'). With one compact spelling and a
-    # bounded string, no model can make a reply outgrow 40 tokens.
-    schema = {**PERSON, "properties": {**PERSON["properties"], "name": {"type": "string", "maxLength": 8}}}
-    rendered = [single_turn(p, "x") for p in PROMPTS]
-    for seed in range(3):
+def assert_sampled_replies_fit(model, tokenizer, rendered, schema, *, seeds: int) -> None:
+    """Sampled at temperature 1.0 under ``schema`` with 40 tokens, every reply ends by itself, is
+    compact, and is a valid document - for each seed in ``range(seeds)``."""
+    for seed in range(seeds):
         for reply in generate(
             model,
             tokenizer,
@@ -879,37 +874,21 @@ def test_sampled_schema_replies_fit_a_40_token_budget(model, tokenizer):
             jsonschema.validate(json.loads(reply.text), schema)
 
 
+def test_sampled_schema_replies_fit_a_40_token_budget(model, tokenizer):
+    # The former decoder allowed every escape and whitespace runs of 16 between tokens, and sampled
+    # among the viable tokens of the top 50: on this case its replies were 0 of 12 valid, all cut by
+    # the budget ('\n \n\r{\r\r\t\t\t\n\n...', '"ag\\u006...'). With one compact spelling and a
+    # bounded string, no model can make a reply outgrow 40 tokens.
+    schema = {**PERSON, "properties": {**PERSON["properties"], "name": {"type": "string", "maxLength": 8}}}
+    assert_sampled_replies_fit(model, tokenizer, [single_turn(p, "x") for p in PROMPTS], schema, seeds=3)
+
+
 @pytest.fixture(scope="module")
 def extractor(tokenizer):
     """The tiny model trained (a few steps) to answer with the person's JSON, as a fine-tune would."""
-    model = tiny_model(tokenizer, seed=5)
-    examples = [encode(single_turn(q, to_json({"name": n, "age": a})), tokenizer, 128) for q, n, a in PEOPLE]
-    width = max(len(e) for e in examples)
-    ids = torch.tensor([list(e.input_ids) + [tokenizer.pad_token_id] * (width - len(e)) for e in examples])
-    labels = torch.tensor([e.labels + [-100] * (width - len(e)) for e in examples])
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-2)
-    model.train()
-    for _ in range(25):
-        loss = model(input_ids=ids, labels=labels).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model.eval()
+    return taught_model(tokenizer, [(q, to_json({"name": n, "age": a})) for q, n, a in PEOPLE], seed=5)
 
 
 def test_a_fine_tune_samples_valid_replies_within_the_budget(extractor, tokenizer):
     # the issue's schema as is (a free string): a model trained on the replies ends them itself
-    rendered = [single_turn(q, "x") for q, _, _ in PEOPLE]
-    for seed in range(4):
-        for reply in generate(
-            extractor,
-            tokenizer,
-            rendered,
-            max_new_tokens=40,
-            temperature=1.0,
-            seed=seed,
-            constraints=[JsonConstraint(PERSON)] * len(rendered),
-        ):
-            assert reply.finished, f"cut by the budget: {reply.text!r}"
-            assert_compact(reply.text)
-            jsonschema.validate(json.loads(reply.text), PERSON)
+    assert_sampled_replies_fit(extractor, tokenizer, [single_turn(q, "x") for q, _, _ in PEOPLE], PERSON, seeds=4)

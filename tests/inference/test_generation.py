@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from brewslm.errors import ConfigError
-from brewslm.inference.encoding import encode
 from brewslm.inference.generation import (
     DecodeRow,
     Generation,
@@ -20,7 +19,7 @@ from brewslm.inference.generation import (
 from brewslm.inference.prompts import prompt_ids
 from brewslm.tasks.rendering import Rendered, conversation, single_turn
 
-from .scoring_models import tiny_model, tiny_tokenizer, with_lora
+from .scoring_models import taught_model, tiny_model, tiny_tokenizer, with_lora
 
 TAUGHT = [  # (question, reply) pairs the trained tiny model learns by heart
     ("the quick brown fox", "positive"),
@@ -80,19 +79,7 @@ def model(tokenizer):
 @pytest.fixture(scope="module")
 def trained(tokenizer):
     """The tiny model trained (full weights, a few steps) to give the TAUGHT replies and stop."""
-    model = tiny_model(tokenizer, seed=1)
-    examples = [encode(single_turn(q, a), tokenizer, 128) for q, a in TAUGHT]
-    width = max(len(e) for e in examples)
-    ids = torch.tensor([list(e.input_ids) + [tokenizer.pad_token_id] * (width - len(e)) for e in examples])
-    labels = torch.tensor([e.labels + [-100] * (width - len(e)) for e in examples])
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-2)
-    model.train()
-    for _ in range(25):
-        loss = model(input_ids=ids, labels=labels).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model.eval()
+    return taught_model(tokenizer, TAUGHT, seed=1)
 
 
 def test_batched_greedy_equals_one_at_a_time(model, tokenizer):

@@ -57,6 +57,18 @@ from brewslm.tasks.rendering import Rendered
 
 logger = logging.getLogger("brewslm.serving")
 
+COUNTERS = (
+    "requests",
+    "completed",
+    "failed",
+    "cancelled",
+    "batches",
+    "batch_rows",
+    "prompt_tokens",
+    "generated_tokens",
+)
+"""The counters every engine's ``stats()`` reports (``/metrics`` reads them)."""
+
 
 class EngineStopped(BrewError):
     """The engine was stopped (the server is shutting down) before the request could finish."""
@@ -490,12 +502,7 @@ class Engine:
         except Exception as exc:
             self._batch_failed(jobs, exc, self._score)
             return
-        start = 0
-        for job in jobs:
-            count = len(job.rendered or [])
-            self._count("completed")
-            job.finish(scores[start : start + count])
-            start += count
+        self._hand_out(jobs, scores, [len(job.rendered or []) for job in jobs])
 
     def _logprobs(self, jobs: list[_Job]) -> None:
         served = jobs[0].served
@@ -508,9 +515,12 @@ class Engine:
         except Exception as exc:
             self._batch_failed(jobs, exc, self._logprobs)
             return
+        self._hand_out(jobs, results, [len(job.sequences or []) for job in jobs])
+
+    def _hand_out(self, jobs: list[_Job], results: Sequence[Any], sizes: Sequence[int]) -> None:
+        """Each job its slice of one call's results, in job order (``sizes[i]`` for ``jobs[i]``)."""
         start = 0
-        for job in jobs:
-            count = len(job.sequences or [])
+        for job, count in zip(jobs, sizes):
             self._count("completed")
             job.finish(results[start : start + count])
             start += count
@@ -557,19 +567,7 @@ class Engine:
         ``prompt_tokens`` and ``generated_tokens`` (generation), ``busy_seconds`` (the worker
         running models); and now: ``queue_depth`` (waiting) and ``running`` (in the current batch)."""
         with self._lock:
-            out: dict[str, Any] = {
-                key: self._counts.get(key, 0)
-                for key in (
-                    "requests",
-                    "completed",
-                    "failed",
-                    "cancelled",
-                    "batches",
-                    "batch_rows",
-                    "prompt_tokens",
-                    "generated_tokens",
-                )
-            }
+            out: dict[str, Any] = {key: self._counts.get(key, 0) for key in COUNTERS}
             out["batch_sizes"] = dict(sorted(self._batch_sizes.items()))
             out["busy_seconds"] = self._busy_s
             out["running"] = self._running
@@ -578,4 +576,13 @@ class Engine:
         return out
 
 
-__all__ = ["Engine", "EngineStopped", "GenerateRequest", "GenerateResult", "TextStream", "check_ids", "check_request"]
+__all__ = [
+    "COUNTERS",
+    "Engine",
+    "EngineStopped",
+    "GenerateRequest",
+    "GenerateResult",
+    "TextStream",
+    "check_ids",
+    "check_request",
+]

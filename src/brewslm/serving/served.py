@@ -396,9 +396,18 @@ def _with_template(tokenizer: Any, bundle: Any, chat_template: str) -> Any:
 
 
 def _served(
-    served_id: str, bundle: Any, model: Any, tokenizer: Any, chat_template: str = "model", **extra: Any
+    served_id: str,
+    bundle: Any,
+    model: Any,
+    tokenizer: Any,
+    chat_template: str = "model",
+    *,
+    length: int | None = None,
+    **extra: Any,
 ) -> ServedModel:
-    length = _context_length(model)
+    """One served id over ``model`` (None: another engine runs it, and ``length`` - its context -
+    comes from its config)."""
+    length = _context_length(model) if length is None else length
     return ServedModel(
         id=served_id,
         bundle=bundle,
@@ -421,17 +430,15 @@ def _described(
         config = AutoConfig.from_pretrained(model_source)
         tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(model_source)
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    length = _config_context_length(config)
-    return ServedModel(
-        id=served_id,
-        bundle=bundle,
-        model=None,
-        tokenizer=_with_template(tokenizer, bundle, chat_template),
-        context_length=length,
-        max_seq_len=_trained_max_seq_len(bundle, length),
+    return _served(
+        served_id,
+        bundle,
+        None,
+        tokenizer,
+        chat_template,
+        length=_config_context_length(config),
         vocabulary=int(text_config.vocab_size),
         source=model_source,
-        **_task_parts(bundle),
         **extra,
     )
 

@@ -43,7 +43,7 @@ from brewslm.errors import BrewError, ConfigError
 from brewslm.inference.generation import ids_within
 from brewslm.inference.label_scoring import LabelScores, check_labels, label_sequences
 from brewslm.inference.sequence_scores import TokenLogprobs
-from brewslm.serving.engine import EngineStopped, GenerateRequest, GenerateResult, check_ids, check_request
+from brewslm.serving.engine import COUNTERS, EngineStopped, GenerateRequest, GenerateResult, check_ids, check_request
 from brewslm.serving.served import ServedModel, ServedModels
 from brewslm.serving.settings import UPSTREAM_KEY_ENV
 from brewslm.serving.vllm import running_vllm, vllm_launch
@@ -344,10 +344,7 @@ class UpstreamEngine:
 
     def stats(self) -> dict[str, Any]:
         """The counters ``/metrics`` reads (``Engine.stats``'s keys; batching happens upstream)."""
-        keys = ("requests", "completed", "failed", "cancelled", "batches", "batch_rows")
-        out: dict[str, Any] = {key: self._counts.get(key, 0) for key in keys}
-        out["prompt_tokens"] = self._counts.get("prompt_tokens", 0)
-        out["generated_tokens"] = self._counts.get("generated_tokens", 0)
+        out: dict[str, Any] = {key: self._counts.get(key, 0) for key in COUNTERS}
         out.update(batch_sizes={}, busy_seconds=self._busy_s, running=0, queue_depth=0, batching=True)
         out["upstream"] = self.base_url
         return out

@@ -6,27 +6,8 @@ from __future__ import annotations
 from brewslm.evaluation.metrics.json_fields import FieldNormalization
 from brewslm.evaluation.metrics.tool_calls import match_arguments, score_decision
 from brewslm.tasks.tool_call import Decision
-
-WEATHER = {
-    "name": "get_weather",
-    "description": "",
-    "parameters": {
-        "type": "object",
-        "properties": {
-            "city": {"type": "string"},
-            "unit": {"type": "string", "enum": ["c", "f"]},
-            "days": {"type": "integer"},
-        },
-        "required": ["city"],
-    },
-}
-TIME = {"name": "get_time", "description": "", "parameters": {"type": "object", "properties": {}}}
-TOOLS = [WEATHER, TIME]
-
-
-def call(tool, **arguments):
-    return {"tool": tool, "arguments": arguments}
-
+from tasks.test_tool_call import OFFERED as TOOLS
+from tasks.test_tool_call import call
 
 # --- arguments --------------------------------------------------------------------------------
 
